@@ -1,0 +1,5 @@
+"""``python -m icssim`` runs the command line."""
+
+from icssim.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""The ``icssim`` command line: validate and run scenario files.
+
+User mistakes (:class:`~icssim.errors.IcssimError`) are printed as one clear message
+and exit with status 2; Ctrl-C exits with 130 and leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from icssim import __version__
+from icssim.errors import IcssimError
+
+DEFAULT_RESULTS = Path("results")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``icssim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except IcssimError as exc:
+        print(f"icssim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("icssim: interrupted; nothing was written for the unfinished run", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="icssim",
+        description="Simulate fragmented and integrated mental health pathways from scenario files.",
+    )
+    parser.add_argument("--version", action="version", version=f"icssim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="check scenario files and report every mistake")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("run", help="run a scenario and write KPIs, records and plots")
+    p.add_argument("file", type=Path)
+    add_run_options(p)
+    p.add_argument("--precision", type=float, default=None,
+                   help="add replications until each --kpi's 95%% CI half-width is within this share "
+                        "of its mean (e.g. 0.05)")
+    p.add_argument("--kpi", action="append", default=None,
+                   help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
+    p.add_argument("--max-replications", type=int, default=100, help="cap for --precision")
+    p.set_defaults(handler=cmd_run)
+    return parser
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by commands that run simulations."""
+    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
+    p.add_argument("--replications", "-n", type=int, default=1, help="number of replications")
+    p.add_argument("--workers", "-w", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<name>)")
+    p.add_argument("--force", action="store_true", help="replace an existing output folder")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from icssim.scenario import load_scenario
+    from icssim.errors import ScenarioError
+
+    failed = 0
+    for path in args.files:
+        try:
+            s = load_scenario(path)
+        except ScenarioError as exc:
+            failed += 1
+            print(f"{path}: INVALID", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            continue
+        print(f"{path}: ok ({s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
+              f"{len(s.pathway.steps)} steps)")
+    return 2 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from icssim import experiments, results
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    out = args.out or DEFAULT_RESULTS / scenario.scenario.name
+    if out.exists() and not args.force:
+        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    if args.replications < 1:
+        raise IcssimError(f"--replications must be at least 1, found {args.replications}")
+    started = time.perf_counter()
+    with progress_bar(args, "replications", args.replications if args.precision is None else None) as tick:
+        if args.precision is not None:
+            kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
+            result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
+                                                  start=max(args.replications, 3),
+                                                  cap=args.max_replications, progress=tick)
+        else:
+            result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
+    wall = time.perf_counter() - started
+    results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]))
+    if not args.quiet:
+        print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
+    print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}, {wall:.1f} s)")
+    if result.precision:
+        pr = result.precision
+        status = "reached" if pr["reached"] else "NOT reached (cap hit)"
+        print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
+    return 0
+
+
+def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
+    """A tqdm progress bar (or a silent stand-in with --quiet) yielding a tick function."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():
+        if args.quiet or (total is not None and total <= 1):
+            yield lambda n=1: None
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit=unit, file=sys.stderr, leave=False) as t:
+            yield t.update
+
+    return bar()
+
+
+def format_kpis(table, title: str, result) -> str:
+    """The KPI table as aligned text: value, 95% CI and unit."""
+    n = len(result.replications)
+    lines = [f"{title}: {n} replication(s), seed {result.seed}" + ("" if n > 1 else " (no CI from 1 replication)")]
+    skip = {"events", "wall_seconds"}
+    width = max(len(str(label)) for label in table["label"])
+    for row in table.itertuples():
+        if row.kpi in skip:
+            continue
+        ci = f"[{_num(row.lower)}, {_num(row.upper)}]" if n > 1 else ""
+        lines.append(f"  {row.label:<{width}}  {_num(row.mean):>12}  {ci:<26} {row.unit}")
+    return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    if x != x:
+        return "n/a"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3f}"

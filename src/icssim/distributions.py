@@ -1,0 +1,238 @@
+"""Probability distributions: their YAML schema and their fast samplers.
+
+Each schema class (``Exponential``, ``Lognormal`` …) validates its parameters and
+compiles, once the scenario's time unit is known, into a :class:`Sampler`: a
+plain numeric object that draws blocks of variates from a numpy ``Generator``.
+The engine pulls single values from a :class:`BlockStream`, which refills a
+Python list in blocks, so each draw costs one list index, not a numpy call.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+
+from icssim.units import Span, parse_span
+
+SpanValue = Annotated[Span, PlainValidator(parse_span), PlainSerializer(str)]
+
+
+class _DistBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def compile(self, time_unit: str) -> "Sampler":  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def uses_time_units(self) -> bool:
+        """True if any parameter was written with an explicit time unit."""
+        return any(isinstance(v, Span) and v.unit is not None for v in self.__dict__.values())
+
+
+def _positive(name: str, value: Span) -> None:
+    if not value.value > 0:
+        raise ValueError(f"{name} must be greater than 0, found {value}")
+
+
+def _non_negative(name: str, value: Span) -> None:
+    if value.value < 0:
+        raise ValueError(f"{name} must not be negative, found {value}")
+
+
+class Fixed(_DistBase):
+    """Always the same value."""
+
+    dist: Literal["fixed"] = "fixed"
+    value: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Fixed":
+        _non_negative("value", self.value)
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        v = self.value.to(time_unit)
+        return Sampler(lambda rng, n: np.full(n, v), v, 0.0)
+
+
+class Exponential(_DistBase):
+    """Exponential with the given mean (memoryless: Poisson arrivals, M/M/c service)."""
+
+    dist: Literal["exponential"]
+    mean: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Exponential":
+        _positive("mean", self.mean)
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        m = self.mean.to(time_unit)
+        return Sampler(lambda rng, n: rng.exponential(m, n), m, m * m)
+
+
+class Gamma(_DistBase):
+    """Gamma parameterised by mean and standard deviation."""
+
+    dist: Literal["gamma"]
+    mean: SpanValue
+    sd: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Gamma":
+        _positive("mean", self.mean)
+        _positive("sd", self.sd)
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        m, s = self.mean.to(time_unit), self.sd.to(time_unit)
+        shape, scale = (m / s) ** 2, s * s / m
+        return Sampler(lambda rng, n: rng.gamma(shape, scale, n), m, s * s)
+
+
+class Lognormal(_DistBase):
+    """Lognormal parameterised by the mean and standard deviation of the variate itself."""
+
+    dist: Literal["lognormal"]
+    mean: SpanValue
+    sd: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Lognormal":
+        _positive("mean", self.mean)
+        _positive("sd", self.sd)
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        m, s = self.mean.to(time_unit), self.sd.to(time_unit)
+        sigma2 = math.log1p((s / m) ** 2)
+        mu, sigma = math.log(m) - sigma2 / 2, math.sqrt(sigma2)
+        return Sampler(lambda rng, n: rng.lognormal(mu, sigma, n), m, s * s)
+
+
+class Triangular(_DistBase):
+    """Triangular on [low, high] with the given mode."""
+
+    dist: Literal["triangular"]
+    low: SpanValue
+    mode: SpanValue
+    high: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Triangular":
+        _non_negative("low", self.low)
+        if not self.low.to("days") <= self.mode.to("days") <= self.high.to("days") or (
+            self.low.to("days") == self.high.to("days")
+        ):
+            raise ValueError("triangular needs low <= mode <= high and low < high")
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        a, c, b = (x.to(time_unit) for x in (self.low, self.mode, self.high))
+        var = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+        return Sampler(lambda rng, n: rng.triangular(a, c, b, n), (a + b + c) / 3, var)
+
+
+class Uniform(_DistBase):
+    """Uniform on [low, high]."""
+
+    dist: Literal["uniform"]
+    low: SpanValue
+    high: SpanValue
+
+    @model_validator(mode="after")
+    def _check(self) -> "Uniform":
+        _non_negative("low", self.low)
+        if not self.low.to("days") < self.high.to("days"):
+            raise ValueError(f"uniform needs low < high, found low={self.low}, high={self.high}")
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        a, b = self.low.to(time_unit), self.high.to(time_unit)
+        return Sampler(lambda rng, n: rng.uniform(a, b, n), (a + b) / 2, (b - a) ** 2 / 12)
+
+
+class Empirical(_DistBase):
+    """A discrete distribution: ``values`` with optional ``weights`` (normalised)."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: list[SpanValue] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Empirical":
+        for v in self.values:
+            _non_negative("every value", v)
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and add up to more than 0")
+        return self
+
+    def compile(self, time_unit: str) -> "Sampler":
+        vals = np.array([v.to(time_unit) for v in self.values])
+        w = np.ones(len(vals)) if self.weights is None else np.asarray(self.weights, float)
+        p = w / w.sum()
+        mean = float(p @ vals)
+        var = float(p @ (vals - mean) ** 2)
+        return Sampler(lambda rng, n: rng.choice(vals, n, p=p), mean, var)
+
+
+Distribution = Annotated[
+    Union[Fixed, Exponential, Gamma, Lognormal, Triangular, Uniform, Empirical],
+    Field(discriminator="dist"),
+]
+DIST_NAMES = ("fixed", "exponential", "gamma", "lognormal", "triangular", "uniform", "empirical")
+
+
+def coerce_distribution(raw: Any) -> Any:
+    """Let a bare time (``"3 days"``, ``2``) stand for a fixed distribution."""
+    if isinstance(raw, (int, float, str)) and not isinstance(raw, bool):
+        return {"dist": "fixed", "value": raw}
+    if isinstance(raw, dict) and "dist" not in raw and "values" in raw:
+        return {"dist": "empirical", **raw}
+    return raw
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A compiled numeric distribution: ``draw(rng, n)`` plus its exact mean and variance."""
+
+    draw: Callable[[np.random.Generator, int], np.ndarray]
+    mean: float
+    var: float
+
+
+class BlockStream:
+    """Single draws from one sampler on one random stream, refilled in blocks.
+
+    Values come back as Python floats (cheaper to compute with than numpy scalars).
+    """
+
+    __slots__ = ("_rng", "_draw", "_buf", "_i", "_block")
+
+    def __init__(self, rng: np.random.Generator, sampler: Sampler, block: int = 2048) -> None:
+        self._rng, self._draw, self._block = rng, sampler.draw, block
+        self._buf: list[float] = []
+        self._i = 0
+
+    def __call__(self) -> float:
+        i = self._i
+        if i == len(self._buf):
+            self._buf = self._draw(self._rng, self._block).tolist()
+            i = 0
+        self._i = i + 1
+        return self._buf[i]
+
+
+class UniformStream(BlockStream):
+    """Block-drawn U(0,1) variates, for routing and yes/no decisions."""
+
+    def __init__(self, rng: np.random.Generator, block: int = 2048) -> None:
+        super().__init__(rng, Sampler(lambda r, n: r.random(n), 0.5, 1 / 12), block)

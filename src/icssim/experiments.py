@@ -1,0 +1,181 @@
+"""Experiments: replications on all cores, confidence intervals, and paired comparisons.
+
+Replication ``r`` of any scenario draws from streams seeded by ``(seed, r)`` only, so
+results do not depend on how many workers run them, and two scenarios run with the
+same seed share their random numbers (common random numbers) wherever their
+cohorts and steps share names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from icssim.errors import IcssimError
+from icssim.metrics import compute_kpis
+from icssim.model import RunRecords, compile_plan, simulate
+from icssim.scenario import Scenario
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Replication:
+    """One replication's KPIs and (optionally) its full records."""
+
+    replication: int
+    kpis: dict[str, float]
+    records: RunRecords | None
+
+
+@dataclass
+class RunResult:
+    """All replications of one scenario."""
+
+    scenario: Scenario
+    seed: int
+    replications: list[Replication]
+    precision: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """One row per replication, one column per KPI."""
+        return pd.DataFrame([r.kpis for r in self.replications],
+                            index=pd.Index([r.replication for r in self.replications], name="replication"))
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Mean and Student-t confidence interval of every KPI across replications."""
+        return summarise(self.kpis, level)
+
+    @property
+    def records(self) -> list[RunRecords]:
+        return [r.records for r in self.replications if r.records is not None]
+
+
+def standards_of(scenario: Scenario) -> dict[str, tuple[float, str, str]]:
+    """The scenario's waiting-time standards as (threshold in days, urgency, measure)."""
+    return {name: (std.within.to("days"), std.urgency, std.measure)
+            for name, std in scenario.scenario.standards.items()}
+
+
+def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
+                    keep_records: bool = True, record_visits: bool = True) -> Replication:
+    """Simulate one replication and measure its KPIs."""
+    records = simulate(_plan(scenario), replication, seed, record_visits=record_visits and keep_records)
+    kpis = compute_kpis(records, standards_of(scenario))
+    kpis["events"] = float(records.events)
+    kpis["wall_seconds"] = records.wall_seconds
+    return Replication(replication, kpis, records if keep_records else None)
+
+
+_PLAN_CACHE: dict[int, object] = {}
+
+
+def _plan(scenario: Scenario):
+    key = id(scenario)
+    cached = _PLAN_CACHE.get(key)
+    if cached is None or cached[0] is not scenario:
+        _PLAN_CACHE.clear()
+        cached = _PLAN_CACHE[key] = (scenario, compile_plan(scenario))
+    return cached[1]
+
+
+def default_workers() -> int:
+    """All the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None = None,
+              workers: int | None = None, keep_records: bool = True,
+              progress: Progress | None = None) -> list[Replication]:
+    """Run the given replication numbers, in parallel when ``workers`` > 1; ordered by number."""
+    reps = list(replications)
+    workers = min(workers or default_workers(), len(reps)) or 1
+    done: list[Replication] = []
+    if workers == 1:
+        for r in reps:
+            done.append(run_replication(scenario, r, seed, keep_records))
+            if progress:
+                progress(1)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(run_replication, scenario, r, seed, keep_records) for r in reps]
+            for fut in futures:
+                done.append(fut.result())
+                if progress:
+                    progress(1)
+    return sorted(done, key=lambda r: r.replication)
+
+
+def run(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
+        keep_records: bool = True, progress: Progress | None = None) -> RunResult:
+    """Run ``replications`` seeded replications of ``scenario``."""
+    if replications < 1:
+        raise IcssimError(f"--replications must be at least 1, found {replications}")
+    seed = scenario.scenario.seed if seed is None else seed
+    reps = replicate(scenario, range(replications), seed, workers, keep_records, progress)
+    return RunResult(scenario, seed, reps)
+
+
+def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed: int | None = None,
+                     workers: int | None = None, start: int = 5, cap: int = 200,
+                     keep_records: bool = True, progress: Progress | None = None) -> RunResult:
+    """Add replications until every KPI's CI half-width is within ``precision`` x |mean|.
+
+    The confidence-interval method of Hoad, Robinson and Davies (2010): start with
+    ``start`` replications, then add batches until the relative half-width of each
+    chosen KPI is at most ``precision``, or ``cap`` replications have run.
+    """
+    if not precision > 0:
+        raise IcssimError(f"--precision must be greater than 0, found {precision}")
+    seed = scenario.scenario.seed if seed is None else seed
+    batch = max(workers or default_workers(), 1)
+    reps = replicate(scenario, range(min(start, cap)), seed, workers, keep_records, progress)
+    while True:
+        table = summarise(pd.DataFrame([r.kpis for r in reps]))
+        missing = [k for k in kpis if k not in table.index]
+        if missing:
+            raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
+                              f"known: {', '.join(table.index)}")
+        rel = (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
+        if (rel <= precision).all() or len(reps) >= cap:
+            break
+        n = len(reps)
+        reps += replicate(scenario, range(n, min(n + batch, cap)), seed, workers, keep_records, progress)
+    result = RunResult(scenario, seed, reps)
+    result.precision = {"target": precision, "kpis": kpis, "replications": len(reps),
+                        "reached": bool((rel <= precision).all()),
+                        "relative_half_width": {k: float(v) for k, v in rel.items()}}
+    return result
+
+
+def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+    """Per column: mean, sd, n, Student-t CI (lower, upper, half-width)."""
+    rows = {}
+    for col in table.columns:
+        x = table[col].to_numpy(dtype=float)
+        x = x[~np.isnan(x)]
+        rows[col] = _ci(x, level)
+    return pd.DataFrame.from_dict(rows, orient="index",
+                                  columns=["mean", "sd", "n", "lower", "upper", "half_width"])
+
+
+def _ci(x: np.ndarray, level: float) -> tuple[float, ...]:
+    n = len(x)
+    if n == 0:
+        return (np.nan, np.nan, 0, np.nan, np.nan, np.nan)
+    mean = float(x.mean())
+    if n == 1:
+        return (mean, np.nan, 1, np.nan, np.nan, np.nan)
+    sd = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
+    return (mean, sd, n, mean - half, mean + half, half)

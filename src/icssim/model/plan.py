@@ -1,0 +1,365 @@
+"""Compile a validated :class:`~icssim.scenario.Scenario` into a plan the engine can run.
+
+The plan holds only numbers, indices and distribution samplers in the scenario's
+time unit: names are resolved to indices, units converted, conditions compiled to
+closures, costs reduced to per-contact and per-bed-day figures. The engine does no
+parsing or validation in its loop.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from icssim.distributions import Sampler
+from icssim.scenario.checks import categorical_levels, cohort_rate
+from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
+from icssim.scenario.schema import Branch, Categorical, Scenario, Step
+from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
+
+#: Step kinds whose service start counts as an assessment or a treatment start in the KPIs.
+ASSESSMENT_KINDS = frozenset({"assessment"})
+TREATMENT_KINDS = frozenset({"treatment"})
+#: Step kinds that start the referral clock (the first time a patient is referred into one).
+CLOCK_KINDS = frozenset({"triage", "assessment", "treatment"})
+#: Step kinds during whose wait nobody deteriorates (already in acute or specialist care).
+NO_DETERIORATION_KINDS = frozenset({"discharge", "emergency", "admission", "inpatient"})
+COST_CATEGORIES = ("staff", "contacts", "bed_days", "monitoring")
+
+Condition = Callable[[list, float, float], bool]  # (attrs, arrival, now) -> bool
+
+
+@dataclass(frozen=True)
+class AttributePlan:
+    """One patient attribute: its name, levels (categorical) and whether it ages with time."""
+
+    name: str
+    levels: tuple[str, ...] | None
+    ages: bool
+
+
+@dataclass(frozen=True)
+class CohortPlan:
+    """A cohort: constant referral rate, entry step and per-attribute samplers."""
+
+    name: str
+    rate: float
+    entry: int
+    samplers: tuple[Sampler | None, ...]  # per attribute, None when the cohort lacks it
+
+
+@dataclass(frozen=True)
+class ResourcePlan:
+    """A countable resource: a staff pool (servers), caseload slots or beds."""
+
+    name: str
+    service: int
+    kind: str  # "staff" | "caseload" | "beds"
+    role: str
+    capacity: int
+    elapsed_scale: float  # calendar time per unit of staff time (part-time availability)
+    hours_available: float  # clinical hours per scenario time unit across the pool
+
+
+@dataclass(frozen=True)
+class RouterPlan:
+    """Compiled routing: a certain target, a categorical draw, or conditional sub-routers."""
+
+    target: int = -1
+    delay: Sampler | None = None
+    cumulative: tuple[float, ...] = ()
+    branches: tuple["RouterPlan", ...] = ()
+    conditions: tuple[Condition | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Everything the engine needs to run one pathway step."""
+
+    index: int
+    name: str
+    kind: str
+    service: int
+    resources: tuple[int, ...]
+    elapsed_scale: float
+    duration: Sampler | None
+    priority: bool
+    handoff: Sampler | None
+    accept: Condition | None
+    on_reject: RouterPlan | None
+    dropout_mean: float | None
+    dropout_then: RouterPlan | None
+    missed_p: float
+    discharge_after: int
+    rebook: Sampler | None
+    missed_then: RouterPlan | None
+    sessions: Sampler | None
+    session_every: float
+    age_max: float | None
+    age_then: RouterPlan | None
+    monitoring: tuple[float, float, frozenset[int], int, float] | None  # p, every, until, service, cost
+    contact_cost: float
+    staff_hours_cost: float  # cost per scenario time unit of contact (0 if contact_cost given)
+    bed_day_cost: float
+    deteriorates: bool
+    outcome: str
+    next: RouterPlan | None
+    is_assessment: bool
+    is_treatment: bool
+    starts_clock: bool
+
+
+@dataclass(frozen=True)
+class DeteriorationPlan:
+    """Escalation of a categorical risk attribute while waiting."""
+
+    attribute: int
+    hazard: tuple[float, ...]  # per level, per time unit
+    urgent_from: int  # level index, or a large number for never
+    emergency_at: int
+    emergency_step: int
+    detection_probability: float
+    detected_step: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A whole scenario, compiled."""
+
+    name: str
+    time_unit: str
+    horizon: float
+    warmup: float
+    seed: int
+    sample_every: float
+    hours_per_unit: float
+    attributes: tuple[AttributePlan, ...]
+    cohorts: tuple[CohortPlan, ...]
+    services: tuple[str, ...]
+    resources: tuple[ResourcePlan, ...]
+    steps: tuple[StepPlan, ...]
+    deterioration: DeteriorationPlan | None
+    urgency: int  # attribute index of 'urgency', or -1
+    outcomes: tuple[str, ...] = field(default=())
+
+
+def compile_plan(s: Scenario) -> Plan:
+    """Compile ``s`` (already validated) into a :class:`Plan`."""
+    unit = s.scenario.time_unit
+    horizon = s.scenario.horizon.to(unit)
+    attributes = _attributes(s)
+    attr_index = {a.name: i for i, a in enumerate(attributes)}
+    step_index = {name: i for i, name in enumerate(s.pathway.steps)}
+    services = tuple(s.services)
+    resources, by_service = _resources(s)
+    ctx = _Context(s, unit, attributes, attr_index, step_index, services, by_service, resources)
+    steps = tuple(ctx.step(i, name, st) for i, (name, st) in enumerate(s.pathway.steps.items()))
+    outcomes = ["in_system", "dropped_out", "discharged_missed", "emergency_exit"]
+    outcomes += sorted({st.outcome for st in steps} - set(outcomes))
+    sample_every = (
+        s.scenario.sample_every.to(unit) if s.scenario.sample_every is not None
+        else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
+    )
+    return Plan(
+        name=s.scenario.name, time_unit=unit, horizon=horizon, warmup=s.scenario.warmup.to(unit),
+        seed=s.scenario.seed, sample_every=sample_every,
+        hours_per_unit=UNIT_DAYS[canonical_unit(unit)] * 24,
+        attributes=attributes,
+        cohorts=tuple(
+            CohortPlan(name, cohort_rate(s, name), step_index[c.entry],
+                       tuple(_attr_sampler(c.attributes.get(a.name), a, unit) for a in attributes))
+            for name, c in s.cohorts.items()
+        ),
+        services=services, resources=resources, steps=steps,
+        deterioration=_deterioration(s, unit, attr_index, step_index),
+        urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes),
+    )
+
+
+def _attributes(s: Scenario) -> tuple[AttributePlan, ...]:
+    names: list[str] = []
+    for c in s.cohorts.values():
+        names += [a for a in c.attributes if a not in names]
+    return tuple(
+        AttributePlan(n, tuple(s.attributes[n]) if n in s.attributes else None, n == "age") for n in names
+    )
+
+
+def _attr_sampler(dist, attr: AttributePlan, unit: str) -> Sampler | None:
+    if dist is None:
+        return None
+    if isinstance(dist, Categorical):
+        import numpy as np
+
+        idx = np.array([attr.levels.index(v) for v in dist.values], dtype=float)
+        w = np.ones(len(idx)) if dist.weights is None else np.asarray(dist.weights, float)
+        p = w / w.sum()
+        return Sampler(lambda rng, n: rng.choice(idx, n, p=p), float(p @ idx), 0.0)
+    return dist.compile(unit)
+
+
+def _resources(s: Scenario) -> tuple[tuple[ResourcePlan, ...], dict[tuple[str, str], int]]:
+    out: list[ResourcePlan] = []
+    index: dict[tuple[str, str], int] = {}
+    hours_per_unit = UNIT_DAYS[canonical_unit(s.scenario.time_unit)] * 24
+    for si, (sname, svc) in enumerate(s.services.items()):
+        for role, staff in svc.staff.items():
+            servers = math.ceil(staff.wte) if staff.wte > 0 else 0
+            weekly = staff.clinical_hours_per_week
+            if weekly is None or servers == 0:
+                scale, available = 1.0, servers * hours_per_unit
+            else:
+                per_server = staff.wte * weekly / servers
+                scale, available = 168.0 / per_server, staff.wte * weekly * hours_per_unit / 168.0
+            index[(sname, role)] = len(out)
+            out.append(ResourcePlan(f"{sname}/{role}", si, "staff", role, servers, scale, available))
+        cl = svc.caseload
+        if cl is not None:
+            cap = cl if isinstance(cl, int) else int(round(cl.per_wte * svc.staff[cl.role].wte))
+            index[(sname, "@caseload")] = len(out)
+            out.append(ResourcePlan(f"{sname}/caseload", si, "caseload", "caseload", cap, 1.0, 0.0))
+        if svc.beds or "beds" in svc.model_fields_set:
+            index[(sname, "@beds")] = len(out)
+            out.append(ResourcePlan(f"{sname}/beds", si, "beds", "beds", svc.beds, 1.0, 0.0))
+    return tuple(out), index
+
+
+@dataclass
+class _Context:
+    s: Scenario
+    unit: str
+    attributes: tuple[AttributePlan, ...]
+    attr_index: dict[str, int]
+    step_index: dict[str, int]
+    services: tuple[str, ...]
+    res_index: dict[tuple[str, str], int]
+    resources: tuple[ResourcePlan, ...]
+
+    def step(self, index: int, name: str, st: Step) -> StepPlan:
+        svc = self.s.services.get(st.service) if st.service else None
+        res = [self.res_index[(st.service, role)] for role in st.staff] if st.sessions is None else []
+        if st.caseload:
+            res.append(self.res_index[(st.service, "@caseload")])
+        if st.bed:
+            res.append(self.res_index[(st.service, "@beds")])
+        staff_res = [self.resources[self.res_index[(st.service, r)]] for r in st.staff]
+        scale = max((r.elapsed_scale for r in staff_res), default=1.0) if st.sessions is None else 1.0
+        contact, staff_rate = self._costs(st, svc)
+        unit = self.unit
+        return StepPlan(
+            index=index, name=name, kind=st.kind,
+            service=self.services.index(st.service) if st.service else -1,
+            resources=tuple(res), elapsed_scale=scale,
+            duration=st.duration.compile(unit) if st.duration else None,
+            priority=st.queue == "priority",
+            handoff=st.handoff.compile(unit) if st.handoff else None,
+            accept=self.condition(st.accept) if st.accept else None,
+            on_reject=self.router(st.on_reject),
+            dropout_mean=st.dropout.mean_time.to(unit) if st.dropout else None,
+            dropout_then=self.router(st.dropout.then if st.dropout else None),
+            missed_p=st.missed.probability if st.missed else 0.0,
+            discharge_after=st.missed.discharge_after if st.missed else 1,
+            rebook=st.missed.rebook_after.compile(unit) if st.missed and st.missed.rebook_after else None,
+            missed_then=self.router(st.missed.then if st.missed else None),
+            sessions=st.sessions.count.compile(unit) if st.sessions else None,
+            session_every=st.sessions.every.to(unit) if st.sessions else 0.0,
+            age_max=st.age_limit.max_age if st.age_limit else None,
+            age_then=self.router(st.age_limit.then if st.age_limit else None),
+            monitoring=self._monitoring(st),
+            contact_cost=contact, staff_hours_cost=staff_rate,
+            bed_day_cost=(svc.cost_per_bed_day * UNIT_DAYS[canonical_unit(unit)]) if (svc and st.bed) else 0.0,
+            deteriorates=(st.deteriorate_while_waiting if st.deteriorate_while_waiting is not None
+                          else st.kind not in NO_DETERIORATION_KINDS),
+            outcome=st.outcome or (name if st.kind == "discharge" else ""),
+            next=self.router(st.next),
+            is_assessment=st.kind in ASSESSMENT_KINDS, is_treatment=st.kind in TREATMENT_KINDS,
+            starts_clock=st.kind in CLOCK_KINDS,
+        )
+
+    def _costs(self, st: Step, svc) -> tuple[float, float]:
+        """(cost per contact, staff cost per time unit of contact) for a step."""
+        if st.cost_per_contact is not None:
+            return st.cost_per_contact, 0.0
+        if svc is None or st.bed or st.kind in ("delay", "monitoring", "discharge"):
+            return 0.0, 0.0
+        if svc.cost_per_contact is not None:
+            return svc.cost_per_contact, 0.0
+        hourly = sum(svc.staff[r].cost_per_hour for r in st.staff)
+        return 0.0, hourly * UNIT_DAYS[canonical_unit(self.unit)] * 24
+
+    def _monitoring(self, st: Step):
+        m = st.monitoring
+        if m is None:
+            return None
+        service = self.services.index(st.service) if st.service else -1
+        svc = self.s.services.get(st.service) if st.service else None
+        cost = st.cost_per_contact if st.cost_per_contact is not None else (
+            (svc.cost_per_contact or 0.0) if svc else 0.0)
+        until = frozenset(self.step_index[u] for u in m.until)
+        return (m.probability, m.every.to(self.unit), until, service, cost)
+
+    def router(self, branches: list[Branch] | None) -> RouterPlan | None:
+        if branches is None:
+            return None
+        if len(branches) == 1 and branches[0].p is None and branches[0].when is None:
+            return self._leaf(branches[0])
+        if branches[0].p is not None:
+            cum, total = [], 0.0
+            for b in branches:
+                total += b.p
+                cum.append(total)
+            cum[-1] = 1.0 + 1e-12
+            return RouterPlan(cumulative=tuple(cum), branches=tuple(self._leaf(b) for b in branches))
+        return RouterPlan(
+            branches=tuple(self._leaf(b) for b in branches),
+            conditions=tuple(self.condition(b.when) if b.when else None for b in branches),
+        )
+
+    def _leaf(self, b: Branch) -> RouterPlan:
+        if b.next is not None:
+            return self.router(b.next)
+        return RouterPlan(target=self.step_index[b.to], delay=b.after.compile(self.unit) if b.after else None)
+
+    def condition(self, text: str) -> Condition:
+        levels = categorical_levels(self.s)
+        ypu = years_per_unit(self.unit)
+        tests = []
+        for clause in parse_condition(text):
+            op = OPERATORS[clause.op]
+            value = resolve_value(clause, levels.get(clause.attribute))
+            if clause.attribute == "cohort":  # the engine keeps the cohort index last in attrs
+                tests.append(_attr_test(op, -1, value))
+                continue
+            i = self.attr_index[clause.attribute]
+            if self.attributes[i].ages:
+                tests.append(_age_test(op, i, value, ypu))
+            else:
+                tests.append(_attr_test(op, i, value))
+        if len(tests) == 1:
+            return tests[0]
+        return lambda attrs, arrival, now: all(t(attrs, arrival, now) for t in tests)
+
+
+def _attr_test(op, i: int, value: float) -> Condition:
+    return lambda attrs, arrival, now: op(attrs[i], value)
+
+
+def _age_test(op, i: int, value: float, ypu: float) -> Condition:
+    return lambda attrs, arrival, now: op(attrs[i] + (now - arrival) * ypu, value)
+
+
+def _deterioration(s: Scenario, unit: str, attr_index, step_index) -> DeteriorationPlan | None:
+    d = s.deterioration
+    if d is None:
+        return None
+    levels = s.attributes[d.attribute]
+    return DeteriorationPlan(
+        attribute=attr_index[d.attribute],
+        hazard=tuple(d.hazard[lv].to(unit) if lv in d.hazard else 0.0 for lv in levels),
+        urgent_from=levels.index(d.urgent_from) if d.urgent_from else 10**9,
+        emergency_at=levels.index(d.emergency_at),
+        emergency_step=step_index[d.emergency_step],
+        detection_probability=d.detection_probability,
+        detected_step=step_index[d.detected_step] if d.detected_step else -1,
+    )

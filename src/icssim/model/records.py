@@ -1,0 +1,69 @@
+"""What one replication produces: columns of per-patient and per-visit records and counters.
+
+The engine fills these; :mod:`icssim.metrics` turns them into KPIs and tables. Columns
+are numpy arrays (built zero-copy from the engine's typed ``array`` buffers), so a
+million patients cost about 100 bytes each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Outcome codes of a single step visit.
+VISIT_OUTCOMES = (
+    "served", "rejected", "dropped_out", "emergency", "missed", "discharged_missed",
+    "aged_out", "escalated",
+)
+
+
+@dataclass
+class ResourceUse:
+    """Time-averaged use of one resource over the observation window."""
+
+    name: str
+    service: str
+    kind: str
+    role: str
+    capacity: int
+    busy_area: float  # resource-units x time units in the window
+    hours_available: float  # clinical hours per time unit (staff pools)
+
+
+@dataclass
+class RunRecords:
+    """Everything one replication recorded (plain arrays; no files, no plots)."""
+
+    scenario: str
+    seed: int
+    replication: int
+    time_unit: str
+    horizon: float
+    warmup: float
+    sample_every: float
+    hours_per_unit: float
+    steps: tuple[str, ...]
+    step_kinds: tuple[str, ...]
+    services: tuple[str, ...]
+    cohorts: tuple[str, ...]
+    attributes: tuple[str, ...]
+    attribute_levels: dict[str, tuple[str, ...]]
+    outcomes: tuple[str, ...]
+    patients: dict[str, np.ndarray]
+    visits: dict[str, np.ndarray] | None
+    timeseries: dict[str, np.ndarray]
+    costs: np.ndarray  # [bucket, service, category], bucket width = sample_every
+    resources: list[ResourceUse]
+    arrivals: int
+    exits: int
+    in_system_end: int
+    in_system_area: float  # patients x time units in the window
+    events: int
+    wall_seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def window(self) -> float:
+        """Length of the observation window (horizon minus warm-up) in time units."""
+        return self.horizon - self.warmup

@@ -1,0 +1,125 @@
+"""Plots with one house style: labelled axes with units, colour-blind-safe colours,
+confidence bands wherever there are replications, standards drawn as reference lines.
+
+Every function takes tidy data frames (never records or scenarios) and returns a
+matplotlib ``Figure``; :func:`save` writes it as PNG.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+#: Okabe-Ito palette (colour-blind safe).
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STANDARD_COLOUR = "#444444"
+
+
+def _style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG and close it."""
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: str,
+              xlabel: str = "Wait from referral to treatment start (days)") -> plt.Figure:
+    """Empirical CDFs of waits (one line per series) with standards as vertical lines."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    upper = 0.0
+    for i, (label, w) in enumerate(waits.items()):
+        w = np.sort(w[~np.isnan(w)])
+        if len(w) == 0:
+            continue
+        ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=PALETTE[i % len(PALETTE)],
+                label=f"{label} (n={len(w):,})")
+        upper = max(upper, float(np.percentile(w, 98)))
+    for name, days in standards.items():
+        ax.axvline(days, color=STANDARD_COLOUR, linestyle="--", linewidth=1)
+        ax.text(days, 0.02, f" {name}", rotation=90, va="bottom", ha="right", fontsize=8,
+                color=STANDARD_COLOUR)
+    ax.set_xlim(0, max(upper, max(standards.values(), default=0) * 1.2, 1))
+    ax.set_ylim(0, 1.01)
+    _style(ax, title, xlabel, "Share of patients who had started (cumulative)")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
+                   xlabel: str = "Time since start (days)", reference: float | None = None,
+                   reference_label: str = "") -> plt.Figure:
+    """Mean line with a 95% CI band across replications.
+
+    Each frame has a ``time`` column (or index) and one column per replication.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for i, (label, frame) in enumerate(series.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        x = frame.index.to_numpy()
+        values = frame.to_numpy(dtype=float)
+        mean = values.mean(axis=1)
+        ax.plot(x, mean, color=colour, label=label)
+        n = values.shape[1]
+        if n > 1:
+            half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+            ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0,
+                            label=f"{label}: 95% CI ({n} replications)")
+    if reference is not None:
+        ax.axhline(reference, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=reference_label)
+    _style(ax, title, xlabel, ylabel)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
+    """Stacked cost per year by service (rows: scenarios; columns: services) with CI whiskers.
+
+    ``costs`` has columns ``scenario``, ``service``, ``mean``, ``half_width``.
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    wide = costs.pivot(index="scenario", columns="service", values="mean").fillna(0.0) / 1e6
+    order = list(dict.fromkeys(costs["scenario"]))
+    wide = wide.loc[order]
+    bottom = np.zeros(len(wide))
+    for i, service in enumerate(wide.columns):
+        ax.bar(wide.index, wide[service], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=service,
+               width=0.6)
+        bottom += wide[service].to_numpy()
+    totals = costs.groupby("scenario", sort=False).agg(total=("total_mean", "first"),
+                                                        half=("total_half_width", "first")).loc[order]
+    if totals["half"].notna().any():
+        ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
+                    fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
+    _style(ax, title, "Scenario", "Cost (GBP million per year)")
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return fig
+
+
+def forest(diffs: pd.DataFrame, title: str) -> plt.Figure:
+    """Forest plot of paired differences (``label``, ``mean``, ``lower``, ``upper``) against zero."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(diffs) + 1.5))
+    y = np.arange(len(diffs))[::-1]
+    for i, (yy, row) in enumerate(zip(y, diffs.itertuples())):
+        colour = PALETTE[0] if row.lower > 0 or row.upper < 0 else "#999999"
+        ax.plot([row.lower, row.upper], [yy, yy], color=colour, linewidth=2)
+        ax.plot([row.mean], [yy], "o", color=colour)
+    ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(diffs["label"], fontsize=8)
+    _style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
+    return fig

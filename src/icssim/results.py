@@ -1,0 +1,193 @@
+"""Write a run's tables, plots and metadata to a results folder, all or nothing.
+
+Everything is written into a temporary sibling folder that is renamed into place
+only when complete, so an interrupted or failed run never leaves a half-written
+result, and an earlier result is never overwritten unless asked (``force``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from icssim import __version__, plots
+from icssim.errors import IcssimError
+from icssim.experiments import RunResult, standards_of
+from icssim.metrics import costs_frame, kpi_info, patients_frame, timeseries_frame, visits_frame
+from icssim.scenario import provenance
+
+
+def prepare_output(out: Path, force: bool) -> Path:
+    """Check ``out`` may be written; return the temporary folder to write into."""
+    if out.exists() and not force:
+        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    tmp = out.with_name(f".{out.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def commit_output(tmp: Path, out: Path) -> None:
+    """Move the finished temporary folder into place (replacing ``out`` if it exists)."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(out)
+
+
+def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True) -> None:
+    """Write ``df`` as CSV (and Parquet)."""
+    df.to_csv(folder / f"{name}.csv", index=False)
+    if parquet:
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def kpi_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """KPI summary with labels and units, ready to print or write."""
+    df = summary.copy()
+    df.insert(0, "unit", [kpi_info(k).unit for k in df.index])
+    df.insert(0, "label", [kpi_info(k).label for k in df.index])
+    df.index.name = "kpi"
+    return df.reset_index()
+
+
+def metadata(result: RunResult, wall_seconds: float, command: str) -> dict:
+    """Everything needed to reproduce and audit a run."""
+    prov = provenance(result.scenario)
+    events = sum(r.kpis.get("events", 0) for r in result.replications)
+    sim_seconds = sum(r.kpis.get("wall_seconds", 0) for r in result.replications)
+    return {
+        "icssim_version": __version__,
+        "scenario": result.scenario.scenario.name,
+        "scenario_files": prov.files,
+        "scenario_sha256": prov.sha256,
+        "seed": result.seed,
+        "replications": len(result.replications),
+        "time_unit": result.scenario.scenario.time_unit,
+        "horizon": str(result.scenario.scenario.horizon),
+        "warmup": str(result.scenario.scenario.warmup),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "simulation_seconds": round(sim_seconds, 3),
+        "events_simulated": int(events),
+        "events_per_second": round(events / sim_seconds) if sim_seconds else None,
+        "command": command,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": _versions(),
+        "precision": result.precision or None,
+    }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("simpy", "numpy", "scipy", "pandas", "matplotlib", "pydantic"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            pass
+    return out
+
+
+def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: float = 0.0,
+              command: str = "") -> Path:
+    """Write every table, plot and the metadata of ``result`` under ``out``."""
+    tmp = prepare_output(out, force)
+    try:
+        _write_run_files(result, tmp, wall_seconds, command)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    commit_output(tmp, out)
+    return out
+
+
+def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str) -> None:
+    recs = result.records
+    write_table(kpi_table(result.summary()), folder, "kpis", parquet=False)
+    write_table(result.kpis.reset_index(), folder, "kpis_by_replication", parquet=False)
+    if recs:
+        write_table(pd.concat([patients_frame(r) for r in recs], ignore_index=True), folder, "patients")
+        visits = [visits_frame(r) for r in recs]
+        if all(v is not None for v in visits):
+            for r, v in zip(recs, visits):
+                v.insert(0, "replication", r.replication)
+            write_table(pd.concat(visits, ignore_index=True), folder, "visits")
+        ts = pd.concat([timeseries_frame(r).assign(replication=r.replication) for r in recs],
+                       ignore_index=True)
+        write_table(ts, folder, "timeseries")
+        costs = pd.concat([costs_frame(r).assign(replication=r.replication) for r in recs],
+                          ignore_index=True)
+        write_table(costs, folder, "costs")
+        (folder / "plots").mkdir()
+        write_run_plots(result, folder / "plots")
+    meta = metadata(result, wall_seconds, command)
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))
+
+
+def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
+    """The standard plots of a single-scenario run."""
+    recs = result.records
+    name = result.scenario.scenario.name
+    pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
+    window = pats[pats["arrival"] >= recs[0].warmup * recs[0].hours_per_unit / 24]
+    stds = {f"{n} ({d:g} days, {u})": d for n, (d, u, _m) in standards_of(result.scenario).items()}
+    waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
+             "referral to treatment": window["wait_to_treatment"].to_numpy()}
+    paths = [plots.save(plots.wait_ecdf(waits, stds, f"{name}: waits from referral (after warm-up)",
+                                        "Wait from referral (days)"), folder / "wait_ecdf.png")]
+    paths.append(plots.save(_waiting_list_plot(result), folder / "waiting_list.png"))
+    paths.append(plots.save(plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"),
+                            folder / "costs.png"))
+    return paths
+
+
+def _waiting_list_plot(result: RunResult):
+    recs = result.records
+    frames = [timeseries_frame(r).set_index("time") for r in recs]
+    cols = [c for c in frames[0].columns if c.startswith("waiting_")]
+    total = pd.concat([f[cols].sum(axis=1).rename(i) for i, f in enumerate(frames)], axis=1)
+    steps = [c for c in cols if frames[0][c].max() > 0]
+    top = sorted(steps, key=lambda c: -np.mean([f[c].mean() for f in frames]))[:4]
+    series = {"all steps": total}
+    for c in top:
+        series[c.removeprefix("waiting_")] = pd.concat([f[c].rename(i) for i, f in enumerate(frames)], axis=1)
+    warm = recs[0].warmup * recs[0].hours_per_unit / 24
+    fig = plots.band_over_time(series, f"{result.scenario.scenario.name}: patients waiting",
+                               "Patients waiting (referred, not yet seen)")
+    if warm > 0:
+        fig.axes[0].axvspan(0, warm, color="#eeeeee", zorder=0, label="warm-up")
+        fig.axes[0].legend(fontsize=8)
+    return fig
+
+
+def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame:
+    """Mean and CI half-width of cost per year per service (long format)."""
+    summary = result.summary()
+    label = label or result.scenario.scenario.name
+    rows = []
+    for svc in result.scenario.services:
+        key = f"cost_per_year_{svc}"
+        if key in summary.index and summary.loc[key, "mean"] > 0:
+            rows.append({"scenario": label, "service": svc, "mean": summary.loc[key, "mean"],
+                         "half_width": summary.loc[key, "half_width"]})
+    total = summary.loc["cost_per_year"]
+    df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "mean": 0.0, "half_width": np.nan}])
+    df["total_mean"], df["total_half_width"] = total["mean"], total["half_width"]
+    return df

@@ -1,0 +1,291 @@
+"""Cross-reference checks that need the whole scenario: names, routing, reachability, size.
+
+Each check yields ``(key path, message)`` pairs; the loader turns them into
+:class:`~icssim.errors.Problem` lines with file and line number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from icssim.scenario.conditions import parse_condition, resolve_value
+from icssim.scenario.schema import Branch, Scenario, Step
+from icssim.units import UNIT_DAYS, canonical_unit
+
+Finding = tuple[tuple[Any, ...], str]
+
+#: Largest expected number of simulated patients accepted in one replication.
+MAX_PATIENTS = 5_000_000
+#: Throughput assumed when estimating run time (patients per second, one core).
+PATIENTS_PER_SECOND = 40_000
+
+
+def check_scenario(s: Scenario) -> list[Finding]:
+    """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
+    checks = (_run_length, _cohorts, _services, _steps, _deterioration, _way_out, _size)
+    return [finding for check in checks for finding in check(s)]
+
+
+def cohort_rate(s: Scenario, name: str) -> float:
+    """Referral rate of cohort ``name`` in patients per scenario time unit."""
+    c = s.cohorts[name]
+    unit = s.scenario.time_unit
+    if c.rate is not None:
+        return c.rate.to(unit)
+    per_year = c.rate_per_100k_per_year * (s.scenario.population or 0) / 1e5
+    return per_year * UNIT_DAYS[canonical_unit(unit)] / UNIT_DAYS["year"]
+
+
+def categorical_levels(s: Scenario) -> dict[str, list[str]]:
+    """Declared levels of each categorical attribute (plus ``cohort``)."""
+    return {**s.attributes, "cohort": list(s.cohorts)}
+
+
+def _run_length(s: Scenario) -> Iterator[Finding]:
+    unit = s.scenario.time_unit
+    horizon, warmup = s.scenario.horizon.to(unit), s.scenario.warmup.to(unit)
+    if not horizon > 0:
+        yield ("scenario", "horizon"), f"must be greater than 0, found {s.scenario.horizon}"
+    if warmup < 0:
+        yield ("scenario", "warmup"), f"must not be negative, found {s.scenario.warmup}"
+    elif not horizon > warmup:
+        yield ("scenario", "horizon"), (
+            f"horizon ({s.scenario.horizon}) must be longer than warmup ({s.scenario.warmup})"
+        )
+    urgency = s.attributes.get("urgency")
+    for name, std in s.scenario.standards.items():
+        if urgency is None:
+            yield ("scenario", "standards", name), "standards need an 'urgency' attribute declared under 'attributes'"
+        elif std.urgency not in urgency:
+            yield ("scenario", "standards", name, "urgency"), f"expected one of {urgency}, found {std.urgency!r}"
+
+
+def _cohorts(s: Scenario) -> Iterator[Finding]:
+    for name, c in s.cohorts.items():
+        if c.entry not in s.pathway.steps:
+            yield ("cohorts", name, "entry"), _unknown("step", c.entry, s.pathway.steps)
+        if c.rate_per_100k_per_year is not None and s.scenario.population is None:
+            yield ("cohorts", name, "rate_per_100k_per_year"), "needs 'scenario.population' to be set"
+        for attr, dist in c.attributes.items():
+            levels = s.attributes.get(attr)
+            values = getattr(dist, "values", None)
+            is_categorical = values is not None and all(isinstance(v, str) for v in values)
+            if is_categorical and levels is None:
+                yield ("cohorts", name, "attributes", attr), (
+                    f"categorical attribute {attr!r} must be declared with its levels under 'attributes'"
+                )
+            elif is_categorical:
+                for v in values:
+                    if v not in levels:
+                        yield ("cohorts", name, "attributes", attr), f"{v!r} is not one of the levels {levels}"
+            elif levels is not None:
+                yield ("cohorts", name, "attributes", attr), (
+                    f"{attr!r} is declared categorical with levels {levels}; give 'values' from those levels"
+                )
+
+
+def _services(s: Scenario) -> Iterator[Finding]:
+    for name, svc in s.services.items():
+        cl = svc.caseload
+        if cl is not None and not isinstance(cl, int) and cl.role not in svc.staff:
+            yield ("services", name, "caseload", "role"), _unknown("staff role", cl.role, svc.staff)
+
+
+def _steps(s: Scenario) -> Iterator[Finding]:
+    for name, step in s.pathway.steps.items():
+        at = ("pathway", "steps", name)
+        yield from _step_resources(s, at, step)
+        if step.kind == "discharge":
+            if step.next is not None:
+                yield (*at, "next"), "a discharge step ends the pathway and takes no 'next'"
+        elif step.next is None:
+            yield at, "'next' is required: where do patients go after this step?"
+        if step.accept is not None and step.on_reject is None:
+            yield (*at, "on_reject"), "a step with 'accept' needs 'on_reject' (where rejected referrals go)"
+        if step.accept is not None:
+            yield from _condition(s, (*at, "accept"), step.accept)
+        if step.queue == "priority" and "urgency" not in s.attributes:
+            yield (*at, "queue"), "priority queues order by 'urgency': declare it under 'attributes'"
+        if step.monitoring is not None:
+            for i, target in enumerate(step.monitoring.until):
+                if target not in s.pathway.steps:
+                    yield (*at, "monitoring", "until", i), _unknown("step", target, s.pathway.steps)
+        for key, routing in _routings(step):
+            yield from _routing(s, (*at, *key), routing)
+
+
+def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Finding]:
+    svc = s.services.get(step.service) if step.service else None
+    if step.service is not None and svc is None:
+        yield (*at, "service"), _unknown("service", step.service, s.services)
+        return
+    needs_service = step.staff or step.caseload or step.bed
+    if needs_service and svc is None:
+        yield (*at, "service"), "'staff', 'caseload' and 'bed' need the step's 'service'"
+        return
+    for i, role in enumerate(step.staff):
+        if role not in svc.staff:
+            yield (*at, "staff", i), _unknown(f"staff role of service {step.service!r}", role, svc.staff)
+    if step.caseload and svc.caseload is None:
+        yield (*at, "caseload"), f"service {step.service!r} has no 'caseload' to hold a slot in"
+    if step.bed and svc.beds == 0 and "beds" not in _explicit(s, step.service):
+        yield (*at, "bed"), f"service {step.service!r} has no 'beds'"
+    if (step.staff or step.bed or step.kind == "delay") and step.duration is None and step.sessions is None:
+        yield (*at, "duration"), "this step occupies staff, a bed or time, so it needs a 'duration'"
+
+
+def _explicit(s: Scenario, service: str) -> set[str]:
+    return set(s.services[service].model_fields_set)
+
+
+def _routings(step: Step) -> Iterator[tuple[tuple[str, ...], list[Branch]]]:
+    if step.next is not None:
+        yield ("next",), step.next
+    if step.on_reject is not None:
+        yield ("on_reject",), step.on_reject
+    for key in ("dropout", "missed", "age_limit"):
+        sub = getattr(step, key)
+        if sub is not None and getattr(sub, "then", None) is not None:
+            yield (key, "then"), sub.then
+
+
+def _routing(s: Scenario, at: tuple[Any, ...], branches: list[Branch]) -> Iterator[Finding]:
+    with_p = [b.p is not None for b in branches]
+    with_when = [b.when is not None for b in branches]
+    if any(with_p) and any(with_when):
+        yield at, "a routing list is either probabilistic (every branch has 'p') or conditional ('when'), not both"
+    elif any(with_p):
+        if not all(with_p):
+            yield at, "every branch needs 'p' when any branch has one"
+        elif abs(sum(b.p for b in branches) - 1.0) > 1e-6:
+            yield at, f"branch probabilities must add up to 1, found {sum(b.p for b in branches):g}"
+    elif len(branches) > 1:
+        defaults = [i for i, w in enumerate(with_when) if not w]
+        if defaults and defaults != [len(branches) - 1]:
+            yield at, "in a conditional routing list only the last branch may omit 'when' (the default)"
+        if not defaults:
+            yield at, "a conditional routing list needs a final branch without 'when' (the default)"
+    for i, b in enumerate(branches):
+        if b.when is not None:
+            yield from _condition(s, (*at, i, "when"), b.when)
+        if b.to is not None and b.to not in s.pathway.steps:
+            yield (*at, i, "to"), _unknown("step", b.to, s.pathway.steps)
+        if b.next is not None:
+            yield from _routing(s, (*at, i, "next"), b.next)
+
+
+def _condition(s: Scenario, at: tuple[Any, ...], text: str) -> Iterator[Finding]:
+    try:
+        clauses = parse_condition(text)
+    except ValueError as exc:
+        yield at, str(exc)
+        return
+    levels = categorical_levels(s)
+    for clause in clauses:
+        if clause.attribute != "cohort":
+            missing = [c for c, co in s.cohorts.items() if clause.attribute not in co.attributes]
+            if missing:
+                yield at, f"attribute {clause.attribute!r} is not defined for cohort(s) {', '.join(missing)}"
+                continue
+        try:
+            resolve_value(clause, levels.get(clause.attribute))
+        except ValueError as exc:
+            yield at, str(exc)
+
+
+def _deterioration(s: Scenario) -> Iterator[Finding]:
+    d = s.deterioration
+    if d is None:
+        return
+    at = ("deterioration",)
+    levels = s.attributes.get(d.attribute)
+    if levels is None:
+        yield (*at, "attribute"), f"{d.attribute!r} must be a categorical attribute declared under 'attributes'"
+        return
+    for key in ("emergency_at", "urgent_from"):
+        value = getattr(d, key)
+        if value is not None and value not in levels:
+            yield (*at, key), f"expected one of {levels}, found {value!r}"
+    for level, rate in d.hazard.items():
+        if level not in levels:
+            yield (*at, "hazard", level), f"expected one of {levels}, found {level!r}"
+        elif rate.value < 0:
+            yield (*at, "hazard", level), f"must not be negative, found {rate}"
+    if d.urgent_from is not None and "urgency" not in s.attributes:
+        yield (*at, "urgent_from"), "raising urgency needs an 'urgency' attribute declared under 'attributes'"
+    for key in ("emergency_step", "detected_step"):
+        value = getattr(d, key)
+        if value is not None and value not in s.pathway.steps:
+            yield (*at, key), _unknown("step", value, s.pathway.steps)
+    if d.detection_probability > 0 and d.detected_step is None:
+        yield (*at, "detected_step"), "needed when detection_probability > 0"
+    missing = [c for c, co in s.cohorts.items() if d.attribute not in co.attributes]
+    if missing:
+        yield (*at, "attribute"), f"attribute {d.attribute!r} is not defined for cohort(s) {', '.join(missing)}"
+
+
+def successors(s: Scenario, name: str) -> set[str]:
+    """Steps a patient can move to directly from step ``name``."""
+    step = s.pathway.steps[name]
+    found: set[str] = set()
+
+    def walk(branches: list[Branch]) -> None:
+        for b in branches:
+            if b.to is not None:
+                found.add(b.to)
+            if b.next is not None:
+                walk(b.next)
+
+    for _, routing in _routings(step):
+        walk(routing)
+    d = s.deterioration
+    if d is not None and _waits(step):
+        found.add(d.emergency_step)
+        if d.detected_step:
+            found.add(d.detected_step)
+    return {t for t in found if t in s.pathway.steps}
+
+
+def _waits(step: Step) -> bool:
+    return step.kind not in ("discharge", "emergency", "admission", "inpatient")
+
+
+def _way_out(s: Scenario) -> Iterator[Finding]:
+    steps = s.pathway.steps
+    graph = {name: successors(s, name) for name in steps}
+    can_leave = {n for n, st in steps.items() if st.kind == "discharge"}
+    changed = True
+    while changed:
+        changed = False
+        for name, nxt in graph.items():
+            if name not in can_leave and nxt & can_leave:
+                can_leave.add(name)
+                changed = True
+    if not any(st.kind == "discharge" for st in steps.values()):
+        yield ("pathway", "steps"), "the pathway has no step of kind 'discharge': patients could never leave"
+        return
+    for name in steps:
+        if name not in can_leave:
+            yield ("pathway", "steps", name), "no way out: no route from this step reaches a discharge step"
+
+
+def _size(s: Scenario) -> Iterator[Finding]:
+    unit = s.scenario.time_unit
+    horizon = s.scenario.horizon.to(unit)
+    expected = sum(cohort_rate(s, c) for c in s.cohorts) * horizon
+    if expected > MAX_PATIENTS:
+        minutes = expected / PATIENTS_PER_SECOND / 60
+        yield ("cohorts",), (
+            f"about {expected:,.0f} patients would arrive in one replication (estimated run time "
+            f"{minutes:,.0f} minutes each); the limit is {MAX_PATIENTS:,}. Check the population and rates."
+        )
+
+
+def _unknown(what: str, name: str, known: Any) -> str:
+    import difflib
+
+    names = list(known)
+    near = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else f"; defined: {', '.join(names) or 'none'}"
+    return f"{what} {name!r} is not defined{hint}"

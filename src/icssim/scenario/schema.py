@@ -1,0 +1,273 @@
+"""The scenario file's schema: every key a planner may write, typed and checked.
+
+Models refuse unknown keys (a typo is an error, never a silent default) and are
+immutable once loaded. Cross-references (steps naming services, routing naming
+steps …) are checked in :mod:`icssim.scenario.checks`, after this per-key pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    model_validator,
+)
+
+from icssim.distributions import Distribution, SpanValue, coerce_distribution
+from icssim.units import TIME_UNITS, Rate, Span, parse_rate
+
+RateValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
+TimeDist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+STEP_KINDS = (
+    "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
+    "admission", "inpatient", "delay", "discharge",
+)
+
+
+class Strict(BaseModel):
+    """Base for every scenario model: unknown keys are errors; values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Standard(Strict):
+    """A waiting-time standard, e.g. 95% of routine referrals start treatment within 4 weeks."""
+
+    urgency: str
+    within: SpanValue
+    target: Probability = 0.95
+    measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
+
+
+class ScenarioInfo(Strict):
+    """Name, run length and seed of a scenario."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    time_unit: Literal[TIME_UNITS] = "days"  # type: ignore[valid-type]
+    horizon: SpanValue
+    warmup: SpanValue = Span(0.0)
+    seed: int = Field(default=1, ge=0)
+    population: int | None = Field(default=None, gt=0)
+    start_date: dt.date | None = None
+    sample_every: SpanValue | None = None
+    standards: dict[str, Standard] = Field(default_factory=dict)
+
+
+class Categorical(Strict):
+    """A categorical attribute: one of ``values`` with optional ``weights``."""
+
+    values: list[str] = Field(min_length=1)
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Categorical":
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
+                raise ValueError("weights must be non-negative and add up to more than 0")
+        return self
+
+
+def _coerce_attribute(raw: Any) -> Any:
+    if isinstance(raw, str) and not raw.strip()[:1].isdigit():
+        return {"values": [raw]}
+    if isinstance(raw, dict) and "dist" not in raw and "values" in raw:
+        if all(isinstance(v, str) for v in raw["values"]):
+            return raw
+    return coerce_distribution(raw)
+
+
+AttributeDist = Annotated[Union[Categorical, Distribution], BeforeValidator(_coerce_attribute)]
+
+
+class Cohort(Strict):
+    """A group of patients with its own referral rate and attribute distributions."""
+
+    label: str = ""
+    rate: RateValue | None = None
+    rate_per_100k_per_year: float | None = Field(default=None, gt=0)
+    entry: str
+    attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> "Cohort":
+        if (self.rate is None) == (self.rate_per_100k_per_year is None):
+            raise ValueError("give exactly one of 'rate' or 'rate_per_100k_per_year'")
+        if self.rate is not None and not self.rate.value > 0:
+            raise ValueError(f"rate must be greater than 0, found {self.rate}")
+        return self
+
+
+class StaffRole(Strict):
+    """Staff of one role in a service: how many, how many clinical hours, at what cost."""
+
+    wte: float = Field(ge=0)
+    clinical_hours_per_week: float | None = Field(default=None, gt=0, le=168)
+    cost_per_hour: float = Field(default=0.0, ge=0)
+
+
+class CaseloadPerWte(Strict):
+    """Caseload derived from staffing: ``per_wte`` patients for each WTE of ``role``."""
+
+    per_wte: float = Field(gt=0)
+    role: str
+
+
+class Service(Strict):
+    """A provider or team: staff pools, caseload slots, beds and unit costs."""
+
+    label: str = ""
+    staff: dict[str, StaffRole] = Field(default_factory=dict)
+    caseload: Annotated[int, Field(ge=0)] | CaseloadPerWte | None = None
+    beds: int = Field(default=0, ge=0)
+    cost_per_contact: float | None = Field(default=None, ge=0)
+    cost_per_bed_day: float = Field(default=0.0, ge=0)
+
+
+class Branch(Strict):
+    """One routing branch: go ``to`` a step, with probability ``p`` or when a condition holds."""
+
+    to: str | None = None
+    p: Probability | None = None
+    when: str | None = None
+    after: TimeDist | None = None
+    next: list["Branch"] | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> "Branch":
+        if (self.to is None) == (self.next is None):
+            raise ValueError("a branch needs exactly one of 'to' (a step) or 'next' (a list of branches)")
+        return self
+
+
+def _coerce_routing(raw: Any) -> Any:
+    if isinstance(raw, str):
+        return [{"to": raw}]
+    if isinstance(raw, dict):
+        return [raw]
+    return raw
+
+
+Routing = Annotated[list[Branch], BeforeValidator(_coerce_routing), Field(min_length=1)]
+
+
+class Dropout(Strict):
+    """Leaving the waiting list: exponential time to drop out, with its mean."""
+
+    mean_time: SpanValue
+    then: Routing | None = None
+
+
+class MissedAppointments(Strict):
+    """Did-not-attend: per-appointment probability and the discharge rule."""
+
+    probability: Probability
+    discharge_after: PositiveInt = 2
+    rebook_after: TimeDist | None = None
+    then: Routing | None = None
+
+
+class Sessions(Strict):
+    """A treatment episode: ``count`` sessions, one ``every`` interval."""
+
+    count: TimeDist
+    every: SpanValue
+
+
+class AgeLimit(Strict):
+    """Patients who reach ``max_age`` (years) leave the step and follow ``then``."""
+
+    max_age: float = Field(gt=0)
+    then: Routing
+
+
+class Monitoring(Strict):
+    """Physical-health monitoring taken on with ``probability`` until one of ``until`` starts."""
+
+    probability: Probability = 1.0
+    every: SpanValue
+    until: list[str] = Field(default_factory=list)
+
+
+class Step(Strict):
+    """One pathway step: queue for resources, be served, then route on."""
+
+    kind: Literal[STEP_KINDS]  # type: ignore[valid-type]
+    label: str = ""
+    service: str | None = None
+    staff: list[str] = Field(default_factory=list)
+    duration: TimeDist | None = None
+    queue: Literal["fifo", "priority"] = "fifo"
+    handoff: TimeDist | None = None
+    accept: str | None = None
+    on_reject: Routing | None = None
+    dropout: Dropout | None = None
+    missed: MissedAppointments | None = None
+    sessions: Sessions | None = None
+    caseload: bool = False
+    bed: bool = False
+    age_limit: AgeLimit | None = None
+    monitoring: Monitoring | None = None
+    cost_per_contact: float | None = Field(default=None, ge=0)
+    deteriorate_while_waiting: bool | None = None
+    outcome: str | None = None
+    next: Routing | None = None
+
+
+class Pathway(Strict):
+    """The pathway graph: named steps."""
+
+    steps: dict[str, Step] = Field(min_length=1)
+
+
+class Deterioration(Strict):
+    """Physical risk that escalates one level at a time while a patient waits."""
+
+    attribute: str = "risk"
+    hazard: dict[str, RateValue]
+    urgent_from: str | None = None
+    emergency_at: str
+    emergency_step: str
+    detection_probability: Probability = 0.0
+    detected_step: str | None = None
+
+
+class Scenario(Strict):
+    """A whole scenario file (after ``extends`` has been merged)."""
+
+    scenario: ScenarioInfo
+    attributes: dict[str, list[str]] = Field(default_factory=dict)
+    cohorts: dict[str, Cohort] = Field(min_length=1)
+    services: dict[str, Service] = Field(default_factory=dict)
+    pathway: Pathway
+    deterioration: Deterioration | None = None
+    _provenance: Any = PrivateAttr(default=None)
+
+
+def known_keys() -> set[str]:
+    """Every key name any scenario model accepts (for 'did you mean' suggestions)."""
+    names: set[str] = set()
+    models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
+              Service, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
+              Pathway, Deterioration]
+    from icssim import distributions as d
+
+    models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical]
+    for model in models:
+        names.update(model.model_fields)
+    return names

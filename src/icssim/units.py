@@ -1,0 +1,115 @@
+"""Times and rates with explicit units ("3 days", "2 weeks", "5 per week").
+
+Scenario files may state a time either with a unit or as a bare number in the
+scenario's own time unit. Parsing keeps the unit until the scenario's time unit is
+known; :func:`to_time_unit` then converts everything once, at load time, so the
+engine only ever sees plain floats.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Length of each supported unit in days.
+UNIT_DAYS: dict[str, float] = {
+    "minute": 1 / 1440,
+    "hour": 1 / 24,
+    "day": 1.0,
+    "week": 7.0,
+    "month": 365.25 / 12,
+    "year": 365.25,
+}
+_ALIASES = {
+    "min": "minute", "mins": "minute", "minutes": "minute", "minute": "minute",
+    "h": "hour", "hr": "hour", "hrs": "hour", "hours": "hour", "hour": "hour",
+    "d": "day", "days": "day", "day": "day",
+    "w": "week", "wk": "week", "wks": "week", "weeks": "week", "week": "week",
+    "month": "month", "months": "month",
+    "y": "year", "yr": "year", "yrs": "year", "years": "year", "year": "year",
+}
+TIME_UNITS = ("minutes", "hours", "days", "weeks")
+
+_SPAN = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
+_RATE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(?:/|per)\s*([A-Za-z]+)\s*$")
+
+
+def canonical_unit(name: str) -> str:
+    """Return the canonical singular unit for ``name`` or raise ``ValueError``."""
+    unit = _ALIASES.get(name.strip().lower())
+    if unit is None:
+        raise ValueError(f"unknown time unit {name!r}; expected one of {', '.join(UNIT_DAYS)}")
+    return unit
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A length of time: ``value`` in ``unit``, or in the scenario time unit when ``unit`` is None."""
+
+    value: float
+    unit: str | None = None
+
+    def to(self, time_unit: str) -> float:
+        """Express this span in ``time_unit`` (e.g. ``"days"``)."""
+        if self.unit is None:
+            return float(self.value)
+        return self.value * UNIT_DAYS[self.unit] / UNIT_DAYS[canonical_unit(time_unit)]
+
+    def __str__(self) -> str:
+        return f"{self.value:g}" if self.unit is None else f"{self.value:g} {self.unit}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """Events per unit of time: ``value`` per ``unit`` (None = per scenario time unit)."""
+
+    value: float
+    unit: str | None = None
+
+    def to(self, time_unit: str) -> float:
+        """Express this rate as events per ``time_unit``."""
+        if self.unit is None:
+            return float(self.value)
+        return self.value * UNIT_DAYS[canonical_unit(time_unit)] / UNIT_DAYS[self.unit]
+
+    def __str__(self) -> str:
+        return f"{self.value:g}" if self.unit is None else f"{self.value:g} per {self.unit}"
+
+
+def parse_span(raw: object) -> Span:
+    """Parse ``3``, ``2.5``, ``"3 days"`` or ``"2 weeks"`` into a :class:`Span`."""
+    if isinstance(raw, Span):
+        return raw
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a time such as '3 days' or a number, found {raw!r}")
+    if isinstance(raw, (int, float)):
+        return Span(float(raw))
+    if isinstance(raw, str):
+        match = _SPAN.match(raw)
+        if match:
+            return Span(float(match.group(1)), canonical_unit(match.group(2)))
+        try:
+            return Span(float(raw))
+        except ValueError:
+            pass
+    raise ValueError(f"expected a time such as '3 days', '2 weeks' or a number, found {raw!r}")
+
+
+def parse_rate(raw: object) -> Rate:
+    """Parse ``5``, ``"5 per week"`` or ``"0.2/day"`` into a :class:`Rate`."""
+    if isinstance(raw, Rate):
+        return raw
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a rate such as '5 per week' or a number, found {raw!r}")
+    if isinstance(raw, (int, float)):
+        return Rate(float(raw))
+    if isinstance(raw, str):
+        match = _RATE.match(raw)
+        if match:
+            return Rate(float(match.group(1)), canonical_unit(match.group(2)))
+    raise ValueError(f"expected a rate such as '5 per week' or a number, found {raw!r}")
+
+
+def years_per_unit(time_unit: str) -> float:
+    """How many years one scenario time unit lasts (used to age patients)."""
+    return UNIT_DAYS[canonical_unit(time_unit)] / UNIT_DAYS["year"]
