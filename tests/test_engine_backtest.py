@@ -1,0 +1,115 @@
+"""Back-test: the engine's exact output for fixed seeds, pinned before any speed work.
+
+Optimising the engine must not change a single record: same plan + seed -> bit-identical
+patients, visits, time series, costs and resource use. These numbers were recorded from
+the foundation engine (commit 7802023) before the speed work in benchmarks/README.md.
+
+If a deliberate behaviour change (a bug fix) moves them, re-pin them consciously:
+``python tests/test_engine_backtest.py`` prints the current values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from icssim.model import compile_plan, simulate
+from icssim.model.records import VISIT_OUTCOMES
+from icssim.scenario import load_scenario, scenario_from_dict
+
+HERE = Path(__file__).resolve().parent
+
+MM2 = {
+    "scenario": {"name": "mm2_short", "time_unit": "hours", "horizon": 3000, "warmup": 200, "seed": 5},
+    "cohorts": {"c": {"rate": 1.7, "entry": "serve"}},
+    "services": {"desk": {"staff": {"server": {"wte": 2}}}},
+    "pathway": {"steps": {
+        "serve": {"kind": "assessment", "service": "desk", "staff": ["server"],
+                  "duration": {"dist": "exponential", "mean": 1}, "next": "done"},
+        "done": {"kind": "discharge", "outcome": "served"},
+    }},
+}
+
+
+def _plans():
+    return {
+        "features": compile_plan(load_scenario(HERE / "backtest" / "features.yaml")),
+        "mm2": compile_plan(scenario_from_dict(MM2)),
+    }
+
+
+def digest(rec) -> str:
+    """SHA-256 over every array and counter in a run's records (dtype and bytes)."""
+    h = hashlib.sha256()
+
+    def add(name, arr):
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{name}:{arr.dtype.str}:{arr.shape}".encode())
+        h.update(arr.tobytes())
+
+    for k in sorted(rec.patients):
+        add(f"p/{k}", rec.patients[k])
+    for k in sorted(rec.visits or {}):
+        add(f"v/{k}", rec.visits[k])
+    for k in sorted(rec.timeseries):
+        add(f"t/{k}", rec.timeseries[k])
+    add("costs", rec.costs)
+    add("busy", np.array([r.busy_area for r in rec.resources]))
+    add("counts", np.array([rec.arrivals, rec.exits, rec.in_system_end, rec.events], dtype=np.int64))
+    add("area", np.array([rec.in_system_area]))
+    return h.hexdigest()
+
+
+def summary(rec) -> dict:
+    v = rec.visits
+    return {
+        "arrivals": rec.arrivals, "exits": rec.exits, "in_system_end": rec.in_system_end,
+        "events": rec.events,
+        "visit_outcomes": [int((v["outcome"] == i).sum()) for i in range(len(VISIT_OUTCOMES))],
+        "sum_exit": float(np.nansum(rec.patients["exit"])),
+        "total_cost": float(rec.costs.sum()),
+    }
+
+
+# (plan, replication) -> (summary, digest), recorded from the foundation engine.
+PINNED = {
+    ('features', 0): ({'arrivals': 1569, 'exits': 1402, 'in_system_end': 167, 'events': 14796, 'visit_outcomes': [3671, 1397, 27, 142, 51, 1, 275, 6], 'sum_exit': 526832.8956501242, 'total_cost': 1839802.505843556},
+        'c9539e0d6a27a435f1fde82477de7941843ebee7b90d38650e97426460045692'),
+    ('features', 2): ({'arrivals': 1564, 'exits': 1374, 'in_system_end': 190, 'events': 14806, 'visit_outcomes': [3721, 1368, 18, 157, 55, 1, 283, 6], 'sum_exit': 506830.2275243654, 'total_cost': 1892620.4402835835},
+        '66075d49f25b4e662e251bd13bdf9d10509da83dae5850863a4f3c6ed126ab22'),
+    ('mm2', 1): ({'arrivals': 5109, 'exits': 5108, 'in_system_end': 1, 'events': 10235, 'visit_outcomes': [5108, 0, 0, 0, 0, 0, 0, 0], 'sum_exit': 7692311.807241691, 'total_cost': 0.0},
+        'd21f766f95fc84497ccb14c00c50a39cd32ea26dcb2608ad67ffe1648ea0ac7f'),
+}
+
+
+@pytest.fixture(scope="module")
+def plans():
+    return _plans()
+
+
+@pytest.mark.parametrize("name,rep", sorted(PINNED))
+def test_engine_output_is_pinned(plans, name, rep):
+    rec = simulate(plans[name], replication=rep)
+    want_summary, want_digest = PINNED[(name, rep)]
+    assert summary(rec) == want_summary
+    assert digest(rec) == want_digest
+
+
+def test_records_without_visits_match(plans):
+    """record_visits=False changes nothing but the visits table."""
+    a = simulate(plans["features"], replication=2)
+    b = simulate(plans["features"], replication=2, record_visits=False)
+    assert b.visits is None
+    for k in a.patients:
+        np.testing.assert_array_equal(a.patients[k], b.patients[k])
+    np.testing.assert_array_equal(a.costs, b.costs)
+
+
+if __name__ == "__main__":
+    ps = _plans()
+    for name, rep in sorted(PINNED):
+        rec = simulate(ps[name], replication=rep)
+        print(f"    ({name!r}, {rep}): ({summary(rec)!r},\n        {digest(rec)!r}),")
