@@ -55,3 +55,27 @@ def test_run_rejects_zero_replications(tmp_path):
     proc = _icssim("run", _short(tmp_path, SHIPPED[0]), "--out", tmp_path / "o", "-n", "0")
     assert proc.returncode == 2 and "--replications must be at least 1" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_ctrl_c_keeps_finished_replications(tmp_path):
+    """SIGINT during a long run: finished replications are written to <out>-interrupted, nothing else."""
+    import os
+    import signal
+    import time
+
+    short = tmp_path / "long.yaml"
+    short.write_text(f"extends: {SHIPPED[0]}\nscenario:\n  horizon: 2 years\n  warmup: 3 months\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out), "-n", "200",
+                             "-w", "1", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    from icssim.experiments import run  # noqa: F401  (import cost paid before timing)
+    # wait until some replications have finished (each takes about a second)
+    time.sleep(10)
+    assert proc.poll() is None and time.time() < deadline
+    os.kill(proc.pid, signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert not out.exists()
+    kept = pd.read_csv(tmp_path / "out-interrupted" / "kpis_by_replication.csv")
+    assert 1 <= len(kept) < 200 and list(kept["replication"]) == list(range(len(kept)))
