@@ -2,7 +2,7 @@
 
 Optimising the engine must not change a single record: same plan + seed -> bit-identical
 patients, visits, time series, costs and resource use. These numbers were recorded from
-the foundation engine (commit 7802023) before the speed work in benchmarks/README.md.
+the engine on main (1229bff) before the speed work in benchmarks/README.md.
 
 If a deliberate behaviour change (a bug fix) moves them, re-pin them consciously:
 ``python tests/test_engine_backtest.py`` prints the current values.
@@ -79,15 +79,15 @@ def summary(rec) -> dict:
     }
 
 
-# (plan, replication) -> (summary, digest). The digests were recorded from the foundation
-# engine (7802023) and are unchanged by the speed work; only "events" moved, by +1 (see digest()).
+# (plan, replication) -> (summary, digest), recorded from the engine on main before the
+# speed work (main at 1229bff).
 PINNED = {
-    ('features', 0): ({'arrivals': 1569, 'exits': 1402, 'in_system_end': 167, 'events': 14797, 'visit_outcomes': [3671, 1397, 27, 142, 51, 1, 275, 6], 'sum_exit': 526832.8956501242, 'total_cost': 1839802.505843556},
-        '306a6823d29af23eb55b353907c04d90d7018c85924a6c75d3e38fb94a1e3042'),
-    ('features', 2): ({'arrivals': 1564, 'exits': 1374, 'in_system_end': 190, 'events': 14807, 'visit_outcomes': [3721, 1368, 18, 157, 55, 1, 283, 6], 'sum_exit': 506830.2275243654, 'total_cost': 1892620.4402835835},
-        '14fdd69de727a073f60c0c9ce0f347de7ce598f5f274aaa87b2793d483887dcc'),
-    ('mm2', 1): ({'arrivals': 5109, 'exits': 5108, 'in_system_end': 1, 'events': 10236, 'visit_outcomes': [5108, 0, 0, 0, 0, 0, 0, 0], 'sum_exit': 7692311.807241691, 'total_cost': 0.0},
-        '624553bdd2d0057efcff2444ce28d46ff80963be3442ec85b10cc71cc8419e18'),
+    ('features', 0): ({'arrivals': 1569, 'exits': 1423, 'in_system_end': 146, 'events': 14822, 'visit_outcomes': [3710, 1416, 14, 200, 51, 1, 293, 6], 'sum_exit': 537680.732700268, 'total_cost': 2062170.5113849686},
+        '531704f57ea99655413c06b5703af55d8a6144d9cc959776a326b3195261c5c8'),
+    ('features', 2): ({'arrivals': 1564, 'exits': 1391, 'in_system_end': 173, 'events': 14968, 'visit_outcomes': [3828, 1370, 17, 220, 58, 1, 301, 5], 'sum_exit': 517402.5168455412, 'total_cost': 2121522.155243044},
+        '65a421c4a5be7b1dd42a29b18a791775d41179c01f0640289efcc27caa2d6de2'),
+    ('mm2', 1): ({'arrivals': 5109, 'exits': 5108, 'in_system_end': 1, 'events': 10235, 'visit_outcomes': [5108, 0, 0, 0, 0, 0, 0, 0], 'sum_exit': 7692311.807241691, 'total_cost': 0.0},
+        '75726dbcb0b60eb545756e3875884fdbcc6caa4317d72106db8c1d4bfbf0d71e'),
 }
 
 
