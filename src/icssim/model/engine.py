@@ -1,10 +1,18 @@
 """The discrete-event engine: patients flowing through a compiled pathway on simpy.
 
-One replication is one ``simpy.Environment``. The engine uses simpy's event queue
-and clock, but drives patients with callbacks rather than one generator process per
-patient, and keeps its own queues and resource counters: that removes most per-event
-overhead (see ``benchmarks/README.md``). Waits are cancelled lazily: every patient
-carries a wait token, and a timer or queue entry whose token is stale is ignored.
+One replication is one ``simpy.Environment``. The engine keeps its events in simpy's
+heap, ordered as simpy orders them (time, priority, insertion number), but drives
+patients with plain callbacks rather than one generator process per patient, runs its
+own loop over the heap, and keeps its own queues and resource counters: that removes
+most per-event overhead (see ``benchmarks/README.md``). An engine event is the heap
+entry ``(time, 1, eid, callback, argument)``; a 4-tuple entry is an ordinary simpy
+event (so simpy processes still work alongside). Waits are cancelled lazily: every
+patient carries a wait token, and a timer or queue entry whose token is stale is
+ignored.
+
+Hot paths are written for speed: per-step flags are precomputed, random numbers are
+drawn in numpy blocks, and records go into flat typed arrays (one ``extend`` per
+patient or visit). Any change must keep ``tests/test_engine_backtest.py`` passing.
 
 The engine knows nothing of files or plots: it returns :class:`RunRecords`.
 """
@@ -13,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from array import array
+import struct
 from collections import deque
 from heapq import heappop, heappush
 from itertools import count
@@ -21,7 +29,7 @@ from itertools import count
 import numpy as np
 import simpy
 
-from icssim.distributions import BlockStream, Sampler, UniformStream
+from icssim.distributions import Sampler, block_draws, uniform_draws
 from icssim.model.plan import COST_CATEGORIES, Plan, RouterPlan, StepPlan
 from icssim.model.records import ResourceUse, RunRecords, VISIT_OUTCOMES
 from icssim.model.streams import Streams
@@ -33,12 +41,6 @@ _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
 NOWHERE, IN_TRANSIT, IN_QUEUE, RETURNING = 0, 1, 2, 3
 _NCAT = len(COST_CATEGORIES)
 STAFF, CONTACTS, BED_DAYS, MONITORING = range(_NCAT)
-
-
-class _Event:
-    """The smallest object simpy's ``Environment.step`` can process: callbacks plus a value."""
-
-    __slots__ = ("callbacks", "_ok", "_value", "_defused")
 
 
 class Patient:
@@ -71,13 +73,37 @@ class _Step:
         "handoff",
         "urgent_handoff",
         "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
+        # plan fields copied here (one attribute lookup instead of two in the hot path)
+        "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
+        "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain",
     )
 
-    def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource]) -> None:
+    def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
+                 outcome_code: dict[str, int], has_det: bool) -> None:
         name = plan.name
         self.plan, self.index = plan, plan.index
         self.res = [resources[i] for i in plan.resources]
+        self.single = self.res[0] if len(self.res) == 1 else None
         self.priority = plan.priority
+        self.discharge = plan.kind == "discharge"
+        self.outcome_code = outcome_code.get(plan.outcome, -1) if self.discharge else -1
+        self.monitoring = plan.monitoring
+        self.det = plan.deteriorates and has_det
+        self.accept = plan.accept
+        self.starts_clock = plan.starts_clock
+        self.age_max = plan.age_max
+        self.counts = (_C_ASSESS if plan.is_assessment else _C_TREAT if plan.is_treatment else 0) | (
+            _KIND_COUNT.get(plan.kind, 0)) | (_C_INTENSIVE if plan.is_intensive else 0)
+        self.stay = bool(plan.bed_day_cost) or plan.kind in ("admission", "inpatient")
+        self.missed_p = plan.missed_p
+        self.costed = bool(plan.contact_cost or plan.staff_hours_cost)
+        self.next = plan.next
+        self.sets = plan.sets
+        # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
+        # (no hand-off, acceptance test, age limit, monitoring, deterioration or dropout).
+        self.plain = (self.single is not None and not self.priority and not self.discharge
+                      and plan.handoff is None and plan.accept is None and plan.age_max is None
+                      and plan.monitoring is None and not self.det and plan.dropout_mean is None)
         self.queue: deque | list = [] if plan.priority else deque()
         self.n_wait = self.n_transit = self.n_returning = 0
         self.seq = count()
@@ -85,15 +111,21 @@ class _Step:
         self.duration = _stream(streams, f"duration/{name}", plan.duration)
         self.handoff = _stream(streams, f"handoff/{name}", plan.handoff)
         self.urgent_handoff = _stream(streams, f"urgent-handoff/{name}", plan.urgent_handoff)
-        self.route_u = UniformStream(streams.rng(f"route/{name}"))
+        self.route_u = uniform_draws(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
-        self.missed_u = UniformStream(streams.rng(f"missed/{name}"))
+        self.missed_u = uniform_draws(streams.rng(f"missed/{name}"))
         self.rebook = _stream(streams, f"rebook/{name}", plan.rebook)
         self.sessions = _stream(streams, f"sessions/{name}", plan.sessions)
 
 
-def _stream(streams: Streams, name: str, sampler: Sampler | None) -> BlockStream | None:
-    return None if sampler is None else BlockStream(streams.rng(name), sampler)
+def _stream(streams: Streams, name: str, sampler: Sampler | None):
+    """A zero-argument callable giving block-drawn floats from stream ``name`` (or None)."""
+    return None if sampler is None else block_draws(streams.rng(name), sampler)
+
+
+# bit flags of Step.counts: which patient counters a service start increments
+_C_ASSESS, _C_TREAT, _C_AE, _C_ADMIT, _C_INPATIENT, _C_INTENSIVE = 1, 2, 4, 8, 16, 32
+_KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
 class Simulation:
@@ -107,8 +139,12 @@ class Simulation:
         streams = Streams(self.seed, replication)
         self.env = simpy.Environment()
         self._queue, self._eid = self.env._queue, self.env._eid
+        self._eid0 = next(self._eid)
+        self.now = 0.0
+        self._outcome_code = {o: i for i, o in enumerate(plan.outcomes)}
         self.res = [_Resource(r.capacity) for r in plan.resources]
-        self.steps = [_Step(sp, streams, self.res) for sp in plan.steps]
+        self.steps = [_Step(sp, streams, self.res, self._outcome_code, plan.deterioration is not None)
+                      for sp in plan.steps]
         #: steps with resources: the ones with a waiting list (queue plus hand-off)
         self._served = [s for s in self.steps if s.res]
         for step in self.steps:
@@ -116,9 +152,9 @@ class Simulation:
                 if step not in r.steps:
                     r.steps.append(step)
         self.det = plan.deterioration
-        self.det_exp = BlockStream(streams.rng("deterioration"), _EXP1)
-        self.det_u = UniformStream(streams.rng("detection"))
-        self.mon_u = UniformStream(streams.rng("monitoring"))
+        self.det_exp = block_draws(streams.rng("deterioration"), _EXP1)
+        self.det_u = uniform_draws(streams.rng("detection"))
+        self.mon_u = uniform_draws(streams.rng("monitoring"))
         self.delay_streams = {}
         self._streams = streams
         self.ypu = plan.hours_per_unit / 24 / 365.25
@@ -128,7 +164,7 @@ class Simulation:
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         self.costs = [0.0] * (self.n_buckets * max(self.n_services, 1) * _NCAT)
         self.active: dict[int, Patient] = {}
-        self.arrivals = self.exits = self.scheduled = 0
+        self.arrivals = self.exits = 0
         self.in_sys = 0
         self.in_sys_area = 0.0
         self.in_sys_last = 0.0
@@ -137,12 +173,8 @@ class Simulation:
 
     # ------------------------------------------------------------------ scheduling
     def _at(self, delay: float, fn, arg) -> None:
-        ev = _Event()
-        ev.callbacks = [fn]
-        ev._ok = True
-        ev._value = arg
-        self.scheduled += 1
-        heappush(self._queue, (self.env._now + delay, 1, next(self._eid), ev))
+        """Call ``fn(arg)`` after ``delay`` (simpy's NORMAL priority, FIFO among equal times)."""
+        heappush(self._queue, (self.now + delay, 1, next(self._eid), fn, arg))
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunRecords:
@@ -151,32 +183,59 @@ class Simulation:
         plan = self.plan
         for ci, cohort in enumerate(plan.cohorts):
             if cohort.rate > 0:
-                gap = BlockStream(self._streams.rng(f"arrivals/{cohort.name}"),
+                gap = block_draws(self._streams.rng(f"arrivals/{cohort.name}"),
                                   Sampler(lambda rng, n, m=1 / cohort.rate: rng.exponential(m, n), 0, 0))
                 attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
                         for a, smp in zip(plan.attributes, cohort.samplers)]
-                state = (ci, gap, attr)
+                const = [NAN] * len(attr) if all(a is None for a in attr) else None
+                state = (ci, gap, attr, const, self.steps[cohort.entry], float(ci))
                 self._at(gap(), self._arrive, state)
         self._at(0.0, self._sample, None)
         if plan.warmup > 0:
             self._at(plan.warmup, self._end_warmup, None)
         self._warm = None
-        self.env.run(until=plan.horizon)
+        self._loop(plan.horizon)
         records = self._records()
         records.wall_seconds = time.perf_counter() - started
         return records
 
-    def _arrive(self, ev: _Event) -> None:
-        ci, gap, attr = state = ev._value
-        now = self.env._now
+    def _loop(self, until: float) -> None:
+        """Process events in time order up to (not including) ``until``, like ``env.run(until)``."""
+        env = self.env
+        q = self._queue
+        pop = heappop
+        while q:
+            item = q[0]
+            t = item[0]
+            if t >= until:  # simpy's until-event is URGENT: nothing at exactly ``until`` runs
+                break
+            pop(q)
+            self.now = env._now = t
+            if len(item) == 5:
+                item[3](item[4])
+            else:  # an ordinary simpy event
+                event = item[3]
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    raise event._value
+        self.now = env._now = until
+
+    def _arrive(self, state) -> None:
+        ci, gap, attr, const, entry, cif = state
+        now = self.now
         p = Patient()
         p.pid = self.arrivals
         self.arrivals += 1
         p.cohort = ci
-        p.attrs = [NAN if s is None else s() for s in attr]
-        p.attrs.append(float(ci))
+        if const is not None:  # the cohort has no sampled attributes
+            p.attrs = attrs = const.copy()
+        else:
+            p.attrs = attrs = [NAN if s is None else s() for s in attr]
+        attrs.append(cif)
         urg = self.plan.urgency
-        p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
+        p.urgency0 = attrs[urg] if urg >= 0 else NAN
         p.arrival = now
         p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None
@@ -192,16 +251,15 @@ class Simulation:
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
         self.in_sys += 1
-        nxt = gap()
-        if now + nxt < self.plan.horizon:
-            self._at(nxt, self._arrive, state)
-        self._enter(p, self.steps[self.plan.cohorts[ci].entry])
+        nxt = now + gap()
+        if nxt < self.plan.horizon:
+            heappush(self._queue, (nxt, 1, next(self._eid), self._arrive, state))
+        self._enter(p, entry)
 
     # ------------------------------------------------------------------ moving between steps
     def _enter(self, p: Patient, s: _Step) -> None:
         """Patient arrives at step ``s`` (a referral is sent, or they walk in)."""
-        sp = s.plan
-        now = self.env._now
+        now = self.now
         if p.step is not s:
             p.misses = 0
         p.step = s
@@ -209,14 +267,28 @@ class Simulation:
         p.t_queue = NAN
         p.wait += 1
         p.where = NOWHERE
-        if sp.kind == "discharge":
-            self._exit(p, sp.outcome)
+        if s.discharge:
+            self._exit(p, s.outcome_code)
             return
         if p.mon is not None and s.index in p.mon[2]:
             self._stop_monitoring(p)
-        if sp.monitoring is not None:
-            self._maybe_monitor(p, sp)
-        if sp.deteriorates and self.det is not None:
+        if s.plain:  # _join and _enqueue for a plain step, inlined (the same effects, in order)
+            if s.starts_clock and p.referral != p.referral:
+                p.referral = now
+            p.t_queue = now
+            r = s.single
+            if not s.n_wait and r.used < r.cap:
+                s.n_wait = 1
+                self._start(p, s)
+            else:
+                p.where = IN_QUEUE
+                s.n_wait += 1
+                s.queue.append((p, p.wait))
+                self._dispatch(s)
+            return
+        if s.monitoring is not None:
+            self._maybe_monitor(p, s.plan)
+        if s.det:
             self._schedule_deterioration(p)
         if s.handoff is not None:
             p.where = IN_TRANSIT
@@ -227,8 +299,8 @@ class Simulation:
         else:
             self._join(p, s)
 
-    def _after_handoff(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _after_handoff(self, arg) -> None:
+        p, s, tok = arg
         if p.wait == tok:
             s.n_transit -= 1
             p.where = NOWHERE
@@ -245,7 +317,7 @@ class Simulation:
                     i += 1
                 router = router.branches[i]
             else:
-                now = self.env._now
+                now = self.now
                 for cond, branch in zip(router.conditions, router.branches):
                     if cond is None or cond(p.attrs, p.arrival, now):
                         router = branch
@@ -257,7 +329,7 @@ class Simulation:
         key = (s.index, router.target)
         stream = self.delay_streams.get(key)
         if stream is None:
-            stream = self.delay_streams[key] = BlockStream(
+            stream = self.delay_streams[key] = block_draws(
                 self._streams.rng(f"route-delay/{s.plan.name}/{target.plan.name}"), router.delay)
         p.wait += 1
         if p.step is not target:
@@ -265,37 +337,36 @@ class Simulation:
             p.step = target
         p.where = RETURNING
         target.n_returning += 1
-        if target.plan.deteriorates and self.det is not None:
+        if target.det:
             self._schedule_deterioration(p)
         self._at(stream(), self._arrive_after_delay, (p, target, p.wait))
 
-    def _arrive_after_delay(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _arrive_after_delay(self, arg) -> None:
+        p, s, tok = arg
         if p.wait == tok:
             s.n_returning -= 1
             self._enter(p, s)
 
     def _join(self, p: Patient, s: _Step) -> None:
         """The referral reaches step ``s``: acceptance, clock, age limit, then the queue."""
-        sp = s.plan
-        now = self.env._now
-        if sp.accept is not None:
+        now = self.now
+        if s.accept is not None:
             if p.rejections:
                 p.rereferrals += 1
-            if not sp.accept(p.attrs, p.arrival, now):
+            if not s.accept(p.attrs, p.arrival, now):
                 p.rejections += 1
                 p.wait += 1
                 self._visit(p, s, NAN, REJECTED)
-                self._move(p, sp.on_reject, s)
+                self._move(p, s.plan.on_reject, s)
                 return
-        if sp.starts_clock and p.referral != p.referral:
+        if s.starts_clock and p.referral != p.referral:
             p.referral = p.t_enter
-        if sp.age_max is not None:
-            years_left = sp.age_max - (p.attrs[self.age_idx] + (now - p.arrival) * self.ypu)
+        if s.age_max is not None:
+            years_left = s.age_max - (p.attrs[self.age_idx] + (now - p.arrival) * self.ypu)
             if years_left <= 0:
                 p.wait += 1
                 self._visit(p, s, NAN, AGED_OUT)
-                self._move(p, sp.age_then, s)
+                self._move(p, s.plan.age_then, s)
                 return
             if s.res:
                 self._at(years_left / self.ypu, self._age_out, (p, s, p.wait))
@@ -311,10 +382,10 @@ class Simulation:
             p.wait += 1
             self._start_counts(p, s)
             self._charge_contact(p, s, 0.0)
-            self._visit(p, s, self.env._now, SERVED)
-            for i, value in s.plan.sets:
+            self._visit(p, s, self.now, SERVED)
+            for i, value in s.sets:
                 p.attrs[i] = value
-            self._move(p, s.plan.next, s)
+            self._move(p, s.next, s)
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
@@ -322,27 +393,40 @@ class Simulation:
         self._charge_contact(p, s, length)
         self._at(length, self._end_delay, (p, s, p.wait))
 
-    def _end_delay(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _end_delay(self, arg) -> None:
+        p, s, tok = arg
         if p.wait != tok:
             return
         s.n_transit -= 1
         p.wait += 1
         p.where = NOWHERE
         self._visit(p, s, p.t_queue, SERVED)
-        for i, value in s.plan.sets:
+        for i, value in s.sets:
             p.attrs[i] = value
-        self._move(p, s.plan.next, s)
+        self._move(p, s.next, s)
 
     # ------------------------------------------------------------------ queues
     def _enqueue(self, p: Patient, s: _Step) -> None:
         p.where = IN_QUEUE
-        s.n_wait += 1
         if s.priority:
+            s.n_wait += 1
             p.qseq += 1
             heappush(s.queue, (-p.attrs[self.plan.urgency], p.t_queue, next(s.seq), p, p.wait, p.qseq))
-        else:
-            s.queue.append((p, p.wait))
+            if s.dropout is not None:
+                self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
+            self._dispatch(s)
+            return
+        r = s.single
+        if not s.n_wait and r is not None and r.used < r.cap:
+            # Nobody valid is waiting and the server is free: _dispatch would pop this very
+            # patient (after discarding stale entries, which stay harmlessly in the deque).
+            s.n_wait = 1
+            if s.dropout is not None:
+                self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
+            self._start(p, s)
+            return
+        s.n_wait += 1
+        s.queue.append((p, p.wait))
         if s.dropout is not None:
             self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
         self._dispatch(s)
@@ -379,8 +463,8 @@ class Simulation:
         p.wait += 1
         return s
 
-    def _drop_out(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _drop_out(self, arg) -> None:
+        p, s, tok = arg
         if p.wait != tok:
             return
         self._leave_queue(p)
@@ -388,10 +472,10 @@ class Simulation:
         if s.plan.dropout_then is not None:
             self._move(p, s.plan.dropout_then, s)
         else:
-            self._exit(p, "dropped_out")
+            self._exit(p, self._outcome_code["dropped_out"])
 
-    def _age_out(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _age_out(self, arg) -> None:
+        p, s, tok = arg
         if p.wait != tok:
             return
         self._leave_queue(p)
@@ -400,8 +484,7 @@ class Simulation:
 
     # ------------------------------------------------------------------ service
     def _start(self, p: Patient, s: _Step) -> None:
-        now = self.env._now
-        sp = s.plan
+        now = self.now
         p.wait += 1
         p.where = NOWHERE
         s.n_wait -= 1
@@ -412,49 +495,50 @@ class Simulation:
         if s.sessions is not None:
             self._start_counts(p, s)
             self._start_episode(p, s, now)
-        elif sp.bed_day_cost or sp.kind in ("admission", "inpatient"):
+        elif s.stay:
             self._start_counts(p, s)
             self._start_stay(p, s, now)
         else:
-            missed = sp.missed_p > 0 and s.missed_u() < sp.missed_p
+            missed = s.missed_p > 0 and s.missed_u() < s.missed_p
             if not missed:
                 self._start_counts(p, s)
             contact = s.duration()
-            self._charge_contact(p, s, contact)
-            self._at(contact * s.scale, self._end_service, (p, s, now, MISSED if missed else SERVED))
+            if s.costed:
+                self._charge_contact(p, s, contact)
+            heappush(self._queue, (now + contact * s.scale, 1, next(self._eid), self._end_service,
+                                   (p, s, now, MISSED if missed else SERVED)))
 
     def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
         """Charge one contact at ``s``: its contact cost, or the staff time it took."""
         sp = s.plan
         if sp.contact_cost or sp.staff_hours_cost:
-            now = self.env._now
+            now = self.now
             cost = sp.contact_cost + sp.staff_hours_cost * contact
             self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
 
     def _start_counts(self, p: Patient, s: _Step) -> None:
-        sp = s.plan
-        now = self.env._now
+        now = self.now
         if p.mon is not None and s.index in p.mon[2]:
             self._stop_monitoring(p)
-        if sp.is_assessment:
+        c = s.counts
+        if c & _C_ASSESS:
             p.n_assess += 1
             if p.assessed:  # assessed again before any treatment: a duplicated assessment
                 p.n_dup += 1
             p.assessed = True
             if p.assess_start != p.assess_start:
                 p.assess_start = now
-        elif sp.is_treatment:
+        elif c & _C_TREAT:
             p.assessed = False
             if p.treat_start != p.treat_start:
                 p.treat_start = now
-        if sp.is_intensive and p.first_intensive != p.first_intensive:
+        if c & _C_INTENSIVE and p.first_intensive != p.first_intensive:
             p.first_intensive = now
-        kind = sp.kind
-        if kind == "emergency":
+        if c & _C_AE:
             p.n_ae += 1
-        elif kind == "admission":
+        elif c & _C_ADMIT:
             p.n_admit += 1
-        elif kind == "inpatient":
+        elif c & _C_INPATIENT:
             p.n_inpatient += 1
 
     def _start_episode(self, p: Patient, s: _Step, now: float) -> None:
@@ -502,29 +586,36 @@ class Simulation:
             self._book(p, sp.service, CONTACTS, sp.contact_cost, now, now)
         self._at(los, self._end_service, (p, s, now, SERVED))
 
-    def _end_service(self, ev: _Event) -> None:
-        p, s, started, outcome = ev._value
-        now = self.env._now
-        for r in s.res:
+    def _end_service(self, arg) -> None:
+        p, s, started, outcome = arg
+        now = self.now
+        r = s.single
+        if r is not None:
             r.area += r.used * (now - r.last)
             r.last = now
             r.used -= 1
-        self._visit(p, s, started, outcome)
+        else:
+            for r in s.res:
+                r.area += r.used * (now - r.last)
+                r.last = now
+                r.used -= 1
+        vbuf = self.vbuf
+        if vbuf is not None:  # self._visit(p, s, started, outcome), inlined
+            vbuf += _pack_visit(p.t_enter, p.t_queue, started, now, p.pid, s.index, outcome)
         for r in s.res:
             for waiting in r.steps:
                 if waiting.n_wait:
                     self._dispatch(waiting)
-        sp = s.plan
         if outcome == SERVED:
-            for i, value in sp.sets:
+            for i, value in s.sets:
                 p.attrs[i] = value
-            self._move(p, sp.next, s)
+            self._move(p, s.next, s)
         elif outcome == MISSED:
             self._after_missed(p, s)
         elif outcome == DISCHARGED_MISSED:
             self._discharge_missed(p, s)
         else:  # AGED_OUT
-            self._move(p, sp.age_then, s)
+            self._move(p, s.plan.age_then, s)
 
     def _after_missed(self, p: Patient, s: _Step) -> None:
         p.misses += 1
@@ -534,27 +625,27 @@ class Simulation:
             return
         p.wait += 1
         if s.rebook is None:
-            p.t_queue = self.env._now
+            p.t_queue = self.now
             self._enqueue(p, s)
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
-        if s.plan.deteriorates and self.det is not None:
+        if s.det:
             self._schedule_deterioration(p)
         self._at(s.rebook(), self._rebooked, (p, s, p.wait))
 
-    def _rebooked(self, ev: _Event) -> None:
-        p, s, tok = ev._value
+    def _rebooked(self, arg) -> None:
+        p, s, tok = arg
         if p.wait == tok:
             s.n_transit -= 1
-            p.t_queue = self.env._now
+            p.t_queue = self.now
             self._enqueue(p, s)
 
     def _discharge_missed(self, p: Patient, s: _Step) -> None:
         if s.plan.missed_then is not None:
             self._move(p, s.plan.missed_then, s)
         else:
-            self._exit(p, "discharged_missed")
+            self._exit(p, self._outcome_code["discharged_missed"])
 
     # ------------------------------------------------------------------ deterioration and monitoring
     def _schedule_deterioration(self, p: Patient) -> None:
@@ -563,8 +654,8 @@ class Simulation:
         if level == level and level < len(det.hazard) and det.hazard[level] > 0:
             self._at(self.det_exp() / det.hazard[level], self._deteriorate, (p, p.wait))
 
-    def _deteriorate(self, ev: _Event) -> None:
-        p, tok = ev._value
+    def _deteriorate(self, arg) -> None:
+        p, tok = arg
         if p.wait != tok:
             return
         det = self.det
@@ -593,12 +684,12 @@ class Simulation:
         if prob >= 1.0 or self.mon_u() < prob:
             if p.mon is not None:
                 self._stop_monitoring(p)
-            p.mon = (self.env._now, *sp.monitoring[1:])
+            p.mon = (self.now, *sp.monitoring[1:])
 
     def _stop_monitoring(self, p: Patient) -> None:
         since, every, _until, service, cost = p.mon
         p.mon = None
-        now = self.env._now
+        now = self.now
         contacts = int((now - since) // every)
         if contacts and cost and service >= 0:
             self._book(p, service, MONITORING, contacts * cost, since, now)
@@ -623,8 +714,9 @@ class Simulation:
             lo, hi = max(t0, b * width), min(t1, (b + 1) * width) if b < last else t1
             self.costs[b * stride + base] += rate * (hi - lo)
 
-    def _exit(self, p: Patient, outcome: str) -> None:
-        now = self.env._now
+    def _exit(self, p: Patient, outcome: int) -> None:
+        """``p`` leaves the system with outcome code ``outcome`` (an index into plan.outcomes)."""
+        now = self.now
         if p.mon is not None:
             self._stop_monitoring(p)
         del self.active[p.pid]
@@ -632,17 +724,17 @@ class Simulation:
         self.in_sys_last = now
         self.in_sys -= 1
         self.exits += 1
-        self._write_patient(p, now, self._outcome_code[outcome])
+        self._write_patient(p, now, outcome)
 
-    def _sample(self, ev: _Event) -> None:
-        now = self.env._now
+    def _sample(self, arg) -> None:
+        now = self.now
         self.ts.append((now, self.in_sys, *(s.n_wait + s.n_transit for s in self._served),
                         *(s.n_wait for s in self._served), *(r.used for r in self.res)))
         if now + self.plan.sample_every <= self.plan.horizon:
             self._at(self.plan.sample_every, self._sample, None)
 
-    def _end_warmup(self, ev: _Event) -> None:
-        now = self.env._now
+    def _end_warmup(self, arg) -> None:
+        now = self.now
         for r in self.res:
             r.area += r.used * (now - r.last)
             r.last = now
@@ -656,54 +748,50 @@ class Simulation:
     _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
                      "n_duplicated_assessments", "n_ae", "n_emergency_admissions",
                      "n_inpatient_admissions", "n_missed", "sessions")
+    _VISIT_FLOATS = ("t_enter", "t_queue", "t_start", "t_end")
+    _VISIT_INTS = ("pid", "step", "outcome")
 
     def _init_columns(self, record_visits: bool) -> None:
+        """Records are packed rows (floats, then int32s) appended to a bytearray (see _records)."""
         plan = self.plan
-        self._outcome_code = {o: i for i, o in enumerate(plan.outcomes)}
-        self.pf = {k: array("d") for k in self._PATIENT_FLOATS}
-        self.pi = {k: array("i") for k in self._PATIENT_INTS}
-        self.pattr = [array("d") for _ in range(len(plan.attributes))]
-        self.pattr_end = array("d")
-        self.pcost = [array("d") for _ in range(self.n_services)]
-        self.visits = ({k: array("d") for k in ("t_enter", "t_queue", "t_start", "t_end")}
-                       | {k: array("i") for k in ("pid", "step", "outcome")}) if record_visits else None
+        self._n_attr = len(plan.attributes)
         self._final_attr = plan.deterioration.attribute if plan.deterioration else -1
-        self._icols = [self.pi[k] for k in self._PATIENT_INTS]
         self.age_idx = next((i for i, a in enumerate(plan.attributes) if a.ages), -1)
+        self._pfloat_names = (self._PATIENT_FLOATS + tuple(f"attr_{a.name}" for a in plan.attributes)
+                              + ((f"final_{plan.attributes[self._final_attr].name}",)
+                                 if self._final_attr >= 0 else ())
+                              + tuple(f"cost_{name}" for name in plan.services))
+        self.pbuf = bytearray()
+        self.vbuf = bytearray() if record_visits else None
+        self._write_patient = self._patient_writer()
 
-    def _write_patient(self, p: Patient, exit_time: float, outcome: int) -> None:
-        f, i = self.pf, self.pi
-        f["arrival"].append(p.arrival)
-        f["referral"].append(p.referral)
-        f["assess_start"].append(p.assess_start)
-        f["treat_start"].append(p.treat_start)
-        f["first_intensive"].append(p.first_intensive)
-        f["exit"].append(exit_time)
-        f["bed_days"].append(p.bed_days)
-        f["urgency0"].append(p.urgency0)
-        for col, val in zip(self._icols, (p.pid, p.cohort, outcome, p.rejections, p.rereferrals,
-                                              p.n_assess, p.n_dup, p.n_ae, p.n_admit, p.n_inpatient, p.n_missed,
-                                              p.sessions)):
-            col.append(val)
-        for col, val in zip(self.pattr, p.attrs):
-            col.append(val)
+    def _patient_writer(self):
+        """``write(p, exit_time, outcome)`` appending one patient row, specialised to this plan.
+
+        The row layout (attributes, final attribute, one cost per service) is fixed per plan,
+        so the writer is generated with every field spelt out: one ``struct.pack`` call and
+        no tuple building or unpacking per patient.
+        """
+        fields = ["p.arrival", "p.referral", "p.assess_start", "p.treat_start", "p.first_intensive",
+                  "exit_time", "p.bed_days", "p.urgency0"]
+        fields += [f"attrs[{i}]" for i in range(self._n_attr)]
         if self._final_attr >= 0:
-            self.pattr_end.append(p.attrs[self._final_attr])
-        if p.cost is not None:
-            for col, val in zip(self.pcost, p.cost):
-                col.append(val)
+            fields.append(f"attrs[{self._final_attr}]")
+        fields += [f"cost[{i}]" for i in range(self.n_services)]
+        fields += ["p.pid", "p.cohort", "outcome", "p.rejections", "p.rereferrals", "p.n_assess", "p.n_dup",
+                   "p.n_ae", "p.n_admit", "p.n_inpatient", "p.n_missed", "p.sessions"]
+        src = ("def write(p, exit_time, outcome, pack=pack, buf=buf):\n"
+               "    attrs = p.attrs\n    cost = p.cost\n"
+               f"    buf += pack({', '.join(fields)})\n")
+        pack = _row_struct(len(self._pfloat_names), len(self._PATIENT_INTS)).pack
+        namespace = {"pack": pack, "buf": self.pbuf}
+        exec(compile(src, "<icssim patient writer>", "exec"), namespace)
+        return namespace["write"]
 
     def _visit(self, p: Patient, s: _Step, started: float, outcome: int) -> None:
-        v = self.visits
-        if v is None:
-            return
-        v["pid"].append(p.pid)
-        v["step"].append(s.index)
-        v["t_enter"].append(p.t_enter)
-        v["t_queue"].append(p.t_queue)
-        v["t_start"].append(started)
-        v["t_end"].append(self.env._now)
-        v["outcome"].append(outcome)
+        vbuf = self.vbuf
+        if vbuf is not None:
+            vbuf += _pack_visit(p.t_enter, p.t_queue, started, self.now, p.pid, s.index, outcome)
 
     def _records(self) -> RunRecords:
         plan = self.plan
@@ -718,18 +806,14 @@ class Simulation:
             if p.mon is not None:
                 self._stop_monitoring(p)
             self._write_patient(p, NAN, self._outcome_code["in_system"])
-        patients = {k: np.frombuffer(v, dtype=np.float64) for k, v in self.pf.items()}
-        patients |= {k: np.frombuffer(v, dtype=np.int32) for k, v in self.pi.items()}
-        for a, col in zip(plan.attributes, self.pattr):
-            patients[f"attr_{a.name}"] = np.frombuffer(col, dtype=np.float64)
-        if self._final_attr >= 0:
-            patients[f"final_{plan.attributes[self._final_attr].name}"] = np.frombuffer(self.pattr_end, np.float64)
-        for name, col in zip(plan.services, self.pcost):
-            patients[f"cost_{name}"] = np.frombuffer(col, dtype=np.float64)
+        # Columns are strided views of the packed row buffers: no copy, so a million patients
+        # cost only the buffer (8 bytes per float field, 4 per int field, padded to 8 per row).
+        cols = _columns(self.pbuf, self._pfloat_names, self._PATIENT_INTS)
+        n_fixed = len(self._PATIENT_FLOATS)
+        patients = {k: cols[k] for k in self._PATIENT_FLOATS + self._PATIENT_INTS + self._pfloat_names[n_fixed:]}
         visits = None
-        if self.visits is not None:
-            visits = {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int32)
-                      for k, v in self.visits.items()}
+        if self.vbuf is not None:
+            visits = _columns(self.vbuf, self._VISIT_FLOATS, self._VISIT_INTS)
         ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self._served]
                    + [f"queue_{s.plan.name}" for s in self._served] + [f"in_use_{r.name}" for r in plan.resources])
         ts = np.array(self.ts, dtype=float).reshape(len(self.ts), len(ts_cols))
@@ -750,8 +834,31 @@ class Simulation:
                        for rp, r, wa in zip(plan.resources, self.res, warm_areas)],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
-            events=self.scheduled - len(self._queue),
+            events=next(self._eid) - self._eid0 - 1 - len(self._queue),
         )
+
+
+def _row_struct(n_float: int, n_int: int) -> struct.Struct:
+    """Native-order row of ``n_float`` doubles then ``n_int`` int32s, padded to a multiple of 8."""
+    pad = -(8 * n_float + 4 * n_int) % 8
+    return struct.Struct(f"={n_float}d{n_int}i{pad}x")
+
+
+_pack_visit = _row_struct(len(Simulation._VISIT_FLOATS), len(Simulation._VISIT_INTS)).pack
+
+
+def _columns(buf: bytearray, float_names, int_names) -> dict[str, np.ndarray]:
+    """Column views (no copy) of a buffer of rows packed by :func:`_row_struct`."""
+    size = _row_struct(len(float_names), len(int_names)).size
+    dtype = np.dtype({
+        "names": list(float_names) + list(int_names),
+        "formats": [np.float64] * len(float_names) + [np.int32] * len(int_names),
+        "offsets": [8 * i for i in range(len(float_names))]
+                   + [8 * len(float_names) + 4 * i for i in range(len(int_names))],
+        "itemsize": size,
+    })
+    table = np.frombuffer(buf, dtype=dtype) if len(buf) else np.zeros(0, dtype=dtype)
+    return {name: table[name] for name in dtype.names}
 
 
 def simulate(plan: Plan, replication: int = 0, seed: int | None = None,
