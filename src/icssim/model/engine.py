@@ -710,9 +710,18 @@ class Simulation:
             self.costs[b0 * stride + base] += amount
             return
         rate = amount / (t1 - t0)
-        for b in range(b0, b1 + 1):
-            lo, hi = max(t0, b * width), min(t1, (b + 1) * width) if b < last else t1
-            self.costs[b * stride + base] += rate * (hi - lo)
+        costs = self.costs
+        for b in range(b0, b1 + 1):  # max/min written out: the same values, no builtin calls
+            lo = b * width
+            if lo < t0:
+                lo = t0
+            if b < last:
+                hi = (b + 1) * width
+                if hi > t1:
+                    hi = t1
+            else:
+                hi = t1
+            costs[b * stride + base] += rate * (hi - lo)
 
     def _exit(self, p: Patient, outcome: int) -> None:
         """``p`` leaves the system with outcome code ``outcome`` (an index into plan.outcomes)."""

@@ -1,0 +1,322 @@
+"""Benchmark icssim against Ciw and a bare heapq event loop (issue 7).
+
+    python benchmarks/run.py            # the full benchmark (about 10 minutes on 2 cores)
+    python benchmarks/run.py --quick    # a short smoke run (about 1 minute): 10x fewer customers
+
+Prints one table. Workloads (the same model in all three engines):
+
+* W1: M/M/10, lambda = 9, mu = 1 per server, ~200,000 arrivals (benchmarks/w1_mmc.yaml).
+* W2: open Jackson network A -> B/C, B -> A, ~200,000 external arrivals (benchmarks/w2_network.yaml).
+
+Wall and CPU time are medians over ``--runs`` runs (seeds 1..runs) of the simulation call
+in this process (icssim: ``simulate(plan)`` with visit records, as ``icssim run`` does;
+Ciw: network, simulation, ``get_all_records``; heapq: the loop). Peak memory is the
+peak resident set size (VmHWM) of a fresh subprocess that imports the engine and
+runs one replication, shown with its increase over the same process just before the run.
+Mean waits (time in queue per visit, queue entries after the warm-up) are averaged over
+``--theory-seeds`` seeds per engine and shown with a 95% CI next to Erlang C / Jackson theory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+WORKLOADS = {
+    # name: (scenario file, horizon in hours for ~200,000 external arrivals, warm-up, node names)
+    "w1": ("w1_mmc.yaml", 200_000 / 9, 500.0, ("serve",)),
+    "w2": ("w2_network.yaml", 200_000 / 5, 2000.0, ("A", "B", "C")),
+}
+ENGINES = ("icssim", "ciw", "heapq")
+
+
+# ----------------------------------------------------------------------------- theory
+def erlang_c_wq(lam: float, mu: float, c: int) -> float:
+    """Mean time in queue of an M/M/c queue (Erlang C)."""
+    a = lam / mu
+    rho = a / c
+    head = sum(a**k / math.factorial(k) for k in range(c))
+    tail = a**c / math.factorial(c) / (1 - rho)
+    return tail / (head + tail) / (c * mu - lam)
+
+
+def theory(workload: str) -> list[float]:
+    """Mean wait in queue per visit at each node."""
+    if workload == "w1":
+        return [erlang_c_wq(9.0, 1.0, 10)]
+    lam_a = 5.0 / (1 - 0.7 * 0.2)  # traffic equations: A = 5 + 0.2 B, B = 0.7 A, C = 0.3 A
+    return [erlang_c_wq(lam_a, 2.0, 3), erlang_c_wq(0.7 * lam_a, 2.5, 2), erlang_c_wq(0.3 * lam_a, 1.0, 4)]
+
+
+# ----------------------------------------------------------------------------- engines
+def icssim_runner(workload: str, horizon: float):
+    from icssim.model import compile_plan, simulate
+    from icssim.scenario import load_scenario
+
+    file, _, _, nodes = WORKLOADS[workload]
+    plan = compile_plan(load_scenario(HERE / file))
+    plan = replace(plan, horizon=horizon)
+    index = [next(s.index for s in plan.steps if s.name == n) for n in nodes]
+
+    def run(seed: int):
+        rec = simulate(plan, replication=0, seed=seed)
+        v = rec.visits
+        node = np.full(len(v["step"]), -1)
+        for i, step in enumerate(index):
+            node[v["step"] == step] = i
+        return rec.arrivals, (node, v["t_queue"], v["t_start"] - v["t_queue"])
+
+    return run
+
+
+def ciw_runner(workload: str, horizon: float):
+    import ciw_models
+
+    return lambda seed: ciw_models.run(workload, horizon, seed)
+
+
+def heapq_runner(workload: str, horizon: float):
+    import heapq_models
+
+    return lambda seed: heapq_models.run(workload, horizon, seed)
+
+
+RUNNERS = {"icssim": icssim_runner, "ciw": ciw_runner, "heapq": heapq_runner}
+
+
+def node_waits(visits, n_nodes: int, warmup: float) -> list[float]:
+    """Mean wait per node over visits that joined the queue after ``warmup``."""
+    if isinstance(visits, tuple):  # icssim: numpy columns
+        node, entered, wait = visits
+    else:
+        arr = np.array(visits, dtype=float).reshape(-1, 3)
+        node, entered, wait = arr[:, 0], arr[:, 1], arr[:, 2]
+    keep = entered >= warmup
+    return [float(wait[keep & (node == i)].mean()) for i in range(n_nodes)]
+
+
+# ----------------------------------------------------------------------------- child processes
+def child_memory(engine: str, workload: str, horizon: float) -> None:
+    """Run one replication; print peak RSS (MB) and RSS just before the run."""
+    run = RUNNERS[engine](workload, horizon)
+    before = _rss_mb()
+    run(1)
+    print(json.dumps({"peak_mb": _maxrss_mb(), "before_mb": before}))
+
+
+def child_million(horizon: float, traced: bool) -> None:
+    """W1 with ~1,000,000 patients and record_visits=False: peak memory (and wall time)."""
+    from icssim.model import compile_plan, simulate
+    from icssim.scenario import load_scenario
+
+    plan = replace(compile_plan(load_scenario(HERE / "w1_mmc.yaml")), horizon=horizon)
+    before = _rss_mb()
+    if traced:
+        import tracemalloc
+
+        tracemalloc.start()
+    t = time.perf_counter()
+    rec = simulate(plan, seed=1, record_visits=False)
+    wall = time.perf_counter() - t
+    out = {"patients": int(rec.arrivals), "peak_mb": _maxrss_mb(), "before_mb": before, "wall": wall,
+           "record_bytes": int(sum(a.base.nbytes if a.base is not None else a.nbytes
+                                   for a in list(rec.patients.values())[:1]))}
+    if traced:
+        out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+    print(json.dumps(out))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _maxrss_mb() -> float:
+    """Peak RSS of this process (VmHWM). Not ru_maxrss: on Linux that keeps the parent's
+    high-water mark across fork + exec, so a child of a big parent would report the parent."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # pragma: no cover
+
+
+def in_child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- parts
+def timed(fn, seeds):
+    walls, cpus, results = [], [], []
+    for seed in seeds:
+        w, c = time.perf_counter(), time.process_time()
+        results.append(fn(seed))
+        walls.append(time.perf_counter() - w)
+        cpus.append(time.process_time() - c)
+    return walls, cpus, results
+
+
+def mean_ci(xs: list[float]) -> tuple[float, float]:
+    m = statistics.fmean(xs)
+    if len(xs) < 2:
+        return m, float("nan")
+    from scipy.stats import t
+
+    return m, t.ppf(0.975, len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs))
+
+
+def bench_workloads(args, out) -> None:
+    rows = []
+    waits = {}
+    for workload, (_, horizon, warmup, nodes) in WORKLOADS.items():
+        horizon *= args.scale
+        warmup = min(warmup, horizon / 4)
+        stats = {}
+        for engine in ENGINES:
+            run = RUNNERS[engine](workload, horizon)
+            run(1000)  # warm caches and imports (not timed, not used)
+            walls, cpus, results = timed(run, range(1, args.runs + 1))
+            extra = range(args.runs + 1, args.theory_seeds + 1)
+            results += [run(seed) for seed in extra]
+            per_seed = [node_waits(v, len(nodes), warmup) for _, v in results]
+            customers = statistics.median(n for n, _ in results[:args.runs])
+            mem = in_child("memory", engine, workload, str(horizon))
+            stats[engine] = dict(wall=statistics.median(walls), cpu=statistics.median(cpus),
+                                 customers=customers, mem=mem)
+            waits[(workload, engine)] = [mean_ci([w[i] for w in per_seed]) for i in range(len(nodes))]
+            print(f"  {workload} {engine}: median wall {stats[engine]['wall']:.3f} s, "
+                  f"cpu {stats[engine]['cpu']:.3f} s, peak RSS {mem['peak_mb']:.0f} MB", file=sys.stderr)
+        for engine in ENGINES:
+            s = stats[engine]
+            rows.append((workload.upper(), engine, s["wall"], s["cpu"], s["customers"] / s["wall"],
+                         s["mem"]["peak_mb"], s["mem"]["peak_mb"] - s["mem"]["before_mb"],
+                         s["wall"] / stats["icssim"]["wall"] if engine != "icssim" else None,
+                         stats["icssim"]["wall"] / s["wall"]))
+    out.append(f"Speed and memory ({args.runs} runs each, seeds 1..{args.runs}; "
+               f"~{200_000 * args.scale:,.0f} external arrivals per run)")
+    out.append(f"{'work':<5}{'engine':<8}{'wall s':>8}{'cpu s':>8}{'cust/s':>10}{'RSS MB':>8}"
+               f"{'+run MB':>9}{'x faster':>10}{'icssim/x':>10}")
+    for w, e, wall, cpu, cps, rss, drss, faster, ratio in rows:
+        out.append(f"{w:<5}{e:<8}{wall:>8.3f}{cpu:>8.3f}{cps:>10,.0f}{rss:>8.0f}{drss:>9.0f}"
+                   f"{'' if faster is None else f'{faster:.2f}':>10}{ratio:>10.2f}")
+    out.append("  wall/cpu: medians. RSS MB: peak resident set (VmHWM) of a fresh subprocess running one"
+               " replication;")
+    out.append("  +run MB: its increase over the RSS just before the run. x faster: engine wall / icssim wall"
+               " (icssim's speed-up over it).")
+    out.append("  icssim/x: icssim wall / engine wall (the issue's ratio; < 1 means icssim is faster).")
+    out.append("")
+    out.append(f"Mean wait in queue per visit, hours (mean over {args.theory_seeds} seeds, 95% CI), "
+               "queue entries after the warm-up")
+    for workload, (_, _, _, nodes) in WORKLOADS.items():
+        th = theory(workload)
+        for i, name in enumerate(nodes):
+            label = "Erlang C" if workload == "w1" else "Jackson"
+            cells = "".join(f"{waits[(workload, e)][i][0]:>9.4f} ±{waits[(workload, e)][i][1]:<7.4f}"
+                            for e in ENGINES)
+            out.append(f"  {workload.upper()} node {name:<6}{label} {th[i]:.4f} | icssim, Ciw, heapq:{cells}")
+
+
+def bench_ed(args, out) -> None:
+    from icssim.model import compile_plan, simulate
+    from icssim.scenario import load_scenario
+
+    out.append("")
+    out.append(f"Shipped ICS scenarios: one replication each (median of {args.runs}, replications 0..{args.runs - 1}, "
+               "visit records on)")
+    for path in sorted((ROOT / "scenarios").glob("ed_*.yaml")):
+        plan = compile_plan(load_scenario(path))
+        simulate(plan, replication=99)
+        walls, cpus, recs = timed(lambda r: simulate(plan, replication=r), range(args.runs))
+        rec = recs[0]
+        out.append(f"  {path.name:<22} horizon {plan.horizon:g} {plan.time_unit}: "
+                   f"{statistics.median(walls):.3f} s wall, {statistics.median(cpus):.3f} s cpu, "
+                   f"{rec.arrivals:,} patients, {rec.events:,} events")
+
+
+def bench_million(args, out) -> None:
+    horizon = 1_000_000 / 9 * args.scale
+    plain = in_child("million", str(horizon), "0")
+    traced = in_child("million", str(horizon), "1")
+    out.append("")
+    out.append(f"Memory for {plain['patients']:,} patients (W1, record_visits=False): "
+               f"peak RSS {plain['peak_mb']:.0f} MB (+{plain['peak_mb'] - plain['before_mb']:.0f} MB over "
+               f"the process before the run), tracemalloc peak {traced['traced_peak_mb']:.0f} MB; "
+               f"{plain['wall']:.2f} s wall; patient records {plain['record_bytes'] / 2**20:.0f} MB")
+
+
+def bench_parallel(args, out) -> None:
+    from icssim.experiments import run
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
+    reps = args.parallel_reps
+    times = {}
+    for workers in (1, 2):
+        t = time.perf_counter()
+        run(scenario, replications=reps, workers=workers, keep_records=False)
+        times[workers] = time.perf_counter() - t
+    out.append("")
+    out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False): "
+               f"1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+
+
+def main(argv=None) -> None:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "memory":
+            child_memory(rest[0], rest[1], float(rest[2]))
+        else:
+            child_million(float(rest[0]), rest[1] == "1")
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="10x fewer customers, 5 runs, 5 theory seeds")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per engine and workload (default 5)")
+    ap.add_argument("--theory-seeds", type=int, default=10,
+                    help="seeds per engine for the mean waits (default 10, at least --runs)")
+    ap.add_argument("--parallel-reps", type=int, default=8, help="replications for the 2-worker speed-up")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel"])
+    args = ap.parse_args(argv)
+    args.scale = 0.1 if args.quick else 1.0
+    if args.quick:
+        args.theory_seeds = min(args.theory_seeds, 5)
+        args.parallel_reps = min(args.parallel_reps, 4)
+    args.theory_seeds = max(args.theory_seeds, args.runs)
+    out = [f"icssim benchmark  ({'quick' if args.quick else 'full'}; python {sys.version.split()[0]}, "
+           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f})", ""]
+    started = time.perf_counter()
+    if "workloads" not in args.skip:
+        bench_workloads(args, out)
+    if "ed" not in args.skip:
+        bench_ed(args, out)
+    if "million" not in args.skip:
+        bench_million(args, out)
+    if "parallel" not in args.skip:
+        bench_parallel(args, out)
+    out.append("")
+    out.append(f"(benchmark took {time.perf_counter() - started:.0f} s; load average at end "
+               f"{os.getloadavg()[0]:.1f})")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
