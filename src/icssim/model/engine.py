@@ -280,11 +280,11 @@ class Simulation:
             if not s.n_wait and r.used < r.cap:
                 s.n_wait = 1
                 self._start(p, s)
-            else:
+            else:  # no _dispatch(s) here: it could start nobody (a plain step's queue only
+                # holds valid patients while its one resource is full, as every release re-dispatches)
                 p.where = IN_QUEUE
                 s.n_wait += 1
                 s.queue.append((p, p.wait))
-                self._dispatch(s)
             return
         if s.monitoring is not None:
             self._maybe_monitor(p, s.plan)
@@ -488,10 +488,16 @@ class Simulation:
         p.wait += 1
         p.where = NOWHERE
         s.n_wait -= 1
-        for r in s.res:
+        r = s.single
+        if r is not None:
             r.area += r.used * (now - r.last)
             r.last = now
             r.used += 1
+        else:
+            for r in s.res:
+                r.area += r.used * (now - r.last)
+                r.last = now
+                r.used += 1
         if s.sessions is not None:
             self._start_counts(p, s)
             self._start_episode(p, s, now)
