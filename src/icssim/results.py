@@ -136,6 +136,10 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
         write_table(costs, folder, "costs")
         (folder / "plots").mkdir()
         write_run_plots(result, folder / "plots")
+        if result.scenario.scenario.start_date is not None:  # monthly/quarterly KPIs, dated plots
+            from icssim.calendar_metrics import write_calendar_outputs
+
+            write_calendar_outputs(result, folder)
     meta = metadata(result, wall_seconds, command)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))

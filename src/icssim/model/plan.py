@@ -9,10 +9,12 @@ parsing or validation in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from icssim.distributions import Sampler
+from icssim.model.arrivals import RateProfile, demand_profile
+from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, time_of, working_days_only
 from icssim.scenario.checks import categorical_levels, cohort_rate
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
@@ -22,7 +24,7 @@ from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
 ASSESSMENT_KINDS = frozenset({"assessment"})
 TREATMENT_KINDS = frozenset({"treatment"})
 #: Step kinds that start the referral clock (the first time a patient is referred into one).
-CLOCK_KINDS = frozenset({"triage", "assessment", "treatment"})
+CLOCK_KINDS = frozenset({"triage", "assessment", "treatment", "panel"})
 #: Step kinds during whose wait nobody deteriorates (already in acute or specialist care).
 NO_DETERIORATION_KINDS = frozenset({"discharge", "emergency", "admission", "inpatient"})
 COST_CATEGORIES = ("staff", "contacts", "bed_days", "monitoring")
@@ -47,6 +49,7 @@ class CohortPlan:
     rate: float
     entry: int
     samplers: tuple[Sampler | None, ...]  # per attribute, None when the cohort lacks it
+    profile: RateProfile | None = None  # time-varying rate (None: constant ``rate``)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class StepPlan:
     is_assessment: bool
     is_treatment: bool
     starts_clock: bool
+    working_days_only: bool = False  # appointments only on open days (when the scenario has a calendar)
+    meets: bool = False  # a panel: referrals wait for the next meeting, then are decided together
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class Plan:
     deterioration: DeteriorationPlan | None
     urgency: int  # attribute index of 'urgency', or -1
     outcomes: tuple[str, ...] = field(default=())
+    calendar: CalendarPlan | None = None  # dated features (None: the scenario uses none)
 
 
 def compile_plan(s: Scenario) -> Plan:
@@ -155,6 +161,14 @@ def compile_plan(s: Scenario) -> Plan:
     resources, by_service = _resources(s)
     ctx = _Context(s, unit, attributes, attr_index, step_index, services, by_service, resources)
     steps = tuple(ctx.step(i, name, st) for i, (name, st) in enumerate(s.pathway.steps.items()))
+    warmup = s.scenario.warmup.to(unit)
+    calendar = None
+    if needs_calendar(s):
+        calendar = compile_calendar(s, unit, horizon, warmup, attributes, resources, by_service, steps,
+                                    step_index, {c: i for i, c in enumerate(s.cohorts)})
+        if s.calendar is not None:
+            steps = tuple(replace(sp, working_days_only=working_days_only(s.pathway.steps[sp.name]))
+                          for sp in steps)
     outcomes = ["in_system", "dropped_out", "discharged_missed", "emergency_exit"]
     outcomes += sorted({st.outcome for st in steps} - set(outcomes))
     sample_every = (
@@ -162,19 +176,32 @@ def compile_plan(s: Scenario) -> Plan:
         else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
     )
     return Plan(
-        name=s.scenario.name, time_unit=unit, horizon=horizon, warmup=s.scenario.warmup.to(unit),
+        name=s.scenario.name, time_unit=unit, horizon=horizon, warmup=warmup,
         seed=s.scenario.seed, sample_every=sample_every,
         hours_per_unit=UNIT_DAYS[canonical_unit(unit)] * 24,
         attributes=attributes,
         cohorts=tuple(
             CohortPlan(name, cohort_rate(s, name), step_index[c.entry],
-                       tuple(_attr_sampler(c.attributes.get(a.name), a, unit) for a in attributes))
+                       tuple(_attr_sampler(c.attributes.get(a.name), a, unit) for a in attributes),
+                       _profile(s, name, unit, horizon))
             for name, c in s.cohorts.items()
         ),
         services=services, resources=resources, steps=steps,
         deterioration=_deterioration(s, unit, attr_index, step_index),
-        urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes),
+        urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes), calendar=calendar,
     )
+
+
+def _profile(s: Scenario, name: str, unit: str, horizon: float) -> RateProfile | None:
+    """The cohort's time-varying rate, or None when its demand is constant."""
+    d = s.cohorts[name].demand
+    if d is None:
+        return None
+    start = s.scenario.start_date
+    changes = [(time_of(c.date, start, unit) if c.date is not None else c.at.to(unit), c.factor)
+               for c in d.changes]
+    return demand_profile(cohort_rate(s, name), horizon, UNIT_DAYS[canonical_unit(unit)], start,
+                          d.growth_per_year, d.seasonality, changes)
 
 
 def _attributes(s: Scenario) -> tuple[AttributePlan, ...]:
@@ -274,7 +301,7 @@ class _Context:
             outcome=st.outcome or (name if st.kind == "discharge" else ""),
             next=self.router(st.next),
             is_assessment=st.kind in ASSESSMENT_KINDS, is_treatment=st.kind in TREATMENT_KINDS,
-            starts_clock=st.kind in CLOCK_KINDS,
+            starts_clock=st.kind in CLOCK_KINDS, meets=st.kind == "panel",
         )
 
     def _costs(self, st: Step, svc) -> tuple[float, float]:
