@@ -32,7 +32,8 @@ FREQS = {"month": "M", "quarter": "Q"}
 def periods(start: dt.date, horizon_days: float, freq: str) -> pd.DataFrame:
     """Calendar periods (``month`` or ``quarter``) covering [start, start + horizon): label, start, end, days.
 
-    ``start_day``/``end_day`` are days after ``start``; the first and last periods may be partial."""
+    ``start_day``/``end_day`` are days after ``start``; the first and last periods may be partial
+    (a last period shorter than one day is left out)."""
     code = FREQS[freq]
     first = pd.Period(start, freq=code)
     end_date = pd.Timestamp(start) + pd.Timedelta(days=horizon_days)
@@ -47,7 +48,8 @@ def periods(start: dt.date, horizon_days: float, freq: str) -> pd.DataFrame:
         p += 1
     df = pd.DataFrame(rows)
     df["days"] = df["end_day"] - df["start_day"]
-    return df
+    # a horizon in years (365.25 days) ends with a fraction of a day: not a period to report
+    return df[(df["days"] >= 1) | (df.index == 0)].reset_index(drop=True)
 
 
 def _days(rec: RunRecords, col: str) -> np.ndarray:
