@@ -8,9 +8,10 @@ Needs ``scenario.start_date`` (time 0). For each period and replication:
   (referral clock started, first assessment / treatment not yet started, still in the system) — the
   NHS "incomplete pathways" count, including today's waiting list with its true referral dates;
 - ``within_<standard>``: share of the period's completed waits (assessment or treatment starts, as the
-  standard measures) of the standard's urgency that were within its threshold (NaN when none);
-- ``over_<standard>``: patients of that urgency still waiting at the end of the period who have
-  already waited longer than the threshold;
+  standard measures) of the standard's urgency and cohort that were within its threshold (NaN when
+  none) — the NHS clock-stop convention, as :func:`icssim.metrics.compute_kpis` uses;
+- ``over_<standard>``: patients of that urgency and cohort still waiting at the end of the period who
+  have already waited longer than the threshold;
 - ``cost``: cost in the period (GBP), all services.
 
 Across replications each value gets a mean and a Student-t 95% CI (:func:`summarise_periods`).
@@ -74,7 +75,7 @@ def waiting_at(rec: RunRecords, times_days: np.ndarray, until: str = "treat_star
 
 
 def period_kpis(rec: RunRecords, start: dt.date, freq: str,
-                standards: dict[str, tuple[float, str, str]] | None = None) -> pd.DataFrame:
+                standards: dict[str, tuple] | None = None) -> pd.DataFrame:
     """One row per period of one replication, one column per KPI (see the module docstring)."""
     horizon_days = rec.horizon * rec.hours_per_unit / 24
     per = periods(start, horizon_days, freq)
@@ -91,11 +92,9 @@ def period_kpis(rec: RunRecords, start: dt.date, freq: str,
     ends = hi - 1e-9
     out["waiting_for_assessment"] = waiting_at(rec, ends, "assess_start")
     out["waiting_for_treatment"] = waiting_at(rec, ends, "treat_start")
-    levels = rec.attribute_levels.get("urgency", ())
-    for name, (threshold, level, measure) in (standards or {}).items():
+    for name, (threshold, level, measure, *rest) in (standards or {}).items():
         col = "treat_start" if measure == "referral_to_treatment" else "assess_start"
-        code = levels.index(level) if level in levels else -1
-        group = rec.patients["urgency0"] == code
+        group = standard_group(rec, level, rest[0] if rest else None)
         done = _days(rec, col)
         wait = done - ref
         ok = group & ~np.isnan(wait)
@@ -108,6 +107,18 @@ def period_kpis(rec: RunRecords, start: dt.date, freq: str,
         out[f"over_{name}"] = waiting_at(rec, ends, col, mask=group, longer_than=threshold)
     out["cost"] = _period_costs(rec, lo, hi)
     return out
+
+
+def standard_group(rec: RunRecords, level: str | None, cohort: str | None) -> np.ndarray:
+    """Patients a standard applies to: of its urgency (at referral) and cohort, when given."""
+    P = rec.patients
+    group = np.ones(len(P["pid"]), dtype=bool)
+    if level is not None:
+        levels = rec.attribute_levels.get("urgency", ())
+        group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
+    if cohort is not None:
+        group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
+    return group
 
 
 def _count_in(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -156,7 +167,7 @@ def summarise_periods(frames: list[pd.DataFrame], level: float = 0.95) -> pd.Dat
 
 
 def calendar_tables(records: list[RunRecords], start: dt.date,
-                    standards: dict[str, tuple[float, str, str]] | None = None
+                    standards: dict[str, tuple] | None = None
                     ) -> dict[str, pd.DataFrame]:
     """``monthly``/``quarterly`` summaries and their ``*_by_replication`` tables."""
     out = {}

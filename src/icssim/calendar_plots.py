@@ -49,7 +49,7 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
     return fig
 
 
-def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple[float, str, str]],
+def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
                         targets: dict[str, float], title: str) -> plt.Figure:
     """Monthly share within each standard (mean and 95% CI) against the standard's target."""
     fig, ax = plt.subplots(figsize=(8, 4.4))
@@ -59,9 +59,10 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple[float,
             continue
         colour = PALETTE[i % len(PALETTE)]
         x = pd.to_datetime(rows["start"]).to_numpy()
-        days, urgency, measure = standards[name]
+        days, urgency, measure, *rest = standards[name]
         what = "treatment" if measure == "referral_to_treatment" else "assessment"
-        label = f"{name}: {urgency} {what} within {days:g} days"
+        who = " ".join(x for x in (rest[0] if rest else None, urgency) if x)
+        label = f"{name}: {who + ' ' if who else ''}{what} within {days:g} days"
         ax.plot(x, rows["mean"], color=colour, marker="o", markersize=3, label=label)
         if rows["n"].max() > 1:
             ax.fill_between(x, rows["lower"].clip(0, 1), rows["upper"].clip(0, 1), color=colour, alpha=0.25,

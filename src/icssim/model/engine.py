@@ -48,6 +48,7 @@ class Patient:
 
     __slots__ = (
         "pid", "cohort", "attrs", "urgency0", "arrival", "referral", "assess_start", "treat_start",
+        "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
         "mon",
@@ -69,6 +70,7 @@ class _Step:
 
     __slots__ = (
         "plan", "index", "res", "queue", "n_wait", "n_transit", "priority", "duration", "handoff",
+        "urgent_handoff",
         "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
     )
 
@@ -83,6 +85,7 @@ class _Step:
         self.scale = plan.elapsed_scale
         self.duration = _stream(streams, f"duration/{name}", plan.duration)
         self.handoff = _stream(streams, f"handoff/{name}", plan.handoff)
+        self.urgent_handoff = _stream(streams, f"urgent-handoff/{name}", plan.urgent_handoff)
         self.route_u = UniformStream(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
         self.missed_u = UniformStream(streams.rng(f"missed/{name}"))
@@ -118,6 +121,8 @@ class Simulation:
         self.delay_streams = {}
         self._streams = streams
         self.ypu = plan.hours_per_unit / 24 / 365.25
+        urg = plan.urgency
+        self.urgent_level = float(len(plan.attributes[urg].levels) - 1) if urg >= 0 else NAN
         self.n_services = len(plan.services)
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         self.costs = [0.0] * (self.n_buckets * max(self.n_services, 1) * _NCAT)
@@ -181,12 +186,13 @@ class Simulation:
         urg = self.plan.urgency
         p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
         p.arrival = now
-        p.referral = p.assess_start = p.treat_start = NAN
+        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None
         p.t_enter = p.t_queue = NAN
         p.wait = p.qseq = p.where = p.misses = 0
         p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
-        p.n_missed = p.sessions = 0
+        p.n_missed = p.sessions = p.n_dup = 0
+        p.assessed = False
         p.bed_days = 0.0
         p.cost = [0.0] * self.n_services if self.n_services else None
         p.mon = None
@@ -213,12 +219,13 @@ class Simulation:
         urg = self.plan.urgency
         p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
         p.arrival = arrival
-        p.referral = p.assess_start = p.treat_start = NAN
+        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None
         p.t_enter = p.t_queue = NAN
         p.wait = p.qseq = p.where = p.misses = 0
         p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
-        p.n_missed = p.sessions = 0
+        p.n_missed = p.sessions = p.n_dup = 0
+        p.assessed = False
         p.bed_days = 0.0
         p.cost = [0.0] * self.n_services if self.n_services else None
         p.mon = None
@@ -252,7 +259,9 @@ class Simulation:
         if s.handoff is not None:
             p.where = IN_TRANSIT
             s.n_transit += 1
-            self._at(s.handoff(), self._after_handoff, (p, s, p.wait))
+            urgent = s.urgent_handoff is not None and p.attrs[self.plan.urgency] == self.urgent_level
+            delay = s.urgent_handoff() if urgent else s.handoff()
+            self._at(delay, self._after_handoff, (p, s, p.wait))
         else:
             self._join(p, s)
 
@@ -344,12 +353,17 @@ class Simulation:
         if s.duration is None:
             p.wait += 1
             self._start_counts(p, s)
+            self._charge_contact(p, s, 0.0)
             self._visit(p, s, self.env._now, SERVED)
+            for i, value in s.plan.sets:
+                p.attrs[i] = value
             self._move(p, s.plan.next, s)
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
-        self._at(s.duration(), self._end_delay, (p, s, p.wait))
+        length = s.duration()
+        self._charge_contact(p, s, length)
+        self._at(length, self._end_delay, (p, s, p.wait))
 
     def _end_delay(self, ev: _Event) -> None:
         p, s, tok = ev._value
@@ -359,6 +373,8 @@ class Simulation:
         p.wait += 1
         p.where = NOWHERE
         self._visit(p, s, p.t_queue, SERVED)
+        for i, value in s.plan.sets:
+            p.attrs[i] = value
         self._move(p, s.plan.next, s)
 
     # ------------------------------------------------------------------ queues
@@ -436,18 +452,27 @@ class Simulation:
             r.area += r.used * (now - r.last)
             r.last = now
             r.used += 1
-        self._start_counts(p, s)
         if s.sessions is not None:
+            self._start_counts(p, s)
             self._start_episode(p, s, now)
         elif sp.bed_day_cost or sp.kind in ("admission", "inpatient"):
+            self._start_counts(p, s)
             self._start_stay(p, s, now)
         else:
             missed = sp.missed_p > 0 and s.missed_u() < sp.missed_p
-            length = s.duration() * s.scale
-            if sp.contact_cost or sp.staff_hours_cost:
-                cost = sp.contact_cost + sp.staff_hours_cost * length / s.scale
-                self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
-            self._at(length, self._end_service, (p, s, now, MISSED if missed else SERVED))
+            if not missed:
+                self._start_counts(p, s)
+            contact = s.duration()
+            self._charge_contact(p, s, contact)
+            self._at(contact * s.scale, self._end_service, (p, s, now, MISSED if missed else SERVED))
+
+    def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
+        """Charge one contact at ``s``: its contact cost, or the staff time it took."""
+        sp = s.plan
+        if sp.contact_cost or sp.staff_hours_cost:
+            now = self.env._now
+            cost = sp.contact_cost + sp.staff_hours_cost * contact
+            self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
 
     def _start_counts(self, p: Patient, s: _Step) -> None:
         sp = s.plan
@@ -456,10 +481,17 @@ class Simulation:
             self._stop_monitoring(p)
         if sp.is_assessment:
             p.n_assess += 1
+            if p.assessed:  # assessed again before any treatment: a duplicated assessment
+                p.n_dup += 1
+            p.assessed = True
             if p.assess_start != p.assess_start:
                 p.assess_start = now
-        elif sp.is_treatment and p.treat_start != p.treat_start:
-            p.treat_start = now
+        elif sp.is_treatment:
+            p.assessed = False
+            if p.treat_start != p.treat_start:
+                p.treat_start = now
+        if sp.is_intensive and p.first_intensive != p.first_intensive:
+            p.first_intensive = now
         kind = sp.kind
         if kind == "emergency":
             p.n_ae += 1
@@ -527,6 +559,8 @@ class Simulation:
                     self._dispatch(waiting)
         sp = s.plan
         if outcome == SERVED:
+            for i, value in sp.sets:
+                p.attrs[i] = value
             self._move(p, sp.next, s)
         elif outcome == MISSED:
             self._after_missed(p, s)
@@ -660,10 +694,11 @@ class Simulation:
         self._warm = ([r.area for r in self.res], self.in_sys_area)
 
     # ------------------------------------------------------------------ records
-    _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "exit", "bed_days",
-                       "urgency0")
-    _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments", "n_ae",
-                     "n_emergency_admissions", "n_inpatient_admissions", "n_missed", "sessions")
+    _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
+                       "bed_days", "urgency0")
+    _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
+                     "n_duplicated_assessments", "n_ae", "n_emergency_admissions",
+                     "n_inpatient_admissions", "n_missed", "sessions")
 
     def _init_columns(self, record_visits: bool) -> None:
         plan = self.plan
@@ -685,11 +720,12 @@ class Simulation:
         f["referral"].append(p.referral)
         f["assess_start"].append(p.assess_start)
         f["treat_start"].append(p.treat_start)
+        f["first_intensive"].append(p.first_intensive)
         f["exit"].append(exit_time)
         f["bed_days"].append(p.bed_days)
         f["urgency0"].append(p.urgency0)
         for col, val in zip(self._icols, (p.pid, p.cohort, outcome, p.rejections, p.rereferrals,
-                                              p.n_assess, p.n_ae, p.n_admit, p.n_inpatient, p.n_missed,
+                                              p.n_assess, p.n_dup, p.n_ae, p.n_admit, p.n_inpatient, p.n_missed,
                                               p.sessions)):
             col.append(val)
         for col, val in zip(self.pattr, p.attrs):
@@ -758,7 +794,7 @@ class Simulation:
             costs=costs,
             resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role,
                                    rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i],
-                                   r.area - wa, rp.hours_available)
+                                   r.area - wa, rp.hours_available, bool(r.steps))
                        for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
