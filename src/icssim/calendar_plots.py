@@ -38,10 +38,11 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
             half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
             ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0,
                             label=f"{label}: 95% CI ({n} replications)")
-    for j, (when, text) in enumerate(events or []):
+    for when, text in events or []:
         ax.axvline(when, color=STANDARD_COLOUR, linestyle=":", linewidth=0.9)
-        ax.text(when, 0.98, f" {text}", rotation=90, va="top", ha="right", fontsize=7, color=STANDARD_COLOUR,
-                transform=ax.get_xaxis_transform())
+        if text:
+            ax.text(when, 0.02, f" {text}", rotation=90, va="bottom", ha="right", fontsize=7,
+                    color=STANDARD_COLOUR, transform=ax.get_xaxis_transform())
     ax.set_ylim(bottom=0)
     _style(ax, title, "Date", ylabel)
     _date_axis(ax)
@@ -52,7 +53,7 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
 def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
                         targets: dict[str, float], title: str) -> plt.Figure:
     """Monthly share within each standard (mean and 95% CI) against the standard's target."""
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    fig, ax = plt.subplots(figsize=(9.5, 4.4))
     for i, name in enumerate(standards):
         rows = monthly[monthly["kpi"] == f"within_{name}"]
         if rows.empty:
@@ -67,14 +68,21 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
         if rows["n"].max() > 1:
             ax.fill_between(x, rows["lower"].clip(0, 1), rows["upper"].clip(0, 1), color=colour, alpha=0.25,
                             linewidth=0, label=f"{name}: 95% CI ({int(rows['n'].max())} replications)")
-        if name in targets:
-            ax.axhline(targets[name], color=colour, linestyle="--", linewidth=1,
-                       label=f"{name}: target {targets[name]:.0%}")
+    shared = set(targets.values())
+    for i, name in enumerate(standards):
+        if name not in targets:
+            continue
+        if len(shared) == 1:  # one target for all: one reference line
+            ax.axhline(targets[name], color=STANDARD_COLOUR, linestyle="--", linewidth=1,
+                       label=f"target {targets[name]:.0%}")
+            break
+        ax.axhline(targets[name], color=PALETTE[i % len(PALETTE)], linestyle="--", linewidth=1,
+                   label=f"{name}: target {targets[name]:.0%}")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     _style(ax, title, "Month", "Share of waits within the standard")
     _date_axis(ax)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
 
@@ -89,11 +97,13 @@ def write_plots(scenario, records, monthly: pd.DataFrame, standards, folder: Pat
     if has_treatment:
         series["waiting for treatment"] = waiting_trajectory(records, start, until="treat_start")
     series["waiting for assessment"] = waiting_trajectory(records, start, until="assess_start")
-    events = []
-    for ch in scenario.capacity_plan:
-        when = ch.date if ch.date is not None else start + pd.Timedelta(days=ch.at.to("days"))
-        text = ch.note or f"{ch.service} {ch.role} {'%+g' % ch.change if ch.change is not None else '= %g' % ch.to}"
-        events.append((pd.Timestamp(when), text))
+    by_date: dict[pd.Timestamp, list[str]] = {}
+    for ch in scenario.capacity_plan:  # one line per date, labelled with the notes given
+        when = pd.Timestamp(ch.date if ch.date is not None else start + pd.Timedelta(days=ch.at.to("days")))
+        by_date.setdefault(when, [])
+        if ch.note:
+            by_date[when].append(ch.note)
+    events = [(when, "; ".join(notes)) for when, notes in by_date.items()]
     ylabel = "Patients waiting (referral clock running)"
     paths = [plots.save(waiting_list_plot(series, f"{name}: waiting list from {start:%d %b %Y}", ylabel, events),
                         folder / "waiting_list_dates.png")]

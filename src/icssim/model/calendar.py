@@ -105,6 +105,7 @@ class InitialGroup:
     count: int
     waited: Sampler
     samplers: tuple[Sampler | None, ...]  # per plan attribute overrides (None: the cohort's)
+    treated_for: Sampler | None = None  # in service: time since their service started (else None)
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,12 @@ def compile_capacity(s, unit: str, horizon: float, warmup: float, resources, res
         for ri, c in caps:
             timeline[ri].append((t, c))
         step_scales = []
+        share = open_share(s.calendar) if s.calendar is not None else 1.0
         for sp in steps:
             staff_res = [ri for ri in sp.resources if resources[ri].kind == "staff"]
             if staff_res and sp.sessions is None:
-                step_scales.append((sp.index, max(scale[ri] for ri in staff_res)))
+                sc = max(scale[ri] for ri in staff_res)
+                step_scales.append((sp.index, office_scale(sc, share) if sp.working_days_only else sc))
         if t <= 0:
             # a change at the start replaces the initial capacity; scheduled at time 0 like the rest
             pass
@@ -240,6 +243,29 @@ def working_days_only(step) -> bool:
     if step.working_days_only is not None:
         return step.working_days_only
     return bool(step.staff) and step.kind not in ALWAYS_OPEN_KINDS
+
+
+def open_share(spec) -> float:
+    """Share of the week that is open (working days / 7)."""
+    return len(set(spec.working_days)) / 7
+
+
+def office_scale(scale: float, share: float) -> float:
+    """Elapsed time per unit of staff time when staff work only on open days.
+
+    Part-time staff deliver their clinical hours per week over the open days only, so a contact
+    takes ``duration x 24 x open days / clinical hours`` of elapsed time instead of ``x 168 / hours``
+    (never less than the contact itself). Always-available pools (scale 1) are unchanged."""
+    return max(scale * share, 1.0) if scale > 1.0 else scale
+
+
+def office_hours(sp, step, spec):
+    """The compiled step ``sp`` with its office-hours flag and elapsed-time scale under calendar ``spec``."""
+    from dataclasses import replace
+
+    if not working_days_only(step):
+        return sp
+    return replace(sp, working_days_only=True, elapsed_scale=office_scale(sp.elapsed_scale, open_share(spec)))
 
 
 # ---------------------------------------------------------------------------------- runtime
@@ -347,11 +373,16 @@ def _load_initial(ev) -> None:
                      ip.treat_start, attrs))
     for gi, g in enumerate(cal.initial_groups):
         waited = BlockStream(streams.rng(f"initial/waited/{gi}"), g.waited)
+        treated = BlockStream(streams.rng(f"initial/treated/{gi}"), g.treated_for) if g.treated_for else None
         for _ in range(g.count):
             w = max(waited(), 0.0)
             attrs = [draw(g.cohort, ai, g.samplers[ai] or plan.cohorts[g.cohort].samplers[ai], f"group{gi}")
                      for ai in range(len(plan.attributes))]
-            rows.append((False, g.cohort, g.step, -w, -w, math.nan, math.nan, attrs))
+            if treated is None:
+                rows.append((False, g.cohort, g.step, -w, -w, math.nan, math.nan, attrs))
+            else:  # in service for tf, after waiting w from referral; assessed before that (assumed)
+                tf = max(treated(), 0.0)
+                rows.append((True, g.cohort, g.step, -(w + tf), -tf, -tf, -tf, attrs))
     rows.sort(key=lambda r: (not r[0], r[4]))  # in service first, then longest waiting first
     age = sim.age_idx
     for in_service, ci, si, referral, since, a_start, t_start, attrs in rows:
@@ -416,5 +447,6 @@ def compile_calendar(s, unit: str, horizon: float, warmup: float, attributes, re
         for g in init.waiting:
             groups.append(InitialGroup(
                 cohort_index[g.cohort], step_index[g.step], g.count, g.waited.compile(unit),
-                tuple(_attr_sampler(g.attributes.get(a.name), a, unit) for a in attributes)))
+                tuple(_attr_sampler(g.attributes.get(a.name), a, unit) for a in attributes),
+                g.treated_for.compile(unit) if g.treated_for is not None else None))
     return CalendarPlan(start, dpu, open_days, capacity, mean, meetings, tuple(initial), tuple(groups))

@@ -9,12 +9,12 @@ parsing or validation in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 from icssim.distributions import Sampler
 from icssim.model.arrivals import RateProfile, demand_profile
-from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, time_of, working_days_only
+from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, office_hours, time_of
 from icssim.scenario.checks import categorical_levels, cohort_rate
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
@@ -169,11 +169,10 @@ def compile_plan(s: Scenario) -> Plan:
     warmup = s.scenario.warmup.to(unit)
     calendar = None
     if needs_calendar(s):
+        if s.calendar is not None:
+            steps = tuple(office_hours(sp, s.pathway.steps[sp.name], s.calendar) for sp in steps)
         calendar = compile_calendar(s, unit, horizon, warmup, attributes, resources, by_service, steps,
                                     step_index, {c: i for i, c in enumerate(s.cohorts)})
-        if s.calendar is not None:
-            steps = tuple(replace(sp, working_days_only=working_days_only(s.pathway.steps[sp.name]))
-                          for sp in steps)
     outcomes = ["in_system", "dropped_out", "discharged_missed", "emergency_exit"]
     outcomes += sorted({st.outcome for st in steps} - set(outcomes))
     sample_every = (

@@ -336,13 +336,24 @@ class CapacityChange(Strict):
 
 
 class InitialGroup(Strict):
-    """A summary of part of today's waiting list: ``count`` patients of ``cohort`` waiting at ``step``."""
+    """A summary of part of today's waiting list: ``count`` patients of ``cohort`` at ``step``.
+
+    ``waiting`` patients have waited ``waited`` since referral; ``in_service`` patients waited
+    ``waited`` from referral to the start of this step's service, ``treated_for`` ago."""
 
     step: str
     cohort: str
     count: int = Field(ge=0)
     waited: TimeDist
+    status: Literal["waiting", "in_service"] = "waiting"
+    treated_for: TimeDist | None = None
     attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "InitialGroup":
+        if (self.status == "in_service") != (self.treated_for is not None):
+            raise ValueError("'treated_for' (time in service so far) goes with status: in_service, and only with it")
+        return self
 
 
 class InitialState(Strict):
