@@ -380,3 +380,52 @@ def test_cli_writes_monthly_quarterly_tables_and_dated_plots(tmp_path):
     assert cost_total == pytest.approx(kpis.loc["cost_per_year", "mean"] * 2, rel=0.01)
     for png in ("waiting_list_dates.png", "monthly_performance.png"):
         assert (out / "plots" / png).stat().st_size > 10_000
+
+
+def test_office_hours_keep_weekly_clinical_hours():
+    """One part-time clinician (15 clinical hours a week), 1-hour contacts, Mon-Fri: saturated, they
+    still give about 15 contacts a week (the hours are delivered on the five open days)."""
+    d = base(calendar={"working_days": ["mon", "tue", "wed", "thu", "fri"]})
+    d["cohorts"]["c"]["rate"] = "30 per week"
+    d["services"]["team"]["staff"]["clin"] = {"wte": 1, "clinical_hours_per_week": 15}
+    d["pathway"]["steps"]["assess"]["duration"] = "1 hour"
+    plan = compile_plan(scenario_from_dict(d))
+    assert plan.steps[0].elapsed_scale == pytest.approx(168 / 15 * 5 / 7)
+    rec = simulate(plan)
+    starts = rec.visits["t_start"][rec.visits["step"] == 0]
+    per_week = len(starts) / (730.5 / 7)
+    assert 14.0 < per_week <= 15.0
+    weekdays = {(dt.date(2026, 1, 1) + dt.timedelta(days=int(t))).weekday() for t in starts}
+    assert weekdays == {0, 1, 2, 3, 4}
+
+
+def test_in_service_groups_fill_capacity_first():
+    d = base(initial_state={"waiting": [
+        {"step": "assess", "cohort": "c", "count": 2, "status": "in_service", "waited": "10 days",
+         "treated_for": "3 days"},
+        {"step": "assess", "cohort": "c", "count": 5, "waited": {"dist": "uniform", "low": "0 days", "high": "20 days"}}]})
+    rec = simulate(compile_plan(scenario_from_dict(d)))
+    P = rec.patients
+    # pids 0-1 are in service (started 3 days ago, referred 13 days ago), then five waiting by longest wait
+    assert list(P["referral"][:2]) == [-13.0, -13.0] and list(P["assess_start"][:2]) == [-3.0, -3.0]
+    w = P["referral"][2:7]
+    assert (np.diff(w) >= 0).all() and (w <= 0).all() and (w >= -20).all()
+    assert (P["assess_start"][2:4] == 1.0).all()  # the two servers are busy with the in-service pair on day 0
+    with pytest.raises(ScenarioError, match="treated_for"):
+        scenario_from_dict(base(initial_state={"waiting": [
+            {"step": "assess", "cohort": "c", "count": 1, "status": "in_service", "waited": "1 day"}]}))
+
+
+def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir):
+    s = load_scenario(scenarios_dir / "ed_projection_2026_2031.yaml")
+    plan = compile_plan(s)
+    cal = plan.calendar
+    assert len(cal.initial) == 131 and sum(g.count for g in cal.initial_groups) == 820
+    assert all(r <= 0 for r in (p.referral for p in cal.initial))
+    assert len(cal.capacity) >= 5 and cal.open_days is not None
+    rec = simulate(plan, record_visits=False)
+    assert rec.patients["initial"].sum() == 951
+    q = period_kpis(rec, s.scenario.start_date, "quarter")
+    assert list(q["period"][:2]) == ["2026Q1", "2026Q2"] and len(q) == 24
+    # referrals grow: the last year brings clearly more than the first
+    assert q["referrals"][-4:].sum() > 1.2 * q["referrals"][:4].sum()
