@@ -31,8 +31,8 @@ from icssim.model.streams import Streams
 NAN = math.nan
 _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
 (SERVED, REJECTED, DROPPED, EMERGENCY, MISSED, DISCHARGED_MISSED, AGED_OUT, ESCALATED) = range(8)
-# where a patient is: not waiting, in a hand-off/delay, in a queue
-NOWHERE, IN_TRANSIT, IN_QUEUE = 0, 1, 2
+# where a patient is: not waiting, in a hand-off or delay step, in a queue, on a routing delay
+NOWHERE, IN_TRANSIT, IN_QUEUE, RETURNING = 0, 1, 2, 3
 _NCAT = len(COST_CATEGORIES)
 STAFF, CONTACTS, BED_DAYS, MONITORING = range(_NCAT)
 
@@ -69,7 +69,8 @@ class _Step:
     """Runtime state of a step: its plan, random streams and queue."""
 
     __slots__ = (
-        "plan", "index", "res", "queue", "n_wait", "n_transit", "priority", "duration", "handoff",
+        "plan", "index", "res", "queue", "n_wait", "n_transit", "n_returning", "priority", "duration",
+        "handoff",
         "urgent_handoff",
         "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
     )
@@ -80,7 +81,7 @@ class _Step:
         self.res = [resources[i] for i in plan.resources]
         self.priority = plan.priority
         self.queue: deque | list = [] if plan.priority else deque()
-        self.n_wait = self.n_transit = 0
+        self.n_wait = self.n_transit = self.n_returning = 0
         self.seq = count()
         self.scale = plan.elapsed_scale
         self.duration = _stream(streams, f"duration/{name}", plan.duration)
@@ -110,6 +111,8 @@ class Simulation:
         self._queue, self._eid = self.env._queue, self.env._eid
         self.res = [_Resource(r.capacity) for r in plan.resources]
         self.steps = [_Step(sp, streams, self.res) for sp in plan.steps]
+        #: steps with resources: the ones with a waiting list (queue plus hand-off)
+        self._served = [s for s in self.steps if s.res]
         for step in self.steps:
             for r in step.res:
                 if step not in r.steps:
@@ -301,8 +304,8 @@ class Simulation:
         if p.step is not target:
             p.misses = 0
             p.step = target
-        p.where = IN_TRANSIT
-        target.n_transit += 1
+        p.where = RETURNING
+        target.n_returning += 1
         if target.plan.deteriorates and self.det is not None:
             self._schedule_deterioration(p)
         self._at(stream(), self._arrive_after_delay, (p, target, p.wait))
@@ -310,7 +313,7 @@ class Simulation:
     def _arrive_after_delay(self, ev: _Event) -> None:
         p, s, tok = ev._value
         if p.wait == tok:
-            s.n_transit -= 1
+            s.n_returning -= 1
             self._enter(p, s)
 
     def _join(self, p: Patient, s: _Step) -> None:
@@ -418,6 +421,8 @@ class Simulation:
             s.n_wait -= 1
         elif p.where == IN_TRANSIT:
             s.n_transit -= 1
+        elif p.where == RETURNING:
+            s.n_returning -= 1
         p.where = NOWHERE
         p.wait += 1
         return s
@@ -679,8 +684,8 @@ class Simulation:
 
     def _sample(self, ev: _Event) -> None:
         now = self.env._now
-        self.ts.append((now, self.in_sys, *(s.n_wait + s.n_transit for s in self.steps),
-                        *(s.n_wait for s in self.steps), *(r.used for r in self.res)))
+        self.ts.append((now, self.in_sys, *(s.n_wait + s.n_transit for s in self._served),
+                        *(s.n_wait for s in self._served), *(r.used for r in self.res)))
         if now + self.plan.sample_every <= self.plan.horizon:
             self._at(self.plan.sample_every, self._sample, None)
 
@@ -777,8 +782,8 @@ class Simulation:
         if self.visits is not None:
             visits = {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int32)
                       for k, v in self.visits.items()}
-        ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self.steps]
-                   + [f"queue_{s.plan.name}" for s in self.steps] + [f"in_use_{r.name}" for r in plan.resources])
+        ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self._served]
+                   + [f"queue_{s.plan.name}" for s in self._served] + [f"in_use_{r.name}" for r in plan.resources])
         ts = np.array(self.ts, dtype=float).reshape(len(self.ts), len(ts_cols))
         costs = np.array(self.costs).reshape(self.n_buckets, max(self.n_services, 1), _NCAT)
         return RunRecords(
