@@ -437,3 +437,21 @@ def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir, tmp_path)
     expected = np.array([sum(c.profile.expected(a, b) for c in plan.cohorts) for a, b in zip(starts, ends)])
     assert np.all(np.abs(q["referrals"].to_numpy() - expected) < 4 * np.sqrt(expected))
     assert expected[-4:].sum() > 1.05 * expected[:4].sum()
+
+
+def test_bad_initial_groups_and_panel_schedules():
+    d = base(attributes={"urgency": ["routine", "urgent"]})
+    d["cohorts"]["c"]["attributes"] = {"urgency": "routine"}
+    d["initial_state"] = {"waiting": [
+        {"step": "assess", "cohort": "c", "count": 3, "waited": "1 week", "attributes": {"urgency": "urgnet"}},
+        {"step": "done", "cohort": "c", "count": 3, "waited": "1 week"},
+        {"step": "assess", "cohort": "kids", "count": 3, "waited": "1 week"}]}
+    d["pathway"]["steps"]["panel"] = {"kind": "panel", "meets": {"first": "3 years"}, "next": "assess"}
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(d)
+    msg = messages(err.value)
+    for text in ("initial_state.waiting.0.attributes.urgency: 'urgnet' is not one of the levels",
+                 "initial_state.waiting.1.step: 'done' is a discharge step",
+                 "initial_state.waiting.2.cohort: cohort 'kids' is not defined",
+                 "pathway.steps.panel.meets.first"):
+        assert text in msg, msg

@@ -133,7 +133,6 @@ def staff_capacity(wte: float, weekly: float | None) -> tuple[int, float]:
 
 def capacity_levels(s, unit: str) -> dict[tuple[str, str], list[tuple[float, float]]]:
     """Level over time of every planned (service, role|'beds'): [(time, level), ...] from time 0."""
-    dpu = days_per_unit(unit)
     start = s.scenario.start_date
     out: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for ch in sorted(s.capacity_plan, key=lambda c: _when(c, start, unit)):
@@ -145,7 +144,6 @@ def capacity_levels(s, unit: str) -> dict[tuple[str, str], list[tuple[float, flo
         t = _when(ch, start, unit)
         level = out[key][-1][1] + ch.change if ch.change is not None else ch.to
         out[key].append((t, level))
-    del dpu
     return out
 
 
@@ -198,9 +196,6 @@ def compile_capacity(s, unit: str, horizon: float, warmup: float, resources, res
             if staff_res and sp.sessions is None:
                 sc = max(scale[ri] for ri in staff_res)
                 step_scales.append((sp.index, office_scale(sc, share) if sp.working_days_only else sc))
-        if t <= 0:
-            # a change at the start replaces the initial capacity; scheduled at time 0 like the rest
-            pass
         events.append(CapacityEvent(t, caps, tuple(step_scales)))
     for ri, tl in timeline.items():
         area = 0.0
@@ -273,10 +268,10 @@ def install(sim) -> None:
     """Schedule the calendar's events in a fresh :class:`Simulation` (called once from ``run``)."""
     cal = sim.plan.calendar
     sim.open_days = cal.open_days
+    for ev in cal.capacity:  # first: a change dated on the start date applies before anyone is seen
+        sim._at(ev.time, _capacity_change, (sim, ev))
     if cal.initial or cal.initial_groups:
         sim._at(0.0, _load_initial, sim)
-    for ev in cal.capacity:
-        sim._at(ev.time, _capacity_change, (sim, ev))
     for si, times in cal.meetings.items():
         if times:
             sim.panel_held[si] = []

@@ -395,6 +395,8 @@ def _calendar(s: Scenario) -> Iterator[Finding]:
                 yield at, "a panel step needs 'meets' (e.g. {every: 1 week, weekday: tue})"
             elif st.meets.weekday is not None:
                 yield from need_start((*at, "meets", "weekday"), "a meeting weekday")
+            elif st.meets.first is not None and not 0 <= st.meets.first.to(unit) < horizon:
+                yield (*at, "meets", "first"), f"the first meeting ({st.meets.first}) must be inside the horizon"
             if st.staff or st.caseload or st.bed or st.sessions is not None:
                 yield at, "a panel decides referrals and takes no 'staff', 'caseload', 'bed' or 'sessions'"
         elif st.meets is not None:
@@ -417,9 +419,20 @@ def _initial_state(s: Scenario, start: Any) -> Iterator[Finding]:
         elif s.pathway.steps[g.step].kind == "discharge":
             yield (*at, "waiting", i, "step"), f"{g.step!r} is a discharge step: nobody waits there"
         else:
-            for attr in g.attributes:
+            for attr, dist in g.attributes.items():
+                where = (*at, "waiting", i, "attributes", attr)
                 if attr not in s.cohorts[g.cohort].attributes:
-                    yield (*at, "waiting", i, "attributes", attr), f"cohort {g.cohort!r} has no attribute {attr!r}"
+                    yield where, f"cohort {g.cohort!r} has no attribute {attr!r}"
+                    continue
+                values = getattr(dist, "values", None)
+                levels = s.attributes.get(attr)
+                categorical = values is not None and all(isinstance(v, str) for v in values)
+                if categorical != (levels is not None):
+                    yield where, (f"give one of the levels {levels}" if levels else "expected a number or a distribution")
+                elif categorical:
+                    for v in values:
+                        if v not in levels:
+                            yield where, f"{v!r} is not one of the levels {levels}"
     if init.file is None:
         return
     if start is None:
