@@ -419,7 +419,7 @@ def test_in_service_groups_fill_capacity_first():
 def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir, tmp_path):
     full = scenarios_dir / "ed_projection_2026_2031.yaml"
     cal = compile_plan(load_scenario(full)).calendar
-    assert len(cal.initial) == 131 and sum(g.count for g in cal.initial_groups) == 820
+    assert len(cal.initial) == 131 and sum(g.count for g in cal.initial_groups) == 850
     assert all(r <= 0 for r in (p.referral for p in cal.initial))
     assert len(cal.capacity) >= 5 and cal.open_days is not None
     # run the first two years (the waiting-list file still resolves next to the projection file)
@@ -429,7 +429,7 @@ def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir, tmp_path)
     s = load_scenario(short)
     plan = compile_plan(s)
     rec = simulate(plan, record_visits=False)
-    assert rec.patients["initial"].sum() == 951
+    assert rec.patients["initial"].sum() == 981
     q = period_kpis(rec, s.scenario.start_date, "quarter")
     assert list(q["period"][:2]) == ["2026Q1", "2026Q2"] and len(q) == 8
     # referrals per quarter match the cohorts' growing, seasonal rates
@@ -455,3 +455,14 @@ def test_bad_initial_groups_and_panel_schedules():
                  "initial_state.waiting.2.cohort: cohort 'kids' is not defined",
                  "pathway.steps.panel.meets.first"):
         assert text in msg, msg
+
+
+def test_in_service_patients_continue_on_a_closed_start_date():
+    d = base(calendar={"bank_holidays": ["2026-01-01"]}, initial_state={"waiting": [
+        {"step": "assess", "cohort": "c", "count": 2, "status": "in_service", "waited": "1 week",
+         "treated_for": "1 day"},
+        {"step": "assess", "cohort": "c", "count": 3, "waited": "2 weeks"}]})
+    v = simulate(compile_plan(scenario_from_dict(d))).visits
+    first = {pid: t for pid, t, step in zip(v["pid"], v["t_start"], v["step"]) if pid < 5 and step == 0}
+    assert first[0] == first[1] == 0.0  # in service: carry on on the holiday
+    assert min(first[2], first[3], first[4]) >= 1.0  # waiting: first appointment on Friday 2 January

@@ -380,7 +380,11 @@ def _load_initial(ev) -> None:
                 rows.append((True, g.cohort, g.step, -(w + tf), -tf, -tf, -tf, attrs))
     rows.sort(key=lambda r: (not r[0], r[4]))  # in service first, then longest waiting first
     age = sim.age_idx
+    office = sim.open_days
+    sim.open_days = None  # those already in service continue even if the start date is a closed day
     for in_service, ci, si, referral, since, a_start, t_start, attrs in rows:
+        if not in_service:
+            sim.open_days = office
         if age >= 0 and attrs[age] == attrs[age]:
             attrs[age] -= (0.0 - referral) * sim.ypu  # ages are given at the start date; store at referral
         p = sim._new_patient(ci, attrs, referral)
@@ -400,6 +404,7 @@ def _load_initial(ev) -> None:
         else:
             p.t_queue = 0.0
             sim._pass_through(p, s)
+    sim.open_days = office
 
 
 def compile_calendar(s, unit: str, horizon: float, warmup: float, attributes, resources, res_index,
