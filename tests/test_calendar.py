@@ -466,3 +466,13 @@ def test_in_service_patients_continue_on_a_closed_start_date():
     first = {pid: t for pid, t, step in zip(v["pid"], v["t_start"], v["step"]) if pid < 5 and step == 0}
     assert first[0] == first[1] == 0.0  # in service: carry on on the holiday
     assert min(first[2], first[3], first[4]) >= 1.0  # waiting: first appointment on Friday 2 January
+
+
+def test_waiting_list_from_records_matches_the_engine_queue():
+    """The waiting list rebuilt from patient records equals the engine's own queue counter."""
+    d = base()
+    d["cohorts"]["c"]["rate"] = "1.9 per day"
+    rec = simulate(compile_plan(scenario_from_dict(d)), record_visits=False)
+    ts = rec.timeseries
+    assert ts["waiting_assess"].max() > 20
+    np.testing.assert_array_equal(waiting_at(rec, ts["time"], "assess_start"), ts["waiting_assess"])

@@ -5,7 +5,8 @@ Needs ``scenario.start_date`` (time 0). For each period and replication:
 - ``referrals``: patients arriving in the period (today's waiting list is not a referral);
 - ``assessments_started`` / ``treatments_started``: first assessment / treatment starts in the period;
 - ``waiting_for_assessment`` / ``waiting_for_treatment``: the waiting list at the end of the period
-  (referral clock started, first assessment / treatment not yet started, still in the system) — the
+  (referral clock started, first assessment (or treatment) / first treatment not yet started, still
+  in the system) — the
   NHS "incomplete pathways" count, including today's waiting list with its true referral dates;
 - ``within_<standard>``: share of the period's completed waits (assessment or treatment starts, as the
   standard measures) of the standard's urgency and cohort that were within its threshold (NaN when
@@ -61,9 +62,13 @@ def waiting_at(rec: RunRecords, times_days: np.ndarray, until: str = "treat_star
                mask: np.ndarray | None = None, longer_than: float | None = None) -> np.ndarray:
     """Patients waiting at each time (days): referred, ``until`` not started, not exited.
 
-    With ``longer_than`` (days), only those whose wait at that time already exceeds it."""
+    Waiting for assessment also ends when treatment starts (some reach treatment without an
+    assessment step, e.g. after an emergency admission). With ``longer_than`` (days), only those
+    whose wait at that time already exceeds it."""
     ref = _days(rec, "referral")
     stop = np.fmin(_days(rec, until), _days(rec, "exit"))
+    if until == "assess_start":
+        stop = np.fmin(stop, _days(rec, "treat_start"))
     stop = np.where(np.isnan(stop), np.inf, stop)
     keep = ~np.isnan(ref) if mask is None else (~np.isnan(ref) & mask)
     ref, stop = ref[keep], stop[keep]
