@@ -378,6 +378,10 @@ def test_cli_writes_monthly_quarterly_tables_and_dated_plots(tmp_path):
     cost_total = by_rep.groupby("replication")["cost"].sum().mean()
     kpis = pd.read_csv(out / "kpis.csv").set_index("kpi")
     assert cost_total == pytest.approx(kpis.loc["cost_per_year", "mean"] * 2, rel=0.01)
+    ts = pd.read_csv(out / "timeseries.csv")
+    assert ts["date"].iloc[0] == "2026-01-01" and ts["date"].iloc[1] == "2026-01-08"  # weekly samples
+    pats = pd.read_parquet(out / "patients.parquet")
+    assert str(pats["referral_date"].iloc[0].date()) == "2025-09-15"  # A1 of waiting_list.csv
     for png in ("waiting_list_dates.png", "monthly_performance.png"):
         assert (out / "plots" / png).stat().st_size > 10_000
 

@@ -154,6 +154,18 @@ def _period_costs(rec: RunRecords, lo: np.ndarray, hi: np.ndarray) -> np.ndarray
     return out
 
 
+def with_dates(df: pd.DataFrame, start: dt.date | None, columns: dict[str, str]) -> pd.DataFrame:
+    """``df`` with a calendar-date column after each time column in days (``{time_col: date_col}``);
+    unchanged when there is no start date. Dates are the days the times fall on (NaN -> NaT)."""
+    if start is None:
+        return df
+    for col, name in columns.items():
+        if col in df:
+            days = pd.to_timedelta(np.floor(df[col].to_numpy(dtype=float)), unit="D")
+            df.insert(df.columns.get_loc(col) + 1, name, pd.Timestamp(start) + days)
+    return df
+
+
 KEYS = ["period", "start", "end", "days"]
 
 
