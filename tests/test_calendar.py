@@ -480,3 +480,21 @@ def test_waiting_list_from_records_matches_the_engine_queue():
     ts = rec.timeseries
     assert ts["waiting_assess"].max() > 20
     np.testing.assert_array_equal(waiting_at(rec, ts["time"], "assess_start"), ts["waiting_assess"])
+
+
+def test_beds_open_and_close_at_dates():
+    d = base(capacity_plan=[{"date": "2026-07-01", "service": "ward", "role": "beds", "change": 3, "note": "open 3"},
+                            {"date": "2027-01-01", "service": "ward", "role": "beds", "to": 1, "note": "close 4"}])
+    d["cohorts"]["c"]["rate"] = "1 per week"
+    d["cohorts"]["c"]["entry"] = "stay"
+    d["services"]["ward"] = {"beds": 2, "cost_per_bed_day": 100}
+    d["pathway"]["steps"]["stay"] = {"kind": "inpatient", "service": "ward", "bed": True,
+                                     "duration": {"dist": "exponential", "mean": "3 weeks"}, "next": "done"}
+    rec = simulate(compile_plan(scenario_from_dict(d)))
+    ts = rec.timeseries
+    t, used = ts["time"], ts["in_use_ward/beds"]
+    assert used[t < 181].max() <= 2 and used[(t >= 181) & (t < 365)].max() == 5
+    assert used[t >= 400].max() <= 1 and ts["queue_stay"][t >= 400].mean() > 5
+    with pytest.raises(ScenarioError, match="cannot be negative"):
+        d["capacity_plan"][1] = {"date": "2027-01-01", "service": "ward", "role": "beds", "change": -6}
+        scenario_from_dict(d)
