@@ -29,7 +29,8 @@ class _DistBase(BaseModel):
 
     def uses_time_units(self) -> bool:
         """True if any parameter was written with an explicit time unit."""
-        return any(isinstance(v, Span) and v.unit is not None for v in self.__dict__.values())
+        values = [x for v in self.__dict__.values() for x in (v if isinstance(v, list) else [v])]
+        return any(isinstance(v, Span) and v.unit is not None for v in values)
 
 
 def _positive(name: str, value: Span) -> None:
