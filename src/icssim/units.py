@@ -56,7 +56,7 @@ class Span:
         return self.value * UNIT_DAYS[self.unit] / UNIT_DAYS[canonical_unit(time_unit)]
 
     def __str__(self) -> str:
-        return f"{self.value:g}" if self.unit is None else f"{self.value:g} {self.unit}s"
+        return _number(self.value) if self.unit is None else f"{_number(self.value)} {self.unit}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,12 @@ class Rate:
         return self.value * UNIT_DAYS[canonical_unit(time_unit)] / UNIT_DAYS[self.unit]
 
     def __str__(self) -> str:
-        return f"{self.value:g}" if self.unit is None else f"{self.value:g} per {self.unit}"
+        return _number(self.value) if self.unit is None else f"{_number(self.value)} per {self.unit}"
+
+
+def _number(value: float) -> str:
+    """``value`` written without losing precision (``3``, ``2.5``, ``100000.5``)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
 
 
 def parse_span(raw: object) -> Span:
