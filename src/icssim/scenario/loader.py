@@ -154,7 +154,8 @@ def _read_yaml(path: Path) -> CommentedMap:
     except RecursionError:
         raise ScenarioError([Problem(str(path), None, "", "not valid YAML: nested too deeply")]) from None
     if not isinstance(doc, CommentedMap):
-        found = "an empty file" if doc is None else f"a {type(doc).__name__.replace('Commented', '').lower()}"
+        found = ("an empty file" if doc is None else "a list" if isinstance(doc, list)
+                 else f"the single value {doc!r}")
         raise ScenarioError([Problem(str(path), 1, "", f"expected a mapping of keys (scenario:, cohorts:, ...), found {found}")])
     return doc
 
