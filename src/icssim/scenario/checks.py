@@ -51,7 +51,7 @@ def _run_length(s: Scenario) -> Iterator[Finding]:
         yield ("scenario", "horizon"), f"must be greater than 0, found {s.scenario.horizon}"
     if warmup < 0:
         yield ("scenario", "warmup"), f"must not be negative, found {s.scenario.warmup}"
-    elif not horizon > warmup:
+    elif horizon > 0 and not horizon > warmup:
         yield ("scenario", "horizon"), (
             f"horizon ({s.scenario.horizon}) must be longer than warmup ({s.scenario.warmup})"
         )
@@ -310,10 +310,20 @@ def _waits(step: Step) -> bool:
     return step.kind not in ("discharge", "emergency", "admission", "inpatient")
 
 
+def _routes_to_unknown(s: Scenario, name: str) -> bool:
+    def walk(branches: list[Branch]) -> bool:
+        return any((b.to is not None and b.to not in s.pathway.steps) or (b.next is not None and walk(b.next))
+                   for b in branches)
+
+    return any(walk(routing) for _, routing in _routings(s.pathway.steps[name]))
+
+
 def _way_out(s: Scenario) -> Iterator[Finding]:
     steps = s.pathway.steps
     graph = {name: successors(s, name) for name in steps}
     can_leave = {n for n, st in steps.items() if st.kind == "discharge"}
+    # a step routing to an undefined step is reported as such; do not also call it a dead end
+    can_leave |= {n for n in steps if _routes_to_unknown(s, n)}
     changed = True
     while changed:
         changed = False

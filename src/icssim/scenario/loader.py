@@ -271,7 +271,9 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
     if kind == "missing":
         return f"required key {key!r} is missing"
     if kind == "union_tag_invalid":
-        near = difflib.get_close_matches(str(ctx.get("tag")), DIST_NAMES, n=1)
+        tag = str(ctx.get("tag"))
+        near = [n for n in DIST_NAMES if tag and n.startswith(tag.lower())] or \
+            difflib.get_close_matches(tag, DIST_NAMES, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
         return f"unknown distribution {ctx.get('tag')!r}{hint} (expected 'dist' to be one of: {', '.join(DIST_NAMES)})"
     if kind == "union_tag_not_found":

@@ -100,6 +100,8 @@ class Categorical(Strict):
 
 def _attribute_kind(raw: Any) -> str:
     """'categorical' for ``{values: [names...]}``, else 'distribution' (numbers and times)."""
+    if isinstance(raw, BaseModel):  # when serialising a validated scenario
+        return "categorical" if isinstance(raw, Categorical) else "distribution"
     if isinstance(raw, dict) and "dist" not in raw and isinstance(raw.get("values"), list):
         if raw["values"] and all(isinstance(v, str) for v in raw["values"]):
             return "categorical"
