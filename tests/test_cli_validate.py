@@ -235,10 +235,6 @@ def test_unsafe_tag_runs_nothing(tmp_path):
 
 def test_process_level_messages(tmp_path, capsys):
     """The installed entry point: exit status and stderr, never a traceback."""
-    ok = _write(tmp_path, "ok", VALID)
-    proc = _cli("validate", str(ok), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
     proc = _cli("run", "missing.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "icssim: error: missing.yaml: file not found"
