@@ -210,7 +210,7 @@ def _routing(s: Scenario, at: tuple[Any, ...], branches: list[Branch]) -> Iterat
             yield at, "every branch needs 'p' when any branch has one"
         elif abs(sum(b.p for b in branches) - 1.0) > 1e-6:
             yield at, f"branch probabilities must add up to 1, found {sum(b.p for b in branches):g}"
-    elif len(branches) > 1:
+    elif any(with_when):  # a lone 'when' branch too: patients who fail it would have nowhere to go
         defaults = [i for i, w in enumerate(with_when) if not w]
         if defaults and defaults != [len(branches) - 1]:
             yield at, "in a conditional routing list only the last branch may omit 'when' (the default)"
