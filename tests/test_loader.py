@@ -283,3 +283,19 @@ def test_deep_merge_properties(base, over):
     for key in base.keys() - over.keys():
         assert merged[key] == base[key]         # the rest is kept
     assert deep_merge(merged, {}) == merged
+
+
+@pytest.mark.parametrize("old, new, path", [
+    ("horizon: 1 year ", "horizon: .inf ", "scenario.horizon"),
+    ("horizon: 1 year ", "horizon: nan ", "scenario.horizon"),
+    ("horizon: 1 year ", "horizon: 1e400 days ", "scenario.horizon"),
+    ("wte: 2,", "wte: .nan,", "services.team.staff.nurse.wte"),
+    ("weights: [3, 1]", "weights: [3, .inf]", "cohorts.adults.attributes.urgency.weights.1"),
+    ("rate: 2 per day", "rate: 1e13 per day", "cohorts.adults.rate"),
+])
+def test_non_finite_and_absurd_numbers_are_refused(tmp_path, old, new, path):
+    file = tmp_path / "n.yaml"
+    assert old in BASE
+    file.write_text(BASE.replace(old, new))
+    problems = _problems(file)
+    assert path in {p.path for p in problems}, problems

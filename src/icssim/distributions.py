@@ -22,7 +22,7 @@ SpanValue = Annotated[Span, PlainValidator(parse_span), PlainSerializer(str)]
 
 
 class _DistBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def compile(self, time_unit: str) -> "Sampler":  # pragma: no cover - abstract
         raise NotImplementedError
@@ -109,7 +109,8 @@ class Lognormal(_DistBase):
 
     def compile(self, time_unit: str) -> "Sampler":
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
-        sigma2 = math.log1p((s / m) ** 2)
+        ratio = s / m
+        sigma2 = math.log1p(ratio * ratio) if ratio < 1e150 else 2 * math.log(ratio)
         mu, sigma = math.log(m) - sigma2 / 2, math.sqrt(sigma2)
         return Sampler(lambda rng, n: rng.lognormal(mu, sigma, n), m, s * s)
 

@@ -52,7 +52,7 @@ STEP_KINDS = (
 class Strict(BaseModel):
     """Base for every scenario model: unknown keys are errors; values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Standard(Strict):
