@@ -279,7 +279,9 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
     if kind == "union_tag_not_found":
         return (f"a distribution needs 'dist', one of: {', '.join(DIST_NAMES)} (e.g. {{dist: exponential, "
                 f"mean: 3 days}}), or a plain time such as '3 days' for a fixed value; {found}")
-    if kind in ("float_parsing", "float_type", "finite_number"):
+    if kind == "finite_number":
+        return f"expected a finite number, {found}"
+    if kind in ("float_parsing", "float_type"):
         return f"expected a number, {found}"
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
         return f"expected a whole number, {found}"
