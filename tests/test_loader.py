@@ -299,3 +299,37 @@ def test_non_finite_and_absurd_numbers_are_refused(tmp_path, old, new, path):
     file.write_text(BASE.replace(old, new))
     problems = _problems(file)
     assert path in {p.path for p in problems}, problems
+
+
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+              st.sampled_from(["3 days", "-1 week", "5 per week", "nan", "done", "risk >= amber", "fixed"])),
+    lambda kids: st.one_of(st.lists(kids, max_size=3),
+                           st.dictionaries(st.sampled_from(["scenario", "cohorts", "pathway", "steps", "kind",
+                                                            "next", "dist", "mean", "name", "horizon", "x"]),
+                                           kids, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=200))
+def test_any_text_gives_a_scenario_error_not_a_crash(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("fuzz") / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScenarioError):
+        load_scenario(path)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["scenario", "cohorts", "pathway", "services", "attributes",
+                                             "deterioration", "extends"]), yaml_values, max_size=5))
+def test_any_structure_gives_a_scenario_error_not_a_crash(tmp_path_factory, data):
+    import json
+
+    path = tmp_path_factory.mktemp("fuzz") / "t.yaml"
+    path.write_text(json.dumps(data), encoding="utf-8")   # JSON is YAML
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        assert exc.problems and all(isinstance(p.message, str) and p.message for p in exc.problems)
