@@ -498,3 +498,19 @@ def test_beds_open_and_close_at_dates():
     with pytest.raises(ScenarioError, match="cannot be negative"):
         d["capacity_plan"][1] = {"date": "2027-01-01", "service": "ward", "role": "beds", "change": -6}
         scenario_from_dict(d)
+
+
+def test_initial_patients_leave_at_the_age_limit(tmp_path):
+    d = base(initial_state={"file": "list.csv"})
+    d["cohorts"]["c"]["attributes"] = {"age": {"dist": "uniform", "low": 10, "high": 17}}
+    d["cohorts"]["c"]["rate"] = "0.01 per day"
+    d["services"]["team"]["staff"]["clin"]["wte"] = 0  # nobody is seen: only the age limit moves them
+    d["pathway"]["steps"]["assess"]["age_limit"] = {"max_age": 18, "then": "done"}
+    csv = ("cohort,referral_date,step,age\n"
+           "c,2025-12-01,assess,17.5\n"   # turns 18 half a year after the start
+           "c,2025-12-01,assess,18.2\n")  # already too old: leaves at once
+    rec = simulate(compile_plan(load_scenario(write(tmp_path, d, csv))))
+    P = rec.patients
+    exits = dict(zip(P["pid"], P["exit"]))
+    assert exits[1] == 0.0
+    assert exits[0] == pytest.approx(0.5 * 365.25, abs=1e-6)

@@ -400,6 +400,8 @@ def _load_initial(ev) -> None:
             hold(sim, p, s)
         elif s.res:
             p.t_queue = since
+            if not in_service:
+                sim._arm_age_limit(p, s)
             sim._enqueue(p, s)
         else:
             p.t_queue = 0.0
