@@ -1,0 +1,287 @@
+"""The HTML report: written by every run, rebuilt from stored files, self-contained, and
+complete (summary, pathway with flows, KPI tables, plots, STRESS-DES model, parameters
+with sources, assumptions, how to reproduce); comparisons answer 'what changes, how sure'."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icssim import cli, diagram, experiments, plots, report, results
+from icssim.metrics import kpi_info
+from icssim.scenario import load_scenario, provenance, scenario_from_dict
+
+FIXTURE = Path(__file__).parent / "fixtures" / "report_pathway.yaml"
+RUN_SECTIONS = ("summary", "pathway", "results", "plots", "model", "parameters", "assumptions", "reproduce")
+
+
+def _short(raw: dict, **changes) -> dict:
+    raw = json.loads(json.dumps(raw))
+    raw["scenario"]["horizon"] = "2 years"
+    raw["scenario"]["warmup"] = "6 months"
+    for path, value in changes.items():
+        node = raw
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return raw
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> Path:
+    """One run of the report fixture (from its YAML, so parameter sources are known)."""
+    scenario = load_scenario(FIXTURE)
+    result = experiments.run(scenario, replications=3, workers=1)
+    out = tmp_path_factory.mktemp("run") / "report_demo"
+    results.write_run(result, out, command="icssim run report_pathway.yaml -n 3")
+    return out
+
+
+def test_run_writes_a_self_contained_report(run_folder):
+    html = (run_folder / "report.html").read_text()
+    for ident in RUN_SECTIONS:
+        assert f'<section id="{ident}">' in html
+    # every stored plot is embedded, plus the pathway diagram; nothing is fetched from anywhere
+    n_png = len(list((run_folder / "plots").glob("*.png")))
+    assert n_png >= 3
+    assert html.count('src="data:image/png;base64,') == n_png
+    assert html.count('src="data:image/svg+xml;base64,') == 1
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "<link" not in html and "@import" not in html and "<script" not in html
+    assert "@media print" in html and 'name="viewport"' in html
+
+
+def test_report_states_findings_with_cis_and_reproduction(run_folder):
+    html = (run_folder / "report.html").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    kpis = pd.read_csv(run_folder / "kpis.csv").set_index("kpi")
+    # the median wait to treatment and its CI, as stored in kpis.csv, are on the first screen
+    med = kpis.loc["wait_to_treatment_median"]
+    assert f"{med['mean']:,.0f} days" in summary
+    assert f"95% CI {max(med['lower'], 0):,.0f} to {med['upper']:,.0f}" in summary
+    assert "Routine referrals, treatment within 4 weeks" in summary
+    assert "How sure are we?" in summary and "3 independent replications" in summary
+    assert "A&amp;E attendances" in summary and "Total cost" in summary
+    meta = json.loads((run_folder / "metadata.json").read_text())
+    repro = html.split('<section id="reproduce">')[1]
+    assert meta["scenario_sha256"] in repro and meta["command"] in repro
+    assert f"icssim {meta['icssim_version']}" in html
+    model = html.split('<section id="model">')[1].split("</section>")[0]
+    for words in ("1. Objectives", "Patients (entities) and cohorts", "Queue disciplines", "Experimentation",
+                  "Random numbers", "warm-up 1 year", "simpy " + meta["packages"]["simpy"]):
+        assert words in model
+
+
+def test_parameters_keep_their_source_comments(run_folder):
+    params = pd.read_csv(run_folder / "parameters.csv", keep_default_na=False).set_index("path")
+    assert params.loc["services.primary_care.cost_per_contact", "source"] == "PSSRU unit costs, GP consultation"
+    assert params.loc["services.ed_team.staff.clinician", "source"] == "Agenda for Change band 7"
+    assert params.loc["services.ed_team.staff.clinician", "value"].startswith("wte: 2")
+    assert params.loc["pathway.steps.gp.next", "value"] == "to: assess, p: 0.85; to: watchful, p: 0.15"
+    assert int(params.loc["scenario.population", "line"]) == 11
+    html = (run_folder / "report.html").read_text()
+    table = html.split('<section id="parameters">')[1].split("</section>")[0]
+    assert "PSSRU unit costs, GP consultation" in table and "no source given" in table
+
+
+def test_report_rebuilds_identically_from_stored_files(run_folder, tmp_path, capsys):
+    before = (run_folder / "report.html").read_text()
+    out = tmp_path / "again.html"
+    assert cli.main(["report", str(run_folder), "--out", str(out)]) == 0
+    assert out.read_text() == before
+    assert cli.main(["report", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_pathway_edges_read_every_kind_of_route():
+    s = load_scenario(FIXTURE)
+    edges = {(e.src, e.dst, e.kind): e for e in diagram.pathway_edges(s)}
+    assert edges[("gp", "assess", "next")].label == "85%"
+    assert edges[("assess", "treat", "next")].label == "if age < 18; otherwise, 80%"
+    assert edges[("assess", "watchful", "next")].label == "otherwise, 20%"
+    assert edges[("assess", "gp", "on_reject")].label == "after 8 weeks"
+    # deterioration while waiting leads to A&E from every step where patients wait, not from A&E itself
+    assert {k[0] for k in edges if k[2] == "deterioration"} == {"gp", "assess", "treat"}
+    rows = diagram.layer_of(s, list(edges.values()))
+    assert rows["gp"] == 0 and rows["assess"] == 1 and rows["watchful"] == rows["recovered"] == max(rows.values())
+
+
+def test_flows_count_consecutive_visits_and_the_final_discharge():
+    s = load_scenario(FIXTURE)
+    visits = pd.DataFrame({
+        "replication": [0] * 7 + [1] * 2,
+        "pid": [0, 0, 1, 0, 0, 0, 1, 0, 0],
+        "step": ["gp", "assess", "gp", "gp", "assess", "treat", "assess", "gp", "assess"],
+        "outcome": ["served", "rejected", "served", "served", "served", "served", "dropped_out",
+                    "served", "emergency"],
+        "t_end": [1.0, 2, 2.5, 3, 4, 5, 6, 1, 2],
+    })
+    patients = pd.DataFrame({"replication": [0, 0, 1], "pid": [0, 1, 0],
+                             "outcome": ["completed", "dropped_out", "in_system"]})
+    flows = diagram.observed_flows(s, visits, patients).set_index(["src", "dst", "kind"])["count"]
+    assert flows.to_dict() == {("gp", "assess", "next"): 4, ("assess", "gp", "on_reject"): 1,
+                               ("assess", "treat", "next"): 1, ("treat", "recovered", "next"): 1}
+    # moves before the warm-up ends are not counted
+    late = diagram.observed_flows(s, visits, patients, start_days=2.7).set_index(["src", "dst", "kind"])
+    assert late["count"].sum() == 3
+    edges = diagram.attach_flows(diagram.pathway_edges(s), flows.reset_index(), per=2.0)
+    by = {(e.src, e.dst, e.kind): e for e in edges}
+    assert by[("gp", "assess", "next")].flow == 2.0 and by[("gp", "assess", "next")].share == 1.0
+    assert by[("assess", "gp", "on_reject")].share == 0.5
+    assert "2.0/yr (100%)" in by[("gp", "assess", "next")].label
+
+
+def test_flows_from_a_run_match_the_patients_table(run_folder):
+    s = scenario_from_dict(json.loads((run_folder / "scenario.json").read_text()))
+    visits = pd.read_parquet(run_folder / "visits.parquet")
+    patients = pd.read_parquet(run_folder / "patients.parquet")
+    flows = diagram.observed_flows(s, visits, patients)
+    into = flows.groupby("dst")["count"].sum()
+    for step, outcome in (("recovered", "completed"), ("watchful", "discharged_to_gp")):
+        assert into[step] == (patients["outcome"].astype(str) == outcome).sum()
+
+
+# ----------------------------------------------------------------------------- comparisons and sweeps
+def _paired(base: experiments.RunResult, other: experiments.RunResult, names: tuple[str, str]) -> pd.DataFrame:
+    rows = []
+    a, b = base.kpis, other.kpis
+    for kpi in a.columns:
+        d = (b[kpi] - a[kpi]).to_numpy(dtype=float)
+        pct = 100 * d / a[kpi].to_numpy(dtype=float) if (a[kpi] != 0).all() else np.full(len(d), np.nan)
+        sd, pc = experiments.summarise(pd.DataFrame({"d": d})), experiments.summarise(pd.DataFrame({"p": pct}))
+        info = kpi_info(kpi)
+        rows.append({"kpi": kpi, "label": info.label, "unit": info.unit, "scenario": names[1], "baseline": names[0],
+                     "diff_mean": sd.loc["d", "mean"], "diff_lower": sd.loc["d", "lower"],
+                     "diff_upper": sd.loc["d", "upper"], "pct_mean": pc.loc["p", "mean"],
+                     "pct_lower": pc.loc["p", "lower"], "pct_upper": pc.loc["p", "upper"]})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def compare_folder(tmp_path_factory) -> Path:
+    """A comparison folder in the layout `icssim compare` writes (built here from two short runs)."""
+    raw = provenance(load_scenario(FIXTURE)).raw
+    scen = {"fragmented": scenario_from_dict(_short(raw, **{"scenario.name": "fragmented"})),
+            "integrated": scenario_from_dict(_short(raw, **{
+                "scenario.name": "integrated", "services.ed_team.staff.clinician.wte": 4,
+                "pathway.steps.assess.accept": "risk >= green"}))}
+    folder = tmp_path_factory.mktemp("cmp") / "fragmented_vs_integrated"
+    folder.mkdir()
+    res = {}
+    for name, s in scen.items():
+        res[name] = experiments.run(s, replications=3, workers=1)
+        results.write_run(res[name], folder / name, command=f"icssim run {name}.yaml")
+    summary = []
+    for name, r in res.items():
+        t = results.kpi_table(r.summary()).assign(scenario=name)
+        summary.append(t[["kpi", "label", "unit", "scenario", "mean", "lower", "upper", "half_width", "n"]])
+    pd.concat(summary).to_csv(folder / "summary.csv", index=False)
+    diffs = _paired(res["fragmented"], res["integrated"], ("fragmented", "integrated"))
+    diffs.to_csv(folder / "differences.csv", index=False)
+    (folder / "plots").mkdir()
+    forest = diffs[diffs["kpi"].isin(["wait_to_treatment_median", "cost_per_year", "ae_attendances_per_year"])]
+    plots.save(plots.forest(forest.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"}),
+                            "integrated vs fragmented"), folder / "plots" / "forest.png")
+    costs = pd.concat([results.cost_by_service(r, n) for n, r in res.items()])
+    plots.save(plots.cost_bars(costs, "cost per year by service"), folder / "plots" / "costs.png")
+    meta = {"kind": "compare", "scenarios": list(scen), "baseline": "fragmented", "seed": 11, "replications": 3,
+            "icssim_version": "0.1.0", "command": "icssim compare fragmented.yaml integrated.yaml -n 3"}
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    report.write_report(folder)
+    return folder
+
+
+def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
+    html = (compare_folder / "report.html").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert "integrated compared with fragmented" in summary
+    assert "For patients" in summary and "For costs" in summary and "How sure are we?" in summary
+    diffs = pd.read_csv(compare_folder / "differences.csv").set_index("kpi")
+    cost = diffs.loc["cost_per_year"]
+    words = "clearly worse" if cost["diff_lower"] > 0 else ("clearly better" if cost["diff_upper"] < 0
+                                                             else "no clear difference")
+    line = next(li for li in summary.split("<li>") if "<strong>Total cost</strong>" in li)
+    assert words in line
+    for ident in ("plots", "results", "differences", "inputs", "pathways", "model", "scenarios", "reproduce"):
+        assert f'<section id="{ident}">' in html
+    inputs = html.split('<section id="inputs">')[1].split("</section>")[0]
+    assert "pathway.steps.assess.accept" in inputs and "risk &gt;= green" in inputs
+    assert "services.ed_team.staff.clinician" in inputs
+    # both plots and both pathway diagrams are embedded
+    assert html.count("data:image/png;base64,") == 2 and html.count("data:image/svg+xml;base64,") == 2
+    assert 'href="integrated/report.html"' in html
+
+
+def test_sweep_and_other_folders_get_a_generic_report(tmp_path):
+    folder = tmp_path / "sweep1"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "metadata.json").write_text(json.dumps({"kind": "sweep", "name": "staffing", "seed": 3,
+                                                      "parameters": {"services.ed_team.staff.clinician.wte": [2, 4]}}))
+    pd.DataFrame({"wte": [2, 4], "kpi": ["cost_per_year"] * 2, "mean": [1.5e5, 2.5e5]}).to_csv(
+        folder / "summary.csv", index=False)
+    fig = plots.band_over_time({"x": pd.DataFrame({0: [1.0, 2.0], 1: [1.5, 2.5]}, index=[0.0, 1.0])}, "t", "y")
+    plots.save(fig, folder / "plots" / "cost_by_wte.png")
+    html = report.write_report(folder).read_text()
+    assert "staffing: sweep report" in html and "summary.csv" in html and "250,000" in html
+    assert html.count("data:image/png;base64,") == 1
+    assert "services.ed_team.staff.clinician.wte" in html
+
+
+# ----------------------------------------------------------------------------- in a real browser
+_CHECK_IMAGES = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-images', ok + '/' + imgs.length);
+});
+</script>"""
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.parametrize("which", ["run", "compare"])
+def test_report_renders_in_headless_chromium(which, request, tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    import matplotlib.image as mpimg
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium not found (Debian: apt-get install chromium); .ci/run installs it")
+    folder = request.getfixturevalue("run_folder" if which == "run" else "compare_folder")
+    html = (folder / "report.html").read_text()
+    n_img = html.count("<img ")
+    page = tmp_path / "page.html"
+    page.write_text(html.replace("</body>", _CHECK_IMAGES + "\n</body>"))
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    shot = tmp_path / f"{which}.png"
+    subprocess.run([*args, f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    image = mpimg.imread(shot)
+    assert image.shape[:2] == (2000, 1280)
+    assert image[..., :3].std() > 0.05, "the screenshot is blank"
+    if os.environ.get("ICSSIM_SCREENSHOTS"):
+        shutil.copy(shot, Path(os.environ["ICSSIM_SCREENSHOTS"]) / shot.name)
+    dom = subprocess.run([*args, "--dump-dom", "--virtual-time-budget=5000", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    loaded = re.search(r'data-images="(\d+)/(\d+)"', dom)
+    assert loaded, "the image check did not run in the browser"
+    assert int(loaded.group(1)) == int(loaded.group(2)) == n_img >= 3
+    for ident in ("summary", "plots", "model", "reproduce"):
+        assert f'<section id="{ident}">' in dom
+    assert "How sure are we?" in dom
