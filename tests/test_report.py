@@ -204,10 +204,16 @@ def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     assert "For patients" in summary and "For costs" in summary and "How sure are we?" in summary
     diffs = pd.read_csv(compare_folder / "differences.csv").set_index("kpi")
     cost = diffs.loc["cost_per_year"]
-    words = "clearly worse" if cost["diff_lower"] > 0 else ("clearly better" if cost["diff_upper"] < 0
-                                                             else "no clear difference")
-    line = next(li for li in summary.split("<li>") if "<strong>Total cost</strong>" in li)
-    assert words in line
+    costs = summary.split("<h4>For costs</h4>")[1].split("</ul>")[0]
+    if cost["diff_lower"] > 0 or cost["diff_upper"] < 0:  # a clear change gets its own sentence
+        words = "clearly worse" if cost["diff_lower"] > 0 else "clearly better"
+        line = next(li for li in costs.split("<li>") if "<strong>Total cost</strong>" in li)
+        assert words in line
+    else:  # otherwise it is listed among the measures with no clear difference
+        line = next(li for li in costs.split("<li>") if "No clear difference" in li)
+        assert "Total cost (" in line
+    # the clearest change for patients is stated with its direction
+    assert "Patients with a rejected referral" in summary.split("<h4>For costs</h4>")[0]
     for ident in ("plots", "results", "differences", "inputs", "pathways", "model", "scenarios", "reproduce"):
         assert f'<section id="{ident}">' in html
     inputs = html.split('<section id="inputs">')[1].split("</section>")[0]

@@ -31,7 +31,8 @@ from icssim.errors import IcssimError
 from icssim.metrics import DAYS_PER_YEAR, kpi_info
 from icssim.report_text import (
     COST_KPIS, HEADLINE, PATIENT_KPIS, Estimate, cohort_rows, difference_sentence, estimates, fmt,
-    fmt_diff, how_sure, queue_words, resource_rows, run_findings, span_text, step_rows,
+    diff_ci_text, fmt_diff, how_sure, queue_words, resource_rows, run_findings, span_text, standard_label,
+    step_rows,
 )
 from icssim.scenario.schema import Scenario
 
@@ -56,13 +57,13 @@ _HIDDEN_KPIS = {"events", "wall_seconds"}
 
 #: Captions of the standard plots (by file name); other plots get their file name.
 PLOT_CAPTIONS = {
+    "forest.png": "Paired differences to the baseline with 95% CIs (percent of the baseline mean); "
+                  "blue: the interval excludes zero.",
     "wait_ecdf.png": "Share of patients (after warm-up) who had started assessment or treatment, by days "
                      "since referral. Dashed lines: the waiting-time standards.",
     "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
                         "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
     "costs.png": "Cost per year by service (observation window only); whisker: 95% CI of the total.",
-    "forest.png": "Paired differences to the baseline with 95% CIs (percent of the baseline mean); "
-                  "blue: the interval excludes zero.",
 }
 
 
@@ -306,11 +307,15 @@ class Page:
 """
 
 
-def table_html(df: pd.DataFrame, cls: str = "", raw_html: tuple[str, ...] = (), numeric: tuple[str, ...] = ()
-               ) -> str:
-    """A scrollable HTML table; columns in ``raw_html`` are inserted unescaped (already HTML)."""
-    head = "".join(f'<th scope="col"{" class=num" if c in numeric else ""}>{escape(str(c))}</th>'
-                   for c in df.columns)
+def table_html(df: pd.DataFrame, cls: str = "", raw_html: tuple[str, ...] = (), numeric: tuple[str, ...] = (),
+               code: tuple[str, ...] = ()) -> str:
+    """A scrollable HTML table; columns in ``raw_html`` are inserted unescaped (already HTML),
+    ``numeric`` columns are right-aligned and ``code`` columns set in a monospace font."""
+    def attr(c: str) -> str:
+        classes = (["num"] if c in numeric else []) + (["code"] if c in code else [])
+        return f' class="{" ".join(classes)}"' if classes else ""
+
+    head = "".join(f'<th scope="col"{attr(c)}>{escape(str(c))}</th>' for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False):
         cells = []
@@ -318,7 +323,7 @@ def table_html(df: pd.DataFrame, cls: str = "", raw_html: tuple[str, ...] = (), 
             text = value if col in raw_html else escape("" if value is None or (isinstance(value, float)
                                                                                 and math.isnan(value))
                                                         else str(value))
-            cells.append(f'<td{" class=num" if col in numeric else ""}>{text}</td>')
+            cells.append(f"<td{attr(col)}>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')
@@ -404,14 +409,7 @@ def run_summary_html(data: RunData) -> str:
         keys[1:1] = [k for k in ("wait_to_assessment_median",) if k in data.est]
     for key in keys:
         e = data.est[key]
-        label = kpi_info(key).label
-        if key.startswith("within_") and data.scenario is not None:
-            std = data.scenario.scenario.standards.get(key[7:])
-            if std is not None:
-                what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-                label = (f"{std.urgency.capitalize()}: {what} within "
-                         f"{std.within.value:g} {std.within.unit or data.scenario.scenario.time_unit}"
-                         f"{'s' if std.within.value != 1 and std.within.unit else ''} (target {std.target:.0%})")
+        label = standard_label(key, data.scenario)
         ci = f'<span class="ci">95% CI {escape(e.ci_text())}</span>' if e.has_ci else ""
         cls = ""
         if key.startswith("within_") and data.scenario is not None and key[7:] in data.scenario.scenario.standards:
@@ -426,11 +424,11 @@ def run_summary_html(data: RunData) -> str:
 
 def _tile(label: str, value: float, unit: str, notes: list[str], cls: str = "", text: str | None = None) -> str:
     """A headline figure; yearly units go into the label so the value stays short."""
+    yearly = unit in ("per year", "GBP per year")
+    if yearly:
+        label += " per year"
     if text is None:
-        yearly = unit in ("per year", "GBP per year")
         text = fmt(value, unit, with_unit=not yearly)
-        if yearly:
-            label += " per year"
     state = f" tile-{cls}" if cls else ""
     return (f'<div class="tile{state}"><span class="tile-label">{escape(label)}</span>'
             f'<span class="tile-value">{escape(text)}</span>{"".join(notes)}</div>')
@@ -459,7 +457,7 @@ def kpi_tables_html(data: RunData) -> str:
                          "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, ""),
                          "KPI name": k})
         parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi",
-                                                               numeric=("Estimate", "95% CI")))
+                                                               numeric=("Estimate", "95% CI"), code=("KPI name",)))
     n = int(data.meta.get("replications", 1) or 1)
     note = ("<p class=note>Means across replications with Student-t 95% confidence intervals; all waits "
             "and counts are measured over patients referred after the warm-up.</p>" if n > 1 else
@@ -590,8 +588,7 @@ def model_html(data: RunData) -> str:
                            f"randomness, seeded from (seed, replication, stream name), so scenarios run with "
                            f"the same seed share random numbers (common random numbers)"),
         ("Platform", str(meta.get("platform", "?"))),
-        ("Run time", f"{meta.get('wall_seconds', '?')} s wall clock; {meta.get('events_simulated', '?'):,} events"
-         if isinstance(meta.get("events_simulated"), int) else f"{meta.get('wall_seconds', '?')} s"),
+        ("Run time", _run_time(meta)),
     ]
     impl_html = table_html(pd.DataFrame(impl_rows, columns=["Item", "Value"]))
     return ("<p class=note>Structured after the STRESS-DES checklist for reporting discrete-event "
@@ -604,6 +601,19 @@ def model_html(data: RunData) -> str:
             "<h3>6. Code access</h3><p>icssim is open source; the exact scenario is stored with these "
             "results (scenario.json, parameters.csv) and identified by its hash in "
             "<a href=\"#reproduce\">How to reproduce</a>.</p>")
+
+
+def _run_time(meta: dict) -> str:
+    parts = []
+    if meta.get("simulation_seconds"):
+        parts.append(f"{meta['simulation_seconds']:g} s of simulation across replications")
+    if meta.get("wall_seconds"):
+        parts.append(f"{meta['wall_seconds']:g} s wall clock")
+    if isinstance(meta.get("events_simulated"), int):
+        parts.append(f"{meta['events_simulated']:,} events")
+    if meta.get("events_per_second"):
+        parts.append(f"{meta['events_per_second']:,} events per second")
+    return "; ".join(parts) or "not recorded"
 
 
 def parameters_html(data: RunData) -> str:
@@ -631,7 +641,7 @@ def parameters_html(data: RunData) -> str:
             f"scenario YAML.</p>")
     if not (data.folder / PARAMETERS_NAME).is_file():
         note += "<p class=note>This folder has no parameters.csv, so sources could not be shown.</p>"
-    return note + table_html(pd.DataFrame(rows), "params", raw_html=("Source",))
+    return note + table_html(pd.DataFrame(rows), "params", raw_html=("Source",), code=("Parameter",))
 
 
 def _source_counts(params: pd.DataFrame) -> tuple[int, int]:
@@ -719,29 +729,29 @@ def _scenario_folders(folder: Path, meta: dict) -> list[tuple[str, Path]]:
 
 
 def compare_report(folder: Path, meta: dict) -> str:
-    names = [n for n, _ in _scenario_folders(folder, meta)] or [str(x) for x in meta.get("scenarios", [])]
+    subs = _scenario_folders(folder, meta)
+    runs = [(n, RunData.load(p)) for n, p in subs]
+    names = [n for n, _ in subs] or [str(x) for x in meta.get("scenarios", [])]
     summary = _read_csv(folder / "summary.csv")
     diffs = _read_csv(folder / "differences.csv")
     baseline = str(meta.get("baseline") or (diffs["baseline"].iloc[0] if diffs is not None and len(diffs)
                                             else (names[0] if names else "")))
+    base = next((r for n, r in runs if n == baseline), runs[0][1] if runs else None)
     title = "Comparison: " + " vs ".join(names or ["?"])
     facts = _facts(meta)
     facts.insert(0, f"baseline {escape(baseline)}")
     page = Page(title, str(meta.get("description", "")), facts)
-    page.add("summary", "Summary: what changes, and how sure we are", compare_summary_html(summary, diffs, meta,
-                                                                                          baseline))
+    page.add("summary", "Summary: what changes, and how sure we are",
+             compare_summary_html(summary, diffs, baseline, base.scenario if base else None))
     page.add("plots", "Plots", plots_html(folder))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)", compare_table_html(summary, names))
     if diffs is not None:
         page.add("differences", "Differences to the baseline", differences_table_html(diffs))
-    subs = _scenario_folders(folder, meta)
-    runs = [(n, RunData.load(p)) for n, p in subs]
     if runs:
         page.add("inputs", "What differs between the scenarios", input_diff_html(runs))
         page.add("pathways", "Pathways", "\n".join(
             f"<h3>{escape(n)}</h3>" + pathway_html(r) for n, r in runs))
-        base = next((r for n, r in runs if n == baseline), runs[0][1])
         page.add("model", f"Model description (STRESS-DES) of the baseline, {base.name}", model_html(base))
         page.add("scenarios", "Each scenario", scenario_links_html(folder, runs))
         page.add("assumptions", "Assumptions and limits", assumptions_html(base))
@@ -753,79 +763,94 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
     return pd.read_csv(path) if path.is_file() else None
 
 
-def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | None, meta: dict,
-                         baseline: str) -> str:
+def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:
+    return SimpleNamespace(**{**g.loc[kpi].to_dict(), "kpi": kpi})
+
+
+def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | None, baseline: str,
+                         scenario: Scenario | None = None) -> str:
+    """First screen of a comparison: per scenario, what changes for patients and for costs
+    (clear changes first, the rest in one line), and how sure we are."""
+    from icssim.report_text import difference_verdict
+
     if diffs is None or diffs.empty:
         return "<p>No differences.csv was found in this folder.</p>"
     means = {}
+    n = None
     if summary is not None:
         means = {(r.kpi, str(r.scenario)): r.mean for r in summary.itertuples()}
+        if "n" in summary:
+            n = int(summary["n"].max())
     out = []
     for scen, group in diffs.groupby("scenario", sort=False):
         scen = str(scen)
-        g = group.set_index("kpi")
-        patients, costs = [], []
-        for keys, bucket in ((PATIENT_KPIS + tuple(k for k in g.index if str(k).startswith("within_")), patients),
-                             (COST_KPIS, costs)):
+        g = group.drop_duplicates("kpi").set_index("kpi")
+
+        def changed(k: str) -> bool:
+            base_m, new_m = means.get((k, baseline)), means.get((k, scen))
+            return not (base_m == 0 and new_m == 0) and not (pd.isna(g.loc[k, "diff_mean"]))
+
+        stds = [k for k in g.index if str(k).startswith("within_")]
+        services = [k for k in g.index if str(k).startswith("cost_per_year_")]
+        services.sort(key=lambda k: -abs(g.loc[k, "diff_mean"]))
+        blocks = []
+        for title, keys in (("For patients", [*stds, *PATIENT_KPIS]), ("For costs", [*COST_KPIS, *services[:3]])):
+            keys = [k for k in dict.fromkeys(keys) if k in g.index and changed(k)]
+            clear, unclear = [], []
             for k in keys:
-                if k not in g.index:
-                    continue
-                row = g.loc[k]
-                base_m, new_m = means.get((k, baseline)), means.get((k, scen))
-                if base_m is not None and new_m is not None and base_m == 0 and new_m == 0:
-                    continue
-                bucket.append(difference_sentence(SimpleNamespace(**{**row.to_dict(), "kpi": k}), base_m, new_m))
-        service_rows = g[[str(k).startswith("cost_per_year_") for k in g.index]]
-        if len(service_rows):
-            big = service_rows.reindex(service_rows["diff_mean"].abs().sort_values(ascending=False).index)[:3]
-            for k, row in big.iterrows():
-                if row["diff_mean"] == 0:
-                    continue
-                costs.append(difference_sentence(SimpleNamespace(**{**row.to_dict(), "kpi": k}),
-                                                 means.get((k, baseline)), means.get((k, scen))))
-        clear = g[(g["diff_lower"] > 0) | (g["diff_upper"] < 0)]
-        shown = g[~g.index.isin(["events", "wall_seconds"])]
-        n = None
-        if summary is not None and "n" in summary:
-            n = int(summary["n"].max())
-        tiles = _compare_tiles(g, means, baseline, scen)
-        sure = (f"<strong>How sure are we?</strong> {len(clear)} of {len(shown)} measures differ clearly "
-                f"(their 95% CI of the paired difference excludes zero)")
+                row = _row(g, k)
+                cls, _ = difference_verdict(row, kpi_info(k).better)
+                label = standard_label(k, scenario) if k.startswith("within_") else None
+                if cls == "unsure":
+                    unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
+                    unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
+                                   f"({escape(fmt_diff(row.diff_mean, unit))}, 95% CI "
+                                   f"{escape(diff_ci_text(row.diff_lower, row.diff_upper, unit))})")
+                else:
+                    clear.append(difference_sentence(row, means.get((k, baseline)), means.get((k, scen)), label))
+            items = clear or ["No measure here changed clearly."]
+            if unclear:
+                items.append('<span class="unsure">No clear difference</span> (the 95% CI includes zero) in: '
+                             + "; ".join(unclear) + ".")
+            blocks.append(f"<h4>{title}</h4>" + _ul(items, "findings"))
+        shown = g[~g.index.isin(list(_HIDDEN_KPIS))]
+        clear_n = int(((shown["diff_lower"] > 0) | (shown["diff_upper"] < 0)).sum())
+        sure = (f"<strong>How sure are we?</strong> {clear_n} of {len(shown)} measures differ clearly "
+                f"(the 95% CI of their paired difference excludes zero)")
         sure += (f", from {n} replications per scenario run on common random numbers (replication r of each "
                  f"scenario sees the same patients arrive), so the differences are sharper than the two "
                  f"separate intervals suggest." if n else ".")
         sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
                  "uncertain inputs tests how robust the direction of each change is.")
-        out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>{tiles}"
-                   f"<h4>For patients</h4>{_ul(patients or ['No patient measures were compared.'], 'findings')}"
-                   f"<h4>For costs</h4>{_ul(costs or ['No cost measures were compared.'], 'findings')}"
+        out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
+                   f"{_compare_tiles(g, means, baseline, scen, scenario)}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
 
 
-def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str) -> str:
+def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:
     from icssim.report_text import difference_verdict
 
     keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
-    keys += [k for k in g.index if str(k).startswith("within_")][:1]
+    keys += [k for k in g.index if str(k).startswith("within_")][:2]
     keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
     keys += [k for k in ("cost_per_year",) if k in g.index]
     tiles = []
     for k in keys:
-        row = g.loc[k]
+        row = _row(g, k)
         info = kpi_info(k)
-        unit = row["unit"] if isinstance(row.get("unit"), str) else info.unit
-        label = row["label"] if isinstance(row.get("label"), str) else info.label
+        unit = row.unit if isinstance(row.unit, str) else info.unit
+        label = standard_label(k, scenario) if k.startswith("within_") else (
+            row.label if isinstance(row.label, str) else info.label)
         cls, words = difference_verdict(row, info.better)
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
-        change = (f"{fmt(base_m, unit, False)} → {fmt(new_m, unit, False)}" if base_m is not None and
-                  new_m is not None else "")
-        ci = ""
-        if not (pd.isna(row["diff_lower"]) or pd.isna(row["diff_upper"])):
-            ci = f"95% CI {fmt_diff(row['diff_lower'], unit)} to {fmt_diff(row['diff_upper'], unit)}"
+        change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
+                  if base_m is not None and new_m is not None else "")
+        ci = f"95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit)}" if not pd.isna(row.diff_lower) else ""
         notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
-        tiles.append(_tile(label, row["diff_mean"], unit, notes, cls, fmt_diff(row["diff_mean"], unit)))
+        tiles.append(_tile(label, row.diff_mean, unit, notes, cls,
+                           fmt_diff(row.diff_mean, unit, unit not in ("per year", "GBP per year"))))
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
 
@@ -836,8 +861,9 @@ def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
         if kpi in _HIDDEN_KPIS:
             continue
         g = group.set_index(group["scenario"].astype(str))
-        unit = str(group["unit"].iloc[0]) if "unit" in group and isinstance(group["unit"].iloc[0], str) else kpi_info(kpi).unit
-        label = str(group["label"].iloc[0]) if "label" in group and isinstance(group["label"].iloc[0], str) else kpi_info(kpi).label
+        first = group.iloc[0]
+        unit = first["unit"] if isinstance(first.get("unit"), str) else kpi_info(kpi).unit
+        label = first["label"] if isinstance(first.get("label"), str) else kpi_info(kpi).label
         row = {"Measure": label}
         for sc in scen_order:
             if sc in g.index:
@@ -854,6 +880,7 @@ def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
 def differences_table_html(diffs: pd.DataFrame) -> str:
     from icssim.report_text import difference_verdict
 
+    pairs = diffs[["scenario", "baseline"]].drop_duplicates()
     rows = []
     for r in diffs.itertuples():
         if r.kpi in _HIDDEN_KPIS:
@@ -861,16 +888,18 @@ def differences_table_html(diffs: pd.DataFrame) -> str:
         info = kpi_info(r.kpi)
         unit = r.unit if isinstance(r.unit, str) else info.unit
         cls, words = difference_verdict(r, info.better)
-        ci = ("–" if pd.isna(r.diff_lower) else f"{fmt_diff(r.diff_lower, unit)} to {fmt_diff(r.diff_upper, unit)}")
         pct = "" if pd.isna(r.pct_mean) or not math.isfinite(r.pct_mean) else f"{r.pct_mean:+.0f}%"
-        rows.append({"Measure": r.label if isinstance(r.label, str) else info.label,
-                     "Scenario": f"{r.scenario} − {r.baseline}", "Difference": fmt_diff(r.diff_mean, unit),
-                     "95% CI": ci, "Percent": pct.replace("-", "−"),
-                     "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
-    return ("<p class=note>Paired differences (scenario minus baseline, replication by replication) with "
-            "Student-t 95% CIs; shares in percentage points.</p>"
-            + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",),
-                         numeric=("Difference", "95% CI", "Percent")))
+        row = {"Measure": r.label if isinstance(r.label, str) else info.label}
+        if len(pairs) > 1:
+            row["Scenario"] = f"{r.scenario} − {r.baseline}"
+        row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": diff_ci_text(r.diff_lower, r.diff_upper, unit),
+                    "Percent": pct.replace("-", "−"), "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
+        rows.append(row)
+    what = (f"{pairs.iloc[0]['scenario']} minus {pairs.iloc[0]['baseline']}" if len(pairs) == 1
+            else "scenario minus baseline")
+    return (f"<p class=note>Paired differences ({escape(what)}, replication by replication) with Student-t 95% "
+            f"CIs; shares in percentage points.</p>"
+            + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",), numeric=("Difference", "95% CI", "Percent")))
 
 
 def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
@@ -896,7 +925,7 @@ def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
     if not rows:
         return "<p>The scenarios have identical inputs apart from their names.</p>"
     return (f"<p class=note>{len(rows)} input values differ (all other values are the same).</p>"
-            + table_html(pd.DataFrame(rows), "params"))
+            + table_html(pd.DataFrame(rows), "params", code=("Parameter",)))
 
 
 def scenario_links_html(folder: Path, runs: list[tuple[str, RunData]]) -> str:

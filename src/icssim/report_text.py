@@ -88,23 +88,19 @@ def sig(x: float, digits: int = 3) -> float:
 
 
 def number(x: float, like: float | None = None) -> str:
-    """A plain number with sensible precision and thousands separators (the precision that
-    suits ``like`` when given, so a CI's bounds match its mean)."""
+    """A plain number to about three significant figures, with thousands separators. With
+    ``like``, the precision suits ``like`` instead (so a CI's bounds match its mean)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
     a = abs(x) if like is None or math.isnan(like) else abs(like)
-    if like is not None and a > 0:
-        if a >= 100:
-            return f"{x:,.0f}"
-        decimals = 1 if a >= 1 else max(1 - int(math.floor(math.log10(a))), 1)
-        return f"{x:,.{decimals}f}"
-    if a >= 100:
-        return f"{sig(x):,.0f}"
-    if a >= 10:
-        return f"{x:.1f}"
     if a == 0:
-        return "0"
-    return f"{sig(x, 2):g}"
+        return "0" if x == 0 else f"{sig(x, 2):g}"
+    digits = int(math.floor(math.log10(a)))
+    if digits >= 2:
+        q = 10 ** (digits - 2)
+        return f"{round(x / q) * q:,.0f}"
+    decimals = 1 if digits >= 0 else 1 - digits
+    return f"{x:,.{decimals}f}"
 
 
 def money(x: float) -> str:
@@ -135,15 +131,26 @@ def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) 
     return f"{text} {unit}"
 
 
-def fmt_diff(x: float, unit: str) -> str:
+def fmt_diff(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
     """A signed difference: percentage points for shares, otherwise the unit's own format."""
     if x is None or math.isnan(x):
         return "n/a"
     sign = "+" if x > 0 else ("−" if x < 0 else "±")
     if unit == "share":
         p = abs(x) * 100
-        return f"{sign}{p:.0f} points" if p >= 10 else f"{sign}{p:.1f} points"
-    return sign + fmt(abs(x), unit)
+        text = f"{sign}{p:.0f}" if abs(like * 100 if like is not None else p) >= 10 else f"{sign}{p:.1f}"
+        return text + (" points" if with_unit else "")
+    if like is not None and not unit.startswith("GBP"):
+        like = abs(like)
+    return sign + fmt(abs(x), unit, with_unit, like if not unit.startswith("GBP") else None)
+
+
+def diff_ci_text(lower: float, upper: float, unit: str, like: float | None = None) -> str:
+    """``−10.4 to +116 days``: a difference's CI with the unit written once."""
+    if pd.isna(lower) or pd.isna(upper):
+        return "–"
+    like = max(abs(lower), abs(upper))
+    return f"{fmt_diff(lower, unit, False, like)} to {fmt_diff(upper, unit, True, like)}"
 
 
 def describe_dist(d, unit: str | None = None) -> str:
@@ -194,6 +201,16 @@ def per_year(s: Scenario, name: str) -> float:
 #: KPIs shown as the headline tiles of a run report, in order of preference.
 HEADLINE = ("wait_to_treatment_median", "wait_to_assessment_median", "ae_attendances_per_year",
             "emergency_admissions_per_year", "cost_per_year")
+
+
+def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
+    """``Routine: treatment within 4 weeks (target 95%)`` for a ``within_*`` KPI, else its label."""
+    std = s.scenario.standards.get(kpi[7:]) if s is not None and kpi.startswith("within_") else None
+    if std is None:
+        return kpi_info(kpi).label
+    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
+    text = f"{std.urgency.capitalize()}: {what} within {_span(std.within, s.scenario.time_unit)}"
+    return text + (f" (target {std.target:.0%})" if with_target else "")
 
 
 def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
@@ -387,19 +404,20 @@ def difference_verdict(row, better: str) -> tuple[str, str]:
     return ("good", "clearly better") if good else ("bad", "clearly worse")
 
 
-def difference_sentence(row, base_mean: float | None, new_mean: float | None) -> str:
+def difference_sentence(row, base_mean: float | None, new_mean: float | None,
+                        label_override: str | None = None) -> str:
     """``Referral to treatment, median: 110 → 45 days (−65 days, 95% CI −80 to −50; −59%) — clearly better``."""
     info = kpi_info(row.kpi)
     unit = row.unit if isinstance(row.unit, str) else info.unit
     label = row.label if isinstance(row.label, str) else info.label
     cls, words = difference_verdict(row, info.better)
-    head = f"<strong>{escape(label)}</strong>: "
+    head = f"<strong>{escape(label if label_override is None else label_override)}</strong>: "
     if base_mean is not None and new_mean is not None:
         head += f"{escape(fmt(base_mean, unit, False))} → {escape(fmt(new_mean, unit))} "
     diff = fmt_diff(row.diff_mean, unit)
     ci = ""
     if not (pd.isna(row.diff_lower) or pd.isna(row.diff_upper)):
-        ci = f", 95% CI {fmt_diff(row.diff_lower, unit)} to {fmt_diff(row.diff_upper, unit)}"
+        ci = f", 95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit, row.diff_mean)}"
     pct = ""
     if unit != "share" and not pd.isna(getattr(row, "pct_mean", np.nan)) and math.isfinite(row.pct_mean):
         pct = f"; {row.pct_mean:+.0f}%".replace("-", "−")
