@@ -148,9 +148,10 @@ def test_flows_from_a_run_match_the_patients_table(run_folder):
 
 
 # ----------------------------------------------------------------------------- comparisons and sweeps
-def _paired(base: experiments.RunResult, other: experiments.RunResult, names: tuple[str, str]) -> pd.DataFrame:
+def _paired(a: pd.DataFrame, b: pd.DataFrame, names: tuple[str, str]) -> pd.DataFrame:
+    """differences.csv rows (b minus a, paired by replication) from two kpis_by_replication tables."""
     rows = []
-    a, b = base.kpis, other.kpis
+    a, b = a.set_index("replication"), b.set_index("replication")
     for kpi in a.columns:
         d = (b[kpi] - a[kpi]).to_numpy(dtype=float)
         pct = 100 * d / a[kpi].to_numpy(dtype=float) if (a[kpi] != 0).all() else np.full(len(d), np.nan)
@@ -164,34 +165,42 @@ def _paired(base: experiments.RunResult, other: experiments.RunResult, names: tu
 
 
 @pytest.fixture(scope="module")
-def compare_folder(tmp_path_factory) -> Path:
-    """A comparison folder in the layout `icssim compare` writes (built here from two short runs)."""
+def compare_folder(run_folder, tmp_path_factory) -> Path:
+    """A comparison folder in the layout `icssim compare` writes: the run above as the baseline and a
+    variant with more staff that accepts every referral; summary and differences from the stored files."""
+    import shutil
+
     raw = provenance(load_scenario(FIXTURE)).raw
-    scen = {"fragmented": scenario_from_dict(_short(raw, **{"scenario.name": "fragmented"})),
-            "integrated": scenario_from_dict(_short(raw, **{
-                "scenario.name": "integrated", "services.ed_team.staff.clinician.wte": 4,
-                "pathway.steps.assess.accept": "risk >= green"}))}
-    folder = tmp_path_factory.mktemp("cmp") / "fragmented_vs_integrated"
+    changed = json.loads(json.dumps(raw))
+    changed["scenario"]["name"] = "integrated"
+    changed["services"]["ed_team"]["staff"]["clinician"]["wte"] = 4
+    changed["pathway"]["steps"]["assess"]["accept"] = "risk >= green"
+    folder = tmp_path_factory.mktemp("cmp") / "report_demo_vs_integrated"
     folder.mkdir()
-    res = {}
-    for name, s in scen.items():
-        res[name] = experiments.run(s, replications=3, workers=1)
-        results.write_run(res[name], folder / name, command=f"icssim run {name}.yaml")
-    summary = []
-    for name, r in res.items():
-        t = results.kpi_table(r.summary()).assign(scenario=name)
-        summary.append(t[["kpi", "label", "unit", "scenario", "mean", "lower", "upper", "half_width", "n"]])
-    pd.concat(summary).to_csv(folder / "summary.csv", index=False)
-    diffs = _paired(res["fragmented"], res["integrated"], ("fragmented", "integrated"))
+    shutil.copytree(run_folder, folder / "report_demo")
+    results.write_run(experiments.run(scenario_from_dict(changed), replications=3, workers=1),
+                      folder / "integrated", command="icssim run integrated.yaml -n 3")
+    names = ("report_demo", "integrated")
+    summary = [pd.read_csv(folder / n / "kpis.csv").assign(scenario=n) for n in names]
+    pd.concat(summary)[["kpi", "label", "unit", "scenario", "mean", "lower", "upper", "half_width", "n"]].to_csv(
+        folder / "summary.csv", index=False)
+    diffs = _paired(*(pd.read_csv(folder / n / "kpis_by_replication.csv") for n in names), names)
     diffs.to_csv(folder / "differences.csv", index=False)
     (folder / "plots").mkdir()
     forest = diffs[diffs["kpi"].isin(["wait_to_treatment_median", "cost_per_year", "ae_attendances_per_year"])]
     plots.save(plots.forest(forest.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"}),
-                            "integrated vs fragmented"), folder / "plots" / "forest.png")
-    costs = pd.concat([results.cost_by_service(r, n) for n, r in res.items()])
-    plots.save(plots.cost_bars(costs, "cost per year by service"), folder / "plots" / "costs.png")
-    meta = {"kind": "compare", "scenarios": list(scen), "baseline": "fragmented", "seed": 11, "replications": 3,
-            "icssim_version": "0.1.0", "command": "icssim compare fragmented.yaml integrated.yaml -n 3"}
+                            "integrated vs report_demo"), folder / "plots" / "forest.png")
+    costs = []
+    for n in names:
+        k = pd.read_csv(folder / n / "kpis.csv").set_index("kpi")
+        for svc in ("primary_care", "ed_team", "acute"):
+            costs.append({"scenario": n, "service": svc, "mean": k.loc[f"cost_per_year_{svc}", "mean"],
+                                  "half_width": k.loc[f"cost_per_year_{svc}", "half_width"],
+                                  "total_mean": k.loc["cost_per_year", "mean"],
+                                  "total_half_width": k.loc["cost_per_year", "half_width"]})
+    plots.save(plots.cost_bars(pd.DataFrame(costs), "cost per year by service"), folder / "plots" / "costs.png")
+    meta = {"kind": "compare", "scenarios": list(names), "baseline": "report_demo", "seed": 11, "replications": 3,
+            "icssim_version": "0.1.0", "command": "icssim compare report_pathway.yaml integrated.yaml -n 3"}
     (folder / "metadata.json").write_text(json.dumps(meta))
     report.write_report(folder)
     return folder
@@ -200,7 +209,7 @@ def compare_folder(tmp_path_factory) -> Path:
 def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     html = (compare_folder / "report.html").read_text()
     summary = html.split('<section id="summary">')[1].split("</section>")[0]
-    assert "integrated compared with fragmented" in summary
+    assert "integrated compared with report_demo" in summary
     assert "For patients" in summary and "For costs" in summary and "How sure are we?" in summary
     diffs = pd.read_csv(compare_folder / "differences.csv").set_index("kpi")
     cost = diffs.loc["cost_per_year"]
@@ -275,16 +284,19 @@ def test_report_renders_in_headless_chromium(which, request, tmp_path):
             "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
             f"--user-data-dir={tmp_path / 'profile'}"]
     shot = tmp_path / f"{which}.png"
-    subprocess.run([*args, f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()],
-                   capture_output=True, timeout=120)
+    # screenshot and DOM dump in parallel (separate profiles), to keep the test quick
+    shooting = subprocess.Popen([*args[:-1], f"--user-data-dir={tmp_path / 'profile2'}", f"--screenshot={shot}",
+                                 "--window-size=1280,2000", page.as_uri()],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dom = subprocess.run([*args, "--dump-dom", "--virtual-time-budget=5000", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    shooting.wait(timeout=120)
     assert shot.is_file(), "chromium wrote no screenshot"
     image = mpimg.imread(shot)
     assert image.shape[:2] == (2000, 1280)
     assert image[..., :3].std() > 0.05, "the screenshot is blank"
     if os.environ.get("ICSSIM_SCREENSHOTS"):
         shutil.copy(shot, Path(os.environ["ICSSIM_SCREENSHOTS"]) / shot.name)
-    dom = subprocess.run([*args, "--dump-dom", "--virtual-time-budget=5000", page.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
     loaded = re.search(r'data-images="(\d+)/(\d+)"', dom)
     assert loaded, "the image check did not run in the browser"
     assert int(loaded.group(1)) == int(loaded.group(2)) == n_img >= 3

@@ -44,12 +44,13 @@ _CSS = (Path(__file__).parent / "templates" / "report.css")
 KPI_GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("Waits from referral", ("wait_to_", "untreated_time_mean")),
     ("Waiting-time standards", ("within_",)),
-    ("Access and outcomes", ("share_treated", "share_ever_rejected", "share_dropped_out",
+    ("Access and outcomes", ("uptake_after_referral", "share_treated", "share_ever_rejected", "share_dropped_out",
                              "still_waiting_at_end")),
     ("Demand and flow", ("referrals_per_year", "rejected_referrals_per_year", "rereferrals_per_year",
                          "duplicated_assessments_per_year", "mean_in_system")),
     ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
-                                     "inpatient_admissions_per_year", "specialist_bed_days_per_year")),
+                                     "inpatient_admissions_per_year", "specialist_bed_days_per_year",
+                                     "share_intensive_12m")),
     ("Capacity", ("utilisation_",)),
     ("Costs", ("cost_",)),
 ]
@@ -741,8 +742,13 @@ def compare_report(folder: Path, meta: dict) -> str:
     facts = _facts(meta)
     facts.insert(0, f"baseline {escape(baseline)}")
     page = Page(title, str(meta.get("description", "")), facts)
+    warnings = [str(w) for w in meta.get("warnings", []) or []]
+    warn = ""
+    if warnings:
+        warn = ('<div class="warn"><strong>Read with care:</strong>'
+                + _ul([escape(w) for w in warnings]) + "</div>")
     page.add("summary", "Summary: what changes, and how sure we are",
-             compare_summary_html(summary, diffs, baseline, base.scenario if base else None))
+             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None))
     page.add("plots", "Plots", plots_html(folder))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)", compare_table_html(summary, names))
@@ -781,6 +787,9 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
         means = {(r.kpi, str(r.scenario)): r.mean for r in summary.itertuples()}
         if "n" in summary:
             n = int(summary["n"].max())
+    elif "baseline_mean" in diffs:
+        means = {(r.kpi, baseline): r.baseline_mean for r in diffs.itertuples()}
+        means |= {(r.kpi, str(r.scenario)): r.baseline_mean + r.diff_mean for r in diffs.itertuples()}
     out = []
     for scen, group in diffs.groupby("scenario", sort=False):
         scen = str(scen)

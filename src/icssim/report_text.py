@@ -266,8 +266,11 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
     for key in [k for k in est if k.startswith("within_")]:
         out.append(standard_sentence(key[7:], est[key], s))
     access = []
-    if g("share_treated") and not math.isnan(g("share_treated").mean):
-        access.append(f"{escape(g('share_treated').text())} of patients referred in the window had "
+    if g("uptake_after_referral") and not math.isnan(g("uptake_after_referral").mean):
+        access.append(f"{escape(g('uptake_after_referral').text())} of patients referred in the window had "
+                      f"started treatment by the end of the run")
+    elif g("share_treated") and not math.isnan(g("share_treated").mean):
+        access.append(f"{escape(g('share_treated').text())} of patients who asked for help in the window had "
                       f"started treatment by the end of the run")
     if g("share_ever_rejected") and g("share_ever_rejected").mean > 0:
         access.append(f"{escape(g('share_ever_rejected').text())} had a referral rejected at least once")
@@ -284,6 +287,10 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
         e = g(key)
         if e is not None and e.mean > 0:
             emerg.append(f"{words}: <strong>{escape(e.text())}</strong>")
+    e = g("share_intensive_12m")
+    if e is not None and not math.isnan(e.mean) and e.mean > 0:
+        emerg.append(f"<strong>{escape(e.text())}</strong> of patients were admitted or in day care within "
+                     f"12 months of asking for help")
     if emerg:
         out.append("Emergency and inpatient use — " + "; ".join(emerg) + ".")
     elif any(k in est for k in ("ae_attendances_per_year", "emergency_admissions_per_year")):
@@ -384,7 +391,7 @@ def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
 # ----------------------------------------------------------------------------- comparisons
 #: KPIs summarised for patients and for costs on a comparison's first screen.
 PATIENT_KPIS = ("wait_to_assessment_median", "wait_to_treatment_median", "wait_to_treatment_p90",
-                "share_treated", "share_ever_rejected", "share_dropped_out", "duplicated_assessments_per_year",
+                "uptake_after_referral", "share_treated", "share_intensive_12m", "share_ever_rejected", "share_dropped_out", "duplicated_assessments_per_year",
                 "ae_attendances_per_year", "emergency_admissions_per_year", "inpatient_admissions_per_year",
                 "specialist_bed_days_per_year", "still_waiting_at_end")
 COST_KPIS = ("cost_per_year", "cost_per_referral")
