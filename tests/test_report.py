@@ -20,19 +20,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "report_pathway.yaml"
 RUN_SECTIONS = ("summary", "pathway", "results", "plots", "model", "parameters", "assumptions", "reproduce")
 
 
-def _short(raw: dict, **changes) -> dict:
-    raw = json.loads(json.dumps(raw))
-    raw["scenario"]["horizon"] = "2 years"
-    raw["scenario"]["warmup"] = "6 months"
-    for path, value in changes.items():
-        node = raw
-        keys = path.split(".")
-        for k in keys[:-1]:
-            node = node[k]
-        node[keys[-1]] = value
-    return raw
-
-
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> Path:
     """One run of the report fixture (from its YAML, so parameter sources are known)."""
@@ -103,7 +90,7 @@ def test_pathway_edges_read_every_kind_of_route():
     s = load_scenario(FIXTURE)
     edges = {(e.src, e.dst, e.kind): e for e in diagram.pathway_edges(s)}
     assert edges[("gp", "assess", "next")].label == "85%"
-    assert edges[("assess", "treat", "next")].label == "if age < 18; otherwise, 80%"
+    assert " ".join(edges[("assess", "treat", "next")].label.split()) == "if age < 18; otherwise, 80%"
     assert edges[("assess", "watchful", "next")].label == "otherwise, 20%"
     assert edges[("assess", "gp", "on_reject")].label == "after 8 weeks"
     # deterioration while waiting leads to A&E from every step where patients wait, not from A&E itself
@@ -115,25 +102,30 @@ def test_pathway_edges_read_every_kind_of_route():
 def test_flows_count_consecutive_visits_and_the_final_discharge():
     s = load_scenario(FIXTURE)
     visits = pd.DataFrame({
-        "replication": [0] * 7 + [1] * 2,
-        "pid": [0, 0, 1, 0, 0, 0, 1, 0, 0],
-        "step": ["gp", "assess", "gp", "gp", "assess", "treat", "assess", "gp", "assess"],
+        "replication": [0] * 7 + [1] * 3,
+        "pid": [0, 0, 1, 0, 0, 0, 1, 0, 0, 0],
+        "step": ["gp", "assess", "gp", "gp", "assess", "treat", "assess", "gp", "assess", "ae"],
         "outcome": ["served", "rejected", "served", "served", "served", "served", "dropped_out",
-                    "served", "emergency"],
-        "t_end": [1.0, 2, 2.5, 3, 4, 5, 6, 1, 2],
+                    "served", "emergency", "served"],
+        "t_end": [1.0, 2, 2.5, 3, 4, 5, 6, 1, 2, 2.2],
     })
     patients = pd.DataFrame({"replication": [0, 0, 1], "pid": [0, 1, 0],
                              "outcome": ["completed", "dropped_out", "in_system"]})
     flows = diagram.observed_flows(s, visits, patients).set_index(["src", "dst", "kind"])["count"]
     assert flows.to_dict() == {("gp", "assess", "next"): 4, ("assess", "gp", "on_reject"): 1,
-                               ("assess", "treat", "next"): 1, ("treat", "recovered", "next"): 1}
+                               ("assess", "treat", "next"): 1, ("treat", "recovered", "next"): 1,
+                               ("assess", "ae", "deterioration"): 1}
     # moves before the warm-up ends are not counted
     late = diagram.observed_flows(s, visits, patients, start_days=2.7).set_index(["src", "dst", "kind"])
     assert late["count"].sum() == 3
     edges = diagram.attach_flows(diagram.pathway_edges(s), flows.reset_index(), per=2.0)
+    # deterioration from every waiting step is drawn as one edge from a single box, keeping each step's flow
+    merged = [e for e in diagram.merge_deterioration(edges) if e.kind == "deterioration"]
+    assert len(merged) == 1 and merged[0].src == diagram.WAITING and merged[0].dst == "ae"
+    assert merged[0].flow == 0.5 and merged[0].sources == {"gp": 0.0, "assess": 0.5, "treat": 0.0}
     by = {(e.src, e.dst, e.kind): e for e in edges}
     assert by[("gp", "assess", "next")].flow == 2.0 and by[("gp", "assess", "next")].share == 1.0
-    assert by[("assess", "gp", "on_reject")].share == 0.5
+    assert by[("assess", "gp", "on_reject")].share == 1 / 3
     assert "2.0/yr (100%)" in by[("gp", "assess", "next")].label
 
 

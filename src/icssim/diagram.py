@@ -63,13 +63,14 @@ class Edge:
     rules: list[str] = field(default_factory=list)
     flow: float | None = None  # observed moves per year (after a run)
     share: float | None = None  # share of the moves out of src (after a run)
+    sources: dict[str, float] = field(default_factory=dict)  # merged edges: flow per original source
 
     @property
     def label(self) -> str:
         parts = []
         rule = "; ".join(dict.fromkeys(r for r in self.rules if r))
         if rule:
-            parts.append(rule)
+            parts.extend(textwrap.wrap(rule, 26, break_long_words=False) or [rule])
         if self.flow is not None:
             flow = f"{self.flow:,.0f}/yr" if self.flow >= 10 else f"{self.flow:.1f}/yr"
             if self.share is not None:
@@ -239,6 +240,33 @@ def attach_flows(edges: list[Edge], flows: pd.DataFrame, per: float) -> list[Edg
     return edges
 
 
+#: The pseudo-step drawn for deterioration while waiting (which can happen at any step with a wait).
+WAITING = "(deteriorates while waiting)"
+
+
+def merge_deterioration(edges: list[Edge]) -> list[Edge]:
+    """Replace the deterioration edges of every waiting step by one edge per destination, drawn from
+    a single 'deteriorates while waiting' box; each merged edge keeps its flow per original step."""
+    out: list[Edge] = []
+    merged: dict[str, Edge] = {}
+    for e in edges:
+        if e.kind != "deterioration":
+            out.append(e)
+            continue
+        m = merged.get(e.dst)
+        if m is None:
+            m = merged[e.dst] = Edge(WAITING, e.dst, "deterioration", [], None if e.flow is None else 0.0)
+            out.append(m)
+        m.rules.extend(r for r in e.rules if r not in m.rules)
+        if e.flow is not None:
+            m.flow = (m.flow or 0.0) + e.flow
+            m.sources[e.src] = m.sources.get(e.src, 0.0) + e.flow
+    total = sum(m.flow or 0.0 for m in merged.values())
+    for m in merged.values():
+        m.share = (m.flow / total) if total and m.flow is not None else None
+    return out
+
+
 # ----------------------------------------------------------------------------- layout
 def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
     """Row of each step: breadth-first depth from the entry steps along the usual routing first,
@@ -248,6 +276,9 @@ def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
     depth: dict[str, int] = {}
     for c in s.cohorts.values():
         depth.setdefault(c.entry, 0)
+    if any(e.src == WAITING for e in edges):
+        steps.append(WAITING)
+        depth[WAITING] = 0
     for kinds in (("next",), tuple(EDGE_STYLES)):
         succ: dict[str, list[str]] = defaultdict(list)
         for e in edges:
@@ -280,7 +311,7 @@ class Layout:
     chains: dict[int, list[str]]  # edge index -> dummy ids from the upper to the lower end
 
 
-DUMMY_W = 0.5
+DUMMY_W, DUMMY_GAP = 0.3, 0.35
 
 
 def layout(s: Scenario, edges: list[Edge]) -> Layout:
@@ -288,7 +319,7 @@ def layout(s: Scenario, edges: list[Edge]) -> Layout:
     barycentre ordering to reduce crossings, then boxes spaced evenly and centred."""
     row = layer_of(s, edges)
     rows: list[list[str]] = [[] for _ in range(max(row.values()) + 1)]
-    for n in s.pathway.steps:
+    for n in row:
         rows[row[n]].append(n)
     chains: dict[int, list[str]] = {}
     links: list[tuple[str, str]] = []
@@ -327,15 +358,24 @@ def layout(s: Scenario, edges: list[Edge]) -> Layout:
     x: dict[str, float] = {}
     y: dict[str, float] = {}
     for r_i, r in enumerate(rows):
-        widths = [DUMMY_W if n.startswith("~") else BOX_W for n in r]
-        total = sum(widths) + GAP_X * (len(r) - 1)
-        left = -total / 2
-        for n, w in zip(r, widths):
-            x[n] = left + w / 2
+        left = 0.0
+        for i, n in enumerate(r):
+            if i:
+                left += _spacing(r[i - 1], n)
+            x[n] = left
             y[n] = -r_i * (BOX_H + GAP_Y)
-            left += w + GAP_X
+        for n in r:
+            x[n] -= left / 2
     _straighten(rows, x, up, down)
     return Layout(rows, x, y, chains)
+
+
+def _spacing(a: str, b: str) -> float:
+    """Minimum distance between the centres of two neighbours in a row (way-points pack closer)."""
+    wa = DUMMY_W if a.startswith("~") else BOX_W
+    wb = DUMMY_W if b.startswith("~") else BOX_W
+    gap = GAP_X if not (a.startswith("~") or b.startswith("~")) else DUMMY_GAP
+    return (wa + wb) / 2 + gap
 
 
 def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
@@ -346,24 +386,16 @@ def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
             for n in r:
                 near = [x[m] for m in up[n] + down[n]]
                 want.append(float(np.mean(near)) if near else x[n])
-            widths = [DUMMY_W if n.startswith("~") else BOX_W for n in r]
             pos = list(want)
             for i in range(1, len(r)):  # push right to keep the minimum gap
-                pos[i] = max(pos[i], pos[i - 1] + (widths[i - 1] + widths[i]) / 2 + GAP_X)
+                pos[i] = max(pos[i], pos[i - 1] + _spacing(r[i - 1], r[i]))
             shift = float(np.mean(want) - np.mean(pos))  # keep the row centred on its wishes
             for n, p in zip(r, pos):
                 x[n] = 0.5 * x[n] + 0.5 * (p + shift)
-        # re-impose spacing after averaging
-        for r in rows:
-            widths = [DUMMY_W if n.startswith("~") else BOX_W for n in r]
-            for i in range(1, len(r)):
-                lo = x[r[i - 1]] + (widths[i - 1] + widths[i]) / 2 + GAP_X
-                if x[r[i]] < lo:
-                    x[r[i]] = lo
 
 
 # ----------------------------------------------------------------------------- drawing
-BOX_W, BOX_H, GAP_X, GAP_Y = 2.8, 1.05, 1.6, 1.9
+BOX_W, BOX_H, GAP_X, GAP_Y = 2.8, 1.25, 1.4, 2.3
 
 
 def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_year: dict | None = None
@@ -387,26 +419,26 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
     pt = 1 / (72 * scale)  # data units per typographic point
     obstacles: list[tuple[float, float, float, float]] = []
 
-    for n in s.pathway.steps:
+    for n in (m for r in lay.rows for m in r if not m.startswith("~")):
         x, y = lay.x[n], lay.y[n]
-        st = s.pathway.steps[n]
+        title, sub, kind, note = _box_text(s, n, edges, visits_per_year)
         ax.add_patch(FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H,
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
-                                    facecolor=KIND_FILL.get(st.kind, "#F2F2F2"), edgecolor="#555555",
-                                    linewidth=1.0, zorder=3))
+                                    facecolor=KIND_FILL.get(kind, "#F2F2F2"), edgecolor="#555555",
+                                    linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
         obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
-        sub = f"{st.kind} · {st.service}" if st.service else st.kind
-        if st.kind == "discharge":
-            sub = f"exit: {st.outcome or n}"
-        ax.text(x, y + 0.24, textwrap.shorten(st.label or n, 30, placeholder="…"), ha="center", va="center",
-                fontsize=9.5, fontweight="bold", zorder=4)
-        ax.text(x, y - 0.06, textwrap.shorten(sub, 36, placeholder="…"), ha="center", va="center",
-                fontsize=8, color="#333333", zorder=4)
-        if visits_per_year is not None and n in visits_per_year:
-            v = visits_per_year[n]
-            what = "leaving/yr" if st.kind == "discharge" else "visits/yr"
-            ax.text(x, y - 0.33, (f"{v:,.0f}" if v >= 10 else f"{v:.1f}") + f" {what}", ha="center",
-                    va="center", fontsize=8, color=PALETTE[0], zorder=4)
+        lines = textwrap.wrap(title, 24)[:2] or [n]
+        if len(textwrap.wrap(title, 24)) > 2:
+            lines[1] = textwrap.shorten(lines[1] + " …", 24, placeholder=" …")
+        top = y + BOX_H / 2 - 0.2
+        for line in lines:
+            ax.text(x, top, line, ha="center", va="center", fontsize=9, fontweight="bold", zorder=4)
+            top -= 0.22
+        ax.text(x, top - 0.02, textwrap.shorten(sub, 38, placeholder="…"), ha="center", va="center",
+                fontsize=7.5, color="#333333", zorder=4)
+        if note:
+            ax.text(x, top - 0.27, textwrap.shorten(note, 40, placeholder="…"), ha="center", va="center",
+                    fontsize=7.5, color=PALETTE[0], zorder=4)
 
     flows = [e.flow for e in edges if e.flow]
     top = max(flows) if flows else 0.0
@@ -484,7 +516,7 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
         w = max(len(t) for t in lines) * 7 * 0.56 * pt + 0.1
         h = len(lines) * 7 * 1.25 * pt + 0.08
         best = None
-        for t in (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8):
+        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
             cx, cy = _bezier_point(verts, t)
             cy += above * (h / 2 + 0.04)
             box = (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
@@ -512,6 +544,36 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     return fig
+
+
+def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | None
+              ) -> tuple[str, str, str, str]:
+    """(title, subtitle, kind, note) of a box: a step, or the deterioration pseudo-step."""
+    def per_year(v: float) -> str:
+        return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
+
+    if n == WAITING:
+        d = s.deterioration
+        merged = [e for e in edges if e.src == WAITING]
+        sources: dict[str, float] = defaultdict(float)
+        for e in merged:
+            for k, v in e.sources.items():
+                sources[k] += v
+        note = ""
+        if sources and sum(sources.values()) > 0:
+            top = max(sources, key=sources.get)
+            note = f"{per_year(sum(sources.values()))}/yr; most at {top}"
+        sub = f"{d.attribute} reaches {d.emergency_at}, at any step" if d is not None else "at any step"
+        return "Deteriorates while waiting", sub, "emergency", note
+    st = s.pathway.steps[n]
+    sub = f"{st.kind} · {st.service}" if st.service else st.kind
+    if st.kind == "discharge":
+        sub = f"exit: {st.outcome or n}"
+    note = ""
+    if visits_per_year is not None and n in visits_per_year:
+        what = "leaving/yr" if st.kind == "discharge" else "visits/yr"
+        note = f"{per_year(visits_per_year[n])} {what}"
+    return st.label or n, sub, st.kind, note
 
 
 def _bezier_point(verts: list[tuple[float, float]], t: float) -> tuple[float, float]:

@@ -30,8 +30,8 @@ from icssim import __version__
 from icssim.errors import IcssimError
 from icssim.metrics import DAYS_PER_YEAR, kpi_info
 from icssim.report_text import (
-    COST_KPIS, HEADLINE, PATIENT_KPIS, Estimate, cohort_rows, difference_sentence, estimates, fmt,
-    diff_ci_text, fmt_diff, how_sure, queue_words, resource_rows, run_findings, span_text, standard_label,
+    COST_KPIS, compare_headline, HEADLINE, PATIENT_KPIS, Estimate, cohort_rows, difference_sentence, estimates, fmt,
+    diff_ci_text, fmt_diff, how_sure, queue_words, resource_rows, run_findings, span_text, standard_label, standard_who,
     step_rows,
 )
 from icssim.scenario.schema import Scenario
@@ -60,8 +60,8 @@ _HIDDEN_KPIS = {"events", "wall_seconds"}
 PLOT_CAPTIONS = {
     "forest.png": "Paired differences to the baseline with 95% CIs (percent of the baseline mean); "
                   "blue: the interval excludes zero.",
-    "wait_ecdf.png": "Share of patients (after warm-up) who had started assessment or treatment, by days "
-                     "since referral. Dashed lines: the waiting-time standards.",
+    "wait_ecdf.png": "Share of patients referred after the warm-up who had started, by days since referral "
+                     "(one line per series, as labelled). Dashed lines: the waiting-time standards.",
     "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
                         "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
     "costs.png": "Cost per year by service (observation window only); whisker: 95% CI of the total.",
@@ -495,7 +495,7 @@ def pathway_html(data: RunData, heading: str = "") -> str:
                 f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
                 f"their probabilities or conditions and the patients observed moving along them per year "
                 f"(and their share of moves out of that step); line width grows with the flow.")
-    fig = diagram.draw_pathway(s, edges, heading, per_year)
+    fig = diagram.draw_pathway(s, diagram.merge_deterioration(edges), heading, per_year)
     import matplotlib
     import matplotlib.pyplot as plt
 
@@ -512,7 +512,7 @@ def model_html(data: RunData) -> str:
         return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
     info = s.scenario
     unit = info.time_unit
-    std_items = [f"{escape(n)}: {st.target:.0%} of {escape(st.urgency)} referrals start "
+    std_items = [f"{escape(n)}: {st.target:.0%} of {escape(standard_who(st).lower())} referrals start "
                  f"{'treatment' if st.measure == 'referral_to_treatment' else 'assessment'} within "
                  f"{escape(span_text(st.within, unit))}" for n, st in info.standards.items()]
     objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
@@ -831,7 +831,9 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                  f"separate intervals suggest." if n else ".")
         sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
                  "uncertain inputs tests how robust the direction of each change is.")
+        headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n)
         out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
+                   f'<p class="headline">{headline}</p>'
                    f"{_compare_tiles(g, means, baseline, scen, scenario)}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
@@ -911,19 +913,47 @@ def differences_table_html(diffs: pd.DataFrame) -> str:
             + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",), numeric=("Difference", "95% CI", "Percent")))
 
 
+def _entity(path: str) -> str | None:
+    """The named thing a parameter belongs to: ``pathway.steps.assess``, ``services.camhs``, ``cohorts.cyp``."""
+    parts = path.split(".")
+    if parts[0] == "pathway" and len(parts) > 2 and parts[1] == "steps":
+        return ".".join(parts[:3]).split("[")[0]
+    if parts[0] in ("services", "cohorts") and len(parts) > 1:
+        return ".".join(parts[:2]).split("[")[0]
+    return None
+
+
 def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
+    """The inputs that differ between scenarios: steps, services and cohorts that only some scenarios
+    have, then every value that differs, with its source."""
     tables = {}
     for name, r in runs:
         p = _stored_parameters(r.folder, r.raw)
         if p is not None:
-            tables[name] = p.set_index("path")
+            tables[name] = p.drop_duplicates("path").set_index("path")
     if len(tables) < 2:
         return "<p>Only one scenario's inputs were stored.</p>"
+    entities = {n: {e for e in map(_entity, t.index) if e} for n, t in tables.items()}
+    everywhere = set.intersection(*entities.values())
+    only = []
+    for e in dict.fromkeys(e for n in tables for e in sorted(entities[n])):
+        if e in everywhere:
+            continue
+        having = [n for n in tables if e in entities[n]]
+        label = ""
+        for n in having:
+            key = f"{e}.label"
+            if key in tables[n].index:
+                label = str(tables[n].loc[key, "value"])
+                break
+        only.append({"Part": e, "Label": label, "Only in": ", ".join(having)})
     paths = list(dict.fromkeys(p for t in tables.values() for p in t.index))
     rows = []
     for path in paths:
+        if path == "scenario.name" or (_entity(path) and _entity(path) not in everywhere):
+            continue
         values = {n: (str(t.loc[path, "value"]) if path in t.index else "(not set)") for n, t in tables.items()}
-        if len(set(values.values())) <= 1 or path == "scenario.name":
+        if len(set(values.values())) <= 1:
             continue
         source = ""
         for n, t in reversed(list(tables.items())):
@@ -931,10 +961,16 @@ def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
                 source = str(t.loc[path, "source"])
                 break
         rows.append({"Parameter": path, **values, "Source": source})
-    if not rows:
+    if not rows and not only:
         return "<p>The scenarios have identical inputs apart from their names.</p>"
-    return (f"<p class=note>{len(rows)} input values differ (all other values are the same).</p>"
-            + table_html(pd.DataFrame(rows), "params", code=("Parameter",)))
+    out = ""
+    if only:
+        out += (f"<h3>Parts that only some scenarios have ({len(only)})</h3><p class=note>Their values are listed "
+                f"in each scenario's own report.</p>" + table_html(pd.DataFrame(only), "params", code=("Part",)))
+    if rows:
+        out += (f"<h3>Values that differ ({len(rows)})</h3><p class=note>All other values of the parts the "
+                f"scenarios share are the same.</p>" + table_html(pd.DataFrame(rows), "params", code=("Parameter",)))
+    return out
 
 
 def scenario_links_html(folder: Path, runs: list[tuple[str, RunData]]) -> str:

@@ -203,13 +203,23 @@ HEADLINE = ("wait_to_treatment_median", "wait_to_assessment_median", "ae_attenda
             "emergency_admissions_per_year", "cost_per_year")
 
 
+def standard_who(std) -> str:
+    """Whom a standard covers: ``Urgent cyp``, ``Adults``, or ``All`` (urgency and cohort, when given)."""
+    cohort = getattr(std, "cohort", None)
+    if cohort and len(cohort) <= 4:  # an abbreviation such as CYP
+        cohort = cohort.upper()
+    words = [w for w in (getattr(std, "urgency", None), cohort) if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if words else "All"
+
+
 def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     """``Routine: treatment within 4 weeks (target 95%)`` for a ``within_*`` KPI, else its label."""
     std = s.scenario.standards.get(kpi[7:]) if s is not None and kpi.startswith("within_") else None
     if std is None:
         return kpi_info(kpi).label
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    text = f"{std.urgency.capitalize()}: {what} within {_span(std.within, s.scenario.time_unit)}"
+    text = f"{standard_who(std)}: {what} within {_span(std.within, s.scenario.time_unit)}"
     return text + (f" (target {std.target:.0%})" if with_target else "")
 
 
@@ -220,7 +230,7 @@ def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
         return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
     target = std.target
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    lead = (f"<strong>{escape(std.urgency.capitalize())} referrals, {escape(what)} within "
+    lead = (f"<strong>{escape(standard_who(std))} referrals, {escape(what)} within "
             f"{escape(_span(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
             f"{escape(est.text())}")
     if math.isnan(est.mean):
@@ -544,3 +554,86 @@ def cohort_rows(s: Scenario) -> list[dict]:
                      "Referrals a year": f"{rate:,.1f}", "From": how, "Enters at": c.entry,
                      "Attributes": attribute_words(c.attributes, s.scenario.time_unit)})
     return rows
+
+
+def _pct_text(row) -> str:
+    p = getattr(row, "pct_mean", np.nan)
+    return "" if p is None or pd.isna(p) or not math.isfinite(p) else f"{p:+.0f}%".replace("-", "−")
+
+
+def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scenario | None,
+                     n: int | None) -> str:
+    """One paragraph in plain words: what changes for patients and for costs, and how sure we are.
+
+    ``rows`` maps KPI names to rows of differences.csv (attribute access); ``means`` maps
+    (KPI, scenario) to the scenario's mean.
+    """
+    def clear(k: str) -> bool:
+        r = rows.get(k)
+        return r is not None and not pd.isna(r.diff_lower) and (r.diff_lower > 0 or r.diff_upper < 0)
+
+    def unit(k: str) -> str:
+        r = rows[k]
+        return r.unit if isinstance(getattr(r, "unit", None), str) else kpi_info(k).unit
+
+    def change(k: str) -> str:
+        b, m = means.get((k, baseline)), means.get((k, scen))
+        return f"{fmt(b, unit(k), False)} → {fmt(m, unit(k))}" if b is not None and m is not None else ""
+
+    parts = []
+    k = "wait_to_treatment_median"
+    if k in rows:
+        r = rows[k]
+        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
+        if clear(k):
+            parts.append(f"patients start treatment <strong>{'sooner' if r.diff_mean < 0 else 'later'}</strong> "
+                         f"(median wait from referral {change(k)}, a change of {fmt_diff(r.diff_mean, 'days')}, "
+                         f"95% CI {ci})")
+        else:
+            parts.append(f"the median wait from referral to treatment does not change clearly ({change(k)}, "
+                         f"95% CI {ci})")
+    stds = [k for k in rows if str(k).startswith("within_") and clear(k)]
+    if stds:
+        up = sum(rows[k].diff_mean > 0 for k in stds)
+        lead = ("more patients start within the waiting-time standards" if up == len(stds) else
+                "fewer patients start within the waiting-time standards" if up == 0 else
+                "the share starting within the waiting-time standards changes")
+        parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, s, False)}: {change(k)}" for k in stds) + ")")
+    emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
+                         "inpatient_admissions_per_year", "specialist_bed_days_per_year") if clear(k)]
+    if emerg:
+        down = sum(rows[k].diff_mean < 0 for k in emerg)
+        lead = ("fewer need emergency or inpatient care" if down == len(emerg) else
+                "more need emergency or inpatient care" if down == 0 else "emergency and inpatient care changes")
+        parts.append(f"{lead} (" + ", ".join(f"{kpi_info(k).label.lower().replace('a&e', 'A&E')} {_pct_text(rows[k])}"
+                                             for k in emerg) + ")")
+    text = escape("; ".join(parts))
+    text = text[:1].upper() + text[1:]
+    text += escape("").replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
+    text += "." if parts else ""
+    k = "cost_per_year"
+    if k in rows:
+        r = rows[k]
+        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
+        if clear(k):
+            more = r.diff_mean > 0
+            text += (f" It costs <strong>{escape(money(abs(r.diff_mean)))} a year {'more' if more else 'less'}</strong> "
+                     f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
+        else:
+            text += f" Total cost does not change clearly ({escape(change(k))}, 95% CI {escape(ci)})."
+    worse = []
+    for k in dict.fromkeys([*PATIENT_KPIS, *[k for k in rows if str(k).startswith("within_")]]):
+        if k in rows and clear(k):
+            better = kpi_info(k).better
+            if better == "neutral":
+                continue
+            if (rows[k].diff_mean > 0) == (better == "lower"):
+                label = standard_label(k, s, False) if k.startswith("within_") else kpi_info(k).label
+                worse.append(f"{label} ({change(k)})")
+    if worse:
+        text += ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."
+    n_clear = sum(clear(k) for k in rows if k not in ("events", "wall_seconds"))
+    n_all = sum(1 for k in rows if k not in ("events", "wall_seconds"))
+    text += (f" {n_clear} of {n_all} measures differ clearly (95% CI of the paired difference excludes zero)"
+             + (f" over {n} paired replications." if n else "."))
+    return text
