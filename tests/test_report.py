@@ -41,6 +41,7 @@ def test_run_writes_a_self_contained_report(run_folder):
     assert html.count('src="data:image/svg+xml;base64,') == 1
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "<link" not in html and "@import" not in html and "<script" not in html
+    assert not re.search(r"&lt;/?(strong|span|code)", html), "markup was escaped twice"
     assert "@media print" in html and 'name="viewport"' in html
 
 
@@ -203,6 +204,10 @@ def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     summary = html.split('<section id="summary">')[1].split("</section>")[0]
     assert "integrated compared with report_demo" in summary
     assert "For patients" in summary and "For costs" in summary and "How sure are we?" in summary
+    headline = summary.split('<p class="headline">')[1].split("</p>")[0]
+    assert "It costs" in headline or "Total cost does not change clearly" in headline
+    assert "measures differ clearly" in headline and "over 3 paired replications" in headline
+    assert not re.search(r"&lt;/?(strong|span|code)", html), "markup was escaped twice"
     diffs = pd.read_csv(compare_folder / "differences.csv").set_index("kpi")
     cost = diffs.loc["cost_per_year"]
     costs = summary.split("<h4>For costs</h4>")[1].split("</ul>")[0]

@@ -421,14 +421,14 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
 
     for n in (m for r in lay.rows for m in r if not m.startswith("~")):
         x, y = lay.x[n], lay.y[n]
-        title, sub, kind, note = _box_text(s, n, edges, visits_per_year)
+        name, sub, kind, note = _box_text(s, n, edges, visits_per_year)
         ax.add_patch(FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H,
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
                                     facecolor=KIND_FILL.get(kind, "#F2F2F2"), edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
         obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
-        lines = textwrap.wrap(title, 24)[:2] or [n]
-        if len(textwrap.wrap(title, 24)) > 2:
+        lines = textwrap.wrap(name, 24)[:2] or [n]
+        if len(textwrap.wrap(name, 24)) > 2:
             lines[1] = textwrap.shorten(lines[1] + " …", 24, placeholder=" …")
         top = y + BOX_H / 2 - 0.2
         for line in lines:
@@ -513,8 +513,8 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
     for e, verts, colour, above in sorted(labels, key=lambda t: -(t[0].flow or 0)):
         text = e.label
         lines = text.split("\n")
-        w = max(len(t) for t in lines) * 7 * 0.56 * pt + 0.1
-        h = len(lines) * 7 * 1.25 * pt + 0.08
+        w = max(len(t) for t in lines) * 7.5 * 0.56 * pt + 0.1
+        h = len(lines) * 7.5 * 1.25 * pt + 0.08
         best = None
         for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
             cx, cy = _bezier_point(verts, t)
@@ -527,7 +527,7 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
                 break
         _, cx, cy, box = best
         obstacles.append(box)
-        ax.text(cx, cy, text, ha="center", va="center", fontsize=7, linespacing=1.15,
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=7.5, linespacing=1.15,
                 color=colour if colour != "#333333" else "#222222", zorder=5,
                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
 

@@ -18,6 +18,7 @@ import base64
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -330,11 +331,13 @@ def table_html(df: pd.DataFrame, cls: str = "", raw_html: tuple[str, ...] = (), 
             f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
-def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "") -> str:
+def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "", style: str = "") -> str:
     """An embedded image (base64 data URI) in a figure with a caption."""
     uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    return f'<figure class="{cls}"><img src="{uri}" alt="{escape(alt)}" loading="eager">{cap}</figure>'
+    style = f' style="{escape(style)}"' if style else ""
+    return (f'<figure class="{cls}"><div class="scroll"><img src="{uri}" alt="{escape(alt)}"{style}></div>'
+            f"{cap}</figure>")
 
 
 def plots_html(folder: Path, skip: tuple[str, ...] = ()) -> str:
@@ -503,7 +506,15 @@ def pathway_html(data: RunData, heading: str = "") -> str:
     with matplotlib.rc_context({"svg.hashsalt": "icssim", "svg.fonttype": "path"}):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
-    return img_html(buf.getvalue(), "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram")
+    svg = buf.getvalue()
+    # show the diagram at its natural size (never below 80% of it: text stays legible), scrolling sideways
+    # inside its frame when the page is narrower
+    match = re.search(rb'width="([0-9.]+)pt"', svg[:2000])
+    style = ""
+    if match:
+        px = float(match.group(1)) * 4 / 3
+        style = f"width: 100%; max-width: {px:.0f}px; min-width: {0.8 * px:.0f}px"
+    return img_html(svg, "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram", style)
 
 
 def model_html(data: RunData) -> str:

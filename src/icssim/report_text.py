@@ -607,9 +607,8 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
                 "more need emergency or inpatient care" if down == 0 else "emergency and inpatient care changes")
         parts.append(f"{lead} (" + ", ".join(f"{kpi_info(k).label.lower().replace('a&e', 'A&E')} {_pct_text(rows[k])}"
                                              for k in emerg) + ")")
-    text = escape("; ".join(parts))
-    text = text[:1].upper() + text[1:]
-    text += escape("").replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
+    text = escape("; ".join(parts)).replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
+    text = text[:1].upper() + text[1:].replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
     text += "." if parts else ""
     k = "cost_per_year"
     if k in rows:
