@@ -261,7 +261,19 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.mark.parametrize("which", ["run", "compare"])
+@pytest.fixture(scope="module")
+def shipped_folder(tmp_path_factory) -> Path:
+    """A short run of a shipped scenario (the integrated eating disorder pathway)."""
+    from helpers import shipped
+
+    out = tmp_path_factory.mktemp("shipped") / "ed_integrated"
+    result = experiments.run(shipped("ed_integrated", horizon="1 year", warmup="3 months"), replications=2,
+                             workers=1)
+    results.write_run(result, out, command="icssim run scenarios/ed_integrated.yaml -n 2")
+    return out
+
+
+@pytest.mark.parametrize("which", ["run", "compare", "shipped"])
 def test_report_renders_in_headless_chromium(which, request, tmp_path):
     import os
     import shutil
@@ -272,7 +284,7 @@ def test_report_renders_in_headless_chromium(which, request, tmp_path):
     browser = _chromium()
     if browser is None:
         pytest.skip("headless Chromium not found (Debian: apt-get install chromium); .ci/run installs it")
-    folder = request.getfixturevalue("run_folder" if which == "run" else "compare_folder")
+    folder = request.getfixturevalue(f"{which}_folder")
     html = (folder / "report.html").read_text()
     n_img = html.count("<img ")
     page = tmp_path / "page.html"
