@@ -312,3 +312,19 @@ def test_report_renders_in_headless_chromium(which, request, tmp_path):
     for ident in ("summary", "plots", "model", "reproduce"):
         assert f'<section id="{ident}">' in dom
     assert "How sure are we?" in dom
+
+
+def test_hours_scenario_report_uses_its_time_unit(verification_dir, tmp_path):
+    """Spans without a unit are in the scenario's time unit (here hours), for the window and the flows."""
+    raw = provenance(load_scenario(verification_dir / "mmc.yaml")).raw
+    raw = json.loads(json.dumps(raw))
+    raw["scenario"]["horizon"], raw["scenario"]["warmup"] = 2000, 200
+    out = tmp_path / "mmc"
+    results.write_run(experiments.run(scenario_from_dict(raw), replications=1, workers=1), out)
+    html = (out / "report.html").read_text()
+    assert "observation window of 0.205 years after a warm-up of 200 hours" in html
+    data = report.RunData.load(out)
+    flows = diagram.observed_flows(data.scenario, data.table("visits"), data.table("patients"), data.warmup_days)
+    per_year = flows.set_index(["src", "dst"])["count"] / data.window_years
+    referrals = data.est["referrals_per_year"].mean
+    assert per_year[("service", "done")] == pytest.approx(referrals, rel=0.02)

@@ -32,7 +32,7 @@ from icssim.errors import IcssimError
 from icssim.metrics import DAYS_PER_YEAR, kpi_info
 from icssim.report_text import (
     COST_KPIS, compare_headline, HEADLINE, PATIENT_KPIS, Estimate, cohort_rows, difference_sentence, estimates, fmt,
-    diff_ci_text, fmt_diff, how_sure, queue_words, resource_rows, run_findings, span_text, standard_label, standard_who,
+    diff_ci_text, fmt_diff, how_sure, queue_words, resource_rows, in_days, run_findings, span_text, standard_label, standard_who,
     step_rows,
 )
 from icssim.scenario.schema import Scenario
@@ -243,14 +243,14 @@ class RunData:
 
     @property
     def warmup_days(self) -> float:
-        return self.scenario.scenario.warmup.to("days") if self.scenario else 0.0
+        return in_days(self.scenario.scenario.warmup, self.scenario) if self.scenario else 0.0
 
     @property
     def window_years(self) -> float:
         if self.scenario is None:
             return math.nan
         s = self.scenario.scenario
-        return (s.horizon.to("days") - s.warmup.to("days")) / DAYS_PER_YEAR
+        return (in_days(s.horizon, self.scenario) - in_days(s.warmup, self.scenario)) / DAYS_PER_YEAR
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
         for ext in ("parquet", "csv"):
@@ -406,11 +406,20 @@ def run_summary_html(data: RunData) -> str:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
     ts = data.table("timeseries")
     tiles = []
-    stds = [k for k in data.est if k.startswith("within_")][:2]
-    keys = [k for k in ("wait_to_treatment_median",) if k in data.est] + stds
-    keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if k in data.est]
-    if len(keys) < 5:
-        keys[1:1] = [k for k in ("wait_to_assessment_median",) if k in data.est]
+    def shown(k: str) -> bool:
+        e = data.est.get(k)
+        if e is None or math.isnan(e.mean):
+            return False
+        if k in ("ae_attendances_per_year", "cost_per_year"):
+            return e.mean > 0 or (k == "ae_attendances_per_year" and data.scenario is not None and any(
+                st.kind == "emergency" for st in data.scenario.pathway.steps.values()))
+        return True
+
+    stds = [k for k in data.est if k.startswith("within_") and shown(k)][:2]
+    keys = [k for k in ("wait_to_treatment_median",) if shown(k)] + stds
+    keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if shown(k)]
+    if len(keys) < 5 and shown("wait_to_assessment_median"):
+        keys.insert(1 if keys and keys[0] == "wait_to_treatment_median" else 0, "wait_to_assessment_median")
     for key in keys:
         e = data.est[key]
         label = standard_label(key, data.scenario)
@@ -578,7 +587,7 @@ def model_html(data: RunData) -> str:
                 f"{n_q} of them quantities taken from data, of which {n_src} cite a source in the scenario file "
                 f"(the YAML comment on the value or on the block it belongs to). Times are in {escape(unit)} "
                 f"unless a unit is given.</p>")
-    window = (info.horizon.to("days") - info.warmup.to("days")) / DAYS_PER_YEAR
+    window = (in_days(info.horizon, s) - in_days(info.warmup, s)) / DAYS_PER_YEAR
     reps = meta.get("replications", "?")
     prec = meta.get("precision")
     exp_rows = [

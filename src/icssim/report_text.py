@@ -189,6 +189,15 @@ def _span(v: Span, unit: str | None) -> str:
     return f"{v.value:g} {v.unit}" + ("" if v.value == 1 else "s")
 
 
+def in_days(span: Span, s: Scenario) -> float:
+    """A span in days; a span written without a unit is in the scenario's time unit."""
+    from icssim.units import canonical_unit
+
+    if span.unit is None:
+        return span.value * UNIT_DAYS[canonical_unit(s.scenario.time_unit)]
+    return span.to("days")
+
+
 def per_year(s: Scenario, name: str) -> float:
     """A cohort's referral rate in patients per year."""
     unit = s.scenario.time_unit
@@ -276,7 +285,10 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
     for key in [k for k in est if k.startswith("within_")]:
         out.append(standard_sentence(key[7:], est[key], s))
     access = []
-    if g("uptake_after_referral") and not math.isnan(g("uptake_after_referral").mean):
+    has_treatment = s is None or any(st.kind == "treatment" for st in s.pathway.steps.values())
+    if not has_treatment:
+        pass
+    elif g("uptake_after_referral") and not math.isnan(g("uptake_after_referral").mean):
         access.append(f"{escape(g('uptake_after_referral').text())} of patients referred in the window had "
                       f"started treatment by the end of the run")
     elif g("share_treated") and not math.isnan(g("share_treated").mean):
@@ -303,10 +315,12 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
                      f"12 months of asking for help")
     if emerg:
         out.append("Emergency and inpatient use — " + "; ".join(emerg) + ".")
-    elif any(k in est for k in ("ae_attendances_per_year", "emergency_admissions_per_year")):
+    elif s is not None and any(st.kind in ("emergency", "admission") for st in s.pathway.steps.values()):
         out.append("No A&amp;E attendances or emergency admissions were simulated.")
     cost = g("cost_per_year")
-    if cost is not None:
+    if cost is not None and cost.mean == 0:
+        out.append("The scenario gives no unit costs, so no costs were counted.")
+    elif cost is not None:
         text = f"Total cost <strong>{escape(cost.text())}</strong>"
         cpr = g("cost_per_referral")
         if cpr is not None and not math.isnan(cpr.mean):
@@ -360,7 +374,7 @@ def _window_text(s: Scenario | None, meta: dict) -> str:
         return f" over a run of {escape(str(meta.get('horizon', '?')))}"
     h, w = s.scenario.horizon, s.scenario.warmup
     unit = s.scenario.time_unit
-    years = (h.to("days") - w.to("days")) / UNIT_DAYS["year"]
+    years = (in_days(h, s) - in_days(w, s)) / UNIT_DAYS["year"]
     warm = f" after a warm-up of {escape(_span(w, unit))}" if w.value > 0 else " (no warm-up)"
     return f" over an observation window of {years:.3g} years{warm}"
 
@@ -376,7 +390,7 @@ def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
     cols = [c for c in ts.columns if c.startswith("waiting_")]
     if not cols:
         return ""
-    warm = s.scenario.warmup.to("days")
+    warm = in_days(s.scenario.warmup, s)
     window = ts[ts["time"] >= warm]
     if window["time"].nunique() < 10:
         return ""
