@@ -380,7 +380,8 @@ def _facts(meta: dict) -> list[str]:
         facts.append(f"seed {escape(str(meta['seed']))}")
     if meta.get("date"):
         facts.append(f"run {escape(str(meta['date'])[:16].replace('T', ' '))} UTC")
-    facts.append(f"icssim {escape(str(meta.get('icssim_version', '?')))}")
+    if meta.get("icssim_version"):
+        facts.append(f"icssim {escape(str(meta['icssim_version']))}")
     return facts
 
 
@@ -1023,18 +1024,35 @@ def generic_report(folder: Path, meta: dict) -> str:
     kind = str(meta.get("kind", "results"))
     name = str(meta.get("name") or meta.get("scenario") or folder.name)
     page = Page(f"{name}: {kind} report", str(meta.get("description", "")), _facts(meta))
-    facts = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k not in ("kind",)}
-    lists = {k: v for k, v in meta.items() if isinstance(v, (dict, list)) and k not in ("packages",)}
-    summary = table_html(pd.DataFrame([(k, str(v)) for k, v in facts.items()], columns=["Item", "Value"]), "repro")
+    skip = {"kind", "name", "description", "packages", "tables", "plots", "store", "command"}
+    facts = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k not in skip and v is not None}
+    lists = {k: v for k, v in meta.items() if isinstance(v, (dict, list)) and k not in skip and v}
+    summary = ""
+    params = meta.get("parameters")
+    if isinstance(params, dict) and params:
+        rows = [{"Parameter": k, "Values": _value_text(v) if isinstance(v, (dict, list)) else str(v)}
+                for k, v in params.items()]
+        summary += "<h3>What was varied</h3>" + table_html(pd.DataFrame(rows), "params", code=("Parameter",))
+        lists.pop("parameters", None)
+    kpis = meta.get("kpis")
+    if isinstance(kpis, list) and kpis:
+        summary += "<h3>Measures</h3>" + _ul([f"{escape(kpi_info(k).label)} <code>{escape(k)}</code>"
+                                               for k in kpis])
+        lists.pop("kpis", None)
+    summary += "<h3>Facts</h3>" + table_html(pd.DataFrame([(k.replace("_", " "), str(v)) for k, v in facts.items()],
+                                                          columns=["Item", "Value"]), "repro")
     for k, v in lists.items():
-        summary += f"<h3>{escape(k.replace('_', ' ').capitalize())}</h3><pre><code>{escape(json.dumps(v, indent=2, default=str)[:4000])}</code></pre>"
+        summary += (f"<h3>{escape(k.replace('_', ' ').capitalize())}</h3>"
+                    f"<pre><code>{escape(json.dumps(v, indent=2, default=str)[:4000])}</code></pre>")
     page.add("summary", "Summary", summary)
     page.add("plots", "Plots", plots_html(folder))
     tables = []
-    for csv in sorted(folder.glob("*.csv")):
+    first = {"points.csv": 0, "summary.csv": 1, "differences.csv": 2}
+    for csv in sorted(folder.glob("*.csv"), key=lambda p: (first.get(p.name, 9), p.name)):
         df = pd.read_csv(csv)
-        more = f"<p class=note>First 200 of {len(df):,} rows.</p>" if len(df) > 200 else ""
-        tables.append(f"<h3>{escape(csv.name)}</h3>{more}" + table_html(_round(df.head(200)), "kpi"))
+        cap = 200 if csv.name in first else 50
+        more = f"<p class=note>First {cap} of {len(df):,} rows (all in {escape(csv.name)}).</p>" if len(df) > cap else ""
+        tables.append(f"<h3>{escape(csv.name)}</h3>{more}" + table_html(_round(df.head(cap)), "kpi"))
     page.add("tables", "Tables", "\n".join(tables) or "<p>No tables.</p>")
     subs = _scenario_folders(folder, meta)
     if subs:
