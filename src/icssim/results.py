@@ -150,6 +150,10 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     meta = metadata(result, wall_seconds, command)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))
+    from icssim import report
+
+    report.write_parameters(result.scenario, folder)
+    report.write_report(folder)
 
 
 def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
@@ -228,6 +232,9 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
                  "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
                                      for r in comparison.results}}
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        from icssim import report
+
+        report.write_report(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
