@@ -54,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
     p.add_argument("--max-replications", type=int, default=100, help="cap for --precision")
     p.set_defaults(handler=cmd_run)
+    __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
     return parser
 
 
