@@ -58,9 +58,9 @@ class RunResult:
         return [r.records for r in self.replications if r.records is not None]
 
 
-def standards_of(scenario: Scenario) -> dict[str, tuple[float, str, str]]:
-    """The scenario's waiting-time standards as (threshold in days, urgency, measure)."""
-    return {name: (std.within.to("days"), std.urgency, std.measure)
+def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, str | None]]:
+    """The scenario's waiting-time standards as (threshold in days, urgency, measure, cohort)."""
+    return {name: (std.within.to("days"), std.urgency, std.measure, std.cohort)
             for name, std in scenario.scenario.standards.items()}
 
 

@@ -39,7 +39,9 @@ KPIS: dict[str, KpiInfo] = {
     "wait_to_treatment_median": KpiInfo("Referral to treatment, median", "days"),
     "wait_to_treatment_p90": KpiInfo("Referral to treatment, 90th percentile", "days"),
     "wait_to_treatment_p95": KpiInfo("Referral to treatment, 95th percentile", "days"),
-    "share_treated": KpiInfo("Patients who started treatment", "share", "higher"),
+    "share_treated": KpiInfo("Help-seekers who started treatment", "share", "higher"),
+    "uptake_after_referral": KpiInfo("Referred patients who started treatment (uptake)", "share", "higher"),
+    "share_intensive_12m": KpiInfo("Admitted or in day care within 12 months of asking for help", "share"),
     "untreated_time_mean": KpiInfo("Help-seeking to treatment start, mean", "days"),
     "rejected_referrals_per_year": KpiInfo("Referrals rejected (bounced)", "per year"),
     "share_ever_rejected": KpiInfo("Patients with a rejected referral", "share"),
@@ -61,6 +63,10 @@ def kpi_info(name: str) -> KpiInfo:
     """Label and unit of any KPI name, including the generated ones."""
     if name in KPIS:
         return KPIS[name]
+    for what in ("assessment", "treatment"):
+        prefix = f"wait_to_{what}_median_"
+        if name.startswith(prefix):
+            return KpiInfo(f"Referral to {what}, median: {name[len(prefix):]}", "days")
     if name.startswith("within_"):
         return KpiInfo(f"Started treatment within standard: {name[7:]}", "share", "higher")
     if name.startswith("utilisation_"):
@@ -74,7 +80,7 @@ def patients_frame(rec: RunRecords) -> pd.DataFrame:
     """One row per patient, times in days, with names instead of codes."""
     df = pd.DataFrame(rec.patients)
     days = rec.hours_per_unit / 24
-    for col in ("arrival", "referral", "assess_start", "treat_start", "exit"):
+    for col in ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit"):
         df[col] = df[col] * days
     df["cohort"] = pd.Categorical.from_codes(df["cohort"], categories=list(rec.cohorts))
     df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=list(rec.outcomes))
@@ -125,10 +131,11 @@ def costs_frame(rec: RunRecords) -> pd.DataFrame:
     return pd.DataFrame({"cost": rec.costs.reshape(-1)}, index=idx).reset_index()
 
 
-def compute_kpis(rec: RunRecords, standards: dict[str, tuple[float, str, str]] | None = None) -> dict[str, float]:
+def compute_kpis(rec: RunRecords, standards: dict[str, tuple] | None = None) -> dict[str, float]:
     """All KPIs of one replication.
 
-    ``standards`` maps a standard's name to (threshold in days, urgency level, measure).
+    ``standards`` maps a standard's name to (threshold in days, urgency level or None, measure,
+    cohort or None), as :func:`icssim.experiments.standards_of` gives them.
     """
     P = rec.patients
     days = rec.hours_per_unit / 24
@@ -141,8 +148,19 @@ def compute_kpis(rec: RunRecords, standards: dict[str, tuple[float, str, str]] |
         wait = (P[col] - referral)[referred] * days
         wait = wait[~np.isnan(wait)]
         k.update(_wait_stats(f"wait_to_{what}", wait))
+    if len(rec.cohorts) > 1:
+        for ci, cohort in enumerate(rec.cohorts):
+            mine = referred & (P["cohort"] == ci)
+            for what, col in (("assessment", "assess_start"), ("treatment", "treat_start")):
+                wait = (P[col] - referral)[mine] * days
+                wait = wait[~np.isnan(wait)]
+                k[f"wait_to_{what}_median_{cohort}"] = float(np.median(wait)) if len(wait) else np.nan
     treated = ~np.isnan(P["treat_start"])
     k["share_treated"] = _share(treated[in_window])
+    k["uptake_after_referral"] = _share(treated[referred])
+    observable = in_window & (P["arrival"] <= rec.horizon - DAYS_PER_YEAR / days)
+    to_intensive = (P["first_intensive"] - P["arrival"])[observable] * days
+    k["share_intensive_12m"] = _share(to_intensive <= DAYS_PER_YEAR)
     k["untreated_time_mean"] = _mean((P["treat_start"] - P["arrival"])[in_window & treated] * days)
     rej = P["rejections"][in_window]
     k["rejected_referrals_per_year"] = rej.sum() / years
@@ -156,8 +174,8 @@ def compute_kpis(rec: RunRecords, standards: dict[str, tuple[float, str, str]] |
     dropped = np.isin(P["outcome"], [rec.outcomes.index(o) for o in ("dropped_out", "discharged_missed")])
     k["share_dropped_out"] = _share(dropped[in_window])
     k["still_waiting_at_end"] = float((referred & ~treated & np.isnan(P["exit"])).sum())
-    for name, (threshold, level, measure) in (standards or {}).items():
-        k[f"within_{name}"] = _within(rec, referred, threshold, level, measure)
+    for name, (threshold, level, measure, cohort) in (standards or {}).items():
+        k[f"within_{name}"] = _within(rec, referred, threshold, level, measure, cohort)
     k.update(_utilisation(rec))
     k.update(_costs(rec, years, in_window.sum()))
     k["mean_in_system"] = rec.in_system_area / rec.window
@@ -172,13 +190,19 @@ def _wait_stats(prefix: str, wait: np.ndarray) -> dict[str, float]:
             f"{prefix}_p90": float(q[1]), f"{prefix}_p95": float(q[2])}
 
 
-def _within(rec: RunRecords, referred: np.ndarray, threshold: float, level: str, measure: str) -> float:
+def _within(rec: RunRecords, referred: np.ndarray, threshold: float, level: str | None, measure: str,
+            cohort: str | None = None) -> float:
+    """Share of patients referred in the window (of the urgency and cohort, if given) who started
+    within ``threshold`` days, among those who started (the NHS clock-stop convention)."""
     P = rec.patients
     days = rec.hours_per_unit / 24
     col = "treat_start" if measure == "referral_to_treatment" else "assess_start"
-    levels = rec.attribute_levels.get("urgency", ())
-    code = levels.index(level) if level in levels else -1
-    group = referred & (P["urgency0"] == code) & ~np.isnan(P[col])
+    group = referred & ~np.isnan(P[col])
+    if level is not None:
+        levels = rec.attribute_levels.get("urgency", ())
+        group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
+    if cohort is not None:
+        group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
     wait = (P[col] - P["referral"])[group] * days
     return _share(wait <= threshold) if len(wait) else np.nan
 
@@ -186,7 +210,7 @@ def _within(rec: RunRecords, referred: np.ndarray, threshold: float, level: str,
 def _utilisation(rec: RunRecords) -> dict[str, float]:
     out = {}
     for r in rec.resources:
-        if r.capacity > 0:
+        if r.capacity > 0 and r.queued_for:
             out[f"utilisation_{r.name}"] = r.busy_area / (r.capacity * rec.window)
     return out
 

@@ -147,7 +147,7 @@ def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
     window = pats[pats["arrival"] >= recs[0].warmup * recs[0].hours_per_unit / 24]
-    stds = {f"{n} ({d:g} days, {u})": d for n, (d, u, _m) in standards_of(result.scenario).items()}
+    stds = {n: d for n, (d, *_rest) in standards_of(result.scenario).items()}
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
              "referral to treatment": window["wait_to_treatment"].to_numpy()}
     paths = [plots.save(plots.wait_ecdf(waits, stds, f"{name}: waits from referral (after warm-up)",

@@ -46,6 +46,7 @@ class Patient:
 
     __slots__ = (
         "pid", "cohort", "attrs", "urgency0", "arrival", "referral", "assess_start", "treat_start",
+        "first_intensive",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
         "mon",
@@ -170,7 +171,7 @@ class Simulation:
         urg = self.plan.urgency
         p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
         p.arrival = now
-        p.referral = p.assess_start = p.treat_start = NAN
+        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None
         p.t_enter = p.t_queue = NAN
         p.wait = p.qseq = p.where = p.misses = 0
@@ -300,6 +301,8 @@ class Simulation:
             p.wait += 1
             self._start_counts(p, s)
             self._visit(p, s, self.env._now, SERVED)
+            for i, value in s.plan.sets:
+                p.attrs[i] = value
             self._move(p, s.plan.next, s)
             return
         p.where = IN_TRANSIT
@@ -314,6 +317,8 @@ class Simulation:
         p.wait += 1
         p.where = NOWHERE
         self._visit(p, s, p.t_queue, SERVED)
+        for i, value in s.plan.sets:
+            p.attrs[i] = value
         self._move(p, s.plan.next, s)
 
     # ------------------------------------------------------------------ queues
@@ -413,6 +418,8 @@ class Simulation:
                 p.assess_start = now
         elif sp.is_treatment and p.treat_start != p.treat_start:
             p.treat_start = now
+        if sp.is_intensive and p.first_intensive != p.first_intensive:
+            p.first_intensive = now
         kind = sp.kind
         if kind == "emergency":
             p.n_ae += 1
@@ -480,6 +487,8 @@ class Simulation:
                     self._dispatch(waiting)
         sp = s.plan
         if outcome == SERVED:
+            for i, value in sp.sets:
+                p.attrs[i] = value
             self._move(p, sp.next, s)
         elif outcome == MISSED:
             self._after_missed(p, s)
@@ -613,8 +622,8 @@ class Simulation:
         self._warm = ([r.area for r in self.res], self.in_sys_area)
 
     # ------------------------------------------------------------------ records
-    _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "exit", "bed_days",
-                       "urgency0")
+    _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
+                       "bed_days", "urgency0")
     _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments", "n_ae",
                      "n_emergency_admissions", "n_inpatient_admissions", "n_missed", "sessions")
 
@@ -638,6 +647,7 @@ class Simulation:
         f["referral"].append(p.referral)
         f["assess_start"].append(p.assess_start)
         f["treat_start"].append(p.treat_start)
+        f["first_intensive"].append(p.first_intensive)
         f["exit"].append(exit_time)
         f["bed_days"].append(p.bed_days)
         f["urgency0"].append(p.urgency0)
@@ -706,7 +716,7 @@ class Simulation:
             timeseries={c: ts[:, i] for i, c in enumerate(ts_cols)},
             costs=costs,
             resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role, rp.capacity,
-                                   r.area - wa, rp.hours_available)
+                                   r.area - wa, rp.hours_available, bool(r.steps))
                        for rp, r, wa in zip(plan.resources, self.res, warm_areas)],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,

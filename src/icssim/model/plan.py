@@ -20,7 +20,9 @@ from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
 
 #: Step kinds whose service start counts as an assessment or a treatment start in the KPIs.
 ASSESSMENT_KINDS = frozenset({"assessment"})
-TREATMENT_KINDS = frozenset({"treatment"})
+TREATMENT_KINDS = frozenset({"treatment", "day_care"})
+#: Step kinds counted as intensive care (admission, inpatient stay or day care).
+INTENSIVE_KINDS = frozenset({"admission", "inpatient", "day_care"})
 #: Step kinds that start the referral clock (the first time a patient is referred into one).
 CLOCK_KINDS = frozenset({"triage", "assessment", "treatment"})
 #: Step kinds during whose wait nobody deteriorates (already in acute or specialist care).
@@ -104,9 +106,11 @@ class StepPlan:
     bed_day_cost: float
     deteriorates: bool
     outcome: str
+    sets: tuple[tuple[int, float], ...]  # attribute assignments when the step ends
     next: RouterPlan | None
     is_assessment: bool
     is_treatment: bool
+    is_intensive: bool
     starts_clock: bool
 
 
@@ -272,8 +276,12 @@ class _Context:
             deteriorates=(st.deteriorate_while_waiting if st.deteriorate_while_waiting is not None
                           else st.kind not in NO_DETERIORATION_KINDS),
             outcome=st.outcome or (name if st.kind == "discharge" else ""),
+            sets=tuple((self.attr_index[a], float(self.attributes[self.attr_index[a]].levels.index(v))
+                        if self.attributes[self.attr_index[a]].levels else float(v))
+                       for a, v in st.sets.items()),
             next=self.router(st.next),
             is_assessment=st.kind in ASSESSMENT_KINDS, is_treatment=st.kind in TREATMENT_KINDS,
+            is_intensive=st.kind in INTENSIVE_KINDS,
             starts_clock=st.kind in CLOCK_KINDS,
         )
 
@@ -294,8 +302,12 @@ class _Context:
             return None
         service = self.services.index(st.service) if st.service else -1
         svc = self.s.services.get(st.service) if st.service else None
-        cost = st.cost_per_contact if st.cost_per_contact is not None else (
-            (svc.cost_per_contact or 0.0) if svc else 0.0)
+        if m.cost_per_contact is not None:
+            cost = m.cost_per_contact
+        elif st.cost_per_contact is not None:
+            cost = st.cost_per_contact
+        else:
+            cost = (svc.cost_per_contact or 0.0) if svc else 0.0
         until = frozenset(self.step_index[u] for u in m.until)
         return (m.probability, m.every.to(self.unit), until, service, cost)
 

@@ -29,6 +29,7 @@ class ResourceUse:
     capacity: int
     busy_area: float  # resource-units x time units in the window
     hours_available: float  # clinical hours per time unit (staff pools)
+    queued_for: bool = True  # False for staff only charged for (no step queues for them)
 
 
 @dataclass

@@ -55,6 +55,10 @@ def _run_length(s: Scenario) -> Iterator[Finding]:
         )
     urgency = s.attributes.get("urgency")
     for name, std in s.scenario.standards.items():
+        if std.cohort is not None and std.cohort not in s.cohorts:
+            yield ("scenario", "standards", name, "cohort"), _unknown("cohort", std.cohort, s.cohorts)
+        if std.urgency is None:
+            continue
         if urgency is None:
             yield ("scenario", "standards", name), "standards need an 'urgency' attribute declared under 'attributes'"
         elif std.urgency not in urgency:
@@ -105,6 +109,8 @@ def _steps(s: Scenario) -> Iterator[Finding]:
             yield (*at, "on_reject"), "a step with 'accept' needs 'on_reject' (where rejected referrals go)"
         if step.accept is not None:
             yield from _condition(s, (*at, "accept"), step.accept)
+        for attr, value in step.sets.items():
+            yield from _assignment(s, (*at, "sets", attr), attr, value)
         if step.queue == "priority" and "urgency" not in s.attributes:
             yield (*at, "queue"), "priority queues order by 'urgency': declare it under 'attributes'"
         if step.monitoring is not None:
@@ -192,6 +198,17 @@ def _condition(s: Scenario, at: tuple[Any, ...], text: str) -> Iterator[Finding]
             resolve_value(clause, levels.get(clause.attribute))
         except ValueError as exc:
             yield at, str(exc)
+
+
+def _assignment(s: Scenario, at: tuple[Any, ...], attr: str, value: object) -> Iterator[Finding]:
+    missing = [c for c, co in s.cohorts.items() if attr not in co.attributes]
+    if missing:
+        yield at, f"attribute {attr!r} is not defined for cohort(s) {', '.join(missing)}"
+    levels = s.attributes.get(attr)
+    if levels is not None and value not in levels:
+        yield at, f"expected one of {levels}, found {value!r}"
+    if levels is None and not isinstance(value, (int, float)):
+        yield at, f"{attr!r} is numeric, so expected a number, found {value!r}"
 
 
 def _deterioration(s: Scenario) -> Iterator[Finding]:

@@ -31,7 +31,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 
 STEP_KINDS = (
     "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
-    "admission", "inpatient", "delay", "discharge",
+    "admission", "inpatient", "day_care", "delay", "discharge",
 )
 
 
@@ -44,7 +44,8 @@ class Strict(BaseModel):
 class Standard(Strict):
     """A waiting-time standard, e.g. 95% of routine referrals start treatment within 4 weeks."""
 
-    urgency: str
+    urgency: str | None = None
+    cohort: str | None = None
     within: SpanValue
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
@@ -202,6 +203,7 @@ class Monitoring(Strict):
     probability: Probability = 1.0
     every: SpanValue
     until: list[str] = Field(default_factory=list)
+    cost_per_contact: float | None = Field(default=None, ge=0)
 
 
 class Step(Strict):
@@ -226,6 +228,7 @@ class Step(Strict):
     cost_per_contact: float | None = Field(default=None, ge=0)
     deteriorate_while_waiting: bool | None = None
     outcome: str | None = None
+    sets: dict[str, str | float] = Field(default_factory=dict)
     next: Routing | None = None
 
 
