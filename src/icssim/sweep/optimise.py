@@ -62,6 +62,20 @@ def parse_target(text: str) -> Target:
     return Target(m.group(1), m.group(2), float(m.group(3)))
 
 
+def parse_objective(text: str) -> list[tuple[float, str]]:
+    """``cost_per_year`` or a sum such as ``cost_per_year + 60000*services.x.staff.y.wte``:
+    (coefficient, KPI or parameter) terms."""
+    terms = []
+    for part in text.split("+"):
+        part = part.strip()
+        m = re.match(r"^(?:([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*\s*)?([A-Za-z0-9_./-]+)$", part)
+        if not m:
+            raise IcssimError(f"--minimise {text!r}: expected a KPI or parameter, or a sum of "
+                              "'number*name' terms (e.g. 'cost_per_year + 60000*services.x.staff.y.wte')")
+        terms.append((float(m.group(1)) if m.group(1) else 1.0, m.group(2)))
+    return terms
+
+
 def check_names(run, targets: list[Target], minimise: str, known_kpis: list[str]) -> None:
     params = list(run.sweep.spec.parameters)
     for t in targets:
@@ -69,15 +83,16 @@ def check_names(run, targets: list[Target], minimise: str, known_kpis: list[str]
             near = difflib.get_close_matches(t.kpi, known_kpis, n=1)
             raise IcssimError(f"--target: unknown KPI {t.kpi!r}" + (f"; did you mean {near[0]!r}?" if near else
                               f"; KPIs: {', '.join(known_kpis)}"))
-    if minimise not in known_kpis and minimise not in params:
-        near = difflib.get_close_matches(minimise, known_kpis + params, n=1)
-        raise IcssimError(f"--minimise: {minimise!r} is neither a KPI nor a swept parameter"
-                          + (f"; did you mean {near[0]!r}?" if near else ""))
-    if minimise in params:
-        bad = [p.values[minimise] for p in run.points
-               if not isinstance(p.values.get(minimise), (int, float)) or isinstance(p.values.get(minimise), bool)]
-        if bad:
-            raise IcssimError(f"--minimise {minimise!r}: the parameter must be numeric, found {bad[0]!r}")
+    for _, name in parse_objective(minimise):
+        if name not in known_kpis and name not in params:
+            near = difflib.get_close_matches(name, known_kpis + params, n=1)
+            raise IcssimError(f"--minimise: {name!r} is neither a KPI nor a swept parameter"
+                              + (f"; did you mean {near[0]!r}?" if near else ""))
+        if name in params:
+            bad = [p.values[name] for p in run.points
+                   if not isinstance(p.values.get(name), (int, float)) or isinstance(p.values.get(name), bool)]
+            if bad:
+                raise IcssimError(f"--minimise: the parameter {name!r} must be numeric, found {bad[0]!r}")
 
 
 def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -85,7 +100,8 @@ def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None
     from icssim.sweep.outputs import point_frame, summary
 
     frame = run.frame() if frame is None else frame
-    kpis = list(dict.fromkeys([t.kpi for t in targets] + ([minimise] if minimise in frame.columns else [])))
+    terms = parse_objective(minimise)
+    kpis = list(dict.fromkeys([t.kpi for t in targets] + [n for _, n in terms if n in frame.columns]))
     summ = summary(run, frame, kpis)
     table = point_frame(run)
     by = {k: summ[summ["kpi"] == k].set_index("point") for k in kpis}
@@ -99,13 +115,17 @@ def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None
         table[col] = [t.status(lo, hi) for lo, hi in zip(table[f"{t.kpi}_lower"], table[f"{t.kpi}_upper"])]
         statuses.append(col)
     table["n"] = table["point"].map(frame.groupby("point").size()).fillna(0).astype(int)
-    if minimise in frame.columns:
-        s = by[minimise]
-        table["objective"] = table["point"].map(s["mean"])
-        table["objective_lower"] = table["point"].map(s["lower"])
-        table["objective_upper"] = table["point"].map(s["upper"])
-    else:
-        table["objective"] = [p.values[minimise] for p in run.points]
+    objective = np.zeros(len(table))
+    for coef, name in terms:
+        if name in frame.columns:
+            objective += coef * table["point"].map(by[name]["mean"]).to_numpy(dtype=float)
+        else:
+            objective += coef * np.array([float(p.values[name]) for p in run.points])
+    table["objective"] = objective
+    if len(terms) == 1 and terms[0][1] in frame.columns:
+        coef, name = terms[0]
+        lo, hi = (table["point"].map(by[name][c]).to_numpy(dtype=float) * coef for c in ("lower", "upper"))
+        table["objective_lower"], table["objective_upper"] = np.minimum(lo, hi), np.maximum(lo, hi)
 
     def overall(row) -> str:
         values = [row[c] for c in statuses]
@@ -147,8 +167,8 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
     meets = table[table["status"] == "meets"]
     lines = []
     goal = " and ".join(str(t) for t in targets)
-    is_kpi = "objective_lower" in table.columns
-    obj_label = f"{kpi_info(minimise).label} ({kpi_info(minimise).unit})" if is_kpi else minimise
+    unit = kpi_info(minimise).unit if "objective_lower" in table.columns else ""
+    obj_label = f"{minimise} ({unit})" if unit else minimise
     counts = table["status"].value_counts().to_dict()
     evidence = (f"{counts.get('meets', 0)} of {len(table)} points meet the target(s) on the {level:.0%} CI bound; "
                 f"{counts.get('undecided', 0)} undecided (CI straddles the target); {counts.get('fails', 0)} fail")

@@ -281,9 +281,10 @@ def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | Non
         elif not vary and run.sweep.areas:
             for kpi in kpis:
                 paths.append(save(line(run, summ, kpi, "population"), folder / f"line_{_file(kpi)}.png"))
-        f = spec.frontier
-        if {f.cost, f.wait} <= set(summ["kpi"]) and len(run.points) > 1:
-            paths.append(save(cost_wait(run, summ, f.cost, f.wait), folder / "cost_vs_wait.png"))
+        frame = run.frame() if frame is None else frame
+        pair = frontier_kpis(run, frame)
+        if pair and len(run.points) > 1:
+            paths.append(save(cost_wait(run, summary(run, frame, list(pair)), *pair), folder / "cost_vs_wait.png"))
     finally:
         plt.close("all")
     return paths
