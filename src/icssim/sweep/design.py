@@ -26,6 +26,8 @@ from icssim.scenario.schema import known_keys
 from icssim.sweep.spec import Parameter, Sweep
 
 MISSING = object()
+#: Scenario keys that hold whole numbers (scaled values are rounded for these).
+INTEGER_KEYS = {"beds", "caseload", "discharge_after", "seed", "population"}
 
 
 @dataclass
@@ -50,7 +52,12 @@ class Point:
 
     def describe(self) -> str:
         parts = [self.base] + ([self.area] if self.area else [])
-        parts += [f"{k}={_fmt(v)}" for k, v in self.values.items()]
+        if self.role == "base":
+            parts.append("every parameter at its base value")
+        elif self.role in ("low", "high"):
+            parts.append(f"{self.role}: {self.varied}={_fmt(self.values[self.varied])}")
+        else:
+            parts += [f"{k}={_fmt(v)}" for k, v in self.values.items()]
         return ", ".join(parts)
 
     def row(self) -> dict[str, Any]:
@@ -116,7 +123,7 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
     spec = sweep.spec
     params = spec.parameters
     if not params:
-        return [("base", None, {})]
+        return [("grid", None, {})]
     if spec.design == "grid":
         lists = {path: grid_values(path, p) for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
@@ -175,7 +182,8 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
         reference = base_raw["scenario"].get("population")
         for path in sweep.spec.areas.scale:
             value = get_path(base_raw, path) * p.population / reference
-            set_path(raw, path, int(round(value)) if isinstance(get_path(base_raw, path), int) else value)
+            whole = str(split_path(path)[-1]) in INTEGER_KEYS
+            set_path(raw, path, int(round(value)) if whole else round(value, 3))
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
     for path, value in p.values.items():

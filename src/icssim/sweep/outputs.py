@@ -265,10 +265,11 @@ def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | Non
     spec = run.sweep.spec
     kpis = [k for k in spec.kpis if k in set(summ["kpi"])]
     vary = varying(run)
+    frame = run.frame() if frame is None else frame
     try:
         if spec.design == "oat":
             for kpi in kpis:
-                paths.append(save(tornado(run, summ, kpi), folder / f"tornado_{_file(kpi)}.png"))
+                paths.append(save(tornado(run, frame, kpi), folder / f"tornado_{_file(kpi)}.png"))
         elif spec.design == "grid" and len(vary) == 1:
             for kpi in kpis:
                 paths.append(save(line(run, summ, kpi, vary[0]), folder / f"line_{_file(kpi)}.png"))
@@ -281,7 +282,6 @@ def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | Non
         elif not vary and run.sweep.areas:
             for kpi in kpis:
                 paths.append(save(line(run, summ, kpi, "population"), folder / f"line_{_file(kpi)}.png"))
-        frame = run.frame() if frame is None else frame
         pair = frontier_kpis(run, frame)
         if pair and len(run.points) > 1:
             paths.append(save(cost_wait(run, summary(run, frame, list(pair)), *pair), folder / "cost_vs_wait.png"))
@@ -383,27 +383,36 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
     return fig
 
 
-def tornado(run, summ: pd.DataFrame, kpi: str):
-    """Change in a KPI when each parameter moves to its low and high value (others at base)."""
+def tornado(run, frame: pd.DataFrame, kpi: str):
+    """Change in a KPI when each parameter moves to its low and high value (others at base).
+
+    Changes are paired by replication (replication r of the low point minus replication r
+    of the base point: the same random numbers when the sweep uses common random
+    numbers), with a confidence interval of the mean change.
+    """
     import matplotlib.pyplot as plt
 
-    part = summ[summ["kpi"] == kpi].set_index("point")
+    level = run.sweep.spec.sweep.level
     ylabel, scale = _kpi_axis(kpi)
+    values = frame.pivot(index="replication", columns="point", values=kpi)
+    pts = [run.points[i] for i in _series(run)[0][1]]
+    base = next(p for p in pts if p.role == "base")
+
+    def change(point) -> tuple[float, float]:
+        d = (values[point.index] - values[base.index]).dropna().to_frame("d")
+        s = summarise(d, level).loc["d"]
+        return s["mean"] * scale, (s["half_width"] * scale if s["n"] > 1 else np.nan)
+
     rows = []
-    for label, idx in _series(run)[:1]:
-        pts = [run.points[i] for i in idx]
-        base = next(p for p in pts if p.role == "base")
-        b = part.loc[base.index, "mean"]
-        for path in run.sweep.spec.parameters:
-            lo = next((p for p in pts if p.varied == path and p.role == "low"), None)
-            hi = next((p for p in pts if p.varied == path and p.role == "high"), None)
-            if lo is None or hi is None:
-                continue
-            rows.append({"path": path, "low": (part.loc[lo.index, "mean"] - b) * scale,
-                         "high": (part.loc[hi.index, "mean"] - b) * scale,
-                         "low_hw": part.loc[lo.index, "half_width"] * scale,
-                         "high_hw": part.loc[hi.index, "half_width"] * scale,
-                         "lo_v": lo.values[path], "hi_v": hi.values[path], "base_v": base.values[path]})
+    for path in run.sweep.spec.parameters:
+        lo = next((p for p in pts if p.varied == path and p.role == "low"), None)
+        hi = next((p for p in pts if p.varied == path and p.role == "high"), None)
+        if lo is None or hi is None:
+            continue
+        (low, low_hw), (high, high_hw) = change(lo), change(hi)
+        rows.append({"path": path, "low": low, "high": high, "low_hw": low_hw, "high_hw": high_hw,
+                     "label": f"{param_axis(run, path)}\n{_fmt(lo.values[path])} / {_fmt(base.values[path])} / "
+                              f"{_fmt(hi.values[path])}"})
     df = pd.DataFrame(rows)
     df["swing"] = (df["high"] - df["low"]).abs()
     df = df.sort_values("swing")
@@ -411,16 +420,15 @@ def tornado(run, summ: pd.DataFrame, kpi: str):
     y = np.arange(len(df))
     ax.barh(y - 0.18, df["low"], height=0.36, color=PALETTE[0], label="parameter at its low value")
     ax.barh(y + 0.18, df["high"], height=0.36, color=PALETTE[1], label="parameter at its high value")
-    if run.sweep.spec.sweep.replications > 1:
+    if df[["low_hw", "high_hw"]].notna().any().any():
         ax.errorbar(df["low"], y - 0.18, xerr=df["low_hw"].fillna(0), fmt="none", ecolor="black", capsize=3,
-                    linewidth=0.8, label=f"{run.sweep.spec.sweep.level:.0%} CI of the point's mean")
+                    linewidth=0.8, label=f"{level:.0%} CI of the change (paired by replication)")
         ax.errorbar(df["high"], y + 0.18, xerr=df["high_hw"].fillna(0), fmt="none", ecolor="black", capsize=3,
                     linewidth=0.8)
     ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{param_axis(run, r.path)}\n{_fmt(r.lo_v)} / {_fmt(r.base_v)} / {_fmt(r.hi_v)}"
-                        for r in df.itertuples()], fontsize=7)
-    base_value = part.loc[next(p.index for p in run.points if p.role == "base"), "mean"] * scale
+    ax.set_yticklabels(df["label"], fontsize=7)
+    base_value = values[base.index].mean() * scale
     _style(ax, f"{run.sweep.name}: what moves {kpi_info(kpi).label}\n(base {_fmt(base_value)}; "
                "labels: low / base / high)", f"Change from base: {ylabel}", "")
     ax.legend(fontsize=8, loc="lower right")
@@ -476,6 +484,8 @@ def _fmt(v: Any) -> str:
         v = float(v)
         if v != v:
             return "n/a"
+        if v.is_integer() and abs(v) < 1e6:
+            return str(int(v))
         if abs(v) >= 1000:
             return f"{v:,.0f}"
         if abs(v) >= 10:
