@@ -106,6 +106,10 @@ def test_changed_sweep_or_scenario_is_refused_unless_restart(make_sweep, tmp_pat
     make_sweep({**GRID, "parameters": {WTE: [10, 13]}})
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 2
     assert "the sweep file has changed" in capsys.readouterr().err
+    # summaries may change freely: the finished runs are kept
+    make_sweep({**GRID, "kpis": ["within_quick"]})
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert set(pd.read_csv(out / "summary.csv")["kpi"]) == {"within_quick"}
     make_sweep(GRID, horizon=250)
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 2
     assert "base scenario 'mmc_small' has changed" in capsys.readouterr().err
@@ -157,3 +161,15 @@ def test_kill_9_mid_sweep_then_resume_keeps_every_run_exactly_once(make_sweep, t
     # the same as a sweep that was never interrupted
     assert main(["sweep", str(path), "--out", str(tmp_path / "clean"), "--workers", "1", "-q"]) == 0
     pd.testing.assert_frame_equal(resumed, kpis(tmp_path / "clean"))
+
+
+def test_independent_seeds_per_point_when_asked(make_sweep):
+    from icssim.sweep.design import build_points
+    from icssim.sweep.runner import run_seed
+    from icssim.sweep.spec import load_sweep
+
+    path = make_sweep({**GRID, "sweep": {"name": "ind", "seed": 3, "replications": 2,
+                                         "common_random_numbers": False}})
+    sweep = load_sweep(path)
+    seeds = [run_seed(sweep, p) for p in build_points(sweep)]
+    assert len(set(seeds)) == 2 and seeds == [run_seed(sweep, p) for p in build_points(load_sweep(path))]

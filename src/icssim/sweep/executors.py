@@ -204,11 +204,17 @@ class DaskExecutor:
 
     def close(self) -> None:
         if self._own:
+            import logging
+
+            quiet = logging.getLogger("distributed")
+            level = quiet.level
+            quiet.setLevel(logging.ERROR)      # no "worker process still alive ... killing" noise at exit
             try:
                 self.client.close()
-            finally:
                 if self.cluster is not None:
                     self.cluster.close()
+            finally:
+                quiet.setLevel(level)
 
 
 def _take(it: Iterator[Task], n: int) -> list[Task]:

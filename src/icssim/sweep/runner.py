@@ -77,8 +77,29 @@ def run_seed(sweep: Sweep, point: Point) -> int:
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
 
+#: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
+#: ``frontier`` and ``optimise``, only changes how results are summarised).
+RUN_KEYS = ("base", "design", "samples", "parameters", "areas")
+
+
+def runs_sha256(sweep: Sweep) -> str:
+    """Hash of what in the sweep file determines the runs."""
+    import json
+
+    spec = sweep.spec
+    data = spec.model_dump(mode="json", include=set(RUN_KEYS))
+    for p in data.get("parameters", {}).values():
+        p.pop("label", None)
+        p.pop("unit", None)
+    data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
+                     "common_random_numbers": spec.sweep.common_random_numbers}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
 def fingerprint(sweep: Sweep) -> dict[str, Any]:
-    return {"sweep_file": sweep.sha256,
+    """Hashes of everything that decides the runs: the sweep's run-defining keys, every base
+    scenario (merged, after ``extends``) and the areas table."""
+    return {"sweep_file": runs_sha256(sweep),
             "scenarios": {label: provenance(s).sha256 for label, s in sweep.bases.items()},
             "areas_table": sweep.areas_sha256}
 
@@ -138,13 +159,31 @@ def _differences(old: dict | None, new: dict) -> str:
         return "its store has no fingerprint (it is damaged or from another tool)"
     changes = []
     if old.get("sweep_file") != new["sweep_file"]:
-        changes.append("the sweep file has changed")
+        changes.append("the sweep file has changed (its base, design, parameters, areas, seed or replications)")
     for label in sorted(set(old.get("scenarios", {})) | set(new["scenarios"])):
         if old.get("scenarios", {}).get(label) != new["scenarios"].get(label):
             changes.append(f"base scenario {label!r} has changed")
     if old.get("areas_table") != new["areas_table"]:
         changes.append("the areas table has changed")
     return "; ".join(changes)
+
+
+def sweep(path: str | Path, out: Path | None = None, workers: int | None = None, dask: str | None = None,
+          restart: bool = False, quiet: bool = True, yes: bool = True) -> SweepRun:
+    """Run (or resume) a sweep and write its outputs: the Python twin of ``icssim sweep``.
+
+    Returns the :class:`SweepRun`; its results are in ``run.out`` (``summary.parquet`` ...).
+    """
+    from icssim.sweep.outputs import write_outputs
+
+    run = prepare(path, out, restart)
+    try:
+        execute(run, workers, dask, restart, yes=yes, budget=None, quiet=quiet)
+        write_outputs(run)
+    finally:
+        if run.store is not None:
+            run.store.close()
+    return run
 
 
 def tasks_for(run: SweepRun, pairs: Iterable[tuple[int, int]]) -> list[Task]:
