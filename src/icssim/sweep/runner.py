@@ -229,12 +229,13 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
             if spp is None:
                 pilot = run_task(tasks_for(run, todo[:1])[0])
                 spp = pilot["wall_seconds"] / max(run.points[pilot["point"]].expected_patients, 1.0)
-            _confirm(run, todo, spp, executor, budget, yes, log)
         names = list(pilot["kpis"]) if pilot is not None else _stored_kpi_names(run)
         if names:
             check_kpi_names(run, names)
             if check is not None:
                 check(names)
+        if todo:
+            _confirm(run, todo, spp, executor, budget, yes, log)
         if restart and run.out.exists():
             _clear(run.out)
             run.done = set()
