@@ -461,11 +461,18 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
     x, y = w["mean"].to_numpy() * xs, c["mean"].to_numpy() * ys
     best = frontier(y, x)
     fig, ax = plt.subplots(figsize=(7, 4.6))
-    ax.errorbar(x, y, xerr=w["half_width"].fillna(0).to_numpy() * xs, yerr=c["half_width"].fillna(0).to_numpy() * ys,
-                fmt="o", color="#999999", ecolor="#cccccc", markersize=4, linewidth=0.8,
-                label=f"each point: mean, {run.sweep.spec.sweep.level:.0%} CI")
+    xerr = w["half_width"].fillna(0).to_numpy() * xs
+    yerr = c["half_width"].fillna(0).to_numpy() * ys
+    series = _series(run)
+    ids = np.asarray(idx)
+    for i, (label, members) in enumerate(series):
+        m = np.isin(ids, members)
+        colour = "#999999" if len(series) == 1 else PALETTE[(0, 2, 4, 1, 5, 7)[i % 6]]
+        name = "each point" if len(series) == 1 else label
+        ax.errorbar(x[m], y[m], xerr=xerr[m], yerr=yerr[m], fmt="o", color=colour, ecolor=colour, alpha=0.8,
+                    markersize=4, linewidth=0.6, label=f"{name}: mean, {run.sweep.spec.sweep.level:.0%} CI")
     order = np.argsort(x[best])
-    ax.plot(x[best][order], y[best][order], "o-", color=PALETTE[3], markersize=6,
+    ax.plot(x[best][order], y[best][order], "o-", color=PALETTE[3], markersize=7, markerfacecolor="none",
             label="non-dominated frontier (no point is both cheaper and quicker)")
     for pid, xx, yy in zip(np.asarray(idx)[best], x[best], y[best]):
         ax.annotate(str(pid), (xx, yy), textcoords="offset points", xytext=(4, 4), fontsize=7)
