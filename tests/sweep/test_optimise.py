@@ -85,3 +85,15 @@ def test_unknown_target_kpi_is_refused_before_running(make_sweep, tmp_path, caps
     assert code == 2
     assert "did you mean 'within_quick'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_targets_can_come_from_the_sweep_file(make_sweep, tmp_path, capsys):
+    path = make_sweep({"sweep": {"name": "f", "seed": 5, "replications": 3}, "parameters": {WTE: [10, 12, 14]},
+                       "kpis": ["within_quick"],
+                       "optimise": {"target": "within_quick >= 0.6", "minimise": WTE}})
+    out = tmp_path / "out"
+    assert main(["optimise", str(path), "--out", str(out), "-q"]) == 0
+    found = json.loads((out / "optimise.json").read_text())
+    assert found["targets"] == ["within_quick >= 0.6"] and found["point"][WTE] in (12, 14)
+    assert found["point"]["within_quick_lower"] >= 0.6
+    capsys.readouterr()

@@ -71,12 +71,12 @@ def build_points(sweep: Sweep) -> list[Point]:
     points: list[Point] = []
     for path in spec.parameters:
         for label, scenario in sweep.bases.items():
-            check_path(provenance(scenario).raw, path, sweep.base_files[label], f"parameters: {path!r}")
+            check_path(provenance(scenario).raw, path, sweep.base_files[label], f"{sweep.path}: parameters: {path!r}")
     if sweep.areas:
         for path in spec.areas.scale:
             for label, scenario in sweep.bases.items():
                 raw = provenance(scenario).raw
-                check_path(raw, path, sweep.base_files[label], f"areas.scale: {path!r}")
+                check_path(raw, path, sweep.base_files[label], f"{sweep.path}: areas.scale: {path!r}")
                 if not isinstance(get_path(raw, path), (int, float)):
                     raise IcssimError(f"{sweep.path}: areas.scale: {path!r} must be a number in "
                                       f"{sweep.base_files[label]}, found {get_path(raw, path)!r}")

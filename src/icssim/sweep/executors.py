@@ -166,9 +166,15 @@ class DaskExecutor:
             else:
                 try:
                     self.client = Client(address, timeout=f"{timeout}s")
-                except (OSError, TimeoutError, ValueError) as exc:
+                except (OSError, TimeoutError) as exc:
                     raise IcssimError(f"cannot reach the Dask scheduler at {address!r} "
                                       f"(tried for {timeout:g} s): {exc}") from None
+                except ValueError as exc:
+                    raise IcssimError(f"--dask {address!r} is not a scheduler address such as "
+                                      f"tcp://host:8786, or 'local': {exc}") from None
+                except Exception as exc:  # noqa: BLE001 - e.g. something else answered on that port
+                    raise IcssimError(f"cannot connect to a Dask scheduler at {address!r}: something answered "
+                                      f"but not as a Dask scheduler ({type(exc).__name__})") from None
         nthreads = sum(self.client.nthreads().values())
         if nthreads == 0:
             try:
