@@ -100,6 +100,8 @@ class LocalPool:
                     retry.append(task)
                     break
             if not running and not retry:
+                pool.shutdown(wait=True)
+                self.pool = None
                 return
             if running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
