@@ -64,3 +64,14 @@ def test_area_sweep_scales_demand_per_100k(make_sweep, tmp_path):
     assert (out / "plots" / "line_referrals_per_year.png").exists()
     assert json.loads((out / "metadata.json").read_text())["areas"][1] == {"name": "Large ICS",
                                                                            "population": 2000000}
+
+
+def test_latin_hypercube_gives_scatter_plots(make_sweep, tmp_path):
+    path = make_sweep({"design": "lhs", "samples": 5, "kpis": ["within_quick"],
+                       "parameters": {WTE: {"low": 10, "high": 14, "integer": True},
+                                      "pathway.steps.service.duration.mean": {"low": 0.8, "high": 1.0}}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["design"] == "lhs" and meta["points"] == 5
+    assert "plots/scatter_within_quick.png" in meta["plots"]

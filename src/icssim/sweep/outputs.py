@@ -279,6 +279,9 @@ def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | Non
                 for kpi in kpis:
                     paths.append(save(heatmap(run, summ, kpi, vary, idx, label),
                                       folder / f"heatmap_{_file(kpi)}{tag}.png"))
+        elif vary:   # Latin hypercube, or a grid over three or more parameters
+            for kpi in kpis:
+                paths.append(save(scatter(run, summ, kpi, vary[:6]), folder / f"scatter_{_file(kpi)}.png"))
         elif not vary and run.sweep.areas:
             for kpi in kpis:
                 paths.append(save(line(run, summ, kpi, "population"), folder / f"line_{_file(kpi)}.png"))
@@ -337,6 +340,34 @@ def line(run, summ: pd.DataFrame, kpi: str, path: str):
     xlabel = "Population (people)" if areas_only else param_axis(run, path)
     _style(ax, f"{run.sweep.name}: {kpi_info(kpi).label}", xlabel, ylabel)
     ax.legend(fontsize=8)
+    return fig
+
+
+def scatter(run, summ: pd.DataFrame, kpi: str, vary: list[str]):
+    """KPI mean (with CI) at every point against each varying parameter, one panel each."""
+    import matplotlib.pyplot as plt
+
+    ylabel, scale = _kpi_axis(kpi)
+    part = summ[summ["kpi"] == kpi]
+    cols = min(len(vary), 3)
+    rows = -(-len(vary) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    target = _target(run, kpi)
+    for i, (ax, path) in enumerate(zip(axes.flat, vary)):
+        xs = part["point"].map(_x_values(run, path))
+        if not _numeric(xs.dropna()):
+            xs = xs.astype(str)
+        ax.errorbar(xs, part["mean"] * scale, yerr=part["half_width"].fillna(0) * scale, fmt="o",
+                    color=PALETTE[0], ecolor="#999999", markersize=3, linewidth=0.6,
+                    label=f"point mean, {run.sweep.spec.sweep.level:.0%} CI")
+        if target is not None:
+            ax.axhline(target, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=f"standard: {target:g}")
+        _style(ax, "", param_axis(run, path), ylabel if i % cols == 0 else "")
+    for ax in list(axes.flat)[len(vary):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(f"{run.sweep.name}: {kpi_info(kpi).label} at each of {len(part)} points", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
 
 
