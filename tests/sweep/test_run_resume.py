@@ -173,3 +173,11 @@ def test_independent_seeds_per_point_when_asked(make_sweep):
     sweep = load_sweep(path)
     seeds = [run_seed(sweep, p) for p in build_points(sweep)]
     assert len(set(seeds)) == 2 and seeds == [run_seed(sweep, p) for p in build_points(load_sweep(path))]
+
+
+def test_missing_dask_extra_is_a_clear_message(make_sweep, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)     # as if dask were not installed
+    path = make_sweep(GRID)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "local", "-q"]) == 2
+    assert "pip install 'icssim[dask]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
