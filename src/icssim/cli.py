@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.set_defaults(handler=cmd_warmup, replications=5)
     __import__("icssim.report").report.register(sub)
+    __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
     return parser
 
 
