@@ -12,28 +12,18 @@ The Python API mirrors the command line::
 
 __version__ = "0.1.0"
 
-__all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",
-           "scenario_from_dict"]
+from icssim.scenario import Scenario, load_scenario, scenario_from_dict  # noqa: E402
 
-# The API names are imported on first use (PEP 562), so ``import icssim.model`` (the engine,
-# e.g. in worker processes) does not pay for pandas and scipy: about 150 MB and a few seconds.
-_LAZY = {
-    "Comparison": "icssim.experiments", "RunResult": "icssim.experiments", "compare": "icssim.experiments",
-    "run": "icssim.experiments",
-    "Scenario": "icssim.scenario", "load_scenario": "icssim.scenario", "scenario_from_dict": "icssim.scenario",
-}
+_LAZY = {"Comparison", "RunResult", "compare", "run"}
 
 
 def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'icssim' has no attribute {name!r}")
-    import importlib
+    """Import the experiment API (pandas, scipy) only when used, so `icssim validate` starts fast."""
+    if name in _LAZY:
+        from icssim import experiments
 
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'icssim' has no attribute {name!r}")
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",
+           "scenario_from_dict"]

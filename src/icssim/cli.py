@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from icssim import __version__
-from icssim.errors import IcssimError
+from icssim.errors import IcssimError, ScenarioError
 
 DEFAULT_RESULTS = Path("results")
 
@@ -24,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(f"icssim: error: {problem}", file=sys.stderr)
+        return 2
     except IcssimError as exc:
         print(f"icssim: error: {exc}", file=sys.stderr)
         return 2
@@ -64,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     add_run_options(p)
     p.set_defaults(handler=cmd_warmup, replications=5)
+    __import__("icssim.report").report.register(sub)
+    __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
     return parser
 
 
@@ -247,7 +253,9 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
     diagnostic = warmup.diagnose(result.records)
     results.write_warmup(diagnostic, scenario.scenario.name, out, args.force)
-    current = scenario.scenario.warmup.to("days")
+    from icssim.units import in_days
+
+    current = in_days(scenario.scenario.warmup, scenario.scenario.time_unit)
     for name, days in diagnostic.suggested_days.items():
         print(f"  {name}: MSER-5 suggests {days:.0f} days")
     verdict = "enough" if current >= diagnostic.overall_days else "SHORTER than suggested"

@@ -68,7 +68,7 @@ def kpi_info(name: str) -> KpiInfo:
         if name.startswith(prefix):
             return KpiInfo(f"Referral to {what}, median: {name[len(prefix):]}", "days")
     if name.startswith("within_"):
-        return KpiInfo(f"Started treatment within standard: {name[7:]}", "share", "higher")
+        return KpiInfo(f"Within standard: {name[7:]}", "share", "higher")
     if name.startswith("utilisation_"):
         return KpiInfo(f"Utilisation of {name[12:]}", "share", "neutral")
     if name.startswith("cost_per_year_"):
@@ -141,8 +141,10 @@ def compute_kpis(rec: RunRecords, standards: dict[str, tuple] | None = None) -> 
     days = rec.hours_per_unit / 24
     years = rec.window * days / DAYS_PER_YEAR
     in_window = P["arrival"] >= rec.warmup
-    referral = P["referral"]
     k: dict[str, float] = {"referrals_per_year": in_window.sum() / years}
+    if "initial" in P and rec.warmup <= 0:  # today's waiting list counts, with its true referral dates
+        in_window = in_window | P["initial"]
+    referral = P["referral"]
     referred = in_window & ~np.isnan(referral)
     for what, col in (("assessment", "assess_start"), ("treatment", "treat_start")):
         wait = (P[col] - referral)[referred] * days
@@ -216,8 +218,12 @@ def _utilisation(rec: RunRecords) -> dict[str, float]:
 
 
 def _costs(rec: RunRecords, years: float, referrals: int) -> dict[str, float]:
-    first = int(rec.warmup // rec.sample_every)
-    window = rec.costs[first:]
+    # whole buckets after the warm-up, plus the post-warm-up share of the bucket it ends in
+    position = rec.warmup / rec.sample_every
+    first = int(position)
+    window = rec.costs[first:].copy()
+    if len(window):
+        window[0] *= 1.0 - (position - first)
     out = {"cost_per_year": float(window.sum() / years),
            "cost_per_referral": float(window.sum() / referrals) if referrals else np.nan}
     for i, name in enumerate(rec.services):

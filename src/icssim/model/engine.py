@@ -30,6 +30,8 @@ import numpy as np
 import simpy
 
 from icssim.distributions import Sampler, block_draws, uniform_draws
+from icssim.model import calendar
+from icssim.model.arrivals import InversionGaps
 from icssim.model.plan import COST_CATEGORIES, Plan, RouterPlan, StepPlan
 from icssim.model.records import ResourceUse, RunRecords, VISIT_OUTCOMES
 from icssim.model.streams import Streams
@@ -75,7 +77,7 @@ class _Step:
         "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
         # plan fields copied here (one attribute lookup instead of two in the hot path)
         "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
-        "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain",
+        "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
     )
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
@@ -101,9 +103,13 @@ class _Step:
         self.sets = plan.sets
         # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
         # (no hand-off, acceptance test, age limit, monitoring, deterioration or dropout).
+        # Not a panel, and not gated by a calendar's open days (those go through _dispatch).
+        self.meets = plan.meets
+        self.gated = plan.working_days_only
         self.plain = (self.single is not None and not self.priority and not self.discharge
                       and plan.handoff is None and plan.accept is None and plan.age_max is None
-                      and plan.monitoring is None and not self.det and plan.dropout_mean is None)
+                      and plan.monitoring is None and not self.det and plan.dropout_mean is None
+                      and not self.meets and not self.gated)
         self.queue: deque | list = [] if plan.priority else deque()
         self.n_wait = self.n_transit = self.n_returning = 0
         self.seq = count()
@@ -170,6 +176,10 @@ class Simulation:
         self.in_sys_last = 0.0
         self._init_columns(record_visits)
         self.ts: list[tuple] = []
+        # calendar features (model/calendar.py); all inert unless plan.calendar is set
+        self.open_days = self.deciding = None
+        self.panel_held: dict[int, list] = {}
+        self.reopen: dict[int, float] = {}
 
     # ------------------------------------------------------------------ scheduling
     def _at(self, delay: float, fn, arg) -> None:
@@ -182,14 +192,19 @@ class Simulation:
         started = time.perf_counter()
         plan = self.plan
         for ci, cohort in enumerate(plan.cohorts):
-            if cohort.rate > 0:
+            if cohort.profile is not None:  # time-varying demand: exact inversion of Lambda(t)
+                gap = InversionGaps(cohort.profile, block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _EXP1))
+            elif cohort.rate > 0:
                 gap = block_draws(self._streams.rng(f"arrivals/{cohort.name}"),
                                   Sampler(lambda rng, n, m=1 / cohort.rate: rng.exponential(m, n), 0, 0))
+            if cohort.profile is not None or cohort.rate > 0:
                 attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
                         for a, smp in zip(plan.attributes, cohort.samplers)]
                 const = [NAN] * len(attr) if all(a is None for a in attr) else None
                 state = (ci, gap, attr, const, self.steps[cohort.entry], float(ci))
                 self._at(gap(), self._arrive, state)
+        if plan.calendar is not None:
+            calendar.install(self)
         self._at(0.0, self._sample, None)
         if plan.warmup > 0:
             self._at(plan.warmup, self._end_warmup, None)
@@ -255,6 +270,36 @@ class Simulation:
         if nxt < self.plan.horizon:
             heappush(self._queue, (nxt, 1, next(self._eid), self._arrive, state))
         self._enter(p, entry)
+
+    def _new_patient(self, ci: int, attrs: list[float], arrival: float) -> Patient:
+        """A patient put into the system other than by ``_arrive`` (today's waiting list).
+
+        Keep in step with ``_arrive``."""
+        now = self.env._now
+        p = Patient()
+        p.pid = self.arrivals
+        self.arrivals += 1
+        p.cohort = ci
+        p.attrs = list(attrs)
+        p.attrs.append(float(ci))
+        urg = self.plan.urgency
+        p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
+        p.arrival = arrival
+        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
+        p.step = None
+        p.t_enter = p.t_queue = NAN
+        p.wait = p.qseq = p.where = p.misses = 0
+        p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
+        p.n_missed = p.sessions = p.n_dup = 0
+        p.assessed = False
+        p.bed_days = 0.0
+        p.cost = [0.0] * self.n_services if self.n_services else None
+        p.mon = None
+        self.active[p.pid] = p
+        self.in_sys_area += self.in_sys * (now - self.in_sys_last)
+        self.in_sys_last = now
+        self.in_sys += 1
+        return p
 
     # ------------------------------------------------------------------ moving between steps
     def _enter(self, p: Patient, s: _Step) -> None:
@@ -349,6 +394,11 @@ class Simulation:
 
     def _join(self, p: Patient, s: _Step) -> None:
         """The referral reaches step ``s``: acceptance, clock, age limit, then the queue."""
+        if s.meets:  # a panel: wait for the next meeting, which calls _join again to decide
+            if self.deciding is not p:
+                calendar.hold(self, p, s)
+                return
+            self.deciding = None
         now = self.now
         if s.accept is not None:
             if p.rejections:
@@ -389,6 +439,7 @@ class Simulation:
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
+        self._start_counts(p, s)
         length = s.duration()
         self._charge_contact(p, s, length)
         self._at(length, self._end_delay, (p, s, p.wait))
@@ -417,7 +468,7 @@ class Simulation:
             self._dispatch(s)
             return
         r = s.single
-        if not s.n_wait and r is not None and r.used < r.cap:
+        if not s.n_wait and r is not None and r.used < r.cap and not s.gated:
             # Nobody valid is waiting and the server is free: _dispatch would pop this very
             # patient (after discarding stale entries, which stay harmlessly in the deque).
             s.n_wait = 1
@@ -433,6 +484,8 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
+        if self.open_days is not None and s.plan.working_days_only and calendar.closed_until(self, s):
+            return
         q = s.queue
         res = s.res
         while s.n_wait:
@@ -630,14 +683,15 @@ class Simulation:
             self._discharge_missed(p, s)
             return
         p.wait += 1
+        if s.plan.deteriorates and self.det is not None:  # waiting again: risk can escalate again
+            self._schedule_deterioration(p)
         if s.rebook is None:
             p.t_queue = self.now
+            self._arm_age_limit(p, s)
             self._enqueue(p, s)
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
-        if s.det:
-            self._schedule_deterioration(p)
         self._at(s.rebook(), self._rebooked, (p, s, p.wait))
 
     def _rebooked(self, arg) -> None:
@@ -645,7 +699,14 @@ class Simulation:
         if p.wait == tok:
             s.n_transit -= 1
             p.t_queue = self.now
+            self._arm_age_limit(p, s)
             self._enqueue(p, s)
+
+    def _arm_age_limit(self, p: Patient, s: _Step) -> None:
+        """Schedule leaving the queue at ``s`` on reaching its age limit (re-armed on every wait)."""
+        if s.plan.age_max is not None:
+            years_left = s.plan.age_max - (p.attrs[self.age_idx] + (self.env._now - p.arrival) * self.ypu)
+            self._at(max(years_left, 0.0) / self.ypu, self._age_out, (p, s, p.wait))
 
     def _discharge_missed(self, p: Patient, s: _Step) -> None:
         if s.plan.missed_then is not None:
@@ -826,6 +887,10 @@ class Simulation:
         cols = _columns(self.pbuf, self._pfloat_names, self._PATIENT_INTS)
         n_fixed = len(self._PATIENT_FLOATS)
         patients = {k: cols[k] for k in self._PATIENT_FLOATS + self._PATIENT_INTS + self._pfloat_names[n_fixed:]}
+        cal = plan.calendar
+        if cal is not None and (cal.initial or cal.initial_groups):  # today's waiting list: pids 0..n-1
+            n0 = len(cal.initial) + sum(g.count for g in cal.initial_groups)
+            patients["initial"] = patients["pid"] < n0
         visits = None
         if self.vbuf is not None:
             visits = _columns(self.vbuf, self._VISIT_FLOATS, self._VISIT_INTS)
@@ -844,9 +909,10 @@ class Simulation:
             outcomes=plan.outcomes, patients=patients, visits=visits,
             timeseries={c: ts[:, i] for i, c in enumerate(ts_cols)},
             costs=costs,
-            resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role, rp.capacity,
+            resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role,
+                                   rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i],
                                    r.area - wa, rp.hours_available, bool(r.steps))
-                       for rp, r, wa in zip(plan.resources, self.res, warm_areas)],
+                       for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
             events=next(self._eid) - self._eid0 - 1 - len(self._queue),

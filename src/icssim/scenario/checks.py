@@ -17,13 +17,15 @@ Finding = tuple[tuple[Any, ...], str]
 
 #: Largest expected number of simulated patients accepted in one replication.
 MAX_PATIENTS = 5_000_000
+#: Most time-series samples (waiting lists, costs) accepted in one replication.
+MAX_SAMPLES = 100_000
 #: Throughput assumed when estimating run time (patients per second, one core).
 PATIENTS_PER_SECOND = 40_000
 
 
 def check_scenario(s: Scenario) -> list[Finding]:
     """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
-    checks = (_run_length, _cohorts, _services, _steps, _deterioration, _way_out, _size)
+    checks = (_run_length, _cohorts, _services, _steps, _deterioration, _way_out, _size, _calendar)
     return [finding for check in checks for finding in check(s)]
 
 
@@ -49,9 +51,15 @@ def _run_length(s: Scenario) -> Iterator[Finding]:
         yield ("scenario", "horizon"), f"must be greater than 0, found {s.scenario.horizon}"
     if warmup < 0:
         yield ("scenario", "warmup"), f"must not be negative, found {s.scenario.warmup}"
-    elif not horizon > warmup:
+    elif horizon > 0 and not horizon > warmup:
         yield ("scenario", "horizon"), (
             f"horizon ({s.scenario.horizon}) must be longer than warmup ({s.scenario.warmup})"
+        )
+    every = s.scenario.sample_every
+    if every is not None and horizon > 0 and horizon / every.to(unit) > MAX_SAMPLES:
+        yield ("scenario", "sample_every"), (
+            f"would sample {horizon / every.to(unit):,.0f} times over the horizon; expected at most "
+            f"{MAX_SAMPLES:,} (a longer 'sample_every'), found {every}"
         )
     urgency = s.attributes.get("urgency")
     for name, std in s.scenario.standards.items():
@@ -115,12 +123,33 @@ def _steps(s: Scenario) -> Iterator[Finding]:
             yield (*at, "urgent_handoff"), "needs an 'urgency' attribute declared under 'attributes'"
         if step.queue == "priority" and "urgency" not in s.attributes:
             yield (*at, "queue"), "priority queues order by 'urgency': declare it under 'attributes'"
+        elif step.queue == "priority":
+            missing = [c for c, co in s.cohorts.items() if "urgency" not in co.attributes]
+            if missing:
+                yield (*at, "queue"), (
+                    f"priority queues order by 'urgency', which is not defined for cohort(s) {', '.join(missing)}"
+                )
+        if step.duration is not None and not step.duration.compile(s.scenario.time_unit).mean > 0:
+            yield (*at, "duration"), (
+                "expected a duration greater than 0 (leave 'duration' out for an instant step), found 0"
+            )
+        if step.age_limit is not None:
+            yield from _age(s, (*at, "age_limit"))
         if step.monitoring is not None:
             for i, target in enumerate(step.monitoring.until):
                 if target not in s.pathway.steps:
                     yield (*at, "monitoring", "until", i), _unknown("step", target, s.pathway.steps)
         for key, routing in _routings(step):
             yield from _routing(s, (*at, *key), routing)
+
+
+def _age(s: Scenario, at: tuple[Any, ...]) -> Iterator[Finding]:
+    if "age" in s.attributes:
+        yield at, "age limits need a numeric 'age' attribute (in years), but 'age' is declared categorical"
+        return
+    missing = [c for c, co in s.cohorts.items() if "age" not in co.attributes]
+    if missing:
+        yield at, f"age limits need an 'age' attribute (in years), not defined for cohort(s) {', '.join(missing)}"
 
 
 def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Finding]:
@@ -134,13 +163,26 @@ def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Fi
         return
     for i, role in enumerate(step.staff):
         if role not in svc.staff:
-            yield (*at, "staff", i), _unknown(f"staff role of service {step.service!r}", role, svc.staff)
+            yield (*at, "staff", i), _unknown("staff role", role, svc.staff, f" in service {step.service!r}")
     if step.caseload and svc.caseload is None:
         yield (*at, "caseload"), f"service {step.service!r} has no 'caseload' to hold a slot in"
     if step.bed and svc.beds == 0 and "beds" not in _explicit(s, step.service):
         yield (*at, "bed"), f"service {step.service!r} has no 'beds'"
-    if (step.staff or step.bed or step.kind == "delay") and step.duration is None and step.sessions is None:
-        yield (*at, "duration"), "this step occupies staff, a bed or time, so it needs a 'duration'"
+    holds = step.staff or step.bed or step.caseload
+    if (holds or step.kind == "delay") and step.duration is None and step.sessions is None:
+        yield (*at, "duration"), "this step occupies staff, a caseload slot, a bed or time, so it needs a 'duration'"
+    if step.sessions is not None and not (step.caseload or step.bed):
+        yield (*at, "sessions"), (
+            "a treatment episode holds a caseload slot (or a bed) for its sessions: add 'caseload: true' "
+            "(and a service with a 'caseload')"
+        )
+    queued = step.staff or step.bed or step.caseload
+    for key in ("dropout", "missed"):
+        if getattr(step, key) is not None and not queued:
+            yield (*at, key), (
+                f"'{key}' applies to patients queueing for staff, a caseload slot or a bed; this step "
+                f"holds none of them, so it would never happen"
+            )
 
 
 def _explicit(s: Scenario, service: str) -> set[str]:
@@ -168,7 +210,7 @@ def _routing(s: Scenario, at: tuple[Any, ...], branches: list[Branch]) -> Iterat
             yield at, "every branch needs 'p' when any branch has one"
         elif abs(sum(b.p for b in branches) - 1.0) > 1e-6:
             yield at, f"branch probabilities must add up to 1, found {sum(b.p for b in branches):g}"
-    elif len(branches) > 1:
+    elif any(with_when):  # a lone 'when' branch too: patients who fail it would have nowhere to go
         defaults = [i for i, w in enumerate(with_when) if not w]
         if defaults and defaults != [len(branches) - 1]:
             yield at, "in a conditional routing list only the last branch may omit 'when' (the default)"
@@ -270,10 +312,20 @@ def _waits(step: Step) -> bool:
     return step.kind not in ("discharge", "emergency", "admission", "inpatient")
 
 
+def _routes_to_unknown(s: Scenario, name: str) -> bool:
+    def walk(branches: list[Branch]) -> bool:
+        return any((b.to is not None and b.to not in s.pathway.steps) or (b.next is not None and walk(b.next))
+                   for b in branches)
+
+    return any(walk(routing) for _, routing in _routings(s.pathway.steps[name]))
+
+
 def _way_out(s: Scenario) -> Iterator[Finding]:
     steps = s.pathway.steps
     graph = {name: successors(s, name) for name in steps}
     can_leave = {n for n, st in steps.items() if st.kind == "discharge"}
+    # a step routing to an undefined step is reported as such; do not also call it a dead end
+    can_leave |= {n for n in steps if _routes_to_unknown(s, n)}
     changed = True
     while changed:
         changed = False
@@ -301,10 +353,145 @@ def _size(s: Scenario) -> Iterator[Finding]:
         )
 
 
-def _unknown(what: str, name: str, known: Any) -> str:
+def _unknown(what: str, name: str, known: Any, where: str = "") -> str:
     import difflib
 
     names = list(known)
     near = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {near[0]!r}?" if near else f"; defined: {', '.join(names) or 'none'}"
-    return f"{what} {name!r} is not defined{hint}"
+    return f"{what} {name!r} is not defined{where}{hint}"
+
+
+def _calendar(s: Scenario) -> Iterator[Finding]:
+    """Dated features: start date present, dates in order and inside the horizon, plans feasible."""
+    import datetime as dt
+
+    info = s.scenario
+    start = info.start_date
+    unit = info.time_unit
+    horizon = info.horizon.to(unit)
+    end = None
+    if start is not None:
+        end = start + dt.timedelta(days=horizon * UNIT_DAYS[canonical_unit(unit)])
+
+    def need_start(at: tuple[Any, ...], what: str) -> Iterator[Finding]:
+        if start is None:
+            yield at, f"{what} needs 'scenario.start_date' (the date time 0 stands for)"
+
+    def dated(at: tuple[Any, ...], item: Any) -> Iterator[Finding]:
+        """Check a date/at pair is inside [start, end)."""
+        if item.date is not None:
+            if start is None:
+                yield (*at, "date"), "a 'date' needs 'scenario.start_date'; or give 'at' (time after the start)"
+            elif not start <= item.date < end:
+                yield (*at, "date"), f"{item.date} is outside the horizon ({start} to {end})"
+        elif not 0 <= item.at.to(unit) < horizon:
+            yield (*at, "at"), f"{item.at} is outside the horizon (0 to {info.horizon})"
+
+    def when(item: Any) -> float:
+        if item.date is not None:
+            return (item.date - start).days / UNIT_DAYS[canonical_unit(unit)] if start else 0.0
+        return item.at.to(unit)
+
+    if s.calendar is not None:
+        yield from need_start(("calendar",), "'calendar' (working days)")
+    for name, c in s.cohorts.items():
+        d = c.demand
+        if d is None:
+            continue
+        at = ("cohorts", name, "demand")
+        if d.seasonality is not None:
+            yield from need_start((*at, "seasonality"), "monthly seasonality")
+        previous = None
+        for i, ch in enumerate(d.changes):
+            yield from dated((*at, "changes", i), ch)
+            t = when(ch)
+            if previous is not None and t < previous:
+                yield (*at, "changes", i), "changes must be in date order (this one is earlier than the one before)"
+            previous = t
+    levels: dict[tuple[str, str], float] = {}
+    previous = None
+    for i, ch in enumerate(s.capacity_plan):
+        at = ("capacity_plan", i)
+        yield from dated(at, ch)
+        t = when(ch)
+        if previous is not None and t < previous:
+            yield at, "capacity_plan entries must be in date order (this one is earlier than the one before)"
+        previous = t
+        svc = s.services.get(ch.service)
+        if svc is None:
+            yield (*at, "service"), _unknown("service", ch.service, s.services)
+            continue
+        if ch.role == "beds":
+            base = float(svc.beds)
+        elif ch.role in svc.staff:
+            base = svc.staff[ch.role].wte
+        else:
+            yield (*at, "role"), _unknown(f"staff role of service {ch.service!r} (or 'beds')", ch.role, svc.staff)
+            continue
+        key = (ch.service, ch.role)
+        level = levels.get(key, base)
+        level = level + ch.change if ch.change is not None else ch.to
+        what = "beds" if ch.role == "beds" else f"{ch.role} WTE"
+        if level < -1e-9:
+            yield (*at, "change" if ch.change is not None else "to"), (
+                f"this takes {ch.service} {what} to {level:g}: a capacity cannot be negative")
+        levels[key] = level
+        if ch.role == "beds" and "beds" not in svc.model_fields_set and svc.beds == 0 and not any(
+                st.bed and st.service == ch.service for st in s.pathway.steps.values()):
+            yield (*at, "role"), f"service {ch.service!r} has no bed-based step to use these beds"
+    for name, st in s.pathway.steps.items():
+        at = ("pathway", "steps", name)
+        if st.kind == "panel":
+            if st.meets is None:
+                yield at, "a panel step needs 'meets' (e.g. {every: 1 week, weekday: tue})"
+            elif st.meets.weekday is not None:
+                yield from need_start((*at, "meets", "weekday"), "a meeting weekday")
+            elif st.meets.first is not None and not 0 <= st.meets.first.to(unit) < horizon:
+                yield (*at, "meets", "first"), f"the first meeting ({st.meets.first}) must be inside the horizon"
+            if st.staff or st.caseload or st.bed or st.sessions is not None:
+                yield at, "a panel decides referrals and takes no 'staff', 'caseload', 'bed' or 'sessions'"
+        elif st.meets is not None:
+            yield (*at, "meets"), "only a step of kind 'panel' meets on a schedule"
+        if st.working_days_only and s.calendar is None:
+            yield (*at, "working_days_only"), "needs a top-level 'calendar' (working days) to have an effect"
+    yield from _initial_state(s, start)
+
+
+def _initial_state(s: Scenario, start: Any) -> Iterator[Finding]:
+    init = s.initial_state
+    if init is None:
+        return
+    at = ("initial_state",)
+    for i, g in enumerate(init.waiting):
+        if g.cohort not in s.cohorts:
+            yield (*at, "waiting", i, "cohort"), _unknown("cohort", g.cohort, s.cohorts)
+        elif g.step not in s.pathway.steps:
+            yield (*at, "waiting", i, "step"), _unknown("step", g.step, s.pathway.steps)
+        elif s.pathway.steps[g.step].kind == "discharge":
+            yield (*at, "waiting", i, "step"), f"{g.step!r} is a discharge step: nobody waits there"
+        else:
+            for attr, dist in g.attributes.items():
+                where = (*at, "waiting", i, "attributes", attr)
+                if attr not in s.cohorts[g.cohort].attributes:
+                    yield where, f"cohort {g.cohort!r} has no attribute {attr!r}"
+                    continue
+                values = getattr(dist, "values", None)
+                levels = s.attributes.get(attr)
+                categorical = values is not None and all(isinstance(v, str) for v in values)
+                if categorical != (levels is not None):
+                    yield where, (f"give one of the levels {levels}" if levels else "expected a number or a distribution")
+                elif categorical:
+                    for v in values:
+                        if v not in levels:
+                            yield where, f"{v!r} is not one of the levels {levels}"
+    if init.file is None:
+        return
+    if start is None:
+        yield (*at, "file"), "a waiting-list file has dates: it needs 'scenario.start_date'"
+        return
+    from icssim.scenario.initial_state import read_waiting_list, resolve_path
+
+    _rows, problems = read_waiting_list(resolve_path(s), s)
+    for message in problems:
+        yield (*at, "file"), message

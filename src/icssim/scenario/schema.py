@@ -11,13 +11,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    Tag,
+    field_validator,
     model_validator,
 )
 
@@ -29,16 +33,27 @@ TimeDist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
+
+def _positive_span(value: Span) -> Span:
+    if not value.value > 0:
+        raise ValueError(f"must be a time greater than 0, found {value}")
+    return value
+
+
+#: A length of time that must be greater than zero (intervals, mean times).
+PositiveSpan = Annotated[SpanValue, AfterValidator(_positive_span)]
+
 STEP_KINDS = (
     "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
-    "admission", "inpatient", "day_care", "delay", "discharge",
+    "admission", "inpatient", "day_care", "delay", "discharge", "panel",
 )
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Strict(BaseModel):
     """Base for every scenario model: unknown keys are errors; values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Standard(Strict):
@@ -46,7 +61,7 @@ class Standard(Strict):
 
     urgency: str | None = None
     cohort: str | None = None
-    within: SpanValue
+    within: PositiveSpan
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
 
@@ -62,7 +77,7 @@ class ScenarioInfo(Strict):
     seed: int = Field(default=1, ge=0)
     population: int | None = Field(default=None, gt=0)
     start_date: dt.date | None = None
-    sample_every: SpanValue | None = None
+    sample_every: PositiveSpan | None = None
     standards: dict[str, Standard] = Field(default_factory=dict)
 
 
@@ -84,16 +99,67 @@ class Categorical(Strict):
         return self
 
 
+def _attribute_kind(raw: Any) -> str:
+    """'categorical' for ``{values: [names...]}``, else 'distribution' (numbers and times)."""
+    if isinstance(raw, BaseModel):  # when serialising a validated scenario
+        return "categorical" if isinstance(raw, Categorical) else "distribution"
+    if isinstance(raw, dict) and "dist" not in raw and isinstance(raw.get("values"), list):
+        if raw["values"] and all(isinstance(v, str) for v in raw["values"]):
+            return "categorical"
+    return "distribution"
+
+
 def _coerce_attribute(raw: Any) -> Any:
     if isinstance(raw, str) and not raw.strip()[:1].isdigit():
         return {"values": [raw]}
-    if isinstance(raw, dict) and "dist" not in raw and "values" in raw:
-        if all(isinstance(v, str) for v in raw["values"]):
-            return raw
+    if _attribute_kind(raw) == "categorical":
+        return raw
     return coerce_distribution(raw)
 
 
-AttributeDist = Annotated[Union[Categorical, Distribution], BeforeValidator(_coerce_attribute)]
+#: An attribute is either categorical (level names) or numeric (a distribution); the choice is
+#: made from the data, so errors speak about the one the user meant.
+AttributeDist = Annotated[
+    Union[Annotated[Categorical, Tag("categorical")], Annotated[Distribution, Tag("distribution")]],
+    Discriminator(_attribute_kind),
+    BeforeValidator(_coerce_attribute),
+]
+
+
+class DemandChange(Strict):
+    """A step change in a cohort's referral rate from a date (or a time after the start) on."""
+
+    date: dt.date | None = None
+    at: SpanValue | None = None
+    factor: float = Field(gt=0)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _when(self) -> "DemandChange":
+        if (self.date is None) == (self.at is None):
+            raise ValueError("give exactly one of 'date' (needs scenario.start_date) or 'at' (time after the start)")
+        return self
+
+
+class Demand(Strict):
+    """Time-varying demand of a cohort: compound annual growth, monthly seasonality, step changes.
+
+    The rate at time t is the cohort's rate x (1 + growth_per_year) ** years since the start
+    x seasonality[month of t] x the factors of every change dated on or before t.
+    """
+
+    growth_per_year: float = Field(default=0.0, gt=-1)
+    seasonality: list[Annotated[float, Field(ge=0)]] | None = None
+    changes: list[DemandChange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Demand":
+        if self.seasonality is not None:
+            if len(self.seasonality) != 12:
+                raise ValueError(f"seasonality needs 12 monthly multipliers (January first), found {len(self.seasonality)}")
+            if not sum(self.seasonality) > 0:
+                raise ValueError("seasonality multipliers must not all be 0")
+        return self
 
 
 class Cohort(Strict):
@@ -104,13 +170,19 @@ class Cohort(Strict):
     rate_per_100k_per_year: float | None = Field(default=None, gt=0)
     entry: str
     attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+    demand: Demand | None = None
+
+    @field_validator("rate")
+    @classmethod
+    def _positive_rate(cls, rate: Rate | None) -> Rate | None:
+        if rate is not None and not rate.value > 0:
+            raise ValueError(f"must be a rate greater than 0, found {rate}")
+        return rate
 
     @model_validator(mode="after")
     def _one_rate(self) -> "Cohort":
         if (self.rate is None) == (self.rate_per_100k_per_year is None):
             raise ValueError("give exactly one of 'rate' or 'rate_per_100k_per_year'")
-        if self.rate is not None and not self.rate.value > 0:
-            raise ValueError(f"rate must be greater than 0, found {self.rate}")
         return self
 
 
@@ -170,7 +242,7 @@ Routing = Annotated[list[Branch], BeforeValidator(_coerce_routing), Field(min_le
 class Dropout(Strict):
     """Leaving the waiting list: exponential time to drop out, with its mean."""
 
-    mean_time: SpanValue
+    mean_time: PositiveSpan
     then: Routing | None = None
 
 
@@ -187,7 +259,16 @@ class Sessions(Strict):
     """A treatment episode: ``count`` sessions, one ``every`` interval."""
 
     count: TimeDist
-    every: SpanValue
+    every: PositiveSpan
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, count: Any) -> Any:
+        if count.uses_time_units():
+            raise ValueError("is a number of sessions, not a time: write it without a unit")
+        if count.compile("days").mean < 1:
+            raise ValueError("must be at least 1 session on average")
+        return count
 
 
 class AgeLimit(Strict):
@@ -201,9 +282,25 @@ class Monitoring(Strict):
     """Physical-health monitoring taken on with ``probability`` until one of ``until`` starts."""
 
     probability: Probability = 1.0
-    every: SpanValue
+    every: PositiveSpan
     until: list[str] = Field(default_factory=list)
     cost_per_contact: float | None = Field(default=None, ge=0)
+
+
+class PanelMeetings(Strict):
+    """When a panel meets: every ``every``, on ``weekday`` or first at ``first`` after the start."""
+
+    every: SpanValue = Span(1.0, "week")
+    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
+    first: SpanValue | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "PanelMeetings":
+        if self.weekday is not None and self.first is not None:
+            raise ValueError("give at most one of 'weekday' and 'first'")
+        if not self.every.value > 0:
+            raise ValueError(f"'every' must be greater than 0, found {self.every}")
+        return self
 
 
 class Step(Strict):
@@ -231,6 +328,8 @@ class Step(Strict):
     outcome: str | None = None
     sets: dict[str, str | float] = Field(default_factory=dict)
     next: Routing | None = None
+    meets: PanelMeetings | None = None
+    working_days_only: bool | None = None
 
 
 class Pathway(Strict):
@@ -251,6 +350,68 @@ class Deterioration(Strict):
     detected_step: str | None = None
 
 
+class CalendarSpec(Strict):
+    """Open days: services give appointments only on ``working_days`` that are not bank holidays."""
+
+    working_days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    bank_holidays: list[dt.date] = Field(default_factory=list)
+
+
+class CapacityChange(Strict):
+    """A dated change to a service's staff (WTE of a role) or beds: by ``change`` or ``to`` a level."""
+
+    date: dt.date | None = None
+    at: SpanValue | None = None
+    service: str
+    role: str  # a staff role of the service, or "beds"
+    change: float | None = None
+    to: float | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "CapacityChange":
+        if (self.date is None) == (self.at is None):
+            raise ValueError("give exactly one of 'date' (needs scenario.start_date) or 'at' (time after the start)")
+        if (self.change is None) == (self.to is None):
+            raise ValueError("give exactly one of 'change' (e.g. +2 or -1) or 'to' (the new level)")
+        return self
+
+
+class InitialGroup(Strict):
+    """A summary of part of today's waiting list: ``count`` patients of ``cohort`` at ``step``.
+
+    ``waiting`` patients have waited ``waited`` since referral; ``in_service`` patients waited
+    ``waited`` from referral to the start of this step's service, ``treated_for`` ago."""
+
+    step: str
+    cohort: str
+    count: int = Field(ge=0)
+    waited: TimeDist
+    status: Literal["waiting", "in_service"] = "waiting"
+    treated_for: TimeDist | None = None
+    attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "InitialGroup":
+        if (self.status == "in_service") != (self.treated_for is not None):
+            raise ValueError("'treated_for' (time in service so far) goes with status: in_service, and only with it")
+        return self
+
+
+class InitialState(Strict):
+    """Patients already in the system at the start: a CSV ``file`` and/or summary groups."""
+
+    file: str | None = None
+    waiting: list[InitialGroup] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "InitialState":
+        if self.file is None and not self.waiting:
+            raise ValueError("give a CSV 'file' of patients and/or 'waiting' groups")
+        return self
+
+
 class Scenario(Strict):
     """A whole scenario file (after ``extends`` has been merged)."""
 
@@ -260,6 +421,9 @@ class Scenario(Strict):
     services: dict[str, Service] = Field(default_factory=dict)
     pathway: Pathway
     deterioration: Deterioration | None = None
+    calendar: CalendarSpec | None = None
+    capacity_plan: list[CapacityChange] = Field(default_factory=list)
+    initial_state: InitialState | None = None
     _provenance: Any = PrivateAttr(default=None)
 
 
@@ -268,7 +432,8 @@ def known_keys() -> set[str]:
     names: set[str] = set()
     models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
               Service, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
-              Pathway, Deterioration]
+              Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
+              CapacityChange, InitialGroup, InitialState]
     from icssim import distributions as d
 
     models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical]
