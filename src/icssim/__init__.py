@@ -6,11 +6,14 @@ The Python API mirrors the command line::
     scenario = icssim.load_scenario("scenarios/ed_integrated.yaml")
     result = icssim.run(scenario, replications=10)
     result.summary()            # KPIs with 95% confidence intervals (a DataFrame)
+    base = icssim.load_scenario("scenarios/ed_fragmented.yaml")
+    icssim.compare([base, scenario], replications=10).differences()   # paired, on common random numbers
 """
 
 __version__ = "0.1.0"
 
-from icssim.experiments import RunResult, run  # noqa: E402
+from icssim.experiments import Comparison, RunResult, compare, run  # noqa: E402
 from icssim.scenario import Scenario, load_scenario, scenario_from_dict  # noqa: E402
 
-__all__ = ["RunResult", "Scenario", "__version__", "load_scenario", "run", "scenario_from_dict"]
+__all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",
+           "scenario_from_dict"]

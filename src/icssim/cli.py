@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
     p.add_argument("--max-replications", type=int, default=100, help="cap for --precision")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them")
+    p.add_argument("files", nargs="+", type=Path, help="the first is the baseline")
+    add_run_options(p)
+    p.set_defaults(handler=cmd_compare, replications=10)
+
+    p = sub.add_parser("warmup", help="plot running means and suggest a warm-up length (MSER-5)")
+    p.add_argument("file", type=Path)
+    add_run_options(p)
+    p.set_defaults(handler=cmd_warmup, replications=5)
     return parser
 
 
@@ -156,3 +166,71 @@ def _num(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.3f}"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from icssim import experiments, results
+    from icssim.scenario import load_scenario
+
+    scenarios = [load_scenario(f) for f in args.files]
+    names = [s.scenario.name for s in scenarios]
+    out = args.out or DEFAULT_RESULTS / ("compare-" + "-vs-".join(names))
+    if out.exists() and not args.force:
+        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    for warning in experiments.comparability(scenarios):
+        print(f"icssim: warning: {warning}", file=sys.stderr)
+    started = time.perf_counter()
+    with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
+        comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick)
+    wall = time.perf_counter() - started
+    results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]))
+    if not args.quiet:
+        print(format_differences(comparison))
+    print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
+          f"{comparison.results[0].seed}, {wall:.1f} s)")
+    return 0
+
+
+def format_differences(comparison) -> str:
+    """Headline KPIs per scenario and the paired difference to the first, with 95% CIs."""
+    from icssim.metrics import kpi_info
+    from icssim.results import HEADLINE_KPIS
+
+    summary = comparison.summary().set_index(["kpi", "scenario"])
+    diffs = comparison.differences().set_index(["kpi", "scenario"])
+    base = comparison.names[0]
+    lines = [f"Paired comparison against {base} ({len(comparison.results[0].replications)} replications, "
+             f"common random numbers; 95% CIs)"]
+    for kpi in HEADLINE_KPIS:
+        if (kpi, base) not in summary.index:
+            continue
+        info = kpi_info(kpi)
+        lines.append(f"  {info.label} ({info.unit})")
+        lines.append(f"    {base:<24} {_num(summary.loc[(kpi, base), 'mean']):>12}")
+        for name in comparison.names[1:]:
+            m = summary.loc[(kpi, name), "mean"]
+            d = diffs.loc[(kpi, name)]
+            lines.append(f"    {name:<24} {_num(m):>12}   difference {_num(d['diff_mean'])} "
+                         f"[{_num(d['diff_lower'])}, {_num(d['diff_upper'])}]")
+    return "\n".join(lines)
+
+
+def cmd_warmup(args: argparse.Namespace) -> int:
+    from icssim import experiments, results, warmup
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    out = args.out or DEFAULT_RESULTS / f"{scenario.scenario.name}-warmup"
+    if out.exists() and not args.force:
+        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    with progress_bar(args, "replications", args.replications) as tick:
+        result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
+    diagnostic = warmup.diagnose(result.records)
+    results.write_warmup(diagnostic, scenario.scenario.name, out, args.force)
+    current = scenario.scenario.warmup.to("days")
+    for name, days in diagnostic.suggested_days.items():
+        print(f"  {name}: MSER-5 suggests {days:.0f} days")
+    verdict = "enough" if current >= diagnostic.overall_days else "SHORTER than suggested"
+    print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} days ({verdict})")
+    print(f"wrote {out}/warmup.png")
+    return 0

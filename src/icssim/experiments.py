@@ -179,3 +179,115 @@ def _ci(x: np.ndarray, level: float) -> tuple[float, ...]:
     sd = float(x.std(ddof=1))
     half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
     return (mean, sd, n, mean - half, mean + half, half)
+
+
+@dataclass
+class Comparison:
+    """Several scenarios run on common random numbers, with paired differences to the first."""
+
+    results: list[RunResult]
+    warnings: list[str]
+
+    @property
+    def names(self) -> list[str]:
+        return [r.scenario.scenario.name for r in self.results]
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """Long table: one row per (KPI, scenario) with mean and CI."""
+        frames = []
+        for res in self.results:
+            s = res.summary(level)
+            s.index.name = "kpi"
+            frames.append(s.reset_index().assign(scenario=res.scenario.scenario.name))
+        return pd.concat(frames, ignore_index=True)
+
+    def differences(self, level: float = 0.95) -> pd.DataFrame:
+        """Paired difference of every KPI, each scenario minus the first, with a t-interval."""
+        base = self.results[0].kpis
+        rows = []
+        for res in self.results[1:]:
+            other = res.kpis
+            for kpi in base.columns.intersection(other.columns):
+                d = (other[kpi] - base[kpi]).to_numpy(dtype=float)
+                d = d[~np.isnan(d)]
+                mean, sd, n, lower, upper, half = _ci(d, level)
+                ref = float(base[kpi].mean())
+                pct = (lambda x: 100 * x / abs(ref)) if ref else (lambda x: np.nan)
+                rows.append({"kpi": kpi, "scenario": res.scenario.scenario.name, "baseline": self.names[0],
+                             "baseline_mean": ref, "diff_mean": mean, "diff_lower": lower,
+                             "diff_upper": upper, "diff_half_width": half, "n": n,
+                             "pct_mean": pct(mean), "pct_lower": pct(lower), "pct_upper": pct(upper)})
+        return pd.DataFrame(rows)
+
+
+def comparability(scenarios: list[Scenario]) -> list[str]:
+    """Refuse scenarios that cannot be compared; return warnings where CRN cannot fully hold."""
+    from icssim.scenario import provenance
+
+    first = scenarios[0].scenario
+    for s in scenarios[1:]:
+        if s.scenario.time_unit != first.time_unit:
+            raise IcssimError(f"cannot compare {first.name!r} (time unit {first.time_unit}) with "
+                              f"{s.scenario.name!r} (time unit {s.scenario.time_unit}): use one time unit")
+        for key in ("horizon", "warmup"):
+            a, b = getattr(first, key).to(first.time_unit), getattr(s.scenario, key).to(first.time_unit)
+            if abs(a - b) > 1e-9:
+                raise IcssimError(f"cannot compare {first.name!r} ({key} {getattr(first, key)}) with "
+                                  f"{s.scenario.name!r} ({key} {getattr(s.scenario, key)}): they must match")
+    names = [s.scenario.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise IcssimError(f"scenario names must differ to be compared, found {names}")
+    warnings = []
+    base = _population(provenance(scenarios[0]).raw)
+    for s in scenarios[1:]:
+        if _population(provenance(s).raw) != base:
+            warnings.append(
+                f"{s.scenario.name!r} has a different population (cohorts, rates or attributes) from "
+                f"{first.name!r}: different patients arrive, so common random numbers cannot hold and "
+                f"differences will be noisier")
+    return warnings
+
+
+def _population(raw: dict) -> object:
+    cohorts = {name: {k: v for k, v in c.items() if k not in ("entry", "label")}
+               for name, c in raw.get("cohorts", {}).items()}
+    return cohorts, raw.get("scenario", {}).get("population"), raw.get("attributes")
+
+
+def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None = None,
+            workers: int | None = None, keep_records: bool = True,
+            progress: Progress | None = None) -> Comparison:
+    """Run every scenario with the same seed and replication numbers (common random numbers)."""
+    if len(scenarios) < 2:
+        raise IcssimError("compare needs at least two scenarios")
+    if replications < 2:
+        raise IcssimError(f"--replications must be at least 2 to give a confidence interval, found {replications}")
+    warnings = comparability(scenarios)
+    seed = scenarios[0].scenario.seed if seed is None else seed
+    results = [run(s, replications, seed, workers, keep_records, progress) for s in scenarios]
+    return Comparison(results, warnings)
+
+
+def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20, seed: int | None = None,
+               workers: int | None = None) -> pd.DataFrame:
+    """How much common random numbers narrow the CI of the difference b - a.
+
+    Runs ``b`` a second time on independent seeds (seed + 1) and compares the paired CI
+    half-width (CRN) with the two-sample (Welch) half-width of independent runs.
+    """
+    seed = a.scenario.seed if seed is None else seed
+    ra = run(a, replications, seed, workers, keep_records=False)
+    rb = run(b, replications, seed, workers, keep_records=False)
+    rb_ind = run(b, replications, seed + 1, workers, keep_records=False)
+    paired = Comparison([ra, rb], []).differences().set_index("kpi")
+    rows = []
+    for kpi in kpis:
+        x, y = ra.kpis[kpi].to_numpy(float), rb_ind.kpis[kpi].to_numpy(float)
+        var_x, var_y = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
+        se = np.sqrt(var_x + var_y)
+        dof = (var_x + var_y) ** 2 / (var_x ** 2 / (len(x) - 1) + var_y ** 2 / (len(y) - 1)) if se > 0 else 1
+        independent = float(stats.t.ppf(0.975, dof) * se)
+        crn = float(paired.loc[kpi, "diff_half_width"])
+        rows.append({"kpi": kpi, "crn_half_width": crn, "independent_half_width": independent,
+                     "ratio": crn / independent if independent else np.nan})
+    return pd.DataFrame(rows)

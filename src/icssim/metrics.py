@@ -46,7 +46,7 @@ KPIS: dict[str, KpiInfo] = {
     "rejected_referrals_per_year": KpiInfo("Referrals rejected (bounced)", "per year"),
     "share_ever_rejected": KpiInfo("Patients with a rejected referral", "share"),
     "rereferrals_per_year": KpiInfo("Re-referrals after rejection", "per year"),
-    "duplicated_assessments_per_year": KpiInfo("Duplicated assessments", "per year"),
+    "duplicated_assessments_per_year": KpiInfo("Duplicated assessments (assessed again before treatment)", "per year"),
     "ae_attendances_per_year": KpiInfo("A&E attendances", "per year"),
     "emergency_admissions_per_year": KpiInfo("Emergency (acute) admissions", "per year"),
     "inpatient_admissions_per_year": KpiInfo("Specialist inpatient admissions", "per year"),
@@ -166,7 +166,7 @@ def compute_kpis(rec: RunRecords, standards: dict[str, tuple] | None = None) -> 
     k["rejected_referrals_per_year"] = rej.sum() / years
     k["share_ever_rejected"] = _share(rej > 0)
     k["rereferrals_per_year"] = P["rereferrals"][in_window].sum() / years
-    k["duplicated_assessments_per_year"] = np.maximum(P["n_assessments"][in_window] - 1, 0).sum() / years
+    k["duplicated_assessments_per_year"] = P["n_duplicated_assessments"][in_window].sum() / years
     k["ae_attendances_per_year"] = P["n_ae"][in_window].sum() / years
     k["emergency_admissions_per_year"] = P["n_emergency_admissions"][in_window].sum() / years
     k["inpatient_admissions_per_year"] = P["n_inpatient_admissions"][in_window].sum() / years

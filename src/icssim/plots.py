@@ -17,8 +17,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-#: Okabe-Ito palette (colour-blind safe).
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+#: Okabe-Ito palette (colour-blind safe), extended with Paul Tol's muted colours for more series.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+           "#882255", "#44AA99", "#332288", "#999933", "#AA4499", "#DDDDDD"]
 STANDARD_COLOUR = "#444444"
 
 
@@ -49,10 +50,13 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
         ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=PALETTE[i % len(PALETTE)],
                 label=f"{label} (n={len(w):,})")
         upper = max(upper, float(np.percentile(w, 98)))
+    by_days: dict[float, list[str]] = {}
     for name, days in standards.items():
+        by_days.setdefault(days, []).append(name)
+    for days, names in by_days.items():
         ax.axvline(days, color=STANDARD_COLOUR, linestyle="--", linewidth=1)
-        ax.text(days, 0.02, f" {name}", rotation=90, va="bottom", ha="right", fontsize=8,
-                color=STANDARD_COLOUR)
+        ax.text(days, 0.03, " " + "\n ".join(names), rotation=0, va="bottom", ha="left", fontsize=7,
+                color=STANDARD_COLOUR, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_xlim(0, max(upper, max(standards.values(), default=0) * 1.2, 1))
     ax.set_ylim(0, 1.01)
     _style(ax, title, xlabel, "Share of patients who had started (cumulative)")
@@ -77,12 +81,14 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
         n = values.shape[1]
         if n > 1:
             half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
-            ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0,
-                            label=f"{label}: 95% CI ({n} replications)")
+            ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0)
     if reference is not None:
         ax.axhline(reference, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=reference_label)
+    n = next(iter(series.values())).shape[1] if series else 0
+    if n > 1:
+        title += f"\n(lines: mean of {n} replications; shaded: 95% CI)"
     _style(ax, title, xlabel, ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
 
@@ -122,4 +128,25 @@ def forest(diffs: pd.DataFrame, title: str) -> plt.Figure:
     ax.set_yticks(y)
     ax.set_yticklabels(diffs["label"], fontsize=8)
     _style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
+    return fig
+
+
+def running_means(series: dict[str, pd.DataFrame], suggested: dict[str, float], title: str) -> plt.Figure:
+    """One panel per series: the across-replication mean over time, its cumulative running mean,
+    and the suggested warm-up as a vertical line."""
+    fig, axes = plt.subplots(len(series), 1, figsize=(7.5, 3.2 * len(series)), squeeze=False)
+    for ax, (name, frame) in zip(axes[:, 0], series.items()):
+        x = frame.index.to_numpy()
+        mean = frame.mean(axis=1).to_numpy()
+        ax.plot(x, mean, color=PALETTE[5], linewidth=0.8, label=f"mean of {frame.shape[1]} replications")
+        ok = ~np.isnan(mean)
+        running = np.full_like(mean, np.nan)
+        running[ok] = np.cumsum(mean[ok]) / np.arange(1, ok.sum() + 1)
+        ax.plot(x, running, color=PALETTE[0], linewidth=2, label="running mean")
+        ax.axvline(suggested.get(name, 0.0), color=PALETTE[3], linestyle="--",
+                   label=f"MSER-5 warm-up: {suggested.get(name, 0.0):.0f} days")
+        _style(ax, name, "Time since start (days)", name.split(" (")[-1].rstrip(")") if "(" in name else "patients")
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
     return fig

@@ -48,9 +48,10 @@ def commit_output(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
-def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True) -> None:
-    """Write ``df`` as CSV (and Parquet)."""
-    df.to_csv(folder / f"{name}.csv", index=False)
+def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True, csv: bool = True) -> None:
+    """Write ``df`` as CSV and/or Parquet."""
+    if csv:
+        df.to_csv(folder / f"{name}.csv", index=False)
     if parquet:
         df.to_parquet(folder / f"{name}.parquet", index=False)
 
@@ -70,6 +71,7 @@ def metadata(result: RunResult, wall_seconds: float, command: str) -> dict:
     events = sum(r.kpis.get("events", 0) for r in result.replications)
     sim_seconds = sum(r.kpis.get("wall_seconds", 0) for r in result.replications)
     return {
+        "kind": "run",
         "icssim_version": __version__,
         "scenario": result.scenario.scenario.name,
         "scenario_files": prov.files,
@@ -127,7 +129,8 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
         if all(v is not None for v in visits):
             for r, v in zip(recs, visits):
                 v.insert(0, "replication", r.replication)
-            write_table(pd.concat(visits, ignore_index=True), folder, "visits")
+            # one row per step visit is the largest table: CSV only for single runs, Parquet always
+            write_table(pd.concat(visits, ignore_index=True), folder, "visits", csv=len(recs) == 1)
         ts = pd.concat([timeseries_frame(r).assign(replication=r.replication) for r in recs],
                        ignore_index=True)
         write_table(ts, folder, "timeseries")
@@ -165,15 +168,15 @@ def _waiting_list_plot(result: RunResult):
     total = pd.concat([f[cols].sum(axis=1).rename(i) for i, f in enumerate(frames)], axis=1)
     steps = [c for c in cols if frames[0][c].max() > 0]
     top = sorted(steps, key=lambda c: -np.mean([f[c].mean() for f in frames]))[:4]
-    series = {"all steps": total}
+    series = {"all services": total}
     for c in top:
         series[c.removeprefix("waiting_")] = pd.concat([f[c].rename(i) for i, f in enumerate(frames)], axis=1)
     warm = recs[0].warmup * recs[0].hours_per_unit / 24
-    fig = plots.band_over_time(series, f"{result.scenario.scenario.name}: patients waiting",
-                               "Patients waiting (referred, not yet seen)")
+    fig = plots.band_over_time(series, f"{result.scenario.scenario.name}: waiting lists",
+                               "Patients waiting (hand-off or queue)")
     if warm > 0:
-        fig.axes[0].axvspan(0, warm, color="#eeeeee", zorder=0, label="warm-up")
-        fig.axes[0].legend(fontsize=8)
+        fig.axes[0].axvspan(0, warm, color="#eeeeee", zorder=0, label="warm-up (excluded)")
+        fig.axes[0].legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
 
@@ -191,3 +194,88 @@ def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame
     df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "mean": 0.0, "half_width": np.nan}])
     df["total_mean"], df["total_half_width"] = total["mean"], total["half_width"]
     return df
+
+
+#: KPIs shown in comparison plots and summaries (when present), in this order.
+HEADLINE_KPIS = (
+    "wait_to_assessment_median", "wait_to_treatment_median", "wait_to_treatment_p90",
+    "uptake_after_referral", "share_intensive_12m", "rejected_referrals_per_year",
+    "duplicated_assessments_per_year", "ae_attendances_per_year", "emergency_admissions_per_year",
+    "specialist_bed_days_per_year", "share_dropped_out", "cost_per_year",
+)
+
+
+def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: float = 0.0,
+                     command: str = "") -> Path:
+    """Write each scenario's run folder plus the paired comparison tables and plots."""
+    tmp = prepare_output(out, force)
+    try:
+        for res in comparison.results:
+            _write_run_files(res, _mkdir(tmp / res.scenario.scenario.name), 0.0, command)
+        write_table(_labelled(comparison.summary()), tmp, "summary", parquet=False)
+        write_table(_labelled(comparison.differences()), tmp, "differences", parquet=False)
+        _write_comparison_plots(comparison, _mkdir(tmp / "plots"))
+        meta = metadata(comparison.results[0], wall_seconds, command)
+        meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
+                 "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
+                                     for r in comparison.results}}
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    commit_output(tmp, out)
+    return out
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df.insert(1, "unit", [kpi_info(k).unit for k in df["kpi"]])
+    df.insert(1, "label", [kpi_info(k).label for k in df["kpi"]])
+    return df
+
+
+def _write_comparison_plots(comparison, folder: Path) -> None:
+    diffs = comparison.differences()
+    diffs = diffs[diffs["kpi"].isin(HEADLINE_KPIS) & diffs["pct_mean"].notna()].copy()
+    diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(HEADLINE_KPIS)})
+    diffs = diffs.sort_values(["scenario", "order"])
+    multi = diffs["scenario"].nunique() > 1
+    diffs["label"] = [f"{kpi_info(k).label}" + (f" [{s}]" if multi else "")
+                      for k, s in zip(diffs["kpi"], diffs["scenario"])]
+    diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
+    title = f"Change against {comparison.names[0]} (paired, common random numbers)"
+    plots.save(plots.forest(diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png")
+    waits, stds = {}, {}
+    for res in comparison.results:
+        recs = res.records
+        pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
+        warm = recs[0].warmup * recs[0].hours_per_unit / 24
+        waits[res.scenario.scenario.name] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
+        stds |= {n: d for n, (d, *_r) in standards_of(res.scenario).items()}
+    plots.save(plots.wait_ecdf(waits, stds, "Wait from referral to treatment, by scenario"),
+               folder / "wait_ecdf.png")
+    costs = pd.concat([cost_by_service(r) for r in comparison.results], ignore_index=True)
+    plots.save(plots.cost_bars(costs, "Cost per year by service (activity-based), by scenario"),
+               folder / "costs.png")
+
+
+def write_warmup(diagnostic, name: str, out: Path, force: bool = False) -> Path:
+    """Write the warm-up plot and the suggested lengths."""
+    tmp = prepare_output(out, force)
+    try:
+        fig = plots.running_means(diagnostic.series, diagnostic.suggested_days,
+                                  f"{name}: warm-up diagnostic (MSER-5)")
+        plots.save(fig, tmp / "warmup.png")
+        pd.DataFrame({"series": list(diagnostic.suggested_days),
+                      "suggested_warmup_days": list(diagnostic.suggested_days.values())}).to_csv(
+            tmp / "warmup.csv", index=False)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    commit_output(tmp, out)
+    return out

@@ -29,8 +29,8 @@ from icssim.model.streams import Streams
 NAN = math.nan
 _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
 (SERVED, REJECTED, DROPPED, EMERGENCY, MISSED, DISCHARGED_MISSED, AGED_OUT, ESCALATED) = range(8)
-# where a patient is: not waiting, in a hand-off/delay, in a queue
-NOWHERE, IN_TRANSIT, IN_QUEUE = 0, 1, 2
+# where a patient is: not waiting, in a hand-off or delay step, in a queue, on a routing delay
+NOWHERE, IN_TRANSIT, IN_QUEUE, RETURNING = 0, 1, 2, 3
 _NCAT = len(COST_CATEGORIES)
 STAFF, CONTACTS, BED_DAYS, MONITORING = range(_NCAT)
 
@@ -46,7 +46,7 @@ class Patient:
 
     __slots__ = (
         "pid", "cohort", "attrs", "urgency0", "arrival", "referral", "assess_start", "treat_start",
-        "first_intensive",
+        "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
         "mon",
@@ -67,7 +67,9 @@ class _Step:
     """Runtime state of a step: its plan, random streams and queue."""
 
     __slots__ = (
-        "plan", "index", "res", "queue", "n_wait", "n_transit", "priority", "duration", "handoff",
+        "plan", "index", "res", "queue", "n_wait", "n_transit", "n_returning", "priority", "duration",
+        "handoff",
+        "urgent_handoff",
         "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
     )
 
@@ -77,11 +79,12 @@ class _Step:
         self.res = [resources[i] for i in plan.resources]
         self.priority = plan.priority
         self.queue: deque | list = [] if plan.priority else deque()
-        self.n_wait = self.n_transit = 0
+        self.n_wait = self.n_transit = self.n_returning = 0
         self.seq = count()
         self.scale = plan.elapsed_scale
         self.duration = _stream(streams, f"duration/{name}", plan.duration)
         self.handoff = _stream(streams, f"handoff/{name}", plan.handoff)
+        self.urgent_handoff = _stream(streams, f"urgent-handoff/{name}", plan.urgent_handoff)
         self.route_u = UniformStream(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
         self.missed_u = UniformStream(streams.rng(f"missed/{name}"))
@@ -106,6 +109,8 @@ class Simulation:
         self._queue, self._eid = self.env._queue, self.env._eid
         self.res = [_Resource(r.capacity) for r in plan.resources]
         self.steps = [_Step(sp, streams, self.res) for sp in plan.steps]
+        #: steps with resources: the ones with a waiting list (queue plus hand-off)
+        self._served = [s for s in self.steps if s.res]
         for step in self.steps:
             for r in step.res:
                 if step not in r.steps:
@@ -117,6 +122,8 @@ class Simulation:
         self.delay_streams = {}
         self._streams = streams
         self.ypu = plan.hours_per_unit / 24 / 365.25
+        urg = plan.urgency
+        self.urgent_level = float(len(plan.attributes[urg].levels) - 1) if urg >= 0 else NAN
         self.n_services = len(plan.services)
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         self.costs = [0.0] * (self.n_buckets * max(self.n_services, 1) * _NCAT)
@@ -176,7 +183,8 @@ class Simulation:
         p.t_enter = p.t_queue = NAN
         p.wait = p.qseq = p.where = p.misses = 0
         p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
-        p.n_missed = p.sessions = 0
+        p.n_missed = p.sessions = p.n_dup = 0
+        p.assessed = False
         p.bed_days = 0.0
         p.cost = [0.0] * self.n_services if self.n_services else None
         p.mon = None
@@ -213,7 +221,9 @@ class Simulation:
         if s.handoff is not None:
             p.where = IN_TRANSIT
             s.n_transit += 1
-            self._at(s.handoff(), self._after_handoff, (p, s, p.wait))
+            urgent = s.urgent_handoff is not None and p.attrs[self.plan.urgency] == self.urgent_level
+            delay = s.urgent_handoff() if urgent else s.handoff()
+            self._at(delay, self._after_handoff, (p, s, p.wait))
         else:
             self._join(p, s)
 
@@ -253,8 +263,8 @@ class Simulation:
         if p.step is not target:
             p.misses = 0
             p.step = target
-        p.where = IN_TRANSIT
-        target.n_transit += 1
+        p.where = RETURNING
+        target.n_returning += 1
         if target.plan.deteriorates and self.det is not None:
             self._schedule_deterioration(p)
         self._at(stream(), self._arrive_after_delay, (p, target, p.wait))
@@ -262,7 +272,7 @@ class Simulation:
     def _arrive_after_delay(self, ev: _Event) -> None:
         p, s, tok = ev._value
         if p.wait == tok:
-            s.n_transit -= 1
+            s.n_returning -= 1
             self._enter(p, s)
 
     def _join(self, p: Patient, s: _Step) -> None:
@@ -300,6 +310,7 @@ class Simulation:
         if s.duration is None:
             p.wait += 1
             self._start_counts(p, s)
+            self._charge_contact(p, s, 0.0)
             self._visit(p, s, self.env._now, SERVED)
             for i, value in s.plan.sets:
                 p.attrs[i] = value
@@ -307,7 +318,9 @@ class Simulation:
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
-        self._at(s.duration(), self._end_delay, (p, s, p.wait))
+        length = s.duration()
+        self._charge_contact(p, s, length)
+        self._at(length, self._end_delay, (p, s, p.wait))
 
     def _end_delay(self, ev: _Event) -> None:
         p, s, tok = ev._value
@@ -360,6 +373,8 @@ class Simulation:
             s.n_wait -= 1
         elif p.where == IN_TRANSIT:
             s.n_transit -= 1
+        elif p.where == RETURNING:
+            s.n_returning -= 1
         p.where = NOWHERE
         p.wait += 1
         return s
@@ -394,18 +409,27 @@ class Simulation:
             r.area += r.used * (now - r.last)
             r.last = now
             r.used += 1
-        self._start_counts(p, s)
         if s.sessions is not None:
+            self._start_counts(p, s)
             self._start_episode(p, s, now)
         elif sp.bed_day_cost or sp.kind in ("admission", "inpatient"):
+            self._start_counts(p, s)
             self._start_stay(p, s, now)
         else:
             missed = sp.missed_p > 0 and s.missed_u() < sp.missed_p
-            length = s.duration() * s.scale
-            if sp.contact_cost or sp.staff_hours_cost:
-                cost = sp.contact_cost + sp.staff_hours_cost * length / s.scale
-                self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
-            self._at(length, self._end_service, (p, s, now, MISSED if missed else SERVED))
+            if not missed:
+                self._start_counts(p, s)
+            contact = s.duration()
+            self._charge_contact(p, s, contact)
+            self._at(contact * s.scale, self._end_service, (p, s, now, MISSED if missed else SERVED))
+
+    def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
+        """Charge one contact at ``s``: its contact cost, or the staff time it took."""
+        sp = s.plan
+        if sp.contact_cost or sp.staff_hours_cost:
+            now = self.env._now
+            cost = sp.contact_cost + sp.staff_hours_cost * contact
+            self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
 
     def _start_counts(self, p: Patient, s: _Step) -> None:
         sp = s.plan
@@ -414,10 +438,15 @@ class Simulation:
             self._stop_monitoring(p)
         if sp.is_assessment:
             p.n_assess += 1
+            if p.assessed:  # assessed again before any treatment: a duplicated assessment
+                p.n_dup += 1
+            p.assessed = True
             if p.assess_start != p.assess_start:
                 p.assess_start = now
-        elif sp.is_treatment and p.treat_start != p.treat_start:
-            p.treat_start = now
+        elif sp.is_treatment:
+            p.assessed = False
+            if p.treat_start != p.treat_start:
+                p.treat_start = now
         if sp.is_intensive and p.first_intensive != p.first_intensive:
             p.first_intensive = now
         kind = sp.kind
@@ -607,8 +636,8 @@ class Simulation:
 
     def _sample(self, ev: _Event) -> None:
         now = self.env._now
-        self.ts.append((now, self.in_sys, *(s.n_wait + s.n_transit for s in self.steps),
-                        *(s.n_wait for s in self.steps), *(r.used for r in self.res)))
+        self.ts.append((now, self.in_sys, *(s.n_wait + s.n_transit for s in self._served),
+                        *(s.n_wait for s in self._served), *(r.used for r in self.res)))
         if now + self.plan.sample_every <= self.plan.horizon:
             self._at(self.plan.sample_every, self._sample, None)
 
@@ -624,8 +653,9 @@ class Simulation:
     # ------------------------------------------------------------------ records
     _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
                        "bed_days", "urgency0")
-    _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments", "n_ae",
-                     "n_emergency_admissions", "n_inpatient_admissions", "n_missed", "sessions")
+    _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
+                     "n_duplicated_assessments", "n_ae", "n_emergency_admissions",
+                     "n_inpatient_admissions", "n_missed", "sessions")
 
     def _init_columns(self, record_visits: bool) -> None:
         plan = self.plan
@@ -652,7 +682,7 @@ class Simulation:
         f["bed_days"].append(p.bed_days)
         f["urgency0"].append(p.urgency0)
         for col, val in zip(self._icols, (p.pid, p.cohort, outcome, p.rejections, p.rereferrals,
-                                              p.n_assess, p.n_ae, p.n_admit, p.n_inpatient, p.n_missed,
+                                              p.n_assess, p.n_dup, p.n_ae, p.n_admit, p.n_inpatient, p.n_missed,
                                               p.sessions)):
             col.append(val)
         for col, val in zip(self.pattr, p.attrs):
@@ -700,8 +730,8 @@ class Simulation:
         if self.visits is not None:
             visits = {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int32)
                       for k, v in self.visits.items()}
-        ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self.steps]
-                   + [f"queue_{s.plan.name}" for s in self.steps] + [f"in_use_{r.name}" for r in plan.resources])
+        ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self._served]
+                   + [f"queue_{s.plan.name}" for s in self._served] + [f"in_use_{r.name}" for r in plan.resources])
         ts = np.array(self.ts, dtype=float).reshape(len(self.ts), len(ts_cols))
         costs = np.array(self.costs).reshape(self.n_buckets, max(self.n_services, 1), _NCAT)
         return RunRecords(

@@ -88,6 +88,7 @@ class StepPlan:
     duration: Sampler | None
     priority: bool
     handoff: Sampler | None
+    urgent_handoff: Sampler | None
     accept: Condition | None
     on_reject: RouterPlan | None
     dropout_mean: float | None
@@ -258,6 +259,7 @@ class _Context:
             duration=st.duration.compile(unit) if st.duration else None,
             priority=st.queue == "priority",
             handoff=st.handoff.compile(unit) if st.handoff else None,
+            urgent_handoff=st.urgent_handoff.compile(unit) if st.urgent_handoff else None,
             accept=self.condition(st.accept) if st.accept else None,
             on_reject=self.router(st.on_reject),
             dropout_mean=st.dropout.mean_time.to(unit) if st.dropout else None,

@@ -111,6 +111,8 @@ def _steps(s: Scenario) -> Iterator[Finding]:
             yield from _condition(s, (*at, "accept"), step.accept)
         for attr, value in step.sets.items():
             yield from _assignment(s, (*at, "sets", attr), attr, value)
+        if step.urgent_handoff is not None and "urgency" not in s.attributes:
+            yield (*at, "urgent_handoff"), "needs an 'urgency' attribute declared under 'attributes'"
         if step.queue == "priority" and "urgency" not in s.attributes:
             yield (*at, "queue"), "priority queues order by 'urgency': declare it under 'attributes'"
         if step.monitoring is not None:

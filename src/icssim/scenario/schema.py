@@ -216,6 +216,7 @@ class Step(Strict):
     duration: TimeDist | None = None
     queue: Literal["fifo", "priority"] = "fifo"
     handoff: TimeDist | None = None
+    urgent_handoff: TimeDist | None = None
     accept: str | None = None
     on_reject: Routing | None = None
     dropout: Dropout | None = None
