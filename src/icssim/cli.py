@@ -107,14 +107,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {args.replications}")
     started = time.perf_counter()
-    with progress_bar(args, "replications", args.replications if args.precision is None else None) as tick:
-        if args.precision is not None:
-            kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
-            result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
-                                                  start=max(args.replications, 3),
-                                                  cap=args.max_replications, progress=tick)
-        else:
-            result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
+    finished: list = []
+    try:
+        with progress_bar(args, "replications", args.replications if args.precision is None else None) as tick:
+            if args.precision is not None:
+                kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
+                result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
+                                                      start=max(args.replications, 3),
+                                                      cap=args.max_replications, progress=tick)
+            else:
+                result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
+                                         done=finished)
+    except KeyboardInterrupt:
+        _save_interrupted(scenario, args, finished, out, time.perf_counter() - started)
+        raise
     wall = time.perf_counter() - started
     results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]))
     if not args.quiet:
@@ -125,6 +131,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = "reached" if pr["reached"] else "NOT reached (cap hit)"
         print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
     return 0
+
+
+def _save_interrupted(scenario, args: argparse.Namespace, finished: list, out: Path, wall: float) -> None:
+    """Keep the replications that finished before Ctrl-C, in a folder marked as interrupted."""
+    from icssim import experiments, results
+
+    if not finished:
+        return
+    seed = scenario.scenario.seed if args.seed is None else args.seed
+    partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
+    target = out.with_name(out.name + "-interrupted")
+    results.write_run(partial, target, force=True, wall_seconds=wall,
+                      command=" ".join(["icssim", *sys.argv[1:]]) + "  # interrupted")
+    print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None):

@@ -96,11 +96,16 @@ def default_workers() -> int:
 
 def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None = None,
               workers: int | None = None, keep_records: bool = True,
-              progress: Progress | None = None) -> list[Replication]:
-    """Run the given replication numbers, in parallel when ``workers`` > 1; ordered by number."""
+              progress: Progress | None = None, done: list[Replication] | None = None) -> list[Replication]:
+    """Run the given replication numbers, in parallel when ``workers`` > 1; ordered by number.
+
+    Finished replications are appended to ``done`` as they complete, so a caller that is
+    interrupted still holds every finished one.
+    """
     reps = list(replications)
     workers = min(workers or default_workers(), len(reps)) or 1
-    done: list[Replication] = []
+    done = [] if done is None else done
+    first = len(done)
     if workers == 1:
         for r in reps:
             done.append(run_replication(scenario, r, seed, keep_records))
@@ -113,16 +118,17 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
                 done.append(fut.result())
                 if progress:
                     progress(1)
-    return sorted(done, key=lambda r: r.replication)
+    return sorted(done[first:], key=lambda r: r.replication)
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
-        keep_records: bool = True, progress: Progress | None = None) -> RunResult:
-    """Run ``replications`` seeded replications of ``scenario``."""
+        keep_records: bool = True, progress: Progress | None = None,
+        done: list[Replication] | None = None) -> RunResult:
+    """Run ``replications`` seeded replications of ``scenario`` (finished ones also go to ``done``)."""
     if replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {replications}")
     seed = scenario.scenario.seed if seed is None else seed
-    reps = replicate(scenario, range(replications), seed, workers, keep_records, progress)
+    reps = replicate(scenario, range(replications), seed, workers, keep_records, progress, done)
     return RunResult(scenario, seed, reps)
 
 

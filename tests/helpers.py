@@ -1,0 +1,26 @@
+"""Helpers for tests: shipped scenarios with a short horizon, modified by key path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
+
+
+def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **changes: Any) -> Scenario:
+    """A shipped scenario with a shorter run and optional changes given as dotted key paths."""
+    raw = copy.deepcopy(provenance(load_scenario(SCENARIOS / f"{name}.yaml")).raw)
+    raw["scenario"]["horizon"], raw["scenario"]["warmup"] = horizon, warmup
+    for path, value in changes.items():
+        node = raw
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+    return scenario_from_dict(raw, name=f"{name} (test)")

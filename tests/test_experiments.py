@@ -1,0 +1,61 @@
+"""Replications, confidence intervals, precision and comparisons (issue: numbers a planner can defend)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from icssim.errors import IcssimError
+from icssim.experiments import compare, comparability, run, run_to_precision, summarise
+
+from helpers import shipped
+
+
+def test_serial_and_parallel_replications_are_identical():
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    serial = run(s, replications=3, workers=1, keep_records=False).kpis.drop(columns="wall_seconds")
+    parallel = run(s, replications=3, workers=2, keep_records=False).kpis.drop(columns="wall_seconds")
+    pd.testing.assert_frame_equal(serial, parallel)
+
+
+def test_summary_is_a_student_t_interval():
+    table = pd.DataFrame({"x": [1.0, 2.0, 4.0, 7.0]})
+    row = summarise(table).loc["x"]
+    half = stats.t.ppf(0.975, 3) * np.std([1, 2, 4, 7], ddof=1) / 2
+    assert row["mean"] == pytest.approx(3.5) and row["half_width"] == pytest.approx(half)
+    assert row["lower"] == pytest.approx(3.5 - half)
+
+
+def test_precision_adds_replications_until_reached():
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    res = run_to_precision(s, 0.02, ["referrals_per_year"], workers=1, start=3, cap=12, keep_records=False)
+    assert res.precision["reached"]
+    assert res.precision["relative_half_width"]["referrals_per_year"] <= 0.02
+    capped = run_to_precision(s, 1e-6, ["referrals_per_year"], workers=1, start=3, cap=4, keep_records=False)
+    assert not capped.precision["reached"] and len(capped.replications) == 4
+
+
+def test_bad_experiment_input_is_refused():
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    with pytest.raises(IcssimError, match="at least 1"):
+        run(s, replications=0)
+    with pytest.raises(IcssimError, match="greater than 0"):
+        run_to_precision(s, -0.1, ["cost_per_year"])
+    with pytest.raises(IcssimError, match="horizon"):
+        comparability([s, shipped("ed_integrated", horizon="2 years", warmup="2 months")])
+
+
+def test_population_difference_warns_that_crn_cannot_hold():
+    a = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    b = shipped("ed_integrated", horizon="1 year", warmup="2 months", **{"cohorts.cyp.rate_per_100k_per_year": 40})
+    assert any("common random numbers cannot hold" in w for w in comparability([a, b]))
+    assert comparability([a, shipped("ed_integrated", horizon="1 year", warmup="2 months")]) == []
+
+
+def test_compare_differences_are_paired():
+    a = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    b = shipped("ed_integrated", horizon="1 year", warmup="2 months")
+    cmp = compare([a, b], replications=3, workers=1, keep_records=False)
+    d = cmp.differences().set_index("kpi").loc["duplicated_assessments_per_year"]
+    per_rep = cmp.results[1].kpis["duplicated_assessments_per_year"] - cmp.results[0].kpis["duplicated_assessments_per_year"]
+    assert d["diff_mean"] == pytest.approx(per_rep.mean()) and d["diff_upper"] < 0
