@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from icssim.metrics import visits_frame
 from icssim.scenario import load_scenario
 from qtheory import (
-    LEVEL, MMc, ci, cobham_mmc, in_window_arrival_rate, jackson_rates, mean_in_system,
+    LEVEL, ErlangA, MMc, ci, cobham_mmc, in_window_arrival_rate, jackson_rates, mean_in_system,
     pollaczek_khinchine, queue_waits, run_records,
 )
 
@@ -75,11 +76,13 @@ def _rel(theory: float, share: float) -> float:
 
 
 # ---------------------------------------------------------------------------- M/M/c (Erlang C)
-#: name -> (lambda, mu, c, replications, margin in hours)
+#: name -> (lambda, mu, c, replications, margin in hours). In ``parttime`` each of 2 servers
+#: gives 84 of 168 hours a week, so a 1-hour contact (mu = 1 in staff time) lasts 2 hours.
 MMC_CASES = {
     "mm1": (0.6, 1.0, 1, 10, 100.0),
     "mm3": (2.4, 1.0, 3, 16, 100.0),
     "mmc": (9.0, 1.0, 10, 8, 100.0),
+    "parttime": (0.6, 0.5, 2, 10, 100.0),
 }
 
 
@@ -90,7 +93,7 @@ def mmc_checks(name: str) -> tuple[Check, ...]:
     q = MMc(lam, mu, c)
     recs = run_records(scenario(name), reps)
     waits = [queue_waits(r, "service", margin)[None] for r in recs]
-    label = f"{name} (M/M/{c}, rho={q.rho:.2f})"
+    label = f"{name} (M/M/{c}, rho={q.rho:.2f}{', part-time staff' if name == 'parttime' else ''})"
     # a mean-wait interval wider than +-10% of theory (15% for the heavily loaded M/M/10) fails
     wq_share = 0.15 if q.rho >= 0.85 else 0.10
     checks = [Check(label, "Wq, mean wait in queue (hours)", q.wq,
@@ -170,6 +173,43 @@ def mg1_checks() -> tuple[Check, ...]:
     )
 
 
+# ---------------------------------------------------------------------------- dropout (Erlang A)
+ERLANG_A = {"lam": 3.0, "mu": 1.0, "c": 3, "theta": 0.5, "replications": 12, "margin": 100.0}
+
+
+@cache
+def erlang_a_checks() -> tuple[Check, ...]:
+    """Share dropping out, mean time in queue, P(wait) and utilisation of M/M/3+M."""
+    cfg = ERLANG_A
+    q = ErlangA(cfg["lam"], cfg["mu"], cfg["c"], cfg["theta"])
+    recs = run_records(scenario("erlang_a"), cfg["replications"])
+    label = f"erlang_a (M/M/{cfg['c']}+M, offered load {cfg['lam'] / cfg['mu']:.0f}, mean patience {1 / cfg['theta']:.0f} h)"
+    share, mean_wait, waited = [], [], []
+    for r in recs:
+        v = visits_frame(r)
+        scale = 24 / r.hours_per_unit
+        t_queue = v["t_queue"].to_numpy() * scale
+        keep = (t_queue >= r.warmup) & (t_queue <= r.horizon - cfg["margin"])
+        served = (v["outcome"] == "served").to_numpy()[keep]
+        dropped = (v["outcome"] == "dropped_out").to_numpy()[keep]
+        if not np.all(served | dropped):
+            raise AssertionError("a visit that neither was served nor dropped out")
+        # time in queue: until service starts, or until the patient drops out
+        left_queue = np.where(served, v["t_start"].to_numpy()[keep], v["t_end"].to_numpy()[keep]) * scale
+        wait = left_queue - t_queue[keep]
+        share.append(dropped.mean())
+        mean_wait.append(wait.mean())
+        waited.append((wait > 0).mean())
+    util = [r.resources[0].busy_area / (r.resources[0].capacity * r.window) for r in recs]
+    return (
+        Check(label, "share of arrivals who drop out", q.p_abandon, np.array(share), 0.02),
+        Check(label, "mean time in queue, served or dropped (hours)", q.wq, np.array(mean_wait),
+              _rel(q.wq, 0.10)),
+        Check(label, "P(W > 0)", q.p_wait, np.array(waited), 0.03),
+        Check(label, "server utilisation", q.utilisation, np.array(util), 0.02),
+    )
+
+
 # ---------------------------------------------------------------------------- open Jackson network
 JACKSON = {
     "external": [4.0, 0.0, 0.0],
@@ -215,5 +255,6 @@ def all_checks() -> list[Check]:
         out += mmc_checks(name)
     out += priority_checks()
     out += mg1_checks()
+    out += erlang_a_checks()
     out += jackson_checks()
     return out

@@ -98,6 +98,53 @@ def pollaczek_khinchine(lam: float, mean: float, var: float) -> float:
     return lam * (var + mean**2) / (2 * (1 - rho))
 
 
+@dataclass(frozen=True)
+class ErlangA:
+    """M/M/c+M: an M/M/c queue whose waiting customers abandon at rate ``theta`` each.
+
+    The number in the system is a birth-death chain with birth rate lambda and death rate
+    min(n, c) mu + max(n - c, 0) theta; its stationary distribution is computed on
+    0..``cap`` (the tail beyond is negligible for the parameters used here).
+    """
+
+    lam: float
+    mu: float
+    c: int
+    theta: float
+    cap: int = 400
+
+    @property
+    def p(self) -> np.ndarray:
+        n = np.arange(1, self.cap + 1)
+        death = np.minimum(n, self.c) * self.mu + np.maximum(n - self.c, 0) * self.theta
+        logp = np.concatenate([[0.0], np.cumsum(np.log(self.lam / death))])
+        p = np.exp(logp - logp.max())
+        return p / p.sum()
+
+    @property
+    def lq(self) -> float:
+        return float(np.maximum(np.arange(self.cap + 1) - self.c, 0) @ self.p)
+
+    @property
+    def p_abandon(self) -> float:
+        """Share of arrivals who drop out: abandonment rate theta Lq over arrival rate."""
+        return self.theta * self.lq / self.lam
+
+    @property
+    def wq(self) -> float:
+        """Mean time in queue of all arrivals, until service or dropping out (Little: Lq / lambda)."""
+        return self.lq / self.lam
+
+    @property
+    def p_wait(self) -> float:
+        """P(an arrival finds all servers busy) (PASTA)."""
+        return float(self.p[self.c:].sum())
+
+    @property
+    def utilisation(self) -> float:
+        return float(np.minimum(np.arange(self.cap + 1), self.c) @ self.p) / self.c
+
+
 def jackson_rates(external: np.ndarray, routing: np.ndarray) -> np.ndarray:
     """Traffic equations of an open network: lambda = external + routing^T lambda.
 
