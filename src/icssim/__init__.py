@@ -12,8 +12,18 @@ The Python API mirrors the command line::
 
 __version__ = "0.1.0"
 
-from icssim.experiments import Comparison, RunResult, compare, run  # noqa: E402
 from icssim.scenario import Scenario, load_scenario, scenario_from_dict  # noqa: E402
+
+_LAZY = {"Comparison", "RunResult", "compare", "run"}
+
+
+def __getattr__(name: str):
+    """Import the experiment API (pandas, scipy) only when used, so `icssim validate` starts fast."""
+    if name in _LAZY:
+        from icssim import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'icssim' has no attribute {name!r}")
 
 __all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",
            "scenario_from_dict"]

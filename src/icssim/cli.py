@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from icssim import __version__
-from icssim.errors import IcssimError
+from icssim.errors import IcssimError, ScenarioError
 
 DEFAULT_RESULTS = Path("results")
 
@@ -24,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(f"icssim: error: {problem}", file=sys.stderr)
+        return 2
     except IcssimError as exc:
         print(f"icssim: error: {exc}", file=sys.stderr)
         return 2

@@ -22,14 +22,15 @@ SpanValue = Annotated[Span, PlainValidator(parse_span), PlainSerializer(str)]
 
 
 class _DistBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     def compile(self, time_unit: str) -> "Sampler":  # pragma: no cover - abstract
         raise NotImplementedError
 
     def uses_time_units(self) -> bool:
         """True if any parameter was written with an explicit time unit."""
-        return any(isinstance(v, Span) and v.unit is not None for v in self.__dict__.values())
+        values = [x for v in self.__dict__.values() for x in (v if isinstance(v, list) else [v])]
+        return any(isinstance(v, Span) and v.unit is not None for v in values)
 
 
 def _positive(name: str, value: Span) -> None:
@@ -108,7 +109,8 @@ class Lognormal(_DistBase):
 
     def compile(self, time_unit: str) -> "Sampler":
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
-        sigma2 = math.log1p((s / m) ** 2)
+        ratio = s / m
+        sigma2 = math.log1p(ratio * ratio) if ratio < 1e150 else 2 * math.log(ratio)
         mu, sigma = math.log(m) - sigma2 / 2, math.sqrt(sigma2)
         return Sampler(lambda rng, n: rng.lognormal(mu, sigma, n), m, s * s)
 

@@ -68,7 +68,7 @@ def kpi_info(name: str) -> KpiInfo:
         if name.startswith(prefix):
             return KpiInfo(f"Referral to {what}, median: {name[len(prefix):]}", "days")
     if name.startswith("within_"):
-        return KpiInfo(f"Started treatment within standard: {name[7:]}", "share", "higher")
+        return KpiInfo(f"Within standard: {name[7:]}", "share", "higher")
     if name.startswith("utilisation_"):
         return KpiInfo(f"Utilisation of {name[12:]}", "share", "neutral")
     if name.startswith("cost_per_year_"):
@@ -216,8 +216,12 @@ def _utilisation(rec: RunRecords) -> dict[str, float]:
 
 
 def _costs(rec: RunRecords, years: float, referrals: int) -> dict[str, float]:
-    first = int(rec.warmup // rec.sample_every)
-    window = rec.costs[first:]
+    # whole buckets after the warm-up, plus the post-warm-up share of the bucket it ends in
+    position = rec.warmup / rec.sample_every
+    first = int(position)
+    window = rec.costs[first:].copy()
+    if len(window):
+        window[0] *= 1.0 - (position - first)
     out = {"cost_per_year": float(window.sum() / years),
            "cost_per_referral": float(window.sum() / referrals) if referrals else np.nan}
     for i, name in enumerate(rec.services):

@@ -8,6 +8,7 @@ engine only ever sees plain floats.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ _ALIASES = {
 TIME_UNITS = ("minutes", "hours", "days", "weeks")
 
 _SPAN = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$")
+_NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*$")
 _RATE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(?:/|per)\s*([A-Za-z]+)\s*$")
 
 
@@ -56,7 +58,7 @@ class Span:
         return self.value * UNIT_DAYS[self.unit] / UNIT_DAYS[canonical_unit(time_unit)]
 
     def __str__(self) -> str:
-        return f"{self.value:g}" if self.unit is None else f"{self.value:g} {self.unit}s"
+        return _number(self.value) if self.unit is None else f"{_number(self.value)} {self.unit}s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,22 @@ class Rate:
         return self.value * UNIT_DAYS[canonical_unit(time_unit)] / UNIT_DAYS[self.unit]
 
     def __str__(self) -> str:
-        return f"{self.value:g}" if self.unit is None else f"{self.value:g} per {self.unit}"
+        return _number(self.value) if self.unit is None else f"{_number(self.value)} per {self.unit}"
+
+
+def _number(value: float) -> str:
+    """``value`` written without losing precision (``3``, ``2.5``, ``100000.5``)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+#: Largest magnitude accepted for a time or a rate (beyond it a value is a typo, not a plan).
+MAX_MAGNITUDE = 1e12
+
+
+def _sane(value: float, raw: object, what: str) -> float:
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"expected {what} with a finite number of at most {MAX_MAGNITUDE:g}, found {raw!r}")
+    return value
 
 
 def parse_span(raw: object) -> Span:
@@ -83,15 +100,13 @@ def parse_span(raw: object) -> Span:
     if isinstance(raw, bool):
         raise ValueError(f"expected a time such as '3 days' or a number, found {raw!r}")
     if isinstance(raw, (int, float)):
-        return Span(float(raw))
+        return Span(_sane(float(raw), raw, "a time"))
     if isinstance(raw, str):
         match = _SPAN.match(raw)
         if match:
-            return Span(float(match.group(1)), canonical_unit(match.group(2)))
-        try:
-            return Span(float(raw))
-        except ValueError:
-            pass
+            return Span(_sane(float(match.group(1)), raw, "a time"), canonical_unit(match.group(2)))
+        if _NUMBER.match(raw):
+            return Span(_sane(float(raw), raw, "a time"))
     raise ValueError(f"expected a time such as '3 days', '2 weeks' or a number, found {raw!r}")
 
 
@@ -102,11 +117,13 @@ def parse_rate(raw: object) -> Rate:
     if isinstance(raw, bool):
         raise ValueError(f"expected a rate such as '5 per week' or a number, found {raw!r}")
     if isinstance(raw, (int, float)):
-        return Rate(float(raw))
+        return Rate(_sane(float(raw), raw, "a rate"))
     if isinstance(raw, str):
         match = _RATE.match(raw)
         if match:
-            return Rate(float(match.group(1)), canonical_unit(match.group(2)))
+            return Rate(_sane(float(match.group(1)), raw, "a rate"), canonical_unit(match.group(2)))
+        if _NUMBER.match(raw):
+            return Rate(_sane(float(raw), raw, "a rate"))
     raise ValueError(f"expected a rate such as '5 per week' or a number, found {raw!r}")
 
 

@@ -533,14 +533,15 @@ class Simulation:
             self._discharge_missed(p, s)
             return
         p.wait += 1
+        if s.plan.deteriorates and self.det is not None:  # waiting again: risk can escalate again
+            self._schedule_deterioration(p)
         if s.rebook is None:
             p.t_queue = self.env._now
+            self._arm_age_limit(p, s)
             self._enqueue(p, s)
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
-        if s.plan.deteriorates and self.det is not None:
-            self._schedule_deterioration(p)
         self._at(s.rebook(), self._rebooked, (p, s, p.wait))
 
     def _rebooked(self, ev: _Event) -> None:
@@ -548,7 +549,14 @@ class Simulation:
         if p.wait == tok:
             s.n_transit -= 1
             p.t_queue = self.env._now
+            self._arm_age_limit(p, s)
             self._enqueue(p, s)
+
+    def _arm_age_limit(self, p: Patient, s: _Step) -> None:
+        """Schedule leaving the queue at ``s`` on reaching its age limit (re-armed on every wait)."""
+        if s.plan.age_max is not None:
+            years_left = s.plan.age_max - (p.attrs[self.age_idx] + (self.env._now - p.arrival) * self.ypu)
+            self._at(max(years_left, 0.0) / self.ypu, self._age_out, (p, s, p.wait))
 
     def _discharge_missed(self, p: Patient, s: _Step) -> None:
         if s.plan.missed_then is not None:

@@ -17,6 +17,8 @@ Finding = tuple[tuple[Any, ...], str]
 
 #: Largest expected number of simulated patients accepted in one replication.
 MAX_PATIENTS = 5_000_000
+#: Most time-series samples (waiting lists, costs) accepted in one replication.
+MAX_SAMPLES = 100_000
 #: Throughput assumed when estimating run time (patients per second, one core).
 PATIENTS_PER_SECOND = 40_000
 
@@ -49,9 +51,15 @@ def _run_length(s: Scenario) -> Iterator[Finding]:
         yield ("scenario", "horizon"), f"must be greater than 0, found {s.scenario.horizon}"
     if warmup < 0:
         yield ("scenario", "warmup"), f"must not be negative, found {s.scenario.warmup}"
-    elif not horizon > warmup:
+    elif horizon > 0 and not horizon > warmup:
         yield ("scenario", "horizon"), (
             f"horizon ({s.scenario.horizon}) must be longer than warmup ({s.scenario.warmup})"
+        )
+    every = s.scenario.sample_every
+    if every is not None and horizon > 0 and horizon / every.to(unit) > MAX_SAMPLES:
+        yield ("scenario", "sample_every"), (
+            f"would sample {horizon / every.to(unit):,.0f} times over the horizon; expected at most "
+            f"{MAX_SAMPLES:,} (a longer 'sample_every'), found {every}"
         )
     urgency = s.attributes.get("urgency")
     for name, std in s.scenario.standards.items():
@@ -115,12 +123,33 @@ def _steps(s: Scenario) -> Iterator[Finding]:
             yield (*at, "urgent_handoff"), "needs an 'urgency' attribute declared under 'attributes'"
         if step.queue == "priority" and "urgency" not in s.attributes:
             yield (*at, "queue"), "priority queues order by 'urgency': declare it under 'attributes'"
+        elif step.queue == "priority":
+            missing = [c for c, co in s.cohorts.items() if "urgency" not in co.attributes]
+            if missing:
+                yield (*at, "queue"), (
+                    f"priority queues order by 'urgency', which is not defined for cohort(s) {', '.join(missing)}"
+                )
+        if step.duration is not None and not step.duration.compile(s.scenario.time_unit).mean > 0:
+            yield (*at, "duration"), (
+                "expected a duration greater than 0 (leave 'duration' out for an instant step), found 0"
+            )
+        if step.age_limit is not None:
+            yield from _age(s, (*at, "age_limit"))
         if step.monitoring is not None:
             for i, target in enumerate(step.monitoring.until):
                 if target not in s.pathway.steps:
                     yield (*at, "monitoring", "until", i), _unknown("step", target, s.pathway.steps)
         for key, routing in _routings(step):
             yield from _routing(s, (*at, *key), routing)
+
+
+def _age(s: Scenario, at: tuple[Any, ...]) -> Iterator[Finding]:
+    if "age" in s.attributes:
+        yield at, "age limits need a numeric 'age' attribute (in years), but 'age' is declared categorical"
+        return
+    missing = [c for c, co in s.cohorts.items() if "age" not in co.attributes]
+    if missing:
+        yield at, f"age limits need an 'age' attribute (in years), not defined for cohort(s) {', '.join(missing)}"
 
 
 def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Finding]:
@@ -134,13 +163,26 @@ def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Fi
         return
     for i, role in enumerate(step.staff):
         if role not in svc.staff:
-            yield (*at, "staff", i), _unknown(f"staff role of service {step.service!r}", role, svc.staff)
+            yield (*at, "staff", i), _unknown("staff role", role, svc.staff, f" in service {step.service!r}")
     if step.caseload and svc.caseload is None:
         yield (*at, "caseload"), f"service {step.service!r} has no 'caseload' to hold a slot in"
     if step.bed and svc.beds == 0 and "beds" not in _explicit(s, step.service):
         yield (*at, "bed"), f"service {step.service!r} has no 'beds'"
-    if (step.staff or step.bed or step.kind == "delay") and step.duration is None and step.sessions is None:
-        yield (*at, "duration"), "this step occupies staff, a bed or time, so it needs a 'duration'"
+    holds = step.staff or step.bed or step.caseload
+    if (holds or step.kind == "delay") and step.duration is None and step.sessions is None:
+        yield (*at, "duration"), "this step occupies staff, a caseload slot, a bed or time, so it needs a 'duration'"
+    if step.sessions is not None and not (step.caseload or step.bed):
+        yield (*at, "sessions"), (
+            "a treatment episode holds a caseload slot (or a bed) for its sessions: add 'caseload: true' "
+            "(and a service with a 'caseload')"
+        )
+    queued = step.staff or step.bed or step.caseload
+    for key in ("dropout", "missed"):
+        if getattr(step, key) is not None and not queued:
+            yield (*at, key), (
+                f"'{key}' applies to patients queueing for staff, a caseload slot or a bed; this step "
+                f"holds none of them, so it would never happen"
+            )
 
 
 def _explicit(s: Scenario, service: str) -> set[str]:
@@ -168,7 +210,7 @@ def _routing(s: Scenario, at: tuple[Any, ...], branches: list[Branch]) -> Iterat
             yield at, "every branch needs 'p' when any branch has one"
         elif abs(sum(b.p for b in branches) - 1.0) > 1e-6:
             yield at, f"branch probabilities must add up to 1, found {sum(b.p for b in branches):g}"
-    elif len(branches) > 1:
+    elif any(with_when):  # a lone 'when' branch too: patients who fail it would have nowhere to go
         defaults = [i for i, w in enumerate(with_when) if not w]
         if defaults and defaults != [len(branches) - 1]:
             yield at, "in a conditional routing list only the last branch may omit 'when' (the default)"
@@ -270,10 +312,20 @@ def _waits(step: Step) -> bool:
     return step.kind not in ("discharge", "emergency", "admission", "inpatient")
 
 
+def _routes_to_unknown(s: Scenario, name: str) -> bool:
+    def walk(branches: list[Branch]) -> bool:
+        return any((b.to is not None and b.to not in s.pathway.steps) or (b.next is not None and walk(b.next))
+                   for b in branches)
+
+    return any(walk(routing) for _, routing in _routings(s.pathway.steps[name]))
+
+
 def _way_out(s: Scenario) -> Iterator[Finding]:
     steps = s.pathway.steps
     graph = {name: successors(s, name) for name in steps}
     can_leave = {n for n, st in steps.items() if st.kind == "discharge"}
+    # a step routing to an undefined step is reported as such; do not also call it a dead end
+    can_leave |= {n for n in steps if _routes_to_unknown(s, n)}
     changed = True
     while changed:
         changed = False
@@ -301,10 +353,10 @@ def _size(s: Scenario) -> Iterator[Finding]:
         )
 
 
-def _unknown(what: str, name: str, known: Any) -> str:
+def _unknown(what: str, name: str, known: Any, where: str = "") -> str:
     import difflib
 
     names = list(known)
     near = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {near[0]!r}?" if near else f"; defined: {', '.join(names) or 'none'}"
-    return f"{what} {name!r} is not defined{hint}"
+    return f"{what} {name!r} is not defined{where}{hint}"

@@ -11,17 +11,20 @@ import copy
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from icssim.distributions import DIST_NAMES
 from icssim.errors import Problem, ScenarioError
-from icssim.scenario.schema import Scenario, known_keys
+from icssim.scenario.schema import Categorical, Scenario, known_keys
 
 KeyPath = tuple[Any, ...]
 
@@ -89,9 +92,6 @@ def provenance(scenario: Scenario) -> Provenance:
 
 def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Provenance]:
     resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise ScenarioError([Problem(str(chain[-1]), None, "extends", f"'extends' cycle: {cycle}")])
     doc = _read_yaml(path)
     prov = Provenance(files=[str(path)], sha256="", raw={})
     _index(doc, (), str(path), prov)
@@ -105,7 +105,13 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], P
     base_path = path.parent / base_name
     if not base_path.is_file():
         raise ScenarioError([Problem(str(path), _line(doc, "extends"), "extends",
-                                     f"base scenario {str(base_path)!r} does not exist")])
+                                     f"base scenario {str(base_path)!r} does not exist "
+                                     f"(found {base_name!r}; expected a path relative to this file)")])
+    if base_path.resolve() in (*chain, resolved):
+        cycle = " -> ".join(p.name for p in (*chain, resolved, base_path.resolve()))
+        raise ScenarioError([Problem(str(path), _line(doc, "extends"), "extends",
+                                     f"'extends' goes round in a cycle ({cycle}); "
+                                     f"expected a chain of base files that ends")])
     base, base_prov = _load_merged(base_path, (*chain, resolved))
     base_prov.files.append(str(path))
     base_prov.lines.update(prov.lines)
@@ -137,6 +143,7 @@ def _read_yaml(path: Path) -> CommentedMap:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), None, "", f"cannot read file: {exc}")]) from None
     try:
+        _refuse_tags(text, str(path))
         doc = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
@@ -144,31 +151,55 @@ def _read_yaml(path: Path) -> CommentedMap:
         raise ScenarioError([Problem(str(path), line, "", f"not valid YAML: {what}")]) from None
     except YAMLError as exc:
         raise ScenarioError([Problem(str(path), None, "", f"not valid YAML: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(str(path), None, "", "not valid YAML: nested too deeply")]) from None
     if not isinstance(doc, CommentedMap):
-        found = "an empty file" if doc is None else f"a {type(doc).__name__.replace('Commented', '').lower()}"
+        found = ("an empty file" if doc is None else "a list" if isinstance(doc, list)
+                 else f"the single value {doc!r}")
         raise ScenarioError([Problem(str(path), 1, "", f"expected a mapping of keys (scenario:, cohorts:, ...), found {found}")])
     return doc
 
 
-def _index(node: Any, path: KeyPath, file: str, prov: Provenance) -> None:
-    """Record line and comment of every key below ``node``; refuse explicit tags."""
-    tag = getattr(node, "tag", None)
-    tag_value = getattr(tag, "value", None) if tag is not None else None
-    if tag_value:
-        line = prov.lines.get(path, (file, None))[1]
-        raise ScenarioError([Problem(file, line, _dotted(path),
-                                     f"YAML tags such as {tag_value!r} are not allowed in scenario files")])
+#: Most values (keys, list items, numbers) a scenario file may expand to, aliases included.
+MAX_NODES = 200_000
+
+
+def _refuse_tags(text: str, file: str) -> None:
+    """Refuse any explicit YAML tag (``!!python/...``, ``!!binary``, ``!custom`` ...) before
+    anything is constructed, so no tag can run code or build unexpected objects."""
+    for event in YAML(typ="rt").parse(text):
+        tag = getattr(event, "tag", None)
+        if tag is None:
+            continue
+        tag = str(getattr(tag, "value", tag))
+        if tag.startswith("tag:yaml.org,2002:"):
+            tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+        raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                     f"found the YAML tag {tag!r}; tags are not allowed in scenario files "
+                                     f"(expected plain values: numbers, text, lists and mappings)")])
+
+
+def _index(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None) -> None:
+    """Record line and comment of every key below ``node``; refuse odd keys and alias bombs."""
+    budget = [MAX_NODES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ScenarioError([Problem(file, None, "", f"the file expands to more than {MAX_NODES:,} values "
+                                     "(through YAML aliases?); expected a scenario of ordinary size")])
     if isinstance(node, CommentedMap):
         for key, value in node.items():
+            if not isinstance(key, (str, int, float)) or isinstance(key, bool):
+                raise ScenarioError([Problem(file, node.lc.key(key)[0] + 1, _dotted(path),
+                                             f"expected a plain name as key, found {key!r}")])
             prov.lines[(*path, key)] = (file, node.lc.key(key)[0] + 1)
             comment = _comment(node, key)
             if comment:
                 prov.comments[(*path, key)] = comment
-            _index(value, (*path, key), file, prov)
+            _index(value, (*path, key), file, prov, budget)
     elif isinstance(node, CommentedSeq):
         for i, value in enumerate(node):
             prov.lines[(*path, i)] = (file, node.lc.item(i)[0] + 1)
-            _index(value, (*path, i), file, prov)
+            _index(value, (*path, i), file, prov, budget)
 
 
 def _comment(node: CommentedMap, key: Any) -> str:
@@ -211,28 +242,111 @@ def _dotted(path: KeyPath) -> str:
 
 def _problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Problem]:
     problems: dict[str, Problem] = {}
-    vocabulary = sorted(known_keys())
     for err in exc.errors():
-        path = _data_path(err["loc"], raw)
+        path = _data_path(err["loc"], raw, keep_last=err["type"] == "missing")
+        if err["type"] == "union_tag_invalid" and isinstance(_node_at(raw, path), dict):
+            path = (*path, "dist")
         dotted = _dotted(path)
-        if err["type"] == "extra_forbidden":
-            key = str(path[-1]) if path else ""
-            near = difflib.get_close_matches(key, vocabulary, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            message = f"unknown key {key!r}{hint}"
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], (dict, list)):
-                message += f" (found {err['input']!r})"
         if dotted not in problems:
-            problems[dotted] = Problem(*prov.where(path), dotted, message)
+            problems[dotted] = Problem(*prov.where(path), dotted, _message(err, path))
     return list(problems.values())
 
 
-def _data_path(loc: tuple[Any, ...], raw: Any) -> KeyPath:
-    """Map pydantic's error location onto the keys actually present in the data."""
+#: Keys whose numbers are probabilities (for a clearer out-of-range message).
+_PROBABILITY_KEYS = {"p", "probability", "detection_probability", "target"}
+
+
+def _message(err: dict[str, Any], path: KeyPath) -> str:
+    """Say, in the scenario's own words, what was found and what was expected."""
+    kind, ctx, key = err["type"], err.get("ctx") or {}, str(path[-1]) if path else ""
+    found = f"found {_show(err.get('input'))}"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"])
+        near = difflib.get_close_matches(key, allowed or sorted(known_keys()), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        if allowed and len(err["loc"]) == 1:
+            allowed = [*allowed, "extends"]
+        listed = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key {key!r}{hint}{listed}"
+    if kind == "missing":
+        return f"required key {key!r} is missing"
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        near = [n for n in DIST_NAMES if tag and n.startswith(tag.lower())] or \
+            difflib.get_close_matches(tag, DIST_NAMES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"unknown distribution {ctx.get('tag')!r}{hint} (expected 'dist' to be one of: {', '.join(DIST_NAMES)})"
+    if kind == "union_tag_not_found":
+        return (f"a distribution needs 'dist', one of: {', '.join(DIST_NAMES)} (e.g. {{dist: exponential, "
+                f"mean: 3 days}}), or a plain time such as '3 days' for a fixed value; {found}")
+    if kind == "finite_number":
+        return f"expected a finite number, {found}"
+    if kind in ("float_parsing", "float_type"):
+        return f"expected a number, {found}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return f"expected a whole number, {found}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, {found}"
+    if kind in ("string_type", "str_type"):
+        return f"expected text, {found}"
+    if kind == "list_type" and key in ("next", "then", "on_reject"):
+        return f"expected a step name, a branch such as {{to: step}} or a list of branches, {found}"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"expected a list, {found}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return f"expected a mapping of keys, {found}"
+    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
+        return f"expected a date such as 2026-04-01, {found}"
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        near = difflib.get_close_matches(str(err.get("input")), options, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"expected one of: {', '.join(options)}, {found}{hint}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        if key in _PROBABILITY_KEYS:
+            return f"expected a probability between 0 and 1, {found}"
+        words = {"greater_than": "greater than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"expected a number {words} {bound:g}, {found}" if isinstance(bound, (int, float)) \
+            else f"expected a number {words} {bound}, {found}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"expected at least {n} entr{'y' if n == 1 else 'ies'}, found none"
+    if kind == "string_too_short":
+        return "expected some text, found an empty value"
+    if kind == "string_pattern_mismatch":
+        if key == "name":
+            return f"expected a name made of letters, digits, '_', '.' or '-' (it names the results folder), {found}"
+        return f"expected text matching {ctx.get('pattern')!r}, {found}"
+    message = err["msg"].removeprefix("Value error, ")
+    if "found" not in message and not isinstance(err.get("input"), (dict, list)):
+        message += f" ({found})"
+    return message
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        text = f"a mapping {value!r}"
+    elif isinstance(value, list):
+        text = f"a list {value!r}"
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _node_at(raw: Any, path: KeyPath) -> Any:
+    for part in path:
+        raw = raw[part]
+    return raw
+
+
+def _data_path(loc: tuple[Any, ...], raw: Any, keep_last: bool = False) -> KeyPath:
+    """Map pydantic's error location onto the keys actually present in the data.
+
+    Parts of the location that name a union member (``distribution``, ``exponential`` ...) are
+    not in the data and are dropped; a missing key (``keep_last``) is kept as the last part.
+    """
     path: list[Any] = []
     node = raw
     for i, part in enumerate(loc):
@@ -242,6 +356,56 @@ def _data_path(loc: tuple[Any, ...], raw: Any) -> KeyPath:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             path.append(part)
             node = node[part]
-        elif i == len(loc) - 1 and isinstance(part, (str, int)) and isinstance(node, dict):
+        elif keep_last and i == len(loc) - 1 and isinstance(node, dict):
             path.append(part)
     return tuple(path)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys the schema allows where an unknown key was found (``loc`` ends with that key)."""
+    current: list[Any] = [Scenario]
+    for part in loc[:-1]:
+        options = _concrete(current)
+        step: list[Any] = []
+        for tp in options:
+            origin, args = get_origin(tp), get_args(tp)
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
+                step.append(tp.model_fields[part].annotation)
+            elif origin is list and isinstance(part, int):
+                step.append(args[0])
+            elif origin is dict and isinstance(part, str):
+                step.append(args[1])
+        if not step:  # a union member's tag: keep the member it names
+            step = [tp for tp in options if _tag_of(tp) == part] or options
+        current = step
+    models = [tp for tp in _concrete(current) if isinstance(tp, type) and issubclass(tp, BaseModel)]
+    if not models:
+        return None
+    keys: list[str] = []
+    for model in models:
+        keys += [k for k in model.model_fields if k not in keys]
+    return keys
+
+
+def _concrete(types: list[Any]) -> list[Any]:
+    out, stack = [], list(types)
+    while stack:
+        tp = stack.pop(0)
+        origin = get_origin(tp)
+        if origin is Annotated:
+            stack.insert(0, get_args(tp)[0])
+        elif origin in (Union, UnionType):
+            stack[:0] = [a for a in get_args(tp) if a is not type(None)]
+        else:
+            out.append(tp)
+    return out
+
+
+def _tag_of(tp: Any) -> str | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp is Categorical:
+            return "categorical"
+        dist = tp.model_fields.get("dist")
+        if dist is not None and get_args(dist.annotation):
+            return get_args(dist.annotation)[0]
+    return None

@@ -11,13 +11,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    Tag,
+    field_validator,
     model_validator,
 )
 
@@ -29,6 +33,16 @@ TimeDist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 
+
+def _positive_span(value: Span) -> Span:
+    if not value.value > 0:
+        raise ValueError(f"must be a time greater than 0, found {value}")
+    return value
+
+
+#: A length of time that must be greater than zero (intervals, mean times).
+PositiveSpan = Annotated[SpanValue, AfterValidator(_positive_span)]
+
 STEP_KINDS = (
     "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
     "admission", "inpatient", "day_care", "delay", "discharge",
@@ -38,7 +52,7 @@ STEP_KINDS = (
 class Strict(BaseModel):
     """Base for every scenario model: unknown keys are errors; values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Standard(Strict):
@@ -46,7 +60,7 @@ class Standard(Strict):
 
     urgency: str | None = None
     cohort: str | None = None
-    within: SpanValue
+    within: PositiveSpan
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
 
@@ -62,7 +76,7 @@ class ScenarioInfo(Strict):
     seed: int = Field(default=1, ge=0)
     population: int | None = Field(default=None, gt=0)
     start_date: dt.date | None = None
-    sample_every: SpanValue | None = None
+    sample_every: PositiveSpan | None = None
     standards: dict[str, Standard] = Field(default_factory=dict)
 
 
@@ -84,16 +98,31 @@ class Categorical(Strict):
         return self
 
 
+def _attribute_kind(raw: Any) -> str:
+    """'categorical' for ``{values: [names...]}``, else 'distribution' (numbers and times)."""
+    if isinstance(raw, BaseModel):  # when serialising a validated scenario
+        return "categorical" if isinstance(raw, Categorical) else "distribution"
+    if isinstance(raw, dict) and "dist" not in raw and isinstance(raw.get("values"), list):
+        if raw["values"] and all(isinstance(v, str) for v in raw["values"]):
+            return "categorical"
+    return "distribution"
+
+
 def _coerce_attribute(raw: Any) -> Any:
     if isinstance(raw, str) and not raw.strip()[:1].isdigit():
         return {"values": [raw]}
-    if isinstance(raw, dict) and "dist" not in raw and "values" in raw:
-        if all(isinstance(v, str) for v in raw["values"]):
-            return raw
+    if _attribute_kind(raw) == "categorical":
+        return raw
     return coerce_distribution(raw)
 
 
-AttributeDist = Annotated[Union[Categorical, Distribution], BeforeValidator(_coerce_attribute)]
+#: An attribute is either categorical (level names) or numeric (a distribution); the choice is
+#: made from the data, so errors speak about the one the user meant.
+AttributeDist = Annotated[
+    Union[Annotated[Categorical, Tag("categorical")], Annotated[Distribution, Tag("distribution")]],
+    Discriminator(_attribute_kind),
+    BeforeValidator(_coerce_attribute),
+]
 
 
 class Cohort(Strict):
@@ -105,12 +134,17 @@ class Cohort(Strict):
     entry: str
     attributes: dict[str, AttributeDist] = Field(default_factory=dict)
 
+    @field_validator("rate")
+    @classmethod
+    def _positive_rate(cls, rate: Rate | None) -> Rate | None:
+        if rate is not None and not rate.value > 0:
+            raise ValueError(f"must be a rate greater than 0, found {rate}")
+        return rate
+
     @model_validator(mode="after")
     def _one_rate(self) -> "Cohort":
         if (self.rate is None) == (self.rate_per_100k_per_year is None):
             raise ValueError("give exactly one of 'rate' or 'rate_per_100k_per_year'")
-        if self.rate is not None and not self.rate.value > 0:
-            raise ValueError(f"rate must be greater than 0, found {self.rate}")
         return self
 
 
@@ -170,7 +204,7 @@ Routing = Annotated[list[Branch], BeforeValidator(_coerce_routing), Field(min_le
 class Dropout(Strict):
     """Leaving the waiting list: exponential time to drop out, with its mean."""
 
-    mean_time: SpanValue
+    mean_time: PositiveSpan
     then: Routing | None = None
 
 
@@ -187,7 +221,16 @@ class Sessions(Strict):
     """A treatment episode: ``count`` sessions, one ``every`` interval."""
 
     count: TimeDist
-    every: SpanValue
+    every: PositiveSpan
+
+    @field_validator("count")
+    @classmethod
+    def _count(cls, count: Any) -> Any:
+        if count.uses_time_units():
+            raise ValueError("is a number of sessions, not a time: write it without a unit")
+        if count.compile("days").mean < 1:
+            raise ValueError("must be at least 1 session on average")
+        return count
 
 
 class AgeLimit(Strict):
@@ -201,7 +244,7 @@ class Monitoring(Strict):
     """Physical-health monitoring taken on with ``probability`` until one of ``until`` starts."""
 
     probability: Probability = 1.0
-    every: SpanValue
+    every: PositiveSpan
     until: list[str] = Field(default_factory=list)
     cost_per_contact: float | None = Field(default=None, ge=0)
 

@@ -1,0 +1,247 @@
+"""``icssim validate`` and ``icssim run`` refuse bad scenario files with a clear message, no traceback.
+
+Each bad file is checked for: non-zero exit, the file name, the line (where the mistake has one),
+the key path, what was found and what was expected, and the absence of a Python traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from icssim.cli import main
+
+VALID = """\
+scenario:
+  name: small
+  time_unit: days
+  horizon: 60
+  warmup: 10
+  population: 100000
+attributes:
+  urgency: [routine, urgent]
+cohorts:
+  young:
+    rate: 3 per day
+    entry: assess
+    attributes:
+      urgency: {values: [routine, urgent], weights: [3, 1]}
+      age: {dist: uniform, low: 10, high: 18}
+services:
+  team:
+    staff:
+      clinician: {wte: 3, clinical_hours_per_week: 22.5, cost_per_hour: 60}
+pathway:
+  steps:
+    assess:
+      kind: assessment
+      service: team
+      staff: [clinician]
+      duration: 1 hour
+      queue: priority
+      next: [{to: done, p: 0.7}, {to: other, p: 0.3}]
+    done: {kind: discharge}
+    other: {kind: discharge}
+"""
+# line numbers in VALID, for the expectations below
+L_HORIZON, L_RATE, L_AGE, L_WTE, L_STAFF, L_DURATION, L_NEXT = 4, 11, 15, 19, 25, 26, 28
+
+
+def _edit(old: str, new: str) -> str:
+    assert old in VALID, old
+    return VALID.replace(old, new, 1)
+
+
+# name -> (file text, [fragments the message must contain])
+BAD: dict[str, tuple[str, list[str]]] = {
+    "not_yaml": ("scenario: {name: [x\nfoo: bar\n", ["not valid YAML"]),
+    "list": ("- scenario\n- cohorts\n", [":1:", "expected a mapping", "found a list"]),
+    "empty": ("", ["expected a mapping", "found an empty file"]),
+    "unknown_key": (_edit("  warmup: 10", "  warmpu: 10"),
+                    [":5:", "scenario.warmpu", "unknown key 'warmpu'", "did you mean 'warmup'?", "expected one of"]),
+    "unknown_key_nested": (_edit("wte: 3, clinical_hours_per_week", "wte: 3, hours_per_week"),
+                           [f":{L_WTE}:", "services.team.staff.clinician.hours_per_week",
+                            "did you mean 'clinical_hours_per_week'?"]),
+    "unknown_top_level": (VALID + "servces: {}\n", ["servces", "did you mean 'services'?"]),
+    "wrong_type": (_edit("wte: 3,", "wte: three,"),
+                   [f":{L_WTE}:", "services.team.staff.clinician.wte", "expected a number", "found 'three'"]),
+    "wrong_type_list": (_edit("duration: 1 hour", "duration: [1, 2]"),
+                        [f":{L_DURATION}:", "pathway.steps.assess.duration", "expected a mapping", "found a list"]),
+    "wrong_type_int": (_edit("  warmup: 10", "  warmup: 10\n  seed: 1.5"),
+                       [":6:", "scenario.seed", "expected a whole number", "found 1.5"]),
+    "zero_rate": (_edit("rate: 3 per day", "rate: 0 per day"),
+                  [f":{L_RATE}:", "cohorts.young.rate", "greater than 0", "found 0 per day"]),
+    "negative_rate": (_edit("rate: 3 per day", "rate: -3"),
+                      [f":{L_RATE}:", "cohorts.young.rate", "greater than 0", "found -3"]),
+    "zero_rate_per_100k": (_edit("rate: 3 per day", "rate_per_100k_per_year: 0"),
+                           [f":{L_RATE}:", "cohorts.young.rate_per_100k_per_year", "greater than 0", "found 0"]),
+    "negative_duration": (_edit("duration: 1 hour", "duration: -1 hour"),
+                          [f":{L_DURATION}:", "pathway.steps.assess.duration", "must not be negative",
+                           "found -1 hours"]),
+    "zero_duration": (_edit("duration: 1 hour", "duration: 0"),
+                      [f":{L_DURATION}:", "pathway.steps.assess.duration", "greater than 0", "found 0"]),
+    "zero_mean": (_edit("duration: 1 hour", "duration: {dist: exponential, mean: 0 hours}"),
+                  [f":{L_DURATION}:", "pathway.steps.assess.duration", "mean must be greater than 0", "found 0"]),
+    "zero_interval": (_edit("      queue: priority", "      queue: priority\n      dropout: {mean_time: 0 weeks}"),
+                      [":28:", "pathway.steps.assess.dropout.mean_time", "greater than 0", "found 0"]),
+    "negative_horizon": (_edit("horizon: 60", "horizon: -60"),
+                         [f":{L_HORIZON}:", "scenario.horizon", "greater than 0", "found -60"]),
+    "unknown_dist": (_edit("{dist: uniform,", "{dist: unifrom,"),
+                     [f":{L_AGE}:", "cohorts.young.attributes.age.dist", "unknown distribution 'unifrom'",
+                      "did you mean 'uniform'?", "fixed, exponential, gamma, lognormal, triangular, uniform, empirical"]),
+    "dist_missing": (_edit("duration: 1 hour", "duration: {mean: 1 hour}"),
+                     [f":{L_DURATION}:", "pathway.steps.assess.duration", "needs 'dist'", "exponential",
+                      "found a mapping"]),
+    "bad_unit": (_edit("horizon: 60", "horizon: 6 fortnights"),
+                 [f":{L_HORIZON}:", "scenario.horizon", "unknown time unit 'fortnights'", "minute, hour, day"]),
+    "bad_enum": (_edit("queue: priority", "queue: lifo"),
+                 [":27:", "pathway.steps.assess.queue", "expected one of: fifo, priority", "found 'lifo'"]),
+    "p_above_1": (_edit("{to: done, p: 0.7}, {to: other, p: 0.3}", "{to: done, p: 1.7}, {to: other, p: -0.7}"),
+                  [f":{L_NEXT}:", "pathway.steps.assess.next.0.p", "probability between 0 and 1", "found 1.7"]),
+    "p_below_0": (_edit("{to: done, p: 0.7}, {to: other, p: 0.3}", "{to: done, p: 1.7}, {to: other, p: -0.7}"),
+                  ["pathway.steps.assess.next.1.p", "found -0.7"]),
+    "missed_probability": (_edit("      queue: priority", "      queue: priority\n      missed: {probability: 2}"),
+                           [":28:", "pathway.steps.assess.missed.probability", "between 0 and 1", "found 2"]),
+    "routing_sum": (_edit("p: 0.3}", "p: 0.2}"),
+                    [f":{L_NEXT}:", "pathway.steps.assess.next", "add up to 1", "found 0.9"]),
+    "conditional_without_default": (_edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]",
+                                          'next: [{to: done, when: "age < 12"}]'),
+                                    [f":{L_NEXT}:", "pathway.steps.assess.next", "needs a final branch without 'when'"]),
+    "undefined_step": (_edit("{to: other, p: 0.3}", "{to: othr, p: 0.3}"),
+                       [f":{L_NEXT}:", "pathway.steps.assess.next.1.to", "step 'othr' is not defined",
+                        "did you mean 'other'?"]),
+    "undefined_entry": (_edit("entry: assess", "entry: triage"),
+                        [":12:", "cohorts.young.entry", "step 'triage' is not defined", "defined: assess, done, other"]),
+    "undefined_service": (_edit("service: team", "service: teem"),
+                          [":24:", "pathway.steps.assess.service", "service 'teem' is not defined",
+                           "did you mean 'team'?"]),
+    "undefined_role": (_edit("staff: [clinician]", "staff: [nurse]"),
+                       [f":{L_STAFF}:", "pathway.steps.assess.staff.0", "staff role 'nurse' is not defined",
+                        "defined: clinician"]),
+    "no_way_out": (_edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]", "next: loop")
+                   + "    loop: {kind: delay, duration: 1 day, next: assess}\n",
+                   [":22:", "pathway.steps.assess", "no way out", "reaches a discharge step"]),
+    "no_discharge": (_edit("    done: {kind: discharge}\n    other: {kind: discharge}\n",
+                           "    done: {kind: delay, duration: 1 day, next: assess}\n"
+                           "    other: {kind: delay, duration: 1 day, next: assess}\n"),
+                     ["pathway.steps", "no step of kind 'discharge'"]),
+    "horizon_not_longer": (_edit("horizon: 60", "horizon: 10"),
+                           [f":{L_HORIZON}:", "scenario.horizon", "must be longer than warmup", "(10)"]),
+    "horizon_shorter_units": (_edit("horizon: 60", "horizon: 1 week").replace("warmup: 10", "warmup: 2 weeks"),
+                              [f":{L_HORIZON}:", "scenario.horizon", "horizon (1 weeks) must be longer than warmup (2 weeks)"]),
+    "absurd_population": (_edit("rate: 3 per day", "rate_per_100k_per_year: 50").replace(
+                              "population: 100000", "population: 1000000000000"),
+                          ["cohorts", "patients would arrive", "estimated run time", "minutes", "limit"]),
+    "absurd_sampling": (_edit("  warmup: 10", "  warmup: 10\n  sample_every: 0.0001"),
+                        [":6:", "scenario.sample_every", "expected at most"]),
+    "sessions_without_caseload": (_edit("      queue: priority", "      queue: priority\n"
+                                        "      sessions: {count: 4, every: 1 week}"),
+                                  [":28:", "pathway.steps.assess.sessions", "caseload"]),
+}
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_file_exits_0(tmp_path, capsys):
+    path = _write(tmp_path, "ok", VALID)
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr()
+    assert "ok (small: 1 cohorts, 1 services, 3 steps)" in out.out
+    assert out.err == ""
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_file_is_refused_clearly(case, tmp_path, capsys):
+    text, fragments = BAD[case]
+    path = _write(tmp_path, case, text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: INVALID" in err
+    problems = [line.strip() for line in err.splitlines()[1:]]
+    assert problems and all(p.startswith(str(path)) for p in problems), err
+    for fragment in fragments:
+        assert fragment in err, f"{fragment!r} not in:\n{err}"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("case", ["unknown_key", "routing_sum", "absurd_population", "not_yaml", "zero_rate"])
+def test_run_applies_the_same_validation(case, tmp_path, capsys):
+    text, fragments = BAD[case]
+    path = _write(tmp_path, case, text)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"icssim: error: {path}")
+    for fragment in fragments:
+        assert fragment in err
+    assert not out.exists()
+
+
+def test_validate_reports_every_file_and_every_problem(tmp_path, capsys):
+    good = _write(tmp_path, "good", VALID)
+    bad = _write(tmp_path, "bad", _edit("wte: 3,", "wte: -3,").replace("queue: priority", "queue: lifo"))
+    assert main(["validate", str(good), str(bad)]) == 2
+    captured = capsys.readouterr()
+    assert f"{good}: ok" in captured.out
+    assert "services.team.staff.clinician.wte: expected a number at least 0, found -3" in captured.err
+    assert "pathway.steps.assess.queue" in captured.err
+
+
+def test_missing_base_and_cycle(tmp_path, capsys):
+    child = _write(tmp_path, "child", "extends: nowhere.yaml\nscenario: {name: child}\n")
+    assert main(["validate", str(child)]) == 2
+    err = capsys.readouterr().err
+    assert f"{child}:1: extends: base scenario" in err and "nowhere.yaml" in err and "does not exist" in err
+    _write(tmp_path, "a", "extends: b.yaml\n" + VALID)
+    b = _write(tmp_path, "b", "# b\nextends: a.yaml\nscenario: {name: b}\n")
+    assert main(["validate", str(tmp_path / "a.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert f"{b}:2: extends:" in err and "cycle (a.yaml -> b.yaml -> a.yaml)" in err
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "icssim", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_unsafe_tag_runs_nothing(tmp_path):
+    marker = tmp_path / "PWNED"
+    cases = {
+        "value": VALID + f"x: !!python/object/apply:os.system ['touch {marker}']\n",
+        "root": f"!!python/object/apply:os.system ['touch {marker}']\n",
+        "key": VALID + f"? !!python/object/apply:os.system ['touch {marker}']\n: 1\n",
+        "nested": _edit("duration: 1 hour", f"duration: !!python/object/apply:os.system ['touch {marker}']"),
+    }
+    paths = [_write(tmp_path, name, text) for name, text in cases.items()]
+    proc = _cli("validate", *map(str, paths), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("tags are not allowed") == 4
+    assert proc.stderr.count("found the YAML tag '!!python/object/apply:os.system'") == 4
+    assert f"{paths[3]}:{L_DURATION}:" in proc.stderr
+    assert f"{paths[1]}:1:" in proc.stderr
+    proc = _cli("run", str(paths[0]), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "tags are not allowed" in proc.stderr and "Traceback" not in proc.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "o").exists()
+
+
+def test_process_level_messages(tmp_path, capsys):
+    """The installed entry point: exit status and stderr, never a traceback."""
+    proc = _cli("run", "missing.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "icssim: error: missing.yaml: file not found"
+    assert main(["validate", str(tmp_path / "missing.yaml"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'missing.yaml'}: file not found" in err
+    assert f"{tmp_path}: not a file" in err
