@@ -12,8 +12,23 @@ from helpers import SHIPPED
 
 def _short(tmp_path, scenario_file):
     path = tmp_path / f"short_{scenario_file.stem}.yaml"
-    path.write_text(f"extends: {scenario_file}\nscenario:\n  horizon: 1 year\n  warmup: 3 months\n")
+    text = f"extends: {scenario_file}\nscenario:\n  horizon: 1 year\n  warmup: 3 months\n"
+    text += _drop_dated_plans(scenario_file)
+    path.write_text(text)
     return path
+
+
+def _drop_dated_plans(scenario_file) -> str:
+    """Dated plans beyond a shortened horizon are errors (docs/calendar.md): remove them."""
+    from icssim.scenario import load_scenario, provenance
+
+    raw = provenance(load_scenario(scenario_file)).raw
+    lines = ["capacity_plan: null"] if raw.get("capacity_plan") else []
+    dated = [c for c, v in raw["cohorts"].items() if (v.get("demand") or {}).get("changes")]
+    if dated:
+        lines.append("cohorts:")
+        lines += [f"  {c}: {{demand: {{changes: null}}}}" for c in dated]
+    return "\n".join(lines) + "\n" if lines else ""
 
 
 def _icssim(*args, cwd=None):

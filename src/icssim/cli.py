@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     add_run_options(p)
     p.set_defaults(handler=cmd_warmup, replications=5)
+    __import__("icssim.report").report.register(sub)
     return parser
 
 

@@ -141,8 +141,10 @@ def compute_kpis(rec: RunRecords, standards: dict[str, tuple] | None = None) -> 
     days = rec.hours_per_unit / 24
     years = rec.window * days / DAYS_PER_YEAR
     in_window = P["arrival"] >= rec.warmup
-    referral = P["referral"]
     k: dict[str, float] = {"referrals_per_year": in_window.sum() / years}
+    if "initial" in P and rec.warmup <= 0:  # today's waiting list counts, with its true referral dates
+        in_window = in_window | P["initial"]
+    referral = P["referral"]
     referred = in_window & ~np.isnan(referral)
     for what, col in (("assessment", "assess_start"), ("treatment", "treat_start")):
         wait = (P[col] - referral)[referred] * days

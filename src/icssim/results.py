@@ -123,8 +123,12 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     recs = result.records
     write_table(kpi_table(result.summary()), folder, "kpis", parquet=False)
     write_table(result.kpis.reset_index(), folder, "kpis_by_replication", parquet=False)
+    start = result.scenario.scenario.start_date  # with a start date, tables also carry calendar dates
     if recs:
-        write_table(pd.concat([patients_frame(r) for r in recs], ignore_index=True), folder, "patients")
+        from icssim.calendar_metrics import with_dates
+
+        write_table(with_dates(pd.concat([patients_frame(r) for r in recs], ignore_index=True), start,
+                               {"referral": "referral_date"}), folder, "patients")
         visits = [visits_frame(r) for r in recs]
         if all(v is not None for v in visits):
             for r, v in zip(recs, visits):
@@ -133,15 +137,23 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
             write_table(pd.concat(visits, ignore_index=True), folder, "visits", csv=len(recs) == 1)
         ts = pd.concat([timeseries_frame(r).assign(replication=r.replication) for r in recs],
                        ignore_index=True)
-        write_table(ts, folder, "timeseries")
+        write_table(with_dates(ts, start, {"time": "date"}), folder, "timeseries")
         costs = pd.concat([costs_frame(r).assign(replication=r.replication) for r in recs],
                           ignore_index=True)
-        write_table(costs, folder, "costs")
+        write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
         (folder / "plots").mkdir()
         write_run_plots(result, folder / "plots")
+        if result.scenario.scenario.start_date is not None:  # monthly/quarterly KPIs, dated plots
+            from icssim.calendar_metrics import write_calendar_outputs
+
+            write_calendar_outputs(result, folder)
     meta = metadata(result, wall_seconds, command)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))
+    from icssim import report
+
+    report.write_parameters(result.scenario, folder)
+    report.write_report(folder)
 
 
 def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
@@ -220,6 +232,9 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
                  "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
                                      for r in comparison.results}}
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        from icssim import report
+
+        report.write_report(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -22,6 +22,8 @@ import numpy as np
 import simpy
 
 from icssim.distributions import BlockStream, Sampler, UniformStream
+from icssim.model import calendar
+from icssim.model.arrivals import InversionGaps
 from icssim.model.plan import COST_CATEGORIES, Plan, RouterPlan, StepPlan
 from icssim.model.records import ResourceUse, RunRecords, VISIT_OUTCOMES
 from icssim.model.streams import Streams
@@ -134,6 +136,10 @@ class Simulation:
         self.in_sys_last = 0.0
         self._init_columns(record_visits)
         self.ts: list[tuple] = []
+        # calendar features (model/calendar.py); all inert unless plan.calendar is set
+        self.open_days = self.deciding = None
+        self.panel_held: dict[int, list] = {}
+        self.reopen: dict[int, float] = {}
 
     # ------------------------------------------------------------------ scheduling
     def _at(self, delay: float, fn, arg) -> None:
@@ -150,13 +156,18 @@ class Simulation:
         started = time.perf_counter()
         plan = self.plan
         for ci, cohort in enumerate(plan.cohorts):
-            if cohort.rate > 0:
+            if cohort.profile is not None:  # time-varying demand: exact inversion of Lambda(t)
+                gap = InversionGaps(cohort.profile, BlockStream(self._streams.rng(f"arrivals/{cohort.name}"), _EXP1))
+            elif cohort.rate > 0:
                 gap = BlockStream(self._streams.rng(f"arrivals/{cohort.name}"),
                                   Sampler(lambda rng, n, m=1 / cohort.rate: rng.exponential(m, n), 0, 0))
+            if cohort.profile is not None or cohort.rate > 0:
                 attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
                         for a, smp in zip(plan.attributes, cohort.samplers)]
                 state = (ci, gap, attr)
                 self._at(gap(), self._arrive, state)
+        if plan.calendar is not None:
+            calendar.install(self)
         self._at(0.0, self._sample, None)
         if plan.warmup > 0:
             self._at(plan.warmup, self._end_warmup, None)
@@ -196,6 +207,36 @@ class Simulation:
         if now + nxt < self.plan.horizon:
             self._at(nxt, self._arrive, state)
         self._enter(p, self.steps[self.plan.cohorts[ci].entry])
+
+    def _new_patient(self, ci: int, attrs: list[float], arrival: float) -> Patient:
+        """A patient put into the system other than by ``_arrive`` (today's waiting list).
+
+        Keep in step with ``_arrive``."""
+        now = self.env._now
+        p = Patient()
+        p.pid = self.arrivals
+        self.arrivals += 1
+        p.cohort = ci
+        p.attrs = list(attrs)
+        p.attrs.append(float(ci))
+        urg = self.plan.urgency
+        p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
+        p.arrival = arrival
+        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
+        p.step = None
+        p.t_enter = p.t_queue = NAN
+        p.wait = p.qseq = p.where = p.misses = 0
+        p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
+        p.n_missed = p.sessions = p.n_dup = 0
+        p.assessed = False
+        p.bed_days = 0.0
+        p.cost = [0.0] * self.n_services if self.n_services else None
+        p.mon = None
+        self.active[p.pid] = p
+        self.in_sys_area += self.in_sys * (now - self.in_sys_last)
+        self.in_sys_last = now
+        self.in_sys += 1
+        return p
 
     # ------------------------------------------------------------------ moving between steps
     def _enter(self, p: Patient, s: _Step) -> None:
@@ -278,6 +319,11 @@ class Simulation:
     def _join(self, p: Patient, s: _Step) -> None:
         """The referral reaches step ``s``: acceptance, clock, age limit, then the queue."""
         sp = s.plan
+        if sp.meets:  # a panel: wait for the next meeting, which calls _join again to decide
+            if self.deciding is not p:
+                calendar.hold(self, p, s)
+                return
+            self.deciding = None
         now = self.env._now
         if sp.accept is not None:
             if p.rejections:
@@ -349,6 +395,8 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
+        if self.open_days is not None and s.plan.working_days_only and calendar.closed_until(self, s):
+            return
         q = s.queue
         res = s.res
         while s.n_wait:
@@ -765,6 +813,10 @@ class Simulation:
             patients[f"final_{plan.attributes[self._final_attr].name}"] = np.frombuffer(self.pattr_end, np.float64)
         for name, col in zip(plan.services, self.pcost):
             patients[f"cost_{name}"] = np.frombuffer(col, dtype=np.float64)
+        cal = plan.calendar
+        if cal is not None and (cal.initial or cal.initial_groups):  # today's waiting list: pids 0..n-1
+            n0 = len(cal.initial) + sum(g.count for g in cal.initial_groups)
+            patients["initial"] = patients["pid"] < n0
         visits = None
         if self.visits is not None:
             visits = {k: np.frombuffer(v, dtype=np.float64 if v.typecode == "d" else np.int32)
@@ -784,9 +836,10 @@ class Simulation:
             outcomes=plan.outcomes, patients=patients, visits=visits,
             timeseries={c: ts[:, i] for i, c in enumerate(ts_cols)},
             costs=costs,
-            resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role, rp.capacity,
+            resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role,
+                                   rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i],
                                    r.area - wa, rp.hours_available, bool(r.steps))
-                       for rp, r, wa in zip(plan.resources, self.res, warm_areas)],
+                       for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
             events=self.scheduled - len(self._queue),

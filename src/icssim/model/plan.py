@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from icssim.distributions import Sampler
+from icssim.model.arrivals import RateProfile, demand_profile
+from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, office_hours, time_of
 from icssim.scenario.checks import categorical_levels, cohort_rate
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
@@ -24,7 +26,7 @@ TREATMENT_KINDS = frozenset({"treatment", "day_care"})
 #: Step kinds counted as intensive care (admission, inpatient stay or day care).
 INTENSIVE_KINDS = frozenset({"admission", "inpatient", "day_care"})
 #: Step kinds that start the referral clock (the first time a patient is referred into one).
-CLOCK_KINDS = frozenset({"triage", "assessment", "treatment"})
+CLOCK_KINDS = frozenset({"triage", "assessment", "treatment", "panel"})
 #: Step kinds during whose wait nobody deteriorates (already in acute or specialist care).
 NO_DETERIORATION_KINDS = frozenset({"discharge", "emergency", "admission", "inpatient"})
 COST_CATEGORIES = ("staff", "contacts", "bed_days", "monitoring")
@@ -49,6 +51,7 @@ class CohortPlan:
     rate: float
     entry: int
     samplers: tuple[Sampler | None, ...]  # per attribute, None when the cohort lacks it
+    profile: RateProfile | None = None  # time-varying rate (None: constant ``rate``)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,8 @@ class StepPlan:
     is_treatment: bool
     is_intensive: bool
     starts_clock: bool
+    working_days_only: bool = False  # appointments only on open days (when the scenario has a calendar)
+    meets: bool = False  # a panel: referrals wait for the next meeting, then are decided together
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ class Plan:
     deterioration: DeteriorationPlan | None
     urgency: int  # attribute index of 'urgency', or -1
     outcomes: tuple[str, ...] = field(default=())
+    calendar: CalendarPlan | None = None  # dated features (None: the scenario uses none)
 
 
 def compile_plan(s: Scenario) -> Plan:
@@ -160,6 +166,13 @@ def compile_plan(s: Scenario) -> Plan:
     resources, by_service = _resources(s)
     ctx = _Context(s, unit, attributes, attr_index, step_index, services, by_service, resources)
     steps = tuple(ctx.step(i, name, st) for i, (name, st) in enumerate(s.pathway.steps.items()))
+    warmup = s.scenario.warmup.to(unit)
+    calendar = None
+    if needs_calendar(s):
+        if s.calendar is not None:
+            steps = tuple(office_hours(sp, s.pathway.steps[sp.name], s.calendar) for sp in steps)
+        calendar = compile_calendar(s, unit, horizon, warmup, attributes, resources, by_service, steps,
+                                    step_index, {c: i for i, c in enumerate(s.cohorts)})
     outcomes = ["in_system", "dropped_out", "discharged_missed", "emergency_exit"]
     outcomes += sorted({st.outcome for st in steps} - set(outcomes))
     sample_every = (
@@ -167,19 +180,32 @@ def compile_plan(s: Scenario) -> Plan:
         else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
     )
     return Plan(
-        name=s.scenario.name, time_unit=unit, horizon=horizon, warmup=s.scenario.warmup.to(unit),
+        name=s.scenario.name, time_unit=unit, horizon=horizon, warmup=warmup,
         seed=s.scenario.seed, sample_every=sample_every,
         hours_per_unit=UNIT_DAYS[canonical_unit(unit)] * 24,
         attributes=attributes,
         cohorts=tuple(
             CohortPlan(name, cohort_rate(s, name), step_index[c.entry],
-                       tuple(_attr_sampler(c.attributes.get(a.name), a, unit) for a in attributes))
+                       tuple(_attr_sampler(c.attributes.get(a.name), a, unit) for a in attributes),
+                       _profile(s, name, unit, horizon))
             for name, c in s.cohorts.items()
         ),
         services=services, resources=resources, steps=steps,
         deterioration=_deterioration(s, unit, attr_index, step_index),
-        urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes),
+        urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes), calendar=calendar,
     )
+
+
+def _profile(s: Scenario, name: str, unit: str, horizon: float) -> RateProfile | None:
+    """The cohort's time-varying rate, or None when its demand is constant."""
+    d = s.cohorts[name].demand
+    if d is None:
+        return None
+    start = s.scenario.start_date
+    changes = [(time_of(c.date, start, unit) if c.date is not None else c.at.to(unit), c.factor)
+               for c in d.changes]
+    return demand_profile(cohort_rate(s, name), horizon, UNIT_DAYS[canonical_unit(unit)], start,
+                          d.growth_per_year, d.seasonality, changes)
 
 
 def _attributes(s: Scenario) -> tuple[AttributePlan, ...]:
@@ -284,7 +310,7 @@ class _Context:
             next=self.router(st.next),
             is_assessment=st.kind in ASSESSMENT_KINDS, is_treatment=st.kind in TREATMENT_KINDS,
             is_intensive=st.kind in INTENSIVE_KINDS,
-            starts_clock=st.kind in CLOCK_KINDS,
+            starts_clock=st.kind in CLOCK_KINDS, meets=st.kind == "panel",
         )
 
     def _costs(self, st: Step, svc) -> tuple[float, float]:

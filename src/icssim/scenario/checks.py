@@ -25,7 +25,7 @@ PATIENTS_PER_SECOND = 40_000
 
 def check_scenario(s: Scenario) -> list[Finding]:
     """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
-    checks = (_run_length, _cohorts, _services, _steps, _deterioration, _way_out, _size)
+    checks = (_run_length, _cohorts, _services, _steps, _deterioration, _way_out, _size, _calendar)
     return [finding for check in checks for finding in check(s)]
 
 
@@ -360,3 +360,138 @@ def _unknown(what: str, name: str, known: Any, where: str = "") -> str:
     near = difflib.get_close_matches(name, names, n=1)
     hint = f"; did you mean {near[0]!r}?" if near else f"; defined: {', '.join(names) or 'none'}"
     return f"{what} {name!r} is not defined{where}{hint}"
+
+
+def _calendar(s: Scenario) -> Iterator[Finding]:
+    """Dated features: start date present, dates in order and inside the horizon, plans feasible."""
+    import datetime as dt
+
+    info = s.scenario
+    start = info.start_date
+    unit = info.time_unit
+    horizon = info.horizon.to(unit)
+    end = None
+    if start is not None:
+        end = start + dt.timedelta(days=horizon * UNIT_DAYS[canonical_unit(unit)])
+
+    def need_start(at: tuple[Any, ...], what: str) -> Iterator[Finding]:
+        if start is None:
+            yield at, f"{what} needs 'scenario.start_date' (the date time 0 stands for)"
+
+    def dated(at: tuple[Any, ...], item: Any) -> Iterator[Finding]:
+        """Check a date/at pair is inside [start, end)."""
+        if item.date is not None:
+            if start is None:
+                yield (*at, "date"), "a 'date' needs 'scenario.start_date'; or give 'at' (time after the start)"
+            elif not start <= item.date < end:
+                yield (*at, "date"), f"{item.date} is outside the horizon ({start} to {end})"
+        elif not 0 <= item.at.to(unit) < horizon:
+            yield (*at, "at"), f"{item.at} is outside the horizon (0 to {info.horizon})"
+
+    def when(item: Any) -> float:
+        if item.date is not None:
+            return (item.date - start).days / UNIT_DAYS[canonical_unit(unit)] if start else 0.0
+        return item.at.to(unit)
+
+    if s.calendar is not None:
+        yield from need_start(("calendar",), "'calendar' (working days)")
+    for name, c in s.cohorts.items():
+        d = c.demand
+        if d is None:
+            continue
+        at = ("cohorts", name, "demand")
+        if d.seasonality is not None:
+            yield from need_start((*at, "seasonality"), "monthly seasonality")
+        previous = None
+        for i, ch in enumerate(d.changes):
+            yield from dated((*at, "changes", i), ch)
+            t = when(ch)
+            if previous is not None and t < previous:
+                yield (*at, "changes", i), "changes must be in date order (this one is earlier than the one before)"
+            previous = t
+    levels: dict[tuple[str, str], float] = {}
+    previous = None
+    for i, ch in enumerate(s.capacity_plan):
+        at = ("capacity_plan", i)
+        yield from dated(at, ch)
+        t = when(ch)
+        if previous is not None and t < previous:
+            yield at, "capacity_plan entries must be in date order (this one is earlier than the one before)"
+        previous = t
+        svc = s.services.get(ch.service)
+        if svc is None:
+            yield (*at, "service"), _unknown("service", ch.service, s.services)
+            continue
+        if ch.role == "beds":
+            base = float(svc.beds)
+        elif ch.role in svc.staff:
+            base = svc.staff[ch.role].wte
+        else:
+            yield (*at, "role"), _unknown(f"staff role of service {ch.service!r} (or 'beds')", ch.role, svc.staff)
+            continue
+        key = (ch.service, ch.role)
+        level = levels.get(key, base)
+        level = level + ch.change if ch.change is not None else ch.to
+        what = "beds" if ch.role == "beds" else f"{ch.role} WTE"
+        if level < -1e-9:
+            yield (*at, "change" if ch.change is not None else "to"), (
+                f"this takes {ch.service} {what} to {level:g}: a capacity cannot be negative")
+        levels[key] = level
+        if ch.role == "beds" and "beds" not in svc.model_fields_set and svc.beds == 0 and not any(
+                st.bed and st.service == ch.service for st in s.pathway.steps.values()):
+            yield (*at, "role"), f"service {ch.service!r} has no bed-based step to use these beds"
+    for name, st in s.pathway.steps.items():
+        at = ("pathway", "steps", name)
+        if st.kind == "panel":
+            if st.meets is None:
+                yield at, "a panel step needs 'meets' (e.g. {every: 1 week, weekday: tue})"
+            elif st.meets.weekday is not None:
+                yield from need_start((*at, "meets", "weekday"), "a meeting weekday")
+            elif st.meets.first is not None and not 0 <= st.meets.first.to(unit) < horizon:
+                yield (*at, "meets", "first"), f"the first meeting ({st.meets.first}) must be inside the horizon"
+            if st.staff or st.caseload or st.bed or st.sessions is not None:
+                yield at, "a panel decides referrals and takes no 'staff', 'caseload', 'bed' or 'sessions'"
+        elif st.meets is not None:
+            yield (*at, "meets"), "only a step of kind 'panel' meets on a schedule"
+        if st.working_days_only and s.calendar is None:
+            yield (*at, "working_days_only"), "needs a top-level 'calendar' (working days) to have an effect"
+    yield from _initial_state(s, start)
+
+
+def _initial_state(s: Scenario, start: Any) -> Iterator[Finding]:
+    init = s.initial_state
+    if init is None:
+        return
+    at = ("initial_state",)
+    for i, g in enumerate(init.waiting):
+        if g.cohort not in s.cohorts:
+            yield (*at, "waiting", i, "cohort"), _unknown("cohort", g.cohort, s.cohorts)
+        elif g.step not in s.pathway.steps:
+            yield (*at, "waiting", i, "step"), _unknown("step", g.step, s.pathway.steps)
+        elif s.pathway.steps[g.step].kind == "discharge":
+            yield (*at, "waiting", i, "step"), f"{g.step!r} is a discharge step: nobody waits there"
+        else:
+            for attr, dist in g.attributes.items():
+                where = (*at, "waiting", i, "attributes", attr)
+                if attr not in s.cohorts[g.cohort].attributes:
+                    yield where, f"cohort {g.cohort!r} has no attribute {attr!r}"
+                    continue
+                values = getattr(dist, "values", None)
+                levels = s.attributes.get(attr)
+                categorical = values is not None and all(isinstance(v, str) for v in values)
+                if categorical != (levels is not None):
+                    yield where, (f"give one of the levels {levels}" if levels else "expected a number or a distribution")
+                elif categorical:
+                    for v in values:
+                        if v not in levels:
+                            yield where, f"{v!r} is not one of the levels {levels}"
+    if init.file is None:
+        return
+    if start is None:
+        yield (*at, "file"), "a waiting-list file has dates: it needs 'scenario.start_date'"
+        return
+    from icssim.scenario.initial_state import read_waiting_list, resolve_path
+
+    _rows, problems = read_waiting_list(resolve_path(s), s)
+    for message in problems:
+        yield (*at, "file"), message

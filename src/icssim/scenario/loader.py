@@ -64,6 +64,7 @@ def validate_data(raw: dict[str, Any], prov: Provenance) -> Scenario:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(_problems_from_validation(exc, raw, prov)) from None
+    scenario._provenance = prov  # before the checks: they resolve files named relative to the scenario
     problems = [
         Problem(*prov.where(path), _dotted(path), message) for path, message in check_scenario(scenario)
     ]

@@ -45,8 +45,9 @@ PositiveSpan = Annotated[SpanValue, AfterValidator(_positive_span)]
 
 STEP_KINDS = (
     "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
-    "admission", "inpatient", "day_care", "delay", "discharge",
+    "admission", "inpatient", "day_care", "delay", "discharge", "panel",
 )
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Strict(BaseModel):
@@ -125,6 +126,42 @@ AttributeDist = Annotated[
 ]
 
 
+class DemandChange(Strict):
+    """A step change in a cohort's referral rate from a date (or a time after the start) on."""
+
+    date: dt.date | None = None
+    at: SpanValue | None = None
+    factor: float = Field(gt=0)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _when(self) -> "DemandChange":
+        if (self.date is None) == (self.at is None):
+            raise ValueError("give exactly one of 'date' (needs scenario.start_date) or 'at' (time after the start)")
+        return self
+
+
+class Demand(Strict):
+    """Time-varying demand of a cohort: compound annual growth, monthly seasonality, step changes.
+
+    The rate at time t is the cohort's rate x (1 + growth_per_year) ** years since the start
+    x seasonality[month of t] x the factors of every change dated on or before t.
+    """
+
+    growth_per_year: float = Field(default=0.0, gt=-1)
+    seasonality: list[Annotated[float, Field(ge=0)]] | None = None
+    changes: list[DemandChange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Demand":
+        if self.seasonality is not None:
+            if len(self.seasonality) != 12:
+                raise ValueError(f"seasonality needs 12 monthly multipliers (January first), found {len(self.seasonality)}")
+            if not sum(self.seasonality) > 0:
+                raise ValueError("seasonality multipliers must not all be 0")
+        return self
+
+
 class Cohort(Strict):
     """A group of patients with its own referral rate and attribute distributions."""
 
@@ -133,6 +170,7 @@ class Cohort(Strict):
     rate_per_100k_per_year: float | None = Field(default=None, gt=0)
     entry: str
     attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+    demand: Demand | None = None
 
     @field_validator("rate")
     @classmethod
@@ -249,6 +287,22 @@ class Monitoring(Strict):
     cost_per_contact: float | None = Field(default=None, ge=0)
 
 
+class PanelMeetings(Strict):
+    """When a panel meets: every ``every``, on ``weekday`` or first at ``first`` after the start."""
+
+    every: SpanValue = Span(1.0, "week")
+    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
+    first: SpanValue | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "PanelMeetings":
+        if self.weekday is not None and self.first is not None:
+            raise ValueError("give at most one of 'weekday' and 'first'")
+        if not self.every.value > 0:
+            raise ValueError(f"'every' must be greater than 0, found {self.every}")
+        return self
+
+
 class Step(Strict):
     """One pathway step: queue for resources, be served, then route on."""
 
@@ -274,6 +328,8 @@ class Step(Strict):
     outcome: str | None = None
     sets: dict[str, str | float] = Field(default_factory=dict)
     next: Routing | None = None
+    meets: PanelMeetings | None = None
+    working_days_only: bool | None = None
 
 
 class Pathway(Strict):
@@ -294,6 +350,68 @@ class Deterioration(Strict):
     detected_step: str | None = None
 
 
+class CalendarSpec(Strict):
+    """Open days: services give appointments only on ``working_days`` that are not bank holidays."""
+
+    working_days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    bank_holidays: list[dt.date] = Field(default_factory=list)
+
+
+class CapacityChange(Strict):
+    """A dated change to a service's staff (WTE of a role) or beds: by ``change`` or ``to`` a level."""
+
+    date: dt.date | None = None
+    at: SpanValue | None = None
+    service: str
+    role: str  # a staff role of the service, or "beds"
+    change: float | None = None
+    to: float | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "CapacityChange":
+        if (self.date is None) == (self.at is None):
+            raise ValueError("give exactly one of 'date' (needs scenario.start_date) or 'at' (time after the start)")
+        if (self.change is None) == (self.to is None):
+            raise ValueError("give exactly one of 'change' (e.g. +2 or -1) or 'to' (the new level)")
+        return self
+
+
+class InitialGroup(Strict):
+    """A summary of part of today's waiting list: ``count`` patients of ``cohort`` at ``step``.
+
+    ``waiting`` patients have waited ``waited`` since referral; ``in_service`` patients waited
+    ``waited`` from referral to the start of this step's service, ``treated_for`` ago."""
+
+    step: str
+    cohort: str
+    count: int = Field(ge=0)
+    waited: TimeDist
+    status: Literal["waiting", "in_service"] = "waiting"
+    treated_for: TimeDist | None = None
+    attributes: dict[str, AttributeDist] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> "InitialGroup":
+        if (self.status == "in_service") != (self.treated_for is not None):
+            raise ValueError("'treated_for' (time in service so far) goes with status: in_service, and only with it")
+        return self
+
+
+class InitialState(Strict):
+    """Patients already in the system at the start: a CSV ``file`` and/or summary groups."""
+
+    file: str | None = None
+    waiting: list[InitialGroup] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "InitialState":
+        if self.file is None and not self.waiting:
+            raise ValueError("give a CSV 'file' of patients and/or 'waiting' groups")
+        return self
+
+
 class Scenario(Strict):
     """A whole scenario file (after ``extends`` has been merged)."""
 
@@ -303,6 +421,9 @@ class Scenario(Strict):
     services: dict[str, Service] = Field(default_factory=dict)
     pathway: Pathway
     deterioration: Deterioration | None = None
+    calendar: CalendarSpec | None = None
+    capacity_plan: list[CapacityChange] = Field(default_factory=list)
+    initial_state: InitialState | None = None
     _provenance: Any = PrivateAttr(default=None)
 
 
@@ -311,7 +432,8 @@ def known_keys() -> set[str]:
     names: set[str] = set()
     models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
               Service, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
-              Pathway, Deterioration]
+              Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
+              CapacityChange, InitialGroup, InitialState]
     from icssim import distributions as d
 
     models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical]

@@ -1,0 +1,592 @@
+"""The pathway as a diagram: steps as boxes, routing as labelled arrows, and observed flows.
+
+:func:`pathway_edges` reads every route a patient can take from a scenario (``next``,
+``on_reject``, ``dropout.then``, ``missed.then``, ``age_limit.then`` and
+deterioration to the emergency step); :func:`observed_flows` counts the moves patients
+actually made from a run's visits table (consecutive visits of the same patient, plus
+the final move into a discharge step); :func:`draw_pathway` lays the steps out in
+layers (breadth-first depth from the entry steps, discharge steps last) and draws them
+with matplotlib in the house style of :mod:`icssim.plots`.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+
+from icssim.plots import PALETTE  # noqa: E402
+from icssim.scenario.schema import Branch, Scenario  # noqa: E402
+
+#: Step kinds during whose wait nobody deteriorates (mirrors icssim.model.plan).
+_NO_DETERIORATION = frozenset({"discharge", "emergency", "admission", "inpatient"})
+
+#: How each kind of route is drawn: colour, line style and legend text.
+EDGE_STYLES: dict[str, tuple[str, str, str]] = {
+    "next": ("#333333", "-", "routing after the step"),
+    "on_reject": (PALETTE[3], "--", "referral rejected"),
+    "dropout": ("#888888", ":", "dropped out of the queue"),
+    "missed": ("#888888", (0, (1, 2)), "discharged after missed appointments"),
+    "age_limit": (PALETTE[4], "-.", "reached the age limit"),
+    "deterioration": (PALETTE[3], (0, (5, 2, 1, 2)), "deteriorated while waiting"),
+}
+
+#: Fill colour of a step box by kind (light tints of the Okabe-Ito palette).
+KIND_FILL: dict[str, str] = {
+    "referral": "#E3EEF7", "triage": "#E3EEF7", "assessment": "#D6E9F5", "treatment": "#D8F0E7",
+    "monitoring": "#D8F0E7", "delay": "#F2F2F2", "emergency": "#F9DCCC", "admission": "#F9DCCC",
+    "inpatient": "#F4E1EC", "discharge": "#EEEEEE",
+}
+
+#: Visit outcome -> the route it leaves by (``missed`` = rebooked at the same step: not a move).
+_OUTCOME_ROUTE = {"served": "next", "rejected": "on_reject", "dropped_out": "dropout",
+                  "discharged_missed": "missed", "aged_out": "age_limit", "emergency": "deterioration",
+                  "escalated": "deterioration"}
+
+
+@dataclass
+class Edge:
+    """One arrow: from step ``src`` to step ``dst`` by a kind of route, with its rule as text."""
+
+    src: str
+    dst: str
+    kind: str
+    rules: list[str] = field(default_factory=list)
+    flow: float | None = None  # observed moves per year (after a run)
+    share: float | None = None  # share of the moves out of src (after a run)
+    sources: dict[str, float] = field(default_factory=dict)  # merged edges: flow per original source
+
+    @property
+    def label(self) -> str:
+        parts = []
+        rule = "; ".join(dict.fromkeys(r for r in self.rules if r))
+        if rule:
+            parts.extend(textwrap.wrap(rule, 26, break_long_words=False) or [rule])
+        if self.flow is not None:
+            flow = f"{self.flow:,.0f}/yr" if self.flow >= 10 else f"{self.flow:.1f}/yr"
+            if self.share is not None:
+                flow += f" ({self.share:.0%})" if self.share >= 0.005 or self.share == 0 else " (<1%)"
+            parts.append(flow)
+        return "\n".join(parts)
+
+
+def _pct(p: float) -> str:
+    return f"{p:.0%}" if abs(p * 100 - round(p * 100)) < 1e-9 else f"{p:.1%}"
+
+
+def _flatten(branches: list[Branch], prefix: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(target, rule text) for every leaf of a routing list, nested lists included."""
+    out = []
+    conditional = any(b.when is not None for b in branches)
+    for b in branches:
+        words = list(prefix)
+        if b.when is not None:
+            words.append(f"if {b.when}")
+        elif conditional:
+            words.append("otherwise")
+        if b.p is not None and len(branches) > 1:
+            words.append(_pct(b.p))
+        if b.after is not None:
+            words.append(f"after {_describe_after(b.after)}")
+        if b.to is not None:
+            out.append((b.to, ", ".join(words)))
+        else:
+            out.extend(_flatten(b.next or [], tuple(words)))
+    return out
+
+
+def _describe_after(dist) -> str:
+    from icssim.report_text import describe_dist
+
+    return describe_dist(dist)
+
+
+def routings(step) -> list[tuple[str, list[Branch]]]:
+    """The routing lists of a step with the kind of route each one is."""
+    out = []
+    if step.next is not None:
+        out.append(("next", step.next))
+    if step.on_reject is not None:
+        out.append(("on_reject", step.on_reject))
+    for key in ("dropout", "missed", "age_limit"):
+        sub = getattr(step, key)
+        if sub is not None and getattr(sub, "then", None) is not None:
+            out.append((key, sub.then))
+    return out
+
+
+def deteriorates(step) -> bool:
+    """Whether patients waiting for ``step`` may deteriorate (as the engine decides)."""
+    if step.deteriorate_while_waiting is not None:
+        return step.deteriorate_while_waiting
+    return step.kind not in _NO_DETERIORATION
+
+
+def pathway_edges(s: Scenario) -> list[Edge]:
+    """Every route between steps that the scenario allows, one edge per (from, to, kind)."""
+    edges: dict[tuple[str, str, str], Edge] = {}
+
+    def add(src: str, dst: str, kind: str, rule: str) -> None:
+        edge = edges.setdefault((src, dst, kind), Edge(src, dst, kind))
+        edge.rules.append(rule)
+
+    for name, step in s.pathway.steps.items():
+        for kind, branches in routings(step):
+            for target, rule in _flatten(branches):
+                add(name, target, kind, rule)
+    d = s.deterioration
+    if d is not None:
+        for name, step in s.pathway.steps.items():
+            if not deteriorates(step):
+                continue
+            if d.detection_probability < 1:
+                add(name, d.emergency_step, "deterioration", f"{d.attribute} reaches {d.emergency_at}")
+            if d.detected_step and d.detection_probability > 0:
+                add(name, d.detected_step, "deterioration",
+                    f"{d.attribute} reaches {d.emergency_at}, detected ({_pct(d.detection_probability)})")
+    return list(edges.values())
+
+
+def observed_flows(s: Scenario, visits: pd.DataFrame, patients: pd.DataFrame | None,
+                   start_days: float = 0.0) -> pd.DataFrame:
+    """Moves between steps made by patients in a run, counted from the visits table.
+
+    A move is two consecutive visits of the same patient (in one replication) at
+    different steps; the route it took is read from the first visit's outcome. The
+    last visit of a patient who left through a discharge step counts as a move into
+    that step (discharge steps record no visit). Only moves that happen at or after
+    ``start_days`` (the end of the warm-up) are counted. Returns columns ``src``,
+    ``dst``, ``kind`` and ``count`` (summed over replications).
+    """
+    n = len(visits)
+    if n == 0:
+        return pd.DataFrame(columns=["src", "dst", "kind", "count"])
+    rep = visits["replication"].to_numpy() if "replication" in visits else np.zeros(n, dtype=np.int64)
+    pid = visits["pid"].to_numpy()
+    step = pd.Categorical(visits["step"])
+    outcome = pd.Categorical(visits["outcome"])
+    order = np.lexsort((np.arange(n), pid, rep))  # by replication, patient, then record order
+    rep, pid, t_end = rep[order], pid[order], visits["t_end"].to_numpy()[order]
+    sc, oc = step.codes[order], outcome.codes[order]
+    steps, outs = [str(c) for c in step.categories], [str(c) for c in outcome.categories]
+    same = np.zeros(n, dtype=bool)
+    same[:-1] = (rep[1:] == rep[:-1]) & (pid[1:] == pid[:-1])
+    counted = t_end >= start_days - 1e-9
+    move = same.copy()
+    move[:-1] &= sc[1:] != sc[:-1]
+    move &= counted
+    idx = np.flatnonzero(move)
+    counts: dict[tuple[str, str, str], int] = defaultdict(int)
+    table = pd.DataFrame({"src": sc[idx], "dst": sc[idx + 1], "out": oc[idx]}).value_counts()
+    for (a, b, o), c in table.items():
+        counts[(steps[a], steps[b], _OUTCOME_ROUTE.get(outs[o], "next"))] += int(c)
+    if patients is not None and len(patients):
+        last = np.flatnonzero(~same & counted)
+        p_rep = patients["replication"].to_numpy() if "replication" in patients else np.zeros(len(patients), int)
+        p_key = p_rep.astype(np.int64) * (1 << 32) + patients["pid"].to_numpy().astype(np.int64)
+        finals = pd.Categorical(patients["outcome"])
+        lookup = pd.Series(finals.codes, index=p_key)
+        lookup = lookup[~lookup.index.duplicated()]
+        keys = rep[last].astype(np.int64) * (1 << 32) + pid[last].astype(np.int64)
+        final = lookup.reindex(keys).fillna(-1).to_numpy().astype(int)
+        by_outcome = defaultdict(list)
+        for name, st in s.pathway.steps.items():
+            if st.kind == "discharge":
+                by_outcome[st.outcome or name].append(name)
+        allowed = {(e.src, e.dst) for e in pathway_edges(s)}
+        ends = pd.DataFrame({"src": sc[last], "final": final, "out": oc[last]}).value_counts()
+        for (a, f, o), c in ends.items():
+            if f < 0:
+                continue
+            targets = by_outcome.get(str(finals.categories[f]), [])
+            if not targets:
+                continue
+            src = steps[a]
+            direct = [t for t in targets if (src, t) in allowed]
+            counts[(src, (direct or targets)[0], _OUTCOME_ROUTE.get(outs[o], "next"))] += int(c)
+    rows = [{"src": a, "dst": b, "kind": k, "count": c} for (a, b, k), c in sorted(counts.items())]
+    return pd.DataFrame(rows, columns=["src", "dst", "kind", "count"])
+
+
+def attach_flows(edges: list[Edge], flows: pd.DataFrame, per: float) -> list[Edge]:
+    """Set each edge's flow (count / ``per``, e.g. replications x years) and share of its source's moves.
+
+    Observed moves that the routing rules do not explain are added as extra edges.
+    """
+    by_key = {(e.src, e.dst, e.kind): e for e in edges}
+    for e in edges:
+        e.flow = 0.0
+    out_total = flows.groupby("src")["count"].sum() if len(flows) else pd.Series(dtype=float)
+    for row in flows.itertuples():
+        e = by_key.get((row.src, row.dst, row.kind))
+        if e is None:
+            e = by_key.get((row.src, row.dst, "next"))
+        if e is None:
+            e = by_key[(row.src, row.dst, row.kind)] = Edge(row.src, row.dst, row.kind, ["observed"], 0.0)
+            edges.append(e)
+        e.flow += row.count / per
+    for e in edges:
+        total = out_total.get(e.src, 0)
+        e.share = (e.flow * per / total) if total else None
+    return edges
+
+
+#: The pseudo-step drawn for deterioration while waiting (which can happen at any step with a wait).
+WAITING = "(deteriorates while waiting)"
+
+
+def merge_deterioration(edges: list[Edge]) -> list[Edge]:
+    """Replace the deterioration edges of every waiting step by one edge per destination, drawn from
+    a single 'deteriorates while waiting' box; each merged edge keeps its flow per original step."""
+    out: list[Edge] = []
+    merged: dict[str, Edge] = {}
+    for e in edges:
+        if e.kind != "deterioration":
+            out.append(e)
+            continue
+        m = merged.get(e.dst)
+        if m is None:
+            m = merged[e.dst] = Edge(WAITING, e.dst, "deterioration", [], None if e.flow is None else 0.0)
+            out.append(m)
+        m.rules.extend(r for r in e.rules if r not in m.rules)
+        if e.flow is not None:
+            m.flow = (m.flow or 0.0) + e.flow
+            m.sources[e.src] = m.sources.get(e.src, 0.0) + e.flow
+    total = sum(m.flow or 0.0 for m in merged.values())
+    for m in merged.values():
+        m.share = (m.flow / total) if total and m.flow is not None else None
+    return out
+
+
+# ----------------------------------------------------------------------------- layout
+def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
+    """Row of each step: breadth-first depth from the entry steps along the usual routing first,
+    then along the exceptional routes; discharge steps all in the last row."""
+    steps = list(s.pathway.steps)
+    discharge = [n for n in steps if s.pathway.steps[n].kind == "discharge"]
+    depth: dict[str, int] = {}
+    for c in s.cohorts.values():
+        depth.setdefault(c.entry, 0)
+    if any(e.src == WAITING for e in edges):
+        steps.append(WAITING)
+        depth[WAITING] = 0
+    for kinds in (("next",), tuple(EDGE_STYLES)):
+        succ: dict[str, list[str]] = defaultdict(list)
+        for e in edges:
+            if e.kind in kinds:
+                succ[e.src].append(e.dst)
+        queue = deque(sorted(depth, key=depth.get))
+        while queue:
+            n = queue.popleft()
+            for m in succ[n]:
+                if m not in depth and m not in discharge:
+                    depth[m] = depth[n] + 1
+                    queue.append(m)
+    for n in steps:  # steps no route reaches (only possible as entries of unused cohorts)
+        if n not in depth and n not in discharge:
+            depth[n] = max(depth.values(), default=-1) + 1
+    last = max(depth.values(), default=-1) + 1
+    for n in discharge:
+        depth[n] = last
+    used = sorted(set(depth.values()))
+    return {n: used.index(d) for n, d in depth.items()}
+
+
+@dataclass
+class Layout:
+    """Positions of step boxes and of the way-points of long edges (one per row crossed)."""
+
+    rows: list[list[str]]  # node ids per row, left to right; dummies are "~<edge index>~<row>"
+    x: dict[str, float]
+    y: dict[str, float]
+    chains: dict[int, list[str]]  # edge index -> dummy ids from the upper to the lower end
+
+
+DUMMY_W, DUMMY_GAP = 0.3, 0.35
+
+
+def layout(s: Scenario, edges: list[Edge]) -> Layout:
+    """Sugiyama-style layout: rows by depth, dummy way-points for edges that skip rows,
+    barycentre ordering to reduce crossings, then boxes spaced evenly and centred."""
+    row = layer_of(s, edges)
+    rows: list[list[str]] = [[] for _ in range(max(row.values()) + 1)]
+    for n in row:
+        rows[row[n]].append(n)
+    chains: dict[int, list[str]] = {}
+    links: list[tuple[str, str]] = []
+    for i, e in enumerate(edges):
+        if e.src not in row or e.dst not in row or e.src == e.dst:
+            continue
+        a, b = (e.src, e.dst) if row[e.src] <= row[e.dst] else (e.dst, e.src)
+        chain = []
+        for r in range(row[a] + 1, row[b]):
+            d = f"~{i}~{r}"
+            rows[r].append(d)
+            chain.append(d)
+        chains[i] = chain
+        path = [a, *chain, b]
+        links.extend(zip(path, path[1:]))
+    up: dict[str, list[str]] = defaultdict(list)
+    down: dict[str, list[str]] = defaultdict(list)
+    for a, b in links:
+        if a != b:
+            down[a].append(b)
+            up[b].append(a)
+    rank = {n: float(i) for r in rows for i, n in enumerate(r)}
+
+    def sweep(order: range, nbrs: dict[str, list[str]]) -> None:
+        for r in order:
+            def key(n: str) -> float:
+                near = [rank[m] for m in nbrs[n]]
+                return float(np.mean(near)) if near else rank[n]
+
+            rows[r].sort(key=key)
+            rank.update({n: float(i) for i, n in enumerate(rows[r])})
+
+    for _ in range(6):
+        sweep(range(1, len(rows)), up)
+        sweep(range(len(rows) - 2, -1, -1), down)
+    x: dict[str, float] = {}
+    y: dict[str, float] = {}
+    for r_i, r in enumerate(rows):
+        left = 0.0
+        for i, n in enumerate(r):
+            if i:
+                left += _spacing(r[i - 1], n)
+            x[n] = left
+            y[n] = -r_i * (BOX_H + GAP_Y)
+        for n in r:
+            x[n] -= left / 2
+    _straighten(rows, x, up, down)
+    return Layout(rows, x, y, chains)
+
+
+def _spacing(a: str, b: str) -> float:
+    """Minimum distance between the centres of two neighbours in a row (way-points pack closer)."""
+    wa = DUMMY_W if a.startswith("~") else BOX_W
+    wb = DUMMY_W if b.startswith("~") else BOX_W
+    gap = GAP_X if not (a.startswith("~") or b.startswith("~")) else DUMMY_GAP
+    return (wa + wb) / 2 + gap
+
+
+def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
+    """Pull each item towards the mean x of its neighbours, keeping order and spacing (a few passes)."""
+    for _ in range(8):
+        for r in rows:
+            want = []
+            for n in r:
+                near = [x[m] for m in up[n] + down[n]]
+                want.append(float(np.mean(near)) if near else x[n])
+            pos = list(want)
+            for i in range(1, len(r)):  # push right to keep the minimum gap
+                pos[i] = max(pos[i], pos[i - 1] + _spacing(r[i - 1], r[i]))
+            shift = float(np.mean(want) - np.mean(pos))  # keep the row centred on its wishes
+            for n, p in zip(r, pos):
+                x[n] = 0.5 * x[n] + 0.5 * (p + shift)
+
+
+# ----------------------------------------------------------------------------- drawing
+BOX_W, BOX_H, GAP_X, GAP_Y = 2.8, 1.25, 1.4, 2.3
+
+
+def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_year: dict | None = None
+                 ) -> plt.Figure:
+    """Draw the pathway: boxes per step, curved arrows per route, labels with rules and flows."""
+    from matplotlib.lines import Line2D
+    from matplotlib.path import Path as MPath
+
+    lay = layout(s, edges)
+    xs = [lay.x[n] for n in lay.x]
+    x_lo, x_hi = min(xs) - BOX_W / 2 - 0.3, max(xs) + BOX_W / 2 + 0.3
+    y_lo = min(lay.y.values()) - BOX_H / 2 - 0.3
+    y_hi = BOX_H / 2 + 0.3
+    scale = 0.62  # inches per data unit
+    fig = plt.figure(figsize=((x_hi - x_lo) * scale, (y_hi - y_lo) * scale + 0.9))
+    ax = fig.add_axes([0, 0.9 / ((y_hi - y_lo) * scale + 0.9), 1, (y_hi - y_lo) * scale /
+                       ((y_hi - y_lo) * scale + 0.9)])
+    ax.set_axis_off()
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    pt = 1 / (72 * scale)  # data units per typographic point
+    obstacles: list[tuple[float, float, float, float]] = []
+
+    for n in (m for r in lay.rows for m in r if not m.startswith("~")):
+        x, y = lay.x[n], lay.y[n]
+        name, sub, kind, note = _box_text(s, n, edges, visits_per_year)
+        ax.add_patch(FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H,
+                                    boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    facecolor=KIND_FILL.get(kind, "#F2F2F2"), edgecolor="#555555",
+                                    linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
+        obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
+        lines = textwrap.wrap(name, 24)[:2] or [n]
+        if len(textwrap.wrap(name, 24)) > 2:
+            lines[1] = textwrap.shorten(lines[1] + " …", 24, placeholder=" …")
+        top = y + BOX_H / 2 - 0.2
+        for line in lines:
+            ax.text(x, top, line, ha="center", va="center", fontsize=9, fontweight="bold", zorder=4)
+            top -= 0.22
+        ax.text(x, top - 0.02, textwrap.shorten(sub, 38, placeholder="…"), ha="center", va="center",
+                fontsize=7.5, color="#333333", zorder=4)
+        if note:
+            ax.text(x, top - 0.27, textwrap.shorten(note, 40, placeholder="…"), ha="center", va="center",
+                    fontsize=7.5, color=PALETTE[0], zorder=4)
+
+    flows = [e.flow for e in edges if e.flow]
+    top = max(flows) if flows else 0.0
+    row = {n: r_i for r_i, r in enumerate(lay.rows) for n in r}
+    # ports: spread the ends of edges along the bottom / top of each box, ordered by the other end's x
+    bottom: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    topp: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    ends: dict[int, tuple[str, str]] = {}
+    for i, e in enumerate(edges):
+        if i not in lay.chains:
+            continue
+        a, b = (e.src, e.dst) if row[e.src] <= row[e.dst] else (e.dst, e.src)
+        ends[i] = (a, b)
+        if row[a] == row[b]:
+            continue
+        chain = lay.chains[i]
+        first, last = (chain[0] if chain else b), (chain[-1] if chain else a)
+        bottom[a].append((lay.x[first], i))
+        topp[b].append((lay.x[last], i))
+    port: dict[tuple[str, int], float] = {}
+    for side in (bottom, topp):
+        for n, items in side.items():
+            items.sort()
+            k = len(items)
+            for j, (_, i) in enumerate(items):
+                off = 0.0 if k == 1 else (j / (k - 1) - 0.5) * min(BOX_W * 0.8, 0.7 * (k - 1))
+                port[(n, i)] = lay.x[n] + off
+
+    kinds_used: list[str] = []
+    labels = []
+    for i, e in enumerate(edges):
+        if i not in ends:
+            continue
+        a, b = ends[i]
+        colour, style, _ = EDGE_STYLES.get(e.kind, ("#333333", "-", e.kind))
+        if e.kind not in kinds_used:
+            kinds_used.append(e.kind)
+        lw = 1.2 if not top else 0.8 + 4.2 * math.sqrt((e.flow or 0) / top)
+        if row[a] == row[b]:  # sideways: straight between neighbours, else an arc above the row
+            left, right = sorted((a, b), key=lambda n: lay.x[n])
+            r = lay.rows[row[a]]
+            if abs(r.index(left) - r.index(right)) == 1:
+                side_y = lay.y[left] + 0.18 * (1 if lay.x[e.src] < lay.x[e.dst] else -1)
+                p0 = (lay.x[left] + BOX_W / 2, side_y)
+                p1 = (lay.x[right] - BOX_W / 2, side_y)
+                verts = [p0, ((2 * p0[0] + p1[0]) / 3, side_y), ((p0[0] + 2 * p1[0]) / 3, side_y), p1]
+            else:
+                p0 = (lay.x[left] + 0.3, lay.y[left] + BOX_H / 2)
+                p1 = (lay.x[right] - 0.3, lay.y[right] + BOX_H / 2)
+                h = 0.8
+                verts = [p0, (p0[0], p0[1] + h), (p1[0], p1[1] + h), p1]
+        else:
+            pts = [(port[(a, i)], lay.y[a] - BOX_H / 2)]
+            pts += [(lay.x[d], lay.y[d]) for d in lay.chains[i]]
+            pts.append((port[(b, i)], lay.y[b] + BOX_H / 2))
+            verts = [pts[0]]
+            for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+                dy = (y0 - y1) / 2
+                verts += [(x0, y0 - dy), (x1, y1 + dy), (x1, y1)]
+        forward = (e.src == a) if row[a] != row[b] else (lay.x[e.src] <= lay.x[e.dst])
+        if not forward:
+            verts = verts[::-1]
+        codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(verts) - 1)
+        arrow = FancyArrowPatch(path=MPath(verts, codes), arrowstyle="-|>", mutation_scale=13, color=colour,
+                                linestyle=style, linewidth=lw, zorder=2, alpha=0.92)
+        ax.add_patch(arrow)
+        if e.label:
+            sideways = row[a] == row[b] and verts[0][1] == verts[-1][1]
+            labels.append((e, verts, colour, (1 if lay.x[e.src] < lay.x[e.dst] else -1) if sideways else 0))
+
+    # labels: on the curve, moved along it to avoid boxes and earlier labels
+    for e, verts, colour, above in sorted(labels, key=lambda t: -(t[0].flow or 0)):
+        text = e.label
+        lines = text.split("\n")
+        w = max(len(t) for t in lines) * 7.5 * 0.56 * pt + 0.1
+        h = len(lines) * 7.5 * 1.25 * pt + 0.08
+        best = None
+        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
+            cx, cy = _bezier_point(verts, t)
+            cy += above * (h / 2 + 0.04)
+            box = (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
+            hits = sum(_overlap(box, o) for o in obstacles)
+            if best is None or hits < best[0]:
+                best = (hits, cx, cy, box)
+            if hits == 0:
+                break
+        _, cx, cy, box = best
+        obstacles.append(box)
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=7.5, linespacing=1.15,
+                color=colour if colour != "#333333" else "#222222", zorder=5,
+                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
+
+    handles = []
+    for k in kinds_used:
+        colour, style, text = EDGE_STYLES.get(k, ("#333333", "-", k))
+        handles.append(Line2D([0], [0], color=colour, linestyle=style, linewidth=1.5, label=text))
+    if top:
+        handles.append(Line2D([0], [0], color="#333333", linewidth=4.5,
+                              label=f"width: patients moving per year (widest {top:,.0f}/yr)"))
+    if handles:
+        fig.legend(handles=handles, loc="lower left", ncol=2 if len(handles) > 2 else len(handles), fontsize=8,
+                   frameon=False, bbox_to_anchor=(0.0, 0.0))
+    if title:
+        ax.set_title(title, fontsize=11, loc="left")
+    return fig
+
+
+def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | None
+              ) -> tuple[str, str, str, str]:
+    """(title, subtitle, kind, note) of a box: a step, or the deterioration pseudo-step."""
+    def per_year(v: float) -> str:
+        return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
+
+    if n == WAITING:
+        d = s.deterioration
+        merged = [e for e in edges if e.src == WAITING]
+        sources: dict[str, float] = defaultdict(float)
+        for e in merged:
+            for k, v in e.sources.items():
+                sources[k] += v
+        note = ""
+        if sources and sum(sources.values()) > 0:
+            top = max(sources, key=sources.get)
+            note = f"{per_year(sum(sources.values()))}/yr; most at {top}"
+        sub = f"{d.attribute} reaches {d.emergency_at}, at any step" if d is not None else "at any step"
+        return "Deteriorates while waiting", sub, "emergency", note
+    st = s.pathway.steps[n]
+    sub = f"{st.kind} · {st.service}" if st.service else st.kind
+    if st.kind == "discharge":
+        sub = f"exit: {st.outcome or n}"
+    note = ""
+    if visits_per_year is not None and n in visits_per_year:
+        what = "leaving/yr" if st.kind == "discharge" else "visits/yr"
+        note = f"{per_year(visits_per_year[n])} {what}"
+    return st.label or n, sub, st.kind, note
+
+
+def _bezier_point(verts: list[tuple[float, float]], t: float) -> tuple[float, float]:
+    """The point at fraction ``t`` (by segment) of a chain of cubic Bézier segments."""
+    segs = (len(verts) - 1) // 3
+    pos = min(t * segs, segs - 1e-9)
+    k = int(pos)
+    u = pos - k
+    p = [np.array(v, dtype=float) for v in verts[3 * k:3 * k + 4]]
+    q = 1 - u
+    out = q ** 3 * p[0] + 3 * q * q * u * p[1] + 3 * q * u * u * p[2] + u ** 3 * p[3]
+    return float(out[0]), float(out[1])
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]

@@ -1,0 +1,171 @@
+"""Today's waiting list as a CSV file: read, check every cell, report mistakes by row and column.
+
+Columns (header row required, order free; see docs/calendar.md):
+
+========================  ========  ==============================================================
+column                    required  meaning
+========================  ========  ==============================================================
+``cohort``                yes       a cohort name from ``cohorts``
+``referral_date``         yes       YYYY-MM-DD; the referral clock start (on or before start_date)
+``step``                  yes       the step the patient waits for, or is in (not a discharge step)
+``status``                no        ``waiting`` (default) or ``in_service``
+``since``                 no        YYYY-MM-DD they joined this step's queue (default referral_date)
+``assessment_date``       no        YYYY-MM-DD of their first assessment, if already assessed
+``treatment_date``        no        YYYY-MM-DD treatment started, if already started
+``id``                    no        any label (ignored by the model; useful in error messages)
+*attribute name*          no        a value for a cohort attribute (e.g. ``age``, ``risk``); a blank
+                                    cell or a missing column means: draw it from the cohort's
+                                    distribution. ``age`` is the age on the start date.
+========================  ========  ==============================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REQUIRED = ("cohort", "referral_date", "step")
+OPTIONAL = ("status", "since", "assessment_date", "treatment_date", "id")
+STATUSES = ("waiting", "in_service")
+
+
+@dataclass
+class CsvPatient:
+    """One valid row of the waiting-list CSV."""
+
+    row: int
+    cohort: str
+    step: str
+    referral: dt.date
+    since: dt.date
+    assessment: dt.date | None
+    treatment: dt.date | None
+    in_service: bool
+    attrs: dict[str, float | str] = field(default_factory=dict)  # numbers, or categorical level names
+
+
+def resolve_path(scenario) -> Path | None:
+    """The CSV named by ``initial_state.file``, relative to the scenario file that names it."""
+    init = scenario.initial_state
+    if init is None or init.file is None:
+        return None
+    from icssim.scenario.loader import provenance
+
+    prov = provenance(scenario)
+    where = prov.lines.get(("initial_state", "file"))
+    base = Path(where[0]).parent if where else Path(prov.files[-1]).parent if prov.files else Path(".")
+    if str(base).startswith("<"):
+        base = Path(".")
+    return (base / init.file).resolve()
+
+
+def read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str]]:
+    """Parse and check ``path``; return the valid rows and one message per mistake (with row and column)."""
+    name = path.name
+    if not path.is_file():
+        return [], [f"waiting-list file {str(path)!r} does not exist"]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [f"{name}: cannot read: {exc}"]
+    reader = csv.DictReader(text.splitlines())
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if not header:
+        return [], [f"{name}: empty file: expected a header row with columns {', '.join(REQUIRED)}"]
+    reader.fieldnames = header
+    problems: list[str] = []
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        return [], [f"{name}: missing column(s) {', '.join(repr(c) for c in missing)} "
+                     f"(found: {', '.join(header)})"]
+    attrs_known = _attribute_kinds(scenario)
+    for col in header:
+        if col not in REQUIRED and col not in OPTIONAL and col not in attrs_known:
+            problems.append(f"{name}: unknown column {col!r}; expected {', '.join(REQUIRED + OPTIONAL)} "
+                            f"or an attribute ({', '.join(attrs_known) or 'none declared'})")
+    start = scenario.scenario.start_date
+    steps = scenario.pathway.steps
+    out: list[CsvPatient] = []
+    for i, raw in enumerate(reader, start=1):
+        row = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(row.values()):
+            continue
+        where = f"{name} row {i} (line {reader.line_num})"
+        errs: list[str] = []
+
+        def bad(col: str, msg: str) -> None:
+            errs.append(f"{where}, column {col!r}: {msg}")
+
+        cohort = row.get("cohort", "")
+        if cohort not in scenario.cohorts:
+            bad("cohort", f"unknown cohort {cohort!r}; expected one of {', '.join(scenario.cohorts)}")
+        step = row.get("step", "")
+        if step not in steps:
+            bad("step", f"unknown step {step!r}; expected one of {', '.join(steps)}")
+        elif steps[step].kind == "discharge":
+            bad("step", f"{step!r} is a discharge step: patients there have left the system")
+        dates: dict[str, dt.date | None] = {}
+        for col in ("referral_date", "since", "assessment_date", "treatment_date"):
+            value = row.get(col, "")
+            if not value:
+                if col == "referral_date":
+                    bad(col, "required value is empty")
+                dates[col] = None
+                continue
+            try:
+                d = dt.date.fromisoformat(value)
+            except ValueError:
+                bad(col, f"not a date (YYYY-MM-DD): {value!r}")
+                dates[col] = None
+                continue
+            if start is not None and d > start:
+                bad(col, f"{d} is in the future: after scenario.start_date {start}")
+            dates[col] = d
+        ref = dates["referral_date"]
+        for col in ("since", "assessment_date", "treatment_date"):
+            if ref is not None and dates[col] is not None and dates[col] < ref:
+                bad(col, f"{dates[col]} is before referral_date {ref}")
+        status = row.get("status", "") or "waiting"
+        if status not in STATUSES:
+            bad("status", f"expected one of {', '.join(STATUSES)}, found {status!r}")
+        attrs: dict[str, float | str] = {}
+        for col, levels in attrs_known.items():
+            value = row.get(col, "")
+            if not value:
+                continue
+            if levels is not None:
+                if value not in levels:
+                    bad(col, f"{value!r} is not one of the levels {levels}")
+                else:
+                    attrs[col] = value
+            else:
+                try:
+                    attrs[col] = float(value)
+                except ValueError:
+                    bad(col, f"not a number: {value!r}")
+                    continue
+                if attrs[col] != attrs[col] or abs(attrs[col]) == float("inf"):
+                    bad(col, f"not a finite number: {value!r}")
+        if cohort in scenario.cohorts:
+            for col in attrs:
+                if col not in scenario.cohorts[cohort].attributes:
+                    bad(col, f"cohort {cohort!r} has no attribute {col!r}")
+        if errs:
+            problems.extend(errs)
+            continue
+        out.append(CsvPatient(i, cohort, step, ref, dates["since"] or ref, dates["assessment_date"],
+                              dates["treatment_date"], status == "in_service", attrs))
+    if len(problems) > 20:
+        problems = problems[:20] + [f"{name}: ... and {len(problems) - 20} more problem(s)"]
+    return out, problems
+
+
+def _attribute_kinds(scenario) -> dict[str, list[str] | None]:
+    """Every cohort attribute: its levels if categorical, else None (numeric)."""
+    out: dict[str, list[str] | None] = {}
+    for c in scenario.cohorts.values():
+        for a in c.attributes:
+            out[a] = scenario.attributes.get(a)
+    return out
