@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.set_defaults(handler=cmd_warmup, replications=5)
     __import__("icssim.report").report.register(sub)
+    __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
     return parser
 
 
@@ -252,7 +253,9 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
     diagnostic = warmup.diagnose(result.records)
     results.write_warmup(diagnostic, scenario.scenario.name, out, args.force)
-    current = scenario.scenario.warmup.to("days")
+    from icssim.units import in_days
+
+    current = in_days(scenario.scenario.warmup, scenario.scenario.time_unit)
     for name, days in diagnostic.suggested_days.items():
         print(f"  {name}: MSER-5 suggests {days:.0f} days")
     verdict = "enough" if current >= diagnostic.overall_days else "SHORTER than suggested"

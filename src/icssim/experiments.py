@@ -21,6 +21,7 @@ from icssim.errors import IcssimError
 from icssim.metrics import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
 from icssim.scenario import Scenario
+from icssim.units import in_days
 
 Progress = Callable[[int], None]
 
@@ -60,7 +61,8 @@ class RunResult:
 
 def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, str | None]]:
     """The scenario's waiting-time standards as (threshold in days, urgency, measure, cohort)."""
-    return {name: (std.within.to("days"), std.urgency, std.measure, std.cohort)
+    unit = scenario.scenario.time_unit
+    return {name: (in_days(std.within, unit), std.urgency, std.measure, std.cohort)
             for name, std in scenario.scenario.standards.items()}
 
 

@@ -7,6 +7,8 @@ itself is assembled in :mod:`icssim.report`.
 
 from __future__ import annotations
 
+from icssim import units
+
 import math
 from dataclasses import dataclass
 from html import escape
@@ -191,11 +193,7 @@ def _span(v: Span, unit: str | None) -> str:
 
 def in_days(span: Span, s: Scenario) -> float:
     """A span in days; a span written without a unit is in the scenario's time unit."""
-    from icssim.units import canonical_unit
-
-    if span.unit is None:
-        return span.value * UNIT_DAYS[canonical_unit(s.scenario.time_unit)]
-    return span.to("days")
+    return units.in_days(span, s.scenario.time_unit)
 
 
 def per_year(s: Scenario, name: str) -> float:

@@ -130,3 +130,8 @@ def parse_rate(raw: object) -> Rate:
 def years_per_unit(time_unit: str) -> float:
     """How many years one scenario time unit lasts (used to age patients)."""
     return UNIT_DAYS[canonical_unit(time_unit)] / UNIT_DAYS["year"]
+
+
+def in_days(span: Span, time_unit: str) -> float:
+    """``span`` in days, reading a bare number in the scenario's ``time_unit``."""
+    return span.to(time_unit) * UNIT_DAYS[canonical_unit(time_unit)]

@@ -364,6 +364,7 @@ class Simulation:
             return
         p.where = IN_TRANSIT
         s.n_transit += 1
+        self._start_counts(p, s)
         length = s.duration()
         self._charge_contact(p, s, length)
         self._at(length, self._end_delay, (p, s, p.wait))

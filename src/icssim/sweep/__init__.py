@@ -1,0 +1,21 @@
+"""Parameter sweeps: many points x replications on all cores or a Dask cluster, resumable,
+with tables, plots and goal-seeking to a standard.
+
+Modules: :mod:`~icssim.sweep.spec` (the sweep file), :mod:`~icssim.sweep.design` (grid,
+Latin hypercube, one-at-a-time; areas), :mod:`~icssim.sweep.store` (the SQLite results
+store), :mod:`~icssim.sweep.executors` (in-process, local pool, Dask),
+:mod:`~icssim.sweep.runner` (resume, estimate, run), :mod:`~icssim.sweep.outputs`
+(tables and plots), :mod:`~icssim.sweep.optimise` (goal-seek) and
+:mod:`~icssim.sweep.cli` (the ``sweep`` and ``optimise`` commands).
+
+From Python::
+
+    from icssim.sweep import sweep
+    run = sweep("scenarios/sweeps/ed_cyp_capacity.yaml", out="results/cap", workers=2)
+    # tables and plots are in run.out (summary.parquet, points.csv, plots/)
+"""
+
+from icssim.sweep.runner import execute, prepare, sweep
+from icssim.sweep.spec import load_sweep
+
+__all__ = ["execute", "load_sweep", "prepare", "sweep"]

@@ -1,0 +1,158 @@
+"""``icssim sweep`` and ``icssim optimise``: parsers and handlers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from icssim.errors import IcssimError
+
+
+def register(sub) -> None:
+    """Add the ``sweep`` and ``optimise`` subcommands to the ``icssim`` parser."""
+    p = sub.add_parser("sweep", help="run a parameter sweep (resumable) and write tables and plots",
+                       description="Run every point x replication of a sweep file on all cores (or a Dask "
+                                   "cluster), keeping each finished run; re-run the same command to resume.")
+    p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
+    add_sweep_options(p)
+    p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser("optimise", aliases=["optimize"],
+                       help="find the cheapest sweep point meeting a standard (judged on the CI bound)")
+    p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
+    p.add_argument("--target", action="append", default=None,
+                   help="a standard to meet, e.g. 'within_routine_4_weeks >= 0.95' (repeatable; "
+                        "default: the sweep file's optimise.target)")
+    p.add_argument("--minimise", "--minimize", default=None,
+                   help="KPI (e.g. cost_per_year) or swept parameter (key path) to minimise "
+                        "(default: the sweep file's optimise.minimise)")
+    p.add_argument("--max-replications", type=int, default=None,
+                   help="add replications (up to this many per point) to undecided points that could "
+                        "beat the answer")
+    add_sweep_options(p)
+    p.set_defaults(handler=cmd_optimise)
+
+
+def add_sweep_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<sweep name>)")
+    p.add_argument("--workers", "-w", type=int, default=None,
+                   help="local worker processes (default: all cores); with --dask local, the number of Dask workers")
+    p.add_argument("--dask", metavar="ADDRESS|local", default=None,
+                   help="run on a Dask distributed scheduler (e.g. tcp://host:8786), or 'local' for a "
+                        "LocalCluster (needs: pip install 'icssim[dask]')")
+    p.add_argument("--restart", action="store_true",
+                   help="discard the results already stored in the output folder and start again")
+    p.add_argument("--yes", "-y", action="store_true", help="run even if the estimate exceeds --budget")
+    p.add_argument("--budget", default="15 minutes",
+                   help="time you have for the sweep, e.g. '2 hours' (a bare number is minutes); a longer "
+                        "estimate asks to confirm (default: 15 minutes)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or messages")
+
+
+def _budget_seconds(text: str) -> float:
+    from icssim.units import parse_span
+
+    try:
+        span = parse_span(text)
+    except ValueError:
+        raise IcssimError(f"--budget: expected a time such as '30 minutes' or '2 hours', found {text!r}") from None
+    seconds = span.value * 60 if span.unit is None else span.to("minutes") * 60
+    if seconds <= 0:
+        raise IcssimError(f"--budget must be more than 0, found {text!r}")
+    return seconds
+
+
+def _command() -> str:
+    return " ".join(["icssim", *sys.argv[1:]])
+
+
+def _interrupted(run) -> int:
+    stored = len(run.done) if run is not None else 0
+    where = f" in {run.out}/" if run is not None else ""
+    total = f" of {run.total()}" if run is not None else ""
+    print(f"icssim: interrupted; {stored}{total} runs are saved{where}; run the same command again to resume",
+          file=sys.stderr)
+    return 130
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from icssim.sweep import outputs, runner
+
+    run = None
+    try:
+        run = runner.prepare(args.file, args.out, args.restart)
+        runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
+                       args.quiet, command=_command())
+        meta = outputs.write_outputs(run, _command())
+    except KeyboardInterrupt:
+        return _interrupted(run)
+    finally:
+        if run is not None and run.store is not None:
+            run.store.close()
+    if not args.quiet:
+        print(outputs_summary(run, meta))
+    speed = f", {meta['runs_per_minute_this_invocation']:g} runs/min" if meta["runs_per_minute_this_invocation"] else ""
+    print(f"wrote {run.out}/ ({meta['points']} points x {meta['replications']} replications; "
+          f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s{speed})")
+    return 0
+
+
+def outputs_summary(run, meta: dict) -> str:
+    """A short text table: each point's settings and the first KPIs' means."""
+    import pandas as pd
+
+    table = pd.read_csv(run.out / "points.csv")
+    kpis = [k for k in run.sweep.spec.kpis if k in table.columns][:4]
+    settings = [c for c in table.columns if c in run.sweep.spec.parameters]
+    cols = ["point"] + (["base"] if len(run.sweep.bases) > 1 else []) + (["area"] if run.sweep.areas else [])
+    cols += settings + kpis
+    shown = table[cols].head(30)
+    text = shown.to_string(index=False, float_format=lambda x: f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}")
+    more = f"\n... {len(table) - 30} more points in points.csv" if len(table) > 30 else ""
+    return f"{run.sweep.name}: mean of each KPI per point (CIs in summary.csv)\n{text}{more}"
+
+
+def cmd_optimise(args: argparse.Namespace) -> int:
+    from icssim.sweep import optimise, outputs, runner
+
+    run = None
+    try:
+        run = runner.prepare(args.file, args.out, args.restart)
+        spec = run.sweep.spec.optimise
+        texts = args.target or spec.target
+        minimise = args.minimise or spec.minimise
+        if not texts:
+            raise IcssimError("give at least one --target, e.g. --target 'within_routine_4_weeks >= 0.95'")
+        if not minimise:
+            raise IcssimError("give --minimise, e.g. --minimise cost_per_year")
+        targets = [optimise.parse_target(t) for t in texts]
+        reps = run.sweep.spec.sweep.replications
+        more = None
+        if args.max_replications is not None:
+            if args.max_replications < reps:
+                raise IcssimError(f"--max-replications ({args.max_replications}) is below the sweep's "
+                                  f"replications ({reps})")
+            more = optimise.refinement(targets, minimise, args.max_replications, max(reps, 2))
+        runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
+                       args.quiet, command=_command(), more=more,
+                       check=lambda names: optimise.check_names(run, targets, minimise, names))
+        optimise.check_names(run, targets, minimise, _kpi_names(run))
+        meta = outputs.write_outputs(run, _command())
+        table = optimise.assess(run, targets, minimise)
+        text, answer = optimise.report(run, targets, minimise, table)
+        answer["runs"] = meta["runs_stored"]
+        optimise.write(run, table, answer)
+    except KeyboardInterrupt:
+        return _interrupted(run)
+    finally:
+        if run is not None and run.store is not None:
+            run.store.close()
+    print(text)
+    print(f"wrote {run.out}/optimise.json and optimise.csv ({meta['runs_stored']} runs stored)")
+    return 0 if answer["found"] else 1
+
+
+def _kpi_names(run) -> list[str]:
+    frame = run.frame()
+    return [c for c in frame.columns if c not in ("point", "replication", "seed", "wall_seconds", "worker")]

@@ -1,0 +1,267 @@
+"""Designs: which settings to run. Full grid, Latin hypercube, one-at-a-time; times bases and areas.
+
+Every point is a base scenario with some values set by key path (and, for area
+sweeps, a population and capacities scaled to it). Each point's scenario is built
+from a deep copy of the base's merged data and validated like a scenario file, so a
+wrong value is reported with its key path.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from icssim.errors import IcssimError, ScenarioError
+from icssim.scenario import Scenario, provenance, scenario_from_dict
+from icssim.scenario.checks import cohort_rate
+from icssim.scenario.schema import known_keys
+from icssim.sweep.spec import Parameter, Sweep
+
+MISSING = object()
+#: Scenario keys that hold whole numbers (scaled values are rounded for these).
+INTEGER_KEYS = {"beds", "caseload", "discharge_after", "seed", "population"}
+
+
+@dataclass
+class Point:
+    """One setting of the sweep: a base scenario, an area, and parameter values."""
+
+    index: int
+    base: str
+    values: dict[str, Any]
+    area: str | None = None
+    population: int | None = None
+    role: str = "grid"              # grid | lhs | base | low | high
+    varied: str | None = None       # oat: the parameter moved away from its base value
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    scenario: Scenario | None = field(default=None, repr=False)
+    expected_patients: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """A content hash of the point's scenario (identifies it across processes)."""
+        return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def describe(self) -> str:
+        parts = [self.base] + ([self.area] if self.area else [])
+        if self.role == "base":
+            parts.append("every parameter at its base value")
+        elif self.role in ("low", "high"):
+            parts.append(f"{self.role}: {self.varied}={_fmt(self.values[self.varied])}")
+        else:
+            parts += [f"{k}={_fmt(v)}" for k, v in self.values.items()]
+        return ", ".join(parts)
+
+    def row(self) -> dict[str, Any]:
+        return {"point": self.index, "base": self.base, "area": self.area, "population": self.population,
+                "role": self.role, "varied": self.varied, **self.values}
+
+
+def build_points(sweep: Sweep) -> list[Point]:
+    """Every point of the sweep, validated (raises :class:`IcssimError` naming the key path)."""
+    spec = sweep.spec
+    points: list[Point] = []
+    for path in spec.parameters:
+        for label, scenario in sweep.bases.items():
+            check_path(provenance(scenario).raw, path, sweep.base_files[label], f"{sweep.path}: parameters: {path!r}")
+    if sweep.areas:
+        for path in spec.areas.scale:
+            for label, scenario in sweep.bases.items():
+                raw = provenance(scenario).raw
+                check_path(raw, path, sweep.base_files[label], f"{sweep.path}: areas.scale: {path!r}")
+                if not isinstance(get_path(raw, path), (int, float)):
+                    raise IcssimError(f"{sweep.path}: areas.scale: {path!r} must be a number in "
+                                      f"{sweep.base_files[label]}, found {get_path(raw, path)!r}")
+        for label, scenario in sweep.bases.items():
+            fixed = [n for n, c in scenario.cohorts.items() if c.rate is not None]
+            if fixed:
+                raise IcssimError(
+                    f"{sweep.path}: areas: cohort(s) {', '.join(fixed)} in {sweep.base_files[label]} have a "
+                    "fixed 'rate'; an area sweep scales demand with population, so give them "
+                    "'rate_per_100k_per_year' instead")
+            if spec.areas.scale and scenario.scenario.population is None:
+                raise IcssimError(f"{sweep.path}: areas.scale needs 'scenario.population' in "
+                                  f"{sweep.base_files[label]} (capacity is scaled by population / that)")
+    areas = sweep.areas or [None]
+    for label, scenario in sweep.bases.items():
+        base_raw = provenance(scenario).raw
+        for area in areas:
+            for role, varied, values in design_values(sweep, base_raw):
+                p = Point(len(points), label, values, area.name if area else None,
+                          area.population if area else None, role, varied)
+                p.raw = point_raw(sweep, base_raw, p)
+                points.append(p)
+    if not points:
+        raise IcssimError(f"{sweep.path}: the design has no points")
+    if len(points) == 1 and not spec.parameters:
+        raise IcssimError(f"{sweep.path}: nothing varies: give 'parameters', several bases or 'areas'")
+    for p in points:
+        p.scenario = validate_point(sweep, p)
+        s = p.scenario
+        p.expected_patients = sum(cohort_rate(s, c) for c in s.cohorts) * s.scenario.horizon.to(s.scenario.time_unit)
+    return points
+
+
+def validate_point(sweep: Sweep, p: Point) -> Scenario:
+    try:
+        return scenario_from_dict(p.raw, name=f"{sweep.path} point {p.index}")
+    except ScenarioError as exc:
+        lines = "\n".join(f"  {prob.path}: {prob.message}" for prob in exc.problems)
+        raise IcssimError(f"{sweep.path}: point {p.index} ({p.describe()}) is not a valid scenario:\n{lines}") from None
+
+
+def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(role, varied parameter, {path: value}) for each design point on one base."""
+    spec = sweep.spec
+    params = spec.parameters
+    if not params:
+        return [("grid", None, {})]
+    if spec.design == "grid":
+        lists = {path: grid_values(path, p) for path, p in params.items()}
+        return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
+    if spec.design == "lhs":
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(params), seed=spec.sweep.seed).random(n=spec.samples)
+        out = []
+        for row in u:
+            out.append(("lhs", None, {path: lhs_value(p, x) for (path, p), x in zip(params.items(), row)}))
+        return out
+    # one at a time
+    base = {}
+    for path, p in params.items():
+        value = p.base if p.base is not None else get_path(base_raw, path)
+        if value is MISSING:
+            raise IcssimError(f"{sweep.path}: parameters: {path!r} is not set in the base scenario; "
+                              "give its 'base' value for a one-at-a-time design")
+        base[path] = value
+    out = [("base", None, dict(base))]
+    for path, p in params.items():
+        low, high = (p.values[0], p.values[-1]) if p.values is not None else (p.low, p.high)
+        if p.integer:
+            low, high = int(round(low)), int(round(high))
+        out.append(("low", path, {**base, path: low}))
+        out.append(("high", path, {**base, path: high}))
+    return out
+
+
+def grid_values(path: str, p: Parameter) -> list[Any]:
+    if p.values is not None:
+        return list(p.values)
+    if p.low == p.high:
+        values = [p.low]
+    elif p.points is not None:
+        values = list(np.linspace(p.low, p.high, p.points))
+    else:
+        n = int(math.floor((p.high - p.low) / p.step + 1e-9)) + 1
+        values = [p.low + i * p.step for i in range(n)]
+    values = [int(round(v)) if p.integer else round(float(v), 10) for v in values]
+    return list(dict.fromkeys(values))
+
+
+def lhs_value(p: Parameter, x: float) -> Any:
+    if p.values is not None:
+        return p.values[min(int(x * len(p.values)), len(p.values) - 1)]
+    if p.integer:
+        lo, hi = math.ceil(p.low), math.floor(p.high)
+        return int(min(lo + int(x * (hi - lo + 1)), hi))
+    return round(p.low + x * (p.high - p.low), 10)
+
+
+def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
+    raw = copy.deepcopy(base_raw)
+    if p.population is not None:
+        reference = base_raw["scenario"].get("population")
+        for path in sweep.spec.areas.scale:
+            value = get_path(base_raw, path) * p.population / reference
+            whole = str(split_path(path)[-1]) in INTEGER_KEYS
+            set_path(raw, path, int(round(value)) if whole else round(value, 3))
+        raw["scenario"]["population"] = p.population
+        raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
+    for path, value in p.values.items():
+        set_path(raw, path, value)
+    return raw
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "area"
+
+
+# -- key paths --------------------------------------------------------------------------------
+
+def split_path(path: str) -> list[Any]:
+    return [int(s) if s.isdigit() else s for s in path.split(".")]
+
+
+def get_path(raw: Any, path: str) -> Any:
+    node = raw
+    for seg in split_path(path):
+        if isinstance(node, dict) and seg in node:
+            node = node[seg]
+        elif isinstance(node, dict) and str(seg) in node:
+            node = node[str(seg)]
+        elif isinstance(node, list) and isinstance(seg, int) and seg < len(node):
+            node = node[seg]
+        else:
+            return MISSING
+    return node
+
+
+def set_path(raw: dict, path: str, value: Any) -> None:
+    segs = split_path(path)
+    node: Any = raw
+    for seg in segs[:-1]:
+        if isinstance(node, dict) and seg not in node and str(seg) in node:
+            seg = str(seg)
+        node = node[seg]
+    last = segs[-1]
+    if isinstance(node, dict) and last not in node and str(last) in node:
+        last = str(last)
+    node[last] = copy.deepcopy(value)
+
+
+def check_path(raw: dict, path: str, file: Any, where: str) -> None:
+    """Refuse a key path that does not exist in ``raw`` (a missing last key is allowed when the
+    schema knows it, e.g. an optional setting the base leaves at its default)."""
+    segs = split_path(path)
+    node: Any = raw
+    for i, seg in enumerate(segs):
+        prefix = ".".join(str(s) for s in segs[:i])
+        last = i == len(segs) - 1
+        if isinstance(node, dict):
+            key = seg if seg in node else str(seg)
+            if key in node:
+                node = node[key]
+                continue
+            if last and str(seg) in known_keys():
+                return
+            options = [str(k) for k in node] + (sorted(known_keys()) if last else [])
+            near = difflib.get_close_matches(str(seg), options, n=1, cutoff=0.5)
+            hint = ""
+            if near:
+                hint = f"; did you mean {'.'.join([*(str(s) for s in segs[:i]), near[0], *(str(s) for s in segs[i + 1:])])!r}?"
+            elif node:
+                hint = f"; keys there: {', '.join(str(k) for k in node)}"
+            raise IcssimError(f"{where}: no key {str(seg)!r} under {prefix or 'the top level'} of {file}{hint}")
+        if isinstance(node, list):
+            if isinstance(seg, int) and seg < len(node):
+                node = node[seg]
+                continue
+            raise IcssimError(f"{where}: {prefix} in {file} is a list of {len(node)}; "
+                              f"{str(seg)!r} is not an index into it (0 to {len(node) - 1})")
+        raise IcssimError(f"{where}: {prefix} in {file} is a single value ({node!r}), "
+                          f"so it has no key {str(seg)!r}")
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)

@@ -1,0 +1,243 @@
+"""Goal-seek: the cheapest point of a sweep that meets one or more standards, with its evidence.
+
+A point meets a target such as ``within_routine_4_weeks >= 0.95`` only when the
+confidence interval's bound on the unfavourable side clears it (the lower bound
+for ``>=``, the upper bound for ``<=``); a point whose interval straddles the target
+is *undecided*. Among the points that meet every target, the answer is the one with
+the lowest mean of the KPI to minimise (or the lowest value of a parameter, such as
+a staff WTE). With ``max_replications``, undecided points that would beat the
+current answer get more replications until they are decided or reach the cap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from icssim.errors import IcssimError
+from icssim.metrics import kpi_info
+
+_TARGET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+
+
+@dataclass(frozen=True)
+class Target:
+    kpi: str
+    op: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.kpi} {self.op} {self.value:g}"
+
+    @property
+    def higher(self) -> bool:
+        return self.op in (">=", ">")
+
+    def status(self, lower: float, upper: float) -> str:
+        """'meets', 'fails' or 'undecided' from a CI (lower, upper)."""
+        if not (np.isfinite(lower) and np.isfinite(upper)):
+            return "undecided"
+        ge = (lambda a, b: a >= b) if self.op in (">=", "<=") else (lambda a, b: a > b)
+        if self.higher:
+            if ge(lower, self.value):
+                return "meets"
+            return "fails" if not ge(upper, self.value) else "undecided"
+        if ge(self.value, upper):
+            return "meets"
+        return "fails" if not ge(self.value, lower) else "undecided"
+
+
+def parse_target(text: str) -> Target:
+    m = _TARGET.match(text)
+    if not m:
+        raise IcssimError(f"--target {text!r}: expected 'KPI >= number' (or <=, >, <), "
+                          "e.g. 'within_routine_4_weeks >= 0.95'")
+    return Target(m.group(1), m.group(2), float(m.group(3)))
+
+
+def parse_objective(text: str) -> list[tuple[float, str]]:
+    """``cost_per_year`` or a sum such as ``cost_per_year + 60000*services.x.staff.y.wte``:
+    (coefficient, KPI or parameter) terms."""
+    terms = []
+    for part in text.split("+"):
+        part = part.strip()
+        m = re.match(r"^(?:([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*\s*)?([A-Za-z0-9_./-]+)$", part)
+        if not m:
+            raise IcssimError(f"--minimise {text!r}: expected a KPI or parameter, or a sum of "
+                              "'number*name' terms (e.g. 'cost_per_year + 60000*services.x.staff.y.wte')")
+        terms.append((float(m.group(1)) if m.group(1) else 1.0, m.group(2)))
+    return terms
+
+
+def check_names(run, targets: list[Target], minimise: str, known_kpis: list[str]) -> None:
+    params = list(run.sweep.spec.parameters)
+    for t in targets:
+        if t.kpi not in known_kpis:
+            near = difflib.get_close_matches(t.kpi, known_kpis, n=1)
+            raise IcssimError(f"--target: unknown KPI {t.kpi!r}" + (f"; did you mean {near[0]!r}?" if near else
+                              f"; KPIs: {', '.join(known_kpis)}"))
+    for _, name in parse_objective(minimise):
+        if name not in known_kpis and name not in params:
+            near = difflib.get_close_matches(name, known_kpis + params, n=1)
+            raise IcssimError(f"--minimise: {name!r} is neither a KPI nor a swept parameter"
+                              + (f"; did you mean {near[0]!r}?" if near else ""))
+        if name in params:
+            bad = [p.values[name] for p in run.points
+                   if not isinstance(p.values.get(name), (int, float)) or isinstance(p.values.get(name), bool)]
+            if bad:
+                raise IcssimError(f"--minimise: the parameter {name!r} must be numeric, found {bad[0]!r}")
+
+
+def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per point: settings, objective, each target's mean/CI/status, overall status."""
+    from icssim.sweep.outputs import point_frame, summary
+
+    frame = run.frame() if frame is None else frame
+    terms = parse_objective(minimise)
+    kpis = list(dict.fromkeys([t.kpi for t in targets] + [n for _, n in terms if n in frame.columns]))
+    summ = summary(run, frame, kpis)
+    table = point_frame(run)
+    by = {k: summ[summ["kpi"] == k].set_index("point") for k in kpis}
+    statuses = []
+    for t in targets:
+        s = by[t.kpi]
+        table[f"{t.kpi}_mean"] = table["point"].map(s["mean"])
+        table[f"{t.kpi}_lower"] = table["point"].map(s["lower"])
+        table[f"{t.kpi}_upper"] = table["point"].map(s["upper"])
+        col = f"status[{t}]"
+        table[col] = [t.status(lo, hi) for lo, hi in zip(table[f"{t.kpi}_lower"], table[f"{t.kpi}_upper"])]
+        statuses.append(col)
+    table["n"] = table["point"].map(frame.groupby("point").size()).fillna(0).astype(int)
+    objective = np.zeros(len(table))
+    for coef, name in terms:
+        if name in frame.columns:
+            objective += coef * table["point"].map(by[name]["mean"]).to_numpy(dtype=float)
+        else:
+            objective += coef * np.array([float(p.values[name]) for p in run.points])
+    table["objective"] = objective
+    if len(terms) == 1 and terms[0][1] in frame.columns:
+        coef, name = terms[0]
+        lo, hi = (table["point"].map(by[name][c]).to_numpy(dtype=float) * coef for c in ("lower", "upper"))
+        table["objective_lower"], table["objective_upper"] = np.minimum(lo, hi), np.maximum(lo, hi)
+
+    def overall(row) -> str:
+        values = [row[c] for c in statuses]
+        if all(v == "meets" for v in values):
+            return "meets"
+        if any(v == "fails" for v in values):
+            return "fails"
+        return "undecided"
+
+    table["status"] = table.apply(overall, axis=1) if len(table) else []
+    first = targets[0]
+    margin = table[f"{first.kpi}_lower"] if first.higher else -table[f"{first.kpi}_upper"]
+    table["_margin"] = margin
+    table = table.sort_values(["objective", "_margin"], ascending=[True, False], kind="stable")
+    return table.drop(columns="_margin").reset_index(drop=True)
+
+
+def refinement(targets: list[Target], minimise: str, cap: int, batch: int):
+    """A ``more`` callback for :func:`icssim.sweep.runner.execute`: more replications for
+    undecided points that could beat the current answer, up to ``cap`` each."""
+
+    def more(run) -> list[tuple[int, int]]:
+        table = assess(run, targets, minimise)
+        meets = table[table["status"] == "meets"]
+        best = meets["objective"].iloc[0] if len(meets) else math.inf
+        todo = table[(table["status"] == "undecided") & (table["objective"] < best) & (table["n"] < cap)]
+        pairs = []
+        for row in todo.itertuples():
+            n = int(row.n)
+            pairs += [(int(row.point), r) for r in range(n, min(n + batch, cap))]
+        return pairs
+
+    return more
+
+
+def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
+    """The answer and its evidence, as text and as a JSON-able dict."""
+    level = run.sweep.spec.sweep.level
+    meets = table[table["status"] == "meets"]
+    lines = []
+    goal = " and ".join(str(t) for t in targets)
+    unit = kpi_info(minimise).unit if "objective_lower" in table.columns else ""
+    obj_label = f"{minimise} ({unit})" if unit else minimise
+    counts = table["status"].value_counts().to_dict()
+    evidence = (f"{counts.get('meets', 0)} of {len(table)} points meet the target(s) on the {level:.0%} CI bound; "
+                f"{counts.get('undecided', 0)} undecided (CI straddles the target); {counts.get('fails', 0)} fail")
+    answer: dict[str, Any] = {"targets": [str(t) for t in targets], "minimise": minimise, "level": level,
+                              "found": bool(len(meets)), "evidence": evidence}
+    if len(meets):
+        best = meets.iloc[0]
+        point = run.points[int(best["point"])]
+        lines.append(f"Cheapest point meeting {goal} (judged on the {level:.0%} CI bound), minimising {obj_label}:")
+        lines.append(f"  point {point.index}: {point.describe()}")
+        lines.append(f"  {minimise}: {_objective_text(best)}")
+        for t in targets:
+            lines.append(f"  {t.kpi}: {_num(best[f'{t.kpi}_mean'])} "
+                         f"[{_num(best[f'{t.kpi}_lower'])}, {_num(best[f'{t.kpi}_upper'])}] "
+                         f"(n={int(best['n'])}): meets {t}")
+        answer["point"] = {"index": point.index, **point.row(), "n": int(best["n"]),
+                           "objective": float(best["objective"])}
+        answer["point"].update({f"{t.kpi}_{s}": float(best[f"{t.kpi}_{s}"]) for t in targets
+                                for s in ("mean", "lower", "upper")})
+        cheaper = table[(table["objective"] < best["objective"])]
+    else:
+        lines.append(f"No point meets {goal} on the {level:.0%} CI bound.")
+        cheaper = table
+    lines.append(f"Evidence: {evidence}.")
+    shown = cheaper.tail(3) if len(meets) else table.sort_values(
+        f"{targets[0].kpi}_{'lower' if targets[0].higher else 'upper'}", ascending=not targets[0].higher).head(3)
+    if len(shown):
+        lines.append("  cheaper points, and why they do not count:" if len(meets) else "  closest points:")
+        for row in shown.itertuples(index=False):
+            row = row._asdict() if hasattr(row, "_asdict") else dict(zip(shown.columns, row))
+            p = run.points[int(row["point"])]
+            detail = "; ".join(f"{t.kpi} {_num(row[f'{t.kpi}_mean'])} [{_num(row[f'{t.kpi}_lower'])}, "
+                               f"{_num(row[f'{t.kpi}_upper'])}]" for t in targets)
+            lines.append(f"    point {p.index} ({p.describe()}): {detail}, n={int(row['n'])}: {row['status']}")
+    answer["table"] = "optimise.csv"
+    return "\n".join(lines), answer
+
+
+def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
+    import os
+
+    tmp = run.out / ".optimise.csv.tmp"
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, run.out / "optimise.csv")
+    tmp = run.out / ".optimise.json.tmp"
+    tmp.write_text(json.dumps(answer, indent=2, default=_json))
+    os.replace(tmp, run.out / "optimise.json")
+
+
+def _json(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return str(v)
+
+
+def _objective_text(row) -> str:
+    if "objective_lower" in row.index:
+        return f"{_num(row['objective'])} [{_num(row['objective_lower'])}, {_num(row['objective_upper'])}]"
+    return _num(row["objective"])
+
+
+def _num(x: Any) -> str:
+    x = float(x)
+    if x != x:
+        return "n/a"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3f}"

@@ -1,0 +1,356 @@
+"""Run a sweep: resume from the store, estimate and confirm, execute, commit each run as it ends.
+
+Order of work, so a refused or failed start leaves nothing half-written: load and
+validate the sweep and every point; inspect (never change) an existing output
+folder; connect the executor; run one pilot replication to estimate the time; only
+then create (or replace, with ``restart``) the store and run the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from icssim import __version__
+from icssim.errors import IcssimError
+from icssim.scenario import provenance
+from icssim.sweep.design import Point, build_points
+from icssim.sweep.executors import Task, make_executor, run_task
+from icssim.sweep.spec import Sweep, load_sweep
+from icssim.sweep.store import STORE_NAME, Store
+
+DEFAULT_BUDGET_SECONDS = 15 * 60
+OUTPUT_NAMES = ("runs.csv", "runs.parquet", "summary.csv", "summary.parquet", "points.csv", "metadata.json",
+                "optimise.json", "optimise.csv", "plots", "sweep.yaml")
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class SweepRun:
+    """A sweep's definition, its points, and its results store."""
+
+    sweep: Sweep
+    points: list[Point]
+    out: Path
+    fingerprint: dict[str, Any]
+    done: set[tuple[int, int]] = field(default_factory=set)
+    store: Store | None = None
+    executor_name: str = ""
+    workers: int = 0
+    wall_seconds: float = 0.0
+    ran_now: int = 0
+
+    @property
+    def replications(self) -> int:
+        return self.sweep.spec.sweep.replications
+
+    def total(self) -> int:
+        return len(self.points) * self.replications
+
+    def frame(self) -> pd.DataFrame:
+        return self.store.frame()
+
+
+def run_seed(sweep: Sweep, point: Point) -> int:
+    """The seed of every replication of ``point``.
+
+    With common random numbers (the default) every point uses the sweep's seed, so
+    replication r of every point sees the same arrivals and attributes and differences
+    between points are not noise. Otherwise each point's seed is derived from the
+    sweep seed and the point's content hash.
+    """
+    seed = sweep.spec.sweep.seed
+    if sweep.spec.sweep.common_random_numbers:
+        return seed
+    digest = int(hashlib.sha256(f"{seed}:{point.key}".encode()).hexdigest()[:8], 16)
+    return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
+
+
+#: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
+#: ``frontier`` and ``optimise``, only changes how results are summarised).
+RUN_KEYS = ("base", "design", "samples", "parameters", "areas")
+
+
+def runs_sha256(sweep: Sweep) -> str:
+    """Hash of what in the sweep file determines the runs."""
+    import json
+
+    spec = sweep.spec
+    data = spec.model_dump(mode="json", include=set(RUN_KEYS))
+    for p in data.get("parameters", {}).values():
+        p.pop("label", None)
+        p.pop("unit", None)
+    data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
+                     "common_random_numbers": spec.sweep.common_random_numbers}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def fingerprint(sweep: Sweep) -> dict[str, Any]:
+    """Hashes of everything that decides the runs: the sweep's run-defining keys, every base
+    scenario (merged, after ``extends``) and the areas table."""
+    return {"sweep_file": runs_sha256(sweep),
+            "scenarios": {label: provenance(s).sha256 for label, s in sweep.bases.items()},
+            "areas_table": sweep.areas_sha256}
+
+
+def prepare(path: str | Path, out: Path | None = None, restart: bool = False) -> SweepRun:
+    """Load and validate the sweep; check (without changing) its output folder."""
+    sweep = load_sweep(path)
+    points = build_points(sweep)
+    out = Path(out) if out is not None else Path("results") / sweep.name
+    run = SweepRun(sweep, points, out, fingerprint(sweep))
+    store_path = out / STORE_NAME
+    if out.exists() and not out.is_dir():
+        raise IcssimError(f"{out} exists and is not a folder")
+    if store_path.exists():
+        old = _read_fingerprint(store_path)
+        if not restart:
+            changed = _differences(old, run.fingerprint)
+            if changed:
+                raise IcssimError(
+                    f"{out} holds results of a different sweep: {changed} since it was started. "
+                    f"Pass --restart to discard those results and start again, or --out for a new folder")
+            run.done = _read_done(store_path)
+    elif out.exists() and any(out.iterdir()) and not restart:
+        raise IcssimError(f"{out} already exists and is not a sweep output folder: choose another --out")
+    elif out.exists() and any(out.iterdir()) and restart and not (out / "metadata.json").exists():
+        raise IcssimError(f"{out} is not a sweep output folder; refusing to delete it with --restart")
+    return run
+
+
+def _read_fingerprint(store_path: Path) -> dict[str, Any] | None:
+    import json
+
+    try:
+        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def _read_done(store_path: Path) -> set[tuple[int, int]]:
+    try:
+        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+        try:
+            return set(db.execute("SELECT point, replication FROM runs").fetchall())
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()
+
+
+def _differences(old: dict | None, new: dict) -> str:
+    if old is None:
+        return "its store has no fingerprint (it is damaged or from another tool)"
+    changes = []
+    if old.get("sweep_file") != new["sweep_file"]:
+        changes.append("the sweep file has changed (its base, design, parameters, areas, seed or replications)")
+    for label in sorted(set(old.get("scenarios", {})) | set(new["scenarios"])):
+        if old.get("scenarios", {}).get(label) != new["scenarios"].get(label):
+            changes.append(f"base scenario {label!r} has changed")
+    if old.get("areas_table") != new["areas_table"]:
+        changes.append("the areas table has changed")
+    return "; ".join(changes)
+
+
+def sweep(path: str | Path, out: Path | None = None, workers: int | None = None, dask: str | None = None,
+          restart: bool = False, quiet: bool = True, yes: bool = True) -> SweepRun:
+    """Run (or resume) a sweep and write its outputs: the Python twin of ``icssim sweep``.
+
+    Returns the :class:`SweepRun`; its results are in ``run.out`` (``summary.parquet`` ...).
+    """
+    from icssim.sweep.outputs import write_outputs
+
+    run = prepare(path, out, restart)
+    try:
+        execute(run, workers, dask, restart, yes=yes, budget=None, quiet=quiet)
+        write_outputs(run)
+    finally:
+        if run.store is not None:
+            run.store.close()
+    return run
+
+
+def tasks_for(run: SweepRun, pairs: Iterable[tuple[int, int]]) -> list[Task]:
+    by_index = {p.index: p for p in run.points}
+    out = []
+    for i, r in pairs:
+        p = by_index[i]
+        out.append(Task(p.index, r, run_seed(run.sweep, p), p.key, p.raw))
+    return out
+
+
+def missing(run: SweepRun, replications: int | None = None) -> list[tuple[int, int]]:
+    """(point, replication) pairs not yet in the store, replication-major so that early
+    results cover every point."""
+    reps = replications or run.replications
+    return [(p.index, r) for r in range(reps) for p in run.points if (p.index, r) not in run.done]
+
+
+def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, restart: bool = False,
+            yes: bool = False, budget: float | None = DEFAULT_BUDGET_SECONDS, quiet: bool = False,
+            log: Log | None = None, command: str = "", executor=None,
+            more: Callable[[SweepRun], list[tuple[int, int]]] | None = None,
+            check: Callable[[list[str]], None] | None = None) -> SweepRun:
+    """Run every missing (point, replication) of ``run`` and keep each result as it finishes.
+
+    ``more`` (used by the optimiser) is asked for further pairs to run once the design
+    is complete, until it returns none. ``check`` is given the KPI names of the first
+    run (before anything is written) to refuse unknown names early.
+    """
+    log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
+    todo = missing(run)
+    own = executor is None
+    if own:
+        executor = make_executor(workers, dask)
+    run.executor_name, run.workers = executor.name, executor.workers
+    started = time.perf_counter()
+    try:
+        pilot = None
+        if todo:
+            spp = None
+            if run.done and not restart:
+                spp = _stored_seconds_per_patient(run)
+            if spp is None:
+                pilot = run_task(tasks_for(run, todo[:1])[0])
+                spp = pilot["wall_seconds"] / max(run.points[pilot["point"]].expected_patients, 1.0)
+        names = list(pilot["kpis"]) if pilot is not None else _stored_kpi_names(run)
+        if names:
+            check_kpi_names(run, names)
+            if check is not None:
+                check(names)
+        if todo:
+            _confirm(run, todo, spp, executor, budget, yes, log)
+        if restart and run.out.exists():
+            _clear(run.out)
+            run.done = set()
+        run.out.mkdir(parents=True, exist_ok=True)
+        run.store = Store(run.out)
+        _write_meta(run, command)
+        if pilot is not None and run.store.add(pilot):
+            run.ran_now += 1
+        run.done = run.store.done()
+        _run_pairs(run, missing(run), executor, quiet)
+        while more is not None:
+            extra = [pair for pair in more(run) if pair not in run.done]
+            if not extra:
+                break
+            _run_pairs(run, extra, executor, quiet)
+    finally:
+        run.wall_seconds = time.perf_counter() - started
+        if own:
+            executor.close()
+    return run
+
+
+def _run_pairs(run: SweepRun, pairs: list[tuple[int, int]], executor, quiet: bool) -> None:
+    if not pairs:
+        return
+    from tqdm import tqdm
+
+    total = len(run.done) + len(pairs)
+    with tqdm(total=total, initial=len(run.done), unit="run", desc=run.sweep.name, disable=quiet,
+              file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
+        for result in executor.run(tasks_for(run, pairs)):
+            if run.store.add(result):
+                run.ran_now += 1
+            run.done.add((result["point"], result["replication"]))
+            bar.update(1)
+
+
+def check_kpi_names(run: SweepRun, names: list[str]) -> None:
+    """Refuse KPIs in the sweep file that the simulation does not measure."""
+    import difflib
+
+    unknown = []
+    for k in run.sweep.spec.kpis:
+        if k not in names:
+            near = difflib.get_close_matches(k, names, n=1)
+            unknown.append(f"{k!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    if unknown:
+        raise IcssimError(f"{run.sweep.path}: kpis: not measured by the simulation: {', '.join(unknown)}; "
+                          f"KPIs measured: {', '.join(names)}")
+
+
+def _stored_kpi_names(run: SweepRun) -> list[str] | None:
+    if run.done and (run.out / STORE_NAME).exists():
+        store = Store(run.out)
+        try:
+            row = store.db.execute("SELECT kpis FROM runs LIMIT 1").fetchone()
+        finally:
+            store.close()
+        if row:
+            import json
+
+            return list(json.loads(row[0]))
+    return None
+
+
+def _stored_seconds_per_patient(run: SweepRun) -> float | None:
+    expected = {p.index: p.expected_patients for p in run.points}
+    store = Store(run.out)
+    try:
+        return store.seconds_per_patient(expected)
+    finally:
+        store.close()
+
+
+def _confirm(run: SweepRun, todo: list[tuple[int, int]], spp: float, executor, budget: float | None,
+             yes: bool, log: Log) -> None:
+    by_index = {p.index: p for p in run.points}
+    seconds = sum(by_index[i].expected_patients for i, _ in todo) * spp / max(executor.workers, 1)
+    where = f"{executor.workers} {executor.name} worker{'s' if executor.workers != 1 else ''}"
+    message = (f"{len(todo):,} run(s) to do ({len(run.points):,} points x {run.replications} replications, "
+               f"{len(run.done):,} already stored) on {where}: about {format_duration(seconds)}")
+    log(message)
+    if budget is None or seconds <= budget or yes:
+        return
+    over = f"the estimate ({format_duration(seconds)}) is more than the time budget ({format_duration(budget)})"
+    if not sys.stdin.isatty():
+        raise IcssimError(f"{message}; {over}. Pass --yes to run it anyway, --budget to allow more time, "
+                          "or make the design smaller (nothing was written)")
+    answer = input(f"{over}. Run it? [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise IcssimError("not run (nothing was written)")
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _clear(out: Path) -> None:
+    for name in (STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm", *OUTPUT_NAMES):
+        target = out / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def _write_meta(run: SweepRun, command: str) -> None:
+    store = run.store
+    if store.get_meta("fingerprint") is None:
+        store.set_meta("fingerprint", run.fingerprint)
+        store.set_meta("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        store.set_meta("icssim_version", __version__)
+        store.set_meta("command", command)
+    store.set_points([(p.index, p.key, p.row()) for p in run.points])

@@ -1,0 +1,286 @@
+"""The sweep file's schema: base scenario(s), parameters by key path, design, replications, KPIs.
+
+A sweep file is YAML read with the scenario loader's safe reader (tags refused, lines
+kept for error messages) and validated here with pydantic models that refuse unknown
+keys. See ``docs/sweeps.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from icssim.errors import IcssimError, Problem, ScenarioError
+
+DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
+                "share_treated", "cost_per_year"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parameter(Strict):
+    """One swept setting: a list of ``values``, or a numeric range ``low``..``high``.
+
+    Grid designs take every value (a range needs ``step`` or ``points``); Latin
+    hypercube designs sample the range (or pick among the values); one-at-a-time
+    designs use ``low``/``high`` (or the first and last value) around ``base``
+    (default: the base scenario's own value).
+    """
+
+    values: list[Any] | None = None
+    low: float | None = None
+    high: float | None = None
+    step: float | None = Field(default=None, gt=0)
+    points: int | None = Field(default=None, ge=1)
+    base: Any = None
+    integer: bool = False
+    label: str = ""
+    unit: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, list):
+            return {"values": raw}
+        if not isinstance(raw, dict):
+            raise ValueError(f"give a list of values or a range (low, high), found {raw!r}")
+        return raw
+
+    @model_validator(mode="after")
+    def _check(self) -> "Parameter":
+        has_range = self.low is not None or self.high is not None
+        if self.values is not None and has_range:
+            raise ValueError("give either 'values' or a range ('low', 'high'), not both")
+        if self.values is None and not has_range:
+            raise ValueError("give a list of 'values' or a range ('low' and 'high')")
+        if self.values is not None and len(self.values) == 0:
+            raise ValueError("the list of values is empty: nothing to sweep")
+        if has_range:
+            if self.low is None or self.high is None:
+                raise ValueError("a range needs both 'low' and 'high'")
+            if self.low > self.high:
+                raise ValueError(f"'low' ({self.low:g}) is above 'high' ({self.high:g}): the range is empty")
+            if self.step is not None and self.points is not None:
+                raise ValueError("give either 'step' or 'points' for a range, not both")
+        elif self.step is not None or self.points is not None:
+            raise ValueError("'step' and 'points' belong to a range ('low', 'high')")
+        return self
+
+
+class Area(Strict):
+    """One area (an ICS): its name and resident population."""
+
+    name: str = Field(min_length=1)
+    population: int = Field(gt=0)
+
+
+class Areas(Strict):
+    """Areas to run the same pathway for, demand scaled per 100,000 residents.
+
+    ``table`` is a CSV file (columns ``name``, ``population``) relative to the sweep
+    file; ``rows`` lists the areas inline. ``scale`` lists key paths (capacity such as
+    staff WTE or beds) scaled in proportion to population / the base scenario's population.
+    """
+
+    table: str | None = None
+    rows: list[Area] | None = None
+    scale: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            return {"table": raw}
+        if isinstance(raw, list):
+            return {"rows": raw}
+        return raw
+
+    @model_validator(mode="after")
+    def _one(self) -> "Areas":
+        if (self.table is None) == (self.rows is None):
+            raise ValueError("give exactly one of 'table' (a CSV file) or 'rows' (a list of areas)")
+        if self.rows is not None and not self.rows:
+            raise ValueError("the list of areas is empty")
+        return self
+
+
+class SweepInfo(Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    seed: int = Field(default=1, ge=0)
+    replications: int = Field(default=5, ge=1)
+    level: float = Field(default=0.95, gt=0, lt=1)
+    common_random_numbers: bool = True
+
+
+class Frontier(Strict):
+    """The two KPIs of the cost-against-wait plot (both minimised for the frontier)."""
+
+    cost: str = "cost_per_year"
+    wait: str = "wait_to_treatment_mean"
+
+
+class Optimise(Strict):
+    """Defaults for ``icssim optimise``: standards to meet and what to minimise."""
+
+    target: list[str] = Field(default_factory=list)
+    minimise: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_target(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("target"), str):
+            return {**raw, "target": [raw["target"]]}
+        return raw
+
+
+class SweepSpec(Strict):
+    sweep: SweepInfo
+    base: str | list[str] | dict[str, str]
+    design: Literal["grid", "lhs", "oat"] = "grid"
+    samples: int | None = Field(default=None, ge=1)
+    parameters: dict[str, Parameter] = Field(default_factory=dict)
+    areas: Areas | None = None
+    kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS), min_length=1)
+    frontier: Frontier = Field(default_factory=Frontier)
+    optimise: Optimise = Field(default_factory=Optimise)
+
+    @model_validator(mode="after")
+    def _check(self) -> "SweepSpec":
+        if self.design == "lhs":
+            if self.samples is None:
+                raise ValueError("a Latin hypercube design ('design: lhs') needs 'samples' (how many points)")
+            if not self.parameters:
+                raise ValueError("a Latin hypercube design needs at least one parameter")
+        elif self.samples is not None:
+            raise ValueError(f"'samples' is for Latin hypercube designs, not '{self.design}'")
+        if self.design == "oat" and not self.parameters:
+            raise ValueError("a one-at-a-time design ('design: oat') needs at least one parameter")
+        if self.design == "grid":
+            for path, p in self.parameters.items():
+                if p.values is None and p.step is None and p.points is None and p.low != p.high:
+                    raise ValueError(f"parameter {path!r}: a grid over a range needs 'step' or 'points'")
+        if isinstance(self.base, (list, dict)) and not self.base:
+            raise ValueError("'base' lists no scenario")
+        return self
+
+
+@dataclass
+class Sweep:
+    """A loaded sweep: the validated spec, where it came from, and its base scenarios."""
+
+    spec: SweepSpec
+    path: Path
+    sha256: str
+    bases: dict[str, Any]           # label -> Scenario
+    base_files: dict[str, Path]
+    areas: list[Area] | None
+    areas_sha256: str | None
+
+    @property
+    def name(self) -> str:
+        return self.spec.sweep.name
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
+    from icssim.scenario import load_scenario
+    from icssim.scenario.loader import _index, _plain, _read_yaml, Provenance
+
+    path = Path(path)
+    doc = _read_yaml(path)
+    prov = Provenance(files=[str(path)], sha256="", raw={})
+    _index(doc, (), str(path), prov)
+    raw = _plain(doc)
+    try:
+        spec = SweepSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, raw, prov, str(path))) from None
+    if isinstance(spec.base, str):
+        files = {Path(spec.base).stem: spec.base}
+    elif isinstance(spec.base, list):
+        files = {Path(b).stem: b for b in spec.base}
+        if len(files) < len(spec.base):
+            raise IcssimError(f"{path}: base: two base scenarios share a file name; "
+                              "give them labels (base: {{label: file, ...}})")
+    else:
+        files = dict(spec.base)
+    base_files = {label: path.parent / f for label, f in files.items()}
+    bases = {}
+    for label, f in base_files.items():
+        if not f.is_file():
+            raise IcssimError(f"{path}: base: scenario file {str(f)!r} does not exist "
+                              "(paths are relative to the sweep file)")
+        bases[label] = load_scenario(f)
+    areas, areas_sha = None, None
+    if spec.areas is not None:
+        areas, areas_sha = _load_areas(spec.areas, path)
+    return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha)
+
+
+def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
+    if spec.rows is not None:
+        areas, sha = list(spec.rows), None
+    else:
+        table = path.parent / spec.table
+        if not table.is_file():
+            raise IcssimError(f"{path}: areas.table: {str(table)!r} does not exist")
+        text = table.read_text(encoding="utf-8")
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        rows = list(csv.DictReader(text.splitlines()))
+        if not rows or not {"name", "population"} <= set(rows[0]):
+            raise IcssimError(f"{table}: expected a CSV table with columns 'name' and 'population'")
+        areas = []
+        for i, row in enumerate(rows, start=2):
+            try:
+                areas.append(Area(name=row["name"].strip(), population=int(float(row["population"]))))
+            except (ValueError, ValidationError, TypeError):
+                raise IcssimError(f"{table}:{i}: expected a name and a positive whole population, "
+                                  f"found {row.get('name')!r}, {row.get('population')!r}") from None
+    names = [a.name for a in areas]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise IcssimError(f"{path}: areas: names must be unique, repeated: {', '.join(sorted(dup))}")
+    return areas, sha
+
+
+def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
+    fields = set()
+    for model in (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise):
+        fields.update(model.model_fields)
+    out: dict[str, Problem] = {}
+    for err in exc.errors():
+        path: list[Any] = []
+        node: Any = raw
+        for part in err["loc"]:
+            if isinstance(node, dict) and part in node:
+                path.append(part)
+                node = node[part]
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                path.append(part)
+                node = node[part]
+            elif isinstance(part, str) and isinstance(node, dict) and err["type"] in ("extra_forbidden", "missing"):
+                path.append(part)
+                break
+        dotted = ".".join(str(p) for p in path)
+        if err["type"] == "extra_forbidden":
+            key = str(path[-1]) if path else ""
+            near = difflib.get_close_matches(key, sorted(fields), n=1)
+            message = f"unknown key {key!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                message += f" (found {err['input']!r})"
+        if dotted not in out:
+            out[dotted] = Problem(*prov.where(tuple(path)), dotted, message)
+    return list(out.values())

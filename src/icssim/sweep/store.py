@@ -1,0 +1,109 @@
+"""The results store: one SQLite file (WAL mode) in the sweep's output folder.
+
+Each finished run is committed as it completes, one row per (point, replication)
+with its KPIs as JSON, so Ctrl-C, ``kill -9`` or a lost worker leaves every finished
+run on disk; the primary key makes a second copy of a run impossible. The store also
+records the fingerprint (hashes of the sweep file and its scenarios) it was made
+for, so a resumed sweep can refuse to mix results from a changed file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from icssim.errors import IcssimError
+
+STORE_NAME = "sweep.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS points (point INTEGER PRIMARY KEY, key TEXT NOT NULL, info TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    point INTEGER NOT NULL,
+    replication INTEGER NOT NULL,
+    seed INTEGER NOT NULL,
+    kpis TEXT NOT NULL,
+    wall_seconds REAL,
+    worker TEXT,
+    finished TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    PRIMARY KEY (point, replication)
+);
+"""
+
+
+class Store:
+    """Open (creating if needed) the results store of a sweep output folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / STORE_NAME
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise IcssimError(f"{self.path} is not a usable sweep results store ({exc}); "
+                              "pass --restart to start again") from None
+
+    # -- metadata ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def set_points(self, rows: list[tuple[int, str, dict]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO points (point, key, info) VALUES (?, ?, ?)",
+                                [(i, k, json.dumps(info, default=str)) for i, k, info in rows])
+
+    # -- runs -------------------------------------------------------------------------------
+    def add(self, result: dict[str, Any]) -> bool:
+        """Commit one finished run; False if it was already stored (never a duplicate)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO runs (point, replication, seed, kpis, wall_seconds, worker) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (result["point"], result["replication"], result["seed"], json.dumps(result["kpis"]),
+             result.get("wall_seconds"), result.get("worker")))
+        return cur.rowcount == 1
+
+    def done(self) -> set[tuple[int, int]]:
+        return set(self.db.execute("SELECT point, replication FROM runs").fetchall())
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def seconds_per_patient(self, expected: dict[int, float]) -> float | None:
+        """Mean simulation seconds per expected patient over the stored runs (for estimates)."""
+        rows = self.db.execute("SELECT point, wall_seconds FROM runs WHERE wall_seconds IS NOT NULL").fetchall()
+        patients = sum(expected.get(p, 0.0) for p, _ in rows)
+        seconds = sum(w for _, w in rows)
+        return seconds / patients if patients > 0 else None
+
+    def frame(self) -> pd.DataFrame:
+        """One row per stored run: point, replication, seed, wall_seconds, worker and every KPI."""
+        rows = self.db.execute(
+            "SELECT point, replication, seed, wall_seconds, worker, kpis FROM runs ORDER BY point, replication"
+        ).fetchall()
+        records = [{"point": p, "replication": r, "seed": s, "wall_seconds": w, "worker": wk, **json.loads(k)}
+                   for p, r, s, w, wk, k in rows]
+        return pd.DataFrame(records)
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:  # pragma: no cover
+            pass
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"

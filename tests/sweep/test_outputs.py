@@ -1,0 +1,77 @@
+"""Sweep outputs: the plot for each kind of design, the frontier, and area sweeps."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from icssim.cli import main
+from icssim.sweep.outputs import frontier
+
+WTE = "services.desk.staff.server.wte"
+
+
+def test_frontier_keeps_only_non_dominated_points():
+    cost = np.array([1.0, 2.0, 3.0, 2.5, 1.0, np.nan])
+    wait = np.array([9.0, 5.0, 1.0, 6.0, 10.0, 0.0])
+    # 3 is dominated by 1 (dearer and slower); 4 by 0 (as cheap, slower); nan is never on it
+    assert frontier(cost, wait).tolist() == [True, True, True, False, False, False]
+
+
+def test_oat_design_gives_a_tornado_with_the_right_direction(make_sweep, tmp_path):
+    path = make_sweep({"design": "oat", "parameters": {WTE: [11, 13], "cohorts.customers.rate": [8, 9.5]},
+                       "kpis": ["wait_to_assessment_mean"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert (out / "plots" / "tornado_wait_to_assessment_mean.png").exists()
+    table = pd.read_csv(out / "points.csv")
+    base = table[table["role"] == "base"]["wait_to_assessment_mean"].iloc[0]
+    more_staff = table[(table["varied"] == WTE) & (table["role"] == "high")]["wait_to_assessment_mean"].iloc[0]
+    more_demand = table[(table["varied"] == "cohorts.customers.rate") & (table["role"] == "high")][
+        "wait_to_assessment_mean"].iloc[0]
+    assert more_staff < base < more_demand
+    assert len(table) == 5
+
+
+def test_two_parameter_grid_gives_heatmaps(make_sweep, tmp_path):
+    path = make_sweep({"parameters": {WTE: [11, 12, 13], "pathway.steps.service.duration.mean": [0.9, 1.0]},
+                       "kpis": ["within_quick"], "sweep": {"name": "hm", "seed": 1, "replications": 2}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2", "-q"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert "plots/heatmap_within_quick.png" in meta["plots"] and "plots/cost_vs_wait.png" in meta["plots"]
+    summary = pd.read_parquet(out / "summary.parquet")
+    assert len(summary) == 6 and summary["n"].eq(2).all()
+
+
+def test_area_sweep_scales_demand_per_100k(make_sweep, tmp_path):
+    path = make_sweep({"areas": {"table": "areas.csv", "scale": [WTE]},
+                       "kpis": ["referrals_per_year", "wait_to_assessment_mean"]}, horizon=200)
+    text = (tmp_path / "mmc_small.yaml").read_text()
+    text = text.replace("  seed: 7\n", "  seed: 7\n  population: 1000000\n")
+    text = text.replace("    rate: 9          # per hour\n", "    rate_per_100k_per_year: 7884\n")
+    (tmp_path / "mmc_small.yaml").write_text(text)
+    (tmp_path / "areas.csv").write_text("name,population\nSmall ICS,500000\nLarge ICS,2000000\n")
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    table = pd.read_csv(out / "points.csv").set_index("area")
+    ratio = table.loc["Large ICS", "referrals_per_year"] / table.loc["Small ICS", "referrals_per_year"]
+    assert 3.6 < ratio < 4.4                          # 4 times the people, 4 times the referrals
+    # 78,840 per year per million = 9 per hour at 1 million
+    assert abs(table.loc["Small ICS", "referrals_per_year"] / 0.5e6 * 1e6 - 78_840) < 0.1 * 78_840
+    assert (out / "plots" / "line_referrals_per_year.png").exists()
+    assert json.loads((out / "metadata.json").read_text())["areas"][1] == {"name": "Large ICS",
+                                                                           "population": 2000000}
+
+
+def test_latin_hypercube_gives_scatter_plots(make_sweep, tmp_path):
+    path = make_sweep({"design": "lhs", "samples": 5, "kpis": ["within_quick"],
+                       "parameters": {WTE: {"low": 10, "high": 14, "integer": True},
+                                      "pathway.steps.service.duration.mean": {"low": 0.8, "high": 1.0}}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["design"] == "lhs" and meta["points"] == 5
+    assert "plots/scatter_within_quick.png" in meta["plots"]

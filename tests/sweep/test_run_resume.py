@@ -1,0 +1,183 @@
+"""Running sweeps: identical results whatever the executor, nothing lost, resume without duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from icssim.cli import main
+from icssim.sweep import execute, prepare
+
+WTE = "services.desk.staff.server.wte"
+GRID = {"parameters": {WTE: [10, 12]}, "kpis": ["wait_to_assessment_mean", "within_quick"]}
+
+
+def kpis(out) -> pd.DataFrame:
+    """Every stored run's KPIs, without the timing and worker columns."""
+    db = sqlite3.connect(out / "sweep.sqlite")
+    rows = db.execute("SELECT point, replication, seed, kpis FROM runs ORDER BY point, replication").fetchall()
+    db.close()
+    return pd.DataFrame([{"point": p, "replication": r, "seed": s, **json.loads(k)} for p, r, s, k in rows])
+
+
+def test_sweep_writes_tables_plots_and_metadata(make_sweep, tmp_path, capsys):
+    path = make_sweep({**GRID, "parameters": {WTE: [10, 11, 12]}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["kind"] == "sweep" and meta["complete"] and meta["runs_stored"] == 6
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert set(runs.columns) >= {"point", "replication", "kpi", "value", WTE}
+    assert len(runs[runs["kpi"] == "within_quick"]) == 6
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["kpi"]) == {"wait_to_assessment_mean", "within_quick"}
+    row = summary[(summary["kpi"] == "within_quick") & (summary[WTE] == 12)].iloc[0]
+    reps = runs[(runs["kpi"] == "within_quick") & (runs[WTE] == 12)]["value"]
+    assert row["mean"] == pytest.approx(reps.mean()) and row["lower"] < row["mean"] < row["upper"]
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert "line_within_quick.png" in plots and "cost_vs_wait.png" in plots
+    assert sorted(meta["plots"]) == sorted(f"plots/{p}" for p in plots)
+
+
+def test_same_results_with_one_or_two_local_workers_and_common_random_numbers(make_sweep, tmp_path):
+    path = make_sweep(GRID)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "w1"), "--workers", "1", "-q"]) == 0
+    assert main(["sweep", str(path), "--out", str(tmp_path / "w2"), "--workers", "2", "-q"]) == 0
+    a, b = kpis(tmp_path / "w1"), kpis(tmp_path / "w2")
+    pd.testing.assert_frame_equal(a, b)
+    # common random numbers: replication r of every point sees the same arrivals
+    assert a.groupby("replication")["referrals_per_year"].nunique().eq(1).all()
+    assert a["seed"].eq(3).all()
+
+
+def test_dask_cluster_gives_identical_results(make_sweep, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    path = make_sweep(GRID)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "local"), "--workers", "2", "-q"]) == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert main(["sweep", str(path), "--out", str(tmp_path / "dask"), "--dask", cluster.scheduler_address,
+                     "-q"]) == 0
+    pd.testing.assert_frame_equal(kpis(tmp_path / "local"), kpis(tmp_path / "dask"))
+    meta = json.loads((tmp_path / "dask" / "metadata.json").read_text())
+    assert meta["executor"] == "dask" and meta["workers"] == 2
+
+
+def test_unreachable_dask_scheduler_fails_fast_and_writes_nothing(make_sweep, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    path = make_sweep(GRID)
+    started = time.perf_counter()
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "tcp://127.0.0.1:9", "-q"]) == 2
+    assert time.perf_counter() - started < 15
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_runs_only_what_is_missing(make_sweep, tmp_path):
+    path = make_sweep(GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    full = kpis(out)
+    db = sqlite3.connect(out / "sweep.sqlite")
+    db.execute("DELETE FROM runs WHERE replication = 1")
+    db.commit()
+    db.close()
+    run = prepare(path, out)
+    assert len(run.done) == 2
+    execute(run, workers=1, quiet=True)
+    run.store.close()
+    assert run.ran_now == 2
+    pd.testing.assert_frame_equal(kpis(out), full)
+
+
+def test_changed_sweep_or_scenario_is_refused_unless_restart(make_sweep, tmp_path, capsys):
+    path = make_sweep(GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    make_sweep({**GRID, "parameters": {WTE: [10, 13]}})
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 2
+    assert "the sweep file has changed" in capsys.readouterr().err
+    # summaries may change freely: the finished runs are kept
+    make_sweep({**GRID, "kpis": ["within_quick"]})
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    assert set(pd.read_csv(out / "summary.csv")["kpi"]) == {"within_quick"}
+    make_sweep(GRID, horizon=250)
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 2
+    assert "base scenario 'mmc_small' has changed" in capsys.readouterr().err
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q", "--restart"]) == 0
+    assert len(kpis(out)) == 4
+
+
+def test_a_design_over_budget_is_refused_without_a_terminal(make_sweep, tmp_path, capsys):
+    path = make_sweep(GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--budget", "0.00001"]) == 2
+    err = capsys.readouterr().err
+    assert "more than the time budget" in err and "--yes" in err
+    assert not out.exists()
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--budget", "0.00001", "--yes",
+                 "-q"]) == 0
+
+
+def test_kill_9_mid_sweep_then_resume_keeps_every_run_exactly_once(make_sweep, tmp_path):
+    path = make_sweep({"parameters": {WTE: [10, 11, 12, 13, 14, 15]}, "sweep": {"name": "k", "seed": 3,
+                                                                            "replications": 4}})
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "icssim", "sweep", str(path), "--out", str(out), "--workers", "2", "-q", "--yes"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stored = 0
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "sweep.sqlite").exists():
+            try:
+                db = sqlite3.connect(out / "sweep.sqlite", timeout=5)
+                stored = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+                db.close()
+            except sqlite3.OperationalError:
+                stored = 0
+            if stored >= 4:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, f"the sweep ended before it could be killed: {proc.stderr.read().decode()}"
+    os.killpg(proc.pid, signal.SIGKILL)        # the command and its worker processes
+    proc.wait()
+    proc.stderr.close()
+    partial = kpis(out)
+    assert 4 <= len(partial) < 24
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "2", "-q"]) == 0
+    resumed = kpis(out)
+    assert len(resumed) == 24
+    assert not resumed.duplicated(["point", "replication"]).any()
+    pd.testing.assert_frame_equal(resumed.merge(partial[["point", "replication"]]), partial)
+    # the same as a sweep that was never interrupted
+    assert main(["sweep", str(path), "--out", str(tmp_path / "clean"), "--workers", "1", "-q"]) == 0
+    pd.testing.assert_frame_equal(resumed, kpis(tmp_path / "clean"))
+
+
+def test_independent_seeds_per_point_when_asked(make_sweep):
+    from icssim.sweep.design import build_points
+    from icssim.sweep.runner import run_seed
+    from icssim.sweep.spec import load_sweep
+
+    path = make_sweep({**GRID, "sweep": {"name": "ind", "seed": 3, "replications": 2,
+                                         "common_random_numbers": False}})
+    sweep = load_sweep(path)
+    seeds = [run_seed(sweep, p) for p in build_points(sweep)]
+    assert len(set(seeds)) == 2 and seeds == [run_seed(sweep, p) for p in build_points(load_sweep(path))]
+
+
+def test_missing_dask_extra_is_a_clear_message(make_sweep, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)     # as if dask were not installed
+    path = make_sweep(GRID)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "local", "-q"]) == 2
+    assert "pip install 'icssim[dask]'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
