@@ -3,8 +3,9 @@
 Little's law L = lambda W is a limit theorem; over a finite window [w, T] (warm-up to
 horizon) it holds up to two boundary terms, which in a simulation are known exactly:
 
-* patients already in the system at w count in L (time average of the number in the
-  system over the window) but are not arrivals of the window;
+* patients already in the system at w (including a scenario's ``initial_state`` patients,
+  who are there at time 0) count in L (time average of the number in the system over the
+  window) but are not arrivals of the window;
 * patients who arrived in the window but are still in the system at T have stays that
   the window cuts off.
 
@@ -45,8 +46,11 @@ def flow_problems(rec: RunRecords) -> list[str]:
     if (P["outcome"] == code).sum() != rec.in_system_end or np.any((P["outcome"] == code) != still):
         out.append("outcome 'in_system' does not match the records without an exit time")
     arrival, exit_ = P["arrival"], P["exit"][~still]
-    if np.any(arrival < 0) or np.any(arrival > rec.horizon):
-        out.append("arrival times outside [0, horizon]")
+    # patients of a scenario's initial_state are in the system at time 0 and may have been
+    # referred before it (negative arrival times); everyone else arrives in [0, horizon]
+    initial = P.get("initial", np.zeros(len(arrival), dtype=bool))
+    if np.any(arrival[~initial] < 0) or np.any(arrival > rec.horizon):
+        out.append("arrival times outside [0, horizon] (other than initial-state patients)")
     if np.any(exit_ < arrival[~still]) or np.any(exit_ > rec.horizon):
         out.append("exit before arrival, or after the horizon")
     # the sampled number in the system must equal arrivals so far minus exits so far
