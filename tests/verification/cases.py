@@ -123,27 +123,6 @@ def _lambda_w(rec, margin: float) -> float:
     return in_window_arrival_rate(rec) * float(stay.mean())
 
 
-# ---------------------------------------------------------------------------- shared staff pool
-SHARED = {"lams": (1.2, 1.2), "mu": 1.0, "c": 3, "replications": 10, "margin": 100.0}
-
-
-@cache
-def shared_pool_checks() -> tuple[Check, ...]:
-    """Two FIFO steps on one staff pool behave as one M/M/3 FIFO queue: equal Erlang C waits."""
-    cfg = SHARED
-    q = MMc(sum(cfg["lams"]), cfg["mu"], cfg["c"])
-    recs = run_records(scenario("shared_pool"), cfg["replications"])
-    label = f"shared_pool (2 steps on one M/M/{cfg['c']} pool, rho={q.rho:.2f})"
-    checks = []
-    for step in ("step_one", "step_two"):
-        waits = [queue_waits(r, step, cfg["margin"])[None] for r in recs]
-        checks.append(Check(label, f"{step}: Wq (hours)", q.wq, np.array([w.mean() for w in waits]),
-                            _rel(q.wq, 0.10)))
-        checks.append(Check(label, f"{step}: P(W > 0)", q.p_wait, np.array([(w > 0).mean() for w in waits]),
-                            0.03))
-    return tuple(checks)
-
-
 # ---------------------------------------------------------------------------- priorities (Cobham)
 PRIORITY = {"lams": {"urgent": 0.8, "routine": 1.6}, "mu": 1.0, "c": 3, "replications": 12, "margin": 100.0}
 
@@ -274,7 +253,6 @@ def all_checks() -> list[Check]:
     out: list[Check] = []
     for name in MMC_CASES:
         out += mmc_checks(name)
-    out += shared_pool_checks()
     out += priority_checks()
     out += mg1_checks()
     out += erlang_a_checks()

@@ -415,35 +415,6 @@ class Simulation:
                     continue
             self._start(p, s)
 
-    def _dispatch_shared(self, r: _Resource) -> None:
-        """Give ``r``'s free units to the steps that share it, as one combined queue.
-
-        The next patient is the one each step would start next with the earliest
-        (urgency in a priority step, time joined) key: urgent patients of priority steps
-        first, then first come first served across the steps, never by the order of the
-        steps in the file.
-        """
-        while r.used < r.cap:
-            best = key = None
-            for s in r.steps:
-                if not s.n_wait or any(x.used >= x.cap for x in s.res):
-                    continue
-                q = s.queue
-                if s.priority:  # drop stale entries until the head is live
-                    while q[0][3].wait != q[0][4] or q[0][3].qseq != q[0][5]:
-                        heappop(q)
-                    k = (q[0][0] if q[0][0] == q[0][0] else 0.0, q[0][1])
-                else:
-                    while q[0][0].wait != q[0][1]:
-                        q.popleft()
-                    k = (0.0, q[0][0].t_queue)
-                if best is None or k < key:
-                    best, key = s, k
-            if best is None:
-                return
-            p = heappop(best.queue)[3] if best.priority else best.queue.popleft()[0]
-            self._start(p, best)
-
     def _leave_queue(self, p: Patient) -> _Step:
         """Take ``p`` out of whatever it is waiting in (queue entries go stale)."""
         s = p.step
@@ -589,11 +560,9 @@ class Simulation:
             r.used -= 1
         self._visit(p, s, started, outcome)
         for r in s.res:
-            if len(r.steps) == 1:
-                if s.n_wait:
-                    self._dispatch(s)
-            else:
-                self._dispatch_shared(r)
+            for waiting in r.steps:
+                if waiting.n_wait:
+                    self._dispatch(waiting)
         sp = s.plan
         if outcome == SERVED:
             for i, value in sp.sets:
