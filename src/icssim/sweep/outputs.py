@@ -123,6 +123,9 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     tmp.rename(out / "plots")
     meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command)
     _atomic_text(out / "metadata.json", json.dumps(meta, indent=2, default=str))
+    from icssim.report import build_report
+
+    _atomic_text(out / "report.html", build_report(out))
     return meta
 
 

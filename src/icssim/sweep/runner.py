@@ -31,7 +31,7 @@ from icssim.sweep.store import STORE_NAME, Store
 
 DEFAULT_BUDGET_SECONDS = 15 * 60
 OUTPUT_NAMES = ("runs.csv", "runs.parquet", "summary.csv", "summary.parquet", "points.csv", "metadata.json",
-                "optimise.json", "optimise.csv", "plots", "sweep.yaml")
+                "optimise.json", "optimise.csv", "plots", "sweep.yaml", "report.html")
 
 Log = Callable[[str], None]
 
