@@ -123,6 +123,27 @@ def _lambda_w(rec, margin: float) -> float:
     return in_window_arrival_rate(rec) * float(stay.mean())
 
 
+# ---------------------------------------------------------------------------- shared staff pool
+SHARED = {"lams": (1.2, 1.2), "mu": 1.0, "c": 3, "replications": 12, "margin": 100.0}
+
+
+@cache
+def shared_pool_checks() -> tuple[Check, ...]:
+    """Two FIFO steps on one staff pool: the step written first has non-pre-emptive priority
+    (docs/scenario-format.md), so the waits follow Cobham's formula with steps as classes."""
+    cfg = SHARED
+    theory = cobham_mmc(list(cfg["lams"]), cfg["mu"], cfg["c"])
+    fifo = MMc(sum(cfg["lams"]), cfg["mu"], cfg["c"]).wq
+    recs = run_records(scenario("shared_pool"), cfg["replications"])
+    label = f"shared_pool (2 steps on one M/M/{cfg['c']} pool, rho={sum(cfg['lams']) / cfg['c']:.2f})"
+    waits = {step: [queue_waits(r, step, cfg["margin"])[None] for r in recs] for step in ("step_one", "step_two")}
+    checks = [Check(label, f"{step}: Wq (hours), Cobham class {i + 1}", th, np.array([w.mean() for w in waits[step]]),
+                    _rel(th, 0.10)) for i, (step, th) in enumerate(zip(waits, theory))]
+    both = [np.concatenate([a, b]).mean() for a, b in zip(waits["step_one"], waits["step_two"])]
+    checks.append(Check(label, "Wq both steps (hours) = FIFO Erlang C", fifo, np.array(both), _rel(fifo, 0.10)))
+    return tuple(checks)
+
+
 # ---------------------------------------------------------------------------- priorities (Cobham)
 PRIORITY = {"lams": {"urgent": 0.8, "routine": 1.6}, "mu": 1.0, "c": 3, "replications": 12, "margin": 100.0}
 
@@ -253,6 +274,7 @@ def all_checks() -> list[Check]:
     out: list[Check] = []
     for name in MMC_CASES:
         out += mmc_checks(name)
+    out += shared_pool_checks()
     out += priority_checks()
     out += mg1_checks()
     out += erlang_a_checks()

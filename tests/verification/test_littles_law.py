@@ -4,11 +4,13 @@ See little.py and docs/verification.md for why the finite-window form of Little'
 is checked exactly (to rounding error) rather than with a statistical tolerance.
 """
 
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from icssim.experiments import default_workers
 from icssim.model import compile_plan, simulate
 from icssim.scenario import load_scenario
 from little import flow_problems, window_little
@@ -21,11 +23,15 @@ def test_there_are_shipped_scenarios():
     assert SCENARIOS, "no scenarios/*.yaml found: Little's law and flow conservation checked nothing"
 
 
+def _simulate(path, rep):
+    return simulate(compile_plan(load_scenario(path)), rep, record_visits=False)
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_flow_conservation_and_littles_law(path):
-    plan = compile_plan(load_scenario(path))
-    for rep in range(REPLICATIONS):
-        rec = simulate(plan, rep, record_visits=False)
+    with ProcessPoolExecutor(max_workers=min(REPLICATIONS, default_workers())) as pool:
+        records = list(pool.map(_simulate, [path] * REPLICATIONS, range(REPLICATIONS)))
+    for rep, rec in enumerate(records):
         assert rec.arrivals > 0
         problems = flow_problems(rec)
         assert not problems, f"{path.name} replication {rep}: " + "; ".join(problems)

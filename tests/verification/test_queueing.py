@@ -15,6 +15,7 @@ CASES = {
     "mm3": lambda: cases.mmc_checks("mm3"),
     "mmc": lambda: cases.mmc_checks("mmc"),
     "parttime": lambda: cases.mmc_checks("parttime"),
+    "shared_pool": cases.shared_pool_checks,
     "priority": cases.priority_checks,
     "mg1": cases.mg1_checks,
     "erlang_a": cases.erlang_a_checks,
