@@ -43,7 +43,7 @@ def test_two_parameter_grid_gives_heatmaps(make_sweep, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert "plots/heatmap_within_quick.png" in meta["plots"] and "plots/cost_vs_wait.png" in meta["plots"]
     report = (out / "report.html").read_text(encoding="utf-8")
-    assert "heatmap" in report and "data:image/png;base64," in report
+    assert report.count("data:image/png;base64,") >= len(meta["plots"])
     summary = pd.read_parquet(out / "summary.parquet")
     assert len(summary) == 6 and summary["n"].eq(2).all()
 
