@@ -55,6 +55,7 @@ KPIS: dict[str, KpiInfo] = {
     "still_waiting_at_end": KpiInfo("Referred in window, still waiting for treatment at end", "patients"),
     "cost_per_year": KpiInfo("Total cost", "GBP per year"),
     "cost_per_referral": KpiInfo("Cost per referral", "GBP"),
+    "staff_cost_per_year": KpiInfo("Staff establishment cost (WTE x hourly cost x paid hours)", "GBP per year"),
     "mean_in_system": KpiInfo("Mean number in the pathway (L)", "patients", "neutral"),
 }
 
@@ -225,6 +226,7 @@ def _costs(rec: RunRecords, years: float, referrals: int) -> dict[str, float]:
     if len(window):
         window[0] *= 1.0 - (position - first)
     out = {"cost_per_year": float(window.sum() / years),
+           "staff_cost_per_year": float(sum(r.cost_per_year for r in rec.resources)),
            "cost_per_referral": float(window.sum() / referrals) if referrals else np.nan}
     for i, name in enumerate(rec.services):
         out[f"cost_per_year_{name}"] = float(window[:, i, :].sum() / years)

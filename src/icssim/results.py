@@ -213,7 +213,7 @@ HEADLINE_KPIS = (
     "wait_to_assessment_median", "wait_to_treatment_median", "wait_to_treatment_p90",
     "uptake_after_referral", "share_intensive_12m", "rejected_referrals_per_year",
     "duplicated_assessments_per_year", "ae_attendances_per_year", "emergency_admissions_per_year",
-    "specialist_bed_days_per_year", "share_dropped_out", "cost_per_year",
+    "specialist_bed_days_per_year", "share_dropped_out", "cost_per_year", "staff_cost_per_year",
 )
 
 

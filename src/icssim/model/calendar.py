@@ -308,9 +308,11 @@ def _capacity_change(arg) -> None:
     for si, scale in change.scales:
         sim.steps[si].scale = scale
     for ri, _cap in change.caps:
-        for st in sim.res[ri].steps:
-            if st.n_wait:
-                sim._dispatch(st)
+        r = sim.res[ri]
+        if len(r.steps) > 1:
+            sim._dispatch_shared(r)
+        elif r.steps and r.steps[0].n_wait:
+            sim._dispatch(r.steps[0])
 
 
 def hold(sim, p, s) -> None:

@@ -503,6 +503,36 @@ class Simulation:
                     continue
             self._start(p, s)
 
+    def _dispatch_shared(self, r: _Resource) -> None:
+        """Give ``r``'s free units to the steps sharing it as one combined queue.
+
+        The next patient is the head with the smallest (minus urgency in a priority step,
+        time joined) key across the steps: urgent patients of priority steps first, then
+        first come first served across steps; never the order the steps are written in.
+        """
+        while r.used < r.cap:
+            best = key = None
+            for s in r.steps:
+                if not s.n_wait or any(x.used >= x.cap for x in s.res):
+                    continue
+                if self.open_days is not None and s.plan.working_days_only and calendar.closed_until(self, s):
+                    continue
+                q = s.queue
+                if s.priority:  # drop stale entries until the head is live
+                    while q[0][3].wait != q[0][4] or q[0][3].qseq != q[0][5]:
+                        heappop(q)
+                    k = (q[0][0] if q[0][0] == q[0][0] else 0.0, q[0][1])
+                else:
+                    while q[0][0].wait != q[0][1]:
+                        q.popleft()
+                    k = (0.0, q[0][0].t_queue)
+                if best is None or k < key:
+                    best, key = s, k
+            if best is None:
+                return
+            p = heappop(best.queue)[3] if best.priority else best.queue.popleft()[0]
+            self._start(p, best)
+
     def _leave_queue(self, p: Patient) -> _Step:
         """Take ``p`` out of whatever it is waiting in (queue entries go stale)."""
         s = p.step
@@ -662,9 +692,11 @@ class Simulation:
         if vbuf is not None:  # self._visit(p, s, started, outcome), inlined
             vbuf += _pack_visit(p.t_enter, p.t_queue, started, now, p.pid, s.index, outcome)
         for r in s.res:
-            for waiting in r.steps:
-                if waiting.n_wait:
-                    self._dispatch(waiting)
+            if len(r.steps) == 1:
+                if s.n_wait:
+                    self._dispatch(s)
+            else:
+                self._dispatch_shared(r)
         if outcome == SERVED:
             for i, value in s.sets:
                 p.attrs[i] = value
@@ -869,6 +901,13 @@ class Simulation:
         if vbuf is not None:
             vbuf += _pack_visit(p.t_enter, p.t_queue, started, self.now, p.pid, s.index, outcome)
 
+    def _resource_use(self, i: int, rp, r: _Resource, warm_area: float, cal) -> ResourceUse:
+        """Window use of resource ``i``; capacity and staff cost time-averaged under a capacity plan."""
+        capacity = rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i]
+        scale = capacity / rp.capacity if rp.capacity else 1.0
+        return ResourceUse(rp.name, self.plan.services[rp.service], rp.kind, rp.role, capacity,
+                           r.area - warm_area, rp.hours_available, bool(r.steps), rp.cost_per_year * scale)
+
     def _records(self) -> RunRecords:
         plan = self.plan
         end = plan.horizon
@@ -909,9 +948,7 @@ class Simulation:
             outcomes=plan.outcomes, patients=patients, visits=visits,
             timeseries={c: ts[:, i] for i, c in enumerate(ts_cols)},
             costs=costs,
-            resources=[ResourceUse(rp.name, plan.services[rp.service], rp.kind, rp.role,
-                                   rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i],
-                                   r.area - wa, rp.hours_available, bool(r.steps))
+            resources=[self._resource_use(i, rp, r, wa, cal)
                        for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,

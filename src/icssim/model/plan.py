@@ -65,6 +65,7 @@ class ResourcePlan:
     capacity: int
     elapsed_scale: float  # calendar time per unit of staff time (part-time availability)
     hours_available: float  # clinical hours per scenario time unit across the pool
+    cost_per_year: float = 0.0  # establishment cost: wte x cost per hour x paid hours per year
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,8 @@ def _resources(s: Scenario) -> tuple[tuple[ResourcePlan, ...], dict[tuple[str, s
                 per_server = staff.wte * weekly / servers
                 scale, available = 168.0 / per_server, staff.wte * weekly * hours_per_unit / 168.0
             index[(sname, role)] = len(out)
-            out.append(ResourcePlan(f"{sname}/{role}", si, "staff", role, servers, scale, available))
+            out.append(ResourcePlan(f"{sname}/{role}", si, "staff", role, servers, scale, available,
+                                    staff.wte * staff.cost_per_hour * staff.paid_hours_per_year))
         cl = svc.caseload
         if cl is not None:
             cap = cl if isinstance(cl, int) else int(round(cl.per_wte * svc.staff[cl.role].wte))

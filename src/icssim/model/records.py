@@ -30,6 +30,7 @@ class ResourceUse:
     busy_area: float  # resource-units x time units in the window
     hours_available: float  # clinical hours per time unit (staff pools)
     queued_for: bool = True  # False for staff only charged for (no step queues for them)
+    cost_per_year: float = 0.0  # staff establishment cost (time-averaged under a capacity plan)
 
 
 @dataclass

@@ -192,6 +192,7 @@ class StaffRole(Strict):
     wte: float = Field(ge=0)
     clinical_hours_per_week: float | None = Field(default=None, gt=0, le=168)
     cost_per_hour: float = Field(default=0.0, ge=0)
+    paid_hours_per_year: float = Field(default=1560.0, gt=0, le=8766)
 
 
 class CaseloadPerWte(Strict):
