@@ -14,6 +14,7 @@ from pathlib import Path
 
 from icssim import __version__
 from icssim.errors import IcssimError, ScenarioError
+from icssim.units import format_number as _num
 
 DEFAULT_RESULTS = Path("results")
 
@@ -182,16 +183,6 @@ def format_kpis(table, title: str, result) -> str:
         ci = f"[{_num(row.lower)}, {_num(row.upper)}]" if n > 1 else ""
         lines.append(f"  {row.label:<{width}}  {_num(row.mean):>12}  {ci:<26} {row.unit}")
     return "\n".join(lines)
-
-
-def _num(x: float) -> str:
-    if x != x:
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 10:
-        return f"{x:.1f}"
-    return f"{x:.3f}"
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

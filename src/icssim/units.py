@@ -135,3 +135,15 @@ def years_per_unit(time_unit: str) -> float:
 def in_days(span: Span, time_unit: str) -> float:
     """``span`` in days, reading a bare number in the scenario's ``time_unit``."""
     return span.to(time_unit) * UNIT_DAYS[canonical_unit(time_unit)]
+
+
+def format_number(x: float) -> str:
+    """A number for a text table: thousands separators for large values, 3 decimals for small."""
+    x = float(x)
+    if x != x:
+        return "n/a"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.3f}"

@@ -389,7 +389,7 @@ def _load_initial(arg) -> None:
             sim.open_days = office
         if age >= 0 and attrs[age] == attrs[age]:
             attrs[age] -= (0.0 - referral) * sim.ypu  # ages are given at the start date; store at referral
-        p = sim._new_patient(ci, attrs, referral)
+        p = sim._new_patient(ci, list(attrs), referral)
         p.referral, p.assess_start, p.treat_start = referral, a_start, t_start
         s = sim.steps[si]
         p.step = s

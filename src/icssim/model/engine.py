@@ -201,7 +201,7 @@ class Simulation:
                 attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
                         for a, smp in zip(plan.attributes, cohort.samplers)]
                 const = [NAN] * len(attr) if all(a is None for a in attr) else None
-                state = (ci, gap, attr, const, self.steps[cohort.entry], float(ci))
+                state = (ci, gap, attr, const, self.steps[cohort.entry])
                 self._at(gap(), self._arrive, state)
         if plan.calendar is not None:
             calendar.install(self)
@@ -238,50 +238,25 @@ class Simulation:
         self.now = env._now = until
 
     def _arrive(self, state) -> None:
-        ci, gap, attr, const, entry, cif = state
+        ci, gap, attr, const, entry = state
         now = self.now
-        p = Patient()
-        p.pid = self.arrivals
-        self.arrivals += 1
-        p.cohort = ci
-        if const is not None:  # the cohort has no sampled attributes
-            p.attrs = attrs = const.copy()
-        else:
-            p.attrs = attrs = [NAN if s is None else s() for s in attr]
-        attrs.append(cif)
-        urg = self.plan.urgency
-        p.urgency0 = attrs[urg] if urg >= 0 else NAN
-        p.arrival = now
-        p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
-        p.step = None
-        p.t_enter = p.t_queue = NAN
-        p.wait = p.qseq = p.where = p.misses = 0
-        p.rejections = p.rereferrals = p.n_assess = p.n_ae = p.n_admit = p.n_inpatient = 0
-        p.n_missed = p.sessions = p.n_dup = 0
-        p.assessed = False
-        p.bed_days = 0.0
-        p.cost = [0.0] * self.n_services if self.n_services else None
-        p.mon = None
-        self.active[p.pid] = p
-        self.in_sys_area += self.in_sys * (now - self.in_sys_last)
-        self.in_sys_last = now
-        self.in_sys += 1
+        attrs = const.copy() if const is not None else [NAN if s is None else s() for s in attr]
+        p = self._new_patient(ci, attrs, now)
         nxt = now + gap()
         if nxt < self.plan.horizon:
             heappush(self._queue, (nxt, 1, next(self._eid), self._arrive, state))
         self._enter(p, entry)
 
     def _new_patient(self, ci: int, attrs: list[float], arrival: float) -> Patient:
-        """A patient put into the system other than by ``_arrive`` (today's waiting list).
-
-        Keep in step with ``_arrive``."""
+        """A new patient of cohort ``ci`` with attribute values ``attrs`` (the list is kept and
+        gets the cohort index appended), counted into the system now."""
         now = self.env._now
         p = Patient()
         p.pid = self.arrivals
         self.arrivals += 1
         p.cohort = ci
-        p.attrs = list(attrs)
-        p.attrs.append(float(ci))
+        p.attrs = attrs
+        attrs.append(float(ci))
         urg = self.plan.urgency
         p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
         p.arrival = arrival

@@ -244,7 +244,7 @@ def _dotted(path: KeyPath) -> str:
 def _problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Problem]:
     problems: dict[str, Problem] = {}
     for err in exc.errors():
-        path = _data_path(err["loc"], raw, keep_last=err["type"] == "missing")
+        path = data_path(err["loc"], raw, keep_last=err["type"] == "missing")
         if err["type"] == "union_tag_invalid" and isinstance(_node_at(raw, path), dict):
             path = (*path, "dist")
         dotted = _dotted(path)
@@ -342,7 +342,7 @@ def _node_at(raw: Any, path: KeyPath) -> Any:
     return raw
 
 
-def _data_path(loc: tuple[Any, ...], raw: Any, keep_last: bool = False) -> KeyPath:
+def data_path(loc: tuple[Any, ...], raw: Any, keep_last: bool = False) -> KeyPath:
     """Map pydantic's error location onto the keys actually present in the data.
 
     Parts of the location that name a union member (``distribution``, ``exponential`` ...) are

@@ -23,6 +23,7 @@ import pandas as pd
 
 from icssim.errors import IcssimError
 from icssim.metrics import kpi_info
+from icssim.units import format_number as _num
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -230,14 +231,3 @@ def _objective_text(row) -> str:
     if "objective_lower" in row.index:
         return f"{_num(row['objective'])} [{_num(row['objective_lower'])}, {_num(row['objective_upper'])}]"
     return _num(row["objective"])
-
-
-def _num(x: Any) -> str:
-    x = float(x)
-    if x != x:
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    if abs(x) >= 10:
-        return f"{x:.1f}"
-    return f"{x:.3f}"

@@ -253,23 +253,14 @@ def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
 
 
 def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
+    from icssim.scenario.loader import data_path
+
     fields = set()
     for model in (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise):
         fields.update(model.model_fields)
     out: dict[str, Problem] = {}
     for err in exc.errors():
-        path: list[Any] = []
-        node: Any = raw
-        for part in err["loc"]:
-            if isinstance(node, dict) and part in node:
-                path.append(part)
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                path.append(part)
-                node = node[part]
-            elif isinstance(part, str) and isinstance(node, dict) and err["type"] in ("extra_forbidden", "missing"):
-                path.append(part)
-                break
+        path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
         dotted = ".".join(str(p) for p in path)
         if err["type"] == "extra_forbidden":
             key = str(path[-1]) if path else ""
