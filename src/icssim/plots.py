@@ -145,7 +145,8 @@ def running_means(series: dict[str, pd.DataFrame], suggested: dict[str, float], 
         ax.plot(x, running, color=PALETTE[0], linewidth=2, label="running mean")
         ax.axvline(suggested.get(name, 0.0), color=PALETTE[3], linestyle="--",
                    label=f"MSER-5 warm-up: {suggested.get(name, 0.0):.0f} days")
-        _style(ax, name, "Time since start (days)", name.split(" (")[-1].rstrip(")") if "(" in name else "patients")
+        unit = name.rsplit(" (", 1)[-1].rstrip(")") if name.endswith(")") else ""
+        _style(ax, name, "Time since start (days)", unit)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()

@@ -49,7 +49,7 @@ class WarmupDiagnostic:
 def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
     """Waiting list size and waits to treatment over time, across replications, with MSER-5."""
     series = {
-        "Patients waiting (all steps)": _waiting(records),
+        "Patients waiting, all services (patients)": _waiting(records),
         "Wait to treatment by referral week (days)": _waits_by_period(records),
     }
     suggested = {}
@@ -83,4 +83,7 @@ def _waits_by_period(records: list[RunRecords]) -> pd.DataFrame:
         period = np.floor(referral[ok] / width)
         frame = pd.DataFrame({"period": period, "wait": wait[ok]}).groupby("period")["wait"].mean()
         cols[rec.replication] = pd.Series(frame.to_numpy(), index=frame.index.to_numpy() * width)
-    return pd.DataFrame(cols).sort_index()
+    waits = pd.DataFrame(cols).sort_index()
+    # referrals in the last tenth of the run have not all started yet: their mean wait is biased low
+    horizon_days = records[0].horizon * records[0].hours_per_unit / 24 if records else 0.0
+    return waits[waits.index <= 0.9 * horizon_days]
