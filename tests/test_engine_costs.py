@@ -1,0 +1,54 @@
+"""engine.bucket_costs: how each booked cost is spread over the time buckets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from icssim.model.engine import bucket_costs
+
+
+def reference_buckets(spans, n_buckets, width, n_cells):
+    """The plain per-bucket loop the engine used to run for every booking."""
+    out = np.zeros(n_buckets * n_cells)
+    last = n_buckets - 1
+    for cell, amount, t0, t1 in spans:
+        b0, b1 = min(int(t0 // width), last), min(int(t1 // width), last)
+        if b0 == b1:
+            out[b0 * n_cells + cell] += amount
+            continue
+        for b in range(b0, b1 + 1):
+            lo = max(b * width, t0)
+            hi = min((b + 1) * width, t1) if b < last else t1
+            out[b * n_cells + cell] += amount / (t1 - t0) * (hi - lo)
+    return out
+
+
+def test_span_is_spread_in_proportion_to_time_in_each_bucket():
+    # £70 over days 5..12 with weekly buckets: 2 days in week 0, 5 days in week 1
+    out = bucket_costs([(1, 70.0, 5.0, 12.0)], n_buckets=3, width=7.0, n_cells=2).reshape(3, 2)
+    np.testing.assert_allclose(out[:, 1], [20.0, 50.0, 0.0])
+    assert not out[:, 0].any()
+
+
+def test_point_cost_and_cost_beyond_the_horizon():
+    spans = [(0, 9.0, 3.0, 3.0), (0, 30.0, 10.0, 40.0)]  # a contact; an episode ending after bucket 2
+    out = bucket_costs(spans, n_buckets=3, width=7.0, n_cells=1)
+    np.testing.assert_allclose(out, [9.0, 4.0, 26.0])  # the last bucket keeps the tail (days 14..40)
+
+
+def test_no_bookings_gives_zeros():
+    assert bucket_costs([], n_buckets=4, width=7.0, n_cells=3).tolist() == [0.0] * 12
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_matches_the_per_bucket_loop_and_keeps_every_pound(seed):
+    rng = np.random.default_rng(seed)
+    n_buckets, width, n_cells = 20, 7.0, 6
+    t0 = rng.uniform(0, 150, 400)
+    t1 = t0 + rng.choice([0.0, 1.0], 400) * rng.exponential(20, 400)
+    spans = [(int(c), float(a), float(s), float(e))
+             for c, a, s, e in zip(rng.integers(0, n_cells, 400), rng.uniform(1, 500, 400), t0, t1)]
+    got = bucket_costs(spans, n_buckets, width, n_cells)
+    np.testing.assert_allclose(got, reference_buckets(spans, n_buckets, width, n_cells), rtol=1e-12)
+    assert got.sum() == pytest.approx(sum(s[1] for s in spans), rel=1e-12)
