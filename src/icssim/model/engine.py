@@ -78,6 +78,7 @@ class _Step:
         # plan fields copied here (one attribute lookup instead of two in the hot path)
         "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
+        "next_step", "solo",
     )
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
@@ -100,6 +101,8 @@ class _Step:
         self.missed_p = plan.missed_p
         self.costed = bool(plan.contact_cost or plan.staff_hours_cost)
         self.next = plan.next
+        self.next_step = None  # the next _Step when ``next`` is a plain edge (set by Simulation)
+        self.solo = False  # one resource, used by no other step (set by Simulation)
         self.sets = plan.sets
         # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
         # (no hand-off, acceptance test, age limit, monitoring, deterioration or dropout).
@@ -186,6 +189,11 @@ class Simulation:
             for r in step.res:
                 if step not in r.steps:
                     r.steps.append(step)
+        for step in self.steps:
+            step.solo = step.single is not None and len(step.single.steps) == 1
+            nxt = step.next
+            if nxt is not None and nxt.target >= 0 and nxt.delay is None:
+                step.next_step = self.steps[nxt.target]
         self.det = plan.deterioration
         self.det_exp = block_draws(streams.rng("deterioration"), _EXP1)
         self.det_u = uniform_draws(streams.rng("detection"))
@@ -695,16 +703,23 @@ class Simulation:
         vbuf = self.vbuf
         if vbuf is not None:  # self._visit(p, s, started, outcome), inlined
             vbuf += _pack_visit(p.t_enter, p.t_queue, started, now, p.pid, s.index, outcome)
-        for r in s.res:
-            if len(r.steps) == 1:
-                if s.n_wait:
-                    self._dispatch(s)
-            else:
-                self._dispatch_shared(r)
+        if s.solo:
+            if s.n_wait:
+                self._dispatch(s)
+        else:
+            for r in s.res:
+                if len(r.steps) == 1:
+                    if s.n_wait:
+                        self._dispatch(s)
+                else:
+                    self._dispatch_shared(r)
         if outcome == SERVED:
             for i, value in s.sets:
                 p.attrs[i] = value
-            self._move(p, s.next, s)
+            if s.next_step is not None:  # a plain edge: _move would enter it straight away
+                self._enter(p, s.next_step)
+            else:
+                self._move(p, s.next, s)
         elif outcome == MISSED:
             self._after_missed(p, s)
         elif outcome == DISCHARGED_MISSED:
