@@ -174,8 +174,9 @@ def compile_plan(s: Scenario) -> Plan:
             steps = tuple(office_hours(sp, s.pathway.steps[sp.name], s.calendar) for sp in steps)
         calendar = compile_calendar(s, unit, horizon, warmup, attributes, resources, by_service, steps,
                                     step_index, {c: i for i, c in enumerate(s.cohorts)})
-    outcomes = ["in_system", "dropped_out", "discharged_missed", "emergency_exit"]
-    outcomes += sorted({st.outcome for st in steps} - set(outcomes))
+    # the ways a patient record can end: the engine's own three, then each discharge step's outcome
+    outcomes = ["in_system", "dropped_out", "discharged_missed"]
+    outcomes += sorted({st.outcome for st in steps if st.kind == "discharge"} - set(outcomes))
     sample_every = (
         s.scenario.sample_every.to(unit) if s.scenario.sample_every is not None
         else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
