@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
+from icssim.scenario.initial_state import resolve_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -15,7 +16,10 @@ SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
 
 def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **changes: Any) -> Scenario:
     """A shipped scenario with a shorter run and optional changes given as dotted key paths."""
-    raw = copy.deepcopy(provenance(load_scenario(SCENARIOS / f"{name}.yaml")).raw)
+    original = load_scenario(SCENARIOS / f"{name}.yaml")
+    raw = copy.deepcopy(provenance(original).raw)
+    if resolve_path(original) is not None:  # a file named relative to the scenario: keep pointing at it
+        raw["initial_state"]["file"] = str(resolve_path(original))
     raw["scenario"]["horizon"], raw["scenario"]["warmup"] = horizon, warmup
     for path, value in changes.items():
         node = raw
