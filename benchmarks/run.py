@@ -1,16 +1,17 @@
-"""Benchmark icssim against Ciw and a bare heapq event loop (issue 7).
+"""Benchmark icssim against Ciw, R simmer (where installed) and a bare heapq event loop (issue 7).
 
     python benchmarks/run.py            # the full benchmark (about 10 minutes on 2 cores)
     python benchmarks/run.py --quick    # a short smoke run (about 1 minute): 10x fewer customers
 
-Prints one table. Workloads (the same model in all three engines):
+Prints one table. Workloads (the same model in every engine):
 
 * W1: M/M/10, lambda = 9, mu = 1 per server, ~200,000 arrivals (benchmarks/w1_mmc.yaml).
 * W2: open Jackson network A -> B/C, B -> A, ~200,000 external arrivals (benchmarks/w2_network.yaml).
 
 Wall and CPU time are medians over ``--runs`` runs (seeds 1..runs) of the simulation call
 in this process (icssim: ``simulate(plan)`` with visit records, as ``icssim run`` does;
-Ciw: network, simulation, ``get_all_records``; heapq: the loop). Peak memory is the
+Ciw: network, simulation, ``get_all_records``; simmer: model, run, ``get_mon_arrivals``, timed
+inside R; heapq: the loop). Peak memory is the
 peak resident set size (VmHWM) of a fresh subprocess that imports the engine and
 runs one replication, shown with its increase over the same process just before the run.
 Mean waits (time in queue per visit, queue entries after the warm-up) are averaged over
@@ -42,7 +43,7 @@ WORKLOADS = {
     "w1": ("w1_mmc.yaml", 200_000 / 9, 500.0, ("serve",)),
     "w2": ("w2_network.yaml", 200_000 / 5, 2000.0, ("A", "B", "C")),
 }
-ENGINES = ("icssim", "ciw", "heapq")
+ENGINES = ("icssim", "ciw", "heapq")  # plus "simmer" when R and simmer are installed (simmer_runner.py)
 
 
 # ----------------------------------------------------------------------------- theory
@@ -96,11 +97,37 @@ def heapq_runner(workload: str, horizon: float):
     return lambda seed: heapq_models.run(workload, horizon, seed)
 
 
-RUNNERS = {"icssim": icssim_runner, "ciw": ciw_runner, "heapq": heapq_runner}
+def simmer_runner(workload: str, horizon: float):
+    """simmer in an Rscript subprocess: its own timing (simulation only) and peak RSS come back too."""
+    from simmer_runner import run_simmer
+
+    warmup = min(WORKLOADS[workload][2], horizon / 4)
+    return lambda seed: SimmerRun(run_simmer(workload, horizon, seed, warmup))
+
+
+class SimmerRun(tuple):
+    """(arrivals, per-node mean waits) of one simmer run, carrying its own seconds and RSS."""
+
+    def __new__(cls, result: dict):
+        run = super().__new__(cls, (result["arrivals"], {"node_waits": result["node_waits"]}))
+        run.seconds, run.rss_mb = result["sim_seconds"], result["rss_mb"]
+        return run
+
+
+RUNNERS = {"icssim": icssim_runner, "ciw": ciw_runner, "heapq": heapq_runner, "simmer": simmer_runner}
+
+
+def engines() -> tuple[str, ...]:
+    """The engines to compare: simmer only where R and the simmer package are installed."""
+    from simmer_runner import simmer_available
+
+    return ENGINES + (("simmer",) if simmer_available() else ())
 
 
 def node_waits(visits, n_nodes: int, warmup: float) -> list[float]:
     """Mean wait per node over visits that joined the queue after ``warmup``."""
+    if isinstance(visits, dict):  # simmer: already averaged in R, with the same warm-up rule
+        return list(visits["node_waits"])
     if isinstance(visits, tuple):  # icssim: numpy columns
         node, entered, wait = visits
     else:
@@ -167,13 +194,22 @@ def in_child(*args: str) -> dict:
 
 # ----------------------------------------------------------------------------- parts
 def timed(fn, seeds):
+    """Wall and CPU seconds of ``fn(seed)`` per seed, and the results. A simmer run reports its own
+    elapsed time (the simulation without R's start-up) and has no CPU time here."""
     walls, cpus, results = [], [], []
     for seed in seeds:
         w, c = time.perf_counter(), time.process_time()
-        results.append(fn(seed))
-        walls.append(time.perf_counter() - w)
-        cpus.append(time.process_time() - c)
+        result = fn(seed)
+        results.append(result)
+        own = getattr(result, "seconds", None)
+        walls.append(time.perf_counter() - w if own is None else own)
+        cpus.append(time.process_time() - c if own is None else math.nan)
     return walls, cpus, results
+
+
+def _num(x: float, width: int, digits: int) -> str:
+    """``x`` right-aligned in ``width``, or a dash when it was not measured (NaN)."""
+    return f"{'-':>{width}}" if math.isnan(x) else f"{x:>{width}.{digits}f}"
 
 
 def mean_ci(xs: list[float]) -> tuple[float, float]:
@@ -188,11 +224,12 @@ def mean_ci(xs: list[float]) -> tuple[float, float]:
 def bench_workloads(args, out) -> None:
     rows = []
     waits = {}
+    names = engines()
     for workload, (_, horizon, warmup, nodes) in WORKLOADS.items():
         horizon *= args.scale
         warmup = min(warmup, horizon / 4)
         stats = {}
-        for engine in ENGINES:
+        for engine in names:
             run = RUNNERS[engine](workload, horizon)
             run(1000)  # warm caches and imports (not timed, not used)
             walls, cpus, results = timed(run, range(1, args.runs + 1))
@@ -200,13 +237,14 @@ def bench_workloads(args, out) -> None:
             results += [run(seed) for seed in extra]
             per_seed = [node_waits(v, len(nodes), warmup) for _, v in results]
             customers = statistics.median(n for n, _ in results[:args.runs])
-            mem = in_child("memory", engine, workload, str(horizon))
+            mem = (in_child("memory", engine, workload, str(horizon)) if engine != "simmer"
+                   else {"peak_mb": results[0].rss_mb, "before_mb": math.nan})
             stats[engine] = dict(wall=statistics.median(walls), cpu=statistics.median(cpus),
                                  customers=customers, mem=mem)
             waits[(workload, engine)] = [mean_ci([w[i] for w in per_seed]) for i in range(len(nodes))]
             print(f"  {workload} {engine}: median wall {stats[engine]['wall']:.3f} s, "
                   f"cpu {stats[engine]['cpu']:.3f} s, peak RSS {mem['peak_mb']:.0f} MB", file=sys.stderr)
-        for engine in ENGINES:
+        for engine in names:
             s = stats[engine]
             rows.append((workload.upper(), engine, s["wall"], s["cpu"], s["customers"] / s["wall"],
                          s["mem"]["peak_mb"], s["mem"]["peak_mb"] - s["mem"]["before_mb"],
@@ -217,13 +255,18 @@ def bench_workloads(args, out) -> None:
     out.append(f"{'work':<5}{'engine':<8}{'wall s':>8}{'cpu s':>8}{'cust/s':>10}{'RSS MB':>8}"
                f"{'+run MB':>9}{'x faster':>10}{'icssim/x':>10}")
     for w, e, wall, cpu, cps, rss, drss, faster, ratio in rows:
-        out.append(f"{w:<5}{e:<8}{wall:>8.3f}{cpu:>8.3f}{cps:>10,.0f}{rss:>8.0f}{drss:>9.0f}"
+        out.append(f"{w:<5}{e:<8}{wall:>8.3f}{_num(cpu, 8, 3)}{cps:>10,.0f}{rss:>8.0f}{_num(drss, 9, 0)}"
                    f"{'' if faster is None else f'{faster:.2f}':>10}{ratio:>10.2f}")
     out.append("  wall/cpu: medians. RSS MB: peak resident set (VmHWM) of a fresh subprocess running one"
                " replication;")
     out.append("  +run MB: its increase over the RSS just before the run. x faster: engine wall / icssim wall"
                " (icssim's speed-up over it).")
     out.append("  icssim/x: icssim wall / engine wall (the issue's ratio; < 1 means icssim is faster).")
+    if "simmer" in names:
+        from simmer_runner import simmer_available
+
+        out.append(f"  simmer {simmer_available()}: Rscript subprocess per run; wall = the simulation's own elapsed"
+                   " time (model, run, get_mon_arrivals), without R's start-up; RSS MB = the R process's peak.")
     out.append("")
     out.append(f"Mean wait in queue per visit, hours (mean over {args.theory_seeds} seeds, 95% CI), "
                "queue entries after the warm-up")
@@ -232,8 +275,8 @@ def bench_workloads(args, out) -> None:
         for i, name in enumerate(nodes):
             label = "Erlang C" if workload == "w1" else "Jackson"
             cells = "".join(f"{waits[(workload, e)][i][0]:>9.4f} ±{waits[(workload, e)][i][1]:<7.4f}"
-                            for e in ENGINES)
-            out.append(f"  {workload.upper()} node {name:<6}{label} {th[i]:.4f} | icssim, Ciw, heapq:{cells}")
+                            for e in names)
+            out.append(f"  {workload.upper()} node {name:<6}{label} {th[i]:.4f} | {', '.join(names)}:{cells}")
 
 
 def bench_ed(args, out) -> None:
@@ -264,20 +307,85 @@ def bench_million(args, out) -> None:
                f"{plain['wall']:.2f} s wall; patient records {plain['record_bytes'] / 2**20:.0f} MB")
 
 
-def bench_parallel(args, out) -> None:
+PARALLEL_SCENARIO = ROOT / "scenarios" / "ed_fragmented.yaml"
+
+
+def child_serial(count: int) -> None:
+    """Replications 0..count-1 of the parallel benchmark's scenario on one worker: wall seconds."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
+    scenario = load_scenario(PARALLEL_SCENARIO)
+    t = time.perf_counter()
+    run(scenario, replications=count, workers=1, keep_records=False)
+    print(json.dumps({"wall": time.perf_counter() - t}))
+
+
+def bench_parallel(args, out) -> None:
+    """experiments.run on 1 and 2 workers, and the machine's own ceiling for 2 processes."""
+    from icssim.experiments import run
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(PARALLEL_SCENARIO)
     reps = args.parallel_reps
     times = {}
     for workers in (1, 2):
         t = time.perf_counter()
         run(scenario, replications=reps, workers=workers, keep_records=False)
         times[workers] = time.perf_counter() - t
+    # Ceiling: the same serial job twice, as two independent processes at once. If the two CPUs
+    # cannot run two processes at full speed (shared core, busy host), no pool can beat this.
+    half = (reps + 1) // 2
+    children = [subprocess.Popen([sys.executable, __file__, "--child", "serial", str(half)],
+                                 stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
+    pair = max(json.loads(child.communicate()[0].strip().splitlines()[-1])["wall"] for child in children)
+    solo = in_child("serial", str(half))["wall"]
     out.append("")
     out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False): "
                f"1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+    out.append(f"  machine ceiling: {half} replications in one process {solo:.2f} s; two such processes at once "
+               f"{pair:.2f} s, i.e. at most {2 * solo / pair:.2f}x from 2 processes on this machine now")
+
+
+def bench_sweep(args, out) -> None:
+    """A whole sweep (scenarios/sweeps/ed_sensitivity.yaml, fewer replications) on 1 and 2 local workers."""
+    import tempfile
+
+    from ruamel.yaml import YAML
+
+    from icssim.sweep.runner import sweep
+
+    source = ROOT / "scenarios" / "sweeps" / "ed_sensitivity.yaml"
+    yaml = YAML()
+    spec = yaml.load(source)
+    spec["base"] = str((source.parent / spec["base"]).resolve())
+    spec["sweep"]["replications"] = 1 if args.quick else 2
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / source.name
+        with path.open("w") as f:
+            yaml.dump(spec, f)
+        for workers in (1, 2):
+            t = time.perf_counter()
+            done = sweep(path, out=Path(tmp) / f"out{workers}", workers=workers)
+            times[workers] = time.perf_counter() - t
+    runs = len(done.points) * spec["sweep"]["replications"]
+    out.append(f"Parallel sweep (ed_sensitivity, {len(done.points)} points x {spec['sweep']['replications']} "
+               f"replications = {runs} runs, local executor, outputs written): 1 worker {times[1]:.2f} s, "
+               f"2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+
+
+def python_probe() -> float:
+    """Seconds for a bare 10-million-step Python loop (best of 3): how fast this host runs Python
+    today, so that tables measured on different days (or hosts) can be put side by side."""
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def main(argv=None) -> None:
@@ -285,16 +393,20 @@ def main(argv=None) -> None:
         kind, *rest = sys.argv[2:]
         if kind == "memory":
             child_memory(rest[0], rest[1], float(rest[2]))
+        elif kind == "serial":
+            child_serial(int(rest[0]))
         else:
             child_million(float(rest[0]), rest[1] == "1")
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="10x fewer customers, 5 runs, 5 theory seeds")
     ap.add_argument("--runs", type=int, default=5, help="timed runs per engine and workload (default 5)")
-    ap.add_argument("--theory-seeds", type=int, default=10,
-                    help="seeds per engine for the mean waits (default 10, at least --runs)")
-    ap.add_argument("--parallel-reps", type=int, default=8, help="replications for the 2-worker speed-up")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel"])
+    ap.add_argument("--theory-seeds", type=int, default=20,
+                    help="seeds per engine for the mean waits (default 20, at least --runs)")
+    ap.add_argument("--parallel-reps", type=int, default=20,
+                    help="replications for the 2-worker speed-up (default 20: enough work to amortise "
+                         "starting the worker processes)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep"])
     args = ap.parse_args(argv)
     args.scale = 0.1 if args.quick else 1.0
     if args.quick:
@@ -302,7 +414,8 @@ def main(argv=None) -> None:
         args.parallel_reps = min(args.parallel_reps, 4)
     args.theory_seeds = max(args.theory_seeds, args.runs)
     out = [f"icssim benchmark  ({'quick' if args.quick else 'full'}; python {sys.version.split()[0]}, "
-           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f})", ""]
+           f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}; Python probe: a 10-million-step "
+           f"loop takes {python_probe():.2f} s)", ""]
     started = time.perf_counter()
     if "workloads" not in args.skip:
         bench_workloads(args, out)
@@ -312,6 +425,8 @@ def main(argv=None) -> None:
         bench_million(args, out)
     if "parallel" not in args.skip:
         bench_parallel(args, out)
+    if "sweep" not in args.skip:
+        bench_sweep(args, out)
     out.append("")
     out.append(f"(benchmark took {time.perf_counter() - started:.0f} s; load average at end "
                f"{os.getloadavg()[0]:.1f})")
