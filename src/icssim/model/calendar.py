@@ -280,7 +280,7 @@ def install(sim) -> None:
 
 def closed_until(sim, s) -> bool:
     """If ``s`` keeps office hours and today is closed, schedule a retry at the next opening; True if closed."""
-    now = sim.env._now
+    now = sim.now
     t = sim.open_days.next_open_time(now)
     if t <= now:
         return False
@@ -299,7 +299,7 @@ def _reopen(arg) -> None:
 
 def _capacity_change(arg) -> None:
     sim, change = arg
-    now = sim.env._now
+    now = sim.now
     for ri, cap in change.caps:
         r = sim.res[ri]
         r.area += r.used * (now - r.last)
@@ -342,7 +342,7 @@ def _meet(arg) -> None:
         sim._join(p, s)
     times = sim.plan.calendar.meetings[si]
     if k + 1 < len(times):
-        sim._at(times[k + 1] - sim.env._now, _meet, (sim, si, k + 1))
+        sim._at(times[k + 1] - sim.now, _meet, (sim, si, k + 1))
 
 
 def _load_initial(arg) -> None:

@@ -207,6 +207,10 @@ class Simulation:
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         self.cost_spans: list[tuple[int, float, float, float]] = []  # (service*_NCAT+category, £, t0, t1)
         self.active: dict[int, Patient] = {}
+        # hot-path constants and bound methods, made once (not per event)
+        self._horizon = plan.horizon
+        self._urg = plan.urgency
+        self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self.arrivals = self.exits = 0
         self.in_sys = 0
         self.in_sys_area = 0.0
@@ -262,10 +266,11 @@ class Simulation:
             if t >= until:  # simpy's until-event is URGENT: nothing at exactly ``until`` runs
                 break
             pop(q)
-            self.now = env._now = t
+            self.now = t
             if len(item) == 5:
                 item[3](item[4])
-            else:  # an ordinary simpy event
+            else:  # an ordinary simpy event: simpy's own clock is kept only for these
+                env._now = t
                 event = item[3]
                 callbacks, event.callbacks = event.callbacks, None
                 for callback in callbacks:
@@ -280,22 +285,22 @@ class Simulation:
         attrs = const.copy() if const is not None else [NAN if s is None else s() for s in attr]
         p = self._new_patient(ci, attrs, now)
         nxt = now + gap()
-        if nxt < self.plan.horizon:
-            heappush(self._queue, (nxt, 1, next(self._eid), self._arrive, state))
+        if nxt < self._horizon:
+            heappush(self._queue, (nxt, 1, next(self._eid), self._arrive_cb, state))
         self._enter(p, entry)
 
     def _new_patient(self, ci: int, attrs: list[float], arrival: float) -> Patient:
         """A new patient of cohort ``ci`` with attribute values ``attrs`` (the list is kept and
         gets the cohort index appended), counted into the system now."""
-        now = self.env._now
+        now = self.now
         p = Patient()
         p.pid = self.arrivals
         self.arrivals += 1
         p.cohort = ci
         p.attrs = attrs
         attrs.append(float(ci))
-        urg = self.plan.urgency
-        p.urgency0 = p.attrs[urg] if urg >= 0 else NAN
+        urg = self._urg
+        p.urgency0 = attrs[urg] if urg >= 0 else NAN
         p.arrival = arrival
         p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None
@@ -606,7 +611,7 @@ class Simulation:
             contact = s.duration()
             if s.costed:
                 self._charge_contact(p, s, contact)
-            heappush(self._queue, (now + contact * s.scale, 1, next(self._eid), self._end_service,
+            heappush(self._queue, (now + contact * s.scale, 1, next(self._eid), self._end_service_cb,
                                    (p, s, now, MISSED if missed else SERVED)))
 
     def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
@@ -714,12 +719,18 @@ class Simulation:
                 else:
                     self._dispatch_shared(r)
         if outcome == SERVED:
-            for i, value in s.sets:
-                p.attrs[i] = value
-            if s.next_step is not None:  # a plain edge: _move would enter it straight away
-                self._enter(p, s.next_step)
-            else:
+            if s.sets:
+                for i, value in s.sets:
+                    p.attrs[i] = value
+            nxt = s.next_step
+            if nxt is None:
                 self._move(p, s.next, s)
+            elif nxt.discharge:  # what _enter does for a discharge step, without the bookkeeping of
+                p.wait += 1  # a step nobody waits in: pending events go stale, then the patient leaves
+                p.where = NOWHERE
+                self._exit(p, nxt.outcome_code)
+            else:  # a plain edge: _move would enter it straight away
+                self._enter(p, nxt)
         elif outcome == MISSED:
             self._after_missed(p, s)
         elif outcome == DISCHARGED_MISSED:
@@ -756,7 +767,7 @@ class Simulation:
     def _arm_age_limit(self, p: Patient, s: _Step) -> None:
         """Schedule leaving the queue at ``s`` on reaching its age limit (re-armed on every wait)."""
         if s.plan.age_max is not None:
-            years_left = s.plan.age_max - (p.attrs[self.age_idx] + (self.env._now - p.arrival) * self.ypu)
+            years_left = s.plan.age_max - (p.attrs[self.age_idx] + (self.now - p.arrival) * self.ypu)
             self._at(max(years_left, 0.0) / self.ypu, self._age_out, (p, s, p.wait))
 
     def _discharge_missed(self, p: Patient, s: _Step) -> None:
