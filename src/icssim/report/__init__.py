@@ -1,0 +1,66 @@
+"""A self-contained HTML report for a results folder: a run, a comparison or a sweep.
+
+``report.html`` is built only from the files stored in the folder (``metadata.json``,
+``scenario.json``, ``parameters.csv``, ``kpis.csv``, ``plots/*.png``, the patients,
+visits and timeseries tables, and for comparisons ``summary.csv`` and
+``differences.csv``), so ``icssim report RESULTS_DIR`` rebuilds it at any time without
+re-running anything. Images are embedded as base64 data URIs and the CSS is inline: the
+file opens offline, on a phone, and prints cleanly.
+
+The page follows the STRESS-DES reporting checklist (Monks et al. 2019) for the model
+description; the words are generated in :mod:`icssim.report_text`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from icssim.errors import IcssimError
+from icssim.report.compare import compare_report
+from icssim.report.generic import generic_report
+from icssim.report.parameters import parameter_rows, write_parameters
+from icssim.report.pieces import REPORT_NAME, RunData, read_json
+from icssim.report.run import run_report
+
+__all__ = ["REPORT_NAME", "RunData", "build_report", "compare_report", "generic_report", "parameter_rows",
+           "register", "run_report", "write_parameters", "write_report"]
+
+
+# ----------------------------------------------------------------------------- entry points
+def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
+    """Build the report of the results ``folder`` and write it (default ``folder/report.html``)."""
+    folder = Path(folder)
+    html = build_report(folder)
+    target = Path(out) if out is not None else folder / REPORT_NAME
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+def build_report(folder: Path) -> str:
+    """The report's HTML for a run, compare or sweep folder (from its metadata.json ``kind``)."""
+    meta = read_json(folder / "metadata.json")
+    if meta is None:
+        raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")
+    kind = meta.get("kind", "run")
+    if kind == "compare":
+        return compare_report(folder, meta)
+    if kind == "run":
+        return run_report(folder, meta)
+    return generic_report(folder, meta)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``icssim report RESULTS_DIR`` to the command line."""
+    p = subparsers.add_parser("report", help="(re)build report.html of a results folder without re-running")
+    p.add_argument("folder", type=Path, help="a folder written by icssim run, compare or sweep")
+    p.add_argument("--out", type=Path, default=None, help="where to write (default: FOLDER/report.html)")
+    p.set_defaults(handler=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    if not args.folder.is_dir():
+        raise IcssimError(f"{args.folder} is not a folder")
+    path = write_report(args.folder, args.out)
+    print(f"wrote {path}")
+    return 0

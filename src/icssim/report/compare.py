@@ -1,0 +1,325 @@
+"""The report of a scenario comparison: paired differences, per-scenario KPIs and how the inputs differ."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+
+from icssim.metrics import kpi_info
+from icssim.report.parameters import stored_parameters
+from icssim.report.pieces import (
+    HIDDEN_KPIS,
+    REPORT_NAME,
+    Page,
+    RunData,
+    fact_items,
+    folder_name,
+    plots_html,
+    table_html,
+    ul_html,
+)
+from icssim.report.run import assumptions_html, model_html, pathway_html, tile_html
+from icssim.report_text import (
+    COST_KPIS,
+    PATIENT_KPIS,
+    Estimate,
+    compare_headline,
+    diff_ci_text,
+    difference_sentence,
+    fmt,
+    fmt_diff,
+    run_findings,
+    standard_label,
+)
+from icssim.scenario.schema import Scenario
+
+
+# ----------------------------------------------------------------------------- comparisons
+def scenario_folders(folder: Path, meta: dict) -> list[tuple[str, Path]]:
+    """(name, sub-folder) of each scenario in a compare or sweep folder."""
+    found: list[tuple[str, Path]] = []
+    for entry in meta.get("scenarios", []) or []:
+        if isinstance(entry, dict):
+            name = str(entry.get("name") or entry.get("scenario") or "")
+            sub = entry.get("folder") or entry.get("path") or name
+        else:
+            name = sub = str(entry)
+        path = folder / str(sub)
+        if path.is_dir():
+            found.append((name, path))
+    if not found:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "metadata.json").is_file()):
+            found.append((sub.name, sub))
+    return found
+
+
+def compare_report(folder: Path, meta: dict) -> str:
+    subs = scenario_folders(folder, meta)
+    runs = [(n, RunData.load(p)) for n, p in subs]
+    names = [n for n, _ in subs] or [str(x) for x in meta.get("scenarios", [])]
+    summary = _read_csv(folder / "summary.csv")
+    diffs = _read_csv(folder / "differences.csv")
+    baseline = str(meta.get("baseline") or (diffs["baseline"].iloc[0] if diffs is not None and len(diffs)
+                                            else (names[0] if names else "")))
+    base = next((r for n, r in runs if n == baseline), runs[0][1] if runs else None)
+    title = "Comparison: " + " vs ".join(names or ["?"])
+    facts = fact_items(meta)
+    facts.insert(0, f"baseline {escape(baseline)}")
+    page = Page(title, str(meta.get("description", "")), facts)
+    warnings = [str(w) for w in meta.get("warnings", []) or []]
+    warn = ""
+    if warnings:
+        warn = ('<div class="warn"><strong>Read with care:</strong>'
+                + ul_html([escape(w) for w in warnings]) + "</div>")
+    page.add("summary", "Summary: what changes, and how sure we are",
+             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None))
+    page.add("plots", "Plots", plots_html(folder))
+    if summary is not None:
+        page.add("results", "Results by scenario (95% CIs)", compare_table_html(summary, names))
+    if diffs is not None:
+        page.add("differences", "Differences to the baseline", differences_table_html(diffs))
+    if runs:
+        page.add("inputs", "What differs between the scenarios", input_diff_html(runs))
+        page.add("pathways", "Pathways", "\n".join(
+            f"<h3>{escape(n)}</h3>" + pathway_html(r) for n, r in runs))
+        page.add("model", f"Model description (STRESS-DES) of the baseline, {base.name}", model_html(base))
+        page.add("scenarios", "Each scenario", scenario_links_html(folder, runs))
+        page.add("assumptions", "Assumptions and limits", assumptions_html(base))
+    page.add("reproduce", "How to reproduce", compare_reproduce_html(folder, meta, runs))
+    return page.html()
+
+
+def _read_csv(path: Path) -> pd.DataFrame | None:
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:
+    return SimpleNamespace(**{**g.loc[kpi].to_dict(), "kpi": kpi})
+
+
+def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | None, baseline: str,
+                         scenario: Scenario | None = None) -> str:
+    """First screen of a comparison: per scenario, what changes for patients and for costs
+    (clear changes first, the rest in one line), and how sure we are."""
+    from icssim.report_text import difference_verdict
+
+    if diffs is None or diffs.empty:
+        return "<p>No differences.csv was found in this folder.</p>"
+    means = {}
+    n = None
+    if summary is not None:
+        means = {(r.kpi, str(r.scenario)): r.mean for r in summary.itertuples()}
+        if "n" in summary:
+            n = int(summary["n"].max())
+    elif "baseline_mean" in diffs:
+        means = {(r.kpi, baseline): r.baseline_mean for r in diffs.itertuples()}
+        means |= {(r.kpi, str(r.scenario)): r.baseline_mean + r.diff_mean for r in diffs.itertuples()}
+    out = []
+    for scen, group in diffs.groupby("scenario", sort=False):
+        scen = str(scen)
+        g = group.drop_duplicates("kpi").set_index("kpi")
+
+        def changed(k: str) -> bool:
+            base_m, new_m = means.get((k, baseline)), means.get((k, scen))
+            return not (base_m == 0 and new_m == 0) and not (pd.isna(g.loc[k, "diff_mean"]))
+
+        stds = [k for k in g.index if str(k).startswith("within_")]
+        services = [k for k in g.index if str(k).startswith("cost_per_year_")]
+        services.sort(key=lambda k: -abs(g.loc[k, "diff_mean"]))
+        blocks = []
+        for title, keys in (("For patients", [*stds, *PATIENT_KPIS]), ("For costs", [*COST_KPIS, *services[:3]])):
+            keys = [k for k in dict.fromkeys(keys) if k in g.index and changed(k)]
+            clear, unclear = [], []
+            for k in keys:
+                row = _row(g, k)
+                cls, _ = difference_verdict(row, kpi_info(k).better)
+                label = standard_label(k, scenario) if k.startswith("within_") else None
+                if cls == "unsure":
+                    unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
+                    unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
+                                   f"({escape(fmt_diff(row.diff_mean, unit))}, 95% CI "
+                                   f"{escape(diff_ci_text(row.diff_lower, row.diff_upper, unit))})")
+                else:
+                    clear.append(difference_sentence(row, means.get((k, baseline)), means.get((k, scen)), label))
+            items = clear or ["No measure here changed clearly."]
+            if unclear:
+                items.append('<span class="unsure">No clear difference</span> (the 95% CI includes zero) in: '
+                             + "; ".join(unclear) + ".")
+            blocks.append(f"<h4>{title}</h4>" + ul_html(items, "findings"))
+        shown = g[~g.index.isin(list(HIDDEN_KPIS))]
+        clear_n = int(((shown["diff_lower"] > 0) | (shown["diff_upper"] < 0)).sum())
+        sure = (f"<strong>How sure are we?</strong> {clear_n} of {len(shown)} measures differ clearly "
+                f"(the 95% CI of their paired difference excludes zero)")
+        sure += (f", from {n} replications per scenario run on common random numbers (replication r of each "
+                 f"scenario sees the same patients arrive), so the differences are sharper than the two "
+                 f"separate intervals suggest." if n else ".")
+        sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
+                 "uncertain inputs tests how robust the direction of each change is.")
+        headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n)
+        out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
+                   f'<p class="headline">{headline}</p>'
+                   f"{_compare_tiles(g, means, baseline, scen, scenario)}{''.join(blocks)}"
+                   f'<p class="sure">{sure}</p>')
+    return "\n".join(out)
+
+
+def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:
+    from icssim.report_text import difference_verdict
+
+    keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
+    keys += [k for k in g.index if str(k).startswith("within_")][:2]
+    keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
+    keys += [k for k in ("cost_per_year",) if k in g.index]
+    tiles = []
+    for k in keys:
+        row = _row(g, k)
+        info = kpi_info(k)
+        unit = row.unit if isinstance(row.unit, str) else info.unit
+        label = standard_label(k, scenario) if k.startswith("within_") else (
+            row.label if isinstance(row.label, str) else info.label)
+        cls, words = difference_verdict(row, info.better)
+        base_m, new_m = means.get((k, baseline)), means.get((k, scen))
+        change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
+                  if base_m is not None and new_m is not None else "")
+        ci = f"95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit)}" if not pd.isna(row.diff_lower) else ""
+        notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
+                 f'<span class="verdict {cls}">{escape(words)}</span>']
+        tiles.append(tile_html(label, row.diff_mean, unit, notes, cls,
+                           fmt_diff(row.diff_mean, unit, unit not in ("per year", "GBP per year"))))
+    return f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
+    scen_order = list(dict.fromkeys([*names, *summary["scenario"].astype(str)]))
+    rows = []
+    for kpi, group in summary.groupby("kpi", sort=False):
+        if kpi in HIDDEN_KPIS:
+            continue
+        g = group.set_index(group["scenario"].astype(str))
+        first = group.iloc[0]
+        unit = first["unit"] if isinstance(first.get("unit"), str) else kpi_info(kpi).unit
+        label = first["label"] if isinstance(first.get("label"), str) else kpi_info(kpi).label
+        row = {"Measure": label}
+        for sc in scen_order:
+            if sc in g.index:
+                r = g.loc[sc]
+                e = Estimate(kpi, float(r["mean"]), float(r["lower"]), float(r["upper"]), int(r.get("n", 0) or 0))
+                row[sc] = fmt(e.mean, unit) + (f" ({e.ci_text()})" if e.has_ci else "")
+            else:
+                row[sc] = ""
+        rows.append(row)
+    return ("<p class=note>Mean (95% CI) of each measure per scenario.</p>"
+            + table_html(pd.DataFrame(rows), "kpi", numeric=tuple(scen_order)))
+
+
+def differences_table_html(diffs: pd.DataFrame) -> str:
+    from icssim.report_text import difference_verdict
+
+    pairs = diffs[["scenario", "baseline"]].drop_duplicates()
+    rows = []
+    for r in diffs.itertuples():
+        if r.kpi in HIDDEN_KPIS:
+            continue
+        info = kpi_info(r.kpi)
+        unit = r.unit if isinstance(r.unit, str) else info.unit
+        cls, words = difference_verdict(r, info.better)
+        pct = "" if pd.isna(r.pct_mean) or not math.isfinite(r.pct_mean) else f"{r.pct_mean:+.0f}%"
+        row = {"Measure": r.label if isinstance(r.label, str) else info.label}
+        if len(pairs) > 1:
+            row["Scenario"] = f"{r.scenario} − {r.baseline}"
+        row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": diff_ci_text(r.diff_lower, r.diff_upper, unit),
+                    "Percent": pct.replace("-", "−"), "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
+        rows.append(row)
+    what = (f"{pairs.iloc[0]['scenario']} minus {pairs.iloc[0]['baseline']}" if len(pairs) == 1
+            else "scenario minus baseline")
+    return (f"<p class=note>Paired differences ({escape(what)}, replication by replication) with Student-t 95% "
+            f"CIs; shares in percentage points.</p>"
+            + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",), numeric=("Difference", "95% CI", "Percent")))
+
+
+def _entity(path: str) -> str | None:
+    """The named thing a parameter belongs to: ``pathway.steps.assess``, ``services.camhs``, ``cohorts.cyp``."""
+    parts = path.split(".")
+    if parts[0] == "pathway" and len(parts) > 2 and parts[1] == "steps":
+        return ".".join(parts[:3]).split("[")[0]
+    if parts[0] in ("services", "cohorts") and len(parts) > 1:
+        return ".".join(parts[:2]).split("[")[0]
+    return None
+
+
+def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
+    """The inputs that differ between scenarios: steps, services and cohorts that only some scenarios
+    have, then every value that differs, with its source."""
+    tables = {}
+    for name, r in runs:
+        p = stored_parameters(r.folder, r.raw)
+        if p is not None:
+            tables[name] = p.drop_duplicates("path").set_index("path")
+    if len(tables) < 2:
+        return "<p>Only one scenario's inputs were stored.</p>"
+    entities = {n: {e for e in map(_entity, t.index) if e} for n, t in tables.items()}
+    everywhere = set.intersection(*entities.values())
+    only = []
+    for e in dict.fromkeys(e for n in tables for e in sorted(entities[n])):
+        if e in everywhere:
+            continue
+        having = [n for n in tables if e in entities[n]]
+        label = ""
+        for n in having:
+            key = f"{e}.label"
+            if key in tables[n].index:
+                label = str(tables[n].loc[key, "value"])
+                break
+        only.append({"Part": e, "Label": label, "Only in": ", ".join(having)})
+    paths = list(dict.fromkeys(p for t in tables.values() for p in t.index))
+    rows = []
+    for path in paths:
+        if path == "scenario.name" or (_entity(path) and _entity(path) not in everywhere):
+            continue
+        values = {n: (str(t.loc[path, "value"]) if path in t.index else "(not set)") for n, t in tables.items()}
+        if len(set(values.values())) <= 1:
+            continue
+        source = ""
+        for n, t in reversed(list(tables.items())):
+            if path in t.index and str(t.loc[path, "source"]):
+                source = str(t.loc[path, "source"])
+                break
+        rows.append({"Parameter": path, **values, "Source": source})
+    if not rows and not only:
+        return "<p>The scenarios have identical inputs apart from their names.</p>"
+    out = ""
+    if only:
+        out += (f"<h3>Parts that only some scenarios have ({len(only)})</h3><p class=note>Their values are listed "
+                f"in each scenario's own report.</p>" + table_html(pd.DataFrame(only), "params", code=("Part",)))
+    if rows:
+        out += (f"<h3>Values that differ ({len(rows)})</h3><p class=note>All other values of the parts the "
+                f"scenarios share are the same.</p>" + table_html(pd.DataFrame(rows), "params", code=("Parameter",)))
+    return out
+
+
+def scenario_links_html(folder: Path, runs: list[tuple[str, RunData]]) -> str:
+    items = []
+    for name, r in runs:
+        rel = r.folder.relative_to(folder) if r.folder.is_relative_to(folder) else r.folder
+        link = (f' — full report: <a href="{escape(str(rel))}/report.html">{escape(str(rel))}/report.html</a>'
+                if (r.folder / REPORT_NAME).is_file() else "")
+        findings = run_findings(r.est, r.scenario, r.meta, r.table("timeseries")) if r.est else []
+        items.append(f"<h3>{escape(name)}</h3><p>Results folder <code>{escape(str(rel))}</code>{link}.</p>"
+                     + ul_html(findings, "findings"))
+    return "\n".join(items)
+
+
+def compare_reproduce_html(folder: Path, meta: dict, runs: list[tuple[str, RunData]]) -> str:
+    cmd = meta.get("command") or "icssim compare " + " ".join(meta.get("scenario_files", []) or [])
+    rows = [("Command", cmd), ("Seed", meta.get("seed", "")), ("Replications", meta.get("replications", "")),
+            ("icssim version", meta.get("icssim_version", "")), ("Date (UTC)", meta.get("date", ""))]
+    for name, r in runs:
+        rows.append((f"{name}: scenario SHA-256", r.meta.get("scenario_sha256", "")))
+        rows.append((f"{name}: scenario files", ", ".join(r.meta.get("scenario_files", []) or [])))
+    return (f"<pre><code>{escape(str(cmd))}</code></pre>"
+            f"<p>To rebuild this report from the stored files: <code>icssim report {escape(folder_name(folder))}</code>.</p>"
+            + table_html(pd.DataFrame([(a, str(b)) for a, b in rows], columns=["Item", "Value"]), "repro"))

@@ -1,0 +1,233 @@
+"""Shared pieces of the HTML reports: the stored run data, the page shell, tables, images and plots."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from icssim import __version__
+from icssim.metrics import DAYS_PER_YEAR
+from icssim.report_text import (
+    Estimate,
+    estimates,
+    in_days,
+)
+from icssim.scenario.schema import Scenario
+
+REPORT_NAME = "report.html"
+PARAMETERS_NAME = "parameters.csv"
+_CSS = Path(__file__).parents[1] / "templates" / "report.css"
+
+#: How KPI tables are grouped (by name prefix or exact name), in page order.
+KPI_GROUPS: list[tuple[str, tuple[str, ...]]] = [
+    ("Waits from referral", ("wait_to_", "untreated_time_mean")),
+    ("Waiting-time standards", ("within_",)),
+    ("Access and outcomes", ("uptake_after_referral", "share_treated", "share_ever_rejected", "share_dropped_out",
+                             "still_waiting_at_end")),
+    ("Demand and flow", ("referrals_per_year", "rejected_referrals_per_year", "rereferrals_per_year",
+                         "duplicated_assessments_per_year", "mean_in_system")),
+    ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
+                                     "inpatient_admissions_per_year", "specialist_bed_days_per_year",
+                                     "share_intensive_12m")),
+    ("Capacity", ("utilisation_",)),
+    ("Costs", ("cost_",)),
+]
+HIDDEN_KPIS = {"events", "wall_seconds"}
+
+#: Captions of the standard plots (by file name); other plots get their file name.
+PLOT_CAPTIONS = {
+    "forest.png": "Paired differences to the baseline with 95% CIs (percent of the baseline mean); "
+                  "blue: the interval excludes zero.",
+    "wait_ecdf.png": "Share of patients referred after the warm-up who had started, by days since referral "
+                     "(one line per series, as labelled). Dashed lines: the waiting-time standards.",
+    "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
+                        "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
+    "costs.png": "Cost per year by service (observation window only); whisker: 95% CI of the total.",
+}
+
+
+
+# ----------------------------------------------------------------------------- stored data
+@dataclass
+class RunData:
+    """What a run folder holds, loaded lazily and tolerant of missing optional files."""
+
+    folder: Path
+    meta: dict
+    raw: dict | None = None
+    scenario: Scenario | None = None
+    scenario_error: str = ""
+    kpis: pd.DataFrame | None = None
+    est: dict[str, Estimate] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict | None = None) -> "RunData":
+        meta = meta if meta is not None else (read_json(folder / "metadata.json") or {})
+        data = cls(folder, meta)
+        data.raw = read_json(folder / "scenario.json")
+        if data.raw is not None:
+            from icssim.errors import ScenarioError
+            from icssim.scenario import scenario_from_dict
+
+            try:
+                data.scenario = scenario_from_dict(data.raw, name=str(folder / "scenario.json"))
+            except ScenarioError as exc:  # an older or newer schema: report what we can
+                data.scenario_error = str(exc)
+        if (folder / "kpis.csv").is_file():
+            data.kpis = pd.read_csv(folder / "kpis.csv")
+            data.est = estimates(data.kpis)
+        return data
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("scenario") or (self.scenario.scenario.name if self.scenario else self.folder.name))
+
+    @property
+    def warmup_days(self) -> float:
+        return in_days(self.scenario.scenario.warmup, self.scenario) if self.scenario else 0.0
+
+    @property
+    def window_years(self) -> float:
+        if self.scenario is None:
+            return math.nan
+        s = self.scenario.scenario
+        return (in_days(s.horizon, self.scenario) - in_days(s.warmup, self.scenario)) / DAYS_PER_YEAR
+
+    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        for ext in ("parquet", "csv"):
+            path = self.folder / f"{name}.{ext}"
+            if path.is_file():
+                try:
+                    if ext == "parquet":
+                        return pd.read_parquet(path, columns=columns)
+                    return pd.read_csv(path, usecols=columns)
+                except (ValueError, KeyError):
+                    continue
+        return None
+
+
+# ----------------------------------------------------------------------------- HTML pieces
+class Page:
+    """An HTML page assembled from titled sections, with a table of contents."""
+
+    def __init__(self, title: str, subtitle: str = "", facts: list[str] | None = None) -> None:
+        self.title, self.subtitle, self.facts = title, subtitle, facts or []
+        self.sections: list[tuple[str, str, str]] = []
+
+    def add(self, ident: str, title: str, body: str) -> None:
+        self.sections.append((ident, title, body))
+
+    def html(self) -> str:
+        nav = "".join(f'<a href="#{i}">{escape(t)}</a>' for i, t, _ in self.sections)
+        body = "\n".join(f'<section id="{i}"><h2>{escape(t)}</h2>\n{b}\n</section>' for i, t, b in self.sections)
+        facts = "".join(f"<li>{f}</li>" for f in self.facts)
+        css = _CSS.read_text(encoding="utf-8")
+        return f"""<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="icssim {escape(__version__)}">
+<title>{escape(self.title)}</title>
+<style>
+{css}
+</style>
+</head>
+<body>
+<header>
+<p class="kicker">icssim simulation report</p>
+<h1>{escape(self.title)}</h1>
+{f'<p class="lede">{escape(self.subtitle)}</p>' if self.subtitle else ''}
+<ul class="facts">{facts}</ul>
+<nav aria-label="Contents">{nav}</nav>
+</header>
+<main>
+{body}
+</main>
+<footer>Written by icssim {escape(__version__)}. This file is self-contained: it needs no network access.</footer>
+</body>
+</html>
+"""
+
+
+def table_html(df: pd.DataFrame, cls: str = "", raw_html: tuple[str, ...] = (), numeric: tuple[str, ...] = (),
+               code: tuple[str, ...] = ()) -> str:
+    """A scrollable HTML table; columns in ``raw_html`` are inserted unescaped (already HTML),
+    ``numeric`` columns are right-aligned and ``code`` columns set in a monospace font."""
+    def attr(c: str) -> str:
+        classes = (["num"] if c in numeric else []) + (["code"] if c in code else [])
+        return f' class="{" ".join(classes)}"' if classes else ""
+
+    head = "".join(f'<th scope="col"{attr(c)}>{escape(str(c))}</th>' for c in df.columns)
+    rows = []
+    for rec in df.itertuples(index=False):
+        cells = []
+        for col, value in zip(df.columns, rec):
+            text = value if col in raw_html else escape("" if value is None or (isinstance(value, float)
+                                                                                and math.isnan(value))
+                                                        else str(value))
+            cells.append(f"<td{attr(col)}>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table-wrap"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "", style: str = "") -> str:
+    """An embedded image (base64 data URI) in a figure with a caption."""
+    uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
+    style = f' style="{escape(style)}"' if style else ""
+    return (f'<figure class="{cls}"><div class="scroll"><img src="{uri}" alt="{escape(alt)}"{style}></div>'
+            f"{cap}</figure>")
+
+
+def plots_html(folder: Path, skip: tuple[str, ...] = ()) -> str:
+    files = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
+    order = {n: i for i, n in enumerate(PLOT_CAPTIONS)}
+    files.sort(key=lambda p: (order.get(p.name, 99), p.name))
+    figs = [img_html(p.read_bytes(), "image/png", _plot_title(p), PLOT_CAPTIONS.get(p.name, _plot_title(p)))
+            for p in files if p.name not in skip]
+    return "\n".join(figs) if figs else "<p>No plots were stored in this folder.</p>"
+
+
+def _plot_title(p: Path) -> str:
+    return p.stem.replace("_", " ").capitalize()
+
+
+def folder_name(folder: Path) -> str:
+    """The results folder's name, also while it is still the temporary ``.NAME.partial`` folder
+    that :func:`icssim.results.prepare_output` writes into."""
+    name = folder.name
+    if name.startswith(".") and name.endswith(".partial"):
+        return name[1:-len(".partial")]
+    return name
+
+
+def read_json(path: Path) -> Any:
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ul_html(items: list[str], cls: str = "") -> str:
+    return f'<ul class="{cls}">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+
+
+def fact_items(meta: dict) -> list[str]:
+    facts = []
+    if meta.get("replications"):
+        facts.append(f"{int(meta['replications'])} replication{'s' if meta['replications'] != 1 else ''}")
+    if meta.get("seed") is not None:
+        facts.append(f"seed {escape(str(meta['seed']))}")
+    if meta.get("date"):
+        facts.append(f"run {escape(str(meta['date'])[:16].replace('T', ' '))} UTC")
+    if meta.get("icssim_version"):
+        facts.append(f"icssim {escape(str(meta['icssim_version']))}")
+    return facts

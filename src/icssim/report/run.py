@@ -1,0 +1,386 @@
+"""The report of a single-scenario run: summary tiles, KPI tables, pathway, model description (STRESS-DES), parameters, assumptions and how to reproduce it."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from icssim.metrics import DAYS_PER_YEAR, kpi_info
+from icssim.report.parameters import needs_source, stored_parameters
+from icssim.report.pieces import (
+    HIDDEN_KPIS,
+    KPI_GROUPS,
+    PARAMETERS_NAME,
+    Page,
+    RunData,
+    fact_items,
+    folder_name,
+    img_html,
+    plots_html,
+    table_html,
+    ul_html,
+)
+from icssim.report_text import (
+    cohort_rows,
+    fmt,
+    how_sure,
+    in_days,
+    queue_words,
+    resource_rows,
+    run_findings,
+    span_text,
+    standard_label,
+    standard_who,
+    step_rows,
+)
+
+
+# ----------------------------------------------------------------------------- run report
+def run_report(folder: Path, meta: dict) -> str:
+    data = RunData.load(folder, meta)
+    s = data.scenario
+    subtitle = s.scenario.description if s is not None and s.scenario.description else ""
+    page = Page(f"{data.name}: simulation report", subtitle, fact_items(meta))
+    page.add("summary", "Summary", run_summary_html(data))
+    page.add("pathway", "Pathway", pathway_html(data))
+    page.add("results", "Results with 95% confidence intervals", kpi_tables_html(data))
+    page.add("plots", "Plots", plots_html(folder))
+    page.add("model", "Model description (STRESS-DES)", model_html(data))
+    page.add("parameters", "Parameters and their sources", parameters_html(data))
+    page.add("assumptions", "Assumptions and limits", assumptions_html(data))
+    page.add("reproduce", "How to reproduce", reproduce_html(data))
+    return page.html()
+
+
+def run_summary_html(data: RunData) -> str:
+    if not data.est:
+        return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
+    ts = data.table("timeseries")
+    tiles = []
+    def shown(k: str) -> bool:
+        e = data.est.get(k)
+        if e is None or math.isnan(e.mean):
+            return False
+        if k in ("ae_attendances_per_year", "cost_per_year"):
+            return e.mean > 0 or (k == "ae_attendances_per_year" and data.scenario is not None and any(
+                st.kind == "emergency" for st in data.scenario.pathway.steps.values()))
+        return True
+
+    stds = [k for k in data.est if k.startswith("within_") and shown(k)][:2]
+    keys = [k for k in ("wait_to_treatment_median",) if shown(k)] + stds
+    keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if shown(k)]
+    if len(keys) < 5 and shown("wait_to_assessment_median"):
+        keys.insert(1 if keys and keys[0] == "wait_to_treatment_median" else 0, "wait_to_assessment_median")
+    for key in keys:
+        e = data.est[key]
+        label = standard_label(key, data.scenario)
+        ci = f'<span class="ci">95% CI {escape(e.ci_text())}</span>' if e.has_ci else ""
+        cls = ""
+        if key.startswith("within_") and data.scenario is not None and key[7:] in data.scenario.scenario.standards:
+            target = data.scenario.scenario.standards[key[7:]].target
+            lo, hi = e.bounds() if e.has_ci else (e.mean, e.mean)
+            cls = "good" if lo >= target else ("bad" if hi < target else "unsure")
+        tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))
+    findings = run_findings(data.est, data.scenario, data.meta, ts)
+    return (f'<div class="tiles">{"".join(tiles)}</div>\n'
+            f'{ul_html(findings, "findings")}\n<p class="sure">{how_sure(data.est, data.meta)}</p>')
+
+
+def tile_html(label: str, value: float, unit: str, notes: list[str], cls: str = "", text: str | None = None) -> str:
+    """A headline figure; yearly units go into the label so the value stays short."""
+    yearly = unit in ("per year", "GBP per year")
+    if yearly:
+        label += " per year"
+    if text is None:
+        text = fmt(value, unit, with_unit=not yearly)
+    state = f" tile-{cls}" if cls else ""
+    return (f'<div class="tile{state}"><span class="tile-label">{escape(label)}</span>'
+            f'<span class="tile-value">{escape(text)}</span>{"".join(notes)}</div>')
+
+
+def kpi_tables_html(data: RunData) -> str:
+    if data.kpis is None:
+        return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
+    left = [k for k in data.est if k not in HIDDEN_KPIS]
+    parts = []
+    for title, keys in KPI_GROUPS + [("Other", ())]:
+        chosen = [k for k in left if (any(k == x or (x.endswith("_") and k.startswith(x)) for x in keys)
+                                      if keys else True)]
+        left = [k for k in left if k not in chosen]
+        if not chosen:
+            continue
+        rows = []
+        for k in chosen:
+            e = data.est[k]
+            label = kpi_info(k).label
+            if k.startswith("within_") and data.scenario is not None:
+                std = data.scenario.scenario.standards.get(k[7:])
+                if std is not None:
+                    label += f" (target {std.target:.0%})"
+            rows.append({"Measure": label, "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
+                         "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, ""),
+                         "KPI name": k})
+        parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi",
+                                                               numeric=("Estimate", "95% CI"), code=("KPI name",)))
+    n = int(data.meta.get("replications", 1) or 1)
+    note = ("<p class=note>Means across replications with Student-t 95% confidence intervals; all waits "
+            "and counts are measured over patients referred after the warm-up.</p>" if n > 1 else
+            "<p class=note>One replication: no confidence intervals.</p>")
+    return note + "\n".join(parts)
+
+
+def pathway_html(data: RunData, heading: str = "") -> str:
+    """The pathway diagram (as inline-embedded SVG) with observed flows when visits were recorded."""
+    from icssim import diagram
+
+    s = data.scenario
+    if s is None:
+        return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
+    edges = diagram.pathway_edges(s)
+    visits = data.table("visits", ["replication", "pid", "step", "outcome", "t_end"])
+    per_year = None
+    note = ("Arrows: the routes the scenario allows, labelled with their probabilities or conditions. "
+            "No visits table was stored, so observed flows are not shown.")
+    if visits is not None and len(visits):
+        patients = data.table("patients", ["replication", "pid", "outcome"])
+        flows = diagram.observed_flows(s, visits, patients, data.warmup_days)
+        reps = int(visits["replication"].nunique()) if "replication" in visits else 1
+        per = reps * data.window_years
+        diagram.attach_flows(edges, flows, per)
+        entered = flows.groupby("dst")["count"].sum() / per
+        started = visits[(visits["t_end"] >= data.warmup_days)]
+        starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
+        per_year = {str(k): float(v) for k, v in starts.items()}
+        for k, v in entered.items():
+            if s.pathway.steps[k].kind == "discharge":
+                per_year[k] = float(v)
+        note = (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
+                f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
+                f"their probabilities or conditions and the patients observed moving along them per year "
+                f"(and their share of moves out of that step); line width grows with the flow.")
+    fig = diagram.draw_pathway(s, diagram.merge_deterioration(edges), heading, per_year)
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "icssim", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    svg = buf.getvalue()
+    # show the diagram at its natural size (never below 80% of it: text stays legible), scrolling sideways
+    # inside its frame when the page is narrower
+    match = re.search(rb'width="([0-9.]+)pt"', svg[:2000])
+    style = ""
+    if match:
+        px = float(match.group(1)) * 4 / 3
+        style = f"width: 100%; max-width: {px:.0f}px; min-width: {0.8 * px:.0f}px"
+    return img_html(svg, "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram", style)
+
+
+def model_html(data: RunData) -> str:
+    s, meta = data.scenario, data.meta
+    if s is None:
+        return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
+    info = s.scenario
+    unit = info.time_unit
+    std_items = [f"{escape(n)}: {st.target:.0%} of {escape(standard_who(st).lower())} referrals start "
+                 f"{'treatment' if st.measure == 'referral_to_treatment' else 'assessment'} within "
+                 f"{escape(span_text(st.within, unit))}" for n, st in info.standards.items()]
+    objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
+                  f"for this configuration of the pathway, how long patients wait from referral to assessment "
+                  f"and treatment, how many meet the waiting-time standards, how many are rejected, drop out "
+                  f"or reach emergency care, how busy each resource is, and what it all costs per year.</p>")
+    if std_items:
+        objectives += "<p>Standards measured:</p>" + ul_html(std_items)
+    entities = table_html(pd.DataFrame(cohort_rows(s)), numeric=("Referrals a year",))
+    steps = table_html(pd.DataFrame(step_rows(s)))
+    resources = table_html(pd.DataFrame(resource_rows(s))) if s.services else "<p>No services.</p>"
+    queues: dict[str, list[str]] = {}
+    for n, st in s.pathway.steps.items():
+        if st.staff or st.caseload or st.bed:
+            queues.setdefault(st.queue, []).append(n)
+    det = ""
+    if s.deterioration is not None:
+        d = s.deterioration
+        hz = ", ".join(f"{lvl} {r}" for lvl, r in d.hazard.items())
+        det = (f"<p><strong>Deterioration.</strong> While waiting, a patient's {escape(d.attribute)} rises one "
+               f"level at a time (hazard: {escape(hz)}).")
+        if d.urgent_from:
+            det += f" From {escape(d.urgent_from)} the referral becomes urgent."
+        det += f" At {escape(d.emergency_at)} the patient goes to {escape(d.emergency_step)}"
+        if d.detected_step and d.detection_probability > 0:
+            det += (f", unless monitoring detects it first ({d.detection_probability:.0%}), in which case "
+                    f"they go to {escape(d.detected_step)}")
+        det += ".</p>"
+    exits = sorted({st.outcome or n for n, st in s.pathway.steps.items() if st.kind == "discharge"})
+    logic = (
+        "<h3>2.1 Patients (entities) and cohorts</h3>"
+        "<p>Patients arrive as independent Poisson streams, one per cohort, at a constant rate; each "
+        "patient draws its attributes at arrival.</p>" + entities +
+        "<h3>2.2 Activities and steps</h3><p>A patient joins a step's queue, waits for every resource "
+        "the step uses, is served, then follows the step's routing. Staff time is a number of "
+        "servers (WTE rounded up); part-time clinical hours stretch each contact in calendar time.</p>"
+        + steps +
+        "<h3>2.3 Resources</h3>" + resources +
+        "<h3>2.4 Queue disciplines</h3>" + ul_html([f"<strong>{escape(q)}</strong> ({escape(', '.join(ns))}): "
+                                                f"{escape(queue_words(q))}" for q, ns in queues.items()] or
+                                               ["no step queues for a resource"]) +
+        "<h3>2.5 Routing, entry and exit</h3><p>Routing is drawn in the pathway diagram above and listed "
+        "per step in 2.2. Patients enter at " + escape(", ".join(sorted({c.entry for c in s.cohorts.values()})))
+        + " and leave through the discharge steps (" + escape(", ".join(exits)) + "), by dropping out, or "
+        "by discharge after missed appointments.</p>" + det)
+    n_par = n_q = n_src = 0
+    params = stored_parameters(data.folder, data.raw)
+    if params is not None:
+        n_par = len(params)
+        n_q, n_src = _source_counts(params)
+    data_txt = (f"<p>All input values are in the <a href=\"#parameters\">parameter table</a>: {n_par} values, "
+                f"{n_q} of them quantities taken from data, of which {n_src} cite a source in the scenario file "
+                f"(the YAML comment on the value or on the block it belongs to). Times are in {escape(unit)} "
+                f"unless a unit is given.</p>")
+    window = (in_days(info.horizon, s) - in_days(info.warmup, s)) / DAYS_PER_YEAR
+    reps = meta.get("replications", "?")
+    prec = meta.get("precision")
+    exp_rows = [
+        ("Initialisation", f"starts empty and idle; warm-up {span_text(info.warmup, unit)} "
+                           f"(results from patients arriving after it)"),
+        ("Run length", f"{span_text(info.horizon, unit)} in total; observation window {window:.3g} years"),
+        ("Replications", f"{reps}" + (f" (chosen to reach ±{prec['target']:.0%} precision on "
+                                      f"{', '.join(prec.get('kpis', []))})" if prec else "")),
+        ("Estimation", "mean across replications with a Student-t 95% confidence interval"),
+        ("Time unit", unit),
+    ]
+    exp_html = table_html(pd.DataFrame(exp_rows, columns=["Item", "Value"]))
+    pk = meta.get("packages", {}) or {}
+    impl_rows = [
+        ("Software", f"icssim {meta.get('icssim_version', '?')} (Python {meta.get('python', '?')}), a "
+                     f"discrete-event simulation on simpy"),
+        ("Packages", ", ".join(f"{k} {v}" for k, v in pk.items())),
+        ("Random numbers", f"seed {meta.get('seed', info.seed)}; one numpy PCG64 stream per source of "
+                           f"randomness, seeded from (seed, replication, stream name), so scenarios run with "
+                           f"the same seed share random numbers (common random numbers)"),
+        ("Platform", str(meta.get("platform", "?"))),
+        ("Run time", _run_time(meta)),
+    ]
+    impl_html = table_html(pd.DataFrame(impl_rows, columns=["Item", "Value"]))
+    return ("<p class=note>Structured after the STRESS-DES checklist for reporting discrete-event "
+            "simulation studies (Monks et al. 2019).</p>"
+            "<h3>1. Objectives</h3>" + objectives +
+            "<h3>2. Model logic</h3>" + logic +
+            "<h3>3. Data</h3>" + data_txt +
+            "<h3>4. Experimentation</h3>" + exp_html +
+            "<h3>5. Implementation</h3>" + impl_html +
+            "<h3>6. Code access</h3><p>icssim is open source; the exact scenario is stored with these "
+            "results (scenario.json, parameters.csv) and identified by its hash in "
+            "<a href=\"#reproduce\">How to reproduce</a>.</p>")
+
+
+def _run_time(meta: dict) -> str:
+    parts = []
+    if meta.get("simulation_seconds"):
+        parts.append(f"{meta['simulation_seconds']:g} s of simulation across replications")
+    if meta.get("wall_seconds"):
+        parts.append(f"{meta['wall_seconds']:g} s wall clock")
+    if isinstance(meta.get("events_simulated"), int):
+        parts.append(f"{meta['events_simulated']:,} events")
+    if meta.get("events_per_second"):
+        parts.append(f"{meta['events_per_second']:,} events per second")
+    return "; ".join(parts) or "not recorded"
+
+
+def parameters_html(data: RunData) -> str:
+    params = stored_parameters(data.folder, data.raw)
+    if params is None or params.empty:
+        return "<p>No scenario.json was found in this folder.</p>"
+    rows = []
+    for r in params.itertuples():
+        src = str(r.source or "")
+        owner = str(getattr(r, "source_key", "") or "")
+        if src and owner:
+            cell = f'{escape(src)} <span class="inherited">(noted on {escape(owner)})</span>'
+        elif src:
+            cell = escape(src)
+        elif needs_source(str(r.path), str(r.value)):
+            cell = '<span class="missing bad-soft">no source given</span>'
+        else:
+            cell = '<span class="missing">model structure or run setting</span>'
+        where = f"{Path(str(r.file)).name}:{r.line}" if str(getattr(r, "line", "")) not in ("", "nan", "None") else ""
+        rows.append({"Parameter": str(r.path), "Value": str(r.value), "Source": cell, "Where": where})
+    n_q, n_src = _source_counts(params)
+    note = (f"<p class=note>{len(params)} values, of which {n_q} are quantities taken from data "
+            f"(rates, durations, probabilities, staffing, costs): {n_src} of these cite a source, "
+            f"{n_q - n_src} do not. Sources are the comments written next to each value (or its block) in the "
+            f"scenario YAML.</p>")
+    if not (data.folder / PARAMETERS_NAME).is_file():
+        note += "<p class=note>This folder has no parameters.csv, so sources could not be shown.</p>"
+    return note + table_html(pd.DataFrame(rows), "params", raw_html=("Source",), code=("Parameter",))
+
+
+def _source_counts(params: pd.DataFrame) -> tuple[int, int]:
+    """(quantities needing a source, of which with a source)."""
+    q = [needs_source(str(r.path), str(r.value)) for r in params.itertuples()]
+    has = params["source"].astype(str).str.len() > 0
+    return int(sum(q)), int(sum(1 for need, h in zip(q, has) if need and h))
+
+
+def assumptions_html(data: RunData) -> str:
+    s, meta = data.scenario, data.meta
+    items = [
+        "Referrals arrive at a constant average rate (a Poisson process): no seasonality, trends or "
+        "growth in demand over the run.",
+        "Staff are modelled as a number of interchangeable servers per role; part-time clinical hours "
+        "stretch each contact in calendar time rather than following rosters, leave or sickness.",
+        "Patients are independent: no family, school or GP capacity effects beyond the steps modelled.",
+        "Each contact or session costs a fixed unit cost (or staff hours × hourly cost); bed-days cost "
+        "per day. Costs are not discounted or inflated.",
+        "Confidence intervals cover random variation between replications only; uncertainty in the "
+        "input values themselves needs a sensitivity analysis (icssim sweep).",
+    ]
+    if s is not None:
+        if s.scenario.warmup.value == 0:
+            items.append('<span class="bad">No warm-up</span>: results include the start-up period when the '
+                         "pathway is empty, which makes waits look shorter than in steady state.")
+        if s.deterioration is not None:
+            items.append("Physical risk escalates only while waiting (at the hazard rates given); it does not "
+                         "improve without treatment, and treatment itself is not modelled as changing risk.")
+        if any(st.queue == "priority" for st in s.pathway.steps.values()):
+            items.append("Priority queues serve more urgent patients first and never pre-empt a patient "
+                         "already being seen.")
+    n = int(meta.get("replications", 1) or 1)
+    if n == 1:
+        items.append('<span class="bad">One replication</span>: no confidence intervals; the figures may '
+                     "differ noticeably in another run.")
+    params = stored_parameters(data.folder, data.raw)
+    if params is not None and len(params):
+        n_q, n_src = _source_counts(params)
+        if n_q > n_src:
+            items.append(f"{n_q - n_src} of {n_q} quantities in the scenario (rates, durations, probabilities, "
+                         f"staffing, costs) cite no source in the scenario file: treat them as assumptions to be "
+                         f"checked locally (see the parameter table).")
+    trend = data.table("timeseries")
+    from icssim.report_text import waiting_trend
+
+    if waiting_trend(trend, s):
+        items.append("The waiting list is still growing at the end of the run, so there is no steady state: "
+                     "waits depend on the run length.")
+    return ul_html(items)
+
+
+def reproduce_html(data: RunData) -> str:
+    meta = data.meta
+    cmd = meta.get("command") or f"icssim run {' '.join(meta.get('scenario_files', [])[-1:])}"
+    rows = [("Command", cmd), ("Scenario files", ", ".join(meta.get("scenario_files", []) or [])),
+            ("Scenario SHA-256", meta.get("scenario_sha256", "")), ("Seed", meta.get("seed", "")),
+            ("Replications", meta.get("replications", "")), ("icssim version", meta.get("icssim_version", "")),
+            ("Python", meta.get("python", "")), ("Date (UTC)", meta.get("date", ""))]
+    table = table_html(pd.DataFrame([(a, str(b)) for a, b in rows], columns=["Item", "Value"]), "repro")
+    return (f"<pre><code>{escape(str(cmd))}</code></pre>"
+            "<p>Running the same command with the same scenario file (same SHA-256), seed and icssim version "
+            "gives identical results, whatever the number of worker processes. To rebuild this report from "
+            f"the stored files without re-running: <code>icssim report {escape(folder_name(data.folder))}</code>.</p>"
+            + table)
