@@ -117,11 +117,12 @@ class SimmerRun(tuple):
 RUNNERS = {"icssim": icssim_runner, "ciw": ciw_runner, "heapq": heapq_runner, "simmer": simmer_runner}
 
 
-def engines() -> tuple[str, ...]:
-    """The engines to compare: simmer only where R and the simmer package are installed."""
+def engines(wanted: list[str] | None = None) -> tuple[str, ...]:
+    """The engines to compare (icssim always first): simmer only where R and simmer are installed."""
     from simmer_runner import simmer_available
 
-    return ENGINES + (("simmer",) if simmer_available() else ())
+    found = ENGINES + (("simmer",) if simmer_available() else ())
+    return tuple(e for e in found if e == "icssim" or wanted is None or e in wanted)
 
 
 def node_waits(visits, n_nodes: int, warmup: float) -> list[float]:
@@ -224,7 +225,7 @@ def mean_ci(xs: list[float]) -> tuple[float, float]:
 def bench_workloads(args, out) -> None:
     rows = []
     waits = {}
-    names = engines()
+    names = engines(args.engines)
     for workload, (_, horizon, warmup, nodes) in WORKLOADS.items():
         horizon *= args.scale
         warmup = min(warmup, horizon / 4)
@@ -310,19 +311,8 @@ def bench_million(args, out) -> None:
 PARALLEL_SCENARIO = ROOT / "scenarios" / "ed_fragmented.yaml"
 
 
-def child_serial(count: int) -> None:
-    """Replications 0..count-1 of the parallel benchmark's scenario on one worker: wall seconds."""
-    from icssim.experiments import run
-    from icssim.scenario import load_scenario
-
-    scenario = load_scenario(PARALLEL_SCENARIO)
-    t = time.perf_counter()
-    run(scenario, replications=count, workers=1, keep_records=False)
-    print(json.dumps({"wall": time.perf_counter() - t}))
-
-
 def bench_parallel(args, out) -> None:
-    """experiments.run on 1 and 2 workers, and the machine's own ceiling for 2 processes."""
+    """experiments.run on 1 and then 2 workers: wall time and speed-up."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
@@ -333,18 +323,9 @@ def bench_parallel(args, out) -> None:
         t = time.perf_counter()
         run(scenario, replications=reps, workers=workers, keep_records=False)
         times[workers] = time.perf_counter() - t
-    # Ceiling: the same serial job twice, as two independent processes at once. If the two CPUs
-    # cannot run two processes at full speed (shared core, busy host), no pool can beat this.
-    half = (reps + 1) // 2
-    children = [subprocess.Popen([sys.executable, __file__, "--child", "serial", str(half)],
-                                 stdout=subprocess.PIPE, text=True, cwd=ROOT) for _ in range(2)]
-    pair = max(json.loads(child.communicate()[0].strip().splitlines()[-1])["wall"] for child in children)
-    solo = in_child("serial", str(half))["wall"]
     out.append("")
     out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False): "
                f"1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
-    out.append(f"  machine ceiling: {half} replications in one process {solo:.2f} s; two such processes at once "
-               f"{pair:.2f} s, i.e. at most {2 * solo / pair:.2f}x from 2 processes on this machine now")
 
 
 def bench_sweep(args, out) -> None:
@@ -393,8 +374,6 @@ def main(argv=None) -> None:
         kind, *rest = sys.argv[2:]
         if kind == "memory":
             child_memory(rest[0], rest[1], float(rest[2]))
-        elif kind == "serial":
-            child_serial(int(rest[0]))
         else:
             child_million(float(rest[0]), rest[1] == "1")
         return
@@ -406,6 +385,8 @@ def main(argv=None) -> None:
     ap.add_argument("--parallel-reps", type=int, default=20,
                     help="replications for the 2-worker speed-up (default 20: enough work to amortise "
                          "starting the worker processes)")
+    ap.add_argument("--engines", nargs="*", default=None, choices=["ciw", "heapq", "simmer"],
+                    help="compare icssim with only these (default: every one installed)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep"])
     args = ap.parse_args(argv)
     args.scale = 0.1 if args.quick else 1.0
