@@ -211,6 +211,10 @@ class Simulation:
         self._horizon = plan.horizon
         self._urg = plan.urgency
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
+        # a plan that books no cost shares one row of zeros instead of a list per patient
+        books_costs = any(sp.contact_cost or sp.staff_hours_cost or sp.bed_day_cost
+                          or (sp.monitoring is not None and sp.monitoring[4]) for sp in plan.steps)
+        self._no_costs = None if books_costs or not self.n_services else (0.0,) * self.n_services
         self.arrivals = self.exits = 0
         self.in_sys = 0
         self.in_sys_area = 0.0
@@ -261,23 +265,28 @@ class Simulation:
         q = self._queue
         pop = heappop
         while q:
-            item = q[0]
+            item = pop(q)
             t = item[0]
             if t >= until:  # simpy's until-event is URGENT: nothing at exactly ``until`` runs
+                heappush(q, item)  # left queued, as env.run(until) leaves it
                 break
-            pop(q)
             self.now = t
-            if len(item) == 5:
-                item[3](item[4])
-            else:  # an ordinary simpy event: simpy's own clock is kept only for these
-                env._now = t
-                event = item[3]
-                callbacks, event.callbacks = event.callbacks, None
-                for callback in callbacks:
-                    callback(event)
-                if not event._ok and not hasattr(event, "_defused"):
-                    raise event._value
+            try:
+                arg = item[4]
+            except IndexError:  # a 4-tuple: an ordinary simpy event
+                self._simpy_event(item[3], t)
+                continue
+            item[3](arg)
         self.now = env._now = until
+
+    def _simpy_event(self, event, now: float) -> None:
+        """Process a simpy event the way ``Environment.step`` does (simpy's clock is kept for these)."""
+        self.env._now = now
+        callbacks, event.callbacks = event.callbacks, None
+        for callback in callbacks:
+            callback(event)
+        if not event._ok and not hasattr(event, "_defused"):
+            raise event._value
 
     def _arrive(self, state) -> None:
         ci, gap, attr, const, entry = state
@@ -310,7 +319,7 @@ class Simulation:
         p.n_missed = p.sessions = p.n_dup = 0
         p.assessed = False
         p.bed_days = 0.0
-        p.cost = [0.0] * self.n_services if self.n_services else None
+        p.cost = self._no_costs if self._no_costs is not None else [0.0] * self.n_services
         p.mon = None
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
