@@ -230,10 +230,17 @@ def bench_workloads(args, out) -> None:
         horizon *= args.scale
         warmup = min(warmup, horizon / 4)
         stats = {}
-        for engine in names:
-            run = RUNNERS[engine](workload, horizon)
+        runners = {engine: RUNNERS[engine](workload, horizon) for engine in names}
+        timings = {engine: ([], [], []) for engine in names}
+        for run in runners.values():
             run(1000)  # warm caches and imports (not timed, not used)
-            walls, cpus, results = timed(run, range(1, args.runs + 1))
+        for seed in range(1, args.runs + 1):  # engines take turns: a change in the host's speed hits all
+            for engine in names:
+                for kept, new in zip(timings[engine], timed(runners[engine], [seed])):
+                    kept.extend(new)
+        for engine in names:
+            run = runners[engine]
+            walls, cpus, results = timings[engine]
             extra = range(args.runs + 1, args.theory_seeds + 1)
             results += [run(seed) for seed in extra]
             per_seed = [node_waits(v, len(nodes), warmup) for _, v in results]
