@@ -20,3 +20,26 @@ def test_flow_is_conserved(verification_dir):
     rec = simulate(compile_plan(load_scenario(verification_dir / "mmc.yaml")))
     assert rec.arrivals == rec.exits + rec.in_system_end
     assert rec.arrivals > 100_000
+
+
+def test_simpy_processes_run_beside_engine_events(verification_dir):
+    """The engine's loop also runs ordinary simpy events, on the same clock, stopping before the horizon."""
+    from icssim.model.engine import Simulation
+
+    plan = compile_plan(load_scenario(verification_dir / "mmc.yaml"))
+    sim = Simulation(plan, replication=0)
+    seen = []
+
+    def ticker(env):
+        while True:
+            yield env.timeout(1000.0)
+            seen.append((env.now, sim.now, sim.arrivals))
+
+    sim.env.process(ticker(sim.env))
+    rec = sim.run()
+    times = [t for t, _, _ in seen]
+    assert times == [1000.0 * k for k in range(1, len(times) + 1)]
+    assert times[-1] < plan.horizon <= times[-1] + 1000.0  # nothing at or after the horizon
+    assert all(env_now == engine_now for env_now, engine_now, _ in seen)  # one clock
+    arrivals = [n for _, _, n in seen]
+    assert arrivals == sorted(arrivals) and 0 < arrivals[0] < arrivals[-1] <= rec.arrivals

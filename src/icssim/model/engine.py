@@ -137,7 +137,6 @@ _C_ASSESS, _C_TREAT, _C_AE, _C_ADMIT, _C_INPATIENT, _C_INTENSIVE = 1, 2, 4, 8, 1
 _KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
-
 def bucket_costs(spans: list[tuple[int, float, float, float]], n_buckets: int, width: float,
                  n_cells: int) -> np.ndarray:
     """Spread each ``(cell, amount, t0, t1)`` evenly over [t0, t1] across time buckets of ``width``.
@@ -165,6 +164,7 @@ def bucket_costs(spans: list[tuple[int, float, float, float]], n_buckets: int, w
     share = np.where(spread, amount[span] * (hi - lo) / np.where(spread, duration, 1.0), amount[span])
     index = bucket * n_cells + cell[span].astype(np.intp)
     return np.bincount(index, weights=share, minlength=out_len)
+
 
 class Simulation:
     """One replication of a compiled :class:`Plan`."""
