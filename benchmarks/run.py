@@ -1,7 +1,7 @@
 """Benchmark icssim against Ciw, R simmer (where installed) and a bare heapq event loop (issue 7).
 
-    python benchmarks/run.py            # the full benchmark (about 10 minutes on 2 cores)
-    python benchmarks/run.py --quick    # a short smoke run (about 1 minute): 10x fewer customers
+    python benchmarks/run.py            # the full benchmark (about 25 minutes on this 2-core machine)
+    python benchmarks/run.py --quick    # a short smoke run: 10x fewer customers
 
 Prints one table. Workloads (the same model in every engine):
 
@@ -315,15 +315,12 @@ def bench_million(args, out) -> None:
                f"{plain['wall']:.2f} s wall; patient records {plain['record_bytes'] / 2**20:.0f} MB")
 
 
-PARALLEL_SCENARIO = ROOT / "scenarios" / "ed_fragmented.yaml"
-
-
 def bench_parallel(args, out) -> None:
     """experiments.run on 1 and then 2 workers: wall time and speed-up."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
-    scenario = load_scenario(PARALLEL_SCENARIO)
+    scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
     reps = args.parallel_reps
     times = {}
     for workers in (1, 2):

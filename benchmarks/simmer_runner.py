@@ -7,6 +7,7 @@ simmer (the R discrete-event simulator) is not a Python package, so each run is 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -18,10 +19,12 @@ from pathlib import Path
 SCRIPT = Path(__file__).with_name("simmer_models.R")
 
 
+@functools.cache
 def simmer_available() -> str | None:
     """Return the installed simmer version, or None if Rscript or simmer is missing.
 
-    Never raises: a machine without R simply has no simmer column in the benchmark.
+    Never raises: a machine without R simply has no simmer column in the benchmark. Asked once
+    per process (it starts R).
     """
     rscript = shutil.which("Rscript")
     if rscript is None:

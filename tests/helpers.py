@@ -18,8 +18,9 @@ def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **cha
     """A shipped scenario with a shorter run and optional changes given as dotted key paths."""
     original = load_scenario(SCENARIOS / f"{name}.yaml")
     raw = copy.deepcopy(provenance(original).raw)
-    if resolve_path(original) is not None:  # a file named relative to the scenario: keep pointing at it
-        raw["initial_state"]["file"] = str(resolve_path(original))
+    waiting_list = resolve_path(original)
+    if waiting_list is not None:  # a file named relative to the scenario: keep pointing at it
+        raw["initial_state"]["file"] = str(waiting_list)
     raw["scenario"]["horizon"], raw["scenario"]["warmup"] = horizon, warmup
     for path, value in changes.items():
         node = raw

@@ -33,7 +33,7 @@ from icssim.distributions import Sampler, block_draws, uniform_draws
 from icssim.model import calendar
 from icssim.model.arrivals import InversionGaps
 from icssim.model.plan import COST_CATEGORIES, Plan, RouterPlan, StepPlan
-from icssim.model.records import ResourceUse, RunRecords, VISIT_OUTCOMES
+from icssim.model.records import ResourceUse, RunRecords
 from icssim.model.streams import Streams
 
 NAN = math.nan
@@ -330,17 +330,17 @@ class Simulation:
     # ------------------------------------------------------------------ moving between steps
     def _enter(self, p: Patient, s: _Step) -> None:
         """Patient arrives at step ``s`` (a referral is sent, or they walk in)."""
+        p.wait += 1  # pending events of the last step go stale
+        p.where = NOWHERE
+        if s.discharge:  # nobody waits here: the patient leaves (their row needs no step bookkeeping)
+            self._exit(p, s.outcome_code)
+            return
         now = self.now
         if p.step is not s:
             p.misses = 0
         p.step = s
         p.t_enter = now
         p.t_queue = NAN
-        p.wait += 1
-        p.where = NOWHERE
-        if s.discharge:
-            self._exit(p, s.outcome_code)
-            return
         if p.mon is not None and s.index in p.mon[2]:
             self._stop_monitoring(p)
         if s.plain:  # _join and _enqueue for a plain step, inlined (the same effects, in order)
@@ -731,15 +731,10 @@ class Simulation:
             if s.sets:
                 for i, value in s.sets:
                     p.attrs[i] = value
-            nxt = s.next_step
-            if nxt is None:
+            if s.next_step is None:
                 self._move(p, s.next, s)
-            elif nxt.discharge:  # what _enter does for a discharge step, without the bookkeeping of
-                p.wait += 1  # a step nobody waits in: pending events go stale, then the patient leaves
-                p.where = NOWHERE
-                self._exit(p, nxt.outcome_code)
             else:  # a plain edge: _move would enter it straight away
-                self._enter(p, nxt)
+                self._enter(p, s.next_step)
         elif outcome == MISSED:
             self._after_missed(p, s)
         elif outcome == DISCHARGED_MISSED:
