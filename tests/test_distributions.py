@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from icssim.distributions import DIST_NAMES, BlockStream, Distribution, coerce_distribution
+from icssim.distributions import DIST_NAMES, FIRST_BLOCK, BlockStream, Distribution, block_draws, coerce_distribution
 
 ADAPTER = TypeAdapter(Distribution)
 N = 200_000
@@ -65,6 +65,19 @@ def test_block_stream_gives_the_same_values_as_one_draw():
     got = [stream() for _ in range(21)]
     rng = np.random.default_rng(5)
     want = np.concatenate([sampler.draw(rng, 7) for _ in range(3)])
+    np.testing.assert_array_equal(got, want)
+    assert all(type(v) is float for v in got)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_growing_blocks_give_the_values_of_one_big_draw(name):
+    """block_draws starts with small blocks and doubles them; numpy draws value by value, so
+    the stream must equal one draw of all the values (else block sizes would change results)."""
+    sampler = ADAPTER.validate_python(CASES[name][0]).compile("days")
+    n = 2 * FIRST_BLOCK + 3 * 64 + 5  # spans the 16, 32, 64, 64 (capped) ... blocks
+    draw = block_draws(np.random.default_rng(11), sampler, block=64)
+    got = [draw() for _ in range(n)]
+    want = sampler.draw(np.random.default_rng(11), n)
     np.testing.assert_array_equal(got, want)
     assert all(type(v) is float for v in got)
 

@@ -211,6 +211,10 @@ class Sampler:
     var: float
 
 
+#: values in the first block of a :func:`block_draws` stream (later blocks double up to ``block``)
+FIRST_BLOCK = 16
+
+
 class BlockStream:
     """Single draws from one sampler on one random stream, refilled in blocks.
 
@@ -237,12 +241,18 @@ def block_draws(rng: np.random.Generator, sampler: Sampler, block: int = 2048) -
     """Like :class:`BlockStream` (the same values in the same order) but cheaper per draw.
 
     Returns the ``__next__`` of a generator over block-drawn Python floats: a C-level
-    callable, so one draw costs about half a :class:`BlockStream` call.
+    callable, so one draw costs about half a :class:`BlockStream` call. Blocks start at
+    ``FIRST_BLOCK`` values and double up to ``block``: a pathway has hundreds of streams and
+    many are used only a few times a run, so full first blocks cost more than the draws used.
+    numpy draws these distributions value by value, so the block sizes do not change the
+    values (``tests/test_distributions.py`` checks each family).
     """
 
     def values(rng=rng, draw=sampler.draw, block=block):
+        size = min(FIRST_BLOCK, block)
         while True:
-            yield from draw(rng, block).tolist()
+            yield from draw(rng, size).tolist()
+            size = min(2 * size, block)
 
     return values().__next__
 

@@ -367,29 +367,39 @@ class _Context:
     def condition(self, text: str) -> Condition:
         levels = categorical_levels(self.s)
         ypu = years_per_unit(self.unit)
-        tests = []
+        clauses = []
         for clause in parse_condition(text):
-            op = OPERATORS[clause.op]
             value = resolve_value(clause, levels.get(clause.attribute))
             if clause.attribute == "cohort":  # the engine keeps the cohort index last in attrs
-                tests.append(_attr_test(op, -1, value))
+                clauses.append((clause.op, -1, value, None))
                 continue
             i = self.attr_index[clause.attribute]
-            if self.attributes[i].ages:
-                tests.append(_age_test(op, i, value, ypu))
-            else:
-                tests.append(_attr_test(op, i, value))
-        if len(tests) == 1:
-            return tests[0]
-        return lambda attrs, arrival, now: all(t(attrs, arrival, now) for t in tests)
+            clauses.append((clause.op, i, value, ypu if self.attributes[i].ages else None))
+        return compile_condition(clauses)
 
 
-def _attr_test(op, i: int, value: float) -> Condition:
-    return lambda attrs, arrival, now: op(attrs[i], value)
+def compile_condition(clauses: list[tuple[str, int, float, float | None]]) -> Condition:
+    """One function testing every ``(op, attribute index, value, years per unit or None)`` clause.
 
-
-def _age_test(op, i: int, value: float, ypu: float) -> Condition:
-    return lambda attrs, arrival, now: op(attrs[i] + (now - arrival) * ypu, value)
+    A condition is called for every routing decision and acceptance test, so it is generated as a
+    single expression (``attrs[2] >= v0 and attrs[0] + (now - arrival) * y1 < v1``) rather than a
+    chain of closures: one call instead of one per clause. An ageing attribute (``years per unit``
+    given) is compared at its current age. ``op`` must be one of the comparison operators in
+    ``OPERATORS``; indices and constants are bound as defaults, never written into the source.
+    """
+    terms, consts = [], {}
+    for k, (op, i, value, ypu) in enumerate(clauses):
+        if op not in OPERATORS:
+            raise ValueError(f"unknown comparison operator {op!r}")
+        consts[f"v{k}"] = value
+        lhs = f"attrs[{int(i)}]"
+        if ypu is not None:
+            consts[f"y{k}"] = ypu
+            lhs = f"({lhs} + (now - arrival) * y{k})"
+        terms.append(f"{lhs} {op} v{k}")
+    defaults = "".join(f", {name}={name}" for name in consts)
+    src = f"lambda attrs, arrival, now{defaults}: {' and '.join(terms) or 'True'}"
+    return eval(compile(src, "<icssim condition>", "eval"), {}, consts)
 
 
 def _deterioration(s: Scenario, unit: str, attr_index, step_index) -> DeteriorationPlan | None:
