@@ -52,3 +52,13 @@ def test_matches_the_per_bucket_loop_and_keeps_every_pound(seed):
     got = bucket_costs(spans, n_buckets, width, n_cells)
     np.testing.assert_allclose(got, reference_buckets(spans, n_buckets, width, n_cells), rtol=1e-12)
     assert got.sum() == pytest.approx(sum(s[1] for s in spans), rel=1e-12)
+
+
+def test_buckets_after_long_spans_end_are_exactly_zero():
+    # large long spans end before week 12; a difference array summed along time must not leave
+    # round-off residue (1e-11 of a pound) in the weeks nobody is charged for
+    spans = [(0, 123456.789, 0.3, 80.1), (0, 9876.5, 3.3, 70.0), (1, 1e7 / 3, 1.0, 83.9)]
+    out = bucket_costs(spans, n_buckets=20, width=7.0, n_cells=2).reshape(20, 2)
+    assert (out[12:] == 0.0).all()
+    assert out.sum() == pytest.approx(123456.789 + 9876.5 + 1e7 / 3, rel=1e-14)
+    np.testing.assert_allclose(out.ravel(), reference_buckets(spans, 20, 7.0, 2), rtol=1e-12)

@@ -43,7 +43,7 @@ class OpenDays:
     """Which days services are open: ``next_open[d]`` is the first open day index >= d."""
 
     days_per_unit: float
-    next_open: np.ndarray  # int, one entry per day of the horizon (+1)
+    next_open: tuple[int, ...]  # one entry per day of the horizon (+1); a tuple: read per event
 
     @classmethod
     def build(cls, start: dt.date, horizon_days: float, working_days: list[str],
@@ -58,7 +58,7 @@ class OpenDays:
             if is_open[d]:
                 upcoming = d
             nxt[d] = upcoming
-        return cls(dpu, nxt)
+        return cls(dpu, tuple(nxt.tolist()))
 
     def is_open(self, t: float) -> bool:
         d = int(t * self.days_per_unit + 1e-9)
@@ -69,7 +69,7 @@ class OpenDays:
         d = int(t * self.days_per_unit + 1e-9)
         if d >= len(self.next_open):
             return t
-        nd = int(self.next_open[d])
+        nd = self.next_open[d]
         return t if nd == d else nd / self.days_per_unit
 
 

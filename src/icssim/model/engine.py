@@ -146,26 +146,40 @@ def bucket_costs(spans: list[tuple[int, float, float, float]], n_buckets: int, w
     Returns a flat ``n_buckets * n_cells`` array (bucket-major). Bucket ``b`` covers
     [b·width, (b+1)·width); the last bucket also takes whatever lies beyond it (episodes booked to end
     after the horizon), so every pound booked is counted once.
+
+    A span inside one bucket books its whole amount there. A longer span books its part-weeks at
+    each end directly, and the whole buckets between them through a difference array summed
+    along time, so the work grows with the number of spans and buckets, not with their product
+    (monitoring spans years of weekly buckets). Buckets no span covers stay exactly zero.
     """
     out_len = n_buckets * n_cells
     if not spans:
         return np.zeros(out_len)
     cell, amount, t0, t1 = np.array(spans, dtype=float).T
+    cell = cell.astype(np.intp)
     last = n_buckets - 1
     b0 = np.minimum(t0 // width, last).astype(np.intp)
     b1 = np.minimum(t1 // width, last).astype(np.intp)
-    counts = b1 - b0 + 1
-    span = np.repeat(np.arange(len(spans)), counts)  # one row per (span, bucket) pair
-    first_row = np.repeat(np.cumsum(counts) - counts, counts)
-    bucket = b0[span] + (np.arange(len(span)) - first_row)
-    s0, s1 = t0[span], t1[span]
-    lo = np.maximum(bucket * width, s0)
-    hi = np.where(bucket < last, np.minimum((bucket + 1) * width, s1), s1)
-    duration = s1 - s0
-    spread = counts[span] > 1  # a span inside one bucket books its whole amount there
-    share = np.where(spread, amount[span] * (hi - lo) / np.where(spread, duration, 1.0), amount[span])
-    index = bucket * n_cells + cell[span].astype(np.intp)
-    return np.bincount(index, weights=share, minlength=out_len)
+    inside = b0 == b1
+    out = np.bincount(b0 * n_cells + cell, weights=np.where(inside, amount, 0.0), minlength=out_len)
+    spread = ~inside
+    if not spread.any():
+        return out
+    c, a, s0, s1, k0, k1 = (x[spread] for x in (cell, amount, t0, t1, b0, b1))
+    rate = a / (s1 - s0)
+    out += np.bincount(k0 * n_cells + c, weights=rate * ((k0 + 1) * width - s0), minlength=out_len)
+    out += np.bincount(k1 * n_cells + c, weights=rate * (s1 - k1 * width), minlength=out_len)
+    # whole buckets k0+1 .. k1-1: +rate·width from k0+1 on, -rate·width from k1 on
+    n_diff = (n_buckets + 1) * n_cells
+    starts, stops = (k0 + 1) * n_cells + c, k1 * n_cells + c
+    per_bucket = rate * width
+    diff = (np.bincount(starts, weights=per_bucket, minlength=n_diff)
+            - np.bincount(stops, weights=per_bucket, minlength=n_diff))
+    covering = np.bincount(starts, minlength=n_diff) - np.bincount(stops, minlength=n_diff)
+    middle = np.cumsum(diff.reshape(n_buckets + 1, n_cells), axis=0)[:n_buckets]
+    covered = np.cumsum(covering.reshape(n_buckets + 1, n_cells), axis=0)[:n_buckets] > 0
+    out += np.where(covered, middle, 0.0).ravel()
+    return out
 
 
 class Simulation:
