@@ -43,7 +43,8 @@ _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
 # where a patient is: not waiting, in a hand-off or delay step, in a queue, on a routing delay
 NOWHERE, IN_TRANSIT, IN_QUEUE, RETURNING = 0, 1, 2, 3
 _NCAT = len(COST_CATEGORIES)
-_MIN_COMPACT = 2048  # heap entries before stale ones are first cleared out
+_MIN_COMPACT = 1024  # heap entries before stale ones are first cleared out
+_COMPACT_GROWTH = 3  # ... and then whenever the heap has grown this many times since the last clean-up
 STAFF, CONTACTS, BED_DAYS, MONITORING = range(_NCAT)
 
 
@@ -212,6 +213,8 @@ class Simulation:
                 step.next_step = self.steps[nxt.target]
         self.det = plan.deterioration
         self.det_exp = block_draws(streams.rng("deterioration"), _EXP1)
+        self._det_attr = self.det.attribute if self.det is not None else -1
+        self._det_hazard = self.det.hazard if self.det is not None else ()
         self.det_u = uniform_draws(streams.rng("detection"))
         self.mon_u = uniform_draws(streams.rng("monitoring"))
         self.delay_streams = {}
@@ -227,11 +230,11 @@ class Simulation:
         self._horizon = plan.horizon
         self._urg = plan.urgency
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
+        self._deteriorate_cb = self._deteriorate
         # callbacks whose argument is (patient, ..., wait token): stale once the token moved on
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,
                                    self._drop_out, self._age_out, self._rebooked, self._deteriorate))
         self._compact_at = _MIN_COMPACT
-        self._dropped_late = 0  # dropped stale entries that fell at or after the horizon
         # a plan that books no cost shares one row of zeros instead of a list per patient
         books_costs = any(sp.contact_cost or sp.staff_hours_cost or sp.bed_day_cost
                           or (sp.monitoring is not None and sp.monitoring[4]) for sp in plan.steps)
@@ -820,10 +823,11 @@ class Simulation:
 
     # ------------------------------------------------------------------ deterioration and monitoring
     def _schedule_deterioration(self, p: Patient) -> None:
-        det = self.det
-        level = int(p.attrs[det.attribute])
-        if level == level and level < len(det.hazard) and det.hazard[level] > 0:
-            self._at(self.det_exp() / det.hazard[level], self._deteriorate, (p, p.wait))
+        hazard = self._det_hazard
+        level = int(p.attrs[self._det_attr])
+        if level < len(hazard) and hazard[level] > 0:
+            heappush(self._queue, (self.now + self.det_exp() / hazard[level], 1, next(self._eid),
+                                   self._deteriorate_cb, (p, p.wait)))
 
     def _deteriorate(self, arg) -> None:
         p, tok = arg
@@ -905,20 +909,16 @@ class Simulation:
         time, doing nothing when popped. In the ED scenarios they made up five of every six heap
         entries. Removing them does not change the order of the live events (the heap order
         is total), only the heap's size. Called from the periodic sampler once the heap has
-        doubled since the last clean-up, so its cost is a small constant per event.
+        grown ``_COMPACT_GROWTH`` times since the last clean-up, so its cost is a small constant
+        per event.
         """
         q = self._queue
         tokened, horizon = self._tokened, self._horizon
-        live = []
-        for e in q:
-            if len(e) == 5 and e[3] in tokened and e[4][0].wait != e[4][-1]:
-                if e[0] >= horizon:
-                    self._dropped_late += 1
-            else:
-                live.append(e)
-        q[:] = live  # the same list object: simpy's environment holds it
+        # entries due at or after the horizon stay (never run, they are counted as pending)
+        q[:] = [e for e in q  # the same list object: simpy's environment holds it
+                if e[0] >= horizon or len(e) != 5 or e[3] not in tokened or e[4][0].wait == e[4][-1]]
         heapify(q)
-        self._compact_at = max(_MIN_COMPACT, 2 * len(q))
+        self._compact_at = max(_MIN_COMPACT, _COMPACT_GROWTH * len(q))
 
     def _end_warmup(self, arg) -> None:
         now = self.now
@@ -1033,8 +1033,9 @@ class Simulation:
                        for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
-            # events due before the horizon (stale ones included, as if never dropped)
-            events=next(self._eid) - self._eid0 - 1 - len(self._queue) - self._dropped_late,
+            # events due before the horizon (stale ones cleared from the heap count as run: they
+            # would have been popped, doing nothing)
+            events=next(self._eid) - self._eid0 - 1 - len(self._queue),
         )
 
 
