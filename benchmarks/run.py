@@ -300,7 +300,8 @@ def bench_ed(args, out) -> None:
         walls, cpus, recs = timed(lambda r: simulate(plan, replication=r), range(args.runs))
         rec = recs[0]
         out.append(f"  {path.name:<22} horizon {plan.horizon:g} {plan.time_unit}: "
-                   f"{statistics.median(walls):.3f} s wall, {statistics.median(cpus):.3f} s cpu, "
+                   f"{statistics.median(walls):.3f} s wall (fastest {min(walls):.3f}), "
+                   f"{statistics.median(cpus):.3f} s cpu, "
                    f"{rec.arrivals:,} patients, {rec.events:,} events")
 
 
@@ -316,20 +317,25 @@ def bench_million(args, out) -> None:
 
 
 def bench_parallel(args, out) -> None:
-    """experiments.run on 1 and then 2 workers: wall time and speed-up."""
+    """experiments.run on 1 and 2 workers, taking turns for ``--parallel-rounds`` rounds: wall times
+    and speed-up (medians; this host's speed drifts, so one 1-then-2 pair can mislead)."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
     reps = args.parallel_reps
-    times = {}
-    for workers in (1, 2):
-        t = time.perf_counter()
-        run(scenario, replications=reps, workers=workers, keep_records=False)
-        times[workers] = time.perf_counter() - t
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for _ in range(args.parallel_rounds):
+        for workers in (1, 2):
+            t = time.perf_counter()
+            run(scenario, replications=reps, workers=workers, keep_records=False)
+            times[workers].append(time.perf_counter() - t)
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    rounds = ", ".join(f"{a / b:.2f}x" for a, b in zip(times[1], times[2]))
     out.append("")
-    out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False): "
-               f"1 worker {times[1]:.2f} s, 2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+    out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False, "
+               f"{args.parallel_rounds} rounds taking turns): 1 worker {one:.2f} s, 2 workers {two:.2f} s (medians), "
+               f"speed-up {one / two:.2f}x; by round {rounds}")
 
 
 def bench_sweep(args, out) -> None:
@@ -389,6 +395,8 @@ def main(argv=None) -> None:
     ap.add_argument("--parallel-reps", type=int, default=20,
                     help="replications for the 2-worker speed-up (default 20: enough work to amortise "
                          "starting the worker processes)")
+    ap.add_argument("--parallel-rounds", type=int, default=3,
+                    help="rounds of 1 worker then 2 workers for the replication speed-up (default 3)")
     ap.add_argument("--engines", nargs="*", default=None, choices=["ciw", "heapq", "simmer"],
                     help="compare icssim with only these (default: every one installed)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep"])
