@@ -282,7 +282,7 @@ class Simulation:
         with _cyclic_gc_paused():
             self._loop(plan.horizon)
             records = self._records()
-        self._release()
+            self._release()  # before the collector resumes: what it would have to scan is gone
         records.wall_seconds = time.perf_counter() - started
         return records
 
@@ -553,7 +553,7 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
-        if self.open_days is not None and s.plan.working_days_only and calendar.closed_until(self, s):
+        if self.open_days is not None and s.gated and calendar.closed_until(self, s):
             return
         q = s.queue
         res = s.res
@@ -584,7 +584,7 @@ class Simulation:
             for s in r.steps:
                 if not s.n_wait or any(x.used >= x.cap for x in s.res):
                     continue
-                if self.open_days is not None and s.plan.working_days_only and calendar.closed_until(self, s):
+                if self.open_days is not None and s.gated and calendar.closed_until(self, s):
                     continue
                 q = s.queue
                 if s.priority:  # drop stale entries until the head is live
@@ -704,18 +704,23 @@ class Simulation:
         sp = s.plan
         n = max(1, int(round(s.sessions())))
         every = sp.session_every
-        booked = attended = consecutive = 0
         outcome = SERVED
-        while attended < n:
-            booked += 1
-            if sp.missed_p > 0 and s.missed_u() < sp.missed_p:
-                consecutive += 1
-                if consecutive >= sp.discharge_after:
-                    outcome = DISCHARGED_MISSED
-                    break
-            else:
-                attended += 1
-                consecutive = 0
+        missed_p = sp.missed_p
+        if missed_p > 0:  # one draw per booked session until n attended or too many missed in a row
+            booked = attended = consecutive = 0
+            missed_u, limit = s.missed_u, sp.discharge_after
+            while attended < n:
+                booked += 1
+                if missed_u() < missed_p:
+                    consecutive += 1
+                    if consecutive >= limit:
+                        outcome = DISCHARGED_MISSED
+                        break
+                else:
+                    attended += 1
+                    consecutive = 0
+        else:
+            booked = attended = n
         length = booked * every
         if sp.age_max is not None:
             years_left = sp.age_max - (p.attrs[self.age_idx] + (now - p.arrival) * self.ypu)
