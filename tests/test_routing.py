@@ -124,3 +124,33 @@ def test_random_after_delay_has_its_mean_and_only_on_its_branch():
     direct = P["outcome"] == rec.outcomes.index("out_y")
     assert direct.sum() > 3000
     np.testing.assert_array_equal(P["exit"][direct], P["arrival"][direct])  # no delay on that branch
+
+
+@pytest.mark.parametrize("op", ["<", "<=", ">", ">=", "==", "!="])
+def test_compiled_condition_agrees_with_the_operator(op):
+    """plan.compile_condition generates one expression; it must decide as the clauses' operators do,
+    for plain and ageing attributes, NaN included (every comparison with NaN is false, != true)."""
+    from icssim.model.plan import compile_condition
+    from icssim.scenario.conditions import OPERATORS
+
+    rng = np.random.default_rng(3)
+    ypu = 1 / 365.25
+    both = compile_condition([(op, 0, 1.0, None), (op, 1, 15.0, ypu)])
+    plain = compile_condition([(op, 0, 1.0, None)])
+    compare = OPERATORS[op]
+    for _ in range(500):
+        attrs = [float(rng.integers(0, 3)), float(rng.integers(12, 18)), np.nan]
+        if rng.random() < 0.1:
+            attrs[0] = np.nan
+        arrival, now = float(rng.uniform(0, 100)), float(rng.uniform(100, 2000))
+        age = attrs[1] + (now - arrival) * ypu
+        assert plain(attrs, arrival, now) == compare(attrs[0], 1.0)
+        assert both(attrs, arrival, now) == (compare(attrs[0], 1.0) and compare(age, 15.0))
+    assert compile_condition([])([], 0.0, 0.0) is True
+
+
+def test_compiled_condition_refuses_an_unknown_operator():
+    from icssim.model.plan import compile_condition
+
+    with pytest.raises(ValueError, match="unknown comparison operator"):
+        compile_condition([("=>", 0, 1.0, None)])

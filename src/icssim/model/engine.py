@@ -8,7 +8,9 @@ most per-event overhead (see ``benchmarks/README.md``). An engine event is the h
 entry ``(time, 1, eid, callback, argument)``; a 4-tuple entry is an ordinary simpy
 event (so simpy processes still work alongside). Waits are cancelled lazily: every
 patient carries a wait token, and a timer or queue entry whose token is stale is
-ignored.
+ignored (and cleared out of the heap in bulk once it has grown, see ``_drop_stale_events``).
+Python's cyclic garbage collector is paused for a run, which creates no cycles, and the
+run's objects are released before it resumes (``_cyclic_gc_paused``, ``Simulation._release``).
 
 Hot paths are written for speed: per-step flags are precomputed, random numbers are
 drawn in numpy blocks, and records go into flat typed arrays (one ``extend`` per

@@ -384,8 +384,8 @@ def compile_condition(clauses: list[tuple[str, int, float, float | None]]) -> Co
     A condition is called for every routing decision and acceptance test, so it is generated as a
     single expression (``attrs[2] >= v0 and attrs[0] + (now - arrival) * y1 < v1``) rather than a
     chain of closures: one call instead of one per clause. An ageing attribute (``years per unit``
-    given) is compared at its current age. ``op`` must be one of the comparison operators in
-    ``OPERATORS``; indices and constants are bound as defaults, never written into the source.
+    given) is compared at its current age. Only operators from ``OPERATORS`` and integer indices
+    are written into the generated source; the values are bound as default arguments.
     """
     terms, consts = [], {}
     for k, (op, i, value, ypu) in enumerate(clauses):
