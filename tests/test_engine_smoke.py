@@ -1,5 +1,7 @@
 """The engine runs a simple queue and gives the same records for the same seed."""
 
+from pathlib import Path
+
 import numpy as np
 
 from icssim.model import compile_plan, simulate
@@ -43,3 +45,29 @@ def test_simpy_processes_run_beside_engine_events(verification_dir):
     assert all(env_now == engine_now for env_now, engine_now, _ in seen)  # one clock
     arrivals = [n for _, _, n in seen]
     assert arrivals == sorted(arrivals) and 0 < arrivals[0] < arrivals[-1] <= rec.arrivals
+
+
+def test_a_run_creates_no_reference_cycles_and_restores_the_collector():
+    """The engine pauses Python's cyclic garbage collector for a run (model/engine.py). That is only
+    safe while the run creates no reference cycles: checked here on the back-test scenario (nearly
+    every engine feature) and the calendar projection, with the Simulation still alive. The caller's
+    collector is kept off around the run, so that nothing collects the cycles before we count them."""
+    import gc
+
+    from helpers import SCENARIOS
+
+    from icssim.model.engine import Simulation
+
+    features = load_scenario(Path(__file__).parent / "backtest" / "features.yaml")
+    for scenario in (features, load_scenario(SCENARIOS / "ed_projection_2026_2031.yaml")):
+        sim = Simulation(compile_plan(scenario), replication=1)
+        gc.collect()  # what building the Simulation left behind is not the run's
+        gc.disable()
+        try:
+            rec = sim.run()
+            assert not gc.isenabled()  # a collector the caller had switched off stays off
+            assert gc.collect() == 0 and rec.arrivals > 0
+        finally:
+            gc.enable()
+    simulate(compile_plan(features), replication=1)
+    assert gc.isenabled()

@@ -289,7 +289,8 @@ class Simulation:
         return records
 
     def _release(self) -> None:
-        """Empty the event heap, the queues and the patient table once the records are built.
+        """Empty the event heap, the queues and the patient table once the records are built
+        (and drop the cost spans and time-series rows, which the records no longer need).
 
         Heap entries hold bound methods of this Simulation, and a waiting patient holds its step,
         whose queue holds the patient: cycles that only Python's cyclic collector could free, by
@@ -915,7 +916,7 @@ class Simulation:
 
         Deterioration, drop-out and age-limit timers are set for every wait and most are
         overtaken by the patient moving on; they would sit in the heap for months of simulated
-        time, doing nothing when popped. In the ED scenarios they made up five of every six heap
+        time, doing nothing when popped. In ed_fragmented they made up five of every six heap
         entries. Removing them does not change the order of the live events (the heap order
         is total), only the heap's size. Called from the periodic sampler once the heap has
         grown ``_COMPACT_GROWTH`` times since the last clean-up, so its cost is a small constant
@@ -1053,8 +1054,8 @@ def _cyclic_gc_paused():
     """Pause Python's cyclic garbage collector for a replication (restored afterwards, also on an error).
 
     A run allocates hundreds of thousands of short-lived tuples while thousands of patients and
-    heap entries stay alive, so the collector's periodic passes over them took about a quarter of
-    a 5-year ED replication and freed nothing: the engine creates no reference cycles while it
+    heap entries stay alive, so the collector's periodic passes over them took about 30% of a
+    5-year ED replication and freed nothing: the engine creates no reference cycles while it
     runs (reference counting frees what it drops; see ``Simulation._release`` for the end).
     """
     was_enabled = gc.isenabled()
