@@ -255,8 +255,15 @@ class Simulation:
 
     # ------------------------------------------------------------------ scheduling
     def _at(self, delay: float, fn, arg) -> None:
-        """Call ``fn(arg)`` after ``delay`` (simpy's NORMAL priority, FIFO among equal times)."""
-        heappush(self._queue, (self.now + delay, 1, next(self._eid), fn, arg))
+        """Call ``fn(arg)`` after ``delay`` (simpy's NORMAL priority, FIFO among equal times).
+
+        An event due at or after the horizon would never run, so it is not pushed at all: it
+        would only deepen the heap that every other event is pushed into and popped from
+        (age limits and deterioration timers often lie years ahead).
+        """
+        t = self.now + delay
+        if t < self._horizon:
+            heappush(self._queue, (t, 1, next(self._eid), fn, arg))
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunRecords:
@@ -666,8 +673,10 @@ class Simulation:
             contact = s.duration()
             if s.costed:
                 self._charge_contact(p, s, contact)
-            heappush(self._queue, (now + contact * s.scale, 1, next(self._eid), self._end_service_cb,
-                                   (p, s, now, MISSED if missed else SERVED)))
+            end = now + contact * s.scale
+            if end < self._horizon:  # (see _at)
+                heappush(self._queue, (end, 1, next(self._eid), self._end_service_cb,
+                                       (p, s, now, MISSED if missed else SERVED)))
 
     def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
         """Charge one contact at ``s``: its contact cost, or the staff time it took."""
@@ -836,8 +845,9 @@ class Simulation:
         hazard = self._det_hazard
         level = int(p.attrs[self._det_attr])
         if level < len(hazard) and hazard[level] > 0:
-            heappush(self._queue, (self.now + self.det_exp() / hazard[level], 1, next(self._eid),
-                                   self._deteriorate_cb, (p, p.wait)))
+            due = self.now + self.det_exp() / hazard[level]
+            if due < self._horizon:  # (see _at)
+                heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.wait)))
 
     def _deteriorate(self, arg) -> None:
         p, tok = arg
@@ -924,7 +934,8 @@ class Simulation:
         """
         q = self._queue
         tokened, horizon = self._tokened, self._horizon
-        # entries due at or after the horizon stay (never run, they are counted as pending)
+        # simpy events due at or after the horizon stay (never run, counted as pending; the
+        # engine's own such events were never pushed, see _at)
         q[:] = [e for e in q  # the same list object: simpy's environment holds it
                 if e[0] >= horizon or len(e) != 5 or e[3] not in tokened or e[4][0].wait == e[4][-1]]
         heapify(q)
