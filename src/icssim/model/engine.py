@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import gc
 import math
-import time
 import struct
+import time
+from array import array
 from collections import deque
 from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
@@ -143,9 +144,10 @@ _C_ASSESS, _C_TREAT, _C_AE, _C_ADMIT, _C_INPATIENT, _C_INTENSIVE = 1, 2, 4, 8, 1
 _KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
-def bucket_costs(spans: list[tuple[int, float, float, float]], n_buckets: int, width: float,
-                 n_cells: int) -> np.ndarray:
+def bucket_costs(spans, n_buckets: int, width: float, n_cells: int) -> np.ndarray:
     """Spread each ``(cell, amount, t0, t1)`` evenly over [t0, t1] across time buckets of ``width``.
+
+    ``spans`` is a sequence of such rows or an ``(n, 4)`` float array (the engine's).
 
     Returns a flat ``n_buckets * n_cells`` array (bucket-major). Bucket ``b`` covers
     [b·width, (b+1)·width); the last bucket also takes whatever lies beyond it (episodes booked to end
@@ -157,9 +159,10 @@ def bucket_costs(spans: list[tuple[int, float, float, float]], n_buckets: int, w
     (monitoring spans years of weekly buckets). Buckets no span covers stay exactly zero.
     """
     out_len = n_buckets * n_cells
-    if not spans:
+    spans = np.asarray(spans, dtype=float).reshape(-1, 4)
+    if not len(spans):
         return np.zeros(out_len)
-    cell, amount, t0, t1 = np.array(spans, dtype=float).T
+    cell, amount, t0, t1 = spans.T
     cell = cell.astype(np.intp)
     last = n_buckets - 1
     b0 = np.minimum(t0 // width, last).astype(np.intp)
@@ -227,7 +230,8 @@ class Simulation:
         self.urgent_level = float(len(plan.attributes[urg].levels) - 1) if urg >= 0 else NAN
         self.n_services = len(plan.services)
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
-        self.cost_spans: list[tuple[int, float, float, float]] = []  # (service*_NCAT+category, £, t0, t1)
+        # flat rows of (service*_NCAT+category, £, t0, t1): read by numpy without conversion at the end
+        self.cost_spans = array("d")
         self.active: dict[int, Patient] = {}
         # hot-path constants and bound methods, made once (not per event)
         self._horizon = plan.horizon
@@ -307,7 +311,7 @@ class Simulation:
         self._queue.clear()
         self.active.clear()
         self.panel_held.clear()
-        self.cost_spans = []
+        self.cost_spans = array("d")
         self.ts = []
         for step in self.steps:
             step.queue.clear()
@@ -898,7 +902,7 @@ class Simulation:
         """
         if service >= 0:
             p.cost[service] += amount
-            self.cost_spans.append((service * _NCAT + category, amount, t0, t1))
+            self.cost_spans.extend((service * _NCAT + category, amount, t0, t1))
 
     def _exit(self, p: Patient, outcome: int) -> None:
         """``p`` leaves the system with outcome code ``outcome`` (an index into plan.outcomes)."""
@@ -1037,7 +1041,8 @@ class Simulation:
                    + [f"queue_{s.plan.name}" for s in self._served] + [f"in_use_{r.name}" for r in plan.resources])
         ts = np.array(self.ts, dtype=float).reshape(len(self.ts), len(ts_cols))
         n_cells = max(self.n_services, 1) * _NCAT
-        costs = bucket_costs(self.cost_spans, self.n_buckets, plan.sample_every, n_cells)
+        spans = np.frombuffer(self.cost_spans, dtype=float).reshape(-1, 4)
+        costs = bucket_costs(spans, self.n_buckets, plan.sample_every, n_cells)
         costs = costs.reshape(self.n_buckets, max(self.n_services, 1), _NCAT)
         return RunRecords(
             scenario=plan.name, seed=self.seed, replication=self.replication, time_unit=plan.time_unit,
