@@ -81,7 +81,7 @@ class _Step:
         "plan", "index", "res", "queue", "n_wait", "n_transit", "n_returning", "priority", "duration",
         "handoff",
         "urgent_handoff",
-        "route_u", "dropout", "missed_u", "rebook", "sessions", "scale", "seq",
+        "route_u", "dropout", "missed_u", "missed_draws", "rebook", "sessions", "scale", "seq",
         # plan fields copied here (one attribute lookup instead of two in the hot path)
         "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
@@ -130,6 +130,7 @@ class _Step:
         self.route_u = uniform_draws(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
         self.missed_u = uniform_draws(streams.rng(f"missed/{name}"))
+        self.missed_draws = self.missed_u.__self__  # the iterator behind missed_u (same values, shared)
         self.rebook = _stream(streams, f"rebook/{name}", plan.rebook)
         self.sessions = _stream(streams, f"sessions/{name}", plan.sessions)
 
@@ -237,7 +238,7 @@ class Simulation:
         self._horizon = plan.horizon
         self._urg = plan.urgency
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
-        self._deteriorate_cb = self._deteriorate
+        self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
         # callbacks whose argument is (patient, ..., wait token): stale once the token moved on
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,
                                    self._drop_out, self._age_out, self._rebooked, self._deteriorate))
@@ -416,14 +417,21 @@ class Simulation:
             return
         if s.monitoring is not None:
             self._maybe_monitor(p, s.plan)
-        if s.det:
-            self._schedule_deterioration(p)
+        horizon = self._horizon
+        if s.det:  # self._schedule_deterioration(p), inlined (a timer for most waits)
+            hazard = self._det_hazard
+            level = int(p.attrs[self._det_attr])
+            if level < len(hazard) and hazard[level] > 0:
+                due = now + self.det_exp() / hazard[level]
+                if due < horizon:
+                    heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.wait)))
         if s.handoff is not None:
             p.where = IN_TRANSIT
             s.n_transit += 1
-            urgent = s.urgent_handoff is not None and p.attrs[self.plan.urgency] == self.urgent_level
-            delay = s.urgent_handoff() if urgent else s.handoff()
-            self._at(delay, self._after_handoff, (p, s, p.wait))
+            urgent = s.urgent_handoff is not None and p.attrs[self._urg] == self.urgent_level
+            due = now + (s.urgent_handoff() if urgent else s.handoff())
+            if due < horizon:  # self._at(delay, self._after_handoff, ...), inlined
+                heappush(self._queue, (due, 1, next(self._eid), self._after_handoff_cb, (p, s, p.wait)))
         else:
             self._join(p, s)
 
@@ -724,16 +732,18 @@ class Simulation:
         missed_p = sp.missed_p
         if missed_p > 0:  # one draw per booked session until n attended or too many missed in a row
             booked = attended = consecutive = 0
-            missed_u, limit = s.missed_u, sp.discharge_after
-            while attended < n:
+            limit = sp.discharge_after
+            for u in s.missed_draws:  # the missed_u stream itself, iterated (no call per draw)
                 booked += 1
-                if missed_u() < missed_p:
+                if u < missed_p:
                     consecutive += 1
                     if consecutive >= limit:
                         outcome = DISCHARGED_MISSED
                         break
                 else:
                     attended += 1
+                    if attended >= n:
+                        break
                     consecutive = 0
         else:
             booked = attended = n
