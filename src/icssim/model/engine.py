@@ -9,6 +9,8 @@ entry ``(time, 1, eid, callback, argument)``; a 4-tuple entry is an ordinary sim
 event (so simpy processes still work alongside). Waits are cancelled lazily: every
 patient carries a wait token, and a timer or queue entry whose token is stale is
 ignored (and cleared out of the heap in bulk once it has grown, see ``_drop_stale_events``).
+A patient's deterioration timer serves all their waits (``_schedule_deterioration``), and
+events due at or after the horizon are never pushed (``_at``).
 Python's cyclic garbage collector is paused for a run, which creates no cycles, and the
 run's objects are released before it resumes (``_cyclic_gc_paused``, ``Simulation._release``).
 
@@ -60,7 +62,7 @@ class Patient:
         "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
-        "mon",
+        "mon", "det_due", "det_level", "det_seq", "det_wait",
     )
 
 
@@ -240,8 +242,9 @@ class Simulation:
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
         # callbacks whose argument is (patient, ..., wait token): stale once the token moved on
+        # (a deterioration timer is not one: it can serve a later wait, see _schedule_deterioration)
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,
-                                   self._drop_out, self._age_out, self._rebooked, self._deteriorate))
+                                   self._drop_out, self._age_out, self._rebooked))
         self._compact_at = _MIN_COMPACT
         # a plan that books no cost shares one row of zeros instead of a list per patient
         books_costs = any(sp.contact_cost or sp.staff_hours_cost or sp.bed_day_cost
@@ -379,6 +382,7 @@ class Simulation:
         p.bed_days = 0.0
         p.cost = self._no_costs if self._no_costs is not None else [0.0] * self.n_services
         p.mon = None
+        p.det_due, p.det_level, p.det_seq, p.det_wait = -math.inf, -1, 0, -1
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
@@ -417,20 +421,14 @@ class Simulation:
             return
         if s.monitoring is not None:
             self._maybe_monitor(p, s.plan)
-        horizon = self._horizon
-        if s.det:  # self._schedule_deterioration(p), inlined (a timer for most waits)
-            hazard = self._det_hazard
-            level = int(p.attrs[self._det_attr])
-            if level < len(hazard) and hazard[level] > 0:
-                due = now + self.det_exp() / hazard[level]
-                if due < horizon:
-                    heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.wait)))
+        if s.det:
+            self._schedule_deterioration(p)
         if s.handoff is not None:
             p.where = IN_TRANSIT
             s.n_transit += 1
             urgent = s.urgent_handoff is not None and p.attrs[self._urg] == self.urgent_level
             due = now + (s.urgent_handoff() if urgent else s.handoff())
-            if due < horizon:  # self._at(delay, self._after_handoff, ...), inlined
+            if due < self._horizon:  # self._at(delay, self._after_handoff, ...), inlined
                 heappush(self._queue, (due, 1, next(self._eid), self._after_handoff_cb, (p, s, p.wait)))
         else:
             self._join(p, s)
@@ -856,17 +854,38 @@ class Simulation:
 
     # ------------------------------------------------------------------ deterioration and monitoring
     def _schedule_deterioration(self, p: Patient) -> None:
+        """Expose ``p`` to deterioration for the wait it has just begun (wait token ``p.wait``).
+
+        Each patient has at most one live deterioration timer, which acts only if it falls inside
+        a wait at a deteriorating step; between such waits (in service, or at steps that do not
+        deteriorate) it is ignored. A wait reuses the timer when it is still ahead and was drawn
+        for the risk level the patient has now: the time left on an exponential timer that has
+        not gone off is itself exponential with the same rate (memorylessness; the Next Reaction
+        Method of Gibson and Bruck, 2000, reuses unused times the same way), and nothing the patient
+        did since the draw depended on it. Otherwise a new time is drawn. A patient's successive
+        waits then need one heap entry, not one each (ed_fragmented: about five waits per patient,
+        most of them ending long before their timer, which sat in the heap as a stale entry).
+        ``tests/test_engine_deterioration.py`` checks the hazard over successive waits.
+        """
         hazard = self._det_hazard
         level = int(p.attrs[self._det_attr])
-        if level < len(hazard) and hazard[level] > 0:
-            due = self.now + self.det_exp() / hazard[level]
-            if due < self._horizon:  # (see _at)
-                heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.wait)))
+        if level >= len(hazard) or hazard[level] <= 0:
+            p.det_wait = -1  # no risk at this level: the timer (if any) stays ignored
+            return
+        p.det_wait = p.wait
+        now = self.now
+        if p.det_due > now and p.det_level == level:
+            return  # the timer still ahead stands for this wait
+        due = now + self.det_exp() / hazard[level]
+        p.det_due, p.det_level = due, level
+        p.det_seq += 1  # a timer drawn earlier and still in the heap is superseded
+        if due < self._horizon:  # (see _at)
+            heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.det_seq)))
 
     def _deteriorate(self, arg) -> None:
-        p, tok = arg
-        if p.wait != tok:
-            return
+        p, seq = arg
+        if p.det_seq != seq or p.wait != p.det_wait:
+            return  # superseded, or it went off outside a deteriorating wait (see _schedule_deterioration)
         det = self.det
         level = int(p.attrs[det.attribute]) + 1
         p.attrs[det.attribute] = float(level)
@@ -919,6 +938,7 @@ class Simulation:
         now = self.now
         if p.mon is not None:
             self._stop_monitoring(p)
+        p.det_wait = -1  # a deterioration timer still in the heap finds nobody waiting
         del self.active[p.pid]
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
@@ -938,13 +958,14 @@ class Simulation:
     def _drop_stale_events(self) -> None:
         """Remove heap entries of waits that have already ended (their patient's token moved on).
 
-        Deterioration, drop-out and age-limit timers are set for every wait and most are
+        Drop-out and age-limit timers are set for every wait they apply to and most are
         overtaken by the patient moving on; they would sit in the heap for months of simulated
-        time, doing nothing when popped. In ed_fragmented they made up five of every six heap
-        entries. Removing them does not change the order of the live events (the heap order
-        is total), only the heap's size. Called from the periodic sampler once the heap has
-        grown ``_COMPACT_GROWTH`` times since the last clean-up, so its cost is a small constant
-        per event.
+        time, doing nothing when popped. (Deterioration timers were the bulk of these, five of
+        every six heap entries in ed_fragmented, until a patient's waits came to share one timer:
+        see ``_schedule_deterioration``; they are left to run out.) Removing them does not change
+        the order of the live events (the heap order is total), only the heap's size. Called
+        from the periodic sampler once the heap has grown ``_COMPACT_GROWTH`` times since the
+        last clean-up, so its cost is a small constant per event.
         """
         q = self._queue
         tokened, horizon = self._tokened, self._horizon
