@@ -861,8 +861,9 @@ class Simulation:
         deteriorate) it is ignored. A wait reuses the timer when it is still ahead and was drawn
         for the risk level the patient has now: the time left on an exponential timer that has
         not gone off is itself exponential with the same rate (memorylessness; the Next Reaction
-        Method of Gibson and Bruck, 2000, reuses unused times the same way), and nothing the patient
-        did since the draw depended on it. Otherwise a new time is drawn. A patient's successive
+        Method of Gibson and Bruck, 2000, reuses unused times the same way). The patient's path since
+        the draw depended on the timer only through its not having gone off in the earlier waits,
+        which its being still ahead implies. Otherwise a new time is drawn. A patient's successive
         waits then need one heap entry, not one each (ed_fragmented: about five waits per patient,
         most of them ending long before their timer, which sat in the heap as a stale entry).
         ``tests/test_engine_deterioration.py`` checks the hazard over successive waits.
