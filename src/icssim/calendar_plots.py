@@ -46,7 +46,8 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
     ax.set_ylim(bottom=0)
     _style(ax, title, "Date", ylabel)
     _date_axis(ax)
-    ax.legend(fontsize=8, loc="upper left")
+    # below the axes: inside them it hid the peaks of the curves it names
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return fig
 
 
