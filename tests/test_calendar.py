@@ -3,7 +3,6 @@ waiting list, and KPIs per month and quarter."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import math
@@ -15,7 +14,7 @@ from scipy import stats
 
 from icssim.calendar_metrics import period_kpis, periods, waiting_at
 from icssim.distributions import BlockStream, Sampler
-from icssim.errors import IcssimError, ScenarioError
+from icssim.errors import ScenarioError
 from icssim.model import compile_plan, simulate
 from icssim.model.arrivals import InversionGaps, demand_profile
 from icssim.model.calendar import OpenDays
@@ -514,3 +513,25 @@ def test_initial_patients_leave_at_the_age_limit(tmp_path):
     exits = dict(zip(P["pid"], P["exit"]))
     assert exits[1] == 0.0
     assert exits[0] == pytest.approx(0.5 * 365.25, abs=1e-6)
+
+
+@pytest.mark.parametrize("days_per_unit", [1.0, 1 / 24, 1 / 7])
+def test_day_end_is_the_exact_first_time_of_the_next_day(days_per_unit):
+    """The engine remembers the end of an open day (``OpenDays.day_end``) instead of asking the calendar
+    at every dispatch: the answers stay the same only if that end is exact to the last bit."""
+    from icssim.model.calendar import OpenDays
+
+    days = OpenDays.build(dt.date(2026, 1, 1), 400, ["mon", "tue", "wed", "thu", "fri"], [dt.date(2026, 4, 3)],
+                          days_per_unit)
+
+    def day(t):
+        return int(t * days_per_unit + 1e-9)
+
+    rng = np.random.default_rng(3)
+    units = 399 / days_per_unit
+    times = np.concatenate([rng.uniform(0, units, 2000), np.arange(0, 399) / days_per_unit])
+    for t in times.tolist():
+        end = days.day_end(t)
+        assert end > t and day(end) == day(t) + 1 and day(math.nextafter(end, -math.inf)) == day(t)
+        assert days.is_open(math.nextafter(end, -math.inf)) == days.is_open(t)
+    assert days.day_end(401 / days_per_unit) == math.inf

@@ -64,6 +64,21 @@ class OpenDays:
         d = int(t * self.days_per_unit + 1e-9)
         return d >= len(self.next_open) or self.next_open[d] == d
 
+    def day_end(self, t: float) -> float:
+        """The first time after ``t`` that falls on a later day than ``t`` (as the other methods count
+        days, ``int(t * days_per_unit + 1e-9)``); infinity beyond the calendar. Exact to the last bit
+        of a float, so that a cached "open until" gives the same answers as asking ``is_open``."""
+        dpu = self.days_per_unit
+        d = int(t * dpu + 1e-9)
+        if d + 1 >= len(self.next_open):
+            return math.inf
+        end = (d + 1 - 1e-9) / dpu  # within a few ulps of the boundary: step onto it
+        while int(end * dpu + 1e-9) > d:
+            end = math.nextafter(end, -math.inf)
+        while int(end * dpu + 1e-9) <= d:
+            end = math.nextafter(end, math.inf)
+        return end
+
     def next_open_time(self, t: float) -> float:
         """``t`` when its day is open, else the start of the next open day."""
         d = int(t * self.days_per_unit + 1e-9)
@@ -279,10 +294,14 @@ def install(sim) -> None:
 
 
 def closed_until(sim, s) -> bool:
-    """If ``s`` keeps office hours and today is closed, schedule a retry at the next opening; True if closed."""
+    """If ``s`` keeps office hours and today is closed, schedule a retry at the next opening; True if closed.
+
+    An open day is remembered (``sim.open_until``, its end), so that the engine asks again only once
+    the day is over: a dispatch at a gated step tests one float instead of calling here."""
     now = sim.now
     t = sim.open_days.next_open_time(now)
     if t <= now:
+        sim.open_until = sim.open_days.day_end(now)
         return False
     if sim.reopen.get(s.index) != t:
         sim.reopen[s.index] = t

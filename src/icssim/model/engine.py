@@ -258,6 +258,7 @@ class Simulation:
         self.ts: list[tuple] = []
         # calendar features (model/calendar.py); all inert unless plan.calendar is set
         self.open_days = self.deciding = None
+        self.open_until = -math.inf  # end of the open day last seen by calendar.closed_until
         self.panel_held: dict[int, list] = {}
         self.reopen: dict[int, float] = {}
 
@@ -573,7 +574,7 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
-        if self.open_days is not None and s.gated and calendar.closed_until(self, s):
+        if s.gated and self.open_days is not None and self.now >= self.open_until and calendar.closed_until(self, s):
             return
         q = s.queue
         res = s.res
@@ -604,7 +605,8 @@ class Simulation:
             for s in r.steps:
                 if not s.n_wait or any(x.used >= x.cap for x in s.res):
                     continue
-                if self.open_days is not None and s.gated and calendar.closed_until(self, s):
+                if (s.gated and self.open_days is not None and self.now >= self.open_until
+                        and calendar.closed_until(self, s)):
                     continue
                 q = s.queue
                 if s.priority:  # drop stale entries until the head is live
