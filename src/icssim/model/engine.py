@@ -423,7 +423,10 @@ class Simulation:
         if s.monitoring is not None:
             self._maybe_monitor(p, s.plan)
         if s.det:
-            self._schedule_deterioration(p)
+            if p.det_due > now and p.det_level == int(p.attrs[self._det_attr]):
+                p.det_wait = p.wait  # _schedule_deterioration's reuse of the timer ahead, inlined
+            else:
+                self._schedule_deterioration(p)
         if s.handoff is not None:
             p.where = IN_TRANSIT
             s.n_transit += 1
