@@ -552,25 +552,22 @@ class Simulation:
     # ------------------------------------------------------------------ queues
     def _enqueue(self, p: Patient, s: _Step) -> None:
         p.where = IN_QUEUE
-        if s.priority:
-            s.n_wait += 1
-            p.qseq += 1
-            heappush(s.queue, (-p.attrs[self.plan.urgency], p.t_queue, next(s.seq), p, p.wait, p.qseq))
-            if s.dropout is not None:
-                self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
-            self._dispatch(s)
-            return
-        r = s.single
-        if not s.n_wait and r is not None and r.used < r.cap and not s.gated:
-            # Nobody valid is waiting and the server is free: _dispatch would pop this very
-            # patient (after discarding stale entries, which stay harmlessly in the deque).
-            s.n_wait = 1
-            if s.dropout is not None:
-                self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
-            self._start(p, s)
-            return
+        if not s.n_wait and (not s.gated or self.open_days is None or self.now < self.open_until):
+            r = s.single
+            if r.used < r.cap if r is not None else all(x.used < x.cap for x in s.res):
+                # Nobody valid is waiting, every resource has room and the step is open: _dispatch
+                # would start this very patient (stale entries stay harmlessly in the queue).
+                s.n_wait = 1
+                if s.dropout is not None:
+                    self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
+                self._start(p, s)
+                return
         s.n_wait += 1
-        s.queue.append((p, p.wait))
+        if s.priority:
+            p.qseq += 1
+            heappush(s.queue, (-p.attrs[self._urg], p.t_queue, next(s.seq), p, p.wait, p.qseq))
+        else:
+            s.queue.append((p, p.wait))
         if s.dropout is not None:
             self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
         self._dispatch(s)
