@@ -147,7 +147,8 @@ _C_ASSESS, _C_TREAT, _C_AE, _C_ADMIT, _C_INPATIENT, _C_INTENSIVE = 1, 2, 4, 8, 1
 _KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
-def bucket_costs(spans, n_buckets: int, width: float, n_cells: int) -> np.ndarray:
+def bucket_costs(spans: np.ndarray | list[tuple[int, float, float, float]], n_buckets: int, width: float,
+                 n_cells: int) -> np.ndarray:
     """Spread each ``(cell, amount, t0, t1)`` evenly over [t0, t1] across time buckets of ``width``.
 
     ``spans`` is a sequence of such rows or an ``(n, 4)`` float array (the engine's).
@@ -574,7 +575,8 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
-        if s.gated and self.open_days is not None and self.now >= self.open_until and calendar.closed_until(self, s):
+        if (s.gated and self.open_days is not None and self.now >= self.open_until
+                and calendar.closed_until(self, s)):
             return
         q = s.queue
         res = s.res
