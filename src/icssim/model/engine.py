@@ -825,7 +825,7 @@ class Simulation:
             self._discharge_missed(p, s)
             return
         p.wait += 1
-        if s.plan.deteriorates and self.det is not None:  # waiting again: risk can escalate again
+        if s.det:  # waiting again: risk can escalate again
             self._schedule_deterioration(p)
         if s.rebook is None:
             p.t_queue = self.now
