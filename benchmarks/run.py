@@ -287,22 +287,40 @@ def bench_workloads(args, out) -> None:
             out.append(f"  {workload.upper()} node {name:<6}{label} {th[i]:.4f} | {', '.join(names)}:{cells}")
 
 
+# The issue's machine ran W1 through the bare heapq loop in about this many seconds; its target of
+# < 1 s per ED replication is then < 1 / 0.17 = 5.9 heapq-W1 runs of that machine.
+ISSUE_HEAPQ_W1_SECONDS = 0.17
+
+
 def bench_ed(args, out) -> None:
+    """One replication of each shipped ED scenario, each run followed by a heapq W1 run (the same
+    pure-Python floor as in the workloads table) so that the ratio of the two, measured seconds
+    apart, says how fast the engine is whatever this host's speed that minute."""
     from icssim.model import compile_plan, simulate
     from icssim.scenario import load_scenario
 
+    floor = heapq_runner("w1", WORKLOADS["w1"][1])  # full size even with --quick: the issue's reference
+    floor(1000)
     out.append("")
     out.append(f"Shipped ICS scenarios: one replication each (median of {args.runs}, replications 0..{args.runs - 1}, "
-               "visit records on)")
+               "visit records on); each run followed by a heapq W1 run, the ratio per pair")
     for path in sorted((ROOT / "scenarios").glob("ed_*.yaml")):
         plan = compile_plan(load_scenario(path))
         simulate(plan, replication=99)
-        walls, cpus, recs = timed(lambda r: simulate(plan, replication=r), range(args.runs))
-        rec = recs[0]
+        walls, cpus, floors, rec = [], [], [], None
+        for r in range(args.runs):
+            w, c, (rec,) = timed(lambda rep: simulate(plan, replication=rep), [r])
+            walls += w
+            cpus += c
+            floors += timed(floor, [r + 1])[0]
+        ratio = statistics.median(w / f for w, f in zip(walls, floors))
         out.append(f"  {path.name:<22} horizon {plan.horizon:g} {plan.time_unit}: "
                    f"{statistics.median(walls):.3f} s wall (fastest {min(walls):.3f}), "
                    f"{statistics.median(cpus):.3f} s cpu, "
-                   f"{rec.arrivals:,} patients, {rec.events:,} events")
+                   f"{rec.arrivals:,} patients, {rec.events:,} events; "
+                   f"{ratio:.2f}x heapq W1 ({statistics.median(floors):.3f} s)")
+    out.append(f"  The issue's machine ran heapq W1 in ~{ISSUE_HEAPQ_W1_SECONDS} s: its < 1 s target is "
+               f"< {1 / ISSUE_HEAPQ_W1_SECONDS:.1f}x heapq W1.")
 
 
 def bench_million(args, out) -> None:

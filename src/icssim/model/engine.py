@@ -605,20 +605,24 @@ class Simulation:
         while r.used < r.cap:
             best = key = None
             for s in r.steps:
-                if not s.n_wait or any(x.used >= x.cap for x in s.res):
+                # a step whose one resource is r has room (the loop's condition): no generator to run
+                if not s.n_wait or (s.single is None and any(x.used >= x.cap for x in s.res)):
                     continue
                 if (s.gated and self.open_days is not None and self.now >= self.open_until
                         and calendar.closed_until(self, s)):
                     continue
                 q = s.queue
+                head = q[0]
                 if s.priority:  # drop stale entries until the head is live
-                    while q[0][3].wait != q[0][4] or q[0][3].qseq != q[0][5]:
+                    while head[3].wait != head[4] or head[3].qseq != head[5]:
                         heappop(q)
-                    k = (q[0][0] if q[0][0] == q[0][0] else 0.0, q[0][1])
+                        head = q[0]
+                    k = (head[0] if head[0] == head[0] else 0.0, head[1])
                 else:
-                    while q[0][0].wait != q[0][1]:
+                    while head[0].wait != head[1]:
                         q.popleft()
-                    k = (0.0, q[0][0].t_queue)
+                        head = q[0]
+                    k = (0.0, head[0].t_queue)
                 if best is None or k < key:
                     best, key = s, k
             if best is None:
