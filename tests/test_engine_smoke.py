@@ -83,14 +83,9 @@ def test_events_due_at_or_after_the_horizon_never_enter_the_heap():
 
     plan = compile_plan(load_scenario(Path(__file__).parent / "backtest" / "features.yaml"))
     sim = Simulation(plan, replication=1)
-    left_in_heap = []
-    release = sim._release
-
-    def note_heap_then_release():
-        left_in_heap.extend(e for e in sim._queue if len(e) == 5)  # engine events (simpy's are 4-tuples)
-        release()
-
-    sim._release = note_heap_then_release
-    rec = sim.run()
+    sim._schedule_start()  # Simulation.run, step by step, to look at the heap before it is released
+    sim._loop(plan.horizon)
+    left_in_heap = [e for e in sim._queue if len(e) == 5]  # engine events (simpy's are 4-tuples)
+    rec = sim._records()
     assert rec.events > 10_000 and rec.in_system_end > 0
     assert left_in_heap == []

@@ -18,6 +18,13 @@ Hot paths are written for speed: per-step flags are precomputed, random numbers 
 drawn in numpy blocks, and records go into flat typed arrays (one ``extend`` per
 patient or visit). Any change must keep ``tests/test_engine_backtest.py`` passing.
 
+This module type-checks with mypy, and an install compiles it with mypyc (``setup.py``): the
+classes become C structs with typed fields, so the attributes of ``Patient``, ``_Resource`` and
+``_Step`` are declared with their types, and a new attribute must be declared too (assigned in
+``__init__`` for ``Simulation``). A compiled instance's methods cannot be replaced at run time.
+``tests/test_engine_compiled.py`` checks that the compiled engine and this source give the same
+records.
+
 The engine knows nothing of files or plots: it returns :class:`RunRecords`.
 """
 
@@ -32,6 +39,7 @@ from collections import deque
 from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
 from itertools import count
+from typing import Any, ClassVar
 
 import numpy as np
 import simpy
@@ -65,15 +73,54 @@ class Patient:
         "mon", "det_due", "det_level", "det_seq", "det_wait",
     )
 
+    pid: int
+    cohort: int
+    attrs: list[float]
+    urgency0: float
+    arrival: float
+    referral: float
+    assess_start: float
+    treat_start: float
+    first_intensive: float
+    assessed: bool
+    n_dup: int
+    step: Any
+    t_enter: float
+    t_queue: float
+    wait: int
+    qseq: int
+    where: int
+    misses: int
+    rejections: int
+    rereferrals: int
+    n_assess: int
+    n_ae: int
+    n_admit: int
+    n_inpatient: int
+    bed_days: float
+    n_missed: int
+    sessions: int
+    cost: Any
+    mon: Any
+    det_due: float
+    det_level: int
+    det_seq: int
+    det_wait: int
+
 
 class _Resource:
     """Runtime state of a staff pool, caseload or bed stock."""
 
     __slots__ = ("cap", "used", "area", "last", "steps")
+    cap: Any  # an int, or a float under a capacity plan
+    used: int
+    area: float
+    last: float
+    steps: list[_Step]
 
     def __init__(self, capacity: int) -> None:
         self.cap, self.used, self.area, self.last = capacity, 0, 0.0, 0.0
-        self.steps: list[_Step] = []
+        self.steps = []
 
 
 class _Step:
@@ -89,6 +136,44 @@ class _Step:
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
         "next_step", "solo",
     )
+    plan: StepPlan
+    index: int
+    res: list[_Resource]
+    queue: Any
+    n_wait: int
+    n_transit: int
+    n_returning: int
+    priority: bool
+    duration: Any
+    handoff: Any
+    urgent_handoff: Any
+    route_u: Any
+    dropout: Any
+    missed_u: Any
+    missed_draws: Any
+    rebook: Any
+    sessions: Any
+    scale: float
+    seq: Any
+    discharge: bool
+    outcome_code: int
+    monitoring: Any
+    det: bool
+    accept: Any
+    starts_clock: bool
+    age_max: Any
+    counts: int
+    stay: bool
+    missed_p: float
+    costed: bool
+    next: Any
+    sets: Any
+    single: _Resource | None
+    plain: bool
+    meets: bool
+    gated: bool
+    next_step: _Step | None
+    solo: bool
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
                  outcome_code: dict[str, int], has_det: bool) -> None:
@@ -135,6 +220,11 @@ class _Step:
         self.missed_draws = self.missed_u.__self__  # the iterator behind missed_u (same values, shared)
         self.rebook = _stream(streams, f"rebook/{name}", plan.rebook)
         self.sessions = _stream(streams, f"sessions/{name}", plan.sessions)
+
+
+def _exponential(mean: float) -> Sampler:
+    """Exponential draws of the given mean (a cohort's gaps between arrivals at a constant rate)."""
+    return Sampler(lambda rng, n: rng.exponential(mean, n), 0, 0)
 
 
 def _stream(streams: Streams, name: str, sampler: Sampler | None):
@@ -203,7 +293,8 @@ class Simulation:
         self.replication = replication
         streams = Streams(self.seed, replication)
         self.env = simpy.Environment()
-        self._queue, self._eid = self.env._queue, self.env._eid
+        self._queue: list[Any] = self.env._queue  # heap entries: see the module docstring
+        self._eid = self.env._eid
         self._eid0 = next(self._eid)
         self.now = 0.0
         self._outcome_code = {o: i for i, o in enumerate(plan.outcomes)}
@@ -221,17 +312,17 @@ class Simulation:
             nxt = step.next
             if nxt is not None and nxt.target >= 0 and nxt.delay is None:
                 step.next_step = self.steps[nxt.target]
-        self.det = plan.deterioration
+        self.det: Any = plan.deterioration  # a DeteriorationPlan, or None
         self.det_exp = block_draws(streams.rng("deterioration"), _EXP1)
         self._det_attr = self.det.attribute if self.det is not None else -1
         self._det_hazard = self.det.hazard if self.det is not None else ()
         self.det_u = uniform_draws(streams.rng("detection"))
         self.mon_u = uniform_draws(streams.rng("monitoring"))
-        self.delay_streams = {}
+        self.delay_streams: dict[tuple[int, int], Any] = {}
         self._streams = streams
         self.ypu = plan.hours_per_unit / 24 / 365.25
         urg = plan.urgency
-        self.urgent_level = float(len(plan.attributes[urg].levels) - 1) if urg >= 0 else NAN
+        self.urgent_level = float(len(plan.attributes[urg].levels or ()) - 1) if urg >= 0 else NAN
         self.n_services = len(plan.services)
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         # flat rows of (service*_NCAT+category, £, t0, t1): read by numpy without conversion at the end
@@ -255,10 +346,12 @@ class Simulation:
         self.in_sys = 0
         self.in_sys_area = 0.0
         self.in_sys_last = 0.0
+        self._warm: tuple[list[float], float] | None = None  # areas at the end of the warm-up
         self._init_columns(record_visits)
         self.ts: list[tuple] = []
         # calendar features (model/calendar.py); all inert unless plan.calendar is set
-        self.open_days = self.deciding = None
+        self.open_days: calendar.OpenDays | None = None
+        self.deciding: Patient | None = None  # the patient a panel is deciding on (calendar.hold)
         self.open_until = -math.inf  # end of the open day last seen by calendar.closed_until
         self.panel_held: dict[int, list] = {}
         self.reopen: dict[int, float] = {}
@@ -279,13 +372,23 @@ class Simulation:
     def run(self) -> RunRecords:
         """Simulate to the horizon and return the records."""
         started = time.perf_counter()
+        self._schedule_start()
+        with _cyclic_gc_paused():
+            self._loop(self.plan.horizon)
+            records = self._records()
+            self._release()  # before the collector resumes: what it would have to scan is gone
+        records.wall_seconds = time.perf_counter() - started
+        return records
+
+    def _schedule_start(self) -> None:
+        """Put the first events in the heap: each cohort's first arrival, the calendar's own events,
+        the first time-series sample and the end of the warm-up."""
         plan = self.plan
         for ci, cohort in enumerate(plan.cohorts):
             if cohort.profile is not None:  # time-varying demand: exact inversion of Lambda(t)
-                gap = InversionGaps(cohort.profile, block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _EXP1))
+                gap: Any = InversionGaps(cohort.profile, block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _EXP1))
             elif cohort.rate > 0:
-                gap = block_draws(self._streams.rng(f"arrivals/{cohort.name}"),
-                                  Sampler(lambda rng, n, m=1 / cohort.rate: rng.exponential(m, n), 0, 0))
+                gap = block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _exponential(1 / cohort.rate))
             if cohort.profile is not None or cohort.rate > 0:
                 attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
                         for a, smp in zip(plan.attributes, cohort.samplers)]
@@ -297,13 +400,6 @@ class Simulation:
         self._at(0.0, self._sample, None)
         if plan.warmup > 0:
             self._at(plan.warmup, self._end_warmup, None)
-        self._warm = None
-        with _cyclic_gc_paused():
-            self._loop(plan.horizon)
-            records = self._records()
-            self._release()  # before the collector resumes: what it would have to scan is gone
-        records.wall_seconds = time.perf_counter() - started
-        return records
 
     def _release(self) -> None:
         """Empty the event heap, the queues and the patient table once the records are built
@@ -327,6 +423,7 @@ class Simulation:
         env = self.env
         q = self._queue
         pop = heappop
+        item: Any
         while q:
             item = pop(q)
             t = item[0]
@@ -411,7 +508,7 @@ class Simulation:
             if s.starts_clock and p.referral != p.referral:
                 p.referral = now
             p.t_queue = now
-            r = s.single
+            r: _Resource = s.single  # type: ignore[assignment]  # a plain step has one resource
             if not s.n_wait and r.used < r.cap:
                 s.n_wait = 1
                 self._start(p, s)
@@ -422,7 +519,7 @@ class Simulation:
                 s.queue.append((p, p.wait))
             return
         if s.monitoring is not None:
-            self._maybe_monitor(p, s.plan)
+            self._maybe_monitor(p, s.monitoring)
         if s.det:
             if p.det_due > now and p.det_level == int(p.attrs[self._det_attr]):
                 p.det_wait = p.wait  # _schedule_deterioration's reuse of the timer ahead, inlined
@@ -501,7 +598,7 @@ class Simulation:
                 p.rejections += 1
                 p.wait += 1
                 self._visit(p, s, NAN, REJECTED)
-                self._move(p, s.plan.on_reject, s)
+                self._move(p, s.plan.on_reject, s)  # type: ignore[arg-type]  # set wherever accept is
                 return
         if s.starts_clock and p.referral != p.referral:
             p.referral = p.t_enter
@@ -510,7 +607,7 @@ class Simulation:
             if years_left <= 0:
                 p.wait += 1
                 self._visit(p, s, NAN, AGED_OUT)
-                self._move(p, s.plan.age_then, s)
+                self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
                 return
             if s.res:
                 self._at(years_left / self.ypu, self._age_out, (p, s, p.wait))
@@ -603,7 +700,8 @@ class Simulation:
         first come first served across steps; never the order the steps are written in.
         """
         while r.used < r.cap:
-            best = key = None
+            best: _Step | None = None
+            key: Any = None
             for s in r.steps:
                 # a step whose one resource is r has room (the loop's condition): no generator to run
                 if not s.n_wait or (s.single is None and any(x.used >= x.cap for x in s.res)):
@@ -907,7 +1005,7 @@ class Simulation:
             return
         urg = self.plan.urgency
         if level >= det.urgent_from and urg >= 0:
-            top = float(len(self.plan.attributes[urg].levels) - 1)
+            top = float(len(self.plan.attributes[urg].levels or ()) - 1)
             if p.attrs[urg] < top:
                 p.attrs[urg] = top
                 s = p.step
@@ -916,12 +1014,14 @@ class Simulation:
                     heappush(s.queue, (-top, p.t_queue, next(s.seq), p, p.wait, p.qseq))
         self._schedule_deterioration(p)
 
-    def _maybe_monitor(self, p: Patient, sp: StepPlan) -> None:
-        prob = sp.monitoring[0]
+    def _maybe_monitor(self, p: Patient, monitoring: tuple[float, float, frozenset[int], int, float]) -> None:
+        """Start monitoring ``p`` with probability ``monitoring[0]`` (the step's (p, every, until,
+        service, cost)), ending any monitoring already running."""
+        prob = monitoring[0]
         if prob >= 1.0 or self.mon_u() < prob:
             if p.mon is not None:
                 self._stop_monitoring(p)
-            p.mon = (self.now, *sp.monitoring[1:])
+            p.mon = (self.now, *monitoring[1:])
 
     def _stop_monitoring(self, p: Patient) -> None:
         since, every, _until, service, cost = p.mon
@@ -995,13 +1095,13 @@ class Simulation:
         self._warm = ([r.area for r in self.res], self.in_sys_area)
 
     # ------------------------------------------------------------------ records
-    _PATIENT_FLOATS = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
+    _PATIENT_FLOATS: ClassVar[tuple[str, ...]] = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
                        "bed_days", "urgency0")
-    _PATIENT_INTS = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
+    _PATIENT_INTS: ClassVar[tuple[str, ...]] = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
                      "n_duplicated_assessments", "n_ae", "n_emergency_admissions",
                      "n_inpatient_admissions", "n_missed", "sessions")
-    _VISIT_FLOATS = ("t_enter", "t_queue", "t_start", "t_end")
-    _VISIT_INTS = ("pid", "step", "outcome")
+    _VISIT_FLOATS: ClassVar[tuple[str, ...]] = ("t_enter", "t_queue", "t_start", "t_end")
+    _VISIT_INTS: ClassVar[tuple[str, ...]] = ("pid", "step", "outcome")
 
     def _init_columns(self, record_visits: bool) -> None:
         """Records are packed rows (floats, then int32s) appended to a bytearray (see _records)."""
@@ -1143,7 +1243,7 @@ def _columns(buf: bytearray, float_names, int_names) -> dict[str, np.ndarray]:
         "itemsize": size,
     })
     table = np.frombuffer(buf, dtype=dtype) if len(buf) else np.zeros(0, dtype=dtype)
-    return {name: table[name] for name in dtype.names}
+    return {name: table[name] for name in dtype.names or ()}
 
 
 def simulate(plan: Plan, replication: int = 0, seed: int | None = None,

@@ -1,0 +1,67 @@
+"""Build icssim, compiling the simulation engine with mypyc where it can.
+
+``src/icssim/model/engine.py`` is ordinary Python and is shipped as such. A normal install also
+compiles it with mypyc (part of mypy) into a C extension that Python imports in its place: the
+same code, the same records bit for bit, in fewer instructions per event (benchmarks/README.md,
+item 27). The build stays pure Python, with a warning, when
+
+* ``ICSSIM_PURE_PYTHON=1`` is set,
+* the install is editable (``pip install -e``: edits to engine.py must take effect), or
+* mypyc or a C compiler is missing, or compiling fails.
+
+``icssim.model.engine.__file__`` says which engine runs (``.so`` or ``.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+ENGINE = "src/icssim/model/engine.py"
+
+
+# setup.py commands that build the package itself; the others (egg_info, dist_info, sdist, and
+# editable_wheel or develop for an editable install) need no compiled engine
+BUILD_COMMANDS = ("bdist_wheel", "build", "build_ext", "install")
+
+
+def _wants_compiled_engine() -> bool:
+    if os.environ.get("ICSSIM_PURE_PYTHON") == "1":
+        return False
+    return any(cmd in sys.argv for cmd in BUILD_COMMANDS)
+
+
+def _engine_extensions() -> list:
+    """mypyc's extension modules for the engine, or none (pure Python)."""
+    if not _wants_compiled_engine():
+        return []
+    try:
+        from mypyc.build import mypycify
+
+        # the engine must type-check; the modules it imports are read for their types only, and
+        # packages absent from the build environment (numpy, simpy) count as untyped
+        return mypycify(["--follow-imports=silent", "--ignore-missing-imports", ENGINE], opt_level="3")
+    except Exception as exc:  # mypyc missing, or the type check failed: ship the pure engine
+        warnings.warn(f"icssim: engine not compiled ({exc}); using the pure-Python engine")
+        return []
+
+
+class OptionalBuildExt(build_ext):
+    """Build the compiled engine, or, on any failure, none of it: a half-built pair of mypyc
+    modules would shadow engine.py with a module that cannot be imported."""
+
+    def run(self) -> None:
+        try:
+            super().run()
+        except Exception as exc:  # no C compiler, or it failed
+            for path in self.get_outputs():
+                if os.path.exists(path):
+                    os.remove(path)
+            warnings.warn(f"icssim: engine not compiled ({exc}); using the pure-Python engine")
+
+
+setup(ext_modules=_engine_extensions(), cmdclass={"build_ext": OptionalBuildExt})

@@ -1,0 +1,51 @@
+"""The engine compiled by mypyc (setup.py) against its own source, engine.py, run as plain Python.
+
+A normal install imports the compiled engine; an editable one, or ``ICSSIM_PURE_PYTHON=1``, the
+source. Both must give the same records, bit for bit, whatever the scenario's features. The pinned
+digests of tests/test_engine_backtest.py hold either way; this test runs the two engines side by
+side in one process. It is skipped where only the source is installed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from test_engine_backtest import digest
+
+from icssim.model import compile_plan, engine
+from icssim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPILED = not engine.__file__.endswith(".py")
+
+
+def _source_engine():
+    """engine.py loaded as a module of its own (the compiled module stays where it is)."""
+    path = Path(engine.__file__).with_name("engine.py")
+    spec = importlib.util.spec_from_file_location("icssim_engine_source", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_source_is_shipped_beside_the_compiled_engine():
+    assert Path(engine.__file__).with_name("engine.py").is_file()
+
+
+@pytest.mark.skipif(not COMPILED, reason="the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
+@pytest.mark.parametrize("scenario", [
+    "scenarios/ed_fragmented.yaml",            # hand-offs, bounced referrals, deterioration, monitoring
+    "scenarios/ed_projection_2026_2031.yaml",  # calendar, demand profile, initial state, shared caseloads
+    "tests/backtest/features.yaml",            # age limits, drop-out, priority queues, delay steps
+])
+def test_compiled_engine_gives_the_same_records_as_its_source(scenario):
+    source = _source_engine()
+    assert source.__file__.endswith(".py")
+    plan = compile_plan(load_scenario(ROOT / scenario))
+    for replication in (0, 1):
+        compiled = engine.simulate(plan, replication)
+        pure = source.simulate(plan, replication)
+        assert compiled.events == pure.events
+        assert digest(compiled) == digest(pure)
