@@ -388,6 +388,14 @@ def bench_sweep(args, out) -> None:
                f"2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
 
 
+def engine_build() -> str:
+    """Which icssim engine this process imports: compiled by mypyc at install, or the source
+    (an editable install, or ICSSIM_PURE_PYTHON=1; see setup.py)."""
+    from icssim.model import engine
+
+    return "engine compiled (mypyc)" if not engine.__file__.endswith(".py") else "engine pure Python"
+
+
 def python_probe() -> float:
     """Seconds for a bare 10-million-step Python loop (best of 3): how fast this host runs Python
     today, so that tables measured on different days (or hosts) can be put side by side."""
@@ -428,7 +436,7 @@ def main(argv=None) -> None:
         args.theory_seeds = min(args.theory_seeds, 5)
         args.parallel_reps = min(args.parallel_reps, 4)
     args.theory_seeds = max(args.theory_seeds, args.runs)
-    out = [f"icssim benchmark  ({'quick' if args.quick else 'full'}; python {sys.version.split()[0]}, "
+    out = [f"icssim benchmark  ({'quick' if args.quick else 'full'}; {engine_build()}; python {sys.version.split()[0]}, "
            f"{os.cpu_count()} CPUs, load average at start {os.getloadavg()[0]:.1f}; Python probe: a 10-million-step "
            f"loop takes {python_probe():.2f} s)", ""]
     started = time.perf_counter()
