@@ -3,7 +3,7 @@
 ``src/icssim/model/engine.py`` is ordinary Python and is shipped as such. A normal install also
 compiles it with mypyc (part of mypy) into a C extension that Python imports in its place: the
 same code, the same records bit for bit, in fewer instructions per event (benchmarks/README.md,
-item 27). The build stays pure Python, with a warning, when
+item 27). The build stays pure Python, with a warning (which pip shows with ``-v``), when
 
 * ``ICSSIM_PURE_PYTHON=1`` is set,
 * the install is editable (``pip install -e``: edits to engine.py must take effect), or

@@ -391,9 +391,9 @@ def bench_sweep(args, out) -> None:
 def engine_build() -> str:
     """Which icssim engine this process imports: compiled by mypyc at install, or the source
     (an editable install, or ICSSIM_PURE_PYTHON=1; see setup.py)."""
-    from icssim.model import engine
+    from icssim.model import ENGINE_COMPILED
 
-    return "engine compiled (mypyc)" if not engine.__file__.endswith(".py") else "engine pure Python"
+    return "engine compiled (mypyc)" if ENGINE_COMPILED else "engine pure Python"
 
 
 def python_probe() -> float:

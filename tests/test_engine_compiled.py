@@ -2,8 +2,8 @@
 
 A normal install imports the compiled engine; an editable one, or ``ICSSIM_PURE_PYTHON=1``, the
 source. Both must give the same records, bit for bit, whatever the scenario's features. The pinned
-digests of tests/test_engine_backtest.py hold either way; this test runs the two engines side by
-side in one process. It is skipped where only the source is installed.
+digests of tests/test_engine_backtest.py hold either way; these tests run the two engines side by
+side in one process, and are skipped where only the source is installed (nothing to compare).
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from test_engine_backtest import digest
 
-from icssim.model import compile_plan, engine
+from icssim.model import ENGINE_COMPILED, compile_plan, engine
 from icssim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPILED = not engine.__file__.endswith(".py")
+pytestmark = pytest.mark.skipif(not ENGINE_COMPILED,
+                                reason="the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
 
 
 def _source_engine():
@@ -34,7 +35,6 @@ def test_the_source_is_shipped_beside_the_compiled_engine():
     assert Path(engine.__file__).with_name("engine.py").is_file()
 
 
-@pytest.mark.skipif(not COMPILED, reason="the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
 @pytest.mark.parametrize("scenario", [
     "scenarios/ed_fragmented.yaml",            # hand-offs, bounced referrals, deterioration, monitoring
     "scenarios/ed_projection_2026_2031.yaml",  # calendar, demand profile, initial state, shared caseloads
