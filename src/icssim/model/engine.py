@@ -34,11 +34,11 @@ import gc
 import math
 import struct
 import time
-from array import array
 from collections import deque
 from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
 from itertools import count
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -47,9 +47,11 @@ import simpy
 from icssim.distributions import Sampler, block_draws, uniform_draws
 from icssim.model import calendar
 from icssim.model.arrivals import InversionGaps
-from icssim.model.plan import COST_CATEGORIES, Plan, RouterPlan, StepPlan
+from icssim.model.plan import COST_CATEGORIES, Condition, Plan, RouterPlan, StepPlan
 from icssim.model.records import ResourceUse, RunRecords
 from icssim.model.streams import Streams
+
+Draw = Callable[[], float]  # a stream: the next block-drawn value on each call (distributions.block_draws)
 
 NAN = math.nan
 _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
@@ -134,7 +136,8 @@ class _Step:
         # plan fields copied here (one attribute lookup instead of two in the hot path)
         "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
-        "next_step", "solo",
+        "next_step", "solo", "service", "contact_cost", "staff_hours_cost", "bed_day_cost", "inpatient",
+        "session_every", "discharge_after", "dropout_mean",
     )
     plan: StepPlan
     index: int
@@ -144,36 +147,44 @@ class _Step:
     n_transit: int
     n_returning: int
     priority: bool
-    duration: Any
-    handoff: Any
-    urgent_handoff: Any
-    route_u: Any
-    dropout: Any
-    missed_u: Any
-    missed_draws: Any
-    rebook: Any
-    sessions: Any
+    duration: Draw | None
+    handoff: Draw | None
+    urgent_handoff: Draw | None
+    route_u: Draw
+    dropout: Draw | None
+    missed_u: Draw
+    missed_draws: Iterator[float]
+    rebook: Draw | None
+    sessions: Draw | None
     scale: float
-    seq: Any
+    seq: Iterator[int]
     discharge: bool
     outcome_code: int
-    monitoring: Any
+    monitoring: tuple[float, float, frozenset[int], int, float] | None
     det: bool
-    accept: Any
+    accept: Condition | None
     starts_clock: bool
-    age_max: Any
+    age_max: float | None
     counts: int
     stay: bool
     missed_p: float
     costed: bool
-    next: Any
-    sets: Any
+    next: Any  # a RouterPlan (None only at a discharge step, which never moves anyone on)
+    sets: tuple[tuple[int, float], ...]
     single: _Resource | None
     plain: bool
     meets: bool
     gated: bool
     next_step: _Step | None
     solo: bool
+    service: int
+    contact_cost: float
+    staff_hours_cost: float
+    bed_day_cost: float
+    inpatient: bool
+    session_every: float
+    discharge_after: int
+    dropout_mean: float
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
                  outcome_code: dict[str, int], has_det: bool) -> None:
@@ -198,6 +209,12 @@ class _Step:
         self.next_step = None  # the next _Step when ``next`` is a plain edge (set by Simulation)
         self.solo = False  # one resource, used by no other step (set by Simulation)
         self.sets = plan.sets
+        self.service = plan.service
+        self.contact_cost, self.staff_hours_cost = plan.contact_cost, plan.staff_hours_cost
+        self.bed_day_cost = plan.bed_day_cost
+        self.inpatient = plan.kind == "inpatient"
+        self.session_every, self.discharge_after = plan.session_every, plan.discharge_after
+        self.dropout_mean = plan.dropout_mean or 0.0  # used only where there is a dropout stream
         # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
         # (no hand-off, acceptance test, age limit, monitoring, deterioration or dropout).
         # Not a panel, and not gated by a calendar's open days (those go through _dispatch).
@@ -217,7 +234,7 @@ class _Step:
         self.route_u = uniform_draws(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
         self.missed_u = uniform_draws(streams.rng(f"missed/{name}"))
-        self.missed_draws = self.missed_u.__self__  # the iterator behind missed_u (same values, shared)
+        self.missed_draws = self.missed_u.__self__  # type: ignore[attr-defined]  # the iterator behind missed_u (same values, shared)
         self.rebook = _stream(streams, f"rebook/{name}", plan.rebook)
         self.sessions = _stream(streams, f"sessions/{name}", plan.sessions)
 
@@ -326,7 +343,7 @@ class Simulation:
         self.n_services = len(plan.services)
         self.n_buckets = int(plan.horizon // plan.sample_every) + 1
         # flat rows of (service*_NCAT+category, £, t0, t1): read by numpy without conversion at the end
-        self.cost_spans = array("d")
+        self.cost_spans = bytearray()
         self.active: dict[int, Patient] = {}
         # hot-path constants and bound methods, made once (not per event)
         self._horizon = plan.horizon
@@ -413,7 +430,7 @@ class Simulation:
         self._queue.clear()
         self.active.clear()
         self.panel_held.clear()
-        self.cost_spans = array("d")
+        self.cost_spans = bytearray()
         self.ts = []
         for step in self.steps:
             step.queue.clear()
@@ -529,13 +546,13 @@ class Simulation:
             p.where = IN_TRANSIT
             s.n_transit += 1
             urgent = s.urgent_handoff is not None and p.attrs[self._urg] == self.urgent_level
-            due = now + (s.urgent_handoff() if urgent else s.handoff())
+            due = now + (s.urgent_handoff() if urgent else s.handoff())  # type: ignore[misc]  # urgent_handoff is set when urgent
             if due < self._horizon:  # self._at(delay, self._after_handoff, ...), inlined
                 heappush(self._queue, (due, 1, next(self._eid), self._after_handoff_cb, (p, s, p.wait)))
         else:
             self._join(p, s)
 
-    def _after_handoff(self, arg) -> None:
+    def _after_handoff(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait == tok:
             s.n_transit -= 1
@@ -577,7 +594,7 @@ class Simulation:
             self._schedule_deterioration(p)
         self._at(stream(), self._arrive_after_delay, (p, target, p.wait))
 
-    def _arrive_after_delay(self, arg) -> None:
+    def _arrive_after_delay(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait == tok:
             s.n_returning -= 1
@@ -635,7 +652,7 @@ class Simulation:
         self._charge_contact(p, s, length)
         self._at(length, self._end_delay, (p, s, p.wait))
 
-    def _end_delay(self, arg) -> None:
+    def _end_delay(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait != tok:
             return
@@ -657,7 +674,7 @@ class Simulation:
                 # would start this very patient (stale entries stay harmlessly in the queue).
                 s.n_wait = 1
                 if s.dropout is not None:
-                    self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
+                    self._at(s.dropout() * s.dropout_mean, self._drop_out, (p, s, p.wait))
                 self._start(p, s)
                 return
         s.n_wait += 1
@@ -667,7 +684,7 @@ class Simulation:
         else:
             s.queue.append((p, p.wait))
         if s.dropout is not None:
-            self._at(s.dropout() * s.plan.dropout_mean, self._drop_out, (p, s, p.wait))
+            self._at(s.dropout() * s.dropout_mean, self._drop_out, (p, s, p.wait))
         self._dispatch(s)
 
     def _dispatch(self, s: _Step) -> None:
@@ -741,7 +758,7 @@ class Simulation:
         p.wait += 1
         return s
 
-    def _drop_out(self, arg) -> None:
+    def _drop_out(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait != tok:
             return
@@ -752,13 +769,13 @@ class Simulation:
         else:
             self._exit(p, self._outcome_code["dropped_out"])
 
-    def _age_out(self, arg) -> None:
+    def _age_out(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait != tok:
             return
         self._leave_queue(p)
         self._visit(p, s, NAN, AGED_OUT)
-        self._move(p, s.plan.age_then, s)
+        self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
 
     # ------------------------------------------------------------------ service
     def _start(self, p: Patient, s: _Step) -> None:
@@ -786,7 +803,7 @@ class Simulation:
             missed = s.missed_p > 0 and s.missed_u() < s.missed_p
             if not missed:
                 self._start_counts(p, s)
-            contact = s.duration()
+            contact = s.duration()  # type: ignore[misc]  # a step with resources has a duration
             if s.costed:
                 self._charge_contact(p, s, contact)
             end = now + contact * s.scale
@@ -796,11 +813,10 @@ class Simulation:
 
     def _charge_contact(self, p: Patient, s: _Step, contact: float) -> None:
         """Charge one contact at ``s``: its contact cost, or the staff time it took."""
-        sp = s.plan
-        if sp.contact_cost or sp.staff_hours_cost:
+        if s.contact_cost or s.staff_hours_cost:
             now = self.now
-            cost = sp.contact_cost + sp.staff_hours_cost * contact
-            self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, cost, now, now)
+            cost = s.contact_cost + s.staff_hours_cost * contact
+            self._book(p, s.service, CONTACTS if s.contact_cost else STAFF, cost, now, now)
 
     def _start_counts(self, p: Patient, s: _Step) -> None:
         now = self.now
@@ -829,14 +845,13 @@ class Simulation:
 
     def _start_episode(self, p: Patient, s: _Step, now: float) -> None:
         """A treatment episode: book sessions every interval, count misses, maybe discharge."""
-        sp = s.plan
-        n = max(1, int(round(s.sessions())))
-        every = sp.session_every
+        n = max(1, int(round(s.sessions())))  # type: ignore[misc]  # an episode step has sessions
+        every = s.session_every
         outcome = SERVED
-        missed_p = sp.missed_p
+        missed_p = s.missed_p
         if missed_p > 0:  # one draw per booked session until n attended or too many missed in a row
             booked = attended = consecutive = 0
-            limit = sp.discharge_after
+            limit = s.discharge_after
             for u in s.missed_draws:  # the missed_u stream itself, iterated (no call per draw)
                 booked += 1
                 if u < missed_p:
@@ -852,8 +867,8 @@ class Simulation:
         else:
             booked = attended = n
         length = booked * every
-        if sp.age_max is not None:
-            years_left = sp.age_max - (p.attrs[self.age_idx] + (now - p.arrival) * self.ypu)
+        if s.age_max is not None:
+            years_left = s.age_max - (p.attrs[self.age_idx] + (now - p.arrival) * self.ypu)
             if years_left / self.ypu < length:
                 share = max(years_left / self.ypu, 0.0) / length
                 attended, booked = int(attended * share), max(int(booked * share), 1)
@@ -861,25 +876,24 @@ class Simulation:
                 outcome = AGED_OUT
         p.sessions += attended
         p.n_missed += booked - attended
-        if sp.contact_cost or sp.staff_hours_cost:
-            per = sp.contact_cost or sp.staff_hours_cost * (s.duration() if s.duration else 0.0)
-            self._book(p, sp.service, CONTACTS if sp.contact_cost else STAFF, per * booked, now, now + length)
+        if s.contact_cost or s.staff_hours_cost:
+            per = s.contact_cost or s.staff_hours_cost * (s.duration() if s.duration else 0.0)
+            self._book(p, s.service, CONTACTS if s.contact_cost else STAFF, per * booked, now, now + length)
         self._at(length, self._end_service, (p, s, now, outcome))
 
     def _start_stay(self, p: Patient, s: _Step, now: float) -> None:
         """A bed-based stay (admission or inpatient): length of stay from ``duration``."""
-        sp = s.plan
-        los = s.duration()
+        los = s.duration()  # type: ignore[misc]  # a stay has a duration
         days = los * self.plan.hours_per_unit / 24
-        if sp.kind == "inpatient":
+        if s.inpatient:
             p.bed_days += days
-        if sp.bed_day_cost:
-            self._book(p, sp.service, BED_DAYS, sp.bed_day_cost * los, now, now + los)
-        if sp.contact_cost:
-            self._book(p, sp.service, CONTACTS, sp.contact_cost, now, now)
+        if s.bed_day_cost:
+            self._book(p, s.service, BED_DAYS, s.bed_day_cost * los, now, now + los)
+        if s.contact_cost:
+            self._book(p, s.service, CONTACTS, s.contact_cost, now, now)
         self._at(los, self._end_service, (p, s, now, SERVED))
 
-    def _end_service(self, arg) -> None:
+    def _end_service(self, arg: tuple[Patient, _Step, float, int]) -> None:
         p, s, started, outcome = arg
         now = self.now
         r = s.single
@@ -918,12 +932,12 @@ class Simulation:
         elif outcome == DISCHARGED_MISSED:
             self._discharge_missed(p, s)
         else:  # AGED_OUT
-            self._move(p, s.plan.age_then, s)
+            self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
 
     def _after_missed(self, p: Patient, s: _Step) -> None:
         p.misses += 1
         p.n_missed += 1
-        if p.misses >= s.plan.discharge_after:
+        if p.misses >= s.discharge_after:
             self._discharge_missed(p, s)
             return
         p.wait += 1
@@ -938,7 +952,7 @@ class Simulation:
         s.n_transit += 1
         self._at(s.rebook(), self._rebooked, (p, s, p.wait))
 
-    def _rebooked(self, arg) -> None:
+    def _rebooked(self, arg: tuple[Patient, _Step, int]) -> None:
         p, s, tok = arg
         if p.wait == tok:
             s.n_transit -= 1
@@ -989,7 +1003,7 @@ class Simulation:
         if due < self._horizon:  # (see _at)
             heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.det_seq)))
 
-    def _deteriorate(self, arg) -> None:
+    def _deteriorate(self, arg: tuple[Patient, int]) -> None:
         p, seq = arg
         if p.det_seq != seq or p.wait != p.det_wait:
             return  # superseded, or it went off outside a deteriorating wait (see _schedule_deterioration)
@@ -1040,7 +1054,7 @@ class Simulation:
         """
         if service >= 0:
             p.cost[service] += amount
-            self.cost_spans.extend((service * _NCAT + category, amount, t0, t1))
+            self.cost_spans += _pack_span(service * _NCAT + category, amount, t0, t1)
 
     def _exit(self, p: Patient, outcome: int) -> None:
         """``p`` leaves the system with outcome code ``outcome`` (an index into plan.outcomes)."""
@@ -1230,6 +1244,7 @@ def _row_struct(n_float: int, n_int: int) -> struct.Struct:
 
 
 _pack_visit = _row_struct(len(Simulation._VISIT_FLOATS), len(Simulation._VISIT_INTS)).pack
+_pack_span = struct.Struct("=4d").pack  # a cost span (cell, £, t0, t1), read back as an (n, 4) float array
 
 
 def _columns(buf: bytearray, float_names, int_names) -> dict[str, np.ndarray]:
