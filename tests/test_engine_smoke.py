@@ -89,3 +89,19 @@ def test_events_due_at_or_after_the_horizon_never_enter_the_heap():
     rec = sim._records()
     assert rec.events > 10_000 and rec.in_system_end > 0
     assert left_in_heap == []
+
+
+def test_engine_codes_follow_the_record_vocabularies():
+    """The engine's integer codes (literal constants, so compiled code inlines them) index the
+    names the records and costs are read with."""
+    from icssim.model import engine
+    from icssim.model.plan import COST_CATEGORIES
+    from icssim.model.records import VISIT_OUTCOMES
+
+    outcomes = ("SERVED", "REJECTED", "DROPPED", "EMERGENCY", "MISSED", "DISCHARGED_MISSED", "AGED_OUT",
+                "ESCALATED")
+    assert [getattr(engine, name) for name in outcomes] == list(range(len(VISIT_OUTCOMES)))
+    assert [name.lower() for name in outcomes] == [o.replace("dropped_out", "dropped") for o in VISIT_OUTCOMES]
+    categories = ("STAFF", "CONTACTS", "BED_DAYS", "MONITORING")
+    assert [getattr(engine, name) for name in categories] == list(range(len(COST_CATEGORIES)))
+    assert [name.lower() for name in categories] == list(COST_CATEGORIES)

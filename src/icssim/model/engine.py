@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
 from itertools import count
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import numpy as np
 import simpy
@@ -53,15 +53,31 @@ from icssim.model.streams import Streams
 
 Draw = Callable[[], float]  # a stream: the next block-drawn value on each call (distributions.block_draws)
 
-NAN = math.nan
+# Constants are Final: compiled, they are C constants, not look-ups in the module's namespace.
+NAN: Final = math.nan
 _EXP1 = Sampler(lambda rng, n: rng.exponential(1.0, n), 1.0, 1.0)
-(SERVED, REJECTED, DROPPED, EMERGENCY, MISSED, DISCHARGED_MISSED, AGED_OUT, ESCALATED) = range(8)
+# visit outcomes (records.VISIT_OUTCOMES in this order)
+SERVED: Final = 0
+REJECTED: Final = 1
+DROPPED: Final = 2
+EMERGENCY: Final = 3
+MISSED: Final = 4
+DISCHARGED_MISSED: Final = 5
+AGED_OUT: Final = 6
+ESCALATED: Final = 7
 # where a patient is: not waiting, in a hand-off or delay step, in a queue, on a routing delay
-NOWHERE, IN_TRANSIT, IN_QUEUE, RETURNING = 0, 1, 2, 3
-_NCAT = len(COST_CATEGORIES)
-_MIN_COMPACT = 1024  # heap entries before stale ones are first cleared out
-_COMPACT_GROWTH = 3  # ... and then whenever the heap has grown this many times since the last clean-up
-STAFF, CONTACTS, BED_DAYS, MONITORING = range(_NCAT)
+NOWHERE: Final = 0
+IN_TRANSIT: Final = 1
+IN_QUEUE: Final = 2
+RETURNING: Final = 3
+_MIN_COMPACT: Final = 1024  # heap entries before stale ones are first cleared out
+_COMPACT_GROWTH: Final = 3  # ... and then whenever the heap has grown this many times since the last clean-up
+# cost categories, in the order of plan.COST_CATEGORIES
+STAFF: Final = 0
+CONTACTS: Final = 1
+BED_DAYS: Final = 2
+MONITORING: Final = 3
+_NCAT: Final = len(COST_CATEGORIES)
 
 
 class Patient:
@@ -250,7 +266,12 @@ def _stream(streams: Streams, name: str, sampler: Sampler | None):
 
 
 # bit flags of Step.counts: which patient counters a service start increments
-_C_ASSESS, _C_TREAT, _C_AE, _C_ADMIT, _C_INPATIENT, _C_INTENSIVE = 1, 2, 4, 8, 16, 32
+_C_ASSESS: Final = 1
+_C_TREAT: Final = 2
+_C_AE: Final = 4
+_C_ADMIT: Final = 8
+_C_INPATIENT: Final = 16
+_C_INTENSIVE: Final = 32
 _KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
@@ -440,7 +461,8 @@ class Simulation:
         env = self.env
         q = self._queue
         pop = heappop
-        item: Any
+        item: tuple  # (time, priority, id, callback, argument), or a simpy event's 4-tuple
+        t: float
         while q:
             item = pop(q)
             t = item[0]
