@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,13 +86,19 @@ def _integral(a: float, k: float, length: float) -> float:
 class InversionGaps:
     """Callable giving successive gaps between arrivals of a :class:`RateProfile`.
 
-    ``unit_exp`` returns standard exponential draws (a :class:`BlockStream`). Once the
-    cumulative intensity passes Lambda(horizon) every further gap is infinite.
+    ``unit_exp`` returns standard exponential draws (a stream made by
+    :func:`~icssim.distributions.block_draws`). Once the cumulative intensity passes
+    Lambda(horizon) every further gap is infinite.
     """
 
     __slots__ = ("profile", "unit_exp", "x", "t")
 
-    def __init__(self, profile: RateProfile, unit_exp) -> None:
+    profile: RateProfile
+    unit_exp: Callable[[], float]
+    x: float
+    t: float
+
+    def __init__(self, profile: RateProfile, unit_exp: Callable[[], float]) -> None:
         self.profile, self.unit_exp = profile, unit_exp
         self.x = self.t = 0.0
 

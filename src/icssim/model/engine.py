@@ -487,7 +487,7 @@ class Simulation:
         if not event._ok and not hasattr(event, "_defused"):
             raise event._value
 
-    def _arrive(self, state) -> None:
+    def _arrive(self, state: tuple[int, Draw, list[Draw | None], list[float] | None, _Step]) -> None:
         ci, gap, attr, const, entry = state
         now = self.now
         attrs = const.copy() if const is not None else [NAN if s is None else s() for s in attr]
