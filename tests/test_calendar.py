@@ -3,6 +3,7 @@ waiting list, and KPIs per month and quarter."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -535,3 +536,35 @@ def test_day_end_is_the_exact_first_time_of_the_next_day(days_per_unit):
         assert end > t and day(end) == day(t) + 1 and day(math.nextafter(end, -math.inf)) == day(t)
         assert days.is_open(math.nextafter(end, -math.inf)) == days.is_open(t)
     assert days.day_end(401 / days_per_unit) == math.inf
+    for d in range(1, 400):  # and the start of each day, which ends a run of closed days
+        start = days.day_start(d)
+        assert day(start) == d and day(math.nextafter(start, -math.inf)) == d - 1
+
+
+def test_engine_answers_for_closed_days_as_the_calendar_would(monkeypatch):
+    """During closed days the engine answers "closed" itself for a step whose retry is set
+    (``Simulation._closed``); asking ``calendar.closed_until`` every time gives the same records."""
+    from icssim.model import calendar
+
+    scenario = Path(__file__).parents[1] / "scenarios" / "ed_projection_2026_2031.yaml"  # office hours
+    plan = dataclasses.replace(compile_plan(load_scenario(scenario)), horizon=2 * 365.25)
+    original = calendar.closed_until
+    calls = {"remembered": 0, "forgotten": 0}
+
+    def run(rep, forget):
+        def closed_until(sim, s):
+            calls["forgotten" if forget else "remembered"] += 1
+            closed = original(sim, s)
+            if forget:
+                sim.closed_end = -math.inf
+            return closed
+
+        monkeypatch.setattr(calendar, "closed_until", closed_until)
+        return simulate(plan, replication=rep)
+
+    for rep in range(2):
+        remembered, forgotten = run(rep, False), run(rep, True)
+        for key in remembered.patients:
+            np.testing.assert_array_equal(remembered.patients[key], forgotten.patients[key])
+        np.testing.assert_array_equal(remembered.visits["t_start"], forgotten.visits["t_start"])
+    assert calls["forgotten"] > 2 * calls["remembered"] > 0

@@ -68,16 +68,21 @@ class OpenDays:
         """The first time after ``t`` that falls on a later day than ``t`` (as the other methods count
         days, ``int(t * days_per_unit + 1e-9)``); infinity beyond the calendar. Exact to the last bit
         of a float, so that a cached "open until" gives the same answers as asking ``is_open``."""
-        dpu = self.days_per_unit
-        d = int(t * dpu + 1e-9)
+        d = int(t * self.days_per_unit + 1e-9)
         if d + 1 >= len(self.next_open):
             return math.inf
-        end = (d + 1 - 1e-9) / dpu  # within a few ulps of the boundary: step onto it
-        while int(end * dpu + 1e-9) > d:
-            end = math.nextafter(end, -math.inf)
-        while int(end * dpu + 1e-9) <= d:
-            end = math.nextafter(end, math.inf)
-        return end
+        return self.day_start(d + 1)
+
+    def day_start(self, d: int) -> float:
+        """The first time that falls on day ``d`` or later (as the other methods count days), exact
+        to the last bit of a float."""
+        dpu = self.days_per_unit
+        start = (d - 1e-9) / dpu  # within a few ulps of the boundary: step onto it
+        while int(start * dpu + 1e-9) >= d:
+            start = math.nextafter(start, -math.inf)
+        while int(start * dpu + 1e-9) < d:
+            start = math.nextafter(start, math.inf)
+        return start
 
     def next_open_time(self, t: float) -> float:
         """``t`` when its day is open, else the start of the next open day."""
@@ -297,12 +302,17 @@ def closed_until(sim, s) -> bool:
     """If ``s`` keeps office hours and today is closed, schedule a retry at the next opening; True if closed.
 
     An open day is remembered (``sim.open_until``, its end), so that the engine asks again only once
-    the day is over: a dispatch at a gated step tests one float instead of calling here."""
+    the day is over: a dispatch at a gated step tests one float instead of calling here. So is a run
+    of closed days (``sim.closed_end``, the start of the next open day, and ``sim.reopen_at``, the
+    retry time): until it ends, the engine answers for a step whose retry is already set."""
     now = sim.now
-    t = sim.open_days.next_open_time(now)
+    days = sim.open_days
+    t = days.next_open_time(now)
     if t <= now:
-        sim.open_until = sim.open_days.day_end(now)
+        sim.open_until = days.day_end(now)
         return False
+    sim.closed_end = days.day_start(days.next_open[int(now * days.days_per_unit + 1e-9)])
+    sim.reopen_at = t
     if sim.reopen.get(s.index) != t:
         sim.reopen[s.index] = t
         sim._at(t - now, _reopen, (sim, s))

@@ -391,6 +391,8 @@ class Simulation:
         self.open_days: calendar.OpenDays | None = None
         self.deciding: Patient | None = None  # the patient a panel is deciding on (calendar.hold)
         self.open_until = -math.inf  # end of the open day last seen by calendar.closed_until
+        self.closed_end = -math.inf  # end of the closed days last seen by it ...
+        self.reopen_at = math.inf  # ... and the retry time it set for them
         self.panel_held: dict[int, list] = {}
         self.reopen: dict[int, float] = {}
 
@@ -711,8 +713,7 @@ class Simulation:
 
     def _dispatch(self, s: _Step) -> None:
         """Start as many waiting patients at ``s`` as its resources allow."""
-        if (s.gated and self.open_days is not None and self.now >= self.open_until
-                and calendar.closed_until(self, s)):
+        if s.gated and self.open_days is not None and self.now >= self.open_until and self._closed(s):
             return
         q = s.queue
         res = s.res
@@ -745,8 +746,7 @@ class Simulation:
                 # a step whose one resource is r has room (the loop's condition): no generator to run
                 if not s.n_wait or (s.single is None and any(x.used >= x.cap for x in s.res)):
                     continue
-                if (s.gated and self.open_days is not None and self.now >= self.open_until
-                        and calendar.closed_until(self, s)):
+                if s.gated and self.open_days is not None and self.now >= self.open_until and self._closed(s):
                     continue
                 q = s.queue
                 head = q[0]
@@ -766,6 +766,13 @@ class Simulation:
                 return
             p = heappop(best.queue)[3] if best.priority else best.queue.popleft()[0]
             self._start(p, best)
+
+    def _closed(self, s: _Step) -> bool:
+        """``calendar.closed_until(self, s)``, answered here during the closed days it last saw
+        when it has already set ``s``'s retry at their end (where it would only return True)."""
+        if self.now < self.closed_end and self.reopen.get(s.index) == self.reopen_at:
+            return True
+        return calendar.closed_until(self, s)
 
     def _leave_queue(self, p: Patient) -> _Step:
         """Take ``p`` out of whatever it is waiting in (queue entries go stale)."""
