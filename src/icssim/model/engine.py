@@ -141,6 +141,26 @@ class _Resource:
         self.steps = []
 
 
+class _Router:
+    """A :class:`RouterPlan` as the engine follows it (compiled, its fields are read natively)."""
+
+    __slots__ = ("target", "delay", "cumulative", "branches", "conditions")
+    target: int
+    delay: Sampler | None
+    cumulative: tuple[float, ...]
+    branches: list[_Router]
+    conditions: tuple[Condition | None, ...]
+
+    def __init__(self, plan: RouterPlan) -> None:
+        self.target, self.delay, self.cumulative = plan.target, plan.delay, plan.cumulative
+        self.branches = [_Router(b) for b in plan.branches]
+        self.conditions = plan.conditions
+
+
+def _router(plan: RouterPlan | None) -> _Router | None:
+    return None if plan is None else _Router(plan)
+
+
 class _Step:
     """Runtime state of a step: its plan, random streams and queue."""
 
@@ -153,7 +173,8 @@ class _Step:
         "discharge", "outcome_code", "monitoring", "det", "accept", "starts_clock", "age_max",
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
         "next_step", "solo", "service", "contact_cost", "staff_hours_cost", "bed_day_cost", "inpatient",
-        "session_every", "discharge_after", "dropout_mean",
+        "session_every", "discharge_after", "dropout_mean", "on_reject", "age_then", "missed_then",
+        "dropout_then",
     )
     plan: StepPlan
     index: int
@@ -185,7 +206,7 @@ class _Step:
     stay: bool
     missed_p: float
     costed: bool
-    next: Any  # a RouterPlan (None only at a discharge step, which never moves anyone on)
+    next: Any  # a _Router (None only at a discharge step, which never moves anyone on)
     sets: tuple[tuple[int, float], ...]
     single: _Resource | None
     plain: bool
@@ -201,6 +222,10 @@ class _Step:
     session_every: float
     discharge_after: int
     dropout_mean: float
+    on_reject: _Router | None
+    age_then: _Router | None
+    missed_then: _Router | None
+    dropout_then: _Router | None
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[_Resource],
                  outcome_code: dict[str, int], has_det: bool) -> None:
@@ -221,7 +246,9 @@ class _Step:
         self.stay = bool(plan.bed_day_cost) or plan.kind in ("admission", "inpatient")
         self.missed_p = plan.missed_p
         self.costed = bool(plan.contact_cost or plan.staff_hours_cost)
-        self.next = plan.next
+        self.next = _router(plan.next)
+        self.on_reject, self.age_then = _router(plan.on_reject), _router(plan.age_then)
+        self.missed_then, self.dropout_then = _router(plan.missed_then), _router(plan.dropout_then)
         self.next_step = None  # the next _Step when ``next`` is a plain edge (set by Simulation)
         self.solo = False  # one resource, used by no other step (set by Simulation)
         self.sets = plan.sets
@@ -583,7 +610,7 @@ class Simulation:
             p.where = NOWHERE
             self._join(p, s)
 
-    def _move(self, p: Patient, router: RouterPlan, s: _Step) -> None:
+    def _move(self, p: Patient, router: _Router, s: _Step) -> None:
         """Follow ``router`` from step ``s``: choose the next step, maybe after a delay."""
         while router.target < 0:
             if router.cumulative:
@@ -639,7 +666,7 @@ class Simulation:
                 p.rejections += 1
                 p.wait += 1
                 self._visit(p, s, NAN, REJECTED)
-                self._move(p, s.plan.on_reject, s)  # type: ignore[arg-type]  # set wherever accept is
+                self._move(p, s.on_reject, s)  # type: ignore[arg-type]  # set wherever accept is
                 return
         if s.starts_clock and p.referral != p.referral:
             p.referral = p.t_enter
@@ -648,7 +675,7 @@ class Simulation:
             if years_left <= 0:
                 p.wait += 1
                 self._visit(p, s, NAN, AGED_OUT)
-                self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
+                self._move(p, s.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
                 return
             if s.res:
                 self._at(years_left / self.ypu, self._age_out, (p, s, p.wait))
@@ -793,8 +820,8 @@ class Simulation:
             return
         self._leave_queue(p)
         self._visit(p, s, NAN, DROPPED)
-        if s.plan.dropout_then is not None:
-            self._move(p, s.plan.dropout_then, s)
+        if s.dropout_then is not None:
+            self._move(p, s.dropout_then, s)
         else:
             self._exit(p, self._outcome_code["dropped_out"])
 
@@ -804,7 +831,7 @@ class Simulation:
             return
         self._leave_queue(p)
         self._visit(p, s, NAN, AGED_OUT)
-        self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
+        self._move(p, s.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
 
     # ------------------------------------------------------------------ service
     def _start(self, p: Patient, s: _Step) -> None:
@@ -961,7 +988,7 @@ class Simulation:
         elif outcome == DISCHARGED_MISSED:
             self._discharge_missed(p, s)
         else:  # AGED_OUT
-            self._move(p, s.plan.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
+            self._move(p, s.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
 
     def _after_missed(self, p: Patient, s: _Step) -> None:
         p.misses += 1
@@ -996,8 +1023,8 @@ class Simulation:
             self._at(max(years_left, 0.0) / self.ypu, self._age_out, (p, s, p.wait))
 
     def _discharge_missed(self, p: Patient, s: _Step) -> None:
-        if s.plan.missed_then is not None:
-            self._move(p, s.plan.missed_then, s)
+        if s.missed_then is not None:
+            self._move(p, s.missed_then, s)
         else:
             self._exit(p, self._outcome_code["discharged_missed"])
 
