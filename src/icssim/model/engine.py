@@ -1185,30 +1185,17 @@ class Simulation:
                               + tuple(f"cost_{name}" for name in plan.services))
         self.pbuf = bytearray()
         self.vbuf = bytearray() if record_visits else None
-        self._write_patient = self._patient_writer()
+        self._pack_patient = _row_struct(len(self._pfloat_names), len(self._PATIENT_INTS)).pack
 
-    def _patient_writer(self):
-        """``write(p, exit_time, outcome)`` appending one patient row, specialised to this plan.
-
-        The row layout (attributes, final attribute, one cost per service) is fixed per plan,
-        so the writer is generated with every field spelt out: one ``struct.pack`` call and
-        no tuple building or unpacking per patient.
-        """
-        fields = ["p.arrival", "p.referral", "p.assess_start", "p.treat_start", "p.first_intensive",
-                  "exit_time", "p.bed_days", "p.urgency0"]
-        fields += [f"attrs[{i}]" for i in range(self._n_attr)]
-        if self._final_attr >= 0:
-            fields.append(f"attrs[{self._final_attr}]")
-        fields += [f"cost[{i}]" for i in range(self.n_services)]
-        fields += ["p.pid", "p.cohort", "outcome", "p.rejections", "p.rereferrals", "p.n_assess", "p.n_dup",
-                   "p.n_ae", "p.n_admit", "p.n_inpatient", "p.n_missed", "p.sessions"]
-        src = ("def write(p, exit_time, outcome, pack=pack, buf=buf):\n"
-               "    attrs = p.attrs\n    cost = p.cost\n"
-               f"    buf += pack({', '.join(fields)})\n")
-        pack = _row_struct(len(self._pfloat_names), len(self._PATIENT_INTS)).pack
-        namespace = {"pack": pack, "buf": self.pbuf}
-        exec(compile(src, "<icssim patient writer>", "exec"), namespace)
-        return namespace["write"]
+    def _write_patient(self, p: Patient, exit_time: float, outcome: int) -> None:
+        """Append ``p``'s row (layout in ``_pfloat_names`` and ``_PATIENT_INTS``) to the patient buffer."""
+        attrs = p.attrs  # the plan's attributes, then the cohort index (not written)
+        final = (attrs[self._final_attr],) if self._final_attr >= 0 else ()
+        self.pbuf += self._pack_patient(
+            p.arrival, p.referral, p.assess_start, p.treat_start, p.first_intensive, exit_time, p.bed_days,
+            p.urgency0, *attrs[:self._n_attr], *final, *p.cost,
+            p.pid, p.cohort, outcome, p.rejections, p.rereferrals, p.n_assess, p.n_dup, p.n_ae, p.n_admit,
+            p.n_inpatient, p.n_missed, p.sessions)
 
     def _visit(self, p: Patient, s: _Step, started: float, outcome: int) -> None:
         vbuf = self.vbuf
