@@ -35,10 +35,10 @@ import math
 import struct
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
 from itertools import count
-from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final
 
 import numpy as np
@@ -277,7 +277,8 @@ class _Step:
         self.route_u = uniform_draws(streams.rng(f"route/{name}"))
         self.dropout = _stream(streams, f"dropout/{name}", _EXP1 if plan.dropout_mean else None)
         self.missed_u = uniform_draws(streams.rng(f"missed/{name}"))
-        self.missed_draws = self.missed_u.__self__  # type: ignore[attr-defined]  # the iterator behind missed_u (same values, shared)
+        # the iterator behind missed_u (the same values, shared)
+        self.missed_draws = self.missed_u.__self__  # type: ignore[attr-defined]
         self.rebook = _stream(streams, f"rebook/{name}", plan.rebook)
         self.sessions = _stream(streams, f"sessions/{name}", plan.sessions)
 
@@ -452,16 +453,19 @@ class Simulation:
         the first time-series sample and the end of the warm-up."""
         plan = self.plan
         for ci, cohort in enumerate(plan.cohorts):
+            if cohort.profile is None and cohort.rate <= 0:
+                continue  # nobody arrives
+            rng = self._streams.rng(f"arrivals/{cohort.name}")
+            gap: Draw
             if cohort.profile is not None:  # time-varying demand: exact inversion of Lambda(t)
-                gap: Any = InversionGaps(cohort.profile, block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _EXP1))
-            elif cohort.rate > 0:
-                gap = block_draws(self._streams.rng(f"arrivals/{cohort.name}"), _exponential(1 / cohort.rate))
-            if cohort.profile is not None or cohort.rate > 0:
-                attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
-                        for a, smp in zip(plan.attributes, cohort.samplers)]
-                const = [NAN] * len(attr) if all(a is None for a in attr) else None
-                state = (ci, gap, attr, const, self.steps[cohort.entry])
-                self._at(gap(), self._arrive, state)
+                gap = InversionGaps(cohort.profile, block_draws(rng, _EXP1))
+            else:
+                gap = block_draws(rng, _exponential(1 / cohort.rate))
+            attr = [_stream(self._streams, f"attribute/{cohort.name}/{a.name}", smp)
+                    for a, smp in zip(plan.attributes, cohort.samplers)]
+            const = [NAN] * len(attr) if all(a is None for a in attr) else None
+            state = (ci, gap, attr, const, self.steps[cohort.entry])
+            self._at(gap(), self._arrive, state)
         if plan.calendar is not None:
             calendar.install(self)
         self._at(0.0, self._sample, None)
@@ -597,7 +601,8 @@ class Simulation:
             p.where = IN_TRANSIT
             s.n_transit += 1
             urgent = s.urgent_handoff is not None and p.attrs[self._urg] == self.urgent_level
-            due = now + (s.urgent_handoff() if urgent else s.handoff())  # type: ignore[misc]  # urgent_handoff is set when urgent
+            # (urgent_handoff is set when urgent)
+            due = now + (s.urgent_handoff() if urgent else s.handoff())  # type: ignore[misc]
             if due < self._horizon:  # self._at(delay, self._after_handoff, ...), inlined
                 heappush(self._queue, (due, 1, next(self._eid), self._after_handoff_cb, (p, s, p.wait)))
         else:
@@ -1165,11 +1170,12 @@ class Simulation:
         self._warm = ([r.area for r in self.res], self.in_sys_area)
 
     # ------------------------------------------------------------------ records
-    _PATIENT_FLOATS: ClassVar[tuple[str, ...]] = ("arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit",
-                       "bed_days", "urgency0")
-    _PATIENT_INTS: ClassVar[tuple[str, ...]] = ("pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments",
-                     "n_duplicated_assessments", "n_ae", "n_emergency_admissions",
-                     "n_inpatient_admissions", "n_missed", "sessions")
+    _PATIENT_FLOATS: ClassVar[tuple[str, ...]] = (
+        "arrival", "referral", "assess_start", "treat_start", "first_intensive", "exit", "bed_days",
+        "urgency0")
+    _PATIENT_INTS: ClassVar[tuple[str, ...]] = (
+        "pid", "cohort", "outcome", "rejections", "rereferrals", "n_assessments", "n_duplicated_assessments",
+        "n_ae", "n_emergency_admissions", "n_inpatient_admissions", "n_missed", "sessions")
     _VISIT_FLOATS: ClassVar[tuple[str, ...]] = ("t_enter", "t_queue", "t_start", "t_end")
     _VISIT_INTS: ClassVar[tuple[str, ...]] = ("pid", "step", "outcome")
 
@@ -1226,7 +1232,8 @@ class Simulation:
         # cost only the buffer (8 bytes per float field, 4 per int field, padded to 8 per row).
         cols = _columns(self.pbuf, self._pfloat_names, self._PATIENT_INTS)
         n_fixed = len(self._PATIENT_FLOATS)
-        patients = {k: cols[k] for k in self._PATIENT_FLOATS + self._PATIENT_INTS + self._pfloat_names[n_fixed:]}
+        names = self._PATIENT_FLOATS + self._PATIENT_INTS + self._pfloat_names[n_fixed:]
+        patients = {k: cols[k] for k in names}
         cal = plan.calendar
         if cal is not None and (cal.initial or cal.initial_groups):  # today's waiting list: pids 0..n-1
             n0 = len(cal.initial) + sum(g.count for g in cal.initial_groups)
@@ -1235,7 +1242,8 @@ class Simulation:
         if self.vbuf is not None:
             visits = _columns(self.vbuf, self._VISIT_FLOATS, self._VISIT_INTS)
         ts_cols = (["time", "in_system"] + [f"waiting_{s.plan.name}" for s in self._served]
-                   + [f"queue_{s.plan.name}" for s in self._served] + [f"in_use_{r.name}" for r in plan.resources])
+                   + [f"queue_{s.plan.name}" for s in self._served]
+                   + [f"in_use_{r.name}" for r in plan.resources])
         ts = np.array(self.ts, dtype=float).reshape(len(self.ts), len(ts_cols))
         n_cells = max(self.n_services, 1) * _NCAT
         spans = np.frombuffer(self.cost_spans, dtype=float).reshape(-1, 4)
