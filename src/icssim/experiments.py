@@ -114,13 +114,27 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
             if progress:
                 progress(1)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(run_replication, scenario, r, seed, keep_records) for r in reps]
+        # the scenario goes to each worker once, not with every replication: a worker then
+        # compiles its plan once (``_plan`` keeps it) instead of unpickling and compiling per task
+        with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_scenario,
+                                 initargs=(scenario,)) as pool:
+            futures = [pool.submit(_run_worker_replication, r, seed, keep_records) for r in reps]
             for fut in futures:
                 done.append(fut.result())
                 if progress:
                     progress(1)
     return sorted(done[first:], key=lambda r: r.replication)
+
+
+_WORKER_SCENARIO: list[Scenario] = []  # in a worker process of ``replicate``: the scenario it runs
+
+
+def _set_worker_scenario(scenario: Scenario) -> None:
+    _WORKER_SCENARIO[:] = [scenario]
+
+
+def _run_worker_replication(replication: int, seed: int | None, keep_records: bool) -> Replication:
+    return run_replication(_WORKER_SCENARIO[0], replication, seed, keep_records)
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
