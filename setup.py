@@ -9,7 +9,8 @@ item 27). The build stays pure Python, with a warning (which pip shows with ``-v
 * the install is editable (``pip install -e``: edits to engine.py must take effect), or
 * mypyc or a C compiler is missing, or compiling fails.
 
-``icssim.model.engine.__file__`` says which engine runs (``.so`` or ``.py``).
+``icssim.model.ENGINE_COMPILED`` says which engine runs (from ``icssim.model.engine.__file__``:
+``.so`` or ``.py``).
 """
 
 from __future__ import annotations
