@@ -340,52 +340,95 @@ def bench_million(args, out) -> None:
 
 def bench_parallel(args, out) -> None:
     """experiments.run on 1 and 2 workers, taking turns for ``--parallel-rounds`` rounds: wall times
-    and speed-up (medians; this host's speed drifts, so one 1-then-2 pair can mislead)."""
+    and speed-up (medians; this host's speed drifts, so one 1-then-2 pair can mislead).
+
+    Also the CPU time the replications themselves took (the sum of their simulation times): on 2
+    workers it should equal 1 worker's. When it is higher, the two CPUs ran the same work slower
+    side by side, which no pool can win back; the pool's own cost is then the rest of the gap."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
     reps = args.parallel_reps
     times: dict[int, list[float]] = {1: [], 2: []}
+    work: dict[int, list[float]] = {1: [], 2: []}
     for _ in range(args.parallel_rounds):
         for workers in (1, 2):
             t = time.perf_counter()
-            run(scenario, replications=reps, workers=workers, keep_records=False)
+            result = run(scenario, replications=reps, workers=workers, keep_records=False)
             times[workers].append(time.perf_counter() - t)
+            work[workers].append(sum(r.kpis["wall_seconds"] for r in result.replications))
     one, two = statistics.median(times[1]), statistics.median(times[2])
     rounds = ", ".join(f"{a / b:.2f}x" for a, b in zip(times[1], times[2]))
+    inflation = ", ".join(f"{b / a:.2f}" for a, b in zip(work[1], work[2]))
+    busy = ", ".join(f"{w / (2 * t):.0%}" for w, t in zip(work[2], times[2]))
     out.append("")
     out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False, "
                f"{args.parallel_rounds} rounds taking turns): 1 worker {one:.2f} s, 2 workers {two:.2f} s (medians), "
                f"speed-up {one / two:.2f}x; by round {rounds}")
+    out.append(f"  simulation CPU time on 2 workers / on 1, by round: {inflation} (1.00: the two CPUs ran "
+               f"side by side as fast as one alone); share of 2 workers' wall spent simulating: {busy}")
 
 
 def bench_sweep(args, out) -> None:
-    """A whole sweep (scenarios/sweeps/ed_sensitivity.yaml, fewer replications) on 1 and 2 local workers."""
+    """A whole sweep (scenarios/sweeps/ed_sensitivity.yaml, fewer replications) on 1 and 2 local
+    workers, as ``icssim sweep`` runs it: the runs, then the outputs (tables, plots, report)."""
     import tempfile
 
     from ruamel.yaml import YAML
 
-    from icssim.sweep.runner import sweep
+    from icssim.sweep.outputs import write_outputs
+    from icssim.sweep.runner import execute, prepare
 
     source = ROOT / "scenarios" / "sweeps" / "ed_sensitivity.yaml"
     yaml = YAML()
     spec = yaml.load(source)
     spec["base"] = str((source.parent / spec["base"]).resolve())
     spec["sweep"]["replications"] = 1 if args.quick else 2
-    times = {}
+    phases: dict[int, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / source.name
         with path.open("w") as f:
             yaml.dump(spec, f)
         for workers in (1, 2):
+            run = prepare(path, out=Path(tmp) / f"out{workers}")
+            try:
+                t = time.perf_counter()
+                execute(run, workers, None, False, yes=True, budget=None, quiet=True)
+                t_runs = time.perf_counter() - t
+                write_outputs(run)
+                phases[workers] = (t_runs, time.perf_counter() - t - t_runs)
+            finally:
+                run.store.close()
+    runs = len(run.points) * spec["sweep"]["replications"]
+    total = {w: sum(p) for w, p in phases.items()}
+    out.append(f"Parallel sweep (ed_sensitivity, {len(run.points)} points x {spec['sweep']['replications']} "
+               f"replications = {runs} runs, local executor, outputs written): 1 worker {total[1]:.2f} s, "
+               f"2 workers {total[2]:.2f} s, speed-up {total[1] / total[2]:.2f}x")
+    out.append(f"  runs {phases[1][0]:.2f} -> {phases[2][0]:.2f} s ({phases[1][0] / phases[2][0]:.2f}x); "
+               f"outputs {phases[1][1]:.2f} -> {phases[2][1]:.2f} s ({phases[1][1] / phases[2][1]:.2f}x)")
+
+
+def bench_main_job(args, out) -> None:
+    """The README's main job, ``icssim run scenarios/ed_integrated.yaml --replications 10``, as a
+    user runs it: a fresh interpreter, all cores, every table, plot and the report written.
+    Wall time of the whole command (median of 3), and the simulation's share from metadata.json."""
+    import tempfile
+
+    reps = 2 if args.quick else 10
+    walls, sims = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(3):
+            folder = Path(tmp) / f"run{i}"
             t = time.perf_counter()
-            done = sweep(path, out=Path(tmp) / f"out{workers}", workers=workers)
-            times[workers] = time.perf_counter() - t
-    runs = len(done.points) * spec["sweep"]["replications"]
-    out.append(f"Parallel sweep (ed_sensitivity, {len(done.points)} points x {spec['sweep']['replications']} "
-               f"replications = {runs} runs, local executor, outputs written): 1 worker {times[1]:.2f} s, "
-               f"2 workers {times[2]:.2f} s, speed-up {times[1] / times[2]:.2f}x")
+            subprocess.run([sys.executable, "-c", "import sys; from icssim.cli import main; sys.exit(main())",
+                            "run", str(ROOT / "scenarios" / "ed_integrated.yaml"), "--replications", str(reps),
+                            "--out", str(folder), "--quiet"], check=True, capture_output=True)
+            walls.append(time.perf_counter() - t)
+            sims.append(json.loads((folder / "metadata.json").read_text())["wall_seconds"])
+    out.append(f"README main job (icssim run scenarios/ed_integrated.yaml --replications {reps}, fresh process, "
+               f"outputs written): {statistics.median(walls):.2f} s for the command, of which "
+               f"{statistics.median(sims):.2f} s running the replications (medians of 3)")
 
 
 def engine_build() -> str:
@@ -425,11 +468,11 @@ def main(argv=None) -> None:
     ap.add_argument("--parallel-reps", type=int, default=20,
                     help="replications for the 2-worker speed-up (default 20: enough work to amortise "
                          "starting the worker processes)")
-    ap.add_argument("--parallel-rounds", type=int, default=3,
-                    help="rounds of 1 worker then 2 workers for the replication speed-up (default 3)")
+    ap.add_argument("--parallel-rounds", type=int, default=5,
+                    help="rounds of 1 worker then 2 workers for the replication speed-up (default 5)")
     ap.add_argument("--engines", nargs="*", default=None, choices=["ciw", "heapq", "simmer"],
                     help="compare icssim with only these (default: every one installed)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep", "main"])
     args = ap.parse_args(argv)
     args.scale = 0.1 if args.quick else 1.0
     if args.quick:
@@ -450,6 +493,8 @@ def main(argv=None) -> None:
         bench_parallel(args, out)
     if "sweep" not in args.skip:
         bench_sweep(args, out)
+    if "main" not in args.skip:
+        bench_main_job(args, out)
     out.append("")
     out.append(f"(benchmark took {time.perf_counter() - started:.0f} s; load average at end "
                f"{os.getloadavg()[0]:.1f})")

@@ -24,8 +24,8 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from icssim.intervals import half_width
 from icssim.model.records import RunRecords
 
 FREQS = {"month": "M", "quarter": "Q"}
@@ -176,8 +176,7 @@ def summarise_periods(frames: list[pd.DataFrame], level: float = 0.95) -> pd.Dat
     long = df.melt(id_vars=KEYS + ["replication"], value_vars=kpis, var_name="kpi")
     g = long.groupby(KEYS + ["kpi"], sort=False)["value"]
     out = g.agg(mean="mean", sd="std", n="count").reset_index()
-    t = stats.t.ppf(0.5 + level / 2, np.maximum(out["n"] - 1, 1))
-    out["half_width"] = np.where(out["n"] > 1, t * out["sd"] / np.sqrt(out["n"].clip(lower=1)), np.nan)
+    out["half_width"] = half_width(out["sd"].to_numpy(), out["n"].to_numpy(), level)
     out["lower"] = out["mean"] - out["half_width"]
     out["upper"] = out["mean"] + out["half_width"]
     return out[KEYS + ["kpi", "mean", "sd", "n", "lower", "upper", "half_width"]]

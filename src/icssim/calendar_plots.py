@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.dates as mdates
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from icssim import plots
+from icssim.intervals import half_width
 from icssim.plots import PALETTE, STANDARD_COLOUR, _style, plt
 
 
@@ -35,7 +34,7 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
         ax.plot(x, mean, color=colour, label=f"{label}: mean")
         n = values.shape[1]
         if n > 1:
-            half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+            half = half_width(values.std(axis=1, ddof=1), n)
             ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0,
                             label=f"{label}: 95% CI ({n} replications)")
     for when, text in events or []:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from icssim.errors import IcssimError
+from icssim.intervals import half_width, t_quantile
 from icssim.metrics import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
 from icssim.scenario import Scenario
@@ -199,7 +199,7 @@ def _ci(x: np.ndarray, level: float) -> tuple[float, ...]:
     if n == 1:
         return (mean, np.nan, 1, np.nan, np.nan, np.nan)
     sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / np.sqrt(n))
+    half = half_width(sd, n, level)
     return (mean, sd, n, mean - half, mean + half, half)
 
 
@@ -308,7 +308,7 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
         var_x, var_y = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
         se = np.sqrt(var_x + var_y)
         dof = (var_x + var_y) ** 2 / (var_x ** 2 / (len(x) - 1) + var_y ** 2 / (len(y) - 1)) if se > 0 else 1
-        independent = float(stats.t.ppf(0.975, dof) * se)
+        independent = float(t_quantile(0.95, dof) * se)
         crn = float(paired.loc[kpi, "diff_half_width"])
         rows.append({"kpi": kpi, "crn_half_width": crn, "independent_half_width": independent,
                      "ratio": crn / independent if independent else np.nan})

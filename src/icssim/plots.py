@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
+
+from icssim.intervals import half_width  # noqa: E402
 
 #: Okabe-Ito palette (colour-blind safe), extended with Paul Tol's muted colours for more series.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
@@ -80,7 +81,7 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
         ax.plot(x, mean, color=colour, label=label)
         n = values.shape[1]
         if n > 1:
-            half = stats.t.ppf(0.975, n - 1) * values.std(axis=1, ddof=1) / np.sqrt(n)
+            half = half_width(values.std(axis=1, ddof=1), n)
             ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0)
     if reference is not None:
         ax.axhline(reference, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=reference_label)

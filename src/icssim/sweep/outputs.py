@@ -27,6 +27,7 @@ from icssim import __version__
 from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE, STANDARD_COLOUR, _style, save
+from icssim.results import write_csv
 from icssim.scenario import provenance
 
 PARAM_UNITS = {"wte": "WTE", "beds": "beds", "rate_per_100k_per_year": "per 100,000 per year",
@@ -177,7 +178,7 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
 
 def _write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True) -> None:
     tmp = folder / f".{name}.csv.tmp"
-    df.to_csv(tmp, index=False)
+    write_csv(df, tmp)
     os.replace(tmp, folder / f"{name}.csv")
     if parquet:
         safe = df.copy()

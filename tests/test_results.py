@@ -1,0 +1,58 @@
+"""results.write_csv: Arrow's CSV writer giving the table pandas would."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icssim.results import write_csv
+
+
+def _frame(n: int = 500) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({
+        "replication": np.repeat([0, 1], n // 2).astype("int32"),
+        "arrival": rng.exponential(10.0, n),
+        "wait": np.where(rng.random(n) < 0.2, np.nan, rng.gamma(2.0, 5.0, n)),
+        "cohort": pd.Categorical(rng.choice(["cyp", "adults"], n)),
+        "done": rng.random(n) < 0.5,
+    })
+    df["date"] = pd.Timestamp("2025-04-01") + pd.to_timedelta(np.floor(df["arrival"]), unit="D")
+    df.loc[::9, "date"] = pd.NaT
+    return df
+
+
+def test_write_csv_reads_back_as_pandas_own_csv(tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "pandas.csv", index=False)
+    write_csv(df, tmp_path / "arrow.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "arrow.csv"), pd.read_csv(tmp_path / "pandas.csv"))
+    lines = (tmp_path / "arrow.csv").read_text().splitlines()
+    assert lines[0] == "replication,arrival,wait,cohort,done,date"  # no quotes where none are needed
+    assert len(lines) == len(df) + 1
+    assert '"' not in "".join(lines)
+    text = pd.read_csv(tmp_path / "arrow.csv", dtype=str, keep_default_na=False)
+    missing = df["date"].isna().to_numpy()
+    assert (text["date"][missing] == "").all()  # NaT: an empty field
+    assert text["date"][~missing].str.fullmatch(r"2025-\d\d-\d\d").all()  # whole days: dates, no time
+    assert set(text["done"]) == {"True", "False"}
+
+
+def test_write_csv_quotes_text_holding_commas_quotes_or_line_breaks(tmp_path):
+    df = pd.DataFrame({"label": ["plain", 'a, "quoted"\nvalue', None], "x": [1.5, 2.0, np.nan]})
+    write_csv(df, tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv")
+    assert back["label"].tolist()[:2] == ["plain", 'a, "quoted"\nvalue'] and pd.isna(back["label"][2])
+    assert back["x"].tolist()[:2] == [1.5, 2.0] and np.isnan(back["x"][2])
+
+
+def test_write_csv_falls_back_to_pandas_for_mixed_objects(tmp_path):
+    df = pd.DataFrame({"value": [1, "two", 3.5, None]})
+    write_csv(df, tmp_path / "m.csv")
+    assert (tmp_path / "m.csv").read_text() == df.to_csv(index=False)
+
+
+@pytest.mark.parametrize("times", [["2025-04-01 12:30"], ["2025-04-01", None]])
+def test_write_csv_keeps_times_of_day(tmp_path, times):
+    df = pd.DataFrame({"t": pd.to_datetime(times), "n": range(len(times))})
+    write_csv(df, tmp_path / "d.csv")
+    assert pd.read_csv(tmp_path / "d.csv", parse_dates=["t"])["t"].equals(df["t"])
