@@ -77,3 +77,26 @@ def test_latin_hypercube_gives_scatter_plots(make_sweep, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["design"] == "lhs" and meta["points"] == 5
     assert "plots/scatter_within_quick.png" in meta["plots"]
+
+
+def test_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(make_sweep, tmp_path):
+    """The plot processes draw the same files, byte for byte, as drawing them one by one here."""
+    from icssim.sweep import outputs
+    from icssim.sweep.runner import execute, prepare
+
+    path = make_sweep({"design": "oat", "parameters": {WTE: [11, 13], "cohorts.customers.rate": [8, 9.5]},
+                       "kpis": ["wait_to_assessment_mean", "within_quick", "cost_per_year"]})
+    run = prepare(path, out=tmp_path / "out")
+    try:
+        execute(run, workers=1, yes=True, budget=None, quiet=True)
+        summ, frame = outputs.summary(run), run.frame()
+        drawn = {}
+        for workers in (1, 2):
+            folder = tmp_path / f"plots{workers}"
+            folder.mkdir()
+            paths = outputs.write_plots(run, summ, folder, frame, workers=workers)
+            drawn[workers] = {p.name: p.read_bytes() for p in paths}
+    finally:
+        run.store.close()
+    assert len(drawn[1]) == 4 and list(drawn[1]) == list(drawn[2])  # three tornados, cost against wait
+    assert drawn[1] == drawn[2]

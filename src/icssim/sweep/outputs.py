@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
 import platform
 import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +120,7 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    plots = write_plots(run, summ, tmp, frame)
+    plots = write_plots(run, summ, tmp, frame, workers=_plot_workers(run))
     if (out / "plots").exists():
         shutil.rmtree(out / "plots")
     tmp.rename(out / "plots")
@@ -128,6 +130,14 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
 
     _atomic_text(out / "report.html", build_report(out))
     return meta
+
+
+def _plot_workers(run) -> int:
+    """As many plot processes as the sweep ran on, up to this machine's cores (a Dask sweep's
+    workers may be elsewhere)."""
+    from icssim.experiments import default_workers
+
+    return max(1, min(run.workers, default_workers()))
 
 
 def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[str, Any]:
@@ -260,41 +270,72 @@ def frontier_kpis(run, frame: pd.DataFrame) -> tuple[str, str] | None:
     return None
 
 
-def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | None = None) -> list[Path]:
-    import matplotlib.pyplot as plt
+def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | None = None,
+                workers: int = 1) -> list[Path]:
+    """Draw the sweep's plots into ``folder``; on ``workers`` processes when there are several.
 
-    paths: list[Path] = []
+    Each plot is independent, and drawing one takes 0.3-0.5 s, so a sweep's plots are its
+    outputs' slowest part. Workers are forked (they inherit the sweep, whose results store
+    cannot be pickled); where fork is unavailable the plots are drawn here, one by one.
+    """
     if summ.empty:
-        return paths
+        return []
+    jobs = plot_jobs(run, summ, run.frame() if frame is None else frame)
+    workers = min(workers, len(jobs))
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_draw(run, job, folder) for job in jobs]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_set_plot_run, initargs=(run,)) as pool:
+        return list(pool.map(_draw_in_worker, jobs, [folder] * len(jobs)))
+
+
+PlotJob = tuple[str, tuple, str]  # (plot function's name, its arguments after ``run``, file name)
+
+
+def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[PlotJob]:
+    """The plots this sweep's design calls for, each as a :data:`PlotJob`."""
     spec = run.sweep.spec
     kpis = [k for k in spec.kpis if k in set(summ["kpi"])]
     vary = varying(run)
-    frame = run.frame() if frame is None else frame
+    jobs: list[PlotJob] = []
+    if spec.design == "oat":
+        jobs += [("tornado", (frame, kpi), f"tornado_{_file(kpi)}.png") for kpi in kpis]
+    elif spec.design == "grid" and len(vary) == 1:
+        jobs += [("line", (summ, kpi, vary[0]), f"line_{_file(kpi)}.png") for kpi in kpis]
+    elif spec.design == "grid" and len(vary) == 2:
+        series = _series(run)
+        for label, idx in series[:4]:
+            tag = "" if len(series) == 1 else f"_{_file(label)}"
+            jobs += [("heatmap", (summ, kpi, vary, idx, label), f"heatmap_{_file(kpi)}{tag}.png") for kpi in kpis]
+    elif vary:   # Latin hypercube, or a grid over three or more parameters
+        jobs += [("scatter", (summ, kpi, vary[:6]), f"scatter_{_file(kpi)}.png") for kpi in kpis]
+    elif not vary and run.sweep.areas:
+        jobs += [("line", (summ, kpi, "population"), f"line_{_file(kpi)}.png") for kpi in kpis]
+    pair = frontier_kpis(run, frame)
+    if pair and len(run.points) > 1:
+        jobs.append(("cost_wait", (summary(run, frame, list(pair)), *pair), "cost_vs_wait.png"))
+    return jobs
+
+
+def _draw(run, job: PlotJob, folder: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    name, args, file = job
     try:
-        if spec.design == "oat":
-            for kpi in kpis:
-                paths.append(save(tornado(run, frame, kpi), folder / f"tornado_{_file(kpi)}.png"))
-        elif spec.design == "grid" and len(vary) == 1:
-            for kpi in kpis:
-                paths.append(save(line(run, summ, kpi, vary[0]), folder / f"line_{_file(kpi)}.png"))
-        elif spec.design == "grid" and len(vary) == 2:
-            for label, idx in _series(run)[:4]:
-                tag = "" if len(_series(run)) == 1 else f"_{_file(label)}"
-                for kpi in kpis:
-                    paths.append(save(heatmap(run, summ, kpi, vary, idx, label),
-                                      folder / f"heatmap_{_file(kpi)}{tag}.png"))
-        elif vary:   # Latin hypercube, or a grid over three or more parameters
-            for kpi in kpis:
-                paths.append(save(scatter(run, summ, kpi, vary[:6]), folder / f"scatter_{_file(kpi)}.png"))
-        elif not vary and run.sweep.areas:
-            for kpi in kpis:
-                paths.append(save(line(run, summ, kpi, "population"), folder / f"line_{_file(kpi)}.png"))
-        pair = frontier_kpis(run, frame)
-        if pair and len(run.points) > 1:
-            paths.append(save(cost_wait(run, summary(run, frame, list(pair)), *pair), folder / "cost_vs_wait.png"))
+        return save(PLOTS[name](run, *args), folder / file)
     finally:
         plt.close("all")
-    return paths
+
+
+_PLOT_RUN: list = []  # in a plot worker: the sweep it draws (set once, by the pool's initializer)
+
+
+def _set_plot_run(run) -> None:
+    _PLOT_RUN[:] = [run]
+
+
+def _draw_in_worker(job: PlotJob, folder: Path) -> Path:
+    return _draw(_PLOT_RUN[0], job, folder)
 
 
 def _file(text: str) -> str:
@@ -515,6 +556,10 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
            xlabel, ylabel)
     ax.legend(fontsize=8)
     return fig
+
+
+#: the plot functions :func:`plot_jobs` names
+PLOTS = {"tornado": tornado, "line": line, "heatmap": heatmap, "scatter": scatter, "cost_wait": cost_wait}
 
 
 def _sort_key(v: Any):
