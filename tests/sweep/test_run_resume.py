@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from icssim.cli import main
+from icssim.errors import IcssimError
 from icssim.sweep import execute, prepare
 
 WTE = "services.desk.staff.server.wte"
@@ -126,6 +127,47 @@ def test_a_design_over_budget_is_refused_without_a_terminal(make_sweep, tmp_path
     assert not out.exists()
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--budget", "0.00001", "--yes",
                  "-q"]) == 0
+
+
+class CountingExecutor:
+    """An in-process executor that records every task it is asked to run and how many it ran."""
+
+    name, workers = "counting", 2
+
+    def __init__(self) -> None:
+        self.given: list = []
+        self.ran = 0
+
+    def run(self, tasks):
+        from icssim.sweep.executors import run_task
+
+        for task in tasks:
+            self.given.append((task.point, task.replication))
+            self.ran += 1
+            yield run_task(task)
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_pilot_is_the_executors_first_run_not_one_run_alone(make_sweep, tmp_path):
+    """The time estimate comes from the first run the executor finishes, with the others under way
+    on its other workers: every run, pilot included, goes to the executor, once."""
+    run = prepare(make_sweep(GRID), tmp_path / "out")
+    executor = CountingExecutor()
+    execute(run, quiet=True, yes=True, executor=executor)
+    run.store.close()
+    assert sorted(executor.given) == [(0, 0), (0, 1), (1, 0), (1, 1)] and run.ran_now == 4
+    assert len(kpis(tmp_path / "out")) == 4
+
+
+def test_a_refused_sweep_stops_the_runs_under_way_and_writes_nothing(make_sweep, tmp_path):
+    run = prepare(make_sweep(GRID), tmp_path / "out")
+    executor = CountingExecutor()
+    with pytest.raises(IcssimError, match="more than the time budget"):
+        execute(run, quiet=True, budget=1e-9, executor=executor)
+    assert executor.ran == 1   # the pilot; nothing more was asked of the executor
+    assert not (tmp_path / "out").exists()
 
 
 def test_kill_9_mid_sweep_then_resume_keeps_every_run_exactly_once(make_sweep, tmp_path):

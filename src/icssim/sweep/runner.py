@@ -2,8 +2,9 @@
 
 Order of work, so a refused or failed start leaves nothing half-written: load and
 validate the sweep and every point; inspect (never change) an existing output
-folder; connect the executor; run one pilot replication to estimate the time; only
-then create (or replace, with ``restart``) the store and run the rest.
+folder; connect the executor; start the runs, and take the first to finish as the pilot
+that estimates the time; only then create (or replace, with ``restart``) the store and
+keep the rest.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from icssim import __version__
 from icssim.errors import IcssimError
 from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
-from icssim.sweep.executors import Task, make_executor, run_task
+from icssim.sweep.executors import Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
 from icssim.sweep.store import STORE_NAME, Store
 
@@ -220,6 +221,7 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
         executor = make_executor(workers, dask)
     run.executor_name, run.workers = executor.name, executor.workers
     started = time.perf_counter()
+    results = None
     try:
         pilot = None
         if todo:
@@ -227,7 +229,10 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
             if run.done and not restart:
                 spp = _stored_seconds_per_patient(run)
             if spp is None:
-                pilot = run_task(tasks_for(run, todo[:1])[0])
+                # the pilot is the first run to finish on the executor, which meanwhile runs the
+                # next ones on its other workers: estimating the time leaves no worker idle
+                results = executor.run(tasks_for(run, todo))
+                pilot = next(results)
                 spp = pilot["wall_seconds"] / max(run.points[pilot["point"]].expected_patients, 1.0)
         names = list(pilot["kpis"]) if pilot is not None else _stored_kpi_names(run)
         if names:
@@ -245,7 +250,10 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
         if pilot is not None and run.store.add(pilot):
             run.ran_now += 1
         run.done = run.store.done()
-        _run_pairs(run, missing(run), executor, quiet)
+        if results is not None:   # the pilot's fellow runs, already under way
+            _collect(run, results, len(todo) - 1, quiet)
+        else:
+            _run_pairs(run, missing(run), executor, quiet)
         while more is not None:
             extra = [pair for pair in more(run) if pair not in run.done]
             if not extra:
@@ -253,20 +261,26 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
             _run_pairs(run, extra, executor, quiet)
     finally:
         run.wall_seconds = time.perf_counter() - started
+        if results is not None:
+            results.close()   # after a refusal or an error: submit nothing more
         if own:
             executor.close()
     return run
 
 
 def _run_pairs(run: SweepRun, pairs: list[tuple[int, int]], executor, quiet: bool) -> None:
-    if not pairs:
-        return
+    if pairs:
+        _collect(run, executor.run(tasks_for(run, pairs)), len(pairs), quiet)
+
+
+def _collect(run: SweepRun, results: Iterator[dict[str, Any]], count: int, quiet: bool) -> None:
+    """Store each of ``count`` results as it arrives, with a progress bar over the whole sweep."""
     from tqdm import tqdm
 
-    total = len(run.done) + len(pairs)
+    total = len(run.done) + count
     with tqdm(total=total, initial=len(run.done), unit="run", desc=run.sweep.name, disable=quiet,
               file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
-        for result in executor.run(tasks_for(run, pairs)):
+        for result in results:
             if run.store.add(result):
                 run.ran_now += 1
             run.done.add((result["point"], result["replication"]))
