@@ -10,7 +10,7 @@ import numpy as np
 from scipy.special import stdtrit
 
 
-def t_quantile(level: float, dof):
+def t_quantile(level: float, dof: float | np.ndarray) -> float | np.ndarray:
     """The two-sided Student-t critical value for confidence ``level`` (0.95 -> 1.96 as dof -> inf).
 
     ``dof`` may be an array (one per row); the result then is too.
@@ -18,7 +18,7 @@ def t_quantile(level: float, dof):
     return stdtrit(dof, 0.5 + level / 2)
 
 
-def half_width(sd, n, level: float = 0.95):
+def half_width(sd: float | np.ndarray, n: int | np.ndarray, level: float = 0.95) -> float | np.ndarray:
     """The CI half-width of a mean of ``n`` replications with standard deviation ``sd``: t * sd / sqrt(n).
 
     Scalars or arrays; NaN where ``n`` < 2, since one replication gives no interval.
