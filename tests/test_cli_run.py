@@ -81,8 +81,11 @@ def test_ctrl_c_keeps_finished_replications(tmp_path):
     short = tmp_path / "long.yaml"
     short.write_text(f"extends: {SHIPPED[0]}\nscenario:\n  horizon: 2 years\n  warmup: 3 months\n")
     out = tmp_path / "out"
+    # the child gets Ctrl-C's default action even where this test runs with SIGINT ignored (a job
+    # started in the background by a shell without job control): Python then ignores it too
     proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out), "-n", "200",
-                             "-w", "1", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-w", "1", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     from icssim.experiments import run  # noqa: F401  (import cost paid before timing)
     # wait until some replications have finished (each takes about a second)

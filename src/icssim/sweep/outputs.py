@@ -133,10 +133,13 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
 
 
 def _plot_workers(run) -> int:
-    """As many plot processes as the sweep ran on, up to this machine's cores (a Dask sweep's
-    workers may be elsewhere)."""
+    """As many plot processes as the sweep's local pool had, up to this machine's cores. One after
+    a Dask sweep: its workers are elsewhere, and its client's threads may outlive it here, which
+    makes forking unsafe."""
     from icssim.experiments import default_workers
 
+    if run.executor_name != "local":
+        return 1
     return max(1, min(run.workers, default_workers()))
 
 
