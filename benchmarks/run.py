@@ -344,7 +344,8 @@ def bench_parallel(args, out) -> None:
 
     Also the CPU time the replications themselves took (the sum of their simulation times): on 2
     workers it should equal 1 worker's. When it is higher, the two CPUs ran the same work slower
-    side by side, which no pool can win back; the pool's own cost is then the rest of the gap."""
+    side by side, which no pool can win back. And the share of the wall time spent simulating on
+    1 worker and on 2: the difference is what the pool and an uneven end cost."""
     from icssim.experiments import run
     from icssim.scenario import load_scenario
 
@@ -361,13 +362,16 @@ def bench_parallel(args, out) -> None:
     one, two = statistics.median(times[1]), statistics.median(times[2])
     rounds = ", ".join(f"{a / b:.2f}x" for a, b in zip(times[1], times[2]))
     inflation = ", ".join(f"{b / a:.2f}" for a, b in zip(work[1], work[2]))
-    busy = ", ".join(f"{w / (2 * t):.0%}" for w, t in zip(work[2], times[2]))
+    busy = ", ".join(f"{w1 / t1:.0%}/{w2 / (2 * t2):.0%}"
+                     for w1, t1, w2, t2 in zip(work[1], times[1], work[2], times[2]))
     out.append("")
     out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False, "
                f"{args.parallel_rounds} rounds taking turns): 1 worker {one:.2f} s, 2 workers {two:.2f} s (medians), "
                f"speed-up {one / two:.2f}x; by round {rounds}")
     out.append(f"  simulation CPU time on 2 workers / on 1, by round: {inflation} (1.00: the two CPUs ran "
-               f"side by side as fast as one alone); share of 2 workers' wall spent simulating: {busy}")
+               f"side by side as fast as one alone)")
+    out.append(f"  share of the wall time (x CPUs) spent in simulate(), 1 worker/2 workers, by round: {busy} "
+               f"(the rest: measuring KPIs, and on 2 workers the pool and the uneven end)")
 
 
 def bench_sweep(args, out) -> None:
