@@ -45,6 +45,12 @@ def test_write_csv_quotes_text_holding_commas_quotes_or_line_breaks(tmp_path):
     assert back["x"].tolist()[:2] == [1.5, 2.0] and np.isnan(back["x"][2])
 
 
+def test_write_csv_quotes_categories_holding_commas(tmp_path):
+    df = pd.DataFrame({"service": pd.Categorical(["ed, adults", "cyp"]), "n": [1, 2]})
+    write_csv(df, tmp_path / "c.csv")
+    assert pd.read_csv(tmp_path / "c.csv")["service"].tolist() == ["ed, adults", "cyp"]
+
+
 def test_write_csv_falls_back_to_pandas_for_mixed_objects(tmp_path):
     df = pd.DataFrame({"value": [1, "two", 3.5, None]})
     write_csv(df, tmp_path / "m.csv")

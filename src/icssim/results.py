@@ -101,7 +101,8 @@ def _plain_text(table) -> bool:
     for field, column in zip(table.schema, table.columns):
         if pa.types.is_dictionary(field.type):
             column = pa.chunked_array([chunk.dictionary for chunk in column.chunks], field.type.value_type)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        text = column.type
+        if pa.types.is_string(text) or pa.types.is_large_string(text) or pa.types.is_string_view(text):
             if pc.any(pc.match_substring_regex(column, special)).as_py():
                 return False
     return True
