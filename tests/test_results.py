@@ -62,3 +62,22 @@ def test_write_csv_keeps_times_of_day(tmp_path, times):
     df = pd.DataFrame({"t": pd.to_datetime(times), "n": range(len(times))})
     write_csv(df, tmp_path / "d.csv")
     assert pd.read_csv(tmp_path / "d.csv", parse_dates=["t"])["t"].equals(df["t"])
+
+
+def test_run_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(tmp_path):
+    """plots.save_all's forked workers write the same files, byte for byte, as drawing here."""
+    from pathlib import Path
+
+    from icssim.experiments import run
+    from icssim.results import write_run_plots
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent / "sweep" / "mmc_small.yaml")
+    result = run(scenario, replications=2, workers=1)
+    drawn = {}
+    for workers in (1, 2):
+        folder = tmp_path / f"plots{workers}"
+        folder.mkdir()
+        drawn[workers] = {p.name: p.read_bytes() for p in write_run_plots(result, folder, workers)}
+    assert list(drawn[1]) == ["wait_ecdf.png", "waiting_list.png", "costs.png"]
+    assert drawn[1] == drawn[2]

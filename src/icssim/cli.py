@@ -129,7 +129,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _save_interrupted(scenario, args, finished, out, time.perf_counter() - started)
         raise
     wall = time.perf_counter() - started
-    results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]))
+    results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
+                      workers=args.workers or experiments.default_workers())
     if not args.quiet:
         print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
     print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}, {wall:.1f} s)")

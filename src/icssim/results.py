@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -167,11 +168,12 @@ def _versions() -> dict[str, str]:
 
 
 def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: float = 0.0,
-              command: str = "") -> Path:
-    """Write every table, plot and the metadata of ``result`` under ``out``."""
+              command: str = "", workers: int = 1) -> Path:
+    """Write every table, plot and the metadata of ``result`` under ``out`` (the plots on
+    ``workers`` processes)."""
     tmp = prepare_output(out, force)
     try:
-        _write_run_files(result, tmp, wall_seconds, command)
+        _write_run_files(result, tmp, wall_seconds, command, workers)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -179,7 +181,8 @@ def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: f
     return out
 
 
-def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str) -> None:
+def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str,
+                     workers: int = 1) -> None:
     recs = result.records
     write_table(kpi_table(result.summary()), folder, "kpis", parquet=False)
     write_table(result.kpis.reset_index(), folder, "kpis_by_replication", parquet=False)
@@ -202,7 +205,7 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
                           ignore_index=True)
         write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
         (folder / "plots").mkdir()
-        write_run_plots(result, folder / "plots")
+        write_run_plots(result, folder / "plots", workers)
         if result.scenario.scenario.start_date is not None:  # monthly/quarterly KPIs, dated plots
             from icssim.calendar_metrics import write_calendar_outputs
 
@@ -216,8 +219,8 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     report.write_report(folder)
 
 
-def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
-    """The standard plots of a single-scenario run."""
+def write_run_plots(result: RunResult, folder: Path, workers: int = 1) -> list[Path]:
+    """The standard plots of a single-scenario run, on ``workers`` processes (:func:`plots.save_all`)."""
     recs = result.records
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
@@ -225,12 +228,12 @@ def write_run_plots(result: RunResult, folder: Path) -> list[Path]:
     stds = {n: d for n, (d, *_rest) in standards_of(result.scenario).items()}
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
              "referral to treatment": window["wait_to_treatment"].to_numpy()}
-    paths = [plots.save(plots.wait_ecdf(waits, stds, f"{name}: waits from referral (after warm-up)",
-                                        "Wait from referral (days)"), folder / "wait_ecdf.png")]
-    paths.append(plots.save(_waiting_list_plot(result), folder / "waiting_list.png"))
-    paths.append(plots.save(plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"),
-                            folder / "costs.png"))
-    return paths
+    return plots.save_all([
+        (partial(plots.wait_ecdf, waits, stds, f"{name}: waits from referral (after warm-up)",
+                 "Wait from referral (days)"), folder / "wait_ecdf.png"),
+        (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
+        (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
+    ], workers)
 
 
 def _waiting_list_plot(result: RunResult):

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import multiprocessing
 import os
 import platform
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pandas as pd
 from icssim import __version__
 from icssim.experiments import summarise
 from icssim.metrics import kpi_info
-from icssim.plots import PALETTE, STANDARD_COLOUR, _style, save
+from icssim.plots import PALETTE, STANDARD_COLOUR, _style, save_all
 from icssim.results import write_csv
 from icssim.scenario import provenance
 
@@ -275,32 +274,22 @@ def frontier_kpis(run, frame: pd.DataFrame) -> tuple[str, str] | None:
 
 def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | None = None,
                 workers: int = 1) -> list[Path]:
-    """Draw the sweep's plots into ``folder``; on ``workers`` processes when there are several.
-
-    Each plot is independent, and drawing one takes 0.3-0.5 s, so a sweep's plots are its
-    outputs' slowest part. Workers are forked (they inherit the sweep, whose results store
-    cannot be pickled); where fork is unavailable the plots are drawn here, one by one.
-    """
+    """Draw the sweep's plots into ``folder``, on ``workers`` processes (:func:`icssim.plots.save_all`)."""
     if summ.empty:
         return []
     jobs = plot_jobs(run, summ, run.frame() if frame is None else frame)
-    workers = min(workers, len(jobs))
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_draw(run, job, folder) for job in jobs]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                             initializer=_set_plot_run, initargs=(run,)) as pool:
-        return list(pool.map(_draw_in_worker, jobs, [folder] * len(jobs)))
+    return save_all([(partial(PLOTS[name], run, *args), folder / file) for name, args, file in jobs], workers)
 
 
-PlotJob = tuple[str, tuple, str]  # (plot function's name, its arguments after ``run``, file name)
+SweepPlot = tuple[str, tuple, str]  # (plot function's name, its arguments after ``run``, file name)
 
 
-def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[PlotJob]:
-    """The plots this sweep's design calls for, each as a :data:`PlotJob`."""
+def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
+    """The plots this sweep's design calls for, each as a :data:`SweepPlot`."""
     spec = run.sweep.spec
     kpis = [k for k in spec.kpis if k in set(summ["kpi"])]
     vary = varying(run)
-    jobs: list[PlotJob] = []
+    jobs: list[SweepPlot] = []
     if spec.design == "oat":
         jobs += [("tornado", (frame, kpi), f"tornado_{_file(kpi)}.png") for kpi in kpis]
     elif spec.design == "grid" and len(vary) == 1:
@@ -318,27 +307,6 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[PlotJob]:
     if pair and len(run.points) > 1:
         jobs.append(("cost_wait", (summary(run, frame, list(pair)), *pair), "cost_vs_wait.png"))
     return jobs
-
-
-def _draw(run, job: PlotJob, folder: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    name, args, file = job
-    try:
-        return save(PLOTS[name](run, *args), folder / file)
-    finally:
-        plt.close("all")
-
-
-_PLOT_RUN: list = []  # in a plot worker: the sweep it draws (set once, by the pool's initializer)
-
-
-def _set_plot_run(run) -> None:
-    _PLOT_RUN[:] = [run]
-
-
-def _draw_in_worker(job: PlotJob, folder: Path) -> Path:
-    return _draw(_PLOT_RUN[0], job, folder)
 
 
 def _file(text: str) -> str:
