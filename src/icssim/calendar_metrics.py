@@ -209,6 +209,7 @@ def write_calendar_outputs(result, folder) -> list:
 
     from icssim import calendar_plots
     from icssim.experiments import standards_of
+    from icssim.results import write_csv
 
     folder = Path(folder)
     s = result.scenario
@@ -221,7 +222,7 @@ def write_calendar_outputs(result, folder) -> list:
     written = []
     for name, df in tables.items():
         path = folder / f"{name}.csv"
-        df.to_csv(path, index=False)
+        write_csv(df, path)   # as every other table of the run
         written.append(path)
     plots_dir = folder / "plots"
     plots_dir.mkdir(exist_ok=True)
