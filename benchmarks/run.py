@@ -339,39 +339,51 @@ def bench_million(args, out) -> None:
 
 
 def bench_parallel(args, out) -> None:
-    """experiments.run on 1 and 2 workers, taking turns for ``--parallel-rounds`` rounds: wall times
-    and speed-up (medians; this host's speed drifts, so one 1-then-2 pair can mislead).
+    """experiments.run on 1 and 2 workers for ``--parallel-rounds`` rounds, in the order 1-2, 2-1,
+    1-2, ... (so that a steady drift in the host's speed favours neither), and the speed-up of
+    each round: its median, and the geometric mean with a 95% CI over the rounds, which says how
+    far this host's noise leaves the figure uncertain.
 
     Also the CPU time the replications themselves took (the sum of their simulation times): on 2
     workers it should equal 1 worker's. When it is higher, the two CPUs ran the same work slower
     side by side, which no pool can win back. And the share of the wall time spent simulating on
-    1 worker and on 2: the difference is what the pool and an uneven end cost."""
+    1 worker and on 2: their ratio, times two, is the speed-up the pool gives when both run the
+    replications at the same speed (what the pool and the uneven end cost, free of the host)."""
     from icssim.experiments import run
+    from icssim.intervals import half_width
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
     reps = args.parallel_reps
     times: dict[int, list[float]] = {1: [], 2: []}
     work: dict[int, list[float]] = {1: [], 2: []}
-    for _ in range(args.parallel_rounds):
-        for workers in (1, 2):
+    for round_ in range(args.parallel_rounds):
+        for workers in ((1, 2) if round_ % 2 == 0 else (2, 1)):
             t = time.perf_counter()
             result = run(scenario, replications=reps, workers=workers, keep_records=False)
             times[workers].append(time.perf_counter() - t)
             work[workers].append(sum(r.kpis["wall_seconds"] for r in result.replications))
-    one, two = statistics.median(times[1]), statistics.median(times[2])
-    rounds = ", ".join(f"{a / b:.2f}x" for a, b in zip(times[1], times[2]))
-    inflation = ", ".join(f"{b / a:.2f}" for a, b in zip(work[1], work[2]))
-    busy = ", ".join(f"{w1 / t1:.0%}/{w2 / (2 * t2):.0%}"
-                     for w1, t1, w2, t2 in zip(work[1], times[1], work[2], times[2]))
+    ratios = [a / b for a, b in zip(times[1], times[2])]
+    logs = np.log(ratios)
+    spread = half_width(float(np.std(logs, ddof=1)), len(logs), 0.95) if len(logs) > 1 else float("nan")
+    geo = math.exp(float(np.mean(logs)))
+    busy1 = [w / t for w, t in zip(work[1], times[1])]
+    busy2 = [w / (2 * t) for w, t in zip(work[2], times[2])]
+    pool = statistics.median(2 * b2 / b1 for b1, b2 in zip(busy1, busy2))
     out.append("")
     out.append(f"Parallel replications (ed_fragmented, {reps} replications, experiments.run, keep_records=False, "
-               f"{args.parallel_rounds} rounds taking turns): 1 worker {one:.2f} s, 2 workers {two:.2f} s (medians), "
-               f"speed-up {one / two:.2f}x; by round {rounds}")
-    out.append(f"  simulation CPU time on 2 workers / on 1, by round: {inflation} (1.00: the two CPUs ran "
-               f"side by side as fast as one alone)")
-    out.append(f"  share of the wall time (x CPUs) spent in simulate(), 1 worker/2 workers, by round: {busy} "
-               f"(the rest: measuring KPIs, and on 2 workers the pool and the uneven end)")
+               f"{args.parallel_rounds} rounds, 1-2 and 2-1 in turn): 1 worker {statistics.median(times[1]):.2f} s, "
+               f"2 workers {statistics.median(times[2]):.2f} s (medians); speed-up by round: median "
+               f"{statistics.median(ratios):.2f}x, geometric mean {geo:.2f}x "
+               f"(95% CI {geo * math.exp(-spread):.2f}-{geo * math.exp(spread):.2f}x); "
+               f"rounds {', '.join(f'{r:.2f}x' for r in ratios)}")
+    out.append("  simulation CPU time on 2 workers / on 1, by round: "
+               + ", ".join(f"{b / a:.2f}" for a, b in zip(work[1], work[2]))
+               + " (1.00: the two CPUs ran side by side as fast as one alone)")
+    out.append("  share of the wall time (x CPUs) spent in simulate(), 1 worker/2 workers, by round: "
+               + ", ".join(f"{a:.0%}/{b:.0%}" for a, b in zip(busy1, busy2))
+               + f"; speed-up at equal simulation speed (2 x the ratio of the shares; the pool's and "
+               f"the uneven end's cost alone): {pool:.2f}x (median)")
 
 
 def bench_sweep(args, out) -> None:
@@ -472,8 +484,9 @@ def main(argv=None) -> None:
     ap.add_argument("--parallel-reps", type=int, default=20,
                     help="replications for the 2-worker speed-up (default 20: enough work to amortise "
                          "starting the worker processes)")
-    ap.add_argument("--parallel-rounds", type=int, default=5,
-                    help="rounds of 1 worker then 2 workers for the replication speed-up (default 5)")
+    ap.add_argument("--parallel-rounds", type=int, default=8,
+                    help="rounds of 1 and 2 workers (1-2, then 2-1, in turn) for the replication "
+                         "speed-up (default 8)")
     ap.add_argument("--engines", nargs="*", default=None, choices=["ciw", "heapq", "simmer"],
                     help="compare icssim with only these (default: every one installed)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["workloads", "ed", "million", "parallel", "sweep", "main"])

@@ -245,3 +245,44 @@ def test_process_level_messages(tmp_path, capsys):
     err = capsys.readouterr().err
     assert f"{tmp_path / 'missing.yaml'}: file not found" in err
     assert f"{tmp_path}: not a file" in err
+
+
+HEAVY = ("pandas", "matplotlib", "scipy", "simpy", "pydantic", "numpy")
+
+
+def _imported_by(code: str) -> list[str]:
+    """The heavy libraries a fresh interpreter has imported after running ``code``."""
+    probe = f"import sys\n{code}\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_help_imports_no_heavy_library():
+    """``icssim --help`` (and building the parser every command starts with) loads none of the
+    scientific stack, so the command line answers at once; each command imports what it needs."""
+    assert _imported_by("from icssim.cli import build_parser; build_parser()") == []
+
+
+def test_validate_imports_neither_pandas_nor_matplotlib(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text(VALID)
+    code = (f"from icssim.cli import main\nimport contextlib, io\n"
+            f"with contextlib.redirect_stdout(io.StringIO()): assert main(['validate', {str(path)!r}]) == 0")
+    assert set(_imported_by(code)) & {"pandas", "matplotlib", "scipy", "simpy"} == set()
+
+
+def test_lazy_package_names_resolve():
+    """The names the packages export lazily are the real objects, and a wrong name still fails."""
+    import icssim
+    import icssim.report
+    import icssim.sweep
+    from icssim.experiments import run
+    from icssim.report.run import run_report
+    from icssim.scenario.loader import load_scenario
+    from icssim.sweep.runner import sweep
+
+    assert (icssim.run, icssim.load_scenario) == (run, load_scenario)
+    assert (icssim.report.run_report, icssim.sweep.sweep) == (run_report, sweep)
+    for module in (icssim, icssim.report, icssim.sweep):
+        with pytest.raises(AttributeError):
+            module.no_such_name

@@ -12,17 +12,18 @@ The Python API mirrors the command line::
 
 __version__ = "0.1.0"
 
-from icssim.scenario import Scenario, load_scenario, scenario_from_dict  # noqa: E402
-
-_LAZY = {"Comparison", "RunResult", "compare", "run"}
+_LAZY = {"Comparison": "experiments", "RunResult": "experiments", "compare": "experiments",
+         "run": "experiments", "Scenario": "scenario", "load_scenario": "scenario",
+         "scenario_from_dict": "scenario"}
 
 
 def __getattr__(name: str):
-    """Import the experiment API (pandas, scipy) only when used, so `icssim validate` starts fast."""
+    """Import the API when first used: the scenario schema (pydantic, numpy) and the experiments
+    (pandas) load only for the commands that need them, so ``icssim --help`` answers at once."""
     if name in _LAZY:
-        from icssim import experiments
+        from importlib import import_module
 
-        return getattr(experiments, name)
+        return getattr(import_module(f"icssim.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'icssim' has no attribute {name!r}")
 
 __all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",

@@ -17,19 +17,29 @@ import argparse
 from pathlib import Path
 
 from icssim.errors import IcssimError
-from icssim.report.compare import compare_report
-from icssim.report.generic import generic_report
-from icssim.report.parameters import parameter_rows, write_parameters
-from icssim.report.pieces import REPORT_NAME, RunData, read_json
-from icssim.report.run import run_report
 
 __all__ = ["REPORT_NAME", "RunData", "build_report", "compare_report", "generic_report", "parameter_rows",
            "register", "run_report", "write_parameters", "write_report"]
+
+# The pieces import pandas; they load when first used, so that registering ``icssim report``
+# on the command line (every command, ``--help`` too) costs nothing.
+_LAZY = {"REPORT_NAME": "pieces", "RunData": "pieces", "compare_report": "compare",
+         "generic_report": "generic", "parameter_rows": "parameters", "run_report": "run",
+         "write_parameters": "parameters"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f"icssim.report.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'icssim.report' has no attribute {name!r}")
 
 
 # ----------------------------------------------------------------------------- entry points
 def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
     """Build the report of the results ``folder`` and write it (default ``folder/report.html``)."""
+    from icssim.report.pieces import REPORT_NAME
+
     folder = Path(folder)
     html = build_report(folder)
     target = Path(out) if out is not None else folder / REPORT_NAME
@@ -39,6 +49,11 @@ def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
 
 def build_report(folder: Path) -> str:
     """The report's HTML for a run, compare or sweep folder (from its metadata.json ``kind``)."""
+    from icssim.report.compare import compare_report
+    from icssim.report.generic import generic_report
+    from icssim.report.pieces import read_json
+    from icssim.report.run import run_report
+
     meta = read_json(folder / "metadata.json")
     if meta is None:
         raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")

@@ -15,7 +15,16 @@ From Python::
     # tables and plots are in run.out (summary.parquet, points.csv, plots/)
 """
 
-from icssim.sweep.runner import execute, prepare, sweep
-from icssim.sweep.spec import load_sweep
+_LAZY = {"execute": "runner", "prepare": "runner", "sweep": "runner", "load_sweep": "spec"}
+
+
+def __getattr__(name: str):
+    """Load the runner (pandas, the executors) when first used, not when ``icssim sweep`` is
+    registered on the command line."""
+    if name in _LAZY:
+        from importlib import import_module
+        return getattr(import_module(f"icssim.sweep.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'icssim.sweep' has no attribute {name!r}")
+
 
 __all__ = ["execute", "load_sweep", "prepare", "sweep"]
