@@ -270,19 +270,3 @@ def test_validate_imports_neither_pandas_nor_matplotlib(tmp_path):
             f"with contextlib.redirect_stdout(io.StringIO()): assert main(['validate', {str(path)!r}]) == 0")
     assert set(_imported_by(code)) & {"pandas", "matplotlib", "scipy", "simpy"} == set()
 
-
-def test_lazy_package_names_resolve():
-    """The names the packages export lazily are the real objects, and a wrong name still fails."""
-    import icssim
-    import icssim.report
-    import icssim.sweep
-    from icssim.experiments import run
-    from icssim.report.run import run_report
-    from icssim.scenario.loader import load_scenario
-    from icssim.sweep.runner import sweep
-
-    assert (icssim.run, icssim.load_scenario) == (run, load_scenario)
-    assert (icssim.report.run_report, icssim.sweep.sweep) == (run_report, sweep)
-    for module in (icssim, icssim.report, icssim.sweep):
-        with pytest.raises(AttributeError):
-            module.no_such_name

@@ -12,19 +12,19 @@ The Python API mirrors the command line::
 
 __version__ = "0.1.0"
 
+from typing import Any  # noqa: E402
+
+from icssim.lazy import load_lazily  # noqa: E402
+
 _LAZY = {"Comparison": "experiments", "RunResult": "experiments", "compare": "experiments",
          "run": "experiments", "Scenario": "scenario", "load_scenario": "scenario",
          "scenario_from_dict": "scenario"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Import the API when first used: the scenario schema (pydantic, numpy) and the experiments
     (pandas) load only for the commands that need them, so ``icssim --help`` answers at once."""
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"icssim.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'icssim' has no attribute {name!r}")
+    return load_lazily(__name__, _LAZY, name)
 
 __all__ = ["Comparison", "RunResult", "Scenario", "__version__", "compare", "load_scenario", "run",
            "scenario_from_dict"]

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from icssim.errors import IcssimError
+from icssim.lazy import load_lazily
 
 __all__ = ["REPORT_NAME", "RunData", "build_report", "compare_report", "generic_report", "parameter_rows",
            "register", "run_report", "write_parameters", "write_report"]
@@ -28,11 +30,8 @@ _LAZY = {"REPORT_NAME": "pieces", "RunData": "pieces", "compare_report": "compar
          "write_parameters": "parameters"}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
-        return getattr(import_module(f"icssim.report.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'icssim.report' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    return load_lazily(__name__, _LAZY, name)
 
 
 # ----------------------------------------------------------------------------- entry points

@@ -15,16 +15,17 @@ From Python::
     # tables and plots are in run.out (summary.parquet, points.csv, plots/)
 """
 
+from typing import Any
+
+from icssim.lazy import load_lazily
+
 _LAZY = {"execute": "runner", "prepare": "runner", "sweep": "runner", "load_sweep": "spec"}
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """Load the runner (pandas, the executors) when first used, not when ``icssim sweep`` is
     registered on the command line."""
-    if name in _LAZY:
-        from importlib import import_module
-        return getattr(import_module(f"icssim.sweep.{_LAZY[name]}"), name)
-    raise AttributeError(f"module 'icssim.sweep' has no attribute {name!r}")
+    return load_lazily(__name__, _LAZY, name)
 
 
 __all__ = ["execute", "load_sweep", "prepare", "sweep"]
