@@ -568,3 +568,19 @@ def test_engine_answers_for_closed_days_as_the_calendar_would(monkeypatch):
             np.testing.assert_array_equal(remembered.patients[key], forgotten.patients[key])
         np.testing.assert_array_equal(remembered.visits["t_start"], forgotten.visits["t_start"])
     assert calls["forgotten"] > 2 * calls["remembered"] > 0
+
+
+def test_dated_plots_drawn_with_the_run_plots_on_two_workers_are_those_drawn_on_one(tmp_path):
+    """A dated scenario's plots join the run's standard plots in one plots.save_all: the same
+    five files, byte for byte, on one worker and on two."""
+    from icssim.experiments import run
+    from icssim.results import write_run
+
+    result = run(load_scenario(HERE / "clinic.yaml"), replications=2, workers=1)
+    drawn = {}
+    for workers in (1, 2):
+        out = write_run(result, tmp_path / f"out{workers}", workers=workers)
+        drawn[workers] = {p.name: p.read_bytes() for p in sorted((out / "plots").glob("*.png"))}
+    assert list(drawn[1]) == ["costs.png", "monthly_performance.png", "wait_ecdf.png",
+                              "waiting_list.png", "waiting_list_dates.png"]
+    assert drawn[1] == drawn[2]

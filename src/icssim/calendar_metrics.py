@@ -203,28 +203,18 @@ def waiting_trajectory(records: list[RunRecords], start: dt.date, every_days: fl
     return pd.DataFrame({r.replication: waiting_at(r, t, until) for r in records}, index=index)
 
 
-def write_calendar_outputs(result, folder) -> list:
-    """Write monthly/quarterly CSVs and the dated plots of a run whose scenario has a start date."""
+def write_calendar_tables(result, folder) -> dict[str, pd.DataFrame]:
+    """Write the monthly and quarterly KPI tables (and each by replication) of a run whose
+    scenario has a start date; returns them by name (none without a start date or records)."""
     from pathlib import Path
 
-    from icssim import calendar_plots
     from icssim.experiments import standards_of
     from icssim.results import write_csv
 
-    folder = Path(folder)
-    s = result.scenario
-    start = s.scenario.start_date
-    recs = result.records
-    if start is None or not recs:
-        return []
-    standards = standards_of(s)
-    tables = calendar_tables(recs, start, standards)
-    written = []
+    start = result.scenario.scenario.start_date
+    if start is None or not result.records:
+        return {}
+    tables = calendar_tables(result.records, start, standards_of(result.scenario))
     for name, df in tables.items():
-        path = folder / f"{name}.csv"
-        write_csv(df, path)   # as every other table of the run
-        written.append(path)
-    plots_dir = folder / "plots"
-    plots_dir.mkdir(exist_ok=True)
-    written += calendar_plots.write_plots(s, recs, tables["monthly"], standards, plots_dir)
-    return written
+        write_csv(df, Path(folder) / f"{name}.csv")   # as every other table of the run
+    return tables

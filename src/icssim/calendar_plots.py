@@ -3,6 +3,7 @@ trajectory with its CI band, and monthly performance against each waiting-time s
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import matplotlib.dates as mdates
@@ -86,8 +87,24 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
     return fig
 
 
-def write_plots(scenario, records, monthly: pd.DataFrame, standards, folder: Path) -> list[Path]:
-    """``waiting_list_dates.png`` and (when the scenario has standards) ``monthly_performance.png``."""
+def plot_jobs(scenario, records, monthly: pd.DataFrame, standards, folder: Path) -> list[plots.PlotJob]:
+    """What draws ``waiting_list_dates.png`` and (when the scenario has standards)
+    ``monthly_performance.png``, for :func:`plots.save_all`: the waiting-list trajectories are
+    computed where the plot is drawn, on a worker when there are several."""
+    name = scenario.scenario.name
+    jobs: list[plots.PlotJob] = [(partial(_waiting_list_dates, scenario, records),
+                                  folder / "waiting_list_dates.png")]
+    if standards:
+        targets = {n: std.target for n, std in scenario.scenario.standards.items()}
+        jobs.append((partial(monthly_performance, monthly, standards, targets,
+                             f"{name}: monthly performance against the standards"),
+                     folder / "monthly_performance.png"))
+    return jobs
+
+
+def _waiting_list_dates(scenario, records) -> plt.Figure:
+    """The waiting lists (for treatment, when the pathway has one, and for assessment) over
+    dates, with a line at each date of the capacity plan labelled with its notes."""
     from icssim.calendar_metrics import waiting_trajectory
 
     name = scenario.scenario.name
@@ -104,12 +121,5 @@ def write_plots(scenario, records, monthly: pd.DataFrame, standards, folder: Pat
         if ch.note:
             by_date[when].append(ch.note)
     events = [(when, "; ".join(notes)) for when, notes in by_date.items()]
-    ylabel = "Patients waiting (referral clock running)"
-    paths = [plots.save(waiting_list_plot(series, f"{name}: waiting list from {start:%d %b %Y}", ylabel, events),
-                        folder / "waiting_list_dates.png")]
-    if standards:
-        targets = {n: std.target for n, std in scenario.scenario.standards.items()}
-        paths.append(plots.save(monthly_performance(monthly, standards, targets,
-                                                    f"{name}: monthly performance against the standards"),
-                                folder / "monthly_performance.png"))
-    return paths
+    return waiting_list_plot(series, f"{name}: waiting list from {start:%d %b %Y}",
+                             "Patients waiting (referral clock running)", events)

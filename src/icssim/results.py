@@ -13,6 +13,7 @@ import platform
 import re
 import shutil
 import sys
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -205,11 +206,7 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
                           ignore_index=True)
         write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
         (folder / "plots").mkdir()
-        write_run_plots(result, folder / "plots", workers)
-        if result.scenario.scenario.start_date is not None:  # monthly/quarterly KPIs, dated plots
-            from icssim.calendar_metrics import write_calendar_outputs
-
-            write_calendar_outputs(result, folder)
+        write_run_plots(result, folder / "plots", workers, _calendar_plot_jobs(result, folder))
     meta = metadata(result, wall_seconds, command)
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
     (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))
@@ -219,8 +216,24 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     report.write_report(folder)
 
 
-def write_run_plots(result: RunResult, folder: Path, workers: int = 1) -> list[Path]:
-    """The standard plots of a single-scenario run, on ``workers`` processes (:func:`plots.save_all`)."""
+def _calendar_plot_jobs(result: RunResult, folder: Path) -> list[plots.PlotJob]:
+    """For a scenario with a start date: write the monthly and quarterly tables, and return what
+    draws the dated plots (to be drawn with the run's other plots)."""
+    if result.scenario.scenario.start_date is None:
+        return []
+    from icssim import calendar_plots
+    from icssim.calendar_metrics import write_calendar_tables
+    from icssim.experiments import standards_of
+
+    monthly = write_calendar_tables(result, folder)["monthly"]
+    return calendar_plots.plot_jobs(result.scenario, result.records, monthly, standards_of(result.scenario),
+                                    folder / "plots")
+
+
+def write_run_plots(result: RunResult, folder: Path, workers: int = 1,
+                    more: Sequence[plots.PlotJob] = ()) -> list[Path]:
+    """The standard plots of a single-scenario run, and ``more`` (a dated scenario's), all on
+    ``workers`` processes (:func:`plots.save_all`)."""
     recs = result.records
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
@@ -233,6 +246,7 @@ def write_run_plots(result: RunResult, folder: Path, workers: int = 1) -> list[P
                  "Wait from referral (days)"), folder / "wait_ecdf.png"),
         (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
         (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
+        *more,
     ], workers)
 
 
