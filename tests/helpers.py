@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
-from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
-from icssim.scenario.initial_state import resolve_path
+from icssim.scenario import Scenario, load_scenario, scenario_from_dict
+from icssim.scenario.initial_state import anchored_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
@@ -16,11 +15,7 @@ SHIPPED = sorted(SCENARIOS.glob("*.yaml"))
 
 def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **changes: Any) -> Scenario:
     """A shipped scenario with a shorter run and optional changes given as dotted key paths."""
-    original = load_scenario(SCENARIOS / f"{name}.yaml")
-    raw = copy.deepcopy(provenance(original).raw)
-    waiting_list = resolve_path(original)
-    if waiting_list is not None:  # a file named relative to the scenario: keep pointing at it
-        raw["initial_state"]["file"] = str(waiting_list)
+    raw = anchored_raw(load_scenario(SCENARIOS / f"{name}.yaml"))
     raw["scenario"]["horizon"], raw["scenario"]["warmup"] = horizon, warmup
     for path, value in changes.items():
         node = raw

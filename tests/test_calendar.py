@@ -584,3 +584,27 @@ def test_dated_plots_drawn_with_the_run_plots_on_two_workers_are_those_drawn_on_
     assert list(drawn[1]) == ["costs.png", "monthly_performance.png", "wait_ecdf.png",
                               "waiting_list.png", "waiting_list_dates.png"]
     assert drawn[1] == drawn[2]
+
+
+def test_a_results_folder_carries_its_waiting_list_and_reads_back_when_moved(tmp_path):
+    """The waiting-list CSV is copied into the results folder (inputs/), scenario.json names that
+    copy and metadata.json its SHA-256, so the report of a moved folder still reads the scenario."""
+    import hashlib
+    import shutil
+
+    from icssim.cli import main
+    from icssim.experiments import run
+    from icssim.results import write_run
+
+    write_run(run(load_scenario(HERE / "clinic.yaml"), replications=1, workers=1), tmp_path / "out")
+    moved = tmp_path / "elsewhere" / "out"
+    shutil.move(tmp_path / "out", moved)
+    source = (HERE / "waiting_list.csv").read_bytes()
+    assert (moved / "inputs" / "waiting_list.csv").read_bytes() == source
+    assert json.loads((moved / "scenario.json").read_text())["initial_state"]["file"] == "inputs/waiting_list.csv"
+    meta = json.loads((moved / "metadata.json").read_text())
+    assert meta["input_files"] == {"inputs/waiting_list.csv": hashlib.sha256(source).hexdigest()}
+    assert main(["report", str(moved)]) == 0
+    html = (moved / "report.html").read_text()
+    assert "could not be read back" not in html
+    assert "Input file inputs/waiting_list.csv SHA-256" in html and "Pathway diagram of calendar_clinic" in html

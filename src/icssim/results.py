@@ -8,6 +8,7 @@ result, and an earlier result is never overwritten unless asked (``force``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import platform
 import re
@@ -24,7 +25,8 @@ from icssim import __version__, plots
 from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
 from icssim.metrics import costs_frame, kpi_info, patients_frame, timeseries_frame, visits_frame
-from icssim.scenario import provenance
+from icssim.scenario import Scenario, provenance
+from icssim.scenario.initial_state import resolve_path
 
 
 def prepare_output(out: Path, force: bool) -> Path:
@@ -207,9 +209,11 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
         write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
         (folder / "plots").mkdir()
         write_run_plots(result, folder / "plots", workers, _calendar_plot_jobs(result, folder))
+    inputs = write_scenario(result.scenario, folder)
     meta = metadata(result, wall_seconds, command)
+    if inputs:
+        meta["input_files"] = inputs
     (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-    (folder / "scenario.json").write_text(json.dumps(provenance(result.scenario).raw, indent=2, default=str))
     from icssim import report
 
     report.write_parameters(result.scenario, folder)
@@ -228,6 +232,24 @@ def _calendar_plot_jobs(result: RunResult, folder: Path) -> list[plots.PlotJob]:
     monthly = write_calendar_tables(result, folder)["monthly"]
     return calendar_plots.plot_jobs(result.scenario, result.records, monthly, standards_of(result.scenario),
                                     folder / "plots")
+
+
+def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
+    """Write ``scenario.json`` (the scenario's data as read) and copy the waiting-list file it
+    names, if any, to ``inputs/`` beside it, so that the folder reads back on its own
+    (``icssim report``) wherever it is moved. Returns the SHA-256 of each copied file by its
+    path in the folder: with the scenario's own, what makes the run reproducible."""
+    source = resolve_path(scenario)
+    raw = provenance(scenario).raw
+    inputs = {}
+    if source is not None:
+        target = f"inputs/{source.name}"
+        (folder / "inputs").mkdir(exist_ok=True)
+        shutil.copyfile(source, folder / target)
+        raw = {**raw, "initial_state": {**raw["initial_state"], "file": target}}
+        inputs[target] = hashlib.sha256((folder / target).read_bytes()).hexdigest()
+    (folder / "scenario.json").write_text(json.dumps(raw, indent=2, default=str))
+    return inputs
 
 
 def write_run_plots(result: RunResult, folder: Path, workers: int = 1,

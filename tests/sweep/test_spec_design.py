@@ -108,3 +108,20 @@ def test_wrong_type_names_the_point_and_key_path(make_sweep):
         points_of(path)
     text = str(info.value)
     assert "point 1" in text and f"{WTE}=lots" in text and "services.desk.staff.server.wte:" in text
+
+
+def test_a_base_naming_a_waiting_list_file_works_from_a_sweep_elsewhere(tmp_path):
+    """The base's waiting-list CSV is named relative to the base scenario file; the sweep's
+    points are built from a copy of its data, in the sweep file's folder, and must still find it."""
+    import json
+    from pathlib import Path
+
+    clinic = Path(__file__).resolve().parents[1] / "calendar" / "clinic.yaml"
+    path = tmp_path / "elsewhere" / "sweep.yaml"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"sweep": {"name": "t", "seed": 3, "replications": 1}, "base": str(clinic),
+                          "design": "grid", "parameters": {"services.team.cost_per_contact": {"values": [300, 320]}},
+                          "kpis": ["cost_per_year"]}))
+    points = build_points(load_sweep(path))
+    assert len(points) == 2
+    assert all(Path(p.raw["initial_state"]["file"]) == clinic.parent / "waiting_list.csv" for p in points)

@@ -22,7 +22,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report.run import assumptions_html, model_html, pathway_html, tile_html
+from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
 from icssim.report_text import (
     COST_KPIS,
     PATIENT_KPIS,
@@ -320,6 +320,7 @@ def compare_reproduce_html(folder: Path, meta: dict, runs: list[tuple[str, RunDa
     for name, r in runs:
         rows.append((f"{name}: scenario SHA-256", r.meta.get("scenario_sha256", "")))
         rows.append((f"{name}: scenario files", ", ".join(r.meta.get("scenario_files", []) or [])))
+        rows += input_file_rows(r.meta, f"{name}: ")
     return (f"<pre><code>{escape(str(cmd))}</code></pre>"
             f"<p>To rebuild this report from the stored files: <code>icssim report {escape(folder_name(folder))}</code>.</p>"
             + table_html(pd.DataFrame([(a, str(b)) for a, b in rows], columns=["Item", "Value"]), "repro"))

@@ -371,16 +371,24 @@ def assumptions_html(data: RunData) -> str:
     return ul_html(items)
 
 
+def input_file_rows(meta: dict, prefix: str = "") -> list[tuple[str, str]]:
+    """One row per input file the run copied into its folder (a waiting list): path and SHA-256."""
+    label = f"{prefix}input file" if prefix else "Input file"
+    return [(f"{label} {path} SHA-256", digest) for path, digest in (meta.get("input_files") or {}).items()]
+
+
 def reproduce_html(data: RunData) -> str:
     meta = data.meta
     cmd = meta.get("command") or f"icssim run {' '.join(meta.get('scenario_files', [])[-1:])}"
     rows = [("Command", cmd), ("Scenario files", ", ".join(meta.get("scenario_files", []) or [])),
-            ("Scenario SHA-256", meta.get("scenario_sha256", "")), ("Seed", meta.get("seed", "")),
+            ("Scenario SHA-256", meta.get("scenario_sha256", "")),
+            *input_file_rows(meta), ("Seed", meta.get("seed", "")),
             ("Replications", meta.get("replications", "")), ("icssim version", meta.get("icssim_version", "")),
             ("Python", meta.get("python", "")), ("Date (UTC)", meta.get("date", ""))]
     table = table_html(pd.DataFrame([(a, str(b)) for a, b in rows], columns=["Item", "Value"]), "repro")
+    inputs = " and input files" if meta.get("input_files") else ""
     return (f"<pre><code>{escape(str(cmd))}</code></pre>"
-            "<p>Running the same command with the same scenario file (same SHA-256), seed and icssim version "
+            f"<p>Running the same command with the same scenario file{inputs} (same SHA-256), seed and icssim version "
             "gives identical results, whatever the number of worker processes. To rebuild this report from "
             f"the stored files without re-running: <code>icssim report {escape(folder_name(data.folder))}</code>.</p>"
             + table)

@@ -61,6 +61,22 @@ def resolve_path(scenario) -> Path | None:
     return (base / init.file).resolve()
 
 
+def anchored_raw(scenario) -> dict:
+    """A copy of the scenario's data that names its waiting-list file by absolute path.
+
+    The file is named relative to the scenario file; a scenario built from a copy of the data
+    (a sweep's points, a results folder's ``scenario.json``) no longer has that file beside it."""
+    import copy
+
+    from icssim.scenario.loader import provenance
+
+    raw = copy.deepcopy(provenance(scenario).raw)
+    path = resolve_path(scenario)
+    if path is not None:
+        raw["initial_state"]["file"] = str(path)
+    return raw
+
+
 def read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str]]:
     """Parse and check ``path``; return the valid rows and one message per mistake (with row and column)."""
     name = path.name

@@ -21,6 +21,7 @@ import numpy as np
 
 from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, provenance, scenario_from_dict
+from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.checks import cohort_rate
 from icssim.scenario.schema import known_keys
 from icssim.sweep.spec import Parameter, Sweep
@@ -92,7 +93,7 @@ def build_points(sweep: Sweep) -> list[Point]:
                                   f"{sweep.base_files[label]} (capacity is scaled by population / that)")
     areas = sweep.areas or [None]
     for label, scenario in sweep.bases.items():
-        base_raw = provenance(scenario).raw
+        base_raw = anchored_raw(scenario)  # its waiting-list file, if any, found from any folder
         for area in areas:
             for role, varied, values in design_values(sweep, base_raw):
                 p = Point(len(points), label, values, area.name if area else None,
