@@ -227,7 +227,6 @@ def _calendar_plot_jobs(result: RunResult, folder: Path) -> list[plots.PlotJob]:
         return []
     from icssim import calendar_plots
     from icssim.calendar_metrics import write_calendar_tables
-    from icssim.experiments import standards_of
 
     monthly = write_calendar_tables(result, folder)["monthly"]
     return calendar_plots.plot_jobs(result.scenario, result.records, monthly, standards_of(result.scenario),

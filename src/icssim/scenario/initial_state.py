@@ -65,7 +65,7 @@ def anchored_raw(scenario) -> dict:
     """A copy of the scenario's data that names its waiting-list file by absolute path.
 
     The file is named relative to the scenario file; a scenario built from a copy of the data
-    (a sweep's points, a results folder's ``scenario.json``) no longer has that file beside it."""
+    elsewhere (a sweep's points, validated as from the sweep file) would look for it there."""
     import copy
 
     from icssim.scenario.loader import provenance
