@@ -208,7 +208,15 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
                           ignore_index=True)
         write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
         (folder / "plots").mkdir()
-        write_run_plots(result, folder / "plots", workers, _calendar_plot_jobs(result, folder))
+        dated_plots: list[plots.PlotJob] = []
+        if start is not None:  # monthly/quarterly KPI tables; the dated plots join the run's others
+            from icssim import calendar_plots
+            from icssim.calendar_metrics import write_calendar_tables
+
+            monthly = write_calendar_tables(result, folder)["monthly"]
+            dated_plots = calendar_plots.plot_jobs(result.scenario, recs, monthly, standards_of(result.scenario),
+                                                   folder / "plots")
+        write_run_plots(result, folder / "plots", workers, dated_plots)
     inputs = write_scenario(result.scenario, folder)
     meta = metadata(result, wall_seconds, command)
     if inputs:
@@ -218,19 +226,6 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
 
     report.write_parameters(result.scenario, folder)
     report.write_report(folder)
-
-
-def _calendar_plot_jobs(result: RunResult, folder: Path) -> list[plots.PlotJob]:
-    """For a scenario with a start date: write the monthly and quarterly tables, and return what
-    draws the dated plots (to be drawn with the run's other plots)."""
-    if result.scenario.scenario.start_date is None:
-        return []
-    from icssim import calendar_plots
-    from icssim.calendar_metrics import write_calendar_tables
-
-    monthly = write_calendar_tables(result, folder)["monthly"]
-    return calendar_plots.plot_jobs(result.scenario, result.records, monthly, standards_of(result.scenario),
-                                    folder / "plots")
 
 
 def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
