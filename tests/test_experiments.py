@@ -35,12 +35,38 @@ def test_precision_adds_replications_until_reached():
     assert not capped.precision["reached"] and len(capped.replications) == 4
 
 
+def test_precision_stops_at_the_same_replication_whatever_the_workers():
+    """The stopping rule is checked after each replication in number order, on any number of
+    workers. (It used to add one batch per worker: here 4 replications on 1 worker, 5 on 2.)"""
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    one, two = (run_to_precision(s, 0.05, ["wait_to_treatment_mean"], workers=w, start=3, cap=30,
+                                 keep_records=False) for w in (1, 2))
+    assert one.precision == two.precision and one.precision["replications"] == 4
+    pd.testing.assert_frame_equal(one.kpis.drop(columns="wall_seconds"), two.kpis.drop(columns="wall_seconds"))
+
+
+def test_precision_keeps_finished_replications_when_interrupted():
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    finished: list = []
+
+    def interrupt_after_three(_):
+        if len(finished) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_to_precision(s, 1e-6, ["cost_per_year"], workers=2, start=3, cap=50, keep_records=False,
+                         progress=interrupt_after_three, done=finished)
+    assert [r.replication for r in finished] == [0, 1, 2]
+
+
 def test_bad_experiment_input_is_refused():
     s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
     with pytest.raises(IcssimError, match="at least 1"):
         run(s, replications=0)
     with pytest.raises(IcssimError, match="greater than 0"):
         run_to_precision(s, -0.1, ["cost_per_year"])
+    with pytest.raises(IcssimError, match="max-replications must be at least 1"):
+        run_to_precision(s, 0.05, ["cost_per_year"], cap=0)
     with pytest.raises(IcssimError, match="horizon"):
         comparability([s, shipped("ed_integrated", horizon="2 years", warmup="2 months")])
 

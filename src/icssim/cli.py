@@ -121,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
                 result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
                                                       start=max(args.replications, 3),
-                                                      cap=args.max_replications, progress=tick)
+                                                      cap=args.max_replications, progress=tick,
+                                                      done=finished)
             else:
                 result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
                                          done=finished)

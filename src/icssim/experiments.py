@@ -9,8 +9,10 @@ cohorts and steps share names.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,26 +106,44 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
     Finished replications are appended to ``done`` as they complete, so a caller that is
     interrupted still holds every finished one.
     """
-    reps = list(replications)
-    workers = min(workers or default_workers(), len(reps)) or 1
     done = [] if done is None else done
     first = len(done)
-    if workers == 1:
-        for r in reps:
-            done.append(run_replication(scenario, r, seed, keep_records))
+    with closing(replications_in_order(scenario, list(replications), seed, workers, keep_records)) as stream:
+        for rep in stream:
+            done.append(rep)
             if progress:
                 progress(1)
-    else:
-        # the scenario goes to each worker once, not with every replication: a worker then
-        # compiles its plan once (``_plan`` keeps it) instead of unpickling and compiling per task
-        with ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_scenario,
-                                 initargs=(scenario,)) as pool:
-            futures = [pool.submit(_run_worker_replication, r, seed, keep_records) for r in reps]
-            for fut in futures:
-                done.append(fut.result())
-                if progress:
-                    progress(1)
     return sorted(done[first:], key=lambda r: r.replication)
+
+
+def replications_in_order(scenario: Scenario, numbers: list[int], seed: int | None = None,
+                          workers: int | None = None, keep_records: bool = True,
+                          ahead: int | None = None) -> Generator[Replication, None, None]:
+    """Yield the replications ``numbers`` in that order, run on ``workers`` processes.
+
+    ``ahead`` bounds how many are started before the caller has taken the earlier ones (default:
+    all of them), so a caller that may stop early (``run_to_precision``) wastes at most that many.
+    Closing the iterator cancels those not yet started.
+    """
+    workers = min(workers or default_workers(), len(numbers)) or 1
+    if workers == 1:
+        for r in numbers:
+            yield run_replication(scenario, r, seed, keep_records)
+        return
+    # the scenario goes to each worker once, not with every replication: a worker then
+    # compiles its plan once (``_plan`` keeps it) instead of unpickling and compiling per task
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_scenario, initargs=(scenario,))
+    try:
+        todo = iter(numbers)
+        pending: deque[Future[Replication]] = deque()
+        while True:
+            while len(pending) < (ahead or len(numbers)) and (number := next(todo, None)) is not None:
+                pending.append(pool.submit(_run_worker_replication, number, seed, keep_records))
+            if not pending:
+                return
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER_SCENARIO: list[Scenario] = []  # in a worker process of ``replicate``: the scenario it runs
@@ -150,34 +170,51 @@ def run(scenario: Scenario, replications: int = 1, seed: int | None = None, work
 
 def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed: int | None = None,
                      workers: int | None = None, start: int = 5, cap: int = 200,
-                     keep_records: bool = True, progress: Progress | None = None) -> RunResult:
+                     keep_records: bool = True, progress: Progress | None = None,
+                     done: list[Replication] | None = None) -> RunResult:
     """Add replications until every KPI's CI half-width is within ``precision`` x |mean|.
 
-    The confidence-interval method of Hoad, Robinson and Davies (2010): start with
-    ``start`` replications, then add batches until the relative half-width of each
-    chosen KPI is at most ``precision``, or ``cap`` replications have run.
+    The confidence-interval method of Hoad, Robinson and Davies (2010): run ``start``
+    replications, then one more at a time until the relative half-width of each chosen KPI
+    is at most ``precision``, or ``cap`` replications have run. The rule is checked after
+    each replication in number order whatever the number of workers (they run ahead, and
+    what they ran past the stopping point is dropped), so the same seed stops at the same
+    replication on 1 worker or on 8. Finished replications also go to ``done``.
     """
     if not precision > 0:
         raise IcssimError(f"--precision must be greater than 0, found {precision}")
+    if cap < 1:
+        raise IcssimError(f"--max-replications must be at least 1, found {cap}")
     seed = scenario.scenario.seed if seed is None else seed
-    batch = max(workers or default_workers(), 1)
-    reps = replicate(scenario, range(min(start, cap)), seed, workers, keep_records, progress)
-    while True:
-        table = summarise(pd.DataFrame([r.kpis for r in reps]))
-        missing = [k for k in kpis if k not in table.index]
-        if missing:
-            raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
-                              f"known: {', '.join(table.index)}")
-        rel = (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
-        if (rel <= precision).all() or len(reps) >= cap:
-            break
-        n = len(reps)
-        reps += replicate(scenario, range(n, min(n + batch, cap)), seed, workers, keep_records, progress)
+    done = [] if done is None else done
+    first = len(done)
+    workers = workers or default_workers()
+    with closing(replications_in_order(scenario, list(range(cap)), seed, workers, keep_records,
+                                       ahead=2 * workers)) as stream:
+        for rep in stream:
+            done.append(rep)
+            if progress:
+                progress(1)
+            reps = done[first:]
+            if len(reps) >= min(start, cap):
+                rel = relative_half_widths(reps, kpis)
+                if (rel <= precision).all():
+                    break
     result = RunResult(scenario, seed, reps)
     result.precision = {"target": precision, "kpis": kpis, "replications": len(reps),
                         "reached": bool((rel <= precision).all()),
                         "relative_half_width": {k: float(v) for k, v in rel.items()}}
     return result
+
+
+def relative_half_widths(replications: list[Replication], kpis: list[str], level: float = 0.95) -> pd.Series:
+    """Each KPI's CI half-width over its |mean| (infinite where undefined); unknown KPIs are an error."""
+    table = summarise(pd.DataFrame([r.kpis for r in replications]), level)
+    missing = [k for k in kpis if k not in table.index]
+    if missing:
+        raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
+                          f"known: {', '.join(table.index)}")
+    return (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
 
 
 def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
