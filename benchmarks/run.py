@@ -16,6 +16,7 @@ peak resident set size (VmHWM) of a fresh subprocess that imports the engine and
 runs one replication, shown with its increase over the same process just before the run.
 Mean waits (time in queue per visit, queue entries after the warm-up) are averaged over
 ``--theory-seeds`` seeds per engine and shown with a 95% CI next to Erlang C / Jackson theory.
+The 2-worker parts (replications, sweep) each run in a fresh subprocess, as the CLI does.
 """
 
 from __future__ import annotations
@@ -167,6 +168,17 @@ def child_million(horizon: float, traced: bool) -> None:
     if traced:
         out["traced_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
     print(json.dumps(out))
+
+
+def child_part(name: str, args_json: str) -> None:
+    """Run one part of the benchmark (``parallel`` or ``sweep``) in this fresh process and print
+    its lines. The 2-worker parts run here, not in the benchmark's own process, because that
+    process has by then run everything above and grown: forking it costs the pool more than
+    forking the small process of ``icssim run`` or ``icssim sweep`` typed at a shell (item 32)."""
+    args = argparse.Namespace(**json.loads(args_json))
+    out: list[str] = []
+    {"parallel": bench_parallel, "sweep": bench_sweep}[name](args, out)
+    print(json.dumps({"lines": out}))
 
 
 def _rss_mb() -> float:
@@ -354,6 +366,8 @@ def bench_parallel(args, out) -> None:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
+    run(scenario, replications=1, workers=1, keep_records=False)  # imports done: the size forked below
+    parent_mb = _rss_mb()
     reps = args.parallel_reps
     times: dict[int, list[float]] = {1: [], 2: []}
     work: dict[int, list[float]] = {1: [], 2: []}
@@ -377,6 +391,8 @@ def bench_parallel(args, out) -> None:
                f"{statistics.median(ratios):.2f}x, geometric mean {geo:.2f}x "
                f"(95% CI {geo * math.exp(-spread):.2f}-{geo * math.exp(spread):.2f}x); "
                f"rounds {', '.join(f'{r:.2f}x' for r in ratios)}")
+    out.append(f"  run in a fresh process, as `icssim run` typed at a shell; its RSS when the rounds began: "
+               f"{parent_mb:.0f} MB")
     out.append("  simulation CPU time on 2 workers / on 1, by round: "
                + ", ".join(f"{b / a:.2f}" for a, b in zip(work[1], work[2]))
                + " (1.00: the two CPUs ran side by side as fast as one alone)")
@@ -473,6 +489,8 @@ def main(argv=None) -> None:
         kind, *rest = sys.argv[2:]
         if kind == "memory":
             child_memory(rest[0], rest[1], float(rest[2]))
+        elif kind == "part":
+            child_part(rest[0], rest[1])
         else:
             child_million(float(rest[0]), rest[1] == "1")
         return
@@ -507,9 +525,10 @@ def main(argv=None) -> None:
     if "million" not in args.skip:
         bench_million(args, out)
     if "parallel" not in args.skip:
-        bench_parallel(args, out)
+        out += in_child("part", "parallel", json.dumps(vars(args)))["lines"]
+        out.append(f"  (the benchmark's own process, which ran the parts above, holds {_rss_mb():.0f} MB)")
     if "sweep" not in args.skip:
-        bench_sweep(args, out)
+        out += in_child("part", "sweep", json.dumps(vars(args)))["lines"]
     if "main" not in args.skip:
         bench_main_job(args, out)
     out.append("")
