@@ -72,8 +72,13 @@ def test_run_rejects_zero_replications(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_ctrl_c_keeps_finished_replications(tmp_path):
-    """SIGINT during a long run: finished replications are written to <out>-interrupted, nothing else."""
+@pytest.mark.parametrize("extra", [["-n", "1000", "-w", "1"], ["-n", "1000", "-w", "2"],
+                                   ["-n", "3", "--precision", "1e-9", "-w", "2"]],
+                         ids=["1 worker", "2 workers", "precision"])
+def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
+    """Ctrl-C during a long run (SIGINT to the whole process group, as a terminal sends it, so
+    the workers get it too): the command stops within seconds, not after the replications still
+    queued, and the finished replications are written to <out>-interrupted, nothing else."""
     import os
     import signal
     import time
@@ -83,17 +88,18 @@ def test_ctrl_c_keeps_finished_replications(tmp_path):
     out = tmp_path / "out"
     # the child gets Ctrl-C's default action even where this test runs with SIGINT ignored (a job
     # started in the background by a shell without job control): Python then ignores it too
-    proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out), "-n", "200",
-                             "-w", "1", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out),
+                             "--max-replications", "1000", *extra, "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    from icssim.experiments import run  # noqa: F401  (import cost paid before timing)
-    # wait until some replications have finished (each takes about a second)
-    time.sleep(10)
-    assert proc.poll() is None and time.time() < deadline
-    os.kill(proc.pid, signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    # wait until some replications have finished (each takes a fraction of a second)
+    time.sleep(6)
+    assert proc.poll() is None
+    os.killpg(proc.pid, signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, stderr = proc.communicate(timeout=600)
+    assert time.perf_counter() - interrupted < 30, "Ctrl-C waited for the queued replications"
     assert proc.returncode == 130, stderr
     assert not out.exists()
     kept = pd.read_csv(tmp_path / "out-interrupted" / "kpis_by_replication.csv")
-    assert 1 <= len(kept) < 200 and list(kept["replication"]) == list(range(len(kept)))
+    assert 1 <= len(kept) < 1000 and list(kept["replication"]) == list(range(len(kept)))
