@@ -59,6 +59,14 @@ def test_precision_keeps_finished_replications_when_interrupted():
     assert [r.replication for r in finished] == [0, 1, 2]
 
 
+def test_precision_names_a_mistyped_kpi_after_one_replication():
+    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    finished: list = []
+    with pytest.raises(IcssimError, match="unknown KPI.*wait_to_treatmnt_mean.*known: .*wait_to_treatment_mean"):
+        run_to_precision(s, 0.05, ["wait_to_treatmnt_mean"], workers=1, start=5, keep_records=False, done=finished)
+    assert len(finished) == 1
+
+
 def test_bad_experiment_input_is_refused():
     s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
     with pytest.raises(IcssimError, match="at least 1"):

@@ -103,8 +103,8 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
               progress: Progress | None = None, done: list[Replication] | None = None) -> list[Replication]:
     """Run the given replication numbers, in parallel when ``workers`` > 1; ordered by number.
 
-    Finished replications are appended to ``done`` as they complete, so a caller that is
-    interrupted still holds every finished one.
+    Finished replications are appended to ``done`` in number order as each is ready, so a
+    caller that is interrupted still holds every one finished before it.
     """
     done = [] if done is None else done
     first = len(done)
@@ -196,10 +196,9 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
             if progress:
                 progress(1)
             reps = done[first:]
-            if len(reps) >= min(start, cap):
-                rel = relative_half_widths(reps, kpis)
-                if (rel <= precision).all():
-                    break
+            rel = relative_half_widths(reps, kpis)  # from the first: a mistyped KPI stops the run at once
+            if len(reps) >= min(start, cap) and (rel <= precision).all():
+                break
     result = RunResult(scenario, seed, reps)
     result.precision = {"target": precision, "kpis": kpis, "replications": len(reps),
                         "reached": bool((rel <= precision).all()),
