@@ -1,4 +1,7 @@
-"""results.write_csv: Arrow's CSV writer giving the table pandas would."""
+"""results: Arrow's CSV writer giving the table pandas would, and a run's plots and report
+written the same on one worker or several."""
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -81,3 +84,39 @@ def test_run_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(tmp_path):
         drawn[workers] = {p.name: p.read_bytes() for p in write_run_plots(result, folder, workers)}
     assert list(drawn[1]) == ["wait_ecdf.png", "waiting_list.png", "costs.png"]
     assert drawn[1] == drawn[2]
+
+
+def test_a_run_written_on_two_workers_has_the_report_of_one(tmp_path):
+    """On 2 workers the plots are drawn in the background while the report is built, which
+    waits for them only where it embeds them: the folder and its report are those of 1 worker."""
+    from pathlib import Path
+
+    from icssim.experiments import run
+    from icssim.results import write_run
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent / "sweep" / "mmc_small.yaml")
+    result = run(scenario, replications=2, workers=1)
+    written = {}
+    for workers in (1, 2):
+        folder = write_run(result, tmp_path / f"w{workers}" / "run", wall_seconds=1.0, command="x", workers=workers)
+        written[workers] = {p.relative_to(folder).as_posix(): p.read_bytes()
+                            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "metadata.json"}
+    report_html = written[2]["report.html"].decode()
+    assert report_html.count('src="data:image/png;base64,') == 3
+    # the report's facts include metadata.json's time of writing: compare the rest
+    assert re.sub(r"\d{4}-\d\d-\d\dT?[\d:]*", "", report_html) == re.sub(
+        r"\d{4}-\d\d-\d\dT?[\d:]*", "", written[1]["report.html"].decode())
+    del written[1]["report.html"], written[2]["report.html"]
+    assert written[1] == written[2]
+
+
+def test_plots_drawn_in_the_background_raise_their_errors(tmp_path):
+    from icssim import plots
+
+    def broken():
+        raise ValueError("no data to draw")
+
+    with pytest.raises(ValueError, match="no data to draw"):
+        with plots.drawing([(broken, tmp_path / "a.png"), (broken, tmp_path / "b.png")], workers=2):
+            pass  # the block does not wait: leaving it does

@@ -8,8 +8,9 @@ matplotlib ``Figure``; :func:`save` writes it as PNG.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -54,12 +55,30 @@ def save_all(jobs: list[PlotJob], workers: int = 1) -> list[Path]:
     than receive them. Where fork is unavailable the plots are drawn here, one by one; the
     files are the same either way.
     """
+    with drawing(jobs, workers) as drawn:
+        return drawn()
+
+
+@contextmanager
+def drawing(jobs: list[PlotJob], workers: int = 1) -> Iterator[Callable[[], list[Path]]]:
+    """:func:`save_all` in the background: the plots are drawn on the workers while the block
+    runs, and the function it yields waits for them and returns their paths. Leaving the block
+    waits too, and raises a plot's error. On one worker (or without fork) the plots are drawn
+    on entering the block."""
     workers = min(workers, len(jobs))
     if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_save_job(job) for job in jobs]
+        paths = [_save_job(job) for job in jobs]
+        yield lambda: paths
+        return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                              initializer=_set_jobs, initargs=(jobs,)) as pool:
-        return list(pool.map(_save_job_number, range(len(jobs))))
+        futures = [pool.submit(_save_job_number, i) for i in range(len(jobs))]
+
+        def drawn() -> list[Path]:
+            return [f.result() for f in futures]
+
+        yield drawn
+        drawn()
 
 
 def _save_job(job: PlotJob) -> Path:

@@ -187,6 +187,7 @@ def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: f
 def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str,
                      workers: int = 1) -> None:
     recs = result.records
+    jobs: list[plots.PlotJob] = []
     write_table(kpi_table(result.summary()), folder, "kpis", parquet=False)
     write_table(result.kpis.reset_index(), folder, "kpis_by_replication", parquet=False)
     start = result.scenario.scenario.start_date  # with a start date, tables also carry calendar dates
@@ -216,16 +217,19 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
             monthly = write_calendar_tables(result, folder)["monthly"]
             dated_plots = calendar_plots.plot_jobs(result.scenario, recs, monthly, standards_of(result.scenario),
                                                    folder / "plots")
-        write_run_plots(result, folder / "plots", workers, dated_plots)
-    inputs = write_scenario(result.scenario, folder)
-    meta = metadata(result, wall_seconds, command)
-    if inputs:
-        meta["input_files"] = inputs
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        jobs = run_plot_jobs(result, folder / "plots", dated_plots)
     from icssim import report
 
-    report.write_parameters(result.scenario, folder)
-    report.write_report(folder)
+    # the plots are drawn on the workers while this process writes the rest and the report,
+    # which waits for them only where it embeds them
+    with plots.drawing(jobs, workers) as plots_drawn:
+        inputs = write_scenario(result.scenario, folder)
+        meta = metadata(result, wall_seconds, command)
+        if inputs:
+            meta["input_files"] = inputs
+        (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+        report.write_parameters(result.scenario, folder)
+        report.write_report(folder, plots_ready=plots_drawn)
 
 
 def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
@@ -250,6 +254,11 @@ def write_run_plots(result: RunResult, folder: Path, workers: int = 1,
                     more: Sequence[plots.PlotJob] = ()) -> list[Path]:
     """The standard plots of a single-scenario run, and ``more`` (a dated scenario's), all on
     ``workers`` processes (:func:`plots.save_all`)."""
+    return plots.save_all(run_plot_jobs(result, folder, more), workers)
+
+
+def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = ()) -> list[plots.PlotJob]:
+    """What draws each standard plot of a single-scenario run into ``folder``, then ``more``."""
     recs = result.records
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
@@ -257,13 +266,13 @@ def write_run_plots(result: RunResult, folder: Path, workers: int = 1,
     stds = {n: d for n, (d, *_rest) in standards_of(result.scenario).items()}
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
              "referral to treatment": window["wait_to_treatment"].to_numpy()}
-    return plots.save_all([
+    return [
         (partial(plots.wait_ecdf, waits, stds, f"{name}: waits from referral (after warm-up)",
                  "Wait from referral (days)"), folder / "wait_ecdf.png"),
         (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
         (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
         *more,
-    ], workers)
+    ]
 
 
 def _waiting_list_plot(result: RunResult):

@@ -14,6 +14,7 @@ description; the words are generated in :mod:`icssim.report_text`.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +36,24 @@ def __getattr__(name: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- entry points
-def write_report(folder: Path | str, out: Path | str | None = None) -> Path:
-    """Build the report of the results ``folder`` and write it (default ``folder/report.html``)."""
+def write_report(folder: Path | str, out: Path | str | None = None,
+                 plots_ready: Callable[[], object] | None = None) -> Path:
+    """Build the report of the results ``folder`` and write it (default ``folder/report.html``).
+
+    ``plots_ready``, when given, waits until the folder's plots are drawn: a run's report calls
+    it only where it embeds them, so the rest is built while they are drawn elsewhere."""
     from icssim.report.pieces import REPORT_NAME
 
     folder = Path(folder)
-    html = build_report(folder)
+    html = build_report(folder, plots_ready)
     target = Path(out) if out is not None else folder / REPORT_NAME
     target.write_text(html, encoding="utf-8")
     return target
 
 
-def build_report(folder: Path) -> str:
-    """The report's HTML for a run, compare or sweep folder (from its metadata.json ``kind``)."""
+def build_report(folder: Path, plots_ready: Callable[[], object] | None = None) -> str:
+    """The report's HTML for a run, compare or sweep folder (from its metadata.json ``kind``);
+    ``plots_ready`` as for :func:`write_report`."""
     from icssim.report.compare import compare_report
     from icssim.report.generic import generic_report
     from icssim.report.pieces import read_json
@@ -57,10 +63,12 @@ def build_report(folder: Path) -> str:
     if meta is None:
         raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")
     kind = meta.get("kind", "run")
+    if kind == "run":
+        return run_report(folder, meta, plots_ready)
+    if plots_ready is not None:
+        plots_ready()
     if kind == "compare":
         return compare_report(folder, meta)
-    if kind == "run":
-        return run_report(folder, meta)
     return generic_report(folder, meta)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -41,7 +42,8 @@ from icssim.report_text import (
 
 
 # ----------------------------------------------------------------------------- run report
-def run_report(folder: Path, meta: dict) -> str:
+def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | None = None) -> str:
+    """The run's report; ``plots_ready`` (if given) is called before the plots are embedded."""
     data = RunData.load(folder, meta)
     s = data.scenario
     subtitle = s.scenario.description if s is not None and s.scenario.description else ""
@@ -49,6 +51,8 @@ def run_report(folder: Path, meta: dict) -> str:
     page.add("summary", "Summary", run_summary_html(data))
     page.add("pathway", "Pathway", pathway_html(data))
     page.add("results", "Results with 95% confidence intervals", kpi_tables_html(data))
+    if plots_ready is not None:
+        plots_ready()
     page.add("plots", "Plots", plots_html(folder))
     page.add("model", "Model description (STRESS-DES)", model_html(data))
     page.add("parameters", "Parameters and their sources", parameters_html(data))
