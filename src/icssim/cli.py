@@ -202,7 +202,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
         comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick)
     wall = time.perf_counter() - started
-    results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]))
+    results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
+                             workers=args.workers or experiments.default_workers())
     if not args.quiet:
         print(format_differences(comparison))
     print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "

@@ -320,23 +320,24 @@ HEADLINE_KPIS = (
 
 
 def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: float = 0.0,
-                     command: str = "") -> Path:
-    """Write each scenario's run folder plus the paired comparison tables and plots."""
+                     command: str = "", workers: int = 1) -> Path:
+    """Write each scenario's run folder plus the paired comparison tables and plots (the plots
+    on ``workers`` processes, while the reports are built)."""
+    from icssim import report
+
     tmp = prepare_output(out, force)
     try:
         for res in comparison.results:
-            _write_run_files(res, _mkdir(tmp / res.scenario.scenario.name), 0.0, command)
+            _write_run_files(res, _mkdir(tmp / res.scenario.scenario.name), 0.0, command, workers)
         write_table(_labelled(comparison.summary()), tmp, "summary", parquet=False)
         write_table(_labelled(comparison.differences()), tmp, "differences", parquet=False)
-        _write_comparison_plots(comparison, _mkdir(tmp / "plots"))
-        meta = metadata(comparison.results[0], wall_seconds, command)
-        meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
-                 "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
-                                     for r in comparison.results}}
-        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-        from icssim import report
-
-        report.write_report(tmp)
+        with plots.drawing(_comparison_plot_jobs(comparison, _mkdir(tmp / "plots")), workers) as plots_drawn:
+            meta = metadata(comparison.results[0], wall_seconds, command)
+            meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
+                     "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
+                                         for r in comparison.results}}
+            (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+            report.write_report(tmp, plots_ready=plots_drawn)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -356,7 +357,8 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _write_comparison_plots(comparison, folder: Path) -> None:
+def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
+    """What draws each of a comparison's own plots into ``folder``."""
     diffs = comparison.differences()
     diffs = diffs[diffs["kpi"].isin(HEADLINE_KPIS) & diffs["pct_mean"].notna()].copy()
     diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(HEADLINE_KPIS)})
@@ -366,7 +368,6 @@ def _write_comparison_plots(comparison, folder: Path) -> None:
                       for k, s in zip(diffs["kpi"], diffs["scenario"])]
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
-    plots.save(plots.forest(diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png")
     waits, stds = {}, {}
     for res in comparison.results:
         recs = res.records
@@ -374,11 +375,14 @@ def _write_comparison_plots(comparison, folder: Path) -> None:
         warm = recs[0].warmup * recs[0].hours_per_unit / 24
         waits[res.scenario.scenario.name] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
         stds |= {n: d for n, (d, *_r) in standards_of(res.scenario).items()}
-    plots.save(plots.wait_ecdf(waits, stds, "Wait from referral to treatment, by scenario"),
-               folder / "wait_ecdf.png")
     costs = pd.concat([cost_by_service(r) for r in comparison.results], ignore_index=True)
-    plots.save(plots.cost_bars(costs, "Cost per year by service (activity-based), by scenario"),
-               folder / "costs.png")
+    return [
+        (partial(plots.forest, diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png"),
+        (partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
+         folder / "wait_ecdf.png"),
+        (partial(plots.cost_bars, costs, "Cost per year by service (activity-based), by scenario"),
+         folder / "costs.png"),
+    ]
 
 
 def write_warmup(diagnostic, name: str, out: Path, force: bool = False) -> Path:
