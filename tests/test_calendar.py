@@ -571,8 +571,8 @@ def test_engine_answers_for_closed_days_as_the_calendar_would(monkeypatch):
 
 
 def test_dated_plots_drawn_with_the_run_plots_on_two_workers_are_those_drawn_on_one(tmp_path):
-    """A dated scenario's plots join the run's standard plots in one plots.save_all: the same
-    five files, byte for byte, on one worker and on two."""
+    """A dated scenario's plots join the run's standard plots, drawn together on the workers: the
+    same five files, byte for byte, on one worker and on two."""
     from icssim.experiments import run
     from icssim.results import write_run
 

@@ -71,8 +71,9 @@ def test_run_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(tmp_path):
     """plots.save_all's forked workers write the same files, byte for byte, as drawing here."""
     from pathlib import Path
 
+    from icssim import plots
     from icssim.experiments import run
-    from icssim.results import write_run_plots
+    from icssim.results import run_plot_jobs
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(Path(__file__).parent / "sweep" / "mmc_small.yaml")
@@ -81,7 +82,8 @@ def test_run_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(tmp_path):
     for workers in (1, 2):
         folder = tmp_path / f"plots{workers}"
         folder.mkdir()
-        drawn[workers] = {p.name: p.read_bytes() for p in write_run_plots(result, folder, workers)}
+        drawn[workers] = {p.name: p.read_bytes()
+                           for p in plots.save_all(run_plot_jobs(result, folder), workers)}
     assert list(drawn[1]) == ["wait_ecdf.png", "waiting_list.png", "costs.png"]
     assert drawn[1] == drawn[2]
 

@@ -89,7 +89,7 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
 
 def plot_jobs(scenario, records, monthly: pd.DataFrame, standards, folder: Path) -> list[plots.PlotJob]:
     """What draws ``waiting_list_dates.png`` and (when the scenario has standards)
-    ``monthly_performance.png``, for :func:`plots.save_all`: the waiting-list trajectories are
+    ``monthly_performance.png``, for :func:`plots.drawing`: the waiting-list trajectories are
     computed where the plot is drawn, on a worker when there are several."""
     name = scenario.scenario.name
     jobs: list[plots.PlotJob] = [(partial(_waiting_list_dates, scenario, records),

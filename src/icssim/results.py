@@ -250,15 +250,9 @@ def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
     return inputs
 
 
-def write_run_plots(result: RunResult, folder: Path, workers: int = 1,
-                    more: Sequence[plots.PlotJob] = ()) -> list[Path]:
-    """The standard plots of a single-scenario run, and ``more`` (a dated scenario's), all on
-    ``workers`` processes (:func:`plots.save_all`)."""
-    return plots.save_all(run_plot_jobs(result, folder, more), workers)
-
-
 def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = ()) -> list[plots.PlotJob]:
-    """What draws each standard plot of a single-scenario run into ``folder``, then ``more``."""
+    """What draws each standard plot of a single-scenario run into ``folder``, then ``more`` (a
+    dated scenario's), for :func:`plots.drawing` or :func:`plots.save_all`."""
     recs = result.records
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
