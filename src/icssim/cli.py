@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from icssim import __version__
+from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
 from icssim.units import format_number as _num
 
@@ -20,21 +20,36 @@ DEFAULT_RESULTS = Path("results")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``icssim`` console script."""
+    """Entry point of the ``icssim`` console script.
+
+    Every way a command can end is one line on stderr and an exit status: 0 done, 2 a mistake
+    in the input or command, 1 the machine refused (disk full, no permission), 130 Ctrl-C and
+    143 SIGTERM (finished replications kept), 70 a bug in icssim (its traceback saved to a file).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except ScenarioError as exc:
-        for problem in exc.problems:
-            print(f"icssim: error: {problem}", file=sys.stderr)
-        return 2
-    except IcssimError as exc:
-        print(f"icssim: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("icssim: interrupted; nothing was written for the unfinished run", file=sys.stderr)
-        return 130
+    with guard.terminate_as_interrupt():
+        try:
+            return args.handler(args)
+        except ScenarioError as exc:
+            for problem in exc.problems:
+                print(f"icssim: error: {problem}", file=sys.stderr)
+            return 2
+        except IcssimError as exc:
+            print(f"icssim: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as exc:
+            what = "terminated" if isinstance(exc, guard.Terminated) else "interrupted"
+            print(f"icssim: {what}; nothing was written for the unfinished run", file=sys.stderr)
+            return 143 if isinstance(exc, guard.Terminated) else 130
+        except OSError as exc:
+            message = guard.environment_problem(exc)
+            if message is None:
+                return guard.internal_error(args, exc)
+            print(f"icssim: error: {message}", file=sys.stderr)
+            return 1
+        except Exception as exc:  # a bug in icssim: one line, the traceback in a file
+            return guard.internal_error(args, exc)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "of its mean (e.g. 0.05)")
     p.add_argument("--kpi", action="append", default=None,
                    help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
-    p.add_argument("--max-replications", type=int, default=100, help="cap for --precision")
+    p.add_argument("--max-replications", type=positive_number, default=100, help="cap for --precision")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them")
@@ -76,12 +91,62 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Options shared by commands that run simulations."""
-    p.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
-    p.add_argument("--replications", "-n", type=int, default=1, help="number of replications")
-    p.add_argument("--workers", "-w", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<name>)")
+    p.add_argument("--seed", type=seed_value, default=None, help="seed (default: the scenario's)")
+    p.add_argument("--replications", "-n", type=whole_number, default=1, help="number of replications")
+    p.add_argument("--workers", "-w", type=positive_number, default=None,
+                   help="worker processes (default: all cores)")
+    p.add_argument("--out", type=output_path, default=None, help="output folder (default: results/<name>)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+    p.add_argument("--yes", "-y", action="store_true",
+                   help="run even if the estimated time or memory is over the limits (15 minutes, half "
+                        "the machine's memory)")
+
+
+#: Largest seed numpy's SeedSequence takes as one 64-bit word (so a seed fits every store).
+MAX_SEED = 2**63 - 1
+
+
+def seed_value(text: str) -> int:
+    """A seed on the command line: a whole number from 0 to 2**63 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, found {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, found {value}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """A count on the command line (replications): a whole number (checked >= 1 by the command)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+
+
+def positive_number(text: str) -> int:
+    """A whole number of at least 1 (workers)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {value}")
+    return value
+
+
+def output_path(text: str) -> Path:
+    """An output folder: a path this system can encode as UTF-8 text (it is written into the
+    metadata and the report), not an existing file."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise argparse.ArgumentTypeError(f"expected a folder name in UTF-8 text, found {shown!r} "
+                                         f"(it holds bytes that are not UTF-8)") from None
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; choose a folder for the results")
+    return path
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -113,6 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
     if args.replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {args.replications}")
+    planned = args.replications if args.precision is None else max(args.max_replications, args.replications)
+    check_size(args, [scenario], planned)
     started = time.perf_counter()
     finished: list = []
     try:
@@ -126,12 +193,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             else:
                 result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
                                          done=finished)
-    except KeyboardInterrupt:
-        _save_interrupted(scenario, args, finished, out, time.perf_counter() - started)
+    except (KeyboardInterrupt, Exception) as exc:  # keep what finished, then report what stopped it
+        _keep_finished(scenario, args, finished, out, time.perf_counter() - started, exc)
         raise
     wall = time.perf_counter() - started
-    results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
-                      workers=args.workers or experiments.default_workers())
+    try:
+        results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
+                          workers=args.workers or experiments.default_workers())
+    except (KeyboardInterrupt, Exception) as exc:
+        _keep_finished(scenario, args, finished, out, wall, exc)
+        raise
     if not args.quiet:
         print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
     print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}, {wall:.1f} s)")
@@ -142,18 +213,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save_interrupted(scenario, args: argparse.Namespace, finished: list, out: Path, wall: float) -> None:
-    """Keep the replications that finished before Ctrl-C, in a folder marked as interrupted."""
+def check_size(args: argparse.Namespace, scenarios: list, replications: int) -> None:
+    """Say how big a run will be before it starts; above the limits, ask for --yes."""
+    from icssim import estimate, experiments
+
+    est = estimate.estimate_run(scenarios, replications, args.workers or experiments.default_workers())
+    if est.seconds > 60 and not args.quiet:
+        print(f"icssim: this run needs {est.describe()}", file=sys.stderr)
+    estimate.confirm_size(est, args.yes)
+
+
+def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path, wall: float,
+                   stopped_by: BaseException) -> None:
+    """Keep the replications that finished before the run stopped (Ctrl-C, SIGTERM, an error in a
+    later replication or in writing the results), in a folder named for how it stopped.
+
+    Writing them is tried the ordinary way first; if that fails too (the disk is full, or the
+    failure was in the writing itself), each replication's KPIs are saved as a bare CSV, so
+    no finished work is lost to an error in what follows it.
+    """
     from icssim import experiments, results
 
     if not finished:
         return
+    how = "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
     seed = scenario.scenario.seed if args.seed is None else args.seed
     partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
-    target = out.with_name(out.name + "-interrupted")
-    results.write_run(partial, target, force=True, wall_seconds=wall,
-                      command=" ".join(["icssim", *sys.argv[1:]]) + "  # interrupted")
+    target = out.with_name(out.name + f"-{how}")
+    try:
+        results.write_run(partial, target, force=True, wall_seconds=wall,
+                          command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
+    except (KeyboardInterrupt, Exception):
+        target = _save_bare_kpis(partial, target)
+        if target is None:
+            print("icssim: the finished replications could not be saved", file=sys.stderr)
+            return
     print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
+
+
+def _save_bare_kpis(result, target: Path) -> Path | None:
+    """Last resort: the finished replications' KPIs as one CSV (pandas' own writer)."""
+    import shutil
+
+    try:
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        result.kpis.reset_index().to_csv(target / "kpis_by_replication.csv", index=False)
+        return target
+    except (OSError, ValueError):
+        return None
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
@@ -198,6 +307,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
     for warning in experiments.comparability(scenarios):
         print(f"icssim: warning: {warning}", file=sys.stderr)
+    check_size(args, scenarios, args.replications)
     started = time.perf_counter()
     with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
         comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick)
@@ -243,6 +353,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_RESULTS / f"{scenario.scenario.name}-warmup"
     if out.exists() and not args.force:
         raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    check_size(args, [scenario], args.replications)
     with progress_bar(args, "replications", args.replications) as tick:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
     diagnostic = warmup.diagnose(result.records)

@@ -142,8 +142,29 @@ def replications_in_order(scenario: Scenario, numbers: list[int], seed: int | No
             if not pending:
                 return
             yield pending.popleft().result()
+    except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped early: stop the workers now
+        stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes, so that a run told to stop does not wait for the
+    replications they are in the middle of (the pool then cancels the queued ones).
+
+    ``ProcessPoolExecutor`` has no public way to do this before Python 3.14
+    (``terminate_workers``); its ``_processes`` map is read defensively.
+    """
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:  # pragma: no cover - Python 3.14+
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            process.terminate()
+        except (OSError, ValueError, AttributeError):  # already gone
+            pass
 
 
 _WORKER_SCENARIO: list[Scenario] = []  # in a worker process of ``replicate``: the scenario it runs

@@ -1,0 +1,116 @@
+"""The command line's last line of defence: signals, the machine's refusals and icssim's own bugs.
+
+A user's mistake is an :class:`~icssim.errors.IcssimError` and is handled where it is found.
+What is left reaches :func:`icssim.cli.main` here: SIGTERM is turned into the same path as
+Ctrl-C (finished replications are kept, workers stop), a full disk or a refused permission is
+one sentence, and an unexpected exception is one line naming the command and a file holding
+its traceback, never a traceback on the screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import errno
+import os
+import signal
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+#: Where a user reports a bug (also printed with every internal error).
+REPORT_TO = "the icssim issue tracker (attach the traceback file and, if you can, the scenario)"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: stop, keep what finished, write nothing half-done."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Terminated` in this process.
+
+    Worker processes forked meanwhile inherit the handler; in them it restores the default
+    action and re-sends the signal, so a worker told to stop stops at once.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    owner = os.getpid()
+
+    def on_term(signum, frame):
+        if os.getpid() != owner:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+#: OS errors that are the machine's answer, not icssim's bug, with what to do about each.
+_ENVIRONMENT = {
+    errno.ENOSPC: "the disk is full; free some space (or choose --out on another disk) and run again",
+    errno.EDQUOT: "the disk quota is used up; free some space (or choose --out elsewhere) and run again",
+    errno.EACCES: "permission denied; choose a folder you may write to (--out)",
+    errno.EPERM: "operation not permitted; choose a folder you may write to (--out)",
+    errno.EROFS: "the file system is read-only; choose --out on a writable disk",
+    errno.ENAMETOOLONG: "a file name is too long for this file system; use a shorter name or --out",
+    errno.EMFILE: "too many open files; raise the limit (ulimit -n) or use fewer --workers",
+    errno.ENOMEM: "out of memory; use fewer replications or workers, or a shorter horizon",
+}
+
+
+def environment_problem(exc: OSError) -> str | None:
+    """One sentence for an OS error the machine raised (disk full ...), or None if it is a bug."""
+    advice = _ENVIRONMENT.get(exc.errno or -1)
+    if advice is None:
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return f"{exc.strerror or 'system error'}{where}: {advice}"
+
+
+def internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    """Save the traceback to a file and say, in one line, what failed and where to report it."""
+    command = "icssim " + str(getattr(args, "command", "") or "")
+    inputs = [str(p) for p in _inputs(args)]
+    saved = save_traceback(exc, command, inputs)
+    on = f" on {', '.join(inputs)}" if inputs else ""
+    kept = f"traceback saved in {saved}" if saved else "the traceback could not be saved"
+    print(f"icssim: internal error in '{command}'{on}: {type(exc).__name__}: {_one_line(exc)}. "
+          f"This is a bug in icssim, not in your input; {kept}. Please report it to {REPORT_TO}.",
+          file=sys.stderr)
+    return 70
+
+
+def save_traceback(exc: BaseException, command: str, inputs: list[str]) -> Path | None:
+    """Write the traceback with the command and inputs to a new file in the temporary folder."""
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = (f"command: {command}\ninputs: {inputs}\nargv: {sys.argv!r}\npython: {sys.version}\n\n"
+            + "".join(traceback.format_exception(exc)))
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"icssim-crash-{stamp}-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(text)
+        return Path(name)
+    except OSError:
+        return None
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    files = getattr(args, "files", None) or []
+    one = getattr(args, "file", None)
+    return [*([one] if one is not None else []), *files]
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:197] + "..."
