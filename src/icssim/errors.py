@@ -33,3 +33,8 @@ class ScenarioError(IcssimError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class RunawayPathway(IcssimError):
+    """A replication stopped because a patient went round the pathway far more often than its
+    routing makes plausible (``Plan.max_moves``): a loop whose way out is never taken in practice."""

@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Final
 import numpy as np
 import simpy
 
+from icssim.errors import RunawayPathway
 from icssim.distributions import Sampler, block_draws, uniform_draws
 from icssim.model import calendar
 from icssim.model.arrivals import InversionGaps
@@ -396,6 +397,7 @@ class Simulation:
         self.active: dict[int, Patient] = {}
         # hot-path constants and bound methods, made once (not per event)
         self._horizon = plan.horizon
+        self._max_moves = plan.max_moves
         self._urg = plan.urgency
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
@@ -530,6 +532,16 @@ class Simulation:
             heappush(self._queue, (nxt, 1, next(self._eid), self._arrive_cb, state))
         self._enter(p, entry)
 
+    def _runaway(self, p: Patient, s: _Step) -> None:
+        """Stop a replication in which a patient moves between steps without end (a loop whose
+        way out is, in practice, never taken): a clear error instead of a run that never ends."""
+        raise RunawayPathway(
+            f"replication {self.replication}: patient {p.pid} (cohort {self.plan.cohorts[p.cohort].name!r}) "
+            f"moved between steps more than {self._max_moves:,} times by time {self.now:g} "
+            f"{self.plan.time_unit}, last into step {s.plan.name!r}; the pathway loops without end in "
+            f"practice. Check the routing back into {s.plan.name!r} (its probabilities and conditions) "
+            f"and the delays on the loop")
+
     def _new_patient(self, ci: int, attrs: list[float], arrival: float) -> Patient:
         """A new patient of cohort ``ci`` with attribute values ``attrs`` (the list is kept and
         gets the cohort index appended), counted into the system now."""
@@ -564,6 +576,8 @@ class Simulation:
     def _enter(self, p: Patient, s: _Step) -> None:
         """Patient arrives at step ``s`` (a referral is sent, or they walk in)."""
         p.wait += 1  # pending events of the last step go stale
+        if p.wait > self._max_moves:
+            self._runaway(p, s)
         p.where = NOWHERE
         if s.discharge:  # nobody waits here: the patient leaves (their row needs no step bookkeeping)
             self._exit(p, s.outcome_code)

@@ -154,6 +154,9 @@ class Plan:
     urgency: int  # attribute index of 'urgency', or -1
     outcomes: tuple[str, ...] = field(default=())
     calendar: CalendarPlan | None = None  # dated features (None: the scenario uses none)
+    #: most moves between steps one patient may make in a replication before the engine stops
+    #: it as a loop without end (see :func:`max_moves_for`)
+    max_moves: int = 100_000
 
 
 def compile_plan(s: Scenario) -> Plan:
