@@ -12,18 +12,125 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Annotated, Any, Callable, Iterator, Literal, Union
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, Callable, Iterator, Literal, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo,
+                      field_validator, model_validator)
 
-from icssim.units import Span, parse_span
+from icssim.units import MAX_MAGNITUDE, Span, parse_span
 
 SpanValue = Annotated[Span, PlainValidator(parse_span), PlainSerializer(str)]
+
+#: Marks a number field exempt from :data:`MAX_NUMBER` (``Field(json_schema_extra={ANY_SIZE: True})``),
+#: such as the seed, which has its own bounds.
+ANY_SIZE = "icssim_any_size"
+#: Largest magnitude of any number in a scenario (a count, WTE, cost, weight ...): beyond it a value is
+#: a typo, not a plan, and products of such numbers (annual costs ...) would no longer be finite.
+MAX_NUMBER = MAX_MAGNITUDE
+
+
+def refuse_booleans(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """Field validator (before): ``true``/``false`` where the field expects a number are refused
+    (pydantic would read them as 1 and 0)."""
+    for item in _number_items(cls, info.field_name, value):
+        if isinstance(item, bool):
+            raise ValueError(f"expected a number, found {item!r}")
+    return value
+
+
+def refuse_huge(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+    """Field validator (after): a number larger in size than :data:`MAX_NUMBER` is refused."""
+    if _number_shape(cls, info.field_name) == "bool-only":
+        return value
+    for item in _number_items(cls, info.field_name, value):
+        if isinstance(item, (int, float)) and not isinstance(item, bool) and abs(item) > MAX_NUMBER:
+            raise ValueError(f"expected a number of at most {MAX_NUMBER:g} in size, found {item:g}")
+    return value
+
+
+class NumbersChecked(BaseModel):
+    """Base of every scenario model of the schema: the one place where numbers are checked.
+
+    Wherever a field expects a number (``int``, ``float``, a list or mapping of them, or a union
+    with them), booleans are refused (:func:`refuse_booleans`) and numbers larger in size than
+    :data:`MAX_NUMBER` are refused (:func:`refuse_huge`). Non-finite values are refused by each
+    model's ``allow_inf_nan=False``. (Distribution models, whose ``dist`` field is a discriminator
+    and so cannot take a ``"*"`` validator, apply the same two functions to their one numeric
+    field, ``weights``.)"""
+
+    _no_booleans = field_validator("*", mode="before")(classmethod(refuse_booleans))
+    _sane_size = field_validator("*", mode="after")(classmethod(refuse_huge))
+
+
+def _number_items(cls: type[BaseModel], name: str | None, value: Any) -> Any:
+    shape = _number_shape(cls, name)
+    if shape is None:
+        return ()
+    if shape == "list" and isinstance(value, list):
+        return value
+    if shape == "dict" and isinstance(value, dict):
+        return value.values()
+    return (value,)
+
+
+@cache
+def _number_shape(model: type[BaseModel], name: str | None) -> str | None:
+    """'scalar', 'list' or 'dict' when field ``name`` of ``model`` expects numbers, else None."""
+    field = model.model_fields.get(name or "")
+    if field is None:
+        return None
+    if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get(ANY_SIZE):
+        return "bool-only" if _shape(field.annotation) else None
+    return _shape(field.annotation)
+
+
+def _shape(tp: Any) -> str | None:
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is Annotated:
+        return _shape(args[0])
+    if origin in (Union, UnionType):
+        return next((shape for shape in map(_shape, args) if shape), None)
+    if tp in (int, float):
+        return "scalar"
+    if origin is list and args and _shape(args[0]) == "scalar":
+        return "list"
+    if origin is dict and len(args) == 2 and _shape(args[1]) == "scalar":
+        return "dict"
+    return None
+
+
+def check_weights(weights: list[float], values: list[Any]) -> None:
+    """Weights of a discrete choice: one per value, not negative, with a finite, positive sum."""
+    if len(weights) != len(values):
+        raise ValueError(f"weights has {len(weights)} entries but values has {len(values)}")
+    total = math.fsum(weights) if all(math.isfinite(w) for w in weights) else math.inf
+    if any(w < 0 for w in weights) or not total > 0:
+        raise ValueError("weights must be non-negative and add up to more than 0")
+    if not math.isfinite(total):
+        raise ValueError(f"weights add up to more than the largest number a computer holds; expected "
+                         f"weights of ordinary size (e.g. percentages), found {max(weights):g}")
+
+
+#: Widest accepted ratio of standard deviation to mean (coefficient of variation), each way.
+MIN_CV, MAX_CV = 1e-6, 1e4
+
+
+def _spread(mean: Span, sd: Span) -> None:
+    """A standard deviation that gives finite, positive shape and scale parameters."""
+    cv = sd.to("days") / mean.to("days")
+    if not MIN_CV <= cv <= MAX_CV:
+        raise ValueError(f"sd must be between {MIN_CV:g} and {MAX_CV:g} times the mean (for no spread use a "
+                         f"fixed value), found sd {sd} with mean {mean} (sd/mean = {cv:.3g})")
 
 
 class _DistBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    _no_booleans = field_validator("weights", mode="before", check_fields=False)(classmethod(refuse_booleans))
+    _sane_size = field_validator("weights", mode="after", check_fields=False)(classmethod(refuse_huge))
 
     def compile(self, time_unit: str) -> "Sampler":  # pragma: no cover - abstract
         raise NotImplementedError
@@ -87,6 +194,7 @@ class Gamma(_DistBase):
     def _check(self) -> "Gamma":
         _positive("mean", self.mean)
         _positive("sd", self.sd)
+        _spread(self.mean, self.sd)
         return self
 
     def compile(self, time_unit: str) -> "Sampler":
@@ -106,6 +214,7 @@ class Lognormal(_DistBase):
     def _check(self) -> "Lognormal":
         _positive("mean", self.mean)
         _positive("sd", self.sd)
+        _spread(self.mean, self.sd)
         return self
 
     def compile(self, time_unit: str) -> "Sampler":
@@ -170,12 +279,7 @@ class Empirical(_DistBase):
         for v in self.values:
             _non_negative("every value", v)
         if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(
-                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
-                )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative and add up to more than 0")
+            check_weights(self.weights, self.values)
         return self
 
     def compile(self, time_unit: str) -> "Sampler":

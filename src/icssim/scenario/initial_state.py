@@ -79,13 +79,42 @@ def anchored_raw(scenario) -> dict:
 
 def read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str]]:
     """Parse and check ``path``; return the valid rows and one message per mistake (with row and column)."""
+    try:
+        return _read_waiting_list(path, scenario)
+    except csv.Error as exc:  # e.g. a field longer than the csv module's limit
+        return [], [f"{path.name}: cannot be read as CSV ({_short(str(exc))}); expected {WAITING_LIST}"]
+
+
+#: What a waiting-list file is, for messages about files that are not one.
+WAITING_LIST = f"a waiting-list CSV file (UTF-8 text, a header row with the columns {', '.join(REQUIRED)})"
+#: Largest waiting-list file accepted, in bytes (a million patients take about 60 MB).
+MAX_CSV_BYTES = 200_000_000
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str]]:
     name = path.name
     if not path.is_file():
         return [], [f"waiting-list file {str(path)!r} does not exist"]
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{name}: cannot read: {exc}"]
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CSV_BYTES + 1)
+    except OSError as exc:
+        return [], [f"{name}: cannot read: {exc.strerror or exc}"]
+    if len(data) > MAX_CSV_BYTES:
+        return [], [f"{name}: the file is larger than {MAX_CSV_BYTES:,} bytes; expected {WAITING_LIST}"]
+    if b"\x00" in data:
+        return [], [f"{name}: cannot read: it is binary (it contains NUL bytes); expected {WAITING_LIST}"]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        return [], [f"{name}: cannot read: not UTF-8 text (byte {data[exc.start]:#04x} on line {line}); "
+                     f"expected {WAITING_LIST}"]
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:
@@ -93,9 +122,12 @@ def read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str]
     reader.fieldnames = header
     problems: list[str] = []
     missing = [c for c in REQUIRED if c not in header]
+    if len(missing) == len(REQUIRED):  # not a waiting list at all: say so without showing its content
+        return [], [f"{name} is not a waiting-list CSV: expected a header row with the columns "
+                     f"{', '.join(REQUIRED)} (found {len(header)} column(s), none of them; content not shown)"]
     if missing:
         return [], [f"{name}: missing column(s) {', '.join(repr(c) for c in missing)} "
-                     f"(found: {', '.join(header)})"]
+                     f"(found: {_short(', '.join(header))})"]
     attrs_known = _attribute_kinds(scenario)
     for col in header:
         if col not in REQUIRED and col not in OPTIONAL and col not in attrs_known:

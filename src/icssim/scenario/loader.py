@@ -20,7 +20,10 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (CollectionEndEvent, CollectionStartEvent, MappingStartEvent, NodeEvent,
+                                ScalarEvent)
 
 from icssim.distributions import DIST_NAMES
 from icssim.errors import Problem, ScenarioError
@@ -113,7 +116,14 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], P
         raise ScenarioError([Problem(str(path), _line(doc, "extends"), "extends",
                                      f"'extends' goes round in a cycle ({cycle}); "
                                      f"expected a chain of base files that ends")])
-    base, base_prov = _load_merged(base_path, (*chain, resolved))
+    try:
+        base, base_prov = _load_merged(base_path, (*chain, resolved))
+    except ScenarioError as exc:
+        if any(p.file == str(base_path) and not p.path for p in exc.problems):  # not a scenario at all
+            raise ScenarioError([Problem(str(path), _line(doc, "extends"), "extends",
+                                         f"{base_name!r} is not a usable base scenario: expected {SCENARIO_FILE} "
+                                         f"(see the next line)"), *exc.problems]) from None
+        raise
     base_prov.files.append(str(path))
     base_prov.lines.update(prov.lines)
     base_prov.comments.update(prov.comments)
@@ -134,31 +144,149 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+#: Largest scenario file accepted, in bytes: scenarios are a few KB; beyond this a file is not one.
+MAX_FILE_BYTES = 1_000_000
+#: Deepest nesting of lists and mappings accepted (the deepest scenario key path has about 10).
+MAX_DEPTH = 50
+#: What a scenario file is, for messages about files that are not one.
+SCENARIO_FILE = "a scenario YAML file"
+
+
 def _read_yaml(path: Path) -> CommentedMap:
+    """Read ``path`` as a scenario's YAML mapping, or raise :class:`ScenarioError`.
+
+    Size, encoding, nesting depth, tags and merge keys are checked on the text before the
+    document is built, so no file can stall the parser; the content of a file that is not
+    a scenario is never shown in a message."""
+    file = str(path)
     if not path.exists():
-        raise ScenarioError([Problem(str(path), None, "", "file not found")])
+        raise ScenarioError([Problem(file, None, "", "file not found")])
     if not path.is_file():
-        raise ScenarioError([Problem(str(path), None, "", "not a file")])
+        raise ScenarioError([Problem(file, None, "", "not a file")])
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([Problem(str(path), None, "", f"cannot read file: {exc}")]) from None
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(file, None, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MB); "
+                                     f"expected {SCENARIO_FILE} (a few KB of text)")])
+    if b"\x00" in data:
+        raise ScenarioError([Problem(file, None, "", f"cannot read file: it is binary (it contains NUL bytes); expected {SCENARIO_FILE} "
+                                     "(text)")])
     try:
-        _refuse_tags(text, str(path))
-        doc = YAML(typ="rt").load(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem(file, line, "", f"cannot read file: not UTF-8 text (byte {data[exc.start]:#04x} cannot be read); "
+                                     f"expected {SCENARIO_FILE} saved as UTF-8")]) from None
+    try:
+        _refuse_deep_brackets(text, file)
+        _refuse_tags(text, file)
+        doc = _yaml().load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        what = exc.problem or "invalid YAML"
-        raise ScenarioError([Problem(str(path), line, "", f"not valid YAML: {what}")]) from None
+        what = _short(exc.problem or "invalid YAML")
+        raise ScenarioError([Problem(file, line, "", f"not valid YAML: {what}")]) from None
     except YAMLError as exc:
-        raise ScenarioError([Problem(str(path), None, "", f"not valid YAML: {exc}")]) from None
+        raise ScenarioError([Problem(file, None, "", f"not valid YAML: {_short(str(exc))}")]) from None
     except RecursionError:
-        raise ScenarioError([Problem(str(path), None, "", "not valid YAML: nested too deeply")]) from None
+        raise ScenarioError([Problem(file, None, "", "not valid YAML: nested too deeply")]) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of thousands of digits
+        what = ("a number with thousands of digits" if "digits" in str(exc)
+                else f"a value that cannot be read ({_short(str(exc))})")
+        raise ScenarioError([Problem(file, None, "", f"not valid YAML: found {what}; expected numbers, text, "
+                                     "lists and mappings of ordinary size")]) from None
     if not isinstance(doc, CommentedMap):
-        found = ("an empty file" if doc is None else "a list" if isinstance(doc, list)
-                 else f"the single value {doc!r}")
-        raise ScenarioError([Problem(str(path), 1, "", f"expected a mapping of keys (scenario:, cohorts:, ...), found {found}")])
+        raise ScenarioError([Problem(file, 1, "", f"expected a mapping of keys (scenario:, cohorts:, ...) as in "
+                                     f"{SCENARIO_FILE}, found {_found_root(doc, path)}")])
     return doc
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _found_root(doc: Any, path: Path) -> str:
+    """What a file holds instead of a mapping, without showing the content of a file that is not a scenario.
+
+    A short single value is shown only for files named ``.yaml``/``.yml``."""
+    if doc is None:
+        return "an empty file"
+    if isinstance(doc, list):
+        return "a list"
+    shown = repr(doc)
+    if path.suffix.lower() in (".yaml", ".yml") and len(shown) <= 40 and "\n" not in str(doc):
+        return f"the single value {shown}"
+    if isinstance(doc, str):
+        return f"{len(doc):,} characters of text that are not keys and values (not shown)"
+    return "a single value (not shown)"
+
+
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, except that an impossible date (2026-02-30) stays text, so the
+    schema reports it with its key and line instead of the YAML library raising."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except (ValueError, OverflowError):
+            return str(node.value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+def _refuse_deep_brackets(text: str, file: str) -> None:
+    """Refuse flow lists and mappings (``[[[...`` / ``{{{...``) nested deeper than :data:`MAX_DEPTH`,
+    by a scan of the text: the YAML scanner is slow on deep flow nesting (5,000 brackets took 86 s).
+
+    Brackets inside quotes and comments are skipped; a bracket inside a plain word may be
+    counted, which only matters for 50 unclosed ones."""
+    depth, line, quote = 0, 1, ""
+    prev = "\n"
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        if quote:
+            if ch == quote:
+                if quote == "'" and i + 1 < n and text[i + 1] == "'":
+                    i += 1  # '' is an escaped quote
+                elif quote == '"' and _escaped(text, i):
+                    pass
+                else:
+                    quote = ""
+        elif ch == "#" and prev in " \t\n":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "'\"" and prev in " \t\n[{,:-?":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScenarioError([Problem(file, line, "", f"lists and mappings are nested more than {MAX_DEPTH} "
+                                             f"levels deep; expected {SCENARIO_FILE} (a scenario nests about 10)")])
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+        i += 1
+
+
+def _escaped(text: str, i: int) -> bool:
+    slashes = 0
+    while i - 1 - slashes >= 0 and text[i - 1 - slashes] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
 
 
 #: Most values (keys, list items, numbers) a scenario file may expand to, aliases included.
@@ -166,18 +294,39 @@ MAX_NODES = 200_000
 
 
 def _refuse_tags(text: str, file: str) -> None:
-    """Refuse any explicit YAML tag (``!!python/...``, ``!!binary``, ``!custom`` ...) before
-    anything is constructed, so no tag can run code or build unexpected objects."""
+    """Refuse, from the parser's events and before anything is constructed: any explicit YAML tag
+    (``!!python/...``, ``!!binary``, ``!custom`` ...), so no tag can run code or build unexpected
+    objects; merge keys (``<<: *base``), which would hide where each key was written; and nesting
+    deeper than :data:`MAX_DEPTH`."""
+    stack: list[list[Any]] = []  # per open collection: [is_mapping, next node is a key]
     for event in YAML(typ="rt").parse(text):
         tag = getattr(event, "tag", None)
-        if tag is None:
+        if tag is not None:
+            tag = str(getattr(tag, "value", tag))
+            if tag.startswith("tag:yaml.org,2002:"):
+                tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+            raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                         f"found the YAML tag {_short(repr(tag), 60)}; tags are not allowed in "
+                                         f"scenario files (expected plain values: numbers, text, lists and mappings)")])
+        if isinstance(event, CollectionEndEvent):
+            stack.pop()
             continue
-        tag = str(getattr(tag, "value", tag))
-        if tag.startswith("tag:yaml.org,2002:"):
-            tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
-        raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
-                                     f"found the YAML tag {tag!r}; tags are not allowed in scenario files "
-                                     f"(expected plain values: numbers, text, lists and mappings)")])
+        if not isinstance(event, NodeEvent):
+            continue
+        if stack and stack[-1][0]:
+            is_key = stack[-1][1]
+            stack[-1][1] = not is_key
+            if is_key and isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
+                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                             "found a YAML merge key '<<'; merge keys are not supported in scenario "
+                                             "files: write the keys out (or use 'extends' to build on a base "
+                                             "scenario)")])
+        if isinstance(event, CollectionStartEvent):
+            stack.append([isinstance(event, MappingStartEvent), True])
+            if len(stack) > MAX_DEPTH:
+                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                             f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+                                             f"expected {SCENARIO_FILE} (a scenario nests about 10)")])
 
 
 def _index(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None) -> None:
@@ -304,6 +453,10 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
         hint = f"; did you mean {near[0]!r}?" if near else ""
         return f"expected one of: {', '.join(options)}, {found}{hint}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        if key == "seed":
+            from icssim.scenario.schema import MAX_SEED
+
+            return f"expected a whole number from 0 to {MAX_SEED} (2**63 - 1), {found}"
         if key in _PROBABILITY_KEYS:
             return f"expected a probability between 0 and 1, {found}"
         words = {"greater_than": "greater than", "greater_than_equal": "at least",
@@ -316,9 +469,14 @@ def _message(err: dict[str, Any], path: KeyPath) -> str:
         return f"expected at least {n} entr{'y' if n == 1 else 'ies'}, found none"
     if kind == "string_too_short":
         return "expected some text, found an empty value"
+    if kind == "string_too_long":
+        n = ctx.get("max_length")
+        why = " (it names the results folder)" if key == "name" else ""
+        return f"expected text of at most {n} characters{why}, found {len(str(err.get('input'))):,} characters"
     if kind == "string_pattern_mismatch":
         if key == "name":
-            return f"expected a name made of letters, digits, '_', '.' or '-' (it names the results folder), {found}"
+            return ("expected a name made of letters, digits, '_', '.' or '-', not starting with '.' or '-' and "
+                    f"not ending with '.' (it names the results folder), {found}")
         return f"expected text matching {ctx.get('pattern')!r}, {found}"
     message = err["msg"].removeprefix("Value error, ")
     if "found" not in message and not isinstance(err.get("input"), (dict, list)):

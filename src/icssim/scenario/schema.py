@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from icssim.distributions import Distribution, SpanValue, coerce_distribution
+from icssim.distributions import ANY_SIZE, Distribution, NumbersChecked, SpanValue, check_weights, coerce_distribution
 from icssim.units import TIME_UNITS, Rate, Span, parse_rate
 
 RateValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
@@ -50,8 +50,28 @@ STEP_KINDS = (
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class Strict(BaseModel):
-    """Base for every scenario model: unknown keys are errors; values are frozen."""
+#: A scenario name names its results folder, so it must be a safe path component on any system:
+#: letters, digits, '_', '.', '-'; not starting with '.' or '-' (so never '.', '..', a hidden folder
+#: or a command-line option); not ending with '.' (Windows drops it).
+NAME_PATTERN = r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$"
+MAX_NAME_LENGTH = 100
+#: Device names Windows reserves, with or without an extension.
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                    *(f"lpt{i}" for i in range(1, 10))}
+#: Largest seed (numpy's SeedSequence takes any non-negative integer; results record it as int64).
+MAX_SEED = 2**63 - 1
+
+
+def _not_reserved(name: str) -> str:
+    if name.split(".")[0].lower() in WINDOWS_RESERVED:
+        raise ValueError(f"{name!r} is a device name reserved by Windows, so it cannot name the results "
+                         f"folder; expected another name")
+    return name
+
+
+class Strict(NumbersChecked):
+    """Base for every scenario model: unknown keys are errors; values are frozen; numbers are checked
+    (no booleans for numbers, finite, of sane size: :class:`~icssim.distributions.NumbersChecked`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
@@ -69,12 +89,13 @@ class Standard(Strict):
 class ScenarioInfo(Strict):
     """Name, run length and seed of a scenario."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
+                    AfterValidator(_not_reserved)]
     description: str = ""
     time_unit: Literal[TIME_UNITS] = "days"  # type: ignore[valid-type]
     horizon: SpanValue
     warmup: SpanValue = Span(0.0)
-    seed: int = Field(default=1, ge=0)
+    seed: int = Field(default=1, ge=0, le=MAX_SEED, json_schema_extra={ANY_SIZE: True})
     population: int | None = Field(default=None, gt=0)
     start_date: dt.date | None = None
     sample_every: PositiveSpan | None = None
@@ -90,12 +111,7 @@ class Categorical(Strict):
     @model_validator(mode="after")
     def _check(self) -> "Categorical":
         if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                raise ValueError(
-                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
-                )
-            if any(w < 0 for w in self.weights) or sum(self.weights) <= 0:
-                raise ValueError("weights must be non-negative and add up to more than 0")
+            check_weights(self.weights, self.values)
         return self
 
 
