@@ -48,7 +48,12 @@ def scenario_folders(folder: Path, meta: dict) -> list[tuple[str, Path]]:
             sub = entry.get("folder") or entry.get("path") or name
         else:
             name = sub = str(entry)
-        path = folder / str(sub)
+        try:   # a scenario's folder lies inside the comparison's, whatever metadata.json says
+            from icssim.results import inside
+
+            path = inside(folder, str(sub))
+        except Exception:
+            continue
         if path.is_dir():
             found.append((name, path))
     if not found:
@@ -94,7 +99,9 @@ def compare_report(folder: Path, meta: dict) -> str:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path) if path.is_file() else None
+    from icssim.results import read_csv
+
+    return read_csv(path) if path.is_file() else None
 
 
 def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:

@@ -53,7 +53,9 @@ def generic_report(folder: Path, meta: dict) -> str:
     tables = []
     first = {"points.csv": 0, "summary.csv": 1, "differences.csv": 2}
     for csv in sorted(folder.glob("*.csv"), key=lambda p: (first.get(p.name, 9), p.name)):
-        df = pd.read_csv(csv)
+        from icssim.results import read_csv
+
+        df = read_csv(csv)
         cap = 200 if csv.name in first else 50
         more = f"<p class=note>First {cap} of {len(df):,} rows (all in {escape(csv.name)}).</p>" if len(df) > cap else ""
         tables.append(f"<h3>{escape(csv.name)}</h3>{more}" + table_html(_round(df.head(cap)), "kpi"))

@@ -34,7 +34,9 @@ def parameter_rows(scenario: Scenario) -> pd.DataFrame:
 def write_parameters(scenario: Scenario, folder: Path) -> Path:
     """Write ``parameters.csv`` (path, value, source, source_key, file, line) into ``folder``."""
     path = folder / PARAMETERS_NAME
-    parameter_rows(scenario).to_csv(path, index=False)
+    from icssim.results import write_csv
+
+    write_csv(parameter_rows(scenario), path)   # as every CSV: text a spreadsheet would run is neutralised
     return path
 
 
@@ -101,8 +103,9 @@ def stored_parameters(folder: Path, raw: dict | None) -> pd.DataFrame | None:
     """parameters.csv if the run recorded it, else the scenario.json values without sources."""
     path = folder / PARAMETERS_NAME
     if path.is_file():
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-        return df
+        from icssim.results import read_csv
+
+        return read_csv(path, dtype=str, keep_default_na=False)
     if raw is None:
         return None
     return pd.DataFrame([{"path": _dotted(p), "value": v, "source": "", "source_key": "", "file": "",

@@ -81,7 +81,9 @@ class RunData:
             except ScenarioError as exc:  # an older or newer schema: report what we can
                 data.scenario_error = str(exc)
         if (folder / "kpis.csv").is_file():
-            data.kpis = pd.read_csv(folder / "kpis.csv")
+            from icssim.results import read_csv
+
+            data.kpis = read_csv(folder / "kpis.csv")
             data.est = estimates(data.kpis)
         return data
 
@@ -107,7 +109,9 @@ class RunData:
                 try:
                     if ext == "parquet":
                         return pd.read_parquet(path, columns=columns)
-                    return pd.read_csv(path, usecols=columns)
+                    from icssim.results import read_csv
+
+                    return read_csv(path, usecols=columns)
                 except (ValueError, KeyError):
                     continue
         return None
@@ -202,12 +206,13 @@ def _plot_title(p: Path) -> str:
 
 
 def folder_name(folder: Path) -> str:
-    """The results folder's name, also while it is still the temporary ``.NAME.partial`` folder
-    that :func:`icssim.results.prepare_output` writes into."""
+    """The results folder's name, also while it is still the temporary ``.NAME.partial-PID-XXXX``
+    folder that :func:`icssim.results.prepare_output` writes into."""
+    import re
+
     name = folder.name
-    if name.startswith(".") and name.endswith(".partial"):
-        return name[1:-len(".partial")]
-    return name
+    temporary = re.fullmatch(r"\.(.+)\.partial(-[0-9]+-[0-9a-f]+)?", name)
+    return temporary.group(1) if temporary else name
 
 
 def read_json(path: Path) -> Any:

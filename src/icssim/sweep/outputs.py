@@ -113,16 +113,17 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     _write_table(runs, out, "runs")
     _write_table(summ, out, "summary")
     _write_table(table, out, "points", parquet=False)
-    shutil.copyfile(run.sweep.path, out / ".sweep.yaml.tmp")
-    os.replace(out / ".sweep.yaml.tmp", out / "sweep.yaml")
-    tmp = out / ".plots.partial"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    plots = write_plots(run, summ, tmp, frame, workers=_plot_workers(run))
-    if (out / "plots").exists():
-        shutil.rmtree(out / "plots")
-    tmp.rename(out / "plots")
+    shutil.copyfile(run.sweep.path, _tmp_name(out / "sweep.yaml"))
+    os.replace(_tmp_name(out / "sweep.yaml"), out / "sweep.yaml")
+    from icssim.results import commit_output, prepare_output
+
+    tmp = prepare_output(out / "plots", force=True, check=False)   # this process's own: two writers never share one
+    try:
+        plots = write_plots(run, summ, tmp, frame, workers=_plot_workers(run))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    commit_output(tmp, out / "plots", force=True, check=False)
     meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command)
     _atomic_text(out / "metadata.json", json.dumps(meta, indent=2, default=str))
     from icssim.report import build_report
@@ -189,7 +190,7 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
 
 
 def _write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True) -> None:
-    tmp = folder / f".{name}.csv.tmp"
+    tmp = _tmp_name(folder / f"{name}.csv")
     write_csv(df, tmp)
     os.replace(tmp, folder / f"{name}.csv")
     if parquet:
@@ -199,13 +200,19 @@ def _write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True
                 kinds = {type(v) for v in safe[col].dropna()}
                 if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
                     safe[col] = safe[col].map(lambda v: None if v is None or v != v else str(v))
-        tmp = folder / f".{name}.parquet.tmp"
+        tmp = _tmp_name(folder / f"{name}.parquet")
         safe.to_parquet(tmp, index=False)
         os.replace(tmp, folder / f"{name}.parquet")
 
 
+def _tmp_name(path: Path) -> Path:
+    """Where this process writes ``path`` before renaming it into place (its own name, so that
+    two processes writing the same folder never write into each other's file)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
 def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _tmp_name(path)
     tmp.write_text(text)
     os.replace(tmp, path)
 

@@ -109,11 +109,19 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
     """Load and validate the sweep; check (without changing) its output folder."""
     sweep = load_sweep(path)
     points = build_points(sweep)
-    out = Path(out) if out is not None else Path("results") / sweep.name
+    from icssim.results import inside, result_kind
+
+    out = Path(out) if out is not None else inside(Path("results"), sweep.name)
+    if out.name in ("", ".", ".."):
+        raise IcssimError(f"{out} does not name a sweep's output folder: give --out a folder name")
     run = SweepRun(sweep, points, out, fingerprint(sweep))
     store_path = out / STORE_NAME
     if out.exists() and not out.is_dir():
         raise IcssimError(f"{out} exists and is not a folder")
+    kind = result_kind(out) if out.is_dir() else None
+    if kind not in (None, "sweep"):
+        raise IcssimError(f"{out} is a {kind} folder, not a sweep's: refusing to write a sweep into it"
+                          f"{' or delete it with --restart' if restart else ''}; choose another --out")
     if store_path.exists():
         old = _read_fingerprint(store_path)
         if not restart:
@@ -125,8 +133,9 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
             run.done = _read_done(store_path)
     elif out.exists() and any(out.iterdir()) and not restart:
         raise IcssimError(f"{out} already exists and is not a sweep output folder: choose another --out")
-    elif out.exists() and any(out.iterdir()) and restart and not (out / "metadata.json").exists():
-        raise IcssimError(f"{out} is not a sweep output folder; refusing to delete it with --restart")
+    elif out.exists() and any(out.iterdir()) and restart and kind != "sweep":
+        raise IcssimError(f"{out} is not a sweep output folder (no {STORE_NAME}, no metadata.json of a sweep); "
+                          "refusing to delete anything in it with --restart")
     return run
 
 
