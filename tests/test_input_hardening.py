@@ -294,3 +294,53 @@ def test_expected_visits(tmp_path):
     assert expected_visits(load_scenario(path))["loop"] == pytest.approx(2.0)
     path.write_text(VALID)
     assert expected_visits(load_scenario(path)) == pytest.approx({"assess": 1.0, "done": 0.7, "other": 0.3})
+
+
+# --- further findings: work that would not end, or crash the engine after validating --------------
+
+def _with_demand(demand: str, horizon: str = "60") -> str:
+    return _edit("    rate: 3 per day", f"    rate: 3 per day\n    demand: {demand}").replace(
+        "horizon: 60", f"horizon: {horizon}")
+
+
+@pytest.mark.parametrize("text, fragments", [
+    (_with_demand("{growth_per_year: 1e12}", "100 years"), ["more than 1e300 patients", "without end"]),
+    (_with_demand("{changes: [{at: 1, factor: 1e12}, {at: 2, factor: 1e12}]}"), ["about 1.8e+26 patients"]),
+    (_add_scenario_key("start_date: 2026-04-01").replace(
+        "    rate: 3 per day", "    rate: 3 per day\n    demand: {seasonality: [1e12, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}"),
+     ["about 15,000,000,000,165 patients"]),
+    (_add_scenario_key("start_date: 2026-04-01") + "initial_state:\n  waiting: "
+     "[{step: assess, cohort: young, count: 10000000, waited: 1}]\n", ["10,000,000 of them already waiting"]),
+], ids=["growth", "changes", "seasonality", "initial_count"])
+def test_demand_that_would_never_finish_is_refused(text, fragments, tmp_path, capsys):
+    line = 9 if "start_date" not in text else 10  # the 'cohorts:' line
+    _refused(tmp_path, text, [f":{line}: cohorts:", "patients would arrive", "the limit is 5,000,000", *fragments],
+             capsys)
+
+
+@pytest.mark.parametrize("old, new, key, fragments", [
+    ("      queue: priority", "      queue: priority\n      monitoring: {every: 1e-9, until: [done]}",
+     "pathway.steps.assess.monitoring.every", ["monitoring contacts per patient", "at most 100,000"]),
+    ("    done: {kind: discharge}", "    done: {kind: discharge}\n    pan: {kind: panel, meets: {every: 1e-300}, "
+     "next: done}", "pathway.steps.pan.meets.every", ["panel meetings", "at most 100,000"]),
+    ("      queue: priority", "      queue: priority\n      caseload: true\n      sessions: {count: 1e12, every: 1 week}",
+     "pathway.steps.assess.sessions.count", ["at most 10,000 sessions per episode", "mean of 1e+12"]),
+], ids=["monitoring_every", "panel_every", "sessions_count"])
+def test_schedules_without_end_are_refused(old, new, key, fragments, tmp_path, capsys):
+    text = _edit(old, new).replace("    staff:\n      clinician:", "    caseload: 5\n    staff:\n      clinician:")
+    _refused(tmp_path, text, [f"{key}:", *fragments], capsys)
+
+
+def test_initial_wait_of_centuries_is_refused(tmp_path, capsys):
+    text = _add_scenario_key("start_date: 2026-04-01") + (
+        "initial_state:\n  waiting: [{step: assess, cohort: young, count: 5, waited: 1e12}]\n")
+    _refused(tmp_path, text, [":33:", "initial_state.waiting.0.waited:", "at most 100 years", "2.74e+09 years"],
+             capsys)
+
+
+@pytest.mark.parametrize("value", ["nan", "1e999", "inf"])
+def test_condition_on_non_finite_number_is_refused(value, tmp_path, capsys):
+    text = _edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]", f'next: [{{to: done, when: "age < {value}"}}, '
+                 "{to: other}]")
+    _refused(tmp_path, text, [":28:", "pathway.steps.assess.next.0.when:", f"'{value}' should be a finite number"],
+             capsys)

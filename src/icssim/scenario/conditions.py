@@ -7,6 +7,7 @@ means amber or red. Nothing is ever passed to ``eval``.
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from dataclasses import dataclass
@@ -51,8 +52,11 @@ def resolve_value(clause: Clause, levels: list[str] | None) -> float:
             )
         return float(levels.index(clause.value))
     try:
-        return float(clause.value)
+        value = float(clause.value)
     except ValueError:
         raise ValueError(
             f"{clause.attribute!r} is numeric, so {clause.value!r} should be a number"
         ) from None
+    if not math.isfinite(value):
+        raise ValueError(f"{clause.attribute!r} is numeric, so {clause.value!r} should be a finite number")
+    return value
