@@ -30,6 +30,4 @@ def test_compare_writes_both_runs_their_differences_and_a_report(tmp_path):
         report = (out / name / "report.html").read_text()
         assert report.count('src="data:image/png;base64,') == len(list((out / name / "plots").glob("*.png"))) == 3
     assert _png(written["1"]) == _png(out) and len(_png(out)) == 9
-    simulated = pd.read_csv(out / "summary.csv").query("kpi != 'wall_seconds'").reset_index(drop=True)
-    pd.testing.assert_frame_equal(pd.read_csv(written["1"] / "summary.csv").query("kpi != 'wall_seconds'")
-                                  .reset_index(drop=True), simulated)
+    assert (written["1"] / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()

@@ -48,7 +48,7 @@ def test_sigterm_stops_workers_and_keeps_finished_replications(tmp_path):
     assert proc.poll() is None
     proc.send_signal(signal.SIGTERM)
     sent = time.perf_counter()
-    _, stderr = proc.communicate(timeout=300)
+    _, stderr = proc.communicate(timeout=60)
     assert time.perf_counter() - sent < 30, "SIGTERM waited for the queued replications"
     assert proc.returncode == 143, stderr
     assert "terminated" in stderr and "Traceback" not in stderr

@@ -157,8 +157,9 @@ def test_sweep_named_dotdot_cannot_default_its_output_outside_results(tmp_path, 
         "sweep": {"name": "..", "seed": 3, "replications": 2}, "base": "small.yaml",
         "parameters": {"services.team.staff.clinician.wte": {"values": [2, 3]}}}))
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(IcssimError, match="cannot name a file or folder inside results"):
+    with pytest.raises(IcssimError, match=r"sweep.name: expected a name .* \(it names the results folder\), found '..'"):
         prepare(tmp_path / "sweep.yaml")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.yaml", "sweep.yaml"]
 
 
 # ----------------------------------------------------------------------------- 2. two writers

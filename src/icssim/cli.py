@@ -173,9 +173,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
-    out = args.out or DEFAULT_RESULTS / scenario.scenario.name
-    if out.exists() and not args.force:
-        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    out = args.out or results.inside(DEFAULT_RESULTS, scenario.scenario.name)
+    results.check_replaceable(out, args.force)  # before simulating: a refusal then costs nothing
     if args.replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {args.replications}")
     planned = args.replications if args.precision is None else max(args.max_replications, args.replications)
@@ -239,9 +238,9 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     how = "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
     seed = scenario.scenario.seed if args.seed is None else args.seed
     partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
-    target = out.with_name(out.name + f"-{how}")
+    target = _free_name(out.with_name(out.name + f"-{how}"))
     try:
-        results.write_run(partial, target, force=True, wall_seconds=wall,
+        results.write_run(partial, target, force=False, wall_seconds=wall,
                           command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
     except (KeyboardInterrupt, Exception):
         target = _save_bare_kpis(partial, target)
@@ -251,18 +250,34 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
 
 
-def _save_bare_kpis(result, target: Path) -> Path | None:
-    """Last resort: the finished replications' KPIs as one CSV (pandas' own writer)."""
-    import shutil
+def _free_name(target: Path) -> Path:
+    """``target``, or ``target-2``, ``target-3`` ... whichever does not exist yet (an earlier
+    interrupted run's results are never replaced)."""
+    n = 2
+    folder = target
+    while folder.exists():
+        folder = target.with_name(f"{target.name}-{n}")
+        n += 1
+    return folder
 
-    try:
-        if target.exists():
-            shutil.rmtree(target)
-        target.mkdir(parents=True)
-        result.kpis.reset_index().to_csv(target / "kpis_by_replication.csv", index=False)
-        return target
-    except (OSError, ValueError):
-        return None
+
+def _save_bare_kpis(result, target: Path) -> Path | None:
+    """Last resort: the finished replications' KPIs as one CSV (pandas' own writer), in a new
+    folder beside ``target`` (``target``, else ``target-2`` ...: nothing existing is touched)."""
+    for n in range(1, 100):
+        folder = target if n == 1 else target.with_name(f"{target.name}-{n}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+        try:
+            result.kpis.reset_index().to_csv(folder / "kpis_by_replication.csv", index=False)
+            return folder
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
@@ -302,9 +317,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenarios = [load_scenario(f) for f in args.files]
     names = [s.scenario.name for s in scenarios]
-    out = args.out or DEFAULT_RESULTS / ("compare-" + "-vs-".join(names))
-    if out.exists() and not args.force:
-        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    out = args.out or results.inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names))
+    results.check_replaceable(out, args.force)
     for warning in experiments.comparability(scenarios):
         print(f"icssim: warning: {warning}", file=sys.stderr)
     check_size(args, scenarios, args.replications)
@@ -350,9 +364,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
-    out = args.out or DEFAULT_RESULTS / f"{scenario.scenario.name}-warmup"
-    if out.exists() and not args.force:
-        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
+    out = args.out or results.inside(DEFAULT_RESULTS, f"{scenario.scenario.name}-warmup")
+    results.check_replaceable(out, args.force)
     check_size(args, [scenario], args.replications)
     with progress_bar(args, "replications", args.replications) as tick:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)

@@ -9,6 +9,7 @@ cohorts and steps share names.
 from __future__ import annotations
 
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +36,7 @@ class Replication:
     replication: int
     kpis: dict[str, float]
     records: RunRecords | None
+    wall_seconds: float = 0.0  # time simulating it (kept out of the KPIs: outputs reproduce to the byte)
 
 
 @dataclass
@@ -74,8 +76,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     records = simulate(_plan(scenario), replication, seed, record_visits=record_visits and keep_records)
     kpis = compute_kpis(records, standards_of(scenario))
     kpis["events"] = float(records.events)
-    kpis["wall_seconds"] = records.wall_seconds
-    return Replication(replication, kpis, records if keep_records else None)
+    return Replication(replication, kpis, records if keep_records else None, records.wall_seconds)
 
 
 _PLAN_CACHE: dict[int, object] = {}
@@ -150,16 +151,13 @@ def replications_in_order(scenario: Scenario, numbers: list[int], seed: int | No
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate a pool's worker processes, so that a run told to stop does not wait for the
-    replications they are in the middle of (the pool then cancels the queued ones).
+    """Tell a pool's workers to abandon the replications they are simulating (SIGTERM, which
+    :func:`_abandon_replication` turns into an interrupt inside a replication only), so that a
+    run told to stop does not wait for them; the pool then cancels the queued ones.
 
-    ``ProcessPoolExecutor`` has no public way to do this before Python 3.14
-    (``terminate_workers``); its ``_processes`` map is read defensively.
+    ``ProcessPoolExecutor`` has no public list of its workers before Python 3.14; its
+    ``_processes`` map is read defensively.
     """
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:  # pragma: no cover - Python 3.14+
-        terminate()
-        return
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         try:
             process.terminate()
@@ -170,12 +168,30 @@ def stop_workers(pool: ProcessPoolExecutor) -> None:
 _WORKER_SCENARIO: list[Scenario] = []  # in a worker process of ``replicate``: the scenario it runs
 
 
+_IN_REPLICATION = [False]  # in a worker: whether it is simulating a replication now
+
+
 def _set_worker_scenario(scenario: Scenario) -> None:
+    """A worker's start: keep the scenario, and take Ctrl-C and SIGTERM as :func:`_abandon_replication`."""
     _WORKER_SCENARIO[:] = [scenario]
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _abandon_replication)
+
+
+def _abandon_replication(signum: int, frame: object) -> None:
+    """In a worker told to stop: abandon the replication being simulated. Between replications,
+    and while a finished one is being sent to the parent, do nothing: killed then, a worker
+    would leave half a message in the result pipe, and the pool would wait for the rest forever."""
+    if _IN_REPLICATION[0]:
+        raise KeyboardInterrupt
 
 
 def _run_worker_replication(replication: int, seed: int | None, keep_records: bool) -> Replication:
-    return run_replication(_WORKER_SCENARIO[0], replication, seed, keep_records)
+    _IN_REPLICATION[0] = True
+    try:
+        return run_replication(_WORKER_SCENARIO[0], replication, seed, keep_records)
+    finally:
+        _IN_REPLICATION[0] = False
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,

@@ -15,7 +15,7 @@ from typing import Callable
 from icssim.distributions import Sampler
 from icssim.model.arrivals import RateProfile, demand_profile
 from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, office_hours, time_of
-from icssim.scenario.checks import categorical_levels, cohort_rate
+from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
@@ -198,7 +198,26 @@ def compile_plan(s: Scenario) -> Plan:
         services=services, resources=resources, steps=steps,
         deterioration=_deterioration(s, unit, attr_index, step_index),
         urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes), calendar=calendar,
+        max_moves=max_moves_for(s),
     )
+
+
+#: Fewest moves between steps allowed per patient before the engine stops a loop without end;
+#: and how many times the routing's expected visits a patient may make before that.
+MIN_MAX_MOVES = 100_000
+MOVES_OVER_EXPECTED = 100
+
+
+def max_moves_for(s: Scenario) -> int:
+    """The engine's limit of moves per patient: far beyond what the routing makes expected.
+
+    The expected visits (an absorbing Markov chain over the routing probabilities, see
+    :func:`icssim.scenario.checks.expected_visits`) are at most 10,000 per step in a valid
+    scenario; a patient who makes a hundred times their sum, or 100,000 moves, is in a loop whose
+    way out depends on a condition that never holds (or on a probability too small to matter).
+    """
+    total = sum(v for v in expected_visits(s).values() if math.isfinite(v))
+    return int(max(MIN_MAX_MOVES, MOVES_OVER_EXPECTED * total))
 
 
 def _profile(s: Scenario, name: str, unit: str, horizon: float) -> RateProfile | None:

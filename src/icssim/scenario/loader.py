@@ -398,7 +398,7 @@ def _problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: P
             path = (*path, "dist")
         dotted = _dotted(path)
         if dotted not in problems:
-            problems[dotted] = Problem(*prov.where(path), dotted, _message(err, path))
+            problems[dotted] = Problem(*prov.where(path), dotted, error_message(err, path))
     return list(problems.values())
 
 
@@ -406,7 +406,7 @@ def _problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: P
 _PROBABILITY_KEYS = {"p", "probability", "detection_probability", "target"}
 
 
-def _message(err: dict[str, Any], path: KeyPath) -> str:
+def error_message(err: dict[str, Any], path: KeyPath) -> str:
     """Say, in the scenario's own words, what was found and what was expected."""
     kind, ctx, key = err["type"], err.get("ctx") or {}, str(path[-1]) if path else ""
     found = f"found {_show(err.get('input'))}"

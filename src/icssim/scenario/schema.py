@@ -69,6 +69,11 @@ def _not_reserved(name: str) -> str:
     return name
 
 
+#: A name that names a folder (a scenario's, a sweep's): one safe path component.
+FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
+                       AfterValidator(_not_reserved)]
+
+
 class Strict(NumbersChecked):
     """Base for every scenario model: unknown keys are errors; values are frozen; numbers are checked
     (no booleans for numbers, finite, of sane size: :class:`~icssim.distributions.NumbersChecked`)."""
@@ -89,8 +94,7 @@ class Standard(Strict):
 class ScenarioInfo(Strict):
     """Name, run length and seed of a scenario."""
 
-    name: Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
-                    AfterValidator(_not_reserved)]
+    name: FolderName
     description: str = ""
     time_unit: Literal[TIME_UNITS] = "days"  # type: ignore[valid-type]
     horizon: SpanValue

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from icssim.cli import output_path, positive_number
 from icssim.errors import IcssimError
 
 
@@ -35,8 +36,8 @@ def register(sub) -> None:
 
 
 def add_sweep_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: results/<sweep name>)")
-    p.add_argument("--workers", "-w", type=int, default=None,
+    p.add_argument("--out", type=output_path, default=None, help="output folder (default: results/<sweep name>)")
+    p.add_argument("--workers", "-w", type=positive_number, default=None,
                    help="local worker processes (default: all cores); with --dask local, the number of Dask workers")
     p.add_argument("--dask", metavar="ADDRESS|local", default=None,
                    help="run on a Dask distributed scheduler (e.g. tcp://host:8786), or 'local' for a "
@@ -100,9 +101,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def outputs_summary(run, meta: dict) -> str:
     """A short text table: each point's settings and the first KPIs' means."""
-    import pandas as pd
+    from icssim.results import read_csv
 
-    table = pd.read_csv(run.out / "points.csv")
+    table = read_csv(run.out / "points.csv")
     kpis = [k for k in run.sweep.spec.kpis if k in table.columns][:4]
     settings = [c for c in table.columns if c in run.sweep.spec.parameters]
     cols = ["point"] + (["base"] if len(run.sweep.bases) > 1 else []) + (["area"] if run.sweep.areas else [])

@@ -209,12 +209,17 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
 
 
 def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
+    """Write ``optimise.csv`` (through the CSV writer that neutralises formulas) and
+    ``optimise.json``, each through a temporary file of this process renamed into place."""
     import os
 
-    tmp = run.out / ".optimise.csv.tmp"
-    table.to_csv(tmp, index=False)
+    from icssim.results import write_csv
+
+    tag = f"{os.getpid()}"
+    tmp = run.out / f".optimise.csv.{tag}.tmp"
+    write_csv(table, tmp)
     os.replace(tmp, run.out / "optimise.csv")
-    tmp = run.out / ".optimise.json.tmp"
+    tmp = run.out / f".optimise.json.{tag}.tmp"
     tmp.write_text(json.dumps(answer, indent=2, default=_json))
     os.replace(tmp, run.out / "optimise.json")
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from icssim import __version__
 from icssim.errors import IcssimError
+from icssim.estimate import format_duration
 from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
 from icssim.sweep.executors import Task, make_executor
@@ -350,14 +351,6 @@ def _confirm(run: SweepRun, todo: list[tuple[int, int]], spp: float, executor, b
     answer = input(f"{over}. Run it? [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise IcssimError("not run (nothing was written)")
-
-
-def format_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _clear(out: Path) -> None:

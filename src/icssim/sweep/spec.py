@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.scenario.schema import MAX_SEED, FolderName
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
                 "share_treated", "cost_per_year"]
@@ -113,9 +114,9 @@ class Areas(Strict):
 
 
 class SweepInfo(Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: FolderName
     description: str = ""
-    seed: int = Field(default=1, ge=0)
+    seed: int = Field(default=1, ge=0, le=MAX_SEED)
     replications: int = Field(default=5, ge=1)
     level: float = Field(default=0.95, gt=0, lt=1)
     common_random_numbers: bool = True
@@ -253,7 +254,7 @@ def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
 
 
 def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
-    from icssim.scenario.loader import data_path
+    from icssim.scenario.loader import data_path, error_message
 
     fields = set()
     for model in (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise):
@@ -269,9 +270,7 @@ def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]
         elif err["type"] == "missing":
             message = "required key is missing"
         else:
-            message = err["msg"].removeprefix("Value error, ")
-            if "input" in err and not isinstance(err["input"], (dict, list)):
-                message += f" (found {err['input']!r})"
+            message = error_message(err, path)
         if dotted not in out:
             out[dotted] = Problem(*prov.where(tuple(path)), dotted, message)
     return list(out.values())
