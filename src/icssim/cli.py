@@ -144,6 +144,8 @@ def output_path(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"expected a folder name in UTF-8 text, found {shown!r} "
                                          f"(it holds bytes that are not UTF-8)") from None
     path = Path(text)
+    if path.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"{text} does not name a results folder: give --out a folder name")
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; choose a folder for the results")
     return path
@@ -232,9 +234,10 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     no finished work is lost to an error in what follows it.
     """
     from icssim import experiments, results
+    from icssim.errors import RunawayPathway
 
-    if not finished:
-        return
+    if not finished or (isinstance(stopped_by, IcssimError) and not isinstance(stopped_by, RunawayPathway)):
+        return  # nothing finished, or the input was refused (a mistyped --kpi): nothing worth keeping
     how = "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
     seed = scenario.scenario.seed if args.seed is None else args.seed
     partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))

@@ -1,0 +1,384 @@
+"""The catalogue of bad inputs: every mistake (or attack) icssim is known to refuse, with the
+message a user sees. ``tests/test_catalogue.py`` runs each one through the command line and
+checks the exit status and the message; ``docs/errors.md`` is this catalogue as a table,
+written by ``python tests/catalogue.py > docs/errors.md`` (a test keeps the two in step).
+
+A case is a scenario file (``text``, an edit of the small VALID scenario of
+``tests/test_cli_validate.py``), any files beside it, and the command run on it (``{file}``
+is the scenario's path, ``{dir}`` the case's folder).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_cli_validate import BAD, VALID  # noqa: E402  (the first 38 cases, with their messages)
+
+SHIPPED = Path(__file__).resolve().parents[1] / "scenarios" / "ed_fragmented.yaml"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: what it is, how it is given, and what the user must be told."""
+
+    id: str
+    area: str
+    what: str
+    text: str | bytes
+    expect: tuple[str, ...]
+    command: tuple[str, ...] = ("validate", "{file}")
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    code: int = 2
+
+
+def edit(old: str, new: str, text: str = VALID) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def scenario_key(line: str) -> str:
+    return edit("  warmup: 10\n", f"  warmup: 10\n  {line}\n")
+
+
+def step_key(line: str) -> str:
+    return edit("      queue: priority\n", f"      queue: priority\n      {line}\n")
+
+
+LOOP = edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]", "next: loop")
+DATED = scenario_key("start_date: 2026-04-01")
+NAME_RULE = "expected a name made of letters, digits, '_', '.' or '-', not starting with '.' or '-'"
+RUN = ("run", "{file}", "--out", "{dir}/out", "-q", "-w", "1")
+
+
+def _existing() -> list[Case]:
+    """The cases tests/test_cli_validate.py has always checked."""
+    return [Case(f"validate-{name}", "scenario file", name.replace("_", " "), text, tuple(fragments))
+            for name, (text, fragments) in sorted(BAD.items())]
+
+
+NAMES = [
+    Case("name-dot", "scenario name", "name: '.' (replaced results/ with --force)",
+         edit("name: small", "name: '.'"), (":2: scenario.name", NAME_RULE, "found '.'")),
+    Case("name-dotdot", "scenario name", "name: '..' (wrote into the parent of --out)",
+         edit("name: small", "name: '..'"), ("scenario.name", "(it names the results folder)", "found '..'")),
+    Case("name-hidden", "scenario name", "name: .hidden", edit("name: small", "name: .hidden"),
+         ("scenario.name", "found '.hidden'")),
+    Case("name-option", "scenario name", "name: -rf (read as an option by other tools)",
+         edit("name: small", "name: -rf"), ("scenario.name", "found '-rf'")),
+    Case("name-trailing-dot", "scenario name", "name: ends.", edit("name: small", "name: ends."),
+         ("scenario.name", "found 'ends.'")),
+    Case("name-slash", "scenario name", "name: a/b", edit("name: small", "name: a/b"),
+         ("scenario.name", "found 'a/b'")),
+    Case("name-unicode", "scenario name", "name: 'é'", edit("name: small", "name: 'é'"),
+         ("scenario.name", "found 'é'")),
+    Case("name-300", "scenario name", "a 300-character name (file name too long)",
+         edit("name: small", "name: " + "a" * 300),
+         (":2: scenario.name", "expected text of at most 100 characters (it names the results folder)",
+          "found 300 characters")),
+    Case("name-windows", "scenario name", "name: CON", edit("name: small", "name: CON"),
+         ("scenario.name", "'CON' is a device name reserved by Windows")),
+    Case("name-empty", "scenario name", "name: ''", edit("name: small", "name: ''"),
+         ("scenario.name", "expected some text, found an empty value")),
+]
+
+FILES = [
+    Case("extends-passwd", "other files", "extends: /etc/passwd (its content was printed)",
+         "extends: /etc/passwd\n" + VALID,
+         (":1: extends: '/etc/passwd' is not a usable base scenario: expected a scenario YAML file",
+          "characters of text that are not keys and values (not shown)")),
+    Case("extends-binary", "other files", "extends a PNG image",
+         "extends: base.bin\n" + VALID, ("extends: 'base.bin' is not a usable base scenario",
+                                         "it is binary (it contains NUL bytes); expected a scenario YAML file"),
+         files={"base.bin": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"}),
+    Case("extends-missing", "other files", "extends a file that does not exist",
+         "extends: nowhere.yaml\n" + VALID, ("base scenario", "nowhere.yaml", "does not exist")),
+    Case("scenario-binary", "other files", "the scenario file is an image", b"\x89PNG\r\n\x1a\n\x00\x00",
+         ("cannot read file: it is binary (it contains NUL bytes); expected a scenario YAML file (text)",)),
+    Case("scenario-latin1", "other files", "the scenario saved as Latin-1, not UTF-8",
+         edit("name: small", "name: sméll").encode("latin-1"),
+         ("cannot read file: not UTF-8 text (byte 0xe9 cannot be read)",)),
+    Case("initial-state-passwd", "other files", "initial_state.file: /etc/passwd (its content was printed)",
+         DATED + "initial_state:\n  file: /etc/passwd\n",
+         ("initial_state.file: passwd is not a waiting-list CSV", "content not shown")),
+    Case("initial-state-not-utf8", "other files", "a waiting-list CSV that is not UTF-8",
+         DATED + "initial_state:\n  file: list.csv\n", ("initial_state.file: list.csv: cannot read: not UTF-8 text",),
+         files={"list.csv": b"cohort,referral_date,step\nyoung,2026-01-01,assess\xff\n"}),
+    Case("initial-state-binary", "other files", "a waiting-list CSV holding NUL bytes",
+         DATED + "initial_state:\n  file: list.csv\n", ("list.csv: cannot read: it is binary",),
+         files={"list.csv": b"cohort,referral_date,step\nyoung,2026-01-01,assess\x00\n"}),
+    Case("initial-state-huge-cell", "other files", "a waiting-list CSV with a 200,000-character cell",
+         DATED + "initial_state:\n  file: list.csv\n", ("list.csv: cannot be read as CSV",),
+         files={"list.csv": 'cohort,referral_date,step\nyoung,2026-01-01,"' + "x" * 200_000 + '"\n'}),
+    Case("yaml-tag", "other files", "a YAML tag that would run code",
+         VALID + "x: !!python/object/apply:os.system ['true']\n",
+         ("found the YAML tag '!!python/object/apply:os.system'", "tags are not allowed")),
+]
+
+SIZE = [
+    Case("brackets-5000", "file size and shape", "10 KB of 5,000 nested brackets (took 86 s)",
+         "a: " + "[" * 5000 + "]" * 5000, (":1: lists and mappings are nested more than 50 levels deep",)),
+    Case("brackets-100000", "file size and shape", "100,000 nested brackets (killed after 120 s)",
+         "a: " + "[" * 100_000 + "]" * 100_000, ("nested more than 50 levels deep",)),
+    Case("braces-5000", "file size and shape", "5,000 nested mappings", "a: " + "{a: " * 5000 + "}" * 5000,
+         ("nested more than 50 levels deep",)),
+    Case("dashes-100000", "file size and shape", "100,000 nested block lists", "- " * 100_000 + "x",
+         ("nested more than 50 levels deep",)),
+    Case("indent-1000", "file size and shape", "1,000 levels of indentation",
+         "".join(" " * i + f"k{i}:\n" for i in range(1000)), ("nested more than 50 levels deep",)),
+    Case("file-2mb", "file size and shape", "a 2 MB file", VALID + "# " + "x" * 2_000_000 + "\n",
+         ("the file is larger than 1,000,000 bytes (1 MB)",)),
+    Case("digits-5000", "file size and shape", "a number of 5,000 digits",
+         edit("wte: 3,", "wte: " + "1" * 5000 + ","), ("found a number with thousands of digits",)),
+    Case("alias-bomb", "file size and shape", "YAML aliases that expand to millions of values",
+         VALID + "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+         + "".join(f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 7)),
+         ("the file expands to more than 200,000 values",)),
+    Case("merge-key", "file size and shape", "YAML merge key <<: *anchor (KeyError)",
+         edit("    done: {kind: discharge}\n    other: {kind: discharge}",
+              "    done: &end {kind: discharge}\n    other:\n      <<: *end\n      label: other"),
+         (":31: found a YAML merge key '<<'; merge keys are not supported in scenario files",)),
+    Case("merge-key-flow", "file size and shape", "a flow merge key",
+         edit("other: {kind: discharge}", "other: {<<: {kind: discharge}}"), (":30: found a YAML merge key '<<'",)),
+]
+
+DATES = [
+    Case("date-feb30", "dates", "start_date: 2026-02-30", scenario_key("start_date: 2026-02-30"),
+         (":6: scenario.start_date: expected a date such as 2026-04-01, found '2026-02-30'",)),
+    Case("date-month13", "dates", "start_date: 2026-13-01", scenario_key("start_date: 2026-13-01"),
+         ("scenario.start_date: expected a date such as 2026-04-01, found '2026-13-01'",)),
+    Case("date-9999", "dates", "start_date: 9999-12-01 (crashed in plotting after simulating)",
+         scenario_key("start_date: 9999-12-01"),
+         ("scenario.start_date: the run must lie between 1900-01-01 and 2200-12-31",)),
+    Case("date-0001", "dates", "start_date: 0001-01-01 (crashed in plotting after simulating)",
+         scenario_key("start_date: 0001-01-01"), ("the run must lie between 1900-01-01 and 2200-12-31",)),
+    Case("date-end-2200", "dates", "a run that ends after 2200", scenario_key("start_date: 2200-12-01"),
+         ("the run must lie between 1900-01-01 and 2200-12-31",)),
+    Case("date-text", "dates", "start_date: next spring", scenario_key("start_date: next spring"),
+         ("scenario.start_date: expected a date such as 2026-04-01",)),
+]
+
+D = "duration: 1 hour"
+DISTRIBUTIONS = [
+    Case("gamma-tiny-sd", "distributions", "gamma sd: 1e-300 (validated, then crashed)",
+         edit(D, "duration: {dist: gamma, mean: 1 hour, sd: 1e-300}"),
+         (":26: pathway.steps.assess.duration: sd must be between 1e-06 and 10000 times the mean",)),
+    Case("gamma-tiny-mean", "distributions", "gamma mean: 1e-300", edit(D, "duration: {dist: gamma, mean: 1e-300, sd: 1 hour}"),
+         ("pathway.steps.assess.duration: sd must be between 1e-06 and 10000 times the mean",)),
+    Case("lognormal-tiny-sd", "distributions", "lognormal sd: 1e-300",
+         edit(D, "duration: {dist: lognormal, mean: 1 hour, sd: 1e-300}"), ("sd must be between 1e-06 and 10000",)),
+    Case("lognormal-huge-cv", "distributions", "lognormal sd 1e23 times its mean",
+         edit(D, "duration: {dist: lognormal, mean: 1e-12, sd: 1e11}"), ("sd must be between 1e-06 and 10000",)),
+    Case("triangular-point", "distributions", "triangular with low = mode = high",
+         edit(D, "duration: {dist: triangular, low: 1, mode: 1, high: 1}"),
+         ("triangular needs low <= mode <= high and low < high",)),
+    Case("empirical-1e308", "distributions", "empirical weights [1e308, 1e308] (sum overflowed)",
+         edit(D, "duration: {dist: empirical, values: [1 hour, 2 hours], weights: [1e308, 1e308]}"),
+         ("pathway.steps.assess.duration.weights: expected a number of at most 1e+12 in size, found 1e+308",)),
+    Case("empirical-inf", "distributions", "empirical weight .inf",
+         edit(D, "duration: {dist: empirical, values: [1 hour, 2 hours], weights: [.inf, 1]}"),
+         ("duration.weights.0: expected a finite number, found inf",)),
+    Case("empirical-zero", "distributions", "empirical weights all 0",
+         edit(D, "duration: {dist: empirical, values: [1 hour, 2 hours], weights: [0, 0]}"),
+         ("weights must be non-negative and add up to more than 0",)),
+    Case("empirical-bool", "distributions", "empirical weight true",
+         edit(D, "duration: {dist: empirical, values: [1 hour, 2 hours], weights: [true, 1]}"),
+         ("duration.weights: expected a number, found True",)),
+    Case("uniform-reversed", "distributions", "uniform low above high",
+         edit("{dist: uniform, low: 10, high: 18}", "{dist: uniform, low: 18, high: 10}"),
+         ("cohorts.young.attributes.age", "uniform needs low < high")),
+]
+
+NUMBERS = [
+    Case(f"bool-{key}", "numbers", f"{key}: true (read as 1)", text, (f"{path}: expected a number, found {shown}",))
+    for key, text, path, shown in [
+        ("wte", edit("wte: 3,", "wte: true,"), "services.team.staff.clinician.wte", "True"),
+        ("seed", scenario_key("seed: true"), "scenario.seed", "True"),
+        ("p", edit("p: 0.7}", "p: true}"), "pathway.steps.assess.next.0.p", "True"),
+        ("population", edit("population: 100000", "population: true"), "scenario.population", "True"),
+        ("weights", edit("weights: [3, 1]", "weights: [true, false]"), "cohorts.young.attributes.urgency.weights", "True"),
+        ("cost", edit("cost_per_hour: 60", "cost_per_hour: false"), "services.team.staff.clinician.cost_per_hour", "False"),
+        ("hours", edit("clinical_hours_per_week: 22.5", "clinical_hours_per_week: True"),
+         "services.team.staff.clinician.clinical_hours_per_week", "True"),
+        ("sets", step_key("sets: {age: true}"), "pathway.steps.assess.sets", "True"),
+    ]
+] + [
+    Case("cost-1e308", "numbers", "cost_per_hour: 1e308 (costs became inf)", edit("cost_per_hour: 60", "cost_per_hour: 1e308"),
+         ("services.team.staff.clinician.cost_per_hour: expected a number of at most 1e+12 in size, found 1e+308",)),
+    Case("cost-inf", "numbers", "cost_per_hour: .inf", edit("cost_per_hour: 60", "cost_per_hour: .inf"),
+         ("cost_per_hour: expected a finite number, found inf",)),
+    Case("wte-nan", "numbers", "wte: .nan", edit("wte: 3,", "wte: .nan,"), ("wte: expected a finite number, found nan",)),
+    Case("wte-1e30", "numbers", "wte: 10**30", edit("wte: 3,", "wte: " + "1" + "0" * 30 + ","),
+         ("wte: expected a number of at most 1e+12 in size, found 1e+30",)),
+    Case("population-1e30", "numbers", "population: 10**30", edit("population: 100000", "population: 1" + "0" * 30),
+         ("scenario.population: expected a number of at most 1e+12 in size",)),
+    Case("sets-1e300", "numbers", "sets: {age: 1e300}", step_key("sets: {age: 1e300}"),
+         ("pathway.steps.assess.sets: expected a number of at most 1e+12 in size, found 1e+300",)),
+    Case("seed-2-63", "numbers", "seed: 2**63", scenario_key("seed: 9223372036854775808"),
+         ("scenario.seed: expected a whole number from 0 to 9223372036854775807",)),
+    Case("seed-negative", "numbers", "seed: -1", scenario_key("seed: -1"),
+         ("scenario.seed: expected a whole number from 0 to 9223372036854775807",)),
+    Case("wte-negative", "numbers", "wte: -3", edit("wte: 3,", "wte: -3,"),
+         ("services.team.staff.clinician.wte: expected a number at least 0, found -3",)),
+    Case("when-nan", "numbers", "a condition on nan", edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]",
+                                                           'next: [{to: done, when: "age < nan"}, {to: other}]'),
+         ("pathway.steps.assess.next.0.when: 'age' is numeric, so 'nan' should be a finite number",)),
+    Case("when-inf", "numbers", "a condition on 1e999", edit("next: [{to: done, p: 0.7}, {to: other, p: 0.3}]",
+                                                             'next: [{to: done, when: "age < 1e999"}, {to: other}]'),
+         ("'1e999' should be a finite number",)),
+]
+
+
+def _loop(p_stay: str, p_leave: str) -> str:
+    return LOOP + f"    loop: {{kind: delay, duration: 1e-12, next: [{{to: loop, p: {p_stay}}}, {{to: done, p: {p_leave}}}]}}\n"
+
+
+ENDLESS = [
+    Case("loop-1e-9", "work without end", "a loop left with probability 1e-9 (ran forever)", _loop("0.999999999", "1e-9"),
+         (":31: pathway.steps.loop: patients would pass through this step about 1e+09 times each",
+          "expected at most 10,000: give the loop a real way out")),
+    Case("loop-1e-5", "work without end", "a loop left with probability 1e-5", _loop("0.99999", "0.00001"),
+         ("pathway.steps.loop: patients would pass through this step about 1e+05 times each",)),
+    Case("loop-p0", "work without end", "a loop never left (probability 0)", _loop("1", "0"),
+         ("pathway.steps.loop: patients reaching this step could never leave the pathway",)),
+    Case("loop-condition", "work without end", "a loop left only when a condition that never holds does (run time)",
+         LOOP + '    loop: {kind: delay, duration: 0.01 minutes, next: [{to: loop, when: "age < 200"}, {to: done}]}\n',
+         ("replication 0: patient 0 (cohort 'young') moved between steps more than",
+          "last into step 'loop'; the pathway loops without end in practice"), command=RUN),
+    Case("demand-growth", "work without end", "demand growing 1e12-fold a year for 100 years",
+         edit("horizon: 60", "horizon: 100 years").replace("    rate: 3 per day\n", "    rate: 3 per day\n    demand: {growth_per_year: 1e12}\n"),
+         ("cohorts: more than 1e300 patients would arrive in one replication",)),
+    Case("demand-changes", "work without end", "two 1e12-fold step changes in demand",
+         edit("    rate: 3 per day\n", "    rate: 3 per day\n    demand: {changes: [{at: 1, factor: 1e12}, {at: 2, factor: 1e12}]}\n"),
+         ("cohorts: about 1.8e+26 patients would arrive in one replication",)),
+    Case("initial-count", "work without end", "10 million already waiting at the start",
+         DATED + "initial_state:\n  waiting: [{step: assess, cohort: young, count: 10000000, waited: 1}]\n",
+         ("10,000,000 of them already waiting at the start",)),
+    Case("initial-waited", "work without end", "waiting 1e12 days at the start",
+         DATED + "initial_state:\n  waiting: [{step: assess, cohort: young, count: 5, waited: 1e12}]\n",
+         ("initial_state.waiting.0.waited: expected at most 100 years on average",)),
+    Case("monitoring-tiny", "work without end", "monitoring every 1e-9 days",
+         step_key("monitoring: {every: 1e-9, until: [done]}"),
+         ("pathway.steps.assess.monitoring.every: would give up to 6e+10 monitoring contacts per patient",)),
+    Case("panel-tiny", "work without end", "a panel meeting every 1e-300 days",
+         edit("    done: {kind: discharge}\n", "    done: {kind: discharge}\n    pan: {kind: panel, meets: {every: 1e-300}, next: done}\n"),
+         ("pathway.steps.pan.meets.every: would give up to 6e+301 panel meetings",)),
+    Case("oversize-run", "work without end", "a valid run of 50 replications for 700 million people (minutes, GBs)",
+         f"extends: {SHIPPED}\nscenario:\n  population: 700000000\n",
+         ("this run needs about", "patient journeys", "Pass --yes to run it anyway"),
+         command=("run", "{file}", "--out", "{dir}/out", "-n", "50", "-w", "2")),
+]
+
+COMMAND_LINE = [
+    Case("seed-minus-1", "command line", "--seed -1", VALID,
+         ("argument --seed: expected a whole number from 0 to 9223372036854775807, found -1",),
+         command=(*RUN, "--seed", "-1")),
+    Case("seed-text", "command line", "--seed 2e9", VALID, ("argument --seed: expected a whole number", "found '2e9'"),
+         command=(*RUN, "--seed", "2e9")),
+    Case("replications-text", "command line", "-n many", VALID,
+         ("argument --replications/-n: expected a whole number, found 'many'",), command=(*RUN, "-n", "many")),
+    Case("replications-zero", "command line", "-n 0", VALID, ("--replications must be at least 1, found 0",),
+         command=(*RUN, "-n", "0")),
+    Case("workers-zero", "command line", "-w 0", VALID,
+         ("argument --workers/-w: expected a whole number of at least 1, found 0",), command=(*RUN, "-w", "0")),
+    Case("max-replications-zero", "command line", "--max-replications 0", VALID,
+         ("argument --max-replications: expected a whole number of at least 1",),
+         command=(*RUN, "--precision", "0.1", "--max-replications", "0")),
+    Case("precision-negative", "command line", "--precision -1", VALID, ("--precision must be greater than 0",),
+         command=(*RUN, "--precision", "-1")),
+    Case("kpi-unknown", "command line", "--kpi that does not exist", VALID, ("unknown KPI(s) for --precision: nope",),
+         command=(*RUN, "--precision", "0.1", "--kpi", "nope")),
+    Case("out-not-utf8", "command line", "--out holding bytes that are not UTF-8", VALID,
+         ("argument --out: expected a folder name in UTF-8 text",),
+         command=("run", "{file}", "--out", "{dir}/out\udcff", "-q")),
+    Case("out-is-file", "command line", "--out naming an existing file", VALID, ("is a file, not a folder",),
+         command=("run", "{file}", "--out", "{dir}/notes.txt", "-q"), files={"notes.txt": "keep me"}),
+    Case("file-missing", "command line", "a scenario file that does not exist", VALID, ("nowhere.yaml: file not found",),
+         command=("run", "{dir}/nowhere.yaml", "-q")),
+    Case("file-is-folder", "command line", "a folder given as the scenario", VALID, ("not a file",),
+         command=("validate", "{dir}")),
+    Case("compare-one", "command line", "compare with one scenario", VALID, ("compare needs at least two scenarios",),
+         command=("compare", "{file}", "--out", "{dir}/out", "-q")),
+    Case("compare-one-replication", "command line", "compare with -n 1", VALID,
+         ("--replications must be at least 2 to give a confidence interval",),
+         command=("compare", "{file}", "{dir}/b.yaml", "-n", "1", "--out", "{dir}/out", "-q"),
+         files={"b.yaml": edit("name: small", "name: other")}),
+    Case("compare-same-name", "command line", "compare two scenarios of one name", VALID,
+         ("scenario names must differ to be compared",),
+         command=("compare", "{file}", "{file}", "--out", "{dir}/out", "-q")),
+]
+
+OUTPUTS = [
+    Case("out-exists", "output folder", "--out an existing results folder without --force", VALID,
+         ("already exists: pass --force to replace it",), command=(*RUN,),
+         files={"out/metadata.json": json.dumps({"kind": "run"})}),
+    Case("force-not-results", "output folder", "--force onto a folder that is not icssim's", VALID,
+         ("is not an icssim results folder", "refusing to replace it with --force"),
+         command=(*RUN, "--force"), files={"out/thesis.docx": "years of work"}),
+    Case("force-sweep", "output folder", "--force onto a sweep's folder", VALID,
+         ("is a sweep folder: refusing to replace it with --force",),
+         command=(*RUN, "--force"), files={"out/metadata.json": json.dumps({"kind": "sweep"})}),
+    Case("out-dotdot", "output folder", "--out ending in '..'", VALID,
+         ("argument --out:", "does not name a results folder: give --out a folder name"),
+         command=("run", "{file}", "--out", "{dir}/x/..", "--force", "-q")),
+    Case("sweep-restart-run", "output folder", "sweep --restart into a run's folder (deleted its report)", VALID,
+         ("is a run folder, not a sweep's: refusing to write a sweep into it or delete it with --restart",),
+         command=("sweep", "{dir}/sweep.yaml", "--out", "{dir}/out", "--restart", "--yes", "-q"),
+         files={"out/metadata.json": json.dumps({"kind": "run"}), "out/report.html": "<p>keep</p>",
+                "sweep.yaml": "sweep: {name: s, replications: 2}\nbase: fuzz.yaml\n"
+                              "parameters:\n  services.team.staff.clinician.wte: {values: [2, 3]}\n"}),
+    Case("sweep-name-dotdot", "output folder", "a sweep named '..'", VALID,
+         ("sweep.name: expected a name", "(it names the results folder), found '..'"),
+         command=("sweep", "{dir}/sweep.yaml", "--yes", "-q"),
+         files={"sweep.yaml": "sweep: {name: '..', replications: 2}\nbase: fuzz.yaml\n"
+                              "parameters:\n  services.team.staff.clinician.wte: {values: [2, 3]}\n"}),
+]
+
+CASES: list[Case] = [*_existing(), *NAMES, *FILES, *SIZE, *DATES, *DISTRIBUTIONS, *NUMBERS, *ENDLESS,
+                     *COMMAND_LINE, *OUTPUTS]
+
+
+def markdown() -> str:
+    """docs/errors.md: the catalogue as tables, one per area."""
+    lines = [
+        "# Errors icssim refuses, and what it says",
+        "",
+        "Every bad input below is run by `tests/test_catalogue.py` on each CI run: the command exits",
+        "with status 2 (a mistake in the input) and prints the message fragments shown, naming the file,",
+        "line and key where there is one, and never a Python traceback. The scenario files are edits of",
+        "the small scenario in `tests/test_cli_validate.py`. This page is written from",
+        "`tests/catalogue.py` (`python tests/catalogue.py > docs/errors.md`); a test keeps them in step.",
+        "",
+        "Exit statuses of every command: **0** done; **2** a mistake in the input or command (the cases",
+        "here); **1** the machine refused (disk full, permission denied: one sentence saying what to do);",
+        "**130** Ctrl-C and **143** SIGTERM (finished replications kept in `<out>-interrupted/`); **70** a",
+        "bug in icssim: one line naming the command, with the traceback saved to a file",
+        "(`icssim-crash-*.txt` in the temporary folder) to attach to a report. A run that fails after",
+        "some replications finished keeps them in `<out>-incomplete/`.",
+        "",
+        f"{len(CASES)} cases.",
+    ]
+    areas: dict[str, list[Case]] = {}
+    for case in CASES:
+        areas.setdefault(case.area, []).append(case)
+    for area, cases in areas.items():
+        lines += ["", f"## {area.capitalize()} ({len(cases)})", "", "| id | bad input | command | the message says |",
+                  "|---|---|---|---|"]
+        for c in cases:
+            command = " ".join(c.command).replace("{file}", "FILE").replace("{dir}/", "")
+            said = " … ".join(_cell(e) for e in c.expect)
+            lines.append(f"| `{c.id}` | {_cell(c.what)} | `{_cell(command)}` | {said} |")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ").replace("\udcff", "\\xff")
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown())
