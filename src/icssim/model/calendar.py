@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from icssim.distributions import BlockStream, Sampler
+from icssim.kinds import KINDS
 from icssim.units import UNIT_DAYS, canonical_unit
 
 WEEKDAY_INDEX = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
-#: Step kinds that do not keep office hours (A&E and beds are open every day).
-ALWAYS_OPEN_KINDS = frozenset({"emergency", "admission", "inpatient", "discharge", "delay"})
 
 
 def days_per_unit(time_unit: str) -> float:
@@ -250,14 +249,14 @@ def meeting_times(meets, start: dt.date | None, unit: str, horizon: float,
 def needs_calendar(s) -> bool:
     """Whether scenario ``s`` uses any calendar feature that needs a :class:`CalendarPlan`."""
     return bool(s.calendar is not None or s.capacity_plan or s.initial_state is not None
-                or any(st.kind == "panel" for st in s.pathway.steps.values()))
+                or any(KINDS[st.kind].meets for st in s.pathway.steps.values()))
 
 
 def working_days_only(step) -> bool:
     """Whether appointments at ``step`` are only given on open days (default: staffed clinic steps)."""
     if step.working_days_only is not None:
         return step.working_days_only
-    return bool(step.staff) and step.kind not in ALWAYS_OPEN_KINDS
+    return bool(step.staff) and not KINDS[step.kind].always_open
 
 
 def open_share(spec) -> float:
@@ -451,7 +450,7 @@ def compile_calendar(s, unit: str, horizon: float, warmup: float, attributes, re
                                    list(s.calendar.bank_holidays), dpu)
     capacity, mean = compile_capacity(s, unit, horizon, warmup, resources, res_index, steps)
     meetings = {step_index[name]: meeting_times(st.meets, start, unit, horizon, open_days)
-                for name, st in s.pathway.steps.items() if st.kind == "panel"}
+                for name, st in s.pathway.steps.items() if KINDS[st.kind].meets}
     initial: list[InitialPatient] = []
     groups: list[InitialGroup] = []
     init = s.initial_state

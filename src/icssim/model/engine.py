@@ -235,16 +235,17 @@ class _Step:
         self.res = [resources[i] for i in plan.resources]
         self.single = self.res[0] if len(self.res) == 1 else None
         self.priority = plan.priority
-        self.discharge = plan.kind == "discharge"
+        self.discharge = plan.is_exit
         self.outcome_code = outcome_code.get(plan.outcome, -1) if self.discharge else -1
         self.monitoring = plan.monitoring
         self.det = plan.deteriorates and has_det
         self.accept = plan.accept
         self.starts_clock = plan.starts_clock
         self.age_max = plan.age_max
-        self.counts = (_C_ASSESS if plan.is_assessment else _C_TREAT if plan.is_treatment else 0) | (
-            _KIND_COUNT.get(plan.kind, 0)) | (_C_INTENSIVE if plan.is_intensive else 0)
-        self.stay = bool(plan.bed_day_cost) or plan.kind in ("admission", "inpatient")
+        self.counts = ((_C_ASSESS if plan.is_assessment else _C_TREAT if plan.is_treatment else 0)
+                       | (_C_AE if plan.counts_ae else 0) | (_C_ADMIT if plan.counts_admission else 0)
+                       | (_C_INPATIENT if plan.is_inpatient else 0) | (_C_INTENSIVE if plan.is_intensive else 0))
+        self.stay = bool(plan.bed_day_cost) or plan.is_stay
         self.missed_p = plan.missed_p
         self.costed = bool(plan.contact_cost or plan.staff_hours_cost)
         self.next = _router(plan.next)
@@ -256,7 +257,7 @@ class _Step:
         self.service = plan.service
         self.contact_cost, self.staff_hours_cost = plan.contact_cost, plan.staff_hours_cost
         self.bed_day_cost = plan.bed_day_cost
-        self.inpatient = plan.kind == "inpatient"
+        self.inpatient = plan.is_inpatient
         self.session_every, self.discharge_after = plan.session_every, plan.discharge_after
         self.dropout_mean = plan.dropout_mean or 0.0  # used only where there is a dropout stream
         # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
@@ -301,7 +302,6 @@ _C_AE: Final = 4
 _C_ADMIT: Final = 8
 _C_INPATIENT: Final = 16
 _C_INTENSIVE: Final = 32
-_KIND_COUNT = {"emergency": _C_AE, "admission": _C_ADMIT, "inpatient": _C_INPATIENT}
 
 
 def bucket_costs(spans: np.ndarray | list[tuple[int, float, float, float]], n_buckets: int, width: float,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from icssim.distributions import Sampler
+from icssim.kinds import KINDS
 from icssim.model.arrivals import RateProfile, demand_profile
 from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, office_hours, time_of
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
@@ -20,15 +21,6 @@ from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
 
-#: Step kinds whose service start counts as an assessment or a treatment start in the KPIs.
-ASSESSMENT_KINDS = frozenset({"assessment"})
-TREATMENT_KINDS = frozenset({"treatment", "day_care"})
-#: Step kinds counted as intensive care (admission, inpatient stay or day care).
-INTENSIVE_KINDS = frozenset({"admission", "inpatient", "day_care"})
-#: Step kinds that start the referral clock (the first time a patient is referred into one).
-CLOCK_KINDS = frozenset({"triage", "assessment", "treatment", "panel"})
-#: Step kinds during whose wait nobody deteriorates (already in acute or specialist care).
-NO_DETERIORATION_KINDS = frozenset({"discharge", "emergency", "admission", "inpatient"})
 COST_CATEGORIES = ("staff", "contacts", "bed_days", "monitoring")
 
 Condition = Callable[[list, float, float], bool]  # (attrs, arrival, now) -> bool
@@ -119,6 +111,12 @@ class StepPlan:
     starts_clock: bool
     working_days_only: bool = False  # appointments only on open days (when the scenario has a calendar)
     meets: bool = False  # a panel: referrals wait for the next meeting, then are decided together
+    # what the step's kind does (copied from icssim.kinds.KINDS when compiled: no lookups in the loop)
+    is_exit: bool = False  # a discharge: the patient leaves
+    is_stay: bool = False  # a bed-based stay (admission, inpatient): duration is a length of stay
+    is_inpatient: bool = False  # counts as an inpatient admission, its stay as bed-days
+    counts_ae: bool = False  # counts as an A&E attendance
+    counts_admission: bool = False  # counts as an emergency admission
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def compile_plan(s: Scenario) -> Plan:
                                     step_index, {c: i for i, c in enumerate(s.cohorts)})
     # the ways a patient record can end: the engine's own three, then each discharge step's outcome
     outcomes = ["in_system", "dropped_out", "discharged_missed"]
-    outcomes += sorted({st.outcome for st in steps if st.kind == "discharge"} - set(outcomes))
+    outcomes += sorted({st.outcome for st in steps if st.is_exit} - set(outcomes))
     sample_every = (
         s.scenario.sample_every.to(unit) if s.scenario.sample_every is not None
         else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
@@ -303,6 +301,7 @@ class _Context:
         scale = max((r.elapsed_scale for r in staff_res), default=1.0) if st.sessions is None else 1.0
         contact, staff_rate = self._costs(st, svc)
         unit = self.unit
+        kind = KINDS[st.kind]
         return StepPlan(
             index=index, name=name, kind=st.kind,
             service=self.services.index(st.service) if st.service else -1,
@@ -327,22 +326,22 @@ class _Context:
             contact_cost=contact, staff_hours_cost=staff_rate,
             bed_day_cost=(svc.cost_per_bed_day * UNIT_DAYS[canonical_unit(unit)]) if (svc and st.bed) else 0.0,
             deteriorates=(st.deteriorate_while_waiting if st.deteriorate_while_waiting is not None
-                          else st.kind not in NO_DETERIORATION_KINDS),
-            outcome=st.outcome or (name if st.kind == "discharge" else ""),
+                          else kind.deteriorates),
+            outcome=st.outcome or (name if kind.is_exit else ""),
             sets=tuple((self.attr_index[a], float(self.attributes[self.attr_index[a]].levels.index(v))
                         if self.attributes[self.attr_index[a]].levels else float(v))
                        for a, v in st.sets.items()),
             next=self.router(st.next),
-            is_assessment=st.kind in ASSESSMENT_KINDS, is_treatment=st.kind in TREATMENT_KINDS,
-            is_intensive=st.kind in INTENSIVE_KINDS,
-            starts_clock=st.kind in CLOCK_KINDS, meets=st.kind == "panel",
+            is_assessment=kind.is_assessment, is_treatment=kind.is_treatment, is_intensive=kind.is_intensive,
+            starts_clock=kind.starts_clock, meets=kind.meets, is_exit=kind.is_exit, is_stay=kind.is_stay,
+            is_inpatient=kind.is_inpatient, counts_ae=kind.counts_ae, counts_admission=kind.counts_admission,
         )
 
     def _costs(self, st: Step, svc) -> tuple[float, float]:
         """(cost per contact, staff cost per time unit of contact) for a step."""
         if st.cost_per_contact is not None:
             return st.cost_per_contact, 0.0
-        if svc is None or st.bed or st.kind in ("delay", "monitoring", "discharge"):
+        if svc is None or st.bed or not KINDS[st.kind].costs_contacts:
             return 0.0, 0.0
         if svc.cost_per_contact is not None:
             return svc.cost_per_contact, 0.0

@@ -10,6 +10,7 @@ import datetime as _dt
 from collections.abc import Iterator
 from typing import Any
 
+from icssim.kinds import KINDS
 from icssim.scenario.conditions import parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit
@@ -112,7 +113,7 @@ def _steps(s: Scenario) -> Iterator[Finding]:
     for name, step in s.pathway.steps.items():
         at = ("pathway", "steps", name)
         yield from _step_resources(s, at, step)
-        if step.kind == "discharge":
+        if KINDS[step.kind].is_exit:
             if step.next is not None:
                 yield (*at, "next"), "a discharge step ends the pathway and takes no 'next'"
         elif step.next is None:
@@ -173,7 +174,7 @@ def _step_resources(s: Scenario, at: tuple[Any, ...], step: Step) -> Iterator[Fi
     if step.bed and svc.beds == 0 and "beds" not in _explicit(s, step.service):
         yield (*at, "bed"), f"service {step.service!r} has no 'beds'"
     holds = step.staff or step.bed or step.caseload
-    if (holds or step.kind == "delay") and step.duration is None and step.sessions is None:
+    if (holds or KINDS[step.kind].takes_time) and step.duration is None and step.sessions is None:
         yield (*at, "duration"), "this step occupies staff, a caseload slot, a bed or time, so it needs a 'duration'"
     if step.sessions is not None and not (step.caseload or step.bed):
         yield (*at, "sessions"), (
@@ -313,7 +314,7 @@ def successors(s: Scenario, name: str) -> set[str]:
 
 
 def _waits(step: Step) -> bool:
-    return step.kind not in ("discharge", "emergency", "admission", "inpatient")
+    return KINDS[step.kind].deteriorates
 
 
 def _routes_to_unknown(s: Scenario, name: str) -> bool:
@@ -327,7 +328,7 @@ def _routes_to_unknown(s: Scenario, name: str) -> bool:
 def _way_out(s: Scenario) -> Iterator[Finding]:
     steps = s.pathway.steps
     graph = {name: successors(s, name) for name in steps}
-    can_leave = {n for n, st in steps.items() if st.kind == "discharge"}
+    can_leave = {n for n, st in steps.items() if KINDS[st.kind].is_exit}
     # a step routing to an undefined step is reported as such; do not also call it a dead end
     can_leave |= {n for n in steps if _routes_to_unknown(s, n)}
     changed = True
@@ -337,7 +338,7 @@ def _way_out(s: Scenario) -> Iterator[Finding]:
             if name not in can_leave and nxt & can_leave:
                 can_leave.add(name)
                 changed = True
-    if not any(st.kind == "discharge" for st in steps.values()):
+    if not any(KINDS[st.kind].is_exit for st in steps.values()):
         yield ("pathway", "steps"), "the pathway has no step of kind 'discharge': patients could never leave"
         return
     for name in steps:
@@ -365,7 +366,7 @@ def routing_probabilities(s: Scenario) -> dict[str, dict[str, float]]:
     for name, step in s.pathway.steps.items():
         row: dict[str, float] = {}
         out[name] = row
-        if step.kind == "discharge" or step.next is None:
+        if KINDS[step.kind].is_exit or step.next is None:
             continue
         sides: list[list[Branch] | None] = []
         if step.on_reject is not None:
@@ -461,7 +462,7 @@ def expected_visits(s: Scenario) -> dict[str, float]:
 
 
 def _loops(s: Scenario) -> Iterator[Finding]:
-    if not any(st.kind == "discharge" for st in s.pathway.steps.values()):
+    if not any(KINDS[st.kind].is_exit for st in s.pathway.steps.values()):
         return  # reported by _way_out
     flagged = {path[-1] for path, _ in _way_out(s) if len(path) == 3}
     for name, v in expected_visits(s).items():
@@ -676,17 +677,18 @@ def _calendar(s: Scenario) -> Iterator[Finding]:
             yield (*at, "role"), f"service {ch.service!r} has no bed-based step to use these beds"
     for name, st in s.pathway.steps.items():
         at = ("pathway", "steps", name)
-        if st.kind == "panel":
+        kind = KINDS[st.kind]
+        if kind.meets:
             if st.meets is None:
                 yield at, "a panel step needs 'meets' (e.g. {every: 1 week, weekday: tue})"
             elif st.meets.weekday is not None:
                 yield from need_start((*at, "meets", "weekday"), "a meeting weekday")
             elif st.meets.first is not None and not 0 <= st.meets.first.to(unit) < horizon:
                 yield (*at, "meets", "first"), f"the first meeting ({st.meets.first}) must be inside the horizon"
-            if st.staff or st.caseload or st.bed or st.sessions is not None:
-                yield at, "a panel decides referrals and takes no 'staff', 'caseload', 'bed' or 'sessions'"
         elif st.meets is not None:
             yield (*at, "meets"), "only a step of kind 'panel' meets on a schedule"
+        if not kind.holds_resources and (st.staff or st.caseload or st.bed or st.sessions is not None):
+            yield at, f"{kind.no_resources_because} and takes no 'staff', 'caseload', 'bed' or 'sessions'"
         if st.working_days_only and s.calendar is None:
             yield (*at, "working_days_only"), "needs a top-level 'calendar' (working days) to have an effect"
     yield from _initial_state(s, start)
@@ -702,7 +704,7 @@ def _initial_state(s: Scenario, start: Any) -> Iterator[Finding]:
             yield (*at, "waiting", i, "cohort"), _unknown("cohort", g.cohort, s.cohorts)
         elif g.step not in s.pathway.steps:
             yield (*at, "waiting", i, "step"), _unknown("step", g.step, s.pathway.steps)
-        elif s.pathway.steps[g.step].kind == "discharge":
+        elif KINDS[s.pathway.steps[g.step].kind].is_exit:
             yield (*at, "waiting", i, "step"), f"{g.step!r} is a discharge step: nobody waits there"
         else:
             for attr, dist in g.attributes.items():

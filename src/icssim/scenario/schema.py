@@ -25,7 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from pydantic_core import PydanticCustomError
+
 from icssim.distributions import ANY_SIZE, Distribution, NumbersChecked, SpanValue, check_weights, coerce_distribution
+from icssim.kinds import KINDS, expected_text
 from icssim.units import TIME_UNITS, Rate, Span, parse_rate
 
 RateValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
@@ -43,10 +46,20 @@ def _positive_span(value: Span) -> Span:
 #: A length of time that must be greater than zero (intervals, mean times).
 PositiveSpan = Annotated[SpanValue, AfterValidator(_positive_span)]
 
-STEP_KINDS = (
-    "referral", "triage", "assessment", "treatment", "monitoring", "emergency",
-    "admission", "inpatient", "day_care", "delay", "discharge", "panel",
-)
+#: The step kinds known when the schema was imported (``icssim.kinds.KINDS`` is the live registry).
+STEP_KINDS = tuple(KINDS)
+
+
+def _known_kind(value: Any) -> Any:
+    """A step's ``kind`` must name a registered kind (read at validation time, so kinds registered
+    later are accepted); the error is pydantic's own for a ``Literal`` of the names."""
+    if not isinstance(value, str) or value not in KINDS:
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected_text()})
+    return value
+
+
+#: The ``kind`` of a step: the name of a registered :class:`icssim.kinds.StepKind`.
+StepKindName = Annotated[str, BeforeValidator(_known_kind)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -327,7 +340,7 @@ class PanelMeetings(Strict):
 class Step(Strict):
     """One pathway step: queue for resources, be served, then route on."""
 
-    kind: Literal[STEP_KINDS]  # type: ignore[valid-type]
+    kind: StepKindName
     label: str = ""
     service: str | None = None
     staff: list[str] = Field(default_factory=list)
