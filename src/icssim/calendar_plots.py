@@ -11,6 +11,7 @@ import pandas as pd
 
 from icssim import plots
 from icssim.intervals import half_width
+from icssim.kinds import KINDS
 from icssim.plots import PALETTE, STANDARD_COLOUR, _style, plt
 
 
@@ -109,7 +110,7 @@ def _waiting_list_dates(scenario, records) -> plt.Figure:
 
     name = scenario.scenario.name
     start = scenario.scenario.start_date
-    has_treatment = any(st.kind == "treatment" for st in scenario.pathway.steps.values())
+    has_treatment = any(KINDS[st.kind].treatment_list for st in scenario.pathway.steps.values())
     series = {}
     if has_treatment:
         series["waiting for treatment"] = waiting_trajectory(records, start, until="treat_start")

@@ -24,11 +24,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+from icssim.kinds import KINDS, Emergency  # noqa: E402
 from icssim.plots import PALETTE  # noqa: E402
 from icssim.scenario.schema import Branch, Scenario  # noqa: E402
-
-#: Step kinds during whose wait nobody deteriorates (mirrors icssim.model.plan).
-_NO_DETERIORATION = frozenset({"discharge", "emergency", "admission", "inpatient"})
 
 #: How each kind of route is drawn: colour, line style and legend text.
 EDGE_STYLES: dict[str, tuple[str, str, str]] = {
@@ -38,13 +36,6 @@ EDGE_STYLES: dict[str, tuple[str, str, str]] = {
     "missed": ("#888888", (0, (1, 2)), "discharged after missed appointments"),
     "age_limit": (PALETTE[4], "-.", "reached the age limit"),
     "deterioration": (PALETTE[3], (0, (5, 2, 1, 2)), "deteriorated while waiting"),
-}
-
-#: Fill colour of a step box by kind (light tints of the Okabe-Ito palette).
-KIND_FILL: dict[str, str] = {
-    "referral": "#E3EEF7", "triage": "#E3EEF7", "assessment": "#D6E9F5", "treatment": "#D8F0E7",
-    "monitoring": "#D8F0E7", "delay": "#F2F2F2", "emergency": "#F9DCCC", "admission": "#F9DCCC",
-    "inpatient": "#F4E1EC", "discharge": "#EEEEEE",
 }
 
 #: Visit outcome -> the route it leaves by (``missed`` = rebooked at the same step: not a move).
@@ -128,7 +119,7 @@ def deteriorates(step) -> bool:
     """Whether patients waiting for ``step`` may deteriorate (as the engine decides)."""
     if step.deteriorate_while_waiting is not None:
         return step.deteriorate_while_waiting
-    return step.kind not in _NO_DETERIORATION
+    return KINDS[step.kind].deteriorates
 
 
 def pathway_edges(s: Scenario) -> list[Edge]:
@@ -200,7 +191,7 @@ def observed_flows(s: Scenario, visits: pd.DataFrame, patients: pd.DataFrame | N
         final = lookup.reindex(keys).fillna(-1).to_numpy().astype(int)
         by_outcome = defaultdict(list)
         for name, st in s.pathway.steps.items():
-            if st.kind == "discharge":
+            if KINDS[st.kind].is_exit:
                 by_outcome[st.outcome or name].append(name)
         allowed = {(e.src, e.dst) for e in pathway_edges(s)}
         ends = pd.DataFrame({"src": sc[last], "final": final, "out": oc[last]}).value_counts()
@@ -272,7 +263,7 @@ def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
     """Row of each step: breadth-first depth from the entry steps along the usual routing first,
     then along the exceptional routes; discharge steps all in the last row."""
     steps = list(s.pathway.steps)
-    discharge = [n for n in steps if s.pathway.steps[n].kind == "discharge"]
+    discharge = [n for n in steps if KINDS[s.pathway.steps[n].kind].is_exit]
     depth: dict[str, int] = {}
     for c in s.cohorts.values():
         depth.setdefault(c.entry, 0)
@@ -421,10 +412,10 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
 
     for n in (m for r in lay.rows for m in r if not m.startswith("~")):
         x, y = lay.x[n], lay.y[n]
-        name, sub, kind, note = _box_text(s, n, edges, visits_per_year)
+        name, sub, fill, note = _box_text(s, n, edges, visits_per_year)
         ax.add_patch(FancyBboxPatch((x - BOX_W / 2, y - BOX_H / 2), BOX_W, BOX_H,
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
-                                    facecolor=KIND_FILL.get(kind, "#F2F2F2"), edgecolor="#555555",
+                                    facecolor=fill, edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
         obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
         lines = textwrap.wrap(name, 24)[:2] or [n]
@@ -548,7 +539,7 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
 
 def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | None
               ) -> tuple[str, str, str, str]:
-    """(title, subtitle, kind, note) of a box: a step, or the deterioration pseudo-step."""
+    """(title, subtitle, fill colour, note) of a box: a step, or the deterioration pseudo-step."""
     def per_year(v: float) -> str:
         return f"{v:,.0f}" if v >= 10 else f"{v:.1f}"
 
@@ -564,16 +555,17 @@ def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | No
             top = max(sources, key=sources.get)
             note = f"{per_year(sum(sources.values()))}/yr; most at {top}"
         sub = f"{d.attribute} reaches {d.emergency_at}, at any step" if d is not None else "at any step"
-        return "Deteriorates while waiting", sub, "emergency", note
+        return "Deteriorates while waiting", sub, Emergency.fill, note
     st = s.pathway.steps[n]
-    sub = f"{st.kind} · {st.service}" if st.service else st.kind
-    if st.kind == "discharge":
+    kind = KINDS[st.kind]
+    sub = f"{kind.label} · {st.service}" if st.service else kind.label
+    if kind.is_exit:
         sub = f"exit: {st.outcome or n}"
     note = ""
     if visits_per_year is not None and n in visits_per_year:
-        what = "leaving/yr" if st.kind == "discharge" else "visits/yr"
+        what = "leaving/yr" if kind.is_exit else "visits/yr"
         note = f"{per_year(visits_per_year[n])} {what}"
-    return st.label or n, sub, st.kind, note
+    return st.label or n, sub, kind.fill, note
 
 
 def _bezier_point(verts: list[tuple[float, float]], t: float) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from icssim.kinds import KINDS
 from icssim.metrics import kpi_info
 from icssim.scenario.checks import cohort_rate
 from icssim.scenario.schema import Categorical, CaseloadPerWte, Scenario
@@ -283,7 +284,7 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
     for key in [k for k in est if k.startswith("within_")]:
         out.append(standard_sentence(key[7:], est[key], s))
     access = []
-    has_treatment = s is None or any(st.kind == "treatment" for st in s.pathway.steps.values())
+    has_treatment = s is None or any(KINDS[st.kind].treatment_list for st in s.pathway.steps.values())
     if not has_treatment:
         pass
     elif g("uptake_after_referral") and not math.isnan(g("uptake_after_referral").mean):
@@ -313,7 +314,8 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
                      f"12 months of asking for help")
     if emerg:
         out.append("Emergency and inpatient use — " + "; ".join(emerg) + ".")
-    elif s is not None and any(st.kind in ("emergency", "admission") for st in s.pathway.steps.values()):
+    elif s is not None and any(KINDS[st.kind].counts_ae or KINDS[st.kind].counts_admission
+                               for st in s.pathway.steps.values()):
         out.append("No A&amp;E attendances or emergency admissions were simulated.")
     cost = g("cost_per_year")
     if cost is not None and cost.mean == 0:
@@ -532,7 +534,7 @@ def step_rows(s: Scenario) -> list[dict]:
             if st.duration is not None:
                 activity.append(f"{describe_dist(st.duration, unit)} of staff time each")
         elif st.duration is not None:
-            activity.append(("length of stay " if st.kind in ("admission", "inpatient") else "")
+            activity.append(("length of stay " if KINDS[st.kind].is_stay else "")
                             + describe_dist(st.duration, unit))
         rules = []
         if st.handoff is not None:
@@ -548,11 +550,12 @@ def step_rows(s: Scenario) -> list[dict]:
             rules.append(f"leaves at age {st.age_limit.max_age:g}")
         if st.monitoring is not None:
             rules.append(f"physical-health monitoring every {_span(st.monitoring.every, unit)}")
-        rows.append({"Step": name + (f" ({st.label})" if st.label else ""), "Kind": st.kind,
+        kind = KINDS[st.kind]
+        rows.append({"Step": name + (f" ({st.label})" if st.label else ""), "Kind": kind.label,
                      "Service": st.service or "", "Uses": "; ".join(res),
                      "Activity": "; ".join(activity), "Queue": "" if not res else st.queue,
                      "Rules": "; ".join(rules),
-                     "Routing": (f"exit: {st.outcome or name}" if st.kind == "discharge" else routing_words(st))})
+                     "Routing": f"exit: {st.outcome or name}" if kind.is_exit else routing_words(st)})
     return rows
 
 

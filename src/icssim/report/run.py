@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from icssim.kinds import KINDS
 from icssim.metrics import DAYS_PER_YEAR, kpi_info
 from icssim.report.parameters import needs_source, stored_parameters
 from icssim.report.pieces import (
@@ -72,7 +73,7 @@ def run_summary_html(data: RunData) -> str:
             return False
         if k in ("ae_attendances_per_year", "cost_per_year"):
             return e.mean > 0 or (k == "ae_attendances_per_year" and data.scenario is not None and any(
-                st.kind == "emergency" for st in data.scenario.pathway.steps.values()))
+                KINDS[st.kind].counts_ae for st in data.scenario.pathway.steps.values()))
         return True
 
     stds = [k for k in data.est if k.startswith("within_") and shown(k)][:2]
@@ -161,7 +162,7 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
         per_year = {str(k): float(v) for k, v in starts.items()}
         for k, v in entered.items():
-            if s.pathway.steps[k].kind == "discharge":
+            if KINDS[s.pathway.steps[k].kind].is_exit:
                 per_year[k] = float(v)
         note = (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
                 f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
@@ -221,7 +222,7 @@ def model_html(data: RunData) -> str:
             det += (f", unless monitoring detects it first ({d.detection_probability:.0%}), in which case "
                     f"they go to {escape(d.detected_step)}")
         det += ".</p>"
-    exits = sorted({st.outcome or n for n, st in s.pathway.steps.items() if st.kind == "discharge"})
+    exits = sorted({st.outcome or n for n, st in s.pathway.steps.items() if KINDS[st.kind].is_exit})
     logic = (
         "<h3>2.1 Patients (entities) and cohorts</h3>"
         "<p>Patients arrive as independent Poisson streams, one per cohort, at a constant rate; each "

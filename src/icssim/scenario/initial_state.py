@@ -26,6 +26,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from icssim.kinds import KINDS
+
 REQUIRED = ("cohort", "referral_date", "step")
 OPTIONAL = ("status", "since", "assessment_date", "treatment_date", "id")
 STATUSES = ("waiting", "in_service")
@@ -152,7 +154,7 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
         step = row.get("step", "")
         if step not in steps:
             bad("step", f"unknown step {step!r}; expected one of {', '.join(steps)}")
-        elif steps[step].kind == "discharge":
+        elif KINDS[steps[step].kind].is_exit:
             bad("step", f"{step!r} is a discharge step: patients there have left the system")
         dates: dict[str, dt.date | None] = {}
         for col in ("referral_date", "since", "assessment_date", "treatment_date"):
