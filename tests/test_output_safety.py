@@ -21,41 +21,11 @@ from icssim import experiments, results
 from icssim.errors import IcssimError
 from icssim.results import OutputConflict, OutputError, inside, write_csv, write_run
 from icssim.scenario import load_scenario
+from test_cli_validate import VALID
 
-SCENARIO = """\
-scenario:
-  name: small
-  time_unit: days
-  horizon: 60
-  warmup: 10
-  population: 100000
-  start_date: 2025-04-01
-  description: "=HYPERLINK(\\"http://evil.example\\",\\"click\\")"
-attributes:
-  urgency: [routine, urgent]
-cohorts:
-  young:
-    rate: 3 per day
-    entry: assess
-    attributes:
-      urgency: {values: [routine, urgent], weights: [3, 1]}
-      age: {dist: uniform, low: 10, high: 18}
-services:
-  team:
-    staff:
-      clinician: {wte: 3, clinical_hours_per_week: 22.5, cost_per_hour: 60}
-pathway:
-  steps:
-    assess:
-      kind: assessment
-      service: team
-      staff: [clinician]
-      duration: 1 hour
-      queue: priority
-      next: [{to: done, p: 0.7}, {to: other, p: 0.3}]
-    done: {kind: discharge}
-    other: {kind: discharge}
-"""
+#: The small scenario of test_cli_validate, dated, with a description a spreadsheet would run.
+SCENARIO = VALID.replace("  population: 100000\n", "  population: 100000\n  start_date: 2025-04-01\n"
+                         '  description: "=HYPERLINK(\\"http://evil.example\\",\\"click\\")"\n', 1)
 
 
 def _scenario(tmp_path: Path, name: str = "small.yaml"):
