@@ -104,11 +104,6 @@ def unregister(name: str) -> None:
     del KINDS[name]
 
 
-def kind_of(step) -> StepKind:
-    """The :class:`StepKind` of a scenario step (anything with a ``kind`` name)."""
-    return KINDS[step.kind]
-
-
 def expected_text(names=None) -> str:
     """The kinds as pydantic words a ``Literal`` of them: ``'a', 'b' or 'c'``."""
     quoted = [repr(n) for n in (KINDS if names is None else names)]
