@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.kinds import KINDS
-from icssim.metrics import kpi_info
+from icssim.kpis import kpi_info, kpi_subjects
 from icssim.scenario.checks import cohort_rate
 from icssim.scenario.schema import Categorical, CaseloadPerWte, Scenario
 from icssim.units import UNIT_DAYS, Span
@@ -223,7 +223,8 @@ def standard_who(std) -> str:
 
 def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     """``Routine: treatment within 4 weeks (target 95%)`` for a ``within_*`` KPI, else its label."""
-    std = s.scenario.standards.get(kpi[7:]) if s is not None and kpi.startswith("within_") else None
+    name = kpi_info(kpi).standard
+    std = s.scenario.standards.get(name) if s is not None and name is not None else None
     if std is None:
         return kpi_info(kpi).label
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
@@ -281,8 +282,8 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
                      + (f", and 90% within {escape(fmt(p90.mean, 'days'))}" if p90 else ""))
     if parts:
         out.append("Waits from referral: " + "; ".join(parts) + ".")
-    for key in [k for k in est if k.startswith("within_")]:
-        out.append(standard_sentence(key[7:], est[key], s))
+    for key, name in kpi_subjects(est, "standard").items():
+        out.append(standard_sentence(name, est[key], s))
     access = []
     has_treatment = s is None or any(KINDS[st.kind].treatment_list for st in s.pathway.steps.values())
     if not has_treatment:
@@ -325,12 +326,12 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
         cpr = g("cost_per_referral")
         if cpr is not None and not math.isnan(cpr.mean):
             text += f", or {escape(fmt(cpr.mean, 'GBP'))} per referral"
-        services = {k[14:]: e.mean for k, e in est.items() if k.startswith("cost_per_year_") and e.mean > 0}
+        services = {svc: est[k].mean for k, svc in kpi_subjects(est, "service").items() if est[k].mean > 0}
         if services and cost.mean > 0:
             top, value = max(services.items(), key=lambda kv: kv[1])
             text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(top)}"
         out.append(text + ".")
-    util = {k[12:]: e for k, e in est.items() if k.startswith("utilisation_") and not math.isnan(e.mean)}
+    util = {res: est[k] for k, res in kpi_subjects(est, "resource").items() if not math.isnan(est[k].mean)}
     if util:
         name, e = max(util.items(), key=lambda kv: kv[1].mean)
         busy = f"The busiest resource is <strong>{escape(name)}</strong> at {escape(e.text())} utilisation"
@@ -607,7 +608,7 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
         else:
             parts.append(f"the median wait from referral to treatment does not change clearly ({change(k)}, "
                          f"95% CI {ci})")
-    stds = [k for k in rows if str(k).startswith("within_") and clear(k)]
+    stds = [k for k in kpi_subjects(rows, "standard") if clear(k)]
     if stds:
         up = sum(rows[k].diff_mean > 0 for k in stds)
         lead = ("more patients start within the waiting-time standards" if up == len(stds) else
@@ -636,13 +637,13 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
         else:
             text += f" Total cost does not change clearly ({escape(change(k))}, 95% CI {escape(ci)})."
     worse = []
-    for k in dict.fromkeys([*PATIENT_KPIS, *[k for k in rows if str(k).startswith("within_")]]):
+    for k in dict.fromkeys([*PATIENT_KPIS, *kpi_subjects(rows, "standard")]):
         if k in rows and clear(k):
             better = kpi_info(k).better
             if better == "neutral":
                 continue
             if (rows[k].diff_mean > 0) == (better == "lower"):
-                label = standard_label(k, s, False) if k.startswith("within_") else kpi_info(k).label
+                label = standard_label(k, s, False) if kpi_info(k).standard is not None else kpi_info(k).label
                 worse.append(f"{label} ({change(k)})")
     if worse:
         text += ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."

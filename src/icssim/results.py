@@ -33,7 +33,8 @@ import pandas as pd
 from icssim import __version__, plots
 from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
-from icssim.metrics import costs_frame, kpi_info, patients_frame, timeseries_frame, visits_frame
+from icssim.kpis import kpi_info, kpi_subjects
+from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
 
@@ -639,9 +640,10 @@ def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame
     summary = result.summary()
     label = label or result.scenario.scenario.name
     rows = []
+    service_kpis = {svc: k for k, svc in kpi_subjects(summary.index, "service").items()}
     for svc in result.scenario.services:
-        key = f"cost_per_year_{svc}"
-        if key in summary.index and summary.loc[key, "mean"] > 0:
+        key = service_kpis.get(svc)
+        if key is not None and summary.loc[key, "mean"] > 0:
             rows.append({"scenario": label, "service": svc, "mean": summary.loc[key, "mean"],
                          "half_width": summary.loc[key, "half_width"]})
     total = summary.loc["cost_per_year"]

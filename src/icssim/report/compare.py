@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from icssim.metrics import kpi_info
+from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -134,8 +134,8 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             base_m, new_m = means.get((k, baseline)), means.get((k, scen))
             return not (base_m == 0 and new_m == 0) and not (pd.isna(g.loc[k, "diff_mean"]))
 
-        stds = [k for k in g.index if str(k).startswith("within_")]
-        services = [k for k in g.index if str(k).startswith("cost_per_year_")]
+        stds = list(kpi_subjects(g.index, "standard"))
+        services = list(kpi_subjects(g.index, "service"))
         services.sort(key=lambda k: -abs(g.loc[k, "diff_mean"]))
         blocks = []
         for title, keys in (("For patients", [*stds, *PATIENT_KPIS]), ("For costs", [*COST_KPIS, *services[:3]])):
@@ -144,7 +144,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             for k in keys:
                 row = _row(g, k)
                 cls, _ = difference_verdict(row, kpi_info(k).better)
-                label = standard_label(k, scenario) if k.startswith("within_") else None
+                label = standard_label(k, scenario) if kpi_info(k).standard is not None else None
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
                     unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
@@ -178,7 +178,7 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
     from icssim.report_text import difference_verdict
 
     keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
-    keys += [k for k in g.index if str(k).startswith("within_")][:2]
+    keys += list(kpi_subjects(g.index, "standard"))[:2]
     keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
     keys += [k for k in ("cost_per_year",) if k in g.index]
     tiles = []
@@ -186,7 +186,7 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         row = _row(g, k)
         info = kpi_info(k)
         unit = row.unit if isinstance(row.unit, str) else info.unit
-        label = standard_label(k, scenario) if k.startswith("within_") else (
+        label = standard_label(k, scenario) if info.standard is not None else (
             row.label if isinstance(row.label, str) else info.label)
         cls, words = difference_verdict(row, info.better)
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))

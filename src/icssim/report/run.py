@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from icssim.kinds import KINDS
-from icssim.metrics import DAYS_PER_YEAR, kpi_info
+from icssim.kpis import DAYS_PER_YEAR, kpi_info, kpi_subjects
 from icssim.report.parameters import needs_source, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -76,7 +76,7 @@ def run_summary_html(data: RunData) -> str:
                 KINDS[st.kind].counts_ae for st in data.scenario.pathway.steps.values()))
         return True
 
-    stds = [k for k in data.est if k.startswith("within_") and shown(k)][:2]
+    stds = [k for k in kpi_subjects(data.est, "standard") if shown(k)][:2]
     keys = [k for k in ("wait_to_treatment_median",) if shown(k)] + stds
     keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if shown(k)]
     if len(keys) < 5 and shown("wait_to_assessment_median"):
@@ -86,8 +86,9 @@ def run_summary_html(data: RunData) -> str:
         label = standard_label(key, data.scenario)
         ci = f'<span class="ci">95% CI {escape(e.ci_text())}</span>' if e.has_ci else ""
         cls = ""
-        if key.startswith("within_") and data.scenario is not None and key[7:] in data.scenario.scenario.standards:
-            target = data.scenario.scenario.standards[key[7:]].target
+        std = kpi_info(key).standard
+        if std is not None and data.scenario is not None and std in data.scenario.scenario.standards:
+            target = data.scenario.scenario.standards[std].target
             lo, hi = e.bounds() if e.has_ci else (e.mean, e.mean)
             cls = "good" if lo >= target else ("bad" if hi < target else "unsure")
         tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))
@@ -123,8 +124,9 @@ def kpi_tables_html(data: RunData) -> str:
         for k in chosen:
             e = data.est[k]
             label = kpi_info(k).label
-            if k.startswith("within_") and data.scenario is not None:
-                std = data.scenario.scenario.standards.get(k[7:])
+            std_name = kpi_info(k).standard
+            if std_name is not None and data.scenario is not None:
+                std = data.scenario.scenario.standards.get(std_name)
                 if std is not None:
                     label += f" (target {std.target:.0%})"
             rows.append({"Measure": label, "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
