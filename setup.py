@@ -46,7 +46,8 @@ def _engine_extensions() -> list:
         # the engine must type-check; the modules it imports are read for their types only, and
         # packages absent from the build environment (numpy, simpy) count as untyped
         return mypycify(["--follow-imports=silent", "--ignore-missing-imports", ENGINE], opt_level="3")
-    except Exception as exc:  # mypyc missing, or the type check failed: ship the pure engine
+    except (Exception, SystemExit) as exc:  # mypyc missing, or the type check failed (mypyc then
+        # exits the process with SystemExit, which Exception does not catch): ship the pure engine
         warnings.warn(f"icssim: engine not compiled ({exc}); using the pure-Python engine")
         return []
 
