@@ -94,7 +94,10 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=seed_value, default=None, help="seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=whole_number, default=1, help="number of replications")
     p.add_argument("--workers", "-w", type=positive_number, default=None,
-                   help="worker processes (default: all cores)")
+                   help="worker processes (default: all cores); with --dask local, the number of Dask workers")
+    p.add_argument("--dask", metavar="ADDRESS|local", default=None,
+                   help="run on a Dask distributed scheduler (e.g. tcp://host:8786), or 'local' for a "
+                        "LocalCluster (needs: pip install 'icssim[dask]')")
     p.add_argument("--out", type=output_path, default=None, help="output folder (default: results/<name>)")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
@@ -190,10 +193,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
                                                       start=max(args.replications, 3),
                                                       cap=args.max_replications, progress=tick,
-                                                      done=finished)
+                                                      done=finished, dask=args.dask)
             else:
                 result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
-                                         done=finished)
+                                         done=finished, dask=args.dask)
     except (KeyboardInterrupt, Exception) as exc:  # keep what finished, then report what stopped it
         _keep_finished(scenario, args, finished, out, time.perf_counter() - started, exc)
         raise
@@ -327,7 +330,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_size(args, scenarios, args.replications)
     started = time.perf_counter()
     with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
-        comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick)
+        comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick,
+                                         dask=args.dask)
     wall = time.perf_counter() - started
     results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
                              workers=args.workers or experiments.default_workers())
@@ -371,7 +375,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     results.check_replaceable(out, args.force)
     check_size(args, [scenario], args.replications)
     with progress_bar(args, "replications", args.replications) as tick:
-        result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick)
+        result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
+                                 dask=args.dask)
     diagnostic = warmup.diagnose(result.records)
     results.write_warmup(diagnostic, scenario.scenario.name, out, args.force)
     from icssim.units import in_days

@@ -8,18 +8,18 @@ cohorts and steps share names.
 
 from __future__ import annotations
 
-import os
-import signal
-from collections import deque
-from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
+import uuid
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from icssim.errors import IcssimError
+from icssim.executors import Executor, make_executor
+from icssim.executors import default_workers as default_workers  # re-exported: callers use experiments.default_workers
 from icssim.intervals import half_width, t_quantile
 from icssim.metrics import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
@@ -79,7 +79,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     return Replication(replication, kpis, records if keep_records else None, records.wall_seconds)
 
 
-_PLAN_CACHE: dict[int, object] = {}
+_PLAN_CACHE: dict[int, tuple[Scenario, Any]] = {}
 
 
 def _plan(scenario: Scenario):
@@ -91,25 +91,21 @@ def _plan(scenario: Scenario):
     return cached[1]
 
 
-def default_workers() -> int:
-    """All the cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None = None,
               workers: int | None = None, keep_records: bool = True,
-              progress: Progress | None = None, done: list[Replication] | None = None) -> list[Replication]:
-    """Run the given replication numbers, in parallel when ``workers`` > 1; ordered by number.
+              progress: Progress | None = None, done: list[Replication] | None = None,
+              executor: Executor | None = None, dask: str | None = None) -> list[Replication]:
+    """Run the given replication numbers on ``executor`` (else one made for ``workers`` or
+    ``dask``); ordered by number.
 
     Finished replications are appended to ``done`` in number order as each is ready, so a
     caller that is interrupted still holds every one finished before it.
     """
     done = [] if done is None else done
     first = len(done)
-    with closing(replications_in_order(scenario, list(replications), seed, workers, keep_records)) as stream:
+    numbers = list(replications)
+    with _executor(executor, [scenario], workers, dask, len(numbers)) as ex, \
+            closing(replications_in_order(ex, scenario, numbers, seed, keep_records)) as stream:
         for rep in stream:
             done.append(rep)
             if progress:
@@ -117,98 +113,89 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
     return sorted(done[first:], key=lambda r: r.replication)
 
 
-def replications_in_order(scenario: Scenario, numbers: list[int], seed: int | None = None,
-                          workers: int | None = None, keep_records: bool = True,
-                          ahead: int | None = None) -> Generator[Replication, None, None]:
-    """Yield the replications ``numbers`` in that order, run on ``workers`` processes.
+def executor_for(scenarios: list[Scenario], workers: int | None = None, dask: str | None = None,
+                 tasks: int | None = None) -> Executor:
+    """An executor whose workers hold ``scenarios``, each sent to each worker once (when it
+    starts), not with every replication: a worker then compiles a plan once (``_plan`` keeps
+    it) instead of unpickling and compiling per replication."""
+    installed = {_token(s): s for s in scenarios}
+    install_scenarios(installed)   # in this process too, for an executor that runs here
+    return make_executor(workers, dask, initializer=install_scenarios, initargs=(installed,), tasks=tasks)
+
+
+@contextmanager
+def _executor(executor: Executor | None, scenarios: list[Scenario], workers: int | None, dask: str | None,
+              tasks: int) -> Iterator[Executor]:
+    """``executor`` as given (the caller closes it), or one made and closed here."""
+    if executor is not None:
+        install_scenarios({_token(s): s for s in scenarios})
+        yield executor
+        return
+    with executor_for(scenarios, workers, dask, tasks) as made:
+        yield made
+
+
+def replications_in_order(executor: Executor, scenario: Scenario, numbers: list[int], seed: int | None = None,
+                          keep_records: bool = True, ahead: int | None = None) -> Generator[Replication, None, None]:
+    """Yield the replications ``numbers`` of ``scenario`` in that order, run on ``executor``.
 
     ``ahead`` bounds how many are started before the caller has taken the earlier ones (default:
     all of them), so a caller that may stop early (``run_to_precision``) wastes at most that many.
-    Closing the iterator cancels those not yet started.
+    Closing the iterator stops those under way and cancels those not yet started.
     """
-    workers = min(workers or default_workers(), len(numbers)) or 1
-    if workers == 1:
-        for r in numbers:
-            yield run_replication(scenario, r, seed, keep_records)
-        return
-    # the scenario goes to each worker once, not with every replication: a worker then
-    # compiles its plan once (``_plan`` keeps it) instead of unpickling and compiling per task
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_set_worker_scenario, initargs=(scenario,))
-    try:
-        todo = iter(numbers)
-        pending: deque[Future[Replication]] = deque()
-        while True:
-            while len(pending) < (ahead or len(numbers)) and (number := next(todo, None)) is not None:
-                pending.append(pool.submit(_run_worker_replication, number, seed, keep_records))
-            if not pending:
-                return
-            yield pending.popleft().result()
-    except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped early: stop the workers now
-        stop_workers(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    token = _token(scenario)
+    return executor.map_in_order(_run_installed, [(token, r, seed, keep_records) for r in numbers], ahead)
 
 
-def stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Tell a pool's workers to abandon the replications they are simulating (SIGTERM, which
-    :func:`_abandon_replication` turns into an interrupt inside a replication only), so that a
-    run told to stop does not wait for them; the pool then cancels the queued ones.
-
-    ``ProcessPoolExecutor`` has no public list of its workers before Python 3.14; its
-    ``_processes`` map is read defensively.
-    """
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            process.terminate()
-        except (OSError, ValueError, AttributeError):  # already gone
-            pass
+_TOKENS: dict[int, tuple[Scenario, str]] = {}
+_INSTALLED: dict[str, Scenario] = {}   # in a worker (and in this process): the scenarios it runs, by token
 
 
-_WORKER_SCENARIO: list[Scenario] = []  # in a worker process of ``replicate``: the scenario it runs
+def _token(scenario: Scenario) -> str:
+    """A name for this scenario object, unique across processes and commands (tasks carry it,
+    not the scenario)."""
+    known = _TOKENS.get(id(scenario))
+    if known is None or known[0] is not scenario:
+        known = _TOKENS[id(scenario)] = (scenario, uuid.uuid4().hex)
+        while len(_TOKENS) > 64:
+            del _TOKENS[next(iter(_TOKENS))]
+    return known[1]
 
 
-_IN_REPLICATION = [False]  # in a worker: whether it is simulating a replication now
+def install_scenarios(scenarios: dict[str, Scenario]) -> None:
+    """A worker's state: the scenarios it may be asked to run, by token (the latest 64 kept)."""
+    _INSTALLED.update(scenarios)
+    while len(_INSTALLED) > 64:
+        del _INSTALLED[next(iter(_INSTALLED))]
 
 
-def _set_worker_scenario(scenario: Scenario) -> None:
-    """A worker's start: keep the scenario, and take Ctrl-C and SIGTERM as :func:`_abandon_replication`."""
-    _WORKER_SCENARIO[:] = [scenario]
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _abandon_replication)
-
-
-def _abandon_replication(signum: int, frame: object) -> None:
-    """In a worker told to stop: abandon the replication being simulated. Between replications,
-    and while a finished one is being sent to the parent, do nothing: killed then, a worker
-    would leave half a message in the result pipe, and the pool would wait for the rest forever."""
-    if _IN_REPLICATION[0]:
-        raise KeyboardInterrupt
-
-
-def _run_worker_replication(replication: int, seed: int | None, keep_records: bool) -> Replication:
-    _IN_REPLICATION[0] = True
-    try:
-        return run_replication(_WORKER_SCENARIO[0], replication, seed, keep_records)
-    finally:
-        _IN_REPLICATION[0] = False
+def _run_installed(task: tuple[str, int, int | None, bool]) -> Replication:
+    token, replication, seed, keep_records = task
+    scenario = _INSTALLED.get(token)
+    if scenario is None:
+        raise IcssimError("a worker does not hold the scenario it was asked to run: make the executor with "
+                          "icssim.experiments.executor_for(scenarios, ...)")
+    return run_replication(scenario, replication, seed, keep_records)
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int | None = None, workers: int | None = None,
         keep_records: bool = True, progress: Progress | None = None,
-        done: list[Replication] | None = None) -> RunResult:
-    """Run ``replications`` seeded replications of ``scenario`` (finished ones also go to ``done``)."""
+        done: list[Replication] | None = None, executor: Executor | None = None,
+        dask: str | None = None) -> RunResult:
+    """Run ``replications`` seeded replications of ``scenario`` (finished ones also go to ``done``)
+    on ``executor``, else on one made for ``workers`` local processes or the Dask cluster ``dask``."""
     if replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {replications}")
     seed = scenario.scenario.seed if seed is None else seed
-    reps = replicate(scenario, range(replications), seed, workers, keep_records, progress, done)
+    reps = replicate(scenario, range(replications), seed, workers, keep_records, progress, done, executor, dask)
     return RunResult(scenario, seed, reps)
 
 
 def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed: int | None = None,
                      workers: int | None = None, start: int = 5, cap: int = 200,
                      keep_records: bool = True, progress: Progress | None = None,
-                     done: list[Replication] | None = None) -> RunResult:
+                     done: list[Replication] | None = None, executor: Executor | None = None,
+                     dask: str | None = None) -> RunResult:
     """Add replications until every KPI's CI half-width is within ``precision`` x |mean|.
 
     The confidence-interval method of Hoad, Robinson and Davies (2010): run ``start``
@@ -216,7 +203,8 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
     is at most ``precision``, or ``cap`` replications have run. The rule is checked after
     each replication in number order whatever the number of workers (they run ahead, and
     what they ran past the stopping point is dropped), so the same seed stops at the same
-    replication on 1 worker or on 8. Finished replications also go to ``done``.
+    replication on 1 worker or on 8. Finished replications also go to ``done``. They run on
+    ``executor``, else on one made for ``workers`` local processes or the Dask cluster ``dask``.
     """
     if not precision > 0:
         raise IcssimError(f"--precision must be greater than 0, found {precision}")
@@ -225,9 +213,9 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
     seed = scenario.scenario.seed if seed is None else seed
     done = [] if done is None else done
     first = len(done)
-    workers = workers or default_workers()
-    with closing(replications_in_order(scenario, list(range(cap)), seed, workers, keep_records,
-                                       ahead=2 * workers)) as stream:
+    with _executor(executor, [scenario], workers, dask, cap) as ex, \
+            closing(replications_in_order(ex, scenario, list(range(cap)), seed, keep_records,
+                                          ahead=2 * ex.workers)) as stream:
         for rep in stream:
             done.append(rep)
             if progress:
@@ -351,15 +339,25 @@ def _population(raw: dict) -> object:
 
 def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None = None,
             workers: int | None = None, keep_records: bool = True,
-            progress: Progress | None = None) -> Comparison:
-    """Run every scenario with the same seed and replication numbers (common random numbers)."""
+            progress: Progress | None = None, executor: Executor | None = None,
+            dask: str | None = None) -> Comparison:
+    """Run every scenario with the same seed and replication numbers (common random numbers),
+    all on one executor (``executor``, else one made for ``workers`` or ``dask``)."""
     if len(scenarios) < 2:
         raise IcssimError("compare needs at least two scenarios")
     if replications < 2:
         raise IcssimError(f"--replications must be at least 2 to give a confidence interval, found {replications}")
     warnings = comparability(scenarios)
     seed = scenarios[0].scenario.seed if seed is None else seed
-    results = [run(s, replications, seed, workers, keep_records, progress) for s in scenarios]
+    tasks = [(_token(s), r, seed, keep_records) for s in scenarios for r in range(replications)]
+    reps: list[Replication] = []
+    with _executor(executor, scenarios, workers, dask, len(tasks)) as ex, \
+            closing(ex.map_in_order(_run_installed, tasks)) as stream:   # one queue: no idle worker between scenarios
+        for rep in stream:
+            reps.append(rep)
+            if progress:
+                progress(1)
+    results = [RunResult(s, seed, reps[i * replications:(i + 1) * replications]) for i, s in enumerate(scenarios)]
     return Comparison(results, warnings)
 
 
@@ -371,9 +369,9 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
     half-width (CRN) with the two-sample (Welch) half-width of independent runs.
     """
     seed = a.scenario.seed if seed is None else seed
-    ra = run(a, replications, seed, workers, keep_records=False)
-    rb = run(b, replications, seed, workers, keep_records=False)
-    rb_ind = run(b, replications, seed + 1, workers, keep_records=False)
+    with executor_for([a, b], workers, tasks=replications) as ex:
+        ra, rb, rb_ind = (run(s, replications, sd, keep_records=False, executor=ex)
+                          for s, sd in ((a, seed), (b, seed), (b, seed + 1)))
     paired = Comparison([ra, rb], []).differences().set_index("kpi")
     rows = []
     for kpi in kpis:

@@ -25,9 +25,10 @@ import pandas as pd
 from icssim import __version__
 from icssim.errors import IcssimError
 from icssim.estimate import format_duration
+from icssim.executors import Executor
 from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
-from icssim.sweep.executors import Task, make_executor
+from icssim.sweep.executors import SweepExecutor, Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
 from icssim.sweep.store import STORE_NAME, Store
 
@@ -229,6 +230,8 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
     own = executor is None
     if own:
         executor = make_executor(workers, dask)
+    elif isinstance(executor, Executor):   # a command's own executor, shared with its other work
+        executor = SweepExecutor(executor)
     run.executor_name, run.workers = executor.name, executor.workers
     started = time.perf_counter()
     results = None
