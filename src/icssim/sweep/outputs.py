@@ -246,10 +246,12 @@ def _kpi_axis(kpi: str) -> tuple[str, float]:
 
 
 def _target(run, kpi: str) -> float | None:
-    if not kpi.startswith("within_"):
+    """The target share of the standard a ``within_`` KPI measures (None for any other KPI)."""
+    name = kpi_info(kpi).standard
+    if name is None:
         return None
     for s in run.sweep.bases.values():
-        std = s.scenario.standards.get(kpi[len("within_"):])
+        std = s.scenario.standards.get(name)
         if std is not None:
             return std.target
     return None
