@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.patches import FancyBboxPatch
 
-from icssim import diagram, kinds
+from icssim import diagram, kinds, pathway_graph
 from icssim.errors import ScenarioError
 from icssim.kinds import KINDS, StepKind, Treatment, register, unregister
 from icssim.model import compile_plan, simulate
@@ -83,7 +83,7 @@ def test_a_new_kind_is_one_class(group_session):
     # reports and diagram: its label and colour
     rows = {r["Step"]: r for r in step_rows(s)}
     assert rows["group"]["Kind"] == "group session"
-    edges = diagram.pathway_edges(s)
+    edges = pathway_graph.pathway_edges(s)
     fig = diagram.draw_pathway(s, edges)
     fills = {to_hex(p.get_facecolor()).upper() for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)}
     assert "#CFE8DC" in fills

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icssim import cli, diagram, experiments, plots, report, results
+from icssim import cli, diagram, experiments, pathway_graph, plots, report, results
 from icssim.metrics import kpi_info
 from icssim.scenario import load_scenario, provenance, scenario_from_dict
 
@@ -89,7 +89,7 @@ def test_report_rebuilds_identically_from_stored_files(run_folder, tmp_path, cap
 
 def test_pathway_edges_read_every_kind_of_route():
     s = load_scenario(FIXTURE)
-    edges = {(e.src, e.dst, e.kind): e for e in diagram.pathway_edges(s)}
+    edges = {(e.src, e.dst, e.kind): e for e in pathway_graph.pathway_edges(s)}
     assert edges[("gp", "assess", "next")].label == "85%"
     assert " ".join(edges[("assess", "treat", "next")].label.split()) == "if age < 18; otherwise, 80%"
     assert edges[("assess", "watchful", "next")].label == "otherwise, 20%"
@@ -112,16 +112,16 @@ def test_flows_count_consecutive_visits_and_the_final_discharge():
     })
     patients = pd.DataFrame({"replication": [0, 0, 1], "pid": [0, 1, 0],
                              "outcome": ["completed", "dropped_out", "in_system"]})
-    flows = diagram.observed_flows(s, visits, patients).set_index(["src", "dst", "kind"])["count"]
+    flows = pathway_graph.observed_flows(s, visits, patients).set_index(["src", "dst", "kind"])["count"]
     assert flows.to_dict() == {("gp", "assess", "next"): 4, ("assess", "gp", "on_reject"): 1,
                                ("assess", "treat", "next"): 1, ("treat", "recovered", "next"): 1,
                                ("assess", "ae", "deterioration"): 1}
     # moves before the warm-up ends are not counted
-    late = diagram.observed_flows(s, visits, patients, start_days=2.7).set_index(["src", "dst", "kind"])
+    late = pathway_graph.observed_flows(s, visits, patients, start_days=2.7).set_index(["src", "dst", "kind"])
     assert late["count"].sum() == 3
-    edges = diagram.attach_flows(diagram.pathway_edges(s), flows.reset_index(), per=2.0)
+    edges = pathway_graph.attach_flows(pathway_graph.pathway_edges(s), flows.reset_index(), per=2.0)
     # deterioration from every waiting step is drawn as one edge from a single box, keeping each step's flow
-    merged = [e for e in diagram.merge_deterioration(edges) if e.kind == "deterioration"]
+    merged = [e for e in pathway_graph.merge_deterioration(edges) if e.kind == "deterioration"]
     assert len(merged) == 1 and merged[0].src == diagram.WAITING and merged[0].dst == "ae"
     assert merged[0].flow == 0.5 and merged[0].sources == {"gp": 0.0, "assess": 0.5, "treat": 0.0}
     by = {(e.src, e.dst, e.kind): e for e in edges}
@@ -134,7 +134,7 @@ def test_flows_from_a_run_match_the_patients_table(run_folder):
     s = scenario_from_dict(json.loads((run_folder / "scenario.json").read_text()))
     visits = pd.read_parquet(run_folder / "visits.parquet")
     patients = pd.read_parquet(run_folder / "patients.parquet")
-    flows = diagram.observed_flows(s, visits, patients)
+    flows = pathway_graph.observed_flows(s, visits, patients)
     into = flows.groupby("dst")["count"].sum()
     for step, outcome in (("recovered", "completed"), ("watchful", "discharged_to_gp")):
         assert into[step] == (patients["outcome"].astype(str) == outcome).sum()
@@ -324,7 +324,7 @@ def test_hours_scenario_report_uses_its_time_unit(verification_dir, tmp_path):
     html = (out / "report.html").read_text()
     assert "observation window of 0.205 years after a warm-up of 200 hours" in html
     data = report.RunData.load(out)
-    flows = diagram.observed_flows(data.scenario, data.table("visits"), data.table("patients"), data.warmup_days)
+    flows = pathway_graph.observed_flows(data.scenario, data.table("visits"), data.table("patients"), data.warmup_days)
     per_year = flows.set_index(["src", "dst"])["count"] / data.window_years
     referrals = data.est["referrals_per_year"].mean
     assert per_year[("service", "done")] == pytest.approx(referrals, rel=0.02)

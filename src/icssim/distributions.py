@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo,
                       field_validator, model_validator)
 
-from icssim.units import MAX_MAGNITUDE, Span, parse_span
+from icssim.units import MAX_MAGNITUDE, Span, parse_span, span_text
 
 SpanValue = Annotated[Span, PlainValidator(parse_span), PlainSerializer(str)]
 
@@ -380,3 +380,28 @@ class UniformStream(BlockStream):
 
 
 _UNIFORM = Sampler(lambda r, n: r.random(n), 0.5, 1 / 12)
+
+
+def describe_dist(d: object, unit: str | None = None) -> str:
+    """A distribution or span in words: ``exponential, mean 4 days`` (for reports and diagrams)."""
+    if d is None:
+        return ""
+    if isinstance(d, Span):
+        return span_text(d, unit)
+    kind = getattr(d, "dist", None)
+    if kind == "fixed":
+        return span_text(d.value, unit)  # type: ignore[attr-defined]
+    if kind == "exponential":
+        return f"exponential, mean {span_text(d.mean, unit)}"  # type: ignore[attr-defined]
+    if kind in ("gamma", "lognormal"):
+        return f"{kind}, mean {span_text(d.mean, unit)}, sd {span_text(d.sd, unit)}"  # type: ignore[attr-defined]
+    if kind == "triangular":
+        low, mode, high = (span_text(getattr(d, k), unit) for k in ("low", "mode", "high"))
+        return f"triangular {low} – {mode} – {high}"
+    if kind == "uniform":
+        return f"uniform {span_text(d.low, unit)} to {span_text(d.high, unit)}"  # type: ignore[attr-defined]
+    if kind == "empirical":
+        values = d.values  # type: ignore[attr-defined]
+        vals = ", ".join(span_text(v, unit) for v in values[:6]) + (" …" if len(values) > 6 else "")
+        return f"empirical ({vals})"
+    return str(d)

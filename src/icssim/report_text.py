@@ -16,11 +16,13 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
+from icssim.pathway_graph import flatten, routings
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.scenario.checks import cohort_rate
 from icssim.scenario.schema import Categorical, CaseloadPerWte, Scenario
-from icssim.units import UNIT_DAYS, Span
+from icssim.units import UNIT_DAYS, Span, span_text
 
 # ----------------------------------------------------------------------------- numbers
 
@@ -156,42 +158,6 @@ def diff_ci_text(lower: float, upper: float, unit: str, like: float | None = Non
     return f"{fmt_diff(lower, unit, False, like)} to {fmt_diff(upper, unit, True, like)}"
 
 
-def describe_dist(d, unit: str | None = None) -> str:
-    """A distribution or span in words: ``exponential, mean 4 days``."""
-    if d is None:
-        return ""
-    if isinstance(d, Span):
-        return _span(d, unit)
-    kind = getattr(d, "dist", None)
-    if kind == "fixed":
-        return _span(d.value, unit)
-    if kind == "exponential":
-        return f"exponential, mean {_span(d.mean, unit)}"
-    if kind in ("gamma", "lognormal"):
-        return f"{kind}, mean {_span(d.mean, unit)}, sd {_span(d.sd, unit)}"
-    if kind == "triangular":
-        return f"triangular {_span(d.low, unit)} – {_span(d.mode, unit)} – {_span(d.high, unit)}"
-    if kind == "uniform":
-        return f"uniform {_span(d.low, unit)} to {_span(d.high, unit)}"
-    if kind == "empirical":
-        vals = ", ".join(_span(v, unit) for v in d.values[:6]) + (" …" if len(d.values) > 6 else "")
-        return f"empirical ({vals})"
-    return str(d)
-
-
-def span_text(v: Span, unit: str | None = None) -> str:
-    """A span in words with a correctly pluralised unit: ``1 year``, ``4 weeks``, ``20000 hours``."""
-    return _span(v, unit)
-
-
-def _span(v: Span, unit: str | None) -> str:
-    if v.unit is None:
-        if unit and v.value == 1:
-            unit = unit.removesuffix("s")
-        return f"{v.value:g}" + (f" {unit}" if unit else "")
-    return f"{v.value:g} {v.unit}" + ("" if v.value == 1 else "s")
-
-
 def in_days(span: Span, s: Scenario) -> float:
     """A span in days; a span written without a unit is in the scenario's time unit."""
     return units.in_days(span, s.scenario.time_unit)
@@ -228,7 +194,7 @@ def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> st
     if std is None:
         return kpi_info(kpi).label
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    text = f"{standard_who(std)}: {what} within {_span(std.within, s.scenario.time_unit)}"
+    text = f"{standard_who(std)}: {what} within {span_text(std.within, s.scenario.time_unit)}"
     return text + (f" (target {std.target:.0%})" if with_target else "")
 
 
@@ -240,7 +206,7 @@ def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
     target = std.target
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
     lead = (f"<strong>{escape(standard_who(std))} referrals, {escape(what)} within "
-            f"{escape(_span(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
+            f"{escape(span_text(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
             f"{escape(est.text())}")
     if math.isnan(est.mean):
         return lead + " — no patient of this urgency was measured."
@@ -376,7 +342,7 @@ def _window_text(s: Scenario | None, meta: dict) -> str:
     h, w = s.scenario.horizon, s.scenario.warmup
     unit = s.scenario.time_unit
     years = (in_days(h, s) - in_days(w, s)) / UNIT_DAYS["year"]
-    warm = f" after a warm-up of {escape(_span(w, unit))}" if w.value > 0 else " (no warm-up)"
+    warm = f" after a warm-up of {escape(span_text(w, unit))}" if w.value > 0 else " (no warm-up)"
     return f" over an observation window of {years:.3g} years{warm}"
 
 
@@ -463,13 +429,12 @@ def queue_words(q: str) -> str:
 
 
 def routing_words(step) -> str:
-    from icssim.diagram import _flatten, routings
 
     words = {"next": "then", "on_reject": "if rejected", "dropout": "after dropping out",
              "missed": "after missed appointments", "age_limit": "at the age limit"}
     parts = []
     for kind, branches in routings(step):
-        targets = ", ".join(f"{t}" + (f" ({r})" if r else "") for t, r in _flatten(branches))
+        targets = ", ".join(f"{t}" + (f" ({r})" if r else "") for t, r in flatten(branches))
         parts.append(f"{words[kind]} → {targets}")
     return "; ".join(parts)
 
@@ -531,7 +496,7 @@ def step_rows(s: Scenario) -> list[dict]:
             res.append("a bed")
         activity = []
         if st.sessions is not None:
-            activity.append(f"{describe_dist(st.sessions.count)} sessions every {_span(st.sessions.every, unit)}")
+            activity.append(f"{describe_dist(st.sessions.count)} sessions every {span_text(st.sessions.every, unit)}")
             if st.duration is not None:
                 activity.append(f"{describe_dist(st.duration, unit)} of staff time each")
         elif st.duration is not None:
@@ -543,14 +508,14 @@ def step_rows(s: Scenario) -> list[dict]:
         if st.accept:
             rules.append(f"accepts only if {st.accept}")
         if st.dropout is not None:
-            rules.append(f"drop-out while waiting, mean time {_span(st.dropout.mean_time, unit)}")
+            rules.append(f"drop-out while waiting, mean time {span_text(st.dropout.mean_time, unit)}")
         if st.missed is not None:
             rules.append(f"{st.missed.probability:.0%} of appointments missed; discharged after "
                          f"{st.missed.discharge_after} in a row")
         if st.age_limit is not None:
             rules.append(f"leaves at age {st.age_limit.max_age:g}")
         if st.monitoring is not None:
-            rules.append(f"physical-health monitoring every {_span(st.monitoring.every, unit)}")
+            rules.append(f"physical-health monitoring every {span_text(st.monitoring.every, unit)}")
         kind = KINDS[st.kind]
         rows.append({"Step": name + (f" ({st.label})" if st.label else ""), "Kind": kind.label,
                      "Service": st.service or "", "Uses": "; ".join(res),

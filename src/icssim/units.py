@@ -147,3 +147,13 @@ def format_number(x: float) -> str:
     if abs(x) >= 10:
         return f"{x:.1f}"
     return f"{x:.3f}"
+
+
+def span_text(v: Span, unit: str | None = None) -> str:
+    """A span in words with a correctly pluralised unit: ``1 year``, ``4 weeks``, ``20000 hours``
+    (a span written without a unit takes ``unit``, the scenario's time unit)."""
+    if v.unit is None:
+        if unit and v.value == 1:
+            unit = unit.removesuffix("s")
+        return f"{v.value:g}" + (f" {unit}" if unit else "")
+    return f"{v.value:g} {v.unit}" + ("" if v.value == 1 else "s")

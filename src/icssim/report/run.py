@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from icssim import pathway_graph
 from icssim.kinds import KINDS
 from icssim.kpis import DAYS_PER_YEAR, kpi_info, kpi_subjects
 from icssim.report.parameters import needs_source, stored_parameters
@@ -35,11 +36,11 @@ from icssim.report_text import (
     queue_words,
     resource_rows,
     run_findings,
-    span_text,
     standard_label,
     standard_who,
     step_rows,
 )
+from icssim.units import span_text
 
 
 # ----------------------------------------------------------------------------- run report
@@ -148,17 +149,17 @@ def pathway_html(data: RunData, heading: str = "") -> str:
     s = data.scenario
     if s is None:
         return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
-    edges = diagram.pathway_edges(s)
+    edges = pathway_graph.pathway_edges(s)
     visits = data.table("visits", ["replication", "pid", "step", "outcome", "t_end"])
     per_year = None
     note = ("Arrows: the routes the scenario allows, labelled with their probabilities or conditions. "
             "No visits table was stored, so observed flows are not shown.")
     if visits is not None and len(visits):
         patients = data.table("patients", ["replication", "pid", "outcome"])
-        flows = diagram.observed_flows(s, visits, patients, data.warmup_days)
+        flows = pathway_graph.observed_flows(s, visits, patients, data.warmup_days)
         reps = int(visits["replication"].nunique()) if "replication" in visits else 1
         per = reps * data.window_years
-        diagram.attach_flows(edges, flows, per)
+        pathway_graph.attach_flows(edges, flows, per)
         entered = flows.groupby("dst")["count"].sum() / per
         started = visits[(visits["t_end"] >= data.warmup_days)]
         starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
@@ -170,7 +171,7 @@ def pathway_html(data: RunData, heading: str = "") -> str:
                 f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
                 f"their probabilities or conditions and the patients observed moving along them per year "
                 f"(and their share of moves out of that step); line width grows with the flow.")
-    fig = diagram.draw_pathway(s, diagram.merge_deterioration(edges), heading, per_year)
+    fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
     import matplotlib
     import matplotlib.pyplot as plt
 
