@@ -17,10 +17,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from icssim import experiments, results
+from icssim import experiments, output_folder, results, tables
 from icssim.errors import IcssimError
-from icssim.results import OutputConflict, OutputError, inside, write_csv, write_run
+from icssim.output_folder import OutputConflict, OutputError, inside
+from icssim.results import write_run
 from icssim.scenario import load_scenario
+from icssim.tables import write_csv
 from test_cli_validate import VALID
 
 #: The small scenario of test_cli_validate, dated, with a description a spreadsheet would run.
@@ -279,7 +281,7 @@ def test_csv_text_that_a_spreadsheet_would_run_is_neutralised_and_numbers_are_no
     numbers = pd.read_csv(tmp_path / "t.csv")
     assert numbers["value"].tolist()[:2] == [-5.5, -1] and numbers["value"].dtype.kind == "f"
     # and icssim reads its own CSVs back as they were
-    restored = results.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
+    restored = tables.read_csv(tmp_path / "t.csv", dtype=str, keep_default_na=False)
     assert restored["label"].tolist()[:7] == [EVIL, "+1+2", "-2+A1", "@SUM(A1)", "\tx", "\rx", "'=x"]
     assert "=name" in restored.columns
 
@@ -344,20 +346,20 @@ def test_same_seed_gives_byte_identical_comparison_tables(tmp_path):
 
 # ----------------------------------------------------------------------------- 6. disk full
 def _full_disk(monkeypatch, when=lambda path: True):
-    real = results.write_csv
+    real = tables.write_csv
 
     def write_csv(df, path):
         if when(Path(path)):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(df, path)
 
-    monkeypatch.setattr(results, "write_csv", write_csv)
+    monkeypatch.setattr(tables, "write_csv", write_csv)
 
 
 def test_a_full_disk_leaves_nothing_half_written_and_says_so(tmp_path, result, monkeypatch):
     out = tmp_path / "results" / "run"
     _full_disk(monkeypatch)
-    monkeypatch.setattr(results, "_other_disk", lambda out: None)
+    monkeypatch.setattr(output_folder, "_other_disk", lambda out: None)
     with pytest.raises(OutputError, match=rf"could not write the results to {out}/: the disk is full") as caught:
         write_run(result, out)
     assert "nothing was left half-written" in str(caught.value) and "free some space" in str(caught.value)
@@ -369,7 +371,7 @@ def test_a_full_disk_keeps_the_results_on_another_disk_when_it_can(tmp_path, res
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     _full_disk(monkeypatch, when=lambda path: str(tmp_path / "results") in str(path))
-    monkeypatch.setattr(results, "_other_disk", lambda out: elsewhere)
+    monkeypatch.setattr(output_folder, "_other_disk", lambda out: elsewhere)
     with pytest.raises(OutputError, match="the disk is full") as caught:
         write_run(result, out)
     kept = [p for p in elsewhere.iterdir()]
@@ -382,7 +384,7 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, result, monkeypatch):
     def interrupted(df, path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "write_csv", interrupted)
+    monkeypatch.setattr(tables, "write_csv", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_run(result, tmp_path / "run")
     assert os.listdir(tmp_path) == []

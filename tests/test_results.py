@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icssim.results import write_csv
+from icssim.tables import write_csv
 
 
 def _frame(n: int = 500) -> pd.DataFrame:

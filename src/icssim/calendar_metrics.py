@@ -27,6 +27,7 @@ import pandas as pd
 
 from icssim.intervals import half_width
 from icssim.model.records import RunRecords
+from icssim.tables import write_csv
 
 FREQS = {"month": "M", "quarter": "Q"}
 
@@ -209,7 +210,6 @@ def write_calendar_tables(result, folder) -> dict[str, pd.DataFrame]:
     from pathlib import Path
 
     from icssim.experiments import standards_of
-    from icssim.results import write_csv
 
     start = result.scenario.scenario.start_date
     if start is None or not result.records:

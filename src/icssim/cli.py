@@ -14,6 +14,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
+from icssim.output_folder import check_replaceable, inside
 from icssim.units import format_number as _num
 
 DEFAULT_RESULTS = Path("results")
@@ -178,8 +179,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
-    out = args.out or results.inside(DEFAULT_RESULTS, scenario.scenario.name)
-    results.check_replaceable(out, args.force)  # before simulating: a refusal then costs nothing
+    out = args.out or inside(DEFAULT_RESULTS, scenario.scenario.name)
+    check_replaceable(out, args.force)  # before simulating: a refusal then costs nothing
     if args.replications < 1:
         raise IcssimError(f"--replications must be at least 1, found {args.replications}")
     planned = args.replications if args.precision is None else max(args.max_replications, args.replications)
@@ -323,8 +324,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenarios = [load_scenario(f) for f in args.files]
     names = [s.scenario.name for s in scenarios]
-    out = args.out or results.inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names))
-    results.check_replaceable(out, args.force)
+    out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names))
+    check_replaceable(out, args.force)
     for warning in experiments.comparability(scenarios):
         print(f"icssim: warning: {warning}", file=sys.stderr)
     check_size(args, scenarios, args.replications)
@@ -371,8 +372,8 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
-    out = args.out or results.inside(DEFAULT_RESULTS, f"{scenario.scenario.name}-warmup")
-    results.check_replaceable(out, args.force)
+    out = args.out or inside(DEFAULT_RESULTS, f"{scenario.scenario.name}-warmup")
+    check_replaceable(out, args.force)
     check_size(args, [scenario], args.replications)
     with progress_bar(args, "replications", args.replications) as tick:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,

@@ -1,29 +1,18 @@
-"""Write a run's tables, plots and metadata to a results folder, all or nothing.
+"""Write a run's, a comparison's and a warm-up's tables, plots and metadata to a results folder.
 
-Everything is written into a temporary sibling folder, unique to the writing process, that
-is renamed into place only when complete, so an interrupted or failed run never leaves a
-half-written result, and an earlier result is never overwritten unless asked (``force``).
-Two processes writing the same folder at once both keep their results: the first to finish
-publishes at ``out``, the other in ``out-2`` (``-3`` ...) and says so (:class:`OutputConflict`).
-Every path made from a user's name passes :func:`inside`, and every CSV cell of text goes
-through :func:`neutralise` (spreadsheet formula injection).
+Each is written all or nothing through :func:`icssim.output_folder.write_output`; every table
+through :mod:`icssim.tables`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import errno
 import hashlib
 import json
-import os
 import platform
-import re
-import secrets
 import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -35,422 +24,13 @@ from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
+from icssim.output_folder import inside, write_output
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
+from icssim.tables import write_csv, write_table
 
-
-class OutputError(IcssimError):
-    """Results could not be written (disk full, no permission, name too long ...). The message
-    says why and where, that nothing half-written was left, and where the results were kept
-    if they could be kept at all."""
-
-
-class OutputConflict(OutputError):
-    """The output folder appeared (another process wrote it) while this one was writing; this
-    process's results were kept in the folder the message names."""
-
-
-#: The kinds of folder (``kind`` in metadata.json) that ``--force`` may replace.
-REPLACEABLE_KINDS = ("run", "compare", "warmup")
-#: What a temporary folder's name holds after ``.<name>``: the writer's process id follows.
-TEMP_MARK = ".partial-"
 #: Timings: measured, not simulated, so they go to metadata.json and never into a table.
 TIMING_KPIS = ("wall_seconds",)
-
-
-# ----------------------------------------------------------------------------- paths
-def inside(folder: Path | str, *parts: str) -> Path:
-    """``folder / part / ...``, refused (IcssimError) unless each part is one plain path
-    component (not empty, ``.``, ``..``, nor holding a slash) and the result, symbolic links
-    resolved, lies strictly inside ``folder``."""
-    base = Path(folder)
-    for part in parts:
-        text = str(part)
-        if text in ("", ".", "..") or "/" in text or "\\" in text or "\0" in text:
-            raise IcssimError(f"{text!r} cannot name a file or folder inside {base}: a name must be one "
-                              "path component, not '.', '..' or anything holding '/' or '\\'")
-    target = base.joinpath(*parts)
-    root, resolved = base.resolve(), target.resolve()
-    if resolved == root or root not in resolved.parents:
-        raise IcssimError(f"{target} is not inside {base}: refusing to write there")
-    return target
-
-
-def result_kind(folder: Path) -> str | None:
-    """``kind`` in the folder's metadata.json (run, compare, warmup, sweep), or None."""
-    try:
-        meta = json.loads((Path(folder) / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        meta = None
-    if isinstance(meta, dict) and isinstance(meta.get("kind"), str):
-        return meta["kind"]
-    try:   # a warm-up folder written before warm-ups had metadata.json
-        names = {p.name for p in Path(folder).iterdir()}
-    except OSError:
-        return None
-    return "warmup" if "warmup.csv" in names and names <= {"warmup.csv", "warmup.png"} else None
-
-
-def check_replaceable(out: Path, force: bool) -> None:
-    """Refuse unless ``out`` is absent, or ``force`` and ``out`` is an empty folder or a run,
-    comparison or warm-up folder (never a sweep's, nor any other folder)."""
-    if not os.path.lexists(out):
-        return
-    if not force:
-        raise IcssimError(f"{out} already exists: pass --force to replace it, or --out for a new folder")
-    if out.is_symlink() or not out.is_dir():
-        raise IcssimError(f"{out} exists and is not a folder: refusing to replace it; choose another --out")
-    kind = result_kind(out)
-    if kind in REPLACEABLE_KINDS:
-        return
-    try:
-        empty = not any(out.iterdir())
-    except OSError as exc:
-        raise OutputError(f"cannot read {out}: {exc.strerror}") from None
-    if not empty:
-        what = f"a {kind} folder" if kind else "not an icssim results folder (no metadata.json of a run, comparison or warm-up)"
-        raise IcssimError(f"{out} is {what}: refusing to replace it with --force; choose another --out")
-
-
-def prepare_output(out: Path, force: bool, check: bool = True) -> Path:
-    """Check ``out`` may be written (:func:`check_replaceable`, unless not ``check``); return a
-    new temporary folder beside it, unique to this process, to write into."""
-    out = Path(out)
-    if out.name in ("", ".", ".."):
-        raise IcssimError(f"{out} does not name a results folder: give --out a folder name")
-    if check:
-        check_replaceable(out, force)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            tmp = out.with_name(f".{out.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
-            try:
-                tmp.mkdir()
-                return tmp
-            except FileExistsError:
-                continue
-    except OSError as exc:
-        raise OutputError(f"could not write the results to {out}/: {_reason(exc)}") from None
-
-
-def commit_output(tmp: Path, out: Path, force: bool = True, check: bool = True) -> Path:
-    """Move the finished temporary folder into place, atomically; return where it went.
-
-    With ``force`` an existing ``out`` is exchanged for the new one in one step where the
-    system allows (Linux), so ``out`` is never missing. Without it, or when ``out`` has
-    meanwhile become something ``force`` may not replace, the results are kept in
-    ``out-2`` (``-3`` ...) and :class:`OutputConflict` names it.
-    """
-    old = None
-    with _publishing(out.parent):
-        try:
-            if os.path.lexists(out):
-                try:
-                    if check or not force:
-                        check_replaceable(out, force)
-                except IcssimError as exc:
-                    kept = _keep_aside(tmp, out)
-                    if not force:
-                        raise OutputConflict(
-                            f"{out} was written by another process while this one was writing: it was left "
-                            f"as it is, and this run's results were kept in {kept}/") from None
-                    raise OutputConflict(f"{exc}; this run's results were kept in {kept}/") from None
-                old = _replace(tmp, out)
-            else:
-                try:
-                    os.rename(tmp, out)
-                except OSError as exc:
-                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
-                        raise
-                    kept = _keep_aside(tmp, out)
-                    raise OutputConflict(f"{out} appeared while this run was writing (another process "
-                                         f"wrote it); it was left as it is and this run's results were "
-                                         f"kept in {kept}/") from None
-        except OSError as exc:
-            raise OutputError(f"could not move the results into {out}/: {_reason(exc)}; they are "
-                              f"in {tmp}/") from None
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return out
-
-
-def _replace(tmp: Path, out: Path) -> Path:
-    """Put ``tmp`` at ``out`` and return where the previous ``out`` went (to be deleted)."""
-    if _exchange(tmp, out):
-        return tmp
-    old = out.with_name(f".{out.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
-    os.rename(out, old)
-    os.rename(tmp, out)
-    return old
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _keep_aside(tmp: Path, out: Path) -> Path:
-    """Rename ``tmp`` to the first free ``out-2``, ``out-3`` ...; return it."""
-    for i in range(2, 10_000):
-        candidate = out.with_name(f"{out.name}-{i}")
-        if os.path.lexists(candidate):
-            continue
-        try:
-            os.rename(tmp, candidate)
-            return candidate
-        except OSError as exc:
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
-                raise
-    return tmp  # pragma: no cover
-
-
-@contextlib.contextmanager
-def _publishing(parent: Path):
-    """Hold an exclusive lock on the folder ``parent`` (flock on the folder itself: no lock
-    file is left behind) while results are moved into it, so two icssim processes publishing
-    there take turns and see each other's folders."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    try:
-        fd = os.open(parent, os.O_RDONLY)
-    except OSError:
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # pragma: no cover - a file system without locks
-            pass
-        yield
-    finally:
-        os.close(fd)   # releases the lock
-
-
-def _reason(exc: OSError) -> str:
-    """An OSError as the user needs it: what went wrong, in words, and on which file."""
-    words = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-             errno.EACCES: "permission denied", errno.EPERM: "permission denied",
-             errno.EROFS: "the disk is read-only", errno.ENAMETOOLONG: "a file name is too long",
-             errno.EMFILE: "too many open files"}
-    text = words.get(exc.errno, exc.strerror or str(exc))
-    if exc.filename:
-        text += f" ({exc.strerror or exc}: {exc.filename})"
-    return text
-
-
-def write_output(out: Path, force: bool, write: Callable[[Path], None]) -> Path:
-    """Run ``write(folder)`` into a fresh temporary folder and publish it at ``out``.
-
-    Whatever goes wrong, nothing half-written is left: on an error of the system (disk
-    full, permission ...) the temporary folder is removed, the results are written once
-    more to the system's temporary folder if that is on another disk, and
-    :class:`OutputError` says what happened and where the results are, if anywhere.
-    """
-    out = Path(out)
-    tmp = prepare_output(out, force)
-    try:
-        write(tmp)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        kept = _write_elsewhere(out, write)
-        where = (f"; the results were written to {kept}/ instead" if kept is not None else
-                 "; the results could not be kept anywhere else either: free some space, or choose "
-                 "--out on another disk, and run again")
-        raise OutputError(f"could not write the results to {out}/: {_reason(exc)}; nothing was left "
-                          f"half-written there{where}") from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return commit_output(tmp, out, force)
-
-
-def _other_disk(out: Path) -> Path | None:
-    """The system's temporary folder, if it is on another disk than ``out`` (else None)."""
-    base = Path(tempfile.gettempdir())
-    try:
-        if os.stat(base).st_dev == os.stat(out.parent).st_dev:
-            return None
-    except OSError:
-        return None
-    return base
-
-
-def _write_elsewhere(out: Path, write: Callable[[Path], None]) -> Path | None:
-    base = _other_disk(out)
-    if base is None:
-        return None
-    try:
-        folder = Path(tempfile.mkdtemp(prefix="icssim-results-", dir=base))
-    except OSError:
-        return None
-    try:
-        write(folder)
-        return folder
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
-
-
-def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True, csv: bool = True) -> None:
-    """Write ``df`` as CSV and/or Parquet."""
-    if csv:
-        write_csv(df, folder / f"{name}.csv")
-    if parquet:
-        df.to_parquet(folder / f"{name}.parquet", index=False)
-
-
-def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` as CSV (no index) as ``DataFrame.to_csv`` would, but with Arrow's C++ writer.
-
-    The patient table of a 10-replication run (65,000 rows, 36 columns) takes 0.3 s this way
-    against 2.7 s through pandas. A reader gets the same table: NaN and NaT as empty fields,
-    whole-day timestamps as dates, booleans as True/False, and no quotes unless some text holds
-    a comma, quote or line break (then every text field is quoted, which CSV readers undo).
-    One difference remains: a whole-number float is written ``3``, not ``3.0``. A frame Arrow
-    cannot convert (columns of mixed Python objects) is written by pandas. Every text cell
-    and column name a spreadsheet would take for a formula is neutralised (:func:`neutralise`);
-    numbers are left as they are. Every CSV icssim writes goes through here.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pa_csv
-
-    df = df.rename(columns=lambda c: neutralise_cell(c) if isinstance(c, str) else c)
-    try:
-        table = pa.Table.from_pandas(df, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        _neutralised_frame(df).to_csv(path, index=False)
-        return
-    for i, field in enumerate(table.schema):
-        column = table.column(i)
-        if pa.types.is_timestamp(field.type) and _whole_days(column):
-            table = table.set_column(i, field.name, pc.cast(column, pa.date32()))
-        elif pa.types.is_boolean(field.type):
-            table = table.set_column(i, field.name, pc.if_else(column, "True", "False"))
-        elif _is_text(field.type) or (pa.types.is_dictionary(field.type) and _is_text(field.type.value_type)):
-            table = table.set_column(i, field.name, neutralise(column))
-    if not _plain_text(table):
-        pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
-        return
-    with open(path, "wb") as f:  # Arrow quotes a header whatever the quoting style
-        f.write((",".join(table.column_names) + "\n").encode("utf-8"))
-        pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
-
-
-#: Text a spreadsheet would read as a formula (OWASP, "CSV injection"): starting with = + - @,
-#: tab or carriage return, after any quotes (so that neutralising can be undone exactly).
-_FORMULA = r"^'*[=+\-@\t\r]"
-#: ... except a plain number written as text ("-0.5", "+3", "1e-4"), which cannot be a formula.
-_NUMBER = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_NEUTRALISED = r"^'+[=+\-@\t\r]"
-
-
-def neutralise_cell(text: str) -> str:
-    """``text`` with a ``'`` in front if a spreadsheet would run it as a formula."""
-    if re.match(_FORMULA, text) and not re.match(_NUMBER, text):
-        return "'" + text
-    return text
-
-
-def neutralise(column):
-    """An Arrow text column (plain or dictionary) with :func:`neutralise_cell` applied to
-    each value, vectorised; unchanged (the same object) when no value needs it."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pa.types.is_dictionary(column.type):
-        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-        if not any(pc.any(pc.match_substring_regex(c.dictionary, _FORMULA)).as_py() for c in chunks):
-            return column
-        column = pc.cast(column, column.type.value_type)
-    risky = pc.match_substring_regex(column, _FORMULA)
-    if not pc.any(risky).as_py():
-        return column
-    risky = pc.and_kleene(risky, pc.invert(pc.match_substring_regex(column, _NUMBER)))
-    quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
-    return pc.if_else(risky, pc.binary_join_element_wise(quote, column, empty), column)
-
-
-def _neutralised_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with every text value neutralised (for the pandas writer)."""
-    out = df.copy()
-    for col in out.columns:
-        s = out[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            out[col] = s.cat.rename_categories(lambda v: neutralise_cell(v) if isinstance(v, str) else v)
-        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out[col] = s.map(lambda v: neutralise_cell(v) if isinstance(v, str) else v)
-    return out
-
-
-def restore_text(df: pd.DataFrame) -> pd.DataFrame:
-    """Undo :func:`neutralise` on a CSV read back (text columns and column names)."""
-    def undo(v):
-        return v[1:] if isinstance(v, str) and re.match(_NEUTRALISED, v) else v
-
-    df = df.rename(columns=undo)
-    for col in df.columns:
-        text = df[col]
-        if text.dtype == object or pd.api.types.is_string_dtype(text.dtype):
-            if text.map(lambda v: isinstance(v, str) and v.startswith("'")).any():
-                df[col] = text.map(undo)
-    return df
-
-
-def read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    """``pandas.read_csv`` of a CSV icssim wrote, its text as it was before :func:`neutralise`."""
-    return restore_text(pd.read_csv(path, **kwargs))
-
-
-def _is_text(t) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
-
-
-def _plain_text(table) -> bool:
-    """Whether no column name or text value needs CSV quoting (no comma, quote or line break)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    special = r'[,"\r\n]'
-    if any(re.search(special, name) for name in table.column_names):
-        return False
-    for field, column in zip(table.schema, table.columns):
-        if pa.types.is_dictionary(field.type):
-            column = pa.chunked_array([chunk.dictionary for chunk in column.chunks], field.type.value_type)
-        text = column.type
-        if pa.types.is_string(text) or pa.types.is_large_string(text) or pa.types.is_string_view(text):
-            if pc.any(pc.match_substring_regex(column, special)).as_py():
-                return False
-    return True
-
-
-def _whole_days(column) -> bool:
-    """Whether every timestamp in an Arrow column falls at midnight (pandas then writes dates)."""
-    import pyarrow.compute as pc
-
-    valid = column.drop_null()
-    return len(valid) == 0 or pc.all(pc.equal(pc.floor_temporal(valid, unit="day"), valid)).as_py()
 
 
 def kpi_table(summary: pd.DataFrame) -> pd.DataFrame:
@@ -524,9 +104,10 @@ def _versions() -> dict[str, str]:
 def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: float = 0.0,
               command: str = "", workers: int = 1) -> Path:
     """Write every table, plot and the metadata of ``result`` under ``out`` (the plots on
-    ``workers`` processes), all or nothing (:func:`write_output`: :class:`OutputError` says
-    why and where the results are if they could not be written, :class:`OutputConflict` if
-    another process wrote ``out`` meanwhile)."""
+    ``workers`` processes), all or nothing (:func:`~icssim.output_folder.write_output`:
+    :class:`~icssim.output_folder.OutputError` says why and where the results are if they could
+    not be written, :class:`~icssim.output_folder.OutputConflict` if another process wrote
+    ``out`` meanwhile)."""
     return write_output(out, force, partial(_write_run_files, result, wall_seconds=wall_seconds,
                                             command=command, workers=workers))
 
@@ -690,6 +271,7 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
 
 #: What a comparison folder holds besides one folder per scenario: no scenario may be named so.
 COMPARISON_FILES = ("plots", "summary.csv", "differences.csv", "metadata.json", "report.html")
+
 
 
 def check_folder_names(out: Path, names: Sequence[str], reserved: Sequence[str] = ()) -> None:

@@ -49,7 +49,7 @@ def scenario_folders(folder: Path, meta: dict) -> list[tuple[str, Path]]:
         else:
             name = sub = str(entry)
         try:   # a scenario's folder lies inside the comparison's, whatever metadata.json says
-            from icssim.results import inside
+            from icssim.output_folder import inside
 
             path = inside(folder, str(sub))
         except Exception:
@@ -99,7 +99,7 @@ def compare_report(folder: Path, meta: dict) -> str:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    from icssim.results import read_csv
+    from icssim.tables import read_csv
 
     return read_csv(path) if path.is_file() else None
 

@@ -53,7 +53,7 @@ def generic_report(folder: Path, meta: dict) -> str:
     tables = []
     first = {"points.csv": 0, "summary.csv": 1, "differences.csv": 2}
     for csv in sorted(folder.glob("*.csv"), key=lambda p: (first.get(p.name, 9), p.name)):
-        from icssim.results import read_csv
+        from icssim.tables import read_csv
 
         df = read_csv(csv)
         cap = 200 if csv.name in first else 50

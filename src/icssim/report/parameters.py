@@ -34,7 +34,7 @@ def parameter_rows(scenario: Scenario) -> pd.DataFrame:
 def write_parameters(scenario: Scenario, folder: Path) -> Path:
     """Write ``parameters.csv`` (path, value, source, source_key, file, line) into ``folder``."""
     path = folder / PARAMETERS_NAME
-    from icssim.results import write_csv
+    from icssim.tables import write_csv
 
     write_csv(parameter_rows(scenario), path)   # as every CSV: text a spreadsheet would run is neutralised
     return path
@@ -103,7 +103,7 @@ def stored_parameters(folder: Path, raw: dict | None) -> pd.DataFrame | None:
     """parameters.csv if the run recorded it, else the scenario.json values without sources."""
     path = folder / PARAMETERS_NAME
     if path.is_file():
-        from icssim.results import read_csv
+        from icssim.tables import read_csv
 
         return read_csv(path, dtype=str, keep_default_na=False)
     if raw is None:

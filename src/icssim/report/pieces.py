@@ -81,7 +81,7 @@ class RunData:
             except ScenarioError as exc:  # an older or newer schema: report what we can
                 data.scenario_error = str(exc)
         if (folder / "kpis.csv").is_file():
-            from icssim.results import read_csv
+            from icssim.tables import read_csv
 
             data.kpis = read_csv(folder / "kpis.csv")
             data.est = estimates(data.kpis)
@@ -109,7 +109,7 @@ class RunData:
                 try:
                     if ext == "parquet":
                         return pd.read_parquet(path, columns=columns)
-                    from icssim.results import read_csv
+                    from icssim.tables import read_csv
 
                     return read_csv(path, usecols=columns)
                 except (ValueError, KeyError):
@@ -207,7 +207,7 @@ def _plot_title(p: Path) -> str:
 
 def folder_name(folder: Path) -> str:
     """The results folder's name, also while it is still the temporary ``.NAME.partial-PID-XXXX``
-    folder that :func:`icssim.results.prepare_output` writes into."""
+    folder that :func:`icssim.output_folder.prepare_output` writes into."""
     import re
 
     name = folder.name

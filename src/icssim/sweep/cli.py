@@ -101,7 +101,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def outputs_summary(run, meta: dict) -> str:
     """A short text table: each point's settings and the first KPIs' means."""
-    from icssim.results import read_csv
+    from icssim.tables import read_csv
 
     table = read_csv(run.out / "points.csv")
     kpis = [k for k in run.sweep.spec.kpis if k in table.columns][:4]

@@ -213,7 +213,7 @@ def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
     ``optimise.json``, each through a temporary file of this process renamed into place."""
     import os
 
-    from icssim.results import write_csv
+    from icssim.tables import write_csv
 
     tag = f"{os.getpid()}"
     tmp = run.out / f".optimise.csv.{tag}.tmp"

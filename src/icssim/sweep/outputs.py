@@ -28,8 +28,8 @@ from icssim import __version__
 from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE, STANDARD_COLOUR, _style, save_all
-from icssim.results import write_csv
 from icssim.scenario import provenance
+from icssim.tables import write_csv
 
 PARAM_UNITS = {"wte": "WTE", "beds": "beds", "rate_per_100k_per_year": "per 100,000 per year",
                "population": "people", "per_wte": "patients per WTE", "clinical_hours_per_week": "hours per week",
@@ -115,7 +115,7 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     _write_table(table, out, "points", parquet=False)
     shutil.copyfile(run.sweep.path, _tmp_name(out / "sweep.yaml"))
     os.replace(_tmp_name(out / "sweep.yaml"), out / "sweep.yaml")
-    from icssim.results import commit_output, prepare_output
+    from icssim.output_folder import commit_output, prepare_output
 
     tmp = prepare_output(out / "plots", force=True, check=False)   # this process's own: two writers never share one
     try:

@@ -111,7 +111,7 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
     """Load and validate the sweep; check (without changing) its output folder."""
     sweep = load_sweep(path)
     points = build_points(sweep)
-    from icssim.results import inside, result_kind
+    from icssim.output_folder import inside, result_kind
 
     out = Path(out) if out is not None else inside(Path("results"), sweep.name)
     if out.name in ("", ".", ".."):
