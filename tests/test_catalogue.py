@@ -4,14 +4,12 @@ docs/errors.md in step with the catalogue."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from pathlib import Path
 
 import pytest
 
+from helpers import run_cli
 from catalogue import CASES, Case, markdown
-from icssim.cli import main
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 
@@ -32,16 +30,6 @@ def _prepare(case: Case, folder: Path) -> Path:
     return path
 
 
-def _run(args: list[str]) -> tuple[int, str]:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            code = main(args)
-        except SystemExit as stop:  # argparse's own refusals
-            code = int(stop.code or 0)
-    return code, err.getvalue()
-
-
 def test_the_catalogue_has_at_least_100_cases_with_distinct_ids():
     ids = [c.id for c in CASES]
     assert len(CASES) >= 100 and len(set(ids)) == len(ids)
@@ -52,7 +40,7 @@ def test_bad_input_gets_its_message(case, tmp_path):
     path = _prepare(case, tmp_path)
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     args = [a.replace("{file}", str(path)).replace("{dir}", str(tmp_path)) for a in case.command]
-    code, err = _run(args)
+    code, err = run_cli(args)
     assert code == case.code, err
     assert "Traceback" not in err and "internal error" not in err, err
     for fragment in case.expect:

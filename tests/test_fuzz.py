@@ -10,9 +10,7 @@ explore more (e.g. 2000) with fresh random examples.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import os
 import time
 from pathlib import Path
@@ -23,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from icssim.cli import main
+from helpers import run_cli
 from test_cli_validate import VALID
 
 EXPLORE = int(os.environ.get("ICSSIM_FUZZ_EXAMPLES", "0"))
@@ -139,17 +137,6 @@ def _write(folder: Path, doc: Any) -> Path:
     return path
 
 
-def _cli(args: list[str]) -> tuple[int, str]:
-    """Run the command in this process; any exception escaping ``main`` fails the property."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            code = main(args)
-        except SystemExit as stop:  # argparse
-            code = int(stop.code or 0)
-    return code, err.getvalue()
-
-
 def _check_clear(code: int, err: str, path: Path) -> None:
     assert code in (0, 2), f"exit {code}:\n{err}"
     assert "Traceback" not in err and "internal error" not in err, err
@@ -165,7 +152,7 @@ def test_validate_never_crashes(tmp_path_factory, doc):
     folder = tmp_path_factory.mktemp("fuzz")
     path = _write(folder, doc)
     started = time.perf_counter()
-    code, err = _cli(["validate", str(path)])
+    code, err = run_cli(["validate", str(path)])
     assert time.perf_counter() - started < 20, "validation took too long"
     _check_clear(code, err, path)
 
@@ -179,7 +166,7 @@ def test_run_never_crashes_or_writes_outside(tmp_path_factory, doc):
     work.mkdir()
     out = work / "out"
     started = time.perf_counter()
-    code, err = _cli(["run", str(path), "--out", str(out), "-n", "2", "-w", "1", "-q"])
+    code, err = run_cli(["run", str(path), "--out", str(out), "-n", "2", "-w", "1", "-q"])
     assert time.perf_counter() - started < 120, "the run took too long"
     assert code in (0, 2), f"exit {code}:\n{err}"
     assert "Traceback" not in err and "internal error" not in err, err
@@ -200,7 +187,7 @@ def test_hostile_scenario_names(tmp_path, name):
     work = tmp_path / "work"
     work.mkdir()
     path = _write(tmp_path, doc)
-    code, err = _cli(["run", str(path), "--out", str(work / "out"), "-n", "2", "-w", "1", "-q"])
+    code, err = run_cli(["run", str(path), "--out", str(work / "out"), "-n", "2", "-w", "1", "-q"])
     assert code in (0, 2) and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fuzz.yaml", "work"]
     assert {p.name for p in work.iterdir()} <= {"out"}
