@@ -14,7 +14,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
-from icssim.output_folder import check_replaceable, inside
+from icssim.output_folder import check_replaceable, free_name, inside
 from icssim.units import format_number as _num
 
 DEFAULT_RESULTS = Path("results")
@@ -245,7 +245,7 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     how = "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
     seed = scenario.scenario.seed if args.seed is None else args.seed
     partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
-    target = _free_name(out.with_name(out.name + f"-{how}"))
+    target = free_name(out.with_name(out.name + f"-{how}"))
     try:
         results.write_run(partial, target, force=False, wall_seconds=wall,
                           command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
@@ -257,34 +257,16 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
 
 
-def _free_name(target: Path) -> Path:
-    """``target``, or ``target-2``, ``target-3`` ... whichever does not exist yet (an earlier
-    interrupted run's results are never replaced)."""
-    n = 2
-    folder = target
-    while folder.exists():
-        folder = target.with_name(f"{target.name}-{n}")
-        n += 1
-    return folder
-
-
 def _save_bare_kpis(result, target: Path) -> Path | None:
     """Last resort: the finished replications' KPIs as one CSV (pandas' own writer), in a new
-    folder beside ``target`` (``target``, else ``target-2`` ...: nothing existing is touched)."""
-    for n in range(1, 100):
-        folder = target if n == 1 else target.with_name(f"{target.name}-{n}")
-        try:
-            folder.mkdir(parents=True)
-        except FileExistsError:
-            continue
-        except OSError:
-            return None
-        try:
-            result.kpis.reset_index().to_csv(folder / "kpis_by_replication.csv", index=False)
-            return folder
-        except (OSError, ValueError):
-            return None
-    return None
+    folder beside ``target`` (nothing existing is touched)."""
+    folder = free_name(target)
+    try:
+        folder.mkdir(parents=True)
+        result.kpis.reset_index().to_csv(folder / "kpis_by_replication.csv", index=False)
+        return folder
+    except (OSError, ValueError):
+        return None
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None):

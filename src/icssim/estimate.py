@@ -9,6 +9,7 @@ for ``--yes`` before a run that would take much longer or more memory than a use
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 from icssim.errors import IcssimError
@@ -64,14 +65,18 @@ def confirm_size(estimate: RunEstimate, yes: bool, ask=input, interactive: bool 
     if not over or yes:
         return
     message = f"this run needs {estimate.describe()}: {' and '.join(over)}"
-    if interactive is None:
-        import sys
+    go_on_or_refuse(f"{message}. Run it?", f"{message}. Pass --yes to run it anyway, or use fewer "
+                    f"replications or a shorter horizon (nothing was written)", ask, interactive)
 
+
+def go_on_or_refuse(question: str, refusal: str, ask=input, interactive: bool | None = None) -> None:
+    """At a terminal, ask ``question`` and go on only on a yes; elsewhere (a script, CI) refuse
+    with ``refusal``, which says how to go on (``--yes``). Used by run and sweep alike."""
+    if interactive is None:
         interactive = sys.stdin.isatty()
     if not interactive:
-        raise IcssimError(f"{message}. Pass --yes to run it anyway, or use fewer replications or a "
-                          f"shorter horizon (nothing was written)")
-    if ask(f"{message}. Run it? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise IcssimError(refusal)
+    if ask(f"{question} [y/N] ").strip().lower() not in ("y", "yes"):
         raise IcssimError("not run (nothing was written)")
 
 

@@ -190,6 +190,15 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
+def free_name(target: Path) -> Path:
+    """``target``, or the first of ``target-2``, ``target-3`` ... that does not exist yet (so an
+    earlier result kept beside ``--out`` is never replaced)."""
+    folder, n = target, 2
+    while os.path.lexists(folder):
+        folder, n = target.with_name(f"{target.name}-{n}"), n + 1
+    return folder
+
+
 def _keep_aside(tmp: Path, out: Path) -> Path:
     """Rename ``tmp`` to the first free ``out-2``, ``out-3`` ...; return it."""
     for i in range(2, 10_000):

@@ -24,7 +24,7 @@ import pandas as pd
 
 from icssim import __version__
 from icssim.errors import IcssimError
-from icssim.estimate import format_duration
+from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.executors import Executor
 from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
@@ -348,12 +348,8 @@ def _confirm(run: SweepRun, todo: list[tuple[int, int]], spp: float, executor, b
     if budget is None or seconds <= budget or yes:
         return
     over = f"the estimate ({format_duration(seconds)}) is more than the time budget ({format_duration(budget)})"
-    if not sys.stdin.isatty():
-        raise IcssimError(f"{message}; {over}. Pass --yes to run it anyway, --budget to allow more time, "
-                          "or make the design smaller (nothing was written)")
-    answer = input(f"{over}. Run it? [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise IcssimError("not run (nothing was written)")
+    go_on_or_refuse(f"{over}. Run it?", f"{message}; {over}. Pass --yes to run it anyway, --budget to allow "
+                    "more time, or make the design smaller (nothing was written)")
 
 
 def _clear(out: Path) -> None:
