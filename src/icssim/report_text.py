@@ -20,7 +20,7 @@ from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
 from icssim.pathway_graph import flatten, routings
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.scenario.checks import cohort_rate
+from icssim.scenario.findings import cohort_rate
 from icssim.scenario.schema import Categorical, CaseloadPerWte, Scenario
 from icssim.units import UNIT_DAYS, Span, span_text
 

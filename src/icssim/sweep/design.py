@@ -22,7 +22,7 @@ import numpy as np
 from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.checks import cohort_rate
+from icssim.scenario.findings import cohort_rate
 from icssim.scenario.schema import known_keys
 from icssim.sweep.spec import Parameter, Sweep
 
