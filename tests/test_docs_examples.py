@@ -62,7 +62,9 @@ def test_every_fragment_is_yaml():
 def test_every_schema_key_is_documented():
     from icssim.scenario.schema import known_keys
 
-    # calendar keys (start dates, demand profiles, capacity plans, panels, initial state) are in calendar.md
-    text = DOC.read_text(encoding="utf-8") + (DOC.parent / "calendar.md").read_text(encoding="utf-8")
+    # calendar keys (start dates, demand profiles, capacity plans, panels, initial state) are in
+    # calendar.md, the course of illness (health:) in health.md
+    text = "".join((DOC.parent / name).read_text(encoding="utf-8")
+                   for name in (DOC.name, "calendar.md", "health.md"))
     missing = sorted(k for k in known_keys() if f"`{k}`" not in text)
-    assert not missing, f"keys not documented in {DOC.name} or calendar.md: {missing}"
+    assert not missing, f"keys not documented in {DOC.name}, calendar.md or health.md: {missing}"

@@ -20,6 +20,8 @@ import pandas as pd
 from icssim.errors import IcssimError
 from icssim.executors import Executor, make_executor
 from icssim.executors import default_workers as default_workers  # re-exported: callers use experiments.default_workers
+from icssim.health.follow import follow_records
+from icssim.health.plan import HealthPlan, compile_health
 from icssim.intervals import half_width, t_quantile
 from icssim.metrics import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
@@ -73,22 +75,26 @@ def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
                     keep_records: bool = True, record_visits: bool = True) -> Replication:
     """Simulate one replication and measure its KPIs."""
-    records = simulate(_plan(scenario), replication, seed, record_visits=record_visits and keep_records)
+    plan, health = _plans(scenario)
+    records = simulate(plan, replication, seed, record_visits=record_visits and keep_records)
+    if health is not None:
+        records.health = follow_records(records, health)
     kpis = compute_kpis(records, standards_of(scenario))
     kpis["events"] = float(records.events)
     return Replication(replication, kpis, records if keep_records else None, records.wall_seconds)
 
 
-_PLAN_CACHE: dict[int, tuple[Scenario, Any]] = {}
+_PLAN_CACHE: dict[int, tuple[Scenario, Any, HealthPlan | None]] = {}
 
 
-def _plan(scenario: Scenario):
+def _plans(scenario: Scenario) -> tuple[Any, HealthPlan | None]:
+    """The scenario's compiled pathway and course of illness (the last scenario's are cached)."""
     key = id(scenario)
     cached = _PLAN_CACHE.get(key)
     if cached is None or cached[0] is not scenario:
         _PLAN_CACHE.clear()
-        cached = _PLAN_CACHE[key] = (scenario, compile_plan(scenario))
-    return cached[1]
+        cached = _PLAN_CACHE[key] = (scenario, compile_plan(scenario), compile_health(scenario))
+    return cached[1], cached[2]
 
 
 def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None = None,

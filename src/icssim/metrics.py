@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from icssim.health import kpis as _health_kpis  # noqa: F401  (registers the health KPIs)
 from icssim.kpis import DAYS_PER_YEAR, KpiInfo, compute_kpis, kpi_info
 from icssim.model.plan import COST_CATEGORIES
 from icssim.model.records import VISIT_OUTCOMES, RunRecords

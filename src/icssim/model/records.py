@@ -8,6 +8,7 @@ million patients cost about 100 bytes each.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -64,6 +65,9 @@ class RunRecords:
     events: int
     wall_seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+    #: each person's course of illness (:class:`icssim.health.course.Outcomes`), when the scenario
+    #: has a ``health:`` block; filled after the run, aligned with :attr:`patients`
+    health: Any = None
 
     @property
     def window(self) -> float:

@@ -15,6 +15,7 @@ from icssim.kinds import KINDS
 from icssim.scenario.calendar_checks import calendar
 from icssim.scenario.conditions import parse_condition, resolve_value
 from icssim.scenario.findings import Finding, categorical_levels, cohort_rate, unknown
+from icssim.scenario.health_checks import health_findings
 from icssim.scenario.reachability import expected_visits, loops, step_routings, way_out
 from icssim.scenario.schema import Branch, Scenario, Step
 from icssim.scenario.size_checks import MAX_SAMPLES, PATIENTS_PER_SECOND, per_patient, size
@@ -27,7 +28,7 @@ __all__ = ["PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenar
 def check_scenario(s: Scenario) -> list[Finding]:
     """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
     checks = (_run_length, _cohorts, _services, _steps, _deterioration, way_out, loops, size, per_patient,
-              calendar)
+              calendar, health_findings)
     return [finding for check in checks for finding in check(s)]
 
 

@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from icssim.distributions import ANY_SIZE, Distribution, NumbersChecked, SpanValue, check_weights, coerce_distribution
 from icssim.kinds import KINDS, expected_text
+from icssim.scenario.health import HEALTH_MODELS, Health
 from icssim.units import TIME_UNITS, Rate, Span, parse_rate
 
 RateValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
@@ -458,6 +459,7 @@ class Scenario(Strict):
     calendar: CalendarSpec | None = None
     capacity_plan: list[CapacityChange] = Field(default_factory=list)
     initial_state: InitialState | None = None
+    health: Health | None = None
     _provenance: Any = PrivateAttr(default=None)
 
 
@@ -467,10 +469,10 @@ def known_keys() -> set[str]:
     models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
               Service, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
               Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
-              CapacityChange, InitialGroup, InitialState]
+              CapacityChange, InitialGroup, InitialState, *HEALTH_MODELS]
     from icssim import distributions as d
 
     models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical]
     for model in models:
-        names.update(model.model_fields)
+        names.update(field.alias or name for name, field in model.model_fields.items())
     return names

@@ -1,0 +1,270 @@
+"""Each person's course of illness, from the day they ask for help to the end of follow-up.
+
+The course is a continuous-time multi-state process with hazards that are constant between
+*breakpoints*: a change of pathway status (waiting → treated → left the pathway), a first
+admission (which moves the person to the plan's ``on_admission`` state), a tunnel state's
+deadline, and each anniversary of asking for help (when age, and with it background mortality,
+moves on and the state is recorded). It is sampled exactly by inverting the cumulative hazard:
+each person draws a unit exponential E; between breakpoints E is spent at the total hazard H;
+when E runs out first, the person moves, to a destination chosen in proportion to the hazards.
+
+The pathway drives the course (status, admissions), not the other way round: the engine's own
+deterioration model still decides who escalates while waiting. People are followed in lockstep
+(numpy over everyone still alive), so a follow-up of years costs a few dozen array passes.
+
+Random numbers come from a counter-based stream keyed to the person (seed, replication, cohort,
+arrival number within the cohort), so the same person lives the same course in two scenarios
+until the pathways treat them differently: common random numbers at the level of the person.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from icssim.health.plan import TREATED, UNTREATED, WAITING, HealthPlan
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_HEALTH_STREAM = 0x6865616C7468  # "health": keeps these draws apart from any other keyed stream
+
+
+def _splitmix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on an array of uint64 (wrapping arithmetic)."""
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def person_keys(seed: int, replication: int, cohort_names: list[str], cohort: np.ndarray,
+                number: np.ndarray) -> np.ndarray:
+    """One 64-bit key per person from (seed, replication, cohort name, arrival number in the cohort)."""
+    base = _splitmix(np.array([seed % 2**64], dtype=np.uint64))
+    base = _splitmix(base ^ np.uint64(replication % 2**64))
+    base = _splitmix(base ^ np.uint64(_HEALTH_STREAM))
+    names = np.array([zlib.crc32(name.encode()) for name in cohort_names] or [0], dtype=np.uint64)
+    k = _splitmix(base ^ names[cohort.astype(np.int64)])
+    return _splitmix(k ^ number.astype(np.uint64))
+
+
+def uniforms(keys: np.ndarray, counter: np.ndarray) -> np.ndarray:
+    """The ``counter``-th uniform in (0, 1) of each person's stream."""
+    z = _splitmix(keys ^ _splitmix(counter.astype(np.uint64)))
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+
+
+@dataclass
+class Timeline:
+    """What the pathway did to each person, in years since they asked for help (NaN: never).
+
+    ``cohort``: index of the person's cohort; ``treat``: treatment started; ``leave``: left the
+    pathway (or the run ended); ``admit``: first admission; ``age`` in years at asking for help;
+    ``ill_before``: years ill before asking."""
+
+    keys: np.ndarray
+    cohort: np.ndarray
+    treat: np.ndarray
+    leave: np.ndarray
+    admit: np.ndarray
+    age: np.ndarray
+    ill_before: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+
+@dataclass
+class Outcomes:
+    """Each person's course over the follow-up (arrays of one value per person)."""
+
+    years_in_state: np.ndarray  # [person, state] undiscounted, dead last
+    qalys: np.ndarray  # discounted
+    qalys_undiscounted: np.ndarray
+    life_years: np.ndarray  # undiscounted
+    state_costs: np.ndarray  # discounted
+    died: np.ndarray  # years to death, NaN if alive at the end of follow-up
+    remissions: np.ndarray
+    relapses: np.ndarray
+    first_remission: np.ndarray  # years to the first remission, NaN if none
+    dui: np.ndarray  # years ill before treatment started (NaN if never treated)
+    state_at: np.ndarray  # [person, whole year 0..] state at each anniversary
+    male: np.ndarray
+    remission: np.ndarray  # [state] bool: which states are remission (dead last, False)
+    discount_costs: float  # the annual rate the pathway's costs are discounted at
+
+
+def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
+    """∫ exp(−δt) dt over [t0, t1] with δ = ln(1 + rate) (continuous, equivalent to annual ``rate``)."""
+    if rate == 0:
+        return t1 - t0
+    delta = np.log1p(rate)
+    return (np.exp(-delta * t0) - np.exp(-delta * t1)) / delta
+
+
+def discount_factor(rate: float, t: np.ndarray) -> np.ndarray:
+    """What £1 spent ``t`` years after asking for help is worth today: (1 + rate)^−t."""
+    return np.power(1.0 + rate, -np.asarray(t, dtype=float))
+
+
+def follow(plan: HealthPlan, tl: Timeline) -> Outcomes:
+    """Every person's course from asking for help to ``plan.follow_up`` years later."""
+    course = _Course(plan, tl)
+    course.run()
+    return course.outcomes()
+
+
+class _Course:
+    """The lockstep sampler's state: one entry per person."""
+
+    def __init__(self, plan: HealthPlan, tl: Timeline) -> None:
+        n = len(tl)
+        self.plan, self.tl = plan, tl
+        self.end = plan.follow_up
+        self.counter = np.zeros(n, dtype=np.uint64)
+        self.state = self._start_states(n)
+        mort = plan.mortality
+        self.male = (self._draw(np.arange(n)) >= mort.female_share) if mort is not None else np.zeros(n, bool)
+        self.t = np.zeros(n)
+        self.entered = np.zeros(n)
+        self.admitted = np.isnan(tl.admit) | (plan.on_admission < 0)
+        self.exp_left = -np.log(self._draw(np.arange(n)))
+        self.dui = tl.ill_before + tl.treat
+        self.dued_multiplier = self._dued_multiplier()
+        years = int(np.floor(self.end + 1e-9))
+        self.state_at = np.full((n, years + 1), -1, dtype=np.int16)
+        self.state_at[:, 0] = self.state
+        self.years_in = np.zeros((n, plan.n_states))
+        self.qalys = np.zeros(n)
+        self.qalys_raw = np.zeros(n)
+        self.costs = np.zeros(n)
+        self.died = np.full(n, np.nan)
+        self.remissions = np.zeros(n, dtype=np.int32)
+        self.relapses = np.zeros(n, dtype=np.int32)
+        self.first_remission = np.where(plan.remission[self.state], 0.0, np.nan)
+
+    def _draw(self, who: np.ndarray) -> np.ndarray:
+        u = uniforms(self.tl.keys[who], self.counter[who])
+        self.counter[who] += np.uint64(1)
+        return u
+
+    def _start_states(self, n: int) -> np.ndarray:
+        cum = np.cumsum(self.plan.start)
+        u = self._draw(np.arange(n))
+        return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1).astype(np.int64)
+
+    def _dued_multiplier(self) -> np.ndarray:
+        d = self.plan.dued
+        if d is None:
+            return np.ones(len(self.tl))
+        excess = np.maximum(0.0, np.nan_to_num(self.dui, nan=0.0) - d.after_years)
+        return np.exp(-d.per_year * excess)
+
+    def _status(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
+        tl = self.tl
+        in_pathway = t < tl.leave[who]
+        treated = tl.treat[who] <= t  # NaN compares False
+        return np.where(in_pathway, np.where(treated, TREATED, WAITING), UNTREATED)
+
+    def _breakpoint(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
+        tl, plan = self.tl, self.plan
+        nxt = np.minimum(np.floor(t + 1e-12) + 1.0, self.end)
+        for when in (tl.treat[who], tl.leave[who]):
+            nxt = np.where(when > t, np.minimum(nxt, when), nxt)
+        pending = ~self.admitted[who]
+        nxt = np.where(pending & (tl.admit[who] > t), np.minimum(nxt, tl.admit[who]), nxt)
+        nxt = np.where(pending & (tl.admit[who] <= t), t, nxt)  # an admission due now
+        tunnel = self.entered[who] + plan.tunnel_after[self.state[who]]
+        return np.minimum(nxt, np.maximum(tunnel, t))
+
+    def _hazards(self, who: np.ndarray, status: np.ndarray) -> np.ndarray:
+        """[person, destination] hazards per year, death last."""
+        plan, state = self.plan, self.state[who]
+        rows = plan.rates[self.tl.cohort[who], status, state, :]
+        scale = np.where((status == TREATED)[:, None] & plan.scaled[state], self.dued_multiplier[who][:, None], 1.0)
+        rows *= scale
+        death = np.zeros(len(who))
+        if plan.mortality is not None:
+            age = self.tl.age[who] + self.t[who]
+            death = plan.mortality.at(age, self.male[who]) * plan.mortality_rr[state]
+        return np.concatenate([rows, death[:, None]], axis=1)
+
+    def run(self) -> None:
+        plan = self.plan
+        active = np.flatnonzero(self.state != plan.dead)
+        while len(active):
+            t0 = self.t[active]
+            status = self._status(active, t0)
+            bp = self._breakpoint(active, t0)
+            h = self._hazards(active, status)
+            total = h.sum(axis=1)
+            fire = self.exp_left[active] < total * (bp - t0)
+            t1 = np.where(fire, t0 + self.exp_left[active] / np.where(total > 0, total, 1.0), bp)
+            self._accrue(active, t0, t1)
+            self.t[active] = t1
+            self.exp_left[active] -= np.where(fire, self.exp_left[active], total * (bp - t0))
+            self._move(active[fire], h[fire], total[fire])
+            self._at_breakpoint(active[~fire])
+            active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end)]
+
+    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
+        plan, state = self.plan, self.state[who]
+        self.years_in[who, state] += t1 - t0
+        self.qalys[who] += plan.utility[state] * _discounted(plan.discount_qalys, t0, t1)
+        self.qalys_raw[who] += plan.utility[state] * (t1 - t0)
+        self.costs[who] += plan.cost_per_year[state] * _discounted(plan.discount_costs, t0, t1)
+
+    def _move(self, who: np.ndarray, h: np.ndarray, total: np.ndarray) -> None:
+        if not len(who):
+            return
+        u = self._draw(who) * total
+        dest = np.minimum((np.cumsum(h, axis=1) <= u[:, None]).sum(axis=1), h.shape[1] - 1)
+        self._enter(who, dest)
+        self.exp_left[who] = -np.log(self._draw(who))
+
+    def _enter(self, who: np.ndarray, dest: np.ndarray) -> None:
+        plan = self.plan
+        old = self.state[who]
+        alive = dest != plan.dead
+        was, now = plan.remission[old], plan.remission[dest]
+        self.remissions[who] += (now & ~was).astype(np.int32)
+        self.relapses[who] += (was & ~now & alive).astype(np.int32)
+        t = self.t[who]
+        first = now & np.isnan(self.first_remission[who])
+        self.first_remission[who[first]] = t[first]
+        self.died[who[~alive]] = t[~alive]
+        self.state[who] = dest
+        self.entered[who] = t
+
+    def _at_breakpoint(self, who: np.ndarray) -> None:
+        """Apply an admission or a tunnel state's move due now, then record anniversaries (the
+        state just after the anniversary, as at year 0)."""
+        plan, t = self.plan, self.t[who]
+        admit = ~self.admitted[who] & (self.tl.admit[who] <= t)
+        if admit.any():
+            moved = who[admit]
+            self.admitted[moved] = True
+            self._enter(moved, np.full(len(moved), plan.on_admission))
+        due = self.entered[who] + plan.tunnel_after[self.state[who]] <= t
+        due &= plan.tunnel_to[self.state[who]] >= 0
+        if due.any():
+            moved = who[due]
+            self._enter(moved, plan.tunnel_to[self.state[moved]])
+        whole = np.isclose(t, np.round(t), rtol=0, atol=1e-9) & (t > 0)
+        year = np.round(t).astype(np.int64)
+        mark = whole & (year < self.state_at.shape[1])
+        self.state_at[who[mark], year[mark]] = self.state[who[mark]]
+
+    def outcomes(self) -> Outcomes:
+        dead = self.plan.dead
+        self.state_at[self.state_at < 0] = dead  # anniversaries after death
+        return Outcomes(
+            years_in_state=self.years_in, qalys=self.qalys, qalys_undiscounted=self.qalys_raw,
+            life_years=self.years_in[:, :dead].sum(axis=1), state_costs=self.costs, died=self.died,
+            remissions=self.remissions, relapses=self.relapses, first_remission=self.first_remission,
+            dui=np.where(np.isnan(self.tl.treat), np.nan, self.dui), state_at=self.state_at, male=self.male,
+            remission=self.plan.remission, discount_costs=self.plan.discount_costs,
+        )

@@ -1,0 +1,62 @@
+"""From a replication's records to each person's course of illness.
+
+The engine's records say when each person asked for help, started treatment, was first admitted
+and left the pathway; :func:`timeline` turns them into years since asking for help, and
+:func:`follow_records` follows everyone's course (:mod:`icssim.health.course`).
+
+People still in the pathway when the run ends keep their status until then and are counted as
+having left at the run's end (an assumption the report states: the run cannot say what happens
+next). Arrivals late in the run are followed for the full follow-up all the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icssim.health.course import Outcomes, Timeline, follow, person_keys
+from icssim.health.plan import DAYS_PER_YEAR, HealthPlan
+from icssim.model.records import RunRecords
+
+
+def arrival_numbers(cohort: np.ndarray, pid: np.ndarray) -> np.ndarray:
+    """Each person's arrival number within their cohort (0, 1, 2 … in the order of ``pid``)."""
+    order = np.lexsort((pid, cohort))
+    number = np.empty(len(pid), dtype=np.int64)
+    sorted_cohort = cohort[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_cohort)) + 1]
+    counts = np.diff(np.r_[starts, len(order)])
+    number[order] = np.arange(len(order)) - np.repeat(starts, counts)
+    return number
+
+
+def _attribute(rec: RunRecords, name: str | None, default: float) -> np.ndarray:
+    n = len(rec.patients["pid"])
+    if name is None:
+        return np.full(n, default)
+    return np.asarray(rec.patients[f"attr_{name}"], dtype=float)
+
+
+def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
+    """The pathway's part of each person's course, in years since they asked for help."""
+    P = rec.patients
+    years = rec.hours_per_unit / 24 / DAYS_PER_YEAR
+    arrival = P["arrival"]
+    leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
+    cohort = np.asarray(P["cohort"])
+    keys = person_keys(rec.seed, rec.replication, list(rec.cohorts), cohort, arrival_numbers(cohort, P["pid"]))
+    age_name = plan.mortality.age_attribute if plan.mortality is not None else None
+    dui_name = plan.dued.attribute if plan.dued is not None else None
+    return Timeline(
+        keys=keys,
+        cohort=cohort.astype(np.int64),
+        treat=(P["treat_start"] - arrival) * years,
+        leave=(leave - arrival) * years,
+        admit=(P["first_intensive"] - arrival) * years,
+        age=_attribute(rec, age_name, 30.0),
+        ill_before=_attribute(rec, dui_name, 0.0),
+    )
+
+
+def follow_records(rec: RunRecords, plan: HealthPlan) -> Outcomes:
+    """Every recorded person's course of illness over the plan's follow-up."""
+    return follow(plan, timeline(rec, plan))

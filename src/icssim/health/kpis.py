@@ -1,0 +1,142 @@
+"""Health and value-for-money KPIs, registered in the KPI registry (:mod:`icssim.kpis`).
+
+Each is measured on the people who asked for help in the observation window, over the scenario's
+follow-up (``health.follow_up``) from the day each asked. A scenario without a ``health:`` block
+gets none of them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from icssim.health.course import Outcomes, discount_factor
+from icssim.kpis import Family, Kpi, KpiInfo, Window, register
+
+#: years after asking for help at which the share in remission is reported (within the follow-up)
+REMISSION_YEARS = (1, 2, 5, 10)
+
+
+def _outcomes(w: Window) -> Outcomes | None:
+    return w.rec.health
+
+
+class HealthKpi(Kpi):
+    """A KPI of the course of illness: a mean over the window's help-seekers of ``per_person``."""
+
+    scale = 1.0
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None:
+            return {}
+        values = self.per_person(w, out)[w.in_window]
+        return {self.name: float(values.mean()) * self.scale if len(values) else float("nan")}
+
+    def per_person(self, w: Window, out: Outcomes) -> np.ndarray:
+        raise NotImplementedError
+
+
+class Qalys(HealthKpi):
+    name, unit, better = "qalys_per_person", "QALYs", "higher"
+    label = "QALYs per help-seeker over the follow-up (discounted)"
+
+    def per_person(self, w: Window, out: Outcomes) -> np.ndarray:
+        return out.qalys
+
+
+class LifeYears(HealthKpi):
+    name, unit, better = "life_years_per_person", "years", "higher"
+    label = "Life-years per help-seeker over the follow-up"
+
+    def per_person(self, w: Window, out: Outcomes) -> np.ndarray:
+        return out.life_years
+
+
+class Deaths(HealthKpi):
+    name, unit, scale = "deaths_per_1000", "per 1,000 help-seekers", 1000.0
+    label = "Deaths over the follow-up"
+
+    def per_person(self, w: Window, out: Outcomes) -> np.ndarray:
+        return (~np.isnan(out.died)).astype(float)
+
+
+class Relapses(HealthKpi):
+    name, unit = "relapses_per_person", "relapses"
+    label = "Relapses per help-seeker over the follow-up"
+
+    def per_person(self, w: Window, out: Outcomes) -> np.ndarray:
+        return out.relapses.astype(float)
+
+
+class UntreatedDuration(Kpi):
+    name, unit = "dui_mean_months", "months"
+    label = "Duration of untreated illness at the start of treatment, mean"
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None:
+            return {}
+        dui = out.dui[w.in_window]
+        dui = dui[~np.isnan(dui)]
+        return {self.name: float(dui.mean() * 12) if len(dui) else float("nan")}
+
+
+class InRemission(Family):
+    """Share of the living in remission ``k`` whole years after asking for help."""
+
+    prefix, family, unit, better = "in_remission_", "years", "share", "higher"
+    label = "In remission {} after asking for help (of those alive)"
+
+    def info(self, name: str) -> KpiInfo:
+        years = name[len(self.prefix):].removesuffix("y")
+        words = f"{years} year" + ("" if years == "1" else "s")
+        return KpiInfo(self.label.format(words), self.unit, self.better, self.family, years)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None:
+            return {}
+        states = out.state_at[w.in_window]
+        dead = len(out.remission) - 1
+        result = {}
+        for k in REMISSION_YEARS:
+            if k >= states.shape[1]:
+                continue
+            alive = states[:, k] != dead
+            share = out.remission[states[alive, k]].mean() if alive.any() else float("nan")
+            result[f"in_remission_{k}y"] = float(share)
+        return result
+
+
+class CostPerPerson(Kpi):
+    """The pathway's cost per help-seeker (their own contacts, bed-days and monitoring, discounted
+    to the day they asked for help at the midpoint of their time in the pathway, plus an equal
+    share of the staff establishment over the window) and the cost of their health states over the
+    follow-up (discounted)."""
+
+    name, unit = "cost_per_person", "GBP"
+    label = "Cost per help-seeker (pathway and course of illness, discounted)"
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None:
+            return {}
+        return {self.name: float(person_costs(w, out).mean()) if w.in_window.any() else float("nan")}
+
+
+def person_costs(w: Window, out: Outcomes) -> np.ndarray:
+    """Each window help-seeker's discounted cost (see :class:`CostPerPerson`)."""
+    P, rec = w.patients, w.rec
+    mine = w.in_window
+    activity = sum(P[f"cost_{name}"] for name in rec.services)[mine] if rec.services else np.zeros(mine.sum())
+    years = w.days / 365.25
+    leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
+    midpoint = ((leave - P["arrival"]) / 2 * years)[mine]
+    rate = out.discount_costs
+    staff = sum(r.cost_per_year for r in rec.resources) * w.years / max(int(mine.sum()), 1)
+    return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
+
+
+HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), CostPerPerson())
+for _kpi in HEALTH_KPIS:
+    register(_kpi)

@@ -1,0 +1,142 @@
+"""The course of illness compiled from a scenario's ``health:`` block into arrays, rates per year.
+
+:class:`HealthPlan` is what :mod:`icssim.health.course` reads: hazards indexed
+``[status, from, to]`` (status 0 untreated, 1 waiting, 2 treated), utilities and costs per state,
+tunnel states, and background mortality as a hazard per year by age and sex. The dead state is
+the last index, ``len(names)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from icssim.scenario.health import STATUSES, Health
+from icssim.scenario.schema import Scenario
+from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
+
+UNTREATED, WAITING, TREATED = range(len(STATUSES))
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class DuedEffect:
+    """× exp(−per_year × max(0, DUI − after_years)) on the treated hazards of scaled transitions."""
+
+    attribute: str
+    per_year: float
+    after_years: float
+
+
+@dataclass(frozen=True)
+class Mortality:
+    """Background mortality hazard per year, by whole year of age (rows) and sex (0 female, 1 male)."""
+
+    hazard: np.ndarray  # [age, sex], ages 0..max; older ages use the last row
+    female_share: float
+    age_attribute: str
+
+    def at(self, age: np.ndarray, male: np.ndarray) -> np.ndarray:
+        row = np.clip(np.floor(age).astype(np.int64), 0, len(self.hazard) - 1)
+        return self.hazard[row, male.astype(np.int64)]
+
+
+@dataclass(frozen=True)
+class HealthPlan:
+    names: tuple[str, ...]
+    labels: tuple[str, ...]
+    rates: np.ndarray  # [cohort, status, from, to] per year, living states only
+    scaled: np.ndarray  # [from, to] bool: treated hazard scaled by the DUI effect
+    utility: np.ndarray  # [state], dead last (0)
+    cost_per_year: np.ndarray  # [state], dead last (0)
+    mortality_rr: np.ndarray  # [living state]
+    remission: np.ndarray  # [state] bool, dead last (False)
+    tunnel_to: np.ndarray  # [living state] int, -1: none
+    tunnel_after: np.ndarray  # [living state] years, inf: none
+    start: np.ndarray  # [living state] probabilities
+    on_admission: int  # state entered on a first admission, -1: none
+    dued: DuedEffect | None
+    mortality: Mortality | None
+    follow_up: float  # years
+    discount_costs: float
+    discount_qalys: float
+
+    @property
+    def dead(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_states(self) -> int:
+        """Living states plus dead."""
+        return len(self.names) + 1
+
+
+def _years(span: Span, time_unit: str) -> float:
+    """A span (bare numbers in the scenario's time unit) in years."""
+    return span.to(time_unit) * UNIT_DAYS[canonical_unit(time_unit)] / DAYS_PER_YEAR
+
+
+def _per_year(rate: Rate, time_unit: str) -> float:
+    """A rate (bare numbers per scenario time unit) per year."""
+    return rate.to(time_unit) * DAYS_PER_YEAR / UNIT_DAYS[canonical_unit(time_unit)]
+
+
+def compile_health(s: Scenario) -> HealthPlan | None:
+    """The scenario's course of illness as arrays, or None when it has no ``health:`` block."""
+    h: Health | None = s.health
+    if h is None:
+        return None
+    unit = s.scenario.time_unit
+    names = tuple(h.states)
+    index = {name: i for i, name in enumerate(names)}
+    n = len(names)
+    cohorts = list(s.cohorts)
+    rates = np.zeros((len(cohorts), len(STATUSES), n, n))
+    scaled = np.zeros((n, n), dtype=bool)
+    for tr in h.transitions:
+        by_status = [_per_year(r, unit) for r in tr.rate.by_status()]
+        who = [cohorts.index(c) for c in tr.cohorts] if tr.cohorts else list(range(len(cohorts)))
+        for origin in tr.from_:
+            for status, rate in enumerate(by_status):
+                rates[who, status, index[origin], index[tr.to]] += rate
+            scaled[index[origin], index[tr.to]] |= tr.scaled_by_untreated_duration
+    states = list(h.states.values())
+    tunnel_after = np.array([_years(st.after, unit) if st.after is not None else math.inf for st in states])
+    dued = None
+    if h.untreated_duration is not None:
+        u = h.untreated_duration
+        dued = DuedEffect(u.attribute, u.effect_per_year, _years(u.after, unit))
+    mortality = None
+    if h.mortality is not None:
+        m = h.mortality
+        mortality = Mortality(life_table_hazards(m.life_table), m.female_share, m.age_attribute)
+    return HealthPlan(
+        names=names, labels=tuple(st.label or name.replace("_", " ") for name, st in h.states.items()),
+        rates=rates, scaled=scaled,
+        utility=np.array([st.utility for st in states] + [0.0]),
+        cost_per_year=np.array([st.cost_per_year for st in states] + [0.0]),
+        mortality_rr=np.array([st.mortality_rr for st in states]),
+        remission=np.array([st.remission for st in states] + [False]),
+        tunnel_to=np.array([index[st.then] if st.then else -1 for st in states], dtype=np.int64),
+        tunnel_after=tunnel_after,
+        start=np.array([h.start.get(name, 0.0) for name in names]),
+        on_admission=index[h.on_admission] if h.on_admission else -1,
+        dued=dued, mortality=mortality, follow_up=_years(h.follow_up, unit),
+        discount_costs=h.discount.costs, discount_qalys=h.discount.qalys,
+    )
+
+
+@lru_cache(maxsize=4)
+def life_table_hazards(name: str) -> np.ndarray:
+    """A shipped life table as hazards per year, ``[age, sex]`` (sex 0 female, 1 male): −ln(1 − qx)."""
+    text = (resources.files("icssim") / "data" / "life_tables" / f"{name}.csv").read_text()
+    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    qx = np.array([[float(r["qx_female"]), float(r["qx_male"])] for r in rows])
+    table = -np.log1p(-qx)
+    table.setflags(write=False)
+    return table

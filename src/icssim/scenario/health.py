@@ -1,0 +1,159 @@
+"""The ``health:`` block of a scenario: the course of illness as data.
+
+A person's health is a continuous-time multi-state process (states such as moderately ill,
+severely ill, in early remission, in sustained remission) with hazards that depend on where the
+person is in the pathway (``untreated``, ``waiting`` or ``treated``), on how long they were ill
+before treatment (the duration of untreated illness), and on background mortality (a life table
+by age and sex, times a state's rate ratio). States carry a utility (for QALYs) and a cost per year.
+Cross-references (state names, attributes) are checked in :mod:`icssim.scenario.health_checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+
+from icssim.distributions import NumbersChecked, SpanValue
+from icssim.units import Rate, Span, parse_rate
+
+HazardValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
+#: The pathway statuses a hazard can depend on, in the order the health model indexes them.
+STATUSES = ("untreated", "waiting", "treated")
+#: Life tables shipped with icssim (``icssim/data/life_tables/<name>.csv``).
+LIFE_TABLES = ("england_wales_ons",)
+MIN_UTILITY, MAX_UTILITY = -0.6, 1.0
+MAX_DISCOUNT_RATE = 0.2
+
+
+class _Strict(NumbersChecked):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class HealthState(_Strict):
+    """One health state: its utility, its mortality rate ratio, its cost, and whether it is remission.
+
+    A *tunnel* state moves to ``then`` after ``after`` in the state (e.g. early remission becomes
+    sustained remission after 12 months) unless another transition happens first."""
+
+    label: str = ""
+    utility: float = Field(ge=MIN_UTILITY, le=MAX_UTILITY)
+    mortality_rr: float = Field(default=1.0, ge=0.0, le=1000.0)
+    cost_per_year: float = Field(default=0.0, ge=0.0)
+    remission: bool = False
+    absorbing: bool = False
+    then: str | None = None
+    after: SpanValue | None = None
+
+    @model_validator(mode="after")
+    def _tunnel(self) -> "HealthState":
+        if (self.then is None) != (self.after is None):
+            raise ValueError("'then' (the next state) and 'after' (time in this state) go together")
+        if self.after is not None and not self.after.value > 0:
+            raise ValueError(f"'after' must be a time greater than 0, found {self.after}")
+        return self
+
+
+def _coerce_hazards(raw: Any) -> Any:
+    """A single rate applies whatever the pathway status."""
+    if isinstance(raw, (str, int, float)) and not isinstance(raw, bool):
+        return {"untreated": raw}
+    return raw
+
+
+class Hazards(_Strict):
+    """A transition's hazard by pathway status; ``waiting`` and ``treated`` default to ``untreated``."""
+
+    untreated: HazardValue
+    waiting: HazardValue | None = None
+    treated: HazardValue | None = None
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> "Hazards":
+        for status in STATUSES:
+            rate = getattr(self, status)
+            if rate is not None and rate.value < 0:
+                raise ValueError(f"hazard '{status}' must not be negative, found {rate}")
+        return self
+
+    def by_status(self) -> tuple[Rate, Rate, Rate]:
+        """The hazard while (untreated, waiting, treated)."""
+        base = self.untreated
+        return base, self.waiting or base, self.treated or base
+
+
+def _as_list(raw: Any) -> Any:
+    return [raw] if isinstance(raw, str) else raw
+
+
+class Transition(_Strict):
+    """Moves from any state in ``from`` to ``to`` at ``rate`` (a hazard, by pathway status).
+
+    With ``scaled_by_untreated_duration``, the *treated* hazard is multiplied by the scenario's
+    untreated-duration effect (the "critical window")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    from_: Annotated[list[str], BeforeValidator(_as_list)] = Field(alias="from", min_length=1)
+    to: str
+    rate: Annotated[Hazards, BeforeValidator(_coerce_hazards)]
+    scaled_by_untreated_duration: bool = False
+    cohorts: list[str] | None = Field(default=None, min_length=1)
+    note: str = ""
+
+
+class UntreatedDuration(_Strict):
+    """The effect of time ill before treatment on the treated hazards of the transitions scaled by it:
+    × exp(−effect_per_year × max(0, DUI − after) in years), DUI = time ill before asking for help (the
+    cohort attribute ``attribute``, in years) + time from asking for help to the start of treatment.
+    ``effect_per_year: 0`` is the null case (time untreated has no effect on treatment)."""
+
+    attribute: str = "illness_years"
+    effect_per_year: float = Field(ge=0.0, le=5.0)
+    after: SpanValue = Span(12, "month")
+
+
+class Discount(_Strict):
+    """Annual discount rates (NICE reference case: 3.5% for both)."""
+
+    costs: float = Field(default=0.035, ge=0.0, le=MAX_DISCOUNT_RATE)
+    qalys: float = Field(default=0.035, ge=0.0, le=MAX_DISCOUNT_RATE)
+
+
+class Mortality(_Strict):
+    """Background mortality from a life table by age and sex, times each state's ``mortality_rr``."""
+
+    life_table: str = "england_wales_ons"
+    female_share: float = Field(ge=0.0, le=1.0)
+    age_attribute: str = "age"
+
+    @model_validator(mode="after")
+    def _known_table(self) -> "Mortality":
+        if self.life_table not in LIFE_TABLES:
+            raise ValueError(f"unknown life table {self.life_table!r}; expected one of {list(LIFE_TABLES)}")
+        return self
+
+
+class Health(_Strict):
+    """The course of illness: states, where people start, transitions, mortality, and how long
+    each person is followed from the day they ask for help."""
+
+    states: dict[str, HealthState] = Field(min_length=1)
+    start: dict[str, float] = Field(min_length=1)
+    transitions: list[Transition] = Field(default_factory=list)
+    follow_up: SpanValue = Span(10, "year")
+    on_admission: str | None = None
+    untreated_duration: UntreatedDuration | None = None
+    mortality: Mortality | None = None
+    discount: Discount = Discount()
+
+    @model_validator(mode="after")
+    def _start_weights(self) -> "Health":
+        if any(w < 0 for w in self.start.values()) or abs(sum(self.start.values()) - 1.0) > 1e-9:
+            raise ValueError(f"'start' shares must be at least 0 and add up to 1, found {dict(self.start)}")
+        if not self.follow_up.value > 0:
+            raise ValueError(f"'follow_up' must be a time greater than 0, found {self.follow_up}")
+        return self
+
+
+HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality)

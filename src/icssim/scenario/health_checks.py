@@ -1,0 +1,115 @@
+"""Cross-reference checks of the ``health:`` block: state names, reachability, absorbing states,
+hazards that would make a state last less than a day, and the attributes the course reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from icssim.scenario.findings import Finding, unknown
+from icssim.scenario.health import Health
+from icssim.scenario.schema import Scenario
+from icssim.units import UNIT_DAYS, Rate, canonical_unit
+
+#: the largest total hazard out of a state, per day: beyond it a state would last under a day
+MAX_HAZARD_PER_DAY = 1.0
+
+
+def health_findings(s: Scenario) -> Iterator[Finding]:
+    """Every cross-reference problem of ``s.health`` (none when there is no block)."""
+    h = s.health
+    if h is None:
+        return
+    yield from _names(s, h)
+    if any(f for f in _names(s, h)):
+        return
+    yield from _reachable(h)
+    yield from _absorbing(h)
+    yield from _hazard_sizes(s, h)
+    yield from _attributes(s, h)
+
+
+def _names(s: Scenario, h: Health) -> Iterator[Finding]:
+    states = h.states
+    for name in h.start:
+        if name not in states:
+            yield ("health", "start", name), unknown("health state", name, states)
+    for i, tr in enumerate(h.transitions):
+        for origin in tr.from_:
+            if origin not in states:
+                yield ("health", "transitions", i, "from"), unknown("health state", origin, states)
+        if tr.to not in states:
+            yield ("health", "transitions", i, "to"), unknown("health state", tr.to, states)
+        for cohort in tr.cohorts or ():
+            if cohort not in s.cohorts:
+                yield ("health", "transitions", i, "cohorts"), unknown("cohort", cohort, s.cohorts)
+    for name, st in states.items():
+        if st.then is not None and st.then not in states:
+            yield ("health", "states", name, "then"), unknown("health state", st.then, states)
+    if h.on_admission is not None and h.on_admission not in states:
+        yield ("health", "on_admission"), unknown("health state", h.on_admission, states)
+
+
+def _reachable(h: Health) -> Iterator[Finding]:
+    """Every state must be a starting state or reachable from one."""
+    seen = {name for name, share in h.start.items() if share > 0}
+    if h.on_admission:
+        seen.add(h.on_admission)
+    grew = True
+    while grew:
+        before = len(seen)
+        for tr in h.transitions:
+            if seen.intersection(tr.from_):
+                seen.add(tr.to)
+        seen.update(st.then for name, st in h.states.items() if name in seen and st.then)
+        grew = len(seen) > before
+    for name in h.states:
+        if name not in seen:
+            yield ("health", "states", name), (
+                "no one can reach this state: it is not in 'start' and no transition leads to it; "
+                "expected a transition into it, or remove it")
+
+
+def _absorbing(h: Health) -> Iterator[Finding]:
+    """A state no one can leave (other than by dying) must say so with ``absorbing: true``."""
+    leaving = {origin for tr in h.transitions for origin in tr.from_ if tr.to != origin}
+    for name, st in h.states.items():
+        has_exit = name in leaving or st.then is not None
+        if not has_exit and not st.absorbing:
+            yield ("health", "states", name), (
+                "no transition leaves this state, so people would stay in it for ever; expected a "
+                "transition out of it, or 'absorbing: true' if that is intended")
+        elif has_exit and st.absorbing:
+            yield ("health", "states", name, "absorbing"), "is true, but transitions leave this state"
+
+
+def _hazard_sizes(s: Scenario, h: Health) -> Iterator[Finding]:
+    unit_days = UNIT_DAYS[canonical_unit(s.scenario.time_unit)]
+    for name in h.states:
+        for status in ("untreated", "waiting", "treated"):
+            per_day = sum(_per_day(getattr(tr.rate, status) or tr.rate.untreated, unit_days)
+                          for tr in h.transitions if name in tr.from_)
+            if per_day > MAX_HAZARD_PER_DAY:
+                yield ("health", "states", name), (
+                    f"the hazards out of this state while {status} add up to {per_day:.3g} per day, so "
+                    f"people would stay in it less than a day; expected at most {MAX_HAZARD_PER_DAY:g} per "
+                    f"day (is a rate per year written per day?)")
+                break
+
+
+def _per_day(rate: Rate, unit_days: float) -> float:
+    return rate.to("days") if rate.unit is not None else rate.value / unit_days
+
+
+def _attributes(s: Scenario, h: Health) -> Iterator[Finding]:
+    wanted = []
+    if h.mortality is not None:
+        wanted.append((("health", "mortality", "age_attribute"), h.mortality.age_attribute))
+    if h.untreated_duration is not None:
+        wanted.append((("health", "untreated_duration", "attribute"), h.untreated_duration.attribute))
+    for at, attr in wanted:
+        missing = [name for name, c in s.cohorts.items() if attr not in c.attributes]
+        if missing:
+            yield at, (f"every cohort needs a numeric attribute {attr!r} (in years) for this; "
+                       f"missing in cohort(s) {', '.join(missing)}")
+        elif attr in s.attributes:
+            yield at, f"{attr!r} is a categorical attribute; expected a number in years"

@@ -1,0 +1,138 @@
+"""The course of illness against closed forms: a constant-hazard cohort follows the matching Markov
+model (matrix exponential), QALYs follow the continuous annuity, life tables give the survival
+they imply, and a person's course uses their own random numbers (common random numbers)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.linalg import expm
+
+from icssim.health.course import Timeline, follow, person_keys, uniforms
+from icssim.health.plan import DuedEffect, HealthPlan, Mortality, life_table_hazards
+
+N = 40_000
+
+
+def _plan(rates: np.ndarray, utility: list[float], start: list[float], follow_up: float = 5.0, **kw) -> HealthPlan:
+    """A plan over living states with the same hazards whatever the status (unless ``rates`` is 3-D)."""
+    n = rates.shape[-1]
+    by_status = rates if rates.ndim == 3 else np.stack([rates] * 3)
+    base = dict(
+        names=tuple(f"s{i}" for i in range(n)), labels=tuple(f"s{i}" for i in range(n)),
+        rates=by_status[None, ...], scaled=np.zeros((n, n), bool),
+        utility=np.array(utility + [0.0]), cost_per_year=np.zeros(n + 1), mortality_rr=np.ones(n),
+        remission=np.zeros(n + 1, bool), tunnel_to=np.full(n, -1), tunnel_after=np.full(n, math.inf),
+        start=np.array(start), on_admission=-1, dued=None, mortality=None, follow_up=follow_up,
+        discount_costs=0.0, discount_qalys=0.0,
+    )
+    base.update(kw)
+    return HealthPlan(**base)
+
+
+def _timeline(n: int = N, seed: int = 1, treat: float = math.nan, leave: float = 0.0, admit: float = math.nan,
+              age: float = 20.0, ill_before: float = 0.0) -> Timeline:
+    keys = person_keys(seed, 0, ["c"], np.zeros(n, np.int64), np.arange(n))
+    full = lambda x: np.full(n, float(x))  # noqa: E731
+    return Timeline(keys=keys, cohort=np.zeros(n, np.int64), treat=full(treat), leave=full(leave),
+                    admit=full(admit), age=full(age), ill_before=full(ill_before))
+
+
+def test_constant_hazards_follow_the_markov_model():
+    # A ⇄ B, B → C (absorbing); hazards per year
+    Q = np.array([[0.0, 0.6, 0.0], [0.3, 0.0, 0.2], [0.0, 0.0, 0.0]])
+    plan = _plan(Q, [0.9, 0.6, 0.3], [0.7, 0.3, 0.0], follow_up=5.0, discount_qalys=0.035)
+    out = follow(plan, _timeline())
+    gen = Q - np.diag(Q.sum(axis=1))
+    p0 = np.array([0.7, 0.3, 0.0])
+    for year in (1, 2, 5):
+        expected = p0 @ expm(gen * year)
+        observed = np.bincount(out.state_at[:, year], minlength=4)[:3] / N
+        se = np.sqrt(expected * (1 - expected) / N)
+        assert np.all(np.abs(observed - expected) < 4 * se + 1e-12), (year, observed, expected)
+    delta = math.log(1.035)
+    u = np.array([0.9, 0.6, 0.3])
+    qalys, _ = quad(lambda t: float(p0 @ expm(gen * t) @ u) * math.exp(-delta * t), 0, 5)
+    assert abs(out.qalys.mean() - qalys) < 4 * out.qalys.std() / math.sqrt(N)
+    years_in_a, _ = quad(lambda t: float((p0 @ expm(gen * t))[0]), 0, 5)
+    assert abs(out.years_in_state[:, 0].mean() - years_in_a) < 4 * out.years_in_state[:, 0].std() / math.sqrt(N)
+
+
+def test_discounted_qalys_match_the_continuous_annuity():
+    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, discount_qalys=0.035)
+    out = follow(plan, _timeline(n=10))
+    annuity = (1 - 1.035 ** -10) / math.log(1.035)
+    assert out.qalys == pytest.approx(np.full(10, annuity), rel=1e-12)
+    assert out.qalys_undiscounted == pytest.approx(np.full(10, 10.0))
+    assert out.life_years == pytest.approx(np.full(10, 10.0))
+
+
+def test_life_table_mortality_gives_the_survival_it_implies():
+    table = life_table_hazards("england_wales_ons")
+    rr = 12.0
+    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, mortality_rr=np.array([rr]),
+                 mortality=Mortality(table, 1.0, "age"))  # all female
+    out = follow(plan, _timeline(age=20.0))
+    cumulative = rr * table[20:30, 0].sum()
+    expected = 1 - math.exp(-cumulative)
+    observed = (~np.isnan(out.died)).mean()
+    assert abs(observed - expected) < 4 * math.sqrt(expected * (1 - expected) / N)
+    assert table[20, 0] == pytest.approx(-math.log(1 - 0.000212))
+
+
+def test_treatment_status_and_the_untreated_duration_effect():
+    # remission only while treated, from year 1 until leaving at year 3; β = 0.5 after 1 year ill
+    Q = np.zeros((3, 2, 2))
+    Q[2, 0, 1] = 0.8
+    scaled = np.array([[False, True], [False, False]])
+    kw = dict(scaled=scaled, remission=np.array([False, True, False]), tunnel_to=np.full(2, -1))
+    flat = _plan(Q, [0.7, 0.9], [1.0, 0.0], **kw)
+    timeline = _timeline(treat=1.0, leave=3.0, ill_before=2.0)
+    out = follow(flat, timeline)
+    assert np.all(out.first_remission[~np.isnan(out.first_remission)] >= 1.0)
+    assert np.all(out.first_remission[~np.isnan(out.first_remission)] <= 3.0)
+    expected = 1 - math.exp(-0.8 * 2)
+    assert abs((out.remissions > 0).mean() - expected) < 0.01
+    # DUI = 2 years before + 1 year waiting = 3 years: × exp(−0.5 × (3 − 1))
+    slowed = follow(_plan(Q, [0.7, 0.9], [1.0, 0.0], dued=DuedEffect("x", 0.5, 1.0), **kw), timeline)
+    expected = 1 - math.exp(-0.8 * math.exp(-1.0) * 2)
+    assert abs((slowed.remissions > 0).mean() - expected) < 0.01
+    assert out.dui == pytest.approx(np.full(N, 3.0))
+
+
+def test_tunnel_states_and_admissions_move_people_when_due():
+    plan = _plan(np.zeros((3, 3)), [0.5, 0.6, 0.7], [1.0, 0.0, 0.0], follow_up=3.0,
+                 tunnel_to=np.array([1, -1, -1]), tunnel_after=np.array([0.5, math.inf, math.inf]), on_admission=2)
+    out = follow(plan, _timeline(n=5, admit=2.0))
+    assert out.years_in_state[:, 0] == pytest.approx(np.full(5, 0.5))
+    assert out.years_in_state[:, 1] == pytest.approx(np.full(5, 1.5))
+    assert out.years_in_state[:, 2] == pytest.approx(np.full(5, 1.0))
+    assert list(out.state_at[0]) == [0, 1, 2, 2]
+
+
+def test_the_same_person_lives_the_same_course_until_the_pathways_differ():
+    Q = np.array([[0.0, 0.5], [0.2, 0.0]])
+    by_status = np.stack([Q, Q, Q * 4])
+    plan = _plan(by_status, [0.7, 0.9], [0.5, 0.5], follow_up=4.0)
+    never = follow(plan, _timeline(n=2000))
+    treated = _timeline(n=2000)
+    treated.treat[1000:] = 2.0
+    treated.leave[1000:] = 3.0
+    changed = follow(plan, treated)
+    assert np.array_equal(never.qalys[:1000], changed.qalys[:1000])
+    before_treatment = never.state_at[1000:, :3]
+    assert np.array_equal(before_treatment, changed.state_at[1000:, :3])
+    assert not np.array_equal(never.qalys[1000:], changed.qalys[1000:])
+
+
+def test_person_streams_are_independent_of_order_and_uniform():
+    keys = person_keys(7, 3, ["a", "b"], np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]))
+    assert len(set(keys.tolist())) == 4
+    again = person_keys(7, 3, ["a", "b"], np.array([1, 0]), np.array([1, 1]))
+    assert again.tolist() == [keys[3], keys[2]]
+    u = uniforms(np.repeat(keys[:1], 100_000), np.arange(100_000, dtype=np.uint64))
+    assert 0 < u.min() and u.max() < 1
+    assert abs(u.mean() - 0.5) < 0.005
