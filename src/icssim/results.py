@@ -22,6 +22,8 @@ import pandas as pd
 from icssim import __version__, plots
 from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
+from icssim.health.economics import THRESHOLDS, cost_effectiveness, paired_points
+from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
@@ -239,6 +241,7 @@ HEADLINE_KPIS = (
     "uptake_after_referral", "share_intensive_12m", "rejected_referrals_per_year",
     "duplicated_assessments_per_year", "ae_attendances_per_year", "emergency_admissions_per_year",
     "specialist_bed_days_per_year", "share_dropped_out", "cost_per_year", "staff_cost_per_year",
+    "qalys_per_person", "deaths_per_1000", "in_remission_2y", "cost_per_person",
 )
 
 
@@ -256,7 +259,14 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
             _write_run_files(res, _mkdir(inside(tmp, res.scenario.scenario.name)), 0.0, command, workers)
         write_table(_labelled(without_timings(comparison.summary())), tmp, "summary", parquet=False)
         write_table(_labelled(without_timings(comparison.differences())), tmp, "differences", parquet=False)
-        with plots.drawing(_comparison_plot_jobs(comparison, _mkdir(tmp / "plots")), workers) as plots_drawn:
+        economics = comparison_economics(comparison)
+        if not economics.empty:
+            write_table(economics, tmp, "cost_effectiveness", parquet=False)
+        jobs = _comparison_plot_jobs(comparison, _mkdir(tmp / "plots"))
+        if not economics.empty:
+            jobs.append((partial(ce_plane, paired_points(_kpis_by_name(comparison), comparison.names[0]), economics,
+                                 comparison.names[0], THRESHOLDS), tmp / "plots" / "ce_plane.png"))
+        with plots.drawing(jobs, workers) as plots_drawn:
             meta = metadata(comparison.results[0], wall_seconds, command)
             meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
                      "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
@@ -270,7 +280,17 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
 
 
 #: What a comparison folder holds besides one folder per scenario: no scenario may be named so.
-COMPARISON_FILES = ("plots", "summary.csv", "differences.csv", "metadata.json", "report.html")
+COMPARISON_FILES = ("plots", "summary.csv", "differences.csv", "cost_effectiveness.csv", "metadata.json",
+                    "report.html")
+
+
+def _kpis_by_name(comparison) -> dict[str, pd.DataFrame]:
+    return {res.scenario.scenario.name: res.kpis for res in comparison.results}
+
+
+def comparison_economics(comparison) -> pd.DataFrame:
+    """Cost-effectiveness of each scenario against the first (empty without a health: block)."""
+    return cost_effectiveness(_kpis_by_name(comparison), comparison.names[0], THRESHOLDS)
 
 
 

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
+from icssim.report.economics import cost_effectiveness_html
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -81,7 +82,8 @@ def compare_report(folder: Path, meta: dict) -> str:
         warn = ('<div class="warn"><strong>Read with care:</strong>'
                 + ul_html([escape(w) for w in warnings]) + "</div>")
     page.add("summary", "Summary: what changes, and how sure we are",
-             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None))
+             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None)
+             + cost_effectiveness_html(_read_csv(folder / "cost_effectiveness.csv")))
     page.add("plots", "Plots", plots_html(folder))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)", compare_table_html(summary, names))

@@ -1,0 +1,91 @@
+"""Cost-effectiveness of each scenario against a baseline, on paired replications.
+
+Per replication, the incremental cost and QALYs per help-seeker are paired differences (the same
+people, on common random numbers); their means and Student-t intervals give the incremental
+cost-effectiveness ratio (ICER = mean Δcost / mean ΔQALYs) and the net monetary benefit
+(NMB = threshold × ΔQALYs − Δcost) at each willingness-to-pay threshold. These intervals reflect
+simulation noise only: uncertainty in the inputs needs a probabilistic sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from icssim.intervals import half_width
+
+COST, QALYS = "cost_per_person", "qalys_per_person"
+#: NICE's range for services and guidelines (ed-outcomes.md section 4.1), GBP per QALY
+THRESHOLDS = (20_000.0, 30_000.0)
+
+
+def icer(delta_cost: float, delta_qalys: float) -> float:
+    """Incremental cost per QALY gained; NaN when the QALYs do not differ."""
+    return delta_cost / delta_qalys if delta_qalys else math.nan
+
+
+def net_monetary_benefit(delta_cost: np.ndarray | float, delta_qalys: np.ndarray | float,
+                         threshold: float) -> np.ndarray | float:
+    """What the QALYs gained are worth at ``threshold`` per QALY, minus what they cost."""
+    return threshold * np.asarray(delta_qalys) - np.asarray(delta_cost)
+
+
+def verdict(delta_cost: float, delta_qalys: float) -> str:
+    """Where the point estimate lies on the cost-effectiveness plane, in words."""
+    if delta_qalys >= 0 and delta_cost <= 0:
+        return "dominant (more QALYs for less money)"
+    if delta_qalys <= 0 and delta_cost >= 0:
+        return "dominated (fewer QALYs for more money)"
+    if delta_qalys > 0:
+        return "more QALYs for more money"
+    return "fewer QALYs for less money"
+
+
+def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    mean = float(x.mean())
+    half = float(half_width(float(x.std(ddof=1)), len(x), level)) if len(x) > 1 else math.nan
+    return mean, mean - half, mean + half
+
+
+def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
+                       thresholds: Sequence[float] = THRESHOLDS, level: float = 0.95) -> pd.DataFrame:
+    """One row per scenario other than ``baseline``: incremental cost and QALYs per help-seeker with
+    paired intervals, the ICER, and the NMB at each threshold with its interval. ``kpis`` maps each
+    scenario to its per-replication KPI table (replications as the index); empty without QALYs."""
+    base = kpis[baseline]
+    if QALYS not in base or COST not in base:
+        return pd.DataFrame()
+    rows = []
+    for name, table in kpis.items():
+        if name == baseline or QALYS not in table:
+            continue
+        both = base.index.intersection(table.index)
+        d_cost = (table.loc[both, COST] - base.loc[both, COST]).to_numpy(float)
+        d_qaly = (table.loc[both, QALYS] - base.loc[both, QALYS]).to_numpy(float)
+        cost, cost_lo, cost_hi = _interval(d_cost, level)
+        qaly, qaly_lo, qaly_hi = _interval(d_qaly, level)
+        row = {"scenario": name, "baseline": baseline, "n": len(both),
+               "delta_cost": cost, "delta_cost_lower": cost_lo, "delta_cost_upper": cost_hi,
+               "delta_qalys": qaly, "delta_qalys_lower": qaly_lo, "delta_qalys_upper": qaly_hi,
+               "icer": icer(cost, qaly), "verdict": verdict(cost, qaly)}
+        for threshold in thresholds:
+            nmb, lo, hi = _interval(np.asarray(net_monetary_benefit(d_cost, d_qaly, threshold)), level)
+            key = f"nmb_{int(threshold)}"
+            row |= {key: nmb, f"{key}_lower": lo, f"{key}_upper": hi}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_points(kpis: dict[str, pd.DataFrame], baseline: str) -> dict[str, pd.DataFrame]:
+    """Each replication's (ΔQALYs, Δcost) per help-seeker against ``baseline``, by scenario."""
+    base = kpis[baseline]
+    out = {}
+    for name, table in kpis.items():
+        if name != baseline and QALYS in table and QALYS in base:
+            both = base.index.intersection(table.index)
+            out[name] = pd.DataFrame({"delta_qalys": table.loc[both, QALYS] - base.loc[both, QALYS],
+                                      "delta_cost": table.loc[both, COST] - base.loc[both, COST]})
+    return out

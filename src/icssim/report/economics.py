@@ -1,0 +1,50 @@
+"""The cost-effectiveness section of a comparison report: incremental costs and QALYs per
+help-seeker, the ICER and the net monetary benefit, in words first and then as a table."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import pandas as pd
+
+from icssim.health.economics import THRESHOLDS
+
+
+def _money(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    return f"−£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
+
+
+def _ci(row: pd.Series, key: str, fmt) -> str:
+    return f"{fmt(row[key])} (95% CI {fmt(row[key + '_lower'])} to {fmt(row[key + '_upper'])})"
+
+
+def _qalys(x: float) -> str:
+    return f"{x:+.3f}" if math.isfinite(x) else "n/a"
+
+
+def _sentence(row: pd.Series) -> str:
+    name, base = escape(str(row["scenario"])), escape(str(row["baseline"]))
+    icer = row["icer"]
+    icer_text = (f"an ICER of {_money(icer)} per QALY gained" if row["delta_qalys"] > 0 and row["delta_cost"] > 0
+                 else f"{escape(str(row['verdict']))}")
+    nmb = "; ".join(
+        f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _money)}"
+        for t in THRESHOLDS if f"nmb_{int(t)}" in row)
+    return (f"<p><strong>{name}</strong> against {base}, per person who asked for help: cost "
+            f"{_ci(row, 'delta_cost', _money)} and QALYs {_ci(row, 'delta_qalys', _qalys)}, "
+            f"so {icer_text}. {nmb[0].upper() + nmb[1:]}.</p>")
+
+
+def cost_effectiveness_html(ce: pd.DataFrame | None) -> str:
+    """Sentences and a table for ``cost_effectiveness.csv``; empty when there is none."""
+    if ce is None or ce.empty:
+        return ""
+    rows = [_sentence(row) for _, row in ce.iterrows()]
+    note = ("<p class=\"note\">Paired differences over the same simulated people (common random numbers), "
+            "discounted at the scenario's rates over its follow-up. The intervals show simulation noise only, "
+            "not uncertainty in the inputs (that needs a probabilistic sensitivity analysis). A positive net "
+            "monetary benefit means the scenario is worth its extra cost at that threshold.</p>")
+    return "<h3>Value for money</h3>" + "".join(rows) + note

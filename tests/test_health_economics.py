@@ -1,0 +1,73 @@
+"""Cost-effectiveness against hand computations, and in a comparison of the shipped ED scenarios."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from icssim.experiments import compare, run_replication
+from icssim.health.economics import cost_effectiveness, icer, net_monetary_benefit, paired_points, verdict
+from icssim.results import comparison_economics
+
+from helpers import shipped
+
+
+def _table(costs: list[float], qalys: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"cost_per_person": costs, "qalys_per_person": qalys},
+                        index=pd.Index(range(len(costs)), name="replication"))
+
+
+def test_icer_and_net_monetary_benefit_by_hand():
+    assert icer(3000.0, 0.1) == pytest.approx(30_000.0)
+    assert math.isnan(icer(3000.0, 0.0))
+    assert net_monetary_benefit(3000.0, 0.1, 20_000) == pytest.approx(-1000.0)
+    assert verdict(-10.0, 0.01).startswith("dominant")
+    assert verdict(10.0, -0.01).startswith("dominated")
+
+
+def test_cost_effectiveness_table_pairs_replications():
+    kpis = {"a": _table([100, 110, 120, 130], [5.0, 5.1, 5.2, 5.3]),
+            "b": _table([300, 320, 330, 360], [5.1, 5.2, 5.32, 5.41])}
+    ce = cost_effectiveness(kpis, "a", thresholds=(20_000,)).iloc[0]
+    d_cost, d_qaly = np.array([200, 210, 210, 230.0]), np.array([0.1, 0.1, 0.12, 0.11])
+    assert ce["delta_cost"] == pytest.approx(d_cost.mean())
+    assert ce["delta_qalys"] == pytest.approx(d_qaly.mean())
+    assert ce["icer"] == pytest.approx(d_cost.mean() / d_qaly.mean())
+    nmb = 20_000 * d_qaly - d_cost
+    half = stats.t.ppf(0.975, 3) * nmb.std(ddof=1) / 2
+    assert ce["nmb_20000"] == pytest.approx(nmb.mean())
+    assert ce["nmb_20000_upper"] == pytest.approx(nmb.mean() + half)
+    points = paired_points(kpis, "a")["b"]
+    assert points["delta_cost"].tolist() == pytest.approx(d_cost.tolist())
+
+
+def test_no_health_block_means_no_cost_effectiveness():
+    kpis = {"a": pd.DataFrame({"x": [1.0]}), "b": pd.DataFrame({"x": [2.0]})}
+    assert cost_effectiveness(kpis, "a").empty
+
+
+def test_shipped_ed_comparison_reports_value_for_money():
+    scenarios = [shipped("ed_fragmented", horizon="2 years"), shipped("ed_integrated", horizon="2 years")]
+    scenarios[1] = scenarios[1].model_copy(update={"scenario": scenarios[1].scenario.model_copy(
+        update={"name": "ed_integrated"})})
+    scenarios[0] = scenarios[0].model_copy(update={"scenario": scenarios[0].scenario.model_copy(
+        update={"name": "ed_fragmented"})})
+    comparison = compare(scenarios, replications=3, workers=1)
+    ce = comparison_economics(comparison)
+    assert list(ce["scenario"]) == ["ed_integrated"]
+    kpis = [r.kpis for r in comparison.results]
+    gained = (kpis[1]["qalys_per_person"] - kpis[0]["qalys_per_person"]).mean()
+    assert ce["delta_qalys"].iloc[0] == pytest.approx(gained)
+    assert ce["delta_qalys_lower"].iloc[0] <= ce["delta_qalys"].iloc[0] <= ce["delta_qalys_upper"].iloc[0]
+
+
+def test_health_outcomes_reproduce_with_the_seed():
+    scenario = shipped("ed_fragmented", horizon="1 year", warmup="3 months")
+    a, b = run_replication(scenario, 1), run_replication(scenario, 1)
+    assert a.kpis["qalys_per_person"] == b.kpis["qalys_per_person"]
+    assert np.array_equal(a.records.health.state_at, b.records.health.state_at)
+    assert 0 < a.kpis["qalys_per_person"] < 10
