@@ -14,7 +14,7 @@ from icssim import diagram, kinds, pathway_graph
 from icssim.errors import ScenarioError
 from icssim.kinds import KINDS, StepKind, Treatment, register, unregister
 from icssim.model import compile_plan, simulate
-from icssim.report_text import step_rows
+from icssim.report.model_text import step_rows
 from icssim.scenario import scenario_from_dict
 from icssim.scenario.schema import STEP_KINDS
 

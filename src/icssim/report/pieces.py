@@ -14,11 +14,8 @@ import pandas as pd
 
 from icssim import __version__
 from icssim.metrics import DAYS_PER_YEAR
-from icssim.report_text import (
-    Estimate,
-    estimates,
-    in_days,
-)
+from icssim.report.model_text import in_days
+from icssim.report.numbers import Estimate, estimates
 from icssim.scenario.schema import Scenario
 
 REPORT_NAME = "report.html"

@@ -28,18 +28,9 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report_text import (
-    cohort_rows,
-    fmt,
-    how_sure,
-    in_days,
-    queue_words,
-    resource_rows,
-    run_findings,
-    standard_label,
-    standard_who,
-    step_rows,
-)
+from icssim.report.model_text import cohort_rows, in_days, queue_words, resource_rows, step_rows
+from icssim.report.numbers import fmt
+from icssim.report.run_text import how_sure, run_findings, standard_label, standard_who, waiting_trend
 from icssim.units import span_text
 
 
@@ -371,7 +362,6 @@ def assumptions_html(data: RunData) -> str:
                          f"staffing, costs) cite no source in the scenario file: treat them as assumptions to be "
                          f"checked locally (see the parameter table).")
     trend = data.table("timeseries")
-    from icssim.report_text import waiting_trend
 
     if waiting_trend(trend, s):
         items.append("The waiting list is still growing at the end of the run, so there is no steady state: "

@@ -1,0 +1,168 @@
+"""A comparison in plain words: paired differences to the baseline with their CIs and a verdict, and
+the paragraph on a comparison's first screen (what changes for patients and for costs, and how
+sure we are)."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from icssim.kpis import kpi_info, kpi_subjects
+from icssim.report.numbers import diff_ci_text, fmt, fmt_diff, money
+from icssim.report.run_text import standard_label
+from icssim.scenario.schema import Scenario
+
+#: KPIs summarised for patients and for costs on a comparison's first screen.
+PATIENT_KPIS = ("wait_to_assessment_median", "wait_to_treatment_median", "wait_to_treatment_p90",
+                "uptake_after_referral", "share_treated", "share_intensive_12m", "share_ever_rejected",
+                "share_dropped_out", "duplicated_assessments_per_year",
+                "ae_attendances_per_year", "emergency_admissions_per_year", "inpatient_admissions_per_year",
+                "specialist_bed_days_per_year", "still_waiting_at_end")
+COST_KPIS = ("cost_per_year", "cost_per_referral")
+
+
+def difference_verdict(row, better: str) -> tuple[str, str]:
+    """(css class, words) for a paired difference: clearly better / worse, or no clear difference."""
+    lo, hi = row.diff_lower, row.diff_upper
+    if pd.isna(lo) or pd.isna(hi):
+        return "unsure", "single replication: no interval"
+    if lo <= 0 <= hi:
+        return "unsure", "no clear difference"
+    up = lo > 0
+    if better == "neutral":
+        return "neutral", "clearly higher" if up else "clearly lower"
+    good = (up and better == "higher") or (not up and better == "lower")
+    return ("good", "clearly better") if good else ("bad", "clearly worse")
+
+
+def difference_sentence(row, base_mean: float | None, new_mean: float | None,
+                        label_override: str | None = None) -> str:
+    """``Referral to treatment, median: 110 → 45 days (−65 days, 95% CI −80 to −50; −59%) — clearly better``."""
+    info = kpi_info(row.kpi)
+    unit = row.unit if isinstance(row.unit, str) else info.unit
+    label = row.label if isinstance(row.label, str) else info.label
+    cls, words = difference_verdict(row, info.better)
+    head = f"<strong>{escape(label if label_override is None else label_override)}</strong>: "
+    if base_mean is not None and new_mean is not None:
+        head += f"{escape(fmt(base_mean, unit, False))} → {escape(fmt(new_mean, unit))} "
+    diff = fmt_diff(row.diff_mean, unit)
+    ci = ""
+    if not (pd.isna(row.diff_lower) or pd.isna(row.diff_upper)):
+        ci = f", 95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit, row.diff_mean)}"
+    pct = ""
+    if unit != "share" and not pd.isna(getattr(row, "pct_mean", np.nan)) and math.isfinite(row.pct_mean):
+        pct = f"; {row.pct_mean:+.0f}%".replace("-", "−")
+    return f'{head}({escape(diff + ci + pct)}) — <span class="{cls}">{words}</span>.'
+
+
+def _pct_text(row) -> str:
+    p = getattr(row, "pct_mean", np.nan)
+    return "" if p is None or pd.isna(p) or not math.isfinite(p) else f"{p:+.0f}%".replace("-", "−")
+
+
+class _Differences:
+    """The rows of differences.csv by KPI, with each scenario's means, read for the headline."""
+
+    def __init__(self, rows: dict, means: dict, baseline: str, scen: str) -> None:
+        self.rows, self.means, self.baseline, self.scen = rows, means, baseline, scen
+
+    def clear(self, k: str) -> bool:
+        r = self.rows.get(k)
+        return r is not None and not pd.isna(r.diff_lower) and (r.diff_lower > 0 or r.diff_upper < 0)
+
+    def unit(self, k: str) -> str:
+        r = self.rows[k]
+        return r.unit if isinstance(getattr(r, "unit", None), str) else kpi_info(k).unit
+
+    def change(self, k: str) -> str:
+        b, m = self.means.get((k, self.baseline)), self.means.get((k, self.scen))
+        return f"{fmt(b, self.unit(k), False)} → {fmt(m, self.unit(k))}" if b is not None and m is not None else ""
+
+
+def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scenario | None,
+                     n: int | None) -> str:
+    """One paragraph in plain words: what changes for patients and for costs, and how sure we are.
+
+    ``rows`` maps KPI names to rows of differences.csv (attribute access); ``means`` maps
+    (KPI, scenario) to the scenario's mean.
+    """
+    d = _Differences(rows, means, baseline, scen)
+    parts = _patient_parts(d, s)
+    text = escape("; ".join(parts)).replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
+    text = text[:1].upper() + text[1:].replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
+    text += "." if parts else ""
+    text += _cost_text(d)
+    text += _worse_text(d, s)
+    n_clear = sum(d.clear(k) for k in rows if k not in ("events", "wall_seconds"))
+    n_all = sum(1 for k in rows if k not in ("events", "wall_seconds"))
+    text += (f" {n_clear} of {n_all} measures differ clearly (95% CI of the paired difference excludes zero)"
+             + (f" over {n} paired replications." if n else "."))
+    return text
+
+
+def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
+    rows, clear, unit, change = d.rows, d.clear, d.unit, d.change
+    parts = []
+    k = "wait_to_treatment_median"
+    if k in rows:
+        r = rows[k]
+        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
+        if clear(k):
+            parts.append(f"patients start treatment <strong>{'sooner' if r.diff_mean < 0 else 'later'}</strong> "
+                         f"(median wait from referral {change(k)}, a change of {fmt_diff(r.diff_mean, 'days')}, "
+                         f"95% CI {ci})")
+        else:
+            parts.append(f"the median wait from referral to treatment does not change clearly ({change(k)}, "
+                         f"95% CI {ci})")
+    stds = [k for k in kpi_subjects(rows, "standard") if clear(k)]
+    if stds:
+        up = sum(rows[k].diff_mean > 0 for k in stds)
+        lead = ("more patients start within the waiting-time standards" if up == len(stds) else
+                "fewer patients start within the waiting-time standards" if up == 0 else
+                "the share starting within the waiting-time standards changes")
+        parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, s, False)}: {change(k)}" for k in stds) + ")")
+    emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
+                         "inpatient_admissions_per_year", "specialist_bed_days_per_year") if clear(k)]
+    if emerg:
+        down = sum(rows[k].diff_mean < 0 for k in emerg)
+        lead = ("fewer need emergency or inpatient care" if down == len(emerg) else
+                "more need emergency or inpatient care" if down == 0 else "emergency and inpatient care changes")
+        parts.append(f"{lead} (" + ", ".join(f"{kpi_info(k).label.lower().replace('a&e', 'A&E')} {_pct_text(rows[k])}"
+                                             for k in emerg) + ")")
+    return parts
+
+
+def _cost_text(d: _Differences) -> str:
+    rows, clear, unit, change = d.rows, d.clear, d.unit, d.change
+    text = ""
+    k = "cost_per_year"
+    if k in rows:
+        r = rows[k]
+        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
+        if clear(k):
+            more = r.diff_mean > 0
+            text += (f" It costs <strong>{escape(money(abs(r.diff_mean)))} a year "
+                     f"{'more' if more else 'less'}</strong> "
+                     f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
+        else:
+            text += f" Total cost does not change clearly ({escape(change(k))}, 95% CI {escape(ci)})."
+    return text
+
+
+def _worse_text(d: _Differences, s: Scenario | None) -> str:
+    rows, clear, change = d.rows, d.clear, d.change
+    worse = []
+    for k in dict.fromkeys([*PATIENT_KPIS, *kpi_subjects(rows, "standard")]):
+        if k in rows and clear(k):
+            better = kpi_info(k).better
+            if better == "neutral":
+                continue
+            if (rows[k].diff_mean > 0) == (better == "lower"):
+                label = standard_label(k, s, False) if kpi_info(k).standard is not None else kpi_info(k).label
+                worse.append(f"{label} ({change(k)})")
+    if worse:
+        return ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."
+    return ""

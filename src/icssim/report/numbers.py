@@ -1,0 +1,144 @@
+"""Numbers as a report writes them: a KPI's estimate with its 95% CI, values in their unit (shares as
+percentages, money with a pound sign, days), signed differences. No sentences here: those are in
+:mod:`~icssim.report.run_text`, :mod:`~icssim.report.compare_text` and
+:mod:`~icssim.report.model_text`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from icssim.kpis import kpi_info
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A KPI's mean with its 95% confidence interval (NaN bounds when there is one replication)."""
+
+    kpi: str
+    mean: float
+    lower: float
+    upper: float
+    n: int
+
+    @property
+    def has_ci(self) -> bool:
+        return self.n > 1 and not (math.isnan(self.lower) or math.isnan(self.upper))
+
+    @property
+    def unit(self) -> str:
+        return kpi_info(self.kpi).unit
+
+    def bounds(self) -> tuple[float, float]:
+        """The CI clipped to the quantity's natural range (never below 0; shares at most 1)."""
+        lo, hi = self.lower, self.upper
+        if self.unit in ("days", "per year", "share", "GBP", "GBP per year", "patients"):
+            lo, hi = max(lo, 0.0), max(hi, 0.0)
+        if self.unit == "share":
+            lo, hi = min(lo, 1.0), min(hi, 1.0)
+        return lo, hi
+
+    def text(self, with_unit: bool = True) -> str:
+        """``3.9 days (95% CI 3.0 to 4.8)``, or just the value without a CI."""
+        value = fmt(self.mean, self.unit, with_unit)
+        if not self.has_ci:
+            return value
+        return f"{value} (95% CI {self.ci_text()})"
+
+    def ci_text(self) -> str:
+        """The CI's bounds, written with the same precision as the mean."""
+        if not self.has_ci:
+            return "–"
+        lo, hi = self.bounds()
+        like = self.mean if self.unit not in ("share",) and not self.unit.startswith("GBP") else None
+        return f"{fmt(lo, self.unit, False, like)} to {fmt(hi, self.unit, False, like)}"
+
+    @property
+    def relative_half_width(self) -> float:
+        if not self.has_ci or self.mean == 0:
+            return math.nan
+        return (self.upper - self.lower) / 2 / abs(self.mean)
+
+
+def estimates(table: pd.DataFrame) -> dict[str, Estimate]:
+    """Estimates keyed by KPI from a kpis.csv-like table (columns kpi, mean, lower, upper, n)."""
+    out = {}
+    for row in table.itertuples():
+        n = int(row.n) if not pd.isna(row.n) else 0
+        out[row.kpi] = Estimate(row.kpi, float(row.mean), float(row.lower), float(row.upper), n)
+    return out
+
+
+def sig(x: float, digits: int = 3) -> float:
+    """``x`` rounded to ``digits`` significant figures."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def number(x: float, like: float | None = None) -> str:
+    """A plain number to about three significant figures, with thousands separators. With
+    ``like``, the precision suits ``like`` instead (so a CI's bounds match its mean)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    a = abs(x) if like is None or math.isnan(like) else abs(like)
+    if a == 0:
+        return "0" if x == 0 else f"{sig(x, 2):g}"
+    digits = int(math.floor(math.log10(a)))
+    if digits >= 2:
+        q = 10 ** (digits - 2)
+        return f"{round(x / q) * q:,.0f}"
+    decimals = 1 if digits >= 0 else 1 - digits
+    return f"{x:,.{decimals}f}"
+
+
+def money(x: float) -> str:
+    if math.isnan(x):
+        return "n/a"
+    if abs(x) >= 1e6:
+        return f"£{x / 1e6:,.2f} million"
+    return f"£{sig(x):,.0f}" if abs(x) >= 100 else f"£{x:,.2f}"
+
+
+def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
+    """``x`` formatted for its unit: shares as percentages, GBP with a pound sign, days with 'days'."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    if unit == "share":
+        p = x * 100
+        return f"{p:.0f}%" if abs(p) >= 10 or p == 0 else f"{p:.1f}%"
+    if unit.startswith("GBP"):
+        text = money(x)
+        return text + (" a year" if with_unit and unit == "GBP per year" else "")
+    text = number(x, like)
+    if not with_unit or not unit:
+        return text
+    if unit == "per year":
+        return f"{text} a year"
+    if unit == "days" and text == "1":
+        return "1 day"
+    return f"{text} {unit}"
+
+
+def fmt_diff(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
+    """A signed difference: percentage points for shares, otherwise the unit's own format."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    sign = "+" if x > 0 else ("−" if x < 0 else "±")
+    if unit == "share":
+        p = abs(x) * 100
+        text = f"{sign}{p:.0f}" if abs(like * 100 if like is not None else p) >= 10 else f"{sign}{p:.1f}"
+        return text + (" points" if with_unit else "")
+    if like is not None and not unit.startswith("GBP"):
+        like = abs(like)
+    return sign + fmt(abs(x), unit, with_unit, like if not unit.startswith("GBP") else None)
+
+
+def diff_ci_text(lower: float, upper: float, unit: str, like: float | None = None) -> str:
+    """``−10.4 to +116 days``: a difference's CI with the unit written once."""
+    if pd.isna(lower) or pd.isna(upper):
+        return "–"
+    like = max(abs(lower), abs(upper))
+    return f"{fmt_diff(lower, unit, False, like)} to {fmt_diff(upper, unit, True, like)}"

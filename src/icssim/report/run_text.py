@@ -1,0 +1,248 @@
+"""The findings of one run in plain words: waits, waiting-time standards, access, emergency use,
+costs, the busiest resource, a growing waiting list, and how sure the figures are. Each function
+returns HTML whose dynamic parts are escaped here; numbers are written by
+:mod:`~icssim.report.numbers`."""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from icssim.kinds import KINDS
+from icssim.kpis import kpi_info, kpi_subjects
+from icssim.report.model_text import in_days
+from icssim.report.numbers import Estimate, fmt
+from icssim.scenario.schema import Scenario
+from icssim.units import UNIT_DAYS, span_text
+
+#: KPIs shown as the headline tiles of a run report, in order of preference.
+HEADLINE = ("wait_to_treatment_median", "wait_to_assessment_median", "ae_attendances_per_year",
+            "emergency_admissions_per_year", "cost_per_year")
+
+
+def standard_who(std) -> str:
+    """Whom a standard covers: ``Urgent cyp``, ``Adults``, or ``All`` (urgency and cohort, when given)."""
+    cohort = getattr(std, "cohort", None)
+    if cohort and len(cohort) <= 4:  # an abbreviation such as CYP
+        cohort = cohort.upper()
+    words = [w for w in (getattr(std, "urgency", None), cohort) if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] if words else "All"
+
+
+def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
+    """``Routine: treatment within 4 weeks (target 95%)`` for a ``within_*`` KPI, else its label."""
+    name = kpi_info(kpi).standard
+    std = s.scenario.standards.get(name) if s is not None and name is not None else None
+    if std is None:
+        return kpi_info(kpi).label
+    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
+    text = f"{standard_who(std)}: {what} within {span_text(std.within, s.scenario.time_unit)}"
+    return text + (f" (target {std.target:.0%})" if with_target else "")
+
+
+def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
+    """How one waiting-time standard fares, in words, with its CI and a verdict."""
+    std = s.scenario.standards.get(name) if s is not None else None
+    if std is None:
+        return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
+    target = std.target
+    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
+    lead = (f"<strong>{escape(standard_who(std))} referrals, {escape(what)} within "
+            f"{escape(span_text(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
+            f"{escape(est.text())}")
+    if math.isnan(est.mean):
+        return lead + " — no patient of this urgency was measured."
+    if est.has_ci:
+        lo, hi = est.bounds()
+        if lo >= target:
+            verdict = '<span class="good">meets the standard</span>'
+        elif hi < target:
+            gap = target - est.mean
+            verdict = (f'<span class="bad">falls short of the standard</span> by about '
+                       f"{gap * 100:.0f} percentage points")
+        else:
+            verdict = '<span class="unsure">too close to call</span>: the interval spans the target'
+    else:
+        verdict = ('<span class="good">meets the standard</span>' if est.mean >= target else
+                   '<span class="bad">falls short of the standard</span>') + " in this single replication"
+    return f"{lead} — {verdict}."
+
+
+
+def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
+                 ts: pd.DataFrame | None) -> list[str]:
+    """The main findings of one run as HTML sentences (waits, standards, emergencies, costs)."""
+    out = []
+    n = int(meta.get("replications", 1) or 1)
+    g = est.get
+    if g("referrals_per_year"):
+        window = _window_text(s, meta)
+        out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> referrals "
+                   f"a year were simulated{window}, in {n} replication{'s' if n != 1 else ''}.")
+    sentences = [_waits_sentence(est), *(standard_sentence(name, est[key], s)
+                                         for key, name in kpi_subjects(est, "standard").items()),
+                 _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est),
+                 _busiest_sentence(est), waiting_trend(ts, s)]
+    return out + [text for text in sentences if text]
+
+
+def _waits_sentence(est: dict[str, Estimate]) -> str:
+    g = est.get
+    wa, wt = g("wait_to_assessment_median"), g("wait_to_treatment_median")
+    parts = []
+    if wa and not math.isnan(wa.mean):
+        p90 = g("wait_to_assessment_p90")
+        parts.append(f"half of referred patients started <strong>assessment</strong> within "
+                     f"{escape(wa.text())}" + (f", and 90% within {escape(fmt(p90.mean, 'days'))}" if p90 else ""))
+    if wt and not math.isnan(wt.mean):
+        p90 = g("wait_to_treatment_p90")
+        parts.append(f"half started <strong>treatment</strong> within {escape(wt.text())}"
+                     + (f", and 90% within {escape(fmt(p90.mean, 'days'))}" if p90 else ""))
+    if parts:
+        return "Waits from referral: " + "; ".join(parts) + "."
+    return ""
+
+
+def _access_sentence(est: dict[str, Estimate], s: Scenario | None) -> str:
+    g = est.get
+    access = []
+    has_treatment = s is None or any(KINDS[st.kind].treatment_list for st in s.pathway.steps.values())
+    if not has_treatment:
+        pass
+    elif g("uptake_after_referral") and not math.isnan(g("uptake_after_referral").mean):
+        access.append(f"{escape(g('uptake_after_referral').text())} of patients referred in the window had "
+                      f"started treatment by the end of the run")
+    elif g("share_treated") and not math.isnan(g("share_treated").mean):
+        access.append(f"{escape(g('share_treated').text())} of patients who asked for help in the window had "
+                      f"started treatment by the end of the run")
+    if g("share_ever_rejected") and g("share_ever_rejected").mean > 0:
+        access.append(f"{escape(g('share_ever_rejected').text())} had a referral rejected at least once")
+    if g("share_dropped_out") and g("share_dropped_out").mean > 0:
+        access.append(f"{escape(g('share_dropped_out').text())} dropped out or were discharged after "
+                      f"missed appointments")
+    if access:
+        return _sentence("; ".join(access)) + "."
+    return ""
+
+
+def _emergency_sentence(est: dict[str, Estimate], s: Scenario | None) -> str:
+    g = est.get
+    emerg = []
+    for key, words in (("ae_attendances_per_year", "A&amp;E attendances"),
+                       ("emergency_admissions_per_year", "emergency admissions"),
+                       ("inpatient_admissions_per_year", "specialist inpatient admissions"),
+                       ("specialist_bed_days_per_year", "specialist bed-days")):
+        e = g(key)
+        if e is not None and e.mean > 0:
+            emerg.append(f"{words}: <strong>{escape(e.text())}</strong>")
+    e = g("share_intensive_12m")
+    if e is not None and not math.isnan(e.mean) and e.mean > 0:
+        emerg.append(f"<strong>{escape(e.text())}</strong> of patients were admitted or in day care within "
+                     f"12 months of asking for help")
+    if emerg:
+        return "Emergency and inpatient use — " + "; ".join(emerg) + "."
+    elif s is not None and any(KINDS[st.kind].counts_ae or KINDS[st.kind].counts_admission
+                               for st in s.pathway.steps.values()):
+        return "No A&amp;E attendances or emergency admissions were simulated."
+    return ""
+
+
+def _cost_sentence(est: dict[str, Estimate]) -> str:
+    cost = est.get("cost_per_year")
+    if cost is not None and cost.mean == 0:
+        return "The scenario gives no unit costs, so no costs were counted."
+    elif cost is not None:
+        text = f"Total cost <strong>{escape(cost.text())}</strong>"
+        cpr = est.get("cost_per_referral")
+        if cpr is not None and not math.isnan(cpr.mean):
+            text += f", or {escape(fmt(cpr.mean, 'GBP'))} per referral"
+        services = {svc: est[k].mean for k, svc in kpi_subjects(est, "service").items() if est[k].mean > 0}
+        if services and cost.mean > 0:
+            top, value = max(services.items(), key=lambda kv: kv[1])
+            text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(top)}"
+        return text + "."
+    return ""
+
+
+def _busiest_sentence(est: dict[str, Estimate]) -> str:
+    util = {res: est[k] for k, res in kpi_subjects(est, "resource").items() if not math.isnan(est[k].mean)}
+    if util:
+        name, e = max(util.items(), key=lambda kv: kv[1].mean)
+        busy = f"The busiest resource is <strong>{escape(name)}</strong> at {escape(e.text())} utilisation"
+        if e.mean >= 0.9:
+            busy += ": it is close to or at capacity, so it limits how fast patients move on"
+        return busy + "."
+    return ""
+
+
+def how_sure(est: dict[str, Estimate], meta: dict) -> str:
+    """One paragraph on the precision of the estimates."""
+    n = int(meta.get("replications", 1) or 1)
+    if n <= 1:
+        return ("<strong>How sure are we?</strong> Only one replication was run, so these figures are a "
+                "single possible outcome with no confidence intervals. Run again with "
+                "<code>--replications 10</code> (or <code>--precision 0.05</code>) before relying on them.")
+    rel = {k: e.relative_half_width for k, e in est.items()
+           if k in HEADLINE + ("wait_to_treatment_mean", "referrals_per_year")
+           and not math.isnan(e.relative_half_width)}
+    text = (f"<strong>How sure are we?</strong> Each range is a 95% confidence interval across {n} "
+            f"independent replications (Student t), clipped at natural limits such as 0 and 100%. "
+            f"It reflects random variation in the simulation, not uncertainty in the input values.")
+    if rel:
+        worst = max(rel, key=rel.get)
+        text += (f" The widest headline interval is ±{rel[worst]:.0%} of its mean "
+                 f"({escape(kpi_info(worst).label.lower())})")
+        text += (", so more replications would sharpen it (<code>--precision 0.05</code> adds them until "
+                 "every chosen KPI is within ±5%)." if rel[worst] > 0.1 else ".")
+    pr = meta.get("precision")
+    if pr:
+        state = "was reached" if pr.get("reached") else "was NOT reached (replication cap hit)"
+        text += f" A precision target of ±{pr.get('target', 0):.0%} {state}."
+    return text
+
+
+def _window_text(s: Scenario | None, meta: dict) -> str:
+    if s is None:
+        return f" over a run of {escape(str(meta.get('horizon', '?')))}"
+    h, w = s.scenario.horizon, s.scenario.warmup
+    unit = s.scenario.time_unit
+    years = (in_days(h, s) - in_days(w, s)) / UNIT_DAYS["year"]
+    warm = f" after a warm-up of {escape(span_text(w, unit))}" if w.value > 0 else " (no warm-up)"
+    return f" over an observation window of {years:.3g} years{warm}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
+    """A warning when the number waiting keeps rising through the observation window."""
+    if ts is None or ts.empty or s is None:
+        return ""
+    cols = [c for c in ts.columns if c.startswith("waiting_")]
+    if not cols:
+        return ""
+    warm = in_days(s.scenario.warmup, s)
+    window = ts[ts["time"] >= warm]
+    if window["time"].nunique() < 10:
+        return ""
+    mean = window.groupby("time")[cols].mean()
+    total = mean.sum(axis=1)
+    k = max(len(total) // 5, 1)
+    first, last = float(total.iloc[:k].mean()), float(total.iloc[-k:].mean())
+    t = total.index.to_numpy(dtype=float)
+    slope = float(np.polyfit(t, total.to_numpy(dtype=float), 1)[0]) if len(t) > 2 else 0.0
+    rise = slope * (t[-1] - t[0])  # fitted rise over the window
+    level = float(total.mean())
+    if not (rise > 0.3 * max(level, 1.0) and last > 1.2 * first and last - first >= 5):
+        return ""
+    growth = (mean.iloc[-k:].mean() - mean.iloc[:k].mean()).sort_values(ascending=False)
+    step = growth.index[0].removeprefix("waiting_")
+    return (f'<span class="bad">The waiting list keeps growing</span>: the number waiting rose from about '
+            f"{first:,.0f} to {last:,.0f} during the observation window, most at "
+            f"<strong>{escape(step)}</strong>. Demand exceeds capacity there, so waits lengthen the longer "
+            f"the model runs and the averages above depend on the run length.")
