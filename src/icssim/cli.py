@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them")
     p.add_argument("files", nargs="+", type=Path, help="the first is the baseline")
+    p.add_argument("--equal-budget", action="store_true",
+                   help="with two scenarios: also run each at the other's staff budget, to separate what "
+                        "the pathway does from what the money does")
     add_run_options(p)
     p.set_defaults(handler=cmd_compare, replications=10)
 
@@ -306,7 +309,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     scenarios = [load_scenario(f) for f in args.files]
     names = [s.scenario.name for s in scenarios]
-    out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names))
+    if args.equal_budget:
+        scenarios = _equal_budget(scenarios)
+    out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names)
+                             + ("-equal-budget" if args.equal_budget else ""))
     check_replaceable(out, args.force)
     for warning in experiments.comparability(scenarios):
         print(f"icssim: warning: {warning}", file=sys.stderr)
@@ -323,6 +329,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
           f"{comparison.results[0].seed}, {wall:.1f} s)")
     return 0
+
+
+def _equal_budget(scenarios: list) -> list:
+    """The four scenarios of ``compare --equal-budget`` (:mod:`icssim.budget`)."""
+    from icssim.budget import equal_budget_set
+
+    if len(scenarios) != 2:
+        raise IcssimError(f"--equal-budget compares exactly two scenarios (a baseline and a variant), "
+                          f"found {len(scenarios)}")
+    return equal_budget_set(*scenarios)
 
 
 def format_differences(comparison) -> str:

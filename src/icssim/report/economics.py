@@ -38,11 +38,24 @@ def _sentence(row: pd.Series) -> str:
             f"so {icer_text}. {nmb[0].upper() + nmb[1:]}.</p>")
 
 
+def _decomposition(ce: pd.DataFrame) -> str:
+    """For ``compare --equal-budget`` (scenarios named ``X_at_Y_budget``): which row is the pathway
+    and which the money."""
+    names = [str(n) for n in ce["scenario"]]
+    base = str(ce["baseline"].iloc[0])
+    variant = next((n for n in names if not n.endswith("_budget")), None)
+    if variant is None or f"{variant}_at_{base}_budget" not in names or f"{base}_at_{variant}_budget" not in names:
+        return ""
+    return (f"<p><strong>Pathway or money?</strong> {escape(variant)} at {escape(base)}'s staff budget shows what "
+            f"the pathway's design does with the same money; {escape(base)} at {escape(variant)}'s budget shows "
+            f"what the extra money does on the old pathway; {escape(variant)} itself shows both together.</p>")
+
+
 def cost_effectiveness_html(ce: pd.DataFrame | None) -> str:
     """Sentences and a table for ``cost_effectiveness.csv``; empty when there is none."""
     if ce is None or ce.empty:
         return ""
-    rows = [_sentence(row) for _, row in ce.iterrows()]
+    rows = [_decomposition(ce)] + [_sentence(row) for _, row in ce.iterrows()]
     note = ("<p class=\"note\">Paired differences over the same simulated people (common random numbers), "
             "discounted at the scenario's rates over its follow-up. The intervals show simulation noise only, "
             "not uncertainty in the inputs (that needs a probabilistic sensitivity analysis). A positive net "
