@@ -4,17 +4,21 @@ The course is a continuous-time multi-state process with hazards that are consta
 *breakpoints*: a change of pathway status (waiting → treated → left the pathway), a first
 admission (which moves the person to the plan's ``on_admission`` state), a tunnel state's
 deadline, and each anniversary of asking for help (when age, and with it background mortality,
-moves on and the state is recorded). It is sampled exactly by inverting the cumulative hazard:
-each person draws a unit exponential E; between breakpoints E is spent at the total hazard H;
-when E runs out first, the person moves, to a destination chosen in proportion to the hazards.
+moves on and the state is recorded). It is sampled exactly with one clock per destination
+(competing risks): each person holds a unit exponential for every state they could move to (and
+death); between breakpoints each clock is spent at its hazard, and the first to run out moves the
+person, whose clock for that destination is then drawn afresh. Clocks not yet run out carry on:
+by memorylessness they are still unit exponentials.
 
 The pathway drives the course (status, admissions), not the other way round: the engine's own
 deterioration model still decides who escalates while waiting. People are followed in lockstep
 (numpy over everyone still alive), so a follow-up of years costs a few dozen array passes.
 
-Random numbers come from a counter-based stream keyed to the person (seed, replication, cohort,
-arrival number within the cohort), so the same person lives the same course in two scenarios
-until the pathways treat them differently: common random numbers at the level of the person.
+Random numbers come from counter-based streams keyed to the person (seed, replication, cohort,
+arrival number within the cohort) and to the destination, so the same person lives the same
+course in two scenarios until the pathways treat them differently, and even then keeps the same
+clocks (a death that is due at the same cumulative hazard stays due): common random numbers at
+the level of the person and of each kind of move.
 """
 
 from __future__ import annotations
@@ -131,7 +135,8 @@ class _Course:
         self.t = np.zeros(n)
         self.entered = np.zeros(n)
         self.admitted = np.isnan(tl.admit) | (plan.on_admission < 0)
-        self.exp_left = -np.log(self._draw(np.arange(n)))
+        self.occurrence = np.zeros((n, plan.n_states), dtype=np.uint64)
+        self.clocks = np.stack([self._clock(np.arange(n), np.full(n, j)) for j in range(plan.n_states)], axis=1)
         self.dui = tl.ill_before + tl.treat
         self.dued_multiplier = self._dued_multiplier()
         years = int(np.floor(self.end + 1e-9))
@@ -150,6 +155,14 @@ class _Course:
         u = uniforms(self.tl.keys[who], self.counter[who])
         self.counter[who] += np.uint64(1)
         return u
+
+    def _clock(self, who: np.ndarray, dest: np.ndarray) -> np.ndarray:
+        """A fresh unit exponential for the move of each person in ``who`` to ``dest``: the
+        ``occurrence``-th of that person's own stream for that destination."""
+        salt = _splitmix(dest.astype(np.uint64) + np.uint64(1))
+        u = uniforms(_splitmix(self.tl.keys[who] ^ salt), self.occurrence[who, dest])
+        self.occurrence[who, dest] += np.uint64(1)
+        return -np.log(u)
 
     def _start_states(self, n: int) -> np.ndarray:
         cum = np.cumsum(self.plan.start)
@@ -200,13 +213,18 @@ class _Course:
             status = self._status(active, t0)
             bp = self._breakpoint(active, t0)
             h = self._hazards(active, status)
-            total = h.sum(axis=1)
-            fire = self.exp_left[active] < total * (bp - t0)
-            t1 = np.where(fire, t0 + self.exp_left[active] / np.where(total > 0, total, 1.0), bp)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                due = np.where(h > 0, self.clocks[active] / h, np.inf)
+            dest = due.argmin(axis=1)
+            soonest = due[np.arange(len(active)), dest]
+            fire = soonest < bp - t0
+            t1 = np.where(fire, t0 + soonest, bp)
             self._accrue(active, t0, t1)
             self.t[active] = t1
-            self.exp_left[active] -= np.where(fire, self.exp_left[active], total * (bp - t0))
-            self._move(active[fire], h[fire], total[fire])
+            self.clocks[active] -= h * (t1 - t0)[:, None]
+            fired = active[fire]
+            self._enter(fired, dest[fire])
+            self.clocks[fired, dest[fire]] = self._clock(fired, dest[fire])
             self._at_breakpoint(active[~fire])
             active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end)]
 
@@ -216,14 +234,6 @@ class _Course:
         self.qalys[who] += plan.utility[state] * _discounted(plan.discount_qalys, t0, t1)
         self.qalys_raw[who] += plan.utility[state] * (t1 - t0)
         self.costs[who] += plan.cost_per_year[state] * _discounted(plan.discount_costs, t0, t1)
-
-    def _move(self, who: np.ndarray, h: np.ndarray, total: np.ndarray) -> None:
-        if not len(who):
-            return
-        u = self._draw(who) * total
-        dest = np.minimum((np.cumsum(h, axis=1) <= u[:, None]).sum(axis=1), h.shape[1] - 1)
-        self._enter(who, dest)
-        self.exp_left[who] = -np.log(self._draw(who))
 
     def _enter(self, who: np.ndarray, dest: np.ndarray) -> None:
         plan = self.plan
