@@ -1,12 +1,13 @@
 """Build icssim, compiling the simulation engine with mypyc where it can.
 
-``src/icssim/model/engine.py`` is ordinary Python and is shipped as such. A normal install also
-compiles it with mypyc (part of mypy) into a C extension that Python imports in its place: the
-same code, the same records bit for bit, in fewer instructions per event (benchmarks/README.md,
-item 27). The build stays pure Python, with a warning (which pip shows with ``-v``), when
+The engine (``src/icssim/model/engine.py`` and its parts, listed in ``ENGINE``) is ordinary Python
+and is shipped as such. A normal install also compiles its modules together with mypyc (part of
+mypy) into C extensions that Python imports in their place: the same code, the same records bit for
+bit, in fewer instructions per event (benchmarks/HISTORY.md, item 27). The build stays pure Python,
+with a warning (which pip shows with ``-v``), when
 
 * ``ICSSIM_PURE_PYTHON=1`` is set,
-* the install is editable (``pip install -e``: edits to engine.py must take effect), or
+* the install is editable (``pip install -e``: edits to the engine must take effect), or
 * mypyc or a C compiler is missing, or compiling fails.
 
 ``icssim.model.ENGINE_COMPILED`` says which engine runs (from ``icssim.model.engine.__file__``:
@@ -22,7 +23,10 @@ import warnings
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-ENGINE = "src/icssim/model/engine.py"
+# the engine's modules, compiled together (one mypyc group: each part's class is the base of the
+# next, and a compiled class can only inherit from one compiled with it); all or none of them
+ENGINE = [f"src/icssim/model/{name}.py" for name in (
+    "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")]
 
 
 # setup.py commands that build the package itself; the others (egg_info, dist_info, sdist, and
@@ -45,7 +49,7 @@ def _engine_extensions() -> list:
 
         # the engine must type-check; the modules it imports are read for their types only, and
         # packages absent from the build environment (numpy, simpy) count as untyped
-        return mypycify(["--follow-imports=silent", "--ignore-missing-imports", ENGINE], opt_level="3")
+        return mypycify(["--follow-imports=silent", "--ignore-missing-imports", *ENGINE], opt_level="3")
     except (Exception, SystemExit) as exc:  # mypyc missing, or the type check failed (mypyc then
         # exits the process with SystemExit, which Exception does not catch): ship the pure engine
         warnings.warn(f"icssim: engine not compiled ({exc}); using the pure-Python engine")
@@ -53,8 +57,8 @@ def _engine_extensions() -> list:
 
 
 class OptionalBuildExt(build_ext):
-    """Build the compiled engine, or, on any failure, none of it: a half-built pair of mypyc
-    modules would shadow engine.py with a module that cannot be imported."""
+    """Build the compiled engine, or, on any failure, none of it: a half-built set of mypyc
+    modules would shadow the engine's sources with modules that cannot be imported."""
 
     def run(self) -> None:
         try:

@@ -9,6 +9,7 @@ side in one process, and are skipped where only the source is installed (nothing
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,30 @@ pytestmark = pytest.mark.skipif(not ENGINE_COMPILED,
                                 reason="the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
 
 
+# the engine's modules (setup.py's ENGINE), each importing the ones before it
+PARTS = ("entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")
+
+
 def _source_engine():
-    """engine.py loaded as a module of its own (the compiled module stays where it is)."""
-    path = Path(engine.__file__).with_name("engine.py")
-    spec = importlib.util.spec_from_file_location("icssim_engine_source", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """engine.py and its parts loaded from their sources, as modules of their own (the compiled
+    modules stay where they are: each source part is seen by the next under its own name only while
+    they load)."""
+    saved = {name: sys.modules[f"icssim.model.{name}"] for name in PARTS}
+    try:
+        for name in PARTS:
+            path = Path(engine.__file__).with_name(f"{name}.py")
+            spec = importlib.util.spec_from_file_location(f"icssim.model.{name}", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[f"icssim.model.{name}"] = module
+            spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.modules.update(saved)
 
 
 def test_the_source_is_shipped_beside_the_compiled_engine():
-    assert Path(engine.__file__).with_name("engine.py").is_file()
+    for name in PARTS:
+        assert Path(engine.__file__).with_name(f"{name}.py").is_file()
 
 
 @pytest.mark.parametrize("scenario", [

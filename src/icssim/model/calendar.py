@@ -2,23 +2,30 @@
 
 Everything here is compiled once per scenario into a :class:`CalendarPlan` (numbers and
 indices only; times in scenario units from ``scenario.start_date``) and installed into a
-:class:`~icssim.model.engine.Simulation` by :func:`install`, which schedules the dated
-events. The engine keeps a few cheap hooks: arrivals from a rate profile, a closed-day
-check before giving appointments, and the panel hold in ``_join``. A scenario without
-these keys compiles to ``Plan.calendar = None`` and runs exactly as before.
+simulation by :func:`install`, which schedules the dated events. The calendar acts on the
+simulation only through its small public API (:class:`Host`, which
+:class:`~icssim.model.engine.Simulation` provides), and imports nothing of the engine. The
+engine keeps a few cheap hooks: arrivals from a rate profile, a closed-day check before giving
+appointments (:func:`closed_until`), and the panel hold. A scenario without these keys compiles
+to ``Plan.calendar = None`` and runs exactly as before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from icssim.distributions import BlockStream, Sampler
 from icssim.kinds import KINDS
 from icssim.units import UNIT_DAYS, canonical_unit
+
+if TYPE_CHECKING:  # plan.py imports this module
+    from icssim.model.plan import Plan
 
 WEEKDAY_INDEX = {d: i for i, d in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 
@@ -283,22 +290,60 @@ def office_hours(sp, step, spec):
 
 
 # ---------------------------------------------------------------------------------- runtime
-def install(sim) -> None:
-    """Schedule the calendar's events in a fresh :class:`Simulation` (called once from ``run``)."""
+class Clock(Protocol):
+    """What :func:`closed_until` needs of a simulation (``queues.Queues``): the time, the open days,
+    what it remembers of them, and a way to schedule a retry that starts those waiting."""
+
+    now: float
+    open_days: OpenDays | None
+    open_until: float
+    closed_end: float
+    reopen_at: float
+    reopen: dict[int, float]
+
+    def schedule(self, delay: float, fn: Callable[[Any], None], arg: Any) -> None: ...
+
+    def dispatch(self, step: int) -> None: ...
+
+
+class Host(Clock, Protocol):
+    """The public API of a simulation (``engine.Simulation``) through which the calendar acts."""
+
+    plan: Plan
+    age_idx: int  # the attribute index of age, or -1
+    ypu: float  # years per time unit
+
+    def rng(self, name: str) -> np.random.Generator: ...
+
+    def change_capacity(self, caps: tuple[tuple[int, int], ...], scales: tuple[tuple[int, float], ...]) -> None: ...
+
+    def open_panel(self, step: int) -> None: ...
+
+    def meet(self, step: int) -> None: ...
+
+    def admit(self, cohort: int, attrs: list[float], step: int, referral: float, since: float,
+              assess_start: float, treat_start: float, in_service: bool) -> None: ...
+
+
+def install(sim: Host) -> None:
+    """Schedule the calendar's events in a fresh simulation (called once from ``run``)."""
     cal = sim.plan.calendar
+    if cal is None:
+        return
     sim.open_days = cal.open_days
     for ev in cal.capacity:  # first: a change dated on the start date applies before anyone is seen
-        sim._at(ev.time, _capacity_change, (sim, ev))
+        sim.schedule(ev.time, _capacity_change, (sim, ev))
     if cal.initial or cal.initial_groups:
-        sim._at(0.0, _load_initial, sim)
+        sim.schedule(0.0, _load_initial, sim)
     for si, times in cal.meetings.items():
         if times:
-            sim.panel_held[si] = []
-            sim._at(times[0], _meet, (sim, si, 0))
+            sim.open_panel(si)
+            sim.schedule(times[0], _meet, (sim, si, 0))
 
 
-def closed_until(sim, s) -> bool:
-    """If ``s`` keeps office hours and today is closed, schedule a retry at the next opening; True if closed.
+def closed_until(sim: Clock, step: int) -> bool:
+    """If step ``step`` (which keeps office hours) is closed today, schedule a retry at the next
+    opening and return True; False if it is open.
 
     An open day is remembered (``sim.open_until``, its end), so that the engine asks again only once
     the day is over: a dispatch at a gated step tests one float instead of calling here. So is a run
@@ -306,81 +351,45 @@ def closed_until(sim, s) -> bool:
     retry time): until it ends, the engine answers for a step whose retry is already set."""
     now = sim.now
     days = sim.open_days
+    assert days is not None  # asked only while there are open days
     t = days.next_open_time(now)
     if t <= now:
         sim.open_until = days.day_end(now)
         return False
     sim.closed_end = days.day_start(days.next_open[int(now * days.days_per_unit + 1e-9)])
     sim.reopen_at = t
-    if sim.reopen.get(s.index) != t:
-        sim.reopen[s.index] = t
-        sim._at(t - now, _reopen, (sim, s))
+    if sim.reopen.get(step) != t:
+        sim.reopen[step] = t
+        sim.schedule(t - now, _reopen, (sim, step))
     return True
 
 
-def _reopen(arg) -> None:
-    sim, s = arg
-    sim.reopen.pop(s.index, None)
-    if s.n_wait:
-        sim._dispatch(s)
+def _reopen(arg: tuple[Clock, int]) -> None:
+    sim, step = arg
+    sim.reopen.pop(step, None)
+    sim.dispatch(step)
 
 
-def _capacity_change(arg) -> None:
+def _capacity_change(arg: tuple[Host, CapacityEvent]) -> None:
     sim, change = arg
-    now = sim.now
-    for ri, cap in change.caps:
-        r = sim.res[ri]
-        r.area += r.used * (now - r.last)
-        r.last = now
-        r.cap = cap
-    for si, scale in change.scales:
-        sim.steps[si].scale = scale
-    for ri, _cap in change.caps:
-        r = sim.res[ri]
-        if len(r.steps) > 1:
-            sim._dispatch_shared(r)
-        elif r.steps and r.steps[0].n_wait:
-            sim._dispatch(r.steps[0])
+    sim.change_capacity(change.caps, change.scales)
 
 
-def hold(sim, p, s) -> None:
-    """A referral reaches a panel: it waits for the next meeting."""
-    from icssim.model.engine import IN_QUEUE
-
-    p.where = IN_QUEUE
-    s.n_wait += 1
-    sim.panel_held[s.index].append((p, p.wait))
-    if s.dropout is not None:
-        sim._at(s.dropout() * s.plan.dropout_mean, sim._drop_out, (p, s, p.wait))
-
-
-def _meet(arg) -> None:
-    from icssim.model.engine import NOWHERE
-
+def _meet(arg: tuple[Host, int, int]) -> None:
     sim, si, k = arg
-    s = sim.steps[si]
-    held, sim.panel_held[si] = sim.panel_held[si], []
-    for p, tok in held:
-        if p.wait != tok:
-            continue
-        s.n_wait -= 1
-        p.where = NOWHERE
-        p.wait += 1
-        sim.deciding = p
-        sim._join(p, s)
-    times = sim.plan.calendar.meetings[si]
+    sim.meet(si)
+    times = sim.plan.calendar.meetings[si]  # type: ignore[union-attr]  # installed from it
     if k + 1 < len(times):
-        sim._at(times[k + 1] - sim.now, _meet, (sim, si, k + 1))
+        sim.schedule(times[k + 1] - sim.now, _meet, (sim, si, k + 1))
 
 
-def _load_initial(arg) -> None:
+def _load_initial(sim: Host) -> None:
     """Put today's waiting list into the system at time 0 (those in service first)."""
-    sim = arg
     plan = sim.plan
     cal = plan.calendar
-    streams = sim._streams
-    rows: list[tuple] = []
-    attr_streams: dict[tuple, BlockStream] = {}
+    assert cal is not None  # scheduled from it
+    rows: list[tuple[bool, int, int, float, float, float, float, list[float]]] = []
+    attr_streams: dict[tuple[str, int, int], BlockStream] = {}
 
     def draw(ci: int, ai: int, sampler: Sampler | None, key: str) -> float:
         if sampler is None:
@@ -388,7 +397,7 @@ def _load_initial(arg) -> None:
         st = attr_streams.get((key, ci, ai))
         if st is None:
             st = attr_streams[(key, ci, ai)] = BlockStream(
-                streams.rng(f"initial/{key}/{plan.cohorts[ci].name}/{plan.attributes[ai].name}"), sampler)
+                sim.rng(f"initial/{key}/{plan.cohorts[ci].name}/{plan.attributes[ai].name}"), sampler)
         return st()
 
     for ip in cal.initial:
@@ -397,8 +406,8 @@ def _load_initial(arg) -> None:
         rows.append((ip.in_service, ip.cohort, ip.step, ip.referral, ip.since, ip.assess_start,
                      ip.treat_start, attrs))
     for gi, g in enumerate(cal.initial_groups):
-        waited = BlockStream(streams.rng(f"initial/waited/{gi}"), g.waited)
-        treated = BlockStream(streams.rng(f"initial/treated/{gi}"), g.treated_for) if g.treated_for else None
+        waited = BlockStream(sim.rng(f"initial/waited/{gi}"), g.waited)
+        treated = BlockStream(sim.rng(f"initial/treated/{gi}"), g.treated_for) if g.treated_for else None
         for _ in range(g.count):
             w = max(waited(), 0.0)
             attrs = [draw(g.cohort, ai, g.samplers[ai] or plan.cohorts[g.cohort].samplers[ai], f"group{gi}")
@@ -410,33 +419,10 @@ def _load_initial(arg) -> None:
                 rows.append((True, g.cohort, g.step, -(w + tf), -tf, -tf, -tf, attrs))
     rows.sort(key=lambda r: (not r[0], r[4]))  # in service first, then longest waiting first
     age = sim.age_idx
-    office = sim.open_days
-    sim.open_days = None  # those already in service continue even if the start date is a closed day
     for in_service, ci, si, referral, since, a_start, t_start, attrs in rows:
-        if not in_service:
-            sim.open_days = office
         if age >= 0 and attrs[age] == attrs[age]:
             attrs[age] -= (0.0 - referral) * sim.ypu  # ages are given at the start date; store at referral
-        p = sim._new_patient(ci, list(attrs), referral)
-        p.referral, p.assess_start, p.treat_start = referral, a_start, t_start
-        s = sim.steps[si]
-        p.step = s
-        p.t_enter = since
-        p.wait += 1
-        sp = s.plan
-        if sp.deteriorates and sim.det is not None:
-            sim._schedule_deterioration(p)
-        if si in sim.panel_held:
-            hold(sim, p, s)
-        elif s.res:
-            p.t_queue = since
-            if not in_service:
-                sim._arm_age_limit(p, s)
-            sim._enqueue(p, s)
-        else:
-            p.t_queue = 0.0
-            sim._pass_through(p, s)
-    sim.open_days = office
+        sim.admit(ci, list(attrs), si, referral, since, a_start, t_start, in_service)
 
 
 def compile_calendar(s, unit: str, horizon: float, warmup: float, attributes, resources, res_index,

@@ -1,0 +1,116 @@
+"""Deterioration while waiting, and monitoring of those who wait.
+
+A patient waiting at a step that lets people deteriorate climbs the levels of the plan's
+deterioration attribute at the hazard of their level; at the emergency level they leave the wait for
+the emergency step (or for the step that catches them, when monitoring detects it). Monitoring is a
+span of regular contacts, booked as a cost when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappush
+from typing import Any
+
+from icssim.distributions import block_draws, uniform_draws
+from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, Patient, Step
+from icssim.model.plan import Plan
+from icssim.model.recording import Recording
+
+
+class Deterioration(Recording):
+    """Deterioration timers and monitoring spans."""
+
+    _deteriorate_cb: Callable[[Any], None]  # self._deteriorate, made once (set by Simulation)
+
+    def __init__(self, plan: Plan, replication: int, seed: int | None, record_visits: bool) -> None:
+        super().__init__(plan, replication, seed, record_visits)
+        self.det: Any = plan.deterioration  # a DeteriorationPlan, or None
+        self.det_exp = block_draws(self._streams.rng("deterioration"), EXP1)
+        self._det_attr = self.det.attribute if self.det is not None else -1
+        self._det_hazard = self.det.hazard if self.det is not None else ()
+        self.det_u = uniform_draws(self._streams.rng("detection"))
+        self.mon_u = uniform_draws(self._streams.rng("monitoring"))
+
+    # the other parts' operations used here (see engine.py)
+    def _leave_queue(self, p: Patient) -> Step:
+        """(queues.py) Take ``p`` out of whatever it is waiting in."""
+        raise NotImplementedError
+
+    def _enter(self, p: Patient, s: Step) -> None:
+        """(flow.py) ``p`` arrives at step ``s``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ deterioration
+    def _schedule_deterioration(self, p: Patient) -> None:
+        """Expose ``p`` to deterioration for the wait it has just begun (wait token ``p.wait``).
+
+        Each patient has at most one live deterioration timer, which acts only if it falls inside
+        a wait at a deteriorating step; between such waits (in service, or at steps that do not
+        deteriorate) it is ignored. A wait reuses the timer when it is still ahead and was drawn
+        for the risk level the patient has now: the time left on an exponential timer that has
+        not gone off is itself exponential with the same rate (memorylessness; the Next Reaction
+        Method of Gibson and Bruck, 2000, reuses unused times the same way). The patient's path since
+        the draw depended on the timer only through its not having gone off in the earlier waits,
+        which its being still ahead implies. Otherwise a new time is drawn. A patient's successive
+        waits then need one heap entry, not one each (ed_fragmented: about five waits per patient,
+        most of them ending long before their timer, which sat in the heap as a stale entry).
+        ``tests/test_engine_deterioration.py`` checks the hazard over successive waits.
+        """
+        hazard = self._det_hazard
+        level = int(p.attrs[self._det_attr])
+        if level >= len(hazard) or hazard[level] <= 0:
+            p.det_wait = -1  # no risk at this level: the timer (if any) stays ignored
+            return
+        p.det_wait = p.wait
+        now = self.now
+        if p.det_due > now and p.det_level == level:
+            return  # the timer still ahead stands for this wait
+        due = now + self.det_exp() / hazard[level]
+        p.det_due, p.det_level = due, level
+        p.det_seq += 1  # a timer drawn earlier and still in the heap is superseded
+        if due < self._horizon:  # (see _at)
+            heappush(self._queue, (due, 1, next(self._eid), self._deteriorate_cb, (p, p.det_seq)))
+
+    def _deteriorate(self, arg: tuple[Patient, int]) -> None:
+        p, seq = arg
+        if p.det_seq != seq or p.wait != p.det_wait:
+            return  # superseded, or it went off outside a deteriorating wait (see _schedule_deterioration)
+        det = self.det
+        level = int(p.attrs[det.attribute]) + 1
+        p.attrs[det.attribute] = float(level)
+        if level >= det.emergency_at:
+            s = self._leave_queue(p)
+            caught = (p.mon is not None and det.detection_probability > 0
+                      and self.det_u() < det.detection_probability)
+            self._visit(p, s, NAN, ESCALATED if caught else EMERGENCY)
+            self._enter(p, self.steps[det.detected_step if caught else det.emergency_step])
+            return
+        urg = self.plan.urgency
+        if level >= det.urgent_from and urg >= 0:
+            top = float(len(self.plan.attributes[urg].levels or ()) - 1)
+            if p.attrs[urg] < top:
+                p.attrs[urg] = top
+                s = p.step
+                if p.where == IN_QUEUE and s.priority:
+                    p.qseq += 1
+                    heappush(s.queue, (-top, p.t_queue, next(s.seq), p, p.wait, p.qseq))
+        self._schedule_deterioration(p)
+
+    # ------------------------------------------------------------------ monitoring
+    def _maybe_monitor(self, p: Patient, monitoring: tuple[float, float, frozenset[int], int, float]) -> None:
+        """Start monitoring ``p`` with probability ``monitoring[0]`` (the step's (p, every, until,
+        service, cost)), ending any monitoring already running."""
+        prob = monitoring[0]
+        if prob >= 1.0 or self.mon_u() < prob:
+            if p.mon is not None:
+                self._stop_monitoring(p)
+            p.mon = (self.now, *monitoring[1:])
+
+    def _stop_monitoring(self, p: Patient) -> None:
+        since, every, _until, service, cost = p.mon
+        p.mon = None
+        now = self.now
+        contacts = int((now - since) // every)
+        if contacts and cost and service >= 0:
+            self._book(p, service, MONITORING, contacts * cost, since, now)
