@@ -10,9 +10,10 @@ import matplotlib.dates as mdates
 import pandas as pd
 
 from icssim import plots
+from icssim.calendar_metrics import waiting_trajectory
 from icssim.intervals import half_width
 from icssim.kinds import KINDS
-from icssim.plots import PALETTE, STANDARD_COLOUR, _style, plt
+from icssim.plots import PALETTE, STANDARD_COLOUR, plt, style
 
 
 def _date_axis(ax) -> None:
@@ -45,7 +46,7 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
             ax.text(when, 0.02, f" {text}", rotation=90, va="bottom", ha="right", fontsize=7,
                     color=STANDARD_COLOUR, transform=ax.get_xaxis_transform())
     ax.set_ylim(bottom=0)
-    _style(ax, title, "Date", ylabel)
+    style(ax, title, "Date", ylabel)
     _date_axis(ax)
     # below the axes: inside them it hid the peaks of the curves it names
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
@@ -82,7 +83,7 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
                    label=f"{name}: target {targets[name]:.0%}")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    _style(ax, title, "Month", "Share of waits within the standard")
+    style(ax, title, "Month", "Share of waits within the standard")
     _date_axis(ax)
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
@@ -106,8 +107,6 @@ def plot_jobs(scenario, records, monthly: pd.DataFrame, standards, folder: Path)
 def _waiting_list_dates(scenario, records) -> plt.Figure:
     """The waiting lists (for treatment, when the pathway has one, and for assessment) over
     dates, with a line at each date of the capacity plan labelled with its notes."""
-    from icssim.calendar_metrics import waiting_trajectory
-
     name = scenario.scenario.name
     start = scenario.scenario.start_date
     has_treatment = any(KINDS[st.kind].treatment_list for st in scenario.pathway.steps.values())

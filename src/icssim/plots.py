@@ -28,7 +28,7 @@ PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 STANDARD_COLOUR = "#444444"
 
 
-def _style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
+def style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_title(title, fontsize=11, loc="left")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -121,7 +121,7 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
                 color=STANDARD_COLOUR, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_xlim(0, max(upper, max(standards.values(), default=0) * 1.2, 1))
     ax.set_ylim(0, 1.01)
-    _style(ax, title, xlabel, "Share of patients who had started (cumulative)")
+    style(ax, title, xlabel, "Share of patients who had started (cumulative)")
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
@@ -149,7 +149,7 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
     n = next(iter(series.values())).shape[1] if series else 0
     if n > 1:
         title += f"\n(lines: mean of {n} replications; shaded: 95% CI)"
-    _style(ax, title, xlabel, ylabel)
+    style(ax, title, xlabel, ylabel)
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
@@ -173,7 +173,7 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
     if totals["half"].notna().any():
         ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
                     fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
-    _style(ax, title, "Scenario", "Cost (GBP million per year)")
+    style(ax, title, "Scenario", "Cost (GBP million per year)")
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
@@ -189,7 +189,7 @@ def forest(diffs: pd.DataFrame, title: str) -> plt.Figure:
     ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
     ax.set_yticks(y)
     ax.set_yticklabels(diffs["label"], fontsize=8)
-    _style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
+    style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
     return fig
 
 
@@ -208,7 +208,7 @@ def running_means(series: dict[str, pd.DataFrame], suggested: dict[str, float], 
         ax.axvline(suggested.get(name, 0.0), color=PALETTE[3], linestyle="--",
                    label=f"MSER-5 warm-up: {suggested.get(name, 0.0):.0f} days")
         unit = name.rsplit(" (", 1)[-1].rstrip(")") if name.endswith(")") else ""
-        _style(ax, name, "Time since start (days)", unit)
+        style(ax, name, "Time since start (days)", unit)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.cli import main
-from icssim.sweep.outputs import frontier
+from icssim.sweep.plots import frontier
 
 WTE = "services.desk.staff.server.wte"
 
@@ -81,7 +81,7 @@ def test_latin_hypercube_gives_scatter_plots(make_sweep, tmp_path):
 
 def test_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(make_sweep, tmp_path):
     """The plot processes draw the same files, byte for byte, as drawing them one by one here."""
-    from icssim.sweep import outputs
+    from icssim.sweep import plots, tables
     from icssim.sweep.runner import execute, prepare
 
     path = make_sweep({"design": "oat", "parameters": {WTE: [11, 13], "cohorts.customers.rate": [8, 9.5]},
@@ -89,12 +89,12 @@ def test_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(make_sweep, tmp_p
     run = prepare(path, out=tmp_path / "out")
     try:
         execute(run, workers=1, yes=True, budget=None, quiet=True)
-        summ, frame = outputs.summary(run), run.frame()
+        summ, frame = tables.summary(run), run.frame()
         drawn = {}
         for workers in (1, 2):
             folder = tmp_path / f"plots{workers}"
             folder.mkdir()
-            paths = outputs.write_plots(run, summ, folder, frame, workers=workers)
+            paths = plots.write_plots(run, summ, folder, frame, workers=workers)
             drawn[workers] = {p.name: p.read_bytes() for p in paths}
     finally:
         run.store.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ import pandas as pd
 
 from icssim.errors import IcssimError
 from icssim.metrics import kpi_info
+from icssim.sweep.tables import point_frame, summary
+from icssim.tables import write_csv
 from icssim.units import format_number as _num
 
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -98,8 +101,6 @@ def check_names(run, targets: list[Target], minimise: str, known_kpis: list[str]
 
 def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per point: settings, objective, each target's mean/CI/status, overall status."""
-    from icssim.sweep.outputs import point_frame, summary
-
     frame = run.frame() if frame is None else frame
     terms = parse_objective(minimise)
     kpis = list(dict.fromkeys([t.kpi for t in targets] + [n for _, n in terms if n in frame.columns]))
@@ -211,10 +212,6 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
 def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
     """Write ``optimise.csv`` (through the CSV writer that neutralises formulas) and
     ``optimise.json``, each through a temporary file of this process renamed into place."""
-    import os
-
-    from icssim.tables import write_csv
-
     tag = f"{os.getpid()}"
     tmp = run.out / f".optimise.csv.{tag}.tmp"
     write_csv(table, tmp)

@@ -1,0 +1,103 @@
+"""A finished sweep's tables: ``runs`` (tidy: point x replication x KPI, every KPI), ``summary``
+(tidy: point x KPI with mean and confidence interval, the sweep's KPIs) and ``points`` (one row
+per point: its settings and each KPI's mean and CI). Each file is written to a temporary name and
+renamed into place, so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from icssim.experiments import summarise
+from icssim.metrics import kpi_info
+from icssim.tables import write_csv
+
+
+def point_frame(run) -> pd.DataFrame:
+    """One row per point: base, area, population, role, varied and each parameter's value."""
+    return pd.DataFrame([p.row() for p in run.points])
+
+
+def tidy_runs(run, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Point x replication x KPI, long format, with each point's settings."""
+    frame = run.frame() if frame is None else frame
+    if frame.empty:
+        return pd.DataFrame(columns=["point", "replication", "seed", "kpi", "value"])
+    ids = ["point", "replication", "seed"]
+    kpis = [c for c in frame.columns if c not in (*ids, "wall_seconds", "worker")]
+    long = frame.melt(id_vars=ids, value_vars=kpis, var_name="kpi", value_name="value")
+    long = point_frame(run).merge(long, on="point", how="right")
+    return long.sort_values(["point", "replication", "kpi"], kind="stable").reset_index(drop=True)
+
+
+def summary(run, frame: pd.DataFrame | None = None, kpis: list[str] | None = None) -> pd.DataFrame:
+    """Point x KPI: mean, sd, n, lower, upper, half_width (Student-t CI across replications)."""
+    frame = run.frame() if frame is None else frame
+    level = run.sweep.spec.sweep.level
+    kpis = [k for k in (kpis or run.sweep.spec.kpis) if k in frame.columns]
+    rows = []
+    for point, group in frame.groupby("point", sort=True):
+        s = summarise(group[kpis], level)
+        s.index.name = "kpi"
+        s = s.reset_index()
+        s.insert(0, "point", point)
+        rows.append(s)
+    if not rows:
+        return pd.DataFrame(columns=["point", "kpi", "mean", "sd", "n", "lower", "upper", "half_width"])
+    out = pd.concat(rows, ignore_index=True)
+    out["label"] = [kpi_info(k).label for k in out["kpi"]]
+    out["unit"] = [kpi_info(k).unit for k in out["kpi"]]
+    return point_frame(run).merge(out, on="point", how="right")
+
+
+def points_table(run, summ: pd.DataFrame) -> pd.DataFrame:
+    """One row per point: settings, then mean / lower / upper of each KPI."""
+    base = point_frame(run)
+    for kpi in dict.fromkeys(summ["kpi"]):
+        part = summ[summ["kpi"] == kpi].set_index("point")
+        for stat, suffix in (("mean", ""), ("lower", "_lower"), ("upper", "_upper")):
+            base[f"{kpi}{suffix}"] = base["point"].map(part[stat])
+    return base
+
+
+def check_kpis(run, frame: pd.DataFrame) -> list[str]:
+    """Names in the sweep's ``kpis`` that no run measured (with a suggestion each)."""
+    problems = []
+    known = [c for c in frame.columns if c not in ("point", "replication", "seed", "wall_seconds", "worker")]
+    for k in run.sweep.spec.kpis:
+        if k not in frame.columns:
+            near = difflib.get_close_matches(k, known, n=1)
+            problems.append(f"{k!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return problems
+
+
+
+def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True) -> None:
+    tmp = tmp_name(folder / f"{name}.csv")
+    write_csv(df, tmp)
+    os.replace(tmp, folder / f"{name}.csv")
+    if parquet:
+        safe = df.copy()
+        for col in safe.columns:
+            if safe[col].dtype == object:
+                kinds = {type(v) for v in safe[col].dropna()}
+                if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
+                    safe[col] = safe[col].map(lambda v: None if v is None or v != v else str(v))
+        tmp = tmp_name(folder / f"{name}.parquet")
+        safe.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / f"{name}.parquet")
+
+
+def tmp_name(path: Path) -> Path:
+    """Where this process writes ``path`` before renaming it into place (its own name, so that
+    two processes writing the same folder never write into each other's file)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def atomic_text(path: Path, text: str) -> None:
+    tmp = tmp_name(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
