@@ -138,3 +138,67 @@ def test_window_is_shared_and_nan_safe(result):
     assert w.referred.sum() <= w.in_window.sum()
     assert np.all(w.wait("treat_start", w.referred) >= 0)
     assert w.costs is w.costs  # computed once
+
+
+#: The KPI table sections of a run report before they came from the registry: (title, names or
+#: name prefixes ending in "_"), in page order; every other KPI went under "Other".
+GROUPS_BEFORE_REGISTRY = [
+    ("Waits from referral", ("wait_to_", "untreated_time_mean")),
+    ("Waiting-time standards", ("within_",)),
+    ("Access and outcomes", ("uptake_after_referral", "share_treated", "share_ever_rejected", "share_dropped_out",
+                             "still_waiting_at_end")),
+    ("Demand and flow", ("referrals_per_year", "rejected_referrals_per_year", "rereferrals_per_year",
+                         "duplicated_assessments_per_year", "mean_in_system")),
+    ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
+                                     "inpatient_admissions_per_year", "specialist_bed_days_per_year",
+                                     "share_intensive_12m")),
+    ("Capacity", ("utilisation_",)),
+    ("Costs", ("cost_",)),
+]
+
+
+def _sections_before(names: list[str]) -> list[tuple[str, list[str]]]:
+    left, out = list(names), []
+    for title, keys in [*GROUPS_BEFORE_REGISTRY, ("Other", ())]:
+        chosen = [k for k in left if (any(k == x or (x.endswith("_") and k.startswith(x)) for x in keys)
+                                      if keys else True)]
+        left = [k for k in left if k not in chosen]
+        if chosen:
+            out.append((title, chosen))
+    return out
+
+
+def test_kpi_sections_come_from_the_registry_as_before():
+    """Each KPI's ``group`` puts it in the report section the fixed list used to."""
+    from icssim.kpis import kpi_groups
+
+    names = [*ORDER_BEFORE_REGISTRY, "events", "wall_seconds"]
+    assert kpi_groups(names) == _sections_before(names)
+
+
+def test_a_registered_kpi_reaches_its_section_without_a_list():
+    from icssim.kpis import GROUPS, kpi_groups
+
+    class Seen(Kpi):
+        name, label, unit, group = "share_seen_quickly", "Seen quickly", "share", "Access and outcomes"
+
+        def value(self, w: Window) -> float:
+            return 0.5
+
+    class Outcome(Kpi):
+        name, label, unit, group = "remission_rate", "Remission", "share", "Health outcomes"
+
+        def value(self, w: Window) -> float:
+            return 0.5
+
+    seen, outcome = register(Seen()), register(Outcome())
+    try:
+        sections = dict(kpi_groups(["referrals_per_year", "share_seen_quickly", "remission_rate", "cost_per_year"]))
+        assert sections["Access and outcomes"] == ["share_seen_quickly"]
+        assert sections["Health outcomes"] == ["remission_rate"]
+        titles = [t for t, _ in kpi_groups(["remission_rate", "cost_per_year"])]
+        assert titles == ["Costs", "Health outcomes"]  # the known sections first, in GROUPS order
+        assert "Health outcomes" not in GROUPS
+    finally:
+        unregister(seen)
+        unregister(outcome)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -13,29 +14,18 @@ from typing import Any
 import pandas as pd
 
 from icssim import __version__
+from icssim.errors import ScenarioError
 from icssim.metrics import DAYS_PER_YEAR
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, estimates
+from icssim.scenario import scenario_from_dict
 from icssim.scenario.schema import Scenario
+from icssim.tables import read_csv
 
 REPORT_NAME = "report.html"
 PARAMETERS_NAME = "parameters.csv"
 _CSS = Path(__file__).parents[1] / "templates" / "report.css"
 
-#: How KPI tables are grouped (by name prefix or exact name), in page order.
-KPI_GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("Waits from referral", ("wait_to_", "untreated_time_mean")),
-    ("Waiting-time standards", ("within_",)),
-    ("Access and outcomes", ("uptake_after_referral", "share_treated", "share_ever_rejected", "share_dropped_out",
-                             "still_waiting_at_end")),
-    ("Demand and flow", ("referrals_per_year", "rejected_referrals_per_year", "rereferrals_per_year",
-                         "duplicated_assessments_per_year", "mean_in_system")),
-    ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
-                                     "inpatient_admissions_per_year", "specialist_bed_days_per_year",
-                                     "share_intensive_12m")),
-    ("Capacity", ("utilisation_",)),
-    ("Costs", ("cost_",)),
-]
 HIDDEN_KPIS = {"events", "wall_seconds"}
 
 #: Captions of the standard plots (by file name); other plots get their file name.
@@ -70,16 +60,11 @@ class RunData:
         data = cls(folder, meta)
         data.raw = read_json(folder / "scenario.json")
         if data.raw is not None:
-            from icssim.errors import ScenarioError
-            from icssim.scenario import scenario_from_dict
-
             try:
                 data.scenario = scenario_from_dict(data.raw, name=str(folder / "scenario.json"))
             except ScenarioError as exc:  # an older or newer schema: report what we can
                 data.scenario_error = str(exc)
         if (folder / "kpis.csv").is_file():
-            from icssim.tables import read_csv
-
             data.kpis = read_csv(folder / "kpis.csv")
             data.est = estimates(data.kpis)
         return data
@@ -106,8 +91,6 @@ class RunData:
                 try:
                     if ext == "parquet":
                         return pd.read_parquet(path, columns=columns)
-                    from icssim.tables import read_csv
-
                     return read_csv(path, usecols=columns)
                 except (ValueError, KeyError):
                     continue
@@ -205,8 +188,6 @@ def _plot_title(p: Path) -> str:
 def folder_name(folder: Path) -> str:
     """The results folder's name, also while it is still the temporary ``.NAME.partial-PID-XXXX``
     folder that :func:`icssim.output_folder.prepare_output` writes into."""
-    import re
-
     name = folder.name
     temporary = re.fullmatch(r"\.(.+)\.partial(-[0-9]+-[0-9a-f]+)?", name)
     return temporary.group(1) if temporary else name

@@ -13,11 +13,10 @@ import pandas as pd
 
 from icssim import pathway_graph
 from icssim.kinds import KINDS
-from icssim.kpis import DAYS_PER_YEAR, kpi_info, kpi_subjects
+from icssim.kpis import DAYS_PER_YEAR, kpi_groups, kpi_info, kpi_subjects
 from icssim.report.parameters import needs_source, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
-    KPI_GROUPS,
     PARAMETERS_NAME,
     Page,
     RunData,
@@ -104,14 +103,8 @@ def tile_html(label: str, value: float, unit: str, notes: list[str], cls: str = 
 def kpi_tables_html(data: RunData) -> str:
     if data.kpis is None:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
-    left = [k for k in data.est if k not in HIDDEN_KPIS]
     parts = []
-    for title, keys in KPI_GROUPS + [("Other", ())]:
-        chosen = [k for k in left if (any(k == x or (x.endswith("_") and k.startswith(x)) for x in keys)
-                                      if keys else True)]
-        left = [k for k in left if k not in chosen]
-        if not chosen:
-            continue
+    for title, chosen in kpi_groups(k for k in data.est if k not in HIDDEN_KPIS):
         rows = []
         for k in chosen:
             e = data.est[k]

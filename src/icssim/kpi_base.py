@@ -1,0 +1,141 @@
+"""What every KPI is built from: :class:`Kpi` (one KPI) and :class:`Family` (generated names, one per
+standard, resource, service or cohort), :class:`KpiInfo` (how a KPI is shown) and :class:`Window`
+(what the KPIs of one replication share, computed once). The KPIs themselves are in
+:mod:`icssim.kpi_definitions`, the registry in :mod:`icssim.kpis`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from icssim.model.records import RunRecords
+
+DAYS_PER_YEAR = 365.25
+
+#: (threshold in days, urgency level or None, measure, cohort or None) of each standard.
+Standards = dict[str, tuple]
+
+#: The sections of a run report's KPI tables (a KPI's :attr:`Kpi.group`), in page order. A KPI
+#: of another group gets a section of its own after these; a KPI without a group goes under "Other".
+GROUPS = ("Waits from referral", "Waiting-time standards", "Access and outcomes", "Demand and flow",
+          "Emergency and inpatient use", "Capacity", "Costs")
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """Label and unit of a KPI, which direction is better, and, for a generated KPI, its family
+    (``"standard"``, ``"resource"``, ``"service"``, ``"cohort"``) and what it is about."""
+
+    label: str
+    unit: str
+    better: str = "lower"  # "lower" | "higher" | "neutral"
+    family: str | None = None
+    subject: str | None = None
+    group: str = ""  # the section of the report's KPI tables (:data:`GROUPS`); "" for "Other"
+
+    def _of(self, family: str) -> str | None:
+        """The subject if the KPI is of ``family``, else None: ``.standard``, ``.resource``, ``.service``
+        and ``.cohort`` name the standard, resource, service or cohort of a generated KPI."""
+        return self.subject if self.family == family else None
+
+    @property
+    def standard(self) -> str | None:
+        return self._of("standard")
+
+    @property
+    def resource(self) -> str | None:
+        return self._of("resource")
+
+    @property
+    def service(self) -> str | None:
+        return self._of("service")
+
+    @property
+    def cohort(self) -> str | None:
+        return self._of("cohort")
+
+
+class Window:
+    """What several KPIs of one replication share, computed once: masks over patients (arrays of
+    :attr:`RunRecords.patients`) and the window's length."""
+
+    def __init__(self, rec: RunRecords, standards: Standards | None = None) -> None:
+        self.rec = rec
+        self.standards: Standards = standards or {}
+        P = self.patients = rec.patients
+        self.days = rec.hours_per_unit / 24
+        self.years = rec.window * self.days / DAYS_PER_YEAR
+        #: arrived in the window (after the warm-up)
+        self.arrived = P["arrival"] >= rec.warmup
+        #: ... and today's waiting list, with its true referral dates, when there is no warm-up
+        self.in_window = self.arrived | P["initial"] if "initial" in P and rec.warmup <= 0 else self.arrived
+        self.referral = P["referral"]
+        self.referred = self.in_window & ~np.isnan(self.referral)
+        self.treated = ~np.isnan(P["treat_start"])
+
+    def wait(self, col: str, mask: np.ndarray) -> np.ndarray:
+        """Waits in days from referral to ``col`` of the patients in ``mask`` who got there."""
+        wait = (self.patients[col] - self.referral)[mask] * self.days
+        return wait[~np.isnan(wait)]
+
+    def per_year(self, col: str) -> float:
+        """A patient counter summed over the window, per year."""
+        return self.patients[col][self.in_window].sum() / self.years
+
+    @cached_property
+    def costs(self) -> np.ndarray:
+        """Cost buckets after the warm-up (bucket, service, category), the first one pro rata."""
+        rec = self.rec
+        position = rec.warmup / rec.sample_every
+        first = int(position)
+        window = rec.costs[first:].copy()
+        if len(window):
+            window[0] *= 1.0 - (position - first)
+        return window
+
+
+class Kpi:
+    """One KPI. Subclasses set the class attributes and :meth:`value` (one number) or
+    :meth:`compute` (several, for a family)."""
+
+    name: str = ""
+    label: str = ""
+    unit: str = ""
+    better: str = "lower"  # "lower" | "higher" | "neutral"
+    group: str = ""  # the section of the report's KPI tables it is shown in (:data:`GROUPS`)
+
+    def owns(self, name: str) -> bool:
+        return name == self.name
+
+    def info(self, name: str) -> KpiInfo:
+        return KpiInfo(self.label, self.unit, self.better, group=self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        return {self.name: self.value(w)}
+
+    def value(self, w: Window) -> float:
+        raise NotImplementedError
+
+
+class Family(Kpi):
+    """KPIs generated from the scenario, named ``<prefix><subject>``."""
+
+    prefix: str = ""
+    family: str = ""
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(self.prefix)
+
+    def info(self, name: str) -> KpiInfo:
+        subject = name[len(self.prefix):]
+        return KpiInfo(self.label.format(subject), self.unit, self.better, self.family, subject, self.group)
+
+
+def share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if len(mask) else np.nan
+
+
+def mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else np.nan
