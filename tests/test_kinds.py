@@ -161,3 +161,16 @@ def test_register_needs_a_name_and_can_be_undone():
     unregister("group_session")
     assert KINDS == before
     assert kinds.expected_text(["a", "b", "c"]) == "'a', 'b' or 'c'"
+
+
+def test_scenario_format_lists_every_registered_kind():
+    """docs/scenario-format.md's table of kinds is generated from the registry, so a new kind
+    cannot be missing from the docs: regenerate it with ``icssim.kinds.markdown_table()``."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    begin = doc.index("<!-- kinds: generated from icssim.kinds.markdown_table()")
+    table = doc[doc.index("\n", begin) + 1:doc.index("<!-- end of kinds -->")].rstrip("\n")
+    assert all(kind.meaning for kind in KINDS.values()), "give each step kind its 'meaning' for the docs"
+    assert table == kinds.markdown_table(), (
+        "docs/scenario-format.md section 7.1 is out of date: paste icssim.kinds.markdown_table() there")
