@@ -9,29 +9,36 @@ by the executor's ``initializer``, not sent with every item. The result of ``fn(
 depends on nothing but ``item`` and that installed state, so it is the same whatever the
 executor or the number of workers.
 
-A new backend is one class here with the members of :class:`Executor`.
+A new backend is one class with the members of :class:`Executor` (the Dask one is in
+:mod:`icssim.dask_executor`; what backends share, in :mod:`icssim.executor_base`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import signal
-from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from icssim.dask_executor import DaskExecutor
 from icssim.errors import IcssimError
+from icssim.executor_base import (
+    ALL,
+    END,
+    RETRIES,
+    Closing,
+    Initializer,
+    LostWorker,
+    R,
+    Stream,
+    T,
+    default_workers,
+    in_order,
+)
 
-T = TypeVar("T")
-R = TypeVar("R")
-Initializer = Callable[..., None]
-Stream = Generator[R, None, None]   # results of a map; closing it stops the work under way
-
-#: How many times an item whose worker process was lost (out of memory?) is run again.
-RETRIES = 3
+__all__ = ["RETRIES", "DaskExecutor", "Executor", "Initializer", "LocalPoolExecutor", "LostWorker", "SerialExecutor",
+           "Stream", "default_workers", "make_executor"]
 
 
 @runtime_checkable
@@ -67,15 +74,6 @@ class Executor(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-
-def default_workers() -> int:
-    """All the cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def make_executor(workers: int | None = None, dask: str | None = None, initializer: Initializer | None = None,
                   initargs: tuple[Any, ...] = (), tasks: int | None = None) -> Executor:
     """The executor the command line asks for: a Dask cluster (``--dask ADDRESS`` or ``local``),
@@ -92,18 +90,7 @@ def make_executor(workers: int | None = None, dask: str | None = None, initializ
         return SerialExecutor(initializer, initargs)
     return LocalPoolExecutor(workers, initializer, initargs)
 
-
-class _Closing:
-    """``with executor:`` closes it."""
-
-    def __enter__(self: Any) -> Any:
-        return self
-
-    def __exit__(self: Any, *exc: object) -> None:
-        self.close()
-
-
-class SerialExecutor(_Closing):
+class SerialExecutor(Closing):
     """Everything in this process, one item after another (``--workers 1``)."""
 
     name = "in-process"
@@ -126,7 +113,7 @@ class SerialExecutor(_Closing):
         pass
 
 
-class LocalPoolExecutor(_Closing):
+class LocalPoolExecutor(Closing):
     """A local process pool, made once and kept until :meth:`close`.
 
     Its workers take Ctrl-C and SIGTERM as an interrupt only while running an item
@@ -150,7 +137,7 @@ class LocalPoolExecutor(_Closing):
         return self.pool.submit(_run_item, fn, item)
 
     def map_in_order(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Stream[R]:
-        return _in_order(lambda item: self._submit(fn, item), items, ahead, self.stop, _cancel)
+        return in_order(lambda item: self._submit(fn, item), items, ahead, self.stop, _cancel)
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Stream[R]:
         todo = iter(items)
@@ -159,9 +146,9 @@ class LocalPoolExecutor(_Closing):
         failures: dict[int, int] = {}
         try:
             while True:
-                while len(running) < (ahead or _ALL):
-                    item: Any = retry.pop() if retry else next(todo, _END)
-                    if item is _END:
+                while len(running) < (ahead or ALL):
+                    item: Any = retry.pop() if retry else next(todo, END)
+                    if item is END:
                         break
                     try:
                         running[self._submit(fn, item)] = item
@@ -218,16 +205,6 @@ class LocalPoolExecutor(_Closing):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class LostWorker(IcssimError):
-    """An item lost its worker process more than :data:`RETRIES` times."""
-
-    def __init__(self, item: Any, times: int) -> None:
-        super().__init__(f"{item!r} lost its worker process {times} times (out of memory?)")
-        self.item, self.times = item, times
-
-
-_ALL = 1 << 62            # no bound on the look-ahead
-_END = object()
 _IN_ITEM = [False]        # in a worker of a LocalPoolExecutor: whether it is running an item now
 
 
@@ -254,154 +231,6 @@ def _run_item(fn: Callable[[T], R], item: T) -> R:
     finally:
         _IN_ITEM[0] = False
 
-
-def _take(it: Iterator[T], n: int) -> Iterator[T]:
-    for _ in range(max(n, 0)):
-        item: Any = next(it, _END)
-        if item is _END:
-            return
-        yield item
-
-
-def _in_order(submit: Callable[[Any], Any], items: Iterable[Any], ahead: int | None, stop: Callable[[], None],
-              cancel: Callable[[list[Any]], object]) -> Stream[Any]:
-    """Results of the futures ``submit(item)`` in the order of ``items``, at most ``ahead`` under way."""
-    todo = iter(items)
-    pending: deque[Any] = deque()
-    try:
-        while True:
-            for item in _take(todo, (ahead or _ALL) - len(pending)):
-                pending.append(submit(item))
-            if not pending:
-                return
-            yield pending.popleft().result()
-    except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped early: stop the workers now
-        stop()
-        raise
-    finally:
-        if pending:
-            cancel(list(pending))
-
-
 def _cancel(futures: list[Future[Any]]) -> None:
     for fut in futures:
         fut.cancel()
-
-
-class DaskExecutor(_Closing):
-    """A Dask distributed cluster: ``address`` of a scheduler, or ``"local"`` for a
-    :class:`dask.distributed.LocalCluster` of ``workers`` processes on this machine. Each
-    worker's state is installed by a worker plugin (also on workers that join later). Dask
-    runs the items of a lost worker again on another, up to :data:`RETRIES` times."""
-
-    name = "dask"
-
-    def __init__(self, address: str, workers: int | None = None, timeout: float = 5.0, client: Any = None,
-                 initializer: Initializer | None = None, initargs: tuple[Any, ...] = ()) -> None:
-        try:
-            from dask.distributed import Client, LocalCluster
-        except ImportError:
-            raise IcssimError("--dask needs the optional Dask extra: pip install 'icssim[dask]'") from None
-        self.cluster = None
-        self.address = address
-        self._own = client is None
-        self._plugin: str | None = None
-        if client is not None:
-            self.client = client
-        elif address == "local":
-            self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
-            self.client = Client(self.cluster)
-        else:
-            self.client = _connect(Client, address, timeout)
-        self.workers = self._wait_for_workers(timeout)
-        if initializer is not None:
-            import uuid
-
-            self._plugin = f"icssim-setup-{uuid.uuid4().hex}"
-            self.client.register_plugin(_setup_plugin(initializer, initargs), name=self._plugin)
-
-    def _wait_for_workers(self, timeout: float) -> int:
-        nthreads = sum(self.client.nthreads().values())
-        if nthreads == 0:
-            try:
-                self.client.wait_for_workers(1, timeout=timeout)
-            except (TimeoutError, OSError):
-                self.close()
-                raise IcssimError(f"the Dask scheduler at {self.address!r} has no workers "
-                                  f"(waited {timeout:g} s)") from None
-            nthreads = sum(self.client.nthreads().values())
-        return max(nthreads, 1)
-
-    def _submit(self, fn: Callable[[T], R], item: T) -> Any:
-        return self.client.submit(fn, item, pure=False, retries=RETRIES)
-
-    def map_in_order(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Stream[R]:
-        return _in_order(lambda item: self._submit(fn, item), items, ahead, self.stop, self.client.cancel)
-
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T], ahead: int | None = None) -> Stream[R]:
-        from dask.distributed import as_completed
-
-        todo = iter(items)
-        first = [self._submit(fn, item) for item in _take(todo, ahead or _ALL)]
-        if not first:
-            return
-        queue = as_completed(first)
-        try:
-            for fut in queue:
-                result = fut.result()
-                fut.release()
-                yield result
-                nxt: Any = next(todo, _END)
-                if nxt is not _END:
-                    queue.add(self._submit(fn, nxt))
-        finally:
-            left = list(queue.futures)
-            if left:
-                self.client.cancel(left)
-
-    def stop(self) -> None:
-        pass   # closing a map cancels its futures; the workers belong to the cluster
-
-    def close(self) -> None:
-        quiet = logging.getLogger("distributed")
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)      # no "worker process still alive ... killing" noise at exit
-        try:
-            if self._plugin is not None and self.client.status == "running":
-                try:
-                    self.client.unregister_worker_plugin(self._plugin)
-                except Exception:  # noqa: BLE001 - best effort: the cluster may be going away
-                    pass
-                self._plugin = None
-            if self._own:
-                self.client.close()
-                if self.cluster is not None:
-                    self.cluster.close()
-        finally:
-            quiet.setLevel(level)
-
-
-def _connect(client: Callable[..., Any], address: str, timeout: float) -> Any:
-    try:
-        return client(address, timeout=f"{timeout}s")
-    except (OSError, TimeoutError) as exc:
-        raise IcssimError(f"cannot reach the Dask scheduler at {address!r} "
-                          f"(tried for {timeout:g} s): {exc}") from None
-    except ValueError as exc:
-        raise IcssimError(f"--dask {address!r} is not a scheduler address such as "
-                          f"tcp://host:8786, or 'local': {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - e.g. something else answered on that port
-        raise IcssimError(f"cannot connect to a Dask scheduler at {address!r}: something answered "
-                          f"but not as a Dask scheduler ({type(exc).__name__})") from None
-
-
-def _setup_plugin(initializer: Initializer, initargs: tuple[Any, ...]) -> Any:
-    """A Dask worker plugin that runs ``initializer(*initargs)`` on every worker, once."""
-    from dask.distributed import WorkerPlugin
-
-    class Setup(WorkerPlugin):
-        def setup(self, worker: object) -> None:
-            initializer(*initargs)
-
-    return Setup()
