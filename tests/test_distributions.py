@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from icssim.distributions import DIST_NAMES, FIRST_BLOCK, BlockStream, Distribution, block_draws, coerce_distribution
+from icssim.distributions import DIST_NAMES, Distribution, coerce_distribution
+from icssim.sampling import FIRST_BLOCK, BlockStream, block_draws
 
 ADAPTER = TypeAdapter(Distribution)
 N = 200_000
