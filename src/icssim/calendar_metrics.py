@@ -21,10 +21,12 @@ Across replications each value gets a mean and a Student-t 95% CI (:func:`summar
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from icssim.experiments import standards_of
 from icssim.intervals import half_width
 from icssim.model.records import RunRecords
 from icssim.tables import write_csv
@@ -207,10 +209,6 @@ def waiting_trajectory(records: list[RunRecords], start: dt.date, every_days: fl
 def write_calendar_tables(result, folder) -> dict[str, pd.DataFrame]:
     """Write the monthly and quarterly KPI tables (and each by replication) of a run whose
     scenario has a start date; returns them by name (none without a start date or records)."""
-    from pathlib import Path
-
-    from icssim.experiments import standards_of
-
     start = result.scenario.scenario.start_date
     if start is None or not result.records:
         return {}

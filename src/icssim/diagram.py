@@ -13,6 +13,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 
 import matplotlib
+from matplotlib.lines import Line2D
+from matplotlib.path import Path as MPath
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -168,9 +170,6 @@ BOX_W, BOX_H, GAP_X, GAP_Y = 2.8, 1.25, 1.4, 2.3
 def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_year: dict | None = None
                  ) -> plt.Figure:
     """Draw the pathway: boxes per step, curved arrows per route, labels with rules and flows."""
-    from matplotlib.lines import Line2D
-    from matplotlib.path import Path as MPath
-
     lay = layout(s, edges)
     xs = [lay.x[n] for n in lay.x]
     x_lo, x_hi = min(xs) - BOX_W / 2 - 0.3, max(xs) + BOX_W / 2 + 0.3

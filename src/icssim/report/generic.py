@@ -20,6 +20,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
+from icssim.tables import read_csv
 
 
 # ----------------------------------------------------------------------------- sweeps and others
@@ -53,8 +54,6 @@ def generic_report(folder: Path, meta: dict) -> str:
     tables = []
     first = {"points.csv": 0, "summary.csv": 1, "differences.csv": 2}
     for csv in sorted(folder.glob("*.csv"), key=lambda p: (first.get(p.name, 9), p.name)):
-        from icssim.tables import read_csv
-
         df = read_csv(csv)
         cap = 200 if csv.name in first else 50
         more = f"<p class=note>First {cap} of {len(df):,} rows (all in {escape(csv.name)}).</p>" if len(df) > cap else ""

@@ -8,14 +8,14 @@ from typing import Any
 import pandas as pd
 
 from icssim.report.pieces import PARAMETERS_NAME
+from icssim.scenario import provenance
 from icssim.scenario.schema import Scenario
+from icssim.tables import read_csv, write_csv
 
 
 # ----------------------------------------------------------------------------- parameters
 def parameter_rows(scenario: Scenario) -> pd.DataFrame:
     """Every scenario value with its key path, file, line and source comment (from the YAML)."""
-    from icssim.scenario import provenance
-
     prov = provenance(scenario)
     rows = []
     for path, value in _flatten(prov.raw):
@@ -34,8 +34,6 @@ def parameter_rows(scenario: Scenario) -> pd.DataFrame:
 def write_parameters(scenario: Scenario, folder: Path) -> Path:
     """Write ``parameters.csv`` (path, value, source, source_key, file, line) into ``folder``."""
     path = folder / PARAMETERS_NAME
-    from icssim.tables import write_csv
-
     write_csv(parameter_rows(scenario), path)   # as every CSV: text a spreadsheet would run is neutralised
     return path
 
@@ -103,8 +101,6 @@ def stored_parameters(folder: Path, raw: dict | None) -> pd.DataFrame | None:
     """parameters.csv if the run recorded it, else the scenario.json values without sources."""
     path = folder / PARAMETERS_NAME
     if path.is_file():
-        from icssim.tables import read_csv
-
         return read_csv(path, dtype=str, keep_default_na=False)
     if raw is None:
         return None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from icssim.cli import output_path, positive_number
 from icssim.errors import IcssimError
+from icssim.units import parse_span
 
 
 def register(sub) -> None:
@@ -52,8 +53,6 @@ def add_sweep_options(p: argparse.ArgumentParser) -> None:
 
 
 def _budget_seconds(text: str) -> float:
-    from icssim.units import parse_span
-
     try:
         span = parse_span(text)
     except ValueError:

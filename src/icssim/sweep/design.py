@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,8 +22,8 @@ import numpy as np
 
 from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, provenance, scenario_from_dict
-from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.findings import cohort_rate
+from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.schema import known_keys
 from icssim.sweep.spec import Parameter, Sweep
 
@@ -193,8 +194,6 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
 
 
 def _slug(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "area"
 
 

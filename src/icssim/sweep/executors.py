@@ -17,6 +17,9 @@ from typing import Any
 
 from icssim import executors
 from icssim.errors import IcssimError
+from icssim.experiments import run_replication
+from icssim.scenario import scenario_from_dict
+from icssim.sweep.store import worker_id
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,6 @@ _SCENARIOS: OrderedDict[str, Any] = OrderedDict()
 
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task (in whatever process or thread runs it) and return its KPIs."""
-    from icssim.experiments import run_replication
-    from icssim.scenario import scenario_from_dict
-    from icssim.sweep.store import worker_id
-
     scenario = _SCENARIOS.get(task.key)
     if scenario is None:
         scenario = scenario_from_dict(task.raw, name=f"sweep point {task.point}")

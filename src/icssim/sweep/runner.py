@@ -9,7 +9,9 @@ keep the rest.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import json
 import shutil
 import sqlite3
 import sys
@@ -21,11 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from icssim import __version__
 from icssim.errors import IcssimError
 from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.executors import Executor
+from icssim.output_folder import inside, result_kind
 from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
 from icssim.sweep.executors import SweepExecutor, Task, make_executor
@@ -87,8 +91,6 @@ RUN_KEYS = ("base", "design", "samples", "parameters", "areas")
 
 def runs_sha256(sweep: Sweep) -> str:
     """Hash of what in the sweep file determines the runs."""
-    import json
-
     spec = sweep.spec
     data = spec.model_dump(mode="json", include=set(RUN_KEYS))
     for p in data.get("parameters", {}).values():
@@ -111,8 +113,6 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
     """Load and validate the sweep; check (without changing) its output folder."""
     sweep = load_sweep(path)
     points = build_points(sweep)
-    from icssim.output_folder import inside, result_kind
-
     out = Path(out) if out is not None else inside(Path("results"), sweep.name)
     if out.name in ("", ".", ".."):
         raise IcssimError(f"{out} does not name a sweep's output folder: give --out a folder name")
@@ -142,8 +142,6 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
 
 
 def _read_fingerprint(store_path: Path) -> dict[str, Any] | None:
-    import json
-
     try:
         db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
         try:
@@ -288,8 +286,6 @@ def _run_pairs(run: SweepRun, pairs: list[tuple[int, int]], executor, quiet: boo
 
 def _collect(run: SweepRun, results: Iterator[dict[str, Any]], count: int, quiet: bool) -> None:
     """Store each of ``count`` results as it arrives, with a progress bar over the whole sweep."""
-    from tqdm import tqdm
-
     total = len(run.done) + count
     with tqdm(total=total, initial=len(run.done), unit="run", desc=run.sweep.name, disable=quiet,
               file=sys.stderr, dynamic_ncols=True, smoothing=0.1) as bar:
@@ -302,8 +298,6 @@ def _collect(run: SweepRun, results: Iterator[dict[str, Any]], count: int, quiet
 
 def check_kpi_names(run: SweepRun, names: list[str]) -> None:
     """Refuse KPIs in the sweep file that the simulation does not measure."""
-    import difflib
-
     unknown = []
     for k in run.sweep.spec.kpis:
         if k not in names:
@@ -322,8 +316,6 @@ def _stored_kpi_names(run: SweepRun) -> list[str] | None:
         finally:
             store.close()
         if row:
-            import json
-
             return list(json.loads(row[0]))
     return None
 

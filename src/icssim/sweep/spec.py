@@ -17,6 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.scenario import load_scenario
+from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml, data_path, error_message
 from icssim.scenario.schema import MAX_SEED, FolderName
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
@@ -193,9 +195,6 @@ class Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
-    from icssim.scenario import load_scenario
-    from icssim.scenario.loader import _index, _plain, _read_yaml, Provenance
-
     path = Path(path)
     doc = _read_yaml(path)
     prov = Provenance(files=[str(path)], sha256="", raw={})
@@ -254,8 +253,6 @@ def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
 
 
 def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
-    from icssim.scenario.loader import data_path, error_message
-
     fields = set()
     for model in (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise):
         fields.update(model.model_fields)
