@@ -106,3 +106,10 @@ def stored_parameters(folder: Path, raw: dict | None) -> pd.DataFrame | None:
         return None
     return pd.DataFrame([{"path": _dotted(p), "value": v, "source": "", "source_key": "", "file": "",
                           "line": ""} for p, v in _flatten(raw)])
+
+
+def source_counts(params: pd.DataFrame) -> tuple[int, int]:
+    """(quantities needing a source, of which with a source)."""
+    q = [needs_source(str(r.path), str(r.value)) for r in params.itertuples()]
+    has = params["source"].astype(str).str.len() > 0
+    return int(sum(q)), int(sum(1 for need, h in zip(q, has) if need and h))

@@ -13,8 +13,9 @@ import pandas as pd
 
 from icssim import pathway_graph
 from icssim.kinds import KINDS
-from icssim.kpis import DAYS_PER_YEAR, kpi_groups, kpi_info, kpi_subjects
-from icssim.report.parameters import needs_source, stored_parameters
+from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
+from icssim.report.model_section import model_html
+from icssim.report.parameters import needs_source, source_counts, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
     PARAMETERS_NAME,
@@ -27,10 +28,8 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report.model_text import cohort_rows, in_days, queue_words, resource_rows, step_rows
 from icssim.report.numbers import fmt
-from icssim.report.run_text import how_sure, run_findings, standard_label, standard_who, waiting_trend
-from icssim.units import span_text
+from icssim.report.run_text import how_sure, run_findings, standard_label, waiting_trend
 
 
 # ----------------------------------------------------------------------------- run report
@@ -174,117 +173,6 @@ def pathway_html(data: RunData, heading: str = "") -> str:
     return img_html(svg, "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram", style)
 
 
-def model_html(data: RunData) -> str:
-    s, meta = data.scenario, data.meta
-    if s is None:
-        return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
-    info = s.scenario
-    unit = info.time_unit
-    std_items = [f"{escape(n)}: {st.target:.0%} of {escape(standard_who(st).lower())} referrals start "
-                 f"{'treatment' if st.measure == 'referral_to_treatment' else 'assessment'} within "
-                 f"{escape(span_text(st.within, unit))}" for n, st in info.standards.items()]
-    objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
-                  f"for this configuration of the pathway, how long patients wait from referral to assessment "
-                  f"and treatment, how many meet the waiting-time standards, how many are rejected, drop out "
-                  f"or reach emergency care, how busy each resource is, and what it all costs per year.</p>")
-    if std_items:
-        objectives += "<p>Standards measured:</p>" + ul_html(std_items)
-    entities = table_html(pd.DataFrame(cohort_rows(s)), numeric=("Referrals a year",))
-    steps = table_html(pd.DataFrame(step_rows(s)))
-    resources = table_html(pd.DataFrame(resource_rows(s))) if s.services else "<p>No services.</p>"
-    queues: dict[str, list[str]] = {}
-    for n, st in s.pathway.steps.items():
-        if st.staff or st.caseload or st.bed:
-            queues.setdefault(st.queue, []).append(n)
-    det = ""
-    if s.deterioration is not None:
-        d = s.deterioration
-        hz = ", ".join(f"{lvl} {r}" for lvl, r in d.hazard.items())
-        det = (f"<p><strong>Deterioration.</strong> While waiting, a patient's {escape(d.attribute)} rises one "
-               f"level at a time (hazard: {escape(hz)}).")
-        if d.urgent_from:
-            det += f" From {escape(d.urgent_from)} the referral becomes urgent."
-        det += f" At {escape(d.emergency_at)} the patient goes to {escape(d.emergency_step)}"
-        if d.detected_step and d.detection_probability > 0:
-            det += (f", unless monitoring detects it first ({d.detection_probability:.0%}), in which case "
-                    f"they go to {escape(d.detected_step)}")
-        det += ".</p>"
-    exits = sorted({st.outcome or n for n, st in s.pathway.steps.items() if KINDS[st.kind].is_exit})
-    logic = (
-        "<h3>2.1 Patients (entities) and cohorts</h3>"
-        "<p>Patients arrive as independent Poisson streams, one per cohort, at a constant rate; each "
-        "patient draws its attributes at arrival.</p>" + entities +
-        "<h3>2.2 Activities and steps</h3><p>A patient joins a step's queue, waits for every resource "
-        "the step uses, is served, then follows the step's routing. Staff time is a number of "
-        "servers (WTE rounded up); part-time clinical hours stretch each contact in calendar time.</p>"
-        + steps +
-        "<h3>2.3 Resources</h3>" + resources +
-        "<h3>2.4 Queue disciplines</h3>" + ul_html([f"<strong>{escape(q)}</strong> ({escape(', '.join(ns))}): "
-                                                f"{escape(queue_words(q))}" for q, ns in queues.items()] or
-                                               ["no step queues for a resource"]) +
-        "<h3>2.5 Routing, entry and exit</h3><p>Routing is drawn in the pathway diagram above and listed "
-        "per step in 2.2. Patients enter at " + escape(", ".join(sorted({c.entry for c in s.cohorts.values()})))
-        + " and leave through the discharge steps (" + escape(", ".join(exits)) + "), by dropping out, or "
-        "by discharge after missed appointments.</p>" + det)
-    n_par = n_q = n_src = 0
-    params = stored_parameters(data.folder, data.raw)
-    if params is not None:
-        n_par = len(params)
-        n_q, n_src = _source_counts(params)
-    data_txt = (f"<p>All input values are in the <a href=\"#parameters\">parameter table</a>: {n_par} values, "
-                f"{n_q} of them quantities taken from data, of which {n_src} cite a source in the scenario file "
-                f"(the YAML comment on the value or on the block it belongs to). Times are in {escape(unit)} "
-                f"unless a unit is given.</p>")
-    window = (in_days(info.horizon, s) - in_days(info.warmup, s)) / DAYS_PER_YEAR
-    reps = meta.get("replications", "?")
-    prec = meta.get("precision")
-    exp_rows = [
-        ("Initialisation", f"starts empty and idle; warm-up {span_text(info.warmup, unit)} "
-                           f"(results from patients arriving after it)"),
-        ("Run length", f"{span_text(info.horizon, unit)} in total; observation window {window:.3g} years"),
-        ("Replications", f"{reps}" + (f" (chosen to reach ±{prec['target']:.0%} precision on "
-                                      f"{', '.join(prec.get('kpis', []))})" if prec else "")),
-        ("Estimation", "mean across replications with a Student-t 95% confidence interval"),
-        ("Time unit", unit),
-    ]
-    exp_html = table_html(pd.DataFrame(exp_rows, columns=["Item", "Value"]))
-    pk = meta.get("packages", {}) or {}
-    impl_rows = [
-        ("Software", f"icssim {meta.get('icssim_version', '?')} (Python {meta.get('python', '?')}), a "
-                     f"discrete-event simulation on simpy"),
-        ("Packages", ", ".join(f"{k} {v}" for k, v in pk.items())),
-        ("Random numbers", f"seed {meta.get('seed', info.seed)}; one numpy PCG64 stream per source of "
-                           f"randomness, seeded from (seed, replication, stream name), so scenarios run with "
-                           f"the same seed share random numbers (common random numbers)"),
-        ("Platform", str(meta.get("platform", "?"))),
-        ("Run time", _run_time(meta)),
-    ]
-    impl_html = table_html(pd.DataFrame(impl_rows, columns=["Item", "Value"]))
-    return ("<p class=note>Structured after the STRESS-DES checklist for reporting discrete-event "
-            "simulation studies (Monks et al. 2019).</p>"
-            "<h3>1. Objectives</h3>" + objectives +
-            "<h3>2. Model logic</h3>" + logic +
-            "<h3>3. Data</h3>" + data_txt +
-            "<h3>4. Experimentation</h3>" + exp_html +
-            "<h3>5. Implementation</h3>" + impl_html +
-            "<h3>6. Code access</h3><p>icssim is open source; the exact scenario is stored with these "
-            "results (scenario.json, parameters.csv) and identified by its hash in "
-            "<a href=\"#reproduce\">How to reproduce</a>.</p>")
-
-
-def _run_time(meta: dict) -> str:
-    parts = []
-    if meta.get("simulation_seconds"):
-        parts.append(f"{meta['simulation_seconds']:g} s of simulation across replications")
-    if meta.get("wall_seconds"):
-        parts.append(f"{meta['wall_seconds']:g} s wall clock")
-    if isinstance(meta.get("events_simulated"), int):
-        parts.append(f"{meta['events_simulated']:,} events")
-    if meta.get("events_per_second"):
-        parts.append(f"{meta['events_per_second']:,} events per second")
-    return "; ".join(parts) or "not recorded"
-
-
 def parameters_html(data: RunData) -> str:
     params = stored_parameters(data.folder, data.raw)
     if params is None or params.empty:
@@ -303,7 +191,7 @@ def parameters_html(data: RunData) -> str:
             cell = '<span class="missing">model structure or run setting</span>'
         where = f"{Path(str(r.file)).name}:{r.line}" if str(getattr(r, "line", "")) not in ("", "nan", "None") else ""
         rows.append({"Parameter": str(r.path), "Value": str(r.value), "Source": cell, "Where": where})
-    n_q, n_src = _source_counts(params)
+    n_q, n_src = source_counts(params)
     note = (f"<p class=note>{len(params)} values, of which {n_q} are quantities taken from data "
             f"(rates, durations, probabilities, staffing, costs): {n_src} of these cite a source, "
             f"{n_q - n_src} do not. Sources are the comments written next to each value (or its block) in the "
@@ -311,13 +199,6 @@ def parameters_html(data: RunData) -> str:
     if not (data.folder / PARAMETERS_NAME).is_file():
         note += "<p class=note>This folder has no parameters.csv, so sources could not be shown.</p>"
     return note + table_html(pd.DataFrame(rows), "params", raw_html=("Source",), code=("Parameter",))
-
-
-def _source_counts(params: pd.DataFrame) -> tuple[int, int]:
-    """(quantities needing a source, of which with a source)."""
-    q = [needs_source(str(r.path), str(r.value)) for r in params.itertuples()]
-    has = params["source"].astype(str).str.len() > 0
-    return int(sum(q)), int(sum(1 for need, h in zip(q, has) if need and h))
 
 
 def assumptions_html(data: RunData) -> str:
@@ -349,7 +230,7 @@ def assumptions_html(data: RunData) -> str:
                      "differ noticeably in another run.")
     params = stored_parameters(data.folder, data.raw)
     if params is not None and len(params):
-        n_q, n_src = _source_counts(params)
+        n_q, n_src = source_counts(params)
         if n_q > n_src:
             items.append(f"{n_q - n_src} of {n_q} quantities in the scenario (rates, durations, probabilities, "
                          f"staffing, costs) cite no source in the scenario file: treat them as assumptions to be "
