@@ -184,7 +184,20 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
     ax.set_ylim(y_lo, y_hi)
     pt = 1 / (72 * scale)  # data units per typographic point
     obstacles: list[tuple[float, float, float, float]] = []
+    _draw_boxes(ax, s, lay, edges, visits_per_year, obstacles)
+    flows = [e.flow for e in edges if e.flow]
+    top = max(flows) if flows else 0.0
+    kinds_used, labels = _draw_edges(ax, lay, edges, top)
+    _draw_labels(ax, labels, obstacles, pt)
+    _legend(fig, kinds_used, top)
+    if title:
+        ax.set_title(title, fontsize=11, loc="left")
+    return fig
 
+
+def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visits_per_year: dict | None,
+                obstacles: list[tuple[float, float, float, float]]) -> None:
+    """A box per step (and the deterioration pseudo-step), each added to ``obstacles``."""
     for n in (m for r in lay.rows for m in r if not m.startswith("~")):
         x, y = lay.x[n], lay.y[n]
         name, sub, fill, note = _box_text(s, n, edges, visits_per_year)
@@ -206,10 +219,11 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
             ax.text(x, top - 0.27, textwrap.shorten(note, 40, placeholder="…"), ha="center", va="center",
                     fontsize=7.5, color=PALETTE[0], zorder=4)
 
-    flows = [e.flow for e in edges if e.flow]
-    top = max(flows) if flows else 0.0
-    row = {n: r_i for r_i, r in enumerate(lay.rows) for n in r}
-    # ports: spread the ends of edges along the bottom / top of each box, ordered by the other end's x
+
+def _ports(lay: Layout, edges: list[Edge], row: dict[str, int]
+           ) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, int], float]]:
+    """The two ends of each drawn edge (upper row first), and where each meets its boxes: the ends
+    spread along the bottom / top of each box, ordered by the other end's x."""
     bottom: dict[str, list[tuple[float, int]]] = defaultdict(list)
     topp: dict[str, list[tuple[float, int]]] = defaultdict(list)
     ends: dict[int, tuple[str, str]] = {}
@@ -232,7 +246,15 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
             for j, (_, i) in enumerate(items):
                 off = 0.0 if k == 1 else (j / (k - 1) - 0.5) * min(BOX_W * 0.8, 0.7 * (k - 1))
                 port[(n, i)] = lay.x[n] + off
+    return ends, port
 
+
+def _draw_edges(ax: plt.Axes, lay: Layout, edges: list[Edge], top: float
+                ) -> tuple[list[str], list[tuple[Edge, list, str, int]]]:
+    """An arrow per route, its width growing with the flow; returns the edge kinds drawn and the
+    labels to place."""
+    row = {n: r_i for r_i, r in enumerate(lay.rows) for n in r}
+    ends, port = _ports(lay, edges, row)
     kinds_used: list[str] = []
     labels = []
     for i, e in enumerate(edges):
@@ -243,27 +265,7 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
         if e.kind not in kinds_used:
             kinds_used.append(e.kind)
         lw = 1.2 if not top else 0.8 + 4.2 * math.sqrt((e.flow or 0) / top)
-        if row[a] == row[b]:  # sideways: straight between neighbours, else an arc above the row
-            left, right = sorted((a, b), key=lambda n: lay.x[n])
-            r = lay.rows[row[a]]
-            if abs(r.index(left) - r.index(right)) == 1:
-                side_y = lay.y[left] + 0.18 * (1 if lay.x[e.src] < lay.x[e.dst] else -1)
-                p0 = (lay.x[left] + BOX_W / 2, side_y)
-                p1 = (lay.x[right] - BOX_W / 2, side_y)
-                verts = [p0, ((2 * p0[0] + p1[0]) / 3, side_y), ((p0[0] + 2 * p1[0]) / 3, side_y), p1]
-            else:
-                p0 = (lay.x[left] + 0.3, lay.y[left] + BOX_H / 2)
-                p1 = (lay.x[right] - 0.3, lay.y[right] + BOX_H / 2)
-                h = 0.8
-                verts = [p0, (p0[0], p0[1] + h), (p1[0], p1[1] + h), p1]
-        else:
-            pts = [(port[(a, i)], lay.y[a] - BOX_H / 2)]
-            pts += [(lay.x[d], lay.y[d]) for d in lay.chains[i]]
-            pts.append((port[(b, i)], lay.y[b] + BOX_H / 2))
-            verts = [pts[0]]
-            for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-                dy = (y0 - y1) / 2
-                verts += [(x0, y0 - dy), (x1, y1 + dy), (x1, y1)]
+        verts = _edge_verts(e, i, a, b, lay, row, port)
         forward = (e.src == a) if row[a] != row[b] else (lay.x[e.src] <= lay.x[e.dst])
         if not forward:
             verts = verts[::-1]
@@ -274,8 +276,39 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
         if e.label:
             sideways = row[a] == row[b] and verts[0][1] == verts[-1][1]
             labels.append((e, verts, colour, (1 if lay.x[e.src] < lay.x[e.dst] else -1) if sideways else 0))
+    return kinds_used, labels
 
-    # labels: on the curve, moved along it to avoid boxes and earlier labels
+
+def _edge_verts(e: Edge, i: int, a: str, b: str, lay: Layout, row: dict[str, int],
+                port: dict[tuple[str, int], float]) -> list[tuple[float, float]]:
+    """The Bezier control points of edge ``i`` from ``a`` to ``b`` (before orienting it)."""
+    if row[a] == row[b]:  # sideways: straight between neighbours, else an arc above the row
+        left, right = sorted((a, b), key=lambda n: lay.x[n])
+        r = lay.rows[row[a]]
+        if abs(r.index(left) - r.index(right)) == 1:
+            side_y = lay.y[left] + 0.18 * (1 if lay.x[e.src] < lay.x[e.dst] else -1)
+            p0 = (lay.x[left] + BOX_W / 2, side_y)
+            p1 = (lay.x[right] - BOX_W / 2, side_y)
+            verts = [p0, ((2 * p0[0] + p1[0]) / 3, side_y), ((p0[0] + 2 * p1[0]) / 3, side_y), p1]
+        else:
+            p0 = (lay.x[left] + 0.3, lay.y[left] + BOX_H / 2)
+            p1 = (lay.x[right] - 0.3, lay.y[right] + BOX_H / 2)
+            h = 0.8
+            verts = [p0, (p0[0], p0[1] + h), (p1[0], p1[1] + h), p1]
+    else:
+        pts = [(port[(a, i)], lay.y[a] - BOX_H / 2)]
+        pts += [(lay.x[d], lay.y[d]) for d in lay.chains[i]]
+        pts.append((port[(b, i)], lay.y[b] + BOX_H / 2))
+        verts = [pts[0]]
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+            dy = (y0 - y1) / 2
+            verts += [(x0, y0 - dy), (x1, y1 + dy), (x1, y1)]
+    return verts
+
+
+def _draw_labels(ax: plt.Axes, labels: list[tuple[Edge, list, str, int]],
+                 obstacles: list[tuple[float, float, float, float]], pt: float) -> None:
+    """Labels on their curves, moved along them to avoid boxes and earlier labels (largest flow first)."""
     for e, verts, colour, above in sorted(labels, key=lambda t: -(t[0].flow or 0)):
         text = e.label
         lines = text.split("\n")
@@ -297,6 +330,8 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
                 color=colour if colour != "#333333" else "#222222", zorder=5,
                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
 
+
+def _legend(fig: plt.Figure, kinds_used: list[str], top: float) -> None:
     handles = []
     for k in kinds_used:
         colour, style, text = EDGE_STYLES.get(k, ("#333333", "-", k))
@@ -307,9 +342,6 @@ def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_yea
     if handles:
         fig.legend(handles=handles, loc="lower left", ncol=2 if len(handles) > 2 else len(handles), fontsize=8,
                    frameon=False, bbox_to_anchor=(0.0, 0.0))
-    if title:
-        ax.set_title(title, fontsize=11, loc="left")
-    return fig
 
 
 def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | None
