@@ -77,6 +77,8 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     """Simulate one replication and measure its KPIs."""
     plan, health = _plans(scenario)
     records = simulate(plan, replication, seed, record_visits=record_visits and keep_records)
+    if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
+        records.payers = tuple(svc.payer for svc in scenario.services.values())
     if health is not None:
         records.health = follow_records(records, health)
     kpis = compute_kpis(records, standards_of(scenario))

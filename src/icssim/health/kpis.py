@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.health.course import Outcomes, discount_factor
-from icssim.kpis import Family, Kpi, KpiInfo, Window, register
+from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
 
 #: years after asking for help at which the share in remission is reported (within the follow-up)
 REMISSION_YEARS = (1, 2, 5, 10)
@@ -20,10 +20,14 @@ def _outcomes(w: Window) -> Outcomes | None:
     return w.rec.health
 
 
+HEALTH, MONEY = "Health outcomes", "Value for money"
+
+
 class HealthKpi(Kpi):
     """A KPI of the course of illness: a mean over the window's help-seekers of ``per_person``."""
 
     scale = 1.0
+    group = HEALTH
 
     def compute(self, w: Window) -> dict[str, float]:
         out = _outcomes(w)
@@ -69,7 +73,7 @@ class Relapses(HealthKpi):
 
 
 class UntreatedDuration(Kpi):
-    name, unit = "dui_mean_months", "months"
+    name, unit, group = "dui_mean_months", "months", HEALTH
     label = "Duration of untreated illness at the start of treatment, mean"
 
     def compute(self, w: Window) -> dict[str, float]:
@@ -84,13 +88,13 @@ class UntreatedDuration(Kpi):
 class InRemission(Family):
     """Share of the living in remission ``k`` whole years after asking for help."""
 
-    prefix, family, unit, better = "in_remission_", "years", "share", "higher"
+    prefix, family, unit, better, group = "in_remission_", "years", "share", "higher", HEALTH
     label = "In remission {} after asking for help (of those alive)"
 
     def info(self, name: str) -> KpiInfo:
         years = name[len(self.prefix):].removesuffix("y")
         words = f"{years} year" + ("" if years == "1" else "s")
-        return KpiInfo(self.label.format(words), self.unit, self.better, self.family, years)
+        return KpiInfo(self.label.format(words), self.unit, self.better, self.family, years, self.group)
 
     def compute(self, w: Window) -> dict[str, float]:
         out = _outcomes(w)
@@ -114,7 +118,7 @@ class CostPerPerson(Kpi):
     share of the staff establishment over the window) and the cost of their health states over the
     follow-up (discounted)."""
 
-    name, unit = "cost_per_person", "GBP"
+    name, unit, group = "cost_per_person", "GBP", MONEY
     label = "Cost per help-seeker (pathway and course of illness, discounted)"
 
     def compute(self, w: Window) -> dict[str, float]:
@@ -137,6 +141,44 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
 
 
-HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), CostPerPerson())
+#: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.
+PAYERS = {"icb": "the ICB", "specialised_commissioning": "specialised commissioning (NHS England or a provider "
+          "collaborative)", "local_authority": "the local authority"}
+BUDGET_YEARS = 5
+
+
+class PayerCosts(Family):
+    """Undiscounted cost to each payer (every service's ``payer``) in each of the window's first
+    years (a budget-impact view), and per year over the whole window."""
+
+    prefix, family, unit, group = "cost_to_", "payer", "GBP", MONEY
+
+    def info(self, name: str) -> KpiInfo:
+        payer, _, year = name[len(self.prefix):].partition("_year_")
+        who = PAYERS.get(payer, payer)
+        if year == "all":
+            return KpiInfo(f"Cost to {who}, per year of the window", "GBP per year", "lower", self.family, payer,
+                           self.group)
+        return KpiInfo(f"Cost to {who} in year {year} of the window (undiscounted)", "GBP", "lower",
+                       self.family, payer, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        payers = w.rec.payers
+        if not payers:
+            return {}
+        costs = w.costs.sum(axis=2)  # [bucket, service]
+        per_year = DAYS_PER_YEAR / (w.rec.sample_every * w.days)  # buckets per year
+        out = {}
+        for payer in dict.fromkeys(payers):
+            mine = costs[:, [i for i, p in enumerate(payers) if p == payer]].sum(axis=1)
+            out[f"cost_to_{payer}_year_all"] = float(mine.sum() / w.years)
+            for year in range(1, min(BUDGET_YEARS, int(w.years + 1e-9)) + 1):
+                first, last = int(round((year - 1) * per_year)), int(round(year * per_year))
+                out[f"cost_to_{payer}_year_{year}"] = float(mine[first:last].sum())
+        return out
+
+
+HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), CostPerPerson(),
+               PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)

@@ -68,6 +68,8 @@ class RunRecords:
     #: each person's course of illness (:class:`icssim.health.course.Outcomes`), when the scenario
     #: has a ``health:`` block; filled after the run, aligned with :attr:`patients`
     health: Any = None
+    #: who pays for each service (in the order of :attr:`services`), set from the scenario
+    payers: tuple[str, ...] = ()
 
     @property
     def window(self) -> float:

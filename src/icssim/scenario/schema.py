@@ -245,6 +245,7 @@ class Service(Strict):
     beds: int = Field(default=0, ge=0)
     cost_per_contact: float | None = Field(default=None, ge=0)
     cost_per_bed_day: float = Field(default=0.0, ge=0)
+    payer: str = Field(default="icb", pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
 
 
 class Branch(Strict):
