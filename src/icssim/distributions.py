@@ -15,8 +15,16 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import numpy as np
-from pydantic import (BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from icssim.sampling import FIRST_BLOCK, BlockStream, Sampler, UniformStream, block_draws, uniform_draws
 from icssim.units import MAX_MAGNITUDE, Span, parse_span, span_text
@@ -136,7 +144,7 @@ class _DistBase(BaseModel):
     _no_booleans = field_validator("weights", mode="before", check_fields=False)(classmethod(refuse_booleans))
     _sane_size = field_validator("weights", mode="after", check_fields=False)(classmethod(refuse_huge))
 
-    def compile(self, time_unit: str) -> "Sampler":  # pragma: no cover - abstract
+    def compile(self, time_unit: str) -> Sampler:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def uses_time_units(self) -> bool:
@@ -162,11 +170,11 @@ class Fixed(_DistBase):
     value: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Fixed":
+    def _check(self) -> Fixed:
         _non_negative("value", self.value)
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         v = self.value.to(time_unit)
         return Sampler(lambda rng, n: np.full(n, v), v, 0.0)
 
@@ -178,11 +186,11 @@ class Exponential(_DistBase):
     mean: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Exponential":
+    def _check(self) -> Exponential:
         _positive("mean", self.mean)
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         m = self.mean.to(time_unit)
         return Sampler(lambda rng, n: rng.exponential(m, n), m, m * m)
 
@@ -195,13 +203,13 @@ class Gamma(_DistBase):
     sd: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Gamma":
+    def _check(self) -> Gamma:
         _positive("mean", self.mean)
         _positive("sd", self.sd)
         _spread(self.mean, self.sd)
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
         shape, scale = (m / s) ** 2, s * s / m
         return Sampler(lambda rng, n: rng.gamma(shape, scale, n), m, s * s)
@@ -215,13 +223,13 @@ class Lognormal(_DistBase):
     sd: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Lognormal":
+    def _check(self) -> Lognormal:
         _positive("mean", self.mean)
         _positive("sd", self.sd)
         _spread(self.mean, self.sd)
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
         ratio = s / m
         sigma2 = math.log1p(ratio * ratio) if ratio < 1e150 else 2 * math.log(ratio)
@@ -238,7 +246,7 @@ class Triangular(_DistBase):
     high: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Triangular":
+    def _check(self) -> Triangular:
         _non_negative("low", self.low)
         if not self.low.to("days") <= self.mode.to("days") <= self.high.to("days") or (
             self.low.to("days") == self.high.to("days")
@@ -246,7 +254,7 @@ class Triangular(_DistBase):
             raise ValueError("triangular needs low <= mode <= high and low < high")
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         a, c, b = (x.to(time_unit) for x in (self.low, self.mode, self.high))
         var = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
         return Sampler(lambda rng, n: rng.triangular(a, c, b, n), (a + b + c) / 3, var)
@@ -260,13 +268,13 @@ class Uniform(_DistBase):
     high: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> "Uniform":
+    def _check(self) -> Uniform:
         _non_negative("low", self.low)
         if not self.low.to("days") < self.high.to("days"):
             raise ValueError(f"uniform needs low < high, found low={self.low}, high={self.high}")
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         a, b = self.low.to(time_unit), self.high.to(time_unit)
         return Sampler(lambda rng, n: rng.uniform(a, b, n), (a + b) / 2, (b - a) ** 2 / 12)
 
@@ -279,14 +287,14 @@ class Empirical(_DistBase):
     weights: list[float] | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Empirical":
+    def _check(self) -> Empirical:
         for v in self.values:
             _non_negative("every value", v)
         if self.weights is not None:
             check_weights(self.weights, self.values)
         return self
 
-    def compile(self, time_unit: str) -> "Sampler":
+    def compile(self, time_unit: str) -> Sampler:
         vals = np.array([v.to(time_unit) for v in self.values])
         w = np.ones(len(vals)) if self.weights is None else np.asarray(self.weights, float)
         p = w / w.sum()
@@ -296,7 +304,7 @@ class Empirical(_DistBase):
 
 
 Distribution = Annotated[
-    Union[Fixed, Exponential, Gamma, Lognormal, Triangular, Uniform, Empirical],
+    Fixed | Exponential | Gamma | Lognormal | Triangular | Uniform | Empirical,
     Field(discriminator="dist"),
 ]
 DIST_NAMES = ("fixed", "exponential", "gamma", "lognormal", "triangular", "uniform", "empirical")

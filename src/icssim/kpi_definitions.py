@@ -8,7 +8,6 @@ import numpy as np
 from icssim.kpi_base import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, mean, share
 
 
-
 class Referrals(Kpi):
     group = "Demand and flow"
     name, label, unit, better = "referrals_per_year", "Referrals", "per year", "neutral"

@@ -55,7 +55,7 @@ class RunData:
     est: dict[str, Estimate] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, folder: Path, meta: dict | None = None) -> "RunData":
+    def load(cls, folder: Path, meta: dict | None = None) -> RunData:
         meta = meta if meta is not None else (read_json(folder / "metadata.json") or {})
         data = cls(folder, meta)
         data.raw = read_json(folder / "scenario.json")

@@ -15,6 +15,7 @@ from icssim import pathway_graph
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
 from icssim.report.model_section import model_html
+from icssim.report.numbers import fmt
 from icssim.report.parameters import needs_source, source_counts, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -28,7 +29,6 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report.numbers import fmt
 from icssim.report.run_text import how_sure, run_findings, standard_label, waiting_trend
 
 

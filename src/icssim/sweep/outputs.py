@@ -101,7 +101,7 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
                    "points": ["points.csv"]},
         "plots": plots,
         "store": "sweep.sqlite",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": command,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

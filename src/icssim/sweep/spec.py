@@ -58,7 +58,7 @@ class Parameter(Strict):
         return raw
 
     @model_validator(mode="after")
-    def _check(self) -> "Parameter":
+    def _check(self) -> Parameter:
         has_range = self.low is not None or self.high is not None
         if self.values is not None and has_range:
             raise ValueError("give either 'values' or a range ('low', 'high'), not both")
@@ -107,7 +107,7 @@ class Areas(Strict):
         return raw
 
     @model_validator(mode="after")
-    def _one(self) -> "Areas":
+    def _one(self) -> Areas:
         if (self.table is None) == (self.rows is None):
             raise ValueError("give exactly one of 'table' (a CSV file) or 'rows' (a list of areas)")
         if self.rows is not None and not self.rows:
@@ -157,7 +157,7 @@ class SweepSpec(Strict):
     optimise: Optimise = Field(default_factory=Optimise)
 
     @model_validator(mode="after")
-    def _check(self) -> "SweepSpec":
+    def _check(self) -> SweepSpec:
         if self.design == "lhs":
             if self.samples is None:
                 raise ValueError("a Latin hypercube design ('design: lhs') needs 'samples' (how many points)")
