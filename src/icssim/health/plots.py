@@ -38,12 +38,75 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
     ax.axhline(0, color="#888888", linewidth=0.8)
     ax.axvline(0, color="#888888", linewidth=0.8)
     ax.set_xlim(-span, span)
-    ax.set_title(f"Cost-effectiveness plane against {baseline}", fontsize=11, loc="left")
-    ax.set_xlabel("Incremental QALYs per help-seeker (discounted)")
-    ax.set_ylabel("Incremental cost per help-seeker (£, discounted)")
-    ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.spines[["top", "right"]].set_visible(False)
+    _axes(ax, f"Cost-effectiveness plane against {baseline}",
+          "Incremental QALYs per help-seeker (discounted)", "Incremental cost per help-seeker (£, discounted)")
     ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def psa_plane(points: pd.DataFrame, baseline: str, thresholds: Sequence[float]) -> plt.Figure:
+    """One point per parameter draw: incremental QALYs and cost of each strategy against ``baseline``."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    span = max(float(points["delta_qalys"].abs().max()) * 1.3, 1e-3) if len(points) else 1.0
+    for i, (strategy, g) in enumerate(points.groupby("strategy", sort=False)):
+        ax.scatter(g["delta_qalys"], g["delta_cost"], s=10, alpha=0.5, color=PALETTE[i % len(PALETTE)],
+                   label=f"{strategy}: one point per parameter draw")
+        ax.plot(g["delta_qalys"].mean(), g["delta_cost"].mean(), "D", color="black", markersize=7,
+                label=f"{strategy}: mean over draws")
+    grid = np.linspace(-span, span, 50)
+    for threshold, dash in zip(thresholds, ("--", ":", "-.")):
+        ax.plot(grid, threshold * grid, dash, color=STANDARD_COLOUR, linewidth=1, label=f"£{threshold:,.0f} per QALY")
+    ax.axhline(0, color="#888888", linewidth=0.8)
+    ax.axvline(0, color="#888888", linewidth=0.8)
+    ax.set_xlim(-span, span)
+    _axes(ax, f"Parameter uncertainty: cost-effectiveness plane against {baseline}",
+          "Incremental QALYs per help-seeker (discounted)", "Incremental cost per help-seeker (£, discounted)")
+    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def acceptability_curve(ceac: pd.DataFrame, thresholds: Sequence[float]) -> plt.Figure:
+    """Probability that each strategy has the highest net benefit, by willingness to pay; the
+    frontier (the strategy with the highest expected net benefit) drawn thick."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for i, (strategy, g) in enumerate(ceac.groupby("strategy", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(g["wtp"], g["probability_best"], color=colour, linewidth=1.2, label=strategy)
+        front = g[g["on_frontier"]]
+        ax.plot(front["wtp"], front["probability_best"], "o", color=colour, markersize=4,
+                label=f"{strategy}: highest expected net benefit (frontier)")
+    for threshold in thresholds:
+        ax.axvline(threshold, color=STANDARD_COLOUR, linestyle="--", linewidth=0.8)
+    ax.set_ylim(-0.02, 1.02)
+    _axes(ax, "Cost-effectiveness acceptability curve and frontier", "Willingness to pay (£ per QALY)",
+          "Probability of the highest net benefit")
+    ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
+    ax.legend(fontsize=8, loc="center right")
+    fig.tight_layout()
+    return fig
+
+
+def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float]) -> plt.Figure:
+    """Expected value of perfect information per help-seeker, by willingness to pay."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.plot(value["wtp"], value["evpi_per_person"], color=PALETTE[0], linewidth=1.5)
+    for threshold in thresholds:
+        ax.axvline(threshold, color=STANDARD_COLOUR, linestyle="--", linewidth=0.8)
+    _axes(ax, "Expected value of perfect information", "Willingness to pay (£ per QALY)",
+          "EVPI per help-seeker (£)")
+    ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
+    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
+    fig.tight_layout()
+    return fig
+
+
+def _axes(ax, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=11, loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.spines[["top", "right"]].set_visible(False)

@@ -20,6 +20,14 @@ def register(sub) -> None:
     add_sweep_options(p)
     p.set_defaults(handler=cmd_sweep)
 
+    p = sub.add_parser("psa", help="probabilistic sensitivity analysis: a sweep with 'design: psa', plus the "
+                                   "CE plane, acceptability curve and EVPI",
+                       description="Run every strategy (base scenario) on every drawn parameter set (resumable, "
+                                   "like a sweep) and write the cost-effectiveness analysis under uncertainty.")
+    p.add_argument("file", type=Path, help="sweep file with 'design: psa' (YAML; see docs/health.md)")
+    add_sweep_options(p)
+    p.set_defaults(handler=cmd_sweep, psa=True)
+
     p = sub.add_parser("optimise", aliases=["optimize"],
                        help="find the cheapest sweep point meeting a standard (judged on the CI bound)")
     p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
@@ -77,14 +85,20 @@ def _interrupted(run) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from icssim.health.psa_outputs import answer_text, write_psa
     from icssim.sweep import outputs, runner
 
     run = None
     try:
         run = runner.prepare(args.file, args.out, args.restart)
+        psa = run.sweep.spec.design == "psa"
+        if getattr(args, "psa", False) and not psa:
+            raise IcssimError(f"{args.file}: 'icssim psa' needs a sweep file with 'design: psa' and parameters "
+                              f"with distributions, found 'design: {run.sweep.spec.design}'")
         runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
                        args.quiet, command=_command())
         meta = outputs.write_outputs(run, _command())
+        answer = write_psa(run) if psa else None
     except KeyboardInterrupt:
         return _interrupted(run)
     finally:
@@ -92,6 +106,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             run.store.close()
     if not args.quiet:
         print(outputs_summary(run, meta))
+    if answer is not None:
+        print(answer_text(answer))
     speed = f", {meta['runs_per_minute_this_invocation']:g} runs/min" if meta["runs_per_minute_this_invocation"] else ""
     print(f"wrote {run.out}/ ({meta['points']} points x {meta['replications']} replications; "
           f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s{speed})")

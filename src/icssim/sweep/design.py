@@ -41,7 +41,7 @@ class Point:
     values: dict[str, Any]
     area: str | None = None
     population: int | None = None
-    role: str = "grid"              # grid | lhs | base | low | high
+    role: str = "grid"              # grid | lhs | psa | base | low | high
     varied: str | None = None       # oat: the parameter moved away from its base value
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
     scenario: Scenario | None = field(default=None, repr=False)
@@ -129,6 +129,11 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
     if spec.design == "grid":
         lists = {path: grid_values(path, p) for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
+    if spec.design == "psa":
+        from icssim.sweep.draws import psa_values  # scipy: loaded only for a PSA
+
+        base_values = {path: get_path(base_raw, path) for path in params}
+        return [("psa", None, values) for values in psa_values(params, base_values, spec.samples, spec.sweep.seed)]
     if spec.design == "lhs":
         from scipy.stats import qmc
 

@@ -39,6 +39,9 @@ class Parameter(Strict):
     """
 
     values: list[Any] | None = None
+    dist: Literal["beta", "gamma", "lognormal", "normal", "uniform"] | None = None
+    mean: float | None = None
+    sd: float | None = Field(default=None, gt=0)
     low: float | None = None
     high: float | None = None
     step: float | None = Field(default=None, gt=0)
@@ -59,6 +62,8 @@ class Parameter(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Parameter:
+        if self.dist is not None and self.dist != "uniform":
+            return self._check_distribution()
         has_range = self.low is not None or self.high is not None
         if self.values is not None and has_range:
             raise ValueError("give either 'values' or a range ('low', 'high'), not both")
@@ -75,6 +80,24 @@ class Parameter(Strict):
                 raise ValueError("give either 'step' or 'points' for a range, not both")
         elif self.step is not None or self.points is not None:
             raise ValueError("'step' and 'points' belong to a range ('low', 'high')")
+        return self
+
+    def _check_distribution(self) -> Parameter:
+        """A probabilistic (PSA) parameter: ``dist`` with ``mean`` and ``sd`` that it can have."""
+        if self.mean is None or self.sd is None:
+            raise ValueError(f"a {self.dist} distribution needs 'mean' and 'sd'")
+        if self.values is not None or self.low is not None or self.high is not None:
+            raise ValueError(f"a {self.dist} distribution takes 'mean' and 'sd', not 'values' or a range")
+        if self.dist == "beta":
+            if not 0 < self.mean < 1:
+                raise ValueError(f"a beta distribution (a probability or utility) needs a mean between 0 and 1, "
+                                 f"found {self.mean:g}")
+            if self.sd ** 2 >= self.mean * (1 - self.mean):
+                raise ValueError(f"a beta distribution with mean {self.mean:g} needs sd below "
+                                 f"{(self.mean * (1 - self.mean)) ** 0.5:.4g}, found {self.sd:g}")
+        elif self.dist in ("gamma", "lognormal") and not self.mean > 0:
+            raise ValueError(f"a {self.dist} distribution (a cost, rate or duration) needs a mean above 0, "
+                             f"found {self.mean:g}")
         return self
 
 
@@ -148,7 +171,7 @@ class Optimise(Strict):
 class SweepSpec(Strict):
     sweep: SweepInfo
     base: str | list[str] | dict[str, str]
-    design: Literal["grid", "lhs", "oat"] = "grid"
+    design: Literal["grid", "lhs", "oat", "psa"] = "grid"
     samples: int | None = Field(default=None, ge=1)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     areas: Areas | None = None
@@ -158,13 +181,18 @@ class SweepSpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
+        if self.design == "psa":
+            return self._check_psa()
+        if any(p.dist is not None for p in self.parameters.values()):
+            raise ValueError("parameters with a 'dist' are drawn in a probabilistic sensitivity analysis: "
+                             "use 'design: psa'")
         if self.design == "lhs":
             if self.samples is None:
                 raise ValueError("a Latin hypercube design ('design: lhs') needs 'samples' (how many points)")
             if not self.parameters:
                 raise ValueError("a Latin hypercube design needs at least one parameter")
         elif self.samples is not None:
-            raise ValueError(f"'samples' is for Latin hypercube designs, not '{self.design}'")
+            raise ValueError(f"'samples' is for Latin hypercube and PSA designs, not '{self.design}'")
         if self.design == "oat" and not self.parameters:
             raise ValueError("a one-at-a-time design ('design: oat') needs at least one parameter")
         if self.design == "grid":
@@ -173,6 +201,17 @@ class SweepSpec(Strict):
                     raise ValueError(f"parameter {path!r}: a grid over a range needs 'step' or 'points'")
         if isinstance(self.base, (list, dict)) and not self.base:
             raise ValueError("'base' lists no scenario")
+        return self
+
+    def _check_psa(self) -> SweepSpec:
+        if self.samples is None:
+            raise ValueError("a probabilistic sensitivity analysis ('design: psa') needs 'samples' (how many "
+                             "parameter sets to draw)")
+        plain = [path for path, p in self.parameters.items() if p.dist is None]
+        if not self.parameters or plain:
+            missing = f"; missing for {', '.join(plain)}" if plain else ""
+            raise ValueError("every parameter of a PSA needs a distribution ('dist' with 'mean' and 'sd', or "
+                             f"'dist: uniform' with 'low' and 'high'){missing}")
         return self
 
 

@@ -1,0 +1,109 @@
+"""Probabilistic sensitivity analysis: what parameter uncertainty does to the decision.
+
+A PSA sweep (``design: psa``) runs every strategy (base scenario) on every drawn parameter set.
+From the stored runs this module gives, per draw and strategy, the mean cost and QALYs per
+help-seeker; the cost-effectiveness acceptability curve (the probability that each strategy has
+the highest net benefit, by willingness to pay) and its frontier (the strategy with the highest
+expected net benefit, and how likely it is to be best); the expected value of perfect information
+(EVPI: what resolving all parameter uncertainty would be worth per person); and, with more than
+one replication per draw, how much of the spread is parameters and how much simulation noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from icssim.health.economics import COST, QALYS, THRESHOLDS
+
+#: willingness-to-pay values for the curves, GBP per QALY
+WTP_GRID = tuple(float(x) for x in range(0, 100_001, 2_500))
+
+
+def draw_table(frame: pd.DataFrame, bases: dict[int, tuple[str, int]]) -> pd.DataFrame:
+    """Mean cost and QALYs per help-seeker for each (draw, strategy); ``bases`` maps each sweep
+    point to its (strategy, draw number). Columns: draw, strategy, cost, qalys, replications."""
+    runs = frame.assign(strategy=[bases[p][0] for p in frame["point"]], draw=[bases[p][1] for p in frame["point"]])
+    grouped = runs.groupby(["draw", "strategy"], sort=True)
+    table = grouped[[COST, QALYS]].mean().rename(columns={COST: "cost", QALYS: "qalys"})
+    table["replications"] = grouped.size()
+    return table.reset_index()
+
+
+def net_benefit(table: pd.DataFrame, wtp: float) -> pd.DataFrame:
+    """Net monetary benefit per person, wtp × QALYs − cost: draws as rows, strategies as columns."""
+    nb = table.assign(nb=wtp * table["qalys"] - table["cost"])
+    wide = nb.pivot(index="draw", columns="strategy", values="nb")
+    return wide.dropna()
+
+
+def acceptability(table: pd.DataFrame, wtp_grid: Sequence[float] = WTP_GRID) -> pd.DataFrame:
+    """For each willingness to pay and strategy: the probability it has the highest net benefit,
+    its expected net benefit, and whether it is on the frontier (highest expected net benefit)."""
+    rows = []
+    for wtp in wtp_grid:
+        wide = net_benefit(table, wtp)
+        best = wide.to_numpy().argmax(axis=1)
+        means = wide.mean()
+        for j, strategy in enumerate(wide.columns):
+            rows.append({"wtp": wtp, "strategy": strategy, "probability_best": float((best == j).mean()),
+                         "expected_net_benefit": float(means[strategy]),
+                         "on_frontier": strategy == means.idxmax()})
+    return pd.DataFrame(rows)
+
+
+def evpi(table: pd.DataFrame, wtp_grid: Sequence[float] = WTP_GRID) -> pd.DataFrame:
+    """Expected value of perfect information per person: E[max over strategies of NB] minus
+    max over strategies of E[NB]. Zero when one strategy is best in every draw."""
+    rows = []
+    for wtp in wtp_grid:
+        nb = net_benefit(table, wtp).to_numpy()
+        rows.append({"wtp": wtp, "evpi_per_person": float(nb.max(axis=1).mean() - nb.mean(axis=0).max())})
+    return pd.DataFrame(rows)
+
+
+def incremental(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Each draw's incremental cost and QALYs of every other strategy against ``baseline``."""
+    wide = table.pivot(index="draw", columns="strategy", values=["cost", "qalys"]).dropna()
+    out = []
+    for strategy in wide["cost"].columns:
+        if strategy != baseline:
+            out.append(pd.DataFrame({"draw": wide.index, "strategy": strategy,
+                                     "delta_cost": wide["cost"][strategy] - wide["cost"][baseline],
+                                     "delta_qalys": wide["qalys"][strategy] - wide["qalys"][baseline]}))
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def variance_shares(frame: pd.DataFrame, bases: dict[int, tuple[str, int]], kpi: str = QALYS) -> pd.DataFrame:
+    """Per strategy: the share of the variance of ``kpi`` across draws due to the parameters and the
+    share due to simulation noise (one-way random-effects ANOVA over draws; needs ≥ 2 replications)."""
+    runs = frame.assign(strategy=[bases[p][0] for p in frame["point"]], draw=[bases[p][1] for p in frame["point"]])
+    rows = []
+    for strategy, g in runs.groupby("strategy"):
+        per_draw = g.groupby("draw")[kpi]
+        n = per_draw.size()
+        if len(n) < 2 or n.min() < 2:
+            continue
+        noise = float(per_draw.var(ddof=1).mean())
+        between = float(per_draw.mean().var(ddof=1))
+        parameters = max(between - noise / float(n.mean()), 0.0)
+        total = parameters + noise
+        rows.append({"strategy": strategy, "kpi": kpi, "parameter_variance": parameters, "noise_variance": noise,
+                     "share_parameters": parameters / total if total else np.nan})
+    return pd.DataFrame(rows)
+
+
+def headline(ceac: pd.DataFrame, value: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:
+    """At each threshold: the strategy with the highest expected net benefit, the probability each
+    strategy is best, and the EVPI per person."""
+    out = []
+    for wtp in thresholds:
+        here = ceac[ceac["wtp"] == wtp]
+        if here.empty:
+            continue
+        out.append({"wtp": wtp, "best": str(here.loc[here["on_frontier"], "strategy"].iloc[0]),
+                    "probability_best": {str(r.strategy): r.probability_best for r in here.itertuples()},
+                    "evpi_per_person": float(value.loc[value["wtp"] == wtp, "evpi_per_person"].iloc[0])})
+    return out

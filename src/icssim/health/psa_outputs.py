@@ -1,0 +1,66 @@
+"""The outputs of a probabilistic sensitivity analysis (a sweep with ``design: psa``): tables,
+plots and the answer in words, written beside the sweep's own outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from icssim.health.economics import QALYS, THRESHOLDS
+from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane
+from icssim.health.psa import acceptability, draw_table, evpi, headline, incremental, variance_shares
+from icssim.plots import save
+from icssim.report import build_report
+from icssim.sweep.tables import atomic_text
+from icssim.tables import write_csv
+
+
+def strategies_and_draws(points: list) -> dict[int, tuple[str, int]]:
+    """Each sweep point's (strategy, draw number): the points of each base are the draws in order."""
+    seen: dict[str, int] = {}
+    out = {}
+    for p in points:
+        out[p.index] = (p.base, seen.get(p.base, 0))
+        seen[p.base] = seen.get(p.base, 0) + 1
+    return out
+
+
+def write_psa(run) -> dict[str, Any]:
+    """Write psa.csv, ceac.csv, evpi.csv, psa.json and the PSA plots into the sweep's folder, and
+    rebuild its report; return the answer (per threshold: best strategy, probabilities, EVPI)."""
+    out: Path = run.out
+    bases = strategies_and_draws(run.points)
+    frame = run.frame()
+    table = draw_table(frame, bases)
+    parameters = pd.DataFrame([{"draw": bases[p.index][1], **p.values} for p in run.points]).drop_duplicates("draw")
+    write_csv(table.merge(parameters, on="draw", how="left"), out / "psa.csv")
+    ceac, value = acceptability(table), evpi(table)
+    write_csv(ceac, out / "ceac.csv")
+    write_csv(value, out / "evpi.csv")
+    baseline = next(iter(run.sweep.bases))
+    points = incremental(table, baseline)
+    save(psa_plane(points, baseline, THRESHOLDS), out / "plots" / "psa_plane.png")
+    save(acceptability_curve(ceac, THRESHOLDS), out / "plots" / "ceac.png")
+    save(evpi_curve(value, THRESHOLDS), out / "plots" / "evpi.png")
+    answer = {"baseline": baseline, "draws": int(table["draw"].nunique()),
+              "at_thresholds": headline(ceac, value),
+              "variance": variance_shares(frame, bases, QALYS).to_dict(orient="records")}
+    atomic_text(out / "psa.json", json.dumps(answer, indent=2, default=float))
+    atomic_text(out / "report.html", build_report(out))
+    return answer
+
+
+def answer_text(answer: dict[str, Any]) -> str:
+    """The PSA's answer in a few lines for the terminal."""
+    lines = [f"PSA over {answer['draws']} parameter draws:"]
+    for row in answer["at_thresholds"]:
+        chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
+        lines.append(f"  at £{row['wtp']:,.0f} per QALY: best on expected net benefit: {row['best']} "
+                     f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person")
+    for row in answer["variance"]:
+        lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of QALYs is parameter "
+                     f"uncertainty, the rest simulation noise")
+    return "\n".join(lines)

@@ -1,0 +1,121 @@
+"""Probabilistic sensitivity analysis: draws with the moments asked for, impossible distributions
+refused, and the decision measures (acceptability, frontier, EVPI) against hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from icssim.health.psa import acceptability, draw_table, evpi, incremental, variance_shares
+from icssim.sweep.draws import frozen, in_base_form, psa_values
+from icssim.sweep.spec import Parameter
+
+
+@pytest.mark.parametrize("dist, mean, sd", [("beta", 0.75, 0.05), ("gamma", 0.024, 0.008),
+                                            ("lognormal", 10.7, 2.8), ("normal", 5.0, 1.0)])
+def test_draws_have_the_mean_and_sd_asked_for(dist, mean, sd):
+    p = Parameter(dist=dist, mean=mean, sd=sd)
+    assert frozen(p).mean() == pytest.approx(mean)
+    assert frozen(p).std() == pytest.approx(sd)
+    draws = np.array([v["x"] for v in psa_values({"x": p}, {}, 4096, seed=3)])
+    assert draws.mean() == pytest.approx(mean, rel=0.01)
+    assert draws.std() == pytest.approx(sd, rel=0.03)
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"dist": "beta", "mean": 1.2, "sd": 0.1}, "mean between 0 and 1"),
+    ({"dist": "beta", "mean": 0.5, "sd": 0.6}, "needs sd below"),
+    ({"dist": "gamma", "mean": -3, "sd": 1}, "mean above 0"),
+    ({"dist": "gamma", "mean": 3}, "needs 'mean' and 'sd'"),
+])
+def test_impossible_distributions_are_refused(raw, words):
+    with pytest.raises(ValidationError, match=words):
+        Parameter(**raw)
+
+
+def test_values_keep_the_base_scenarios_unit():
+    assert in_base_form(0.0312345678, "0.024 per month") == "0.0312346 per month"
+    assert in_base_form(3.5, 10.7) == 3.5
+    assert in_base_form(3.6, 4, integer=True) == 4
+
+
+def _table(costs: dict[str, list[float]], qalys: dict[str, list[float]]) -> pd.DataFrame:
+    rows = [{"draw": d, "strategy": s, "cost": c, "qalys": q, "replications": 1}
+            for s in costs for d, (c, q) in enumerate(zip(costs[s], qalys[s]))]
+    return pd.DataFrame(rows)
+
+
+def test_evpi_is_zero_without_uncertainty_about_the_decision():
+    table = _table({"a": [100, 120, 90], "b": [50, 60, 40]}, {"a": [1.0, 1.1, 0.9], "b": [1.2, 1.3, 1.1]})
+    value = evpi(table, [20_000.0])
+    assert value["evpi_per_person"].iloc[0] == pytest.approx(0.0)
+    ceac = acceptability(table, [20_000.0]).set_index("strategy")
+    assert ceac.loc["b", "probability_best"] == 1.0 and ceac.loc["b", "on_frontier"]
+
+
+def test_evpi_and_acceptability_by_hand():
+    # two draws: b better in draw 0 by 1,000, a better in draw 1 by 3,000 (at wtp 10,000)
+    table = _table({"a": [0, 0], "b": [0, 0]}, {"a": [1.0, 1.3], "b": [1.1, 1.0]})
+    ceac = acceptability(table, [10_000.0]).set_index("strategy")
+    assert ceac.loc["a", "probability_best"] == 0.5 and ceac.loc["b", "probability_best"] == 0.5
+    assert ceac.loc["a", "on_frontier"] and not ceac.loc["b", "on_frontier"]
+    # E[max] = (11,000 + 13,000) / 2 = 12,000; max E = a: (10,000 + 13,000) / 2 = 11,500
+    assert evpi(table, [10_000.0])["evpi_per_person"].iloc[0] == pytest.approx(500.0)
+    inc = incremental(table, "a")
+    assert inc["delta_qalys"].tolist() == pytest.approx([0.1, -0.3])
+
+
+def test_draw_table_and_variance_shares():
+    frame = pd.DataFrame({"point": [0, 0, 1, 1, 2, 2, 3, 3], "replication": [0, 1] * 4,
+                          "cost_per_person": [1.0] * 8,
+                          "qalys_per_person": [1.0, 1.2, 2.0, 2.2, 1.5, 1.7, 2.5, 2.7]})
+    bases = {0: ("a", 0), 1: ("a", 1), 2: ("b", 0), 3: ("b", 1)}
+    table = draw_table(frame, bases)
+    assert table.set_index(["draw", "strategy"]).loc[(1, "a"), "qalys"] == pytest.approx(2.1)
+    shares = variance_shares(frame, bases).set_index("strategy")
+    # noise variance 0.02 within draws; draw means 1.1 and 2.1: variance 0.5, minus 0.02 / 2
+    assert shares.loc["a", "parameter_variance"] == pytest.approx(0.5 - 0.01)
+    assert shares.loc["a", "noise_variance"] == pytest.approx(0.02)
+
+
+def test_icssim_psa_runs_resumably_and_writes_the_decision(tmp_path):
+    from helpers import SCENARIOS, run_cli
+
+    sweep = tmp_path / "psa.yaml"
+    sweep.write_text(f"""
+sweep: {{name: tiny_psa, seed: 5, replications: 1}}
+base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
+design: psa
+samples: 3
+parameters:
+  health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05}}
+  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}
+kpis: [qalys_per_person, cost_per_person]
+""")
+    code, err = run_cli(["psa", str(sweep), "--out", str(tmp_path / "out"), "--yes", "-q", "-w", "2"])
+    assert code == 0, err
+    out = tmp_path / "out"
+    for name in ("psa.csv", "ceac.csv", "evpi.csv", "psa.json", "plots/ceac.png", "plots/psa_plane.png"):
+        assert (out / name).is_file(), name
+    table = pd.read_csv(out / "psa.csv")
+    assert len(table) == 6 and set(table["strategy"]) == {"fragmented", "integrated"}
+    assert table.groupby("draw")["health.states.ill_moderate.utility"].nunique().max() == 1
+    ceac = pd.read_csv(out / "ceac.csv")
+    assert np.allclose(ceac.groupby("wtp")["probability_best"].sum(), 1.0)
+
+
+def test_icssim_psa_refuses_a_sweep_without_distributions(tmp_path):
+    from helpers import SCENARIOS, run_cli
+
+    sweep = tmp_path / "grid.yaml"
+    sweep.write_text(f"""
+sweep: {{name: not_psa}}
+base: {SCENARIOS / 'ed_fragmented.yaml'}
+parameters:
+  services.adult_inpatient.beds: [16, 17]
+""")
+    code, err = run_cli(["psa", str(sweep), "--out", str(tmp_path / "out"), "--yes"])
+    assert code == 2 and "needs a sweep file with 'design: psa'" in err
+    assert not (tmp_path / "out").exists()
