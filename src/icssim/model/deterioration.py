@@ -12,10 +12,10 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
-from icssim.distributions import block_draws, uniform_draws
 from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, Patient, Step
 from icssim.model.plan import Plan
 from icssim.model.recording import Recording
+from icssim.sampling import block_draws, uniform_draws
 
 
 class Deterioration(Recording):

@@ -38,12 +38,12 @@ from icssim.model.entities import (
     AGED_OUT, BED_DAYS, CONTACTS, DISCHARGED_MISSED, DROPPED, EMERGENCY, ESCALATED, EXP1, MISSED, MONITORING, NAN,
     REJECTED, SERVED, STAFF, Draw, Patient, draws, exponential,
 )
-from icssim.distributions import block_draws
 from icssim.model.loop import cyclic_gc_paused
 from icssim.model.plan import Plan
 from icssim.model.recording import bucket_costs
 from icssim.model.records import RunRecords
 from icssim.model.service import Service
+from icssim.sampling import block_draws
 
 __all__ = [
     "AGED_OUT", "BED_DAYS", "CONTACTS", "DISCHARGED_MISSED", "DROPPED", "EMERGENCY", "ESCALATED", "MISSED",

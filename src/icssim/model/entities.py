@@ -14,11 +14,11 @@ from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any, Final
 
-from icssim.distributions import Sampler, block_draws, uniform_draws
 from icssim.model.plan import COST_CATEGORIES, Condition, RouterPlan, StepPlan
 from icssim.model.streams import Streams
+from icssim.sampling import Sampler, block_draws, uniform_draws
 
-Draw = Callable[[], float]  # a stream: the next block-drawn value on each call (distributions.block_draws)
+Draw = Callable[[], float]  # a stream: the next block-drawn value on each call (sampling.block_draws)
 
 # Constants are Final: compiled, they are C constants, not look-ups in the module's namespace.
 NAN: Final = math.nan

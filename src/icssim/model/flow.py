@@ -14,7 +14,6 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
-from icssim.distributions import block_draws
 from icssim.errors import RunawayPathway
 from icssim.model.entities import (
     AGED_OUT, IN_QUEUE, IN_TRANSIT, NAN, NOWHERE, REJECTED, RETURNING, SERVED, Draw, Patient, Resource, Router,
@@ -22,6 +21,7 @@ from icssim.model.entities import (
 )
 from icssim.model.plan import Plan
 from icssim.model.queues import Queues
+from icssim.sampling import block_draws
 
 
 class Flow(Queues):

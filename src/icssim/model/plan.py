@@ -12,10 +12,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from icssim.distributions import Sampler
 from icssim.kinds import KINDS
 from icssim.model.arrivals import RateProfile, demand_profile
-from icssim.model.calendar import CalendarPlan, compile_calendar, needs_calendar, office_hours, time_of
+from icssim.model.calendar import CalendarPlan, time_of
+from icssim.model.calendar_compile import compile_calendar, needs_calendar, office_hours
+from icssim.sampling import Sampler
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
@@ -174,7 +175,7 @@ def compile_plan(s: Scenario) -> Plan:
         if s.calendar is not None:
             steps = tuple(office_hours(sp, s.pathway.steps[sp.name], s.calendar) for sp in steps)
         calendar = compile_calendar(s, unit, horizon, warmup, attributes, resources, by_service, steps,
-                                    step_index, {c: i for i, c in enumerate(s.cohorts)})
+                                    step_index, {c: i for i, c in enumerate(s.cohorts)}, _attr_sampler)
     # the ways a patient record can end: the engine's own three, then each discharge step's outcome
     outcomes = ["in_system", "dropped_out", "discharged_missed"]
     outcomes += sorted({st.outcome for st in steps if st.is_exit} - set(outcomes))
