@@ -1,0 +1,51 @@
+"""What the course of illness adds to a replication: ed_fragmented with and without its health:
+block, median of 5 replications each (same seed and replication numbers), plus the time of the
+course alone. Run: ``python benchmarks/health.py``. Issue 20 asks for at most +30%."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from icssim.experiments import run_replication
+from icssim.health.follow import follow_records
+from icssim.health.plan import compile_health
+from icssim.model import ENGINE_COMPILED
+from icssim.scenario import load_scenario, scenario_from_dict
+from icssim.scenario.initial_state import anchored_raw
+
+ROOT = Path(__file__).resolve().parents[1]
+REPEATS = 5
+
+
+def main() -> None:
+    with_health = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
+    raw = anchored_raw(with_health)
+    raw.pop("health")
+    without = scenario_from_dict(raw, name="ed_fragmented without health")
+    run_replication(with_health, 0, keep_records=False)  # warm caches and imports
+    seconds: dict[str, list[float]] = {"without health": [], "with health": []}
+    for r in range(REPEATS):  # interleaved, so that a busy machine slows both alike
+        for label, scenario in (("without health", without), ("with health", with_health)):
+            start = time.perf_counter()
+            run_replication(scenario, r, keep_records=False, record_visits=False)
+            seconds[label].append(time.perf_counter() - start)
+    times = {label: statistics.median(s) for label, s in seconds.items()}
+    plan = compile_health(with_health)
+    rec = run_replication(with_health, 0).records
+    course = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        follow_records(rec, plan)
+        course.append(time.perf_counter() - start)
+    extra = statistics.median(course) / times["without health"]
+    print(f"engine compiled: {ENGINE_COMPILED}; {len(rec.patients['pid'])} people followed for 10 years")
+    for label, t in times.items():
+        print(f"  replication {label}: median {t:.3f} s")
+    print(f"  course of illness alone: median {statistics.median(course):.3f} s, {extra:.0%} of a replication "
+          f"without it")
+
+
+if __name__ == "__main__":
+    main()
