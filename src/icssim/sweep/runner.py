@@ -234,9 +234,8 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
     started = time.perf_counter()
     results = None
     try:
-        pilot = None
+        pilot = spp = None
         if todo:
-            spp = None
             if run.done and not restart:
                 spp = _stored_seconds_per_patient(run)
             if spp is None:
@@ -245,22 +244,13 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
                 results = executor.run(tasks_for(run, todo))
                 pilot = next(results)
                 spp = pilot["wall_seconds"] / max(run.points[pilot["point"]].expected_patients, 1.0)
-        names = list(pilot["kpis"]) if pilot is not None else _stored_kpi_names(run)
-        if names:
-            check_kpi_names(run, names)
-            if check is not None:
-                check(names)
+        _check_names(run, list(pilot["kpis"]) if pilot is not None else _stored_kpi_names(run), check)
         if todo:
             _confirm(run, todo, spp, executor, budget, yes, log)
-        if restart and run.out.exists():
-            _clear(run.out)
-            run.done = set()
-        run.out.mkdir(parents=True, exist_ok=True)
-        run.store = Store(run.out)
-        _write_meta(run, command)
-        if pilot is not None and run.store.add(pilot):
+        store = _open_store(run, restart, command)
+        if pilot is not None and store.add(pilot):
             run.ran_now += 1
-        run.done = run.store.done()
+        run.done = store.done()
         if results is not None:   # the pilot's fellow runs, already under way
             _collect(run, results, len(todo) - 1, quiet)
         else:
@@ -277,6 +267,25 @@ def execute(run: SweepRun, workers: int | None = None, dask: str | None = None, 
         if own:
             executor.close()
     return run
+
+
+def _check_names(run: SweepRun, names: list[str] | None, check: Callable[[list[str]], None] | None) -> None:
+    """Refuse unknown KPI names in the sweep file (and ``check`` them) before anything is written."""
+    if names:
+        check_kpi_names(run, names)
+        if check is not None:
+            check(names)
+
+
+def _open_store(run: SweepRun, restart: bool, command: str) -> Store:
+    """Make the output folder (emptied first with ``restart``), open its store and write its metadata."""
+    if restart and run.out.exists():
+        _clear(run.out)
+        run.done = set()
+    run.out.mkdir(parents=True, exist_ok=True)
+    run.store = Store(run.out)
+    _write_meta(run, command)
+    return run.store
 
 
 def _run_pairs(run: SweepRun, pairs: list[tuple[int, int]], executor, quiet: bool) -> None:
