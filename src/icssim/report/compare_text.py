@@ -149,7 +149,26 @@ def _cost_text(d: _Differences) -> str:
                      f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
         else:
             text += f" Total cost does not change clearly ({escape(change(k))}, 95% CI {escape(ci)})."
+        text += _staff_and_activity(d)
     return text
+
+
+def _staff_and_activity(d: _Differences) -> str:
+    """What each scenario pays for in staff, beside what its activity costs: the part of the total
+    that is money put in rather than care used."""
+    staff, total = "staff_cost_per_year", "cost_per_year"
+    if staff not in d.rows:
+        return ""
+    s = d.rows[staff].diff_mean
+    activity = d.rows[total].diff_mean - s
+    base, new = d.means.get((staff, d.baseline)), d.means.get((staff, d.scen))
+    pct = f", {100 * s / base:+.0f}%".replace("-", "−") if base else ""
+    level = ""
+    if base is not None and new is not None:
+        level = f" ({escape(money(base))} → {escape(money(new))} a year{pct})"
+    return (f" Of that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a year "
+            f"{'more' if s > 0 else 'less'}{level}, and activity (contacts, bed-days, monitoring) "
+            f"{escape(money(abs(activity)))} a year {'more' if activity > 0 else 'less'}.")
 
 
 def _worse_text(d: _Differences, s: Scenario | None) -> str:
