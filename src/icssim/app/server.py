@@ -1,0 +1,316 @@
+"""The app's pages: a Starlette application rendering Jinja2 templates on the server.
+
+Pages are plain HTML forms (they work without JavaScript; a few lines of it only refresh a
+running job's progress). Every request is checked before it is served: its Host must be this
+machine (no DNS rebinding) and a form posted from another site's page is refused (its Origin
+must be this app), so a web page open in the same browser cannot drive the app.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from icssim.app.jobs import MAX_REPLICATIONS, Jobs
+from icssim.app.workspace import Workspace
+from icssim.errors import IcssimError, ScenarioError
+
+HERE = Path(__file__).parent
+#: Hosts the app answers to: this machine only (and Starlette's test client).
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+#: Largest form accepted, in bytes (a scenario's form is a few KB).
+MAX_BODY = 1_000_000
+
+
+def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[str] | None = None) -> Starlette:
+    """The app for the working directory ``root`` (its ``scenarios/`` and ``results/``)."""
+    ws = Workspace(root)
+    jobs = Jobs(ws.results, workers)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["max_replications"] = MAX_REPLICATIONS
+    svg_cache: dict[tuple[str, float], bytes] = {}
+    svg_lock = threading.Lock()
+    allowed = hosts or LOCAL_HOSTS
+
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+        context.setdefault("scenarios", ws.scenario_names())
+        context.setdefault("jobs", jobs.all()[:5])
+        return templates.TemplateResponse(request, template, context, status_code=status)
+
+    def refused(request: Request, exc: Exception, status: int = 400) -> Response:
+        return page(request, "error.html", status, message=str(exc))
+
+    async def form(request: Request) -> dict[str, str]:
+        """The posted form (application/x-www-form-urlencoded), refused if it comes from another site."""
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).hostname not in [h.strip("[]") for h in allowed]:
+            raise PermissionError(f"a form from {origin} may not drive this app")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise IcssimError("the form is too large")
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+
+    # ------------------------------------------------------------------ pages
+    async def home(request: Request) -> Response:
+        folders = await run_in_threadpool(ws.result_folders)
+        return page(request, "home.html", folders=folders[:12], root=str(ws.root))
+
+    async def scenario_page(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            scenario = await run_in_threadpool(ws.load, name)
+        except ScenarioError as exc:
+            return page(request, "error.html", 422, message=f"scenarios/{name}.yaml cannot be used:",
+                        problems=[str(p) for p in exc.problems])
+        except IcssimError as exc:
+            return refused(request, exc, 404)
+        if request.method == "GET":
+            return edit_page(request, name, scenario)
+        try:
+            values = await form(request)
+        except PermissionError as exc:
+            return refused(request, exc, 403)
+        except IcssimError as exc:
+            return refused(request, exc)
+        action = values.pop("action", "check")
+        new_name = values.pop("new_name", "").strip()
+        raw, edited, inline, other = await run_in_threadpool(ws.edit, scenario, values, ws.scenario_path(name))
+        if edited is None:
+            return edit_page(request, name, scenario, values, inline, other, new_name=new_name, status=422)
+        changed = [k for k, v in values.items() if _changed(ws, scenario, k, v)]
+        if action == "save":
+            from icssim.scenario import provenance
+
+            try:
+                target = await run_in_threadpool(ws.save, name, new_name, provenance(scenario).raw, raw,
+                                                 ws.fields(scenario))
+            except ScenarioError as exc:
+                return edit_page(request, name, scenario, values, {}, [str(p) for p in exc.problems],
+                                 new_name=new_name, status=422)
+            except IcssimError as exc:
+                return edit_page(request, name, scenario, values, {}, [], new_name=new_name, status=422,
+                                 name_error=str(exc))
+            return RedirectResponse(f"/scenarios/{quote(target.stem)}?saved=1", status_code=303)
+        note = (f"{len(changed)} value(s) changed; all checks pass. Give the new scenario a name and save it."
+                if changed else "No value changed; all checks pass.")
+        return edit_page(request, name, scenario, values, {}, [], new_name=new_name, note=note)
+
+    def edit_page(request: Request, name: str, scenario, values: dict[str, str] | None = None,
+                  inline: dict[str, list[str]] | None = None, other: list[str] | None = None,
+                  new_name: str = "", status: int = 200, note: str = "", name_error: str = "") -> Response:
+        fields = ws.fields(scenario)
+        groups: dict[str, list] = {}
+        for f in fields:
+            groups.setdefault(f.group, []).append(f)
+        values = values or {}
+        inline = inline or {}
+        extends = _extends_of(ws.scenario_path(name))
+        return page(request, "scenario.html", status, name=name, scenario=scenario, groups=groups, values=values,
+                    inline=inline, other=other or [], new_name=new_name, note=note, name_error=name_error,
+                    n_errors=sum(len(v) for v in inline.values()) + len(other or []),
+                    saved=request.query_params.get("saved") == "1", extends=extends,
+                    open_groups={f.group for f in fields if f.key in inline or
+                                 (f.key in values and values[f.key].strip() != f.text)})
+
+    async def pathway_svg(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            path = ws.scenario_path(name)
+        except IcssimError as exc:
+            return PlainTextResponse(str(exc), 404)
+        key = (str(path), path.stat().st_mtime)
+
+        def draw() -> bytes:
+            with svg_lock:
+                if key not in svg_cache:
+                    svg_cache[key] = pathway_svg_bytes(ws.load(name))
+                return svg_cache[key]
+
+        try:
+            svg = await run_in_threadpool(draw)
+        except ScenarioError as exc:
+            return PlainTextResponse(str(exc), 422)
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
+
+    async def start_run(request: Request) -> Response:
+        try:
+            values = await form(request)
+            name = values.get("scenario", "")
+            n = _whole(values.get("replications", ""))
+            scenario = await run_in_threadpool(ws.load, name)
+            job = jobs.run(scenario, n, f"scenarios/{name}.yaml")
+        except PermissionError as exc:
+            return refused(request, exc, 403)
+        except IcssimError as exc:
+            return refused(request, exc)
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    async def compare_page(request: Request) -> Response:
+        if request.method == "GET":
+            return page(request, "compare.html", a=request.query_params.get("a", ""),
+                        b=request.query_params.get("b", ""))
+        try:
+            values = await form(request)
+            names = [values.get("a", ""), values.get("b", "")]
+            n = _whole(values.get("replications", ""))
+            if names[0] == names[1]:
+                raise IcssimError("pick two different scenarios to compare")
+            scenarios = [await run_in_threadpool(ws.load, x) for x in names]
+            job = jobs.compare(scenarios, n, [f"scenarios/{x}.yaml" for x in names])
+        except PermissionError as exc:
+            return refused(request, exc, 403)
+        except IcssimError as exc:
+            return page(request, "compare.html", 422, a=values.get("a", ""), b=values.get("b", ""), error=str(exc))
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    async def explore_page(request: Request) -> Response:
+        name = request.query_params.get("scenario") or (request.method == "GET" and "") or ""
+        values: dict[str, str] = {}
+        if request.method == "POST":
+            try:
+                values = await form(request)
+            except PermissionError as exc:
+                return refused(request, exc, 403)
+            name = values.get("scenario", "")
+        fields, error = [], ""
+        if name:
+            try:
+                fields = ws.fields(await run_in_threadpool(ws.load, name))
+            except IcssimError as exc:
+                return refused(request, exc, 404)
+        if request.method == "POST":
+            try:
+                job = await run_in_threadpool(start_whatif, name, values)
+                return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+            except IcssimError as exc:
+                error = str(exc)
+        return page(request, "explore.html", 422 if error else 200, name=name, fields=fields, values=values,
+                    error=error)
+
+    def start_whatif(name: str, values: dict[str, str]):
+        scenario = ws.load(name)
+        key = values.get("key", "")
+        texts = [t.strip() for t in values.get("values", "").split(",") if t.strip()]
+        if not 2 <= len(texts) <= 8:
+            raise IcssimError(f"give 2 to 8 values separated by commas, found {len(texts)}")
+        if key not in {f.key for f in ws.fields(scenario)}:
+            raise IcssimError(f"{key!r} is not a number of scenarios/{name}.yaml")
+        points = []
+        for text in texts:
+            _, edited, inline, other = ws.edit(scenario, {key: text}, ws.scenario_path(name))
+            if edited is None:
+                raise IcssimError(f"{key} = {text}: " + "; ".join([*sum(inline.values(), []), *other]))
+            points.append((text, edited))
+        return jobs.whatif(name, key, points, _whole(values.get("replications", "")))
+
+    async def job_page(request: Request) -> Response:
+        job = jobs.get(request.path_params["id"])
+        if job is None:
+            return refused(request, IcssimError("no such run (the app keeps runs only while it runs)"), 404)
+        return page(request, "job.html", job=job)
+
+    async def job_json(request: Request) -> Response:
+        job = jobs.get(request.path_params["id"])
+        if job is None:
+            return JSONResponse({"error": "no such run"}, 404)
+        return JSONResponse({"state": job.state, "done": job.done, "total": job.total, "percent": job.percent,
+                             "message": job.message, "folder": job.folder, "seconds": round(job.seconds, 1)})
+
+    async def job_cancel(request: Request) -> Response:
+        try:
+            await form(request)
+        except PermissionError as exc:
+            return refused(request, exc, 403)
+        job = jobs.get(request.path_params["id"])
+        if job is None:
+            return refused(request, IcssimError("no such run"), 404)
+        job.cancel.set()
+        return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    async def results_page(request: Request) -> Response:
+        rel = request.path_params.get("path", "")
+        try:
+            path = ws.result_path(rel)
+        except IcssimError as exc:
+            return refused(request, exc, 403)
+        if path == ws.results:
+            return page(request, "results.html", folders=await run_in_threadpool(ws.result_folders))
+        if path.is_file():
+            return FileResponse(path, headers={"X-Content-Type-Options": "nosniff"})
+        if not path.is_dir():
+            return refused(request, IcssimError(f"results/{rel} does not exist"), 404)
+        files = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
+        rel = str(path.relative_to(ws.results))
+        return page(request, "folder.html", rel=rel, files=files, report=(path / "report.html").is_file(),
+                    whatif=(path / "whatif.png").is_file())
+
+    routes = [
+        Route("/", home),
+        Route("/scenarios/{name}", scenario_page, methods=["GET", "POST"]),
+        Route("/scenarios/{name}/pathway.svg", pathway_svg),
+        Route("/run", start_run, methods=["POST"]),
+        Route("/compare", compare_page, methods=["GET", "POST"]),
+        Route("/explore", explore_page, methods=["GET", "POST"]),
+        Route("/jobs/{id}", job_page),
+        Route("/jobs/{id}/status", job_json),
+        Route("/jobs/{id}/cancel", job_cancel, methods=["POST"]),
+        Route("/results", results_page),
+        Route("/results/{path:path}", results_page),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
+    app.state.workspace = ws
+    app.state.jobs = jobs
+    return app
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise IcssimError(f"replications must be a whole number, found {text!r}") from None
+
+
+def _changed(ws: Workspace, scenario, key: str, text: str) -> bool:
+    for f in ws.fields(scenario):
+        if f.key == key:
+            return text.strip() != f.text
+    return False
+
+
+def _extends_of(path: Path) -> str:
+    """The base file a scenario file names in ``extends``, if any (read as text, for the page)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("extends:"):
+            return line.partition(":")[2].split("#")[0].strip().strip("'\"")
+    return ""
+
+
+def pathway_svg_bytes(scenario) -> bytes:
+    """The scenario's pathway drawn as the run report draws it (:mod:`icssim.diagram`), as SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from icssim import diagram, pathway_graph
+
+    fig = diagram.draw_pathway(scenario, pathway_graph.merge_deterioration(pathway_graph.pathway_edges(scenario)))
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "icssim", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return buf.getvalue()

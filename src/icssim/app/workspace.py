@@ -1,0 +1,344 @@
+"""The app's files and forms, without any web framework: the scenarios and results of one
+working directory, the editable numbers of a scenario, and saving an edit as a file that
+``extends`` the original with only what changed.
+
+Every path comes through :meth:`Workspace.scenario_path` or :meth:`Workspace.result_path`,
+which refuse anything outside the working directory's ``scenarios/`` and ``results/``.
+Edits are validated by the loader the command line uses (:func:`icssim.scenario.scenario_from_dict`),
+so the app shows the same messages; a value typed in a form is only ever parsed as a number
+or kept as text, never evaluated.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import os
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.output_folder import inside
+
+#: A scenario's or results folder's name: one plain path component.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+#: A new scenario's name, as it will be written into ``scenario.name`` and the file name.
+NEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_SPAN = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*(?:/|per\s+)?\s*[A-Za-z]+\s*$")
+#: Sections whose numbers the forms offer, in the order shown.
+SECTIONS = ("scenario", "cohorts", "services", "pathway", "health", "calendar")
+#: Keys never offered for editing (identity of a run, not a number of the pathway).
+SKIP = {("scenario", "seed")}
+
+
+@dataclass
+class Field:
+    """One editable value of a scenario: where it is, what it holds and its cited source."""
+
+    path: tuple[Any, ...]
+    value: Any
+    comment: str
+    where: str
+
+    @property
+    def key(self) -> str:
+        return ".".join(str(p) for p in self.path)
+
+    @property
+    def text(self) -> str:
+        return _text(self.value)
+
+    @property
+    def group(self) -> str:
+        """The form section it is shown in: e.g. ``services / cyp_ed`` or ``pathway / steps / spa``."""
+        depth = 3 if self.path[:2] == ("pathway", "steps") else 2
+        return " / ".join(str(p) for p in self.path[:min(depth, len(self.path) - 1)]) or str(self.path[0])
+
+    @property
+    def label(self) -> str:
+        depth = 3 if self.path[:2] == ("pathway", "steps") else 2
+        rest = self.path[min(depth, len(self.path) - 1):]
+        return ".".join(str(p) for p in rest)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value)) if "e" not in repr(value) else repr(value)
+    return str(value)
+
+
+class Workspace:
+    """The ``scenarios/`` and ``results/`` folders of one working directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.scenarios = self.root / "scenarios"
+        self.results = self.root / "results"
+        self._loaded: dict[Path, tuple[tuple, Any, list[str]]] = {}
+
+    # ------------------------------------------------------------------ paths
+    def scenario_names(self) -> list[str]:
+        """The scenario files in ``scenarios/`` (not its subfolders), by name without ``.yaml``."""
+        if not self.scenarios.is_dir():
+            return []
+        return sorted(p.stem for p in self.scenarios.glob("*.yaml") if p.is_file() and NAME.match(p.stem))
+
+    def scenario_path(self, name: str) -> Path:
+        """``scenarios/<name>.yaml``, refused unless it is a plain name of a file inside ``scenarios/``."""
+        if not isinstance(name, str) or not NAME.match(name):
+            raise IcssimError(f"{name!r} is not a scenario name: expected the name of a file in scenarios/ "
+                              "(letters, digits, '_', '-', '.')")
+        path = inside(self.scenarios, name + ".yaml")
+        self._within(path)
+        if not path.is_file():
+            raise IcssimError(f"scenarios/{name}.yaml does not exist")
+        return path
+
+    def result_path(self, rel: str) -> Path:
+        """A file or folder under ``results/``, refused unless each part is a plain name and the
+        path, links resolved, stays inside ``results/`` (and so inside the working directory)."""
+        parts = [p for p in str(rel).split("/") if p != ""]
+        if not parts:
+            return self.results
+        for part in parts:
+            if part in (".", "..") or "\\" in part or "\0" in part:
+                raise IcssimError(f"{rel!r} is not inside results/: refusing to read it")
+        path = inside(self.results, *parts)
+        self._within(path)
+        return path
+
+    def _within(self, path: Path) -> None:
+        resolved = path.resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise IcssimError(f"{path} is not inside the working directory {self.root}: refusing it")
+
+    def result_folders(self) -> list[dict[str, Any]]:
+        """Past results: each folder in ``results/`` holding a metadata.json, newest first."""
+        import json
+
+        out: list[dict[str, Any]] = []
+        if not self.results.is_dir():
+            return out
+        for folder in self.results.iterdir():
+            meta_file = folder / "metadata.json"
+            if folder.name.startswith(".") or not folder.is_dir() or folder.is_symlink() or not meta_file.is_file():
+                continue
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                meta = {}
+            meta = meta if isinstance(meta, dict) else {}
+            out.append({"name": folder.name, "kind": meta.get("kind", "?"),
+                        "date": str(meta.get("date", meta.get("created", "")))[:19],
+                        "scenarios": meta.get("scenarios") or [meta.get("scenario", folder.name)],
+                        "report": (folder / "report.html").is_file(),
+                        "mtime": meta_file.stat().st_mtime})
+        return sorted(out, key=lambda r: -r["mtime"])
+
+    # ------------------------------------------------------------------ scenarios
+    def load(self, name: str):
+        """The scenario ``scenarios/<name>.yaml``, validated as the command line does (kept while
+        none of the files it was read from has changed: reading a scenario takes about 0.3 s)."""
+        from icssim.scenario import load_scenario, provenance
+
+        path = self.scenario_path(name)
+        cached = self._loaded.get(path)
+        if cached is not None and cached[0] == _stamp(cached[2]):
+            return cached[1]
+        scenario = load_scenario(path)
+        files = list(provenance(scenario).files)
+        self._loaded[path] = (_stamp(files), scenario, files)
+        return scenario
+
+    def fields(self, scenario) -> list[Field]:
+        """Every number of ``scenario`` a planner may change (numbers, spans such as ``2 weeks`` and rates),
+        with the comment that cites its source and the file and line it was read from."""
+        from icssim.scenario import provenance
+
+        prov = provenance(scenario)
+        found: list[Field] = []
+
+        def walk(node: Any, path: tuple[Any, ...]) -> None:
+            if isinstance(node, dict):
+                for k, v in node.items():
+                    walk(v, (*path, k))
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, (*path, i))
+            elif path in SKIP:
+                return
+            elif (isinstance(node, (int, float)) and not isinstance(node, bool)) or \
+                    (isinstance(node, str) and _SPAN.match(node)):
+                file, line = prov.where(path)
+                where = f"{self.relative(file)}:{line}" if line else self.relative(file)
+                found.append(Field(path, node, _comment_for(prov, path), where))
+
+        for section in SECTIONS:
+            if section in prov.raw:
+                walk(prov.raw[section], (section,))
+        return found
+
+    def relative(self, file: str) -> str:
+        try:
+            return str(Path(file).resolve().relative_to(self.root))
+        except ValueError:
+            return Path(file).name
+
+    def edit(self, scenario, values: dict[str, str], file: Path | None = None):
+        """Apply the form's ``values`` (dotted key → text) to ``scenario`` and validate the result with
+        the command line's code. Return ``(raw, edited scenario or None, problems by key, other problems)``."""
+        from icssim.scenario import provenance, scenario_from_dict
+
+        prov = provenance(scenario)
+        raw = copy.deepcopy(prov.raw)
+        by_key = {f.key: f for f in self.fields(scenario)}
+        for key, text in values.items():
+            field = by_key.get(key)
+            if field is None:
+                continue
+            _set(raw, field.path, parse_value(text, field.value))
+        where = str(file if file is not None else Path(prov.files[-1]))
+        try:
+            edited = scenario_from_dict(raw, name=where)
+        except ScenarioError as exc:
+            return raw, None, *split_problems(exc.problems, by_key)
+        return raw, edited, {}, []
+
+    def save(self, original: str, new_name: str, base_raw: dict, raw: dict, fields: list[Field]) -> Path:
+        """Write ``scenarios/<new_name>.yaml``: ``extends`` the original file and states only the values
+        that differ from it (each with the value it replaces and its source as a comment). Never
+        replaces an existing file. Validated again, as a file, before it is kept."""
+        from icssim.scenario import load_scenario
+
+        if not isinstance(new_name, str) or not NEW_NAME.match(new_name):
+            raise IcssimError(f"{new_name!r} cannot name a scenario: expected letters, digits, '_' or '-' "
+                              "(up to 64, starting with a letter or digit)")
+        base_file = self.scenario_path(original)
+        target = inside(self.scenarios, new_name + ".yaml")
+        self._within(target)
+        if os.path.lexists(target):
+            raise IcssimError(f"scenarios/{new_name}.yaml already exists: choose another name")
+        changes = differences(base_raw, raw)
+        scenario_part = {"name": new_name, **changes.pop("scenario", {})}
+        changes = {"scenario": scenario_part, **changes}
+        text = overrides_yaml(os.path.relpath(base_file, target.parent), original, changes,
+                              {f.key: f for f in fields})
+        tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        tmp.write_text(text, encoding="utf-8")
+        try:
+            os.link(tmp, target)  # fails if the name appeared meanwhile: never replaces a file
+        except FileExistsError:
+            raise IcssimError(f"scenarios/{new_name}.yaml already exists: choose another name") from None
+        finally:
+            tmp.unlink()
+        try:
+            load_scenario(target)
+        except ScenarioError:
+            target.unlink()
+            raise
+        return target
+
+
+def _stamp(files: list[str]) -> tuple:
+    """When each file was last changed (None if it is gone)."""
+    out: list[tuple[str, int | None, int | None]] = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            out.append((f, st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((f, None, None))
+    return tuple(out)
+
+
+def _comment_for(prov, path: tuple[Any, ...]) -> str:
+    """The comment on ``path``'s own line, else on the nearest key above it (``{wte: 18}  # source``)."""
+    for cut in range(len(path), 0, -1):
+        text = prov.comments.get(path[:cut])
+        if text:
+            return text
+        if path[:cut] in prov.lines and cut < len(path) and prov.lines.get(path[:cut]) != prov.lines.get(path):
+            break
+    return ""
+
+
+def parse_value(text: str, old: Any) -> Any:
+    """What a form's text means: a number if it reads as one, else the text itself (so that the
+    scenario's own validation names what is wrong with it). Nothing is evaluated."""
+    text = str(text).strip()
+    if _NUMBER.match(text):
+        number = float(text)
+        if number.is_integer() and "." not in text and "e" not in text.lower() and abs(number) < 2**63:
+            return int(text)
+        return number
+    return text
+
+
+def _set(raw: dict, path: tuple[Any, ...], value: Any) -> None:
+    node: Any = raw
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def split_problems(problems: list[Problem], by_key: dict[str, Field]) -> tuple[dict[str, list[str]], list[str]]:
+    """The loader's problems, each under the form field it names (or the nearest one above), the rest apart."""
+    inline: dict[str, list[str]] = {}
+    other: list[str] = []
+    for p in problems:
+        key = p.path
+        while key and key not in by_key:
+            key = key.rpartition(".")[0]
+        if key:
+            inline.setdefault(key, []).append(f"{p.path}: {p.message}")
+        else:
+            other.append(f"{p.path + ': ' if p.path else ''}{p.message}")
+    return inline, other
+
+
+def differences(base: Any, new: Any) -> dict:
+    """What ``extends`` needs to turn ``base`` into ``new``: mappings key by key, anything else
+    (numbers, text, lists) whole where it differs."""
+    out: dict = {}
+    for key, value in new.items():
+        old = base.get(key) if isinstance(base, dict) else None
+        if isinstance(value, dict) and isinstance(old, dict):
+            sub = differences(old, value)
+            if sub:
+                out[key] = sub
+        elif value != old or type(value) is not type(old):
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def overrides_yaml(extends: str, original: str, changes: dict, fields: dict[str, Field]) -> str:
+    """The new scenario file: a header, ``extends`` and the changes, each changed value with a
+    comment saying what it replaces and the source of that value."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    def build(node: dict, path: tuple[Any, ...]) -> CommentedMap:
+        m = CommentedMap()
+        for key, value in node.items():
+            m[key] = build(value, (*path, key)) if isinstance(value, dict) else value
+            field = fields.get(".".join(str(p) for p in (*path, key)))
+            if field is not None and not isinstance(value, (dict, list)):
+                note = f"was {field.text} ({field.where})"
+                m.yaml_add_eol_comment(note + (f" ({field.comment})" if field.comment else ""), key)
+        return m
+
+    doc = CommentedMap()
+    doc["extends"] = extends
+    for key, value in build(changes, ()).items():
+        doc[key] = value
+    yaml = YAML(typ="rt")
+    yaml.width = 110
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    header = (f"# Made with `icssim app` on {date.today().isoformat()}: {original}.yaml, the values below changed.\n"
+              f"# Each changed value says what it replaces; everything else comes from {original}.yaml.\n")
+    return header + buf.getvalue()

@@ -1,0 +1,228 @@
+"""``icssim app`` without a browser: pages render, a bad value gets the command line's message
+inline, saving writes an ``extends`` file with only the change, a run and a comparison land in
+results/ as the command line writes them, and nothing outside the working directory is served
+or written. Each test works in a folder of its own holding a small scenario (about 0.2 s a replication)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the app's extra is not installed: pip install '.[app]'")
+pytest.importorskip("httpx", reason="the app's tests need httpx (in the app extra)")
+
+with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test client; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
+
+from icssim.app.server import create_app  # noqa: E402
+from icssim.app.workspace import Workspace, differences  # noqa: E402
+from icssim.scenario import load_scenario  # noqa: E402
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "report_pathway.yaml"
+WTE = "services.ed_team.staff.clinician.wte"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "scenarios").mkdir()
+    text = FIXTURE.read_text().replace("horizon: 3 years", "horizon: 2 years")
+    (tmp_path / "scenarios" / "demo.yaml").write_text(text.replace("name: report_demo", "name: demo"))
+    (tmp_path / "scenarios" / "demo_more.yaml").write_text(
+        "extends: demo.yaml\nscenario:\n  name: demo_more\nservices:\n  ed_team:\n    staff:\n"
+        "      clinician: {wte: 3}   # one more clinician\n")
+    return tmp_path
+
+
+@pytest.fixture
+def client(workdir: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
+
+
+def wait_for(client: TestClient, location: str, timeout: float = 60) -> dict:
+    job_id = location.rstrip("/").rsplit("/", 1)[-1]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.get(f"/jobs/{job_id}/status").json()
+        if status["state"] != "running":
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"the run did not finish in {timeout} s")
+
+
+def test_pages_render(client):
+    home = client.get("/")
+    assert home.status_code == 200 and "/scenarios/demo" in home.text and "/scenarios/demo_more" in home.text
+    page = client.get("/scenarios/demo_more")
+    assert page.status_code == 200
+    assert f'name="{WTE}" value="3"' in page.text            # the value as the extending file sets it
+    assert "one more clinician" in page.text                 # its source comment
+    assert "PSSRU unit costs, GP consultation" in page.text  # and a value's of the base file
+    assert "scenarios/demo_more.yaml:7" in page.text         # where it was read from
+    assert "builds on" in page.text and "demo.yaml" in page.text
+    svg = client.get("/scenarios/demo/pathway.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in svg.content[:500]
+    for url in ("/compare", "/explore", "/explore?scenario=demo", "/results"):
+        assert client.get(url).status_code == 200, url
+
+
+def test_a_bad_value_gets_the_clis_message_inline(client, workdir):
+    page = client.post("/scenarios/demo", data={WTE: "-2", "services.ed_team.caseload.per_wte": "lots"})
+    assert page.status_code == 422
+    assert f"{WTE}: expected a number at least 0, found -2" in page.text
+    assert "services.ed_team.caseload.per_wte: expected a number, found &#39;lots&#39;" in page.text
+    assert 'aria-invalid="true"' in page.text
+    assert 'value="lots"' in page.text                        # what was typed stays in the form
+    assert sorted(p.name for p in (workdir / "scenarios").iterdir()) == ["demo.yaml", "demo_more.yaml"]
+
+
+def test_save_writes_an_extends_file_with_only_the_change(client, workdir):
+    values = {WTE: "4", "scenario.horizon": "2 years", "action": "save", "new_name": "demo_four"}
+    saved = client.post("/scenarios/demo", data=values, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == "/scenarios/demo_four?saved=1"
+    text = (workdir / "scenarios" / "demo_four.yaml").read_text()
+    assert "extends: demo.yaml" in text
+    assert "wte: 4  # was 2 (scenarios/demo.yaml:" in text and "Agenda for Change band 7" in text
+    new = load_scenario(workdir / "scenarios" / "demo_four.yaml")
+    base = load_scenario(workdir / "scenarios" / "demo.yaml")
+    from icssim.scenario import provenance
+
+    assert differences(provenance(base).raw, provenance(new).raw) == {
+        "scenario": {"name": "demo_four"}, "services": {"ed_team": {"staff": {"clinician": {"wte": 4}}}}}
+    assert "horizon" not in text                                # unchanged values are not repeated
+    assert "Saved as scenarios/demo_four.yaml" in client.get(saved.headers["location"]).text
+    again = client.post("/scenarios/demo", data=values)
+    assert again.status_code == 422 and "already exists" in again.text
+
+
+def test_save_refuses_a_name_that_is_a_path(client, workdir):
+    for name in ("../evil", "sub/x", ".hidden", ""):
+        page = client.post("/scenarios/demo", data={WTE: "4", "action": "save", "new_name": name})
+        assert page.status_code == 422 and "cannot name a scenario" in page.text
+    assert not (workdir / "evil.yaml").exists()
+    assert sorted(p.name for p in (workdir / "scenarios").iterdir()) == ["demo.yaml", "demo_more.yaml"]
+
+
+def test_paths_outside_the_working_directory_are_refused(client, workdir):
+    (workdir.parent / "secret.txt").write_text("no")
+    (workdir / "results").mkdir()
+    (workdir / "results" / "link").symlink_to(workdir.parent)
+    for url in ("/results/..%2Fsecret.txt", "/results/link/secret.txt", "/results/%2E%2E/scenarios/demo.yaml"):
+        response = client.get(url)
+        assert response.status_code in (403, 404) and "no" != response.text, url
+    assert client.get("/scenarios/..%2F..%2Fsecret").status_code == 404
+    assert client.get("/scenarios/%2Fetc%2Fpasswd").status_code == 404
+    ws = Workspace(workdir)
+    with pytest.raises(Exception, match="not a scenario name"):
+        ws.scenario_path("../secret")
+    run = client.post("/run", data={"scenario": "../../secret", "replications": "1"})
+    assert run.status_code == 400 and "not a scenario name" in run.text
+
+
+def test_requests_from_elsewhere_are_refused(workdir):
+    app = create_app(workdir, workers=1)                       # the hosts the server allows: this machine only
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = TestClient(app, base_url="http://evil.example")
+        assert other.get("/").status_code == 400                # DNS rebinding: wrong Host
+        local = TestClient(app, base_url="http://127.0.0.1:8765")
+        assert local.get("/").status_code == 200
+        posted = local.post("/run", data={"scenario": "demo", "replications": "1"},
+                            headers={"Origin": "http://evil.example"})
+    assert posted.status_code == 403 and not (workdir / "results").exists()
+
+
+def test_a_run_lands_in_results_as_the_cli_writes_it(client, workdir):
+    started = client.post("/run", data={"scenario": "demo", "replications": "2"}, follow_redirects=False)
+    assert started.status_code == 303
+    status = wait_for(client, started.headers["location"])
+    assert status["state"] == "done", status["message"]
+    folder = workdir / "results" / "demo"
+    assert status["folder"] == "demo"
+    for name in ("kpis.csv", "kpis_by_replication.csv", "metadata.json", "report.html", "scenario.json",
+                 "parameters.csv"):
+        assert (folder / name).is_file(), name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["kind"] == "run" and "# from icssim app" in meta["command"]
+    assert len((folder / "kpis_by_replication.csv").read_text().splitlines()) == 3
+    page = client.get("/results/demo")
+    assert page.status_code == 200 and 'src="/results/demo/report.html"' in page.text
+    assert client.get("/results/demo/report.html").status_code == 200
+    # a second run of the same scenario gets a folder of its own; the first is untouched
+    first = (folder / "metadata.json").read_bytes()
+    again = wait_for(client, client.post("/run", data={"scenario": "demo", "replications": "1"},
+                                         follow_redirects=False).headers["location"])
+    assert again["state"] == "done" and again["folder"] == "demo-2"
+    assert (folder / "metadata.json").read_bytes() == first
+    assert "demo-2" in client.get("/results").text
+
+
+def test_compare_and_cancel(client, workdir):
+    started = client.post("/compare", data={"a": "demo", "b": "demo_more", "replications": "2"},
+                          follow_redirects=False)
+    assert started.status_code == 303
+    status = wait_for(client, started.headers["location"])
+    assert status["state"] == "done", status["message"]
+    folder = workdir / "results" / "compare-demo-vs-demo_more"
+    assert (folder / "differences.csv").is_file() and (folder / "report.html").is_file()
+    assert (folder / "demo" / "kpis.csv").is_file() and (folder / "demo_more" / "kpis.csv").is_file()
+    same = client.post("/compare", data={"a": "demo", "b": "demo", "replications": "2"})
+    assert same.status_code == 422 and "two different scenarios" in same.text
+
+    long = client.post("/run", data={"scenario": "demo", "replications": "60"}, follow_redirects=False)
+    job = long.headers["location"]
+    assert client.post(job + "/cancel").status_code == 200      # redirected back to the job's page
+    status = wait_for(client, job)
+    assert status["state"] == "cancelled" and status["done"] < 60
+    assert not (workdir / "results" / "demo").exists()
+    assert not [p for p in (workdir / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_what_if(client, workdir):
+    bad = client.post("/explore", data={"scenario": "demo", "key": WTE, "values": "2, -1", "replications": "2"})
+    assert bad.status_code == 422 and "expected a number at least 0, found -1" in bad.text
+    started = client.post("/explore", data={"scenario": "demo", "key": WTE, "values": "2, 3",
+                                            "replications": "2"}, follow_redirects=False)
+    status = wait_for(client, started.headers["location"])
+    assert status["state"] == "done", status["message"]
+    folder = workdir / "results" / status["folder"]
+    assert (folder / "whatif.png").is_file() and (folder / "whatif.csv").is_file()
+    assert "whatif.png" in client.get(f"/results/{status['folder']}").text
+
+
+def test_the_command_is_registered_and_light():
+    import subprocess
+    import sys
+
+    code = ("import sys; from icssim.cli import build_parser; p = build_parser(); "
+            "a = p.parse_args(['app', '--port', '8123', '--no-browser']); "
+            "print(a.port, a.no_browser, 'starlette' in sys.modules, 'uvicorn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["8123", "True", "False", "False"]
+
+
+def test_the_server_listens_on_127_0_0_1_only():
+    from icssim.app.serve import HOST, bind
+
+    sock = bind(0)
+    try:
+        assert HOST == "127.0.0.1" and sock.getsockname()[0] == "127.0.0.1"
+    finally:
+        sock.close()
+
+
+def test_scenario_copies_shipped_files_unchanged(workdir):
+    shutil.copy(FIXTURE, workdir / "scenarios" / "copy.yaml")
+    ws = Workspace(workdir)
+    s = ws.load("copy")
+    raw, edited, inline, other = ws.edit(s, {})
+    assert edited is not None and not inline and not other
+    assert ws.load("copy") is s                                    # read once while the file is unchanged
