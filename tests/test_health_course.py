@@ -136,3 +136,15 @@ def test_person_streams_are_independent_of_order_and_uniform():
     u = uniforms(np.repeat(keys[:1], 100_000), np.arange(100_000, dtype=np.uint64))
     assert 0 < u.min() and u.max() < 1
     assert abs(u.mean() - 0.5) < 0.005
+
+
+def test_health_events_accrue_their_expected_number_and_discounted_cost():
+    # one state for 4 years at 3 events a year, GBP 100 each, costs discounted at 3.5%
+    plan = _plan(np.zeros((1, 1)), [0.8], [1.0], follow_up=4.0, discount_costs=0.035,
+                 event_names=("ae",), event_labels=("A&E",), event_rates=np.array([[3.0, 0.0]]),
+                 event_costs=np.array([100.0]), event_payers=("icb",))
+    out = follow(plan, _timeline(n=3))
+    assert out.events[:, 0] == pytest.approx(np.full(3, 12.0))
+    annuity = (1 - 1.035 ** -4) / math.log(1.035)
+    assert out.event_costs == pytest.approx(np.full(3, 300.0 * annuity))
+    assert out.state_costs == pytest.approx(out.event_costs)

@@ -10,6 +10,10 @@ death); between breakpoints each clock is spent at its hazard, and the first to 
 person, whose clock for that destination is then drawn afresh. Clocks not yet run out carry on:
 by memorylessness they are still unit exponentials.
 
+Health events (``events:``, e.g. A&E attendances for the physical condition) happen at a rate
+that depends on the state; each person accrues their expected number and its discounted cost
+over each stretch of time in a state (exact in expectation, and free of extra noise).
+
 The pathway drives the course (status, admissions), not the other way round: the engine's own
 deterioration model still decides who escalates while waiting. People are followed in lockstep
 (numpy over everyone still alive), so a follow-up of years costs a few dozen array passes.
@@ -99,6 +103,10 @@ class Outcomes:
     male: np.ndarray
     remission: np.ndarray  # [state] bool: which states are remission (dead last, False)
     discount_costs: float  # the annual rate the pathway's costs are discounted at
+    events: np.ndarray  # [person, event] expected number of each health event over the follow-up
+    event_names: tuple[str, ...]
+    event_labels: tuple[str, ...]
+    event_costs: np.ndarray  # [person] their discounted cost (included in state_costs)
 
 
 def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -146,6 +154,8 @@ class _Course:
         self.qalys = np.zeros(n)
         self.qalys_raw = np.zeros(n)
         self.costs = np.zeros(n)
+        self.events = np.zeros((n, len(plan.event_names)))
+        self.event_costs = np.zeros(n)
         self.died = np.full(n, np.nan)
         self.remissions = np.zeros(n, dtype=np.int32)
         self.relapses = np.zeros(n, dtype=np.int32)
@@ -234,6 +244,12 @@ class _Course:
         self.qalys[who] += plan.utility[state] * _discounted(plan.discount_qalys, t0, t1)
         self.qalys_raw[who] += plan.utility[state] * (t1 - t0)
         self.costs[who] += plan.cost_per_year[state] * _discounted(plan.discount_costs, t0, t1)
+        if len(plan.event_names):
+            rates = plan.event_rates[:, state].T  # [person, event] per year
+            self.events[who] += rates * (t1 - t0)[:, None]
+            cost = (rates @ plan.event_costs) * _discounted(plan.discount_costs, t0, t1)
+            self.event_costs[who] += cost
+            self.costs[who] += cost
 
     def _enter(self, who: np.ndarray, dest: np.ndarray) -> None:
         plan = self.plan
@@ -277,4 +293,6 @@ class _Course:
             remissions=self.remissions, relapses=self.relapses, first_remission=self.first_remission,
             dui=np.where(np.isnan(self.tl.treat), np.nan, self.dui), state_at=self.state_at, male=self.male,
             remission=self.plan.remission, discount_costs=self.plan.discount_costs,
+            events=self.events, event_costs=self.event_costs,
+            event_names=self.plan.event_names, event_labels=self.plan.event_labels,
         )

@@ -112,6 +112,27 @@ class InRemission(Family):
         return result
 
 
+class HealthEvents(Family):
+    """Expected number of each health event (``health.events``) per 1,000 help-seekers over the
+    follow-up: what happens to people's physical health in or out of the pathway."""
+
+    prefix, family, unit, group = "health_events_", "event", "per 1,000 help-seekers", HEALTH
+    label = "{}"
+
+    def info(self, name: str) -> KpiInfo:
+        event = name[len(self.prefix):]
+        return KpiInfo(f"Health events over the follow-up: {event.replace('_', ' ')}", self.unit, "lower",
+                       self.family, event, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None or not len(out.event_names):
+            return {}
+        per_person = out.events[w.in_window]
+        return {f"health_events_{name}": float(per_person[:, i].mean() * 1000) if len(per_person) else float("nan")
+                for i, name in enumerate(out.event_names)}
+
+
 class CostPerPerson(Kpi):
     """The pathway's cost per help-seeker (their own contacts, bed-days and monitoring, discounted
     to the day they asked for help at the midpoint of their time in the pathway, plus an equal
@@ -178,7 +199,7 @@ class PayerCosts(Family):
         return out
 
 
-HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), CostPerPerson(),
-               PayerCosts())
+HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), HealthEvents(),
+               CostPerPerson(), PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)

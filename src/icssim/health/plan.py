@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -65,6 +65,11 @@ class HealthPlan:
     follow_up: float  # years
     discount_costs: float
     discount_qalys: float
+    event_names: tuple[str, ...] = ()
+    event_labels: tuple[str, ...] = ()
+    event_rates: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))  # [event, state] per year
+    event_costs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [event] GBP each
+    event_payers: tuple[str, ...] = ()
 
     @property
     def dead(self) -> int:
@@ -128,6 +133,12 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         on_admission=index[h.on_admission] if h.on_admission else -1,
         dued=dued, mortality=mortality, follow_up=_years(h.follow_up, unit),
         discount_costs=h.discount.costs, discount_qalys=h.discount.qalys,
+        event_names=tuple(h.events),
+        event_labels=tuple(e.label or name.replace("_", " ") for name, e in h.events.items()),
+        event_rates=np.array([[_per_year(e.rate[name], unit) if name in e.rate else 0.0 for name in names] + [0.0]
+                              for e in h.events.values()]).reshape(len(h.events), n + 1),
+        event_costs=np.array([e.cost for e in h.events.values()]),
+        event_payers=tuple(e.payer for e in h.events.values()),
     )
 
 

@@ -134,6 +134,24 @@ class Mortality(_Strict):
         return self
 
 
+class HealthEvent(_Strict):
+    """Something that happens to people at a rate that depends on their health state, whether or
+    not they are in the pathway (e.g. A&E attendances and emergency admissions for the physical
+    condition): counted per person and costed (to ``payer``) over the follow-up."""
+
+    label: str = ""
+    rate: dict[str, HazardValue] = Field(min_length=1)
+    cost: float = Field(default=0.0, ge=0.0)
+    payer: str = Field(default="icb", pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> HealthEvent:
+        for state, rate in self.rate.items():
+            if rate.value < 0:
+                raise ValueError(f"the rate in state {state!r} must not be negative, found {rate}")
+        return self
+
+
 class Health(_Strict):
     """The course of illness: states, where people start, transitions, mortality, and how long
     each person is followed from the day they ask for help."""
@@ -146,6 +164,7 @@ class Health(_Strict):
     untreated_duration: UntreatedDuration | None = None
     mortality: Mortality | None = None
     discount: Discount = Discount()
+    events: dict[str, HealthEvent] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _start_weights(self) -> "Health":
@@ -156,4 +175,4 @@ class Health(_Strict):
         return self
 
 
-HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality)
+HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality, HealthEvent)

@@ -47,6 +47,10 @@ def _names(s: Scenario, h: Health) -> Iterator[Finding]:
             yield ("health", "states", name, "then"), unknown("health state", st.then, states)
     if h.on_admission is not None and h.on_admission not in states:
         yield ("health", "on_admission"), unknown("health state", h.on_admission, states)
+    for event, e in h.events.items():
+        for name in e.rate:
+            if name not in states:
+                yield ("health", "events", event, "rate", name), unknown("health state", name, states)
 
 
 def _reachable(h: Health) -> Iterator[Finding]:
