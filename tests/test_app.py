@@ -137,7 +137,10 @@ def test_requests_from_elsewhere_are_refused(workdir):
         assert local.get("/").status_code == 200
         posted = local.post("/run", data={"scenario": "demo", "replications": "1"},
                             headers={"Origin": "http://evil.example"})
-    assert posted.status_code == 403 and not (workdir / "results").exists()
+        sandboxed = local.post("/run", data={"scenario": "demo", "replications": "1"}, headers={"Origin": "null"})
+        own = local.post("/scenarios/demo", data={WTE: "-1"}, headers={"Origin": "http://127.0.0.1:8765"})
+    assert posted.status_code == 403 and sandboxed.status_code == 403 and not (workdir / "results").exists()
+    assert own.status_code == 422                                # the app's own page may post
 
 
 def test_a_run_lands_in_results_as_the_cli_writes_it(client, workdir):
@@ -226,3 +229,52 @@ def test_scenario_copies_shipped_files_unchanged(workdir):
     raw, edited, inline, other = ws.edit(s, {})
     assert edited is not None and not inline and not other
     assert ws.load("copy") is s                                    # read once while the file is unchanged
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_pages_in_headless_chromium_at_desktop_and_phone_widths(workdir, tmp_path):
+    """The one browser test: the real server (uvicorn on 127.0.0.1) serves a scenario page that
+    Chromium renders, with its form and pathway, at 1280 and 390 px wide."""
+    import subprocess
+    import threading
+
+    import matplotlib.image as mpimg
+    import uvicorn
+
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("headless Chromium not found (Debian: apt-get install chromium); .ci/run installs it")
+    from icssim.app.serve import bind
+
+    sock = bind(0)
+    server = uvicorn.Server(uvicorn.Config(create_app(workdir, workers=1), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/scenarios/demo"
+        args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars"]
+        shots = {}
+        procs = []
+        for width in (1280, 390):
+            shots[width] = tmp_path / f"scenario-{width}.png"
+            procs.append(subprocess.Popen([*args, f"--user-data-dir={tmp_path / f'profile{width}'}",
+                                           f"--screenshot={shots[width]}", f"--window-size={width},1600",
+                                           "--virtual-time-budget=3000", url],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        dom = subprocess.run([*args, f"--user-data-dir={tmp_path / 'profile-dom'}", "--dump-dom",
+                              "--virtual-time-budget=3000", url], capture_output=True, text=True, timeout=120).stdout
+        for p in procs:
+            p.wait(timeout=120)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert f'name="{WTE}"' in dom and "pathway.svg" in dom and "Save as new scenario" in dom
+    for width, shot in shots.items():
+        assert shot.is_file(), f"chromium wrote no screenshot at {width} px"
+        image = mpimg.imread(shot)
+        assert image.shape[:2] == (1600, width)
+        assert image[..., :3].std() > 0.05, f"the {width} px screenshot is blank"

@@ -56,8 +56,8 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     async def form(request: Request) -> dict[str, str]:
         """The posted form (application/x-www-form-urlencoded), refused if it comes from another site."""
         origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).hostname not in [h.strip("[]") for h in allowed]:
-            raise PermissionError(f"a form from {origin} may not drive this app")
+        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+            raise PermissionError(f"a form from {origin} may not drive this app: only its own pages may")
         body = await request.body()
         if len(body) > MAX_BODY:
             raise IcssimError("the form is too large")

@@ -62,7 +62,7 @@ class Field:
     def label(self) -> str:
         depth = 3 if self.path[:2] == ("pathway", "steps") else 2
         rest = self.path[min(depth, len(self.path) - 1):]
-        return ".".join(str(p) for p in rest)
+        return " › ".join(str(p).replace("_", " ") if isinstance(p, str) else f"#{p + 1}" for p in rest)
 
 
 def _text(value: Any) -> str:
