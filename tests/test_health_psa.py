@@ -119,3 +119,17 @@ parameters:
     code, err = run_cli(["psa", str(sweep), "--out", str(tmp_path / "out"), "--yes"])
     assert code == 2 and "needs a sweep file with 'design: psa'" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_evppi_finds_the_parameter_that_drives_the_decision():
+    from icssim.health.psa import evppi
+
+    rng = np.random.default_rng(4)
+    theta, noise = rng.uniform(-1, 1, 400), rng.uniform(-1, 1, 400)
+    table = _table({"a": [0.0] * 400, "b": [0.0] * 400}, {"a": [0.0] * 400, "b": list(0.1 * theta)})
+    params = pd.DataFrame({"draw": range(400), "theta": theta, "noise": noise})
+    result = evppi(table, params, {"theta": ["theta"], "noise": ["noise"]}, 10_000.0).set_index("group")
+    full = evpi(table, [10_000.0])["evpi_per_person"].iloc[0]
+    # b's net benefit is 1,000 x theta: knowing theta is all there is to know; noise is worth nothing
+    assert result.loc["theta", "evppi_per_person"] == pytest.approx(full, rel=0.02)
+    assert result.loc["noise", "evppi_per_person"] < 0.1 * full

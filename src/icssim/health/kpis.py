@@ -153,7 +153,8 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     """Each window help-seeker's discounted cost (see :class:`CostPerPerson`)."""
     P, rec = w.patients, w.rec
     mine = w.in_window
-    activity = sum(P[f"cost_{name}"] for name in rec.services)[mine] if rec.services else np.zeros(mine.sum())
+    activity = (np.sum([P[f"cost_{name}"] for name in rec.services], axis=0)[mine] if rec.services
+                else np.zeros(int(mine.sum())))
     years = w.days / 365.25
     leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
     midpoint = ((leave - P["arrival"]) / 2 * years)[mine]

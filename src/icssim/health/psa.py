@@ -64,6 +64,34 @@ def evpi(table: pd.DataFrame, wtp_grid: Sequence[float] = WTP_GRID) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def _basis(x: np.ndarray) -> np.ndarray:
+    """A cubic polynomial basis in each column of ``x`` (standardised), with pairwise products:
+    flexible enough for a smooth net-benefit surface over one or two parameters."""
+    z = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    columns = [np.ones(len(z))] + [z[:, i] ** k for i in range(z.shape[1]) for k in (1, 2, 3)]
+    columns += [z[:, i] * z[:, j] for i in range(z.shape[1]) for j in range(i + 1, z.shape[1])]
+    return np.column_stack(columns)
+
+
+def evppi(table: pd.DataFrame, parameters: pd.DataFrame, groups: dict[str, list[str]], wtp: float) -> pd.DataFrame:
+    """Expected value of partial perfect information per person for each group of parameters, by
+    regression (Strong, Oakley and Brennan 2014): each strategy's net benefit is regressed on the
+    group's drawn values; EVPPI = E[max over strategies of the fitted values] − max of their means.
+    ``parameters`` has one row per draw (column ``draw`` and one column per parameter)."""
+    nb = net_benefit(table, wtp)
+    values = parameters.set_index("draw").loc[nb.index]
+    rows = []
+    for name, columns in groups.items():
+        basis = _basis(values[columns].to_numpy(dtype=float))
+        if basis.shape[1] >= len(nb):
+            continue
+        fitted = np.column_stack([basis @ np.linalg.lstsq(basis, nb[s].to_numpy(), rcond=None)[0]
+                                  for s in nb.columns])
+        rows.append({"group": name, "wtp": wtp,
+                     "evppi_per_person": float(max(fitted.max(axis=1).mean() - fitted.mean(axis=0).max(), 0.0))})
+    return pd.DataFrame(rows, columns=["group", "wtp", "evppi_per_person"])
+
+
 def incremental(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """Each draw's incremental cost and QALYs of every other strategy against ``baseline``."""
     wide = table.pivot(index="draw", columns="strategy", values=["cost", "qalys"]).dropna()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from icssim.health.economics import QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane
-from icssim.health.psa import acceptability, draw_table, evpi, headline, incremental, variance_shares
+from icssim.health.psa import acceptability, draw_table, evpi, evppi, headline, incremental, variance_shares
 from icssim.plots import save
 from icssim.report import build_report
 from icssim.sweep.tables import atomic_text
@@ -29,8 +29,9 @@ def strategies_and_draws(points: list) -> dict[int, tuple[str, int]]:
 
 
 def write_psa(run) -> dict[str, Any]:
-    """Write psa.csv, ceac.csv, evpi.csv, psa.json and the PSA plots into the sweep's folder, and
-    rebuild its report; return the answer (per threshold: best strategy, probabilities, EVPI)."""
+    """Write psa.csv, ceac.csv, evpi.csv, evppi.csv (each parameter alone), psa.json and the PSA
+    plots into the sweep's folder, and rebuild its report; return the answer (per threshold: best
+    strategy, probabilities, EVPI, EVPPI)."""
     out: Path = run.out
     bases = strategies_and_draws(run.points)
     frame = run.frame()
@@ -40,6 +41,9 @@ def write_psa(run) -> dict[str, Any]:
     ceac, value = acceptability(table), evpi(table)
     write_csv(ceac, out / "ceac.csv")
     write_csv(value, out / "evpi.csv")
+    groups = {str(run.sweep.spec.parameters[path].label or path): [path] for path in run.sweep.spec.parameters}
+    partial = pd.concat([evppi(table, parameters, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
+    write_csv(partial, out / "evppi.csv")
     baseline = next(iter(run.sweep.bases))
     points = incremental(table, baseline)
     save(psa_plane(points, baseline, THRESHOLDS), out / "plots" / "psa_plane.png")
@@ -47,6 +51,7 @@ def write_psa(run) -> dict[str, Any]:
     save(evpi_curve(value, THRESHOLDS), out / "plots" / "evpi.png")
     answer = {"baseline": baseline, "draws": int(table["draw"].nunique()),
               "at_thresholds": headline(ceac, value),
+              "evppi": partial.to_dict(orient="records"),
               "variance": variance_shares(frame, bases, QALYS).to_dict(orient="records")}
     atomic_text(out / "psa.json", json.dumps(answer, indent=2, default=float))
     atomic_text(out / "report.html", build_report(out))
@@ -60,6 +65,11 @@ def answer_text(answer: dict[str, Any]) -> str:
         chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
         lines.append(f"  at £{row['wtp']:,.0f} per QALY: best on expected net benefit: {row['best']} "
                      f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person")
+    for wtp in THRESHOLDS:
+        top = sorted((r for r in answer["evppi"] if r["wtp"] == wtp), key=lambda r: -r["evppi_per_person"])[:3]
+        if top:
+            lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
+                f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
     for row in answer["variance"]:
         lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of QALYs is parameter "
                      f"uncertainty, the rest simulation noise")

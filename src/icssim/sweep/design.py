@@ -133,7 +133,8 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
         from icssim.sweep.draws import psa_values  # scipy: loaded only for a PSA
 
         base_values = {path: get_path(base_raw, path) for path in params}
-        return [("psa", None, values) for values in psa_values(params, base_values, spec.samples, spec.sweep.seed)]
+        draws = psa_values(params, base_values, int(spec.samples or 0), spec.sweep.seed)
+        return [("psa", None, values) for values in draws]
     if spec.design == "lhs":
         from scipy.stats import qmc
 

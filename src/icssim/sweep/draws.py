@@ -27,8 +27,9 @@ _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 def frozen(p: Parameter) -> Any:
     """The scipy distribution of a PSA parameter, from its mean and sd (or low and high)."""
     if p.dist == "uniform":
-        return stats.uniform(p.low, p.high - p.low)
-    mean, sd = float(p.mean), float(p.sd)
+        low, high = float(p.low or 0.0), float(p.high or 0.0)  # both set: the schema checks a range
+        return stats.uniform(low, high - low)
+    mean, sd = float(p.mean or 0.0), float(p.sd or 0.0)  # both set: the schema checks a distribution
     if p.dist == "beta":
         common = mean * (1 - mean) / sd ** 2 - 1
         return stats.beta(mean * common, (1 - mean) * common)
@@ -53,8 +54,9 @@ def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
     if integer:
         return int(round(value))
     number = round(float(value), 8)
-    if isinstance(base, str) and _NUMBER.match(base):
-        return f"{number:g}{base[_NUMBER.match(base).end():]}"
+    match = _NUMBER.match(base) if isinstance(base, str) else None
+    if match is not None:
+        return f"{number:g}{base[match.end():]}"
     return number
 
 
