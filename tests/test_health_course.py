@@ -148,3 +148,13 @@ def test_health_events_accrue_their_expected_number_and_discounted_cost():
     annuity = (1 - 1.035 ** -4) / math.log(1.035)
     assert out.event_costs == pytest.approx(np.full(3, 300.0 * annuity))
     assert out.state_costs == pytest.approx(out.event_costs)
+
+
+def test_a_lifetime_follow_up_ends_with_the_life_table():
+    table = life_table_hazards("england_wales_ons")
+    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=math.inf, mortality=Mortality(table, 1.0, "age"))
+    out = follow(plan, _timeline(n=4000, age=60.0))
+    alive_at_100 = math.exp(-table[60:101, 0].sum())
+    assert (np.isnan(out.died)).mean() == pytest.approx(alive_at_100, abs=0.02)
+    expected_years = sum(math.exp(-table[60:60 + k, 0].sum()) for k in range(1, 42)) + 0.5
+    assert out.life_years.mean() == pytest.approx(expected_years, rel=0.03)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from icssim.health.plan import TREATED, UNTREATED, WAITING, HealthPlan
+from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -123,7 +123,8 @@ def discount_factor(rate: float, t: np.ndarray) -> np.ndarray:
 
 
 def follow(plan: HealthPlan, tl: Timeline) -> Outcomes:
-    """Every person's course from asking for help to ``plan.follow_up`` years later."""
+    """Every person's course from asking for help to ``plan.follow_up`` years later (or, for a
+    lifetime, to the age of :data:`LIFETIME_AGE`)."""
     course = _Course(plan, tl)
     course.run()
     return course.outcomes()
@@ -135,7 +136,8 @@ class _Course:
     def __init__(self, plan: HealthPlan, tl: Timeline) -> None:
         n = len(tl)
         self.plan, self.tl = plan, tl
-        self.end = plan.follow_up
+        lifetime = np.maximum(LIFETIME_AGE - tl.age, 0.0)
+        self.end = lifetime if np.isinf(plan.follow_up) else np.full(n, plan.follow_up)
         self.counter = np.zeros(n, dtype=np.uint64)
         self.state = self._start_states(n)
         mort = plan.mortality
@@ -147,7 +149,7 @@ class _Course:
         self.clocks = np.stack([self._clock(np.arange(n), np.full(n, j)) for j in range(plan.n_states)], axis=1)
         self.dui = tl.ill_before + tl.treat
         self.dued_multiplier = self._dued_multiplier()
-        years = int(np.floor(self.end + 1e-9))
+        years = int(np.floor(self.end.max(initial=0.0) + 1e-9))
         self.state_at = np.full((n, years + 1), -1, dtype=np.int16)
         self.state_at[:, 0] = self.state
         self.years_in = np.zeros((n, plan.n_states))
@@ -194,7 +196,7 @@ class _Course:
 
     def _breakpoint(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
         tl, plan = self.tl, self.plan
-        nxt = np.minimum(np.floor(t + 1e-12) + 1.0, self.end)
+        nxt = np.minimum(np.floor(t + 1e-12) + 1.0, self.end[who])
         for when in (tl.treat[who], tl.leave[who]):
             nxt = np.where(when > t, np.minimum(nxt, when), nxt)
         pending = ~self.admitted[who]
@@ -236,7 +238,7 @@ class _Course:
             self._enter(fired, dest[fire])
             self.clocks[fired, dest[fire]] = self._clock(fired, dest[fire])
             self._at_breakpoint(active[~fire])
-            active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end)]
+            active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end[active])]
 
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]

@@ -21,6 +21,8 @@ from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
 
 UNTREATED, WAITING, TREATED = range(len(STATUSES))
+#: a lifetime follow-up ends at this age (the life table's last row is age 100)
+LIFETIME_AGE = 101.0
 DAYS_PER_YEAR = 365.25
 
 
@@ -62,7 +64,7 @@ class HealthPlan:
     on_admission: int  # state entered on a first admission, -1: none
     dued: DuedEffect | None
     mortality: Mortality | None
-    follow_up: float  # years
+    follow_up: float  # years (inf: a lifetime, up to LIFETIME_AGE)
     discount_costs: float
     discount_qalys: float
     event_names: tuple[str, ...] = ()
@@ -131,7 +133,7 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         tunnel_after=tunnel_after,
         start=np.array([h.start.get(name, 0.0) for name in names]),
         on_admission=index[h.on_admission] if h.on_admission else -1,
-        dued=dued, mortality=mortality, follow_up=_years(h.follow_up, unit),
+        dued=dued, mortality=mortality, follow_up=math.inf if h.follow_up == "lifetime" else _years(h.follow_up, unit),
         discount_costs=h.discount.costs, discount_qalys=h.discount.qalys,
         event_names=tuple(h.events),
         event_labels=tuple(e.label or name.replace("_", " ") for name, e in h.events.items()),

@@ -10,7 +10,7 @@ Cross-references (state names, attributes) are checked in :mod:`icssim.scenario.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
 
@@ -159,7 +159,7 @@ class Health(_Strict):
     states: dict[str, HealthState] = Field(min_length=1)
     start: dict[str, float] = Field(min_length=1)
     transitions: list[Transition] = Field(default_factory=list)
-    follow_up: SpanValue = Span(10, "year")
+    follow_up: SpanValue | Literal["lifetime"] = Span(10, "year")
     on_admission: str | None = None
     untreated_duration: UntreatedDuration | None = None
     mortality: Mortality | None = None
@@ -170,7 +170,10 @@ class Health(_Strict):
     def _start_weights(self) -> "Health":
         if any(w < 0 for w in self.start.values()) or abs(sum(self.start.values()) - 1.0) > 1e-9:
             raise ValueError(f"'start' shares must be at least 0 and add up to 1, found {dict(self.start)}")
-        if not self.follow_up.value > 0:
+        if self.follow_up == "lifetime":
+            if self.mortality is None:
+                raise ValueError("a 'lifetime' follow-up needs 'mortality' (a life table and the age attribute)")
+        elif not self.follow_up.value > 0:
             raise ValueError(f"'follow_up' must be a time greater than 0, found {self.follow_up}")
         return self
 
