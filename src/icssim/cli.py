@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_warmup, replications=5)
     __import__("icssim.report").report.register(sub)
     __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
+    __import__("icssim.calibrate.cli", fromlist=["register"]).register(sub)
     __import__("icssim.app", fromlist=["register"]).register(sub)
     return parser
 

@@ -1,0 +1,272 @@
+"""The calibration file: the scenario, the free parameters with their priors, the targets with their
+published values and uncertainty, and the budget of the sequential Monte Carlo (ABC-SMC) run.
+
+Read with the scenario loader's safe YAML reader (tags refused, lines kept), validated by pydantic
+models that refuse unknown keys; every mistake is reported with file, line and key. See
+``docs/calibration.md`` for the format.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
+from icssim.scenario.initial_state import anchored_raw
+from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml, data_path, error_message
+from icssim.scenario.schema import MAX_SEED, FolderName
+from icssim.sweep.design import MISSING, check_path, get_path, set_path
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Prior(Strict):
+    """A free parameter's prior: ``uniform`` or ``loguniform`` on [low, high], or ``normal``,
+    ``lognormal``, ``gamma``, ``beta`` by mean and sd (truncated to ``low``/``high`` if given)."""
+
+    dist: Literal["uniform", "loguniform", "normal", "lognormal", "gamma", "beta"] = "uniform"
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(default=None, gt=0)
+    integer: bool = False
+    label: str = ""
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        if isinstance(raw, list) and len(raw) == 2:
+            return {"low": raw[0], "high": raw[1]}
+        if not isinstance(raw, dict):
+            raise ValueError(f"give a prior: a range {{low: x, high: y}} or a distribution "
+                             f"{{dist: gamma, mean: m, sd: s}}, found {raw!r}")
+        return raw
+
+    @model_validator(mode="after")
+    def _check(self) -> Prior:
+        if self.dist in ("uniform", "loguniform"):
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.dist} prior needs 'low' and 'high'")
+            if self.mean is not None or self.sd is not None:
+                raise ValueError(f"a {self.dist} prior takes 'low' and 'high', not 'mean' or 'sd'")
+        elif self.mean is None or self.sd is None:
+            raise ValueError(f"a {self.dist} prior needs 'mean' and 'sd'")
+        for name in ("low", "high", "mean"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ValueError(f"'{name}' must be a finite number, found {value}")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"'low' ({self.low:g}) must be below 'high' ({self.high:g}): the prior is empty")
+        if self.dist == "loguniform" and self.low is not None and self.low <= 0:
+            raise ValueError(f"a loguniform prior needs 'low' above 0, found {self.low:g}")
+        if self.dist in ("lognormal", "gamma") and self.mean is not None and self.mean <= 0:
+            raise ValueError(f"a {self.dist} prior needs a mean above 0, found {self.mean:g}")
+        if self.dist == "beta" and self.mean is not None and self.sd is not None:
+            if not 0 < self.mean < 1:
+                raise ValueError(f"a beta prior needs a mean between 0 and 1, found {self.mean:g}")
+            if self.sd ** 2 >= self.mean * (1 - self.mean):
+                raise ValueError(f"a beta prior with mean {self.mean:g} needs sd below "
+                                 f"{(self.mean * (1 - self.mean)) ** 0.5:.4g}, found {self.sd:g}")
+        if self.integer and self.low is not None and self.high is not None \
+                and math.floor(self.high) < math.ceil(self.low):
+            raise ValueError(f"an integer prior on [{self.low:g}, {self.high:g}] holds no whole number")
+        return self
+
+
+class Target(Strict):
+    """A published figure the model must reproduce: a KPI (or measure) name, the value, its
+    uncertainty (``sd``, a ``tolerance`` or a 95% interval ``low``..``high``) and its source."""
+
+    kpi: str = Field(min_length=1)
+    value: float
+    sd: float | None = Field(default=None, gt=0)
+    tolerance: float | None = Field(default=None, gt=0)
+    low: float | None = None
+    high: float | None = None
+    per_100k: bool = False          # divide the simulated value by the scenario's population / 100,000
+    held_out: bool = False          # not fitted: reported against the posterior only
+    label: str = ""
+    unit: str = ""
+    source: str = Field(min_length=1)
+    definition: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> Target:
+        given = [n for n in ("sd", "tolerance") if getattr(self, n) is not None]
+        interval = self.low is not None or self.high is not None
+        if len(given) + interval != 1:
+            raise ValueError("give the target's uncertainty as exactly one of 'sd', 'tolerance' or a 95% "
+                             "interval 'low' and 'high'")
+        if interval:
+            if self.low is None or self.high is None:
+                raise ValueError("a 95% interval needs both 'low' and 'high'")
+            if not self.low <= self.value <= self.high:
+                raise ValueError(f"the value ({self.value:g}) lies outside its own interval "
+                                 f"[{self.low:g}, {self.high:g}]")
+            if not self.low < self.high:
+                raise ValueError(f"'low' ({self.low:g}) must be below 'high' ({self.high:g})")
+        return self
+
+    @property
+    def scale(self) -> float:
+        """The distance unit: the sd, the tolerance, or the 95% interval's half-width / 1.96."""
+        if self.sd is not None:
+            return self.sd
+        if self.tolerance is not None:
+            return self.tolerance
+        assert self.low is not None and self.high is not None
+        return (self.high - self.low) / (2 * 1.959964)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The range drawn on the fit plots: value ± 1.96 sd, ± the tolerance, or low..high."""
+        if self.low is not None and self.high is not None:
+            return self.low, self.high
+        half = 1.959964 * self.sd if self.sd is not None else float(self.tolerance or 0)
+        return self.value - half, self.value + half
+
+
+class Settings(Strict):
+    name: FolderName
+    description: str = ""
+    seed: int = Field(default=1, ge=0, le=MAX_SEED)
+    population: int = Field(default=100, ge=10, le=100_000)      # particles per generation
+    generations: int = Field(default=8, ge=1, le=100)            # at most
+    initial_factor: float = Field(default=2.0, ge=1, le=100)     # prior draws in generation 0 per particle
+    quantile: float = Field(default=0.5, gt=0, lt=1)             # next threshold: this quantile of distances
+    stop_distance: float = Field(default=1.0, gt=0)              # stop when the threshold gets this low
+    min_acceptance: float = Field(default=0.02, gt=0, lt=1)      # ... or the acceptance rate this low
+    max_simulations: int = Field(default=5000, ge=10)            # ... or this many simulations are run
+    fit_distance: float = Field(default=2.0, gt=0)               # "nothing fits" above this best distance
+
+
+class CalibrationSpec(Strict):
+    calibration: Settings
+    scenario: str = Field(min_length=1)
+    parameters: dict[str, Prior] = Field(min_length=1)
+    targets: dict[str, Target] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> CalibrationSpec:
+        if all(t.held_out for t in self.targets.values()):
+            raise ValueError("every target is held out: at least one must be fitted")
+        return self
+
+
+@dataclass
+class Calibration:
+    """A loaded calibration file: the spec, where it came from, the base scenario and its data."""
+
+    spec: CalibrationSpec
+    path: Path
+    prov: Provenance
+    scenario: Scenario
+    scenario_file: Path
+    base_raw: dict[str, Any]
+    base_values: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.spec.calibration.name
+
+    @property
+    def fitted(self) -> dict[str, Target]:
+        return {k: t for k, t in self.spec.targets.items() if not t.held_out}
+
+    @property
+    def held_out(self) -> dict[str, Target]:
+        return {k: t for k, t in self.spec.targets.items() if t.held_out}
+
+    def where(self, *keys: str) -> str:
+        """``file:line: key`` of a key of the calibration file."""
+        file, line = self.prov.where(tuple(keys))
+        return f"{file}:{line}: {'.'.join(keys)}" if line else f"{file}: {'.'.join(keys)}"
+
+    def fingerprint(self) -> str:
+        """Hash of what decides the simulations and which are accepted (not labels, sources or the
+        budget's ceilings, so that a run can be resumed with more generations or simulations)."""
+        s = self.spec.calibration
+        data = {"scenario": provenance(self.scenario).sha256,
+                "seed": s.seed, "population": s.population, "initial_factor": s.initial_factor,
+                "quantile": s.quantile,
+                "parameters": {k: p.model_dump(exclude={"label", "source"}) for k, p in self.spec.parameters.items()},
+                "targets": {k: t.model_dump(exclude={"label", "unit", "source", "definition"})
+                            for k, t in self.spec.targets.items()}}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """Read and validate a calibration file; check every parameter path against its scenario and
+    that the scenario is valid at the ends of every prior range."""
+    path = Path(path)
+    doc = _read_yaml(path)
+    prov = Provenance(files=[str(path)], sha256="", raw={})
+    _index(doc, (), str(path), prov)
+    raw = _plain(doc)
+    try:
+        spec = CalibrationSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, raw, prov, str(path))) from None
+    scenario_file = path.parent / spec.scenario
+    if not scenario_file.is_file():
+        file, line = prov.where(("scenario",))
+        raise IcssimError(f"{file}:{line}: scenario: {str(scenario_file)!r} does not exist "
+                          "(paths are relative to the calibration file)")
+    scenario = load_scenario(scenario_file)
+    base_raw = anchored_raw(scenario)
+    cal = Calibration(spec, path, prov, scenario, scenario_file, base_raw, {})
+    for key, prior in spec.parameters.items():
+        check_path(provenance(scenario).raw, key, scenario_file, cal.where("parameters", key))
+        value = get_path(base_raw, key)
+        cal.base_values[key] = None if value is MISSING else value
+        _check_ends(cal, key, prior)
+    return cal
+
+
+def _check_ends(cal: Calibration, key: str, prior: Prior) -> None:
+    """The scenario must be valid with the parameter at each end of its prior's range."""
+    from icssim.calibrate.priors import support
+    from icssim.sweep.draws import in_base_form
+
+    for end in support(prior):
+        raw = copy.deepcopy(cal.base_raw)
+        set_path(raw, key, in_base_form(end, cal.base_values[key], prior.integer))
+        try:
+            scenario_from_dict(raw, name=str(cal.scenario_file))
+        except ScenarioError as exc:
+            lines = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
+            raise IcssimError(f"{cal.where('parameters', key)}: the prior reaches {end:g}, where the scenario is "
+                              f"not valid ({lines}); narrow the prior") from None
+
+
+def _problems(exc: ValidationError, raw: dict, prov: Provenance, file: str) -> list[Problem]:
+    fields: set[str] = set()
+    for model in (CalibrationSpec, Settings, Prior, Target):
+        fields.update(model.model_fields)
+    out: dict[str, Problem] = {}
+    for err in exc.errors():
+        path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
+        dotted = ".".join(str(p) for p in path)
+        if err["type"] == "extra_forbidden":
+            key = str(path[-1]) if path else ""
+            near = difflib.get_close_matches(key, sorted(fields), n=1)
+            message = f"unknown key {key!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = error_message(dict(err), path)
+        if dotted not in out:
+            out[dotted] = Problem(*prov.where(tuple(path)), dotted, message)
+    return list(out.values())

@@ -1,0 +1,175 @@
+"""``icssim calibrate``: recovering known parameters, resuming, and bad input (issue 21)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import run_cli
+from icssim.calibrate.runner import calibrate
+from icssim.errors import IcssimError, ScenarioError
+
+HERE = Path(__file__).resolve().parent
+TRUTH = {"cohorts.customers.rate": 7.0, "pathway.steps.service.duration.mean": 1.1}
+
+
+def write_base(folder: Path, horizon: float = 200) -> Path:
+    text = (HERE / "sweep" / "mmc_small.yaml").read_text().replace("horizon: 1200", f"horizon: {horizon:g}")
+    path = folder / "mmc_small.yaml"
+    path.write_text(text)
+    return path
+
+
+def write_cal(folder: Path, targets: dict, parameters: dict | None = None, **settings) -> Path:
+    write_base(folder)
+    data = {"calibration": {"name": "t", "seed": 11, "population": 30, "generations": 4,
+                            "max_simulations": 400, **settings},
+            "scenario": "mmc_small.yaml",
+            "parameters": parameters or {"cohorts.customers.rate": {"low": 3, "high": 12},
+                                         "pathway.steps.service.duration.mean": {"low": 0.5, "high": 1.4}},
+            "targets": targets}
+    path = folder / "cal.yaml"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def observed(folder: Path) -> dict[str, float]:
+    """KPIs of the base scenario at the true values (mean of 3 replications, seeds not used by the fit)."""
+    import copy
+
+    from icssim.experiments import run_replication
+    from icssim.scenario import load_scenario, provenance, scenario_from_dict
+    from icssim.sweep.design import set_path
+
+    raw = copy.deepcopy(provenance(load_scenario(write_base(folder))).raw)
+    for path, value in TRUTH.items():
+        set_path(raw, path, value)
+    scenario = scenario_from_dict(raw, name="truth")
+    reps = [run_replication(scenario, r, 999, keep_records=False).kpis for r in range(3)]
+    return {k: float(np.mean([rep[k] for rep in reps])) for k in ("referrals_per_year", "utilisation_desk/server")}
+
+
+def test_recovers_known_parameters(tmp_path):
+    """Simulate with chosen values, calibrate from wide priors to those outputs: the truth lies in the
+    95% credible interval of each parameter, and the posterior is much narrower than the prior."""
+    seen = observed(tmp_path)
+    targets = {"arrivals": {"kpi": "referrals_per_year", "value": seen["referrals_per_year"],
+                            "sd": 0.03 * seen["referrals_per_year"], "source": "simulated truth"},
+               "busy": {"kpi": "utilisation_desk/server", "value": seen["utilisation_desk/server"],
+                        "sd": 0.03, "source": "simulated truth"}}
+    run = calibrate(write_cal(tmp_path, targets), out=tmp_path / "out", workers=2)
+    summary = pd.read_csv(tmp_path / "out" / "posterior_summary.csv").set_index("parameter")
+    for path, truth in TRUTH.items():
+        row = summary.loc[path]
+        assert row["lower_95"] <= truth <= row["upper_95"], (path, truth, row.to_dict())
+    width = summary.loc["cohorts.customers.rate", "upper_95"] - summary.loc["cohorts.customers.rate", "lower_95"]
+    assert width < 0.5 * (12 - 3)
+    posterior = pd.read_csv(tmp_path / "out" / "posterior.csv")
+    assert len(posterior) == 30 and set(TRUTH) <= set(posterior.columns)
+    for name in ("report.md", "fit.csv", "psa_parameters.yaml", "plots/pairs.png", "plots/fit_arrivals.png",
+                 "plots/fit_busy.png", "generations.csv", "metadata.json"):
+        assert (tmp_path / "out" / name).exists(), name
+    assert "Nothing fits" not in (tmp_path / "out" / "report.md").read_text()
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert meta["kind"] == "calibration" and meta["fits"]
+
+    # resuming: a second call replays every stored simulation and gives the same posterior
+    again = calibrate(tmp_path / "cal.yaml", out=tmp_path / "out", workers=1)
+    assert again.ran_now == 0
+    assert np.allclose(again.final.theta, run.final.theta)
+    assert pd.read_csv(tmp_path / "out" / "posterior.csv").equals(posterior)
+
+
+def test_resume_goes_on_with_more_generations(tmp_path):
+    targets = {"arrivals": {"kpi": "referrals_per_year", "value": 60000, "sd": 2000, "source": "s"}}
+    path = write_cal(tmp_path, targets, population=12, generations=1, max_simulations=200)
+    first = calibrate(path, out=tmp_path / "out", workers=1)
+    assert len(first.generations) == 1 and first.ran_now == 24    # 2 x 12 prior draws (not the 4 as shipped)
+    write_cal(tmp_path, targets, population=12, generations=2, max_simulations=200)
+    second = calibrate(path, out=tmp_path / "out", workers=2)
+    assert len(second.generations) == 2
+    assert np.allclose(second.generations[0].theta, first.generations[0].theta)
+    assert 12 <= second.ran_now < 24 + 12 * 20   # only generation 1 is new
+
+
+def test_contradictory_targets_say_nothing_fits(tmp_path):
+    targets = {"low": {"kpi": "referrals_per_year", "value": 40000, "sd": 500, "source": "s"},
+               "high": {"kpi": "referrals_per_year", "value": 90000, "sd": 500, "source": "s"}}
+    path = write_cal(tmp_path, targets, population=10, generations=1, max_simulations=100)
+    code, err = run_cli(["calibrate", str(path), "--out", str(tmp_path / "out"), "-w", "1", "-q"])
+    assert code == 1
+    assert "nothing fits" in err
+    assert "Nothing fits" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_budget_too_large_is_refused_without_yes(tmp_path):
+    targets = {"arrivals": {"kpi": "referrals_per_year", "value": 60000, "sd": 2000, "source": "s"}}
+    path = write_cal(tmp_path, targets, population=10, max_simulations=100_000)
+    code, err = run_cli(["calibrate", str(path), "--out", str(tmp_path / "out"), "-w", "1", "-q",
+                         "--budget", "0.05"])   # 3 seconds
+    assert code == 2
+    assert "--yes" in err and "max_simulations" in err
+    assert not (tmp_path / "out").exists()
+
+
+TARGET = {"arrivals": {"kpi": "referrals_per_year", "value": 60000, "sd": 2000, "source": "s"}}
+
+
+@pytest.mark.parametrize(("parameters", "targets", "message"), [
+    ({"cohorts.customers.rat": {"low": 1, "high": 2}}, TARGET,
+     "cal.yaml:.*parameters.cohorts.customers.rat.*did you mean 'cohorts.customers.rate'"),
+    ({"cohorts.customers.rate": {"low": 5, "high": 2}}, TARGET, r"cal.yaml:\d+: parameters.cohorts.customers.rate.*"
+                                                               "below 'high'"),
+    ({"cohorts.customers.rate": {"low": -3, "high": 2}}, TARGET, r"cal.yaml:\d+: parameters.cohorts.customers.rate: "
+                                                                "the prior reaches -3.*narrow the prior"),
+    ({"cohorts.customers.rate": {"dist": "beta", "mean": 0.5, "sd": 0.6}}, TARGET, "needs sd below"),
+    (None, {"a": {"kpi": "waits_forever", "value": 1, "sd": 1, "source": "s"}},
+     r"cal.yaml:\d+: targets.a.kpi: unknown measure 'waits_forever'"),
+    (None, {"a": {"kpi": "referrals_per_year", "value": 1, "source": "s"}}, "exactly one of 'sd', 'tolerance'"),
+    (None, {"a": {"kpi": "referrals_per_year", "value": 1, "sd": 1}}, r"targets.a.source: required key is missing"),
+    (None, {"a": {"kpi": "referrals_per_year", "value": 1, "sd": 1, "source": "s", "held_out": True}},
+     "every target is held out"),
+    (None, {"a": {"kpi": "referrals_per_year", "value": 5, "low": 1, "high": 3, "source": "s"}},
+     "outside its own interval"),
+])
+def test_bad_input_names_file_line_and_key(tmp_path, parameters, targets, message):
+    path = write_cal(tmp_path, targets, parameters)
+    code, err = run_cli(["calibrate", str(path), "--out", str(tmp_path / "out"), "-w", "1", "-q"])
+    assert code == 2, err
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_key_in_settings_suggests(tmp_path):
+    path = write_cal(tmp_path, TARGET, populaton=10)
+    with pytest.raises(ScenarioError, match="did you mean 'population'"):
+        calibrate(path, out=tmp_path / "out")
+
+
+def test_store_of_another_calibration_is_refused(tmp_path):
+    path = write_cal(tmp_path, TARGET, population=10, generations=1, max_simulations=100)
+    calibrate(path, out=tmp_path / "out", workers=1)
+    write_cal(tmp_path, {"arrivals": {**TARGET["arrivals"], "value": 70000}}, population=10, generations=1)
+    with pytest.raises(IcssimError, match="different calibration"):
+        calibrate(path, out=tmp_path / "out", workers=1)
+
+
+def test_measures_on_the_fragmented_baseline():
+    """The source-defined measures: specialist care only (not acute admissions), the wait for a bed,
+    and referrals received, each on one short replication of the shipped baseline."""
+    from icssim.calibrate.measures import compute_measures
+    from icssim.experiments import run_replication, standards_of
+    from icssim.kpis import Window
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(HERE.parent / "scenarios" / "ed_fragmented.yaml")
+    rep = run_replication(scenario, 0, 1, keep_records=True, record_visits=True)
+    m = compute_measures(Window(rep.records, standards_of(scenario)))
+    assert 0 < m["share_specialist_intensive_12m"] < rep.kpis["share_intensive_12m"]
+    assert m["bed_wait_mean_adult_inpatient"] >= m["bed_wait_median_adult_inpatient"] >= 0
+    assert m["referrals_received_per_year_cyp_ed_assessment"] > 0
+    assert {"bed_wait_mean_cyp_inpatient", "referrals_received_per_year_camhs_triage"} <= set(m)
