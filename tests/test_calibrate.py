@@ -173,3 +173,23 @@ def test_measures_on_the_fragmented_baseline():
     assert m["bed_wait_mean_adult_inpatient"] >= m["bed_wait_median_adult_inpatient"] >= 0
     assert m["referrals_received_per_year_cyp_ed_assessment"] > 0
     assert {"bed_wait_mean_cyp_inpatient", "referrals_received_per_year_camhs_triage"} <= set(m)
+
+
+def test_shipped_calibration_file_loads_and_sets_complements():
+    """The shipped file is valid; a split's complement branch is set to 1 - p, so the scenario stays valid."""
+    from icssim.calibrate.runner import prepare, values_of
+
+    run = prepare(HERE.parent / "scenarios" / "calibration" / "ed_fragmented.yaml", out=Path("/nonexistent/x"))
+    theta = np.array([run.priors.bounds[k].mean() for k in range(len(run.priors.names))])
+    values = values_of(run, theta)
+    p = values["pathway.steps.medical_admission.next.0.p"]
+    assert values["pathway.steps.medical_admission.next.1.p"] == pytest.approx(1 - p)
+    assert values["deterioration.hazard.green"].endswith(" per week")
+    assert any(t.held_out for t in run.cal.spec.targets.values())
+
+
+def test_unknown_complement_path_is_refused(tmp_path):
+    params = {"cohorts.customers.rate": {"low": 3, "high": 12, "complement": "cohorts.customers.rat"}}
+    path = write_cal(tmp_path, TARGET, params)
+    code, err = run_cli(["calibrate", str(path), "--out", str(tmp_path / "out"), "-w", "1", "-q"])
+    assert code == 2 and "complement" in err and "did you mean 'cohorts.customers.rate'" in err, err

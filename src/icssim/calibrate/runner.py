@@ -140,8 +140,13 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
 def values_of(run: CalibrationRun, theta: np.ndarray) -> dict[str, Any]:
     """A parameter set as scenario values (integers rounded, units as the scenario writes them)."""
     cal = run.cal
-    return {name: in_base_form(float(x), cal.base_values[name], cal.spec.parameters[name].integer)
-            for name, x in zip(run.priors.names, theta)}
+    out = {name: in_base_form(float(x), cal.base_values[name], cal.spec.parameters[name].integer)
+           for name, x in zip(run.priors.names, theta)}
+    for name, x in zip(run.priors.names, theta):
+        other = cal.spec.parameters[name].complement
+        if other is not None:
+            out[other] = round(1 - float(out[name]), 8)
+    return out
 
 
 def sim_seed(seed: int, t: int, i: int) -> int:

@@ -41,6 +41,8 @@ class Prior(Strict):
     mean: float | None = None
     sd: float | None = Field(default=None, gt=0)
     integer: bool = False
+    #: a key path set to 1 - the value (the other branch of a two-way split, so that the two sum to 1)
+    complement: str | None = None
     label: str = ""
     source: str = ""
 
@@ -229,6 +231,9 @@ def load_calibration(path: str | Path) -> Calibration:
     cal = Calibration(spec, path, prov, scenario, scenario_file, base_raw, {})
     for key, prior in spec.parameters.items():
         check_path(provenance(scenario).raw, key, scenario_file, cal.where("parameters", key))
+        if prior.complement is not None:
+            check_path(provenance(scenario).raw, prior.complement, scenario_file,
+                       cal.where("parameters", key, "complement"))
         value = get_path(base_raw, key)
         cal.base_values[key] = None if value is MISSING else value
         _check_ends(cal, key, prior)
@@ -243,6 +248,8 @@ def _check_ends(cal: Calibration, key: str, prior: Prior) -> None:
     for end in support(prior):
         raw = copy.deepcopy(cal.base_raw)
         set_path(raw, key, in_base_form(end, cal.base_values[key], prior.integer))
+        if prior.complement is not None:
+            set_path(raw, prior.complement, round(1 - end, 10))
         try:
             scenario_from_dict(raw, name=str(cal.scenario_file))
         except ScenarioError as exc:
