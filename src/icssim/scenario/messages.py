@@ -1,0 +1,195 @@
+"""Validation errors in words: a pydantic error on a scenario becomes a :class:`Problem` that names
+the file, the line, the key path and what was expected."""
+
+
+import difflib
+import re
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from icssim.distributions import DIST_NAMES
+from icssim.errors import Problem
+from icssim.scenario.schema import Categorical, Scenario, known_keys
+from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted
+
+
+def problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Problem]:
+    problems: dict[str, Problem] = {}
+    for err in exc.errors():
+        path = data_path(err["loc"], raw, keep_last=err["type"] == "missing")
+        if err["type"] == "union_tag_invalid" and isinstance(_node_at(raw, path), dict):
+            path = (*path, "dist")
+        key = dotted(path)
+        if key not in problems:
+            problems[key] = Problem(*prov.where(path), key, error_message(err, path))
+    return list(problems.values())
+
+
+#: Keys whose numbers are probabilities (for a clearer out-of-range message).
+_PROBABILITY_KEYS = {"p", "probability", "detection_probability", "target"}
+
+
+def error_message(err: dict[str, Any], path: KeyPath) -> str:
+    """Say, in the scenario's own words, what was found and what was expected."""
+    kind, ctx, key = err["type"], err.get("ctx") or {}, str(path[-1]) if path else ""
+    found = f"found {_show(err.get('input'))}"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(err["loc"])
+        near = difflib.get_close_matches(key, allowed or sorted(known_keys()), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        if allowed and len(err["loc"]) == 1:
+            allowed = [*allowed, "extends"]
+        listed = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key {key!r}{hint}{listed}"
+    if kind == "missing":
+        return f"required key {key!r} is missing"
+    if kind == "union_tag_invalid":
+        tag = str(ctx.get("tag"))
+        near = [n for n in DIST_NAMES if tag and n.startswith(tag.lower())] or \
+            difflib.get_close_matches(tag, DIST_NAMES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"unknown distribution {ctx.get('tag')!r}{hint} (expected 'dist' to be one of: {', '.join(DIST_NAMES)})"
+    if kind == "union_tag_not_found":
+        return (f"a distribution needs 'dist', one of: {', '.join(DIST_NAMES)} (e.g. {{dist: exponential, "
+                f"mean: 3 days}}), or a plain time such as '3 days' for a fixed value; {found}")
+    if kind == "finite_number":
+        return f"expected a finite number, {found}"
+    if kind in ("float_parsing", "float_type"):
+        return f"expected a number, {found}"
+    if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
+        return f"expected a whole number, {found}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, {found}"
+    if kind in ("string_type", "str_type"):
+        return f"expected text, {found}"
+    if kind == "list_type" and key in ("next", "then", "on_reject"):
+        return f"expected a step name, a branch such as {{to: step}} or a list of branches, {found}"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return f"expected a list, {found}"
+    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
+        return f"expected a mapping of keys, {found}"
+    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
+        return f"expected a date such as 2026-04-01, {found}"
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        near = difflib.get_close_matches(str(err.get("input")), options, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"expected one of: {', '.join(options)}, {found}{hint}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        if key == "seed":
+            from icssim.scenario.schema import MAX_SEED
+
+            return f"expected a whole number from 0 to {MAX_SEED} (2**63 - 1), {found}"
+        if key in _PROBABILITY_KEYS:
+            return f"expected a probability between 0 and 1, {found}"
+        words = {"greater_than": "greater than", "greater_than_equal": "at least",
+                 "less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"expected a number {words} {bound:g}, {found}" if isinstance(bound, (int, float)) \
+            else f"expected a number {words} {bound}, {found}"
+    if kind == "too_short":
+        n = ctx.get("min_length", 1)
+        return f"expected at least {n} entr{'y' if n == 1 else 'ies'}, found none"
+    if kind == "string_too_short":
+        return "expected some text, found an empty value"
+    if kind == "string_too_long":
+        n = ctx.get("max_length")
+        why = " (it names the results folder)" if key == "name" else ""
+        return f"expected text of at most {n} characters{why}, found {len(str(err.get('input'))):,} characters"
+    if kind == "string_pattern_mismatch":
+        if key == "name":
+            return ("expected a name made of letters, digits, '_', '.' or '-', not starting with '.' or '-' and "
+                    f"not ending with '.' (it names the results folder), {found}")
+        return f"expected text matching {ctx.get('pattern')!r}, {found}"
+    message = err["msg"].removeprefix("Value error, ")
+    if "found" not in message and not isinstance(err.get("input"), (dict, list)):
+        message += f" ({found})"
+    return message
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        text = f"a mapping {value!r}"
+    elif isinstance(value, list):
+        text = f"a list {value!r}"
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _node_at(raw: Any, path: KeyPath) -> Any:
+    for part in path:
+        raw = raw[part]
+    return raw
+
+
+def data_path(loc: tuple[Any, ...], raw: Any, keep_last: bool = False) -> KeyPath:
+    """Map pydantic's error location onto the keys actually present in the data.
+
+    Parts of the location that name a union member (``distribution``, ``exponential`` ...) are
+    not in the data and are dropped; a missing key (``keep_last``) is kept as the last part.
+    """
+    path: list[Any] = []
+    node = raw
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path.append(part)
+            node = node[part]
+        elif keep_last and i == len(loc) - 1 and isinstance(node, dict):
+            path.append(part)
+    return tuple(path)
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
+    """The keys the schema allows where an unknown key was found (``loc`` ends with that key)."""
+    current: list[Any] = [Scenario]
+    for part in loc[:-1]:
+        options = _concrete(current)
+        step: list[Any] = []
+        for tp in options:
+            origin, args = get_origin(tp), get_args(tp)
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
+                step.append(tp.model_fields[part].annotation)
+            elif origin is list and isinstance(part, int):
+                step.append(args[0])
+            elif origin is dict and isinstance(part, str):
+                step.append(args[1])
+        if not step:  # a union member's tag: keep the member it names
+            step = [tp for tp in options if _tag_of(tp) == part] or options
+        current = step
+    models = [tp for tp in _concrete(current) if isinstance(tp, type) and issubclass(tp, BaseModel)]
+    if not models:
+        return None
+    keys: list[str] = []
+    for model in models:
+        keys += [k for k in model.model_fields if k not in keys]
+    return keys
+
+
+def _concrete(types: list[Any]) -> list[Any]:
+    out, stack = [], list(types)
+    while stack:
+        tp = stack.pop(0)
+        origin = get_origin(tp)
+        if origin is Annotated:
+            stack.insert(0, get_args(tp)[0])
+        elif origin in (Union, UnionType):
+            stack[:0] = [a for a in get_args(tp) if a is not type(None)]
+        else:
+            out.append(tp)
+    return out
+
+
+def _tag_of(tp: Any) -> str | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp is Categorical:
+            return "categorical"
+        dist = tp.model_fields.get("dist")
+        if dist is not None and get_args(dist.annotation):
+            return get_args(dist.annotation)[0]
+    return None

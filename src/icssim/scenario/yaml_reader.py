@@ -1,0 +1,290 @@
+"""The safe YAML reader of scenario (and sweep, calibration) files, keeping each key's file, line
+and comment.
+
+YAML is parsed with ruamel's round-trip loader so that every key keeps its file and line (for
+error messages) and its comment (each default's cited source, shown in reports). Explicit YAML
+tags are refused outright, so nothing in a file can run code; size, nesting and node counts are
+bounded before anything is built.
+"""
+
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (CollectionEndEvent, CollectionStartEvent, MappingStartEvent, NodeEvent,
+                                ScalarEvent)
+
+from icssim.errors import Problem, ScenarioError
+
+KeyPath = tuple[Any, ...]
+
+
+@dataclass
+class Provenance:
+    """Where a scenario came from: files, content hash, merged data, and per-key lines and comments."""
+
+    files: list[str]
+    sha256: str
+    raw: dict[str, Any]
+    lines: dict[KeyPath, tuple[str, int]] = field(default_factory=dict)
+    comments: dict[KeyPath, str] = field(default_factory=dict)
+
+    def where(self, path: KeyPath) -> tuple[str, int | None]:
+        """File and line of the deepest known key on ``path``."""
+        for cut in range(len(path), 0, -1):
+            if path[:cut] in self.lines:
+                return self.lines[path[:cut]]
+        return self.files[-1], None
+
+
+MAX_FILE_BYTES = 1_000_000
+#: Deepest nesting of lists and mappings accepted (the deepest scenario key path has about 10).
+MAX_DEPTH = 50
+#: What a scenario file is, for messages about files that are not one.
+SCENARIO_FILE = "a scenario YAML file"
+
+
+def read_yaml(path: Path) -> CommentedMap:
+    """Read ``path`` as a scenario's YAML mapping, or raise :class:`ScenarioError`.
+
+    Size, encoding, nesting depth, tags and merge keys are checked on the text before the
+    document is built, so no file can stall the parser; the content of a file that is not
+    a scenario is never shown in a message."""
+    file = str(path)
+    if not path.exists():
+        raise ScenarioError([Problem(file, None, "", "file not found")])
+    if not path.is_file():
+        raise ScenarioError([Problem(file, None, "", "not a file")])
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError([Problem(file, None, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(file, None, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MB); "
+                                     f"expected {SCENARIO_FILE} (a few KB of text)")])
+    if b"\x00" in data:
+        raise ScenarioError([Problem(file, None, "", "cannot read file: it is binary (it contains NUL bytes); "
+                                     f"expected {SCENARIO_FILE} (text)")])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        byte = f"{data[exc.start]:#04x}"
+        raise ScenarioError([Problem(file, line, "", f"cannot read file: not UTF-8 text (byte {byte} cannot be "
+                                     f"read); expected {SCENARIO_FILE} saved as UTF-8")]) from None
+    try:
+        _refuse_deep_brackets(text, file)
+        _refuse_tags(text, file)
+        doc = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        what = _short(exc.problem or "invalid YAML")
+        raise ScenarioError([Problem(file, line, "", f"not valid YAML: {what}")]) from None
+    except YAMLError as exc:
+        raise ScenarioError([Problem(file, None, "", f"not valid YAML: {_short(str(exc))}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(file, None, "", "not valid YAML: nested too deeply")]) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of thousands of digits
+        what = ("a number with thousands of digits" if "digits" in str(exc)
+                else f"a value that cannot be read ({_short(str(exc))})")
+        raise ScenarioError([Problem(file, None, "", f"not valid YAML: found {what}; expected numbers, text, "
+                                     "lists and mappings of ordinary size")]) from None
+    if not isinstance(doc, CommentedMap):
+        raise ScenarioError([Problem(file, 1, "", f"expected a mapping of keys (scenario:, cohorts:, ...) as in "
+                                     f"{SCENARIO_FILE}, found {_found_root(doc, path)}")])
+    return doc
+
+
+def _short(text: str, limit: int = 100) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _found_root(doc: Any, path: Path) -> str:
+    """What a file holds instead of a mapping, without showing the content of a file that is not a scenario.
+
+    A short single value is shown only for files named ``.yaml``/``.yml``."""
+    if doc is None:
+        return "an empty file"
+    if isinstance(doc, list):
+        return "a list"
+    shown = repr(doc)
+    if path.suffix.lower() in (".yaml", ".yml") and len(shown) <= 40 and "\n" not in str(doc):
+        return f"the single value {shown}"
+    if isinstance(doc, str):
+        return f"{len(doc):,} characters of text that are not keys and values (not shown)"
+    return "a single value (not shown)"
+
+
+class _Constructor(RoundTripConstructor):
+    """The round-trip constructor, except that an impossible date (2026-02-30) stays text, so the
+    schema reports it with its key and line instead of the YAML library raising."""
+
+    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node, values)
+        except (ValueError, OverflowError):
+            return str(node.value)
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+def _refuse_deep_brackets(text: str, file: str) -> None:
+    """Refuse flow lists and mappings (``[[[...`` / ``{{{...``) nested deeper than :data:`MAX_DEPTH`,
+    by a scan of the text: the YAML scanner is slow on deep flow nesting (5,000 brackets took 86 s).
+
+    Brackets inside quotes and comments are skipped; a bracket inside a plain word may be
+    counted, which only matters for 50 unclosed ones."""
+    depth, line, quote = 0, 1, ""
+    prev = "\n"
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        if quote:
+            if ch == quote:
+                if quote == "'" and i + 1 < n and text[i + 1] == "'":
+                    i += 1  # '' is an escaped quote
+                elif quote == '"' and _escaped(text, i):
+                    pass
+                else:
+                    quote = ""
+        elif ch == "#" and prev in " \t\n":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "'\"" and prev in " \t\n[{,:-?":
+            quote = ch
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ScenarioError([Problem(file, line, "", f"lists and mappings are nested more than {MAX_DEPTH} "
+                                             f"levels deep; expected {SCENARIO_FILE} (a scenario nests about 10)")])
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+        i += 1
+
+
+def _escaped(text: str, i: int) -> bool:
+    slashes = 0
+    while i - 1 - slashes >= 0 and text[i - 1 - slashes] == "\\":
+        slashes += 1
+    return slashes % 2 == 1
+
+
+#: Most values (keys, list items, numbers) a scenario file may expand to, aliases included.
+MAX_NODES = 200_000
+
+
+def _refuse_tags(text: str, file: str) -> None:
+    """Refuse, from the parser's events and before anything is constructed: any explicit YAML tag
+    (``!!python/...``, ``!!binary``, ``!custom`` ...), so no tag can run code or build unexpected
+    objects; merge keys (``<<: *base``), which would hide where each key was written; and nesting
+    deeper than :data:`MAX_DEPTH`."""
+    stack: list[list[Any]] = []  # per open collection: [is_mapping, next node is a key]
+    for event in YAML(typ="rt").parse(text):
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            tag = str(getattr(tag, "value", tag))
+            if tag.startswith("tag:yaml.org,2002:"):
+                tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+            raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                         f"found the YAML tag {_short(repr(tag), 60)}; tags are not allowed in "
+                                         f"scenario files (expected plain values: numbers, text, lists and mappings)")])
+        if isinstance(event, CollectionEndEvent):
+            stack.pop()
+            continue
+        if not isinstance(event, NodeEvent):
+            continue
+        if stack and stack[-1][0]:
+            is_key = stack[-1][1]
+            stack[-1][1] = not is_key
+            if is_key and isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
+                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                             "found a YAML merge key '<<'; merge keys are not supported in scenario "
+                                             "files: write the keys out (or use 'extends' to build on a base "
+                                             "scenario)")])
+        if isinstance(event, CollectionStartEvent):
+            stack.append([isinstance(event, MappingStartEvent), True])
+            if len(stack) > MAX_DEPTH:
+                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                             f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+                                             f"expected {SCENARIO_FILE} (a scenario nests about 10)")])
+
+
+def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None) -> None:
+    """Record line and comment of every key below ``node``; refuse odd keys and alias bombs."""
+    budget = [MAX_NODES] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ScenarioError([Problem(file, None, "", f"the file expands to more than {MAX_NODES:,} values "
+                                     "(through YAML aliases?); expected a scenario of ordinary size")])
+    if isinstance(node, CommentedMap):
+        for key, value in node.items():
+            if not isinstance(key, (str, int, float)) or isinstance(key, bool):
+                raise ScenarioError([Problem(file, node.lc.key(key)[0] + 1, dotted(path),
+                                             f"expected a plain name as key, found {key!r}")])
+            prov.lines[(*path, key)] = (file, node.lc.key(key)[0] + 1)
+            comment = _comment(node, key)
+            if comment:
+                prov.comments[(*path, key)] = comment
+            index_keys(value, (*path, key), file, prov, budget)
+    elif isinstance(node, CommentedSeq):
+        for i, value in enumerate(node):
+            prov.lines[(*path, i)] = (file, node.lc.item(i)[0] + 1)
+            index_keys(value, (*path, i), file, prov, budget)
+
+
+def _comment(node: CommentedMap, key: Any) -> str:
+    tokens = node.ca.items.get(key) or []
+    texts = []
+    for token in tokens:
+        for tok in token if isinstance(token, list) else [token]:
+            value = getattr(tok, "value", None)
+            if value:
+                texts.append(value.split("\n")[0].lstrip("# ").strip())
+    return " ".join(t for t in texts if t)
+
+
+def plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def line_of(doc: CommentedMap, key: str) -> int | None:
+    try:
+        return doc.lc.key(key)[0] + 1
+    except (KeyError, AttributeError):
+        return None
+
+
+def dotted(path: KeyPath) -> str:
+    return ".".join(str(p) for p in path)
+
+
