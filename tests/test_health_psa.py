@@ -92,6 +92,7 @@ samples: 3
 parameters:
   health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05}}
   services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}
+  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008}}
 kpis: [qalys_per_person, cost_per_person]
 """)
     code, err = run_cli(["psa", str(sweep), "--out", str(tmp_path / "out"), "--yes", "-q", "-w", "2"])
@@ -102,6 +103,8 @@ kpis: [qalys_per_person, cost_per_person]
     table = pd.read_csv(out / "psa.csv")
     assert len(table) == 6 and set(table["strategy"]) == {"fragmented", "integrated"}
     assert table.groupby("draw")["health.states.ill_moderate.utility"].nunique().max() == 1
+    assert table["health.transitions.2.rate.treated"].str.endswith(" per month").all()
+    assert set(pd.read_csv(out / "evppi.csv").columns) == {"group", "wtp", "evppi_per_person"}
     ceac = pd.read_csv(out / "ceac.csv")
     assert np.allclose(ceac.groupby("wtp")["probability_best"].sum(), 1.0)
 

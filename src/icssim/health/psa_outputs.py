@@ -18,6 +18,13 @@ from icssim.sweep.tables import atomic_text
 from icssim.tables import write_csv
 
 
+def _number(value: Any) -> float:
+    """A drawn value as a number: ``0.028 per month`` → 0.028 (the unit is the base scenario's)."""
+    if isinstance(value, str):
+        return float(value.split()[0])
+    return float(value)
+
+
 def strategies_and_draws(points: list) -> dict[int, tuple[str, int]]:
     """Each sweep point's (strategy, draw number): the points of each base are the draws in order."""
     seen: dict[str, int] = {}
@@ -42,7 +49,8 @@ def write_psa(run) -> dict[str, Any]:
     write_csv(ceac, out / "ceac.csv")
     write_csv(value, out / "evpi.csv")
     groups = {str(run.sweep.spec.parameters[path].label or path): [path] for path in run.sweep.spec.parameters}
-    partial = pd.concat([evppi(table, parameters, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
+    numbers = parameters.assign(**{path: parameters[path].map(_number) for path in run.sweep.spec.parameters})
+    partial = pd.concat([evppi(table, numbers, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
     write_csv(partial, out / "evppi.csv")
     baseline = next(iter(run.sweep.bases))
     points = incremental(table, baseline)
