@@ -53,7 +53,7 @@ def test_report_states_findings_with_cis_and_reproduction(run_folder):
     med = kpis.loc["wait_to_treatment_median"]
     assert f"{med['mean']:,.0f} days" in summary
     assert f"95% CI {max(med['lower'], 0):,.0f} to {med['upper']:,.0f}" in summary
-    assert "Routine referrals, treatment within 4 weeks" in summary
+    assert "Routine: treatment within 4 weeks" in summary
     assert "How sure are we?" in summary and "3 independent replications" in summary
     assert "A&amp;E attendances" in summary and "Total cost" in summary
     meta = json.loads((run_folder / "metadata.json").read_text())

@@ -24,6 +24,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from icssim.kinds import KINDS, Emergency  # noqa: E402
 from icssim.pathway_graph import WAITING, Edge  # noqa: E402
 from icssim.plots import PALETTE  # noqa: E402
+from icssim.report.labels import service_label  # noqa: E402
 from icssim.scenario.schema import Scenario  # noqa: E402
 
 #: How each kind of route is drawn: colour, line style and legend text.
@@ -80,7 +81,7 @@ class Layout:
     chains: dict[int, list[str]]  # edge index -> dummy ids from the upper to the lower end
 
 
-DUMMY_W, DUMMY_GAP = 0.3, 0.35
+DUMMY_W, DUMMY_GAP = 0.25, 0.25
 
 
 def layout(s: Scenario, edges: list[Edge]) -> Layout:
@@ -164,7 +165,7 @@ def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
 
 
 # ----------------------------------------------------------------------------- drawing
-BOX_W, BOX_H, GAP_X, GAP_Y = 2.8, 1.25, 1.4, 2.3
+BOX_W, BOX_H, GAP_X, GAP_Y = 2.5, 1.45, 0.9, 2.2
 
 
 def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_year: dict | None = None
@@ -206,18 +207,19 @@ def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visit
                                     facecolor=fill, edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
         obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
-        lines = textwrap.wrap(name, 24)[:2] or [n]
-        if len(textwrap.wrap(name, 24)) > 2:
-            lines[1] = textwrap.shorten(lines[1] + " …", 24, placeholder=" …")
-        top = y + BOX_H / 2 - 0.2
+        wrapped = textwrap.wrap(name, 22) or [n]
+        lines = wrapped[:3]
+        if len(wrapped) > 3:
+            lines[2] = textwrap.shorten(lines[2] + " " + " ".join(wrapped[3:]), 22, placeholder=" …")
+        top = y + (0.24 * len(lines) + (0.54 if note else 0.27)) / 2 - 0.12  # the text centred in the box
         for line in lines:
             ax.text(x, top, line, ha="center", va="center", fontsize=9, fontweight="bold", zorder=4)
-            top -= 0.22
-        ax.text(x, top - 0.02, textwrap.shorten(sub, 38, placeholder="…"), ha="center", va="center",
-                fontsize=7.5, color="#333333", zorder=4)
+            top -= 0.24
+        ax.text(x, top - 0.02, textwrap.shorten(sub, 32, placeholder="…"), ha="center", va="center",
+                fontsize=8, color="#333333", zorder=4)
         if note:
-            ax.text(x, top - 0.27, textwrap.shorten(note, 40, placeholder="…"), ha="center", va="center",
-                    fontsize=7.5, color=PALETTE[0], zorder=4)
+            ax.text(x, top - 0.28, textwrap.shorten(note, 34, placeholder="…"), ha="center", va="center",
+                    fontsize=8, color=PALETTE[0], zorder=4)
 
 
 def _ports(lay: Layout, edges: list[Edge], row: dict[str, int]
@@ -312,8 +314,8 @@ def _draw_labels(ax: plt.Axes, labels: list[tuple[Edge, list, str, int]],
     for e, verts, colour, above in sorted(labels, key=lambda t: -(t[0].flow or 0)):
         text = e.label
         lines = text.split("\n")
-        w = max(len(t) for t in lines) * 7.5 * 0.56 * pt + 0.1
-        h = len(lines) * 7.5 * 1.25 * pt + 0.08
+        w = max(len(t) for t in lines) * 8 * 0.56 * pt + 0.1
+        h = len(lines) * 8 * 1.25 * pt + 0.08
         best = None
         for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
             cx, cy = _bezier_point(verts, t)
@@ -326,7 +328,7 @@ def _draw_labels(ax: plt.Axes, labels: list[tuple[Edge, list, str, int]],
                 break
         _, cx, cy, box = best
         obstacles.append(box)
-        ax.text(cx, cy, text, ha="center", va="center", fontsize=7.5, linespacing=1.15,
+        ax.text(cx, cy, text, ha="center", va="center", fontsize=8, linespacing=1.15,
                 color=colour if colour != "#333333" else "#222222", zorder=5,
                 bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
 
@@ -365,14 +367,14 @@ def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | No
         return "Deteriorates while waiting", sub, Emergency.fill, note
     st = s.pathway.steps[n]
     kind = KINDS[st.kind]
-    sub = f"{kind.label} · {st.service}" if st.service else kind.label
+    sub = f"{kind.label} · {service_label(s, st.service)}" if st.service else kind.label
     if kind.is_exit:
-        sub = f"exit: {st.outcome or n}"
+        sub = f"leaves: {(st.outcome or n).replace('_', ' ')}"
     note = ""
     if visits_per_year is not None and n in visits_per_year:
         what = "leaving/yr" if kind.is_exit else "visits/yr"
         note = f"{per_year(visits_per_year[n])} {what}"
-    return st.label or n, sub, kind.fill, note
+    return st.label or n.replace("_", " ").capitalize(), sub, kind.fill, note
 
 
 def _bezier_point(verts: list[tuple[float, float]], t: float) -> tuple[float, float]:

@@ -10,7 +10,8 @@ from icssim.kpi_base import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, mean, s
 
 class Referrals(Kpi):
     group = "Demand and flow"
-    name, label, unit, better = "referrals_per_year", "Referrals", "per year", "neutral"
+    name, unit, better = "referrals_per_year", "per year", "neutral"
+    label = "Help-seekers (everyone who asks for help, referred on or not)"
 
     def value(self, w: Window) -> float:
         return w.arrived.sum() / w.years
@@ -196,7 +197,7 @@ class StaffCost(Kpi):
 
 class CostPerReferral(Kpi):
     group = "Costs"
-    name, label, unit = "cost_per_referral", "Cost per referral", "GBP"
+    name, label, unit = "cost_per_referral", "Cost per help-seeker (pathway costs)", "GBP"
 
     def value(self, w: Window) -> float:
         referrals = w.in_window.sum()

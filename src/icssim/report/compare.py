@@ -23,6 +23,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
+from icssim.report.staffing import staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
 from icssim.report_text import (
     COST_KPIS,
@@ -82,7 +83,8 @@ def compare_report(folder: Path, meta: dict) -> str:
         warn = ('<div class="warn"><strong>Read with care:</strong>'
                 + ul_html([escape(w) for w in warnings]) + "</div>")
     page.add("summary", "Summary: what changes, and how sure we are",
-             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None)
+             warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None,
+                                         {n: r.scenario for n, r in runs if r.scenario is not None})
              + cost_effectiveness_html(_read_csv(folder / "cost_effectiveness.csv")))
     page.add("plots", "Plots", plots_html(folder))
     if summary is not None:
@@ -111,9 +113,11 @@ def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:
 
 
 def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | None, baseline: str,
-                         scenario: Scenario | None = None) -> str:
+                         scenario: Scenario | None = None, scenarios: dict[str, Scenario] | None = None) -> str:
     """First screen of a comparison: per scenario, what changes for patients and for costs
-    (clear changes first, the rest in one line), and how sure we are."""
+    (clear changes first, the rest in one line), what each scenario assumes in staff, and how sure
+    we are. ``scenarios`` (name → scenario) gives the staff each one assumes."""
+    scenarios = scenarios or {}
     from icssim.report_text import difference_verdict
 
     if diffs is None or diffs.empty:
@@ -169,9 +173,15 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
         sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
                  "uncertain inputs tests how robust the direction of each change is.")
         headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n)
+        staff = ""
+        if baseline in scenarios and scen in scenarios:
+            pair = [(baseline, scenarios[baseline]), (scen, scenarios[scen])]
+            headline = headline.replace(" It costs", staff_sentence(*pair) + " It costs", 1) if (
+                " It costs" in headline) else headline + staff_sentence(*pair)
+            staff = staffing_html(pair)
         out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
                    f'<p class="headline">{headline}</p>'
-                   f"{_compare_tiles(g, means, baseline, scen, scenario)}{''.join(blocks)}"
+                   f"{_compare_tiles(g, means, baseline, scen, scenario)}{staff}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
 
@@ -182,7 +192,7 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
     keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
     keys += list(kpi_subjects(g.index, "standard"))[:2]
     keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
-    keys += [k for k in ("cost_per_year",) if k in g.index]
+    keys += [k for k in ("cost_per_year", "staff_cost_per_year") if k in g.index]
     tiles = []
     for k in keys:
         row = _row(g, k)

@@ -112,7 +112,7 @@ def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) 
     if unit.startswith("GBP"):
         text = money(x)
         return text + (" a year" if with_unit and unit == "GBP per year" else "")
-    text = number(x, like)
+    text = f"{x:,.2f}" if unit == "QALYs" and abs(x) < 100 else number(x, like)  # small differences matter
     if not with_unit or not unit:
         return text
     if unit == "per year":

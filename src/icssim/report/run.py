@@ -14,6 +14,7 @@ import pandas as pd
 from icssim import pathway_graph
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
+from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.model_section import model_html
 from icssim.report.numbers import fmt
 from icssim.report.parameters import needs_source, source_counts, stored_parameters
@@ -103,16 +104,13 @@ def kpi_tables_html(data: RunData) -> str:
     if data.kpis is None:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
     parts = []
-    for title, chosen in kpi_groups(k for k in data.est if k not in HIDDEN_KPIS):
+    absent = absent_kpis(data.scenario)
+    left_out = [k for k in data.est if k in absent and data.est[k].mean == 0]
+    for title, chosen in kpi_groups(k for k in data.est if k not in HIDDEN_KPIS and k not in left_out):
         rows = []
         for k in chosen:
             e = data.est[k]
-            label = kpi_info(k).label
-            std_name = kpi_info(k).standard
-            if std_name is not None and data.scenario is not None:
-                std = data.scenario.scenario.standards.get(std_name)
-                if std is not None:
-                    label += f" (target {std.target:.0%})"
+            label = kpi_label(k, data.scenario)
             rows.append({"Measure": label, "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
                          "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, ""),
                          "KPI name": k})
@@ -122,6 +120,9 @@ def kpi_tables_html(data: RunData) -> str:
     note = ("<p class=note>Means across replications with Student-t 95% confidence intervals; all waits "
             "and counts are measured over patients referred after the warm-up.</p>" if n > 1 else
             "<p class=note>One replication: no confidence intervals.</p>")
+    if left_out:
+        note += (f"<p class=note>Not shown, because this scenario has no such step or route: "
+                 f"{escape(', '.join(kpi_info(k).label for k in left_out))}.</p>")
     return note + "\n".join(parts)
 
 
@@ -153,7 +154,10 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         note = (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
                 f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
                 f"their probabilities or conditions and the patients observed moving along them per year "
-                f"(and their share of moves out of that step); line width grows with the flow.")
+                f"(and their share of moves out of that step); line width grows with the flow. The boxes count "
+                f"everyone in the pathway after the warm-up, including people who asked for help before it ended; "
+                f"the KPI tables count only people who asked for help after the warm-up, so their counts (A&E "
+                f"attendances, admissions) are lower.")
     fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
     import matplotlib
     import matplotlib.pyplot as plt
@@ -163,13 +167,14 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     svg = buf.getvalue()
-    # show the diagram at its natural size (never below 80% of it: text stays legible), scrolling sideways
-    # inside its frame when the page is narrower
+    # at most its natural size, fitting the page's column on a desktop (the drawing is made for a column of
+    # about 1,100 px); on a phone the stylesheet keeps it wide enough to read and it scrolls sideways
     match = re.search(rb'width="([0-9.]+)pt"', svg[:2000])
     style = ""
     if match:
         px = float(match.group(1)) * 4 / 3
-        style = f"width: 100%; max-width: {px:.0f}px; min-width: {0.8 * px:.0f}px"
+        style = f"width: 100%; max-width: {px:.0f}px"
+        note += " On a narrow screen, scroll the diagram sideways."
     return img_html(svg, "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram", style)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
+from icssim.report.labels import resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
 from icssim.scenario.schema import Scenario
@@ -51,7 +52,7 @@ def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
         return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
     target = std.target
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    lead = (f"<strong>{escape(standard_who(std))} referrals, {escape(what)} within "
+    lead = (f"<strong>{escape(standard_who(std))}: {escape(what)} within "
             f"{escape(span_text(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
             f"{escape(est.text())}")
     if math.isnan(est.mean):
@@ -81,12 +82,13 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
     g = est.get
     if g("referrals_per_year"):
         window = _window_text(s, meta)
-        out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> referrals "
-                   f"a year were simulated{window}, in {n} replication{'s' if n != 1 else ''}.")
+        out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> people "
+                   f"a year asked for help (referred on or not) in the simulation{window}, "
+                   f"in {n} replication{'s' if n != 1 else ''}.")
     sentences = [_waits_sentence(est), *(standard_sentence(name, est[key], s)
                                          for key, name in kpi_subjects(est, "standard").items()),
-                 _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est),
-                 _busiest_sentence(est), waiting_trend(ts, s)]
+                 _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est, s),
+                 _busiest_sentence(est, s), waiting_trend(ts, s)]
     return out + [text for text in sentences if text]
 
 
@@ -144,14 +146,18 @@ def _emergency_sentence(est: dict[str, Estimate], s: Scenario | None) -> str:
         emerg.append(f"<strong>{escape(e.text())}</strong> of patients were admitted or in day care within "
                      f"12 months of asking for help")
     if emerg:
-        return "Emergency and inpatient use — " + "; ".join(emerg) + "."
+        ae, adm = g("ae_attendances_per_year"), g("emergency_admissions_per_year")
+        same = ("; every A&amp;E attendance led to an emergency admission in this scenario, so the two "
+                "counts are equal" if ae is not None and adm is not None and ae.mean > 0
+                and math.isclose(ae.mean, adm.mean) else "")
+        return "Emergency and inpatient use — " + "; ".join(emerg) + same + "."
     elif s is not None and any(KINDS[st.kind].counts_ae or KINDS[st.kind].counts_admission
                                for st in s.pathway.steps.values()):
         return "No A&amp;E attendances or emergency admissions were simulated."
     return ""
 
 
-def _cost_sentence(est: dict[str, Estimate]) -> str:
+def _cost_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
     cost = est.get("cost_per_year")
     if cost is not None and cost.mean == 0:
         return "The scenario gives no unit costs, so no costs were counted."
@@ -159,20 +165,21 @@ def _cost_sentence(est: dict[str, Estimate]) -> str:
         text = f"Total cost <strong>{escape(cost.text())}</strong>"
         cpr = est.get("cost_per_referral")
         if cpr is not None and not math.isnan(cpr.mean):
-            text += f", or {escape(fmt(cpr.mean, 'GBP'))} per referral"
+            text += f", or {escape(fmt(cpr.mean, 'GBP'))} per person asking for help"
         services = {svc: est[k].mean for k, svc in kpi_subjects(est, "service").items() if est[k].mean > 0}
         if services and cost.mean > 0:
             top, value = max(services.items(), key=lambda kv: kv[1])
-            text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(top)}"
+            text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(service_label(s, top))}"
         return text + "."
     return ""
 
 
-def _busiest_sentence(est: dict[str, Estimate]) -> str:
+def _busiest_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
     util = {res: est[k] for k, res in kpi_subjects(est, "resource").items() if not math.isnan(est[k].mean)}
     if util:
         name, e = max(util.items(), key=lambda kv: kv[1].mean)
-        busy = f"The busiest resource is <strong>{escape(name)}</strong> at {escape(e.text())} utilisation"
+        busy = (f"The busiest resource is <strong>{escape(resource_label(s, name))}</strong> at {escape(e.text())} "
+                "utilisation")
         if e.mean >= 0.9:
             busy += ": it is close to or at capacity, so it limits how fast patients move on"
         return busy + "."

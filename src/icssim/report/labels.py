@@ -1,0 +1,82 @@
+"""What a reader sees instead of internal names: a KPI's label written with the scenario's own labels
+(services, cohorts, standards), and the KPIs a scenario cannot produce (no A&E step: no A&E
+attendances), which outputs leave out rather than print as zeros.
+
+Ids stay where a user must type them (the "KPI name" column, ``--target``, ``--kpi``)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from icssim.kinds import KINDS
+from icssim.kpis import kpi_info
+from icssim.scenario.schema import Scenario
+
+#: How a resource's second part reads: ``ed_service/caseload`` → "caseload slots".
+RESOURCE_PARTS = {"caseload": "caseload slots", "beds": "beds"}
+
+
+def _short(label: str) -> str:
+    """A label without its explanation in brackets: ``Adults (18 and over)`` → ``Adults``."""
+    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+
+
+def service_label(s: Scenario | None, name: str) -> str:
+    """A service's label from the scenario (``CYP community eating disorder team``, without any
+    explanation in brackets), else its name with spaces."""
+    svc = s.services.get(name) if s is not None else None
+    if svc is not None and svc.label:
+        return _short(svc.label)
+    return name.replace("_", " ")
+
+
+def cohort_label(s: Scenario | None, name: str) -> str:
+    c = s.cohorts.get(name) if s is not None else None
+    if c is not None and c.label:
+        return _short(c.label)
+    return name.upper() if len(name) <= 4 else name.replace("_", " ").capitalize()
+
+
+def resource_label(s: Scenario | None, resource: str) -> str:
+    """``ed_service/psychologist`` → ``Eating disorder service: psychologists``."""
+    svc, _, part = resource.partition("/")
+    what = RESOURCE_PARTS.get(part, part.replace("_", " ") + ("" if part.endswith("s") else "s") if part else "")
+    return f"{service_label(s, svc)}: {what}" if what else service_label(s, svc)
+
+
+def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
+    """A KPI's label in the scenario's words: standards by whom they cover, resources, services and
+    cohorts by their labels."""
+    from icssim.report.run_text import standard_label
+
+    info = kpi_info(kpi)
+    if info.standard is not None:
+        return standard_label(kpi, s, with_target)
+    if info.resource is not None:
+        return f"Utilisation of {resource_label(s, info.resource)}"
+    if info.service is not None:
+        return f"{info.label.split(':')[0]}: {service_label(s, info.service)}"
+    if info.cohort is not None:
+        return f"{info.label.rsplit(':', 1)[0]}: {cohort_label(s, info.cohort)}"
+    return info.label
+
+
+def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
+    """KPIs of things this scenario does not have (no A&E step, no admission, no rejected referrals,
+    a single assessment step): they are always zero, so outputs leave them out."""
+    if s is None:
+        return set()
+    kinds = [KINDS[st.kind] for st in s.pathway.steps.values()]
+    out: set[str] = set()
+    if not any(k.counts_ae for k in kinds):
+        out.add("ae_attendances_per_year")
+    if not any(k.counts_admission for k in kinds):
+        out.add("emergency_admissions_per_year")
+    if not any(k.is_inpatient for k in kinds):
+        out |= {"inpatient_admissions_per_year", "specialist_bed_days_per_year"}
+    if not any(st.on_reject is not None for st in s.pathway.steps.values()):
+        out |= {"rejected_referrals_per_year", "share_ever_rejected", "rereferrals_per_year"}
+    if sum(k.is_assessment for k in kinds) < 2:
+        out.add("duplicated_assessments_per_year")
+    return out

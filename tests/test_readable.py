@@ -1,0 +1,91 @@
+"""Every output read without help (issue 23): labels instead of ids, shares as percentages, rows
+left out for things a scenario does not have, the staff each compared scenario assumes, a diagram
+that fits the page, and sweep and optimise reports that lead with the answer."""
+
+from __future__ import annotations
+
+import re
+import pytest
+from helpers import SCENARIOS, shipped
+
+from icssim import experiments, results
+from icssim.cli import format_differences, format_kpis
+from icssim.report.labels import absent_kpis, kpi_label
+from icssim.report.staffing import staff_sentence, staffing_html
+from icssim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def integrated_run():
+    return experiments.run(shipped("ed_integrated", horizon="1 year", warmup="3 months"), replications=2, workers=1)
+
+
+def test_console_table_uses_labels_percentages_and_clipped_cis(integrated_run):
+    text = format_kpis(results.kpi_table(integrated_run.summary()), "ed_integrated", integrated_run)
+    # labels in the scenario's words, never ids or key paths
+    assert "ed_service/caseload" not in text and "primary_care" not in text
+    flat = " ".join(text.split())  # long labels wrap onto two lines
+    assert "Utilisation of All-age integrated eating disorder service: caseload slots" in flat
+    assert "Cost per year: General practice" in text
+    # shares as percentages, with CIs inside [0%, 100%]
+    assert re.search(r"Help-seekers who started treatment\s+\d+% \(95% CI \d+% to \d+%\)", text)
+    assert not re.search(r"\b0\.\d{3}\b", text)
+    for lo, hi in re.findall(r"95% CI (-?[\d.]+)% to (-?[\d.]+)%", text):
+        assert 0 <= float(lo) <= float(hi) <= 100
+    # everyone who asks for help is called that, not "Referrals"
+    assert "Help-seekers (everyone who asks for help" in text
+    # the integrated pathway rejects no referral: no row of zeros for it
+    assert "Referrals rejected" not in text and "Re-referrals" not in text
+
+
+def test_rows_for_things_a_scenario_does_not_have_are_left_out(verification_dir):
+    s = load_scenario(verification_dir / "mmc.yaml")
+    absent = absent_kpis(s)
+    assert {"ae_attendances_per_year", "specialist_bed_days_per_year", "rejected_referrals_per_year"} <= absent
+    assert "ae_attendances_per_year" not in absent_kpis(load_scenario(SCENARIOS / "ed_integrated.yaml"))
+
+
+def test_kpi_labels_use_service_cohort_and_standard_labels():
+    s = load_scenario(SCENARIOS / "ed_fragmented.yaml")
+    assert (kpi_label("utilisation_cyp_ed/therapist", s)
+            == "Utilisation of CYP community eating disorder team: therapists")
+    assert kpi_label("cost_per_year_primary_care", s) == "Cost per year: General practice"
+    assert kpi_label("wait_to_treatment_median_adults", s) == "Referral to treatment, median: Adults"
+    assert kpi_label("within_adult_4_weeks_proposed", s) == "Adults: treatment within 4 weeks (target 95%)"
+
+
+def test_compare_first_screen_states_the_staff_each_scenario_assumes():
+    base = ("ed_fragmented", load_scenario(SCENARIOS / "ed_fragmented.yaml"))
+    new = ("ed_integrated", load_scenario(SCENARIOS / "ed_integrated.yaml"))
+    sentence = staff_sentence(base, new)
+    assert "<strong>80 WTE of therapists</strong> against 43 in ed_fragmented" in sentence
+    table = staffing_html([base, new])
+    assert "What each scenario assumes in staff" in table
+    assert "43 WTE (CYP community eating disorder team 25, Adult community eating disorder team 18)" in table
+    assert "£5.21 million" in table and "£9.72 million" in table
+
+
+def test_console_differences_use_labels_and_points():
+    comparison = experiments.compare([shipped("ed_fragmented", horizon="1 year", warmup="3 months"),
+                                      shipped("ed_integrated", horizon="1 year", warmup="3 months")],
+                                     replications=2, workers=1)
+    text = format_differences(comparison)
+    assert "Referred patients who started treatment (uptake)\n" in text
+    assert re.search(r"\d+%\s+[+−][\d.]+ points \(95% CI [+−][\d.]+ to [+−][\d.]+ points\): ", text)
+    assert not re.search(r"\b0\.\d{3}\b(?! QALYs)", text)  # shares never as 0.769
+    assert re.search(r"\d\.\d\d QALYs", text)  # QALYs to two decimals: their differences are small
+
+
+def test_pathway_diagram_fits_a_1280_px_page(integrated_run, tmp_path):
+    from icssim.report.pieces import RunData, read_json
+    from icssim.report.run import pathway_html
+
+    results.write_run(integrated_run, tmp_path / "run", command="icssim run x")
+    folder = tmp_path / "run"
+    html = pathway_html(RunData.load(folder, read_json(folder / "metadata.json")))
+    style = re.search(r'<img [^>]*style="([^"]*)"', html).group(1)
+    assert "min-width" not in style
+    width = float(re.search(r"max-width: (\d+)px", style).group(1))
+    # the page's column at 1280 px is 1,112 px: the diagram is shrunk by at most a tenth or so
+    assert width <= 1280
+    assert "count only people who asked for help after the warm-up" in html
