@@ -136,3 +136,26 @@ def test_evppi_finds_the_parameter_that_drives_the_decision():
     # b's net benefit is 1,000 x theta: knowing theta is all there is to know; noise is worth nothing
     assert result.loc["theta", "evppi_per_person"] == pytest.approx(full, rel=0.02)
     assert result.loc["noise", "evppi_per_person"] < 0.1 * full
+
+
+def test_a_psa_on_a_dask_local_cluster_gives_the_same_draws_and_answers(tmp_path):
+    pytest.importorskip("dask.distributed")
+    from helpers import SCENARIOS, run_cli
+
+    sweep = tmp_path / "psa.yaml"
+    sweep.write_text(f"""
+sweep: {{name: dask_psa, seed: 8, replications: 1}}
+base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
+design: psa
+samples: 2
+parameters:
+  health.states.ill_severe.utility: {{dist: beta, mean: 0.6, sd: 0.06}}
+kpis: [qalys_per_person, cost_per_person]
+""")
+    tables = {}
+    for how in (["-w", "2"], ["--dask", "local", "-w", "2"]):
+        out = tmp_path / how[1]
+        code, err = run_cli(["psa", str(sweep), "--out", str(out), "--yes", "-q", *how])
+        assert code == 0, err
+        tables[how[1]] = (out / "psa.csv").read_bytes(), (out / "ceac.csv").read_bytes()
+    assert tables["2"] == tables["local"]
