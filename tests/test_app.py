@@ -278,3 +278,12 @@ def test_pages_in_headless_chromium_at_desktop_and_phone_widths(workdir, tmp_pat
         image = mpimg.imread(shot)
         assert image.shape[:2] == (1600, width)
         assert image[..., :3].std() > 0.05, f"the {width} px screenshot is blank"
+
+
+def test_stopping_the_server_cancels_unfinished_runs(client, workdir):
+    jobs = client.app.state.jobs
+    started = client.post("/run", data={"scenario": "demo", "replications": "60"}, follow_redirects=False)
+    assert started.status_code == 303
+    assert jobs.stop_all() == 1
+    assert [j.state for j in jobs.all()] == ["cancelled"]
+    assert not (workdir / "results").exists() or not any((workdir / "results").iterdir())

@@ -77,6 +77,19 @@ class Jobs:
     def all(self) -> list[Job]:
         return sorted(self._jobs.values(), key=lambda j: -j.started)
 
+    def stop_all(self, timeout: float = 30.0) -> int:
+        """Cancel the runs still going and wait (up to ``timeout`` s) for their workers to stop and their
+        temporary folders to be removed; return how many were cancelled."""
+        running = [j for j in self._jobs.values() if j.state == "running"]
+        for job in running:
+            job.cancel.set()
+        deadline = time.time() + timeout
+        for job in running:
+            thread = job.data.get("thread")
+            if thread is not None:
+                thread.join(max(0.0, deadline - time.time()))
+        return len(running)
+
     def _start(self, kind: str, title: str, total: int, work: Callable[[Job], None]) -> Job:
         job = Job(uuid.uuid4().hex[:12], kind, title, total)
         with self._lock:
@@ -86,7 +99,7 @@ class Jobs:
             try:
                 work(job)
                 job.state = "done"
-            except Cancelled:
+            except (Cancelled, KeyboardInterrupt):   # the button, or Ctrl-C reaching the workers
                 job.state, job.message = "cancelled", "cancelled: nothing was written for this run"
             except OutputConflict as exc:   # published beside a folder that appeared meanwhile
                 job.state, job.message = "done", str(exc)
@@ -103,7 +116,9 @@ class Jobs:
             finally:
                 job.finished = time.time()
 
-        threading.Thread(target=target, name=f"icssim-app-{job.id}", daemon=True).start()
+        thread = threading.Thread(target=target, name=f"icssim-app-{job.id}", daemon=True)
+        job.data["thread"] = thread
+        thread.start()
         return job
 
     def _out(self, name: str) -> Path:

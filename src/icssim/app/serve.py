@@ -40,5 +40,12 @@ def serve(port: int = 0, open_browser: bool = True, workers: int | None = None, 
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:   # uvicorn stopped gracefully, then passed Ctrl-C (or SIGTERM) on
+        pass
+    finally:
+        stopped = app.state.jobs.stop_all()
+    print("icssim app: stopped" + (f"; {stopped} unfinished run(s) cancelled, nothing written for them"
+                                   if stopped else ""), file=sys.stderr)
     return 0
