@@ -1,0 +1,299 @@
+"""The national view: a pathway pair in every ICS of England, ranked.
+
+An area sweep (``docs/sweeps.md``, "Areas") runs the same pathway in many ICSs. Two pathways
+with different teams cannot share one sweep file's ``areas.scale`` list, because ``icssim sweep``
+checks every path against every base; :func:`run_national` therefore runs one area sweep per
+base (each scale path applied where the base has it; same seed, so replication *r* of an area
+sees the same people under both pathways), each resumable in ``OUT/<base>/``. :func:`write_national`
+reads those folders (or one ordinary sweep folder) and writes:
+
+- ``national.csv``: per ICS, each pathway's wait and cost per head with CIs, the paired difference
+  of the other pathways to the first, and the net monetary benefit of changing per help-seeker
+  (``wtp`` × ΔQALYs − Δcost per person) with its paired CI; ranks by net benefit and by wait;
+- ``national_totals.csv``: England's totals (help-seekers and cost a year, cost per head, the net
+  benefit a year of changing) with CIs from per-replication sums over the ICSs;
+- ``plots/ranked_wait.png``, ``plots/ranked_cost_per_head.png``, ``plots/ranked_net_benefit.png``:
+  the ICSs ranked, each with its 95% CI.
+
+Command line (docs/national.md)::
+
+    python -m icssim.national run scenarios/sweeps/england_42_ics.yaml --workers 2 [--dask ADDRESS]
+    python -m icssim.national report results/england_42_ics
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from icssim.errors import IcssimError
+from icssim.intervals import half_width
+
+WAIT_KPI = "wait_to_treatment_mean"
+COST_KPI = "cost_per_year"
+WTP = 20000.0
+
+
+# -- running ------------------------------------------------------------------------------------
+
+def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
+    """Write one single-base sweep file per base of the sweep file ``path`` into ``specs``; each
+    keeps only the ``areas.scale`` paths its base has. Returns {base label: file}."""
+    from icssim.scenario import provenance
+    from icssim.sweep.design import MISSING, get_path
+    from icssim.sweep.spec import load_sweep
+
+    path = Path(path).resolve()
+    sweep = load_sweep(path)
+    if sweep.areas is None or sweep.spec.areas is None:
+        raise IcssimError(f"{path}: a national run needs 'areas' (docs/sweeps.md, Areas)")
+    scale = sweep.spec.areas.scale
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    specs.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for label, scenario in sweep.bases.items():
+        base_raw = provenance(scenario).raw
+        one = dict(raw)
+        one["sweep"] = {**raw["sweep"], "name": f"{raw['sweep']['name']}_{label}"}
+        one["base"] = {label: str(Path(sweep.base_files[label]).resolve())}
+        areas = dict(raw["areas"]) if isinstance(raw["areas"], dict) else {"rows": raw["areas"]}
+        if areas.get("table"):
+            areas["table"] = str((path.parent / areas["table"]).resolve())
+        areas["scale"] = [p for p in scale if get_path(base_raw, p) is not MISSING]
+        one["areas"] = areas
+        file = specs / f"{label}.yaml"
+        text = yaml.safe_dump(one, sort_keys=False, allow_unicode=True)
+        if not file.is_file() or file.read_text(encoding="utf-8") != text:
+            file.write_text(text, encoding="utf-8")
+        files[label] = file
+    return files
+
+
+def run_national(path: Path, out: Path | None = None, workers: int | None = None, dask: str | None = None,
+                 restart: bool = False, quiet: bool = True, **report: Any) -> Path:
+    """Run (or resume) every base's area sweep into ``out/<base>/`` and write the national outputs."""
+    from icssim.sweep import sweep
+
+    path = Path(path)
+    name = yaml.safe_load(path.read_text(encoding="utf-8"))["sweep"]["name"]
+    out = Path(out) if out is not None else Path("results") / name
+    files = split_sweep(path, out / "specs")
+    for label, file in files.items():
+        if not quiet:
+            print(f"{label}: running {file}", file=sys.stderr)
+        sweep(file, out=out / label, workers=workers, dask=dask, restart=restart, quiet=quiet, yes=True)
+    write_national(out, **report)
+    return out
+
+
+# -- reading and summarising ------------------------------------------------------------------------
+
+def load_runs(folder: Path) -> pd.DataFrame:
+    """The tidy runs of a sweep folder, or of every sweep folder directly under it (one per base)."""
+    folder = Path(folder)
+    files = [folder / "runs.parquet"] if (folder / "runs.parquet").is_file() else sorted(folder.glob("*/runs.parquet"))
+    if not files:
+        raise IcssimError(f"{folder}: no runs.parquet here or in its sub-folders: is it a finished sweep?")
+    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    if "area" not in runs or runs["area"].isna().all():
+        raise IcssimError(f"{folder}: these sweeps have no areas (docs/sweeps.md, Areas)")
+    return runs
+
+
+def _wide(runs: pd.DataFrame) -> pd.DataFrame:
+    """(base, area, population, replication) x KPI."""
+    return runs.pivot_table(index=["base", "area", "population", "replication"], columns="kpi",
+                            values="value", aggfunc="first").reset_index()
+
+
+def _ci(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return (np.nan, np.nan, np.nan)
+    mean = float(x.mean())
+    if len(x) < 2:
+        return (mean, np.nan, np.nan)
+    h = float(half_width(float(x.std(ddof=1)), len(x), level))
+    return (mean, mean - h, mean + h)
+
+
+def _put(row: dict[str, Any], name: str, x: np.ndarray, level: float) -> None:
+    row[name], row[f"{name}_lower"], row[f"{name}_upper"] = _ci(x, level)
+
+
+def national_table(runs: pd.DataFrame, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp: float = WTP,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Per area: each base's wait and cost per head (mean, CI); against the first base, paired
+    differences and the net monetary benefit per help-seeker; ranks."""
+    wide = _wide(runs)
+    for kpi in (wait, cost):
+        if kpi not in wide:
+            raise IcssimError(f"KPI {kpi!r} is not in these runs; measured: {', '.join(sorted(runs['kpi'].unique()))}")
+    wide["cost_per_head"] = wide[cost] / wide["population"]
+    bases = list(dict.fromkeys(runs["base"]))
+    first = bases[0]
+    has_qalys = {"qalys_per_person", "cost_per_person"} <= set(wide.columns)
+    rows = []
+    for (area, population), group in wide.groupby(["area", "population"], sort=False):
+        by = {b: g.set_index("replication").sort_index() for b, g in group.groupby("base")}
+        row: dict[str, Any] = {"area": area, "population": int(population)}
+        for b in bases:
+            if b in by:
+                _put(row, f"{wait}_{b}", by[b][wait].to_numpy(), level)
+                _put(row, f"cost_per_head_{b}", by[b]["cost_per_head"].to_numpy(), level)
+        for b in bases[1:]:
+            if b not in by or first not in by:
+                continue
+            reps = by[first].index.intersection(by[b].index)
+            one, other = by[first].loc[reps], by[b].loc[reps]
+            _put(row, f"{wait}_change_{b}", (other[wait] - one[wait]).to_numpy(), level)
+            _put(row, f"cost_per_head_change_{b}", (other["cost_per_head"] - one["cost_per_head"]).to_numpy(), level)
+            if has_qalys:
+                nmb = wtp * (other["qalys_per_person"] - one["qalys_per_person"]) \
+                    - (other["cost_per_person"] - one["cost_per_person"])
+                _put(row, f"net_benefit_per_person_{b}", nmb.to_numpy(), level)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.insert(2, f"rank_{wait}_{first}", table[f"{wait}_{first}"].rank(method="min").astype("Int64"))
+    if len(bases) > 1 and f"net_benefit_per_person_{bases[1]}" in table:
+        col = f"net_benefit_per_person_{bases[1]}"
+        table.insert(2, "rank_net_benefit", table[col].rank(ascending=False, method="min").astype("Int64"))
+        table = table.sort_values(col, ascending=False, kind="stable")
+    else:
+        table = table.sort_values(f"{wait}_{first}", kind="stable")
+    return table.reset_index(drop=True)
+
+
+def national_totals(runs: pd.DataFrame, cost: str = COST_KPI, wtp: float = WTP, level: float = 0.95) -> pd.DataFrame:
+    """England's totals per base, and changes against the first base, from per-replication sums over
+    the areas (replication r of every area is one draw of the national total)."""
+    wide = _wide(runs)
+    bases = list(dict.fromkeys(runs["base"]))
+    population = float(wide.drop_duplicates("area")["population"].sum())
+    rows = []
+    sums = {}
+    for b in bases:
+        g = wide[wide["base"] == b]
+        s = g.groupby("replication")[[k for k in ("referrals_per_year", cost) if k in g]].sum()
+        sums[b] = s
+        row: dict[str, Any] = {"base": b, "areas": int(g["area"].nunique()), "population": int(population)}
+        if "referrals_per_year" in s:
+            _put(row, "referrals_per_year", s["referrals_per_year"].to_numpy(), level)
+        _put(row, cost, s[cost].to_numpy(), level)
+        _put(row, "cost_per_head", (s[cost] / population).to_numpy(), level)
+        if b != bases[0]:
+            reps = sums[bases[0]].index.intersection(s.index)
+            _put(row, f"{cost}_change", (s.loc[reps, cost] - sums[bases[0]].loc[reps, cost]).to_numpy(), level)
+            if {"qalys_per_person", "cost_per_person", "referrals_per_year"} <= set(wide.columns):
+                a = wide[wide["base"] == bases[0]].set_index(["area", "replication"]).sort_index()
+                v = g.set_index(["area", "replication"]).sort_index()
+                idx = a.index.intersection(v.index)
+                per_person = (wtp * (v.loc[idx, "qalys_per_person"] - a.loc[idx, "qalys_per_person"])
+                              - (v.loc[idx, "cost_per_person"] - a.loc[idx, "cost_per_person"]))
+                nmb = per_person * a.loc[idx, "referrals_per_year"]
+                _put(row, "net_benefit_per_year", nmb.groupby(level="replication").sum().to_numpy(), level)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# -- plots --------------------------------------------------------------------------------------
+
+def ranked_plot(table: pd.DataFrame, column: str, title: str, xlabel: str, file: Path,
+                ascending: bool = True) -> Path:
+    """A dot per area with its CI, areas ranked by ``column`` (best at the top)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table.dropna(subset=[column]).sort_values(column, ascending=not ascending, kind="stable")
+    y = np.arange(len(t))
+    fig, ax = plt.subplots(figsize=(7.5, 1.5 + 0.2 * len(t)))
+    lower, upper = t.get(f"{column}_lower"), t.get(f"{column}_upper")
+    if lower is not None and upper is not None:
+        err = np.vstack([(t[column] - lower).to_numpy(), (upper - t[column]).to_numpy()])
+        ax.errorbar(t[column], y, xerr=np.nan_to_num(err), fmt="o", color="#005EB8", ecolor="#768692",
+                    capsize=2, markersize=4)
+    else:
+        ax.plot(t[column], y, "o", color="#005EB8")
+    ax.set_yticks(y, [f"{i}. {a}" for i, a in zip(range(len(t), 0, -1), t["area"])], fontsize=7)
+    if (t[column].min() < 0) < (t[column].max() > 0) or column.startswith("net_benefit"):
+        ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(file, dpi=110)
+    plt.close(fig)
+    return file
+
+
+def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp: float = WTP,
+                   level: float = 0.95) -> list[Path]:
+    """Write national.csv, national_totals.csv and the ranked plots into ``folder``."""
+    folder = Path(folder)
+    runs = load_runs(folder)
+    table = national_table(runs, wait, cost, wtp, level)
+    totals = national_totals(runs, cost, wtp, level)
+    bases = list(dict.fromkeys(runs["base"]))
+    written = [folder / "national.csv", folder / "national_totals.csv"]
+    table.to_csv(written[0], index=False)
+    totals.to_csv(written[1], index=False)
+    plots = folder / "plots"
+    written.append(ranked_plot(table, f"{wait}_{bases[0]}", f"{wait} ({bases[0]}), mean and 95% CI; shortest first",
+                               "days", plots / "ranked_wait.png"))
+    written.append(ranked_plot(table, f"cost_per_head_{bases[0]}",
+                               f"{cost} per resident ({bases[0]}), mean and 95% CI; lowest first",
+                               "£ per resident a year", plots / "ranked_cost_per_head.png"))
+    if len(bases) > 1 and f"net_benefit_per_person_{bases[1]}" in table:
+        written.append(ranked_plot(table, f"net_benefit_per_person_{bases[1]}",
+                                   f"Net monetary benefit of {bases[1]} over {bases[0]} at £{wtp:,.0f}/QALY, "
+                                   "per help-seeker (paired 95% CI); largest first",
+                                   "£ per help-seeker", plots / "ranked_net_benefit.png", ascending=False))
+    return written
+
+
+# -- command line -------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m icssim.national",
+                                     description="A pathway pair in every ICS: run the area sweeps and rank the ICSs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run (or resume) one area sweep per base, then write the national outputs")
+    r.add_argument("file", type=Path, help="a sweep file with 'areas' and several bases")
+    r.add_argument("--out", type=Path, default=None, help="output folder (default: results/<sweep name>)")
+    r.add_argument("--workers", "-w", type=int, default=None, help="local worker processes (default: all cores)")
+    r.add_argument("--dask", metavar="ADDRESS|local", default=None, help="a Dask scheduler address, or 'local'")
+    r.add_argument("--restart", action="store_true", help="discard stored runs and start again")
+    r.add_argument("--quiet", "-q", action="store_true")
+    p = sub.add_parser("report", help="write national.csv, totals and ranked plots from finished sweep folder(s)")
+    p.add_argument("folder", type=Path, help="a finished area sweep, or a folder of them (one per base)")
+    for q in (r, p):
+        q.add_argument("--wait", default=WAIT_KPI, help=f"the wait KPI to rank by (default {WAIT_KPI})")
+        q.add_argument("--cost", default=COST_KPI, help=f"the cost KPI, per resident (default {COST_KPI})")
+        q.add_argument("--wtp", type=float, default=WTP, help="willingness to pay per QALY (default 20000)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            out = run_national(args.file, args.out, args.workers, args.dask, args.restart, args.quiet,
+                               wait=args.wait, cost=args.cost, wtp=args.wtp)
+        else:
+            out = args.folder
+            write_national(out, args.wait, args.cost, args.wtp)
+    except IcssimError as exc:
+        print(f"icssim.national: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"national table, totals and ranked plots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

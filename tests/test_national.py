@@ -1,0 +1,133 @@
+"""The 42 ICSs and the national view (src/icssim/national.py, docs/national.md)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from icssim import national
+from icssim.errors import IcssimError
+from icssim.sweep.spec import load_sweep
+
+from helpers import ROOT
+
+SWEEPS = ROOT / "scenarios" / "sweeps"
+SHARED = ROOT.parent / "shared" / "domain" / "ics-populations.csv"
+TOTAL_MID_2022 = 57_106_398        # ics-populations.md: England, mid-2022
+
+
+def test_the_42_icbs_add_up_to_england():
+    rows = list(csv.DictReader((SWEEPS / "england_42_ics.csv").read_text(encoding="utf-8").splitlines()))
+    assert len(rows) == 42 and len({r["name"] for r in rows}) == 42
+    assert sum(int(r["population"]) for r in rows) == TOTAL_MID_2022
+    assert min(int(r["population"]) for r in rows) == 516_049       # Shropshire, Telford and Wrekin
+    assert all("ONS mid-2022" in r["source"] for r in rows)
+
+
+@pytest.mark.skipif(not SHARED.is_file(), reason="the shared domain folder is not beside the project")
+def test_the_42_icbs_match_the_shared_file():
+    shared = {r["ics"]: int(r["population"]) for r in csv.DictReader(SHARED.read_text(encoding="utf-8").splitlines())}
+    ours = {r["name"]: int(r["population"])
+            for r in csv.DictReader((SWEEPS / "england_42_ics.csv").read_text(encoding="utf-8").splitlines())}
+    assert ours == shared
+
+
+def test_the_national_sweep_splits_into_one_area_sweep_per_base(tmp_path):
+    files = national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    assert set(files) == {"fragmented", "integrated"}
+    frag, integ = (yaml.safe_load(files[k].read_text()) for k in ("fragmented", "integrated"))
+    assert "services.cyp_ed.staff.therapist.wte" in frag["areas"]["scale"]
+    assert "services.ed_service.staff.therapist.wte" not in frag["areas"]["scale"]
+    assert "services.ed_service.staff.therapist.wte" in integ["areas"]["scale"]
+    assert "services.acute.beds" in frag["areas"]["scale"] and "services.acute.beds" in integ["areas"]["scale"]
+    for file in files.values():
+        sweep = load_sweep(file)
+        assert len(sweep.areas) == 42 and len(sweep.bases) == 1
+    # written again identically, so a resumed run finds the same sweep
+    again = national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    assert {k: v.read_text() for k, v in again.items()} == {k: v.read_text() for k, v in files.items()}
+
+
+def _synthetic_sweep(folder: Path, reps: int = 4) -> None:
+    """Two bases x three areas: integrating gains most in 'B' and loses in 'C'."""
+    rng = np.random.default_rng(1)
+    gain = {"A": 0.01, "B": 0.05, "C": -0.02}       # QALYs per person
+    rows = []
+    for base in ("fragmented", "integrated"):
+        for point, (area, pop) in enumerate((("A", 500_000), ("B", 1_000_000), ("C", 2_000_000))):
+            for r in range(reps):
+                noise = rng.normal(0, 0.001)
+                q = 1.0 + noise + (gain[area] if base == "integrated" else 0.0)
+                values = {"wait_to_treatment_mean": {"A": 30, "B": 20, "C": 40}[area] + r * 0.1
+                          - (5 if base == "integrated" else 0),
+                          "cost_per_year": pop * (10 if base == "fragmented" else 12) + r,
+                          "qalys_per_person": q, "cost_per_person": 1000.0 + (200 if base == "integrated" else 0),
+                          "referrals_per_year": pop / 1000}
+                for kpi, value in values.items():
+                    rows.append({"point": point, "base": base, "area": area, "population": pop, "role": None,
+                                 "varied": None, "replication": r, "seed": 7, "kpi": kpi, "value": float(value)})
+    frame = pd.DataFrame(rows)
+    for base, part in frame.groupby("base"):
+        (folder / base).mkdir(parents=True)
+        part.to_parquet(folder / base / "runs.parquet")
+
+
+def test_national_table_ranks_and_pairs(tmp_path):
+    _synthetic_sweep(tmp_path)
+    written = national.write_national(tmp_path)
+    assert all(p.is_file() for p in written)
+    assert {p.name for p in written} >= {"national.csv", "national_totals.csv", "ranked_wait.png",
+                                         "ranked_cost_per_head.png", "ranked_net_benefit.png"}
+    table = pd.read_csv(tmp_path / "national.csv")
+    assert list(table["area"]) == ["B", "A", "C"]                   # by net benefit of integrating
+    assert list(table["rank_net_benefit"]) == [1, 2, 3]
+    ranks = dict(zip(table["area"], table["rank_wait_to_treatment_mean_fragmented"]))
+    assert ranks == {"B": 1, "A": 2, "C": 3}                        # shortest wait first
+    b = table.set_index("area").loc["B"]
+    assert b["net_benefit_per_person_integrated"] == pytest.approx(20_000 * 0.05 - 200, abs=60)
+    assert b["net_benefit_per_person_integrated_lower"] < b["net_benefit_per_person_integrated"] \
+        < b["net_benefit_per_person_integrated_upper"]
+    assert b["wait_to_treatment_mean_change_integrated"] == pytest.approx(-5)
+    assert b["cost_per_head_fragmented"] == pytest.approx(10, abs=1e-3)
+    totals = pd.read_csv(tmp_path / "national_totals.csv").set_index("base")
+    assert totals.loc["fragmented", "population"] == 3_500_000
+    assert totals.loc["fragmented", "cost_per_year"] == pytest.approx(35_000_000 + 1.5 * 3)
+    assert totals.loc["integrated", "cost_per_year_change"] == pytest.approx(7_000_000)
+    expected = sum((20_000 * gain - 200) * pop / 1000
+                   for gain, pop in ((0.01, 500_000), (0.05, 1_000_000), (-0.02, 2_000_000)))
+    assert totals.loc["integrated", "net_benefit_per_year"] == pytest.approx(expected, rel=0.05)
+
+
+def test_national_refuses_a_folder_without_runs(tmp_path):
+    with pytest.raises(IcssimError, match="no runs.parquet"):
+        national.load_runs(tmp_path)
+    assert national.main(["report", str(tmp_path)]) == 2
+
+
+def test_a_three_area_national_run(tmp_path):
+    """A real run: both ED pathways in three small ICSs, one replication, then the national table."""
+    sweep = {
+        "sweep": {"name": "three", "seed": 3, "replications": 2},
+        "base": {"fragmented": str(ROOT / "scenarios" / "ed_fragmented.yaml"),
+                 "integrated": str(ROOT / "scenarios" / "ed_integrated.yaml")},
+        "areas": {"rows": [{"name": "Small", "population": 200_000}, {"name": "Mid", "population": 300_000},
+                           {"name": "Large", "population": 400_000}],
+                  "scale": ["services.cyp_ed.staff.therapist.wte", "services.ed_service.staff.therapist.wte",
+                            "services.acute.beds"]},
+        "kpis": ["wait_to_treatment_mean", "cost_per_year", "qalys_per_person", "cost_per_person"],
+    }
+    file = tmp_path / "three.yaml"
+    file.write_text(yaml.safe_dump(sweep))
+    out = national.run_national(file, tmp_path / "out", workers=1)
+    table = pd.read_csv(out / "national.csv")
+    assert sorted(table["area"]) == ["Large", "Mid", "Small"]
+    assert sorted(table["rank_net_benefit"]) == [1, 2, 3]
+    assert (out / "plots" / "ranked_net_benefit.png").is_file()
+    stored = pd.read_parquet(out / "integrated" / "runs.parquet")
+    scaled = stored[stored["kpi"] == "cost_per_year"].groupby("area")["value"].mean()
+    assert scaled["Small"] < scaled["Large"]
