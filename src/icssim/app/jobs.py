@@ -237,12 +237,14 @@ def whatif_figure(table, key: str, name: str, kpi_info):
     for ax, kpi in zip(axes[0], kpis):
         rows = table[table["kpi"] == kpi]
         x = [_as_number(v) for v in rows["value"]]
-        ax.plot(x, rows["mean"], marker="o", color="#005EB8")
-        ax.fill_between(x, rows["lower"], rows["upper"], color="#005EB8", alpha=0.15, label="95% CI")
         info = kpi_info(kpi)
-        ax.set_title(info.label, fontsize=10, loc="left")
+        scale, unit = (1e6, f"{info.unit}, millions") if rows["upper"].abs().max() >= 1e6 else (1.0, info.unit)
+        ax.plot(x, rows["mean"] / scale, marker="o", color="#005EB8")
+        ax.fill_between(x, rows["lower"] / scale, rows["upper"] / scale, color="#005EB8", alpha=0.15,
+                        label="95% CI")
+        ax.set_title(f"{info.label} (95% CI shaded)", fontsize=10, loc="left")
         ax.set_xlabel(key, fontsize=9)
-        ax.set_ylabel(info.unit, fontsize=9)
+        ax.set_ylabel(unit, fontsize=9)
         ax.grid(alpha=0.3)
     fig.suptitle(f"{name}: what if {key} changed", fontsize=11, x=0.01, ha="left")
     fig.tight_layout()
