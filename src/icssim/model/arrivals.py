@@ -122,15 +122,41 @@ def month_starts(start: dt.date, horizon_days: float) -> list[tuple[float, int]]
         out.append((float(d), m - 1))
 
 
+def hour_points(hours: Sequence[float], first_hour: int, horizon: float, days_per_unit: float) -> list[float]:
+    """Times (scenario units) of the hour starts before ``horizon`` at which a repeating profile of
+    ``hours`` multipliers (24 a day, or 168 a week) changes value; hour 0 of the run is
+    ``hours[first_hour]``."""
+    per_unit = days_per_unit * 24
+    n, period = math.ceil(horizon * per_unit - 1e-9), len(hours)
+    return [h / per_unit for h in range(1, n)
+            if hours[(first_hour + h) % period] != hours[(first_hour + h - 1) % period]]
+
+
+def hour_multiplier(hours: Sequence[float], first_hour: int, t: float, days_per_unit: float) -> float:
+    """The multiplier of the hour that contains ``t`` (scenario units)."""
+    h = math.floor(t * days_per_unit * 24 + 1e-9)
+    return hours[(first_hour + h) % len(hours)]
+
+
 def demand_profile(rate: float, horizon: float, days_per_unit: float, start: dt.date | None,
                    growth_per_year: float = 0.0, seasonality: Sequence[float] | None = None,
-                   changes: Sequence[tuple[float, float]] = ()) -> RateProfile:
+                   changes: Sequence[tuple[float, float]] = (), hours: Sequence[float] | None = None,
+                   arrivals_until: float | None = None) -> RateProfile:
     """Compile a cohort's demand into a :class:`RateProfile` (times in scenario units).
 
     ``changes`` are (time, factor) pairs; ``seasonality`` needs ``start`` (to know the months).
+    ``hours`` is a repeating profile, 24 hour-of-day or 168 hour-of-week (Monday 0-1am first)
+    multipliers: the rate is multiplied by the value of the hour each time falls in (a segment per
+    hour at which it changes, so arrivals stay exact). A weekly profile starts on the weekday of
+    ``start`` (a Monday when there is no start date). No arrival comes after ``arrivals_until``.
     """
     k = math.log1p(growth_per_year) / (365.25 / days_per_unit) if growth_per_year else 0.0
+    if arrivals_until is not None and arrivals_until < horizon:
+        horizon = arrivals_until
+    first_hour = (start.weekday() * 24 if start is not None else 0) if hours is not None and len(hours) == 168 else 0
     points: dict[float, None] = {0.0: None}
+    if hours is not None:
+        points.update((t, None) for t in hour_points(hours, first_hour, horizon, days_per_unit))
     months: list[tuple[float, int]] = []
     if seasonality is not None:
         if start is None:
@@ -148,6 +174,8 @@ def demand_profile(rate: float, horizon: float, days_per_unit: float, start: dt.
         for when, factor in changes:
             if when <= t:
                 a *= factor
+        if hours is not None:
+            a *= hour_multiplier(hours, first_hour, t, days_per_unit)
         # store the level at the segment start, so that level * exp(k * (t' - t)) continues the growth
         levels.append(a)
     return RateProfile.build(starts, levels, k, horizon)

@@ -222,13 +222,19 @@ def max_moves_for(s: Scenario) -> int:
 def _profile(s: Scenario, name: str, unit: str, horizon: float) -> RateProfile | None:
     """The cohort's time-varying rate, or None when its demand is constant."""
     d = s.cohorts[name].demand
-    if d is None:
+    until = s.scenario.arrivals_until.to(unit) if s.scenario.arrivals_until is not None else None
+    if d is None and until is None:
         return None
     start = s.scenario.start_date
+    days = UNIT_DAYS[canonical_unit(unit)]
+    if d is None:
+        return demand_profile(cohort_rate(s, name), horizon, days, start, arrivals_until=until)
     changes = [(time_of(c.date, start, unit) if c.date is not None else c.at.to(unit), c.factor)
                for c in d.changes]
-    return demand_profile(cohort_rate(s, name), horizon, UNIT_DAYS[canonical_unit(unit)], start,
-                          d.growth_per_year, d.seasonality, changes)
+    hours = d.hourly if d.hourly is not None else (
+        [v for day in d.weekly for v in day] if d.weekly is not None else None)
+    return demand_profile(cohort_rate(s, name), horizon, days, start,
+                          d.growth_per_year, d.seasonality, changes, hours, until)
 
 
 def _attributes(s: Scenario) -> tuple[AttributePlan, ...]:

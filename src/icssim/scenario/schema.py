@@ -118,6 +118,9 @@ class ScenarioInfo(Strict):
     start_date: dt.date | None = None
     sample_every: PositiveSpan | None = None
     standards: dict[str, Standard] = Field(default_factory=dict)
+    #: the front door closes at this time after the start: no arrivals after it; the run goes on
+    #: to the horizon, so work in progress can finish (a terminating day)
+    arrivals_until: PositiveSpan | None = None
 
 
 class Categorical(Strict):
@@ -185,9 +188,25 @@ class Demand(Strict):
     growth_per_year: float = Field(default=0.0, gt=-1)
     seasonality: list[Annotated[float, Field(ge=0)]] | None = None
     changes: list[DemandChange] = Field(default_factory=list)
+    #: hour-of-day multipliers (24, midnight first), repeated every day
+    hourly: list[Annotated[float, Field(ge=0)]] | None = None
+    #: day-of-week x hour multipliers (7 rows of 24, Monday first), repeated every week
+    weekly: list[list[Annotated[float, Field(ge=0)]]] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "Demand":
+        if self.hourly is not None and self.weekly is not None:
+            raise ValueError("give 'hourly' or 'weekly', not both")
+        if self.hourly is not None:
+            if len(self.hourly) != 24:
+                raise ValueError(f"hourly needs 24 multipliers (midnight to 1am first), found {len(self.hourly)}")
+            if not sum(self.hourly) > 0:
+                raise ValueError("hourly multipliers must not all be 0")
+        if self.weekly is not None:
+            if len(self.weekly) != 7 or any(len(day) != 24 for day in self.weekly):
+                raise ValueError("weekly needs 7 rows (Monday first) of 24 hourly multipliers")
+            if not sum(map(sum, self.weekly)) > 0:
+                raise ValueError("weekly multipliers must not all be 0")
         if self.seasonality is not None:
             if len(self.seasonality) != 12:
                 raise ValueError(f"seasonality needs 12 monthly multipliers (January first), found {len(self.seasonality)}")

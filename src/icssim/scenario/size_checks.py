@@ -110,6 +110,9 @@ def _log_arrivals(s: Scenario, name: str, horizon: float) -> float:
         log_total += math.log(math.expm1(kh) / k) if kh != 0 else math.log(horizon)
     if d.seasonality is not None:
         log_total += math.log(max(sum(d.seasonality) / 12, 1e-300))
+    hours = d.hourly if d.hourly is not None else [v for day in d.weekly or () for v in day]
+    if hours:  # a repeating daily or weekly profile: its mean multiplier
+        log_total += math.log(max(sum(hours) / len(hours), 1e-300))
     log_factor = peak = 0.0
     for change in d.changes:
         log_factor += math.log(change.factor)
