@@ -287,3 +287,15 @@ def test_stopping_the_server_cancels_unfinished_runs(client, workdir):
     assert jobs.stop_all() == 1
     assert [j.state for j in jobs.all()] == ["cancelled"]
     assert not (workdir / "results").exists() or not any((workdir / "results").iterdir())
+
+
+def test_compare_at_equal_budgets(client, workdir):
+    started = client.post("/compare", data={"a": "demo", "b": "demo_more", "replications": "2", "equal_budget": "1"},
+                          follow_redirects=False)
+    status = wait_for(client, started.headers["location"])
+    assert status["state"] == "done", status["message"]
+    folder = workdir / "results" / "compare-demo-vs-demo_more-equal-budget"
+    assert status["folder"] == folder.name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["scenarios"] == ["demo", "demo_at_demo_more_budget", "demo_more_at_demo_budget", "demo_more"]
+    assert "--equal-budget" in meta["command"]

@@ -145,27 +145,38 @@ class Jobs:
 
         return self._start("run", f"Run {name} ({replications} replications)", replications, work)
 
-    def compare(self, scenarios: list, replications: int, sources: list[str]) -> Job:
-        """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline)."""
+    def compare(self, scenarios: list, replications: int, sources: list[str], equal_budget: bool = False) -> Job:
+        """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline);
+        with ``equal_budget``, as ``icssim compare --equal-budget`` does (:mod:`icssim.budget`)."""
         from icssim import experiments, results
 
         _check_replications(replications, 2)
         names = [s.scenario.name for s in scenarios]
         if len(set(names)) != len(names):
             raise IcssimError(f"pick two different scenarios to compare (found {', '.join(names)})")
+        folder = "compare-" + "-vs-".join(names)
+        if equal_budget:
+            from icssim.budget import equal_budget_set
+
+            if len(scenarios) != 2:
+                raise IcssimError(f"an equal-budget comparison takes exactly two scenarios, found {len(scenarios)}")
+            scenarios = equal_budget_set(*scenarios)
+            folder += "-equal-budget"
 
         def work(job: Job) -> None:
             started = time.perf_counter()
             comparison = experiments.compare(scenarios, replications, workers=self.workers, progress=job.tick)
             job.message = "writing the results and the report"
-            out = self._out("compare-" + "-vs-".join(names))
+            out = self._out(folder)
             job.folder = out.name
+            flag = " --equal-budget" if equal_budget else ""
             results.write_comparison(comparison, out, False, time.perf_counter() - started,
-                                     f"icssim compare {' '.join(sources)} -n {replications}  # from icssim app",
+                                     f"icssim compare {' '.join(sources)}{flag} -n {replications}  # from icssim app",
                                      workers=self.workers or experiments.default_workers())
             job.message = f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s"
 
-        return self._start("compare", f"Compare {' vs '.join(names)} ({replications} replications)",
+        what = " at equal budgets" if equal_budget else ""
+        return self._start("compare", f"Compare {' vs '.join(names)}{what} ({replications} replications)",
                            replications * len(scenarios), work)
 
     def whatif(self, name: str, key: str, points: list[tuple[Any, Any]], replications: int) -> Job:

@@ -162,6 +162,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         if request.method == "GET":
             return page(request, "compare.html", a=request.query_params.get("a", ""),
                         b=request.query_params.get("b", ""))
+        values: dict[str, str] = {}
         try:
             values = await form(request)
             names = [values.get("a", ""), values.get("b", "")]
@@ -169,7 +170,8 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             if names[0] == names[1]:
                 raise IcssimError("pick two different scenarios to compare")
             scenarios = [await run_in_threadpool(ws.load, x) for x in names]
-            job = jobs.compare(scenarios, n, [f"scenarios/{x}.yaml" for x in names])
+            job = await run_in_threadpool(jobs.compare, scenarios, n, [f"scenarios/{x}.yaml" for x in names],
+                                          values.get("equal_budget") == "1")
         except PermissionError as exc:
             return refused(request, exc, 403)
         except IcssimError as exc:
