@@ -31,19 +31,24 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
         ax.errorbar(row["delta_qalys"], row["delta_cost"],
                     xerr=_arms(row, "delta_qalys"), yerr=_arms(row, "delta_cost"),
                     fmt="D", color=colour, markersize=7, capsize=4, label=f"{name}: mean, 95% CI")
+    _plane(ax, span, thresholds, f"Cost-effectiveness plane against {baseline}")
+    fig.tight_layout()
+    return fig
+
+
+def _plane(ax, span: float, thresholds: Sequence[float], title: str) -> None:
+    """A cost-effectiveness plane's frame: a dashed line per willingness-to-pay threshold (points
+    below it are cost-effective there), the axes through zero, labels with units, the legend."""
     grid = np.linspace(-span, span, 50)
     for threshold, dash in zip(thresholds, ("--", ":", "-.")):
-        ax.plot(grid, threshold * grid, dash, color=STANDARD_COLOUR, linewidth=1,
-                label=f"£{threshold:,.0f} per QALY")
+        ax.plot(grid, threshold * grid, dash, color=STANDARD_COLOUR, linewidth=1, label=f"£{threshold:,.0f} per QALY")
     ax.axhline(0, color="#888888", linewidth=0.8)
     ax.axvline(0, color="#888888", linewidth=0.8)
     ax.set_xlim(-span, span)
-    _axes(ax, f"Cost-effectiveness plane against {baseline}",
-          "Incremental QALYs per help-seeker (discounted)", "Incremental cost per help-seeker (£, discounted)")
+    _axes(ax, title, "Incremental QALYs per help-seeker (discounted)",
+          "Incremental cost per help-seeker (£, discounted)")
     ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
-    return fig
 
 
 def psa_plane(points: pd.DataFrame, baseline: str, thresholds: Sequence[float]) -> plt.Figure:
@@ -55,16 +60,7 @@ def psa_plane(points: pd.DataFrame, baseline: str, thresholds: Sequence[float]) 
                    label=f"{strategy}: one point per parameter draw")
         ax.plot(g["delta_qalys"].mean(), g["delta_cost"].mean(), "D", color="black", markersize=7,
                 label=f"{strategy}: mean over draws")
-    grid = np.linspace(-span, span, 50)
-    for threshold, dash in zip(thresholds, ("--", ":", "-.")):
-        ax.plot(grid, threshold * grid, dash, color=STANDARD_COLOUR, linewidth=1, label=f"£{threshold:,.0f} per QALY")
-    ax.axhline(0, color="#888888", linewidth=0.8)
-    ax.axvline(0, color="#888888", linewidth=0.8)
-    ax.set_xlim(-span, span)
-    _axes(ax, f"Parameter uncertainty: cost-effectiveness plane against {baseline}",
-          "Incremental QALYs per help-seeker (discounted)", "Incremental cost per help-seeker (£, discounted)")
-    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
-    ax.legend(fontsize=8, loc="upper left")
+    _plane(ax, span, thresholds, f"Parameter uncertainty: cost-effectiveness plane against {baseline}")
     fig.tight_layout()
     return fig
 
