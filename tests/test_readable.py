@@ -5,6 +5,8 @@ that fits the page, and sweep and optimise reports that lead with the answer."""
 from __future__ import annotations
 
 import re
+
+import pandas as pd
 import pytest
 from helpers import SCENARIOS, shipped
 
@@ -89,3 +91,34 @@ def test_pathway_diagram_fits_a_1280_px_page(integrated_run, tmp_path):
     # the page's column at 1280 px is 1,112 px: the diagram is shrunk by at most a tenth or so
     assert width <= 1280
     assert "count only people who asked for help after the warm-up" in html
+
+
+def test_waiting_list_band_stops_at_zero_and_time_reads_in_years():
+    import numpy as np
+
+    from icssim import plots
+
+    days = np.arange(0, 6 * 365, 30.0)
+    frame = pd.DataFrame({r: np.random.default_rng(r).poisson(1.0, len(days)).astype(float) for r in range(4)},
+                         index=days)
+    fig = plots.band_over_time({"all services": frame}, "waiting", "Patients waiting")
+    ax = fig.axes[0]
+    band = next(c for c in ax.collections)
+    assert min(v[1] for path in band.get_paths() for v in path.vertices) >= 0
+    assert ax.get_xlabel() == "Time since start (years)"
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels() if t.get_text()][:3] == ["0", "1", "2"]
+
+
+def test_wait_plot_names_standards_in_words_and_keeps_its_legend_off_the_data():
+    import numpy as np
+
+    from icssim import plots
+
+    rng = np.random.default_rng(1)
+    fig = plots.wait_ecdf({"a": rng.exponential(20, 500)}, {"cyp_urgent_1_week": 7.0}, "t")
+    ax = fig.axes[0]
+    assert "CYP urgent 1 week" in [t.get_text() for t in ax.texts]
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.y1 <= ax.get_window_extent().y0   # under the axes, not over the curves or the standards

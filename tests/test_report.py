@@ -230,7 +230,7 @@ def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     assert 'href="integrated/report.html"' in html
 
 
-def test_sweep_and_other_folders_get_a_generic_report(tmp_path):
+def test_sweep_folders_get_a_sweep_report_even_from_sparse_tables(tmp_path):
     folder = tmp_path / "sweep1"
     (folder / "plots").mkdir(parents=True)
     (folder / "metadata.json").write_text(json.dumps({"kind": "sweep", "name": "staffing", "seed": 3,

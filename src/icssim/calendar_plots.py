@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 
 import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
 
 from icssim import plots
@@ -38,7 +39,7 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
         n = values.shape[1]
         if n > 1:
             half = half_width(values.std(axis=1, ddof=1), n)
-            ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0,
+            ax.fill_between(x, np.maximum(mean - half, 0.0), mean + half, color=colour, alpha=0.25, linewidth=0,
                             label=f"{label}: 95% CI ({n} replications)")
     for when, text in events or []:
         ax.axvline(when, color=STANDARD_COLOUR, linestyle=":", linewidth=0.9)

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from icssim.intervals import half_width  # noqa: E402
@@ -115,15 +116,47 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
     by_days: dict[float, list[str]] = {}
     for name, days in standards.items():
         by_days.setdefault(days, []).append(name)
-    for days, names in by_days.items():
+    right = max(upper, max(standards.values(), default=0) * 1.2, 1)
+    for k, (days, names) in enumerate(sorted(by_days.items())):
         ax.axvline(days, color=STANDARD_COLOUR, linestyle="--", linewidth=1)
-        ax.text(days, 0.03, " " + "\n ".join(names), rotation=0, va="bottom", ha="left", fontsize=7,
-                color=STANDARD_COLOUR, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
-    ax.set_xlim(0, max(upper, max(standards.values(), default=0) * 1.2, 1))
+        # the standards' names at the foot of their line (left of it near the right edge): the curves rise,
+        # so past a standard's line they are above its foot
+        left = days > 0.6 * right
+        # each further standard a step higher, so that close lines' names do not cover each other
+        ax.text(days, 0.02 + 0.1 * (k % 3), "\n".join(_words(n) for n in names), va="bottom",
+                ha="right" if left else "left",
+                fontsize=7.5, color=STANDARD_COLOUR, zorder=6,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9, "pad": 2})
+    ax.set_xlim(0, right)
     ax.set_ylim(0, 1.01)
-    style(ax, title, xlabel, "Share of patients who had started (cumulative)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    style(ax, title, xlabel, "Patients who had started (cumulative)")
+    legend_below(ax)
     return fig
+
+
+def _words(name: str) -> str:
+    """A standard's or service's id in words: ``cyp_urgent_1_week`` → ``CYP urgent 1 week``."""
+    words = name.replace("_", " ").split()
+    return " ".join(w.upper() if w in _ABBREVIATIONS else w for w in words)
+
+
+_ABBREVIATIONS = {"cyp", "ed", "ae", "gp", "spa", "cmht", "camhs", "nhs", "icb", "ics", "mh"}
+
+
+def legend_below(ax: plt.Axes, ncol: int = 2) -> None:
+    """The legend under the axes, where it covers neither the data nor a standard's label."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
+
+
+def years_axis(ax: plt.Axes, last_day: float) -> bool:
+    """Ticks in years on an axis in days, when it spans more than two years (the data stay in days, so
+    lines drawn later in days still fall in place). True when the axis now reads in years."""
+    if not last_day > 2 * 365.25:
+        return False
+    ax.xaxis.set_major_locator(MultipleLocator(365.25 if last_day <= 12 * 365.25 else 2 * 365.25))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 365.25:.0f}" if v > -1 else ""))
+    return True
 
 
 def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
@@ -134,6 +167,7 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
     Each frame has a ``time`` column (or index) and one column per replication.
     """
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    last = 0.0
     for i, (label, frame) in enumerate(series.items()):
         colour = PALETTE[i % len(PALETTE)]
         x = frame.index.to_numpy()
@@ -141,9 +175,15 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
         mean = values.mean(axis=1)
         ax.plot(x, mean, color=colour, label=label)
         n = values.shape[1]
+        last = max(last, float(np.nanmax(x))) if len(x) else last
         if n > 1:
             half = half_width(values.std(axis=1, ddof=1), n)
-            ax.fill_between(x, mean - half, mean + half, color=colour, alpha=0.25, linewidth=0)
+            low = mean - half
+            if np.nanmin(values) >= 0:  # counts: the band stops at zero
+                low = np.maximum(low, 0.0)
+            ax.fill_between(x, low, mean + half, color=colour, alpha=0.25, linewidth=0)
+    if "(days)" in xlabel and years_axis(ax, last):
+        xlabel = xlabel.replace("(days)", "(years)")
     if reference is not None:
         ax.axhline(reference, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=reference_label)
     n = next(iter(series.values())).shape[1] if series else 0
@@ -165,7 +205,7 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
     wide = wide.loc[order]
     bottom = np.zeros(len(wide))
     for i, service in enumerate(wide.columns):
-        ax.bar(wide.index, wide[service], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=service,
+        ax.bar(wide.index, wide[service], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=_words(service),
                width=0.6)
         bottom += wide[service].to_numpy()
     totals = costs.groupby("scenario", sort=False).agg(total=("total_mean", "first"),
@@ -173,7 +213,7 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
     if totals["half"].notna().any():
         ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
                     fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
-    style(ax, title, "Scenario", "Cost (GBP million per year)")
+    style(ax, title, "Scenario", "Cost (£ million a year)")
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
@@ -208,7 +248,8 @@ def running_means(series: dict[str, pd.DataFrame], suggested: dict[str, float], 
         ax.axvline(suggested.get(name, 0.0), color=PALETTE[3], linestyle="--",
                    label=f"MSER-5 warm-up: {suggested.get(name, 0.0):.0f} days")
         unit = name.rsplit(" (", 1)[-1].rstrip(")") if name.endswith(")") else ""
-        style(ax, name, "Time since start (days)", unit)
+        in_years = years_axis(ax, float(np.nanmax(x)) if len(x) else 0.0)
+        style(ax, name, f"Time since start ({'years' if in_years else 'days'})", unit)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()

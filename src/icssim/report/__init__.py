@@ -69,6 +69,10 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None) 
         plots_ready()
     if kind == "compare":
         return compare_report(folder, meta)
+    if kind == "sweep":
+        from icssim.report.sweep import sweep_report
+
+        return sweep_report(folder, meta)
     return generic_report(folder, meta)
 
 

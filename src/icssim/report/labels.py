@@ -17,7 +17,7 @@ from icssim.scenario.schema import Scenario
 RESOURCE_PARTS = {"caseload": "caseload slots", "beds": "beds"}
 
 
-def _short(label: str) -> str:
+def short(label: str) -> str:
     """A label without its explanation in brackets: ``Adults (18 and over)`` → ``Adults``."""
     return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
 
@@ -27,14 +27,14 @@ def service_label(s: Scenario | None, name: str) -> str:
     explanation in brackets), else its name with spaces."""
     svc = s.services.get(name) if s is not None else None
     if svc is not None and svc.label:
-        return _short(svc.label)
+        return short(svc.label)
     return name.replace("_", " ")
 
 
 def cohort_label(s: Scenario | None, name: str) -> str:
     c = s.cohorts.get(name) if s is not None else None
     if c is not None and c.label:
-        return _short(c.label)
+        return short(c.label)
     return name.upper() if len(name) <= 4 else name.replace("_", " ").capitalize()
 
 

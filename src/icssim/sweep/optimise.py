@@ -164,28 +164,26 @@ def refinement(targets: list[Target], minimise: str, cap: int, batch: int):
 
 
 def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tuple[str, dict[str, Any]]:
-    """The answer and its evidence, as text and as a JSON-able dict."""
+    """The answer and its evidence, as text (in words: labels, percentages, CIs, and what to do about
+    undecided points) and as a JSON-able dict."""
     level = run.sweep.spec.sweep.level
     meets = table[table["status"] == "meets"]
     lines = []
-    goal = " and ".join(str(t) for t in targets)
-    unit = kpi_info(minimise).unit if "objective_lower" in table.columns else ""
-    obj_label = f"{minimise} ({unit})" if unit else minimise
+    goal = " and ".join(_target_words(run, t) for t in targets)
     counts = table["status"].value_counts().to_dict()
     evidence = (f"{counts.get('meets', 0)} of {len(table)} points meet the target(s) on the {level:.0%} CI bound; "
                 f"{counts.get('undecided', 0)} undecided (CI straddles the target); {counts.get('fails', 0)} fail")
     answer: dict[str, Any] = {"targets": [str(t) for t in targets], "minimise": minimise, "level": level,
                               "found": bool(len(meets)), "evidence": evidence}
+    what = _objective_words(run, minimise)
     if len(meets):
         best = meets.iloc[0]
         point = run.points[int(best["point"])]
-        lines.append(f"Cheapest point meeting {goal} (judged on the {level:.0%} CI bound), minimising {obj_label}:")
-        lines.append(f"  point {point.index}: {point.describe()}")
-        lines.append(f"  {minimise}: {_objective_text(best)}")
+        lines.append(f"Answer: the lowest {what} that meets {goal} (on the {level:.0%} CI bound) is at")
+        lines.append(f"  point {point.index}: {_settings(run, point)}")
+        lines.append(f"  {what}: {_objective_text(best, minimise)}")
         for t in targets:
-            lines.append(f"  {t.kpi}: {_num(best[f'{t.kpi}_mean'])} "
-                         f"[{_num(best[f'{t.kpi}_lower'])}, {_num(best[f'{t.kpi}_upper'])}] "
-                         f"(n={int(best['n'])}): meets {t}")
+            lines.append(f"  {_label(run, t.kpi)}: {_estimate(best, t.kpi)} from {int(best['n'])} replications")
         answer["point"] = {"index": point.index, **point.row(), "n": int(best["n"]),
                            "objective": float(best["objective"])}
         answer["point"].update({f"{t.kpi}_{s}": float(best[f"{t.kpi}_{s}"]) for t in targets
@@ -194,7 +192,9 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
     else:
         lines.append(f"No point meets {goal} on the {level:.0%} CI bound.")
         cheaper = table
-    lines.append(f"Evidence: {evidence}.")
+    lines.append(f"Evidence: {counts.get('meets', 0)} of {len(table)} points meet the target, "
+                 f"{counts.get('fails', 0)} fall short, {counts.get('undecided', 0)} undecided "
+                 f"(the interval straddles the target).")
     shown = cheaper.tail(3) if len(meets) else table.sort_values(
         f"{targets[0].kpi}_{'lower' if targets[0].higher else 'upper'}", ascending=not targets[0].higher).head(3)
     if len(shown):
@@ -202,11 +202,70 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
         for row in shown.itertuples(index=False):
             row = row._asdict() if hasattr(row, "_asdict") else dict(zip(shown.columns, row))
             p = run.points[int(row["point"])]
-            detail = "; ".join(f"{t.kpi} {_num(row[f'{t.kpi}_mean'])} [{_num(row[f'{t.kpi}_lower'])}, "
-                               f"{_num(row[f'{t.kpi}_upper'])}]" for t in targets)
-            lines.append(f"    point {p.index} ({p.describe()}): {detail}, n={int(row['n'])}: {row['status']}")
+            detail = "; ".join(f"{_label(run, t.kpi)} {_estimate(row, t.kpi)}" for t in targets)
+            lines.append(f"    point {p.index} ({_settings(run, p)}): {detail}, {int(row['n'])} replications: "
+                         f"{_STATUS.get(str(row['status']), row['status'])}")
+    undecided = table[table["status"] == "undecided"]
+    if len(undecided):
+        n = int(undecided["n"].max())
+        lines.append(f"More replications would decide the undecided point(s): add --max-replications "
+                     f"{max(2 * n, 10)} (only undecided points that could beat the answer get them).")
     answer["table"] = "optimise.csv"
     return "\n".join(lines), answer
+
+
+_STATUS = {"meets": "meets the target", "fails": "falls short", "undecided": "undecided"}
+
+
+def _label(run, kpi: str) -> str:
+    from icssim.report.labels import kpi_label
+
+    return kpi_label(kpi, _base(run), with_target=False)
+
+
+def _base(run):
+    bases = getattr(run.sweep, "bases", None) or {}
+    return next(iter(bases.values()), None)
+
+
+def _estimate(row, kpi: str) -> str:
+    from icssim.report.numbers import Estimate
+
+    e = Estimate(kpi, float(row[f"{kpi}_mean"]), float(row[f"{kpi}_lower"]), float(row[f"{kpi}_upper"]),
+                 int(row["n"]))
+    return e.text()
+
+
+def _target_words(run, t: Target) -> str:
+    from icssim.report.numbers import fmt
+
+    words = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}[t.op]
+    return f"{_label(run, t.kpi)} {words} {fmt(t.value, kpi_info(t.kpi).unit)}"
+
+
+def _objective_words(run, minimise: str) -> str:
+    from icssim.report.labels import short
+
+    params = run.sweep.spec.parameters
+    if minimise in params:
+        p = params[minimise]
+        return p.label if getattr(p, "label", None) else minimise
+    if len(parse_objective(minimise)) > 1:
+        return minimise
+    return short(_label(run, minimise)).lower()
+
+
+def _settings(run, point) -> str:
+    """``CYP ED therapists 30, CYP ED assessors 1.3``: the sweep file's labels, else the key paths."""
+    params = run.sweep.spec.parameters
+    parts = []
+    for path, value in point.values.items():
+        p = params.get(path)
+        name = p.label if p is not None and getattr(p, "label", None) else path
+        parts.append(f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
+    extra = [x for x in (getattr(point, "base", None) if len(getattr(run.sweep, "bases", {}) or {}) > 1 else None,
+                         getattr(point, "area", None)) if x]
+    return ", ".join([*map(str, extra), *parts]) or point.describe()
 
 
 def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
@@ -219,6 +278,12 @@ def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
     tmp = run.out / f".optimise.json.{tag}.tmp"
     tmp.write_text(json.dumps(answer, indent=2, default=_json))
     os.replace(tmp, run.out / "optimise.json")
+    if (run.out / "metadata.json").is_file():  # the sweep's report leads with this answer: build it again
+        from icssim.report import build_report
+
+        tmp = run.out / f".report.html.{tag}.tmp"
+        tmp.write_text(build_report(run.out), encoding="utf-8")
+        os.replace(tmp, run.out / "report.html")
 
 
 def _json(v: Any) -> Any:
@@ -229,7 +294,13 @@ def _json(v: Any) -> Any:
     return str(v)
 
 
-def _objective_text(row) -> str:
-    if "objective_lower" in row.index:
-        return f"{_num(row['objective'])} [{_num(row['objective_lower'])}, {_num(row['objective_upper'])}]"
-    return _num(row["objective"])
+def _objective_text(row, minimise: str = "") -> str:
+    """The objective in its unit (a KPI's), with its CI when it has one that is not a single value."""
+    from icssim.report.numbers import fmt
+
+    unit = kpi_info(minimise).unit if minimise and "objective_lower" in row.index else ""
+    lo, hi = (row.get("objective_lower"), row.get("objective_upper")) if "objective_lower" in row.index else (0, 0)
+    value = fmt(float(row["objective"]), unit) if unit else _num(row["objective"])
+    if "objective_lower" in row.index and lo != hi:
+        return f"{value} (95% CI {fmt(float(lo), unit, False)} to {fmt(float(hi), unit, False)})"
+    return value

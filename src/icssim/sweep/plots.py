@@ -42,13 +42,37 @@ def param_axis(run, path: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def _kpi_axis(kpi: str) -> tuple[str, float]:
+def kpi_name(run, kpi: str) -> str:
+    """A KPI's label in the base scenario's words, without explanations in brackets (a plot's title
+    and axis are short): ``Routine CYP: treatment within 4 weeks``, not ``within_cyp_routine_4_weeks``."""
+    from icssim.report.labels import kpi_label, short
+
+    bases = getattr(run.sweep, "bases", None) or {}
+    return short(kpi_label(kpi, next(iter(bases.values()), None), with_target=False))
+
+
+def _kpi_axis(kpi: str, run=None) -> tuple[str, float]:
+    """Axis label and scale: shares in %, yearly money in £ million."""
     info = kpi_info(kpi)
+    label = kpi_name(run, kpi) if run is not None else info.label
+    if info.unit == "share":
+        return f"{label} (%)", 100.0
     if info.unit == "GBP per year":
-        return f"{info.label} (GBP million per year)", 1e-6
+        return f"{label} (£ million a year)", 1e-6
     if info.unit == "GBP":
-        return f"{info.label} (GBP)", 1.0
-    return (f"{info.label} ({info.unit})" if info.unit else info.label), 1.0
+        return f"{label} (£)", 1.0
+    return (f"{label} ({info.unit})" if info.unit else label), 1.0
+
+
+def colour_of(run, label: str) -> str:
+    """One colour per base scenario / area, the same in every plot of the sweep."""
+    names = [name for name, _ in _series(run)]
+    return PALETTE[names.index(label) % len(PALETTE)] if label in names else PALETTE[0]
+
+
+def _legend_below(ax, ncol: int = 2) -> None:
+    """The legend under the axes, where it covers neither the data nor a standard's label."""
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
 
 
 def _target(run, kpi: str) -> float | None:
@@ -137,7 +161,7 @@ def _x_values(run, path: str) -> dict[int, Any]:
 def line(run, summ: pd.DataFrame, kpi: str, path: str):
     """KPI mean against one parameter, with its CI band; one line per base scenario / area."""
     xs = _x_values(run, path)
-    ylabel, scale = _kpi_axis(kpi)
+    ylabel, scale = _kpi_axis(kpi, run)
     part = summ[summ["kpi"] == kpi].copy()
     part["x"] = part["point"].map(xs)
     numeric = _numeric(part["x"].dropna())
@@ -153,26 +177,28 @@ def line(run, summ: pd.DataFrame, kpi: str, path: str):
             x = np.arange(len(g))
             ax.set_xticks(x)
             ax.set_xticklabels([str(v) for v in g["x"]], rotation=30, ha="right", fontsize=8)
-        colour = PALETTE[i % len(PALETTE)]
+        colour = PALETTE[0] if areas_only else colour_of(run, label)
         ax.plot(x, g["mean"] * scale, "o-", color=colour, label=f"{label}: mean")
         if g["n"].max() > 1:
-            ax.fill_between(x, g["lower"] * scale, g["upper"] * scale, color=colour, alpha=0.25, linewidth=0,
+            lo, hi = _clipped(kpi, g["lower"], g["upper"])
+            ax.fill_between(x, lo * scale, hi * scale, color=colour, alpha=0.25, linewidth=0,
                             label=f"{label}: {run.sweep.spec.sweep.level:.0%} CI ({int(g['n'].min())} replications)")
         if areas_only:
             for xx, yy, pid in zip(x, g["mean"] * scale, g["point"]):
                 ax.annotate(run.points[pid].area, (xx, yy), textcoords="offset points", xytext=(4, 4), fontsize=8)
     target = _target(run, kpi)
     if target is not None:
-        ax.axhline(target, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=f"standard: {target:g}")
+        ax.axhline(target * scale, color=STANDARD_COLOUR, linestyle="--", linewidth=1,
+                   label=f"standard: {_target_text(kpi, target)}")
     xlabel = "Population (people)" if areas_only else param_axis(run, path)
-    style(ax, f"{run.sweep.name}: {kpi_info(kpi).label}", xlabel, ylabel)
-    ax.legend(fontsize=8)
+    style(ax, f"{run.sweep.name}: {kpi_name(run, kpi)}", xlabel, ylabel)
+    _legend_below(ax)
     return fig
 
 
 def scatter(run, summ: pd.DataFrame, kpi: str, vary: list[str]):
     """KPI mean (with CI) at every point against each varying parameter, one panel each."""
-    ylabel, scale = _kpi_axis(kpi)
+    ylabel, scale = _kpi_axis(kpi, run)
     part = summ[summ["kpi"] == kpi]
     cols = min(len(vary), 3)
     rows = -(-len(vary) // cols)
@@ -186,13 +212,15 @@ def scatter(run, summ: pd.DataFrame, kpi: str, vary: list[str]):
                     color=PALETTE[0], ecolor="#999999", markersize=3, linewidth=0.6,
                     label=f"point mean, {run.sweep.spec.sweep.level:.0%} CI")
         if target is not None:
-            ax.axhline(target, color=STANDARD_COLOUR, linestyle="--", linewidth=1, label=f"standard: {target:g}")
+            ax.axhline(target * scale, color=STANDARD_COLOUR, linestyle="--", linewidth=1,
+                       label=f"standard: {_target_text(kpi, target)}")
         style(ax, "", param_axis(run, path), ylabel if i % cols == 0 else "")
     for ax in list(axes.flat)[len(vary):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle(f"{run.sweep.name}: {kpi_info(kpi).label} at each of {len(part)} points", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
+    fig.suptitle(f"{run.sweep.name}: {kpi_name(run, kpi)} at each of {len(part)} points", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.94))
     return fig
 
 
@@ -206,7 +234,7 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
     grid = np.full((len(yv), len(xv)), np.nan)
     ok = np.zeros_like(grid, dtype=bool)
     target = _target(run, kpi)
-    ylabel, scale = _kpi_axis(kpi)
+    ylabel, scale = _kpi_axis(kpi, run)
     for row in part.itertuples():
         i, j = yv.index(row.y), xv.index(row.x)
         grid[i, j] = row.mean * scale
@@ -225,13 +253,15 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
     for i in range(len(yv)):
         for j in range(len(xv)):
             if np.isfinite(grid[i, j]):
-                text = _fmt(grid[i, j]) + (" \u2713" if ok[i, j] else "")
+                value = f"{grid[i, j]:.0f}%" if kpi_info(kpi).unit == "share" else _fmt(grid[i, j])
+                text = value + (" \u2713" if ok[i, j] else "")
                 dark = (grid[i, j] > mid) == (cmap == "viridis_r")
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     fig.colorbar(im, ax=ax, label=ylabel)
-    title = f"{run.sweep.name} ({label}): {kpi_info(kpi).label}, mean"
+    title = f"{kpi_name(run, kpi)}: mean" + (f" ({label})" if len(_series(run)) > 1 else "")
     if target is not None:
-        title += f"\n\u2713 = lower {run.sweep.spec.sweep.level:.0%} CI bound meets the standard ({target:g})"
+        title += (f"\n\u2713 = lower end of the {run.sweep.spec.sweep.level:.0%} CI meets the standard "
+                  f"({_target_text(kpi, target)})")
     style(ax, title, param_axis(run, vary[0]), param_axis(run, vary[1]))
     ax.grid(False)
     return fig
@@ -245,7 +275,7 @@ def tornado(run, frame: pd.DataFrame, kpi: str):
     numbers), with a confidence interval of the mean change.
     """
     level = run.sweep.spec.sweep.level
-    ylabel, scale = _kpi_axis(kpi)
+    ylabel, scale = _kpi_axis(kpi, run)
     values = frame.pivot(index="replication", columns="point", values=kpi)
     pts = [run.points[i] for i in _series(run)[0][1]]
     base = next(p for p in pts if p.role == "base")
@@ -281,9 +311,9 @@ def tornado(run, frame: pd.DataFrame, kpi: str):
     ax.set_yticks(y)
     ax.set_yticklabels(df["label"], fontsize=7)
     base_value = values[base.index].mean() * scale
-    style(ax, f"{run.sweep.name}: what moves {kpi_info(kpi).label}\n(base {_fmt(base_value)}; "
+    style(ax, f"{run.sweep.name}: what moves {kpi_name(run, kpi)}\n(base {_fmt(base_value)}; "
                "labels: low / base / high)", f"Change from base: {ylabel}", "")
-    ax.legend(fontsize=8, loc="lower right")
+    _legend_below(ax)
     return fig
 
 
@@ -306,8 +336,8 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
     w = summ[summ["kpi"] == wait].set_index("point")
     idx = c.index.intersection(w.index)
     c, w = c.loc[idx], w.loc[idx]
-    xlabel, xs = _kpi_axis(wait)
-    ylabel, ys = _kpi_axis(cost)
+    xlabel, xs = _kpi_axis(wait, run)
+    ylabel, ys = _kpi_axis(cost, run)
     x, y = w["mean"].to_numpy() * xs, c["mean"].to_numpy() * ys
     best = frontier(y, x)
     fig, ax = plt.subplots(figsize=(7, 4.6))
@@ -317,7 +347,7 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
     ids = np.asarray(idx)
     for i, (label, members) in enumerate(series):
         m = np.isin(ids, members)
-        colour = "#999999" if len(series) == 1 else PALETTE[(0, 2, 4, 1, 5, 7)[i % 6]]
+        colour = "#999999" if len(series) == 1 else colour_of(run, label)
         name = "each point" if len(series) == 1 else label
         ax.errorbar(x[m], y[m], xerr=xerr[m], yerr=yerr[m], fmt="o", color=colour, ecolor=colour, alpha=0.8,
                     markersize=4, linewidth=0.6, label=f"{name}: mean, {run.sweep.spec.sweep.level:.0%} CI")
@@ -328,12 +358,25 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
         ax.annotate(str(pid), (xx, yy), textcoords="offset points", xytext=(4, 4), fontsize=7)
     style(ax, f"{run.sweep.name}: cost against wait ({len(idx)} points; labels are point numbers)",
            xlabel, ylabel)
-    ax.legend(fontsize=8)
+    _legend_below(ax, 1)
     return fig
 
 
 #: the plot functions :func:`plot_jobs` names
 PLOTS = {"tornado": tornado, "line": line, "heatmap": heatmap, "scatter": scatter, "cost_wait": cost_wait}
+
+
+def _clipped(kpi: str, lower: pd.Series, upper: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """A CI band within the quantity's natural range: never below zero, shares at most 1."""
+    if kpi_info(kpi).unit in ("share",):
+        return lower.clip(0, 1), upper.clip(0, 1)
+    if kpi_info(kpi).unit in ("days", "per year", "GBP", "GBP per year", "patients"):
+        return lower.clip(lower=0), upper.clip(lower=0)
+    return lower, upper
+
+
+def _target_text(kpi: str, target: float) -> str:
+    return f"{target:.0%}" if kpi_info(kpi).unit == "share" else f"{target:g}"
 
 
 def _sort_key(v: Any):

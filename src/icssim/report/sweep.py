@@ -1,0 +1,333 @@
+"""The report of a sweep: its answer first, in words with confidence intervals (the optimise answer
+when ``icssim optimise`` has run in the folder, else what the sweep found: the range of each measure
+and which setting moves it most), then the plots, each point's settings and results under the
+sweep file's labels, and what was run. Ids and key paths only where a user must type them."""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+from icssim.kpis import kpi_info
+from icssim.report.labels import kpi_label, short
+from icssim.report.numbers import Estimate, fmt
+from icssim.report.parameters import value_text
+from icssim.report.pieces import Page, fact_items, folder_name, plots_html, table_html, ul_html
+from icssim.scenario.schema import Scenario
+from icssim.tables import read_csv
+
+#: Columns of points.csv / summary.csv that describe a point rather than a setting or a result.
+POINT_COLUMNS = ("point", "base", "area", "population", "role", "varied")
+
+
+class SweepData:
+    """A sweep folder read for its report: settings' labels, the summary by point and KPI, the base
+    scenario (for the standards' words), and the optimise answer if there is one."""
+
+    def __init__(self, folder: Path, meta: dict) -> None:
+        self.folder, self.meta = folder, meta
+        self.params: dict = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
+        self.kpis = [str(k) for k in meta.get("kpis") or []]
+        path = folder / "summary.csv"
+        self.summary = _complete(read_csv(path)) if path.is_file() else None
+        path = folder / "points.csv"
+        self.points = read_csv(path) if path.is_file() else None
+        self.scenario = _base_scenario(meta)
+        self.answer = _read_json(folder / "optimise.json")
+        path = folder / "optimise.csv"
+        self.assessed = read_csv(path) if path.is_file() and self.answer else None
+        self.level = float(meta.get("level") or 0.95)
+
+    def param_label(self, path: str) -> str:
+        p = self.params.get(path)
+        if isinstance(p, dict) and p.get("label"):
+            return str(p["label"])
+        return path.rsplit(".", 1)[-1].replace("_", " ") if path.count(".") else path
+
+    def label(self, kpi: str) -> str:
+        return kpi_label(kpi, self.scenario, with_target=False)
+
+    def settings(self, row) -> str:
+        """``CYP ED therapists 30, CYP ED assessors 1.3`` (and the base and area when they vary)."""
+        parts = [f"{self.param_label(p)} {_value(row.get(p))}" for p in self.params if p in row]
+        for extra in ("area", "base"):
+            v = row.get(extra)
+            if isinstance(v, str) and v and self.points is not None and self.points[extra].nunique() > 1:
+                parts.insert(0, v)
+        return ", ".join(parts)
+
+    def estimate(self, point: int, kpi: str) -> Estimate | None:
+        if self.summary is None:
+            return None
+        rows = self.summary[(self.summary["point"] == point) & (self.summary["kpi"] == kpi)]
+        if rows.empty:
+            return None
+        r = rows.iloc[0]
+        return Estimate(kpi, float(r["mean"]), float(r["lower"]), float(r["upper"]), int(r["n"]))
+
+
+def sweep_report(folder: Path, meta: dict) -> str:
+    d = SweepData(folder, meta)
+    name = str(meta.get("name") or folder.name)
+    page = Page(f"{name}: sweep report", str(meta.get("description", "")), fact_items(meta))
+    page.add("summary", "What the sweep found", answer_html(d) + findings_html(d))
+    page.add("plots", "Plots", plots_html(folder))
+    page.add("points", "Each point", points_html(d))
+    page.add("design", "What was run", design_html(d))
+    page.add("reproduce", "How to reproduce",
+             f"<pre><code>{escape(str(meta.get('command', '')))}</code></pre>"
+             f"<p>To rebuild this report from the stored files: "
+             f"<code>icssim report {escape(folder_name(folder))}</code>.</p>")
+    return page.html()
+
+
+# ----------------------------------------------------------------------------- the answer
+def answer_html(d: SweepData) -> str:
+    """The optimise answer in words: the cheapest point meeting the standard, its CI, the evidence,
+    and what to do about undecided points."""
+    a = d.answer
+    if not a:
+        return ""
+    targets = [str(t) for t in a.get("targets") or []]
+    goal = " and ".join(_target_words(d, t) for t in targets)
+    level = float(a.get("level") or d.level)
+    minimise = str(a.get("minimise", ""))
+    what = _objective_words(d, minimise)
+    out = []
+    if a.get("found") and isinstance(a.get("point"), dict):
+        p = a["point"]
+        point = int(p.get("index", p.get("point", -1)))
+        lines = [f"<strong>Answer:</strong> the setting with the lowest {escape(what)} that meets {escape(goal)} "
+                 f"(judged on the lower end of the {level:.0%} confidence interval) is "
+                 f"<strong>{escape(d.settings(p))}</strong> (point {point})."]
+        for t in targets:
+            kpi = t.split()[0]
+            e = Estimate(kpi, *(float(p.get(f"{kpi}_{s}", math.nan)) for s in ("mean", "lower", "upper")),
+                         int(p.get("n", 0)))
+            lines.append(f"There, {escape(d.label(kpi))} is {escape(e.text())}, from {int(p.get('n', 0))} "
+                         f"replications.")
+        if minimise in kpi_subjects_known(d):
+            e = d.estimate(point, minimise)
+            if e is not None:
+                lines.append(f"Its {escape(what)} is {escape(_text(e))}.")
+        out.append('<p class="headline">' + " ".join(lines) + "</p>")
+    else:
+        out.append(f'<p class="headline"><strong>No point meets {escape(goal)}</strong> on the lower end of its '
+                   f"{level:.0%} confidence interval. The closest points are listed below.</p>")
+    out.append(_evidence_html(d))
+    if int(a.get("runs", 0) or 0) and int(d.meta.get("runs_stored", 0) or 0) > int(a.get("runs", 0)):
+        out.append(f"<p class=note>This answer is from an earlier <code>icssim optimise</code> with "
+                   f"{int(a['runs'])} runs; the folder now holds {int(d.meta['runs_stored'])}: run it again to "
+                   f"update it.</p>")
+    return "\n".join(out)
+
+
+def kpi_subjects_known(d: SweepData) -> set[str]:
+    return set(d.summary["kpi"]) if d.summary is not None else set()
+
+
+def _evidence_html(d: SweepData) -> str:
+    t = d.assessed
+    if t is None or "status" not in t:
+        return f"<p>{escape(str(d.answer.get('evidence', '')))}.</p>" if d.answer else ""
+    counts = t["status"].value_counts().to_dict()
+    meets, undecided, fails = (int(counts.get(k, 0)) for k in ("meets", "undecided", "fails"))
+    items = [f"{meets} of {len(t)} points meet the target, {fails} fall short and {undecided} "
+             f"{'is' if undecided == 1 else 'are'} undecided (the interval straddles the target)."]
+    if undecided:
+        und = t[t["status"] == "undecided"]
+        best = t[t["status"] == "meets"]["objective"].min() if meets else math.inf
+        cheaper = und[und["objective"] < best]
+        names = "; ".join(f"point {int(r['point'])} ({escape(d.settings(r))})" for _, r in und.head(5).iterrows())
+        n = int(und["n"].max()) if "n" in und else 0
+        hint = (f"More replications would decide {'them' if undecided > 1 else 'it'}"
+                + (f", and {len(cheaper)} of them would be cheaper than the answer" if len(cheaper) and meets else "")
+                + f": run <code>icssim optimise … --max-replications {max(2 * n, 10)}</code>, which adds "
+                  "replications only to undecided points that could beat the answer.")
+        items.append(f"Undecided: {names}. {hint}")
+    return ul_html(items, "findings")
+
+
+def _target_words(d: SweepData, target: str) -> str:
+    parts = target.split()
+    if len(parts) != 3:
+        return target
+    kpi, op, value = parts
+    try:
+        v = float(value)
+    except ValueError:
+        return target
+    words = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}.get(op, op)
+    return f"{d.label(kpi)} {words} {fmt(v, kpi_info(kpi).unit)}"
+
+
+def _objective_words(d: SweepData, minimise: str) -> str:
+    if minimise in d.params:
+        return d.param_label(minimise)
+    if "+" in minimise or "*" in minimise:
+        return minimise
+    return short(d.label(minimise)).lower() if minimise else "objective"
+
+
+# ----------------------------------------------------------------------------- findings
+def findings_html(d: SweepData) -> str:
+    """For each measure of the sweep: its range over the points (with the settings at each end) and
+    the setting that moves it most (the spread of its means over that setting's values)."""
+    if d.summary is None or d.summary.empty:
+        return "<p>No summary.csv was found in this folder.</p>"
+    s = d.summary
+    kpis = [k for k in d.kpis if k in set(s["kpi"])] or list(dict.fromkeys(s["kpi"]))
+    items = []
+    for kpi in kpis[:4]:
+        part = s[s["kpi"] == kpi].dropna(subset=["mean"])
+        if part.empty:
+            continue
+        unit = kpi_info(kpi).unit
+        lo, hi = part.loc[part["mean"].idxmin()], part.loc[part["mean"].idxmax()]
+        e_lo, e_hi = (Estimate(kpi, float(r["mean"]), float(r["lower"]), float(r["upper"]), int(r["n"]))
+                      for r in (lo, hi))
+        text = (f"<strong>{escape(d.label(kpi))}</strong>: from {escape(fmt(e_lo.mean, unit))} "
+                f"({escape(d.settings(lo))}) to {escape(fmt(e_hi.mean, unit))} ({escape(d.settings(hi))})")
+        mover = _main_effect(d, part)
+        if mover is not None:
+            path, first, last = mover
+            text += (f"; {escape(d.param_label(path))} moves it most ({escape(fmt(first[1], unit, False))} at "
+                     f"{escape(_value(first[0]))} → {escape(fmt(last[1], unit))} at {escape(_value(last[0]))})")
+        items.append(text + ".")
+    n = int(d.meta.get("replications", 0) or 0)
+    note = ""
+    if n:
+        note = (f"<p class=note>Means over {n} replications per point; each point's {d.level:.0%} confidence "
+                f"intervals are in the table below. Where two points' intervals overlap, the sweep cannot tell "
+                f"them apart: more replications (<code>replications:</code> in the sweep file) sharpen them.</p>")
+    return "<h3>The range of each measure</h3>" + ul_html(items, "findings") + note
+
+
+def _main_effect(d: SweepData, part: pd.DataFrame) -> tuple[str, tuple, tuple] | None:
+    best = None
+    for path in d.params:
+        if path not in part or part[path].nunique() < 2:
+            continue
+        means = part.groupby(path)["mean"].mean()
+        try:
+            means = means.sort_index()
+        except TypeError:
+            pass
+        spread = float(means.max() - means.min())
+        if best is None or spread > best[0]:
+            best = (spread, path, (means.index[0], float(means.iloc[0])), (means.index[-1], float(means.iloc[-1])))
+    return None if best is None else best[1:]
+
+
+# ----------------------------------------------------------------------------- tables
+def points_html(d: SweepData) -> str:
+    """One row per point: its settings under their labels, then each measure's mean (95% CI)."""
+    if d.summary is None or d.points is None:
+        return "<p>No points.csv was found in this folder.</p>"
+    kpis = [k for k in d.kpis if k in set(d.summary["kpi"])]
+    status = {}
+    if d.assessed is not None and "status" in d.assessed:
+        status = dict(zip(d.assessed["point"].astype(int), d.assessed["status"]))
+    rows = []
+    for _, p in d.points.head(200).iterrows():
+        row = {"Point": str(int(p["point"]))}
+        for extra in ("base", "area"):
+            if extra in p and d.points[extra].nunique() > 1:
+                row[extra.capitalize()] = str(p[extra])
+        for path in d.params:
+            if path in p:
+                row[d.param_label(path)] = _value(p[path])
+        for kpi in kpis:
+            e = d.estimate(int(p["point"]), kpi)
+            row[d.label(kpi)] = "" if e is None else _text(e, False).replace(" (95% CI ", " (")
+        if status:
+            row["Target"] = status.get(int(p["point"]), "")
+        rows.append(row)
+    more = (f"<p class=note>First 200 of {len(d.points):,} points (all in points.csv).</p>"
+            if len(d.points) > 200 else "")
+    return ("<p class=note>Mean of each measure at each point, with its 95% confidence interval in brackets; "
+            "every value is in summary.csv and points.csv.</p>" + more + table_html(pd.DataFrame(rows), "kpi"))
+
+
+def design_html(d: SweepData) -> str:
+    meta = d.meta
+    rows = [{"Setting": d.param_label(k), "Values": value_text(v) if isinstance(v, (dict, list)) else str(v),
+             "Key path (in the sweep file)": k} for k, v in d.params.items()]
+    out = ""
+    if rows:
+        out += "<h3>What was varied</h3>" + table_html(pd.DataFrame(rows), "params",
+                                                      code=("Key path (in the sweep file)",))
+    if d.kpis:
+        out += "<h3>Measures</h3>" + ul_html([f"{escape(d.label(k))} <code>{escape(k)}</code>" for k in d.kpis])
+    facts = [("Design", meta.get("design")), ("Points", meta.get("points")),
+             ("Replications per point", meta.get("replications")), ("Seed", meta.get("seed")),
+             ("Seeding", meta.get("seeding")), ("Runs stored", f"{meta.get('runs_stored')} of "
+                                                          f"{meta.get('runs_expected')}"),
+             ("Base scenarios", ", ".join(meta.get("scenarios") or {})),
+             ("Simulation time, all runs", f"{float(meta.get('simulation_seconds_total') or 0):,.0f} s"),
+             ("Sweep file", meta.get("sweep_file")), ("Sweep file SHA-256", meta.get("sweep_sha256")),
+             ("icssim version", meta.get("icssim_version")), ("Date (UTC)", meta.get("date"))]
+    out += "<h3>Facts</h3>" + table_html(pd.DataFrame([(a, str(b)) for a, b in facts if b not in (None, "")],
+                                                       columns=["Item", "Value"]), "repro")
+    files = sorted(p.name for p in d.folder.glob("*.csv"))
+    if files:
+        out += ("<p class=note>Tables in this folder: " + ", ".join(f"<code>{escape(f)}</code>" for f in files)
+                + ".</p>")
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+def _complete(summary: pd.DataFrame) -> pd.DataFrame | None:
+    """summary.csv with the columns the report reads (an older or hand-made one may lack some)."""
+    if "kpi" not in summary or "mean" not in summary:
+        return None
+    out = summary.copy()
+    for col, default in (("lower", math.nan), ("upper", math.nan), ("n", 0)):
+        if col not in out:
+            out[col] = default
+    if "point" not in out:
+        out["point"] = out.groupby("kpi").cumcount()
+    out["n"] = out["n"].fillna(0).astype(int)
+    return out
+
+
+def _text(e: Estimate, with_unit: bool = True) -> str:
+    """An estimate with its CI, or without it when every replication gave the same value (a cost
+    fixed by the settings)."""
+    return e.text(with_unit) if e.has_ci and e.lower != e.upper else fmt(e.mean, e.unit, with_unit)
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}" if math.isfinite(v) else ""
+    return "" if v is None else str(v)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _base_scenario(meta: dict) -> Scenario | None:
+    """The first base scenario, read from its file (for the words of its standards and services); None
+    when the file has moved or no longer reads."""
+    scenarios = meta.get("scenarios")
+    if not isinstance(scenarios, dict) or not scenarios:
+        return None
+    first = next(iter(scenarios.values()))
+    files = first.get("files") if isinstance(first, dict) else None
+    if not files:
+        return None
+    try:
+        from icssim.scenario import load_scenario
+
+        return load_scenario(files[-1])
+    except Exception:
+        return None

@@ -1,0 +1,48 @@
+"""A sweep's report leads with its answer in words, under the sweep file's labels (issue 23)."""
+
+from __future__ import annotations
+
+import re
+
+from icssim.cli import main
+
+WTE = "services.desk.staff.server.wte"
+
+
+def test_optimise_answer_leads_the_sweep_report(make_sweep, tmp_path, capsys):
+    path = make_sweep({"sweep": {"name": "desk", "seed": 5, "replications": 3},
+                       "parameters": {WTE: {"values": [11, 12, 13, 14], "label": "Desk staff"}},
+                       "kpis": ["within_quick", "utilisation_desk/server"]}, horizon=600)
+    out = tmp_path / "out"
+    code = main(["optimise", str(path), "--out", str(out), "--target", "within_quick >= 0.85",
+                 "--minimise", WTE, "-q"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    # the console: labels and percentages, never key paths or 0.894
+    assert "Answer: the lowest Desk staff that meets" in printed and "at least 85%" in printed
+    assert re.search(r"point \d: Desk staff 1[234]\n", printed)
+    assert not re.search(r"\b0\.\d{3}\b", printed)
+    html = (out / "report.html").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert html.index('<section id="summary">') < html.index('<section id="plots">')
+    assert "<strong>Answer:</strong>" in summary and "<strong>Desk staff 1" in summary
+    assert re.search(r"is \d+% \(95% CI \d+% to \d+%\), from 3 replications", summary)
+    assert "points meet the target" in summary
+    if "undecided:" in summary.lower():   # undecided points come with what to do about them
+        assert "--max-replications" in summary
+    # labels, not key paths, where a user reads; the key path once, where the sweep file is described
+    assert WTE not in summary
+    points = html.split('<section id="points">')[1].split("</section>")[0]
+    assert "<th scope=\"col\">Desk staff</th>" in points and WTE not in points
+    assert "Utilisation of desk: servers" in html
+
+
+def test_sweep_report_without_optimise_states_ranges_and_what_moves_them(make_sweep, tmp_path, capsys):
+    path = make_sweep({"parameters": {WTE: {"values": [11, 13], "label": "Desk staff"}},
+                       "kpis": ["within_quick"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    summary = (out / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert re.search(r"from \d+% \(Desk staff 1[13]\) to \d+% \(Desk staff 1[13]\)", summary)
+    assert "Desk staff moves it most" in summary
