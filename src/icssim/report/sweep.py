@@ -30,7 +30,8 @@ class SweepData:
 
     def __init__(self, folder: Path, meta: dict) -> None:
         self.folder, self.meta = folder, meta
-        self.params: dict = meta.get("parameters") if isinstance(meta.get("parameters"), dict) else {}
+        params = meta.get("parameters")
+        self.params: dict = params if isinstance(params, dict) else {}
         self.kpis = [str(k) for k in meta.get("kpis") or []]
         path = folder / "summary.csv"
         self.summary = _complete(read_csv(path)) if path.is_file() else None
@@ -106,14 +107,14 @@ def answer_html(d: SweepData) -> str:
                  f"<strong>{escape(d.settings(p))}</strong> (point {point})."]
         for t in targets:
             kpi = t.split()[0]
-            e = Estimate(kpi, *(float(p.get(f"{kpi}_{s}", math.nan)) for s in ("mean", "lower", "upper")),
-                         int(p.get("n", 0)))
+            mean, lower, upper = (float(p.get(f"{kpi}_{s}", math.nan)) for s in ("mean", "lower", "upper"))
+            e = Estimate(kpi, mean, lower, upper, int(p.get("n", 0)))
             lines.append(f"There, {escape(d.label(kpi))} is {escape(e.text())}, from {int(p.get('n', 0))} "
                          f"replications.")
         if minimise in kpi_subjects_known(d):
-            e = d.estimate(point, minimise)
-            if e is not None:
-                lines.append(f"Its {escape(what)} is {escape(_text(e))}.")
+            cost = d.estimate(point, minimise)
+            if cost is not None:
+                lines.append(f"Its {escape(what)} is {escape(_text(cost))}.")
         out.append('<p class="headline">' + " ".join(lines) + "</p>")
     else:
         out.append(f'<p class="headline"><strong>No point meets {escape(goal)}</strong> on the lower end of its '
