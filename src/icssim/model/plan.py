@@ -19,6 +19,7 @@ from icssim.model.calendar_compile import compile_calendar, needs_calendar, offi
 from icssim.sampling import Sampler
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
+from icssim.scenario.interval_checks import uses_stage_kpis
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
 
@@ -156,12 +157,19 @@ class Plan:
     #: most moves between steps one patient may make in a replication before the engine stops
     #: it as a loop without end (see :func:`max_moves_for`)
     max_moves: int = 100_000
+    #: steps whose waits and times are reported (``scenario.stage_waits``), and the interval
+    #: standards as (name, from step, from its end, to step, to its end), step -1 for arrival or
+    #: exit: both need the visit records, which the engine then keeps
+    stages: tuple[int, ...] = ()
+    intervals: tuple[tuple[str, int, int, int, int], ...] = ()
 
 
 def compile_plan(s: Scenario) -> Plan:
     """Compile ``s`` (already validated) into a :class:`Plan`."""
     unit = s.scenario.time_unit
     horizon = s.scenario.horizon.to(unit)
+    if uses_stage_kpis(s):
+        import icssim.stage_kpis  # noqa: F401  (registers their KPIs in this process)
     attributes = _attributes(s)
     attr_index = {a.name: i for i, a in enumerate(attributes)}
     step_index = {name: i for i, name in enumerate(s.pathway.steps)}
@@ -198,7 +206,29 @@ def compile_plan(s: Scenario) -> Plan:
         deterioration=_deterioration(s, unit, attr_index, step_index),
         urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes), calendar=calendar,
         max_moves=max_moves_for(s),
+        stages=tuple(sp.index for sp in steps if sp.resources or sp.duration is not None or sp.sessions is not None)
+        if s.scenario.stage_waits else (),
+        intervals=tuple(interval_standards(s, step_index)),
     )
+
+
+def interval_standards(s: Scenario, step_index: dict[str, int]) -> list[tuple[str, int, int, int, int]]:
+    """The scenario's standards on an interval (``from``/``to``), compiled: (name, from step, from
+    its end, to step, to its end), step -1 for ``arrival`` (from) or ``exit`` (to)."""
+    out = []
+    for name, std in s.scenario.standards.items():
+        if std.from_ is None or std.to is None:
+            continue
+        out.append((name, *interval_point(std.from_, step_index), *interval_point(std.to, step_index)))
+    return out
+
+
+def interval_point(point: str, step_index: dict[str, int]) -> tuple[int, int]:
+    """(step index or -1, 1 for its end) of ``arrival``, ``exit``, ``<step>[.start|.end]``."""
+    if point in ("arrival", "exit"):
+        return -1, 0
+    step, _, end = point.partition(".")
+    return step_index[step], int(end == "end")
 
 
 #: Fewest moves between steps allowed per patient before the engine stops a loop without end;

@@ -66,7 +66,8 @@ class Recording(Loop):
                                  if self._final_attr >= 0 else ())
                               + tuple(f"cost_{name}" for name in plan.services))
         self.pbuf = bytearray()
-        self.vbuf = bytearray() if record_visits else None
+        # stage waits and interval standards are measured from the visits: kept whenever asked for
+        self.vbuf = bytearray() if record_visits or plan.stages or plan.intervals else None
         self._pack_patient = _row_struct(len(self._pfloat_names), len(PATIENT_INTS)).pack
 
     def _stop_monitoring(self, p: Patient) -> None:
@@ -151,6 +152,7 @@ class Recording(Loop):
             # events due before the horizon (stale ones cleared from the heap count as run: they
             # would have been popped, doing nothing)
             events=next(self._eid) - self._eid0 - 1 - len(self._queue),
+            stages=plan.stages, intervals={i[0]: (i[1], i[2], i[3], i[4]) for i in plan.intervals},
         )
 
     def _patient_columns(self) -> dict[str, np.ndarray]:

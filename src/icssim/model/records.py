@@ -70,6 +70,11 @@ class RunRecords:
     health: Any = None
     #: who pays for each service (in the order of :attr:`services`), set from the scenario
     payers: tuple[str, ...] = ()
+    #: steps whose waits and times are reported (``scenario.stage_waits``; empty: none)
+    stages: tuple[int, ...] = ()
+    #: each interval standard's (from step, from its end?, to step, to its end?): step -1 is the
+    #: patient's arrival (from) or exit (to); see :mod:`icssim.stage_kpis`
+    intervals: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def window(self) -> float:

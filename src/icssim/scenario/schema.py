@@ -88,6 +88,10 @@ FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, patt
                        AfterValidator(_not_reserved)]
 
 
+#: a point of a patient's path an interval standard measures from or to (issue 25)
+INTERVAL_POINT = r"^(arrival|exit|[^.]+(\.(start|end))?)$"
+
+
 class Strict(NumbersChecked):
     """Base for every scenario model: unknown keys are errors; values are frozen; numbers are checked
     (no booleans for numbers, finite, of sane size: :class:`~icssim.distributions.NumbersChecked`)."""
@@ -103,6 +107,21 @@ class Standard(Strict):
     within: PositiveSpan
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
+    #: an interval standard (issue 25): measured from ``from`` to ``to``, each ``arrival``, ``exit``,
+    #: ``<step>`` (its start), ``<step>.start`` or ``<step>.end`` (the first such time of each
+    #: patient), among the patients who reached ``to``; ``measure`` is then not used
+    from_: str | None = Field(default=None, alias="from", pattern=INTERVAL_POINT)
+    to: str | None = Field(default=None, pattern=INTERVAL_POINT)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _interval(self) -> "Standard":
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("an interval standard needs both 'from' and 'to'")
+        if self.from_ is not None and "measure" in self.model_fields_set:
+            raise ValueError("give either 'measure' or 'from' and 'to', not both")
+        return self
 
 
 class ScenarioInfo(Strict):
@@ -118,6 +137,8 @@ class ScenarioInfo(Strict):
     start_date: dt.date | None = None
     sample_every: PositiveSpan | None = None
     standards: dict[str, Standard] = Field(default_factory=dict)
+    #: report the wait and time at every step and the time from arrival to exit (issue 25)
+    stage_waits: bool = False
     #: the front door closes at this time after the start: no arrivals after it; the run goes on
     #: to the horizon, so work in progress can finish (a terminating day)
     arrivals_until: PositiveSpan | None = None
