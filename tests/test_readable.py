@@ -5,6 +5,7 @@ that fits the page, and sweep and optimise reports that lead with the answer."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -122,3 +123,9 @@ def test_wait_plot_names_standards_in_words_and_keeps_its_legend_off_the_data():
     fig.canvas.draw()
     legend = ax.get_legend().get_window_extent()
     assert legend.y1 <= ax.get_window_extent().y0   # under the axes, not over the curves or the standards
+
+
+def test_how_to_reproduce_names_the_folder_as_typed_from_where_the_run_was(integrated_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = results.write_run(integrated_run, Path("results") / "ed_integrated", command="icssim run x")
+    assert "<code>icssim report results/ed_integrated</code>" in (out / "report.html").read_text()

@@ -18,7 +18,7 @@ from icssim.report.pieces import (
     Page,
     RunData,
     fact_items,
-    folder_name,
+    folder_path,
     plots_html,
     table_html,
     ul_html,
@@ -341,5 +341,5 @@ def compare_reproduce_html(folder: Path, meta: dict, runs: list[tuple[str, RunDa
         rows.append((f"{name}: scenario files", ", ".join(r.meta.get("scenario_files", []) or [])))
         rows += input_file_rows(r.meta, f"{name}: ")
     return (f"<pre><code>{escape(str(cmd))}</code></pre>"
-            f"<p>To rebuild this report from the stored files: <code>icssim report {escape(folder_name(folder))}</code>.</p>"
+            f"<p>To rebuild this report from the stored files: <code>icssim report {escape(folder_path(folder))}</code>.</p>"
             + table_html(pd.DataFrame([(a, str(b)) for a, b in rows], columns=["Item", "Value"]), "repro"))

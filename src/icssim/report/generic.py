@@ -15,7 +15,7 @@ from icssim.report.pieces import (
     Page,
     RunData,
     fact_items,
-    folder_name,
+    folder_path,
     plots_html,
     table_html,
     ul_html,
@@ -65,7 +65,7 @@ def generic_report(folder: Path, meta: dict) -> str:
         page.add("scenarios", "Each scenario", scenario_links_html(folder, runs))
     page.add("reproduce", "How to reproduce",
              f"<pre><code>{escape(str(meta.get('command', '')))}</code></pre>"
-             f"<p>To rebuild this report: <code>icssim report {escape(folder_name(folder))}</code>.</p>")
+             f"<p>To rebuild this report: <code>icssim report {escape(folder_path(folder))}</code>.</p>")
     return page.html()
 
 

@@ -193,6 +193,19 @@ def folder_name(folder: Path) -> str:
     return temporary.group(1) if temporary else name
 
 
+def folder_path(folder: Path) -> str:
+    """The results folder as a user types it for ``icssim report``: relative to the current folder when
+    inside it (``results/ed_integrated``), else its full path; quoted for a shell if it needs to be."""
+    import shlex
+
+    path = folder.parent / folder_name(folder)
+    try:
+        text = str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        text = str(path.resolve())
+    return shlex.quote(text)
+
+
 def read_json(path: Path) -> Any:
     if not path.is_file():
         return None

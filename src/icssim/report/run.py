@@ -24,7 +24,7 @@ from icssim.report.pieces import (
     Page,
     RunData,
     fact_items,
-    folder_name,
+    folder_path,
     img_html,
     plots_html,
     table_html,
@@ -267,5 +267,5 @@ def reproduce_html(data: RunData) -> str:
     return (f"<pre><code>{escape(str(cmd))}</code></pre>"
             f"<p>Running the same command with the same scenario file{inputs} (same SHA-256), seed and icssim version "
             "gives identical results, whatever the number of worker processes. To rebuild this report from "
-            f"the stored files without re-running: <code>icssim report {escape(folder_name(data.folder))}</code>.</p>"
+            f"the stored files without re-running: <code>icssim report {escape(folder_path(data.folder))}</code>.</p>"
             + table)

@@ -16,7 +16,7 @@ from icssim.kpis import kpi_info
 from icssim.report.labels import kpi_label, short
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.parameters import value_text
-from icssim.report.pieces import Page, fact_items, folder_name, plots_html, table_html, ul_html
+from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
 from icssim.scenario.schema import Scenario
 from icssim.tables import read_csv
 
@@ -82,7 +82,7 @@ def sweep_report(folder: Path, meta: dict) -> str:
     page.add("reproduce", "How to reproduce",
              f"<pre><code>{escape(str(meta.get('command', '')))}</code></pre>"
              f"<p>To rebuild this report from the stored files: "
-             f"<code>icssim report {escape(folder_name(folder))}</code>.</p>")
+             f"<code>icssim report {escape(folder_path(folder))}</code>.</p>")
     return page.html()
 
 
