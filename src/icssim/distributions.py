@@ -303,8 +303,79 @@ class Empirical(_DistBase):
         return Sampler(lambda rng, n: rng.choice(vals, n, p=p), mean, var)
 
 
+class TruncatedNormal(_DistBase):
+    """A normal distribution with ``mean`` and ``sd`` (of the normal before truncation), cut to
+    [``low``, ``high``] (``low`` defaults to 0: no negative durations; ``high`` to no bound).
+
+    Drawn exactly by inversion: u uniform on [Phi(a), Phi(b)], x = mean + sd * Phi^-1(u), with a
+    and b the bounds in standard units (on the upper tail, by symmetry, for precision). Its
+    mean and variance are the truncated ones (Johnson, Kotz & Balakrishnan, *Continuous Univariate
+    Distributions* 1, 2nd ed., section 10.1).
+    """
+
+    dist: Literal["truncated_normal"]
+    mean: SpanValue
+    sd: SpanValue
+    low: SpanValue = Span(0.0)
+    high: SpanValue | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> TruncatedNormal:
+        _positive("sd", self.sd)
+        _non_negative("low", self.low)
+        if self.high is not None and not self.low.to("days") < self.high.to("days"):
+            raise ValueError(f"truncated_normal needs low < high, found low={self.low}, high={self.high}")
+        a, b = self._bounds("days")
+        if _normal_mass(a, b) < 1e-12:
+            raise ValueError("truncated_normal: the interval [low, high] holds almost none of the normal "
+                             "(more than 7 sd from the mean)")
+        return self
+
+    def _bounds(self, unit: str) -> tuple[float, float]:
+        m, s = self.mean.to(unit), self.sd.to(unit)
+        hi = math.inf if self.high is None else (self.high.to(unit) - m) / s
+        return (self.low.to(unit) - m) / s, hi
+
+    def compile(self, time_unit: str) -> Sampler:
+        from scipy.special import ndtr, ndtri
+
+        m, s = self.mean.to(time_unit), self.sd.to(time_unit)
+        a, b = self._bounds(time_unit)
+        flip = a > 0  # draw on the side where Phi keeps its precision
+        lo, hi = (-b, -a) if flip else (a, b)
+        p_lo, p_hi = float(ndtr(lo)), float(ndtr(hi))
+        sign = -1.0 if flip else 1.0
+
+        def draw(rng: np.random.Generator, n: int) -> np.ndarray:
+            z = sign * ndtri(rng.uniform(p_lo, p_hi, n))
+            return np.clip(m + s * z, m + s * a, m + s * b)
+
+        mean_z, var_z = _truncated_moments(a, b)
+        return Sampler(draw, m + s * mean_z, s * s * var_z)
+
+
+def _normal_mass(a: float, b: float) -> float:
+    from scipy.special import ndtr
+
+    return float(ndtr(-a) - ndtr(-b)) if a > 0 else float(ndtr(b) - ndtr(a))
+
+
+def _truncated_moments(a: float, b: float) -> tuple[float, float]:
+    """Mean and variance of a standard normal truncated to [a, b]."""
+    def phi(x: float) -> float:
+        return 0.0 if math.isinf(x) else math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+    z = _normal_mass(a, b)
+    pa, pb = phi(a), phi(b)
+    mean = (pa - pb) / z
+    a_pa = 0.0 if math.isinf(a) else a * pa
+    b_pb = 0.0 if math.isinf(b) else b * pb
+    var = 1 + (a_pa - b_pb) / z - mean * mean
+    return mean, var
+
+
 Distribution = Annotated[
-    Fixed | Exponential | Gamma | Lognormal | Triangular | Uniform | Empirical,
+    Fixed | Exponential | Gamma | Lognormal | Triangular | Uniform | Empirical | TruncatedNormal,
     Field(discriminator="dist"),
 ]
 DIST_NAMES = ("fixed", "exponential", "gamma", "lognormal", "triangular", "uniform", "empirical")
@@ -337,6 +408,10 @@ def describe_dist(d: object, unit: str | None = None) -> str:
         return f"triangular {low} – {mode} – {high}"
     if kind == "uniform":
         return f"uniform {span_text(d.low, unit)} to {span_text(d.high, unit)}"  # type: ignore[attr-defined]
+    if isinstance(d, TruncatedNormal):
+        upper = span_text(d.high, unit) if d.high is not None else "no bound"
+        cut = f"cut to {span_text(d.low, unit)} to {upper}"
+        return f"normal, mean {span_text(d.mean, unit)}, sd {span_text(d.sd, unit)}, {cut}"
     if kind == "empirical":
         values = d.values  # type: ignore[attr-defined]
         vals = ", ".join(span_text(v, unit) for v in values[:6]) + (" …" if len(values) > 6 else "")

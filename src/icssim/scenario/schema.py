@@ -513,7 +513,8 @@ def known_keys() -> set[str]:
               CapacityChange, InitialGroup, InitialState, *HEALTH_MODELS]
     from icssim import distributions as d
 
-    models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical]
+    models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical,
+               d.TruncatedNormal]
     for model in models:
         names.update(field.alias or name for name, field in model.model_fields.items())
     return names
