@@ -71,3 +71,22 @@ def test_health_outcomes_reproduce_with_the_seed():
     assert a.kpis["qalys_per_person"] == b.kpis["qalys_per_person"]
     assert np.array_equal(a.records.health.state_at, b.records.health.state_at)
     assert 0 < a.kpis["qalys_per_person"] < 10
+
+
+def test_fieller_interval_of_the_icer():
+    from icssim.health.economics import icer_interval
+
+    rng = np.random.default_rng(2)
+    d_qaly = 0.1 + rng.normal(0, 0.01, 50)
+    d_cost = 3000 + 20_000 * (d_qaly - 0.1) + rng.normal(0, 100, 50)
+    lo, hi = icer_interval(d_cost, d_qaly)
+    point = d_cost.mean() / d_qaly.mean()
+    assert lo < point < hi
+    # a delta-method check of the width: the ratio's standard error to first order
+    n = len(d_cost)
+    cov = np.cov(d_cost, d_qaly) / n
+    r = point
+    se = math.sqrt(cov[0, 0] - 2 * r * cov[0, 1] + r * r * cov[1, 1]) / d_qaly.mean()
+    assert (hi - lo) / 2 == pytest.approx(stats.t.ppf(0.975, n - 1) * se, rel=0.05)
+    # a QALY difference indistinguishable from zero gives no bounded interval
+    assert all(math.isnan(x) for x in icer_interval(d_cost, rng.normal(0, 0.01, 50)))

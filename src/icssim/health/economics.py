@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from icssim.intervals import half_width
 
@@ -31,6 +32,26 @@ def net_monetary_benefit(delta_cost: np.ndarray | float, delta_qalys: np.ndarray
                          threshold: float) -> np.ndarray | float:
     """What the QALYs gained are worth at ``threshold`` per QALY, minus what they cost."""
     return threshold * np.asarray(delta_qalys) - np.asarray(delta_cost)
+
+
+def icer_interval(d_cost: np.ndarray, d_qalys: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Fieller's confidence interval for the ICER from paired differences (per replication); NaN
+    when the QALY difference is not clearly away from zero (then the interval is unbounded)."""
+    n = len(d_cost)
+    if n < 2:
+        return math.nan, math.nan
+    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    c, q = float(d_cost.mean()), float(d_qalys.mean())
+    cov = np.cov(d_cost, d_qalys, ddof=1) / n
+    vc, vq, vcq = float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])
+    a = q * q - t * t * vq
+    if a <= 0:
+        return math.nan, math.nan
+    b = c * q - t * t * vcq
+    root = b * b - a * (c * c - t * t * vc)
+    if root < 0:
+        return math.nan, math.nan
+    return (b - math.sqrt(root)) / a, (b + math.sqrt(root)) / a
 
 
 def verdict(delta_cost: float, delta_qalys: float) -> str:
@@ -70,7 +91,9 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
         row = {"scenario": name, "baseline": baseline, "n": len(both),
                "delta_cost": cost, "delta_cost_lower": cost_lo, "delta_cost_upper": cost_hi,
                "delta_qalys": qaly, "delta_qalys_lower": qaly_lo, "delta_qalys_upper": qaly_hi,
-               "icer": icer(cost, qaly), "verdict": verdict(cost, qaly)}
+               "icer": icer(cost, qaly), "icer_lower": math.nan, "icer_upper": math.nan,
+               "verdict": verdict(cost, qaly)}
+        row["icer_lower"], row["icer_upper"] = icer_interval(d_cost, d_qaly, level)
         for threshold in thresholds:
             nmb, lo, hi = _interval(np.asarray(net_monetary_benefit(d_cost, d_qaly, threshold)), level)
             key = f"nmb_{int(threshold)}"

@@ -28,8 +28,11 @@ def _qalys(x: float) -> str:
 def _sentence(row: pd.Series) -> str:
     name, base = escape(str(row["scenario"])), escape(str(row["baseline"]))
     icer = row["icer"]
-    icer_text = (f"an ICER of {_money(icer)} per QALY gained" if row["delta_qalys"] > 0 and row["delta_cost"] > 0
-                 else f"{escape(str(row['verdict']))}")
+    interval = ""
+    if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):
+        interval = f" (95% CI {_money(row['icer_lower'])} to {_money(row['icer_upper'])}, Fieller)"
+    icer_text = (f"an ICER of {_money(icer)} per QALY gained{interval}" if row["delta_qalys"] > 0
+                 and row["delta_cost"] > 0 else f"{escape(str(row['verdict']))}")
     nmb = "; ".join(
         f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _money)}"
         for t in THRESHOLDS if f"nmb_{int(t)}" in row)
