@@ -205,6 +205,8 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
                   if base_m is not None and new_m is not None else "")
         ci = f"95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit)}" if not pd.isna(row.diff_lower) else ""
+        if ci and row.diff_lower == row.diff_upper:   # a staff establishment: set by the scenarios, not drawn
+            ci = "the same in every replication"
         notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
         tiles.append(tile_html(label, row.diff_mean, unit, notes, cls,

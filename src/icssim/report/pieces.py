@@ -181,7 +181,29 @@ def plots_html(folder: Path, skip: tuple[str, ...] = ()) -> str:
     return "\n".join(figs) if figs else "<p>No plots were stored in this folder.</p>"
 
 
+#: What a sweep plot shows, by its file name's prefix (the rest names the KPI).
+SWEEP_PLOTS = {"heatmap_": "{} at each pair of settings (mean)",
+               "line_": "{} against the setting varied (mean and 95% CI band)",
+               "scatter_": "{} at each point against each setting varied (mean and 95% CI)",
+               "tornado_": "What moves {}: the change when each setting moves to its low and high value"}
+
+
 def _plot_title(p: Path) -> str:
+    """A plot's caption from its file name: a sweep plot's KPI by its label."""
+    from icssim.kpis import kpi_info, kpi_of
+
+    if p.stem == "cost_vs_wait":
+        return ("Cost against wait at every point (mean and 95% CI); the line joins the points no other point "
+                "beats on both.")
+    for prefix, words in SWEEP_PLOTS.items():
+        rest = p.stem.removeprefix(prefix)
+        if rest != p.stem:
+            label = rest.replace("_", " ")
+            if kpi_of(rest) is not None:
+                info = kpi_info(rest)
+                label = (f"The share within the {info.standard.replace('_', ' ')} standard"
+                         if info.standard is not None else info.label)
+            return words.format(label)
     return p.stem.replace("_", " ").capitalize()
 
 

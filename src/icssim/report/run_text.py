@@ -249,6 +249,8 @@ def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
         return ""
     growth = (mean.iloc[-k:].mean() - mean.iloc[:k].mean()).sort_values(ascending=False)
     step = growth.index[0].removeprefix("waiting_")
+    st = s.pathway.steps.get(step)
+    step = st.label if st is not None and st.label else step.replace("_", " ")
     return (f'<span class="bad">The waiting list keeps growing</span>: the number waiting rose from about '
             f"{first:,.0f} to {last:,.0f} during the observation window, most at "
             f"<strong>{escape(step)}</strong>. Demand exceeds capacity there, so waits lengthen the longer "

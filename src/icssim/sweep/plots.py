@@ -257,7 +257,8 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
                 text = value + (" \u2713" if ok[i, j] else "")
                 dark = (grid[i, j] > mid) == (cmap == "viridis_r")
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
-    fig.colorbar(im, ax=ax, label=ylabel)
+    # the title names the measure: the colour bar gives only its unit
+    fig.colorbar(im, ax=ax, label=ylabel[ylabel.rfind("(") + 1:-1] if ylabel.endswith(")") else ylabel)
     title = f"{kpi_name(run, kpi)}: mean" + (f" ({label})" if len(_series(run)) > 1 else "")
     if target is not None:
         title += (f"\n\u2713 = lower end of the {run.sweep.spec.sweep.level:.0%} CI meets the standard "
