@@ -127,6 +127,7 @@ def write_outputs(run: CalibrationRun, command: str = "") -> dict[str, Any]:
                                        if run.ran_now and run.wall_seconds else None),
             "cpu_seconds_per_simulation": round(run.sim_seconds / run.ran_now, 3) if run.ran_now else None,
             "executor": run.executor_name, "workers": run.workers, "stop_reason": run.stop_reason,
+            "invocations": run.store.get_meta("invocations") if run.store is not None else None,
             "fits": fits(run)}
     (out / "metadata.json").write_text(json.dumps(meta, indent=1, default=str))
     from icssim.calibrate.report import write_report

@@ -18,6 +18,13 @@ def _g(x: Any) -> str:
     return str(x)
 
 
+def _outside(r: Any) -> bool:
+    lo, hi = r.get("fitted_low"), r.get("fitted_high")
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return False
+    return bool(hi < r["interval_low"] or lo > r["interval_high"])
+
+
 def report_text(run: CalibrationRun, summary: pd.DataFrame, fit: pd.DataFrame, gens: pd.DataFrame,
                 meta: dict[str, Any]) -> str:
     from icssim.calibrate.outputs import label_of
@@ -32,6 +39,13 @@ def report_text(run: CalibrationRun, summary: pd.DataFrame, fit: pd.DataFrame, g
                   f"targets (root mean square; `fit_distance` is {s.fit_distance:g}): the targets contradict each "
                   "other or the model, within these priors. The posterior below is only the closest region found, "
                   "not a calibration; look at which targets the fit table shows far off.", ""]
+    missed = [r for _, r in fit.iterrows() if not r["held_out"] and _outside(r)]
+    if missed:
+        lines += ["**Targets no parameter set reaches** (the fitted 95% range misses the target's interval): "
+                  + "; ".join(f"{r['target']} (published {_g(r['published'])}, fitted {_g(r.get('fitted_low'))}-"
+                              f"{_g(r.get('fitted_high'))})" for r in missed)
+                  + ". Within these priors the model cannot produce them: a structural gap, or a definition "
+                    "that differs from the source's, rather than a value to tune.", ""]
     lines += [f"Scenario `{cal.scenario_file.name}`, {len(cal.spec.parameters)} free parameters, "
               f"{len(cal.fitted)} fitted and {len(cal.held_out)} held-out targets. ABC-SMC: population {s.population}, "
               f"{len(run.generations)} generation(s), final threshold {gen.epsilon:.3g} (distance: root mean square "

@@ -319,6 +319,12 @@ def execute(run: CalibrationRun, workers: int | None = None, dask: str | None = 
         run.wall_seconds = time.perf_counter() - started
         sim.close()
         executor.close()
+        if run.store is not None and run.ran_now:
+            history = run.store.get_meta("invocations") or []
+            history.append({"simulations": run.ran_now, "wall_seconds": round(run.wall_seconds, 2),
+                            "cpu_seconds": round(run.sim_seconds, 2), "executor": run.executor_name,
+                            "workers": run.workers, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+            run.store.set_meta("invocations", history)
     return run
 
 
