@@ -92,6 +92,11 @@ def test_pathway_diagram_fits_a_1280_px_page(integrated_run, tmp_path):
     # the page's column at 1280 px is 1,112 px: the diagram is shrunk by at most a tenth or so
     assert width <= 1280
     assert "count only people who asked for help after the warm-up" in html
+    # on a phone: wide enough to read (the stylesheet), opened at its middle where the pathway starts
+    assert "f.scrollLeft=(f.scrollWidth-f.clientWidth)/2" in html
+    from icssim.report.pieces import _CSS
+
+    assert "figure.diagram img { min-width: 70rem; }" in _CSS.read_text()
 
 
 def test_waiting_list_band_stops_at_zero_and_time_reads_in_years():

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +216,7 @@ def ranked_plot(table: pd.DataFrame, column: str, title: str, xlabel: str, file:
 
     t = table.dropna(subset=[column]).sort_values(column, ascending=not ascending, kind="stable")
     y = np.arange(len(t))
-    fig, ax = plt.subplots(figsize=(7.5, 1.5 + 0.2 * len(t)))
+    fig, ax = plt.subplots(figsize=(9, 1.7 + 0.2 * len(t)))
     lower, upper = t.get(f"{column}_lower"), t.get(f"{column}_upper")
     if lower is not None and upper is not None:
         err = np.vstack([(t[column] - lower).to_numpy(), (upper - t[column]).to_numpy()])
@@ -224,9 +225,9 @@ def ranked_plot(table: pd.DataFrame, column: str, title: str, xlabel: str, file:
     else:
         ax.plot(t[column], y, "o", color="#005EB8")
     ax.set_yticks(y, [f"{i}. {a}" for i, a in zip(range(len(t), 0, -1), t["area"])], fontsize=7)
-    if (t[column].min() < 0) < (t[column].max() > 0) or column.startswith("net_benefit"):
+    if t[column].min() < 0 < t[column].max() or column.startswith("net_benefit"):
         ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_title(title, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, 80)), fontsize=10)
     ax.set_xlabel(xlabel)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -168,7 +168,10 @@ def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "",
     uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
     style = f' style="{escape(style)}"' if style else ""
-    return (f'<figure class="{cls}"><div class="scroll"><img src="{uri}" alt="{escape(alt)}"{style}></div>'
+    # a diagram wider than a phone opens scrolled to its middle, where the pathway starts
+    centre = (' onload="var f=this.parentNode;f.scrollLeft=(f.scrollWidth-f.clientWidth)/2"'
+              if cls == "diagram" else "")
+    return (f'<figure class="{cls}"><div class="scroll"><img src="{uri}" alt="{escape(alt)}"{style}{centre}></div>'
             f"{cap}</figure>")
 
 
