@@ -3,10 +3,11 @@
 Measured from the visit records (:attr:`RunRecords.visits`: ``t_enter``, ``t_queue``, ``t_start``,
 ``t_end`` of each visit of a step) and the patient records, for a scenario that asks for them:
 
-* ``scenario.stage_waits: true`` gives, for every step that queues or takes time, the wait in its
-  queue (``t_start - t_queue``) and the time at the step (``t_end - t_enter``), each as a mean and a
-  90th percentile, and the time from arrival to leaving the pathway (mean, median, 90th and 95th
-  percentiles, and the mean for each cohort when there are several). Times are in minutes when the
+* ``scenario.stage_waits: true`` gives, for every step that queues for staff (or a caseload place
+  or a bed), the wait in its queue (``t_start - t_queue``), and for every step that queues or takes
+  time, the time at the step (``t_end - t_enter``), each as a mean and a 90th percentile, and the
+  time from arrival to leaving the pathway (mean, median, 90th and 95th percentiles, and the mean
+  for each cohort when there are several). Times are in minutes when the
   scenario's time unit is minutes or hours, else in days, and the unit is part of the name:
   ``stage_wait_mean_minutes_<step>``, ``stage_time_p90_minutes_<step>``,
   ``time_in_system_p95_minutes``, ``time_in_system_mean_minutes_<cohort>``.
@@ -84,8 +85,9 @@ class StageTimes(Family):
             wait = (V["t_start"] - V["t_queue"])[at & started] * factor
             time = (V["t_end"] - V["t_enter"])[at & started] * factor
             name = rec.steps[si]
-            for what in ("mean", "p90"):
-                out[f"stage_wait_{what}_{unit}_{name}"] = _stat(wait, what)
+            if si in rec.stage_queues:
+                for what in ("mean", "p90"):
+                    out[f"stage_wait_{what}_{unit}_{name}"] = _stat(wait, what)
             for what in ("mean", "p90"):
                 out[f"stage_time_{what}_{unit}_{name}"] = _stat(time, what)
         left = w.in_window & ~np.isnan(P["exit"])

@@ -50,6 +50,7 @@ C_AE: Final = 4
 C_ADMIT: Final = 8
 C_INPATIENT: Final = 16
 C_INTENSIVE: Final = 32
+C_FURTHER: Final = 64  # a further stage of an assessment: never a duplicated assessment
 
 
 class Patient:
@@ -215,7 +216,8 @@ class Step:
         self.age_max = plan.age_max
         self.counts = ((C_ASSESS if plan.is_assessment else C_TREAT if plan.is_treatment else 0)
                        | (C_AE if plan.counts_ae else 0) | (C_ADMIT if plan.counts_admission else 0)
-                       | (C_INPATIENT if plan.is_inpatient else 0) | (C_INTENSIVE if plan.is_intensive else 0))
+                       | (C_INPATIENT if plan.is_inpatient else 0) | (C_INTENSIVE if plan.is_intensive else 0)
+                       | (C_FURTHER if plan.further_assessment else 0))
         self.stay = bool(plan.bed_day_cost) or plan.is_stay
         self.missed_p = plan.missed_p
         self.costed = bool(plan.contact_cost or plan.staff_hours_cost)

@@ -119,6 +119,9 @@ class StepPlan:
     is_inpatient: bool = False  # counts as an inpatient admission, its stay as bed-days
     counts_ae: bool = False  # counts as an A&E attendance
     counts_admission: bool = False  # counts as an emergency admission
+    #: a further stage of an assessment (``counts_as: further_assessment``): counted as an
+    #: assessment, never as a duplicated one
+    further_assessment: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class Plan:
     #: standards as (name, from step, from its end, to step, to its end), step -1 for arrival or
     #: exit: both need the visit records, which the engine then keeps
     stages: tuple[int, ...] = ()
+    stage_queues: tuple[int, ...] = ()  # those of ``stages`` that queue for resources
     intervals: tuple[tuple[str, int, int, int, int], ...] = ()
 
 
@@ -208,6 +212,7 @@ def compile_plan(s: Scenario) -> Plan:
         max_moves=max_moves_for(s),
         stages=tuple(sp.index for sp in steps if sp.resources or sp.duration is not None or sp.sessions is not None)
         if s.scenario.stage_waits else (),
+        stage_queues=tuple(sp.index for sp in steps if sp.resources) if s.scenario.stage_waits else (),
         intervals=tuple(interval_standards(s, step_index)),
     )
 
@@ -369,7 +374,10 @@ class _Context:
                         if self.attributes[self.attr_index[a]].levels else float(v))
                        for a, v in st.sets.items()),
             next=self.router(st.next),
-            is_assessment=kind.is_assessment, is_treatment=kind.is_treatment, is_intensive=kind.is_intensive,
+            is_assessment=(kind.is_assessment if st.counts_as is None
+                           else st.counts_as in ("assessment", "further_assessment")),
+            is_treatment=kind.is_treatment if st.counts_as is None else st.counts_as == "treatment",
+            further_assessment=st.counts_as == "further_assessment", is_intensive=kind.is_intensive,
             starts_clock=kind.starts_clock, meets=kind.meets, is_exit=kind.is_exit, is_stay=kind.is_stay,
             is_inpatient=kind.is_inpatient, counts_ae=kind.counts_ae, counts_admission=kind.counts_admission,
         )

@@ -152,7 +152,8 @@ class Recording(Loop):
             # events due before the horizon (stale ones cleared from the heap count as run: they
             # would have been popped, doing nothing)
             events=next(self._eid) - self._eid0 - 1 - len(self._queue),
-            stages=plan.stages, intervals={i[0]: (i[1], i[2], i[3], i[4]) for i in plan.intervals},
+            stages=plan.stages, stage_queues=plan.stage_queues,
+            intervals={i[0]: (i[1], i[2], i[3], i[4]) for i in plan.intervals},
         )
 
     def _patient_columns(self) -> dict[str, np.ndarray]:

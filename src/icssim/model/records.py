@@ -72,6 +72,8 @@ class RunRecords:
     payers: tuple[str, ...] = ()
     #: steps whose waits and times are reported (``scenario.stage_waits``; empty: none)
     stages: tuple[int, ...] = ()
+    #: those of :attr:`stages` that queue for staff, caseload or beds (their waits are reported)
+    stage_queues: tuple[int, ...] = ()
     #: each interval standard's (from step, from its end?, to step, to its end?): step -1 is the
     #: patient's arrival (from) or exit (to); see :mod:`icssim.stage_kpis`
     intervals: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)

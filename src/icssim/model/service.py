@@ -13,8 +13,8 @@ from heapq import heappush
 from typing import Any
 
 from icssim.model.entities import (
-    AGED_OUT, BED_DAYS, C_ADMIT, C_AE, C_ASSESS, C_INPATIENT, C_INTENSIVE, C_TREAT, CONTACTS, DISCHARGED_MISSED,
-    IN_TRANSIT, MISSED, NOWHERE, SERVED, STAFF, Patient, Step,
+    AGED_OUT, BED_DAYS, C_ADMIT, C_AE, C_ASSESS, C_FURTHER, C_INPATIENT, C_INTENSIVE, C_TREAT, CONTACTS,
+    DISCHARGED_MISSED, IN_TRANSIT, MISSED, NOWHERE, SERVED, STAFF, Patient, Step,
 )
 from icssim.model.flow import Flow
 from icssim.model.recording import pack_visit
@@ -72,9 +72,10 @@ class Service(Flow):
         c = s.counts
         if c & C_ASSESS:
             p.n_assess += 1
-            if p.assessed:  # assessed again before any treatment: a duplicated assessment
-                p.n_dup += 1
-            p.assessed = True
+            if not c & C_FURTHER:  # (a further stage of an assessment is never a duplicate, nor makes one)
+                if p.assessed:  # assessed again before any treatment: a duplicated assessment
+                    p.n_dup += 1
+                p.assessed = True
             if p.assess_start != p.assess_start:
                 p.assess_start = now
         elif c & C_TREAT:

@@ -406,6 +406,9 @@ class Step(Strict):
     next: Routing | None = None
     meets: PanelMeetings | None = None
     working_days_only: bool | None = None
+    #: what the step counts as, overriding its kind's default (issue 25): an assessment, a further
+    #: stage of one (an assessment never counted as duplicated), a treatment, or neither
+    counts_as: Literal["assessment", "further_assessment", "treatment", "none"] | None = None
 
 
 class Pathway(Strict):
