@@ -401,5 +401,4 @@ def test_an_unwritable_parent_is_a_message(tmp_path, result):
 
 def test_a_report_built_in_the_temporary_folder_names_the_final_one(tmp_path, result):
     out = write_run(result, tmp_path / "my-run")
-    # the path as typed from where the report was written (here outside it: the full path)
-    assert f"icssim report {(tmp_path / 'my-run').resolve()}<" in (out / "report.html").read_text()
+    assert "icssim report my-run<" in (out / "report.html").read_text()   # outside the current folder: its name

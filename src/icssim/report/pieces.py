@@ -220,14 +220,15 @@ def folder_name(folder: Path) -> str:
 
 def folder_path(folder: Path) -> str:
     """The results folder as a user types it for ``icssim report``: relative to the current folder when
-    inside it (``results/ed_integrated``), else its full path; quoted for a shell if it needs to be."""
+    inside it (``results/ed_integrated``), else its name (a full path would make the report depend on
+    where the folder was written); quoted for a shell if it needs to be."""
     import shlex
 
     path = folder.parent / folder_name(folder)
     try:
         text = str(path.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
-        text = str(path.resolve())
+        text = path.name
     return shlex.quote(text)
 
 
