@@ -124,7 +124,8 @@ Why not the alternatives:
   the moment it finishes and replays them on resume, and gives the same posterior whatever the
   number or kind of workers (proposal *i* of generation *t*, and its simulation's seed, depend only
   on the seed, *t*, *i* and the previous generation; a generation accepts the first N proposals by
-  number, not by finishing time).
+  number, not by finishing time). The tests check this after an interruption (`tests/test_calibrate.py`); on the
+  M/M/c test calibration `--dask local` and two local processes wrote identical `posterior.csv` files.
 - **History matching with an emulator** rules out implausible regions well with few runs, but gives
   a non-implausible *set*, not a distribution, so it cannot feed a PSA without a further step; its
   Gaussian-process emulators need tuning and checking per output. ABC-SMC gives the posterior
