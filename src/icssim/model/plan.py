@@ -50,11 +50,11 @@ class CohortPlan:
 
 @dataclass(frozen=True)
 class ResourcePlan:
-    """A countable resource: a staff pool (servers), caseload slots or beds."""
+    """A countable resource: a staff pool (servers), caseload slots, beds or places (rooms, bays)."""
 
     name: str
     service: int
-    kind: str  # "staff" | "caseload" | "beds"
+    kind: str  # "staff" | "caseload" | "beds" | "place"
     role: str
     capacity: int
     elapsed_scale: float  # calendar time per unit of staff time (part-time availability)
@@ -315,6 +315,9 @@ def _resources(s: Scenario) -> tuple[tuple[ResourcePlan, ...], dict[tuple[str, s
             cap = cl if isinstance(cl, int) else int(round(cl.per_wte * svc.staff[cl.role].wte))
             index[(sname, "@caseload")] = len(out)
             out.append(ResourcePlan(f"{sname}/caseload", si, "caseload", "caseload", cap, 1.0, 0.0))
+        for place, pl in svc.places.items():  # places: a count, no WTE, costed per hour of use
+            index[(sname, "@place/" + place)] = len(out)
+            out.append(ResourcePlan(f"{sname}/{place}", si, "place", place, pl.count, 1.0, 0.0))
         if svc.beds or "beds" in svc.model_fields_set:
             index[(sname, "@beds")] = len(out)
             out.append(ResourcePlan(f"{sname}/beds", si, "beds", "beds", svc.beds, 1.0, 0.0))
@@ -335,6 +338,8 @@ class _Context:
     def step(self, index: int, name: str, st: Step) -> StepPlan:
         svc = self.s.services.get(st.service) if st.service else None
         res = [self.res_index[(st.service, role)] for role in st.staff] if st.sessions is None else []
+        if st.sessions is None:
+            res += [self.res_index[(str(st.service), "@place/" + place)] for place in st.places]
         if st.caseload:
             res.append(self.res_index[(st.service, "@caseload")])
         if st.bed:
@@ -342,6 +347,9 @@ class _Context:
         staff_res = [self.resources[self.res_index[(st.service, r)]] for r in st.staff]
         scale = max((r.elapsed_scale for r in staff_res), default=1.0) if st.sessions is None else 1.0
         contact, staff_rate = self._costs(st, svc)
+        if svc is not None and st.places:  # a place's cost per hour of use, per scenario time unit
+            hourly = sum(svc.places[p].cost_per_hour for p in st.places)
+            staff_rate += hourly * UNIT_DAYS[canonical_unit(self.unit)] * 24
         unit = self.unit
         kind = KINDS[st.kind]
         return StepPlan(

@@ -1,4 +1,5 @@
-"""Checks of the urgent-care keys (issue 25): interval standards name real points of the path.
+"""Checks of the urgent-care keys (issue 25): interval standards name real points of the path, and
+a step's places are places of its service.
 
 A scenario that asks for stage waits or interval standards also has their KPIs registered here
 (:mod:`icssim.stage_kpis`), so that every process that reads such a scenario labels them.
@@ -32,3 +33,22 @@ def intervals(s: Scenario) -> Iterator[Finding]:
                 step = point.partition(".")[0]
                 if step not in s.pathway.steps:
                     yield at, unknown("step", step, s.pathway.steps)
+
+
+def places(s: Scenario) -> Iterator[Finding]:
+    """A step's ``places`` need its ``service`` to have them, and a ``duration`` (the time held)."""
+    for name, st in s.pathway.steps.items():
+        if not st.places:
+            continue
+        at = ("pathway", "steps", name, "places")
+        svc = s.services.get(st.service) if st.service else None
+        if svc is None:
+            yield at, "places need the step's 'service' (whose places they are)"
+            continue
+        for place in st.places:
+            if place not in svc.places:
+                yield at, unknown(f"place of service {st.service!r}", place, svc.places)
+        if st.duration is None:
+            yield at, "a step that holds a place needs a 'duration' (how long the place is held)"
+        if st.sessions is not None:
+            yield at, "places are held per contact: a step with 'sessions' cannot hold them"

@@ -276,6 +276,15 @@ class CaseloadPerWte(Strict):
     role: str
 
 
+class Place(Strict):
+    """A place a contact needs besides its staff (a room, bay, cubicle, trolley): a count, no WTE,
+    no clinical hours, and a cost per hour of use (issue 25)."""
+
+    label: str = ""
+    count: int = Field(ge=0)
+    cost_per_hour: float = Field(default=0.0, ge=0)
+
+
 class Service(Strict):
     """A provider or team: staff pools, caseload slots, beds and unit costs."""
 
@@ -286,6 +295,8 @@ class Service(Strict):
     cost_per_contact: float | None = Field(default=None, ge=0)
     cost_per_bed_day: float = Field(default=0.0, ge=0)
     payer: str = Field(default="icb", pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+    #: places (rooms, bays, cubicles) its steps can hold while in contact (issue 25)
+    places: dict[str, Place] = Field(default_factory=dict)
 
 
 class Branch(Strict):
@@ -386,6 +397,8 @@ class Step(Strict):
     label: str = ""
     service: str | None = None
     staff: list[str] = Field(default_factory=list)
+    #: places of ``service`` held, with the staff, for each contact (issue 25)
+    places: list[str] = Field(default_factory=list)
     duration: TimeDist | None = None
     queue: Literal["fifo", "priority"] = "fifo"
     handoff: TimeDist | None = None
@@ -511,7 +524,7 @@ def known_keys() -> set[str]:
     """Every key name any scenario model accepts (for 'did you mean' suggestions)."""
     names: set[str] = set()
     models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
-              Service, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
+              Service, Place, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
               Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
               CapacityChange, InitialGroup, InitialState, *HEALTH_MODELS]
     from icssim import distributions as d
