@@ -134,3 +134,10 @@ def test_how_to_reproduce_names_the_folder_as_typed_from_where_the_run_was(integ
     monkeypatch.chdir(tmp_path)
     out = results.write_run(integrated_run, Path("results") / "ed_integrated", command="icssim run x")
     assert "<code>icssim report results/ed_integrated</code>" in (out / "report.html").read_text()
+
+
+def test_model_description_states_standards_in_words(integrated_run, tmp_path):
+    out = results.write_run(integrated_run, tmp_path / "run", command="icssim run x")
+    model = (out / "report.html").read_text().split('<section id="model">')[1].split("</section>")[0]
+    assert "Adults: 95% start treatment within 4 weeks of referral (<code>adult_4_weeks_proposed</code>)" in model
+    assert "adults referrals" not in model

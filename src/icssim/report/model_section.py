@@ -43,9 +43,10 @@ def model_html(data: RunData) -> str:
 def _objectives_html(s: Scenario) -> str:
     info = s.scenario
     unit = info.time_unit
-    std_items = [f"{escape(n)}: {st.target:.0%} of {escape(standard_who(st).lower())} referrals start "
+    std_items = [f"{escape(standard_who(st))}: {st.target:.0%} start "
                  f"{'treatment' if st.measure == 'referral_to_treatment' else 'assessment'} within "
-                 f"{escape(span_text(st.within, unit))}" for n, st in info.standards.items()]
+                 f"{escape(span_text(st.within, unit))} of referral (<code>{escape(n)}</code>)"
+                 for n, st in info.standards.items()]
     objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
                   f"for this configuration of the pathway, how long patients wait from referral to assessment "
                   f"and treatment, how many meet the waiting-time standards, how many are rejected, drop out "
