@@ -10,9 +10,17 @@ import pytest
 from helpers import SHIPPED
 
 
+#: a short run for the CLI checks: a year for community pathways, two weeks for a pathway timed in
+#: minutes or hours (an emergency department: a year of it is hundreds of thousands of patients)
+SHORT_RUNS = {"minutes": ("14 days", "2 days"), "hours": ("14 days", "2 days")}
+
+
 def _short(tmp_path, scenario_file):
+    from icssim.scenario import load_scenario
+
     path = tmp_path / f"short_{scenario_file.stem}.yaml"
-    text = f"extends: {scenario_file}\nscenario:\n  horizon: 1 year\n  warmup: 3 months\n"
+    horizon, warmup = SHORT_RUNS.get(load_scenario(scenario_file).scenario.time_unit, ("1 year", "3 months"))
+    text = f"extends: {scenario_file}\nscenario:\n  horizon: {horizon}\n  warmup: {warmup}\n"
     text += _drop_dated_plans(scenario_file)
     path.write_text(text)
     return path
