@@ -11,92 +11,43 @@ import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
-    PlainValidator,
     PrivateAttr,
     Tag,
     field_validator,
     model_validator,
 )
 
-from pydantic_core import PydanticCustomError
-
-from icssim.distributions import ANY_SIZE, Distribution, NumbersChecked, SpanValue, check_weights, coerce_distribution
-from icssim.kinds import KINDS, expected_text
+from icssim.distributions import ANY_SIZE, Distribution, SpanValue, check_weights, coerce_distribution
+from icssim.scenario.dated_schema import CalendarSpec, CapacityChange
 from icssim.scenario.health import HEALTH_MODELS, Health
-from icssim.units import TIME_UNITS, Rate, Span, parse_rate
-
-RateValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
-TimeDist = Annotated[Distribution, BeforeValidator(coerce_distribution)]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-PositiveInt = Annotated[int, Field(gt=0)]
-
-
-def _positive_span(value: Span) -> Span:
-    if not value.value > 0:
-        raise ValueError(f"must be a time greater than 0, found {value}")
-    return value
-
-
-#: A length of time that must be greater than zero (intervals, mean times).
-PositiveSpan = Annotated[SpanValue, AfterValidator(_positive_span)]
-
-#: The step kinds known when the schema was imported (``icssim.kinds.KINDS`` is the live registry).
-STEP_KINDS = tuple(KINDS)
-
-
-def _known_kind(value: Any) -> Any:
-    """A step's ``kind`` must name a registered kind (read at validation time, so kinds registered
-    later are accepted); the error is pydantic's own for a ``Literal`` of the names."""
-    if not isinstance(value, str) or value not in KINDS:
-        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected_text()})
-    return value
-
-
-#: The ``kind`` of a step: the name of a registered :class:`icssim.kinds.StepKind`.
-StepKindName = Annotated[str, BeforeValidator(_known_kind)]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-#: A scenario name names its results folder, so it must be a safe path component on any system:
-#: letters, digits, '_', '.', '-'; not starting with '.' or '-' (so never '.', '..', a hidden folder
-#: or a command-line option); not ending with '.' (Windows drops it).
-NAME_PATTERN = r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$"
-MAX_NAME_LENGTH = 100
-#: Device names Windows reserves, with or without an extension.
-WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                    *(f"lpt{i}" for i in range(1, 10))}
-#: Largest seed (numpy's SeedSequence takes any non-negative integer; results record it as int64).
-MAX_SEED = 2**63 - 1
-
-
-def _not_reserved(name: str) -> str:
-    if name.split(".")[0].lower() in WINDOWS_RESERVED:
-        raise ValueError(f"{name!r} is a device name reserved by Windows, so it cannot name the results "
-                         f"folder; expected another name")
-    return name
-
-
-#: A name that names a folder (a scenario's, a sweep's): one safe path component.
-FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NAME_PATTERN),
-                       AfterValidator(_not_reserved)]
-
-
-#: a point of a patient's path an interval standard measures from or to (issue 25)
-INTERVAL_POINT = r"^(arrival|exit|[^.]+(\.(start|end))?)$"
-
-
-class Strict(NumbersChecked):
-    """Base for every scenario model: unknown keys are errors; values are frozen; numbers are checked
-    (no booleans for numbers, finite, of sane size: :class:`~icssim.distributions.NumbersChecked`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+from icssim.scenario.pathway_schema import (
+    AgeLimit,
+    Branch,
+    Dropout,
+    MissedAppointments,
+    Monitoring,
+    PanelMeetings,
+    Pathway,
+    Sessions,
+    Step,
+)
+from icssim.scenario.types import (
+    INTERVAL_POINT,
+    MAX_SEED,
+    STEP_KINDS,  # noqa: F401  (re-exported: tests read the kinds known at import)
+    FolderName,
+    PositiveSpan,
+    Probability,
+    RateValue,
+    Strict,
+    TimeDist,
+)
+from icssim.units import TIME_UNITS, Rate, Span
 
 
 class Standard(Strict):
@@ -299,137 +250,6 @@ class Service(Strict):
     places: dict[str, Place] = Field(default_factory=dict)
 
 
-class Branch(Strict):
-    """One routing branch: go ``to`` a step, with probability ``p`` or when a condition holds."""
-
-    to: str | None = None
-    p: Probability | None = None
-    when: str | None = None
-    after: TimeDist | None = None
-    next: list["Branch"] | None = None
-
-    @model_validator(mode="after")
-    def _target(self) -> "Branch":
-        if (self.to is None) == (self.next is None):
-            raise ValueError("a branch needs exactly one of 'to' (a step) or 'next' (a list of branches)")
-        return self
-
-
-def _coerce_routing(raw: Any) -> Any:
-    if isinstance(raw, str):
-        return [{"to": raw}]
-    if isinstance(raw, dict):
-        return [raw]
-    return raw
-
-
-Routing = Annotated[list[Branch], BeforeValidator(_coerce_routing), Field(min_length=1)]
-
-
-class Dropout(Strict):
-    """Leaving the waiting list: exponential time to drop out, with its mean."""
-
-    mean_time: PositiveSpan
-    then: Routing | None = None
-
-
-class MissedAppointments(Strict):
-    """Did-not-attend: per-appointment probability and the discharge rule."""
-
-    probability: Probability
-    discharge_after: PositiveInt = 2
-    rebook_after: TimeDist | None = None
-    then: Routing | None = None
-
-
-class Sessions(Strict):
-    """A treatment episode: ``count`` sessions, one ``every`` interval."""
-
-    count: TimeDist
-    every: PositiveSpan
-
-    @field_validator("count")
-    @classmethod
-    def _count(cls, count: Any) -> Any:
-        if count.uses_time_units():
-            raise ValueError("is a number of sessions, not a time: write it without a unit")
-        if count.compile("days").mean < 1:
-            raise ValueError("must be at least 1 session on average")
-        return count
-
-
-class AgeLimit(Strict):
-    """Patients who reach ``max_age`` (years) leave the step and follow ``then``."""
-
-    max_age: float = Field(gt=0)
-    then: Routing
-
-
-class Monitoring(Strict):
-    """Physical-health monitoring taken on with ``probability`` until one of ``until`` starts."""
-
-    probability: Probability = 1.0
-    every: PositiveSpan
-    until: list[str] = Field(default_factory=list)
-    cost_per_contact: float | None = Field(default=None, ge=0)
-
-
-class PanelMeetings(Strict):
-    """When a panel meets: every ``every``, on ``weekday`` or first at ``first`` after the start."""
-
-    every: SpanValue = Span(1.0, "week")
-    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
-    first: SpanValue | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> "PanelMeetings":
-        if self.weekday is not None and self.first is not None:
-            raise ValueError("give at most one of 'weekday' and 'first'")
-        if not self.every.value > 0:
-            raise ValueError(f"'every' must be greater than 0, found {self.every}")
-        return self
-
-
-class Step(Strict):
-    """One pathway step: queue for resources, be served, then route on."""
-
-    kind: StepKindName
-    label: str = ""
-    service: str | None = None
-    staff: list[str] = Field(default_factory=list)
-    #: places of ``service`` held, with the staff, for each contact (issue 25)
-    places: list[str] = Field(default_factory=list)
-    duration: TimeDist | None = None
-    queue: Literal["fifo", "priority"] = "fifo"
-    handoff: TimeDist | None = None
-    urgent_handoff: TimeDist | None = None
-    accept: str | None = None
-    on_reject: Routing | None = None
-    dropout: Dropout | None = None
-    missed: MissedAppointments | None = None
-    sessions: Sessions | None = None
-    caseload: bool = False
-    bed: bool = False
-    age_limit: AgeLimit | None = None
-    monitoring: Monitoring | None = None
-    cost_per_contact: float | None = Field(default=None, ge=0)
-    deteriorate_while_waiting: bool | None = None
-    outcome: str | None = None
-    sets: dict[str, str | float] = Field(default_factory=dict)
-    next: Routing | None = None
-    meets: PanelMeetings | None = None
-    working_days_only: bool | None = None
-    #: what the step counts as, overriding its kind's default (issue 25): an assessment, a further
-    #: stage of one (an assessment never counted as duplicated), a treatment, or neither
-    counts_as: Literal["assessment", "further_assessment", "treatment", "none"] | None = None
-
-
-class Pathway(Strict):
-    """The pathway graph: named steps."""
-
-    steps: dict[str, Step] = Field(min_length=1)
-
-
 class Deterioration(Strict):
     """Physical risk that escalates one level at a time while a patient waits."""
 
@@ -440,34 +260,6 @@ class Deterioration(Strict):
     emergency_step: str
     detection_probability: Probability = 0.0
     detected_step: str | None = None
-
-
-class CalendarSpec(Strict):
-    """Open days: services give appointments only on ``working_days`` that are not bank holidays."""
-
-    working_days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1)
-    bank_holidays: list[dt.date] = Field(default_factory=list)
-
-
-class CapacityChange(Strict):
-    """A dated change to a service's staff (WTE of a role) or beds: by ``change`` or ``to`` a level."""
-
-    date: dt.date | None = None
-    at: SpanValue | None = None
-    service: str
-    role: str  # a staff role of the service, or "beds"
-    change: float | None = None
-    to: float | None = None
-    note: str = ""
-
-    @model_validator(mode="after")
-    def _check(self) -> "CapacityChange":
-        if (self.date is None) == (self.at is None):
-            raise ValueError("give exactly one of 'date' (needs scenario.start_date) or 'at' (time after the start)")
-        if (self.change is None) == (self.to is None):
-            raise ValueError("give exactly one of 'change' (e.g. +2 or -1) or 'to' (the new level)")
-        return self
 
 
 class InitialGroup(Strict):
