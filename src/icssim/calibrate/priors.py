@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from icssim.calibrate.spec import Prior
+from icssim.moments import from_moments
 
 
 def frozen(p: Prior) -> Any:
@@ -17,16 +17,7 @@ def frozen(p: Prior) -> Any:
         assert p.low is not None and p.high is not None
         return stats.uniform(p.low, p.high - p.low) if p.dist == "uniform" else stats.loguniform(p.low, p.high)
     assert p.mean is not None and p.sd is not None
-    mean, sd = float(p.mean), float(p.sd)
-    if p.dist == "beta":
-        common = mean * (1 - mean) / sd ** 2 - 1
-        return stats.beta(mean * common, (1 - mean) * common)
-    if p.dist == "gamma":
-        return stats.gamma((mean / sd) ** 2, scale=sd ** 2 / mean)
-    if p.dist == "lognormal":
-        sigma2 = math.log1p((sd / mean) ** 2)
-        return stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
-    return stats.norm(mean, sd)
+    return from_moments(p.dist, float(p.mean), float(p.sd))
 
 
 def support(p: Prior) -> tuple[float, float]:

@@ -10,7 +10,6 @@ scenario writes with a unit ("0.024 per month") keeps its unit.
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats import qmc
 
+from icssim.moments import from_moments
 from icssim.sweep.spec import Parameter
 
 _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
@@ -29,16 +29,7 @@ def frozen(p: Parameter) -> Any:
     if p.dist == "uniform":
         low, high = float(p.low or 0.0), float(p.high or 0.0)  # both set: the schema checks a range
         return stats.uniform(low, high - low)
-    mean, sd = float(p.mean or 0.0), float(p.sd or 0.0)  # both set: the schema checks a distribution
-    if p.dist == "beta":
-        common = mean * (1 - mean) / sd ** 2 - 1
-        return stats.beta(mean * common, (1 - mean) * common)
-    if p.dist == "gamma":
-        return stats.gamma((mean / sd) ** 2, scale=sd ** 2 / mean)
-    if p.dist == "lognormal":
-        sigma2 = math.log1p((sd / mean) ** 2)
-        return stats.lognorm(math.sqrt(sigma2), scale=math.exp(math.log(mean) - sigma2 / 2))
-    return stats.norm(mean, sd)
+    return from_moments(str(p.dist), float(p.mean or 0.0), float(p.sd or 0.0))  # both set: checked by the schema
 
 
 def sobol_points(dimensions: int, samples: int, seed: int) -> np.ndarray:
