@@ -9,7 +9,6 @@ models that refuse unknown keys; every mistake is reported with file, line and k
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import math
@@ -22,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml, data_path, error_message
+from icssim.scenario.messages import file_problems
+from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.design import MISSING, check_path, get_path, set_path
 
@@ -259,21 +259,4 @@ def _check_ends(cal: Calibration, key: str, prior: Prior) -> None:
 
 
 def _problems(exc: ValidationError, raw: dict, prov: Provenance, file: str) -> list[Problem]:
-    fields: set[str] = set()
-    for model in (CalibrationSpec, Settings, Prior, Target):
-        fields.update(model.model_fields)
-    out: dict[str, Problem] = {}
-    for err in exc.errors():
-        path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
-        dotted = ".".join(str(p) for p in path)
-        if err["type"] == "extra_forbidden":
-            key = str(path[-1]) if path else ""
-            near = difflib.get_close_matches(key, sorted(fields), n=1)
-            message = f"unknown key {key!r}" + (f"; did you mean {near[0]!r}?" if near else "")
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = error_message(dict(err), path)
-        if dotted not in out:
-            out[dotted] = Problem(*prov.where(tuple(path)), dotted, message)
-    return list(out.values())
+    return file_problems(exc, raw, prov, (CalibrationSpec, Settings, Prior, Target))

@@ -1,9 +1,11 @@
 """Validation errors in words: a pydantic error on a scenario becomes a :class:`Problem` that names
 the file, the line, the key path and what was expected."""
 
+from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -193,3 +195,26 @@ def _tag_of(tp: Any) -> str | None:
         if dist is not None and get_args(dist.annotation):
             return get_args(dist.annotation)[0]
     return None
+
+
+def file_problems(exc: ValidationError, raw: Any, prov: Provenance, models: Iterable[type[BaseModel]]) -> list[Problem]:
+    """pydantic's errors on a sweep or calibration file as problems by file and line; an unknown
+    key gets the nearest field of ``models`` as a suggestion."""
+    fields: set[str] = set()
+    for model in models:
+        fields.update(model.model_fields)
+    out: dict[str, Problem] = {}
+    for err in exc.errors():
+        path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
+        key = dotted(path)
+        if err["type"] == "extra_forbidden":
+            name = str(path[-1]) if path else ""
+            near = difflib.get_close_matches(name, sorted(fields), n=1)
+            message = f"unknown key {name!r}" + (f"; did you mean {near[0]!r}?" if near else "")
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        else:
+            message = error_message(dict(err), path)
+        if key not in out:
+            out[key] = Problem(*prov.where(tuple(path)), key, message)
+    return list(out.values())

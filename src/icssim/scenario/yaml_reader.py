@@ -7,6 +7,7 @@ tags are refused outright, so nothing in a file can run code; size, nesting and 
 bounded before anything is built.
 """
 
+from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +17,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import (CollectionEndEvent, CollectionStartEvent, MappingStartEvent, NodeEvent,
-                                ScalarEvent)
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, MappingStartEvent, NodeEvent, ScalarEvent
 
 from icssim.errors import Problem, ScenarioError
 

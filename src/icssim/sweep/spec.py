@@ -8,7 +8,6 @@ keys. See ``docs/sweeps.md`` for the format.
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.scenario import load_scenario
-from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml, data_path, error_message
+from icssim.scenario.messages import file_problems
+from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml
 from icssim.scenario.schema import MAX_SEED, FolderName
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
@@ -292,21 +292,4 @@ def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
 
 
 def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
-    fields = set()
-    for model in (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise):
-        fields.update(model.model_fields)
-    out: dict[str, Problem] = {}
-    for err in exc.errors():
-        path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
-        dotted = ".".join(str(p) for p in path)
-        if err["type"] == "extra_forbidden":
-            key = str(path[-1]) if path else ""
-            near = difflib.get_close_matches(key, sorted(fields), n=1)
-            message = f"unknown key {key!r}" + (f"; did you mean {near[0]!r}?" if near else "")
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        else:
-            message = error_message(err, path)
-        if dotted not in out:
-            out[dotted] = Problem(*prov.where(tuple(path)), dotted, message)
-    return list(out.values())
+    return file_problems(exc, raw, prov, (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise))
