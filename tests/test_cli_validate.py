@@ -270,3 +270,15 @@ def test_validate_imports_neither_pandas_nor_matplotlib(tmp_path):
             f"with contextlib.redirect_stdout(io.StringIO()): assert main(['validate', {str(path)!r}]) == 0")
     assert set(_imported_by(code)) & {"pandas", "matplotlib", "scipy", "simpy"} == set()
 
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "compare", "warmup", "report", "optimise"])
+def test_each_subcommand_help_says_what_it_does_with_an_example(command, capsys):
+    from icssim.cli import main
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "example:\n  icssim " + command in text and "writes:" in text
+    description = text.split("\n\n")[1]
+    assert len(description) > 40 and not description.lstrip().startswith(("-", "positional"))

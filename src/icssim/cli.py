@@ -60,12 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"icssim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check scenario files and report every mistake")
-    p.add_argument("files", nargs="+", type=Path)
+    p = sub.add_parser("validate", help="check scenario files and report every mistake", **about(
+        "Check scenario files without running them: every mistake, with its file, line and key.",
+        "icssim validate scenarios/ed_fragmented.yaml scenarios/ed_integrated.yaml",
+        "nothing; exit status 0 when every file is valid, 2 otherwise"))
+    p.add_argument("files", nargs="+", type=Path, help="scenario files (YAML; see docs/scenario-format.md)")
     p.set_defaults(handler=cmd_validate)
 
-    p = sub.add_parser("run", help="run a scenario and write KPIs, records and plots")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("run", help="run a scenario and write KPIs, records and plots", **about(
+        "Run a scenario's replications on all cores and write its results: KPIs with 95% CIs, "
+        "per-patient and per-visit records, plots and a report.",
+        "icssim run scenarios/ed_integrated.yaml --replications 10",
+        "results/<name>/: kpis.csv, kpis_by_replication.csv, patients.csv/.parquet, visits.parquet, "
+        "timeseries.csv, costs.csv, plots/, report.html, metadata.json (seed, versions, hashes)"))
+    p.add_argument("file", type=Path, help="scenario file (YAML; see docs/scenario-format.md)")
     add_run_options(p)
     p.add_argument("--precision", type=float, default=None,
                    help="add replications until each --kpi's 95%% CI half-width is within this share "
@@ -75,16 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-replications", type=positive_number, default=100, help="cap for --precision")
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them")
-    p.add_argument("files", nargs="+", type=Path, help="the first is the baseline")
+    p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them", **about(
+        "Run two or more scenarios on the same random numbers and give each one's paired difference to "
+        "the first, with 95% CIs; with a health: block, value for money (ICER, net monetary benefit).",
+        "icssim compare scenarios/ed_fragmented.yaml scenarios/ed_integrated.yaml --equal-budget",
+        "results/compare-<names>/: summary.csv, differences.csv, cost_effectiveness.csv, plots/, "
+        "report.html, and each scenario's own run folder"))
+    p.add_argument("files", nargs="+", type=Path, help="scenario files; the first is the baseline")
     p.add_argument("--equal-budget", action="store_true",
                    help="with two scenarios: also run each at the other's staff budget, to separate what "
                         "the pathway does from what the money does")
     add_run_options(p)
     p.set_defaults(handler=cmd_compare, replications=10)
 
-    p = sub.add_parser("warmup", help="plot running means and suggest a warm-up length (MSER-5)")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("warmup", help="plot running means and suggest a warm-up length (MSER-5)", **about(
+        "Run a scenario without a warm-up and suggest how long its warm-up should be (MSER-5 on the "
+        "running means of its waiting lists and waits).",
+        "icssim warmup scenarios/ed_fragmented.yaml --replications 5",
+        "results/<name>-warmup/: warmup.png and warmup.csv (the suggested length per series)"))
+    p.add_argument("file", type=Path, help="scenario file (YAML)")
     add_run_options(p)
     p.set_defaults(handler=cmd_warmup, replications=5)
     __import__("icssim.report").report.register(sub)
@@ -92,6 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     __import__("icssim.calibrate.cli", fromlist=["register"]).register(sub)
     __import__("icssim.app", fromlist=["register"]).register(sub)
     return parser
+
+
+def about(description: str, example: str, outputs: str) -> dict:
+    """``add_parser`` arguments that make a subcommand's --help say what it does, show an example
+    and name its outputs."""
+    return {"description": description, "formatter_class": argparse.RawDescriptionHelpFormatter,
+            "epilog": f"example:\n  {example}\n\nwrites:\n  {outputs}"}
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

@@ -78,7 +78,12 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None) 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``icssim report RESULTS_DIR`` to the command line."""
-    p = subparsers.add_parser("report", help="(re)build report.html of a results folder without re-running")
+    p = subparsers.add_parser(
+        "report", help="(re)build report.html of a results folder without re-running",
+        description="Build the HTML report of a folder that icssim run, compare, sweep or psa wrote, from the "
+                    "tables and plots in it, without running anything again.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  icssim report results/ed_integrated\n\nwrites:\n  <folder>/report.html (or --out)")
     p.add_argument("folder", type=Path, help="a folder written by icssim run, compare or sweep")
     p.add_argument("--out", type=Path, default=None, help="where to write (default: FOLDER/report.html)")
     p.set_defaults(handler=_cmd_report)

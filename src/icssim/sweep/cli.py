@@ -29,7 +29,15 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_sweep, psa=True)
 
     p = sub.add_parser("optimise", aliases=["optimize"],
-                       help="find the cheapest sweep point meeting a standard (judged on the CI bound)")
+                       help="find the cheapest sweep point meeting a standard (judged on the CI bound)",
+                       description="Find the sweep point that meets every --target on its confidence bound at "
+                                   "the lowest --minimise, running the sweep first if needed; with "
+                                   "--max-replications, add replications to undecided points.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       epilog="example:\n  icssim optimise scenarios/sweeps/ed_cyp_capacity.yaml --target "
+                              "\"within_cyp_routine_4_weeks >= 0.95\" --minimise staff_cost_per_year\n\n"
+                              "writes:\n  the sweep's folder plus optimise.json, optimise.csv and the answer "
+                              "in report.html")
     p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
     p.add_argument("--target", action="append", default=None,
                    help="a standard to meet, e.g. 'within_routine_4_weeks >= 0.95' (repeatable; "
