@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -184,8 +185,8 @@ def output_path(text: str) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from icssim.scenario import load_scenario
     from icssim.errors import ScenarioError
+    from icssim.scenario import load_scenario
 
     failed = 0
     for path in args.files:
@@ -318,7 +319,6 @@ def format_kpis(table, title: str, result) -> str:
     """The KPI table as aligned text, in sections: each measure in the scenario's words, its value in
     its unit (shares as percentages) and its 95% CI clipped to the natural range; measures of things
     the scenario does not have (no A&E step) are left out."""
-    import textwrap
 
     from icssim.kpis import kpi_groups
     from icssim.report.labels import absent_kpis, kpi_label

@@ -10,6 +10,7 @@ people running the same scenario at once never write into one folder and never r
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import traceback
@@ -222,7 +223,6 @@ WHATIF_KPIS = ("wait_to_treatment_mean", "cost_per_year")
 def write_whatif(table, key: str, name: str, replications: int, out: Path) -> Path:
     """``whatif.csv`` (value, KPI, mean and 95% CI) and ``whatif.png`` (the headline KPIs against the value),
     published atomically like every icssim results folder."""
-    import json
 
     from icssim import plots
     from icssim.metrics import kpi_info

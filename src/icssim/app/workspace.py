@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -118,7 +119,6 @@ class Workspace:
 
     def result_folders(self) -> list[dict[str, Any]]:
         """Past results: each folder in ``results/`` holding a metadata.json, newest first."""
-        import json
 
         out: list[dict[str, Any]] = []
         if not self.results.is_dir():

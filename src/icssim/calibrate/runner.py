@@ -16,6 +16,7 @@ The distance is the root mean square of each fitted target's error in units of i
 
 from __future__ import annotations
 
+import difflib
 import math
 import shutil
 import sys
@@ -385,7 +386,6 @@ def _missing(run: CalibrationRun, gen: Generation) -> str:
     bad = []
     for key, target in run.cal.fitted.items():
         if target.kpi not in names:
-            import difflib
 
             near = difflib.get_close_matches(target.kpi, names, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""

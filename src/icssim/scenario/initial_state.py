@@ -21,6 +21,7 @@ column                    required  meaning
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 from dataclasses import dataclass, field
@@ -68,7 +69,6 @@ def anchored_raw(scenario) -> dict:
 
     The file is named relative to the scenario file; a scenario built from a copy of the data
     elsewhere (a sweep's points, validated as from the sweep file) would look for it there."""
-    import copy
 
     from icssim.scenario.loader import provenance
 
