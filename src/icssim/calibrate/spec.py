@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.messages import file_problems
-from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml
+from icssim.scenario.messages import read_validated
+from icssim.scenario.loader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.design import MISSING, check_path, get_path, set_path
 
@@ -213,14 +213,7 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; check every parameter path against its scenario and
     that the scenario is valid at the ends of every prior range."""
     path = Path(path)
-    doc = _read_yaml(path)
-    prov = Provenance(files=[str(path)], sha256="", raw={})
-    _index(doc, (), str(path), prov)
-    raw = _plain(doc)
-    try:
-        spec = CalibrationSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(_problems(exc, raw, prov, str(path))) from None
+    spec, prov = read_validated(path, CalibrationSpec, (CalibrationSpec, Settings, Prior, Target))
     scenario_file = path.parent / spec.scenario
     if not scenario_file.is_file():
         file, line = prov.where(("scenario",))
@@ -256,7 +249,3 @@ def _check_ends(cal: Calibration, key: str, prior: Prior) -> None:
             lines = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
             raise IcssimError(f"{cal.where('parameters', key)}: the prior reaches {end:g}, where the scenario is "
                               f"not valid ({lines}); narrow the prior") from None
-
-
-def _problems(exc: ValidationError, raw: dict, prov: Provenance, file: str) -> list[Problem]:
-    return file_problems(exc, raw, prov, (CalibrationSpec, Settings, Prior, Target))

@@ -6,15 +6,19 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
+from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from icssim.distributions import DIST_NAMES
-from icssim.errors import Problem
+from icssim.errors import Problem, ScenarioError
 from icssim.scenario.schema import Categorical, Scenario, known_keys
-from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted
+from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, index_keys, plain, read_yaml
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Problem]:
@@ -195,6 +199,20 @@ def _tag_of(tp: Any) -> str | None:
         if dist is not None and get_args(dist.annotation):
             return get_args(dist.annotation)[0]
     return None
+
+
+def read_validated(path: Path, model: type[M], models: Iterable[type[BaseModel]]) -> tuple[M, Provenance]:
+    """Read a sweep or calibration file safely (lines kept) and validate it as ``model``; raise
+    :class:`ScenarioError` naming file, line and key for every mistake (``models`` are the file's
+    own models, for "did you mean" suggestions)."""
+    doc = read_yaml(path)
+    prov = Provenance(files=[str(path)], sha256="", raw={})
+    index_keys(doc, (), str(path), prov)
+    raw = plain(doc)
+    try:
+        return model.model_validate(raw), prov
+    except ValidationError as exc:
+        raise ScenarioError(file_problems(exc, raw, prov, models)) from None
 
 
 def file_problems(exc: ValidationError, raw: Any, prov: Provenance, models: Iterable[type[BaseModel]]) -> list[Problem]:

@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.errors import IcssimError
 from icssim.scenario import load_scenario
-from icssim.scenario.messages import file_problems
-from icssim.scenario.loader import Provenance, _index, _plain, _read_yaml
+from icssim.scenario.messages import read_validated
 from icssim.scenario.schema import MAX_SEED, FolderName
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
@@ -235,14 +234,7 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
     path = Path(path)
-    doc = _read_yaml(path)
-    prov = Provenance(files=[str(path)], sha256="", raw={})
-    _index(doc, (), str(path), prov)
-    raw = _plain(doc)
-    try:
-        spec = SweepSpec.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(_problems(exc, raw, prov, str(path))) from None
+    spec, _ = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise))
     if isinstance(spec.base, str):
         files = {Path(spec.base).stem: spec.base}
     elif isinstance(spec.base, list):
@@ -289,7 +281,3 @@ def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
     if dup:
         raise IcssimError(f"{path}: areas: names must be unique, repeated: {', '.join(sorted(dup))}")
     return areas, sha
-
-
-def _problems(exc: ValidationError, raw: dict, prov, file: str) -> list[Problem]:
-    return file_problems(exc, raw, prov, (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise))
