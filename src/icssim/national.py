@@ -26,12 +26,13 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
+from ruamel.yaml import YAML
 
 from icssim.errors import IcssimError
 from icssim.intervals import half_width
@@ -39,6 +40,21 @@ from icssim.intervals import half_width
 WAIT_KPI = "wait_to_treatment_mean"
 COST_KPI = "cost_per_year"
 WTP = 20000.0
+
+
+def _load_yaml(path: Path) -> Any:
+    """The plain data of a YAML file (safe loader: no tags, no code)."""
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+def _dump_yaml(data: Any) -> str:
+    """``data`` as block-style YAML text, keys in their given order."""
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    yaml.allow_unicode = True
+    text = StringIO()
+    yaml.dump(data, text)
+    return text.getvalue()
 
 
 # -- running ------------------------------------------------------------------------------------
@@ -55,7 +71,7 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
     if sweep.areas is None or sweep.spec.areas is None:
         raise IcssimError(f"{path}: a national run needs 'areas' (docs/sweeps.md, Areas)")
     scale = sweep.spec.areas.scale
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = _load_yaml(path)
     specs.mkdir(parents=True, exist_ok=True)
     files = {}
     for label, scenario in sweep.bases.items():
@@ -69,7 +85,7 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
         areas["scale"] = [p for p in scale if get_path(base_raw, p) is not MISSING]
         one["areas"] = areas
         file = specs / f"{label}.yaml"
-        text = yaml.safe_dump(one, sort_keys=False, allow_unicode=True)
+        text = _dump_yaml(one)
         if not file.is_file() or file.read_text(encoding="utf-8") != text:
             file.write_text(text, encoding="utf-8")
         files[label] = file
@@ -82,7 +98,7 @@ def run_national(path: Path, out: Path | None = None, workers: int | None = None
     from icssim.sweep import sweep
 
     path = Path(path)
-    name = yaml.safe_load(path.read_text(encoding="utf-8"))["sweep"]["name"]
+    name = _load_yaml(path)["sweep"]["name"]
     out = Path(out) if out is not None else Path("results") / name
     files = split_sweep(path, out / "specs")
     for label, file in files.items():
