@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
+from scipy import stats
 
 from icssim.distributions import DIST_NAMES, Distribution, coerce_distribution
 from icssim.sampling import FIRST_BLOCK, BlockStream, block_draws
@@ -26,11 +27,17 @@ CASES = {
     "uniform": ({"dist": "uniform", "low": "1 day", "high": "3 days"}, 2.0, 4 / 12),
     "empirical": ({"dist": "empirical", "values": [1, 2, "1 week"], "weights": [1, 2, 1]},
                   (1 + 4 + 7) / 4, (1 * 1 + 2 * 4 + 49) / 4 - 9.0),
+    # a normal of mean 2 and sd 1 cut at 0 (2 sd below the mean): its moments from scipy's truncnorm
+    "truncated_normal": ({"dist": "truncated_normal", "mean": "2 days", "sd": "1 day"},
+                         float(stats.truncnorm(-2.0, np.inf, loc=2.0).mean()),
+                         float(stats.truncnorm(-2.0, np.inf, loc=2.0).var())),
 }
 
 
 def test_every_distribution_is_covered():
+    """DIST_NAMES (the names messages list) is read from the registry: every family, once."""
     assert set(CASES) == set(DIST_NAMES)
+    assert len(DIST_NAMES) == len(set(DIST_NAMES))
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -374,11 +374,15 @@ def _truncated_moments(a: float, b: float) -> tuple[float, float]:
     return mean, var
 
 
+#: The registry of distribution families: one class each, tagged by its ``dist`` literal. A new
+#: family is added here and nowhere else: the names in messages (:data:`DIST_NAMES`) come from it.
 Distribution = Annotated[
     Fixed | Exponential | Gamma | Lognormal | Triangular | Uniform | Empirical | TruncatedNormal,
     Field(discriminator="dist"),
 ]
-DIST_NAMES = ("fixed", "exponential", "gamma", "lognormal", "triangular", "uniform", "empirical")
+#: The ``dist`` names of the registered families, in the registry's order (for messages and docs).
+DIST_NAMES: tuple[str, ...] = tuple(
+    get_args(family.model_fields["dist"].annotation)[0] for family in get_args(get_args(Distribution)[0]))
 
 
 def coerce_distribution(raw: Any) -> Any:
