@@ -282,3 +282,44 @@ def test_each_subcommand_help_says_what_it_does_with_an_example(command, capsys)
     assert "example:\n  icssim " + command in text and "writes:" in text
     description = text.split("\n\n")[1]
     assert len(description) > 40 and not description.lstrip().startswith(("-", "positional"))
+
+
+def test_four_mistakes_of_every_stage_in_one_pass(tmp_path, capsys):
+    """Schema mistakes (a unit the clock cannot run in, a misspelt key, a negative WTE) and
+    reference mistakes (a misspelt step in 'next', an unknown service) are all named in one pass,
+    in file order; nothing the cuts made is reported (the cut staff role is not 'not defined')."""
+    text = (VALID.replace("time_unit: days", "time_unit: months").replace("  warmup: 10", "  warmpu: 10")
+            .replace("wte: 3,", "wte: -3,").replace("{to: other, p: 0.3}", "{to: othr, p: 0.3}"))
+    path = _write(tmp_path, "four", text)
+    assert main(["validate", str(path)]) == 2
+    problems = capsys.readouterr().err.splitlines()[1:]
+    assert [p.split(": ")[1] for p in problems] == [
+        "scenario.time_unit", "scenario.warmpu", "services.team.staff.clinician.wte",
+        "pathway.steps.assess.next.1.to"], problems
+    assert "not a unit of the clock" in problems[0] and "'minutes'" not in problems[0]
+    assert "did you mean 'other'?" in problems[3]
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    assert capsys.readouterr().err.count("icssim: error:") == 4
+
+
+def test_references_beside_a_cut_value_keep_their_checks(tmp_path, capsys):
+    """A bad value that has a default (a queue discipline) leaves the rest checkable: a routing whose
+    probabilities do not add up and an unknown service are reported with it."""
+    text = VALID.replace("queue: lifo", "").replace("queue: priority", "queue: lifo") \
+        .replace("p: 0.3}", "p: 0.2}").replace("service: team", "service: teem")
+    path = _write(tmp_path, "three", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    for fragment in ("pathway.steps.assess.queue: expected one of: fifo, priority", "add up to 1",
+                     "service 'teem' is not defined"):
+        assert fragment in err, err
+
+
+@pytest.mark.parametrize("unit, hint", [("hrs", "write 'hours'"), ("weeeks", "did you mean 'weeks'?"),
+                                        ("years", "not a unit of the clock")])
+def test_time_unit_hint(unit, hint, tmp_path, capsys):
+    path = _write(tmp_path, "unit", VALID.replace("time_unit: days", f"time_unit: {unit}"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert hint in err and "minutes'?" not in err

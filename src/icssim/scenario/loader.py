@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from icssim.errors import Problem, ScenarioError
 from icssim.scenario.schema import Scenario
 from icssim.scenario.messages import data_path, error_message, problems_from_validation
+from icssim.scenario.partial_checks import findings_despite
 from icssim.scenario.yaml_reader import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
@@ -52,8 +53,12 @@ def validate_data(raw: dict[str, Any], prov: Provenance) -> Scenario:
 
     try:
         scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(problems_from_validation(exc, raw, prov)) from None
+    except ValidationError as exc:  # every problem in one pass: the schema's, then the references'
+        problems = problems_from_validation(exc, raw, prov)
+        seen = {p.path for p in problems}
+        problems += [Problem(*prov.where(path), dotted(path), message)
+                     for path, message in findings_despite(exc, raw, prov) if dotted(path) not in seen]
+        raise ScenarioError(sorted(problems, key=_in_file_order)) from None
     scenario._provenance = prov  # before the checks: they resolve files named relative to the scenario
     problems = [
         Problem(*prov.where(path), dotted(path), message) for path, message in check_scenario(scenario)
@@ -62,6 +67,10 @@ def validate_data(raw: dict[str, Any], prov: Provenance) -> Scenario:
         raise ScenarioError(problems)
     scenario._provenance = prov
     return scenario
+
+
+def _in_file_order(problem: Problem) -> tuple[str, int]:
+    return problem.file, problem.line if problem.line is not None else 1 << 30
 
 
 def scenario_from_dict(raw: dict[str, Any], name: str = "<dict>") -> Scenario:

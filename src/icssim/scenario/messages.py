@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from icssim.distributions import DIST_NAMES
 from icssim.errors import Problem, ScenarioError
 from icssim.scenario.schema import Categorical, Scenario, known_keys
+from icssim.units import TIME_UNITS, canonical_unit
 from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, index_keys, plain, read_yaml
 
 
@@ -78,6 +79,8 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
         return f"expected a mapping of keys, {found}"
     if kind in ("date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact"):
         return f"expected a date such as 2026-04-01, {found}"
+    if kind == "literal_error" and key == "time_unit":
+        return _time_unit_message(err.get("input"), found)
     if kind == "literal_error":
         options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
         near = difflib.get_close_matches(str(err.get("input")), options, n=1)
@@ -113,6 +116,23 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
     if "found" not in message and not isinstance(err.get("input"), (dict, list)):
         message += f" ({found})"
     return message
+
+
+def _time_unit_message(value: Any, found: str) -> str:
+    """The clock's unit: another spelling of an allowed unit is named; months and years (allowed in
+    lengths, not as the clock's unit) are explained rather than matched to a look-alike ('minutes')."""
+    allowed = ", ".join(TIME_UNITS)
+    try:
+        unit = canonical_unit(str(value))
+    except ValueError:
+        near = difflib.get_close_matches(str(value).lower(), TIME_UNITS, n=1, cutoff=0.75)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return f"expected one of: {allowed}, {found}{hint}"
+    if f"{unit}s" in TIME_UNITS:
+        return f"expected one of: {allowed}, {found}; write {unit + 's'!r}"
+    return (f"expected one of: {allowed}, {found}: {unit}s can be written in lengths ('6 {unit}s') but "
+            f"are not a unit of the clock; use 'days' (or 'weeks') and give lengths with their unit, "
+            f"e.g. horizon: 5 years")
 
 
 def _show(value: Any) -> str:
