@@ -178,7 +178,7 @@ def test_compare_and_cancel(client, workdir):
     assert (folder / "differences.csv").is_file() and (folder / "report.html").is_file()
     assert (folder / "demo" / "kpis.csv").is_file() and (folder / "demo_more" / "kpis.csv").is_file()
     same = client.post("/compare", data={"a": "demo", "b": "demo", "replications": "2"})
-    assert same.status_code == 422 and "two different scenarios" in same.text
+    assert same.status_code == 422 and "at least one other scenario" in same.text
 
     long = client.post("/run", data={"scenario": "demo", "replications": "60"}, follow_redirects=False)
     job = long.headers["location"]
@@ -187,6 +187,29 @@ def test_compare_and_cancel(client, workdir):
     assert status["state"] == "cancelled" and status["done"] < 60
     assert not (workdir / "results" / "demo").exists()
     assert not [p for p in (workdir / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_compare_three_scenarios(client, workdir):
+    (workdir / "scenarios" / "demo_less.yaml").write_text(
+        "extends: demo.yaml\nscenario:\n  name: demo_less\nservices:\n  ed_team:\n    staff:\n"
+        "      clinician: {wte: 1}   # one clinician fewer\n")
+    form = client.get("/compare?b=demo_more").text
+    assert 'value="demo_more" checked' in form and 'value="demo_less">' in form
+    started = client.post("/compare", data={"a": "demo", "b": ["demo_more", "demo_less"], "replications": "2"},
+                          follow_redirects=False)
+    status = wait_for(client, started.headers["location"])
+    assert status["state"] == "done", status["message"]
+    folder = workdir / "results" / "compare-demo-vs-demo_more-vs-demo_less"
+    assert status["folder"] == folder.name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["scenarios"] == ["demo", "demo_more", "demo_less"]
+    assert meta["command"].startswith("icssim compare scenarios/demo.yaml scenarios/demo_more.yaml "
+                                      "scenarios/demo_less.yaml -n 2")
+    diffs = (folder / "differences.csv").read_text()
+    assert "demo_more" in diffs and "demo_less" in diffs
+    refused = client.post("/compare", data={"a": "demo", "b": ["demo_more", "demo_less"], "replications": "2",
+                                            "equal_budget": "1"})
+    assert refused.status_code == 422 and "exactly two scenarios" in refused.text
 
 
 def test_what_if(client, workdir):
@@ -199,6 +222,57 @@ def test_what_if(client, workdir):
     folder = workdir / "results" / status["folder"]
     assert (folder / "whatif.png").is_file() and (folder / "whatif.csv").is_file()
     assert "whatif.png" in client.get(f"/results/{status['folder']}").text
+
+
+CASELOAD = "services.ed_team.caseload.per_wte"
+
+
+def test_what_if_over_two_numbers_reuses_cached_runs(client, workdir):
+    from icssim.tables import read_csv
+
+    form = {"scenario": "demo", "key": WTE, "values": "2, 3", "key2": CASELOAD, "values2": "20, 30",
+            "replications": "2"}
+    first = wait_for(client, client.post("/explore", data=form, follow_redirects=False).headers["location"])
+    assert first["state"] == "done", first["message"]
+    folder = workdir / "results" / first["folder"]
+    assert folder.name == "whatif-demo-" + WTE.replace(".", "_") + "-x-" + CASELOAD.replace(".", "_")
+    table = read_csv(folder / "whatif.csv")
+    assert sorted(set(zip(table[WTE], table[CASELOAD]))) == [(2, 20), (2, 30), (3, 20), (3, 30)]
+    assert not table["cached"].any()
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["parameters"] == [WTE, CASELOAD] and meta["points_from_cache"] == 0
+    # the same runs again, plus one new value: only the new value's two runs are made
+    again = dict(form, values="2, 3, 4")
+    second = wait_for(client, client.post("/explore", data=again, follow_redirects=False).headers["location"])
+    assert second["state"] == "done" and "4 of 6 runs came from the cache" in second["message"]
+    table2 = read_csv(workdir / "results" / second["folder"] / "whatif.csv")
+    old = table2[table2["cached"]].drop(columns="cached").sort_values([WTE, CASELOAD, "kpi"]).reset_index(drop=True)
+    assert old.equals(table.drop(columns="cached").sort_values([WTE, CASELOAD, "kpi"]).reset_index(drop=True))
+    assert sorted(set(table2.loc[~table2["cached"], WTE])) == [4]
+    # a cached run is the run: the same scenario run afresh gives the same means
+    from icssim import experiments
+    from icssim.app.cache import summary_rows
+
+    scenario = client.app.state.workspace.edit(client.app.state.workspace.load("demo"), {WTE: "3", CASELOAD: "30"})[1]
+    fresh = {r["kpi"]: r["mean"] for r in summary_rows(experiments.run(scenario, 2, workers=1))}
+    stored = table[(table[WTE] == 3) & (table[CASELOAD] == 30)].set_index("kpi")["mean"]
+    assert all(stored[k] == pytest.approx(fresh[k]) for k in ("wait_to_treatment_mean", "cost_per_year"))
+    # other replications or another seed are other runs
+    third = wait_for(client, client.post("/explore", data=dict(form, replications="3"),
+                                         follow_redirects=False).headers["location"])
+    assert "cache" not in third["message"]
+
+
+def test_what_if_refuses_what_it_cannot_run(client):
+    cases = [({"key2": WTE, "values2": "1, 2"}, "must differ from the first"),
+             ({"key2": CASELOAD, "values2": "1"}, "give 2 to 8 different values"),
+             ({"key2": "services.nope", "values2": "1, 2"}, "is not a number of scenarios/demo.yaml"),
+             ({"values": "1,2,3,4,5,6,7", "key2": CASELOAD, "values2": "1,2,3,4,5,6"}, "42 combinations"),
+             ({"key2": CASELOAD, "values2": "10, -5"}, f"{CASELOAD} = -5")]
+    for extra, message in cases:
+        form = {"scenario": "demo", "key": WTE, "values": "2, 3", "replications": "2", **extra}
+        page = client.post("/explore", data=form)
+        assert page.status_code == 422 and message in page.text, (extra, page.text[:2000])
 
 
 def test_the_command_is_registered_and_light():

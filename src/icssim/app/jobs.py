@@ -10,7 +10,6 @@ people running the same scenario at once never write into one folder and never r
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
@@ -153,8 +152,8 @@ class Jobs:
 
         _check_replications(replications, 2)
         names = [s.scenario.name for s in scenarios]
-        if len(set(names)) != len(names):
-            raise IcssimError(f"pick two different scenarios to compare (found {', '.join(names)})")
+        if len(set(names)) != len(names) or len(names) < 2:
+            raise IcssimError(f"pick two or more different scenarios to compare (found {', '.join(names)})")
         folder = "compare-" + "-vs-".join(names)
         if equal_budget:
             from icssim.budget import equal_budget_set
@@ -163,6 +162,7 @@ class Jobs:
                 raise IcssimError(f"an equal-budget comparison takes exactly two scenarios, found {len(scenarios)}")
             scenarios = equal_budget_set(*scenarios)
             folder += "-equal-budget"
+        warnings = experiments.comparability(scenarios)   # refuses what cannot be compared, before starting
 
         def work(job: Job) -> None:
             started = time.perf_counter()
@@ -177,96 +177,61 @@ class Jobs:
             job.message = f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s"
 
         what = " at equal budgets" if equal_budget else ""
-        return self._start("compare", f"Compare {' vs '.join(names)}{what} ({replications} replications)",
-                           replications * len(scenarios), work)
+        job = self._start("compare", f"Compare {' vs '.join(names)}{what} ({replications} replications)",
+                          replications * len(scenarios), work)
+        job.data["warnings"] = warnings
+        return job
 
-    def whatif(self, name: str, key: str, points: list[tuple[Any, Any]], replications: int) -> Job:
-        """Run one scenario at each of ``points`` (value, validated scenario) of the parameter ``key``,
-        and keep the KPIs of each in ``results/whatif-<name>-<key>/`` (``whatif.csv`` and a plot)."""
+    def whatif(self, name: str, keys: list[str], points: list, replications: int) -> Job:
+        """Run one scenario at each of ``points`` (:class:`~icssim.app.whatif.Point`: the values of the
+        numbers ``keys`` and the validated scenario with them) and write ``results/whatif-...``. A point
+        run before with the same content, seed and replications is taken from the cache
+        (:mod:`icssim.app.cache`), not run again."""
         from icssim import experiments
+        from icssim.app.cache import RunCache, run_key, summary_rows
+        from icssim.app.whatif import folder_name, write_whatif
 
         _check_replications(replications, 2)
+        cache = RunCache(self.results)
 
         def work(job: Job) -> None:
             import pandas as pd
 
-            rows = []
-            with experiments.executor_for([s for _, s in points], self.workers) as ex:
-                for value, scenario in points:
-                    job.message = f"{key} = {value}"
-                    res = experiments.run(scenario, replications, progress=job.tick, executor=ex)
-                    summary = res.summary()
-                    for kpi, row in summary.iterrows():
-                        rows.append({"value": value, "kpi": kpi, "mean": row["mean"], "lower": row["lower"],
-                                     "upper": row["upper"]})
+            keys_of = {p.values: run_key(p.raw, p.scenario.scenario.seed, replications) for p in points}
+            summaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for values, key in keys_of.items():
+                stored = cache.get(key)
+                if stored is not None:
+                    summaries[values] = stored
+            todo = [p for p in points if p.values not in summaries]
+            cached = len(points) - len(todo)
+            job.tick(cached * replications)
+            if todo:
+                with experiments.executor_for([p.scenario for p in todo], self.workers) as ex:
+                    for point in todo:
+                        job.message = ", ".join(f"{k} = {v}" for k, v in zip(keys, point.values))
+                        res = experiments.run(point.scenario, replications, progress=job.tick, executor=ex)
+                        summaries[point.values] = summary_rows(res)
+                        cache.put(keys_of[point.values], summaries[point.values],
+                                  {"scenario": name, "values": dict(zip(keys, point.values)),
+                                   "replications": replications})
+            ran = {p.values for p in todo}
+            rows = [{**dict(zip(keys, p.values)), **row, "cached": p.values not in ran}
+                    for p in points for row in summaries[p.values]]
             table = pd.DataFrame(rows)
             job.data["table"] = table
             job.message = "writing the results"
-            out = self._out(f"whatif-{name}-{key.replace('.', '_')}"[:120])
+            out = self._out(folder_name(name, keys))
             job.folder = out.name
-            write_whatif(table, key, name, replications, out)
-            job.message = f"wrote results/{out.name}/"
+            write_whatif(table, keys, name, replications, out, cached)
+            job.message = (f"wrote results/{out.name}/; {cached} of {len(points)} runs came from the cache"
+                           if cached else f"wrote results/{out.name}/")
 
-        return self._start("whatif", f"What if {key} in {name} were {', '.join(str(v) for v, _ in points)}",
+        values = " x ".join(", ".join(dict.fromkeys(p.values[i] for p in points)) for i in range(len(keys)))
+        return self._start("whatif", f"What if {' x '.join(keys)} in {name} were {values}",
                            replications * len(points), work)
 
 
 def _check_replications(n: int, least: int) -> None:
     if not least <= n <= MAX_REPLICATIONS:
         raise IcssimError(f"replications must be a whole number from {least} to {MAX_REPLICATIONS}, found {n}")
-
-
-#: The KPIs a what-if plot draws against the parameter, if the scenario has them.
-WHATIF_KPIS = ("wait_to_treatment_mean", "cost_per_year")
-
-
-def write_whatif(table, key: str, name: str, replications: int, out: Path) -> Path:
-    """``whatif.csv`` (value, KPI, mean and 95% CI) and ``whatif.png`` (the headline KPIs against the value),
-    published atomically like every icssim results folder."""
-
-    from icssim import plots
-    from icssim.metrics import kpi_info
-    from icssim.output_folder import write_output
-    from icssim.tables import write_table
-
-    def write(tmp: Path) -> None:
-        write_table(table, tmp, "whatif", parquet=False)
-        fig = whatif_figure(table, key, name, kpi_info)
-        plots.save(fig, tmp / "whatif.png")
-        (tmp / "metadata.json").write_text(json.dumps({"kind": "whatif", "scenario": name, "parameter": key,
-                                                        "replications": replications,
-                                                        "date": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
-
-    return write_output(out, False, write)
-
-
-def whatif_figure(table, key: str, name: str, kpi_info):
-    import matplotlib.pyplot as plt
-
-    kpis = [k for k in WHATIF_KPIS if k in set(table["kpi"])]
-    fig, axes = plt.subplots(1, max(1, len(kpis)), figsize=(5.2 * max(1, len(kpis)), 3.6), squeeze=False)
-    for ax, kpi in zip(axes[0], kpis):
-        rows = table[table["kpi"] == kpi]
-        x = [_as_number(v) for v in rows["value"]]
-        info = kpi_info(kpi)
-        scale, unit = (1e6, f"{info.unit}, millions") if rows["upper"].abs().max() >= 1e6 else (1.0, info.unit)
-        ax.plot(x, rows["mean"] / scale, marker="o", color="#005EB8")
-        ax.fill_between(x, rows["lower"] / scale, rows["upper"] / scale, color="#005EB8", alpha=0.15,
-                        label="95% CI")
-        ax.set_title(f"{info.label} (95% CI shaded)", fontsize=10, loc="left")
-        ax.set_xlabel(key, fontsize=9)
-        ax.set_ylabel(unit, fontsize=9)
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"{name}: what if {key} changed", fontsize=11, x=0.01, ha="left")
-    fig.tight_layout()
-    return fig
-
-
-def _as_number(value: Any) -> float:
-    """A swept value on the plot's axis: a number, or the number at the front of a span (``2 weeks``)."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    try:
-        return float(str(value).split()[0])
-    except (ValueError, IndexError):
-        return float("nan")

@@ -9,6 +9,7 @@ must be this app), so a web page open in the same browser cannot drive the app.
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from pathlib import Path
 from typing import Any
@@ -53,15 +54,20 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     def refused(request: Request, exc: Exception, status: int = 400) -> Response:
         return page(request, "error.html", status, message=str(exc))
 
-    async def form(request: Request) -> dict[str, str]:
-        """The posted form (application/x-www-form-urlencoded), refused if it comes from another site."""
+    async def form_pairs(request: Request) -> list[tuple[str, str]]:
+        """The posted form (application/x-www-form-urlencoded) as (name, value) pairs in order, a name
+        repeated for each box ticked; refused if it comes from another site."""
         origin = request.headers.get("origin")
         if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
             raise PermissionError(f"a form from {origin} may not drive this app: only its own pages may")
         body = await request.body()
         if len(body) > MAX_BODY:
             raise IcssimError("the form is too large")
-        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+    async def form(request: Request) -> dict[str, str]:
+        """The posted form, one value per name (the last)."""
+        return dict(await form_pairs(request))
 
     # ------------------------------------------------------------------ pages
     async def home(request: Request) -> Response:
@@ -161,21 +167,26 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     async def compare_page(request: Request) -> Response:
         if request.method == "GET":
             return page(request, "compare.html", a=request.query_params.get("a", ""),
-                        b=request.query_params.get("b", ""))
-        values: dict[str, str] = {}
+                        b=request.query_params.getlist("b"))
+        a, others = "", []
         try:
-            values = await form(request)
-            names = [values.get("a", ""), values.get("b", "")]
+            pairs = await form_pairs(request)
+            values = dict(pairs)
+            a = values.get("a", "")
+            others = [v for k, v in pairs if k == "b"]
+            names = [a, *[x for x in others if x != a]]
             n = _whole(values.get("replications", ""))
-            if names[0] == names[1]:
-                raise IcssimError("pick two different scenarios to compare")
+            if len(names) < 2:
+                raise IcssimError("pick a baseline and at least one other scenario to compare with it")
+            if len(set(names)) != len(names):
+                raise IcssimError("each scenario may be ticked once")
             scenarios = [await run_in_threadpool(ws.load, x) for x in names]
             job = await run_in_threadpool(jobs.compare, scenarios, n, [f"scenarios/{x}.yaml" for x in names],
                                           values.get("equal_budget") == "1")
         except PermissionError as exc:
             return refused(request, exc, 403)
         except IcssimError as exc:
-            return page(request, "compare.html", 422, a=values.get("a", ""), b=values.get("b", ""), error=str(exc))
+            return page(request, "compare.html", 422, a=a, b=others, error=str(exc))
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     async def explore_page(request: Request) -> Response:
@@ -203,20 +214,37 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
                     error=error)
 
     def start_whatif(name: str, values: dict[str, str]):
+        """Check the what-if's form (every value validated as the command line would) and start it."""
+        from icssim.app.whatif import MAX_POINTS, MAX_VALUES, Point
+
         scenario = ws.load(name)
-        key = values.get("key", "")
-        texts = [t.strip() for t in values.get("values", "").split(",") if t.strip()]
-        if not 2 <= len(texts) <= 8:
-            raise IcssimError(f"give 2 to 8 values separated by commas, found {len(texts)}")
-        if key not in {f.key for f in ws.fields(scenario)}:
-            raise IcssimError(f"{key!r} is not a number of scenarios/{name}.yaml")
+        known = {f.key for f in ws.fields(scenario)}
+        keys, lists = [], []
+        for suffix in ("", "2"):
+            key = values.get("key" + suffix, "").strip()
+            if suffix and not key:
+                break
+            texts = list(dict.fromkeys(t.strip() for t in values.get("values" + suffix, "").split(",") if t.strip()))
+            if key not in known:
+                raise IcssimError(f"{key!r} is not a number of scenarios/{name}.yaml")
+            if not 2 <= len(texts) <= MAX_VALUES:
+                raise IcssimError(f"{key}: give 2 to {MAX_VALUES} different values separated by commas, "
+                                  f"found {len(texts)}")
+            keys.append(key)
+            lists.append(texts)
+        if len(keys) == 2 and keys[0] == keys[1]:
+            raise IcssimError("the second number must differ from the first")
+        combos = list(itertools.product(*lists))
+        if len(combos) > MAX_POINTS:
+            raise IcssimError(f"{len(combos)} combinations is more than {MAX_POINTS}: give fewer values")
         points = []
-        for text in texts:
-            _, edited, inline, other = ws.edit(scenario, {key: text}, ws.scenario_path(name))
+        for combo in combos:
+            raw, edited, inline, other = ws.edit(scenario, dict(zip(keys, combo)), ws.scenario_path(name))
             if edited is None:
-                raise IcssimError(f"{key} = {text}: " + "; ".join([*sum(inline.values(), []), *other]))
-            points.append((text, edited))
-        return jobs.whatif(name, key, points, _whole(values.get("replications", "")))
+                where = ", ".join(f"{k} = {v}" for k, v in zip(keys, combo))
+                raise IcssimError(f"{where}: " + "; ".join([*sum(inline.values(), []), *other]))
+            points.append(Point(tuple(combo), edited, raw))
+        return jobs.whatif(name, keys, points, _whole(values.get("replications", "")))
 
     async def job_page(request: Request) -> Response:
         job = jobs.get(request.path_params["id"])

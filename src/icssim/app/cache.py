@@ -1,0 +1,73 @@
+"""Stored run summaries, so a what-if re-uses runs it has made before instead of running them again.
+
+A run's result depends only on the scenario's content, its seed, the number of replications and
+the code that simulates it. The key hashes exactly those: the merged scenario (after ``extends``
+and any edit, as the loader validated it), the seed, the replications, and the icssim version
+with a hash of the package's source files (so a changed engine never answers from an old run).
+An entry is the run's KPI summary (mean and 95% CI of every KPI), one JSON file in
+``results/.cache/runs/`` written aside and renamed into place, so two runs writing one entry at
+once leave one whole entry. Deleting the folder only costs re-running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+#: Where the entries live, under the working directory's results/ (hidden from the results list).
+FOLDER = (".cache", "runs")
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """icssim's version and a hash of its Python sources (the engine, KPIs, health model ...)."""
+    import icssim
+
+    root = Path(icssim.__file__).parent
+    digest = hashlib.sha256(icssim.__version__.encode())
+    for path in sorted(root.rglob("*.py")):
+        if "app" not in path.relative_to(root).parts[:1]:
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_key(raw: dict, seed: int, replications: int) -> str:
+    """The key of a run of the scenario whose merged content is ``raw``."""
+    text = json.dumps({"scenario": raw, "seed": seed, "replications": replications, "code": code_hash()},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RunCache:
+    """Run summaries under ``results/.cache/runs/``, by :func:`run_key`."""
+
+    def __init__(self, results: Path) -> None:
+        self.folder = results.joinpath(*FOLDER)
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        """The stored summary rows (kpi, mean, lower, upper) of the run ``key``, or None."""
+        try:
+            entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        rows = entry.get("summary") if isinstance(entry, dict) else None
+        return rows if isinstance(rows, list) else None
+
+    def put(self, key: str, rows: list[dict[str, Any]], about: dict[str, Any]) -> None:
+        """Store the summary ``rows`` of the run ``key`` (``about`` says what was run, for a reader)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"{key}.json"
+        tmp = target.with_name(f".{key}.{os.getpid()}.{id(rows)}.partial")
+        tmp.write_text(json.dumps({"about": about, "summary": rows}, default=float), encoding="utf-8")
+        os.replace(tmp, target)
+
+
+def summary_rows(result) -> list[dict[str, Any]]:
+    """A :class:`~icssim.experiments.RunResult`'s KPI summary as plain rows."""
+    return [{"kpi": str(kpi), "mean": float(row["mean"]), "lower": float(row["lower"]),
+             "upper": float(row["upper"])} for kpi, row in result.summary().iterrows()]

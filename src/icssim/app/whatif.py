@@ -1,0 +1,123 @@
+"""A what-if: one scenario run at several values of one or two of its numbers, and the answer
+drawn (the mean wait to treatment and the cost per year, with 95% CIs, against the first
+number; one line per value of the second).
+
+Written as ``results/whatif-<scenario>-<key>[-x-<key2>]/``: ``whatif.csv`` (one row per
+value(s) and KPI: mean, 95% CI, and whether the run came from the cache), ``whatif.png`` and
+``metadata.json``, published atomically like every icssim results folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: The KPIs a what-if plot draws against the parameter, if the scenario has them.
+WHATIF_KPIS = ("wait_to_treatment_mean", "cost_per_year")
+#: Most values of one number, and most runs (value pairs) in one what-if.
+MAX_VALUES = 8
+MAX_POINTS = 36
+#: Colours of the lines for the second number's values (NHS blue, then distinct hues).
+COLOURS = ("#005EB8", "#DA291C", "#009639", "#ED8B00", "#7C2855", "#00A9CE", "#425563", "#AE2573")
+MARKERS = ("o", "s", "^", "D")
+
+
+@dataclass
+class Point:
+    """One run of a what-if: the values of its numbers (as typed) and the scenario with them."""
+
+    values: tuple[str, ...]
+    scenario: Any
+    raw: dict
+
+
+def folder_name(name: str, keys: list[str]) -> str:
+    """``whatif-<scenario>-<key>`` or ``whatif-<scenario>-<key>-x-<key2>`` (dots as underscores)."""
+    return ("whatif-" + name + "-" + "-x-".join(k.replace(".", "_") for k in keys))[:120]
+
+
+def write_whatif(table, keys: list[str], name: str, replications: int, out: Path, cached: int) -> Path:
+    """Write the what-if's folder: ``whatif.csv``, ``whatif.png`` and ``metadata.json``."""
+    from icssim import plots
+    from icssim.metrics import kpi_info
+    from icssim.output_folder import write_output
+    from icssim.tables import write_table
+
+    def write(tmp: Path) -> None:
+        write_table(table, tmp, "whatif", parquet=False)
+        plots.save(whatif_figure(table, keys, name, kpi_info), tmp / "whatif.png")
+        points = int(table[keys].drop_duplicates().shape[0])
+        (tmp / "metadata.json").write_text(json.dumps({
+            "kind": "whatif", "scenario": name, "parameters": keys, "replications": replications,
+            "points": points, "points_from_cache": cached, "date": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
+
+    return write_output(out, False, write)
+
+
+def whatif_figure(table, keys: list[str], name: str, kpi_info):
+    """The headline KPIs against the first number. One number: the mean with its 95% CI shaded.
+    Two: one line per value of the second, with 95% CI bars, each line set a little aside and
+    marked differently so that lines which coincide stay visible."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    kpis = [k for k in WHATIF_KPIS if k in set(table["kpi"])] or list(dict.fromkeys(table["kpi"]))[:1]
+    fig, axes = plt.subplots(1, len(kpis), figsize=(5.4 * len(kpis), 3.9), squeeze=False)
+    series = [(None, table)] if len(keys) == 1 else list(table.groupby(keys[1], sort=False))
+    xs = table[keys[0]].map(_as_number)
+    span = float(xs.max() - xs.min()) or 1.0
+    for ax, kpi in zip(axes[0], kpis):
+        info = kpi_info(kpi)
+        rows = table[table["kpi"] == kpi]
+        scale, unit = (1e6, f"{info.unit}, millions") if rows["upper"].abs().max() >= 1e6 else (1.0, info.unit)
+        for i, (level, part) in enumerate(series):
+            part = part[part["kpi"] == kpi].assign(x=lambda d: d[keys[0]].map(_as_number)).sort_values("x")
+            colour = COLOURS[i % len(COLOURS)]
+            mean, lower, upper = part["mean"] / scale, part["lower"] / scale, part["upper"] / scale
+            if level is None:
+                ax.plot(part["x"], mean, marker="o", color=colour, label="mean")
+                ax.fill_between(part["x"], lower, upper, color=colour, alpha=0.15, linewidth=0, label="95% CI")
+            else:
+                x = part["x"] + (i - (len(series) - 1) / 2) * 0.015 * span
+                ax.errorbar(x, mean, yerr=[mean - lower, upper - mean], color=colour, marker=MARKERS[i % 4],
+                            capsize=3, linewidth=1.4, label=f"{_short(keys[1])} = {level}")
+        ax.set_title(f"{info.label} ({'95% CI shaded' if len(keys) == 1 else 'bars: 95% CI'})", fontsize=10,
+                     loc="left")
+        ax.set_xlabel(f"{keys[0]}{_unit_of(table[keys[0]])}", fontsize=8.5)
+        ax.set_ylabel(unit, fontsize=9)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
+        ax.grid(alpha=0.3)
+        if len(keys) == 1:
+            ax.legend(fontsize=8, frameon=False)
+    what = f"{keys[0]}" if len(keys) == 1 else f"{keys[0]} and {keys[1]}"
+    fig.suptitle(f"{name}: what if {what} changed", fontsize=11, x=0.01, ha="left")
+    fig.tight_layout()
+    if len(keys) > 1:   # one legend for both panels, below them, clear of the bars
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
+                   fontsize=8.5, frameon=False, title=keys[1], title_fontsize=8.5)
+    return fig
+
+
+def _short(key: str) -> str:
+    """The last parts of a key, enough to tell the line's number apart: ``clinician.wte``."""
+    return ".".join(key.split(".")[-2:])
+
+
+def _unit_of(values) -> str:
+    """The unit typed with the values (`` (weeks)``), if they carry one."""
+    units = {str(v).split(maxsplit=1)[1] for v in values if len(str(v).split(maxsplit=1)) == 2}
+    return f" ({units.pop()})" if len(units) == 1 else ""
+
+
+def _as_number(value: Any) -> float:
+    """A swept value on the plot's axis: a number, or the number at the front of a span (``2 weeks``)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).split()[0])
+    except (ValueError, IndexError):
+        return float("nan")
