@@ -10,9 +10,11 @@ Needs ``scenario.start_date`` (time 0). For each period and replication:
   NHS "incomplete pathways" count, including today's waiting list with its true referral dates;
 - ``within_<standard>``: share of the period's completed waits (assessment or treatment starts, as the
   standard measures) of the standard's urgency and cohort that were within its threshold (NaN when
-  none) — the NHS clock-stop convention, as :func:`icssim.metrics.compute_kpis` uses;
+  none) — the NHS clock-stop convention, as :func:`icssim.metrics.compute_kpis` uses; a standard on
+  an interval (``from``/``to``) measures its own interval, counted in the period its ``to`` was reached;
 - ``over_<standard>``: patients of that urgency and cohort still waiting at the end of the period who
-  have already waited longer than the threshold;
+  have already waited longer than the threshold (for an interval standard: past its ``from``, not yet
+  at its ``to``, still in the pathway);
 - ``cost``: cost in the period (GBP), all services.
 
 Across replications each value gets a mean and a Student-t 95% CI (:func:`summarise_periods`).
@@ -29,6 +31,7 @@ import pandas as pd
 from icssim.experiments import standards_of
 from icssim.intervals import half_width
 from icssim.model.records import RunRecords
+from icssim.path_times import interval_times
 from icssim.tables import write_csv
 
 FREQS = {"month": "M", "quarter": "Q"}
@@ -101,20 +104,36 @@ def period_kpis(rec: RunRecords, start: dt.date, freq: str,
     out["waiting_for_assessment"] = waiting_at(rec, ends, "assess_start")
     out["waiting_for_treatment"] = waiting_at(rec, ends, "treat_start")
     for name, (threshold, level, measure, *rest) in (standards or {}).items():
-        col = "treat_start" if measure == "referral_to_treatment" else "assess_start"
         group = standard_group(rec, level, rest[0] if rest else None)
-        done = _days(rec, col)
-        wait = done - ref
-        ok = group & ~np.isnan(wait)
+        if name in rec.intervals:  # from its own 'from' to its own 'to'
+            began, done = (t * rec.hours_per_unit / 24 for t in interval_times(rec, name))
+            stop = np.fmin(done, np.where(np.isnan(_days(rec, "exit")), np.inf, _days(rec, "exit")))
+            waiting = _still_waiting(began, stop, group, ends, threshold)
+        else:  # a referral-to-treatment (or -assessment) standard
+            col = "treat_start" if measure == "referral_to_treatment" else "assess_start"
+            began, done = ref, _days(rec, col)
+            waiting = waiting_at(rec, ends, col, mask=group, longer_than=threshold)
+        with np.errstate(invalid="ignore"):  # never reached: inf - inf
+            wait = done - began
+        ok = group & np.isfinite(wait)
         idx = _period_index(done[ok], lo, hi)
-        within = (wait[ok] <= threshold)
+        within = (wait[ok] <= threshold + 1e-12)
         n = np.bincount(idx[idx >= 0], minlength=len(per))
         w = np.bincount(idx[idx >= 0], weights=within[idx >= 0], minlength=len(per))
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"within_{name}"] = np.where(n > 0, w / np.maximum(n, 1), np.nan)
-        out[f"over_{name}"] = waiting_at(rec, ends, col, mask=group, longer_than=threshold)
+        out[f"over_{name}"] = waiting
     out["cost"] = _period_costs(rec, lo, hi)
     return out
+
+
+def _still_waiting(start: np.ndarray, stop: np.ndarray, group: np.ndarray, times: np.ndarray,
+                   longer_than: float) -> np.ndarray:
+    """At each time (days), patients of ``group`` between ``start`` and ``stop`` (their interval's
+    'from' passed, its 'to' or their exit not yet reached) for longer than ``longer_than`` days."""
+    keep = group & np.isfinite(start)
+    start, stop = start[keep], stop[keep]
+    return np.array([np.count_nonzero((start < t - longer_than) & (stop > t)) for t in times], dtype=float)
 
 
 def standard_group(rec: RunRecords, level: str | None, cohort: str | None) -> np.ndarray:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.kpis import Family, KpiInfo, Window, register
+from icssim.path_times import interval_times, pid_index
 
 STAGES = "Waits and times at each stage"
 #: percentiles of the time from arrival to exit
@@ -36,14 +37,6 @@ def _minutes(w: Window) -> tuple[float, str]:
     """(factor from the scenario's time unit, unit name) of the times reported."""
     hours = w.rec.hours_per_unit
     return (hours * 60, "minutes") if hours <= 1.0 + 1e-9 else (hours / 24, "days")
-
-
-def _pid_index(P: dict[str, np.ndarray]) -> np.ndarray:
-    """Row of each pid in the patient records (-1 for none)."""
-    pid = P["pid"].astype(np.intp)
-    index = np.full(int(pid.max()) + 1 if len(pid) else 0, -1, dtype=np.intp)
-    index[pid] = np.arange(len(pid))
-    return index
 
 
 def _stat(x: np.ndarray, what: str) -> float:
@@ -75,7 +68,7 @@ class StageTimes(Family):
             return {}
         factor, unit = _minutes(w)
         P, V = w.patients, rec.visits
-        index = _pid_index(P)
+        index = pid_index(P)
         row = index[V["pid"].astype(np.intp)] if len(V["pid"]) else np.zeros(0, dtype=np.intp)
         mine = w.in_window[row] if len(row) else np.zeros(0, dtype=bool)
         started = mine & ~np.isnan(V["t_start"]) & ~np.isnan(V["t_queue"])
@@ -121,16 +114,13 @@ class IntervalStandards(Family):
         if not rec.intervals:
             return {}
         P = w.patients
-        n = len(P["pid"])
-        index = _pid_index(P)
         out: dict[str, float] = {}
-        for name, (f_step, f_end, t_step, t_end) in rec.intervals.items():
+        for name in rec.intervals:
             std = w.standards.get(name)
             if std is None:
                 continue
             threshold, level, _measure, cohort = (*std, None)[:4]
-            t0 = _point(rec, P, index, n, f_step, f_end, "arrival")
-            t1 = _point(rec, P, index, n, t_step, t_end, "exit")
+            t0, t1 = interval_times(rec, name)
             group = w.in_window & np.isfinite(t0) & np.isfinite(t1)
             if level is not None:
                 levels = rec.attribute_levels.get("urgency", ())
@@ -140,23 +130,6 @@ class IntervalStandards(Family):
             interval = (t1[group] - t0[group]) * w.days
             out[f"within_{name}"] = float((interval <= threshold + 1e-12).mean()) if len(interval) else float("nan")
         return out
-
-
-def _point(rec, P: dict[str, np.ndarray], index: np.ndarray, n: int, step: int, end: int, whole: str) -> np.ndarray:
-    """Each patient's time of a point of the path (inf where they never reached it): ``whole``
-    (arrival or exit) when ``step`` is -1, else the first start (or end) of a visit of ``step``."""
-    if step < 0:
-        t = P[whole].astype(float)
-        return np.where(np.isnan(t), np.inf, t)
-    out = np.full(n, np.inf)
-    V = rec.visits
-    if V is None or not len(V["pid"]):
-        return out
-    col = V["t_end"] if end else V["t_start"]
-    at = (V["step"] == step) & ~np.isnan(col)
-    rows = index[V["pid"][at].astype(np.intp)]
-    np.minimum.at(out, rows, col[at])
-    return out
 
 
 STAGE_KPIS = (StageTimes(), IntervalStandards())
