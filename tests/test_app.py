@@ -373,3 +373,72 @@ def test_compare_at_equal_budgets(client, workdir):
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["scenarios"] == ["demo", "demo_at_demo_more_budget", "demo_more_at_demo_budget", "demo_more"]
     assert "--equal-budget" in meta["command"]
+
+
+def _small_psa(workdir: Path) -> None:
+    """Two short, small versions of the shipped ED strategies (0.1 s a run) and a PSA file over them."""
+    from helpers import SCENARIOS
+
+    for strategy in ("fragmented", "integrated"):
+        (workdir / "scenarios" / f"small_{strategy}.yaml").write_text(
+            f"extends: {SCENARIOS / f'ed_{strategy}.yaml'}\nscenario:\n  name: small_{strategy}\n"
+            "  horizon: 2 years\n  warmup: 1 year\n  population: 150000\nhealth:\n  follow_up: 2 years\n")
+    (workdir / "scenarios" / "sweeps").mkdir()
+    (workdir / "scenarios" / "sweeps" / "tiny_psa.yaml").write_text(
+        "# a PSA for the app's tests\nsweep: {name: tiny_psa, seed: 5, replications: 1}\n"
+        "base: {fragmented: ../small_fragmented.yaml, integrated: ../small_integrated.yaml}\n"
+        "design: psa\nsamples: 50   # the file's own draws\nparameters:\n"
+        "  health.states.ill_moderate.utility: {dist: beta, mean: 0.75, sd: 0.05}\n"
+        "  services.adult_inpatient.cost_per_bed_day: {dist: gamma, mean: 1264, sd: 126}\n"
+        "kpis: [qalys_per_person, cost_per_person]\n")
+    (workdir / "scenarios" / "sweeps" / "grid.yaml").write_text(
+        "sweep: {name: grid}\nbase: ../demo.yaml\nparameters:\n  services.ed_team.staff.clinician.wte: [2, 3]\n")
+
+
+def test_a_psa_from_the_app_is_the_clis_psa_with_fewer_draws(client, workdir, monkeypatch):
+    from helpers import run_cli
+
+    _small_psa(workdir)
+    page = client.get("/psa")
+    assert page.status_code == 200 and 'value="tiny_psa"' in page.text and "grid" not in page.text
+    started = client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1"},
+                          follow_redirects=False)
+    assert started.status_code == 303, started.text
+    status = wait_for(client, started.headers["location"], timeout=120)
+    assert status["state"] == "done", status["message"]
+    assert status["folder"] == "tiny_psa_3_draws" and status["total"] == 6
+    derived = workdir / "scenarios" / "sweeps" / "tiny_psa_3_draws.yaml"
+    text = derived.read_text()
+    assert "\nsamples: 3 " in text and "# the file's own draws" in text and "name: tiny_psa_3_draws" in text
+    folder = workdir / "results" / "tiny_psa_3_draws"
+    for name in ("psa.csv", "ceac.csv", "evpi.csv", "psa.json", "plots/psa_plane.png", "plots/ceac.png",
+                 "report.html"):
+        assert (folder / name).is_file(), name
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["command"].startswith("icssim psa scenarios/sweeps/tiny_psa_3_draws.yaml")
+    shown = client.get("/results/tiny_psa_3_draws").text
+    assert "PSA over 3 parameter draws" in shown and "plots/psa_plane.png" in shown and "plots/ceac.png" in shown
+    # started again, it resumes: every run is stored, none is made
+    again = wait_for(client, client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1"},
+                                         follow_redirects=False).headers["location"])
+    assert again["state"] == "done" and "(0 run(s) now, 6 in all)" in again["message"]
+    # the command line resumes the same folder from the same file: nothing left to run
+    monkeypatch.chdir(workdir)
+    before = (folder / "psa.csv").read_bytes()
+    code, err = run_cli(["psa", "scenarios/sweeps/tiny_psa_3_draws.yaml", "--yes", "-q", "-w", "1"])
+    assert code == 0, err
+    assert (folder / "psa.csv").read_bytes() == before
+
+
+def test_a_psa_refuses_what_it_cannot_run(client, workdir):
+    _small_psa(workdir)
+    cases = [({"sweep": "grid"}, "not a PSA sweep file"), ({"sweep": "../x"}, "not a sweep file"),
+             ({"draws": "1"}, "draws must be a whole number from 2"), ({"draws": "lots"}, "draws must be a whole"),
+             ({"draws": "1000", "replications": "3"}, "6,000 runs")]
+    for extra, message in cases:
+        page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1", **extra})
+        assert page.status_code == 422 and message in page.text, (extra, page.text[-3000:])
+    (workdir / "scenarios" / "sweeps" / "tiny_psa_4_draws.yaml").write_text("# someone else's\n")
+    page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "4", "replications": "1"})
+    assert page.status_code == 422 and "exists and says something else" in page.text
+    assert not (workdir / "results").exists()

@@ -90,8 +90,9 @@ class Jobs:
                 thread.join(max(0.0, deadline - time.time()))
         return len(running)
 
-    def _start(self, kind: str, title: str, total: int, work: Callable[[Job], None]) -> Job:
-        job = Job(uuid.uuid4().hex[:12], kind, title, total)
+    def _start(self, kind: str, title: str, total: int, work: Callable[[Job], None], done: int = 0,
+               **data: Any) -> Job:
+        job = Job(uuid.uuid4().hex[:12], kind, title, total, done=done, data=dict(data))
         with self._lock:
             self._jobs[job.id] = job
 
@@ -100,7 +101,8 @@ class Jobs:
                 work(job)
                 job.state = "done"
             except (Cancelled, KeyboardInterrupt):   # the button, or Ctrl-C reaching the workers
-                job.state, job.message = "cancelled", "cancelled: nothing was written for this run"
+                job.state = "cancelled"
+                job.message = job.data.get("cancel_message", "cancelled: nothing was written for this run")
             except OutputConflict as exc:   # published beside a folder that appeared meanwhile
                 job.state, job.message = "done", str(exc)
                 folder = str(exc).rsplit(" in ", 1)[-1].rstrip("/").rstrip("/ ")
@@ -230,6 +232,62 @@ class Jobs:
         values = " x ".join(", ".join(dict.fromkeys(p.values[i] for p in points)) for i in range(len(keys)))
         return self._start("whatif", f"What if {' x '.join(keys)} in {name} were {values}",
                            replications * len(points), work)
+
+
+    def psa(self, sweep_file: Path, source: str) -> Job:
+        """Run (or resume) the PSA ``sweep_file`` as ``icssim psa`` does, into ``results/<its name>/``:
+        the sweep's tables and plots, then the CE plane, acceptability curve and EVPI. Finished runs
+        are kept as they end (the sweep's store), so a cancelled PSA resumes where it stopped."""
+        from icssim.app.psa import Ticking
+        from icssim.health.psa_outputs import answer_text, write_psa
+        from icssim.sweep import outputs, runner
+        from icssim.sweep.executors import make_executor
+
+        run = runner.prepare(sweep_file, inside(self.results, _sweep_name(sweep_file)))
+        if run.sweep.spec.design != "psa":
+            raise IcssimError(f"{source}: not a PSA ('design: {run.sweep.spec.design}')")
+        busy = [j for j in self._jobs.values() if j.state == "running" and j.data.get("out") == str(run.out)]
+        if busy:
+            raise IcssimError(f"this PSA is already running (results/{run.out.name}/): wait for it or cancel it")
+        command = f"icssim psa {source}  # from icssim app"
+
+        def work(job: Job) -> None:
+            job.folder = run.out.name
+            executor = Ticking(make_executor(self.workers), job.tick)
+            try:
+                runner.execute(run, executor=executor, yes=True, budget=None, quiet=True, command=command)
+                job.message = "writing the tables, the CE plane and the acceptability curve"
+                outputs.write_outputs(run, command)
+                job.data["answer"] = answer_text(write_psa(run))
+            except Cancelled:
+                kept = len(run.done)
+                job.data["cancel_message"] = (f"cancelled: {kept} finished run(s) kept in results/{run.out.name}/; "
+                                              "start the same PSA again to run only the rest")
+                raise
+            finally:
+                executor.close()
+                if run.store is not None:
+                    run.store.close()
+            job.message = f"wrote results/{run.out.name}/ ({run.ran_now} run(s) now, {len(run.done)} in all)"
+
+        strategies = len(run.sweep.bases)
+        draws = len(run.points) // max(strategies, 1)
+        job = self._start("psa", f"PSA {run.sweep.name} ({draws} draws x {strategies} strategies x "
+                                 f"{run.replications} replication(s))", run.total(), work,
+                          done=len(run.done), out=str(run.out))
+        return job
+
+
+def _sweep_name(path: Path) -> str:
+    """``sweep.name`` of a sweep file (its results folder's name), read before the whole file is
+    validated (a name that is no plain folder name is refused by ``inside``)."""
+    from ruamel.yaml import YAML
+
+    doc = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    name = doc.get("sweep", {}).get("name") if isinstance(doc, dict) and isinstance(doc.get("sweep"), dict) else None
+    if not isinstance(name, str) or not name:
+        raise IcssimError(f"{path.name}: sweep.name is missing")
+    return name
 
 
 def _check_replications(n: int, least: int) -> None:

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from icssim.app.jobs import MAX_REPLICATIONS, Jobs
-from icssim.app.workspace import Workspace
+from icssim.app.workspace import NAME, Workspace
 from icssim.errors import IcssimError, ScenarioError
 
 HERE = Path(__file__).parent
@@ -246,6 +246,33 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             points.append(Point(tuple(combo), edited, raw))
         return jobs.whatif(name, keys, points, _whole(values.get("replications", "")))
 
+    async def psa_page(request: Request) -> Response:
+        """The PSA sweep files; start one (with fewer draws if asked) as ``icssim psa`` would."""
+        from icssim.app.psa import MAX_DRAWS, psa_files, sweep_file_for
+
+        files = await run_in_threadpool(psa_files, ws.sweeps)
+        values: dict[str, str] = dict(request.query_params)
+        error = ""
+        if request.method == "POST":
+            try:
+                values = await form(request)
+                name = values.get("sweep", "")
+                if not NAME.match(name):
+                    raise IcssimError(f"{name!r} is not a sweep file's name")
+                draws = _whole(values.get("draws", ""), "draws")
+                reps = _whole(values.get("replications", ""), "replications per draw")
+                path = await run_in_threadpool(sweep_file_for, ws.sweeps, name, draws, reps)
+                job = await run_in_threadpool(jobs.psa, path, f"scenarios/sweeps/{path.name}")
+                return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+            except PermissionError as exc:
+                return refused(request, exc, 403)
+            except ScenarioError as exc:
+                error = "; ".join(str(p) for p in exc.problems)
+            except IcssimError as exc:
+                error = str(exc)
+        return page(request, "psa.html", 422 if error else 200, files=files, values=values, error=error,
+                    max_draws=MAX_DRAWS)
+
     async def job_page(request: Request) -> Response:
         job = jobs.get(request.path_params["id"])
         if job is None:
@@ -285,7 +312,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         files = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
         rel = str(path.relative_to(ws.results))
         return page(request, "folder.html", rel=rel, files=files, report=(path / "report.html").is_file(),
-                    whatif=(path / "whatif.png").is_file())
+                    whatif=(path / "whatif.png").is_file(), psa=await run_in_threadpool(_psa_answer, path))
 
     routes = [
         Route("/", home),
@@ -294,6 +321,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         Route("/run", start_run, methods=["POST"]),
         Route("/compare", compare_page, methods=["GET", "POST"]),
         Route("/explore", explore_page, methods=["GET", "POST"]),
+        Route("/psa", psa_page, methods=["GET", "POST"]),
         Route("/jobs/{id}", job_page),
         Route("/jobs/{id}/status", job_json),
         Route("/jobs/{id}/cancel", job_cancel, methods=["POST"]),
@@ -307,11 +335,11 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     return app
 
 
-def _whole(text: str) -> int:
+def _whole(text: str, what: str = "replications") -> int:
     try:
         return int(str(text).strip())
     except ValueError:
-        raise IcssimError(f"replications must be a whole number, found {text!r}") from None
+        raise IcssimError(f"{what} must be a whole number, found {text!r}") from None
 
 
 def _changed(ws: Workspace, scenario, key: str, text: str) -> bool:
@@ -344,3 +372,15 @@ def pathway_svg_bytes(scenario) -> bytes:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return buf.getvalue()
+
+
+def _psa_answer(folder: Path) -> str:
+    """A PSA folder's answer in words (from its psa.json), or "" for any other folder."""
+    import json
+
+    from icssim.health.psa_outputs import answer_text
+
+    try:
+        return answer_text(json.loads((folder / "psa.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""

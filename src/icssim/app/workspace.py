@@ -79,6 +79,7 @@ class Workspace:
         self.root = Path(root).resolve()
         self.scenarios = self.root / "scenarios"
         self.results = self.root / "results"
+        self.sweeps = self.scenarios / "sweeps"
         self._loaded: dict[Path, tuple[tuple, Any, list[str]]] = {}
 
     # ------------------------------------------------------------------ paths

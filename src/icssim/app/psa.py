@@ -1,0 +1,141 @@
+"""Probabilistic sensitivity analysis from the app: the ``design: psa`` sweep files of
+``scenarios/sweeps/``, run as ``icssim psa`` runs them, with fewer draws if asked.
+
+A PSA with other draws or replications than its file is another sweep, so it gets a file of its
+own: ``scenarios/sweeps/<name>_<draws>_draws.yaml`` (``_<r>_reps`` added when the replications
+differ), the original with ``samples``, ``replications`` and ``sweep.name`` changed and its
+comments kept. The command line then runs, resumes or repeats exactly what the app ran
+(``icssim psa scenarios/sweeps/ed_psa_20_draws.yaml``), into the same ``results/`` folder; a
+stopped PSA keeps its finished runs there, and starting it again runs only the rest.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from icssim.errors import IcssimError
+from icssim.output_folder import inside
+
+#: Most draws and most runs (draws x strategies x replications) one request may ask for.
+MAX_DRAWS = 1000
+MAX_RUNS = 4000
+
+
+@dataclass
+class PsaFile:
+    """A ``design: psa`` sweep file, as listed on the PSA page."""
+
+    name: str                 # file name without .yaml
+    title: str                # sweep.name
+    description: str
+    samples: int
+    replications: int
+    strategies: list[str]
+    parameters: int
+
+
+def psa_files(sweeps: Path) -> list[PsaFile]:
+    """The ``design: psa`` files in ``sweeps`` (read as plain YAML; validated when one is started)."""
+    from ruamel.yaml import YAML
+
+    out: list[PsaFile] = []
+    if not sweeps.is_dir():
+        return out
+    yaml = YAML(typ="safe", pure=True)
+    for path in sorted(sweeps.glob("*.yaml")):
+        try:
+            doc = yaml.load(path.read_text(encoding="utf-8"))
+        except Exception:   # noqa: BLE001 (an unreadable file is not offered; `icssim psa` names its mistake)
+            continue
+        if not isinstance(doc, dict) or doc.get("design") != "psa" or not isinstance(doc.get("sweep"), dict):
+            continue
+        info, base = doc["sweep"], doc.get("base")
+        strategies = list(base) if isinstance(base, (dict, list)) else [Path(str(base)).stem]
+        try:
+            out.append(PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
+                               int(doc.get("samples") or 0), int(info.get("replications", 5)),
+                               [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {})))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Path:
+    """The sweep file to run: ``scenarios/sweeps/<name>.yaml`` itself when ``draws`` and
+    ``replications`` are its own, else a file of their own beside it (made once; an existing one
+    is used only if it says the same)."""
+    by_name = {f.name: f for f in psa_files(sweeps)}
+    if name not in by_name:
+        raise IcssimError(f"{name!r} is not a PSA sweep file in scenarios/sweeps/ (a file with 'design: psa')")
+    spec = by_name[name]
+    if not 2 <= draws <= MAX_DRAWS:
+        raise IcssimError(f"draws must be a whole number from 2 to {MAX_DRAWS}, found {draws}")
+    if not 1 <= replications <= 200:
+        raise IcssimError(f"replications per draw must be a whole number from 1 to 200, found {replications}")
+    runs = draws * len(spec.strategies) * replications
+    if runs > MAX_RUNS:
+        raise IcssimError(f"{draws} draws x {len(spec.strategies)} strategies x {replications} replication(s) "
+                          f"is {runs:,} runs, more than the app starts at once ({MAX_RUNS:,}): use "
+                          f"`icssim psa` on the command line for a PSA this size")
+    source = inside(sweeps, name + ".yaml")
+    if draws == spec.samples and replications == spec.replications:
+        return source
+    new = f"{name}_{draws}_draws" + (f"_{replications}_reps" if replications != spec.replications else "")
+    target = inside(sweeps, new + ".yaml")
+    text = _derived_text(source, new, draws, replications)
+    if target.exists():
+        if target.read_text(encoding="utf-8") != text:
+            raise IcssimError(f"scenarios/sweeps/{new}.yaml exists and says something else: delete or rename it "
+                              "to run this PSA from the app")
+        return target
+    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, target)   # never replaces a file that appeared meanwhile
+    except FileExistsError:
+        if target.read_text(encoding="utf-8") != text:
+            raise IcssimError(f"scenarios/sweeps/{new}.yaml appeared meanwhile and says something else") from None
+    finally:
+        tmp.unlink()
+    return target
+
+
+def _derived_text(source: Path, new: str, draws: int, replications: int) -> str:
+    """``source`` with its draws, replications and name changed, comments kept, and a header saying so."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.width = 4096   # no line is re-wrapped: each keeps its comment
+    doc: Any = yaml.load(source.read_text(encoding="utf-8"))
+    doc["sweep"]["name"] = new
+    doc["sweep"]["replications"] = replications
+    doc["samples"] = draws
+    buf = io.StringIO()
+    yaml.dump(doc, buf)
+    header = (f"# Made by `icssim app` from {source.name}: the same PSA with {draws} draws and {replications} "
+              f"replication(s) per draw.\n# Run, resume or repeat it with: icssim psa scenarios/sweeps/{new}.yaml\n")
+    return header + buf.getvalue()
+
+
+class Ticking:
+    """A sweep executor that counts each finished run on an app job (and stops when it is cancelled)."""
+
+    def __init__(self, inner, tick) -> None:
+        self.inner, self.tick = inner, tick
+        self.name, self.workers = inner.name, inner.workers
+
+    def run(self, tasks):
+        stream = self.inner.run(tasks)
+        try:
+            for result in stream:
+                self.tick()
+                yield result
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        self.inner.close()
