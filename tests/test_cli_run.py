@@ -111,3 +111,20 @@ def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
     assert not out.exists()
     kept = pd.read_csv(tmp_path / "out-interrupted" / "kpis_by_replication.csv")
     assert 1 <= len(kept) < 1000 and list(kept["replication"]) == list(range(len(kept)))
+
+
+def test_wrote_line_gives_simulation_and_total_time(tmp_path, capsys):
+    """'wrote ...' says how long the simulation took and how long the whole command took, writing
+    the tables, plots and report included (issue 23: '(1.4 s)' left out 4 s of writing)."""
+    import re
+
+    from icssim.cli import main
+    from test_cli_validate import VALID
+
+    path = tmp_path / "small.yaml"
+    path.write_text(VALID)
+    assert main(["run", str(path), "--out", str(tmp_path / "out"), "-n", "2", "-w", "1", "--quiet"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    match = re.search(r"seed \d+; simulation (\d+\.\d) s, total (\d+\.\d) s\)$", line)
+    assert match, line
+    assert float(match.group(2)) >= float(match.group(1))

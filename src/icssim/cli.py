@@ -27,8 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     in the input or command, 1 the machine refused (disk full, no permission), 130 Ctrl-C and
     143 SIGTERM (finished replications kept), 70 a bug in icssim (its traceback saved to a file).
     """
+    started = time.perf_counter()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     with guard.terminate_as_interrupt():
         try:
             return args.handler(args)
@@ -239,12 +241,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     if not args.quiet:
         print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
-    print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}, {wall:.1f} s)")
+    print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}; {timings(args, wall)})")
     if result.precision:
         pr = result.precision
         status = "reached" if pr["reached"] else "NOT reached (cap hit)"
         print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
     return 0
+
+
+def timings(args: argparse.Namespace, simulation: float) -> str:
+    """How long the user waited: the simulation, and the whole command (reading the scenario and
+    writing tables, plots and the report included)."""
+    total = time.perf_counter() - getattr(args, "started", time.perf_counter() - simulation)
+    return f"simulation {simulation:.1f} s, total {total:.1f} s"
 
 
 def check_size(args: argparse.Namespace, scenarios: list, replications: int) -> None:
@@ -368,7 +377,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(format_differences(comparison))
     print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
-          f"{comparison.results[0].seed}, {wall:.1f} s)")
+          f"{comparison.results[0].seed}; {timings(args, wall)})")
     return 0
 
 
@@ -437,7 +446,7 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     current = in_days(scenario.scenario.warmup, scenario.scenario.time_unit)
     for name, days in diagnostic.suggested_days.items():
         print(f"  {name}: MSER-5 suggests {days:.0f} days")
-    verdict = "enough" if current >= diagnostic.overall_days else "SHORTER than suggested"
-    print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} days ({verdict})")
+    print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} days "
+          f"({diagnostic.verdict(current)})")
     print(f"wrote {out}/warmup.png")
     return 0
