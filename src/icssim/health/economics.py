@@ -14,9 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from icssim.intervals import half_width
+from icssim.intervals import half_width, t_quantile
 
 COST, QALYS = "cost_per_person", "qalys_per_person"
 #: NICE's range for services and guidelines (ed-outcomes.md section 4.1), GBP per QALY
@@ -40,7 +39,7 @@ def icer_interval(d_cost: np.ndarray, d_qalys: np.ndarray, level: float = 0.95) 
     n = len(d_cost)
     if n < 2:
         return math.nan, math.nan
-    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    t = float(t_quantile(level, n - 1))
     c, q = float(d_cost.mean()), float(d_qalys.mean())
     cov = np.cov(d_cost, d_qalys, ddof=1) / n
     vc, vq, vcq = float(cov[0, 0]), float(cov[1, 1]), float(cov[0, 1])
