@@ -131,3 +131,102 @@ def test_a_three_area_national_run(tmp_path):
     stored = pd.read_parquet(out / "integrated" / "runs.parquet")
     scaled = stored[stored["kpi"] == "cost_per_year"].groupby("area")["value"].mean()
     assert scaled["Small"] < scaled["Large"]
+
+
+def test_whole_servers_round_scaled_wte_to_the_nearest_whole_server():
+    from icssim.sweep.design import scaled_value
+
+    assert scaled_value("services.x.staff.psychologist.wte", 2.08) == 2.08       # as before: 3 part-time servers
+    assert scaled_value("services.x.staff.psychologist.wte", 2.08, whole_servers=True) == 2
+    assert scaled_value("services.x.staff.psychologist.wte", 3.5, whole_servers=True) == 4
+    assert scaled_value("services.x.staff.psychologist.wte", 0.3, whole_servers=True) == 1   # never none
+    assert scaled_value("services.x.beds", 7.6, whole_servers=True) == 8
+
+
+def test_the_national_run_reports_what_rounding_to_whole_servers_gains_or_loses(tmp_path):
+    national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    rounding = national.capacity_rounding(tmp_path)
+    assert set(rounding["base"]) == {"fragmented", "integrated"} and rounding["area"].nunique() == 42
+    assert (rounding["wte"] == rounding["wte"].round()).all()                 # whole servers everywhere
+    off = (rounding["wte"] - rounding["exact_wte"]).abs()
+    assert (off[rounding["exact_wte"] >= 0.5] <= 0.5 + 1e-9).all()
+    assert (rounding.loc[rounding["exact_wte"] < 0.5, "wte"] == 1).all()     # at least one server
+    assert np.allclose(rounding["change_wte"], rounding["wte"] - rounding["exact_wte"], atol=1e-3)
+    # the ICSs whose integrated psychologist WTE (4.0 for 1.5 million) scaled to just over 2, 3 or 4:
+    psych = rounding[rounding["path"] == "services.ed_service.staff.psychologist.wte"].set_index("area")
+    over = psych[(psych["exact_wte"] % 1 > 0) & (psych["exact_wte"] % 1 < 0.3)]
+    assert len(over) and (over["wte"] < over["exact_wte"]).all()              # rounded down, not up a server
+    by_area = national.rounding_by_area(rounding)
+    assert {"wte_change_fragmented", "wte_change_integrated"} <= set(by_area.columns)
+    assert by_area["wte_change_integrated"].abs().max() < 0.35
+
+
+def test_whole_servers_work_their_full_hours_in_the_engine():
+    """A scaled 2.08 WTE is 3 servers at 69% of their hours (each contact lasts 1/0.69 as long);
+    rounded, 2 servers at full hours."""
+    from icssim.model.plan import compile_plan
+    from icssim.scenario import load_scenario
+    from icssim.sweep.design import scaled_value
+
+    s = load_scenario(ROOT / "scenarios" / "ed_integrated.yaml")
+    for wte, servers, stretched in ((2.08, 3, True), (scaled_value("x.wte", 2.08, True), 2, False)):
+        staff = s.services["ed_service"].staff["psychologist"].model_copy(update={"wte": wte})
+        service = s.services["ed_service"].model_copy(update={"staff": {**s.services["ed_service"].staff,
+                                                                        "psychologist": staff}})
+        plan = compile_plan(s.model_copy(update={"services": {**s.services, "ed_service": service}}))
+        res = next(r for r in plan.resources if r.name == "ed_service/psychologist")
+        assert res.capacity == servers
+        hours = staff.clinical_hours_per_week or 168.0
+        assert (res.elapsed_scale > 168.0 / hours + 1e-9) == stretched
+
+
+def _small_psa(folder: Path) -> Path:
+    """Both ED pathways, shortened to 18 months, in two small ICSs, three parameter draws."""
+    for name, base in (("frag", "ed_fragmented"), ("integ", "ed_integrated")):
+        (folder / f"{name}.yaml").write_text(f"extends: {ROOT / 'scenarios' / base}.yaml\n"
+                                             "scenario: {horizon: 18 months, warmup: 6 months}\n")
+    sweep = {
+        "sweep": {"name": "npsa", "seed": 5, "replications": 1},
+        "base": {"fragmented": "frag.yaml", "integrated": "integ.yaml"},
+        "design": "psa", "samples": 3,
+        "parameters": {"health.states.ill_moderate.utility": {"dist": "beta", "mean": 0.75, "sd": 0.05},
+                       "services.adult_inpatient.cost_per_bed_day": {"dist": "gamma", "mean": 1264, "sd": 126}},
+        "areas": {"rows": [{"name": "Small", "population": 150_000}, {"name": "Large", "population": 300_000}],
+                  "whole_servers": True,
+                  "scale": ["services.cyp_ed.staff.therapist.wte", "services.ed_service.staff.therapist.wte",
+                            "services.acute.beds"]},
+        "kpis": ["wait_to_treatment_mean", "cost_per_year", "qalys_per_person", "cost_per_person"],
+    }
+    file = folder / "psa.yaml"
+    file.write_text(yaml.safe_dump(sweep))
+    return file
+
+
+def test_a_national_psa_ranks_the_icss_over_the_draws(tmp_path):
+    out = national.run_national(_small_psa(tmp_path), tmp_path / "out", workers=1)
+    table = pd.read_csv(out / "national_psa.csv")
+    assert sorted(table["area"]) == ["Large", "Small"] and (table["draws"] == 3).all()
+    nmb = "net_benefit_per_person_integrated"
+    assert (table[f"{nmb}_p2_5"] <= table[nmb]).all() and (table[nmb] <= table[f"{nmb}_p97_5"]).all()
+    assert table["p_cost_effective_integrated"].between(0, 1).all()
+    assert list(table[nmb]) == sorted(table[nmb], reverse=True)
+    totals = pd.read_csv(out / "national_psa_totals.csv").iloc[0]
+    assert totals["areas"] == 2 and totals["draws"] == 3 and totals["population"] == 450_000
+    assert (out / "plots" / "psa_ranked_net_benefit.png").is_file()
+    # the same parameter set is drawn in every area and both pathways
+    runs = national.load_runs(out)
+    values = runs.drop_duplicates(["base", "area", "point"])
+    per_draw = values.groupby(["base", "area"])["health.states.ill_moderate.utility"].apply(list)
+    assert len({tuple(v) for v in per_draw}) == 1
+
+
+def test_a_national_psa_on_a_local_dask_cluster_matches_the_local_run(tmp_path):
+    pytest.importorskip("distributed")
+    file = _small_psa(tmp_path)
+    local = national.run_national(file, tmp_path / "local", workers=2)
+    on_dask = national.run_national(file, tmp_path / "dask", workers=3, dask="local")
+    for name in ("national_psa.csv", "national_psa_totals.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(local / name), pd.read_csv(on_dask / name))
+    # resumable: the same command again runs nothing and writes the same table
+    again = national.run_national(file, tmp_path / "dask", workers=3, dask="local")
+    pd.testing.assert_frame_equal(pd.read_csv(local / "national_psa.csv"), pd.read_csv(again / "national_psa.csv"))

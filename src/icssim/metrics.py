@@ -45,16 +45,28 @@ def patients_frame(rec: RunRecords) -> pd.DataFrame:
     return df
 
 
+#: The outcome of a visit still in progress at the horizon, in the visits table.
+IN_PROGRESS = "in_progress"
+
+
 def visits_frame(rec: RunRecords) -> pd.DataFrame | None:
-    """One row per step visit (queue entry, start, end, outcome), times in days."""
+    """One row per step visit (queue entry, start, end, outcome), times in days.
+
+    Visits still in progress at the horizon come last, censored: outcome ``in_progress``,
+    ``in_progress`` true, ``t_end`` the horizon (the time reached, not an end) and ``t_start``
+    empty for those still waiting."""
     if rec.visits is None:
         return None
-    df = pd.DataFrame(rec.visits)
+    open_visits = rec.in_progress if rec.in_progress is not None else {k: v[:0] for k, v in rec.visits.items()}
+    n_done = len(rec.visits["pid"])
+    df = pd.DataFrame({k: np.concatenate([v, open_visits[k]]) for k, v in rec.visits.items()})
     days = rec.hours_per_unit / 24
     for col in ("t_enter", "t_queue", "t_start", "t_end"):
         df[col] = df[col] * days
     df["step"] = pd.Categorical.from_codes(df["step"], categories=list(rec.steps))
-    df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=list(VISIT_OUTCOMES))
+    codes = np.where(np.arange(len(df)) < n_done, df["outcome"].to_numpy(), len(VISIT_OUTCOMES))
+    df["outcome"] = pd.Categorical.from_codes(codes, categories=[*VISIT_OUTCOMES, IN_PROGRESS])
+    df["in_progress"] = np.arange(len(df)) >= n_done
     return df
 
 

@@ -109,6 +109,45 @@ def run_national(path: Path, out: Path | None = None, workers: int | None = None
     return out
 
 
+# -- capacity rounding ----------------------------------------------------------------------------------
+
+def capacity_rounding(specs: Path) -> pd.DataFrame:
+    """Per base, area and scaled staff WTE path of the single-base sweep files in ``specs``: the
+    WTE scaled exactly by population, the WTE the area's scenario gets, and the difference: the
+    capacity gained (or lost) when ``areas.whole_servers`` rounds WTE to whole servers."""
+    from icssim.scenario import provenance
+    from icssim.sweep.design import get_path, scaled_value
+    from icssim.sweep.spec import load_sweep
+
+    rows = []
+    for file in sorted(Path(specs).glob("*.yaml")):
+        sweep = load_sweep(file)
+        if sweep.areas is None or sweep.spec.areas is None:
+            continue
+        whole = sweep.spec.areas.whole_servers
+        for label, scenario in sweep.bases.items():
+            raw = provenance(scenario).raw
+            reference = raw["scenario"]["population"]
+            for path in (p for p in sweep.spec.areas.scale if p.endswith(".wte")):
+                for area in sweep.areas:
+                    exact = get_path(raw, path) * area.population / reference
+                    wte = float(scaled_value(path, exact, whole))
+                    rows.append({"base": label, "area": area.name, "population": area.population, "path": path,
+                                 "exact_wte": round(exact, 3), "wte": wte, "change_wte": round(wte - exact, 3)})
+    return pd.DataFrame(rows, columns=["base", "area", "population", "path", "exact_wte", "wte", "change_wte"])
+
+
+def rounding_by_area(rounding: pd.DataFrame) -> pd.DataFrame:
+    """Per area and base: the scaled staff WTE as run against the exact scaling, as a share
+    (``wte_change_<base>``: +0.05 means 5% more clinical hours than capacity per head would give)."""
+    if rounding.empty:
+        return pd.DataFrame(columns=["area"])
+    sums = rounding.groupby(["area", "base"], sort=False)[["exact_wte", "wte"]].sum()
+    change = (sums["wte"] / sums["exact_wte"] - 1.0).unstack("base")
+    change.columns = [f"wte_change_{b}" for b in change.columns]
+    return change.reset_index()
+
+
 # -- reading and summarising ------------------------------------------------------------------------
 
 def load_runs(folder: Path) -> pd.DataFrame:
@@ -220,6 +259,83 @@ def national_totals(runs: pd.DataFrame, cost: str = COST_KPI, wtp: float = WTP, 
     return pd.DataFrame(rows)
 
 
+# -- a national PSA ------------------------------------------------------------------------------------
+
+def is_psa(runs: pd.DataFrame) -> bool:
+    """Whether these runs are a probabilistic sensitivity analysis (``design: psa``)."""
+    return "role" in runs and bool((runs["role"] == "psa").any())
+
+
+def _draws(runs: pd.DataFrame) -> pd.DataFrame:
+    """(base, area, draw, replication) x KPI for a PSA: ``draw`` numbers each area's points in
+    the order the sweep drew them, so draw *k* is the same parameter set in every area and base
+    (each base's sweep draws from the same seed)."""
+    wide = runs.pivot_table(index=["base", "area", "population", "point", "replication"], columns="kpi",
+                            values="value", aggfunc="first").reset_index()
+    wide["draw"] = wide.groupby(["base", "area"])["point"].rank(method="dense").astype(int) - 1
+    return wide.groupby(["base", "area", "population", "draw"], sort=False).mean(numeric_only=True).reset_index()
+
+
+def _spread(row: dict[str, Any], name: str, x: np.ndarray) -> None:
+    """Mean and the 2.5th and 97.5th percentiles over the parameter draws."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    row[name] = float(x.mean()) if len(x) else np.nan
+    row[f"{name}_p2_5"], row[f"{name}_p97_5"] = (np.percentile(x, [2.5, 97.5]) if len(x) else (np.nan, np.nan))
+
+
+def psa_table(runs: pd.DataFrame, cost: str = COST_KPI, wtp: float = WTP) -> pd.DataFrame:
+    """Per area, over the PSA's parameter draws (replications averaged within a draw): each base's
+    cost per resident and the second base's net monetary benefit per help-seeker, each as a mean
+    with its 95% range over the draws, and the probability that the second base is cost-effective
+    at ``wtp`` (the share of draws with a positive net benefit)."""
+    wide = _draws(runs)
+    wide["cost_per_head"] = wide[cost] / wide["population"]
+    bases = list(dict.fromkeys(runs["base"]))
+    rows = []
+    for (area, population), group in wide.groupby(["area", "population"], sort=False):
+        by = {b: g.set_index("draw").sort_index() for b, g in group.groupby("base")}
+        row: dict[str, Any] = {"area": area, "population": int(population), "draws": int(group["draw"].nunique())}
+        for b in bases:
+            if b in by:
+                _spread(row, f"cost_per_head_{b}", by[b]["cost_per_head"].to_numpy())
+        if len(bases) > 1 and all(b in by for b in bases[:2]):
+            one, other = by[bases[0]], by[bases[1]]
+            draws = one.index.intersection(other.index)
+            nmb = (wtp * (other.loc[draws, "qalys_per_person"] - one.loc[draws, "qalys_per_person"])
+                   - (other.loc[draws, "cost_per_person"] - one.loc[draws, "cost_per_person"])).to_numpy()
+            _spread(row, f"net_benefit_per_person_{bases[1]}", nmb)
+            row[f"p_cost_effective_{bases[1]}"] = float((nmb > 0).mean()) if len(nmb) else np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if len(bases) > 1 and f"net_benefit_per_person_{bases[1]}" in table:
+        table = table.sort_values(f"net_benefit_per_person_{bases[1]}", ascending=False, kind="stable")
+    return table.reset_index(drop=True)
+
+
+def psa_totals(runs: pd.DataFrame, cost: str = COST_KPI, wtp: float = WTP) -> pd.DataFrame:
+    """England over the PSA's draws: per draw, the sum over the areas of each base's cost a year
+    and of the second base's net benefit a year (per help-seeker x help-seekers); their means, 95%
+    ranges over the draws, and the probability that changing is cost-effective nationally."""
+    wide = _draws(runs)
+    bases = list(dict.fromkeys(runs["base"]))
+    row: dict[str, Any] = {"areas": int(wide["area"].nunique()), "draws": int(wide["draw"].nunique()),
+                           "population": int(wide.drop_duplicates("area")["population"].sum())}
+    sums = {b: wide[wide["base"] == b].groupby("draw")[cost].sum() for b in bases}
+    for b in bases:
+        _spread(row, f"{cost}_{b}", sums[b].to_numpy())
+    if len(bases) > 1:
+        a = wide[wide["base"] == bases[0]].set_index(["area", "draw"]).sort_index()
+        v = wide[wide["base"] == bases[1]].set_index(["area", "draw"]).sort_index()
+        idx = a.index.intersection(v.index)
+        per_person = (wtp * (v.loc[idx, "qalys_per_person"] - a.loc[idx, "qalys_per_person"])
+                      - (v.loc[idx, "cost_per_person"] - a.loc[idx, "cost_per_person"]))
+        nmb = (per_person * a.loc[idx, "referrals_per_year"]).groupby(level="draw").sum().to_numpy()
+        _spread(row, f"net_benefit_per_year_{bases[1]}", nmb)
+        row[f"p_cost_effective_{bases[1]}"] = float((nmb > 0).mean()) if len(nmb) else np.nan
+    return pd.DataFrame([row])
+
+
 # -- plots --------------------------------------------------------------------------------------
 
 def ranked_plot(table: pd.DataFrame, column: str, title: str, xlabel: str, file: Path,
@@ -258,10 +374,18 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
     """Write national.csv, national_totals.csv and the ranked plots into ``folder``."""
     folder = Path(folder)
     runs = load_runs(folder)
+    if is_psa(runs):
+        return _write_psa(folder, runs, cost, wtp)
     table = national_table(runs, wait, cost, wtp, level)
     totals = national_totals(runs, cost, wtp, level)
     bases = list(dict.fromkeys(runs["base"]))
     written = [folder / "national.csv", folder / "national_totals.csv"]
+    if (folder / "specs").is_dir():
+        rounding = capacity_rounding(folder / "specs")
+        if not rounding.empty:
+            rounding.to_csv(folder / "capacity_rounding.csv", index=False)
+            written.append(folder / "capacity_rounding.csv")
+            table = table.merge(rounding_by_area(rounding), on="area", how="left")
     table.to_csv(written[0], index=False)
     totals.to_csv(written[1], index=False)
     plots = folder / "plots"
@@ -275,6 +399,24 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
                                    f"Net monetary benefit of {bases[1]} over {bases[0]} at £{wtp:,.0f}/QALY, "
                                    "per help-seeker (paired 95% CI); largest first",
                                    "£ per help-seeker", plots / "ranked_net_benefit.png", ascending=False))
+    return written
+
+
+def _write_psa(folder: Path, runs: pd.DataFrame, cost: str, wtp: float) -> list[Path]:
+    """A national PSA's outputs: national_psa.csv, national_psa_totals.csv and the ranked plot."""
+    table, totals = psa_table(runs, cost, wtp), psa_totals(runs, cost, wtp)
+    written = [folder / "national_psa.csv", folder / "national_psa_totals.csv"]
+    table.to_csv(written[0], index=False)
+    totals.to_csv(written[1], index=False)
+    bases = list(dict.fromkeys(runs["base"]))
+    column = f"net_benefit_per_person_{bases[1]}" if len(bases) > 1 else ""
+    if column in table:
+        plot = table.rename(columns={f"{column}_p2_5": f"{column}_lower", f"{column}_p97_5": f"{column}_upper"})
+        written.append(ranked_plot(plot, column, f"Net monetary benefit of {bases[1]} over {bases[0]} at "
+                                   f"£{wtp:,.0f}/QALY, per help-seeker: mean and 95% range over "
+                                   f"{int(table['draws'].max())} parameter draws; largest first",
+                                   "£ per help-seeker", folder / "plots" / "psa_ranked_net_benefit.png",
+                                   ascending=False))
     return written
 
 

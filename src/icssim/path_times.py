@@ -29,17 +29,37 @@ def interval_times(rec: RunRecords, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def point_times(rec: RunRecords, step: int, end: int, whole: str) -> np.ndarray:
     """Each patient's time of a point of the path (inf where they never reached it): ``whole``
-    (arrival or exit) when ``step`` is -1, else the first start (or end) of a visit of ``step``."""
+    (arrival or exit) when ``step`` is -1, else the first start (or end) of a visit of ``step``.
+
+    A visit in progress at the horizon (:attr:`RunRecords.in_progress`) has a start if its service
+    had begun, and no end."""
     P = rec.patients
     if step < 0:
         t = P[whole].astype(float)
         return np.where(np.isnan(t), np.inf, t)
     out = np.full(len(P["pid"]), np.inf)
-    V = rec.visits
+    index = pid_index(P)
+    for V in (rec.visits, None if end else rec.in_progress):
+        if V is None or not len(V["pid"]):
+            continue
+        col = V["t_end"] if end else V["t_start"]
+        at = (V["step"] == step) & ~np.isnan(col)
+        np.minimum.at(out, index[V["pid"][at].astype(np.intp)], col[at])
+    return out
+
+
+def on_the_way(rec: RunRecords, name: str) -> np.ndarray:
+    """Patients on their way to interval standard ``name``'s ``to`` at the horizon, not there yet:
+    for ``exit``, everyone still in the pathway; for a step's start, those waiting at that step;
+    for a step's end, those waiting at it or in its service (visits in progress)."""
+    P = rec.patients
+    _f_step, _f_end, step, end = rec.intervals[name]
+    if step < 0:
+        return np.isnan(P["exit"])
+    out = np.zeros(len(P["pid"]), dtype=bool)
+    V = rec.in_progress
     if V is None or not len(V["pid"]):
         return out
-    col = V["t_end"] if end else V["t_start"]
-    at = (V["step"] == step) & ~np.isnan(col)
-    rows = pid_index(P)[V["pid"][at].astype(np.intp)]
-    np.minimum.at(out, rows, col[at])
+    at = (V["step"] == step) & (True if end else np.isnan(V["t_start"]))
+    out[pid_index(P)[V["pid"][at].astype(np.intp)]] = True
     return out

@@ -1,7 +1,9 @@
-"""Waits and times at every stage, and standards on any interval (issue 25), as registered KPIs.
+"""Waits and times at every stage, standards on any interval, and what is open at the horizon
+(issue 25), as registered KPIs.
 
 Measured from the visit records (:attr:`RunRecords.visits`: ``t_enter``, ``t_queue``, ``t_start``,
-``t_end`` of each visit of a step) and the patient records, for a scenario that asks for them:
+``t_end`` of each visit of a step; :attr:`RunRecords.in_progress`: the visits still open at the
+horizon) and the patient records, for a scenario that asks for them:
 
 * ``scenario.stage_waits: true`` gives, for every step that queues for staff (or a caseload place
   or a bed), the wait in its queue (``t_start - t_queue``), and for every step that queues or takes
@@ -11,14 +13,21 @@ Measured from the visit records (:attr:`RunRecords.visits`: ``t_enter``, ``t_que
   scenario's time unit is minutes or hours, else in days, and the unit is part of the name:
   ``stage_wait_mean_minutes_<step>``, ``stage_time_p90_minutes_<step>``,
   ``time_in_system_p95_minutes``, ``time_in_system_mean_minutes_<cohort>``.
+  Times are of what was over by the horizon: a wait counts once the service began (also a service
+  still in progress then), a time at a step once the visit ended, a time in the pathway once the
+  patient left. What was still open is counted beside them, so it does not vanish:
+  ``stage_open_<step>`` (visits still at the step) and ``time_in_system_open`` (patients still in
+  the pathway). Utilisation is also reported counting started work in full
+  (``utilisation_in_full_<resource>``: the services in progress at the horizon to their scheduled
+  end), beside the usual ``utilisation_<resource>``, cut at the horizon.
 * a standard with ``from`` and ``to`` (``arrival``, ``exit``, ``<step>``, ``<step>.start`` or
   ``<step>.end``) is measured here: the share of the window's patients who reached ``to`` whose
-  interval was within the threshold. It is reported under the standard's usual name,
-  ``within_<name>`` (this family runs after the referral-based one and replaces its value).
+  interval was within the threshold, with those still on their way to ``to`` at the horizon who
+  have already waited longer than the threshold counted as breaches. It is reported under the
+  standard's usual name, ``within_<name>`` (this family runs after the referral-based one and
+  replaces its value).
 
-Only visits and patients of the observation window count (patients who arrived after the
-warm-up); a visit still in progress at the horizon is not recorded, so a run that does not let
-its work finish (see ``scenario.arrivals_until``) under-counts long waits.
+Only visits and patients of the observation window count (patients who arrived after the warm-up).
 """
 
 from __future__ import annotations
@@ -26,11 +35,13 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.kpis import Family, KpiInfo, Window, register
-from icssim.path_times import interval_times, pid_index
+from icssim.path_times import interval_times, on_the_way, pid_index
 
 STAGES = "Waits and times at each stage"
 #: percentiles of the time from arrival to exit
 PERCENTILES = (50, 90, 95)
+#: the number of the window's patients still in the pathway at the horizon
+OPEN_IN_PATHWAY = "time_in_system_open"
 
 
 def _minutes(w: Window) -> tuple[float, str]:
@@ -51,9 +62,16 @@ class StageTimes(Family):
     prefix, family, group = "stage_", "step", STAGES
 
     def owns(self, name: str) -> bool:
-        return name.startswith(("stage_wait_", "stage_time_", "time_in_system_"))
+        return name.startswith(("stage_wait_", "stage_time_", "stage_open_", "time_in_system_"))
 
     def info(self, name: str) -> KpiInfo:
+        if name == OPEN_IN_PATHWAY:
+            return KpiInfo("Still in the pathway at the horizon (not in the times from arrival to leaving)",
+                           "patients", "neutral", None, None, self.group)
+        if name.startswith("stage_open_"):
+            step = name[len("stage_open_"):]
+            return KpiInfo(f"Still at {step} at the horizon (not in its times)", "patients", "neutral",
+                           self.family, step, self.group)
         if name.startswith("time_in_system_"):
             what, unit, cohort = (name[len("time_in_system_"):].split("_", 2) + [""])[:3]
             label = f"Time from arrival to leaving, {_what(what)}" + (f" ({cohort})" if cohort else "")
@@ -67,22 +85,29 @@ class StageTimes(Family):
         if not rec.stages or rec.visits is None:
             return {}
         factor, unit = _minutes(w)
-        P, V = w.patients, rec.visits
-        index = pid_index(P)
-        row = index[V["pid"].astype(np.intp)] if len(V["pid"]) else np.zeros(0, dtype=np.intp)
-        mine = w.in_window[row] if len(row) else np.zeros(0, dtype=bool)
+        P = w.patients
+        V, mine = rec.visits, _of_window(w, rec.visits)
         started = mine & ~np.isnan(V["t_start"]) & ~np.isnan(V["t_queue"])
+        OV = rec.in_progress  # the visits still open at the horizon
+        open_mine = _of_window(w, OV) if OV is not None else None
         out: dict[str, float] = {}
         for si in rec.stages:
             at = V["step"] == si
-            wait = (V["t_start"] - V["t_queue"])[at & started] * factor
-            time = (V["t_end"] - V["t_enter"])[at & started] * factor
+            wait = (V["t_start"] - V["t_queue"])[at & started]
+            time = (V["t_end"] - V["t_enter"])[at & started] * factor  # completed visits only
             name = rec.steps[si]
+            if OV is not None and open_mine is not None:
+                here = open_mine & (OV["step"] == si)
+                # a service in progress at the horizon has a complete wait; a wait still going on has none
+                in_service = here & ~np.isnan(OV["t_start"]) & ~np.isnan(OV["t_queue"])
+                wait = np.concatenate([wait, (OV["t_start"] - OV["t_queue"])[in_service]])
             if si in rec.stage_queues:
                 for what in ("mean", "p90"):
-                    out[f"stage_wait_{what}_{unit}_{name}"] = _stat(wait, what)
+                    out[f"stage_wait_{what}_{unit}_{name}"] = _stat(wait * factor, what)
             for what in ("mean", "p90"):
                 out[f"stage_time_{what}_{unit}_{name}"] = _stat(time, what)
+            if OV is not None and open_mine is not None:
+                out[f"stage_open_{name}"] = float(np.count_nonzero(here))
         left = w.in_window & ~np.isnan(P["exit"])
         stay = (P["exit"] - P["arrival"]) * factor
         out[f"time_in_system_mean_{unit}"] = _stat(stay[left], "mean")
@@ -91,7 +116,15 @@ class StageTimes(Family):
         if len(rec.cohorts) > 1:
             for ci, cohort in enumerate(rec.cohorts):
                 out[f"time_in_system_mean_{unit}_{cohort}"] = _stat(stay[left & (P["cohort"] == ci)], "mean")
+        out[OPEN_IN_PATHWAY] = float(np.count_nonzero(w.in_window & np.isnan(P["exit"])))
         return out
+
+
+def _of_window(w: Window, V: dict[str, np.ndarray]) -> np.ndarray:
+    """Which rows of visit columns ``V`` are of patients of the observation window."""
+    if not len(V["pid"]):
+        return np.zeros(0, dtype=bool)
+    return w.in_window[pid_index(w.patients)[V["pid"].astype(np.intp)]]
 
 
 def _what(what: str) -> str:
@@ -101,7 +134,10 @@ def _what(what: str) -> str:
 class IntervalStandards(Family):
     """Standards on an interval (``from``/``to``): shares within, under the names ``within_<name>``.
 
-    Owns no name of its own (the standards family labels them); it only measures.
+    Owns no name of its own (the standards family labels them); it only measures. A patient still
+    on the way to ``to`` at the horizon who has already waited longer than the threshold since
+    ``from`` is a breach (a person still in the department at the horizon after 4 hours has missed
+    the 4-hour standard); one who has not yet waited that long is left out: the outcome is unknown.
     """
 
     prefix, family, group = "", "standard", "Waiting-time standards"
@@ -121,17 +157,43 @@ class IntervalStandards(Family):
                 continue
             threshold, level, _measure, cohort = (*std, None)[:4]
             t0, t1 = interval_times(rec, name)
-            group = w.in_window & np.isfinite(t0) & np.isfinite(t1)
+            late = (on_the_way(rec, name) & np.isfinite(t0) & ~np.isfinite(t1)
+                    & ((rec.horizon - t0) * w.days > threshold + 1e-12))
+            group = w.in_window & np.isfinite(t0) & (np.isfinite(t1) | late)
             if level is not None:
                 levels = rec.attribute_levels.get("urgency", ())
                 group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
             if cohort is not None:
                 group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
-            interval = (t1[group] - t0[group]) * w.days
+            interval = (np.where(late, np.inf, t1)[group] - t0[group]) * w.days  # (t0 is finite in the group)
             out[f"within_{name}"] = float((interval <= threshold + 1e-12).mean()) if len(interval) else float("nan")
         return out
+
+
+class UtilisationInFull(Family):
+    """Utilisation counting the work started before the horizon in full: the busy time in the window
+    plus the rest of each service still in progress at the horizon, to its scheduled end, over the
+    same capacity and window as ``utilisation_<resource>`` (which is cut at the horizon). Reported
+    with ``scenario.stage_waits``; a terminating day whose work all finishes before the horizon gets
+    the same value both ways."""
+
+    prefix, family, better, group = "utilisation_in_full_", None, "neutral", "Capacity"
+
+    def info(self, name: str) -> KpiInfo:
+        res = name[len(self.prefix):]
+        return KpiInfo(f"Utilisation of {res}, counting work started before the horizon in full", "share",
+                       self.better, None, None, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        rec = w.rec
+        if not (rec.stages or rec.intervals):
+            return {}
+        return {f"{self.prefix}{r.name}": (r.busy_area + r.busy_beyond) / (r.capacity * rec.window)
+                for r in rec.resources if r.capacity > 0 and r.queued_for}
 
 
 STAGE_KPIS = (StageTimes(), IntervalStandards())
 for _kpi in STAGE_KPIS:
     register(_kpi)
+# before the utilisation family, whose prefix would otherwise claim these names
+register(UTILISATION_IN_FULL := UtilisationInFull(), before="utilisation_")

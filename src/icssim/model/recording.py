@@ -15,7 +15,7 @@ from typing import Any, Final
 import numpy as np
 
 from icssim.model.calendar import CalendarPlan
-from icssim.model.entities import NAN, NCAT, Patient, Resource, Step
+from icssim.model.entities import IN_QUEUE, IN_TRANSIT, NAN, NCAT, NOWHERE, Patient, Resource, Step
 from icssim.model.loop import Loop
 from icssim.model.plan import Plan, ResourcePlan
 from icssim.model.records import ResourceUse, RunRecords
@@ -69,6 +69,9 @@ class Recording(Loop):
         # stage waits and interval standards are measured from the visits: kept whenever asked for
         self.vbuf = bytearray() if record_visits or plan.stages or plan.intervals else None
         self._pack_patient = _row_struct(len(self._pfloat_names), len(PATIENT_INTS)).pack
+        # (start, scheduled end) of each service that runs on past the horizon, by pid (service.py):
+        # its end is never scheduled, so the patient is still in it when the run stops
+        self.beyond: dict[int, tuple[float, float]] = {}
 
     def _stop_monitoring(self, p: Patient) -> None:
         """(deterioration.py) End ``p``'s monitoring, booking its contacts."""
@@ -129,6 +132,10 @@ class Recording(Loop):
         self.in_sys_area += self.in_sys * (end - self.in_sys_last)
         warm_areas, warm_sys = self._warm or ([0.0] * len(self.res), 0.0)
         in_system_end = len(self.active)
+        beyond = [0.0] * len(self.res)
+        open_visits = bytearray()
+        for p in self.active.values():
+            self._censor(p, end, open_visits, beyond)
         for p in list(self.active.values()):
             if p.mon is not None:
                 self._stop_monitoring(p)
@@ -144,9 +151,10 @@ class Recording(Loop):
             attribute_levels={a.name: a.levels for a in plan.attributes if a.levels},
             outcomes=plan.outcomes, patients=self._patient_columns(),
             visits=None if self.vbuf is None else _columns(self.vbuf, VISIT_FLOATS, VISIT_INTS),
+            in_progress=None if self.vbuf is None else _columns(open_visits, VISIT_FLOATS, VISIT_INTS),
             timeseries=self._timeseries(), costs=self._costs(),
-            resources=[self._resource_use(i, rp, r, wa, cal)
-                       for i, (rp, r, wa) in enumerate(zip(plan.resources, self.res, warm_areas))],
+            resources=[self._resource_use(i, rp, r, wa, cal, over)
+                       for i, (rp, r, wa, over) in enumerate(zip(plan.resources, self.res, warm_areas, beyond))],
             arrivals=self.arrivals, exits=self.exits, in_system_end=in_system_end,
             in_system_area=self.in_sys_area - warm_sys,
             # events due before the horizon (stale ones cleared from the heap count as run: they
@@ -155,6 +163,29 @@ class Recording(Loop):
             stages=plan.stages, stage_queues=plan.stage_queues,
             intervals={i[0]: (i[1], i[2], i[3], i[4]) for i in plan.intervals},
         )
+
+    def _censor(self, p: Patient, end: float, open_visits: bytearray, beyond: list[float]) -> None:
+        """Note ``p``'s visit still in progress at the horizon ``end`` (a row of ``open_visits``:
+        outcome -1, ``t_end`` the horizon) and add the rest of a service they are in, to its
+        scheduled end, to ``beyond`` (per resource)."""
+        s: Step | None = p.step
+        if s is None:
+            return
+        started = NAN
+        if p.where == NOWHERE:  # between events, a patient at a step and nowhere else is in service
+            service = self.beyond.get(p.pid)
+            if service is None or not s.res:
+                return
+            started = service[0]
+            for ri in s.plan.resources:
+                beyond[ri] += service[1] - end
+        elif p.where == IN_TRANSIT:  # a hand-off, a rebooking, or a delay step (which started on arrival)
+            if not s.res and s.duration is not None:
+                started = p.t_queue
+        elif p.where != IN_QUEUE:  # on a routing delay: the next step's visit has not begun
+            return
+        if self.vbuf is not None:
+            open_visits += pack_visit(p.t_enter, p.t_queue, started, end, p.pid, s.index, -1)
 
     def _patient_columns(self) -> dict[str, np.ndarray]:
         # Columns are strided views of the packed row buffers: no copy, so a million patients
@@ -183,13 +214,15 @@ class Recording(Loop):
         return costs.reshape(self.n_buckets, max(self.n_services, 1), NCAT)
 
     def _resource_use(self, i: int, rp: ResourcePlan, r: Resource, warm_area: float,
-                      cal: CalendarPlan | None) -> ResourceUse:
-        """Window use of resource ``i``; capacity and staff cost time-averaged under a capacity plan."""
+                      cal: CalendarPlan | None, beyond: float) -> ResourceUse:
+        """Window use of resource ``i``; capacity and staff cost time-averaged under a capacity plan;
+        ``beyond``: the rest of the services in progress at the horizon."""
         # servers (an int), or their mean over the window (a float) under a capacity plan
         capacity: Any = rp.capacity if cal is None or not cal.capacity else cal.mean_capacity[i]
         scale = capacity / rp.capacity if rp.capacity else 1.0
         return ResourceUse(rp.name, self.plan.services[rp.service], rp.kind, rp.role, capacity,
-                           r.area - warm_area, rp.hours_available, bool(r.steps), rp.cost_per_year * scale)
+                           r.area - warm_area, rp.hours_available, bool(r.steps), rp.cost_per_year * scale,
+                           beyond)
 
 
 def _columns(buf: bytearray, float_names: Sequence[str], int_names: Sequence[str]) -> dict[str, np.ndarray]:

@@ -32,6 +32,9 @@ class ResourceUse:
     hours_available: float  # clinical hours per time unit (staff pools)
     queued_for: bool = True  # False for staff only charged for (no step queues for them)
     cost_per_year: float = 0.0  # staff establishment cost (time-averaged under a capacity plan)
+    #: resource-units x time units of work started before the horizon that runs on past it (the
+    #: rest of each service in progress then, to its scheduled end); not in ``busy_area``
+    busy_beyond: float = 0.0
 
 
 @dataclass
@@ -77,6 +80,11 @@ class RunRecords:
     #: each interval standard's (from step, from its end?, to step, to its end?): step -1 is the
     #: patient's arrival (from) or exit (to); see :mod:`icssim.stage_kpis`
     intervals: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: the visits still in progress at the horizon (censored), when visits are recorded: the
+    #: columns of :attr:`visits`, with ``t_end`` the horizon (the time reached, not an end),
+    #: ``t_start`` NaN for those still waiting (in a queue, a hand-off or a panel's list), and
+    #: ``outcome`` -1 (none yet). A patient between steps (on a routing delay) has no visit open.
+    in_progress: dict[str, np.ndarray] | None = None
 
     @property
     def window(self) -> float:

@@ -57,6 +57,8 @@ class Service(Flow):
             if end < self._horizon:  # (see _at)
                 heappush(self._queue, (end, 1, next(self._eid), self._end_service_cb,
                                        (p, s, now, MISSED if missed else SERVED)))
+            else:  # still in service at the horizon (recording.py)
+                self.beyond[p.pid] = (now, end)
 
     def _charge_contact(self, p: Patient, s: Step, contact: float) -> None:
         """Charge one contact at ``s``: its contact cost, or the staff time it took."""
@@ -127,6 +129,8 @@ class Service(Flow):
         if s.contact_cost or s.staff_hours_cost:
             per = s.contact_cost or s.staff_hours_cost * (s.duration() if s.duration else 0.0)
             self._book(p, s.service, CONTACTS if s.contact_cost else STAFF, per * booked, now, now + length)
+        if now + length >= self._horizon:  # still in the episode at the horizon (recording.py)
+            self.beyond[p.pid] = (now, now + length)
         self._at(length, self._end_service, (p, s, now, outcome))
 
     def _start_stay(self, p: Patient, s: Step, now: float) -> None:
@@ -139,6 +143,8 @@ class Service(Flow):
             self._book(p, s.service, BED_DAYS, s.bed_day_cost * los, now, now + los)
         if s.contact_cost:
             self._book(p, s.service, CONTACTS, s.contact_cost, now, now)
+        if now + los >= self._horizon:  # still in the bed at the horizon (recording.py)
+            self.beyond[p.pid] = (now, now + los)
         self._at(los, self._end_service, (p, s, now, SERVED))
 
     def _end_service(self, arg: tuple[Patient, Step, float, int]) -> None:

@@ -120,6 +120,11 @@ def kpi_tables_html(data: RunData) -> str:
     note = ("<p class=note>Means across replications with Student-t 95% confidence intervals; all waits "
             "and counts are measured over patients referred after the warm-up.</p>" if n > 1 else
             "<p class=note>One replication: no confidence intervals.</p>")
+    if any(k.startswith("utilisation_in_full_") for k in data.est):
+        note += ("<p class=note>Utilisation is the busy time within the observation window, cut at the "
+                 "horizon; the rows \u201ccounting work started before the horizon in full\u201d add the rest of "
+                 "each service still in progress at the horizon, to its scheduled end. Waits and times at each "
+                 "stage are of what was over by the horizon; what was still open is counted beside them.</p>")
     if left_out:
         note += (f"<p class=note>Not shown, because this scenario has no such step or route: "
                  f"{escape(', '.join(kpi_info(k).label for k in left_out))}.</p>")
@@ -146,7 +151,9 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         pathway_graph.attach_flows(edges, flows, per)
         entered = flows.groupby("dst")["count"].sum() / per
         started = visits[(visits["t_end"] >= data.warmup_days)]
-        starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
+        # (a visit still in progress at the horizon has not left its step)
+        left = ~started["outcome"].astype(str).isin(("missed", "in_progress"))
+        starts = started[left].groupby("step", observed=True).size() / per
         per_year = {str(k): float(v) for k, v in starts.items()}
         for k, v in entered.items():
             if KINDS[s.pathway.steps[k].kind].is_exit:

@@ -184,14 +184,25 @@ def lhs_value(p: Parameter, x: float) -> Any:
     return round(p.low + x * (p.high - p.low), 10)
 
 
+def scaled_value(path: str, value: float, whole_servers: bool = False) -> float | int:
+    """A capacity scaled by population as the scenario gets it: whole numbers for beds and
+    caseloads, and for staff WTE with ``whole_servers`` (nearest, at least 1 when above 0)."""
+    key = str(split_path(path)[-1])
+    if key in INTEGER_KEYS:
+        return int(round(value))
+    if whole_servers and key == "wte" and value > 0:
+        return max(1, int(round(value)))
+    return round(value, 3)
+
+
 def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
     raw = copy.deepcopy(base_raw)
-    if p.population is not None:
+    areas = sweep.spec.areas
+    if p.population is not None and areas is not None:
         reference = base_raw["scenario"].get("population")
-        for path in sweep.spec.areas.scale:
+        for path in areas.scale:
             value = get_path(base_raw, path) * p.population / reference
-            whole = str(split_path(path)[-1]) in INTEGER_KEYS
-            set_path(raw, path, int(round(value)) if whole else round(value, 3))
+            set_path(raw, path, scaled_value(path, value, areas.whole_servers))
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
     for path, value in p.values.items():

@@ -118,6 +118,11 @@ class Areas(Strict):
     table: str | None = None
     rows: list[Area] | None = None
     scale: list[str] = Field(default_factory=list)
+    #: round every scaled staff WTE to the nearest whole number (at least 1), so that each server
+    #: works its full clinical hours; without it a scaled 2.1 WTE is 3 servers at 70% of their
+    #: hours, whose contacts last 1/0.7 as long in calendar time. The capacity gained or lost is
+    #: reported by :func:`icssim.national.capacity_rounding`.
+    whole_servers: bool = False
 
     @model_validator(mode="before")
     @classmethod
