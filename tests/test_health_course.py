@@ -24,9 +24,9 @@ def _plan(rates: np.ndarray, utility: list[float], start: list[float], follow_up
     base = dict(
         names=tuple(f"s{i}" for i in range(n)), labels=tuple(f"s{i}" for i in range(n)),
         rates=by_status[None, ...], scaled=np.zeros((n, n), bool),
-        utility=np.array(utility + [0.0]), cost_per_year=np.zeros(n + 1), mortality_rr=np.ones(n),
+        utility=np.array([utility + [0.0]]), cost_per_year=np.zeros(n + 1), mortality_rr=np.ones((1, n)),
         remission=np.zeros(n + 1, bool), tunnel_to=np.full(n, -1), tunnel_after=np.full(n, math.inf),
-        start=np.array(start), on_admission=-1, dued=None, mortality=None, follow_up=follow_up,
+        start=np.array([start]), on_admission=-1, dued=None, mortality=None, follow_up=follow_up,
         discount_costs=0.0, discount_qalys=0.0,
     )
     base.update(kw)
@@ -73,7 +73,7 @@ def test_discounted_qalys_match_the_continuous_annuity():
 def test_life_table_mortality_gives_the_survival_it_implies():
     table = life_table_hazards("england_wales_ons")
     rr = 12.0
-    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, mortality_rr=np.array([rr]),
+    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, mortality_rr=np.array([[rr]]),
                  mortality=Mortality(table, 1.0, "age"))  # all female
     out = follow(plan, _timeline(age=20.0))
     cumulative = rr * table[20:30, 0].sum()

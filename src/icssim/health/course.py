@@ -71,7 +71,8 @@ class Timeline:
 
     ``cohort``: index of the person's cohort; ``treat``: treatment started; ``leave``: left the
     pathway (or the run ended); ``admit``: first admission; ``age`` in years at asking for help;
-    ``ill_before``: years ill before asking."""
+    ``ill_before``: years ill before asking; ``group``: index of the plan's parameters that apply
+    to the person (:meth:`HealthPlan.group_of`; the cohort when not given)."""
 
     keys: np.ndarray
     cohort: np.ndarray
@@ -80,6 +81,7 @@ class Timeline:
     admit: np.ndarray
     age: np.ndarray
     ill_before: np.ndarray
+    group: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -136,6 +138,7 @@ class _Course:
     def __init__(self, plan: HealthPlan, tl: Timeline) -> None:
         n = len(tl)
         self.plan, self.tl = plan, tl
+        self.group = (tl.cohort if tl.group is None else tl.group).astype(np.int64)
         lifetime = np.maximum(LIFETIME_AGE - tl.age, 0.0)
         self.end = lifetime if np.isinf(plan.follow_up) else np.full(n, plan.follow_up)
         self.counter = np.zeros(n, dtype=np.uint64)
@@ -177,9 +180,9 @@ class _Course:
         return -np.log(u)
 
     def _start_states(self, n: int) -> np.ndarray:
-        cum = np.cumsum(self.plan.start)
+        cum = np.cumsum(self.plan.start, axis=1)[self.group]
         u = self._draw(np.arange(n))
-        return np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), len(cum) - 1).astype(np.int64)
+        return np.minimum((cum <= (u * cum[:, -1])[:, None]).sum(axis=1), cum.shape[1] - 1).astype(np.int64)
 
     def _dued_multiplier(self) -> np.ndarray:
         d = self.plan.dued
@@ -208,13 +211,14 @@ class _Course:
     def _hazards(self, who: np.ndarray, status: np.ndarray) -> np.ndarray:
         """[person, destination] hazards per year, death last."""
         plan, state = self.plan, self.state[who]
-        rows = plan.rates[self.tl.cohort[who], status, state, :]
+        group = self.group[who]
+        rows = plan.rates[group, status, state, :]
         scale = np.where((status == TREATED)[:, None] & plan.scaled[state], self.dued_multiplier[who][:, None], 1.0)
         rows *= scale
         death = np.zeros(len(who))
         if plan.mortality is not None:
             age = self.tl.age[who] + self.t[who]
-            death = plan.mortality.at(age, self.male[who]) * plan.mortality_rr[state]
+            death = plan.mortality.at(age, self.male[who]) * plan.mortality_rr[group, state]
         return np.concatenate([rows, death[:, None]], axis=1)
 
     def run(self) -> None:
@@ -243,8 +247,9 @@ class _Course:
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
         self.years_in[who, state] += t1 - t0
-        self.qalys[who] += plan.utility[state] * _discounted(plan.discount_qalys, t0, t1)
-        self.qalys_raw[who] += plan.utility[state] * (t1 - t0)
+        utility = plan.utility[self.group[who], state]
+        self.qalys[who] += utility * _discounted(plan.discount_qalys, t0, t1)
+        self.qalys_raw[who] += utility * (t1 - t0)
         self.costs[who] += plan.cost_per_year[state] * _discounted(plan.discount_costs, t0, t1)
         if len(plan.event_names):
             rates = plan.event_rates[:, state].T  # [person, event] per year

@@ -46,6 +46,7 @@ def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
     keys = person_keys(rec.seed, rec.replication, list(rec.cohorts), cohort, arrival_numbers(cohort, P["pid"]))
     age_name = plan.mortality.age_attribute if plan.mortality is not None else None
     dui_name = plan.dued.attribute if plan.dued is not None else None
+    level = np.asarray(P[f"attr_{plan.by}"]) if plan.by is not None else None
     return Timeline(
         keys=keys,
         cohort=cohort.astype(np.int64),
@@ -54,6 +55,7 @@ def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
         admit=(P["first_intensive"] - arrival) * years,
         age=_attribute(rec, age_name, 30.0),
         ill_before=_attribute(rec, dui_name, 0.0),
+        group=plan.group_of(cohort, level),
     )
 
 

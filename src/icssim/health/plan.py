@@ -1,9 +1,11 @@
 """The course of illness compiled from a scenario's ``health:`` block into arrays, rates per year.
 
 :class:`HealthPlan` is what :mod:`icssim.health.course` reads: hazards indexed
-``[status, from, to]`` (status 0 untreated, 1 waiting, 2 treated), utilities and costs per state,
-tunnel states, and background mortality as a hazard per year by age and sex. The dead state is
-the last index, ``len(names)``.
+``[group, status, from, to]`` (status 0 untreated, 1 waiting, 2 treated), starting shares,
+utilities and mortality rate ratios per group and state, costs per state, tunnel states, and
+background mortality as a hazard per year by age and sex. The dead state is the last index,
+``len(names)``. A person's *group* is their cohort and, when the health block has ``by`` (e.g. the
+diagnosis), their level of that attribute: ``cohort × len(levels) + level``.
 """
 
 from __future__ import annotations
@@ -52,15 +54,15 @@ class Mortality:
 class HealthPlan:
     names: tuple[str, ...]
     labels: tuple[str, ...]
-    rates: np.ndarray  # [cohort, status, from, to] per year, living states only
+    rates: np.ndarray  # [group, status, from, to] per year, living states only
     scaled: np.ndarray  # [from, to] bool: treated hazard scaled by the DUI effect
-    utility: np.ndarray  # [state], dead last (0)
+    utility: np.ndarray  # [group, state], dead last (0)
     cost_per_year: np.ndarray  # [state], dead last (0)
-    mortality_rr: np.ndarray  # [living state]
+    mortality_rr: np.ndarray  # [group, living state]
     remission: np.ndarray  # [state] bool, dead last (False)
     tunnel_to: np.ndarray  # [living state] int, -1: none
     tunnel_after: np.ndarray  # [living state] years, inf: none
-    start: np.ndarray  # [living state] probabilities
+    start: np.ndarray  # [group, living state] probabilities
     on_admission: int  # state entered on a first admission, -1: none
     dued: DuedEffect | None
     mortality: Mortality | None
@@ -72,10 +74,18 @@ class HealthPlan:
     event_rates: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))  # [event, state] per year
     event_costs: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [event] GBP each
     event_payers: tuple[str, ...] = ()
+    by: str | None = None  # the categorical attribute whose level is part of the group
+    levels: tuple[str, ...] = ()  # its levels (empty: the group is the cohort)
 
     @property
     def dead(self) -> int:
         return len(self.names)
+
+    def group_of(self, cohort: np.ndarray, level: np.ndarray | None) -> np.ndarray:
+        """Each person's group from their cohort index and level index of ``by`` (ignored without it)."""
+        if not self.levels or level is None:
+            return cohort.astype(np.int64)
+        return cohort.astype(np.int64) * len(self.levels) + level.astype(np.int64)
 
     @property
     def n_states(self) -> int:
@@ -93,6 +103,18 @@ def _per_year(rate: Rate, time_unit: str) -> float:
     return rate.to(time_unit) * DAYS_PER_YEAR / UNIT_DAYS[canonical_unit(time_unit)]
 
 
+def _per_level(value: float | dict[str, float], levels: tuple[str, ...]) -> list[float]:
+    """A state's number for each level of ``by`` (one entry without levels)."""
+    if isinstance(value, dict):
+        return [float(value[level]) for level in levels]
+    return [float(value)] * max(len(levels), 1)
+
+
+def _by_group(per_level: np.ndarray, n_cohorts: int) -> np.ndarray:
+    """Rows per level (or one row) repeated for each cohort: rows per group."""
+    return np.tile(per_level, (n_cohorts, 1))
+
+
 def compile_health(s: Scenario) -> HealthPlan | None:
     """The scenario's course of illness as arrays, or None when it has no ``health:`` block."""
     h: Health | None = s.health
@@ -103,11 +125,16 @@ def compile_health(s: Scenario) -> HealthPlan | None:
     index = {name: i for i, name in enumerate(names)}
     n = len(names)
     cohorts = list(s.cohorts)
-    rates = np.zeros((len(cohorts), len(STATUSES), n, n))
+    levels = tuple(s.attributes[h.by]) if h.by is not None else ()
+    n_levels = max(len(levels), 1)
+    rates = np.zeros((len(cohorts) * n_levels, len(STATUSES), n, n))
     scaled = np.zeros((n, n), dtype=bool)
     for tr in h.transitions:
         by_status = [_per_year(r, unit) for r in tr.rate.by_status()]
-        who = [cohorts.index(c) for c in tr.cohorts] if tr.cohorts else list(range(len(cohorts)))
+        who_c = [cohorts.index(c) for c in tr.cohorts] if tr.cohorts else list(range(len(cohorts)))
+        chosen = next(iter(tr.when.values())) if tr.when else None
+        who_l = [levels.index(v) for v in chosen] if chosen else list(range(n_levels))
+        who = [c * n_levels + lv for c in who_c for lv in who_l]
         for origin in tr.from_:
             for status, rate in enumerate(by_status):
                 rates[who, status, index[origin], index[tr.to]] += rate
@@ -122,16 +149,21 @@ def compile_health(s: Scenario) -> HealthPlan | None:
     if h.mortality is not None:
         m = h.mortality
         mortality = Mortality(life_table_hazards(m.life_table), m.female_share, m.age_attribute)
+    utility = np.array([_per_level(st.utility, levels) for st in states] + [[0.0] * n_levels]).T
+    rr = np.array([_per_level(st.mortality_rr, levels) for st in states]).T.reshape(n_levels, n)
+    start_by = h.start_by_level()
+    start = np.array([[start_by[lv if None not in start_by else None].get(name, 0.0) for name in names]
+                      for lv in (levels or (None,))])
     return HealthPlan(
         names=names, labels=tuple(st.label or name.replace("_", " ") for name, st in h.states.items()),
         rates=rates, scaled=scaled,
-        utility=np.array([st.utility for st in states] + [0.0]),
+        utility=_by_group(utility, len(cohorts)),
         cost_per_year=np.array([st.cost_per_year for st in states] + [0.0]),
-        mortality_rr=np.array([st.mortality_rr for st in states]),
+        mortality_rr=_by_group(rr, len(cohorts)),
         remission=np.array([st.remission for st in states] + [False]),
         tunnel_to=np.array([index[st.then] if st.then else -1 for st in states], dtype=np.int64),
         tunnel_after=tunnel_after,
-        start=np.array([h.start.get(name, 0.0) for name in names]),
+        start=_by_group(start, len(cohorts)),
         on_admission=index[h.on_admission] if h.on_admission else -1,
         dued=dued, mortality=mortality, follow_up=math.inf if h.follow_up == "lifetime" else _years(h.follow_up, unit),
         discount_costs=h.discount.costs, discount_qalys=h.discount.qalys,
@@ -141,6 +173,7 @@ def compile_health(s: Scenario) -> HealthPlan | None:
                               for e in h.events.values()]).reshape(len(h.events), n + 1),
         event_costs=np.array([e.cost for e in h.events.values()]),
         event_payers=tuple(e.payer for e in h.events.values()),
+        by=h.by, levels=levels,
     )
 
 

@@ -5,7 +5,10 @@ severely ill, in early remission, in sustained remission) with hazards that depe
 person is in the pathway (``untreated``, ``waiting`` or ``treated``), on how long they were ill
 before treatment (the duration of untreated illness), and on background mortality (a life table
 by age and sex, times a state's rate ratio). States carry a utility (for QALYs) and a cost per year.
-Cross-references (state names, attributes) are checked in :mod:`icssim.scenario.health_checks`.
+With ``by: <categorical attribute>`` (e.g. the diagnosis), the starting states, a state's utility
+and mortality rate ratio, and which transitions apply (``when:``) may differ by the person's level
+of that attribute. Cross-references (state names, attributes) are checked in
+:mod:`icssim.scenario.health_checks`.
 """
 
 from __future__ import annotations
@@ -30,15 +33,21 @@ class _Strict(NumbersChecked):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+Utility = Annotated[float, Field(ge=MIN_UTILITY, le=MAX_UTILITY)]
+RateRatio = Annotated[float, Field(ge=0.0, le=1000.0)]
+
+
 class HealthState(_Strict):
     """One health state: its utility, its mortality rate ratio, its cost, and whether it is remission.
 
-    A *tunnel* state moves to ``then`` after ``after`` in the state (e.g. early remission becomes
-    sustained remission after 12 months) unless another transition happens first."""
+    ``utility`` and ``mortality_rr`` are a number, or one number per level of the health block's
+    ``by`` attribute (e.g. ``{anorexia: 10.7, bulimia: 2.9, ...}``). A *tunnel* state moves to
+    ``then`` after ``after`` in the state (e.g. early remission becomes sustained remission after
+    12 months) unless another transition happens first."""
 
     label: str = ""
-    utility: float = Field(ge=MIN_UTILITY, le=MAX_UTILITY)
-    mortality_rr: float = Field(default=1.0, ge=0.0, le=1000.0)
+    utility: Utility | dict[str, Utility]
+    mortality_rr: RateRatio | dict[str, RateRatio] = 1.0
     cost_per_year: float = Field(default=0.0, ge=0.0)
     remission: bool = False
     absorbing: bool = False
@@ -90,7 +99,8 @@ class Transition(_Strict):
     """Moves from any state in ``from`` to ``to`` at ``rate`` (a hazard, by pathway status).
 
     With ``scaled_by_untreated_duration``, the *treated* hazard is multiplied by the scenario's
-    untreated-duration effect (the "critical window")."""
+    untreated-duration effect (the "critical window"). ``cohorts`` and ``when`` (levels of the
+    health block's ``by`` attribute, e.g. ``{diagnosis: [bulimia]}``) restrict who it applies to."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
@@ -99,6 +109,8 @@ class Transition(_Strict):
     rate: Annotated[Hazards, BeforeValidator(_coerce_hazards)]
     scaled_by_untreated_duration: bool = False
     cohorts: list[str] | None = Field(default=None, min_length=1)
+    when: dict[str, Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]] | None = Field(
+        default=None, min_length=1, max_length=1)
     note: str = ""
 
 
@@ -152,12 +164,19 @@ class HealthEvent(_Strict):
         return self
 
 
+Shares = dict[str, float]
+
+
 class Health(_Strict):
     """The course of illness: states, where people start, transitions, mortality, and how long
-    each person is followed from the day they ask for help."""
+    each person is followed from the day they ask for help.
 
+    ``start`` gives the share starting in each state, or (with ``by``) those shares for each level
+    of the ``by`` attribute: ``{anorexia: {ill_moderate: 0.56, ill_severe: 0.44}, bulimia: ...}``."""
+
+    by: str | None = None
     states: dict[str, HealthState] = Field(min_length=1)
-    start: dict[str, float] = Field(min_length=1)
+    start: Shares | dict[str, Shares] = Field(min_length=1)
     transitions: list[Transition] = Field(default_factory=list)
     follow_up: SpanValue | Literal["lifetime"] = Span(10, "year")
     on_admission: str | None = None
@@ -166,10 +185,18 @@ class Health(_Strict):
     discount: Discount = Discount()
     events: dict[str, HealthEvent] = Field(default_factory=dict)
 
+    def start_by_level(self) -> dict[str | None, Shares]:
+        """The starting shares for each level of ``by`` (one entry, keyed None, when they do not differ)."""
+        if any(isinstance(v, dict) for v in self.start.values()):
+            return {str(k): dict(v) for k, v in self.start.items() if isinstance(v, dict)}
+        return {None: {str(k): float(v) for k, v in self.start.items() if not isinstance(v, dict)}}
+
     @model_validator(mode="after")
     def _start_weights(self) -> "Health":
-        if any(w < 0 for w in self.start.values()) or abs(sum(self.start.values()) - 1.0) > 1e-9:
-            raise ValueError(f"'start' shares must be at least 0 and add up to 1, found {dict(self.start)}")
+        for level, shares in self.start_by_level().items():
+            if any(w < 0 for w in shares.values()) or abs(sum(shares.values()) - 1.0) > 1e-9:
+                where = f" for {level!r}" if level is not None else ""
+                raise ValueError(f"'start' shares{where} must be at least 0 and add up to 1, found {shares}")
         if self.follow_up == "lifetime":
             if self.mortality is None:
                 raise ValueError("a 'lifetime' follow-up needs 'mortality' (a life table and the age attribute)")

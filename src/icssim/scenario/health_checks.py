@@ -1,5 +1,6 @@
 """Cross-reference checks of the ``health:`` block: state names, reachability, absorbing states,
-hazards that would make a state last less than a day, and the attributes the course reads."""
+hazards that would make a state last less than a day, and the attributes the course reads
+(including ``by``, the categorical attribute whose levels may have their own parameters)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,16 @@ def health_findings(s: Scenario) -> Iterator[Finding]:
     yield from _absorbing(h)
     yield from _hazard_sizes(s, h)
     yield from _attributes(s, h)
+    yield from _by_levels(s, h)
 
 
 def _names(s: Scenario, h: Health) -> Iterator[Finding]:
     states = h.states
-    for name in h.start:
-        if name not in states:
-            yield ("health", "start", name), unknown("health state", name, states)
+    for level, shares in h.start_by_level().items():
+        for name in shares:
+            if name not in states:
+                at = ("health", "start", name) if level is None else ("health", "start", level, name)
+                yield at, unknown("health state", name, states)
     for i, tr in enumerate(h.transitions):
         for origin in tr.from_:
             if origin not in states:
@@ -55,7 +59,7 @@ def _names(s: Scenario, h: Health) -> Iterator[Finding]:
 
 def _reachable(h: Health) -> Iterator[Finding]:
     """Every state must be a starting state or reachable from one."""
-    seen = {name for name, share in h.start.items() if share > 0}
+    seen = {name for shares in h.start_by_level().values() for name, share in shares.items() if share > 0}
     if h.on_admission:
         seen.add(h.on_admission)
     grew = True
@@ -117,3 +121,45 @@ def _attributes(s: Scenario, h: Health) -> Iterator[Finding]:
                        f"missing in cohort(s) {', '.join(missing)}")
         elif attr in s.attributes:
             yield at, f"{attr!r} is a categorical attribute; expected a number in years"
+
+
+def _by_levels(s: Scenario, h: Health) -> Iterator[Finding]:
+    """``by`` names a categorical attribute every cohort draws; values given per level (utilities,
+    rate ratios, starting shares, ``when``) name exactly its levels."""
+    per_level: list[tuple[tuple[str | int, ...], dict[str, float]]] = [
+        (("health", "states", name, key), value) for name, st in h.states.items()
+                 for key, value in (("utility", st.utility), ("mortality_rr", st.mortality_rr))
+                 if isinstance(value, dict)]
+    nested = None not in h.start_by_level()
+    start_levels = [level for level in h.start_by_level() if level is not None]
+    whens: list[tuple[tuple[str | int, ...], dict[str, list[str]]]] = [
+        (("health", "transitions", i, "when"), tr.when) for i, tr in enumerate(h.transitions) if tr.when]
+    if h.by is None:
+        for at, _ in per_level:
+            yield at, "gives a value per level, but the health block has no 'by' (the attribute whose levels these are)"
+        if nested:
+            yield ("health", "start"), "gives shares per level, but the health block has no 'by' attribute"
+        for at, _ in whens:
+            yield at, "needs 'by' in the health block (the attribute whose levels it names)"
+        return
+    if h.by not in s.attributes:
+        yield ("health", "by"), (f"{h.by!r} is not a categorical attribute; expected one declared under "
+                                 f"'attributes:' ({', '.join(s.attributes) or 'none declared'})")
+        return
+    levels = s.attributes[h.by]
+    missing = [name for name, c in s.cohorts.items() if h.by not in c.attributes]
+    if missing:
+        yield ("health", "by"), f"every cohort needs the attribute {h.by!r}; missing in cohort(s) {', '.join(missing)}"
+    expected = f"expected one value for each level of {h.by!r}: {', '.join(levels)}"
+    for at, value in per_level:
+        if sorted(value) != sorted(levels):
+            yield at, f"has levels {', '.join(value)}; {expected}"
+    if nested and sorted(start_levels) != sorted(levels):
+        yield ("health", "start"), f"has levels {', '.join(start_levels)}; {expected}"
+    for at, when in whens:
+        for attr, chosen in when.items():
+            if attr != h.by:
+                yield (*at, attr), f"can only name the health block's 'by' attribute {h.by!r}"
+            for level in chosen:
+                if level not in levels:
+                    yield (*at, attr), unknown(f"level of {h.by!r}", level, levels)
