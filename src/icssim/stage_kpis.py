@@ -177,7 +177,7 @@ class UtilisationInFull(Family):
     with ``scenario.stage_waits``; a terminating day whose work all finishes before the horizon gets
     the same value both ways."""
 
-    prefix, family, better, group = "utilisation_in_full_", None, "neutral", "Capacity"
+    prefix, better, group = "utilisation_in_full_", "neutral", "Capacity"  # no family: labelled here
 
     def info(self, name: str) -> KpiInfo:
         res = name[len(self.prefix):]

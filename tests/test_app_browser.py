@@ -1,0 +1,194 @@
+"""``icssim app`` in a real browser: Playwright drives Debian's Chromium (no browser download)
+against the real server (uvicorn on 127.0.0.1) over a small scenario (about 0.2 s a
+replication). A planner's path: open the app, change a value, see the command line's message
+for a bad value inline, run a short scenario and read its report, compare two scenarios; and
+the scenario page at desktop (1280 px) and phone (390 px) widths, which must not scroll sideways.
+
+Skips, saying why, where Playwright (the ``test`` extra) or Chromium (Debian: ``apt-get install
+chromium``; ``.ci/run`` installs it) is missing. Set ``ICSSIM_APP_SHOTS=<folder>`` to keep the
+screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="the app's extra is not installed: pip install '.[app]'")
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="Playwright is not installed (pip install '.[test]' brings it)")
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "report_pathway.yaml"
+WTE = "services.ed_team.staff.clinician.wte"
+#: Longest wait for a page element, and for a run, in ms (a run here takes a few seconds).
+TIMEOUT = 10_000
+RUN_TIMEOUT = 60_000
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app, served by uvicorn on 127.0.0.1 for this module, over a folder of two small scenarios."""
+    import uvicorn
+
+    from icssim.app.serve import bind
+    from icssim.app.server import create_app
+
+    root = tmp_path_factory.mktemp("app")
+    (root / "scenarios").mkdir()
+    text = FIXTURE.read_text().replace("horizon: 3 years", "horizon: 2 years")
+    (root / "scenarios" / "demo.yaml").write_text(text.replace("name: report_demo", "name: demo"))
+    (root / "scenarios" / "demo_more.yaml").write_text(
+        "extends: demo.yaml\nscenario:\n  name: demo_more\nservices:\n  ed_team:\n    staff:\n"
+        "      clinician: {wte: 3}   # one more clinician\n")
+    sock = bind(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = uvicorn.Server(uvicorn.Config(create_app(root, workers=1), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright."""
+    path = _chromium()
+    if path is None:
+        pytest.skip("Chromium not found (Debian: apt-get install chromium; .ci/run installs it)")
+    with sync_api.sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+        except sync_api.Error as exc:
+            pytest.skip(f"Playwright could not start {path}: {str(exc).splitlines()[0]}")
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=app_url)
+    context.set_default_timeout(TIMEOUT)
+    yield context.new_page()
+    context.close()
+
+
+def _field(page, key: str):
+    return page.locator(f'input[name="{key}"]')
+
+
+def _open_group(page, group: str) -> None:
+    """Open a closed section of the numbers, as a planner clicks its title."""
+    section = page.locator("details.group", has=page.locator("summary", has_text=group))
+    if section.get_attribute("open") is None:
+        section.locator("summary").click()
+
+
+def _wait_done(page) -> None:
+    """On a job's page: wait until the page (which polls the server) shows the run finished."""
+    sync_api.expect(page.locator("#state")).to_have_text("done", timeout=RUN_TIMEOUT)
+
+
+def test_change_a_value_see_the_error_inline_then_fix_it(page):
+    page.goto("/")
+    page.locator('a.card[href="/scenarios/demo"]').click()
+    sync_api.expect(page.locator("h1")).to_have_text("demo")
+    sync_api.expect(page.locator(".diagram img")).to_be_visible()
+    sync_api.expect(_field(page, WTE)).to_be_hidden()                  # its section starts closed
+    _open_group(page, "services / ed_team")
+    _field(page, WTE).fill("-2")
+    page.get_by_role("button", name="Check").click()
+    invalid = page.locator(".field.invalid")
+    sync_api.expect(invalid).to_have_count(1)
+    sync_api.expect(invalid.locator(".message")).to_have_text(f"{WTE}: expected a number at least 0, found -2")
+    sync_api.expect(_field(page, WTE)).to_have_value("-2")            # what was typed stays
+    sync_api.expect(_field(page, WTE)).to_have_attribute("aria-invalid", "true")
+    sync_api.expect(page.locator(".summary[role=alert]")).to_contain_text("1 problem(s)")
+    page.locator(".summary a").first.click()                          # the summary links to the field
+    assert page.url.endswith(f"#f-{WTE}")
+    _field(page, WTE).fill("2.5")
+    page.get_by_role("button", name="Check").click()
+    sync_api.expect(page.locator("p.ok[role=status]")).to_have_text(
+        "1 value(s) changed; all checks pass. Give the new scenario a name and save it.")
+    sync_api.expect(page.locator(".field.invalid")).to_have_count(0)
+
+
+def test_run_a_scenario_and_read_its_report(page):
+    page.goto("/scenarios/demo")
+    page.locator("form[action='/run'] input[name=replications]").fill("2")
+    page.get_by_role("button", name="Run", exact=True).click()
+    sync_api.expect(page.locator("h1")).to_have_text("Run demo (2 replications)")
+    _wait_done(page)
+    page.get_by_role("link", name="Open results/demo").click()
+    sync_api.expect(page.locator("h1")).to_have_text("results/demo")
+    report = page.frame_locator("iframe.report")
+    sync_api.expect(report.locator("h1").first).to_contain_text("demo")
+    sync_api.expect(report.locator("img").first).to_be_visible()
+
+
+def test_compare_two_scenarios(page):
+    page.goto("/scenarios/demo_more")
+    page.get_by_role("link", name="Compare…").click()
+    sync_api.expect(page.locator("input[name=b][value=demo_more]")).to_be_checked()   # came from its page
+    page.locator("select[name=a]").select_option("demo")
+    page.locator("form.stack input[name=replications]").fill("2")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    sync_api.expect(page.locator("h1")).to_have_text("Compare demo vs demo_more (2 replications)")
+    _wait_done(page)
+    page.get_by_role("link", name="Open results/compare-demo-vs-demo_more").click()
+    report = page.frame_locator("iframe.report")
+    sync_api.expect(report.locator("body")).to_contain_text("demo_more")
+    sync_api.expect(report.locator("table").first).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_screenshot_at_desktop_and_phone_widths(browser, app_url, width, tmp_path):
+    """The scenario page with a bad value: drawn, readable, and no wider than the screen."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url,
+                                  device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT)
+    try:
+        page = context.new_page()
+        page.goto("/scenarios/demo")
+        _open_group(page, "services / ed_team")
+        _field(page, WTE).fill("-2")
+        page.get_by_role("button", name="Check").click()
+        sync_api.expect(page.locator(".field.invalid .message")).to_be_visible()
+        page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        # nothing but the pathway's own scroll box may be wider than the screen
+        overflow = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => !e.closest('.diagram') && e.getBoundingClientRect().right > innerWidth + 1)
+            .map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+        assert overflow == [], f"wider than {width} px: {overflow}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        box = page.locator(".field.invalid").bounding_box()
+        assert box is not None and box["width"] <= width
+        folder = Path(os.environ.get("ICSSIM_APP_SHOTS") or tmp_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        shot = folder / f"app-error-{width}.png"
+        page.locator(".field.invalid").scroll_into_view_if_needed()
+        page.screenshot(path=str(shot))
+    finally:
+        context.close()
+    import matplotlib.image as mpimg
+
+    image = mpimg.imread(shot)
+    assert image.shape[:2] == (900, width)
+    assert image[..., :3].std() > 0.05, f"the {width} px screenshot is blank"
