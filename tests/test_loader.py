@@ -333,3 +333,43 @@ def test_any_structure_gives_a_scenario_error_not_a_crash(tmp_path_factory, data
         load_scenario(path)
     except ScenarioError as exc:
         assert exc.problems and all(isinstance(p.message, str) and p.message for p in exc.problems)
+
+
+def test_a_file_read_again_comes_from_the_cache_unchanged(tmp_path, monkeypatch):
+    """The second read of the same bytes is the cached one (no YAML parsing) and gives the same
+    data, lines and comments; an edited file is read afresh; a damaged entry is ignored."""
+    from icssim.scenario import yaml_reader
+
+    monkeypatch.setenv("ICSSIM_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "base.yaml"
+    path.write_text(BASE)
+    first = provenance(load_scenario(path))
+    entries = list((tmp_path / "cache" / "yaml").glob("*.json"))
+    assert len(entries) == 1
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(yaml_reader, "_parse", no_parsing)
+    again = provenance(load_scenario(path))
+    assert (again.raw, again.lines, again.comments) == (first.raw, first.lines, first.comments)
+    assert again.comments[("scenario", "horizon")] == "one year is enough here"
+    path.write_text(BASE.replace("warmup: 30", "warmup: 31"))
+    with pytest.raises(AssertionError, match="parsed again"):
+        load_scenario(path)
+    monkeypatch.undo()
+    monkeypatch.setenv("ICSSIM_CACHE_DIR", str(tmp_path / "cache"))
+    entries[0].write_text("{not json")
+    path.write_text(BASE)
+    assert provenance(load_scenario(path)).raw == first.raw
+
+
+def test_cache_keeps_dates_and_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("ICSSIM_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "dated.yaml"
+    path.write_text(BASE.replace("  warmup: 30\n", "  warmup: 30\n  start_date: 2026-04-01\n"))
+    first = load_scenario(path).scenario.start_date
+    assert load_scenario(path).scenario.start_date == first == __import__("datetime").date(2026, 4, 1)
+    monkeypatch.setenv("ICSSIM_CACHE_DIR", "off")
+    load_scenario(tmp_path / "dated.yaml")
+    assert len(list((tmp_path / "cache" / "yaml").glob("*.json"))) == 1

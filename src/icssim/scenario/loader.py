@@ -27,10 +27,7 @@ from icssim.scenario.yaml_reader import (
     KeyPath,
     Provenance,
     dotted,
-    index_keys,
-    line_of,
-    plain,
-    read_yaml,
+    read_document,
 )
 
 # MAX_* and the messages are re-exported: tests and the docs' catalogue import them from here.
@@ -92,31 +89,30 @@ def provenance(scenario: Scenario) -> Provenance:
 
 def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], Provenance]:
     resolved = path.resolve()
-    doc = read_yaml(path)
     prov = Provenance(files=[str(path)], sha256="", raw={})
-    index_keys(doc, (), str(path), prov)
-    data = plain(doc)
+    data = read_document(path, prov)
+    extends_line = prov.lines.get(("extends",), ("", None))[1]
     base_name = data.pop("extends", None)
     if base_name is None:
         return data, prov
     if not isinstance(base_name, str):
-        raise ScenarioError([Problem(str(path), line_of(doc, "extends"), "extends",
+        raise ScenarioError([Problem(str(path), extends_line, "extends",
                                      f"expected the path of a base scenario file, found {base_name!r}")])
     base_path = path.parent / base_name
     if not base_path.is_file():
-        raise ScenarioError([Problem(str(path), line_of(doc, "extends"), "extends",
+        raise ScenarioError([Problem(str(path), extends_line, "extends",
                                      f"base scenario {str(base_path)!r} does not exist "
                                      f"(found {base_name!r}; expected a path relative to this file)")])
     if base_path.resolve() in (*chain, resolved):
         cycle = " -> ".join(p.name for p in (*chain, resolved, base_path.resolve()))
-        raise ScenarioError([Problem(str(path), line_of(doc, "extends"), "extends",
+        raise ScenarioError([Problem(str(path), extends_line, "extends",
                                      f"'extends' goes round in a cycle ({cycle}); "
                                      f"expected a chain of base files that ends")])
     try:
         base, base_prov = _load_merged(base_path, (*chain, resolved))
     except ScenarioError as exc:
         if any(p.file == str(base_path) and not p.path for p in exc.problems):  # not a scenario at all
-            raise ScenarioError([Problem(str(path), line_of(doc, "extends"), "extends",
+            raise ScenarioError([Problem(str(path), extends_line, "extends",
                                          f"{base_name!r} is not a usable base scenario: expected {SCENARIO_FILE} "
                                          f"(see the next line)"), *exc.problems]) from None
         raise

@@ -16,7 +16,7 @@ from icssim.distributions import DIST_NAMES
 from icssim.errors import Problem, ScenarioError
 from icssim.scenario.schema import Categorical, Scenario, known_keys
 from icssim.units import TIME_UNITS, canonical_unit
-from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, index_keys, plain, read_yaml
+from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, read_document
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -225,10 +225,8 @@ def read_validated(path: Path, model: type[M], models: Iterable[type[BaseModel]]
     """Read a sweep or calibration file safely (lines kept) and validate it as ``model``; raise
     :class:`ScenarioError` naming file, line and key for every mistake (``models`` are the file's
     own models, for "did you mean" suggestions)."""
-    doc = read_yaml(path)
     prov = Provenance(files=[str(path)], sha256="", raw={})
-    index_keys(doc, (), str(path), prov)
-    raw = plain(doc)
+    raw = read_document(path, prov)
     try:
         return model.model_validate(raw), prov
     except ValidationError as exc:

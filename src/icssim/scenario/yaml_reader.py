@@ -17,7 +17,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, MappingStartEvent, NodeEvent, ScalarEvent
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from ruamel.yaml.nodes import MappingNode
 
 from icssim.errors import Problem, ScenarioError
 
@@ -49,12 +51,42 @@ MAX_DEPTH = 50
 SCENARIO_FILE = "a scenario YAML file"
 
 
+def read_document(path: Path, prov: Provenance) -> Any:
+    """Read ``path`` as a scenario's YAML mapping and return its plain data, recording each key's
+    line and comment in ``prov``; raise :class:`ScenarioError` on any problem. A file read before
+    (the same bytes) comes from :mod:`~icssim.scenario.yaml_cache`."""
+    from icssim.scenario import yaml_cache
+
+    file = str(path)
+    data = _read_bytes(path)
+    key = yaml_cache.key_of(data)
+    cached = yaml_cache.load(key)
+    if cached is not None:
+        plain_data, lines, comments = cached
+        prov.lines.update({p: (file, n) for p, n in lines})
+        prov.comments.update(comments)
+        return plain_data
+    own = Provenance(files=[file], sha256="", raw={})
+    doc = _parse(data, path)
+    index_keys(doc, (), file, own)
+    plain_data = plain(doc)
+    yaml_cache.store(key, plain_data, {p: n for p, (_, n) in own.lines.items()}, own.comments)
+    prov.lines.update(own.lines)
+    prov.comments.update(own.comments)
+    return plain_data
+
+
 def read_yaml(path: Path) -> CommentedMap:
     """Read ``path`` as a scenario's YAML mapping, or raise :class:`ScenarioError`.
 
     Size, encoding, nesting depth, tags and merge keys are checked on the text before the
     document is built, so no file can stall the parser; the content of a file that is not
     a scenario is never shown in a message."""
+    return _parse(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes: it exists, is a file, is readable, at most 1 MB, and not binary."""
     file = str(path)
     if not path.exists():
         raise ScenarioError([Problem(file, None, "", "file not found")])
@@ -71,6 +103,11 @@ def read_yaml(path: Path) -> CommentedMap:
     if b"\x00" in data:
         raise ScenarioError([Problem(file, None, "", "cannot read file: it is binary (it contains NUL bytes); "
                                      f"expected {SCENARIO_FILE} (text)")])
+    return data
+
+
+def _parse(data: bytes, path: Path) -> CommentedMap:
+    file = str(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -80,8 +117,7 @@ def read_yaml(path: Path) -> CommentedMap:
                                      f"read); expected {SCENARIO_FILE} saved as UTF-8")]) from None
     try:
         _refuse_deep_brackets(text, file)
-        _refuse_tags(text, file)
-        doc = _yaml().load(text)
+        doc = _yaml(file).load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         what = _short(exc.problem or "invalid YAML")
@@ -136,9 +172,10 @@ class _Constructor(RoundTripConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.construct_yaml_timestamp)
 
 
-def _yaml() -> YAML:
+def _yaml(file: str) -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
+    yaml.Composer = type("Composer", (_Composer,), {"file": file})
     return yaml
 
 
@@ -191,40 +228,39 @@ def _escaped(text: str, i: int) -> bool:
 MAX_NODES = 200_000
 
 
-def _refuse_tags(text: str, file: str) -> None:
-    """Refuse, from the parser's events and before anything is constructed: any explicit YAML tag
-    (``!!python/...``, ``!!binary``, ``!custom`` ...), so no tag can run code or build unexpected
-    objects; merge keys (``<<: *base``), which would hide where each key was written; and nesting
-    deeper than :data:`MAX_DEPTH`."""
-    stack: list[list[Any]] = []  # per open collection: [is_mapping, next node is a key]
-    for event in YAML(typ="rt").parse(text):
-        tag = getattr(event, "tag", None)
-        if tag is not None:
-            tag = str(getattr(tag, "value", tag))
-            if tag.startswith("tag:yaml.org,2002:"):
-                tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
-            raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
-                                         f"found the YAML tag {_short(repr(tag), 60)}; tags are not allowed in "
-                                         f"scenario files (expected plain values: numbers, text, lists and mappings)")])
-        if isinstance(event, CollectionEndEvent):
-            stack.pop()
-            continue
-        if not isinstance(event, NodeEvent):
-            continue
-        if stack and stack[-1][0]:
-            is_key = stack[-1][1]
-            stack[-1][1] = not is_key
-            if is_key and isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
-                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
-                                             "found a YAML merge key '<<'; merge keys are not supported in scenario "
-                                             "files: write the keys out (or use 'extends' to build on a base "
-                                             "scenario)")])
-        if isinstance(event, CollectionStartEvent):
-            stack.append([isinstance(event, MappingStartEvent), True])
-            if len(stack) > MAX_DEPTH:
-                raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
-                                             f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
-                                             f"expected {SCENARIO_FILE} (a scenario nests about 10)")])
+class _Composer(Composer):
+    """The composer, refusing as it meets them (the document is composed whole before anything is
+    constructed): any explicit YAML tag (``!!python/...``, ``!!binary``, ``!custom`` ...), so no tag
+    can run code or build unexpected objects; merge keys (``<<: *base``), which would hide where
+    each key was written; and nesting deeper than :data:`MAX_DEPTH`. One pass over the text: a
+    separate pass of the parser for these took as long as the loading itself."""
+
+    file = ""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if not self.parser.check_event(AliasEvent):
+            _refuse(self.parser.peek_event(), self.file, self.depth + 1,
+                    is_key=isinstance(parent, MappingNode) and index is None)
+        return super().compose_node(parent, index)
+
+
+def _refuse(event: Any, file: str, level: int, is_key: bool) -> None:
+    tag = getattr(event, "tag", None)
+    if tag is not None:
+        tag = str(getattr(tag, "value", tag))
+        if tag.startswith("tag:yaml.org,2002:"):
+            tag = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+        raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                     f"found the YAML tag {_short(repr(tag), 60)}; tags are not allowed in "
+                                     f"scenario files (expected plain values: numbers, text, lists and mappings)")])
+    if is_key and isinstance(event, ScalarEvent) and event.value == "<<" and not event.style:
+        raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                     "found a YAML merge key '<<'; merge keys are not supported in scenario "
+                                     "files: write the keys out (or use 'extends' to build on a base scenario)")])
+    if isinstance(event, CollectionStartEvent) and level > MAX_DEPTH:
+        raise ScenarioError([Problem(file, event.start_mark.line + 1, "",
+                                     f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+                                     f"expected {SCENARIO_FILE} (a scenario nests about 10)")])
 
 
 def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None) -> None:
