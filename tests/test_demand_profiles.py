@@ -99,8 +99,80 @@ def test_arrivals_until_closes_the_front_door_and_work_in_progress_finishes():
     ({"hourly": [1.0] * 23}, "24 multipliers"),
     ({"hourly": [0.0] * 24}, "must not all be 0"),
     ({"weekly": [[1.0] * 24] * 6}, "7 rows"),
-    ({"hourly": [1.0] * 24, "weekly": [[1.0] * 24] * 7}, "not both"),
+    ({"hourly": [1.0] * 24, "weekly": [[1.0] * 24] * 7}, "not several"),
 ])
 def test_bad_profiles_are_refused(demand, words):
     with pytest.raises(ScenarioError, match=words):
         scenario_from_dict(_scenario(demand))
+
+
+# ---------------------------------------------------------------- a profile as a CSV file
+def _write_scenario(tmp_path, demand: dict, **info):
+    from ruamel.yaml import YAML
+
+    path = tmp_path / "ed.yaml"
+    with path.open("w") as handle:
+        YAML().dump(_scenario(demand, "20 days", **info), handle)
+    return path
+
+
+def _arrivals(scenario) -> np.ndarray:
+    return simulate(compile_plan(scenario)).patients["arrival"]
+
+
+def test_a_csv_profile_gives_the_arrivals_of_the_same_hourly_list(tmp_path):
+    """24 rows, a header, a comment citing the source and labels: the same arrivals, to the bit."""
+    from icssim.scenario import load_scenario
+
+    rows = "\n".join(f"{h:02d}:00,{v}" for h, v in enumerate(HOURLY))
+    (tmp_path / "ed_hourly.csv").write_text(f"# source: an ED's arrivals by hour\nhour,multiplier\n{rows}\n")
+    from_csv = load_scenario(_write_scenario(tmp_path, {"profile": "ed_hourly.csv"}))
+    from_list = scenario_from_dict(_scenario({"hourly": HOURLY}, "20 days"))
+    np.testing.assert_array_equal(_arrivals(from_csv), _arrivals(from_list))
+
+
+@pytest.mark.parametrize("layout", ["7x24", "168"])
+def test_a_csv_week_profile_gives_the_arrivals_of_the_same_weekly_table(tmp_path, layout):
+    week = [[h * (1.0 + 0.1 * day) for h in HOURLY] for day in range(7)]
+    if layout == "7x24":
+        text = "\n".join(["Mon,Tue,Wed,Thu,Fri,Sat,Sun"[4 * d:4 * d + 3] + "," + ",".join(map(str, row))
+                          for d, row in enumerate(week)])
+    else:
+        text = "\n".join(str(v) for row in week for v in row)
+    (tmp_path / "week.csv").write_text(text + "\n")
+    from icssim.scenario import load_scenario
+
+    from_csv = load_scenario(_write_scenario(tmp_path, {"profile": "week.csv"}, start_date="2025-01-01"))
+    from_table = scenario_from_dict(_scenario({"weekly": week}, "20 days", start_date="2025-01-01"))
+    np.testing.assert_array_equal(_arrivals(from_csv), _arrivals(from_table))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("\n".join(["1"] * 23), ["found 23 rows", "24 rows (hour of day)"]),
+    ("\n".join(["1"] * 10 + ["-0.5"] + ["1"] * 13), ["line 11", "a number >= 0", "'-0.5'"]),
+    ("hour,multiplier\n" + "\n".join(["00:00,1"] * 4 + ["04:00,lots"] + ["05:00,1"] * 19),
+     ["line 6", "found 'lots'"]),
+    ("\n".join(["1"] * 6 + ["1,2,3"] + ["1"] * 17), ["line 7", "found 3 values", "expected 1 multiplier"]),
+    ("\n".join(["0"] * 24), ["must not all be 0"]),
+])
+def test_bad_csv_profiles_are_refused_naming_the_file_and_the_line(tmp_path, text, words):
+    from icssim.scenario import load_scenario
+
+    (tmp_path / "bad.csv").write_text(text + "\n")
+    path = _write_scenario(tmp_path, {"profile": "bad.csv"})
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "bad.csv" in message and "cohorts.walk_in.demand.profile" in message and str(path) in message
+    for w in words:
+        assert w in message, message
+
+
+def test_a_missing_csv_profile_or_one_beside_hourly_is_refused(tmp_path):
+    from icssim.scenario import load_scenario
+
+    with pytest.raises(ScenarioError, match="demand profile file .*nowhere.csv.* does not exist"):
+        load_scenario(_write_scenario(tmp_path, {"profile": "nowhere.csv"}))
+    (tmp_path / "ok.csv").write_text("\n".join(map(str, HOURLY)) + "\n")
+    with pytest.raises(ScenarioError, match="one of 'hourly', 'weekly' or 'profile'"):
+        load_scenario(_write_scenario(tmp_path, {"profile": "ok.csv", "hourly": HOURLY}))

@@ -29,6 +29,7 @@ from icssim.model.plan_types import (
 from icssim.sampling import Sampler
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
+from icssim.scenario.demand_profile import profile_hours
 from icssim.scenario.interval_checks import uses_stage_kpis
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
@@ -136,7 +137,7 @@ def _profile(s: Scenario, name: str, unit: str, horizon: float) -> RateProfile |
     changes = [(time_of(c.date, start, unit) if c.date is not None else c.at.to(unit), c.factor)
                for c in d.changes]
     hours = d.hourly if d.hourly is not None else (
-        [v for day in d.weekly for v in day] if d.weekly is not None else None)
+        [v for day in d.weekly for v in day] if d.weekly is not None else profile_hours(s, name))
     return demand_profile(cohort_rate(s, name), horizon, days, start,
                           d.growth_per_year, d.seasonality, changes, hours, until)
 

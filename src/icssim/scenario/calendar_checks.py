@@ -10,6 +10,7 @@ from typing import Any
 from icssim.kinds import KINDS
 from icssim.scenario.findings import Finding, unknown
 from icssim.scenario.initial_state import read_waiting_list, resolve_path
+from icssim.scenario.demand_profile import profile_findings
 from icssim.scenario.interval_checks import intervals, places
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, canonical_unit
@@ -53,6 +54,7 @@ def calendar(s: Scenario) -> Iterator[Finding]:
     and the urgent-care keys (:mod:`~icssim.scenario.interval_checks`)."""
     yield from intervals(s)
     yield from places(s)
+    yield from profile_findings(s)
     info = s.scenario
     start = info.start_date
     unit = info.time_unit

@@ -171,11 +171,14 @@ class Demand(Strict):
     hourly: list[Annotated[float, Field(ge=0)]] | None = None
     #: day-of-week x hour multipliers (7 rows of 24, Monday first), repeated every week
     weekly: list[list[Annotated[float, Field(ge=0)]]] | None = None
+    #: the hour-of-day or hour-of-week multipliers as a CSV file, relative to the scenario file
+    #: (:mod:`icssim.scenario.demand_profile`)
+    profile: str | None = Field(default=None, min_length=1, max_length=500)
 
     @model_validator(mode="after")
     def _check(self) -> "Demand":
-        if self.hourly is not None and self.weekly is not None:
-            raise ValueError("give 'hourly' or 'weekly', not both")
+        if sum(x is not None for x in (self.hourly, self.weekly, self.profile)) > 1:
+            raise ValueError("give one of 'hourly', 'weekly' or 'profile' (a CSV file), not several")
         if self.hourly is not None:
             if len(self.hourly) != 24:
                 raise ValueError(f"hourly needs 24 multipliers (midnight to 1am first), found {len(self.hourly)}")

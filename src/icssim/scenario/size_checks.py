@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
+from icssim.scenario.demand_profile import profile_path, read_profile
 from icssim.scenario.findings import Finding, cohort_rate
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, canonical_unit
@@ -111,6 +112,9 @@ def _log_arrivals(s: Scenario, name: str, horizon: float) -> float:
     if d.seasonality is not None:
         log_total += math.log(max(sum(d.seasonality) / 12, 1e-300))
     hours = d.hourly if d.hourly is not None else [v for day in d.weekly or () for v in day]
+    if d.profile is not None:  # a profile file (a file that cannot be used is refused by calendar_checks)
+        path = profile_path(s, name)
+        hours = (read_profile(path)[0] if path is not None else None) or []
     if hours:  # a repeating daily or weekly profile: its mean multiplier
         log_total += math.log(max(sum(hours) / len(hours), 1e-300))
     log_factor = peak = 0.0
