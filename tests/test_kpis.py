@@ -16,9 +16,11 @@ from icssim.scenario import load_scenario
 FIXTURE = Path(__file__).parent / "fixtures" / "report_pathway.yaml"
 NOT_KPIS = {"events", "wall_seconds"}  # added to each replication by experiments, not measured from records
 
-#: The KPI names of the fixture, in the order compute_kpis gave them before the registry.
+#: The KPI names of the fixture, in the order compute_kpis gave them before the registry (and
+#: accepted referrals, added beside the help-seekers in issue 23).
 ORDER_BEFORE_REGISTRY = [
-    "referrals_per_year", "wait_to_assessment_mean", "wait_to_assessment_median", "wait_to_assessment_p90",
+    "referrals_per_year", "accepted_referrals_per_year",
+    "wait_to_assessment_mean", "wait_to_assessment_median", "wait_to_assessment_p90",
     "wait_to_assessment_p95", "wait_to_treatment_mean", "wait_to_treatment_median", "wait_to_treatment_p90",
     "wait_to_treatment_p95", "wait_to_assessment_median_cyp", "wait_to_treatment_median_cyp",
     "wait_to_assessment_median_adults", "wait_to_treatment_median_adults", "share_treated", "uptake_after_referral",
@@ -147,7 +149,8 @@ GROUPS_BEFORE_REGISTRY = [
     ("Waiting-time standards", ("within_",)),
     ("Access and outcomes", ("uptake_after_referral", "share_treated", "share_ever_rejected", "share_dropped_out",
                              "still_waiting_at_end")),
-    ("Demand and flow", ("referrals_per_year", "rejected_referrals_per_year", "rereferrals_per_year",
+    ("Demand and flow", ("referrals_per_year", "accepted_referrals_per_year", "rejected_referrals_per_year",
+                         "rereferrals_per_year",
                          "duplicated_assessments_per_year", "mean_in_system")),
     ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
                                      "inpatient_admissions_per_year", "specialist_bed_days_per_year",

@@ -141,3 +141,26 @@ def test_model_description_states_standards_in_words(integrated_run, tmp_path):
     model = (out / "report.html").read_text().split('<section id="model">')[1].split("</section>")[0]
     assert "Adults: 95% start treatment within 4 weeks of referral (<code>adult_4_weeks_proposed</code>)" in model
     assert "adults referrals" not in model
+
+
+def test_accepted_referrals_beside_help_seekers(integrated_run, tmp_path):
+    """Accepted referrals count each help-seeker whose referral clock started (a triage, assessment
+    or treatment step took them on), once: fewer than the help-seekers when some are never referred
+    on, shown under its label next to them in the console and the report."""
+    import numpy as np
+
+    kpis = integrated_run.kpis
+    assert (kpis["accepted_referrals_per_year"] < kpis["referrals_per_year"]).all()
+    rec = integrated_run.records[0]
+    p = rec.patients
+    in_window = p["arrival"] >= rec.warmup
+    years = rec.window * rec.hours_per_unit / 24 / 365.25
+    expected = (in_window & ~np.isnan(p["referral"])).sum() / years
+    assert kpis["accepted_referrals_per_year"].iloc[0] == pytest.approx(expected)
+    text = format_kpis(results.kpi_table(integrated_run.summary()), "ed_integrated", integrated_run)
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Help-seekers (everyone" in line)
+    assert lines[at + 1].lstrip().startswith("Accepted referrals (help-seekers taken on")
+    results.write_run(integrated_run, tmp_path / "run")
+    assert "Accepted referrals (help-seekers taken on by a triage, assessment or treatment step)" in \
+        (tmp_path / "run" / "report.html").read_text(encoding="utf-8")

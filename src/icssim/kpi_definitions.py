@@ -17,6 +17,19 @@ class Referrals(Kpi):
         return w.arrived.sum() / w.years
 
 
+class AcceptedReferrals(Kpi):
+    """Help-seekers whose referral a service accepted: those whose referral clock started (they
+    entered a triage, assessment or treatment step that accepted them), each counted once. Beside
+    the help-seekers, it says how many of those who asked for help were taken on."""
+
+    group = "Demand and flow"
+    name, unit, better = "accepted_referrals_per_year", "per year", "neutral"
+    label = "Accepted referrals (help-seekers taken on by a triage, assessment or treatment step)"
+
+    def value(self, w: Window) -> float:
+        return w.referred.sum() / w.years
+
+
 class WaitSummary(Kpi):
     """Mean, median, 90th and 95th percentile of the wait from referral to ``what``."""
 
@@ -226,6 +239,7 @@ _DEMAND, _EMERGENCY = "Demand and flow", "Emergency and inpatient use"
 
 DEFINED: list[Kpi] = [
     Referrals(),
+    AcceptedReferrals(),
     WaitSummary("assessment", "assess_start"),
     WaitSummary("treatment", "treat_start"),
     CohortMedianWaits(),
