@@ -97,3 +97,22 @@ def test_mmc_with_a_flat_hourly_profile_matches_erlang_c():
     assert kpis["stage_wait_mean_minutes_see"] == pytest.approx(wq, rel=0.05)
     assert kpis["within_half_hour"] == pytest.approx(1 - erlang_c * math.exp(-(c * mu - lam) * 0.5), abs=0.01)
     assert kpis["time_in_system_mean_minutes"] == pytest.approx(wq + 60, rel=0.03)
+
+
+def test_the_report_of_a_terminating_run_names_its_replications_as_days(tmp_path):
+    """Replications of a day that closes are days: "3 simulated days", and no talk of a warm-up."""
+    import re
+
+    from icssim import results
+
+    s = scenario_from_dict(_mm1_day(horizon="30 hours", arrivals_until="24 hours"))
+    out = tmp_path / "day"
+    results.write_run(experiments.run(s, replications=3, workers=1), out)
+    words = " ".join(re.sub("<[^>]+>", " ", (out / "report.html").read_text()).split())
+    assert "in 3 simulated days." in words  # the first finding
+    assert "confidence interval across 3 simulated days, each independent" in words
+    assert "Means across 3 simulated days" in words
+    assert "Replications 3 simulated days Estimation mean across the simulated days" in words
+    assert "A terminating run: each replication is one simulated day that starts empty" in words
+    assert "warm-up" not in words.lower()
+    assert "3 replications" not in words

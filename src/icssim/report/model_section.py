@@ -13,6 +13,7 @@ from icssim.report.model_text import cohort_rows, in_days, queue_words, resource
 from icssim.report.parameters import source_counts, stored_parameters
 from icssim.report.pieces import RunData, table_html, ul_html
 from icssim.report.run_text import standard_who
+from icssim.report.terminating import period_word, replications_text
 from icssim.scenario.schema import Scenario
 from icssim.units import span_text
 
@@ -130,6 +131,15 @@ def _experimentation_html(s: Scenario, meta: dict) -> str:
         ("Estimation", "mean across replications with a Student-t 95% confidence interval"),
         ("Time unit", unit),
     ]
+    word = period_word(s)
+    if word is not None and info.arrivals_until is not None:  # a terminating run: days, not a warm-up
+        exp_rows[:4] = [
+            ("Initialisation", f"each simulated {word} starts empty and idle (a terminating run)"),
+            ("Run length", f"arrivals for {span_text(info.arrivals_until, unit)}, then on to "
+                           f"{span_text(info.horizon, unit)} so that work in progress finishes"),
+            ("Replications", replications_text(int(reps), s) if str(reps).isdigit() else str(reps)),
+            ("Estimation", f"mean across the simulated {word}s with a Student-t 95% confidence interval"),
+        ]
     exp_html = table_html(pd.DataFrame(exp_rows, columns=["Item", "Value"]))
     return exp_html
 

@@ -18,6 +18,7 @@ from icssim.errors import ScenarioError
 from icssim.metrics import DAYS_PER_YEAR
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, estimates
+from icssim.report.terminating import plot_captions, replications_text
 from icssim.scenario import scenario_from_dict
 from icssim.scenario.schema import Scenario
 from icssim.tables import read_csv
@@ -175,11 +176,12 @@ def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "",
             f"{cap}</figure>")
 
 
-def plots_html(folder: Path, skip: tuple[str, ...] = ()) -> str:
+def plots_html(folder: Path, skip: tuple[str, ...] = (), s: Scenario | None = None) -> str:
     files = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
     order = {n: i for i, n in enumerate(PLOT_CAPTIONS)}
     files.sort(key=lambda p: (order.get(p.name, 99), p.name))
-    figs = [img_html(p.read_bytes(), "image/png", _plot_title(p), PLOT_CAPTIONS.get(p.name, _plot_title(p)))
+    captions = {**PLOT_CAPTIONS, **plot_captions(s)}  # a terminating run: days, not warm-ups
+    figs = [img_html(p.read_bytes(), "image/png", _plot_title(p), captions.get(p.name, _plot_title(p)))
             for p in files if p.name not in skip]
     return "\n".join(figs) if figs else "<p>No plots were stored in this folder.</p>"
 
@@ -242,10 +244,10 @@ def ul_html(items: list[str], cls: str = "") -> str:
     return f'<ul class="{cls}">' + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
-def fact_items(meta: dict) -> list[str]:
+def fact_items(meta: dict, s: Scenario | None = None) -> list[str]:
     facts = []
     if meta.get("replications"):
-        facts.append(f"{int(meta['replications'])} replication{'s' if meta['replications'] != 1 else ''}")
+        facts.append(replications_text(int(meta["replications"]), s))
     if meta.get("seed") is not None:
         facts.append(f"seed {escape(str(meta['seed']))}")
     if meta.get("date"):

@@ -17,6 +17,7 @@ from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
 from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.model_section import model_html
 from icssim.report.numbers import fmt
+from icssim.report.terminating import measured_over, period_word, replications_text, terminating_note
 from icssim.report.parameters import needs_source, source_counts, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -39,13 +40,13 @@ def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | Non
     data = RunData.load(folder, meta)
     s = data.scenario
     subtitle = s.scenario.description if s is not None and s.scenario.description else ""
-    page = Page(f"{data.name}: simulation report", subtitle, fact_items(meta))
+    page = Page(f"{data.name}: simulation report", subtitle, fact_items(meta, data.scenario))
     page.add("summary", "Summary", run_summary_html(data))
     page.add("pathway", "Pathway", pathway_html(data))
     page.add("results", "Results with 95% confidence intervals", kpi_tables_html(data))
     if plots_ready is not None:
         plots_ready()
-    page.add("plots", "Plots", plots_html(folder))
+    page.add("plots", "Plots", plots_html(folder, s=data.scenario))
     page.add("model", "Model description (STRESS-DES)", model_html(data))
     page.add("parameters", "Parameters and their sources", parameters_html(data))
     page.add("assumptions", "Assumptions and limits", assumptions_html(data))
@@ -85,7 +86,7 @@ def run_summary_html(data: RunData) -> str:
         tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))
     findings = run_findings(data.est, data.scenario, data.meta, ts)
     return (f'<div class="tiles">{"".join(tiles)}</div>\n'
-            f'{ul_html(findings, "findings")}\n<p class="sure">{how_sure(data.est, data.meta)}</p>')
+            f'{ul_html(findings, "findings")}\n<p class="sure">{how_sure(data.est, data.meta, data.scenario)}</p>')
 
 
 def tile_html(label: str, value: float, unit: str, notes: list[str], cls: str = "", text: str | None = None) -> str:
@@ -117,8 +118,8 @@ def kpi_tables_html(data: RunData) -> str:
         parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi",
                                                                numeric=("Estimate", "95% CI"), code=("KPI name",)))
     n = int(data.meta.get("replications", 1) or 1)
-    note = ("<p class=note>Means across replications with Student-t 95% confidence intervals; all waits "
-            "and counts are measured over patients referred after the warm-up.</p>" if n > 1 else
+    note = (f"<p class=note>Means across {replications_text(n, data.scenario)} with Student-t 95% confidence "
+            f"intervals; all waits and counts are measured over {measured_over(data.scenario)}.</p>" if n > 1 else
             "<p class=note>One replication: no confidence intervals.</p>")
     if any(k.startswith("utilisation_in_full_") for k in data.est):
         note += ("<p class=note>Utilisation is the busy time within the observation window, cut at the "
@@ -165,6 +166,11 @@ def pathway_html(data: RunData, heading: str = "") -> str:
                 f"everyone in the pathway after the warm-up, including people who asked for help before it ended; "
                 f"the KPI tables count only people who asked for help after the warm-up, so their counts (A&E "
                 f"attendances, admissions) are lower.")
+        if period_word(s) is not None:  # a terminating run: no warm-up to speak of
+            note = (f"Boxes: steps (patients leaving each step, as a rate per year, mean of "
+                    f"{replications_text(reps, s)}). Arrows: the routes the scenario allows, labelled with their "
+                    f"probabilities or conditions and the patients observed moving along them (and their share of "
+                    f"moves out of that step); line width grows with the flow.")
     fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
     import matplotlib
     import matplotlib.pyplot as plt
@@ -215,6 +221,7 @@ def parameters_html(data: RunData) -> str:
 
 def assumptions_html(data: RunData) -> str:
     s, meta = data.scenario, data.meta
+    between = "replications" if period_word(s) is None else f"simulated {period_word(s)}s"
     items = [
         "Referrals arrive at a constant average rate (a Poisson process): no seasonality, trends or "
         "growth in demand over the run.",
@@ -223,11 +230,13 @@ def assumptions_html(data: RunData) -> str:
         "Patients are independent: no family, school or GP capacity effects beyond the steps modelled.",
         "Each contact or session costs a fixed unit cost (or staff hours × hourly cost); bed-days cost "
         "per day. Costs are not discounted or inflated.",
-        "Confidence intervals cover random variation between replications only; uncertainty in the "
+        f"Confidence intervals cover random variation between {between} only; uncertainty in the "
         "input values themselves needs a sensitivity analysis (icssim sweep).",
     ]
     if s is not None:
-        if s.scenario.warmup.value == 0:
+        if period_word(s) is not None:
+            items.append(escape(terminating_note(s)))
+        elif s.scenario.warmup.value == 0:
             items.append('<span class="bad">No warm-up</span>: results include the start-up period when the '
                          "pathway is empty, which makes waits look shorter than in steady state.")
         if s.deterioration is not None:

@@ -16,6 +16,7 @@ from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.labels import resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
+from icssim.report.terminating import across_text, period_word, replications_text
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, span_text
 
@@ -84,7 +85,7 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
         window = _window_text(s, meta)
         out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> people "
                    f"a year asked for help (referred on or not) in the simulation{window}, "
-                   f"in {n} replication{'s' if n != 1 else ''}.")
+                   f"in {replications_text(n, s)}.")
     sentences = [_waits_sentence(est), *(standard_sentence(name, est[key], s)
                                          for key, name in kpi_subjects(est, "standard").items()),
                  _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est, s),
@@ -186,8 +187,8 @@ def _busiest_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> st
     return ""
 
 
-def how_sure(est: dict[str, Estimate], meta: dict) -> str:
-    """One paragraph on the precision of the estimates."""
+def how_sure(est: dict[str, Estimate], meta: dict, s: Scenario | None = None) -> str:
+    """One paragraph on the precision of the estimates (across simulated days, for a terminating run)."""
     n = int(meta.get("replications", 1) or 1)
     if n <= 1:
         return ("<strong>How sure are we?</strong> Only one replication was run, so these figures are a "
@@ -196,14 +197,15 @@ def how_sure(est: dict[str, Estimate], meta: dict) -> str:
     rel = {k: e.relative_half_width for k, e in est.items()
            if k in HEADLINE + ("wait_to_treatment_mean", "referrals_per_year")
            and not math.isnan(e.relative_half_width)}
-    text = (f"<strong>How sure are we?</strong> Each range is a 95% confidence interval across {n} "
-            f"independent replications (Student t), clipped at natural limits such as 0 and 100%. "
+    text = (f"<strong>How sure are we?</strong> Each range is a 95% confidence interval across {across_text(n, s)} "
+            f"(Student t), clipped at natural limits such as 0 and 100%. "
             f"It reflects random variation in the simulation, not uncertainty in the input values.")
     if rel:
         worst = max(rel, key=rel.get)
         text += (f" The widest headline interval is ±{rel[worst]:.0%} of its mean "
                  f"({escape(kpi_info(worst).label.lower())})")
-        text += (", so more replications would sharpen it (<code>--precision 0.05</code> adds them until "
+        more = "replications" if period_word(s) is None else "simulated days"
+        text += (f", so more {more} would sharpen it (<code>--precision 0.05</code> adds them until "
                  "every chosen KPI is within ±5%)." if rel[worst] > 0.1 else ".")
     pr = meta.get("precision")
     if pr:
@@ -215,6 +217,8 @@ def how_sure(est: dict[str, Estimate], meta: dict) -> str:
 def _window_text(s: Scenario | None, meta: dict) -> str:
     if s is None:
         return f" over a run of {escape(str(meta.get('horizon', '?')))}"
+    if period_word(s) is not None:  # a terminating run: each replication is a day from empty
+        return f" of a {period_word(s)} that starts empty"
     h, w = s.scenario.horizon, s.scenario.warmup
     unit = s.scenario.time_unit
     years = (in_days(h, s) - in_days(w, s)) / UNIT_DAYS["year"]
