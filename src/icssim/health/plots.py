@@ -106,3 +106,28 @@ def _axes(ax, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.spines[["top", "right"]].set_visible(False)
+
+
+def sobol_bars(table: pd.DataFrame) -> plt.Figure:
+    """First-order and total Sobol indices of the incremental net benefit, one panel per strategy
+    and threshold, parameters sorted by total index; whiskers are bootstrap 95% intervals."""
+    panels = list(table.groupby(["strategy", "wtp"], sort=False))
+    n_params = table["parameter"].nunique()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 1.2 + 0.42 * n_params), squeeze=False,
+                             sharey=False)
+    for ax, ((strategy, wtp), g) in zip(axes[0], panels):
+        g = g.sort_values("total")
+        y = np.arange(len(g))
+        ax.barh(y + 0.2, g["total"], height=0.38, xerr=g["total_ci"], color=PALETTE[0], capsize=2,
+                label="total (alone and through interactions)")
+        ax.barh(y - 0.2, g["first_order"], height=0.38, xerr=g["first_order_ci"], color=PALETTE[1], capsize=2,
+                label="first order (alone)")
+        ax.set_yticks(y, g["parameter"], fontsize=8)
+        ax.axvline(0, color="#888888", linewidth=0.8)
+        ax.set_xlim(min(-0.05, float((g["first_order"] - g["first_order_ci"]).min()) - 0.02),
+                    max(1.0, float((g["total"] + g["total_ci"]).max()) + 0.02))
+        _axes(ax, f"{strategy}: incremental net benefit at £{wtp:,.0f} per QALY",
+              "Sobol index (share of the variance of the incremental net benefit)", "")
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

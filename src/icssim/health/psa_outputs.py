@@ -4,13 +4,14 @@ plots and the answer in words, written beside the sweep's own outputs."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from icssim.health.economics import QALYS, THRESHOLDS
-from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane
+from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
 from icssim.health.psa import acceptability, draw_table, evpi, evppi, headline, incremental, variance_shares
 from icssim.plots import save
 from icssim.report import build_report
@@ -61,13 +62,31 @@ def write_psa(run) -> dict[str, Any]:
               "at_thresholds": headline(ceac, value),
               "evppi": partial.to_dict(orient="records"),
               "variance": variance_shares(frame, bases, QALYS).to_dict(orient="records")}
+    if run.sweep.spec.design == "sobol":
+        answer["sobol"] = _write_sobol(run, table, baseline, out)
     atomic_text(out / "psa.json", json.dumps(answer, indent=2, default=float))
     atomic_text(out / "report.html", build_report(out))
     return answer
 
 
+def _write_sobol(run, table: pd.DataFrame, baseline: str, out: Path) -> list[dict[str, Any]]:
+    """sobol.csv and plots/sobol.png: Sobol indices of the incremental net benefit (design: sobol)."""
+    from icssim.health.sobol import sobol_table  # SALib: only for a Sobol design
+
+    labels = {path: str(p.label or path) for path, p in run.sweep.spec.parameters.items()}
+    indices = sobol_table(table, baseline, labels, THRESHOLDS)
+    write_csv(indices, out / "sobol.csv")
+    if len(indices):
+        save(sobol_bars(indices), out / "plots" / "sobol.png")
+    return indices.to_dict(orient="records")
+
+
+#: Widest line of the answer in the terminal.
+CONSOLE_WIDTH = 100
+
+
 def answer_text(answer: dict[str, Any]) -> str:
-    """The PSA's answer in a few lines for the terminal."""
+    """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`."""
     lines = [f"PSA over {answer['draws']} parameter draws:"]
     for row in answer["at_thresholds"]:
         chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
@@ -78,7 +97,14 @@ def answer_text(answer: dict[str, Any]) -> str:
         if top:
             lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
                 f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
+    for wtp in THRESHOLDS:
+        top = sorted((r for r in answer.get("sobol", []) if r["wtp"] == wtp), key=lambda r: -r["total"])[:3]
+        if top:
+            lines.append(f"  at £{wtp:,.0f} per QALY, the incremental net benefit's variance is driven most by "
+                         "(total Sobol index): " + "; ".join(f"{r['parameter']} {r['total']:.2f}" for r in top))
     for row in answer["variance"]:
         lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of QALYs is parameter "
                      f"uncertainty, the rest simulation noise")
-    return "\n".join(lines)
+    return "\n".join(part for line in lines
+                     for part in textwrap.wrap(line, CONSOLE_WIDTH, subsequent_indent="      ",
+                                               break_on_hyphens=False))

@@ -129,11 +129,12 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
     if spec.design == "grid":
         lists = {path: grid_values(path, p) for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
-    if spec.design == "psa":
-        from icssim.sweep.draws import psa_values  # scipy: loaded only for a PSA
+    if spec.design in ("psa", "sobol"):
+        from icssim.sweep.draws import psa_values, saltelli_values  # scipy (SALib): loaded only for a PSA
 
         base_values = {path: get_path(base_raw, path) for path in params}
-        draws = psa_values(params, base_values, int(spec.samples or 0), spec.sweep.seed)
+        draw = saltelli_values if spec.design == "sobol" else psa_values
+        draws = draw(params, base_values, int(spec.samples or 0), spec.sweep.seed)
         return [("psa", None, values) for values in draws]
     if spec.design == "lhs":
         from scipy.stats import qmc

@@ -5,7 +5,8 @@ health economist uses: beta for probabilities and utilities, gamma or lognormal 
 and durations, normal, and uniform (``low``, ``high``). The draws are a scrambled Sobol sequence
 (quasi-random: the parameter space is covered evenly with fewer draws than plain Monte Carlo),
 seeded by the sweep's seed, mapped through each distribution's inverse CDF. A value that the base
-scenario writes with a unit ("0.024 per month") keeps its unit.
+scenario writes with a unit ("0.024 per month") keeps its unit. A ``design: sobol`` PSA draws a
+Saltelli design instead (:mod:`icssim.health.sobol`), mapped the same way.
 """
 
 from __future__ import annotations
@@ -54,7 +55,20 @@ def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
 def psa_values(params: dict[str, Parameter], base_values: dict[str, Any], samples: int,
                seed: int) -> list[dict[str, Any]]:
     """``samples`` parameter sets: {key path: value} each, the same for every base scenario."""
-    u = sobol_points(len(params), samples, seed)
+    return values_at(sobol_points(len(params), samples, seed), params, base_values)
+
+
+def saltelli_values(params: dict[str, Parameter], base_values: dict[str, Any], base_samples: int,
+                    seed: int) -> list[dict[str, Any]]:
+    """The parameter sets of a Saltelli design of ``base_samples`` base points (``design: sobol``),
+    in the order the Sobol analysis reads them."""
+    from icssim.health.sobol import saltelli_unit  # SALib: loaded only for a Sobol design
+
+    return values_at(saltelli_unit(len(params), base_samples, seed), params, base_values)
+
+
+def values_at(u: np.ndarray, params: dict[str, Parameter], base_values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Points of the unit hypercube (rows; one column per parameter) as parameter sets."""
     columns = {path: frozen(p).ppf(u[:, i]) for i, (path, p) in enumerate(params.items())}
     return [{path: in_base_form(columns[path][row], base_values.get(path), params[path].integer)
-             for path in params} for row in range(samples)]
+             for path in params} for row in range(len(u))]

@@ -175,7 +175,7 @@ class Optimise(Strict):
 class SweepSpec(Strict):
     sweep: SweepInfo
     base: str | list[str] | dict[str, str]
-    design: Literal["grid", "lhs", "oat", "psa"] = "grid"
+    design: Literal["grid", "lhs", "oat", "psa", "sobol"] = "grid"
     samples: int | None = Field(default=None, ge=1)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     areas: Areas | None = None
@@ -185,7 +185,7 @@ class SweepSpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
-        if self.design == "psa":
+        if self.design in ("psa", "sobol"):
             return self._check_psa()
         if any(p.dist is not None for p in self.parameters.values()):
             raise ValueError("parameters with a 'dist' are drawn in a probabilistic sensitivity analysis: "
@@ -216,6 +216,9 @@ class SweepSpec(Strict):
             missing = f"; missing for {', '.join(plain)}" if plain else ""
             raise ValueError("every parameter of a PSA needs a distribution ('dist' with 'mean' and 'sd', or "
                              f"'dist: uniform' with 'low' and 'high'){missing}")
+        if self.design == "sobol" and (self.samples or 0) & ((self.samples or 0) - 1):
+            raise ValueError(f"a Sobol design's 'samples' (its base points; it runs samples x (parameters + 2) "
+                             f"parameter sets) must be a power of 2 such as 32, 64 or 128, found {self.samples}")
         return self
 
 
