@@ -4,6 +4,7 @@ plots and the answer in words, written beside the sweep's own outputs."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,12 @@ def _write_sobol(run, table: pd.DataFrame, baseline: str, out: Path) -> list[dic
     return indices.to_dict(orient="records")
 
 
+#: Widest line of the answer in the terminal.
+CONSOLE_WIDTH = 100
+
+
 def answer_text(answer: dict[str, Any]) -> str:
-    """The PSA's answer in a few lines for the terminal."""
+    """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`."""
     lines = [f"PSA over {answer['draws']} parameter draws:"]
     for row in answer["at_thresholds"]:
         chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
@@ -100,4 +105,6 @@ def answer_text(answer: dict[str, Any]) -> str:
     for row in answer["variance"]:
         lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of QALYs is parameter "
                      f"uncertainty, the rest simulation noise")
-    return "\n".join(lines)
+    return "\n".join(part for line in lines
+                     for part in textwrap.wrap(line, CONSOLE_WIDTH, subsequent_indent="      ",
+                                               break_on_hyphens=False))

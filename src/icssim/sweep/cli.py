@@ -116,25 +116,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(outputs_summary(run, meta))
     if answer is not None:
         print(answer_text(answer))
-    speed = f", {meta['runs_per_minute_this_invocation']:g} runs/min" if meta["runs_per_minute_this_invocation"] else ""
-    print(f"wrote {run.out}/ ({meta['points']} points x {meta['replications']} replications; "
+    rate = meta["runs_per_minute_this_invocation"]
+    speed = f", {rate:,.0f} runs a minute" if rate else ""
+    reps = meta["replications"]
+    print(f"wrote {run.out}/ ({meta['points']} points x {reps} replication{'s' if reps != 1 else ''}; "
           f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s{speed})")
     return 0
 
 
 def outputs_summary(run, meta: dict) -> str:
-    """A short text table: each point's settings and the first KPIs' means."""
-    from icssim.tables import read_csv
+    """What the sweep found, in its labels, within 100 columns (:mod:`icssim.sweep.console`)."""
+    from icssim.sweep.console import sweep_summary
 
-    table = read_csv(run.out / "points.csv")
-    kpis = [k for k in run.sweep.spec.kpis if k in table.columns][:4]
-    settings = [c for c in table.columns if c in run.sweep.spec.parameters]
-    cols = ["point"] + (["base"] if len(run.sweep.bases) > 1 else []) + (["area"] if run.sweep.areas else [])
-    cols += settings + kpis
-    shown = table[cols].head(30)
-    text = shown.to_string(index=False, float_format=lambda x: f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}")
-    more = f"\n... {len(table) - 30} more points in points.csv" if len(table) > 30 else ""
-    return f"{run.sweep.name}: mean of each KPI per point (CIs in summary.csv)\n{text}{more}"
+    return sweep_summary(run.out, meta)
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:

@@ -1,0 +1,94 @@
+"""The terminal output of ``icssim sweep`` and ``icssim psa`` (issue 23): the sweep file's labels,
+not key paths; lines of at most 100 characters; no hundreds of rows; a PSA prints its answer and
+where the files are, not each draw's parameters."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+
+from icssim.cli import main
+
+SWEEP_DIR = Path(__file__).resolve().parent / "sweep"
+
+
+def _sweep(tmp_path: Path, sweep: dict) -> Path:
+    base = (SWEEP_DIR / "mmc_small.yaml").read_text().replace("horizon: 1200", "horizon: 200")
+    (tmp_path / "mmc_small.yaml").write_text(base)
+    data = {"sweep": {"name": "t", "seed": 3, "replications": 2}, "base": "mmc_small.yaml", **sweep}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(json.dumps(data, indent=1))
+    return path
+
+
+def _printed(path: Path, tmp_path: Path, capsys, command: str = "sweep") -> list[str]:
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    assert main([command, str(path), "--out", str(out), "--workers", "1", "--yes"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_a_small_grid_shows_labels_ranges_and_a_keyed_table(tmp_path, capsys):
+    path = _sweep(tmp_path, {"design": "grid", "parameters": {
+        "services.desk.staff.server.wte": {"values": [10, 11, 12], "label": "Desk servers"},
+        "pathway.steps.service.duration.mean": {"values": [0.9, 1.0], "label": "Mean service time"}},
+        "kpis": ["within_quick", "wait_to_assessment_mean", "cost_per_year"]})
+    lines = _printed(path, tmp_path, capsys)
+    text = "\n".join(lines)
+    assert all(len(line) <= 100 for line in lines if not line.startswith("wrote")), max(lines, key=len)
+    assert "services.desk" not in text and "within_quick" not in text  # labels, not ids or key paths
+    assert "6 points x 2 replications" in lines[0]
+    assert any(line.startswith("  - Referral to assessment, mean: from ") for line in lines)
+    header = next(line for line in lines if line.strip().startswith("point"))
+    assert header.split() == ["point", "[1]", "[2]", "[3]", "[4]", "[5]"]
+    assert "  [1] Desk servers" in lines and "  [2] Mean service time" in lines
+    assert any(line.startswith("  [5] Total cost") for line in lines)
+    assert sum(1 for line in lines if line.strip()[:1].isdigit()) == 6
+    assert "%" in text  # the standard as a percentage
+
+
+def test_a_large_sweep_prints_no_rows(tmp_path, capsys):
+    path = _sweep(tmp_path, {"design": "grid", "parameters": {
+        "services.desk.staff.server.wte": {"values": list(range(10, 35)), "label": "Desk servers"}},
+        "kpis": ["wait_to_assessment_mean"]})
+    lines = _printed(path, tmp_path, capsys)
+    assert len(lines) < 10 and all(len(line) <= 100 for line in lines if not line.startswith("wrote"))
+    assert "points.csv and report.html (25 points)" in "\n".join(lines)
+
+
+def test_a_psa_prints_its_answer_and_where_the_files_are_not_its_draws(tmp_path, capsys):
+    from helpers import SCENARIOS
+
+    sweep = tmp_path / "psa.yaml"
+    sweep.write_text(f"""
+sweep: {{name: tiny_psa, seed: 5, replications: 1}}
+base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
+design: psa
+samples: 3
+parameters:
+  health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05, label: Utility of moderate illness}}
+  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}
+kpis: [qalys_per_person, cost_per_person]
+""")
+    out = tmp_path / "out"
+    assert main(["psa", str(sweep), "--out", str(out), "--yes", "-w", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("tiny_psa: 3 parameter draws x 2 strategies x 1 replication;")
+    assert [i for i, line in enumerate(lines) if line.startswith("PSA over 3 parameter draws:")] in ([1], [2])
+    assert all(len(line) <= 100 for line in lines if not line.startswith("wrote"))
+    assert not any("health.states" in line or "cost_per_bed_day" in line for line in lines)
+    assert len(lines) < 15
+
+
+def test_psa_answer_lines_fit_100_columns():
+    from icssim.health.psa_outputs import answer_text
+
+    long = "a strategy with a very long name indeed, as a planner might write it"
+    answer = {"draws": 1000, "variance": [{"strategy": long, "share_parameters": 0.4}], "evppi": [],
+              "at_thresholds": [{"wtp": 20000, "best": long, "evpi_per_person": 12.0,
+                                 "probability_best": {long: 0.6, "another": 0.4}}]}
+    lines = answer_text(answer).splitlines()
+    assert all(len(line) <= 100 for line in lines) and len(lines) > 3
+    assert " ".join(" ".join(lines).split()).count(long) == 3
