@@ -5,16 +5,19 @@ interrupted calibration resumes by replaying its generations from the stored sim
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
-from typing import Any
 
-from icssim.errors import IcssimError
+from icssim.sqlite_store import SqliteStore, read_meta
 
 STORE_NAME = "calibration.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+class Store(SqliteStore):
+    """The simulations of a calibration output folder."""
+
+    name = STORE_NAME
+    what = "calibration store"
+    schema = """
 CREATE TABLE IF NOT EXISTS sims (
     generation INTEGER NOT NULL,
     proposal INTEGER NOT NULL,
@@ -24,25 +27,6 @@ CREATE TABLE IF NOT EXISTS sims (
     PRIMARY KEY (generation, proposal)
 );
 """
-
-
-class Store:
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / STORE_NAME
-        try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise IcssimError(f"{self.path} is not a usable calibration store ({exc}); "
-                              "pass --restart to start again") from None
-
-    def get_meta(self, key: str) -> Any:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def add(self, t: int, i: int, theta: list[float], kpis: dict[str, float], wall: float | None) -> None:
         self.db.execute("INSERT OR IGNORE INTO sims VALUES (?, ?, ?, ?, ?)",
@@ -60,23 +44,7 @@ class Store:
         row = self.db.execute("SELECT AVG(wall_seconds) FROM sims WHERE wall_seconds IS NOT NULL").fetchone()
         return row[0]
 
-    def close(self) -> None:
-        try:
-            self.db.close()
-        except sqlite3.Error:  # pragma: no cover
-            pass
-
 
 def read_fingerprint(folder: Path) -> str | None:
-    path = Path(folder) / STORE_NAME
-    if not path.exists():
-        return None
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
-    return json.loads(row[0]) if row else None
+    """The fingerprint of the calibration the folder's store was made for (None: no store)."""
+    return read_meta(Path(folder) / STORE_NAME, "fingerprint")

@@ -34,6 +34,7 @@ from icssim.scenario import provenance
 from icssim.sweep.design import Point, build_points
 from icssim.sweep.executors import SweepExecutor, Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
+from icssim.sqlite_store import read_meta
 from icssim.sweep.store import STORE_NAME, Store
 
 DEFAULT_BUDGET_SECONDS = 15 * 60
@@ -142,15 +143,7 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
 
 
 def _read_fingerprint(store_path: Path) -> dict[str, Any] | None:
-    try:
-        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return None
-    return json.loads(row[0]) if row else None
+    return read_meta(store_path, "fingerprint")
 
 
 def _read_done(store_path: Path) -> set[tuple[int, int]]:

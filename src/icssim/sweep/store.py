@@ -1,4 +1,5 @@
-"""The results store: one SQLite file (WAL mode) in the sweep's output folder.
+"""The results store: one SQLite file (WAL mode, :class:`icssim.sqlite_store.SqliteStore`) in
+the sweep's output folder.
 
 Each finished run is committed as it completes, one row per (point, replication)
 with its KPIs as JSON, so Ctrl-C, ``kill -9`` or a lost worker leaves every finished
@@ -12,18 +13,21 @@ from __future__ import annotations
 import json
 import os
 import socket
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from icssim.errors import IcssimError
+from icssim.sqlite_store import SqliteStore
 
 STORE_NAME = "sweep.sqlite"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+class Store(SqliteStore):
+    """Open (creating if needed) the results store of a sweep output folder."""
+
+    name = STORE_NAME
+    what = "sweep results store"
+    schema = """
 CREATE TABLE IF NOT EXISTS points (point INTEGER PRIMARY KEY, key TEXT NOT NULL, info TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     point INTEGER NOT NULL,
@@ -36,29 +40,6 @@ CREATE TABLE IF NOT EXISTS runs (
     PRIMARY KEY (point, replication)
 );
 """
-
-
-class Store:
-    """Open (creating if needed) the results store of a sweep output folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.path = Path(folder) / STORE_NAME
-        try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            raise IcssimError(f"{self.path} is not a usable sweep results store ({exc}); "
-                              "pass --restart to start again") from None
-
-    # -- metadata ---------------------------------------------------------------------------
-    def get_meta(self, key: str) -> Any:
-        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else json.loads(row[0])
-
-    def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
 
     def set_points(self, rows: list[tuple[int, str, dict]]) -> None:
         with self.db:
@@ -97,12 +78,6 @@ class Store:
         records = [{"point": p, "replication": r, "seed": s, "wall_seconds": w, "worker": wk, **json.loads(k)}
                    for p, r, s, w, wk, k in rows]
         return pd.DataFrame(records)
-
-    def close(self) -> None:
-        try:
-            self.db.close()
-        except sqlite3.Error:  # pragma: no cover
-            pass
 
 
 def worker_id() -> str:
