@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.cli import main
-from icssim.warmup import mser
+from icssim.warmup import from_series, mser, trend
 
 from helpers import SHIPPED
 
@@ -25,6 +25,43 @@ def test_mser_needs_enough_batches():
     assert mser(np.arange(10.0)) == 0
 
 
+def _replications(make, n=5, days=2000, every=10):
+    """``n`` replications of ``make(t, rng)`` sampled every ``every`` days, as warmup's series are."""
+    t = np.arange(0, days, every, dtype=float)
+    return pd.DataFrame({r: make(t, np.random.default_rng(r)) for r in range(n)}, index=t)
+
+
+def test_a_growing_series_does_not_settle():
+    growing = _replications(lambda t, rng: 5 + t / 100 + rng.normal(0, 2, len(t)))   # +3.65 a year
+    d = from_series({"waiting (patients)": growing})
+    t = d.trends["waiting (patients)"]
+    assert not t.settles and t.low > 0 and 2.5 < t.per_year < 4.5
+    verdict = d.verdict(current_days=10_000)
+    assert verdict.startswith("does NOT settle") and "waiting (patients) rises" in verdict and "(enough)" not in verdict
+
+
+def test_a_series_that_fills_then_settles_is_enough_after_its_warmup():
+    filling = _replications(lambda t, rng: 20 * (1 - np.exp(-t / 150)) + rng.normal(0, 1, len(t)))
+    d = from_series({"waiting (patients)": filling})
+    assert d.trends["waiting (patients)"].settles
+    assert d.verdict(current_days=d.overall_days) == "enough"
+    assert d.verdict(current_days=0) == "SHORTER than suggested"
+
+
+def test_one_growing_waiting_list_is_named_even_when_the_total_settles():
+    flat = _replications(lambda t, rng: 30 + rng.normal(0, 2, len(t)))
+    beds = _replications(lambda t, rng: t / 200 + rng.normal(0, 0.5, len(t)))
+    d = from_series({"all (patients)": flat}, {"waiting list at adult_inpatient": beds})
+    assert list(d.unsettled) == ["waiting list at adult_inpatient"]
+    assert "adult_inpatient rises" in d.verdict(10_000)
+
+
+def test_a_trend_too_small_to_matter_settles():
+    # significant with many points, but it moves the series by under 10% of its mean
+    drift = _replications(lambda t, rng: 100 + t / 2000 + rng.normal(0, 0.2, len(t)), days=2000)
+    assert trend(drift, 0).settles
+
+
 def test_warmup_command_writes_plot_and_suggestion(tmp_path, capsys):
     short = tmp_path / "short.yaml"
     short.write_text(f"extends: {SHIPPED[0]}\nscenario:\n  horizon: 2 years\n  warmup: 2 months\n")
@@ -32,5 +69,7 @@ def test_warmup_command_writes_plot_and_suggestion(tmp_path, capsys):
     assert main(["warmup", str(short), "--out", str(out), "-n", "3", "-w", "1", "-q"]) == 0
     assert (out / "warmup.png").stat().st_size > 10_000
     table = pd.read_csv(out / "warmup.csv")
-    assert len(table) == 2 and (table["suggested_warmup_days"] >= 0).all()
+    series = table.dropna(subset=["suggested_warmup_days"])
+    assert len(series) == 2 and (series["suggested_warmup_days"] >= 0).all()
+    assert table["series"].str.startswith("waiting list at ").sum() >= 3 and table["settles"].dtype == bool
     assert "suggested warm-up" in capsys.readouterr().out

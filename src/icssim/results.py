@@ -352,13 +352,14 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
 
 
 def write_warmup(diagnostic, name: str, out: Path, force: bool = False) -> Path:
-    """Write the warm-up plot and the suggested lengths."""
+    """Write the warm-up plot, the suggested lengths and each series' and waiting list's trend after them."""
     def write(tmp: Path) -> None:
         fig = plots.running_means(diagnostic.series, diagnostic.suggested_days,
                                   f"{name}: warm-up diagnostic (MSER-5)")
         plots.save(fig, tmp / "warmup.png")
-        write_csv(pd.DataFrame({"series": list(diagnostic.suggested_days),
-                                "suggested_warmup_days": list(diagnostic.suggested_days.values())}),
-                  tmp / "warmup.csv")
+        rows = [{"series": name, "suggested_warmup_days": diagnostic.suggested_days.get(name),
+                 "trend_per_year": t.per_year, "trend_low": t.low, "trend_high": t.high, "settles": t.settles}
+                for name, t in diagnostic.trends.items()]
+        write_csv(pd.DataFrame(rows), tmp / "warmup.csv")
 
     return write_output(out, force, write)

@@ -5,14 +5,23 @@ bias the results. MSER-5 (White 1997; Hoad, Robinson and Davies 2010) groups the
 output series into batches of 5, then picks the truncation point d that minimises
 the squared standard error of the remaining mean, sum((y_i - mean_d)^2) / (n - d)^2,
 searching only the first half of the series.
+
+MSER always names a truncation point, even for a series that never settles (a waiting list
+that grows because demand exceeds capacity): it then truncates as much as it may. So each series,
+and each step's waiting list, is also checked for a trend after its suggested warm-up: the slope
+of a straight line fitted to each replication's remaining series, averaged over the replications
+(independent, so a t interval is valid; one replication: the slope over batch means of 5). A
+series *does not settle* when that slope is clearly not zero (its 95% interval excludes 0) and it
+moves the series by more than :data:`SETTLE_TOLERANCE` of its mean over the remaining run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from icssim.model import RunRecords
 
@@ -33,25 +42,95 @@ def mser(series: np.ndarray, batch: int = 5) -> int:
     return best_d * batch
 
 
+#: A trend that moves a series by more than this share of its mean after the warm-up is "not settling".
+SETTLE_TOLERANCE = 0.10
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The trend of one series after its suggested warm-up."""
+
+    per_year: float       # slope, in the series' unit per year (mean over replications)
+    low: float            # 95% interval of the slope
+    high: float
+    change: float         # the slope times the length of the remaining run, as a share of its mean
+
+    @property
+    def settles(self) -> bool:
+        significant = self.low > 0 or self.high < 0
+        return not (significant and abs(self.change) > SETTLE_TOLERANCE)
+
+
+def trend(frame: pd.DataFrame, start_day: float) -> Trend:
+    """The straight-line trend of each replication's series (rows: days) from ``start_day`` on."""
+    tail = frame[frame.index >= start_day]
+    days = tail.index.to_numpy(dtype=float)
+    nan = Trend(float("nan"), float("nan"), float("nan"), 0.0)
+    if len(days) < 4 or days[-1] <= days[0]:
+        return nan
+    slopes = [_slope(days, tail[c].to_numpy(dtype=float)) for c in tail.columns]
+    slopes = [b for b in slopes if np.isfinite(b)]
+    if len(slopes) >= 2:
+        b = float(np.mean(slopes))
+        half = float(stats.t.ppf(0.975, len(slopes) - 1) * np.std(slopes, ddof=1) / np.sqrt(len(slopes)))
+    else:
+        b, half = _batch_slope(days, tail.mean(axis=1).to_numpy(dtype=float))
+    level = float(np.nanmean(tail.to_numpy(dtype=float)))
+    change = b * (days[-1] - days[0]) / abs(level) if level else (0.0 if b == 0 else np.inf)
+    return Trend(b * DAYS_PER_YEAR, (b - half) * DAYS_PER_YEAR, (b + half) * DAYS_PER_YEAR, float(change))
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    ok = np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0:
+        return float("nan")
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+def _batch_slope(x: np.ndarray, y: np.ndarray, batch: int = 5) -> tuple[float, float]:
+    """Slope and 95% half-width from a regression on batch means (one replication)."""
+    n = len(y) // batch
+    if n < 4:
+        return _slope(x, y), float("inf")
+    bx = x[: n * batch].reshape(n, batch).mean(axis=1)
+    by = y[: n * batch].reshape(n, batch).mean(axis=1)
+    fit = stats.linregress(bx, by)
+    return float(fit.slope), float(stats.t.ppf(0.975, n - 2) * fit.stderr)
+
+
 @dataclass
 class WarmupDiagnostic:
-    """Series per replication (rows: time in days) and the suggested warm-up for each KPI."""
+    """Series per replication (rows: time in days), the suggested warm-up for each KPI, and the
+    trend after it of each series and of each step's waiting list."""
 
     series: dict[str, pd.DataFrame]
     suggested_days: dict[str, float]
+    trends: dict[str, Trend] = field(default_factory=dict)
 
     @property
     def overall_days(self) -> float:
         """The longest of the per-KPI suggestions (the safe choice)."""
         return max(self.suggested_days.values(), default=0.0)
 
+    @property
+    def unsettled(self) -> dict[str, Trend]:
+        """The series and waiting lists that still trend after the warm-up."""
+        return {name: t for name, t in self.trends.items() if not t.settles}
 
-def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
-    """Waiting list size and waits to treatment over time, across replications, with MSER-5."""
-    series = {
-        "Patients waiting, all services (patients)": _waiting(records),
-        "Wait to treatment by referral week (days)": _waits_by_period(records),
-    }
+    def verdict(self, current_days: float) -> str:
+        """Whether a warm-up of ``current_days`` is enough, or why no warm-up can be."""
+        if self.unsettled:
+            worst = ", ".join(f"{name} {'rises' if t.per_year > 0 else 'falls'} by {abs(t.per_year):.3g} a year "
+                              f"(95% CI {t.low:.3g} to {t.high:.3g})" for name, t in self.unsettled.items())
+            return (f"does NOT settle: {worst} after the suggested warm-up: no length of warm-up removes a trend; the "
+                    "run is not in steady state (demand above capacity, or growing)")
+        return "enough" if current_days >= self.overall_days else "SHORTER than suggested"
+
+
+def from_series(series: dict[str, pd.DataFrame], lists: dict[str, pd.DataFrame] | None = None) -> WarmupDiagnostic:
+    """MSER-5 on each series' mean over replications, then the trend after it of each series and
+    each waiting list in ``lists`` (checked after the longest suggestion)."""
     suggested = {}
     for name, frame in series.items():
         mean = frame.mean(axis=1).to_numpy()
@@ -59,7 +138,33 @@ def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
         idx = mser(mean[ok])
         times = frame.index.to_numpy()[ok]
         suggested[name] = float(times[idx]) if len(times) else 0.0
-    return WarmupDiagnostic(series, suggested)
+    trends = {name: trend(frame, suggested[name]) for name, frame in series.items()}
+    start = max(suggested.values(), default=0.0)
+    trends.update({name: trend(frame, start) for name, frame in (lists or {}).items()})
+    return WarmupDiagnostic(series, suggested, trends)
+
+
+def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
+    """Waiting list size and waits to treatment over time, across replications, with MSER-5; and
+    whether each series and each step's waiting list settles after it."""
+    series = {
+        "Patients waiting, all services (patients)": _waiting(records),
+        "Wait to treatment by referral week (days)": _waits_by_period(records),
+    }
+    return from_series(series, _lists(records))
+
+
+def _lists(records: list[RunRecords]) -> dict[str, pd.DataFrame]:
+    """Each step's waiting list over time (one column per replication), for steps where anyone waits."""
+    out: dict[str, pd.DataFrame] = {}
+    keys = sorted({k for rec in records for k in rec.timeseries if k.startswith("waiting_")})
+    for key in keys:
+        cols = {rec.replication: pd.Series(rec.timeseries[key], index=rec.timeseries["time"] * rec.hours_per_unit / 24)
+                for rec in records if key in rec.timeseries}
+        frame = pd.DataFrame(cols)
+        if frame.to_numpy().max(initial=0) > 0:
+            out[f"waiting list at {key[len('waiting_'):]}"] = frame
+    return out
 
 
 def _waiting(records: list[RunRecords]) -> pd.DataFrame:
