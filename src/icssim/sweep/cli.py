@@ -40,7 +40,7 @@ def register(sub) -> None:
                               "in report.html")
     p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
     p.add_argument("--target", action="append", default=None,
-                   help="a standard to meet, e.g. 'within_routine_4_weeks >= 0.95' (repeatable; "
+                   help="a standard to meet, e.g. 'within_cyp_routine_4_weeks >= 0.9' (repeatable; "
                         "default: the sweep file's optimise.target)")
     p.add_argument("--minimise", "--minimize", default=None,
                    help="KPI (e.g. cost_per_year) or swept parameter (key path) to minimise "
@@ -141,7 +141,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
         texts = args.target or spec.target
         minimise = args.minimise or spec.minimise
         if not texts:
-            raise IcssimError("give at least one --target, e.g. --target 'within_routine_4_weeks >= 0.95'")
+            raise IcssimError("give at least one --target, e.g. --target 'within_cyp_routine_4_weeks >= 0.9'")
         if not minimise:
             raise IcssimError("give --minimise, e.g. --minimise cost_per_year")
         targets = [optimise.parse_target(t) for t in texts]
