@@ -55,6 +55,9 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
         return standard_label(kpi, s, with_target)
     if info.resource is not None:
         return f"Utilisation of {resource_label(s, info.resource)}"
+    if kpi.startswith("utilisation_in_full_"):  # (stage_kpis.UtilisationInFull)
+        res = kpi[len("utilisation_in_full_"):]
+        return f"Utilisation of {resource_label(s, res)}, counting work started before the horizon in full"
     if info.service is not None:
         return f"{info.label.split(':')[0]}: {service_label(s, info.service)}"
     if info.cohort is not None:
