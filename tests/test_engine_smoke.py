@@ -99,7 +99,7 @@ def test_engine_codes_follow_the_record_vocabularies():
     from icssim.model.records import VISIT_OUTCOMES
 
     outcomes = ("SERVED", "REJECTED", "DROPPED", "EMERGENCY", "MISSED", "DISCHARGED_MISSED", "AGED_OUT",
-                "ESCALATED")
+                "ESCALATED", "DIED")
     assert [getattr(engine, name) for name in outcomes] == list(range(len(VISIT_OUTCOMES)))
     assert [name.lower() for name in outcomes] == [o.replace("dropped_out", "dropped") for o in VISIT_OUTCOMES]
     categories = ("STAFF", "CONTACTS", "BED_DAYS", "MONITORING")

@@ -76,7 +76,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
                     keep_records: bool = True, record_visits: bool = True) -> Replication:
     """Simulate one replication and measure its KPIs."""
     plan, health = _plans(scenario)
-    records = simulate(plan, replication, seed, record_visits=record_visits and keep_records)
+    records = simulate(plan, replication, seed, record_visits=record_visits and keep_records, health=health)
     if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
         records.payers = tuple(svc.payer for svc in scenario.services.values())
     if health is not None:

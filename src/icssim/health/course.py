@@ -28,7 +28,9 @@ the level of the person and of each kind of move.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -124,10 +126,15 @@ def discount_factor(rate: float, t: np.ndarray) -> np.ndarray:
     return np.power(1.0 + rate, -np.asarray(t, dtype=float))
 
 
-def follow(plan: HealthPlan, tl: Timeline) -> Outcomes:
+def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) -> Outcomes:
     """Every person's course from asking for help to ``plan.follow_up`` years later (or, for a
-    lifetime, to the age of :data:`LIFETIME_AGE`)."""
+    lifetime, to the age of :data:`LIFETIME_AGE`).
+
+    ``engine`` (one entry per person, or None) is the course the engine ran while each was in the
+    pathway (:class:`icssim.health.person.Person`): it is taken over, not sampled again."""
     course = _Course(plan, tl)
+    if engine is not None:
+        course.resume(engine)
     course.run()
     return course.outcomes()
 
@@ -243,6 +250,42 @@ class _Course:
             self.clocks[fired, dest[fire]] = self._clock(fired, dest[fire])
             self._at_breakpoint(active[~fire])
             active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end[active])]
+
+    def resume(self, engine: Sequence[Any]) -> None:
+        """Take over the course the engine ran in the pathway (``engine[i]`` for person ``i``, None
+        for someone it did not follow): accrue each logged stretch, then carry on from the state,
+        clocks and counters the engine left, at the time the person left the pathway."""
+        idx = np.array([i for i, person in enumerate(engine) if person is not None], dtype=np.int64)
+        if not len(idx):
+            return
+        people = [engine[i] for i in idx]
+        self.state[idx] = [person.start for person in people]
+        self.state_at[idx, 0] = self.state[idx]
+        self.male[idx] = [person.male for person in people]
+        self.first_remission[idx] = np.where(self.plan.remission[self.state[idx]], 0.0, np.nan)
+        logs = [person.log for person in people]
+        for k in range(max(len(log) for log in logs)):
+            sel = np.array([j for j, log in enumerate(logs) if len(log) > k], dtype=np.int64)
+            who = idx[sel]
+            t = np.array([logs[j][k][0] for j in sel])
+            dest = np.array([logs[j][k][1] for j in sel], dtype=np.int64)
+            anniversary = np.array([logs[j][k][2] for j in sel], dtype=bool)
+            self._accrue(who, self.t[who], t)
+            self.t[who] = t
+            moved = ~anniversary
+            self._enter(who[moved], dest[moved])
+            year = np.round(t[anniversary]).astype(np.int64)
+            mark = year < self.state_at.shape[1]
+            self.state_at[who[anniversary][mark], year[mark]] = dest[anniversary][mark]
+        left = np.array([person.t for person in people])
+        self._accrue(idx, self.t[idx], left)
+        self.t[idx] = left
+        self.tl.leave[idx] = left  # the same instant, to the last bit: from now on untreated
+        self.entered[idx] = [person.entered for person in people]
+        self.clocks[idx] = [person.clocks for person in people]
+        self.occurrence[idx] = np.array([person.occurrence for person in people], dtype=np.uint64)
+        self.counter[idx] = np.array([person.counter for person in people], dtype=np.uint64)
+        self.admitted[idx] = True  # admissions happen in the pathway, where the engine applied them
 
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]

@@ -76,6 +76,9 @@ class HealthPlan:
     event_payers: tuple[str, ...] = ()
     by: str | None = None  # the categorical attribute whose level is part of the group
     levels: tuple[str, ...] = ()  # its levels (empty: the group is the cohort)
+    #: [living state] what entering it while waiting does: 0 nothing, 1 urgent, 2 emergency
+    #: (health.person's NO_ESCALATION, URGENT, EMERGENCY); empty: nothing anywhere
+    escalate: tuple[int, ...] = ()
 
     @property
     def dead(self) -> int:
@@ -174,7 +177,11 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         event_costs=np.array([e.cost for e in h.events.values()]),
         event_payers=tuple(e.payer for e in h.events.values()),
         by=h.by, levels=levels,
+        escalate=tuple(_ESCALATION.get(h.escalation.get(name, ""), 0) for name in names) if h.escalation else (),
     )
+
+
+_ESCALATION = {"urgent": 1, "emergency": 2}
 
 
 @lru_cache(maxsize=4)

@@ -1,9 +1,15 @@
-"""Deterioration while waiting, and monitoring of those who wait.
+"""Deterioration while waiting, the course of illness in the pathway, and monitoring of those who wait.
 
 A patient waiting at a step that lets people deteriorate climbs the levels of the plan's
 deterioration attribute at the hazard of their level; at the emergency level they leave the wait for
 the emergency step (or for the step that catches them, when monitoring detects it). Monitoring is a
 span of regular contacts, booked as a cost when it ends.
+
+With a ``health:`` block the engine also runs each person's course of illness while they are in
+the pathway (:mod:`icssim.health.person`: one heap event per move or breakpoint, on the person's
+own random numbers). A death takes them out of the pathway (service.py, ``_die``); entering a state
+that ``health.escalation`` names, while waiting at a step where people deteriorate, escalates them
+as the deterioration block's levels would: to the top urgency, or to the emergency step.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
-from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, Patient, Step
+from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, NOWHERE, Patient, Step
 from icssim.model.plan import Plan
 from icssim.model.recording import Recording
 from icssim.sampling import block_draws, uniform_draws
@@ -22,6 +28,7 @@ class Deterioration(Recording):
     """Deterioration timers and monitoring spans."""
 
     _deteriorate_cb: Callable[[Any], None]  # self._deteriorate, made once (set by Simulation)
+    _course_cb: Callable[[Any], None]  # self._course_event, made once (set by Simulation)
 
     def __init__(self, plan: Plan, replication: int, seed: int | None, record_visits: bool) -> None:
         super().__init__(plan, replication, seed, record_visits)
@@ -31,6 +38,11 @@ class Deterioration(Recording):
         self._det_hazard = self.det.hazard if self.det is not None else ()
         self.det_u = uniform_draws(self._streams.rng("detection"))
         self.mon_u = uniform_draws(self._streams.rng("monitoring"))
+        #: the course of illness of those in the pathway (health.person.PathwayCourse), or None
+        #: (set by Simulation when the scenario has a health: block)
+        self.course: Any = None
+        #: each person's course once they left the pathway, by pid (handed to the follow-up)
+        self.courses: dict[int, Any] = {}
 
     # the other parts' operations used here (see engine.py)
     def _leave_queue(self, p: Patient) -> Step:
@@ -39,6 +51,10 @@ class Deterioration(Recording):
 
     def _enter(self, p: Patient, s: Step) -> None:
         """(flow.py) ``p`` arrives at step ``s``."""
+        raise NotImplementedError
+
+    def _die(self, p: Patient) -> None:
+        """(service.py) ``p`` dies: out of their queue or service, and out of the pathway."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ deterioration
@@ -80,22 +96,98 @@ class Deterioration(Recording):
         level = int(p.attrs[det.attribute]) + 1
         p.attrs[det.attribute] = float(level)
         if level >= det.emergency_at:
-            s = self._leave_queue(p)
             caught = (p.mon is not None and det.detection_probability > 0
                       and self.det_u() < det.detection_probability)
-            self._visit(p, s, NAN, ESCALATED if caught else EMERGENCY)
-            self._enter(p, self.steps[det.detected_step if caught else det.emergency_step])
+            self._escalate(p, caught)
             return
-        urg = self.plan.urgency
-        if level >= det.urgent_from and urg >= 0:
-            top = float(len(self.plan.attributes[urg].levels or ()) - 1)
-            if p.attrs[urg] < top:
-                p.attrs[urg] = top
-                s = p.step
-                if p.where == IN_QUEUE and s.priority:
-                    p.qseq += 1
-                    heappush(s.queue, (-top, p.t_queue, next(s.seq), p, p.wait, p.qseq))
+        if level >= det.urgent_from:
+            self._make_urgent(p)
         self._schedule_deterioration(p)
+
+    def _escalate(self, p: Patient, caught: bool) -> None:
+        """``p`` leaves their wait for the emergency step, or for the detected step when monitoring caught it."""
+        det = self.det
+        s = self._leave_queue(p)
+        self._visit(p, s, NAN, ESCALATED if caught else EMERGENCY)
+        self._enter(p, self.steps[det.detected_step if caught else det.emergency_step])
+
+    def _make_urgent(self, p: Patient) -> None:
+        """``p`` becomes urgent (the urgency attribute's top level), and moves up a priority queue."""
+        urg = self.plan.urgency
+        if urg < 0:
+            return
+        top = float(len(self.plan.attributes[urg].levels or ()) - 1)
+        if p.attrs[urg] < top:
+            p.attrs[urg] = top
+            s = p.step
+            if p.where == IN_QUEUE and s.priority:
+                p.qseq += 1
+                heappush(s.queue, (-top, p.t_queue, next(s.seq), p, p.wait, p.qseq))
+
+    # ------------------------------------------------------------------ the course of illness
+    def _course_begin(self, p: Patient) -> None:
+        """Start ``p``'s course of illness on arrival (today's waiting list: when the run starts)."""
+        p.hc = self.course.begin(p.cohort, p.attrs, max(self.now - p.arrival, 0.0) * self.ypu)
+        self._course_schedule(p)
+
+    def _course_schedule(self, p: Patient) -> None:
+        """Put ``p``'s next health event (move or breakpoint) in the heap, superseding any earlier one."""
+        hc = p.hc
+        hc.seq += 1
+        t = self.course.next_event(hc)
+        if t == t and t < 1e300:  # inf: the course is over (dead, or past the follow-up)
+            when = max(p.arrival + t / self.ypu, self.now)
+            if when < self._horizon:  # (see _at)
+                heappush(self._queue, (when, 1, next(self._eid), self._course_cb, (p, hc.seq)))
+
+    def _course_event(self, arg: tuple[Patient, int]) -> None:
+        p, seq = arg
+        hc = p.hc
+        if hc.seq != seq:
+            return  # superseded by a change of status, or the person has left
+        course = self.course
+        entered = course.advance(hc)
+        if entered == course.dead:
+            self._die(p)
+            return
+        self._course_schedule(p)
+        if entered >= 0:
+            kind = course.escalation(entered)
+            if kind:
+                self._course_escalate(p, kind)
+
+    def _course_escalate(self, p: Patient, kind: int) -> None:
+        """``p`` entered a state that escalates (kind 1 urgent, 2 emergency): acted on only while
+        they wait (in a queue, a hand-off or a routing delay) at a step where people deteriorate."""
+        s = p.step
+        if p.where == NOWHERE or s is None or not s.det:
+            return
+        det = self.det
+        attr = det.attribute
+        if kind == 2:
+            p.attrs[attr] = max(p.attrs[attr], float(det.emergency_at))
+            caught = (p.mon is not None and det.detection_probability > 0
+                      and p.hc.draw() < det.detection_probability)
+            self._escalate(p, caught)
+            return
+        if det.urgent_from < len(self._det_hazard):
+            p.attrs[attr] = max(p.attrs[attr], float(det.urgent_from))
+        self._make_urgent(p)
+
+    def _course_treated(self, p: Patient) -> None:
+        """Treatment starts: the course's hazards are the treated ones from now."""
+        self.course.treat(p.hc, (p.treat_start - p.arrival) * self.ypu)
+        self._course_schedule(p)
+
+    def _course_admitted(self, p: Patient) -> None:
+        """A first admission: the course moves to the plan's admission state."""
+        self.course.admit(p.hc, (self.now - p.arrival) * self.ypu)
+        self._course_schedule(p)
+
+    def _course_leave(self, p: Patient, at: float) -> None:
+        """``p`` leaves the pathway (or the run ends) at ``at``: their course goes to the follow-up."""
+        self.course.leave(p.hc, (at - p.arrival) * self.ypu)
+        self.courses[p.pid] = p.hc
 
     # ------------------------------------------------------------------ monitoring
     def _maybe_monitor(self, p: Patient, monitoring: tuple[float, float, frozenset[int], int, float]) -> None:

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import time
 
+from typing import Any
+
 from icssim.model import calendar
 from icssim.model.arrivals import InversionGaps
 from icssim.model.entities import (
-    AGED_OUT, BED_DAYS, CONTACTS, DISCHARGED_MISSED, DROPPED, EMERGENCY, ESCALATED, EXP1, MISSED, MONITORING, NAN,
-    REJECTED, SERVED, STAFF, Draw, Patient, draws, exponential,
+    AGED_OUT, BED_DAYS, CONTACTS, DIED, DISCHARGED_MISSED, DROPPED, EMERGENCY, ESCALATED, EXP1, MISSED, MONITORING,
+    NAN, REJECTED, SERVED, STAFF, Draw, Patient, draws, exponential,
 )
 from icssim.model.loop import cyclic_gc_paused
 from icssim.model.plan import Plan
@@ -46,7 +48,7 @@ from icssim.model.service import Service
 from icssim.sampling import block_draws
 
 __all__ = [
-    "AGED_OUT", "BED_DAYS", "CONTACTS", "DISCHARGED_MISSED", "DROPPED", "EMERGENCY", "ESCALATED", "MISSED",
+    "AGED_OUT", "BED_DAYS", "CONTACTS", "DIED", "DISCHARGED_MISSED", "DROPPED", "EMERGENCY", "ESCALATED", "MISSED",
     "MONITORING", "REJECTED", "SERVED", "STAFF", "Patient", "Simulation", "bucket_costs", "simulate",
 ]
 
@@ -55,11 +57,20 @@ class Simulation(Service):
     """One replication of a compiled :class:`Plan`."""
 
     def __init__(self, plan: Plan, replication: int = 0, seed: int | None = None,
-                 record_visits: bool = True) -> None:
+                 record_visits: bool = True, health: Any = None) -> None:
         super().__init__(plan, replication, seed, record_visits)
+        self.outcomes = plan.outcomes
+        if health is not None:  # a HealthPlan: run the course of illness in the pathway
+            from icssim.health.person import PathwayCourse  # numpy and the scenario schema: only when asked
+            self.course = PathwayCourse(health, self.seed, replication, [c.name for c in plan.cohorts],
+                                        [a.name for a in plan.attributes])
+            if "died" not in self._outcome_code:
+                self._outcome_code["died"] = len(self.outcomes)
+                self.outcomes = (*self.outcomes, "died")
         # bound methods, made once (not per event); last, as they hand self out (see loop.Loop)
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
+        self._course_cb = self._course_event
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,
                                    self._drop_out, self._age_out, self._rebooked))
 
@@ -70,7 +81,12 @@ class Simulation(Service):
         self._schedule_start()
         with cyclic_gc_paused():
             self._loop(self.plan.horizon)
+            if self.course is not None:  # those still in the pathway hand their course over at the horizon
+                for p in self.active.values():
+                    self._course_leave(p, self.plan.horizon)
             records = self._records()
+            if self.course is not None:
+                records.outcomes, records.course = self.outcomes, self.courses
             self._release()  # before the collector resumes: what it would have to scan is gone
         records.wall_seconds = time.perf_counter() - started
         return records
@@ -148,6 +164,8 @@ class Simulation(Service):
             self.open_days = None
         p = self._new_patient(cohort, attrs, referral)
         p.referral, p.assess_start, p.treat_start = referral, assess_start, treat_start
+        if p.hc is not None and treat_start == treat_start:  # in treatment since before the run
+            self._course_treated(p)
         s = self.steps[step]
         p.step = s
         p.t_enter = since
@@ -168,6 +186,8 @@ class Simulation(Service):
 
 
 def simulate(plan: Plan, replication: int = 0, seed: int | None = None,
-             record_visits: bool = True) -> RunRecords:
-    """Run one replication of ``plan`` and return its records."""
-    return Simulation(plan, replication, seed, record_visits).run()
+             record_visits: bool = True, health: Any = None) -> RunRecords:
+    """Run one replication of ``plan`` and return its records; with ``health`` (the scenario's
+    compiled course of illness, :class:`icssim.health.plan.HealthPlan`) the engine runs each
+    person's course while they are in the pathway and hands it over in ``records.course``."""
+    return Simulation(plan, replication, seed, record_visits, health).run()

@@ -32,11 +32,14 @@ MISSED: Final = 4
 DISCHARGED_MISSED: Final = 5
 AGED_OUT: Final = 6
 ESCALATED: Final = 7
-# where a patient is: not waiting, in a hand-off or delay step, in a queue, on a routing delay
+DIED: Final = 8
+# where a patient is: not waiting (in service, between events), in a hand-off or delay step, in a
+# queue, on a routing delay, or dead (out of the pathway, any service of theirs ended)
 NOWHERE: Final = 0
 IN_TRANSIT: Final = 1
 IN_QUEUE: Final = 2
 RETURNING: Final = 3
+GONE: Final = 4
 # cost categories, in the order of plan.COST_CATEGORIES
 STAFF: Final = 0
 CONTACTS: Final = 1
@@ -61,7 +64,7 @@ class Patient:
         "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
-        "mon", "det_due", "det_level", "det_seq", "det_wait",
+        "mon", "det_due", "det_level", "det_seq", "det_wait", "hc",
     )
 
     pid: int
@@ -97,6 +100,7 @@ class Patient:
     det_level: int
     det_seq: int
     det_wait: int
+    hc: Any  # the person's course of illness in the pathway (health.person.Person), or None
 
 
 class Resource:

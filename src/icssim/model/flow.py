@@ -79,10 +79,13 @@ class Flow(Queues):
         p.cost = self._no_costs if self._no_costs is not None else [0.0] * self.n_services
         p.mon = None
         p.det_due, p.det_level, p.det_seq, p.det_wait = -math.inf, -1, 0, -1
+        p.hc = None
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
         self.in_sys += 1
+        if self.course is not None:
+            self._course_begin(p)
         return p
 
     def _runaway(self, p: Patient, s: Step) -> None:
@@ -290,6 +293,8 @@ class Flow(Queues):
         if p.mon is not None:
             self._stop_monitoring(p)
         p.det_wait = -1  # a deterioration timer still in the heap finds nobody waiting
+        if p.hc is not None:
+            self._course_leave(p, now)
         del self.active[p.pid]
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now

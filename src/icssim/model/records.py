@@ -15,7 +15,7 @@ import numpy as np
 #: Outcome codes of a single step visit.
 VISIT_OUTCOMES = (
     "served", "rejected", "dropped_out", "emergency", "missed", "discharged_missed",
-    "aged_out", "escalated",
+    "aged_out", "escalated", "died",
 )
 
 
@@ -71,6 +71,10 @@ class RunRecords:
     #: each person's course of illness (:class:`icssim.health.course.Outcomes`), when the scenario
     #: has a ``health:`` block; filled after the run, aligned with :attr:`patients`
     health: Any = None
+    #: each person's course of illness in the pathway as the engine ran it (by pid:
+    #: :class:`icssim.health.person.Person`), when the run had a ``health:`` block; the follow-up
+    #: carries on from it
+    course: Any = None
     #: who pays for each service (in the order of :attr:`services`), set from the scenario
     payers: tuple[str, ...] = ()
     #: steps whose waits and times are reported (``scenario.stage_waits``; empty: none)

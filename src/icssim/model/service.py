@@ -13,8 +13,8 @@ from heapq import heappush
 from typing import Any
 
 from icssim.model.entities import (
-    AGED_OUT, BED_DAYS, C_ADMIT, C_AE, C_ASSESS, C_FURTHER, C_INPATIENT, C_INTENSIVE, C_TREAT, CONTACTS,
-    DISCHARGED_MISSED, IN_TRANSIT, MISSED, NOWHERE, SERVED, STAFF, Patient, Step,
+    AGED_OUT, BED_DAYS, C_ADMIT, C_AE, C_ASSESS, C_FURTHER, C_INPATIENT, C_INTENSIVE, C_TREAT, CONTACTS, DIED,
+    DISCHARGED_MISSED, GONE, IN_TRANSIT, MISSED, NAN, NOWHERE, SERVED, STAFF, Patient, Step,
 )
 from icssim.model.flow import Flow
 from icssim.model.recording import pack_visit
@@ -84,8 +84,12 @@ class Service(Flow):
             p.assessed = False
             if p.treat_start != p.treat_start:
                 p.treat_start = now
+                if p.hc is not None:
+                    self._course_treated(p)
         if c & C_INTENSIVE and p.first_intensive != p.first_intensive:
             p.first_intensive = now
+            if p.hc is not None:
+                self._course_admitted(p)
         if c & C_AE:
             p.n_ae += 1
         elif c & C_ADMIT:
@@ -149,7 +153,9 @@ class Service(Flow):
 
     def _end_service(self, arg: tuple[Patient, Step, float, int]) -> None:
         p, s, started, outcome = arg
-        now = self.now
+        if p.where == GONE:
+            return  # the patient died in service (_die): the units are already back
+        now = self.now  # self._free(p, s, started, outcome), inlined (the hot path)
         r = s.single
         if r is not None:
             r.area += r.used * (now - r.last)
@@ -187,6 +193,40 @@ class Service(Flow):
             self._discharge_missed(p, s)
         else:  # AGED_OUT
             self._move(p, s.age_then, s)  # type: ignore[arg-type]  # set wherever age_max is
+
+    def _free(self, p: Patient, s: Step, started: float, outcome: int) -> None:
+        """Service of ``p`` at ``s`` ends with ``outcome``: its units go back to those waiting
+        (``_end_service`` has it inlined)."""
+        now = self.now
+        for r in s.res:
+            r.area += r.used * (now - r.last)
+            r.last = now
+            r.used -= 1
+        self._visit(p, s, started, outcome)
+        if s.solo:
+            if s.n_wait:
+                self._dispatch(s)
+        else:
+            for r in s.res:
+                if len(r.steps) == 1:
+                    if s.n_wait:
+                        self._dispatch(s)
+                else:
+                    self._dispatch_shared(r)
+
+    def _die(self, p: Patient) -> None:
+        """``p`` dies (their course of illness says so): they leave whatever they wait in, or the
+        service they are in (its units go back to those waiting; the visit's start is not kept, so
+        it is recorded as NaN), and leave the pathway with the outcome ``died``."""
+        s = p.step
+        if p.where != NOWHERE:  # in a queue, a hand-off, a delay step, a routing delay or a panel's list
+            self._leave_queue(p)
+            self._visit(p, s, NAN, DIED)
+        elif s is not None:  # between events a patient nowhere else is in service at p.step
+            self._free(p, s, NAN, DIED)
+        p.where = GONE  # a pending _end_service finds them gone
+        p.wait += 1  # any timer of the last wait goes stale
+        self._exit(p, self._outcome_code["died"])
 
     def _after_missed(self, p: Patient, s: Step) -> None:
         p.misses += 1

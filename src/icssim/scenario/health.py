@@ -184,6 +184,9 @@ class Health(_Strict):
     mortality: Mortality | None = None
     discount: Discount = Discount()
     events: dict[str, HealthEvent] = Field(default_factory=dict)
+    #: entering one of these states while waiting (at a step where people deteriorate) makes the
+    #: person ``urgent`` or sends them to the deterioration block's ``emergency`` step
+    escalation: dict[str, Literal["urgent", "emergency"]] = Field(default_factory=dict)
 
     def start_by_level(self) -> dict[str | None, Shares]:
         """The starting shares for each level of ``by`` (one entry, keyed None, when they do not differ)."""

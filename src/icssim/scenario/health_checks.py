@@ -28,6 +28,7 @@ def health_findings(s: Scenario) -> Iterator[Finding]:
     yield from _hazard_sizes(s, h)
     yield from _attributes(s, h)
     yield from _by_levels(s, h)
+    yield from _escalation(s, h)
 
 
 def _names(s: Scenario, h: Health) -> Iterator[Finding]:
@@ -163,3 +164,17 @@ def _by_levels(s: Scenario, h: Health) -> Iterator[Finding]:
             for level in chosen:
                 if level not in levels:
                     yield (*at, attr), unknown(f"level of {h.by!r}", level, levels)
+
+
+def _escalation(s: Scenario, h: Health) -> Iterator[Finding]:
+    """``escalation`` names health states, and acts through the deterioration block's steps (and,
+    for ``urgent``, the ``urgency`` attribute)."""
+    for name, kind in h.escalation.items():
+        at = ("health", "escalation", name)
+        if name not in h.states:
+            yield at, unknown("health state", name, h.states)
+        elif s.deterioration is None:
+            yield at, ("escalates through the 'deterioration:' block's steps (emergency_step, detected_step), "
+                       "but the scenario has none; expected a 'deterioration:' block (its hazard may be {})")
+        elif kind == "urgent" and "urgency" not in s.attributes:
+            yield at, "'urgent' raises the 'urgency' attribute, which the scenario does not declare under 'attributes:'"

@@ -1,0 +1,290 @@
+"""One person's course of illness while they are in the pathway, advanced by the engine.
+
+The engine (``model/deterioration.py``) runs the course of everyone in the pathway, so that the
+course can act on the pathway: a death takes the person out of whatever queue or service they are
+in, and entering a state the ``health.escalation`` map names sends a waiting person to the urgent
+or emergency step. It is the same process as :mod:`icssim.health.course` (competing exponential
+clocks, one per destination and death, spent at hazards that are constant between breakpoints: a
+change of status, a first admission, a tunnel state's deadline, each anniversary of asking for
+help), on the same per-person random numbers (:func:`uniform` and :func:`person_key` are the scalar
+twins of :func:`icssim.health.course.uniforms` and :func:`~icssim.health.course.person_keys`). When
+the person leaves the pathway the engine hands their :class:`Person` (state, clocks, counters and
+the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
+and carries on from there to the end of follow-up: one course per person.
+
+Times are years since the person asked for help, like the follow-up's.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+
+import numpy as np
+
+from icssim.health.course import _splitmix, person_keys, uniforms
+from icssim.health.plan import LIFETIME_AGE, TREATED, WAITING, HealthPlan
+
+_MASK = (1 << 64) - 1
+_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_HEALTH_STREAM = 0x6865616C7468  # as in course.py
+#: what entering a state while waiting does (HealthPlan.escalate)
+NO_ESCALATION, URGENT, EMERGENCY = 0, 1, 2
+#: people of a cohort whose first draws (key, start, sex, first clocks) are made together, in numpy
+BLOCK = 256
+
+
+def splitmix(z: int) -> int:
+    """splitmix64's finaliser on one 64-bit integer (course._splitmix, element by element)."""
+    z = (z + _GOLDEN) & _MASK
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK
+    return z ^ (z >> 31)
+
+
+def cohort_key(seed: int, replication: int, cohort_name: str) -> int:
+    """The part of a person's key that their cohort shares (see :func:`person_key`)."""
+    base = splitmix(seed % 2**64)
+    base = splitmix(base ^ (replication % 2**64))
+    base = splitmix(base ^ _HEALTH_STREAM)
+    return splitmix(base ^ zlib.crc32(cohort_name.encode()))
+
+
+def person_key(cohort: int, number: int) -> int:
+    """A person's key from their cohort's key and their arrival number in the cohort."""
+    return splitmix(cohort ^ number)
+
+
+def uniform(key: int, counter: int) -> float:
+    """The ``counter``-th uniform in (0, 1) of stream ``key`` (course.uniforms for one person)."""
+    z = splitmix(key ^ splitmix(counter))
+    return ((z >> 11) + 0.5) * 2.0**-53
+
+
+class Person:
+    """A person's course so far: state, clocks, counters, status and the log of their moves."""
+
+    __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
+                 "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
+                 "admitted")
+
+    def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
+        self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
+        self.start = self.state = 0
+        self.t = self.entered = 0.0
+        self.clocks = [0.0] * n_states
+        self.occurrence = [0] * n_states
+        self.counter = 0
+        self.male = False
+        self.status = WAITING
+        self.multiplier = 1.0  # the DUI effect on scaled treated hazards, set when treatment starts
+        self.hazards: list[tuple[int, float]] = []  # (destination, hazard per year), see PathwayCourse._hazards
+        self.fire = -1  # the destination whose clock runs out first (-1: a breakpoint comes first)
+        self.due = math.inf
+        self.seq = 0  # the engine's token for this person's pending health event
+        #: (years, state after, anniversary?) for every move and anniversary in the pathway
+        self.log: list[tuple[float, int, bool]] = []
+        self.end = end
+        self.admitted = False
+
+    def draw(self) -> float:
+        """The next uniform of the person's own stream (course._Course._draw)."""
+        u = uniform(self.key, self.counter)
+        self.counter += 1
+        return u
+
+
+class PathwayCourse:
+    """The course of illness of everyone in the pathway in one replication (the plan as lists)."""
+
+    def __init__(self, plan: HealthPlan, seed: int, replication: int, cohorts: list[str],
+                 attributes: list[str]) -> None:
+        self.plan = plan
+        self.dead = plan.dead
+        self.n = plan.n_states
+        #: [group][status][from]: the (to, hazard per year) pairs with a hazard above 0
+        self.moves: list[list[list[list[tuple[int, float]]]]] = [
+            [[[(j, r) for j, r in enumerate(row) if r > 0] for row in by_state] for by_state in by_status]
+            for by_status in plan.rates.tolist()]
+        self.scaled: list[list[bool]] = plan.scaled.tolist()
+        self.any_scaled = [any(row) for row in self.scaled]
+        self.start_cum = [_cumulative(row) for row in plan.start.tolist()]
+        self.rr: list[list[float]] = plan.mortality_rr.tolist()
+        self.tunnel_to: list[int] = plan.tunnel_to.tolist()
+        self.tunnel_after: list[float] = plan.tunnel_after.tolist()
+        self.escalate: list[int] = list(plan.escalate) or [NO_ESCALATION] * plan.dead
+        mort = plan.mortality
+        self.life: list[list[float]] = mort.hazard.tolist() if mort is not None else []
+        self.female_share = mort.female_share if mort is not None else 1.0
+        self.age_index = attributes.index(mort.age_attribute) if mort is not None else -1
+        dued = plan.dued
+        self.dued = (dued.per_year, dued.after_years) if dued is not None else (0.0, 0.0)
+        self.dued_index = attributes.index(dued.attribute) if dued is not None else -1
+        self.by_index = attributes.index(plan.by) if plan.by is not None else -1
+        self.n_levels = max(len(plan.levels), 1)
+        self.seed, self.replication, self.cohorts = seed, replication, cohorts
+        self.numbers = [0] * len(cohorts)
+        #: per cohort, the first arrival number of its current block and the block's first draws
+        self.blocks: list[tuple[int, list[int], list[float], list[float], list[list[float]]] | None] = (
+            [None] * len(cohorts))
+
+    # ------------------------------------------------------------------ a person's start
+    def begin(self, cohort: int, attrs: list[float], t0: float) -> Person:
+        """The course of the next person of ``cohort`` to ask for help (attribute values ``attrs``),
+        who enters the model ``t0`` years after asking (0, or more for today's waiting list)."""
+        number = self.numbers[cohort]
+        self.numbers[cohort] = number + 1
+        level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
+        age = attrs[self.age_index] if self.age_index >= 0 else 30.0
+        ill = attrs[self.dued_index] if self.dued_index >= 0 else 0.0
+        end = max(LIFETIME_AGE - age, 0.0) if math.isinf(self.plan.follow_up) else self.plan.follow_up
+        block = self.blocks[cohort]
+        if block is None or not block[0] <= number < block[0] + BLOCK:
+            block = self.blocks[cohort] = self._block(cohort, number)
+        i = number - block[0]
+        p = Person(block[1][i], cohort * self.n_levels + level, age, ill, self.n, end)
+        cum = self.start_cum[p.group]
+        u = block[2][i] * cum[-1]  # the person's draw 0 (course._Course._start_states)
+        p.start = p.state = min(sum(1 for c in cum if c <= u), len(cum) - 1)
+        p.counter = 1
+        if self.plan.mortality is not None:
+            p.male = block[3][i] >= self.female_share  # draw 1
+            p.counter = 2
+        p.clocks = list(block[4][i])  # each destination's first clock (occurrence 0)
+        p.occurrence = [1] * self.n
+        p.admitted = self.plan.on_admission < 0
+        # today's waiting list asked for help before the run: the course starts when the run does,
+        # in the starting state (no moves before it), and its anniversaries before then are logged
+        for year in range(1, int(math.floor(min(t0, end) + 1e-12)) + 1):
+            p.log.append((float(year), p.state, True))
+        p.t = p.entered = min(t0, end)
+        self._hazards(p)
+        return p
+
+    def _block(self, cohort: int, first: int) -> tuple[int, list[int], list[float], list[float], list[list[float]]]:
+        """The first draws of arrivals ``first`` … ``first + BLOCK - 1`` of ``cohort``, made in numpy:
+        their keys, draws 0 and 1 of their own streams, and the first clock of every destination
+        (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's)."""
+        numbers = np.arange(first, first + BLOCK)
+        keys = person_keys(self.seed, self.replication, self.cohorts, np.full(BLOCK, cohort), numbers)
+        zero = np.zeros(BLOCK, dtype=np.uint64)
+        clocks = np.stack([-np.log(uniforms(_splitmix(keys ^ _splitmix(np.array([dest + 1], dtype=np.uint64))), zero))
+                           for dest in range(self.n)], axis=1)
+        return (first, keys.tolist(), uniforms(keys, zero).tolist(), uniforms(keys, zero + np.uint64(1)).tolist(),
+                clocks.tolist())
+
+    def _clock(self, p: Person, dest: int) -> float:
+        """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""
+        key = splitmix(p.key ^ splitmix(dest + 1))
+        u = uniform(key, p.occurrence[dest])
+        p.occurrence[dest] += 1
+        return -math.log(u)
+
+    # ------------------------------------------------------------------ hazards and the next event
+    def _hazards(self, p: Person) -> None:
+        """``p``'s hazards per year now, as (destination, hazard) pairs for the destinations they
+        can reach (death, index ``dead``, last), and which clock runs out first and when."""
+        state = p.state
+        if state == self.dead:
+            p.hazards, p.fire, p.due = [], -1, math.inf
+            return
+        group = p.group
+        moves = self.moves[group][p.status][state]
+        if p.status == TREATED and p.multiplier != 1.0 and self.any_scaled[state]:
+            scaled, m = self.scaled[state], p.multiplier
+            moves = [(j, r * m if scaled[j] else r) for j, r in moves]
+        if self.life:
+            life = self.life
+            age_row = min(max(int(p.age + p.t), 0), len(life) - 1)  # ages are positive: int() floors
+            death = life[age_row][1 if p.male else 0] * self.rr[group][state]
+            if death > 0:
+                moves = [*moves, (self.dead, death)]
+        p.hazards = moves
+        soonest, fire = math.inf, -1
+        clocks = p.clocks
+        for j, rate in moves:
+            due = clocks[j] / rate
+            if due < soonest:
+                soonest, fire = due, j
+        t = p.t
+        bp = min(math.floor(t + 1e-12) + 1.0, p.end)
+        if self.tunnel_to[state] >= 0:
+            bp = min(bp, max(p.entered + self.tunnel_after[state], t))
+        if soonest < bp - t:
+            p.fire, p.due = fire, t + soonest
+        else:
+            p.fire, p.due = -1, bp
+
+    def next_event(self, p: Person) -> float:
+        """When (years since asking) ``p``'s next move or breakpoint is due; inf when the course is over."""
+        if p.state == self.dead or p.t >= p.end:
+            return math.inf
+        return p.due
+
+    def _spend(self, p: Person, t: float) -> None:
+        """Spend ``p``'s clocks at their hazards from ``p.t`` to ``t``."""
+        dt = t - p.t
+        if dt > 0:
+            clocks = p.clocks
+            for j, rate in p.hazards:
+                clocks[j] = max(clocks[j] - rate * dt, 0.0)
+            p.t = t
+
+    def _enter(self, p: Person, dest: int) -> None:
+        p.state = dest
+        p.entered = p.t
+        p.log.append((p.t, dest, False))
+
+    # ------------------------------------------------------------------ what happens
+    def advance(self, p: Person) -> int:
+        """``p``'s pending event is due: the move whose clock ran out (the state entered is
+        returned), or a breakpoint (a tunnel move, an anniversary; -1 is returned)."""
+        fire = p.fire
+        self._spend(p, p.due)
+        if fire >= 0:
+            self._enter(p, fire)
+            p.clocks[fire] = self._clock(p, fire)
+            self._hazards(p)
+            return fire
+        state = p.state
+        if self.tunnel_to[state] >= 0 and p.entered + self.tunnel_after[state] <= p.t:
+            self._enter(p, self.tunnel_to[state])
+        t = p.t
+        if abs(t - round(t)) <= 1e-9 and t > 0:
+            p.log.append((t, p.state, True))
+        self._hazards(p)
+        return -1
+
+    def escalation(self, state: int) -> int:
+        """What entering ``state`` while waiting does: NO_ESCALATION, URGENT or EMERGENCY."""
+        return self.escalate[state] if state < self.dead else NO_ESCALATION
+
+    def treat(self, p: Person, t: float) -> None:
+        """Treatment starts ``t`` years after asking: treated hazards, scaled by the DUI effect."""
+        self._spend(p, t)
+        per_year, after = self.dued
+        p.multiplier = math.exp(-per_year * max(0.0, p.ill_before + t - after))
+        p.status = TREATED
+        self._hazards(p)
+
+    def admit(self, p: Person, t: float) -> None:
+        """A first admission ``t`` years after asking moves ``p`` to the plan's ``on_admission`` state."""
+        self._spend(p, t)
+        if not p.admitted and p.state != self.dead and p.t < p.end:
+            p.admitted = True
+            self._enter(p, self.plan.on_admission)
+        self._hazards(p)
+
+    def leave(self, p: Person, t: float) -> None:
+        """``p`` leaves the pathway (or the run ends) ``t`` years after asking: clocks spent to then."""
+        if p.state != self.dead:
+            self._spend(p, min(t, p.end))
+        p.seq += 1  # a pending health event finds the person gone
+
+
+def _cumulative(shares: list[float]) -> list[float]:
+    total, out = 0.0, []
+    for share in shares:
+        total += share
+        out.append(total)
+    return out
