@@ -245,6 +245,8 @@ def test_what_if_over_two_numbers_reuses_cached_runs(client, workdir):
     again = dict(form, values="2, 3, 4")
     second = wait_for(client, client.post("/explore", data=again, follow_redirects=False).headers["location"])
     assert second["state"] == "done" and "4 of 6 runs came from the cache" in second["message"]
+    assert "demo at 6 combination(s) of" in client.get(f"/results/{second['folder']}").text
+    assert "4 of them taken from earlier runs" in client.get(f"/results/{second['folder']}").text
     table2 = read_csv(workdir / "results" / second["folder"] / "whatif.csv")
     old = table2[table2["cached"]].drop(columns="cached").sort_values([WTE, CASELOAD, "kpi"]).reset_index(drop=True)
     assert old.equals(table.drop(columns="cached").sort_values([WTE, CASELOAD, "kpi"]).reset_index(drop=True))

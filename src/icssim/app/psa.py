@@ -38,30 +38,46 @@ class PsaFile:
     parameters: int
 
 
+#: Each sweep file's entry (or None: not a PSA), kept while the file is unchanged (path -> (stamp, entry)).
+_READ: dict[Path, tuple[tuple[int, int], PsaFile | None]] = {}
+
+
 def psa_files(sweeps: Path) -> list[PsaFile]:
     """The ``design: psa`` files in ``sweeps`` (read as plain YAML; validated when one is started)."""
-    from ruamel.yaml import YAML
-
-    out: list[PsaFile] = []
     if not sweeps.is_dir():
-        return out
-    yaml = YAML(typ="safe", pure=True)
+        return []
+    out = []
     for path in sorted(sweeps.glob("*.yaml")):
         try:
-            doc = yaml.load(path.read_text(encoding="utf-8"))
-        except Exception:   # noqa: BLE001 (an unreadable file is not offered; `icssim psa` names its mistake)
+            st = path.stat()
+        except OSError:
             continue
-        if not isinstance(doc, dict) or doc.get("design") != "psa" or not isinstance(doc.get("sweep"), dict):
-            continue
-        info, base = doc["sweep"], doc.get("base")
-        strategies = list(base) if isinstance(base, (dict, list)) else [Path(str(base)).stem]
-        try:
-            out.append(PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
-                               int(doc.get("samples") or 0), int(info.get("replications", 5)),
-                               [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {})))
-        except (TypeError, ValueError):
-            continue
+        stamp = (st.st_mtime_ns, st.st_size)
+        if path not in _READ or _READ[path][0] != stamp:
+            _READ[path] = (stamp, _read_psa_file(path))
+        entry = _READ[path][1]
+        if entry is not None:
+            out.append(entry)
     return out
+
+
+def _read_psa_file(path: Path) -> PsaFile | None:
+    from ruamel.yaml import YAML
+
+    try:
+        doc = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except Exception:   # noqa: BLE001 (an unreadable file is not offered; `icssim psa` names its mistake)
+        return None
+    if not isinstance(doc, dict) or doc.get("design") != "psa" or not isinstance(doc.get("sweep"), dict):
+        return None
+    info, base = doc["sweep"], doc.get("base")
+    strategies = list(base) if isinstance(base, (dict, list)) else [Path(str(base)).stem]
+    try:
+        return PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
+                       int(doc.get("samples") or 0), int(info.get("replications", 5)),
+                       [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {}))
+    except (TypeError, ValueError):
+        return None
 
 
 def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Path:

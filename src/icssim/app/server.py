@@ -8,9 +8,11 @@ must be this app), so a web page open in the same browser cannot drive the app.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -312,7 +314,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         files = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
         rel = str(path.relative_to(ws.results))
         return page(request, "folder.html", rel=rel, files=files, report=(path / "report.html").is_file(),
-                    whatif=(path / "whatif.png").is_file(), psa=await run_in_threadpool(_psa_answer, path))
+                    whatif=_whatif_note(path), psa=await run_in_threadpool(_psa_answer, path))
 
     routes = [
         Route("/", home),
@@ -329,7 +331,21 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         Route("/results/{path:path}", results_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
+    def read_all() -> None:
+        """Read the scenarios and the PSA files once while the server starts, so that a first visit
+        answers as quickly as the next."""
+        from icssim.app.psa import psa_files
+
+        ws.read_all()
+        psa_files(ws.sweeps)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        threading.Thread(target=read_all, name="icssim-app-read", daemon=True).start()
+        yield
+
+    app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)],
+                    lifespan=lifespan)
     app.state.workspace = ws
     app.state.jobs = jobs
     return app
@@ -384,3 +400,19 @@ def _psa_answer(folder: Path) -> str:
         return answer_text(json.loads((folder / "psa.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return ""
+
+
+def _whatif_note(folder: Path) -> str:
+    """What a what-if folder holds, in words (from its metadata.json), or "" for any other folder."""
+    import json
+
+    if not (folder / "whatif.png").is_file():
+        return ""
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        text = (f"{meta['scenario']} at {meta['points']} combination(s) of {' and '.join(meta['parameters'])}, "
+                f"{meta['replications']} replications each")
+        cached = int(meta.get("points_from_cache", 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "A what-if."
+    return text + (f"; {cached} of them taken from earlier runs (the cache)." if cached else ".")

@@ -48,7 +48,7 @@ def write_whatif(table, keys: list[str], name: str, replications: int, out: Path
 
     def write(tmp: Path) -> None:
         write_table(table, tmp, "whatif", parquet=False)
-        plots.save(whatif_figure(table, keys, name, kpi_info), tmp / "whatif.png")
+        plots.save(whatif_figure(table, keys, name, kpi_info, replications), tmp / "whatif.png")
         points = int(table[keys].drop_duplicates().shape[0])
         (tmp / "metadata.json").write_text(json.dumps({
             "kind": "whatif", "scenario": name, "parameters": keys, "replications": replications,
@@ -57,7 +57,7 @@ def write_whatif(table, keys: list[str], name: str, replications: int, out: Path
     return write_output(out, False, write)
 
 
-def whatif_figure(table, keys: list[str], name: str, kpi_info):
+def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int | None = None):
     """The headline KPIs against the first number. One number: the mean with its 95% CI shaded.
     Two: one line per value of the second, with 95% CI bars, each line set a little aside and
     marked differently so that lines which coincide stay visible."""
@@ -86,6 +86,7 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info):
                             capsize=3, linewidth=1.4, label=f"{_short(keys[1])} = {level}")
         ax.set_title(f"{info.label} ({'95% CI shaded' if len(keys) == 1 else 'bars: 95% CI'})", fontsize=10,
                      loc="left")
+        ax.set_xticks(sorted(set(xs.dropna())))   # the values run, not a scale between them
         ax.set_xlabel(f"{keys[0]}{_unit_of(table[keys[0]])}", fontsize=8.5)
         ax.set_ylabel(unit, fontsize=9)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
@@ -93,7 +94,8 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info):
         if len(keys) == 1:
             ax.legend(fontsize=8, frameon=False)
     what = f"{keys[0]}" if len(keys) == 1 else f"{keys[0]} and {keys[1]}"
-    fig.suptitle(f"{name}: what if {what} changed", fontsize=11, x=0.01, ha="left")
+    each = f" ({replications} replications at each value; Student-t CIs)" if replications else ""
+    fig.suptitle(f"{name}: what if {what} changed{each}", fontsize=11, x=0.01, ha="left")
     fig.tight_layout()
     if len(keys) > 1:   # one legend for both panels, below them, clear of the bars
         handles, labels = axes[0][0].get_legend_handles_labels()
