@@ -12,16 +12,30 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MultipleLocator  # noqa: E402
-import pandas as pd  # noqa: E402
+from icssim.intervals import half_width
 
-from icssim.intervals import half_width  # noqa: E402
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
+else:
+    class _Pyplot:
+        """``matplotlib.pyplot``, imported (with the Agg backend) at its first use: a run draws its
+        plots on forked workers, so the process that writes the tables and the report never pays
+        the half second of importing matplotlib (issue 23)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot
+
+            return getattr(matplotlib.pyplot, name)
+
+    plt = _Pyplot()
 
 #: Okabe-Ito palette (colour-blind safe), extended with Paul Tol's muted colours for more series.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
@@ -38,13 +52,31 @@ def style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write ``fig`` as a PNG and close it."""
+    """Write ``fig`` as a PNG (or, for a ``.svg`` path, as an SVG whose bytes depend only on the
+    figure: text as paths, no date, a fixed id salt) and close it."""
+    if path.suffix == ".svg":
+        path.write_bytes(svg_bytes(fig))
+        return path
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-PlotJob = tuple[Callable[[], plt.Figure], Path]  # (what draws the figure, where to save it)
+def svg_bytes(fig: plt.Figure) -> bytes:
+    """``fig`` as SVG whose bytes depend only on the figure (text as paths, no date, a fixed id
+    salt), and close it."""
+    import io
+
+    import matplotlib
+
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "icssim", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+PlotJob = tuple[Callable[[], "plt.Figure"], Path]  # (what draws the figure, where to save it)
 
 
 def save_all(jobs: list[PlotJob], workers: int = 1) -> list[Path]:
@@ -129,6 +161,8 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9, "pad": 2})
     ax.set_xlim(0, right)
     ax.set_ylim(0, 1.01)
+    from matplotlib.ticker import FuncFormatter
+
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
     style(ax, title, xlabel, "Patients who had started (cumulative)")
     legend_below(ax)
@@ -154,6 +188,8 @@ def years_axis(ax: plt.Axes, last_day: float) -> bool:
     lines drawn later in days still fall in place). True when the axis now reads in years."""
     if not last_day > 2 * 365.25:
         return False
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
     ax.xaxis.set_major_locator(MultipleLocator(365.25 if last_day <= 12 * 365.25 else 2 * 365.25))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 365.25:.0f}" if v > -1 else ""))
     return True

@@ -150,16 +150,28 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
         jobs = run_plot_jobs(result, folder / "plots", dated_plots)
     from icssim import report
 
+    inputs = write_scenario(result.scenario, folder)
+    meta = metadata(result, wall_seconds, command)
+    if inputs:
+        meta["input_files"] = inputs
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    if recs:  # the pathway diagram too, from the tables and metadata just written
+        from icssim.report.run import DIAGRAM
+
+        jobs.append((partial(_pathway_figure, folder), folder / "plots" / DIAGRAM))
     # the plots are drawn on the workers while this process writes the rest and the report,
     # which waits for them only where it embeds them
     with plots.drawing(jobs, workers) as plots_drawn:
-        inputs = write_scenario(result.scenario, folder)
-        meta = metadata(result, wall_seconds, command)
-        if inputs:
-            meta["input_files"] = inputs
-        (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
         report.write_parameters(result.scenario, folder)
         report.write_report(folder, plots_ready=plots_drawn)
+
+
+def _pathway_figure(folder: Path):
+    """The run report's pathway diagram, drawn from the folder's tables (on a plot worker)."""
+    from icssim.report.pieces import RunData
+    from icssim.report.run import pathway_figure
+
+    return pathway_figure(RunData.load(folder))[0]
 
 
 def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:

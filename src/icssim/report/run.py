@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from icssim import pathway_graph
+from icssim.errors import IcssimError
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
 from icssim.report.labels import absent_kpis, kpi_label
@@ -41,16 +42,20 @@ def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | Non
     s = data.scenario
     subtitle = s.scenario.description if s is not None and s.scenario.description else ""
     page = Page(f"{data.name}: simulation report", subtitle, fact_items(meta, data.scenario))
-    page.add("summary", "Summary", run_summary_html(data))
-    page.add("pathway", "Pathway", pathway_html(data))
-    page.add("results", "Results with 95% confidence intervals", kpi_tables_html(data))
+    # the sections without plots first, while the plots and the diagram are drawn elsewhere
+    sections = {"summary": run_summary_html(data), "results": kpi_tables_html(data), "model": model_html(data),
+                "parameters": parameters_html(data), "assumptions": assumptions_html(data),
+                "reproduce": reproduce_html(data)}
     if plots_ready is not None:
         plots_ready()
+    page.add("summary", "Summary", sections["summary"])
+    page.add("pathway", "Pathway", pathway_html(data))
+    page.add("results", "Results with 95% confidence intervals", sections["results"])
     page.add("plots", "Plots", plots_html(folder, s=data.scenario))
-    page.add("model", "Model description (STRESS-DES)", model_html(data))
-    page.add("parameters", "Parameters and their sources", parameters_html(data))
-    page.add("assumptions", "Assumptions and limits", assumptions_html(data))
-    page.add("reproduce", "How to reproduce", reproduce_html(data))
+    page.add("model", "Model description (STRESS-DES)", sections["model"])
+    page.add("parameters", "Parameters and their sources", sections["parameters"])
+    page.add("assumptions", "Assumptions and limits", sections["assumptions"])
+    page.add("reproduce", "How to reproduce", sections["reproduce"])
     return page.html()
 
 
@@ -132,54 +137,24 @@ def kpi_tables_html(data: RunData) -> str:
     return note + "\n".join(parts)
 
 
-def pathway_html(data: RunData, heading: str = "") -> str:
-    """The pathway diagram (as inline-embedded SVG) with observed flows when visits were recorded."""
-    from icssim import diagram
+#: The pathway diagram, drawn with a run's plots (on another process) while the report is written.
+DIAGRAM = "pathway.svg"
 
+
+def pathway_html(data: RunData, heading: str = "") -> str:
+    """The pathway diagram (as inline-embedded SVG) with observed flows when visits were recorded:
+    the one drawn with the run's plots (``plots/pathway.svg``) if there is one, else drawn here."""
     s = data.scenario
     if s is None:
         return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
-    edges = pathway_graph.pathway_edges(s)
-    visits = data.table("visits", ["replication", "pid", "step", "outcome", "t_end"])
-    per_year = None
-    note = ("Arrows: the routes the scenario allows, labelled with their probabilities or conditions. "
-            "No visits table was stored, so observed flows are not shown.")
-    if visits is not None and len(visits):
-        patients = data.table("patients", ["replication", "pid", "outcome"])
-        flows = pathway_graph.observed_flows(s, visits, patients, data.warmup_days)
-        reps = int(visits["replication"].nunique()) if "replication" in visits else 1
-        per = reps * data.window_years
-        pathway_graph.attach_flows(edges, flows, per)
-        entered = flows.groupby("dst")["count"].sum() / per
-        started = visits[(visits["t_end"] >= data.warmup_days)]
-        # (a visit still in progress at the horizon has not left its step)
-        left = ~started["outcome"].astype(str).isin(("missed", "in_progress"))
-        starts = started[left].groupby("step", observed=True).size() / per
-        per_year = {str(k): float(v) for k, v in starts.items()}
-        for k, v in entered.items():
-            if KINDS[s.pathway.steps[k].kind].is_exit:
-                per_year[k] = float(v)
-        note = (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
-                f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
-                f"their probabilities or conditions and the patients observed moving along them per year "
-                f"(and their share of moves out of that step); line width grows with the flow. The boxes count "
-                f"everyone in the pathway after the warm-up, including people who asked for help before it ended; "
-                f"the KPI tables count only people who asked for help after the warm-up, so their counts (A&E "
-                f"attendances, admissions) are lower.")
-        if period_word(s) is not None:  # a terminating run: no warm-up to speak of
-            note = (f"Boxes: steps (patients leaving each step, as a rate per year, mean of "
-                    f"{replications_text(reps, s)}). Arrows: the routes the scenario allows, labelled with their "
-                    f"probabilities or conditions and the patients observed moving along them (and their share of "
-                    f"moves out of that step); line width grows with the flow.")
-    fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
-    import matplotlib
-    import matplotlib.pyplot as plt
+    drawn = data.folder / "plots" / DIAGRAM
+    if drawn.is_file() and not heading:
+        svg, note = drawn.read_bytes(), pathway_note(data.table("visits", ["replication"]))
+    else:
+        from icssim.plots import svg_bytes
 
-    buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "icssim", "svg.fonttype": "path"}):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
-    svg = buf.getvalue()
+        fig, note = pathway_figure(data, heading)
+        svg = svg_bytes(fig)
     # at most its natural size, fitting the page's column on a desktop (the drawing is made for a column of
     # about 1,100 px); on a phone the stylesheet keeps it wide enough to read and it scrolls sideways
     match = re.search(rb'width="([0-9.]+)pt"', svg[:2000])
@@ -189,6 +164,48 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         style = f"width: 100%; max-width: {px:.0f}px"
         note += " On a narrow screen, scroll the diagram sideways."
     return img_html(svg, "image/svg+xml", f"Pathway diagram of {s.scenario.name}", note, "diagram", style)
+
+
+def pathway_figure(data: RunData, heading: str = "") -> tuple[Any, str]:
+    """The pathway diagram's figure, with the flows observed in the visits table, and its caption."""
+    from icssim import diagram
+
+    s = data.scenario
+    if s is None:
+        raise IcssimError(f"{data.folder}: the scenario could not be read back ({data.scenario_error})")
+    edges = pathway_graph.pathway_edges(s)
+    visits = data.table("visits", ["replication", "pid", "step", "outcome", "t_end"])
+    per_year = None
+    if visits is not None and len(visits):
+        patients = data.table("patients", ["replication", "pid", "outcome"])
+        flows = pathway_graph.observed_flows(s, visits, patients, data.warmup_days)
+        reps = int(visits["replication"].nunique()) if "replication" in visits else 1
+        per = reps * data.window_years
+        pathway_graph.attach_flows(edges, flows, per)
+        entered = flows.groupby("dst")["count"].sum() / per
+        started = visits[(visits["t_end"] >= data.warmup_days)]
+        starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
+        per_year = {str(k): float(v) for k, v in starts.items()}
+        for k, v in entered.items():
+            if KINDS[s.pathway.steps[k].kind].is_exit:
+                per_year[k] = float(v)
+    fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
+    return fig, pathway_note(visits)
+
+
+def pathway_note(visits: pd.DataFrame | None) -> str:
+    """The diagram's caption: what its boxes and arrows count."""
+    if visits is None or not len(visits):
+        return ("Arrows: the routes the scenario allows, labelled with their probabilities or conditions. "
+                "No visits table was stored, so observed flows are not shown.")
+    reps = int(visits["replication"].nunique()) if "replication" in visits else 1
+    return (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
+            f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
+            f"their probabilities or conditions and the patients observed moving along them per year "
+            f"(and their share of moves out of that step); line width grows with the flow. The boxes count "
+            f"everyone in the pathway after the warm-up, including people who asked for help before it ended; "
+            f"the KPI tables count only people who asked for help after the warm-up, so their counts (A&E "
+            f"attendances, admissions) are lower.")
 
 
 def parameters_html(data: RunData) -> str:

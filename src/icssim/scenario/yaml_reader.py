@@ -175,7 +175,12 @@ _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _Constructor.constru
 def _yaml(file: str) -> YAML:
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
-    yaml.Composer = type("Composer", (_Composer,), {"file": file})
+
+    class FileComposer(_Composer):  # the file named in its messages
+        pass
+
+    FileComposer.file = file
+    yaml.Composer = FileComposer
     return yaml
 
 
