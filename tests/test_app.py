@@ -395,3 +395,25 @@ def test_a_psa_refuses_what_it_cannot_run(client, workdir):
     page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "4", "replications": "1"})
     assert page.status_code == 422 and "exists and says something else" in page.text
     assert not (workdir / "results").exists()
+
+
+def test_the_cache_key_follows_the_waiting_list_file(workdir):
+    """A scenario that reads today's waiting list from a CSV is another run when the CSV changes."""
+    from helpers import SCENARIOS
+
+    from icssim.app.cache import run_key
+
+    shutil.copy(SCENARIOS / "ed_projection_2026_2031.yaml", workdir / "scenarios" / "projection.yaml")
+    for base in ("ed_integrated", "ed_fragmented"):
+        shutil.copy(SCENARIOS / f"{base}.yaml", workdir / "scenarios" / f"{base}.yaml")
+    shutil.copytree(SCENARIOS / "data", workdir / "scenarios" / "data")
+    ws = Workspace(workdir)
+    scenario = ws.load("projection")
+    raw = ws.edit(scenario, {})[0]
+    key = run_key(scenario, raw, 3)
+    assert run_key(scenario, raw, 3) == key and run_key(scenario, raw, 4) != key
+    csv = next((workdir / "scenarios" / "data").glob("ed_waiting_list_*.csv"))
+    csv.write_text(csv.read_text() + csv.read_text().splitlines()[-1] + "\n")
+    assert run_key(scenario, raw, 3) != key
+    demo = ws.load("demo")
+    assert run_key(demo, ws.edit(demo, {})[0], 3) != run_key(demo, ws.edit(demo, {WTE: "3"})[0], 3)

@@ -1,9 +1,11 @@
 """Stored run summaries, so a what-if re-uses runs it has made before instead of running them again.
 
-A run's result depends only on the scenario's content, its seed, the number of replications and
-the code that simulates it. The key hashes exactly those: the merged scenario (after ``extends``
-and any edit, as the loader validated it), the seed, the replications, and the icssim version
-with a hash of the package's source files (so a changed engine never answers from an old run).
+A run's result depends only on the scenario's content, the files it reads (today's waiting list),
+its seed, the number of replications and the code that simulates it. The key hashes exactly
+those: the merged scenario (after ``extends`` and any edit, as the loader validated it), the
+content of its waiting-list file if it names one, the seed, the replications, and the icssim
+version with a hash of the package's source and data files (so a changed engine or life table
+never answers from an old run).
 An entry is the run's KPI summary (mean and 95% CI of every KPI), one JSON file in
 ``results/.cache/runs/`` written aside and renamed into place, so two runs writing one entry at
 once leave one whole entry. Deleting the folder only costs re-running.
@@ -22,24 +24,36 @@ from typing import Any
 FOLDER = (".cache", "runs")
 
 
+#: The package's files a run's result can depend on: its code and its data (life tables).
+CODE_FILES = ("*.py", "*.csv")
+
+
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """icssim's version and a hash of its Python sources (the engine, KPIs, health model ...)."""
+    """icssim's version and a hash of its Python sources and data files (engine, KPIs, health model,
+    life tables ...), the app's own files apart."""
     import icssim
 
     root = Path(icssim.__file__).parent
     digest = hashlib.sha256(icssim.__version__.encode())
-    for path in sorted(root.rglob("*.py")):
+    paths = sorted({p for pattern in CODE_FILES for p in root.rglob(pattern)})
+    for path in paths:
         if "app" not in path.relative_to(root).parts[:1]:
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def run_key(raw: dict, seed: int, replications: int) -> str:
-    """The key of a run of the scenario whose merged content is ``raw``."""
-    text = json.dumps({"scenario": raw, "seed": seed, "replications": replications, "code": code_hash()},
-                      sort_keys=True, default=str)
+def run_key(scenario, raw: dict, replications: int) -> str:
+    """The key of ``replications`` runs of ``scenario``, whose merged content is ``raw``."""
+    from icssim.scenario.initial_state import resolve_path
+
+    waiting_list = resolve_path(scenario)
+    inputs = None
+    if waiting_list is not None:
+        inputs = hashlib.sha256(waiting_list.read_bytes()).hexdigest() if waiting_list.is_file() else "missing"
+    text = json.dumps({"scenario": raw, "seed": scenario.scenario.seed, "replications": replications,
+                       "waiting_list": inputs, "code": code_hash()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

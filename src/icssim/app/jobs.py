@@ -199,7 +199,7 @@ class Jobs:
         def work(job: Job) -> None:
             import pandas as pd
 
-            keys_of = {p.values: run_key(p.raw, p.scenario.scenario.seed, replications) for p in points}
+            keys_of = {p.values: run_key(p.scenario, p.raw, replications) for p in points}
             summaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for values, key in keys_of.items():
                 stored = cache.get(key)
