@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from icssim.errors import ScenarioError
 from icssim.experiments import run_replication
 from icssim.scenario import load_scenario
 
@@ -19,7 +21,7 @@ def test_ltc_scenarios_validate(name):
     code, err = run_cli(["validate", str(SCENARIOS / f"{name}.yaml")])
     assert code == 0, err
     s = load_scenario(SCENARIOS / f"{name}.yaml")
-    assert s.health is not None and set(s.health.events) == {"emergency_admission", "ae_attendance"}
+    assert s.health is not None and set(s.health.events) == {"ltc_review", "emergency_admission", "ae_attendance"}
     assert set(s.health.states) == {"depressed", "improved", "recovered"}
 
 
@@ -64,3 +66,56 @@ def test_fragmented_waits_near_the_talking_therapies_figures():
     k = _brief(PAIR[0])
     assert 0.75 <= k["within_tt_6_weeks"] <= 0.97
     assert k["within_tt_18_weeks"] >= 0.95
+
+
+def test_care_in_a_second_service_runs_alongside_therapy_and_is_costed_to_it():
+    """The LTC clinic's reviews every 3 months go on in and out of therapy: counted over the
+    follow-up and while in the pathway, costed to the clinic, and part of the cost per person."""
+    from icssim.health.plan import compile_health
+
+    s = load_scenario(SCENARIOS / f"{PAIR[0]}.yaml")
+    plan = compile_health(s)
+    review = plan.event_names.index("ltc_review")
+    assert plan.event_services[review] == "ltc_clinic" and plan.event_payers[review] == "icb"
+    assert plan.event_rates[review, :-1] == pytest.approx([4.0, 4.0, 4.0]) and plan.event_rates[review, -1] == 0
+    k = _brief(PAIR[0])
+    life_years = k["life_years_per_person"]
+    # four reviews a year of life over the follow-up, per 1,000
+    assert k["health_events_ltc_review"] == pytest.approx(4000 * life_years, rel=1e-6)
+    # while in the pathway: some, but far fewer than over five years
+    assert 0 < k["contacts_in_pathway_ltc_review"] < 0.5 * k["health_events_ltc_review"]
+    # their cost, discounted at 3.5%: between the discounted and undiscounted 4 x £113.20 a year of life
+    cost = k["follow_up_cost_ltc_clinic"]
+    assert 0.85 * 4 * 113.20 * life_years < cost < 4 * 113.20 * life_years
+    without = run_replication(shipped(PAIR[0], horizon="15 months", warmup="3 months",
+                                      **{"health.events.ltc_review.cost": 0}), 0, keep_records=False).kpis
+    assert k["cost_per_person"] - without["cost_per_person"] == pytest.approx(cost, rel=1e-6)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"service": "diabetes"}, "service 'diabetes' is not defined"),
+    ({"service": None}, "'every' schedules contacts of a service"),
+    ({"rate": {"depressed": "1 per year"}}, "give either 'rate'"),
+])
+def test_a_second_service_contact_that_cannot_be_placed_is_refused(tmp_path, change, message):
+    event = {"label": "Review", "service": "ltc_clinic", "every": "3 months", "cost": 10, **change}
+    f = tmp_path / "s.yaml"                       # null removes a key of the base (extends)
+    base = SCENARIOS / f"{PAIR[0]}.yaml"
+    f.write_text(f"extends: {base}\nhealth: {{events: {{ltc_review: {json.dumps(event)}}}}}\n")
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(f)
+
+
+@pytest.mark.parametrize(("treated", "expected"), [("0 per month", 0.0), ("10 per month", 1.0)])
+def test_recovery_of_completers_is_the_state_they_leave_in(treated, expected):
+    """No recovery while treated (and none untreated): no completer leaves recovered; a huge
+    treated hazard: every completer does."""
+    from icssim.scenario import scenario_from_dict
+    from icssim.scenario.initial_state import anchored_raw
+
+    raw = anchored_raw(shipped(PAIR[0], horizon="15 months", warmup="3 months"))
+    raw["health"]["transitions"][0]["rate"] = {"untreated": "0 per month", "treated": treated}
+    for i in (1, 2):      # no road through "improved"
+        raw["health"]["transitions"][i]["rate"] = {"untreated": "0 per month", "treated": "0 per month"}
+    k = run_replication(scenario_from_dict(raw), 0, keep_records=False).kpis
+    assert k["share_at_exit_tt_recovery"] == pytest.approx(expected, abs=0.02)   # a few relapse near the end

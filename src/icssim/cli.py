@@ -401,6 +401,7 @@ def format_differences(comparison) -> str:
     from icssim.report.compare_text import difference_verdict
     from icssim.report.labels import kpi_label
     from icssim.report.numbers import diff_ci_text, fmt, fmt_diff
+    from icssim.report.run_text import featured_or
     from icssim.results import HEADLINE_KPIS
 
     summary = comparison.summary().set_index(["kpi", "scenario"])
@@ -410,7 +411,7 @@ def format_differences(comparison) -> str:
     width = max(len(n) for n in comparison.names)
     lines = [f"Paired comparison against {base} ({len(comparison.results[0].replications)} replications, "
              f"common random numbers; differences with 95% CIs)"]
-    for kpi in HEADLINE_KPIS:
+    for kpi in featured_or(s, HEADLINE_KPIS):
         if (kpi, base) not in summary.index:
             continue
         info = kpi_info(kpi)

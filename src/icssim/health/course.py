@@ -111,6 +111,14 @@ class Outcomes:
     event_names: tuple[str, ...]
     event_labels: tuple[str, ...]
     event_costs: np.ndarray  # [person] their discounted cost (included in state_costs)
+    #: [person, event] expected number of each event while the person was in the pathway
+    events_in_pathway: np.ndarray | None = None
+    #: [person] health state when they left the pathway (dead last; NaN-free: dead if they died first)
+    state_at_leave: np.ndarray | None = None
+    #: [person, event] discounted cost of each event over the follow-up
+    event_cost_by_event: np.ndarray | None = None
+    event_services: tuple[str | None, ...] = ()  # [event] the service whose contact it is, or None
+    measures: tuple = ()  # the plan's declared exit measures (:attr:`HealthPlan.measures`)
 
 
 def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -167,6 +175,9 @@ class _Course:
         self.qalys_raw = np.zeros(n)
         self.costs = np.zeros(n)
         self.events = np.zeros((n, len(plan.event_names)))
+        self.events_in_pathway = np.zeros((n, len(plan.event_names)))
+        self.event_cost_by_event = np.zeros((n, len(plan.event_names)))
+        self.state_at_leave = np.where(tl.leave <= 0, self.state, -1).astype(np.int64)
         self.event_costs = np.zeros(n)
         self.died = np.full(n, np.nan)
         self.remissions = np.zeros(n, dtype=np.int32)
@@ -242,7 +253,7 @@ class _Course:
             soonest = due[np.arange(len(active)), dest]
             fire = soonest < bp - t0
             t1 = np.where(fire, t0 + soonest, bp)
-            self._accrue(active, t0, t1)
+            self._accrue(active, t0, t1, status)
             self.t[active] = t1
             self.clocks[active] -= h * (t1 - t0)[:, None]
             fired = active[fire]
@@ -270,7 +281,7 @@ class _Course:
             t = np.array([logs[j][k][0] for j in sel])
             dest = np.array([logs[j][k][1] for j in sel], dtype=np.int64)
             anniversary = np.array([logs[j][k][2] for j in sel], dtype=bool)
-            self._accrue(who, self.t[who], t)
+            self._accrue(who, self.t[who], t, self._status(who, self.t[who]))
             self.t[who] = t
             moved = ~anniversary
             self._enter(who[moved], dest[moved])
@@ -278,7 +289,7 @@ class _Course:
             mark = year < self.state_at.shape[1]
             self.state_at[who[anniversary][mark], year[mark]] = dest[anniversary][mark]
         left = np.array([person.t for person in people])
-        self._accrue(idx, self.t[idx], left)
+        self._accrue(idx, self.t[idx], left, self._status(idx, self.t[idx]))
         self.t[idx] = left
         self.tl.leave[idx] = left  # the same instant, to the last bit: from now on untreated
         self.entered[idx] = [person.entered for person in people]
@@ -286,8 +297,9 @@ class _Course:
         self.occurrence[idx] = np.array([person.occurrence for person in people], dtype=np.uint64)
         self.counter[idx] = np.array([person.counter for person in people], dtype=np.uint64)
         self.admitted[idx] = True  # admissions happen in the pathway, where the engine applied them
+        self.state_at_leave[idx] = self.state[idx]
 
-    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
+    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray, status: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
         self.years_in[who, state] += t1 - t0
         utility = plan.utility[self.group[who], state]
@@ -297,7 +309,11 @@ class _Course:
         if len(plan.event_names):
             rates = plan.event_rates[:, state].T  # [person, event] per year
             self.events[who] += rates * (t1 - t0)[:, None]
-            cost = (rates @ plan.event_costs) * _discounted(plan.discount_costs, t0, t1)
+            in_pathway = (status != UNTREATED)[:, None]
+            self.events_in_pathway[who] += np.where(in_pathway, rates * (t1 - t0)[:, None], 0.0)
+            discounted = _discounted(plan.discount_costs, t0, t1)
+            self.event_cost_by_event[who] += rates * plan.event_costs * discounted[:, None]
+            cost = (rates @ plan.event_costs) * discounted
             self.event_costs[who] += cost
             self.costs[who] += cost
 
@@ -319,6 +335,8 @@ class _Course:
         """Apply an admission or a tunnel state's move due now, then record anniversaries (the
         state just after the anniversary, as at year 0)."""
         plan, t = self.plan, self.t[who]
+        left = (self.state_at_leave[who] < 0) & (self.tl.leave[who] <= t + 1e-12)
+        self.state_at_leave[who[left]] = self.state[who[left]]
         admit = ~self.admitted[who] & (self.tl.admit[who] <= t)
         if admit.any():
             moved = who[admit]
@@ -337,6 +355,7 @@ class _Course:
     def outcomes(self) -> Outcomes:
         dead = self.plan.dead
         self.state_at[self.state_at < 0] = dead  # anniversaries after death
+        self.state_at_leave[self.state_at_leave < 0] = dead  # died before leaving (or left after follow-up)
         return Outcomes(
             years_in_state=self.years_in, qalys=self.qalys, qalys_undiscounted=self.qalys_raw,
             life_years=self.years_in[:, :dead].sum(axis=1), state_costs=self.costs, died=self.died,
@@ -345,4 +364,7 @@ class _Course:
             remission=self.plan.remission, discount_costs=self.plan.discount_costs,
             events=self.events, event_costs=self.event_costs,
             event_names=self.plan.event_names, event_labels=self.plan.event_labels,
+            events_in_pathway=self.events_in_pathway, state_at_leave=self.state_at_leave,
+            event_cost_by_event=self.event_cost_by_event, event_services=self.plan.event_services,
+            measures=self.plan.measures,
         )

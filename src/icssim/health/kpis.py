@@ -11,6 +11,7 @@ import numpy as np
 
 from icssim.health.course import Outcomes, discount_factor
 from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
+from icssim.scenario.health import DECLARED_LABELS
 
 #: years after asking for help at which the share in remission is reported (within the follow-up)
 REMISSION_YEARS = (1, 2, 5, 10)
@@ -121,8 +122,8 @@ class HealthEvents(Family):
 
     def info(self, name: str) -> KpiInfo:
         event = name[len(self.prefix):]
-        return KpiInfo(f"Health events over the follow-up: {event.replace('_', ' ')}", self.unit, "lower",
-                       self.family, event, self.group)
+        label = DECLARED_LABELS.get(name, f"Health events over the follow-up: {event.replace('_', ' ')}")
+        return KpiInfo(label, self.unit, "lower", self.family, event, self.group)
 
     def compute(self, w: Window) -> dict[str, float]:
         out = _outcomes(w)
@@ -131,6 +132,76 @@ class HealthEvents(Family):
         per_person = out.events[w.in_window]
         return {f"health_events_{name}": float(per_person[:, i].mean() * 1000) if len(per_person) else float("nan")
                 for i, name in enumerate(out.event_names)}
+
+
+class ExitMeasures(Family):
+    """The domain's own measures, declared in ``health.measures``: of the window's people whose
+    pathway ended with an outcome, the share in given health states when they left it (e.g.
+    recovery and reliable improvement of those who completed a course)."""
+
+    prefix, family, unit, better, group = "share_at_exit_", "measure", "share", "higher", HEALTH
+    label = "{}"
+
+    def info(self, name: str) -> KpiInfo:
+        subject = name[len(self.prefix):]
+        label = DECLARED_LABELS.get(name, f"Share at the end of the pathway: {subject.replace('_', ' ')}")
+        return KpiInfo(label, self.unit, self.better, self.family, subject, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None or out.state_at_leave is None or not out.measures:
+            return {}
+        result = {}
+        for name, _label, outcome, states, _target in out.measures:
+            code = w.rec.outcomes.index(outcome) if outcome in w.rec.outcomes else -1
+            mine = w.in_window & (w.patients["outcome"] == code)
+            at = out.state_at_leave[mine]
+            result[f"share_at_exit_{name}"] = float(np.isin(at, states).mean()) if len(at) else float("nan")
+        return result
+
+
+class ServiceContacts(Family):
+    """Care in a second service alongside the pathway (``health.events`` with a ``service``): its
+    contacts per 1,000 help-seekers while they were in the pathway (the contacts over the whole
+    follow-up are ``health_events_<event>``)."""
+
+    prefix, family, unit, better, group = "contacts_in_pathway_", "event", "per 1,000 help-seekers", "neutral", HEALTH
+    label = "{}"
+
+    def info(self, name: str) -> KpiInfo:
+        event = name[len(self.prefix):]
+        label = DECLARED_LABELS.get(name, f"{event.replace('_', ' ')} while in the pathway")
+        return KpiInfo(label, self.unit, self.better, self.family, event, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        services = out.event_services if out is not None else ()
+        if out is None or out.events_in_pathway is None or not any(services):
+            return {}
+        per_person = out.events_in_pathway[w.in_window]
+        return {f"contacts_in_pathway_{name}": float(per_person[:, i].mean() * 1000) if len(per_person)
+                else float("nan") for i, name in enumerate(out.event_names) if services[i] is not None}
+
+
+class SecondServiceCost(Family):
+    """What the contacts of each second service cost per help-seeker over the follow-up
+    (discounted; part of ``cost_per_person``)."""
+
+    prefix, family, unit, group = "follow_up_cost_", "service", "GBP", MONEY
+    label = "Cost per help-seeker of {} contacts over the follow-up (discounted)"
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        services = out.event_services if out is not None else ()
+        if out is None or out.event_cost_by_event is None or not any(services):
+            return {}
+        costs = out.event_cost_by_event[w.in_window]
+        result: dict[str, float] = {}
+        for i, service in enumerate(services):
+            if service is not None:
+                key = f"follow_up_cost_{service}"
+                result[key] = result.get(key, 0.0) + (float(costs[:, i].mean()) if len(costs) else float("nan"))
+        return result
 
 
 class CostPerPerson(Kpi):
@@ -201,6 +272,6 @@ class PayerCosts(Family):
 
 
 HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), HealthEvents(),
-               CostPerPerson(), PayerCosts())
+               ServiceContacts(), ExitMeasures(), SecondServiceCost(), CostPerPerson(), PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)

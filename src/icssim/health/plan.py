@@ -18,7 +18,7 @@ from importlib import resources
 
 import numpy as np
 
-from icssim.scenario.health import STATUSES, Health
+from icssim.scenario.health import STATUSES, Health, HealthEvent
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
 
@@ -76,9 +76,12 @@ class HealthPlan:
     event_payers: tuple[str, ...] = ()
     by: str | None = None  # the categorical attribute whose level is part of the group
     levels: tuple[str, ...] = ()  # its levels (empty: the group is the cohort)
+    event_services: tuple[str | None, ...] = ()  # [event] the service whose contact it is, or None
     #: [living state] what entering it while waiting does: 0 nothing, 1 urgent, 2 emergency
     #: (health.person's NO_ESCALATION, URGENT, EMERGENCY); empty: nothing anywhere
     escalate: tuple[int, ...] = ()
+    #: declared exit measures: (name, label, outcome, [state index], target or None)
+    measures: tuple[tuple[str, str, str, tuple[int, ...], float | None], ...] = ()
 
     @property
     def dead(self) -> int:
@@ -172,13 +175,30 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         discount_costs=h.discount.costs, discount_qalys=h.discount.qalys,
         event_names=tuple(h.events),
         event_labels=tuple(e.label or name.replace("_", " ") for name, e in h.events.items()),
-        event_rates=np.array([[_per_year(e.rate[name], unit) if name in e.rate else 0.0 for name in names] + [0.0]
-                              for e in h.events.values()]).reshape(len(h.events), n + 1),
+        event_rates=np.array([_event_rates(e, names, unit) for e in h.events.values()]).reshape(len(h.events), n + 1),
         event_costs=np.array([e.cost for e in h.events.values()]),
-        event_payers=tuple(e.payer for e in h.events.values()),
+        event_payers=tuple(_event_payer(s, e) for e in h.events.values()),
+        event_services=tuple(e.service for e in h.events.values()),
+        measures=tuple((name, m.label, m.outcome, tuple(index[st] for st in m.states), m.target)
+                       for name, m in h.measures.items()),
         by=h.by, levels=levels,
         escalate=tuple(_ESCALATION.get(h.escalation.get(name, ""), 0) for name in names) if h.escalation else (),
     )
+
+
+def _event_rates(e: HealthEvent, names: tuple[str, ...], unit: str) -> list[float]:
+    """An event's rate per year in each living state (and 0 for the dead): its ``rate`` by state,
+    or one contact per ``every`` in every living state."""
+    if e.every is not None:
+        return [1.0 / _years(e.every, unit)] * len(names) + [0.0]
+    return [_per_year(e.rate[name], unit) if name in e.rate else 0.0 for name in names] + [0.0]
+
+
+def _event_payer(s: Scenario, e: HealthEvent) -> str:
+    """Who pays for an event: its own ``payer``, else its service's, else the ICB."""
+    if "payer" not in e.model_fields_set and e.service is not None and e.service in s.services:
+        return s.services[e.service].payer
+    return e.payer
 
 
 _ESCALATION = {"urgent": 1, "emergency": 2}

@@ -25,9 +25,10 @@ from icssim.report.pieces import (
 )
 from icssim.report.staffing import staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
+from icssim.report.compare_text import patient_kpis
+from icssim.report.run_text import featured
 from icssim.report_text import (
     COST_KPIS,
-    PATIENT_KPIS,
     Estimate,
     compare_headline,
     diff_ci_text,
@@ -144,7 +145,8 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
         services = list(kpi_subjects(g.index, "service"))
         services.sort(key=lambda k: -abs(g.loc[k, "diff_mean"]))
         blocks = []
-        for title, keys in (("For patients", [*stds, *PATIENT_KPIS]), ("For costs", [*COST_KPIS, *services[:3]])):
+        for title, keys in (("For patients", [*stds, *patient_kpis(scenario)]),
+                            ("For costs", [*COST_KPIS, *services[:3]])):
             keys = [k for k in dict.fromkeys(keys) if k in g.index and changed(k)]
             clear, unclear = [], []
             for k in keys:
@@ -189,10 +191,12 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
 def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:
     from icssim.report_text import difference_verdict
 
-    keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
-    keys += list(kpi_subjects(g.index, "standard"))[:2]
-    keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
-    keys += [k for k in ("cost_per_year", "staff_cost_per_year") if k in g.index]
+    keys = [k for k in featured(scenario) if k in g.index][:6]
+    if not keys:
+        keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
+        keys += list(kpi_subjects(g.index, "standard"))[:2]
+        keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
+    keys += [k for k in ("cost_per_year", "staff_cost_per_year") if k in g.index and k not in keys]
     tiles = []
     for k in keys:
         row = _row(g, k)

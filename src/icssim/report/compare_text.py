@@ -12,7 +12,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.numbers import diff_ci_text, fmt, fmt_diff, money
-from icssim.report.run_text import standard_label
+from icssim.report.run_text import featured, featured_or, people, standard_label
 from icssim.scenario.schema import Scenario
 
 #: KPIs summarised for patients and for costs on a comparison's first screen.
@@ -22,6 +22,16 @@ PATIENT_KPIS = ("wait_to_assessment_median", "wait_to_treatment_median", "wait_t
                 "ae_attendances_per_year", "emergency_admissions_per_year", "inpatient_admissions_per_year",
                 "specialist_bed_days_per_year", "still_waiting_at_end")
 COST_KPIS = ("cost_per_year", "cost_per_referral")
+
+
+def patient_kpis(s: Scenario | None) -> list[str]:
+    """The KPIs summarised for patients: the scenario's featured ones (``report.featured``, e.g.
+    Talking Therapies' recovery) first, then :data:`PATIENT_KPIS`."""
+    return [k for k in featured_or(s, PATIENT_KPIS) if k not in COST_KPIS and kpi_info(k).group not in MONEY_GROUPS]
+
+
+#: sections of the KPI tables that are about money, not patients
+MONEY_GROUPS = ("Costs", "Value for money")
 
 
 def difference_verdict(row, better: str) -> tuple[str, str]:
@@ -124,6 +134,10 @@ def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
                 "fewer patients start within the waiting-time standards" if up == 0 else
                 "the share starting within the waiting-time standards changes")
         parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, s, False)}: {change(k)}" for k in stds) + ")")
+    own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and clear(k)
+           and kpi_info(k).standard is None and k not in PATIENT_KPIS]
+    if own:
+        parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(kpi_info(k).label)} {change(k)}" for k in own))
     emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
                          "inpatient_admissions_per_year", "specialist_bed_days_per_year") if clear(k)]
     if emerg:
@@ -133,6 +147,11 @@ def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
         parts.append(f"{lead} (" + ", ".join(f"{kpi_info(k).label.lower().replace('a&e', 'A&E')} {_pct_text(rows[k])}"
                                              for k in emerg) + ")")
     return parts
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: its first letter lower case unless it starts an abbreviation (LTC, A&E)."""
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
 
 
 def _cost_text(d: _Differences) -> str:
@@ -174,7 +193,7 @@ def _staff_and_activity(d: _Differences) -> str:
 def _worse_text(d: _Differences, s: Scenario | None) -> str:
     rows, clear, change = d.rows, d.clear, d.change
     worse = []
-    for k in dict.fromkeys([*PATIENT_KPIS, *kpi_subjects(rows, "standard")]):
+    for k in dict.fromkeys([*patient_kpis(s), *kpi_subjects(rows, "standard")]):
         if k in rows and clear(k):
             better = kpi_info(k).better
             if better == "neutral":

@@ -14,7 +14,7 @@ import pandas as pd
 from icssim import pathway_graph
 from icssim.errors import IcssimError
 from icssim.kinds import KINDS
-from icssim.kpis import kpi_groups, kpi_info, kpi_subjects
+from icssim.kpis import kpi_groups, kpi_info
 from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.model_section import model_html
 from icssim.report.numbers import fmt
@@ -32,7 +32,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report.run_text import how_sure, run_findings, standard_label, waiting_trend
+from icssim.report.run_text import how_sure, kpi_target, run_findings, standard_label, tile_keys, waiting_trend
 
 
 # ----------------------------------------------------------------------------- run report
@@ -73,19 +73,13 @@ def run_summary_html(data: RunData) -> str:
                 KINDS[st.kind].counts_ae for st in data.scenario.pathway.steps.values()))
         return True
 
-    stds = [k for k in kpi_subjects(data.est, "standard") if shown(k)][:2]
-    keys = [k for k in ("wait_to_treatment_median",) if shown(k)] + stds
-    keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if shown(k)]
-    if len(keys) < 5 and shown("wait_to_assessment_median"):
-        keys.insert(1 if keys and keys[0] == "wait_to_treatment_median" else 0, "wait_to_assessment_median")
-    for key in keys:
+    for key in tile_keys(data.est, data.scenario, shown):
         e = data.est[key]
         label = standard_label(key, data.scenario)
         ci = f'<span class="ci">95% CI {escape(e.ci_text())}</span>' if e.has_ci else ""
         cls = ""
-        std = kpi_info(key).standard
-        if std is not None and data.scenario is not None and std in data.scenario.scenario.standards:
-            target = data.scenario.scenario.standards[std].target
+        target = kpi_target(key, data.scenario)
+        if target is not None:
             lo, hi = e.bounds() if e.has_ci else (e.mean, e.mean)
             cls = "good" if lo >= target else ("bad" if hi < target else "unsure")
         tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))

@@ -20,9 +20,60 @@ from icssim.report.terminating import across_text, period_word, replications_tex
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, span_text
 
-#: KPIs shown as the headline tiles of a run report, in order of preference.
+#: KPIs a report leads with when its scenario does not say (``report.featured``), in order of preference.
 HEADLINE = ("wait_to_treatment_median", "wait_to_assessment_median", "ae_attendances_per_year",
             "emergency_admissions_per_year", "cost_per_year")
+#: KPIs the generic sentences of :func:`run_findings` already speak of
+_IN_SENTENCES = ("referrals_per_year", "wait_to_assessment_median", "wait_to_treatment_median", "uptake_after_referral",
+                 "share_treated", "share_ever_rejected", "share_dropped_out", "ae_attendances_per_year",
+                 "emergency_admissions_per_year", "inpatient_admissions_per_year", "specialist_bed_days_per_year",
+                 "share_intensive_12m", "cost_per_year", "cost_per_referral")
+
+
+def featured(s: Scenario | None) -> list[str]:
+    """The KPIs the scenario's domain leads with (``report.featured``), or [] when it does not say."""
+    report = getattr(s, "report", None) if s is not None else None
+    return list(report.featured) if report is not None else []
+
+
+def featured_or(s: Scenario | None, default: tuple[str, ...]) -> list[str]:
+    """The scenario's featured KPIs first, then ``default`` (each once)."""
+    return list(dict.fromkeys([*featured(s), *default]))
+
+
+def people(s: Scenario | None) -> str:
+    """Whom the scenario's reports are about (``report.people``), ``people`` when it does not say."""
+    report = getattr(s, "report", None) if s is not None else None
+    return report.people if report is not None else "people"
+
+
+def tile_keys(est: dict[str, Estimate], s: Scenario | None, shown) -> list[str]:
+    """The KPIs of a run report's tiles: the scenario's featured ones (up to 6) when it names
+    them, else the median wait to treatment, two standards, A&E and cost (and the wait to
+    assessment when there is room). ``shown(k)`` says whether a KPI has a value worth a tile."""
+    if featured(s):
+        return [k for k in featured(s) if k in est and shown(k)][:6]
+    stds = [k for k in kpi_subjects(est, "standard") if shown(k)][:2]
+    keys = [k for k in ("wait_to_treatment_median",) if shown(k)] + stds
+    keys += [k for k in ("ae_attendances_per_year", "cost_per_year") if shown(k)]
+    if len(keys) < 5 and shown("wait_to_assessment_median"):
+        keys.insert(1 if keys and keys[0] == "wait_to_treatment_median" else 0, "wait_to_assessment_median")
+    return keys
+
+
+def kpi_target(kpi: str, s: Scenario | None) -> float | None:
+    """The target a KPI is judged against: its standard's, or its domain measure's
+    (``health.measures.<name>.target``); None when it has none."""
+    if s is None:
+        return None
+    name = kpi_info(kpi).standard
+    if name is not None and name in s.scenario.standards:
+        return s.scenario.standards[name].target
+    health = getattr(s, "health", None)
+    if kpi.startswith("share_at_exit_") and health is not None:
+        measure = health.measures.get(kpi[len("share_at_exit_"):])
+        return measure.target if measure is not None else None
+    return None
 
 
 def standard_who(std) -> str:
@@ -39,39 +90,57 @@ def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> st
     """``Routine: treatment within 4 weeks (target 95%)`` for a ``within_*`` KPI, else its label."""
     name = kpi_info(kpi).standard
     std = s.scenario.standards.get(name) if s is not None and name is not None else None
-    if std is None:
+    if s is None or std is None:
         return kpi_info(kpi).label
-    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    text = f"{standard_who(std)}: {what} within {span_text(std.within, s.scenario.time_unit)}"
+    text = _standard_words(std, s)
     return text + (f" (target {std.target:.0%})" if with_target else "")
+
+
+def _standard_words(std, s: Scenario) -> str:
+    """A standard in words: its own ``label``, else whom it covers and what it measures."""
+    if getattr(std, "label", None):
+        return str(std.label)
+    within = span_text(std.within, s.scenario.time_unit)
+    if getattr(std, "from_", None) is not None:
+        return f"{standard_who(std)}: {_point_words(std.from_, s)} to {_point_words(std.to, s)} within {within}"
+    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
+    return f"{standard_who(std)}: {what} within {within}"
+
+
+def _point_words(point: str, s: Scenario) -> str:
+    """``tt_assessment.end`` as ``the end of <the step's label>``; ``arrival`` and ``exit`` as words."""
+    if point in ("arrival", "exit"):
+        return {"arrival": "arrival", "exit": "leaving the pathway"}[point]
+    step, _, end = point.partition(".")
+    st = s.pathway.steps.get(step)
+    label = (st.label if st is not None and st.label else step.replace("_", " ")).lower()
+    return f"the end of {label}" if end == "end" else f"the start of {label}"
 
 
 def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
     """How one waiting-time standard fares, in words, with its CI and a verdict."""
     std = s.scenario.standards.get(name) if s is not None else None
-    if std is None:
+    if s is None or std is None:
         return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
     target = std.target
-    what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    lead = (f"<strong>{escape(standard_who(std))}: {escape(what)} within "
-            f"{escape(span_text(std.within, s.scenario.time_unit))}</strong> (target {target:.0%}): "
-            f"{escape(est.text())}")
+    lead = f"<strong>{escape(_standard_words(std, s))}</strong> (target {target:.0%}): {escape(est.text())}"
     if math.isnan(est.mean):
         return lead + " — no patient of this urgency was measured."
+    return f"{lead} — {_verdict(est, target, 'the standard')}."
+
+
+def _verdict(est: Estimate, target: float, what: str) -> str:
+    """Meets / falls short of / too close to call ``what`` (the standard, the target), in HTML."""
     if est.has_ci:
         lo, hi = est.bounds()
         if lo >= target:
-            verdict = '<span class="good">meets the standard</span>'
-        elif hi < target:
+            return f'<span class="good">meets {what}</span>'
+        if hi < target:
             gap = target - est.mean
-            verdict = (f'<span class="bad">falls short of the standard</span> by about '
-                       f"{gap * 100:.0f} percentage points")
-        else:
-            verdict = '<span class="unsure">too close to call</span>: the interval spans the target'
-    else:
-        verdict = ('<span class="good">meets the standard</span>' if est.mean >= target else
-                   '<span class="bad">falls short of the standard</span>') + " in this single replication"
-    return f"{lead} — {verdict}."
+            return f'<span class="bad">falls short of {what}</span> by about {gap * 100:.0f} percentage points'
+        return '<span class="unsure">too close to call</span>: the interval spans the target'
+    return (f'<span class="good">meets {what}</span>' if est.mean >= target else
+            f'<span class="bad">falls short of {what}</span>') + " in this single replication"
 
 
 
@@ -83,14 +152,33 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
     g = est.get
     if g("referrals_per_year"):
         window = _window_text(s, meta)
-        out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> people "
-                   f"a year asked for help (referred on or not) in the simulation{window}, "
+        out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> "
+                   f"{escape(people(s))} a year asked for help (referred on or not) in the simulation{window}, "
                    f"in {replications_text(n, s)}.")
     sentences = [_waits_sentence(est), *(standard_sentence(name, est[key], s)
                                          for key, name in kpi_subjects(est, "standard").items()),
+                 *_featured_sentences(est, s),
                  _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est, s),
                  _busiest_sentence(est, s), waiting_trend(ts, s)]
     return out + [text for text in sentences if text]
+
+
+def _featured_sentences(est: dict[str, Estimate], s: Scenario | None) -> list[str]:
+    """A sentence for each KPI the scenario features that the generic sentences do not speak of
+    (its domain's outcome measures, the physical condition's events ...), judged against its
+    target when it has one."""
+    out = []
+    for k in featured(s):
+        e = est.get(k)
+        if e is None or math.isnan(e.mean) or k in _IN_SENTENCES or kpi_info(k).standard is not None:
+            continue
+        target = kpi_target(k, s)
+        lead = f"<strong>{escape(kpi_info(k).label)}</strong>"
+        if target is None:
+            out.append(f"{lead}: {escape(e.text())}.")
+        else:
+            out.append(f"{lead} (target {target:.0%}): {escape(e.text())} — {_verdict(e, target, 'the target')}.")
+    return out
 
 
 def _waits_sentence(est: dict[str, Estimate]) -> str:

@@ -27,6 +27,9 @@ STATUSES = ("untreated", "waiting", "treated")
 LIFE_TABLES = ("england_wales_ons",)
 MIN_UTILITY, MAX_UTILITY = -0.6, 1.0
 MAX_DISCOUNT_RATE = 0.2
+#: labels of the KPIs declared by the ``health:`` blocks loaded in this process (``measures`` and
+#: contacts of a second service), by KPI name; the last loaded wins
+DECLARED_LABELS: dict[str, str] = {}
 
 
 class _Strict(NumbersChecked):
@@ -149,19 +152,45 @@ class Mortality(_Strict):
 class HealthEvent(_Strict):
     """Something that happens to people at a rate that depends on their health state, whether or
     not they are in the pathway (e.g. A&E attendances and emergency admissions for the physical
-    condition): counted per person and costed (to ``payer``) over the follow-up."""
+    condition): counted per person and costed (to ``payer``) over the follow-up.
+
+    With ``service`` it is a contact of that service of the scenario, care in a second service
+    alongside the pathway (e.g. a diabetes review every 3 months while in therapy): ``every``
+    schedules it at the same rate in every living state (or ``rate`` gives it by state), its
+    payer is the service's, and it is counted separately while the person is in the pathway.
+    Its capacity is not modelled: the contacts are not queued and use no staff."""
 
     label: str = ""
-    rate: dict[str, HazardValue] = Field(min_length=1)
+    rate: dict[str, HazardValue] = Field(default_factory=dict)
+    every: SpanValue | None = None
     cost: float = Field(default=0.0, ge=0.0)
     payer: str = Field(default="icb", pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
+    service: str | None = None
 
     @model_validator(mode="after")
     def _not_negative(self) -> HealthEvent:
+        if (self.every is None) == (not self.rate):
+            raise ValueError("give either 'rate' (by health state) or 'every' (a scheduled contact), not both")
+        if self.every is not None and not self.every.value > 0:
+            raise ValueError(f"'every' must be a time greater than 0, found {self.every}")
+        if self.every is not None and self.service is None:
+            raise ValueError("'every' schedules contacts of a service: name it with 'service'")
         for state, rate in self.rate.items():
             if rate.value < 0:
                 raise ValueError(f"the rate in state {state!r} must not be negative, found {rate}")
         return self
+
+
+class ExitMeasure(_Strict):
+    """A domain KPI declared as data: of the people whose pathway ended with ``outcome`` (in the
+    observation window), the share who were in one of ``states`` when they left the pathway (e.g.
+    Talking Therapies' recovery rate: completers who left recovered). Reported as
+    ``share_at_exit_<name>`` with ``label``; ``target`` (optional) is drawn and judged in reports."""
+
+    label: str = Field(min_length=1, max_length=120)
+    outcome: str
+    states: list[str] = Field(min_length=1)
+    target: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 Shares = dict[str, float]
@@ -184,6 +213,7 @@ class Health(_Strict):
     mortality: Mortality | None = None
     discount: Discount = Discount()
     events: dict[str, HealthEvent] = Field(default_factory=dict)
+    measures: dict[str, ExitMeasure] = Field(default_factory=dict)
     #: entering one of these states while waiting (at a step where people deteriorate) makes the
     #: person ``urgent`` or sends them to the deterioration block's ``emergency`` step
     escalation: dict[str, Literal["urgent", "emergency"]] = Field(default_factory=dict)
@@ -193,6 +223,20 @@ class Health(_Strict):
         if any(isinstance(v, dict) for v in self.start.values()):
             return {str(k): dict(v) for k, v in self.start.items() if isinstance(v, dict)}
         return {None: {str(k): float(v) for k, v in self.start.items() if not isinstance(v, dict)}}
+
+    @model_validator(mode="after")
+    def _declare(self) -> "Health":
+        """Make the labels of the KPIs this block declares known to the KPI registry, which names
+        KPIs without a scenario at hand (:data:`DECLARED_LABELS`)."""
+        for name, m in self.measures.items():
+            DECLARED_LABELS[f"share_at_exit_{name}"] = m.label
+        for name, e in self.events.items():
+            if e.label:
+                DECLARED_LABELS[f"health_events_{name}"] = f"{e.label}, over the follow-up"
+            if e.service is not None:
+                DECLARED_LABELS[f"contacts_in_pathway_{name}"] = (
+                    f"{e.label or name.replace('_', ' ')} while in the pathway")
+        return self
 
     @model_validator(mode="after")
     def _start_weights(self) -> "Health":
@@ -208,4 +252,5 @@ class Health(_Strict):
         return self
 
 
-HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality, HealthEvent)
+HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality, HealthEvent,
+                 ExitMeasure)

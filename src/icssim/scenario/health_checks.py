@@ -56,6 +56,15 @@ def _names(s: Scenario, h: Health) -> Iterator[Finding]:
         for name in e.rate:
             if name not in states:
                 yield ("health", "events", event, "rate", name), unknown("health state", name, states)
+        if e.service is not None and e.service not in s.services:
+            yield ("health", "events", event, "service"), unknown("service", e.service, s.services)
+    outcomes = {st.outcome for st in s.pathway.steps.values() if st.outcome} | {"dropped_out", "discharged_missed"}
+    for measure, m in h.measures.items():
+        if m.outcome not in outcomes:
+            yield ("health", "measures", measure, "outcome"), unknown("pathway outcome", m.outcome, sorted(outcomes))
+        for name in m.states:
+            if name not in states:
+                yield ("health", "measures", measure, "states"), unknown("health state", name, states)
 
 
 def _reachable(h: Health) -> Iterator[Finding]:

@@ -25,6 +25,7 @@ from pydantic import (
 from icssim.distributions import ANY_SIZE, Distribution, SpanValue, check_weights, coerce_distribution
 from icssim.scenario.dated_schema import CalendarSpec, CapacityChange
 from icssim.scenario.health import HEALTH_MODELS, Health
+from icssim.scenario.report_spec import ReportSpec
 from icssim.scenario.pathway_schema import (
     AgeLimit,
     Branch,
@@ -70,6 +71,9 @@ class Standard(Strict):
     #: patient), among the patients who reached ``to``; ``measure`` is then not used
     from_: str | None = Field(default=None, alias="from", pattern=INTERVAL_POINT)
     to: str | None = Field(default=None, pattern=INTERVAL_POINT)
+    #: the standard in the domain's words (``Referral to first treatment contact within 6 weeks``);
+    #: without it reports say whom it covers and what it measures (``Routine: treatment within 4 weeks``)
+    label: str | None = Field(default=None, min_length=1, max_length=120)
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 
@@ -319,16 +323,18 @@ class Scenario(Strict):
     capacity_plan: list[CapacityChange] = Field(default_factory=list)
     initial_state: InitialState | None = None
     health: Health | None = None
+    report: ReportSpec | None = None
     _provenance: Any = PrivateAttr(default=None)
 
 
 def known_keys() -> set[str]:
     """Every key name any scenario model accepts (for 'did you mean' suggestions)."""
     names: set[str] = set()
-    models = [Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
-              Service, Place, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
-              Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
-              CapacityChange, InitialGroup, InitialState, *HEALTH_MODELS]
+    models: list[type[BaseModel]] = [
+        Scenario, ScenarioInfo, Standard, Cohort, Categorical, StaffRole, CaseloadPerWte,
+        Service, Place, Branch, Dropout, MissedAppointments, Sessions, AgeLimit, Monitoring, Step,
+        Pathway, Deterioration, DemandChange, Demand, PanelMeetings, CalendarSpec,
+        CapacityChange, InitialGroup, InitialState, ReportSpec, *HEALTH_MODELS]
     from icssim import distributions as d
 
     models += [d.Fixed, d.Exponential, d.Gamma, d.Lognormal, d.Triangular, d.Uniform, d.Empirical,
