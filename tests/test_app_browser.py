@@ -53,6 +53,12 @@ def app_url(tmp_path_factory):
     (root / "scenarios" / "demo_more.yaml").write_text(
         "extends: demo.yaml\nscenario:\n  name: demo_more\nservices:\n  ed_team:\n    staff:\n"
         "      clinician: {wte: 3}   # one more clinician\n")
+    (root / "scenarios" / "sweeps").mkdir()
+    (root / "scenarios" / "sweeps" / "demo_psa.yaml").write_text(
+        "sweep: {name: demo_psa, description: the demo's clinician cost uncertain}\n"
+        "base: {the_demo_as_it_is: ../demo.yaml, the_demo_with_one_more_clinician: ../demo_more.yaml}\n"
+        "design: psa\nsamples: 50\nparameters:\n"
+        "  services.ed_team.staff.clinician.cost_per_hour: {dist: gamma, mean: 68, sd: 7}\n")
     sock = bind(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -192,3 +198,19 @@ def test_screenshot_at_desktop_and_phone_widths(browser, app_url, width, tmp_pat
     image = mpimg.imread(shot)
     assert image.shape[:2] == (900, width)
     assert image[..., :3].std() > 0.05, f"the {width} px screenshot is blank"
+
+
+@pytest.mark.parametrize("path", ["/", "/compare?b=demo_more", "/explore?scenario=demo", "/psa", "/results"])
+def test_every_form_fits_a_phone(browser, app_url, path):
+    """At 390 px no page is wider than the screen (a long option in a list once made two of them 680 px)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=app_url)
+    context.set_default_timeout(TIMEOUT)
+    try:
+        page = context.new_page()
+        page.goto(path)
+        wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+            .filter(e => !e.closest('.table-scroll') && e.getBoundingClientRect().right > innerWidth + 1)
+            .map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"wider than 390 px: {wide}"
+    finally:
+        context.close()
