@@ -417,3 +417,20 @@ def test_the_cache_key_follows_the_waiting_list_file(workdir):
     assert run_key(scenario, raw, 3) != key
     demo = ws.load("demo")
     assert run_key(demo, ws.edit(demo, {})[0], 3) != run_key(demo, ws.edit(demo, {WTE: "3"})[0], 3)
+
+
+def test_a_cancelled_psa_keeps_its_runs_and_resumes(client, workdir):
+    _small_psa(workdir)
+    form = {"sweep": "tiny_psa", "draws": "30", "replications": "1"}
+    job = client.post("/psa", data=form, follow_redirects=False).headers["location"]
+    deadline = time.time() + 60
+    while client.get(job + "/status").json()["done"] < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert client.post(job + "/cancel").status_code == 200
+    status = wait_for(client, job)
+    assert status["state"] == "cancelled" and "finished run(s) kept in results/tiny_psa_30_draws/" in status["message"]
+    kept = int(status["message"].split("cancelled: ")[1].split()[0])
+    assert 1 <= kept < 60
+    again = wait_for(client, client.post("/psa", data=form, follow_redirects=False).headers["location"], 120)
+    assert again["state"] == "done", again["message"]
+    assert f"({60 - kept} run(s) now, 60 in all)" in again["message"]
