@@ -189,7 +189,7 @@ def _small_psa(folder: Path) -> Path:
         "sweep": {"name": "npsa", "seed": 5, "replications": 1},
         "base": {"fragmented": "frag.yaml", "integrated": "integ.yaml"},
         "design": "psa", "samples": 3,
-        "parameters": {"health.states.ill_moderate.utility": {"dist": "beta", "mean": 0.75, "sd": 0.05},
+        "parameters": {"health.states.remitted_lasting.utility": {"dist": "beta", "mean": 0.9, "sd": 0.025},
                        "services.adult_inpatient.cost_per_bed_day": {"dist": "gamma", "mean": 1264, "sd": 126}},
         "areas": {"rows": [{"name": "Small", "population": 150_000}, {"name": "Large", "population": 300_000}],
                   "whole_servers": True,
@@ -216,7 +216,7 @@ def test_a_national_psa_ranks_the_icss_over_the_draws(tmp_path):
     # the same parameter set is drawn in every area and both pathways
     runs = national.load_runs(out)
     values = runs.drop_duplicates(["base", "area", "point"])
-    per_draw = values.groupby(["base", "area"])["health.states.ill_moderate.utility"].apply(list)
+    per_draw = values.groupby(["base", "area"])["health.states.remitted_lasting.utility"].apply(list)
     assert len({tuple(v) for v in per_draw}) == 1
 
 
@@ -230,3 +230,13 @@ def test_a_national_psa_on_a_local_dask_cluster_matches_the_local_run(tmp_path):
     # resumable: the same command again runs nothing and writes the same table
     again = national.run_national(file, tmp_path / "dask", workers=3, dask="local")
     pd.testing.assert_frame_equal(pd.read_csv(local / "national_psa.csv"), pd.read_csv(again / "national_psa.csv"))
+
+
+def test_the_national_psa_file_splits_into_200_draws_in_42_icss(tmp_path):
+    files = national.split_sweep(SWEEPS / "england_42_ics_psa.yaml", tmp_path)
+    for file in files.values():
+        sweep = load_sweep(file)
+        assert len(sweep.areas) == 42 and sweep.spec.design == "psa" and sweep.spec.samples == 200
+        assert sweep.spec.areas.whole_servers
+    frag = yaml.safe_load(files["fragmented"].read_text())
+    assert frag["parameters"] == yaml.safe_load(files["integrated"].read_text())["parameters"]
