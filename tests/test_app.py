@@ -346,6 +346,10 @@ def _small_psa(workdir: Path) -> None:
         "kpis: [qalys_per_person, cost_per_person]\n")
     (workdir / "scenarios" / "sweeps" / "grid.yaml").write_text(
         "sweep: {name: grid}\nbase: ../demo.yaml\nparameters:\n  services.ed_team.staff.clinician.wte: [2, 3]\n")
+    (workdir / "scenarios" / "sweeps" / "national_psa.yaml").write_text(
+        "sweep: {name: national_psa}\nbase: ../demo.yaml\ndesign: psa\nsamples: 5\n"
+        "areas: [{name: north, population: 100000}, {name: south, population: 200000}]\nparameters:\n"
+        "  services.ed_team.staff.clinician.cost_per_hour: {dist: gamma, mean: 68, sd: 7}\n")
 
 
 def test_a_psa_from_the_app_is_the_clis_psa_with_fewer_draws(client, workdir, monkeypatch):
@@ -354,6 +358,7 @@ def test_a_psa_from_the_app_is_the_clis_psa_with_fewer_draws(client, workdir, mo
     _small_psa(workdir)
     page = client.get("/psa")
     assert page.status_code == 200 and 'value="tiny_psa"' in page.text and "grid" not in page.text
+    assert 'value="national_psa"' not in page.text and "python -m icssim.national run" in page.text
     started = client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1"},
                           follow_redirects=False)
     assert started.status_code == 303, started.text
@@ -387,7 +392,8 @@ def test_a_psa_refuses_what_it_cannot_run(client, workdir):
     _small_psa(workdir)
     cases = [({"sweep": "grid"}, "not a PSA sweep file"), ({"sweep": "../x"}, "not a sweep file"),
              ({"draws": "1"}, "draws must be a whole number from 2"), ({"draws": "lots"}, "draws must be a whole"),
-             ({"draws": "1000", "replications": "3"}, "6,000 runs")]
+             ({"draws": "1000", "replications": "3"}, "6,000 runs"),
+             ({"sweep": "national_psa"}, "runs across areas (ICSs): run it with `python -m icssim.national")]
     for extra, message in cases:
         page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1", **extra})
         assert page.status_code == 422 and message in page.text, (extra, page.text[-3000:])

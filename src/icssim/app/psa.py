@@ -36,6 +36,7 @@ class PsaFile:
     replications: int
     strategies: list[str]
     parameters: int
+    areas: bool = False       # run across areas (ICSs): that is `python -m icssim.national`'s, not the app's
 
 
 #: Each sweep file's entry (or None: not a PSA), kept while the file is unchanged (path -> (stamp, entry)).
@@ -75,7 +76,8 @@ def _read_psa_file(path: Path) -> PsaFile | None:
     try:
         return PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
                        int(doc.get("samples") or 0), int(info.get("replications", 5)),
-                       [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {}))
+                       [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {}),
+                       doc.get("areas") is not None)
     except (TypeError, ValueError):
         return None
 
@@ -88,6 +90,9 @@ def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Pa
     if name not in by_name:
         raise IcssimError(f"{name!r} is not a PSA sweep file in scenarios/sweeps/ (a file with 'design: psa')")
     spec = by_name[name]
+    if spec.areas:
+        raise IcssimError(f"scenarios/sweeps/{name}.yaml runs across areas (ICSs): run it with "
+                          f"`python -m icssim.national run scenarios/sweeps/{name}.yaml` (docs/national.md)")
     if not 2 <= draws <= MAX_DRAWS:
         raise IcssimError(f"draws must be a whole number from 2 to {MAX_DRAWS}, found {draws}")
     if not 1 <= replications <= 200:
