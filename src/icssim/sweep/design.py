@@ -3,7 +3,9 @@
 Every point is a base scenario with some values set by key path (and, for area
 sweeps, a population and capacities scaled to it). Each point's scenario is built
 from a deep copy of the base's merged data and validated like a scenario file, so a
-wrong value is reported with its key path.
+wrong value is reported with its key path. A point keeps only its values: its scenario
+data is built again when a run needs it, so that a design of thousands of points (a
+PSA) does not hold thousands of scenarios in memory.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from typing import Any
 
 import numpy as np
@@ -43,14 +47,26 @@ class Point:
     population: int | None = None
     role: str = "grid"              # grid | lhs | psa | base | low | high
     varied: str | None = None       # oat: the parameter moved away from its base value
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-    scenario: Scenario | None = field(default=None, repr=False)
+    build: Callable[[Point], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
     expected_patients: float = 0.0
+    _key: str = field(default="", repr=False, compare=False)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The point's scenario data, built afresh from its base's each time it is asked for."""
+        return self.build(self) if self.build is not None else {}
 
     @property
     def key(self) -> str:
         """A content hash of the point's scenario (identifies it across processes)."""
-        return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        if not self._key:
+            self._key = raw_key(self.raw)
+        return self._key
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        """The point's validated scenario (built when first asked for, then kept)."""
+        return scenario_from_dict(self.raw, name=f"sweep point {self.index}")
 
     def describe(self) -> str:
         parts = [self.base] + ([self.area] if self.area else [])
@@ -95,26 +111,31 @@ def build_points(sweep: Sweep) -> list[Point]:
     areas = sweep.areas or [None]
     for label, scenario in sweep.bases.items():
         base_raw = anchored_raw(scenario)  # its waiting-list file, if any, found from any folder
+        build = partial(point_raw, sweep, base_raw)
         for area in areas:
             for role, varied, values in design_values(sweep, base_raw):
-                p = Point(len(points), label, values, area.name if area else None,
-                          area.population if area else None, role, varied)
-                p.raw = point_raw(sweep, base_raw, p)
-                points.append(p)
+                points.append(Point(len(points), label, values, area.name if area else None,
+                                    area.population if area else None, role, varied, build=build))
     if not points:
         raise IcssimError(f"{sweep.path}: the design has no points")
     if len(points) == 1 and not spec.parameters:
         raise IcssimError(f"{sweep.path}: nothing varies: give 'parameters', several bases or 'areas'")
-    for p in points:
-        p.scenario = validate_point(sweep, p)
-        s = p.scenario
+    for p in points:  # each validated now, to report a wrong value before any run, and then let go
+        raw = p.raw
+        p._key = raw_key(raw)
+        s = validate_point(sweep, p, raw)
         p.expected_patients = sum(cohort_rate(s, c) for c in s.cohorts) * s.scenario.horizon.to(s.scenario.time_unit)
     return points
 
 
-def validate_point(sweep: Sweep, p: Point) -> Scenario:
+def raw_key(raw: dict[str, Any]) -> str:
+    """A content hash of scenario data."""
+    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def validate_point(sweep: Sweep, p: Point, raw: dict[str, Any] | None = None) -> Scenario:
     try:
-        return scenario_from_dict(p.raw, name=f"{sweep.path} point {p.index}")
+        return scenario_from_dict(p.raw if raw is None else raw, name=f"{sweep.path} point {p.index}")
     except ScenarioError as exc:
         lines = "\n".join(f"  {prob.path}: {prob.message}" for prob in exc.problems)
         raise IcssimError(f"{sweep.path}: point {p.index} ({p.describe()}) is not a valid scenario:\n{lines}") from None

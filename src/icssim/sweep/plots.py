@@ -138,7 +138,8 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
         for label, idx in series[:4]:
             tag = "" if len(series) == 1 else f"_{_file(label)}"
             jobs += [("heatmap", (summ, kpi, vary, idx, label), f"heatmap_{_file(kpi)}{tag}.png") for kpi in kpis]
-    elif vary:   # Latin hypercube, or a grid over three or more parameters
+    elif vary and spec.design not in ("psa", "sobol"):   # Latin hypercube, or a grid over 3+ parameters
+        # (a PSA draws its own plots, icssim.health.psa_outputs: its draws are a cloud here)
         jobs += [("scatter", (summ, kpi, vary[:6]), f"scatter_{_file(kpi)}.png") for kpi in kpis]
     elif not vary and run.sweep.areas:
         jobs += [("line", (summ, kpi, "population"), f"line_{_file(kpi)}.png") for kpi in kpis]
@@ -155,7 +156,20 @@ def _file(text: str) -> str:
 def _x_values(run, path: str) -> dict[int, Any]:
     if path == "population":
         return {p.index: p.population for p in run.points}
-    return {p.index: p.values.get(path) for p in run.points}
+    return _numbers_of_one_unit({p.index: p.values.get(path) for p in run.points})
+
+
+_WITH_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s+(\S.*)$")
+
+
+def _numbers_of_one_unit(values: dict[int, Any]) -> dict[int, Any]:
+    """Values written with one and the same unit (``0.028 per month``, as a PSA draws them) as
+    numbers, so that the axis is numeric (the parameter's label gives the unit); others as given."""
+    found = {k: _WITH_UNIT.match(v) if isinstance(v, str) else None for k, v in values.items()}
+    units = {m.group(2) for m in found.values() if m is not None}
+    if len(units) != 1 or any(m is None for m in found.values()):
+        return values
+    return {k: float(m.group(1)) for k, m in found.items() if m is not None}
 
 
 def line(run, summ: pd.DataFrame, kpi: str, path: str):

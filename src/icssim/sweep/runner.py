@@ -189,13 +189,12 @@ def sweep(path: str | Path, out: Path | None = None, workers: int | None = None,
     return run
 
 
-def tasks_for(run: SweepRun, pairs: Iterable[tuple[int, int]]) -> list[Task]:
+def tasks_for(run: SweepRun, pairs: Iterable[tuple[int, int]]) -> Iterator[Task]:
+    """The tasks of ``pairs``, each made (with its scenario data) only when the executor takes it."""
     by_index = {p.index: p for p in run.points}
-    out = []
     for i, r in pairs:
         p = by_index[i]
-        out.append(Task(p.index, r, run_seed(run.sweep, p), p.key, p.raw))
-    return out
+        yield Task(p.index, r, run_seed(run.sweep, p), p.key, p.raw)
 
 
 def missing(run: SweepRun, replications: int | None = None) -> list[tuple[int, int]]:
