@@ -26,7 +26,8 @@ from setuptools.command.build_ext import build_ext
 # the engine's modules, compiled together (one mypyc group: each part's class is the base of the
 # next, and a compiled class can only inherit from one compiled with it); all or none of them
 ENGINE = [f"src/icssim/model/{name}.py" for name in (
-    "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")]
+    "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")] + [
+    "src/icssim/health/person.py"]  # each person's course of illness, which the engine advances per event
 
 
 # setup.py commands that build the package itself; the others (egg_info, dist_info, sdist, and

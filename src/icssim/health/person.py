@@ -12,7 +12,9 @@ the person leaves the pathway the engine hands their :class:`Person` (state, clo
 the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
 and carries on from there to the end of follow-up: one course per person.
 
-Times are years since the person asked for help, like the follow-up's.
+Times are years since the person asked for help, like the follow-up's. An install compiles this
+module with the engine (mypyc, ``setup.py``): its classes are C structs there, so a new attribute
+of :class:`Person` must be declared in its ``__slots__`` and assigned in ``__init__``.
 """
 
 from __future__ import annotations
