@@ -3,8 +3,8 @@
 Works in a copy of this repository's scenarios/ in a temporary folder. Starts ``icssim app
 --no-browser`` and times the first answer; then asks each page ten times (a new connection
 each time, once the app has read its files) and prints the median and the largest wait; then
-runs ``ed_integrated`` with ``-n REPS -w 2`` from the app and from ``icssim run``,
-alternately, ROUNDS times. Figures in docs/app.md (Performance).
+runs ``ed_integrated`` with ``-n REPS -w 2`` from the app (timing its status page meanwhile)
+and from ``icssim run``, alternately, ROUNDS times. Figures in docs/app.md (Performance).
 
     python benchmarks/app_timing.py [--reps 4] [--rounds 3]
 """
@@ -68,9 +68,17 @@ def main() -> None:
             t = time.perf_counter()
             job = client.post("/run", data={"scenario": "ed_integrated", "replications": str(args.reps)},
                               headers={"Origin": url}, follow_redirects=False).headers["location"]
-            while (status := client.get(job + "/status").json())["state"] == "running":
+            polls = []
+            while True:   # the status page, as the job's page asks it, while the run goes on
+                asked = time.perf_counter()
+                status = client.get(job + "/status").json()
+                polls.append(1000 * (time.perf_counter() - asked))
+                if status["state"] != "running":
+                    break
                 time.sleep(0.3)
             in_app = time.perf_counter() - t
+            print(f"round {i}: status during the app's run: median {statistics.median(polls):.1f} ms, "
+                  f"max {max(polls):.0f} ms over {len(polls)} polls")
             t = time.perf_counter()
             out = subprocess.run(["icssim", "run", "scenarios/ed_integrated.yaml", "-n", str(args.reps), "-w", "2",
                                   "--out", f"results/cli_{i}", "-q"], cwd=work, capture_output=True, text=True).stdout
