@@ -274,13 +274,18 @@ class _Course:
         self.state_at[idx, 0] = self.state[idx]
         self.male[idx] = [person.male for person in people]
         self.first_remission[idx] = np.where(self.plan.remission[self.state[idx]], 0.0, np.nan)
-        logs = [person.log for person in people]
-        for k in range(max(len(log) for log in logs)):
-            sel = np.array([j for j, log in enumerate(logs) if len(log) > k], dtype=np.int64)
-            who = idx[sel]
-            t = np.array([logs[j][k][0] for j in sel])
-            dest = np.array([logs[j][k][1] for j in sel], dtype=np.int64)
-            anniversary = np.array([logs[j][k][2] for j in sel], dtype=bool)
+        counts = np.array([len(person.log) for person in people], dtype=np.int64)
+        # every log entry (years, state after, anniversary?) in one array, with its person and its
+        # rank in that person's log: the k-th entries of everyone are replayed together
+        entries = np.array([entry for person in people for entry in person.log], dtype=float).reshape(-1, 3)
+        owner = np.repeat(idx, counts)
+        rank = np.arange(len(entries)) - np.repeat(np.cumsum(counts) - counts, counts)
+        for k in range(int(counts.max(initial=0))):
+            at = rank == k
+            who = owner[at]
+            t = entries[at, 0]
+            dest = entries[at, 1].astype(np.int64)
+            anniversary = entries[at, 2].astype(bool)
             self._accrue(who, self.t[who], t, self._status(who, self.t[who]))
             self.t[who] = t
             moved = ~anniversary
