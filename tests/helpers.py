@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
+import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +43,28 @@ def run_cli(args: list[str]) -> tuple[int, str]:
         except SystemExit as stop:  # argparse's own refusals
             code = int(stop.code or 0)
     return code, err.getvalue()
+
+
+def read_until_progress(proc: subprocess.Popen, total: int, timeout: float) -> str:
+    """Read ``proc``'s stderr until its progress bar counts at least one finished replication
+    (``N/total``, or ``Nreplications [`` where precision sets no total, with N >= 1); return what
+    was read. Signal tests wait for this rather than sleeping a fixed time, which a loaded machine
+    can outlast before the first replication ends. Fails the test after ``timeout`` seconds."""
+    finished = re.compile(rf"(?<![\d.])[1-9]\d*(?:/{total}\b|replications \[)")
+    seen: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            char = proc.stderr.read(1)
+            if not char:
+                break
+            seen.append(char)
+            if char == "]" and finished.search("".join(seen[-200:])):
+                done.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert done.wait(timeout), f"no replication finished within {timeout} s: {''.join(seen)[-500:]}"
+    reader.join(timeout=5)
+    return "".join(seen)

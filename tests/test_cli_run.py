@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
-from helpers import SHIPPED
+from helpers import SHIPPED, read_until_progress
 
 
 #: a short run for the CLI checks: a year for community pathways, two weeks for a pathway timed in
@@ -102,7 +102,7 @@ def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # interrupt once the progress bar shows a finished replication (not after a fixed sleep, which
     # a loaded machine can outlast before the first replication ends)
-    stderr_seen = _read_until_progress(proc, timeout=300)
+    stderr_seen = read_until_progress(proc, total=1000, timeout=300)
     assert proc.poll() is None, stderr_seen
     os.killpg(proc.pid, signal.SIGINT)
     interrupted = time.perf_counter()
@@ -113,33 +113,6 @@ def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
     assert not out.exists()
     kept = pd.read_csv(tmp_path / "out-interrupted" / "kpis_by_replication.csv")
     assert 1 <= len(kept) < 1000 and list(kept["replication"]) == list(range(len(kept)))
-
-
-def _read_until_progress(proc, timeout: float) -> str:
-    """Read ``proc``'s stderr until its progress bar counts at least one finished replication
-    (``N/1000``, or ``Nreplications [`` where precision sets no total, with N >= 1); return what
-    was read. Fails the test after ``timeout`` seconds."""
-    import re
-    import threading
-
-    FINISHED = re.compile(r"(?<![\d.])[1-9]\d*(?:/1000\b|replications \[)")
-    seen: list[str] = []
-    done = threading.Event()
-
-    def read() -> None:
-        while not done.is_set():
-            char = proc.stderr.read(1)
-            if not char:
-                break
-            seen.append(char)
-            if char == "]" and FINISHED.search("".join(seen[-200:])):
-                done.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    assert done.wait(timeout), f"no replication finished within {timeout} s: {''.join(seen)[-500:]}"
-    reader.join(timeout=5)
-    return "".join(seen)
 
 
 def test_wrote_line_gives_simulation_and_total_time(tmp_path, capsys):

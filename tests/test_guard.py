@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import SHIPPED
+from helpers import SHIPPED, read_until_progress
 from icssim import estimate, experiments
 from icssim.cli import main
 from icssim.scenario import load_scenario
@@ -42,10 +42,10 @@ def test_sigterm_stops_workers_and_keeps_finished_replications(tmp_path):
     stops within seconds, leaves no worker behind and keeps what finished, like Ctrl-C."""
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(_short(tmp_path, "2 years")),
-                             "--out", str(out), "-n", "1000", "-w", "2", "-q"],
+                             "--out", str(out), "-n", "1000", "-w", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(6)
-    assert proc.poll() is None
+    seen = read_until_progress(proc, total=1000, timeout=300)
+    assert proc.poll() is None, seen
     proc.send_signal(signal.SIGTERM)
     sent = time.perf_counter()
     _, stderr = proc.communicate(timeout=60)
