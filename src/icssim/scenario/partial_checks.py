@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from icssim.scenario.findings import Finding
 from icssim.scenario.messages import data_path
 from icssim.scenario.schema import Scenario, known_keys
-from icssim.scenario.yaml_reader import KeyPath
+from icssim.scenario.yaml_reader import KeyPath, Provenance
 
 #: Rounds of cutting before giving up: a round cuts every part pydantic names, and a cut can
 #: expose one more (a required value cut, then the entry that needs it).
@@ -30,7 +30,7 @@ MAX_ROUNDS = 8
 _NOT_DEFINED = re.compile(r"'([^']*)' is not defined")
 
 
-def findings_despite(exc: ValidationError, raw: dict[str, Any], prov: Any) -> list[Finding]:
+def findings_despite(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Finding]:
     """The cross-reference findings of ``raw`` that the schema errors in ``exc`` would otherwise
     hide until they are fixed; empty when the invalid parts cannot be cut out."""
     from icssim.scenario.checks import check_scenario
