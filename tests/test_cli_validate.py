@@ -272,7 +272,7 @@ def test_validate_imports_neither_pandas_nor_matplotlib(tmp_path):
 
 
 
-@pytest.mark.parametrize("command", ["validate", "run", "compare", "warmup", "report", "optimise"])
+@pytest.mark.parametrize("command", ["validate", "run", "compare", "warmup", "report", "optimise", "sweep", "psa"])
 def test_each_subcommand_help_says_what_it_does_with_an_example(command, capsys):
     from icssim.cli import main
 

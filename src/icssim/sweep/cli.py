@@ -6,24 +6,31 @@ import argparse
 import sys
 from pathlib import Path
 
-from icssim.cli import output_path, positive_number
+from icssim.cli import about, output_path, positive_number
 from icssim.errors import IcssimError
 from icssim.units import parse_span
 
 
 def register(sub) -> None:
     """Add the ``sweep`` and ``optimise`` subcommands to the ``icssim`` parser."""
-    p = sub.add_parser("sweep", help="run a parameter sweep (resumable) and write tables and plots",
-                       description="Run every point x replication of a sweep file on all cores (or a Dask "
-                                   "cluster), keeping each finished run; re-run the same command to resume.")
+    p = sub.add_parser("sweep", help="run a parameter sweep (resumable) and write tables and plots", **about(
+        "Run every point x replication of a sweep file on all cores (or a Dask cluster), keeping each "
+        "finished run; re-run the same command to resume. Prints what the sweep found, in its labels.",
+        "icssim sweep scenarios/sweeps/ed_cyp_capacity.yaml",
+        "results/<sweep name>/: sweep.sqlite (the runs), runs.csv, summary.csv, points.csv, plots/, "
+        "report.html, metadata.json (docs/sweeps.md)"))
     p.add_argument("file", type=Path, help="sweep file (YAML; see docs/sweeps.md)")
     add_sweep_options(p)
     p.set_defaults(handler=cmd_sweep)
 
     p = sub.add_parser("psa", help="probabilistic sensitivity analysis: a sweep with 'design: psa', plus the "
                                    "CE plane, acceptability curve and EVPI",
-                       description="Run every strategy (base scenario) on every drawn parameter set (resumable, "
-                                   "like a sweep) and write the cost-effectiveness analysis under uncertainty.")
+                       **about("Run every strategy (base scenario) on every drawn parameter set (resumable, like "
+                               "a sweep) and write the cost-effectiveness analysis under uncertainty; prints the "
+                               "answer (the best strategy at each threshold, EVPI), never the draws.",
+                               "icssim psa scenarios/sweeps/ed_psa.yaml",
+                               "the sweep's folder plus psa.csv, ceac.csv, evpi.csv, psa.json, plots/ceac.png, "
+                               "plots/psa_plane.png and the analysis in report.html (docs/health.md)"))
     p.add_argument("file", type=Path, help="sweep file with 'design: psa' (YAML; see docs/health.md)")
     add_sweep_options(p)
     p.set_defaults(handler=cmd_sweep, psa=True)
