@@ -124,8 +124,9 @@ def sobol_bars(table: pd.DataFrame) -> plt.Figure:
                 label="first order (alone)")
         ax.set_yticks(y, g["parameter"], fontsize=8)
         ax.axvline(0, color="#888888", linewidth=0.8)
-        ax.set_xlim(min(-0.05, float((g["first_order"] - g["first_order_ci"]).min()) - 0.02),
-                    max(1.0, float((g["total"] + g["total_ci"]).max()) + 0.02))
+        low = min(float((g["first_order"] - g["first_order_ci"]).min()), float((g["total"] - g["total_ci"]).min()))
+        high = max(float((g["first_order"] + g["first_order_ci"]).max()), float((g["total"] + g["total_ci"]).max()))
+        ax.set_xlim(min(-0.05, low - 0.02), max(1.0, high + 0.02))
         _axes(ax, f"{strategy}: incremental net benefit at £{wtp:,.0f} per QALY",
               "Sobol index (share of the variance of the incremental net benefit)", "")
         ax.legend(fontsize=8, loc="lower right")
