@@ -58,14 +58,34 @@ def test_kpi_labels_use_service_cohort_and_standard_labels():
 
 
 def test_compare_first_screen_states_the_staff_each_scenario_assumes():
+    """The staff each scenario assumes, from its files (the shipped WTEs are calibrated and change):
+    the role that differs most (therapists) and the totals in the sentence, the WTE by service and
+    each establishment's cost in the table."""
+    from icssim.report.labels import short
+    from icssim.report.numbers import money
+
     base = ("ed_fragmented", load_scenario(SCENARIOS / "ed_fragmented.yaml"))
     new = ("ed_integrated", load_scenario(SCENARIOS / "ed_integrated.yaml"))
+
+    def therapists(s) -> dict[str, float]:
+        return {short(svc.label): svc.staff["therapist"].wte for svc in s.services.values() if "therapist" in svc.staff}
+
+    def total(s) -> float:
+        return sum(st.wte for svc in s.services.values() for st in svc.staff.values())
+
+    def cost(s) -> float:
+        return sum(st.wte * st.cost_per_hour * st.paid_hours_per_year for svc in s.services.values()
+                   for st in svc.staff.values())
+
+    tb, tn = therapists(base[1]), therapists(new[1])
     sentence = staff_sentence(base, new)
-    assert "<strong>80 WTE of therapists</strong> against 43 in ed_fragmented" in sentence
+    assert (f"<strong>{sum(tn.values()):g} WTE of therapists</strong> against {sum(tb.values()):g} in ed_fragmented "
+            f"({total(new[1]):g} WTE of staff in all against {total(base[1]):g})") in sentence
     table = staffing_html([base, new])
     assert "What each scenario assumes in staff" in table
-    assert "43 WTE (CYP community eating disorder team 25, Adult community eating disorder team 18)" in table
-    assert "£5.21 million" in table and "£9.72 million" in table
+    by_service = ", ".join(f"{name} {wte:g}" for name, wte in tb.items())
+    assert f"{sum(tb.values()):g} WTE ({by_service})" in table
+    assert money(cost(base[1])) in table and money(cost(new[1])) in table
 
 
 def test_console_differences_use_labels_and_points():
