@@ -151,33 +151,36 @@ def test_the_national_run_reports_what_rounding_to_whole_servers_gains_or_loses(
     off = (rounding["wte"] - rounding["exact_wte"]).abs()
     assert (off[rounding["exact_wte"] >= 0.5] <= 0.5 + 1e-9).all()
     assert (rounding.loc[rounding["exact_wte"] < 0.5, "wte"] == 1).all()     # at least one server
-    assert np.allclose(rounding["change_wte"], rounding["wte"] - rounding["exact_wte"], atol=1e-3)
-    # the ICSs whose integrated psychologist WTE (4.0 for 1.5 million) scaled to just over 2, 3 or 4:
-    psych = rounding[rounding["path"] == "services.ed_service.staff.psychologist.wte"].set_index("area")
-    over = psych[(psych["exact_wte"] % 1 > 0) & (psych["exact_wte"] % 1 < 0.3)]
-    assert len(over) and (over["wte"] < over["exact_wte"]).all()              # rounded down, not up a server
+    # roles with clinical hours keep their hours exact: wte x hours per server = exact wte x base hours
+    hours = rounding.dropna(subset=["clinical_hours_per_week"])
+    assert len(hours) and np.allclose(hours["wte"] * hours["clinical_hours_per_week"],
+                                      hours["exact_wte"] * 22.5, rtol=3e-3)   # exact_wte is rounded to 3 places
+    assert (hours["capacity_change"].abs() < 1e-9).all()
+    # roles without (the big therapist teams) gain or lose a fraction of a server
+    rest = rounding[rounding["clinical_hours_per_week"].isna()]
+    assert np.allclose(rest["capacity_change"], rest["wte"] / rest["exact_wte"] - 1, atol=1e-4)
     by_area = national.rounding_by_area(rounding)
     assert {"wte_change_fragmented", "wte_change_integrated"} <= set(by_area.columns)
-    assert by_area["wte_change_integrated"].abs().max() < 0.35
+    assert by_area[["wte_change_fragmented", "wte_change_integrated"]].abs().max().max() < 0.05
 
 
-def test_whole_servers_work_their_full_hours_in_the_engine():
-    """A scaled 2.08 WTE is 3 servers at 69% of their hours (each contact lasts 1/0.69 as long);
-    rounded, 2 servers at full hours."""
+def test_whole_servers_keep_each_roles_clinical_hours_in_proportion(tmp_path):
+    """An area of 2.08/4 of the base: the integrated psychologists (4.0 WTE, 22.5 hours) become 2
+    servers of 23.4 hours, not 3 of 15.6 whose contacts stretch to 1/0.69 of their length."""
     from icssim.model.plan import compile_plan
-    from icssim.scenario import load_scenario
-    from icssim.sweep.design import scaled_value
+    from icssim.scenario import provenance, scenario_from_dict
+    from icssim.sweep.design import Point, point_raw
 
-    s = load_scenario(ROOT / "scenarios" / "ed_integrated.yaml")
-    for wte, servers, stretched in ((2.08, 3, True), (scaled_value("x.wte", 2.08, True), 2, False)):
-        staff = s.services["ed_service"].staff["psychologist"].model_copy(update={"wte": wte})
-        service = s.services["ed_service"].model_copy(update={"staff": {**s.services["ed_service"].staff,
-                                                                        "psychologist": staff}})
-        plan = compile_plan(s.model_copy(update={"services": {**s.services, "ed_service": service}}))
-        res = next(r for r in plan.resources if r.name == "ed_service/psychologist")
-        assert res.capacity == servers
-        hours = staff.clinical_hours_per_week or 168.0
-        assert (res.elapsed_scale > 168.0 / hours + 1e-9) == stretched
+    files = national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    sweep = load_sweep(files["integrated"])
+    base_raw = provenance(sweep.bases["integrated"]).raw
+    raw = point_raw(sweep, base_raw, Point(0, "integrated", {}, "X", int(1_500_000 * 2.08 / 4)))
+    staff = raw["services"]["ed_service"]["staff"]["psychologist"]
+    assert staff["wte"] == 2 and staff["clinical_hours_per_week"] == pytest.approx(22.5 * 2.08 / 2, abs=0.01)
+    assert staff["wte"] * staff["paid_hours_per_year"] == pytest.approx(2.08 * 1560, rel=1e-4)   # cost exact
+    plan = compile_plan(scenario_from_dict(raw))
+    res = next(r for r in plan.resources if r.name == "ed_service/psychologist")
+    assert res.capacity == 2 and res.elapsed_scale == pytest.approx(168 / (22.5 * 2.08 / 2), rel=1e-3)
 
 
 def _small_psa(folder: Path) -> Path:

@@ -28,7 +28,7 @@ from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, provenance, scenario_from_dict
 from icssim.scenario.findings import cohort_rate
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.schema import known_keys
+from icssim.scenario.schema import StaffRole, known_keys
 from icssim.sweep.spec import Parameter, Sweep
 
 MISSING = object()
@@ -208,13 +208,25 @@ def lhs_value(p: Parameter, x: float) -> Any:
 
 def scaled_value(path: str, value: float, whole_servers: bool = False) -> float | int:
     """A capacity scaled by population as the scenario gets it: whole numbers for beds and
-    caseloads, and for staff WTE with ``whole_servers`` (nearest, at least 1 when above 0)."""
+    caseloads, and for staff WTE with ``whole_servers`` (nearest, at least 1 when above 0; the
+    role's clinical hours are then scaled to match, see :func:`hours_path`)."""
     key = str(split_path(path)[-1])
     if key in INTEGER_KEYS:
         return int(round(value))
     if whole_servers and key == "wte" and value > 0:
         return max(1, int(round(value)))
     return round(value, 3)
+
+
+#: a staff role's paid hours a year when the scenario does not say
+PAID_HOURS = StaffRole.model_fields["paid_hours_per_year"].default
+
+
+def hours_path(path: str) -> str | None:
+    """For a staff WTE path, the path of the role's clinical hours per week (else None): with whole
+    servers, each server's hours are scaled by exact / rounded WTE, so the role's clinical hours,
+    and with them capacity per head, stay exact."""
+    return path[: -len("wte")] + "clinical_hours_per_week" if path.endswith(".wte") else None
 
 
 def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
@@ -224,7 +236,15 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
         reference = base_raw["scenario"].get("population")
         for path in areas.scale:
             value = get_path(base_raw, path) * p.population / reference
-            set_path(raw, path, scaled_value(path, value, areas.whole_servers))
+            scaled = scaled_value(path, value, areas.whole_servers)
+            set_path(raw, path, scaled)
+            hours = hours_path(path) if areas.whole_servers else None
+            if hours is not None and scaled and get_path(base_raw, hours) is not MISSING:
+                set_path(raw, hours, round(get_path(base_raw, hours) * value / scaled, 3))
+                paid = hours.replace("clinical_hours_per_week", "paid_hours_per_year")
+                base_paid = get_path(base_raw, paid)
+                base_paid = PAID_HOURS if base_paid is MISSING else base_paid
+                set_path(raw, paid, round(base_paid * value / scaled, 3))  # the establishment's cost stays exact
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
     for path, value in p.values.items():
