@@ -2,7 +2,9 @@
 takes the person out of their queue or service, the course the engine ran is the one the follow-up
 carries on (a constant-hazard cohort still follows the Markov closed form), entering a state that
 ``health.escalation`` names sends a waiting person to the emergency step at the rate of that state's
-hazard, and the engine's random numbers are the person's own (the scalar twins of course.py's)."""
+hazard, and the engine's random numbers are the person's own (the scalar twins of course.py's). A
+lazy engine, which starts a course only when a death could be due, computes what one that runs
+every course event by event does."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from scipy.linalg import expm
 from icssim.errors import ScenarioError
 from icssim.experiments import run_replication
 from icssim.health.course import person_keys, uniforms
+from icssim.health import person
 from icssim.health.person import PathwayCourse, cohort_key, person_key, splitmix, uniform
 from icssim.health.plan import compile_health
 from icssim.model import compile_plan, simulate
@@ -112,12 +115,21 @@ def _markov() -> dict:
     }
 
 
-def test_constant_hazards_through_the_engine_follow_the_markov_model():
+@pytest.fixture
+def eager(monkeypatch):
+    """The engine runs every course event by event from arrival (no lazy start)."""
+    monkeypatch.setattr(person, "LAZY", False)
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_constant_hazards_through_the_engine_follow_the_markov_model(lazy, monkeypatch):
+    monkeypatch.setattr(person, "LAZY", lazy)
     rec = _run(_markov())
     out, P = rec.health, rec.patients
     n = len(P["pid"])
     moved_in_pathway = sum(1 for c in rec.course.values() if any(not a for _, _, a in c.log))
-    assert n > 8000 and moved_in_pathway > 500
+    # without deaths a lazy engine starts no course: the follow-up runs them all from the records
+    assert n > 8000 and (moved_in_pathway == 0 if lazy else moved_in_pathway > 500)
     Q = np.array([[0.0, 0.6, 0.0], [0.3, 0.0, 0.2], [0.0, 0.0, 0.0]])
     gen = Q - np.diag(Q.sum(axis=1))
     p0 = np.array([0.7, 0.3, 0.0])
@@ -221,9 +233,19 @@ def test_the_engine_draws_the_person_s_own_numbers():
         assert p.start == int(np.searchsorted(cum, uniform(p.key, 0) * cum[-1], side="right"))
         one_by_one = [-math.log(uniform(splitmix(p.key ^ splitmix(dest + 1)), 0)) for dest in range(plan.n_states)]
         assert p.clocks == pytest.approx(one_by_one, rel=1e-15)
+    # the draws a lazy engine reads on arrival are the block's: the sex and the first death clock
+    plan = compile_health(scenario_from_dict(_mortal()))
+    course = PathwayCourse(plan, 2026, 3, ["all"], ["age"])
+    sex, death = course._light(0, 0)
+    keys, _, u1, clocks = course._block(0, 0, 300)
+    assert sex[:len(u1)] == u1 and death[:len(u1)] == [c[plan.dead] for c in clocks]
+    # and a course started late draws them alone, the same numbers
+    late = course.begin(0, [40.0], 0.0, number=299)
+    assert late.key == keys[299] and late.clocks == clocks[299]
+    assert late.male == (u1[299] >= plan.mortality.female_share)
 
 
-def test_the_same_person_starts_the_same_life_in_another_pathway():
+def test_the_same_person_starts_the_same_life_in_another_pathway(eager):
     a = _run(_markov())
     slower = copy.deepcopy(_markov())
     slower["services"]["team"]["staff"]["therapist"]["wte"] = 3
@@ -237,6 +259,36 @@ def test_the_same_person_starts_the_same_life_in_another_pathway():
             and pa[i].log[0][0] < min(_treated(a, i), _treated(b, i))]
     assert len(same) > 100
     assert all(pa[i].log[0] == pb[i].log[0] for i in same)
+
+
+def _mortal() -> dict:
+    """The Markov cohort aged 70 with deaths (state b multiplies background mortality 40-fold):
+    a few die in the pathway, most leave it before a death could be due."""
+    raw = _markov()
+    raw["cohorts"]["all"]["attributes"] = {"age": 70}
+    raw["health"]["states"]["a"]["mortality_rr"] = 2
+    raw["health"]["states"]["b"]["mortality_rr"] = 40
+    raw["health"]["mortality"] = {"female_share": 0.5, "age_attribute": "age"}
+    return raw
+
+
+def test_a_lazy_engine_computes_what_an_eager_one_does(monkeypatch):
+    runs = {}
+    for lazy in (False, True):
+        monkeypatch.setattr(person, "LAZY", lazy)
+        runs[lazy] = _run(_mortal(), replication=1)
+    eager, lazy = runs[False], runs[True]
+    n = len(eager.patients["pid"])
+    died = eager.patients["outcome"] == eager.outcomes.index("died")
+    assert len(eager.course) == n and 0 < len(lazy.course) < n / 2 and died.sum() > 20
+    for key, column in eager.patients.items():  # the pathway sees the same deaths at the same times
+        assert np.array_equal(column, lazy.patients[key], equal_nan=True), key
+    a, b = eager.health, lazy.health
+    assert np.array_equal(a.died, b.died, equal_nan=True) and np.array_equal(a.state_at, b.state_at)
+    assert np.array_equal(a.remissions, b.remissions) and np.array_equal(a.state_at_leave, b.state_at_leave)
+    # accrued over other stretches (the engine's log, or the follow-up's own), so equal to rounding
+    assert np.allclose(a.qalys, b.qalys, rtol=1e-12, atol=0) and np.allclose(a.years_in_state, b.years_in_state,
+                                                                             rtol=1e-12, atol=1e-12)
 
 
 def _treated(rec, pid: int) -> float:

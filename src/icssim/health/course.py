@@ -247,15 +247,17 @@ class _Course:
             status = self._status(active, t0)
             bp = self._breakpoint(active, t0)
             h = self._hazards(active, status)
+            clocks = self.clocks[active]
             with np.errstate(divide="ignore", invalid="ignore"):
-                due = np.where(h > 0, self.clocks[active] / h, np.inf)
+                due = np.where(h > 0, clocks / h, np.inf)
             dest = due.argmin(axis=1)
             soonest = due[np.arange(len(active)), dest]
             fire = soonest < bp - t0
             t1 = np.where(fire, t0 + soonest, bp)
             self._accrue(active, t0, t1, status)
             self.t[active] = t1
-            self.clocks[active] -= h * (t1 - t0)[:, None]
+            clocks -= h * (t1 - t0)[:, None]
+            self.clocks[active] = clocks
             fired = active[fire]
             self._enter(fired, dest[fire])
             self.clocks[fired, dest[fire]] = self._clock(fired, dest[fire])
@@ -352,8 +354,9 @@ class _Course:
         if due.any():
             moved = who[due]
             self._enter(moved, plan.tunnel_to[self.state[moved]])
-        whole = np.isclose(t, np.round(t), rtol=0, atol=1e-9) & (t > 0)
-        year = np.round(t).astype(np.int64)
+        rounded = np.round(t)
+        whole = (np.abs(t - rounded) <= 1e-9) & (t > 0)  # np.isclose(t, rounded, rtol=0, atol=1e-9)
+        year = rounded.astype(np.int64)
         mark = whole & (year < self.state_at.shape[1])
         self.state_at[who[mark], year[mark]] = self.state[who[mark]]
 

@@ -62,5 +62,5 @@ def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
 def follow_records(rec: RunRecords, plan: HealthPlan) -> Outcomes:
     """Every recorded person's course of illness over the plan's follow-up, carrying on from the
     course the engine ran in the pathway (``rec.course``) when it ran one."""
-    engine = None if rec.course is None else [rec.course.get(int(pid)) for pid in rec.patients["pid"]]
+    engine = None if rec.course is None else [rec.course.get(pid) for pid in np.asarray(rec.patients["pid"]).tolist()]
     return follow(plan, timeline(rec, plan), engine)

@@ -10,7 +10,9 @@ help), on the same per-person random numbers (:func:`uniform` and :func:`person_
 twins of :func:`icssim.health.course.uniforms` and :func:`~icssim.health.course.person_keys`). When
 the person leaves the pathway the engine hands their :class:`Person` (state, clocks, counters and
 the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
-and carries on from there to the end of follow-up: one course per person.
+and carries on from there to the end of follow-up: one course per person. Unless a state escalates,
+the engine starts a course only when a death could first be due (:meth:`PathwayCourse.arrive`);
+the follow-up runs the courses of those who left before then from the records, on the same numbers.
 
 Times are years since the person asked for help, like the follow-up's. An install compiles this
 module with the engine (mypyc, ``setup.py``): its classes are C structs there, so a new attribute
@@ -34,6 +36,11 @@ _HEALTH_STREAM = 0x6865616C7468  # as in course.py
 NO_ESCALATION, URGENT, EMERGENCY = 0, 1, 2
 #: people of a cohort whose first draws (key, start, sex, first clocks) are made together, in numpy
 BLOCK = 256
+#: whether the engine may leave courses alone until a death could be due (PathwayCourse.lazy);
+#: False runs every course event by event in the heap (the tests compare the two)
+LAZY = True
+#: arrivals of a cohort whose draws for :meth:`PathwayCourse.arrive` are made together
+LIGHT = 2048
 
 
 def splitmix(z: int) -> int:
@@ -126,33 +133,75 @@ class PathwayCourse:
         self.n_levels = max(len(plan.levels), 1)
         self.seed, self.replication, self.cohorts = seed, replication, cohorts
         self.numbers = [0] * len(cohorts)
-        #: per cohort, the first arrival number of its current block and the block's first draws
-        self.blocks: list[tuple[int, list[int], list[float], list[float], list[list[float]]] | None] = (
-            [None] * len(cohorts))
+        #: per cohort, its blocks of first draws by block number (see :meth:`_block`)
+        self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[list[float]]]]] = [
+            {} for _ in cohorts]
+        #: per cohort, its blocks of the draws :meth:`arrive` reads (see :meth:`_light`)
+        self.light: list[dict[int, tuple[list[float], list[float]]]] = [{} for _ in cohorts]
+        #: background hazard per year by sex (0 female, 1 male), by age row
+        self.life_by_sex: list[list[float]] = [[row[0] for row in self.life], [row[1] for row in self.life]]
+        self.rr_max: list[float] = [max(row, default=0.0) for row in self.rr]
+        #: whether the engine may leave a course alone until a death could be due (see :meth:`arrive`):
+        #: not when entering a state can escalate, as any move may then act on the pathway
+        self.lazy = LAZY and not any(self.escalate)
 
     # ------------------------------------------------------------------ a person's start
-    def begin(self, cohort: int, attrs: list[float], t0: float) -> Person:
-        """The course of the next person of ``cohort`` to ask for help (attribute values ``attrs``),
-        who enters the model ``t0`` years after asking (0, or more for today's waiting list)."""
+    def arrive(self, cohort: int, attrs: list[float], span: float) -> tuple[int, float]:
+        """The arrival number of the next person of ``cohort`` to ask for help, and how many years
+        after asking they cannot yet have died, if they stay in the pathway at most ``span`` years.
+
+        The engine leaves the course of a person alone (:attr:`lazy`) until that time: a death is
+        the only move the pathway must see then, and it cannot come sooner, as the person's first
+        death clock (a unit exponential) is spent at most at the highest hazard they could face in
+        the pathway (the highest state multiplier times the highest background hazard of the ages
+        they pass through). Someone who leaves before then is followed after the run from the
+        records, on the same numbers (:func:`icssim.health.course.follow`); someone still there is
+        started then (:meth:`begin` with their ``number``) and caught up (:meth:`catch_up`)."""
         number = self.numbers[cohort]
         self.numbers[cohort] = number + 1
+        if not self.life:
+            return number, math.inf
+        light = self.light[cohort].get(number // LIGHT)
+        if light is None:
+            light = self.light[cohort][number // LIGHT] = self._light(cohort, number - number % LIGHT)
+        i = number % LIGHT
+        level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
+        age = attrs[self.age_index] if self.age_index >= 0 else 30.0
+        column = self.life_by_sex[1 if light[0][i] >= self.female_share else 0]
+        last = len(column) - 1
+        first_row = min(max(int(age), 0), last)
+        highest = max(column[first_row:min(max(int(age + span), 0), last) + 1])
+        highest *= self.rr_max[cohort * self.n_levels + level]
+        if highest <= 0:
+            return number, math.inf
+        # a margin far wider than the rounding of the clocks' spending
+        return number, light[1][i] / (highest * (1.0 + 1e-9))
+
+    def begin(self, cohort: int, attrs: list[float], t0: float, number: int = -1) -> Person:
+        """The course of the next person of ``cohort`` to ask for help (or of arrival ``number``
+        when given: see :meth:`arrive`), with attribute values ``attrs``, who enters the model
+        ``t0`` years after asking (0, or more for today's waiting list)."""
+        late = number >= 0
+        if not late:
+            number = self.numbers[cohort]
+            self.numbers[cohort] = number + 1
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
         ill = attrs[self.dued_index] if self.dued_index >= 0 else 0.0
         end = max(LIFETIME_AGE - age, 0.0) if math.isinf(self.plan.follow_up) else self.plan.follow_up
-        block = self.blocks[cohort]
-        if block is None or not block[0] <= number < block[0] + BLOCK:
-            block = self.blocks[cohort] = self._block(cohort, number)
-        i = number - block[0]
-        p = Person(block[1][i], cohort * self.n_levels + level, age, ill, self.n, end)
+        if late:  # a lazy engine starts a course late (see arrive): few people, far apart
+            block, i = self._block(cohort, number, 1), 0
+        else:
+            block, i = self._draws(cohort, number), number % BLOCK
+        p = Person(block[0][i], cohort * self.n_levels + level, age, ill, self.n, end)
         cum = self.start_cum[p.group]
-        u = block[2][i] * cum[-1]  # the person's draw 0 (course._Course._start_states)
+        u = block[1][i] * cum[-1]  # the person's draw 0 (course._Course._start_states)
         p.start = p.state = min(sum(1 for c in cum if c <= u), len(cum) - 1)
         p.counter = 1
         if self.plan.mortality is not None:
-            p.male = block[3][i] >= self.female_share  # draw 1
+            p.male = block[2][i] >= self.female_share  # draw 1
             p.counter = 2
-        p.clocks = list(block[4][i])  # each destination's first clock (occurrence 0)
+        p.clocks = list(block[3][i])  # each destination's first clock (occurrence 0)
         p.occurrence = [1] * self.n
         p.admitted = self.plan.on_admission < 0
         # today's waiting list asked for help before the run: the course starts when the run does,
@@ -163,16 +212,34 @@ class PathwayCourse:
         self._hazards(p)
         return p
 
-    def _block(self, cohort: int, first: int) -> tuple[int, list[int], list[float], list[float], list[list[float]]]:
-        """The first draws of arrivals ``first`` … ``first + BLOCK - 1`` of ``cohort``, made in numpy:
+    def _draws(self, cohort: int, number: int) -> tuple[list[int], list[float], list[float], list[list[float]]]:
+        """The block of first draws that holds arrival ``number`` of ``cohort`` (made once)."""
+        blocks = self.blocks[cohort]
+        block = blocks.get(number // BLOCK)
+        if block is None:
+            block = blocks[number // BLOCK] = self._block(cohort, number - number % BLOCK, BLOCK)
+        return block
+
+    def _light(self, cohort: int, first: int) -> tuple[list[float], list[float]]:
+        """Draw 1 (the sex) and the first death clock of arrivals ``first`` … ``first + LIGHT - 1``
+        of ``cohort``, made in numpy (the numbers :meth:`_block` gives): all :meth:`arrive` needs."""
+        numbers = np.arange(first, first + LIGHT)
+        keys = person_keys(self.seed, self.replication, self.cohorts, np.full(LIGHT, cohort), numbers)
+        zero = np.zeros(LIGHT, dtype=np.uint64)
+        death = _splitmix(keys ^ _splitmix(np.array([self.dead + 1], dtype=np.uint64)))
+        return uniforms(keys, zero + np.uint64(1)).tolist(), (-np.log(uniforms(death, zero))).tolist()
+
+    def _block(self, cohort: int, first: int,
+               size: int) -> tuple[list[int], list[float], list[float], list[list[float]]]:
+        """The first draws of arrivals ``first`` … ``first + size - 1`` of ``cohort``, made in numpy:
         their keys, draws 0 and 1 of their own streams, and the first clock of every destination
         (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's)."""
-        numbers = np.arange(first, first + BLOCK)
-        keys = person_keys(self.seed, self.replication, self.cohorts, np.full(BLOCK, cohort), numbers)
-        zero = np.zeros(BLOCK, dtype=np.uint64)
+        numbers = np.arange(first, first + size)
+        keys = person_keys(self.seed, self.replication, self.cohorts, np.full(size, cohort), numbers)
+        zero = np.zeros(size, dtype=np.uint64)
         clocks = np.stack([-np.log(uniforms(_splitmix(keys ^ _splitmix(np.array([dest + 1], dtype=np.uint64))), zero))
                            for dest in range(self.n)], axis=1)
-        return (first, keys.tolist(), uniforms(keys, zero).tolist(), uniforms(keys, zero + np.uint64(1)).tolist(),
+        return (keys.tolist(), uniforms(keys, zero).tolist(), uniforms(keys, zero + np.uint64(1)).tolist(),
                 clocks.tolist())
 
     def _clock(self, p: Person, dest: int) -> float:
@@ -256,6 +323,13 @@ class PathwayCourse:
             p.log.append((t, p.state, True))
         self._hazards(p)
         return -1
+
+    def catch_up(self, p: Person, t: float) -> None:
+        """Make ``p``'s moves and breakpoints due before ``t`` years after asking, one by one: the
+        ones the heap would have made, for a course a lazy engine starts late (see :meth:`arrive`)."""
+        dead = self.dead
+        while p.state != dead and p.t < p.end and p.due < t:
+            self.advance(p)
 
     def escalation(self, state: int) -> int:
         """What entering ``state`` while waiting does: NO_ESCALATION, URGENT or EMERGENCY."""

@@ -7,9 +7,11 @@ span of regular contacts, booked as a cost when it ends.
 
 With a ``health:`` block the engine also runs each person's course of illness while they are in
 the pathway (:mod:`icssim.health.person`: one heap event per move or breakpoint, on the person's
-own random numbers). A death takes them out of the pathway (service.py, ``_die``); entering a state
-that ``health.escalation`` names, while waiting at a step where people deteriorate, escalates them
-as the deterioration block's levels would: to the top urgency, or to the emergency step.
+own random numbers), from the first moment a death could be due (or from arrival, when entering a
+state can escalate); those who leave the pathway before then are followed after the run. A death
+takes them out of the pathway (service.py, ``_die``); entering a state that ``health.escalation``
+names, while waiting at a step where people deteriorate, escalates them as the deterioration
+block's levels would: to the top urgency, or to the emergency step.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Deterioration(Recording):
 
     _deteriorate_cb: Callable[[Any], None]  # self._deteriorate, made once (set by Simulation)
     _course_cb: Callable[[Any], None]  # self._course_event, made once (set by Simulation)
+    _course_wake_cb: Callable[[Any], None]  # self._course_wake, made once (set by Simulation)
 
     def __init__(self, plan: Plan, replication: int, seed: int | None, record_visits: bool) -> None:
         super().__init__(plan, replication, seed, record_visits)
@@ -43,6 +46,8 @@ class Deterioration(Recording):
         self.course: Any = None
         #: each person's course once they left the pathway, by pid (handed to the follow-up)
         self.courses: dict[int, Any] = {}
+        #: whether courses start only when a death could be due (set by Simulation: _course_lazy)
+        self._lazy = False
 
     # the other parts' operations used here (see engine.py)
     def _leave_queue(self, p: Patient) -> Step:
@@ -125,9 +130,54 @@ class Deterioration(Recording):
                 heappush(s.queue, (-top, p.t_queue, next(s.seq), p, p.wait, p.qseq))
 
     # ------------------------------------------------------------------ the course of illness
+    def _course_lazy(self) -> bool:
+        """Whether courses may be left alone until a death could be due (PathwayCourse.arrive):
+        not when the engine may change an attribute the course reads when it starts (its group,
+        age or time ill before asking), as the follow-up reads their values at exit."""
+        course, plan = self.course, self.plan
+        changed = {i for step in plan.steps for i, _ in step.sets} | {self._det_attr, plan.urgency}
+        read = {course.by_index, course.age_index, course.dued_index} - {-1}
+        return bool(course.lazy) and not (read & changed)
+
     def _course_begin(self, p: Patient) -> None:
-        """Start ``p``'s course of illness on arrival (today's waiting list: when the run starts)."""
-        p.hc = self.course.begin(p.cohort, p.attrs, max(self.now - p.arrival, 0.0) * self.ypu)
+        """Start ``p``'s course of illness on arrival (today's waiting list: when the run starts), or,
+        when courses are lazy, when a death could first be due if they are still in the pathway
+        then (those who leave sooner are followed after the run, on the same numbers)."""
+        course = self.course
+        t0 = max(self.now - p.arrival, 0.0) * self.ypu
+        if t0 > 0 or not self._lazy:
+            p.hc = course.begin(p.cohort, p.attrs, t0)
+            self._course_schedule(p)
+            return
+        number, safe = course.arrive(p.cohort, p.attrs, (self._horizon - p.arrival) * self.ypu)
+        when = p.arrival + safe / self.ypu
+        if when < self._horizon:
+            heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, (p, number)))
+
+    def _course_wake(self, arg: tuple[Patient, int]) -> None:
+        """A death could be due from now: start the course of ``p`` if they are still in the
+        pathway, as it would have run since they asked for help (their treatment and first
+        admission so far applied at their times), and follow it event by event from here."""
+        p, number = arg
+        if p.hc is not None or self.active.get(p.pid) is not p:
+            return
+        course, ypu = self.course, self.ypu
+        hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, number)
+        changes: list[tuple[float, int]] = []
+        if p.treat_start == p.treat_start:
+            changes.append(((p.treat_start - p.arrival) * ypu, 0))
+        if p.first_intensive == p.first_intensive:
+            changes.append(((p.first_intensive - p.arrival) * ypu, 1))
+        for t, kind in sorted(changes):  # at the same instant, treatment first (as service.py)
+            course.catch_up(hc, t)
+            if kind == 0:
+                course.treat(hc, t)
+            else:
+                course.admit(hc, t)
+        course.catch_up(hc, (self.now - p.arrival) * ypu)
+        if hc.state == course.dead:  # not before now (see PathwayCourse.arrive); kept for safety
+            self._die(p)
+            return
         self._course_schedule(p)
 
     def _course_schedule(self, p: Patient) -> None:

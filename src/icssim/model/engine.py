@@ -70,7 +70,9 @@ class Simulation(Service):
         # bound methods, made once (not per event); last, as they hand self out (see loop.Loop)
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
-        self._course_cb = self._course_event
+        self._course_cb, self._course_wake_cb = self._course_event, self._course_wake
+        if self.course is not None:
+            self._lazy = self._course_lazy()
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,
                                    self._drop_out, self._age_out, self._rebooked))
 
@@ -83,7 +85,8 @@ class Simulation(Service):
             self._loop(self.plan.horizon)
             if self.course is not None:  # those still in the pathway hand their course over at the horizon
                 for p in self.active.values():
-                    self._course_leave(p, self.plan.horizon)
+                    if p.hc is not None:
+                        self._course_leave(p, self.plan.horizon)
             records = self._records()
             if self.course is not None:
                 records.outcomes, records.course = self.outcomes, self.courses
