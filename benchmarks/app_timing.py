@@ -3,8 +3,12 @@
 Works in a copy of this repository's scenarios/ in a temporary folder. Starts ``icssim app
 --no-browser`` and times the first answer; then asks each page ten times (a new connection
 each time, once the app has read its files) and prints the median and the largest wait; then
-runs ``ed_integrated`` with ``-n REPS -w 2`` from the app (timing its status page meanwhile)
-and from ``icssim run``, alternately, ROUNDS times. Figures in docs/app.md (Performance).
+runs ``ed_integrated`` with ``-n REPS -w 2`` from the app (asking its status page and the home
+page every 0.1 s meanwhile, and timing each answer) and from ``icssim run``, alternately, ROUNDS
+times, and the CPU time the server's own process spent during each of its runs (on Linux: its
+threads included, its child processes not), the work that competes with answering pages for the
+interpreter lock. Figures in docs/app.md (Performance). To time another version of icssim, put its ``src``
+first on ``PYTHONPATH`` (the app and the CLI are started as ``python -m icssim``).
 
     python benchmarks/app_timing.py [--reps 4] [--rounds 3]
 """
@@ -12,11 +16,13 @@ and from ``icssim run``, alternately, ROUNDS times. Figures in docs/app.md (Perf
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +40,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of process ``pid`` (all its threads), from /proc; None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=4)
@@ -45,7 +60,8 @@ def main() -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
-    app = subprocess.Popen(["icssim", "app", "--no-browser", "--port", str(port), "-w", "2"], cwd=work,
+    icssim = [sys.executable, "-m", "icssim"]
+    app = subprocess.Popen([*icssim, "app", "--no-browser", "--port", str(port), "-w", "2"], cwd=work,
                            stderr=subprocess.DEVNULL)
     try:
         while True:
@@ -65,22 +81,31 @@ def main() -> None:
                 waits.append(1000 * (time.perf_counter() - t))
             print(f"page {page:34s} median {statistics.median(waits):6.1f} ms, max {max(waits):6.1f} ms")
         for i in range(args.rounds):
+            cpu = _cpu_seconds(app.pid)
             t = time.perf_counter()
             job = client.post("/run", data={"scenario": "ed_integrated", "replications": str(args.reps)},
                               headers={"Origin": url}, follow_redirects=False).headers["location"]
-            polls = []
-            while True:   # the status page, as the job's page asks it, while the run goes on
+            polls: dict[str, list[float]] = {"status": [], "home": []}
+            while True:   # the status page, as the job's page asks it, and the home page, while the run goes on
                 asked = time.perf_counter()
                 status = client.get(job + "/status").json()
-                polls.append(1000 * (time.perf_counter() - asked))
+                polls["status"].append(1000 * (time.perf_counter() - asked))
                 if status["state"] != "running":
                     break
-                time.sleep(0.3)
+                asked = time.perf_counter()
+                assert client.get("/").status_code == 200
+                polls["home"].append(1000 * (time.perf_counter() - asked))
+                time.sleep(0.1)
             in_app = time.perf_counter() - t
-            print(f"round {i}: status during the app's run: median {statistics.median(polls):.1f} ms, "
-                  f"max {max(polls):.0f} ms over {len(polls)} polls")
+            if cpu is not None:
+                print(f"round {i}: the server's process used {_cpu_seconds(app.pid) - cpu:.2f} s of CPU during "
+                      f"the run (answering {sum(len(w) for w in polls.values())} requests included)")
+            for name, waits in polls.items():
+                print(f"round {i}: {name} page during the app's run: median {statistics.median(waits):.1f} ms, "
+                      f"max {max(waits):.0f} ms over {len(waits)} requests; over 200 ms: "
+                      f"{sum(w > 200 for w in waits)}")
             t = time.perf_counter()
-            out = subprocess.run(["icssim", "run", "scenarios/ed_integrated.yaml", "-n", str(args.reps), "-w", "2",
+            out = subprocess.run([*icssim, "run", "scenarios/ed_integrated.yaml", "-n", str(args.reps), "-w", "2",
                                   "--out", f"results/cli_{i}", "-q"], cwd=work, capture_output=True, text=True).stdout
             by_cli = time.perf_counter() - t
             own = re.search(r"simulation ([\d.]+) s, total ([\d.]+) s", out)

@@ -6,7 +6,9 @@ or written. Each test works in a folder of its own holding a small scenario (abo
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -187,6 +189,37 @@ def test_compare_and_cancel(client, workdir):
     assert status["state"] == "cancelled" and status["done"] < 60
     assert not (workdir / "results" / "demo").exists()
     assert not [p for p in (workdir / "results").iterdir() if p.name.startswith(".")]
+
+
+def test_a_job_runs_in_its_own_process_while_the_server_answers(client, workdir):
+    """The simulation, the unpickling of its results and the writing of its outputs happen in the
+    job's process, not the server's: pages are answered while it runs, and cancel ends that process
+    and keeps the finished replications as ``icssim run`` does when interrupted."""
+    jobs = client.app.state.jobs
+    location = client.post("/run", data={"scenario": "demo", "replications": "200"},
+                           follow_redirects=False).headers["location"]
+    job = jobs.all()[0]
+    deadline = time.time() + 60
+    while client.get(location + "/status").json()["done"] < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.pid is not None and job.pid != os.getpid()
+    os.kill(job.pid, 0)                                           # the job's process is alive
+    assert [t for t in threading.enumerate() if t.name == f"icssim-app-{job.id}"]  # followed by a thread
+    before = client.get(location + "/status").json()["done"]
+    for page in ("/", "/scenarios/demo", "/compare", "/results", location):
+        assert client.get(page).status_code == 200, page
+    while client.get(location + "/status").json()["done"] == before and time.time() < deadline:
+        time.sleep(0.05)                                          # it went on meanwhile
+    assert client.post(location + "/cancel").status_code == 200
+    status = wait_for(client, location)
+    assert status["state"] == "cancelled" and status["done"] < 200
+    assert job.data["process"].exitcode is not None               # the process has ended
+    kept = int(status["message"].split("kept ")[1].split()[0])
+    assert status["folder"] == "demo-interrupted" and kept >= 2
+    folder = workdir / "results" / "demo-interrupted"
+    assert len((folder / "kpis_by_replication.csv").read_text().splitlines()) == kept + 1
+    assert json.loads((folder / "metadata.json").read_text())["command"].endswith("# interrupted")
+    assert not (workdir / "results" / "demo").exists()
 
 
 def test_compare_three_scenarios(client, workdir):

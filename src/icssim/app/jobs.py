@@ -1,7 +1,23 @@
-"""Runs started from the app: each in a thread of its own, with progress and cancel, through the
+"""Runs started from the app: each in a process of its own, with progress and cancel, through the
 same functions as the command line (:mod:`icssim.experiments`, :func:`icssim.results.write_run`,
 :func:`~icssim.results.write_comparison`), so its results folder is the one ``icssim run``
 or ``icssim compare`` would write.
+
+A job's process (started with ``forkserver``, or ``spawn`` where there is none: never a fork of
+the threaded server) drives icssim's executor and its worker processes, takes the finished
+replications back, and writes the tables, plots and report. The server's process only serves
+pages: it starts the job, reads small messages from it through a pipe (progress, the current
+step, the folder, the outcome) in a thread that mostly waits, and sends it the cancel. Profiled
+with ``py-spy --gil`` while jobs ran in threads of the server, the interpreter lock was held
+about 2.4 s by the executor's thread unpickling finished replications and 1.3 s by writing the
+outputs, in stretches of up to 1.4 s during which no page could answer.
+
+Cancel works as Ctrl-C does on the command line: while the job simulates, its main thread is
+interrupted (``KeyboardInterrupt``; on systems without ``pthread_kill``, at the next finished
+replication), which stops its workers. A cancelled run keeps its finished replications in
+``results/<name>-interrupted/`` as ``icssim run`` does, a PSA keeps its finished runs in its
+store, and the rest writes nothing. Once every replication is in, the results are written (a
+cancel then comes too late).
 
 Each run publishes into a folder of its own (the first free of ``results/<name>``,
 ``<name>-2`` ...; :mod:`icssim.output_folder` writes it aside and renames it into place), so two
@@ -10,11 +26,14 @@ people running the same scenario at once never write into one folder and never r
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +43,20 @@ from icssim.output_folder import OutputConflict, free_name, inside
 
 #: Most replications one request may ask for (a web form should not start a week-long run).
 MAX_REPLICATIONS = 200
+#: Seconds a cancelled job's process may take to stop its workers and clean up before it is killed.
+KILL_AFTER = 60.0
+#: Modules a job's process needs, imported once by the fork server so that each job starts quickly.
+PRELOAD = ["icssim.app.jobs", "icssim.experiments", "icssim.results"]
 
 
 class Cancelled(Exception):
-    """Raised from the progress callback when the user cancels: closes the executor's stream,
-    which stops the workers (as Ctrl-C does on the command line)."""
+    """Raised in a job's process when the user cancels: closes the executor's stream, which stops
+    the workers (as Ctrl-C does on the command line)."""
 
 
 @dataclass
 class Job:
-    """One run, comparison or what-if sweep started from the app."""
+    """One run, comparison, what-if sweep or PSA started from the app, as the server sees it."""
 
     id: str
     kind: str
@@ -45,13 +68,9 @@ class Job:
     folder: str = ""         # the results folder, relative to results/
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    pid: int | None = None   # the job's own process
     cancel: threading.Event = field(default_factory=threading.Event)
     data: dict[str, Any] = field(default_factory=dict)
-
-    def tick(self, n: int = 1) -> None:
-        if self.cancel.is_set():
-            raise Cancelled()
-        self.done += n
 
     @property
     def percent(self) -> int:
@@ -61,9 +80,31 @@ class Job:
     def seconds(self) -> float:
         return (self.finished or time.time()) - self.started
 
+    def apply(self, message: tuple) -> None:
+        """Take one message from the job's process (:class:`Progress` sends them)."""
+        what, value = message
+        if what == "tick":
+            self.done += value
+        elif what == "data":
+            self.data.update(value)
+        else:   # "set": the message and the folder (the final state is taken by the follower)
+            for name in ("message", "folder"):
+                if name in value:
+                    setattr(self, name, str(value[name]))
+
+
+def context() -> multiprocessing.context.BaseContext:
+    """The start method for jobs: ``forkserver`` (modules loaded once, no fork of the threaded
+    server), else ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
 
 class Jobs:
-    """The app's runs, kept in memory while the server runs."""
+    """The app's runs, kept in memory while the server runs; each runs in a process of its own."""
 
     def __init__(self, results: Path, workers: int | None = None) -> None:
         self.results = results
@@ -78,49 +119,39 @@ class Jobs:
         return sorted(self._jobs.values(), key=lambda j: -j.started)
 
     def stop_all(self, timeout: float = 30.0) -> int:
-        """Cancel the runs still going and wait (up to ``timeout`` s) for their workers to stop and their
-        temporary folders to be removed; return how many were cancelled."""
+        """Cancel the runs still going and wait (up to ``timeout`` s) for their processes to stop their
+        workers and remove their temporary folders (then kill what is left); return how many were
+        cancelled."""
         running = [j for j in self._jobs.values() if j.state == "running"]
         for job in running:
             job.cancel.set()
         deadline = time.time() + timeout
         for job in running:
-            thread = job.data.get("thread")
-            if thread is not None:
-                thread.join(max(0.0, deadline - time.time()))
+            job.data["watcher"].join(max(0.0, deadline - time.time()))
+        for job in running:
+            process = job.data["process"]
+            if process.is_alive():
+                process.kill()
+                job.data["watcher"].join(5)
         return len(running)
 
-    def _start(self, kind: str, title: str, total: int, work: Callable[[Job], None], done: int = 0,
+    def _start(self, kind: str, title: str, total: int, work: Callable[..., None], args: tuple, done: int = 0,
                **data: Any) -> Job:
+        """Start ``work(progress, *args)`` (a function of this module) in a process of its own, and a
+        thread of the server that follows it."""
         job = Job(uuid.uuid4().hex[:12], kind, title, total, done=done, data=dict(data))
+        ctx = context()
+        events, events_end = ctx.Pipe(duplex=False)     # job -> server
+        cancel_end, cancel = ctx.Pipe(duplex=False)     # server -> job
+        process = ctx.Process(target=_main, args=(work, args, events_end, cancel_end),
+                              name=f"icssim-app-{job.id}")
+        job.data["process"] = process
         with self._lock:
             self._jobs[job.id] = job
-
-        def target() -> None:
-            try:
-                work(job)
-                job.state = "done"
-            except (Cancelled, KeyboardInterrupt):   # the button, or Ctrl-C reaching the workers
-                job.state = "cancelled"
-                job.message = job.data.get("cancel_message", "cancelled: nothing was written for this run")
-            except OutputConflict as exc:   # published beside a folder that appeared meanwhile
-                job.state, job.message = "done", str(exc)
-                folder = str(exc).rsplit(" in ", 1)[-1].rstrip("/").rstrip("/ ")
-                job.folder = Path(folder).name
-            except ScenarioError as exc:
-                job.state, job.message = "failed", "\n".join(str(p) for p in exc.problems)
-            except IcssimError as exc:
-                job.state, job.message = "failed", str(exc)
-            except Exception as exc:  # a bug: say so, keep the server running
-                job.state = "failed"
-                job.message = f"a bug in icssim ({type(exc).__name__}: {exc})"
-                job.data["traceback"] = traceback.format_exc()
-            finally:
-                job.finished = time.time()
-
-        thread = threading.Thread(target=target, name=f"icssim-app-{job.id}", daemon=True)
-        job.data["thread"] = thread
-        thread.start()
+        watcher = threading.Thread(target=_follow, args=(job, process, events, events_end, cancel, cancel_end),
+                                   name=f"icssim-app-{job.id}", daemon=True)
+        job.data["watcher"] = watcher
+        watcher.start()
         return job
 
     def _out(self, name: str) -> Path:
@@ -129,28 +160,15 @@ class Jobs:
 
     def run(self, scenario, replications: int, source: str) -> Job:
         """Run ``scenario`` as ``icssim run`` does and write ``results/<name>``."""
-        from icssim import experiments, results
-
         _check_replications(replications, 1)
         name = scenario.scenario.name
-
-        def work(job: Job) -> None:
-            started = time.perf_counter()
-            result = experiments.run(scenario, replications, workers=self.workers, progress=job.tick)
-            job.message = "writing the results and the report"
-            out = self._out(name)
-            job.folder = out.name
-            results.write_run(result, out, False, time.perf_counter() - started,
-                              f"icssim run {source} -n {replications}  # from icssim app",
-                              workers=self.workers or experiments.default_workers())
-            job.message = f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s"
-
-        return self._start("run", f"Run {name} ({replications} replications)", replications, work)
+        return self._start("run", f"Run {name} ({replications} replications)", replications, _run,
+                           (scenario, replications, source, self.workers, self.results))
 
     def compare(self, scenarios: list, replications: int, sources: list[str], equal_budget: bool = False) -> Job:
         """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline);
         with ``equal_budget``, as ``icssim compare --equal-budget`` does (:mod:`icssim.budget`)."""
-        from icssim import experiments, results
+        from icssim import experiments
 
         _check_replications(replications, 2)
         names = [s.scenario.name for s in scenarios]
@@ -165,117 +183,316 @@ class Jobs:
             scenarios = equal_budget_set(*scenarios)
             folder += "-equal-budget"
         warnings = experiments.comparability(scenarios)   # refuses what cannot be compared, before starting
-
-        def work(job: Job) -> None:
-            started = time.perf_counter()
-            comparison = experiments.compare(scenarios, replications, workers=self.workers, progress=job.tick)
-            job.message = "writing the results and the report"
-            out = self._out(folder)
-            job.folder = out.name
-            flag = " --equal-budget" if equal_budget else ""
-            results.write_comparison(comparison, out, False, time.perf_counter() - started,
-                                     f"icssim compare {' '.join(sources)}{flag} -n {replications}  # from icssim app",
-                                     workers=self.workers or experiments.default_workers())
-            job.message = f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s"
-
+        flag = " --equal-budget" if equal_budget else ""
+        command = f"icssim compare {' '.join(sources)}{flag} -n {replications}  # from icssim app"
         what = " at equal budgets" if equal_budget else ""
-        job = self._start("compare", f"Compare {' vs '.join(names)}{what} ({replications} replications)",
-                          replications * len(scenarios), work)
-        job.data["warnings"] = warnings
-        return job
+        return self._start("compare", f"Compare {' vs '.join(names)}{what} ({replications} replications)",
+                           replications * len(scenarios), _compare,
+                           (scenarios, replications, folder, command, self.workers, self.results),
+                           warnings=warnings)
 
     def whatif(self, name: str, keys: list[str], points: list, replications: int) -> Job:
         """Run one scenario at each of ``points`` (:class:`~icssim.app.whatif.Point`: the values of the
         numbers ``keys`` and the validated scenario with them) and write ``results/whatif-...``. A point
         run before with the same content, seed and replications is taken from the cache
         (:mod:`icssim.app.cache`), not run again."""
-        from icssim import experiments
-        from icssim.app.cache import RunCache, run_key, summary_rows
-        from icssim.app.whatif import folder_name, write_whatif
-
         _check_replications(replications, 2)
-        cache = RunCache(self.results)
-
-        def work(job: Job) -> None:
-            import pandas as pd
-
-            keys_of = {p.values: run_key(p.scenario, p.raw, replications) for p in points}
-            summaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for values, key in keys_of.items():
-                stored = cache.get(key)
-                if stored is not None:
-                    summaries[values] = stored
-            todo = [p for p in points if p.values not in summaries]
-            cached = len(points) - len(todo)
-            job.tick(cached * replications)
-            if todo:
-                with experiments.executor_for([p.scenario for p in todo], self.workers) as ex:
-                    for point in todo:
-                        job.message = ", ".join(f"{k} = {v}" for k, v in zip(keys, point.values))
-                        res = experiments.run(point.scenario, replications, progress=job.tick, executor=ex)
-                        summaries[point.values] = summary_rows(res)
-                        cache.put(keys_of[point.values], summaries[point.values],
-                                  {"scenario": name, "values": dict(zip(keys, point.values)),
-                                   "replications": replications})
-            ran = {p.values for p in todo}
-            rows = [{**dict(zip(keys, p.values)), **row, "cached": p.values not in ran}
-                    for p in points for row in summaries[p.values]]
-            table = pd.DataFrame(rows)
-            job.data["table"] = table
-            job.message = "writing the results"
-            out = self._out(folder_name(name, keys))
-            job.folder = out.name
-            write_whatif(table, keys, name, replications, out, cached)
-            job.message = (f"wrote results/{out.name}/; {cached} of {len(points)} runs came from the cache"
-                           if cached else f"wrote results/{out.name}/")
-
         values = " x ".join(", ".join(dict.fromkeys(p.values[i] for p in points)) for i in range(len(keys)))
         return self._start("whatif", f"What if {' x '.join(keys)} in {name} were {values}",
-                           replications * len(points), work)
-
+                           replications * len(points), _whatif,
+                           (name, keys, points, replications, self.workers, self.results))
 
     def psa(self, sweep_file: Path, source: str) -> Job:
         """Run (or resume) the PSA ``sweep_file`` as ``icssim psa`` does, into ``results/<its name>/``:
         the sweep's tables and plots, then the CE plane, acceptability curve and EVPI. Finished runs
         are kept as they end (the sweep's store), so a cancelled PSA resumes where it stopped."""
-        from icssim.app.psa import Ticking
-        from icssim.health.psa_outputs import answer_text, write_psa
-        from icssim.sweep import outputs, runner
-        from icssim.sweep.executors import make_executor
+        from icssim.sweep import runner
 
-        run = runner.prepare(sweep_file, inside(self.results, _sweep_name(sweep_file)))
+        out = inside(self.results, _sweep_name(sweep_file))
+        run = runner.prepare(sweep_file, out)   # checked here, so a refusal is shown on the form
         if run.sweep.spec.design != "psa":
             raise IcssimError(f"{source}: not a PSA ('design: {run.sweep.spec.design}')")
         busy = [j for j in self._jobs.values() if j.state == "running" and j.data.get("out") == str(run.out)]
         if busy:
             raise IcssimError(f"this PSA is already running (results/{run.out.name}/): wait for it or cancel it")
-        command = f"icssim psa {source}  # from icssim app"
-
-        def work(job: Job) -> None:
-            job.folder = run.out.name
-            executor = Ticking(make_executor(self.workers), job.tick)
-            try:
-                runner.execute(run, executor=executor, yes=True, budget=None, quiet=True, command=command)
-                job.message = "writing the tables, the CE plane and the acceptability curve"
-                outputs.write_outputs(run, command)
-                job.data["answer"] = answer_text(write_psa(run))
-            except Cancelled:
-                kept = len(run.done)
-                job.data["cancel_message"] = (f"cancelled: {kept} finished run(s) kept in results/{run.out.name}/; "
-                                              "start the same PSA again to run only the rest")
-                raise
-            finally:
-                executor.close()
-                if run.store is not None:
-                    run.store.close()
-            job.message = f"wrote results/{run.out.name}/ ({run.ran_now} run(s) now, {len(run.done)} in all)"
-
         strategies = len(run.sweep.bases)
         draws = len(run.points) // max(strategies, 1)
-        job = self._start("psa", f"PSA {run.sweep.name} ({draws} draws x {strategies} strategies x "
-                                 f"{run.replications} replication(s))", run.total(), work,
-                          done=len(run.done), out=str(run.out))
-        return job
+        return self._start("psa", f"PSA {run.sweep.name} ({draws} draws x {strategies} strategies x "
+                                  f"{run.replications} replication(s))", run.total(), _psa,
+                           (sweep_file, out, f"icssim psa {source}  # from icssim app", self.workers),
+                           done=len(run.done), out=str(run.out))
+
+
+# ---------------------------------------------------------------- the server's side of a job
+
+
+def _follow(job: Job, process, events, events_end, cancel, cancel_end) -> None:
+    """Start the job's process, apply its messages to ``job`` until it ends, pass on a cancel (and
+    kill the process if it has not stopped ``KILL_AFTER`` s later)."""
+    try:
+        process.start()
+    except Exception as exc:   # no process could be started: say so, keep the server running
+        job.state, job.message, job.finished = "failed", f"the run's process could not start ({exc})", time.time()
+        return
+    job.pid = process.pid
+    events_end.close()   # the job holds the other ends: end of file when it exits
+    cancel_end.close()
+    asked, end = None, None
+    while True:
+        if job.cancel.is_set() and asked is None:
+            asked = time.time()
+            try:
+                cancel.send("cancel")
+            except OSError:
+                pass
+        if asked is not None and time.time() - asked > KILL_AFTER and process.is_alive():
+            process.kill()
+        if events.poll(0.2):
+            try:
+                end = _take(job, events.recv()) or end
+            except (EOFError, OSError):
+                break
+        elif not process.is_alive():   # killed while its workers still hold the pipe: take what is left
+            while _ready(events):
+                try:
+                    end = _take(job, events.recv()) or end
+                except (EOFError, OSError):
+                    break
+            break
+    process.join()   # the job is over when its process is, not when it says so
+    events.close()
+    cancel.close()
+    job.finished = time.time()
+    if end is None:   # ended without saying how: killed, or it crashed
+        if job.cancel.is_set():
+            job.message, end = "cancelled: the run's process was stopped", "cancelled"
+        else:
+            job.message = f"the run's process stopped unexpectedly (exit code {process.exitcode})"
+            end = "failed"
+    job.state = end
+
+
+def _take(job: Job, message: tuple) -> str | None:
+    """Apply a message from the job's process to ``job``, all but its final state, which is returned
+    (None if the message has none)."""
+    what, value = message
+    state = value.pop("state", None) if what == "set" else None
+    job.apply((what, value))
+    return state
+
+
+def _ready(events) -> bool:
+    try:
+        return events.poll(0)
+    except (EOFError, OSError):
+        return False
+
+
+# ---------------------------------------------------------------- the job's own process
+
+
+class Progress:
+    """What a job's process tells the server (progress, its step, its folder, its outcome), and the
+    cancel it hears from it."""
+
+    def __init__(self, events, cancel) -> None:
+        self.events = events
+        self.cancelled = threading.Event()
+        self.cancel_message = "cancelled: nothing was written for this run"
+        self._main = threading.main_thread().ident
+        self._lock = threading.Lock()
+        self._simulating = False
+        threading.Thread(target=self._hear, args=(cancel,), name="icssim-app-cancel", daemon=True).start()
+
+    def _hear(self, cancel) -> None:
+        try:
+            cancel.recv()
+        except (EOFError, OSError):   # the server went away: stop as if cancelled
+            pass
+        self.cancelled.set()
+        with self._lock:
+            if self._simulating and hasattr(signal, "pthread_kill") and self._main is not None:
+                signal.pthread_kill(self._main, signal.SIGINT)   # as Ctrl-C: interrupts a wait for workers
+
+    @contextmanager
+    def simulating(self) -> Iterator[None]:
+        """The part of a job a cancel interrupts at once (as Ctrl-C, ``KeyboardInterrupt``): the
+        simulation. Elsewhere a cancel acts at the next finished replication, and never while results
+        are written (an interrupt there could leave a module half imported, or a folder half kept)."""
+        if self.cancelled.is_set():
+            raise Cancelled()
+        with self._lock:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._simulating = True
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._simulating = False
+                signal.signal(signal.SIGINT, signal.SIG_IGN)   # a signal still pending is dropped
+
+    def tick(self, n: int = 1) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled()
+        self.events.send(("tick", n))
+
+    def set(self, **values: Any) -> None:
+        self.events.send(("set", values))
+
+    def data(self, **values: Any) -> None:
+        self.events.send(("data", values))
+
+
+def _main(work: Callable[..., None], args: tuple, events, cancel) -> None:
+    """A job's process: run ``work``, then tell the server how it ended. Ctrl-C reaches it (as it
+    reaches the server) only while it simulates (:meth:`Progress.simulating`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    progress = Progress(events, cancel)
+    try:
+        work(progress, *args)
+        end = {"state": "done"}
+    except (Cancelled, KeyboardInterrupt):   # the button, or Ctrl-C reaching this process
+        end = {"state": "cancelled", "message": progress.cancel_message}
+    except OutputConflict as exc:   # published beside a folder that appeared meanwhile
+        folder = str(exc).rsplit(" in ", 1)[-1].rstrip("/").rstrip("/ ")
+        end = {"state": "done", "message": str(exc), "folder": Path(folder).name}
+    except ScenarioError as exc:
+        end = {"state": "failed", "message": "\n".join(str(p) for p in exc.problems)}
+    except IcssimError as exc:
+        end = {"state": "failed", "message": str(exc)}
+    except Exception as exc:  # a bug: say so, keep the server running
+        progress.data(traceback=traceback.format_exc())
+        end = {"state": "failed", "message": f"a bug in icssim ({type(exc).__name__}: {exc})"}
+    try:
+        progress.set(**end)
+    except OSError:   # the server has gone
+        pass
+    events.close()
+
+
+def _run(progress: Progress, scenario, replications: int, source: str, workers: int | None, results_dir: Path) -> None:
+    """``icssim run``: the replications, then ``results/<name>/``; cancelled, the finished
+    replications go to ``results/<name>-interrupted/`` as the command line keeps them."""
+    from icssim import experiments, results
+
+    started = time.perf_counter()
+    command = f"icssim run {source} -n {replications}  # from icssim app"
+    finished: list = []
+    try:
+        with progress.simulating():
+            result = experiments.run(scenario, replications, workers=workers, progress=progress.tick,
+                                     done=finished)
+    except (Cancelled, KeyboardInterrupt):
+        if finished:
+            _keep_finished(progress, scenario, finished, results_dir, command, time.perf_counter() - started)
+        raise
+    progress.set(message="writing the results and the report")
+    out = free_name(inside(results_dir, scenario.scenario.name))
+    progress.set(folder=out.name)
+    results.write_run(result, out, False, time.perf_counter() - started, command,
+                      workers=workers or experiments.default_workers())
+    progress.set(message=f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s")
+
+
+def _keep_finished(progress: Progress, scenario, finished: list, results_dir: Path, command: str,
+                   wall: float) -> None:
+    """The finished replications of a cancelled run, written as ``icssim run`` keeps them when
+    interrupted: ``results/<name>-interrupted/`` (the first free name)."""
+    from icssim import experiments, results
+
+    partial = experiments.RunResult(scenario, scenario.scenario.seed, sorted(finished, key=lambda r: r.replication))
+    out = free_name(inside(results_dir, scenario.scenario.name + "-interrupted"))
+    results.write_run(partial, out, False, wall, command + "  # interrupted")
+    progress.cancel_message = (f"cancelled: kept {len(finished)} finished replication(s) in results/{out.name}/ "
+                               "(as the command line does)")
+    progress.set(folder=out.name)
+
+
+def _compare(progress: Progress, scenarios: list, replications: int, folder: str, command: str,
+             workers: int | None, results_dir: Path) -> None:
+    """``icssim compare``: the runs on common random numbers, then ``results/compare-.../``."""
+    from icssim import experiments, results
+
+    started = time.perf_counter()
+    with progress.simulating():
+        comparison = experiments.compare(scenarios, replications, workers=workers, progress=progress.tick)
+    progress.set(message="writing the results and the report")
+    out = free_name(inside(results_dir, folder))
+    progress.set(folder=out.name)
+    results.write_comparison(comparison, out, False, time.perf_counter() - started, command,
+                             workers=workers or experiments.default_workers())
+    progress.set(message=f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s")
+
+
+def _whatif(progress: Progress, name: str, keys: list[str], points: list, replications: int,
+            workers: int | None, results_dir: Path) -> None:
+    """A what-if: each point from the cache or run, then ``results/whatif-.../``."""
+    import pandas as pd
+
+    from icssim import experiments
+    from icssim.app.cache import RunCache, run_key, summary_rows
+    from icssim.app.whatif import folder_name, write_whatif
+
+    cache = RunCache(results_dir)
+    keys_of = {p.values: run_key(p.scenario, p.raw, replications) for p in points}
+    summaries: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for values, key in keys_of.items():
+        stored = cache.get(key)
+        if stored is not None:
+            summaries[values] = stored
+    todo = [p for p in points if p.values not in summaries]
+    cached = len(points) - len(todo)
+    progress.tick(cached * replications)
+    if todo:
+        with experiments.executor_for([p.scenario for p in todo], workers) as ex:
+            for n, point in enumerate(todo):
+                progress.set(message=", ".join(f"{k} = {v}" for k, v in zip(keys, point.values)))
+                progress.cancel_message = (f"cancelled: no folder was written; the {n} combination(s) finished "
+                                           "are kept in the cache, so the same what-if runs only the rest")
+                with progress.simulating():
+                    res = experiments.run(point.scenario, replications, progress=progress.tick, executor=ex)
+                summaries[point.values] = summary_rows(res)
+                cache.put(keys_of[point.values], summaries[point.values],
+                          {"scenario": name, "values": dict(zip(keys, point.values)), "replications": replications})
+    ran = {p.values for p in todo}
+    rows = [{**dict(zip(keys, p.values)), **row, "cached": p.values not in ran}
+            for p in points for row in summaries[p.values]]
+    progress.set(message="writing the results")
+    out = free_name(inside(results_dir, folder_name(name, keys)))
+    progress.set(folder=out.name)
+    write_whatif(pd.DataFrame(rows), keys, name, replications, out, cached)
+    progress.set(message=(f"wrote results/{out.name}/; {cached} of {len(points)} runs came from the cache"
+                          if cached else f"wrote results/{out.name}/"))
+
+
+def _psa(progress: Progress, sweep_file: Path, out: Path, command: str, workers: int | None) -> None:
+    """``icssim psa``: the sweep's runs (each kept in its store as it ends), then its outputs."""
+    from icssim.app.psa import Ticking
+    from icssim.health.psa_outputs import answer_text, write_psa
+    from icssim.sweep import outputs, runner
+    from icssim.sweep.executors import make_executor
+
+    run = runner.prepare(sweep_file, out)
+    executor = Ticking(make_executor(workers), progress.tick)
+    try:
+        with progress.simulating():
+            runner.execute(run, executor=executor, yes=True, budget=None, quiet=True, command=command)
+        progress.set(folder=run.out.name, message="writing the tables, the CE plane and the acceptability curve")
+        outputs.write_outputs(run, command)
+        progress.data(answer=answer_text(write_psa(run)))
+    except (Cancelled, KeyboardInterrupt):
+        if run.store is not None:   # the store's count: the interrupt may fall between storing a run and counting it
+            run.done = run.store.done()
+        if run.done:
+            progress.set(folder=run.out.name)
+        progress.cancel_message = (f"cancelled: {len(run.done)} finished run(s) kept in results/{run.out.name}/; "
+                                   "start the same PSA again to run only the rest")
+        raise
+    finally:
+        executor.close()
+        if run.store is not None:
+            run.store.close()
+    progress.set(message=f"wrote results/{run.out.name}/ ({run.ran_now} run(s) now, {len(run.done)} in all)")
 
 
 def _sweep_name(path: Path) -> str:

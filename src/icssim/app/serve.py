@@ -46,6 +46,7 @@ def serve(port: int = 0, open_browser: bool = True, workers: int | None = None, 
         pass
     finally:
         stopped = app.state.jobs.stop_all()
-    print("icssim app: stopped" + (f"; {stopped} unfinished run(s) cancelled, nothing written for them"
-                                   if stopped else ""), file=sys.stderr)
+    print("icssim app: stopped" + (f"; {stopped} unfinished run(s) cancelled (finished replications kept "
+                                   "as `icssim run` keeps them when interrupted)" if stopped else ""),
+          file=sys.stderr)
     return 0
