@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import run_cli
+from helpers import run_cli, shipped
 from icssim.calibrate.runner import calibrate
 from icssim.errors import IcssimError, ScenarioError
 
@@ -159,8 +159,9 @@ def test_store_of_another_calibration_is_refused(tmp_path):
 
 
 def test_measures_on_the_fragmented_baseline():
-    """The source-defined measures: specialist care only (not acute admissions), the wait for a bed,
-    and referrals received, each on one short replication of the shipped baseline."""
+    """The source-defined measures: specialist care only (not acute admissions), the FREED-Up cohort's
+    intensive care after assessment, the wait for a bed, referrals received (also to a bed) and the
+    growth of each waiting list, each on one replication of the shipped baseline."""
     from icssim.calibrate.measures import compute_measures
     from icssim.experiments import run_replication, standards_of
     from icssim.kpis import Window
@@ -170,9 +171,51 @@ def test_measures_on_the_fragmented_baseline():
     rep = run_replication(scenario, 0, 1, keep_records=True, record_visits=True)
     m = compute_measures(Window(rep.records, standards_of(scenario)))
     assert 0 < m["share_specialist_intensive_12m"] < rep.kpis["share_intensive_12m"]
+    # the source's cohort (assessed by the specialist service) needs intensive care more often than
+    # everyone who asked a GP for help
+    assert m["intensive_12m_after_adult_ed_assessment"] > m["share_specialist_intensive_12m"]
     assert m["bed_wait_mean_adult_inpatient"] >= m["bed_wait_median_adult_inpatient"] >= 0
     assert m["referrals_received_per_year_cyp_ed_assessment"] > 0
-    assert {"bed_wait_mean_cyp_inpatient", "referrals_received_per_year_camhs_triage"} <= set(m)
+    assert m["referrals_received_per_year_adult_inpatient"] > 0
+    assert {"bed_wait_mean_cyp_inpatient", "referrals_received_per_year_camhs_triage",
+            "list_growth_adult_ed_treatment", "list_growth_worst"} <= set(m)
+    growth = [v for k, v in m.items() if k.startswith("list_growth_") and k != "list_growth_worst"]
+    assert m["list_growth_worst"] == max(growth)
+
+
+def test_list_growth_sees_a_list_that_grows():
+    """Too few adult specialist beds for the step-ups: the bed queue grows year on year."""
+    from icssim.calibrate.measures import compute_measures
+    from icssim.experiments import run_replication, standards_of
+    from icssim.kpis import Window
+
+    scenario = shipped("ed_fragmented", horizon="4 years", **{"services.adult_inpatient.beds": 5})
+    rep = run_replication(scenario, 0, 1, keep_records=True, record_visits=False)
+    m = compute_measures(Window(rep.records, standards_of(scenario)))
+    assert m["list_growth_adult_inpatient"] > 5 and m["list_growth_worst"] >= m["list_growth_adult_inpatient"]
+
+
+def test_intensive_after_assessment_counts_only_the_cohort_and_12_months():
+    """One person assessed at day 400 (age 20, ill 1 year), admitted to a specialist bed 200 days later;
+    one assessed at day 420 (age 40: outside the cohort); one assessed at day 430 and admitted 400 days
+    later (after 12 months): the share is 1/2."""
+    from types import SimpleNamespace
+
+    from icssim.calibrate.measures import IntensiveAfterAssessment
+    from icssim.kpis import Window
+
+    nan = np.nan
+    visits = {"pid": np.array([0, 0, 1, 2, 2]), "step": np.array([0, 1, 0, 0, 1]),
+              "t_enter": np.array([390, 590, 410, 425, 820.0]), "t_start": np.array([400, 600, 420, 430, 830.0]),
+              "t_end": np.array([401, 700, 421, 431, 900.0]), "t_queue": np.full(5, nan), "outcome": np.zeros(5)}
+    patients = {"pid": np.arange(3), "arrival": np.array([300, 310, 320.0]), "referral": np.array([310, 320, 330.0]),
+                "attr_age": np.array([20, 40, 22.0]), "attr_illness_years": np.array([1.0, 1.0, 1.0])}
+    rec = SimpleNamespace(visits=visits, patients=patients, steps=("ed_assessment", "inpatient"),
+                          step_kinds=("assessment", "inpatient"), warmup=365.0, horizon=2000.0, hours_per_unit=24.0,
+                          window=1635.0)
+    w = Window.__new__(Window)
+    w.rec, w.patients, w.days = rec, patients, 1.0
+    assert IntensiveAfterAssessment().compute(w) == {"intensive_12m_after_ed_assessment": 0.5}
 
 
 def test_shipped_calibration_file_loads_and_sets_complements():
@@ -182,8 +225,10 @@ def test_shipped_calibration_file_loads_and_sets_complements():
     run = prepare(HERE.parent / "scenarios" / "calibration" / "ed_fragmented.yaml", out=Path("/nonexistent/x"))
     theta = np.array([run.priors.bounds[k].mean() for k in range(len(run.priors.names))])
     values = values_of(run, theta)
-    p = values["pathway.steps.medical_admission.next.0.p"]
-    assert values["pathway.steps.medical_admission.next.1.p"] == pytest.approx(1 - p)
+    p = values["pathway.steps.adult_ed_treatment.next.0.p"]
+    assert values["pathway.steps.adult_ed_treatment.next.1.p"] == pytest.approx(1 - p)
+    q = values["pathway.steps.adult_ed_treatment.next.0.next.0.p"]       # a split nested in a branch
+    assert values["pathway.steps.adult_ed_treatment.next.0.next.1.p"] == pytest.approx(1 - q)
     assert values["deterioration.hazard.green"].endswith(" per week")
     assert any(t.held_out for t in run.cal.spec.targets.values())
 
