@@ -333,11 +333,12 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     ]
     def read_all() -> None:
         """Read the scenarios and the PSA files once while the server starts, so that a first visit
-        answers as quickly as the next."""
+        answers as quickly as the next, and start the jobs' fork server."""
         from icssim.app.psa import psa_files
 
         ws.read_all()
         psa_files(ws.sweeps)
+        jobs.warm()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
