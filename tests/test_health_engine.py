@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,3 +305,27 @@ def test_without_health_the_engine_runs_no_course():
     del raw["health"]
     rec = simulate(compile_plan(scenario_from_dict(raw)))
     assert rec.course is None and "died" not in rec.outcomes
+
+
+def test_a_course_in_the_pathway_survives_pickling_whole():
+    """Courses of those still in the pathway travel back from worker processes in the records, so a
+    Person must pickle, compiled by mypyc or not (the compiled class cannot be rebuilt from
+    ``__new__`` alone), with every attribute kept."""
+    import ast
+    import pickle
+
+    from icssim.health import person as module
+    from icssim.health.person import PERSON_FIELDS, Person
+
+    # the compiled class has no __slots__ attribute: read the source's
+    source = ast.parse(Path(module.__file__).with_name("person.py").read_text(encoding="utf-8"))
+    slots = next(node.value for node in ast.walk(source) if isinstance(node, ast.Assign)
+                 and any(getattr(t, "id", None) == "__slots__" for t in node.targets))
+    assert ast.literal_eval(slots) == PERSON_FIELDS
+    person = Person(12345, 1, 34.5, 2.0, 4, 10.0)
+    person.state, person.t, person.counter, person.status = 2, 1.25, 7, 1
+    person.clocks[2], person.log = 0.5, [(0.25, 1, False), (1.0, 2, True)]
+    person.hazards, person.due, person.admitted = [(3, 0.2)], 4.5, True
+    copy = pickle.loads(pickle.dumps(person))
+    assert type(copy) is Person
+    assert [getattr(copy, f) for f in PERSON_FIELDS] == [getattr(person, f) for f in PERSON_FIELDS]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +71,12 @@ def uniform(key: int, counter: int) -> float:
     return ((z >> 11) + 0.5) * 2.0**-53
 
 
+#: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
+PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
+                 "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
+                 "admitted")
+
+
 class Person:
     """A person's course so far: state, clocks, counters, status and the log of their moves."""
 
@@ -96,11 +103,26 @@ class Person:
         self.end = end
         self.admitted = False
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the constructor's arguments and the slots' values: a replication's records
+        carry the courses of those still in the pathway back from a worker process, and mypyc's
+        compiled class cannot be rebuilt without its ``__init__`` arguments."""
+        return _rebuilt_person, (tuple(getattr(self, name) for name in PERSON_FIELDS),)
+
     def draw(self) -> float:
         """The next uniform of the person's own stream (course._Course._draw)."""
         u = uniform(self.key, self.counter)
         self.counter += 1
         return u
+
+
+def _rebuilt_person(values: tuple[Any, ...]) -> Person:
+    """A :class:`Person` from the slots' values :meth:`Person.__reduce__` gave."""
+    fields = dict(zip(PERSON_FIELDS, values, strict=True))
+    person = Person(fields["key"], fields["group"], fields["age"], fields["ill_before"], 0, fields["end"])
+    for name, value in fields.items():
+        setattr(person, name, value)
+    return person
 
 
 class PathwayCourse:
