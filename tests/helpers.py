@@ -52,19 +52,21 @@ def read_until_progress(proc: subprocess.Popen, total: int, timeout: float) -> s
     can outlast before the first replication ends. Fails the test after ``timeout`` seconds."""
     finished = re.compile(rf"(?<![\d.])[1-9]\d*(?:/{total}\b|replications \[)")
     seen: list[str] = []
-    done = threading.Event()
+    progress, stopped = threading.Event(), threading.Event()
 
     def read() -> None:
-        while not done.is_set():
+        while not progress.is_set():
             char = proc.stderr.read(1)
-            if not char:
+            if not char:  # the command ended (or closed stderr) before any replication finished
                 break
             seen.append(char)
             if char == "]" and finished.search("".join(seen[-200:])):
-                done.set()
+                progress.set()
+        stopped.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    assert done.wait(timeout), f"no replication finished within {timeout} s: {''.join(seen)[-500:]}"
-    reader.join(timeout=5)
+    stopped.wait(timeout)
+    assert progress.is_set(), (f"no replication finished within {timeout} s (exit status {proc.poll()}): "
+                               f"{''.join(seen)[-500:]}")
     return "".join(seen)
