@@ -19,6 +19,7 @@ from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.model_section import model_html
 from icssim.report.numbers import fmt
 from icssim.report.terminating import measured_over, period_word, replications_text, terminating_note
+from icssim.scenario.schema import Scenario
 from icssim.report.parameters import needs_source, source_counts, stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -143,7 +144,7 @@ def pathway_html(data: RunData, heading: str = "") -> str:
         return f"<p>The scenario could not be read back ({escape(data.scenario_error)}).</p>"
     drawn = data.folder / "plots" / DIAGRAM
     if drawn.is_file() and not heading:
-        svg, note = drawn.read_bytes(), pathway_note(data.table("visits", ["replication"]))
+        svg, note = drawn.read_bytes(), pathway_note(data.table("visits", ["replication"]), data.scenario)
     else:
         from icssim.plots import svg_bytes
 
@@ -184,15 +185,21 @@ def pathway_figure(data: RunData, heading: str = "") -> tuple[Any, str]:
             if KINDS[s.pathway.steps[k].kind].is_exit:
                 per_year[k] = float(v)
     fig = diagram.draw_pathway(s, pathway_graph.merge_deterioration(edges), heading, per_year)
-    return fig, pathway_note(visits)
+    return fig, pathway_note(visits, s)
 
 
-def pathway_note(visits: pd.DataFrame | None) -> str:
-    """The diagram's caption: what its boxes and arrows count."""
+def pathway_note(visits: pd.DataFrame | None, s: Scenario | None = None) -> str:
+    """The diagram's caption: what its boxes and arrows count (a terminating run has no warm-up to
+    speak of: its replications are simulated days)."""
     if visits is None or not len(visits):
         return ("Arrows: the routes the scenario allows, labelled with their probabilities or conditions. "
                 "No visits table was stored, so observed flows are not shown.")
     reps = int(visits["replication"].nunique()) if "replication" in visits else 1
+    if period_word(s) is not None:
+        return (f"Boxes: steps (patients leaving each step, as a rate per year, mean of "
+                f"{replications_text(reps, s)}). Arrows: the routes the scenario allows, labelled with their "
+                f"probabilities or conditions and the patients observed moving along them (and their share of "
+                f"moves out of that step); line width grows with the flow.")
     return (f"Boxes: steps (patients leaving each step per year after warm-up, mean of {reps} "
             f"replication{'s' if reps != 1 else ''}). Arrows: the routes the scenario allows, labelled with "
             f"their probabilities or conditions and the patients observed moving along them per year "
