@@ -20,7 +20,7 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
              thresholds: Sequence[float]) -> plt.Figure:
     """One cloud per scenario (one point per replication), its mean with intervals, and a dashed
     line per threshold (points below a line are cost-effective at that threshold)."""
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    fig, ax = plt.subplots(figsize=(7.5, 6.0 + 0.4 * len(points)))
     xs = np.concatenate([p["delta_qalys"].to_numpy() for p in points.values()] or [np.zeros(1)])
     span = max(float(np.abs(xs).max()) * 1.3, 1e-3)
     for i, (name, p) in enumerate(points.items()):
@@ -48,12 +48,13 @@ def _plane(ax, span: float, thresholds: Sequence[float], title: str) -> None:
     _axes(ax, title, "Incremental QALYs per help-seeker (discounted)",
           "Incremental cost per help-seeker (£, discounted)")
     ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
-    ax.legend(fontsize=8, loc="upper left")
+    # below the axes: inside, it covered clouds near the top left (the costlier arms of a comparison)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
 
 
 def psa_plane(points: pd.DataFrame, baseline: str, thresholds: Sequence[float]) -> plt.Figure:
     """One point per parameter draw: incremental QALYs and cost of each strategy against ``baseline``."""
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    fig, ax = plt.subplots(figsize=(7.5, 6.0 + 0.4 * points["strategy"].nunique()))
     span = max(float(points["delta_qalys"].abs().max()) * 1.3, 1e-3) if len(points) else 1.0
     for i, (strategy, g) in enumerate(points.groupby("strategy", sort=False)):
         ax.scatter(g["delta_qalys"], g["delta_cost"], s=10, alpha=0.5, color=PALETTE[i % len(PALETTE)],
