@@ -1,7 +1,10 @@
-"""Shared fixtures: paths to shipped and verification scenarios."""
+"""Shared fixtures: paths to shipped and verification scenarios; one small PSA of the ED pathways."""
 
+import contextlib
+import io
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,3 +26,43 @@ def scenarios_dir() -> Path:
 @pytest.fixture
 def verification_dir() -> Path:
     return VERIFICATION
+
+
+@dataclass(frozen=True)
+class TinyPsa:
+    """A finished ``icssim psa`` run: its sweep file, output folder and what it printed."""
+
+    sweep: Path
+    out: Path
+    printed: list[str]
+
+
+#: 3 draws of 3 parameters, both shipped ED strategies, 1 replication each: 6 runs
+TINY_PSA = """
+sweep: {{name: tiny_psa, seed: 5, replications: 1}}
+base: {{fragmented: {scenarios}/ed_fragmented.yaml, integrated: {scenarios}/ed_integrated.yaml}}
+design: psa
+samples: 3
+parameters:
+  health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05, label: Utility of moderate illness}}
+  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126, label: Adult bed-day cost}}
+  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008, label: Adult remission in treatment}}
+kpis: [qalys_per_person, cost_per_person]
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_psa(tmp_path_factory) -> TinyPsa:
+    """The 3-draw PSA of the ED pathways, run once per test session on 2 local workers; tests
+    read its files and printed lines and must not change them."""
+    from icssim.cli import main
+
+    folder = tmp_path_factory.mktemp("tiny_psa")
+    sweep = folder / "psa.yaml"
+    sweep.write_text(TINY_PSA.format(scenarios=SCENARIOS))
+    out = folder / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["psa", str(sweep), "--out", str(out), "--yes", "-w", "2"])
+    assert code == 0
+    return TinyPsa(sweep, out, printed.getvalue().splitlines())

@@ -58,25 +58,11 @@ def test_a_large_sweep_prints_no_rows(tmp_path, capsys):
     assert "points.csv and report.html (25 points)" in "\n".join(lines)
 
 
-def test_a_psa_prints_its_answer_and_where_the_files_are_not_its_draws(tmp_path, capsys):
-    from helpers import SCENARIOS
-
-    sweep = tmp_path / "psa.yaml"
-    sweep.write_text(f"""
-sweep: {{name: tiny_psa, seed: 5, replications: 1}}
-base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
-design: psa
-samples: 3
-parameters:
-  health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05, label: Utility of moderate illness}}
-  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}
-kpis: [qalys_per_person, cost_per_person]
-""")
-    out = tmp_path / "out"
-    assert main(["psa", str(sweep), "--out", str(out), "--yes", "-w", "2"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_a_psa_prints_its_answer_and_where_the_files_are_not_its_draws(tiny_psa):
+    lines = tiny_psa.printed
     assert lines[0].startswith("tiny_psa: 3 parameter draws x 2 strategies x 1 replication;")
     assert [i for i, line in enumerate(lines) if line.startswith("PSA over 3 parameter draws:")] in ([1], [2])
+    assert any(line.startswith("  integrated against fragmented, mean over the draws: ") for line in lines)
     assert all(len(line) <= 100 for line in lines if not line.startswith("wrote"))
     assert not any("health.states" in line or "cost_per_bed_day" in line for line in lines)
     assert len(lines) < 15
@@ -87,8 +73,11 @@ def test_psa_answer_lines_fit_100_columns():
 
     long = "a strategy with a very long name indeed, as a planner might write it"
     answer = {"draws": 1000, "variance": [{"strategy": long, "share_parameters": 0.4}], "evppi": [],
+              "incremental": [{"strategy": long, "baseline": "another", "delta_cost": -1523.4,
+                               "delta_qalys": 0.098, "icer": -15545.0}],
               "at_thresholds": [{"wtp": 20000, "best": long, "evpi_per_person": 12.0,
                                  "probability_best": {long: 0.6, "another": 0.4}}]}
     lines = answer_text(answer).splitlines()
-    assert all(len(line) <= 100 for line in lines) and len(lines) > 3
-    assert " ".join(" ".join(lines).split()).count(long) == 3
+    assert all(len(line) <= 100 for line in lines) and len(lines) > 4
+    text = " ".join(" ".join(lines).split())
+    assert text.count(long) == 4 and "-£1,523 and +0.098 QALYs per help-seeker; dominant" in text

@@ -3,14 +3,21 @@ refused, and the decision measures (acceptability, frontier, EVPI) against hand 
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from pydantic import ValidationError
 
 from icssim.health.psa import acceptability, draw_table, evpi, incremental, variance_shares
+from icssim.scenario.initial_state import anchored_raw
 from icssim.sweep.draws import frozen, in_base_form, psa_values
 from icssim.sweep.spec import Parameter
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("dist, mean, sd", [("beta", 0.75, 0.05), ("gamma", 0.024, 0.008),
@@ -80,24 +87,8 @@ def test_draw_table_and_variance_shares():
     assert shares.loc["a", "noise_variance"] == pytest.approx(0.02)
 
 
-def test_icssim_psa_runs_resumably_and_writes_the_decision(tmp_path):
-    from helpers import SCENARIOS, run_cli
-
-    sweep = tmp_path / "psa.yaml"
-    sweep.write_text(f"""
-sweep: {{name: tiny_psa, seed: 5, replications: 1}}
-base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
-design: psa
-samples: 3
-parameters:
-  health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05}}
-  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}
-  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008}}
-kpis: [qalys_per_person, cost_per_person]
-""")
-    code, err = run_cli(["psa", str(sweep), "--out", str(tmp_path / "out"), "--yes", "-q", "-w", "2"])
-    assert code == 0, err
-    out = tmp_path / "out"
+def test_icssim_psa_writes_the_decision(tiny_psa):
+    out = tiny_psa.out
     for name in ("psa.csv", "ceac.csv", "evpi.csv", "psa.json", "plots/ceac.png", "plots/psa_plane.png"):
         assert (out / name).is_file(), name
     table = pd.read_csv(out / "psa.csv")
@@ -107,6 +98,28 @@ kpis: [qalys_per_person, cost_per_person]
     assert set(pd.read_csv(out / "evppi.csv").columns) == {"group", "wtp", "evppi_per_person"}
     ceac = pd.read_csv(out / "ceac.csv")
     assert np.allclose(ceac.groupby("wtp")["probability_best"].sum(), 1.0)
+    # the answer's ICER is the ratio of the mean differences over the draws in psa.csv
+    wide = table.pivot(index="draw", columns="strategy", values=["cost", "qalys"])
+    d_cost = (wide["cost"]["integrated"] - wide["cost"]["fragmented"]).mean()
+    d_qalys = (wide["qalys"]["integrated"] - wide["qalys"]["fragmented"]).mean()
+    (row,) = json.loads((out / "psa.json").read_text())["incremental"]
+    assert (row["strategy"], row["baseline"], row["draws"]) == ("integrated", "fragmented", 3)
+    assert row["delta_cost"] == pytest.approx(d_cost) and row["delta_qalys"] == pytest.approx(d_qalys)
+    assert row["icer"] == pytest.approx(d_cost / d_qalys)
+
+
+def test_a_psas_strategies_share_each_draws_seed_and_the_draws_differ(tiny_psa):
+    """Common random numbers between the strategies within a draw, but not across draws: with one
+    seed for every draw, the mean over the draws would carry one replication's noise however many
+    draws were made."""
+    runs = pd.read_csv(tiny_psa.out / "runs.csv")
+    points = pd.read_csv(tiny_psa.out / "points.csv")
+    seeds = runs.groupby("point")["seed"].first()
+    path = "services.adult_inpatient.cost_per_bed_day"
+    by_draw = points.assign(seed=points["point"].map(seeds)).groupby(path)
+    assert by_draw.ngroups == 3
+    assert (by_draw["seed"].nunique() == 1).all() and (by_draw["base"].nunique() == 2).all()
+    assert by_draw["seed"].first().nunique() == 3
 
 
 def test_icssim_psa_refuses_a_sweep_without_distributions(tmp_path):
@@ -138,24 +151,59 @@ def test_evppi_finds_the_parameter_that_drives_the_decision():
     assert result.loc["noise", "evppi_per_person"] < 0.1 * full
 
 
-def test_a_psa_on_a_dask_local_cluster_gives_the_same_draws_and_answers(tmp_path):
+def test_a_psa_on_a_dask_local_cluster_gives_byte_identical_results(tiny_psa, tmp_path):
+    """The session's 3-draw PSA run again on a Dask LocalCluster of 2 workers writes the same
+    bytes as the local run (tasks carry their seeds; nothing depends on the executor)."""
     pytest.importorskip("dask.distributed")
-    from helpers import SCENARIOS, run_cli
+    from helpers import run_cli
 
-    sweep = tmp_path / "psa.yaml"
-    sweep.write_text(f"""
-sweep: {{name: dask_psa, seed: 8, replications: 1}}
-base: {{fragmented: {SCENARIOS / 'ed_fragmented.yaml'}, integrated: {SCENARIOS / 'ed_integrated.yaml'}}}
-design: psa
-samples: 2
-parameters:
-  health.states.ill_severe.utility: {{dist: beta, mean: 0.6, sd: 0.06}}
-kpis: [qalys_per_person, cost_per_person]
-""")
-    tables = {}
-    for how in (["-w", "2"], ["--dask", "local", "-w", "2"]):
-        out = tmp_path / how[1]
-        code, err = run_cli(["psa", str(sweep), "--out", str(out), "--yes", "-q", *how])
-        assert code == 0, err
-        tables[how[1]] = (out / "psa.csv").read_bytes(), (out / "ceac.csv").read_bytes()
-    assert tables["2"] == tables["local"]
+    out = tmp_path / "dask"
+    code, err = run_cli(["psa", str(tiny_psa.sweep), "--out", str(out), "--yes", "-q", "--dask", "local", "-w", "2"])
+    assert code == 0, err
+    assert json.loads((out / "metadata.json").read_text())["executor"].startswith("dask")
+    for name in ("psa.csv", "ceac.csv", "evpi.csv", "evppi.csv", "psa.json"):
+        assert (out / name).read_bytes() == (tiny_psa.out / name).read_bytes(), name
+
+
+SHIPPED_PSAS = sorted(p for p in (ROOT / "scenarios" / "sweeps").glob("*.yaml")
+                      if re.search(r"^design: *(psa|sobol)\b", p.read_text(), re.MULTILINE))
+
+
+def test_the_shipped_psas_are_found():
+    assert {p.name for p in SHIPPED_PSAS} >= {"ed_psa.yaml", "england_42_ics_psa.yaml"}
+
+
+@pytest.mark.parametrize("path", SHIPPED_PSAS, ids=lambda p: p.name)
+def test_every_shipped_distribution_is_centred_on_the_scenarios_value(path):
+    """Each drawn parameter, drawn 20,000 times the way a PSA draws it (and written as the scenario
+    writes it), has its mean at every base scenario's own value within 4 standard errors, and the
+    sd asked for: a mean/sd read as mu/sigma (lognormal), shape/scale swapped (gamma) or a wrong
+    beta would move the mean by far more."""
+    from icssim.health.psa_outputs import _number
+    from icssim.sweep.design import get_path
+    from icssim.sweep.spec import load_sweep
+
+    sweep = load_sweep(path)
+    n = 20_000
+    for label, scenario in sweep.bases.items():
+        raw = anchored_raw(scenario)
+        bases = {p: get_path(raw, p) for p in sweep.spec.parameters}
+        draws = psa_values(sweep.spec.parameters, bases, n, seed=sweep.spec.sweep.seed)
+        for p, param in sweep.spec.parameters.items():
+            x = np.array([_number(d[p]) for d in draws])
+            base = _number(bases[p])
+            assert param.dist != "uniform", "a uniform PSA parameter has no mean to check against"
+            assert abs(x.mean() - base) < 4 * param.sd / n ** 0.5, (label, p, x.mean(), base)
+            assert x.std() == pytest.approx(param.sd, rel=0.03), (label, p)
+            assert param.mean == pytest.approx(base), (label, p)
+
+
+def test_the_psa_icer_is_the_ratio_of_mean_differences_not_the_mean_of_ratios():
+    from icssim.health.psa import mean_incremental
+
+    # draw 0: +100 and +0.01 QALYs (ratio 10,000); draw 1: +100 and +0.04 (ratio 2,500)
+    table = _table({"a": [1000, 2000], "b": [1100, 2100]}, {"a": [5.0, 6.0], "b": [5.01, 6.04]})
+    (row,) = mean_incremental(table, "a", [20_000.0])
+    assert row["delta_cost"] == pytest.approx(100.0) and row["delta_qalys"] == pytest.approx(0.025)
+    assert row["icer"] == pytest.approx(4_000.0)  # 100 / 0.025; the mean of the ratios is 6,250
+    assert row["net_benefit"] == [{"wtp": 20_000.0, "per_person": pytest.approx(400.0)}]

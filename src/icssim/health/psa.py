@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from icssim.health.economics import COST, QALYS, THRESHOLDS
+from icssim.health.economics import COST, QALYS, THRESHOLDS, icer
 
 #: willingness-to-pay values for the curves, GBP per QALY
 WTP_GRID = tuple(float(x) for x in range(0, 100_001, 2_500))
@@ -102,6 +102,22 @@ def incremental(table: pd.DataFrame, baseline: str) -> pd.DataFrame:
                                      "delta_cost": wide["cost"][strategy] - wide["cost"][baseline],
                                      "delta_qalys": wide["qalys"][strategy] - wide["qalys"][baseline]}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def mean_incremental(table: pd.DataFrame, baseline: str, thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:
+    """For each strategy against ``baseline``: the mean incremental cost and QALYs over the draws,
+    the ICER as the ratio of those means (mean Δcost / mean ΔQALYs, the expected-value ICER; a
+    mean of the draws' own ratios is not one, as ΔQALYs near 0 make ratios explode and change
+    sign) and the expected net monetary benefit at each threshold."""
+    points = incremental(table, baseline)
+    out = []
+    for strategy, g in (points.groupby("strategy", sort=False) if len(points) else []):
+        cost, qalys = float(g["delta_cost"].mean()), float(g["delta_qalys"].mean())
+        out.append({"strategy": str(strategy), "baseline": baseline, "draws": int(len(g)),
+                    "delta_cost": cost, "delta_qalys": qalys, "icer": icer(cost, qalys),
+                    "net_benefit": [{"wtp": float(wtp), "per_person": float(wtp * qalys - cost)}
+                                    for wtp in thresholds]})
+    return out
 
 
 def variance_shares(frame: pd.DataFrame, bases: dict[int, tuple[str, int]], kpi: str = QALYS) -> pd.DataFrame:

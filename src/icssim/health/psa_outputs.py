@@ -12,7 +12,8 @@ import pandas as pd
 
 from icssim.health.economics import QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
-from icssim.health.psa import acceptability, draw_table, evpi, evppi, headline, incremental, variance_shares
+from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline, incremental, mean_incremental,
+                                variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
 from icssim.sweep.tables import atomic_text
@@ -59,6 +60,7 @@ def write_psa(run) -> dict[str, Any]:
     save(acceptability_curve(ceac, THRESHOLDS), out / "plots" / "ceac.png")
     save(evpi_curve(value, THRESHOLDS), out / "plots" / "evpi.png")
     answer = {"baseline": baseline, "draws": int(table["draw"].nunique()),
+              "incremental": mean_incremental(table, baseline),
               "at_thresholds": headline(ceac, value),
               "evppi": partial.to_dict(orient="records"),
               "variance": variance_shares(frame, bases, QALYS).to_dict(orient="records")}
@@ -88,6 +90,16 @@ CONSOLE_WIDTH = 100
 def answer_text(answer: dict[str, Any]) -> str:
     """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`."""
     lines = [f"PSA over {answer['draws']} parameter draws:"]
+    for row in answer.get("incremental", []):
+        if row["delta_qalys"] <= 0:
+            ratio = "no QALYs gained on average"
+        elif row["delta_cost"] <= 0:
+            ratio = "dominant (less cost and more QALYs on average)"
+        else:
+            ratio = f"ICER £{row['icer']:,.0f} per QALY (mean cost over mean QALYs)"
+        cost = f"{'+' if row['delta_cost'] >= 0 else '-'}£{abs(row['delta_cost']):,.0f}"
+        lines.append(f"  {row['strategy']} against {row['baseline']}, mean over the draws: {cost} and "
+                     f"{row['delta_qalys']:+.3f} QALYs per help-seeker; {ratio}")
     for row in answer["at_thresholds"]:
         chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
         lines.append(f"  at £{row['wtp']:,.0f} per QALY: best on expected net benefit: {row['best']} "

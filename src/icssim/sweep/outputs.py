@@ -21,6 +21,7 @@ from icssim.output_folder import commit_output, prepare_output
 from icssim.report import build_report
 from icssim.scenario import provenance
 from icssim.sweep.plots import write_plots
+from icssim.sweep.runner import PSA_DESIGNS
 from icssim.sweep.tables import atomic_text, check_kpis, points_table, summary, tidy_runs, tmp_name, write_table
 
 
@@ -62,6 +63,16 @@ def _plot_workers(run) -> int:
     return max(1, min(run.workers, default_workers()))
 
 
+def _seeding(spec) -> str:
+    """How the runs were seeded, in words (see :func:`icssim.sweep.runner.run_seed`)."""
+    if not spec.sweep.common_random_numbers:
+        return "each point's seed is derived from the sweep seed and the point's content hash"
+    if spec.design in PSA_DESIGNS:
+        return ("each parameter draw's seed is derived from the sweep seed and the drawn values; every "
+                "strategy runs a draw's replication r with that seed and replication number r")
+    return "replication r of every point runs with the sweep seed and replication number r"
+
+
 def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[str, Any]:
     spec = run.sweep.spec
     expected = len(run.points) * spec.sweep.replications
@@ -85,9 +96,7 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
         "complete": bool(len(frame) >= expected),
         "seed": spec.sweep.seed,
         "common_random_numbers": spec.sweep.common_random_numbers,
-        "seeding": ("replication r of every point runs with the sweep seed and replication number r"
-                    if spec.sweep.common_random_numbers else
-                    "each point's seed is derived from the sweep seed and the point's content hash"),
+        "seeding": _seeding(spec),
         "level": spec.sweep.level,
         "kpis": spec.kpis,
         "executor": run.executor_name,

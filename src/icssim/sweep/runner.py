@@ -75,15 +75,24 @@ def run_seed(sweep: Sweep, point: Point) -> int:
 
     With common random numbers (the default) every point uses the sweep's seed, so
     replication r of every point sees the same arrivals and attributes and differences
-    between points are not noise. Otherwise each point's seed is derived from the
-    sweep seed and the point's content hash.
+    between points are not noise; in a PSA (``design: psa`` or ``sobol``) the points of one
+    parameter draw share a seed derived from the drawn values (:func:`icssim.sweep.draws.draw_seed`),
+    so the strategies are compared on common random numbers but each draw has its own noise.
+    Otherwise each point's seed is derived from the sweep seed and the point's content hash.
     """
     seed = sweep.spec.sweep.seed
+    if sweep.spec.sweep.common_random_numbers and sweep.spec.design in PSA_DESIGNS:
+        from icssim.sweep.draws import draw_seed  # scipy: loaded only for a PSA
+
+        return draw_seed(seed, point.values)
     if sweep.spec.sweep.common_random_numbers:
         return seed
     digest = int(hashlib.sha256(f"{seed}:{point.key}".encode()).hexdigest()[:8], 16)
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
+
+#: Designs whose points are parameter draws (each draw its own seed under common random numbers).
+PSA_DESIGNS = ("psa", "sobol")
 
 #: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
 #: ``frontier`` and ``optimise``, only changes how results are summarised).
@@ -99,6 +108,8 @@ def runs_sha256(sweep: Sweep) -> str:
         p.pop("unit", None)
     data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
                      "common_random_numbers": spec.sweep.common_random_numbers}
+    if spec.design in PSA_DESIGNS:  # a PSA stored when every draw ran on the sweep's seed is not resumed
+        data["seeding"] = "one seed per draw"
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
