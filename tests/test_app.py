@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 import warnings
@@ -473,3 +474,43 @@ def test_a_cancelled_psa_keeps_its_runs_and_resumes(client, workdir):
     again = wait_for(client, client.post("/psa", data=form, follow_redirects=False).headers["location"], 120)
     assert again["state"] == "done", again["message"]
     assert f"({60 - kept} run(s) now, 60 in all)" in again["message"]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a job forks its workers on Linux only (/proc)")
+def test_a_jobs_workers_are_forked_from_it_as_the_clis_are(workdir):
+    """A job's process was started by a fork server, whose start method it inherits: its worker pool
+    must not start a fork server of its own that loads nothing (each worker importing icssim, numpy,
+    pandas and scipy again, every job), but fork the job's process, as ``icssim run`` does."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = TestClient(create_app(workdir, workers=2, hosts=["testserver"]))
+    location = client.post("/run", data={"scenario": "demo", "replications": "200"},
+                           follow_redirects=False).headers["location"]
+    job = client.app.state.jobs.all()[0]
+    deadline = time.time() + 60
+    while client.get(location + "/status").json()["done"] < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    try:
+        assert job.data.get("workers_start_method") == "fork"
+        workers = _children(job.pid)
+        assert len(workers) >= 2
+        own = Path(f"/proc/{job.pid}/cmdline").read_bytes()
+        for pid in workers:   # forked: the job's own command line (a fork server's would differ)
+            assert Path(f"/proc/{pid}/cmdline").read_bytes() == own
+            assert not _children(pid)   # and no worker beneath another process
+    finally:
+        client.post(location + "/cancel")
+        wait_for(client, location)
+

@@ -5,7 +5,9 @@ telling the server its progress through a pipe (:class:`Progress`) and hearing i
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -75,11 +77,36 @@ class Progress:
         self.events.send(("data", values))
 
 
+#: Modules a job's worker processes need, loaded once by the job's own fork server where worker
+#: processes cannot be forked from the job (see :func:`worker_start_method`).
+WORKER_PRELOAD = ["icssim.experiments", "icssim.executors"]
+
+
+def worker_start_method() -> str:
+    """Set how the job's process starts its worker processes, and return it.
+
+    A process started by a fork server inherits ``forkserver`` as its default start method, so
+    icssim's executor (a ``ProcessPoolExecutor`` on the default context) would start a second fork
+    server in every job, one that has loaded nothing, and each worker would import icssim, numpy,
+    pandas and scipy again before its first replication (0.5 to 3 s of each worker's time per job,
+    profiled with ``py-spy``), where ``icssim run`` on Linux forks workers that have them already.
+    On Linux the job's workers are forked from the job's process, as the command line's are (the
+    job's only other thread waits on a pipe and holds no lock). Elsewhere (macOS forks badly, Windows
+    cannot) the method stays, and a fork server, if that is the method, loads icssim first.
+    """
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+    elif multiprocessing.get_start_method() == "forkserver":
+        multiprocessing.set_forkserver_preload(WORKER_PRELOAD)
+    return multiprocessing.get_start_method()
+
+
 def job_main(work: Callable[..., None], args: tuple, events, cancel) -> None:
     """A job's process: run ``work``, then tell the server how it ended. Ctrl-C reaches it (as it
     reaches the server) only while it simulates (:meth:`Progress.simulating`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     progress = Progress(events, cancel)
+    progress.data(workers_start_method=worker_start_method())
     try:
         work(progress, *args)
         end = {"state": "done"}

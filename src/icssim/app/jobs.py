@@ -4,8 +4,9 @@ same functions as the command line (:mod:`icssim.experiments`, :func:`icssim.res
 or ``icssim compare`` would write.
 
 A job's process (started with ``forkserver``, or ``spawn`` where there is none: never a fork of
-the threaded server) drives icssim's executor and its worker processes, takes the finished
-replications back, and writes the tables, plots and report. The server's process only serves
+the threaded server) drives icssim's executor and its worker processes (forked from the job's
+process on Linux, as the command line's are: :func:`~icssim.app.job_process.worker_start_method`),
+takes the finished replications back, and writes the tables, plots and report. The server's process only serves
 pages: it starts the job, reads small messages from it through a pipe (progress, the current
 step, the folder, the outcome) in a thread that mostly waits, and sends it the cancel. Profiled
 with ``py-spy --gil`` while jobs ran in threads of the server, the interpreter lock was held
