@@ -189,7 +189,7 @@ def test_compare_and_cancel(client, workdir):
     status = wait_for(client, job)
     assert status["state"] == "cancelled" and status["done"] < 60
     assert not (workdir / "results" / "demo").exists()
-    assert not [p for p in (workdir / "results").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (workdir / "results").iterdir() if p.name.startswith(".") and p.name != ".app"]
 
 
 def test_a_job_runs_in_its_own_process_while_the_server_answers(client, workdir):
@@ -347,7 +347,7 @@ def test_stopping_the_server_cancels_unfinished_runs(client, workdir):
     assert started.status_code == 303
     assert jobs.stop_all() == 1
     assert [j.state for j in jobs.all()] == ["cancelled"]
-    assert not (workdir / "results").exists() or not any((workdir / "results").iterdir())
+    assert [p.name for p in (workdir / "results").iterdir()] == [".app"]   # the job's record only
 
 
 def test_compare_at_equal_budgets(client, workdir):
@@ -514,3 +514,86 @@ def test_a_jobs_workers_are_forked_from_it_as_the_clis_are(workdir):
         client.post(location + "/cancel")
         wait_for(client, location)
 
+
+def test_the_job_list_outlives_the_server(client, workdir):
+    """Jobs are listed again after a restart, from their records: a finished run with its report, a
+    job whose record says it was running (the app was killed) as interrupted, and a results folder
+    the app wrote before it kept records."""
+    location = client.post("/run", data={"scenario": "demo", "replications": "2"},
+                           follow_redirects=False).headers["location"]
+    assert wait_for(client, location)["state"] == "done"
+    job_id = location.rsplit("/", 1)[-1]
+    records = workdir / "results" / ".app" / "jobs"
+    record = json.loads((records / f"{job_id}.json").read_text())
+    assert record["state"] == "done" and record["folder"] == "demo" and record["done"] == 2
+    killed = {**record, "id": "0123456789ab", "state": "running", "done": 1, "folder": "", "finished": None}
+    (records / "0123456789ab.json").write_text(json.dumps(killed))
+    shutil.copytree(workdir / "results" / "demo", workdir / "results" / "older")   # an app's folder, no record
+    (records / "not-a-record.json").write_text("[1, 2")                           # ignored
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
+    jobs = {j.id: j for j in again.app.state.jobs.all()}
+    assert jobs[job_id].state == "done" and jobs[job_id].folder == "demo"
+    assert jobs["0123456789ab"].state == "interrupted"
+    assert json.loads((records / "0123456789ab.json").read_text())["state"] == "interrupted"
+    [older] = [j for j in jobs.values() if j.folder == "older"]
+    assert older.state == "done" and older.title == "Run demo"
+    assert len(jobs) == 3
+    page = again.get(f"/jobs/{job_id}")
+    assert page.status_code == 200 and 'href="/results/demo"' in page.text and "done" in page.text
+    page = again.get("/jobs/0123456789ab")
+    assert page.status_code == 200 and "interrupted: the app stopped while this ran" in page.text
+    assert again.get(f"/jobs/{job_id}/status").json()["state"] == "done"
+    home = again.get("/").text
+    assert f'href="/jobs/{job_id}"' in home and 'href="/jobs/0123456789ab"' in home
+
+
+def test_a_job_whose_server_is_killed_ends_its_own_record(workdir):
+    """The server killed while a run simulates: the job's process hears its pipe end, stops as a
+    cancel does (its finished replications kept in results/demo-interrupted/) and writes how it
+    ended into its record, which the next app shows."""
+    import signal
+    import subprocess
+
+    import httpx
+
+    from icssim.app.serve import bind
+
+    sock = bind(0)
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"),
+                                                         os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen([sys.executable, "-m", "icssim", "app", "--no-browser", "--port", str(port),
+                               "-w", "1"], cwd=workdir, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(url + "/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        location = httpx.post(url + "/run", data={"scenario": "demo", "replications": "200"},
+                              headers={"Origin": url}).headers["location"]
+        while httpx.get(url + location + "/status").json()["done"] < 2 and time.time() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+    record = workdir / "results" / ".app" / "jobs" / (location.rsplit("/", 1)[-1] + ".json")
+    while json.loads(record.read_text())["state"] == "running" and time.time() < deadline:
+        time.sleep(0.1)
+    ended = json.loads(record.read_text())
+    assert ended["state"] == "cancelled", ended
+    assert ended["folder"] == "demo-interrupted" and "(the app stopped while this ran)" in ended["message"]
+    kept = len((workdir / "results" / "demo-interrupted" / "kpis_by_replication.csv").read_text().splitlines()) - 1
+    assert kept >= 2 and f"kept {kept} finished" in ended["message"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
+    page = again.get(location)
+    assert page.status_code == 200 and 'href="/results/demo-interrupted"' in page.text

@@ -10,6 +10,8 @@ screenshots."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import threading
@@ -38,16 +40,9 @@ def _chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """The app, served by uvicorn on 127.0.0.1 for this module, over a folder of two small scenarios."""
-    import uvicorn
-
-    from icssim.app.serve import bind
-    from icssim.app.server import create_app
-
-    root = tmp_path_factory.mktemp("app")
-    (root / "scenarios").mkdir()
+def _demo_folder(root: Path) -> Path:
+    """``root`` with scenarios/demo.yaml, demo_more.yaml and a PSA of them."""
+    (root / "scenarios").mkdir(parents=True)
     text = FIXTURE.read_text().replace("horizon: 3 years", "horizon: 2 years")
     (root / "scenarios" / "demo.yaml").write_text(text.replace("name: report_demo", "name: demo"))
     (root / "scenarios" / "demo_more.yaml").write_text(
@@ -59,18 +54,40 @@ def app_url(tmp_path_factory):
         "base: {the_demo_as_it_is: ../demo.yaml, the_demo_with_one_more_clinician: ../demo_more.yaml}\n"
         "design: psa\nsamples: 50\nparameters:\n"
         "  services.ed_team.staff.clinician.cost_per_hour: {dist: gamma, mean: 68, sd: 7}\n")
+    return root
+
+
+@contextlib.contextmanager
+def _serve(root: Path):
+    """The app for ``root``, served by uvicorn on 127.0.0.1 until the block ends (as Ctrl-C stops it)."""
+    import uvicorn
+
+    from icssim.app.serve import bind
+    from icssim.app.server import create_app
+
     sock = bind(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = uvicorn.Server(uvicorn.Config(create_app(root, workers=1), log_level="warning"))
+        app = create_app(root, workers=1)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.time() + 10
     while not server.started and time.time() < deadline:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.jobs.stop_all()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app, served by uvicorn on 127.0.0.1 for this module, over a folder of two small scenarios."""
+    with _serve(_demo_folder(tmp_path_factory.mktemp("app"))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +231,55 @@ def test_every_form_fits_a_phone(browser, app_url, path):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"wider than 390 px: {wide}"
     finally:
         context.close()
+
+
+def _no_wider_than(page, width: int) -> None:
+    wide = page.evaluate("""() => [...document.querySelectorAll('body *')]
+        .filter(e => !e.closest('.table-scroll') && e.getBoundingClientRect().right > innerWidth + 1)
+        .map(e => e.tagName + '.' + e.className).slice(0, 5)""")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"wider than {width} px: {wide}"
+
+
+def test_runs_are_listed_again_after_a_restart(browser, tmp_path):
+    """Run a scenario, stop the app, start it again: the run is listed with its report, and a job the
+    app was killed during (its record still says running) is shown as interrupted; at 1280 and 390 px."""
+    root = _demo_folder(tmp_path / "work")
+    with _serve(root) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=url)
+        context.set_default_timeout(TIMEOUT)
+        page = context.new_page()
+        page.goto("/scenarios/demo")
+        page.locator("form[action='/run'] input[name=replications]").fill("2")
+        page.get_by_role("button", name="Run", exact=True).click()
+        _wait_done(page)
+        job = page.url.rsplit("/", 1)[-1]
+        context.close()
+    records = root / "results" / ".app" / "jobs"
+    killed = {**json.loads((records / f"{job}.json").read_text()), "id": "0123456789ab", "state": "running",
+              "done": 1, "total": 60, "folder": "", "finished": None, "title": "Run demo (60 replications)"}
+    (records / "0123456789ab.json").write_text(json.dumps(killed))   # as a killed app leaves it
+    shots = Path(os.environ.get("ICSSIM_APP_SHOTS") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with _serve(root) as url:
+        for width in (1280, 390):
+            context = browser.new_context(viewport={"width": width, "height": 900}, base_url=url,
+                                          device_scale_factor=1)
+            context.set_default_timeout(TIMEOUT)
+            page = context.new_page()
+            page.goto("/")
+            listed = page.locator("ul.jobs li")
+            sync_api.expect(listed).to_have_count(2)
+            sync_api.expect(listed.nth(0).locator(".state")).to_have_text("interrupted")
+            sync_api.expect(listed.nth(1).locator(".state")).to_have_text("done")
+            _no_wider_than(page, width)
+            page.locator("ul.jobs").screenshot(path=str(shots / f"app-jobs-restart-{width}.png"))
+            listed.nth(0).get_by_role("link").click()
+            sync_api.expect(page.locator("#message")).to_contain_text("interrupted: the app stopped while this ran")
+            sync_api.expect(page.locator("#job")).to_contain_text("1 of 60 replications")
+            _no_wider_than(page, width)
+            page.screenshot(path=str(shots / f"app-job-interrupted-{width}.png"))
+            page.goto(f"/jobs/{job}")
+            sync_api.expect(page.locator("#state")).to_have_text("done")
+            page.get_by_role("link", name="Open results/demo").click()
+            sync_api.expect(page.frame_locator("iframe.report").locator("h1").first).to_contain_text("demo")
+            context.close()

@@ -5,7 +5,9 @@ telling the server its progress through a pipe (:class:`Progress`) and hearing i
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -27,10 +29,13 @@ class Cancelled(Exception):
 
 class Progress:
     """What a job's process tells the server (progress, its step, its folder, its outcome), and the
-    cancel it hears from it."""
+    cancel it hears from it. If the server has gone (its pipe is closed), what it would have been
+    told is kept here (:attr:`seen`), for the job's record."""
 
     def __init__(self, events, cancel) -> None:
         self.events = events
+        self.gone = False
+        self.seen: dict[str, Any] = {"done": 0}
         self.cancelled = threading.Event()
         self.cancel_message = "cancelled: nothing was written for this run"
         self._main = threading.main_thread().ident
@@ -68,13 +73,24 @@ class Progress:
     def tick(self, n: int = 1) -> None:
         if self.cancelled.is_set():
             raise Cancelled()
-        self.events.send(("tick", n))
+        self.seen["done"] += n
+        self._send(("tick", n))
 
     def set(self, **values: Any) -> None:
-        self.events.send(("set", values))
+        self.seen.update(values)
+        self._send(("set", values))
 
     def data(self, **values: Any) -> None:
-        self.events.send(("data", values))
+        self.seen.setdefault("data", {}).update(values)
+        self._send(("data", values))
+
+    def _send(self, message: tuple) -> None:
+        if self.gone:
+            return
+        try:
+            self.events.send(message)
+        except OSError:   # the server has gone: the job stops (its cancel pipe has ended too)
+            self.gone = True
 
 
 #: Modules a job's worker processes need, loaded once by the job's own fork server where worker
@@ -101,9 +117,10 @@ def worker_start_method() -> str:
     return multiprocessing.get_start_method()
 
 
-def job_main(work: Callable[..., None], args: tuple, events, cancel) -> None:
-    """A job's process: run ``work``, then tell the server how it ended. Ctrl-C reaches it (as it
-    reaches the server) only while it simulates (:meth:`Progress.simulating`)."""
+def job_main(work: Callable[..., None], args: tuple, events, cancel, record: str | None = None) -> None:
+    """A job's process: run ``work``, then tell the server how it ended; if the server has gone,
+    write the ending into the job's ``record`` (:mod:`icssim.app.jobs`) instead. Ctrl-C reaches it (as
+    it reaches the server) only while it simulates (:meth:`Progress.simulating`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     progress = Progress(events, cancel)
     progress.data(workers_start_method=worker_start_method())
@@ -122,11 +139,32 @@ def job_main(work: Callable[..., None], args: tuple, events, cancel) -> None:
     except Exception as exc:  # a bug: say so, keep the server running
         progress.data(traceback=traceback.format_exc())
         end = {"state": "failed", "message": f"a bug in icssim ({type(exc).__name__}: {exc})"}
-    try:
-        progress.set(**end)
-    except OSError:   # the server has gone
-        pass
+    progress.set(**end)
+    if progress.gone and record:
+        _end_record(Path(record), progress.seen)
     events.close()
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a job's record (:mod:`icssim.app.jobs`) as JSON, aside and then renamed into place, so
+    that a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _end_record(path: Path, seen: dict[str, Any]) -> None:
+    """Write how a job ended into its record, the server having gone while it ran."""
+    try:
+        job = json.loads(path.read_text(encoding="utf-8"))
+        job.update({k: seen[k] for k in ("state", "message", "folder") if k in seen})
+        job["done"] = int(job.get("done") or 0) + seen["done"]   # the record has what was done before it started
+        job["message"] = f"{job.get('message', '')} (the app stopped while this ran)".strip()
+        job["finished"] = time.time()
+        write_record(path, job)
+    except (OSError, ValueError, AttributeError):   # no record to end: the app lists it as interrupted
+        pass
 
 
 def run_job(progress: Progress, scenario, replications: int, source: str, workers: int | None,

@@ -20,6 +20,14 @@ replication), which stops its workers. A cancelled run keeps its finished replic
 store, and the rest writes nothing. Once every replication is in, the results are written (a
 cancel then comes too late).
 
+The list of jobs outlives the server: each job's record (what it was, how far it went, how it
+ended, its folder) is kept in ``results/.app/jobs/<id>.json``, written when it starts and when it
+ends, and read again when the app starts (:meth:`Jobs.restore`). A job whose record still says
+running when the app starts was stopped with the app (killed, or the machine went down): it is
+listed as interrupted. If the server goes while a job runs, the job's process cancels itself (its
+pipe from the server ends) and writes its own record's ending. Results folders the app wrote
+before it kept records (``metadata.json`` naming ``# from icssim app``) are listed too.
+
 Each run publishes into a folder of its own (the first free of ``results/<name>``,
 ``<name>-2`` ...; :mod:`icssim.output_folder` writes it aside and renames it into place), so two
 people running the same scenario at once never write into one folder and never replace a result.
@@ -27,6 +35,9 @@ people running the same scenario at once never write into one folder and never r
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import multiprocessing
 import threading
 import time
@@ -36,7 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from icssim.app.job_process import compare_job, job_main, psa_job, run_job, whatif_job
+from icssim.app.job_process import compare_job, job_main, psa_job, run_job, whatif_job, write_record
 from icssim.errors import IcssimError
 from icssim.output_folder import free_name, inside
 
@@ -44,6 +55,14 @@ from icssim.output_folder import free_name, inside
 MAX_REPLICATIONS = 200
 #: Seconds a cancelled job's process may take to stop its workers and clean up before it is killed.
 KILL_AFTER = 60.0
+#: Where job records are kept, inside the results folder (hidden: not a result).
+RECORDS = Path(".app") / "jobs"
+#: Most job records read when the app starts (the newest).
+MAX_RECORDS = 200
+#: What a record keeps of a job.
+RECORD_FIELDS = ("id", "kind", "title", "total", "done", "state", "message", "folder", "started", "finished")
+#: What a record keeps of a job's data (the page shows them).
+RECORD_DATA = ("warnings", "answer")
 #: Modules a job's process needs, imported once by the fork server so that each job starts quickly.
 PRELOAD = ["icssim.app.jobs", "icssim.app.job_process", "icssim.experiments", "icssim.results"]
 
@@ -57,7 +76,7 @@ class Job:
     title: str
     total: int
     done: int = 0
-    state: str = "running"   # running, done, failed, cancelled
+    state: str = "running"   # running, done, failed, cancelled, interrupted (stopped with the app)
     message: str = ""
     folder: str = ""         # the results folder, relative to results/
     started: float = field(default_factory=time.time)
@@ -73,6 +92,17 @@ class Job:
     @property
     def seconds(self) -> float:
         return (self.finished or time.time()) - self.started
+
+    def record(self) -> dict[str, Any]:
+        """What is kept of this job across restarts of the app (:data:`RECORDS`)."""
+        return {**{name: getattr(self, name) for name in RECORD_FIELDS},
+                "data": {k: self.data[k] for k in RECORD_DATA if k in self.data}}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Job:
+        job = cls(**{name: record[name] for name in RECORD_FIELDS})
+        job.data.update(record.get("data") or {})
+        return job
 
     def apply(self, message: tuple) -> None:
         """Take one message from the job's process (:class:`Progress` sends them)."""
@@ -105,6 +135,45 @@ class Jobs:
         self.workers = workers
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+
+    @property
+    def records(self) -> Path:
+        return self.results / RECORDS
+
+    def save(self, job: Job) -> None:
+        """Keep ``job``'s record (written aside and renamed, so a reader never sees half of it); a
+        record that cannot be written costs only its listing after a restart."""
+        try:
+            write_record(self.records / f"{job.id}.json", job.record())
+        except OSError:
+            pass
+
+    def restore(self) -> int:
+        """List again the jobs of earlier sessions (their records, newest first, at most
+        :data:`MAX_RECORDS`), and the results folders the app wrote before it kept records; a job
+        still running by its record was stopped with the app and is shown as interrupted. Return how
+        many were listed."""
+        found: list[Job] = []
+        files = sorted(self.records.glob("*.json"), key=_mtime, reverse=True)[:MAX_RECORDS] \
+            if self.records.is_dir() else []
+        for file in files:
+            try:
+                job = Job.from_record(json.loads(file.read_text(encoding="utf-8")))
+            except (OSError, ValueError, KeyError, TypeError):   # not a record of this app: leave it
+                continue
+            if job.state == "running" and job.id not in self._jobs:
+                job.state = "interrupted"
+                job.message = ("interrupted: the app stopped while this ran"
+                               + (f"; its finished part is in results/{job.folder}/" if job.folder else ""))
+                job.finished = job.finished or _mtime(file)
+                self.save(job)
+            found.append(job)
+        folders = {j.folder for j in found if j.folder}
+        found += [j for j in _jobs_from_folders(self.results) if j.folder not in folders]
+        with self._lock:
+            for job in found:
+                self._jobs.setdefault(job.id, job)
+        return len(found)
 
     @staticmethod
     def warm() -> None:
@@ -146,12 +215,15 @@ class Jobs:
         ctx = context()
         events, events_end = ctx.Pipe(duplex=False)     # job -> server
         cancel_end, cancel = ctx.Pipe(duplex=False)     # server -> job
-        process = ctx.Process(target=job_main, args=(work, args, events_end, cancel_end),
+        record = str(self.records / f"{job.id}.json")
+        process = ctx.Process(target=job_main, args=(work, args, events_end, cancel_end, record),
                               name=f"icssim-app-{job.id}")
         job.data["process"] = process
         with self._lock:
             self._jobs[job.id] = job
-        watcher = threading.Thread(target=_follow, args=(job, process, events, events_end, cancel, cancel_end),
+        self.save(job)
+        watcher = threading.Thread(target=_follow, args=(job, process, events, events_end, cancel, cancel_end,
+                                                         self.save),
                                    name=f"icssim-app-{job.id}", daemon=True)
         job.data["watcher"] = watcher
         watcher.start()
@@ -229,13 +301,14 @@ class Jobs:
 # ---------------------------------------------------------------- the server's side of a job
 
 
-def _follow(job: Job, process, events, events_end, cancel, cancel_end) -> None:
+def _follow(job: Job, process, events, events_end, cancel, cancel_end, save: Callable[[Job], None]) -> None:
     """Start the job's process, apply its messages to ``job`` until it ends, pass on a cancel (and
-    kill the process if it has not stopped ``KILL_AFTER`` s later)."""
+    kill the process if it has not stopped ``KILL_AFTER`` s later), then ``save`` its record."""
     try:
         process.start()
     except Exception as exc:   # no process could be started: say so, keep the server running
         job.state, job.message, job.finished = "failed", f"the run's process could not start ({exc})", time.time()
+        save(job)
         return
     job.pid = process.pid
     events_end.close()   # the job holds the other ends: end of file when it exits
@@ -273,6 +346,7 @@ def _follow(job: Job, process, events, events_end, cancel, cancel_end) -> None:
             job.message = f"the run's process stopped unexpectedly (exit code {process.exitcode})"
             end = "failed"
     job.state = end
+    save(job)
 
 
 def _take(job: Job, message: tuple) -> str | None:
@@ -289,6 +363,54 @@ def _ready(events) -> bool:
         return events.poll(0)
     except (EOFError, OSError):
         return False
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+#: What each kind of results folder is called in the list of jobs.
+_TITLES = {"run": "Run", "compare": "Compare", "whatif": "What if", "sweep": "PSA"}
+
+
+def _jobs_from_folders(results: Path) -> list[Job]:
+    """The results folders the app wrote (their ``metadata.json`` names ``# from icssim app``, as the
+    app writes it), as finished jobs; a run's ``-interrupted`` folder as a cancelled one."""
+    found = []
+    for folder in results.iterdir() if results.is_dir() else []:
+        meta_file = folder / "metadata.json"
+        if folder.name.startswith(".") or folder.is_symlink() or not meta_file.is_file():
+            continue
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            command = str(meta.get("command", ""))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if "# from icssim app" not in command and meta.get("kind") != "whatif":
+            continue
+        kind = str(meta.get("kind", "run"))
+        names = meta.get("scenarios") or [meta.get("scenario", folder.name)]
+        names = [str(n) for n in names] if isinstance(names, (list, dict)) else [str(names)]
+        what = f"PSA {folder.name}" if kind == "sweep" else f"{_TITLES.get(kind, kind)} {' vs '.join(names)}"
+        interrupted = command.endswith("# interrupted")
+        finished = _mtime(meta_file)
+        try:
+            finished = dt.datetime.fromisoformat(str(meta["date"])).timestamp()
+        except (KeyError, ValueError):
+            pass
+        wall = meta.get("wall_seconds")
+        reps = meta.get("replications")
+        total = reps * len(names) if isinstance(reps, int) and kind in ("run", "compare") else 0
+        job = Job("f" + hashlib.sha1(folder.name.encode()).hexdigest()[:11], kind, what, total, done=total,
+                  state="cancelled" if interrupted else "done", folder=folder.name, finished=finished,
+                  started=finished - (wall if isinstance(wall, (int, float)) else 0.0),
+                  message=(f"cancelled: its finished replications are in results/{folder.name}/" if interrupted
+                           else f"wrote results/{folder.name}/ (listed from its folder)"))
+        found.append(job)
+    return found
 
 
 def _sweep_name(path: Path) -> str:

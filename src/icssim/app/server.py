@@ -12,6 +12,7 @@ import contextlib
 import io
 import itertools
 import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,10 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     """The app for the working directory ``root`` (its ``scenarios/`` and ``results/``)."""
     ws = Workspace(root)
     jobs = Jobs(ws.results, workers)
+    jobs.restore()   # the jobs of earlier sessions, from their records and results folders
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["max_replications"] = MAX_REPLICATIONS
+    templates.env.filters["when"] = _when
     svg_cache: dict[tuple[str, float], bytes] = {}
     svg_lock = threading.Lock()
     allowed = hosts or LOCAL_HOSTS
@@ -278,7 +281,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     async def job_page(request: Request) -> Response:
         job = jobs.get(request.path_params["id"])
         if job is None:
-            return refused(request, IcssimError("no such run (the app keeps runs only while it runs)"), 404)
+            return refused(request, IcssimError("no such run (no record of it in results/.app/jobs/)"), 404)
         return page(request, "job.html", job=job)
 
     async def job_json(request: Request) -> Response:
@@ -350,6 +353,11 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     app.state.workspace = ws
     app.state.jobs = jobs
     return app
+
+
+def _when(timestamp: float) -> str:
+    """A job's time for its page: the date and minute, in this machine's time zone."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 
 def _whole(text: str, what: str = "replications") -> int:
