@@ -597,3 +597,72 @@ def test_a_job_whose_server_is_killed_ends_its_own_record(workdir):
         again = TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
     page = again.get(location)
     assert page.status_code == 200 and 'href="/results/demo-interrupted"' in page.text
+
+
+def _psa_form(page: str) -> dict[str, str]:
+    """The PSA edit form's fields as the page fills them (the remove boxes unticked)."""
+    import re
+
+    fields = re.findall(r'name="(p\d+\.[a-z]+|rows)" value="([^"]*)"', page)
+    form = {k: v for k, v in fields if not k.endswith("remove")}
+    for m in re.finditer(r'<select name="(p\d+\.dist)">(.*?)</select>', page, re.S):
+        chosen = re.search(r"<option selected>(\w+)", m.group(2))
+        form[m.group(1)] = chosen.group(1) if chosen else "gamma"
+    return form
+
+
+def test_edit_a_psas_distributions_with_the_clis_messages(client, workdir):
+    """A PSA file's distributions in a form: a value the schema refuses gets the message ``icssim psa``
+    prints for it, beside its parameter; a key path that the base scenarios lack is refused as the
+    CLI refuses it; a good edit is saved as a new PSA file (comments kept, the change listed), which
+    the CLI reads, and the original is untouched."""
+    from icssim.errors import ScenarioError
+    from icssim.sweep.spec import load_sweep
+
+    _small_psa(workdir)
+    sweeps = workdir / "scenarios" / "sweeps"
+    original = (sweeps / "tiny_psa.yaml").read_text()
+    page = client.get("/psa/tiny_psa/edit")
+    assert page.status_code == 200 and "health.states.ill_moderate.utility" in page.text
+    assert client.get("/psa/grid/edit").status_code == 404          # not a PSA
+    assert client.get("/psa/..%2Ftiny_psa/edit").status_code == 404
+    form = _psa_form(page.text)
+    assert form["rows"] == "3" and form["p0.sd"] == "0.05" and form["p0.dist"] == "beta"
+
+    bad = client.post("/psa/tiny_psa/edit", data={**form, "p0.sd": "0.5", "action": "check"})
+    assert bad.status_code == 422
+    (sweeps / "by_hand.yaml").write_text(original.replace("sd: 0.05", "sd: 0.5"))
+    with pytest.raises(ScenarioError) as cli:
+        load_sweep(sweeps / "by_hand.yaml")
+    (sweeps / "by_hand.yaml").unlink()
+    expected = cli.value.problems[0].message
+    assert expected == "a beta distribution with mean 0.75 needs sd below 0.433, found 0.5"
+    assert '<p class="message">scenarios/sweeps/tiny_psa.yaml:' in bad.text and expected in bad.text
+    assert 'href="#p-health.states.ill_moderate.utility"' in bad.text and 'value="0.5"' in bad.text
+
+    typo = client.post("/psa/tiny_psa/edit", data={**form, "p2.key": "services.adult_inpatient.cost_per_bed_dya",
+                                                    "p2.dist": "gamma", "p2.mean": "5", "p2.sd": "1"})
+    assert typo.status_code == 422 and "did you mean &#39;services.adult_inpatient.cost_per_bed_day&#39;" in typo.text
+    assert "/tmp" not in typo.text and str(workdir) not in typo.text   # files named as in the folder
+
+    good = {**form, "p0.dist": "beta", "p0.sd": "0.08", "p1.remove": "1", "new_name": "tiny_psa_wide"}
+    checked = client.post("/psa/tiny_psa/edit", data={**good, "action": "check"})
+    assert checked.status_code == 200 and "2 change(s); all checks pass" in checked.text
+    saved = client.post("/psa/tiny_psa/edit", data={**good, "action": "save"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"] == "/psa?sweep=tiny_psa_wide&saved=1"
+    new = sweeps / "tiny_psa_wide.yaml"
+    text = new.read_text()
+    assert "# the file's own draws" in text and "from tiny_psa.yaml" in text
+    assert "health.states.ill_moderate.utility: beta(mean 0.75, sd 0.08) (was beta(mean 0.75, sd 0.05))" in text
+    assert "removed services.adult_inpatient.cost_per_bed_day" in text
+    sweep = load_sweep(new)                                            # the CLI reads it
+    assert sweep.name == "tiny_psa_wide" and list(sweep.spec.parameters) == ["health.states.ill_moderate.utility"]
+    assert sweep.spec.parameters["health.states.ill_moderate.utility"].sd == 0.08
+    assert (sweeps / "tiny_psa.yaml").read_text() == original
+    assert "Saved as scenarios/sweeps/tiny_psa_wide.yaml" in client.get(saved.headers["location"]).text
+    again = client.post("/psa/tiny_psa/edit", data={**good, "action": "save"})
+    assert again.status_code == 422 and "tiny_psa_wide.yaml exists" in again.text and new.read_text() == text
+    other_site = client.post("/psa/tiny_psa/edit", data={**good, "action": "save", "new_name": "x"},
+                             headers={"Origin": "http://example.com"})
+    assert other_site.status_code == 403 and not (sweeps / "x.yaml").exists()
+

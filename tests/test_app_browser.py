@@ -283,3 +283,38 @@ def test_runs_are_listed_again_after_a_restart(browser, tmp_path):
             page.get_by_role("link", name="Open results/demo").click()
             sync_api.expect(page.frame_locator("iframe.report").locator("h1").first).to_contain_text("demo")
             context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_path):
+    """From the PSA page to a PSA file's distributions: a bad sd gets the command line's message beside
+    its parameter, a good one is saved as a new PSA file that the PSA page then offers; no wider than
+    the screen at 1280 and 390 px."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT)
+    key = "services.ed_team.staff.clinician.cost_per_hour"
+    try:
+        page = context.new_page()
+        page.goto("/psa")
+        page.locator('a[href="/psa/demo_psa/edit"]').click()
+        sync_api.expect(page.locator("h1")).to_have_text("demo_psa: the uncertain parameters")
+        param = page.locator(f'fieldset[id="p-{key}"]')
+        param.locator("select").select_option("beta")
+        page.get_by_role("button", name="Check").click()
+        message = page.locator(f'fieldset[id="p-{key}"] .message')
+        sync_api.expect(message).to_contain_text(
+            f"{key}: a beta distribution (a probability or utility) needs a mean between 0 and 1, found 68")
+        sync_api.expect(page.locator(".summary[role=alert]")).to_contain_text("1 problem(s)")
+        _no_wider_than(page, width)
+        shots = Path(os.environ.get("ICSSIM_APP_SHOTS") or tmp_path)
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"app-psa-edit-{width}.png"), full_page=True)
+        page.locator(f'fieldset[id="p-{key}"] select').select_option("gamma")
+        page.locator(f'fieldset[id="p-{key}"] input[name$=".sd"]').fill("14")
+        page.locator("input[name=new_name]").fill(f"demo_psa_wide_{width}")
+        page.get_by_role("button", name="Save as new PSA file").click()
+        sync_api.expect(page.locator("p.ok[role=status]")).to_have_text(
+            f"Saved as scenarios/sweeps/demo_psa_wide_{width}.yaml.")
+        sync_api.expect(page.locator("select[name=sweep]")).to_have_value(f"demo_psa_wide_{width}")
+    finally:
+        context.close()

@@ -278,6 +278,49 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         return page(request, "psa.html", 422 if error else 200, files=files, values=values, error=error,
                     max_draws=MAX_DRAWS)
 
+    async def psa_edit_page(request: Request) -> Response:
+        """A PSA file's parameters and their distributions in a form: checked as ``icssim psa`` checks
+        the file, saved as a new sweep file beside it."""
+        from icssim.app.psa import DISTRIBUTIONS, check_new_name, edit_psa, psa_rows, rows_from_form, write_new
+
+        name = request.path_params["name"]
+        try:
+            rows = await run_in_threadpool(psa_rows, ws.sweeps, name)
+        except IcssimError as exc:
+            return refused(request, exc, 404)
+        context: dict[str, Any] = {"name": name, "distributions": DISTRIBUTIONS, "inline": {}, "other": [],
+                                   "new_name": "", "note": "", "name_error": "", "changes": []}
+        if request.method == "GET":
+            return page(request, "psa_edit.html", rows=rows, **context)
+        try:
+            values = await form(request)
+        except PermissionError as exc:
+            return refused(request, exc, 403)
+        except IcssimError as exc:
+            return refused(request, exc)
+        rows = rows_from_form(values, min(_whole(values.get("rows", "0") or "0", "rows"), 200))
+        context["new_name"] = new_name = values.get("new_name", "").strip()
+        target = None
+        if values.get("action") == "save":
+            try:
+                target = check_new_name(ws.sweeps, new_name)
+            except IcssimError as exc:
+                context["name_error"] = str(exc)
+        text, inline, other = await run_in_threadpool(edit_psa, ws.sweeps, name, rows, new_name if target else "")
+        context["changes"] = [line[4:] for line in text.splitlines()[1:] if line.startswith("#   ")]
+        if inline or other or context["name_error"]:
+            return page(request, "psa_edit.html", 422, rows=rows, **{**context, "inline": inline, "other": other})
+        if target is not None:
+            try:
+                await run_in_threadpool(write_new, target, text)
+            except IcssimError as exc:
+                return page(request, "psa_edit.html", 422, rows=rows, **{**context, "name_error": str(exc)})
+            return RedirectResponse(f"/psa?sweep={quote(target.stem)}&saved=1", status_code=303)
+        n = len(context["changes"])
+        context["note"] = (f"{n} change(s); all checks pass. Give the new PSA file a name and save it."
+                           if n else "Nothing changed; all checks pass.")
+        return page(request, "psa_edit.html", rows=rows, **context)
+
     async def job_page(request: Request) -> Response:
         job = jobs.get(request.path_params["id"])
         if job is None:
@@ -327,6 +370,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         Route("/compare", compare_page, methods=["GET", "POST"]),
         Route("/explore", explore_page, methods=["GET", "POST"]),
         Route("/psa", psa_page, methods=["GET", "POST"]),
+        Route("/psa/{name}/edit", psa_edit_page, methods=["GET", "POST"]),
         Route("/jobs/{id}", job_page),
         Route("/jobs/{id}/status", job_json),
         Route("/jobs/{id}/cancel", job_cancel, methods=["POST"]),
