@@ -666,3 +666,40 @@ def test_edit_a_psas_distributions_with_the_clis_messages(client, workdir):
                              headers={"Origin": "http://example.com"})
     assert other_site.status_code == 403 and not (sweeps / "x.yaml").exists()
 
+
+def test_route_a_step_elsewhere_checked_and_saved_as_extends(client, workdir):
+    """Where a step's branches go is on the scenario's page, each a choice of the pathway's steps:
+    a step that does not exist gets the command line's message beside the branch, and a new route
+    is saved in a file that ``extends`` the original with only that step's routing."""
+    from icssim.scenario import provenance
+
+    target = "pathway.steps.gp.next.0.to"
+    page = client.get("/scenarios/demo")
+    assert page.status_code == 200 and f'<select id="f-{target}" name="{target}"' in page.text
+    assert '<option selected>assess</option>' in page.text and "<option>watchful</option>" in page.text
+    assert 'name="pathway.steps.treat.next"' in page.text                    # a route written as a name
+    explore = client.get("/explore?scenario=demo").text
+    assert "pathway.steps.gp.next.0.p" in explore and target not in explore   # a what-if varies numbers
+
+    bad = client.post("/scenarios/demo", data={target: "nowhere"})
+    assert bad.status_code == 422
+    assert (f"{target}: step &#39;nowhere&#39; is not defined; defined: gp, assess, treat, ae, admit, watchful, "
+            "recovered") in bad.text
+
+    unbalanced = client.post("/scenarios/demo", data={"pathway.steps.gp.next.0.p": "0.5"})
+    assert unbalanced.status_code == 422                 # a problem of the whole list, beside its first probability
+    assert ('<p class="message" id="e-pathway.steps.gp.next.0.p">pathway.steps.gp.next: branch probabilities must '
+            "add up to 1, found 0.65</p>") in unbalanced.text
+
+    saved = client.post("/scenarios/demo", data={target: "watchful", "pathway.steps.treat.next": "gp",
+                                                 "action": "save", "new_name": "demo_rerouted"},
+                        follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    text = (workdir / "scenarios" / "demo_rerouted.yaml").read_text()
+    assert "extends: demo.yaml" in text and "next: gp  # was recovered (scenarios/demo.yaml:" in text
+    new, base = (load_scenario(workdir / "scenarios" / n) for n in ("demo_rerouted.yaml", "demo.yaml"))
+    changed = differences(provenance(base).raw, provenance(new).raw)
+    assert changed["pathway"] == {"steps": {"gp": {"next": [{"to": "watchful", "p": 0.85},
+                                                            {"to": "watchful", "p": 0.15}]},
+                                            "treat": {"next": "gp"}}}
+    assert [b.to for b in new.pathway.steps["gp"].next] == ["watchful", "watchful"]

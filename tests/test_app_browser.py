@@ -318,3 +318,36 @@ def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_
         sync_api.expect(page.locator("select[name=sweep]")).to_have_value(f"demo_psa_wide_{width}")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_send_a_branch_of_a_step_elsewhere(browser, app_url, width, tmp_path):
+    """Where a step's branch goes is a choice of the pathway's steps: choose another, check it (the
+    command line's checks) and save the new scenario, which extends the original."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT)
+    target = "pathway.steps.gp.next.0.to"
+    try:
+        page = context.new_page()
+        page.goto("/scenarios/demo")
+        _open_group(page, "pathway / steps / gp")
+        branch = page.locator(f'select[name="{target}"]')
+        sync_api.expect(branch).to_have_value("assess")
+        sync_api.expect(page.locator(f'label[for="f-{target}"]')).to_have_text("next › #1 › goes to")
+        branch.select_option("watchful")
+        page.get_by_role("button", name="Check").click()
+        sync_api.expect(page.locator("p.ok[role=status]")).to_have_text(
+            "1 value(s) changed; all checks pass. Give the new scenario a name and save it.")
+        _no_wider_than(page, width)
+        page.locator(f'select[name="{target}"]').scroll_into_view_if_needed()
+        shots = Path(os.environ.get("ICSSIM_APP_SHOTS") or tmp_path)
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / f"app-route-{width}.png"))
+        page.locator("input[name=new_name]").fill(f"demo_gp_watchful_{width}")
+        page.get_by_role("button", name="Save as new scenario").click()
+        sync_api.expect(page.locator("h1")).to_have_text(f"demo_gp_watchful_{width}")
+        sync_api.expect(page.locator("p.ok[role=status]")).to_contain_text("(extends demo.yaml)")
+        _open_group(page, "pathway / steps / gp")
+        sync_api.expect(page.locator(f'select[name="{target}"]')).to_have_value("watchful")
+    finally:
+        context.close()

@@ -206,7 +206,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         fields, error = [], ""
         if name:
             try:
-                fields = ws.fields(await run_in_threadpool(ws.load, name))
+                fields = ws.numbers(await run_in_threadpool(ws.load, name))
             except IcssimError as exc:
                 return refused(request, exc, 404)
         if request.method == "POST":
@@ -223,7 +223,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         from icssim.app.whatif import MAX_POINTS, MAX_VALUES, Point
 
         scenario = ws.load(name)
-        known = {f.key for f in ws.fields(scenario)}
+        known = {f.key for f in ws.numbers(scenario)}
         keys, lists = [], []
         for suffix in ("", "2"):
             key = values.get("key" + suffix, "").strip()

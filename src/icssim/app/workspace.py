@@ -44,6 +44,8 @@ class Field:
     value: Any
     comment: str
     where: str
+    #: for a routing target (a step a branch goes to): the steps it may name; empty for a number
+    choices: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -63,6 +65,8 @@ class Field:
     def label(self) -> str:
         depth = 3 if self.path[:2] == ("pathway", "steps") else 2
         rest = self.path[min(depth, len(self.path) - 1):]
+        if self.choices:   # where a branch goes: "next › #1 › goes to"
+            rest = (*(rest[:-1] if rest[-1] == "to" else rest), "goes to")
         return " › ".join(str(p).replace("_", " ") if isinstance(p, str) else f"#{p + 1}" for p in rest)
 
 
@@ -164,13 +168,20 @@ class Workspace:
             except Exception:  # noqa: BLE001 (its page shows the loader's message)
                 continue
 
+    def numbers(self, scenario) -> list[Field]:
+        """The numbers among :meth:`fields` (what a what-if may vary)."""
+        return [f for f in self.fields(scenario) if not f.choices]
+
     def fields(self, scenario) -> list[Field]:
-        """Every number of ``scenario`` a planner may change (numbers, spans such as ``2 weeks`` and rates),
-        with the comment that cites its source and the file and line it was read from."""
+        """Every value of ``scenario`` a planner may change, with the comment that cites its source
+        and the file and line it was read from: its numbers (spans such as ``2 weeks`` and rates
+        included), and where each routing branch of the pathway goes (``next: [{to: treat, p: 0.8},
+        ...]``, ``next: recovered``, ``on_reject: {to: gp}``), one of the pathway's steps."""
         from icssim.scenario import provenance
 
         prov = provenance(scenario)
         found: list[Field] = []
+        steps = tuple(str(k) for k, v in ((prov.raw.get("pathway") or {}).get("steps") or {}).items() if v is not None)
 
         def walk(node: Any, path: tuple[Any, ...]) -> None:
             if isinstance(node, dict):
@@ -181,6 +192,10 @@ class Workspace:
                     walk(v, (*path, i))
             elif path in SKIP:
                 return
+            elif isinstance(node, str) and _is_target(path, steps):
+                file, line = prov.where(path)
+                where = f"{self.relative(file)}:{line}" if line else self.relative(file)
+                found.append(Field(path, node, _comment_for(prov, path), where, steps))
             elif (isinstance(node, (int, float)) and not isinstance(node, bool)) or \
                     (isinstance(node, str) and _SPAN.match(node)):
                 file, line = prov.where(path)
@@ -253,6 +268,23 @@ class Workspace:
         return target
 
 
+#: Keys under a step that hold routing (a step name, a branch or a list of branches); ``then`` is
+#: also found under ``dropout`` and ``missed``.
+ROUTING = {"next", "then", "on_reject"}
+
+
+def _is_target(path: tuple[Any, ...], steps: tuple[str, ...]) -> bool:
+    """Whether ``path`` is where a routing branch of a pathway step goes: ``pathway.steps.<step>``,
+    then a routing key (and branches, nested lists) ending at ``to``, or the routing key itself
+    when it names a step (``next: recovered``)."""
+    if len(path) < 4 or path[:2] != ("pathway", "steps") or not steps:
+        return False
+    keys = [p for p in path[3:] if isinstance(p, str)]
+    if not set(keys) & ROUTING or not set(keys) <= ROUTING | {"to", "dropout", "missed"}:
+        return False
+    return path[-1] == "to" or path[-1] in ROUTING
+
+
 def _stamp(files: list[str]) -> tuple:
     """When each file was last changed (None if it is gone)."""
     out: list[tuple[str, int | None, int | None]] = []
@@ -296,13 +328,17 @@ def _set(raw: dict, path: tuple[Any, ...], value: Any) -> None:
 
 
 def split_problems(problems: list[Problem], by_key: dict[str, Field]) -> tuple[dict[str, list[str]], list[str]]:
-    """The loader's problems, each under the form field it names (or the nearest one above), the rest apart."""
+    """The loader's problems, each under the form field it names (or the nearest one above, or, for
+    a problem of a whole list such as a step's branches, its first field), the rest apart."""
     inline: dict[str, list[str]] = {}
     other: list[str] = []
     for p in problems:
         key = p.path
         while key and key not in by_key:
             key = key.rpartition(".")[0]
+        if not key and p.path:   # a routing list's probabilities: beside its first probability
+            under = [k for k in by_key if k.startswith(p.path + ".")]
+            key = next((k for k in under if k.endswith(".p")), under[0] if under else "")
         if key:
             inline.setdefault(key, []).append(f"{p.path}: {p.message}")
         else:
