@@ -31,7 +31,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("/", "/scenarios/ed_integrated", "/compare", "/explore", "/explore?scenario=ed_integrated", "/psa",
-         "/results")
+         "/psa/ed_psa/edit", "/results")
 
 
 def _free_port() -> int:
