@@ -326,6 +326,7 @@ def test_a_course_in_the_pathway_survives_pickling_whole():
     person.state, person.t, person.counter, person.status = 2, 1.25, 7, 1
     person.clocks[2], person.log = 0.5, [(0.25, 1, False), (1.0, 2, True)]
     person.hazards, person.due, person.admitted = [(3, 0.2)], 4.5, True
+    person.dui, person.returns = 0.75, 2  # (dui is NaN until treated, which compares unequal)
     copy = pickle.loads(pickle.dumps(person))
     assert type(copy) is Person
     assert [getattr(copy, f) for f in PERSON_FIELDS] == [getattr(person, f) for f in PERSON_FIELDS]

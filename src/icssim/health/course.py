@@ -119,6 +119,8 @@ class Outcomes:
     event_cost_by_event: np.ndarray | None = None
     event_services: tuple[str | None, ...] = ()  # [event] the service whose contact it is, or None
     measures: tuple = ()  # the plan's declared exit measures (:attr:`HealthPlan.measures`)
+    #: [person] times their course sent them back into the pathway (``health.returns``)
+    returns: np.ndarray | None = None
 
 
 def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -183,6 +185,7 @@ class _Course:
         self.remissions = np.zeros(n, dtype=np.int32)
         self.relapses = np.zeros(n, dtype=np.int32)
         self.first_remission = np.where(plan.remission[self.state], 0.0, np.nan)
+        self.returns = np.zeros(n, dtype=np.int32)
 
     def _draw(self, who: np.ndarray) -> np.ndarray:
         u = uniforms(self.tl.keys[who], self.counter[who])
@@ -282,12 +285,17 @@ class _Course:
         entries = np.array([entry for person in people for entry in person.log], dtype=float).reshape(-1, 3)
         owner = np.repeat(idx, counts)
         rank = np.arange(len(entries)) - np.repeat(np.cumsum(counts) - counts, counts)
+        # the state on leaving the pathway: the engine may have run a course past it (someone who
+        # left and could be sent back by health.returns), so it is read where the replay passes it
+        self.state_at_leave[idx] = -1
         for k in range(int(counts.max(initial=0))):
             at = rank == k
             who = owner[at]
             t = entries[at, 0]
             dest = entries[at, 1].astype(np.int64)
             anniversary = entries[at, 2].astype(bool)
+            passed = (self.state_at_leave[who] < 0) & (self.tl.leave[who] < t)
+            self.state_at_leave[who[passed]] = self.state[who[passed]]
             self._accrue(who, self.t[who], t, self._status(who, self.t[who]))
             self.t[who] = t
             moved = ~anniversary
@@ -304,7 +312,9 @@ class _Course:
         self.occurrence[idx] = np.array([person.occurrence for person in people], dtype=np.uint64)
         self.counter[idx] = np.array([person.counter for person in people], dtype=np.uint64)
         self.admitted[idx] = True  # admissions happen in the pathway, where the engine applied them
-        self.state_at_leave[idx] = self.state[idx]
+        unset = idx[self.state_at_leave[idx] < 0]
+        self.state_at_leave[unset] = self.state[unset]
+        self.returns[idx] = [person.returns for person in people]
 
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray, status: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
@@ -374,5 +384,5 @@ class _Course:
             event_names=self.plan.event_names, event_labels=self.plan.event_labels,
             events_in_pathway=self.events_in_pathway, state_at_leave=self.state_at_leave,
             event_cost_by_event=self.event_cost_by_event, event_services=self.plan.event_services,
-            measures=self.plan.measures,
+            measures=self.plan.measures, returns=self.returns,
         )

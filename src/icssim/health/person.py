@@ -13,6 +13,9 @@ the log of their moves) to :func:`icssim.health.course.follow`, which accrues th
 and carries on from there to the end of follow-up: one course per person. Unless a state escalates,
 the engine starts a course only when a death could first be due (:meth:`PathwayCourse.arrive`);
 the follow-up runs the courses of those who left before then from the records, on the same numbers.
+When a ``health.returns`` rule applies to someone who leaves, the engine runs their course on out of
+the pathway (:meth:`PathwayCourse.seek_return`) to the move that sends them back, if it comes
+before the run ends; they re-enter the pathway with the same :class:`Person`.
 
 Times are years since the person asked for help, like the follow-up's. An install compiles this
 module with the engine (mypyc, ``setup.py``): its classes are C structs there, so a new attribute
@@ -28,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from icssim.health.course import _splitmix, person_keys, uniforms
-from icssim.health.plan import LIFETIME_AGE, TREATED, WAITING, HealthPlan
+from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
 
 _MASK = (1 << 64) - 1
 _GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
@@ -74,7 +77,7 @@ def uniform(key: int, counter: int) -> float:
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted")
+                 "admitted", "dui", "returns")
 
 
 class Person:
@@ -82,7 +85,7 @@ class Person:
 
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted")
+                 "admitted", "dui", "returns")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
@@ -102,6 +105,8 @@ class Person:
         self.log: list[tuple[float, int, bool]] = []
         self.end = end
         self.admitted = False
+        self.dui = math.nan  # years ill before the first treatment started (NaN: not treated yet)
+        self.returns = 0  # times the course sent the person back into the pathway (health.returns)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as the constructor's arguments and the slots' values: a replication's records
@@ -166,6 +171,11 @@ class PathwayCourse:
         #: whether the engine may leave a course alone until a death could be due (see :meth:`arrive`):
         #: not when entering a state can escalate, as any move may then act on the pathway
         self.lazy = LAZY and not any(self.escalate)
+        #: per return rule (plan.returns): the states it sends back from and into (dead last), its probability
+        self.ret_to: list[list[bool]] = [list(r.to) for r in plan.returns]
+        self.ret_from: list[list[bool]] = [list(r.from_) for r in plan.returns]
+        self.ret_p: list[float] = [r.probability for r in plan.returns]
+        self.ret_at_exit: list[bool] = [r.at_exit for r in plan.returns]
 
     # ------------------------------------------------------------------ a person's start
     def arrive(self, cohort: int, attrs: list[float], span: float) -> tuple[int, float]:
@@ -211,10 +221,9 @@ class PathwayCourse:
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
         ill = attrs[self.dued_index] if self.dued_index >= 0 else 0.0
         end = max(LIFETIME_AGE - age, 0.0) if math.isinf(self.plan.follow_up) else self.plan.follow_up
-        if late:  # a lazy engine starts a course late (see arrive): few people, far apart
-            block, i = self._block(cohort, number, 1), 0
-        else:
-            block, i = self._draws(cohort, number), number % BLOCK
+        # (a lazy engine starts a course late, see arrive: from the same blocks, as every person who
+        # leaves with a return rule is started then: health.returns)
+        block, i = self._draws(cohort, number), number % BLOCK
         p = Person(block[0][i], cohort * self.n_levels + level, age, ill, self.n, end)
         cum = self.start_cum[p.group]
         u = block[1][i] * cum[-1]  # the person's draw 0 (course._Course._start_states)
@@ -358,10 +367,14 @@ class PathwayCourse:
         return self.escalate[state] if state < self.dead else NO_ESCALATION
 
     def treat(self, p: Person, t: float) -> None:
-        """Treatment starts ``t`` years after asking: treated hazards, scaled by the DUI effect."""
+        """Treatment starts ``t`` years after asking: treated hazards, scaled by the DUI effect. The
+        first treatment fixes the duration of untreated illness and its effect; treatment after a
+        return to the pathway (:meth:`seek_return`) keeps them, as the follow-up does."""
         self._spend(p, t)
-        per_year, after = self.dued
-        p.multiplier = math.exp(-per_year * max(0.0, p.ill_before + t - after))
+        if p.dui != p.dui:
+            p.dui = p.ill_before + t
+            per_year, after = self.dued
+            p.multiplier = math.exp(-per_year * max(0.0, p.dui - after))
         p.status = TREATED
         self._hazards(p)
 
@@ -378,6 +391,53 @@ class PathwayCourse:
         if p.state != self.dead:
             self._spend(p, min(t, p.end))
         p.seq += 1  # a pending health event finds the person gone
+
+
+    # ------------------------------------------------------------------ returns to the pathway
+    def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
+        """``p`` is out of the pathway (untreated since :meth:`park`): run their course, move by move,
+        until a return rule among the bits of ``rules`` sends them back, before ``limit`` years
+        after asking (the run's end). A rule acts on a move from one of its ``from`` states into
+        one of its ``to`` states (and, when ``leaving`` and the rule says ``at_exit``, on being in
+        one of them now), with its probability, drawn from the person's own stream. Returns the
+        rule's index, with ``p.t`` the time it acted, or -1 (``p`` is left at their last move
+        before ``limit``, or dead, or at the end of follow-up)."""
+        dead, to, origin, prob = self.dead, self.ret_to, self.ret_from, self.ret_p
+        n = len(prob)
+        if leaving:
+            for i in range(n):
+                if rules >> i & 1 and self.ret_at_exit[i] and to[i][p.state] and p.draw() < prob[i]:
+                    return i
+        while p.state != dead and p.t < p.end and p.due < limit:
+            before = p.state
+            self.advance(p)
+            after = p.state
+            if after == before or after == dead:
+                continue
+            for i in range(n):
+                if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
+                    return i
+        return -1
+
+    def park(self, p: Person) -> None:
+        """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now."""
+        p.status = UNTREATED
+        self._hazards(p)
+
+    def still_wants(self, p: Person, rule: int, t: float) -> bool:
+        """Run ``p``'s course (out of the pathway) to ``t`` years after asking, when a return by
+        ``rule`` is due: whether they are alive and still in one of its ``to`` states then."""
+        self.catch_up(p, t)
+        if p.state == self.dead or p.t >= p.end:
+            return False
+        self._spend(p, t)
+        return self.ret_to[rule][p.state]
+
+    def rejoin(self, p: Person) -> None:
+        """``p`` is back in the pathway (at ``p.t``): waiting hazards from now."""
+        p.status = WAITING
+        p.returns += 1
+        self._hazards(p)
 
 
 def _cumulative(shares: list[float]) -> list[float]:

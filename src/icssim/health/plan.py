@@ -18,7 +18,8 @@ from importlib import resources
 
 import numpy as np
 
-from icssim.scenario.health import STATUSES, Health, HealthEvent
+from icssim.sampling import Sampler
+from icssim.scenario.health import STATUSES, Health, HealthEvent, HealthReturn
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
 
@@ -48,6 +49,24 @@ class Mortality:
     def at(self, age: np.ndarray, male: np.ndarray) -> np.ndarray:
         row = np.clip(np.floor(age).astype(np.int64), 0, len(self.hazard) - 1)
         return self.hazard[row, male.astype(np.int64)]
+
+
+@dataclass(frozen=True)
+class ReturnRule:
+    """A return to the pathway driven by the course (``health.returns``): after leaving with one of
+    ``outcomes`` (empty: any but death), a move into a state of ``to`` (from one of ``from_``; all
+    True: any) sends the person back to ``step`` with ``probability`` after ``delay`` (a sampler in
+    the scenario's time unit), if they are still in ``to`` then; ``at_exit``: being in ``to`` on
+    leaving counts as entering it then."""
+
+    name: str
+    to: tuple[bool, ...]  # [state], dead last (False)
+    from_: tuple[bool, ...]  # [state], dead last (False)
+    outcomes: tuple[str, ...]
+    probability: float
+    delay: Sampler
+    step: str
+    at_exit: bool
 
 
 @dataclass(frozen=True)
@@ -82,6 +101,8 @@ class HealthPlan:
     escalate: tuple[int, ...] = ()
     #: declared exit measures: (name, label, outcome, [state index], target or None)
     measures: tuple[tuple[str, str, str, tuple[int, ...], float | None], ...] = ()
+    #: returns to the pathway after leaving it (health.returns), in the order declared
+    returns: tuple[ReturnRule, ...] = ()
 
     @property
     def dead(self) -> int:
@@ -182,8 +203,17 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         measures=tuple((name, m.label, m.outcome, tuple(index[st] for st in m.states), m.target)
                        for name, m in h.measures.items()),
         by=h.by, levels=levels,
+        returns=tuple(_return_rule(name, r, names, unit) for name, r in h.returns.items()),
         escalate=tuple(_ESCALATION.get(h.escalation.get(name, ""), 0) for name in names) if h.escalation else (),
     )
+
+
+def _return_rule(name: str, r: HealthReturn, names: tuple[str, ...], unit: str) -> ReturnRule:
+    into = set(r.to)
+    origins = set(r.from_) if r.from_ is not None else set(names)
+    return ReturnRule(name=name, to=tuple(n in into for n in names) + (False,),
+                      from_=tuple(n in origins for n in names) + (False,), outcomes=tuple(r.outcomes or ()),
+                      probability=r.probability, delay=r.delay.compile(unit), step=r.step, at_exit=r.at_exit)
 
 
 def _event_rates(e: HealthEvent, names: tuple[str, ...], unit: str) -> list[float]:

@@ -11,7 +11,10 @@ own random numbers), from the first moment a death could be due (or from arrival
 state can escalate); those who leave the pathway before then are followed after the run. A death
 takes them out of the pathway (service.py, ``_die``); entering a state that ``health.escalation``
 names, while waiting at a step where people deteriorate, escalates them as the deterioration
-block's levels would: to the top urgency, or to the emergency step.
+block's levels would: to the top urgency, or to the emergency step. After someone leaves the
+pathway, a ``health.returns`` rule may send them back: their course is run on out of the pathway to
+the move that does (a relapse), and they re-enter at the rule's step after its delay, the same
+patient (``_course_park``, ``_course_return``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class Deterioration(Recording):
     _deteriorate_cb: Callable[[Any], None]  # self._deteriorate, made once (set by Simulation)
     _course_cb: Callable[[Any], None]  # self._course_event, made once (set by Simulation)
     _course_wake_cb: Callable[[Any], None]  # self._course_wake, made once (set by Simulation)
+    _course_return_cb: Callable[[Any], None]  # self._course_return, made once (set by Simulation)
 
     def __init__(self, plan: Plan, replication: int, seed: int | None, record_visits: bool) -> None:
         super().__init__(plan, replication, seed, record_visits)
@@ -48,6 +52,14 @@ class Deterioration(Recording):
         self.courses: dict[int, Any] = {}
         #: whether courses start only when a death could be due (set by Simulation: _course_lazy)
         self._lazy = False
+        #: returns to the pathway (health.returns; see _setup_returns): by exit outcome code, the
+        #: bits of the rules that apply; per rule its step and delay draws
+        self._ret_mask: dict[int, int] = {}
+        self._ret_step: list[Step] = []
+        self._ret_delay: list[Callable[[], float]] = []
+        self._died = -1  # the outcome code of a death (set by Simulation when there is a course)
+        #: the arrival number of each person whose course a lazy engine has not started (returns only)
+        self._numbers: dict[int, int] = {}
 
     # the other parts' operations used here (see engine.py)
     def _leave_queue(self, p: Patient) -> Step:
@@ -150,6 +162,8 @@ class Deterioration(Recording):
             self._course_schedule(p)
             return
         number, safe = course.arrive(p.cohort, p.attrs, (self._horizon - p.arrival) * self.ypu)
+        if self._ret_step:
+            self._numbers[p.pid] = number
         when = p.arrival + safe / self.ypu
         if when < self._horizon:
             heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, (p, number)))
@@ -161,6 +175,14 @@ class Deterioration(Recording):
         p, number = arg
         if p.hc is not None or self.active.get(p.pid) is not p:
             return
+        if self._late_start(p, number):
+            self._course_schedule(p)
+
+    def _late_start(self, p: Patient, number: int) -> bool:
+        """Start the course of ``p`` (arrival ``number`` of their cohort) now, as it would have run
+        since they asked for help; False (and ``p`` has died) if a death came first."""
+        if self._ret_step:
+            self._numbers.pop(p.pid, None)
         course, ypu = self.course, self.ypu
         hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, number)
         changes: list[tuple[float, int]] = []
@@ -177,8 +199,8 @@ class Deterioration(Recording):
         course.catch_up(hc, (self.now - p.arrival) * ypu)
         if hc.state == course.dead:  # not before now (see PathwayCourse.arrive); kept for safety
             self._die(p)
-            return
-        self._course_schedule(p)
+            return False
+        return True
 
     def _course_schedule(self, p: Patient) -> None:
         """Put ``p``'s next health event (move or breakpoint) in the heap, superseding any earlier one."""
@@ -229,6 +251,14 @@ class Deterioration(Recording):
         self.course.treat(p.hc, (p.treat_start - p.arrival) * self.ypu)
         self._course_schedule(p)
 
+    def _course_retreated(self, p: Patient) -> None:
+        """Treatment starts again after a return to the pathway (health.returns): treated hazards
+        from now (a course already treated, i.e. anyone who never left, is left alone)."""
+        hc = p.hc
+        if hc.status != 2:  # health.plan.TREATED
+            self.course.treat(hc, (self.now - p.arrival) * self.ypu)
+            self._course_schedule(p)
+
     def _course_admitted(self, p: Patient) -> None:
         """A first admission: the course moves to the plan's admission state."""
         self.course.admit(p.hc, (self.now - p.arrival) * self.ypu)
@@ -238,6 +268,68 @@ class Deterioration(Recording):
         """``p`` leaves the pathway (or the run ends) at ``at``: their course goes to the follow-up."""
         self.course.leave(p.hc, (at - p.arrival) * self.ypu)
         self.courses[p.pid] = p.hc
+
+    # ------------------------------------------------------------------ returns to the pathway
+    def _setup_returns(self) -> None:
+        """Compile the course's return rules (health.returns) against the pathway: the rules that
+        apply after each exit outcome (by default any but death), their steps and delay draws."""
+        rules = self.course.plan.returns
+        codes = self._outcome_code
+        living = [code for name, code in codes.items() if name not in ("died", "in_system")]
+        for i, rule in enumerate(rules):
+            for code in ([codes[name] for name in rule.outcomes if name in codes] if rule.outcomes else living):
+                self._ret_mask[code] = self._ret_mask.get(code, 0) | 1 << i
+            self._ret_step.append(next(s for s in self.steps if s.plan.name == rule.step))
+            self._ret_delay.append(block_draws(self._streams.rng(f"health-return/{rule.name}"), rule.delay))
+
+    def _course_park(self, p: Patient, outcome: int, row: int) -> None:
+        """``p`` has just left the pathway with ``outcome`` (their row written at ``row``): when a
+        return rule applies, follow their course (starting it now if a lazy engine had not) to the
+        first move that sends them back, and schedule their return."""
+        rules = self._ret_mask.get(outcome, 0)
+        if not rules:
+            if self._numbers:
+                self._numbers.pop(p.pid, None)
+            return
+        if p.hc is None:
+            number = self._numbers.pop(p.pid, -1)
+            if number < 0 or not self._late_start(p, number):  # (a late start cannot find them dead)
+                return
+            self._course_leave(p, self.now)
+        self.course.park(p.hc)
+        self._rows[p.pid] = row
+        self._course_seek(p, rules, True)
+
+    def _course_seek(self, p: Patient, rules: int, leaving: bool) -> None:
+        """Run ``p``'s course out of the pathway to the next return (see PathwayCourse.seek_return)
+        and put it in the heap, if it comes before the run ends."""
+        course, hc, ypu = self.course, p.hc, self.ypu
+        limit = (self._horizon - p.arrival) * ypu
+        while True:
+            rule = course.seek_return(hc, rules, limit, leaving)
+            if rule < 0:
+                return
+            leaving = False
+            back = hc.t + self._ret_delay[rule]() * ypu
+            if back >= limit:
+                return
+            if course.still_wants(hc, rule, back):
+                heappush(self._queue, (p.arrival + back / ypu, 1, next(self._eid), self._course_return_cb, (p, rule)))
+                return
+
+    def _course_return(self, arg: tuple[Patient, int]) -> None:
+        """``p`` asks for help again: back into the pathway at the rule's step, the same person."""
+        p, rule = arg
+        now = self.now
+        self.course.rejoin(p.hc)
+        self.active[p.pid] = p
+        self.in_sys_area += self.in_sys * (now - self.in_sys_last)
+        self.in_sys_last = now
+        self.in_sys += 1
+        self.exits -= 1  # their exit is undone: their row is written again when they leave
+        p.where = NOWHERE
+        self._course_schedule(p)
+        self._enter(p, self._ret_step[rule])
 
     # ------------------------------------------------------------------ monitoring
     def _maybe_monitor(self, p: Patient, monitoring: tuple[float, float, frozenset[int], int, float]) -> None:

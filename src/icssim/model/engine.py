@@ -67,10 +67,13 @@ class Simulation(Service):
             if "died" not in self._outcome_code:
                 self._outcome_code["died"] = len(self.outcomes)
                 self.outcomes = (*self.outcomes, "died")
+            self._died = self._outcome_code["died"]
+            self._setup_returns()
         # bound methods, made once (not per event); last, as they hand self out (see loop.Loop)
         self._arrive_cb, self._end_service_cb = self._arrive, self._end_service
         self._deteriorate_cb, self._after_handoff_cb = self._deteriorate, self._after_handoff
         self._course_cb, self._course_wake_cb = self._course_event, self._course_wake
+        self._course_return_cb = self._course_return
         if self.course is not None:
             self._lazy = self._course_lazy()
         self._tokened = frozenset((self._after_handoff, self._arrive_after_delay, self._end_delay,

@@ -300,4 +300,9 @@ class Flow(Queues):
         self.in_sys_last = now
         self.in_sys -= 1
         self.exits += 1
+        if self._ret_step:  # the course may send them back (health.returns)
+            row = self._write_patient(p, now, outcome, self._rows.pop(p.pid, -1))
+            if outcome != self._died:
+                self._course_park(p, outcome, row)
+            return
         self._write_patient(p, now, outcome)

@@ -72,21 +72,31 @@ class Recording(Loop):
         # (start, scheduled end) of each service that runs on past the horizon, by pid (service.py):
         # its end is never scheduled, so the patient is still in it when the run stops
         self.beyond: dict[int, tuple[float, float]] = {}
+        #: where each person who left and may return has their row, by pid (deterioration.py)
+        self._rows: dict[int, int] = {}
 
     def _stop_monitoring(self, p: Patient) -> None:
         """(deterioration.py) End ``p``'s monitoring, booking its contacts."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ rows
-    def _write_patient(self, p: Patient, exit_time: float, outcome: int) -> None:
-        """Append ``p``'s row (layout in ``_pfloat_names`` and ``PATIENT_INTS``) to the patient buffer."""
+    def _write_patient(self, p: Patient, exit_time: float, outcome: int, at: int = -1) -> int:
+        """Append ``p``'s row (layout in ``_pfloat_names`` and ``PATIENT_INTS``) to the patient buffer,
+        or write it over the row at offset ``at`` (someone who left and came back: health.returns);
+        returns the row's offset."""
         attrs = p.attrs  # the plan's attributes, then the cohort index (not written)
         final = (attrs[self._final_attr],) if self._final_attr >= 0 else ()
-        self.pbuf += self._pack_patient(
+        row = self._pack_patient(
             p.arrival, p.referral, p.assess_start, p.treat_start, p.first_intensive, exit_time, p.bed_days,
             p.urgency0, *attrs[:self._n_attr], *final, *p.cost,
             p.pid, p.cohort, outcome, p.rejections, p.rereferrals, p.n_assess, p.n_dup, p.n_ae, p.n_admit,
             p.n_inpatient, p.n_missed, p.sessions)
+        if at < 0:
+            at = len(self.pbuf)
+            self.pbuf += row
+        else:
+            self.pbuf[at:at + len(row)] = row
+        return at
 
     def _visit(self, p: Patient, s: Step, started: float, outcome: int) -> None:
         vbuf = self.vbuf
@@ -139,7 +149,7 @@ class Recording(Loop):
         for p in list(self.active.values()):
             if p.mon is not None:
                 self._stop_monitoring(p)
-            self._write_patient(p, NAN, self._outcome_code["in_system"])
+            self._write_patient(p, NAN, self._outcome_code["in_system"], self._rows.pop(p.pid, -1))
         cal = plan.calendar
         return RunRecords(
             scenario=plan.name, seed=self.seed, replication=self.replication, time_unit=plan.time_unit,

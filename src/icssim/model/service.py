@@ -86,6 +86,8 @@ class Service(Flow):
                 p.treat_start = now
                 if p.hc is not None:
                     self._course_treated(p)
+            elif p.hc is not None and self._ret_step:
+                self._course_retreated(p)
         if c & C_INTENSIVE and p.first_intensive != p.first_intensive:
             p.first_intensive = now
             if p.hc is not None:

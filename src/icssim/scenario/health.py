@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
 
 from icssim.distributions import NumbersChecked, SpanValue
+from icssim.scenario.types import Probability, TimeDist
 from icssim.units import Rate, Span, parse_rate
 
 HazardValue = Annotated[Rate, PlainValidator(parse_rate), PlainSerializer(str)]
@@ -193,6 +194,29 @@ class ExitMeasure(_Strict):
     target: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
+class HealthReturn(_Strict):
+    """The course of illness sends a person who has left the pathway back into it.
+
+    After the person leaves the pathway (with one of ``outcomes``; any outcome but death when not
+    given), each time their course enters one of the states ``to`` (from one of ``from``, when
+    given: e.g. from a remission state, a relapse), they ask for help again with ``probability``:
+    after ``delay`` (a distribution of a time), if they are alive and still in one of ``to`` then,
+    and if that is before the run ends, they re-enter the pathway at ``step``, the same person with
+    the same course. ``at_exit: true`` also counts being in one of ``to`` when leaving (people
+    who leave still ill)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    to: Annotated[list[str], BeforeValidator(_as_list)] = Field(min_length=1)
+    from_: Annotated[list[str], BeforeValidator(_as_list)] | None = Field(default=None, alias="from", min_length=1)
+    outcomes: Annotated[list[str], BeforeValidator(_as_list)] | None = Field(default=None, min_length=1)
+    probability: Probability
+    delay: TimeDist
+    step: str
+    at_exit: bool = False
+    note: str = ""
+
+
 Shares = dict[str, float]
 
 
@@ -217,6 +241,8 @@ class Health(_Strict):
     #: entering one of these states while waiting (at a step where people deteriorate) makes the
     #: person ``urgent`` or sends them to the deterioration block's ``emergency`` step
     escalation: dict[str, Literal["urgent", "emergency"]] = Field(default_factory=dict)
+    #: after leaving the pathway, entering these states sends people back to a step (re-referral)
+    returns: dict[str, HealthReturn] = Field(default_factory=dict)
 
     def start_by_level(self) -> dict[str | None, Shares]:
         """The starting shares for each level of ``by`` (one entry, keyed None, when they do not differ)."""
@@ -253,4 +279,4 @@ class Health(_Strict):
 
 
 HEALTH_MODELS = (Health, HealthState, Hazards, Transition, UntreatedDuration, Discount, Mortality, HealthEvent,
-                 ExitMeasure)
+                 ExitMeasure, HealthReturn)

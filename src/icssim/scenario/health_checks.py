@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from icssim.kinds import KINDS
 from icssim.scenario.findings import Finding, unknown
 from icssim.scenario.health import Health
 from icssim.scenario.schema import Scenario
@@ -29,6 +30,7 @@ def health_findings(s: Scenario) -> Iterator[Finding]:
     yield from _attributes(s, h)
     yield from _by_levels(s, h)
     yield from _escalation(s, h)
+    yield from _returns(s, h)
 
 
 def _names(s: Scenario, h: Health) -> Iterator[Finding]:
@@ -58,7 +60,7 @@ def _names(s: Scenario, h: Health) -> Iterator[Finding]:
                 yield ("health", "events", event, "rate", name), unknown("health state", name, states)
         if e.service is not None and e.service not in s.services:
             yield ("health", "events", event, "service"), unknown("service", e.service, s.services)
-    outcomes = {st.outcome for st in s.pathway.steps.values() if st.outcome} | {"dropped_out", "discharged_missed"}
+    outcomes = _outcomes(s)
     for measure, m in h.measures.items():
         if m.outcome not in outcomes:
             yield ("health", "measures", measure, "outcome"), unknown("pathway outcome", m.outcome, sorted(outcomes))
@@ -187,3 +189,33 @@ def _escalation(s: Scenario, h: Health) -> Iterator[Finding]:
                        "but the scenario has none; expected a 'deterioration:' block (its hazard may be {})")
         elif kind == "urgent" and "urgency" not in s.attributes:
             yield at, "'urgent' raises the 'urgency' attribute, which the scenario does not declare under 'attributes:'"
+
+
+def _outcomes(s: Scenario) -> set[str]:
+    """The outcomes a person can leave the pathway with (besides dying)."""
+    return {st.outcome for st in s.pathway.steps.values() if st.outcome} | {"dropped_out", "discharged_missed"}
+
+
+def _returns(s: Scenario, h: Health) -> Iterator[Finding]:
+    """``returns`` name health states, pathway outcomes and a step where people are seen."""
+    outcomes = _outcomes(s)
+    steps = s.pathway.steps
+    for name, r in h.returns.items():
+        at = ("health", "returns", name)
+        for key, states in (("to", r.to), ("from", r.from_ or [])):
+            for state in states:
+                if state not in h.states:
+                    yield (*at, key), unknown("health state", state, h.states)
+        for outcome in r.outcomes or ():
+            if outcome == "died":
+                yield (*at, "outcomes"), "'died' cannot be followed by a return; expected outcomes of the living"
+            elif outcome not in outcomes:
+                yield (*at, "outcomes"), unknown("pathway outcome", outcome, sorted(outcomes))
+        if r.step not in steps:
+            yield (*at, "step"), unknown("pathway step", r.step, steps)
+        elif KINDS[steps[r.step].kind].is_exit:
+            yield (*at, "step"), (f"{r.step!r} is a discharge step, which people leave at once; expected a "
+                                  f"step where people are seen again (e.g. the entry step)")
+        if r.from_ is not None and set(r.from_) <= set(r.to):
+            yield (*at, "from"), ("names only states in 'to', so no move could enter 'to' from it; expected "
+                                  "the states a relapse starts from (e.g. the remission states)")

@@ -1,0 +1,211 @@
+"""Returns to the pathway driven by the course of illness (``health.returns``): after leaving the
+pathway, a relapse sends a person back to a step with a probability after a help-seeking delay,
+the same person with the same course. Checked against the closed form of a constant-hazard
+cohort, against an engine that runs every course from arrival, across two pathways (common random
+numbers), across worker processes, and for bad input."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from icssim.errors import ScenarioError
+from icssim.experiments import replicate, run_replication
+from icssim.health import person
+from icssim.scenario import load_scenario, scenario_from_dict
+
+RELAPSE_PER_YEAR, HELP_P, DELAY_YEARS = 0.8, 0.6, 0.25
+
+
+def _returning(therapy_days: float = 10) -> dict:
+    """Everyone starts well and stays well in the pathway; after leaving it they relapse at a constant
+    hazard into an illness they keep (absorbing), and a relapse sends them back to therapy with
+    probability HELP_P after an exponential delay of mean DELAY_YEARS."""
+    return {
+        "scenario": {"name": "returning", "time_unit": "days", "horizon": "6 years", "seed": 7},
+        "cohorts": {"all": {"rate": "5 per day", "entry": "therapy"}},
+        "services": {"team": {"staff": {"nurse": {"wte": 500}}}},
+        "pathway": {"steps": {
+            "therapy": {"kind": "treatment", "service": "team", "staff": ["nurse"],
+                        "duration": f"{therapy_days} days", "next": "done"},
+            "done": {"kind": "discharge", "outcome": "completed"}}},
+        "health": {
+            "states": {"well": {"utility": 0.9, "remission": True}, "ill": {"utility": 0.6, "absorbing": True}},
+            "start": {"well": 1.0},
+            "transitions": [{"from": "well", "to": "ill", "rate": {
+                "untreated": f"{RELAPSE_PER_YEAR} per year", "waiting": "0 per year", "treated": "0 per year"}}],
+            "returns": {"relapse": {"from": "well", "to": "ill", "probability": HELP_P, "step": "therapy",
+                                    "outcomes": ["completed"],
+                                    "delay": {"dist": "exponential", "mean": f"{DELAY_YEARS} years"}}},
+            "follow_up": "10 years"},
+    }
+
+
+def _run(raw: dict, replication: int = 0):
+    return run_replication(scenario_from_dict(raw), replication).records
+
+
+def _first_exit_and_return(rec) -> tuple[dict, dict]:
+    """Each person's first exit from therapy and, for those who came back, when they did."""
+    v = rec.visits
+    at = v["step"] == rec.steps.index("therapy")
+    pid, entered, ended = v["pid"][at], v["t_enter"][at], v["t_end"][at]
+    order = np.lexsort((entered, pid))
+    pid, entered, ended = pid[order], entered[order], ended[order]
+    first = np.r_[True, pid[1:] != pid[:-1]]
+    exits = dict(zip(pid[first].tolist(), ended[first].tolist()))
+    back: dict[int, float] = {}
+    for i in np.flatnonzero(~first):
+        back.setdefault(int(pid[i]), float(entered[i]))
+    return exits, back
+
+
+def test_the_share_who_return_follows_the_closed_form():
+    rec = _run(_returning())
+    exits, back = _first_exit_and_return(rec)
+    assert len(back) > 3000
+    lam, h = 1 / DELAY_YEARS, RELAPSE_PER_YEAR
+    for years in (0.25, 0.5, 1, 2, 3):
+        days = years * 365.25
+        followed = [pid for pid, t in exits.items() if t <= rec.horizon - days]
+        share = np.mean([pid in back and back[pid] - exits[pid] <= days for pid in followed])
+        # a relapse at hazard h, then the delay (exponential, rate lam): their sum's distribution
+        within = 1 - (lam * math.exp(-h * years) - h * math.exp(-lam * years)) / (lam - h)
+        expected = HELP_P * within
+        se = math.sqrt(expected * (1 - expected) / len(followed))
+        assert abs(share - expected) < 4 * se, (years, share, expected, len(followed))
+    # the same person came back: one row each, counted out once, the course knows it
+    P = rec.patients
+    assert len(np.unique(P["pid"])) == len(P["pid"]) == rec.arrivals
+    assert rec.exits + rec.in_system_end == rec.arrivals
+    returned = np.array([rec.course[pid].returns if pid in rec.course else 0 for pid in P["pid"].tolist()])
+    assert np.array_equal(returned, rec.health.returns)
+    assert set(back) <= set(P["pid"][returned > 0].tolist())
+    # the row of someone who came back and left again is their last exit, in the illness they relapsed into
+    done = (returned > 0) & ~np.isnan(P["exit"])
+    last = {pid: t for pid, t in zip(P["pid"][done].tolist(), P["exit"][done].tolist())}
+    assert all(last[pid] > back[pid] for pid in last if pid in back)
+    assert (rec.health.state_at_leave[done] == 1).all()
+    assert (rec.health.state_at_leave[returned == 0] != 1).mean() > 0.95  # left well; most had not relapsed
+
+
+def test_nobody_returns_after_other_outcomes_or_without_the_rule():
+    raw = _returning()
+    raw["health"]["returns"]["relapse"]["outcomes"] = ["dropped_out"]
+    rec = _run(raw)
+    assert rec.health.returns.sum() == 0 and len(rec.patients["pid"]) == rec.arrivals
+    del raw["health"]["returns"]
+    plain = _run(raw)
+    for key, column in plain.patients.items():  # the rule that never applies changes nothing
+        assert np.array_equal(column, rec.patients[key], equal_nan=True), key
+
+
+def test_leaving_still_ill_counts_with_at_exit():
+    raw = _returning()
+    raw["health"]["start"] = {"ill": 1.0}
+    raw["health"]["states"]["ill"] = {"utility": 0.6}
+    raw["health"]["transitions"].append({"from": "ill", "to": "well", "rate": "0.5 per year"})
+    rec = _run(raw)
+    assert rec.health.returns.sum() > 0  # only relapses after a remission out of the pathway
+    first = rec.health.returns.sum()
+    raw["health"]["returns"]["relapse"]["at_exit"] = True
+    rec = _run(raw)
+    exits, back = _first_exit_and_return(rec)
+    # everyone leaves ill: HELP_P of them come back after the delay unless they remit first (at 0.5
+    # a year), and more after a remission and a relapse
+    followed = [pid for pid, t in exits.items() if t <= rec.horizon - 2 * 365.25]
+    share = np.mean([pid in back and back[pid] - exits[pid] <= 2 * 365.25 for pid in followed])
+    lam, remit = 1 / DELAY_YEARS, 0.5
+    at_exit = HELP_P * lam / (lam + remit) * (1 - math.exp(-(lam + remit) * 2))
+    assert rec.health.returns.sum() > 2 * first
+    assert at_exit - 4 * math.sqrt(at_exit * (1 - at_exit) / len(followed)) < share < at_exit + 0.15
+
+
+def test_a_lazy_engine_computes_what_an_eager_one_does(monkeypatch):
+    raw = _returning()
+    raw["cohorts"]["all"]["attributes"] = {"age": 60}
+    raw["health"]["mortality"] = {"female_share": 0.5, "age_attribute": "age"}
+    raw["health"]["states"]["ill"]["mortality_rr"] = 5
+    runs = {}
+    for lazy in (False, True):
+        monkeypatch.setattr(person, "LAZY", lazy)
+        runs[lazy] = _run(raw, replication=2)
+    eager, lazy = runs[False], runs[True]
+    assert eager.health.returns.sum() > 1000 and np.isfinite(eager.health.died).sum() > 100
+    for key, column in eager.patients.items():
+        assert np.array_equal(column, lazy.patients[key], equal_nan=True), key
+    a, b = eager.health, lazy.health
+    assert np.array_equal(a.died, b.died, equal_nan=True) and np.array_equal(a.state_at, b.state_at)
+    assert np.array_equal(a.returns, b.returns) and np.array_equal(a.state_at_leave, b.state_at_leave)
+    assert np.allclose(a.qalys, b.qalys, rtol=1e-12, atol=0)
+
+
+def test_the_same_person_relapses_alike_in_both_pathways():
+    a, b = _run(_returning(10)), _run(_returning(40))
+    common = sorted(set(a.course) & set(b.course))
+    assert len(common) > 5000
+    years = a.hours_per_unit / 24 / 365.25
+
+    def relapse_after_leaving(rec, pid):
+        row = int(np.flatnonzero(rec.patients["pid"] == pid)[0])
+        P = rec.patients
+        moves = [t for t, state, anniversary in rec.course[pid].log if not anniversary and state == 1]
+        if not moves:
+            return None
+        first_exit = (P["arrival"][row] + (10 if rec is a else 40)) * years
+        return moves[0] - (first_exit - P["arrival"][row] * years)
+
+    gaps = [(relapse_after_leaving(a, pid), relapse_after_leaving(b, pid)) for pid in common[:3000]]
+    both = [(x, y) for x, y in gaps if x is not None and y is not None]
+    assert len(both) > 1000
+    # the relapse clock is the person's own, spent only out of the pathway: the same time after leaving
+    assert np.allclose([x for x, _ in both], [y for _, y in both], rtol=0, atol=1e-9)
+    # and the same decision to ask for help again (drawn from the person's own stream)
+    came = [pid for pid in common if a.course[pid].returns or b.course[pid].returns]
+    assert np.mean([bool(a.course[pid].returns) == bool(b.course[pid].returns) for pid in came]) > 0.85
+
+
+def test_courses_of_people_who_returned_come_back_from_worker_processes():
+    scenario = scenario_from_dict(_returning())
+    here = [r.records for r in replicate(scenario, [0, 1], workers=1)]
+    there = [r.records for r in replicate(scenario, [0, 1], workers=2)]
+    for x, y in zip(here, there):
+        assert x.health.returns.sum() > 1000
+        assert np.array_equal(x.health.returns, y.health.returns)
+        assert np.array_equal(x.health.qalys, y.health.qalys)
+        some = next(pid for pid, c in x.course.items() if c.returns)
+        assert type(y.course[some]) is type(x.course[some]) and y.course[some].log == x.course[some].log
+
+
+@pytest.mark.parametrize(("change", "path", "words"), [
+    ({"to": "sick"}, "health.returns.relapse.to", "'sick'"),
+    ({"from": "unwell"}, "health.returns.relapse.from", "'unwell'"),
+    ({"from": "ill"}, "health.returns.relapse.from", "only states in 'to'"),
+    ({"step": "clinic"}, "health.returns.relapse.step", "'clinic'"),
+    ({"step": "done"}, "health.returns.relapse.step", "discharge step"),
+    ({"outcomes": ["finished"]}, "health.returns.relapse.outcomes", "'finished'"),
+    ({"outcomes": ["died"]}, "health.returns.relapse.outcomes", "'died'"),
+    ({"probability": 1.5}, "health.returns.relapse.probability", "probability"),
+    ({"delay": {"dist": "exponential", "mean": "-3 days"}}, "health.returns.relapse.delay", ""),
+])
+def test_bad_returns_are_refused_naming_the_key(change, path, words):
+    raw = _returning()
+    raw["health"]["returns"]["relapse"].update(change)
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict(raw)
+    assert any(p.path.startswith(path) and words in p.message for p in caught.value.problems), caught.value.problems
+
+
+def test_bad_returns_name_the_file_and_line(tmp_path):
+    raw = copy.deepcopy(_returning())
+    raw["health"]["returns"]["relapse"]["step"] = "clinic"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "clinic" in text)
+    assert f"bad.yaml:{line}: health.returns.relapse.step" in str(caught.value)
