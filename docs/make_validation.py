@@ -66,6 +66,15 @@ def groups(rec, levels: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def came_back(rec) -> tuple[float, float]:
+    """Of the window's people: the share the course sent back into the pathway (health.returns),
+    and that share among those whose (last) exit was a completed treatment."""
+    mine = _mine(rec)
+    back = rec.health.returns > 0
+    completed = mine & (rec.patients["outcome"] == rec.outcomes.index("completed"))
+    return float(back[mine].mean()), float(back[completed].mean())
+
+
 def measure(name: str) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, float], list[str]]:
     """Per group: remission by year (mean over replications), deaths per 1,000 person-years, share of people."""
     scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
@@ -79,6 +88,8 @@ def measure(name: str) -> tuple[dict[str, np.ndarray], dict[str, float], dict[st
             shares.setdefault(group, []).append(remission_by_year(rec, who))
             deaths.setdefault(group, []).append(deaths_per_1000(rec, who))
             sizes.setdefault(group, []).append(who.sum() / _mine(rec).sum())
+        for group, share in zip(("came back", "came back (completed)"), came_back(rec)):
+            sizes.setdefault(group, []).append(share)
     return ({g: np.array(v) for g, v in shares.items()}, {g: float(np.mean(v)) for g, v in deaths.items()},
             {g: float(np.mean(v)) for g, v in sizes.items()}, levels)
 
@@ -150,6 +161,8 @@ def main() -> None:
             published = f"{DEATHS[group]:g}" if group in DEATHS else ""
             print(_row(group.replace("_", " "), shares[group].mean(axis=0), deaths[group],
                        sizes[group] if group != "all" else None, published))
+        print(f"\nsent back into the pathway by a relapse (health.returns): {sizes['came back']:.1%} of "
+              f"everyone, {sizes['came back (completed)']:.1%} of those whose last exit was completed treatment")
 
 
 if __name__ == "__main__":

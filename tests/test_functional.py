@@ -32,10 +32,12 @@ def test_raising_the_rejection_threshold_raises_bounced_referrals():
 
 def test_monitoring_with_detection_diverts_crises_from_ae():
     """Only crises of monitored patients (after the single point of access) can be caught: those at
-    the GP or waiting to re-present still reach A&E, so the drop is large but not total."""
+    the GP or waiting to re-present still reach A&E, so the drop is clear but not total (about a
+    fifth since re-referral after a relapse follows the course of illness: the relapse returns that
+    used to wait out a random delay at the deterioration hazard are gone)."""
     none = shipped("ed_integrated", **{"deterioration.detection_probability": 0.0})
     full = shipped("ed_integrated", **{"deterioration.detection_probability": 1.0})
-    assert _kpi(full, "ae_attendances_per_year") < 0.7 * _kpi(none, "ae_attendances_per_year")
+    assert _kpi(full, "ae_attendances_per_year") < 0.85 * _kpi(none, "ae_attendances_per_year")
     assert _kpi(full, "share_intensive_12m") > 0
 
 
