@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-import yaml
+from ruamel.yaml import YAML
 
 from icssim.errors import ScenarioError
 from icssim.experiments import replicate, run_replication
@@ -204,7 +204,10 @@ def test_bad_returns_name_the_file_and_line(tmp_path):
     raw = copy.deepcopy(_returning())
     raw["health"]["returns"]["relapse"]["step"] = "clinic"
     path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    yaml = YAML(typ="safe")
+    yaml.default_flow_style = False
+    with path.open("w", encoding="utf-8") as f:
+        yaml.dump(raw, f)
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "clinic" in text)
