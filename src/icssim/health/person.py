@@ -176,6 +176,13 @@ class PathwayCourse:
         self.ret_from: list[list[bool]] = [list(r.from_) for r in plan.returns]
         self.ret_p: list[float] = [r.probability for r in plan.returns]
         self.ret_at_exit: list[bool] = [r.at_exit for r in plan.returns]
+        #: per rule, whether :meth:`could_return` may bound it: its ``from`` states can be entered
+        #: only by a move with a clock (not at the start, on admission or by a tunnel from outside)
+        self.ret_bounded: list[bool] = [self._boundable(i) for i in range(len(plan.returns))]
+        rates = plan.rates  # [group, status, from, to]
+        #: [group][to]: the highest hazard of a move into ``to`` in any status, and while untreated
+        self.into_max: list[list[float]] = rates.max(axis=(1, 2)).tolist() if rates.size else []
+        self.into_max_untreated: list[list[float]] = rates[:, UNTREATED].max(axis=1).tolist() if rates.size else []
 
     # ------------------------------------------------------------------ a person's start
     def arrive(self, cohort: int, attrs: list[float], span: float) -> tuple[int, float]:
@@ -418,6 +425,48 @@ class PathwayCourse:
                 if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
                     return i
         return -1
+
+    def _boundable(self, rule: int) -> bool:
+        origin, plan = self.ret_from[rule], self.plan
+        if self.ret_at_exit[rule] or all(origin[:self.dead]):
+            return False
+        if plan.on_admission >= 0 and origin[plan.on_admission]:
+            return False
+        return not any(0 <= to < self.dead and origin[to] and not origin[s] for s, to in enumerate(self.tunnel_to))
+
+    def could_return(self, cohort: int, attrs: list[float], number: int, t: float, limit: float, rules: int) -> bool:
+        """Whether a course the engine has not started (arrival ``number`` of ``cohort``, leaving the
+        pathway ``t`` years after asking) could let a rule among the bits of ``rules`` send the
+        person back before ``limit`` years. A rule acts on a move out of one of its ``from``
+        states, so the person must first enter one: the move into state ``j`` needs ``j``'s clock,
+        a unit exponential from the start, to run out, spent at most at the highest hazard into
+        ``j`` (in any status in the pathway, untreated after it). Someone whose clocks cannot run
+        out before ``limit`` is left to the follow-up, which runs the same course from the
+        records; anyone else is followed (:meth:`seek_return`)."""
+        origin = [False] * self.dead
+        for i in range(len(self.ret_p)):
+            if rules >> i & 1:
+                if not self.ret_bounded[i]:
+                    return True
+                origin = [a or b for a, b in zip(origin, self.ret_from[i])]
+        block, k = self._draws(cohort, number), number % BLOCK
+        level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
+        group = cohort * self.n_levels + level
+        cum = self.start_cum[group]
+        start = min(sum(1 for c in cum if c <= block[1][k] * cum[-1]), len(cum) - 1)  # as begin
+        if origin[start]:
+            return True
+        clocks, most, untreated = block[3][k], self.into_max[group], self.into_max_untreated[group]
+        soonest = math.inf
+        for j in range(self.dead):
+            if not origin[j] or most[j] <= 0:
+                continue
+            left = clocks[j] - most[j] * t * (1.0 + 1e-9)  # (a margin far wider than rounding)
+            if left <= 0:
+                return True
+            if untreated[j] > 0:
+                soonest = min(soonest, t + left / (untreated[j] * (1.0 + 1e-9)))
+        return soonest < limit
 
     def park(self, p: Person) -> None:
         """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now."""

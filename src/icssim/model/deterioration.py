@@ -293,7 +293,11 @@ class Deterioration(Recording):
             return
         if p.hc is None:
             number = self._numbers.pop(p.pid, -1)
-            if number < 0 or not self._late_start(p, number):  # (a late start cannot find them dead)
+            ypu = self.ypu
+            if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, (self.now - p.arrival) * ypu,
+                                                          (self._horizon - p.arrival) * ypu, rules):
+                return  # nothing can send them back before the run ends: the follow-up runs their course
+            if not self._late_start(p, number):  # (a late start cannot find them dead)
                 return
             self._course_leave(p, self.now)
         self.course.park(p.hc)
