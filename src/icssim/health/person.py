@@ -179,10 +179,8 @@ class PathwayCourse:
         #: per rule, whether :meth:`could_return` may bound it: its ``from`` states can be entered
         #: only by a move with a clock (not at the start, on admission or by a tunnel from outside)
         self.ret_bounded: list[bool] = [self._boundable(i) for i in range(len(plan.returns))]
-        rates = plan.rates  # [group, status, from, to]
-        #: [group][to]: the highest hazard of a move into ``to`` in any status, and while untreated
-        self.into_max: list[list[float]] = rates.max(axis=(1, 2)).tolist() if rates.size else []
-        self.into_max_untreated: list[list[float]] = rates[:, UNTREATED].max(axis=1).tolist() if rates.size else []
+        #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
+        self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
 
     # ------------------------------------------------------------------ a person's start
     def arrive(self, cohort: int, attrs: list[float], span: float) -> tuple[int, float]:
@@ -434,15 +432,17 @@ class PathwayCourse:
             return False
         return not any(0 <= to < self.dead and origin[to] and not origin[s] for s, to in enumerate(self.tunnel_to))
 
-    def could_return(self, cohort: int, attrs: list[float], number: int, t: float, limit: float, rules: int) -> bool:
-        """Whether a course the engine has not started (arrival ``number`` of ``cohort``, leaving the
-        pathway ``t`` years after asking) could let a rule among the bits of ``rules`` send the
-        person back before ``limit`` years. A rule acts on a move out of one of its ``from``
-        states, so the person must first enter one: the move into state ``j`` needs ``j``'s clock,
-        a unit exponential from the start, to run out, spent at most at the highest hazard into
-        ``j`` (in any status in the pathway, untreated after it). Someone whose clocks cannot run
-        out before ``limit`` is left to the follow-up, which runs the same course from the
-        records; anyone else is followed (:meth:`seek_return`)."""
+    def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
+                     rules: int) -> bool:
+        """Whether a course the engine has not started (arrival ``number`` of ``cohort``, treated from
+        ``treated`` and leaving the pathway ``t`` years after asking; ``treated`` is ``t`` if never)
+        could let a rule among the bits of ``rules`` send the person back before ``limit`` years.
+        A rule acts on a move out of one of its ``from`` states, so the person must first enter
+        one: the move into state ``j`` needs ``j``'s clock, a unit exponential from the start, to
+        run out, spent at most at the highest hazard into ``j`` of each status (waiting, treated,
+        then untreated). Someone whose clocks cannot run out before ``limit`` is left to the
+        follow-up, which runs the same course from the records; anyone else is followed
+        (:meth:`seek_return`)."""
         origin = [False] * self.dead
         for i in range(len(self.ret_p)):
             if rules >> i & 1:
@@ -456,12 +456,14 @@ class PathwayCourse:
         start = min(sum(1 for c in cum if c <= block[1][k] * cum[-1]), len(cum) - 1)  # as begin
         if origin[start]:
             return True
-        clocks, most, untreated = block[3][k], self.into_max[group], self.into_max_untreated[group]
+        clocks, most = block[3][k], self.into_max[group]
+        untreated, waiting, treat = most[UNTREATED], most[WAITING], most[TREATED]
         soonest = math.inf
         for j in range(self.dead):
-            if not origin[j] or most[j] <= 0:
+            if not origin[j]:
                 continue
-            left = clocks[j] - most[j] * t * (1.0 + 1e-9)  # (a margin far wider than rounding)
+            spent = waiting[j] * treated + treat[j] * (t - treated)
+            left = clocks[j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
             if left <= 0:
                 return True
             if untreated[j] > 0:

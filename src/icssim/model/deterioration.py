@@ -294,7 +294,9 @@ class Deterioration(Recording):
         if p.hc is None:
             number = self._numbers.pop(p.pid, -1)
             ypu = self.ypu
-            if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, (self.now - p.arrival) * ypu,
+            t = (self.now - p.arrival) * ypu
+            treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else t
+            if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, treated, t,
                                                           (self._horizon - p.arrival) * ypu, rules):
                 return  # nothing can send them back before the run ends: the follow-up runs their course
             if not self._late_start(p, number):  # (a late start cannot find them dead)
