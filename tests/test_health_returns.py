@@ -227,3 +227,27 @@ def test_bad_returns_name_the_file_and_line(tmp_path):
         load_scenario(path)
     line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "clinic" in text)
     assert f"bad.yaml:{line}: health.returns.relapse.step" in str(caught.value)
+
+
+@pytest.mark.parametrize("who", ["well", "ill"])
+def test_stopping_when_no_return_can_come_changes_nothing(who, monkeypatch):
+    """The engine stops following a course out of the pathway once no rule's move can come before
+    the run ends (each move's clock spent at the highest hazard into its state): the follow-up
+    carries on from there, on the same numbers, as if the engine had followed it to the end."""
+    raw = _returning() if who == "well" else _remitting()
+    raw["cohorts"]["all"]["attributes"] = {"age": 60}
+    raw["health"]["mortality"] = {"female_share": 0.5, "age_attribute": "age"}
+    runs = {}
+    for bound in (False, True):
+        monkeypatch.setattr(person, "BOUND", bound)
+        runs[bound] = _run(raw, replication=3)
+    full, bounded = runs[False], runs[True]
+    moves = {b: sum(len(c.log) for c in runs[b].course.values()) for b in (False, True)}
+    assert moves[True] < 0.9 * moves[False]  # fewer moves made in the engine
+    for key, column in full.patients.items():
+        assert np.array_equal(column, bounded.patients[key], equal_nan=True), key
+    a, b = full.health, bounded.health
+    assert np.array_equal(a.state_at, b.state_at) and np.array_equal(a.returns, b.returns)
+    assert np.array_equal(a.state_at_leave, b.state_at_leave) and np.array_equal(a.relapses, b.relapses)
+    assert np.allclose(a.died, b.died, rtol=0, atol=1e-9, equal_nan=True)
+    assert np.allclose(a.qalys, b.qalys, rtol=1e-12, atol=0)

@@ -43,6 +43,9 @@ BLOCK = 256
 #: whether the engine may leave courses alone until a death could be due (PathwayCourse.lazy);
 #: False runs every course event by event in the heap (the tests compare the two)
 LAZY = True
+#: whether the engine may stop following a course out of the pathway once no return can come before
+#: the run ends (PathwayCourse.seek_return); False follows it move by move (the tests compare the two)
+BOUND = True
 #: arrivals of a cohort whose draws for :meth:`PathwayCourse.arrive` are made together
 LIGHT = 2048
 
@@ -413,7 +416,17 @@ class PathwayCourse:
             for i in range(n):
                 if rules >> i & 1 and self.ret_at_exit[i] and to[i][p.state] and p.draw() < prob[i]:
                     return i
+        bounded = BOUND and all(self.ret_bounded[i] for i in range(n) if rules >> i & 1)
+        if bounded:
+            into = [False] * dead  # the states a rule's move goes into, and those it goes from
+            out = [False] * dead
+            for i in range(n):
+                if rules >> i & 1:
+                    into = [a or b for a, b in zip(into, to[i])]
+                    out = [a or b for a, b in zip(out, origin[i])]
         while p.state != dead and p.t < p.end and p.due < limit:
+            if bounded and self._quiet(p, out if not out[p.state] else into, limit):
+                return -1  # no rule can act before the run ends: the follow-up carries on from here
             before = p.state
             self.advance(p)
             after = p.state
@@ -425,12 +438,26 @@ class PathwayCourse:
         return -1
 
     def _boundable(self, rule: int) -> bool:
-        origin, plan = self.ret_from[rule], self.plan
+        """Whether ``rule``'s ``from`` and ``to`` states are entered only by moves with clocks (not
+        at the start, on admission or by a tunnel from elsewhere): see :meth:`could_return`."""
+        origin, into, plan = self.ret_from[rule], self.ret_to[rule], self.plan
         if self.ret_at_exit[rule] or all(origin[:self.dead]):
             return False
         if plan.on_admission >= 0 and origin[plan.on_admission]:
             return False
-        return not any(0 <= to < self.dead and origin[to] and not origin[s] for s, to in enumerate(self.tunnel_to))
+        return not any(0 <= to < self.dead and (into[to] or (origin[to] and not origin[s]))
+                       for s, to in enumerate(self.tunnel_to))
+
+    def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
+        """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
+        years: each such move needs its clock to run out, spent at most at the highest untreated
+        hazard into that state."""
+        clocks, most = p.clocks, self.into_max[p.group][UNTREATED]
+        t = p.t
+        for j in range(self.dead):
+            if need[j] and most[j] > 0 and t + clocks[j] / (most[j] * (1.0 + 1e-9)) < limit:
+                return False
+        return True
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
                      rules: int) -> bool:
