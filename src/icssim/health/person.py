@@ -39,7 +39,8 @@ _HEALTH_STREAM = 0x6865616C7468  # as in course.py
 #: what entering a state while waiting does (HealthPlan.escalate)
 NO_ESCALATION, URGENT, EMERGENCY = 0, 1, 2
 #: people of a cohort whose first draws (key, start, sex, first clocks) are made together, in numpy
-BLOCK = 256
+#: (a lazy engine reads them for everyone who leaves with a return rule: health.returns)
+BLOCK = 2048
 #: whether the engine may leave courses alone until a death could be due (PathwayCourse.lazy);
 #: False runs every course event by event in the heap (the tests compare the two)
 LAZY = True
