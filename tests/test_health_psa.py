@@ -207,3 +207,51 @@ def test_the_psa_icer_is_the_ratio_of_mean_differences_not_the_mean_of_ratios():
     assert row["delta_cost"] == pytest.approx(100.0) and row["delta_qalys"] == pytest.approx(0.025)
     assert row["icer"] == pytest.approx(4_000.0)  # 100 / 0.025; the mean of the ratios is 6,250
     assert row["net_benefit"] == [{"wtp": 20_000.0, "per_person": pytest.approx(400.0)}]
+
+
+#: three parameter sets of the two specialist bed-day costs, which rise and fall together (row by
+#: row), as a calibration's posterior or a costing study's bootstrap would give them
+BED_DAY_DRAWS = """draw,services.adult_inpatient.cost_per_bed_day,services.cyp_inpatient.cost_per_bed_day
+0,1150,1640.5
+1,1264,1809
+2,1390,1990.25
+"""
+
+
+def test_a_psa_from_a_table_of_draws_runs_each_row_as_written(tmp_path):
+    """The tiny PSA's pattern with a table of draws for two columns and one parameter drawn
+    independently: each draw in psa.csv is a row of the table exactly, for both strategies."""
+    from helpers import SCENARIOS, run_cli
+
+    from icssim.health.psa_outputs import evppi_groups
+    from icssim.sweep.spec import load_sweep
+
+    (tmp_path / "draws.csv").write_text(BED_DAY_DRAWS)
+    sweep = tmp_path / "psa.yaml"
+    sweep.write_text(f"""
+sweep: {{name: table_psa, seed: 5, replications: 1}}
+base: {{fragmented: {SCENARIOS}/ed_fragmented.yaml, integrated: {SCENARIOS}/ed_integrated.yaml}}
+design: psa
+draws: draws.csv
+parameters:
+  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008, label: Adult remission in treatment}}
+kpis: [qalys_per_person, cost_per_person]
+""")
+    out = tmp_path / "out"
+    code, err = run_cli(["psa", str(sweep), "--out", str(out), "--yes", "-q", "-w", "2"])
+    assert code == 0, err
+    table = pd.read_csv(out / "psa.csv")
+    assert len(table) == 6 and (table.groupby("draw")["strategy"].nunique() == 2).all()
+    rows = pd.read_csv(tmp_path / "draws.csv")
+    for column in ("services.adult_inpatient.cost_per_bed_day", "services.cyp_inpatient.cost_per_bed_day"):
+        assert table.groupby("draw")[column].first().tolist() == rows[column].tolist()
+    remission = table.groupby("draw")["health.transitions.2.rate.treated"].first()
+    assert remission.str.endswith(" per month").all() and remission.nunique() == 3
+    answer = json.loads((out / "psa.json").read_text())
+    assert answer["draws"] == 3
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["draws"]["rows"] == 3 and meta["draws"]["used"] == 3
+    groups = evppi_groups(load_sweep(sweep))
+    assert groups["all columns of draws.csv"] == ["services.adult_inpatient.cost_per_bed_day",
+                                                  "services.cyp_inpatient.cost_per_bed_day"]
+    assert groups["Adult remission in treatment"] == ["health.transitions.2.rate.treated"]

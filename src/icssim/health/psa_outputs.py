@@ -37,6 +37,16 @@ def strategies_and_draws(points: list) -> dict[int, tuple[str, int]]:
     return out
 
 
+def evppi_groups(sweep) -> dict[str, list[str]]:
+    """The parameter groups whose EVPPI a PSA reports: each drawn parameter alone (a column of the
+    table of draws too: the regression conditions on it with the others as they co-vary), and the
+    table's columns together, the value of learning everything the table is uncertain about."""
+    groups = {label: [path] for path, label in sweep.drawn().items()}
+    if sweep.draws is not None and len(sweep.draws.columns) > 1:
+        groups[f"all columns of {sweep.draws.path.name}"] = list(sweep.draws.columns)
+    return groups
+
+
 def write_psa(run) -> dict[str, Any]:
     """Write psa.csv, ceac.csv, evpi.csv, evppi.csv (each parameter alone), psa.json and the PSA
     plots into the sweep's folder, and rebuild its report; return the answer (per threshold: best
@@ -50,8 +60,8 @@ def write_psa(run) -> dict[str, Any]:
     ceac, value = acceptability(table), evpi(table)
     write_csv(ceac, out / "ceac.csv")
     write_csv(value, out / "evpi.csv")
-    groups = {str(run.sweep.spec.parameters[path].label or path): [path] for path in run.sweep.spec.parameters}
-    numbers = parameters.assign(**{path: parameters[path].map(_number) for path in run.sweep.spec.parameters})
+    groups = evppi_groups(run.sweep)
+    numbers = parameters.assign(**{path: parameters[path].map(_number) for path in run.sweep.drawn()})
     partial = pd.concat([evppi(table, numbers, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
     write_csv(partial, out / "evppi.csv")
     baseline = next(iter(run.sweep.bases))

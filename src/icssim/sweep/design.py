@@ -90,6 +90,12 @@ def build_points(sweep: Sweep) -> list[Point]:
     for path in spec.parameters:
         for label, scenario in sweep.bases.items():
             check_path(provenance(scenario).raw, path, sweep.base_files[label], f"{sweep.path}: parameters: {path!r}")
+    table = sweep.draws
+    if table is not None:
+        for column in table.columns:
+            for label, scenario in sweep.bases.items():
+                check_path(provenance(scenario).raw, column, sweep.base_files[label],
+                           f"{sweep.path}: draws: {table.path}: column {column!r}")
     if sweep.areas:
         for path in spec.areas.scale:
             for label, scenario in sweep.bases.items():
@@ -118,7 +124,7 @@ def build_points(sweep: Sweep) -> list[Point]:
                                     area.population if area else None, role, varied, build=build))
     if not points:
         raise IcssimError(f"{sweep.path}: the design has no points")
-    if len(points) == 1 and not spec.parameters:
+    if len(points) == 1 and not spec.parameters and sweep.draws is None:
         raise IcssimError(f"{sweep.path}: nothing varies: give 'parameters', several bases or 'areas'")
     for p in points:  # each validated now, to report a wrong value before any run, and then let go
         raw = p.raw
@@ -145,17 +151,21 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
     """(role, varied parameter, {path: value}) for each design point on one base."""
     spec = sweep.spec
     params = spec.parameters
-    if not params:
+    if not params and sweep.draws is None:
         return [("grid", None, {})]
     if spec.design == "grid":
         lists = {path: grid_values(path, p) for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
     if spec.design in ("psa", "sobol"):
-        from icssim.sweep.draws import psa_values, saltelli_values  # scipy (SALib): loaded only for a PSA
+        from icssim.sweep.draws import psa_values, saltelli_values, table_values  # scipy: loaded only for a PSA
 
-        base_values = {path: get_path(base_raw, path) for path in params}
+        base_values = {path: get_path(base_raw, path) for path in sweep.drawn()}
         draw = saltelli_values if spec.design == "sobol" else psa_values
-        draws = draw(params, base_values, int(spec.samples or 0), spec.sweep.seed)
+        samples = sweep.samples
+        draws = draw(params, base_values, samples, spec.sweep.seed) if params else [{} for _ in range(samples)]
+        if sweep.draws is not None:  # the table's rows, joined row by row with the independent draws
+            rows = table_values(sweep.draws, base_values, samples, spec.sweep.seed)
+            draws = [{**row, **values} for row, values in zip(rows, draws)]
         return [("psa", None, values) for values in draws]
     if spec.design == "lhs":
         from scipy.stats import qmc

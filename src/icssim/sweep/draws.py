@@ -8,6 +8,11 @@ seeded by the sweep's seed, mapped through each distribution's inverse CDF. A va
 scenario writes with a unit ("0.024 per month") keeps its unit. A ``design: sobol`` PSA draws a
 Saltelli design instead (:mod:`icssim.health.sobol`), mapped the same way.
 
+A PSA may also take its parameter sets from a table of draws (``draws:``, such as the posterior
+``icssim calibrate`` writes): row i is parameter set i, so the columns keep their correlations, and
+the independent ``parameters`` are drawn as above for the other key paths and joined row by row
+(:func:`table_values`).
+
 Each parameter set also has its own simulation seed (:func:`draw_seed`), shared by every
 strategy (and area) run on it: the strategies are compared on common random numbers within a
 draw, while the simulation's noise differs from draw to draw and so averages out over the
@@ -28,7 +33,7 @@ from scipy import stats
 from scipy.stats import qmc
 
 from icssim.moments import from_moments
-from icssim.sweep.spec import Parameter
+from icssim.sweep.spec import DrawTable, Parameter
 
 _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
@@ -88,3 +93,32 @@ def values_at(u: np.ndarray, params: dict[str, Parameter], base_values: dict[str
     columns = {path: frozen(p).ppf(u[:, i]) for i, (path, p) in enumerate(params.items())}
     return [{path: in_base_form(columns[path][row], base_values.get(path), params[path].integer)
              for path in params} for row in range(len(u))]
+
+
+def table_rows(table: DrawTable, samples: int, seed: int) -> list[int]:
+    """Which rows of ``table`` a PSA of ``samples`` parameter sets uses: every row in order when it
+    asks for as many as the table has; otherwise ``samples`` rows chosen without replacement by a
+    generator seeded with the sweep's seed, kept in the table's order (the rows of a posterior
+    are equally likely, but not in a random order: ``icssim calibrate`` resamples them in particle
+    order). The sweep file's loader has already refused more samples than rows."""
+    n = len(table.rows)
+    if samples >= n:
+        return list(range(n))
+    rng = np.random.default_rng([seed, 0x64726177])  # a stream of its own, apart from the Sobol draws
+    return sorted(int(i) for i in rng.choice(n, size=samples, replace=False))
+
+
+def table_values(table: DrawTable, base_values: dict[str, Any], samples: int, seed: int) -> list[dict[str, Any]]:
+    """The parameter sets a table of draws gives, {key path: value} each, in the rows' order: each
+    cell exactly as written, and a bare number in a column whose base scenario value has a unit
+    ("0.03 per week") given that unit, as a drawn value keeps the base scenario's unit."""
+    out = []
+    for i in table_rows(table, samples, seed):
+        row = {}
+        for path, value in table.rows[i].items():
+            base = base_values.get(path)
+            match = _NUMBER.match(base) if isinstance(base, str) and not isinstance(value, str) else None
+            unit = base[match.end():] if isinstance(base, str) and match is not None else ""
+            row[path] = f"{value}{unit}" if unit.strip() else value
+        out.append(row)
+    return out

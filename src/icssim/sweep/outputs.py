@@ -73,6 +73,19 @@ def _seeding(spec) -> str:
     return "replication r of every point runs with the sweep seed and replication number r"
 
 
+def _draws_meta(sweep) -> dict[str, Any] | None:
+    """The table of draws a PSA read: file, hash, columns, rows in it and rows used."""
+    table = sweep.draws
+    if table is None:
+        return None
+    rows = len(table.rows)
+    return {"file": str(table.path), "sha256": table.sha256, "columns": table.columns, "rows": rows,
+            "used": sweep.samples,
+            "selection": ("every row, in order" if sweep.samples >= rows else
+                          "rows chosen without replacement by a generator seeded with the sweep seed, in "
+                          "the table's order")}
+
+
 def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[str, Any]:
     spec = run.sweep.spec
     expected = len(run.points) * spec.sweep.replications
@@ -88,7 +101,10 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
                       for label, s in run.sweep.bases.items()},
         "areas": [a.model_dump() for a in run.sweep.areas] if run.sweep.areas else None,
         "design": spec.design,
-        "parameters": {path: p.model_dump(exclude_defaults=True) for path, p in spec.parameters.items()},
+        "parameters": {**{path: p.model_dump(exclude_defaults=True) for path, p in spec.parameters.items()},
+                       **{column: {"draws": f"column of {run.sweep.draws.path}, row by row"}
+                          for column in (run.sweep.draws.columns if run.sweep.draws is not None else [])}},
+        "draws": _draws_meta(run.sweep),
         "points": len(run.points),
         "replications": spec.sweep.replications,
         "runs_expected": expected,

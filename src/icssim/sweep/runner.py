@@ -110,15 +110,20 @@ def runs_sha256(sweep: Sweep) -> str:
                      "common_random_numbers": spec.sweep.common_random_numbers}
     if spec.design in PSA_DESIGNS:  # a PSA stored when every draw ran on the sweep's seed is not resumed
         data["seeding"] = "one seed per draw"
+    if spec.draws is not None:  # only when given, so that sweeps without a table keep their hash
+        data["draws"] = spec.draws.model_dump(mode="json")
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def fingerprint(sweep: Sweep) -> dict[str, Any]:
     """Hashes of everything that decides the runs: the sweep's run-defining keys, every base
-    scenario (merged, after ``extends``) and the areas table."""
-    return {"sweep_file": runs_sha256(sweep),
-            "scenarios": {label: provenance(s).sha256 for label, s in sweep.bases.items()},
-            "areas_table": sweep.areas_sha256}
+    scenario (merged, after ``extends``), the areas table and the table of draws."""
+    out = {"sweep_file": runs_sha256(sweep),
+           "scenarios": {label: provenance(s).sha256 for label, s in sweep.bases.items()},
+           "areas_table": sweep.areas_sha256}
+    if sweep.draws is not None:
+        out["draws_table"] = sweep.draws.sha256
+    return out
 
 
 def prepare(path: str | Path, out: Path | None = None, restart: bool = False) -> SweepRun:
@@ -179,6 +184,8 @@ def _differences(old: dict | None, new: dict) -> str:
             changes.append(f"base scenario {label!r} has changed")
     if old.get("areas_table") != new["areas_table"]:
         changes.append("the areas table has changed")
+    if old.get("draws_table") != new.get("draws_table"):
+        changes.append("the table of draws has changed")
     return "; ".join(changes)
 
 

@@ -8,7 +8,9 @@ keys. See ``docs/sweeps.md`` for the format.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -144,6 +146,46 @@ class Areas(Strict):
         return self
 
 
+#: Columns of a table of draws that describe a row rather than set a parameter: ``icssim
+#: calibrate``'s ``posterior.csv`` numbers its rows (``draw``), names the particle each was
+#: resampled from (``particle``) and gives its ABC distance (``distance``).
+DRAWS_BOOKKEEPING = ("draw", "particle", "distance")
+
+#: A table cell a PSA can use: a number, or a number and a unit as a scenario writes it
+#: (``0.03 per week``, ``17.4 days``).
+_CELL = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:\s*[A-Za-z%][A-Za-z%/ ]*)?$")
+
+
+class Draws(Strict):
+    """A CSV table of parameter sets drawn jointly (``design: psa``): a header of key paths, then
+    one row per equally likely parameter set, such as ``icssim calibrate``'s ``posterior.csv``.
+
+    Row i is one parameter set, so correlations between the columns are kept. ``file`` is relative
+    to the sweep file; ``columns`` picks some of its columns (default: all but the bookkeeping
+    columns :data:`DRAWS_BOOKKEEPING`).
+    """
+
+    file: str = Field(min_length=1)
+    columns: list[str] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, raw: Any) -> Any:
+        return {"file": raw} if isinstance(raw, str) else raw
+
+
+@dataclass
+class DrawTable:
+    """A table of draws as read: its file, the columns used, each row's values (numbers, or
+    numbers with a unit, exactly as written) and each row's line in the file."""
+
+    path: Path
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    lines: list[int]
+    sha256: str
+
+
 class SweepInfo(Strict):
     name: FolderName
     description: str = ""
@@ -180,6 +222,7 @@ class SweepSpec(Strict):
     design: Literal["grid", "lhs", "oat", "psa", "sobol"] = "grid"
     samples: int | None = Field(default=None, ge=1)
     parameters: dict[str, Parameter] = Field(default_factory=dict)
+    draws: Draws | None = None
     areas: Areas | None = None
     kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS), min_length=1)
     frontier: Frontier = Field(default_factory=Frontier)
@@ -187,6 +230,13 @@ class SweepSpec(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
+        if self.draws is not None and self.design == "sobol":
+            raise ValueError("a Sobol design cannot use a table of draws ('draws'): Sobol indices need "
+                             "parameters drawn independently of each other, and a table's columns are drawn "
+                             "jointly (correlated); use 'design: psa' for the table")
+        if self.draws is not None and self.design != "psa":
+            raise ValueError("a table of draws ('draws') gives the parameter sets of a probabilistic "
+                             "sensitivity analysis: use 'design: psa'")
         if self.design in ("psa", "sobol"):
             return self._check_psa()
         if any(p.dist is not None for p in self.parameters.values()):
@@ -210,11 +260,11 @@ class SweepSpec(Strict):
         return self
 
     def _check_psa(self) -> SweepSpec:
-        if self.samples is None:
+        if self.samples is None and self.draws is None:
             raise ValueError("a probabilistic sensitivity analysis ('design: psa') needs 'samples' (how many "
                              "parameter sets to draw)")
         plain = [path for path, p in self.parameters.items() if p.dist is None]
-        if not self.parameters or plain:
+        if (not self.parameters and self.draws is None) or plain:
             missing = f"; missing for {', '.join(plain)}" if plain else ""
             raise ValueError("every parameter of a PSA needs a distribution ('dist' with 'mean' and 'sd', or "
                              f"'dist: uniform' with 'low' and 'high'){missing}")
@@ -235,16 +285,32 @@ class Sweep:
     base_files: dict[str, Path]
     areas: list[Area] | None
     areas_sha256: str | None
+    draws: DrawTable | None = None
 
     @property
     def name(self) -> str:
         return self.spec.sweep.name
 
+    @property
+    def samples(self) -> int:
+        """How many parameter sets a PSA runs: ``samples``, or every row of its table of draws."""
+        if self.spec.samples is not None:
+            return self.spec.samples
+        return len(self.draws.rows) if self.draws is not None else 0
+
+    def drawn(self) -> dict[str, str]:
+        """Every parameter a PSA draws, key path -> label: the ``parameters`` with a distribution,
+        then the columns of the table of draws."""
+        out = {path: str(p.label or path) for path, p in self.spec.parameters.items()}
+        out.update({column: column for column in (self.draws.columns if self.draws is not None else [])})
+        return out
+
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
     path = Path(path)
-    spec, _ = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Area, Areas, Frontier, Optimise))
+    spec, _ = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Draws, Area, Areas, Frontier,
+                                               Optimise))
     if isinstance(spec.base, str):
         files = {Path(spec.base).stem: spec.base}
     elif isinstance(spec.base, list):
@@ -264,7 +330,87 @@ def load_sweep(path: str | Path) -> Sweep:
     areas, areas_sha = None, None
     if spec.areas is not None:
         areas, areas_sha = _load_areas(spec.areas, path)
-    return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha)
+    draws = _load_draws(spec, path) if spec.draws is not None else None
+    return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
+                 draws)
+
+
+def _load_draws(spec: SweepSpec, path: Path) -> DrawTable:
+    """Read the sweep's table of draws; refuse a missing or empty file, a ragged row, a cell that is
+    not a number (with or without a unit), a column also given a distribution under ``parameters``,
+    and more rows asked for (``samples``) than the table has."""
+    assert spec.draws is not None
+    table = path.parent / spec.draws.file
+    if not table.is_file():
+        raise IcssimError(f"{path}: draws: {str(table)!r} does not exist (paths are relative to the sweep file)")
+    try:
+        text = table.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IcssimError(f"{table}: cannot read the table of draws: {exc}") from None
+    reader = csv.reader(text.splitlines())
+    header = [h.strip() for h in next(reader, [])]
+    if not any(header):
+        raise IcssimError(f"{table}: the table of draws is empty: expected a header of key paths and one "
+                          "row per parameter set (such as icssim calibrate's posterior.csv)")
+    for i, name in enumerate(header):
+        if not name:
+            raise IcssimError(f"{table}:1: column {i + 1} has no name (expected a key path)")
+        if header.count(name) > 1:
+            raise IcssimError(f"{table}:1: column {name!r} appears more than once")
+    if spec.draws.columns is not None:
+        for name in spec.draws.columns:
+            if name not in header:
+                near = difflib.get_close_matches(name, header, n=1, cutoff=0.5)
+                hint = f"; did you mean {near[0]!r}?" if near else f"; its columns: {', '.join(header)}"
+                raise IcssimError(f"{path}: draws.columns: {name!r} is not a column of {table}{hint}")
+        columns = list(dict.fromkeys(spec.draws.columns))
+    else:
+        columns = [h for h in header if h not in DRAWS_BOOKKEEPING]
+        if not columns:
+            raise IcssimError(f"{table}: the table of draws has no parameter columns (only "
+                              f"{', '.join(header)}): expected columns named by key path")
+    both = [c for c in columns if c in spec.parameters]
+    if both:
+        raise IcssimError(f"{path}: {', '.join(map(repr, both))} is both a column of {table} and under "
+                          "'parameters': draw each parameter one way")
+    at = {name: header.index(name) for name in columns}
+    rows, lines = [], []
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            raise IcssimError(f"{table}:{line}: expected {len(header)} cells (one per column of the header), "
+                              f"found {len(cells)}")
+        row = {}
+        for name, j in at.items():
+            cell = cells[j].strip()
+            if not _CELL.match(cell):
+                raise IcssimError(f"{table}:{line}: column {name!r}: expected a number (or a number with a unit, "
+                                  f"such as '0.03 per week'), found {cells[j]!r}")
+            row[name] = _cell_value(cell)
+        rows.append(row)
+        lines.append(line)
+    if not rows:
+        raise IcssimError(f"{table}: the table of draws has a header but no rows: expected one row per "
+                          "parameter set")
+    if spec.samples is not None and spec.samples > len(rows):
+        raise IcssimError(
+            f"{path}: samples: {spec.samples} parameter sets asked for, but {table} has {len(rows)} rows. A "
+            f"row used twice is the same parameter set again, which tells nothing more about the parameters; "
+            f"give 'samples' of at most {len(rows)}, or leave it out to use every row")
+    return DrawTable(table, columns, rows, lines, hashlib.sha256(text.encode()).hexdigest())
+
+
+def _cell_value(cell: str) -> Any:
+    """A number as written (an int when written without a point or exponent), or the text of a
+    number with its unit, unchanged."""
+    if re.fullmatch(r"[-+]?\d+", cell):
+        return int(cell)
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
 
 
 def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
