@@ -111,7 +111,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise IcssimError(f"{args.file}: 'icssim psa' needs a sweep file with 'design: psa' (or 'sobol') and "
                               f"parameters with distributions, found 'design: {run.sweep.spec.design}'")
         runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
-                       args.quiet, command=_command())
+                       args.quiet, command=_command(), check=_measures_health(args.file) if psa else None)
         meta = outputs.write_outputs(run, _command())
         answer = write_psa(run) if psa else None
     except KeyboardInterrupt:
@@ -129,6 +129,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"wrote {run.out}/ ({meta['points']} points x {reps} replication{'s' if reps != 1 else ''}; "
           f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s{speed})")
     return 0
+
+
+def _measures_health(file: Path):
+    """A check of the first run's KPI names: a PSA's answer is cost and QALYs per help-seeker, which
+    only scenarios with a ``health:`` block measure; refused before anything is written."""
+    from icssim.health.economics import COST, QALYS
+
+    def check(names: list[str]) -> None:
+        lacking = [k for k in (COST, QALYS) if k not in names]
+        if lacking:
+            raise IcssimError(f"{file}: a PSA weighs cost against QALYs per help-seeker, and the base scenarios "
+                              f"do not measure {' or '.join(lacking)}: give them a 'health:' block "
+                              "(docs/health.md)")
+    return check
 
 
 def outputs_summary(run, meta: dict) -> str:
