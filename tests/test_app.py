@@ -703,3 +703,19 @@ def test_route_a_step_elsewhere_checked_and_saved_as_extends(client, workdir):
                                                             {"to": "watchful", "p": 0.15}]},
                                             "treat": {"next": "gp"}}}
     assert [b.to for b in new.pathway.steps["gp"].next] == ["watchful", "watchful"]
+
+
+def test_a_psa_from_a_table_of_draws_lists_the_tables_rows(tmp_path):
+    """A PSA file without ``samples`` runs every row of its table of draws: the app says how many."""
+    from icssim.app.psa import psa_files
+
+    (tmp_path / "posterior.csv").write_text("draw,services.adult_ed.staff.therapist.wte\n0,18\n1,19\n2,21\n\n",
+                                            encoding="utf-8")
+    (tmp_path / "from_table.yaml").write_text(
+        "sweep: {name: from_table, replications: 1}\nbase: {a: ../a.yaml, b: ../b.yaml}\ndesign: psa\n"
+        "draws: posterior.csv\n", encoding="utf-8")
+    (tmp_path / "counted.yaml").write_text(
+        "sweep: {name: counted}\nbase: {a: ../a.yaml, b: ../b.yaml}\ndesign: psa\nsamples: 2\n"
+        "draws: {file: posterior.csv}\n", encoding="utf-8")
+    found = {f.name: f.samples for f in psa_files(tmp_path)}
+    assert found == {"counted": 2, "from_table": 3}

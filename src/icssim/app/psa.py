@@ -11,6 +11,7 @@ stopped PSA keeps its finished runs there, and starting it again runs only the r
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import threading
@@ -76,11 +77,25 @@ def _read_psa_file(path: Path) -> PsaFile | None:
     strategies = list(base) if isinstance(base, (dict, list)) else [Path(str(base)).stem]
     try:
         return PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
-                       int(doc.get("samples") or 0), int(info.get("replications", 5)),
+                       int(doc.get("samples") or _table_rows(path, doc.get("draws"))),
+                       int(info.get("replications", 5)),
                        [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {}),
                        doc.get("areas") is not None)
     except (TypeError, ValueError):
         return None
+
+
+def _table_rows(path: Path, draws: Any) -> int:
+    """How many parameter sets a PSA without ``samples`` runs: every row of its table of draws
+    (``draws: FILE`` or ``draws: {file: FILE}``, relative to the sweep file); 0 when it has none."""
+    name = draws.get("file") if isinstance(draws, dict) else draws
+    if not isinstance(name, str):
+        return 0
+    try:
+        with (path.parent / name).open(encoding="utf-8", newline="") as f:
+            return max(sum(1 for row in csv.reader(f) if row) - 1, 0)
+    except OSError:
+        return 0
 
 
 def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Path:

@@ -86,7 +86,8 @@ def _num(x: Any) -> float:
 def psa_yaml(summary: pd.DataFrame, run: CalibrationRun) -> str:
     """Fitted distributions (moment-matched) in the form of a PSA sweep file's ``parameters:``."""
     lines = [f"# posterior of {run.cal.path.name}, moment-matched (icssim calibrate); paste under 'parameters:'",
-             "# of a sweep file with 'design: psa', or sample posterior.csv's rows directly"]
+             "# of a sweep file with 'design: psa' (independent margins), or keep the parameters' correlations",
+             "# with 'draws: posterior.csv' in that file (docs/health.md)"]
     for _, r in summary.iterrows():
         p = run.cal.spec.parameters[r["parameter"]]
         lo, hi = run.priors.bounds[run.priors.names.index(r["parameter"])]

@@ -75,7 +75,8 @@ def report_text(run: CalibrationRun, summary: pd.DataFrame, fit: pd.DataFrame, g
         lines.append(f"| `{r['parameter']}` | {r['base']} | {r['prior']} | {_g(r['median'])} "
                      f"({_g(r['lower_95'])}-{_g(r['upper_95'])}) |")
     lines += ["", "Pairwise: [plots/pairs.png](plots/pairs.png). As PSA input: `posterior.csv` (equally likely "
-              "parameter sets, resampled by weight) or `psa_parameters.yaml` (moment-matched distributions).", ""]
+              "parameter sets, resampled by weight; `draws: posterior.csv` in a PSA sweep file keeps their "
+              "correlations) or `psa_parameters.yaml` (moment-matched distributions, drawn independently).", ""]
     lines += ["## Generations", "", "| generation | threshold | simulations | acceptance | best distance | ESS |",
               "|---|---|---|---|---|---|"]
     for _, r in gens.iterrows():
