@@ -354,6 +354,39 @@ queues are empty, the adult bed queue stays under 2 and the adult treatment list
   100k) are derived from the treatment starts, so it converts referrals to treatment far more often.
   CYP routine performance within 4 weeks (79.4%) comes out at 94% once the CYP team has the calibrated
   32 WTE (before: 76%, with a CYP treatment list that grew all run).
+
+### Since the fit: re-referral after a relapse follows the course (not refitted)
+
+After this calibration, the pathway's random return of 38% of those who finished treatment (a coin
+and a 1-18 month delay, during which people still counted as in treatment and deteriorated at the
+waiting hazard) was replaced by `health.returns`: a relapse in the course of illness after
+treatment sends the person back to their GP ([docs/health.md](health.md)). The posterior was not
+refitted. Every target on the shipped baseline, 4 replications, seed 2026, with the random return
+(commit e1b29cc) and with the course-driven one (`evaluate()` of `docs/make_calibration.py` on both
+files):
+
+| target | published | random return (e1b29cc) | course-driven return (now) |
+|---|---|---|---|
+| uptake | 75.4% | 77.1% | 77.1% |
+| intensive | 12.4% | 8.4% | 7.4% |
+| adult_wait_assessment | 28.0 | 27.3 | 27.2 |
+| adult_wait_treatment | 70.0 | 68.2 | 67.0 |
+| cyp_urgent | 63.8% | 67.0% | 69.2% |
+| adult_bed_wait | 33.0 | 2.2 | 0.2 |
+| adult_bed_referrals | 3.6 | 4.6 | 3.8 |
+| stable | 0.0 | 1.1 | 0.2 |
+| cyp_routine (held out) | 79.4% | 93.8% | 94.8% |
+| cyp_referrals (held out) | 42.0 | 21.9 | 20.3 |
+
+The baseline now settles: `icssim warmup` on the same replications suggests 350 days of warm-up
+against the 730 used and says "enough" (before: 805 days, "does NOT settle", the CYP ED assessment
+list rising by 0.13 a year); the adult ED treatment list stays at 34-37 patients over the observed
+years 3-7 (before: 36.9 rising to 40.9), and the fastest-growing list grows by 0.2 patients a year
+(before: 1.1). Adult specialist bed referrals come closer to Ayton et al. (3.8 against 3.6 per 100k).
+The wait for an adult bed moves further from it (0.2 days against 33): fewer people come back, so
+the 28 beds are rarely all full. The adult beds are a free parameter of the calibration; refitting
+with the course-driven return (about 40 minutes of a quiet 2-core machine) is the next step and was
+not run.
 """
 
 
