@@ -4,9 +4,12 @@ scenario and the main job, `icssim run scenarios/ed_integrated.yaml --replicatio
     python benchmarks/cli_speed.py                       # this checkout, 5 timings of each, medians
     python benchmarks/cli_speed.py --runs 3 --skip validate
     python benchmarks/cli_speed.py --root /tmp/before --root /tmp/after   # checkouts taking turns
+    python benchmarks/cli_speed.py --python /tmp/before/bin/python --python /tmp/after/bin/python
 
-Each command runs in a fresh process, as a user runs it, from the checkout's root with its src/ on
-PYTHONPATH. With several --root the checkouts take turns run by run, so a change in the machine's
+Each command runs in a fresh process, as a user runs it: with --root, from that checkout's root
+with its src/ on PYTHONPATH (the pure-Python engine: the source is imported, not an install);
+with --python, that interpreter's installed icssim (a normal install compiles the engine) from
+this checkout's root. With several, they take turns run by run, so a change in the machine's
 load hits them alike. For `run`, the simulation time is the run's own `wall_seconds` in
 metadata.json (the replications on all cores, first to last); the rest of the total is starting
 Python, importing, reading the scenario and writing tables, plots and the report. The targets: the
@@ -32,25 +35,43 @@ ROOT = Path(__file__).resolve().parents[1]
 MAIN_JOB = ["scenarios/ed_integrated.yaml", "--replications", "10"]
 
 
-def timed(root: Path, command: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of one fresh ``python -m icssim`` process of ``root``, output discarded."""
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+class Target:
+    """What is timed: a checkout's source (``--root``) or an interpreter's installed icssim (``--python``)."""
+
+    def __init__(self, root: Path | None = None, python: Path | None = None) -> None:
+        self.root = root or ROOT
+        self.python = python
+        self.name = str(python) if python else str(self.root)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def command(self) -> tuple[list[str], dict[str, str]]:
+        if self.python is not None:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            return [str(self.python), "-m", "icssim"], env
+        return [sys.executable, "-m", "icssim"], {**os.environ, "PYTHONPATH": str(self.root / "src")}
+
+
+def timed(target: Target, command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one fresh ``python -m icssim`` process of ``target``, output discarded."""
+    icssim, env = target.command()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "icssim", *command], cwd=root, check=True,
+    subprocess.run([*icssim, *command], cwd=target.root, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def validate_times(roots: list[Path], runs: int) -> dict[Path, list[tuple[str, float, float, float]]]:
-    """Per checkout: (file, first wall time, median wall and CPU time of the others) per shipped
+def validate_times(roots: list[Target], runs: int) -> dict[Target, list[tuple[str, float, float, float]]]:
+    """Per target: (file, first wall time, median wall and CPU time of the others) per shipped
     scenario (the first reads the file afresh; later ones may read it from the cache)."""
-    out: dict[Path, list[tuple[str, float, float, float]]] = {root: [] for root in roots}
-    for path in sorted((roots[0] / "scenarios").glob("*.yaml")):
-        name = str(path.relative_to(roots[0]))
-        times: dict[Path, list[tuple[float, float]]] = {root: [] for root in roots}
+    out: dict[Target, list[tuple[str, float, float, float]]] = {root: [] for root in roots}
+    for path in sorted((roots[0].root / "scenarios").glob("*.yaml")):
+        name = str(path.relative_to(roots[0].root))
+        times: dict[Target, list[tuple[float, float]]] = {root: [] for root in roots}
         for _ in range(runs):
             for root in roots:
                 times[root].append(timed(root, ["validate", name]))
@@ -61,9 +82,9 @@ def validate_times(roots: list[Path], runs: int) -> dict[Path, list[tuple[str, f
     return out
 
 
-def run_times(roots: list[Path], runs: int) -> dict[Path, list[tuple[float, float, float]]]:
-    """Per checkout: (total wall, simulation wall, CPU) seconds of each run of the main job."""
-    out: dict[Path, list[tuple[float, float, float]]] = {root: [] for root in roots}
+def run_times(roots: list[Target], runs: int) -> dict[Target, list[tuple[float, float, float]]]:
+    """Per target: (total wall, simulation wall, CPU) seconds of each run of the main job."""
+    out: dict[Target, list[tuple[float, float, float]]] = {root: [] for root in roots}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(runs):
             for k, root in enumerate(roots):
@@ -81,8 +102,12 @@ def main() -> None:
     parser.add_argument("--root", type=Path, action="append", default=None,
                         help="a checkout to time (its src/ is imported, its scenarios run); repeat to "
                              "compare checkouts (default: this one)")
+    parser.add_argument("--python", type=Path, action="append", default=None,
+                        help="an interpreter whose installed icssim to time, on this checkout's scenarios "
+                             "(a venv's bin/python: a normal install has the compiled engine); repeatable")
     args = parser.parse_args()
-    roots = [r.resolve() for r in args.root or [ROOT]]
+    roots = [Target(root=r.resolve()) for r in args.root or ([] if args.python else [ROOT])]
+    roots += [Target(python=p.absolute()) for p in args.python or []]
     # a cache of read scenario files of its own, empty at the start: a file's first validation reads it
     os.environ["ICSSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="icssim-bench-cache-")
     print(f"icssim CLI timings, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")

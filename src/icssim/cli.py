@@ -205,8 +205,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+def _import_pyplot() -> None:
+    from icssim.plots import import_pyplot
+
+    import_pyplot()
+
+
+#: What writing a run's outputs imports, imported while its workers simulate (:mod:`icssim.preload`).
+OUTPUT_IMPORTS = ("pandas", "scipy.special", "icssim.results", "pyarrow.parquet", "pyarrow.csv", "pyarrow.compute",
+                  _import_pyplot, "icssim.report.run", "icssim.diagram", "icssim.calendar_metrics",
+                  "icssim.calendar_plots")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from icssim import experiments, results
+    from icssim import experiments, preload
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
@@ -218,21 +230,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_size(args, [scenario], planned)
     started = time.perf_counter()
     finished: list = []
+    tasks = args.replications if args.precision is None else args.max_replications
     try:
-        with progress_bar(args, "replications", args.replications if args.precision is None else None) as tick:
+        with progress_bar(args, "replications", args.replications if args.precision is None else None) as tick, \
+                experiments.executor_for([scenario], args.workers, args.dask, tasks=tasks) as ex:
+            if ex.name != "in-process":  # this process waits for the workers: import the writing's modules
+                preload.start(OUTPUT_IMPORTS)
             if args.precision is not None:
                 kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
-                result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed, args.workers,
+                result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed,
                                                       start=max(args.replications, 3),
                                                       cap=args.max_replications, progress=tick,
-                                                      done=finished, dask=args.dask)
+                                                      done=finished, executor=ex)
             else:
-                result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
-                                         done=finished, dask=args.dask)
+                result = experiments.run(scenario, args.replications, args.seed, progress=tick,
+                                         done=finished, executor=ex)
     except (KeyboardInterrupt, Exception) as exc:  # keep what finished, then report what stopped it
         _keep_finished(scenario, args, finished, out, time.perf_counter() - started, exc)
         raise
     wall = time.perf_counter() - started
+    preload.wait()  # before importing anything here (two threads importing could wait on each other)
+    from icssim import results
+
     try:
         results.write_run(result, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
                           workers=args.workers or experiments.default_workers())
@@ -275,7 +294,10 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     failure was in the writing itself), each replication's KPIs are saved as a bare CSV, so
     no finished work is lost to an error in what follows it.
     """
-    from icssim import experiments, results
+    from icssim import experiments, preload
+
+    preload.wait()  # before importing here: two threads importing could wait on each other
+    from icssim import results
     from icssim.errors import RunawayPathway
 
     if not finished or (isinstance(stopped_by, IcssimError) and not isinstance(stopped_by, RunawayPathway)):

@@ -131,7 +131,11 @@ class LocalPoolExecutor(Closing):
         self.pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=self._init)
+        """A new pool, its workers forked now rather than at the first item: once the executor is
+        made, a thread the caller starts (:mod:`icssim.preload`) cannot run across their fork."""
+        pool = ProcessPoolExecutor(max_workers=self.workers, initializer=_start_worker, initargs=self._init)
+        pool.submit(int)  # with fork, the first item starts every worker
+        return pool
 
     def _submit(self, fn: Callable[[T], R], item: T) -> Future[R]:
         return self.pool.submit(_run_item, fn, item)

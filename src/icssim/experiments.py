@@ -12,21 +12,27 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from icssim.errors import IcssimError
 from icssim.executors import Executor, make_executor
 from icssim.executors import default_workers as default_workers  # re-exported: callers use experiments.default_workers
+from icssim.health import kpis as _health_kpis  # noqa: F401  (registers the health KPIs)
 from icssim.health.follow import follow_records
 from icssim.health.plan import HealthPlan, compile_health
 from icssim.intervals import half_width, t_quantile
-from icssim.metrics import compute_kpis
+from icssim.kpis import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
 from icssim.scenario import Scenario
 from icssim.units import in_days
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used: the replications, on forked workers, need none of it,
+# and ``icssim run`` imports it while they run (:mod:`icssim.preload`), not before.
 
 Progress = Callable[[int], None]
 
@@ -53,6 +59,8 @@ class RunResult:
     @property
     def kpis(self) -> pd.DataFrame:
         """One row per replication, one column per KPI."""
+        import pandas as pd
+
         return pd.DataFrame([r.kpis for r in self.replications],
                             index=pd.Index([r.replication for r in self.replications], name="replication"))
 
@@ -241,6 +249,8 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
 
 def relative_half_widths(replications: list[Replication], kpis: list[str], level: float = 0.95) -> pd.Series:
     """Each KPI's CI half-width over its |mean| (infinite where undefined); unknown KPIs are an error."""
+    import pandas as pd
+
     table = summarise(pd.DataFrame([r.kpis for r in replications]), level)
     missing = [k for k in kpis if k not in table.index]
     if missing:
@@ -251,6 +261,8 @@ def relative_half_widths(replications: list[Replication], kpis: list[str], level
 
 def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Per column: mean, sd, n, Student-t CI (lower, upper, half-width)."""
+    import pandas as pd
+
     rows = {}
     for col in table.columns:
         x = table[col].to_numpy(dtype=float)
@@ -285,6 +297,8 @@ class Comparison:
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Long table: one row per (KPI, scenario) with mean and CI."""
+        import pandas as pd
+
         frames = []
         for res in self.results:
             s = res.summary(level)
@@ -294,6 +308,8 @@ class Comparison:
 
     def differences(self, level: float = 0.95) -> pd.DataFrame:
         """Paired difference of every KPI, each scenario minus the first, with a t-interval."""
+        import pandas as pd
+
         base = self.results[0].kpis
         rows = []
         for res in self.results[1:]:
@@ -376,6 +392,8 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
     Runs ``b`` a second time on independent seeds (seed + 1) and compares the paired CI
     half-width (CRN) with the two-sample (Welch) half-width of independent runs.
     """
+    import pandas as pd
+
     seed = a.scenario.seed if seed is None else seed
     with executor_for([a, b], workers, tasks=replications) as ex:
         ra, rb, rb_ind = (run(s, replications, sd, keep_records=False, executor=ex)

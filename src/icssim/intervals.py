@@ -2,12 +2,13 @@
 
 ``scipy.special.stdtrit`` is the function ``scipy.stats.t.ppf`` calls, without importing
 ``scipy.stats`` (about a second at every command's start, most of icssim's own import time).
+It is imported at the first interval, not with this module: ``scipy.special`` itself takes a
+quarter of a second, which ``icssim run`` spends while its workers simulate (:mod:`icssim.preload`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import stdtrit
 
 
 def t_quantile(level: float, dof: float | np.ndarray) -> float | np.ndarray:
@@ -15,6 +16,8 @@ def t_quantile(level: float, dof: float | np.ndarray) -> float | np.ndarray:
 
     ``dof`` may be an array (one per row); the result then is too.
     """
+    from scipy.special import stdtrit
+
     return stdtrit(dof, 0.5 + level / 2)
 
 

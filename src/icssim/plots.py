@@ -8,6 +8,7 @@ matplotlib ``Figure``; :func:`save` writes it as PNG.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -23,19 +24,24 @@ if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 else:
     class _Pyplot:
-        """``matplotlib.pyplot``, imported (with the Agg backend) at its first use: a run draws its
-        plots on forked workers, so the process that writes the tables and the report never pays
-        the half second of importing matplotlib (issue 23)."""
+        """``matplotlib.pyplot``, imported (with the Agg backend) at its first use: commands that
+        draw nothing never pay the half second of importing matplotlib, and ``icssim run`` imports
+        it while its workers simulate (:func:`import_pyplot`, :mod:`icssim.preload`)."""
 
         def __getattr__(self, name: str) -> Any:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot
-
-            return getattr(matplotlib.pyplot, name)
+            return getattr(import_pyplot(), name)
 
     plt = _Pyplot()
+
+
+def import_pyplot() -> Any:
+    """``matplotlib.pyplot`` with the Agg backend (non-interactive: plots are only saved)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 #: Okabe-Ito palette (colour-blind safe), extended with Paul Tol's muted colours for more series.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
@@ -76,7 +82,9 @@ def svg_bytes(fig: plt.Figure) -> bytes:
     return buf.getvalue()
 
 
-PlotJob = tuple[Callable[[], "plt.Figure"], Path]  # (what draws the figure, where to save it)
+#: (what draws the figure, where to save it); a job whose function returns None wrote the file
+#: itself (a run's large tables are written beside its plots, on the same workers).
+PlotJob = tuple[Callable[[], "plt.Figure | None"], Path]
 
 
 def save_all(jobs: list[PlotJob], workers: int = 1) -> list[Path]:
@@ -117,9 +125,11 @@ def drawing(jobs: list[PlotJob], workers: int = 1) -> Iterator[Callable[[], list
 def _save_job(job: PlotJob) -> Path:
     draw, path = job
     try:
-        return save(draw(), path)
+        figure = draw()
+        return path if figure is None else save(figure, path)  # None: the job wrote its file
     finally:
-        plt.close("all")
+        if "matplotlib.pyplot" in sys.modules:  # (a table's job needs no matplotlib)
+            plt.close("all")
 
 
 _JOBS: list[PlotJob] = []  # in a worker of save_all: the jobs, set once by the pool's initializer

@@ -116,30 +116,27 @@ def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: f
 
 def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str,
                      workers: int = 1) -> None:
+    """Write a run's files into ``folder``. The small ones first (the KPI tables, scenario.json,
+    metadata.json: what the pathway diagram and the report read); then the large tables, the
+    plots and the diagram are written on ``workers`` forked processes while this one writes the
+    parameters and the report, which uses the tables from memory rather than reading them back."""
     recs = result.records
-    jobs: list[plots.PlotJob] = []
     write_table(kpi_table(without_timings(result.summary())), folder, "kpis", parquet=False)
     write_table(without_timings(result.kpis).reset_index(), folder, "kpis_by_replication", parquet=False)
-    start = result.scenario.scenario.start_date  # with a start date, tables also carry calendar dates
+    inputs = write_scenario(result.scenario, folder)
+    meta = metadata(result, wall_seconds, command)
+    if inputs:
+        meta["input_files"] = inputs
+    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
+    jobs: list[plots.PlotJob] = []
+    tables: dict[str, pd.DataFrame] = {}
     if recs:
-        from icssim.calendar_metrics import with_dates
+        from icssim.report.run import DIAGRAM
 
-        write_table(with_dates(pd.concat([patients_frame(r) for r in recs], ignore_index=True), start,
-                               {"referral": "referral_date"}), folder, "patients")
-        visits = [visits_frame(r) for r in recs]
-        if all(v is not None for v in visits):
-            for r, v in zip(recs, visits):
-                v.insert(0, "replication", r.replication)
-            # one row per step visit is the largest table: CSV only for single runs, Parquet always
-            write_table(pd.concat(visits, ignore_index=True), folder, "visits", csv=len(recs) == 1)
-        ts = pd.concat([timeseries_frame(r).assign(replication=r.replication) for r in recs],
-                       ignore_index=True)
-        write_table(with_dates(ts, start, {"time": "date"}), folder, "timeseries")
-        costs = pd.concat([costs_frame(r).assign(replication=r.replication) for r in recs],
-                          ignore_index=True)
-        write_table(with_dates(costs, start, {"time": "date"}), folder, "costs")
+        tables = run_tables(result)
         (folder / "plots").mkdir()
         dated_plots: list[plots.PlotJob] = []
+        start = result.scenario.scenario.start_date
         if start is not None:  # monthly/quarterly KPI tables; the dated plots join the run's others
             from icssim import calendar_plots
             from icssim.calendar_metrics import write_calendar_tables
@@ -147,31 +144,57 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
             monthly = write_calendar_tables(result, folder)["monthly"]
             dated_plots = calendar_plots.plot_jobs(result.scenario, recs, monthly, standards_of(result.scenario),
                                                    folder / "plots")
-        jobs = run_plot_jobs(result, folder / "plots", dated_plots)
+        # the slowest first (the diagram, the patient table, the plots), so the workers finish together
+        patients, *other_tables = table_jobs(tables, folder, csv_visits=len(recs) == 1)
+        jobs = [(partial(_pathway_figure, folder, tables), folder / "plots" / DIAGRAM), patients,
+                *run_plot_jobs(result, folder / "plots", dated_plots, tables["patients"]), *other_tables]
     from icssim import report
 
-    inputs = write_scenario(result.scenario, folder)
-    meta = metadata(result, wall_seconds, command)
-    if inputs:
-        meta["input_files"] = inputs
-    (folder / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
-    if recs:  # the pathway diagram too, from the tables and metadata just written
-        from icssim.report.run import DIAGRAM
-
-        jobs.append((partial(_pathway_figure, folder), folder / "plots" / DIAGRAM))
-    # the plots are drawn on the workers while this process writes the rest and the report,
-    # which waits for them only where it embeds them
-    with plots.drawing(jobs, workers) as plots_drawn:
+    with plots.drawing(jobs, workers) as written:
         report.write_parameters(result.scenario, folder)
-        report.write_report(folder, plots_ready=plots_drawn)
+        report.write_report(folder, plots_ready=written, tables=tables)
 
 
-def _pathway_figure(folder: Path):
-    """The run report's pathway diagram, drawn from the folder's tables (on a plot worker)."""
+def run_tables(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The run's large tables by name (``patients``, ``visits`` when visits were recorded,
+    ``timeseries``, ``costs``), all replications, with calendar dates when the scenario has a
+    start date: what :func:`table_jobs` writes."""
+    from icssim.calendar_metrics import with_dates
+
+    recs = result.records
+    start = result.scenario.scenario.start_date
+    tables = {"patients": with_dates(pd.concat([patients_frame(r) for r in recs], ignore_index=True), start,
+                                     {"referral": "referral_date"})}
+    visits = [visits_frame(r) for r in recs]
+    if all(v is not None for v in visits):
+        for r, v in zip(recs, visits):
+            v.insert(0, "replication", r.replication)
+        tables["visits"] = pd.concat(visits, ignore_index=True)
+    ts = pd.concat([timeseries_frame(r).assign(replication=r.replication) for r in recs], ignore_index=True)
+    tables["timeseries"] = with_dates(ts, start, {"time": "date"})
+    costs = pd.concat([costs_frame(r).assign(replication=r.replication) for r in recs], ignore_index=True)
+    tables["costs"] = with_dates(costs, start, {"time": "date"})
+    return tables
+
+
+def table_jobs(tables: dict[str, pd.DataFrame], folder: Path, csv_visits: bool) -> list[plots.PlotJob]:
+    """Jobs writing each of ``tables`` as CSV and Parquet, for :func:`plots.drawing`; the visits
+    table, one row per step visit and the largest, as CSV only if ``csv_visits`` (a single run)."""
+    return [(partial(_write_table_job, tables, name, folder, name != "visits" or csv_visits),
+             folder / f"{name}.parquet") for name in tables]
+
+
+def _write_table_job(tables: dict[str, pd.DataFrame], name: str, folder: Path, csv: bool) -> None:
+    write_table(tables[name], folder, name, csv=csv)
+
+
+def _pathway_figure(folder: Path, tables: dict[str, pd.DataFrame] | None = None):
+    """The run report's pathway diagram, drawn from the folder's files and the run's tables (on
+    a plot worker)."""
     from icssim.report.pieces import RunData
     from icssim.report.run import pathway_figure
 
-    return pathway_figure(RunData.load(folder))[0]
+    return pathway_figure(RunData.load(folder, tables=tables))[0]
 
 
 def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
@@ -192,12 +215,14 @@ def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
     return inputs
 
 
-def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = ()) -> list[plots.PlotJob]:
+def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = (),
+                  patients: pd.DataFrame | None = None) -> list[plots.PlotJob]:
     """What draws each standard plot of a single-scenario run into ``folder``, then ``more`` (a
-    dated scenario's), for :func:`plots.drawing` or :func:`plots.save_all`."""
+    dated scenario's), for :func:`plots.drawing` or :func:`plots.save_all`; ``patients`` is the
+    run's patient table if it was made already (:func:`run_tables`)."""
     recs = result.records
     name = result.scenario.scenario.name
-    pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
+    pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True) if patients is None else patients
     window = pats[pats["arrival"] >= recs[0].warmup * recs[0].hours_per_unit / 24]
     stds = {n: d for n, (d, *_rest) in standards_of(result.scenario).items()}
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),

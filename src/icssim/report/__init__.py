@@ -37,23 +37,26 @@ def __getattr__(name: str) -> Any:
 
 # ----------------------------------------------------------------------------- entry points
 def write_report(folder: Path | str, out: Path | str | None = None,
-                 plots_ready: Callable[[], object] | None = None) -> Path:
+                 plots_ready: Callable[[], object] | None = None, tables: dict[str, Any] | None = None) -> Path:
     """Build the report of the results ``folder`` and write it (default ``folder/report.html``).
 
     ``plots_ready``, when given, waits until the folder's plots are drawn: a run's report calls
-    it only where it embeds them, so the rest is built while they are drawn elsewhere."""
+    it only where it embeds them, so the rest is built while they are drawn elsewhere. ``tables``
+    are a run's tables already in memory (by name, as written to the folder), used in place of
+    their files."""
     from icssim.report.pieces import REPORT_NAME
 
     folder = Path(folder)
-    html = build_report(folder, plots_ready)
+    html = build_report(folder, plots_ready, tables)
     target = Path(out) if out is not None else folder / REPORT_NAME
     target.write_text(html, encoding="utf-8")
     return target
 
 
-def build_report(folder: Path, plots_ready: Callable[[], object] | None = None) -> str:
+def build_report(folder: Path, plots_ready: Callable[[], object] | None = None,
+                 tables: dict[str, Any] | None = None) -> str:
     """The report's HTML for a run, compare or sweep folder (from its metadata.json ``kind``);
-    ``plots_ready`` as for :func:`write_report`."""
+    ``plots_ready`` and a run's ``tables`` as for :func:`write_report`."""
     from icssim.report.compare import compare_report
     from icssim.report.generic import generic_report
     from icssim.report.pieces import read_json
@@ -64,7 +67,7 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None) 
         raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")
     kind = meta.get("kind", "run")
     if kind == "run":
-        return run_report(folder, meta, plots_ready)
+        return run_report(folder, meta, plots_ready, tables)
     if plots_ready is not None:
         plots_ready()
     if kind == "compare":

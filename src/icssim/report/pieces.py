@@ -54,11 +54,14 @@ class RunData:
     scenario_error: str = ""
     kpis: pd.DataFrame | None = None
     est: dict[str, Estimate] = field(default_factory=dict)
+    #: tables already in memory, by name, as written to the folder (a run being written): read
+    #: from here rather than from their files
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, folder: Path, meta: dict | None = None) -> RunData:
+    def load(cls, folder: Path, meta: dict | None = None, tables: dict[str, pd.DataFrame] | None = None) -> RunData:
         meta = meta if meta is not None else (read_json(folder / "metadata.json") or {})
-        data = cls(folder, meta)
+        data = cls(folder, meta, tables=dict(tables or {}))
         data.raw = read_json(folder / "scenario.json")
         if data.raw is not None:
             try:
@@ -86,6 +89,9 @@ class RunData:
         return (in_days(s.horizon, self.scenario) - in_days(s.warmup, self.scenario)) / DAYS_PER_YEAR
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        held = self.tables.get(name)
+        if held is not None and (columns is None or all(c in held for c in columns)):
+            return held.copy(deep=False) if columns is None else held[columns]
         for ext in ("parquet", "csv"):
             path = self.folder / f"{name}.{ext}"
             if path.is_file():

@@ -37,9 +37,11 @@ from icssim.report.run_text import how_sure, kpi_target, run_findings, standard_
 
 
 # ----------------------------------------------------------------------------- run report
-def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | None = None) -> str:
-    """The run's report; ``plots_ready`` (if given) is called before the plots are embedded."""
-    data = RunData.load(folder, meta)
+def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | None = None,
+               tables: dict[str, pd.DataFrame] | None = None) -> str:
+    """The run's report; ``plots_ready`` (if given) is called before the plots are embedded;
+    ``tables``, the run's tables in memory, are used in place of their files."""
+    data = RunData.load(folder, meta, tables)
     s = data.scenario
     subtitle = s.scenario.description if s is not None and s.scenario.description else ""
     page = Page(f"{data.name}: simulation report", subtitle, fact_items(meta, data.scenario))
