@@ -69,3 +69,29 @@ def test_what_the_simulation_workers_inherit_holds_no_output_library():
             "print(' '.join(m for m in ('pandas', 'scipy', 'matplotlib', 'pyarrow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_inherits_its_objects_frozen_and_the_parent_is_thawed():
+    """A forked child's collector never walks what it inherited; the parent is as it was."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if gc.get_freeze_count() > 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_frozen_freezes_for_the_block_only():
+    import gc
+
+    assert gc.get_freeze_count() == 0
+    with preload.frozen():
+        assert gc.get_freeze_count() > 0
+        with preload.frozen():  # nested: the outer block thaws
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0

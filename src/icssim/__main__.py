@@ -1,5 +1,5 @@
 """``python -m icssim`` runs the command line."""
 
-from icssim.cli import main
+from icssim.cli import console
 
-raise SystemExit(main())
+console()

@@ -181,7 +181,7 @@ def pathway_figure(data: RunData, heading: str = "") -> tuple[Any, str]:
         pathway_graph.attach_flows(edges, flows, per)
         entered = flows.groupby("dst")["count"].sum() / per
         started = visits[(visits["t_end"] >= data.warmup_days)]
-        starts = started[started["outcome"].astype(str) != "missed"].groupby("step", observed=True).size() / per
+        starts = started[started["outcome"] != "missed"].groupby("step", observed=True).size() / per
         per_year = {str(k): float(v) for k, v in starts.items()}
         for k, v in entered.items():
             if KINDS[s.pathway.steps[k].kind].is_exit:
