@@ -453,7 +453,7 @@ def bench_main_job(args, out) -> None:
         for i in range(3):
             folder = Path(tmp) / f"run{i}"
             t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import sys; from icssim.cli import main; sys.exit(main())",
+            subprocess.run([sys.executable, "-c", "from icssim.cli import console; console()",  # the icssim script
                             "run", str(ROOT / "scenarios" / "ed_integrated.yaml"), "--replications", str(reps),
                             "--out", str(folder), "--quiet"], check=True, capture_output=True)
             walls.append(time.perf_counter() - t)

@@ -52,7 +52,7 @@ def wait() -> None:
 
 def _run(tasks: tuple[Task, ...]) -> None:
     # importing makes objects that live on, and the cyclic collector would walk all of them again
-    # and again (a third of the imports' time) to free nothing: paused while the thread runs
+    # and again (about a sixth of the imports' CPU time) to free nothing: paused while the thread runs
     paused = gc.isenabled()
     gc.disable()
     try:
