@@ -62,8 +62,9 @@ def console() -> None:
     The exit freezes the objects left (:func:`gc.freeze`) first: the interpreter's shutdown
     otherwise walks them all with the cyclic garbage collector, to free memory the operating
     system takes back anyway (about a quarter of a second of CPU after a run, with pandas,
-    pyarrow and matplotlib loaded). Files are closed and streams flushed as before; only cyclic garbage is left
-    uncollected. Called in-process (tests, the app), :func:`main` freezes nothing.
+    pyarrow and matplotlib loaded). Files are closed and streams flushed as before; only
+    cyclic garbage is left uncollected. Called in-process (tests, the app), :func:`main`
+    freezes nothing.
     """
     status = main()
     gc.freeze()

@@ -14,9 +14,8 @@ workers it is meant to overlap have been forked.
 
 Every fork also happens with the objects of this process frozen (:func:`gc.freeze`, undone in
 the parent at once): a child's cyclic garbage collector then never walks what it inherited
-(every module imported, the scenario, the run's records), which took about a quarter of a
-second of each worker's first replication and of each plot worker's work, and the pages
-holding those objects stay shared with the parent instead of being copied.
+(every module imported, the scenario, the run's records), which took 0.2-0.37 s of each
+simulation worker's first replication and of each plot worker's work (benchmarks/README.md).
 """
 
 from __future__ import annotations
