@@ -72,8 +72,11 @@ def test_a_new_executor_is_one_class_and_gives_the_same_results():
         threaded = experiments.run(s, replications=3, keep_records=False, executor=threads)
         precise = experiments.run_to_precision(s, 0.05, ["wait_to_treatment_mean"], start=3, cap=30,
                                                keep_records=False, executor=threads)
+    serial_precise = experiments.run_to_precision(s, 0.05, ["wait_to_treatment_mean"], start=3, cap=30,
+                                                  workers=1, keep_records=False)
     pd.testing.assert_frame_equal(serial.kpis, threaded.kpis)
-    assert precise.precision["replications"] == 4
+    assert precise.precision == serial_precise.precision and 3 < precise.precision["replications"] < 30
+    pd.testing.assert_frame_equal(precise.kpis, serial_precise.kpis)
 
 
 def test_one_local_pool_serves_several_maps_in_submission_order():
