@@ -1,4 +1,4 @@
-"""The 42 ICSs and the national view (src/icssim/national.py, docs/national.md)."""
+"""The 42 ICSs and the national view (src/icssim/national*.py, docs/national.md)."""
 
 from __future__ import annotations
 
