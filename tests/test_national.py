@@ -133,14 +133,16 @@ def test_a_three_area_national_run(tmp_path):
     assert scaled["Small"] < scaled["Large"]
 
 
-def test_whole_servers_round_scaled_wte_to_the_nearest_whole_server():
+def test_whole_servers_scale_the_base_servers_to_the_nearest_whole_server():
     from icssim.sweep.design import scaled_value
 
-    assert scaled_value("services.x.staff.psychologist.wte", 2.08) == 2.08       # as before: 3 part-time servers
-    assert scaled_value("services.x.staff.psychologist.wte", 2.08, whole_servers=True) == 2
-    assert scaled_value("services.x.staff.psychologist.wte", 3.5, whole_servers=True) == 4
-    assert scaled_value("services.x.staff.psychologist.wte", 0.3, whole_servers=True) == 1   # never none
-    assert scaled_value("services.x.beds", 7.6, whole_servers=True) == 8
+    psych, phys = "services.x.staff.psychologist.wte", "services.x.staff.physician.wte"
+    assert scaled_value(psych, 4.0, 0.52) == 2.08                          # as before: 3 part-time servers
+    assert scaled_value(psych, 4.0, 0.52, whole_servers=True) == 2
+    # 3.5 WTE is 4 servers in the base: scaled as 4 servers, so as many as the 4.0 WTE beside it
+    assert scaled_value(phys, 3.5, 0.68, whole_servers=True) == scaled_value(psych, 4.0, 0.68, whole_servers=True) == 3
+    assert scaled_value(psych, 4.0, 0.05, whole_servers=True) == 1        # never none
+    assert scaled_value("services.x.beds", 7.6, 1.0, whole_servers=True) == 8
 
 
 def test_the_national_run_reports_what_rounding_to_whole_servers_gains_or_loses(tmp_path):
@@ -148,9 +150,9 @@ def test_the_national_run_reports_what_rounding_to_whole_servers_gains_or_loses(
     rounding = national.capacity_rounding(tmp_path)
     assert set(rounding["base"]) == {"fragmented", "integrated"} and rounding["area"].nunique() == 42
     assert (rounding["wte"] == rounding["wte"].round()).all()                 # whole servers everywhere
-    off = (rounding["wte"] - rounding["exact_wte"]).abs()
-    assert (off[rounding["exact_wte"] >= 0.5] <= 0.5 + 1e-9).all()
-    assert (rounding.loc[rounding["exact_wte"] < 0.5, "wte"] == 1).all()     # at least one server
+    off = (rounding["wte"] - rounding["exact_servers"]).abs()                # the base's servers, scaled
+    assert (off[rounding["exact_servers"] >= 0.5] <= 0.5 + 1e-3).all()
+    assert (rounding.loc[rounding["exact_servers"] < 0.5, "wte"] == 1).all()  # at least one server
     # roles with clinical hours keep their hours exact: wte x hours per server = exact wte x base hours
     hours = rounding.dropna(subset=["clinical_hours_per_week"])
     assert len(hours) and np.allclose(hours["wte"] * hours["clinical_hours_per_week"],
@@ -158,7 +160,7 @@ def test_the_national_run_reports_what_rounding_to_whole_servers_gains_or_loses(
     assert (hours["capacity_change"].abs() < 1e-9).all()
     # roles without (the big therapist teams) gain or lose a fraction of a server
     rest = rounding[rounding["clinical_hours_per_week"].isna()]
-    assert np.allclose(rest["capacity_change"], rest["wte"] / rest["exact_wte"] - 1, atol=1e-4)
+    assert len(rest) and np.allclose(rest["capacity_change"], rest["wte"] / rest["exact_servers"] - 1, atol=1e-4)
     by_area = national.rounding_by_area(rounding)
     assert {"wte_change_fragmented", "wte_change_integrated"} <= set(by_area.columns)
     assert by_area[["wte_change_fragmented", "wte_change_integrated"]].abs().max().max() < 0.05
@@ -181,6 +183,70 @@ def test_whole_servers_keep_each_roles_clinical_hours_in_proportion(tmp_path):
     plan = compile_plan(scenario_from_dict(raw))
     res = next(r for r in plan.resources if r.name == "ed_service/psychologist")
     assert res.capacity == 2 and res.elapsed_scale == pytest.approx(168 / (22.5 * 2.08 / 2), rel=1e-3)
+
+
+def test_a_joint_assessment_keeps_capacity_per_head_in_every_ics(tmp_path):
+    """The integrated joint assessment holds a psychologist (4.0 WTE, 4 servers in the base) and a
+    physician (3.5 WTE, also 4 servers) together. Rounding each role's scaled WTE apart gave
+    Somerset 2 psychologists and 1 physician (57% of the joint capacity per head) and eight ICSs of
+    0.95 to 1.07 million 3 and 2 (76%); scaling the base's servers keeps the pairs whole."""
+    national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    joint = national.joint_capacity(tmp_path)
+    assert set(joint["base"]) == {"integrated"} and set(joint["step"]) == {"joint_assessment"}
+    assert joint["area"].nunique() == 42
+    servers = joint["servers"].str.split("+", expand=True).astype(int)
+    assert (servers[0] == servers[1]).all()                                 # as many physicians as psychologists
+    assert joint["capacity_change"].abs().max() < 1e-3                       # hours are rounded to 3 places
+    # the joint hours a week grow smoothly with population: no step between neighbouring ICSs
+    per_head = joint["joint_hours_per_week"] / joint["population"] * 1e6
+    assert per_head.max() / per_head.min() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_a_joint_assessment_keeps_its_capacity_in_the_compiled_plan(tmp_path):
+    """The engine's own view of Somerset's integrated service: as many physician as psychologist
+    servers, and the pair's calendar time per contact such that joint hours are the base's x 0.385."""
+    from icssim.model.plan import compile_plan
+    from icssim.scenario import provenance, scenario_from_dict
+    from icssim.sweep.design import Point, point_raw
+
+    files = national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
+    sweep = load_sweep(files["integrated"])
+    base_raw = provenance(sweep.bases["integrated"]).raw
+
+    def joint_hours(raw: dict) -> float:
+        plan = compile_plan(scenario_from_dict(raw))
+        pool = {r.name: r for r in plan.resources}
+        pair = [pool["ed_service/psychologist"], pool["ed_service/physician"]]
+        return min(r.capacity for r in pair) * 168 / max(r.elapsed_scale for r in pair)
+
+    somerset = next(a for a in sweep.areas if a.name == "Somerset")
+    raw = point_raw(sweep, base_raw, Point(0, "integrated", {}, somerset.name, somerset.population))
+    factor = somerset.population / base_raw["scenario"]["population"]
+    assert joint_hours(raw) == pytest.approx(joint_hours(base_raw) * factor, rel=1e-3)
+
+
+def test_a_small_ics_runs_its_joint_assessment_as_busy_as_the_base(tmp_path):
+    """Somerset (0.58 million) beside the base ICS (1.5 million), integrated pathway, three years:
+    with the pairs kept whole its physicians and psychologists are as busy as the base's and its
+    wait is near the base's. Rounded apart (2 psychologists, 1 physician) the physician was 100%
+    busy, the psychologists 50%, and the mean wait 118 days against 12."""
+    from icssim.sweep import sweep
+
+    (tmp_path / "integ.yaml").write_text(f"extends: {ROOT / 'scenarios' / 'ed_integrated.yaml'}\n"
+                                         "scenario: {horizon: 3 years, warmup: 1 year}\n")
+    phys, psych = "utilisation_ed_service/physician", "utilisation_ed_service/psychologist"
+    scale = [f"services.ed_service.staff.{r}.wte" for r in ("psychologist", "physician", "navigator", "therapist")]
+    rows = [{"name": "Somerset", "population": 576_852}, {"name": "Base", "population": 1_500_000}]
+    spec = {"sweep": {"name": "pairs", "seed": 4, "replications": 1}, "base": {"integrated": "integ.yaml"},
+            "areas": {"rows": rows, "whole_servers": True, "scale": scale + ["services.day_care.caseload"]},
+            "kpis": ["wait_to_treatment_mean", phys, psych]}
+    (tmp_path / "pairs.yaml").write_text(yaml.safe_dump(spec))
+    run = sweep(tmp_path / "pairs.yaml", out=tmp_path / "out", workers=1)
+    runs = pd.read_parquet(run.out / "runs.parquet").pivot_table(index="area", columns="kpi", values="value")
+    small, base = runs.loc["Somerset"], runs.loc["Base"]
+    assert small[phys] == pytest.approx(small[psych])
+    assert small[phys] == pytest.approx(base[phys], abs=0.08)
+    assert small["wait_to_treatment_mean"] < 1.5 * base["wait_to_treatment_mean"]
 
 
 def _small_psa(folder: Path) -> Path:

@@ -27,11 +27,11 @@ from ruamel.yaml import YAML
 
 from icssim.errors import IcssimError
 from icssim.national_outputs import ranked_plot, write_national
-from icssim.national_scaling import capacity_rounding, rounding_by_area
+from icssim.national_scaling import capacity_rounding, joint_capacity, rounding_by_area
 from icssim.national_tables import COST_KPI, WAIT_KPI, WTP, load_runs, national_table, national_totals, psa_table
 
 __all__ = ["split_sweep", "run_national", "main", "write_national", "ranked_plot", "capacity_rounding",
-           "rounding_by_area", "load_runs", "national_table", "national_totals", "psa_table"]
+           "joint_capacity", "rounding_by_area", "load_runs", "national_table", "national_totals", "psa_table"]
 
 
 def _load_yaml(path: Path) -> Any:

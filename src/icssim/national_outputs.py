@@ -2,7 +2,7 @@
 
 :func:`write_national` reads the sweep folders of a national run (or one ordinary area sweep
 folder) and writes ``national.csv``, ``national_totals.csv``, the capacity each ICS got
-(``capacity_rounding.csv``) and ``plots/ranked_*.png``; for a national PSA,
+(``capacity_rounding.csv``, ``joint_capacity.csv``) and ``plots/ranked_*.png``; for a national PSA,
 ``national_psa.csv``, ``national_psa_totals.csv`` and ``plots/psa_ranked_net_benefit.png``.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icssim.national_scaling import capacity_rounding, rounding_by_area
+from icssim.national_scaling import capacity_rounding, joint_by_area, joint_capacity, rounding_by_area
 from icssim.national_tables import (
     COST_KPI,
     WAIT_KPI,
@@ -76,6 +76,11 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
             rounding.to_csv(folder / "capacity_rounding.csv", index=False)
             written.append(folder / "capacity_rounding.csv")
             table = table.merge(rounding_by_area(rounding), on="area", how="left")
+        joint = joint_capacity(folder / "specs")
+        if not joint.empty:
+            joint.to_csv(folder / "joint_capacity.csv", index=False)
+            written.append(folder / "joint_capacity.csv")
+            table = table.merge(joint_by_area(joint), on="area", how="left")
     table.to_csv(written[0], index=False)
     totals.to_csv(written[1], index=False)
     plots = folder / "plots"

@@ -216,16 +216,22 @@ def lhs_value(p: Parameter, x: float) -> Any:
     return round(p.low + x * (p.high - p.low), 10)
 
 
-def scaled_value(path: str, value: float, whole_servers: bool = False) -> float | int:
-    """A capacity scaled by population as the scenario gets it: whole numbers for beds and
-    caseloads, and for staff WTE with ``whole_servers`` (nearest, at least 1 when above 0; the
-    role's clinical hours are then scaled to match, see :func:`hours_path`)."""
+def base_servers(wte: float) -> int:
+    """The servers the engine makes of a staff pool of ``wte`` (:func:`icssim.model.plan._resources`)."""
+    return math.ceil(wte - 1e-9) if wte > 1e-9 else 0
+
+
+def scaled_value(path: str, value: float, factor: float, whole_servers: bool = False) -> float | int:
+    """The capacity at ``path`` of the base (``value``) scaled by population (``factor``), as the
+    area's scenario gets it: whole numbers for beds and caseloads; for staff WTE with
+    ``whole_servers``, the base's servers scaled and rounded to the nearest whole number, at least 1
+    (see :func:`hours_path` for the hours that make up the difference)."""
     key = str(split_path(path)[-1])
     if key in INTEGER_KEYS:
-        return int(round(value))
+        return int(round(value * factor))
     if whole_servers and key == "wte" and value > 0:
-        return max(1, int(round(value)))
-    return round(value, 3)
+        return max(1, int(round(base_servers(value) * factor)))
+    return round(value * factor, 3)
 
 
 #: a staff role's paid hours a year when the scenario does not say
@@ -233,9 +239,16 @@ PAID_HOURS = StaffRole.model_fields["paid_hours_per_year"].default
 
 
 def hours_path(path: str) -> str | None:
-    """For a staff WTE path, the path of the role's clinical hours per week (else None): with whole
-    servers, each server's hours are scaled by exact / rounded WTE, so the role's clinical hours,
-    and with them capacity per head, stay exact."""
+    """For a staff WTE path, the path of the role's clinical hours per week (else None).
+
+    With whole servers, each server's hours are set to base hours x exact WTE / servers, so the
+    role's clinical hours stay exactly in proportion to population however its servers round. The
+    servers scaled are the base's (``ceil`` of its WTE, as the engine builds them), not its WTE:
+    roles that a step needs together (the psychologist and physician of a joint assessment) with as
+    many servers in the base keep as many in every area. A joint contact holds one server of each
+    role for the longer of their calendar times, so its capacity is the fewest servers x the fewest
+    hours per server; with the pairs kept whole that is the base's x population / base population.
+    """
     return path[: -len("wte")] + "clinical_hours_per_week" if path.endswith(".wte") else None
 
 
@@ -243,18 +256,19 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point) -> dict:
     raw = copy.deepcopy(base_raw)
     areas = sweep.spec.areas
     if p.population is not None and areas is not None:
-        reference = base_raw["scenario"].get("population")
+        factor = p.population / base_raw["scenario"].get("population")
         for path in areas.scale:
-            value = get_path(base_raw, path) * p.population / reference
-            scaled = scaled_value(path, value, areas.whole_servers)
+            base = get_path(base_raw, path)
+            exact = base * factor
+            scaled = scaled_value(path, base, factor, areas.whole_servers)
             set_path(raw, path, scaled)
             hours = hours_path(path) if areas.whole_servers else None
             if hours is not None and scaled and get_path(base_raw, hours) is not MISSING:
-                set_path(raw, hours, round(get_path(base_raw, hours) * value / scaled, 3))
+                set_path(raw, hours, round(get_path(base_raw, hours) * exact / scaled, 3))
                 paid = hours.replace("clinical_hours_per_week", "paid_hours_per_year")
                 base_paid = get_path(base_raw, paid)
                 base_paid = PAID_HOURS if base_paid is MISSING else base_paid
-                set_path(raw, paid, round(base_paid * value / scaled, 3))  # the establishment's cost stays exact
+                set_path(raw, paid, round(base_paid * exact / scaled, 3))  # the establishment's cost stays exact
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
     for path, value in p.values.items():

@@ -120,12 +120,14 @@ class Areas(Strict):
     table: str | None = None
     rows: list[Area] | None = None
     scale: list[str] = Field(default_factory=list)
-    #: round every scaled staff WTE to the nearest whole number of servers (at least 1) and, where
-    #: the role gives ``clinical_hours_per_week``, scale each server's hours by exact / rounded WTE,
-    #: so the role's clinical hours stay exactly in proportion to population; without it a scaled
-    #: 2.1 WTE is 3 servers at 70% of their hours, whose contacts last 1/0.7 as long in calendar
-    #: time. Roles without clinical hours gain or lose capacity by the rounding, reported by
-    #: :func:`icssim.national.capacity_rounding`.
+    #: give every scaled staff role the base's servers (``ceil`` of its WTE) x population / the base's
+    #: population, rounded to a whole number (at least 1) and, where the role gives
+    #: ``clinical_hours_per_week``, scale each server's hours by exact WTE / servers, so the role's
+    #: clinical hours stay exactly in proportion to population and roles that work in pairs (a joint
+    #: assessment) keep as many servers as each other; without it a scaled 2.1 WTE is 3 servers at
+    #: 70% of their hours, whose contacts last 1/0.7 as long in calendar time. Roles without clinical
+    #: hours gain or lose capacity by the rounding, reported by
+    #: :func:`icssim.national_scaling.capacity_rounding`.
     whole_servers: bool = False
 
     @model_validator(mode="before")
