@@ -82,7 +82,8 @@ def test_national_table_ranks_and_pairs(tmp_path):
     written = national.write_national(tmp_path)
     assert all(p.is_file() for p in written)
     assert {p.name for p in written} >= {"national.csv", "national_totals.csv", "ranked_wait.png",
-                                         "ranked_cost_per_head.png", "ranked_net_benefit.png"}
+                                         "ranked_wait_integrated.png", "ranked_cost_per_head.png",
+                                         "ranked_net_benefit.png"}
     table = pd.read_csv(tmp_path / "national.csv")
     assert list(table["area"]) == ["B", "A", "C"]                   # by net benefit of integrating
     assert list(table["rank_net_benefit"]) == [1, 2, 3]
@@ -187,7 +188,7 @@ def test_whole_servers_keep_each_roles_clinical_hours_in_proportion(tmp_path):
 
 def test_a_joint_assessment_keeps_capacity_per_head_in_every_ics(tmp_path):
     """The integrated joint assessment holds a psychologist (4.0 WTE, 4 servers in the base) and a
-    physician (3.5 WTE, also 4 servers) together. Rounding each role's scaled WTE apart gave
+    physician (3.5 WTE, also 4 servers) together. Rounding each role's scaled WTE apart would give
     Somerset 2 psychologists and 1 physician (57% of the joint capacity per head) and eight ICSs of
     0.95 to 1.07 million 3 and 2 (76%); scaling the base's servers keeps the pairs whole."""
     national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
@@ -228,7 +229,7 @@ def test_a_joint_assessment_keeps_its_capacity_in_the_compiled_plan(tmp_path):
 def test_a_small_ics_runs_its_joint_assessment_as_busy_as_the_base(tmp_path):
     """Somerset (0.58 million) beside the base ICS (1.5 million), integrated pathway, three years:
     with the pairs kept whole its physicians and psychologists are as busy as the base's and its
-    wait is near the base's. Rounded apart (2 psychologists, 1 physician) the physician was 100%
+    wait is near the base's. Rounded apart (2 psychologists, 1 physician) the physician is 100%
     busy, the psychologists 50%, and the mean wait 118 days against 12."""
     from icssim.sweep import sweep
 

@@ -84,8 +84,10 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
     table.to_csv(written[0], index=False)
     totals.to_csv(written[1], index=False)
     plots = folder / "plots"
-    written.append(ranked_plot(table, f"{wait}_{bases[0]}", f"{wait} ({bases[0]}), mean and 95% CI; shortest first",
-                               "days", plots / "ranked_wait.png"))
+    for b in bases:       # the first pathway's as ranked_wait.png, each other's as ranked_wait_<base>.png
+        name = "ranked_wait.png" if b == bases[0] else f"ranked_wait_{b}.png"
+        written.append(ranked_plot(table, f"{wait}_{b}", f"{wait} ({b}), mean and 95% CI; shortest first",
+                                   "days", plots / name))
     written.append(ranked_plot(table, f"cost_per_head_{bases[0]}",
                                f"{cost} per resident ({bases[0]}), mean and 95% CI; lowest first",
                                "£ per resident a year", plots / "ranked_cost_per_head.png"))
