@@ -12,7 +12,7 @@ import pytest
 from helpers import SCENARIOS, shipped
 
 from icssim import experiments, results
-from icssim.cli import format_differences, format_kpis
+from icssim.console_text import format_differences, format_kpis
 from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.staffing import staff_sentence, staffing_html
 from icssim.scenario import load_scenario

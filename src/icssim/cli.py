@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
+from icssim.console_text import format_differences, format_kpis
 from icssim.output_folder import check_replaceable, free_name, inside
 
 DEFAULT_RESULTS = Path("results")
@@ -363,35 +363,6 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
     return bar()
 
 
-def format_kpis(table, title: str, result) -> str:
-    """The KPI table as aligned text, in sections: each measure in the scenario's words, its value in
-    its unit (shares as percentages) and its 95% CI clipped to the natural range; measures of things
-    the scenario does not have (no A&E step) are left out."""
-
-    from icssim.kpis import kpi_groups
-    from icssim.report.labels import absent_kpis, kpi_label
-    from icssim.report.numbers import Estimate
-
-    n = len(result.replications)
-    s = getattr(result, "scenario", None)
-    lines = [f"{title}: {n} replication(s), seed {result.seed}"
-             + (", mean and 95% CI" if n > 1 else " (no CI from 1 replication)")]
-    rows = {row.kpi: row for row in table.itertuples() if row.kpi not in ("events", "wall_seconds")}
-    absent = absent_kpis(s)
-    rows = {k: r for k, r in rows.items() if not (k in absent and r.mean == 0)}
-    width = 62
-    for group, chosen in kpi_groups(rows):
-        lines.append(f"  {group}")
-        for k in chosen:
-            r = rows[k]
-            e = Estimate(k, float(r.mean), float(r.lower), float(r.upper), n)
-            value = e.text() if e.has_ci and e.lower != e.upper else e.text().split(" (95% CI")[0]
-            label = textwrap.wrap(kpi_label(k, s), width) or [k]
-            lines += [f"    {part}" for part in label[:-1]]
-            lines.append(f"    {label[-1]:<{width}}  {value}")
-    return "\n".join(lines)
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from icssim import experiments, results
     from icssim.scenario import load_scenario
@@ -428,44 +399,6 @@ def _equal_budget(scenarios: list) -> list:
         raise IcssimError(f"--equal-budget compares exactly two scenarios (a baseline and a variant), "
                           f"found {len(scenarios)}")
     return equal_budget_set(*scenarios)
-
-
-def format_differences(comparison) -> str:
-    """Headline KPIs per scenario and the paired difference to the first, with 95% CIs and a verdict,
-    in the scenario's words (shares as percentages, differences of shares in percentage points);
-    measures that are zero in every scenario are left out."""
-    from types import SimpleNamespace
-
-    from icssim.metrics import kpi_info
-    from icssim.report.compare_text import difference_verdict
-    from icssim.report.labels import kpi_label
-    from icssim.report.numbers import diff_ci_text, fmt, fmt_diff
-    from icssim.report.run_text import featured_or
-    from icssim.results import HEADLINE_KPIS
-
-    summary = comparison.summary().set_index(["kpi", "scenario"])
-    diffs = comparison.differences().set_index(["kpi", "scenario"])
-    base = comparison.names[0]
-    s = getattr(comparison.results[0], "scenario", None)
-    width = max(len(n) for n in comparison.names)
-    lines = [f"Paired comparison against {base} ({len(comparison.results[0].replications)} replications, "
-             f"common random numbers; differences with 95% CIs)"]
-    for kpi in featured_or(s, HEADLINE_KPIS):
-        if (kpi, base) not in summary.index:
-            continue
-        info = kpi_info(kpi)
-        means = [float(summary.loc[(kpi, name), "mean"]) for name in comparison.names]
-        if all(m == 0 for m in means):
-            continue
-        lines.append(f"  {kpi_label(kpi, s)}")
-        lines.append(f"    {base:<{width}}  {fmt(means[0], info.unit):>22}")
-        for name, m in zip(comparison.names[1:], means[1:]):
-            d = diffs.loc[(kpi, name)]
-            row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"])
-            _, verdict = difference_verdict(row, info.better)
-            lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
-                         f"(95% CI {diff_ci_text(d['diff_lower'], d['diff_upper'], info.unit)}): {verdict}")
-    return "\n".join(lines)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:
