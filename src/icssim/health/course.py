@@ -186,6 +186,11 @@ class _Course:
         self.relapses = np.zeros(n, dtype=np.int32)
         self.first_remission = np.where(plan.remission[self.state], 0.0, np.nan)
         self.returns = np.zeros(n, dtype=np.int32)
+        #: the rates as [group × status × from, to] and the mortality multipliers as [group × from],
+        #: for one-gather lookups in :meth:`_hazards`
+        self.n_status = plan.rates.shape[1]
+        self.flat_rates = plan.rates.reshape(-1, plan.dead)
+        self.flat_rr = np.asarray(plan.mortality_rr, dtype=float).reshape(-1)
 
     def _draw(self, who: np.ndarray) -> np.ndarray:
         u = uniforms(self.tl.keys[who], self.counter[who])
@@ -229,18 +234,23 @@ class _Course:
         tunnel = self.entered[who] + plan.tunnel_after[self.state[who]]
         return np.minimum(nxt, np.maximum(tunnel, t))
 
-    def _hazards(self, who: np.ndarray, status: np.ndarray) -> np.ndarray:
-        """[person, destination] hazards per year, death last."""
+    def _hazards(self, who: np.ndarray, status: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """[person, destination] hazards per year at time ``t``, death last. Rows are read from
+        the rates flattened to [group, status, from] (one gather, not three index arrays), and the
+        DUI multiplier is applied only to the treated (to the others it would be × 1.0, exact)."""
         plan, state = self.plan, self.state[who]
         group = self.group[who]
-        rows = plan.rates[group, status, state, :]
-        scale = np.where((status == TREATED)[:, None] & plan.scaled[state], self.dued_multiplier[who][:, None], 1.0)
-        rows *= scale
-        death = np.zeros(len(who))
+        n = plan.dead
+        h = np.empty((len(who), n + 1))
+        h[:, :n] = self.flat_rates[(group * self.n_status + status) * n + state]
+        treated = np.flatnonzero(status == TREATED) if plan.dued is not None else ()
+        if len(treated):
+            h[treated, :n] *= np.where(plan.scaled[state[treated]], self.dued_multiplier[who[treated]][:, None], 1.0)
         if plan.mortality is not None:
-            age = self.tl.age[who] + self.t[who]
-            death = plan.mortality.at(age, self.male[who]) * plan.mortality_rr[group, state]
-        return np.concatenate([rows, death[:, None]], axis=1)
+            h[:, n] = plan.mortality.at(self.tl.age[who] + t, self.male[who]) * self.flat_rr[group * n + state]
+        else:
+            h[:, n] = 0.0
+        return h
 
     def run(self) -> None:
         plan = self.plan
@@ -249,12 +259,13 @@ class _Course:
             t0 = self.t[active]
             status = self._status(active, t0)
             bp = self._breakpoint(active, t0)
-            h = self._hazards(active, status)
+            h = self._hazards(active, status, t0)
             clocks = self.clocks[active]
             with np.errstate(divide="ignore", invalid="ignore"):
-                due = np.where(h > 0, clocks / h, np.inf)
+                due = clocks / h
+            np.putmask(due, ~(h > 0), np.inf)  # no hazard: never due
             dest = due.argmin(axis=1)
-            soonest = due[np.arange(len(active)), dest]
+            soonest = np.take_along_axis(due, dest[:, None], axis=1)[:, 0]
             fire = soonest < bp - t0
             t1 = np.where(fire, t0 + soonest, bp)
             self._accrue(active, t0, t1, status)
@@ -318,19 +329,22 @@ class _Course:
 
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray, status: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
-        self.years_in[who, state] += t1 - t0
+        span = t1 - t0
+        self.years_in[who, state] += span
         utility = plan.utility[self.group[who], state]
-        self.qalys[who] += utility * _discounted(plan.discount_qalys, t0, t1)
-        self.qalys_raw[who] += utility * (t1 - t0)
-        self.costs[who] += plan.cost_per_year[state] * _discounted(plan.discount_costs, t0, t1)
+        costed = _discounted(plan.discount_costs, t0, t1)
+        lived = costed if plan.discount_qalys == plan.discount_costs else _discounted(plan.discount_qalys, t0, t1)
+        self.qalys[who] += utility * lived
+        self.qalys_raw[who] += utility * span
+        self.costs[who] += plan.cost_per_year[state] * costed
         if len(plan.event_names):
             rates = plan.event_rates[:, state].T  # [person, event] per year
-            self.events[who] += rates * (t1 - t0)[:, None]
+            expected = rates * span[:, None]
+            self.events[who] += expected
             in_pathway = (status != UNTREATED)[:, None]
-            self.events_in_pathway[who] += np.where(in_pathway, rates * (t1 - t0)[:, None], 0.0)
-            discounted = _discounted(plan.discount_costs, t0, t1)
-            self.event_cost_by_event[who] += rates * plan.event_costs * discounted[:, None]
-            cost = (rates @ plan.event_costs) * discounted
+            self.events_in_pathway[who] += np.where(in_pathway, expected, 0.0)
+            self.event_cost_by_event[who] += rates * plan.event_costs * costed[:, None]
+            cost = (rates @ plan.event_costs) * costed
             self.event_costs[who] += cost
             self.costs[who] += cost
 
