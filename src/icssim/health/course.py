@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import chain
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,8 @@ class _Course:
         lifetime = np.maximum(LIFETIME_AGE - tl.age, 0.0)
         self.end = lifetime if np.isinf(plan.follow_up) else np.full(n, plan.follow_up)
         self.counter = np.zeros(n, dtype=np.uint64)
+        #: each destination's salt for its clocks' stream (see :meth:`_clock`)
+        self.salts = _splitmix(np.arange(plan.n_states, dtype=np.uint64) + np.uint64(1))
         self.state = self._start_states(n)
         mort = plan.mortality
         self.male = (self._draw(np.arange(n)) >= mort.female_share) if mort is not None else np.zeros(n, bool)
@@ -186,10 +189,11 @@ class _Course:
         self.relapses = np.zeros(n, dtype=np.int32)
         self.first_remission = np.where(plan.remission[self.state], 0.0, np.nan)
         self.returns = np.zeros(n, dtype=np.int32)
-        #: the rates as [group × status × from, to] and the mortality multipliers as [group × from],
-        #: for one-gather lookups in :meth:`_hazards`
+        #: the rates as [group × status × from, to] with a column for death (0, set per person) and
+        #: the mortality multipliers as [group × from], for one-gather lookups in :meth:`_hazards`
         self.n_status = plan.rates.shape[1]
-        self.flat_rates = plan.rates.reshape(-1, plan.dead)
+        flat = plan.rates.reshape(-1, plan.dead)
+        self.flat_rates = np.concatenate([flat, np.zeros((len(flat), 1))], axis=1)
         self.flat_rr = np.asarray(plan.mortality_rr, dtype=float).reshape(-1)
 
     def _draw(self, who: np.ndarray) -> np.ndarray:
@@ -200,7 +204,7 @@ class _Course:
     def _clock(self, who: np.ndarray, dest: np.ndarray) -> np.ndarray:
         """A fresh unit exponential for the move of each person in ``who`` to ``dest``: the
         ``occurrence``-th of that person's own stream for that destination."""
-        salt = _splitmix(dest.astype(np.uint64) + np.uint64(1))
+        salt = self.salts[dest]
         u = uniforms(_splitmix(self.tl.keys[who] ^ salt), self.occurrence[who, dest])
         self.occurrence[who, dest] += np.uint64(1)
         return -np.log(u)
@@ -241,15 +245,12 @@ class _Course:
         plan, state = self.plan, self.state[who]
         group = self.group[who]
         n = plan.dead
-        h = np.empty((len(who), n + 1))
-        h[:, :n] = self.flat_rates[(group * self.n_status + status) * n + state]
+        h = self.flat_rates.take((group * self.n_status + status) * n + state, axis=0)
         treated = np.flatnonzero(status == TREATED) if plan.dued is not None else ()
         if len(treated):
             h[treated, :n] *= np.where(plan.scaled[state[treated]], self.dued_multiplier[who[treated]][:, None], 1.0)
         if plan.mortality is not None:
             h[:, n] = plan.mortality.at(self.tl.age[who] + t, self.male[who]) * self.flat_rr[group * n + state]
-        else:
-            h[:, n] = 0.0
         return h
 
     def run(self) -> None:
@@ -293,7 +294,8 @@ class _Course:
         counts = np.array([len(person.log) for person in people], dtype=np.int64)
         # every log entry (years, state after, anniversary?) in one array, with its person and its
         # rank in that person's log: the k-th entries of everyone are replayed together
-        entries = np.array([entry for person in people for entry in person.log], dtype=float).reshape(-1, 3)
+        entries = np.fromiter(chain.from_iterable(chain.from_iterable(person.log for person in people)),
+                              dtype=float, count=3 * int(counts.sum())).reshape(-1, 3)
         owner = np.repeat(idx, counts)
         rank = np.arange(len(entries)) - np.repeat(np.cumsum(counts) - counts, counts)
         # the state on leaving the pathway: the engine may have run a course past it (someone who
@@ -373,8 +375,8 @@ class _Course:
             moved = who[admit]
             self.admitted[moved] = True
             self._enter(moved, np.full(len(moved), plan.on_admission))
-        due = self.entered[who] + plan.tunnel_after[self.state[who]] <= t
-        due &= plan.tunnel_to[self.state[who]] >= 0
+        state = self.state[who]
+        due = (self.entered[who] + plan.tunnel_after[state] <= t) & (plan.tunnel_to[state] >= 0)
         if due.any():
             moved = who[due]
             self._enter(moved, plan.tunnel_to[self.state[moved]])
