@@ -183,6 +183,10 @@ class PathwayCourse:
         #: per rule, whether :meth:`could_return` may bound it: its ``from`` states can be entered
         #: only by a move with a clock (not at the start, on admission or by a tunnel from outside)
         self.ret_bounded: list[bool] = [self._boundable(i) for i in range(len(plan.returns))]
+        #: per set of rules (bits of plan.returns), the union of their ``to`` and ``from`` states and
+        #: whether every one of them can be bounded (see :meth:`_union`)
+        self.unions: dict[int, tuple[list[bool], list[bool]]] = {}
+        self.rules_bounded: dict[int, bool] = {}
         #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
         self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
 
@@ -417,14 +421,8 @@ class PathwayCourse:
             for i in range(n):
                 if rules >> i & 1 and self.ret_at_exit[i] and to[i][p.state] and p.draw() < prob[i]:
                     return i
-        bounded = BOUND and all(self.ret_bounded[i] for i in range(n) if rules >> i & 1)
-        if bounded:
-            into = [False] * dead  # the states a rule's move goes into, and those it goes from
-            out = [False] * dead
-            for i in range(n):
-                if rules >> i & 1:
-                    into = [a or b for a, b in zip(into, to[i])]
-                    out = [a or b for a, b in zip(out, origin[i])]
+        into, out = self._union(rules)  # the states a rule's move goes into, and those it goes from
+        bounded = BOUND and self.rules_bounded[rules]
         while p.state != dead and p.t < p.end and p.due < limit:
             if bounded and self._quiet(p, out if not out[p.state] else into, limit):
                 return -1  # no rule can act before the run ends: the follow-up carries on from here
@@ -437,6 +435,24 @@ class PathwayCourse:
                 if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
                     return i
         return -1
+
+    def _union(self, rules: int) -> tuple[list[bool], list[bool]]:
+        """The states the rules among the bits of ``rules`` send back on a move into, and those
+        they act on a move from (made once per set of rules), and whether all can be bounded
+        (:attr:`rules_bounded`)."""
+        union = self.unions.get(rules)
+        if union is None:
+            into = [False] * self.dead
+            out = [False] * self.dead
+            bounded = True
+            for i in range(len(self.ret_p)):
+                if rules >> i & 1:
+                    into = [a or b for a, b in zip(into, self.ret_to[i])]
+                    out = [a or b for a, b in zip(out, self.ret_from[i])]
+                    bounded = bounded and self.ret_bounded[i]
+            union = self.unions[rules] = (into, out)
+            self.rules_bounded[rules] = bounded
+        return union
 
     def _boundable(self, rule: int) -> bool:
         """Whether ``rule``'s ``from`` and ``to`` states are entered only by moves with clocks (not
@@ -471,12 +487,9 @@ class PathwayCourse:
         then untreated). Someone whose clocks cannot run out before ``limit`` is left to the
         follow-up, which runs the same course from the records; anyone else is followed
         (:meth:`seek_return`)."""
-        origin = [False] * self.dead
-        for i in range(len(self.ret_p)):
-            if rules >> i & 1:
-                if not self.ret_bounded[i]:
-                    return True
-                origin = [a or b for a, b in zip(origin, self.ret_from[i])]
+        origin = self._union(rules)[1]
+        if not self.rules_bounded[rules]:
+            return True
         block, k = self._draws(cohort, number), number % BLOCK
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         group = cohort * self.n_levels + level
