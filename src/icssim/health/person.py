@@ -72,9 +72,13 @@ def person_key(cohort: int, number: int) -> int:
     return splitmix(cohort ^ number)
 
 
+#: splitmix of the small counters and destinations, made once: the streams' salts (see :func:`uniform`)
+SALTS: list[int] = [splitmix(c) for c in range(256)]
+
+
 def uniform(key: int, counter: int) -> float:
     """The ``counter``-th uniform in (0, 1) of stream ``key`` (course.uniforms for one person)."""
-    z = splitmix(key ^ splitmix(counter))
+    z = splitmix(key ^ (SALTS[counter] if 0 <= counter < 256 else splitmix(counter)))
     return ((z >> 11) + 0.5) * 2.0**-53
 
 
@@ -288,7 +292,7 @@ class PathwayCourse:
 
     def _clock(self, p: Person, dest: int) -> float:
         """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""
-        key = splitmix(p.key ^ splitmix(dest + 1))
+        key = splitmix(p.key ^ (SALTS[dest + 1] if dest < 255 else splitmix(dest + 1)))
         u = uniform(key, p.occurrence[dest])
         p.occurrence[dest] += 1
         return -math.log(u)
