@@ -221,7 +221,7 @@ def test_the_engine_draws_the_person_s_own_numbers():
         keys = person_keys(2026, 3, cohorts, np.full(50, ci), numbers)
         scalar = [person_key(cohort_key(2026, 3, name), int(k)) for k in numbers]
         assert [int(k) for k in keys] == scalar
-        for counter in (0, 1, 7):
+        for counter in (0, 1, 7, 255, 256, 1000):  # either side of person.SALTS' table
             assert uniforms(keys, np.full(50, counter)).tolist() == [uniform(k, counter) for k in scalar]
     # the first draws made in blocks (numpy) are the ones a person would draw one by one
     plan = compile_health(scenario_from_dict(_markov()))
