@@ -74,6 +74,15 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         """The posted form, one value per name (the last)."""
         return dict(await form_pairs(request))
 
+    async def form_or_refusal(request: Request) -> tuple[dict[str, str], Response | None]:
+        """The posted form, or (when it cannot be read: another site's, too large) the page refusing it."""
+        try:
+            return await form(request), None
+        except PermissionError as exc:
+            return {}, refused(request, exc, 403)
+        except IcssimError as exc:
+            return {}, refused(request, exc)
+
     # ------------------------------------------------------------------ pages
     async def home(request: Request) -> Response:
         folders = await run_in_threadpool(ws.result_folders)
@@ -90,12 +99,9 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             return refused(request, exc, 404)
         if request.method == "GET":
             return edit_page(request, name, scenario)
-        try:
-            values = await form(request)
-        except PermissionError as exc:
-            return refused(request, exc, 403)
-        except IcssimError as exc:
-            return refused(request, exc)
+        values, refusal = await form_or_refusal(request)
+        if refusal is not None:
+            return refusal
         action = values.pop("action", "check")
         new_name = values.pop("new_name", "").strip()
         raw, edited, inline, other = await run_in_threadpool(ws.edit, scenario, values, ws.scenario_path(name))
@@ -292,12 +298,9 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
                                    "new_name": "", "note": "", "name_error": "", "changes": []}
         if request.method == "GET":
             return page(request, "psa_edit.html", rows=rows, **context)
-        try:
-            values = await form(request)
-        except PermissionError as exc:
-            return refused(request, exc, 403)
-        except IcssimError as exc:
-            return refused(request, exc)
+        values, refusal = await form_or_refusal(request)
+        if refusal is not None:
+            return refusal
         rows = rows_from_form(values, min(_whole(values.get("rows", "0") or "0", "rows"), 200))
         context["new_name"] = new_name = values.get("new_name", "").strip()
         target = None
