@@ -54,7 +54,7 @@ def ranked_plot(table: pd.DataFrame, column: str, title: str, xlabel: str, file:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     file.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(file, dpi=110)
+    fig.savefig(file, dpi=110, bbox_inches="tight", pad_inches=0.1)   # the longest ICS names whole
     plt.close(fig)
     return file
 
