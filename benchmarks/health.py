@@ -28,10 +28,14 @@ def main() -> None:
     raw = anchored_raw(with_health)
     raw.pop("health")
     without = scenario_from_dict(raw, name="ed_fragmented without health")
+    raw = anchored_raw(with_health)
+    raw["health"].pop("returns", None)
+    no_returns = scenario_from_dict(raw, name="ed_fragmented with health, without returns")
     run_replication(with_health, 0, keep_records=False)  # warm caches and imports
-    seconds: dict[str, list[float]] = {"without health": [], "with health": []}
-    for r in range(REPEATS):  # interleaved, so that a busy machine slows both alike
-        for label, scenario in (("without health", without), ("with health", with_health)):
+    seconds: dict[str, list[float]] = {"without health": [], "with health, without returns": [], "with health": []}
+    for r in range(REPEATS):  # interleaved, so that a busy machine slows all alike
+        for label, scenario in (("without health", without), ("with health, without returns", no_returns),
+                                ("with health", with_health)):
             start = time.process_time()
             run_replication(scenario, r, keep_records=False, record_visits=False)
             seconds[label].append(time.process_time() - start)
@@ -50,6 +54,9 @@ def main() -> None:
         print(f"  replication {label}: median {t:.3f} s of CPU")
     added = times["with health"] / times["without health"] - 1
     print(f"  health adds {added:+.0%} to a replication (in the engine and after it)")
+    returns = (times["with health"] - times["with health, without returns"]) / times["without health"]
+    print(f"  of which re-referral after a relapse (health.returns: the courses of leavers who may come back, "
+          f"and the pathway work of those who do) {returns:+.0%}")
     print(f"  follow-up after the run alone: median {statistics.median(course):.3f} s, {extra:.0%} of a replication "
           f"without health")
 
