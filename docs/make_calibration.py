@@ -384,9 +384,21 @@ list rising by 0.13 a year); the adult ED treatment list stays at 34-37 patients
 years 3-7 (before: 36.9 rising to 40.9), and the fastest-growing list grows by 0.2 patients a year
 (before: 1.1). Adult specialist bed referrals come closer to Ayton et al. (3.8 against 3.6 per 100k).
 The wait for an adult bed moves further from it (0.2 days against 33): fewer people come back, so
-the 28 beds are rarely all full. The adult beds are a free parameter of the calibration; refitting
-with the course-driven return (about 40 minutes of a quiet 2-core machine) is the next step and was
-not run.
+the 30 beds are rarely all full.
+
+**A refit with the course-driven return, not applied.** `icssim calibrate` on this file with
+`max_simulations: 3000` (compiled install, 2 workers, `nice -n 10` on an otherwise quiet machine,
+5 December 2026 04:45-04:52 UTC): 3,051 simulations in 403 s (7.57 a second, 0.25 s of CPU each;
+the 39 minutes above were at load 10 to 15), generations 0-5 at thresholds 3.50, 2.60, 2.15, 1.86,
+1.66 and 1.51 (acceptance 33% falling to 4.9%; best distance 0.89), stopped by the budget, not
+converged to 1. Fitted medians (95% range): the adult bed wait **26.8 days (3.9-50.0)** against
+Ayton's 33, adult bed referrals 3.53 (2.17-5.19) per 100k, intensive care 9.6% (4.6-18.6%), uptake
+76.8%, adult waits 27.3 and 67.6 days, CYP urgent 64.9%, list growth 2.1 (0.3-5.4) a year; held
+out, CYP routine 94.8% and CYP referrals 20.0 per 100k, still far off. It does so with fewer adult
+specialist beds: posterior median 19.9 (12.0-28.2) against the 30 shipped; the other parameters'
+medians are within a few per cent of the shipped values. Applying it changes every ED figure in
+these docs (`docs/health.md`, `docs/validation.md`, `docs/national.md`), which must be re-run with
+it; that is the next step, not taken in this session.
 """
 
 
