@@ -188,3 +188,38 @@ def test_the_estimate_follows_replications_workers_and_memory(monkeypatch):
     with pytest.raises(estimate.IcssimError, match="not run"):
         estimate.confirm_size(huge, yes=False, ask=lambda _: next(answers), interactive=True)
     estimate.confirm_size(huge, yes=False, ask=lambda _: next(answers), interactive=True)
+
+
+def _frame_in(filename: str):
+    """A real frame whose code comes from ``filename`` (as the frozen import machinery's do)."""
+    namespace: dict = {}
+    exec(compile("import sys\ndef here():\n    return sys._getframe()\n", filename, "exec"), namespace)
+    return namespace["here"]()
+
+
+def test_ctrl_c_inside_an_import_is_delivered_again_after_it(monkeypatch):
+    """A KeyboardInterrupt raised inside Python's import machinery can leave an import lock held
+    for ever (the run then hung in Ctrl-C's clean-up); there the signal is sent again a moment
+    later instead, and anywhere else it raises at once, as Python's own handler does."""
+    from icssim import guard
+
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(guard.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    assert guard.deferred_in_import(signal.SIGINT, _frame_in("<frozen importlib._bootstrap>")) is True
+    deadline = time.monotonic() + 5
+    while not sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sent == [(os.getpid(), signal.SIGINT)]
+    with pytest.raises(KeyboardInterrupt):
+        guard.on_interrupt(signal.SIGINT, _frame_in(__file__))
+    assert len(sent) == 1
+
+
+def test_ctrl_c_handler_is_installed_only_for_the_command():
+    from icssim import guard
+
+    before = signal.getsignal(signal.SIGINT)   # Python's own, unless a test runner put its own
+    with guard.terminate_as_interrupt():
+        inside = signal.getsignal(signal.SIGINT)
+    assert inside is (guard.on_interrupt if before is signal.default_int_handler else before)
+    assert signal.getsignal(signal.SIGINT) is before

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 #: Where a user reports a bug (also printed with every internal error).
 REPORT_TO = "the icssim issue tracker (attach the traceback file and, if you can, the scenario)"
@@ -47,13 +48,40 @@ def terminate_as_interrupt() -> Iterator[None]:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
-        raise Terminated()
+        if not deferred_in_import(signum, frame):
+            raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    previous_int = signal.getsignal(signal.SIGINT)
+    if previous_int is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_interrupt)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_int is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous_int)
+
+
+def on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside the import
+    machinery (see :func:`deferred_in_import`)."""
+    if not deferred_in_import(signum, frame):
+        raise KeyboardInterrupt
+
+
+def deferred_in_import(signum: int, frame: FrameType | None) -> bool:
+    """If the signal arrived while this thread ran Python's import machinery, send it again a
+    moment later and say so. An exception raised there can leave an import lock held for ever
+    (CPython 3.11): ``icssim run`` imports the writing's modules on a thread while it waits for its
+    workers (:mod:`icssim.preload`), and a Ctrl-C that landed in an import of the main thread left
+    that thread, and the run, waiting for ever."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
+            return True
+        frame = frame.f_back
+    return False
 
 
 #: OS errors that are the machine's answer, not icssim's bug, with what to do about each.
