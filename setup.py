@@ -27,6 +27,7 @@ from setuptools.command.build_ext import build_ext
 # next, and a compiled class can only inherit from one compiled with it); all or none of them
 ENGINE = [f"src/icssim/model/{name}.py" for name in (
     "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")] + [
+    "src/icssim/health/person_keys.py",  # a person's own random numbers and the record of their course
     "src/icssim/health/person.py"]  # each person's course of illness, which the engine advances per event
 
 

@@ -20,7 +20,8 @@ from icssim.errors import ScenarioError
 from icssim.experiments import run_replication
 from icssim.health.course import person_keys, uniforms
 from icssim.health import person
-from icssim.health.person import PathwayCourse, cohort_key, person_key, splitmix, uniform
+from icssim.health.person import PathwayCourse
+from icssim.health.person_keys import cohort_key, person_key, splitmix, uniform
 from icssim.health.plan import compile_health
 from icssim.model import compile_plan, simulate
 from icssim.scenario import scenario_from_dict
@@ -221,7 +222,7 @@ def test_the_engine_draws_the_person_s_own_numbers():
         keys = person_keys(2026, 3, cohorts, np.full(50, ci), numbers)
         scalar = [person_key(cohort_key(2026, 3, name), int(k)) for k in numbers]
         assert [int(k) for k in keys] == scalar
-        for counter in (0, 1, 7, 255, 256, 1000):  # either side of person.SALTS' table
+        for counter in (0, 1, 7, 255, 256, 1000):  # either side of person_keys.SALTS' table
             assert uniforms(keys, np.full(50, counter)).tolist() == [uniform(k, counter) for k in scalar]
     # the first draws made in blocks (numpy) are the ones a person would draw one by one
     plan = compile_health(scenario_from_dict(_markov()))
@@ -314,11 +315,11 @@ def test_a_course_in_the_pathway_survives_pickling_whole():
     import ast
     import pickle
 
-    from icssim.health import person as module
-    from icssim.health.person import PERSON_FIELDS, Person
+    from icssim.health import person_keys as module
+    from icssim.health.person_keys import PERSON_FIELDS, Person
 
     # the compiled class has no __slots__ attribute: read the source's
-    source = ast.parse(Path(module.__file__).with_name("person.py").read_text(encoding="utf-8"))
+    source = ast.parse(Path(module.__file__).with_name("person_keys.py").read_text(encoding="utf-8"))
     slots = next(node.value for node in ast.walk(source) if isinstance(node, ast.Assign)
                  and any(getattr(t, "id", None) == "__slots__" for t in node.targets))
     assert ast.literal_eval(slots) == PERSON_FIELDS
