@@ -376,3 +376,15 @@ def _describe(spec: Any) -> str:
     """A parameter's distribution in words: ``gamma(mean 68, sd 7)``."""
     parts = [f"{n} {_text(spec[n])}" for n in NUMBERS if n in spec]
     return f"{spec.get('dist', '?')}({', '.join(parts)})"
+
+
+def psa_answer(folder: Path) -> str:
+    """A PSA folder's answer in words (from its psa.json), or "" for any other folder."""
+    import json
+
+    from icssim.health.psa_outputs import answer_text
+
+    try:
+        return answer_text(json.loads((folder / "psa.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""

@@ -349,6 +349,9 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     async def results_page(request: Request) -> Response:
+        from icssim.app.psa import psa_answer
+        from icssim.app.whatif import whatif_note
+
         rel = request.path_params.get("path", "")
         try:
             path = ws.result_path(rel)
@@ -363,7 +366,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         files = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
         rel = str(path.relative_to(ws.results))
         return page(request, "folder.html", rel=rel, files=files, report=(path / "report.html").is_file(),
-                    whatif=_whatif_note(path), psa=await run_in_threadpool(_psa_answer, path))
+                    whatif=whatif_note(path), psa=await run_in_threadpool(psa_answer, path))
 
     routes = [
         Route("/", home),
@@ -444,31 +447,3 @@ def pathway_svg_bytes(scenario) -> bytes:
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     return buf.getvalue()
-
-
-def _psa_answer(folder: Path) -> str:
-    """A PSA folder's answer in words (from its psa.json), or "" for any other folder."""
-    import json
-
-    from icssim.health.psa_outputs import answer_text
-
-    try:
-        return answer_text(json.loads((folder / "psa.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
-
-
-def _whatif_note(folder: Path) -> str:
-    """What a what-if folder holds, in words (from its metadata.json), or "" for any other folder."""
-    import json
-
-    if not (folder / "whatif.png").is_file():
-        return ""
-    try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        text = (f"{meta['scenario']} at {meta['points']} combination(s) of {' and '.join(meta['parameters'])}, "
-                f"{meta['replications']} replications each")
-        cached = int(meta.get("points_from_cache", 0))
-    except (OSError, ValueError, KeyError, TypeError):
-        return "A what-if."
-    return text + (f"; {cached} of them taken from earlier runs (the cache)." if cached else ".")

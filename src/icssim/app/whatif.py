@@ -123,3 +123,17 @@ def _as_number(value: Any) -> float:
         return float(str(value).split()[0])
     except (ValueError, IndexError):
         return float("nan")
+
+
+def whatif_note(folder: Path) -> str:
+    """What a what-if folder holds, in words (from its metadata.json), or "" for any other folder."""
+    if not (folder / "whatif.png").is_file():
+        return ""
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        text = (f"{meta['scenario']} at {meta['points']} combination(s) of {' and '.join(meta['parameters'])}, "
+                f"{meta['replications']} replications each")
+        cached = int(meta.get("points_from_cache", 0))
+    except (OSError, ValueError, KeyError, TypeError):
+        return "A what-if."
+    return text + (f"; {cached} of them taken from earlier runs (the cache)." if cached else ".")
