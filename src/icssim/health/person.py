@@ -17,14 +17,14 @@ When a ``health.returns`` rule applies to someone who leaves, the engine runs th
 the pathway (:meth:`PathwayCourse.seek_return`) to the move that sends them back, if it comes
 before the run ends; they re-enter the pathway with the same :class:`Person`.
 
-Times are years since the person asked for help, like the follow-up's. An install compiles this
-module with the engine (mypyc, ``setup.py``): its classes are C structs there, so a new attribute
-of :class:`Person` must be declared in its ``__slots__`` and assigned in ``__init__``.
+Times are years since the person asked for help, like the follow-up's. Compiled with the engine
+(mypyc, ``setup.py``); :class:`Person` and the keys are in :mod:`icssim.health.person_keys`.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class PathwayCourse:
             for by_status in plan.rates.tolist()]
         self.scaled: list[list[bool]] = plan.scaled.tolist()
         self.any_scaled = [any(row) for row in self.scaled]
-        self.start_cum = [_cumulative(row) for row in plan.start.tolist()]
+        self.start_cum = [list(accumulate(row)) for row in plan.start.tolist()]
         self.rr: list[list[float]] = plan.mortality_rr.tolist()
         self.tunnel_to: list[int] = plan.tunnel_to.tolist()
         self.tunnel_after: list[float] = plan.tunnel_after.tolist()
@@ -443,11 +443,3 @@ class PathwayCourse:
         p.status = WAITING
         p.returns += 1
         self._hazards(p)
-
-
-def _cumulative(shares: list[float]) -> list[float]:
-    total, out = 0.0, []
-    for share in shares:
-        total += share
-        out.append(total)
-    return out
