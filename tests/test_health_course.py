@@ -103,6 +103,26 @@ def test_treatment_status_and_the_untreated_duration_effect():
     assert out.dui == pytest.approx(np.full(N, 3.0))
 
 
+def test_treated_hazards_carry_on_out_of_the_pathway_for_the_declared_time():
+    # remission at 0.8 a year treated and 0.1 untreated; treated from year 1, left at year 1.5:
+    # with treated_hazards_for 1 year the treated hazard lasts to year 2, then the untreated one
+    # (waiting, before year 1: no remission)
+    Q = np.zeros((3, 2, 2))
+    Q[0, 0, 1], Q[2, 0, 1] = 0.1, 0.8
+    kw = dict(remission=np.array([False, True, False]))
+    timeline = _timeline(treat=1.0, leave=1.5)
+    plain = follow(_plan(Q, [0.7, 0.9], [1.0, 0.0], **kw), timeline)
+    window = follow(_plan(Q, [0.7, 0.9], [1.0, 0.0], treated_hazards_for=1.0, **kw), timeline)
+    for out, treated_years in ((plain, 0.5), (window, 1.0)):
+        for year in (2, 4):  # waiting to year 1, treated for treated_years, untreated after
+            expected = 1 - math.exp(-0.1 * (year - 1 - treated_years) - 0.8 * treated_years)
+            observed = (out.state_at[:, year] == 1).mean()
+            assert abs(observed - expected) < 4 * math.sqrt(expected * (1 - expected) / N), (year, treated_years)
+    # a window shorter than the treatment changes nothing: the same numbers, the same courses
+    short = follow(_plan(Q, [0.7, 0.9], [1.0, 0.0], treated_hazards_for=0.25, **kw), timeline)
+    assert np.array_equal(short.state_at, plain.state_at) and np.array_equal(short.qalys, plain.qalys)
+
+
 def test_tunnel_states_and_admissions_move_people_when_due():
     plan = _plan(np.zeros((3, 3)), [0.5, 0.6, 0.7], [1.0, 0.0, 0.0], follow_up=3.0,
                  tunnel_to=np.array([1, -1, -1]), tunnel_after=np.array([0.5, math.inf, math.inf]), on_admission=2)

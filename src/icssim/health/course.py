@@ -171,6 +171,8 @@ class _Course:
         self.occurrence = np.zeros((n, plan.n_states), dtype=np.uint64)
         self.clocks = np.stack([self._clock(np.arange(n), np.full(n, j)) for j in range(plan.n_states)], axis=1)
         self.dui = tl.ill_before + tl.treat
+        #: when the treated hazards end out of the pathway (HealthPlan.treated_hazards_for; NaN: never treated)
+        self.treated_until = tl.treat + plan.treated_hazards_for
         self.dued_multiplier = self._dued_multiplier()
         years = int(np.floor(self.end.max(initial=0.0) + 1e-9))
         self.state_at = np.full((n, years + 1), -1, dtype=np.int16)
@@ -225,12 +227,19 @@ class _Course:
         tl = self.tl
         in_pathway = t < tl.leave[who]
         treated = tl.treat[who] <= t  # NaN compares False
+        if self.plan.treated_hazards_for > 0:  # the treated hazards go on out of the pathway for a while
+            out = np.where(t < self.treated_until[who], TREATED, UNTREATED)
+            return np.where(in_pathway, np.where(treated, TREATED, WAITING), out)
         return np.where(in_pathway, np.where(treated, TREATED, WAITING), UNTREATED)
 
     def _breakpoint(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
         tl, plan = self.tl, self.plan
         nxt = np.minimum(np.floor(t + 1e-12) + 1.0, self.end[who])
-        for when in (tl.treat[who], tl.leave[who]):
+        changes = (tl.treat[who], tl.leave[who])
+        if plan.treated_hazards_for > 0:  # (only when it ends out of the pathway: no needless breakpoint)
+            until = self.treated_until[who]
+            changes += (np.where(until > tl.leave[who], until, np.nan),)
+        for when in changes:
             nxt = np.where(when > t, np.minimum(nxt, when), nxt)
         pending = ~self.admitted[who]
         nxt = np.where(pending & (tl.admit[who] > t), np.minimum(nxt, tl.admit[who]), nxt)
@@ -269,7 +278,7 @@ class _Course:
             soonest = np.take_along_axis(due, dest[:, None], axis=1)[:, 0]
             fire = soonest < bp - t0
             t1 = np.where(fire, t0 + soonest, bp)
-            self._accrue(active, t0, t1, status)
+            self._accrue(active, t0, t1)
             self.t[active] = t1
             clocks -= h * (t1 - t0)[:, None]
             self.clocks[active] = clocks
@@ -309,7 +318,7 @@ class _Course:
             anniversary = entries[at, 2].astype(bool)
             passed = (self.state_at_leave[who] < 0) & (self.tl.leave[who] < t)
             self.state_at_leave[who[passed]] = self.state[who[passed]]
-            self._accrue(who, self.t[who], t, self._status(who, self.t[who]))
+            self._accrue(who, self.t[who], t)
             self.t[who] = t
             moved = ~anniversary
             self._enter(who[moved], dest[moved])
@@ -317,7 +326,7 @@ class _Course:
             mark = year < self.state_at.shape[1]
             self.state_at[who[anniversary][mark], year[mark]] = dest[anniversary][mark]
         left = np.array([person.t for person in people])
-        self._accrue(idx, self.t[idx], left, self._status(idx, self.t[idx]))
+        self._accrue(idx, self.t[idx], left)
         self.t[idx] = left
         self.tl.leave[idx] = left  # the same instant, to the last bit: from now on untreated
         self.entered[idx] = [person.entered for person in people]
@@ -328,8 +337,9 @@ class _Course:
         unset = idx[self.state_at_leave[idx] < 0]
         self.state_at_leave[unset] = self.state[unset]
         self.returns[idx] = [person.returns for person in people]
+        self.treated_until[idx] = [person.treated_until for person in people]
 
-    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray, status: np.ndarray) -> None:
+    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
         span = t1 - t0
         self.years_in[who, state] += span
@@ -343,7 +353,7 @@ class _Course:
             rates = plan.event_rates[:, state].T  # [person, event] per year
             expected = rates * span[:, None]
             self.events[who] += expected
-            in_pathway = (status != UNTREATED)[:, None]
+            in_pathway = (t0 < self.tl.leave[who])[:, None]
             self.events_in_pathway[who] += np.where(in_pathway, expected, 0.0)
             self.event_cost_by_event[who] += rates * plan.event_costs * costed[:, None]
             cost = (rates @ plan.event_costs) * costed

@@ -73,6 +73,7 @@ class PathwayCourse:
         dued = plan.dued
         self.dued = (dued.per_year, dued.after_years) if dued is not None else (0.0, 0.0)
         self.dued_index = attributes.index(dued.attribute) if dued is not None else -1
+        self.treated_hazards_for = plan.treated_hazards_for
         self.by_index = attributes.index(plan.by) if plan.by is not None else -1
         self.n_levels = max(len(plan.levels), 1)
         self.seed, self.replication, self.cohorts = seed, replication, cohorts
@@ -236,6 +237,8 @@ class PathwayCourse:
         bp = min(math.floor(t + 1e-12) + 1.0, p.end)
         if self.tunnel_to[state] >= 0:
             bp = min(bp, max(p.entered + self.tunnel_after[state], t))
+        if p.until < bp:  # the treated hazards end out of the pathway (see park)
+            bp = max(p.until, t)
         if soonest < bp - t:
             p.fire, p.due = fire, t + soonest
         else:
@@ -275,6 +278,8 @@ class PathwayCourse:
         state = p.state
         if self.tunnel_to[state] >= 0 and p.entered + self.tunnel_after[state] <= p.t:
             self._enter(p, self.tunnel_to[state])
+        if p.until <= p.t:
+            p.status, p.until = UNTREATED, math.inf
         t = p.t
         if abs(t - round(t)) <= 1e-9 and t > 0:
             p.log.append((t, p.state, True))
@@ -302,6 +307,7 @@ class PathwayCourse:
             per_year, after = self.dued
             p.multiplier = math.exp(-per_year * max(0.0, p.dui - after))
         p.status = TREATED
+        p.treated_until = t + self.treated_hazards_for
         self._hazards(p)
 
     def admit(self, p: Person, t: float) -> None:
@@ -321,7 +327,7 @@ class PathwayCourse:
 
     # ------------------------------------------------------------------ returns to the pathway
     def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
-        """``p`` is out of the pathway (untreated since :meth:`park`): run their course, move by move,
+        """``p`` is out of the pathway (since :meth:`park`): run their course, move by move,
         until a return rule among the bits of ``rules`` sends them back, before ``limit`` years
         after asking (the run's end). A rule acts on a move from one of its ``from`` states into
         one of its ``to`` states (and, when ``leaving`` and the rule says ``at_exit``, on being in
@@ -381,8 +387,12 @@ class PathwayCourse:
     def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
         years: each such move needs its clock to run out, spent at most at the highest untreated
-        hazard into that state."""
+        hazard into that state (the higher of the treated and untreated ones while the treated
+        hazards last: :meth:`park`)."""
         clocks, most = p.clocks, self.into_max[p.group][UNTREATED]
+        if p.status == TREATED:
+            treated = self.into_max[p.group][TREATED]
+            most = [max(a, b) for a, b in zip(most, treated)]
         t = p.t
         for j in range(self.dead):
             if need[j] and most[j] > 0 and t + clocks[j] / (most[j] * (1.0 + 1e-9)) < limit:
@@ -412,21 +422,28 @@ class PathwayCourse:
             return True
         clocks, most = block[3][k], self.into_max[group]
         untreated, waiting, treat = most[UNTREATED], most[WAITING], most[TREATED]
+        # the treated hazards go on after leaving until treated_hazards_for after treatment started (park);
+        # for someone never treated (``treated`` is ``t``) this counts them too: a bound, not a value
+        after = max(0.0, treated + self.treated_hazards_for - t)
         soonest = math.inf
         for j in range(self.dead):
             if not origin[j]:
                 continue
-            spent = waiting[j] * treated + treat[j] * (t - treated)
+            spent = waiting[j] * treated + treat[j] * (t - treated + after)
             left = clocks[j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
             if left <= 0:
                 return True
             if untreated[j] > 0:
-                soonest = min(soonest, t + left / (untreated[j] * (1.0 + 1e-9)))
+                soonest = min(soonest, t + after + left / (untreated[j] * (1.0 + 1e-9)))
         return soonest < limit
 
     def park(self, p: Person) -> None:
-        """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now."""
-        p.status = UNTREATED
+        """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now,
+        or from when the treated hazards of their last treatment end (``plan.treated_hazards_for``)."""
+        if p.t < p.treated_until:
+            p.status, p.until = TREATED, p.treated_until
+        else:
+            p.status, p.until = UNTREATED, math.inf
         self._hazards(p)
 
     def still_wants(self, p: Person, rule: int, t: float) -> bool:
@@ -440,6 +457,6 @@ class PathwayCourse:
 
     def rejoin(self, p: Person) -> None:
         """``p`` is back in the pathway (at ``p.t``): waiting hazards from now."""
-        p.status = WAITING
+        p.status, p.until = WAITING, math.inf
         p.returns += 1
         self._hazards(p)

@@ -52,7 +52,7 @@ def uniform(key: int, counter: int) -> float:
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns")
+                 "admitted", "dui", "returns", "treated_until", "until")
 
 
 class Person:
@@ -60,7 +60,7 @@ class Person:
 
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns")
+                 "admitted", "dui", "returns", "treated_until", "until")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
@@ -82,6 +82,10 @@ class Person:
         self.admitted = False
         self.dui = math.nan  # years ill before the first treatment started (NaN: not treated yet)
         self.returns = 0  # times the course sent the person back into the pathway (health.returns)
+        #: years after asking when the treated hazards of the last treatment end out of the pathway
+        #: (its start + HealthPlan.treated_for; -inf: never treated)
+        self.treated_until = -math.inf
+        self.until = math.inf  # when the status changes of its own accord (out of the pathway)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as the constructor's arguments and the slots' values: a replication's records

@@ -103,6 +103,10 @@ class HealthPlan:
     measures: tuple[tuple[str, str, str, tuple[int, ...], float | None], ...] = ()
     #: returns to the pathway after leaving it (health.returns), in the order declared
     returns: tuple[ReturnRule, ...] = ()
+    #: years from the start of a treatment during which the treated hazards apply even out of the
+    #: pathway (health.treated_hazards_for; 0: treated only while in the pathway). Remission probabilities
+    #: quoted "at 12 months" are measured 12 months after treatment starts, whatever its length.
+    treated_hazards_for: float = 0.0
 
     @property
     def dead(self) -> int:
@@ -205,6 +209,7 @@ def compile_health(s: Scenario) -> HealthPlan | None:
         by=h.by, levels=levels,
         returns=tuple(_return_rule(name, r, names, unit) for name, r in h.returns.items()),
         escalate=tuple(_ESCALATION.get(h.escalation.get(name, ""), 0) for name in names) if h.escalation else (),
+        treated_hazards_for=_years(h.treated_hazards_for, unit) if h.treated_hazards_for is not None else 0.0,
     )
 
 

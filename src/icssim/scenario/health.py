@@ -234,6 +234,9 @@ class Health(_Strict):
     follow_up: SpanValue | Literal["lifetime"] = Span(10, "year")
     on_admission: str | None = None
     untreated_duration: UntreatedDuration | None = None
+    #: the treated hazards apply for at least this long from the start of treatment, also after the
+    #: person leaves the pathway (None: only while in it); see :attr:`HealthPlan.treated_hazards_for`
+    treated_hazards_for: SpanValue | None = None
     mortality: Mortality | None = None
     discount: Discount = Discount()
     events: dict[str, HealthEvent] = Field(default_factory=dict)
@@ -275,6 +278,8 @@ class Health(_Strict):
                 raise ValueError("a 'lifetime' follow-up needs 'mortality' (a life table and the age attribute)")
         elif not self.follow_up.value > 0:
             raise ValueError(f"'follow_up' must be a time greater than 0, found {self.follow_up}")
+        if self.treated_hazards_for is not None and not self.treated_hazards_for.value >= 0:
+            raise ValueError(f"'treated_hazards_for' must be a time of at least 0, found {self.treated_hazards_for}")
         return self
 
 
