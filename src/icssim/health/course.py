@@ -235,7 +235,7 @@ class _Course:
     def _breakpoint(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
         tl, plan = self.tl, self.plan
         nxt = np.minimum(np.floor(t + 1e-12) + 1.0, self.end[who])
-        changes = (tl.treat[who], tl.leave[who])
+        changes: tuple[np.ndarray, ...] = (tl.treat[who], tl.leave[who])
         if plan.treated_hazards_for > 0:  # (only when it ends out of the pathway: no needless breakpoint)
             until = self.treated_until[who]
             changes += (np.where(until > tl.leave[who], until, np.nan),)
