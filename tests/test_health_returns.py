@@ -104,6 +104,18 @@ def test_nobody_returns_after_other_outcomes_or_without_the_rule():
         assert np.array_equal(column, rec.patients[key], equal_nan=True), key
 
 
+def test_the_share_sent_back_is_reported_only_with_return_rules():
+    from icssim.kpis import compute_kpis
+    raw = _returning()
+    rec = _run(raw)
+    kpis = compute_kpis(rec)
+    window = rec.patients["arrival"] >= rec.warmup
+    expected = (rec.health.returns[window] > 0).mean()
+    assert 0.2 < expected < 0.9 and kpis["sent_back_share"] == pytest.approx(expected)
+    del raw["health"]["returns"]
+    assert "sent_back_share" not in compute_kpis(_run(raw))
+
+
 def test_leaving_still_ill_counts_with_at_exit():
     raw = _returning()
     raw["health"]["start"] = {"ill": 1.0}

@@ -125,3 +125,15 @@ def test_a_base_naming_a_waiting_list_file_works_from_a_sweep_elsewhere(tmp_path
     points = build_points(load_sweep(path))
     assert len(points) == 2
     assert all(Path(p.raw["initial_state"]["file"]) == clinic.parent / "waiting_list.csv" for p in points)
+
+
+def test_the_returns_sweep_varies_the_shipped_return_rule_in_both_pathways():
+    """scenarios/sweeps/ed_returns.yaml: every point is a valid scenario, and carries its values."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "scenarios" / "sweeps" / "ed_returns.yaml"
+    points = points_of(path)
+    assert len(points) == 2 * 4 * 2  # two pathways × four probabilities × at_exit or not
+    for p in points:
+        rule = p.scenario.health.returns["relapse"]
+        assert rule.probability == p.values["health.returns.relapse.probability"]
+        assert rule.at_exit == p.values["health.returns.relapse.at_exit"]

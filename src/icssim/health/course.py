@@ -122,6 +122,7 @@ class Outcomes:
     measures: tuple = ()  # the plan's declared exit measures (:attr:`HealthPlan.measures`)
     #: [person] times their course sent them back into the pathway (``health.returns``)
     returns: np.ndarray | None = None
+    return_rules: tuple[str, ...] = ()  # the plan's return rules by name (none: nobody can be sent back)
 
 
 def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
@@ -411,4 +412,5 @@ class _Course:
             events_in_pathway=self.events_in_pathway, state_at_leave=self.state_at_leave,
             event_cost_by_event=self.event_cost_by_event, event_services=self.plan.event_services,
             measures=self.plan.measures, returns=self.returns,
+            return_rules=tuple(rule.name for rule in self.plan.returns),
         )

@@ -73,6 +73,21 @@ class Relapses(HealthKpi):
         return out.relapses.astype(float)
 
 
+class SentBack(Kpi):
+    """Of the help-seekers, the share whose course sent them back into the pathway at least once
+    (``health.returns``, e.g. re-referral after a relapse); only for plans with return rules."""
+
+    name, unit, better, group = "sent_back_share", "share", "neutral", HEALTH
+    label = "Sent back into the pathway by their course of illness (re-referred at least once)"
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None or out.returns is None or not out.return_rules:
+            return {}
+        back = out.returns[w.in_window] > 0
+        return {self.name: float(back.mean()) if len(back) else float("nan")}
+
+
 class UntreatedDuration(Kpi):
     name, unit, group = "dui_mean_months", "months", HEALTH
     label = "Duration of untreated illness at the start of treatment, mean"
@@ -271,7 +286,7 @@ class PayerCosts(Family):
         return out
 
 
-HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), InRemission(), UntreatedDuration(), HealthEvents(),
-               ServiceContacts(), ExitMeasures(), SecondServiceCost(), CostPerPerson(), PayerCosts())
+HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), SentBack(), InRemission(), UntreatedDuration(),
+               HealthEvents(), ServiceContacts(), ExitMeasures(), SecondServiceCost(), CostPerPerson(), PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)
