@@ -328,3 +328,20 @@ def test_hours_scenario_report_uses_its_time_unit(verification_dir, tmp_path):
     per_year = flows.set_index(["src", "dst"])["count"] / data.window_years
     referrals = data.est["referrals_per_year"].mean
     assert per_year[("service", "done")] == pytest.approx(referrals, rel=0.02)
+
+
+def test_the_model_section_describes_the_course_of_illness():
+    """STRESS-DES model logic of a scenario with a health: block: its states, transitions by status,
+    how long the treated hazards last, mortality and re-referral, as the scenario gives them."""
+    from icssim.report.health_model import health_model_html
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    s = load_scenario(root / "ed_fragmented.yaml")
+    html = health_model_html(s)
+    assert html.startswith("<h3>2.6 Course of illness</h3>")
+    assert "for at least 12 months from each start of treatment, also after leaving it" in html
+    assert html.count("<tr>") - 2 == len(s.health.states) + len(s.health.transitions)  # less the header rows
+    assert "0.024 per month" in html and "exp(−0.15 × years beyond 12 months)" in html
+    assert "relapse: after leaving with completed" in html and "probability 0.6" in html
+    no_window = s.model_copy(update={"health": s.health.model_copy(update={"treated_hazards_for": None})})
+    assert "also after leaving it" not in health_model_html(no_window)
+    assert health_model_html(load_scenario(root / "urgent_mh_fragmented.yaml")) == ""

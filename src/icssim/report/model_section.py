@@ -9,6 +9,7 @@ import pandas as pd
 
 from icssim.kinds import KINDS
 from icssim.kpis import DAYS_PER_YEAR
+from icssim.report.health_model import health_model_html
 from icssim.report.model_text import cohort_rows, in_days, queue_words, resource_rows, step_rows
 from icssim.report.parameters import source_counts, stored_parameters
 from icssim.report.pieces import RunData, table_html, ul_html
@@ -51,7 +52,10 @@ def _objectives_html(s: Scenario) -> str:
     objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
                   f"for this configuration of the pathway, how long patients wait from referral to assessment "
                   f"and treatment, how many meet the waiting-time standards, how many are rejected, drop out "
-                  f"or reach emergency care, how busy each resource is, and what it all costs per year.</p>")
+                  f"or reach emergency care, how busy each resource is, and what it all costs per year"
+                  + (", and, over each person's course of illness from the day they ask for help, remission, "
+                     "relapse, deaths, life-years, QALYs and costs by payer" if s.health is not None else "")
+                  + ".</p>")
     if std_items:
         objectives += "<p>Standards measured:</p>" + ul_html(std_items)
     return objectives
@@ -82,7 +86,7 @@ def _logic_html(s: Scenario) -> str:
         "<h3>2.5 Routing, entry and exit</h3><p>Routing is drawn in the pathway diagram above and listed "
         "per step in 2.2. Patients enter at " + escape(", ".join(sorted({c.entry for c in s.cohorts.values()})))
         + " and leave through the discharge steps (" + escape(", ".join(exits)) + "), by dropping out, or "
-        "by discharge after missed appointments.</p>" + det)
+        "by discharge after missed appointments.</p>" + det + health_model_html(s))
     return logic
 
 
@@ -153,7 +157,11 @@ def _implementation_html(s: Scenario, meta: dict) -> str:
         ("Packages", ", ".join(f"{k} {v}" for k, v in pk.items())),
         ("Random numbers", f"seed {meta.get('seed', info.seed)}; one numpy PCG64 stream per source of "
                            f"randomness, seeded from (seed, replication, stream name), so scenarios run with "
-                           f"the same seed share random numbers (common random numbers)"),
+                           f"the same seed share random numbers (common random numbers)"
+                           + ("; each person's course of illness draws from a stream of their own, keyed to "
+                              "(seed, replication, cohort, arrival number), so the same person lives the same "
+                              "course in two scenarios until the pathways treat them differently"
+                              if s.health is not None else "")),
         ("Platform", str(meta.get("platform", "?"))),
         ("Run time", _run_time(meta)),
     ]
