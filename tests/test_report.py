@@ -345,3 +345,18 @@ def test_the_model_section_describes_the_course_of_illness():
     no_window = s.model_copy(update={"health": s.health.model_copy(update={"treated_hazards_for": None})})
     assert "also after leaving it" not in health_model_html(no_window)
     assert health_model_html(load_scenario(root / "urgent_mh_fragmented.yaml")) == ""
+
+
+def test_a_certain_but_negligible_difference_reads_as_the_same():
+    """An equal-budget variant's establishment cost differs from the baseline's only by the rounding
+    of rescaled WTE (−£14 in £6.4m, no spread): "the same", not "clearly better"."""
+    from types import SimpleNamespace
+    from icssim.report.compare_text import difference_verdict
+    tiny = SimpleNamespace(diff_lower=-14.04, diff_upper=-14.04, pct_lower=-0.00022, pct_upper=-0.00022)
+    assert difference_verdict(tiny, "lower") == ("neutral", "the same to within 0.01%")
+    real = SimpleNamespace(diff_lower=-900.0, diff_upper=-100.0, pct_lower=-1.2, pct_upper=-0.2)
+    assert difference_verdict(real, "lower") == ("good", "clearly better")
+    straddles = SimpleNamespace(diff_lower=-1e-3, diff_upper=1e-3, pct_lower=-1e-6, pct_upper=1e-6)
+    assert difference_verdict(straddles, "lower")[1] == "no clear difference"
+    no_pct = SimpleNamespace(diff_lower=1.0, diff_upper=2.0)
+    assert difference_verdict(no_pct, "higher") == ("good", "clearly better")

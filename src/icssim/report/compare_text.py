@@ -34,13 +34,22 @@ def patient_kpis(s: Scenario | None) -> list[str]:
 MONEY_GROUPS = ("Costs", "Value for money")
 
 
+#: a difference whose whole interval is within this percentage of the baseline is "the same" (e.g. an
+#: equal-budget variant's establishment cost, equal up to the rounding of rescaled WTE: −£14 in £6.4m)
+SAME_WITHIN_PCT = 0.01
+
+
 def difference_verdict(row, better: str) -> tuple[str, str]:
-    """(css class, words) for a paired difference: clearly better / worse, or no clear difference."""
+    """(css class, words) for a paired difference: clearly better / worse, no clear difference, or the
+    same to within :data:`SAME_WITHIN_PCT` of the baseline (a certain but negligible difference)."""
     lo, hi = row.diff_lower, row.diff_upper
     if pd.isna(lo) or pd.isna(hi):
         return "unsure", "single replication: no interval"
     if lo <= 0 <= hi:
         return "unsure", "no clear difference"
+    pct_lo, pct_hi = getattr(row, "pct_lower", float("nan")), getattr(row, "pct_upper", float("nan"))
+    if max(abs(pct_lo), abs(pct_hi)) < SAME_WITHIN_PCT:  # (NaN compares False)
+        return "neutral", f"the same to within {SAME_WITHIN_PCT:g}%"
     up = lo > 0
     if better == "neutral":
         return "neutral", "clearly higher" if up else "clearly lower"
