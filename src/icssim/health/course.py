@@ -30,7 +30,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from itertools import chain
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -151,8 +151,14 @@ def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) 
     return course.outcomes()
 
 
+#: :class:`_Course` attributes shared by everyone (the others hold one value or row per person;
+#: ``tl``'s fields too): what :meth:`_Course._rows` does not copy per person
+_SHARED = frozenset({"plan", "tl", "salts", "n_status", "flat_rates", "flat_rr"})
+
+
 class _Course:
-    """The lockstep sampler's state: one entry per person."""
+    """The lockstep sampler's state: one entry per person. Methods taking ``who`` (people's
+    indices) in :meth:`run`'s passes may also get ``slice(None)``: everyone in a compact copy."""
 
     def __init__(self, plan: HealthPlan, tl: Timeline) -> None:
         n = len(tl)
@@ -258,36 +264,94 @@ class _Course:
         h = self.flat_rates.take((group * self.n_status + status) * n + state, axis=0)
         treated = np.flatnonzero(status == TREATED) if plan.dued is not None else ()
         if len(treated):
-            h[treated, :n] *= np.where(plan.scaled[state[treated]], self.dued_multiplier[who[treated]][:, None], 1.0)
+            h[treated, :n] *= np.where(plan.scaled[state[treated]], self.dued_multiplier[who][treated][:, None], 1.0)
         if plan.mortality is not None:
             h[:, n] = plan.mortality.at(self.tl.age[who] + t, self.male[who]) * self.flat_rr[group * n + state]
         return h
 
     def run(self) -> None:
-        plan = self.plan
-        active = np.flatnonzero(self.state != plan.dead)
-        while len(active):
-            t0 = self.t[active]
-            status = self._status(active, t0)
-            bp = self._breakpoint(active, t0)
-            h = self._hazards(active, status, t0)
-            clocks = self.clocks[active]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                due = clocks / h
+        """Run everyone still alive to the end of follow-up, one move or breakpoint per person per
+        pass. The passes work on a compact copy of the people they follow (:meth:`_rows`), so
+        that reading and updating everyone is a view, not a gather and a scatter of each array.
+        Someone who dies or reaches the end of follow-up stays in the copy, frozen (no time
+        passes for them, so nothing accrues), until fewer than half its rows are still followed:
+        the copy is then written back (:meth:`_put`) and made again of those. Each person's
+        arithmetic is the one a pass over index arrays of the people still followed would do, to
+        the bit (people are independent of each other; adding 0.0 changes no total)."""
+        active = np.flatnonzero(self.state != self.plan.dead)
+        # (frozen rows may divide by zero or overflow where their results are not used)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            while len(active):
+                part = self._rows(active)
+                live = part._passes()
+                self._put(part, active)
+                active = active[live]
+
+    def _passes(self) -> np.ndarray:
+        """Passes over everyone in this compact copy (:meth:`run`) until fewer than half of them
+        are still followed; returns which are."""
+        dead = self.plan.dead
+        everyone: Any = slice(None)  # the methods' ``who``: everyone in this copy, as views
+        live = np.ones(len(self.t), dtype=bool)
+        n_live = len(live)
+        died = []  # rows that died, whose state is held at a living one meanwhile (to index the tables)
+        while n_live * 2 >= len(live):
+            t0 = self.t
+            status = self._status(everyone, t0)
+            bp = self._breakpoint(everyone, t0)
+            h = self._hazards(everyone, status, t0)
+            due = self.clocks / h
             np.putmask(due, ~(h > 0), np.inf)  # no hazard: never due
             dest = due.argmin(axis=1)
             soonest = np.take_along_axis(due, dest[:, None], axis=1)[:, 0]
             fire = soonest < bp - t0
             t1 = np.where(fire, t0 + soonest, bp)
-            self._accrue(active, t0, t1)
-            self.t[active] = t1
-            clocks -= h * (t1 - t0)[:, None]
-            self.clocks[active] = clocks
-            fired = active[fire]
+            if n_live < len(live):
+                np.copyto(t1, t0, where=~live)  # frozen: no time passes
+                fire &= live
+            self._accrue(everyone, t0, t1)
+            self.t = t1
+            self.clocks -= h * (t1 - t0)[:, None]
+            fired = np.flatnonzero(fire)
             self._enter(fired, dest[fire])
             self.clocks[fired, dest[fire]] = self._clock(fired, dest[fire])
-            self._at_breakpoint(active[~fire])
-            active = active[(self.state[active] != plan.dead) & (self.t[active] < self.end[active])]
+            self._at_breakpoint(~fire & live)
+            done = live & ((self.state == dead) | (self.t >= self.end))
+            if done.any():
+                live &= ~done
+                n_live = int(np.count_nonzero(live))
+                gone = np.flatnonzero(done & (self.state == dead))
+                self.state[gone] = 0
+                died.append(gone)
+        if died:
+            self.state[np.concatenate(died)] = dead
+        return live
+
+    def _rows(self, who: np.ndarray) -> _Course:
+        """A copy of this course for the people ``who`` only, in that order (see :meth:`run`):
+        every attribute but :data:`_SHARED` holds one value or row per person."""
+        part = object.__new__(_Course)
+        n = len(self.tl)
+        for name, value in vars(self).items():
+            if name in _SHARED:
+                setattr(part, name, value)
+            elif isinstance(value, np.ndarray) and len(value) == n:
+                setattr(part, name, value[who])
+            else:
+                raise TypeError(f"_Course.{name}: not one value per person; add it to course._SHARED")
+        part.tl = replace(self.tl, **{f.name: getattr(self.tl, f.name)[who] for f in fields(self.tl)
+                                      if getattr(self.tl, f.name) is not None})
+        return part
+
+    def _put(self, part: _Course, who: np.ndarray) -> None:
+        """Write the copy ``part`` (:meth:`_rows`) back to the people ``who`` it was made for."""
+        for name, value in vars(part).items():
+            if name not in _SHARED:
+                getattr(self, name)[who] = value
+        for f in fields(self.tl):
+            value = getattr(part.tl, f.name)
+            if value is not None:
+                getattr(self.tl, f.name)[who] = value
 
     def resume(self, engine: Sequence[Any]) -> None:
         """Take over the course the engine ran in the pathway (``engine[i]`` for person ``i``, None
@@ -343,7 +407,8 @@ class _Course:
     def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
         plan, state = self.plan, self.state[who]
         span = t1 - t0
-        self.years_in[who, state] += span
+        rows = np.arange(len(span)) if isinstance(who, slice) else who
+        self.years_in.reshape(-1)[rows * plan.n_states + state] += span  # (a view: years_in is contiguous)
         utility = plan.utility[self.group[who], state]
         costed = _discounted(plan.discount_costs, t0, t1)
         lived = costed if plan.discount_qalys == plan.discount_costs else _discounted(plan.discount_qalys, t0, t1)
@@ -375,27 +440,26 @@ class _Course:
         self.state[who] = dest
         self.entered[who] = t
 
-    def _at_breakpoint(self, who: np.ndarray) -> None:
+    def _at_breakpoint(self, at: np.ndarray) -> None:
         """Apply an admission or a tunnel state's move due now, then record anniversaries (the
-        state just after the anniversary, as at year 0)."""
-        plan, t = self.plan, self.t[who]
-        left = (self.state_at_leave[who] < 0) & (self.tl.leave[who] <= t + 1e-12)
-        self.state_at_leave[who[left]] = self.state[who[left]]
-        admit = ~self.admitted[who] & (self.tl.admit[who] <= t)
-        if admit.any():
-            moved = who[admit]
-            self.admitted[moved] = True
-            self._enter(moved, np.full(len(moved), plan.on_admission))
-        state = self.state[who]
-        due = (self.entered[who] + plan.tunnel_after[state] <= t) & (plan.tunnel_to[state] >= 0)
-        if due.any():
-            moved = who[due]
-            self._enter(moved, plan.tunnel_to[self.state[moved]])
+        state just after the anniversary, as at year 0), for the rows ``at`` (a mask over
+        everyone in this compact copy: see :meth:`run`)."""
+        plan, t, tl = self.plan, self.t, self.tl
+        left = np.flatnonzero(at & (self.state_at_leave < 0) & (tl.leave <= t + 1e-12))
+        self.state_at_leave[left] = self.state[left]
+        admit = np.flatnonzero(at & ~self.admitted & (tl.admit <= t))
+        if len(admit):
+            self.admitted[admit] = True
+            self._enter(admit, np.full(len(admit), plan.on_admission))
+        state = np.where(at, self.state, 0)  # (the others may be dead: any living state indexes the tables)
+        due = np.flatnonzero(at & (self.entered + plan.tunnel_after[state] <= t) & (plan.tunnel_to[state] >= 0))
+        if len(due):
+            self._enter(due, plan.tunnel_to[self.state[due]])
         rounded = np.round(t)
         whole = (np.abs(t - rounded) <= 1e-9) & (t > 0)  # np.isclose(t, rounded, rtol=0, atol=1e-9)
         year = rounded.astype(np.int64)
-        mark = whole & (year < self.state_at.shape[1])
-        self.state_at[who[mark], year[mark]] = self.state[who[mark]]
+        mark = np.flatnonzero(at & whole & (year < self.state_at.shape[1]))
+        self.state_at[mark, year[mark]] = self.state[mark]
 
     def outcomes(self) -> Outcomes:
         dead = self.plan.dead
