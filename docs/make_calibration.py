@@ -105,8 +105,8 @@ In the output folder (default `results/calibration/<name>`):
 | file | contents |
 |---|---|
 | `calibration.sqlite` | every finished simulation (generation, proposal, parameters, KPIs); resume from it |
-| `posterior.csv` | the final population resampled by weight: equally likely parameter sets, one per row, ready to be the draws of a probabilistic sensitivity analysis (a complement branch has its own column) |
-| `psa_parameters.yaml` | the posterior moment-matched to beta, gamma or normal distributions, in the form of a PSA sweep file's `parameters:` (docs/health.md) |
+| `posterior.csv` | the final population resampled by weight: equally likely parameter sets, one per row (a complement branch has its own column); a PSA sweep file reads it as `draws: {file: .../posterior.csv}`, row by row so the parameters' correlations are kept ([health.md](health.md#parameter-sets-from-a-table-draws-a-calibrations-posterior)) |
+| `psa_parameters.yaml` | the posterior moment-matched to beta, gamma or normal distributions, in the form of a PSA sweep file's `parameters:` (docs/health.md); each drawn independently, so the posterior's correlations are lost: prefer `posterior.csv` as `draws:` |
 | `posterior_summary.csv` | each parameter's value as shipped, prior, posterior mean, sd, median and 95% credible interval |
 | `fit.csv` | each target: published value and interval, the scenario as shipped, the fitted median and 95% range |
 | `generations.csv` | each generation's threshold, simulations, acceptance rate, best distance, effective sample size |
@@ -238,14 +238,24 @@ def before_file(rev: str, folder: Path) -> Path:
     return path
 
 
-def before_after(rev: str) -> list[str]:
+def observed_years(scenario_file: Path) -> str:
+    """'years 3-7' for a scenario with a 2-year warm-up and a 7-year horizon."""
+    s = load_scenario(scenario_file).scenario
+    first = round(in_days(s.warmup, s.time_unit) / 365.25) + 1
+    last = round(in_days(s.horizon, s.time_unit) / 365.25)
+    return f"years {first}-{last}"
+
+
+def before_after(rev: str, label: str) -> list[str]:
     """The before/after table of every target and the stationarity table, as markdown lines."""
     cal = load_calibration(CALIBRATION)
     with tempfile.TemporaryDirectory() as tmp:
-        before, lists_b, verdict_b = evaluate(before_file(rev, Path(tmp)))
+        path = before_file(rev, Path(tmp))
+        before, lists_b, verdict_b = evaluate(path)
+        years_b = observed_years(path)
     after, lists_a, verdict_a = evaluate(ROOT / "scenarios" / "ed_fragmented.yaml")
     lines = [f"**Before and after.** Each target's measure on the baseline as it was before this calibration "
-             f"(`git show {rev}:scenarios/ed_fragmented.yaml`: hand-tuned, no step-up route, a 1-year warm-up) and "
+             f"(`git show {rev}:scenarios/ed_fragmented.yaml`: {label}) and "
              f"as shipped now (the posterior median applied), mean of {REPLICATIONS} replications each:", "",
              "| target | published | before | after |", "|---|---|---|---|"]
     for key, target in cal.spec.targets.items():
@@ -253,7 +263,8 @@ def before_after(rev: str) -> list[str]:
         lines.append(f"| {key}{tag} | {fmt(target.value, target.kpi)} | {fmt(before[key], target.kpi)} | "
                      f"{fmt(after[key], target.kpi)} |")
     lines += ["", f"**Stationarity.** Mean waiting list (patients) in each year of the run, {REPLICATIONS} "
-              "replications; the before baseline observes years 2-6, the after baseline years 3-7:", ""]
+              f"replications; the before baseline observes {years_b}, the after baseline "
+              f"{observed_years(ROOT / 'scenarios' / 'ed_fragmented.yaml')}:", ""]
     for name, table in (("before", lists_b), ("after", lists_a)):
         cols = [c for c in table.columns if table[c].max() > 0.05]
         lines += [f"| {name}: year | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -269,6 +280,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--before", default=None, help="git revision of the baseline before the calibration")
+    parser.add_argument("--before-label", default="the previous calibration's posterior medians",
+                        help="what the baseline at --before was, in words (quoted in the before/after table)")
     parser.add_argument("--load", default="", help="the machine's load average during the calibration")
     args = parser.parse_args()
     out = args.folder
@@ -287,18 +300,18 @@ def main() -> None:
              f"`python docs/make_calibration.py`. Budget: population {int(gens['accepted'].iloc[0])}, "
              f"{len(gens)} generation(s) run; it stopped because {meta['stop_reason']}. "
              f"{meta['simulations_stored']} simulations stored (each one replication of the 7-year scenario, "
-             f"visits recorded; 4 of them the scenario as it stood when the run started, with the posterior medians of a first run that had the CYP therapists but not the adult ones among its parameters); {sims} run in {wall:.0f} s of wall time on "
+             f"visits recorded; 4 of them the scenario as it stood when the run started, the \"before\" column below); {sims} run in {wall:.0f} s of wall time on "
              f"{workers} workers: {sims / wall:.2f} simulations per second, {cpu / sims:.2f} s of CPU per simulation "
              f"(a 2-core machine shared with other jobs{load}).", ""]
     if not meta["fits"]:
         lines += ["**Nothing fits within `fit_distance`**: the closest parameter set is still more than two "
                   "uncertainty units from the targets (root mean square). The table shows which targets stay "
                   "far off; the posterior below is the closest region found, not a calibration.", ""]
-    lines += ["### Targets: published, as shipped, fitted", "",
-              "At start: the scenario as it stood when the run started, mean of 4 replications (the before/after "
-              "below compares the baseline before this work with the one shipped now). Fitted: weighted median "
-              "and 95% range of the final population's simulations.", "",
-              "| target | measure | published (95% interval) | at start | fitted median (95% range) | source |",
+    lines += ["### Targets: published, before, fitted", "",
+              "Before: the scenario as it stood when the run started, mean of 4 replications. Fitted: weighted "
+              "median and 95% range of the final population's simulations (one replication each, so the range "
+              "mixes parameter uncertainty with simulation noise).", "",
+              "| target | measure | published (95% interval) | before | fitted median (95% range) | source |",
               "|---|---|---|---|---|---|"]
     for _, r in fit.iterrows():
         k = r["kpi"]
@@ -306,7 +319,7 @@ def main() -> None:
         lines.append(f"| {r['target']}{tag} | `{k}` | {fmt(r['published'], k)} ({fmt(r['interval_low'], k)}-"
                      f"{fmt(r['interval_high'], k)}) | {fmt(r['base_scenario'], k)} | {fmt(r.get('fitted_median'), k)} "
                      f"({fmt(r.get('fitted_low'), k)}-{fmt(r.get('fitted_high'), k)}) | {r['source']} |")
-    lines += ["", "### Posterior", "", "| parameter | as shipped | prior | posterior median (95% credible interval) |",
+    lines += ["", "### Posterior", "", "| parameter | before | prior | posterior median (95% credible interval) |",
               "|---|---|---|---|"]
     for _, r in summary.iterrows():
         lines.append(f"| `{r['parameter']}` | {r['base']} | {r['prior']} | {r['median']:.3g} "
@@ -318,87 +331,46 @@ def main() -> None:
                      f"{r['acceptance']:.1%} | {r['best_distance']:.3g} |")
     lines += ["", "### Closing note: before and after, stationarity, and what does not stand", ""]
     if args.before:
-        lines += before_after(args.before)
+        lines += before_after(args.before, args.before_label)
     lines += [CLOSING]
     (ROOT / "docs" / "calibration.md").write_text("\n".join(lines) + "\n")
 
 
-CLOSING = """**What stands.** Uptake, the adult median waits, CYP urgent performance and the referrals for an
-adult specialist bed fit within their intervals. The FREED-Up intensive-care share, measured on the
-source's cohort, was under 1% before (the only road to specialist care was a crisis); with the planned
-step-up it is about 8% (fitted median 7.7%, 95% range 3%-21%, against 12.4%, interval 7.5%-17.3%); the
-posterior of the step-up share (median 0.17) sits on MOSAIC's 17%, which was not a target. The waiting
-lists no longer run away: before, the adult bed queue and the CYP treatment and bed queues grew to
-the end and `icssim warmup` found the total still rising by about 8 patients a year; after, the CYP
-queues are empty, the adult bed queue stays under 2 and the adult treatment list levels off at about
-41 from year 5.
+CLOSING = """**What stands.** With the posterior medians applied, every fitted target is within its
+interval (mean of 4 replications, the "after" column): uptake, the adult median waits, CYP urgent
+performance and the referrals for an adult specialist bed as before, and now also the FREED-Up
+intensive-care share (11.9% against 12.4%; before 9.1%) and the wait for an adult specialist bed
+(22.8 days against Ayton et al.'s 33, interval 17-49; before 0.2 days). The bed wait is fitted by
+fewer adult specialist beds (posterior median 19.7, 95% CrI 15-26, against the 30 shipped before),
+a larger step-up share (0.22, CrI 0.15-0.43; MOSAIC's 17%, not a target, is inside it) and
+more of the step-ups going to day care (0.82, CrI 0.45-0.93). The adult beds and the CYP assessment
+hand-off are the best-informed parameters; the CYP beds (no target of their own), the day-care
+split and the deterioration hazard remain wide. The threshold fell to 1.11 (best distance 0.44), close to `stop_distance` 1.
 
 **What does not stand.**
 
-- **The wait for an adult specialist bed** (Ayton et al. 2022, 33 days) is missed: the fitted median
-  is 2-3 days. With one replication per parameter set the bed wait is very noisy (0 to 42 days in the
-  posterior), and the stability target favours spare beds (posterior median 30, 95% interval 14-44).
-  Fewer beds lengthen the wait but make the bed queue sensitive to the step-up share; fitting both
-  would need several replications per parameter set, which the budget did not allow.
-- **The calibration did not converge**: the threshold stopped at 2.2 (best distance 1.1) against
-  `stop_distance` 1, after 1,083 simulations in 39 minutes on 2 cores at load 10 to 15 (0.46
-  simulations per second; the issue's 30 minutes needs about 0.6). Several posteriors are wide (the
-  step-up split between day care and beds, 0.08-0.90, has no source and is barely informed).
-- **The adult treatment list** still creeps up by about 1 patient a year over the observed years at the
-  posterior median (36.9 in year 3 to 40.9 in year 7), and `icssim warmup` flags the CYP ED assessment
-  list (about 5 patients) as rising by 0.13 a year; MSER-5 suggests 805 days of warm-up against the
-  730 used.
-- **Held out.** CYP referrals received (RCPsych 2024, about 42 per 100k a year) are about 22 per 100k,
+- **The calibration did not converge to 1**: the budget (6,000) ran out during generation 9 with
+  acceptance at 3.7%; another generation would take 1,600 or more simulations (60 accepted at 3.7%
+  or less).
+- **The adult bed queue fills slowly.** The model starts empty and the adult bed queue keeps
+  filling after the 2-year warm-up: about 1 patient waiting in year 3, then 5 to 7 from year 5 (4
+  replications above; with 8, 0.9 in year 3 and 5.5 to 5.9 in years 5-7). The bed wait above is the
+  mean over the observed years 3-7, so a steady-state bed wait is longer than the 22.8 days shown;
+  the fit's criterion (`list_growth_worst`, 1.0 a year after) allows this drift. `icssim warmup`
+  suggests 700 days from the total of all lists and does not flag the bed list (slope 1.0 a year,
+  95% CI -0.7 to 2.7 with 4 replications), but flags a small CYP list: the CAMHS assessment list
+  (about 3.5 patients) rising by 0.10 a year with 4 replications, the CYP ED assessment list by 0.14
+  a year with 8. Neither team is among the free parameters.
+- **The fitted median and the medians applied differ**: the fitted bed wait is 33.6 days (95% range
+  13-45, one replication per parameter set) but the scenario with every parameter at its posterior
+  median gives 22.8 (4 replications): a median of each parameter is not the median of the outcome,
+  and the beds are rounded (19.7 to 20).
+- **Held out.** CYP referrals received (RCPsych 2024, about 42 per 100k a year) are about 20 per 100k,
   before and after: no parameter here moves them. The source's 42 referrals against 17 treatment starts
   per 100k imply that about 60% of referrals never start treatment; the model's CYP help-seekers (30 per
   100k) are derived from the treatment starts, so it converts referrals to treatment far more often.
-  CYP routine performance within 4 weeks (79.4%) comes out at 94% once the CYP team has the calibrated
-  32 WTE (before: 76%, with a CYP treatment list that grew all run).
-
-### Since the fit: re-referral after a relapse follows the course (not refitted)
-
-After this calibration, the pathway's random return of 38% of those who finished treatment (a coin
-and a 1-18 month delay, during which people still counted as in treatment and deteriorated at the
-waiting hazard) was replaced by `health.returns`: a relapse in the course of illness after
-treatment sends the person back to their GP ([docs/health.md](health.md)). The posterior was not
-refitted. Every target on the shipped baseline, 4 replications, seed 2026, with the random return
-(commit e1b29cc) and with the course-driven one (`evaluate()` of `docs/make_calibration.py` on both
-files):
-
-| target | published | random return (e1b29cc) | course-driven return (now) |
-|---|---|---|---|
-| uptake | 75.4% | 77.1% | 77.1% |
-| intensive | 12.4% | 8.4% | 7.4% |
-| adult_wait_assessment | 28.0 | 27.3 | 27.2 |
-| adult_wait_treatment | 70.0 | 68.2 | 67.0 |
-| cyp_urgent | 63.8% | 67.0% | 69.2% |
-| adult_bed_wait | 33.0 | 2.2 | 0.2 |
-| adult_bed_referrals | 3.6 | 4.6 | 3.8 |
-| stable | 0.0 | 1.1 | 0.2 |
-| cyp_routine (held out) | 79.4% | 93.8% | 94.8% |
-| cyp_referrals (held out) | 42.0 | 21.9 | 20.3 |
-
-The baseline now settles: `icssim warmup` on the same replications suggests 350 days of warm-up
-against the 730 used and says "enough" (before: 805 days, "does NOT settle", the CYP ED assessment
-list rising by 0.13 a year); the adult ED treatment list stays at 34-37 patients over the observed
-years 3-7 (before: 36.9 rising to 40.9), and the fastest-growing list grows by 0.2 patients a year
-(before: 1.1). Adult specialist bed referrals come closer to Ayton et al. (3.8 against 3.6 per 100k).
-The wait for an adult bed moves further from it (0.2 days against 33): fewer people come back, so
-the 30 beds are rarely all full.
-
-**A refit with the course-driven return, not applied.** `icssim calibrate` on this file with
-`max_simulations: 3000` (compiled install, 2 workers, `nice -n 10` on an otherwise quiet machine,
-5 December 2026 04:45-04:52 UTC): 3,051 simulations in 403 s (7.57 a second, 0.25 s of CPU each;
-the 39 minutes above were at load 10 to 15), generations 0-5 at thresholds 3.50, 2.60, 2.15, 1.86,
-1.66 and 1.51 (acceptance 33% falling to 4.9%; best distance 0.89), stopped by the budget, not
-converged to 1. Fitted medians (95% range): the adult bed wait **26.8 days (3.9-50.0)** against
-Ayton's 33, adult bed referrals 3.53 (2.17-5.19) per 100k, intensive care 9.6% (4.6-18.6%), uptake
-76.8%, adult waits 27.3 and 67.6 days, CYP urgent 64.9%, list growth 2.1 (0.3-5.4) a year; held
-out, CYP routine 94.8% and CYP referrals 20.0 per 100k, still far off. It does so with fewer adult
-specialist beds: posterior median 19.9 (12.0-28.2) against the 30 shipped; the other parameters'
-medians are within a few per cent of the shipped values. Applying it changes every ED figure in
-these docs (`docs/health.md`, `docs/validation.md`, `docs/national.md`), which must be re-run with
-it; that is the next step, not taken in this session.
+  CYP routine performance within 4 weeks (79.4%) comes out at about 95%, before and after (fitted
+  range 60%-97%).
 """
 
 
