@@ -33,6 +33,15 @@ def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **cha
     return scenario_from_dict(raw, name=f"{name} (test)")
 
 
+def precision_needing_more(s: Scenario, kpi: str, start: int = 3) -> float:
+    """A relative precision target for ``run_to_precision`` that ``start`` replications do not reach
+    (60% of the relative half-width they give), whatever the scenario's numbers: tests of the
+    stopping rule then see it add replications."""
+    from icssim.experiments import run_to_precision
+    first = run_to_precision(s, 1.0, [kpi], start=start, cap=start, workers=1, keep_records=False)
+    return 0.6 * first.precision["relative_half_width"][kpi]
+
+
 def run_cli(args: list[str]) -> tuple[int, str]:
     """Run ``icssim ARGS`` in this process: its exit status (argparse's refusals included) and
     stderr. Any other exception escapes, so a test that calls this fails on a traceback."""

@@ -10,7 +10,7 @@ from typing import TypeVar
 import pandas as pd
 import pytest
 
-from helpers import SCENARIOS, shipped
+from helpers import SCENARIOS, precision_needing_more, shipped
 from icssim import experiments
 from icssim.executors import Executor, LocalPoolExecutor, SerialExecutor, Stream, make_executor
 from test_cli_run import _icssim, _short
@@ -68,10 +68,7 @@ def test_every_executor_is_an_executor():
 def test_a_new_executor_is_one_class_and_gives_the_same_results():
     s = _scenario()
     serial = experiments.run(s, replications=3, workers=1, keep_records=False)
-    # a target 60% of the interval 3 replications give, whatever the scenario's numbers: more are needed
-    three = experiments.run_to_precision(s, 1.0, ["wait_to_treatment_mean"], start=3, cap=3, workers=1,
-                                         keep_records=False).precision["relative_half_width"]
-    target = 0.6 * three["wait_to_treatment_mean"]
+    target = precision_needing_more(s, "wait_to_treatment_mean")
     with ThreadExecutor(2) as threads:
         threaded = experiments.run(s, replications=3, keep_records=False, executor=threads)
         precise = experiments.run_to_precision(s, target, ["wait_to_treatment_mean"], start=3, cap=30,

@@ -8,7 +8,7 @@ from scipy import stats
 from icssim.errors import IcssimError
 from icssim.experiments import compare, comparability, run, run_to_precision, summarise
 
-from helpers import shipped
+from helpers import precision_needing_more, shipped
 
 
 def test_serial_and_parallel_replications_are_identical():
@@ -40,7 +40,8 @@ def test_precision_stops_at_the_same_replication_whatever_the_workers():
     workers: it stops after the start and before the cap at the same replication on 1 and 2
     workers (it used to add one batch per worker, and so stop one replication later on 2)."""
     s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    one, two = (run_to_precision(s, 0.05, ["wait_to_treatment_mean"], workers=w, start=3, cap=30,
+    target = precision_needing_more(s, "wait_to_treatment_mean")
+    one, two = (run_to_precision(s, target, ["wait_to_treatment_mean"], workers=w, start=3, cap=30,
                                  keep_records=False) for w in (1, 2))
     assert one.precision == two.precision and 3 < one.precision["replications"] < 30
     pd.testing.assert_frame_equal(one.kpis, two.kpis)
