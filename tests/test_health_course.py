@@ -11,7 +11,9 @@ import pytest
 from scipy.integrate import quad
 from scipy.linalg import expm
 
-from icssim.health.course import Timeline, follow, person_keys, uniforms
+from icssim.health.course import follow
+from icssim.health.keys import person_keys, uniforms
+from icssim.health.outcomes import Timeline
 from icssim.health.plan import DuedEffect, HealthPlan, Mortality, life_table_hazards
 
 N = 40_000

@@ -18,7 +18,7 @@ from scipy.linalg import expm
 
 from icssim.errors import ScenarioError
 from icssim.experiments import run_replication
-from icssim.health.course import person_keys, uniforms
+from icssim.health.keys import person_keys, uniforms
 from icssim.health import person
 from icssim.health.person import PathwayCourse
 from icssim.health.person_keys import cohort_key, person_key, splitmix, uniform

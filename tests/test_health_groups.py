@@ -11,7 +11,9 @@ import pytest
 from scipy.integrate import quad
 
 from icssim.errors import ScenarioError
-from icssim.health.course import Timeline, follow, person_keys
+from icssim.health.course import follow
+from icssim.health.keys import person_keys
+from icssim.health.outcomes import Timeline
 from icssim.health.plan import TREATED, UNTREATED, compile_health
 from icssim.scenario.initial_state import anchored_raw
 

@@ -27,115 +27,16 @@ the level of the person and of each kind of move.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Sequence
 from itertools import chain
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Any
 
 import numpy as np
 
+from icssim.health.keys import splitmix_array, uniforms
+from icssim.health.outcomes import Outcomes, Timeline, discounted_span
 from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_HEALTH_STREAM = 0x6865616C7468  # "health": keeps these draws apart from any other keyed stream
-
-
-def _splitmix(z: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser on an array of uint64 (wrapping arithmetic)."""
-    z = z + _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    return z ^ (z >> np.uint64(31))
-
-
-def person_keys(seed: int, replication: int, cohort_names: list[str], cohort: np.ndarray,
-                number: np.ndarray) -> np.ndarray:
-    """One 64-bit key per person from (seed, replication, cohort name, arrival number in the cohort)."""
-    base = _splitmix(np.array([seed % 2**64], dtype=np.uint64))
-    base = _splitmix(base ^ np.uint64(replication % 2**64))
-    base = _splitmix(base ^ np.uint64(_HEALTH_STREAM))
-    names = np.array([zlib.crc32(name.encode()) for name in cohort_names] or [0], dtype=np.uint64)
-    k = _splitmix(base ^ names[cohort.astype(np.int64)])
-    return _splitmix(k ^ number.astype(np.uint64))
-
-
-def uniforms(keys: np.ndarray, counter: np.ndarray) -> np.ndarray:
-    """The ``counter``-th uniform in (0, 1) of each person's stream."""
-    z = _splitmix(keys ^ _splitmix(counter.astype(np.uint64)))
-    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
-
-
-@dataclass
-class Timeline:
-    """What the pathway did to each person, in years since they asked for help (NaN: never).
-
-    ``cohort``: index of the person's cohort; ``treat``: treatment started; ``leave``: left the
-    pathway (or the run ended); ``admit``: first admission; ``age`` in years at asking for help;
-    ``ill_before``: years ill before asking; ``group``: index of the plan's parameters that apply
-    to the person (:meth:`HealthPlan.group_of`; the cohort when not given)."""
-
-    keys: np.ndarray
-    cohort: np.ndarray
-    treat: np.ndarray
-    leave: np.ndarray
-    admit: np.ndarray
-    age: np.ndarray
-    ill_before: np.ndarray
-    group: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-
-@dataclass
-class Outcomes:
-    """Each person's course over the follow-up (arrays of one value per person)."""
-
-    years_in_state: np.ndarray  # [person, state] undiscounted, dead last
-    qalys: np.ndarray  # discounted
-    qalys_undiscounted: np.ndarray
-    life_years: np.ndarray  # undiscounted
-    state_costs: np.ndarray  # discounted
-    died: np.ndarray  # years to death, NaN if alive at the end of follow-up
-    remissions: np.ndarray
-    relapses: np.ndarray
-    first_remission: np.ndarray  # years to the first remission, NaN if none
-    dui: np.ndarray  # years ill before treatment started (NaN if never treated)
-    state_at: np.ndarray  # [person, whole year 0..] state at each anniversary
-    male: np.ndarray
-    remission: np.ndarray  # [state] bool: which states are remission (dead last, False)
-    discount_costs: float  # the annual rate the pathway's costs are discounted at
-    events: np.ndarray  # [person, event] expected number of each health event over the follow-up
-    event_names: tuple[str, ...]
-    event_labels: tuple[str, ...]
-    event_costs: np.ndarray  # [person] their discounted cost (included in state_costs)
-    #: [person, event] expected number of each event while the person was in the pathway
-    events_in_pathway: np.ndarray | None = None
-    #: [person] health state when they left the pathway (dead last; NaN-free: dead if they died first)
-    state_at_leave: np.ndarray | None = None
-    #: [person, event] discounted cost of each event over the follow-up
-    event_cost_by_event: np.ndarray | None = None
-    event_services: tuple[str | None, ...] = ()  # [event] the service whose contact it is, or None
-    measures: tuple = ()  # the plan's declared exit measures (:attr:`HealthPlan.measures`)
-    #: [person] times their course sent them back into the pathway (``health.returns``)
-    returns: np.ndarray | None = None
-    return_rules: tuple[str, ...] = ()  # the plan's return rules by name (none: nobody can be sent back)
-
-
-def _discounted(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:
-    """∫ exp(−δt) dt over [t0, t1] with δ = ln(1 + rate) (continuous, equivalent to annual ``rate``)."""
-    if rate == 0:
-        return t1 - t0
-    delta = np.log1p(rate)
-    return (np.exp(-delta * t0) - np.exp(-delta * t1)) / delta
-
-
-def discount_factor(rate: float, t: np.ndarray) -> np.ndarray:
-    """What £1 spent ``t`` years after asking for help is worth today: (1 + rate)^−t."""
-    return np.power(1.0 + rate, -np.asarray(t, dtype=float))
 
 
 def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) -> Outcomes:
@@ -168,7 +69,7 @@ class _Course:
         self.end = lifetime if np.isinf(plan.follow_up) else np.full(n, plan.follow_up)
         self.counter = np.zeros(n, dtype=np.uint64)
         #: each destination's salt for its clocks' stream (see :meth:`_clock`)
-        self.salts = _splitmix(np.arange(plan.n_states, dtype=np.uint64) + np.uint64(1))
+        self.salts = splitmix_array(np.arange(plan.n_states, dtype=np.uint64) + np.uint64(1))
         self.state = self._start_states(n)
         mort = plan.mortality
         self.male = (self._draw(np.arange(n)) >= mort.female_share) if mort is not None else np.zeros(n, bool)
@@ -214,7 +115,7 @@ class _Course:
         """A fresh unit exponential for the move of each person in ``who`` to ``dest``: the
         ``occurrence``-th of that person's own stream for that destination."""
         salt = self.salts[dest]
-        u = uniforms(_splitmix(self.tl.keys[who] ^ salt), self.occurrence[who, dest])
+        u = uniforms(splitmix_array(self.tl.keys[who] ^ salt), self.occurrence[who, dest])
         self.occurrence[who, dest] += np.uint64(1)
         return -np.log(u)
 
@@ -410,8 +311,8 @@ class _Course:
         rows = np.arange(len(span)) if isinstance(who, slice) else who
         self.years_in.reshape(-1)[rows * plan.n_states + state] += span  # (a view: years_in is contiguous)
         utility = plan.utility[self.group[who], state]
-        costed = _discounted(plan.discount_costs, t0, t1)
-        lived = costed if plan.discount_qalys == plan.discount_costs else _discounted(plan.discount_qalys, t0, t1)
+        costed = discounted_span(plan.discount_costs, t0, t1)
+        lived = costed if plan.discount_qalys == plan.discount_costs else discounted_span(plan.discount_qalys, t0, t1)
         self.qalys[who] += utility * lived
         self.qalys_raw[who] += utility * span
         self.costs[who] += plan.cost_per_year[state] * costed

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from icssim.health.course import Outcomes, Timeline, follow, person_keys
+from icssim.health.course import follow
+from icssim.health.keys import person_keys
+from icssim.health.outcomes import Outcomes, Timeline
 from icssim.health.plan import DAYS_PER_YEAR, HealthPlan
 from icssim.model.records import RunRecords
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from icssim.health.course import Outcomes, discount_factor
+from icssim.health.outcomes import Outcomes, discount_factor
 from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
 from icssim.scenario.health import DECLARED_LABELS
 

@@ -7,7 +7,7 @@ or emergency step. It is the same process as :mod:`icssim.health.course` (compet
 clocks, one per destination and death, spent at hazards that are constant between breakpoints: a
 change of status, a first admission, a tunnel state's deadline, each anniversary of asking for
 help), on the same per-person random numbers (:func:`uniform` and :func:`person_key` are the scalar
-twins of :func:`icssim.health.course.uniforms` and :func:`~icssim.health.course.person_keys`). When
+twins of :func:`icssim.health.keys.uniforms` and :func:`~icssim.health.keys.person_keys`). When
 the person leaves the pathway the engine hands their :class:`Person` (state, clocks, counters and
 the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
 and carries on from there to the end of follow-up: one course per person. Unless a state escalates,
@@ -28,7 +28,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from icssim.health.course import _splitmix, person_keys, uniforms
+from icssim.health.keys import person_keys, splitmix_array, uniforms
 from icssim.health.person_keys import SALTS, Person, splitmix, uniform
 from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
 
@@ -184,7 +184,7 @@ class PathwayCourse:
         numbers = np.arange(first, first + LIGHT)
         keys = person_keys(self.seed, self.replication, self.cohorts, np.full(LIGHT, cohort), numbers)
         zero = np.zeros(LIGHT, dtype=np.uint64)
-        death = _splitmix(keys ^ _splitmix(np.array([self.dead + 1], dtype=np.uint64)))
+        death = splitmix_array(keys ^ splitmix_array(np.array([self.dead + 1], dtype=np.uint64)))
         return uniforms(keys, zero + np.uint64(1)).tolist(), (-np.log(uniforms(death, zero))).tolist()
 
     def _block(self, cohort: int, first: int,
@@ -195,8 +195,9 @@ class PathwayCourse:
         numbers = np.arange(first, first + size)
         keys = person_keys(self.seed, self.replication, self.cohorts, np.full(size, cohort), numbers)
         zero = np.zeros(size, dtype=np.uint64)
-        clocks = np.stack([-np.log(uniforms(_splitmix(keys ^ _splitmix(np.array([dest + 1], dtype=np.uint64))), zero))
-                           for dest in range(self.n)], axis=1)
+        salts = splitmix_array(np.arange(1, self.n + 1, dtype=np.uint64))  # each destination's (_clock)
+        clocks = np.stack([-np.log(uniforms(splitmix_array(keys ^ salts[dest]), zero)) for dest in range(self.n)],
+                          axis=1)
         return (keys.tolist(), uniforms(keys, zero).tolist(), uniforms(keys, zero + np.uint64(1)).tolist(),
                 clocks.tolist())
 

@@ -19,7 +19,7 @@ _HEALTH_STREAM = 0x6865616C7468  # as in course.py
 
 
 def splitmix(z: int) -> int:
-    """splitmix64's finaliser on one 64-bit integer (course._splitmix, element by element)."""
+    """splitmix64's finaliser on one 64-bit integer (keys.splitmix_array, element by element)."""
     z = (z + _GOLDEN) & _MASK
     z = ((z ^ (z >> 30)) * _MIX1) & _MASK
     z = ((z ^ (z >> 27)) * _MIX2) & _MASK
