@@ -68,7 +68,7 @@ class RunRecords:
     events: int
     wall_seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
-    #: each person's course of illness (:class:`icssim.health.course.Outcomes`), when the scenario
+    #: each person's course of illness (:class:`icssim.health.outcomes.Outcomes`), when the scenario
     #: has a ``health:`` block; filled after the run, aligned with :attr:`patients`
     health: Any = None
     #: each person's course of illness in the pathway as the engine ran it (by pid:
