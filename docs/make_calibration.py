@@ -361,6 +361,22 @@ split and the deterioration hazard remain wide. The threshold fell to 1.11 (best
   95% CI -0.7 to 2.7 with 4 replications), but flags a small CYP list: the CAMHS assessment list
   (about 3.5 patients) rising by 0.10 a year with 4 replications, the CYP ED assessment list by 0.14
   a year with 8. Neither team is among the free parameters.
+- **The adult bed list does not settle within any window this budget can afford** (measured after
+  the fit, 5 December 2026, compiled install). The shipped baseline run for 12 years (`horizon: 12
+  years`, 6 replications, seed 2026): mean adult bed list 0.6 in year 3, 7.6 in year 5, 6.7-6.8 in
+  years 6-7, 9.3 in year 8, 12.6 in year 9 and 15.0-15.6 in years 10-12; the other lists are flat
+  from year 2 (adult ED treatment 37-39, CAMHS and CYP ED assessment 3-5). With about 20 beds, long
+  stays (a mean of 119 days) and 3.6 referrals per 100k a year, the beds are near their capacity, and
+  such a queue takes many years to reach its steady state. A refit with a 5-year warm-up and 5
+  observed years (`horizon: 10 years`, `max_simulations: 4500`; 5,310 simulations in 1,306 s, 4.07
+  a second, load about 2; threshold 1.40 after 7 generations, best distance 0.64) moved the adult
+  beds to a posterior median of 21.5 (95% CrI 15-30), the step-up share to 0.18 (0.08-0.39) and its
+  day-care part to 0.67 (0.12-0.93), and every fitted target stayed within its interval (bed wait
+  fitted median 23.1 days, 95% range 7-53). With those medians (22 beds) a 15-year run still fills
+  the bed list: 5-6 in years 5-8, 8-12 in years 9-15. It was not applied: it does not settle either,
+  and it costs 43% more per simulation. A fit that sees the steady state needs a warm-up of about
+  10 years (or a starting state with the bed list full), at two to three times the cost per
+  simulation, or a stability target that weighs the bed list by its own scale.
 - **The fitted median and the medians applied differ**: the fitted bed wait is 33.6 days (95% range
   13-45, one replication per parameter set) but the scenario with every parameter at its posterior
   median gives 22.8 (4 replications): a median of each parameter is not the median of the outcome,
