@@ -388,22 +388,31 @@ class PathwayCourse:
     def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
         years: each such move needs its clock to run out, spent at most at the highest untreated
-        hazard into that state (the higher of the treated and untreated ones while the treated
-        hazards last: :meth:`park`)."""
-        clocks, most = p.clocks, self.into_max[p.group][UNTREATED]
-        if p.status == TREATED:
-            treated = self.into_max[p.group][TREATED]
-            most = [max(a, b) for a, b in zip(most, treated)]
-        t = p.t
+        hazard into that state (at the highest treated one first, while the treated hazards last:
+        :meth:`park`)."""
+        clocks, t = p.clocks, p.t
+        untreated = self.into_max[p.group][UNTREATED]
+        span = p.until - t if p.status == TREATED else 0.0  # (until is after t while treated: park)
+        treated = self.into_max[p.group][TREATED]
         for j in range(self.dead):
-            if need[j] and most[j] > 0 and t + clocks[j] / (most[j] * (1.0 + 1e-9)) < limit:
+            if not need[j]:
+                continue
+            left = clocks[j]
+            if span > 0:
+                rate = treated[j] * (1.0 + 1e-9)
+                if rate > 0 and left <= rate * span + 1e-12:  # could run out while the treated hazards last
+                    if t + left / rate < limit:
+                        return False
+                    continue
+                left = max(left - rate * span - 1e-12, 0.0)
+            if untreated[j] > 0 and t + span + left / (untreated[j] * (1.0 + 1e-9)) < limit:
                 return False
         return True
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
                      rules: int) -> bool:
         """Whether a course the engine has not started (arrival ``number`` of ``cohort``, treated from
-        ``treated`` and leaving the pathway ``t`` years after asking; ``treated`` is ``t`` if never)
+        ``treated`` and leaving the pathway ``t`` years after asking; ``treated`` is NaN if never)
         could let a rule among the bits of ``rules`` send the person back before ``limit`` years.
         A rule acts on a move out of one of its ``from`` states, so the person must first enter
         one: the move into state ``j`` needs ``j``'s clock, a unit exponential from the start, to
@@ -423,9 +432,11 @@ class PathwayCourse:
             return True
         clocks, most = block[3][k], self.into_max[group]
         untreated, waiting, treat = most[UNTREATED], most[WAITING], most[TREATED]
-        # the treated hazards go on after leaving until treated_hazards_for after treatment started (park);
-        # for someone never treated (``treated`` is ``t``) this counts them too: a bound, not a value
-        after = max(0.0, treated + self.treated_hazards_for - t)
+        # the treated hazards go on after leaving until treated_hazards_for after treatment started (park)
+        if treated != treated:  # never treated: waiting until leaving, untreated after
+            treated, after = t, 0.0
+        else:
+            after = max(0.0, treated + self.treated_hazards_for - t)
         soonest = math.inf
         for j in range(self.dead):
             if not origin[j]:

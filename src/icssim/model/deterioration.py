@@ -295,7 +295,7 @@ class Deterioration(Recording):
             number = self._numbers.pop(p.pid, -1)
             ypu = self.ypu
             t = (self.now - p.arrival) * ypu
-            treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else t
+            treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else NAN
             if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, treated, t,
                                                           (self._horizon - p.arrival) * ypu, rules):
                 return  # nothing can send them back before the run ends: the follow-up runs their course
