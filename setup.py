@@ -28,7 +28,8 @@ from setuptools.command.build_ext import build_ext
 ENGINE = [f"src/icssim/model/{name}.py" for name in (
     "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")] + [
     "src/icssim/health/person_keys.py",  # a person's own random numbers and the record of their course
-    "src/icssim/health/person.py"]  # each person's course of illness, which the engine advances per event
+    "src/icssim/health/person.py",  # each person's course of illness, which the engine advances per event
+    "src/icssim/health/person_returns.py"]  # ... and out of the pathway, to a return (health.returns)
 
 
 # setup.py commands that build the package itself; the others (egg_info, dist_info, sdist, and

@@ -20,7 +20,7 @@ from icssim.errors import ScenarioError
 from icssim.experiments import run_replication
 from icssim.health.keys import person_keys, uniforms
 from icssim.health import person
-from icssim.health.person import PathwayCourse
+from icssim.health.person_returns import PathwayCourse
 from icssim.health.person_keys import cohort_key, person_key, splitmix, uniform
 from icssim.health.plan import compile_health
 from icssim.model import compile_plan, simulate

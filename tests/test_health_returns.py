@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from icssim.errors import ScenarioError
 from icssim.experiments import replicate, run_replication
-from icssim.health import person
+from icssim.health import person, person_returns
 from icssim.scenario import load_scenario, scenario_from_dict
 
 RELAPSE_PER_YEAR, HELP_P, DELAY_YEARS = 0.8, 0.6, 0.25
@@ -260,7 +260,7 @@ def test_stopping_when_no_return_can_come_changes_nothing(who, window, monkeypat
     raw["health"]["mortality"] = {"female_share": 0.5, "age_attribute": "age"}
     runs = {}
     for bound in (False, True):
-        monkeypatch.setattr(person, "BOUND", bound)
+        monkeypatch.setattr(person_returns, "BOUND", bound)
         runs[bound] = _run(raw, replication=3)
     full, bounded = runs[False], runs[True]
     moves = {b: sum(len(c.log) for c in runs[b].course.values()) for b in (False, True)}

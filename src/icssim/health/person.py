@@ -11,10 +11,10 @@ twins of :func:`icssim.health.keys.uniforms` and :func:`~icssim.health.keys.pers
 the person leaves the pathway the engine hands their :class:`Person` (state, clocks, counters and
 the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
 and carries on from there to the end of follow-up: one course per person. Unless a state escalates,
-the engine starts a course only when a death could first be due (:meth:`PathwayCourse.arrive`);
+the engine starts a course only when a death could first be due (:meth:`CourseInPathway.arrive`);
 the follow-up runs the courses of those who left before then from the records, on the same numbers.
 When a ``health.returns`` rule applies to someone who leaves, the engine runs their course on out of
-the pathway (:meth:`PathwayCourse.seek_return`) to the move that sends them back, if it comes
+the pathway (:mod:`icssim.health.person_returns`) to the move that sends them back, if it comes
 before the run ends; they re-enter the pathway with the same :class:`Person`.
 
 Times are years since the person asked for help, like the follow-up's. Compiled with the engine
@@ -30,25 +30,24 @@ import numpy as np
 
 from icssim.health.keys import person_keys, splitmix_array, uniforms
 from icssim.health.person_keys import SALTS, Person, splitmix, uniform
-from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
+from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, HealthPlan
 
 #: what entering a state while waiting does (HealthPlan.escalate)
 NO_ESCALATION, URGENT, EMERGENCY = 0, 1, 2
 #: people of a cohort whose first draws (key, start, sex, first clocks) are made together, in numpy
 #: (a lazy engine reads them for everyone who leaves with a return rule: health.returns)
 BLOCK = 2048
-#: whether the engine may leave courses alone until a death could be due (PathwayCourse.lazy);
+#: whether the engine may leave courses alone until a death could be due (CourseInPathway.lazy);
 #: False runs every course event by event in the heap (the tests compare the two)
 LAZY = True
-#: whether the engine may stop following a course out of the pathway once no return can come before
-#: the run ends (PathwayCourse.seek_return); False follows it move by move (the tests compare the two)
-BOUND = True
-#: arrivals of a cohort whose draws for :meth:`PathwayCourse.arrive` are made together
+#: arrivals of a cohort whose draws for :meth:`CourseInPathway.arrive` are made together
 LIGHT = 2048
 
 
-class PathwayCourse:
-    """The course of illness of everyone in the pathway in one replication (the plan as lists)."""
+class CourseInPathway:
+    """The course of illness of everyone in the pathway in one replication (the plan as lists): how
+    each person starts, moves and is treated; :class:`icssim.health.person_returns.PathwayCourse`
+    adds their returns to the pathway after leaving it."""
 
     def __init__(self, plan: HealthPlan, seed: int, replication: int, cohorts: list[str],
                  attributes: list[str]) -> None:
@@ -89,20 +88,6 @@ class PathwayCourse:
         #: whether the engine may leave a course alone until a death could be due (see :meth:`arrive`):
         #: not when entering a state can escalate, as any move may then act on the pathway
         self.lazy = LAZY and not any(self.escalate)
-        #: per return rule (plan.returns): the states it sends back from and into (dead last), its probability
-        self.ret_to: list[list[bool]] = [list(r.to) for r in plan.returns]
-        self.ret_from: list[list[bool]] = [list(r.from_) for r in plan.returns]
-        self.ret_p: list[float] = [r.probability for r in plan.returns]
-        self.ret_at_exit: list[bool] = [r.at_exit for r in plan.returns]
-        #: per rule, whether :meth:`could_return` may bound it: its ``from`` states can be entered
-        #: only by a move with a clock (not at the start, on admission or by a tunnel from outside)
-        self.ret_bounded: list[bool] = [self._boundable(i) for i in range(len(plan.returns))]
-        #: per set of rules (bits of plan.returns), the union of their ``to`` and ``from`` states and
-        #: whether every one of them can be bounded (see :meth:`_union`)
-        self.unions: dict[int, tuple[list[bool], list[bool]]] = {}
-        self.rules_bounded: dict[int, bool] = {}
-        #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
-        self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
 
     # ------------------------------------------------------------------ a person's start
     def arrive(self, cohort: int, attrs: list[float], span: float) -> tuple[int, float]:
@@ -324,151 +309,3 @@ class PathwayCourse:
         if p.state != self.dead:
             self._spend(p, min(t, p.end))
         p.seq += 1  # a pending health event finds the person gone
-
-
-    # ------------------------------------------------------------------ returns to the pathway
-    def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
-        """``p`` is out of the pathway (since :meth:`park`): run their course, move by move,
-        until a return rule among the bits of ``rules`` sends them back, before ``limit`` years
-        after asking (the run's end). A rule acts on a move from one of its ``from`` states into
-        one of its ``to`` states (and, when ``leaving`` and the rule says ``at_exit``, on being in
-        one of them now), with its probability, drawn from the person's own stream. Returns the
-        rule's index, with ``p.t`` the time it acted, or -1 (``p`` is left at their last move
-        before ``limit``, or dead, or at the end of follow-up)."""
-        dead, to, origin, prob = self.dead, self.ret_to, self.ret_from, self.ret_p
-        n = len(prob)
-        if leaving:
-            for i in range(n):
-                if rules >> i & 1 and self.ret_at_exit[i] and to[i][p.state] and p.draw() < prob[i]:
-                    return i
-        into, out = self._union(rules)  # the states a rule's move goes into, and those it goes from
-        bounded = BOUND and self.rules_bounded[rules]
-        while p.state != dead and p.t < p.end and p.due < limit:
-            if bounded and self._quiet(p, out if not out[p.state] else into, limit):
-                return -1  # no rule can act before the run ends: the follow-up carries on from here
-            before = p.state
-            self.advance(p)
-            after = p.state
-            if after == before or after == dead:
-                continue
-            for i in range(n):
-                if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
-                    return i
-        return -1
-
-    def _union(self, rules: int) -> tuple[list[bool], list[bool]]:
-        """The states the rules among the bits of ``rules`` send back on a move into, and those
-        they act on a move from (made once per set of rules), and whether all can be bounded
-        (:attr:`rules_bounded`)."""
-        union = self.unions.get(rules)
-        if union is None:
-            into = [False] * self.dead
-            out = [False] * self.dead
-            bounded = True
-            for i in range(len(self.ret_p)):
-                if rules >> i & 1:
-                    into = [a or b for a, b in zip(into, self.ret_to[i])]
-                    out = [a or b for a, b in zip(out, self.ret_from[i])]
-                    bounded = bounded and self.ret_bounded[i]
-            union = self.unions[rules] = (into, out)
-            self.rules_bounded[rules] = bounded
-        return union
-
-    def _boundable(self, rule: int) -> bool:
-        """Whether ``rule``'s ``from`` and ``to`` states are entered only by moves with clocks (not
-        at the start, on admission or by a tunnel from elsewhere): see :meth:`could_return`."""
-        origin, into, plan = self.ret_from[rule], self.ret_to[rule], self.plan
-        if self.ret_at_exit[rule] or all(origin[:self.dead]):
-            return False
-        if plan.on_admission >= 0 and origin[plan.on_admission]:
-            return False
-        return not any(0 <= to < self.dead and (into[to] or (origin[to] and not origin[s]))
-                       for s, to in enumerate(self.tunnel_to))
-
-    def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
-        """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
-        years: each such move needs its clock to run out, spent at most at the highest untreated
-        hazard into that state (at the highest treated one first, while the treated hazards last:
-        :meth:`park`)."""
-        clocks, t = p.clocks, p.t
-        untreated = self.into_max[p.group][UNTREATED]
-        span = p.until - t if p.status == TREATED else 0.0  # (until is after t while treated: park)
-        treated = self.into_max[p.group][TREATED]
-        for j in range(self.dead):
-            if not need[j]:
-                continue
-            left = clocks[j]
-            if span > 0:
-                rate = treated[j] * (1.0 + 1e-9)
-                if rate > 0 and left <= rate * span + 1e-12:  # could run out while the treated hazards last
-                    if t + left / rate < limit:
-                        return False
-                    continue
-                left = max(left - rate * span - 1e-12, 0.0)
-            if untreated[j] > 0 and t + span + left / (untreated[j] * (1.0 + 1e-9)) < limit:
-                return False
-        return True
-
-    def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
-                     rules: int) -> bool:
-        """Whether a course the engine has not started (arrival ``number`` of ``cohort``, treated from
-        ``treated`` and leaving the pathway ``t`` years after asking; ``treated`` is NaN if never)
-        could let a rule among the bits of ``rules`` send the person back before ``limit`` years.
-        A rule acts on a move out of one of its ``from`` states, so the person must first enter
-        one: the move into state ``j`` needs ``j``'s clock, a unit exponential from the start, to
-        run out, spent at most at the highest hazard into ``j`` of each status (waiting, treated,
-        then untreated). Someone whose clocks cannot run out before ``limit`` is left to the
-        follow-up, which runs the same course from the records; anyone else is followed
-        (:meth:`seek_return`)."""
-        origin = self._union(rules)[1]
-        if not self.rules_bounded[rules]:
-            return True
-        block, k = self._draws(cohort, number), number % BLOCK
-        level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
-        group = cohort * self.n_levels + level
-        cum = self.start_cum[group]
-        start = min(sum(1 for c in cum if c <= block[1][k] * cum[-1]), len(cum) - 1)  # as begin
-        if origin[start]:
-            return True
-        clocks, most = block[3][k], self.into_max[group]
-        untreated, waiting, treat = most[UNTREATED], most[WAITING], most[TREATED]
-        # the treated hazards go on after leaving until treated_hazards_for after treatment started (park)
-        if treated != treated:  # never treated: waiting until leaving, untreated after
-            treated, after = t, 0.0
-        else:
-            after = max(0.0, treated + self.treated_hazards_for - t)
-        soonest = math.inf
-        for j in range(self.dead):
-            if not origin[j]:
-                continue
-            spent = waiting[j] * treated + treat[j] * (t - treated + after)
-            left = clocks[j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
-            if left <= 0:
-                return True
-            if untreated[j] > 0:
-                soonest = min(soonest, t + after + left / (untreated[j] * (1.0 + 1e-9)))
-        return soonest < limit
-
-    def park(self, p: Person) -> None:
-        """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now,
-        or from when the treated hazards of their last treatment end (``plan.treated_hazards_for``)."""
-        if p.t < p.treated_until:
-            p.status, p.until = TREATED, p.treated_until
-        else:
-            p.status, p.until = UNTREATED, math.inf
-        self._hazards(p)
-
-    def still_wants(self, p: Person, rule: int, t: float) -> bool:
-        """Run ``p``'s course (out of the pathway) to ``t`` years after asking, when a return by
-        ``rule`` is due: whether they are alive and still in one of its ``to`` states then."""
-        self.catch_up(p, t)
-        if p.state == self.dead or p.t >= p.end:
-            return False
-        self._spend(p, t)
-        return self.ret_to[rule][p.state]
-
-    def rejoin(self, p: Person) -> None:
-        """``p`` is back in the pathway (at ``p.t``): waiting hazards from now."""
-        p.status, p.until = WAITING, math.inf
-        p.returns += 1
-        self._hazards(p)

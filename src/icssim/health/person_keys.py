@@ -1,6 +1,6 @@
 """A person's own random numbers and the record of their course: the keys (by cohort and arrival
 number) that make the same person draw the same numbers in every scenario, the counter-based
-uniforms of their stream, and :class:`Person`, which :class:`icssim.health.person.PathwayCourse`
+uniforms of their stream, and :class:`Person`, which :class:`icssim.health.person_returns.PathwayCourse`
 advances and :func:`icssim.health.course.follow` takes over. Compiled with the engine (mypyc,
 ``setup.py``): a new attribute of :class:`Person` must be declared in its ``__slots__`` and
 assigned in ``__init__``."""

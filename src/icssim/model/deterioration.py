@@ -45,7 +45,7 @@ class Deterioration(Recording):
         self._det_hazard = self.det.hazard if self.det is not None else ()
         self.det_u = uniform_draws(self._streams.rng("detection"))
         self.mon_u = uniform_draws(self._streams.rng("monitoring"))
-        #: the course of illness of those in the pathway (health.person.PathwayCourse), or None
+        #: the course of illness of those in the pathway (health.person_returns.PathwayCourse), or None
         #: (set by Simulation when the scenario has a health: block)
         self.course: Any = None
         #: each person's course once they left the pathway, by pid (handed to the follow-up)

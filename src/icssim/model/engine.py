@@ -61,7 +61,7 @@ class Simulation(Service):
         super().__init__(plan, replication, seed, record_visits)
         self.outcomes = plan.outcomes
         if health is not None:  # a HealthPlan: run the course of illness in the pathway
-            from icssim.health.person import PathwayCourse  # numpy and the scenario schema: only when asked
+            from icssim.health.person_returns import PathwayCourse  # numpy and the schema: only when asked
             self.course = PathwayCourse(health, self.seed, replication, [c.name for c in plan.cohorts],
                                         [a.name for a in plan.attributes])
             if "died" not in self._outcome_code:
