@@ -113,6 +113,13 @@ def page(browser, app_url):
     context.close()
 
 
+def _context(browser, url: str, width: int):
+    """A browser context on the app at ``url``, ``width`` px wide, 900 high, one pixel per CSS pixel."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=url, device_scale_factor=1)
+    context.set_default_timeout(TIMEOUT)
+    return context
+
+
 def _field(page, key: str):
     return page.locator(f'input[name="{key}"]')
 
@@ -184,9 +191,7 @@ def test_compare_two_scenarios(page):
 @pytest.mark.parametrize("width", [1280, 390])
 def test_screenshot_at_desktop_and_phone_widths(browser, app_url, width, tmp_path):
     """The scenario page with a bad value: drawn, readable, and no wider than the screen."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url,
-                                  device_scale_factor=1)
-    context.set_default_timeout(TIMEOUT)
+    context = _context(browser, app_url, width)
     try:
         page = context.new_page()
         page.goto("/scenarios/demo")
@@ -262,9 +267,7 @@ def test_runs_are_listed_again_after_a_restart(browser, tmp_path):
     shots.mkdir(parents=True, exist_ok=True)
     with _serve(root) as url:
         for width in (1280, 390):
-            context = browser.new_context(viewport={"width": width, "height": 900}, base_url=url,
-                                          device_scale_factor=1)
-            context.set_default_timeout(TIMEOUT)
+            context = _context(browser, url, width)
             page = context.new_page()
             page.goto("/")
             listed = page.locator("ul.jobs li")
@@ -290,8 +293,7 @@ def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_
     """From the PSA page to a PSA file's distributions: a bad sd gets the command line's message beside
     its parameter, a good one is saved as a new PSA file that the PSA page then offers; no wider than
     the screen at 1280 and 390 px."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url, device_scale_factor=1)
-    context.set_default_timeout(TIMEOUT)
+    context = _context(browser, app_url, width)
     key = "services.ed_team.staff.clinician.cost_per_hour"
     try:
         page = context.new_page()
@@ -324,8 +326,7 @@ def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_
 def test_send_a_branch_of_a_step_elsewhere(browser, app_url, width, tmp_path):
     """Where a step's branch goes is a choice of the pathway's steps: choose another, check it (the
     command line's checks) and save the new scenario, which extends the original."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, base_url=app_url, device_scale_factor=1)
-    context.set_default_timeout(TIMEOUT)
+    context = _context(browser, app_url, width)
     target = "pathway.steps.gp.next.0.to"
     try:
         page = context.new_page()
