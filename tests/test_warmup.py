@@ -56,6 +56,28 @@ def test_one_growing_waiting_list_is_named_even_when_the_total_settles():
     assert "adult_inpatient rises" in d.verdict(10_000)
 
 
+def _stationary_lists(seed, lists=20, n=4, days=1800, every=10):
+    """``lists`` waiting lists in steady state (about 3.5 patients, autocorrelated as a queue's are)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, days, every, dtype=float)
+
+    def ar1():
+        x = np.empty(len(t))
+        x[0] = rng.normal(0, 1)
+        for i in range(1, len(t)):
+            x[i] = 0.9 * x[i - 1] + rng.normal(0, np.sqrt(1 - 0.81))
+        return 3.5 + x
+
+    return {f"waiting list at step{i}": pd.DataFrame({r: ar1() for r in range(n)}, index=t) for i in range(lists)}
+
+
+def test_many_stationary_lists_raise_few_false_alarms():
+    # tested one by one at 5%, one of 20 steady lists is flagged in most runs; the family-wise
+    # interval keeps the chance of any false alarm near 5%
+    alarms = sum(bool(from_series({}, _stationary_lists(seed)).unsettled) for seed in range(40))
+    assert alarms <= 6
+
+
 def test_a_trend_too_small_to_matter_settles():
     # significant with many points, but it moves the series by under 10% of its mean
     drift = _replications(lambda t, rng: 100 + t / 2000 + rng.normal(0, 0.2, len(t)), days=2000)

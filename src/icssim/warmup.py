@@ -11,8 +11,12 @@ that grows because demand exceeds capacity): it then truncates as much as it may
 and each step's waiting list, is also checked for a trend after its suggested warm-up: the slope
 of a straight line fitted to each replication's remaining series, averaged over the replications
 (independent, so a t interval is valid; one replication: the slope over batch means of 5). A
-series *does not settle* when that slope is clearly not zero (its 95% interval excludes 0) and it
+series *does not settle* when that slope is clearly not zero (its interval excludes 0) and it
 moves the series by more than :data:`SETTLE_TOLERANCE` of its mean over the remaining run.
+
+The intervals are family-wise 95% (Bonferroni over every series tested): a scenario has a waiting
+list per step, and with twenty lists tested at 5% each one of them would be flagged by chance in
+most runs of a model in steady state.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ class Trend:
     """The trend of one series after its suggested warm-up."""
 
     per_year: float       # slope, in the series' unit per year (mean over replications)
-    low: float            # 95% interval of the slope
+    low: float            # 95% interval of the slope (family-wise when several series are tested)
     high: float
     change: float         # the slope times the length of the remaining run, as a share of its mean
 
@@ -62,8 +66,10 @@ class Trend:
         return not (significant and abs(self.change) > SETTLE_TOLERANCE)
 
 
-def trend(frame: pd.DataFrame, start_day: float) -> Trend:
-    """The straight-line trend of each replication's series (rows: days) from ``start_day`` on."""
+def trend(frame: pd.DataFrame, start_day: float, tests: int = 1) -> Trend:
+    """The straight-line trend of each replication's series (rows: days) from ``start_day`` on, with
+    a 95% interval that holds jointly over ``tests`` series (Bonferroni)."""
+    q = 1 - 0.025 / max(tests, 1)
     tail = frame[frame.index >= start_day]
     days = tail.index.to_numpy(dtype=float)
     nan = Trend(float("nan"), float("nan"), float("nan"), 0.0)
@@ -73,9 +79,9 @@ def trend(frame: pd.DataFrame, start_day: float) -> Trend:
     slopes = [b for b in slopes if np.isfinite(b)]
     if len(slopes) >= 2:
         b = float(np.mean(slopes))
-        half = float(stats.t.ppf(0.975, len(slopes) - 1) * np.std(slopes, ddof=1) / np.sqrt(len(slopes)))
+        half = float(stats.t.ppf(q, len(slopes) - 1) * np.std(slopes, ddof=1) / np.sqrt(len(slopes)))
     else:
-        b, half = _batch_slope(days, tail.mean(axis=1).to_numpy(dtype=float))
+        b, half = _batch_slope(days, tail.mean(axis=1).to_numpy(dtype=float), q=q)
     level = float(np.nanmean(tail.to_numpy(dtype=float)))
     change = b * (days[-1] - days[0]) / abs(level) if level else (0.0 if b == 0 else np.inf)
     return Trend(b * DAYS_PER_YEAR, (b - half) * DAYS_PER_YEAR, (b + half) * DAYS_PER_YEAR, float(change))
@@ -88,15 +94,15 @@ def _slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(x[ok], y[ok], 1)[0])
 
 
-def _batch_slope(x: np.ndarray, y: np.ndarray, batch: int = 5) -> tuple[float, float]:
-    """Slope and 95% half-width from a regression on batch means (one replication)."""
+def _batch_slope(x: np.ndarray, y: np.ndarray, batch: int = 5, q: float = 0.975) -> tuple[float, float]:
+    """Slope and half-width (t quantile ``q``) from a regression on batch means (one replication)."""
     n = len(y) // batch
     if n < 4:
         return _slope(x, y), float("inf")
     bx = x[: n * batch].reshape(n, batch).mean(axis=1)
     by = y[: n * batch].reshape(n, batch).mean(axis=1)
     fit = stats.linregress(bx, by)
-    return float(fit.slope), float(stats.t.ppf(0.975, n - 2) * fit.stderr)
+    return float(fit.slope), float(stats.t.ppf(q, n - 2) * fit.stderr)
 
 
 @dataclass
@@ -122,7 +128,8 @@ class WarmupDiagnostic:
         """Whether a warm-up of ``current_days`` is enough, or why no warm-up can be."""
         if self.unsettled:
             worst = ", ".join(f"{name} {'rises' if t.per_year > 0 else 'falls'} by {abs(t.per_year):.3g} a year "
-                              f"(95% CI {t.low:.3g} to {t.high:.3g})" for name, t in self.unsettled.items())
+                              f"(95% CI {t.low:.3g} to {t.high:.3g}, family-wise over {len(self.trends)} series)"
+                              for name, t in self.unsettled.items())
             return (f"does NOT settle: {worst} after the suggested warm-up: no length of warm-up removes a trend; the "
                     "run is not in steady state (demand above capacity, or growing)")
         return "enough" if current_days >= self.overall_days else "SHORTER than suggested"
@@ -138,9 +145,10 @@ def from_series(series: dict[str, pd.DataFrame], lists: dict[str, pd.DataFrame] 
         idx = mser(mean[ok])
         times = frame.index.to_numpy()[ok]
         suggested[name] = float(times[idx]) if len(times) else 0.0
-    trends = {name: trend(frame, suggested[name]) for name, frame in series.items()}
+    tests = len(series) + len(lists or {})
+    trends = {name: trend(frame, suggested[name], tests) for name, frame in series.items()}
     start = max(suggested.values(), default=0.0)
-    trends.update({name: trend(frame, start) for name, frame in (lists or {}).items()})
+    trends.update({name: trend(frame, start, tests) for name, frame in (lists or {}).items()})
     return WarmupDiagnostic(series, suggested, trends)
 
 
