@@ -267,8 +267,8 @@ ENDLESS = [
     Case("panel-tiny", "work without end", "a panel meeting every 1e-300 days",
          edit("    done: {kind: discharge}\n", "    done: {kind: discharge}\n    pan: {kind: panel, meets: {every: 1e-300}, next: done}\n"),
          ("pathway.steps.pan.meets.every: would give up to 6e+301 panel meetings",)),
-    Case("oversize-run", "work without end", "a valid run of 50 replications for 700 million people (minutes, GBs)",
-         f"extends: {SHIPPED}\nscenario:\n  population: 700000000\n",
+    Case("oversize-run", "work without end", "a valid run of 50 replications for 300 million people (minutes, GBs)",
+         f"extends: {SHIPPED}\nscenario:\n  population: 300000000\n",
          ("this run needs about", "patient journeys", "Pass --yes to run it anyway"),
          command=("run", "{file}", "--out", "{dir}/out", "-n", "50", "-w", "2")),
 ]

@@ -155,7 +155,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path, capsys):
 def _big(tmp_path: Path) -> Path:
     """ed_fragmented for an ICS of 700 million: about 3 million arrivals a replication."""
     path = tmp_path / "big.yaml"
-    path.write_text(f"extends: {SHIPPED[0]}\nscenario:\n  population: 700000000\n")
+    path.write_text(f"extends: {SHIPPED[0]}\nscenario:\n  population: 300000000\n")
     return path
 
 
