@@ -269,3 +269,17 @@ def test_interrupted_run_resumes_to_the_same_posterior_whatever_the_workers(tmp_
     for a, b in zip(resumed.generations, reference.generations):
         assert a.proposals == b.proposals
         assert np.allclose(a.theta, b.theta) and np.allclose(a.weights, b.weights)
+
+
+def test_fit_plot_axis_names_the_measure_and_its_unit_and_spans_the_posterior():
+    from types import SimpleNamespace
+
+    from icssim.calibrate.plots import _axis_label, _focus
+
+    assert _axis_label(SimpleNamespace(kpi="bed_wait_mean_adult_inpatient", per_100k=False)).endswith("(days)")
+    assert _axis_label(SimpleNamespace(kpi="uptake_after_referral", per_100k=False)).endswith("(share, 0 to 1)")
+    per_100k = _axis_label(SimpleNamespace(kpi="referrals_received_per_year_adult_inpatient", per_100k=True))
+    assert per_100k.endswith("(a year per 100,000 people)")
+    # a prior draw of 3,000 days does not stretch the axis: it spans the target and the posterior
+    left, right = _focus([17.0, 49.0, 33.0, float("nan"), 20.0, 52.0])
+    assert left < 17 and 52 < right < 60

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from icssim.kpis import DAYS_PER_YEAR, REGISTRY, Family, Kpi, KpiInfo, Window, register
+from icssim.kpis import DAYS_PER_YEAR, REGISTRY, Family, Kpi, KpiInfo, Window, kpi_info, register
 
 #: Step kinds that are specialist intensive care (a bed in a specialist unit, or day care).
 SPECIALIST_KINDS = ("inpatient", "day_care")
@@ -219,6 +219,12 @@ def compute_measures(w: Window) -> dict[str, float]:
     for m in MEASURES:
         out.update(m.compute(w))
     return out
+
+
+def measure_info(name: str) -> KpiInfo:
+    """Label and unit of a measure or any registered KPI (the measures are not registered by default)."""
+    own = next((m for m in MEASURES if m.owns(name)), None)
+    return own.info(name) if own is not None else kpi_info(name)
 
 
 def register_measures() -> None:

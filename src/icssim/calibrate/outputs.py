@@ -12,7 +12,6 @@ import pandas as pd
 
 from icssim import __version__
 from icssim.calibrate.runner import CalibrationRun, simulated, values_of
-from icssim.kpis import kpi_info
 
 
 def resample(run: CalibrationRun, n: int | None = None) -> np.ndarray:
@@ -143,4 +142,6 @@ def fits(run: CalibrationRun) -> bool:
 
 
 def label_of(target: Any) -> str:
-    return target.label or kpi_info(target.kpi).label
+    from icssim.calibrate.measures import measure_info
+
+    return target.label or measure_info(target.kpi).label

@@ -20,6 +20,9 @@ def _plt():
 
 
 def fit_plots(run: CalibrationRun, folder: Path) -> list[Path]:
+    """One plot per target: its interval and published value against the simulated values of the
+    prior (generation 0) and the posterior, and the scenario as it stood. The axis spans the target
+    and the posterior (prior draws far outside are counted in the legend, not drawn)."""
     plt = _plt()
     from icssim.calibrate.outputs import label_of
 
@@ -28,27 +31,31 @@ def fit_plots(run: CalibrationRun, folder: Path) -> list[Path]:
     for key, target in cal.spec.targets.items():
         prior = np.array([v for v in (simulated(cal, target, k) for k in run.prior_kpis) if v is not None],
                          dtype=float)
+        prior = prior[np.isfinite(prior)]
         post = np.array([_nan(simulated(cal, target, k)) for k in gen.kpis], dtype=float)
         ok = np.isfinite(post)
-        fig, ax = plt.subplots(figsize=(6, 3.6))
+        base = _nan(simulated(cal, target, run.base_kpis)) if run.base_kpis else float("nan")
         lo, hi = target.interval
-        ax.axvspan(lo, hi, color="#f4a261", alpha=0.3, label="target interval")
+        left, right = _focus([lo, hi, target.value, base, *post[ok]])
+        bins = np.linspace(left, right, 31)
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        ax.axvspan(lo, hi, color="#f4a261", alpha=0.3, label="target interval (95%)")
         ax.axvline(target.value, color="#e76f51", lw=2, label=f"published {target.value:g}")
-        data = [x for x in (prior[np.isfinite(prior)], post[ok]) if len(x)]
-        bins = np.histogram_bin_edges(np.concatenate(data), bins=30) if data else 10
+        shown = prior[(prior >= left) & (prior <= right)]
         if len(prior):
-            ax.hist(prior[np.isfinite(prior)], bins=bins, color="#bbbbbb", alpha=0.7, density=True,
-                    label="prior (generation 0)")
+            beyond = f"; {len(prior) - len(shown)} of {len(prior)} beyond the axis" if len(shown) < len(prior) else ""
+            ax.hist(shown, bins=bins, color="#bbbbbb", alpha=0.7, weights=np.full(len(shown), 1 / len(prior)),
+                    label=f"prior (generation 0{beyond})")
         if ok.any():
-            ax.hist(post[ok], bins=bins, weights=gen.weights[ok], color="#2a9d8f", alpha=0.75, density=True,
+            w = gen.weights[ok] / gen.weights[ok].sum()
+            ax.hist(np.clip(post[ok], left, right), bins=bins, weights=w, color="#2a9d8f", alpha=0.75,
                     label=f"posterior (generation {gen.t})")
-        if run.base_kpis:
-            base = simulated(cal, target, run.base_kpis)
-            if base is not None and np.isfinite(base):
-                ax.axvline(base, color="#264653", ls="--", lw=1.5, label=f"scenario as shipped {base:.3g}")
+        if np.isfinite(base):
+            ax.axvline(base, color="#264653", ls="--", lw=1.5, label=f"scenario when the run started {base:.3g}")
+        ax.set_xlim(left, right)
         ax.set_title(f"{label_of(target)}{' (held out)' if target.held_out else ''}", fontsize=10)
-        ax.set_xlabel(target.kpi + (" per 100k" if target.per_100k else ""))
-        ax.set_yticks([])
+        ax.set_xlabel(_axis_label(target))
+        ax.set_ylabel("share of simulations")
         ax.legend(fontsize=7, frameon=False)
         fig.tight_layout()
         path = folder / f"fit_{key}.png"
@@ -56,6 +63,25 @@ def fit_plots(run: CalibrationRun, folder: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _focus(values: list[float]) -> tuple[float, float]:
+    """An axis range around ``values`` (the target and the posterior), with a margin."""
+    x = np.array([v for v in values if np.isfinite(v)], dtype=float)
+    a, b = float(x.min()), float(x.max())
+    pad = 0.1 * (b - a) if b > a else max(abs(a) * 0.1, 1e-3)
+    return a - pad, b + pad
+
+
+def _axis_label(target: object) -> str:
+    """The target's measure in words, with its unit."""
+    from icssim.calibrate.measures import measure_info
+
+    info = measure_info(target.kpi)  # type: ignore[attr-defined]
+    unit = {"share": "share, 0 to 1"}.get(info.unit, info.unit)
+    if getattr(target, "per_100k", False):
+        unit = f"{unit} per 100,000 people".replace("per year per", "a year per")
+    return f"{target.kpi} ({unit})" if unit else target.kpi  # type: ignore[attr-defined]
 
 
 def pairs_plot(run: CalibrationRun, path: Path) -> Path:
