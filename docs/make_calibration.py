@@ -339,6 +339,31 @@ def before_after(rev: str, label: str) -> list[str]:
     return lines
 
 
+#: The fit plots shown on the page (the output folder has one for every target).
+FIGURES = ("adult_bed_wait", "adult_bed_occupancy", "intensive", "adult_wait_treatment")
+
+
+def fit_figures(out: Path, fit: pd.DataFrame) -> list[str]:
+    """Copy the chosen fit plots and the pairwise plot into docs/img/calibration/ and show them."""
+    img = ROOT / "docs" / "img" / "calibration"
+    img.mkdir(parents=True, exist_ok=True)
+    lines = ["", "### Fit and posterior plots", "",
+             "Each target's interval against the simulated values of the prior (generation 0, grey) and the "
+             "posterior (green), and the scenario when the run started (dashed). All "
+             f"{len(fit)} are in the output folder's `plots/`; four are shown here.", ""]
+    for key in FIGURES:
+        src = out / "plots" / f"fit_{key}.png"
+        if src.exists():
+            (img / src.name).write_bytes(src.read_bytes())
+            lines.append(f"![fit of {key}](img/calibration/{src.name})")
+    pairs = out / "plots" / "pairs.png"
+    if pairs.exists():
+        (img / "pairs.png").write_bytes(pairs.read_bytes())
+        lines += ["", "The posterior's particles, pair by pair (weights as shading), with each parameter's "
+                  "histogram on the diagonal:", "", "![pairwise posterior](img/calibration/pairs.png)"]
+    return lines + [""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
@@ -394,6 +419,7 @@ def main() -> None:
     for _, r in gens.iterrows():
         lines.append(f"| {int(r['generation'])} | {r['threshold']:.3g} | {int(r['simulations'])} | "
                      f"{r['acceptance']:.1%} | {r['best_distance']:.3g} |")
+    lines += fit_figures(out, fit)
     lines += ["", "### Closing note: before and after, stationarity, and what does not stand", ""]
     if args.before:
         lines += before_after(args.before, args.before_label)
