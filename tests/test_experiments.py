@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from icssim.errors import IcssimError
-from icssim.experiments import compare, comparability, run, run_to_precision, summarise
+from icssim.experiments import compare, comparability, run, run_replication, run_to_precision, summarise
 
 from helpers import precision_needing_more, shipped
 
@@ -95,3 +95,18 @@ def test_compare_differences_are_paired():
     d = cmp.differences().set_index("kpi").loc["duplicated_assessments_per_year"]
     per_rep = cmp.results[1].kpis["duplicated_assessments_per_year"] - cmp.results[0].kpis["duplicated_assessments_per_year"]
     assert d["diff_mean"] == pytest.approx(per_rep.mean()) and d["diff_upper"] < 0
+
+
+def test_without_the_follow_up_every_pathway_kpi_is_the_same():
+    # a calibration skips the course of illness after the run: the health KPIs go, nothing else moves
+    from icssim.calibrate.measures import needs_follow_up
+
+    scenario = shipped("ed_fragmented", horizon="2 years", warmup="6 months")
+    full = run_replication(scenario, 1, 2026)
+    pathway = run_replication(scenario, 1, 2026, follow_up=False)
+    health = {k for k in full.kpis if needs_follow_up(k)}
+    assert {"qalys_per_person", "cost_per_person"} <= health
+    assert not health & set(pathway.kpis)
+    same = {k: v for k, v in full.kpis.items() if k not in health and k != "wall_seconds"}
+    assert len(same) > 40
+    assert {k: pathway.kpis[k] for k in same} == same

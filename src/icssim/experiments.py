@@ -81,13 +81,17 @@ def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, 
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int | None = None,
-                    keep_records: bool = True, record_visits: bool = True) -> Replication:
-    """Simulate one replication and measure its KPIs."""
+                    keep_records: bool = True, record_visits: bool = True, follow_up: bool = True) -> Replication:
+    """Simulate one replication and measure its KPIs.
+
+    ``follow_up=False`` skips the course of illness after the run (the health and value-for-money
+    KPIs are then absent; every other KPI is the same, the follow-up's draws being each person's
+    own): for callers that measure only the pathway, such as a calibration."""
     plan, health = _plans(scenario)
     records = simulate(plan, replication, seed, record_visits=record_visits and keep_records, health=health)
     if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
         records.payers = tuple(svc.payer for svc in scenario.services.values())
-    if health is not None:
+    if health is not None and follow_up:
         records.health = follow_records(records, health)
     kpis = compute_kpis(records, standards_of(scenario))
     kpis["events"] = float(records.events)

@@ -105,6 +105,7 @@ class Kpi:
     unit: str = ""
     better: str = "lower"  # "lower" | "higher" | "neutral"
     group: str = ""  # the section of the report's KPI tables it is shown in (:data:`GROUPS`)
+    needs_outcomes: bool = False  # measured on the course of illness after the run (records.health)
 
     def owns(self, name: str) -> bool:
         return name == self.name

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from icssim.kpis import DAYS_PER_YEAR, REGISTRY, Family, Kpi, KpiInfo, Window, kpi_info, register
+from icssim.kpis import DAYS_PER_YEAR, REGISTRY, Family, Kpi, KpiInfo, Window, kpi_info, kpi_of, register
 
 #: Step kinds that are specialist intensive care (a bed in a specialist unit, or day care).
 SPECIALIST_KINDS = ("inpatient", "day_care")
@@ -219,6 +219,13 @@ def compute_measures(w: Window) -> dict[str, float]:
     for m in MEASURES:
         out.update(m.compute(w))
     return out
+
+
+def needs_follow_up(name: str) -> bool:
+    """Whether the KPI ``name`` is measured on the course of illness after the run, so that a
+    calibration targeting it must run the follow-up."""
+    kpi = kpi_of(name)
+    return kpi is not None and kpi.needs_outcomes
 
 
 def measure_info(name: str) -> KpiInfo:

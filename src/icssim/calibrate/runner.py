@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from icssim import executors
 from icssim.calibrate import work
-from icssim.calibrate.measures import measure_of, needs_visits
+from icssim.calibrate.measures import measure_of, needs_follow_up, needs_visits
 from icssim.calibrate.priors import Priors
 from icssim.calibrate.spec import Calibration, load_calibration
 from icssim.calibrate.store import STORE_NAME, Store, read_fingerprint
@@ -304,7 +304,9 @@ def execute(run: CalibrationRun, workers: int | None = None, dask: str | None = 
     log = log or (lambda msg: None if quiet else print(msg, file=sys.stderr))
     cal = run.cal
     visits = any(needs_visits(t.kpi) for t in cal.spec.targets.values())
-    executor = executors.make_executor(workers, dask, initializer=work.install, initargs=(cal.base_raw, visits))
+    follow_up = any(needs_follow_up(t.kpi) for t in cal.spec.targets.values())
+    executor = executors.make_executor(workers, dask, initializer=work.install,
+                                       initargs=(cal.base_raw, visits, follow_up))
     run.executor_name, run.workers = executor.name, executor.workers
     started = time.perf_counter()
     sim = Simulator(run, executor, quiet, yes, budget, log, restart, command)

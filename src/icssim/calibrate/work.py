@@ -17,9 +17,10 @@ from icssim.sweep.design import set_path
 _BASE: dict[str, Any] = {}
 
 
-def install(base_raw: dict[str, Any], visits: bool) -> None:
-    """Executor initializer: keep the base scenario's data in this worker."""
-    _BASE["raw"], _BASE["visits"] = base_raw, visits
+def install(base_raw: dict[str, Any], visits: bool, follow_up: bool = True) -> None:
+    """Executor initializer: keep the base scenario's data in this worker, and whether the targets
+    need visit records and the course of illness after the run."""
+    _BASE["raw"], _BASE["visits"], _BASE["follow_up"] = base_raw, visits, follow_up
 
 
 def simulate(item: tuple[int, int, int, dict[str, Any]]) -> dict[str, Any]:
@@ -33,7 +34,8 @@ def simulate(item: tuple[int, int, int, dict[str, Any]]) -> dict[str, Any]:
     except ScenarioError as exc:
         return {"t": t, "i": i, "error": "; ".join(f"{p.path}: {p.message}" for p in exc.problems)}
     started = time.perf_counter()
-    rep = run_replication(scenario, 0, seed, keep_records=True, record_visits=_BASE["visits"])
+    rep = run_replication(scenario, 0, seed, keep_records=True, record_visits=_BASE["visits"],
+                          follow_up=_BASE.get("follow_up", True))
     kpis = {k: v for k, v in rep.kpis.items() if k != "wall_seconds"}
     if rep.records is not None:
         kpis.update(compute_measures(Window(rep.records, standards_of(scenario))))

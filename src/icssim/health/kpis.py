@@ -26,6 +26,7 @@ HEALTH, MONEY = "Health outcomes", "Value for money"
 
 class HealthKpi(Kpi):
     """A KPI of the course of illness: a mean over the window's help-seekers of ``per_person``."""
+    needs_outcomes = True
 
     scale = 1.0
     group = HEALTH
@@ -76,6 +77,7 @@ class Relapses(HealthKpi):
 class SentBack(Kpi):
     """Of the help-seekers, the share whose course sent them back into the pathway at least once
     (``health.returns``, e.g. re-referral after a relapse); only for plans with return rules."""
+    needs_outcomes = True
 
     name, unit, better, group = "sent_back_share", "share", "neutral", HEALTH
     label = "Sent back into the pathway by their course of illness (re-referred at least once)"
@@ -89,6 +91,7 @@ class SentBack(Kpi):
 
 
 class UntreatedDuration(Kpi):
+    needs_outcomes = True
     name, unit, group = "dui_mean_months", "months", HEALTH
     label = "Duration of untreated illness at the start of treatment, mean"
 
@@ -103,6 +106,7 @@ class UntreatedDuration(Kpi):
 
 class InRemission(Family):
     """Share of the living in remission ``k`` whole years after asking for help."""
+    needs_outcomes = True
 
     prefix, family, unit, better, group = "in_remission_", "years", "share", "higher", HEALTH
     label = "In remission {} after asking for help (of those alive)"
@@ -131,6 +135,7 @@ class InRemission(Family):
 class HealthEvents(Family):
     """Expected number of each health event (``health.events``) per 1,000 help-seekers over the
     follow-up: what happens to people's physical health in or out of the pathway."""
+    needs_outcomes = True
 
     prefix, family, unit, group = "health_events_", "event", "per 1,000 help-seekers", HEALTH
     label = "{}"
@@ -153,6 +158,7 @@ class ExitMeasures(Family):
     """The domain's own measures, declared in ``health.measures``: of the window's people whose
     pathway ended with an outcome, the share in given health states when they left it (e.g.
     recovery and reliable improvement of those who completed a course)."""
+    needs_outcomes = True
 
     prefix, family, unit, better, group = "share_at_exit_", "measure", "share", "higher", HEALTH
     label = "{}"
@@ -179,6 +185,7 @@ class ServiceContacts(Family):
     """Care in a second service alongside the pathway (``health.events`` with a ``service``): its
     contacts per 1,000 help-seekers while they were in the pathway (the contacts over the whole
     follow-up are ``health_events_<event>``)."""
+    needs_outcomes = True
 
     prefix, family, unit, better, group = "contacts_in_pathway_", "event", "per 1,000 help-seekers", "neutral", HEALTH
     label = "{}"
@@ -201,6 +208,7 @@ class ServiceContacts(Family):
 class SecondServiceCost(Family):
     """What the contacts of each second service cost per help-seeker over the follow-up
     (discounted; part of ``cost_per_person``)."""
+    needs_outcomes = True
 
     prefix, family, unit, group = "follow_up_cost_", "service", "GBP", MONEY
     label = "Cost per help-seeker of {} contacts over the follow-up (discounted)"
@@ -224,6 +232,7 @@ class CostPerPerson(Kpi):
     to the day they asked for help at the midpoint of their time in the pathway, plus an equal
     share of the staff establishment over the window) and the cost of their health states over the
     follow-up (discounted)."""
+    needs_outcomes = True
 
     name, unit, group = "cost_per_person", "GBP", MONEY
     label = "Cost per help-seeker (pathway and course of illness, discounted)"
