@@ -3,6 +3,7 @@ pairwise posterior plot."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,8 @@ def fit_plots(run: CalibrationRun, folder: Path) -> list[Path]:
         if np.isfinite(base):
             ax.axvline(base, color="#264653", ls="--", lw=1.5, label=f"scenario when the run started {base:.3g}")
         ax.set_xlim(left, right)
-        ax.set_title(f"{label_of(target)}{' (held out)' if target.held_out else ''}", fontsize=10)
+        title = f"{label_of(target)}{' (held out)' if target.held_out else ''}"
+        ax.set_title("\n".join(textwrap.wrap(title, 72)), fontsize=10)
         ax.set_xlabel(_axis_label(target))
         ax.set_ylabel("share of simulations")
         ax.legend(fontsize=7, frameon=False)
