@@ -452,7 +452,7 @@ previous baseline; the table above compares with that.
 - **The other parameters** moved within their previous intervals: step-up share 0.22 -> 0.28 (CrI
   0.13-0.39; MOSAIC's 17%, not a target, just inside), day-care part 0.82 -> 0.81, deterioration
   hazard 0.034 -> 0.027 per week (still wide, 0.006-0.052), adult therapists 20 -> 22 WTE, CYP
-  therapists 29 -> 33 (wide: no CYP target depends much on them), CYP beds 16 -> 15 (no target of
+  therapists 29 -> 33 (wide: 22-39 of a 20-40 prior, the targets barely constrain them), CYP beds 16 -> 15 (no target of
   their own), adult allocation 31 -> 32 days, CYP assessment hand-off 4.9 -> 4.7 days.
 
 **What does not stand.**

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from icssim import __version__
+from icssim.calibrate.measures import measure_info
 from icssim.calibrate.runner import CalibrationRun, simulated, values_of
 
 
@@ -142,6 +143,4 @@ def fits(run: CalibrationRun) -> bool:
 
 
 def label_of(target: Any) -> str:
-    from icssim.calibrate.measures import measure_info
-
     return target.label or measure_info(target.kpi).label

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from icssim.calibrate.measures import measure_info
 from icssim.calibrate.runner import CalibrationRun, simulated
 
 
@@ -49,7 +50,7 @@ def fit_plots(run: CalibrationRun, folder: Path) -> list[Path]:
                     label=f"prior (generation 0{beyond})")
         if ok.any():
             w = gen.weights[ok] / gen.weights[ok].sum()
-            ax.hist(np.clip(post[ok], left, right), bins=bins, weights=w, color="#2a9d8f", alpha=0.75,
+            ax.hist(post[ok], bins=bins, weights=w, color="#2a9d8f", alpha=0.75,
                     label=f"posterior (generation {gen.t})")
         if np.isfinite(base):
             ax.axvline(base, color="#264653", ls="--", lw=1.5, label=f"scenario when the run started {base:.3g}")
@@ -77,12 +78,10 @@ def _focus(values: list[float]) -> tuple[float, float]:
 
 def _axis_label(target: object) -> str:
     """The target's measure in words, with its unit."""
-    from icssim.calibrate.measures import measure_info
-
     info = measure_info(target.kpi)  # type: ignore[attr-defined]
     unit = {"share": "share, 0 to 1"}.get(info.unit, info.unit)
     if getattr(target, "per_100k", False):
-        unit = f"{unit} per 100,000 people".replace("per year per", "a year per")
+        unit = ("a year" if unit == "per year" else unit) + " per 100,000 people"
     return f"{target.kpi} ({unit})" if unit else target.kpi  # type: ignore[attr-defined]
 
 

@@ -35,7 +35,7 @@ def simulate(item: tuple[int, int, int, dict[str, Any]]) -> dict[str, Any]:
         return {"t": t, "i": i, "error": "; ".join(f"{p.path}: {p.message}" for p in exc.problems)}
     started = time.perf_counter()
     rep = run_replication(scenario, 0, seed, keep_records=True, record_visits=_BASE["visits"],
-                          follow_up=_BASE.get("follow_up", True))
+                          follow_up=_BASE["follow_up"])
     kpis = {k: v for k, v in rep.kpis.items() if k != "wall_seconds"}
     if rep.records is not None:
         kpis.update(compute_measures(Window(rep.records, standards_of(scenario))))
