@@ -141,3 +141,48 @@ def test_missing_dask_extra_is_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)     # as if dask were not installed
     with pytest.raises(IcssimError, match=r"pip install 'icssim\[dask\]'"):
         experiments.run(_scenario(), replications=2, dask="local")
+
+
+def _stubborn(seconds: float) -> float:
+    """An item that will not be abandoned: it swallows the interrupt a stopped pool sends, as a
+    worker blocked writing a result into a pipe nobody reads would ignore it."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass
+    return seconds
+
+
+def test_close_after_stop_kills_a_worker_that_does_not_exit():
+    """A stopped pool's close gives its workers STOP_GRACE seconds, then kills the rest, so a
+    command told to stop never waits on a stuck worker (CI saw one hang at interpreter exit)."""
+    import time
+
+    from icssim import executors
+
+    pool = LocalPoolExecutor(2)
+    futures = [pool._submit(_stubborn, 60.0) for _ in range(2)]
+    processes = executors._processes(pool.pool)
+    assert len(processes) == 2
+    while not all(fut.running() for fut in futures):
+        time.sleep(0.05)
+    time.sleep(0.3)   # both items under way in the workers
+    pool.stop()       # SIGTERM, which _stubborn swallows
+    start = time.monotonic()
+    pool.close()
+    assert time.monotonic() - start < executors.STOP_GRACE + 5
+    assert not any(p.is_alive() for p in processes)
+
+
+def test_close_without_stop_waits_for_the_work_and_leaves_no_worker():
+    from icssim import executors
+
+    pool = LocalPoolExecutor(2)
+    assert sorted(pool.map_unordered(_stubborn, [0.2, 0.3])) == [0.2, 0.3]
+    processes = executors._processes(pool.pool)
+    pool.close()
+    assert not any(p.is_alive() for p in processes)

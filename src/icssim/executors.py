@@ -16,6 +16,7 @@ A new backend is one class with the members of :class:`Executor` (the Dask one i
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -128,6 +129,8 @@ class LocalPoolExecutor(Closing):
                  initargs: tuple[Any, ...] = ()) -> None:
         self.workers = workers
         self._init = (initializer, initargs)
+        self._stopped = False
+        self._retired: list[Any] = []     # the worker processes of pools replaced after a lost worker
         self.pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -188,25 +191,52 @@ class LocalPoolExecutor(Closing):
                 raise LostWorker(item, failures[id(item)])
         retry.extend(lost + list(running.values()))
         running.clear()
+        self._retired.extend(_processes(self.pool))
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pool = self._start()
 
     def stop(self) -> None:
         """Tell the workers to abandon the items they are running (SIGTERM, which
         :func:`_abandon_item` turns into an interrupt inside an item only), so that a command
-        told to stop does not wait for them; :meth:`close` then cancels the queued ones.
-
-        ``ProcessPoolExecutor`` has no public list of its workers before Python 3.14; its
-        ``_processes`` map is read defensively.
-        """
-        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+        told to stop does not wait for them; :meth:`close` then cancels the queued ones."""
+        self._stopped = True
+        for process in _processes(self.pool):
             try:
                 process.terminate()
             except (OSError, ValueError, AttributeError):  # already gone
                 pass
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Shut the pool down. After :meth:`stop`, give the workers :data:`STOP_GRACE` seconds
+        to exit, then kill the rest: a worker may already hold the next queued item, or be
+        blocked sending a result that the pool, shutting down, will never read."""
+        if not self._stopped:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            _reap(self._retired, STOP_GRACE)
+            return
+        processes = _processes(self.pool) + self._retired
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        _reap(processes, STOP_GRACE)
+
+
+STOP_GRACE = 3.0    # seconds a stopped pool's workers get to exit before they are killed
+
+
+def _processes(pool: ProcessPoolExecutor) -> list[Any]:
+    """A pool's worker processes. ``ProcessPoolExecutor`` has no public list of them before
+    Python 3.14; its ``_processes`` map is read defensively."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
+def _reap(processes: list[Any], grace: float) -> None:
+    """Wait up to ``grace`` seconds in all for ``processes`` to exit; kill those still running."""
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+            process.join()
 
 
 _IN_ITEM = [False]        # in a worker of a LocalPoolExecutor: whether it is running an item now
