@@ -391,10 +391,15 @@ def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None 
 
 def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20, seed: int | None = None,
                workers: int | None = None) -> pd.DataFrame:
-    """How much common random numbers narrow the CI of the difference b - a.
+    """How much common random numbers narrow the CI of the difference b - a, and how much they could.
 
     Runs ``b`` a second time on independent seeds (seed + 1) and compares the paired CI
-    half-width (CRN) with the two-sample (Welch) half-width of independent runs.
+    half-width (CRN) with the two-sample (Welch) half-width of independent runs: ``ratio``. With
+    ``correlation`` the correlation of the two scenarios' values over the paired replications,
+    ``best_ratio`` is the ratio's floor, reached were that correlation 1: ``|sd_a - sd_b| /
+    sqrt(sd_a² + sd_b²)`` of the two scenarios' standard deviations. Where one scenario's
+    noise dwarfs the other's (a bed unit near full in one pathway only), no pairing of random
+    numbers can narrow the interval much, and this says by how much at most.
     """
     import pandas as pd
 
@@ -412,5 +417,16 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
         independent = float(t_quantile(0.95, dof) * se)
         crn = float(paired.loc[kpi, "diff_half_width"])
         rows.append({"kpi": kpi, "crn_half_width": crn, "independent_half_width": independent,
-                     "ratio": crn / independent if independent else np.nan})
+                     "ratio": crn / independent if independent else np.nan,
+                     **_pairing_limit(x, rb.kpis[kpi].to_numpy(float))})
     return pd.DataFrame(rows)
+
+
+def _pairing_limit(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """The correlation of two scenarios' values over paired replications, and the smallest ratio
+    of paired to independent standard errors any correlation could give: ``|sd_a - sd_b| /
+    sqrt(sd_a² + sd_b²)``, at correlation 1."""
+    sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
+    both = float(np.hypot(sd_a, sd_b))
+    correlation = float(np.corrcoef(a, b)[0, 1]) if sd_a > 0 and sd_b > 0 else float("nan")
+    return {"correlation": correlation, "best_ratio": abs(sd_a - sd_b) / both if both > 0 else float("nan")}
