@@ -331,3 +331,32 @@ def test_a_course_in_the_pathway_survives_pickling_whole():
     copy = pickle.loads(pickle.dumps(person))
     assert type(copy) is Person
     assert [getattr(copy, f) for f in PERSON_FIELDS] == [getattr(person, f) for f in PERSON_FIELDS]
+
+
+def test_following_only_the_measured_people_gives_them_the_same_courses():
+    """A replication follows the people its KPIs measure (who asked for help after the warm-up),
+    not those of the warm-up: each course depends on the person's own numbers only, so theirs
+    are what following everyone gives, and the others' rows are left empty."""
+    from helpers import shipped
+    from icssim.experiments import standards_of
+    from icssim.kpis import compute_kpis
+    from icssim.health.follow import follow_records
+    from icssim.health.outcomes import PER_PERSON
+    from icssim.kpi_base import window_people
+
+    scenario = shipped("ed_fragmented", horizon="2 years", warmup="1 year")
+    rep = run_replication(scenario, 1)
+    rec = rep.records
+    measured = window_people(rec)
+    assert 0.3 < measured.mean() < 0.7
+    everyone = follow_records(rec, compile_health(scenario))
+    for name in PER_PERSON:
+        mine, all_ = getattr(rec.health, name), getattr(everyone, name)
+        if all_ is None:
+            continue
+        assert np.array_equal(mine[measured], all_[measured], equal_nan=True), name
+        skipped = mine[~measured]
+        assert (np.isnan(skipped).all() if skipped.dtype.kind == "f" else
+                (~skipped).all() if skipped.dtype.kind == "b" else (skipped == -1).all()), name
+    rec.health = everyone  # the KPIs read only the measured people's rows
+    assert compute_kpis(rec, standards_of(scenario)) == {k: v for k, v in rep.kpis.items() if k != "events"}

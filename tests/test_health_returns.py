@@ -247,13 +247,30 @@ def test_bad_returns_name_the_file_and_line(tmp_path):
     assert f"bad.yaml:{line}: health.returns.relapse.step" in str(caught.value)
 
 
+def _tunnelled() -> dict:
+    """As :func:`_remitting`, with remission in two stages as in the ED scenarios: early remission,
+    at a high relapse hazard, becomes lasting after a year (a tunnel), at a low one."""
+    raw = _remitting()
+    health = raw["health"]
+    health["states"] = {"ill": {"utility": 0.6},
+                        "well_early": {"utility": 0.85, "remission": True, "then": "well_late", "after": "1 year"},
+                        "well_late": {"utility": 0.9, "remission": True}}
+    health["transitions"] = [
+        {"from": "ill", "to": "well_early", "rate": {"untreated": "0.3 per year", "treated": "6 per year"}},
+        {"from": "well_early", "to": "ill", "rate": "1.5 per year"},
+        {"from": "well_late", "to": "ill", "rate": "0.02 per year"}]
+    health["returns"]["relapse"]["from"] = ["well_early", "well_late"]
+    return raw
+
+
 @pytest.mark.parametrize("window", [None, "9 months"])
-@pytest.mark.parametrize("who", ["well", "ill"])
+@pytest.mark.parametrize("who", ["well", "ill", "tunnelled"])
 def test_stopping_when_no_return_can_come_changes_nothing(who, window, monkeypatch):
     """The engine stops following a course out of the pathway once no rule's move can come before
-    the run ends (each move's clock spent at the highest hazard into its state): the follow-up
-    carries on from there, on the same numbers, as if the engine had followed it to the end."""
-    raw = _returning() if who == "well" else _remitting()
+    the run ends (each move's clock spent at the highest hazard into its state, or, through a chain
+    of tunnel states, at each one's own until its deadline): the follow-up carries on from there,
+    on the same numbers, as if the engine had followed it to the end."""
+    raw = {"well": _returning, "ill": _remitting, "tunnelled": _tunnelled}[who]()
     if window:
         raw["health"]["treated_hazards_for"] = window
     raw["cohorts"]["all"]["attributes"] = {"age": 60}

@@ -23,6 +23,7 @@ from icssim.health import kpis as _health_kpis  # noqa: F401  (registers the hea
 from icssim.health.follow import follow_records
 from icssim.health.plan import HealthPlan, compile_health
 from icssim.intervals import half_width, t_quantile
+from icssim.kpi_base import window_people
 from icssim.kpis import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
 from icssim.scenario import Scenario
@@ -92,7 +93,7 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
         records.payers = tuple(svc.payer for svc in scenario.services.values())
     if health is not None and follow_up:
-        records.health = follow_records(records, health)
+        records.health = follow_records(records, health, window_people(records))
     kpis = compute_kpis(records, standards_of(scenario))
     kpis["events"] = float(records.events)
     return Replication(replication, kpis, records if keep_records else None, records.wall_seconds)

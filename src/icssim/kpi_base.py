@@ -57,6 +57,14 @@ class KpiInfo:
         return self._of("cohort")
 
 
+def window_people(rec: RunRecords) -> np.ndarray:
+    """Whom a replication's KPIs measure: the people who arrived in the observation window (after
+    the warm-up), and today's waiting list, with its true referral dates, when there is no warm-up."""
+    P = rec.patients
+    arrived = P["arrival"] >= rec.warmup
+    return arrived | P["initial"] if "initial" in P and rec.warmup <= 0 else arrived
+
+
 class Window:
     """What several KPIs of one replication share, computed once: masks over patients (arrays of
     :attr:`RunRecords.patients`) and the window's length."""
@@ -69,8 +77,7 @@ class Window:
         self.years = rec.window * self.days / DAYS_PER_YEAR
         #: arrived in the window (after the warm-up)
         self.arrived = P["arrival"] >= rec.warmup
-        #: ... and today's waiting list, with its true referral dates, when there is no warm-up
-        self.in_window = self.arrived | P["initial"] if "initial" in P and rec.warmup <= 0 else self.arrived
+        self.in_window = window_people(rec)
         self.referral = P["referral"]
         self.referred = self.in_window & ~np.isnan(self.referral)
         self.treated = ~np.isnan(P["treat_start"])

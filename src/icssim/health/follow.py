@@ -2,7 +2,8 @@
 
 The engine's records say when each person asked for help, started treatment, was first admitted
 and left the pathway; :func:`timeline` turns them into years since asking for help, and
-:func:`follow_records` follows everyone's course (:mod:`icssim.health.course`).
+:func:`follow_records` follows each person's course (:mod:`icssim.health.course`): everyone's, or
+the people a replication's KPIs measure.
 
 People still in the pathway when the run ends keep their status until then and are counted as
 having left at the run's end (an assumption the report states: the run cannot say what happens
@@ -11,11 +12,14 @@ next). Arrivals late in the run are followed for the full follow-up all the same
 
 from __future__ import annotations
 
+from dataclasses import fields
+from typing import Any
+
 import numpy as np
 
 from icssim.health.course import follow
 from icssim.health.keys import person_keys
-from icssim.health.outcomes import Outcomes, Timeline
+from icssim.health.outcomes import Outcomes, Timeline, scatter
 from icssim.health.plan import DAYS_PER_YEAR, HealthPlan
 from icssim.model.records import RunRecords
 
@@ -61,8 +65,22 @@ def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
     )
 
 
-def follow_records(rec: RunRecords, plan: HealthPlan) -> Outcomes:
+def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = None) -> Outcomes:
     """Every recorded person's course of illness over the plan's follow-up, carrying on from the
-    course the engine ran in the pathway (``rec.course``) when it ran one."""
-    engine = None if rec.course is None else [rec.course.get(pid) for pid in np.asarray(rec.patients["pid"]).tolist()]
-    return follow(plan, timeline(rec, plan), engine)
+    course the engine ran in the pathway (``rec.course``) when it ran one.
+
+    ``who`` (a mask over the records' people) follows only those people; the others' rows are
+    NaN (:func:`~icssim.health.outcomes.scatter`). Each course depends on the person's own random
+    numbers only, so theirs are the same as when everyone is followed: a replication follows the
+    people its KPIs measure, not those who asked for help in the warm-up."""
+    tl = timeline(rec, plan)
+    pids = np.asarray(rec.patients["pid"])
+    if who is None:
+        engine = None if rec.course is None else [rec.course.get(pid) for pid in pids.tolist()]
+        return follow(plan, tl, engine)
+    idx = np.flatnonzero(who)
+    rows: dict[str, Any] = {f.name: None if getattr(tl, f.name) is None else getattr(tl, f.name)[idx]
+                            for f in fields(tl)}
+    part = Timeline(**rows)
+    engine = None if rec.course is None else [rec.course.get(pid) for pid in pids[idx].tolist()]
+    return scatter(follow(plan, part, engine), idx, len(pids))

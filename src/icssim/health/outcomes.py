@@ -4,7 +4,8 @@ discounting both use."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,27 @@ class Outcomes:
     #: [person] times their course sent them back into the pathway (``health.returns``)
     returns: np.ndarray | None = None
     return_rules: tuple[str, ...] = ()  # the plan's return rules by name (none: nobody can be sent back)
+
+
+#: the :class:`Outcomes` fields with one row per person (the others are per state, event or plan)
+PER_PERSON = ("years_in_state", "qalys", "qalys_undiscounted", "life_years", "state_costs", "died", "remissions",
+              "relapses", "first_remission", "dui", "state_at", "male", "events", "event_costs", "events_in_pathway",
+              "state_at_leave", "event_cost_by_event", "returns")
+
+
+def scatter(out: Outcomes, who: np.ndarray, n: int) -> Outcomes:
+    """``out``, the outcomes of the people ``who`` (indices) of ``n``, as rows of all ``n``: the
+    others get NaN, or -1 in integer and False in boolean fields (people nobody followed)."""
+    full: dict[str, Any] = {}
+    for name in PER_PERSON:
+        value = getattr(out, name)
+        if value is None:
+            continue
+        fill = np.nan if value.dtype.kind == "f" else (False if value.dtype.kind == "b" else -1)
+        rows = np.full((n, *value.shape[1:]), fill, dtype=value.dtype)
+        rows[who] = value
+        full[name] = rows
+    return replace(out, **full)
 
 
 def discounted_span(rate: float, t0: np.ndarray, t1: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from icssim.health.person import BLOCK, CourseInPathway
 from icssim.health.person_keys import Person
 from icssim.health.plan import TREATED, UNTREATED, WAITING, HealthPlan
@@ -44,6 +46,8 @@ class PathwayCourse(CourseInPathway):
         self.rules_bounded: dict[int, bool] = {}
         #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
         self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
+        #: per set of states a course is watched for (their bits), where it can go (:meth:`_reach`)
+        self.reach_tables: dict[int, Reach] = {}
 
     def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
         """``p`` is out of the pathway (since :meth:`park`): run their course, move by move,
@@ -105,27 +109,55 @@ class PathwayCourse(CourseInPathway):
 
     def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
-        years: each such move needs its clock to run out, spent at most at the highest untreated
-        hazard into that state (at the highest treated one first, while the treated hazards last:
-        :meth:`park`)."""
-        clocks, t = p.clocks, p.t
-        untreated = self.into_max[p.group][UNTREATED]
-        span = p.until - t if p.status == TREATED else 0.0  # (until is after t while treated: park)
-        treated = self.into_max[p.group][TREATED]
+        years: each such move needs its clock to run out, and no clock can be spent faster than
+        the smaller of two bounds allows (:meth:`_most_anywhere`, :meth:`_most_from_here`)."""
+        clocks = p.clocks
+        reach = self._reach(need)
         for j in range(self.dead):
-            if not need[j]:
-                continue
-            left = clocks[j]
-            if span > 0:
-                rate = treated[j] * (1.0 + 1e-9)
-                if rate > 0 and left <= rate * span + 1e-12:  # could run out while the treated hazards last
-                    if t + left / rate < limit:
-                        return False
-                    continue
-                left = max(left - rate * span - 1e-12, 0.0)
-            if untreated[j] > 0 and t + span + left / (untreated[j] * (1.0 + 1e-9)) < limit:
-                return False
+            if need[j]:
+                most = min(self._most_anywhere(p, j, limit), self._most_from_here(p, j, limit, reach))
+                if clocks[j] <= most * (1.0 + 1e-9) + 1e-12:
+                    return False
         return True
+
+    def _most_anywhere(self, p: Person, j: int, limit: float) -> float:
+        """The most hazard into state ``j`` that ``p`` could meet before ``limit``, from any state:
+        the highest treated hazard into ``j`` while the treated hazards last (:meth:`park`), the
+        highest untreated one after."""
+        t = p.t
+        span = min(p.until, limit) - t if p.status == TREATED else 0.0
+        rest = limit - t - max(span, 0.0)
+        most = self.into_max[p.group]
+        return most[TREATED][j] * max(span, 0.0) + most[UNTREATED][j] * max(rest, 0.0)
+
+    def _most_from_here(self, p: Person, j: int, limit: float, reach: Reach) -> float:
+        """The most hazard into state ``j`` that ``p`` could meet before ``limit``, from where they
+        are: through a chain of tunnel states that can only be left by their tunnel or into a
+        state of ``need`` (remission, then sustained remission), at each state's own hazard until
+        its deadline; after that, or where a state has other ways out, at the highest hazard into
+        ``j`` of any state they could reach without entering ``need`` (:class:`Reach`). While the
+        treated hazards last, each is the higher of the treated and the untreated one."""
+        mode = 1 if p.status == TREATED and p.until > p.t else 0
+        highest, chain, own = reach.highest[mode][p.group], reach.chain[mode][p.group], reach.own[mode][p.group]
+        state, t, entered = p.state, p.t, p.entered
+        total = 0.0
+        while t < limit:
+            if not chain[state]:
+                return total + highest[state][j] * (limit - t)
+            end = min(max(entered + self.tunnel_after[state], t), limit)
+            total += own[state][j] * (end - t)
+            state, t, entered = self.tunnel_to[state], end, end
+        return total
+
+    def _reach(self, need: list[bool]) -> Reach:
+        """The :class:`Reach` tables for the states ``need`` (made once per set)."""
+        key = sum(1 << j for j in range(self.dead) if need[j])
+        reach = self.reach_tables.get(key)
+        if reach is None:
+            reach = self.reach_tables[key] = Reach(self.plan.rates[:, :, :, : self.dead], need[: self.dead],
+                                                   self.tunnel_to)
+        return reach
+
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
                      rules: int) -> bool:
@@ -190,3 +222,43 @@ class PathwayCourse(CourseInPathway):
         p.status, p.until = WAITING, math.inf
         p.returns += 1
         self._hazards(p)
+
+class Reach:
+    """Where a course out of the pathway can go before it enters one of the states ``need``, for
+    untreated hazards (mode 0) and for the higher of treated and untreated ones (mode 1), by
+    [mode][group][state]: ``highest[to]``, the highest hazard into ``to`` from any state reachable
+    from ``state`` by moves and tunnels that enter no state of ``need`` (``state`` included);
+    ``chain``, whether ``state`` is a tunnel whose only other ways out are into ``need`` (or
+    death), so that the person stays there until its deadline; ``own[to]``, its own hazard."""
+
+    def __init__(self, rates: np.ndarray, need: list[bool], tunnel_to: list[int]) -> None:
+        n = len(need)
+        blocked = np.array(need, dtype=bool)
+        tunnels = [(s, to) for s, to in enumerate(tunnel_to) if 0 <= to < n and not blocked[to]]
+        self.highest: list[list[list[list[float]]]] = []
+        self.chain: list[list[list[bool]]] = []
+        self.own: list[list[list[list[float]]]] = []
+        for statuses in ([UNTREATED], [UNTREATED, TREATED]):
+            hazard = rates[:, statuses].max(axis=1)  # [group, from, to]
+            highest, chain = [], []
+            for by_state in hazard:
+                moves = (by_state > 0) & ~blocked[None, :]
+                other_ways = moves.any(axis=1)
+                for s, to in tunnels:
+                    moves[s, to] = True
+                reach = _closure(moves)
+                highest.append([by_state[reach[s]].max(axis=0).tolist() for s in range(n)])
+                chain.append([any(s == t for t, _ in tunnels) and not bool(other_ways[s]) for s in range(n)])
+            self.highest.append(highest)
+            self.chain.append(chain)
+            self.own.append(hazard.tolist())
+
+
+def _closure(moves: np.ndarray) -> np.ndarray:
+    """[s, k]: whether state ``k`` can be reached from ``s`` (``s`` itself included) by ``moves``."""
+    reach = moves | np.eye(len(moves), dtype=bool)
+    while True:
+        longer = reach | ((reach.astype(np.int64) @ reach.astype(np.int64)) > 0)
+        if (longer == reach).all():
+            return reach
+        reach = longer
