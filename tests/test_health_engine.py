@@ -354,9 +354,13 @@ def test_following_only_the_measured_people_gives_them_the_same_courses():
         mine, all_ = getattr(rec.health, name), getattr(everyone, name)
         if all_ is None:
             continue
-        assert np.array_equal(mine[measured], all_[measured], equal_nan=True), name
+        if all_.dtype.kind == "f":  # numpy's vector maths may round the last bit by array position
+            assert np.allclose(mine[measured], all_[measured], rtol=1e-12, atol=0, equal_nan=True), name
+        else:
+            assert np.array_equal(mine[measured], all_[measured]), name
         skipped = mine[~measured]
         assert (np.isnan(skipped).all() if skipped.dtype.kind == "f" else
                 (~skipped).all() if skipped.dtype.kind == "b" else (skipped == -1).all()), name
     rec.health = everyone  # the KPIs read only the measured people's rows
-    assert compute_kpis(rec, standards_of(scenario)) == {k: v for k, v in rep.kpis.items() if k != "events"}
+    kpis = compute_kpis(rec, standards_of(scenario))
+    assert kpis == pytest.approx({k: v for k, v in rep.kpis.items() if k != "events"}, rel=1e-12, nan_ok=True)
