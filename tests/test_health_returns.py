@@ -148,13 +148,13 @@ def _remitting() -> dict:
 
 
 @pytest.mark.parametrize("window", [None, "9 months"])
-@pytest.mark.parametrize("who", ["well", "ill"])
+@pytest.mark.parametrize("who", ["well", "ill", "tunnelled"])
 def test_a_lazy_engine_computes_what_an_eager_one_does(who, window, monkeypatch):
     """Also for people who leave ill (a relapse needs a remission first): a lazy engine leaves to
     the follow-up those whose remission clock cannot run out before the run ends. With
     ``treated_hazards_for`` the treated hazards go on after leaving, in the engine (which follows
     people out of the pathway for their returns) as in the follow-up."""
-    raw = _returning() if who == "well" else _remitting()
+    raw = {"well": _returning, "ill": _remitting, "tunnelled": _tunnelled}[who]()
     if window:
         raw["health"]["treated_hazards_for"] = window
     raw["cohorts"]["all"]["attributes"] = {"age": 60}
@@ -285,6 +285,31 @@ def test_stopping_when_no_return_can_come_changes_nothing(who, window, monkeypat
     for key, column in full.patients.items():
         assert np.array_equal(column, bounded.patients[key], equal_nan=True), key
     a, b = full.health, bounded.health
+    assert np.array_equal(a.state_at, b.state_at) and np.array_equal(a.returns, b.returns)
+    assert np.array_equal(a.state_at_leave, b.state_at_leave) and np.array_equal(a.relapses, b.relapses)
+    assert np.allclose(a.died, b.died, rtol=0, atol=1e-9, equal_nan=True)
+    assert np.allclose(a.qalys, b.qalys, rtol=1e-12, atol=0)
+
+
+def test_the_ed_course_is_the_same_however_the_engine_follows_it(monkeypatch):
+    """On the shipped ED scenario (diagnoses, admissions that move the course, tunnels through
+    remission, re-referral after a relapse): an engine that runs every course from arrival and
+    follows every leaver to the run's end, and one that starts courses only when they could
+    matter and lets leavers go once no return can come (both bounds), give the same records."""
+    from helpers import shipped
+
+    scenario = shipped("ed_fragmented", horizon="4 years", warmup="0 days")
+    runs = {}
+    for lazy in (False, True):
+        monkeypatch.setattr(person, "LAZY", lazy)
+        monkeypatch.setattr(person_returns, "BOUND", lazy)
+        runs[lazy] = run_replication(scenario, 2).records
+    eager, lazy = runs[False], runs[True]
+    assert len(lazy.course) < 0.5 * len(eager.course)
+    assert eager.health.returns.sum() > 20 and np.isfinite(eager.patients["first_intensive"]).sum() > 50
+    for key, column in eager.patients.items():
+        assert np.array_equal(column, lazy.patients[key], equal_nan=True), key
+    a, b = eager.health, lazy.health
     assert np.array_equal(a.state_at, b.state_at) and np.array_equal(a.returns, b.returns)
     assert np.array_equal(a.state_at_leave, b.state_at_leave) and np.array_equal(a.relapses, b.relapses)
     assert np.allclose(a.died, b.died, rtol=0, atol=1e-9, equal_nan=True)

@@ -63,10 +63,10 @@ class PathwayCourse(CourseInPathway):
             for i in range(n):
                 if rules >> i & 1 and self.ret_at_exit[i] and to[i][p.state] and p.draw() < prob[i]:
                     return i
-        into, out = self._union(rules)  # the states a rule's move goes into, and those it goes from
+        self._union(rules)  # (made once per set of rules, with whether they can be bounded)
         bounded = BOUND and self.rules_bounded[rules]
         while p.state != dead and p.t < p.end and p.due < limit:
-            if bounded and self._quiet(p, out if not out[p.state] else into, limit):
+            if bounded and self._cannot_return(p, rules, limit):
                 return -1  # no rule can act before the run ends: the follow-up carries on from here
             before = p.state
             self.advance(p)
@@ -107,6 +107,18 @@ class PathwayCourse(CourseInPathway):
         return not any(0 <= to < self.dead and (into[to] or (origin[to] and not origin[s]))
                        for s, to in enumerate(self.tunnel_to))
 
+    def _cannot_return(self, p: Person, rules: int, limit: float) -> bool:
+        """Whether no rule among the bits of ``rules`` can act on ``p`` (out of the pathway) before
+        ``limit``: they cannot enter the states a rule needs next (:meth:`_quiet`: a ``to`` state
+        when in a ``from`` state, else a ``from`` state), or, not in a ``from`` state, could not
+        make a rule's move after entering one (:meth:`_no_move_after_origin`)."""
+        into, out = self._union(rules)
+        if out[p.state]:
+            return self._quiet(p, into, limit)
+        mode = 1 if p.status == TREATED and p.until > p.t else 0
+        return self._quiet(p, out, limit) or self._no_move_after_origin(p.clocks, p.group, p.state, rules, p.t,
+                                                                         limit, mode)
+
     def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
         years: each such move needs its clock to run out, and no clock can be spent faster than
@@ -132,14 +144,19 @@ class PathwayCourse(CourseInPathway):
 
     def _most_from_here(self, p: Person, j: int, limit: float, reach: Reach) -> float:
         """The most hazard into state ``j`` that ``p`` could meet before ``limit``, from where they
-        are: through a chain of tunnel states that can only be left by their tunnel or into a
-        state of ``need`` (remission, then sustained remission), at each state's own hazard until
-        its deadline; after that, or where a state has other ways out, at the highest hazard into
-        ``j`` of any state they could reach without entering ``need`` (:class:`Reach`). While the
-        treated hazards last, each is the higher of the treated and the untreated one."""
+        are (:meth:`_chain_most`). While the treated hazards last, each hazard is the higher of the
+        treated and the untreated one."""
         mode = 1 if p.status == TREATED and p.until > p.t else 0
-        highest, chain, own = reach.highest[mode][p.group], reach.chain[mode][p.group], reach.own[mode][p.group]
-        state, t, entered = p.state, p.t, p.entered
+        return self._chain_most(reach, mode, p.group, p.state, p.t, p.entered, limit, j)
+
+    def _chain_most(self, reach: Reach, mode: int, group: int, state: int, t: float, entered: float,
+                    limit: float, j: int) -> float:
+        """The most hazard into state ``j`` a course in ``state`` (entered at ``entered``) could meet
+        from ``t`` to ``limit``: through a chain of tunnel states that can only be left by their
+        tunnel or into a state the ``reach`` was made for (remission, then sustained remission), at
+        each state's own hazard until its deadline; after that, or where a state has other ways
+        out, at the highest hazard into ``j`` of any state reachable without entering one of those."""
+        highest, chain, own = reach.highest[mode][group], reach.chain[mode][group], reach.own[mode][group]
         total = 0.0
         while t < limit:
             if not chain[state]:
@@ -148,6 +165,32 @@ class PathwayCourse(CourseInPathway):
             total += own[state][j] * (end - t)
             state, t, entered = self.tunnel_to[state], end, end
         return total
+
+    def _no_move_after_origin(self, clocks: list[float], group: int, state: int, rules: int, t: float,
+                              limit: float, mode: int) -> bool:
+        """Whether no rule among the bits of ``rules`` can act before ``limit``, even if the person,
+        in ``state`` (not one of the rules' ``from`` states) at ``t``, entered one of them at once.
+        A rule acts on a move into one of its ``to`` states, which needs that state's clock to run
+        out. When no move can enter that state before a ``from`` state is entered, its clock is
+        the one in ``clocks`` (a move into a state draws its clock again), spent from the first
+        ``from`` state on at most at the hazards of :meth:`_chain_most`, from ``t`` at the earliest
+        (the later, the less time is left). ``mode``: the statuses the hazards are read in (see
+        :class:`Reach`)."""
+        into, out = self._union(rules)
+        before, after = self._reach(out), self._reach(into)
+        can_enter = before.highest[mode][group][state]
+        for j in range(self.dead):
+            if not into[j]:
+                continue
+            if can_enter[j] > 0:
+                return False  # the state may be entered first, and its clock drawn again
+            most = 0.0
+            for f in range(self.dead):
+                if out[f]:
+                    most = max(most, self._chain_most(after, mode, group, f, t, t, limit, j))
+            if clocks[j] <= most * (1.0 + 1e-9) + 1e-12:
+                return False
+        return True
 
     def _reach(self, need: list[bool]) -> Reach:
         """The :class:`Reach` tables for the states ``need`` (made once per set)."""
@@ -160,7 +203,7 @@ class PathwayCourse(CourseInPathway):
 
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
-                     rules: int) -> bool:
+                     rules: int, admitted: bool) -> bool:
         """Whether a course the engine has not started (arrival ``number`` of ``cohort``, treated from
         ``treated`` and leaving the pathway ``t`` years after asking; ``treated`` is NaN if never)
         could let a rule among the bits of ``rules`` send the person back before ``limit`` years.
@@ -168,8 +211,11 @@ class PathwayCourse(CourseInPathway):
         one: the move into state ``j`` needs ``j``'s clock, a unit exponential from the start, to
         run out, spent at most at the highest hazard into ``j`` of each status (waiting, treated,
         then untreated). Someone whose clocks cannot run out before ``limit`` is left to the
-        follow-up, which runs the same course from the records; anyone else is followed
-        (:meth:`seek_return`)."""
+        follow-up, which runs the same course from the records; and so is someone who, even if
+        they entered a ``from`` state at once, could not make a rule's move into a ``to`` state
+        before ``limit`` (:meth:`_no_move_after_origin`, from their arrival on, in any status; not
+        for someone ``admitted``, whose admission may have moved their course anywhere). Anyone
+        else is followed (:meth:`seek_return`)."""
         origin = self._union(rules)[1]
         if not self.rules_bounded[rules]:
             return True
@@ -194,10 +240,13 @@ class PathwayCourse(CourseInPathway):
             spent = waiting[j] * treated + treat[j] * (t - treated + after)
             left = clocks[j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
             if left <= 0:
-                return True
+                soonest = 0.0
+                break
             if untreated[j] > 0:
                 soonest = min(soonest, t + after + left / (untreated[j] * (1.0 + 1e-9)))
-        return soonest < limit
+        if soonest >= limit:
+            return False
+        return admitted or not self._no_move_after_origin(clocks, group, start, rules, 0.0, limit, 2)
 
     def park(self, p: Person) -> None:
         """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now,
@@ -224,8 +273,9 @@ class PathwayCourse(CourseInPathway):
         self._hazards(p)
 
 class Reach:
-    """Where a course out of the pathway can go before it enters one of the states ``need``, for
-    untreated hazards (mode 0) and for the higher of treated and untreated ones (mode 1), by
+    """Where a course can go before it enters one of the states ``need``, for untreated hazards
+    (mode 0), for the higher of treated and untreated ones (mode 1) and for the highest of every
+    status, waiting too (mode 2), by
     [mode][group][state]: ``highest[to]``, the highest hazard into ``to`` from any state reachable
     from ``state`` by moves and tunnels that enter no state of ``need`` (``state`` included);
     ``chain``, whether ``state`` is a tunnel whose only other ways out are into ``need`` (or
@@ -238,7 +288,7 @@ class Reach:
         self.highest: list[list[list[list[float]]]] = []
         self.chain: list[list[list[bool]]] = []
         self.own: list[list[list[list[float]]]] = []
-        for statuses in ([UNTREATED], [UNTREATED, TREATED]):
+        for statuses in ([UNTREATED], [UNTREATED, TREATED], [UNTREATED, TREATED, WAITING]):
             hazard = rates[:, statuses].max(axis=1)  # [group, from, to]
             highest, chain = [], []
             for by_state in hazard:

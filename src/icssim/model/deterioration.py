@@ -296,8 +296,9 @@ class Deterioration(Recording):
             ypu = self.ypu
             t = (self.now - p.arrival) * ypu
             treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else NAN
+            admitted = p.first_intensive == p.first_intensive
             if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, treated, t,
-                                                          (self._horizon - p.arrival) * ypu, rules):
+                                                          (self._horizon - p.arrival) * ypu, rules, admitted):
                 return  # nothing can send them back before the run ends: the follow-up runs their course
             if not self._late_start(p, number):  # (a late start cannot find them dead)
                 return
