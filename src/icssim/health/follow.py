@@ -73,14 +73,12 @@ def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = N
     NaN (:func:`~icssim.health.outcomes.scatter`). Each course depends on the person's own random
     numbers only, so theirs are the same as when everyone is followed: a replication follows the
     people its KPIs measure, not those who asked for help in the warm-up."""
-    tl = timeline(rec, plan)
-    pids = np.asarray(rec.patients["pid"])
-    if who is None:
-        engine = None if rec.course is None else [rec.course.get(pid) for pid in pids.tolist()]
-        return follow(plan, tl, engine)
-    idx = np.flatnonzero(who)
-    rows: dict[str, Any] = {f.name: None if getattr(tl, f.name) is None else getattr(tl, f.name)[idx]
-                            for f in fields(tl)}
-    part = Timeline(**rows)
-    engine = None if rec.course is None else [rec.course.get(pid) for pid in pids[idx].tolist()]
-    return scatter(follow(plan, part, engine), idx, len(pids))
+    tl, pids = timeline(rec, plan), np.asarray(rec.patients["pid"])
+    followed = pids if who is None else pids[who]
+    if who is not None:
+        rows: dict[str, Any] = {f.name: None if getattr(tl, f.name) is None else getattr(tl, f.name)[who]
+                                for f in fields(tl)}
+        tl = Timeline(**rows)
+    engine = None if rec.course is None else [rec.course.get(pid) for pid in followed.tolist()]
+    out = follow(plan, tl, engine)
+    return out if who is None else scatter(out, np.flatnonzero(who), len(pids))

@@ -115,9 +115,8 @@ class PathwayCourse(CourseInPathway):
         into, out = self._union(rules)
         if out[p.state]:
             return self._quiet(p, into, limit)
-        mode = 1 if p.status == TREATED and p.until > p.t else 0
         return self._quiet(p, out, limit) or self._no_move_after_origin(p.clocks, p.group, p.state, rules, p.t,
-                                                                         limit, mode)
+                                                                         limit, _mode(p))
 
     def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
@@ -146,8 +145,7 @@ class PathwayCourse(CourseInPathway):
         """The most hazard into state ``j`` that ``p`` could meet before ``limit``, from where they
         are (:meth:`_chain_most`). While the treated hazards last, each hazard is the higher of the
         treated and the untreated one."""
-        mode = 1 if p.status == TREATED and p.until > p.t else 0
-        return self._chain_most(reach, mode, p.group, p.state, p.t, p.entered, limit, j)
+        return self._chain_most(reach, _mode(p), p.group, p.state, p.t, p.entered, limit, j)
 
     def _chain_most(self, reach: Reach, mode: int, group: int, state: int, t: float, entered: float,
                     limit: float, j: int) -> float:
@@ -200,7 +198,6 @@ class PathwayCourse(CourseInPathway):
             reach = self.reach_tables[key] = Reach(self.plan.rates[:, :, :, : self.dead], need[: self.dead],
                                                    self.tunnel_to)
         return reach
-
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
                      rules: int, admitted: bool) -> bool:
@@ -272,6 +269,7 @@ class PathwayCourse(CourseInPathway):
         p.returns += 1
         self._hazards(p)
 
+
 class Reach:
     """Where a course can go before it enters one of the states ``need``, for untreated hazards
     (mode 0), for the higher of treated and untreated ones (mode 1) and for the highest of every
@@ -302,6 +300,12 @@ class Reach:
             self.highest.append(highest)
             self.chain.append(chain)
             self.own.append(hazard.tolist())
+
+
+def _mode(p: Person) -> int:
+    """The :class:`Reach` mode of ``p``'s hazards out of the pathway: 1 while the treated hazards
+    last (:meth:`PathwayCourse.park`), then 0."""
+    return 1 if p.status == TREATED and p.until > p.t else 0
 
 
 def _closure(moves: np.ndarray) -> np.ndarray:
