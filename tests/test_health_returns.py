@@ -282,13 +282,7 @@ def test_stopping_when_no_return_can_come_changes_nothing(who, window, monkeypat
     full, bounded = runs[False], runs[True]
     moves = {b: sum(len(c.log) for c in runs[b].course.values()) for b in (False, True)}
     assert moves[True] < 0.9 * moves[False]  # fewer moves made in the engine
-    for key, column in full.patients.items():
-        assert np.array_equal(column, bounded.patients[key], equal_nan=True), key
-    a, b = full.health, bounded.health
-    assert np.array_equal(a.state_at, b.state_at) and np.array_equal(a.returns, b.returns)
-    assert np.array_equal(a.state_at_leave, b.state_at_leave) and np.array_equal(a.relapses, b.relapses)
-    assert np.allclose(a.died, b.died, rtol=0, atol=1e-9, equal_nan=True)
-    assert np.allclose(a.qalys, b.qalys, rtol=1e-12, atol=0)
+    _assert_same_records(full, bounded)
 
 
 def test_the_ed_course_is_the_same_however_the_engine_follows_it(monkeypatch):
@@ -307,9 +301,15 @@ def test_the_ed_course_is_the_same_however_the_engine_follows_it(monkeypatch):
     eager, lazy = runs[False], runs[True]
     assert len(lazy.course) < 0.5 * len(eager.course)
     assert eager.health.returns.sum() > 20 and np.isfinite(eager.patients["first_intensive"]).sum() > 50
-    for key, column in eager.patients.items():
-        assert np.array_equal(column, lazy.patients[key], equal_nan=True), key
-    a, b = eager.health, lazy.health
+    _assert_same_records(eager, lazy)
+
+
+def _assert_same_records(x, y) -> None:
+    """Two runs' patient records equal, and their courses: the same states, returns and relapses,
+    deaths at the same times and QALYs equal to rounding."""
+    for key, column in x.patients.items():
+        assert np.array_equal(column, y.patients[key], equal_nan=True), key
+    a, b = x.health, y.health
     assert np.array_equal(a.state_at, b.state_at) and np.array_equal(a.returns, b.returns)
     assert np.array_equal(a.state_at_leave, b.state_at_leave) and np.array_equal(a.relapses, b.relapses)
     assert np.allclose(a.died, b.died, rtol=0, atol=1e-9, equal_nan=True)
