@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from heapq import heappush
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, NOWHERE, Patient, Step
 from icssim.model.plan import Plan
 from icssim.model.recording import Recording
 from icssim.sampling import block_draws, uniform_draws
+
+if TYPE_CHECKING:  # (typed locals let the compiled engine call the compiled course natively)
+    from icssim.health.person_keys import Person
+    from icssim.health.person_returns import PathwayCourse
 
 
 class Deterioration(Recording):
@@ -155,7 +159,7 @@ class Deterioration(Recording):
         """Start ``p``'s course of illness on arrival (today's waiting list: when the run starts), or,
         when courses are lazy, when a death could first be due if they are still in the pathway
         then (those who leave sooner are followed after the run, on the same numbers)."""
-        course = self.course
+        course: PathwayCourse = self.course
         t0 = max(self.now - p.arrival, 0.0) * self.ypu
         if t0 > 0 or not self._lazy:
             p.hc = course.begin(p.cohort, p.attrs, t0)
@@ -183,7 +187,8 @@ class Deterioration(Recording):
         since they asked for help; False (and ``p`` has died) if a death came first."""
         if self._ret_step:
             self._numbers.pop(p.pid, None)
-        course, ypu = self.course, self.ypu
+        course: PathwayCourse = self.course
+        ypu = self.ypu
         hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, number)
         changes: list[tuple[float, int]] = []
         if p.treat_start == p.treat_start:
@@ -204,9 +209,10 @@ class Deterioration(Recording):
 
     def _course_schedule(self, p: Patient) -> None:
         """Put ``p``'s next health event (move or breakpoint) in the heap, superseding any earlier one."""
-        hc = p.hc
+        hc: Person = p.hc
+        course: PathwayCourse = self.course
         hc.seq += 1
-        t = self.course.next_event(hc)
+        t = course.next_event(hc)
         if t == t and t < 1e300:  # inf: the course is over (dead, or past the follow-up)
             when = max(p.arrival + t / self.ypu, self.now)
             if when < self._horizon:  # (see _at)
@@ -214,10 +220,10 @@ class Deterioration(Recording):
 
     def _course_event(self, arg: tuple[Patient, int]) -> None:
         p, seq = arg
-        hc = p.hc
+        hc: Person = p.hc
         if hc.seq != seq:
             return  # superseded by a change of status, or the person has left
-        course = self.course
+        course: PathwayCourse = self.course
         entered = course.advance(hc)
         if entered == course.dead:
             self._die(p)
@@ -248,25 +254,29 @@ class Deterioration(Recording):
 
     def _course_treated(self, p: Patient) -> None:
         """Treatment starts: the course's hazards are the treated ones from now."""
-        self.course.treat(p.hc, (p.treat_start - p.arrival) * self.ypu)
+        course: PathwayCourse = self.course
+        course.treat(p.hc, (p.treat_start - p.arrival) * self.ypu)
         self._course_schedule(p)
 
     def _course_retreated(self, p: Patient) -> None:
         """Treatment starts again after a return to the pathway (health.returns): treated hazards
         from now (a course already treated, i.e. anyone who never left, is left alone)."""
-        hc = p.hc
+        hc: Person = p.hc
+        course: PathwayCourse = self.course
         if hc.status != 2:  # health.plan.TREATED
-            self.course.treat(hc, (self.now - p.arrival) * self.ypu)
+            course.treat(hc, (self.now - p.arrival) * self.ypu)
             self._course_schedule(p)
 
     def _course_admitted(self, p: Patient) -> None:
         """A first admission: the course moves to the plan's admission state."""
-        self.course.admit(p.hc, (self.now - p.arrival) * self.ypu)
+        course: PathwayCourse = self.course
+        course.admit(p.hc, (self.now - p.arrival) * self.ypu)
         self._course_schedule(p)
 
     def _course_leave(self, p: Patient, at: float) -> None:
         """``p`` leaves the pathway (or the run ends) at ``at``: their course goes to the follow-up."""
-        self.course.leave(p.hc, (at - p.arrival) * self.ypu)
+        course: PathwayCourse = self.course
+        course.leave(p.hc, (at - p.arrival) * self.ypu)
         self.courses[p.pid] = p.hc
 
     # ------------------------------------------------------------------ returns to the pathway
@@ -291,26 +301,29 @@ class Deterioration(Recording):
             if self._numbers:
                 self._numbers.pop(p.pid, None)
             return
+        course: PathwayCourse = self.course
         if p.hc is None:
             number = self._numbers.pop(p.pid, -1)
             ypu = self.ypu
             t = (self.now - p.arrival) * ypu
             treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else NAN
             admitted = p.first_intensive == p.first_intensive
-            if number < 0 or not self.course.could_return(p.cohort, p.attrs, number, treated, t,
-                                                          (self._horizon - p.arrival) * ypu, rules, admitted):
+            if number < 0 or not course.could_return(p.cohort, p.attrs, number, treated, t,
+                                                     (self._horizon - p.arrival) * ypu, rules, admitted):
                 return  # nothing can send them back before the run ends: the follow-up runs their course
             if not self._late_start(p, number):  # (a late start cannot find them dead)
                 return
             self._course_leave(p, self.now)
-        self.course.park(p.hc)
+        course.park(p.hc)
         self._rows[p.pid] = row
         self._course_seek(p, rules, True)
 
     def _course_seek(self, p: Patient, rules: int, leaving: bool) -> None:
         """Run ``p``'s course out of the pathway to the next return (see PathwayCourse.seek_return)
         and put it in the heap, if it comes before the run ends."""
-        course, hc, ypu = self.course, p.hc, self.ypu
+        course: PathwayCourse = self.course
+        hc: Person = p.hc
+        ypu = self.ypu
         limit = (self._horizon - p.arrival) * ypu
         while True:
             rule = course.seek_return(hc, rules, limit, leaving)
@@ -328,7 +341,8 @@ class Deterioration(Recording):
         """``p`` asks for help again: back into the pathway at the rule's step, the same person."""
         p, rule = arg
         now = self.now
-        self.course.rejoin(p.hc)
+        course: PathwayCourse = self.course
+        course.rejoin(p.hc)
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
