@@ -46,8 +46,9 @@ class PathwayCourse(CourseInPathway):
         self.rules_bounded: dict[int, bool] = {}
         #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
         self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
-        #: per set of states a course is watched for (their bits), where it can go (:meth:`_reach`)
-        self.reach_tables: dict[int, Reach] = {}
+        #: per set of rules (bits of plan.returns), where a course can go before it enters their
+        #: ``to`` states, and their ``from`` states (:meth:`_reaches`)
+        self.reach_tables: dict[int, tuple[Reach, Reach]] = {}
 
     def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
         """``p`` is out of the pathway (since :meth:`park`): run their course, move by move,
@@ -113,17 +114,18 @@ class PathwayCourse(CourseInPathway):
         when in a ``from`` state, else a ``from`` state), or, not in a ``from`` state, could not
         make a rule's move after entering one (:meth:`_no_move_after_origin`)."""
         into, out = self._union(rules)
+        reach_into, reach_out = self._reaches(rules)
         if out[p.state]:
-            return self._quiet(p, into, limit)
-        return self._quiet(p, out, limit) or self._no_move_after_origin(p.clocks, p.group, p.state, rules, p.t,
-                                                                         limit, _mode(p))
+            return self._quiet(p, into, reach_into, limit)
+        return self._quiet(p, out, reach_out, limit) or self._no_move_after_origin(
+            p.clocks, p.group, p.state, rules, p.t, limit, _mode(p))
 
-    def _quiet(self, p: Person, need: list[bool], limit: float) -> bool:
-        """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` before ``limit``
-        years: each such move needs its clock to run out, and no clock can be spent faster than
-        the smaller of two bounds allows (:meth:`_most_anywhere`, :meth:`_most_from_here`)."""
+    def _quiet(self, p: Person, need: list[bool], reach: Reach, limit: float) -> bool:
+        """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` (where a
+        course can go before then: ``reach``) before ``limit`` years: each such move needs its clock
+        to run out, and no clock can be spent faster than the smaller of two bounds allows
+        (:meth:`_most_anywhere`, :meth:`_most_from_here`)."""
         clocks = p.clocks
-        reach = self._reach(need)
         for j in range(self.dead):
             if need[j]:
                 most = min(self._most_anywhere(p, j, limit), self._most_from_here(p, j, limit, reach))
@@ -175,7 +177,7 @@ class PathwayCourse(CourseInPathway):
         (the later, the less time is left). ``mode``: the statuses the hazards are read in (see
         :class:`Reach`)."""
         into, out = self._union(rules)
-        before, after = self._reach(out), self._reach(into)
+        after, before = self._reaches(rules)
         can_enter = before.highest[mode][group][state]
         for j in range(self.dead):
             if not into[j]:
@@ -190,14 +192,16 @@ class PathwayCourse(CourseInPathway):
                 return False
         return True
 
-    def _reach(self, need: list[bool]) -> Reach:
-        """The :class:`Reach` tables for the states ``need`` (made once per set)."""
-        key = sum(1 << j for j in range(self.dead) if need[j])
-        reach = self.reach_tables.get(key)
-        if reach is None:
-            reach = self.reach_tables[key] = Reach(self.plan.rates[:, :, :, : self.dead], need[: self.dead],
-                                                   self.tunnel_to)
-        return reach
+    def _reaches(self, rules: int) -> tuple[Reach, Reach]:
+        """Where a course can go before it enters one of the rules' ``to`` states, and before it
+        enters one of their ``from`` states (:class:`Reach`; made once per set of rules)."""
+        reaches = self.reach_tables.get(rules)
+        if reaches is None:
+            into, out = self._union(rules)
+            rates = self.plan.rates[:, :, :, : self.dead]
+            reaches = self.reach_tables[rules] = (Reach(rates, into[: self.dead], self.tunnel_to),
+                                                  Reach(rates, out[: self.dead], self.tunnel_to))
+        return reaches
 
     def could_return(self, cohort: int, attrs: list[float], number: int, treated: float, t: float, limit: float,
                      rules: int, admitted: bool) -> bool:
