@@ -21,7 +21,15 @@ from icssim.experiments import run_replication
 from icssim.health.keys import person_keys, uniforms
 from icssim.health import person
 from icssim.health.person_returns import PathwayCourse
-from icssim.health.person_keys import cohort_key, person_key, splitmix, uniform
+from icssim.health.person_keys import (
+    Person,
+    cohort_key,
+    person_key,
+    splitmix,
+    splitmix_halves,
+    uniform,
+    uniform_halves,
+)
 from icssim.health.plan import compile_health
 from icssim.model import compile_plan, simulate
 from icssim.scenario import scenario_from_dict
@@ -212,6 +220,29 @@ def test_escalation_is_data_checked_with_clear_errors():
     with pytest.raises(ScenarioError) as caught:
         scenario_from_dict(raw)
     assert any(p.path.startswith("health.escalation") for p in caught.value.problems)
+
+
+def test_splitmix_in_halves_is_splitmix_bit_for_bit():
+    # the engine's draws work on 32-bit halves (person_keys.splitmix_halves): the same numbers
+    rng = np.random.default_rng(20261205)
+    edges = [0, 1, 2**32 - 1, 2**32, 2**63, 2**64 - 1, 0x9E3779B97F4A7C15, (2**64 - 1) - 0x9E3779B97F4A7C15,
+             (2**64 - 1) - 0x9E3779B97F4A7C15 + 1]
+    values = edges + [int(v) for v in rng.integers(0, 2**64, size=2000, dtype=np.uint64)]
+    for z in values:
+        hi, lo = splitmix_halves(z >> 32, z & 0xFFFFFFFF)
+        assert hi << 32 | lo == splitmix(z)
+        for counter in (0, 1, 255, 256, 70000):
+            assert uniform_halves(z >> 32, z & 0xFFFFFFFF, counter) == uniform(z, counter)
+    # a person's draws, and the clocks drawn again as they move, are those of their key
+    person = Person(values[-1], 0, 30.0, 0.0, 3, 10.0)
+    assert [person.draw() for _ in range(300)] == [uniform(values[-1], c) for c in range(300)]
+    plan = compile_health(scenario_from_dict(_markov()))
+    course = PathwayCourse(plan, 2026, 3, ["all"], [])
+    p = course.begin(0, [0.0], 0.0)
+    for dest in range(plan.n_states):
+        for occurrence in range(1, 4):
+            again = -math.log(uniform(splitmix(p.key ^ splitmix(dest + 1)), occurrence))
+            assert course._clock(p, dest) == again
 
 
 def test_the_engine_draws_the_person_s_own_numbers():

@@ -24,24 +24,25 @@ Times are years since the person asked for help, like the follow-up's. Compiled 
 from __future__ import annotations
 
 import math
+from typing import Final
 from itertools import accumulate
 
 import numpy as np
 
 from icssim.health.keys import person_keys, splitmix_array, uniforms
-from icssim.health.person_keys import SALTS, Person, splitmix, uniform
+from icssim.health.person_keys import SALT_HI, SALT_LO, Person, splitmix, splitmix_halves, uniform_halves
 from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, HealthPlan
 
 #: what entering a state while waiting does (HealthPlan.escalate)
 NO_ESCALATION, URGENT, EMERGENCY = 0, 1, 2
 #: people of a cohort whose first draws (key, start, sex, first clocks) are made together, in numpy
 #: (a lazy engine reads them for everyone who leaves with a return rule: health.returns)
-BLOCK = 2048
+BLOCK: Final = 2048
 #: whether the engine may leave courses alone until a death could be due (CourseInPathway.lazy);
 #: False runs every course event by event in the heap (the tests compare the two)
 LAZY = True
 #: arrivals of a cohort whose draws for :meth:`CourseInPathway.arrive` are made together
-LIGHT = 2048
+LIGHT: Final = 2048
 
 
 class CourseInPathway:
@@ -73,6 +74,8 @@ class CourseInPathway:
         self.dued = (dued.per_year, dued.after_years) if dued is not None else (0.0, 0.0)
         self.dued_index = attributes.index(dued.attribute) if dued is not None else -1
         self.treated_hazards_for = plan.treated_hazards_for
+        self.follow_up = plan.follow_up
+        self.on_admission = plan.on_admission
         self.by_index = attributes.index(plan.by) if plan.by is not None else -1
         self.n_levels = max(len(plan.levels), 1)
         self.seed, self.replication, self.cohorts = seed, replication, cohorts
@@ -84,6 +87,9 @@ class CourseInPathway:
         self.light: list[dict[int, tuple[list[float], list[float]]]] = [{} for _ in cohorts]
         #: background hazard per year by sex (0 female, 1 male), by age row
         self.life_by_sex: list[list[float]] = [[row[0] for row in self.life], [row[1] for row in self.life]]
+        #: [sex][first age row][k]: the highest background hazard of age rows first … first + k (see arrive)
+        self.life_highest: list[list[list[float]]] = [
+            [list(accumulate(column[first:], max)) for first in range(len(column))] for column in self.life_by_sex]
         self.rr_max: list[float] = [max(row, default=0.0) for row in self.rr]
         #: whether the engine may leave a course alone until a death could be due (see :meth:`arrive`):
         #: not when entering a state can escalate, as any move may then act on the pathway
@@ -111,10 +117,10 @@ class CourseInPathway:
         i = number % LIGHT
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
-        column = self.life_by_sex[1 if light[0][i] >= self.female_share else 0]
-        last = len(column) - 1
+        by_row = self.life_highest[1 if light[0][i] >= self.female_share else 0]
+        last = len(by_row) - 1
         first_row = min(max(int(age), 0), last)
-        highest = max(column[first_row:min(max(int(age + span), 0), last) + 1])
+        highest = by_row[first_row][min(max(int(age + span), first_row), last) - first_row]
         highest *= self.rr_max[cohort * self.n_levels + level]
         if highest <= 0:
             return number, math.inf
@@ -132,21 +138,19 @@ class CourseInPathway:
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
         ill = attrs[self.dued_index] if self.dued_index >= 0 else 0.0
-        end = max(LIFETIME_AGE - age, 0.0) if math.isinf(self.plan.follow_up) else self.plan.follow_up
+        end = max(LIFETIME_AGE - age, 0.0) if math.isinf(self.follow_up) else self.follow_up
         # (a lazy engine starts a course late, see arrive: from the same blocks, as every person who
         # leaves with a return rule is started then: health.returns)
         block, i = self._draws(cohort, number), number % BLOCK
         p = Person(block[0][i], cohort * self.n_levels + level, age, ill, self.n, end)
-        cum = self.start_cum[p.group]
-        u = block[1][i] * cum[-1]  # the person's draw 0 (course._Course._start_states)
-        p.start = p.state = min(sum(1 for c in cum if c <= u), len(cum) - 1)
+        p.start = p.state = self._start_state(p.group, block[1][i])
         p.counter = 1
-        if self.plan.mortality is not None:
+        if self.life:
             p.male = block[2][i] >= self.female_share  # draw 1
             p.counter = 2
         p.clocks = list(block[3][i])  # each destination's first clock (occurrence 0)
         p.occurrence = [1] * self.n
-        p.admitted = self.plan.on_admission < 0
+        p.admitted = self.on_admission < 0
         # today's waiting list asked for help before the run: the course starts when the run does,
         # in the starting state (no moves before it), and its anniversaries before then are logged
         for year in range(1, int(math.floor(min(t0, end) + 1e-12)) + 1):
@@ -154,6 +158,16 @@ class CourseInPathway:
         p.t = p.entered = min(t0, end)
         self._hazards(p)
         return p
+
+    def _start_state(self, group: int, u: float) -> int:
+        """The state a person of ``group`` whose draw 0 is ``u`` starts in (course._Course._start_states)."""
+        cum = self.start_cum[group]
+        x = u * cum[-1]
+        state = 0
+        for c in cum:
+            if c <= x:
+                state += 1
+        return min(state, len(cum) - 1)
 
     def _draws(self, cohort: int, number: int) -> tuple[list[int], list[float], list[float], list[list[float]]]:
         """The block of first draws that holds arrival ``number`` of ``cohort`` (made once)."""
@@ -179,17 +193,24 @@ class CourseInPathway:
         (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's)."""
         numbers = np.arange(first, first + size)
         keys = person_keys(self.seed, self.replication, self.cohorts, np.full(size, cohort), numbers)
-        zero = np.zeros(size, dtype=np.uint64)
         salts = splitmix_array(np.arange(1, self.n + 1, dtype=np.uint64))  # each destination's (_clock)
-        clocks = np.stack([-np.log(uniforms(splitmix_array(keys ^ salts[dest]), zero)) for dest in range(self.n)],
-                          axis=1)
-        return (keys.tolist(), uniforms(keys, zero).tolist(), uniforms(keys, zero + np.uint64(1)).tolist(),
-                clocks.tolist())
+        # [person, destination] at once: the first draw of each destination's stream
+        clocks = -np.log(uniforms(splitmix_array(keys[:, None] ^ salts[None, :]), np.zeros(1, dtype=np.uint64)))
+        first_two = uniforms(keys[:, None], np.arange(2, dtype=np.uint64))  # draws 0 and 1
+        return keys.tolist(), first_two[:, 0].tolist(), first_two[:, 1].tolist(), clocks.tolist()
 
     def _clock(self, p: Person, dest: int) -> float:
         """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""
-        key = splitmix(p.key ^ (SALTS[dest + 1] if dest < 255 else splitmix(dest + 1)))
-        u = uniform(key, p.occurrence[dest])
+        keys = p.dest_keys
+        hi, lo = keys[2 * dest], keys[2 * dest + 1]
+        if hi < 0:
+            if dest < 255:
+                hi, lo = splitmix_halves(p.key_hi ^ SALT_HI[dest + 1], p.key_lo ^ SALT_LO[dest + 1])
+            else:
+                salt = splitmix(dest + 1)
+                hi, lo = splitmix_halves(p.key_hi ^ (salt >> 32), p.key_lo ^ (salt & 0xFFFFFFFF))
+            keys[2 * dest], keys[2 * dest + 1] = hi, lo
+        u = uniform_halves(hi, lo, p.occurrence[dest])
         p.occurrence[dest] += 1
         return -math.log(u)
 
@@ -267,7 +288,7 @@ class CourseInPathway:
         if p.until <= p.t:
             p.status, p.until = UNTREATED, math.inf
         t = p.t
-        if abs(t - round(t)) <= 1e-9 and t > 0:
+        if t > 0 and abs(t - int(t + 0.5)) <= 1e-9:  # an anniversary (t >= 0: int() rounds down)
             p.log.append((t, p.state, True))
         self._hazards(p)
         return -1
@@ -301,7 +322,7 @@ class CourseInPathway:
         self._spend(p, t)
         if not p.admitted and p.state != self.dead and p.t < p.end:
             p.admitted = True
-            self._enter(p, self.plan.on_admission)
+            self._enter(p, self.on_admission)
         self._hazards(p)
 
     def leave(self, p: Person, t: float) -> None:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Any
+from typing import Any, Final
 
 from icssim.health.plan import WAITING
 
-_MASK = (1 << 64) - 1
-_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_MASK: Final = (1 << 64) - 1
+_GOLDEN: Final = 0x9E3779B97F4A7C15
+_MIX1: Final = 0xBF58476D1CE4E5B9
+_MIX2: Final = 0x94D049BB133111EB
 _HEALTH_STREAM = 0x6865616C7468  # as in course.py
 
 
@@ -40,7 +42,59 @@ def person_key(cohort: int, number: int) -> int:
 
 
 #: splitmix of the small counters and destinations, made once: the streams' salts (see :func:`uniform`)
-SALTS: list[int] = [splitmix(c) for c in range(256)]
+SALTS: Final[list[int]] = [splitmix(c) for c in range(256)]
+
+# The engine's draws use splitmix on a 64-bit number held as two 32-bit halves, with products of
+# 16-bit pieces: every intermediate stays below 2**62, so the compiled engine (mypyc) works on
+# machine integers, where 64-bit Python integers would allocate an object per operation (a
+# draw cost about ten times as much). The results are splitmix's, bit for bit
+# (tests/test_health_engine.py).
+_M32: Final = 0xFFFFFFFF
+_M16: Final = 0xFFFF
+#: the salts' halves (see SALTS)
+SALT_HI: Final[list[int]] = [salt >> 32 for salt in SALTS]
+SALT_LO: Final[list[int]] = [salt & _M32 for salt in SALTS]
+
+
+def _times(hi: int, lo: int, c_hi: int, c_lo: int) -> tuple[int, int]:
+    """(hi, lo) × (c_hi, c_lo) modulo 2**64, as halves."""
+    l1, l0, c1, c0 = lo >> 16, lo & _M16, c_lo >> 16, c_lo & _M16
+    middle = l1 * c0 + l0 * c1
+    low = l0 * c0 + ((middle & _M16) << 16)
+    high = l1 * c1 + (middle >> 16) + (low >> 32) + _low_times(hi, c_lo) + _low_times(lo, c_hi)
+    return high & _M32, low & _M32
+
+
+def _low_times(a: int, b: int) -> int:
+    """a × b modulo 2**32, for a and b below 2**32."""
+    a1, a0, b1, b0 = a >> 16, a & _M16, b >> 16, b & _M16
+    return (a0 * b0 + (((a1 * b0 + a0 * b1) & _M16) << 16)) & _M32
+
+
+def splitmix_halves(hi: int, lo: int) -> tuple[int, int]:
+    """:func:`splitmix` of the 64-bit number ``hi * 2**32 + lo``, as its halves."""
+    lo += 0x7F4A7C15  # + _GOLDEN
+    hi = (hi + 0x9E3779B9 + (lo >> 32)) & _M32
+    lo &= _M32
+    lo ^= ((hi << 2) | (lo >> 30)) & _M32  # z ^= z >> 30
+    hi ^= hi >> 30
+    hi, lo = _times(hi, lo, 0xBF58476D, 0x1CE4E5B9)  # * _MIX1
+    lo ^= ((hi << 5) | (lo >> 27)) & _M32  # z ^= z >> 27
+    hi ^= hi >> 27
+    hi, lo = _times(hi, lo, 0x94D049BB, 0x133111EB)  # * _MIX2
+    lo ^= ((hi << 1) | (lo >> 31)) & _M32  # z ^= z >> 31
+    hi ^= hi >> 31
+    return hi, lo
+
+
+def uniform_halves(hi: int, lo: int, counter: int) -> float:
+    """:func:`uniform` of the stream whose key is ``hi * 2**32 + lo``."""
+    if 0 <= counter < 256:
+        z_hi, z_lo = splitmix_halves(hi ^ SALT_HI[counter], lo ^ SALT_LO[counter])
+    else:
+        salt = splitmix(counter)
+        z_hi, z_lo = splitmix_halves(hi ^ (salt >> 32), lo ^ (salt & _M32))
+    return (((z_hi << 21) | (z_lo >> 11)) + 0.5) * 2.0**-53  # ((z >> 11) + 0.5) * 2**-53
 
 
 def uniform(key: int, counter: int) -> float:
@@ -52,7 +106,7 @@ def uniform(key: int, counter: int) -> float:
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo")
 
 
 class Person:
@@ -60,10 +114,11 @@ class Person:
 
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
+        self.key_hi, self.key_lo = key >> 32, key & _M32  # (see splitmix_halves)
         self.start = self.state = 0
         self.t = self.entered = 0.0
         self.clocks = [0.0] * n_states
@@ -86,6 +141,9 @@ class Person:
         #: (its start + HealthPlan.treated_for; -inf: never treated)
         self.treated_until = -math.inf
         self.until = math.inf  # when the status changes of its own accord (out of the pathway)
+        #: per destination, the halves of the key of the stream its clocks are drawn from (-1: not
+        #: made yet; see CourseInPathway._clock): made once, not at every move into it
+        self.dest_keys = [-1] * (2 * n_states)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickle as the constructor's arguments and the slots' values: a replication's records
@@ -95,7 +153,7 @@ class Person:
 
     def draw(self) -> float:
         """The next uniform of the person's own stream (course._Course._draw)."""
-        u = uniform(self.key, self.counter)
+        u = uniform_halves(self.key_hi, self.key_lo, self.counter)
         self.counter += 1
         return u
 

@@ -13,6 +13,7 @@ the records, on the same numbers. Compiled with the engine (mypyc, ``setup.py``)
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,8 @@ from icssim.health.plan import TREATED, UNTREATED, WAITING, HealthPlan
 #: whether the engine may stop following a course out of the pathway once no return can come before
 #: the run ends (PathwayCourse.seek_return); False follows it move by move (the tests compare the two)
 BOUND = True
+#: the last plan a PathwayCourse was made for, and its Reach tables by set of rules (see _reaches)
+_REACH_TABLES: list[Any] = [None, {}]
 
 
 class PathwayCourse(CourseInPathway):
@@ -47,8 +50,11 @@ class PathwayCourse(CourseInPathway):
         #: [group][status][to]: the highest hazard of a move into ``to`` (from any state) in each status
         self.into_max: list[list[list[float]]] = plan.rates.max(axis=2).tolist() if plan.rates.size else []
         #: per set of rules (bits of plan.returns), where a course can go before it enters their
-        #: ``to`` states, and their ``from`` states (:meth:`_reaches`)
-        self.reach_tables: dict[int, tuple[Reach, Reach]] = {}
+        #: ``to`` states, and their ``from`` states (:meth:`_reaches`): shared by the replications of
+        #: one plan, as they depend on the plan only
+        if _REACH_TABLES[0] is not plan:
+            _REACH_TABLES[:] = [plan, {}]
+        self.reach_tables: dict[int, tuple[Reach, Reach]] = _REACH_TABLES[1]
 
     def seek_return(self, p: Person, rules: int, limit: float, leaving: bool) -> int:
         """``p`` is out of the pathway (since :meth:`park`): run their course, move by move,
@@ -223,8 +229,7 @@ class PathwayCourse(CourseInPathway):
         block, k = self._draws(cohort, number), number % BLOCK
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         group = cohort * self.n_levels + level
-        cum = self.start_cum[group]
-        start = min(sum(1 for c in cum if c <= block[1][k] * cum[-1]), len(cum) - 1)  # as begin
+        start = self._start_state(group, block[1][k])
         if origin[start]:
             return True
         clocks, most = block[3][k], self.into_max[group]

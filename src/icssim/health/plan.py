@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Final
 
 import numpy as np
 
@@ -23,7 +24,11 @@ from icssim.scenario.health import STATUSES, Health, HealthEvent, HealthReturn
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
 
-UNTREATED, WAITING, TREATED = range(len(STATUSES))
+#: the statuses' indices, in STATUSES' order (Final: the compiled engine reads them as constants)
+UNTREATED: Final = 0
+WAITING: Final = 1
+TREATED: Final = 2
+assert STATUSES[UNTREATED] == "untreated" and STATUSES[WAITING] == "waiting" and STATUSES[TREATED] == "treated"
 #: a lifetime follow-up ends at this age (the life table's last row is age 100)
 LIFETIME_AGE = 101.0
 DAYS_PER_YEAR = 365.25
