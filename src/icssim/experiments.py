@@ -26,6 +26,7 @@ from icssim.intervals import half_width, t_quantile
 from icssim.kpi_base import window_people
 from icssim.kpis import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
+from icssim.model.loop import cyclic_gc_paused
 from icssim.scenario import Scenario
 from icssim.units import in_days
 
@@ -89,14 +90,20 @@ def run_replication(scenario: Scenario, replication: int, seed: int | None = Non
     KPIs are then absent; every other KPI is the same, the follow-up's draws being each person's
     own): for callers that measure only the pathway, such as a calibration."""
     plan, health = _plans(scenario)
-    records = simulate(plan, replication, seed, record_visits=record_visits and keep_records, health=health)
-    if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
-        records.payers = tuple(svc.payer for svc in scenario.services.values())
-    if health is not None and follow_up:
-        records.health = follow_records(records, health, window_people(records))
-    kpis = compute_kpis(records, standards_of(scenario))
-    kpis["events"] = float(records.events)
-    return Replication(replication, kpis, records if keep_records else None, records.wall_seconds)
+    # The collector stays paused until the records not kept are freed (by reference counting): its
+    # first pass after the engine's pause would otherwise scan every object the run left alive
+    # (with a course of illness, tens of thousands: each person's course, their moves).
+    with cyclic_gc_paused():
+        records = simulate(plan, replication, seed, record_visits=record_visits and keep_records, health=health)
+        if health is not None or any("payer" in svc.model_fields_set for svc in scenario.services.values()):
+            records.payers = tuple(svc.payer for svc in scenario.services.values())
+        if health is not None and follow_up:
+            records.health = follow_records(records, health, window_people(records))
+        kpis = compute_kpis(records, standards_of(scenario))
+        kpis["events"] = float(records.events)
+        replication_run = Replication(replication, kpis, records if keep_records else None, records.wall_seconds)
+        del records
+    return replication_run
 
 
 _PLAN_CACHE: dict[int, tuple[Scenario, Any, HealthPlan | None]] = {}

@@ -159,6 +159,14 @@ class CourseInPathway:
         self._hazards(p)
         return p
 
+    def release(self) -> None:
+        """Drop the blocks of draws once the run is over (the engine's _release): tens of thousands
+        of lists that reference counting frees at once, where the cyclic collector would scan them."""
+        for blocks in self.blocks:
+            blocks.clear()
+        for light in self.light:
+            light.clear()
+
     def _start_state(self, group: int, u: float) -> int:
         """The state a person of ``group`` whose draw 0 is ``u`` starts in (course._Course._start_states)."""
         cum = self.start_cum[group]

@@ -137,6 +137,8 @@ class Simulation(Service):
         self.ts = []
         for step in self.steps:
             step.queue.clear()
+        if self.course is not None:
+            self.course.release()
 
     # ------------------------------------------------------------------ the calendar's API
     # calendar.py drives dated events through these, the attributes now, plan, open_days, open_until,
