@@ -224,30 +224,32 @@ class CourseInPathway:
 
     # ------------------------------------------------------------------ hazards and the next event
     def _hazards(self, p: Person) -> None:
-        """``p``'s hazards per year now, as (destination, hazard) pairs for the destinations they
-        can reach (death, index ``dead``, last), and which clock runs out first and when."""
+        """``p``'s hazards per year now: (destination, hazard) pairs for the living states they can
+        reach (the plan's own list, shared, unless the DUI effect scales it) and the hazard of death
+        (index ``dead``, checked last); and which clock runs out first and when."""
         state = p.state
         if state == self.dead:
-            p.hazards, p.fire, p.due = [], -1, math.inf
+            p.hazards, p.death, p.fire, p.due = [], 0.0, -1, math.inf
             return
         group = p.group
         moves = self.moves[group][p.status][state]
         if p.status == TREATED and p.multiplier != 1.0 and self.any_scaled[state]:
             scaled, m = self.scaled[state], p.multiplier
             moves = [(j, r * m if scaled[j] else r) for j, r in moves]
+        death = 0.0
         if self.life:
             life = self.life
             age_row = min(max(int(p.age + p.t), 0), len(life) - 1)  # ages are positive: int() floors
             death = life[age_row][1 if p.male else 0] * self.rr[group][state]
-            if death > 0:
-                moves = [*moves, (self.dead, death)]
-        p.hazards = moves
+        p.hazards, p.death = moves, death
         soonest, fire = math.inf, -1
         clocks = p.clocks
         for j, rate in moves:
             due = clocks[j] / rate
             if due < soonest:
                 soonest, fire = due, j
+        if death > 0 and clocks[self.dead] / death < soonest:
+            soonest, fire = clocks[self.dead] / death, self.dead
         t = p.t
         bp = min(math.floor(t + 1e-12) + 1.0, p.end)
         if self.tunnel_to[state] >= 0:
@@ -272,6 +274,9 @@ class CourseInPathway:
             clocks = p.clocks
             for j, rate in p.hazards:
                 clocks[j] = max(clocks[j] - rate * dt, 0.0)
+            if p.death > 0:
+                dead = self.dead
+                clocks[dead] = max(clocks[dead] - p.death * dt, 0.0)
             p.t = t
 
     def _enter(self, p: Person, dest: int) -> None:

@@ -106,7 +106,7 @@ def uniform(key: int, counter: int) -> float:
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death")
 
 
 class Person:
@@ -114,7 +114,7 @@ class Person:
 
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
@@ -127,7 +127,8 @@ class Person:
         self.male = False
         self.status = WAITING
         self.multiplier = 1.0  # the DUI effect on scaled treated hazards, set when treatment starts
-        self.hazards: list[tuple[int, float]] = []  # (destination, hazard per year), see PathwayCourse._hazards
+        self.hazards: list[tuple[int, float]] = []  # (living destination, hazard per year), see PathwayCourse._hazards
+        self.death = 0.0  # the hazard of death per year now (see PathwayCourse._hazards)
         self.fire = -1  # the destination whose clock runs out first (-1: a breakpoint comes first)
         self.due = math.inf
         self.seq = 0  # the engine's token for this person's pending health event
