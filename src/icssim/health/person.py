@@ -24,8 +24,8 @@ Times are years since the person asked for help, like the follow-up's. Compiled 
 from __future__ import annotations
 
 import math
-from typing import Final
 from itertools import accumulate
+from typing import Final
 
 import numpy as np
 
