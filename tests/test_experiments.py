@@ -138,3 +138,46 @@ def test_pairing_limit_is_the_floor_of_the_paired_standard_error():
         b = rng.uniform(0.1, 5) * a + rng.normal(scale=rng.uniform(0.1, 5), size=12)
         achieved = np.std(b - a, ddof=1) / np.hypot(np.std(a, ddof=1), np.std(b, ddof=1))
         assert _pairing_limit(a, b)["best_ratio"] <= achieved + 1e-12
+
+
+def test_a_replication_frees_the_records_it_does_not_keep_before_the_collector_resumes(monkeypatch):
+    """run_replication keeps the cyclic collector paused until the records it does not return are
+    freed by reference counting (so its next pass does not scan them), and leaves the collector
+    as it found it."""
+    import gc
+    import weakref
+    from pathlib import Path
+
+    import icssim.experiments as experiments
+    from icssim.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).parent / "sweep" / "mmc_small.yaml")
+    made = []
+    simulate = experiments.simulate
+
+    def simulate_and_watch(*args, **kwargs):
+        records = simulate(*args, **kwargs)
+        made.append(weakref.ref(records))
+        return records
+
+    alive_on_resume = []
+    enable = gc.enable
+
+    def enable_and_look():
+        alive_on_resume.append(made[-1]() is not None)
+        enable()
+
+    monkeypatch.setattr(experiments, "simulate", simulate_and_watch)
+    monkeypatch.setattr(gc, "enable", enable_and_look)
+    assert gc.isenabled()
+    dropped = experiments.run_replication(scenario, 0, keep_records=False)
+    kept = experiments.run_replication(scenario, 0, keep_records=True)
+    assert alive_on_resume == [False, True] and dropped.records is None and kept.records is made[-1]()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        experiments.run_replication(scenario, 0, keep_records=False)
+        assert not gc.isenabled()  # a collector the caller had switched off stays off
+    finally:
+        enable()
+    assert dropped.kpis == kept.kpis
