@@ -232,16 +232,20 @@ def test_splitmix_in_halves_is_splitmix_bit_for_bit():
         hi, lo = splitmix_halves(z >> 32, z & 0xFFFFFFFF)
         assert hi << 32 | lo == splitmix(z)
         for counter in (0, 1, 255, 256, 70000):
-            assert uniform_halves(z >> 32, z & 0xFFFFFFFF, counter) == uniform(z, counter)
+            expected = ((splitmix(z ^ splitmix(counter)) >> 11) + 0.5) * 2.0**-53  # splitmix64's uniform
+            assert uniform_halves(z >> 32, z & 0xFFFFFFFF, counter) == expected
     # a person's draws, and the clocks drawn again as they move, are those of their key
     person = Person(values[-1], 0, 30.0, 0.0, 3, 10.0)
-    assert [person.draw() for _ in range(300)] == [uniform(values[-1], c) for c in range(300)]
+    key = values[-1]
+    assert [person.draw() for _ in range(300)] == [((splitmix(key ^ splitmix(c)) >> 11) + 0.5) * 2.0**-53
+                                                   for c in range(300)]
     plan = compile_health(scenario_from_dict(_markov()))
     course = PathwayCourse(plan, 2026, 3, ["all"], [])
     p = course.begin(0, [0.0], 0.0)
     for dest in range(plan.n_states):
         for occurrence in range(1, 4):
-            again = -math.log(uniform(splitmix(p.key ^ splitmix(dest + 1)), occurrence))
+            stream = splitmix(p.key ^ splitmix(dest + 1))
+            again = -math.log(((splitmix(stream ^ splitmix(occurrence)) >> 11) + 0.5) * 2.0**-53)
             assert course._clock(p, dest) == again
 
 

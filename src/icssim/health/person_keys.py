@@ -99,8 +99,7 @@ def uniform_halves(hi: int, lo: int, counter: int) -> float:
 
 def uniform(key: int, counter: int) -> float:
     """The ``counter``-th uniform in (0, 1) of stream ``key`` (course.uniforms for one person)."""
-    z = splitmix(key ^ (SALTS[counter] if 0 <= counter < 256 else splitmix(counter)))
-    return ((z >> 11) + 0.5) * 2.0**-53
+    return uniform_halves(key >> 32, key & _M32, counter)
 
 
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
