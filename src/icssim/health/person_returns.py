@@ -200,7 +200,7 @@ class PathwayCourse(CourseInPathway):
 
     def _reaches(self, rules: int) -> tuple[Reach, Reach]:
         """Where a course can go before it enters one of the rules' ``to`` states, and before it
-        enters one of their ``from`` states (:class:`Reach`; made once per set of rules)."""
+        enters one of their ``from`` states (:class:`Reach`; made once per plan and set of rules)."""
         reaches = self.reach_tables.get(rules)
         if reaches is None:
             into, out = self._union(rules)
