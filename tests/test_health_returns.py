@@ -214,6 +214,34 @@ def test_courses_of_people_who_returned_come_back_from_worker_processes():
         assert type(y.course[some]) is type(x.course[some]) and y.course[some].log == x.course[some].log
 
 
+def test_the_courses_a_replication_followed_are_freed_before_the_collector_resumes():
+    """The engine's courses of leavers (thousands, with their logs) go with the records: none is
+    left for the cyclic collector to find, which would scan and free them in one long pass."""
+    import gc
+
+    from icssim.health.person_keys import Person
+
+    raw = _returning()
+    raw["scenario"]["horizon"] = "2 years"
+    scenario = scenario_from_dict(raw)
+    warm = run_replication(scenario, 0).records  # (imports and caches)
+    assert sum(course.returns for course in warm.course.values()) > 100  # people came back
+    del warm
+    gc.collect()
+    was_enabled, debug = gc.isenabled(), gc.get_debug()
+    gc.disable()
+    try:
+        run_replication(scenario, 1, keep_records=False)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = sum(isinstance(o, Person) for o in gc.garbage)
+    finally:
+        gc.set_debug(debug)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert left == 0
+
 @pytest.mark.parametrize(("change", "path", "words"), [
     ({"to": "sick"}, "health.returns.relapse.to", "'sick'"),
     ({"from": "unwell"}, "health.returns.relapse.from", "'unwell'"),

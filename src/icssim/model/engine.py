@@ -139,6 +139,9 @@ class Simulation(Service):
             step.queue.clear()
         if self.course is not None:
             self.course.release()
+            self.courses = {}  # (the records hold the courses; the follow-up frees them with the records)
+            self._numbers.clear()
+            self._rows.clear()
 
     # ------------------------------------------------------------------ the calendar's API
     # calendar.py drives dated events through these, the attributes now, plan, open_days, open_until,
