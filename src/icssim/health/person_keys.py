@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import math
 import zlib
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from icssim.health.plan import WAITING
+
+if TYPE_CHECKING:  # mypyc's native 64-bit integer (plain int in Python; mypy_extensions is not needed to run)
+    from mypy_extensions import i64
 
 _MASK: Final = (1 << 64) - 1
 _GOLDEN: Final = 0x9E3779B97F4A7C15
@@ -56,7 +59,7 @@ SALT_HI: Final[list[int]] = [salt >> 32 for salt in SALTS]
 SALT_LO: Final[list[int]] = [salt & _M32 for salt in SALTS]
 
 
-def _times(hi: int, lo: int, c_hi: int, c_lo: int) -> tuple[int, int]:
+def _times(hi: i64, lo: i64, c_hi: i64, c_lo: i64) -> tuple[i64, i64]:
     """(hi, lo) × (c_hi, c_lo) modulo 2**64, as halves."""
     l1, l0, c1, c0 = lo >> 16, lo & _M16, c_lo >> 16, c_lo & _M16
     middle = l1 * c0 + l0 * c1
@@ -65,13 +68,13 @@ def _times(hi: int, lo: int, c_hi: int, c_lo: int) -> tuple[int, int]:
     return high & _M32, low & _M32
 
 
-def _low_times(a: int, b: int) -> int:
+def _low_times(a: i64, b: i64) -> i64:
     """a × b modulo 2**32, for a and b below 2**32."""
     a1, a0, b1, b0 = a >> 16, a & _M16, b >> 16, b & _M16
     return (a0 * b0 + (((a1 * b0 + a0 * b1) & _M16) << 16)) & _M32
 
 
-def splitmix_halves(hi: int, lo: int) -> tuple[int, int]:
+def splitmix_halves(hi: i64, lo: i64) -> tuple[i64, i64]:
     """:func:`splitmix` of the 64-bit number ``hi * 2**32 + lo``, as its halves."""
     lo += 0x7F4A7C15  # + _GOLDEN
     hi = (hi + 0x9E3779B9 + (lo >> 32)) & _M32
@@ -87,14 +90,14 @@ def splitmix_halves(hi: int, lo: int) -> tuple[int, int]:
     return hi, lo
 
 
-def uniform_halves(hi: int, lo: int, counter: int) -> float:
+def uniform_halves(hi: i64, lo: i64, counter: int) -> float:
     """:func:`uniform` of the stream whose key is ``hi * 2**32 + lo``."""
     if 0 <= counter < 256:
         z_hi, z_lo = splitmix_halves(hi ^ SALT_HI[counter], lo ^ SALT_LO[counter])
     else:
         salt = splitmix(counter)
         z_hi, z_lo = splitmix_halves(hi ^ (salt >> 32), lo ^ (salt & _M32))
-    return (((z_hi << 21) | (z_lo >> 11)) + 0.5) * 2.0**-53  # ((z >> 11) + 0.5) * 2**-53
+    return (float((z_hi << 21) | (z_lo >> 11)) + 0.5) * 2.0**-53  # ((z >> 11) + 0.5) * 2**-53
 
 
 def uniform(key: int, counter: int) -> float:
