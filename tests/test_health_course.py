@@ -180,3 +180,13 @@ def test_a_lifetime_follow_up_ends_with_the_life_table():
     assert (np.isnan(out.died)).mean() == pytest.approx(alive_at_100, abs=0.02)
     expected_years = sum(math.exp(-table[60:60 + k, 0].sum()) for k in range(1, 42)) + 0.5
     assert out.life_years.mean() == pytest.approx(expected_years, rel=0.03)
+
+
+def test_the_status_constants_are_the_schema_s_statuses():
+    """The engine reads the statuses as constants (plan.py, Final); the rates are laid out in the
+    order of the scenario schema's STATUSES: the two must agree."""
+    from icssim.health.plan import TREATED, UNTREATED, WAITING
+    from icssim.scenario.health import STATUSES
+
+    assert [STATUSES[UNTREATED], STATUSES[WAITING], STATUSES[TREATED]] == ["untreated", "waiting", "treated"]
+    assert len(STATUSES) == 3

@@ -28,7 +28,6 @@ from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit
 UNTREATED: Final = 0
 WAITING: Final = 1
 TREATED: Final = 2
-assert STATUSES[UNTREATED] == "untreated" and STATUSES[WAITING] == "waiting" and STATUSES[TREATED] == "treated"
 #: a lifetime follow-up ends at this age (the life table's last row is age 100)
 LIFETIME_AGE = 101.0
 DAYS_PER_YEAR = 365.25
