@@ -49,9 +49,9 @@ SALTS: Final[list[int]] = [splitmix(c) for c in range(256)]
 
 # The engine's draws use splitmix on a 64-bit number held as two 32-bit halves, with products of
 # 16-bit pieces: every intermediate stays below 2**62, so the compiled engine (mypyc) works on
-# machine integers, where 64-bit Python integers would allocate an object per operation (a
-# draw cost about ten times as much). The results are splitmix's, bit for bit
-# (tests/test_health_engine.py).
+# machine integers (typed i64, which mypyc does not check for overflow: none can occur), where
+# 64-bit Python integers would allocate an object per operation (a draw cost about ten times as
+# much). The results are splitmix's, bit for bit (tests/test_health_engine.py).
 _M32: Final = 0xFFFFFFFF
 _M16: Final = 0xFFFF
 #: the salts' halves (see SALTS)
