@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"icssim: error: {exc}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as exc:
+            guard.mark_stopping()
             what = "terminated" if isinstance(exc, guard.Terminated) else "interrupted"
             print(f"icssim: {what}; nothing was written for the unfinished run", file=sys.stderr)
             return 143 if isinstance(exc, guard.Terminated) else 130
@@ -313,6 +314,8 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     """
     from icssim import experiments, preload
 
+    if isinstance(stopped_by, KeyboardInterrupt):
+        guard.mark_stopping()  # (the same Ctrl-C reaching this process again must not stop the keeping)
     preload.wait()  # before importing here: two threads importing could wait on each other
     from icssim import results
     from icssim.errors import RunawayPathway

@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,29 @@ REPORT_TO = "the icssim issue tracker (attach the traceback file and, if you can
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as Ctrl-C is: stop, keep what finished, write nothing half-done."""
+
+
+#: a stop signal this soon after the command began to stop is the same stop arriving again
+SAME_STOP_SECONDS = 1.0
+#: when the command began to stop (:func:`mark_stopping`), or None
+_stopping_since: list[float | None] = [None]
+
+
+def mark_stopping() -> None:
+    """The command is stopping (a Ctrl-C or SIGTERM was caught; what finished is being kept).
+
+    For :data:`SAME_STOP_SECONDS` a further stop signal is taken as the same one arriving again
+    and ignored: Ctrl-C from a terminal (or ``kill`` on the process group) reaches the workers
+    too, and their report of it can reach this process before the signal itself is handled here
+    (a signal that lands in an import is sent again 20 ms later: :func:`deferred_in_import`).
+    Raised while the finished replications were being kept, that repeat lost them. A stop signal
+    sent later than that stops the keeping at once, as a second Ctrl-C should."""
+    _stopping_since[0] = time.monotonic()
+
+
+def _repeats_the_stop() -> bool:
+    since = _stopping_since[0]
+    return since is not None and time.monotonic() - since < SAME_STOP_SECONDS
 
 
 @contextmanager
@@ -48,7 +72,7 @@ def terminate_as_interrupt() -> Iterator[None]:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
-        if not deferred_in_import(signum, frame):
+        if not _repeats_the_stop() and not deferred_in_import(signum, frame):
             raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, on_term)
@@ -61,12 +85,14 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
         if previous_int is signal.default_int_handler:
             signal.signal(signal.SIGINT, previous_int)
+        _stopping_since[0] = None
 
 
 def on_interrupt(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: KeyboardInterrupt, as Python's own handler raises it, except inside the import
-    machinery (see :func:`deferred_in_import`)."""
-    if not deferred_in_import(signum, frame):
+    machinery (see :func:`deferred_in_import`) and when it repeats a stop under way
+    (:func:`mark_stopping`)."""
+    if not _repeats_the_stop() and not deferred_in_import(signum, frame):
         raise KeyboardInterrupt
 
 
