@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from icssim import guard
 from icssim.cli import output_path, positive_number
 
 
@@ -44,6 +45,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                        args.quiet, command=command)
         meta = write_outputs(run, command)
     except KeyboardInterrupt:
+        guard.mark_stopping()  # (the same Ctrl-C arriving again must not cut this report or the store's closing)
         stored = run.store.count() if run is not None and run.store is not None else 0
         where = f" in {run.out}/" if run is not None else ""
         print(f"icssim: interrupted; {stored} simulations are saved{where}; run the same command again to resume",

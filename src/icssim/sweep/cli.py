@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from icssim import guard
 from icssim.cli import about, output_path, positive_number
 from icssim.errors import IcssimError
 from icssim.units import parse_span
@@ -91,6 +92,7 @@ def _command() -> str:
 
 
 def _interrupted(run) -> int:
+    guard.mark_stopping()  # (the same Ctrl-C arriving again must not cut this report or the store's closing)
     stored = len(run.done) if run is not None else 0
     where = f" in {run.out}/" if run is not None else ""
     total = f" of {run.total()}" if run is not None else ""
