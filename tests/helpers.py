@@ -54,12 +54,12 @@ def run_cli(args: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def read_until_progress(proc: subprocess.Popen, total: int, timeout: float) -> str:
-    """Read ``proc``'s stderr until its progress bar counts at least one finished replication
-    (``N/total``, or ``Nreplications [`` where precision sets no total, with N >= 1); return what
+def read_until_progress(proc: subprocess.Popen, total: int, timeout: float, at_least: int = 1) -> str:
+    """Read ``proc``'s stderr until its progress bar counts at least ``at_least`` finished
+    replications (``N/total``, or ``Nreplications [`` where precision sets no total); return what
     was read. Signal tests wait for this rather than sleeping a fixed time, which a loaded machine
     can outlast before the first replication ends. Fails the test after ``timeout`` seconds."""
-    finished = re.compile(rf"(?<![\d.])[1-9]\d*(?:/{total}\b|replications \[)")
+    counted = re.compile(rf"(?<![\d.])(\d+)(?:/{total}\b|replications \[)")
     seen: list[str] = []
     progress, stopped = threading.Event(), threading.Event()
 
@@ -69,7 +69,7 @@ def read_until_progress(proc: subprocess.Popen, total: int, timeout: float) -> s
             if not char:  # the command ended (or closed stderr) before any replication finished
                 break
             seen.append(char)
-            if char == "]" and finished.search("".join(seen[-200:])):
+            if char == "]" and any(int(n) >= at_least for n in counted.findall("".join(seen[-200:]))):
                 progress.set()
         stopped.set()
 

@@ -35,3 +35,39 @@ def test_compare_writes_both_runs_their_differences_and_a_report(tmp_path):
         assert report.count('src="data:image/png;base64,') == len(list((out / name / "plots").glob("*.png"))) == 3
     assert _png(written["1"]) == _png(out) and len(_png(out)) == 10
     assert (written["1"] / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+
+
+def test_ctrl_c_keeps_the_replications_finished_for_every_scenario(tmp_path):
+    """Ctrl-C during a long comparison (SIGINT to the whole process group, as a terminal sends it):
+    the command stops within seconds and keeps, as a comparison, the replications that finished
+    for both scenarios (they run replication by replication, so these are whole pairs)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import read_until_progress
+
+    base, variant = (_short(tmp_path, SCENARIOS / f"{name}.yaml") for name in ("ed_fragmented", "ed_integrated"))
+    out = tmp_path / "cmp"
+    proc = subprocess.Popen([sys.executable, "-m", "icssim", "compare", str(base), str(variant), "-n", "1000",
+                             "-w", "2", "--yes", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = read_until_progress(proc, total=2000, timeout=300, at_least=5)  # two whole pairs at least
+    assert proc.poll() is None, seen
+    os.killpg(proc.pid, signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, rest = proc.communicate(timeout=600)
+    assert time.perf_counter() - interrupted < 60, "Ctrl-C waited for the queued replications"
+    assert proc.returncode == 130, seen + rest
+    assert not out.exists()
+    kept = tmp_path / "cmp-interrupted"
+    first, second = (pd.read_csv(kept / name / "kpis_by_replication.csv") for name in ("ed_fragmented",
+                                                                                         "ed_integrated"))
+    pairs = list(first["replication"])
+    assert len(pairs) >= 2 and pairs == list(range(len(pairs))) == list(second["replication"])
+    differences = pd.read_csv(kept / "differences.csv")
+    assert set(differences["scenario"]) == {"ed_integrated"} and (kept / "report.html").exists()
+    assert f"kept {len(pairs)} finished replication(s) of each scenario" in rest

@@ -314,15 +314,12 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
     """
     from icssim import experiments, preload
 
-    if isinstance(stopped_by, KeyboardInterrupt):
-        guard.mark_stopping()  # (the same Ctrl-C reaching this process again must not stop the keeping)
+    how = _keeping(stopped_by, finished)
+    if how is None:
+        return
     preload.wait()  # before importing here: two threads importing could wait on each other
     from icssim import results
-    from icssim.errors import RunawayPathway
 
-    if not finished or (isinstance(stopped_by, IcssimError) and not isinstance(stopped_by, RunawayPathway)):
-        return  # nothing finished, or the input was refused (a mistyped --kpi): nothing worth keeping
-    how = "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
     seed = scenario.scenario.seed if args.seed is None else args.seed
     partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
     target = free_name(out.with_name(out.name + f"-{how}"))
@@ -335,6 +332,45 @@ def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path
             print("icssim: the finished replications could not be saved", file=sys.stderr)
             return
     print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
+
+
+def _keeping(stopped_by: BaseException, finished: list) -> str | None:
+    """How a command stopped, as its kept folder's suffix ('interrupted' or 'incomplete'), or None
+    when nothing is worth keeping: nothing finished, or the input was refused (a mistyped --kpi)."""
+    from icssim.errors import RunawayPathway
+
+    if isinstance(stopped_by, KeyboardInterrupt):
+        guard.mark_stopping()  # (the same Ctrl-C reaching this process again must not stop the keeping)
+    if not finished or (isinstance(stopped_by, IcssimError) and not isinstance(stopped_by, RunawayPathway)):
+        return None
+    return "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
+
+
+def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: list, out: Path, wall: float,
+                         stopped_by: BaseException) -> None:
+    """Keep the replications of a comparison that finished for every scenario before it stopped
+    (at least two, for a confidence interval), as a comparison folder named for how it stopped."""
+    from icssim import experiments
+
+    how = _keeping(stopped_by, finished)
+    if how is None:
+        return
+    from icssim import results
+
+    seed = scenarios[0].scenario.seed if args.seed is None else args.seed
+    partial = experiments.finished_comparison(scenarios, seed, finished, experiments.comparability(scenarios))
+    if partial is None:
+        print("icssim: fewer than two replications finished for every scenario; nothing kept", file=sys.stderr)
+        return
+    target = free_name(out.with_name(out.name + f"-{how}"))
+    try:
+        results.write_comparison(partial, target, force=False, wall_seconds=wall,
+                                 command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
+    except (KeyboardInterrupt, Exception):
+        print("icssim: the finished replications could not be saved", file=sys.stderr)
+        return
+    pairs = len(partial.results[0].replications)
+    print(f"icssim: kept {pairs} finished replication(s) of each scenario in {target}/", file=sys.stderr)
 
 
 def _save_bare_kpis(result, target: Path) -> Path | None:
@@ -381,9 +417,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"icssim: warning: {warning}", file=sys.stderr)
     check_size(args, scenarios, args.replications)
     started = time.perf_counter()
-    with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
-        comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick,
-                                         dask=args.dask)
+    finished: list = []
+    try:
+        with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
+            comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick,
+                                             dask=args.dask, done=finished)
+    except (KeyboardInterrupt, Exception) as exc:  # keep the finished pairs, then report what stopped it
+        _keep_finished_pairs(scenarios, args, finished, out, time.perf_counter() - started, exc)
+        raise
     wall = time.perf_counter() - started
     results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
                              workers=args.workers or experiments.default_workers())

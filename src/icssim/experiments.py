@@ -376,24 +376,41 @@ def _population(raw: dict) -> object:
 def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None = None,
             workers: int | None = None, keep_records: bool = True,
             progress: Progress | None = None, executor: Executor | None = None,
-            dask: str | None = None) -> Comparison:
+            dask: str | None = None, done: list[Replication] | None = None) -> Comparison:
     """Run every scenario with the same seed and replication numbers (common random numbers),
-    all on one executor (``executor``, else one made for ``workers`` or ``dask``)."""
+    all on one executor (``executor``, else one made for ``workers`` or ``dask``).
+
+    Replication 0 of every scenario runs first, then replication 1 of every scenario, and so on,
+    each one appended to ``done`` as it is ready: a caller that is interrupted holds complete
+    pairs (:func:`finished_comparison`)."""
     if len(scenarios) < 2:
         raise IcssimError("compare needs at least two scenarios")
     if replications < 2:
         raise IcssimError(f"--replications must be at least 2 to give a confidence interval, found {replications}")
     warnings = comparability(scenarios)
     seed = scenarios[0].scenario.seed if seed is None else seed
-    tasks = [(_token(s), r, seed, keep_records) for s in scenarios for r in range(replications)]
-    reps: list[Replication] = []
+    done = [] if done is None else done
+    first = len(done)
+    tasks = [(_token(s), r, seed, keep_records) for r in range(replications) for s in scenarios]
     with _executor(executor, scenarios, workers, dask, len(tasks)) as ex, \
             closing(ex.map_in_order(_run_installed, tasks)) as stream:   # one queue: no idle worker between scenarios
         for rep in stream:
-            reps.append(rep)
+            done.append(rep)
             if progress:
                 progress(1)
-    results = [RunResult(s, seed, reps[i * replications:(i + 1) * replications]) for i, s in enumerate(scenarios)]
+    comparison = finished_comparison(scenarios, seed, done[first:], warnings)
+    assert comparison is not None  # (every replication finished)
+    return comparison
+
+
+def finished_comparison(scenarios: list[Scenario], seed: int, done: list[Replication],
+                        warnings: list[str]) -> Comparison | None:
+    """The comparison of the replications in ``done`` (in :func:`compare`'s order) that finished
+    for every scenario, or None if fewer than two did (no confidence interval)."""
+    pairs = len(done) // len(scenarios)
+    if pairs < 2:
+        return None
+    results = [RunResult(s, seed, done[i:pairs * len(scenarios):len(scenarios)]) for i, s in enumerate(scenarios)]
     return Comparison(results, warnings)
 
 
