@@ -223,6 +223,28 @@ def test_a_job_runs_in_its_own_process_while_the_server_answers(client, workdir)
     assert not (workdir / "results" / "demo").exists()
 
 
+def test_a_cancelled_comparison_keeps_its_finished_pairs(client, workdir):
+    """Cancelled, a comparison keeps the replications finished for both scenarios, as
+    ``icssim compare`` does when interrupted (results/compare-...-interrupted/)."""
+    location = client.post("/compare", data={"a": "demo", "b": "demo_more", "replications": "200"},
+                           follow_redirects=False).headers["location"]
+    deadline = time.time() + 60
+    while client.get(location + "/status").json()["done"] < 6 and time.time() < deadline:
+        time.sleep(0.05)
+    assert client.post(location + "/cancel").status_code == 200
+    status = wait_for(client, location)
+    assert status["state"] == "cancelled" and status["done"] < 400
+    kept = int(status["message"].split("kept ")[1].split()[0])
+    assert status["folder"] == "compare-demo-vs-demo_more-interrupted" and kept >= 2, status["message"]
+    folder = workdir / "results" / status["folder"]
+    for name in ("demo", "demo_more"):
+        rows = (folder / name / "kpis_by_replication.csv").read_text().splitlines()
+        assert len(rows) == kept + 1
+    assert (folder / "differences.csv").is_file()
+    assert json.loads((folder / "metadata.json").read_text())["command"].endswith("# interrupted")
+    assert not (workdir / "results" / "compare-demo-vs-demo_more").exists()
+
+
 def test_compare_three_scenarios(client, workdir):
     (workdir / "scenarios" / "demo_less.yaml").write_text(
         "extends: demo.yaml\nscenario:\n  name: demo_less\nservices:\n  ed_team:\n    staff:\n"

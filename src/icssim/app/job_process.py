@@ -206,14 +206,41 @@ def _keep_finished(progress: Progress, scenario, finished: list, results_dir: Pa
     progress.set(folder=out.name)
 
 
+def _keep_finished_pairs(progress: Progress, scenarios: list, finished: list, folder: str, results_dir: Path,
+                         command: str, wall: float) -> None:
+    """The replications of a cancelled comparison that finished for every scenario (at least two),
+    written as ``icssim compare`` keeps them when interrupted: ``results/<folder>-interrupted/``."""
+    from icssim import experiments, results
+
+    partial = experiments.finished_comparison(scenarios, scenarios[0].scenario.seed, finished,
+                                              experiments.comparability(scenarios))
+    if partial is None:
+        return
+    out = free_name(inside(results_dir, folder + "-interrupted"))
+    results.write_comparison(partial, out, False, wall, command + "  # interrupted")
+    pairs = len(partial.results[0].replications)
+    progress.cancel_message = (f"cancelled: kept {pairs} finished replication(s) of each scenario in "
+                               f"results/{out.name}/ (as the command line does)")
+    progress.set(folder=out.name)
+
+
 def compare_job(progress: Progress, scenarios: list, replications: int, folder: str, command: str,
              workers: int | None, results_dir: Path) -> None:
-    """``icssim compare``: the runs on common random numbers, then ``results/compare-.../``."""
+    """``icssim compare``: the runs on common random numbers, then ``results/compare-.../``;
+    cancelled, the replications finished for every scenario go to ``results/compare-...-interrupted/``
+    as the command line keeps them."""
     from icssim import experiments, results
 
     started = time.perf_counter()
-    with progress.simulating():
-        comparison = experiments.compare(scenarios, replications, workers=workers, progress=progress.tick)
+    finished: list = []
+    try:
+        with progress.simulating():
+            comparison = experiments.compare(scenarios, replications, workers=workers, progress=progress.tick,
+                                             done=finished)
+    except (Cancelled, KeyboardInterrupt):
+        _keep_finished_pairs(progress, scenarios, finished, folder, results_dir, command,
+                             time.perf_counter() - started)
+        raise
     progress.set(message="writing the results and the report")
     out = free_name(inside(results_dir, folder))
     progress.set(folder=out.name)
