@@ -316,6 +316,36 @@ def test_references_beside_a_cut_value_keep_their_checks(tmp_path, capsys):
         assert fragment in err, err
 
 
+ILL_AND_WELL = """\
+health:
+  discount: {costs: 0.035}
+  start: {ill: 1.0}
+  states:
+    ill: {utility: 0.6}
+    well: {utility: 0.9, remission: true}
+  transitions:
+    - {from: ill, to: well, rate: 0.1 per year}
+    - {from: well, to: ill, rate: 0.2 per year}
+"""
+
+
+def test_a_cut_transition_leaves_the_course_s_states_unjudged(tmp_path, capsys):
+    """A transition with a bad rate is cut before the cross-checks run; the health states it joined
+    are then not said to be unreachable or never left (that would be the cut's doing). A state
+    that is truly unreachable is still named beside a mistake elsewhere in the block."""
+    path = _write(tmp_path, "cut", VALID + ILL_AND_WELL.replace("rate: 0.1 per year", "rate: -0.1 per year"))
+    assert main(["validate", str(path)]) == 2
+    problems = capsys.readouterr().err.splitlines()[1:]
+    assert len(problems) == 1 and "health.transitions.0.rate: hazard 'untreated' must not be negative" in problems[0]
+    both = ILL_AND_WELL.replace("0.035", "0.35").replace("  transitions:\n",
+                                                         "    lost: {utility: 0.5, absorbing: true}\n  transitions:\n")
+    path = _write(tmp_path, "two", VALID + both)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "health.discount.costs: expected a number at most 0.2" in err
+    assert "health.states.lost: no one can reach this state" in err
+
+
 @pytest.mark.parametrize("unit, hint", [("hrs", "write 'hours'"), ("weeeks", "did you mean 'weeks'?"),
                                         ("years", "not a unit of the clock")])
 def test_time_unit_hint(unit, hint, tmp_path, capsys):

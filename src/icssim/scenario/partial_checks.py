@@ -6,8 +6,9 @@ default, an entry that cannot be mended goes whole) until the copy validates, an
 on the copy. Findings the cuts could have caused are dropped: those at, inside or directly above a
 cut key, and a name "not defined" because its entry was cut. When a whole named entry was cut (a
 step, a service, a staff role), only the reference findings are kept, since where patients can go
-and how big the run is depend on what was cut. A file whose mistakes cannot be cut out (a required
-key of the ``scenario`` block) gets its schema problems only.
+and how big the run is depend on what was cut; so too for the findings on a structure built from
+several parts of the file (:data:`WHOLES`) when one of those parts was cut. A file whose mistakes
+cannot be cut out (a required key of the ``scenario`` block) gets its schema problems only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ from icssim.scenario.yaml_reader import KeyPath, Provenance
 MAX_ROUNDS = 8
 
 _NOT_DEFINED = re.compile(r"'([^']*)' is not defined")
+
+#: findings on a structure as a whole (their key path starts with the key), and the parts of the
+#: file it is built from: after a cut in one of those parts such a finding may be the cut's doing
+#: (a health state "no one can reach" because the transition into it had a bad rate and was cut),
+#: so it waits until the part is mended and the file is checked again
+WHOLES: dict[KeyPath, tuple[KeyPath, ...]] = {
+    ("health", "states"): (("health", "transitions"), ("health", "start"), ("health", "states"),
+                           ("health", "on_admission")),
+}
 
 
 def findings_despite(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Finding]:
@@ -91,8 +101,16 @@ def _kept(findings: list[Finding], cuts: list[tuple[KeyPath, bool]]) -> list[Fin
         named = _NOT_DEFINED.search(message)
         if (named and named.group(1) in entries) or (entries and not named):
             continue
+        if not named and _on_a_cut_whole(tuple(path), cuts):
+            continue
         kept.append((path, message))
     return kept
+
+
+def _on_a_cut_whole(path: KeyPath, cuts: list[tuple[KeyPath, bool]]) -> bool:
+    """Whether ``path`` is a finding on one of :data:`WHOLES` that lost a part to a cut."""
+    return any(path[:len(whole)] == whole and any(cut[:len(part)] == part for cut, _ in cuts for part in parts)
+               for whole, parts in WHOLES.items())
 
 
 def _related(path: KeyPath, cut: KeyPath) -> bool:
