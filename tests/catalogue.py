@@ -273,6 +273,69 @@ ENDLESS = [
          command=("run", "{file}", "--out", "{dir}/out", "-n", "50", "-w", "2")),
 ]
 
+#: VALID with a course of illness: ill, and in remission at a hazard that treatment raises
+HEALTHY = VALID + """\
+health:
+  follow_up: 5 years
+  start: {ill: 1.0}
+  states:
+    ill: {utility: 0.6}
+    well: {utility: 0.9, remission: true}
+  transitions:
+    - {from: ill, to: well, rate: {untreated: 0.1 per year, treated: 0.5 per year}}
+    - {from: well, to: ill, rate: 0.2 per year}
+"""
+
+
+def health(old: str, new: str) -> str:
+    return edit(old, new, HEALTHY)
+
+
+def psa_file(parameter: str, samples: int = 4) -> dict[str, str]:
+    return {"psa.yaml": f"sweep: {{name: p, replications: 1}}\nbase: fuzz.yaml\ndesign: psa\nsamples: {samples}\n"
+                        f"parameters:\n  {parameter}\n"}
+
+
+PSA = ("psa", "{dir}/psa.yaml", "--out", "{dir}/out", "-q")
+BETA = "health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05}"
+
+HEALTH = [
+    Case("health-hazard-negative", "course of illness", "a negative hazard (and nothing else said of it)",
+         health("untreated: 0.1 per year", "untreated: -0.1 per year"),
+         (":38: health.transitions.0.rate: hazard 'untreated' must not be negative, found -0.1 per year",)),
+    Case("health-hazard-per-day", "course of illness", "hazards that would end a state within a day",
+         health("rate: 0.2 per year", "rate: 2 per day"),
+         ("health.states.well: the hazards out of this state while untreated add up to 2 per day",
+          "expected at most 1 per day (is a rate per year written per day?)")),
+    Case("health-utility-high", "course of illness", "a utility above 1", health("utility: 0.9", "utility: 1.4"),
+         (":36: health.states.well.utility: expected a number at most 1, found 1.4",)),
+    Case("health-utility-low", "course of illness", "a utility below -0.6", health("utility: 0.6", "utility: -0.7"),
+         ("health.states.ill.utility: expected a number at least -0.6, found -0.7",)),
+    Case("health-unreachable", "course of illness", "a state no one can reach",
+         health("    well: {utility: 0.9, remission: true}\n",
+                "    well: {utility: 0.9, remission: true}\n    severe: {utility: 0.4, absorbing: true}\n"),
+         ("health.states.severe: no one can reach this state",)),
+    Case("health-absorbing", "course of illness", "a state no one leaves, not declared absorbing",
+         health("    - {from: well, to: ill, rate: 0.2 per year}\n", ""),
+         ("health.states.well: no transition leaves this state, so people would stay in it for ever",
+          "or 'absorbing: true' if that is intended")),
+    Case("health-discount", "course of illness", "a discount rate of 35% a year",
+         health("  follow_up: 5 years\n", "  follow_up: 5 years\n  discount: {costs: 0.35}\n"),
+         ("health.discount.costs: expected a number at most 0.2, found 0.35",)),
+    Case("health-unknown-state", "course of illness", "a transition into a state not declared",
+         health("to: well, rate: {", "to: wel, rate: {"),
+         ("health.transitions.0.to: health state 'wel' is not defined; did you mean 'well'?",)),
+    Case("psa-beta-mean", "course of illness", "a PSA beta distribution with mean 1.2", HEALTHY,
+         ("parameters.health.states.ill.utility", "mean between 0 and 1"),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 1.2, sd: 0.1}")),
+    Case("psa-gamma-sd", "course of illness", "a PSA gamma distribution without its sd", HEALTHY,
+         ("needs 'mean' and 'sd'",),
+         command=PSA, files=psa_file("services.team.staff.clinician.cost_per_hour: {dist: gamma, mean: 60}")),
+    Case("psa-over-budget", "course of illness", "a PSA of 100,000 draws, over the time budget, without --yes",
+         HEALTHY, ("is more than the time budget", "Pass --yes to run it anyway", "nothing was written"),
+         command=(*PSA, "--budget", "1 minute"), files=psa_file(BETA, samples=100_000)),
+]
+
 COMMAND_LINE = [
     Case("seed-minus-1", "command line", "--seed -1", VALID,
          ("argument --seed: expected a whole number from 0 to 9223372036854775807, found -1",),
@@ -338,7 +401,7 @@ OUTPUTS = [
                               "parameters:\n  services.team.staff.clinician.wte: {values: [2, 3]}\n"}),
 ]
 
-CASES: list[Case] = [*_existing(), *NAMES, *FILES, *SIZE, *DATES, *DISTRIBUTIONS, *NUMBERS, *ENDLESS,
+CASES: list[Case] = [*_existing(), *NAMES, *FILES, *SIZE, *DATES, *DISTRIBUTIONS, *NUMBERS, *ENDLESS, *HEALTH,
                      *COMMAND_LINE, *OUTPUTS]
 
 

@@ -129,6 +129,36 @@ def test_a_design_over_budget_is_refused_without_a_terminal(make_sweep, tmp_path
                  "-q"]) == 0
 
 
+def test_a_design_far_over_budget_is_refused_before_its_points_are_validated(make_sweep, tmp_path, monkeypatch):
+    """Validating takes milliseconds a point (minutes for a PSA of 100,000 draws), so a design the
+    rough estimate puts more than RoughSize.MARGIN times over the budget is refused first; one
+    nearer the budget is left to the pilot run's estimate, and --yes or a finished sweep skip it."""
+    from icssim.sweep import runner
+
+    validated = []
+    real = runner.validate_points
+    monkeypatch.setattr(runner, "validate_points", lambda sweep, points: validated.append(len(points)) or
+                        real(sweep, points))
+    path = make_sweep(GRID)   # 2 points x 2 replications of mmc_small: 300 hours at 9 arrivals an hour
+    patients = 4 * 300 * 9
+    seconds = patients / runner.PATIENTS_PER_SECOND / 2
+    out = tmp_path / "out"
+    far = runner.RoughSize(2, None, seconds / (runner.RoughSize.MARGIN * 1.1), yes=False)
+    with pytest.raises(IcssimError, match=r"\(a first estimate, at 40,000 patients a second a worker\).*--yes"):
+        prepare(path, out, size_check=far)
+    assert validated == [] and not out.exists()
+    near = runner.RoughSize(2, None, seconds / (runner.RoughSize.MARGIN * 0.9), yes=False)
+    assert prepare(path, out, size_check=near).points and validated == [2] and not near.confirmed
+    said_yes = runner.RoughSize(2, None, 1e-9, yes=True)
+    prepare(path, out, size_check=said_yes)
+    assert said_yes.confirmed
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    finished = runner.RoughSize(2, None, 1e-9, yes=False)   # nothing left to run: nothing to refuse
+    assert prepare(path, out, size_check=finished).done
+    dask = runner.RoughSize(2, "local", 1e-9, yes=False)   # a cluster's size is known only once it is up
+    prepare(path, tmp_path / "other", size_check=dask)
+
+
 class CountingExecutor:
     """An in-process executor that records every task it is asked to run and how many it ran."""
 

@@ -107,12 +107,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     run = None
     try:
-        run = runner.prepare(args.file, args.out, args.restart)
+        budget = _budget_seconds(args.budget)
+        rough = runner.RoughSize(args.workers, args.dask, budget, args.yes)
+        run = runner.prepare(args.file, args.out, args.restart, size_check=rough)
         psa = run.sweep.spec.design in ("psa", "sobol")
         if getattr(args, "psa", False) and not psa:
             raise IcssimError(f"{args.file}: 'icssim psa' needs a sweep file with 'design: psa' (or 'sobol') and "
                               f"parameters with distributions, found 'design: {run.sweep.spec.design}'")
-        runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
+        runner.execute(run, args.workers, args.dask, args.restart, rough.confirmed, budget,
                        args.quiet, command=_command(), check=_measures_health(args.file) if psa else None)
         meta = outputs.write_outputs(run, _command())
         answer = write_psa(run) if psa else None
@@ -159,7 +161,9 @@ def cmd_optimise(args: argparse.Namespace) -> int:
 
     run = None
     try:
-        run = runner.prepare(args.file, args.out, args.restart)
+        budget = _budget_seconds(args.budget)
+        rough = runner.RoughSize(args.workers, args.dask, budget, args.yes)
+        run = runner.prepare(args.file, args.out, args.restart, size_check=rough)
         spec = run.sweep.spec.optimise
         texts = args.target or spec.target
         minimise = args.minimise or spec.minimise
@@ -175,7 +179,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
                 raise IcssimError(f"--max-replications ({args.max_replications}) is below the sweep's "
                                   f"replications ({reps})")
             more = optimise.refinement(targets, minimise, args.max_replications, max(reps, 2))
-        runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
+        runner.execute(run, args.workers, args.dask, args.restart, rough.confirmed, budget,
                        args.quiet, command=_command(), more=more,
                        check=lambda names: optimise.check_names(run, targets, minimise, names))
         optimise.check_names(run, targets, minimise, _kpi_names(run))

@@ -28,10 +28,12 @@ from tqdm import tqdm
 from icssim import __version__
 from icssim.errors import IcssimError
 from icssim.estimate import format_duration, go_on_or_refuse
+from icssim.executor_base import default_workers
 from icssim.executors import Executor
 from icssim.output_folder import inside, result_kind
 from icssim.scenario import provenance
-from icssim.sweep.design import Point, build_points
+from icssim.scenario.size_checks import PATIENTS_PER_SECOND
+from icssim.sweep.design import Point, design_points, validate_points
 from icssim.sweep.executors import SweepExecutor, Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
 from icssim.sqlite_store import read_meta
@@ -126,10 +128,22 @@ def fingerprint(sweep: Sweep) -> dict[str, Any]:
     return out
 
 
-def prepare(path: str | Path, out: Path | None = None, restart: bool = False) -> SweepRun:
-    """Load and validate the sweep; check (without changing) its output folder."""
+def prepare(path: str | Path, out: Path | None = None, restart: bool = False,
+            size_check: Callable[[SweepRun], None] | None = None) -> SweepRun:
+    """Load and validate the sweep; check (without changing) its output folder. ``size_check``
+    (e.g. :class:`RoughSize`) sees the run before its points are validated, which takes minutes
+    for a design of 100,000 points."""
     sweep = load_sweep(path)
-    points = build_points(sweep)
+    points = design_points(sweep)
+    run = _with_folder(sweep, points, out, restart)
+    if size_check is not None:
+        size_check(run)
+    validate_points(sweep, points)
+    return run
+
+
+def _with_folder(sweep: Sweep, points: list[Point], out: Path | None, restart: bool) -> SweepRun:
+    """The run of ``points`` into ``out`` (checked, not changed), with the runs already stored there."""
     out = Path(out) if out is not None else inside(Path("results"), sweep.name)
     if out.name in ("", ".", ".."):
         raise IcssimError(f"{out} does not name a sweep's output folder: give --out a folder name")
@@ -350,17 +364,58 @@ def _stored_seconds_per_patient(run: SweepRun) -> float | None:
 
 def _confirm(run: SweepRun, todo: list[tuple[int, int]], spp: float, executor, budget: float | None,
              yes: bool, log: Log) -> None:
-    by_index = {p.index: p for p in run.points}
-    seconds = sum(by_index[i].expected_patients for i, _ in todo) * spp / max(executor.workers, 1)
+    seconds = _patients(run, todo) * spp / max(executor.workers, 1)
     where = f"{executor.workers} {executor.name} worker{'s' if executor.workers != 1 else ''}"
-    message = (f"{len(todo):,} run(s) to do ({len(run.points):,} points x {run.replications} replications, "
-               f"{len(run.done):,} already stored) on {where}: about {format_duration(seconds)}")
+    message = f"{_to_do(run, todo)} on {where}: about {format_duration(seconds)}"
     log(message)
     if budget is None or seconds <= budget or yes:
         return
+    _over_budget(message, seconds, budget, logged=True)
+
+
+def _patients(run: SweepRun, todo: list[tuple[int, int]]) -> float:
+    by_index = {p.index: p for p in run.points}
+    return sum(by_index[i].expected_patients for i, _ in todo)
+
+
+def _to_do(run: SweepRun, todo: list[tuple[int, int]]) -> str:
+    return (f"{len(todo):,} run(s) to do ({len(run.points):,} points x {run.replications} replications, "
+            f"{len(run.done):,} already stored)")
+
+
+def _over_budget(message: str, seconds: float, budget: float, logged: bool) -> None:
+    """Ask (at a terminal) or refuse: the estimate is over the budget. ``logged``: ``message`` was printed."""
     over = f"the estimate ({format_duration(seconds)}) is more than the time budget ({format_duration(budget)})"
-    go_on_or_refuse(f"{over}. Run it?", f"{message}; {over}. Pass --yes to run it anyway, --budget to allow "
-                    "more time, or make the design smaller (nothing was written)")
+    go_on_or_refuse(f"{over if logged else message + '; ' + over}. Run it?", f"{message}; {over}. Pass --yes to "
+                    "run it anyway, --budget to allow more time, or make the design smaller (nothing was written)")
+
+
+class RoughSize:
+    """A first look at a sweep's size, before its points are validated (:func:`prepare`): validating
+    takes a few milliseconds a point, so a PSA of 100,000 draws would keep the user waiting minutes
+    only to hear, after a pilot run, that it is too big. The estimate here is rough (each point's
+    base scenario's expected patients at :data:`PATIENTS_PER_SECOND` a worker), so it refuses (or
+    asks) only a design more than :attr:`MARGIN` times over the budget; nearer it, the pilot run's
+    estimate decides (:func:`execute`). ``confirmed`` says whether to run without asking again."""
+
+    #: how far over the budget the rough estimate must be to refuse before validating
+    MARGIN = 3.0
+
+    def __init__(self, workers: int | None, dask: str | None, budget: float | None, yes: bool) -> None:
+        self.workers = None if dask else (workers or default_workers())  # a Dask cluster's size is not known yet
+        self.budget, self.confirmed = budget, yes
+
+    def __call__(self, run: SweepRun) -> None:
+        if self.confirmed or self.budget is None or self.workers is None:
+            return
+        todo = missing(run)
+        seconds = _patients(run, todo) / PATIENTS_PER_SECOND / min(self.workers, max(len(todo), 1))
+        if seconds <= self.MARGIN * self.budget:
+            return
+        where = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
+        _over_budget(f"{_to_do(run, todo)} on {where}: about {format_duration(seconds)} (a first estimate, at "
+                     f"{PATIENTS_PER_SECOND:,} patients a second a worker)", seconds, self.budget, logged=False)
+        self.confirmed = True
 
 
 def _clear(out: Path) -> None:
