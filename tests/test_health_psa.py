@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from icssim.health.psa import acceptability, draw_table, evpi, incremental, variance_shares
+from icssim.health.psa import acceptability, draw_table, evpi, incremental, people_affected, variance_shares
 from icssim.scenario.initial_state import anchored_raw
 from icssim.sweep.draws import frozen, in_base_form, psa_values
 from icssim.sweep.spec import Parameter
@@ -95,7 +95,7 @@ def test_icssim_psa_writes_the_decision(tiny_psa):
     assert len(table) == 6 and set(table["strategy"]) == {"fragmented", "integrated"}
     assert table.groupby("draw")["health.states.ill_moderate.utility"].nunique().max() == 1
     assert table["health.transitions.2.rate.treated"].str.endswith(" per month").all()
-    assert set(pd.read_csv(out / "evppi.csv").columns) == {"group", "wtp", "evppi_per_person"}
+    assert set(pd.read_csv(out / "evppi.csv").columns) == {"group", "wtp", "evppi_per_person", "evppi_population"}
     ceac = pd.read_csv(out / "ceac.csv")
     assert np.allclose(ceac.groupby("wtp")["probability_best"].sum(), 1.0)
     # the answer's ICER is the ratio of the mean differences over the draws in psa.csv
@@ -106,6 +106,65 @@ def test_icssim_psa_writes_the_decision(tiny_psa):
     assert (row["strategy"], row["baseline"], row["draws"]) == ("integrated", "fragmented", 3)
     assert row["delta_cost"] == pytest.approx(d_cost) and row["delta_qalys"] == pytest.approx(d_qalys)
     assert row["icer"] == pytest.approx(d_cost / d_qalys)
+
+
+def test_people_affected_is_the_discounted_annuity_of_the_yearly_help_seekers():
+    # each year's help-seekers discounted to today, the first year's undiscounted: the annuity-due
+    r, n = 0.035, 10
+    assert people_affected(1_000, n, r) == pytest.approx(1_000 * (1 - (1 + r) ** -n) / (1 - 1 / (1 + r)))
+    assert people_affected(250, 4, 0.0) == pytest.approx(1_000)
+    assert people_affected(1_000, 1, 0.2) == pytest.approx(1_000)
+
+
+def test_a_psa_gives_the_population_evpi_of_the_baseline_s_help_seekers(tiny_psa):
+    """Without 'population' in the PSA file, the decision concerns the baseline scenario's
+    help-seekers a year (its cohorts' rates per 100,000 times its population) for 10 years,
+    discounted at its cost discount rate; every population figure is the per-person one times that."""
+    from icssim.scenario import load_scenario
+
+    out = tiny_psa.out
+    base = load_scenario(ROOT / "scenarios" / "ed_fragmented.yaml")
+    per_year = sum(c.rate_per_100k_per_year for c in base.cohorts.values()) * base.scenario.population / 1e5
+    who = json.loads((out / "psa.json").read_text())["population"]
+    assert who["people_per_year"] == pytest.approx(per_year) and who["years"] == 10
+    assert who["discount_rate"] == base.health.discount.costs
+    assert who["people"] == pytest.approx(people_affected(per_year, 10, base.health.discount.costs))
+    value = pd.read_csv(out / "evpi.csv")
+    assert np.allclose(value["evpi_population"], value["evpi_per_person"] * who["people"])
+    assert "evppi_population" in pd.read_csv(out / "evppi.csv")   # (empty: 3 draws are too few to regress on)
+    said = [line for line in tiny_psa.printed if "EVPI £" in line]
+    assert said and all(f"for {per_year:,.0f} people a year over 10 years" in line for line in said), said
+
+
+def test_a_psa_report_answers_the_decision_first(tiny_psa):
+    """The report of a PSA folder opens with the decision (mean differences, ICER, the chance the
+    best strategy is best, EVPI per person and for the population, EVPPI by parameter), then the
+    PSA's plots with their captions; not a sweep's ranges or its cost-against-wait frontier."""
+    html = (tiny_psa.out / "report.html").read_text()
+    answer = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert "<h2>What the PSA says</h2>" in answer and "integrated</strong> against fragmented costs" in answer
+    assert "QALYs per help-seeker on average" in answer and "of the draws" in answer
+    assert "for the people the decision affects" in answer and "Population figures are for" in answer
+    assert "Too few draws to estimate what learning each parameter would be worth" in answer
+    assert "The range of each measure" not in html and "Cost against wait" not in html
+    plots = html.split('<section id="plots">')[1].split("</section>")[0]
+    assert plots.index("Cost-effectiveness plane") < plots.index("acceptability curve") < plots.index(
+        "Expected value of perfect information")
+    assert "<h2>Each draw</h2>" in html
+
+
+def test_population_is_for_a_psa_and_is_checked(tmp_path):
+    from icssim.sweep.spec import SweepSpec
+
+    base = {"sweep": {"name": "p"}, "base": "b.yaml"}
+    with pytest.raises(ValidationError, match="'population' .* is for a probabilistic sensitivity analysis"):
+        SweepSpec(**base, population={"years": 5}, parameters={"a.b": {"values": [1, 2]}})
+    psa = {**base, "design": "psa", "samples": 4, "parameters": {"a.b": {"dist": "beta", "mean": 0.5, "sd": 0.1}}}
+    with pytest.raises(ValidationError, match="years"):
+        SweepSpec(**psa, population={"years": 0})
+    with pytest.raises(ValidationError, match="people_per_year"):
+        SweepSpec(**psa, population={"people_per_year": -5})
+    assert SweepSpec(**psa, population={"people_per_year": 300}).population.years == 10
 
 
 def test_a_psas_strategies_share_each_draws_seed_and_the_draws_differ(tiny_psa):

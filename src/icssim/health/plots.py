@@ -87,8 +87,10 @@ def acceptability_curve(ceac: pd.DataFrame, thresholds: Sequence[float]) -> plt.
     return fig
 
 
-def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float]) -> plt.Figure:
-    """Expected value of perfect information per help-seeker, by willingness to pay."""
+def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float], population: dict | None = None) -> plt.Figure:
+    """Expected value of perfect information per help-seeker, by willingness to pay; with
+    ``population`` (:func:`icssim.health.psa_outputs.population`), the population's on the right
+    axis (the same curve: the per-person EVPI times the people the decision affects)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     ax.plot(value["wtp"], value["evpi_per_person"], color=PALETTE[0], linewidth=1.5)
     for threshold in thresholds:
@@ -97,6 +99,13 @@ def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float]) -> plt.Figure:
           "EVPI per help-seeker (£)")
     ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
     ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
+    if population:
+        people = population["people"]
+        right = ax.secondary_yaxis("right", functions=(lambda v: np.multiply(v, people / 1e6),
+                                                       lambda v: np.multiply(v, 1e6 / people)))
+        right.set_ylabel(f"Population EVPI (£ million)\n{population['people_per_year']:,.0f} help-seekers a year "
+                         f"for {population['years']} years, discounted", fontsize=9)
+        right.yaxis.set_major_formatter(lambda v, _: f"£{v:,.1f}m" if abs(v) < 10 else f"£{v:,.0f}m")
     fig.tight_layout()
     return fig
 

@@ -64,6 +64,14 @@ def evpi(table: pd.DataFrame, wtp_grid: Sequence[float] = WTP_GRID) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
+def people_affected(people_per_year: float, years: int, rate: float) -> float:
+    """How many people a decision that stands ``years`` concerns, each year's help-seekers discounted
+    to today at ``rate`` (those of year t by (1 + rate)^-t, t = 0 … years − 1): what the per-person
+    EVPI is multiplied by for the population EVPI (Claxton and Posnett 1996; Briggs, Claxton and
+    Sculpher 2006, ch. 7)."""
+    return people_per_year * sum((1.0 + rate) ** -t for t in range(years))
+
+
 def _basis(x: np.ndarray) -> np.ndarray:
     """A cubic polynomial basis in each column of ``x`` (standardised), with pairwise products:
     flexible enough for a smooth net-benefit surface over one or two parameters."""
@@ -149,5 +157,7 @@ def headline(ceac: pd.DataFrame, value: pd.DataFrame, thresholds: Sequence[float
             continue
         out.append({"wtp": wtp, "best": str(here.loc[here["on_frontier"], "strategy"].iloc[0]),
                     "probability_best": {str(r.strategy): r.probability_best for r in here.itertuples()},
-                    "evpi_per_person": float(value.loc[value["wtp"] == wtp, "evpi_per_person"].iloc[0])})
+                    "evpi_per_person": float(value.loc[value["wtp"] == wtp, "evpi_per_person"].iloc[0]),
+                    **({"evpi_population": float(value.loc[value["wtp"] == wtp, "evpi_population"].iloc[0])}
+                       if "evpi_population" in value else {})})
     return out

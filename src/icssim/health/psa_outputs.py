@@ -13,9 +13,11 @@ import pandas as pd
 from icssim.health.economics import QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
 from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline, incremental, mean_incremental,
-                                variance_shares)
+                                people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
+from icssim.report.numbers import money
+from icssim.report.psa import share
 from icssim.sweep.tables import atomic_text
 from icssim.tables import write_csv
 
@@ -47,6 +49,27 @@ def evppi_groups(sweep) -> dict[str, list[str]]:
     return groups
 
 
+def population(sweep) -> dict[str, Any]:
+    """Who the decision affects (the sweep's ``population``, or the baseline scenario's help-seekers
+    a year, in all its areas, for 10 years), discounted at the baseline's cost discount rate: the factor that turns a
+    per-person EVPI into the population's (:func:`~icssim.health.psa.people_affected`)."""
+    from icssim.scenario.findings import cohort_rate
+    from icssim.units import years_per_unit
+
+    spec = sweep.spec.population
+    base = next(iter(sweep.bases.values()))
+    per_year = spec.people_per_year if spec is not None else None
+    if per_year is None:
+        per_year = sum(cohort_rate(base, c) for c in base.cohorts) / years_per_unit(base.scenario.time_unit)
+        if sweep.areas and base.scenario.population:  # every area's help-seekers: demand scales with population
+            per_year *= sum(area.population for area in sweep.areas) / base.scenario.population
+    years = spec.years if spec is not None else 10
+    rate = base.health.discount.costs if base.health is not None else 0.035
+    return {"people_per_year": float(per_year), "years": years, "discount_rate": rate,
+            "given": spec is not None and spec.people_per_year is not None,
+            "people": people_affected(per_year, years, rate)}
+
+
 def write_psa(run) -> dict[str, Any]:
     """Write psa.csv, ceac.csv, evpi.csv, evppi.csv (each parameter alone), psa.json and the PSA
     plots into the sweep's folder, and rebuild its report; return the answer (per threshold: best
@@ -57,19 +80,22 @@ def write_psa(run) -> dict[str, Any]:
     table = draw_table(frame, bases)
     parameters = pd.DataFrame([{"draw": bases[p.index][1], **p.values} for p in run.points]).drop_duplicates("draw")
     write_csv(table.merge(parameters, on="draw", how="left"), out / "psa.csv")
+    affected = population(run.sweep)
     ceac, value = acceptability(table), evpi(table)
+    value["evpi_population"] = value["evpi_per_person"] * affected["people"]
     write_csv(ceac, out / "ceac.csv")
     write_csv(value, out / "evpi.csv")
     groups = evppi_groups(run.sweep)
     numbers = parameters.assign(**{path: parameters[path].map(_number) for path in run.sweep.drawn()})
     partial = pd.concat([evppi(table, numbers, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
+    partial["evppi_population"] = partial["evppi_per_person"] * affected["people"]
     write_csv(partial, out / "evppi.csv")
     baseline = next(iter(run.sweep.bases))
     points = incremental(table, baseline)
     save(psa_plane(points, baseline, THRESHOLDS), out / "plots" / "psa_plane.png")
     save(acceptability_curve(ceac, THRESHOLDS), out / "plots" / "ceac.png")
-    save(evpi_curve(value, THRESHOLDS), out / "plots" / "evpi.png")
-    answer = {"baseline": baseline, "draws": int(table["draw"].nunique()),
+    save(evpi_curve(value, THRESHOLDS, affected), out / "plots" / "evpi.png")
+    answer = {"baseline": baseline, "draws": int(table["draw"].nunique()), "population": affected,
               "incremental": mean_incremental(table, baseline),
               "at_thresholds": headline(ceac, value),
               "evppi": partial.to_dict(orient="records"),
@@ -93,6 +119,15 @@ def _write_sobol(run, table: pd.DataFrame, baseline: str, out: Path) -> list[dic
     return indices.to_dict(orient="records")
 
 
+def _population_words(answer: dict[str, Any], row: dict[str, Any]) -> str:
+    """``, £2.1 million for 1,070 people a year over 10 years`` (nothing for a psa.json from before)."""
+    who = answer.get("population")
+    if not who or "evpi_population" not in row:
+        return ""
+    return (f", {money(max(row['evpi_population'], 0.0))} for {who['people_per_year']:,.0f} people a year over "
+            f"{who['years']} years")
+
+
 #: Widest line of the answer in the terminal.
 CONSOLE_WIDTH = 100
 
@@ -111,9 +146,10 @@ def answer_text(answer: dict[str, Any]) -> str:
         lines.append(f"  {row['strategy']} against {row['baseline']}, mean over the draws: {cost} and "
                      f"{row['delta_qalys']:+.3f} QALYs per help-seeker; {ratio}")
     for row in answer["at_thresholds"]:
-        chances = ", ".join(f"{name} {p:.0%}" for name, p in row["probability_best"].items())
+        chances = ", ".join(f"{name} {share(p)}" for name, p in row["probability_best"].items())
         lines.append(f"  at £{row['wtp']:,.0f} per QALY: best on expected net benefit: {row['best']} "
-                     f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person")
+                     f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person"
+                     + _population_words(answer, row))
     for wtp in THRESHOLDS:
         top = sorted((r for r in answer["evppi"] if r["wtp"] == wtp), key=lambda r: -r["evppi_per_person"])[:3]
         if top:

@@ -182,13 +182,17 @@ def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "",
             f"{cap}</figure>")
 
 
-def plots_html(folder: Path, skip: tuple[str, ...] = (), s: Scenario | None = None) -> str:
+def plots_html(folder: Path, skip: tuple[str, ...] = (), s: Scenario | None = None,
+               first: dict[str, str] | None = None) -> str:
+    """Every stored plot with its caption, the standard ones in their order; ``first``: captions
+    of plots (by file name) to show before the others, in that order (a PSA's)."""
     files = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
-    order = {n: i for i, n in enumerate(PLOT_CAPTIONS)}
+    order = {n: i for i, n in enumerate({**(first or {}), **PLOT_CAPTIONS})}
     files.sort(key=lambda p: (order.get(p.name, 99), p.name))
-    captions = {**PLOT_CAPTIONS, **plot_captions(s)}  # a terminating run: days, not warm-ups
-    figs = [img_html(p.read_bytes(), "image/png", _plot_title(p), captions.get(p.name, _plot_title(p)))
-            for p in files if p.name not in skip]
+    captions = {**PLOT_CAPTIONS, **plot_captions(s), **(first or {})}  # a terminating run: days, not warm-ups
+    alts = {name: caption.split(":")[0] for name, caption in (first or {}).items()}
+    figs = [img_html(p.read_bytes(), "image/png", alts.get(p.name, _plot_title(p)),
+                     captions.get(p.name, _plot_title(p))) for p in files if p.name not in skip]
     return "\n".join(figs) if figs else "<p>No plots were stored in this folder.</p>"
 
 

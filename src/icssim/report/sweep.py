@@ -17,6 +17,7 @@ from icssim.report.labels import kpi_label, short
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.parameters import value_text
 from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
+from icssim.report.psa import PSA_PLOTS, psa_html
 from icssim.scenario.schema import Scenario
 from icssim.tables import read_csv
 
@@ -74,10 +75,18 @@ class SweepData:
 def sweep_report(folder: Path, meta: dict) -> str:
     d = SweepData(folder, meta)
     name = str(meta.get("name") or folder.name)
-    page = Page(f"{name}: sweep report", str(meta.get("description", "")), fact_items(meta))
-    page.add("summary", "What the sweep found", answer_html(d) + findings_html(d))
-    page.add("plots", "Plots", plots_html(folder))
-    page.add("points", "Each point", points_html(d))
+    psa = _read_json(folder / "psa.json")
+    if psa:  # a PSA: its answer, then its own plots (its points are draws, not settings to choose from)
+        page = Page(f"{name}: probabilistic sensitivity analysis", str(meta.get("description", "")),
+                    fact_items(meta))
+        page.add("summary", "What the PSA says", psa_html(psa))
+        page.add("plots", "Plots", plots_html(folder, skip=("cost_vs_wait.png",), first=PSA_PLOTS))
+        page.add("points", "Each draw", points_html(d))
+    else:
+        page = Page(f"{name}: sweep report", str(meta.get("description", "")), fact_items(meta))
+        page.add("summary", "What the sweep found", answer_html(d) + findings_html(d))
+        page.add("plots", "Plots", plots_html(folder))
+        page.add("points", "Each point", points_html(d))
     page.add("design", "What was run", design_html(d))
     page.add("reproduce", "How to reproduce",
              f"<pre><code>{escape(str(meta.get('command', '')))}</code></pre>"

@@ -204,6 +204,16 @@ class Frontier(Strict):
     wait: str = "wait_to_treatment_mean"
 
 
+class Population(Strict):
+    """Who a PSA's decision affects, for the population EVPI (the per-person EVPI times the people
+    it concerns, discounted): ``people_per_year`` (default: the baseline scenario's help-seekers a
+    year, its cohorts' rates) for ``years`` (how long the decision stands; 10 by default, a
+    common choice for a service's lifetime)."""
+
+    people_per_year: float | None = Field(default=None, gt=0, le=1e9)
+    years: int = Field(default=10, ge=1, le=100)
+
+
 class Optimise(Strict):
     """Defaults for ``icssim optimise``: standards to meet and what to minimise."""
 
@@ -229,6 +239,7 @@ class SweepSpec(Strict):
     kpis: list[str] = Field(default_factory=lambda: list(DEFAULT_KPIS), min_length=1)
     frontier: Frontier = Field(default_factory=Frontier)
     optimise: Optimise = Field(default_factory=Optimise)
+    population: Population | None = None
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
@@ -241,6 +252,9 @@ class SweepSpec(Strict):
                              "sensitivity analysis: use 'design: psa'")
         if self.design in ("psa", "sobol"):
             return self._check_psa()
+        if self.population is not None:
+            raise ValueError("'population' (who the decision affects, for the population EVPI) is for a "
+                             "probabilistic sensitivity analysis: use 'design: psa'")
         if any(p.dist is not None for p in self.parameters.values()):
             raise ValueError("parameters with a 'dist' are drawn in a probabilistic sensitivity analysis: "
                              "use 'design: psa'")

@@ -1,0 +1,58 @@
+"""The PSA's answer in the report (icssim.report.psa), from a psa.json written by hand."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from icssim.report.psa import psa_html, share
+
+ANSWER = {
+    "baseline": "fragmented", "draws": 200,
+    "population": {"people_per_year": 1080.0, "years": 10, "discount_rate": 0.035, "given": False,
+                   "people": 9296.0},
+    "incremental": [{"strategy": "integrated", "baseline": "fragmented", "draws": 200, "delta_cost": -312.4,
+                     "delta_qalys": 0.0841, "icer": -3714.6}],
+    "at_thresholds": [{"wtp": 20000.0, "best": "integrated",
+                       "probability_best": {"fragmented": 0.03, "integrated": 0.97},
+                       "evpi_per_person": 11.2, "evpi_population": 104_115.2}],
+    "evppi": [{"group": "Adult bed-day cost", "wtp": 20000.0, "evppi_per_person": 0.4, "evppi_population": 3718.4},
+              {"group": "Utility severely ill", "wtp": 20000.0, "evppi_per_person": 6.3,
+               "evppi_population": 58_564.8},
+              {"group": "Relapse hazard", "wtp": 20000.0, "evppi_per_person": 0.00001, "evppi_population": 0.09}],
+    "variance": [{"strategy": "fragmented", "share_parameters": 0.62}],
+}
+
+
+def test_the_answer_in_words():
+    html = unescape(psa_html(ANSWER))
+    assert ("Over 200 parameter draws, <strong>integrated</strong> against fragmented costs £312 less and gains "
+            "+0.084 QALYs per help-seeker on average: it is dominant on average") in html
+    assert ("At £20,000 per QALY, <strong>integrated</strong> has the highest expected net benefit, and the highest "
+            "net benefit in <strong>97%</strong> of the draws. Perfect information would be worth £11 per "
+            "help-seeker, £104,000 for the people the decision affects.") in html
+    assert "1,080 people a year (the baseline scenario's help-seekers a year) for 10 years: 9,296 people" in html
+    assert "For fragmented, 62% of the spread of QALYs per help-seeker over the draws is parameter uncertainty" in html
+
+
+def test_parameters_worth_learning_about_come_largest_first():
+    table = psa_html(ANSWER).split("<table>")[1]
+    assert table.index("Utility severely ill") < table.index("Adult bed-day cost") < table.index("Relapse hazard")
+    assert "£6 <span class=note>(£58,600 in all)</span>" in table
+    assert "<td class=num>£0</td>" in table   # nothing worth learning: no population figure beside it
+
+
+def test_a_psa_json_from_before_the_population_still_reads():
+    old = {k: v for k, v in ANSWER.items() if k != "population"}
+    old["at_thresholds"] = [{k: v for k, v in ANSWER["at_thresholds"][0].items() if k != "evpi_population"}]
+    html = psa_html(old)
+    assert "Perfect information would be worth £11 per help-seeker." in html and "Population figures" not in html
+
+
+def test_a_probability_never_rounds_its_doubt_away():
+    assert [share(p) for p in (0.997, 1.0, 0.003, 0.0, 0.5)] == ["over 99%", "100%", "under 1%", "0%", "50%"]
+
+
+def test_when_no_parameter_is_worth_learning_the_report_says_so():
+    quiet = {**ANSWER, "evppi": [{**r, "evppi_per_person": 0.001, "evppi_population": 9.3} for r in ANSWER["evppi"]]}
+    assert "No parameter's EVPPI reaches £1 per help-seeker" in unescape(psa_html(quiet))
+    assert "No parameter's EVPPI" not in unescape(psa_html(ANSWER))
