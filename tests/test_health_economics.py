@@ -90,3 +90,41 @@ def test_fieller_interval_of_the_icer():
     assert (hi - lo) / 2 == pytest.approx(stats.t.ppf(0.975, n - 1) * se, rel=0.05)
     # a QALY difference indistinguishable from zero gives no bounded interval
     assert all(math.isnan(x) for x in icer_interval(d_cost, rng.normal(0, 0.01, 50)))
+
+
+def _clinic(contact_cost: float, gp_cost: float) -> dict:
+    """People see their GP (a unit cost, no staff modelled) and then a clinic of 2 WTE at £50 an
+    hour (an establishment of 2 x 50 x 1,500 = £150,000 a year) whose contacts also have a unit
+    cost; no discounting, and no cost of illness states."""
+    return {
+        "scenario": {"name": "clinic", "time_unit": "days", "horizon": "3 years", "warmup": "1 year", "seed": 3},
+        "cohorts": {"all": {"rate": "2 per day", "entry": "gp", "attributes": {"age": 30}}},
+        "services": {"practice": {"cost_per_contact": gp_cost},
+                     "clinic": {"cost_per_contact": contact_cost,
+                                "staff": {"therapist": {"wte": 2, "cost_per_hour": 50, "paid_hours_per_year": 1500}}}},
+        "pathway": {"steps": {
+            "gp": {"kind": "assessment", "service": "practice", "duration": "10 minutes", "next": "therapy"},
+            "therapy": {"kind": "treatment", "service": "clinic", "staff": ["therapist"], "duration": "1 hour",
+                        "next": "done"},
+            "done": {"kind": "discharge", "outcome": "completed"}}},
+        "health": {"states": {"ill": {"utility": 0.5, "absorbing": True}}, "start": {"ill": 1.0},
+                   "follow_up": "1 year", "discount": {"costs": 0.0, "qalys": 0.0}},
+    }
+
+
+def test_a_team_is_costed_once_by_its_establishment():
+    """A service whose staff the scenario costs as an establishment costs that establishment, shared
+    over the window's help-seekers; its contacts' unit costs price the same staff time and are not
+    added to it. A service without one costs what each person used there."""
+    from icssim.scenario import scenario_from_dict
+
+    def cost(contact: float, gp: float) -> tuple[float, int]:
+        rep = run_replication(scenario_from_dict(_clinic(contact, gp)), 0)
+        seekers = int((rep.records.patients["referral"] >= rep.records.warmup).sum())
+        return rep.kpis["cost_per_person"], seekers
+
+    base, seekers = cost(contact=300.0, gp=40.0)
+    assert cost(contact=900.0, gp=40.0)[0] == pytest.approx(base)   # the team's unit cost: not counted
+    assert cost(contact=300.0, gp=80.0)[0] == pytest.approx(base + 40.0, rel=1e-3)   # the GP's: counted
+    establishment = 2 * 50 * 1500 * 2 / seekers   # two years of window, shared equally
+    assert base == pytest.approx(40.0 + establishment, rel=1e-3)

@@ -210,7 +210,7 @@ class StaffCost(Kpi):
 
 class CostPerReferral(Kpi):
     group = "Costs"
-    name, label, unit = "cost_per_referral", "Cost per help-seeker (pathway costs)", "GBP"
+    name, label, unit = "cost_per_referral", "Activity cost per help-seeker (at unit costs)", "GBP"
 
     def value(self, w: Window) -> float:
         referrals = w.in_window.sum()

@@ -228,10 +228,10 @@ class SecondServiceCost(Family):
 
 
 class CostPerPerson(Kpi):
-    """The pathway's cost per help-seeker (their own contacts, bed-days and monitoring, discounted
-    to the day they asked for help at the midpoint of their time in the pathway, plus an equal
-    share of the staff establishment over the window) and the cost of their health states over the
-    follow-up (discounted)."""
+    """The pathway's cost per help-seeker and the cost of their health states over the follow-up
+    (discounted): an equal share of the staff establishment over the window, and their own
+    contacts, bed-days and monitoring at the services without one (discounted to the day they asked
+    for help at the midpoint of their time in the pathway); see :func:`person_costs`."""
     needs_outcomes = True
 
     name, unit, group = "cost_per_person", "GBP", MONEY
@@ -245,10 +245,15 @@ class CostPerPerson(Kpi):
 
 
 def person_costs(w: Window, out: Outcomes) -> np.ndarray:
-    """Each window help-seeker's discounted cost (see :class:`CostPerPerson`)."""
+    """Each window help-seeker's discounted cost (see :class:`CostPerPerson`). Each service is
+    costed once: one whose staff the scenario costs as an establishment (wte x cost per hour x paid
+    hours) by that establishment, shared equally; any other by the unit costs of what each person
+    used there. A contact's unit cost (e.g. the National Cost Collection's) prices the same staff
+    time as the establishment, so adding both would count the team twice."""
     P, rec = w.patients, w.rec
     mine = w.in_window
-    activity = (np.sum([P[f"cost_{name}"] for name in rec.services], axis=0)[mine] if rec.services
+    charged = [name for name in rec.services if name not in establishment_services(rec)]
+    activity = (np.sum([P[f"cost_{name}"] for name in charged], axis=0)[mine] if charged
                 else np.zeros(int(mine.sum())))
     years = w.days / 365.25
     leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
@@ -256,6 +261,12 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     rate = out.discount_costs
     staff = sum(r.cost_per_year for r in rec.resources) * w.years / max(int(mine.sum()), 1)
     return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
+
+
+def establishment_services(rec) -> set[str]:
+    """The services whose staff have an establishment cost in the scenario (their cost, in
+    :func:`person_costs`)."""
+    return {r.service for r in rec.resources if r.cost_per_year > 0}
 
 
 #: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.

@@ -98,14 +98,18 @@ def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float], population: dic
     _axes(ax, "Expected value of perfect information", "Willingness to pay (£ per QALY)",
           "EVPI per help-seeker (£)")
     ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
-    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
+    top = float(value["evpi_per_person"].max())
+    top = top * 1.08 if top > 0 else 1.0   # (nothing to learn: a flat line at £0, not a zoom on rounding)
+    ax.set_ylim(0, top)
+    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}" if top >= 10 else f"£{v:,.2f}")
     if population:
         people = population["people"]
-        right = ax.secondary_yaxis("right", functions=(lambda v: np.multiply(v, people / 1e6),
-                                                       lambda v: np.multiply(v, 1e6 / people)))
-        right.set_ylabel(f"Population EVPI (£ million)\n{population['people_per_year']:,.0f} help-seekers a year "
+        scale, unit = (1e6, "£ million") if top * people >= 1e6 else (1.0, "£")
+        right = ax.secondary_yaxis("right", functions=(lambda v: np.multiply(v, people / scale),
+                                                       lambda v: np.multiply(v, scale / people)))
+        right.set_ylabel(f"Population EVPI ({unit})\n{population['people_per_year']:,.0f} help-seekers a year "
                          f"for {population['years']} years, discounted", fontsize=9)
-        right.yaxis.set_major_formatter(lambda v, _: f"£{v:,.1f}m" if abs(v) < 10 else f"£{v:,.0f}m")
+        right.yaxis.set_major_formatter(lambda v, _: f"£{v:,.1f}m" if scale > 1 else f"£{v:,.0f}")
     fig.tight_layout()
     return fig
 

@@ -16,8 +16,7 @@ from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline,
                                 people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
-from icssim.report.numbers import money
-from icssim.report.psa import share
+from icssim.report.psa import pounds, share
 from icssim.sweep.tables import atomic_text
 from icssim.tables import write_csv
 
@@ -124,7 +123,7 @@ def _population_words(answer: dict[str, Any], row: dict[str, Any]) -> str:
     who = answer.get("population")
     if not who or "evpi_population" not in row:
         return ""
-    return (f", {money(max(row['evpi_population'], 0.0))} for {who['people_per_year']:,.0f} people a year over "
+    return (f", {pounds(max(row['evpi_population'], 0.0))} for {who['people_per_year']:,.0f} people a year over "
             f"{who['years']} years")
 
 

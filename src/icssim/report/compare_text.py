@@ -172,31 +172,34 @@ def _cost_text(d: _Differences) -> str:
         ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
         if clear(k):
             more = r.diff_mean > 0
-            text += (f" It costs <strong>{escape(money(abs(r.diff_mean)))} a year "
-                     f"{'more' if more else 'less'}</strong> "
+            text += (f" Its activity (contacts, bed-days and monitoring at unit costs) costs "
+                     f"<strong>{escape(money(abs(r.diff_mean)))} a year {'more' if more else 'less'}</strong> "
                      f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
         else:
-            text += f" Total cost does not change clearly ({escape(change(k))}, 95% CI {escape(ci)})."
-        text += _staff_and_activity(d)
+            text += (f" The cost of its activity (contacts, bed-days and monitoring at unit costs) does not "
+                     f"change clearly ({escape(change(k))}, 95% CI {escape(ci)}).")
+        text += _staff_beside_activity(d)
     return text
 
 
-def _staff_and_activity(d: _Differences) -> str:
-    """What each scenario pays for in staff, beside what its activity costs: the part of the total
-    that is money put in rather than care used."""
-    staff, total = "staff_cost_per_year", "cost_per_year"
+def _staff_beside_activity(d: _Differences) -> str:
+    """What each scenario pays for its staff, beside what its activity costs. The two are not added:
+    a contact's unit cost prices the same staff time (the value for money counts each team once,
+    by its establishment: icssim.health.kpis.person_costs)."""
+    staff = "staff_cost_per_year"
     if staff not in d.rows:
         return ""
     s = d.rows[staff].diff_mean
-    activity = d.rows[total].diff_mean - s
     base, new = d.means.get((staff, d.baseline)), d.means.get((staff, d.scen))
     pct = f", {100 * s / base:+.0f}%".replace("-", "−") if base else ""
     level = ""
     if base is not None and new is not None:
         level = f" ({escape(money(base))} → {escape(money(new))} a year{pct})"
-    return (f" Of that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a year "
-            f"{'more' if s > 0 else 'less'}{level}, and activity (contacts, bed-days, monitoring) "
-            f"{escape(money(abs(activity)))} a year {'more' if activity > 0 else 'less'}.")
+    if base and abs(100 * s / base) < SAME_WITHIN_PCT:   # an equal-budget variant: the same to the rounding
+        return f" The <strong>staff establishment</strong> it assumes is the same{level}."
+    return (f" Beside that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a "
+            f"year {'more' if s > 0 else 'less'}{level}; it is not added to the activity cost, whose unit costs "
+            f"price the same staff time.")
 
 
 def _worse_text(d: _Differences, s: Scenario | None) -> str:
