@@ -128,3 +128,20 @@ def test_a_team_is_costed_once_by_its_establishment():
     assert cost(contact=300.0, gp=80.0)[0] == pytest.approx(base + 40.0, rel=1e-3)   # the GP's: counted
     establishment = 2 * 50 * 1500 * 2 / seekers   # two years of window, shared equally
     assert base == pytest.approx(40.0 + establishment, rel=1e-3)
+
+
+def test_each_payer_pays_its_teams_establishments_and_the_rest_of_its_activity():
+    """The budget-impact view counts each service once too: the clinic's payer pays its
+    establishment (£150,000 a year, whatever its staff do), the GP's payer the GP contacts (2 a day
+    at £40), each year of the window and per year over it."""
+    from icssim.scenario import scenario_from_dict
+
+    raw = _clinic(contact_cost=900.0, gp_cost=40.0)
+    raw["services"]["practice"]["payer"] = "local_authority"
+    kpis = run_replication(scenario_from_dict(raw), 0).kpis
+    assert kpis["cost_to_icb_year_all"] == pytest.approx(150_000.0)
+    for year in (1, 2):   # a year is whole time buckets (a week each here): within a week's pay
+        assert kpis[f"cost_to_icb_year_{year}"] == pytest.approx(150_000.0, rel=7 / 365.25)
+    expected = 2 * 365.25 * 40.0
+    assert kpis["cost_to_local_authority_year_all"] == pytest.approx(expected, rel=0.05)
+    assert kpis["cost_to_local_authority_year_1"] == pytest.approx(expected, rel=0.05)

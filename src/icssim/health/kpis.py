@@ -263,6 +263,23 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
 
 
+def costs_by_service(w: Window) -> np.ndarray:
+    """The window's cost [time bucket, service], each service counted once (as in
+    :func:`person_costs`): a service with a staff establishment at that establishment, paid
+    evenly over time whatever its staff do; any other at the unit costs of its activity."""
+    rec = w.rec
+    costs = w.costs.sum(axis=2)
+    first = int(rec.warmup / rec.sample_every)
+    starts = np.maximum(np.arange(first, first + len(costs)) * rec.sample_every, rec.warmup)
+    ends = np.minimum((np.arange(first, first + len(costs)) + 1) * rec.sample_every, rec.horizon)
+    years = np.maximum(ends - starts, 0.0) * w.days / DAYS_PER_YEAR  # each bucket's length
+    for i, name in enumerate(rec.services):
+        establishment = sum(r.cost_per_year for r in rec.resources if r.service == name)
+        if establishment > 0:
+            costs[:, i] = establishment * years
+    return costs
+
+
 def establishment_services(rec) -> set[str]:
     """The services whose staff have an establishment cost in the scenario (their cost, in
     :func:`person_costs`)."""
@@ -277,7 +294,8 @@ BUDGET_YEARS = 5
 
 class PayerCosts(Family):
     """Undiscounted cost to each payer (every service's ``payer``) in each of the window's first
-    years (a budget-impact view), and per year over the whole window."""
+    years (a budget-impact view), and per year over the whole window; each service counted once,
+    as in :func:`person_costs` (:func:`costs_by_service`)."""
 
     prefix, family, unit, group = "cost_to_", "payer", "GBP", MONEY
 
@@ -294,7 +312,7 @@ class PayerCosts(Family):
         payers = w.rec.payers
         if not payers:
             return {}
-        costs = w.costs.sum(axis=2)  # [bucket, service]
+        costs = costs_by_service(w)  # [bucket, service]
         per_year = DAYS_PER_YEAR / (w.rec.sample_every * w.days)  # buckets per year
         out = {}
         for payer in dict.fromkeys(payers):
