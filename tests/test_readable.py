@@ -88,6 +88,21 @@ def test_compare_first_screen_states_the_staff_each_scenario_assumes():
     assert money(cost(base[1])) in table and money(cost(new[1])) in table
 
 
+def test_staff_roles_are_named_by_their_labels():
+    """A role key such as ``hit`` reads as a word ("143 WTE of hits"); its ``label`` names it in the
+    staffing sentence and table, in the plural, and a role without one keeps its key."""
+    base = ("ltc_depression_fragmented", load_scenario(SCENARIOS / "ltc_depression_fragmented.yaml"))
+    new = ("ltc_depression_integrated", load_scenario(SCENARIOS / "ltc_depression_integrated.yaml"))
+    hits = new[1].services["tt_high"].staff["hit"].wte
+    assert f"<strong>{hits:g} WTE of high-intensity therapists</strong>" in staff_sentence(base, new)
+    table = staffing_html([base, new])
+    for name in ("Psychological wellbeing practitioners", "High-intensity therapists", "Specialist nurses"):
+        assert f"<td>{name}</td>" in table, table
+    assert "Hits" not in table and "Pwps" not in table
+    ed = ("ed_fragmented", load_scenario(SCENARIOS / "ed_fragmented.yaml"))
+    assert "<td>Therapists</td>" in staffing_html([ed, ed])
+
+
 def test_console_differences_use_labels_and_points():
     comparison = experiments.compare([shipped("ed_fragmented", horizon="1 year", warmup="3 months"),
                                       shipped("ed_integrated", horizon="1 year", warmup="3 months")],

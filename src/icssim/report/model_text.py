@@ -61,15 +61,16 @@ def resource_rows(s: Scenario) -> list[dict]:
     rows = []
     for name, svc in s.services.items():
         for role, st in svc.staff.items():
-            rows.append({"Service": name, "Resource": f"staff: {role}", "Amount": f"{st.wte:g} WTE",
+            rows.append({"Service": name, "Resource": f"staff: {st.label or role}", "Amount": f"{st.wte:g} WTE",
                          "Servers": f"{math.ceil(st.wte)}",
                          "Availability": (f"{st.clinical_hours_per_week:g} clinical hours/week each"
                                           if st.clinical_hours_per_week else "always available"),
                          "Cost": f"£{st.cost_per_hour:g}/hour" if st.cost_per_hour else ""})
         if svc.caseload is not None:
             if isinstance(svc.caseload, CaseloadPerWte):
-                wte = svc.staff[svc.caseload.role].wte if svc.caseload.role in svc.staff else 0
-                slots = f"{svc.caseload.per_wte:g} per WTE of {svc.caseload.role} ({svc.caseload.per_wte * wte:g})"
+                staff = svc.staff.get(svc.caseload.role)
+                wte, role = (staff.wte, staff.label or svc.caseload.role) if staff else (0, svc.caseload.role)
+                slots = f"{svc.caseload.per_wte:g} per WTE of {role} ({svc.caseload.per_wte * wte:g})"
             else:
                 slots = f"{svc.caseload}"
             rows.append({"Service": name, "Resource": "caseload slots", "Amount": slots, "Servers": "",

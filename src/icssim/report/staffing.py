@@ -34,8 +34,19 @@ def _wte(x: float) -> str:
     return f"{x:,.1f}".removesuffix(".0")
 
 
-def _plural(role: str) -> str:
-    words = role.replace("_", " ")
+def role_names(scenarios: list[Scenario]) -> dict[str, str]:
+    """Each staff role's name in reports: the first ``label`` any service gives it, else its key."""
+    names: dict[str, str] = {}
+    for s in scenarios:
+        for svc in s.services.values():
+            for role, staff in svc.staff.items():
+                if staff.label and role not in names:
+                    names[role] = staff.label
+    return names
+
+
+def _plural(role: str, names: dict[str, str] | None = None) -> str:
+    words = (names or {}).get(role) or role.replace("_", " ")
     return words if words.endswith("s") else words + "s"
 
 
@@ -52,7 +63,9 @@ def staff_sentence(base: tuple[str, Scenario], scen: tuple[str, Scenario]) -> st
     if diff[top] == 0:
         return f" Both assume the same staff ({_wte(sum(sum(v.values()) for v in b.values()))} WTE)."
     tb, tn = (sum(sum(v.values()) for v in x.values()) for x in (b, n))
-    return (f" {escape(sn)} assumes <strong>{_wte(sum(n.get(top, {}).values()))} WTE of {escape(_plural(top))}"
+    names = role_names([bs, ss])
+    return (f" {escape(sn)} assumes <strong>{_wte(sum(n.get(top, {}).values()))} WTE of "
+            f"{escape(_plural(top, names))}"
             f"</strong> against {_wte(sum(b.get(top, {}).values()))} in {escape(bn)} ({_wte(tn)} WTE of staff in "
             f"all against {_wte(tb)}).")
 
@@ -66,9 +79,11 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
     roles = list(dict.fromkeys(r for name in per for r in per[name]))
     if not roles:
         return ""
+    names = role_names([s for _, s in scenarios])
     rows = []
     for role in roles:
-        row = {"Staff": _plural(role).capitalize()}
+        plural = _plural(role, names)
+        row = {"Staff": plural[:1].upper() + plural[1:]}   # (not capitalize(): "CBT therapists" stays)
         for name, s in scenarios:
             by = per[name].get(role, {})
             where = ", ".join(f"{service_label(s, svc)} {_wte(w)}" for svc, w in by.items())

@@ -226,8 +226,10 @@ class Cohort(Strict):
 
 
 class StaffRole(Strict):
-    """Staff of one role in a service: how many, how many clinical hours, at what cost."""
+    """Staff of one role in a service: how many, how many clinical hours, at what cost, and what the
+    role is called in reports (``label``, for a key such as ``hit`` that reads as a word)."""
 
+    label: str = Field(default="", max_length=120)
     wte: float = Field(ge=0)
     clinical_hours_per_week: float | None = Field(default=None, gt=0, le=168)
     cost_per_hour: float = Field(default=0.0, ge=0)
