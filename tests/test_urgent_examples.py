@@ -53,3 +53,25 @@ def test_the_integrated_team_answers_within_the_hour(kpis):
         assert k in frag
     # two stages of one visit are not counted as duplicated assessments
     assert frag["duplicated_assessments_per_year"] == 0 == integ["duplicated_assessments_per_year"]
+
+
+def test_the_comparison_leads_with_the_department_s_own_measures(tmp_path):
+    """An emergency department has no referral-to-treatment wait and no A&E attendances to count:
+    the comparison's first screen leads with its standards (in the scenario's words) and cost, and
+    says nothing of measures these scenarios do not have."""
+    from icssim.cli import main
+
+    files = []
+    for name in NAMES:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"extends: {SCENARIOS / name}.yaml\nscenario: {{horizon: 16 days, warmup: 2 days}}\n")
+        files.append(str(path))
+    assert main(["compare", *files, "-n", "2", "--out", str(tmp_path / "out"), "-q", "-w", "1"]) == 0
+    html = (tmp_path / "out" / "report.html").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert "Mental health attendances: 4 hours from arrival to leaving the ED" in summary
+    assert "Psychiatric assessment within 1 hour of referral" in summary
+    for absent in ("referral to treatment", "Referral to treatment", "n/a", "A&amp;E attendances per year",
+                   "single replication"):
+        assert absent not in summary, absent
+    assert not (tmp_path / "out" / "plots" / "wait_ecdf.png").exists()   # no waits from referral to draw

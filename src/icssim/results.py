@@ -228,12 +228,18 @@ def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob]
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
              "referral to treatment": window["wait_to_treatment"].to_numpy()}
     return [
-        (partial(plots.wait_ecdf, waits, stds, f"{name}: waits from referral (after warm-up)",
-                 "Wait from referral (days)"), folder / "wait_ecdf.png"),
+        *([(partial(plots.wait_ecdf, waits, stds, f"{name}: waits from referral (after warm-up)",
+                    "Wait from referral (days)"), folder / "wait_ecdf.png")] if _any_wait(waits) else []),
         (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
         (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
         *more,
     ]
+
+
+def _any_wait(waits: dict[str, np.ndarray]) -> bool:
+    """Whether any of ``waits`` was measured: a pathway with no step counting as assessment or
+    treatment (an emergency department) has none, and an empty plot of them says nothing."""
+    return any((~np.isnan(np.asarray(w, dtype=float))).any() for w in waits.values())
 
 
 def _waiting_list_plot(result: RunResult):
@@ -381,8 +387,8 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     costs = pd.concat([cost_by_service(r) for r in comparison.results], ignore_index=True)
     return [
         (partial(plots.forest, diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png"),
-        (partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
-         folder / "wait_ecdf.png"),
+        *([(partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
+            folder / "wait_ecdf.png")] if _any_wait(waits) else []),
         (partial(plots.cost_bars, costs, "Cost per year by service (activity-based), by scenario"),
          folder / "costs.png"),
     ]

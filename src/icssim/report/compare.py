@@ -191,11 +191,16 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
 def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:
     from icssim.report_text import difference_verdict
 
+    def measured(k: str) -> bool:   # a value in these scenarios, and not nothing in both (A&E visits of an A&E model)
+        row = _row(g, k)
+        return pd.notna(row.diff_mean) and not (row.diff_mean == 0 and means.get((k, baseline)) == 0)
+
     keys = [k for k in featured(scenario) if k in g.index][:6]
     if not keys:
-        keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index][:1]
+        keys = [k for k in ("wait_to_treatment_median", "wait_to_assessment_median") if k in g.index and measured(k)][:1]
         keys += list(kpi_subjects(g.index, "standard"))[:2]
-        keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year") if k in g.index][:1]
+        keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year")
+                 if k in g.index and measured(k)][:1]
     keys += [k for k in ("cost_per_year", "staff_cost_per_year") if k in g.index and k not in keys]
     tiles = []
     for k in keys:

@@ -43,6 +43,8 @@ def difference_verdict(row, better: str) -> tuple[str, str]:
     """(css class, words) for a paired difference: clearly better / worse, no clear difference, or the
     same to within :data:`SAME_WITHIN_PCT` of the baseline (a certain but negligible difference)."""
     lo, hi = row.diff_lower, row.diff_upper
+    if pd.isna(getattr(row, "diff_mean", 0.0)):
+        return "unsure", "not measured in these scenarios"
     if pd.isna(lo) or pd.isna(hi):
         return "unsure", "single replication: no interval"
     if lo <= 0 <= hi:
@@ -126,7 +128,7 @@ def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
     rows, clear, unit, change = d.rows, d.clear, d.unit, d.change
     parts = []
     k = "wait_to_treatment_median"
-    if k in rows:
+    if k in rows and pd.notna(rows[k].diff_mean):   # (not measured where no step counts as treatment)
         r = rows[k]
         ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
         if clear(k):
