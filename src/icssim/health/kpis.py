@@ -252,7 +252,7 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     time as the establishment, so adding both would count the team twice."""
     P, rec = w.patients, w.rec
     mine = w.in_window
-    charged = [name for name in rec.services if name not in establishment_services(rec)]
+    charged = [name for name in rec.services if name not in establishments(rec)]
     activity = (np.sum([P[f"cost_{name}"] for name in charged], axis=0)[mine] if charged
                 else np.zeros(int(mine.sum())))
     years = w.days / 365.25
@@ -273,17 +273,21 @@ def costs_by_service(w: Window) -> np.ndarray:
     starts = np.maximum(np.arange(first, first + len(costs)) * rec.sample_every, rec.warmup)
     ends = np.minimum((np.arange(first, first + len(costs)) + 1) * rec.sample_every, rec.horizon)
     years = np.maximum(ends - starts, 0.0) * w.days / DAYS_PER_YEAR  # each bucket's length
+    staffed = establishments(rec)
     for i, name in enumerate(rec.services):
-        establishment = sum(r.cost_per_year for r in rec.resources if r.service == name)
-        if establishment > 0:
-            costs[:, i] = establishment * years
+        if name in staffed:
+            costs[:, i] = staffed[name] * years
     return costs
 
 
-def establishment_services(rec) -> set[str]:
-    """The services whose staff have an establishment cost in the scenario (their cost, in
-    :func:`person_costs`)."""
-    return {r.service for r in rec.resources if r.cost_per_year > 0}
+def establishments(rec) -> dict[str, float]:
+    """Each service whose staff have an establishment cost in the scenario, with that cost a year
+    (their cost in :func:`person_costs` and :func:`costs_by_service`)."""
+    out: dict[str, float] = {}
+    for r in rec.resources:
+        if r.cost_per_year > 0:
+            out[r.service] = out.get(r.service, 0.0) + r.cost_per_year
+    return out
 
 
 #: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.
