@@ -9,6 +9,7 @@ from html import escape
 
 import pandas as pd
 
+from icssim.budget import establishment_cost
 from icssim.report.labels import service_label
 from icssim.report.numbers import money
 from icssim.report.pieces import table_html
@@ -22,12 +23,6 @@ def role_wte(s: Scenario) -> dict[str, dict[str, float]]:
         for role, staff in svc.staff.items():
             out[role][name] = float(staff.wte)
     return out
-
-
-def establishment(s: Scenario) -> float:
-    """The staff establishment's cost a year as the scenario states it (WTE x hourly cost x paid hours)."""
-    return sum(st.wte * st.cost_per_hour * st.paid_hours_per_year for svc in s.services.values()
-               for st in svc.staff.values())
 
 
 def _wte(x: float) -> str:
@@ -92,7 +87,7 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
     rows.append({"Staff": "All staff", **{name: f"{_wte(sum(sum(v.values()) for v in per[name].values()))} WTE"
                                           for name, _ in scenarios}})
     rows.append({"Staff": "Establishment cost a year",
-                 **{name: money(establishment(s)) for name, s in scenarios}})
+                 **{name: money(establishment_cost(s)) for name, s in scenarios}})
     plan = any(s.capacity_plan for _, s in scenarios)
     note = ("<p class=note>Whole-time equivalents as each scenario file states them"
             + (" at the start (a staffing plan changes them during the run)" if plan else "")
