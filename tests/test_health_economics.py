@@ -27,6 +27,10 @@ def test_icer_and_net_monetary_benefit_by_hand():
     assert net_monetary_benefit(3000.0, 0.1, 20_000) == pytest.approx(-1000.0)
     assert verdict(-10.0, 0.01).startswith("dominant")
     assert verdict(10.0, -0.01).startswith("dominated")
+    # an interval of the QALY difference that holds 0 is no clear difference, whatever the point says
+    assert verdict(-10.0, 0.003, (-0.003, 0.008), (-20.0, -1.0)) == "no clear QALY difference, for less money"
+    assert verdict(10.0, 0.004, (-0.002, 0.009), (-5.0, 25.0)) == "no clear QALY difference"
+    assert verdict(-10.0, 0.01, (0.005, 0.015)).startswith("dominant")
 
 
 def test_cost_effectiveness_table_pairs_replications():

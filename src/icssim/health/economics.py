@@ -53,8 +53,16 @@ def icer_interval(d_cost: np.ndarray, d_qalys: np.ndarray, level: float = 0.95) 
     return (b - math.sqrt(root)) / a, (b + math.sqrt(root)) / a
 
 
-def verdict(delta_cost: float, delta_qalys: float) -> str:
-    """Where the point estimate lies on the cost-effectiveness plane, in words."""
+def verdict(delta_cost: float, delta_qalys: float, qalys_interval: tuple[float, float] | None = None,
+            cost_interval: tuple[float, float] | None = None) -> str:
+    """Where the point estimate lies on the cost-effectiveness plane, in words; when the QALY
+    difference's interval holds 0, that there is no clear QALY difference (a quadrant, and so
+    "dominant" or an ICER, would claim more than the runs show), with the cost difference's
+    direction only if its own interval excludes 0."""
+    if qalys_interval is not None and qalys_interval[0] <= 0 <= qalys_interval[1]:
+        if cost_interval is not None and not cost_interval[0] <= 0 <= cost_interval[1]:
+            return f"no clear QALY difference, for {'less' if delta_cost < 0 else 'more'} money"
+        return "no clear QALY difference"
     if delta_qalys >= 0 and delta_cost <= 0:
         return "dominant (more QALYs for less money)"
     if delta_qalys <= 0 and delta_cost >= 0:
@@ -91,7 +99,7 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
                "delta_cost": cost, "delta_cost_lower": cost_lo, "delta_cost_upper": cost_hi,
                "delta_qalys": qaly, "delta_qalys_lower": qaly_lo, "delta_qalys_upper": qaly_hi,
                "icer": icer(cost, qaly), "icer_lower": math.nan, "icer_upper": math.nan,
-               "verdict": verdict(cost, qaly)}
+               "verdict": verdict(cost, qaly, (qaly_lo, qaly_hi), (cost_lo, cost_hi))}
         row["icer_lower"], row["icer_upper"] = icer_interval(d_cost, d_qaly, level)
         for threshold in thresholds:
             nmb, lo, hi = _interval(np.asarray(net_monetary_benefit(d_cost, d_qaly, threshold)), level)

@@ -31,7 +31,8 @@ def _sentence(row: pd.Series) -> str:
     interval = ""
     if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):
         interval = f" (95% CI {_money(row['icer_lower'])} to {_money(row['icer_upper'])}, Fieller)"
-    icer_text = (f"an ICER of {_money(icer)} per QALY gained{interval}" if row["delta_qalys"] > 0
+    clear_gain = not row.get("delta_qalys_lower", 1.0) <= 0 <= row.get("delta_qalys_upper", 1.0)
+    icer_text = (f"an ICER of {_money(icer)} per QALY gained{interval}" if clear_gain and row["delta_qalys"] > 0
                  and row["delta_cost"] > 0 else f"{escape(str(row['verdict']))}")
     nmb = "; ".join(
         f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _money)}"
