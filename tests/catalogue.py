@@ -334,6 +334,10 @@ HEALTH = [
     Case("psa-over-budget", "course of illness", "a PSA of 100,000 draws, over the time budget, without --yes",
          HEALTHY, ("is more than the time budget", "Pass --yes to run it anyway", "nothing was written"),
          command=(*PSA, "--budget", "1 minute"), files=psa_file(BETA, samples=100_000)),
+    Case("monitoring-staffed", "course of illness", "monitoring charged to a team costed by its establishment "
+         "(its contacts cost nothing)", step_key("monitoring: {every: 2 weeks, cost_per_contact: 103}"),
+         ("pathway.steps.assess.monitoring: monitoring contacts take no staff time in the model",
+          "give the monitoring its own service without staff costs")),
 ]
 
 COMMAND_LINE = [

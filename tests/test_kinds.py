@@ -141,7 +141,7 @@ def test_kind_properties_are_consistent():
 def test_the_lists_that_had_drifted_are_one_property():
     """The three copies of "kinds where nobody deteriorates" and the engine's count table, as declared."""
     assert {n for n, k in KINDS.items() if not k.deteriorates} == {"discharge", "emergency", "admission", "inpatient"}
-    assert {n for n, k in KINDS.items() if k.starts_clock} == {"triage", "assessment", "treatment", "panel"}
+    assert {n for n, k in KINDS.items() if k.starts_clock} == {"triage", "assessment", "treatment", "day_care", "panel"}
     assert {n for n, k in KINDS.items() if k.is_treatment} == {"treatment", "day_care"}
     assert {n for n, k in KINDS.items() if k.is_intensive} == {"admission", "inpatient", "day_care"}
     assert {n for n, k in KINDS.items() if k.always_open} == {"emergency", "admission", "inpatient", "discharge",
@@ -174,3 +174,25 @@ def test_scenario_format_lists_every_registered_kind():
     assert all(kind.meaning for kind in KINDS.values()), "give each step kind its 'meaning' for the docs"
     assert table == kinds.markdown_table(), (
         "docs/scenario-format.md section 7.1 is out of date: paste icssim.kinds.markdown_table() there")
+
+
+def test_day_care_first_starts_the_referral_clock():
+    """Someone whose first care is day care (e.g. taken in on a detected deterioration) was referred
+    to it: the wait to treatment starts there, never after the treatment started (it was -49 days
+    for people who went on from day care to a treatment step, which stamped the referral then)."""
+    raw = copy.deepcopy(RAW)
+    raw["services"]["day"] = {"caseload": 2}
+    raw["cohorts"]["people"]["entry"] = "day"
+    steps = raw["pathway"]["steps"]
+    steps["day"] = {"kind": "day_care", "service": "day", "caseload": True,
+                    "duration": {"dist": "exponential", "mean": 3}, "next": "treat"}
+    steps["treat"] = {"kind": "treatment", "service": "clinic", "staff": ["clinician"],
+                      "duration": {"dist": "exponential", "mean": 0.5}, "next": "done"}
+    del steps["assess"], steps["group"]
+    rec = simulate(compile_plan(scenario_from_dict(raw, name="day")), replication=0)
+    P = rec.patients
+    treated = ~np.isnan(P["treat_start"])
+    assert treated.sum() > 100
+    assert (P["treat_start"][treated] - P["referral"][treated] >= 0).all()
+    waited = P["treat_start"][treated] - P["referral"][treated]
+    assert waited.max() > 1  # the day care's two places make people queue: the clock runs from the referral

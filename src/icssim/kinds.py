@@ -219,8 +219,10 @@ class DayCare(StepKind):
     """Day care (day patient treatment): a treatment start and intensive care."""
 
     name = "day_care"
-    meaning = 'counts as a treatment start and as intensive care (`share_intensive_12m`)'
+    meaning = ('starts the referral clock; counts as a treatment start and as intensive care '
+               '(`share_intensive_12m`)')
     fill = "#EFE3F4"
+    starts_clock = True  # a treatment start: someone taken straight into day care was referred to it
     is_treatment = True
     is_intensive = True
 

@@ -275,8 +275,9 @@ class _Context:
         m = st.monitoring
         if m is None:
             return None
-        service = self.services.index(st.service) if st.service else -1
-        svc = self.s.services.get(st.service) if st.service else None
+        name = m.service or st.service
+        service = self.services.index(name) if name else -1
+        svc = self.s.services.get(name) if name else None
         if m.cost_per_contact is not None:
             cost = m.cost_per_contact
         elif st.cost_per_contact is not None:

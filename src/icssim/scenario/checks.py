@@ -124,11 +124,33 @@ def _steps(s: Scenario) -> Iterator[Finding]:
         if step.age_limit is not None:
             yield from _age(s, (*at, "age_limit"))
         if step.monitoring is not None:
-            for i, target in enumerate(step.monitoring.until):
-                if target not in s.pathway.steps:
-                    yield (*at, "monitoring", "until", i), unknown("step", target, s.pathway.steps)
+            yield from _monitoring(s, (*at, "monitoring"), step)
         for key, routing in step_routings(step):
             yield from _routing(s, (*at, *key), routing)
+
+
+def _monitoring(s: Scenario, at: tuple[Any, ...], step: Any) -> Iterator[Finding]:
+    """Monitoring's ``until`` steps and its service. Monitoring contacts take no modelled staff time,
+    so they cannot be charged to a service whose staff are costed as an establishment: the value
+    for money costs such a service by its establishment alone (health/kpis.py person_costs), and
+    the contacts would cost nothing."""
+    m = step.monitoring
+    for i, target in enumerate(m.until):
+        if target not in s.pathway.steps:
+            yield (*at, "until", i), unknown("step", target, s.pathway.steps)
+    if m.service is not None and m.service not in s.services:
+        yield (*at, "service"), unknown("service", m.service, s.services)
+        return
+    name = m.service or step.service
+    svc = s.services.get(name) if name else None
+    if svc is not None and any(role.cost_per_hour > 0 for role in svc.staff.values()):
+        key = (*at, "service") if m.service is not None else at
+        yield key, (
+            f"monitoring contacts take no staff time in the model, so service {name!r}, costed by its "
+            f"staff establishment, would never charge them: give the monitoring its own service without "
+            f"staff costs (monitoring: {{service: <name>, ...}}, with that service's cost_per_contact "
+            f"and payer under 'services')"
+        )
 
 
 def _age(s: Scenario, at: tuple[Any, ...]) -> Iterator[Finding]:

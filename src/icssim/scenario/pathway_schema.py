@@ -98,6 +98,8 @@ class Monitoring(Strict):
     every: PositiveSpan
     until: list[str] = Field(default_factory=list)
     cost_per_contact: float | None = Field(default=None, ge=0)
+    #: the service whose contacts these are (default: the step's): its cost and payer
+    service: str | None = None
 
 
 class PanelMeetings(Strict):
