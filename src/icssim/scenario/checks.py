@@ -143,7 +143,8 @@ def _monitoring(s: Scenario, at: tuple[Any, ...], step: Any) -> Iterator[Finding
         return
     name = m.service or step.service
     svc = s.services.get(name) if name else None
-    if svc is not None and any(role.cost_per_hour > 0 for role in svc.staff.values()):
+    # costed by an establishment: some role with WTE x cost per hour above 0 (budget.establishment_cost)
+    if svc is not None and any(role.wte * role.cost_per_hour > 0 for role in svc.staff.values()):
         key = (*at, "service") if m.service is not None else at
         yield key, (
             f"monitoring contacts take no staff time in the model, so service {name!r}, costed by its "
