@@ -26,7 +26,7 @@ from setuptools.command.build_ext import build_ext
 # the engine's modules, compiled together (one mypyc group: each part's class is the base of the
 # next, and a compiled class can only inherit from one compiled with it); all or none of them
 ENGINE = [f"src/icssim/model/{name}.py" for name in (
-    "entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")] + [
+    "entities", "choices", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")] + [
     "src/icssim/health/person_keys.py",  # a person's own random numbers and the record of their course
     "src/icssim/health/person.py",  # each person's course of illness, which the engine advances per event
     "src/icssim/health/person_returns.py"]  # ... and out of the pathway, to a return (health.returns)

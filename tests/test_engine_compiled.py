@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(not ENGINE_COMPILED,
 
 
 # the engine's modules (setup.py's ENGINE), each importing the ones before it
-PARTS = ("entities", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")
+PARTS = ("entities", "choices", "loop", "recording", "deterioration", "queues", "flow", "service", "engine")
 
 
 def _source_engine():

@@ -64,7 +64,7 @@ class Patient:
         "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
-        "mon", "det_due", "det_level", "det_seq", "det_wait", "hc",
+        "mon", "det_due", "det_level", "det_seq", "det_wait", "hc", "choice_hi", "choice_lo", "chosen",
     )
 
     pid: int
@@ -101,6 +101,11 @@ class Patient:
     det_seq: int
     det_wait: int
     hc: Any  # the person's course of illness in the pathway (health.person.Person), or None
+    # the key of the person's own choices and how many of each they made (model.choices; set only
+    # when the plan names choices)
+    choice_hi: int
+    choice_lo: int
+    chosen: list[int]
 
 
 class Resource:
@@ -151,7 +156,7 @@ class Step:
         "counts", "stay", "missed_p", "costed", "next", "sets", "single", "plain", "meets", "gated",
         "next_step", "solo", "service", "contact_cost", "staff_hours_cost", "bed_day_cost", "inpatient",
         "session_every", "discharge_after", "dropout_mean", "on_reject", "age_then", "missed_then",
-        "dropout_then",
+        "dropout_then", "choice",
     )
     plan: StepPlan
     index: int
@@ -203,6 +208,7 @@ class Step:
     age_then: Router | None
     missed_then: Router | None
     dropout_then: Router | None
+    choice: int  # the index of the person's own choice its routing draws from (-1: its route stream)
 
     def __init__(self, plan: StepPlan, streams: Streams, resources: list[Resource],
                  outcome_code: dict[str, int], has_det: bool) -> None:
@@ -237,6 +243,7 @@ class Step:
         self.inpatient = plan.is_inpatient
         self.session_every, self.discharge_after = plan.session_every, plan.discharge_after
         self.dropout_mean = plan.dropout_mean or 0.0  # used only where there is a dropout stream
+        self.choice = plan.choice
         # A plain queueing step: one resource, FIFO, nothing between arrival and the queue
         # (no hand-off, acceptance test, age limit, monitoring, deterioration or dropout).
         # Not a panel, and not gated by a calendar's open days (those go through _dispatch).

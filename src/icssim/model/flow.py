@@ -19,6 +19,7 @@ from icssim.model.entities import (
     AGED_OUT, IN_QUEUE, IN_TRANSIT, NAN, NOWHERE, REJECTED, RETURNING, SERVED, Draw, Patient, Resource, Router,
     Step,
 )
+from icssim.model.choices import PersonChoices
 from icssim.model.plan import Plan
 from icssim.model.queues import Queues
 from icssim.sampling import block_draws
@@ -34,6 +35,9 @@ class Flow(Queues):
         super().__init__(plan, replication, seed, record_visits)
         self.deciding: Patient | None = None  # the patient a panel is deciding on (see meet)
         self.panel_held: dict[int, list[tuple[Patient, int]]] = {}  # per panel step, those waiting for it
+        #: the people's own choices that steps route by (``choice``; model/choices.py)
+        self.choices = PersonChoices(plan.choices, self.seed, replication, [c.name for c in plan.cohorts])
+        self.has_choices = bool(plan.choices)
 
     # the other parts' operations used here (see engine.py)
     def _start_counts(self, p: Patient, s: Step) -> None:
@@ -80,6 +84,8 @@ class Flow(Queues):
         p.mon = None
         p.det_due, p.det_level, p.det_seq, p.det_wait = -math.inf, -1, 0, -1
         p.hc = None
+        if self.has_choices:
+            self.choices.enrol(p)
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
@@ -159,7 +165,7 @@ class Flow(Queues):
         """Follow ``router`` from step ``s``: choose the next step, maybe after a delay."""
         while router.target < 0:
             if router.cumulative:
-                u = s.route_u()
+                u = s.route_u() if s.choice < 0 else self.choices.draw(p, s.choice)
                 cum = router.cumulative
                 i = 0
                 while u >= cum[i]:

@@ -9,7 +9,7 @@ parsing or validation in its loop.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from icssim.kinds import KINDS
 from icssim.model.arrivals import RateProfile, demand_profile
@@ -51,6 +51,9 @@ def compile_plan(s: Scenario) -> Plan:
     resources, by_service = _resources(s)
     ctx = _Context(s, unit, attributes, attr_index, step_index, services, by_service, resources)
     steps = tuple(ctx.step(i, name, st) for i, (name, st) in enumerate(s.pathway.steps.items()))
+    choices = tuple(sorted({st.choice for st in s.pathway.steps.values() if st.choice}))
+    steps = tuple(replace(sp, choice=choices.index(st.choice)) if st.choice else sp
+                  for sp, st in zip(steps, s.pathway.steps.values()))
     warmup = s.scenario.warmup.to(unit)
     calendar = None
     if needs_calendar(s):
@@ -83,7 +86,7 @@ def compile_plan(s: Scenario) -> Plan:
         stages=tuple(sp.index for sp in steps if sp.resources or sp.duration is not None or sp.sessions is not None)
         if s.scenario.stage_waits else (),
         stage_queues=tuple(sp.index for sp in steps if sp.resources) if s.scenario.stage_waits else (),
-        intervals=tuple(interval_standards(s, step_index)),
+        intervals=tuple(interval_standards(s, step_index)), choices=choices,
     )
 
 

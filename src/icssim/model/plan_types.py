@@ -110,6 +110,9 @@ class StepPlan:
     #: a further stage of an assessment (``counts_as: further_assessment``): counted as an
     #: assessment, never as a duplicated one
     further_assessment: bool = False
+    #: the index in Plan.choices of the person's own choice its routing draws from (``choice``;
+    #: -1: the step's own route stream)
+    choice: int = -1
 
 
 @dataclass(frozen=True)
@@ -154,5 +157,7 @@ class Plan:
     stages: tuple[int, ...] = ()
     stage_queues: tuple[int, ...] = ()  # those of ``stages`` that queue for resources
     intervals: tuple[tuple[str, int, int, int, int], ...] = ()
+    #: the names of the people's own choices that steps draw their routing from (model.choices)
+    choices: tuple[str, ...] = ()
 
 

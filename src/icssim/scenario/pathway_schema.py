@@ -150,6 +150,9 @@ class Step(Strict):
     #: what the step counts as, overriding its kind's default (issue 25): an assessment, a further
     #: stage of one (an assessment never counted as duplicated), a treatment, or neither
     counts_as: Literal["assessment", "further_assessment", "treatment", "none"] | None = None
+    #: the person's own choice the step's routing draws from (model/choices.py): steps, in this
+    #: scenario or another, that name the same choice let the same person decide alike
+    choice: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=60)
 
 
 class Pathway(Strict):
