@@ -55,10 +55,11 @@ def test_report_states_findings_with_cis_and_reproduction(run_folder):
     assert f"95% CI {max(med['lower'], 0):,.0f} to {med['upper']:,.0f}" in summary
     assert "Routine: treatment within 4 weeks" in summary
     assert "How sure are we?" in summary and "3 independent replications" in summary
-    assert "A&amp;E attendances" in summary and "Total cost (activity at unit costs)" in summary
+    assert "A&amp;E attendances" in summary and "Total cost" in summary
     assert kpis.loc["staff_cost_per_year", "mean"] > 0   # the fixture's clinicians have an hourly cost
-    # the establishment beside the activity cost, never added to it
-    assert "The staff establishment it assumes costs" in summary and "not added" in summary
+    # the establishment is in the total, in place of its team's contacts at unit costs
+    assert "Of that, the staff establishment it assumes costs" in summary
+    assert kpis.loc["cost_per_year", "mean"] >= kpis.loc["staff_cost_per_year", "mean"]
     meta = json.loads((run_folder / "metadata.json").read_text())
     repro = html.split('<section id="reproduce">')[1]
     assert meta["scenario_sha256"] in repro and meta["command"] in repro

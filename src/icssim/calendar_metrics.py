@@ -15,7 +15,7 @@ Needs ``scenario.start_date`` (time 0). For each period and replication:
 - ``over_<standard>``: patients of that urgency and cohort still waiting at the end of the period who
   have already waited longer than the threshold (for an interval standard: past its ``from``, not yet
   at its ``to``, still in the pathway);
-- ``cost``: cost in the period (GBP), all services.
+- ``cost``: cost in the period (GBP), all services, each counted once (a staffed team at its establishment).
 
 Across replications each value gets a mean and a Student-t 95% CI (:func:`summarise_periods`).
 """
@@ -30,6 +30,7 @@ import pandas as pd
 
 from icssim.experiments import standards_of
 from icssim.intervals import half_width
+from icssim.kpi_base import each_service_once
 from icssim.model.records import RunRecords
 from icssim.path_times import interval_times
 from icssim.tables import write_csv
@@ -161,8 +162,9 @@ def _period_index(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def _period_costs(rec: RunRecords, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Costs booked per time bucket, apportioned to periods by overlap (uniform within a bucket)."""
-    per_bucket = rec.costs.sum(axis=(1, 2))
+    """Costs per time bucket, each service counted once (a staffed team at its establishment:
+    kpi_base.each_service_once), apportioned to periods by overlap (uniform within a bucket)."""
+    per_bucket = each_service_once(rec, rec.costs.sum(axis=2), 0, 0.0).sum(axis=1)
     days = rec.hours_per_unit / 24
     width = rec.sample_every * days
     b0 = np.arange(len(per_bucket)) * width

@@ -65,6 +65,16 @@ def window_people(rec: RunRecords) -> np.ndarray:
     return arrived | P["initial"] if "initial" in P and rec.warmup <= 0 else arrived
 
 
+def establishments(rec: RunRecords) -> dict[str, float]:
+    """Each service whose staff have an establishment cost in the scenario (WTE x cost per hour x
+    paid hours), with that cost a year: such a service is costed by it (:attr:`Window.costs_once`)."""
+    out: dict[str, float] = {}
+    for r in rec.resources:
+        if r.cost_per_year > 0:
+            out[r.service] = out.get(r.service, 0.0) + r.cost_per_year
+    return out
+
+
 class Window:
     """What several KPIs of one replication share, computed once: masks over patients (arrays of
     :attr:`RunRecords.patients`) and the window's length."""
@@ -101,6 +111,33 @@ class Window:
         if len(window):
             window[0] *= 1.0 - (position - first)
         return window
+
+    @cached_property
+    def costs_once(self) -> np.ndarray:
+        """The window's cost [time bucket, service], each service counted once
+        (:func:`each_service_once`)."""
+        rec = self.rec
+        return each_service_once(rec, self.costs.sum(axis=2), int(rec.warmup / rec.sample_every), rec.warmup)
+
+
+def each_service_once(rec: RunRecords, costs: np.ndarray, first: int, start: float) -> np.ndarray:
+    """``costs`` [time bucket, service] (buckets ``first``, ``first`` + 1 … of the run, counted from
+    ``start``) with each service counted once: a service with a staff establishment
+    (:func:`establishments`) at that establishment, paid evenly over time whatever its staff do;
+    any other at the unit costs of its activity. A contact's unit cost (e.g. the National Cost
+    Collection's) prices the same staff time as the establishment, so adding both would count the
+    team twice."""
+    costs = costs.copy()
+    days = rec.hours_per_unit / 24
+    buckets = np.arange(first, first + len(costs))
+    starts = np.maximum(buckets * rec.sample_every, start)
+    ends = np.minimum((buckets + 1) * rec.sample_every, rec.horizon)
+    years = np.maximum(ends - starts, 0.0) * days / DAYS_PER_YEAR  # each bucket's length
+    staffed = establishments(rec)
+    for i, name in enumerate(rec.services):
+        if name in staffed:
+            costs[:, i] = staffed[name] * years
+    return costs
 
 
 class Kpi:

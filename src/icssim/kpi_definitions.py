@@ -192,8 +192,20 @@ class Utilisation(Family):
 
 
 class Cost(Kpi):
+    """Each service counted once: a staffed team at its establishment, other care at unit costs
+    (:attr:`Window.costs_once`)."""
     group = "Costs"
     name, label, unit = "cost_per_year", "Total cost", "GBP per year"
+
+    def value(self, w: Window) -> float:
+        return float(w.costs_once.sum() / w.years)
+
+
+class ActivityCost(Kpi):
+    """Every contact, bed-day and monitoring contact at its unit cost, staffed teams' too: what the
+    care given would cost bought by the item (not added to the establishment, whose staff it prices)."""
+    group = "Costs"
+    name, label, unit = "activity_cost_per_year", "Activity cost (all care at unit costs)", "GBP per year"
 
     def value(self, w: Window) -> float:
         return float(w.costs.sum() / w.years)
@@ -210,11 +222,11 @@ class StaffCost(Kpi):
 
 class CostPerReferral(Kpi):
     group = "Costs"
-    name, label, unit = "cost_per_referral", "Activity cost per help-seeker (at unit costs)", "GBP"
+    name, label, unit = "cost_per_referral", "Total cost per help-seeker (undiscounted)", "GBP"
 
     def value(self, w: Window) -> float:
         referrals = w.in_window.sum()
-        return float(w.costs.sum() / referrals) if referrals else np.nan
+        return float(w.costs_once.sum() / referrals) if referrals else np.nan
 
 
 class ServiceCost(Family):
@@ -222,8 +234,8 @@ class ServiceCost(Family):
     group = "Costs"
 
     def compute(self, w: Window) -> dict[str, float]:
-        return {f"cost_per_year_{name}": float(w.costs[:, i, :].sum() / w.years)
-                for i, name in enumerate(w.rec.services)}
+        costs = w.costs_once  # each service counted once (see Cost)
+        return {f"cost_per_year_{name}": float(costs[:, i].sum() / w.years) for i, name in enumerate(w.rec.services)}
 
 
 class MeanInSystem(Kpi):
@@ -261,6 +273,7 @@ DEFINED: list[Kpi] = [
     WithinStandard(),
     Utilisation(),
     Cost(),
+    ActivityCost(),
     StaffCost(),
     CostPerReferral(),
     ServiceCost(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.health.outcomes import Outcomes, discount_factor
+from icssim.kpi_base import establishments
 from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
 from icssim.scenario.health import DECLARED_LABELS
 
@@ -263,33 +264,6 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
 
 
-def costs_by_service(w: Window) -> np.ndarray:
-    """The window's cost [time bucket, service], each service counted once (as in
-    :func:`person_costs`): a service with a staff establishment at that establishment, paid
-    evenly over time whatever its staff do; any other at the unit costs of its activity."""
-    rec = w.rec
-    costs = w.costs.sum(axis=2)
-    first = int(rec.warmup / rec.sample_every)
-    starts = np.maximum(np.arange(first, first + len(costs)) * rec.sample_every, rec.warmup)
-    ends = np.minimum((np.arange(first, first + len(costs)) + 1) * rec.sample_every, rec.horizon)
-    years = np.maximum(ends - starts, 0.0) * w.days / DAYS_PER_YEAR  # each bucket's length
-    staffed = establishments(rec)
-    for i, name in enumerate(rec.services):
-        if name in staffed:
-            costs[:, i] = staffed[name] * years
-    return costs
-
-
-def establishments(rec) -> dict[str, float]:
-    """Each service whose staff have an establishment cost in the scenario, with that cost a year
-    (their cost in :func:`person_costs` and :func:`costs_by_service`)."""
-    out: dict[str, float] = {}
-    for r in rec.resources:
-        if r.cost_per_year > 0:
-            out[r.service] = out.get(r.service, 0.0) + r.cost_per_year
-    return out
-
-
 #: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.
 PAYERS = {"icb": "the ICB", "specialised_commissioning": "specialised commissioning (NHS England or a provider "
           "collaborative)", "local_authority": "the local authority"}
@@ -299,7 +273,7 @@ BUDGET_YEARS = 5
 class PayerCosts(Family):
     """Undiscounted cost to each payer (every service's ``payer``) in each of the window's first
     years (a budget-impact view), and per year over the whole window; each service counted once,
-    as in :func:`person_costs` (:func:`costs_by_service`)."""
+    as in :func:`person_costs` (:attr:`Window.costs_once`)."""
 
     prefix, family, unit, group = "cost_to_", "payer", "GBP", MONEY
 
@@ -316,7 +290,7 @@ class PayerCosts(Family):
         payers = w.rec.payers
         if not payers:
             return {}
-        costs = costs_by_service(w)  # [bucket, service]
+        costs = w.costs_once  # [bucket, service]
         per_year = DAYS_PER_YEAR / (w.rec.sample_every * w.days)  # buckets per year
         out = {}
         for payer in dict.fromkeys(payers):

@@ -174,20 +174,19 @@ def _cost_text(d: _Differences) -> str:
         ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
         if clear(k):
             more = r.diff_mean > 0
-            text += (f" Its activity (contacts, bed-days and monitoring at unit costs) costs "
+            text += (f" Its total cost (each team at its staff establishment, other care at unit costs) is "
                      f"<strong>{escape(money(abs(r.diff_mean)))} a year {'more' if more else 'less'}</strong> "
                      f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
         else:
-            text += (f" The cost of its activity (contacts, bed-days and monitoring at unit costs) does not "
+            text += (f" Its total cost (each team at its staff establishment, other care at unit costs) does not "
                      f"change clearly ({escape(change(k))}, 95% CI {escape(ci)}).")
-        text += _staff_beside_activity(d)
+        text += _staff_in_total(d)
     return text
 
 
-def _staff_beside_activity(d: _Differences) -> str:
-    """What each scenario pays for its staff, beside what its activity costs. The two are not added:
-    a contact's unit cost prices the same staff time (the value for money counts each team once,
-    by its establishment: icssim.health.kpis.person_costs)."""
+def _staff_in_total(d: _Differences) -> str:
+    """What each scenario pays for its staff: part of the total cost, in place of its teams'
+    contacts at unit costs (kpi_base.Window.costs_once)."""
     staff = "staff_cost_per_year"
     if staff not in d.rows:
         return ""
@@ -199,9 +198,8 @@ def _staff_beside_activity(d: _Differences) -> str:
         level = f" ({escape(money(base))} → {escape(money(new))} a year{pct})"
     if base and abs(100 * s / base) < SAME_WITHIN_PCT:   # an equal-budget variant: the same to the rounding
         return f" The <strong>staff establishment</strong> it assumes is the same{level}."
-    return (f" Beside that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a "
-            f"year {'more' if s > 0 else 'less'}{level}; it is not added to the activity cost, whose unit costs "
-            f"price the same staff time.")
+    return (f" Of that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a "
+            f"year {'more' if s > 0 else 'less'}{level}.")
 
 
 def _worse_text(d: _Differences, s: Scenario | None) -> str:

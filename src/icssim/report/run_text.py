@@ -251,7 +251,7 @@ def _cost_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
     if cost is not None and cost.mean == 0:
         return "The scenario gives no unit costs, so no costs were counted."
     elif cost is not None:
-        text = f"Total cost (activity at unit costs) <strong>{escape(cost.text())}</strong>"
+        text = f"Total cost <strong>{escape(cost.text())}</strong>"
         cpr = est.get("cost_per_referral")
         if cpr is not None and not math.isnan(cpr.mean):
             text += f", or {escape(fmt(cpr.mean, 'GBP'))} per person asking for help"
@@ -260,9 +260,9 @@ def _cost_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
             top, value = max(services.items(), key=lambda kv: kv[1])
             text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(service_label(s, top))}"
         staff = est.get("staff_cost_per_year")
-        if staff is not None and staff.mean > 0:   # beside the activity, not in it: see compare_text
-            text += (f". The staff establishment it assumes costs {escape(fmt(staff.mean, 'GBP per year'))}, "
-                     f"not added: the unit costs price the same staff time")
+        if staff is not None and staff.mean > 0:   # in the total, in place of its teams' unit costs
+            text += (f". Of that, the staff establishment it assumes costs {escape(fmt(staff.mean, 'GBP per year'))}: "
+                     f"each team is costed by its establishment, other care (e.g. GP, A&amp;E, beds) at unit costs")
         return text + "."
     return ""
 
