@@ -29,9 +29,9 @@ ORDER_BEFORE_REGISTRY = [
     "emergency_admissions_per_year", "inpatient_admissions_per_year", "specialist_bed_days_per_year",
     "share_dropped_out", "still_waiting_at_end", "within_routine_4_weeks", "within_urgent_1_week",
     "utilisation_primary_care/gp", "utilisation_ed_team/clinician", "utilisation_ed_team/caseload",
-    "utilisation_acute/ae_staff", "utilisation_acute/beds", "cost_per_year", "activity_cost_per_year", "staff_cost_per_year",
-    "cost_per_referral", "cost_per_year_primary_care", "cost_per_year_ed_team", "cost_per_year_acute",
-    "mean_in_system",
+    "utilisation_acute/ae_staff", "utilisation_acute/beds", "cost_per_year", "activity_cost_per_year",
+    "staff_cost_per_year", "cost_per_referral", "cost_per_year_primary_care", "cost_per_year_ed_team",
+    "cost_per_year_acute", "mean_in_system",
 ]
 
 
