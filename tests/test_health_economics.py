@@ -24,6 +24,8 @@ def _table(costs: list[float], qalys: list[float]) -> pd.DataFrame:
 def test_icer_and_net_monetary_benefit_by_hand():
     assert icer(3000.0, 0.1) == pytest.approx(30_000.0)
     assert math.isnan(icer(3000.0, 0.0))
+    assert icer(-3000.0, -0.1) == pytest.approx(30_000.0)  # saved per QALY lost
+    assert math.isnan(icer(-3000.0, 0.1)) and math.isnan(icer(3000.0, -0.1))  # dominant, dominated: no ratio
     assert net_monetary_benefit(3000.0, 0.1, 20_000) == pytest.approx(-1000.0)
     assert verdict(-10.0, 0.01).startswith("dominant")
     assert verdict(10.0, -0.01).startswith("dominated")

@@ -23,8 +23,12 @@ THRESHOLDS = (20_000.0, 30_000.0)
 
 
 def icer(delta_cost: float, delta_qalys: float) -> float:
-    """Incremental cost per QALY gained; NaN when the QALYs do not differ."""
-    return delta_cost / delta_qalys if delta_qalys else math.nan
+    """Incremental cost per QALY gained (or saved per QALY lost); NaN when the QALYs do not differ
+    or one option dominates (more QALYs for no more money, or fewer for no less): a negative ratio
+    would put the two dominance quadrants on one scale, where it cannot be ranked."""
+    if not delta_qalys or (delta_qalys > 0) != (delta_cost > 0):
+        return math.nan
+    return delta_cost / delta_qalys
 
 
 def net_monetary_benefit(delta_cost: np.ndarray | float, delta_qalys: np.ndarray | float,
@@ -100,7 +104,8 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
                "delta_qalys": qaly, "delta_qalys_lower": qaly_lo, "delta_qalys_upper": qaly_hi,
                "icer": icer(cost, qaly), "icer_lower": math.nan, "icer_upper": math.nan,
                "verdict": verdict(cost, qaly, (qaly_lo, qaly_hi), (cost_lo, cost_hi))}
-        row["icer_lower"], row["icer_upper"] = icer_interval(d_cost, d_qaly, level)
+        if row["icer"] == row["icer"]:  # (no interval for a ratio that dominance makes meaningless)
+            row["icer_lower"], row["icer_upper"] = icer_interval(d_cost, d_qaly, level)
         for threshold in thresholds:
             nmb, lo, hi = _interval(np.asarray(net_monetary_benefit(d_cost, d_qaly, threshold)), level)
             key = f"nmb_{int(threshold)}"
