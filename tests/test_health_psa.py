@@ -210,6 +210,23 @@ def test_evppi_finds_the_parameter_that_drives_the_decision():
     assert result.loc["noise", "evppi_per_person"] < 0.1 * full
 
 
+def test_evppi_with_few_draws_is_bounded_by_the_evpi_and_needs_draws_per_column():
+    """A fit with few draws per basis column follows the noise: 8 draws gave a pure-noise parameter
+    an EVPPI above the EVPI, which bounds it. Groups need 10 draws per basis column (4 for one
+    parameter), and no EVPPI exceeds the EVPI."""
+    from icssim.health.psa import evppi
+
+    rng = np.random.default_rng(7)
+    n = 40
+    noise = rng.uniform(-1, 1, (n, 3))
+    table = _table({"a": [0.0] * n, "b": list(rng.normal(0, 500, n))}, {"a": [0.0] * n, "b": [0.0] * n})
+    params = pd.DataFrame({"draw": range(n), "x": noise[:, 0], "y": noise[:, 1], "z": noise[:, 2]})
+    result = evppi(table, params, {"x": ["x"], "xyz": ["x", "y", "z"]}, 20_000.0).set_index("group")
+    full = evpi(table, [20_000.0])["evpi_per_person"].iloc[0]
+    assert list(result.index) == ["x"]  # three parameters: 13 basis columns, 130 draws needed
+    assert 0 <= result.loc["x", "evppi_per_person"] <= full
+
+
 def test_a_psa_on_a_dask_local_cluster_gives_byte_identical_results(tiny_psa, tmp_path):
     """The session's 3-draw PSA run again on a Dask LocalCluster of 2 workers writes the same
     bytes as the local run (tasks carry their seeds; nothing depends on the executor)."""

@@ -80,6 +80,10 @@ def people_affected(people_per_year: float, years: int, rate: float) -> float:
     return people_per_year * sum((1.0 + rate) ** -t for t in range(years))
 
 
+#: fewest draws per column of a regression basis for an EVPPI (see :func:`evppi`)
+DRAWS_PER_COLUMN = 10
+
+
 def _basis(x: np.ndarray) -> np.ndarray:
     """A cubic polynomial basis in each column of ``x`` (standardised), with pairwise products:
     flexible enough for a smooth net-benefit surface over one or two parameters."""
@@ -93,17 +97,23 @@ def evppi(table: pd.DataFrame, parameters: pd.DataFrame, groups: dict[str, list[
     """Expected value of partial perfect information per person for each group of parameters, by
     regression (Strong, Oakley and Brennan 2014): each strategy's net benefit is regressed on the
     group's drawn values; EVPPI = E[max over strategies of the fitted values] − max of their means.
-    ``parameters`` has one row per draw (column ``draw`` and one column per parameter)."""
+    ``parameters`` has one row per draw (column ``draw`` and one column per parameter).
+
+    A fit with few draws per basis column follows the noise, and its EVPPI grows with the number
+    of columns whatever the parameters do (8 draws gave a pure-noise column £232 where the EVPI was
+    £450): a group is left out unless there are :data:`DRAWS_PER_COLUMN` draws for each of its
+    basis columns, and no EVPPI is reported above the EVPI, which bounds it."""
     nb = net_benefit(table, wtp)
     values = parameters.set_index("draw").loc[nb.index]
+    bound = _regret(nb.to_numpy())
     rows = []
     for name, columns in groups.items():
         basis = _basis(values[columns].to_numpy(dtype=float))
-        if basis.shape[1] >= len(nb):
+        if basis.shape[1] * DRAWS_PER_COLUMN > len(nb):
             continue
         fitted = np.column_stack([basis @ np.linalg.lstsq(basis, nb[s].to_numpy(), rcond=None)[0]
                                   for s in nb.columns])
-        rows.append({"group": name, "wtp": wtp, "evppi_per_person": _regret(fitted)})
+        rows.append({"group": name, "wtp": wtp, "evppi_per_person": min(_regret(fitted), bound)})
     return pd.DataFrame(rows, columns=["group", "wtp", "evppi_per_person"])
 
 

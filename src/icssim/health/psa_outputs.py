@@ -150,7 +150,10 @@ def answer_text(answer: dict[str, Any]) -> str:
                      f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person"
                      + _population_words(answer, row))
     for wtp in THRESHOLDS:
-        top = sorted((r for r in answer["evppi"] if r["wtp"] == wtp), key=lambda r: -r["evppi_per_person"])[:3]
+        top = sorted((r for r in answer["evppi"] if r["wtp"] == wtp and r["evppi_per_person"] >= 0.5),
+                     key=lambda r: -r["evppi_per_person"])[:3]
+        if not top and any(r["wtp"] == wtp for r in answer["evppi"]):
+            lines.append(f"  at £{wtp:,.0f} per QALY, no parameter is worth learning about (every EVPPI under £1)")
         if top:
             lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
                 f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
