@@ -365,3 +365,14 @@ def test_a_certain_but_negligible_difference_reads_as_the_same():
     assert difference_verdict(straddles, "lower")[1] == "no clear difference"
     no_pct = SimpleNamespace(diff_lower=1.0, diff_upper=2.0)
     assert difference_verdict(no_pct, "higher") == ("good", "clearly better")
+
+
+def test_the_model_says_how_arrivals_behave_in_this_scenario():
+    """The report said "a constant average rate: no seasonality, trends or growth" of the projection,
+    whose demand grows and is seasonal (a user's review)."""
+    from icssim.report.model_section import arrival_rates
+
+    root = Path(__file__).resolve().parents[1] / "scenarios"
+    assert "constant rate: no seasonality" in arrival_rates(load_scenario(root / "ed_fragmented.yaml"))
+    projected = arrival_rates(load_scenario(root / "ed_projection_2026_2031.yaml"))
+    assert "follows the scenario's demand" in projected and "constant" not in projected

@@ -19,6 +19,23 @@ from icssim.scenario.schema import Scenario
 from icssim.units import span_text
 
 
+
+def arrival_rates(s: Scenario) -> str:
+    """How the cohorts' arrival rates behave over the run, in a sentence: constant, or following a
+    cohort's ``demand`` (growth, seasonality, step changes, an hourly profile); and when arrivals stop."""
+    varying = [c.label or name for name, c in s.cohorts.items() if c.demand is not None]
+    if varying:
+        text = (f"the rate of {', '.join(varying)} follows the scenario's demand (growth, seasonality, step "
+                f"changes or an hour-of-day profile, as given), the others' is constant.")
+        if len(varying) == len(s.cohorts):
+            text = ("each rate follows the scenario's demand (growth, seasonality, step changes or an "
+                    "hour-of-day profile, as given).")
+    else:
+        text = "each at a constant rate: no seasonality, trends or growth in demand over the run."
+    if s.scenario.arrivals_until is not None:
+        text += f" No one arrives after {s.scenario.arrivals_until}."
+    return text
+
 def model_html(data: RunData) -> str:
     """The model described after the STRESS-DES checklist: objectives, logic, data, experimentation,
     implementation and code access."""
@@ -73,7 +90,7 @@ def _logic_html(s: Scenario) -> str:
     exits = sorted({st.outcome or n for n, st in s.pathway.steps.items() if KINDS[st.kind].is_exit})
     logic = (
         "<h3>2.1 Patients (entities) and cohorts</h3>"
-        "<p>Patients arrive as independent Poisson streams, one per cohort, at a constant rate; each "
+        f"<p>Patients arrive as independent Poisson streams, one per cohort; {escape(arrival_rates(s))} Each "
         "patient draws its attributes at arrival.</p>" + entities +
         "<h3>2.2 Activities and steps</h3><p>A patient joins a step's queue, waits for every resource "
         "the step uses, is served, then follows the step's routing. Staff time is a number of "

@@ -16,7 +16,7 @@ from icssim.errors import IcssimError
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info
 from icssim.report.labels import absent_kpis, kpi_label
-from icssim.report.model_section import model_html
+from icssim.report.model_section import arrival_rates, model_html
 from icssim.report.numbers import fmt
 from icssim.report.terminating import measured_over, period_word, replications_text, terminating_note
 from icssim.scenario.schema import Scenario
@@ -243,25 +243,35 @@ def assumptions_html(data: RunData) -> str:
     s, meta = data.scenario, data.meta
     between = "replications" if period_word(s) is None else f"simulated {period_word(s)}s"
     items = [
-        "Referrals arrive at a constant average rate (a Poisson process): no seasonality, trends or "
-        "growth in demand over the run.",
+        ("Referrals arrive as Poisson processes; " + escape(arrival_rates(s))) if s is not None else
+        "Referrals arrive as Poisson processes.",
         "Staff are modelled as a number of interchangeable servers per role; part-time clinical hours "
         "stretch each contact in calendar time rather than following rosters, leave or sickness.",
         "Patients are independent: no family, school or GP capacity effects beyond the steps modelled.",
         "Each contact or session costs a fixed unit cost (or staff hours × hourly cost); bed-days cost "
-        "per day. Costs are not discounted or inflated.",
+        "per day; a team with a staff establishment costs that establishment. "
+        + (f"The value for money discounts costs at {s.health.discount.costs:.1%} and QALYs at "
+           f"{s.health.discount.qalys:.1%} a year; the yearly costs and the budget impact are neither "
+           "discounted nor inflated." if s is not None and s.health is not None
+           else "Costs are not discounted or inflated."),
         f"Confidence intervals cover random variation between {between} only; uncertainty in the "
         "input values themselves needs a sensitivity analysis (icssim sweep).",
     ]
     if s is not None:
         if period_word(s) is not None:
             items.append(escape(terminating_note(s)))
+        elif s.scenario.warmup.value == 0 and s.initial_state is not None:
+            items.append("No warm-up: the run starts from the waiting lists and caseloads given (initial_state), "
+                         "and measures from the first day.")
         elif s.scenario.warmup.value == 0:
             items.append('<span class="bad">No warm-up</span>: results include the start-up period when the '
                          "pathway is empty, which makes waits look shorter than in steady state.")
         if s.deterioration is not None:
+            setters = [st.label or n for n, st in s.pathway.steps.items() if s.deterioration.attribute in st.sets]
+            changed = (f"it changes otherwise only where a step sets it when the step ends ({', '.join(setters)})"
+                       if setters else "treatment itself is not modelled as changing risk")
             items.append("Physical risk escalates only while waiting (at the hazard rates given); it does not "
-                         "improve without treatment, and treatment itself is not modelled as changing risk.")
+                         f"improve without treatment, and {escape(changed)}.")
         if any(st.queue == "priority" for st in s.pathway.steps.values()):
             items.append("Priority queues serve more urgent patients first and never pre-empt a patient "
                          "already being seen.")
