@@ -376,3 +376,17 @@ def test_the_model_says_how_arrivals_behave_in_this_scenario():
     assert "constant rate: no seasonality" in arrival_rates(load_scenario(root / "ed_fragmented.yaml"))
     projected = arrival_rates(load_scenario(root / "ed_projection_2026_2031.yaml"))
     assert "follows the scenario's demand" in projected and "constant" not in projected
+
+
+def test_a_value_takes_no_source_from_a_heading_or_another_file(tmp_path):
+    """ed_integrated's "# fragmented-only steps removed", a heading over `pathway.steps`, was given as
+    the source of 80 values, most of them in ed_fragmented.yaml (a user's review); a routing branch's
+    own comment was not read."""
+    from icssim.report.parameters import parameter_rows
+
+    rows = parameter_rows(load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ed_integrated.yaml"))
+    rows = rows.set_index("path")
+    assert not rows["source"].str.contains("fragmented-only steps removed").any()
+    assert rows.loc["pathway.steps.gp.kind", "source"] == ""  # ed_fragmented.yaml gives it no source
+    assert rows.loc["pathway.steps.access.next", "source"].startswith("assumption: 30% self-refer")
+    assert rows.loc["pathway.steps.adult_inpatient.next[0].p", "source"].startswith("domain: Waits, readmission 14%")

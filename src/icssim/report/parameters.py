@@ -14,17 +14,28 @@ from icssim.tables import read_csv, write_csv
 
 
 # ----------------------------------------------------------------------------- parameters
+#: keys whose comment heads a section of named entries (``pathway.steps``, ``services`` ...): a source
+#: for none of the values below them
+HEADINGS_BELOW = 2
+
+
 def parameter_rows(scenario: Scenario) -> pd.DataFrame:
-    """Every scenario value with its key path, file, line and source comment (from the YAML)."""
+    """Every scenario value with its key path, file, line and source comment (from the YAML). A value
+    without a comment of its own takes that of the nearest key above it in the same file (as a
+    ``handoff: {...}  # source`` covers its mean and sd), never a section heading's (a comment on
+    ``pathway.steps``) nor one from another file of an ``extends`` chain."""
     prov = provenance(scenario)
     rows = []
     for path, value in _flatten(prov.raw):
         comment, owner = "", None
-        for cut in range(len(path), 0, -1):
-            if path[:cut] in prov.comments:
+        file, line = prov.where(path)
+        for cut in range(len(path), HEADINGS_BELOW, -1):
+            if path[:cut] in prov.comments and (cut == len(path) or prov.where(path[:cut])[0] == file):
                 comment, owner = prov.comments[path[:cut]], path[:cut]
                 break
-        file, line = prov.where(path)
+        if not comment:  # a list shown as one value (a routing): its items' comments
+            items = [prov.comments[k] for k in prov.comments if len(k) == len(path) + 1 and k[:-1] == path]
+            comment = "; ".join(dict.fromkeys(items))
         rows.append({"path": _dotted(path), "value": value, "source": comment,
                      "source_key": _dotted(owner) if owner and owner != path else "",
                      "file": file, "line": line})

@@ -288,10 +288,13 @@ def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: li
     elif isinstance(node, CommentedSeq):
         for i, value in enumerate(node):
             prov.lines[(*path, i)] = (file, node.lc.item(i)[0] + 1)
+            comment = _comment(node, i)  # e.g. a routing branch's "- {p: 0.7, to: spa}  # source"
+            if comment:
+                prov.comments[(*path, i)] = comment
             index_keys(value, (*path, i), file, prov, budget)
 
 
-def _comment(node: CommentedMap, key: Any) -> str:
+def _comment(node: CommentedMap | CommentedSeq, key: Any) -> str:
     tokens = node.ca.items.get(key) or []
     texts = []
     for token in tokens:
