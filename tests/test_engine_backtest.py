@@ -25,6 +25,9 @@ summary's ``visit_outcomes`` gained a count of 0 at its end; the digests did not
 Then day care came to start the referral clock (a treatment start: people taken into day care
 before any referral had a negative wait to treatment): the referral times of those in 'features'
 moved, so its digests did; every summary (arrivals, exits, events, outcomes, costs) is the same.
+Then the part of an episode booked past the horizon was left out of the cost buckets (it had been
+piled into the last week): 'features' total cost fell by 2.9% and 1.6%; every other record and
+summary is the same.
 """
 
 from __future__ import annotations
@@ -104,10 +107,10 @@ def summary(rec) -> dict:
 # when a resource shared by several steps became one combined queue across them, and for the
 # re-pins listed in the module docstring.
 PINNED = {
-    ('features', 0): ({'arrivals': 1569, 'exits': 1428, 'in_system_end': 141, 'events': 11183, 'visit_outcomes': [3748, 1399, 14, 180, 51, 1, 289, 4, 0], 'sum_exit': 537915.8140267029, 'total_cost': 1963501.2355424222},
-        'a439c565197b6d08f607da1d2569fb687f54ce40328212c5370fd25ae4bd8c39'),
-    ('features', 2): ({'arrivals': 1564, 'exits': 1399, 'in_system_end': 165, 'events': 11233, 'visit_outcomes': [3835, 1353, 11, 205, 57, 1, 306, 6, 0], 'sum_exit': 520432.7516763275, 'total_cost': 2115672.155243044},
-        '89af70b12a6ff3363c4b822b0e7fe82a185f3799d34aa2bc9262440602c1c5d8'),
+    ('features', 0): ({'arrivals': 1569, 'exits': 1428, 'in_system_end': 141, 'events': 11183, 'visit_outcomes': [3748, 1399, 14, 180, 51, 1, 289, 4, 0], 'sum_exit': 537915.8140267029, 'total_cost': 1906416.432849518},
+        'bbd9a07d7977fa08b634b1b5cbe3e213a04e80464c3f5933cc773ab98cb70ede'),
+    ('features', 2): ({'arrivals': 1564, 'exits': 1399, 'in_system_end': 165, 'events': 11233, 'visit_outcomes': [3835, 1353, 11, 205, 57, 1, 306, 6, 0], 'sum_exit': 520432.7516763275, 'total_cost': 2081669.7275386087},
+        '7cb0cb44c37885f0f421c658b604f49f58143790830b80a40459a7403849f095'),
     ('mm2', 1): ({'arrivals': 5109, 'exits': 5108, 'in_system_end': 1, 'events': 10236, 'visit_outcomes': [5108, 0, 0, 0, 0, 0, 0, 0, 0], 'sum_exit': 7692311.807241691, 'total_cost': 0.0},
         'c154bb873eeb20fd3608c4d0fc4854db841b6f082a37fba9270ebbd3c0160a34'),
 }

@@ -62,3 +62,26 @@ def test_buckets_after_long_spans_end_are_exactly_zero():
     assert (out[12:] == 0.0).all()
     assert out.sum() == pytest.approx(123456.789 + 9876.5 + 1e7 / 3, rel=1e-14)
     np.testing.assert_allclose(out.ravel(), reference_buckets(spans, 20, 7.0, 2), rtol=1e-12)
+
+
+def test_the_part_of_a_span_after_the_run_is_left_out():
+    # horizon day 18: an episode over days 10..40 keeps 8 of its 30 days; a contact on day 20 is
+    # after the run; a contact on day 18 is in it; an episode wholly after it is gone
+    spans = [(0, 30.0, 10.0, 40.0), (0, 5.0, 20.0, 20.0), (0, 7.0, 18.0, 18.0), (0, 99.0, 19.0, 30.0)]
+    out = bucket_costs(spans, n_buckets=3, width=7.0, n_cells=1, end=18.0)
+    np.testing.assert_allclose(out, [0.0, 4.0, 4.0 + 7.0])  # days 10-14 | days 14-18 and day 18
+    assert out.sum() == pytest.approx(30.0 * 8 / 30 + 7.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cutting_at_the_end_equals_the_buckets_before_it(seed):
+    rng = np.random.default_rng(seed)
+    t0 = rng.uniform(0, 150, 300)
+    t1 = t0 + rng.choice([0.0, 1.0], 300) * rng.exponential(30, 300)
+    spans = np.column_stack([rng.integers(0, 3, 300), rng.uniform(1, 500, 300), t0, t1])
+    end = 140.0  # the last of 21 weekly buckets starts at day 140
+    cut = bucket_costs(spans, 21, 7.0, 3, end=end).reshape(21, 3)
+    whole = bucket_costs(spans, 200, 7.0, 3).reshape(200, 3)
+    np.testing.assert_allclose(cut[:20], whole[:20], rtol=1e-12, atol=1e-9)
+    points_at_end = spans[(spans[:, 2] == end) & (spans[:, 3] == end)]
+    assert cut[20].sum() == pytest.approx(points_at_end[:, 1].sum(), abs=1e-9)

@@ -151,3 +151,24 @@ def test_each_payer_pays_its_teams_establishments_and_the_rest_of_its_activity()
     expected = 2 * 365.25 * 40.0
     assert kpis["cost_to_local_authority_year_all"] == pytest.approx(expected, rel=0.05)
     assert kpis["cost_to_local_authority_year_1"] == pytest.approx(expected, rel=0.05)
+
+
+def test_a_journey_cut_off_by_the_runs_end_is_costed_whole():
+    """Everyone spends 300 days in a first step and then 10 days in a bed at £100 a day, so a
+    journey costs £1,000. The run stops while the window's last 300 days of arrivals have not
+    reached the bed: their own bookings would put the cost per help-seeker near £590. In a steady
+    state (a warm-up longer than the journey) the window's bed-days over its arrivals give the whole
+    journey's cost."""
+    from icssim.scenario import scenario_from_dict
+
+    raw = _clinic(contact_cost=0.0, gp_cost=0.0)
+    raw["services"] = {"practice": {}, "ward": {"beds": 1000, "cost_per_bed_day": 100}}
+    raw["pathway"]["steps"] = {
+        "gp": {"kind": "assessment", "service": "practice", "duration": "300 days", "next": "bed"},
+        "bed": {"kind": "inpatient", "service": "ward", "bed": True, "duration": "10 days", "next": "done"},
+        "done": {"kind": "discharge", "outcome": "completed"}}
+    rep = run_replication(scenario_from_dict(raw), 0)
+    P, rec = rep.records.patients, rep.records
+    own = P["cost_ward"][P["arrival"] >= rec.warmup].mean()
+    assert own == pytest.approx(1000.0 * (730.5 - 300) / 730.5, rel=0.05)
+    assert rep.kpis["cost_per_person"] == pytest.approx(1000.0, rel=0.03)

@@ -230,9 +230,8 @@ class SecondServiceCost(Family):
 
 class CostPerPerson(Kpi):
     """The pathway's cost per help-seeker and the cost of their health states over the follow-up
-    (discounted): an equal share of the staff establishment over the window, and their own
-    contacts, bed-days and monitoring at the services without one (discounted to the day they asked
-    for help at the midpoint of their time in the pathway); see :func:`person_costs`."""
+    (discounted): an equal share of the staff establishment over the window, and of the contacts,
+    bed-days and monitoring at the services without one (see :func:`activity_per_person`)."""
     needs_outcomes = True
 
     name, unit, group = "cost_per_person", "GBP", MONEY
@@ -248,20 +247,41 @@ class CostPerPerson(Kpi):
 def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     """Each window help-seeker's discounted cost (see :class:`CostPerPerson`). Each service is
     costed once: one whose staff the scenario costs as an establishment (wte x cost per hour x paid
-    hours) by that establishment, shared equally; any other by the unit costs of what each person
-    used there. A contact's unit cost (e.g. the National Cost Collection's) prices the same staff
-    time as the establishment, so adding both would count the team twice."""
-    P, rec = w.patients, w.rec
-    mine = w.in_window
-    charged = [name for name in rec.services if name not in establishments(rec)]
-    activity = (np.sum([P[f"cost_{name}"] for name in charged], axis=0)[mine] if charged
-                else np.zeros(int(mine.sum())))
-    years = w.days / 365.25
+    hours) by that establishment, shared equally; any other by the unit costs of what was used there
+    (:func:`activity_per_person`). A contact's unit cost (e.g. the National Cost Collection's) prices
+    the same staff time as the establishment, so adding both would count the team twice."""
+    rec = w.rec
+    mine = int(w.in_window.sum())
+    staff = sum(r.cost_per_year for r in rec.resources) * w.years / max(mine, 1)
+    return activity_per_person(w, out.discount_costs) + staff + out.state_costs[w.in_window]
+
+
+def activity_per_person(w: Window, rate: float) -> np.ndarray:
+    """Each window help-seeker's discounted cost at the services costed by their activity.
+
+    A run with a warm-up observes a steady state, and the run stops while the window's last
+    arrivals are still in the pathway: their own bookings miss the rest of their journey (on the ED
+    scenarios, about £3,700 a person of bed and day care). So there each person is given an equal
+    share of the activity booked in the window, by whoever booked it: in a steady state the cost
+    incurred per unit of time, over the arrivals per unit of time, is the expected cost of one
+    person's whole journey (the renewal-reward theorem), and the warm-up's people stand in for the
+    window's cut-off tails. A run without a warm-up (a projection from today's waiting list) is no
+    steady state, and each person keeps their own bookings.
+
+    Costs are discounted to the day each asked for help at the midpoint of their time in the
+    pathway; the window's share takes the mean of that factor over the costs people booked.
+    """
+    P, rec, mine = w.patients, w.rec, w.in_window
+    charged = [i for i, name in enumerate(rec.services) if name not in establishments(rec)]
+    own = (np.sum([P[f"cost_{rec.services[i]}"] for i in charged], axis=0)[mine] if charged
+           else np.zeros(int(mine.sum())))
     leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
-    midpoint = ((leave - P["arrival"]) / 2 * years)[mine]
-    rate = out.discount_costs
-    staff = sum(r.cost_per_year for r in rec.resources) * w.years / max(int(mine.sum()), 1)
-    return activity * discount_factor(rate, midpoint) + staff + out.state_costs[mine]
+    factor = discount_factor(rate, ((leave - P["arrival"]) / 2 * w.days / DAYS_PER_YEAR)[mine])
+    if rec.warmup <= 0 or not len(own):
+        return own * factor
+    mean_factor = float((own * factor).sum() / own.sum()) if own.sum() > 0 else 1.0
+    in_window = float(w.costs_once[:, charged].sum()) if charged else 0.0
+    return np.full(len(own), in_window / len(own) * mean_factor)
 
 
 #: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.

@@ -220,7 +220,7 @@ class Recording(Loop):
     def _costs(self) -> np.ndarray:
         n_cells = max(self.n_services, 1) * NCAT
         spans = np.frombuffer(self.cost_spans, dtype=float).reshape(-1, 4)
-        costs = bucket_costs(spans, self.n_buckets, self.plan.sample_every, n_cells)
+        costs = bucket_costs(spans, self.n_buckets, self.plan.sample_every, n_cells, end=self.plan.horizon)
         return costs.reshape(self.n_buckets, max(self.n_services, 1), NCAT)
 
     def _resource_use(self, i: int, rp: ResourcePlan, r: Resource, warm_area: float,
@@ -250,14 +250,16 @@ def _columns(buf: bytearray, float_names: Sequence[str], int_names: Sequence[str
 
 
 def bucket_costs(spans: np.ndarray | list[tuple[int, float, float, float]], n_buckets: int, width: float,
-                 n_cells: int) -> np.ndarray:
+                 n_cells: int, end: float | None = None) -> np.ndarray:
     """Spread each ``(cell, amount, t0, t1)`` evenly over [t0, t1] across time buckets of ``width``.
 
     ``spans`` is a sequence of such rows or an ``(n, 4)`` float array (the engine's).
 
     Returns a flat ``n_buckets * n_cells`` array (bucket-major). Bucket ``b`` covers
-    [b·width, (b+1)·width); the last bucket also takes whatever lies beyond it (episodes booked to end
-    after the horizon), so every pound booked is counted once.
+    [b·width, (b+1)·width); the last bucket also takes whatever lies beyond it. With ``end`` (the
+    run's horizon) the part of a span after ``end`` is left out: an episode booked to end after the
+    run is paid for after it, and counting it in the run's last weeks would inflate the yearly costs
+    (the patient's own total, ``cost_<service>``, keeps the whole episode).
 
     A span inside one bucket books its whole amount there. A longer span books its part-weeks at
     each end directly, and the whole buckets between them through a difference array summed
@@ -268,6 +270,8 @@ def bucket_costs(spans: np.ndarray | list[tuple[int, float, float, float]], n_bu
     spans = np.asarray(spans, dtype=float).reshape(-1, 4)
     if not len(spans):
         return np.zeros(out_len)
+    if end is not None:
+        spans = _clip_spans(spans, end)
     cell, amount, t0, t1 = spans.T
     cell = cell.astype(np.intp)
     last = n_buckets - 1
@@ -293,3 +297,16 @@ def bucket_costs(spans: np.ndarray | list[tuple[int, float, float, float]], n_bu
     covered = np.cumsum(covering.reshape(n_buckets + 1, n_cells), axis=0)[:n_buckets] > 0
     out += np.where(covered, middle, 0.0).ravel()
     return out
+
+
+def _clip_spans(spans: np.ndarray, end: float) -> np.ndarray:
+    """``spans`` cut at ``end``: each amount in proportion to the span's time before ``end`` (a
+    point cost whole if at or before it)."""
+    cell, amount, t0, t1 = spans.T
+    length = t1 - t0
+    before = np.clip(end - t0, 0.0, None)
+    share = np.where(length > 0, np.minimum(before, length) / np.where(length > 0, length, 1.0),
+                     (t0 <= end).astype(float))
+    clipped: np.ndarray = np.column_stack([cell, amount * share, t0, np.minimum(t1, np.maximum(end, t0))])
+    kept: np.ndarray = clipped[share > 0]
+    return kept
