@@ -200,3 +200,19 @@ def test_accepted_referrals_beside_help_seekers(integrated_run, tmp_path):
     results.write_run(integrated_run, tmp_path / "run")
     assert "Accepted referrals (help-seekers taken on by a triage, assessment or treatment step)" in \
         (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+
+
+def test_console_calls_a_negligible_certain_difference_the_same():
+    """An equal-budget variant's establishment equals the baseline's up to rounded WTE (£36 in
+    £6.5m): the terminal says so, as the report does, instead of "clearly worse"."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    kpi = "staff_cost_per_year"
+    summary = pd.DataFrame({"kpi": [kpi, kpi], "scenario": ["a", "b"], "mean": [6.49e6, 6.49e6 + 36]})
+    diffs = pd.DataFrame({"kpi": [kpi], "scenario": ["b"], "diff_mean": [36.0], "diff_lower": [36.0],
+                          "diff_upper": [36.0], "pct_lower": [5.5e-4], "pct_upper": [5.5e-4]})
+    comparison = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, names=["a", "b"],
+                                 results=[SimpleNamespace(replications=[0, 1], scenario=None)])
+    text = format_differences(comparison)
+    assert "the same to within 0.01%" in text and "clearly worse" not in text

@@ -67,7 +67,9 @@ def format_differences(comparison) -> str:
         lines.append(f"    {base:<{width}}  {fmt(means[0], info.unit):>22}")
         for name, m in zip(comparison.names[1:], means[1:]):
             d = diffs.loc[(kpi, name)]
-            row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"])
+            nan = float("nan")
+            row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"],
+                                  pct_lower=d.get("pct_lower", nan), pct_upper=d.get("pct_upper", nan))
             _, verdict = difference_verdict(row, info.better)
             lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
                          f"(95% CI {diff_ci_text(d['diff_lower'], d['diff_upper'], info.unit)}): {verdict}")
