@@ -311,15 +311,33 @@ class PayerCosts(Family):
         if not payers:
             return {}
         costs = w.costs_once  # [bucket, service]
-        per_year = DAYS_PER_YEAR / (w.rec.sample_every * w.days)  # buckets per year
+        years = range(1, min(BUDGET_YEARS, int(w.years + 1e-9)) + 1)
+        shares = year_shares(w, len(costs), len(years))  # [year, bucket]
         out = {}
         for payer in dict.fromkeys(payers):
             mine = costs[:, [i for i, p in enumerate(payers) if p == payer]].sum(axis=1)
             out[f"cost_to_{payer}_year_all"] = float(mine.sum() / w.years)
-            for year in range(1, min(BUDGET_YEARS, int(w.years + 1e-9)) + 1):
-                first, last = int(round((year - 1) * per_year)), int(round(year * per_year))
-                out[f"cost_to_{payer}_year_{year}"] = float(mine[first:last].sum())
+            for year in years:
+                out[f"cost_to_{payer}_year_{year}"] = float(shares[year - 1] @ mine)
         return out
+
+
+def year_shares(w: Window, n_buckets: int, n_years: int) -> np.ndarray:
+    """[year, bucket]: the share of each of the window's cost buckets (the first cut at the warm-up's
+    end) that falls in each of its first ``n_years`` years of 365.25 days, a bucket's cost taken as
+    spread evenly over it. Whole buckets would make a year 52 or 53 weeks long."""
+    rec = w.rec
+    first = int(rec.warmup / rec.sample_every)
+    index = np.arange(first, first + n_buckets)
+    starts = np.maximum(index * rec.sample_every, rec.warmup)
+    ends = np.minimum((index + 1) * rec.sample_every, rec.horizon)
+    length = np.maximum(ends - starts, 1e-12)
+    year = DAYS_PER_YEAR / w.days  # in the run's time unit
+    shares = np.zeros((n_years, n_buckets))
+    for k in range(n_years):
+        lo, hi = rec.warmup + k * year, rec.warmup + (k + 1) * year
+        shares[k] = np.clip(np.minimum(ends, hi) - np.maximum(starts, lo), 0.0, None) / length
+    return shares
 
 
 HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), SentBack(), InRemission(), UntreatedDuration(),
