@@ -172,3 +172,26 @@ def test_a_journey_cut_off_by_the_runs_end_is_costed_whole():
     own = P["cost_ward"][P["arrival"] >= rec.warmup].mean()
     assert own == pytest.approx(1000.0 * (730.5 - 300) / 730.5, rel=0.05)
     assert rep.kpis["cost_per_person"] == pytest.approx(1000.0, rel=0.03)
+
+
+def test_the_staff_share_is_discounted_like_the_rest_of_the_pathway():
+    """A team's establishment is spent on people while they are in the pathway: at 3.5% a year, a
+    journey of 310 days is discounted from its midpoint, 155 days after asking (factor 0.9855)."""
+    from icssim.scenario import scenario_from_dict
+
+    raw = _clinic(contact_cost=0.0, gp_cost=0.0)
+    raw["services"] = {"practice": {"staff": {"gp": {"wte": 1, "cost_per_hour": 50, "paid_hours_per_year": 1500}}},
+                       "ward": {"beds": 1000}}
+    raw["pathway"]["steps"] = {
+        "gp": {"kind": "assessment", "service": "practice", "duration": "300 days", "next": "bed"},
+        "bed": {"kind": "inpatient", "service": "ward", "bed": True, "duration": "10 days", "next": "done"},
+        "done": {"kind": "discharge", "outcome": "completed"}}
+
+    def cost(rate: float) -> float:
+        raw["health"]["discount"] = {"costs": rate, "qalys": 0.0}
+        return run_replication(scenario_from_dict(raw), 0).kpis["cost_per_person"]
+
+    undiscounted = cost(0.0)
+    finished = 1.035 ** (-155 / 365.25)
+    # those still in the pathway at the run's end are discounted from an earlier midpoint
+    assert finished * undiscounted < cost(0.035) < (1 - 0.6 * (1 - finished)) * undiscounted

@@ -231,7 +231,7 @@ class SecondServiceCost(Family):
 class CostPerPerson(Kpi):
     """The pathway's cost per help-seeker and the cost of their health states over the follow-up
     (discounted): an equal share of the staff establishment over the window, and of the contacts,
-    bed-days and monitoring at the services without one (see :func:`activity_per_person`)."""
+    bed-days and monitoring at the services without one (see :func:`person_costs`)."""
     needs_outcomes = True
 
     name, unit, group = "cost_per_person", "GBP", MONEY
@@ -249,15 +249,27 @@ def person_costs(w: Window, out: Outcomes) -> np.ndarray:
     costed once: one whose staff the scenario costs as an establishment (wte x cost per hour x paid
     hours) by that establishment, shared equally; any other by the unit costs of what was used there
     (:func:`activity_per_person`). A contact's unit cost (e.g. the National Cost Collection's) prices
-    the same staff time as the establishment, so adding both would count the team twice."""
+    the same staff time as the establishment, so adding both would count the team twice. The
+    pathway's costs are discounted to the day each person asked for help from the midpoint of
+    their time in the pathway (:func:`pathway_discount`)."""
     rec = w.rec
     mine = int(w.in_window.sum())
+    factor = pathway_discount(w, out.discount_costs)
     staff = sum(r.cost_per_year for r in rec.resources) * w.years / max(mine, 1)
-    return activity_per_person(w, out.discount_costs) + staff + out.state_costs[w.in_window]
+    return activity_per_person(w, factor) + staff * factor + out.state_costs[w.in_window]
 
 
-def activity_per_person(w: Window, rate: float) -> np.ndarray:
-    """Each window help-seeker's discounted cost at the services costed by their activity.
+def pathway_discount(w: Window, rate: float) -> np.ndarray:
+    """Each window help-seeker's discount factor for what the pathway spends on them, taken at the
+    midpoint of their time in it (to the run's end for those still in it)."""
+    P, rec = w.patients, w.rec
+    leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
+    return discount_factor(rate, ((leave - P["arrival"]) / 2 * w.days / DAYS_PER_YEAR)[w.in_window])
+
+
+def activity_per_person(w: Window, factor: np.ndarray) -> np.ndarray:
+    """Each window help-seeker's discounted cost at the services costed by their activity
+    (``factor``: each one's discount factor, :func:`pathway_discount`).
 
     A run with a warm-up observes a steady state, and the run stops while the window's last
     arrivals are still in the pathway: their own bookings miss the rest of their journey (on the ED
@@ -266,17 +278,13 @@ def activity_per_person(w: Window, rate: float) -> np.ndarray:
     incurred per unit of time, over the arrivals per unit of time, is the expected cost of one
     person's whole journey (the renewal-reward theorem), and the warm-up's people stand in for the
     window's cut-off tails. A run without a warm-up (a projection from today's waiting list) is no
-    steady state, and each person keeps their own bookings.
-
-    Costs are discounted to the day each asked for help at the midpoint of their time in the
-    pathway; the window's share takes the mean of that factor over the costs people booked.
+    steady state, and each person keeps their own bookings. The window's share is discounted by the
+    mean factor over the costs people booked.
     """
     P, rec, mine = w.patients, w.rec, w.in_window
     charged = [i for i, name in enumerate(rec.services) if name not in establishments(rec)]
     own = (np.sum([P[f"cost_{rec.services[i]}"] for i in charged], axis=0)[mine] if charged
            else np.zeros(int(mine.sum())))
-    leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
-    factor = discount_factor(rate, ((leave - P["arrival"]) / 2 * w.days / DAYS_PER_YEAR)[mine])
     if rec.warmup <= 0 or not len(own):
         return own * factor
     mean_factor = float((own * factor).sum() / own.sum()) if own.sum() > 0 else 1.0
