@@ -123,3 +123,23 @@ def test_plots_drawn_in_the_background_raise_their_errors(tmp_path):
     with pytest.raises(ValueError, match="no data to draw"):
         with plots.drawing([(broken, tmp_path / "a.png"), (broken, tmp_path / "b.png")], workers=2):
             pass  # the block does not wait: leaving it does
+
+
+def test_a_wait_plot_draws_only_the_standards_of_the_wait_it_shows():
+    """Referral-to-treatment curves carry the treatment standards, not an assessment standard nor
+    an interval standard (a liaison response within an hour measures another wait)."""
+    from pathlib import Path
+
+    from icssim.results import ecdf_standards
+    from icssim.scenario import load_scenario, scenario_from_dict
+    from icssim.scenario.initial_state import anchored_raw
+
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    urgent = load_scenario(scenarios / "urgent_mh_integrated.yaml")
+    assert ecdf_standards(urgent, ("referral_to_treatment",)) == {}
+    raw = anchored_raw(load_scenario(scenarios / "ed_fragmented.yaml"))
+    raw["scenario"]["standards"]["assessed_2_weeks"] = {"within": "2 weeks", "measure": "referral_to_assessment"}
+    ed = scenario_from_dict(raw)
+    assert ecdf_standards(ed, ("referral_to_treatment",)) == {
+        "cyp_urgent_1_week": 7.0, "cyp_routine_4_weeks": 28.0, "adult_4_weeks_proposed": 28.0}
+    assert ecdf_standards(ed, ("referral_to_assessment", "referral_to_treatment"))["assessed_2_weeks"] == 14.0

@@ -174,6 +174,8 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
+    if standards:  # the curves are everyone's; a standard covers only the patients it names
+        xlabel += "\nCurves: all patients. Dashed lines: standards, each for the patients it names"
     style(ax, title, xlabel, "Patients who had started (cumulative)")
     legend_below(ax)
     return fig

@@ -28,6 +28,7 @@ from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
 from icssim.scenario import Scenario, provenance
+from icssim.units import in_days
 from icssim.scenario.initial_state import resolve_path
 from icssim.tables import write_csv, write_table
 
@@ -224,7 +225,7 @@ def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob]
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True) if patients is None else patients
     window = pats[pats["arrival"] >= recs[0].warmup * recs[0].hours_per_unit / 24]
-    stds = {n: d for n, (d, *_rest) in standards_of(result.scenario).items()}
+    stds = ecdf_standards(result.scenario, ("referral_to_assessment", "referral_to_treatment"))
     waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
              "referral to treatment": window["wait_to_treatment"].to_numpy()}
     return [
@@ -234,6 +235,15 @@ def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob]
         (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
         *more,
     ]
+
+
+def ecdf_standards(scenario: Scenario, measures: tuple[str, ...]) -> dict[str, float]:
+    """The standards (name: days) a plot of waits from referral to ``measures`` may draw: those that
+    measure one of them; an interval standard (``from``/``to``, e.g. a liaison response in an hour)
+    measures another wait and would stand over curves it says nothing about."""
+    return {name: in_days(std.within, scenario.scenario.time_unit)
+            for name, std in scenario.scenario.standards.items()
+            if std.from_ is None and std.measure in measures}
 
 
 def _any_wait(waits: dict[str, np.ndarray]) -> bool:
@@ -383,7 +393,7 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
         pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
         warm = recs[0].warmup * recs[0].hours_per_unit / 24
         waits[res.scenario.scenario.name] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
-        stds |= {n: d for n, (d, *_r) in standards_of(res.scenario).items()}
+        stds |= ecdf_standards(res.scenario, ("referral_to_treatment",))
     costs = pd.concat([cost_by_service(r) for r in comparison.results], ignore_index=True)
     return [
         (partial(plots.forest, diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png"),
