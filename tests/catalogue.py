@@ -334,6 +334,27 @@ HEALTH = [
     Case("psa-over-budget", "course of illness", "a PSA of 100,000 draws, over the time budget, without --yes",
          HEALTHY, ("is more than the time budget", "Pass --yes to run it anyway", "nothing was written"),
          command=(*PSA, "--budget", "1 minute"), files=psa_file(BETA, samples=100_000)),
+    Case("psa-also-unknown", "course of illness", "a PSA parameter tied ('also') to a key path the scenario "
+         "does not have", HEALTHY,
+         ("psa.yaml:6: parameters.health.states.ill.utility.also.0: 'health.states.il.utility': no key 'il'",
+          "did you mean 'health.states.ill.utility'?"),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
+                                     "also: [health.states.il.utility]}")),
+    Case("psa-also-other-value", "course of illness", "a PSA parameter tied to a key path with another base value",
+         HEALTHY, ("psa.yaml:6: parameters.health.states.ill.utility.also.0: 'health.states.well.utility' is 0.9 in",
+                   "but 'health.states.ill.utility' is 0.6 in", "same base value (0.6) in every base scenario"),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
+                                     "also: [health.states.well.utility]}")),
+    Case("psa-also-drawn-too", "course of illness", "a key path tied to one PSA parameter and drawn as another",
+         HEALTHY, ("psa.yaml:6: parameters.health.states.ill.utility.also.0: 'health.states.well.utility' is also "
+                   "drawn on its own under 'parameters' (line 7)",),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
+                                     "also: [health.states.well.utility]}\n"
+                                     "  health.states.well.utility: {dist: beta, mean: 0.9, sd: 0.02}")),
+    Case("psa-also-not-list", "course of illness", "a PSA parameter's 'also' that is not a list of key paths",
+         HEALTHY, ("psa.yaml:6: parameters.health.states.ill.utility.also: expected a list",),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
+                                     "also: health.states.well.utility}")),
     Case("monitoring-staffed", "course of illness", "monitoring charged to a team costed by its establishment "
          "(its contacts cost nothing)", step_key("monitoring: {every: 2 weeks, cost_per_contact: 103}"),
          ("pathway.steps.assess.monitoring: monitoring contacts take no staff time in the model",

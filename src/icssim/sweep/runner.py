@@ -108,6 +108,8 @@ def runs_sha256(sweep: Sweep) -> str:
     for p in data.get("parameters", {}).values():
         p.pop("label", None)
         p.pop("unit", None)
+        if not p.get("also"):  # only when given, so that sweeps without ties keep their hash
+            p.pop("also", None)
     data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
                      "common_random_numbers": spec.sweep.common_random_numbers}
     if spec.design in PSA_DESIGNS:  # a PSA stored when every draw ran on the sweep's seed is not resumed

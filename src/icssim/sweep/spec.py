@@ -13,13 +13,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from icssim.errors import IcssimError
+from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.scenario import load_scenario
 from icssim.scenario.messages import read_validated
+from icssim.scenario.yaml_reader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
@@ -37,6 +38,12 @@ class Parameter(Strict):
     hypercube designs sample the range (or pick among the values); one-at-a-time
     designs use ``low``/``high`` (or the first and last value) around ``base``
     (default: the base scenario's own value).
+
+    A drawn (PSA) parameter may list in ``also`` further key paths that receive the same drawn
+    value: scenario values taken from the same source number, which drawing one alone would
+    separate. Each must hold the same base value as the drawn key path in every base scenario
+    (checked by :func:`icssim.sweep.design.parameter_targets`); they are not parameters of their
+    own (no column of their own in the tables).
     """
 
     values: list[Any] | None = None
@@ -51,6 +58,7 @@ class Parameter(Strict):
     integer: bool = False
     label: str = ""
     unit: str = ""
+    also: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -63,6 +71,12 @@ class Parameter(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Parameter:
+        if self.also and self.dist is None:
+            raise ValueError("'also' gives further key paths the value drawn for this parameter in a probabilistic "
+                             "sensitivity analysis: it needs a distribution ('dist')")
+        repeated = sorted({t for t in self.also if self.also.count(t) > 1})
+        if repeated:
+            raise ValueError(f"'also' lists {', '.join(map(repr, repeated))} more than once")
         if self.dist is not None and self.dist != "uniform":
             return self._check_distribution()
         has_range = self.low is not None or self.high is not None
@@ -302,6 +316,8 @@ class Sweep:
     areas: list[Area] | None
     areas_sha256: str | None
     draws: DrawTable | None = None
+    #: where each key of the sweep file is (file and line), for messages about it after validation
+    provenance: Provenance | None = None
 
     @property
     def name(self) -> str:
@@ -316,7 +332,8 @@ class Sweep:
 
     def drawn(self) -> dict[str, str]:
         """Every parameter a PSA draws, key path -> label: the ``parameters`` with a distribution,
-        then the columns of the table of draws."""
+        then the columns of the table of draws (the key paths a parameter sets ``also`` are not
+        parameters of their own)."""
         out = {path: str(p.label or path) for path, p in self.spec.parameters.items()}
         out.update({column: column for column in (self.draws.columns if self.draws is not None else [])})
         return out
@@ -325,8 +342,8 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
     path = Path(path)
-    spec, _ = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Draws, Area, Areas, Frontier,
-                                               Optimise))
+    spec, prov = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Draws, Area, Areas, Frontier,
+                                                  Optimise))
     if isinstance(spec.base, str):
         files = {Path(spec.base).stem: spec.base}
     elif isinstance(spec.base, list):
@@ -347,8 +364,39 @@ def load_sweep(path: str | Path) -> Sweep:
     if spec.areas is not None:
         areas, areas_sha = _load_areas(spec.areas, path)
     draws = _load_draws(spec, path) if spec.draws is not None else None
+    _check_ties(spec, prov, draws)
     return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
-                 draws)
+                 draws, prov)
+
+
+def _check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:
+    """Refuse a key path under a parameter's ``also`` that is set another way too: the parameter's
+    own key path, another drawn parameter, a path another parameter ties, or a column of the table
+    of draws (a key path takes one value). Each problem names the file, line and key."""
+    problems = []
+    tied_by: dict[str, str] = {}
+    for path, p in spec.parameters.items():
+        for i, tied in enumerate(p.also):
+            key = ("parameters", path, "also", i)
+            if tied == path:
+                message = f"{tied!r} is this parameter's own key path: list only other key paths"
+            elif tied in spec.parameters:
+                line = prov.where(("parameters", tied))[1]
+                message = (f"{tied!r} is also drawn on its own under 'parameters'"
+                           + (f" (line {line})" if line else "") + ": a key path takes one value, so tie it "
+                           "here or draw it there, not both")
+            elif tied in tied_by:
+                message = (f"{tied!r} is already tied to {tied_by[tied]!r}: a key path takes one value, so tie it "
+                           "to one parameter")
+            elif draws is not None and tied in draws.columns:
+                message = (f"{tied!r} is a column of the table of draws {draws.path.name}: a key path takes one "
+                           "value, so take it from the table or tie it here, not both")
+            else:
+                tied_by[tied] = path
+                continue
+            problems.append(Problem(*prov.where(key), ".".join(map(str, key)), message))
+    if problems:
+        raise ScenarioError(problems)
 
 
 def _load_draws(spec: SweepSpec, path: Path) -> DrawTable:
