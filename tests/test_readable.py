@@ -216,3 +216,20 @@ def test_console_calls_a_negligible_certain_difference_the_same():
                                  results=[SimpleNamespace(replications=[0, 1], scenario=None)])
     text = format_differences(comparison)
     assert "the same to within 0.01%" in text and "clearly worse" not in text
+
+
+def test_waits_read_in_the_scenarios_own_time_unit():
+    """An emergency department timed in minutes reads its waits in minutes, one unit for the whole
+    text (a value, its interval and a change alike); elsewhere waits stay in days."""
+    from icssim.report.numbers import Estimate, fmt, fmt_diff, waits_in
+
+    est = Estimate("wait_to_assessment_median", 0.018, 0.017, 0.019, 10)
+    assert est.text() == "0.018 days (95% CI 0.017 to 0.019)"
+    with waits_in("minutes"):
+        assert est.text() == "25.9 minutes (95% CI 24.5 to 27.4)"
+        assert fmt_diff(-0.0011, "days") == "−1.6 minutes"
+        assert fmt(0.5, "share") == "50%"
+    with waits_in("hours"):
+        assert fmt(0.25, "days") == "6.0 hours"
+    with waits_in("days"):
+        assert fmt(3.0, "days") == "3.0 days"

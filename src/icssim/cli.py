@@ -277,7 +277,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _keep_finished(scenario, args, finished, out, wall, exc)
         raise
     if not args.quiet:
-        print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
+        from icssim.report.numbers import waits_in
+
+        with waits_in(scenario.scenario.time_unit):
+            print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
     print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}; {timings(args, wall)})")
     if result.precision:
         pr = result.precision
@@ -429,7 +432,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
                              workers=args.workers or experiments.default_workers())
     if not args.quiet:
-        print(format_differences(comparison))
+        from icssim.report.numbers import waits_in
+
+        with waits_in(comparison.results[0].scenario.scenario.time_unit):
+            print(format_differences(comparison))
     print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
           f"{comparison.results[0].seed}; {timings(args, wall)})")
     return 0

@@ -59,6 +59,7 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None,
     ``plots_ready`` and a run's ``tables`` as for :func:`write_report`."""
     from icssim.report.compare import compare_report
     from icssim.report.generic import generic_report
+    from icssim.report.numbers import waits_in
     from icssim.report.pieces import read_json
     from icssim.report.run import run_report
 
@@ -67,11 +68,13 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None,
         raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")
     kind = meta.get("kind", "run")
     if kind == "run":
-        return run_report(folder, meta, plots_ready, tables)
+        with waits_in(meta.get("time_unit")):
+            return run_report(folder, meta, plots_ready, tables)
     if plots_ready is not None:
         plots_ready()
     if kind == "compare":
-        return compare_report(folder, meta)
+        with waits_in(meta.get("time_unit")):
+            return compare_report(folder, meta)
     if kind == "sweep":
         from icssim.report.sweep import sweep_report
 

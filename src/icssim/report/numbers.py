@@ -6,6 +6,9 @@ percentages, money with a pound sign, days), signed differences. No sentences he
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import pandas as pd
@@ -102,10 +105,32 @@ def money(x: float) -> str:
     return f"£{sig(x):,.0f}" if abs(x) >= 100 else f"£{x:,.2f}"
 
 
+#: the unit in which waits measured in days are written (:func:`waits_in`)
+_WAITS_IN: ContextVar[str] = ContextVar("waits_in", default="days")
+_PER_DAY = {"minutes": 1440.0, "hours": 24.0}
+
+
+@contextmanager
+def waits_in(time_unit: str | None) -> Iterator[None]:
+    """Within the block, :func:`fmt` writes KPIs measured in days in ``time_unit`` when it is
+    minutes or hours: a scenario timed in minutes (an emergency department) reads "26 minutes",
+    not "0.018 days". One unit for a whole report or screen, so that a value, its interval and a
+    change "A → B" never mix units."""
+    token = _WAITS_IN.set(time_unit if time_unit in _PER_DAY else "days")
+    try:
+        yield
+    finally:
+        _WAITS_IN.reset(token)
+
+
 def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
-    """``x`` formatted for its unit: shares as percentages, GBP with a pound sign, days with 'days'."""
+    """``x`` formatted for its unit: shares as percentages, GBP with a pound sign, days with 'days'
+    (or minutes or hours, :func:`waits_in`)."""
     if x is None or math.isnan(x):
         return "n/a"
+    if unit == "days" and _WAITS_IN.get() != "days":
+        unit = _WAITS_IN.get()
+        x, like = x * _PER_DAY[unit], (like * _PER_DAY[unit] if like is not None else None)
     if unit == "share":
         p = x * 100
         return f"{p:.0f}%" if abs(p) >= 10 or p == 0 else f"{p:.1f}%"
