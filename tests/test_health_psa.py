@@ -249,6 +249,17 @@ def test_the_shipped_psas_are_found():
     assert {p.name for p in SHIPPED_PSAS} >= {"ed_psa.yaml", "england_42_ics_psa.yaml"}
 
 
+def test_the_national_psa_draws_the_ed_psas_parameters():
+    """england_42_ics_psa.yaml copies ed_psa.yaml's distributions (it says so): a draw added to one
+    and not the other would make the national answer a different question."""
+    from ruamel.yaml import YAML
+
+    sweeps = ROOT / "scenarios" / "sweeps"
+    ed, national = (YAML(typ="safe").load((sweeps / name).read_text())["parameters"]
+                    for name in ("ed_psa.yaml", "england_42_ics_psa.yaml"))
+    assert national == ed
+
+
 @pytest.mark.parametrize("path", SHIPPED_PSAS, ids=lambda p: p.name)
 def test_every_shipped_distribution_is_centred_on_the_scenarios_value(path):
     """Each drawn parameter, drawn 20,000 times the way a PSA draws it (and written as the scenario
