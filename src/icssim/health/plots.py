@@ -76,15 +76,28 @@ def acceptability_curve(ceac: pd.DataFrame, thresholds: Sequence[float]) -> plt.
         front = g[g["on_frontier"]]
         ax.plot(front["wtp"], front["probability_best"], "o", color=colour, markersize=4,
                 label=f"{strategy}: highest expected net benefit (frontier)")
-    for threshold in thresholds:
-        ax.axvline(threshold, color=STANDARD_COLOUR, linestyle="--", linewidth=0.8)
     ax.set_ylim(-0.02, 1.02)
-    _axes(ax, "Cost-effectiveness acceptability curve and frontier", "Willingness to pay (£ per QALY)",
+    named = _thresholds(ax, thresholds)
+    _axes(ax, "Cost-effectiveness acceptability curve and frontier", "Willingness to pay (£ per QALY)" + named,
           "Probability of the highest net benefit")
     ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
-    ax.legend(fontsize=8, loc="center right")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    # below the axes: inside, it covered the curves where they cross
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _thresholds(ax, thresholds: Sequence[float]) -> str:
+    """A dashed line at each willingness-to-pay threshold; returns the words for the axis label
+    that name them (labels on the lines collided: the thresholds are close)."""
+    for threshold in thresholds:
+        ax.axvline(threshold, color=STANDARD_COLOUR, linestyle="--", linewidth=0.8)
+    if not thresholds:
+        return ""
+    names = [f"£{t:,.0f}" for t in thresholds]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"\ndashed: {listed} per QALY"
 
 
 def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float], population: dict | None = None) -> plt.Figure:
@@ -93,9 +106,8 @@ def evpi_curve(value: pd.DataFrame, thresholds: Sequence[float], population: dic
     axis (the same curve: the per-person EVPI times the people the decision affects)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     ax.plot(value["wtp"], value["evpi_per_person"], color=PALETTE[0], linewidth=1.5)
-    for threshold in thresholds:
-        ax.axvline(threshold, color=STANDARD_COLOUR, linestyle="--", linewidth=0.8)
-    _axes(ax, "Expected value of perfect information", "Willingness to pay (£ per QALY)",
+    named = _thresholds(ax, thresholds)
+    _axes(ax, "Expected value of perfect information", "Willingness to pay (£ per QALY)" + named,
           "EVPI per help-seeker (£)")
     ax.xaxis.set_major_formatter(lambda v, _: f"£{v / 1000:,.0f}k")
     top = float(value["evpi_per_person"].max())
