@@ -31,9 +31,24 @@ def test_draws_have_the_mean_and_sd_asked_for(dist, mean, sd):
     assert draws.std() == pytest.approx(sd, rel=0.03)
 
 
+def test_a_beta_on_a_range_keeps_to_it_with_the_mean_and_sd_asked_for():
+    """A source's value with its range (a mortality rate ratio 10.7, 3.5 to 14): every draw in the
+    range, the mean and sd as asked (a lognormal of that mean and sd reaches 17)."""
+    p = Parameter(dist="beta", mean=10.7, sd=2.6, low=3.5, high=14)
+    assert frozen(p).mean() == pytest.approx(10.7)
+    assert frozen(p).std() == pytest.approx(2.6)
+    draws = np.array([v["x"] for v in psa_values({"x": p}, {}, 4096, seed=3)])
+    assert 3.5 <= draws.min() and draws.max() <= 14
+    assert draws.mean() == pytest.approx(10.7, rel=0.01)
+
+
 @pytest.mark.parametrize("raw, words", [
     ({"dist": "beta", "mean": 1.2, "sd": 0.1}, "mean between 0 and 1"),
     ({"dist": "beta", "mean": 0.5, "sd": 0.6}, "needs sd below"),
+    ({"dist": "beta", "mean": 15, "sd": 1, "low": 3.5, "high": 14}, "on 3.5 to 14 needs a mean between them"),
+    ({"dist": "beta", "mean": 10.7, "sd": 6, "low": 3.5, "high": 14}, "needs sd below 4.874"),
+    ({"dist": "beta", "mean": 10.7, "sd": 1, "low": 3.5}, "needs both 'low' and 'high'"),
+    ({"dist": "gamma", "mean": 10.7, "sd": 1, "low": 3.5, "high": 14}, "not 'values' or a range"),
     ({"dist": "gamma", "mean": -3, "sd": 1}, "mean above 0"),
     ({"dist": "gamma", "mean": 3}, "needs 'mean' and 'sd'"),
 ])

@@ -43,6 +43,10 @@ def frozen(p: Parameter) -> Any:
     if p.dist == "uniform":
         low, high = float(p.low or 0.0), float(p.high or 0.0)  # both set: the schema checks a range
         return stats.uniform(low, high - low)
+    if p.dist == "beta" and p.low is not None and p.high is not None:  # a beta on [low, high]
+        width = float(p.high) - float(p.low)
+        unit = from_moments("beta", (float(p.mean or 0.0) - float(p.low)) / width, float(p.sd or 0.0) / width)
+        return stats.beta(*unit.args, loc=float(p.low), scale=width)
     return from_moments(str(p.dist), float(p.mean or 0.0), float(p.sd or 0.0))  # both set: checked by the schema
 
 

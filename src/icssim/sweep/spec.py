@@ -101,8 +101,11 @@ class Parameter(Strict):
         """A probabilistic (PSA) parameter: ``dist`` with ``mean`` and ``sd`` that it can have."""
         if self.mean is None or self.sd is None:
             raise ValueError(f"a {self.dist} distribution needs 'mean' and 'sd'")
-        if self.values is not None or self.low is not None or self.high is not None:
+        bounded = self.dist == "beta" and (self.low is not None or self.high is not None)
+        if self.values is not None or ((self.low is not None or self.high is not None) and not bounded):
             raise ValueError(f"a {self.dist} distribution takes 'mean' and 'sd', not 'values' or a range")
+        if bounded:
+            return self._check_bounded_beta(self.mean, self.sd)
         if self.dist == "beta":
             if not 0 < self.mean < 1:
                 raise ValueError(f"a beta distribution (a probability or utility) needs a mean between 0 and 1, "
@@ -113,6 +116,19 @@ class Parameter(Strict):
         elif self.dist in ("gamma", "lognormal") and not self.mean > 0:
             raise ValueError(f"a {self.dist} distribution (a cost, rate or duration) needs a mean above 0, "
                              f"found {self.mean:g}")
+        return self
+
+    def _check_bounded_beta(self, mean: float, sd: float) -> Parameter:
+        """A beta on [low, high] (a value a source gives with its range, e.g. a rate ratio of 10.7,
+        3.5 to 14, whose range a lognormal around the mean would not keep)."""
+        low, high = self.low, self.high
+        if low is None or high is None:
+            raise ValueError("a beta distribution on a range needs both 'low' and 'high'")
+        if not low < mean < high:
+            raise ValueError(f"a beta distribution on {low:g} to {high:g} needs a mean between them, found {mean:g}")
+        if sd ** 2 >= (mean - low) * (high - mean):
+            raise ValueError(f"a beta distribution on {low:g} to {high:g} with mean {mean:g} needs sd below "
+                             f"{((mean - low) * (high - mean)) ** 0.5:.4g}, found {sd:g}")
         return self
 
 
