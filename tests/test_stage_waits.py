@@ -95,3 +95,30 @@ def test_scenarios_that_do_not_ask_get_none():
 def test_bad_intervals_are_refused(std, words):
     with pytest.raises(ScenarioError, match=words):
         scenario_from_dict(_tandem(standards={"bad": std}))
+
+
+def test_a_standard_may_cover_several_cohorts():
+    """An ED's attendance standards leave out the hospital's ward referrals: 'cohort' lists the
+    cohorts a standard covers. Two walk-in cohorts queue; ward referrals skip straight to the
+    doctor and would all pass."""
+    raw = _tandem(horizon="20 days", warmup="1 day", standards={
+        "all": {"from": "arrival", "to": "exit", "within": "30 minutes"},
+        "attendances": {"from": "arrival", "to": "exit", "within": "30 minutes", "cohort": ["walk_in", "ambulance"]},
+        "walk_in_only": {"from": "arrival", "to": "exit", "within": "30 minutes", "cohort": "walk_in"}})
+    raw["cohorts"] = {"walk_in": {"rate": "2 per hour", "entry": "triage"},
+                      "ambulance": {"rate": "2 per hour", "entry": "triage"},
+                      "ward": {"rate": "20 per hour", "entry": "home"}}
+    rep = experiments.run_replication(scenario_from_dict(raw), 0)
+    P, rec = rep.records.patients, rep.records
+    stay = (P["exit"] - P["arrival"])[P["arrival"] >= rec.warmup]
+    cohort = P["cohort"][P["arrival"] >= rec.warmup]
+    ed = np.isin(cohort, [rec.cohorts.index("walk_in"), rec.cohorts.index("ambulance")])
+    assert rep.kpis["within_attendances"] == pytest.approx(float((stay[ed] <= 30).mean()), abs=1e-3)
+    assert rep.kpis["within_all"] > rep.kpis["within_attendances"] + 0.2   # the ward referrals all pass
+    walk = cohort == rec.cohorts.index("walk_in")
+    assert rep.kpis["within_walk_in_only"] == pytest.approx(float((stay[walk] <= 30).mean()), abs=1e-3)
+
+
+def test_an_unknown_cohort_in_a_list_is_named():
+    with pytest.raises(ScenarioError, match=r"cohort.*'walkin'.*walk_in"):
+        scenario_from_dict(_tandem(standards={"s": {"within": "1 hour", "cohort": ["walk_in", "walkin"]}}))

@@ -30,7 +30,7 @@ import pandas as pd
 
 from icssim.experiments import standards_of
 from icssim.intervals import half_width
-from icssim.kpi_base import each_service_once
+from icssim.kpi_base import each_service_once, standard_group
 from icssim.model.records import RunRecords
 from icssim.path_times import interval_times
 from icssim.tables import write_csv
@@ -135,18 +135,6 @@ def _still_waiting(start: np.ndarray, stop: np.ndarray, group: np.ndarray, times
     keep = group & np.isfinite(start)
     start, stop = start[keep], stop[keep]
     return np.array([np.count_nonzero((start < t - longer_than) & (stop > t)) for t in times], dtype=float)
-
-
-def standard_group(rec: RunRecords, level: str | None, cohort: str | None) -> np.ndarray:
-    """Patients a standard applies to: of its urgency (at referral) and cohort, when given."""
-    P = rec.patients
-    group = np.ones(len(P["pid"]), dtype=bool)
-    if level is not None:
-        levels = rec.attribute_levels.get("urgency", ())
-        group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
-    if cohort is not None:
-        group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
-    return group
 
 
 def _count_in(t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:

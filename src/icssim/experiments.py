@@ -75,10 +75,11 @@ class RunResult:
         return [r.records for r in self.replications if r.records is not None]
 
 
-def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, str | None]]:
+def standards_of(scenario: Scenario) -> dict[str, tuple[float, str | None, str, str | tuple[str, ...] | None]]:
     """The scenario's waiting-time standards as (threshold in days, urgency, measure, cohort)."""
     unit = scenario.scenario.time_unit
-    return {name: (in_days(std.within, unit), std.urgency, std.measure, std.cohort)
+    return {name: (in_days(std.within, unit), std.urgency, std.measure,
+                   tuple(std.cohort) if isinstance(std.cohort, list) else std.cohort)
             for name, std in scenario.scenario.standards.items()}
 
 

@@ -65,6 +65,21 @@ def window_people(rec: RunRecords) -> np.ndarray:
     return arrived | P["initial"] if "initial" in P and rec.warmup <= 0 else arrived
 
 
+def standard_group(rec: RunRecords, level: str | None, cohort: str | tuple[str, ...] | None) -> np.ndarray:
+    """Patients a standard applies to: of its urgency (at referral) and its cohort or cohorts, when
+    given (a standard for an emergency department's attendances leaves out referrals from the
+    hospital's wards)."""
+    P = rec.patients
+    group = np.ones(len(P["pid"]), dtype=bool)
+    if level is not None:
+        levels = rec.attribute_levels.get("urgency", ())
+        group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
+    if cohort is not None:
+        names = (cohort,) if isinstance(cohort, str) else tuple(cohort)
+        group &= np.isin(P["cohort"], [rec.cohorts.index(c) for c in names if c in rec.cohorts])
+    return group
+
+
 def establishments(rec: RunRecords) -> dict[str, float]:
     """Each service whose staff have an establishment cost in the scenario (WTE x cost per hour x
     paid hours), with that cost a year: such a service is costed by it (:attr:`Window.costs_once`)."""

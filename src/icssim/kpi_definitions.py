@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from icssim.kpi_base import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, mean, share
+from icssim.kpi_base import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, mean, share, standard_group
 
 
 class Referrals(Kpi):
@@ -169,15 +169,11 @@ class WithinStandard(Family):
         return {f"within_{name}": self.within(w, *std) for name, std in w.standards.items()}
 
     @staticmethod
-    def within(w: Window, threshold: float, level: str | None, measure: str, cohort: str | None = None) -> float:
+    def within(w: Window, threshold: float, level: str | None, measure: str,
+               cohort: str | tuple[str, ...] | None = None) -> float:
         P, rec = w.patients, w.rec
         col = "treat_start" if measure == "referral_to_treatment" else "assess_start"
-        group = w.referred & ~np.isnan(P[col])
-        if level is not None:
-            levels = rec.attribute_levels.get("urgency", ())
-            group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
-        if cohort is not None:
-            group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
+        group = w.referred & ~np.isnan(P[col]) & standard_group(rec, level, cohort)
         wait = (P[col] - P["referral"])[group] * w.days
         return share(wait <= threshold) if len(wait) else np.nan
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from icssim.kpi_base import standard_group
 from icssim.kpis import Family, KpiInfo, Window, register
 from icssim.path_times import interval_times, on_the_way, pid_index
 
@@ -149,7 +150,6 @@ class IntervalStandards(Family):
         rec = w.rec
         if not rec.intervals:
             return {}
-        P = w.patients
         out: dict[str, float] = {}
         for name in rec.intervals:
             std = w.standards.get(name)
@@ -159,12 +159,7 @@ class IntervalStandards(Family):
             t0, t1 = interval_times(rec, name)
             late = (on_the_way(rec, name) & np.isfinite(t0) & ~np.isfinite(t1)
                     & ((rec.horizon - t0) * w.days > threshold + 1e-12))
-            group = w.in_window & np.isfinite(t0) & (np.isfinite(t1) | late)
-            if level is not None:
-                levels = rec.attribute_levels.get("urgency", ())
-                group &= P["urgency0"] == (levels.index(level) if level in levels else -1)
-            if cohort is not None:
-                group &= P["cohort"] == (rec.cohorts.index(cohort) if cohort in rec.cohorts else -1)
+            group = w.in_window & np.isfinite(t0) & (np.isfinite(t1) | late) & standard_group(rec, level, cohort)
             interval = (np.where(late, np.inf, t1)[group] - t0[group]) * w.days  # (t0 is finite in the group)
             out[f"within_{name}"] = float((interval <= threshold + 1e-12).mean()) if len(interval) else float("nan")
         return out

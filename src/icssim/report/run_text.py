@@ -78,9 +78,9 @@ def kpi_target(kpi: str, s: Scenario | None) -> float | None:
 
 def standard_who(std) -> str:
     """Whom a standard covers: ``Urgent cyp``, ``Adults``, or ``All`` (urgency and cohort, when given)."""
-    cohort = getattr(std, "cohort", None)
-    if cohort and len(cohort) <= 4:  # an abbreviation such as CYP
-        cohort = cohort.upper()
+    cohorts = getattr(std, "cohort", None)
+    names = [cohorts] if isinstance(cohorts, str) else list(cohorts or [])
+    cohort = " and ".join(c.upper() if len(c) <= 4 else c for c in names)  # an abbreviation such as CYP
     words = [w for w in (getattr(std, "urgency", None), cohort) if w]
     text = " ".join(words)
     return text[:1].upper() + text[1:] if words else "All"

@@ -51,8 +51,10 @@ def _run_length(s: Scenario) -> Iterator[Finding]:
         )
     urgency = s.attributes.get("urgency")
     for name, std in s.scenario.standards.items():
-        if std.cohort is not None and std.cohort not in s.cohorts:
-            yield ("scenario", "standards", name, "cohort"), unknown("cohort", std.cohort, s.cohorts)
+        for i, cohort in enumerate([std.cohort] if isinstance(std.cohort, str) else std.cohort or []):
+            if cohort not in s.cohorts:
+                where = ("scenario", "standards", name, "cohort") + (() if isinstance(std.cohort, str) else (i,))
+                yield where, unknown("cohort", cohort, s.cohorts)
         if std.urgency is None:
             continue
         if urgency is None:

@@ -62,7 +62,8 @@ class Standard(Strict):
     """A waiting-time standard, e.g. 95% of routine referrals start treatment within 4 weeks."""
 
     urgency: str | None = None
-    cohort: str | None = None
+    #: the cohort, or cohorts, it covers (all when not given)
+    cohort: str | list[Annotated[str, Field(min_length=1)]] | None = None
     within: PositiveSpan
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
