@@ -43,7 +43,7 @@ def observed(folder: Path) -> dict[str, float]:
 
     from icssim.experiments import run_replication
     from icssim.scenario import load_scenario, provenance, scenario_from_dict
-    from icssim.sweep.design import set_path
+    from icssim.sweep.paths import set_path
 
     raw = copy.deepcopy(provenance(load_scenario(write_base(folder))).raw)
     for path, value in TRUTH.items():

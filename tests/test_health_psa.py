@@ -284,7 +284,7 @@ def test_every_shipped_distribution_is_centred_on_the_scenarios_value(path):
     centred on each of them, in every base that has it; one that only some bases have (a team of
     one pathway) is checked in those, and every parameter in at least one."""
     from icssim.health.psa_outputs import _number
-    from icssim.sweep.design import MISSING, get_path
+    from icssim.sweep.paths import MISSING, get_path
     from icssim.sweep.spec import load_sweep
 
     sweep = load_sweep(path)

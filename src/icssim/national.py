@@ -55,7 +55,7 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
     """Write one single-base sweep file per base of the sweep file ``path`` into ``specs``; each
     keeps only the ``areas.scale`` paths its base has. Returns {base label: file}."""
     from icssim.scenario import provenance
-    from icssim.sweep.design import MISSING, get_path
+    from icssim.sweep.paths import MISSING, get_path
     from icssim.sweep.spec import load_sweep
 
     path = Path(path).resolve()

@@ -51,7 +51,8 @@ def capacity_rounding(specs: Path) -> pd.DataFrame:
     hours per week per server the area's scenario gets, and the capacity as run against exact
     scaling (``capacity_change``: 0 where the hours make up for the rounding, else the change in
     servers against the base's servers scaled)."""
-    from icssim.sweep.design import MISSING, base_servers, get_path, hours_path, scaled_value
+    from icssim.sweep.design import base_servers, hours_path, scaled_value
+    from icssim.sweep.paths import MISSING, get_path
 
     rows = []
     for sweep, label, _, raw in _area_sweeps(specs):

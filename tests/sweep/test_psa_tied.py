@@ -233,7 +233,8 @@ def test_the_shipped_ed_psa_loads_and_sets_every_tie_to_its_draw():
     """``scenarios/sweeps/ed_psa.yaml``: one column per drawn parameter, its ties set to the drawn value
     in the scenario each strategy runs, and a team's cost set only in the pathway that has the team."""
     from icssim.scenario import provenance
-    from icssim.sweep.design import MISSING, design_points, get_path
+    from icssim.sweep.design import design_points
+    from icssim.sweep.paths import MISSING, get_path
 
     sweep = load_sweep(ROOT / "scenarios" / "sweeps" / "ed_psa.yaml")
     params = sweep.spec.parameters

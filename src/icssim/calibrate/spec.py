@@ -24,7 +24,7 @@ from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.messages import read_validated
 from icssim.scenario.loader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
-from icssim.sweep.design import MISSING, check_path, get_path, set_path
+from icssim.sweep.paths import MISSING, check_path, get_path, set_path
 
 
 class Strict(BaseModel):

@@ -12,7 +12,7 @@ from icssim.errors import ScenarioError
 from icssim.experiments import run_replication, standards_of
 from icssim.kpis import Window
 from icssim.scenario import scenario_from_dict
-from icssim.sweep.design import set_path
+from icssim.sweep.paths import set_path
 
 _BASE: dict[str, Any] = {}
 

@@ -11,7 +11,6 @@ PSA) does not hold thousands of scenarios in memory.
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import itertools
 import json
@@ -24,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.errors import IcssimError, ScenarioError
 from icssim.estimate import expected_patients
 from icssim.scenario import Scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.schema import StaffRole, known_keys
+from icssim.scenario.schema import StaffRole
+from icssim.sweep.paths import MISSING, check_path, get_path, set_path, split_path
 from icssim.sweep.spec import Parameter, Sweep
+from icssim.sweep.ties import drawn_base_values, parameter_targets
 
-MISSING = object()
 #: Scenario keys that hold whole numbers (scaled values are rounded for these).
 INTEGER_KEYS = {"beds", "caseload", "discharge_after", "seed", "population"}
 
@@ -297,210 +297,8 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[st
     return raw
 
 
-# -- a PSA parameter's key paths: its own and those it sets `also` --------------------------------
-
-def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
-    """For each base scenario (by label), each parameter's key paths to set in it; raises
-    :class:`IcssimError` naming the sweep file (line and key where known) for a key path that
-    cannot be.
-
-    Outside a PSA every parameter's key path must be in every base, as always. In a PSA (``design:
-    psa`` or ``sobol``) the strategies may differ in what they have: a drawn key path, and each key
-    path it sets ``also``, must be in at least one base, and is set in the bases that have it (a
-    cost of a team only one pathway has is drawn once and set in that pathway). A tied key path is
-    set only where the base writes it, and every key path of a parameter with ``also`` must hold
-    one base value, the same in every base that has it: a tied path receives the drawn value
-    itself, which is centred on that base value."""
-    spec = sweep.spec
-    raws = {label: provenance(scenario).raw for label, scenario in sweep.bases.items()}
-    out: dict[str, dict[str, list[str]]] = {label: {} for label in raws}
-    psa = spec.design in ("psa", "sobol")
-    problems: list[Problem] = []
-    for path, p in spec.parameters.items():
-        where = f"{sweep.path}: parameters: {path!r}"
-        if not psa:
-            for label, raw in raws.items():
-                check_path(raw, path, sweep.base_files[label], where)
-            for label in raws:
-                out[label][path] = [path]
-            continue
-        has = {label: path_problem(raw, path, sweep.base_files[label]) is None for label, raw in raws.items()}
-        if not any(has.values()):
-            first = next(iter(raws))
-            check_path(raws[first], path, sweep.base_files[first], where)  # raises, with its nearest key
-            raise IcssimError(f"{where}: not in any base scenario")  # pragma: no cover (check_path raised)
-        for label in raws:
-            out[label][path] = [path] if has[label] else []
-        for i, tied in enumerate(p.also):
-            written = [label for label, raw in raws.items() if get_path(raw, tied) is not MISSING]
-            if not written:
-                problems.append(_tie_problem(sweep, path, i, _absent(sweep, raws, tied)))
-                continue
-            for label in written:
-                out[label][path].append(tied)
-        if p.also:
-            problems += _different_base_values(sweep, raws, path, p.also)
-    if problems:
-        raise ScenarioError(problems)
-    return out
-
-
-def path_problem(raw: dict, path: str, file: Any) -> str | None:
-    """Why ``path`` is not a key path of ``raw`` (None if it is): :func:`check_path`'s message."""
-    try:
-        check_path(raw, path, file, "")
-    except IcssimError as exc:
-        return str(exc).removeprefix(": ")
-    return None
-
-
-def _absent(sweep: Sweep, raws: dict[str, dict], tied: str) -> str:
-    """Why a tied key path written in no base cannot be set: the first base's missing key (with the
-    nearest key path), or that no base writes it."""
-    for label, raw in raws.items():
-        problem = path_problem(raw, tied, sweep.base_files[label])
-        if problem is not None:
-            return f"{tied!r}: {problem}"
-    files = ", ".join(str(f) for f in sweep.base_files.values())
-    return (f"{tied!r} is not set in any base scenario ({files}): a tied key path must be written in the "
-            "scenario, with the drawn parameter's base value")
-
-
-def _tie_problem(sweep: Sweep, path: str, i: int | None, message: str) -> Problem:
-    key: tuple[Any, ...] = ("parameters", path) if i is None else ("parameters", path, "also", i)
-    file, line = sweep.provenance.where(key) if sweep.provenance is not None else (str(sweep.path), None)
-    return Problem(file, line, ".".join(map(str, key)), message)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two base values are the same value as written: numbers equal as numbers, text
-    (a number with a unit) equal but for spacing."""
-    number = (int, float)
-    if isinstance(a, number) and isinstance(b, number) and not isinstance(a, bool) and not isinstance(b, bool):
-        return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=0.0)
-    if isinstance(a, str) and isinstance(b, str):
-        return " ".join(a.split()) == " ".join(b.split())
-    return bool(a == b)
-
-
-def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also: list[str]) -> list[Problem]:
-    """A problem for each key path of a tied parameter (its own, then ``also``) that a base writes
-    with another value than the parameter's own key path in the first base that writes it (or, if
-    none does, the first tied path written), or that is not a single value."""
-    written = []
-    for label, raw in raws.items():
-        for i, key in [(None, path), *enumerate(also)]:
-            value = get_path(raw, key)
-            if value is not MISSING:
-                written.append((label, i, key, value))
-    if not written:
-        return []
-    problems = []
-    ref_label, _, ref_key, ref = next((w for w in written if w[1] is None), written[0])
-    for label, i, key, value in written:
-        file = sweep.base_files[label]
-        if isinstance(value, (dict, list)) or isinstance(value, bool) or value is None:
-            kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
-            problems.append(_tie_problem(sweep, path, i, f"{key!r} in {file} is {kind}, not a single value: a tied "
-                                                          "parameter gives each of its key paths one drawn number"))
-        elif not _same(value, ref):
-            problems.append(_tie_problem(
-                sweep, path, i,
-                f"{key!r} is {value!r} in {file}, but {ref_key!r} is {ref!r} in {sweep.base_files[ref_label]}: a key "
-                "path under 'also' is given the drawn value itself, so expected every key path of the parameter to "
-                f"hold the same base value ({ref!r}) in every base scenario; draw a different value as a parameter "
-                "of its own"))
-    return problems
-
-
-def drawn_base_values(sweep: Sweep, base_raw: dict) -> dict[str, Any]:
-    """Each drawn key path's base value in this base (``base_raw``), which a drawn value is written
-    like (a number, or a number with its unit): its own value; where this base lacks it, a key path
-    it sets ``also`` here; else its value in the first base that has either, so that a parameter set
-    is written alike for every strategy (its seed comes from its values)."""
-    out = {}
-    for path in sweep.drawn():
-        p = sweep.spec.parameters.get(path)
-        keys = [path, *(p.also if p is not None else [])]
-        value = next((v for v in (get_path(base_raw, k) for k in keys) if v is not MISSING), MISSING)
-        if value is MISSING:
-            for scenario in sweep.bases.values():
-                raw = provenance(scenario).raw
-                value = next((v for v in (get_path(raw, k) for k in keys) if v is not MISSING), MISSING)
-                if value is not MISSING:
-                    break
-        out[path] = value
-    return out
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "area"
-
-
-# -- key paths --------------------------------------------------------------------------------
-
-def split_path(path: str) -> list[Any]:
-    return [int(s) if s.isdigit() else s for s in path.split(".")]
-
-
-def get_path(raw: Any, path: str) -> Any:
-    node = raw
-    for seg in split_path(path):
-        if isinstance(node, dict) and seg in node:
-            node = node[seg]
-        elif isinstance(node, dict) and str(seg) in node:
-            node = node[str(seg)]
-        elif isinstance(node, list) and isinstance(seg, int) and seg < len(node):
-            node = node[seg]
-        else:
-            return MISSING
-    return node
-
-
-def set_path(raw: dict, path: str, value: Any) -> None:
-    segs = split_path(path)
-    node: Any = raw
-    for seg in segs[:-1]:
-        if isinstance(node, dict) and seg not in node and str(seg) in node:
-            seg = str(seg)
-        node = node[seg]
-    last = segs[-1]
-    if isinstance(node, dict) and last not in node and str(last) in node:
-        last = str(last)
-    node[last] = copy.deepcopy(value)
-
-
-def check_path(raw: dict, path: str, file: Any, where: str) -> None:
-    """Refuse a key path that does not exist in ``raw`` (a missing last key is allowed when the
-    schema knows it, e.g. an optional setting the base leaves at its default)."""
-    segs = split_path(path)
-    node: Any = raw
-    for i, seg in enumerate(segs):
-        prefix = ".".join(str(s) for s in segs[:i])
-        last = i == len(segs) - 1
-        if isinstance(node, dict):
-            key = seg if seg in node else str(seg)
-            if key in node:
-                node = node[key]
-                continue
-            if last and str(seg) in known_keys():
-                return
-            options = [str(k) for k in node] + (sorted(known_keys()) if last else [])
-            near = difflib.get_close_matches(str(seg), options, n=1, cutoff=0.5)
-            hint = ""
-            if near:
-                hint = f"; did you mean {'.'.join([*(str(s) for s in segs[:i]), near[0], *(str(s) for s in segs[i + 1:])])!r}?"
-            elif node:
-                hint = f"; keys there: {', '.join(str(k) for k in node)}"
-            raise IcssimError(f"{where}: no key {str(seg)!r} under {prefix or 'the top level'} of {file}{hint}")
-        if isinstance(node, list):
-            if isinstance(seg, int) and seg < len(node):
-                node = node[seg]
-                continue
-            raise IcssimError(f"{where}: {prefix} in {file} is a list of {len(node)}; "
-                              f"{str(seg)!r} is not an index into it (0 to {len(node) - 1})")
-        raise IcssimError(f"{where}: {prefix} in {file} is a single value ({node!r}), "
-                          f"so it has no key {str(seg)!r}")
 
 
 def _fmt(v: Any) -> str:

@@ -42,7 +42,7 @@ class Parameter(Strict):
     A drawn (PSA) parameter may list in ``also`` further key paths that receive the same drawn
     value: scenario values taken from the same source number, which drawing one alone would
     separate. Each must hold the same base value as the drawn key path in every base scenario
-    (checked by :func:`icssim.sweep.design.parameter_targets`); they are not parameters of their
+    (checked by :func:`icssim.sweep.ties.parameter_targets`); they are not parameters of their
     own (no column of their own in the tables).
     """
 

@@ -1,0 +1,89 @@
+"""Key paths into a scenario's data (``services.cyp_ed.staff.therapist.wte``,
+``pathway.steps.assess.next.0.p``): read, set and check one, naming the nearest key when it
+does not exist. Sweeps, PSAs, the national runs and calibration set scenario values by them."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from typing import Any
+
+from icssim.errors import IcssimError
+from icssim.scenario.schema import known_keys
+
+#: what :func:`get_path` returns for a key path the data does not have
+MISSING = object()
+
+
+def split_path(path: str) -> list[Any]:
+    return [int(s) if s.isdigit() else s for s in path.split(".")]
+
+
+def get_path(raw: Any, path: str) -> Any:
+    node = raw
+    for seg in split_path(path):
+        if isinstance(node, dict) and seg in node:
+            node = node[seg]
+        elif isinstance(node, dict) and str(seg) in node:
+            node = node[str(seg)]
+        elif isinstance(node, list) and isinstance(seg, int) and seg < len(node):
+            node = node[seg]
+        else:
+            return MISSING
+    return node
+
+
+def set_path(raw: dict, path: str, value: Any) -> None:
+    segs = split_path(path)
+    node: Any = raw
+    for seg in segs[:-1]:
+        if isinstance(node, dict) and seg not in node and str(seg) in node:
+            seg = str(seg)
+        node = node[seg]
+    last = segs[-1]
+    if isinstance(node, dict) and last not in node and str(last) in node:
+        last = str(last)
+    node[last] = copy.deepcopy(value)
+
+
+def check_path(raw: dict, path: str, file: Any, where: str) -> None:
+    """Refuse a key path that does not exist in ``raw`` (a missing last key is allowed when the
+    schema knows it, e.g. an optional setting the base leaves at its default)."""
+    segs = split_path(path)
+    node: Any = raw
+    for i, seg in enumerate(segs):
+        prefix = ".".join(str(s) for s in segs[:i])
+        last = i == len(segs) - 1
+        if isinstance(node, dict):
+            key = seg if seg in node else str(seg)
+            if key in node:
+                node = node[key]
+                continue
+            if last and str(seg) in known_keys():
+                return
+            options = [str(k) for k in node] + (sorted(known_keys()) if last else [])
+            near = difflib.get_close_matches(str(seg), options, n=1, cutoff=0.5)
+            hint = ""
+            if near:
+                suggested = ".".join([*(str(s) for s in segs[:i]), near[0], *(str(s) for s in segs[i + 1:])])
+                hint = f"; did you mean {suggested!r}?"
+            elif node:
+                hint = f"; keys there: {', '.join(str(k) for k in node)}"
+            raise IcssimError(f"{where}: no key {str(seg)!r} under {prefix or 'the top level'} of {file}{hint}")
+        if isinstance(node, list):
+            if isinstance(seg, int) and seg < len(node):
+                node = node[seg]
+                continue
+            raise IcssimError(f"{where}: {prefix} in {file} is a list of {len(node)}; "
+                              f"{str(seg)!r} is not an index into it (0 to {len(node) - 1})")
+        raise IcssimError(f"{where}: {prefix} in {file} is a single value ({node!r}), "
+                          f"so it has no key {str(seg)!r}")
+
+
+def path_problem(raw: dict, path: str, file: Any) -> str | None:
+    """Why ``path`` is not a key path of ``raw`` (None if it is): :func:`check_path`'s message."""
+    try:
+        check_path(raw, path, file, "")
+    except IcssimError as exc:
+        return str(exc).removeprefix(": ")
+    return None
