@@ -135,6 +135,14 @@ class Window:
         return each_service_once(rec, self.costs.sum(axis=2), int(rec.warmup / rec.sample_every), rec.warmup)
 
 
+def bucket_spans(rec: RunRecords, first: int, n: int, start: float) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end), in the run's time unit, of the cost buckets ``first`` … ``first + n - 1``, the
+    first cut at ``start`` (the warm-up's end) and the last at the horizon."""
+    buckets = np.arange(first, first + n)
+    return (np.maximum(buckets * rec.sample_every, start),
+            np.minimum((buckets + 1) * rec.sample_every, rec.horizon))
+
+
 def each_service_once(rec: RunRecords, costs: np.ndarray, first: int, start: float) -> np.ndarray:
     """``costs`` [time bucket, service] (buckets ``first``, ``first`` + 1 … of the run, counted from
     ``start``) with each service counted once: a service with a staff establishment
@@ -144,9 +152,7 @@ def each_service_once(rec: RunRecords, costs: np.ndarray, first: int, start: flo
     team twice."""
     costs = costs.copy()
     days = rec.hours_per_unit / 24
-    buckets = np.arange(first, first + len(costs))
-    starts = np.maximum(buckets * rec.sample_every, start)
-    ends = np.minimum((buckets + 1) * rec.sample_every, rec.horizon)
+    starts, ends = bucket_spans(rec, first, len(costs), start)
     years = np.maximum(ends - starts, 0.0) * days / DAYS_PER_YEAR  # each bucket's length
     staffed = establishments(rec)
     for i, name in enumerate(rec.services):

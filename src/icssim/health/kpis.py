@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.health.outcomes import Outcomes, discount_factor
-from icssim.kpi_base import establishments
+from icssim.kpi_base import bucket_spans, establishments
 from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
 from icssim.scenario.health import DECLARED_LABELS
 
@@ -335,10 +335,7 @@ def year_shares(w: Window, n_buckets: int, n_years: int) -> np.ndarray:
     end) that falls in each of its first ``n_years`` years of 365.25 days, a bucket's cost taken as
     spread evenly over it. Whole buckets would make a year 52 or 53 weeks long."""
     rec = w.rec
-    first = int(rec.warmup / rec.sample_every)
-    index = np.arange(first, first + n_buckets)
-    starts = np.maximum(index * rec.sample_every, rec.warmup)
-    ends = np.minimum((index + 1) * rec.sample_every, rec.horizon)
+    starts, ends = bucket_spans(rec, int(rec.warmup / rec.sample_every), n_buckets, rec.warmup)
     length = np.maximum(ends - starts, 1e-12)
     year = DAYS_PER_YEAR / w.days  # in the run's time unit
     shares = np.zeros((n_years, n_buckets))
