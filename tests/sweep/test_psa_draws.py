@@ -11,7 +11,8 @@ from icssim.errors import IcssimError
 from icssim.sweep import runner
 from icssim.sweep.design import build_points
 from icssim.sweep.draws import psa_values, table_values
-from icssim.sweep.spec import DrawTable, load_sweep
+from icssim.sweep.draw_table import DrawTable
+from icssim.sweep.spec import load_sweep
 
 MEAN = "pathway.steps.service.duration.mean"
 WTE = "services.desk.staff.server.wte"

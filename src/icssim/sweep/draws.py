@@ -33,7 +33,8 @@ from scipy import stats
 from scipy.stats import qmc
 
 from icssim.moments import from_moments
-from icssim.sweep.spec import DrawTable, Parameter
+from icssim.sweep.draw_table import DrawTable
+from icssim.sweep.spec import Parameter
 
 _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 

@@ -8,9 +8,7 @@ keys. See ``docs/sweeps.md`` for the format.
 from __future__ import annotations
 
 import csv
-import difflib
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +20,7 @@ from icssim.scenario import load_scenario
 from icssim.scenario.messages import read_validated
 from icssim.scenario.yaml_reader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
+from icssim.sweep.draw_table import DrawTable, read_draw_table
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
                 "share_treated", "cost_per_year"]
@@ -178,15 +177,6 @@ class Areas(Strict):
         return self
 
 
-#: Columns of a table of draws that describe a row rather than set a parameter: ``icssim
-#: calibrate``'s ``posterior.csv`` numbers its rows (``draw``), names the particle each was
-#: resampled from (``particle``) and gives its ABC distance (``distance``).
-DRAWS_BOOKKEEPING = ("draw", "particle", "distance")
-
-#: A table cell a PSA can use: a number, or a number and a unit as a scenario writes it
-#: (``0.03 per week``, ``17.4 days``).
-_CELL = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:\s*[A-Za-z%][A-Za-z%/ ]*)?$")
-
 
 class Draws(Strict):
     """A CSV table of parameter sets drawn jointly (``design: psa``): a header of key paths, then
@@ -194,7 +184,7 @@ class Draws(Strict):
 
     Row i is one parameter set, so correlations between the columns are kept. ``file`` is relative
     to the sweep file; ``columns`` picks some of its columns (default: all but the bookkeeping
-    columns :data:`DRAWS_BOOKKEEPING`).
+    columns :data:`icssim.sweep.draw_table.DRAWS_BOOKKEEPING`).
     """
 
     file: str = Field(min_length=1)
@@ -204,18 +194,6 @@ class Draws(Strict):
     @classmethod
     def _shorthand(cls, raw: Any) -> Any:
         return {"file": raw} if isinstance(raw, str) else raw
-
-
-@dataclass
-class DrawTable:
-    """A table of draws as read: its file, the columns used, each row's values (numbers, or
-    numbers with a unit, exactly as written) and each row's line in the file."""
-
-    path: Path
-    columns: list[str]
-    rows: list[dict[str, Any]]
-    lines: list[int]
-    sha256: str
 
 
 class SweepInfo(Strict):
@@ -379,7 +357,8 @@ def load_sweep(path: str | Path) -> Sweep:
     areas, areas_sha = None, None
     if spec.areas is not None:
         areas, areas_sha = _load_areas(spec.areas, path)
-    draws = _load_draws(spec, path) if spec.draws is not None else None
+    draws = (read_draw_table(spec.draws, path, list(spec.parameters), spec.samples)
+             if spec.draws is not None else None)
     _check_ties(spec, prov, draws)
     return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
                  draws, prov)
@@ -413,84 +392,6 @@ def _check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> N
             problems.append(Problem(*prov.where(key), ".".join(map(str, key)), message))
     if problems:
         raise ScenarioError(problems)
-
-
-def _load_draws(spec: SweepSpec, path: Path) -> DrawTable:
-    """Read the sweep's table of draws; refuse a missing or empty file, a ragged row, a cell that is
-    not a number (with or without a unit), a column also given a distribution under ``parameters``,
-    and more rows asked for (``samples``) than the table has."""
-    assert spec.draws is not None
-    table = path.parent / spec.draws.file
-    if not table.is_file():
-        raise IcssimError(f"{path}: draws: {str(table)!r} does not exist (paths are relative to the sweep file)")
-    try:
-        text = table.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IcssimError(f"{table}: cannot read the table of draws: {exc}") from None
-    reader = csv.reader(text.splitlines())
-    header = [h.strip() for h in next(reader, [])]
-    if not any(header):
-        raise IcssimError(f"{table}: the table of draws is empty: expected a header of key paths and one "
-                          "row per parameter set (such as icssim calibrate's posterior.csv)")
-    for i, name in enumerate(header):
-        if not name:
-            raise IcssimError(f"{table}:1: column {i + 1} has no name (expected a key path)")
-        if header.count(name) > 1:
-            raise IcssimError(f"{table}:1: column {name!r} appears more than once")
-    if spec.draws.columns is not None:
-        for name in spec.draws.columns:
-            if name not in header:
-                near = difflib.get_close_matches(name, header, n=1, cutoff=0.5)
-                hint = f"; did you mean {near[0]!r}?" if near else f"; its columns: {', '.join(header)}"
-                raise IcssimError(f"{path}: draws.columns: {name!r} is not a column of {table}{hint}")
-        columns = list(dict.fromkeys(spec.draws.columns))
-    else:
-        columns = [h for h in header if h not in DRAWS_BOOKKEEPING]
-        if not columns:
-            raise IcssimError(f"{table}: the table of draws has no parameter columns (only "
-                              f"{', '.join(header)}): expected columns named by key path")
-    both = [c for c in columns if c in spec.parameters]
-    if both:
-        raise IcssimError(f"{path}: {', '.join(map(repr, both))} is both a column of {table} and under "
-                          "'parameters': draw each parameter one way")
-    at = {name: header.index(name) for name in columns}
-    rows, lines = [], []
-    for cells in reader:
-        line = reader.line_num
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            raise IcssimError(f"{table}:{line}: expected {len(header)} cells (one per column of the header), "
-                              f"found {len(cells)}")
-        row = {}
-        for name, j in at.items():
-            cell = cells[j].strip()
-            if not _CELL.match(cell):
-                raise IcssimError(f"{table}:{line}: column {name!r}: expected a number (or a number with a unit, "
-                                  f"such as '0.03 per week'), found {cells[j]!r}")
-            row[name] = _cell_value(cell)
-        rows.append(row)
-        lines.append(line)
-    if not rows:
-        raise IcssimError(f"{table}: the table of draws has a header but no rows: expected one row per "
-                          "parameter set")
-    if spec.samples is not None and spec.samples > len(rows):
-        raise IcssimError(
-            f"{path}: samples: {spec.samples} parameter sets asked for, but {table} has {len(rows)} rows. A "
-            f"row used twice is the same parameter set again, which tells nothing more about the parameters; "
-            f"give 'samples' of at most {len(rows)}, or leave it out to use every row")
-    return DrawTable(table, columns, rows, lines, hashlib.sha256(text.encode()).hexdigest())
-
-
-def _cell_value(cell: str) -> Any:
-    """A number as written (an int when written without a point or exponent), or the text of a
-    number with its unit, unchanged."""
-    if re.fullmatch(r"[-+]?\d+", cell):
-        return int(cell)
-    try:
-        return float(cell)
-    except ValueError:
-        return cell
 
 
 def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
