@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from icssim.budget import at_budget, equal_budget_set, establishment_cost
+from icssim.budget import at_budget, equal_budget_set, establishment_cost, shown_names
 from icssim.scenario import load_scenario
 
 from helpers import SCENARIOS, run_cli
@@ -31,6 +31,13 @@ def test_equal_budget_set_is_base_base_at_variant_variant_at_base_variant():
     names = [s.scenario.name for s in equal_budget_set(base, variant)]
     assert names == ["ed_fragmented", "ed_fragmented_at_ed_integrated_budget",
                      "ed_integrated_at_ed_fragmented_budget", "ed_integrated"]
+
+
+def test_plots_name_a_rescaled_scenario_in_words_and_keep_other_names():
+    names = ["a_b", "a_b_at_c_budget", "c_at_a_b_budget", "c", "x_at_y_budget"]
+    assert shown_names(names) == {"a_b": "a_b", "a_b_at_c_budget": "a_b at c's staff budget",
+                                  "c_at_a_b_budget": "c at a_b's staff budget", "c": "c",
+                                  "x_at_y_budget": "x_at_y_budget"}  # (no x or y compared: a user's own name)
 
 
 def test_equal_budget_needs_exactly_two_scenarios(tmp_path):

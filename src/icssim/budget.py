@@ -11,6 +11,8 @@ the mix of roles (and caseloads set per WTE) keeps its shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from icssim.errors import IcssimError
 from icssim.scenario import Scenario, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
@@ -42,10 +44,28 @@ def at_budget(s: Scenario, budget: float, name: str) -> Scenario:
     return scenario_from_dict(raw, name=f"{name} (from {s.scenario.name})")
 
 
+def budget_name(scenario: str, budget_of: str) -> str:
+    """The name of ``scenario`` rescaled to the staff budget of ``budget_of`` (a folder name)."""
+    return f"{scenario}_at_{budget_of}_budget"[:100]
+
+
 def equal_budget_set(base: Scenario, variant: Scenario) -> list[Scenario]:
     """The four scenarios of an equal-budget comparison, the baseline first."""
     b, v = base.scenario.name, variant.scenario.name
     return [base,
-            at_budget(base, establishment_cost(variant), f"{b}_at_{v}_budget"[:100]),
-            at_budget(variant, establishment_cost(base), f"{v}_at_{b}_budget"[:100]),
+            at_budget(base, establishment_cost(variant), budget_name(b, v)),
+            at_budget(variant, establishment_cost(base), budget_name(v, b)),
             variant]
+
+
+def shown_names(names: Sequence[str]) -> dict[str, str]:
+    """How plots name a comparison's scenarios: one rescaled to another's budget (by
+    :func:`equal_budget_set`) reads "ed_integrated at ed_fragmented's staff budget", not its
+    folder name; every other name is kept."""
+    shown = {name: name for name in names}
+    for scenario in names:
+        for budget_of in names:
+            rescaled = budget_name(scenario, budget_of)
+            if scenario != budget_of and rescaled in shown:
+                shown[rescaled] = f"{scenario} at {budget_of}'s staff budget"
+    return shown

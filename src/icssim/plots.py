@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -262,6 +263,7 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
         ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
                     fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
     style(ax, title, "Scenario", "Cost (£ million a year)")
+    ax.set_xticks(range(len(order)), [textwrap.fill(name, 18) for name in order])  # long names side by side
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from icssim import __version__, plots
+from icssim.budget import shown_names
 from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
 from icssim.health.economics import THRESHOLDS, cost_effectiveness, paired_points
@@ -317,8 +318,7 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
             write_table(economics, tmp, "cost_effectiveness", parquet=False)
         jobs = _comparison_plot_jobs(comparison, _mkdir(tmp / "plots"))
         if not economics.empty:
-            jobs.append((partial(ce_plane, paired_points(_kpis_by_name(comparison), comparison.names[0]), economics,
-                                 comparison.names[0], THRESHOLDS), tmp / "plots" / "ce_plane.png"))
+            jobs.append(_ce_plane_job(comparison, economics, tmp / "plots"))
         with plots.drawing(jobs, workers) as plots_drawn:
             meta = metadata(comparison.results[0], wall_seconds, command)
             meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
@@ -376,6 +376,14 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _ce_plane_job(comparison, economics: pd.DataFrame, folder: Path) -> plots.PlotJob:
+    """What draws a comparison's cost-effectiveness plane into ``folder``."""
+    shown, baseline = shown_names(comparison.names), comparison.names[0]
+    points = {shown[name]: p for name, p in paired_points(_kpis_by_name(comparison), baseline).items()}
+    return (partial(ce_plane, points, economics.assign(scenario=economics["scenario"].map(shown)), baseline,
+                    THRESHOLDS), folder / "ce_plane.png")
+
+
 def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     """What draws each of a comparison's own plots into ``folder``."""
     diffs = comparison.differences()
@@ -383,7 +391,8 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(HEADLINE_KPIS)})
     diffs = diffs.sort_values(["scenario", "order"])
     multi = diffs["scenario"].nunique() > 1
-    diffs["label"] = [f"{kpi_info(k).label}" + (f" [{s}]" if multi else "")
+    shown = shown_names(comparison.names)
+    diffs["label"] = [f"{kpi_info(k).label}" + (f" [{shown[s]}]" if multi else "")
                       for k, s in zip(diffs["kpi"], diffs["scenario"])]
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
@@ -392,9 +401,10 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
         recs = res.records
         pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
         warm = recs[0].warmup * recs[0].hours_per_unit / 24
-        waits[res.scenario.scenario.name] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
+        waits[shown[res.scenario.scenario.name]] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
         stds |= ecdf_standards(res.scenario, ("referral_to_treatment",))
-    costs = pd.concat([cost_by_service(r) for r in comparison.results], ignore_index=True)
+    costs = pd.concat([cost_by_service(r, shown[r.scenario.scenario.name]) for r in comparison.results],
+                      ignore_index=True)
     return [
         (partial(plots.forest, diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png"),
         *([(partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),

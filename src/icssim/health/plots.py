@@ -47,7 +47,7 @@ def _plane(ax, span: float, thresholds: Sequence[float], title: str) -> None:
     ax.set_xlim(-span, span)
     _axes(ax, title, "Incremental QALYs per help-seeker (discounted)",
           "Incremental cost per help-seeker (£, discounted)")
-    ax.yaxis.set_major_formatter(lambda v, _: f"£{v:,.0f}")
+    ax.yaxis.set_major_formatter(lambda v, _: f"−£{-v:,.0f}" if v < 0 else f"£{v:,.0f}")
     # below the axes: inside, it covered clouds near the top left (the costlier arms of a comparison)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
 

@@ -8,6 +8,7 @@ from html import escape
 
 import pandas as pd
 
+from icssim.budget import budget_name
 from icssim.health.economics import THRESHOLDS
 
 
@@ -48,7 +49,7 @@ def _decomposition(ce: pd.DataFrame) -> str:
     names = [str(n) for n in ce["scenario"]]
     base = str(ce["baseline"].iloc[0])
     variant = next((n for n in names if not n.endswith("_budget")), None)
-    if variant is None or f"{variant}_at_{base}_budget" not in names or f"{base}_at_{variant}_budget" not in names:
+    if variant is None or budget_name(variant, base) not in names or budget_name(base, variant) not in names:
         return ""
     return (f"<p><strong>Pathway or money?</strong> {escape(variant)} at {escape(base)}'s staff budget shows what "
             f"the pathway's design does with the same money; {escape(base)} at {escape(variant)}'s budget shows "
