@@ -80,12 +80,28 @@ def test_compare_first_screen_states_the_staff_each_scenario_assumes():
     tb, tn = therapists(base[1]), therapists(new[1])
     sentence = staff_sentence(base, new)
     assert (f"<strong>{sum(tn.values()):g} WTE of therapists</strong> against {sum(tb.values()):g} in ed_fragmented "
-            f"({total(new[1]):g} WTE of staff in all against {total(base[1]):g})") in sentence
+            f"({total(new[1]):g} WTE of staff in all against {total(base[1]):g} WTE)") in sentence
     table = staffing_html([base, new])
     assert "What each scenario assumes in staff" in table
     by_service = ", ".join(f"{name} {wte:g}" for name, wte in tb.items())
     assert f"{sum(tb.values()):g} WTE ({by_service})" in table
     assert money(cost(base[1])) in table and money(cost(new[1])) in table
+
+
+def test_posts_on_duty_around_the_clock_are_not_added_to_whole_time_equivalents():
+    """A role paid around the clock (an A&E clinician, a 24/7 liaison practitioner) is a count of
+    posts on duty: the staffing table and sentence say so and total them apart from the WTE."""
+    base = ("urgent_mh_fragmented", load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml"))
+    new = ("urgent_mh_integrated", load_scenario(SCENARIOS / "urgent_mh_integrated.yaml"))
+    staff = {role: st for svc in new[1].services.values() for role, st in svc.staff.items()}
+    posts = sum(st.wte for st in staff.values() if st.paid_hours_per_year >= 8760)
+    wte = sum(st.wte for st in staff.values() if st.paid_hours_per_year < 8760)
+    assert posts and wte  # (both kinds, or the test shows nothing)
+    table = staffing_html([base, new])
+    assert f"{wte:g} WTE and {posts:g} on duty" in table
+    assert f"{staff['clinician'].wte:g} on duty" in table and "posts filled around the clock" in table
+    sentence = staff_sentence(base, new)
+    assert f"{staff['practitioner'].wte:g} practitioners on duty</strong> against 0" in sentence, sentence
 
 
 def test_staff_roles_are_named_by_their_labels():

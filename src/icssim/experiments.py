@@ -357,18 +357,30 @@ def comparability(scenarios: list[Scenario]) -> list[str]:
     names = [s.scenario.name for s in scenarios]
     if len(set(names)) != len(names):
         raise IcssimError(f"scenario names must differ to be compared, found {names}")
-    warnings = []
     base = _population(provenance(scenarios[0]).raw)
-    for s in scenarios[1:]:
-        if _population(provenance(s).raw) != base:
-            warnings.append(
-                f"{s.scenario.name!r} has a different population (cohorts, rates or attributes) from "
-                f"{first.name!r}: different patients arrive, so common random numbers cannot hold and "
-                f"differences will be noisier")
-    return warnings
+    return [w for s in scenarios[1:] if (w := _population_warning(base, _population(provenance(s).raw),
+                                                                    first.name, s.scenario.name))]
 
 
-def _population(raw: dict) -> object:
+def _population_warning(base: tuple[dict, object, object], other: tuple[dict, object, object], base_name: str,
+                        name: str) -> str:
+    """What the comparison of ``name`` with ``base_name`` should know of their people. Streams are
+    keyed by cohort name, so a cohort only one of them has leaves the others' arrivals alone."""
+    (cohorts, *rest), (theirs, *their_rest) = base, other
+    shared = cohorts.keys() & theirs.keys()
+    if rest != their_rest or any(cohorts[c] != theirs[c] for c in shared):
+        return (f"{name!r} has a different population (cohorts, rates or attributes) from {base_name!r}: "
+                "different patients arrive, so common random numbers cannot hold and differences will be noisier")
+    added, missing = sorted(theirs.keys() - shared), sorted(cohorts.keys() - shared)
+    if not added and not missing:
+        return ""
+    change = "; ".join(([f"adds the cohort(s) {', '.join(added)}"] if added else [])
+                       + ([f"lacks the cohort(s) {', '.join(missing)}"] if missing else []))
+    return (f"{name!r} {change} of {base_name!r}: the cohorts both have see the same patients arrive, but counts, "
+            "costs and shares over all patients include (or leave out) those cohorts' patients")
+
+
+def _population(raw: dict) -> tuple[dict, object, object]:
     cohorts = {name: {k: v for k, v in c.items() if k not in ("entry", "label")}
                for name, c in raw.get("cohorts", {}).items()}
     return cohorts, raw.get("scenario", {}).get("population"), raw.get("attributes")

@@ -16,6 +16,12 @@ from icssim.report.pieces import table_html
 from icssim.scenario.schema import Scenario
 
 
+#: paid hours a year from which a role's ``wte`` counts posts on duty around the clock (24 hours ×
+#: 365 days or more: an A&E clinician or a 24/7 liaison practitioner), not whole-time equivalents
+AROUND_THE_CLOCK = 8760.0
+POSTS = "on duty"
+
+
 def role_wte(s: Scenario) -> dict[str, dict[str, float]]:
     """WTE of each staff role, by service: ``{"therapist": {"cyp_ed": 25.0, "adult_ed": 18.0}}``."""
     out: dict[str, dict[str, float]] = defaultdict(dict)
@@ -23,6 +29,29 @@ def role_wte(s: Scenario) -> dict[str, dict[str, float]]:
         for role, staff in svc.staff.items():
             out[role][name] = float(staff.wte)
     return out
+
+
+def role_units(scenarios: list[Scenario]) -> dict[str, str]:
+    """Each role's unit in reports: "on duty" (posts on duty at any time) where every service of
+    every scenario pays it around the clock (:data:`AROUND_THE_CLOCK`), else "WTE". The two do
+    not add up: a post on duty around the clock takes more than five WTE to fill."""
+    around: dict[str, bool] = {}
+    for s in scenarios:
+        for svc in s.services.values():
+            for role, staff in svc.staff.items():
+                around[role] = around.get(role, True) and staff.paid_hours_per_year >= AROUND_THE_CLOCK
+    return {role: POSTS if always else "WTE" for role, always in around.items()}
+
+
+def _staff(amount: float, unit: str) -> str:
+    return f"{_wte(amount)} {unit}"
+
+
+def _total(per: dict[str, dict[str, float]], units: dict[str, str]) -> str:
+    """All staff: the WTE, then the posts on duty, each summed on its own ("49.1 WTE and 12 on duty")."""
+    sums = {unit: sum(sum(per[r].values()) for r in per if units[r] == unit) for unit in ("WTE", POSTS)}
+    shown = [_staff(x, unit) for unit, x in sums.items() if x or unit == "WTE" and not sums[POSTS]]
+    return " and ".join(shown)
 
 
 def _wte(x: float) -> str:
@@ -46,23 +75,22 @@ def _plural(role: str, names: dict[str, str] | None = None) -> str:
 
 
 def staff_sentence(base: tuple[str, Scenario], scen: tuple[str, Scenario]) -> str:
-    """``ed_integrated assumes 80 WTE of therapists against 43 in ed_fragmented (91.5 WTE in all
-    against 49.1)``: the role that differs most, and the totals."""
+    """``ed_integrated assumes 80 WTE of therapists against 43 in ed_fragmented (91.5 WTE of staff in
+    all against 49.1)``: the role that differs most, and the totals (posts on duty apart)."""
     (bn, bs), (sn, ss) = base, scen
     b, n = role_wte(bs), role_wte(ss)
     roles = set(b) | set(n)
     if not roles:
         return ""
+    units = role_units([bs, ss])
     diff = {r: sum(n.get(r, {}).values()) - sum(b.get(r, {}).values()) for r in roles}
     top = max(sorted(roles), key=lambda r: abs(diff[r]))
-    if diff[top] == 0:
-        return f" Both assume the same staff ({_wte(sum(sum(v.values()) for v in b.values()))} WTE)."
-    tb, tn = (sum(sum(v.values()) for v in x.values()) for x in (b, n))
-    names = role_names([bs, ss])
-    return (f" {escape(sn)} assumes <strong>{_wte(sum(n.get(top, {}).values()))} WTE of "
-            f"{escape(_plural(top, names))}"
-            f"</strong> against {_wte(sum(b.get(top, {}).values()))} in {escape(bn)} ({_wte(tn)} WTE of staff in "
-            f"all against {_wte(tb)}).")
+    if all(diff[r] == 0 for r in roles):
+        return f" Both assume the same staff ({_total(b, units)})."
+    amount, words = _wte(sum(n.get(top, {}).values())), escape(_plural(top, role_names([bs, ss])))
+    role = f"{amount} WTE of {words}" if units[top] == "WTE" else f"{amount} {words} {POSTS}"
+    return (f" {escape(sn)} assumes <strong>{role}</strong> against {_wte(sum(b.get(top, {}).values()))} in "
+            f"{escape(bn)} ({_total(n, units)} of staff in all against {_total(b, units)}).")
 
 
 def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
@@ -75,6 +103,7 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
     if not roles:
         return ""
     names = role_names([s for _, s in scenarios])
+    units = role_units([s for _, s in scenarios])
     rows = []
     for role in roles:
         plural = _plural(role, names)
@@ -82,15 +111,16 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
         for name, s in scenarios:
             by = per[name].get(role, {})
             where = ", ".join(f"{service_label(s, svc)} {_wte(w)}" for svc, w in by.items())
-            row[name] = (f"{_wte(sum(by.values()))} WTE" + (f" ({where})" if len(by) > 1 else "")) if by else "–"
+            row[name] = (_staff(sum(by.values()), units[role]) + (f" ({where})" if len(by) > 1 else "")) if by else "–"
         rows.append(row)
-    rows.append({"Staff": "All staff", **{name: f"{_wte(sum(sum(v.values()) for v in per[name].values()))} WTE"
-                                          for name, _ in scenarios}})
+    rows.append({"Staff": "All staff", **{name: _total(per[name], units) for name, _ in scenarios}})
     rows.append({"Staff": "Establishment cost a year",
                  **{name: money(establishment_cost(s)) for name, s in scenarios}})
     plan = any(s.capacity_plan for _, s in scenarios)
     note = ("<p class=note>Whole-time equivalents as each scenario file states them"
             + (" at the start (a staffing plan changes them during the run)" if plan else "")
-            + "; the cost is WTE × hourly cost × paid hours a year.</p>")
+            + "; the cost is WTE × hourly cost × paid hours a year."
+            + (" \"On duty\": posts filled around the clock (paid 24 hours a day), counted apart from the WTE: "
+               "each takes more than five WTE to fill." if POSTS in units.values() else "") + "</p>")
     return ("<h4>What each scenario assumes in staff</h4>"
             + table_html(pd.DataFrame(rows), "kpi") + note)
