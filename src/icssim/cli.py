@@ -354,6 +354,7 @@ def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: li
     """Keep the replications of a comparison that finished for every scenario before it stopped
     (at least two, for a confidence interval), as a comparison folder named for how it stopped."""
     from icssim import experiments
+    from icssim.comparability import comparability
 
     how = _keeping(stopped_by, finished)
     if how is None:
@@ -361,7 +362,7 @@ def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: li
     from icssim import results
 
     seed = scenarios[0].scenario.seed if args.seed is None else args.seed
-    partial = experiments.finished_comparison(scenarios, seed, finished, experiments.comparability(scenarios))
+    partial = experiments.finished_comparison(scenarios, seed, finished, comparability(scenarios))
     if partial is None:
         print("icssim: fewer than two replications finished for every scenario; nothing kept", file=sys.stderr)
         return
@@ -407,6 +408,7 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from icssim import experiments, results
+    from icssim.comparability import comparability
     from icssim.scenario import load_scenario
 
     scenarios = [load_scenario(f) for f in args.files]
@@ -416,7 +418,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names)
                              + ("-equal-budget" if args.equal_budget else ""))
     check_replaceable(out, args.force)
-    for warning in experiments.comparability(scenarios):
+    for warning in comparability(scenarios):
         print(f"icssim: warning: {warning}", file=sys.stderr)
     check_size(args, scenarios, args.replications)
     started = time.perf_counter()

@@ -211,9 +211,10 @@ def _keep_finished_pairs(progress: Progress, scenarios: list, finished: list, fo
     """The replications of a cancelled comparison that finished for every scenario (at least two),
     written as ``icssim compare`` keeps them when interrupted: ``results/<folder>-interrupted/``."""
     from icssim import experiments, results
+    from icssim.comparability import comparability
 
     partial = experiments.finished_comparison(scenarios, scenarios[0].scenario.seed, finished,
-                                              experiments.comparability(scenarios))
+                                              comparability(scenarios))
     if partial is None:
         return
     out = free_name(inside(results_dir, folder + "-interrupted"))

@@ -243,7 +243,7 @@ class Jobs:
     def compare(self, scenarios: list, replications: int, sources: list[str], equal_budget: bool = False) -> Job:
         """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline);
         with ``equal_budget``, as ``icssim compare --equal-budget`` does (:mod:`icssim.budget`)."""
-        from icssim import experiments
+        from icssim.comparability import comparability
 
         _check_replications(replications, 2)
         names = [s.scenario.name for s in scenarios]
@@ -257,7 +257,7 @@ class Jobs:
                 raise IcssimError(f"an equal-budget comparison takes exactly two scenarios, found {len(scenarios)}")
             scenarios = equal_budget_set(*scenarios)
             folder += "-equal-budget"
-        warnings = experiments.comparability(scenarios)   # refuses what cannot be compared, before starting
+        warnings = comparability(scenarios)   # refuses what cannot be compared, before starting
         flag = " --equal-budget" if equal_budget else ""
         command = f"icssim compare {' '.join(sources)}{flag} -n {replications}  # from icssim app"
         what = " at equal budgets" if equal_budget else ""
