@@ -85,3 +85,24 @@ def test_a_wait_at_a_new_risk_level_has_that_level_s_hazard():
         share, n = shares[name]
         se = math.sqrt(expected * (1 - expected) / n)
         assert n > 2000 and abs(share - expected) < 4 * se, (name, share, expected, n)
+
+
+def test_a_persons_deterioration_is_their_own_whoever_else_deteriorates():
+    """Deterioration draws come from each person's own streams (model/choices.py), not one stream
+    shared in the order timers are drawn: another cohort deteriorating at its own steps (its own
+    staff, so no one's wait changes) leaves every patient of the first cohort with the same
+    escalations, exactly. From a shared stream, the other cohort's timers would take draws between
+    theirs and change who deteriorates."""
+    other = {**SCENARIO,
+             "cohorts": {**SCENARIO["cohorts"],
+                         "others": {"rate": "40 per day", "entry": "apart", "attributes": {"risk": "green"}}},
+             "services": {**SCENARIO["services"], "elsewhere": {"staff": {"nurse": {"wte": 2000}}}},
+             "pathway": {"steps": {**SCENARIO["pathway"]["steps"],
+                                   "apart": {**_step("done"), "service": "elsewhere"}}}}
+    alone = simulate(compile_plan(scenario_from_dict(SCENARIO)))
+    beside = simulate(compile_plan(scenario_from_dict(other)))
+    mine = beside.patients["cohort"] == 0
+    assert int((~mine).sum()) > 10_000
+    for key in ("arrival", "exit", "outcome", "n_ae"):
+        assert np.array_equal(alone.patients[key], beside.patients[key][mine], equal_nan=True), key
+    assert int(alone.patients["n_ae"].sum()) > 1000

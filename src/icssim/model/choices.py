@@ -14,6 +14,11 @@ the k-th uniform of that stream. Two steps, in one scenario or in two, that give
 name let the same person decide alike: exactly alike with the same probabilities, and as alike as
 different ones allow otherwise (whoever draws below the smaller share of the first branch takes it
 in both). Compiled with the engine (mypyc, ``setup.py``).
+
+The person's deterioration while waiting is drawn the same way, from streams of their own
+(``plan_types.OWN_DRAWS``: when their timer goes off, whether monitoring catches it, whether a step's
+monitoring takes them on), so that the same person deteriorates alike in both worlds for as long
+as they wait alike. Those names hold a colon, which no ``choice`` name can.
 """
 
 from __future__ import annotations

@@ -19,14 +19,17 @@ patient (``_course_park``, ``_course_return``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from icssim.model.entities import EMERGENCY, ESCALATED, EXP1, IN_QUEUE, MONITORING, NAN, NOWHERE, Patient, Step
+from icssim.model.choices import PersonChoices
+from icssim.model.entities import EMERGENCY, ESCALATED, IN_QUEUE, MONITORING, NAN, NOWHERE, Patient, Step
 from icssim.model.plan import Plan
+from icssim.model.plan_types import OWN_DRAWS
 from icssim.model.recording import Recording
-from icssim.sampling import block_draws, uniform_draws
+from icssim.sampling import block_draws
 
 if TYPE_CHECKING:  # (typed locals let the compiled engine call the compiled course natively)
     from icssim.health.person_keys import Person
@@ -44,11 +47,14 @@ class Deterioration(Recording):
     def __init__(self, plan: Plan, replication: int, seed: int | None, record_visits: bool) -> None:
         super().__init__(plan, replication, seed, record_visits)
         self.det: Any = plan.deterioration  # a DeteriorationPlan, or None
-        self.det_exp = block_draws(self._streams.rng("deterioration"), EXP1)
         self._det_attr = self.det.attribute if self.det is not None else -1
         self._det_hazard = self.det.hazard if self.det is not None else ()
-        self.det_u = uniform_draws(self._streams.rng("detection"))
-        self.mon_u = uniform_draws(self._streams.rng("monitoring"))
+        #: the people's own choices that steps route by (``choice``) and the person's own draws of
+        #: deterioration and monitoring here (model/choices.py)
+        self.choices = PersonChoices(plan.choices, self.seed, replication, [c.name for c in plan.cohorts])
+        self.has_choices = bool(plan.choices)
+        own = {name: i for i, name in enumerate(plan.choices)}
+        self._timer, self._detection, self._monitoring = (own.get(name, -1) for name in OWN_DRAWS)
         #: the course of illness of those in the pathway (health.person_returns.PathwayCourse), or None
         #: (set by Simulation when the scenario has a health: block)
         self.course: Any = None
@@ -103,7 +109,7 @@ class Deterioration(Recording):
         now = self.now
         if p.det_due > now and p.det_level == level:
             return  # the timer still ahead stands for this wait
-        due = now + self.det_exp() / hazard[level]
+        due = now - math.log(self.choices.draw(p, self._timer)) / hazard[level]
         p.det_due, p.det_level = due, level
         p.det_seq += 1  # a timer drawn earlier and still in the heap is superseded
         if due < self._horizon:  # (see _at)
@@ -118,7 +124,7 @@ class Deterioration(Recording):
         p.attrs[det.attribute] = float(level)
         if level >= det.emergency_at:
             caught = (p.mon is not None and det.detection_probability > 0
-                      and self.det_u() < det.detection_probability)
+                      and self.choices.draw(p, self._detection) < det.detection_probability)
             self._escalate(p, caught)
             return
         if level >= det.urgent_from:
@@ -357,7 +363,7 @@ class Deterioration(Recording):
         """Start monitoring ``p`` with probability ``monitoring[0]`` (the step's (p, every, until,
         service, cost)), ending any monitoring already running."""
         prob = monitoring[0]
-        if prob >= 1.0 or self.mon_u() < prob:
+        if prob >= 1.0 or self.choices.draw(p, self._monitoring) < prob:
             if p.mon is not None:
                 self._stop_monitoring(p)
             p.mon = (self.now, *monitoring[1:])

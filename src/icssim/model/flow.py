@@ -19,7 +19,6 @@ from icssim.model.entities import (
     AGED_OUT, IN_QUEUE, IN_TRANSIT, NAN, NOWHERE, REJECTED, RETURNING, SERVED, Draw, Patient, Resource, Router,
     Step,
 )
-from icssim.model.choices import PersonChoices
 from icssim.model.plan import Plan
 from icssim.model.queues import Queues
 from icssim.sampling import block_draws
@@ -35,9 +34,6 @@ class Flow(Queues):
         super().__init__(plan, replication, seed, record_visits)
         self.deciding: Patient | None = None  # the patient a panel is deciding on (see meet)
         self.panel_held: dict[int, list[tuple[Patient, int]]] = {}  # per panel step, those waiting for it
-        #: the people's own choices that steps route by (``choice``; model/choices.py)
-        self.choices = PersonChoices(plan.choices, self.seed, replication, [c.name for c in plan.cohorts])
-        self.has_choices = bool(plan.choices)
 
     # the other parts' operations used here (see engine.py)
     def _start_counts(self, p: Patient, s: Step) -> None:

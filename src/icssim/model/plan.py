@@ -16,6 +16,7 @@ from icssim.model.arrivals import RateProfile, demand_profile
 from icssim.model.calendar import time_of
 from icssim.model.calendar_compile import compile_calendar, needs_calendar, office_hours
 from icssim.model.plan_types import (
+    OWN_DRAWS,
     COST_CATEGORIES,
     AttributePlan,
     CohortPlan,
@@ -54,6 +55,8 @@ def compile_plan(s: Scenario) -> Plan:
     choices = tuple(sorted({st.choice for st in s.pathway.steps.values() if st.choice}))
     steps = tuple(replace(sp, choice=choices.index(st.choice)) if st.choice else sp
                   for sp, st in zip(steps, s.pathway.steps.values()))
+    if s.deterioration is not None or any(sp.monitoring is not None for sp in steps):
+        choices += OWN_DRAWS  # (after the steps' choices, whose indices stand)
     warmup = s.scenario.warmup.to(unit)
     calendar = None
     if needs_calendar(s):

@@ -12,6 +12,10 @@ from icssim.model.calendar import CalendarPlan
 from icssim.sampling import Sampler
 
 COST_CATEGORIES = ("staff", "contacts", "bed_days", "monitoring")
+#: the person's own draws the engine makes besides routing choices (model/choices.py), by what they
+#: decide: when their deterioration timer goes off, whether monitoring catches it, whether a step's
+#: monitoring takes them on. No ``choice`` name holds a colon.
+OWN_DRAWS = ("deterioration:timer", "deterioration:detected", "monitoring:start")
 
 Condition = Callable[[list, float, float], bool]  # (attrs, arrival, now) -> bool
 
@@ -157,7 +161,8 @@ class Plan:
     stages: tuple[int, ...] = ()
     stage_queues: tuple[int, ...] = ()  # those of ``stages`` that queue for resources
     intervals: tuple[tuple[str, int, int, int, int], ...] = ()
-    #: the names of the people's own choices that steps draw their routing from (model.choices)
+    #: the names of the people's own choices that steps draw their routing from, then of the
+    #: engine's own draws from the person's streams (model.choices.OWN_DRAWS)
     choices: tuple[str, ...] = ()
 
 
