@@ -16,7 +16,7 @@ from pathlib import Path
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
 from icssim.console_text import format_differences, format_kpis
-from icssim.output_folder import check_replaceable, free_name, inside
+from icssim.output_folder import check_replaceable, inside
 
 DEFAULT_RESULTS = Path("results")
 
@@ -309,31 +309,20 @@ def check_size(args: argparse.Namespace, scenarios: list, replications: int) -> 
 def _keep_finished(scenario, args: argparse.Namespace, finished: list, out: Path, wall: float,
                    stopped_by: BaseException) -> None:
     """Keep the replications that finished before the run stopped (Ctrl-C, SIGTERM, an error in a
-    later replication or in writing the results), in a folder named for how it stopped.
-
-    Writing them is tried the ordinary way first; if that fails too (the disk is full, or the
-    failure was in the writing itself), each replication's KPIs are saved as a bare CSV, so
-    no finished work is lost to an error in what follows it.
-    """
-    from icssim import experiments, preload
+    later replication or in writing the results), in a folder named for how it stopped (keep.py)."""
+    from icssim import preload
 
     how = _keeping(stopped_by, finished)
     if how is None:
         return
     preload.wait()  # before importing here: two threads importing could wait on each other
-    from icssim import results
+    from icssim.keep import keep_run
 
     seed = scenario.scenario.seed if args.seed is None else args.seed
-    partial = experiments.RunResult(scenario, seed, sorted(finished, key=lambda r: r.replication))
-    target = free_name(out.with_name(out.name + f"-{how}"))
-    try:
-        results.write_run(partial, target, force=False, wall_seconds=wall,
-                          command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
-    except (KeyboardInterrupt, Exception):
-        target = _save_bare_kpis(partial, target)
-        if target is None:
-            print("icssim: the finished replications could not be saved", file=sys.stderr)
-            return
+    target = keep_run(scenario, seed, finished, out.with_name(out.name + f"-{how}"), wall, _command(how))
+    if target is None:
+        print("icssim: the finished replications could not be saved", file=sys.stderr)
+        return
     print(f"icssim: kept {len(finished)} finished replication(s) in {target}/", file=sys.stderr)
 
 
@@ -349,44 +338,28 @@ def _keeping(stopped_by: BaseException, finished: list) -> str | None:
     return "interrupted" if isinstance(stopped_by, KeyboardInterrupt) else "incomplete"
 
 
+def _command(how: str) -> str:
+    """The command as typed, marked with how it stopped (for the kept folder's metadata)."""
+    return " ".join(["icssim", *sys.argv[1:]]) + f"  # {how}"
+
+
 def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: list, out: Path, wall: float,
                          stopped_by: BaseException) -> None:
     """Keep the replications of a comparison that finished for every scenario before it stopped
     (at least two, for a confidence interval), as a comparison folder named for how it stopped."""
-    from icssim import experiments
-    from icssim.comparability import comparability
-
     how = _keeping(stopped_by, finished)
     if how is None:
         return
-    from icssim import results
+    from icssim.keep import keep_comparison
 
     seed = scenarios[0].scenario.seed if args.seed is None else args.seed
-    partial = experiments.finished_comparison(scenarios, seed, finished, comparability(scenarios))
-    if partial is None:
-        print("icssim: fewer than two replications finished for every scenario; nothing kept", file=sys.stderr)
+    target, pairs = keep_comparison(scenarios, seed, finished, out.with_name(out.name + f"-{how}"), wall,
+                                    _command(how))
+    if target is None:
+        print("icssim: fewer than two replications finished for every scenario; nothing kept" if not pairs
+              else "icssim: the finished replications could not be saved", file=sys.stderr)
         return
-    target = free_name(out.with_name(out.name + f"-{how}"))
-    try:
-        results.write_comparison(partial, target, force=False, wall_seconds=wall,
-                                 command=" ".join(["icssim", *sys.argv[1:]]) + f"  # {how}")
-    except (KeyboardInterrupt, Exception):
-        print("icssim: the finished replications could not be saved", file=sys.stderr)
-        return
-    pairs = len(partial.results[0].replications)
     print(f"icssim: kept {pairs} finished replication(s) of each scenario in {target}/", file=sys.stderr)
-
-
-def _save_bare_kpis(result, target: Path) -> Path | None:
-    """Last resort: the finished replications' KPIs as one CSV (pandas' own writer), in a new
-    folder beside ``target`` (nothing existing is touched)."""
-    folder = free_name(target)
-    try:
-        folder.mkdir(parents=True)
-        result.kpis.reset_index().to_csv(folder / "kpis_by_replication.csv", index=False)
-        return folder
-    except (OSError, ValueError):
-        return None
 
 
 def progress_bar(args: argparse.Namespace, unit: str, total: int | None):

@@ -195,12 +195,13 @@ def run_job(progress: Progress, scenario, replications: int, source: str, worker
 def _keep_finished(progress: Progress, scenario, finished: list, results_dir: Path, command: str,
                    wall: float) -> None:
     """The finished replications of a cancelled run, written as ``icssim run`` keeps them when
-    interrupted: ``results/<name>-interrupted/`` (the first free name)."""
-    from icssim import experiments, results
+    interrupted: ``results/<name>-interrupted/`` (the first free name; keep.py)."""
+    from icssim.keep import keep_run
 
-    partial = experiments.RunResult(scenario, scenario.scenario.seed, sorted(finished, key=lambda r: r.replication))
-    out = free_name(inside(results_dir, scenario.scenario.name + "-interrupted"))
-    results.write_run(partial, out, False, wall, command + "  # interrupted")
+    out = keep_run(scenario, scenario.scenario.seed, finished,
+                   inside(results_dir, scenario.scenario.name + "-interrupted"), wall, command + "  # interrupted")
+    if out is None:
+        return
     progress.cancel_message = (f"cancelled: kept {len(finished)} finished replication(s) in results/{out.name}/ "
                                "(as the command line does)")
     progress.set(folder=out.name)
@@ -210,16 +211,12 @@ def _keep_finished_pairs(progress: Progress, scenarios: list, finished: list, fo
                          command: str, wall: float) -> None:
     """The replications of a cancelled comparison that finished for every scenario (at least two),
     written as ``icssim compare`` keeps them when interrupted: ``results/<folder>-interrupted/``."""
-    from icssim import experiments, results
-    from icssim.comparability import comparability
+    from icssim.keep import keep_comparison
 
-    partial = experiments.finished_comparison(scenarios, scenarios[0].scenario.seed, finished,
-                                              comparability(scenarios))
-    if partial is None:
+    out, pairs = keep_comparison(scenarios, scenarios[0].scenario.seed, finished,
+                                 inside(results_dir, folder + "-interrupted"), wall, command + "  # interrupted")
+    if out is None:
         return
-    out = free_name(inside(results_dir, folder + "-interrupted"))
-    results.write_comparison(partial, out, False, wall, command + "  # interrupted")
-    pairs = len(partial.results[0].replications)
     progress.cancel_message = (f"cancelled: kept {pairs} finished replication(s) of each scenario in "
                                f"results/{out.name}/ (as the command line does)")
     progress.set(folder=out.name)
