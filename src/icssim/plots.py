@@ -269,10 +269,45 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
 
 
 def forest(diffs: pd.DataFrame, title: str) -> plt.Figure:
-    """Forest plot of paired differences (``label``, ``mean``, ``lower``, ``upper``) against zero."""
+    """Forest plot of paired differences (``label``, ``mean``, ``lower``, ``upper``) against zero.
+
+    With a ``scenario`` column naming more than one scenario, each label is one row and each
+    scenario one colour within it (a legend names them), and a difference whose interval
+    includes zero is drawn hollow: one KPI's answers for every scenario can be read together."""
+    scenarios = list(dict.fromkeys(diffs["scenario"])) if "scenario" in diffs else []
+    if len(scenarios) <= 1:
+        return _forest_rows(diffs, title)
+    labels = list(dict.fromkeys(diffs["label"]))
+    height = 0.14 * len(labels) * len(scenarios) + 0.25 * len(labels) + 2.0
+    fig, ax = plt.subplots(figsize=(7.5, height))
+    y_of = {label: len(labels) - 1 - i for i, label in enumerate(labels)}
+    step = 0.7 / len(scenarios)
+    for k, name in enumerate(scenarios):
+        colour = PALETTE[k % len(PALETTE)]
+        rows = diffs[diffs["scenario"] == name]
+        for row in rows.itertuples():
+            yy = y_of[row.label] + 0.35 - step * (k + 0.5)
+            clear = row.lower > 0 or row.upper < 0
+            ax.plot([row.lower, row.upper], [yy, yy], color=colour, linewidth=1.8)
+            ax.plot([row.mean], [yy], "o", color=colour, markerfacecolor=colour if clear else "white", markersize=5)
+        ax.plot([], [], "o-", color=colour, label=name)
+    ax.plot([], [], "o", color="#555555", markerfacecolor="white", label="hollow: the 95% CI includes zero")
+    ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
+    for edge in range(len(labels) - 1):
+        ax.axhline(edge + 0.5, color="#dddddd", linewidth=0.6)
+    ax.set_yticks(list(y_of.values()), list(y_of), fontsize=8)
+    ax.set_ylim(-0.5, len(labels) - 0.5)
+    style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
+    ax.grid(False, axis="y")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / height), ncol=1, frameon=False)
+    return fig
+
+
+def _forest_rows(diffs: pd.DataFrame, title: str) -> plt.Figure:
+    """One row per difference, in colour where its interval excludes zero, grey where it does not."""
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(diffs) + 1.5))
     y = np.arange(len(diffs))[::-1]
-    for i, (yy, row) in enumerate(zip(y, diffs.itertuples())):
+    for yy, row in zip(y, diffs.itertuples()):
         colour = PALETTE[0] if row.lower > 0 or row.upper < 0 else "#999999"
         ax.plot([row.lower, row.upper], [yy, yy], color=colour, linewidth=2)
         ax.plot([row.mean], [yy], "o", color=colour)

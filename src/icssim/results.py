@@ -389,11 +389,11 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     diffs = comparison.differences()
     diffs = diffs[diffs["kpi"].isin(HEADLINE_KPIS) & diffs["pct_mean"].notna()].copy()
     diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(HEADLINE_KPIS)})
-    diffs = diffs.sort_values(["scenario", "order"])
-    multi = diffs["scenario"].nunique() > 1
+    diffs["scenario_order"] = diffs["scenario"].map({name: i for i, name in enumerate(comparison.names)})
+    diffs = diffs.sort_values(["scenario_order", "order"])
     shown = shown_names(comparison.names)
-    diffs["label"] = [f"{kpi_info(k).label}" + (f" [{shown[s]}]" if multi else "")
-                      for k, s in zip(diffs["kpi"], diffs["scenario"])]
+    diffs["label"] = [kpi_info(k).label for k in diffs["kpi"]]
+    diffs["scenario"] = diffs["scenario"].map(shown)
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
     waits, stds = {}, {}
@@ -406,7 +406,7 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     costs = pd.concat([cost_by_service(r, shown[r.scenario.scenario.name]) for r in comparison.results],
                       ignore_index=True)
     return [
-        (partial(plots.forest, diffs[["label", "mean", "lower", "upper"]], title), folder / "forest.png"),
+        (partial(plots.forest, diffs[["label", "scenario", "mean", "lower", "upper"]], title), folder / "forest.png"),
         *([(partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
             folder / "wait_ecdf.png")] if _any_wait(waits) else []),
         (partial(plots.cost_bars, costs, "Cost per year by service (activity-based), by scenario"),
