@@ -49,9 +49,10 @@ def _staff(amount: float, unit: str) -> str:
 
 def _total(per: dict[str, dict[str, float]], units: dict[str, str]) -> str:
     """All staff: the WTE, then the posts on duty, each summed on its own ("49.1 WTE and 12 on duty")."""
-    sums = {unit: sum(sum(per[r].values()) for r in per if units[r] == unit) for unit in ("WTE", POSTS)}
-    shown = [_staff(x, unit) for unit, x in sums.items() if x or unit == "WTE" and not sums[POSTS]]
-    return " and ".join(shown)
+    wte, posts = (sum(sum(per[r].values()) for r in per if units[r] == unit) for unit in ("WTE", POSTS))
+    if not posts:
+        return _staff(wte, "WTE")
+    return f"{_staff(wte, 'WTE')} and {_staff(posts, POSTS)}" if wte else _staff(posts, POSTS)
 
 
 def _wte(x: float) -> str:
