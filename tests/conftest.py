@@ -1,8 +1,10 @@
 """Shared fixtures: paths to shipped and verification scenarios; one small PSA of the ED pathways."""
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +12,12 @@ from pathlib import Path
 import pytest
 
 # the cache of read scenario files (icssim.scenario.yaml_cache) goes to a folder of this test
-# session, not the user's ~/.cache; subprocesses started by the tests inherit it
-os.environ.setdefault("ICSSIM_CACHE_DIR", tempfile.mkdtemp(prefix="icssim-test-cache-"))
+# session, not the user's ~/.cache; subprocesses started by the tests (and pytest-xdist's workers)
+# inherit it, and the process that made it removes it when it exits
+if "ICSSIM_CACHE_DIR" not in os.environ:
+    _CACHE_DIR = tempfile.mkdtemp(prefix="icssim-test-cache-")
+    os.environ["ICSSIM_CACHE_DIR"] = _CACHE_DIR
+    atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
