@@ -118,6 +118,17 @@ def test_crn_effect_of_a_scenario_against_itself_is_total():
     assert row["correlation"] == pytest.approx(1) and row["best_ratio"] == pytest.approx(0, abs=1e-12)
 
 
+def test_crn_effect_names_a_kpi_one_scenario_does_not_report():
+    """The integrated pathway has no adult day care, so it reports no cost there: a clear error
+    naming the scenario and the KPI, not pandas's KeyError after every run."""
+    from icssim.experiments import crn_effect
+
+    a = shipped("ed_fragmented", horizon="6 months", warmup="1 month")
+    b = shipped("ed_integrated", horizon="6 months", warmup="1 month")
+    with pytest.raises(ValueError, match=r"scenario 'ed_integrated' reports no KPI 'cost_per_year_adult_day_care'"):
+        crn_effect(a, b, ["cost_per_year", "cost_per_year_adult_day_care"], replications=2, workers=1)
+
+
 def test_pairing_limit_is_the_floor_of_the_paired_standard_error():
     """best_ratio = |sd_a - sd_b| / sqrt(sd_a² + sd_b²) is reached at correlation 1 and never
     beaten: Var(b - a) = var_a + var_b - 2 cov >= (sd_a - sd_b)²."""

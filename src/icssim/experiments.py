@@ -398,8 +398,9 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
 
     seed = a.scenario.seed if seed is None else seed
     with executor_for([a, b], workers, tasks=replications) as ex:
-        ra, rb, rb_ind = (run(s, replications, sd, keep_records=False, executor=ex)
-                          for s, sd in ((a, seed), (b, seed), (b, seed + 1)))
+        ra = _reporting(run(a, replications, seed, keep_records=False, executor=ex), kpis)
+        rb = _reporting(run(b, replications, seed, keep_records=False, executor=ex), kpis)
+        rb_ind = run(b, replications, seed + 1, keep_records=False, executor=ex)
     paired = Comparison([ra, rb], []).differences().set_index("kpi")
     rows = []
     for kpi in kpis:
@@ -413,6 +414,16 @@ def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20
                      "ratio": crn / independent if independent else np.nan,
                      **_pairing_limit(x, rb.kpis[kpi].to_numpy(float))})
     return pd.DataFrame(rows)
+
+
+def _reporting(result: RunResult, kpis: list[str]) -> RunResult:
+    """``result``, if it reports every KPI in ``kpis``; else a ValueError naming those it lacks
+    (a service one pathway does not have reports no cost), before the next scenario is run."""
+    missing = [kpi for kpi in kpis if kpi not in result.kpis.columns]
+    if missing:
+        raise ValueError(f"scenario '{result.scenario.scenario.name}' reports no KPI {', '.join(map(repr, missing))}: "
+                         "crn_effect needs KPIs both scenarios report")
+    return result
 
 
 def _pairing_limit(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
