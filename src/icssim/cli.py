@@ -276,6 +276,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, Exception) as exc:
         _keep_finished(scenario, args, finished, out, wall, exc)
         raise
+    from icssim.warmup import records_warning
+
+    if warning := records_warning(scenario.scenario.name, result.records):
+        print(f"icssim: warning: {warning}", file=sys.stderr)
     if not args.quiet:
         from icssim.report.numbers import waits_in
 
@@ -391,7 +395,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names)
                              + ("-equal-budget" if args.equal_budget else ""))
     check_replaceable(out, args.force)
-    for warning in comparability(scenarios):
+    before = comparability(scenarios)
+    for warning in before:
         print(f"icssim: warning: {warning}", file=sys.stderr)
     check_size(args, scenarios, args.replications)
     started = time.perf_counter()
@@ -404,6 +409,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _keep_finished_pairs(scenarios, args, finished, out, time.perf_counter() - started, exc)
         raise
     wall = time.perf_counter() - started
+    for warning in comparison.warnings:
+        if warning not in before:  # (what the runs showed: a waiting list that does not settle)
+            print(f"icssim: warning: {warning}", file=sys.stderr)
     results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
                              workers=args.workers or experiments.default_workers())
     if not args.quiet:

@@ -379,7 +379,10 @@ def finished_comparison(scenarios: list[Scenario], seed: int, done: list[Replica
     if pairs < 2:
         return None
     results = [RunResult(s, seed, done[i:pairs * len(scenarios):len(scenarios)]) for i, s in enumerate(scenarios)]
-    return Comparison(results, warnings)
+    from icssim.warmup import records_warning
+
+    unsteady = [w for r in results if (w := records_warning(r.scenario.scenario.name, r.records))]
+    return Comparison(results, warnings + unsteady)
 
 
 def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20, seed: int | None = None,

@@ -163,16 +163,60 @@ def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
 
 
 def _lists(records: list[RunRecords]) -> dict[str, pd.DataFrame]:
-    """Each step's waiting list over time (one column per replication), for steps where anyone waits."""
+    """Each step's waiting list over time in ``records`` (see :func:`waiting_lists`)."""
+    return waiting_lists(_table(records)) if records else {}
+
+
+def _table(records: list[RunRecords]) -> pd.DataFrame:
+    """The records' timeseries as a run's table: time in days, one row per replication and time."""
+    from icssim.metrics import timeseries_frame
+
+    return pd.concat([timeseries_frame(rec).assign(replication=rec.replication) for rec in records], ignore_index=True)
+
+
+def waiting_lists(ts: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Each step's waiting list over time (rows: days; one column per replication) from a run's
+    timeseries table (``time`` in days, a ``replication`` column, a ``waiting_<step>`` column per
+    step), for the steps where anyone waits."""
     out: dict[str, pd.DataFrame] = {}
-    keys = sorted({k for rec in records for k in rec.timeseries if k.startswith("waiting_")})
-    for key in keys:
-        cols = {rec.replication: pd.Series(rec.timeseries[key], index=rec.timeseries["time"] * rec.hours_per_unit / 24)
-                for rec in records if key in rec.timeseries}
-        frame = pd.DataFrame(cols)
-        if frame.to_numpy().max(initial=0) > 0:
+    for key in sorted(c for c in ts.columns if c.startswith("waiting_")):
+        frame = ts.pivot_table(index="time", columns="replication", values=key, aggfunc="first", dropna=False)
+        if frame.to_numpy(dtype=float).max(initial=0) > 0:
             out[f"waiting list at {key[len('waiting_'):]}"] = frame
     return out
+
+
+def unsettled_lists(ts: pd.DataFrame, warmup_days: float) -> dict[str, Trend]:
+    """The waiting lists of a run's timeseries table that still rise (or fall) through its
+    observation window, from the warm-up's end on, tested as :func:`trend` does (family-wise over
+    the lists). A run without a warm-up starts from today's state and is meant to move: nothing is
+    tested."""
+    if warmup_days <= 0 or ts is None or ts.empty:
+        return {}
+    lists = waiting_lists(ts)
+    trends = {name: trend(frame, warmup_days, len(lists)) for name, frame in lists.items()}
+    return {name: t for name, t in trends.items() if not t.settles}
+
+
+def steady_state_warning(name: str, moving: dict[str, Trend]) -> str:
+    """What a reader of ``name``'s results must know when waiting lists still move through the
+    observation window (``moving``, from :func:`unsettled_lists`; "" when none does): its waits,
+    costs and outcomes then depend on how long the model runs, not on the pathway alone."""
+    if not moving:
+        return ""
+    lists = "; ".join(f"the {list_name} {'rises' if t.per_year > 0 else 'falls'} by {abs(t.per_year):.3g} a year "
+                      f"(95% CI {t.low:.3g} to {t.high:.3g})" for list_name, t in moving.items())
+    return (f"{name} is not in a steady state through its observation window: {lists}. Its waits, costs and "
+            "outcomes then depend on how long the model runs. Demand there exceeds capacity, or the warm-up is "
+            "too short: `icssim warmup` shows which.")
+
+
+def records_warning(name: str, records: list[RunRecords]) -> str:
+    """:func:`steady_state_warning` for a run's records (nothing when no records were kept)."""
+    if not records:
+        return ""
+    warmup_days = records[0].warmup * records[0].hours_per_unit / 24
+    return steady_state_warning(name, unsettled_lists(_table(records), warmup_days))
 
 
 def _waiting(records: list[RunRecords]) -> pd.DataFrame:

@@ -289,8 +289,8 @@ def assumptions_html(data: RunData) -> str:
     trend = data.table("timeseries")
 
     if waiting_trend(trend, s):
-        items.append("The waiting list is still growing at the end of the run, so there is no steady state: "
-                     "waits depend on the run length.")
+        items.append("A waiting list still moves through the observation window, so there is no steady state: "
+                     "waits, costs and outcomes depend on the run length (see the summary).")
     return ul_html(items)
 
 

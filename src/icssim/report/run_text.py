@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from html import escape
 
-import numpy as np
 import pandas as pd
 
 from icssim.kinds import KINDS
@@ -323,31 +322,11 @@ def _sentence(text: str) -> str:
 
 
 def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
-    """A warning when the number waiting keeps rising through the observation window."""
+    """A warning when a waiting list still moves through the observation window
+    (:func:`icssim.warmup.unsettled_lists`)."""
     if ts is None or ts.empty or s is None:
         return ""
-    cols = [c for c in ts.columns if c.startswith("waiting_")]
-    if not cols:
-        return ""
-    warm = in_days(s.scenario.warmup, s)
-    window = ts[ts["time"] >= warm]
-    if window["time"].nunique() < 10:
-        return ""
-    mean = window.groupby("time")[cols].mean()
-    total = mean.sum(axis=1)
-    k = max(len(total) // 5, 1)
-    first, last = float(total.iloc[:k].mean()), float(total.iloc[-k:].mean())
-    t = total.index.to_numpy(dtype=float)
-    slope = float(np.polyfit(t, total.to_numpy(dtype=float), 1)[0]) if len(t) > 2 else 0.0
-    rise = slope * (t[-1] - t[0])  # fitted rise over the window
-    level = float(total.mean())
-    if not (rise > 0.3 * max(level, 1.0) and last > 1.2 * first and last - first >= 5):
-        return ""
-    growth = (mean.iloc[-k:].mean() - mean.iloc[:k].mean()).sort_values(ascending=False)
-    step = growth.index[0].removeprefix("waiting_")
-    st = s.pathway.steps.get(step)
-    step = st.label if st is not None and st.label else step.replace("_", " ")
-    return (f'<span class="bad">The waiting list keeps growing</span>: the number waiting rose from about '
-            f"{first:,.0f} to {last:,.0f} during the observation window, most at "
-            f"<strong>{escape(step)}</strong>. Demand exceeds capacity there, so waits lengthen the longer "
-            f"the model runs and the averages above depend on the run length.")
+    from icssim.warmup import steady_state_warning, unsettled_lists
+
+    text = steady_state_warning(s.scenario.name, unsettled_lists(ts, in_days(s.scenario.warmup, s)))
+    return f'<span class="bad">Not in a steady state</span>: {escape(text)}' if text else ""
