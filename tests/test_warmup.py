@@ -129,6 +129,16 @@ def test_lists_that_settle_or_a_run_without_warmup_raise_no_warning():
     assert unsettled_lists(_table({"a": rising}), warmup_days=0) == {}
 
 
+def test_one_replication_flags_only_a_clear_rise():
+    """One replication's interval is too narrow for a slowly swinging list (a full bed unit's), so
+    alone it is flagged only when it clearly rises: an overflowing list is, a swing is not."""
+    swing = _replications(lambda t, rng: 3 - 2.5 * np.sin(t / 700) + rng.normal(0, 0.3, len(t)), n=1)
+    overflowing = _replications(lambda t, rng: np.where(t < 500, 0, (t - 500) / 20) + rng.normal(0, 1, len(t)), n=1)
+    assert not trend(swing, 1000).settles                     # the batch-means test alone would flag it
+    assert unsettled_lists(_table({"adult_inpatient": swing}), warmup_days=1000) == {}
+    assert list(unsettled_lists(_table({"day_care": overflowing}), warmup_days=1000)) == ["waiting list at day_care"]
+
+
 @pytest.mark.parametrize("path", [p for p in SHIPPED if "projection" not in p.name], ids=lambda p: p.stem)
 def test_every_shipped_scenario_settles_in_its_observation_window(path):
     """No waiting list of a shipped scenario keeps rising after its warm-up (four replications,

@@ -195,7 +195,22 @@ def unsettled_lists(ts: pd.DataFrame, warmup_days: float) -> dict[str, Trend]:
         return {}
     lists = waiting_lists(ts)
     trends = {name: trend(frame, warmup_days, len(lists)) for name, frame in lists.items()}
-    return {name: t for name, t in trends.items() if not t.settles}
+    return {name: t for name, t in trends.items()
+            if not t.settles and (lists[name].shape[1] > 1 or _clear_rise(t, lists[name], warmup_days))}
+
+
+#: One replication's slope interval comes from batch means of one autocorrelated series, and is
+#: too narrow: 1 or 2 of 10 single replications of the steady ED scenarios had a list flagged (a
+#: bed list's slow swing). So one replication flags only a clear rise: by at least this share of
+#: the list's mean over the window, and by at least :data:`CLEAR_RISE_PATIENTS` people.
+CLEAR_RISE_SHARE = 0.30
+CLEAR_RISE_PATIENTS = 5.0
+
+
+def _clear_rise(t: Trend, frame: pd.DataFrame, start_day: float) -> bool:
+    days = frame.index.to_numpy(dtype=float)
+    span_years = (days[-1] - max(start_day, days[0])) / DAYS_PER_YEAR if len(days) else 0.0
+    return t.per_year > 0 and t.change > CLEAR_RISE_SHARE and t.per_year * span_years >= CLEAR_RISE_PATIENTS
 
 
 def steady_state_warning(name: str, moving: dict[str, Trend]) -> str:
