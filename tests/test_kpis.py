@@ -31,7 +31,7 @@ ORDER_BEFORE_REGISTRY = [
     "utilisation_primary_care/gp", "utilisation_ed_team/clinician", "utilisation_ed_team/caseload",
     "utilisation_acute/ae_staff", "utilisation_acute/beds", "cost_per_year", "activity_cost_per_year",
     "staff_cost_per_year", "cost_per_referral", "cost_per_year_primary_care", "cost_per_year_ed_team",
-    "cost_per_year_acute", "mean_in_system",
+    "cost_per_year_acute", "mean_in_system", "waiting_lists_rising",
 ]
 
 
@@ -155,7 +155,7 @@ GROUPS_BEFORE_REGISTRY = [
     ("Emergency and inpatient use", ("ae_attendances_per_year", "emergency_admissions_per_year",
                                      "inpatient_admissions_per_year", "specialist_bed_days_per_year",
                                      "share_intensive_12m")),
-    ("Capacity", ("utilisation_",)),
+    ("Capacity", ("utilisation_", "waiting_lists_rising")),
     ("Costs", ("cost_", "activity_cost_per_year")),
 ]
 

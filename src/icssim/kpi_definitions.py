@@ -242,6 +242,19 @@ class MeanInSystem(Kpi):
         return w.rec.in_system_area / w.rec.window
 
 
+class RisingLists(Kpi):
+    """How many steps' waiting lists clearly rise through the observation window of this
+    replication (:func:`icssim.warmup.rising_in_replication`): a sweep's or a PSA's runs keep no
+    time series, so this is how they tell a point or a draw that is not in a steady state."""
+    group = "Capacity"
+    name, label, unit = "waiting_lists_rising", "Waiting lists still clearly rising through the window", "lists"
+
+    def value(self, w: Window) -> float:
+        from icssim.warmup import rising_in_replication
+
+        return float(len(rising_in_replication(w.rec)))
+
+
 #: Every KPI defined here, in output order.
 _DEMAND, _EMERGENCY = "Demand and flow", "Emergency and inpatient use"
 
@@ -274,4 +287,5 @@ DEFINED: list[Kpi] = [
     CostPerReferral(),
     ServiceCost(),
     MeanInSystem(),
+    RisingLists(),
 ]

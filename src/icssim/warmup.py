@@ -82,7 +82,11 @@ def trend(frame: pd.DataFrame, start_day: float, tests: int = 1) -> Trend:
         half = float(stats.t.ppf(q, len(slopes) - 1) * np.std(slopes, ddof=1) / np.sqrt(len(slopes)))
     else:
         b, half = _batch_slope(days, tail.mean(axis=1).to_numpy(dtype=float), q=q)
-    level = float(np.nanmean(tail.to_numpy(dtype=float)))
+    return _trend_of(b, half, days, float(np.nanmean(tail.to_numpy(dtype=float))))
+
+
+def _trend_of(b: float, half: float, days: np.ndarray, level: float) -> Trend:
+    """The trend of a slope ``b`` a day with half-width ``half``, over ``days``, of a series whose mean is ``level``."""
     change = b * (days[-1] - days[0]) / abs(level) if level else (0.0 if b == 0 else np.inf)
     return Trend(b * DAYS_PER_YEAR, (b - half) * DAYS_PER_YEAR, (b + half) * DAYS_PER_YEAR, float(change))
 
@@ -196,7 +200,7 @@ def unsettled_lists(ts: pd.DataFrame, warmup_days: float) -> dict[str, Trend]:
     lists = waiting_lists(ts)
     trends = {name: trend(frame, warmup_days, len(lists)) for name, frame in lists.items()}
     return {name: t for name, t in trends.items()
-            if not t.settles and (lists[name].shape[1] > 1 or _clear_rise(t, lists[name], warmup_days))}
+            if not t.settles and (lists[name].shape[1] > 1 or _clear_rise(t, _span_years(lists[name], warmup_days)))}
 
 
 #: One replication's slope interval comes from batch means of one autocorrelated series, and is
@@ -207,10 +211,35 @@ CLEAR_RISE_SHARE = 0.30
 CLEAR_RISE_PATIENTS = 5.0
 
 
-def _clear_rise(t: Trend, frame: pd.DataFrame, start_day: float) -> bool:
+def _clear_rise(t: Trend, span_years: float) -> bool:
+    return (not t.settles and t.per_year > 0 and t.change > CLEAR_RISE_SHARE
+            and t.per_year * span_years >= CLEAR_RISE_PATIENTS)
+
+
+def _span_years(frame: pd.DataFrame, start_day: float) -> float:
     days = frame.index.to_numpy(dtype=float)
-    span_years = (days[-1] - max(start_day, days[0])) / DAYS_PER_YEAR if len(days) else 0.0
-    return t.per_year > 0 and t.change > CLEAR_RISE_SHARE and t.per_year * span_years >= CLEAR_RISE_PATIENTS
+    days = days[days >= start_day]
+    return (days[-1] - days[0]) / DAYS_PER_YEAR if len(days) else 0.0
+
+
+def rising_in_replication(rec: RunRecords) -> list[str]:
+    """The steps whose waiting list clearly rises through one replication's observation window
+    (:data:`CLEAR_RISE_SHARE`, family-wise over the steps where anyone waits): what a sweep or a
+    PSA, which keep no time series, can tell of each run. Nothing is tested without a warm-up."""
+    if rec.warmup <= 0:
+        return []
+    days = np.asarray(rec.timeseries["time"], dtype=float) * rec.hours_per_unit / 24
+    start = rec.warmup * rec.hours_per_unit / 24
+    keep = days >= start
+    d = days[keep]
+    lists = {k[len("waiting_"):]: np.asarray(v, dtype=float)[keep] for k, v in rec.timeseries.items()
+             if k.startswith("waiting_") and np.max(v, initial=0) > 0}
+    if len(d) < 4 or d[-1] <= d[0]:
+        return []
+    q = 1 - 0.025 / max(len(lists), 1)
+    span = (d[-1] - d[0]) / DAYS_PER_YEAR
+    return [step for step, y in lists.items()
+            if _clear_rise(_trend_of(*_batch_slope(d, y, q=q), d, float(np.nanmean(y))), span)]
 
 
 def steady_state_warning(name: str, moving: dict[str, Trend]) -> str:

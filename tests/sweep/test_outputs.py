@@ -45,7 +45,7 @@ def test_two_parameter_grid_gives_heatmaps(make_sweep, tmp_path):
     report = (out / "report.html").read_text(encoding="utf-8")
     assert report.count("data:image/png;base64,") >= len(meta["plots"])
     summary = pd.read_parquet(out / "summary.parquet")
-    assert len(summary) == 6 and summary["n"].eq(2).all()
+    assert len(summary) == 12 and summary["n"].eq(2).all()   # within_quick and waiting_lists_rising, 6 points
 
 
 def test_area_sweep_scales_demand_per_100k(make_sweep, tmp_path):

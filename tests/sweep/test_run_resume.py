@@ -40,7 +40,7 @@ def test_sweep_writes_tables_plots_and_metadata(make_sweep, tmp_path, capsys):
     assert set(runs.columns) >= {"point", "replication", "kpi", "value", WTE}
     assert len(runs[runs["kpi"] == "within_quick"]) == 6
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["kpi"]) == {"wait_to_assessment_mean", "within_quick"}
+    assert set(summary["kpi"]) == {"wait_to_assessment_mean", "within_quick", "waiting_lists_rising"}
     row = summary[(summary["kpi"] == "within_quick") & (summary[WTE] == 12)].iloc[0]
     reps = runs[(runs["kpi"] == "within_quick") & (runs[WTE] == 12)]["value"]
     assert row["mean"] == pytest.approx(reps.mean()) and row["lower"] < row["mean"] < row["upper"]
@@ -110,7 +110,7 @@ def test_changed_sweep_or_scenario_is_refused_unless_restart(make_sweep, tmp_pat
     # summaries may change freely: the finished runs are kept
     make_sweep({**GRID, "kpis": ["within_quick"]})
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
-    assert set(pd.read_csv(out / "summary.csv")["kpi"]) == {"within_quick"}
+    assert set(pd.read_csv(out / "summary.csv")["kpi"]) == {"within_quick", "waiting_lists_rising"}
     make_sweep(GRID, horizon=250)
     assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 2
     assert "base scenario 'mmc_small' has changed" in capsys.readouterr().err

@@ -46,3 +46,23 @@ def test_sweep_report_without_optimise_states_ranges_and_what_moves_them(make_sw
     summary = (out / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
     assert re.search(r"from \d+% \(Desk staff 1[13]\) to \d+% \(Desk staff 1[13]\)", summary)
     assert "Desk staff moves it most" in summary
+
+
+def test_points_whose_waiting_list_keeps_rising_are_named(make_sweep, tmp_path, capsys):
+    """7 servers for 9 arrivals an hour of an hour each cannot keep up: the queue grows by about 2
+    an hour through the window. The console and the report name that point, not the one with 12
+    (utilisation 75%), and points.csv holds waiting_lists_rising whatever the sweep file's kpis."""
+    path = make_sweep({"parameters": {WTE: {"values": [7, 12], "label": "Desk staff"}},
+                       "kpis": ["within_quick"]}, horizon=600)
+    base = tmp_path / "mmc_small.yaml"   # sampled every 10 hours, not weekly: 50 samples in the window
+    base.write_text(base.read_text().replace("  warmup: 100\n", "  warmup: 100\n  sample_every: 10\n"))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "Not in a steady state: 1 of 2 points (Desk staff 7)." in printed
+    summary = (out / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert "Not in a steady state: 1 of 2 points (Desk staff 7)." in summary
+    points = (out / "points.csv").read_text().splitlines()
+    header = points[0].split(",")
+    rising = header.index("waiting_lists_rising")
+    assert [float(row.split(",")[rising]) for row in points[1:]] == [1.0, 0.0]

@@ -19,6 +19,7 @@ from icssim.report.parameters import value_text
 from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
 from icssim.report.psa import PSA_PLOTS, psa_html
 from icssim.scenario.schema import Scenario
+from icssim.sweep.tables import RISING
 from icssim.tables import read_csv
 
 #: Columns of points.csv / summary.csv that describe a point rather than a setting or a result.
@@ -72,6 +73,33 @@ class SweepData:
         return Estimate(kpi, float(r["mean"]), float(r["lower"]), float(r["upper"]), int(r["n"]))
 
 
+def unsteady_points(d: SweepData) -> pd.DataFrame:
+    """The points (rows of points.csv) where a waiting list still clearly rose through the window in
+    at least half of their replications (``waiting_lists_rising``, a mean of 0.5 or more)."""
+    if d.summary is None or d.points is None:
+        return pd.DataFrame()
+    rising = d.summary[(d.summary["kpi"] == RISING) & (d.summary["mean"] >= 0.5)]
+    return d.points[d.points["point"].isin(rising["point"])]
+
+
+def unsteady_sentences(d: SweepData, psa: bool) -> list[str]:
+    """In words, how many points (a PSA: draws of each strategy) are not in a steady state."""
+    bad = unsteady_points(d)
+    if bad.empty or d.points is None:
+        return []
+    if psa:
+        counts = bad.groupby("base").size()
+        draws = d.points.groupby("base").size()
+        where = "; ".join(f"{base}: {int(n):,} of {int(draws[base]):,} draws" for base, n in counts.items())
+    else:
+        shown = [d.settings(row) for _, row in bad.head(5).iterrows()]
+        where = (f"{len(bad):,} of {len(d.points):,} points ({'; '.join(shown)}"
+                 + (f"; and {len(bad) - 5:,} more" if len(bad) > 5 else "") + ")")
+    return [f"Not in a steady state: {where}. A waiting list still rose clearly through the observation "
+            "window in most of their replications (waiting_lists_rising in points.csv), so their waits, costs "
+            "and outcomes depend on how long the model runs."]
+
+
 def sweep_report(folder: Path, meta: dict) -> str:
     d = SweepData(folder, meta)
     name = str(meta.get("name") or folder.name)
@@ -79,12 +107,12 @@ def sweep_report(folder: Path, meta: dict) -> str:
     if psa:  # a PSA: its answer, then its own plots (its points are draws, not settings to choose from)
         page = Page(f"{name}: probabilistic sensitivity analysis", str(meta.get("description", "")),
                     fact_items(meta))
-        page.add("summary", "What the PSA says", psa_html(psa))
+        page.add("summary", "What the PSA says", psa_html(psa) + _unsteady_html(d, psa=True))
         page.add("plots", "Plots", plots_html(folder, skip=("cost_vs_wait.png",), first=PSA_PLOTS))
         page.add("points", "Each draw", points_html(d))
     else:
         page = Page(f"{name}: sweep report", str(meta.get("description", "")), fact_items(meta))
-        page.add("summary", "What the sweep found", answer_html(d) + findings_html(d))
+        page.add("summary", "What the sweep found", answer_html(d) + findings_html(d) + _unsteady_html(d, psa=False))
         page.add("plots", "Plots", plots_html(folder))
         page.add("points", "Each point", points_html(d))
     page.add("design", "What was run", design_html(d))
@@ -93,6 +121,11 @@ def sweep_report(folder: Path, meta: dict) -> str:
              f"<p>To rebuild this report from the stored files: "
              f"<code>icssim report {escape(folder_path(folder))}</code>.</p>")
     return page.html()
+
+
+def _unsteady_html(d: SweepData, psa: bool) -> str:
+    return "".join(f'<div class="warn"><strong>Read with care:</strong> {escape(text)}</div>'
+                   for text in unsteady_sentences(d, psa))
 
 
 # ----------------------------------------------------------------------------- the answer

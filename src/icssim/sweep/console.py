@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from icssim.report.numbers import fmt
-from icssim.report.sweep import SweepData, _main_effect, _value
+from icssim.report.sweep import SweepData, _main_effect, _value, unsteady_sentences
 
 #: Widest line printed.
 WIDTH = 100
@@ -28,19 +28,19 @@ def sweep_summary(folder: Path, meta: dict) -> str:
     name = str(meta.get("name") or folder.name)
     points, reps = int(meta.get("points", 0) or 0), int(meta.get("replications", 0) or 0)
     runs = f"{reps} replication{'s' if reps != 1 else ''}"
+    d = SweepData(folder, meta)
     if meta.get("design") in ("psa", "sobol"):
         strategies = max(len(meta.get("scenarios") or {}), 1)
         return _wrap([f"{name}: {points // strategies:,} parameter draws x {strategies} strategies x {runs}; "
                       f"each draw's parameters and results are in points.csv, the analysis in psa.csv, "
-                      f"ceac.csv, evpi.csv and report.html"])
-    d = SweepData(folder, meta)
+                      f"ceac.csv, evpi.csv and report.html", *unsteady_sentences(d, psa=True)])
     lines = [f"{name}: {points:,} points x {runs}, means (95% CIs in summary.csv)"]
     lines += _ranges(d)
     if points <= MAX_ROWS:
         lines += _table(d)
     else:
         lines.append(f"  each point's settings and means: points.csv and report.html ({points:,} points)")
-    return _wrap(lines)
+    return _wrap(lines + unsteady_sentences(d, psa=False))
 
 
 def _ranges(d: SweepData) -> list[str]:

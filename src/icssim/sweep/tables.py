@@ -15,6 +15,10 @@ from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.tables import write_csv
 
+#: The KPI every summary keeps, whatever the sweep file asks for: how many waiting lists still
+#: clearly rise through a run's window (kpi_definitions.RisingLists).
+RISING = "waiting_lists_rising"
+
 
 def point_frame(run) -> pd.DataFrame:
     """One row per point: base, area, population, role, varied and each parameter's value."""
@@ -37,7 +41,8 @@ def summary(run, frame: pd.DataFrame | None = None, kpis: list[str] | None = Non
     """Point x KPI: mean, sd, n, lower, upper, half_width (Student-t CI across replications)."""
     frame = run.frame() if frame is None else frame
     level = run.sweep.spec.sweep.level
-    kpis = [k for k in (kpis or run.sweep.spec.kpis) if k in frame.columns]
+    # (waiting_lists_rising always: the report and console say which points are not in a steady state)
+    kpis = [k for k in dict.fromkeys([*(kpis or run.sweep.spec.kpis), RISING]) if k in frame.columns]
     rows = []
     for point, group in frame.groupby("point", sort=True):
         s = summarise(group[kpis], level)
