@@ -15,7 +15,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
-from icssim.console_text import format_differences, format_kpis
+from icssim.console_text import format_differences, format_kpis, progress_bar
 from icssim.output_folder import check_replaceable, inside
 
 DEFAULT_RESULTS = Path("results")
@@ -364,23 +364,6 @@ def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: li
               else "icssim: the finished replications could not be saved", file=sys.stderr)
         return
     print(f"icssim: kept {pairs} finished replication(s) of each scenario in {target}/", file=sys.stderr)
-
-
-def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
-    """A tqdm progress bar (or a silent stand-in with --quiet) yielding a tick function."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def bar():
-        if args.quiet or (total is not None and total <= 1):
-            yield lambda n=1: None
-            return
-        from tqdm import tqdm
-
-        with tqdm(total=total, unit=unit, file=sys.stderr, leave=False) as t:
-            yield t.update
-
-    return bar()
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

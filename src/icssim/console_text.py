@@ -1,9 +1,12 @@
 """What ``icssim run`` and ``icssim compare`` print: the KPI table and the paired differences, as
 aligned text in the scenario's words (labels, not ids; shares as percentages; CIs clipped to their
-natural range). The report modules write the same numbers to files; this is the terminal's view."""
+natural range), and the progress bar while they run. The report modules write the same numbers to
+files; this is the terminal's view."""
 
 from __future__ import annotations
 
+import argparse
+import sys
 import textwrap
 
 
@@ -74,3 +77,21 @@ def format_differences(comparison) -> str:
             lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
                          f"(95% CI {diff_ci_text(d['diff_lower'], d['diff_upper'], info.unit)}): {verdict}")
     return "\n".join(lines)
+
+
+def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
+    """A tqdm progress bar on stderr (or a silent stand-in with ``args.quiet``, or for one task)
+    yielding a tick function."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():
+        if args.quiet or (total is not None and total <= 1):
+            yield lambda n=1: None
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=total, unit=unit, file=sys.stderr, leave=False) as t:
+            yield t.update
+
+    return bar()
