@@ -390,3 +390,10 @@ def test_a_value_takes_no_source_from_a_heading_or_another_file(tmp_path):
     assert rows.loc["pathway.steps.gp.kind", "source"] == ""  # ed_fragmented.yaml gives it no source
     assert rows.loc["pathway.steps.access.next", "source"].startswith("assumption: 30% self-refer")
     assert rows.loc["pathway.steps.adult_inpatient.next[0].p", "source"].startswith("domain: Waits, readmission 14%")
+
+
+def test_a_warning_in_a_report_is_escaped_with_its_command_as_code():
+    from icssim.report.pieces import text_html
+
+    assert text_html("lists < 5 & rising: run `icssim warmup`") == \
+        "lists &lt; 5 &amp; rising: run <code>icssim warmup</code>"

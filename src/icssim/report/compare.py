@@ -21,6 +21,7 @@ from icssim.report.pieces import (
     folder_path,
     plots_html,
     table_html,
+    text_html,
     ul_html,
 )
 from icssim.report.staffing import staff_sentence, staffing_html
@@ -82,7 +83,7 @@ def compare_report(folder: Path, meta: dict) -> str:
     warn = ""
     if warnings:
         warn = ('<div class="warn"><strong>Read with care:</strong>'
-                + ul_html([escape(w) for w in warnings]) + "</div>")
+                + ul_html([text_html(w) for w in warnings]) + "</div>")
     page.add("summary", "Summary: what changes, and how sure we are",
              warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None,
                                          {n: r.scenario for n, r in runs if r.scenario is not None})

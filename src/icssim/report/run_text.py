@@ -15,6 +15,7 @@ from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.labels import resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
+from icssim.report.pieces import text_html
 from icssim.report.terminating import across_text, period_word, replications_text
 from icssim.scenario.schema import Scenario
 from icssim.units import UNIT_DAYS, span_text
@@ -329,4 +330,4 @@ def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
     from icssim.warmup import steady_state_warning, unsettled_lists
 
     text = steady_state_warning(s.scenario.name, unsettled_lists(ts, in_days(s.scenario.warmup, s)))
-    return f'<span class="bad">Not in a steady state</span>: {escape(text)}' if text else ""
+    return f'<span class="bad">Not in a steady state</span>: {text_html(text)}' if text else ""
