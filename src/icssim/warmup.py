@@ -182,9 +182,13 @@ def waiting_lists(ts: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Each step's waiting list over time (rows: days; one column per replication) from a run's
     timeseries table (``time`` in days, a ``replication`` column, a ``waiting_<step>`` column per
     step), for the steps where anyone waits."""
+    keys = sorted(c for c in ts.columns if c.startswith("waiting_"))
+    if not keys:
+        return {}
+    wide = ts.drop_duplicates(["time", "replication"]).set_index(["time", "replication"])[keys].unstack("replication")
     out: dict[str, pd.DataFrame] = {}
-    for key in sorted(c for c in ts.columns if c.startswith("waiting_")):
-        frame = ts.pivot_table(index="time", columns="replication", values=key, aggfunc="first", dropna=False)
+    for key in keys:
+        frame = wide[key]
         if frame.to_numpy(dtype=float).max(initial=0) > 0:
             out[f"waiting list at {key[len('waiting_'):]}"] = frame
     return out
