@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from icssim import cli, diagram, experiments, pathway_graph, plots, report, results
 from icssim.metrics import kpi_info
@@ -397,3 +398,24 @@ def test_a_warning_in_a_report_is_escaped_with_its_command_as_code():
 
     assert text_html("lists < 5 & rising: run `icssim warmup`") == \
         "lists &lt; 5 &amp; rising: run <code>icssim warmup</code>"
+
+
+def test_a_run_whose_list_still_rises_says_so_in_its_summary_and_assumptions(run_folder, tmp_path):
+    """The steady-state test of the run report (computed once, for both places): the report fixture
+    at four times its demand overflows its team's caseload, and its report says so; the fixture as
+    it stands settles, and its report does not."""
+    raw = yaml.safe_load(FIXTURE.read_text())
+    for cohort in raw["cohorts"].values():
+        cohort["rate_per_100k_per_year"] *= 4
+    scenario = scenario_from_dict(raw, name="report_demo overloaded")
+    result = experiments.run(scenario, replications=2, workers=1)
+    out = tmp_path / "overloaded"
+    results.write_run(result, out, command="icssim run overloaded.yaml -n 2")
+    html = (out / "report.html").read_text()
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assumptions = html.split('<section id="assumptions">')[1].split("</section>")[0]
+    assert "Not in a steady state" in summary and "report_demo is not in a steady state" in summary
+    assert "rises by" in summary
+    assert "there is no steady state" in assumptions
+    settled = (run_folder / "report.html").read_text()
+    assert "Not in a steady state" not in settled and "there is no steady state" not in settled

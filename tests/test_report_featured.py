@@ -41,7 +41,7 @@ def test_the_ltc_report_leads_with_talking_therapies_measures():
     assert kpi_info("share_at_exit_tt_recovery").label == "Recovery of people who completed a course"
     assert kpi_target("share_at_exit_tt_recovery", s) == 0.5
     assert kpi_target("share_at_exit_tt_reliable_improvement", s) is None
-    text = " ".join(run_findings(est, s, {"replications": 5}, None))
+    text = " ".join(run_findings(est, s, {"replications": 5}))
     assert "people with an LTC and depression a year asked for help" in text
     assert "<strong>Recovery of people who completed a course</strong> (target 50%): 46%" in text
     assert "falls short of the target" in text                   # 46% (45.5-46.5%) against 50%
@@ -61,7 +61,7 @@ def test_the_ed_report_reads_as_before_without_a_report_block():
     keys = tile_keys(est, s, lambda k: True)
     assert keys == ["wait_to_treatment_median", "within_cyp_routine_4_weeks", "within_cyp_urgent_1_week",
                     "ae_attendances_per_year", "cost_per_year"]                  # the generic choice, as before
-    text = " ".join(run_findings(est, s, {"replications": 5}, None))
+    text = " ".join(run_findings(est, s, {"replications": 5}))
     assert "</strong> people a year asked for help" in text
     assert "CYP: treatment within 4 weeks" in text or "treatment within 4 weeks" in text
     assert "Recovery" not in text

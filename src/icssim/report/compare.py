@@ -338,7 +338,7 @@ def scenario_links_html(folder: Path, runs: list[tuple[str, RunData]]) -> str:
         rel = r.folder.relative_to(folder) if r.folder.is_relative_to(folder) else r.folder
         link = (f' — full report: <a href="{escape(str(rel))}/report.html">{escape(str(rel))}/report.html</a>'
                 if (r.folder / REPORT_NAME).is_file() else "")
-        findings = run_findings(r.est, r.scenario, r.meta, r.table("timeseries")) if r.est else []
+        findings = run_findings(r.est, r.scenario, r.meta, r.steady_state_warning) if r.est else []
         items.append(f"<h3>{escape(name)}</h3><p>Results folder <code>{escape(str(rel))}</code>{link}.</p>"
                      + ul_html(findings, "findings"))
     return "\n".join(items)

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,18 @@ class RunData:
             return math.nan
         s = self.scenario.scenario
         return (in_days(s.horizon, self.scenario) - in_days(s.warmup, self.scenario)) / DAYS_PER_YEAR
+
+    @cached_property
+    def steady_state_warning(self) -> str:
+        """What a reader must know when a waiting list still moves through the observation window
+        (:func:`icssim.warmup.unsettled_lists`; "" when every list settles or nothing can be
+        tested): computed once, for the summary and the assumptions alike."""
+        ts = self.table("timeseries")
+        if ts is None or ts.empty or self.scenario is None:
+            return ""
+        from icssim.warmup import steady_state_warning, unsettled_lists
+
+        return steady_state_warning(self.scenario.scenario.name, unsettled_lists(ts, self.warmup_days))
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
         held = self.tables.get(name)

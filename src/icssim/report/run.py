@@ -33,7 +33,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.report.run_text import how_sure, kpi_target, run_findings, standard_label, tile_keys, waiting_trend
+from icssim.report.run_text import how_sure, kpi_target, run_findings, standard_label, tile_keys
 
 
 # ----------------------------------------------------------------------------- run report
@@ -65,7 +65,6 @@ def run_report(folder: Path, meta: dict, plots_ready: Callable[[], object] | Non
 def run_summary_html(data: RunData) -> str:
     if not data.est:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
-    ts = data.table("timeseries")
     tiles = []
     def shown(k: str) -> bool:
         e = data.est.get(k)
@@ -86,7 +85,7 @@ def run_summary_html(data: RunData) -> str:
             lo, hi = e.bounds() if e.has_ci else (e.mean, e.mean)
             cls = "good" if lo >= target else ("bad" if hi < target else "unsure")
         tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))
-    findings = run_findings(data.est, data.scenario, data.meta, ts)
+    findings = run_findings(data.est, data.scenario, data.meta, data.steady_state_warning)
     return (f'<div class="tiles">{"".join(tiles)}</div>\n'
             f'{ul_html(findings, "findings")}\n<p class="sure">{how_sure(data.est, data.meta, data.scenario)}</p>')
 
@@ -286,9 +285,7 @@ def assumptions_html(data: RunData) -> str:
             items.append(f"{n_q - n_src} of {n_q} quantities in the scenario (rates, durations, probabilities, "
                          f"staffing, costs) cite no source in the scenario file: treat them as assumptions to be "
                          f"checked locally (see the parameter table).")
-    trend = data.table("timeseries")
-
-    if waiting_trend(trend, s):
+    if data.steady_state_warning:
         items.append("A waiting list still moves through the observation window, so there is no steady state: "
                      "waits, costs and outcomes depend on the run length (see the summary).")
     return ul_html(items)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from html import escape
 
-import pandas as pd
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
@@ -144,9 +143,9 @@ def _verdict(est: Estimate, target: float, what: str) -> str:
 
 
 
-def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
-                 ts: pd.DataFrame | None) -> list[str]:
-    """The main findings of one run as HTML sentences (waits, standards, emergencies, costs)."""
+def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict, unsteady: str = "") -> list[str]:
+    """The main findings of one run as HTML sentences (waits, standards, emergencies, costs), and
+    ``unsteady``, the run's steady-state warning (:attr:`~icssim.report.pieces.RunData.steady_state_warning`)."""
     out = []
     n = int(meta.get("replications", 1) or 1)
     g = est.get
@@ -159,7 +158,7 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict,
                                          for key, name in kpi_subjects(est, "standard").items()),
                  *_featured_sentences(est, s),
                  _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est, s),
-                 _busiest_sentence(est, s), waiting_trend(ts, s)]
+                 _busiest_sentence(est, s), waiting_trend(unsteady)]
     return out + [text for text in sentences if text]
 
 
@@ -322,12 +321,6 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
-def waiting_trend(ts: pd.DataFrame | None, s: Scenario | None) -> str:
-    """A warning when a waiting list still moves through the observation window
-    (:func:`icssim.warmup.unsettled_lists`)."""
-    if ts is None or ts.empty or s is None:
-        return ""
-    from icssim.warmup import steady_state_warning, unsettled_lists
-
-    text = steady_state_warning(s.scenario.name, unsettled_lists(ts, in_days(s.scenario.warmup, s)))
+def waiting_trend(text: str) -> str:
+    """The steady-state warning ``text`` (plain; "" when none) as a finding."""
     return f'<span class="bad">Not in a steady state</span>: {text_html(text)}' if text else ""
