@@ -195,19 +195,26 @@ class Exponential(_DistBase):
         return Sampler(lambda rng, n: rng.exponential(m, n), m, m * m)
 
 
-class Gamma(_DistBase):
-    """Gamma parameterised by mean and standard deviation."""
+class _MeanSd(_DistBase):
+    """A distribution of positive values given by its mean and standard deviation, with a spread
+    that gives finite, positive shape and scale parameters (:func:`_spread`)."""
 
-    dist: Literal["gamma"]
+    dist: str
     mean: SpanValue
     sd: SpanValue
 
     @model_validator(mode="after")
-    def _check(self) -> Gamma:
+    def _check(self) -> _MeanSd:
         _positive("mean", self.mean)
         _positive("sd", self.sd)
         _spread(self.mean, self.sd)
         return self
+
+
+class Gamma(_MeanSd):
+    """Gamma parameterised by mean and standard deviation."""
+
+    dist: Literal["gamma"]
 
     def compile(self, time_unit: str) -> Sampler:
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
@@ -215,19 +222,10 @@ class Gamma(_DistBase):
         return Sampler(lambda rng, n: rng.gamma(shape, scale, n), m, s * s)
 
 
-class Lognormal(_DistBase):
+class Lognormal(_MeanSd):
     """Lognormal parameterised by the mean and standard deviation of the variate itself."""
 
     dist: Literal["lognormal"]
-    mean: SpanValue
-    sd: SpanValue
-
-    @model_validator(mode="after")
-    def _check(self) -> Lognormal:
-        _positive("mean", self.mean)
-        _positive("sd", self.sd)
-        _spread(self.mean, self.sd)
-        return self
 
     def compile(self, time_unit: str) -> Sampler:
         m, s = self.mean.to(time_unit), self.sd.to(time_unit)
