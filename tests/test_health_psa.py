@@ -261,7 +261,7 @@ SHIPPED_PSAS = sorted(p for p in (ROOT / "scenarios" / "sweeps").glob("*.yaml")
 
 
 def test_the_shipped_psas_are_found():
-    assert {p.name for p in SHIPPED_PSAS} >= {"ed_psa.yaml", "england_42_ics_psa.yaml"}
+    assert {p.name for p in SHIPPED_PSAS} >= {"ed_psa.yaml", "england_42_ics_psa.yaml", "ltc_psa.yaml"}
 
 
 def test_the_national_psa_draws_the_ed_psas_parameters():

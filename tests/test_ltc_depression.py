@@ -119,3 +119,26 @@ def test_recovery_of_completers_is_the_state_they_leave_in(treated, expected):
         raw["health"]["transitions"][i]["rate"] = {"untreated": "0 per month", "treated": "0 per month"}
     k = run_replication(scenario_from_dict(raw), 0, keep_records=False).kpis
     assert k["share_at_exit_tt_recovery"] == pytest.approx(expected, abs=0.02)   # a few relapse near the end
+
+
+def test_the_calibrated_values_are_the_shipped_posteriors_medians():
+    """Each value the LTC baseline marks "calibrated: posterior median" is the median of the shipped
+    posterior table (scenarios/data/ltc_depression_posterior.csv, the calibration's posterior.csv,
+    which ltc_psa.yaml draws from) to within a tenth of its 95% interval: the weighted median the
+    calibration reports and the median of the resampled rows differ by less, and a value changed
+    without calibrating again, or a table from another run, by more."""
+    import numpy as np
+    import pandas as pd
+
+    from icssim.scenario.initial_state import anchored_raw
+    from icssim.sweep.paths import get_path
+
+    table = pd.read_csv(SCENARIOS / "data" / "ltc_depression_posterior.csv")
+    raw = anchored_raw(load_scenario(SCENARIOS / "ltc_depression_fragmented.yaml"))
+    fitted = [c for c in table.columns if c not in ("draw", "particle", "distance")]
+    assert len(fitted) == 6
+    for column in fitted:
+        draws = pd.to_numeric(table[column].astype(str).str.split().str[0]).to_numpy()
+        shipped_value = float(str(get_path(raw, column)).split()[0])
+        low, median, high = np.percentile(draws, [2.5, 50, 97.5])
+        assert abs(shipped_value - median) <= 0.1 * (high - low), (column, shipped_value, median, low, high)
