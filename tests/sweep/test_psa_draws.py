@@ -158,3 +158,21 @@ def test_a_psa_of_scenarios_without_health_outcomes_is_refused_before_writing(ma
     assert "do not measure cost_per_person or qalys_per_person: give them a 'health:' block" in err
     assert "Traceback" not in err and "internal error" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_labels_name_a_tables_columns_and_a_label_for_no_column_is_refused(make_sweep, tmp_path):
+    labelled = {"file": "draws.csv", "labels": {MEAN: "Mean service time"}}
+    sweep = load_sweep(_sweep(make_sweep, tmp_path, draws=labelled))
+    assert sweep.drawn() == {MEAN: "Mean service time", WTE: WTE}   # unlabelled: its key path
+    wrong = {"file": "draws.csv", "columns": [WTE], "labels": {MEAN: "Mean service time"}}
+    with pytest.raises(IcssimError, match=r"draws.labels: '.*duration.mean' is not a column the PSA uses"):
+        load_sweep(_sweep(make_sweep, tmp_path, draws=wrong))
+
+
+def test_a_label_changes_no_run(make_sweep, tmp_path):
+    """A sweep resumes after a column is labelled: labels name results, they do not make them."""
+    plain = load_sweep(_sweep(make_sweep, tmp_path))
+    labelled = load_sweep(_sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "labels": {WTE: "Servers"}}))
+    assert runner.runs_sha256(plain) == runner.runs_sha256(labelled)
+    other = load_sweep(_sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "columns": [WTE]}))
+    assert runner.runs_sha256(other) != runner.runs_sha256(plain)

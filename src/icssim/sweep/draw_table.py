@@ -72,6 +72,10 @@ def read_draw_table(draws: Draws, path: Path, parameters: list[str], samples: in
         if not columns:
             raise IcssimError(f"{table}: the table of draws has no parameter columns (only "
                               f"{', '.join(header)}): expected columns named by key path")
+    unused = [name for name in draws.labels if name not in columns]
+    if unused:
+        raise IcssimError(f"{path}: draws.labels: {unused[0]!r} is not a column the PSA uses (its columns: "
+                          f"{', '.join(columns)})")
     both = [c for c in columns if c in parameters]
     if both:
         raise IcssimError(f"{path}: {', '.join(map(repr, both))} is both a column of {table} and under "

@@ -184,11 +184,13 @@ class Draws(Strict):
 
     Row i is one parameter set, so correlations between the columns are kept. ``file`` is relative
     to the sweep file; ``columns`` picks some of its columns (default: all but the bookkeeping
-    columns :data:`icssim.sweep.draw_table.DRAWS_BOOKKEEPING`).
+    columns :data:`icssim.sweep.draw_table.DRAWS_BOOKKEEPING`); ``labels`` names columns for the
+    tables and plots (as a parameter's ``label`` does; a column without one shows its key path).
     """
 
     file: str = Field(min_length=1)
     columns: list[str] | None = Field(default=None, min_length=1)
+    labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -329,7 +331,9 @@ class Sweep:
         then the columns of the table of draws (the key paths a parameter sets ``also`` are not
         parameters of their own)."""
         out = {path: str(p.label or path) for path, p in self.spec.parameters.items()}
-        out.update({column: column for column in (self.draws.columns if self.draws is not None else [])})
+        labels = self.spec.draws.labels if self.spec.draws is not None else {}
+        columns = self.draws.columns if self.draws is not None else []
+        out.update({column: labels.get(column, column) for column in columns})
         return out
 
 
