@@ -741,3 +741,30 @@ def test_a_psa_from_a_table_of_draws_lists_the_tables_rows(tmp_path):
         "draws: {file: posterior.csv}\n", encoding="utf-8")
     found = {f.name: f.samples for f in psa_files(tmp_path)}
     assert found == {"counted": 2, "from_table": 3}
+
+
+def test_a_psa_with_a_table_of_draws_shows_and_counts_its_columns(client, workdir):
+    """A PSA that takes parameters from a table of draws (a calibration's posterior): the PSA page
+    counts the table's columns among its parameters and its rows as its draws, and the
+    distributions page lists those columns (labelled where the file labels them), not as fields."""
+    _small_psa(workdir)
+    sweeps = workdir / "scenarios" / "sweeps"
+    (sweeps / "posterior.csv").write_text("draw,particle,health.states.ill_moderate.utility,"
+                                          "services.adult_inpatient.cost_per_bed_day,distance\n"
+                                          "0,0,0.74,1200,1.0\n1,1,0.78,1300,0.9\n2,1,0.78,1300,0.9\n")
+    (sweeps / "table_psa.yaml").write_text(
+        "sweep: {name: table_psa, seed: 5, replications: 1}\n"
+        "base: {fragmented: ../small_fragmented.yaml, integrated: ../small_integrated.yaml}\n"
+        "design: psa\ndraws:\n  file: posterior.csv\n"
+        "  labels: {health.states.ill_moderate.utility: Utility moderately ill}\n"
+        "parameters:\n  pathway.steps.ae.cost_per_contact: {dist: gamma, mean: 280, sd: 28}\n"
+        "kpis: [qalys_per_person, cost_per_person]\n")
+    listing = client.get("/psa").text
+    assert "table_psa: fragmented vs integrated, 3 parameters, 3 draws" in listing
+    page = client.get("/psa/table_psa/edit").text
+    table = page.split('class="table-of-draws"')[1].split("</div>")[0]
+    assert "<code>posterior.csv</code> (3 rows" in table
+    assert "Utility moderately ill" in table and "services.adult_inpatient.cost_per_bed_day" in table
+    assert "distance" not in table and "particle" not in table
+    form = _psa_form(page)
+    assert form["rows"] == "2" and form["p0.key"] == "pathway.steps.ae.cost_per_contact"   # one field and the new row

@@ -75,27 +75,56 @@ def _read_psa_file(path: Path) -> PsaFile | None:
         return None
     info, base = doc["sweep"], doc.get("base")
     strategies = list(base) if isinstance(base, (dict, list)) else [Path(str(base)).stem]
+    table = _draw_table(path, doc.get("draws"))
     try:
         return PsaFile(path.stem, str(info.get("name", path.stem)), str(info.get("description", "")),
-                       int(doc.get("samples") or _table_rows(path, doc.get("draws"))),
+                       int(doc.get("samples") or (table.rows if table is not None else 0)),
                        int(info.get("replications", 5)),
-                       [Path(str(s)).stem for s in strategies], len(doc.get("parameters") or {}),
+                       [Path(str(s)).stem for s in strategies],
+                       len(doc.get("parameters") or {}) + (len(table.columns) if table is not None else 0),
                        doc.get("areas") is not None)
     except (TypeError, ValueError):
         return None
 
 
-def _table_rows(path: Path, draws: Any) -> int:
-    """How many parameter sets a PSA without ``samples`` runs: every row of its table of draws
-    (``draws: FILE`` or ``draws: {file: FILE}``, relative to the sweep file); 0 when it has none."""
+@dataclass
+class TableOfDraws:
+    """What a PSA file's table of draws (``draws:``) gives, as the app shows it: the file as the
+    sweep names it, its rows, and the (key path, label) of each column the PSA takes from it."""
+
+    file: str
+    rows: int
+    columns: list[tuple[str, str]]
+
+
+def _draw_table(path: Path, draws: Any) -> TableOfDraws | None:
+    """The table of draws of the sweep file ``path`` (its ``draws`` entry, ``FILE`` or ``{file:
+    FILE}``, relative to the sweep file, read as plain YAML): a PSA without ``samples`` runs every
+    row. None when it has none or it cannot be read (``icssim psa`` names that mistake when run)."""
     name = draws.get("file") if isinstance(draws, dict) else draws
     if not isinstance(name, str):
-        return 0
+        return None
     try:
         with (path.parent / name).open(encoding="utf-8", newline="") as f:
-            return max(sum(1 for row in csv.reader(f) if row) - 1, 0)
+            lines = [row for row in csv.reader(f) if row]
     except OSError:
-        return 0
+        return None
+    if not lines:
+        return None
+    from icssim.sweep.draw_table import DRAWS_BOOKKEEPING
+
+    header = [h.strip() for h in lines[0]]
+    chosen = draws.get("columns") if isinstance(draws, dict) else None
+    keys = [str(c) for c in chosen] if isinstance(chosen, list) else [h for h in header if h not in DRAWS_BOOKKEEPING]
+    given = draws.get("labels") if isinstance(draws, dict) else None
+    labels: dict[Any, Any] = given if isinstance(given, dict) else {}
+    return TableOfDraws(name, len(lines) - 1, [(k, str(labels.get(k, ""))) for k in keys])
+
+
+def psa_table(sweeps: Path, name: str) -> TableOfDraws | None:
+    """The table of draws of ``scenarios/sweeps/<name>.yaml``, if it takes parameters from one."""
+    path = _psa_path(sweeps, name)
+    return _draw_table(path, _round_trip(path).get("draws"))
 
 
 def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Path:

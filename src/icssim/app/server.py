@@ -287,15 +287,17 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     async def psa_edit_page(request: Request) -> Response:
         """A PSA file's parameters and their distributions in a form: checked as ``icssim psa`` checks
         the file, saved as a new sweep file beside it."""
-        from icssim.app.psa import DISTRIBUTIONS, check_new_name, edit_psa, psa_rows, rows_from_form, write_new
+        from icssim.app.psa import (DISTRIBUTIONS, check_new_name, edit_psa, psa_rows, psa_table, rows_from_form,
+                                    write_new)
 
         name = request.path_params["name"]
         try:
             rows = await run_in_threadpool(psa_rows, ws.sweeps, name)
+            table = await run_in_threadpool(psa_table, ws.sweeps, name)
         except IcssimError as exc:
             return refused(request, exc, 404)
         context: dict[str, Any] = {"name": name, "distributions": DISTRIBUTIONS, "inline": {}, "other": [],
-                                   "new_name": "", "note": "", "name_error": "", "changes": []}
+                                   "new_name": "", "note": "", "name_error": "", "changes": [], "table": table}
         if request.method == "GET":
             return page(request, "psa_edit.html", rows=rows, **context)
         values, refusal = await form_or_refusal(request)
