@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from html import escape
 
-
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.labels import resource_label, service_label
