@@ -203,6 +203,51 @@ def test_a_joint_assessment_keeps_capacity_per_head_in_every_ics(tmp_path):
     assert per_head.max() / per_head.min() == pytest.approx(1.0, abs=1e-3)
 
 
+def test_a_joint_assessment_of_unequal_roles_keeps_capacity_per_head_in_every_ics(tmp_path):
+    """The LTC pair's joint assessment holds a practitioner (52 servers in the base) and a specialist
+    nurse (10) together. Rounded to the nearest whole server, Gloucestershire's nurses were 5 of 24.7
+    hours beside practitioners of 22.1, and a pair is held for the longer calendar time: 10% of the
+    joint capacity per head lost in one ICS, 5-10% in four, whose integrated lists then grew through
+    the run. The scarce role now gets the servers that keep its hours per server at most the
+    others' (6 nurses of 20.6 hours there), so the joint capacity is exact in all 42."""
+    national.split_sweep(SWEEPS / "england_42_ics_ltc.yaml", tmp_path)
+    joint = national.joint_capacity(tmp_path)
+    assert set(joint["step"]) == {"joint_assessment"} and joint["area"].nunique() == 42
+    assert joint["capacity_change"].abs().max() < 1e-3
+    hours = joint["hours_per_server"].str.split("+", expand=True).astype(float)
+    assert (hours[1] <= hours[0] + 1e-9).all()                               # no nurse works longer than a practitioner
+    gloucestershire = joint.set_index("area").loc["Gloucestershire"]
+    assert gloucestershire["servers"] == "29+6"
+    rounding = national.capacity_rounding(tmp_path)
+    nurses = rounding[rounding["path"] == "services.tt_low.staff.nurse.wte"]
+    assert nurses["capacity_change"].abs().max() < 1e-3                       # their clinical hours stay exact
+
+
+def test_keep_joint_capacity_leaves_whole_pairs_and_adds_servers_to_a_scarce_role():
+    from icssim.sweep.design import keep_joint_capacity
+
+    def raw(a: tuple[int, float], b: tuple[int, float]) -> dict:
+        staff = {"a": {"wte": a[0], "clinical_hours_per_week": a[1]},
+                 "b": {"wte": b[0], "clinical_hours_per_week": b[1], "paid_hours_per_year": 1560.0}}
+        return {"services": {"team": {"staff": staff}},
+                "pathway": {"steps": {"joint": {"service": "team", "staff": ["a", "b"]}}}}
+
+    scaled = {"services.team.staff.a.wte", "services.team.staff.b.wte"}
+    pair = raw((4, 22.5), (4, 19.7))                   # as many servers, the scarce role's shorter: left alone
+    keep_joint_capacity(pair, scaled)
+    assert pair["services"]["team"]["staff"]["b"] == {"wte": 4, "clinical_hours_per_week": 19.7,
+                                                      "paid_hours_per_year": 1560.0}
+    uneven = raw((29, 22.12), (5, 24.67))             # 123.35 nurse hours over 5 servers, longer than a's 22.12
+    keep_joint_capacity(uneven, scaled)
+    b = uneven["services"]["team"]["staff"]["b"]
+    assert b["wte"] == 6 and b["clinical_hours_per_week"] == pytest.approx(24.67 * 5 / 6, abs=1e-3)
+    assert b["wte"] * b["clinical_hours_per_week"] == pytest.approx(5 * 24.67, abs=1e-2)      # hours kept
+    assert b["wte"] * b["paid_hours_per_year"] == pytest.approx(5 * 1560.0, abs=1e-2)         # cost kept
+    unscaled = raw((29, 22.12), (5, 24.67))           # a role the area sweep does not scale: left alone
+    keep_joint_capacity(unscaled, {"services.team.staff.a.wte"})
+    assert unscaled["services"]["team"]["staff"]["b"]["wte"] == 5
+
+
 def test_a_joint_assessment_keeps_its_capacity_in_the_compiled_plan(tmp_path):
     """The engine's own view of Somerset's integrated service: as many physician as psychologist
     servers, and the pair's calendar time per contact such that joint hours are the base's x 0.385."""

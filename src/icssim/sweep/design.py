@@ -289,12 +289,49 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[st
                 base_paid = get_path(base_raw, paid)
                 base_paid = PAID_HOURS if base_paid is MISSING else base_paid
                 set_path(raw, paid, round(base_paid * exact / scaled, 3))  # the establishment's cost stays exact
+        if areas.whole_servers:
+            keep_joint_capacity(raw, set(areas.scale))
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
     for path, value in p.values.items():
         for target in targets.get(path, [path]) if targets is not None else [path]:
             set_path(raw, target, value)
     return raw
+
+
+def keep_joint_capacity(raw: dict, scaled: set[str]) -> None:
+    """Give each joint step (one that needs several staff roles of a service at once) of an area's
+    scenario ``raw``, scaled with whole servers, its capacity per head. A joint contact holds a
+    server of every role for the longest of their calendar times, so the step gives (the fewest
+    servers) x (the fewest hours per server) a week. That is the clinical hours of its scarcest
+    role (the fewest hours in all), which scale exactly, as long as that role has the fewest
+    servers and none works longer per server than the others: rounding its servers to the nearest
+    whole number can break the second (the LTC pair's 10 nurses beside 52 practitioners became 5
+    nurses of 24.7 hours beside practitioners of 22.1 in Gloucestershire, 10% of the joint capacity
+    lost). Such a role gets as many more servers, with fewer hours each, as it takes, but no more
+    than any other role has; its paid hours follow, so its establishment cost stays exact. Pairs
+    already whole (the ED joint assessment's psychologists and physicians) are left as they are."""
+    services = raw.get("services") or {}
+    for step in ((raw.get("pathway") or {}).get("steps") or {}).values():
+        if not isinstance(step, dict) or len(step.get("staff") or []) < 2:
+            continue
+        staff = (services.get(step.get("service")) or {}).get("staff") or {}
+        roles = list(step["staff"])
+        if not all(f"services.{step['service']}.staff.{r}.wte" in scaled and isinstance(staff.get(r), dict)
+                   and "clinical_hours_per_week" in staff[r] for r in roles):
+            continue
+        servers = {r: staff[r]["wte"] for r in roles}
+        hours = {r: staff[r]["clinical_hours_per_week"] for r in roles}
+        scarce = min(roles, key=lambda r: servers[r] * hours[r])
+        others = [r for r in roles if r != scarce]
+        needed = math.ceil(servers[scarce] * hours[scarce] / min(hours[r] for r in others) - 1e-9)
+        wanted = min(min(servers[r] for r in others), max(servers[scarce], needed))
+        if wanted != servers[scarce]:
+            role = staff[scarce]
+            ratio = servers[scarce] / wanted
+            role["clinical_hours_per_week"] = round(hours[scarce] * ratio, 3)
+            role["paid_hours_per_year"] = round(role.get("paid_hours_per_year", PAID_HOURS) * ratio, 3)
+            role["wte"] = wanted
 
 
 def _slug(text: str) -> str:
