@@ -292,8 +292,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
 
         name = request.path_params["name"]
         try:
-            rows = await run_in_threadpool(psa_rows, ws.sweeps, name)
-            table = await run_in_threadpool(psa_table, ws.sweeps, name)
+            rows, table = await run_in_threadpool(lambda: (psa_rows(ws.sweeps, name), psa_table(ws.sweeps, name)))
         except IcssimError as exc:
             return refused(request, exc, 404)
         context: dict[str, Any] = {"name": name, "distributions": DISTRIBUTIONS, "inline": {}, "other": [],
