@@ -306,9 +306,9 @@ def keep_joint_capacity(raw: dict, scaled: set[str]) -> None:
     servers) x (the fewest hours per server) a week. That is the clinical hours of its scarcest
     role (the fewest hours in all), which scale exactly, as long as that role has the fewest
     servers and none works longer per server than the others: rounding its servers to the nearest
-    whole number can break the second (the LTC pair's 10 nurses beside 52 practitioners became 5
-    nurses of 24.7 hours beside practitioners of 22.1 in Gloucestershire, 10% of the joint capacity
-    lost). Such a role gets as many more servers, with fewer hours each, as it takes, but no more
+    whole number can break the second (10 nurse servers beside 52 practitioners, scaled to an ICS of
+    0.65 million, round to 5 nurses of 24.7 hours beside practitioners of 22.1: 10% of the joint
+    capacity lost). Such a role gets as many more servers, with fewer hours each, as it takes, but no more
     than any other role has; its paid hours follow, so its establishment cost stays exact. Pairs
     already whole (the ED joint assessment's psychologists and physicians) are left as they are."""
     services = raw.get("services") or {}
