@@ -111,11 +111,10 @@ def _draw_table(path: Path, draws: Any) -> TableOfDraws | None:
         return None
     if not lines:
         return None
-    from icssim.sweep.draw_table import DRAWS_BOOKKEEPING
+    from icssim.sweep.draw_table import parameter_columns
 
-    header = [h.strip() for h in lines[0]]
     chosen = draws.get("columns") if isinstance(draws, dict) else None
-    keys = [str(c) for c in chosen] if isinstance(chosen, list) else [h for h in header if h not in DRAWS_BOOKKEEPING]
+    keys = [str(c) for c in chosen] if isinstance(chosen, list) else parameter_columns([h.strip() for h in lines[0]])
     given = draws.get("labels") if isinstance(draws, dict) else None
     labels: dict[Any, Any] = given if isinstance(given, dict) else {}
     return TableOfDraws(name, len(lines) - 1, [(k, str(labels.get(k, ""))) for k in keys])

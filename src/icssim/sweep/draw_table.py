@@ -27,6 +27,12 @@ _CELL = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?:\s*[A-Za-z%][A
 
 
 
+def parameter_columns(header: list[str]) -> list[str]:
+    """The columns of a table of draws that set parameters when ``draws.columns`` does not pick
+    them: all but :data:`DRAWS_BOOKKEEPING`."""
+    return [h for h in header if h not in DRAWS_BOOKKEEPING]
+
+
 @dataclass
 class DrawTable:
     """A table of draws as read: its file, the columns used, each row's values (numbers, or
@@ -68,7 +74,7 @@ def read_draw_table(draws: Draws, path: Path, parameters: list[str], samples: in
                 raise IcssimError(f"{path}: draws.columns: {name!r} is not a column of {table}{hint}")
         columns = list(dict.fromkeys(draws.columns))
     else:
-        columns = [h for h in header if h not in DRAWS_BOOKKEEPING]
+        columns = parameter_columns(header)
         if not columns:
             raise IcssimError(f"{table}: the table of draws has no parameter columns (only "
                               f"{', '.join(header)}): expected columns named by key path")
