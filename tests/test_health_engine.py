@@ -275,10 +275,11 @@ def test_the_engine_draws_the_person_s_own_numbers():
     course = PathwayCourse(plan, 2026, 3, ["all"], ["age"])
     sex, death = course._light(0, 0)
     keys, _, u1, clocks = course._block(0, 0, 300)
-    assert sex[:len(u1)] == u1 and death[:len(u1)] == [c[plan.dead] for c in clocks]
+    n = plan.n_states  # (the block's clocks are flat, person by person)
+    assert sex[:len(u1)] == u1 and death[:len(u1)] == clocks[plan.dead::n]
     # and a course started late draws them alone, the same numbers
     late = course.begin(0, [40.0], 0.0, number=299)
-    assert late.key == keys[299] and late.clocks == clocks[299]
+    assert late.key == keys[299] and late.clocks == clocks[299 * n:300 * n]
     assert late.male == (u1[299] >= plan.mortality.female_share)
 
 

@@ -12,7 +12,6 @@ next). Arrivals late in the run are followed for the full follow-up all the same
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -35,32 +34,35 @@ def arrival_numbers(cohort: np.ndarray, pid: np.ndarray) -> np.ndarray:
     return number
 
 
-def _attribute(rec: RunRecords, name: str | None, default: float) -> np.ndarray:
-    n = len(rec.patients["pid"])
-    if name is None:
-        return np.full(n, default)
-    return np.asarray(rec.patients[f"attr_{name}"], dtype=float)
-
-
-def timeline(rec: RunRecords, plan: HealthPlan) -> Timeline:
-    """The pathway's part of each person's course, in years since they asked for help."""
+def timeline(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = None) -> Timeline:
+    """The pathway's part of each person's course, in years since they asked for help: everyone's,
+    or only that of the people ``who`` (a mask over the records' people)."""
     P = rec.patients
     years = rec.hours_per_unit / 24 / DAYS_PER_YEAR
-    arrival = P["arrival"]
-    leave = np.where(np.isnan(P["exit"]), rec.horizon, P["exit"])
     cohort = np.asarray(P["cohort"])
-    keys = person_keys(rec.seed, rec.replication, list(rec.cohorts), cohort, arrival_numbers(cohort, P["pid"]))
+    number = arrival_numbers(cohort, np.asarray(P["pid"]))  # (numbered among everyone)
+    rows: Any = slice(None) if who is None else who
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(P[name])[rows]
+
+    def attribute(name: str | None, default: float) -> np.ndarray:
+        return np.full(len(arrival), default) if name is None else column(f"attr_{name}").astype(float)
+
+    arrival, cohort, number = column("arrival"), cohort[rows], number[rows]
+    leave = np.where(np.isnan(column("exit")), rec.horizon, column("exit"))
+    keys = person_keys(rec.seed, rec.replication, list(rec.cohorts), cohort, number)
     age_name = plan.mortality.age_attribute if plan.mortality is not None else None
     dui_name = plan.dued.attribute if plan.dued is not None else None
-    level = np.asarray(P[f"attr_{plan.by}"]) if plan.by is not None else None
+    level = column(f"attr_{plan.by}") if plan.by is not None else None
     return Timeline(
         keys=keys,
         cohort=cohort.astype(np.int64),
-        treat=(P["treat_start"] - arrival) * years,
+        treat=(column("treat_start") - arrival) * years,
         leave=(leave - arrival) * years,
-        admit=(P["first_intensive"] - arrival) * years,
-        age=_attribute(rec, age_name, 30.0),
-        ill_before=_attribute(rec, dui_name, 0.0),
+        admit=(column("first_intensive") - arrival) * years,
+        age=attribute(age_name, 30.0),
+        ill_before=attribute(dui_name, 0.0),
         group=plan.group_of(cohort, level),
     )
 
@@ -73,12 +75,8 @@ def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = N
     NaN (:func:`~icssim.health.outcomes.scatter`). Each course depends on the person's own random
     numbers only, so theirs are the same as when everyone is followed: a replication follows the
     people its KPIs measure, not those who asked for help in the warm-up."""
-    tl, pids = timeline(rec, plan), np.asarray(rec.patients["pid"])
+    tl, pids = timeline(rec, plan, who), np.asarray(rec.patients["pid"])
     followed = pids if who is None else pids[who]
-    if who is not None:
-        rows: dict[str, Any] = {f.name: None if getattr(tl, f.name) is None else getattr(tl, f.name)[who]
-                                for f in fields(tl)}
-        tl = Timeline(**rows)
     engine = None if rec.course is None else [rec.course.get(pid) for pid in followed.tolist()]
     out = follow(plan, tl, engine)
     return out if who is None else scatter(out, np.flatnonzero(who), len(pids))

@@ -81,7 +81,7 @@ class CourseInPathway:
         self.seed, self.replication, self.cohorts = seed, replication, cohorts
         self.numbers = [0] * len(cohorts)
         #: per cohort, its blocks of first draws by block number (see :meth:`_block`)
-        self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[list[float]]]]] = [
+        self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[float]]]] = [
             {} for _ in cohorts]
         #: per cohort, its blocks of the draws :meth:`arrive` reads (see :meth:`_light`)
         self.light: list[dict[int, tuple[list[float], list[float]]]] = [{} for _ in cohorts]
@@ -148,7 +148,8 @@ class CourseInPathway:
         if self.life:
             p.male = block[2][i] >= self.female_share  # draw 1
             p.counter = 2
-        p.clocks = list(block[3][i])  # each destination's first clock (occurrence 0)
+        n = self.n
+        p.clocks = block[3][i * n:(i + 1) * n]  # each destination's first clock (occurrence 0)
         p.occurrence = [1] * self.n
         p.admitted = self.on_admission < 0
         # today's waiting list asked for help before the run: the course starts when the run does,
@@ -177,7 +178,7 @@ class CourseInPathway:
                 state += 1
         return min(state, len(cum) - 1)
 
-    def _draws(self, cohort: int, number: int) -> tuple[list[int], list[float], list[float], list[list[float]]]:
+    def _draws(self, cohort: int, number: int) -> tuple[list[int], list[float], list[float], list[float]]:
         """The block of first draws that holds arrival ``number`` of ``cohort`` (made once)."""
         blocks = self.blocks[cohort]
         block = blocks.get(number // BLOCK)
@@ -195,17 +196,19 @@ class CourseInPathway:
         return uniforms(keys, zero + np.uint64(1)).tolist(), (-np.log(uniforms(death, zero))).tolist()
 
     def _block(self, cohort: int, first: int,
-               size: int) -> tuple[list[int], list[float], list[float], list[list[float]]]:
+               size: int) -> tuple[list[int], list[float], list[float], list[float]]:
         """The first draws of arrivals ``first`` … ``first + size - 1`` of ``cohort``, made in numpy:
         their keys, draws 0 and 1 of their own streams, and the first clock of every destination
-        (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's)."""
+        (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's), in
+        one flat list, person by person (``n_states`` each): a list per person cost more to make and
+        to free than the numpy that draws them."""
         numbers = np.arange(first, first + size)
         keys = person_keys(self.seed, self.replication, self.cohorts, np.full(size, cohort), numbers)
         salts = splitmix_array(np.arange(1, self.n + 1, dtype=np.uint64))  # each destination's (_clock)
         # [person, destination] at once: the first draw of each destination's stream
         clocks = -np.log(uniforms(splitmix_array(keys[:, None] ^ salts[None, :]), np.zeros(1, dtype=np.uint64)))
         first_two = uniforms(keys[:, None], np.arange(2, dtype=np.uint64))  # draws 0 and 1
-        return keys.tolist(), first_two[:, 0].tolist(), first_two[:, 1].tolist(), clocks.tolist()
+        return keys.tolist(), first_two[:, 0].tolist(), first_two[:, 1].tolist(), clocks.ravel().tolist()
 
     def _clock(self, p: Person, dest: int) -> float:
         """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""

@@ -72,13 +72,17 @@ class PathwayCourse(CourseInPathway):
                     return i
         self._union(rules)  # (made once per set of rules, with whether they can be bounded)
         bounded = BOUND and self.rules_bounded[rules]
+        changed = True
         while p.state != dead and p.t < p.end and p.due < limit:
-            if bounded and self._cannot_return(p, rules, limit):
+            # (the bound is tested again only after a move or a change of status: an anniversary
+            # alone rarely turns it, and testing costs about as much as the step)
+            if changed and bounded and self._cannot_return(p, rules, limit):
                 return -1  # no rule can act before the run ends: the follow-up carries on from here
-            before = p.state
+            before, status = p.state, p.status
             self.advance(p)
             after = p.state
-            if after == before or after == dead:
+            changed = after != before or p.status != status
+            if not changed or after == dead:
                 continue
             for i in range(n):
                 if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
@@ -124,7 +128,7 @@ class PathwayCourse(CourseInPathway):
         if out[p.state]:
             return self._quiet(p, into, reach_into, limit)
         return self._quiet(p, out, reach_out, limit) or self._no_move_after_origin(
-            p.clocks, p.group, p.state, rules, p.t, limit, _mode(p))
+            p.clocks, 0, p.group, p.state, rules, p.t, limit, _mode(p))
 
     def _quiet(self, p: Person, need: list[bool], reach: Reach, limit: float) -> bool:
         """Whether ``p`` (out of the pathway) cannot enter any of the states ``need`` (where a
@@ -172,13 +176,13 @@ class PathwayCourse(CourseInPathway):
             state, t, entered = self.tunnel_to[state], end, end
         return total
 
-    def _no_move_after_origin(self, clocks: list[float], group: int, state: int, rules: int, t: float,
+    def _no_move_after_origin(self, clocks: list[float], at: int, group: int, state: int, rules: int, t: float,
                               limit: float, mode: int) -> bool:
         """Whether no rule among the bits of ``rules`` can act before ``limit``, even if the person,
         in ``state`` (not one of the rules' ``from`` states) at ``t``, entered one of them at once.
         A rule acts on a move into one of its ``to`` states, which needs that state's clock to run
         out. When no move can enter that state before a ``from`` state is entered, its clock is
-        the one in ``clocks`` (a move into a state draws its clock again), spent from the first
+        the one in ``clocks`` (from index ``at``; a move into a state draws its clock again), spent from the first
         ``from`` state on at most at the hazards of :meth:`_chain_most`, from ``t`` at the earliest
         (the later, the less time is left). ``mode``: the statuses the hazards are read in (see
         :class:`Reach`)."""
@@ -194,7 +198,7 @@ class PathwayCourse(CourseInPathway):
             for f in range(self.dead):
                 if out[f]:
                     most = max(most, self._chain_most(after, mode, group, f, t, t, limit, j))
-            if clocks[j] <= most * (1.0 + 1e-9) + 1e-12:
+            if clocks[at + j] <= most * (1.0 + 1e-9) + 1e-12:
                 return False
         return True
 
@@ -232,7 +236,7 @@ class PathwayCourse(CourseInPathway):
         start = self._start_state(group, block[1][k])
         if origin[start]:
             return True
-        clocks, most = block[3][k], self.into_max[group]
+        clocks, at, most = block[3], k * self.n, self.into_max[group]
         untreated, waiting, treat = most[UNTREATED], most[WAITING], most[TREATED]
         # the treated hazards go on after leaving until treated_hazards_for after treatment started (park)
         if treated != treated:  # never treated: waiting until leaving, untreated after
@@ -244,7 +248,7 @@ class PathwayCourse(CourseInPathway):
             if not origin[j]:
                 continue
             spent = waiting[j] * treated + treat[j] * (t - treated + after)
-            left = clocks[j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
+            left = clocks[at + j] - spent * (1.0 + 1e-9) - 1e-12  # (a margin far wider than rounding)
             if left <= 0:
                 soonest = 0.0
                 break
@@ -252,7 +256,7 @@ class PathwayCourse(CourseInPathway):
                 soonest = min(soonest, t + after + left / (untreated[j] * (1.0 + 1e-9)))
         if soonest >= limit:
             return False
-        return admitted or not self._no_move_after_origin(clocks, group, start, rules, 0.0, limit, 2)
+        return admitted or not self._no_move_after_origin(clocks, at, group, start, rules, 0.0, limit, 2)
 
     def park(self, p: Person) -> None:
         """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now,

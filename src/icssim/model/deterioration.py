@@ -68,8 +68,6 @@ class Deterioration(Recording):
         self._ret_step: list[Step] = []
         self._ret_delay: list[Callable[[], float]] = []
         self._died = -1  # the outcome code of a death (set by Simulation when there is a course)
-        #: the arrival number of each person whose course a lazy engine has not started (returns only)
-        self._numbers: dict[int, int] = {}
 
     # the other parts' operations used here (see engine.py)
     def _leave_queue(self, p: Patient) -> Step:
@@ -172,8 +170,7 @@ class Deterioration(Recording):
             self._course_schedule(p)
             return
         number, safe = course.arrive(p.cohort, p.attrs, (self._horizon - p.arrival) * self.ypu)
-        if self._ret_step:
-            self._numbers[p.pid] = number
+        p.hc_number = number
         when = p.arrival + safe / self.ypu
         if when < self._horizon:
             heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, (p, number)))
@@ -191,8 +188,7 @@ class Deterioration(Recording):
     def _late_start(self, p: Patient, number: int) -> bool:
         """Start the course of ``p`` (arrival ``number`` of their cohort) now, as it would have run
         since they asked for help; False (and ``p`` has died) if a death came first."""
-        if self._ret_step:
-            self._numbers.pop(p.pid, None)
+        p.hc_number = -1
         course: PathwayCourse = self.course
         ypu = self.ypu
         hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, number)
@@ -304,12 +300,10 @@ class Deterioration(Recording):
         first move that sends them back, and schedule their return."""
         rules = self._ret_mask.get(outcome, 0)
         if not rules:
-            if self._numbers:
-                self._numbers.pop(p.pid, None)
             return
         course: PathwayCourse = self.course
         if p.hc is None:
-            number = self._numbers.pop(p.pid, -1)
+            number = p.hc_number
             ypu = self.ypu
             t = (self.now - p.arrival) * ypu
             treated = (p.treat_start - p.arrival) * ypu if p.treat_start == p.treat_start else NAN

@@ -140,7 +140,6 @@ class Simulation(Service):
         if self.course is not None:
             self.course.release()
             self.courses = {}  # (the records hold the courses; the follow-up frees them with the records)
-            self._numbers.clear()
             self._rows.clear()
 
     # ------------------------------------------------------------------ the calendar's API

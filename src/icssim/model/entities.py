@@ -64,7 +64,7 @@ class Patient:
         "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
-        "mon", "det_due", "det_level", "det_seq", "det_wait", "hc", "choice_hi", "choice_lo", "chosen",
+        "mon", "det_due", "det_level", "det_seq", "det_wait", "hc", "hc_number", "choice_hi", "choice_lo", "chosen",
     )
 
     pid: int
@@ -101,6 +101,9 @@ class Patient:
     det_seq: int
     det_wait: int
     hc: Any  # the person's course of illness in the pathway (health.person.Person), or None
+    #: the person's arrival number in their cohort, for a course a lazy engine has not started
+    #: (model.deterioration: _course_begin), else -1
+    hc_number: int
     # the key of the person's own choices and how many of each they made (model.choices; set only
     # when the plan names choices)
     choice_hi: int

@@ -80,6 +80,7 @@ class Flow(Queues):
         p.mon = None
         p.det_due, p.det_level, p.det_seq, p.det_wait = -math.inf, -1, 0, -1
         p.hc = None
+        p.hc_number = -1
         if self.has_choices:
             self.choices.enrol(p)
         self.active[p.pid] = p
