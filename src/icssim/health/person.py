@@ -5,8 +5,9 @@ course can act on the pathway: a death takes the person out of whatever queue or
 in, and entering a state the ``health.escalation`` map names sends a waiting person to the urgent
 or emergency step. It is the same process as :mod:`icssim.health.course` (competing exponential
 clocks, one per destination and death, spent at hazards that are constant between breakpoints: a
-change of status, a first admission, a tunnel state's deadline, each anniversary of asking for
-help), on the same per-person random numbers (:func:`uniform` and :func:`person_key` are the scalar
+change of status, a first admission, a tunnel state's deadline; the hazard of death moves on with
+age at each anniversary of asking for help, read year by year within a stretch, in the same sums
+as the follow-up's), on the same per-person random numbers (:func:`uniform` and :func:`person_key` are the scalar
 twins of :func:`icssim.health.keys.uniforms` and :func:`~icssim.health.keys.person_keys`). When
 the person leaves the pathway the engine hands their :class:`Person` (state, clocks, counters and
 the log of their moves) to :func:`icssim.health.course.follow`, which accrues the logged stretch
@@ -85,6 +86,10 @@ class CourseInPathway:
             {} for _ in cohorts]
         #: per cohort, its blocks of the draws :meth:`arrive` reads (see :meth:`_light`)
         self.light: list[dict[int, tuple[list[float], list[float]]]] = [{} for _ in cohorts]
+        #: [sex][age]: the background hazard per year, and its sum over the ages below (plan.Mortality.by_year)
+        by_age, below = mort.by_year() if mort is not None else (np.zeros((2, 0)), np.zeros((2, 0)))
+        self.by_age: list[list[float]] = by_age.tolist()
+        self.below: list[list[float]] = below.tolist()
         #: background hazard per year by sex (0 female, 1 male), by age row
         self.life_by_sex: list[list[float]] = [[row[0] for row in self.life], [row[1] for row in self.life]]
         #: [sex][first age row][k]: the highest background hazard of age rows first … first + k (see arrive)
@@ -229,7 +234,9 @@ class CourseInPathway:
     def _hazards(self, p: Person) -> None:
         """``p``'s hazards per year now: (destination, hazard) pairs for the living states they can
         reach (the plan's own list, shared, unless the DUI effect scales it) and the hazard of death
-        (index ``dead``, checked last); and which clock runs out first and when."""
+        at today's age (``p.death``); and which clock runs out first and when. An anniversary of
+        asking is not a breakpoint: the hazard of death moves on with age at each one on the way
+        (:meth:`_death_due`, :meth:`_death_spent`), as in the follow-up (course._Years)."""
         state = p.state
         if state == self.dead:
             p.hazards, p.death, p.fire, p.due = [], 0.0, -1, math.inf
@@ -239,22 +246,21 @@ class CourseInPathway:
         if p.status == TREATED and p.multiplier != 1.0 and self.any_scaled[state]:
             scaled, m = self.scaled[state], p.multiplier
             moves = [(j, r * m if scaled[j] else r) for j, r in moves]
+        p.hazards = moves
         death = 0.0
         if self.life:
             life = self.life
             age_row = min(max(int(p.age + p.t), 0), len(life) - 1)  # ages are positive: int() floors
             death = life[age_row][1 if p.male else 0] * self.rr[group][state]
-        p.hazards, p.death = moves, death
+        p.death = death
         soonest, fire = math.inf, -1
         clocks = p.clocks
         for j, rate in moves:
             due = clocks[j] / rate
             if due < soonest:
                 soonest, fire = due, j
-        if death > 0 and clocks[self.dead] / death < soonest:
-            soonest, fire = clocks[self.dead] / death, self.dead
         t = p.t
-        bp = min(math.floor(t + 1e-12) + 1.0, p.end)
+        bp = p.end
         if self.tunnel_to[state] >= 0:
             bp = min(bp, max(p.entered + self.tunnel_after[state], t))
         if p.until < bp:  # the treated hazards end out of the pathway (see park)
@@ -263,6 +269,55 @@ class CourseInPathway:
             p.fire, p.due = fire, t + soonest
         else:
             p.fire, p.due = -1, bp
+        if self.life:
+            when = self._death_due(p, p.due)
+            if when < p.due:
+                p.fire, p.due = self.dead, when
+
+    def _death_due(self, p: Person, until: float) -> float:
+        """When ``p``'s clock of death runs out before ``until`` (else inf): at ``p.death`` to the
+        next anniversary of asking, then in each year at that age's hazard times the state's
+        multiplier (course._Years.death_due does the same sums, in the same order)."""
+        c, t, h = p.clocks[self.dead], p.t, p.death
+        rr = self.rr[p.group][p.state]
+        sex = 1 if p.male else 0
+        highest = self.life_highest[sex]  # (a bound first: most people cannot die before ``until``)
+        first_row = min(max(int(p.age + t), 0), len(highest) - 1)
+        last_row = min(max(int(p.age + until), first_row), len(highest) - 1)
+        if c > highest[first_row][last_row - first_row] * rr * (until - t) * (1.0 + 1e-9) + 1e-12:
+            return math.inf
+        first = math.floor(t + 1e-12) + 1.0
+        if h > 0 and c / h < min(first, until) - t:
+            return t + c / h
+        if first >= until:
+            return math.inf
+        by_age, below = self.by_age[sex], self.below[sex]
+        age = max(int(p.age), 0)
+        left = c - h * (first - t)
+        last = int(math.ceil(until)) - 1  # the last anniversary before ``until``
+        base = below[age + int(first)]
+        if left > rr * (below[age + last] - base) + rr * by_age[age + last] * (until - last):
+            return math.inf  # (the sums of the loop below, whole)
+        for k in range(int(first), last + 1):
+            h = rr * by_age[age + k]
+            rest = left - rr * (below[age + k] - base)
+            if h > 0 and rest / h < min(k + 1.0, until) - k:
+                return k + rest / h
+        return math.inf
+
+    def _death_spent(self, p: Person, t: float) -> float:
+        """The hazard of death ``p`` meets from ``p.t`` to ``t`` (see :meth:`_death_due`)."""
+        s, h = p.t, p.death
+        first = math.floor(s + 1e-12) + 1.0
+        if t <= first:
+            return h * (t - s)
+        rr = self.rr[p.group][p.state]
+        sex = 1 if p.male else 0
+        by_age, below = self.by_age[sex], self.below[sex]
+        age = max(int(p.age), 0)
+        last = int(math.ceil(t)) - 1
+        whole = rr * (below[age + last] - below[age + int(first)])
+        return (h * (first - s) + whole) + rr * by_age[age + last] * (t - last)
 
     def next_event(self, p: Person) -> float:
         """When (years since asking) ``p``'s next move or breakpoint is due; inf when the course is over."""
@@ -271,16 +326,23 @@ class CourseInPathway:
         return p.due
 
     def _spend(self, p: Person, t: float) -> None:
-        """Spend ``p``'s clocks at their hazards from ``p.t`` to ``t``."""
-        dt = t - p.t
-        if dt > 0:
-            clocks = p.clocks
-            for j, rate in p.hazards:
-                clocks[j] = max(clocks[j] - rate * dt, 0.0)
-            if p.death > 0:
-                dead = self.dead
-                clocks[dead] = max(clocks[dead] - p.death * dt, 0.0)
-            p.t = t
+        """Spend ``p``'s clocks at their hazards from ``p.t`` to ``t``, the hazard of death moving on
+        with age at each anniversary of asking on the way, which is logged with the state."""
+        s = p.t
+        if t <= s:
+            return
+        clocks = p.clocks
+        dt = t - s
+        for j, rate in p.hazards:
+            clocks[j] = max(clocks[j] - rate * dt, 0.0)
+        if self.life:
+            dead = self.dead
+            clocks[dead] = max(clocks[dead] - self._death_spent(p, t), 0.0)
+        k = math.floor(s + 1e-12) + 1.0
+        while k < t and k <= p.end:
+            p.log.append((k, p.state, True))
+            k += 1.0
+        p.t = t
 
     def _enter(self, p: Person, dest: int) -> None:
         p.state = dest
@@ -290,7 +352,8 @@ class CourseInPathway:
     # ------------------------------------------------------------------ what happens
     def advance(self, p: Person) -> int:
         """``p``'s pending event is due: the move whose clock ran out (the state entered is
-        returned), or a breakpoint (a tunnel move, an anniversary; -1 is returned)."""
+        returned), or a breakpoint (a tunnel move, the end of the treated hazards or of follow-up;
+        -1 is returned)."""
         fire = p.fire
         self._spend(p, p.due)
         if fire >= 0:
@@ -299,12 +362,12 @@ class CourseInPathway:
             self._hazards(p)
             return fire
         state = p.state
-        if self.tunnel_to[state] >= 0 and p.entered + self.tunnel_after[state] <= p.t:
-            self._enter(p, self.tunnel_to[state])
-        if p.until <= p.t:
-            p.status, p.until = UNTREATED, math.inf
         t = p.t
-        if t > 0 and abs(t - int(t + 0.5)) <= 1e-9:  # an anniversary (t >= 0: int() rounds down)
+        if self.tunnel_to[state] >= 0 and p.entered + self.tunnel_after[state] <= t:
+            self._enter(p, self.tunnel_to[state])
+        if p.until <= t:
+            p.status, p.until = UNTREATED, math.inf
+        if t > 0 and abs(t - int(t + 0.5)) <= 1e-9:  # a breakpoint on an anniversary (t >= 0: int() rounds down)
             p.log.append((t, p.state, True))
         self._hazards(p)
         return -1

@@ -74,8 +74,8 @@ class PathwayCourse(CourseInPathway):
         bounded = BOUND and self.rules_bounded[rules]
         changed = True
         while p.state != dead and p.t < p.end and p.due < limit:
-            # (the bound is tested again only after a move or a change of status: an anniversary
-            # alone rarely turns it, and testing costs about as much as the step)
+            # (the bound is tested again only after a move or a change of status: a breakpoint
+            # that changes neither, such as the end of the run, rarely turns it)
             if changed and bounded and self._cannot_return(p, rules, limit):
                 return -1  # no rule can act before the run ends: the follow-up carries on from here
             before, status = p.state, p.status
@@ -274,6 +274,7 @@ class PathwayCourse(CourseInPathway):
         if p.state == self.dead or p.t >= p.end:
             return False
         self._spend(p, t)
+        self._hazards(p)  # (from here as the follow-up would: the hazard of death at today's age)
         return self.ret_to[rule][p.state]
 
     def rejoin(self, p: Person) -> None:

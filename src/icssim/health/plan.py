@@ -30,6 +30,9 @@ WAITING: Final = 1
 TREATED: Final = 2
 #: a lifetime follow-up ends at this age (the life table's last row is age 100)
 LIFETIME_AGE = 101.0
+#: ages beyond the life table's last row that Mortality.by_year covers (a course followed to
+#: LIFETIME_AGE from any age, and a 10-year follow-up from an age up to 110)
+YEARS_BEYOND: Final = 130
 DAYS_PER_YEAR = 365.25
 
 
@@ -53,6 +56,17 @@ class Mortality:
     def at(self, age: np.ndarray, male: np.ndarray) -> np.ndarray:
         row = np.clip(np.floor(age).astype(np.int64), 0, len(self.hazard) - 1)
         return self.hazard[row, male.astype(np.int64)]
+
+    def by_year(self) -> tuple[np.ndarray, np.ndarray]:
+        """[sex, age] for ages 0 … the table's last + :data:`YEARS_BEYOND`: the hazard per year
+        (older ages: the last row's), and its sum over the ages below each (added in turn). A
+        course reads a stretch's years from them: the hazard met from one anniversary of asking to
+        a later one is a difference of two sums, the same in the engine and the follow-up."""
+        rows = np.minimum(np.arange(len(self.hazard) + YEARS_BEYOND), len(self.hazard) - 1)
+        hazard = np.ascontiguousarray(self.hazard[rows].T)
+        below = np.zeros_like(hazard)
+        np.add.accumulate(hazard[:, :-1], axis=1, out=below[:, 1:])
+        return hazard, below
 
 
 @dataclass(frozen=True)
