@@ -4,9 +4,9 @@ The course is a continuous-time multi-state process whose hazards of moving are 
 *breakpoints*: a change of pathway status (waiting → treated → left the pathway), a first
 admission (which moves the person to the plan's ``on_admission`` state) and a tunnel state's
 deadline. The hazard of death also moves on with age at each anniversary of asking for help,
-where the state is recorded; an anniversary is not a breakpoint of its own (:class:`_Years`
-reads the years of a stretch), so a pass moves each person to their next move or change of
-status. It is sampled exactly with one clock per destination
+where the state is recorded; an anniversary is not a breakpoint of its own
+(:class:`~icssim.health.years.Years` reads the years of a stretch), so a pass moves each person
+to their next move or change of status. It is sampled exactly with one clock per destination
 (competing risks): each person holds a unit exponential for every state they could move to (and
 death); between breakpoints each clock is spent at its hazard, and the first to run out moves the
 person, whose clock for that destination is then drawn afresh. Clocks not yet run out carry on:
@@ -39,6 +39,7 @@ import numpy as np
 from icssim.health.keys import splitmix_array, uniforms
 from icssim.health.outcomes import Outcomes, Timeline, discounted_span
 from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
+from icssim.health.years import Years
 
 
 def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) -> Outcomes:
@@ -148,7 +149,7 @@ class _Course:
 
     def _breakpoint(self, who: np.ndarray, t: np.ndarray) -> np.ndarray:
         tl, plan = self.tl, self.plan
-        nxt = self.end[who]  # (an anniversary is not a breakpoint: see _Years)
+        nxt = self.end[who]  # (an anniversary is not a breakpoint: see Years)
         changes: tuple[np.ndarray, ...] = (tl.treat[who], tl.leave[who])
         if plan.treated_hazards_for > 0:  # (only when it ends out of the pathway: no needless breakpoint)
             until = self.treated_until[who]
@@ -209,7 +210,7 @@ class _Course:
             h = self._hazards(everyone, status, t0)
             due = self.clocks / h
             np.putmask(due, ~(h > 0), np.inf)  # no hazard: never due
-            due[:, dead] = np.inf  # (death is due by the year: _Years)
+            due[:, dead] = np.inf  # (death is due by the year: Years)
             dest = due.argmin(axis=1)
             soonest = np.take_along_axis(due, dest[:, None], axis=1)[:, 0]
             fire = soonest < bp - t0
@@ -217,7 +218,7 @@ class _Course:
             if n_live < len(live):
                 np.copyto(t1, t0, where=~live)  # frozen: no time passes
                 fire &= live
-            years = _Years(self, t0, h[:, dead])
+            years = Years(self, t0, h[:, dead])
             if self.plan.mortality is not None:
                 death = years.death_due(self.clocks[:, dead], t1)
                 dies = death < t1
@@ -400,75 +401,3 @@ class _Course:
             return_rules=tuple(rule.name for rule in self.plan.returns),
         )
 
-
-class _Years:
-    """A pass's stretches (:meth:`_Course._passes`), each from ``t0`` to the person's next move or
-    breakpoint, over the anniversaries of asking on the way: an anniversary is not a breakpoint,
-    so a pass moves each person to their next move or change of status, not their next birthday.
-    The hazard of death is ``h0`` (read at ``t0``) to the first anniversary, then each year's
-    (the life table's row for the age then) times the state's multiplier. The sums are those of
-    the engine's course (``health.person``: ``_death_due``, ``_death_spent``), term by term in
-    the same order, so that both give the same bits."""
-
-    def __init__(self, course: _Course, t0: np.ndarray, h0: np.ndarray) -> None:
-        n = course.plan.dead
-        self.course, self.t0, self.h0 = course, t0, h0
-        self.first = np.floor(t0 + 1e-12) + 1.0  # the first anniversary after t0
-        self.rr = course.flat_rr[course.group * n + np.minimum(course.state, n - 1)]
-        #: where each person's ages start in the tables (sex × ages + whole years of age)
-        self.row = course.male.astype(np.int64) * course.ages + np.maximum(np.floor(course.tl.age), 0).astype(np.int64)
-
-    def _at(self, table: np.ndarray, rows: np.ndarray, years: np.ndarray) -> np.ndarray:
-        return table[self.row[rows] + years.astype(np.int64)]
-
-    def death_due(self, clock: np.ndarray, until: np.ndarray) -> np.ndarray:
-        """When each person's clock of death runs out before ``until`` (else inf)."""
-        t, h, first = self.t0, self.h0, self.first
-        soon = (h > 0) & (clock / h < np.minimum(first, until) - t)
-        when = np.where(soon, t + clock / h, np.inf)
-        rows = np.flatnonzero(~soon & (first < until))
-        if not len(rows):
-            return when
-        c = self.course
-        rr, start, end = self.rr[rows], first[rows], until[rows]
-        left = clock[rows] - h[rows] * (start - t[rows])
-        last = np.ceil(end) - 1.0  # the last anniversary before ``until``
-        base = self._at(c.below, rows, start)
-        whole = rr * (self._at(c.below, rows, last) - base) + rr * self._at(c.by_age, rows, last) * (end - last)
-        near = np.flatnonzero(~(left > whole))  # (the sums of the loop below, whole)
-        rows, rr, start, end = rows[near], rr[near], start[near], end[near]
-        left, last, base = left[near], last[near], base[near]
-        found = np.full(len(rows), np.inf)
-        for k in range(int((last - start).max(initial=-1.0)) + 1):
-            year = start + k
-            hk = rr * self._at(c.by_age, rows, year)
-            rest = left - rr * (self._at(c.below, rows, year) - base)
-            hit = (year <= last) & np.isinf(found) & (hk > 0) & (rest / hk < np.minimum(year + 1.0, end) - year)
-            found = np.where(hit, year + rest / hk, found)
-        when[rows] = found
-        return when
-
-    def spend(self, clock: np.ndarray, t1: np.ndarray) -> np.ndarray:
-        """Each person's clock of death, spent from ``t0`` to ``t1``."""
-        t, h, first = self.t0, self.h0, self.first
-        spent = h * (t1 - t)
-        rows = np.flatnonzero(t1 > first)
-        if len(rows):
-            c = self.course
-            rr, start, end = self.rr[rows], first[rows], t1[rows]
-            last = np.ceil(end) - 1.0
-            whole = rr * (self._at(c.below, rows, last) - self._at(c.below, rows, start))
-            spent[rows] = (h[rows] * (start - t[rows]) + whole) + rr * self._at(c.by_age, rows, last) * (end - last)
-        return np.maximum(clock - spent, 0.0)
-
-    def anniversaries(self, t1: np.ndarray, end: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:
-        """(person, year) of every anniversary after ``t0`` and before ``t1``, up to the end of the
-        person's follow-up and within the ``years`` recorded."""
-        rows = np.flatnonzero(self.first < t1)
-        if not len(rows):
-            return rows, rows
-        first = self.first[rows]
-        year = first[:, None] + np.arange(int(np.ceil(t1[rows] - first).max()))[None, :]
-        on_way = (year < t1[rows, None]) & (year <= end[rows, None]) & (year < years)
-        who, k = np.nonzero(on_way)
-        return rows[who], year[who, k].astype(np.int64)

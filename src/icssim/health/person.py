@@ -236,7 +236,7 @@ class CourseInPathway:
         reach (the plan's own list, shared, unless the DUI effect scales it) and the hazard of death
         at today's age (``p.death``); and which clock runs out first and when. An anniversary of
         asking is not a breakpoint: the hazard of death moves on with age at each one on the way
-        (:meth:`_death_due`, :meth:`_death_spent`), as in the follow-up (course._Years)."""
+        (:meth:`_death_due`, :meth:`_death_spent`), as in the follow-up (health.years.Years)."""
         state = p.state
         if state == self.dead:
             p.hazards, p.death, p.fire, p.due = [], 0.0, -1, math.inf
@@ -277,7 +277,7 @@ class CourseInPathway:
     def _death_due(self, p: Person, until: float) -> float:
         """When ``p``'s clock of death runs out before ``until`` (else inf): at ``p.death`` to the
         next anniversary of asking, then in each year at that age's hazard times the state's
-        multiplier (course._Years.death_due does the same sums, in the same order)."""
+        multiplier (health.years.Years.death_due does the same sums, in the same order)."""
         c, t, h = p.clocks[self.dead], p.t, p.death
         rr = self.rr[p.group][p.state]
         sex = 1 if p.male else 0
