@@ -72,17 +72,13 @@ class PathwayCourse(CourseInPathway):
                     return i
         self._union(rules)  # (made once per set of rules, with whether they can be bounded)
         bounded = BOUND and self.rules_bounded[rules]
-        changed = True
         while p.state != dead and p.t < p.end and p.due < limit:
-            # (the bound is tested again only after a move or a change of status: a breakpoint
-            # that changes neither, such as the end of the run, rarely turns it)
-            if changed and bounded and self._cannot_return(p, rules, limit):
+            if bounded and self._cannot_return(p, rules, limit):
                 return -1  # no rule can act before the run ends: the follow-up carries on from here
-            before, status = p.state, p.status
+            before = p.state
             self.advance(p)
             after = p.state
-            changed = after != before or p.status != status
-            if not changed or after == dead:
+            if after == before or after == dead:
                 continue
             for i in range(n):
                 if rules >> i & 1 and to[i][after] and origin[i][before] and p.draw() < prob[i]:
