@@ -173,25 +173,23 @@ class Deterioration(Recording):
         p.hc_number = number
         when = p.arrival + safe / self.ypu
         if when < self._horizon:
-            heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, (p, number)))
+            heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, p))
 
-    def _course_wake(self, arg: tuple[Patient, int]) -> None:
+    def _course_wake(self, p: Patient) -> None:
         """A death could be due from now: start the course of ``p`` if they are still in the
         pathway, as it would have run since they asked for help (their treatment and first
         admission so far applied at their times), and follow it event by event from here."""
-        p, number = arg
         if p.hc is not None or self.active.get(p.pid) is not p:
             return
-        if self._late_start(p, number):
+        if self._late_start(p):
             self._course_schedule(p)
 
-    def _late_start(self, p: Patient, number: int) -> bool:
-        """Start the course of ``p`` (arrival ``number`` of their cohort) now, as it would have run
-        since they asked for help; False (and ``p`` has died) if a death came first."""
-        p.hc_number = -1
+    def _late_start(self, p: Patient) -> bool:
+        """Start the course of ``p`` (arrival ``p.hc_number`` of their cohort) now, as it would have
+        run since they asked for help; False (and ``p`` has died) if a death came first."""
         course: PathwayCourse = self.course
         ypu = self.ypu
-        hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, number)
+        hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, p.hc_number)
         changes: list[tuple[float, int]] = []
         if p.treat_start == p.treat_start:
             changes.append(((p.treat_start - p.arrival) * ypu, 0))
@@ -311,7 +309,7 @@ class Deterioration(Recording):
             if number < 0 or not course.could_return(p.cohort, p.attrs, number, treated, t,
                                                      (self._horizon - p.arrival) * ypu, rules, admitted):
                 return  # nothing can send them back before the run ends: the follow-up runs their course
-            if not self._late_start(p, number):  # (a late start cannot find them dead)
+            if not self._late_start(p):  # (a late start cannot find them dead)
                 return
             self._course_leave(p, self.now)
         course.park(p.hc)
