@@ -270,14 +270,19 @@ def test_the_engine_draws_the_person_s_own_numbers():
         assert p.start == int(np.searchsorted(cum, uniform(p.key, 0) * cum[-1], side="right"))
         one_by_one = [-math.log(uniform(splitmix(p.key ^ splitmix(dest + 1)), 0)) for dest in range(plan.n_states)]
         assert p.clocks == pytest.approx(one_by_one, rel=1e-15)
-    # the draws a lazy engine reads on arrival are the block's: the sex and the first death clock
+    # a lazy engine leaves a person alone on arrival until their first death clock (the block's)
+    # could run out at the highest hazard they could meet: the highest background hazard of the
+    # ages they pass through (70 and 71, for a stay of at most 1.5 years) times state b's 40
     plan = compile_health(scenario_from_dict(_mortal()))
     course = PathwayCourse(plan, 2026, 3, ["all"], ["age"])
-    sex, death = course._light(0, 0)
     keys, _, u1, clocks = course._block(0, 0, 300)
     n = plan.n_states  # (the block's clocks are flat, person by person)
-    assert sex[:len(u1)] == u1 and death[:len(u1)] == clocks[plan.dead::n]
-    # and a course started late draws them alone, the same numbers
+    for number in range(300):
+        male = u1[number] >= plan.mortality.female_share
+        highest = max(plan.mortality.hazard[age][int(male)] for age in (70, 71)) * 40
+        assert course.arrive(0, [70.0], 1.5) == (number, pytest.approx(clocks[number * n + plan.dead] / highest,
+                                                                       rel=1e-8))
+    # and a course started late draws the block's numbers, the ones it would draw alone
     late = course.begin(0, [40.0], 0.0, number=299)
     assert late.key == keys[299] and late.clocks == clocks[299 * n:300 * n]
     assert late.male == (u1[299] >= plan.mortality.female_share)

@@ -42,8 +42,6 @@ BLOCK: Final = 2048
 #: whether the engine may leave courses alone until a death could be due (CourseInPathway.lazy);
 #: False runs every course event by event in the heap (the tests compare the two)
 LAZY = True
-#: arrivals of a cohort whose draws for :meth:`CourseInPathway.arrive` are made together
-LIGHT: Final = 2048
 
 
 class CourseInPathway:
@@ -84,8 +82,6 @@ class CourseInPathway:
         #: per cohort, its blocks of first draws by block number (see :meth:`_block`)
         self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[float]]]] = [
             {} for _ in cohorts]
-        #: per cohort, its blocks of the draws :meth:`arrive` reads (see :meth:`_light`)
-        self.light: list[dict[int, tuple[list[float], list[float]]]] = [{} for _ in cohorts]
         #: [sex][age]: the background hazard per year, and its sum over the ages below (plan.Mortality.by_year)
         by_age, below = mort.by_year() if mort is not None else (np.zeros((2, 0)), np.zeros((2, 0)))
         self.by_age: list[list[float]] = by_age.tolist()
@@ -116,13 +112,12 @@ class CourseInPathway:
         self.numbers[cohort] = number + 1
         if not self.life:
             return number, math.inf
-        light = self.light[cohort].get(number // LIGHT)
-        if light is None:
-            light = self.light[cohort][number // LIGHT] = self._light(cohort, number - number % LIGHT)
-        i = number % LIGHT
+        # (from the block of first draws: the lazy engine makes every block anyway, as someone in
+        # each leaves with a return rule or is started late: see could_return and begin)
+        block, i = self._draws(cohort, number), number % BLOCK
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
-        by_row = self.life_highest[1 if light[0][i] >= self.female_share else 0]
+        by_row = self.life_highest[1 if block[2][i] >= self.female_share else 0]
         last = len(by_row) - 1
         first_row = min(max(int(age), 0), last)
         highest = by_row[first_row][min(max(int(age + span), first_row), last) - first_row]
@@ -130,7 +125,7 @@ class CourseInPathway:
         if highest <= 0:
             return number, math.inf
         # a margin far wider than the rounding of the clocks' spending
-        return number, light[1][i] / (highest * (1.0 + 1e-9))
+        return number, block[3][i * self.n + self.dead] / (highest * (1.0 + 1e-9))
 
     def begin(self, cohort: int, attrs: list[float], t0: float, number: int = -1) -> Person:
         """The course of the next person of ``cohort`` to ask for help (or of arrival ``number``
@@ -170,8 +165,6 @@ class CourseInPathway:
         of lists that reference counting frees at once, where the cyclic collector would scan them."""
         for blocks in self.blocks:
             blocks.clear()
-        for light in self.light:
-            light.clear()
 
     def _start_state(self, group: int, u: float) -> int:
         """The state a person of ``group`` whose draw 0 is ``u`` starts in (course._Course._start_states)."""
@@ -190,15 +183,6 @@ class CourseInPathway:
         if block is None:
             block = blocks[number // BLOCK] = self._block(cohort, number - number % BLOCK, BLOCK)
         return block
-
-    def _light(self, cohort: int, first: int) -> tuple[list[float], list[float]]:
-        """Draw 1 (the sex) and the first death clock of arrivals ``first`` … ``first + LIGHT - 1``
-        of ``cohort``, made in numpy (the numbers :meth:`_block` gives): all :meth:`arrive` needs."""
-        numbers = np.arange(first, first + LIGHT)
-        keys = person_keys(self.seed, self.replication, self.cohorts, np.full(LIGHT, cohort), numbers)
-        zero = np.zeros(LIGHT, dtype=np.uint64)
-        death = splitmix_array(keys ^ splitmix_array(np.array([self.dead + 1], dtype=np.uint64)))
-        return uniforms(keys, zero + np.uint64(1)).tolist(), (-np.log(uniforms(death, zero))).tolist()
 
     def _block(self, cohort: int, first: int,
                size: int) -> tuple[list[int], list[float], list[float], list[float]]:
