@@ -25,6 +25,17 @@ from icssim.model.records import RunRecords
 
 def arrival_numbers(cohort: np.ndarray, pid: np.ndarray) -> np.ndarray:
     """Each person's arrival number within their cohort (0, 1, 2 … in the order of ``pid``)."""
+    n = len(pid)
+    if n and pid.min() == 0 and pid.max() == n - 1:  # every pid 0 … n - 1 once (the engine's): no sort
+        at = np.full(n, -1, dtype=np.int64)
+        at[pid] = np.arange(n)
+        if (at >= 0).all():
+            by_pid = cohort[at]
+            number = np.empty(n, dtype=np.int64)
+            for c in np.unique(by_pid).tolist():
+                mine = at[by_pid == c]
+                number[mine] = np.arange(len(mine))
+            return number
     order = np.lexsort((pid, cohort))
     number = np.empty(len(pid), dtype=np.int64)
     sorted_cohort = cohort[order]
@@ -77,6 +88,21 @@ def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = N
     people its KPIs measure, not those who asked for help in the warm-up."""
     tl, pids = timeline(rec, plan, who), np.asarray(rec.patients["pid"])
     followed = pids if who is None else pids[who]
-    engine = None if rec.course is None else [rec.course.get(pid) for pid in followed.tolist()]
+    engine = None if rec.course is None else _engine_courses(rec.course, followed)
     out = follow(plan, tl, engine)
     return out if who is None else scatter(out, np.flatnonzero(who), len(pids))
+
+
+def _engine_courses(courses: dict[int, Any], followed: np.ndarray) -> list[Any]:
+    """The course the engine ran (``courses``, by pid) of each person ``followed`` (pids), or None:
+    found from the engine's few courses, not by looking up each person followed."""
+    engine: list[Any] = [None] * len(followed)
+    if courses and len(followed):
+        pids = np.fromiter(courses, dtype=np.int64, count=len(courses))
+        order = np.argsort(followed, kind="stable")
+        at = np.minimum(np.searchsorted(followed[order], pids), len(followed) - 1)
+        found = followed[order][at] == pids
+        people = list(courses.values())
+        for i, k in zip(order[at[found]].tolist(), np.flatnonzero(found).tolist()):
+            engine[i] = people[k]
+    return engine

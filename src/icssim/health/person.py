@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from itertools import accumulate
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -44,6 +44,27 @@ BLOCK: Final = 2048
 LAZY = True
 
 
+#: the last plan a course was made for, and the lists made from it (see _plan_lists)
+_PLAN_LISTS: list[Any] = [None, None]
+
+
+def _plan_lists(plan: HealthPlan) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """The tables of ``plan`` that a :class:`CourseInPathway` reads as lists: the moves, the life
+    table and its sums by year, by sex and highest over a span of ages (made once per plan: the
+    replications of a run share them, and nothing changes them)."""
+    if _PLAN_LISTS[0] is not plan:
+        moves = [[[[(j, r) for j, r in enumerate(row) if r > 0] for row in by_state] for by_state in by_status]
+                 for by_status in plan.rates.tolist()]
+        mort = plan.mortality
+        life: list[list[float]] = mort.hazard.tolist() if mort is not None else []
+        by_age, below = mort.by_year() if mort is not None else (np.zeros((2, 0)), np.zeros((2, 0)))
+        by_sex = [[row[0] for row in life], [row[1] for row in life]]
+        highest = [[list(accumulate(column[first:], max)) for first in range(len(column))] for column in by_sex]
+        _PLAN_LISTS[:] = [plan, (moves, life, by_age.tolist(), below.tolist(), by_sex, highest)]
+    lists: tuple[Any, Any, Any, Any, Any, Any] = _PLAN_LISTS[1]
+    return lists
+
+
 class CourseInPathway:
     """The course of illness of everyone in the pathway in one replication (the plan as lists): how
     each person starts, moves and is treated; :class:`icssim.health.person_returns.PathwayCourse`
@@ -54,10 +75,9 @@ class CourseInPathway:
         self.plan = plan
         self.dead = plan.dead
         self.n = plan.n_states
+        moves, life, by_age, below, life_by_sex, life_highest = _plan_lists(plan)
         #: [group][status][from]: the (to, hazard per year) pairs with a hazard above 0
-        self.moves: list[list[list[list[tuple[int, float]]]]] = [
-            [[[(j, r) for j, r in enumerate(row) if r > 0] for row in by_state] for by_state in by_status]
-            for by_status in plan.rates.tolist()]
+        self.moves: list[list[list[list[tuple[int, float]]]]] = moves
         self.scaled: list[list[bool]] = plan.scaled.tolist()
         self.any_scaled = [any(row) for row in self.scaled]
         self.start_cum = [list(accumulate(row)) for row in plan.start.tolist()]
@@ -66,7 +86,7 @@ class CourseInPathway:
         self.tunnel_after: list[float] = plan.tunnel_after.tolist()
         self.escalate: list[int] = list(plan.escalate) or [NO_ESCALATION] * plan.dead
         mort = plan.mortality
-        self.life: list[list[float]] = mort.hazard.tolist() if mort is not None else []
+        self.life: list[list[float]] = life
         self.female_share = mort.female_share if mort is not None else 1.0
         self.age_index = attributes.index(mort.age_attribute) if mort is not None else -1
         dued = plan.dued
@@ -83,14 +103,12 @@ class CourseInPathway:
         self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[float]]]] = [
             {} for _ in cohorts]
         #: [sex][age]: the background hazard per year, and its sum over the ages below (plan.Mortality.by_year)
-        by_age, below = mort.by_year() if mort is not None else (np.zeros((2, 0)), np.zeros((2, 0)))
-        self.by_age: list[list[float]] = by_age.tolist()
-        self.below: list[list[float]] = below.tolist()
+        self.by_age: list[list[float]] = by_age
+        self.below: list[list[float]] = below
         #: background hazard per year by sex (0 female, 1 male), by age row
-        self.life_by_sex: list[list[float]] = [[row[0] for row in self.life], [row[1] for row in self.life]]
+        self.life_by_sex: list[list[float]] = life_by_sex
         #: [sex][first age row][k]: the highest background hazard of age rows first … first + k (see arrive)
-        self.life_highest: list[list[list[float]]] = [
-            [list(accumulate(column[first:], max)) for first in range(len(column))] for column in self.life_by_sex]
+        self.life_highest: list[list[list[float]]] = life_highest
         self.rr_max: list[float] = [max(row, default=0.0) for row in self.rr]
         #: whether the engine may leave a course alone until a death could be due (see :meth:`arrive`):
         #: not when entering a state can escalate, as any move may then act on the pathway

@@ -77,11 +77,11 @@ class Years:
     def anniversaries(self, t1: np.ndarray, end: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:
         """(person, year) of every anniversary after ``t0`` and before ``t1``, up to the end of the
         person's follow-up and within the ``years`` recorded."""
-        rows = np.flatnonzero(self.first < t1)
-        if not len(rows):
-            return rows, rows
-        first = self.first[rows]
-        year = first[:, None] + np.arange(int(np.ceil(t1[rows] - first).max()))[None, :]
-        on_way = (year < t1[rows, None]) & (year <= end[rows, None]) & (year < years)
-        who, k = np.nonzero(on_way)
-        return rows[who], year[who, k].astype(np.int64)
+        first = self.first
+        # how many: k = 0, 1, ... while first + k < t1, first + k <= end and first + k < years (the
+        # differences are exact: first is a whole number of years, and t1 and end far below 2**52)
+        count = np.minimum(np.minimum(np.ceil(t1 - first), np.floor(end - first) + 1.0), years - first)
+        count = np.maximum(count, 0.0).astype(np.int64)
+        who = np.repeat(np.arange(len(first)), count)
+        k = np.arange(len(who)) - np.repeat(np.cumsum(count) - count, count)
+        return who, first[who].astype(np.int64) + k

@@ -190,17 +190,18 @@ class Deterioration(Recording):
         course: PathwayCourse = self.course
         ypu = self.ypu
         hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, p.hc_number)
-        changes: list[tuple[float, int]] = []
-        if p.treat_start == p.treat_start:
-            changes.append(((p.treat_start - p.arrival) * ypu, 0))
-        if p.first_intensive == p.first_intensive:
-            changes.append(((p.first_intensive - p.arrival) * ypu, 1))
-        for t, kind in sorted(changes):  # at the same instant, treatment first (as service.py)
-            course.catch_up(hc, t)
-            if kind == 0:
-                course.treat(hc, t)
-            else:
-                course.admit(hc, t)
+        treated = (p.treat_start - p.arrival) * ypu  # (NaN: not treated, not admitted)
+        admitted = (p.first_intensive - p.arrival) * ypu
+        if admitted == admitted and not treated <= admitted:  # at the same instant, treatment first (as service.py)
+            course.catch_up(hc, admitted)
+            course.admit(hc, admitted)
+            admitted = NAN
+        if treated == treated:
+            course.catch_up(hc, treated)
+            course.treat(hc, treated)
+        if admitted == admitted:
+            course.catch_up(hc, admitted)
+            course.admit(hc, admitted)
         course.catch_up(hc, (self.now - p.arrival) * ypu)
         if hc.state == course.dead:  # not before now (see PathwayCourse.arrive); kept for safety
             self._die(p)
