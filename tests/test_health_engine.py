@@ -275,17 +275,20 @@ def test_the_engine_draws_the_person_s_own_numbers():
     # ages they pass through (70 and 71, for a stay of at most 1.5 years) times state b's 40
     plan = compile_health(scenario_from_dict(_mortal()))
     course = PathwayCourse(plan, 2026, 3, ["all"], ["age"])
-    keys, _, u1, clocks = course._block(0, 0, 300)
-    n = plan.n_states  # (the block's clocks are flat, person by person)
+    keys, u0, male_of, clocks, death = course._block(0, 0, 300)
+    n = plan.n_states  # (the block's clocks are flat, person by person; the death clocks again, alone)
+    u1 = uniforms(np.array(keys, dtype=np.uint64), np.ones(300, dtype=np.uint64))
+    assert male_of == (u1 >= plan.mortality.female_share).tolist() and death == clocks[plan.dead::n]
+    assert u0 == uniforms(np.array(keys, dtype=np.uint64), np.zeros(300, dtype=np.uint64)).tolist()
     for number in range(300):
-        male = u1[number] >= plan.mortality.female_share
+        male = male_of[number]
         highest = max(plan.mortality.hazard[age][int(male)] for age in (70, 71)) * 40
         assert course.arrive(0, [70.0], 1.5) == (number, pytest.approx(clocks[number * n + plan.dead] / highest,
                                                                        rel=1e-8))
     # and a course started late draws the block's numbers, the ones it would draw alone
     late = course.begin(0, [40.0], 0.0, number=299)
     assert late.key == keys[299] and late.clocks == clocks[299 * n:300 * n]
-    assert late.male == (u1[299] >= plan.mortality.female_share)
+    assert late.male == male_of[299]
 
 
 def test_the_same_person_starts_the_same_life_in_another_pathway(eager):

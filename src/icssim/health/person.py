@@ -44,6 +44,8 @@ BLOCK: Final = 2048
 LAZY = True
 
 
+#: a block of first draws (CourseInPathway._block): keys, draws 0, male (draws 1), first clocks, first death clocks
+Block = tuple[list[int], list[float], list[bool], list[float], list[float]]
 #: the last plan a course was made for, and the lists made from it (see _plan_lists)
 _PLAN_LISTS: list[Any] = [None, None]
 
@@ -100,7 +102,7 @@ class CourseInPathway:
         self.seed, self.replication, self.cohorts = seed, replication, cohorts
         self.numbers = [0] * len(cohorts)
         #: per cohort, its blocks of first draws by block number (see :meth:`_block`)
-        self.blocks: list[dict[int, tuple[list[int], list[float], list[float], list[float]]]] = [
+        self.blocks: list[dict[int, Block]] = [
             {} for _ in cohorts]
         #: [sex][age]: the background hazard per year, and its sum over the ages below (plan.Mortality.by_year)
         self.by_age: list[list[float]] = by_age
@@ -135,7 +137,7 @@ class CourseInPathway:
         block, i = self._draws(cohort, number), number % BLOCK
         level = int(attrs[self.by_index]) if self.by_index >= 0 else 0
         age = attrs[self.age_index] if self.age_index >= 0 else 30.0
-        by_row = self.life_highest[1 if block[2][i] >= self.female_share else 0]
+        by_row = self.life_highest[1 if block[2][i] else 0]
         last = len(by_row) - 1
         first_row = min(max(int(age), 0), last)
         highest = by_row[first_row][min(max(int(age + span), first_row), last) - first_row]
@@ -143,7 +145,7 @@ class CourseInPathway:
         if highest <= 0:
             return number, math.inf
         # a margin far wider than the rounding of the clocks' spending
-        return number, block[3][i * self.n + self.dead] / (highest * (1.0 + 1e-9))
+        return number, block[4][i] / (highest * (1.0 + 1e-9))
 
     def begin(self, cohort: int, attrs: list[float], t0: float, number: int = -1) -> Person:
         """The course of the next person of ``cohort`` to ask for help (or of arrival ``number``
@@ -164,7 +166,7 @@ class CourseInPathway:
         p.start = p.state = self._start_state(p.group, block[1][i])
         p.counter = 1
         if self.life:
-            p.male = block[2][i] >= self.female_share  # draw 1
+            p.male = block[2][i]  # draw 1
             p.counter = 2
         n = self.n
         p.clocks = block[3][i * n:(i + 1) * n]  # each destination's first clock (occurrence 0)
@@ -194,7 +196,7 @@ class CourseInPathway:
                 state += 1
         return min(state, len(cum) - 1)
 
-    def _draws(self, cohort: int, number: int) -> tuple[list[int], list[float], list[float], list[float]]:
+    def _draws(self, cohort: int, number: int) -> Block:
         """The block of first draws that holds arrival ``number`` of ``cohort`` (made once)."""
         blocks = self.blocks[cohort]
         block = blocks.get(number // BLOCK)
@@ -202,20 +204,23 @@ class CourseInPathway:
             block = blocks[number // BLOCK] = self._block(cohort, number - number % BLOCK, BLOCK)
         return block
 
-    def _block(self, cohort: int, first: int,
-               size: int) -> tuple[list[int], list[float], list[float], list[float]]:
+    def _block(self, cohort: int, first: int, size: int) -> Block:
         """The first draws of arrivals ``first`` … ``first + size - 1`` of ``cohort``, made in numpy:
-        their keys, draws 0 and 1 of their own streams, and the first clock of every destination
-        (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one: course.py's), in
-        one flat list, person by person (``n_states`` each): a list per person cost more to make and
-        to free than the numpy that draws them."""
+        their keys, draw 0 of their own streams, whether they are male (draw 1), the first clock of
+        every destination (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one:
+        course.py's), in one flat list, person by person (``n_states`` each: a list per person cost
+        more to make and to free than the numpy that draws them), and the first clock of death
+        again, on its own: :meth:`arrive` reads it for everyone, one person after another, from
+        neighbouring memory, not one in every ``n_states``."""
         numbers = np.arange(first, first + size)
         keys = person_keys(self.seed, self.replication, self.cohorts, np.full(size, cohort), numbers)
         salts = splitmix_array(np.arange(1, self.n + 1, dtype=np.uint64))  # each destination's (_clock)
         # [person, destination] at once: the first draw of each destination's stream
         clocks = -np.log(uniforms(splitmix_array(keys[:, None] ^ salts[None, :]), np.zeros(1, dtype=np.uint64)))
         first_two = uniforms(keys[:, None], np.arange(2, dtype=np.uint64))  # draws 0 and 1
-        return keys.tolist(), first_two[:, 0].tolist(), first_two[:, 1].tolist(), clocks.ravel().tolist()
+        male = first_two[:, 1] >= self.female_share
+        return (keys.tolist(), first_two[:, 0].tolist(), male.tolist(), clocks.ravel().tolist(),
+                clocks[:, self.dead].tolist())
 
     def _clock(self, p: Person, dest: int) -> float:
         """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""
