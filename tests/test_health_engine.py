@@ -31,7 +31,7 @@ from icssim.health.person_keys import (
     uniform_halves,
 )
 from icssim.health.plan import compile_health
-from icssim.model import compile_plan, simulate
+from icssim.model import compile_plan, deterioration, simulate
 from icssim.scenario import scenario_from_dict
 
 DAYS_PER_YEAR = 365.25
@@ -377,7 +377,7 @@ def test_a_course_in_the_pathway_survives_pickling_whole():
     assert [getattr(copy, f) for f in PERSON_FIELDS] == [getattr(person, f) for f in PERSON_FIELDS]
 
 
-def test_following_only_the_measured_people_gives_them_the_same_courses():
+def test_following_only_the_measured_people_gives_them_the_same_courses(monkeypatch):
     """A replication follows the people its KPIs measure (who asked for help after the warm-up),
     not those of the warm-up: each course depends on the person's own numbers only, so theirs
     are what following everyone gives, and the others' rows are left empty."""
@@ -389,6 +389,10 @@ def test_following_only_the_measured_people_gives_them_the_same_courses():
     from icssim.kpi_base import window_people
 
     scenario = shipped("ed_fragmented", horizon="2 years", warmup="1 year")
+    # the engine logs the courses of the measured only, so it cannot follow everyone unless told
+    with pytest.raises(ValueError, match="did not log"):
+        follow_records(run_replication(scenario, 1).records, compile_health(scenario))
+    monkeypatch.setattr(deterioration, "LOG_ALL", True)
     rep = run_replication(scenario, 1)
     rec = rep.records
     measured = window_people(rec)

@@ -147,10 +147,12 @@ class CourseInPathway:
         # a margin far wider than the rounding of the clocks' spending
         return number, block[4][i] / (highest * (1.0 + 1e-9))
 
-    def begin(self, cohort: int, attrs: list[float], t0: float, number: int = -1) -> Person:
+    def begin(self, cohort: int, attrs: list[float], t0: float, number: int = -1, logged: bool = True) -> Person:
         """The course of the next person of ``cohort`` to ask for help (or of arrival ``number``
         when given: see :meth:`arrive`), with attribute values ``attrs``, who enters the model
-        ``t0`` years after asking (0, or more for today's waiting list)."""
+        ``t0`` years after asking (0, or more for today's waiting list). Unless ``logged``, their
+        moves are not logged: the engine asks so for people no KPI measures (those who asked for
+        help in the warm-up), whose course the follow-up does not take over."""
         late = number >= 0
         if not late:
             number = self.numbers[cohort]
@@ -172,9 +174,10 @@ class CourseInPathway:
         p.clocks = block[3][i * n:(i + 1) * n]  # each destination's first clock (occurrence 0)
         p.occurrence = [1] * self.n
         p.admitted = self.on_admission < 0
+        p.logged = logged
         # today's waiting list asked for help before the run: the course starts when the run does,
         # in the starting state (no moves before it), and its anniversaries before then are logged
-        for year in range(1, int(math.floor(min(t0, end) + 1e-12)) + 1):
+        for year in range(1, int(math.floor(min(t0, end) + 1e-12)) + 1 if logged else 1):
             p.log.append((float(year), p.state, True))
         p.t = p.entered = min(t0, end)
         self._hazards(p)
@@ -345,16 +348,18 @@ class CourseInPathway:
         if self.life:
             dead = self.dead
             clocks[dead] = max(clocks[dead] - self._death_spent(p, t), 0.0)
-        k = math.floor(s + 1e-12) + 1.0
-        while k < t and k <= p.end:
-            p.log.append((k, p.state, True))
-            k += 1.0
+        if p.logged:
+            k = math.floor(s + 1e-12) + 1.0
+            while k < t and k <= p.end:
+                p.log.append((k, p.state, True))
+                k += 1.0
         p.t = t
 
     def _enter(self, p: Person, dest: int) -> None:
         p.state = dest
         p.entered = p.t
-        p.log.append((p.t, dest, False))
+        if p.logged:
+            p.log.append((p.t, dest, False))
 
     # ------------------------------------------------------------------ what happens
     def advance(self, p: Person) -> int:
@@ -374,7 +379,7 @@ class CourseInPathway:
             self._enter(p, self.tunnel_to[state])
         if p.until <= t:
             p.status, p.until = UNTREATED, math.inf
-        if t > 0 and abs(t - int(t + 0.5)) <= 1e-9:  # a breakpoint on an anniversary (t >= 0: int() rounds down)
+        if p.logged and t > 0 and abs(t - int(t + 0.5)) <= 1e-9:  # a breakpoint on an anniversary (int() floors)
             p.log.append((t, p.state, True))
         self._hazards(p)
         return -1

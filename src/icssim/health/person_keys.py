@@ -108,7 +108,8 @@ def uniform(key: int, counter: int) -> float:
 #: Person's attributes, in the order :meth:`Person.__reduce__` stores them (its ``__slots__``)
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death",
+                 "logged")
 
 
 class Person:
@@ -116,7 +117,8 @@ class Person:
 
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
-                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death")
+                 "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death",
+                 "logged")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
@@ -134,8 +136,10 @@ class Person:
         self.fire = -1  # the destination whose clock runs out first (-1: a breakpoint comes first)
         self.due = math.inf
         self.seq = 0  # the engine's token for this person's pending health event
-        #: (years, state after, anniversary?) for every move and anniversary in the pathway
+        #: (years, state after, anniversary?) for every move and anniversary in the pathway, kept only
+        #: if ``logged``: the follow-up replays it for the people the KPIs measure (see PathwayCourse.begin)
         self.log: list[tuple[float, int, bool]] = []
+        self.logged = True
         self.end = end
         self.admitted = False
         self.dui = math.nan  # years ill before the first treatment started (NaN: not treated yet)

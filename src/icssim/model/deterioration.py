@@ -36,6 +36,11 @@ if TYPE_CHECKING:  # (typed locals let the compiled engine call the compiled cou
     from icssim.health.person_returns import PathwayCourse
 
 
+#: whether the engine logs every course it runs, not only those of the people the KPIs measure
+#: (the tests that follow everyone from the records set it)
+LOG_ALL = False
+
+
 class Deterioration(Recording):
     """Deterioration timers and monitoring spans."""
 
@@ -166,7 +171,7 @@ class Deterioration(Recording):
         course: PathwayCourse = self.course
         t0 = max(self.now - p.arrival, 0.0) * self.ypu
         if t0 > 0 or not self._lazy:
-            p.hc = course.begin(p.cohort, p.attrs, t0)
+            p.hc = course.begin(p.cohort, p.attrs, t0, -1, self._logged(p))
             self._course_schedule(p)
             return
         number, safe = course.arrive(p.cohort, p.attrs, (self._horizon - p.arrival) * self.ypu)
@@ -174,6 +179,12 @@ class Deterioration(Recording):
         when = p.arrival + safe / self.ypu
         if when < self._horizon:
             heappush(self._queue, (max(when, self.now), 1, next(self._eid), self._course_wake_cb, p))
+
+    def _logged(self, p: Patient) -> bool:
+        """Whether to log ``p``'s course for the follow-up: if a KPI measures them (they asked for
+        help after the warm-up, or there is none: kpi_base.window_people), or LOG_ALL is set."""
+        warmup = self.plan.warmup
+        return warmup <= 0 or p.arrival >= warmup or LOG_ALL
 
     def _course_wake(self, p: Patient) -> None:
         """A death could be due from now: start the course of ``p`` if they are still in the
@@ -189,7 +200,7 @@ class Deterioration(Recording):
         run since they asked for help; False (and ``p`` has died) if a death came first."""
         course: PathwayCourse = self.course
         ypu = self.ypu
-        hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, p.hc_number)
+        hc = p.hc = course.begin(p.cohort, p.attrs, 0.0, p.hc_number, self._logged(p))
         treated = (p.treat_start - p.arrival) * ypu  # (NaN: not treated, not admitted)
         admitted = (p.first_intensive - p.arrival) * ypu
         if admitted == admitted and not treated <= admitted:  # at the same instant, treatment first (as service.py)
