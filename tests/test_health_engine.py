@@ -276,6 +276,7 @@ def test_the_engine_draws_the_person_s_own_numbers():
     plan = compile_health(scenario_from_dict(_mortal()))
     course = PathwayCourse(plan, 2026, 3, ["all"], ["age"])
     keys, u0, male_of, clocks, death = course._block(0, 0, 300)
+    u0, clocks = list(u0), list(clocks)  # (stored as arrays of doubles: compact, read for few people)
     n = plan.n_states  # (the block's clocks are flat, person by person; the death clocks again, alone)
     u1 = uniforms(np.array(keys, dtype=np.uint64), np.ones(300, dtype=np.uint64))
     assert male_of == (u1 >= plan.mortality.female_share).tolist() and death == clocks[plan.dead::n]

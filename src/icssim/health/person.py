@@ -25,6 +25,7 @@ Times are years since the person asked for help, like the follow-up's. Compiled 
 from __future__ import annotations
 
 import math
+from array import array
 from itertools import accumulate
 from typing import Any, Final
 
@@ -45,7 +46,7 @@ LAZY = True
 
 
 #: a block of first draws (CourseInPathway._block): keys, draws 0, male (draws 1), first clocks, first death clocks
-Block = tuple[list[int], list[float], list[bool], list[float], list[float]]
+Block = tuple[list[int], array, list[bool], array, list[float]]
 #: the last plan a course was made for, and the lists made from it (see _plan_lists)
 _PLAN_LISTS: list[Any] = [None, None]
 
@@ -171,7 +172,7 @@ class CourseInPathway:
             p.male = block[2][i]  # draw 1
             p.counter = 2
         n = self.n
-        p.clocks = block[3][i * n:(i + 1) * n]  # each destination's first clock (occurrence 0)
+        p.clocks = block[3][i * n:(i + 1) * n].tolist()  # each destination's first clock (occurrence 0)
         p.occurrence = [1] * self.n
         p.admitted = self.on_admission < 0
         p.logged = logged
@@ -222,8 +223,8 @@ class CourseInPathway:
         clocks = -np.log(uniforms(splitmix_array(keys[:, None] ^ salts[None, :]), np.zeros(1, dtype=np.uint64)))
         first_two = uniforms(keys[:, None], np.arange(2, dtype=np.uint64))  # draws 0 and 1
         male = first_two[:, 1] >= self.female_share
-        return (keys.tolist(), first_two[:, 0].tolist(), male.tolist(), clocks.ravel().tolist(),
-                clocks[:, self.dead].tolist())
+        return (keys.tolist(), array("d", np.ascontiguousarray(first_two[:, 0]).tobytes()), male.tolist(),
+                array("d", clocks.tobytes()), clocks[:, self.dead].tolist())
 
     def _clock(self, p: Person, dest: int) -> float:
         """A fresh unit exponential for ``p``'s move to ``dest`` (course._Course._clock)."""

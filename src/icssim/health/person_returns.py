@@ -252,7 +252,10 @@ class PathwayCourse(CourseInPathway):
                 soonest = min(soonest, t + after + left / (untreated[j] * (1.0 + 1e-9)))
         if soonest >= limit:
             return False
-        return admitted or not self._no_move_after_origin(clocks, at, group, start, rules, 0.0, limit, 2)
+        if admitted:
+            return True
+        own = clocks[at:at + self.n].tolist()  # (the block's array of clocks, as the list the bound reads)
+        return not self._no_move_after_origin(own, 0, group, start, rules, 0.0, limit, 2)
 
     def park(self, p: Person) -> None:
         """``p`` has left the pathway (:meth:`leave`) and may come back: untreated hazards from now,
