@@ -51,14 +51,18 @@ class Years:
         near = np.flatnonzero(~(left > whole))  # (the sums of the loop below, whole)
         rows, rr, start, end = rows[near], rr[near], start[near], end[near]
         left, last, base = left[near], last[near], base[near]
-        found = np.full(len(rows), np.inf)
-        for k in range(int((last - start).max(initial=-1.0)) + 1):
-            year = start + k
-            hk = rr * self._at(c.by_age, rows, year)
-            rest = left - rr * (self._at(c.below, rows, year) - base)
-            hit = (year <= last) & np.isinf(found) & (hk > 0) & (rest / hk < np.minimum(year + 1.0, end) - year)
-            found = np.where(hit, year + rest / hk, found)
-        when[rows] = found
+        # every year of every stretch at once ([person, k]: the year start + k), and the first in which
+        # the clock runs out (the engine's loop, year by year, stops there)
+        year = start[:, None] + np.arange(int((last - start).max(initial=-1.0)) + 1)[None, :]
+        if not year.size:
+            when[rows] = np.inf
+            return when
+        at = self.row[rows][:, None] + year.astype(np.int64)
+        hk = rr[:, None] * c.by_age[at]
+        rest = left[:, None] - rr[:, None] * (c.below[at] - base[:, None])
+        hit = (year <= last[:, None]) & (hk > 0) & (rest / hk < np.minimum(year + 1.0, end[:, None]) - year)
+        person, k = np.arange(len(rows)), hit.argmax(axis=1)
+        when[rows] = np.where(hit.any(axis=1), year[person, k] + rest[person, k] / hk[person, k], np.inf)
         return when
 
     def spend(self, clock: np.ndarray, t1: np.ndarray) -> np.ndarray:
