@@ -212,8 +212,8 @@ class CourseInPathway:
         """The first draws of arrivals ``first`` … ``first + size - 1`` of ``cohort``, made in numpy:
         their keys, draw 0 of their own streams, whether they are male (draw 1), the first clock of
         every destination (the numbers :meth:`_clock` and :meth:`Person.draw` would give one by one:
-        course.py's), in one flat list, person by person (``n_states`` each: a list per person cost
-        more to make and to free than the numpy that draws them), and the first clock of death
+        course.py's), in one flat array of doubles, person by person (``n_states`` each; few people
+        ever read theirs, so no Python float is made for the others), and the first clock of death
         again, on its own: :meth:`arrive` reads it for everyone, one person after another, from
         neighbouring memory, not one in every ``n_states``."""
         numbers = np.arange(first, first + size)

@@ -48,7 +48,7 @@ class Years:
         last = np.ceil(end) - 1.0  # the last anniversary before ``until``
         base = self._at(c.below, rows, start)
         whole = rr * (self._at(c.below, rows, last) - base) + rr * self._at(c.by_age, rows, last) * (end - last)
-        near = np.flatnonzero(~(left > whole))  # (the sums of the loop below, whole)
+        near = np.flatnonzero(~(left > whole))  # (the sums below, over the whole stretch)
         rows, rr, start, end = rows[near], rr[near], start[near], end[near]
         left, last, base = left[near], last[near], base[near]
         # every year of every stretch at once ([person, k]: the year start + k), and the first in which
