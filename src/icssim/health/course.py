@@ -283,9 +283,6 @@ class _Course:
         if not len(idx):
             return
         people = [engine[i] for i in idx]
-        if not all(person.logged for person in people):
-            raise ValueError("the engine did not log the course of someone followed: it logs those the KPIs measure "
-                             "(who asked for help after the warm-up), or everyone with model.deterioration.LOG_ALL")
         self.state[idx] = [person.start for person in people]
         self.state_at[idx, 0] = self.state[idx]
         self.male[idx] = [person.male for person in people]

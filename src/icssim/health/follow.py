@@ -88,6 +88,10 @@ def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = N
     people its KPIs measure, not those who asked for help in the warm-up."""
     tl, pids = timeline(rec, plan, who), np.asarray(rec.patients["pid"])
     followed = pids if who is None else pids[who]
+    arrived = np.asarray(rec.patients["arrival"]) if who is None else np.asarray(rec.patients["arrival"])[who]
+    if rec.course is not None and (arrived < rec.courses_from).any():
+        raise ValueError("the engine kept the courses of the people the KPIs measure only (who asked for help "
+                         "after the warm-up): set model.deterioration.LOG_ALL to follow everyone")
     engine = None if rec.course is None else _engine_courses(rec.course, followed)
     out = follow(plan, tl, engine)
     return out if who is None else scatter(out, np.flatnonzero(who), len(pids))

@@ -183,8 +183,12 @@ class Deterioration(Recording):
     def _logged(self, p: Patient) -> bool:
         """Whether to log ``p``'s course for the follow-up: if a KPI measures them (they asked for
         help after the warm-up, or there is none: kpi_base.window_people), or LOG_ALL is set."""
+        return p.arrival >= self._courses_from()
+
+    def _courses_from(self) -> float:
+        """From when on (arrivals) the engine logs courses and keeps them for the follow-up."""
         warmup = self.plan.warmup
-        return warmup <= 0 or p.arrival >= warmup or LOG_ALL
+        return -math.inf if warmup <= 0 or LOG_ALL else warmup
 
     def _course_wake(self, p: Patient) -> None:
         """A death could be due from now: start the course of ``p`` if they are still in the
@@ -286,10 +290,13 @@ class Deterioration(Recording):
         self._course_schedule(p)
 
     def _course_leave(self, p: Patient, at: float) -> None:
-        """``p`` leaves the pathway (or the run ends) at ``at``: their course goes to the follow-up."""
+        """``p`` leaves the pathway (or the run ends) at ``at``: their course goes to the follow-up,
+        if it logged their moves (the follow-up takes over no other course: see _logged)."""
         course: PathwayCourse = self.course
-        course.leave(p.hc, (at - p.arrival) * self.ypu)
-        self.courses[p.pid] = p.hc
+        hc: Person = p.hc
+        course.leave(hc, (at - p.arrival) * self.ypu)
+        if hc.logged:
+            self.courses[p.pid] = hc
 
     # ------------------------------------------------------------------ returns to the pathway
     def _setup_returns(self) -> None:

@@ -93,6 +93,7 @@ class Simulation(Service):
             records = self._records()
             if self.course is not None:
                 records.outcomes, records.course = self.outcomes, self.courses
+                records.courses_from = self._courses_from()
             self._release()  # before the collector resumes: what it would have to scan is gone
         records.wall_seconds = time.perf_counter() - started
         return records

@@ -7,6 +7,8 @@ million patients cost about 100 bytes each.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,8 +75,10 @@ class RunRecords:
     health: Any = None
     #: each person's course of illness in the pathway as the engine ran it (by pid:
     #: :class:`icssim.health.person.Person`), when the run had a ``health:`` block; the follow-up
-    #: carries on from it
+    #: carries on from it. Only of people who asked for help from :attr:`courses_from` on (the
+    #: engine keeps no other: their courses are not followed)
     course: Any = None
+    courses_from: float = -math.inf
     #: who pays for each service (in the order of :attr:`services`), set from the scenario
     payers: tuple[str, ...] = ()
     #: steps whose waits and times are reported (``scenario.stage_waits``; empty: none)
