@@ -400,4 +400,3 @@ class _Course:
             measures=self.plan.measures, returns=self.returns,
             return_rules=tuple(rule.name for rule in self.plan.returns),
         )
-

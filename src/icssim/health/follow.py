@@ -88,7 +88,8 @@ def follow_records(rec: RunRecords, plan: HealthPlan, who: np.ndarray | None = N
     people its KPIs measure, not those who asked for help in the warm-up."""
     tl, pids = timeline(rec, plan, who), np.asarray(rec.patients["pid"])
     followed = pids if who is None else pids[who]
-    arrived = np.asarray(rec.patients["arrival"]) if who is None else np.asarray(rec.patients["arrival"])[who]
+    arrived = np.asarray(rec.patients["arrival"])
+    arrived = arrived if who is None else arrived[who]
     if rec.course is not None and (arrived < rec.courses_from).any():
         raise ValueError("the engine kept the courses of the people the KPIs measure only (who asked for help "
                          "after the warm-up): set model.deterioration.LOG_ALL to follow everyone")
@@ -104,8 +105,9 @@ def _engine_courses(courses: dict[int, Any], followed: np.ndarray) -> list[Any]:
     if courses and len(followed):
         pids = np.fromiter(courses, dtype=np.int64, count=len(courses))
         order = np.argsort(followed, kind="stable")
-        at = np.minimum(np.searchsorted(followed[order], pids), len(followed) - 1)
-        found = followed[order][at] == pids
+        ordered = followed[order]
+        at = np.minimum(np.searchsorted(ordered, pids), len(followed) - 1)
+        found = ordered[at] == pids
         people = list(courses.values())
         for i, k in zip(order[at[found]].tolist(), np.flatnonzero(found).tolist()):
             engine[i] = people[k]

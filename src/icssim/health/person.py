@@ -338,7 +338,7 @@ class CourseInPathway:
 
     def _spend(self, p: Person, t: float) -> None:
         """Spend ``p``'s clocks at their hazards from ``p.t`` to ``t``, the hazard of death moving on
-        with age at each anniversary of asking on the way, which is logged with the state."""
+        with age at each anniversary of asking on the way (logged with the state if ``p.logged``)."""
         s = p.t
         if t <= s:
             return

@@ -137,7 +137,7 @@ class Person:
         self.due = math.inf
         self.seq = 0  # the engine's token for this person's pending health event
         #: (years, state after, anniversary?) for every move and anniversary in the pathway, kept only
-        #: if ``logged``: the follow-up replays it for the people the KPIs measure (see PathwayCourse.begin)
+        #: if ``logged``: the follow-up replays it for the people the KPIs measure (see CourseInPathway.begin)
         self.log: list[tuple[float, int, bool]] = []
         self.logged = True
         self.end = end

@@ -8,7 +8,6 @@ million patients cost about 100 bytes each.
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, field
 from typing import Any
 
