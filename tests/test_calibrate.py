@@ -83,6 +83,17 @@ def test_recovers_known_parameters(tmp_path):
     assert np.allclose(again.final.theta, run.final.theta)
     assert pd.read_csv(tmp_path / "out" / "posterior.csv").equals(posterior)
 
+    # more rows for a larger PSA: the same run written again, each particle in about its weight's share
+    write_cal(tmp_path, targets, posterior_draws=90)
+    longer = calibrate(tmp_path / "cal.yaml", out=tmp_path / "out", workers=1)
+    assert longer.ran_now == 0
+    rows = pd.read_csv(tmp_path / "out" / "posterior.csv")
+    assert len(rows) == 90 and list(rows.columns) == list(posterior.columns)
+    weights = longer.final.weights / longer.final.weights.sum()
+    counts = np.bincount(rows["particle"], minlength=len(weights))
+    assert np.all(np.abs(counts - 90 * weights) < 1 + 1e-9)
+    assert (rows.groupby("particle")[list(TRUTH)].nunique() == 1).all().all()  # a particle's values, each time
+
 
 def test_resume_goes_on_with_more_generations(tmp_path):
     targets = {"arrivals": {"kpi": "referrals_per_year", "value": 60000, "sd": 2000, "source": "s"}}

@@ -26,9 +26,13 @@ def resample(run: CalibrationRun, n: int | None = None) -> np.ndarray:
 
 
 def posterior_table(run: CalibrationRun) -> pd.DataFrame:
+    """``posterior.csv``: ``calibration.posterior_draws`` rows (default: one per particle), each
+    the parameter set of a particle drawn in proportion to its weight. A PSA of more parameter
+    sets than the final population has particles needs more rows than that: a particle then fills
+    about its weight's share of them, as drawing from the weighted population would."""
     gen = run.final
     rows = []
-    for draw, j in enumerate(resample(run)):
+    for draw, j in enumerate(resample(run, run.cal.spec.calibration.posterior_draws)):
         row: dict[str, Any] = {"draw": draw, "particle": int(j)}
         row.update(values_of(run, gen.theta[j]))
         row["distance"] = float(gen.distances[j])

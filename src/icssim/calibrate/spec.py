@@ -152,6 +152,7 @@ class Settings(Strict):
     min_acceptance: float = Field(default=0.02, gt=0, lt=1)      # ... or the acceptance rate this low
     max_simulations: int = Field(default=5000, ge=10)            # ... or this many simulations are run
     fit_distance: float = Field(default=2.0, gt=0)               # "nothing fits" above this best distance
+    posterior_draws: int | None = Field(default=None, ge=1, le=1_000_000)   # posterior.csv rows (default: population)
 
 
 class CalibrationSpec(Strict):
@@ -197,8 +198,9 @@ class Calibration:
         return f"{file}:{line}: {'.'.join(keys)}" if line else f"{file}: {'.'.join(keys)}"
 
     def fingerprint(self) -> str:
-        """Hash of what decides the simulations and which are accepted (not labels, sources or the
-        budget's ceilings, so that a run can be resumed with more generations or simulations)."""
+        """Hash of what decides the simulations and which are accepted (not labels, sources, the
+        budget's ceilings or the rows of ``posterior.csv``, so that a run can be resumed with more
+        generations or simulations, or its posterior written again with more rows)."""
         s = self.spec.calibration
         data = {"scenario": provenance(self.scenario).sha256,
                 "seed": s.seed, "population": s.population, "initial_factor": s.initial_factor,
