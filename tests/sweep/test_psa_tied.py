@@ -231,7 +231,8 @@ ROOT = HERE.parents[1]
 
 def test_the_shipped_ed_psa_loads_and_sets_every_tie_to_its_draw():
     """``scenarios/sweeps/ed_psa.yaml``: one column per drawn parameter, its ties set to the drawn value
-    in the scenario each strategy runs, and a team's cost set only in the pathway that has the team."""
+    in the scenario each strategy runs, a team's cost set only in the pathway that has the team, and
+    the posterior's columns set in both."""
     from icssim.scenario import provenance
     from icssim.sweep.design import design_points
     from icssim.sweep.paths import MISSING, get_path
@@ -245,7 +246,12 @@ def test_the_shipped_ed_psa_loads_and_sets_every_tie_to_its_draw():
     points = design_points(sweep)
     first = {p.base: p for p in points[::-1]}   # each strategy's first draw
     assert first["fragmented"].values == first["integrated"].values
-    assert list(first["fragmented"].values) == list(sweep.drawn()) == list(params)
+    assert sorted(first["fragmented"].values) == sorted(sweep.drawn())
+    columns = sweep.draws.columns   # the calibration's posterior, one row per draw, in both pathways
+    assert set(sweep.drawn()) - set(params) == set(columns) and "deterioration.hazard.green" in columns
+    for label, point in first.items():
+        for column in columns:
+            assert get_path(point.raw, column) == point.values[column], (label, column)
     ties = 0
     for label, point in first.items():
         base, raw = provenance(sweep.bases[label]).raw, point.raw
