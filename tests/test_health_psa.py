@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from icssim.health.psa import acceptability, draw_table, evpi, incremental, people_affected, variance_shares
+from icssim.health.psa import (acceptability, draw_table, evpi, incremental, net_benefit_variance_shares,
+                               people_affected, variance_shares)
 from icssim.scenario.initial_state import anchored_raw
 from icssim.sweep.draws import frozen, in_base_form, psa_values
 from icssim.sweep.spec import Parameter
@@ -100,6 +101,26 @@ def test_draw_table_and_variance_shares():
     # noise variance 0.02 within draws; draw means 1.1 and 2.1: variance 0.5, minus 0.02 / 2
     assert shares.loc["a", "parameter_variance"] == pytest.approx(0.5 - 0.01)
     assert shares.loc["a", "noise_variance"] == pytest.approx(0.02)
+
+
+def test_net_benefit_variance_pairs_each_replication_with_the_baselines():
+    """Noise the strategies share (the same random numbers in replication r of a draw) cancels in
+    the incremental net benefit: here b − a is 0.5 in both replications of draw 0 and 1.0 and 1.2
+    in draw 1, though each strategy's own QALYs vary within every draw."""
+    qalys = {("a", 0): [1.0, 1.2], ("a", 1): [2.0, 2.2], ("b", 0): [1.5, 1.7], ("b", 1): [3.0, 3.4]}
+    bases = {0: ("a", 0), 1: ("a", 1), 2: ("b", 0), 3: ("b", 1)}
+    rows = [{"point": point, "replication": r, "cost_per_person": 100.0 + r, "qalys_per_person": q}
+            for point, key in bases.items() for r, q in enumerate(qalys[key])]
+    frame = pd.DataFrame(rows[::-1])   # (the order of the stored runs does not matter)
+    split = net_benefit_variance_shares(frame, bases, "a", thresholds=[1.0]).iloc[0]
+    assert split["strategy"] == "b against a" and split["kpi"] == "net_benefit_at_1"
+    # within draws: 0 and var(1.0, 1.2) = 0.02, mean 0.01; draw means 0.5 and 1.1: 0.18 − 0.01 / 2
+    assert split["noise_variance"] == pytest.approx(0.01)
+    assert split["parameter_variance"] == pytest.approx(0.175)
+    assert split["share_parameters"] == pytest.approx(0.175 / 0.185)
+    own = variance_shares(frame, bases).set_index("strategy")
+    assert own.loc["b", "noise_variance"] == pytest.approx((0.02 + 0.08) / 2)   # each level alone is noisier
+    assert net_benefit_variance_shares(frame[frame["replication"] == 0], bases, "a").empty   # one replication
 
 
 def test_icssim_psa_writes_the_decision(tiny_psa):

@@ -19,7 +19,9 @@ ANSWER = {
               {"group": "Utility severely ill", "wtp": 20000.0, "evppi_per_person": 6.3,
                "evppi_population": 58_564.8},
               {"group": "Relapse hazard", "wtp": 20000.0, "evppi_per_person": 0.00001, "evppi_population": 0.09}],
-    "variance": [{"strategy": "fragmented", "share_parameters": 0.62}],
+    "variance": [{"strategy": "fragmented", "share_parameters": 0.62},   # (a psa.json from before "kpi")
+                 {"strategy": "integrated against fragmented", "kpi": "net_benefit_at_20000",
+                  "share_parameters": 0.55}],
 }
 
 
@@ -32,6 +34,8 @@ def test_the_answer_in_words():
             "help-seeker, £104,000 for the people the decision affects.") in html
     assert "1,080 people a year (the baseline scenario's help-seekers a year) for 10 years: 9,296 people" in html
     assert "For fragmented, 62% of the spread of QALYs per help-seeker over the draws is parameter uncertainty" in html
+    assert ("For integrated against fragmented, 55% of the spread of the net benefit per help-seeker at £20,000 "
+            "per QALY over the draws is parameter uncertainty") in html
 
 
 def test_parameters_worth_learning_about_come_largest_first():

@@ -148,20 +148,55 @@ def mean_incremental(table: pd.DataFrame, baseline: str, thresholds: Sequence[fl
 def variance_shares(frame: pd.DataFrame, bases: dict[int, tuple[str, int]], kpi: str = QALYS) -> pd.DataFrame:
     """Per strategy: the share of the variance of ``kpi`` across draws due to the parameters and the
     share due to simulation noise (one-way random-effects ANOVA over draws; needs ≥ 2 replications)."""
-    runs = frame.assign(strategy=[bases[p][0] for p in frame["point"]], draw=[bases[p][1] for p in frame["point"]])
+    runs = _with_draws(frame, bases)
     rows = []
     for strategy, g in runs.groupby("strategy"):
-        per_draw = g.groupby("draw")[kpi]
-        n = per_draw.size()
-        if len(n) < 2 or n.min() < 2:
-            continue
-        noise = float(per_draw.var(ddof=1).mean())
-        between = float(per_draw.mean().var(ddof=1))
-        parameters = max(between - noise / float(n.mean()), 0.0)
-        total = parameters + noise
-        rows.append({"strategy": strategy, "kpi": kpi, "parameter_variance": parameters, "noise_variance": noise,
-                     "share_parameters": parameters / total if total else np.nan})
+        split = _variance_split(g.groupby("draw")[kpi])
+        if split is not None:
+            rows.append({"strategy": strategy, "kpi": kpi, **split})
     return pd.DataFrame(rows)
+
+
+def net_benefit_variance_shares(frame: pd.DataFrame, bases: dict[int, tuple[str, int]], baseline: str,
+                                thresholds: Sequence[float] = THRESHOLDS) -> pd.DataFrame:
+    """Per strategy against ``baseline`` and willingness to pay: the share of the variance across
+    draws of the incremental net benefit per person due to the parameters, the rest simulation
+    noise (as :func:`variance_shares`). It is the difference that decides, and the strategies'
+    levels share much of their noise and of their parameters' effects (a utility moves both): each
+    replication is paired with the baseline's of the same draw and number, which ran on the same
+    random numbers, as the acceptability curve pairs them."""
+    runs = _with_draws(frame, bases)
+    wide = runs.pivot_table(index=["draw", "replication"], columns="strategy", values=[COST, QALYS])
+    rows = []
+    for strategy in (s for s in wide[QALYS].columns if s != baseline):
+        for wtp in thresholds:
+            nb = (wtp * (wide[QALYS][strategy] - wide[QALYS][baseline])
+                  - (wide[COST][strategy] - wide[COST][baseline])).dropna()
+            split = _variance_split(nb.groupby(level="draw"))
+            if split is not None:
+                rows.append({"strategy": f"{strategy} against {baseline}", "kpi": f"net_benefit_at_{wtp:.0f}",
+                             **split})
+    return pd.DataFrame(rows)
+
+
+def _with_draws(frame: pd.DataFrame, bases: dict[int, tuple[str, int]]) -> pd.DataFrame:
+    """The stored runs with each one's strategy and draw number."""
+    return frame.assign(strategy=[bases[p][0] for p in frame["point"]], draw=[bases[p][1] for p in frame["point"]])
+
+
+def _variance_split(per_draw) -> dict[str, float] | None:
+    """One-way random-effects ANOVA of values grouped by draw: the variance between draws that the
+    parameters explain, the variance within a draw (simulation noise) and the parameters' share;
+    None with fewer than 2 draws or 2 replications in any draw."""
+    n = per_draw.size()
+    if len(n) < 2 or n.min() < 2:
+        return None
+    noise = float(per_draw.var(ddof=1).mean())
+    between = float(per_draw.mean().var(ddof=1))
+    parameters = max(between - noise / float(n.mean()), 0.0)
+    total = parameters + noise
+    return {"parameter_variance": parameters, "noise_variance": noise,
+            "share_parameters": parameters / total if total else np.nan}
 
 
 def headline(ceac: pd.DataFrame, value: pd.DataFrame, thresholds: Sequence[float] = THRESHOLDS) -> list[dict]:

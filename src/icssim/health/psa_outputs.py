@@ -10,13 +10,13 @@ from typing import Any
 
 import pandas as pd
 
-from icssim.health.economics import QALYS, THRESHOLDS
+from icssim.health.economics import COST, QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
 from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline, incremental, mean_incremental,
-                                people_affected, variance_shares)
+                                net_benefit_variance_shares, people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
-from icssim.report.psa import pounds, share
+from icssim.report.psa import pounds, share, spread_of
 from icssim.sweep.tables import atomic_text
 from icssim.tables import write_csv
 
@@ -98,7 +98,9 @@ def write_psa(run) -> dict[str, Any]:
               "incremental": mean_incremental(table, baseline),
               "at_thresholds": headline(ceac, value),
               "evppi": partial.to_dict(orient="records"),
-              "variance": variance_shares(frame, bases, QALYS).to_dict(orient="records")}
+              "variance": [row for part in [*(variance_shares(frame, bases, kpi) for kpi in (QALYS, COST)),
+                                            net_benefit_variance_shares(frame, bases, baseline)]
+                           for row in part.to_dict(orient="records")]}
     if run.sweep.spec.design == "sobol":
         answer["sobol"] = _write_sobol(run, table, baseline, out)
     atomic_text(out / "psa.json", json.dumps(answer, indent=2, default=float))
@@ -163,8 +165,8 @@ def answer_text(answer: dict[str, Any]) -> str:
             lines.append(f"  at £{wtp:,.0f} per QALY, the incremental net benefit's variance is driven most by "
                          "(total Sobol index): " + "; ".join(f"{r['parameter']} {r['total']:.2f}" for r in top))
     for row in answer["variance"]:
-        lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of QALYs is parameter "
-                     f"uncertainty, the rest simulation noise")
+        lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of "
+                     f"{spread_of(row.get('kpi', QALYS))} is parameter uncertainty, the rest simulation noise")
     return "\n".join(part for line in lines
                      for part in textwrap.wrap(line, CONSOLE_WIDTH, subsequent_indent="      ",
                                                break_on_hyphens=False))

@@ -120,13 +120,21 @@ def evppi_html(answer: dict[str, Any]) -> str:
             f"<table><thead><tr><th>parameter</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
+def spread_of(kpi: str) -> str:
+    """What a variance split (psa.json ``variance``) is of, in words."""
+    if kpi.startswith("net_benefit_at_"):
+        return f"the net benefit per help-seeker at £{float(kpi.rsplit('_', 1)[1]):,.0f} per QALY"
+    return {"qalys_per_person": "QALYs per help-seeker", "cost_per_person": "costs per help-seeker"}.get(kpi, kpi)
+
+
 def noise_html(answer: dict[str, Any]) -> str:
     """How much of the spread is parameter uncertainty, or why that cannot be said (one replication a draw)."""
     shares = answer.get("variance") or []
     if shares:
         return "<p>" + " ".join(
-            f"For {escape(str(r['strategy']))}, {r['share_parameters']:.0%} of the spread of QALYs per "
-            f"help-seeker over the draws is parameter uncertainty, the rest simulation noise." for r in shares) + "</p>"
+            f"For {escape(str(r['strategy']))}, {r['share_parameters']:.0%} of the spread of "
+            f"{escape(spread_of(r.get('kpi', 'qalys_per_person')))} over the draws is parameter "
+            "uncertainty, the rest simulation noise." for r in shares) + "</p>"
     return ("<p class=note>With one replication per draw, each draw's result carries that replication's simulation "
             "noise as well as its parameters' effect: the cloud, the acceptability curve and the EVPI show both, "
             "so they overstate the decision uncertainty the parameters alone cause. Two or more replications per "
