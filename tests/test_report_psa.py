@@ -33,9 +33,10 @@ def test_the_answer_in_words():
             "net benefit in <strong>97%</strong> of the draws. Perfect information would be worth £11 per "
             "help-seeker, £104,000 for the people the decision affects.") in html
     assert "1,080 people a year (the baseline scenario's help-seekers a year) for 10 years: 9,296 people" in html
-    assert "For fragmented, 62% of the spread of QALYs per help-seeker over the draws is parameter uncertainty" in html
-    assert ("For integrated against fragmented, 55% of the spread of the net benefit per help-seeker at £20,000 "
-            "per QALY over the draws is parameter uncertainty") in html
+    assert ("<tr><td>QALYs per help-seeker</td><td>fragmented</td><td class=num>62%</td><td class=num>38%</td>"
+            "</tr>") in html
+    assert ("<tr><td>the net benefit per help-seeker at £20,000 per QALY</td><td>integrated against fragmented</td>"
+            "<td class=num>55%</td><td class=num>45%</td></tr>") in html
 
 
 def test_parameters_worth_learning_about_come_largest_first():

@@ -128,13 +128,21 @@ def spread_of(kpi: str) -> str:
 
 
 def noise_html(answer: dict[str, Any]) -> str:
-    """How much of the spread is parameter uncertainty, or why that cannot be said (one replication a draw)."""
+    """How much of the spread is parameter uncertainty, as a table (the net benefit's rows are what the
+    decision turns on), or why that cannot be said (one replication a draw)."""
     shares = answer.get("variance") or []
     if shares:
-        return "<p>" + " ".join(
-            f"For {escape(str(r['strategy']))}, {r['share_parameters']:.0%} of the spread of "
-            f"{escape(spread_of(r.get('kpi', 'qalys_per_person')))} over the draws is parameter "
-            "uncertainty, the rest simulation noise." for r in shares) + "</p>"
+        body = "".join(
+            f"<tr><td>{escape(spread_of(r.get('kpi', 'qalys_per_person')))}</td><td>{escape(str(r['strategy']))}"
+            f"</td><td class=num>{r['share_parameters']:.0%}</td><td class=num>{1 - r['share_parameters']:.0%}</td>"
+            "</tr>" for r in shares)
+        return ("<h3>Parameters or simulation noise</h3>"
+                "<p>How much of the spread over the draws is parameter uncertainty and how much simulation "
+                "noise, from each draw's replications (one-way analysis of variance). The decision turns on the "
+                "net benefit: its noise is what one replication a draw would add to the acceptability curve and "
+                "the EVPI as if it were parameter uncertainty.</p>"
+                "<table><thead><tr><th>the spread of</th><th>for</th><th class=num>parameters</th>"
+                f"<th class=num>simulation noise</th></tr></thead><tbody>{body}</tbody></table>")
     return ("<p class=note>With one replication per draw, each draw's result carries that replication's simulation "
             "noise as well as its parameters' effect: the cloud, the acceptability curve and the EVPI show both, "
             "so they overstate the decision uncertainty the parameters alone cause. Two or more replications per "
@@ -146,4 +154,4 @@ def psa_html(answer: dict[str, Any]) -> str:
     who = _population(answer)
     who_html = (f"<p>Population figures are for {escape(who)} (<code>population:</code> in the PSA file "
                 f"sets who and for how long).</p>") if who else ""
-    return headline_html(answer) + who_html + noise_html(answer) + evppi_html(answer)
+    return headline_html(answer) + who_html + evppi_html(answer) + noise_html(answer)

@@ -96,7 +96,7 @@ def unsteady_sentences(d: SweepData, psa: bool) -> list[str]:
         where = (f"{len(bad):,} of {len(d.points):,} points ({'; '.join(shown)}"
                  + (f"; and {len(bad) - 5:,} more" if len(bad) > 5 else "") + ")")
     return [f"Not in a steady state: {where}. A waiting list still rose clearly through the observation "
-            "window in most of their replications (waiting_lists_rising in points.csv), so their waits, costs "
+            "window in at least half of their replications (waiting_lists_rising in points.csv), so their waits, costs "
             "and outcomes depend on how long the model runs."]
 
 
