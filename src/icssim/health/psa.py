@@ -25,7 +25,7 @@ WTP_GRID = tuple(float(x) for x in range(0, 100_001, 2_500))
 def draw_table(frame: pd.DataFrame, bases: dict[int, tuple[str, int]]) -> pd.DataFrame:
     """Mean cost and QALYs per help-seeker for each (draw, strategy); ``bases`` maps each sweep
     point to its (strategy, draw number). Columns: draw, strategy, cost, qalys, replications."""
-    runs = frame.assign(strategy=[bases[p][0] for p in frame["point"]], draw=[bases[p][1] for p in frame["point"]])
+    runs = _with_draws(frame, bases)
     grouped = runs.groupby(["draw", "strategy"], sort=True)
     table = grouped[[COST, QALYS]].mean().rename(columns={COST: "cost", QALYS: "qalys"})
     table["replications"] = grouped.size()
