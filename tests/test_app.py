@@ -459,6 +459,61 @@ def test_a_psa_refuses_what_it_cannot_run(client, workdir):
     assert not (workdir / "results").exists()
 
 
+def _psa_start(page: str) -> dict[str, str]:
+    """What the PSA form starts at: the file chosen, its draws and replications fields, and the
+    note on the app's limits (empty when hidden)."""
+    import re
+
+    form = re.search(r'<form method="post" action="/psa".*?</form>', page, re.S)
+    assert form, page[-3000:]
+    chosen = re.search(r'<option value="([^"]+)"[^>]* selected', form.group(0))
+    start = dict(re.findall(r'name="(draws|replications)" value="([^"]*)"', form.group(0)))
+    note = re.search(r'<p class="hint" id="psa-limit"( hidden)?>(.*?)</p>', form.group(0), re.S)
+    assert note, form.group(0)
+    return {"sweep": chosen.group(1) if chosen else "", **start, "note": "" if note.group(1) else note.group(2)}
+
+
+def test_the_psa_form_starts_at_the_files_own_draws_and_replications(client, workdir):
+    """Pressing Run without changing the form runs the PSA file itself (the shipped ED PSA's 200
+    draws x 2 replications), not a noisier copy of it; a file larger than the app starts at once
+    starts at the most the app allows, and the form says so."""
+    from helpers import SCENARIOS
+
+    from icssim.app.psa import MAX_DRAWS, MAX_RUNS, sweep_file_for
+
+    _small_psa(workdir)
+    sweeps = workdir / "scenarios" / "sweeps"
+    for name in ("ed_fragmented.yaml", "ed_integrated.yaml"):
+        shutil.copy(SCENARIOS / name, workdir / "scenarios" / name)
+    shutil.copytree(SCENARIOS / "data", workdir / "scenarios" / "data")
+    shutil.copy(SCENARIOS / "sweeps" / "ed_psa.yaml", sweeps / "ed_psa.yaml")
+    tiny = (sweeps / "tiny_psa.yaml").read_text()
+    (sweeps / "wide_psa.yaml").write_text(tiny.replace("samples: 50", "samples: 5000"))
+    (sweeps / "many_psa.yaml").write_text(tiny.replace("samples: 50", "samples: 1000")
+                                          .replace("replications: 1", "replications: 3"))
+    ed = _psa_start(client.get("/psa?sweep=ed_psa").text)
+    assert ed == {"sweep": "ed_psa", "draws": "200", "replications": "2", "note": ""}
+    assert _psa_start(client.get("/psa").text)["sweep"] == "ed_psa"       # the first file, as the browser shows it
+    assert _psa_start(client.get("/psa?sweep=tiny_psa").text) == {
+        "sweep": "tiny_psa", "draws": "50", "replications": "1", "note": ""}
+    wide = _psa_start(client.get("/psa?sweep=wide_psa").text)
+    assert (wide["draws"], wide["replications"]) == (str(MAX_DRAWS), "1")
+    assert "5,000 draws" in wide["note"] and "icssim psa scenarios/sweeps/wide_psa.yaml" in wide["note"]
+    many = _psa_start(client.get("/psa?sweep=many_psa").text)
+    assert (many["draws"], many["replications"]) == (str(MAX_RUNS // (2 * 3)), "3")
+    assert f"{MAX_RUNS:,} runs" in many["note"]
+    page = client.get("/psa").text   # each file's own, for the page to switch to when another is chosen
+    assert 'value="ed_psa" data-draws="200" data-replications="2" data-limit=""' in page
+    assert 'value="tiny_psa" data-draws="50" data-replications="1" data-limit=""' in page
+    for name, start in (("ed_psa", ed), ("tiny_psa", {"draws": "50", "replications": "1"})):
+        assert sweep_file_for(sweeps, name, int(start["draws"]), int(start["replications"])) == sweeps / f"{name}.yaml"
+    sweep_file_for(sweeps, "many_psa", int(many["draws"]), 3)              # within the app's limits
+    assert sorted(p.name for p in sweeps.glob("*_draws*.yaml")) == ["many_psa_666_draws.yaml"]
+    typed = client.post("/psa", data={"sweep": "tiny_psa", "draws": "1", "replications": "4"})
+    assert typed.status_code == 422 and _psa_start(typed.text)["draws"] == "1"   # what was typed stays
+    assert _psa_start(typed.text)["replications"] == "4"
+
+
 def test_the_cache_key_follows_the_waiting_list_file(workdir):
     """A scenario that reads today's waiting list from a CSV is another run when the CSV changes."""
     from helpers import SCENARIOS

@@ -322,6 +322,47 @@ def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_
         context.close()
 
 
+def test_the_psa_form_follows_the_file_chosen(browser, tmp_path):
+    """Choosing another PSA file starts the form at that file's own draws and replications, without a
+    reload (so Run runs the file itself); a file larger than the app starts at once starts at the most
+    it allows, and the form says so."""
+    root = _demo_folder(tmp_path)
+    demo = (root / "scenarios" / "sweeps" / "demo_psa.yaml").read_text()
+    (root / "scenarios" / "sweeps" / "pair_psa.yaml").write_text(
+        demo.replace("name: demo_psa", "name: pair_psa, replications: 2").replace("samples: 50", "samples: 30"))
+    (root / "scenarios" / "sweeps" / "wide_psa.yaml").write_text(
+        demo.replace("name: demo_psa", "name: wide_psa, replications: 1").replace("samples: 50", "samples: 5000"))
+    with _serve(root) as url:
+        context = _context(browser, url, 1280)
+        try:
+            page = context.new_page()
+            page.goto("/psa")
+            pick, limit = page.locator("select[name=sweep]"), page.locator("#psa-limit")
+            draws, reps = page.locator("input[name=draws]"), page.locator("input[name=replications]")
+            sync_api.expect(pick).to_have_value("demo_psa")
+            sync_api.expect(draws).to_have_value("50")
+            sync_api.expect(reps).to_have_value("5")      # the schema's default, as `icssim psa` runs it
+            sync_api.expect(limit).to_be_hidden()
+            pick.select_option("pair_psa")
+            sync_api.expect(draws).to_have_value("30")
+            sync_api.expect(reps).to_have_value("2")
+            pick.select_option("wide_psa")
+            sync_api.expect(draws).to_have_value("1000")
+            sync_api.expect(reps).to_have_value("1")
+            sync_api.expect(limit).to_be_visible()
+            sync_api.expect(limit).to_contain_text("own 5,000 draws")
+            pick.select_option("pair_psa")
+            sync_api.expect(limit).to_be_hidden()
+            draws.fill("4")
+            page.get_by_role("button", name="Run PSA").click()
+            sync_api.expect(page.locator("h1")).to_have_text(   # the file's own replications: no _2_reps copy
+                "PSA pair_psa_4_draws (4 draws x 2 strategies x 2 replication(s))")
+            made = sorted(p.name for p in (root / "scenarios" / "sweeps").glob("*_draws*.yaml"))
+            assert made == ["pair_psa_4_draws.yaml"], made
+        finally:
+            context.close()
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_send_a_branch_of_a_step_elsewhere(browser, app_url, width, tmp_path):
     """Where a step's branch goes is a choice of the pathway's steps: choose another, check it (the

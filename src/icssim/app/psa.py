@@ -64,6 +64,34 @@ def psa_files(sweeps: Path) -> list[PsaFile]:
     return out
 
 
+@dataclass
+class FormStart:
+    """What the PSA form starts at for one file: its own draws and replications, so that pressing
+    Run runs the file itself rather than a copy with other draws; fewer only where the app's
+    limits need it, with ``limit`` saying so ("" when not)."""
+
+    draws: int
+    replications: int
+    limit: str = ""
+
+
+def form_start(spec: PsaFile) -> FormStart:
+    """The form's draws and replications for ``spec``: the file's own, within :data:`MAX_DRAWS`,
+    :data:`MAX_RUNS` and the app's most replications (as :func:`sweep_file_for` checks them)."""
+    from icssim.app.jobs import MAX_REPLICATIONS
+
+    reps = min(max(spec.replications, 1), MAX_REPLICATIONS)
+    strategies = max(len(spec.strategies), 1)
+    draws = max(2, min(spec.samples, MAX_DRAWS, MAX_RUNS // (strategies * reps)))
+    if draws >= spec.samples and reps == spec.replications:
+        return FormStart(draws, reps)
+    limit = (f"scenarios/sweeps/{spec.name}.yaml's own {spec.samples:,} draws x {spec.replications} "
+             f"replication(s) is more than the app starts at once (at most {MAX_DRAWS:,} draws, "
+             f"{MAX_REPLICATIONS} replications and {MAX_RUNS:,} runs): the form starts at {draws:,} x {reps}. "
+             f"Run the whole PSA with `icssim psa scenarios/sweeps/{spec.name}.yaml`.")
+    return FormStart(draws, reps, limit)
+
+
 def _read_psa_file(path: Path) -> PsaFile | None:
     from ruamel.yaml import YAML
 

@@ -259,7 +259,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
 
     async def psa_page(request: Request) -> Response:
         """The PSA sweep files; start one (with fewer draws if asked) as ``icssim psa`` would."""
-        from icssim.app.psa import MAX_DRAWS, psa_files, sweep_file_for
+        from icssim.app.psa import MAX_DRAWS, form_start, psa_files, sweep_file_for
 
         files = await run_in_threadpool(psa_files, ws.sweeps)
         values: dict[str, str] = dict(request.query_params)
@@ -282,7 +282,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             except IcssimError as exc:
                 error = str(exc)
         return page(request, "psa.html", 422 if error else 200, files=files, values=values, error=error,
-                    max_draws=MAX_DRAWS)
+                    max_draws=MAX_DRAWS, starts={f.name: form_start(f) for f in files})
 
     async def psa_edit_page(request: Request) -> Response:
         """A PSA file's parameters and their distributions in a form: checked as ``icssim psa`` checks
