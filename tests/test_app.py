@@ -453,6 +453,13 @@ def test_a_psa_refuses_what_it_cannot_run(client, workdir):
     for extra, message in cases:
         page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "3", "replications": "1", **extra})
         assert page.status_code == 422 and message in page.text, (extra, page.text[-3000:])
+    (workdir / "scenarios" / "sweeps" / "demo_psa.yaml").write_text(   # the demo has no health: block
+        "sweep: {name: demo_psa}\nbase: {as_is: ../demo.yaml, more: ../demo_more.yaml}\ndesign: psa\nsamples: 3\n"
+        "parameters:\n  services.ed_team.staff.clinician.cost_per_hour: {dist: gamma, mean: 68, sd: 7}\n")
+    page = client.post("/psa", data={"sweep": "demo_psa", "draws": "3", "replications": "1"})
+    assert page.status_code == 422, page.text[-3000:]
+    assert "strategies as_is, more have no course of illness" in page.text
+    assert "a bug in icssim" not in page.text
     (workdir / "scenarios" / "sweeps" / "tiny_psa_4_draws.yaml").write_text("# someone else's\n")
     page = client.post("/psa", data={"sweep": "tiny_psa", "draws": "4", "replications": "1"})
     assert page.status_code == 422 and "exists and says something else" in page.text

@@ -326,10 +326,19 @@ def test_the_psa_form_follows_the_file_chosen(browser, tmp_path):
     """Choosing another PSA file starts the form at that file's own draws and replications, without a
     reload (so Run runs the file itself); a file larger than the app starts at once starts at the most
     it allows, and the form says so."""
+    from helpers import SCENARIOS
+
     root = _demo_folder(tmp_path)
     demo = (root / "scenarios" / "sweeps" / "demo_psa.yaml").read_text()
+    for strategy in ("fragmented", "integrated"):   # short ED runs: a PSA needs a course of illness
+        (root / "scenarios" / f"small_{strategy}.yaml").write_text(
+            f"extends: {SCENARIOS / f'ed_{strategy}.yaml'}\nscenario:\n  name: small_{strategy}\n"
+            "  horizon: 2 years\n  warmup: 1 year\n  population: 150000\nhealth:\n  follow_up: 2 years\n")
     (root / "scenarios" / "sweeps" / "pair_psa.yaml").write_text(
-        demo.replace("name: demo_psa", "name: pair_psa, replications: 2").replace("samples: 50", "samples: 30"))
+        "sweep: {name: pair_psa, replications: 2}\n"
+        "base: {fragmented: ../small_fragmented.yaml, integrated: ../small_integrated.yaml}\n"
+        "design: psa\nsamples: 30\nparameters:\n"
+        "  health.states.ill_moderate.utility: {dist: beta, mean: 0.75, sd: 0.05}\n")
     (root / "scenarios" / "sweeps" / "wide_psa.yaml").write_text(
         demo.replace("name: demo_psa", "name: wide_psa, replications: 1").replace("samples: 50", "samples: 5000"))
     with _serve(root) as url:

@@ -149,13 +149,14 @@ def test_the_sample_correlation_of_the_table_is_the_points_correlation(make_swee
 
 def test_a_psa_of_scenarios_without_health_outcomes_is_refused_before_writing(make_sweep, tmp_path):
     """The PSA's answer weighs cost against QALYs; a base scenario without a ``health:`` block has
-    neither, which is said after the first run and before anything is written."""
+    neither, which is said before anything runs or is written."""
     from helpers import run_cli
 
     path = _sweep(make_sweep, tmp_path, samples=2)
     code, err = run_cli(["psa", str(path), "--out", str(tmp_path / "out"), "--yes", "-q", "-w", "1"])
     assert code == 2, err
-    assert "do not measure cost_per_person or qalys_per_person: give them a 'health:' block" in err
+    assert "its strategy mmc_small has no course of illness to measure them (cost_per_person, " in err
+    assert "give each base scenario a 'health:' block" in err
     assert "Traceback" not in err and "internal error" not in err
     assert not (tmp_path / "out").exists()
 

@@ -157,7 +157,11 @@ def psa_table(sweeps: Path, name: str) -> TableOfDraws | None:
 def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Path:
     """The sweep file to run: ``scenarios/sweeps/<name>.yaml`` itself when ``draws`` and
     ``replications`` are its own, else a file of their own beside it (made once; an existing one
-    is used only if it says the same)."""
+    is used only if it says the same). A PSA of scenarios without a course of illness is refused
+    before any file is made."""
+    from icssim.health.psa_outputs import refuse_without_health
+    from icssim.sweep.spec import load_sweep
+
     by_name = {f.name: f for f in psa_files(sweeps)}
     if name not in by_name:
         raise IcssimError(f"{name!r} is not a PSA sweep file in scenarios/sweeps/ (a file with 'design: psa')")
@@ -175,6 +179,7 @@ def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Pa
                           f"is {runs:,} runs, more than the app starts at once ({MAX_RUNS:,}): use "
                           f"`icssim psa` on the command line for a PSA this size")
     source = inside(sweeps, name + ".yaml")
+    refuse_without_health(load_sweep(source), f"scenarios/sweeps/{name}.yaml")
     if draws == spec.samples and replications == spec.replications:
         return source
     new = f"{name}_{draws}_draws" + (f"_{replications}_reps" if replications != spec.replications else "")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from icssim.errors import IcssimError
 from icssim.health.economics import COST, QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
 from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline, incremental, mean_incremental,
@@ -67,6 +68,18 @@ def population(sweep) -> dict[str, Any]:
     return {"people_per_year": float(per_year), "years": years, "discount_rate": rate,
             "given": spec is not None and spec.people_per_year is not None,
             "people": people_affected(per_year, years, rate)}
+
+
+def refuse_without_health(sweep, source: Path | str) -> None:
+    """Refuse a PSA whose base scenarios lack a ``health:`` block, before anything runs or is
+    written: its answer weighs cost against QALYs per help-seeker, which only the course of illness
+    measures. ``source``: the sweep file as the user named it."""
+    lacking = [label for label, scenario in sweep.bases.items() if scenario.health is None]
+    if lacking:
+        which = f"strategy {lacking[0]} has" if len(lacking) == 1 else f"strategies {', '.join(lacking)} have"
+        raise IcssimError(f"{source}: a PSA weighs cost against QALYs per help-seeker, and its {which} no "
+                          f"course of illness to measure them ({COST}, {QALYS}): give each base scenario a "
+                          "'health:' block (docs/health.md)")
 
 
 def write_psa(run) -> dict[str, Any]:

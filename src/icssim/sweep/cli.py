@@ -102,7 +102,7 @@ def _interrupted(run) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from icssim.health.psa_outputs import answer_text, write_psa
+    from icssim.health.psa_outputs import answer_text, refuse_without_health, write_psa
     from icssim.sweep import outputs, runner
 
     run = None
@@ -114,8 +114,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if getattr(args, "psa", False) and not psa:
             raise IcssimError(f"{args.file}: 'icssim psa' needs a sweep file with 'design: psa' (or 'sobol') and "
                               f"parameters with distributions, found 'design: {run.sweep.spec.design}'")
+        if psa:
+            refuse_without_health(run.sweep, args.file)
         runner.execute(run, args.workers, args.dask, args.restart, rough.confirmed, budget,
-                       args.quiet, command=_command(), check=_measures_health(args.file) if psa else None)
+                       args.quiet, command=_command())
         meta = outputs.write_outputs(run, _command())
         answer = write_psa(run) if psa else None
     except KeyboardInterrupt:
@@ -133,20 +135,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"wrote {run.out}/ ({meta['points']} points x {reps} replication{'s' if reps != 1 else ''}; "
           f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s{speed})")
     return 0
-
-
-def _measures_health(file: Path):
-    """A check of the first run's KPI names: a PSA's answer is cost and QALYs per help-seeker, which
-    only scenarios with a ``health:`` block measure; refused before anything is written."""
-    from icssim.health.economics import COST, QALYS
-
-    def check(names: list[str]) -> None:
-        lacking = [k for k in (COST, QALYS) if k not in names]
-        if lacking:
-            raise IcssimError(f"{file}: a PSA weighs cost against QALYs per help-seeker, and the base scenarios "
-                              f"do not measure {' or '.join(lacking)}: give them a 'health:' block "
-                              "(docs/health.md)")
-    return check
 
 
 def outputs_summary(run, meta: dict) -> str:
