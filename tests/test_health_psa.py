@@ -388,3 +388,40 @@ kpis: [qalys_per_person, cost_per_person]
     assert groups["all columns of draws.csv"] == ["services.adult_inpatient.cost_per_bed_day",
                                                   "services.cyp_inpatient.cost_per_bed_day"]
     assert groups["Adult remission in treatment"] == ["health.transitions.2.rate.treated"]
+
+
+def test_a_complement_column_adds_no_group_and_no_basis_column():
+    """A probability and its complement (1 − p, as a posterior writes a branch's two shares) carry
+    the same information: the complement's own group is left out, a group holding both fits on one
+    (the same EVPPI as the probability alone), and an unrelated column is kept."""
+    from icssim.health.psa import distinct_groups, evppi
+
+    rng = np.random.default_rng(11)
+    n = 60
+    p, other = rng.uniform(0.1, 0.6, n), rng.uniform(0, 1, n)
+    params = pd.DataFrame({"draw": range(n), "p": p, "q": 1 - p, "twice": 2 * p + 3, "other": other})
+    groups = {"p": ["p"], "q": ["q"], "twice": ["twice"], "other": ["other"], "p and q": ["p", "q"],
+              "all": ["p", "q", "twice", "other"]}
+    assert distinct_groups(groups, params) == {"p": ["p"], "other": ["other"], "all": ["p", "other"]}
+    table = _table({"a": [0.0] * n, "b": list(4000 * (p - 0.35) + rng.normal(0, 300, n))},
+                   {"a": [0.0] * n, "b": [0.0] * n})
+    alone = evppi(table, params, {"p": ["p"]}, 20_000.0)["evppi_per_person"].iloc[0]
+    assert alone > 0
+    assert evppi(table, params, distinct_groups({"p and q": ["p", "q"]}, params), 20_000.0)[
+        "evppi_per_person"].iloc[0] == pytest.approx(alone)
+
+
+def test_the_ed_psa_reports_the_posteriors_shared_and_own_values_apart():
+    """The ED PSA takes every value the baseline's calibration fitted: the four both pathways have
+    form one EVPPI group, the fragmented pathway's own teams, hand-offs and step-ups another."""
+    from icssim.health.psa_outputs import evppi_groups
+    from icssim.sweep.spec import load_sweep
+
+    groups = evppi_groups(load_sweep(ROOT / "scenarios" / "sweeps" / "ed_psa.yaml"))
+    name = "ed_fragmented_posterior.csv"
+    assert sorted(groups[f"columns of {name} set in every strategy"]) == sorted(
+        ["deterioration.hazard.green", "services.adult_inpatient.beds", "services.cyp_inpatient.beds",
+         "pathway.steps.adult_inpatient.handoff.mean"])
+    own = groups[f"columns of {name} set in fragmented only"]
+    assert len(own) == 8 and "services.cyp_ed.staff.therapist.wte" in own
+    assert len(groups[f"all columns of {name}"]) == 12

@@ -107,6 +107,27 @@ def test_a_key_path_only_one_strategy_has_is_drawn_for_that_strategy(tmp_path):
     assert len({p.key for p in by_base["first"]}) == 1     # nothing drawn applies to the first strategy
 
 
+def test_a_column_of_the_table_of_draws_only_one_strategy_has_is_set_in_that_strategy(tmp_path):
+    """A posterior fitted to one pathway also holds that pathway's own values (here the clerk, which
+    only the first base has): each row sets them where they exist, the other strategy runs the
+    same row's shared values, and both share the row's seed. A column no base has is refused."""
+    clerk_wte = "services.desk.staff.clerk.wte"
+    (tmp_path / "draws.csv").write_text(f"{clerk_wte},{MEAN}\n3,0.8\n1,0.9\n")
+    sweep = load_sweep(_sweep(tmp_path, {}, draws={"file": "draws.csv"}, samples=2))
+    points = build_points(sweep)
+    by_base = {b: [p for p in points if p.base == b] for b in ("first", "second")}
+    assert [p.values for p in by_base["first"]] == [p.values for p in by_base["second"]] == \
+        [{clerk_wte: 3, MEAN: 0.8}, {clerk_wte: 1, MEAN: 0.9}]
+    assert [p.scenario.services["desk"].staff["clerk"].wte for p in by_base["first"]] == [3, 1]
+    assert all("clerk" not in p.scenario.services["desk"].staff for p in by_base["second"])
+    assert [p.scenario.pathway.steps["service"].duration.mean.value for p in by_base["second"]] == [0.8, 0.9]
+    seeds = {b: [runner.run_seed(sweep, p) for p in points] for b, points in by_base.items()}
+    assert seeds["first"] == seeds["second"]
+    (tmp_path / "draws.csv").write_text("services.desk.staff.clerc.wte\n3\n1\n")
+    _refused(_sweep(tmp_path, {}, draws={"file": "draws.csv"}, samples=2),
+             "draws: ", "draws.csv: column 'services.desk.staff.clerc.wte'", "no key 'clerc'")
+
+
 def test_a_unit_is_kept_on_a_tied_key_path(tmp_path):
     _bases(tmp_path)
     text = (tmp_path / "first.yaml").read_text().replace("duration: {dist: exponential, mean: 1}",
@@ -247,11 +268,18 @@ def test_the_shipped_ed_psa_loads_and_sets_every_tie_to_its_draw():
     first = {p.base: p for p in points[::-1]}   # each strategy's first draw
     assert first["fragmented"].values == first["integrated"].values
     assert sorted(first["fragmented"].values) == sorted(sweep.drawn())
-    columns = sweep.draws.columns   # the calibration's posterior, one row per draw, in both pathways
-    assert set(sweep.drawn()) - set(params) == set(columns) and "deterioration.hazard.green" in columns
+    columns = sweep.draws.columns   # the calibration's posterior, one row per draw: every value it fitted
+    assert set(sweep.drawn()) - set(params) == set(columns) and len(columns) == 12
+    shared = {"deterioration.hazard.green", "services.adult_inpatient.beds", "services.cyp_inpatient.beds",
+              "pathway.steps.adult_inpatient.handoff.mean"}
     for label, point in first.items():
+        base = provenance(sweep.bases[label]).raw
         for column in columns:
-            assert get_path(point.raw, column) == point.values[column], (label, column)
+            if get_path(base, column) is MISSING:   # the fragmented pathway's own teams, hand-offs, step-ups
+                assert label == "integrated" and column not in shared and get_path(point.raw, column) is MISSING
+            else:
+                assert get_path(point.raw, column) == point.values[column], (label, column)
+    assert sum(get_path(first["integrated"].raw, c) is not MISSING for c in columns) == len(shared)
     ties = 0
     for label, point in first.items():
         base, raw = provenance(sweep.bases[label]).raw, point.raw

@@ -93,6 +93,34 @@ def _basis(x: np.ndarray) -> np.ndarray:
     return np.column_stack(columns)
 
 
+def distinct_groups(groups: dict[str, list[str]], parameters: pd.DataFrame) -> dict[str, list[str]]:
+    """``groups`` with each column that is an affine function of an earlier drawn column (a
+    probability's complement, ``1 − p``) replaced by that column, and any group that then holds the
+    same columns as an earlier one left out: the two carry the same information, so they have the
+    same EVPPI, and a redundant column would only enlarge the regression's basis (and so the draws
+    :func:`evppi` needs). ``parameters``: one row per draw, one column per parameter."""
+    names = [c for c in parameters.columns if c != "draw"]
+    values = parameters[names].to_numpy(dtype=float)
+    first: dict[str, str] = {}
+    for j, name in enumerate(names):
+        first[name] = next((names[i] for i in range(j) if _affine(values[:, i], values[:, j])), name)
+    out: dict[str, list[str]] = {}
+    seen: set[frozenset[str]] = set()
+    for label, columns in groups.items():
+        kept = list(dict.fromkeys(first.get(c, c) for c in columns))
+        if frozenset(kept) not in seen:
+            seen.add(frozenset(kept))
+            out[label] = kept
+    return out
+
+
+def _affine(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``y`` is an affine function of ``x`` over the draws (both varying, correlated ±1)."""
+    if x.std() == 0 or y.std() == 0:
+        return False
+    return bool(abs(np.corrcoef(x, y)[0, 1]) > 1 - 1e-9)
+
+
 def evppi(table: pd.DataFrame, parameters: pd.DataFrame, groups: dict[str, list[str]], wtp: float) -> pd.DataFrame:
     """Expected value of partial perfect information per person for each group of parameters, by
     regression (Strong, Oakley and Brennan 2014): each strategy's net benefit is regressed on the

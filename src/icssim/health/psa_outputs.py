@@ -13,12 +13,13 @@ import pandas as pd
 from icssim.errors import IcssimError
 from icssim.health.economics import COST, QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
-from icssim.health.psa import (acceptability, draw_table, evpi, evppi, headline, incremental, mean_incremental,
-                                net_benefit_variance_shares, people_affected, variance_shares)
+from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi, evppi, headline, incremental,
+                                mean_incremental, net_benefit_variance_shares, people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
 from icssim.report.psa import pounds, share, spread_of
 from icssim.sweep.tables import atomic_text
+from icssim.sweep.ties import parameter_targets
 from icssim.tables import write_csv
 
 
@@ -42,11 +43,30 @@ def strategies_and_draws(points: list) -> dict[int, tuple[str, int]]:
 def evppi_groups(sweep) -> dict[str, list[str]]:
     """The parameter groups whose EVPPI a PSA reports: each drawn parameter alone (a column of the
     table of draws too: the regression conditions on it with the others as they co-vary), and the
-    table's columns together, the value of learning everything the table is uncertain about."""
+    table's columns together, the value of learning everything the table is uncertain about; and,
+    where some of its columns are set in only some strategies (a posterior fitted to one pathway),
+    the columns set in the same strategies together (e.g. what learning how the current pathway
+    performs would be worth)."""
     groups = {label: [path] for path, label in sweep.drawn().items()}
-    if sweep.draws is not None and len(sweep.draws.columns) > 1:
-        groups[f"all columns of {sweep.draws.path.name}"] = list(sweep.draws.columns)
+    table = sweep.draws
+    if table is not None and len(table.columns) > 1:
+        groups[f"all columns of {table.path.name}"] = list(table.columns)
+        for where, columns in columns_by_strategies(sweep).items():
+            if len(columns) < len(table.columns):
+                groups[f"columns of {table.path.name} set in {where}"] = columns
     return groups
+
+
+def columns_by_strategies(sweep) -> dict[str, list[str]]:
+    """The table of draws' columns by the strategies they are set in: "every strategy", or the
+    strategies' labels ("fragmented only")."""
+    targets = parameter_targets(sweep)
+    out: dict[str, list[str]] = {}
+    for column in sweep.draws.columns:
+        labels = [label for label, paths in targets.items() if paths.get(column)]
+        where = "every strategy" if len(labels) == len(targets) else " and ".join(labels) + " only"
+        out.setdefault(where, []).append(column)
+    return out
 
 
 def population(sweep) -> dict[str, Any]:
@@ -97,8 +117,8 @@ def write_psa(run) -> dict[str, Any]:
     value["evpi_population"] = value["evpi_per_person"] * affected["people"]
     write_csv(ceac, out / "ceac.csv")
     write_csv(value, out / "evpi.csv")
-    groups = evppi_groups(run.sweep)
     numbers = parameters.assign(**{path: parameters[path].map(_number) for path in run.sweep.drawn()})
+    groups = distinct_groups(evppi_groups(run.sweep), numbers)
     partial = pd.concat([evppi(table, numbers, groups, wtp) for wtp in THRESHOLDS], ignore_index=True)
     partial["evppi_population"] = partial["evppi_per_person"] * affected["people"]
     write_csv(partial, out / "evppi.csv")

@@ -93,17 +93,11 @@ def build_points(sweep: Sweep) -> list[Point]:
 def design_points(sweep: Sweep) -> list[Point]:
     """Every point of the sweep, not yet validated (:func:`validate_points`): each with its base's
     expected patients (scaled to its area's population), which validating makes exact. Checks
-    that every parameter path exists in every base (in a PSA, in at least one, with its ties:
-    :func:`parameter_targets`)."""
+    that every parameter path exists in every base (in a PSA, and for a table of draws' columns,
+    in at least one, with its ties: :func:`parameter_targets`)."""
     spec = sweep.spec
     points: list[Point] = []
     targets = parameter_targets(sweep)
-    table = sweep.draws
-    if table is not None:
-        for column in table.columns:
-            for label, scenario in sweep.bases.items():
-                check_path(provenance(scenario).raw, column, sweep.base_files[label],
-                           f"{sweep.path}: draws: {table.path}: column {column!r}")
     if sweep.areas:
         for path in spec.areas.scale:
             for label, scenario in sweep.bases.items():

@@ -24,7 +24,9 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
     cost of a team only one pathway has is drawn once and set in that pathway). A tied key path is
     set only where the base writes it, and every key path of a parameter with ``also`` must hold
     one base value, the same in every base that has it: a tied path receives the drawn value
-    itself, which is centred on that base value."""
+    itself, which is centred on that base value. Each column of a table of draws (``draws:``, a
+    PSA's only) is set the same way, in the bases that have it: a posterior fitted to one pathway
+    also sets that pathway's own values (its teams, hand-offs) which the others lack."""
     spec = sweep.spec
     raws = {label: provenance(scenario).raw for label, scenario in sweep.bases.items()}
     out: dict[str, dict[str, list[str]]] = {label: {} for label in raws}
@@ -38,11 +40,7 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
             for label in raws:
                 out[label][path] = [path]
             continue
-        has = {label: path_problem(raw, path, sweep.base_files[label]) is None for label, raw in raws.items()}
-        if not any(has.values()):
-            first = next(iter(raws))
-            check_path(raws[first], path, sweep.base_files[first], where)  # raises, with its nearest key
-            raise IcssimError(f"{where}: not in any base scenario")  # pragma: no cover (check_path raised)
+        has = _bases_with(sweep, raws, path, where)
         for label in raws:
             out[label][path] = [path] if has[label] else []
         for i, tied in enumerate(p.also):
@@ -56,7 +54,24 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
             problems += _different_base_values(sweep, raws, path, p.also)
     if problems:
         raise ScenarioError(problems)
+    table = sweep.draws
+    if table is not None:
+        for column in table.columns:
+            has = _bases_with(sweep, raws, column, f"{sweep.path}: draws: {table.path}: column {column!r}")
+            for label in raws:
+                out[label][column] = [column] if has[label] else []
     return out
+
+
+def _bases_with(sweep: Sweep, raws: dict[str, dict], path: str, where: str) -> dict[str, bool]:
+    """Which bases (by label) have key path ``path``; raises, naming ``where`` and the first
+    base's nearest key, if none has it."""
+    has = {label: path_problem(raw, path, sweep.base_files[label]) is None for label, raw in raws.items()}
+    if not any(has.values()):
+        first = next(iter(raws))
+        check_path(raws[first], path, sweep.base_files[first], where)  # raises, with its nearest key
+        raise IcssimError(f"{where}: not in any base scenario")  # pragma: no cover (check_path raised)
+    return has
 
 
 def _absent(sweep: Sweep, raws: dict[str, dict], tied: str) -> str:
