@@ -425,3 +425,19 @@ def test_the_ed_psa_reports_the_posteriors_shared_and_own_values_apart():
     own = groups[f"columns of {name} set in fragmented only"]
     assert len(own) == 8 and "services.cyp_ed.staff.therapist.wte" in own
     assert len(groups[f"all columns of {name}"]) == 12
+
+
+def test_the_groups_evppi_leaves_out_are_named_with_the_draws_they_need():
+    """A group is estimated only with 10 draws per term of its regression (1 + 3k + k(k-1)/2 terms
+    for k parameters): what is left out is listed with the draws it needs, not dropped unsaid."""
+    from icssim.health.psa import draws_needed, evppi, groups_not_estimated
+
+    assert [draws_needed(k) for k in (1, 2, 3, 4, 10)] == [40, 80, 130, 190, 760]
+    rng = np.random.default_rng(3)
+    n = 130
+    params = pd.DataFrame({"draw": range(n), **{c: rng.uniform(0, 1, n) for c in "xyzw"}})
+    table = _table({"a": [0.0] * n, "b": list(rng.normal(0, 500, n))}, {"a": [0.0] * n, "b": [0.0] * n})
+    groups = {"x": ["x"], "xyz": ["x", "y", "z"], "xyzw": ["x", "y", "z", "w"]}
+    estimated = set(evppi(table, params, groups, 20_000.0)["group"])
+    assert estimated == {"x", "xyz"}
+    assert groups_not_estimated(groups, n) == [{"group": "xyzw", "draws_needed": 190}]

@@ -61,3 +61,19 @@ def test_when_no_parameter_is_worth_learning_the_report_says_so():
     quiet = {**ANSWER, "evppi": [{**r, "evppi_per_person": 0.001, "evppi_population": 9.3} for r in ANSWER["evppi"]]}
     assert "No parameter's EVPPI reaches £1 per help-seeker" in unescape(psa_html(quiet))
     assert "No parameter's EVPPI" not in unescape(psa_html(ANSWER))
+
+
+def test_a_group_is_named_with_its_parameters_and_one_too_large_is_said_not_estimated():
+    grouped = {**ANSWER,
+               "evppi": [*ANSWER["evppi"], {"group": "columns of post.csv set in every strategy", "wtp": 20000.0,
+                                            "evppi_per_person": 2.0, "evppi_population": 18_592.0}],
+               "evppi_groups": {"columns of post.csv set in every strategy": ["Beds", "Deterioration"],
+                                "all columns of post.csv": ["Beds", "Deterioration", "Hand-off"]},
+               "evppi_not_estimated": [{"group": "all columns of post.csv", "draws_needed": 220},
+                                       {"group": "Relapse hazard twice", "draws_needed": 400}]}
+    html = unescape(psa_html(grouped))
+    assert "<strong>columns of post.csv set in every strategy</strong>: Beds, Deterioration.</li>" in html
+    assert ("<strong>all columns of post.csv</strong>: Beds, Deterioration, Hand-off. <em>Not estimated: it needs "
+            "220 draws, this PSA has 200.</em>") in html
+    assert "Not estimated, too few draws: Relapse hazard twice." in html
+    assert "The groups of parameters" not in unescape(psa_html(ANSWER))   # a psa.json without groups: nothing said

@@ -12,6 +12,7 @@ one replication per draw, how much of the spread is parameters and how much simu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,20 @@ def _affine(x: np.ndarray, y: np.ndarray) -> bool:
     return bool(abs(np.corrcoef(x, y)[0, 1]) > 1 - 1e-9)
 
 
+def draws_needed(columns: int) -> int:
+    """The draws :func:`evppi` needs for a group of ``columns`` parameters: :data:`DRAWS_PER_COLUMN`
+    for each column of its basis (:func:`_basis`: a constant, three powers of each parameter and
+    their pairwise products)."""
+    return (1 + 3 * columns + columns * (columns - 1) // 2) * DRAWS_PER_COLUMN
+
+
+def groups_not_estimated(groups: dict[str, list[str]], draws: int) -> list[dict[str, Any]]:
+    """The groups :func:`evppi` leaves out with ``draws`` draws, each with the draws it would need,
+    so that a report can say what it did not estimate rather than omit it silently."""
+    return [{"group": name, "draws_needed": draws_needed(len(columns))}
+            for name, columns in groups.items() if draws_needed(len(columns)) > draws]
+
+
 def evppi(table: pd.DataFrame, parameters: pd.DataFrame, groups: dict[str, list[str]], wtp: float) -> pd.DataFrame:
     """Expected value of partial perfect information per person for each group of parameters, by
     regression (Strong, Oakley and Brennan 2014): each strategy's net benefit is regressed on the
@@ -136,9 +151,9 @@ def evppi(table: pd.DataFrame, parameters: pd.DataFrame, groups: dict[str, list[
     bound = _regret(nb.to_numpy())
     rows = []
     for name, columns in groups.items():
-        basis = _basis(values[columns].to_numpy(dtype=float))
-        if basis.shape[1] * DRAWS_PER_COLUMN > len(nb):
+        if draws_needed(len(columns)) > len(nb):
             continue
+        basis = _basis(values[columns].to_numpy(dtype=float))
         fitted = np.column_stack([basis @ np.linalg.lstsq(basis, nb[s].to_numpy(), rcond=None)[0]
                                   for s in nb.columns])
         rows.append({"group": name, "wtp": wtp, "evppi_per_person": min(_regret(fitted), bound)})

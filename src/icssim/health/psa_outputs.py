@@ -13,8 +13,9 @@ import pandas as pd
 from icssim.errors import IcssimError
 from icssim.health.economics import COST, QALYS, THRESHOLDS
 from icssim.health.plots import acceptability_curve, evpi_curve, psa_plane, sobol_bars
-from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi, evppi, headline, incremental,
-                                mean_incremental, net_benefit_variance_shares, people_affected, variance_shares)
+from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi, evppi, groups_not_estimated,
+                                headline, incremental, mean_incremental, net_benefit_variance_shares,
+                                people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
 from icssim.report.psa import pounds, share, spread_of
@@ -131,6 +132,8 @@ def write_psa(run) -> dict[str, Any]:
               "incremental": mean_incremental(table, baseline),
               "at_thresholds": headline(ceac, value),
               "evppi": partial.to_dict(orient="records"),
+              "evppi_not_estimated": groups_not_estimated(groups, int(table["draw"].nunique())),
+              "evppi_groups": _group_members(run.sweep, groups),
               "variance": [row for part in [*(variance_shares(frame, bases, kpi) for kpi in (QALYS, COST)),
                                             net_benefit_variance_shares(frame, bases, baseline)]
                            for row in part.to_dict(orient="records")]}
@@ -139,6 +142,13 @@ def write_psa(run) -> dict[str, Any]:
     atomic_text(out / "psa.json", json.dumps(answer, indent=2, default=float))
     atomic_text(out / "report.html", build_report(out))
     return answer
+
+
+def _group_members(sweep, groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each EVPPI group of more than one parameter, with its parameters' labels (a report says what
+    "all columns of posterior.csv" holds)."""
+    labels = sweep.drawn()
+    return {name: [labels.get(path, path) for path in paths] for name, paths in groups.items() if len(paths) > 1}
 
 
 def _write_sobol(run, table: pd.DataFrame, baseline: str, out: Path) -> list[dict[str, Any]]:
@@ -192,6 +202,10 @@ def answer_text(answer: dict[str, Any]) -> str:
         if top:
             lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
                 f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
+    skipped = answer.get("evppi_not_estimated") or []
+    if skipped:
+        lines.append(f"  EVPPI not estimated with {answer['draws']} draws: " + "; ".join(
+            f"{r['group']} (needs {r['draws_needed']:,})" for r in skipped))
     for wtp in THRESHOLDS:
         top = sorted((r for r in answer.get("sobol", []) if r["wtp"] == wtp), key=lambda r: -r["total"])[:3]
         if top:

@@ -88,7 +88,8 @@ def evppi_html(answer: dict[str, Any]) -> str:
     rows = answer.get("evppi") or []
     if not rows:
         return ("<p class=note>Too few draws to estimate what learning each parameter would be worth (EVPPI): "
-                "the regression on each parameter's draws needs more draws than its 4 terms.</p>")
+                "the regression on each parameter's draws needs more draws than its 4 terms.</p>"
+                + _evppi_groups_note(answer))
     thresholds = sorted({float(r["wtp"]) for r in rows})
     groups: dict[str, dict[float, dict[str, Any]]] = {}
     for r in rows:
@@ -117,7 +118,25 @@ def evppi_html(answer: dict[str, Any]) -> str:
             "true value would be worth per help-seeker (and for the people the decision affects), estimated by "
             "regression on the draws (Strong, Oakley and Brennan 2014). Near zero: learning it would not "
             "change the decision.</p>" + verdict +
-            f"<table><thead><tr><th>parameter</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f"<table><thead><tr><th>parameter</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            + _evppi_groups_note(answer))
+
+
+def _evppi_groups_note(answer: dict[str, Any]) -> str:
+    """What each group of parameters in the EVPPI table holds, and the groups too large for this
+    PSA's draws (the regression needs 10 draws a term), so that none is left out unsaid."""
+    members = answer.get("evppi_groups") or {}
+    skipped = answer.get("evppi_not_estimated") or []
+    items = []
+    for name, labels in members.items():
+        missing = next((r for r in skipped if r["group"] == name), None)
+        why = (f" <em>Not estimated: it needs {missing['draws_needed']:,} draws, this PSA has {answer['draws']:,}."
+               "</em>" if missing else "")
+        items.append(f"<li><strong>{escape(name)}</strong>: {escape(', '.join(labels))}.{why}</li>")
+    single = [r for r in skipped if r["group"] not in members]
+    if single:
+        items.append("<li>Not estimated, too few draws: " + escape(", ".join(r["group"] for r in single)) + ".</li>")
+    return f"<p>The groups of parameters:</p><ul>{''.join(items)}</ul>" if items else ""
 
 
 def spread_of(kpi: str) -> str:
