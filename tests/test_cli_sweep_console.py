@@ -81,3 +81,18 @@ def test_psa_answer_lines_fit_100_columns():
     assert all(len(line) <= 100 for line in lines) and len(lines) > 4
     text = " ".join(" ".join(lines).split())
     assert text.count(long) == 4 and "-£1,523 and +0.098 QALYs per help-seeker; dominant" in text
+
+
+def test_psa_answer_names_the_evppi_groups_left_out_and_counts_the_parameters():
+    """A 4-draw PSA leaves out every parameter's EVPPI: the console counts them rather than listing
+    36 names, and names the groups (with the draws each needs)."""
+    from icssim.health.psa_outputs import answer_text
+
+    skipped = [{"group": f"Parameter {i}", "draws_needed": 40} for i in range(36)]
+    skipped.append({"group": "all columns of post.csv", "draws_needed": 760})
+    answer = {"draws": 4, "variance": [], "evppi": [], "incremental": [], "at_thresholds": [],
+              "evppi_groups": {"all columns of post.csv": ["Beds", "Hand-off"]}, "evppi_not_estimated": skipped}
+    text = " ".join(" ".join(answer_text(answer).splitlines()).split())
+    assert ("EVPPI not estimated with 4 draws: all columns of post.csv (needs 760); each of 36 parameters alone "
+            "(needs 40 draws each)") in text
+    assert "Parameter 3" not in text

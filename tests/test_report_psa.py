@@ -75,5 +75,8 @@ def test_a_group_is_named_with_its_parameters_and_one_too_large_is_said_not_esti
     assert "<strong>columns of post.csv set in every strategy</strong>: Beds, Deterioration.</li>" in html
     assert ("<strong>all columns of post.csv</strong>: Beds, Deterioration, Hand-off. <em>Not estimated: it needs "
             "220 draws, this PSA has 200.</em>") in html
-    assert "Not estimated, too few draws: Relapse hazard twice." in html
+    assert "Not estimated, too few draws: Relapse hazard twice alone (needs 400 draws each)." in html
+    many = {**grouped, "evppi_not_estimated": [{"group": f"p{i}", "draws_needed": 40} for i in range(9)]}
+    assert "Not estimated, too few draws: each of 9 parameters alone (needs 40 draws each)." in unescape(
+        psa_html(many))
     assert "The groups of parameters" not in unescape(psa_html(ANSWER))   # a psa.json without groups: nothing said

@@ -18,7 +18,7 @@ from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi,
                                 people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
-from icssim.report.psa import pounds, share, spread_of
+from icssim.report.psa import pounds, share, singles_not_estimated, spread_of
 from icssim.sweep.tables import atomic_text
 from icssim.sweep.ties import parameter_targets
 from icssim.tables import write_csv
@@ -202,10 +202,11 @@ def answer_text(answer: dict[str, Any]) -> str:
         if top:
             lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
                 f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
-    skipped = answer.get("evppi_not_estimated") or []
-    if skipped:
-        lines.append(f"  EVPPI not estimated with {answer['draws']} draws: " + "; ".join(
-            f"{r['group']} (needs {r['draws_needed']:,})" for r in skipped))
+    groups = [f"{r['group']} (needs {r['draws_needed']:,})" for r in answer.get("evppi_not_estimated") or []
+              if r["group"] in (answer.get("evppi_groups") or {})]
+    groups += [singles_not_estimated(answer)] if singles_not_estimated(answer) else []
+    if groups:
+        lines.append(f"  EVPPI not estimated with {answer['draws']} draws: " + "; ".join(groups))
     for wtp in THRESHOLDS:
         top = sorted((r for r in answer.get("sobol", []) if r["wtp"] == wtp), key=lambda r: -r["total"])[:3]
         if top:

@@ -133,10 +133,23 @@ def _evppi_groups_note(answer: dict[str, Any]) -> str:
         why = (f" <em>Not estimated: it needs {missing['draws_needed']:,} draws, this PSA has {answer['draws']:,}."
                "</em>" if missing else "")
         items.append(f"<li><strong>{escape(name)}</strong>: {escape(', '.join(labels))}.{why}</li>")
-    single = [r for r in skipped if r["group"] not in members]
-    if single:
-        items.append("<li>Not estimated, too few draws: " + escape(", ".join(r["group"] for r in single)) + ".</li>")
+    alone = singles_not_estimated(answer)
+    if alone:
+        items.append(f"<li>Not estimated, too few draws: {escape(alone)}.</li>")
     return f"<p>The groups of parameters:</p><ul>{''.join(items)}</ul>" if items else ""
+
+
+def singles_not_estimated(answer: dict[str, Any]) -> str:
+    """The parameters whose EVPPI alone a PSA had too few draws for, in words: named when a few,
+    counted when many (a 4-draw PSA leaves out every one)."""
+    members = answer.get("evppi_groups") or {}
+    single = [r for r in answer.get("evppi_not_estimated") or [] if r["group"] not in members]
+    if not single:
+        return ""
+    needs = f"needs {single[0]['draws_needed']:,} draws"
+    if len(single) <= 3:
+        return f"{', '.join(r['group'] for r in single)} alone ({needs} each)"
+    return f"each of {len(single)} parameters alone ({needs} each)"
 
 
 def spread_of(kpi: str) -> str:
