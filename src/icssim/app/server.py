@@ -287,8 +287,8 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
     async def psa_edit_page(request: Request) -> Response:
         """A PSA file's parameters and their distributions in a form: checked as ``icssim psa`` checks
         the file, saved as a new sweep file beside it."""
-        from icssim.app.psa import (DISTRIBUTIONS, check_new_name, edit_psa, psa_rows, psa_table, rows_from_form,
-                                    write_new)
+        from icssim.app.psa import psa_table
+        from icssim.app.psa_edit import DISTRIBUTIONS, check_new_name, edit_psa, psa_rows, rows_from_form, write_new
 
         name = request.path_params["name"]
         try:
