@@ -204,7 +204,9 @@ def answer_text(answer: dict[str, Any]) -> str:
                 f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
     groups = [f"{r['group']} (needs {r['draws_needed']:,})" for r in answer.get("evppi_not_estimated") or []
               if r["group"] in (answer.get("evppi_groups") or {})]
-    groups += [singles_not_estimated(answer)] if singles_not_estimated(answer) else []
+    alone = singles_not_estimated(answer)
+    if alone:
+        groups.append(alone)
     if groups:
         lines.append(f"  EVPPI not estimated with {answer['draws']} draws: " + "; ".join(groups))
     for wtp in THRESHOLDS:
