@@ -128,6 +128,21 @@ def test_a_column_of_the_table_of_draws_only_one_strategy_has_is_set_in_that_str
              "draws: ", "draws.csv: column 'services.desk.staff.clerc.wte'", "no key 'clerc'")
 
 
+def test_a_column_two_strategies_write_with_different_values_is_refused(tmp_path):
+    """A row gives one value for every strategy that has the key path: where the second strategy
+    writes its own server count (12, not the first's 10), taking the first's fitted one is refused."""
+    _bases(tmp_path)
+    second = tmp_path / "second.yaml"
+    second.write_text(second.read_text().replace("    staff:\n      clerk: null",
+                                                  "    staff:\n      clerk: null\n      server: {wte: 12}"))
+    server_wte = "services.desk.staff.server.wte"
+    (tmp_path / "draws.csv").write_text(f"{server_wte}\n9\n11\n")
+    message = _refused(_sweep(tmp_path, {}, draws={"file": "draws.csv"}, samples=2),
+                       f"draws.csv: column {server_wte!r}: is 10 in ", "but 12 in ", "second.yaml",
+                       "leave the column out (draws.columns)")
+    assert "Traceback" not in message
+
+
 def test_a_unit_is_kept_on_a_tied_key_path(tmp_path):
     _bases(tmp_path)
     text = (tmp_path / "first.yaml").read_text().replace("duration: {dist: exponential, mean: 1}",

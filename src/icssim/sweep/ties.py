@@ -57,10 +57,26 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
     table = sweep.draws
     if table is not None:
         for column in table.columns:
-            has = _bases_with(sweep, raws, column, f"{sweep.path}: draws: {table.path}: column {column!r}")
+            where = f"{sweep.path}: draws: {table.path}: column {column!r}"
+            has = _bases_with(sweep, raws, column, where)
+            _same_in_every_base(sweep, raws, column, [label for label in raws if has[label]], where)
             for label in raws:
                 out[label][column] = [column] if has[label] else []
     return out
+
+
+def _same_in_every_base(sweep: Sweep, raws: dict[str, dict], column: str, labels: list[str], where: str) -> None:
+    """Refuse a column of a table of draws that the bases ``labels`` write with different values:
+    a row gives one value for all of them, fitted to one scenario (a calibration's), so a base
+    that writes another value there (its own team's size, say) would silently take the other's."""
+    values = [(label, get_path(raws[label], column)) for label in labels]
+    ref_label, ref = values[0]
+    for label, value in values[1:]:
+        if not _same(value, ref):
+            raise IcssimError(
+                f"{where}: is {ref!r} in {sweep.base_files[ref_label]} but {value!r} in {sweep.base_files[label]}: "
+                "each row gives one value for every strategy that has the key path, so expected the same base "
+                "value in each; leave the column out (draws.columns) or draw it under 'parameters'")
 
 
 def _bases_with(sweep: Sweep, raws: dict[str, dict], path: str, where: str) -> dict[str, bool]:
