@@ -12,6 +12,7 @@ import yaml
 
 from icssim import national
 from icssim.errors import IcssimError
+from icssim.sweep.paths import MISSING, get_path
 from icssim.sweep.spec import load_sweep
 
 from helpers import ROOT
@@ -47,7 +48,7 @@ def test_the_national_sweep_splits_into_one_area_sweep_per_base(tmp_path):
     assert "services.acute.beds" in frag["areas"]["scale"] and "services.acute.beds" in integ["areas"]["scale"]
     for file in files.values():
         sweep = load_sweep(file)
-        assert len(sweep.areas) == 42 and len(sweep.bases) == 1
+        assert len(sweep.areas) == 42 and len(sweep.running) == 1 and len(sweep.bases) == 2
     # written again identically, so a resumed run finds the same sweep
     again = national.split_sweep(SWEEPS / "england_42_ics.yaml", tmp_path)
     assert {k: v.read_text() for k, v in again.items()} == {k: v.read_text() for k, v in files.items()}
@@ -355,3 +356,33 @@ def test_the_national_psa_file_splits_into_200_draws_in_42_icss(tmp_path):
         assert sweep.spec.areas.whole_servers
     frag = yaml.safe_load(files["fragmented"].read_text())
     assert frag["parameters"] == yaml.safe_load(files["integrated"].read_text())["parameters"]
+
+
+def test_each_pathways_national_psa_file_draws_the_same_worlds(tmp_path):
+    """The shipped national PSA draws parameters only one pathway has (the integrated team's
+    monitoring cost, the fragmented CAMHS nurses'): each base's file lists every base and runs its
+    own (run_only), so both draw the same 200 parameter sets with the same seeds, set where each
+    pathway has them. (Each file listing its own base alone refused the other's parameters.)"""
+    from icssim.sweep.design import design_points
+    from icssim.sweep.runner import run_seed
+
+    files = national.split_sweep(SWEEPS / "england_42_ics_psa.yaml", tmp_path)
+    sweeps = {label: load_sweep(file) for label, file in files.items()}
+    points = {label: design_points(sweep) for label, sweep in sweeps.items()}
+    assert {label: {p.base for p in ps} for label, ps in points.items()} == {
+        "fragmented": {"fragmented"}, "integrated": {"integrated"}}
+    frag, integ = points["fragmented"], points["integrated"]
+    assert len(frag) == len(integ) == 200 * 42
+    assert all(a.values == b.values and a.area == b.area for a, b in zip(frag, integ))
+    assert [run_seed(sweeps["fragmented"], p) for p in frag[:50]] == \
+        [run_seed(sweeps["integrated"], p) for p in integ[:50]]
+    monitoring = "services.ed_monitoring.cost_per_contact"
+    assert get_path(frag[0].raw, "services.ed_monitoring") is MISSING
+    assert get_path(integ[0].raw, monitoring) == integ[0].values[monitoring]
+
+
+def test_run_only_names_a_base_of_the_sweep(tmp_path):
+    file = national.split_sweep(SWEEPS / "england_42_ics_psa.yaml", tmp_path)["fragmented"]
+    file.write_text(file.read_text().replace("- fragmented", "- fragmentd"))
+    with pytest.raises(IcssimError, match="run_only: 'fragmentd' is not a base of this sweep"):
+        load_sweep(file)

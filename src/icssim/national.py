@@ -52,8 +52,11 @@ def _dump_yaml(data: Any) -> str:
 # -- running ------------------------------------------------------------------------------------
 
 def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
-    """Write one single-base sweep file per base of the sweep file ``path`` into ``specs``; each
-    keeps only the ``areas.scale`` paths its base has. Returns {base label: file}."""
+    """Write one sweep file per base of the sweep file ``path`` into ``specs``, which runs that base
+    only (``run_only``) and keeps only the ``areas.scale`` paths it has. Each lists every base, so
+    that a PSA draws the same parameter sets, with the same seeds, in each file: a parameter only
+    one pathway has (its own team's cost) is drawn in both and set where it exists. Returns {base
+    label: file}."""
     from icssim.scenario import provenance
     from icssim.sweep.paths import MISSING, get_path
     from icssim.sweep.spec import load_sweep
@@ -66,11 +69,17 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
     raw = _load_yaml(path)
     specs.mkdir(parents=True, exist_ok=True)
     files = {}
+    every_base = {other: str(Path(file).resolve()) for other, file in sweep.base_files.items()}
     for label, scenario in sweep.bases.items():
         base_raw = provenance(scenario).raw
         one = dict(raw)
         one["sweep"] = {**raw["sweep"], "name": f"{raw['sweep']['name']}_{label}"}
-        one["base"] = {label: str(Path(sweep.base_files[label]).resolve())}
+        one["base"] = every_base   # so that what one base lacks is drawn as in the whole sweep
+        one["run_only"] = [label]
+        if isinstance(raw.get("draws"), dict):
+            one["draws"] = {**raw["draws"], "file": str((path.parent / raw["draws"]["file"]).resolve())}
+        elif isinstance(raw.get("draws"), str):
+            one["draws"] = str((path.parent / raw["draws"]).resolve())
         areas = dict(raw["areas"]) if isinstance(raw["areas"], dict) else {"rows": raw["areas"]}
         if areas.get("table"):
             areas["table"] = str((path.parent / areas["table"]).resolve())

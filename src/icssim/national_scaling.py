@@ -33,7 +33,8 @@ JOINT_COLUMNS = ["base", "area", "population", "step", "service", "roles", "serv
 
 
 def _area_sweeps(specs: Path) -> Iterator[tuple[Any, str, Any, dict]]:
-    """(sweep, base label, base scenario, base raw) of every single-base area sweep file in ``specs``."""
+    """(sweep, base label, base scenario, base raw) of every area sweep file in ``specs``, for the
+    bases it runs (one per file: :func:`icssim.national.split_sweep`)."""
     from icssim.scenario import provenance
     from icssim.sweep.spec import load_sweep
 
@@ -41,7 +42,7 @@ def _area_sweeps(specs: Path) -> Iterator[tuple[Any, str, Any, dict]]:
         sweep = load_sweep(file)
         if sweep.areas is None or sweep.spec.areas is None:
             continue
-        for label, scenario in sweep.bases.items():
+        for label, scenario in sweep.running.items():
             yield sweep, label, scenario, provenance(scenario).raw
 
 

@@ -100,13 +100,13 @@ def design_points(sweep: Sweep) -> list[Point]:
     targets = parameter_targets(sweep)
     if sweep.areas:
         for path in spec.areas.scale:
-            for label, scenario in sweep.bases.items():
+            for label, scenario in sweep.running.items():
                 raw = provenance(scenario).raw
                 check_path(raw, path, sweep.base_files[label], f"{sweep.path}: areas.scale: {path!r}")
                 if not isinstance(get_path(raw, path), (int, float)):
                     raise IcssimError(f"{sweep.path}: areas.scale: {path!r} must be a number in "
                                       f"{sweep.base_files[label]}, found {get_path(raw, path)!r}")
-        for label, scenario in sweep.bases.items():
+        for label, scenario in sweep.running.items():
             fixed = [n for n, c in scenario.cohorts.items() if c.rate is not None]
             if fixed:
                 raise IcssimError(
@@ -117,7 +117,7 @@ def design_points(sweep: Sweep) -> list[Point]:
                 raise IcssimError(f"{sweep.path}: areas.scale needs 'scenario.population' in "
                                   f"{sweep.base_files[label]} (capacity is scaled by population / that)")
     areas = sweep.areas or [None]
-    for label, scenario in sweep.bases.items():
+    for label, scenario in sweep.running.items():
         base_raw = anchored_raw(scenario)  # its waiting-list file, if any, found from any folder
         build = partial(point_raw, sweep, base_raw, targets=targets[label])
         patients = expected_patients(scenario)

@@ -114,6 +114,8 @@ def runs_sha256(sweep: Sweep) -> str:
                      "common_random_numbers": spec.sweep.common_random_numbers}
     if spec.design in PSA_DESIGNS:  # a PSA stored when every draw ran on the sweep's seed is not resumed
         data["seeding"] = "one seed per draw"
+    if spec.run_only is not None:  # only when given, as below
+        data["run_only"] = sorted(spec.run_only)
     if spec.draws is not None:  # only when given, so that sweeps without a table keep their hash
         data["draws"] = spec.draws.model_dump(mode="json", exclude={"labels"})  # (labels name, they do not run)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -250,6 +250,10 @@ class SweepSpec(Strict):
     frontier: Frontier = Field(default_factory=Frontier)
     optimise: Optimise = Field(default_factory=Optimise)
     population: Population | None = None
+    #: the bases (labels) whose points this file runs, when not all: the others are there so that a
+    #: parameter or column only they have is drawn, and set, as in the whole sweep (the national
+    #: run's file per base: icssim.national.split_sweep)
+    run_only: list[str] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
@@ -320,6 +324,12 @@ class Sweep:
         return self.spec.sweep.name
 
     @property
+    def running(self) -> dict[str, Any]:
+        """The bases whose points run (label -> Scenario): all, or those ``run_only`` names."""
+        only = self.spec.run_only
+        return self.bases if only is None else {label: s for label, s in self.bases.items() if label in only}
+
+    @property
     def samples(self) -> int:
         """How many parameter sets a PSA runs: ``samples``, or every row of its table of draws."""
         if self.spec.samples is not None:
@@ -352,6 +362,10 @@ def load_sweep(path: str | Path) -> Sweep:
     else:
         files = dict(spec.base)
     base_files = {label: path.parent / f for label, f in files.items()}
+    unknown = [label for label in spec.run_only or [] if label not in base_files]
+    if unknown:
+        raise IcssimError(f"{path}: run_only: {unknown[0]!r} is not a base of this sweep (its bases: "
+                          f"{', '.join(base_files)})")
     bases = {}
     for label, f in base_files.items():
         if not f.is_file():
