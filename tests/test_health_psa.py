@@ -286,14 +286,15 @@ def test_the_shipped_psas_are_found():
 
 
 def test_the_national_psa_draws_the_ed_psas_parameters():
-    """england_42_ics_psa.yaml copies ed_psa.yaml's distributions (it says so): a draw added to one
-    and not the other would make the national answer a different question."""
+    """england_42_ics_psa.yaml copies ed_psa.yaml's distributions and table of draws (it says so): a
+    draw added to one and not the other would make the national answer a different question."""
     from ruamel.yaml import YAML
 
     sweeps = ROOT / "scenarios" / "sweeps"
-    ed, national = (YAML(typ="safe").load((sweeps / name).read_text())["parameters"]
+    ed, national = (YAML(typ="safe").load((sweeps / name).read_text())
                     for name in ("ed_psa.yaml", "england_42_ics_psa.yaml"))
-    assert national == ed
+    assert national["parameters"] == ed["parameters"]
+    assert national["draws"] == ed["draws"]   # the calibration's posterior, its capacities scaled to each ICS
 
 
 @pytest.mark.parametrize("path", SHIPPED_PSAS, ids=lambda p: p.name)

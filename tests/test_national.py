@@ -386,3 +386,23 @@ def test_run_only_names_a_base_of_the_sweep(tmp_path):
     file.write_text(file.read_text().replace("- fragmented", "- fragmentd"))
     with pytest.raises(IcssimError, match="run_only: 'fragmentd' is not a base of this sweep"):
         load_sweep(file)
+
+
+def test_a_drawn_capacity_is_the_base_areas_and_is_scaled_to_each_area(tmp_path):
+    """In a national PSA a table's beds (a calibration's posterior, fitted to the base ICS of 1.5
+    million) are scaled to each area like the base's own value, in both pathways' files; a drawn
+    value the areas do not scale (a utility) is set as drawn."""
+    from icssim.sweep.design import design_points
+
+    file = _small_psa(tmp_path)
+    (tmp_path / "beds.csv").write_text("services.acute.beds\n30\n50\n")
+    data = yaml.safe_load(file.read_text())
+    data["draws"] = {"file": "beds.csv"}
+    data["samples"] = 2
+    file.write_text(yaml.safe_dump(data))
+    for label, split in national.split_sweep(file, tmp_path / "specs").items():
+        points = design_points(load_sweep(split))
+        beds = {(p.area, p.values["services.acute.beds"]): get_path(p.raw, "services.acute.beds") for p in points}
+        assert beds == {("Small", 30): 3, ("Small", 50): 5, ("Large", 30): 6, ("Large", 50): 10}, label
+        utility = "health.states.remitted_lasting.utility"
+        assert all(get_path(p.raw, utility) == p.values[utility] for p in points)

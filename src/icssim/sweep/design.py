@@ -266,9 +266,16 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[st
     """The scenario data of point ``p`` on its base (``base_raw``): scaled to its area, and each of its
     values set at its key path, or at the key paths ``targets`` gives for it in this base (a PSA
     parameter's own path and those it sets ``also``, each only where the base has it: see
-    :func:`parameter_targets`)."""
-    raw = copy.deepcopy(base_raw)
+    :func:`parameter_targets`). In a PSA a drawn value at a key path the areas scale (a
+    posterior's beds or team) is the base area's, and is scaled to the point's area as the base's
+    value would be; in other designs a value is set as given, after scaling."""
     areas = sweep.spec.areas
+    scaled_here = set(areas.scale) if p.population is not None and areas is not None else set()
+    drawn_first = sweep.spec.design in ("psa", "sobol") and bool(scaled_here)
+    if drawn_first:  # a drawn capacity is the base area's (a calibration's posterior): scaled like the base's
+        base_raw = copy.deepcopy(base_raw)
+        _set_values(base_raw, p.values, targets, only=scaled_here)
+    raw = copy.deepcopy(base_raw)
     if p.population is not None and areas is not None:
         factor = p.population / base_raw["scenario"].get("population")
         for path in areas.scale:
@@ -287,10 +294,18 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[st
             keep_joint_capacity(raw, set(areas.scale))
         raw["scenario"]["population"] = p.population
         raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
-    for path, value in p.values.items():
-        for target in targets.get(path, [path]) if targets is not None else [path]:
-            set_path(raw, target, value)
+    _set_values(raw, p.values, targets, skip=scaled_here if drawn_first else set())
     return raw
+
+
+def _set_values(raw: dict, values: dict[str, Any], targets: dict[str, list[str]] | None,
+                only: set[str] | None = None, skip: frozenset[str] | set[str] = frozenset()) -> None:
+    """Set each of a point's ``values`` at its key path, or at the key paths ``targets`` gives
+    for it: those in ``only`` when given, none in ``skip``."""
+    for path, value in values.items():
+        for target in targets.get(path, [path]) if targets is not None else [path]:
+            if (only is None or target in only) and target not in skip:
+                set_path(raw, target, value)
 
 
 def keep_joint_capacity(raw: dict, scaled: set[str]) -> None:
