@@ -76,10 +76,8 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
         one["sweep"] = {**raw["sweep"], "name": f"{raw['sweep']['name']}_{label}"}
         one["base"] = every_base   # so that what one base lacks is drawn as in the whole sweep
         one["run_only"] = [label]
-        if isinstance(raw.get("draws"), dict):
-            one["draws"] = {**raw["draws"], "file": str((path.parent / raw["draws"]["file"]).resolve())}
-        elif isinstance(raw.get("draws"), str):
-            one["draws"] = str((path.parent / raw["draws"]).resolve())
+        if sweep.spec.draws is not None and sweep.draws is not None:   # the table, found from any folder
+            one["draws"] = {**sweep.spec.draws.model_dump(exclude_none=True), "file": str(sweep.draws.path.resolve())}
         areas = dict(raw["areas"]) if isinstance(raw["areas"], dict) else {"rows": raw["areas"]}
         if areas.get("table"):
             areas["table"] = str((path.parent / areas["table"]).resolve())

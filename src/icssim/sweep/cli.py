@@ -110,7 +110,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         budget = _budget_seconds(args.budget)
         rough = runner.RoughSize(args.workers, args.dask, budget, args.yes)
         run = runner.prepare(args.file, args.out, args.restart, size_check=rough)
-        psa = run.sweep.spec.design in ("psa", "sobol")
+        psa = run.sweep.spec.is_psa
         if getattr(args, "psa", False) and not psa:
             raise IcssimError(f"{args.file}: 'icssim psa' needs a sweep file with 'design: psa' (or 'sobol') and "
                               f"parameters with distributions, found 'design: {run.sweep.spec.design}'")

@@ -166,7 +166,7 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
     if spec.design == "grid":
         lists = {path: grid_values(path, p) for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
-    if spec.design in ("psa", "sobol"):
+    if spec.is_psa:
         from icssim.sweep.draws import psa_values, saltelli_values, table_values  # scipy: loaded only for a PSA
 
         base_values = drawn_base_values(sweep, base_raw)
@@ -271,7 +271,7 @@ def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[st
     value would be; in other designs a value is set as given, after scaling."""
     areas = sweep.spec.areas
     scaled_here = set(areas.scale) if p.population is not None and areas is not None else set()
-    drawn_first = sweep.spec.design in ("psa", "sobol") and bool(scaled_here)
+    drawn_first = sweep.spec.is_psa and bool(scaled_here)
     if drawn_first:  # a drawn capacity is the base area's (a calibration's posterior): scaled like the base's
         base_raw = copy.deepcopy(base_raw)
         _set_values(base_raw, p.values, targets, only=scaled_here)

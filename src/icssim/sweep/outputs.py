@@ -21,7 +21,6 @@ from icssim.output_folder import commit_output, prepare_output
 from icssim.report import build_report
 from icssim.scenario import provenance
 from icssim.sweep.plots import write_plots
-from icssim.sweep.runner import PSA_DESIGNS
 from icssim.sweep.tables import atomic_text, check_kpis, points_table, summary, tidy_runs, tmp_name, write_table
 
 
@@ -67,7 +66,7 @@ def _seeding(spec) -> str:
     """How the runs were seeded, in words (see :func:`icssim.sweep.runner.run_seed`)."""
     if not spec.sweep.common_random_numbers:
         return "each point's seed is derived from the sweep seed and the point's content hash"
-    if spec.design in PSA_DESIGNS:
+    if spec.is_psa:
         return ("each parameter draw's seed is derived from the sweep seed and the drawn values; every "
                 "strategy runs a draw's replication r with that seed and replication number r")
     return "replication r of every point runs with the sweep seed and replication number r"

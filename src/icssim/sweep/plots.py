@@ -138,7 +138,7 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
         for label, idx in series[:4]:
             tag = "" if len(series) == 1 else f"_{_file(label)}"
             jobs += [("heatmap", (summ, kpi, vary, idx, label), f"heatmap_{_file(kpi)}{tag}.png") for kpi in kpis]
-    elif vary and spec.design not in ("psa", "sobol"):   # Latin hypercube, or a grid over 3+ parameters
+    elif vary and not spec.is_psa:   # Latin hypercube, or a grid over 3+ parameters
         # (a PSA draws its own plots, icssim.health.psa_outputs: its draws are a cloud here)
         jobs += [("scatter", (summ, kpi, vary[:6]), f"scatter_{_file(kpi)}.png") for kpi in kpis]
     elif not vary and run.sweep.areas:

@@ -83,7 +83,7 @@ def run_seed(sweep: Sweep, point: Point) -> int:
     Otherwise each point's seed is derived from the sweep seed and the point's content hash.
     """
     seed = sweep.spec.sweep.seed
-    if sweep.spec.sweep.common_random_numbers and sweep.spec.design in PSA_DESIGNS:
+    if sweep.spec.sweep.common_random_numbers and sweep.spec.is_psa:
         from icssim.sweep.draws import draw_seed  # scipy: loaded only for a PSA
 
         return draw_seed(seed, point.values)
@@ -93,8 +93,6 @@ def run_seed(sweep: Sweep, point: Point) -> int:
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
 
-#: Designs whose points are parameter draws (each draw its own seed under common random numbers).
-PSA_DESIGNS = ("psa", "sobol")
 
 #: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
 #: ``frontier`` and ``optimise``, only changes how results are summarised).
@@ -112,7 +110,7 @@ def runs_sha256(sweep: Sweep) -> str:
             p.pop("also", None)
     data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
                      "common_random_numbers": spec.sweep.common_random_numbers}
-    if spec.design in PSA_DESIGNS:  # a PSA stored when every draw ran on the sweep's seed is not resumed
+    if spec.is_psa:  # a PSA stored when every draw ran on the sweep's seed is not resumed
         data["seeding"] = "one seed per draw"
     if spec.run_only is not None:  # only when given, as below
         data["run_only"] = sorted(spec.run_only)

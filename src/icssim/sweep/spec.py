@@ -238,6 +238,10 @@ class Optimise(Strict):
         return raw
 
 
+#: Designs whose points are parameter draws (each draw its own seed under common random numbers).
+PSA_DESIGNS = ("psa", "sobol")
+
+
 class SweepSpec(Strict):
     sweep: SweepInfo
     base: str | list[str] | dict[str, str]
@@ -255,6 +259,11 @@ class SweepSpec(Strict):
     #: run's file per base: icssim.national.split_sweep)
     run_only: list[str] | None = Field(default=None, min_length=1)
 
+    @property
+    def is_psa(self) -> bool:
+        """Whether the points are parameter draws (``design: psa`` or ``sobol``)."""
+        return self.design in PSA_DESIGNS
+
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
         if self.draws is not None and self.design == "sobol":
@@ -264,7 +273,7 @@ class SweepSpec(Strict):
         if self.draws is not None and self.design != "psa":
             raise ValueError("a table of draws ('draws') gives the parameter sets of a probabilistic "
                              "sensitivity analysis: use 'design: psa'")
-        if self.design in ("psa", "sobol"):
+        if self.is_psa:
             return self._check_psa()
         if self.population is not None:
             raise ValueError("'population' (who the decision affects, for the population EVPI) is for a "

@@ -30,7 +30,7 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
     spec = sweep.spec
     raws = {label: provenance(scenario).raw for label, scenario in sweep.bases.items()}
     out: dict[str, dict[str, list[str]]] = {label: {} for label in raws}
-    psa = spec.design in ("psa", "sobol")
+    psa = spec.is_psa
     problems: list[Problem] = []
     for path, p in spec.parameters.items():
         where = f"{sweep.path}: parameters: {path!r}"
