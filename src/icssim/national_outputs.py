@@ -16,6 +16,7 @@ import pandas as pd
 
 from icssim.national_scaling import capacity_rounding, joint_by_area, joint_capacity, rounding_by_area
 from icssim.national_tables import (
+    COLUMNS,
     COST_KPI,
     WAIT_KPI,
     WTP,
@@ -63,7 +64,7 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
                    level: float = 0.95) -> list[Path]:
     """Write national.csv, national_totals.csv and the ranked plots into ``folder``."""
     folder = Path(folder)
-    runs = load_runs(folder)
+    runs = load_runs(folder, COLUMNS)
     if is_psa(runs):
         return _write_psa(folder, runs, cost, wtp)
     table = national_table(runs, wait, cost, wtp, level)

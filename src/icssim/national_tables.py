@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,31 @@ COST_KPI = "cost_per_year"
 WTP = 20000.0
 
 
-def load_runs(folder: Path) -> pd.DataFrame:
-    """The tidy runs of a sweep folder, or of every sweep folder directly under it (one per base)."""
+#: The columns of the runs the national tables read (the runs also hold each point's settings).
+COLUMNS = ("point", "base", "area", "population", "role", "replication", "kpi", "value")
+
+
+def load_runs(folder: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The tidy runs of a sweep folder, or of every sweep folder directly under it (one per base):
+    every column, or only ``columns`` (those of them the runs have), which takes a fifth of the memory
+    for a PSA with 40 parameters."""
     folder = Path(folder)
     files = [folder / "runs.parquet"] if (folder / "runs.parquet").is_file() else sorted(folder.glob("*/runs.parquet"))
     if not files:
         raise IcssimError(f"{folder}: no runs.parquet here or in its sub-folders: is it a finished sweep?")
-    runs = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    runs = pd.concat([pd.read_parquet(f, columns=_present(f, columns)) for f in files], ignore_index=True)
     if "area" not in runs or runs["area"].isna().all():
         raise IcssimError(f"{folder}: these sweeps have no areas (docs/sweeps.md, Areas)")
     return runs
+
+
+def _present(file: Path, columns: Sequence[str] | None) -> list[str] | None:
+    if columns is None:
+        return None
+    import pyarrow.parquet as pq
+
+    names = set(pq.read_schema(file).names)
+    return [c for c in columns if c in names]
 
 
 def _wide(runs: pd.DataFrame) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import pandas as pd
 
@@ -32,6 +33,31 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     and column name a spreadsheet would take for a formula is neutralised (:func:`neutralise`);
     numbers are left as they are. Every CSV icssim writes goes through here.
     """
+    with CsvWriter(path) as writer:
+        writer.write(df)
+
+
+class CsvWriter:
+    """A CSV written a block at a time (frames with the same columns, as :func:`write_csv` writes
+    one), its header once: a table too big to hold whole is built and written in parts. Each
+    block is quoted as it needs (a reader takes quoted and unquoted fields alike)."""
+
+    def __init__(self, path: Path) -> None:
+        self.file: BinaryIO = open(path, "wb")
+        self.header = True
+
+    def write(self, df: pd.DataFrame) -> None:
+        _write_block(df, self.file, self.header)
+        self.header = False
+
+    def __enter__(self) -> CsvWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+
+def _write_block(df: pd.DataFrame, f: BinaryIO, header: bool) -> None:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pa_csv
@@ -40,7 +66,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     try:
         table = pa.Table.from_pandas(df, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        _neutralised_frame(df).to_csv(path, index=False)
+        f.write(_neutralised_frame(df).to_csv(index=False, header=header).encode("utf-8"))
         return
     for i, field in enumerate(table.schema):
         column = table.column(i)
@@ -51,11 +77,11 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
         elif _is_text(field.type) or (pa.types.is_dictionary(field.type) and _is_text(field.type.value_type)):
             table = table.set_column(i, field.name, neutralise(column))
     if not _plain_text(table):
-        pa_csv.write_csv(table, path, pa_csv.WriteOptions(quoting_style="needed"))
+        pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=header, quoting_style="needed"))
         return
-    with open(path, "wb") as f:  # Arrow quotes a header whatever the quoting style
+    if header:  # Arrow quotes a header whatever the quoting style
         f.write((",".join(table.column_names) + "\n").encode("utf-8"))
-        pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+    pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 #: Text a spreadsheet would read as a formula (OWASP, "CSV injection"): starting with = + - @,

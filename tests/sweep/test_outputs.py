@@ -100,3 +100,49 @@ def test_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(make_sweep, tmp_p
         run.store.close()
     assert len(drawn[1]) == 4 and list(drawn[1]) == list(drawn[2])  # three tornados, cost against wait
     assert drawn[1] == drawn[2]
+
+
+def test_the_runs_table_written_a_run_at_a_time_is_the_whole_table(make_sweep, tmp_path):
+    """Blocks of one point give the bytes of runs.csv and the frame of runs.parquet that one block
+    gives (the OAT's base point, then a point for each move, two replications each)."""
+    from icssim.sweep import runner
+    from icssim.sweep.store import Store
+    from icssim.sweep.tables import tidy_runs, write_runs
+
+    path = make_sweep({"design": "oat", "parameters": {WTE: [11, 13]}, "kpis": ["wait_to_assessment_mean"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    run = runner.prepare(path, out)
+    run.store = Store(out)
+    try:
+        frame = run.frame()
+        whole = tidy_runs(run, frame)
+        one_at_a_time = tmp_path / "blocks"
+        one_at_a_time.mkdir()
+        write_runs(run, frame, one_at_a_time, runs_per_block=1)
+    finally:
+        run.store.close()
+    assert (one_at_a_time / "runs.csv").read_bytes() == (out / "runs.csv").read_bytes()
+    blocks = pd.read_parquet(one_at_a_time / "runs.parquet")
+    pd.testing.assert_frame_equal(blocks, pd.read_parquet(out / "runs.parquet"))
+    assert len(blocks) == len(whole) == 3 * 2 * len(frame.columns.drop(
+        ["point", "replication", "seed", "wall_seconds", "worker"]))
+    assert not list(one_at_a_time.glob(".*tmp"))
+
+
+def test_a_setting_missing_from_a_whole_block_keeps_its_type_in_runs_parquet(tmp_path):
+    """A setting of True at one point and of nothing at another is an object column: Arrow reads
+    the first point's block alone as all null, and the file still holds it as a boolean."""
+    from types import SimpleNamespace
+
+    from icssim.sweep.tables import write_runs
+
+    rows = [{"point": 0, "base": "b", "flag": None}, {"point": 1, "base": "b", "flag": True}]
+    run = SimpleNamespace(points=[SimpleNamespace(row=lambda r=r: r) for r in rows])
+    frame = pd.DataFrame({"point": [0, 0, 1, 1], "replication": [0, 1, 0, 1], "seed": 5,
+                          "wall_seconds": 0.1, "worker": "w", "k": [1.0, 2.0, 3.0, 4.0]})
+    write_runs(run, frame, tmp_path, runs_per_block=1)
+    table = pd.read_parquet(tmp_path / "runs.parquet")
+    assert table["flag"].tolist() == [None, None, True, True]
+    assert table["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert (tmp_path / "runs.csv").read_text().splitlines()[0] == "point,base,flag,replication,seed,kpi,value"

@@ -21,7 +21,7 @@ from icssim.output_folder import commit_output, prepare_output
 from icssim.report import build_report
 from icssim.scenario import provenance
 from icssim.sweep.plots import write_plots
-from icssim.sweep.tables import atomic_text, check_kpis, points_table, summary, tidy_runs, tmp_name, write_table
+from icssim.sweep.tables import atomic_text, check_kpis, points_table, summary, tmp_name, write_runs, write_table
 
 
 def write_outputs(run, command: str = "") -> dict[str, Any]:
@@ -32,10 +32,9 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     if unknown:
         raise IcssimError(f"{run.sweep.path}: kpis: not measured by the simulation: {', '.join(unknown)} "
                           f"(runs are saved; fix the name and use --restart, or remove it)")
-    runs = tidy_runs(run, frame)
     summ = summary(run, frame)
     table = points_table(run, summ)
-    write_table(runs, out, "runs")
+    write_runs(run, frame, out)
     write_table(summ, out, "summary")
     write_table(table, out, "points", parquet=False)
     shutil.copyfile(run.sweep.path, tmp_name(out / "sweep.yaml"))

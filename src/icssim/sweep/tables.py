@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 
 from icssim.experiments import summarise
 from icssim.metrics import kpi_info
-from icssim.tables import write_csv
+from icssim.tables import CsvWriter, write_csv
 
 #: The KPI every summary keeps, whatever the sweep file asks for: how many waiting lists still
 #: clearly rise through a run's window (kpi_definitions.RisingLists).
@@ -25,16 +26,71 @@ def point_frame(run) -> pd.DataFrame:
     return pd.DataFrame([p.row() for p in run.points])
 
 
-def tidy_runs(run, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Point x replication x KPI, long format, with each point's settings."""
+def tidy_runs(run, frame: pd.DataFrame | None = None, points: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Point x replication x KPI, long format, with each point's settings (``points``, by default
+    :func:`point_frame`)."""
     frame = run.frame() if frame is None else frame
     if frame.empty:
         return pd.DataFrame(columns=["point", "replication", "seed", "kpi", "value"])
     ids = ["point", "replication", "seed"]
     kpis = [c for c in frame.columns if c not in (*ids, "wall_seconds", "worker")]
     long = frame.melt(id_vars=ids, value_vars=kpis, var_name="kpi", value_name="value")
-    long = point_frame(run).merge(long, on="point", how="right")
+    long = (point_frame(run) if points is None else points).merge(long, on="point", how="right")
     return long.sort_values(["point", "replication", "kpi"], kind="stable").reset_index(drop=True)
+
+
+#: Runs whose rows of the runs table are built and written at once (about 80 rows of some 50
+#: columns each): writing the table of a sweep of any size takes memory for one block.
+RUNS_PER_BLOCK = 50
+
+
+def write_runs(run, frame: pd.DataFrame, folder: Path, runs_per_block: int = RUNS_PER_BLOCK) -> None:
+    """``runs.csv`` and ``runs.parquet``: :func:`tidy_runs`, built and written a block of whole
+    points at a time, in the table's order (``frame`` holds one row per run)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    points = point_frame(run)
+    text = _mixed_columns(points)
+    types = pa.Schema.from_pandas(_as_text(points, text), preserve_index=False)
+    csv_path, parquet_path = tmp_name(folder / "runs.csv"), tmp_name(folder / "runs.parquet")
+    parquet = None
+    try:
+        with CsvWriter(csv_path) as csv:
+            for part in _blocks(frame, runs_per_block):
+                block = tidy_runs(run, part, points)
+                csv.write(block)
+                table = pa.Table.from_pandas(_as_text(block, text), preserve_index=False)
+                if parquet is None:
+                    schema = _with_types(table.schema, types)
+                    parquet = pq.ParquetWriter(parquet_path, schema)
+                parquet.write_table(table.cast(schema))
+    except BaseException:
+        for path in (csv_path, parquet_path):
+            path.unlink(missing_ok=True)
+        raise
+    finally:
+        if parquet is not None:
+            parquet.close()
+    os.replace(csv_path, folder / "runs.csv")
+    os.replace(parquet_path, folder / "runs.parquet")
+
+
+def _blocks(frame: pd.DataFrame, runs: int) -> Iterator[pd.DataFrame]:
+    """``frame``'s rows by point and replication, in blocks of about ``runs`` rows that never split
+    a point (one empty block for an empty frame)."""
+    if frame.empty:
+        yield frame
+        return
+    frame = frame.sort_values(["point", "replication"], kind="stable")
+    point = frame["point"].to_numpy()
+    start = 0
+    while start < len(frame):
+        stop = min(start + runs, len(frame))
+        while stop < len(frame) and point[stop] == point[stop - 1]:
+            stop += 1
+        yield frame.iloc[start:stop]
+        start = stop
 
 
 def summary(run, frame: pd.DataFrame | None = None, kpis: list[str] | None = None) -> pd.DataFrame:
@@ -85,15 +141,39 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True)
     write_csv(df, tmp)
     os.replace(tmp, folder / f"{name}.csv")
     if parquet:
-        safe = df.copy()
-        for col in safe.columns:
-            if safe[col].dtype == object:
-                kinds = {type(v) for v in safe[col].dropna()}
-                if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
-                    safe[col] = safe[col].map(lambda v: None if v is None or v != v else str(v))
         tmp = tmp_name(folder / f"{name}.parquet")
-        safe.to_parquet(tmp, index=False)
+        _as_text(df, _mixed_columns(df)).to_parquet(tmp, index=False)
         os.replace(tmp, folder / f"{name}.parquet")
+
+
+def _mixed_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns Parquet cannot hold as they are (values of several types, or not text)."""
+    mixed = []
+    for col in df.columns:
+        if df[col].dtype == object:
+            kinds = {type(v) for v in df[col].dropna()}
+            if len(kinds) > 1 or (kinds and not kinds <= {str, bool}):
+                mixed.append(col)
+    return mixed
+
+
+def _as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``df`` with ``columns`` as text (missing values kept missing)."""
+    if not columns:
+        return df
+    safe = df.copy()
+    for col in columns:
+        safe[col] = safe[col].map(lambda v: None if v is None or v != v else str(v))
+    return safe
+
+
+def _with_types(schema, types):
+    """``schema`` (a block's) with the type ``types`` (the whole table's) gives each field: a setting
+    empty throughout one block keeps the type its values have in others."""
+    import pyarrow as pa
+
+    fields = [types.field(f.name) if f.name in types.names else f for f in schema]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
 def tmp_name(path: Path) -> Path:
