@@ -830,3 +830,18 @@ def test_a_psa_with_a_table_of_draws_shows_and_counts_its_columns(client, workdi
     assert "distance" not in table and "particle" not in table
     form = _psa_form(page)
     assert form["rows"] == "2" and form["p0.key"] == "pathway.steps.ae.cost_per_contact"   # one field and the new row
+
+
+def test_a_new_sweep_file_never_replaces_one_that_exists(tmp_path):
+    """``link_new`` writes a file whole or not at all, and never over another: the derived PSA
+    file and the edited one both go through it, and an edit refuses a name taken meanwhile."""
+    from icssim.app.psa import link_new
+    from icssim.app.psa_edit import write_new
+    from icssim.errors import IcssimError
+
+    target = tmp_path / "mine.yaml"
+    assert link_new(target, "a: 1\n") and target.read_text() == "a: 1\n"
+    assert not link_new(target, "a: 2\n") and target.read_text() == "a: 1\n"
+    with pytest.raises(IcssimError, match="appeared meanwhile"):
+        write_new(target, "a: 3\n")
+    assert target.read_text() == "a: 1\n" and [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,16 +190,23 @@ def sweep_file_for(sweeps: Path, name: str, draws: int, replications: int) -> Pa
             raise IcssimError(f"scenarios/sweeps/{new}.yaml exists and says something else: delete or rename it "
                               "to run this PSA from the app")
         return target
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    if not link_new(target, text) and target.read_text(encoding="utf-8") != text:
+        raise IcssimError(f"scenarios/sweeps/{new}.yaml appeared meanwhile and says something else")
+    return target
+
+
+def link_new(target: Path, text: str) -> bool:
+    """Write ``text`` as ``target`` whole (a reader never sees half of it), never replacing a file:
+    False, and nothing written, if ``target`` exists or appeared meanwhile."""
+    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}-{threading.get_ident()}")
     tmp.write_text(text, encoding="utf-8")
     try:
-        os.link(tmp, target)   # never replaces a file that appeared meanwhile
+        os.link(tmp, target)   # fails if the name is taken
+        return True
     except FileExistsError:
-        if target.read_text(encoding="utf-8") != text:
-            raise IcssimError(f"scenarios/sweeps/{new}.yaml appeared meanwhile and says something else") from None
+        return False
     finally:
         tmp.unlink()
-    return target
 
 
 def _derived_text(source: Path, new: str, draws: int, replications: int) -> str:

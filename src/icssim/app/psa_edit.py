@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from icssim.app.psa import psa_path, round_trip
+from icssim.app.psa import link_new, psa_path, round_trip
 from icssim.output_folder import inside
 
 #: The distributions a PSA parameter may have (``icssim.sweep.spec.Parameter.dist``).
@@ -113,14 +113,8 @@ def write_new(target: Path, text: str) -> Path:
     """Write ``text`` (checked by :func:`edit_psa`) as ``target``, never replacing a file."""
     from icssim.errors import IcssimError
 
-    tmp = target.with_name(f".{target.name}.partial-{os.getpid()}-{threading.get_ident()}")
-    tmp.write_text(text, encoding="utf-8")
-    try:
-        os.link(tmp, target)   # fails if the name was taken meanwhile
-    except FileExistsError:
-        raise IcssimError(f"scenarios/sweeps/{target.name} appeared meanwhile: choose another name") from None
-    finally:
-        tmp.unlink()
+    if not link_new(target, text):
+        raise IcssimError(f"scenarios/sweeps/{target.name} appeared meanwhile: choose another name")
     return target
 
 
