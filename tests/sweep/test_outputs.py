@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from icssim.cli import main
 from icssim.sweep.plots import frontier
@@ -146,3 +147,26 @@ def test_a_setting_missing_from_a_whole_block_keeps_its_type_in_runs_parquet(tmp
     assert table["flag"].tolist() == [None, None, True, True]
     assert table["value"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert (tmp_path / "runs.csv").read_text().splitlines()[0] == "point,base,flag,replication,seed,kpi,value"
+
+
+def test_a_runs_table_that_fails_half_way_leaves_nothing_behind(tmp_path, monkeypatch):
+    """An error in the second block leaves neither a runs table nor a temporary file."""
+    from types import SimpleNamespace
+
+    from icssim.sweep import tables
+
+    rows = [{"point": 0, "base": "b"}, {"point": 1, "base": "b"}]
+    run = SimpleNamespace(points=[SimpleNamespace(row=lambda r=r: r) for r in rows])
+    frame = pd.DataFrame({"point": [0, 1], "replication": [0, 0], "seed": 5, "wall_seconds": 0.1,
+                          "worker": "w", "k": [1.0, 2.0]})
+    whole = tables.tidy_runs
+
+    def second_fails(run, part, points):
+        if (part["point"] == 1).any():
+            raise KeyboardInterrupt
+        return whole(run, part, points)
+
+    monkeypatch.setattr(tables, "tidy_runs", second_fails)
+    with pytest.raises(KeyboardInterrupt):
+        tables.write_runs(run, frame, tmp_path, runs_per_block=1)
+    assert list(tmp_path.iterdir()) == []

@@ -56,22 +56,23 @@ def write_runs(run, frame: pd.DataFrame, folder: Path, runs_per_block: int = RUN
     csv_path, parquet_path = tmp_name(folder / "runs.csv"), tmp_name(folder / "runs.parquet")
     parquet = None
     try:
-        with CsvWriter(csv_path) as csv:
-            for part in _blocks(frame, runs_per_block):
-                block = tidy_runs(run, part, points)
-                csv.write(block)
-                table = pa.Table.from_pandas(_as_text(block, text), preserve_index=False)
-                if parquet is None:
-                    schema = _with_types(table.schema, types)
-                    parquet = pq.ParquetWriter(parquet_path, schema)
-                parquet.write_table(table.cast(schema))
-    except BaseException:
+        try:
+            with CsvWriter(csv_path) as csv:
+                for part in _blocks(frame, runs_per_block):
+                    block = tidy_runs(run, part, points)
+                    csv.write(block)
+                    table = pa.Table.from_pandas(_as_text(block, text), preserve_index=False)
+                    if parquet is None:
+                        schema = _with_types(table.schema, types)
+                        parquet = pq.ParquetWriter(parquet_path, schema)
+                    parquet.write_table(table.cast(schema))
+        finally:
+            if parquet is not None:
+                parquet.close()
+    except BaseException:  # (each file closed first: an open file cannot be removed everywhere)
         for path in (csv_path, parquet_path):
             path.unlink(missing_ok=True)
         raise
-    finally:
-        if parquet is not None:
-            parquet.close()
     os.replace(csv_path, folder / "runs.csv")
     os.replace(parquet_path, folder / "runs.parquet")
 
