@@ -93,7 +93,6 @@ def run_seed(sweep: Sweep, point: Point) -> int:
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
 
-
 #: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
 #: ``frontier`` and ``optimise``, only changes how results are summarised).
 RUN_KEYS = ("base", "design", "samples", "parameters", "areas")
