@@ -59,6 +59,12 @@ def _edit(old: str, new: str) -> str:
 # name -> (file text, [fragments the message must contain])
 BAD: dict[str, tuple[str, list[str]]] = {
     "not_yaml": ("scenario: {name: [x\nfoo: bar\n", ["not valid YAML"]),
+    "yaml_tab": (_edit("      service: team", "\tservice: team"),
+                 [":24:", "pathway.steps.assess.service", "a tab character", "indents with spaces only"]),
+    "yaml_indent": (_edit("      service: team", "     service: team"),
+                    [":24:", "pathway.steps.assess.service", "indented by 5 spaces", "expected the keys of one mapping"]),
+    "yaml_duplicate_key": (_edit("      duration: 1 hour", "      duration: 1 hour\n      duration: 2 hours"),
+                           [":27:", "pathway.steps.assess.duration", "duplicate key", "first at line 26"]),
     "list": ("- scenario\n- cohorts\n", [":1:", "expected a mapping", "found a list"]),
     "empty": ("", ["expected a mapping", "found an empty file"]),
     "unknown_key": (_edit("  warmup: 10", "  warmpu: 10"),

@@ -22,6 +22,7 @@ from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode
 
 from icssim.errors import Problem, ScenarioError
+from icssim.scenario.yaml_syntax import syntax_problem
 
 KeyPath = tuple[Any, ...]
 
@@ -119,9 +120,7 @@ def _parse(data: bytes, path: Path) -> CommentedMap:
         _refuse_deep_brackets(text, file)
         doc = _yaml(file).load(text)
     except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        what = _short(exc.problem or "invalid YAML")
-        raise ScenarioError([Problem(file, line, "", f"not valid YAML: {what}")]) from None
+        raise ScenarioError([syntax_problem(exc, text, file)]) from None
     except YAMLError as exc:
         raise ScenarioError([Problem(file, None, "", f"not valid YAML: {_short(str(exc))}")]) from None
     except RecursionError:
