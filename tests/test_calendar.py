@@ -289,6 +289,14 @@ def test_initial_waiting_list_drains_at_the_predicted_rate():
     ("cohort,referral_date,step\nc,01/10/2025,assess\n", "column 'referral_date'", "not a date"),
     ("cohort,referral_date,step\nc,2025-10-01,asess\n", "column 'step'", "unknown step 'asess'"),
     ("cohort,referral_date,step,colour\nc,2025-10-01,assess,red\n", "list.csv", "unknown column 'colour'"),
+    # more values than the header has columns: refused, not cut to fit
+    ("cohort,referral_date,step,age\nc,2025-10-01,assess,15,x,y\n", "row 1 (line 2), after the last column 'age'",
+     "2 extra value(s) 'x', 'y': the row has 6 values for the header's 4 columns; expected 4"),
+    # fewer: refused, not drawn at random (an empty value keeps its comma: see the test below)
+    ("cohort,referral_date,step,age\nc,2025-10-01,assess,15\nc,2025-10-01,assess\n", "row 2 (line 3), column 'age'",
+     "missing: the row has 3 values for the header's 4 columns; expected 4"),
+    ("cohort,referral_date,step,age\nc,2025-10-01,assess,-5\n", "row 1 (line 2), column 'age'",
+     "-5 is negative: cohort 'c' draws 'age' from uniform 10 to 18, which gives no negative values"),
 ])
 def test_bad_waiting_list_names_file_row_and_column(tmp_path, csv, where, text):
     d = base(initial_state={"file": "list.csv"})
@@ -297,6 +305,51 @@ def test_bad_waiting_list_names_file_row_and_column(tmp_path, csv, where, text):
         load_scenario(write(tmp_path, d, csv))
     msg = messages(err.value)
     assert "list.csv" in msg and where in msg and text in msg, msg
+
+
+def test_waiting_list_empty_optional_value_keeps_its_comma(tmp_path):
+    """``...,assess,`` (comma present) leaves the age empty, to be drawn; ``...,assess`` is short."""
+    d = base(initial_state={"file": "list.csv"})
+    d["cohorts"]["c"]["attributes"] = {"age": {"dist": "uniform", "low": 10, "high": 18}}
+    s = load_scenario(write(tmp_path, d, "cohort,referral_date,step,age\nc,2025-10-01,assess,\n"))
+    age = simulate(compile_plan(s)).patients["attr_age"][0]
+    assert 10 - 92 / 365.25 <= age <= 18
+
+
+def test_waiting_list_only_at_steps_where_patients_wait(tmp_path):
+    """An instant step (a referral, an A&E attendance without staff) has no queue: nobody waits or is
+    in service there. A delay without resources has none either: people can be in it, not wait for it."""
+    d = base(initial_state={"file": "list.csv", "waiting": [
+        {"step": "front", "cohort": "c", "count": 3, "waited": "1 week"},
+        {"step": "pause", "cohort": "c", "count": 2, "status": "in_service", "waited": "1 week",
+         "treated_for": "1 day"}]})
+    d["pathway"]["steps"]["front"] = {"kind": "referral", "next": "assess"}
+    d["pathway"]["steps"]["ae"] = {"kind": "emergency", "next": "assess"}
+    d["pathway"]["steps"]["pause"] = {"kind": "delay", "duration": "2 weeks", "next": "assess"}
+    csv = ("cohort,referral_date,step,status\n"
+           "c,2025-10-01,front,waiting\n"
+           "c,2025-10-01,ae,in_service\n"
+           "c,2025-10-01,pause,\n"
+           "c,2025-10-01,pause,in_service\n"
+           "c,2025-10-01,assess,waiting\n")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(write(tmp_path, d, csv))
+    msg = messages(err.value)
+    expected = "a step with a waiting list: assess"
+    for text in (f"list.csv row 1 (line 2), column 'step': 'front' (kind 'referral') has no staff, caseload slot "
+                 f"or bed and no duration: patients pass straight through it, so nobody waits there; expected {expected}",
+                 "list.csv row 2 (line 3), column 'step': 'ae' (kind 'emergency') has no staff",
+                 "list.csv row 3 (line 4), column 'step': 'pause' (kind 'delay') has no staff, caseload slot or bed: "
+                 "nobody waits for it", f"expected status 'in_service' there, or {expected}",
+                 "initial_state.waiting.0.step: 'front' (kind 'referral') has no staff"):
+        assert text in msg, msg
+    assert "row 4" not in msg and "row 5" not in msg and "waiting.1" not in msg, msg
+    # a panel holds its referrals until it meets: they can wait there
+    d["pathway"]["steps"]["front"] = {"kind": "panel", "meets": {"every": "1 week"}, "next": "assess"}
+    d["pathway"]["steps"]["ae"] = {"kind": "emergency", "service": "team", "staff": ["clin"], "duration": "1 hour",
+                                   "next": "assess"}
+    d["initial_state"]["waiting"].pop(1)
+    load_scenario(write(tmp_path, d, csv.replace("c,2025-10-01,pause,\n", "")))
 
 
 def test_missing_waiting_list_file(tmp_path):

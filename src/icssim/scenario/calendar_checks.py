@@ -9,7 +9,7 @@ from typing import Any
 
 from icssim.kinds import KINDS
 from icssim.scenario.findings import Finding, unknown
-from icssim.scenario.initial_state import read_waiting_list, resolve_path
+from icssim.scenario.initial_state import nobody_there, read_waiting_list, resolve_path
 from icssim.scenario.demand_profile import profile_findings
 from icssim.scenario.interval_checks import intervals, places
 from icssim.scenario.schema import Scenario
@@ -161,6 +161,8 @@ def initial_state(s: Scenario, start: Any) -> Iterator[Finding]:
             yield (*at, "waiting", i, "step"), unknown("step", g.step, s.pathway.steps)
         elif KINDS[s.pathway.steps[g.step].kind].is_exit:
             yield (*at, "waiting", i, "step"), f"{g.step!r} is a discharge step: nobody waits there"
+        elif nobody := nobody_there(s.pathway.steps, g.step, g.status == "in_service"):
+            yield (*at, "waiting", i, "step"), nobody
         else:
             yield from _group_attributes(s, (*at, "waiting", i, "attributes"), g)
     if init.file is None:

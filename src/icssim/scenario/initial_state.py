@@ -7,16 +7,23 @@ column                    required  meaning
 ========================  ========  ==============================================================
 ``cohort``                yes       a cohort name from ``cohorts``
 ``referral_date``         yes       YYYY-MM-DD; the referral clock start (on or before start_date)
-``step``                  yes       the step the patient waits for, or is in (not a discharge step)
+``step``                  yes       the step the patient waits for, or is in: a step with a waiting
+                                    list (staff, a caseload slot, a bed, or a panel); ``in_service``
+                                    also a step that takes time (a ``duration``, e.g. a delay)
 ``status``                no        ``waiting`` (default) or ``in_service``
 ``since``                 no        YYYY-MM-DD they joined this step's queue (default referral_date)
 ``assessment_date``       no        YYYY-MM-DD of their first assessment, if already assessed
 ``treatment_date``        no        YYYY-MM-DD treatment started, if already started
 ``id``                    no        any label (ignored by the model; useful in error messages)
-*attribute name*          no        a value for a cohort attribute (e.g. ``age``, ``risk``); a blank
-                                    cell or a missing column means: draw it from the cohort's
+*attribute name*          no        a value for a cohort attribute (e.g. ``age``, ``risk``): a level,
+                                    or a number not below 0 (no attribute distribution gives one); a
+                                    blank cell or a missing column means: draw it from the cohort's
                                     distribution. ``age`` is the age on the start date.
 ========================  ========  ==============================================================
+
+Every row has one value per column of the header: a row with more values (an unquoted comma) or
+fewer (a missing trailing comma) is refused, not cut or padded; an empty optional value keeps its
+comma (``...,green,``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
 
 REQUIRED = ("cohort", "referral_date", "step")
@@ -148,6 +156,10 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
         def bad(col: str, msg: str) -> None:
             errs.append(f"{where}, column {col!r}: {msg}")
 
+        count = _field_count_problem(raw, header)
+        if count is not None:  # the values may be shifted: checking them by column would mislead
+            problems.append(f"{where}{count}")
+            continue
         cohort = row.get("cohort", "")
         if cohort not in scenario.cohorts:
             bad("cohort", f"unknown cohort {cohort!r}; expected one of {', '.join(scenario.cohorts)}")
@@ -180,6 +192,10 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
         status = row.get("status", "") or "waiting"
         if status not in STATUSES:
             bad("status", f"expected one of {', '.join(STATUSES)}, found {status!r}")
+        elif step in steps and not KINDS[steps[step].kind].is_exit:
+            nobody = nobody_there(steps, step, status == "in_service")
+            if nobody:
+                bad("step", nobody)
         attrs: dict[str, float | str] = {}
         for col, levels in attrs_known.items():
             value = row.get(col, "")
@@ -198,6 +214,8 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
                     continue
                 if attrs[col] != attrs[col] or abs(attrs[col]) == float("inf"):
                     bad(col, f"not a finite number: {value!r}")
+                elif attrs[col] < 0:
+                    bad(col, _negative(value, col, scenario.cohorts.get(cohort), cohort))
         if cohort in scenario.cohorts:
             for col in attrs:
                 if col not in scenario.cohorts[cohort].attributes:
@@ -210,6 +228,60 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
     if len(problems) > 20:
         problems = problems[:20] + [f"{name}: ... and {len(problems) - 20} more problem(s)"]
     return out, problems
+
+
+def _field_count_problem(raw: dict, header: list[str]) -> str | None:
+    """What is wrong with the number of values of a row (read by ``csv.DictReader``), or None.
+
+    DictReader puts the values past the header's last column under the key None and gives the
+    columns a short row lacks the value None (an empty value, comma present, is ``""``)."""
+    n = len(header)
+    extra = raw.get(None)
+    if extra:
+        shown = _short(", ".join(repr(v) for v in extra))
+        return (f", after the last column {header[-1]!r}: {len(extra)} extra value(s) {shown}: the row has "
+                f"{n + len(extra)} values for the header's {n} columns; expected {n} (a value that holds a "
+                f"comma needs double quotes)")
+    short = [k for k in header if raw.get(k, "") is None]
+    if short:
+        cols = _short(", ".join(repr(k) for k in short))
+        return (f", column{'s' if len(short) > 1 else ''} {cols}: missing: the row has {n - len(short)} "
+                f"values for the header's {n} columns; expected {n} (an empty value keeps its comma, "
+                f"e.g. a row ending ',' leaves the last column empty)")
+    return None
+
+
+def queues(step) -> bool:
+    """Whether patients can wait at ``step``: it holds staff, a place, a caseload slot or a bed (the
+    engine's queue for resources), or it is a panel (referrals wait for its meeting). Patients reaching
+    any other step pass through it at once, or spend its ``duration`` there (a delay)."""
+    return bool(KINDS[step.kind].meets or step.staff or step.places or step.caseload or step.bed)
+
+
+def nobody_there(steps: dict, name: str, in_service: bool) -> str | None:
+    """Why nobody can be at step ``name`` when the run starts (waiting, or in service if
+    ``in_service``), or None if they can. Waiting needs a queue (:func:`queues`); being in service
+    needs a step that takes time (a queue's service, or a ``duration``)."""
+    step = steps[name]
+    if queues(step) or (in_service and step.duration is not None):
+        return None
+    listed = [n for n, st in steps.items() if queues(st)]
+    expected = f"a step with a waiting list: {', '.join(listed) or '(none in this pathway)'}"
+    kind = f"{name!r} (kind {step.kind!r}) has no staff, caseload slot or bed"
+    if step.duration is None:
+        return f"{kind} and no duration: patients pass straight through it, so nobody waits there; expected {expected}"
+    return (f"{kind}: nobody waits for it (patients spend its duration there as soon as they reach it); "
+            f"expected status 'in_service' there, or {expected}")
+
+
+def _negative(value: str, col: str, cohort, name: str) -> str:
+    """A negative number for a numeric attribute: none of the distributions (all of them of values >= 0,
+    icssim.distributions) would give one, and no age is below 0."""
+    dist = cohort.attributes.get(col) if cohort is not None else None
+    if dist is None or not getattr(dist, "dist", None):
+        return f"{value} is negative: no attribute distribution gives negative values; expected a number >= 0"
+    return (f"{value} is negative: cohort {name!r} draws {col!r} from {describe_dist(dist)}, which gives no "
+            f"negative values (no attribute distribution does); expected a number >= 0")
 
 
 def _attribute_kinds(scenario) -> dict[str, list[str] | None]:
