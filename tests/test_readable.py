@@ -271,3 +271,45 @@ def test_a_forest_of_several_scenarios_has_one_row_per_kpi_and_names_each_scenar
     assert "hollow: the 95% CI includes zero" in legend
     one = plots.forest(diffs[diffs["scenario"] == "b"].drop(columns="scenario"), "Change against a")
     assert len(one.axes[0].get_yticklabels()) == 2 and one.axes[0].get_legend() is None
+
+
+def test_value_for_money_reads_with_signs_and_a_rounded_icer():
+    """The terminal says what the report's first screen says: increments signed (+£, −£, a true
+    minus for QALYs), the ICER to three significant figures; nothing without a health: block."""
+    import pandas as pd
+
+    from icssim.console_text import format_value_for_money
+
+    row = {"scenario": "b", "baseline": "a", "n": 3, "delta_cost": 4517.2, "delta_cost_lower": 1657.0,
+           "delta_cost_upper": 7377.0, "delta_qalys": 0.061, "delta_qalys_lower": 0.055, "delta_qalys_upper": 0.067,
+           "icer": 74027.0, "icer_lower": 24667.0, "icer_upper": 134528.0, "verdict": "more QALYs for more money",
+           "nmb_20000": -3297.0, "nmb_20000_lower": -6280.0, "nmb_20000_upper": -314.0,
+           "nmb_30000": -2687.0, "nmb_30000_lower": -5731.0, "nmb_30000_upper": 358.0}
+    text = " ".join(format_value_for_money(pd.DataFrame([row])).split())
+    assert "b against a, per person who asked for help: cost +£4,517 (95% CI +£1,657 to +£7,377)" in text
+    assert "an ICER of £74,000 per QALY gained (95% CI £24,700 to £135,000, Fieller)" in text
+    assert "at £30,000 per QALY the net monetary benefit is −£2,687 (95% CI −£5,731 to +£358)" in text
+    worse = row | {"delta_qalys": -0.017, "delta_qalys_lower": -0.025, "delta_qalys_upper": -0.009,
+                   "verdict": "dominated: fewer QALYs for more money"}
+    text = " ".join(format_value_for_money(pd.DataFrame([worse])).split())
+    assert "QALYs −0.017 (95% CI −0.025 to −0.009), so dominated" in text and "-0.0" not in text
+    assert format_value_for_money(pd.DataFrame()) == ""
+
+
+def test_console_leaves_out_what_no_scenario_measured():
+    """An emergency department has no wait to treatment: the terminal leaves it out, as the report
+    does, instead of printing n/a with the reason "single replication"."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    nan = float("nan")
+    kpis = ["wait_to_treatment_median", "staff_cost_per_year"]
+    summary = pd.DataFrame({"kpi": [k for k in kpis for _ in "ab"], "scenario": ["a", "b"] * 2,
+                            "mean": [nan, nan, 6.0e6, 7.0e6]})
+    diffs = pd.DataFrame({"kpi": kpis, "scenario": ["b", "b"], "diff_mean": [nan, 1.0e6],
+                          "diff_lower": [nan, 0.9e6], "diff_upper": [nan, 1.1e6]})
+    comparison = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, names=["a", "b"],
+                                 results=[SimpleNamespace(replications=[0, 1, 2], scenario=None)])
+    text = format_differences(comparison)
+    assert "treatment" not in text and "n/a" not in text and "single replication" not in text
+    assert "clearly worse" in text

@@ -143,3 +143,19 @@ def test_a_wait_plot_draws_only_the_standards_of_the_wait_it_shows():
     assert ecdf_standards(ed, ("referral_to_treatment",)) == {
         "cyp_urgent_1_week": 7.0, "cyp_routine_4_weeks": 28.0, "adult_4_weeks_proposed": 28.0}
     assert ecdf_standards(ed, ("referral_to_assessment", "referral_to_treatment"))["assessed_2_weeks"] == 14.0
+    # a standard with a label of its own is drawn under it, as the report and the terminal name it
+    raw["scenario"]["standards"]["assessed_2_weeks"]["label"] = "Assessment within 2 weeks"
+    labelled = ecdf_standards(scenario_from_dict(raw), ("referral_to_assessment",))
+    assert labelled == {"Assessment within 2 weeks": 14.0}
+
+
+def test_cost_plot_names_services_by_their_labels():
+    from helpers import shipped
+
+    from icssim import experiments
+    from icssim.results import cost_by_service
+
+    result = experiments.run(shipped("ed_fragmented", horizon="1 year", warmup="3 months"), replications=2, workers=1)
+    services = set(cost_by_service(result)["service"])
+    assert "Adult specialist eating disorder inpatient unit" in services
+    assert not any("_" in name for name in services)

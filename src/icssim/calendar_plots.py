@@ -54,9 +54,11 @@ def waiting_list_plot(series: dict[str, pd.DataFrame], title: str,
     return fig
 
 
-def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
-                        targets: dict[str, float], title: str) -> plt.Figure:
-    """Monthly share within each standard (mean and 95% CI) against the standard's target."""
+def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple], targets: dict[str, float],
+                        title: str, labels: dict[str, str] | None = None) -> plt.Figure:
+    """Monthly share within each standard (mean and 95% CI) against the standard's target; a
+    standard is named by its ``labels`` entry (the scenario's own label) where it has one."""
+    labels = labels or {}
     fig, ax = plt.subplots(figsize=(9.5, 4.4))
     for i, name in enumerate(standards):
         rows = monthly[monthly["kpi"] == f"within_{name}"]
@@ -67,11 +69,12 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
         days, urgency, measure, *rest = standards[name]
         what = "treatment" if measure == "referral_to_treatment" else "assessment"
         who = " ".join(x for x in (rest[0] if rest else None, urgency) if x)
-        label = f"{name}: {who + ' ' if who else ''}{what} within {days:g} days"
+        label = labels.get(name) or f"{name}: {who + ' ' if who else ''}{what} within {days:g} days"
         ax.plot(x, rows["mean"], color=colour, marker="o", markersize=3, label=label)
         if rows["n"].max() > 1:
             ax.fill_between(x, rows["lower"].clip(0, 1), rows["upper"].clip(0, 1), color=colour, alpha=0.25,
-                            linewidth=0, label=f"{name}: 95% CI ({int(rows['n'].max())} replications)")
+                            linewidth=0,
+                            label=f"{labels.get(name, name)}: 95% CI ({int(rows['n'].max())} replications)")
     shared = set(targets.values())
     for i, name in enumerate(standards):
         if name not in targets:
@@ -81,7 +84,7 @@ def monthly_performance(monthly: pd.DataFrame, standards: dict[str, tuple],
                        label=f"target {targets[name]:.0%}")
             break
         ax.axhline(targets[name], color=PALETTE[i % len(PALETTE)], linestyle="--", linewidth=1,
-                   label=f"{name}: target {targets[name]:.0%}")
+                   label=f"{labels.get(name, name)}: target {targets[name]:.0%}")
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     style(ax, title, "Month", "Share of waits within the standard")
@@ -99,8 +102,9 @@ def plot_jobs(scenario, records, monthly: pd.DataFrame, standards, folder: Path)
                                   folder / "waiting_list_dates.png")]
     if standards:
         targets = {n: std.target for n, std in scenario.scenario.standards.items()}
+        labels = {n: std.label for n, std in scenario.scenario.standards.items() if std.label}
         jobs.append((partial(monthly_performance, monthly, standards, targets,
-                             f"{name}: monthly performance against the standards"),
+                             f"{name}: monthly performance against the standards", labels),
                      folder / "monthly_performance.png"))
     return jobs
 

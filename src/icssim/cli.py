@@ -15,7 +15,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
-from icssim.console_text import format_differences, format_kpis, progress_bar
+from icssim.console_text import format_differences, format_kpis, format_value_for_money, progress_bar
 from icssim.output_folder import check_replaceable, inside
 
 DEFAULT_RESULTS = Path("results")
@@ -402,6 +402,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
         with waits_in(comparison.results[0].scenario.scenario.time_unit):
             print(format_differences(comparison))
+        value = format_value_for_money(results.comparison_economics(comparison))
+        if value:
+            print(value)
     print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
           f"{comparison.results[0].seed}; {timings(args, wall)})")
     return 0

@@ -64,7 +64,7 @@ def format_differences(comparison) -> str:
             continue
         info = kpi_info(kpi)
         means = [float(summary.loc[(kpi, name), "mean"]) for name in comparison.names]
-        if all(m == 0 for m in means):
+        if all(m == 0 or m != m for m in means):  # zero or not measured (NaN) in every scenario
             continue
         lines.append(f"  {kpi_label(kpi, s)}")
         lines.append(f"    {base:<{width}}  {fmt(means[0], info.unit):>22}")
@@ -73,9 +73,25 @@ def format_differences(comparison) -> str:
             nan = float("nan")
             row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"],
                                   pct_lower=d.get("pct_lower", nan), pct_upper=d.get("pct_upper", nan))
+            row.diff_mean = d["diff_mean"]
             _, verdict = difference_verdict(row, info.better)
             lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
                          f"(95% CI {diff_ci_text(d['diff_lower'], d['diff_upper'], info.unit)}): {verdict}")
+    return "\n".join(lines)
+
+
+def format_value_for_money(ce) -> str:
+    """``cost_effectiveness.csv`` (a comparison with a ``health:`` block) in words: each scenario's
+    incremental cost and QALYs, ICER and net monetary benefit against the first, as the report's
+    first screen says them; empty without one."""
+    from icssim.report.economics import value_sentence
+
+    if ce.empty:
+        return ""
+    lines = ["Value for money (discounted over the follow-up; paired 95% CIs):"]
+    for _, row in ce.iterrows():
+        name, rest = value_sentence(row)
+        lines += textwrap.wrap(name + rest, 100, initial_indent="  ", subsequent_indent="    ")
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
+from icssim.report.labels import service_label
 from icssim.scenario import Scenario, provenance
 from icssim.units import in_days
 from icssim.scenario.initial_state import resolve_path
@@ -239,10 +240,10 @@ def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob]
 
 
 def ecdf_standards(scenario: Scenario, measures: tuple[str, ...]) -> dict[str, float]:
-    """The standards (name: days) a plot of waits from referral to ``measures`` may draw: those that
+    """The standards (label, else name: days) a plot of waits from referral to ``measures`` may draw: those that
     measure one of them; an interval standard (``from``/``to``, e.g. a liaison response in an hour)
     measures another wait and would stand over curves it says nothing about."""
-    return {name: in_days(std.within, scenario.scenario.time_unit)
+    return {std.label or name: in_days(std.within, scenario.scenario.time_unit)
             for name, std in scenario.scenario.standards.items()
             if std.from_ is None and std.measure in measures}
 
@@ -281,8 +282,8 @@ def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame
     for svc in result.scenario.services:
         key = service_kpis.get(svc)
         if key is not None and summary.loc[key, "mean"] > 0:
-            rows.append({"scenario": label, "service": svc, "mean": summary.loc[key, "mean"],
-                         "half_width": summary.loc[key, "half_width"]})
+            rows.append({"scenario": label, "service": service_label(result.scenario, svc),
+                         "mean": summary.loc[key, "mean"], "half_width": summary.loc[key, "half_width"]})
     total = summary.loc["cost_per_year"]
     df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "mean": 0.0, "half_width": np.nan}])
     df["total_mean"], df["total_half_width"] = total["mean"], total["half_width"]
@@ -409,7 +410,8 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
         (partial(plots.forest, diffs[["label", "scenario", "mean", "lower", "upper"]], title), folder / "forest.png"),
         *([(partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
             folder / "wait_ecdf.png")] if _any_wait(waits) else []),
-        (partial(plots.cost_bars, costs, "Cost per year by service (activity-based), by scenario"),
+        (partial(plots.cost_bars, costs, "Cost per year by service, by scenario\n"
+                 "(staffed teams at their establishment, other care at unit costs)"),
          folder / "costs.png"),
     ]
 

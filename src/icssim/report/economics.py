@@ -10,12 +10,27 @@ import pandas as pd
 
 from icssim.budget import budget_name
 from icssim.health.economics import THRESHOLDS
+from icssim.report.numbers import sig
+
+
+MINUS = "\u2212"
 
 
 def _money(x: float) -> str:
+    """A sum of money to the pound, with a minus sign that reads as one."""
     if not math.isfinite(x):
         return "n/a"
-    return f"−£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
+    return f"{MINUS}£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
+
+
+def _change(x: float) -> str:
+    """An incremental sum: always signed, ``+£4,517`` or ``−£6,303``."""
+    return _money(x) if not math.isfinite(x) or x < 0 else f"+{_money(x)}"
+
+
+def _ratio(x: float) -> str:
+    """An ICER, to three significant figures: its interval spans tens of thousands of pounds."""
+    return _money(sig(x)) if math.isfinite(x) else "n/a"
 
 
 def _ci(row: pd.Series, key: str, fmt) -> str:
@@ -23,24 +38,30 @@ def _ci(row: pd.Series, key: str, fmt) -> str:
 
 
 def _qalys(x: float) -> str:
-    return f"{x:+.3f}" if math.isfinite(x) else "n/a"
+    return f"{x:+.3f}".replace("-", MINUS) if math.isfinite(x) else "n/a"
 
 
-def _sentence(row: pd.Series) -> str:
-    name, base = escape(str(row["scenario"])), escape(str(row["baseline"]))
+def value_sentence(row: pd.Series) -> tuple[str, str]:
+    """A row of ``cost_effectiveness.csv`` in words, as (the scenario's name, the rest of the
+    sentence): the report sets the name in bold, the terminal prints it as it is."""
     icer = row["icer"]
     interval = ""
     if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):
-        interval = f" (95% CI {_money(row['icer_lower'])} to {_money(row['icer_upper'])}, Fieller)"
+        interval = f" (95% CI {_ratio(row['icer_lower'])} to {_ratio(row['icer_upper'])}, Fieller)"
     clear_gain = not row.get("delta_qalys_lower", 1.0) <= 0 <= row.get("delta_qalys_upper", 1.0)
-    icer_text = (f"an ICER of {_money(icer)} per QALY gained{interval}" if clear_gain and row["delta_qalys"] > 0
-                 and row["delta_cost"] > 0 else f"{escape(str(row['verdict']))}")
+    icer_text = (f"an ICER of {_ratio(icer)} per QALY gained{interval}" if clear_gain and row["delta_qalys"] > 0
+                 and row["delta_cost"] > 0 else str(row["verdict"]))
     nmb = "; ".join(
-        f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _money)}"
+        f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _change)}"
         for t in THRESHOLDS if f"nmb_{int(t)}" in row)
-    return (f"<p><strong>{name}</strong> against {base}, per person who asked for help: cost "
-            f"{_ci(row, 'delta_cost', _money)} and QALYs {_ci(row, 'delta_qalys', _qalys)}, "
-            f"so {icer_text}. {nmb[0].upper() + nmb[1:]}.</p>")
+    return str(row["scenario"]), (f" against {row['baseline']}, per person who asked for help: cost "
+                                  f"{_ci(row, 'delta_cost', _change)} and QALYs {_ci(row, 'delta_qalys', _qalys)}, "
+                                  f"so {icer_text}. {nmb[0].upper() + nmb[1:]}.")
+
+
+def _sentence(row: pd.Series) -> str:
+    name, rest = value_sentence(row)
+    return f"<p><strong>{escape(name)}</strong>{escape(rest)}</p>"
 
 
 def _decomposition(ce: pd.DataFrame) -> str:

@@ -39,6 +39,9 @@ PLOT_CAPTIONS = {
     "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
                         "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
     "costs.png": "Cost per year by service (observation window only); whisker: 95% CI of the total.",
+    "ce_plane.png": "Cost-effectiveness plane: incremental QALYs (x) and cost (y) per person who asked for help "
+                    "against the baseline, one point per paired replication, the mean with its 95% CIs, and "
+                    "lines at £20,000 and £30,000 per QALY (below a line: cost-effective at that threshold).",
 }
 
 
