@@ -322,6 +322,29 @@ def test_references_beside_a_cut_value_keep_their_checks(tmp_path, capsys):
         assert fragment in err, err
 
 
+def test_a_cut_value_is_not_said_to_be_missing(tmp_path, capsys):
+    """An invalid population is cut before the cross-checks run; a cohort's rate per 100,000 is then
+    not said to need a population (the file has one, written wrong)."""
+    text = VALID.replace("population: 100000", "population: 100,000").replace(
+        "rate: 3 per day", "rate_per_100k_per_year: 1000")
+    path = _write(tmp_path, "population", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "scenario.population: expected a whole number" in err and "needs 'scenario.population'" not in err
+
+
+def test_settings_that_would_never_be_used_are_refused(tmp_path, capsys):
+    """'on_reject' without 'accept' and 'outcome' on a step that is not a discharge would be
+    silently ignored: icssim names them instead."""
+    text = VALID.replace("      queue: priority\n", "      queue: priority\n      on_reject: other\n"
+                                                      "      outcome: assessed\n")
+    path = _write(tmp_path, "unused", text)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "pathway.steps.assess.on_reject: routes the referrals that fail 'accept'" in err
+    assert "pathway.steps.assess.outcome: names how patients leave the pathway at a discharge step" in err
+
+
 ILL_AND_WELL = """\
 health:
   discount: {costs: 0.035}

@@ -107,6 +107,14 @@ def _steps(s: Scenario) -> Iterator[Finding]:
             yield (*at, "on_reject"), "a step with 'accept' needs 'on_reject' (where rejected referrals go)"
         if step.accept is not None:
             yield from _condition(s, (*at, "accept"), step.accept)
+        elif step.on_reject is not None:
+            yield (*at, "on_reject"), ("routes the referrals that fail 'accept', and this step has no 'accept', so it "
+                                       "would never be used; expected an 'accept' condition beside it, or no "
+                                       "'on_reject'")
+        if step.outcome is not None and not KINDS[step.kind].is_exit:
+            yield (*at, "outcome"), (f"names how patients leave the pathway at a discharge step; this step is of kind "
+                                     f"{step.kind!r}, so it would never be used; expected it on a step of kind "
+                                     f"'discharge'")
         for attr, value in step.sets.items():
             yield from _assignment(s, (*at, "sets", attr), attr, value)
         if step.urgent_handoff is not None and "urgency" not in s.attributes:

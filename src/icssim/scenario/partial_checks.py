@@ -96,7 +96,7 @@ def _kept(findings: list[Finding], cuts: list[tuple[KeyPath, bool]]) -> list[Fin
     entries = {str(cut[-1]) for cut, whole in cuts if whole}
     kept = []
     for path, message in findings:
-        if any(_related(tuple(path), cut) for cut, _ in cuts):
+        if any(_related(tuple(path), cut) or _names(message, cut) for cut, _ in cuts):
             continue
         named = _NOT_DEFINED.search(message)
         if (named and named.group(1) in entries) or (entries and not named):
@@ -111,6 +111,12 @@ def _on_a_cut_whole(path: KeyPath, cuts: list[tuple[KeyPath, bool]]) -> bool:
     """Whether ``path`` is a finding on one of :data:`WHOLES` that lost a part to a cut."""
     return any(path[:len(whole)] == whole and any(cut[:len(part)] == part for cut, _ in cuts for part in parts)
                for whole, parts in WHOLES.items())
+
+
+def _names(message: str, cut: KeyPath) -> bool:
+    """Whether a finding's message names the cut key (``needs 'scenario.population' to be set``,
+    after an invalid population was cut): the cut, not the file, made it."""
+    return f"'{'.'.join(str(part) for part in cut)}'" in message
 
 
 def _related(path: KeyPath, cut: KeyPath) -> bool:
