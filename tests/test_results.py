@@ -159,3 +159,20 @@ def test_cost_plot_names_services_by_their_labels():
     services = set(cost_by_service(result)["service"])
     assert "Adult specialist eating disorder inpatient unit" in services
     assert not any("_" in name for name in services)
+
+
+def test_forest_plot_leads_with_the_scenario_s_featured_measures(tmp_path):
+    """An emergency department's comparison is about its 4- and 12-hour standards and the liaison
+    hour (its report's featured KPIs): the forest plot draws them, in the scenario's words."""
+    from helpers import shipped
+
+    from icssim import experiments
+    from icssim.results import _comparison_plot_jobs
+
+    pair = [shipped(name, horizon="6 weeks", warmup="1 week")
+            for name in ("urgent_mh_fragmented", "urgent_mh_integrated")]
+    comparison = experiments.compare(pair, replications=2, workers=1)
+    forest = next(job for job, path in _comparison_plot_jobs(comparison, tmp_path) if path.name == "forest.png")
+    labels = list(forest.args[0]["label"])
+    assert labels[0] == "Mental health attendances: 4 hours from arrival to leaving the ED"
+    assert "Psychiatric assessment within 1 hour of referral" in labels

@@ -387,13 +387,18 @@ def _ce_plane_job(comparison, economics: pd.DataFrame, folder: Path) -> plots.Pl
 
 def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     """What draws each of a comparison's own plots into ``folder``."""
+    from icssim.report.labels import kpi_label
+    from icssim.report.run_text import featured_or
+
+    first = comparison.results[0].scenario
+    headline = featured_or(first, HEADLINE_KPIS)  # the scenario's own featured measures first
     diffs = comparison.differences()
-    diffs = diffs[diffs["kpi"].isin(HEADLINE_KPIS) & diffs["pct_mean"].notna()].copy()
-    diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(HEADLINE_KPIS)})
+    diffs = diffs[diffs["kpi"].isin(headline) & diffs["pct_mean"].notna()].copy()
+    diffs["order"] = diffs["kpi"].map({k: i for i, k in enumerate(headline)})
     diffs["scenario_order"] = diffs["scenario"].map({name: i for i, name in enumerate(comparison.names)})
     diffs = diffs.sort_values(["scenario_order", "order"])
     shown = shown_names(comparison.names)
-    diffs["label"] = [kpi_info(k).label for k in diffs["kpi"]]
+    diffs["label"] = [kpi_label(k, first, with_target=False) for k in diffs["kpi"]]
     diffs["scenario"] = diffs["scenario"].map(shown)
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
