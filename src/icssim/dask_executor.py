@@ -5,8 +5,11 @@ when a Dask executor is made."""
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from icssim.errors import IcssimError
@@ -34,8 +37,10 @@ class DaskExecutor(Closing):
         if client is not None:
             self.client = client
         elif address == "local":
-            self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
+            with _workers_ignore_ctrl_c():
+                # silence_logs: the workers' warnings of tasks cancelled when a run stops are noise here
+                self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
+                                            processes=True, dashboard_address=None, silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, address, timeout)
@@ -128,3 +133,19 @@ def _setup_plugin(initializer: Initializer, initargs: tuple[Any, ...]) -> Any:
             initializer(*initargs)
 
     return Setup()
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start a local cluster's worker processes with SIGINT ignored (an ignored signal stays ignored
+    in the processes started meanwhile): Ctrl-C reaches the whole process group, and each worker
+    printed a KeyboardInterrupt traceback while icssim itself stopped cleanly, keeping what was
+    finished. The cluster is closed by icssim, not by the workers' own interrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
