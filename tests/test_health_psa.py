@@ -442,3 +442,124 @@ def test_the_groups_evppi_leaves_out_are_named_with_the_draws_they_need():
     estimated = set(evppi(table, params, groups, 20_000.0)["group"])
     assert estimated == {"x", "xyz"}
     assert groups_not_estimated(groups, n) == [{"group": "xyzw", "draws_needed": 190}]
+
+
+def _ed_psa(folder: Path, parameters: str, samples: int = 4, draws: str = "") -> Path:
+    """A PSA file of both ED strategies with these ``parameters`` (YAML lines, indented by two)."""
+    from helpers import SCENARIOS
+
+    path = folder / "psa.yaml"
+    path.write_text(f"""sweep: {{name: bounds, seed: 5, replications: 1}}
+base: {{fragmented: {SCENARIOS}/ed_fragmented.yaml, integrated: {SCENARIOS}/ed_integrated.yaml}}
+design: psa
+samples: {samples}
+{draws}parameters:
+{parameters}kpis: [qalys_per_person, cost_per_person]
+""")
+    return path
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def test_an_unknown_key_path_is_named_with_the_psa_files_line(tmp_path):
+    """As a distribution's own mistakes are: the PSA file, the line of the parameter's key, the key,
+    then the nearest key path, and nothing is written."""
+    from helpers import run_cli
+
+    wrong = "health.states.ill_moderat.utility.anorexia"
+    path = _ed_psa(tmp_path, f"  services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126}}\n"
+                             f"  {wrong}: {{dist: beta, mean: 0.75, sd: 0.05}}\n")
+    code, err = run_cli(["psa", str(path), "--out", str(tmp_path / "out"), "--yes", "-q", "-w", "1"])
+    assert code == 2, err
+    assert f"{path}:{_line_of(path, wrong)}: parameters.{wrong}: no key 'ill_moderat' under health.states of " in err
+    assert "did you mean 'health.states.ill_moderate.utility.anorexia'?" in err
+    assert not (tmp_path / "out").exists()
+
+
+REMISSION = "health.states.remitted_lasting.utility"
+TIED = "  also: [health.states.remitted_sustained.utility]"
+OUT_OF_BOUNDS = [
+    (f"  {REMISSION}: {{dist: uniform, low: 1.4, high: 1.5,\n  {TIED}}}\n", REMISSION,
+     f"this uniform distribution draws values from 1.4 to 1.5; {REMISSION} must be a number at most 1"),
+    ("  health.states.ill_moderate.utility.anorexia: {dist: beta, mean: 0.75, sd: 0.05, low: 0.5, high: 1.5}\n",
+     "health.states.ill_moderate.utility.anorexia",
+     "this beta distribution on 0.5 to 1.5 reaches 1.1499584; health.states.ill_moderate.utility.anorexia must be "
+     "a number at most 1"),
+    ("  health.discount.costs: {dist: uniform, low: 0.45, high: 0.55}\n", "health.discount.costs",
+     "this uniform distribution draws values from 0.45 to 0.55; health.discount.costs must be a number at most 0.2"),
+    ("  health.untreated_duration.effect_per_year: {dist: uniform, low: 0.1, high: 6}\n",
+     "health.untreated_duration.effect_per_year",
+     "this uniform distribution on 0.1 to 6 reaches 6; health.untreated_duration.effect_per_year must be a number "
+     "at most 5"),
+]
+
+
+@pytest.mark.parametrize("parameter, key, words", OUT_OF_BOUNDS, ids=[k for _, k, _ in OUT_OF_BOUNDS])
+def test_a_distribution_that_reaches_a_value_the_scenario_refuses_is_refused_before_drawing(tmp_path, parameter,
+                                                                                              key, words):
+    """Whatever the draws happen to be: the PSA file, the line and the key, what the distribution
+    reaches and the scenario's bound there (from its schema), in one line each."""
+    from icssim.errors import ScenarioError
+    from icssim.sweep.design import build_points
+    from icssim.sweep.spec import load_sweep
+
+    gamma = "  services.adult_inpatient.cost_per_bed_day: {dist: gamma, mean: 1264, sd: 126}\n"
+    path = _ed_psa(tmp_path, gamma + parameter, samples=1)
+    with pytest.raises(ScenarioError) as exc:
+        build_points(load_sweep(path))
+    assert str(exc.value) == f"{path}:{_line_of(path, key + ':')}: parameters.{key}: {words}"
+
+
+def test_a_distribution_within_the_scenarios_bounds_is_drawn(tmp_path):
+    """Up to a bound and no further is allowed: a utility uniform on 0.9 to 1 reaches 1, which a
+    utility may be; a gamma's and a beta's extremes are within theirs."""
+    from icssim.sweep.design import build_points
+    from icssim.sweep.spec import load_sweep
+
+    path = _ed_psa(tmp_path, f"  {REMISSION}: {{dist: uniform, low: 0.9, high: 1,\n  {TIED}}}\n"
+                             "  health.states.ill_severe.utility.anorexia: {dist: beta, mean: 0.6, sd: 0.06}\n"
+                             "  health.untreated_duration.effect_per_year: {dist: gamma, mean: 0.15, sd: 0.09}\n")
+    assert len(build_points(load_sweep(path))) == 8
+
+
+def test_a_draw_the_scenario_refuses_is_named_by_its_parameter_not_by_every_value_drawn(tmp_path):
+    """A normal reaches any value, so only a draw can find one the scenario refuses: it is named
+    with the PSA file, the line and key of the parameter that drew it, the value and the bound, once
+    for the parameter however many key paths it sets; not with every value of the point (the ED
+    PSA's ran to 2,100 characters), nor with what the wrong value makes of the mapping holding it."""
+    from icssim.errors import ScenarioError
+    from icssim.sweep.design import build_points
+    from icssim.sweep.spec import load_sweep
+
+    anorexia = "health.states.ill_moderate.utility.anorexia"
+    path = _ed_psa(tmp_path, "  services.adult_inpatient.cost_per_bed_day: {dist: gamma, mean: 1264, sd: 126}\n"
+                             f"  {REMISSION}: {{dist: normal, mean: 0.9, sd: 0.3,\n  {TIED}}}\n"
+                             f"  {anorexia}: {{dist: normal, mean: 0.9, sd: 0.3}}\n", samples=8)
+    with pytest.raises(ScenarioError) as exc:
+        build_points(load_sweep(path))
+    lines = str(exc.value).splitlines()
+    assert len(lines) in (1, 2) and len(str(exc.value)) < 500, lines
+    pattern = (rf"{re.escape(str(path))}:(\d+): parameters\.([a-z_.]+): point \d+ \((fragmented|integrated)\) drew "
+               r"(1\.\d+); ([a-z_.]+) must be a number at most 1")
+    for line in lines:
+        match = re.fullmatch(pattern, line)
+        assert match is not None, line
+        assert int(match[1]) == _line_of(path, match[2] + ":") and float(match[4]) > 1
+        assert match[5] == match[2]   # the parameter's own key path, which the drawn value also set
+    assert "cost_per_bed_day" not in str(exc.value) and "mapping" not in str(exc.value)
+
+
+def test_a_cell_of_a_table_of_draws_the_scenario_refuses_is_named_by_its_column(tmp_path):
+    from icssim.errors import ScenarioError
+    from icssim.sweep.design import build_points
+    from icssim.sweep.spec import load_sweep
+
+    (tmp_path / "draws.csv").write_text(f"{REMISSION}\n0.9\n1.2\n")
+    path = _ed_psa(tmp_path, "  services.adult_inpatient.cost_per_bed_day: {dist: gamma, mean: 1264, sd: 126}\n",
+                   samples=2, draws="draws: draws.csv\n")
+    with pytest.raises(ScenarioError) as exc:
+        build_points(load_sweep(path))
+    assert str(exc.value) == (f"{tmp_path / 'draws.csv'}: column {REMISSION}: point 1 (fragmented) drew 1.2; "
+                              f"{REMISSION} must be a number at most 1")

@@ -177,3 +177,44 @@ def test_a_label_changes_no_run(make_sweep, tmp_path):
     assert runner.runs_sha256(plain) == runner.runs_sha256(labelled)
     other = load_sweep(_sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "columns": [WTE]}))
     assert runner.runs_sha256(other) != runner.runs_sha256(plain)
+
+
+def test_columns_whose_key_paths_end_alike_each_have_their_label_in_the_report(make_sweep, tmp_path):
+    """Two columns of a table of draws whose key paths end alike (``...server.wte``, ``...clerk.wte``)
+    each have their own column of the report's table of draws and row of "What was varied":
+    labelled with their ``labels:`` entry, or without one by their whole key path; neither is
+    named by the last part of its key path, which they share, so neither overwrites the other."""
+    from html import unescape
+
+    clerk = "services.desk.staff.clerk.wte"
+    path = _sweep(make_sweep, tmp_path, f"{WTE},{clerk}\n10,2\n11,3\n",
+                  draws={"file": "draws.csv", "labels": {WTE: "Servers at the desk"}})
+    path.parent.joinpath("mmc_small.yaml").write_text(path.parent.joinpath("mmc_small.yaml").read_text().replace(
+        "      server: {wte: 10, cost_per_hour: 50}\n",
+        "      server: {wte: 10, cost_per_hour: 50}\n      clerk: {wte: 2, cost_per_hour: 30}\n"))
+    path.write_text(path.read_text().replace('"replications": 2', '"replications": 1'))
+    html = unescape((runner.sweep(path, tmp_path / "out", workers=1).out / "report.html").read_text())
+    points = html.split('<section id="points">')[1].split("</section>")[0]
+    header = points.split("</thead>")[0]
+    assert '<th scope="col">Servers at the desk</th>' in header and f'<th scope="col">{clerk}</th>' in header
+    assert '<th scope="col">wte</th>' not in header
+    varied = html.split("<h3>What was varied</h3>")[1].split("</table>")[0]
+    assert "<td>Servers at the desk</td>" in varied and f"<td>{clerk}</td>" in varied
+
+
+@pytest.mark.parametrize("labels, parameter_label, refused, other", [
+    ({WTE: "Desk"}, "Desk", f"draws.labels.{WTE}", COST),
+    ({WTE: MEAN}, "", f"draws.labels.{WTE}", MEAN),
+])
+def test_a_label_another_setting_has_is_refused(make_sweep, tmp_path, labels, parameter_label, refused, other):
+    """A label that is another drawn value's label, or the key path an unlabelled one is shown by,
+    would show one column where there are two: refused with the file, line and key."""
+    from icssim.errors import ScenarioError
+
+    gamma = {"dist": "gamma", "mean": 50, "sd": 5, **({"label": parameter_label} if parameter_label else {})}
+    path = _sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "labels": labels}, parameters={COST: gamma})
+    with pytest.raises(ScenarioError) as exc:
+        load_sweep(path)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if f'"{WTE}": ' in text)
+    assert str(exc.value) == (f"{path}:{line}: {refused}: {labels[WTE]!r} is also the label or key path of {other!r}: "
+                              "a label names a setting in the tables and plots, so give each its own")

@@ -231,16 +231,25 @@ def test_a_tied_key_path_that_is_a_column_of_the_table_of_draws_is_refused(tmp_p
         load_sweep(path)
 
 
+def _line(path: Path, text: str) -> int:
+    """The line of ``path`` that holds ``text``."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
 def test_a_drawn_key_path_in_no_base_is_still_refused(tmp_path):
-    path = _sweep(tmp_path, {"services.desk.staff.servr.cost_per_hour": GAMMA})
-    _refused(path, "parameters: 'services.desk.staff.servr.cost_per_hour': no key 'servr'",
-             "did you mean 'services.desk.staff.server.cost_per_hour'?")
+    """Named with the sweep file, the line of the parameter's key and the key, as every other
+    problem with a parameter is."""
+    wrong = "services.desk.staff.servr.cost_per_hour"
+    path = _sweep(tmp_path, {wrong: GAMMA})
+    message = _refused(path, f"{path}:{_line(path, wrong)}: parameters.{wrong}: no key 'servr'",
+                       "did you mean 'services.desk.staff.server.cost_per_hour'?")
+    assert message.startswith(f"{path}:{_line(path, wrong)}: "), message
 
 
 def test_outside_a_psa_every_base_must_still_have_the_key_path(tmp_path):
     path = _sweep(tmp_path, {TECH: [40, 60]}, design="grid")
     path.write_text(path.read_text().replace('"samples": 6,', ""))
-    _refused(path, f"parameters: {TECH!r}: no key 'lab' under services of ", "first.yaml")
+    _refused(path, f"{path}:{_line(path, TECH)}: parameters.{TECH}: no key 'lab' under services of ", "first.yaml")
 
 
 def test_the_sweep_hash_is_unchanged_without_ties_and_changes_with_them(tmp_path):

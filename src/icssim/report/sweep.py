@@ -19,6 +19,7 @@ from icssim.report.parameters import value_text
 from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
 from icssim.report.psa import PSA_PLOTS, psa_html
 from icssim.scenario.schema import Scenario
+from icssim.sweep.spec import PSA_DESIGNS
 from icssim.sweep.tables import RISING
 from icssim.tables import read_csv
 
@@ -46,10 +47,17 @@ class SweepData:
         self.level = float(meta.get("level") or 0.95)
 
     def param_label(self, path: str) -> str:
+        """A setting's name in the tables and sentences: its ``label`` from the sweep file (a
+        parameter's, or a table of draws' column's under ``draws.labels``), else its key path's last
+        part (``wte``), unless that is ambiguous: another setting's ends alike (``services.a.beds``,
+        ``services.b.beds``), or it is a PSA's drawn value, which is known by its key path. Each
+        setting's label is a column of the points table, so two alike would overwrite each other."""
         p = self.params.get(path)
         if isinstance(p, dict) and p.get("label"):
             return str(p["label"])
-        return path.rsplit(".", 1)[-1].replace("_", " ") if path.count(".") else path
+        last = _last_part(path)
+        alike = sum(_last_part(other) == last for other in self.params)
+        return path if alike > 1 or self.meta.get("design") in PSA_DESIGNS else last
 
     def label(self, kpi: str) -> str:
         return kpi_label(kpi, self.scenario, with_target=False)
@@ -342,6 +350,11 @@ def _text(e: Estimate, with_unit: bool = True) -> str:
     """An estimate with its CI, or without it when every replication gave the same value (a cost
     fixed by the settings)."""
     return e.text(with_unit) if e.has_ci and e.lower != e.upper else fmt(e.mean, e.unit, with_unit)
+
+
+def _last_part(path: str) -> str:
+    """A key path's last part in words: ``services.cyp_ed.staff.therapist.wte`` → ``wte``."""
+    return path.rsplit(".", 1)[-1].replace("_", " ") if "." in path else path
 
 
 def _value(v) -> str:

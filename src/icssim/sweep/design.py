@@ -98,6 +98,10 @@ def design_points(sweep: Sweep) -> list[Point]:
     spec = sweep.spec
     points: list[Point] = []
     targets = parameter_targets(sweep)
+    if spec.is_psa:
+        from icssim.sweep.draw_checks import refuse_unreachable  # scipy: loaded only for a PSA
+
+        refuse_unreachable(sweep, targets)
     if sweep.areas:
         for path in spec.areas.scale:
             for label, scenario in sweep.running.items():
@@ -153,6 +157,10 @@ def validate_point(sweep: Sweep, p: Point, raw: dict[str, Any] | None = None) ->
     try:
         return scenario_from_dict(p.raw if raw is None else raw, name=f"{sweep.path} point {p.index}")
     except ScenarioError as exc:
+        if p.role == "psa":  # dozens of drawn values: each problem named by the one that broke it
+            from icssim.sweep.draw_checks import point_problems
+
+            raise ScenarioError(point_problems(sweep, p, exc.problems)) from None
         lines = "\n".join(f"  {prob.path}: {prob.message}" for prob in exc.problems)
         raise IcssimError(f"{sweep.path}: point {p.index} ({p.describe()}) is not a valid scenario:\n{lines}") from None
 

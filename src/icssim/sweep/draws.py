@@ -38,6 +38,11 @@ from icssim.sweep.spec import Parameter
 
 _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
+#: How near a design's points of the unit interval come to 0 and 1 (:func:`sobol_points` clips to
+#: it, as :func:`icssim.health.sobol.saltelli_unit` does): no draw lies beyond a distribution's
+#: inverse CDF there.
+EDGE = 1e-12
+
 
 def frozen(p: Parameter) -> Any:
     """The scipy distribution of a PSA parameter, from its mean and sd (or low and high)."""
@@ -56,7 +61,7 @@ def sobol_points(dimensions: int, samples: int, seed: int) -> np.ndarray:
     with warnings.catch_warnings():  # a sample size that is not a power of 2 is still a valid sample
         warnings.simplefilter("ignore", UserWarning)
         u = qmc.Sobol(d=dimensions, scramble=True, seed=seed).random(samples)
-    return np.clip(u, 1e-12, 1 - 1e-12)
+    return np.clip(u, EDGE, 1 - EDGE)
 
 
 def draw_seed(seed: int, values: dict[str, Any]) -> int:
@@ -76,6 +81,18 @@ def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
     if match is not None:
         return f"{number:g}{base[match.end():]}"
     return number
+
+
+def reach(p: Parameter, base: Any) -> tuple[Any, Any]:
+    """The lowest and the highest value a draw of ``p`` can take, written as a draw is (in the form
+    of the base scenario's value ``base``), or None for a side on which the distribution is
+    unbounded: a normal's two tails, a gamma's or lognormal's upper tail. (A beta or uniform is
+    bounded on both sides, a gamma or lognormal below by 0.) Every draw is the inverse CDF at a
+    point of [EDGE, 1 − EDGE], so none lies beyond these; what a draw can reach is then known
+    before anything is drawn, and a scenario's bounds can be checked against it."""
+    low, high = (float(x) for x in frozen(p).ppf([EDGE, 1 - EDGE]))
+    return (None if p.dist == "normal" else in_base_form(low, base, p.integer),
+            in_base_form(high, base, p.integer) if p.dist in ("beta", "uniform") else None)
 
 
 def psa_values(params: dict[str, Parameter], base_values: dict[str, Any], samples: int,

@@ -84,6 +84,17 @@ def _draws_meta(sweep) -> dict[str, Any] | None:
                           "the table's order")}
 
 
+def _columns_meta(sweep) -> dict[str, dict[str, str]]:
+    """Each column of a PSA's table of draws as metadata.json's ``parameters`` records it: where
+    its values come from and, when ``draws.labels`` names it, its label, which the report's tables
+    show as they show a parameter's."""
+    if sweep.draws is None:
+        return {}
+    labels = sweep.spec.draws.labels
+    return {column: {"draws": f"column of {sweep.draws.path}, row by row",
+                     **({"label": labels[column]} if column in labels else {})} for column in sweep.draws.columns}
+
+
 def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[str, Any]:
     spec = run.sweep.spec
     expected = len(run.points) * spec.sweep.replications
@@ -100,8 +111,7 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
         "areas": [a.model_dump() for a in run.sweep.areas] if run.sweep.areas else None,
         "design": spec.design,
         "parameters": {**{path: p.model_dump(exclude_defaults=True) for path, p in spec.parameters.items()},
-                       **{column: {"draws": f"column of {run.sweep.draws.path}, row by row"}
-                          for column in (run.sweep.draws.columns if run.sweep.draws is not None else [])}},
+                       **_columns_meta(run.sweep)},
         "draws": _draws_meta(run.sweep),
         "points": len(run.points),
         "replications": spec.sweep.replications,

@@ -387,6 +387,7 @@ def load_sweep(path: str | Path) -> Sweep:
     draws = (read_draw_table(spec.draws, path, list(spec.parameters), spec.samples)
              if spec.draws is not None else None)
     _check_ties(spec, prov, draws)
+    _check_labels(spec, prov, draws)
     return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
                  draws, prov)
 
@@ -417,6 +418,29 @@ def _check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> N
                 tied_by[tied] = path
                 continue
             problems.append(Problem(*prov.where(key), ".".join(map(str, key)), message))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _check_labels(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:
+    """Refuse a label (a parameter's ``label``, or a column's under ``draws.labels``) that is another
+    setting's label or key path (which a setting without a label is shown by): a label names its
+    setting's column and row in the report's tables, its EVPPI in psa.json and its plots, so two
+    alike would show one setting where there are two, the later overwriting the earlier. Each
+    problem names the file, line and key of the later one."""
+    labels = [(("parameters", path, "label"), path, p.label) for path, p in spec.parameters.items() if p.label]
+    labels += [(("draws", "labels", column), column, label)
+               for column, label in (spec.draws.labels if spec.draws is not None else {}).items()]
+    paths = set(spec.parameters) | set(draws.columns if draws is not None else [])
+    seen: dict[str, str] = {}
+    problems = []
+    for key, setting, label in labels:
+        other = seen.get(label, label if label in paths and label != setting else None)
+        if other is not None:
+            problems.append(Problem(*prov.where(key), ".".join(map(str, key)),
+                                    f"{label!r} is also the label or key path of {other!r}: a label names a setting "
+                                    "in the tables and plots, so give each its own"))
+        seen.setdefault(label, setting)
     if problems:
         raise ScenarioError(problems)
 

@@ -30,23 +30,18 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
     spec = sweep.spec
     raws = {label: provenance(scenario).raw for label, scenario in sweep.bases.items()}
     out: dict[str, dict[str, list[str]]] = {label: {} for label in raws}
-    psa = spec.is_psa
     problems: list[Problem] = []
     for path, p in spec.parameters.items():
-        where = f"{sweep.path}: parameters: {path!r}"
-        if not psa:
-            for label, raw in raws.items():
-                check_path(raw, path, sweep.base_files[label], where)
-            for label in raws:
-                out[label][path] = [path]
+        has, unknown = _parameter_in_bases(sweep, raws, path)
+        if unknown is not None:
+            problems.append(unknown)
             continue
-        has = _bases_with(sweep, raws, path, where)
         for label in raws:
             out[label][path] = [path] if has[label] else []
         for i, tied in enumerate(p.also):
             written = [label for label, raw in raws.items() if get_path(raw, tied) is not MISSING]
             if not written:
-                problems.append(_tie_problem(sweep, path, i, _absent(sweep, raws, tied)))
+                problems.append(parameter_problem(sweep, path, i, _absent(sweep, raws, tied)))
                 continue
             for label in written:
                 out[label][path].append(tied)
@@ -63,6 +58,20 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
             for label in raws:
                 out[label][column] = [column] if has[label] else []
     return out
+
+
+def _parameter_in_bases(sweep: Sweep, raws: dict[str, dict], path: str) -> tuple[dict[str, bool], Problem | None]:
+    """Which bases (by label) have parameter ``path``, and the problem if it cannot be set: a base
+    without it (outside a PSA, where every base must have it), or no base with it (in a PSA). The
+    problem names the sweep file, the line of the parameter's key and the key (as the sweep file's
+    own checks do, and as the app places a message beside its parameter), then the first base's
+    missing key with the nearest key path."""
+    why = {label: path_problem(raw, path, sweep.base_files[label]) for label, raw in raws.items()}
+    has = {label: problem is None for label, problem in why.items()}
+    first = next((problem for problem in why.values() if problem is not None), None)
+    if first is None or (sweep.spec.is_psa and any(has.values())):
+        return has, None
+    return has, parameter_problem(sweep, path, None, first)
 
 
 def _same_in_every_base(sweep: Sweep, raws: dict[str, dict], column: str, labels: list[str], where: str) -> None:
@@ -102,7 +111,9 @@ def _absent(sweep: Sweep, raws: dict[str, dict], tied: str) -> str:
             "scenario, with the drawn parameter's base value")
 
 
-def _tie_problem(sweep: Sweep, path: str, i: int | None, message: str) -> Problem:
+def parameter_problem(sweep: Sweep, path: str, i: int | None, message: str) -> Problem:
+    """A problem with parameter ``path`` of the sweep file (or with item ``i`` of its ``also``),
+    named with the file, the line of its key and the key."""
     key: tuple[Any, ...] = ("parameters", path) if i is None else ("parameters", path, "also", i)
     file, line = sweep.provenance.where(key) if sweep.provenance is not None else (str(sweep.path), None)
     return Problem(file, line, ".".join(map(str, key)), message)
@@ -137,10 +148,11 @@ def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also:
         file = sweep.base_files[label]
         if isinstance(value, (dict, list)) or isinstance(value, bool) or value is None:
             kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
-            problems.append(_tie_problem(sweep, path, i, f"{key!r} in {file} is {kind}, not a single value: a tied "
-                                                          "parameter gives each of its key paths one drawn number"))
+            problems.append(parameter_problem(sweep, path, i, f"{key!r} in {file} is {kind}, not a single value: a "
+                                                               "tied parameter gives each of its key paths one drawn "
+                                                               "number"))
         elif not _same(value, ref):
-            problems.append(_tie_problem(
+            problems.append(parameter_problem(
                 sweep, path, i,
                 f"{key!r} is {value!r} in {file}, but {ref_key!r} is {ref!r} in {sweep.base_files[ref_label]}: a key "
                 "path under 'also' is given the drawn value itself, so expected every key path of the parameter to "
