@@ -55,6 +55,15 @@ def test_goal_seek_finds_the_smallest_c_from_erlang_c(make_sweep, tmp_path, caps
     assert by_c.loc[answer - 1, f"status[within_quick >= {target:g}]"] == "fails"
     assert by_c.loc[answer, "n"] > 3 and by_c["n"].max() <= 16     # evidence was added where needed
     assert by_c.loc[14, "n"] == 3                                    # but not to the dearer point
+    # the sweep's own tables compare every point on the 3 replications they all have (paired), and
+    # say how many runs optimise added beyond them
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["n"]) == {3}
+    meta = json.loads((out / "metadata.json").read_text())
+    added = int(by_c["n"].sum()) - 3 * len(cs)
+    assert added > 0 and meta["runs_beyond_the_design"] == added
+    assert meta["runs_stored"] == 3 * len(cs) + added and meta["complete"]
+    assert pd.read_csv(out / "runs.csv")["replication"].max() >= 3    # the added runs are kept
 
     # a standard no point can meet: exit status 1 and the closest points as evidence
     code = main(["optimise", str(path), "--out", str(out), "--target", "within_quick >= 0.99",

@@ -32,9 +32,10 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
     if unknown:
         raise IcssimError(f"{run.sweep.path}: kpis: not measured by the simulation: {', '.join(unknown)} "
                           f"(runs are saved; fix the name and use --restart, or remove it)")
+    everything, frame = frame, designed(run, frame)
     summ = summary(run, frame)
     table = points_table(run, summ)
-    write_runs(run, frame, out)
+    write_runs(run, everything, out)
     write_table(summ, out, "summary")
     write_table(table, out, "points", parquet=False)
     shutil.copyfile(run.sweep.path, tmp_name(out / "sweep.yaml"))
@@ -46,10 +47,20 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     commit_output(tmp, out / "plots", force=True, check=False)
-    meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command)
+    meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command) | {
+        "runs_stored": int(len(everything)), "runs_beyond_the_design": int(len(everything) - len(frame))}
     atomic_text(out / "metadata.json", json.dumps(meta, indent=2, default=str))
     atomic_text(out / "report.html", build_report(out))
     return meta
+
+
+def designed(run, frame: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the sweep's own design: replications 0 to ``replications`` − 1 of each point.
+    ``icssim optimise --max-replications`` adds replications to undecided points; the sweep's
+    tables and plots compare points on the replications they all have (common random numbers pair
+    replication r of every point), so a point is not better or worse for having had more. The
+    runs table keeps every run, and optimise.csv weighs the added ones."""
+    return frame[frame["replication"] < run.sweep.spec.sweep.replications]
 
 
 def _plot_workers(run) -> int:
