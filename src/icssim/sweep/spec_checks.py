@@ -1,0 +1,67 @@
+"""Checks across the parts of a sweep file once they are read, which no one part's schema can make:
+a key path tied to a parameter (``also``) and set another way too, and two settings under one label.
+Each problem names the file, line and key."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from icssim.errors import Problem, ScenarioError
+from icssim.scenario.yaml_reader import Provenance
+
+if TYPE_CHECKING:
+    from icssim.sweep.draw_table import DrawTable
+    from icssim.sweep.spec import SweepSpec
+
+
+def check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:
+    """Refuse a key path under a parameter's ``also`` that is set another way too: the parameter's
+    own key path, another drawn parameter, a path another parameter ties, or a column of the table
+    of draws (a key path takes one value). Each problem names the file, line and key."""
+    problems = []
+    tied_by: dict[str, str] = {}
+    for path, p in spec.parameters.items():
+        for i, tied in enumerate(p.also):
+            key = ("parameters", path, "also", i)
+            if tied == path:
+                message = f"{tied!r} is this parameter's own key path: list only other key paths"
+            elif tied in spec.parameters:
+                line = prov.where(("parameters", tied))[1]
+                message = (f"{tied!r} is also drawn on its own under 'parameters'"
+                           + (f" (line {line})" if line else "") + ": a key path takes one value, so tie it "
+                           "here or draw it there, not both")
+            elif tied in tied_by:
+                message = (f"{tied!r} is already tied to {tied_by[tied]!r}: a key path takes one value, so tie it "
+                           "to one parameter")
+            elif draws is not None and tied in draws.columns:
+                message = (f"{tied!r} is a column of the table of draws {draws.path.name}: a key path takes one "
+                           "value, so take it from the table or tie it here, not both")
+            else:
+                tied_by[tied] = path
+                continue
+            problems.append(Problem(*prov.where(key), ".".join(map(str, key)), message))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def check_labels(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:
+    """Refuse a label (a parameter's ``label``, or a column's under ``draws.labels``) that is another
+    setting's label or key path (which a setting without a label is shown by): a label names its
+    setting's column and row in the report's tables, its EVPPI in psa.json and its plots, so two
+    alike would show one setting where there are two, the later overwriting the earlier. Each
+    problem names the file, line and key of the later one."""
+    labels = [(("parameters", path, "label"), path, p.label) for path, p in spec.parameters.items() if p.label]
+    labels += [(("draws", "labels", column), column, label)
+               for column, label in (spec.draws.labels if spec.draws is not None else {}).items()]
+    paths = set(spec.parameters) | set(draws.columns if draws is not None else [])
+    seen: dict[str, str] = {}
+    problems = []
+    for key, setting, label in labels:
+        other = seen.get(label, label if label in paths and label != setting else None)
+        if other is not None:
+            problems.append(Problem(*prov.where(key), ".".join(map(str, key)),
+                                    f"{label!r} is also the label or key path of {other!r}: a label names a setting "
+                                    "in the tables and plots, so give each its own"))
+        seen.setdefault(label, setting)
+    if problems:
+        raise ScenarioError(problems)
