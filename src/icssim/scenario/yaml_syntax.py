@@ -46,8 +46,9 @@ def _explain(problem: str, at: int | None, context_at: int | None, lines: list[s
                     "one mapping to line up under their parent (or the value in quotes)")
     if problem.startswith("expected <block end>") and at:
         found = _indent(lines[at - 1]) if at <= len(lines) else 0
-        columns = _either(_key_columns_above(lines, at, found))
-        return at, (f"found this line indented by {_spaces(found)}, unlike the keys above it (indented by {columns}); "
+        columns = _key_columns_above(lines, at, found)
+        beside = f" (indented by {_either(columns)})" if columns else ""
+        return at, (f"found this line indented by {_spaces(found)}, unlike the keys above it{beside}; "
                     "expected the keys of one mapping to line up")
     duplicate = re.match(r'found duplicate key "(?P<key>[^"]*)"', problem)
     if duplicate and at:
