@@ -313,3 +313,14 @@ def test_console_leaves_out_what_no_scenario_measured():
     text = format_differences(comparison)
     assert "treatment" not in text and "n/a" not in text and "single replication" not in text
     assert "clearly worse" in text
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign():
+    """``−0.0 points`` and ``±0.0 to ±0.0 points`` read as a change where there is none."""
+    from icssim.report.numbers import diff_ci_text, fmt_diff
+
+    assert fmt_diff(-0.0004, "share") == "0.0 points"
+    assert fmt_diff(0.0, "share") == "0.0 points"
+    assert diff_ci_text(-0.0004, 0.0003, "share") == "0.0 to 0.0 points"
+    assert fmt_diff(-0.004, "QALYs") == "0.00 QALYs"
+    assert fmt_diff(-0.012, "share") == "−1.2 points" and fmt_diff(3.2, "days") == "+3.2 days"

@@ -6,6 +6,7 @@ percentages, money with a pound sign, days), signed differences. No sentences he
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -148,17 +149,27 @@ def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) 
 
 
 def fmt_diff(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
-    """A signed difference: percentage points for shares, otherwise the unit's own format."""
+    """A signed difference: percentage points for shares, otherwise the unit's own format. A
+    difference that rounds to zero is written without a sign (``0.0 points``, not ``−0.0``)."""
     if x is None or math.isnan(x):
         return "n/a"
-    sign = "+" if x > 0 else ("−" if x < 0 else "±")
     if unit == "share":
         p = abs(x) * 100
-        text = f"{sign}{p:.0f}" if abs(like * 100 if like is not None else p) >= 10 else f"{sign}{p:.1f}"
-        return text + (" points" if with_unit else "")
-    if like is not None and not unit.startswith("GBP"):
-        like = abs(like)
-    return sign + fmt(abs(x), unit, with_unit, like if not unit.startswith("GBP") else None)
+        text = f"{p:.0f}" if abs(like * 100 if like is not None else p) >= 10 else f"{p:.1f}"
+        text += " points" if with_unit else ""
+    else:
+        if like is not None and not unit.startswith("GBP"):
+            like = abs(like)
+        text = fmt(abs(x), unit, with_unit, like if not unit.startswith("GBP") else None)
+    if _rounds_to_zero(text):
+        return text
+    return ("+" if x > 0 else "−") + text
+
+
+def _rounds_to_zero(text: str) -> bool:
+    """Whether a formatted magnitude (``0.0 points``, ``£0``, ``0.00 QALYs``) shows no digit but 0."""
+    digits = re.sub(r"[^0-9]", "", text.split(" ")[0])
+    return set(digits) <= {"0"}
 
 
 def diff_ci_text(lower: float, upper: float, unit: str, like: float | None = None) -> str:
