@@ -106,3 +106,17 @@ def test_targets_can_come_from_the_sweep_file(make_sweep, tmp_path, capsys):
     assert found["targets"] == ["within_quick >= 0.6"] and found["point"][WTE] in (12, 14)
     assert found["point"]["within_quick_lower"] >= 0.6
     capsys.readouterr()
+
+
+def test_a_bound_that_rounds_to_the_target_is_shown_with_more_digits():
+    """An undecided point printed as '95% (95% CI 95% to 96%)' against a target of 95% looked as if
+    it met it: its lower bound, 94.67%, is then written out."""
+    from icssim.sweep.optimise import _bound_note
+
+    t = Target("within_cyp_routine_4_weeks", ">=", 0.95)
+    assert _bound_note({"within_cyp_routine_4_weeks_lower": 0.9467}, t) == (
+        " (its lower bound 94.67%, the target 95.00%)")
+    assert _bound_note({"within_cyp_routine_4_weeks_lower": 0.90}, t) == ""   # plainly short: no note
+    wait = Target("wait_to_treatment_median", "<=", 28)
+    assert _bound_note({"wait_to_treatment_median_upper": 28.04}, wait) == (
+        " (its upper bound 28.04, the target 28)")

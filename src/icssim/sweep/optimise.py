@@ -202,7 +202,8 @@ def report(run, targets: list[Target], minimise: str, table: pd.DataFrame) -> tu
         for row in shown.itertuples(index=False):
             row = row._asdict() if hasattr(row, "_asdict") else dict(zip(shown.columns, row))
             p = run.points[int(row["point"])]
-            detail = "; ".join(f"{_label(run, t.kpi)} {_estimate(row, t.kpi)}" for t in targets)
+            detail = "; ".join(f"{_label(run, t.kpi)} {_estimate(row, t.kpi)}{_bound_note(row, t)}"
+                               for t in targets)
             lines.append(f"    point {p.index} ({_settings(run, p)}): {detail}, {int(row['n'])} replications: "
                          f"{_STATUS.get(str(row['status']), row['status'])}")
     undecided = table[table["status"] == "undecided"]
@@ -234,6 +235,21 @@ def _estimate(row, kpi: str) -> str:
     e = Estimate(kpi, float(row[f"{kpi}_mean"]), float(row[f"{kpi}_lower"]), float(row[f"{kpi}_upper"]),
                  int(row["n"]))
     return e.text()
+
+
+def _bound_note(row, t: Target) -> str:
+    """The deciding bound with more digits when, rounded as the estimate is written, it looks equal
+    to the target (``95% (95% CI 95% to 96%)`` for a lower bound of 94.67% against 95%)."""
+    from icssim.report.numbers import fmt
+
+    unit = kpi_info(t.kpi).unit
+    side = "lower" if t.higher else "upper"
+    bound = float(row[f"{t.kpi}_{side}"])
+    if not np.isfinite(bound) or fmt(bound, unit, False) != fmt(t.value, unit, False):
+        return ""
+    shown = f"{bound:.2%}" if unit == "share" else f"{bound:.4g}"
+    target = f"{t.value:.2%}" if unit == "share" else f"{t.value:.4g}"
+    return f" (its {side} bound {shown}, the target {target})"
 
 
 def _target_words(run, t: Target) -> str:
