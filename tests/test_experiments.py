@@ -186,3 +186,24 @@ def test_a_replication_frees_the_records_it_does_not_keep_before_the_collector_r
     finally:
         enable()
     assert dropped.kpis == kept.kpis
+
+
+def test_a_service_one_scenario_lacks_costs_it_nothing_in_the_differences():
+    """An integrated team that replaces two separate ones is a change of its whole cost: the paired
+    differences carry every service's cost, 0 where a scenario has no such service; other KPIs
+    of one scenario only (a utilisation) have no difference."""
+    import pandas as pd
+    from types import SimpleNamespace
+
+    from icssim.experiments import Comparison
+
+    def result(name, **kpis):
+        return SimpleNamespace(kpis=pd.DataFrame(kpis), scenario=SimpleNamespace(scenario=SimpleNamespace(name=name)))
+
+    a = result("a", cost_per_year=[10.0, 12.0], cost_per_year_adult_ed=[4.0, 5.0], **{"utilisation_adult_ed/x": [0.5, 0.6]})
+    b = result("b", cost_per_year=[11.0, 12.0], cost_per_year_ed_service=[6.0, 6.0])
+    diffs = Comparison([a, b], []).differences().set_index("kpi")
+    assert diffs.loc["cost_per_year_ed_service", "diff_mean"] == 6.0
+    assert diffs.loc["cost_per_year_ed_service", "baseline_mean"] == 0.0
+    assert diffs.loc["cost_per_year_adult_ed", "diff_mean"] == -4.5
+    assert "utilisation_adult_ed/x" not in diffs.index

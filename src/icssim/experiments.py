@@ -324,10 +324,10 @@ class Comparison:
         """Paired difference of every KPI, each scenario minus the first, with a t-interval."""
         import pandas as pd
 
-        base = self.results[0].kpis
+        first = self.results[0].kpis
         rows = []
         for res in self.results[1:]:
-            other = res.kpis
+            base, other = _with_absent_services(first, res.kpis)
             for kpi in base.columns.intersection(other.columns):
                 d = (other[kpi] - base[kpi]).to_numpy(dtype=float)
                 d = d[~np.isnan(d)]
@@ -339,6 +339,19 @@ class Comparison:
                              "diff_upper": upper, "diff_half_width": half, "n": n,
                              "pct_mean": pct(mean), "pct_lower": pct(lower), "pct_upper": pct(upper)})
         return pd.DataFrame(rows)
+
+
+def _with_absent_services(base: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both KPI tables with each service's cost a year in both: a service one scenario does not have
+    costs it nothing (an integrated team replacing two separate ones is a change of its whole cost,
+    not a measure to leave out). Other KPIs of one scenario only have no difference to take."""
+    from icssim.kpis import kpi_info
+
+    def filled(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+        missing = [k for k in names if k not in table.columns and kpi_info(k).service is not None]
+        return table.assign(**{k: 0.0 for k in missing}) if missing else table
+
+    return filled(base, list(other.columns)), filled(other, list(base.columns))
 
 
 def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None = None,

@@ -11,6 +11,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html
+from icssim.report.labels import kpi_label
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -133,6 +134,9 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
     elif "baseline_mean" in diffs:
         means = {(r.kpi, baseline): r.baseline_mean for r in diffs.itertuples()}
         means |= {(r.kpi, str(r.scenario)): r.baseline_mean + r.diff_mean for r in diffs.itertuples()}
+    for r in diffs.itertuples() if "baseline_mean" in diffs else ():  # a service one scenario lacks: 0 there
+        means.setdefault((r.kpi, baseline), r.baseline_mean)
+        means.setdefault((r.kpi, str(r.scenario)), r.baseline_mean + r.diff_mean)
     out = []
     for scen, group in diffs.groupby("scenario", sort=False):
         scen = str(scen)
@@ -143,17 +147,18 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             return not (base_m == 0 and new_m == 0) and not (pd.isna(g.loc[k, "diff_mean"]))
 
         stds = list(kpi_subjects(g.index, "standard"))
-        services = list(kpi_subjects(g.index, "service"))
-        services.sort(key=lambda k: -abs(g.loc[k, "diff_mean"]))
+        services = _largest_changes(g, list(kpi_subjects(g.index, "service")))
         blocks = []
         for title, keys in (("For patients", [*stds, *patient_kpis(scenario)]),
-                            ("For costs", [*COST_KPIS, *services[:3]])):
+                            ("For costs", [*COST_KPIS, *services])):
             keys = [k for k in dict.fromkeys(keys) if k in g.index and changed(k)]
             clear, unclear = [], []
             for k in keys:
                 row = _row(g, k)
                 cls, _ = difference_verdict(row, kpi_info(k).better)
-                label = standard_label(k, scenario) if kpi_info(k).standard is not None else None
+                label = (standard_label(k, scenario) if kpi_info(k).standard is not None else
+                         kpi_label(k, _having(k, [scenarios.get(scen), scenario])) if kpi_info(k).service is not None
+                         else None)
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
                     unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
@@ -187,6 +192,23 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                    f"{_compare_tiles(g, means, baseline, scen, scenario)}{staff}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
+
+
+def _having(kpi: str, candidates: list[Scenario | None]) -> Scenario | None:
+    """The first of ``candidates`` that has the service a service KPI is about (a service one
+    scenario added or dropped is named by the scenario that has it)."""
+    service = kpi_info(kpi).service
+    return next((s for s in candidates if s is not None and service in s.services), candidates[-1])
+
+
+def _largest_changes(g: pd.DataFrame, kpis: list[str], each: int = 3) -> list[str]:
+    """The ``each`` largest increases and the ``each`` largest savings among ``kpis`` (services'
+    costs), so that what a total's change is made of reads both ways: a new team's cost beside the
+    beds it saves."""
+    change = g.loc[kpis, "diff_mean"] if kpis else pd.Series(dtype=float)
+    up = change[change > 0].sort_values(ascending=False).index[:each]
+    down = change[change < 0].sort_values().index[:each]
+    return [*up, *down]
 
 
 def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:

@@ -103,7 +103,7 @@ def money(x: float) -> str:
         return "n/a"
     if abs(x) >= 1e6:
         return f"£{x / 1e6:,.2f} million"
-    return f"£{sig(x):,.0f}" if abs(x) >= 100 else f"£{x:,.2f}"
+    return f"£{sig(x):,.0f}" if abs(x) >= 100 else ("£0" if x == 0 else f"£{x:,.2f}")
 
 
 #: the unit in which waits measured in days are written (:func:`waits_in`)
