@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from icssim.kpis import kpi_info
 from icssim.national_scaling import capacity_rounding, joint_by_area, joint_capacity, rounding_by_area
 from icssim.national_tables import (
     COLUMNS,
@@ -87,10 +88,10 @@ def write_national(folder: Path, wait: str = WAIT_KPI, cost: str = COST_KPI, wtp
     plots = folder / "plots"
     for b in bases:       # the first pathway's as ranked_wait.png, each other's as ranked_wait_<base>.png
         name = "ranked_wait.png" if b == bases[0] else f"ranked_wait_{b}.png"
-        written.append(ranked_plot(table, f"{wait}_{b}", f"{wait} ({b}), mean and 95% CI; shortest first",
-                                   "days", plots / name))
+        written.append(ranked_plot(table, f"{wait}_{b}", f"{kpi_info(wait).label} ({b}), with its 95% CI; "
+                                   "shortest first", f"{kpi_info(wait).label} (days)", plots / name))
     written.append(ranked_plot(table, f"cost_per_head_{bases[0]}",
-                               f"{cost} per resident ({bases[0]}), mean and 95% CI; lowest first",
+                               f"{kpi_info(cost).label} per resident ({bases[0]}), mean with its 95% CI; lowest first",
                                "£ per resident a year", plots / "ranked_cost_per_head.png"))
     if len(bases) > 1 and f"net_benefit_per_person_{bases[1]}" in table:
         written.append(ranked_plot(table, f"net_benefit_per_person_{bases[1]}",
