@@ -382,3 +382,97 @@ def test_time_unit_hint(unit, hint, tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert hint in err and "minutes'?" not in err
+
+
+SWEEP = """\
+sweep:
+  name: staffing
+  replications: 2
+base: small.yaml
+parameters:
+  services.team.staff.clinician.wte: [2, 3, 4]
+"""
+
+CALIBRATION = """\
+calibration:
+  name: fit
+scenario: small.yaml
+parameters:
+  services.team.staff.clinician.wte: {low: 2, high: 4}
+targets:
+  referrals:
+    kpi: referrals_per_year
+    value: 1000
+    sd: 50
+    source: assumption
+"""
+
+
+def test_a_sweep_or_calibration_file_is_validated_as_one(tmp_path, capsys):
+    """A file with a top-level 'sweep:' or 'calibration:' is checked as 'icssim sweep' or 'icssim
+    calibrate' checks it (its base scenario too), not as a scenario with unknown keys; a scenario
+    beside it is checked as before."""
+    scenario = _write(tmp_path, "small", VALID)
+    sweep = _write(tmp_path, "sweep", SWEEP)
+    calibration = _write(tmp_path, "calibration", CALIBRATION)
+    assert main(["validate", str(sweep), str(calibration), str(scenario)]) == 0
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [f"{sweep}: ok (staffing: a sweep file, 3 points on 1 base scenario, design grid)",
+                                    f"{calibration}: ok (fit: a calibration file, 1 parameters fitted to 1 targets "
+                                    f"of {tmp_path / 'small.yaml'})",
+                                    f"{scenario}: ok (small: 1 cohorts, 1 services, 3 steps)"]
+    assert out.err == ""
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("  replications: 2", "  replicatons: 2",
+     ":3: sweep.replicatons: unknown key 'replicatons'; did you mean 'replications'?"),
+    ("clinician.wte:", "clinican.wte:",
+     ":6: parameters.services.team.staff.clinican.wte: no key 'clinican' under services.team.staff of"),
+    ("[2, 3, 4]", "[2, lots]", ": point 1 (small, services.team.staff.clinician.wte=lots) is not a valid scenario:\n"
+                               "    services.team.staff.clinician.wte: expected a number, found 'lots'"),
+])
+def test_a_sweep_file_s_mistake_is_named_by_file_line_and_key(old, new, expected, tmp_path, capsys):
+    _write(tmp_path, "small", VALID)
+    sweep = _write(tmp_path, "sweep", SWEEP.replace(old, new))
+    other = _write(tmp_path, "other", VALID)
+    assert main(["validate", str(sweep), str(other)]) == 2
+    out = capsys.readouterr()
+    assert out.err.startswith(f"{sweep}: INVALID\n  {sweep}{expected}"), out.err
+    assert "unknown key 'sweep'" not in out.err and "Traceback" not in out.err
+    assert out.out == f"{other}: ok (small: 1 cohorts, 1 services, 3 steps)\n"   # the next file is still checked
+
+
+def test_a_sweep_s_or_calibration_s_base_scenario_is_validated(tmp_path, capsys):
+    """The base scenario's mistakes are named by its own file and line; a calibration file's by its."""
+    _write(tmp_path, "small", VALID.replace("wte: 3,", "wte: three,"))
+    sweep = _write(tmp_path, "sweep", SWEEP)
+    calibration = _write(tmp_path, "calibration", CALIBRATION)
+    assert main(["validate", str(sweep), str(calibration)]) == 2
+    base_problem = f"{tmp_path / 'small.yaml'}:{L_WTE}: services.team.staff.clinician.wte: expected a number"
+    err = capsys.readouterr().err
+    assert f"{sweep}: INVALID\n  {base_problem}" in err and f"{calibration}: INVALID\n  {base_problem}" in err
+    calibration = _write(tmp_path, "calibration", CALIBRATION.replace("targets:", "targets:\n  fitted: {}"))
+    assert main(["validate", str(calibration)]) == 2
+    assert f"{calibration}:7: targets.fitted.kpi: required key is missing" in capsys.readouterr().err
+
+
+def test_a_base_s_problem_a_child_caused_names_the_child_s_line(tmp_path, capsys):
+    """A child that sets a base's staff to null: each role the base's steps name is 'not defined' at
+    the base's line, and the message names the child's line that removed them."""
+    base = _write(tmp_path, "base", VALID)
+    child = _write(tmp_path, "child", "extends: base.yaml\nscenario:\n  name: child\n"
+                                      "services:\n  team:\n    staff: null\n")
+    assert main(["validate", str(child)]) == 2
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        f"  {base}:{L_STAFF}: pathway.steps.assess.staff.0: staff role 'clinician' is not defined in service "
+        f"'team'; defined: none (services.team.staff is set to null at {child}:6)"]
+
+
+def test_a_national_sweep_file_is_validated_as_the_national_run_splits_it(capsys):
+    """england_42_ics.yaml scales teams each pathway has its own of: 'icssim sweep' cannot run it
+    whole, 'python -m icssim.national run' splits it per pathway; validate checks it that way."""
+    path = Path(__file__).resolve().parents[1] / "scenarios" / "sweeps" / "england_42_ics.yaml"
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "a national sweep file for 'python -m icssim.national run', 84 points on 2 base scenarios" in out

@@ -125,6 +125,56 @@ def test_errors_in_a_child_point_at_the_child_line(tmp_path):
     assert "step 'nowhere' is not defined" in problem.message   # and no second "no way out" complaint
 
 
+def test_a_problem_a_child_s_null_caused_names_the_child_line(tmp_path):
+    """A child that removes the base's staff leaves the base's steps naming roles that are gone: the
+    problem is at the base's line, and says which key of which file removed them."""
+    (tmp_path / "base.yaml").write_text(BASE)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nscenario: {name: child}\nservices:\n  team:\n    staff: null\n")
+    [problem] = _problems(child)
+    assert (problem.file, problem.line) == (str(tmp_path / "base.yaml"), 23)
+    assert problem.path == "pathway.steps.assess.staff.0"
+    assert problem.message == (f"staff role 'nurse' is not defined in service 'team'; defined: none "
+                               f"(services.team.staff is set to null at {child}:5)")
+
+
+#: BASE with two more services: a GP practice with a nurse, and a hub without staff
+SERVICES = BASE.replace("services:\n", "services:\n  gp: {staff: {nurse: {wte: 1}}}\n  hub: {cost_per_contact: 5}\n")
+
+
+def test_a_problem_a_child_s_replacement_caused_names_the_child_line(tmp_path):
+    """Not only removals and not only staff roles: a step moved to another service (a replaced value)
+    and a replaced list of levels are named beside the problems they cause at the base's lines."""
+    (tmp_path / "base.yaml").write_text(SERVICES)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nattributes:\n  urgency: [low, high]\n"
+                     "pathway:\n  steps:\n    assess: {service: hub}\n")
+    problems = {p.path: p for p in _problems(child)}
+    assert problems["pathway.steps.assess.staff.0"].message.endswith(
+        f"'hub'; defined: none (pathway.steps.assess.service is replaced at {child}:6)")
+    assert problems["cohorts.adults.attributes.urgency"].file == str(tmp_path / "base.yaml")
+    assert problems["cohorts.adults.attributes.urgency"].message.endswith(
+        f"(attributes.urgency is replaced at {child}:3)")
+
+
+def test_no_override_is_named_where_it_did_not_cause_the_problem(tmp_path):
+    """A mistake of the base's own, and one inside what the child wrote (its line already named),
+    get no note; in a chain, only the lowest file's override of a key is named."""
+    (tmp_path / "base.yaml").write_text(SERVICES.replace("next: done", "next: gone"))
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nservices:\n  team:\n    staff: {nurse: {wte: -1}}\n"
+                     "pathway:\n  steps:\n    assess: {handoff: null}\n")
+    problems = {p.path: p for p in _problems(child)}
+    assert problems["pathway.steps.assess.next.0.to"].message.endswith("did you mean 'done'?")
+    assert problems["services.team.staff.nurse.wte"].file == str(child)
+    assert problems["services.team.staff.nurse.wte"].message.endswith("found -1")
+    (tmp_path / "b.yaml").write_text("extends: base.yaml\npathway: {steps: {assess: {service: gp}}}\n")
+    (tmp_path / "c.yaml").write_text("extends: b.yaml\npathway: {steps: {assess: {service: hub}}}\n")
+    [problem] = [p for p in _problems(tmp_path / "c.yaml") if p.path == "pathway.steps.assess.staff.0"]
+    assert problem.message.endswith(f"'hub'; defined: none (pathway.steps.assess.service is replaced at "
+                                    f"{tmp_path / 'c.yaml'}:2)")
+
+
 @pytest.mark.parametrize("extends, words", [(3, "expected the path of a base scenario file, found 3"),
                                             ("missing.yaml", "does not exist")])
 def test_bad_extends(tmp_path, extends, words):

@@ -80,11 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"icssim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("validate", help="check scenario files and report every mistake", **about(
-        "Check scenario files without running them: every mistake, with its file, line and key.",
-        "icssim validate scenarios/ed_fragmented.yaml scenarios/ed_integrated.yaml",
+    p = sub.add_parser("validate", help="check scenario, sweep and calibration files and report every mistake",
+                       **about(
+        "Check scenario files without running them: every mistake, with its file, line and key. A sweep "
+        "or PSA file (top-level 'sweep:') or a calibration file ('calibration:') is checked as 'icssim "
+        "sweep', 'psa' or 'calibrate' checks it, with its base scenarios.",
+        "icssim validate scenarios/ed_fragmented.yaml scenarios/sweeps/ed_psa.yaml",
         "nothing; exit status 0 when every file is valid, 2 otherwise"))
-    p.add_argument("files", nargs="+", type=Path, help="scenario files (YAML; see docs/scenario-format.md)")
+    p.add_argument("files", nargs="+", type=Path,
+                   help="scenario, sweep or calibration files (YAML; see docs/scenario-format.md, docs/sweeps.md)")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("run", help="run a scenario and write KPIs, records and plots", **about(
@@ -204,22 +208,108 @@ def output_path(text: str) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from icssim.errors import ScenarioError
-    from icssim.scenario import load_scenario
-
+    """Check each file without running it: a scenario, or a sweep/PSA or calibration file (told
+    apart by its top-level ``sweep:`` or ``calibration:`` key), checked as ``icssim sweep``/``psa``
+    or ``icssim calibrate`` check it before running. Every file is checked, however many fail."""
     failed = 0
     for path in args.files:
         try:
-            s = load_scenario(path)
+            summary = _validate_file(path)
         except ScenarioError as exc:
             failed += 1
             print(f"{path}: INVALID", file=sys.stderr)
             for problem in exc.problems:
                 print(f"  {problem}", file=sys.stderr)
             continue
-        print(f"{path}: ok ({s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
-              f"{len(s.pathway.steps)} steps)")
+        except IcssimError as exc:  # a sweep's or calibration's mistake beyond one key: a message of its own
+            failed += 1
+            print(f"{path}: INVALID", file=sys.stderr)
+            print("\n".join(f"  {line}" for line in str(exc).splitlines()), file=sys.stderr)
+            continue
+        print(f"{path}: ok ({summary})")
     return 2 if failed else 0
+
+
+def _validate_file(path: Path) -> str:
+    """Validate one file as what its top-level keys say it is; return what it holds, in words."""
+    kind = _file_kind(path)
+    if kind == "sweep":
+        return _validate_sweep(path)
+    if kind == "calibration":
+        return _validate_calibration(path)
+    from icssim.scenario import load_scenario
+
+    s = load_scenario(path)
+    return (f"{s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
+            f"{len(s.pathway.steps)} steps")
+
+
+def _file_kind(path: Path) -> str:
+    """``sweep`` or ``calibration`` when the file's mapping has that top-level key, else ``scenario``
+    (also for a file that cannot be read: the scenario loader then names what is wrong with it)."""
+    from icssim.scenario.yaml_reader import Provenance, read_document
+
+    try:
+        data = read_document(path, Provenance(files=[str(path)], sha256="", raw={}))
+    except ScenarioError:
+        return "scenario"
+    return next((kind for kind in ("sweep", "calibration") if kind in data), "scenario")
+
+
+def _validate_sweep(path: Path) -> str:
+    """Check a sweep or PSA file as ``icssim sweep``/``psa`` does before its first run: the file, its
+    base scenarios, every point's scenario (and, for a PSA, that its bases measure QALYs). A
+    national file (areas, several bases each scaling its own teams) is checked as
+    ``python -m icssim.national run`` runs it: one sweep per base."""
+    from icssim.sweep.spec import load_sweep
+
+    sweep = load_sweep(path)
+    try:
+        points = _checked_points(sweep, path)
+    except IcssimError:
+        if sweep.areas is None or len(sweep.bases) < 2:
+            raise
+        return _validate_national(path, sweep.name)
+    bases = len(sweep.running)
+    return (f"{sweep.name}: a sweep file, {points} points on {bases} base scenario{'s' if bases != 1 else ''}, "
+            f"design {sweep.spec.design}")
+
+
+def _checked_points(sweep, path: Path) -> int:
+    """How many points ``sweep`` has, each checked to be a valid scenario."""
+    from icssim.sweep.design import design_points, validate_points
+
+    points = design_points(sweep)
+    validate_points(sweep, points)
+    if sweep.spec.is_psa:
+        from icssim.health.psa_outputs import refuse_without_health
+
+        refuse_without_health(sweep, path)
+    return len(points)
+
+
+def _validate_national(path: Path, name: str) -> str:
+    """A national sweep file split, as the national run splits it, into one sweep per base, each checked."""
+    import tempfile
+
+    from icssim.national import split_sweep
+    from icssim.sweep.spec import load_sweep
+
+    with tempfile.TemporaryDirectory(prefix="icssim-validate-") as specs:
+        files = split_sweep(path, Path(specs))
+        points = sum(_checked_points(load_sweep(file), file) for file in files.values())
+    return (f"{name}: a national sweep file for 'python -m icssim.national run', {points} points on "
+            f"{len(files)} base scenarios, one sweep each")
+
+
+def _validate_calibration(path: Path) -> str:
+    """Check a calibration file as ``icssim calibrate`` does: the file, its scenario, every
+    parameter's key path, and the scenario at both ends of every prior."""
+    from icssim.calibrate.spec import load_calibration
+
+    cal = load_calibration(path)
+    return (f"{cal.name}: a calibration file, {len(cal.spec.parameters)} parameters fitted to "
+            f"{len(cal.fitted)} targets of {cal.scenario_file}")
 
 
 def _import_pyplot() -> None:

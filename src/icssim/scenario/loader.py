@@ -10,6 +10,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from icssim.scenario.yaml_reader import (
     MAX_NODES,
     SCENARIO_FILE,
     KeyPath,
+    Override,
     Provenance,
     dotted,
     read_document,
@@ -36,12 +39,16 @@ __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "KeyPath", "Provenance", 
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Load, merge and validate a scenario file; raise :class:`ScenarioError` on any mistake."""
+    """Load, merge and validate a scenario file; raise :class:`ScenarioError` on any mistake (one
+    that a file further down the ``extends`` chain caused at a base's line names that file's key)."""
     path = Path(path)
     raw, prov = _load_merged(path, chain=())
     prov.raw = raw
     prov.sha256 = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
-    return validate_data(raw, prov)
+    try:
+        return validate_data(raw, prov)
+    except ScenarioError as exc:
+        raise ScenarioError(_with_overrides(exc.problems, raw, prov)) from None
 
 
 def validate_data(raw: dict[str, Any], prov: Provenance) -> Scenario:
@@ -117,9 +124,85 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], P
                                          f"(see the next line)"), *exc.problems]) from None
         raise
     base_prov.files.append(str(path))
+    overrides = list(_overrides(base, data, (), prov))
+    base_prov.overrides = [*(old for old in base_prov.overrides if not any(old.path[:len(new.path)] == new.path
+                                                                           for new in overrides)), *overrides]
     base_prov.lines.update(prov.lines)
     base_prov.comments.update(prov.comments)
     return deep_merge(base, data), base_prov
+
+
+def _overrides(base: dict[str, Any], data: dict[str, Any], at: KeyPath, prov: Provenance) -> Iterator[Override]:
+    """The keys of ``data`` (a file that extends ``base``, its lines in ``prov``) that remove or
+    replace a value of ``base`` as :func:`deep_merge` merges them: a ``null``, or a new value that is
+    not a mapping merged into a mapping. Keys the base lacks add to it and override nothing."""
+    for key, value in data.items():
+        if key not in base:
+            continue
+        old, path = base[key], (*at, key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            yield from _overrides(old, value, path, prov)
+        elif value != old:
+            file, line = prov.lines.get(path, (prov.files[-1], None))
+            yield Override(path, file, line, old, removed=value is None)
+
+
+#: Most overrides of an ``extends`` chain undone, one at a time, to find the problems each caused
+#: (a validation each, a few milliseconds; a child file sets a handful)
+MAX_UNDONE = 200
+
+
+def _with_overrides(problems: list[Problem], raw: dict[str, Any], prov: Provenance) -> list[Problem]:
+    """``problems`` of the merged scenario ``raw``, each one that a file further down the ``extends``
+    chain caused by removing or replacing a base's key noted with that key and line:
+    ``... staff role 'nurse' is not defined in service 'pmhs'; defined: none (services.pmhs.staff is
+    set to null at child.yaml:6)``. Without the note such a problem names only the base's line.
+
+    An override caused a problem when putting the base's value back (that override alone) makes
+    the problem go and brings none of its own; this judges every kind of problem alike, whatever
+    its message says. A problem inside what the override itself wrote already names its line."""
+    notes: dict[int, list[str]] = {}
+    now = {_gist(p) for p in problems}
+    for override in prov.overrides[-MAX_UNDONE:]:
+        left = _problems_without(override, raw, prov)
+        if left is None or not left <= now:
+            continue
+        for i, problem in enumerate(problems):
+            if _gist(problem) not in left and not _written_by(problem, override):
+                notes.setdefault(i, []).append(str(override))
+    return [replace(p, message=f"{p.message} ({'; '.join(notes[i])})") if i in notes else p
+            for i, p in enumerate(problems)]
+
+
+def _problems_without(override: Override, raw: dict[str, Any], prov: Provenance) -> set[tuple[str, str]] | None:
+    """The gists of the problems ``raw`` has with ``override`` undone (the base's value put back);
+    None when it cannot be undone or checked (a best-effort second look must never hide the first)."""
+    undone = copy.deepcopy(raw)
+    node: Any = undone
+    for part in override.path[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return None
+    node[override.path[-1]] = copy.deepcopy(override.before)
+    try:
+        validate_data(undone, prov)
+    except ScenarioError as exc:
+        return {_gist(p) for p in exc.problems}
+    except Exception:  # noqa: BLE001
+        return None
+    return set()
+
+
+def _gist(problem: Problem) -> tuple[str, str]:
+    """A problem's key path and message up to its hint (``; defined: ...`` lists what the file
+    defines, which an undone override changes without the problem going)."""
+    return problem.path, problem.message.split(";")[0]
+
+
+def _written_by(problem: Problem, override: Override) -> bool:
+    """Whether ``problem`` lies in what ``override`` wrote, in its own file: it names that line already."""
+    key = dotted(override.path)
+    return problem.file == override.file and (problem.path == key or problem.path.startswith(key + "."))
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,23 @@ from icssim.scenario.yaml_syntax import syntax_problem
 KeyPath = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class Override:
+    """A key that a file further down an ``extends`` chain set to null (removing its base's value)
+    or to a value in place of its base's, kept with the base's value (``before``): a problem the
+    base's lines are blamed for may be this file's doing, and undoing the override tells."""
+
+    path: KeyPath
+    file: str
+    line: int | None
+    before: Any
+    removed: bool
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{dotted(self.path)} is {'set to null' if self.removed else 'replaced'} at {where}"
+
+
 @dataclass
 class Provenance:
     """Where a scenario came from: files, content hash, merged data, and per-key lines and comments."""
@@ -36,6 +53,8 @@ class Provenance:
     raw: dict[str, Any]
     lines: dict[KeyPath, tuple[str, int]] = field(default_factory=dict)
     comments: dict[KeyPath, str] = field(default_factory=dict)
+    #: the keys files further down the ``extends`` chain removed or replaced, the lowest file's last
+    overrides: list[Override] = field(default_factory=list)
 
     def where(self, path: KeyPath) -> tuple[str, int | None]:
         """File and line of the deepest known key on ``path``."""
