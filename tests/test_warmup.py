@@ -96,6 +96,11 @@ def test_warmup_command_writes_plot_and_suggestion(tmp_path, capsys):
     assert len(series) == 2 and (series["suggested_warmup_days"] >= 0).all()
     assert table["series"].str.startswith("waiting list at ").sum() >= 3 and table["settles"].dtype == bool
     assert "suggested warm-up" in capsys.readouterr().out
+    import json  # the seed and scenario that reproduce it, as every results folder records them
+
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["kind"] == "warmup" and meta["seed"] is not None and meta["replications"] == 3
+    assert meta["suggested_warmup_days"] >= 0 and meta["scenario"]
 
 
 def _table(lists: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "icssim warmup scenarios/ed_fragmented.yaml --replications 5",
         "results/<name>-warmup/: warmup.png and warmup.csv (the suggested length per series)"))
     p.add_argument("file", type=Path, help="scenario file (YAML)")
-    add_run_options(p)
+    add_run_options(p, out="results/<name>-warmup")
     p.set_defaults(handler=cmd_warmup, replications=5)
     __import__("icssim.report").report.register(sub)
     __import__("icssim.sweep.cli", fromlist=["register"]).register(sub)
@@ -142,8 +142,8 @@ def about(description: str, example: str, outputs: str) -> dict:
             "epilog": f"example:\n  {example}\n\nwrites:\n  {outputs}"}
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by commands that run simulations."""
+def add_run_options(p: argparse.ArgumentParser, out: str = "results/<name>") -> None:
+    """Options shared by commands that run simulations (``out``: the default folder, in words)."""
     p.add_argument("--seed", type=seed_value, default=None, help="seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=whole_number, default=1, help="number of replications")
     p.add_argument("--workers", "-w", type=positive_number, default=None,
@@ -151,7 +151,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dask", metavar="ADDRESS|local", default=None,
                    help="run on a Dask distributed scheduler (e.g. tcp://host:8786), or 'local' for a "
                         "LocalCluster (needs: pip install 'icssim[dask]')")
-    p.add_argument("--out", type=output_path, default=None, help="output folder (default: results/<name>)")
+    p.add_argument("--out", type=output_path, default=None, help=f"output folder (default: {out})")
     p.add_argument("--force", action="store_true", help="replace an existing output folder")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
     p.add_argument("--yes", "-y", action="store_true",
@@ -518,11 +518,13 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     out = args.out or inside(DEFAULT_RESULTS, f"{scenario.scenario.name}-warmup")
     check_replaceable(out, args.force)
     check_size(args, [scenario], args.replications)
+    started = time.perf_counter()
     with progress_bar(args, "replications", args.replications) as tick:
         result = experiments.run(scenario, args.replications, args.seed, args.workers, progress=tick,
                                  dask=args.dask)
     diagnostic = warmup.diagnose(result.records)
-    results.write_warmup(diagnostic, scenario.scenario.name, out, args.force)
+    results.write_warmup(diagnostic, scenario.scenario.name, out, args.force, result,
+                         time.perf_counter() - started, " ".join(["icssim", *sys.argv[1:]]))
     from icssim.units import in_days
 
     current = in_days(scenario.scenario.warmup, scenario.scenario.time_unit)
@@ -530,5 +532,5 @@ def cmd_warmup(args: argparse.Namespace) -> int:
         print(f"  {name}: MSER-5 suggests {days:.0f} days")
     print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} days "
           f"({diagnostic.verdict(current)})")
-    print(f"wrote {out}/warmup.png")
+    print(f"wrote {out}/ (warmup.png, warmup.csv, metadata.json; seed {result.seed})")
     return 0

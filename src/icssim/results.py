@@ -421,9 +421,16 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     ]
 
 
-def write_warmup(diagnostic, name: str, out: Path, force: bool = False) -> Path:
-    """Write the warm-up plot, the suggested lengths and each series' and waiting list's trend after them."""
+def write_warmup(diagnostic, name: str, out: Path, force: bool = False, result: RunResult | None = None,
+                 wall_seconds: float = 0.0, command: str = "") -> Path:
+    """Write the warm-up plot, the suggested lengths and each series' and waiting list's trend after
+    them, and (given the ``result`` they come from) metadata.json: the seed, scenario and version
+    that reproduce them, as every result folder records."""
     def write(tmp: Path) -> None:
+        if result is not None:
+            meta = metadata(result, wall_seconds, command) | {
+                "kind": "warmup", "suggested_warmup_days": round(float(diagnostic.overall_days), 1)}
+            (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
         fig = plots.running_means(diagnostic.series, diagnostic.suggested_days,
                                   f"{name}: warm-up diagnostic (MSER-5)")
         plots.save(fig, tmp / "warmup.png")
