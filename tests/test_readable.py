@@ -324,3 +324,13 @@ def test_a_difference_that_rounds_to_zero_has_no_sign():
     assert diff_ci_text(-0.0004, 0.0003, "share") == "0.0 to 0.0 points"
     assert fmt_diff(-0.004, "QALYs") == "0.00 QALYs"
     assert fmt_diff(-0.012, "share") == "−1.2 points" and fmt_diff(3.2, "days") == "+3.2 days"
+
+
+def test_an_interval_of_a_count_that_cannot_be_negative_stops_at_zero():
+    """Deaths per 1,000 over two replications read '27.0 (95% CI −9.7 to 63.8)'; waits were already
+    cut at 0. Every unit of a quantity that cannot be negative is cut alike."""
+    import icssim.metrics  # noqa: F401  (registers the health KPIs)
+    from icssim.report.numbers import Estimate
+
+    assert Estimate("deaths_per_1000", 27.0, -9.7, 63.8, 2).bounds() == (0.0, 63.8)
+    assert Estimate("wait_to_treatment_mean", 35.5, -10.0, 81.6, 2).bounds() == (0.0, 81.6)

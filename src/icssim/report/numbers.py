@@ -17,6 +17,12 @@ import pandas as pd
 from icssim.kpis import kpi_info
 
 
+#: Units of quantities that cannot be negative: a KPI's interval in one of them is cut at 0 (deaths per
+#: 1,000 over 2 replications read "27.0 (−9.7 to 63.8)" before they were listed here).
+NON_NEGATIVE_UNITS = frozenset({"days", "minutes", "months", "years", "per year", "share", "GBP", "GBP per year",
+                                "patients", "per 1,000 help-seekers", "relapses", "lists"})
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A KPI's mean with its 95% confidence interval (NaN bounds when there is one replication)."""
@@ -38,7 +44,7 @@ class Estimate:
     def bounds(self) -> tuple[float, float]:
         """The CI clipped to the quantity's natural range (never below 0; shares at most 1)."""
         lo, hi = self.lower, self.upper
-        if self.unit in ("days", "per year", "share", "GBP", "GBP per year", "patients"):
+        if self.unit in NON_NEGATIVE_UNITS:
             lo, hi = max(lo, 0.0), max(hi, 0.0)
         if self.unit == "share":
             lo, hi = min(lo, 1.0), min(hi, 1.0)
