@@ -355,6 +355,21 @@ HEALTH = [
          HEALTHY, ("psa.yaml:6: parameters.health.states.ill.utility.also: expected a list",),
          command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
                                      "also: health.states.well.utility}")),
+    Case("psa-reach", "course of illness", "a PSA distribution that reaches values the scenario refuses (a "
+         "utility uniform on 1.4 to 1.5), refused before drawing", HEALTHY,
+         ("psa.yaml:6: parameters.health.states.ill.utility: this uniform distribution draws values from 1.4 to 1.5; "
+          "health.states.ill.utility must be a number at most 1",),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: uniform, low: 1.4, high: 1.5}")),
+    Case("psa-draw-invalid", "course of illness", "a PSA draw the scenario refuses (a normal's tail), named by its "
+         "parameter, not by every value drawn", HEALTHY,
+         ("psa.yaml:6: parameters.health.states.ill.utility: point", "(fuzz) drew",   # which point and value:
+          "health.states.ill.utility must be a number at most 1"),                     # scipy's Sobol sequence
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: normal, mean: 0.9, sd: 0.3}", samples=8)),
+    Case("psa-label-twice", "course of illness", "two PSA parameters with the same label", HEALTHY,
+         ("psa.yaml:7: parameters.health.states.well.utility.label: 'Utility' is also the label or key path of "
+          "'health.states.ill.utility'", "a label names a setting in the tables and plots, so give each its own"),
+         command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, label: Utility}\n"
+                                     "  health.states.well.utility: {dist: beta, mean: 0.9, sd: 0.02, label: Utility}")),
     Case("monitoring-staffed", "course of illness", "monitoring charged to a team costed by its establishment "
          "(its contacts cost nothing)", step_key("monitoring: {every: 2 weeks, cost_per_contact: 103}"),
          ("pathway.steps.assess.monitoring: monitoring contacts take no staff time in the model",

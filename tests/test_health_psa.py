@@ -127,6 +127,10 @@ def test_icssim_psa_writes_the_decision(tiny_psa):
     out = tiny_psa.out
     for name in ("psa.csv", "ceac.csv", "evpi.csv", "psa.json", "plots/ceac.png", "plots/psa_plane.png"):
         assert (out / name).is_file(), name
+    # no frontier across parameter draws: which draw of which strategy no other beats on cost and
+    # wait means nothing (a grid sweep's is for choosing a setting); the plane compares the strategies
+    assert not (out / "plots" / "cost_vs_wait.png").exists()
+    assert "plots/cost_vs_wait.png" not in json.loads((out / "metadata.json").read_text())["plots"]
     table = pd.read_csv(out / "psa.csv")
     assert len(table) == 6 and set(table["strategy"]) == {"fragmented", "integrated"}
     assert table.groupby("draw")["health.states.ill_moderate.utility"].nunique().max() == 1

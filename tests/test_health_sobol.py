@@ -80,6 +80,17 @@ def test_a_sobol_design_needs_a_power_of_2_base_samples():
     assert SweepSpec.model_validate({**raw, "samples": 64}).design == "sobol"
 
 
+def test_a_saltelli_design_is_clipped_where_a_psas_sobol_points_are(monkeypatch):
+    """One edge for both designs (icssim.sweep.draws.EDGE): the extremes a PSA checks its
+    distributions' reach at before drawing are then those of a Sobol design's draws too."""
+    from icssim.health.sobol import saltelli_unit
+    from icssim.sweep import draws
+
+    monkeypatch.setattr(draws, "EDGE", 0.2)
+    u = saltelli_unit(2, 8, seed=3)
+    assert u.min() == 0.2 and u.max() == 0.8
+
+
 def test_icssim_psa_with_a_sobol_design_writes_the_indices(tmp_path):
     from helpers import SCENARIOS, run_cli
 
@@ -103,3 +114,4 @@ kpis: [qalys_per_person, cost_per_person]
     assert set(sobol["parameter"]) == {"Utility in remission", "Adult bed-day cost"}
     assert set(sobol["strategy"]) == {"integrated"} and len(sobol) == 2 * 2  # 2 parameters x 2 thresholds
     assert (out / "plots" / "sobol.png").is_file()
+    assert not (out / "plots" / "cost_vs_wait.png").exists()   # a Sobol design's points are draws too

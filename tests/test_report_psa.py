@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 from icssim.report.psa import psa_html, share
@@ -80,3 +81,25 @@ def test_a_group_is_named_with_its_parameters_and_one_too_large_is_said_not_esti
     assert "Not estimated, too few draws: each of 9 parameters alone (needs 40 draws each)." in unescape(
         psa_html(many))
     assert "The groups of parameters" not in unescape(psa_html(ANSWER))   # a psa.json without groups: nothing said
+
+
+def test_the_console_and_the_report_round_the_psa_answer_alike():
+    """One rounding of money for both (icssim.report.psa.pounds): the console said +£3,844 and
+    ICER £58,307 where the report said £3,840 more and £58,300 per QALY."""
+    from icssim.health.psa_outputs import answer_text
+
+    answer = {**ANSWER,
+              "incremental": [{"strategy": "integrated", "baseline": "fragmented", "draws": 200,
+                               "delta_cost": 3844.2, "delta_qalys": 0.0659, "icer": 58_307.4}],
+              "at_thresholds": [{**ANSWER["at_thresholds"][0], "evpi_per_person": 118.4,
+                                 "evpi_population": 1_100_654.0}],
+              "evppi": [{**ANSWER["evppi"][1], "evppi_per_person": 1234.5, "evppi_population": 11_475_912.0}]}
+    console = " ".join(answer_text(answer).split())
+    report = unescape(psa_html(answer))
+    assert "+£3,840 and +0.066 QALYs" in console and "costs £3,840 more and gains +0.066 QALYs" in report
+    assert "ICER £58,300 per QALY" in console and "an ICER of £58,300 per QALY" in report
+    assert "EVPI £118 per person, £1.10 million for 1,080 people" in console
+    assert "worth £118 per help-seeker, £1.10 million for the people" in report
+    assert "Utility severely ill (EVPPI £1,230 per person)" in console and "£1,230 <span" in report
+    amounts = re.compile(r"£\d[\d,]*(?:\.\d+)?(?: million)?")
+    assert set(amounts.findall(console)) <= set(amounts.findall(report))

@@ -18,7 +18,7 @@ from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi,
                                 people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
-from icssim.report.psa import pounds, share, singles_not_estimated, spread_of
+from icssim.report.psa import pounds, share, signed_pounds, singles_not_estimated, spread_of
 from icssim.sweep.tables import atomic_text
 from icssim.sweep.ties import parameter_targets
 from icssim.tables import write_csv
@@ -177,7 +177,8 @@ CONSOLE_WIDTH = 100
 
 
 def answer_text(answer: dict[str, Any]) -> str:
-    """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`."""
+    """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`, its
+    amounts rounded as the report rounds them (:func:`icssim.report.psa.pounds`)."""
     lines = [f"PSA over {answer['draws']} parameter draws:"]
     for row in answer.get("incremental", []):
         if row["delta_qalys"] <= 0:
@@ -185,23 +186,23 @@ def answer_text(answer: dict[str, Any]) -> str:
         elif row["delta_cost"] <= 0:
             ratio = "dominant (less cost and more QALYs on average)"
         else:
-            ratio = f"ICER £{row['icer']:,.0f} per QALY (mean cost over mean QALYs)"
-        cost = f"{'+' if row['delta_cost'] >= 0 else '-'}£{abs(row['delta_cost']):,.0f}"
+            ratio = f"ICER {pounds(row['icer'])} per QALY (mean cost over mean QALYs)"
+        cost = signed_pounds(row["delta_cost"])
         lines.append(f"  {row['strategy']} against {row['baseline']}, mean over the draws: {cost} and "
                      f"{row['delta_qalys']:+.3f} QALYs per help-seeker; {ratio}")
     for row in answer["at_thresholds"]:
         chances = ", ".join(f"{name} {share(p)}" for name, p in row["probability_best"].items())
-        lines.append(f"  at £{row['wtp']:,.0f} per QALY: best on expected net benefit: {row['best']} "
-                     f"(probability best: {chances}); EVPI £{max(row['evpi_per_person'], 0.0):,.0f} per person"
+        lines.append(f"  at {pounds(row['wtp'])} per QALY: best on expected net benefit: {row['best']} "
+                     f"(probability best: {chances}); EVPI {pounds(max(row['evpi_per_person'], 0.0))} per person"
                      + _population_words(answer, row))
     for wtp in THRESHOLDS:
         top = sorted((r for r in answer["evppi"] if r["wtp"] == wtp and r["evppi_per_person"] >= 0.5),
                      key=lambda r: -r["evppi_per_person"])[:3]
         if not top and any(r["wtp"] == wtp for r in answer["evppi"]):
-            lines.append(f"  at £{wtp:,.0f} per QALY, no parameter is worth learning about (every EVPPI under £1)")
+            lines.append(f"  at {pounds(wtp)} per QALY, no parameter is worth learning about (every EVPPI under £1)")
         if top:
-            lines.append(f"  at £{wtp:,.0f} per QALY, worth learning most about: " + "; ".join(
-                f"{r['group']} (EVPPI £{r['evppi_per_person']:,.0f} per person)" for r in top))
+            lines.append(f"  at {pounds(wtp)} per QALY, worth learning most about: " + "; ".join(
+                f"{r['group']} (EVPPI {pounds(r['evppi_per_person'])} per person)" for r in top))
     groups = [f"{r['group']} (needs {r['draws_needed']:,})" for r in answer.get("evppi_not_estimated") or []
               if r["group"] in (answer.get("evppi_groups") or {})]
     alone = singles_not_estimated(answer)
@@ -212,7 +213,7 @@ def answer_text(answer: dict[str, Any]) -> str:
     for wtp in THRESHOLDS:
         top = sorted((r for r in answer.get("sobol", []) if r["wtp"] == wtp), key=lambda r: -r["total"])[:3]
         if top:
-            lines.append(f"  at £{wtp:,.0f} per QALY, the incremental net benefit's variance is driven most by "
+            lines.append(f"  at {pounds(wtp)} per QALY, the incremental net benefit's variance is driven most by "
                          "(total Sobol index): " + "; ".join(f"{r['parameter']} {r['total']:.2f}" for r in top))
     for row in answer["variance"]:
         lines.append(f"  {row['strategy']}: {row['share_parameters']:.0%} of the spread of "

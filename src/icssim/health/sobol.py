@@ -51,10 +51,15 @@ def design_size(dimensions: int, base_samples: int) -> int:
 
 
 def saltelli_unit(dimensions: int, base_samples: int, seed: int) -> np.ndarray:
-    """A scrambled Saltelli design in (0, 1)^dimensions, ``design_size`` rows, in SALib's order."""
+    """A scrambled Saltelli design in (0, 1)^dimensions, ``design_size`` rows, in SALib's order,
+    clipped to [EDGE, 1 − EDGE] as a PSA's Sobol points are (:data:`icssim.sweep.draws.EDGE`): the
+    extremes a distribution can reach, which the PSA checks against its scenarios before drawing
+    (:func:`icssim.sweep.draws.reach`), are then those of either design."""
+    from icssim.sweep.draws import EDGE  # scipy, as SALib: loaded with the design, not with this module
+
     sample, _ = _salib()
     u = sample.sample(_problem(dimensions), base_samples, calc_second_order=False, scramble=True, seed=seed)
-    return np.clip(u, 1e-12, 1 - 1e-12)
+    return np.clip(u, EDGE, 1 - EDGE)
 
 
 def indices(y: Sequence[float] | np.ndarray, names: Sequence[str]) -> pd.DataFrame:

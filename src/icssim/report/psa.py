@@ -28,8 +28,16 @@ PSA_PLOTS = {
 
 
 def pounds(x: float) -> str:
-    """Whole pounds below £100 (an EVPI of £0.004 is £0), else as the reports write money."""
+    """Whole pounds below £100 (an EVPI of £0.004 is £0), else as the reports write money (three
+    significant figures: £3,840, £58,300). The one rounding of every amount of a PSA's answer, in
+    its report and on the console (:func:`icssim.health.psa_outputs.answer_text`), so the two
+    never say different figures."""
     return f"£{x:,.0f}" if abs(x) < 100 else money(x)
+
+
+def signed_pounds(x: float) -> str:
+    """A mean difference in money with its sign, rounded as :func:`pounds`: ``+£3,840``, ``-£312``."""
+    return f"{'-' if x < 0 else '+'}{pounds(abs(x))}"
 
 
 def share(p: float) -> str:
@@ -50,7 +58,7 @@ def _ratio(row: dict[str, Any]) -> str:
         return "no QALYs gained on average"
     if row["delta_cost"] <= 0:
         return "it is dominant on average (less cost and more QALYs)"
-    return f"an ICER of {money(row['icer'])} per QALY (mean cost over mean QALYs)"
+    return f"an ICER of {pounds(row['icer'])} per QALY (mean cost over mean QALYs)"
 
 
 def _population(answer: dict[str, Any]) -> str:

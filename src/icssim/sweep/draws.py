@@ -39,8 +39,8 @@ from icssim.sweep.spec import Parameter
 _NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
 #: How near a design's points of the unit interval come to 0 and 1 (:func:`sobol_points` clips to
-#: it, as :func:`icssim.health.sobol.saltelli_unit` does): no draw lies beyond a distribution's
-#: inverse CDF there.
+#: it, and so does :func:`icssim.health.sobol.saltelli_unit`, which imports it from here): no draw
+#: lies beyond a distribution's inverse CDF there (:func:`reach`).
 EDGE = 1e-12
 
 

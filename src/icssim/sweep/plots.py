@@ -1,6 +1,7 @@
 """A finished sweep's plots, in the house style of :mod:`icssim.plots`: a line with CI band for one
 varying parameter, heatmaps for two, a scatter for more, a tornado for one-at-a-time designs, and
-cost against wait for every point with the non-dominated frontier marked."""
+cost against wait for every point with the non-dominated frontier marked (not for a PSA, whose points
+are parameter draws rather than settings to choose between: :func:`draws_frontier`)."""
 
 from __future__ import annotations
 
@@ -143,10 +144,19 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
         jobs += [("scatter", (summ, kpi, vary[:6]), f"scatter_{_file(kpi)}.png") for kpi in kpis]
     elif not vary and run.sweep.areas:
         jobs += [("line", (summ, kpi, "population"), f"line_{_file(kpi)}.png") for kpi in kpis]
-    pair = frontier_kpis(run, frame)
-    if pair and len(run.points) > 1:
+    pair = frontier_kpis(run, frame) if draws_frontier(run) else None
+    if pair:
         jobs.append(("cost_wait", (summary(run, frame, list(pair)), *pair), "cost_vs_wait.png"))
     return jobs
+
+
+def draws_frontier(run) -> bool:
+    """Whether the sweep gets the cost-against-wait plot with its non-dominated frontier: only when
+    its points are settings to choose between (a grid, a Latin hypercube, areas), more than one. A
+    PSA's points (``design: psa`` or ``sobol``) are parameter draws of each strategy: no one chooses
+    a draw, so which draws no other beats on both cost and wait means nothing (its own plane and
+    acceptability curve compare the strategies, :mod:`icssim.health.psa_outputs`)."""
+    return not run.sweep.spec.is_psa and len(run.points) > 1
 
 
 def _file(text: str) -> str:
