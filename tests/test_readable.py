@@ -334,3 +334,12 @@ def test_an_interval_of_a_count_that_cannot_be_negative_stops_at_zero():
 
     assert Estimate("deaths_per_1000", 27.0, -9.7, 63.8, 2).bounds() == (0.0, 63.8)
     assert Estimate("wait_to_treatment_mean", 35.5, -10.0, 81.6, 2).bounds() == (0.0, 81.6)
+
+
+def test_ids_read_as_words_keep_their_abbreviations():
+    """A step called gp was drawn as 'Gp', ae as 'Ae' (found by an audit)."""
+    from icssim.report.labels import id_words
+
+    assert id_words("gp", capital=True) == "GP" and id_words("ae", capital=True) == "A&E"
+    assert id_words("mbu_admission", capital=True) == "MBU admission"
+    assert id_words("triage", capital=True) == "Triage" and id_words("cyp_urgent_1_week") == "CYP urgent 1 week"

@@ -24,7 +24,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from icssim.kinds import KINDS, Emergency  # noqa: E402
 from icssim.pathway_graph import WAITING, Edge  # noqa: E402
 from icssim.plots import PALETTE  # noqa: E402
-from icssim.report.labels import service_label  # noqa: E402
+from icssim.report.labels import id_words, service_label  # noqa: E402
 from icssim.scenario.schema import Scenario  # noqa: E402
 
 #: How each kind of route is drawn: colour, line style and legend text.
@@ -362,7 +362,8 @@ def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | No
         note = ""
         if sources and sum(sources.values()) > 0:
             top = max(sources, key=sources.get)
-            note = f"{per_year(sum(sources.values()))}/yr; most at {top}"
+            step = s.pathway.steps.get(top)
+            note = f"{per_year(sum(sources.values()))}/yr; most at {(step.label if step else '') or id_words(top)}"
         sub = f"{d.attribute} reaches {d.emergency_at}, at any step" if d is not None else "at any step"
         return "Deteriorates while waiting", sub, Emergency.fill, note
     st = s.pathway.steps[n]
@@ -374,7 +375,7 @@ def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | No
     if visits_per_year is not None and n in visits_per_year:
         what = "leaving/yr" if kind.is_exit else "visits/yr"
         note = f"{per_year(visits_per_year[n])} {what}"
-    return st.label or n.replace("_", " ").capitalize(), sub, kind.fill, note
+    return st.label or id_words(n, capital=True), sub, kind.fill, note
 
 
 def _bezier_point(verts: list[tuple[float, float]], t: float) -> tuple[float, float]:

@@ -184,11 +184,9 @@ def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: 
 
 def _words(name: str) -> str:
     """A standard's or service's id in words: ``cyp_urgent_1_week`` → ``CYP urgent 1 week``."""
-    words = name.replace("_", " ").split()
-    return " ".join(w.upper() if w in _ABBREVIATIONS else w for w in words)
+    from icssim.report.labels import id_words
 
-
-_ABBREVIATIONS = {"cyp", "ed", "ae", "gp", "spa", "cmht", "camhs", "nhs", "icb", "ics", "mh"}
+    return id_words(name)
 
 
 def legend_below(ax: plt.Axes, ncol: int = 2) -> None:

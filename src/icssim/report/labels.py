@@ -17,6 +17,20 @@ from icssim.scenario.schema import Scenario
 RESOURCE_PARTS = {"caseload": "caseload slots", "beds": "beds"}
 
 
+#: How the abbreviations in ids are written when an id is read as words (``cyp_ed`` → ``CYP ED``).
+ABBREVIATIONS = {w: w.upper() for w in ("cyp", "ed", "gp", "spa", "cmht", "camhs", "nhs", "icb", "ics", "mh", "mbu",
+                                        "pwp", "ltc", "tt")} | {"ae": "A&E"}
+
+
+def id_words(name: str, capital: bool = False) -> str:
+    """An id in words: ``cyp_urgent_1_week`` → ``CYP urgent 1 week``, ``gp`` → ``GP`` (not ``Gp``);
+    with ``capital``, the first word capitalised unless it is an abbreviation."""
+    words = [ABBREVIATIONS.get(w, w) for w in name.replace("_", " ").split()]
+    if capital and words and words[0].islower():
+        words[0] = words[0].capitalize()
+    return " ".join(words)
+
+
 def short(label: str) -> str:
     """A label without its explanation in brackets: ``Adults (18 and over)`` → ``Adults``."""
     return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
