@@ -11,7 +11,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html
-from icssim.report.labels import kpi_label
+from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -90,10 +90,12 @@ def compare_report(folder: Path, meta: dict) -> str:
                                          {n: r.scenario for n, r in runs if r.scenario is not None})
              + cost_effectiveness_html(_read_csv(folder / "cost_effectiveness.csv")))
     page.add("plots", "Plots", plots_html(folder))
+    absent = _absent_everywhere([r.scenario for _, r in runs])
     if summary is not None:
-        page.add("results", "Results by scenario (95% CIs)", compare_table_html(summary, names))
+        page.add("results", "Results by scenario (95% CIs)",
+                 compare_table_html(summary[~summary["kpi"].isin(absent)], names))
     if diffs is not None:
-        page.add("differences", "Differences to the baseline", differences_table_html(diffs))
+        page.add("differences", "Differences to the baseline", differences_table_html(diffs[~diffs["kpi"].isin(absent)]))
     if runs:
         page.add("inputs", "What differs between the scenarios", input_diff_html(runs))
         page.add("pathways", "Pathways", "\n".join(
@@ -244,6 +246,16 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         tiles.append(tile_html(label, row.diff_mean, unit, notes, cls,
                            fmt_diff(row.diff_mean, unit, unit not in ("per year", "GBP per year"))))
     return f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def _absent_everywhere(scenarios: list[Scenario | None]) -> set[str]:
+    """KPIs of things none of the scenarios has (no A&E step in either: no A&E attendances), which
+    the tables leave out as the run report does, rather than show zeros beside a measure of the same
+    name from the course of illness."""
+    known = [s for s in scenarios if s is not None]
+    if not known:
+        return set()
+    return set.intersection(*(absent_kpis(s) for s in known))
 
 
 def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
