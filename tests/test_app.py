@@ -104,6 +104,9 @@ def test_save_writes_an_extends_file_with_only_the_change(client, workdir):
     assert "Saved as scenarios/demo_four.yaml" in client.get(saved.headers["location"]).text
     again = client.post("/scenarios/demo", data=values)
     assert again.status_code == 422 and "already exists" in again.text
+    # at the top, where the page opens, linked to the name field (it was only beside the field, far below)
+    top = again.text.split('<form method="post" action="/scenarios/demo"')[0]
+    assert 'role="alert"' in top and '<a href="#new-name">' in top and "already exists" in top
 
 
 def test_save_refuses_a_name_that_is_a_path(client, workdir):
@@ -787,6 +790,17 @@ def test_route_a_step_elsewhere_checked_and_saved_as_extends(client, workdir):
                                                             {"to": "watchful", "p": 0.15}]},
                                             "treat": {"next": "gp"}}}
     assert [b.to for b in new.pathway.steps["gp"].next] == ["watchful", "watchful"]
+    # the list is replaced whole; its note says which branch changed, from what, where
+    assert "next:  # the whole list replaced: 0.to was assess, now watchful (scenarios/demo.yaml:" in text
+
+
+def test_a_whole_number_written_with_a_decimal_point_is_not_a_change():
+    """A form gives back 1 where the file says 1.0: saving listed such values as changes ('sd: 1 #
+    was 1'), ten of them in the shipped ED scenario (found by an audit). A flag is not a number."""
+    base = {"a": {"sd": 1.0, "wte": 2.0, "flag": True, "levels": [1.0, 2]}, "b": 3}
+    assert differences(base, {"a": {"sd": 1, "wte": 2, "flag": True, "levels": [1, 2.0]}, "b": 3.0}) == {}
+    assert differences(base, {"a": {"sd": 1, "wte": 2.5, "flag": 1, "levels": [1, 2]}, "b": 3}) == {
+        "a": {"wte": 2.5, "flag": 1}}
 
 
 def test_a_psa_from_a_table_of_draws_lists_the_tables_rows(tmp_path):

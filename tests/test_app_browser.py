@@ -160,6 +160,31 @@ def test_change_a_value_see_the_error_inline_then_fix_it(page):
     sync_api.expect(page.locator(".field.invalid")).to_have_count(0)
 
 
+def test_run_asks_first_when_values_on_the_page_are_not_saved(page):
+    """Run runs the file as saved: with a value changed (and checked) but not saved, it says so and
+    asks, rather than silently running the old values (found by an audit)."""
+    page.goto("/scenarios/demo")
+    _open_group(page, "services / ed_team")
+    _field(page, WTE).fill("2.5")
+    page.get_by_role("button", name="Check").click()                  # checked, still not saved
+    sync_api.expect(page.locator("p.ok[role=status]")).to_contain_text("1 value(s) changed")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Run", exact=True).click()
+    sync_api.expect(page.locator("h1")).to_have_text("demo")         # dismissed: nothing ran
+    assert asked and "without the values you changed" in asked[0]
+
+
+def test_choosing_another_scenario_for_a_what_if_loads_its_numbers(page):
+    """The what-if form varies the scenario it was made for: choosing another in the list reloads
+    the form for it at once, so the two cannot differ (an audit ran the old one unawares)."""
+    page.goto("/explore?scenario=demo")
+    sync_api.expect(page.locator("form[method=post] p.meta")).to_contain_text("scenarios/demo.yaml")
+    page.locator("#choose-scenario").select_option("demo_more")
+    sync_api.expect(page.locator("form[method=post] p.meta")).to_contain_text("scenarios/demo_more.yaml")
+    assert page.locator("form[method=post] input[name=scenario]").get_attribute("value") == "demo_more"
+
+
 def test_run_a_scenario_and_read_its_report(page):
     page.goto("/scenarios/demo")
     page.locator("form[action='/run'] input[name=replications]").fill("2")

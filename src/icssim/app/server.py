@@ -137,7 +137,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         extends = _extends_of(ws.scenario_path(name))
         return page(request, "scenario.html", status, name=name, scenario=scenario, groups=groups, values=values,
                     inline=inline, other=other or [], new_name=new_name, note=note, name_error=name_error,
-                    n_errors=sum(len(v) for v in inline.values()) + len(other or []),
+                    n_errors=sum(len(v) for v in inline.values()) + len(other or []) + bool(name_error),
                     saved=request.query_params.get("saved") == "1", extends=extends,
                     open_groups={f.group for f in fields if f.key in inline or
                                  (f.key in values and values[f.key].strip() != f.text)})
