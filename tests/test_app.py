@@ -24,7 +24,8 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
     from starlette.testclient import TestClient  # noqa: E402
 
 from icssim.app.server import create_app  # noqa: E402
-from icssim.app.workspace import Workspace, differences  # noqa: E402
+from icssim.app.scenario_file import differences  # noqa: E402
+from icssim.app.workspace import Workspace  # noqa: E402
 from icssim.scenario import load_scenario  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "report_pathway.yaml"
@@ -859,3 +860,17 @@ def test_a_new_sweep_file_never_replaces_one_that_exists(tmp_path):
     with pytest.raises(IcssimError, match="appeared meanwhile"):
         write_new(target, "a: 3\n")
     assert target.read_text() == "a: 1\n" and [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]
+
+
+def test_a_list_item_s_field_says_what_the_item_is():
+    """'weights › #2' and 'transitions #3 › rate' told a clinical lead nothing (found by an audit):
+    a weight names its level, a transition its states and whom it is for, a branch its step."""
+    from icssim.app.workspace import Workspace
+
+    ws = Workspace(Path(__file__).resolve().parents[1])
+    labels = {f.key: f.label for f in ws.fields(load_scenario(ws.scenario_path("ed_fragmented")))}
+    assert labels["cohorts.cyp.attributes.diagnosis.weights.1"] == "attributes › diagnosis › weights › #2 (bulimia)"
+    assert labels["health.transitions.2.rate.treated"] == (
+        "#3 (ill_moderate or ill_severe → remitted_early, adults, diagnosis anorexia) › rate › treated")
+    assert labels["pathway.steps.gp.next.1.p"] == "next › #2 (to not_referred) › p"
+    assert labels["pathway.steps.gp.next.1.to"] == "next › #2 › goes to"   # the choice itself shows the step

@@ -12,16 +12,15 @@ or kept as text, never evaluated.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import os
 import re
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from icssim.errors import IcssimError, Problem, ScenarioError
+from icssim.app.scenario_file import differences, overrides_yaml, value_text
 from icssim.output_folder import inside
 
 #: A scenario's or results folder's name: one plain path component.
@@ -46,6 +45,9 @@ class Field:
     where: str
     #: for a routing target (a step a branch goes to): the steps it may name; empty for a number
     choices: tuple[str, ...] = ()
+    #: what each list item on the path is (by the item's position in ``path``): a weight's level, a
+    #: transition's states, a branch's step, so that the label says more than "#2"
+    names: dict[int, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -53,7 +55,7 @@ class Field:
 
     @property
     def text(self) -> str:
-        return _text(self.value)
+        return value_text(self.value)
 
     @property
     def group(self) -> str:
@@ -67,13 +69,44 @@ class Field:
         rest = self.path[min(depth, len(self.path) - 1):]
         if self.choices:   # where a branch goes: "next › #1 › goes to"
             rest = (*(rest[:-1] if rest[-1] == "to" else rest), "goes to")
-        return " › ".join(str(p).replace("_", " ") if isinstance(p, str) else f"#{p + 1}" for p in rest)
+        start = len(self.path) - len(rest)
+        # a branch's own "goes to" shows its step in the choice itself, not in the label
+        names = {k: v for k, v in self.names.items() if not (self.choices and k == len(self.path) - 2)}
+        return " › ".join(str(p).replace("_", " ") if isinstance(p, str) else _item(p, names.get(start + i))
+                          for i, p in enumerate(rest))
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value)) if "e" not in repr(value) else repr(value)
-    return str(value)
+def _item(index: int, name: str | None) -> str:
+    return f"#{index + 1} ({name})" if name else f"#{index + 1}"
+
+
+def item_name(items: list[Any], index: int, key: Any, parent: Any) -> str | None:
+    """What item ``index`` of the list ``items`` (under ``key`` of the mapping ``parent``) is, in the
+    file's own words: a weight's level (``weights`` beside ``values``), a health transition's states
+    (``ill_moderate → remitted_early``), a routing branch's step (``to``)."""
+    item = items[index]
+    if key == "weights" and isinstance(parent, dict) and isinstance(parent.get("values"), list):
+        values = parent["values"]
+        return str(values[index]) if index < len(values) else None
+    if isinstance(item, dict) and "from" in item and "to" in item:
+        return _transition_words(item)
+    if isinstance(item, dict) and isinstance(item.get("to"), str):
+        return f"to {item['to']}"
+    return None
+
+
+def _transition_words(item: dict) -> str:
+    """``ill_moderate or ill_severe → remitted_early, adults, diagnosis anorexia``: a health
+    transition's states and whom it is for (its ``cohorts`` and ``when``)."""
+    def either(x: Any) -> str:
+        return " or ".join(map(str, x)) if isinstance(x, list) else str(x)
+
+    who = []
+    if item.get("cohorts"):
+        who.append(either(item["cohorts"]))
+    if isinstance(item.get("when"), dict):
+        who += [f"{k} {either(v)}" for k, v in item["when"].items()]
+    return f"{either(item['from'])} → {either(item['to'])}" + (", " + ", ".join(who) if who else "")
 
 
 class Workspace:
@@ -183,28 +216,29 @@ class Workspace:
         found: list[Field] = []
         steps = tuple(str(k) for k, v in ((prov.raw.get("pathway") or {}).get("steps") or {}).items() if v is not None)
 
-        def walk(node: Any, path: tuple[Any, ...]) -> None:
+        def walk(node: Any, path: tuple[Any, ...], names: dict[int, str], parent: Any = None) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
-                    walk(v, (*path, k))
+                    walk(v, (*path, k), names, node)
             elif isinstance(node, list):
                 for i, v in enumerate(node):
-                    walk(v, (*path, i))
+                    name = item_name(node, i, path[-1], parent)
+                    walk(v, (*path, i), {**names, len(path): name} if name else names, node)
             elif path in SKIP:
                 return
             elif isinstance(node, str) and _is_target(path, steps):
                 file, line = prov.where(path)
                 where = f"{self.relative(file)}:{line}" if line else self.relative(file)
-                found.append(Field(path, node, _comment_for(prov, path), where, steps))
+                found.append(Field(path, node, _comment_for(prov, path), where, steps, names))
             elif (isinstance(node, (int, float)) and not isinstance(node, bool)) or \
                     (isinstance(node, str) and _SPAN.match(node)):
                 file, line = prov.where(path)
                 where = f"{self.relative(file)}:{line}" if line else self.relative(file)
-                found.append(Field(path, node, _comment_for(prov, path), where))
+                found.append(Field(path, node, _comment_for(prov, path), where, names=names))
 
         for section in SECTIONS:
             if section in prov.raw:
-                walk(prov.raw[section], (section,))
+                walk(prov.raw[section], (section,), {})
         return found
 
     def relative(self, file: str) -> str:
@@ -344,99 +378,3 @@ def split_problems(problems: list[Problem], by_key: dict[str, Field]) -> tuple[d
         else:
             other.append(f"{p.path + ': ' if p.path else ''}{p.message}")
     return inline, other
-
-
-def differences(base: Any, new: Any) -> dict:
-    """What ``extends`` needs to turn ``base`` into ``new``: mappings key by key, anything else
-    (numbers, text, lists) whole where it differs."""
-    out: dict = {}
-    for key, value in new.items():
-        old = base.get(key) if isinstance(base, dict) else None
-        if isinstance(value, dict) and isinstance(old, dict):
-            sub = differences(old, value)
-            if sub:
-                out[key] = sub
-        elif not _same(value, old):
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two values of a scenario are the same: numbers by value (a form's 1 is the file's
-    1.0), never a number and a flag (1 and true), lists item by item, anything else by value and type."""
-    if _is_number(a) and _is_number(b):
-        return bool(a == b)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _list_note(value: list, prefix: str, fields: dict[str, Field]) -> str:
-    """A list is replaced whole (``extends`` cannot change one item): the note names each of its
-    values that changed, with what it was, where and its source, as a changed number's note does."""
-    changed = []
-    for key, field in fields.items():
-        if not key.startswith(prefix + "."):
-            continue
-        now = _at(value, key[len(prefix) + 1:].split("."))
-        if now is _GONE or not _same(now, field.value):
-            what = "removed" if now is _GONE else f"now {_text(now)}"
-            changed.append(f"{key[len(prefix) + 1:]} was {field.text}, {what} ({field.where}"
-                           + (f"; {field.comment}" if field.comment else "") + ")")
-    return ("the whole list replaced: " + "; ".join(changed)) if changed else ""
-
-
-#: What :func:`_at` returns for a path a value does not have.
-_GONE = object()
-
-
-def _at(node: Any, parts: list[str]) -> Any:
-    """The value at ``parts`` (keys, and list indices as digits) of ``node``, or :data:`_GONE`."""
-    for part in parts:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return _GONE
-    return node
-
-
-def overrides_yaml(extends: str, original: str, changes: dict, fields: dict[str, Field]) -> str:
-    """The new scenario file: a header, ``extends`` and the changes, each changed value with a
-    comment saying what it replaces and the source of that value."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap
-
-    def build(node: dict, path: tuple[Any, ...]) -> CommentedMap:
-        m = CommentedMap()
-        for key, value in node.items():
-            m[key] = build(value, (*path, key)) if isinstance(value, dict) else value
-            dotted_key = ".".join(str(p) for p in (*path, key))
-            field = fields.get(dotted_key)
-            if field is not None and not isinstance(value, (dict, list)):
-                note = f"was {field.text} ({field.where})"
-                m.yaml_add_eol_comment(note + (f" ({field.comment})" if field.comment else ""), key)
-            elif isinstance(value, list):
-                note = _list_note(value, dotted_key, fields)
-                if note:
-                    m.yaml_add_eol_comment(note, key)
-        return m
-
-    doc = CommentedMap()
-    doc["extends"] = extends
-    for key, value in build(changes, ()).items():
-        doc[key] = value
-    yaml = YAML(typ="rt")
-    yaml.width = 110
-    buf = io.StringIO()
-    yaml.dump(doc, buf)
-    header = (f"# Made with `icssim app` on {date.today().isoformat()}: {original}.yaml, the values below changed.\n"
-              f"# Each changed value says what it replaces; everything else comes from {original}.yaml.\n")
-    return header + buf.getvalue()
