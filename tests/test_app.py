@@ -874,3 +874,7 @@ def test_a_list_item_s_field_says_what_the_item_is():
         "#3 (ill_moderate or ill_severe → remitted_early, adults, diagnosis anorexia) › rate › treated")
     assert labels["pathway.steps.gp.next.1.p"] == "next › #2 (to not_referred) › p"
     assert labels["pathway.steps.gp.next.1.to"] == "next › #2 › goes to"   # the choice itself shows the step
+    fields = {f.key: f for f in ws.fields(load_scenario(ws.scenario_path("ed_fragmented")))}
+    assert fields["services.adult_ed.staff.therapist.cost_per_hour"].unit == "£ an hour"
+    assert fields["pathway.steps.gp.next.1.to"].unit == ""                    # a choice of step
+

@@ -112,3 +112,15 @@ def test_parse_rate_on_generated_text(value, alias, sep):
     rate = parse_rate(f"{value!r}{sep}{name}")
     assert rate.unit == unit and rate.value == value
     assert parse_rate(str(rate)) == rate
+
+
+def test_a_scenario_number_s_unit_comes_from_its_key():
+    """One table of units for a plain number's key: the app's fields, a sweep's and a what-if's axes."""
+    from icssim.units import key_unit
+
+    assert key_unit("services.ed_service.staff.therapist.cost_per_hour") == "£ an hour"
+    assert key_unit(("services", "a", "staff", "b", "wte")) == "WTE"
+    assert key_unit("cohorts.cyp.attributes.risk.weights.1") == "relative weight"      # a list item: its list
+    assert key_unit("health.states.ill_moderate.utility.anorexia") == "utility, 1 = full health"
+    assert key_unit("health.discount.costs") == "discount rate a year, 0 to 0.2"
+    assert key_unit("pathway.steps.p.duration") == ""           # a step named p is not a probability

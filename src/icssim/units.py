@@ -157,3 +157,33 @@ def span_text(v: Span, unit: str | None = None) -> str:
             unit = unit.removesuffix("s")
         return f"{v.value:g}" + (f" {unit}" if unit else "")
     return f"{v.value:g} {v.unit}" + ("" if v.value == 1 else "s")
+
+
+#: The unit of a scenario's plain number, by its key (the last part of its key path): what a form, an
+#: axis or a table writes beside it. Spans and rates (``2 weeks``, ``3 per day``) carry their own.
+KEY_UNITS = {"wte": "WTE", "beds": "beds", "rate_per_100k_per_year": "per 100,000 a year", "population": "people",
+             "per_wte": "patients per WTE", "clinical_hours_per_week": "hours a week",
+             "paid_hours_per_year": "hours a year", "cost_per_hour": "£ an hour", "cost_per_contact": "£ a contact",
+             "cost_per_bed_day": "£ a bed-day", "cost_per_year": "£ a year", "cost": "£",
+             "probability": "probability, 0 to 1", "p": "probability, 0 to 1", "weights": "relative weight",
+             "detection_probability": "probability, 0 to 1", "caseload": "patients", "count": "places",
+             "utility": "utility, 1 = full health", "mortality_rr": "× the background death rate",
+             "effect_per_year": "per year of illness", "target": "share, 0 to 1"}
+
+
+def key_unit(path: str | tuple) -> str:
+    """The unit of the number at a scenario key path (:data:`KEY_UNITS`), by its last named part
+    (``services.a.staff.b.wte`` → ``WTE``; a list item, ``...weights.2``, by its list's name);
+    empty when unknown."""
+    parts = path.split(".") if isinstance(path, str) else [str(p) for p in path]
+    named = [p for p in parts if not p.isdigit()]
+    if len(named) > 1 and named[-1] in ("costs", "qalys") and named[-2] == "discount":
+        return "discount rate a year, 0 to 0.2"
+    if len(named) > 1 and named[-2] in _BY_ATTRIBUTE:   # health.states.ill.utility.anorexia
+        return KEY_UNITS[named[-2]]
+    return KEY_UNITS.get(named[-1], "") if named else ""
+
+
+#: Keys whose value may be a mapping by an attribute's level (a utility for each diagnosis).
+_BY_ATTRIBUTE = ("utility", "mortality_rr", "cost_per_year")
+

@@ -87,7 +87,7 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int
         ax.set_title(f"{info.label} ({'95% CI shaded' if len(keys) == 1 else 'bars: 95% CI'})", fontsize=10,
                      loc="left")
         ax.set_xticks(sorted(set(xs.dropna())))   # the values run, not a scale between them
-        ax.set_xlabel(f"{keys[0]}{_unit_of(table[keys[0]])}", fontsize=8.5)
+        ax.set_xlabel(f"{keys[0]}{_unit_of(table[keys[0]], keys[0])}", fontsize=8.5)
         ax.set_ylabel(unit, fontsize=9)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 1000 else f"{v:g}"))
         ax.grid(alpha=0.3)
@@ -109,10 +109,14 @@ def _short(key: str) -> str:
     return ".".join(key.split(".")[-2:])
 
 
-def _unit_of(values) -> str:
-    """The unit typed with the values (`` (weeks)``), if they carry one."""
+def _unit_of(values, key: str) -> str:
+    """The unit typed with the values (`` (weeks)``), if they carry one, else the unit of the key's
+    number (`` (WTE)``, :func:`icssim.units.key_unit`)."""
+    from icssim.units import key_unit
+
     units = {str(v).split(maxsplit=1)[1] for v in values if len(str(v).split(maxsplit=1)) == 2}
-    return f" ({units.pop()})" if len(units) == 1 else ""
+    unit = units.pop() if len(units) == 1 else key_unit(key)
+    return f" ({unit})" if unit else ""
 
 
 def _as_number(value: Any) -> float:

@@ -22,6 +22,7 @@ from typing import Any
 from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.app.scenario_file import differences, overrides_yaml, value_text
 from icssim.output_folder import inside
+from icssim.units import key_unit
 
 #: A scenario's or results folder's name: one plain path component.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -56,6 +57,11 @@ class Field:
     @property
     def text(self) -> str:
         return value_text(self.value)
+
+    @property
+    def unit(self) -> str:
+        """The unit of a plain number (``£ an hour``, ``WTE``); empty for a span, which writes its own."""
+        return key_unit(self.path) if isinstance(self.value, (int, float)) and not self.choices else ""
 
     @property
     def group(self) -> str:

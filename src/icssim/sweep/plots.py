@@ -18,12 +18,7 @@ from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE, STANDARD_COLOUR, plt, save_all, style
 from icssim.sweep.tables import summary
-
-PARAM_UNITS = {"wte": "WTE", "beds": "beds", "rate_per_100k_per_year": "per 100,000 per year",
-               "population": "people", "per_wte": "patients per WTE", "clinical_hours_per_week": "hours per week",
-               "cost_per_hour": "GBP per hour", "cost_per_contact": "GBP", "cost_per_bed_day": "GBP",
-               "probability": "probability", "p": "probability", "caseload": "patients"}
-
+from icssim.units import key_unit
 
 
 def varying(run) -> list[str]:
@@ -39,7 +34,7 @@ def varying(run) -> list[str]:
 def param_axis(run, path: str) -> str:
     p = run.sweep.spec.parameters.get(path)
     label = (p.label if p and p.label else path)
-    unit = p.unit if p and p.unit else PARAM_UNITS.get(path.split(".")[-1], "")
+    unit = p.unit if p and p.unit else key_unit(path)
     return f"{label} ({unit})" if unit else label
 
 
