@@ -107,6 +107,23 @@ def test_extends_deep_merges_and_null_removes(tmp_path):
     assert prov.comments[("services", "team", "staff", "nurse")] == "doubled"   # the child's comment wins
 
 
+def test_a_replaced_value_does_not_keep_the_base_s_source(tmp_path):
+    """A child that rewrites a list (the urgency weights) replaces its items: the base's comment on
+    them was the source of values that are gone, and must not be shown as the new values' (the app
+    showed one file's source beside another file's line, found by an audit)."""
+    from icssim.scenario import provenance
+
+    base = BASE.replace("weights: [3, 1]}", "weights: [3, 1]}   # source: the referral audit")
+    (tmp_path / "base.yaml").write_text(base)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nscenario: {name: child}\ncohorts:\n  adults:\n    attributes:\n"
+                     "      urgency: {values: [routine, urgent], weights: [1, 1]}\n")
+    comments = provenance(load_scenario(child)).comments
+    assert not any(k[:4] == ("cohorts", "adults", "attributes", "urgency") for k in comments)
+    kept = provenance(load_scenario(tmp_path / "base.yaml")).comments
+    assert kept[("cohorts", "adults", "attributes", "urgency")] == "source: the referral audit"
+
+
 def test_extends_chain_of_three(tmp_path):
     (tmp_path / "a.yaml").write_text(BASE)
     (tmp_path / "b.yaml").write_text("extends: a.yaml\nscenario: {warmup: 10}\n")

@@ -127,9 +127,35 @@ def _load_merged(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], P
     overrides = list(_overrides(base, data, (), prov))
     base_prov.overrides = [*(old for old in base_prov.overrides if not any(old.path[:len(new.path)] == new.path
                                                                            for new in overrides)), *overrides]
+    _forget_replaced(base_prov, overrides)
+    _forget_rewritten(base_prov, prov, data)
     base_prov.lines.update(prov.lines)
     base_prov.comments.update(prov.comments)
     return deep_merge(base, data), base_prov
+
+
+def _forget_rewritten(base: Provenance, own: Provenance, data: dict[str, Any]) -> None:
+    """Drop the base's comment on each key this file writes again on a line of its own with its value
+    (a value, a list, a mapping in braces), without a comment: a comment is the source of what its
+    line says, and that line is now this file's. A block mapping's key (``team:`` opening the lines
+    below it) only leads to the keys it holds, and keeps the base's comment."""
+    for key, at in own.lines.items():
+        if key in base.comments and key not in own.comments:
+            value: Any = data
+            for part in key:
+                value = value.get(part) if isinstance(value, dict) else None
+            if not isinstance(value, dict) or any(own.lines.get((*key, sub)) == at for sub in value):
+                del base.comments[key]
+
+
+def _forget_replaced(prov: Provenance, overrides: list[Override]) -> None:
+    """Drop the lines and comments the base recorded under keys this file replaced or removed: a
+    replaced list's items are this file's, and the base's comment on them (the source of a value
+    that is gone) must not be shown as the new value's."""
+    replaced = [o.path for o in overrides]
+    for table in (prov.lines, prov.comments):
+        for key in [k for k in table if any(k[:len(r)] == r for r in replaced)]:
+            del table[key]
 
 
 def _overrides(base: dict[str, Any], data: dict[str, Any], at: KeyPath, prov: Provenance) -> Iterator[Override]:
