@@ -878,3 +878,15 @@ def test_a_list_item_s_field_says_what_the_item_is():
     assert fields["services.adult_ed.staff.therapist.cost_per_hour"].unit == "£ an hour"
     assert fields["pathway.steps.gp.next.1.to"].unit == ""                    # a choice of step
 
+
+
+def test_compare_starts_from_the_scenario_s_own_base_and_keeps_what_was_typed(client):
+    """'Compare…' on a scenario that extends another makes that one the baseline (it was the first
+    name alphabetically); a refused comparison keeps the replications and equal-budget typed."""
+    page = client.get("/scenarios/demo_more").text
+    assert 'href="/compare?a=demo&amp;b=demo_more"' in page
+    form = client.get("/compare?a=demo&b=demo_more").text
+    assert '<option selected>demo</option>' in form and 'value="demo_more" checked' in form
+    refused = client.post("/compare", data={"a": "demo", "replications": "7", "equal_budget": "1"})
+    assert refused.status_code == 422 and "at least one other scenario" in refused.text
+    assert 'name="replications" value="7"' in refused.text and 'value="1" checked' in refused.text

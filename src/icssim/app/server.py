@@ -179,7 +179,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         if request.method == "GET":
             return page(request, "compare.html", a=request.query_params.get("a", ""),
                         b=request.query_params.getlist("b"))
-        a, others = "", []
+        a, others, values = "", [], {}
         try:
             pairs = await form_pairs(request)
             values = dict(pairs)
@@ -196,8 +196,9 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
                                           values.get("equal_budget") == "1")
         except PermissionError as exc:
             return refused(request, exc, 403)
-        except IcssimError as exc:
-            return page(request, "compare.html", 422, a=a, b=others, error=str(exc))
+        except IcssimError as exc:   # the form as it was sent, with the message
+            return page(request, "compare.html", 422, a=a, b=others, error=str(exc),
+                        replications=values.get("replications", ""), equal_budget=values.get("equal_budget") == "1")
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     async def explore_page(request: Request) -> Response:
