@@ -15,6 +15,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
+from icssim.cli_args import about, add_run_options, positive_number
 from icssim.console_text import format_differences, format_kpis, format_value_for_money, progress_bar
 from icssim.output_folder import check_replaceable, inside
 
@@ -135,86 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def about(description: str, example: str, outputs: str) -> dict:
-    """``add_parser`` arguments that make a subcommand's --help say what it does, show an example
-    and name its outputs."""
-    return {"description": description, "formatter_class": argparse.RawDescriptionHelpFormatter,
-            "epilog": f"example:\n  {example}\n\nwrites:\n  {outputs}"}
-
-
-def add_run_options(p: argparse.ArgumentParser, out: str = "results/<name>") -> None:
-    """Options shared by commands that run simulations (``out``: the default folder, in words)."""
-    p.add_argument("--seed", type=seed_value, default=None, help="seed (default: the scenario's)")
-    p.add_argument("--replications", "-n", type=whole_number, default=1, help="number of replications")
-    p.add_argument("--workers", "-w", type=positive_number, default=None,
-                   help="worker processes (default: all cores); with --dask local, the number of Dask workers")
-    p.add_argument("--dask", metavar="ADDRESS|local", default=None,
-                   help="run on a Dask distributed scheduler (e.g. tcp://host:8786), or 'local' for a "
-                        "LocalCluster (needs: pip install 'icssim[dask]')")
-    p.add_argument("--out", type=output_path, default=None, help=f"output folder (default: {out})")
-    p.add_argument("--force", action="store_true", help="replace an existing output folder")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
-    p.add_argument("--yes", "-y", action="store_true",
-                   help="run even if the estimated time or memory is over the limits (15 minutes, half "
-                        "the machine's memory)")
-
-
-#: Largest seed numpy's SeedSequence takes as one 64-bit word (so a seed fits every store).
-MAX_SEED = 2**63 - 1
-
-
-def seed_value(text: str) -> int:
-    """A seed on the command line: a whole number from 0 to 2**63 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, found {text!r}") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, found {value}")
-    return value
-
-
-def whole_number(text: str) -> int:
-    """A count on the command line (replications): a whole number (checked >= 1 by the command)."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
-
-
-def positive_number(text: str) -> int:
-    """A whole number of at least 1 (workers)."""
-    value = whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, found {value}")
-    return value
-
-
-def output_path(text: str) -> Path:
-    """An output folder: a path this system can encode as UTF-8 text (it is written into the
-    metadata and the report), not an existing file."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        raise argparse.ArgumentTypeError(f"expected a folder name in UTF-8 text, found {shown!r} "
-                                         f"(it holds bytes that are not UTF-8)") from None
-    path = Path(text)
-    if path.name in ("", ".", ".."):
-        raise argparse.ArgumentTypeError(f"{text} does not name a results folder: give --out a folder name")
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder; choose a folder for the results")
-    return path
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Check each file without running it: a scenario, or a sweep/PSA or calibration file (told
-    apart by its top-level ``sweep:`` or ``calibration:`` key), checked as ``icssim sweep``/``psa``
-    or ``icssim calibrate`` check it before running. Every file is checked, however many fail."""
+    """Check each file without running it (:mod:`icssim.file_checks`); every file is checked,
+    however many fail."""
+    from icssim.file_checks import validate_file
+
     failed = 0
     for path in args.files:
         try:
-            summary = _validate_file(path)
+            summary = validate_file(path)
         except ScenarioError as exc:
             failed += 1
             print(f"{path}: INVALID", file=sys.stderr)
@@ -228,88 +158,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: ok ({summary})")
     return 2 if failed else 0
-
-
-def _validate_file(path: Path) -> str:
-    """Validate one file as what its top-level keys say it is; return what it holds, in words."""
-    kind = _file_kind(path)
-    if kind == "sweep":
-        return _validate_sweep(path)
-    if kind == "calibration":
-        return _validate_calibration(path)
-    from icssim.scenario import load_scenario
-
-    s = load_scenario(path)
-    return (f"{s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
-            f"{len(s.pathway.steps)} steps")
-
-
-def _file_kind(path: Path) -> str:
-    """``sweep`` or ``calibration`` when the file's mapping has that top-level key, else ``scenario``
-    (also for a file that cannot be read: the scenario loader then names what is wrong with it)."""
-    from icssim.scenario.yaml_reader import Provenance, read_document
-
-    try:
-        data = read_document(path, Provenance(files=[str(path)], sha256="", raw={}))
-    except ScenarioError:
-        return "scenario"
-    return next((kind for kind in ("sweep", "calibration") if kind in data), "scenario")
-
-
-def _validate_sweep(path: Path) -> str:
-    """Check a sweep or PSA file as ``icssim sweep``/``psa`` does before its first run: the file, its
-    base scenarios, every point's scenario (and, for a PSA, that its bases measure QALYs). A
-    national file (areas, several bases each scaling its own teams) is checked as
-    ``python -m icssim.national run`` runs it: one sweep per base."""
-    from icssim.sweep.spec import load_sweep
-
-    sweep = load_sweep(path)
-    try:
-        points = _checked_points(sweep, path)
-    except IcssimError:
-        if sweep.areas is None or len(sweep.bases) < 2:
-            raise
-        return _validate_national(path, sweep.name)
-    bases = len(sweep.running)
-    return (f"{sweep.name}: a sweep file, {points} points on {bases} base scenario{'s' if bases != 1 else ''}, "
-            f"design {sweep.spec.design}")
-
-
-def _checked_points(sweep, path: Path) -> int:
-    """How many points ``sweep`` has, each checked to be a valid scenario."""
-    from icssim.sweep.design import design_points, validate_points
-
-    points = design_points(sweep)
-    validate_points(sweep, points)
-    if sweep.spec.is_psa:
-        from icssim.health.psa_outputs import refuse_without_health
-
-        refuse_without_health(sweep, path)
-    return len(points)
-
-
-def _validate_national(path: Path, name: str) -> str:
-    """A national sweep file split, as the national run splits it, into one sweep per base, each checked."""
-    import tempfile
-
-    from icssim.national import split_sweep
-    from icssim.sweep.spec import load_sweep
-
-    with tempfile.TemporaryDirectory(prefix="icssim-validate-") as specs:
-        files = split_sweep(path, Path(specs))
-        points = sum(_checked_points(load_sweep(file), file) for file in files.values())
-    return (f"{name}: a national sweep file for 'python -m icssim.national run', {points} points on "
-            f"{len(files)} base scenarios, one sweep each")
-
-
-def _validate_calibration(path: Path) -> str:
-    """Check a calibration file as ``icssim calibrate`` does: the file, its scenario, every
-    parameter's key path, and the scenario at both ends of every prior."""
-    from icssim.calibrate.spec import load_calibration
-
-    cal = load_calibration(path)
-    return (f"{cal.name}: a calibration file, {len(cal.spec.parameters)} parameters fitted to "
-            f"{len(cal.fitted)} targets of {cal.scenario_file}")
 
 
 def _import_pyplot() -> None:

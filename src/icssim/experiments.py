@@ -342,14 +342,12 @@ class Comparison:
 
 
 def _with_absent_services(base: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both KPI tables with each service's cost a year in both: a service one scenario does not have
-    costs it nothing (an integrated team replacing two separate ones is a change of its whole cost,
-    not a measure to leave out). Other KPIs of one scenario only have no difference to take."""
+    """Both KPI tables with the KPIs one lacks that are 0 where their subject is absent (a service's
+    cost: an integrated team replacing two is a change of its whole cost, not a measure to leave out)."""
     from icssim.kpis import kpi_info
 
     def filled(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-        missing = [k for k in names if k not in table.columns and kpi_info(k).service is not None]
-        return table.assign(**{k: 0.0 for k in missing}) if missing else table
+        return table.assign(**{k: 0.0 for k in names if k not in table.columns and kpi_info(k).zero_when_absent})
 
     return filled(base, list(other.columns)), filled(other, list(base.columns))
 

@@ -34,6 +34,9 @@ class KpiInfo:
     family: str | None = None
     subject: str | None = None
     group: str = ""  # the section of the report's KPI tables (:data:`GROUPS`); "" for "Other"
+    #: a scenario without the KPI's subject has it at 0 (a service it lacks costs it nothing), so a
+    #: comparison takes its difference rather than leaving it out
+    zero_when_absent: bool = False
 
     def _of(self, family: str) -> str | None:
         """The subject if the KPI is of ``family``, else None: ``.standard``, ``.resource``, ``.service``
@@ -190,13 +193,15 @@ class Family(Kpi):
 
     prefix: str = ""
     family: str = ""
+    zero_when_absent: bool = False   # (KpiInfo.zero_when_absent)
 
     def owns(self, name: str) -> bool:
         return name.startswith(self.prefix)
 
     def info(self, name: str) -> KpiInfo:
         subject = name[len(self.prefix):]
-        return KpiInfo(self.label.format(subject), self.unit, self.better, self.family, subject, self.group)
+        return KpiInfo(self.label.format(subject), self.unit, self.better, self.family, subject, self.group,
+                       self.zero_when_absent)
 
 
 def share(mask: np.ndarray) -> float:

@@ -228,6 +228,7 @@ class CostPerReferral(Kpi):
 class ServiceCost(Family):
     prefix, family, label, unit = "cost_per_year_", "service", "Cost per year: {}", "GBP per year"
     group = "Costs"
+    zero_when_absent = True   # a service a scenario does not have costs it nothing
 
     def compute(self, w: Window) -> dict[str, float]:
         costs = w.costs_once  # each service counted once (see Cost)

@@ -29,7 +29,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from icssim.app.jobs import MAX_REPLICATIONS, Jobs
-from icssim.app.workspace import NAME, Workspace
+from icssim.app.workspace import NAME, Workspace, extends_of
 from icssim.errors import IcssimError, ScenarioError
 
 HERE = Path(__file__).parent
@@ -134,7 +134,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             groups.setdefault(f.group, []).append(f)
         values = values or {}
         inline = inline or {}
-        extends = _extends_of(ws.scenario_path(name))
+        extends = extends_of(ws.scenario_path(name))
         return page(request, "scenario.html", status, name=name, scenario=scenario, groups=groups, values=values,
                     inline=inline, other=other or [], new_name=new_name, note=note, name_error=name_error,
                     n_errors=sum(len(v) for v in inline.values()) + len(other or []) + bool(name_error),
@@ -424,14 +424,6 @@ def _changed(ws: Workspace, scenario, key: str, text: str) -> bool:
         if f.key == key:
             return text.strip() != f.text
     return False
-
-
-def _extends_of(path: Path) -> str:
-    """The base file a scenario file names in ``extends``, if any (read as text, for the page)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("extends:"):
-            return line.partition(":")[2].split("#")[0].strip().strip("'\"")
-    return ""
 
 
 def pathway_svg_bytes(scenario) -> bytes:

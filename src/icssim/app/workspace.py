@@ -384,3 +384,11 @@ def split_problems(problems: list[Problem], by_key: dict[str, Field]) -> tuple[d
         else:
             other.append(f"{p.path + ': ' if p.path else ''}{p.message}")
     return inline, other
+
+
+def extends_of(path: Path) -> str:
+    """The base file a scenario file names in ``extends``, if any (read as text, for the page)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("extends:"):
+            return line.partition(":")[2].split("#")[0].strip().strip("'\"")
+    return ""

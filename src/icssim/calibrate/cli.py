@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from icssim import guard
-from icssim.cli import output_path, positive_number
+from icssim.cli_args import output_path, positive_number
 
 
 def register(sub) -> None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from icssim import guard
-from icssim.cli import about, output_path, positive_number
+from icssim.cli_args import about, output_path, positive_number
 from icssim.errors import IcssimError
 from icssim.units import parse_span
 
