@@ -440,3 +440,24 @@ def test_cache_keeps_dates_and_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("ICSSIM_CACHE_DIR", "off")
     load_scenario(tmp_path / "dated.yaml")
     assert len(list((tmp_path / "cache" / "yaml").glob("*.json"))) == 1
+
+
+def test_a_comment_just_above_a_key_is_its_source(tmp_path):
+    """A key without a comment on its line takes the comment lines just above it (a common way to
+    cite a source at length: ed_fragmented.yaml's warm-up), also after a nested mapping; a comment
+    indented otherwise is not taken, and the file's header is no key's source."""
+    from icssim.scenario import provenance
+
+    text = BASE.replace("  warmup: 30", "  # the list fills in about a month\n  # (assumption)\n  warmup: 30")
+    text = text.replace("pathway:\n", "# the pathway of the audit\npathway:\n")
+    text = text.replace("      kind: assessment\n", "      # --- what it is ---\n      # (assumption)\n"
+                        "      kind: assessment\n        # indented deeper: not the next key's\n")
+    path = tmp_path / "s.yaml"
+    path.write_text("# a file header\n" + text)
+    comments = provenance(load_scenario(path)).comments
+    assert comments[("scenario", "warmup")] == "the list fills in about a month (assumption)"
+    assert comments[("scenario", "horizon")] == "one year is enough here"          # its own line's, as before
+    assert comments[("pathway",)] == "the pathway of the audit"                  # after a nested mapping
+    assert ("scenario",) not in comments
+    assert comments[("pathway", "steps", "assess", "kind")] == "(assumption)"    # below a section's heading
+    assert ("pathway", "steps", "assess", "service") not in comments

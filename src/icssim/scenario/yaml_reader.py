@@ -88,7 +88,7 @@ def read_document(path: Path, prov: Provenance) -> Any:
         return plain_data
     own = Provenance(files=[file], sha256="", raw={})
     doc = _parse(data, path)
-    index_keys(doc, (), file, own)
+    index_keys(doc, (), file, own, text_lines=data.decode("utf-8").splitlines())
     plain_data = plain(doc)
     yaml_cache.store(key, plain_data, {p: n for p, (_, n) in own.lines.items()}, own.comments)
     prov.lines.update(own.lines)
@@ -286,8 +286,11 @@ def _refuse(event: Any, file: str, level: int, is_key: bool) -> None:
                                      f"expected {SCENARIO_FILE} (a scenario nests about 10)")])
 
 
-def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None) -> None:
-    """Record line and comment of every key below ``node``; refuse odd keys and alias bombs."""
+def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: list[int] | None = None,
+               text_lines: list[str] | None = None) -> None:
+    """Record line and comment of every key below ``node``; refuse odd keys and alias bombs. A key's
+    comment is the one on its line, else (given the file's ``text_lines``) the comment lines just
+    above it (:func:`comment_above`)."""
     budget = [MAX_NODES] if budget is None else budget
     budget[0] -= 1
     if budget[0] < 0:
@@ -298,21 +301,43 @@ def index_keys(node: Any, path: KeyPath, file: str, prov: Provenance, budget: li
             if not isinstance(key, (str, int, float)) or isinstance(key, bool):
                 raise ScenarioError([Problem(file, node.lc.key(key)[0] + 1, dotted(path),
                                              f"expected a plain name as key, found {key!r}")])
-            prov.lines[(*path, key)] = (file, node.lc.key(key)[0] + 1)
-            comment = _comment(node, key)
+            line, column = node.lc.key(key)
+            prov.lines[(*path, key)] = (file, line + 1)
+            comment = _comment(node, key) or (comment_above(text_lines, line, column) if text_lines else "")
             if comment:
                 prov.comments[(*path, key)] = comment
-            index_keys(value, (*path, key), file, prov, budget)
+            index_keys(value, (*path, key), file, prov, budget, text_lines)
     elif isinstance(node, CommentedSeq):
         for i, value in enumerate(node):
             prov.lines[(*path, i)] = (file, node.lc.item(i)[0] + 1)
             comment = _comment(node, i)  # e.g. a routing branch's "- {p: 0.7, to: spa}  # source"
             if comment:
                 prov.comments[(*path, i)] = comment
-            index_keys(value, (*path, i), file, prov, budget)
+            index_keys(value, (*path, i), file, prov, budget, text_lines)
+
+
+def comment_above(text_lines: list[str], line: int, column: int) -> str:
+    """The comment written just above the key at ``line`` (0-based) and ``column``: the full-line
+    comments right above it at its own indentation, with no blank line between (a common way to
+    cite a source at length). A comment indented differently belongs to something else, and a
+    divider (``# --- adults ---``) heads a section: neither is the key's source."""
+    block: list[str] = []
+    for above in range(line - 1, -1, -1):
+        text = text_lines[above]
+        stripped = text.strip()
+        if not stripped.startswith("#") or len(text) - len(text.lstrip(" ")) != column:
+            break
+        words = stripped.lstrip("#").strip()
+        if words.startswith(("---", "===")):   # a section's heading: what is below it is the key's
+            break
+        if above == 0:                          # the file's header, not this key's
+            return ""
+        block.append(words)
+    return " ".join(reversed([b for b in block if b]))
 
 
 def _comment(node: CommentedMap | CommentedSeq, key: Any) -> str:
+    """The comment on the line of ``key``: the first line of each of its comment tokens."""
     tokens = node.ca.items.get(key) or []
     texts = []
     for token in tokens:
