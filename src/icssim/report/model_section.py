@@ -189,9 +189,9 @@ def _implementation_html(s: Scenario, meta: dict) -> str:
 def _run_time(meta: dict) -> str:
     parts = []
     if meta.get("simulation_seconds"):
-        parts.append(f"{meta['simulation_seconds']:g} s of simulation across replications")
-    if meta.get("wall_seconds"):
-        parts.append(f"{meta['wall_seconds']:g} s wall clock")
+        parts.append(f"{meta['simulation_seconds']:g} s of simulation summed over the replications")
+    if meta.get("wall_seconds"):   # what the terminal calls the run's "simulation" time
+        parts.append(f"{meta['wall_seconds']:g} s of wall clock while they ran")
     if isinstance(meta.get("events_simulated"), int):
         parts.append(f"{meta['events_simulated']:,} events")
     if meta.get("events_per_second"):
