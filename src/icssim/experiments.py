@@ -327,7 +327,7 @@ class Comparison:
         first = self.results[0].kpis
         rows = []
         for res in self.results[1:]:
-            base, other = _with_absent_services(first, res.kpis)
+            base, other = _with_zero_when_absent(first, res.kpis)
             for kpi in base.columns.intersection(other.columns):
                 d = (other[kpi] - base[kpi]).to_numpy(dtype=float)
                 d = d[~np.isnan(d)]
@@ -341,7 +341,7 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def _with_absent_services(base: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _with_zero_when_absent(base: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both KPI tables with the KPIs one lacks that are 0 where their subject is absent (a service's
     cost: an integrated team replacing two is a change of its whole cost, not a measure to leave out)."""
     from icssim.kpis import kpi_info

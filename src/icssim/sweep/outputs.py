@@ -47,8 +47,7 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     commit_output(tmp, out / "plots", force=True, check=False)
-    meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command) | {
-        "runs_stored": int(len(everything)), "runs_beyond_the_design": int(len(everything) - len(frame))}
+    meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command, stored=len(everything))
     atomic_text(out / "metadata.json", json.dumps(meta, indent=2, default=str))
     atomic_text(out / "report.html", build_report(out))
     return meta
@@ -106,7 +105,10 @@ def _columns_meta(sweep) -> dict[str, dict[str, str]]:
                      **({"label": labels[column]} if column in labels else {})} for column in sweep.draws.columns}
 
 
-def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[str, Any]:
+def metadata(run, frame: pd.DataFrame, plots: list[str], command: str, stored: int | None = None) -> dict[str, Any]:
+    """metadata.json of a sweep whose design's runs are ``frame``, of ``stored`` runs in its store
+    (more when optimise added replications; as many when not given)."""
+    stored = len(frame) if stored is None else stored
     spec = run.sweep.spec
     expected = len(run.points) * spec.sweep.replications
     sim = float(frame["wall_seconds"].sum()) if "wall_seconds" in frame else 0.0
@@ -127,7 +129,8 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str) -> dict[s
         "points": len(run.points),
         "replications": spec.sweep.replications,
         "runs_expected": expected,
-        "runs_stored": int(len(frame)),
+        "runs_stored": int(stored),
+        "runs_beyond_the_design": int(stored - len(frame)),
         "complete": bool(len(frame) >= expected),
         "seed": spec.sweep.seed,
         "common_random_numbers": spec.sweep.common_random_numbers,
