@@ -462,7 +462,8 @@ def markdown() -> str:
         "`compare`, the replications finished for every scenario, kept as a comparison); **70** a",
         "bug in icssim: one line naming the command, with the traceback saved to a file",
         "(`icssim-crash-*.txt` in the temporary folder) to attach to a report. A run that fails after",
-        "some replications finished keeps them in `<out>-incomplete/`.",
+        "some replications finished keeps them in `<out>-incomplete/`. A run whose `--out` another",
+        "process wrote while it ran is done (**0**): a warning names the `<out>-2/` its results went to.",
         "",
         f"{len(CASES)} cases.",
     ]

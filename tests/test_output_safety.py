@@ -212,6 +212,28 @@ def test_a_folder_that_appears_while_writing_is_left_alone(tmp_path, result, mon
     assert (tmp_path / "out-2" / "metadata.json").is_file()
 
 
+def test_the_command_whose_folder_was_taken_ends_done_with_a_warning(tmp_path, monkeypatch, capsys):
+    """Its results are complete, only elsewhere: exit 0 (not 2, "a mistake in the input"), and the
+    warning names the folder they went to."""
+    from icssim.cli import main
+
+    out = tmp_path / "out"
+    real = results._write_run_files
+
+    def taken_meanwhile(res, folder, **kw):
+        real(res, folder, **kw)
+        out.mkdir()
+
+    monkeypatch.setattr(results, "_write_run_files", taken_meanwhile)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(VALID)
+    assert main(["run", str(scenario), "--out", str(out), "-n", "2", "-w", "1", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"icssim: warning: {out} was written by another process while this one was writing" in err
+    assert f"kept in {tmp_path / 'out-2'}/" in err
+    assert (tmp_path / "out-2" / "metadata.json").is_file()
+
+
 # ----------------------------------------------------------------------------- 3. --force, --restart
 def test_force_refuses_to_replace_a_folder_that_is_not_a_run(tmp_path, result):
     mine = tmp_path / "documents"
@@ -378,6 +400,19 @@ def test_a_full_disk_keeps_the_results_on_another_disk_when_it_can(tmp_path, res
     assert len(kept) == 1 and f"the results were written to {kept[0]}/ instead" in str(caught.value)
     assert (kept[0] / "kpis.csv").is_file() and (kept[0] / "metadata.json").is_file()
     assert not out.exists() and _temporaries(tmp_path / "results") == []
+
+
+def test_a_full_disk_ends_the_command_with_status_1(tmp_path, monkeypatch, capsys):
+    """The machine refused, not the user erred: status 1, as the README's exit statuses say."""
+    from icssim.cli import main
+
+    _full_disk(monkeypatch)
+    monkeypatch.setattr(output_folder, "_other_disk", lambda out: None)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(VALID)
+    assert main(["run", str(scenario), "--out", str(tmp_path / "run"), "-n", "2", "-w", "1", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "icssim: error: could not write the results to" in err and "the disk is full" in err
 
 
 def test_an_interrupted_write_leaves_nothing(tmp_path, result, monkeypatch):

@@ -1,7 +1,8 @@
 """The ``icssim`` command line: validate and run scenario files.
 
 User mistakes (:class:`~icssim.errors.IcssimError`) are printed as one clear message
-and exit with status 2; Ctrl-C exits with 130 and leaves nothing half-written.
+and exit with status 2; a disk or permission that refuses the writing, with 1; Ctrl-C exits
+with 130 and leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
 from icssim.cli_args import about, add_run_options, positive_number
 from icssim.console_text import format_differences, format_kpis, format_value_for_money, progress_bar
-from icssim.output_folder import check_replaceable, inside
+from icssim.output_folder import OutputConflict, OutputError, check_replaceable, inside
 
 DEFAULT_RESULTS = Path("results")
 
@@ -28,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Every way a command can end is one line on stderr and an exit status: 0 done, 2 a mistake
     in the input or command, 1 the machine refused (disk full, no permission), 130 Ctrl-C and
     143 SIGTERM (finished replications kept), 70 a bug in icssim (its traceback saved to a file).
+    A run whose folder another process wrote meanwhile is done (0): a warning names where its
+    results were kept.
     """
     started = time.perf_counter()
     parser = build_parser()
@@ -40,6 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for problem in exc.problems:
                 print(f"icssim: error: {problem}", file=sys.stderr)
             return 2
+        except OutputConflict as exc:   # done: the results are kept beside the folder asked for
+            print(f"icssim: warning: {exc}", file=sys.stderr)
+            return 0
+        except OutputError as exc:   # the machine refused the writing (disk full, no permission)
+            print(f"icssim: error: {exc}", file=sys.stderr)
+            return 1
         except IcssimError as exc:
             print(f"icssim: error: {exc}", file=sys.stderr)
             return 2

@@ -33,7 +33,11 @@ class OutputError(IcssimError):
 
 class OutputConflict(OutputError):
     """The output folder appeared (another process wrote it) while this one was writing; this
-    process's results were kept in the folder the message names."""
+    process's results were kept in ``kept``, the folder the message names."""
+
+    def __init__(self, message: str, kept: Path) -> None:
+        super().__init__(message)
+        self.kept = kept
 
 
 #: The kinds of folder (``kind`` in metadata.json) that ``--force`` may replace.
@@ -138,8 +142,8 @@ def commit_output(tmp: Path, out: Path, force: bool = True, check: bool = True) 
                     if not force:
                         raise OutputConflict(
                             f"{out} was written by another process while this one was writing: it was left "
-                            f"as it is, and this run's results were kept in {kept}/") from None
-                    raise OutputConflict(f"{exc}; this run's results were kept in {kept}/") from None
+                            f"as it is, and this run's results were kept in {kept}/", kept) from None
+                    raise OutputConflict(f"{exc}; this run's results were kept in {kept}/", kept) from None
                 old = _replace(tmp, out)
             else:
                 try:
@@ -150,7 +154,7 @@ def commit_output(tmp: Path, out: Path, force: bool = True, check: bool = True) 
                     kept = _keep_aside(tmp, out)
                     raise OutputConflict(f"{out} appeared while this run was writing (another process "
                                          f"wrote it); it was left as it is and this run's results were "
-                                         f"kept in {kept}/") from None
+                                         f"kept in {kept}/", kept) from None
         except OSError as exc:
             raise OutputError(f"could not move the results into {out}/: {_reason(exc)}; they are "
                               f"in {tmp}/") from None
