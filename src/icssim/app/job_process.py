@@ -130,8 +130,7 @@ def job_main(work: Callable[..., None], args: tuple, events, cancel, record: str
     except (Cancelled, KeyboardInterrupt):   # the button, or Ctrl-C reaching this process
         end = {"state": "cancelled", "message": progress.cancel_message}
     except OutputConflict as exc:   # published beside a folder that appeared meanwhile
-        folder = str(exc).rsplit(" in ", 1)[-1].rstrip("/").rstrip("/ ")
-        end = {"state": "done", "message": str(exc), "folder": Path(folder).name}
+        end = {"state": "done", "message": str(exc), "folder": exc.kept.name}
     except ScenarioError as exc:
         end = {"state": "failed", "message": "\n".join(str(p) for p in exc.problems)}
     except IcssimError as exc:
