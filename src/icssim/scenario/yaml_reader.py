@@ -364,13 +364,6 @@ def plain(node: Any) -> Any:
     return node
 
 
-def line_of(doc: CommentedMap, key: str) -> int | None:
-    try:
-        return doc.lc.key(key)[0] + 1
-    except (KeyError, AttributeError):
-        return None
-
-
 def dotted(path: KeyPath) -> str:
     return ".".join(str(p) for p in path)
 
