@@ -191,3 +191,33 @@ def test_close_without_stop_waits_for_the_work_and_leaves_no_worker():
     processes = executors._processes(pool.pool)
     pool.close()
     assert not any(p.is_alive() for p in processes)
+
+
+def test_distributeds_ctrl_c_noise_is_dropped_and_nothing_else():
+    """The NameError tornado logs from distributed's ``sync()`` cancel callback at Ctrl-C (a bug in
+    distributed, not the user's) is dropped; any other error record, NameError or not, passes."""
+    import functools
+    import logging
+    import sys
+
+    from icssim.dask_executor import SyncCancelNoise
+
+    def sync():
+        def cancel():
+            return unassigned  # noqa: F821 - the bug: a variable read before it is assigned
+
+        return cancel
+
+    def record(callback, error):
+        try:
+            raise error
+        except BaseException:
+            exc_info = sys.exc_info()
+        return logging.LogRecord("tornado.application", logging.ERROR, __file__, 1,
+                                 "Exception in callback %r", (callback,), exc_info)
+
+    noise = SyncCancelNoise()
+    cancel = functools.partial(sync())
+    assert not noise.filter(record(cancel, NameError("cannot access free variable 'future'")))
+    assert noise.filter(record(cancel, ValueError("a real error")))
+    assert noise.filter(record(functools.partial(print), NameError("another callback's bug")))

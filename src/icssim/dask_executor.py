@@ -37,10 +37,14 @@ class DaskExecutor(Closing):
         if client is not None:
             self.client = client
         elif address == "local":
+            _drop_sync_cancel_noise()
             with _workers_ignore_ctrl_c():
-                # silence_logs: the workers' warnings of tasks cancelled when a run stops are noise here
+                # silence_logs: the workers' warnings of tasks cancelled when a run stops, and their
+                # errors of a scheduler gone before them when it stops at Ctrl-C, are noise here; a
+                # task's own error reaches icssim through its future
                 self.cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1,
-                                            processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                                            processes=True, dashboard_address=None,
+                                            silence_logs=logging.CRITICAL)
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, address, timeout)
@@ -133,6 +137,24 @@ def _setup_plugin(initializer: Initializer, initargs: tuple[Any, ...]) -> Any:
             initializer(*initargs)
 
     return Setup()
+
+
+class SyncCancelNoise(logging.Filter):
+    """Drops one record: distributed's ``sync()``, interrupted by Ctrl-C before its coroutine
+    started, schedules a ``cancel`` callback that reads a variable not yet assigned; tornado logs
+    the NameError with its traceback (distributed 2026.8.0, ``utils.sync``), while icssim stops
+    cleanly and keeps what finished. Every other record passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, NameError) and "sync.<locals>.cancel" in record.getMessage())
+
+
+def _drop_sync_cancel_noise() -> None:
+    """Install :class:`SyncCancelNoise` on tornado's callback logger, once per process."""
+    logger = logging.getLogger("tornado.application")
+    if not any(isinstance(f, SyncCancelNoise) for f in logger.filters):
+        logger.addFilter(SyncCancelNoise())
 
 
 @contextmanager
