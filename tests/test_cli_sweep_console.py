@@ -80,7 +80,7 @@ def test_psa_answer_lines_fit_100_columns():
     lines = answer_text(answer).splitlines()
     assert all(len(line) <= 100 for line in lines) and len(lines) > 4
     text = " ".join(" ".join(lines).split())
-    assert text.count(long) == 4 and "-£1,520 and +0.098 QALYs per help-seeker; dominant" in text
+    assert text.count(long) == 4 and "−£1,520 and +0.098 QALYs per help-seeker; dominant" in text
 
 
 def test_psa_answer_names_the_evppi_groups_left_out_and_counts_the_parameters():

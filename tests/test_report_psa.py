@@ -84,7 +84,7 @@ def test_a_group_is_named_with_its_parameters_and_one_too_large_is_said_not_esti
 
 
 def test_the_console_and_the_report_round_the_psa_answer_alike():
-    """One rounding of money for both (icssim.report.psa.pounds): the console said +£3,844 and
+    """One rounding of money for both (icssim.report.numbers.pounds): the console said +£3,844 and
     ICER £58,307 where the report said £3,840 more and £58,300 per QALY."""
     from icssim.health.psa_outputs import answer_text
 
@@ -103,3 +103,50 @@ def test_the_console_and_the_report_round_the_psa_answer_alike():
     assert "Utility severely ill (EVPPI £1,230 per person)" in console and "£1,230 <span" in report
     amounts = re.compile(r"£\d[\d,]*(?:\.\d+)?(?: million)?")
     assert set(amounts.findall(console)) <= set(amounts.findall(report))
+
+
+
+def test_the_psa_console_and_the_compare_report_write_one_minus_sign():
+    """The PSA's console wrote "-£1,520" (a hyphen, icssim.report.psa.signed_pounds) where the
+    compare report wrote "−£6,303" (U+2212, its own _change): both now call
+    icssim.report.numbers.signed_money."""
+    import pandas as pd
+
+    from icssim.console_text import format_value_for_money
+    from icssim.health.psa_outputs import answer_text
+
+    answer = {**ANSWER, "incremental": [{**ANSWER["incremental"][0], "delta_cost": -1523.4, "icer": -18_000.0}]}
+    console = " ".join(answer_text(answer).split())
+    assert "mean over the draws: \u2212£1,520 and +0.084 QALYs per help-seeker" in console
+    row = {"scenario": "b", "baseline": "a", "n": 3, "delta_cost": -1523.4, "delta_cost_lower": -2001.0,
+           "delta_cost_upper": -1046.0, "delta_qalys": 0.084, "delta_qalys_lower": 0.08, "delta_qalys_upper": 0.09,
+           "icer": -18_000.0, "verdict": "dominant: more QALYs for less money",
+           "nmb_20000": 3203.4, "nmb_20000_lower": 2700.0, "nmb_20000_upper": 3700.0}
+    report = " ".join(format_value_for_money(pd.DataFrame([row])).split())
+    assert "cost \u2212£1,523 (95% CI \u2212£2,001 to \u2212£1,046)" in report
+    assert "-£" not in console + report
+
+
+def test_signed_money_signs_as_every_difference_is_signed():
+    """One writer of signed money, with fmt_diff's minus sign (U+2212) and its rule that what rounds
+    to zero has no sign; to the pound, or rounded as a PSA's answer is (icssim.report.numbers.pounds)."""
+    from icssim.report.numbers import MINUS, fmt_diff, signed_money
+
+    assert MINUS == "\u2212" and fmt_diff(-2.0, "days").startswith(MINUS)
+    assert signed_money(-6303.4) == MINUS + "£6,303" and signed_money(4517.2) == "+£4,517"
+    assert signed_money(-1523.4, rounded=True) == MINUS + "£1,520" and signed_money(3844.2, rounded=True) == "+£3,840"
+    assert signed_money(-57_400.0, plus=False) == MINUS + "£57,400" and signed_money(20_000.0, plus=False) == "£20,000"
+    assert signed_money(-0.4) == "£0" and signed_money(float("nan")) == "n/a"   # no "−£0"
+
+
+def test_a_qaly_difference_is_signed_as_money_is_in_the_console_and_both_reports():
+    """The PSA's console and report wrote a QALY loss "-0.003" (a hyphen) beside "−£1,520": every
+    signed QALY difference is now icssim.report.numbers.signed_qalys's."""
+    from icssim.health.psa_outputs import answer_text
+    from icssim.report.numbers import MINUS, signed_qalys
+
+    assert signed_qalys(-0.003) == MINUS + "0.003" and signed_qalys(0.047) == "+0.047"
+    assert signed_qalys(-0.0002) == "0.000" and signed_qalys(float("nan")) == "n/a"   # no "−0.000"
+    answer = {**ANSWER, "incremental": [{**ANSWER["incremental"][0], "delta_cost": 1523.4, "delta_qalys": -0.003}]}
+    console = " ".join(answer_text(answer).split())
+    assert f"+£1,520 and {MINUS}0.003 QALYs per help-seeker" in console and "-0.003" not in console

@@ -18,7 +18,8 @@ from icssim.health.psa import (acceptability, distinct_groups, draw_table, evpi,
                                 people_affected, variance_shares)
 from icssim.plots import save
 from icssim.report import build_report
-from icssim.report.psa import pounds, share, signed_pounds, singles_not_estimated, spread_of
+from icssim.report.numbers import pounds, signed_money, signed_qalys
+from icssim.report.psa import share, singles_not_estimated, spread_of
 from icssim.sweep.tables import atomic_text
 from icssim.sweep.ties import parameter_targets
 from icssim.tables import write_csv
@@ -178,7 +179,7 @@ CONSOLE_WIDTH = 100
 
 def answer_text(answer: dict[str, Any]) -> str:
     """The PSA's answer in a few lines for the terminal, none wider than :data:`CONSOLE_WIDTH`, its
-    amounts rounded as the report rounds them (:func:`icssim.report.psa.pounds`)."""
+    amounts rounded as the report rounds them (:func:`icssim.report.numbers.pounds`)."""
     lines = [f"PSA over {answer['draws']} parameter draws:"]
     for row in answer.get("incremental", []):
         if row["delta_qalys"] <= 0:
@@ -187,9 +188,9 @@ def answer_text(answer: dict[str, Any]) -> str:
             ratio = "dominant (less cost and more QALYs on average)"
         else:
             ratio = f"ICER {pounds(row['icer'])} per QALY (mean cost over mean QALYs)"
-        cost = signed_pounds(row["delta_cost"])
+        cost = signed_money(row["delta_cost"], rounded=True)
         lines.append(f"  {row['strategy']} against {row['baseline']}, mean over the draws: {cost} and "
-                     f"{row['delta_qalys']:+.3f} QALYs per help-seeker; {ratio}")
+                     f"{signed_qalys(row['delta_qalys'])} QALYs per help-seeker; {ratio}")
     for row in answer["at_thresholds"]:
         chances = ", ".join(f"{name} {share(p)}" for name, p in row["probability_best"].items())
         lines.append(f"  at {pounds(row['wtp'])} per QALY: best on expected net benefit: {row['best']} "

@@ -10,22 +10,12 @@ import pandas as pd
 
 from icssim.budget import budget_name
 from icssim.health.economics import THRESHOLDS
-from icssim.report.numbers import sig
-
-
-MINUS = "\u2212"
+from icssim.report.numbers import sig, signed_money, signed_qalys
 
 
 def _money(x: float) -> str:
-    """A sum of money to the pound, with a minus sign that reads as one."""
-    if not math.isfinite(x):
-        return "n/a"
-    return f"{MINUS}£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
-
-
-def _change(x: float) -> str:
-    """An incremental sum: always signed, ``+£4,517`` or ``−£6,303``."""
-    return _money(x) if not math.isfinite(x) or x < 0 else f"+{_money(x)}"
+    """A sum of money to the pound, signed only when negative (a threshold, an ICER's bound)."""
+    return signed_money(x, plus=False)
 
 
 def _ratio(x: float) -> str:
@@ -35,10 +25,6 @@ def _ratio(x: float) -> str:
 
 def _ci(row: pd.Series, key: str, fmt) -> str:
     return f"{fmt(row[key])} (95% CI {fmt(row[key + '_lower'])} to {fmt(row[key + '_upper'])})"
-
-
-def _qalys(x: float) -> str:
-    return f"{x:+.3f}".replace("-", MINUS) if math.isfinite(x) else "n/a"
 
 
 def value_sentence(row: pd.Series) -> tuple[str, str]:
@@ -52,11 +38,11 @@ def value_sentence(row: pd.Series) -> tuple[str, str]:
     icer_text = (f"an ICER of {_ratio(icer)} per QALY gained{interval}" if clear_gain and row["delta_qalys"] > 0
                  and row["delta_cost"] > 0 else str(row["verdict"]))
     nmb = "; ".join(
-        f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', _change)}"
+        f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', signed_money)}"
         for t in THRESHOLDS if f"nmb_{int(t)}" in row)
-    return str(row["scenario"]), (f" against {row['baseline']}, per person who asked for help: cost "
-                                  f"{_ci(row, 'delta_cost', _change)} and QALYs {_ci(row, 'delta_qalys', _qalys)}, "
-                                  f"so {icer_text}. {nmb[0].upper() + nmb[1:]}.")
+    cost, qalys = _ci(row, "delta_cost", signed_money), _ci(row, "delta_qalys", signed_qalys)
+    return str(row["scenario"]), (f" against {row['baseline']}, per person who asked for help: cost {cost} and "
+                                  f"QALYs {qalys}, so {icer_text}. {nmb[0].upper() + nmb[1:]}.")
 
 
 def _sentence(row: pd.Series) -> str:

@@ -17,6 +17,10 @@ import pandas as pd
 from icssim.kpis import kpi_info
 
 
+#: The minus sign of every signed number the reports and the console write (U+2212, which reads as a
+#: minus and is as wide as the plus, not the hyphen "-").
+MINUS = "\u2212"
+
 #: Units of quantities that cannot be negative: a KPI's interval in one of them is cut at 0 (deaths per
 #: 1,000 over 2 replications read "27.0 (−9.7 to 63.8)" before they were listed here).
 NON_NEGATIVE_UNITS = frozenset({"days", "minutes", "months", "years", "per year", "share", "GBP", "GBP per year",
@@ -112,6 +116,33 @@ def money(x: float) -> str:
     return f"£{sig(x):,.0f}" if abs(x) >= 100 else ("£0" if x == 0 else f"£{x:,.2f}")
 
 
+def pounds(x: float) -> str:
+    """Whole pounds below £100 (an EVPI of £0.004 is £0), else as the reports write money (three
+    significant figures: £3,840, £58,300). The one rounding of every amount of a PSA's answer, in
+    its report and on the console (:func:`icssim.health.psa_outputs.answer_text`), so the two
+    never say different figures."""
+    return f"£{x:,.0f}" if abs(x) < 100 else money(x)
+
+
+def signed_money(x: float, rounded: bool = False, plus: bool = True) -> str:
+    """A sum of money with its sign, ``+£4,517`` or ``−£6,303``: the one writer of signed sums of money
+    (incremental costs, net benefits, ICERs; a KPI's difference in GBP is :func:`fmt_diff`'s), signed
+    as :func:`fmt_diff` signs, so the compare report and the PSA's console cannot write "−£" and "-£"
+    for the same thing. To the pound (an incremental cost whose interval spans a few hundred pounds);
+    ``rounded``: as :func:`pounds` rounds (a PSA's answer, which its report and console must say
+    alike). ``plus=False`` writes a positive sum bare (a threshold, an ICER). A sum that rounds to £0
+    has no sign, as in :func:`fmt_diff`."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    magnitude = pounds(abs(x)) if rounded else f"£{abs(x):,.0f}"
+    return magnitude if x > 0 and not plus else _signed(x, magnitude)
+
+
+def signed_qalys(x: float) -> str:
+    """A difference in QALYs per person with its sign, to three decimals: ``+0.047``, ``−0.003``."""
+    return _signed(x, f"{abs(x):.3f}") if math.isfinite(x) else "n/a"
+
+
 #: the unit in which waits measured in days are written (:func:`waits_in`)
 _WAITS_IN: ContextVar[str] = ContextVar("waits_in", default="days")
 _PER_DAY = {"minutes": 1440.0, "hours": 24.0}
@@ -167,9 +198,14 @@ def fmt_diff(x: float, unit: str, with_unit: bool = True, like: float | None = N
         if like is not None and not unit.startswith("GBP"):
             like = abs(like)
         text = fmt(abs(x), unit, with_unit, like if not unit.startswith("GBP") else None)
+    return _signed(x, text)
+
+
+def _signed(x: float, text: str) -> str:
+    """``text``, the magnitude of ``x`` formatted, with the sign of ``x`` (none if it rounds to zero)."""
     if _rounds_to_zero(text):
         return text
-    return ("+" if x > 0 else "−") + text
+    return ("+" if x > 0 else MINUS) + text
 
 
 def _rounds_to_zero(text: str) -> bool:

@@ -10,7 +10,7 @@ import math
 from html import escape
 from typing import Any
 
-from icssim.report.numbers import money
+from icssim.report.numbers import money, pounds, signed_qalys
 
 #: The PSA's plots in the order a reader needs them, with what each shows.
 PSA_PLOTS = {
@@ -25,19 +25,6 @@ PSA_PLOTS = {
     "sobol.png": "Sobol indices: the share of the spread of the incremental net benefit each parameter explains "
                  "alone (first order) and with its interactions (total), with bootstrap 95% intervals.",
 }
-
-
-def pounds(x: float) -> str:
-    """Whole pounds below £100 (an EVPI of £0.004 is £0), else as the reports write money (three
-    significant figures: £3,840, £58,300). The one rounding of every amount of a PSA's answer, in
-    its report and on the console (:func:`icssim.health.psa_outputs.answer_text`), so the two
-    never say different figures."""
-    return f"£{x:,.0f}" if abs(x) < 100 else money(x)
-
-
-def signed_pounds(x: float) -> str:
-    """A mean difference in money with its sign, rounded as :func:`pounds`: ``+£3,840``, ``-£312``."""
-    return f"{'-' if x < 0 else '+'}{pounds(abs(x))}"
 
 
 def share(p: float) -> str:
@@ -78,7 +65,7 @@ def headline_html(answer: dict[str, Any]) -> str:
     for row in answer.get("incremental", []):
         parts.append(f"Over {draws:,} parameter draws, <strong>{escape(str(row['strategy']))}</strong> against "
                      f"{escape(str(row['baseline']))} costs {_more_or_less(row['delta_cost'])} and gains "
-                     f"{row['delta_qalys']:+.3f} QALYs per help-seeker on average: {_ratio(row)}.")
+                     f"{signed_qalys(row['delta_qalys'])} QALYs per help-seeker on average: {_ratio(row)}.")
     for row in answer.get("at_thresholds", []):
         best = str(row["best"])
         chance = float(row["probability_best"].get(best, math.nan))
