@@ -207,3 +207,48 @@ def test_a_service_one_scenario_lacks_costs_it_nothing_in_the_differences():
     assert diffs.loc["cost_per_year_ed_service", "baseline_mean"] == 0.0
     assert diffs.loc["cost_per_year_adult_ed", "diff_mean"] == -4.5
     assert "utilisation_adult_ed/x" not in diffs.index
+
+
+def _agree(comparison) -> pd.DataFrame:
+    """differences.csv's rows with summary.csv's mean of each scenario and of the baseline beside them."""
+    means = comparison.summary().set_index(["kpi", "scenario"])["mean"]
+    diffs = comparison.differences()
+    return diffs.assign(summary_base=[means.get((k, b), np.nan) for k, b in zip(diffs["kpi"], diffs["baseline"])],
+                        summary_new=[means.get((k, s), np.nan) for k, s in zip(diffs["kpi"], diffs["scenario"])])
+
+
+def test_a_service_one_scenario_lacks_costs_it_nothing_in_the_summary_too():
+    """summary.csv carries the cost of a service a scenario lacks at 0, as differences.csv does: the
+    compare report had to fill those rows from differences.csv (a setdefault) to write "£0 → £6"."""
+    from types import SimpleNamespace
+
+    from icssim.experiments import Comparison, Replication, RunResult
+
+    def result(name, **kpis):
+        reps = [Replication(r, {k: v[r] for k, v in kpis.items()}, None) for r in range(2)]
+        return RunResult(SimpleNamespace(scenario=SimpleNamespace(name=name)), 0, reps)
+
+    a = result("a", cost_per_year=[10.0, 12.0], cost_per_year_adult_ed=[4.0, 5.0], **{"utilisation_adult_ed/x": [0.5, 0.6]})
+    b = result("b", cost_per_year=[11.0, 12.0], cost_per_year_ed_service=[6.0, 6.0])
+    summary = Comparison([a, b], []).summary().set_index(["kpi", "scenario"])
+    assert summary.loc[("cost_per_year_ed_service", "a"), ["mean", "lower", "upper", "n"]].tolist() == [0, 0, 0, 2]
+    assert summary.loc[("cost_per_year_adult_ed", "b"), "mean"] == 0.0
+    assert ("utilisation_adult_ed/x", "b") not in summary.index      # not a cost: no row where it is absent
+    rows = _agree(Comparison([a, b], []))
+    assert np.allclose(rows["summary_base"], rows["baseline_mean"])
+    assert np.allclose(rows["summary_new"], rows["baseline_mean"] + rows["diff_mean"])
+
+
+def test_summary_and_differences_agree_for_the_services_only_the_integrated_pathway_has():
+    """The shipped ED pathways: the integrated one has services the fragmented one lacks. For each
+    service's cost, summary.csv's baseline mean plus differences.csv's difference is the variant's mean."""
+    a = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
+    b = shipped("ed_integrated", horizon="1 year", warmup="2 months")
+    only_b = set(b.services) - set(a.services)
+    assert only_b
+    rows = _agree(compare([a, b], replications=2, workers=1, keep_records=False))
+    costs = rows[rows["kpi"].str.startswith("cost_per_year_")].set_index("kpi")
+    assert {f"cost_per_year_{s}" for s in only_b} <= set(costs.index)
+    assert (costs.loc[[f"cost_per_year_{s}" for s in only_b], "summary_base"] == 0).all()
+    assert np.allclose(costs["summary_base"], costs["baseline_mean"])
+    assert np.allclose(costs["summary_new"], costs["baseline_mean"] + costs["diff_mean"])

@@ -419,3 +419,25 @@ def test_a_run_whose_list_still_rises_says_so_in_its_summary_and_assumptions(run
     assert "there is no steady state" in assumptions
     settled = (run_folder / "report.html").read_text()
     assert "Not in a steady state" not in settled and "there is no steady state" not in settled
+
+
+def test_the_compare_report_reads_a_missing_service_cost_from_summary_csv():
+    """A service one scenario lacks costs it £0 there, and summary.csv now says so (Comparison.summary);
+    the report used to fill the row from differences.csv with a setdefault of its own."""
+    from html import unescape
+    from types import SimpleNamespace
+
+    from icssim.experiments import Comparison, Replication, RunResult
+    from icssim.report.compare import compare_summary_html
+    from icssim.results import _labelled
+
+    def result(name, **kpis):
+        reps = [Replication(r, {k: v[r] for k, v in kpis.items()}, None) for r in range(3)]
+        return RunResult(SimpleNamespace(scenario=SimpleNamespace(name=name)), 0, reps)
+
+    a = result("a", cost_per_year=[10e6, 12e6, 11e6], cost_per_year_adult_ed=[4e6, 5e6, 4.5e6])
+    b = result("b", cost_per_year=[11e6, 12.5e6, 11.5e6], cost_per_year_ed_service=[6e6, 6.1e6, 6.2e6])
+    both = Comparison([a, b], [])
+    html = unescape(compare_summary_html(_labelled(both.summary()), _labelled(both.differences()), "a"))
+    assert "Cost per year: ed service</strong>: £0 → £6.10 million a year (+£6.10 million a year" in html
+    assert "Cost per year: adult ed</strong>: £4.50 million → £0 a year (−£4.50 million a year" in html

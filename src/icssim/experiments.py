@@ -310,12 +310,14 @@ class Comparison:
         return [r.scenario.scenario.name for r in self.results]
 
     def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """Long table: one row per (KPI, scenario) with mean and CI."""
+        """Long table: one row per (KPI, scenario) with mean and CI; a service's cost is 0 in a scenario without
+        the service, as in :meth:`differences`, so a baseline mean plus its difference is the other's mean."""
         import pandas as pd
 
+        names = list(dict.fromkeys(k for res in self.results for k in res.kpis.columns))
         frames = []
         for res in self.results:
-            s = res.summary(level)
+            s = summarise(_zero_filled(res.kpis, names), level)
             s.index.name = "kpi"
             frames.append(s.reset_index().assign(scenario=res.scenario.scenario.name))
         return pd.concat(frames, ignore_index=True)
@@ -327,7 +329,7 @@ class Comparison:
         first = self.results[0].kpis
         rows = []
         for res in self.results[1:]:
-            base, other = _with_zero_when_absent(first, res.kpis)
+            base, other = _zero_filled(first, res.kpis.columns), _zero_filled(res.kpis, first.columns)
             for kpi in base.columns.intersection(other.columns):
                 d = (other[kpi] - base[kpi]).to_numpy(dtype=float)
                 d = d[~np.isnan(d)]
@@ -341,15 +343,12 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def _with_zero_when_absent(base: pd.DataFrame, other: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both KPI tables with the KPIs one lacks that are 0 where their subject is absent (a service's
-    cost: an integrated team replacing two is a change of its whole cost, not a measure to leave out)."""
+def _zero_filled(table: pd.DataFrame, names: Iterable[str]) -> pd.DataFrame:
+    """A KPI table with a column of 0 for each KPI in ``names`` it lacks that is 0 where its subject is absent (a
+    service's cost: an integrated team replacing two changes its whole cost); others (a utilisation) stay absent."""
     from icssim.kpis import kpi_info
 
-    def filled(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-        return table.assign(**{k: 0.0 for k in names if k not in table.columns and kpi_info(k).zero_when_absent})
-
-    return filled(base, list(other.columns)), filled(other, list(base.columns))
+    return table.assign(**{k: 0.0 for k in names if k not in table.columns and kpi_info(k).zero_when_absent})
 
 
 def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None = None,

@@ -136,9 +136,6 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
     elif "baseline_mean" in diffs:
         means = {(r.kpi, baseline): r.baseline_mean for r in diffs.itertuples()}
         means |= {(r.kpi, str(r.scenario)): r.baseline_mean + r.diff_mean for r in diffs.itertuples()}
-    for r in diffs.itertuples() if "baseline_mean" in diffs else ():  # a service one scenario lacks: 0 there
-        means.setdefault((r.kpi, baseline), r.baseline_mean)
-        means.setdefault((r.kpi, str(r.scenario)), r.baseline_mean + r.diff_mean)
     out = []
     for scen, group in diffs.groupby("scenario", sort=False):
         scen = str(scen)
