@@ -149,6 +149,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check each file without running it (:mod:`icssim.file_checks`); every file is checked,
     however many fail."""
     from icssim.file_checks import validate_file
+    from icssim.scenario.plausibility import file_warnings
 
     failed = 0
     for path in args.files:
@@ -166,6 +167,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print("\n".join(f"  {line}" for line in str(exc).splitlines()), file=sys.stderr)
             continue
         print(f"{path}: ok ({summary})")
+        for warning in file_warnings(path):   # a value no ICS could have: said, never refused
+            print(f"icssim: warning: {warning}", file=sys.stderr)
     return 2 if failed else 0
 
 
@@ -186,6 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(args.file)
+    _warn_implausible([scenario])
     out = args.out or inside(DEFAULT_RESULTS, scenario.scenario.name)
     check_replaceable(out, args.force)  # before simulating: a refusal then costs nothing
     if args.replications < 1:
@@ -238,6 +242,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = "reached" if pr["reached"] else "NOT reached (cap hit)"
         print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
     return 0
+
+
+def _warn_implausible(scenarios: list) -> None:
+    """Say, before running, each value no English ICS could have (:mod:`icssim.scenario.plausibility`):
+    a warning, never a refusal."""
+    from icssim.scenario.plausibility import warnings
+
+    for scenario in scenarios:
+        for warning in warnings(scenario):
+            print(f"icssim: warning: {warning}", file=sys.stderr)
 
 
 def timings(args: argparse.Namespace, simulation: float) -> str:
@@ -319,6 +333,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from icssim.scenario import load_scenario
 
     scenarios = [load_scenario(f) for f in args.files]
+    _warn_implausible(scenarios)
     names = [s.scenario.name for s in scenarios]
     if args.equal_budget:
         scenarios = _equal_budget(scenarios)
