@@ -52,9 +52,21 @@ def run_key(scenario, raw: dict, replications: int) -> str:
     inputs = None
     if waiting_list is not None:
         inputs = hashlib.sha256(waiting_list.read_bytes()).hexdigest() if waiting_list.is_file() else "missing"
-    text = json.dumps({"scenario": raw, "seed": scenario.scenario.seed, "replications": replications,
+    text = json.dumps({"scenario": _whole(raw), "seed": scenario.scenario.seed, "replications": replications,
                        "waiting_list": inputs, "code": code_hash()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _whole(value: Any) -> Any:
+    """``value`` with every whole number written as an int (``80.0`` as ``80``): a file's ``wte: 80.0``
+    and a form's ``80`` are the same scenario, validated alike, and so the same run."""
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
 
 
 class RunCache:

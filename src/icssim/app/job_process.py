@@ -183,12 +183,27 @@ def run_job(progress: Progress, scenario, replications: int, source: str, worker
         if finished:
             _keep_finished(progress, scenario, finished, results_dir, command, time.perf_counter() - started)
         raise
+    _remember(result, scenario, replications, results_dir)
     progress.set(message="writing the results and the report")
     out = free_name(inside(results_dir, scenario.scenario.name))
     progress.set(folder=out.name)
     results.write_run(result, out, False, time.perf_counter() - started, command,
                       workers=workers or experiments.default_workers())
     progress.set(message=f"wrote results/{out.name}/ in {time.perf_counter() - started:.1f} s")
+
+
+def _remember(result, scenario, replications: int, results_dir: Path) -> None:
+    """Keep a finished run's KPI summary in the run cache (:mod:`icssim.app.cache`), keyed as a
+    what-if keys its points, so that a what-if through the scenario's own value takes this run
+    instead of running it again. A cache that cannot be written only costs that re-run."""
+    from icssim.app.cache import RunCache, run_key, summary_rows
+    from icssim.scenario import provenance
+
+    try:
+        RunCache(results_dir).put(run_key(scenario, provenance(scenario).raw, replications), summary_rows(result),
+                                  {"scenario": scenario.scenario.name, "values": {}, "replications": replications})
+    except OSError:
+        pass
 
 
 def _keep_finished(progress: Progress, scenario, finished: list, results_dir: Path, command: str,

@@ -234,11 +234,15 @@ class Jobs:
         return free_name(inside(self.results, name))
 
     def run(self, scenario, replications: int, source: str) -> Job:
-        """Run ``scenario`` as ``icssim run`` does and write ``results/<name>``."""
+        """Run ``scenario`` as ``icssim run`` does and write ``results/<name>``; its plausibility
+        warnings (values no English ICS could have) are shown on the job's page, as the CLI prints them."""
+        from icssim.scenario.plausibility import warnings
+
         _check_replications(replications, 1)
         name = scenario.scenario.name
         return self._start("run", f"Run {name} ({replications} replications)", replications, run_job,
-                           (scenario, replications, source, self.workers, self.results))
+                           (scenario, replications, source, self.workers, self.results),
+                           warnings=[f"Warning: {w.path}: {w.message}" for w in warnings(scenario)])
 
     def compare(self, scenarios: list, replications: int, sources: list[str], equal_budget: bool = False) -> Job:
         """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline);

@@ -98,7 +98,7 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         except IcssimError as exc:
             return refused(request, exc, 404)
         if request.method == "GET":
-            return edit_page(request, name, scenario)
+            return edit_page(request, name, scenario, checked=scenario)
         values, refusal = await form_or_refusal(request)
         if refusal is not None:
             return refusal
@@ -123,12 +123,15 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             return RedirectResponse(f"/scenarios/{quote(target.stem)}?saved=1", status_code=303)
         note = (f"{len(changed)} value(s) changed; all checks pass. Give the new scenario a name and save it."
                 if changed else "No value changed; all checks pass.")
-        return edit_page(request, name, scenario, values, {}, [], new_name=new_name, note=note)
+        return edit_page(request, name, scenario, values, {}, [], new_name=new_name, note=note, checked=edited)
 
     def edit_page(request: Request, name: str, scenario, values: dict[str, str] | None = None,
                   inline: dict[str, list[str]] | None = None, other: list[str] | None = None,
-                  new_name: str = "", status: int = 200, note: str = "", name_error: str = "") -> Response:
+                  new_name: str = "", status: int = 200, note: str = "", name_error: str = "",
+                  checked=None) -> Response:
+        """The scenario's form; with ``checked`` (the scenario as checked), its plausibility warnings."""
         fields = ws.fields(scenario)
+        warned, warned_other = ws.warnings(checked, fields) if checked is not None else ({}, [])
         groups: dict[str, list] = {}
         for f in fields:
             groups.setdefault(f.group, []).append(f)
@@ -138,8 +141,9 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         return page(request, "scenario.html", status, name=name, scenario=scenario, groups=groups, values=values,
                     inline=inline, other=other or [], new_name=new_name, note=note, name_error=name_error,
                     n_errors=sum(len(v) for v in inline.values()) + len(other or []) + bool(name_error),
-                    saved=request.query_params.get("saved") == "1", extends=extends,
-                    open_groups={f.group for f in fields if f.key in inline or
+                    saved=request.query_params.get("saved") == "1", extends=extends, warned=warned,
+                    warned_other=warned_other,
+                    open_groups={f.group for f in fields if f.key in inline or f.key in warned or
                                  (f.key in values and values[f.key].strip() != f.text)})
 
     async def pathway_svg(request: Request) -> Response:

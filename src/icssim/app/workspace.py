@@ -16,6 +16,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,11 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _SPAN = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*(?:/|per\s+)?\s*[A-Za-z]+\s*$")
+#: A number with its thousands grouped by commas (``1,500,000``, ``1,500 days``): nothing else to read.
+_GROUPED = re.compile(r"^\s*([-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?)(\s*[A-Za-z/].*)?$")
+_PERCENT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*%\s*$")
+#: Units of numbers that are shares of 1, where ``95%`` can only mean 0.95 (:data:`icssim.units.KEY_UNITS`).
+SHARE_UNITS = ("probability, 0 to 1", "share, 0 to 1", "discount rate a year, 0 to 0.2")
 #: Sections whose numbers the forms offer, in the order shown.
 SECTIONS = ("scenario", "cohorts", "services", "pathway", "health", "calendar")
 #: Keys never offered for editing (identity of a run, not a number of the pathway).
@@ -261,17 +267,34 @@ class Workspace:
         prov = provenance(scenario)
         raw = copy.deepcopy(prov.raw)
         by_key = {f.key: f for f in self.fields(scenario)}
+        unread: dict[str, list[str]] = {}
         for key, text in values.items():
             field = by_key.get(key)
             if field is None:
                 continue
-            _set(raw, field.path, parse_value(text, field.value))
+            value, hint = read_value(text, field.value, "" if field.choices else key_unit(field.path))
+            if hint:   # the field keeps the file's value meanwhile, so the other checks still run
+                unread[key] = [f"{key}: {hint}"]
+                continue
+            if value != parse_value(text, field.value):   # 95%, 1,500,000: the form shows what was read
+                values[key] = value_text(value)
+            _set(raw, field.path, value)
         where = str(file if file is not None else Path(prov.files[-1]))
         try:
             edited = scenario_from_dict(raw, name=where)
         except ScenarioError as exc:
-            return raw, None, *split_problems(exc.problems, by_key)
-        return raw, edited, {}, []
+            inline, other = split_problems(exc.problems, by_key)
+            return raw, None, {**inline, **{k: [*v, *inline.get(k, [])] for k, v in unread.items()}}, other
+        return (raw, None, unread, []) if unread else (raw, edited, {}, [])
+
+    def warnings(self, scenario, fields: list[Field] | None = None) -> tuple[dict[str, list[str]], list[str]]:
+        """The plausibility warnings of ``scenario`` (:mod:`icssim.scenario.plausibility`: values no
+        English ICS could have, said but never refused), each under the form field it names (of
+        ``fields``, by default the scenario's own), the rest apart, as :func:`split_problems` places
+        the loader's problems."""
+        from icssim.scenario.plausibility import warnings
+
+        return split_problems(warnings(scenario), {f.key: f for f in fields or self.fields(scenario)})
 
     def save(self, original: str, new_name: str, base_raw: dict, raw: dict, fields: list[Field]) -> Path:
         """Write ``scenarios/<new_name>.yaml``: ``extends`` the original file and states only the values
@@ -346,6 +369,32 @@ def _comment_for(prov, path: tuple[Any, ...]) -> str:
         if path[:cut] in prov.lines and cut < len(path) and prov.lines.get(path[:cut]) != prov.lines.get(path):
             break
     return ""
+
+
+def read_value(text: str, old: Any, unit: str = "") -> tuple[Any, str]:
+    """What a form's text means (:func:`parse_value`), also in two notations a planner types
+    without thinking, each read only where it cannot mean anything else: thousands grouped by
+    commas (``1,500,000`` is 1500000, ``1,500 days`` is 1500 days) and a percentage where the
+    number is a share of 1 (``95%`` is 0.95 for a probability, :data:`SHARE_UNITS`). Return
+    ``(value, "")``, or ``(text, what to type instead)`` for a percentage elsewhere or another
+    comma (``2,5``: a decimal comma, or thousands mistyped), which would otherwise be refused
+    with the schema's bare "expected a number"."""
+    typed = str(text).strip()
+    grouped = _GROUPED.match(typed)
+    if grouped:
+        typed = grouped.group(1).replace(",", "") + (grouped.group(2) or "")
+    percent = _PERCENT.match(typed)
+    if percent and unit in SHARE_UNITS:
+        return float(Decimal(percent.group(1)) / 100), ""
+    if percent:
+        share = f"{float(Decimal(percent.group(1)) / 100):g}"
+        what = f"a number in {unit}" if unit else "not a probability or share"
+        return typed, (f"{typed!r} is a percentage, but this is {what}: write the number alone, without % "
+                       f"(only a probability or share takes a percentage, {percent.group(1)}% as {share})")
+    if "," in typed:
+        return typed, (f"{typed!r}: write a number without commas (1500000 for 1,500,000) and with a "
+                       "decimal point, not a comma (2.5, not 2,5)")
+    return parse_value(typed, old), ""
 
 
 def parse_value(text: str, old: Any) -> Any:
