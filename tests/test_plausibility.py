@@ -196,3 +196,20 @@ def test_the_docs_list_the_ranges_as_they_are():
     for limit in LIMITS.values():
         assert f"{limit.high:,.0f}" in section, limit
     assert f"{MAX_YEARS} years" in section and f"{MAX_REFERRALS_PER_YEAR:,} referrals a year" in section
+
+
+@pytest.mark.parametrize("profile, words", [
+    ([2.0] * 6 + [4.0] * 6 + [6.0] * 6 + [4.0 + 2 / 3] * 6, "average 4.17, so this cohort's demand is 4.17 × its rate"
+     " on average (they sum to 100: percentages of the total?"),
+    ([1 / 24] * 24, "average 0.0417, so this cohort's demand is 0.0417 × its rate on average (they sum to 1: shares"),
+    ([1.5] * 24, "average 1.5, so this cohort's demand is 1.5 × its rate on average (multipliers"),
+])
+def test_a_demand_profile_that_does_not_average_1_is_said(profile, words):
+    """The hourly multipliers of urgent_mh_fragmented typed as the percentages its own comment lists
+    (2.0% an hour 00-05 ...) ran four times the demand with no word (audit of 6 December 2026)."""
+    scenario = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    raw = copy.deepcopy(provenance(scenario).raw)
+    raw["cohorts"]["physical"]["demand"]["hourly"] = profile
+    found = dict(findings(scenario_from_dict(raw, name="percent")))
+    assert words in found[("cohorts", "physical", "demand", "hourly")]
+    assert list(found) == [("cohorts", "physical", "demand", "hourly")]

@@ -96,12 +96,20 @@ MAX_YEARS = 50
 MAX_REFERRALS_PER_YEAR = 10_000_000
 
 
+#: ASSUMPTION: a demand profile's multipliers (hourly, weekly, a profile file, seasonality) shape a
+#: cohort's rate and average 1 (every shipped profile does, to 3 decimals); they are applied as
+#: given, so an average more than 10% away from 1 also changes the total, most often because the
+#: file wrote shares or percentages (24 hourly percentages average 4.17: four times the demand).
+PROFILE_MEAN_TOLERANCE = 0.10
+
+
 def findings(scenario: Scenario) -> list[Finding]:
     """Every value of ``scenario`` beyond its kind's plausible range: ``(key path, message)``, the
     path as written in the file (``services.ed.staff.therapist.wte``)."""
     raw = _raw(scenario)
     found: list[Finding] = []
     _walk(scenario, (), scenario.scenario.time_unit, found)
+    _profiles(scenario, found)
     return [(_as_written(path, raw), message) for path, message in found]
 
 
@@ -191,6 +199,34 @@ def _referrals(rate: Rate, path: tuple[Any, ...], time_unit: str, found: list[Fi
         found.append((path, f"{rate} is about {_shown(per_year)} referrals a year, more than any English ICS "
                             f"could have (plausible: at most {_shown(MAX_REFERRALS_PER_YEAR)} a year for one "
                             "cohort); check the number and its unit, or keep it if you mean it"))
+
+
+def _profiles(scenario: Scenario, found: list[Finding]) -> None:
+    """Each demand profile whose multipliers do not average about 1 (:data:`PROFILE_MEAN_TOLERANCE`)."""
+    from icssim.scenario.demand_profile import profile_hours
+
+    for name, cohort in scenario.cohorts.items():
+        demand = cohort.demand
+        if demand is None:
+            continue
+        hours = profile_hours(scenario, name) if demand.profile is not None else None
+        weekly = [x for day in demand.weekly for x in day] if demand.weekly is not None else None
+        for key, values in (("hourly", demand.hourly), ("weekly", weekly), ("profile", hours),
+                            ("seasonality", demand.seasonality)):
+            if not values:
+                continue
+            mean = sum(values) / len(values)
+            if abs(mean - 1) <= PROFILE_MEAN_TOLERANCE:
+                continue
+            total = sum(values)
+            why = (f"they sum to {_shown(total)}: percentages of the total? " if abs(total - 100) <= 1 else
+                   "they average about 100: percentages? " if 80 <= mean <= 125 else
+                   f"they sum to {_shown(total)}: shares of the total? " if abs(total - 1) <= 0.01 else "")
+            found.append((("cohorts", name, "demand", key),
+                          f"the {len(values)} multipliers average {mean:.3g}, so this cohort's demand is "
+                          f"{mean:.3g} × its rate on average ({why}multipliers are applied as given); write "
+                          f"them to average 1 to shape the rate without changing it, or keep them if you "
+                          f"mean the change"))
 
 
 def _shown(x: float) -> str:
