@@ -344,3 +344,40 @@ def test_condition_on_non_finite_number_is_refused(value, tmp_path, capsys):
                  "{to: other}]")
     _refused(tmp_path, text, [":28:", "pathway.steps.assess.next.0.when:", f"'{value}' should be a finite number"],
              capsys)
+
+
+# --- percentages and thousands typed as text, and knock-on findings of a bad value ----------------
+
+@pytest.mark.parametrize("old, new, fragments", [
+    ("{to: done, p: 0.7}, {to: other, p: 0.3}", "{to: done, p: 70%}, {to: other, p: 30%}",
+     ["next.0.p: expected a number, found '70%' (a share of 1: 70% is written 0.7)"]),
+    ("{to: done, p: 0.7}, {to: other, p: 0.3}", "{to: done, p: 70}, {to: other, p: 30}",
+     ["next.0.p: expected a probability between 0 and 1, found 70 (70% is written 0.7)"]),
+    ("  population: 100000", "  population: 100,000", ["found '100,000' (write 100000, without commas)"]),
+    ("wte: 3,", "wte: 3%,", ["found '3%' (write the number without %)"]),
+])
+def test_a_percentage_or_grouped_thousands_says_how_to_write_it(old, new, fragments, tmp_path, capsys):
+    _refused(tmp_path, _edit(old, new), fragments, capsys)
+
+
+def test_a_branch_with_a_bad_p_is_not_also_said_to_lack_one(tmp_path, capsys):
+    """The bad 'p' was cut so the other checks could run; the routing list then lacked it in one
+    branch, which the file did not: that finding was the cut's, not the file's."""
+    err = _refused(tmp_path, _edit("{to: done, p: 0.7}", "{to: done, p: 70%}"), ["found '70%'"], capsys)
+    assert "every branch needs 'p'" not in err
+
+
+@pytest.mark.parametrize("text, fragments", [
+    ("  icu:\n    beds: 14.9\n    staff: {clinician: {wte: 1, clinical_hours_per_week: 22.5, cost_per_hour: 60}}\n",
+     ["services.icu.beds: expected a whole number, found 14.9"]),
+    ("  icu:\n    beds: 4\n    staff: [{clinician: {wte: 1, clinical_hours_per_week: 22.5, cost_per_hour: 60}}]\n",
+     ["services.icu.staff: expected a mapping of keys"]),
+])
+def test_a_service_with_a_bad_value_is_not_also_said_to_lack_it(text, fragments, tmp_path, capsys):
+    """A step using the service's beds or staff was told the service had none (the cut's doing)."""
+    scenario = _edit("pathway:\n", text + "pathway:\n")
+    scenario = _edit("    done: {kind: discharge}\n",
+                     "    done: {kind: discharge}\n    ward: {kind: inpatient, service: icu, bed: true, "
+                     "staff: [clinician], duration: 2 days, next: done}\n", scenario)
+    err = _refused(tmp_path, scenario, fragments, capsys)
+    assert "has no 'beds'" not in err and "staff role 'clinician' is not defined" not in err

@@ -38,6 +38,30 @@ def problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Pr
 _PROBABILITY_KEYS = {"p", "probability", "detection_probability", "target"}
 
 
+#: Keys whose numbers are shares of 1 a planner may write as a percentage (``3.5%``, ``7%``).
+_SHARE_KEYS = _PROBABILITY_KEYS | {"costs", "qalys", "growth_per_year"}
+_PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*%\s*$")
+_GROUPED = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
+
+
+def _number_hint(key: str, value: Any) -> str:
+    """How to write a number typed as a percentage or with thousands separators, which YAML reads as
+    text: ``30%`` for a probability is 0.3, ``+10%`` for a factor is 1.1, ``1,500,000`` is 1500000."""
+    if not isinstance(value, str):
+        return ""
+    percent = _PERCENT.match(value)
+    if percent:
+        x = float(percent.group(1))
+        if key == "factor":
+            return f" (a multiplier: {percent.group(1)}% is written {1 + x / 100:g})"
+        if key in _SHARE_KEYS:
+            return f" (a share of 1: {percent.group(1)}% is written {x / 100:g})"
+        return " (write the number without %)"
+    if _GROUPED.match(value):
+        return f" (write {value.replace(',', '').strip()}, without commas)"
+    return ""
+
+
 def error_message(err: dict[str, Any], path: KeyPath) -> str:
     """Say, in the scenario's own words, what was found and what was expected."""
     kind, ctx, key = err["type"], err.get("ctx") or {}, str(path[-1]) if path else ""
@@ -64,9 +88,9 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
     if kind == "finite_number":
         return f"expected a finite number, {found}"
     if kind in ("float_parsing", "float_type"):
-        return f"expected a number, {found}"
+        return f"expected a number, {found}{_number_hint(key, err.get('input'))}"
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
-        return f"expected a whole number, {found}"
+        return f"expected a whole number, {found}{_number_hint(key, err.get('input'))}"
     if kind in ("bool_parsing", "bool_type"):
         return f"expected true or false, {found}"
     if kind in ("string_type", "str_type"):
@@ -92,7 +116,10 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
 
             return f"expected a whole number from 0 to {MAX_SEED} (2**63 - 1), {found}"
         if key in _PROBABILITY_KEYS:
-            return f"expected a probability between 0 and 1, {found}"
+            value = err.get("input")
+            hint = (f" ({value:g}% is written {value / 100:g})" if isinstance(value, (int, float))
+                    and 1 < value <= 100 else "")
+            return f"expected a probability between 0 and 1, {found}{hint}"
         words = {"greater_than": "greater than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]
         bound = next(iter(ctx.values()), "")

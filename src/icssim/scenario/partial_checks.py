@@ -115,13 +115,25 @@ def _on_a_cut_whole(path: KeyPath, cuts: list[tuple[KeyPath, bool]]) -> bool:
 
 def _names(message: str, cut: KeyPath) -> bool:
     """Whether a finding's message names the cut key (``needs 'scenario.population' to be set``,
-    after an invalid population was cut): the cut, not the file, made it."""
-    return f"'{'.'.join(str(part) for part in cut)}'" in message
+    after an invalid population was cut), or says that what held it lacks it (``service
+    'cyp_inpatient' has no 'beds'``, or ``staff role 'nurse' is not defined in service 'ed'`` after
+    its ``staff`` was cut): the cut, not the file, made it."""
+    if f"'{'.'.join(str(part) for part in cut)}'" in message:
+        return True
+    if len(cut) >= 3 and cut[0] == "services":
+        name, key = cut[1], cut[2]
+        return (f"{name!r} has no {key!r}" in message or
+                (key == "staff" and "staff role" in message and f"in service {name!r}" in message))
+    return False
 
 
 def _related(path: KeyPath, cut: KeyPath) -> bool:
     """A finding at a cut key, inside it, or on the entry that holds it (a step that lost its
-    'next' would be said to need one)."""
+    'next' would be said to need one), a list item's included (a routing list whose branch lost
+    its 'p' would be said to need one in every branch)."""
     if path[:len(cut)] == cut:
         return True
-    return len(path) == len(cut) - 1 and cut[:len(path)] == path
+    holder = cut[:-1]
+    while holder and not isinstance(holder[-1], str):   # the list that holds the item
+        holder = holder[:-1]
+    return path in (cut[:-1], holder)
