@@ -37,7 +37,7 @@ def parse_condition(text: str) -> list[Clause]:
         if not match:
             raise ValueError(
                 f"cannot read condition {text!r}: expected clauses like 'age < 18' or "
-                f"'risk >= amber' joined by 'and'"
+                f"'risk >= amber' joined by 'and'{_hint(part)}"
             )
         clauses.append(Clause(*match.groups()))
     return clauses
@@ -60,3 +60,19 @@ def resolve_value(clause: Clause, levels: list[str] | None) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{clause.attribute!r} is numeric, so {clause.value!r} should be a finite number")
     return value
+
+
+def _hint(clause: str) -> str:
+    """What to change in a clause written as in another language: quotes around a level, ``=`` for
+    ``==``, ``or`` (not supported), a percentage."""
+    if "'" in clause or '"' in clause:
+        unquoted = clause.replace("'", "").replace('"', "").strip()
+        return f"; levels are written without quotes: {unquoted!r}"
+    if re.search(r"(?<![<>=!])=(?!=)", clause):
+        return f"; compare with '==', not '=': {re.sub(r'(?<![<>=!])=(?!=)', '==', clause).strip()!r}"
+    if re.search(r"\s(or|&&|\|\|)\s", clause) or "&&" in clause:
+        return "; only 'and' joins clauses: for either of two conditions, give two branches"
+    if "%" in clause:
+        return "; write a share as a number without % (0.15 for 15%)"
+    return ""
+
