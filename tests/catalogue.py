@@ -101,12 +101,16 @@ FILES = [
          ("cannot read file: it is binary (it contains NUL bytes); expected a scenario YAML file (text)",)),
     Case("scenario-latin1", "other files", "the scenario saved as Latin-1, not UTF-8",
          edit("name: small", "name: sméll").encode("latin-1"),
-         ("cannot read file: not UTF-8 text (byte 0xe9 cannot be read)",)),
+         ("cannot read file: it is not UTF-8 text (line 2: byte 0xe9, 'é' in Windows-1252): save it again as "
+          "UTF-8",)),
+    Case("scenario-utf16", "other files", "the scenario saved as UTF-16 (Windows Notepad's 'Unicode')",
+         edit("name: small", "name: small").encode("utf-16"),
+         ("cannot read file: it is saved as UTF-16, not UTF-8: save it again as UTF-8",)),
     Case("initial-state-passwd", "other files", "initial_state.file: /etc/passwd (its content was printed)",
          DATED + "initial_state:\n  file: /etc/passwd\n",
          ("initial_state.file: passwd is not a waiting-list CSV", "content not shown")),
     Case("initial-state-not-utf8", "other files", "a waiting-list CSV that is not UTF-8",
-         DATED + "initial_state:\n  file: list.csv\n", ("initial_state.file: list.csv: cannot read: not UTF-8 text",),
+         DATED + "initial_state:\n  file: list.csv\n", ("initial_state.file: list.csv: cannot read: it is not UTF-8 text",),
          files={"list.csv": b"cohort,referral_date,step\nyoung,2026-01-01,assess\xff\n"}),
     Case("initial-state-binary", "other files", "a waiting-list CSV holding NUL bytes",
          DATED + "initial_state:\n  file: list.csv\n", ("list.csv: cannot read: it is binary",),
@@ -325,6 +329,10 @@ HEALTH = [
     Case("health-unknown-state", "course of illness", "a transition into a state not declared",
          health("to: well, rate: {", "to: wel, rate: {"),
          ("health.transitions.0.to: health state 'wel' is not defined; did you mean 'well'?",)),
+    Case("health-to-itself", "course of illness", "a transition from a state to itself",
+         health("    - {from: well, to: ill, rate: 0.2 per year}\n",
+                "    - {from: well, to: ill, rate: 0.2 per year}\n    - {from: [ill, well], to: well, rate: 1 per year}\n"),
+         ("health.transitions.2.to: 'well' is also in 'from': a move from a state to itself changes nothing",)),
     Case("psa-beta-mean", "course of illness", "a PSA beta distribution with mean 1.2", HEALTHY,
          ("parameters.health.states.ill.utility", "mean between 0 and 1"),
          command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 1.2, sd: 0.1}")),
@@ -393,8 +401,18 @@ COMMAND_LINE = [
          command=(*RUN, "--precision", "0.1", "--max-replications", "0")),
     Case("precision-negative", "command line", "--precision -1", VALID, ("--precision must be greater than 0",),
          command=(*RUN, "--precision", "-1")),
-    Case("kpi-unknown", "command line", "--kpi that does not exist", VALID, ("unknown KPI(s) for --precision: nope",),
-         command=(*RUN, "--precision", "0.1", "--kpi", "nope")),
+    Case("kpi-unknown", "command line", "--kpi that does not exist", VALID,
+         ("--kpi: 'nope' is not a KPI of this scenario",), command=(*RUN, "--precision", "0.1", "--kpi", "nope")),
+    Case("precision-no-value", "command line", "--precision whose default KPI has no value (ran 100 replications "
+         "to its cap)", VALID, ("wait_to_treatment_mean has no value in this scenario (no treatment step)",
+                                "choose the measure with --kpi"), command=(*RUN, "--precision", "0.1")),
+    Case("precision-cap-below", "command line", "-n 10 --max-replications 5 (ran 5)", VALID,
+         ("--max-replications (5) is below --replications (10)",),
+         command=(*RUN, "-n", "10", "--max-replications", "5", "--precision", "0.1", "--kpi", "cost_per_year")),
+    Case("kpi-without-precision", "command line", "--kpi without --precision (ignored)", VALID,
+         ("--kpi is for --precision",), command=(*RUN, "--kpi", "cost_per_year")),
+    Case("max-replications-without-precision", "command line", "--max-replications without --precision (ignored)",
+         VALID, ("--max-replications is for --precision",), command=(*RUN, "--max-replications", "5")),
     Case("out-not-utf8", "command line", "--out holding bytes that are not UTF-8", VALID,
          ("argument --out: expected a folder name in UTF-8 text",),
          command=("run", "{file}", "--out", "{dir}/out\udcff", "-q")),
@@ -441,8 +459,116 @@ OUTPUTS = [
                               "parameters:\n  services.team.staff.clinician.wte: {values: [2, 3]}\n"}),
 ]
 
+#: --out inside a file: refused before anything is simulated (was "File exists", exit 1, or a crash)
+IN_A_FILE = "notes.txt is a file, so it cannot hold the results folder"
+SWEEP_FILE = ("sweep: {name: s, replications: 2}\nbase: fuzz.yaml\n"
+              "parameters:\n  services.team.staff.clinician.wte: {values: [2, 3]}\n")
+CALIBRATION_FILE = json.dumps({"calibration": {"name": "c", "seed": 1, "population": 10, "generations": 1,
+                                               "max_simulations": 10},
+                               "scenario": "fuzz.yaml",
+                               "parameters": {"services.team.staff.clinician.wte": {"low": 2, "high": 4}},
+                               "targets": {"a": {"kpi": "referrals_per_year", "value": 1000, "sd": 100,
+                                                 "source": "s"}}})
+NOTES = {"notes.txt": "keep me"}
+
+HOLDERS = [
+    Case("out-in-a-file-run", "output folder", "run --out inside a file (exit 1, in Python's words)", VALID,
+         (f"{IN_A_FILE} ", "notes.txt/x"), command=("run", "{file}", "--out", "{dir}/notes.txt/x", "-q"), files=NOTES),
+    Case("out-in-a-file-compare", "output folder", "compare --out inside a file", VALID, (IN_A_FILE,),
+         command=("compare", "{file}", "{dir}/b.yaml", "-n", "2", "--out", "{dir}/notes.txt/x", "-q"),
+         files={**NOTES, "b.yaml": edit("name: small", "name: other")}),
+    Case("out-in-a-file-warmup", "output folder", "warmup --out inside a file", VALID, (IN_A_FILE,),
+         command=("warmup", "{file}", "--out", "{dir}/notes.txt/x", "-q"), files=NOTES),
+    Case("out-in-a-file-sweep", "output folder", "sweep --out inside a file (crashed after simulating)", VALID,
+         (IN_A_FILE,), command=("sweep", "{dir}/sweep.yaml", "--out", "{dir}/notes.txt/x", "--yes", "-q"),
+         files={**NOTES, "sweep.yaml": SWEEP_FILE}),
+    Case("out-in-a-file-psa", "output folder", "psa --out inside a file (crashed after simulating)", HEALTHY,
+         (IN_A_FILE,), command=("psa", "{dir}/psa.yaml", "--out", "{dir}/notes.txt/x", "-q"),
+         files={**NOTES, **psa_file(BETA)}),
+    Case("out-in-a-file-calibrate", "output folder", "calibrate --out inside a file (crashed after simulating)",
+         VALID, (IN_A_FILE,), command=("calibrate", "{dir}/cal.yaml", "--out", "{dir}/notes.txt/x", "--yes", "-q"),
+         files={**NOTES, "cal.yaml": CALIBRATION_FILE}),
+    Case("report-out-in-a-file", "output folder", "report --out inside a file (crashed)", VALID,
+         ("notes.txt is a file, so it cannot hold x.html",),
+         command=("report", "{dir}/out", "--out", "{dir}/notes.txt/x.html"),
+         files={**NOTES, "out/metadata.json": json.dumps({"kind": "run"})}),
+]
+
+DAMAGED = "the folder is damaged; run the command again"
+
+
+def _damaged(id: str, what: str, name: str, content: str, said: str, kind: str = "run") -> Case:
+    """``icssim report`` on a results folder one of whose files is damaged (it crashed, exit 70)."""
+    files = {"out/metadata.json": json.dumps({"kind": kind}), f"out/{name}": content}
+    return Case(f"report-{id}", "results folder read back", what, VALID, (f"out/{name} cannot be read ({said}): "
+                f"{DAMAGED}",), command=("report", "{dir}/out"), files=files)
+
+
+KPIS_HEADER = '"kpi","label","unit","mean","sd","n","lower","upper","half_width"\n'
+READ_BACK = [
+    _damaged("metadata-garbage", "metadata.json reading 'garbage' (a sync conflict)", "metadata.json", "garbage",
+             "not JSON"),
+    _damaged("metadata-list", "metadata.json reading []", "metadata.json", "[]", "not a JSON object"),
+    _damaged("metadata-sweep", "a sweep folder whose metadata.json reads '{'", "metadata.json", "{", "not JSON",
+             kind="sweep"),
+    _damaged("scenario-empty", "an empty scenario.json", "scenario.json", "", "empty"),
+    _damaged("kpis-empty", "an empty kpis.csv", "kpis.csv", "", "empty"),
+    _damaged("kpis-truncated", "kpis.csv cut short inside a quoted cell", "kpis.csv",
+             KPIS_HEADER + '"referrals_per_year","Help-seek', "not a complete CSV table"),
+    _damaged("kpis-other", "kpis.csv without the columns of one", "kpis.csv", "a,b\n1,2\n",
+             "no columns 'kpi', 'mean', 'lower', 'upper' and 'n'"),
+    _damaged("parameters-empty", "an empty parameters.csv", "parameters.csv", "", "empty"),
+    _damaged("psa-json", "a PSA folder whose psa.json is cut short", "psa.json", '{"strategies": [', "not JSON",
+             kind="sweep"),
+    _damaged("summary-header", "a comparison's summary.csv holding only its header", "summary.csv",
+             "kpi,scenario,mean\n", "a header without rows", kind="compare"),
+]
+
+#: a file given to a command that runs another kind (was one message per key the other kind lacks)
+OTHER_TEAM = edit("      service: team", "      service: crew", edit("  team:\n", "  crew:\n"))
+NATIONAL_FILE = ("sweep: {name: n, replications: 1}\nbase: {a: fuzz.yaml, b: b.yaml}\n"
+                 "areas:\n  rows: [{name: x, population: 200000}]\n"
+                 "  scale: [services.team.staff.clinician.wte, services.crew.staff.clinician.wte]\n")
+CALIBRATION_YAML = ("calibration: {name: c, population: 10, generations: 1, max_simulations: 10}\n"
+                    "scenario: fuzz.yaml\nparameters:\n  services.team.staff.clinician.wte: {low: 2, high: 4}\n"
+                    "targets:\n  a: {kpi: referrals_per_year, value: 1000, sd: 100, source: s}\n"
+                    "  b: {kpi: utilisation_team/clinicain, value: 0.8, sd: 0.1, source: s}\n")
+KINDS = [
+    Case("kind-run-psa", "file kinds and measure names", "a PSA file given to run (10 unknown and missing keys)",
+         HEALTHY, ("psa.yaml is a PSA file (a 'sweep:' with design: psa): run it with `icssim psa`",),
+         command=("run", "{dir}/psa.yaml", "-q"), files=psa_file(BETA)),
+    Case("kind-sweep-scenario", "file kinds and measure names", "a scenario given to sweep (9 unknown keys)", VALID,
+         ("fuzz.yaml is a scenario file: run it with `icssim run`",), command=("sweep", "{file}", "-q")),
+    Case("kind-run-calibration", "file kinds and measure names", "a calibration file given to run", VALID,
+         ("cal.yaml is a calibration file (a 'calibration:' block): run it with `icssim calibrate`",),
+         command=("run", "{dir}/cal.yaml", "-q"), files={"cal.yaml": CALIBRATION_FILE}),
+    Case("kind-calibrate-sweep", "file kinds and measure names", "a sweep file given to calibrate", VALID,
+         ("sweep.yaml is a sweep file (a 'sweep:' with design: grid): run it with `icssim sweep`",),
+         command=("calibrate", "{dir}/sweep.yaml", "-q"), files={"sweep.yaml": SWEEP_FILE}),
+    Case("kind-sweep-national", "file kinds and measure names", "a national file (bases with teams of their own) given "
+         "to sweep (a key missing from one base)", VALID,
+         ("n.yaml is a national sweep file", "run it with `python -m icssim.national run`"),
+         command=("sweep", "{dir}/n.yaml", "-q"), files={"n.yaml": NATIONAL_FILE, "b.yaml": OTHER_TEAM}),
+    Case("sweep-kpi-misspelt", "file kinds and measure names", "a misspelt KPI in a sweep's kpis (validate said ok)",
+         VALID, ("sweep.yaml:5: kpis.1: 'referals_per_year' is not a KPI of its base scenario; did you mean "
+                 "'referrals_per_year'?",),
+         command=("validate", "{dir}/sweep.yaml"),
+         files={"sweep.yaml": SWEEP_FILE + "kpis: [cost_per_year, referals_per_year]\n"}),
+    Case("calibration-kpi-misspelt", "file kinds and measure names", "a misspelt calibration target (found missing in "
+         "every simulation, the right ones blamed too)", VALID,
+         ("cal.yaml:7: targets.b.kpi: 'utilisation_team/clinicain' is not a KPI of this scenario; did you mean "
+          "'utilisation_team/clinician'?",), command=("validate", "{dir}/cal.yaml"),
+         files={"cal.yaml": CALIBRATION_YAML}),
+    Case("featured-too-many", "file kinds and measure names", "13 report.featured measures (in pydantic's words)",
+         VALID + "report: {featured: [" + ", ".join(["cost_per_year"] * 13) + "]}\n",
+         (":31: report.featured: at most 12 featured measures, found 13",)),
+    Case("featured-misspelt", "file kinds and measure names", "a misspelt report.featured measure (left out of the "
+         "report without a word)", VALID + "report: {featured: [cost_per_year, cost_per_yeer]}\n",
+         (":31: report.featured.1: 'cost_per_yeer' is not a KPI of this scenario; did you mean 'cost_per_year'?",)),
+]
+
 CASES: list[Case] = [*_existing(), *NAMES, *FILES, *SIZE, *DATES, *DISTRIBUTIONS, *NUMBERS, *ENDLESS, *HEALTH,
-                     *COMMAND_LINE, *OUTPUTS]
+                     *COMMAND_LINE, *OUTPUTS, *KINDS, *HOLDERS, *READ_BACK]
 
 
 def markdown() -> str:

@@ -52,7 +52,8 @@ samples: 3
 parameters:
   health.states.ill_moderate.utility: {{dist: beta, mean: 0.75, sd: 0.05, label: Utility of moderate illness}}
   services.adult_inpatient.cost_per_bed_day: {{dist: gamma, mean: 1264, sd: 126, label: Adult bed-day cost}}
-  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008, label: Adult remission in treatment}}
+  health.transitions.2.rate.treated:
+    {{dist: gamma, mean: 0.024, sd: 0.008, unit: per month, label: Adult remission in treatment}}
 kpis: [qalys_per_person, cost_per_person]
 """
 

@@ -25,12 +25,16 @@ def shipped(name: str, horizon: str = "2 years", warmup: str = "6 months", **cha
     raw = anchored_raw(load_scenario(SCENARIOS / f"{name}.yaml"))
     raw["scenario"]["horizon"], raw["scenario"]["warmup"] = horizon, warmup
     for path, value in changes.items():
-        node = raw
-        keys = path.split(".")
-        for key in keys[:-1]:
-            node = node[key]
-        node[keys[-1]] = value
+        set_key(raw, path.split("."), value)
     return scenario_from_dict(raw, name=f"{name} (test)")
+
+
+def set_key(raw: dict, keys: list[str], value: Any) -> None:
+    """Set the value at the key path ``keys`` of scenario data ``raw`` (its mappings must exist)."""
+    node = raw
+    for key in keys[:-1]:
+        node = node[key]
+    node[keys[-1]] = value
 
 
 def precision_needing_more(s: Scenario, kpi: str, start: int = 3) -> float:

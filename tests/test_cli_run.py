@@ -81,7 +81,7 @@ def test_run_rejects_zero_replications(tmp_path):
 
 
 @pytest.mark.parametrize("extra", [["-n", "1000", "-w", "1"], ["-n", "1000", "-w", "2"],
-                                   ["-n", "3", "--precision", "1e-9", "-w", "2"]],
+                                   ["-n", "3", "--precision", "1e-9", "--max-replications", "1000", "-w", "2"]],
                          ids=["1 worker", "2 workers", "precision"])
 def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
     """Ctrl-C during a long run (SIGINT to the whole process group, as a terminal sends it, so
@@ -96,8 +96,8 @@ def test_ctrl_c_keeps_finished_replications(tmp_path, extra):
     out = tmp_path / "out"
     # the child gets Ctrl-C's default action even where this test runs with SIGINT ignored (a job
     # started in the background by a shell without job control): Python then ignores it too
-    proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out),
-                             "--max-replications", "1000", *extra], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "icssim", "run", str(short), "--out", str(out), *extra],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # interrupt once the progress bar shows a finished replication (not after a fixed sleep, which

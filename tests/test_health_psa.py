@@ -312,6 +312,7 @@ def test_every_shipped_distribution_is_centred_on_the_scenarios_value(path):
     from icssim.health.psa_outputs import _number
     from icssim.sweep.paths import MISSING, get_path
     from icssim.sweep.spec import load_sweep
+    from icssim.sweep.value_units import value_units
 
     sweep = load_sweep(path)
     n = 20_000
@@ -320,8 +321,7 @@ def test_every_shipped_distribution_is_centred_on_the_scenarios_value(path):
         raw = anchored_raw(scenario)
         written = {p: [v for v in (get_path(raw, k) for k in [p, *param.also]) if v is not MISSING]
                    for p, param in sweep.spec.parameters.items()}
-        bases = {p: values[0] if values else MISSING for p, values in written.items()}
-        draws = psa_values(sweep.spec.parameters, bases, n, seed=sweep.spec.sweep.seed)
+        draws = psa_values(sweep.spec.parameters, value_units(sweep), n, seed=sweep.spec.sweep.seed)
         for p, param in sweep.spec.parameters.items():
             if not written[p]:
                 continue
@@ -372,7 +372,8 @@ base: {{fragmented: {SCENARIOS}/ed_fragmented.yaml, integrated: {SCENARIOS}/ed_i
 design: psa
 draws: draws.csv
 parameters:
-  health.transitions.2.rate.treated: {{dist: gamma, mean: 0.024, sd: 0.008, label: Adult remission in treatment}}
+  health.transitions.2.rate.treated:
+    {{dist: gamma, mean: 0.024, sd: 0.008, unit: per month, label: Adult remission in treatment}}
 kpis: [qalys_per_person, cost_per_person]
 """)
     out = tmp_path / "out"

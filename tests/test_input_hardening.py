@@ -95,7 +95,7 @@ def test_extends_etc_passwd(tmp_path, capsys):
 
 @pytest.mark.parametrize("content, fragments", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["cannot read file", "binary", "expected a scenario YAML file"]),
-    ("scenario: {name: sm\xe9ll}\n".encode("latin-1"), [":1:", "not UTF-8 text", "saved as UTF-8"]),
+    ("scenario: {name: sm\xe9ll}\n".encode("latin-1"), [":1:", "not UTF-8 text", "save it again as UTF-8"]),
 ])
 def test_binary_or_not_utf8_base_is_refused(content, fragments, tmp_path, capsys):
     (tmp_path / "base.bin").write_bytes(content)
@@ -107,6 +107,8 @@ def test_binary_or_not_utf8_base_is_refused(content, fragments, tmp_path, capsys
 @pytest.mark.parametrize("content, fragments", [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ["cannot read file", "binary", "expected a scenario YAML file"]),
     (VALID.replace("name: small", "name: sm\xe9ll").encode("latin-1"), [":2:", "not UTF-8 text"]),
+    (VALID.encode("utf-16"), ["it is saved as UTF-16, not UTF-8: save it again as UTF-8"]),   # Notepad's "Unicode"
+    (VALID.encode("utf-16-le"), ["it is saved as UTF-16, not UTF-8"]),   # the same without its mark
 ])
 def test_binary_or_not_utf8_scenario_is_refused(content, fragments, tmp_path, capsys):
     _refused(tmp_path, content, fragments, capsys)
@@ -125,8 +127,11 @@ def test_waiting_list_that_is_not_a_csv_is_not_shown(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("content, fragments", [
-    (b"cohort,referral_date,step\nyoung,2026-01-01,assess\xff\n", ["not UTF-8 text", "on line 2",
+    (b"cohort,referral_date,step\nyoung,2026-01-01,assess\xff\n", ["not UTF-8 text", "line 2",
                                                                        "expected a waiting-list CSV"]),
+    ("cohort,referral_date,step\nyoung,2026-01-01,assess # \u00a3\n".encode("cp1252"),   # Excel's CSV on Windows
+     ["not UTF-8 text (line 2: byte 0xa3, '\u00a3' in Windows-1252): save it again as UTF-8"]),
+    ("cohort,referral_date,step\nyoung,2026-01-01,assess\n".encode("utf-16"), ["saved as UTF-16, not UTF-8"]),
     (b"cohort,referral_date,step\nyoung,2026-01-01,assess\x00\n", ["binary", "expected a waiting-list CSV"]),
     (("cohort,referral_date,step\nyoung,2026-01-01,\"" + "x" * 200_000 + "\"\n").encode(),
      ["cannot be read as CSV", "expected a waiting-list CSV"]),
@@ -381,3 +386,19 @@ def test_a_service_with_a_bad_value_is_not_also_said_to_lack_it(text, fragments,
                      "staff: [clinician], duration: 2 days, next: done}\n", scenario)
     err = _refused(tmp_path, scenario, fragments, capsys)
     assert "has no 'beds'" not in err and "staff role 'clinician' is not defined" not in err
+
+
+def test_a_child_that_changes_the_time_unit_does_not_reread_its_bases_bare_times(tmp_path, capsys):
+    """A base's ``horizon: 60`` meant 60 of its days; a child setting ``time_unit: hours`` read it as
+    60 hours without a word (audit of 6 December 2026: a 240-minute stay became 240 hours)."""
+    (tmp_path / "base.yaml").write_text(VALID)
+    child = "extends: base.yaml\nscenario:\n  name: child\n  time_unit: hours\n"
+    err = _refused(tmp_path, child, [f"{tmp_path / 'base.yaml'}:4: scenario.horizon: 60 was written without a "
+                                     f"unit in {tmp_path / 'base.yaml'}, whose time unit is days",
+                                     "sets scenario.time_unit: hours, so it would be read as 60 hours",
+                                     "Write it with its unit (60 days)"], capsys, name="child")
+    assert "scenario.warmup: 10 was written without a unit" in err
+    (tmp_path / "base.yaml").write_text(VALID.replace("horizon: 60", "horizon: 60 days")
+                                        .replace("warmup: 10", "warmup: 10 days"))
+    (tmp_path / "child.yaml").write_text(child)
+    assert main(["validate", str(tmp_path / "child.yaml")]) == 0   # every time with its unit: nothing re-read

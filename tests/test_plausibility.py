@@ -12,10 +12,10 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from helpers import SCENARIOS
+from helpers import SCENARIOS, set_key
 
 from icssim.cli import main
-from icssim.file_checks import _file_kind
+from icssim.file_checks import file_kind
 from icssim.scenario import load_scenario, provenance, scenario_from_dict
 from icssim.scenario.plausibility import LIMITS, MAX_REFERRALS_PER_YEAR, MAX_YEARS, findings, warnings
 
@@ -28,11 +28,7 @@ def _edited(**changes) -> dict:
     """The fixture's data with ``changes`` (dotted key path, double underscores for dots) made."""
     raw = copy.deepcopy(provenance(load_scenario(FIXTURE)).raw)
     for key, value in changes.items():
-        node = raw
-        parts = key.split("__")
-        for part in parts[:-1]:
-            node = node[part]
-        node[parts[-1]] = value
+        set_key(raw, key.split("__"), value)
     return raw
 
 
@@ -124,7 +120,7 @@ SHIPPED = sorted(SCENARIOS.glob("**/*.yaml"))
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(SCENARIOS)) for p in SHIPPED])
 def test_no_shipped_file_gives_a_warning(path):
-    kind = _file_kind(path)
+    kind = file_kind(path)
     if kind == "scenario":
         checked = [(str(path), load_scenario(path))]
     elif kind == "sweep":

@@ -160,3 +160,19 @@ def test_every_shipped_scenario_settles_in_its_observation_window(path):
         assert "the waiting list at day_care rises" in warning
     else:
         assert warning == ""
+
+
+def test_a_series_with_no_values_is_not_called_settled(tmp_path, capsys):
+    """A scenario where no one starts a treatment step (its only step assesses) has no wait to
+    treatment; the warm-up said 'MSER-5 suggests 0 days' for it and counted it as settling."""
+    from test_cli_validate import VALID
+
+    path = tmp_path / "assess_only.yaml"
+    path.write_text(VALID)
+    assert main(["warmup", str(path), "--out", str(tmp_path / "w"), "-n", "2", "-w", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Wait to treatment by referral week (days): no values in this scenario (no one reached it)" in out
+    assert "Wait to treatment by referral week (days): MSER-5" not in out
+    table = pd.read_csv(tmp_path / "w" / "warmup.csv")
+    assert list(table["series"]) == ["Patients waiting, all services (patients)"]
+    assert "the scenario has 10 days" in out

@@ -114,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "of its mean (e.g. 0.05)")
     p.add_argument("--kpi", action="append", default=None,
                    help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
-    p.add_argument("--max-replications", type=positive_number, default=100, help="cap for --precision")
+    p.add_argument("--max-replications", type=positive_number, default=None,
+                   help="cap for --precision (default: 100)")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them", **about(
@@ -186,9 +187,14 @@ OUTPUT_IMPORTS = ("pandas", "scipy.special", "icssim.results", "pyarrow.parquet"
 
 def cmd_run(args: argparse.Namespace) -> int:
     from icssim import experiments, preload
+    from icssim.file_checks import refuse_other_kind
+    from icssim.kpi_check import check_precision_options, featured_problems, refuse
     from icssim.scenario import load_scenario
 
+    refuse_other_kind(args.file, "run")   # (a sweep's or calibration's file: the command that runs it)
     scenario = load_scenario(args.file)
+    check_precision_options(args, scenario)   # before the run: a cap hit or an option ignored is no answer
+    refuse(featured_problems(scenario))
     _warn_implausible([scenario])
     out = args.out or inside(DEFAULT_RESULTS, scenario.scenario.name)
     check_replaceable(out, args.force)  # before simulating: a refusal then costs nothing
@@ -330,9 +336,14 @@ def _keep_finished_pairs(scenarios: list, args: argparse.Namespace, finished: li
 def cmd_compare(args: argparse.Namespace) -> int:
     from icssim import experiments, results
     from icssim.comparability import comparability
+    from icssim.file_checks import refuse_other_kind
+    from icssim.kpi_check import featured_problems, refuse
     from icssim.scenario import load_scenario
 
+    for f in args.files:
+        refuse_other_kind(f, "compare")
     scenarios = [load_scenario(f) for f in args.files]
+    refuse([p for s in scenarios for p in featured_problems(s)])
     _warn_implausible(scenarios)
     names = [s.scenario.name for s in scenarios]
     if args.equal_budget:
@@ -384,8 +395,10 @@ def _equal_budget(scenarios: list) -> list:
 
 def cmd_warmup(args: argparse.Namespace) -> int:
     from icssim import experiments, results, warmup
+    from icssim.file_checks import refuse_other_kind
     from icssim.scenario import load_scenario
 
+    refuse_other_kind(args.file, "warmup")
     scenario = load_scenario(args.file)
     out = args.out or inside(DEFAULT_RESULTS, f"{scenario.scenario.name}-warmup")
     check_replaceable(out, args.force)
@@ -402,7 +415,10 @@ def cmd_warmup(args: argparse.Namespace) -> int:
     current = in_days(scenario.scenario.warmup, scenario.scenario.time_unit)
     for name, days in diagnostic.suggested_days.items():
         print(f"  {name}: MSER-5 suggests {days:.0f} days")
-    print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} days "
+    for name in diagnostic.absent:
+        print(f"  {name}: no values in this scenario (no one reached it), so not judged")
+    print(f"suggested warm-up: {diagnostic.overall_days:.0f} days; the scenario has {current:.0f} "
+          f"day{'' if round(current) == 1 else 's'} "
           f"({diagnostic.verdict(current)})")
     print(f"wrote {out}/ (warmup.png, warmup.csv, metadata.json; seed {result.seed})")
     return 0

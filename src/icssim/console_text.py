@@ -63,13 +63,15 @@ def format_differences(comparison) -> str:
         if (kpi, base) not in summary.index:
             continue
         info = kpi_info(kpi)
-        means = [float(summary.loc[(kpi, name), "mean"]) for name in comparison.names]
+        means = [float(summary.loc[(kpi, name), "mean"]) if (kpi, name) in summary.index else float("nan")
+                 for name in comparison.names]   # (NaN: not measured there, e.g. no one asked for help)
         if all(m == 0 or m != m for m in means):  # zero or not measured (NaN) in every scenario
             continue
         lines.append(f"  {kpi_label(kpi, s)}")
         lines.append(f"    {base:<{width}}  {fmt(means[0], info.unit):>22}")
         for name, m in zip(comparison.names[1:], means[1:]):
-            d = diffs.loc[(kpi, name)]
+            d = (diffs.loc[(kpi, name)] if (kpi, name) in diffs.index   # (else not measured in both)
+                 else dict.fromkeys(("diff_mean", "diff_lower", "diff_upper"), float("nan")))
             nan = float("nan")
             row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"],
                                   pct_lower=d.get("pct_lower", nan), pct_upper=d.get("pct_upper", nan))

@@ -64,6 +64,20 @@ def inside(folder: Path | str, *parts: str) -> Path:
     return target
 
 
+def check_holder(path: Path | str, what: str | None = None) -> None:
+    """Refuse (IcssimError) a ``path`` that lies inside a file: ``afile.txt/x`` can never be made,
+    and making it fails with the system's words ("File exists", "Not a directory") after the work
+    is done. ``what`` names the thing to be written there (default: the results folder ``path``).
+    Folders along the way that do not exist yet are fine: they are made when it is written."""
+    path = Path(path)
+    for holder in path.parents:
+        if holder.is_dir():
+            return
+        if os.path.lexists(holder):
+            kind = "a file" if holder.is_file() else "not a folder"
+            raise IcssimError(f"{holder} is {kind}, so it cannot hold {what or f'the results folder {path}'}")
+
+
 def result_kind(folder: Path) -> str | None:
     """``kind`` in the folder's metadata.json (run, compare, warmup, sweep), or None."""
     try:
@@ -81,7 +95,9 @@ def result_kind(folder: Path) -> str | None:
 
 def check_replaceable(out: Path, force: bool) -> None:
     """Refuse unless ``out`` is absent, or ``force`` and ``out`` is an empty folder or a run,
-    comparison or warm-up folder (never a sweep's, nor any other folder)."""
+    comparison or warm-up folder (never a sweep's, nor any other folder); never inside a file
+    (:func:`check_holder`)."""
+    check_holder(out)
     if not os.path.lexists(out):
         return
     if not force:
@@ -107,6 +123,7 @@ def prepare_output(out: Path, force: bool, check: bool = True) -> Path:
     out = Path(out)
     if out.name in ("", ".", ".."):
         raise IcssimError(f"{out} does not name a results folder: give --out a folder name")
+    check_holder(out)
     if check:
         check_replaceable(out, force)
     try:

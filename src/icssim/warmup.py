@@ -117,6 +117,9 @@ class WarmupDiagnostic:
     series: dict[str, pd.DataFrame]
     suggested_days: dict[str, float]
     trends: dict[str, Trend] = field(default_factory=dict)
+    #: series with no value in any replication (no one starts a treatment step in an urgent-care
+    #: scenario): left out of the suggestion, which would otherwise call them settled at 0 days
+    absent: list[str] = field(default_factory=list)
 
     @property
     def overall_days(self) -> float:
@@ -163,7 +166,10 @@ def diagnose(records: list[RunRecords]) -> WarmupDiagnostic:
         "Patients waiting, all services (patients)": _waiting(records),
         "Wait to treatment by referral week (days)": _waits_by_period(records),
     }
-    return from_series(series, _lists(records))
+    absent = [name for name, frame in series.items() if not np.isfinite(frame.to_numpy(dtype=float)).any()]
+    diagnostic = from_series({name: frame for name, frame in series.items() if name not in absent}, _lists(records))
+    diagnostic.absent = absent
+    return diagnostic
 
 
 def _lists(records: list[RunRecords]) -> dict[str, pd.DataFrame]:

@@ -52,7 +52,7 @@ def test_independent_parameters_are_drawn_as_without_a_table(make_sweep, tmp_pat
     gamma = {"dist": "gamma", "mean": 50, "sd": 5}
     sweep = load_sweep(_sweep(make_sweep, tmp_path, parameters={COST: gamma}, samples=6))
     points = build_points(sweep)
-    alone = psa_values(sweep.spec.parameters, {COST: 50}, 6, seed=3)
+    alone = psa_values(sweep.spec.parameters, {}, 6, seed=3)   # cost_per_hour is a plain number: no unit
     assert [p.values[COST] for p in points] == [v[COST] for v in alone]
     rows = [(p.values[MEAN], p.values[WTE]) for p in points]
     assert rows == [(0.8, 14), (0.9, 14.5), (0.9, 14.5), (1.1, 15.5), (1.0, 15), (0.85, 14.25)]
@@ -76,10 +76,12 @@ def test_columns_picks_some_columns(make_sweep, tmp_path):
     assert [p.values for p in build_points(sweep)][:2] == [{WTE: 14}, {WTE: 14.5}]
 
 
-def test_a_bare_number_takes_the_base_values_unit_and_a_unit_is_kept():
-    table = DrawTable(None, ["h", "d"], [{"h": 0.05, "d": "17.4 days"}, {"h": 1e-05, "d": 3}], [2, 3], "")
-    values = table_values(table, {"h": "0.03 per week", "d": 20}, 2, seed=1)
-    assert values == [{"h": "0.05 per week", "d": "17.4 days"}, {"h": "1e-05 per week", "d": 3}]
+def test_every_cell_is_used_as_written():
+    """A cell is set as written; a bare cell where the base writes a unit is refused before this
+    (tests/test_sweep_units.py), rather than given the base's unit as it once was."""
+    table = DrawTable(None, ["h", "d"], [{"h": "0.05 per week", "d": "17.4 days"}, {"h": 1e-05, "d": 3}], [2, 3], "")
+    values = table_values(table, 2, seed=1)
+    assert values == [{"h": "0.05 per week", "d": "17.4 days"}, {"h": 1e-05, "d": 3}]
 
 
 def test_the_seeds_and_the_resume_follow_the_table(make_sweep, tmp_path):

@@ -149,7 +149,7 @@ def test_a_unit_is_kept_on_a_tied_key_path(tmp_path):
                                                          "duration: {dist: exponential, mean: 1 hours}")
     text = text.replace("      next: done\n", "      next: done\n      handoff: 1 hours\n", 1)
     (tmp_path / "first.yaml").write_text(text)
-    sweep = load_sweep(_sweep(tmp_path, {MEAN: {**GAMMA, "mean": 1, "sd": 0.1,
+    sweep = load_sweep(_sweep(tmp_path, {MEAN: {**GAMMA, "mean": 1, "sd": 0.1, "unit": "hours",
                                                 "also": ["pathway.steps.service.handoff"]}}))
     for p in build_points(sweep):
         step = p.scenario.pathway.steps["service"]

@@ -35,11 +35,13 @@ def register(sub) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from icssim.calibrate import runner
     from icssim.calibrate.outputs import write_outputs
+    from icssim.file_checks import check_before_running
     from icssim.sweep.cli import _budget_seconds
 
     run = None
     command = " ".join(["icssim", *sys.argv[1:]])
     try:
+        check_before_running(args.file, "calibrate")
         run = runner.prepare(args.file, args.out, args.restart)
         runner.execute(run, args.workers, args.dask, args.restart, args.yes, _budget_seconds(args.budget),
                        args.quiet, command=command)

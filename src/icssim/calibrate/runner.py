@@ -38,7 +38,7 @@ from icssim.calibrate.store import STORE_NAME, Store, read_fingerprint
 from icssim.errors import IcssimError
 from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.kpis import kpi_of
-from icssim.output_folder import inside, result_kind
+from icssim.output_folder import check_holder, inside, result_kind
 from icssim.sweep.draws import in_base_form
 
 Log = Callable[[str], None]
@@ -123,6 +123,7 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
             raise IcssimError(f"{cal.where('targets', key, 'per_100k')}: needs 'scenario.population' in "
                               f"{cal.scenario_file}")
     out = Path(out) if out is not None else inside(Path("results") / "calibration", cal.name)
+    check_holder(out)
     if out.exists() and not out.is_dir():
         raise IcssimError(f"{out} exists and is not a folder")
     kind = result_kind(out) if out.is_dir() else None

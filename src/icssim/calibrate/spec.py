@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from icssim.errors import IcssimError, ScenarioError
 from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
-from icssim.scenario.messages import read_validated
 from icssim.scenario.loader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
+from icssim.sweep.key_levels import read_spec
 from icssim.sweep.paths import MISSING, check_path, get_path, set_path
 
 
@@ -215,7 +215,7 @@ def load_calibration(path: str | Path) -> Calibration:
     """Read and validate a calibration file; check every parameter path against its scenario and
     that the scenario is valid at the ends of every prior range."""
     path = Path(path)
-    spec, prov = read_validated(path, CalibrationSpec, (CalibrationSpec, Settings, Prior, Target))
+    spec, prov = read_spec(path, CalibrationSpec, (CalibrationSpec, Settings, Prior, Target))
     scenario_file = path.parent / spec.scenario
     if not scenario_file.is_file():
         file, line = prov.where(("scenario",))

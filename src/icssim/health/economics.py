@@ -62,7 +62,10 @@ def verdict(delta_cost: float, delta_qalys: float, qalys_interval: tuple[float, 
     """Where the point estimate lies on the cost-effectiveness plane, in words; when the QALY
     difference's interval holds 0, that there is no clear QALY difference (a quadrant, and so
     "dominant" or an ICER, would claim more than the runs show), with the cost difference's
-    direction only if its own interval excludes 0."""
+    direction only if its own interval excludes 0; "n/a" when a difference is not a number (no one
+    asked for help in one of the two, so there is no cost or QALY per help-seeker to compare)."""
+    if not (math.isfinite(delta_cost) and math.isfinite(delta_qalys)):
+        return "n/a"
     if qalys_interval is not None and qalys_interval[0] <= 0 <= qalys_interval[1]:
         if cost_interval is not None and not cost_interval[0] <= 0 <= cost_interval[1]:
             return f"no clear QALY difference, for {'less' if delta_cost < 0 else 'more'} money"

@@ -3,6 +3,7 @@ against the baseline, the mean with its paired 95% intervals, and the willingnes
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,21 +20,65 @@ def _arms(row: pd.Series, key: str) -> list[list[float]]:
 def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: str,
              thresholds: Sequence[float]) -> plt.Figure:
     """One cloud per scenario (one point per replication), its mean with intervals, and a dashed
-    line per threshold (points below a line are cost-effective at that threshold)."""
+    line per threshold (points below a line are cost-effective at that threshold).
+
+    A scenario without a finite mean (in some replication no one asked for help in it or in the
+    baseline, so there is no cost or QALY per help-seeker to compare) is left off the plane, and
+    the plane says so: a
+    comparison must still be written when one of its scenarios has no help-seekers."""
     fig, ax = plt.subplots(figsize=(7.5, 6.0 + 0.4 * len(points)))
-    xs = np.concatenate([p["delta_qalys"].to_numpy() for p in points.values()] or [np.zeros(1)])
+    by_name = summary.set_index("scenario")
+    shown, missing = {}, []
+    for name, p in points.items():
+        finite = p[np.isfinite(p["delta_qalys"]) & np.isfinite(p["delta_cost"])]
+        mean_ok = name in by_name.index and all(
+            np.isfinite(float(by_name.loc[name, key])) for key in ("delta_qalys", "delta_cost"))
+        if finite.empty or not mean_ok:
+            missing.append(name)
+        else:
+            shown[name] = finite
+    if not shown:   # a frame with lines through nothing would look like a result
+        ax.axis("off")
+        why = textwrap.fill("Nothing to plot: " + why_not_plotted(missing, baseline), 60, break_on_hyphens=False)
+        ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=10)
+        ax.set_title(f"Cost-effectiveness plane against {baseline}", fontsize=11, loc="left")
+        fig.tight_layout()
+        return fig
+    xs = np.concatenate([p["delta_qalys"].to_numpy(float) for p in shown.values()])
     span = max(float(np.abs(xs).max()) * 1.3, 1e-3)
     for i, (name, p) in enumerate(points.items()):
+        if name not in shown:
+            continue
         colour = PALETTE[i % len(PALETTE)]
+        p = shown[name]
         ax.scatter(p["delta_qalys"], p["delta_cost"], s=14, alpha=0.45, color=colour,
                    label=f"{name}: one point per replication")
-        row = summary.set_index("scenario").loc[name]
+        row = by_name.loc[name]
         ax.errorbar(row["delta_qalys"], row["delta_cost"],
-                    xerr=_arms(row, "delta_qalys"), yerr=_arms(row, "delta_cost"),
+                    xerr=_finite_arms(row, "delta_qalys"), yerr=_finite_arms(row, "delta_cost"),
                     fmt="D", color=colour, markersize=7, capsize=4, label=f"{name}: mean, 95% CI")
     _plane(ax, span, thresholds, f"Cost-effectiveness plane against {baseline}")
+    if missing:
+        note = textwrap.fill("Not plotted: " + why_not_plotted(missing, baseline), 70, break_on_hyphens=False)
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "#bbbbbb"})
     fig.tight_layout()
     return fig
+
+
+def why_not_plotted(names: Sequence[str], baseline: str) -> str:
+    """Why scenarios are missing from a cost-effectiveness plane, in words: no one asked for help,
+    so there is no cost or QALY per help-seeker to compare."""
+    one = len(names) == 1
+    return (f"{', '.join(names)} {'has' if one else 'have'} no mean cost or QALYs per help-seeker to set against "
+            f"{baseline}'s: in one replication or more, no one asked for help in {'it' if one else 'them'} "
+            f"or in {baseline}.")
+
+
+def _finite_arms(row: pd.Series, key: str) -> list[list[float]] | None:
+    """:func:`_arms`, or None (no whiskers) when an interval is not finite (two replications alike)."""
+    arms = _arms(row, key)
+    return arms if all(np.isfinite(a[0]) for a in arms) else None
 
 
 def _plane(ax, span: float, thresholds: Sequence[float], title: str) -> None:
@@ -55,7 +100,9 @@ def _plane(ax, span: float, thresholds: Sequence[float], title: str) -> None:
 def psa_plane(points: pd.DataFrame, baseline: str, thresholds: Sequence[float]) -> plt.Figure:
     """One point per parameter draw: incremental QALYs and cost of each strategy against ``baseline``."""
     fig, ax = plt.subplots(figsize=(7.5, 6.0 + 0.4 * points["strategy"].nunique()))
-    span = max(float(points["delta_qalys"].abs().max()) * 1.3, 1e-3) if len(points) else 1.0
+    finite = points["delta_qalys"].abs().to_numpy(float)
+    finite = finite[np.isfinite(finite)]
+    span = max(float(finite.max()) * 1.3, 1e-3) if len(finite) else 1.0   # (NaN: no help-seekers in a draw)
     for i, (strategy, g) in enumerate(points.groupby("strategy", sort=False)):
         ax.scatter(g["delta_qalys"], g["delta_cost"], s=10, alpha=0.5, color=PALETTE[i % len(PALETTE)],
                    label=f"{strategy}: one point per parameter draw")

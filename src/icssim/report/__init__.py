@@ -14,6 +14,7 @@ description; the words are generated in :mod:`icssim.report_text`.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ def write_report(folder: Path | str, out: Path | str | None = None,
     folder = Path(folder)
     html = build_report(folder, plots_ready, tables)
     target = Path(out) if out is not None else folder / REPORT_NAME
+    if out is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)   # (--out in a folder not made yet)
     target.write_text(html, encoding="utf-8")
     return target
 
@@ -60,10 +63,10 @@ def build_report(folder: Path, plots_ready: Callable[[], object] | None = None,
     from icssim.report.compare import compare_report
     from icssim.report.generic import generic_report
     from icssim.report.numbers import waits_in
-    from icssim.report.pieces import read_json
     from icssim.report.run import run_report
+    from icssim.report.stored import read_object
 
-    meta = read_json(folder / "metadata.json")
+    meta = read_object(folder / "metadata.json")
     if meta is None:
         raise IcssimError(f"{folder} is not a results folder: metadata.json is missing")
     kind = meta.get("kind", "run")
@@ -91,13 +94,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  icssim report results/ed_integrated\n\nwrites:\n  <folder>/report.html (or --out)")
     p.add_argument("folder", type=Path, help="a folder written by icssim run, compare or sweep")
-    p.add_argument("--out", type=Path, default=None, help="where to write (default: FOLDER/report.html)")
+    p.add_argument("--out", default=None,
+                   help="where to write: a file, or a folder to write report.html in (default: FOLDER/report.html)")
     p.set_defaults(handler=_cmd_report)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise IcssimError(f"{args.folder} is not a folder")
-    path = write_report(args.folder, args.out)
-    print(f"wrote {path}")
+    target, note = _report_target(args.out)
+    path = write_report(args.folder, target)
+    print(f"wrote {path}{note}")
     return 0
+
+
+def _report_target(out: str | None) -> tuple[Path | None, str]:
+    """Where ``report --out`` writes, and what to add to "wrote ..." about it: an existing folder
+    (or a name ending in a slash) gets ``report.html`` inside it; a folder along the way that does
+    not exist yet is made when the report is written (:func:`write_report`); a path inside a file
+    is refused (exit 2) before the report is built."""
+    from icssim.output_folder import check_holder
+    from icssim.report.pieces import REPORT_NAME
+
+    if out is None:
+        return None, ""
+    target, note = Path(out), ""
+    if target.is_dir() or out.endswith(("/", os.sep)):
+        target, note = target / REPORT_NAME, f" (--out {out} is a folder: the report is {REPORT_NAME} in it)"
+    check_holder(target, target.name)
+    return target, note

@@ -108,9 +108,9 @@ def compare_report(folder: Path, meta: dict) -> str:
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:
-    from icssim.tables import read_csv
+    from icssim.report.stored import read_table
 
-    return read_csv(path) if path.is_file() else None
+    return read_table(path, required=("scenario",), rows=True)
 
 
 def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:

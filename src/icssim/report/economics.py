@@ -29,7 +29,12 @@ def _ci(row: pd.Series, key: str, fmt) -> str:
 
 def value_sentence(row: pd.Series) -> tuple[str, str]:
     """A row of ``cost_effectiveness.csv`` in words, as (the scenario's name, the rest of the
-    sentence): the report sets the name in bold, the terminal prints it as it is."""
+    sentence): the report sets the name in bold, the terminal prints it as it is. A row whose
+    differences are not numbers (no one asked for help in one of the two) says n/a and why."""
+    if not all(math.isfinite(float(row[key])) for key in ("delta_cost", "delta_qalys")):
+        return str(row["scenario"]), (f" against {row['baseline']}: value for money n/a. No cost or QALYs per "
+                                      "person who asked for help can be compared: in one replication or more, no "
+                                      "one asked for help in one of the two.")
     icer = row["icer"]
     interval = ""
     if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):

@@ -20,7 +20,7 @@ from icssim.report.pieces import (
     table_html,
     ul_html,
 )
-from icssim.tables import read_csv
+from icssim.report.stored import read_table
 
 
 # ----------------------------------------------------------------------------- sweeps and others
@@ -54,7 +54,9 @@ def generic_report(folder: Path, meta: dict) -> str:
     tables = []
     first = {"points.csv": 0, "summary.csv": 1, "differences.csv": 2}
     for csv in sorted(folder.glob("*.csv"), key=lambda p: (first.get(p.name, 9), p.name)):
-        df = read_csv(csv)
+        df = read_table(csv)
+        if df is None:   # (gone since the folder was listed)
+            continue
         cap = 200 if csv.name in first else 50
         more = f"<p class=note>First {cap} of {len(df):,} rows (all in {escape(csv.name)}).</p>" if len(df) > cap else ""
         tables.append(f"<h3>{escape(csv.name)}</h3>{more}" + table_html(_round(df.head(cap)), "kpi"))

@@ -10,7 +10,7 @@ import pandas as pd
 from icssim.report.pieces import PARAMETERS_NAME
 from icssim.scenario import provenance
 from icssim.scenario.schema import Scenario
-from icssim.tables import read_csv, write_csv
+from icssim.tables import write_csv
 
 
 # ----------------------------------------------------------------------------- parameters
@@ -110,9 +110,12 @@ def needs_source(path: str, value: str) -> bool:
 
 def stored_parameters(folder: Path, raw: dict | None) -> pd.DataFrame | None:
     """parameters.csv if the run recorded it, else the scenario.json values without sources."""
-    path = folder / PARAMETERS_NAME
-    if path.is_file():
-        return read_csv(path, dtype=str, keep_default_na=False)
+    from icssim.report.stored import read_table
+
+    stored = read_table(folder / PARAMETERS_NAME, required=("path", "value", "source"), dtype=str,
+                        keep_default_na=False)
+    if stored is not None:
+        return stored
     if raw is None:
         return None
     return pd.DataFrame([{"path": _dotted(p), "value": v, "source": "", "source_key": "", "file": "",

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from html import escape
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -19,6 +17,7 @@ from icssim.errors import ScenarioError
 from icssim.metrics import DAYS_PER_YEAR
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, estimates
+from icssim.report.stored import read_json, read_object, read_table
 from icssim.report.terminating import plot_captions, replications_text
 from icssim.scenario import scenario_from_dict
 from icssim.scenario.schema import Scenario
@@ -64,7 +63,7 @@ class RunData:
 
     @classmethod
     def load(cls, folder: Path, meta: dict | None = None, tables: dict[str, pd.DataFrame] | None = None) -> RunData:
-        meta = meta if meta is not None else (read_json(folder / "metadata.json") or {})
+        meta = meta if meta is not None else (read_object(folder / "metadata.json") or {})
         data = cls(folder, meta, tables=dict(tables or {}))
         data.raw = read_json(folder / "scenario.json")
         if data.raw is not None:
@@ -72,8 +71,8 @@ class RunData:
                 data.scenario = scenario_from_dict(data.raw, name=str(folder / "scenario.json"))
             except ScenarioError as exc:  # an older or newer schema: report what we can
                 data.scenario_error = str(exc)
-        if (folder / "kpis.csv").is_file():
-            data.kpis = read_csv(folder / "kpis.csv")
+        data.kpis = read_table(folder / "kpis.csv", required=("kpi", "mean", "lower", "upper", "n"))
+        if data.kpis is not None:
             data.est = estimates(data.kpis)
         return data
 
@@ -258,12 +257,6 @@ def folder_path(folder: Path) -> str:
     except (ValueError, OSError):
         text = path.name
     return shlex.quote(text)
-
-
-def read_json(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def text_html(text: str) -> str:

@@ -5,7 +5,6 @@ sweep file's labels, and what was run. Ids and key paths only where a user must 
 
 from __future__ import annotations
 
-import json
 import math
 from html import escape
 from pathlib import Path
@@ -21,7 +20,7 @@ from icssim.report.psa import PSA_PLOTS, psa_html
 from icssim.scenario.schema import Scenario
 from icssim.sweep.spec import PSA_DESIGNS
 from icssim.sweep.tables import RISING
-from icssim.tables import read_csv
+from icssim.report.stored import read_object, read_table
 
 #: Columns of points.csv / summary.csv that describe a point rather than a setting or a result.
 POINT_COLUMNS = ("point", "base", "area", "population", "role", "varied")
@@ -37,13 +36,13 @@ class SweepData:
         self.params: dict = params if isinstance(params, dict) else {}
         self.kpis = [str(k) for k in meta.get("kpis") or []]
         path = folder / "summary.csv"
-        self.summary = _complete(read_csv(path)) if path.is_file() else None
-        path = folder / "points.csv"
-        self.points = read_csv(path) if path.is_file() else None
+        self.summary = read_table(path)
+        self.summary = _complete(self.summary) if self.summary is not None else None
+        self.points = read_table(folder / "points.csv", required=("point", "base"))
         self.scenario = _base_scenario(meta)
         self.answer = _read_json(folder / "optimise.json")
         path = folder / "optimise.csv"
-        self.assessed = read_csv(path) if path.is_file() and self.answer else None
+        self.assessed = read_table(path) if self.answer else None
         self.level = float(meta.get("level") or 0.95)
 
     def param_label(self, path: str) -> str:
@@ -364,11 +363,9 @@ def _value(v) -> str:
 
 
 def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    """A JSON object the sweep wrote (optimise.json, psa.json), or None without one (a damaged
+    file is refused: :mod:`icssim.report.stored`)."""
+    return read_object(path)
 
 
 def _base_scenario(meta: dict) -> Scenario | None:

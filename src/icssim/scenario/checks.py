@@ -19,6 +19,7 @@ from icssim.scenario.health_checks import health_findings
 from icssim.scenario.reachability import expected_visits, loops, step_routings, way_out
 from icssim.scenario.schema import Branch, Scenario, Step
 from icssim.scenario.size_checks import MAX_SAMPLES, PATIENTS_PER_SECOND, per_patient, size
+from icssim.scenario.time_unit_checks import rereads
 
 # Imported from here by the plan compiler, the run-time estimate and tests.
 __all__ = ["PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenario", "cohort_rate",
@@ -28,7 +29,7 @@ __all__ = ["PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenar
 def check_scenario(s: Scenario) -> list[Finding]:
     """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
     checks = (_run_length, _cohorts, _services, _steps, _deterioration, way_out, loops, size, per_patient,
-              calendar, health_findings)
+              calendar, health_findings, rereads)
     return [finding for check in checks for finding in check(s)]
 
 

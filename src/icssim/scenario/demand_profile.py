@@ -19,6 +19,7 @@ from pathlib import Path
 
 from icssim.scenario.findings import Finding
 from icssim.scenario.schema import Scenario
+from icssim.text_bytes import decode
 
 #: Largest profile file read, in bytes (168 rows of a few numbers take a few KB).
 MAX_PROFILE_BYTES = 1_000_000
@@ -82,11 +83,9 @@ def read_profile(path: Path) -> tuple[list[float] | None, str]:
         return None, f"{name}: cannot read: {exc.strerror or exc}"
     if len(data) > MAX_PROFILE_BYTES:
         return None, f"{name}: the file is larger than {MAX_PROFILE_BYTES:,} bytes; expected {PROFILE}"
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return None, f"{name} line {line}: not UTF-8 text; expected {PROFILE}"
+    text, why = decode(data)
+    if text is None:
+        return None, f"{name}: cannot read: {why}; expected {PROFILE}"
     try:
         rows = _rows(text)
     except csv.Error as exc:

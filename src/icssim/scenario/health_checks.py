@@ -46,6 +46,10 @@ def _names(s: Scenario, h: Health) -> Iterator[Finding]:
                 yield ("health", "transitions", i, "from"), unknown("health state", origin, states)
         if tr.to not in states:
             yield ("health", "transitions", i, "to"), unknown("health state", tr.to, states)
+        elif tr.to in tr.from_:
+            yield ("health", "transitions", i, "to"), (
+                f"{tr.to!r} is also in 'from': a move from a state to itself changes nothing (a typo "
+                "for another state?); to keep someone there longer, lower the hazards that leave it")
         for cohort in tr.cohorts or ():
             if cohort not in s.cohorts:
                 yield ("health", "transitions", i, "cohorts"), unknown("cohort", cohort, s.cohorts)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
+from icssim.text_bytes import decode
 
 REQUIRED = ("cohort", "referral_date", "step")
 OPTIONAL = ("status", "since", "assessment_date", "treatment_date", "id")
@@ -117,14 +118,9 @@ def _read_waiting_list(path: Path, scenario) -> tuple[list[CsvPatient], list[str
         return [], [f"{name}: cannot read: {exc.strerror or exc}"]
     if len(data) > MAX_CSV_BYTES:
         return [], [f"{name}: the file is larger than {MAX_CSV_BYTES:,} bytes; expected {WAITING_LIST}"]
-    if b"\x00" in data:
-        return [], [f"{name}: cannot read: it is binary (it contains NUL bytes); expected {WAITING_LIST}"]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return [], [f"{name}: cannot read: not UTF-8 text (byte {data[exc.start]:#04x} on line {line}); "
-                     f"expected {WAITING_LIST}"]
+    text, why = decode(data)
+    if text is None:
+        return [], [f"{name}: cannot read: {why}; expected {WAITING_LIST}"]
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:

@@ -126,10 +126,10 @@ def warnings(scenario: Scenario) -> list[Problem]:
 def file_warnings(path: str | Path) -> list[Problem]:
     """The plausibility warnings of a scenario file (none for a sweep or calibration file, whose
     base scenarios are files of their own to check); the file must be valid."""
-    from icssim.file_checks import _file_kind
+    from icssim.file_checks import file_kind
     from icssim.scenario.loader import load_scenario
 
-    if _file_kind(Path(path)) != "scenario":
+    if file_kind(Path(path)) != "scenario":
         return []
     return warnings(load_scenario(path))
 

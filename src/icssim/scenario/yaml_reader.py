@@ -15,14 +15,15 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.composer import Composer
 from ruamel.yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from ruamel.yaml.nodes import MappingNode
 
 from icssim.errors import Problem, ScenarioError
 from icssim.scenario.yaml_syntax import syntax_problem
+from icssim.text_bytes import decode
 
 KeyPath = tuple[Any, ...]
 
@@ -121,8 +122,8 @@ def _read_bytes(path: Path) -> bytes:
         raise ScenarioError([Problem(file, None, "", f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MB); "
                                      f"expected {SCENARIO_FILE} (a few KB of text)")])
     if b"\x00" in data:
-        raise ScenarioError([Problem(file, None, "", "cannot read file: it is binary (it contains NUL bytes); "
-                                     f"expected {SCENARIO_FILE} (text)")])
+        _text, why = decode(data)
+        raise ScenarioError([Problem(file, None, "", f"cannot read file: {why}; expected {SCENARIO_FILE} (text)")])
     return data
 
 
@@ -132,9 +133,8 @@ def _parse(data: bytes, path: Path) -> CommentedMap:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        byte = f"{data[exc.start]:#04x}"
-        raise ScenarioError([Problem(file, line, "", f"cannot read file: not UTF-8 text (byte {byte} cannot be "
-                                     f"read); expected {SCENARIO_FILE} saved as UTF-8")]) from None
+        _text, why = decode(data)
+        raise ScenarioError([Problem(file, line, "", f"cannot read file: {why}; expected {SCENARIO_FILE}")]) from None
     try:
         _refuse_deep_brackets(text, file)
         doc = _yaml(file).load(text)

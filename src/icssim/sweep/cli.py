@@ -102,11 +102,13 @@ def _interrupted(run) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from icssim.file_checks import check_before_running
     from icssim.health.psa_outputs import answer_text, refuse_without_health, write_psa
     from icssim.sweep import outputs, runner
 
     run = None
     try:
+        check_before_running(args.file, "psa" if getattr(args, "psa", False) else "sweep")
         budget = _budget_seconds(args.budget)
         rough = runner.RoughSize(args.workers, args.dask, budget, args.yes)
         run = runner.prepare(args.file, args.out, args.restart, size_check=rough)
@@ -149,10 +151,12 @@ def outputs_summary(run, meta: dict) -> str:
 
 
 def cmd_optimise(args: argparse.Namespace) -> int:
+    from icssim.file_checks import check_before_running
     from icssim.sweep import optimise, outputs, runner
 
     run = None
     try:
+        check_before_running(args.file, "optimise")
         budget = _budget_seconds(args.budget)
         rough = runner.RoughSize(args.workers, args.dask, budget, args.yes)
         run = runner.prepare(args.file, args.out, args.restart, size_check=rough)

@@ -30,7 +30,8 @@ from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.schema import StaffRole
 from icssim.sweep.paths import MISSING, check_path, get_path, set_path, split_path
 from icssim.sweep.spec import Parameter, Sweep
-from icssim.sweep.ties import drawn_base_values, parameter_targets
+from icssim.sweep.ties import parameter_targets
+from icssim.sweep.value_units import value_units, with_unit
 
 #: Scenario keys that hold whole numbers (scaled values are rounded for these).
 INTEGER_KEYS = {"beds", "caseload", "discharge_after", "seed", "population"}
@@ -94,14 +95,16 @@ def design_points(sweep: Sweep) -> list[Point]:
     """Every point of the sweep, not yet validated (:func:`validate_points`): each with its base's
     expected patients (scaled to its area's population), which validating makes exact. Checks
     that every parameter path exists in every base (in a PSA, and for a table of draws' columns,
-    in at least one, with its ties: :func:`parameter_targets`)."""
+    in at least one, with its ties: :func:`parameter_targets`), and that every number is in a
+    unit the rule of :mod:`icssim.sweep.value_units` accepts."""
     spec = sweep.spec
     points: list[Point] = []
     targets = parameter_targets(sweep)
+    units = value_units(sweep)
     if spec.is_psa:
         from icssim.sweep.draw_checks import refuse_unreachable  # scipy: loaded only for a PSA
 
-        refuse_unreachable(sweep, targets)
+        refuse_unreachable(sweep, targets, units)
     if sweep.areas:
         for path in spec.areas.scale:
             for label, scenario in sweep.running.items():
@@ -127,7 +130,7 @@ def design_points(sweep: Sweep) -> list[Point]:
         patients = expected_patients(scenario)
         for area in areas:
             scale = area.population / scenario.scenario.population if area and scenario.scenario.population else 1.0
-            for role, varied, values in design_values(sweep, base_raw):
+            for role, varied, values in design_values(sweep, base_raw, units):
                 points.append(Point(len(points), label, values, area.name if area else None,
                                     area.population if area else None, role, varied, build=build,
                                     expected_patients=patients * scale))
@@ -165,24 +168,30 @@ def validate_point(sweep: Sweep, p: Point, raw: dict[str, Any] | None = None) ->
         raise IcssimError(f"{sweep.path}: point {p.index} ({p.describe()}) is not a valid scenario:\n{lines}") from None
 
 
-def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, dict[str, Any]]]:
-    """(role, varied parameter, {path: value}) for each design point on one base."""
+def design_values(sweep: Sweep, base_raw: dict,
+                  units: dict[str, str] | None = None) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """(role, varied parameter, {path: value}) for each design point on one base; ``units``: what
+    each parameter writes after a bare number (:func:`icssim.sweep.value_units.value_units`)."""
     spec = sweep.spec
     params = spec.parameters
+    units = units if units is not None else value_units(sweep)
+
+    def unit(path: str, value: Any) -> Any:
+        return with_unit(value, units.get(path, ""))
+
     if not params and sweep.draws is None:
         return [("grid", None, {})]
     if spec.design == "grid":
-        lists = {path: grid_values(path, p) for path, p in params.items()}
+        lists = {path: [unit(path, v) for v in grid_values(path, p)] for path, p in params.items()}
         return [("grid", None, dict(zip(lists, combo))) for combo in itertools.product(*lists.values())]
     if spec.is_psa:
         from icssim.sweep.draws import psa_values, saltelli_values, table_values  # scipy: loaded only for a PSA
 
-        base_values = drawn_base_values(sweep, base_raw)
         draw = saltelli_values if spec.design == "sobol" else psa_values
         samples = sweep.samples
-        draws = draw(params, base_values, samples, spec.sweep.seed) if params else [{} for _ in range(samples)]
+        draws = draw(params, units, samples, spec.sweep.seed) if params else [{} for _ in range(samples)]
         if sweep.draws is not None:  # the table's rows, joined row by row with the independent draws
-            rows = table_values(sweep.draws, base_values, samples, spec.sweep.seed)
+            rows = table_values(sweep.draws, samples, spec.sweep.seed)
             draws = [{**row, **values} for row, values in zip(rows, draws)]
         return [("psa", None, values) for values in draws]
     if spec.design == "lhs":
@@ -191,12 +200,12 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
         u = qmc.LatinHypercube(d=len(params), seed=spec.sweep.seed).random(n=spec.samples)
         out = []
         for row in u:
-            out.append(("lhs", None, {path: lhs_value(p, x) for (path, p), x in zip(params.items(), row)}))
+            out.append(("lhs", None, {path: unit(path, lhs_value(p, x)) for (path, p), x in zip(params.items(), row)}))
         return out
     # one at a time
     base = {}
     for path, p in params.items():
-        value = p.base if p.base is not None else get_path(base_raw, path)
+        value = unit(path, p.base) if p.base is not None else get_path(base_raw, path)
         if value is MISSING:
             raise IcssimError(f"{sweep.path}: parameters: {path!r} is not set in the base scenario; "
                               "give its 'base' value for a one-at-a-time design")
@@ -206,8 +215,8 @@ def design_values(sweep: Sweep, base_raw: dict) -> list[tuple[str, str | None, d
         low, high = (p.values[0], p.values[-1]) if p.values is not None else (p.low, p.high)
         if p.integer:
             low, high = int(round(low)), int(round(high))
-        out.append(("low", path, {**base, path: low}))
-        out.append(("high", path, {**base, path: high}))
+        out.append(("low", path, {**base, path: unit(path, low)}))
+        out.append(("high", path, {**base, path: unit(path, high)}))
     return out
 
 

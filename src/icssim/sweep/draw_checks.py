@@ -27,33 +27,34 @@ from icssim.scenario.initial_state import anchored_raw
 from icssim.sweep.draws import reach
 from icssim.sweep.paths import set_path
 from icssim.sweep.spec import Parameter, Sweep
-from icssim.sweep.ties import drawn_base_values, parameter_problem
+from icssim.sweep.ties import parameter_problem
 
 if TYPE_CHECKING:
     from icssim.sweep.design import Point
 
 
-def refuse_unreachable(sweep: Sweep, targets: dict[str, dict[str, list[str]]]) -> None:
+def refuse_unreachable(sweep: Sweep, targets: dict[str, dict[str, list[str]]], units: dict[str, str]) -> None:
     """Refuse, before any point is drawn, a PSA whose distributions reach values its scenarios
     refuse (:func:`reach_problems` for each base that runs; ``targets``: the key paths each
-    parameter sets in each base, :func:`icssim.sweep.ties.parameter_targets`), each parameter
+    parameter sets in each base, :func:`icssim.sweep.ties.parameter_targets`; ``units``: what each
+    writes after its numbers, :func:`icssim.sweep.value_units.value_units`), each parameter
     named once. Otherwise such a value is found only if a draw happens to fall there."""
     problems: dict[str, Problem] = {}
     for label, scenario in sweep.running.items():
-        for problem in reach_problems(sweep, anchored_raw(scenario), targets[label]):
+        for problem in reach_problems(sweep, anchored_raw(scenario), targets[label], units):
             problems.setdefault(problem.path, problem)
     if problems:
         raise ScenarioError(list(problems.values()))
 
 
-def reach_problems(sweep: Sweep, base_raw: dict, targets: dict[str, list[str]]) -> list[Problem]:
+def reach_problems(sweep: Sweep, base_raw: dict, targets: dict[str, list[str]],
+                   units: dict[str, str]) -> list[Problem]:
     """For one base scenario (its data ``base_raw``, and the key paths ``targets`` each parameter
     sets in it): a problem for each parameter whose distribution reaches a value the scenario
     refuses at one of those key paths, naming the PSA file, line and key."""
-    base_values = drawn_base_values(sweep, base_raw)
     problems = []
     for path, p in sweep.spec.parameters.items():
-        ends = [v for v in reach(p, base_values.get(path)) if v is not None] if targets.get(path) else []
+        ends = [v for v in reach(p, units.get(path, "")) if v is not None] if targets.get(path) else []
         refused = [(value, why) for value in ends if (why := _refusal(base_raw, targets[path], value)) is not None]
         if refused:
             (value, (key, message)) = refused[0]

@@ -4,9 +4,11 @@ Each parameter has a distribution given by its mean and standard deviation, in t
 health economist uses: beta for probabilities and utilities, gamma or lognormal for rates, costs
 and durations, normal, and uniform (``low``, ``high``). The draws are a scrambled Sobol sequence
 (quasi-random: the parameter space is covered evenly with fewer draws than plain Monte Carlo),
-seeded by the sweep's seed, mapped through each distribution's inverse CDF. A value that the base
-scenario writes with a unit ("0.024 per month") keeps its unit. A ``design: sobol`` PSA draws a
-Saltelli design instead (:mod:`icssim.health.sobol`), mapped the same way.
+seeded by the sweep's seed, mapped through each distribution's inverse CDF. A drawn number is in
+the parameter's ``unit:`` when that names a time or a rate ("0.024 per month"), by the rule every
+sweep design follows (:mod:`icssim.sweep.value_units`: a base value written with a unit needs one).
+A ``design: sobol`` PSA draws a Saltelli design instead (:mod:`icssim.health.sobol`), mapped the
+same way.
 
 A PSA may also take its parameter sets from a table of draws (``draws:``, such as the posterior
 ``icssim calibrate`` writes): row i is parameter set i, so the columns keep their correlations, and
@@ -72,8 +74,19 @@ def draw_seed(seed: int, values: dict[str, Any]) -> int:
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
 
+def drawn_value(value: float, suffix: str = "", integer: bool = False) -> Any:
+    """A drawn number as it is set: rounded (to a whole number for ``integer``), and followed by
+    ``suffix``, the parameter's unit (``" per month"``) from :func:`icssim.sweep.value_units.value_units`."""
+    number: float | int = int(round(value)) if integer else round(float(value), 8)
+    if not suffix:
+        return number
+    return f"{number}{suffix}" if isinstance(number, int) else f"{number:g}{suffix}"
+
+
 def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
-    """``value`` written as the base scenario writes it: a number, or a number with its unit."""
+    """``value`` written as the base scenario writes it: a number, or a number with its unit (a
+    calibration's prior is in its base value's unit; a sweep's drawn value is in its parameter's
+    ``unit:``, :func:`drawn_value`)."""
     if integer:
         return int(round(value))
     number = round(float(value), 8)
@@ -83,37 +96,38 @@ def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
     return number
 
 
-def reach(p: Parameter, base: Any) -> tuple[Any, Any]:
-    """The lowest and the highest value a draw of ``p`` can take, written as a draw is (in the form
-    of the base scenario's value ``base``), or None for a side on which the distribution is
+def reach(p: Parameter, suffix: str = "") -> tuple[Any, Any]:
+    """The lowest and the highest value a draw of ``p`` can take, written as a draw is (followed by
+    its unit, ``suffix``: :func:`drawn_value`), or None for a side on which the distribution is
     unbounded: a normal's two tails, a gamma's or lognormal's upper tail. (A beta or uniform is
     bounded on both sides, a gamma or lognormal below by 0.) Every draw is the inverse CDF at a
     point of [EDGE, 1 − EDGE], so none lies beyond these; what a draw can reach is then known
     before anything is drawn, and a scenario's bounds can be checked against it."""
     low, high = (float(x) for x in frozen(p).ppf([EDGE, 1 - EDGE]))
-    return (None if p.dist == "normal" else in_base_form(low, base, p.integer),
-            in_base_form(high, base, p.integer) if p.dist in ("beta", "uniform") else None)
+    return (None if p.dist == "normal" else drawn_value(low, suffix, p.integer),
+            drawn_value(high, suffix, p.integer) if p.dist in ("beta", "uniform") else None)
 
 
-def psa_values(params: dict[str, Parameter], base_values: dict[str, Any], samples: int,
+def psa_values(params: dict[str, Parameter], units: dict[str, str], samples: int,
                seed: int) -> list[dict[str, Any]]:
-    """``samples`` parameter sets: {key path: value} each, the same for every base scenario."""
-    return values_at(sobol_points(len(params), samples, seed), params, base_values)
+    """``samples`` parameter sets: {key path: value} each, the same for every base scenario
+    (``units``: what each parameter writes after its numbers, :func:`drawn_value`)."""
+    return values_at(sobol_points(len(params), samples, seed), params, units)
 
 
-def saltelli_values(params: dict[str, Parameter], base_values: dict[str, Any], base_samples: int,
+def saltelli_values(params: dict[str, Parameter], units: dict[str, str], base_samples: int,
                     seed: int) -> list[dict[str, Any]]:
     """The parameter sets of a Saltelli design of ``base_samples`` base points (``design: sobol``),
     in the order the Sobol analysis reads them."""
     from icssim.health.sobol import saltelli_unit  # SALib: loaded only for a Sobol design
 
-    return values_at(saltelli_unit(len(params), base_samples, seed), params, base_values)
+    return values_at(saltelli_unit(len(params), base_samples, seed), params, units)
 
 
-def values_at(u: np.ndarray, params: dict[str, Parameter], base_values: dict[str, Any]) -> list[dict[str, Any]]:
+def values_at(u: np.ndarray, params: dict[str, Parameter], units: dict[str, str]) -> list[dict[str, Any]]:
     """Points of the unit hypercube (rows; one column per parameter) as parameter sets."""
     columns = {path: frozen(p).ppf(u[:, i]) for i, (path, p) in enumerate(params.items())}
-    return [{path: in_base_form(columns[path][row], base_values.get(path), params[path].integer)
+    return [{path: drawn_value(columns[path][row], units.get(path, ""), params[path].integer)
              for path in params} for row in range(len(u))]
 
 
@@ -130,17 +144,8 @@ def table_rows(table: DrawTable, samples: int, seed: int) -> list[int]:
     return sorted(int(i) for i in rng.choice(n, size=samples, replace=False))
 
 
-def table_values(table: DrawTable, base_values: dict[str, Any], samples: int, seed: int) -> list[dict[str, Any]]:
-    """The parameter sets a table of draws gives, {key path: value} each, in the rows' order: each
-    cell exactly as written, and a bare number in a column whose base scenario value has a unit
-    ("0.03 per week") given that unit, as a drawn value keeps the base scenario's unit."""
-    out = []
-    for i in table_rows(table, samples, seed):
-        row = {}
-        for path, value in table.rows[i].items():
-            base = base_values.get(path)
-            match = _NUMBER.match(base) if isinstance(base, str) and not isinstance(value, str) else None
-            unit = base[match.end():] if isinstance(base, str) and match is not None else ""
-            row[path] = f"{value}{unit}" if unit.strip() else value
-        out.append(row)
-    return out
+def table_values(table: DrawTable, samples: int, seed: int) -> list[dict[str, Any]]:
+    """The parameter sets a table of draws gives, {key path: value} each, in the rows' order, each
+    cell exactly as written (a bare cell where the base scenario writes a unit is refused before:
+    :func:`icssim.sweep.value_units.value_units`)."""
+    return [dict(table.rows[i]) for i in table_rows(table, samples, seed)]

@@ -92,11 +92,28 @@ def check_names(run, targets: list[Target], minimise: str, known_kpis: list[str]
             near = difflib.get_close_matches(name, known_kpis + params, n=1)
             raise IcssimError(f"--minimise: {name!r} is neither a KPI nor a swept parameter"
                               + (f"; did you mean {near[0]!r}?" if near else ""))
-        if name in params:
-            bad = [p.values[name] for p in run.points
-                   if not isinstance(p.values.get(name), (int, float)) or isinstance(p.values.get(name), bool)]
-            if bad:
-                raise IcssimError(f"--minimise: the parameter {name!r} must be numeric, found {bad[0]!r}")
+        if name in params and parameter_numbers(run, name) is None:
+            bad = [p.values.get(name) for p in run.points if not _plain(p.values.get(name))]
+            raise IcssimError(f"--minimise: the parameter {name!r} must be numeric (or numbers in one unit, "
+                              f"such as '3 hours'), found {bad[0]!r}")
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def parameter_numbers(run, name: str) -> list[float] | None:
+    """Each point's value of parameter ``name`` as a number: plain numbers, or numbers written in one
+    and the same unit (``3 hours``, as a parameter with ``unit: hours`` sets them); None otherwise."""
+    values = [p.values.get(name) for p in run.points]
+    if all(_plain(v) for v in values):
+        return [float(v) for v in values]
+    found = [re.match(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s+(\S.*)$", v) if isinstance(v, str) else None
+             for v in values]
+    matched = [m for m in found if m is not None]
+    if len(matched) < len(found) or len({m.group(2) for m in matched}) != 1:
+        return None
+    return [float(m.group(1)) for m in matched]
 
 
 def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -122,7 +139,7 @@ def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None
         if name in frame.columns:
             objective += coef * table["point"].map(by[name]["mean"]).to_numpy(dtype=float)
         else:
-            objective += coef * np.array([float(p.values[name]) for p in run.points])
+            objective += coef * np.array(parameter_numbers(run, name) or [])
     table["objective"] = objective
     if len(terms) == 1 and terms[0][1] in frame.columns:
         coef, name = terms[0]

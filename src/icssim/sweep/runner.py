@@ -30,7 +30,7 @@ from icssim.errors import IcssimError
 from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.executor_base import default_workers
 from icssim.executors import Executor
-from icssim.output_folder import inside, result_kind
+from icssim.output_folder import check_holder, inside, result_kind
 from icssim.scenario import provenance
 from icssim.scenario.size_checks import PATIENTS_PER_SECOND
 from icssim.sweep.design import Point, design_points, validate_points
@@ -38,6 +38,7 @@ from icssim.sweep.executors import SweepExecutor, Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
 from icssim.sqlite_store import read_meta
 from icssim.sweep.store import STORE_NAME, Store
+from icssim.sweep.value_units import named_unit
 
 DEFAULT_BUDGET_SECONDS = 15 * 60
 OUTPUT_NAMES = ("runs.csv", "runs.parquet", "summary.csv", "summary.parquet", "points.csv", "metadata.json",
@@ -104,7 +105,8 @@ def runs_sha256(sweep: Sweep) -> str:
     data = spec.model_dump(mode="json", include=set(RUN_KEYS))
     for p in data.get("parameters", {}).values():
         p.pop("label", None)
-        p.pop("unit", None)
+        if not named_unit(p.get("unit") or ""):  # a time or rate unit decides the values; any other only labels
+            p.pop("unit", None)
         if not p.get("also"):  # only when given, so that sweeps without ties keep their hash
             p.pop("also", None)
     data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
@@ -148,6 +150,7 @@ def _with_folder(sweep: Sweep, points: list[Point], out: Path | None, restart: b
     out = Path(out) if out is not None else inside(Path("results"), sweep.name)
     if out.name in ("", ".", ".."):
         raise IcssimError(f"{out} does not name a sweep's output folder: give --out a folder name")
+    check_holder(out)
     run = SweepRun(sweep, points, out, fingerprint(sweep))
     store_path = out / STORE_NAME
     if out.exists() and not out.is_dir():

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from icssim.errors import IcssimError
 from icssim.scenario import load_scenario
-from icssim.scenario.messages import read_validated
 from icssim.scenario.yaml_reader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.draw_table import DrawTable, read_draw_table
+from icssim.sweep.key_levels import read_spec
 from icssim.sweep.spec_checks import check_labels, check_ties
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
@@ -360,8 +360,8 @@ class Sweep:
 def load_sweep(path: str | Path) -> Sweep:
     """Read, validate and resolve a sweep file (base scenarios loaded and checked)."""
     path = Path(path)
-    spec, prov = read_validated(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Draws, Area, Areas, Frontier,
-                                                  Optimise))
+    spec, prov = read_spec(path, SweepSpec, (SweepSpec, SweepInfo, Parameter, Draws, Area, Areas, Frontier,
+                                             Optimise))
     if isinstance(spec.base, str):
         files = {Path(spec.base).stem: spec.base}
     elif isinstance(spec.base, list):

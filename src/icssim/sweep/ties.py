@@ -159,23 +159,3 @@ def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also:
                 f"hold the same base value ({ref!r}) in every base scenario; draw a different value as a parameter "
                 "of its own"))
     return problems
-
-
-def drawn_base_values(sweep: Sweep, base_raw: dict) -> dict[str, Any]:
-    """Each drawn key path's base value in this base (``base_raw``), which a drawn value is written
-    like (a number, or a number with its unit): its own value; where this base lacks it, a key path
-    it sets ``also`` here; else its value in the first base that has either, so that a parameter set
-    is written alike for every strategy (its seed comes from its values)."""
-    out = {}
-    for path in sweep.drawn():
-        p = sweep.spec.parameters.get(path)
-        keys = [path, *(p.also if p is not None else [])]
-        value = next((v for v in (get_path(base_raw, k) for k in keys) if v is not MISSING), MISSING)
-        if value is MISSING:
-            for scenario in sweep.bases.values():
-                raw = provenance(scenario).raw
-                value = next((v for v in (get_path(raw, k) for k in keys) if v is not MISSING), MISSING)
-                if value is not MISSING:
-                    break
-        out[path] = value
-    return out
