@@ -890,3 +890,23 @@ def test_compare_starts_from_the_scenario_s_own_base_and_keeps_what_was_typed(cl
     refused = client.post("/compare", data={"a": "demo", "replications": "7", "equal_budget": "1"})
     assert refused.status_code == 422 and "at least one other scenario" in refused.text
     assert 'name="replications" value="7"' in refused.text and 'value="1" checked' in refused.text
+
+
+def test_a_psa_parameter_added_in_the_app_gives_its_unit(client, workdir):
+    """A rate or a time drawn in a PSA must say its unit (``icssim psa`` refuses a bare number where
+    the base writes '0.024 per month'); the edit form had no unit field, so a rate could not be
+    added from the app at all. It now has one, read from and written to the file."""
+    _small_psa(workdir)
+    sweeps = workdir / "scenarios" / "sweeps"
+    form = _psa_form(client.get("/psa/tiny_psa/edit").text)
+    key = "health.transitions.2.rate.treated"
+    added = {**form, "p2.key": key, "p2.dist": "gamma", "p2.mean": "0.024", "p2.sd": "0.008", "action": "check"}
+    bare = client.post("/psa/tiny_psa/edit", data=added)
+    assert bare.status_code == 422 and "give &#39;unit: per month&#39;" in bare.text
+    saved = client.post("/psa/tiny_psa/edit", data={**added, "p2.unit": "per month", "action": "save",
+                                                    "new_name": "tiny_psa_rate"}, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    text = (sweeps / "tiny_psa_rate.yaml").read_text()
+    assert f"added {key}: gamma(mean 0.024, sd 0.008) per month" in text
+    again = _psa_form(client.get("/psa/tiny_psa_rate/edit").text)
+    assert again["p2.unit"] == "per month" and again["p0.unit"] == ""

@@ -31,6 +31,7 @@ class PsaRow:
     label: str = ""
     new: bool = False         # the empty row for adding a parameter
     remove: bool = False
+    unit: str = ""            # the unit of the numbers (a time or rate is converted; else an axis label)
 
 
 def psa_rows(sweeps: Path, name: str) -> list[PsaRow]:
@@ -41,7 +42,8 @@ def psa_rows(sweeps: Path, name: str) -> list[PsaRow]:
     for i, (key, spec) in enumerate((doc.get("parameters") or {}).items()):
         spec = spec if isinstance(spec, dict) else {}
         rows.append(PsaRow(i, str(key), str(spec.get("dist", "")),
-                           {n: _text(spec.get(n)) for n in NUMBERS}, str(spec.get("label", ""))))
+                           {n: _text(spec.get(n)) for n in NUMBERS}, str(spec.get("label", "")),
+                           unit=_text(spec.get("unit"))))
     rows.append(PsaRow(len(rows), "", "gamma", {n: "" for n in NUMBERS}, new=True))
     return rows
 
@@ -52,7 +54,7 @@ def rows_from_form(form: dict[str, str], count: int) -> list[PsaRow]:
     for i in range(count):
         get = lambda n: form.get(f"p{i}.{n}", "").strip()   # noqa: E731
         rows.append(PsaRow(i, get("key"), get("dist"), {n: get(n) for n in NUMBERS}, get("label"),
-                           new=i == count - 1, remove=get("remove") == "1"))
+                           new=i == count - 1, remove=get("remove") == "1", unit=get("unit")))
     return rows
 
 
@@ -164,6 +166,10 @@ def _edited_text(source: Path, rows: list[PsaRow], new_name: str) -> str:
                 spec.pop(n, None)
             else:
                 spec[n] = _number(row.values[n])
+        if row.unit:
+            spec["unit"] = row.unit
+        else:
+            spec.pop("unit", None)
         if row.label and not spec.get("label"):
             spec["label"] = row.label
         now = _describe(spec)
@@ -186,4 +192,5 @@ def _edited_text(source: Path, rows: list[PsaRow], new_name: str) -> str:
 def _describe(spec: Any) -> str:
     """A parameter's distribution in words: ``gamma(mean 68, sd 7)``."""
     parts = [f"{n} {_text(spec[n])}" for n in NUMBERS if n in spec]
-    return f"{spec.get('dist', '?')}({', '.join(parts)})"
+    unit = f" {spec['unit']}" if spec.get("unit") else ""
+    return f"{spec.get('dist', '?')}({', '.join(parts)}){unit}"

@@ -26,7 +26,7 @@ from icssim.tables import write_csv
 
 
 def _number(value: Any) -> float:
-    """A drawn value as a number: ``0.028 per month`` → 0.028 (the unit is the base scenario's)."""
+    """A drawn value as a number: ``0.028 per month`` → 0.028 (in the unit its parameter names)."""
     if isinstance(value, str):
         return float(value.split()[0])
     return float(value)
