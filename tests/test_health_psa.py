@@ -568,3 +568,18 @@ def test_a_cell_of_a_table_of_draws_the_scenario_refuses_is_named_by_its_column(
         build_points(load_sweep(path))
     assert str(exc.value) == (f"{tmp_path / 'draws.csv'}: column {REMISSION}: point 1 (fragmented) drew 1.2; "
                               f"{REMISSION} must be a number at most 1")
+
+
+def test_a_table_of_draws_saved_by_excel_on_windows_says_how_to_save_it(tmp_path):
+    """Excel's 'CSV' on Windows is Windows-1252: a pound sign in a comment cell is the byte 0xa3,
+    which was refused in Python's words ("'utf-8' codec can't decode byte 0xa3 in position 364")."""
+    from helpers import SCENARIOS, run_cli
+
+    (tmp_path / "draws.csv").write_bytes((BED_DAY_DRAWS.rstrip("\n") + "  # £\n").encode("cp1252"))
+    sweep = tmp_path / "psa.yaml"
+    sweep.write_text(f"sweep: {{name: t, seed: 5, replications: 1}}\nbase: {SCENARIOS}/ed_fragmented.yaml\n"
+                     "design: psa\ndraws: draws.csv\nparameters: {}\nkpis: [qalys_per_person]\n")
+    code, err = run_cli(["validate", str(sweep)])
+    lines = BED_DAY_DRAWS.rstrip("\n").count("\n") + 1
+    assert code == 2 and (f"draws.csv: cannot read the table of draws: it is not UTF-8 text (line {lines}: byte "
+                          "0xa3, '£' in Windows-1252): save it again as UTF-8") in err

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from icssim.errors import IcssimError
+from icssim.text_bytes import decode
 
 if TYPE_CHECKING:
     from icssim.sweep.spec import Draws
@@ -53,9 +54,11 @@ def read_draw_table(draws: Draws, path: Path, parameters: list[str], samples: in
     if not table.is_file():
         raise IcssimError(f"{path}: draws: {str(table)!r} does not exist (paths are relative to the sweep file)")
     try:
-        text = table.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IcssimError(f"{table}: cannot read the table of draws: {exc}") from None
+        text, why = decode(table.read_bytes())
+    except OSError as exc:
+        raise IcssimError(f"{table}: cannot read the table of draws: {exc.strerror or exc}") from None
+    if text is None:
+        raise IcssimError(f"{table}: cannot read the table of draws: {why}")
     reader = csv.reader(text.splitlines())
     header = [h.strip() for h in next(reader, [])]
     if not any(header):
