@@ -87,6 +87,7 @@ def test_areas_need_rates_per_100k(make_sweep):
     ({"parameters": {WTE: []}}, "empty"),
     ({"parameters": {WTE: {"low": 12, "high": 10, "step": 1}}}, "range is empty"),
     ({"parameters": {WTE: {"low": 10, "high": 12}}}, "needs 'step' or 'points'"),
+    ({"parameters": {WTE: {"values": [9.5, 10.5], "integer": True}}}, "a list of 'values' is swept as written"),
     ({"design": "lhs", "parameters": {WTE: {"low": 10, "high": 12}}}, "needs 'samples'"),
     ({"parameters": {WTE: [10, 11]}, "replicatons": 3}, "did you mean 'replications'"),
     ({"parameters": {"pathway.steps.service.next.3": ["done"]}}, "is a single value ('done')"),

@@ -95,6 +95,9 @@ class Parameter(Strict):
                 raise ValueError("give either 'step' or 'points' for a range, not both")
         elif self.step is not None or self.points is not None:
             raise ValueError("'step' and 'points' belong to a range ('low', 'high')")
+        elif self.integer:
+            raise ValueError("'integer' rounds the points of a range ('low', 'high'); a list of 'values' is swept "
+                             "as written: write whole numbers there instead")
         return self
 
     def _check_distribution(self) -> Parameter:
