@@ -76,6 +76,18 @@ def test_validate_names_only_the_misspelt_calibration_target(tmp_path):
     assert err.count("is not a KPI") == 1 and "recovery" not in err and "hidden_wait" not in err
 
 
+def test_a_share_target_written_as_a_percentage_is_refused(tmp_path):
+    """value: 88.5 for a share passed validate and the whole calibration ran to 'nothing fits'."""
+    text = (SCENARIOS / "calibration" / "ltc_depression.yaml").read_text()
+    text = text.replace("scenario: ../ltc_depression_fragmented.yaml", f"scenario: {LTC}")
+    path = tmp_path / "cal.yaml"
+    path.write_text(text.replace("    value: 0.885\n", "    value: 88.5\n", 1))
+    code, err = run_cli(["validate", str(path)])
+    assert code == 2 and ("targets.tt_6_weeks.value: within_tt_6_weeks is a share between 0 and 1, found 88.5 "
+                          "(88.5% is written 0.885)") in err
+    assert err.count("is a share between") == 1
+
+
 def test_calibrate_refuses_a_misspelt_target_before_simulating(tmp_path):
     out = tmp_path / "out"
     code, err = run_cli(["calibrate", _calibration(tmp_path), "--out", str(out), "-q", "-w", "1", "--yes"])

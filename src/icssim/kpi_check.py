@@ -129,6 +129,7 @@ def calibration_problems(cal: Any) -> list[Problem]:
     for key, target in cal.spec.targets.items():
         message = unknown_kpi(target.kpi, known)
         if message is None:
+            problems += _share_problems(cal, key, target)
             continue
         if kpi_of(target.kpi) is None and measure_of(target.kpi) is None:   # no KPI's name at all
             message = (f"unknown measure {target.kpi!r}; give a KPI name (see docs/calibration.md for the "
@@ -187,3 +188,22 @@ def check_precision_options(args: argparse.Namespace, scenario: Any) -> None:
             advice = "choose the measure with --kpi" if args.kpi is None else "choose another --kpi"
             raise IcssimError(f"{name} has no value in this scenario ({reason}), so --precision could never "
                               f"be reached: {advice}")
+
+
+def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
+    """A target of a KPI that is a share (0 to 1) written as a percentage (``value: 88.5``): the fit
+    could never come near it and ended in "nothing fits" after the whole run."""
+    from icssim.kpis import kpi_info
+
+    if target.per_100k or kpi_info(target.kpi).unit != "share":
+        return []
+    problems = []
+    for name in ("value", "low", "high", "sd", "tolerance"):
+        x = getattr(target, name)
+        if x is not None and not 0 <= x <= 1:
+            path = ("targets", key, name)
+            file, line = cal.prov.where(path)
+            problems.append(Problem(file, line, dotted(path), f"{target.kpi} is a share between 0 and 1, found "
+                                    f"{x:g}" + (f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 else "")))
+    return problems
+
