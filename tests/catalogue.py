@@ -191,7 +191,7 @@ DISTRIBUTIONS = [
          ("weights must be non-negative and add up to more than 0",)),
     Case("empirical-bool", "distributions", "empirical weight true",
          edit(D, "duration: {dist: empirical, values: [1 hour, 2 hours], weights: [true, 1]}"),
-         ("duration.weights: expected a number, found True",)),
+         ("duration.weights: expected a number, found true",)),
     Case("uniform-reversed", "distributions", "uniform low above high",
          edit("{dist: uniform, low: 10, high: 18}", "{dist: uniform, low: 18, high: 10}"),
          ("cohorts.young.attributes.age", "uniform needs low < high")),
@@ -200,15 +200,15 @@ DISTRIBUTIONS = [
 NUMBERS = [
     Case(f"bool-{key}", "numbers", f"{key}: true (read as 1)", text, (f"{path}: expected a number, found {shown}",))
     for key, text, path, shown in [
-        ("wte", edit("wte: 3,", "wte: true,"), "services.team.staff.clinician.wte", "True"),
-        ("seed", scenario_key("seed: true"), "scenario.seed", "True"),
-        ("p", edit("p: 0.7}", "p: true}"), "pathway.steps.assess.next.0.p", "True"),
-        ("population", edit("population: 100000", "population: true"), "scenario.population", "True"),
-        ("weights", edit("weights: [3, 1]", "weights: [true, false]"), "cohorts.young.attributes.urgency.weights", "True"),
-        ("cost", edit("cost_per_hour: 60", "cost_per_hour: false"), "services.team.staff.clinician.cost_per_hour", "False"),
+        ("wte", edit("wte: 3,", "wte: true,"), "services.team.staff.clinician.wte", "true"),
+        ("seed", scenario_key("seed: true"), "scenario.seed", "true"),
+        ("p", edit("p: 0.7}", "p: true}"), "pathway.steps.assess.next.0.p", "true"),
+        ("population", edit("population: 100000", "population: true"), "scenario.population", "true"),
+        ("weights", edit("weights: [3, 1]", "weights: [true, false]"), "cohorts.young.attributes.urgency.weights", "true"),
+        ("cost", edit("cost_per_hour: 60", "cost_per_hour: false"), "services.team.staff.clinician.cost_per_hour", "false"),
         ("hours", edit("clinical_hours_per_week: 22.5", "clinical_hours_per_week: True"),
-         "services.team.staff.clinician.clinical_hours_per_week", "True"),
-        ("sets", step_key("sets: {age: true}"), "pathway.steps.assess.sets", "True"),
+         "services.team.staff.clinician.clinical_hours_per_week", "true"),
+        ("sets", step_key("sets: {age: true}"), "pathway.steps.assess.sets", "true"),
     ]
 ] + [
     Case("cost-1e308", "numbers", "cost_per_hour: 1e308 (costs became inf)", edit("cost_per_hour: 60", "cost_per_hour: 1e308"),

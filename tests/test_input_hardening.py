@@ -241,8 +241,8 @@ def test_degenerate_distribution_is_refused(dist, fragments, tmp_path, capsys):
      "pathway.steps.assess.duration.weights"),
 ], ids=["wte", "seed", "p", "population", "weights", "cost", "hours_True", "empirical_weights"])
 def test_boolean_where_a_number_is_expected_is_refused(old, new, line, key, tmp_path, capsys):
-    _refused(tmp_path, _edit(old, new), [f":{line}:", f"{key}:", "expected a number, found True"
-                                         if "false" not in new else "expected a number, found False"], capsys)
+    _refused(tmp_path, _edit(old, new), [f":{line}:", f"{key}:", "expected a number, found true"
+                                         if "false" not in new else "expected a number, found false"], capsys)
 
 
 @pytest.mark.parametrize("old, new, key, fragments", [

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from icssim.errors import as_yaml
 from icssim.sampling import FIRST_BLOCK, BlockStream, Sampler, UniformStream, block_draws, uniform_draws
 from icssim.units import MAX_MAGNITUDE, Span, parse_span, span_text
 
@@ -49,7 +50,7 @@ def refuse_booleans(cls: type[BaseModel], value: Any, info: ValidationInfo) -> A
     (pydantic would read them as 1 and 0)."""
     for item in _number_items(cls, info.field_name, value):
         if isinstance(item, bool):
-            raise ValueError(f"expected a number, found {item!r}")
+            raise ValueError(f"expected a number, found {as_yaml(item)}")
     return value
 
 

@@ -6,6 +6,7 @@ The CLI prints these without a traceback; anything else is a bug in icssim.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class IcssimError(Exception):
@@ -38,3 +39,18 @@ class ScenarioError(IcssimError):
 class RunawayPathway(IcssimError):
     """A replication stopped because a patient went round the pathway far more often than its
     routing makes plausible (``Plan.max_moves``): a loop whose way out is never taken in practice."""
+
+
+def as_yaml(value: Any) -> str:
+    """``value`` as a YAML file writes it, in flow style (``true``, ``[3, 'days']``, ``{wte: 2}``),
+    for a message quoting what was found: a user wrote YAML, not Python (``True``, ``None``)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {as_yaml(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(as_yaml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return repr(value) if isinstance(value, str) else str(value)
+

@@ -13,11 +13,10 @@ from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from icssim.distributions import DIST_NAMES
-from icssim.errors import Problem, ScenarioError
+from icssim.errors import Problem, ScenarioError, as_yaml
 from icssim.scenario.schema import Categorical, Scenario, known_keys
-from icssim.units import TIME_UNITS, canonical_unit
 from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, read_document
-
+from icssim.units import TIME_UNITS, canonical_unit
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -163,12 +162,16 @@ def _time_unit_message(value: Any, found: str) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value found in the file, as YAML writes it (``true``, ``[3, days]``, ``{wte: 2}``), not as
+    Python would (``True``, ``[3, 'days']``); an empty key is "nothing"."""
+    if value is None:
+        return "nothing (the key has no value)"
     if isinstance(value, dict):
-        text = f"a mapping {value!r}"
+        text = f"a mapping {as_yaml(value)}"
     elif isinstance(value, list):
-        text = f"a list {value!r}"
+        text = f"a list {as_yaml(value)}"
     else:
-        text = repr(value)
+        text = as_yaml(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
