@@ -14,10 +14,9 @@ value in a long run (nobody treated): :func:`no_value_reason` says when the path
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import argparse
 import difflib
+from collections.abc import Callable
 from typing import Any
 
 from icssim.errors import IcssimError, Problem, ScenarioError

@@ -2,11 +2,8 @@
 
 A scenario file reads a bare number at a time or a rate in its ``time_unit`` ("4" is 4 minutes in
 a scenario timed in minutes), while a sweep's numbers are usually thought of in the unit the base
-scenario writes ("4 hours"). Until this module, a grid, Latin hypercube or one-at-a-time sweep set
-its bare numbers as they were, so they were read in the time unit (``values: [3, 5], unit: hours``
-on a base of ``4 hours`` ran as 3 and 5 minutes), while a PSA gave its drawn numbers the base's
-unit and ignored ``unit:`` (``mean: 0.5, unit: hours`` on ``35 minutes`` drew about 0.5 minutes):
-results wrong by 60 times or more, and nothing said. The rule, for every design and the PSA alike:
+scenario writes ("4 hours"); reading them either way without saying so gives results wrong by 60
+times or more. The rule, for every design and the PSA alike:
 
 - a value written with its own unit (``3 hours``, ``5 per week``) or as a mapping (a distribution)
   is set as written (with ``unit:`` given, a value in another unit is refused: the axis would lie);
@@ -27,9 +24,8 @@ column whose base value has a unit is refused; ``icssim calibrate`` writes its c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
