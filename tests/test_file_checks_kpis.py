@@ -53,6 +53,19 @@ def test_sweep_refuses_a_misspelt_kpi_before_running(tmp_path):
     assert "KPIs measured" not in err and not out.exists()
 
 
+def test_a_misspelt_optimise_target_or_measure_to_minimise_is_refused_before_running(tmp_path):
+    """They were found wrong only after every point of the sweep had run (the first optimise round)."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(open(_sweep(tmp_path, ["cost_per_year"])).read() +
+                     "optimise:\n  target: within_4_hours >= 0.95\n  minimise: staff_cost_per_yaer\n"
+                     "frontier: {cost: cost_per_year, wait: wait_to_assesment_mean}\n")
+    code, err = run_cli(["validate", str(sweep)])
+    assert code == 2
+    assert f"{sweep}:8: optimise.target: 'within_4_hours' is not a KPI of its base scenario" in err
+    assert f"{sweep}:9: optimise.minimise: 'staff_cost_per_yaer' is not a KPI" in err
+    assert "frontier.wait: 'wait_to_assesment_mean' is not a KPI" in err and "frontier.cost" not in err
+
+
 def test_a_correct_sweep_still_validates(tmp_path):
     code, err = run_cli(["validate", _sweep(tmp_path, ["within_four_hours", "cost_per_year"])])
     assert code == 0, err

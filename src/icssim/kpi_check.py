@@ -112,7 +112,35 @@ def sweep_problems(sweep: Any) -> list[Problem]:
         known += [n for n in names if n not in known]
     of = "its base scenario" if len(sweep.bases) == 1 else "any of its base scenarios"
     where = sweep.provenance.where if sweep.provenance is not None else (lambda path: (str(sweep.path), None))
-    return _problems({("kpis", i): k for i, k in enumerate(sweep.spec.kpis)}, known, where, of)
+    return _problems({**{("kpis", i): k for i, k in enumerate(sweep.spec.kpis)}, **_chosen_measures(sweep)},
+                     known, where, of)
+
+
+def _chosen_measures(sweep: Any) -> dict[KeyPath, str]:
+    """The KPIs a sweep file names for ``icssim optimise`` (its targets, what to minimise) and for
+    the cost-against-wait frontier, where the file writes them (defaults are not the user's words,
+    and a scenario may lack them: urgent care has no wait to treatment)."""
+    from icssim.sweep.optimise import TARGET_PATTERN, parse_objective
+
+    written = sweep.provenance.lines if sweep.provenance is not None else {}
+    names: dict[KeyPath, str] = {}
+    for i, text in enumerate(sweep.spec.optimise.target):
+        match = TARGET_PATTERN.match(text)
+        if match:
+            item: KeyPath = ("optimise", "target", i)
+            names[item if item in written else item[:-1]] = match.group(1)
+    if sweep.spec.optimise.minimise is not None:   # a KPI, a swept parameter, or a sum of them
+        try:
+            terms = [name for _, name in parse_objective(sweep.spec.optimise.minimise)]
+        except IcssimError:
+            terms = []   # (optimise says how to write it)
+        kpis = [name for name in terms if name not in sweep.spec.parameters]
+        if kpis:
+            names[("optimise", "minimise")] = kpis[0]
+    for key in ("cost", "wait"):
+        if ("frontier", key) in written:
+            names[("frontier", key)] = getattr(sweep.spec.frontier, key)
+    return names
 
 
 def calibration_problems(cal: Any) -> list[Problem]:

@@ -28,7 +28,7 @@ from icssim.sweep.tables import point_frame, summary
 from icssim.tables import write_csv
 from icssim.units import format_number as _num
 
-_TARGET = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+TARGET_PATTERN = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Target:
 
 
 def parse_target(text: str) -> Target:
-    m = _TARGET.match(text)
+    m = TARGET_PATTERN.match(text)
     if not m:
         raise IcssimError(f"--target {text!r}: expected 'KPI >= number' (or <=, >, <), "
                           "e.g. 'within_routine_4_weeks >= 0.95'")
