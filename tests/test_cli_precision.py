@@ -79,3 +79,18 @@ def test_no_value_reason_sees_steps_that_count_as_treatment():
     counted = shipped("urgent_mh_fragmented", horizon="2 days", warmup="1 day",
                       **{"pathway.steps.psychiatric_assessment.counts_as": "treatment"})
     assert no_value_reason(counted, "wait_to_treatment_mean") is None
+
+
+def test_a_kpi_no_one_reached_stops_after_the_first_replications():
+    """A measure the pathway could give but no one reached (a cohort too small to arrive in the run)
+    ran to the cap of 100 replications for nothing; it now stops after the starting ones."""
+    from types import SimpleNamespace
+
+    from icssim.errors import IcssimError
+    from icssim.kpi_check import refuse_unreachable
+
+    reps = [SimpleNamespace(kpis={"cost_per_year": 1.0, "wait_rare": float("nan")}) for _ in range(3)]
+    with pytest.raises(IcssimError, match="wait_rare had no value in any of the first 3 replications"):
+        refuse_unreachable(reps, ["cost_per_year", "wait_rare"])
+    reps[1].kpis["wait_rare"] = 4.0
+    refuse_unreachable(reps, ["cost_per_year", "wait_rare"])   # one value: more replications may help

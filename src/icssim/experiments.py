@@ -236,6 +236,8 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
     replication on 1 worker or on 8. Finished replications also go to ``done``. They run on
     ``executor``, else on one made for ``workers`` local processes or the Dask cluster ``dask``.
     """
+    from icssim.kpi_check import refuse_unreachable, relative_half_widths
+
     if not precision > 0:
         raise IcssimError(f"--precision must be greater than 0, found {precision}")
     if cap < 1:
@@ -252,25 +254,15 @@ def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed
                 progress(1)
             reps = done[first:]
             rel = relative_half_widths(reps, kpis)  # from the first: a mistyped KPI stops the run at once
-            if len(reps) >= min(start, cap) and (rel <= precision).all():
-                break
+            if len(reps) >= min(start, cap):
+                refuse_unreachable(reps, kpis)
+                if (rel <= precision).all():
+                    break
     result = RunResult(scenario, seed, reps)
     result.precision = {"target": precision, "kpis": kpis, "replications": len(reps),
                         "reached": bool((rel <= precision).all()),
                         "relative_half_width": {k: float(v) for k, v in rel.items()}}
     return result
-
-
-def relative_half_widths(replications: list[Replication], kpis: list[str], level: float = 0.95) -> pd.Series:
-    """Each KPI's CI half-width over its |mean| (infinite where undefined); unknown KPIs are an error."""
-    import pandas as pd
-
-    table = summarise(pd.DataFrame([r.kpis for r in replications]), level)
-    missing = [k for k in kpis if k not in table.index]
-    if missing:
-        raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
-                          f"known: {', '.join(table.index)}")
-    return (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
 
 
 def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -233,4 +234,31 @@ def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
             problems.append(Problem(file, line, dotted(path), f"{target.kpi} is a share between 0 and 1, found "
                                     f"{x:g}" + (f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 else "")))
     return problems
+
+
+def refuse_unreachable(replications: list[Any], kpis: list[str]) -> None:
+    """Stop a run to a precision no replication can bring nearer: a KPI with no value in any of the
+    first replications (no one reached what it measures, for a reason the pathway alone does not
+    show: :func:`no_value_reason`) would otherwise run to the cap for nothing."""
+    empty = [k for k in kpis if all(not math.isfinite(r.kpis.get(k, math.nan)) for r in replications)]
+    if empty:
+        raise IcssimError(f"{', '.join(empty)} had no value in any of the first {len(replications)} replications "
+                          "(no one reached what it measures), so --precision could never be reached: choose "
+                          "the measure with --kpi")
+
+
+def relative_half_widths(replications: list[Any], kpis: list[str], level: float = 0.95) -> Any:
+    """Each KPI's CI half-width over its |mean| (infinite where undefined), for ``--precision``;
+    unknown KPIs are an error."""
+    import numpy as np
+    import pandas as pd
+
+    from icssim.experiments import summarise
+
+    table = summarise(pd.DataFrame([r.kpis for r in replications]), level)
+    missing = [k for k in kpis if k not in table.index]
+    if missing:
+        raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
+                          f"known: {', '.join(table.index)}")
+    return (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
 
