@@ -150,12 +150,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Check each file without running it (:mod:`icssim.file_checks`); every file is checked,
     however many fail."""
     from icssim.file_checks import validate_file
-    from icssim.scenario.plausibility import file_warnings
 
     failed = 0
     for path in args.files:
         try:
-            summary = validate_file(path)
+            summary, warnings = validate_file(path)
         except ScenarioError as exc:
             failed += 1
             print(f"{path}: INVALID", file=sys.stderr)
@@ -168,7 +167,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print("\n".join(f"  {line}" for line in str(exc).splitlines()), file=sys.stderr)
             continue
         print(f"{path}: ok ({summary})")
-        for warning in file_warnings(path):   # a value no ICS could have: said, never refused
+        for warning in warnings:   # a value no ICS could have: said, never refused
             print(f"icssim: warning: {warning}", file=sys.stderr)
     return 2 if failed else 0
 

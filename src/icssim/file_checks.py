@@ -12,35 +12,44 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from icssim.errors import IcssimError, ScenarioError
+from icssim.errors import IcssimError, Problem, ScenarioError
 
 
-def validate_file(path: Path) -> str:
-    """Validate one file as what its top-level keys say it is; return what it holds, in words."""
+def validate_file(path: Path) -> tuple[str, list[Problem]]:
+    """Validate one file as what its top-level keys say it is; return what it holds, in words, and
+    a scenario's plausibility warnings (:mod:`icssim.scenario.plausibility`; a sweep's or a
+    calibration's base scenarios are files of their own to check)."""
     kind = file_kind(path)
     if kind == "sweep":
-        return _validate_sweep(path)
+        return _validate_sweep(path), []
     if kind == "calibration":
-        return _validate_calibration(path)
+        return _validate_calibration(path), []
     from icssim.kpi_check import featured_problems, refuse
     from icssim.scenario import load_scenario
+    from icssim.scenario.plausibility import warnings
 
     s = load_scenario(path)
     refuse(featured_problems(s))
     return (f"{s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
-            f"{len(s.pathway.steps)} steps")
+            f"{len(s.pathway.steps)} steps"), warnings(s)
 
 
 def file_kind(path: Path) -> str:
     """``sweep`` or ``calibration`` when the file's mapping has that top-level key, else ``scenario``
     (also for a file that cannot be read: the scenario loader then names what is wrong with it)."""
+    data = _top_level(path)
+    return next((kind for kind in ("sweep", "calibration") if kind in data), "scenario") if data else "scenario"
+
+
+def _top_level(path: Path) -> dict | None:
+    """The file's mapping, or None when it cannot be read as one (its command's reader says why)."""
     from icssim.scenario.yaml_reader import Provenance, read_document
 
     try:
         data = read_document(path, Provenance(files=[str(path)], sha256="", raw={}))
     except ScenarioError:
-        return "scenario"
-    return next((kind for kind in ("sweep", "calibration") if kind in data), "scenario")
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _validate_sweep(path: Path) -> str:
@@ -128,13 +137,8 @@ def refuse_other_kind(path: Path, command: str) -> None:
 
 def _described_kind(path: Path) -> tuple[str | None, str]:
     """(kind, the kind in words) of the file at ``path``; (None, "") when unclear."""
-    from icssim.scenario.yaml_reader import Provenance, read_document
-
-    try:
-        data = read_document(path, Provenance(files=[str(path)], sha256="", raw={}))
-    except ScenarioError:
-        return None, ""
-    if not isinstance(data, dict):
+    data = _top_level(path)
+    if data is None:
         return None, ""
     if "calibration" in data:
         return "calibration", "a calibration file (a 'calibration:' block)"

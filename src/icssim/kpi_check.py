@@ -222,6 +222,7 @@ def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
     """A target of a KPI that is a share (0 to 1) written as a percentage (``value: 88.5``): the fit
     could never come near it and ended in "nothing fits" after the whole run."""
     from icssim.kpis import kpi_info
+    from icssim.scenario.messages import percent_hint
 
     if target.per_100k or kpi_info(target.kpi).unit != "share":
         return []
@@ -232,7 +233,7 @@ def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
             path = ("targets", key, name)
             file, line = cal.prov.where(path)
             problems.append(Problem(file, line, dotted(path), f"{target.kpi} is a share between 0 and 1, found "
-                                    f"{x:g}" + (f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 else "")))
+                                    f"{x:g}{percent_hint(x)}"))
     return problems
 
 

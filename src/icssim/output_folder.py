@@ -123,9 +123,10 @@ def prepare_output(out: Path, force: bool, check: bool = True) -> Path:
     out = Path(out)
     if out.name in ("", ".", ".."):
         raise IcssimError(f"{out} does not name a results folder: give --out a folder name")
-    check_holder(out)
     if check:
-        check_replaceable(out, force)
+        check_replaceable(out, force)   # (which checks the holder too)
+    else:
+        check_holder(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         while True:

@@ -43,6 +43,11 @@ _PERCENT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?)\s*%\s*$")
 _GROUPED = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
 
 
+def percent_hint(x: float) -> str:
+    """`` (88.5% is written 0.885)`` for a share of 1 written as a percentage (above 1, at most 100)."""
+    return f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 else ""
+
+
 def _number_hint(key: str, value: Any) -> str:
     """How to write a number typed as a percentage or with thousands separators, which YAML reads as
     text: ``30%`` for a probability is 0.3, ``+10%`` for a factor is 1.1, ``1,500,000`` is 1500000."""
@@ -116,8 +121,7 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
             return f"expected a whole number from 0 to {MAX_SEED} (2**63 - 1), {found}"
         if key in _PROBABILITY_KEYS:
             value = err.get("input")
-            hint = (f" ({value:g}% is written {value / 100:g})" if isinstance(value, (int, float))
-                    and 1 < value <= 100 else "")
+            hint = percent_hint(value) if isinstance(value, (int, float)) else ""
             return f"expected a probability between 0 and 1, {found}{hint}"
         words = {"greater_than": "greater than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]

@@ -22,13 +22,11 @@ cohort's attributes (ages, years of illness) are numbers in units of their own a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
 
 from icssim.errors import Problem
-from icssim.scenario.findings import Finding
+from icssim.scenario.findings import Finding, leaves
 from icssim.scenario.schema import CapacityChange, Cohort, Scenario
 from icssim.scenario.yaml_reader import dotted
 from icssim.units import UNIT_DAYS, Rate, Span, canonical_unit, in_days, key_unit
@@ -108,7 +106,7 @@ def findings(scenario: Scenario) -> list[Finding]:
     path as written in the file (``services.ed.staff.therapist.wte``)."""
     raw = _raw(scenario)
     found: list[Finding] = []
-    _walk(scenario, (), scenario.scenario.time_unit, found)
+    _check(scenario, scenario.scenario.time_unit, found)
     _profiles(scenario, found)
     return [(_as_written(path, raw), message) for path, message in found]
 
@@ -123,42 +121,21 @@ def warnings(scenario: Scenario) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file, p.line if p.line is not None else 1 << 30))
 
 
-def file_warnings(path: str | Path) -> list[Problem]:
-    """The plausibility warnings of a scenario file (none for a sweep or calibration file, whose
-    base scenarios are files of their own to check); the file must be valid."""
-    from icssim.file_checks import file_kind
-    from icssim.scenario.loader import load_scenario
-
-    if file_kind(Path(path)) != "scenario":
-        return []
-    return warnings(load_scenario(path))
-
-
-def _walk(node: Any, path: tuple[Any, ...], time_unit: str, found: list[Finding]) -> None:
-    """Check ``node`` (a part of the validated scenario at ``path``) and everything under it."""
-    if isinstance(node, BaseModel):
-        for name, field in type(node).model_fields.items():
-            key = field.alias or name
-            value = getattr(node, name)
-            if isinstance(node, CapacityChange) and key in ("change", "to"):   # WTE of a role, or beds
-                _number(value, (*path, key), "beds" if node.role == "beds" else "WTE", found)
-            elif isinstance(node, Cohort) and key == "rate" and isinstance(value, Rate):
-                _referrals(value, (*path, key), time_unit, found)
+def _check(scenario: Scenario, time_unit: str, found: list[Finding]) -> None:
+    """Check every value of the validated ``scenario`` against its kind's limit."""
+    for path, value, owner in leaves(scenario):
+        key = path[-1] if path else None
+        if isinstance(owner, CapacityChange) and key in ("change", "to"):   # WTE of a role, or beds
+            _number(value, path, "beds" if owner.role == "beds" else "WTE", found)
+        elif isinstance(owner, Cohort) and key == "rate" and isinstance(value, Rate):
+            _referrals(value, path, time_unit, found)
+        elif isinstance(value, Span) and "attributes" not in path:   # (an attribute's numbers: units of their own)
+            if _unit(path) == "sessions":   # a count of sessions is read as a distribution of spans too
+                _number(value.value, path, "sessions", found)
             else:
-                _walk(value, (*path, key), time_unit, found)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            _walk(value, (*path, key), time_unit, found)
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            _walk(value, (*path, i), time_unit, found)
-    elif isinstance(node, Span) and "attributes" not in path:   # (an attribute's numbers have units of their own)
-        if _unit(path) == "sessions":   # a count of sessions is read as a distribution of spans too
-            _number(node.value, path, "sessions", found)
-        else:
-            _time(node, path, time_unit, found)
-    elif isinstance(node, (int, float)) and not isinstance(node, bool):
-        _number(node, path, _unit(path), found)
+                _time(value, path, time_unit, found)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            _number(value, path, _unit(path), found)
 
 
 def _unit(path: tuple[Any, ...]) -> str:

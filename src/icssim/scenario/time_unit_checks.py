@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel
 
-from icssim.scenario.findings import Finding
+from icssim.scenario.findings import Finding, leaves
 from icssim.scenario.schema import Scenario, ScenarioInfo
 from icssim.units import Span
 
@@ -32,7 +31,7 @@ def rereads(s: Scenario) -> Iterator[Finding]:
     if before is None:
         return
     setter, line = prov.lines[TIME_UNIT]
-    for path in _bare_times(s, ()):
+    for path in _bare_times(s):
         file = prov.lines.get(path, (setter, None))[0]
         if file != setter:
             value = _at(prov.raw, path)
@@ -56,22 +55,12 @@ def _unit_before(prov: Any, unit: str) -> str | None:
     return before if isinstance(before, str) and before != unit else None
 
 
-def _bare_times(node: Any, path: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
+def _bare_times(s: Scenario) -> Iterator[tuple[Any, ...]]:
     """The key path of every time written without a unit (a :class:`Span` whose unit is None);
     a cohort's attributes are numbers in units of their own."""
-    if isinstance(node, Span):
-        if node.unit is None:
+    for path, value, _owner in leaves(s):
+        if isinstance(value, Span) and value.unit is None and "attributes" not in path:
             yield path[:-1] if path[-1:] == ("value",) else path
-    elif isinstance(node, BaseModel):
-        for name, field in type(node).model_fields.items():
-            if name != "attributes":
-                yield from _bare_times(getattr(node, name), (*path, field.alias or name))
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _bare_times(value, (*path, key))
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _bare_times(value, (*path, i))
 
 
 def _at(raw: Any, path: tuple[Any, ...]) -> Any:
