@@ -195,3 +195,42 @@ def test_the_staff_share_is_discounted_like_the_rest_of_the_pathway():
     finished = 1.035 ** (-155 / 365.25)
     # those still in the pathway at the run's end are discounted from an earlier midpoint
     assert finished * undiscounted < cost(0.035) < (1 - 0.6 * (1 - finished)) * undiscounted
+
+
+def test_a_replication_without_help_seekers_leaves_only_itself_out():
+    """In replication 1 no one asked for help in b, in replication 3 no one in a: the other three
+    pairs give the cost-effectiveness (with a t interval on 2 degrees of freedom), and the row says
+    it used 3 of 5; it is n/a only when no pair remains. One empty replication used to blank it."""
+    from icssim.report.economics import value_sentence
+
+    kpis = {"a": _table([100, 110, 120, math.nan, 140], [5.0, 5.1, 5.2, math.nan, 5.4]),
+            "b": _table([300, math.nan, 330, 360, 345], [5.1, math.nan, 5.32, 5.41, 5.5])}
+    ce = cost_effectiveness(kpis, "a", thresholds=(20_000,)).iloc[0]
+    d_cost, d_qaly = np.array([200, 210, 205.0]), np.array([0.1, 0.12, 0.1])
+    assert (ce["n"], ce["replications"]) == (3, 5)
+    assert ce["delta_cost"] == pytest.approx(d_cost.mean()) and ce["delta_qalys"] == pytest.approx(d_qaly.mean())
+    half = stats.t.ppf(0.975, 2) * d_cost.std(ddof=1) / math.sqrt(3)
+    assert ce["delta_cost_upper"] == pytest.approx(d_cost.mean() + half)
+    nmb = 20_000 * d_qaly - d_cost
+    assert ce["nmb_20000_lower"] == pytest.approx(nmb.mean() - stats.t.ppf(0.975, 2) * nmb.std(ddof=1) / math.sqrt(3))
+    assert math.isfinite(ce["icer"]) and ce["verdict"] != "n/a"
+    name, words = value_sentence(ce)
+    assert "from 3 of 5 paired replications: in the other 2, no one asked for help in b or in a" in words
+    assert "n/a" not in words and "95% CI" in words
+
+    kpis["b"].loc[[0, 2, 4]] = math.nan   # now no pair has people in both
+    none = cost_effectiveness(kpis, "a", thresholds=(20_000,)).iloc[0]
+    assert (none["n"], none["replications"], none["verdict"]) == (0, 5, "n/a")
+    assert math.isnan(none["delta_cost"]) and math.isnan(none["nmb_20000"])
+    assert "value for money n/a" in value_sentence(none)[1]
+
+
+def test_one_usable_replication_says_it_gives_no_interval():
+    from icssim.report.economics import value_sentence
+
+    kpis = {"a": _table([100, math.nan], [5.0, math.nan]), "b": _table([300, 320], [5.1, 5.2])}
+    ce = cost_effectiveness(kpis, "a", thresholds=(20_000,)).iloc[0]
+    assert (ce["n"], ce["replications"], ce["delta_cost"]) == (1, 2, pytest.approx(200.0))
+    words = value_sentence(ce)[1]
+    assert "from 1 of 2 paired replications: in the other one" in words
+    assert "one replication gives no 95% CI" in words and "n/a" not in words

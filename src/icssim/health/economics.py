@@ -5,6 +5,11 @@ people, on common random numbers); their means and Student-t intervals give the 
 cost-effectiveness ratio (ICER = mean Δcost / mean ΔQALYs) and the net monetary benefit
 (NMB = threshold × ΔQALYs − Δcost) at each willingness-to-pay threshold. These intervals reflect
 simulation noise only: uncertainty in the inputs needs a probabilistic sensitivity analysis.
+
+A replication in which no one asked for help in a scenario (or in the baseline) has no cost or QALYs
+per help-seeker there: the differences are taken over the replications where both have them (as
+``differences.csv`` takes every KPI's), and each row says how many that is (``n``) out of how many
+were paired (``replications``); a row is "n/a" only when none remain.
 """
 
 from __future__ import annotations
@@ -80,6 +85,8 @@ def verdict(delta_cost: float, delta_qalys: float, qalys_interval: tuple[float, 
 
 
 def _interval(x: np.ndarray, level: float) -> tuple[float, float, float]:
+    if not len(x):
+        return math.nan, math.nan, math.nan
     mean = float(x.mean())
     half = float(half_width(float(x.std(ddof=1)), len(x), level)) if len(x) > 1 else math.nan
     return mean, mean - half, mean + half
@@ -89,7 +96,11 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
                        thresholds: Sequence[float] = THRESHOLDS, level: float = 0.95) -> pd.DataFrame:
     """One row per scenario other than ``baseline``: incremental cost and QALYs per help-seeker with
     paired intervals, the ICER, and the NMB at each threshold with its interval. ``kpis`` maps each
-    scenario to its per-replication KPI table (replications as the index); empty without QALYs."""
+    scenario to its per-replication KPI table (replications as the index); empty without QALYs.
+
+    Only the replications where both have a cost and QALYs per help-seeker count (someone asked for
+    help in each): ``n`` of the ``replications`` paired, the intervals' Student-t on ``n - 1``
+    degrees of freedom; every difference is NaN (and the verdict "n/a") when ``n`` is 0."""
     base = kpis[baseline]
     if QALYS not in base or COST not in base:
         return pd.DataFrame()
@@ -100,9 +111,11 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
         both = base.index.intersection(table.index)
         d_cost = (table.loc[both, COST] - base.loc[both, COST]).to_numpy(float)
         d_qaly = (table.loc[both, QALYS] - base.loc[both, QALYS]).to_numpy(float)
+        used = np.isfinite(d_cost) & np.isfinite(d_qaly)   # (NaN: no one asked for help in one of the two)
+        d_cost, d_qaly = d_cost[used], d_qaly[used]
         cost, cost_lo, cost_hi = _interval(d_cost, level)
         qaly, qaly_lo, qaly_hi = _interval(d_qaly, level)
-        row = {"scenario": name, "baseline": baseline, "n": len(both),
+        row = {"scenario": name, "baseline": baseline, "n": int(used.sum()), "replications": len(both),
                "delta_cost": cost, "delta_cost_lower": cost_lo, "delta_cost_upper": cost_hi,
                "delta_qalys": qaly, "delta_qalys_lower": qaly_lo, "delta_qalys_upper": qaly_hi,
                "icer": icer(cost, qaly), "icer_lower": math.nan, "icer_upper": math.nan,
@@ -115,6 +128,26 @@ def cost_effectiveness(kpis: dict[str, pd.DataFrame], baseline: str,
             row |= {key: nmb, f"{key}_lower": lo, f"{key}_upper": hi}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def none_compared(names: Sequence[str], baseline: str) -> str:
+    """Why scenarios have no cost-effectiveness against ``baseline``, in words: in no replication did
+    people ask for help in both, so there is no cost or QALY per help-seeker to compare."""
+    one = len(names) == 1
+    return (f"{', '.join(names)} {'has' if one else 'have'} no cost or QALYs per help-seeker to set against "
+            f"{baseline}'s: in no replication did anyone ask for help in both {'it' if one else 'each'} "
+            f"and {baseline}.")
+
+
+def replications_left_out(row: pd.Series | dict) -> str:
+    """How many paired replications a row of :func:`cost_effectiveness` leaves out and why, in words
+    ("" when it uses them all, or when the row, read from an older file, does not say)."""
+    n, of = row.get("n"), row.get("replications")
+    if n is None or of is None or not (math.isfinite(float(n)) and math.isfinite(float(of))) or n >= of:
+        return ""
+    left = int(of) - int(n)
+    return (f"from {int(n)} of {int(of)} paired replications: in the other {'one' if left == 1 else left}, "
+            f"no one asked for help in {row['scenario']} or in {row['baseline']}")
 
 
 def paired_points(kpis: dict[str, pd.DataFrame], baseline: str) -> dict[str, pd.DataFrame]:

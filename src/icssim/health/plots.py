@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from icssim.health.economics import none_compared, replications_left_out
 from icssim.plots import PALETTE, STANDARD_COLOUR, plt
 
 
@@ -22,10 +23,11 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
     """One cloud per scenario (one point per replication), its mean with intervals, and a dashed
     line per threshold (points below a line are cost-effective at that threshold).
 
-    A scenario without a finite mean (in some replication no one asked for help in it or in the
+    A scenario without a finite mean (in no replication did anyone ask for help in both it and the
     baseline, so there is no cost or QALY per help-seeker to compare) is left off the plane, and
-    the plane says so: a
-    comparison must still be written when one of its scenarios has no help-seekers."""
+    the plane says so, as it says how many replications a scenario it shows leaves out (``n`` of
+    ``replications`` in ``summary``): a comparison must still be written when one of its
+    scenarios has no help-seekers."""
     fig, ax = plt.subplots(figsize=(7.5, 6.0 + 0.4 * len(points)))
     by_name = summary.set_index("scenario")
     shown, missing = {}, []
@@ -58,8 +60,11 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
                     xerr=_finite_arms(row, "delta_qalys"), yerr=_finite_arms(row, "delta_cost"),
                     fmt="D", color=colour, markersize=7, capsize=4, label=f"{name}: mean, 95% CI")
     _plane(ax, span, thresholds, f"Cost-effectiveness plane against {baseline}")
-    if missing:
-        note = textwrap.fill("Not plotted: " + why_not_plotted(missing, baseline), 70, break_on_hyphens=False)
+    notes = ([f"Not plotted: {why_not_plotted(missing, baseline)}"] if missing else []) + [
+        f"{name}: points and mean {left_out}." for name in shown
+        if (left_out := replications_left_out(by_name.loc[name].to_dict() | {"scenario": name, "baseline": baseline}))]
+    if notes:
+        note = "\n".join(textwrap.fill(n, 70, break_on_hyphens=False) for n in notes)
         ax.text(0.02, 0.02, note, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "#bbbbbb"})
     fig.tight_layout()
@@ -67,12 +72,9 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
 
 
 def why_not_plotted(names: Sequence[str], baseline: str) -> str:
-    """Why scenarios are missing from a cost-effectiveness plane, in words: no one asked for help,
-    so there is no cost or QALY per help-seeker to compare."""
-    one = len(names) == 1
-    return (f"{', '.join(names)} {'has' if one else 'have'} no mean cost or QALYs per help-seeker to set against "
-            f"{baseline}'s: in one replication or more, no one asked for help in {'it' if one else 'them'} "
-            f"or in {baseline}.")
+    """Why scenarios are missing from a cost-effectiveness plane, in words: no replication has
+    people who asked for help in both, so there is no cost or QALY per help-seeker to compare."""
+    return none_compared(names, baseline)
 
 
 def _finite_arms(row: pd.Series, key: str) -> list[list[float]] | None:

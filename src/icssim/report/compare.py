@@ -10,11 +10,12 @@ from types import SimpleNamespace
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.economics import cost_effectiveness_html
+from icssim.report.economics import cost_effectiveness_html, plane_caption
 from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
+    PLOT_CAPTIONS,
     REPORT_NAME,
     Page,
     RunData,
@@ -27,7 +28,7 @@ from icssim.report.pieces import (
 )
 from icssim.report.staffing import staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
-from icssim.report.compare_text import patient_kpis
+from icssim.report.compare_text import forest_left_out, patient_kpis
 from icssim.report.run_text import featured
 from icssim.report_text import (
     COST_KPIS,
@@ -85,12 +86,14 @@ def compare_report(folder: Path, meta: dict) -> str:
     if warnings:
         warn = ('<div class="warn"><strong>Read with care:</strong>'
                 + ul_html([text_html(w) for w in warnings]) + "</div>")
+    ce = _read_csv(folder / "cost_effectiveness.csv")
     page.add("summary", "Summary: what changes, and how sure we are",
              warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None,
                                          {n: r.scenario for n, r in runs if r.scenario is not None})
-             + cost_effectiveness_html(_read_csv(folder / "cost_effectiveness.csv")))
-    page.add("plots", "Plots", plots_html(folder))
+             + cost_effectiveness_html(ce))
     absent = _absent_everywhere([r.scenario for _, r in runs])
+    page.add("plots", "Plots", plots_html(folder, captions=_plot_captions(
+        ce, diffs, summary, baseline, base.scenario if base else None, absent)))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)",
                  compare_table_html(summary[~summary["kpi"].isin(absent)], names))
@@ -105,6 +108,15 @@ def compare_report(folder: Path, meta: dict) -> str:
         page.add("assumptions", "Assumptions and limits", assumptions_html(base))
     page.add("reproduce", "How to reproduce", compare_reproduce_html(folder, meta, runs))
     return page.html()
+
+
+def _plot_captions(ce: pd.DataFrame | None, diffs: pd.DataFrame | None, summary: pd.DataFrame | None,
+                   baseline: str, scenario: Scenario | None, absent: set[str]) -> dict[str, str]:
+    """The captions of a comparison's plane and forest plot for what they could not draw: a plane
+    with nothing on it says so and why; a forest plot names the measures it leaves out."""
+    left_out = forest_left_out(diffs, summary, baseline, scenario, absent)
+    return {"ce_plane.png": plane_caption(ce, PLOT_CAPTIONS["ce_plane.png"]),
+            "forest.png": " ".join(filter(None, (PLOT_CAPTIONS["forest.png"], left_out)))}
 
 
 def _read_csv(path: Path) -> pd.DataFrame | None:

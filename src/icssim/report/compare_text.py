@@ -216,3 +216,49 @@ def _worse_text(d: _Differences, s: Scenario | None) -> str:
     if worse:
         return ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."
     return ""
+
+
+def forest_left_out(diffs: pd.DataFrame | None, summary: pd.DataFrame | None, baseline: str,
+                    s: Scenario | None, absent: set[str] = frozenset()) -> str:
+    """The measures a comparison's forest plot (``forest.png``: the baseline's featured measures,
+    then ``icssim.results.HEADLINE_KPIS``, as percentages of the baseline's mean) leaves out of a
+    scenario's rows because it cannot draw them, and why, in words ("" when it leaves out none):
+    one of the two has no value for it (nothing it measures happened in any replication, e.g. no
+    one asked for help), or the baseline's mean is 0, so a change has no percentage of it. A
+    measure neither has (no treatment step: no wait to treatment), or that is 0 in both, is not
+    missing from the comparison, and ``absent`` (things none of the scenarios has) is not named."""
+    from icssim.budget import shown_names
+    from icssim.report.labels import kpi_label
+    from icssim.results import HEADLINE_KPIS
+
+    if diffs is None or diffs.empty or not {"kpi", "scenario", "pct_mean", "diff_mean"} <= set(diffs.columns):
+        return ""
+    means: dict[tuple[str, str], float] = {}
+    if summary is not None and {"kpi", "scenario", "mean"} <= set(summary.columns):
+        means = {(str(r.kpi), str(r.scenario)): float(r.mean) for r in summary.itertuples()}
+    headline = [k for k in featured_or(s, HEADLINE_KPIS) if k not in absent]
+    names = list(dict.fromkeys(map(str, diffs["scenario"])))
+    shown = shown_names([baseline, *names])
+    parts = []
+    for scen in names:
+        g = diffs[diffs["scenario"].astype(str) == scen].drop_duplicates("kpi").set_index("kpi")
+        reasons: dict[str, list[str]] = {}
+        for k in headline:
+            row = g.loc[k] if k in g.index else None
+            if row is not None and pd.notna(row["pct_mean"]):
+                continue   # drawn
+            base_m, new_m = (means.get((k, n), math.nan) for n in (baseline, scen))
+            lacking = [shown[n] for n, m in ((baseline, base_m), (scen, new_m)) if not math.isfinite(m)]
+            if row is not None and pd.notna(row["diff_mean"]):
+                if base_m != 0 or new_m == 0 or row["diff_mean"] == 0:
+                    continue   # (0 in both: nothing changed, and the tables say so)
+                why = f"{shown[baseline]}'s mean is 0, so a change has no percentage of it"
+            elif len(lacking) == 1:
+                why = f"no value in {lacking[0]}: in no replication was there anyone to measure"
+            elif row is not None and not lacking:
+                why = f"no replication in which both {shown[scen]} and {shown[baseline]} have a value"
+            else:
+                continue   # neither has it (not in these scenarios' pathways)
+            reasons.setdefault(why, []).append(kpi_label(k, s, with_target=False))
+        parts += [f"Left out for {shown[scen]} ({why}): {'; '.join(labels)}." for why, labels in reasons.items()]
+    return " ".join(parts)

@@ -8,8 +8,8 @@ from html import escape
 
 import pandas as pd
 
-from icssim.budget import budget_name
-from icssim.health.economics import THRESHOLDS
+from icssim.budget import budget_name, shown_names
+from icssim.health.economics import THRESHOLDS, none_compared, replications_left_out
 from icssim.report.numbers import sig, signed_money, signed_qalys
 
 
@@ -24,17 +24,34 @@ def _ratio(x: float) -> str:
 
 
 def _ci(row: pd.Series, key: str, fmt) -> str:
-    return f"{fmt(row[key])} (95% CI {fmt(row[key + '_lower'])} to {fmt(row[key + '_upper'])})"
+    lower, upper = float(row[key + "_lower"]), float(row[key + "_upper"])
+    if not (math.isfinite(lower) and math.isfinite(upper)):   # one replication: no interval (:func:`_counted`)
+        return fmt(row[key])
+    return f"{fmt(row[key])} (95% CI {fmt(lower)} to {fmt(upper)})"
+
+
+def _counted(row: pd.Series) -> str:
+    """How many replications a row is computed from, when it is not every one paired, and that one
+    gives no interval (" (from 1 of 4 paired replications: ...; one gives no 95% CI)"); "" else."""
+    notes = [left_out] if (left_out := replications_left_out(row)) else []
+    if row.get("n") == 1 or not math.isfinite(float(row.get("delta_cost_lower", 0.0))):
+        notes.append("one replication gives no 95% CI" if notes else "one replication: no 95% CIs")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def _compared(row: pd.Series) -> bool:
+    return all(math.isfinite(float(row[key])) for key in ("delta_cost", "delta_qalys"))
 
 
 def value_sentence(row: pd.Series) -> tuple[str, str]:
     """A row of ``cost_effectiveness.csv`` in words, as (the scenario's name, the rest of the
-    sentence): the report sets the name in bold, the terminal prints it as it is. A row whose
-    differences are not numbers (no one asked for help in one of the two) says n/a and why."""
-    if not all(math.isfinite(float(row[key])) for key in ("delta_cost", "delta_qalys")):
+    sentence): the report sets the name in bold, the terminal prints it as it is. A row computed
+    from only some of the paired replications (in the others no one asked for help in one of the
+    two) says from how many; one computed from none says n/a and why."""
+    if not _compared(row):
         return str(row["scenario"]), (f" against {row['baseline']}: value for money n/a. No cost or QALYs per "
-                                      "person who asked for help can be compared: in one replication or more, no "
-                                      "one asked for help in one of the two.")
+                                      "person who asked for help can be compared: in no replication did anyone "
+                                      "ask for help in both.")
     icer = row["icer"]
     interval = ""
     if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):
@@ -46,7 +63,8 @@ def value_sentence(row: pd.Series) -> tuple[str, str]:
         f"at {_money(t)} per QALY the net monetary benefit is {_ci(row, f'nmb_{int(t)}', signed_money)}"
         for t in THRESHOLDS if f"nmb_{int(t)}" in row)
     cost, qalys = _ci(row, "delta_cost", signed_money), _ci(row, "delta_qalys", signed_qalys)
-    return str(row["scenario"]), (f" against {row['baseline']}, per person who asked for help: cost {cost} and "
+    return str(row["scenario"]), (f" against {row['baseline']}, per person who asked for help"
+                                  f"{_counted(row)}: cost {cost} and "
                                   f"QALYs {qalys}, so {icer_text}. {nmb[0].upper() + nmb[1:]}.")
 
 
@@ -78,3 +96,21 @@ def cost_effectiveness_html(ce: pd.DataFrame | None) -> str:
             "not uncertainty in the inputs (that needs a probabilistic sensitivity analysis). A positive net "
             "monetary benefit means the scenario is worth its extra cost at that threshold.</p>")
     return "<h3>Value for money</h3>" + "".join(rows) + note
+
+
+def plane_caption(ce: pd.DataFrame | None, generic: str) -> str:
+    """The caption of a comparison's cost-effectiveness plane (``generic`` as it stands) for the
+    rows of ``cost_effectiveness.csv`` it was drawn from: that the plane could not be drawn, and
+    why, when no scenario has a cost and QALYs per help-seeker against the baseline; which ones it
+    leaves out, and the replications left out of those it shows, otherwise."""
+    if ce is None or ce.empty or not {"delta_cost", "delta_qalys", "scenario", "baseline"} <= set(ce.columns):
+        return generic
+    base = str(ce["baseline"].iloc[0])
+    shown = shown_names([base, *map(str, ce["scenario"])])   # as the plane names them
+    missing = [shown[str(r["scenario"])] for _, r in ce.iterrows() if not _compared(r)]
+    if len(missing) == len(ce):
+        return "The cost-effectiveness plane could not be drawn: " + none_compared(missing, base)
+    notes = ([f"Not plotted: {none_compared(missing, base)}"] if missing else []) + [
+        f"{shown[str(r['scenario'])]}: points and mean {left_out}." for _, r in ce.iterrows()
+        if _compared(r) and (left_out := replications_left_out(r))]
+    return " ".join([generic, *notes])

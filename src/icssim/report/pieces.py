@@ -198,13 +198,16 @@ def img_html(data: bytes, mime: str, alt: str, caption: str = "", cls: str = "",
 
 
 def plots_html(folder: Path, skip: tuple[str, ...] = (), s: Scenario | None = None,
-               first: dict[str, str] | None = None) -> str:
+               first: dict[str, str] | None = None, captions: dict[str, str] | None = None) -> str:
     """Every stored plot with its caption, the standard ones in their order; ``first``: captions
-    of plots (by file name) to show before the others, in that order (a PSA's)."""
+    of plots (by file name) to show before the others, in that order (a PSA's); ``captions``:
+    captions (by file name) in place of the standard ones, in the standard order (what a
+    comparison's plane or forest plot could not draw)."""
     files = sorted((folder / "plots").glob("*.png")) if (folder / "plots").is_dir() else []
     order = {n: i for i, n in enumerate({**(first or {}), **PLOT_CAPTIONS})}
     files.sort(key=lambda p: (order.get(p.name, 99), p.name))
-    captions = {**PLOT_CAPTIONS, **plot_captions(s), **(first or {})}  # a terminating run: days, not warm-ups
+    # a terminating run: days, not warm-ups
+    captions = {**PLOT_CAPTIONS, **plot_captions(s), **(first or {}), **(captions or {})}
     alts = {name: caption.split(":")[0] for name, caption in (first or {}).items()}
     figs = [img_html(p.read_bytes(), "image/png", alts.get(p.name, _plot_title(p)),
                      captions.get(p.name, _plot_title(p))) for p in files if p.name not in skip]
