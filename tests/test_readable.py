@@ -234,6 +234,31 @@ def test_console_calls_a_negligible_certain_difference_the_same():
     assert "the same to within 0.01%" in text and "clearly worse" not in text
 
 
+def test_a_difference_fixed_by_the_scenarios_is_not_given_an_interval_from_itself_to_itself():
+    """A staff establishment is set by the scenario files, so its difference is the same in every
+    replication: the terminal, the report's sentence and its tile say so, not "95% CI +£3.23
+    million to +£3.23 million"."""
+    from types import SimpleNamespace
+
+    from icssim.report.compare_text import difference_sentence
+    from icssim.report.numbers import diff_ci_words
+
+    kpi = "staff_cost_per_year"
+    summary = pd.DataFrame({"kpi": [kpi, kpi], "scenario": ["a", "b"], "mean": [6.49e6, 9.72e6]})
+    diffs = pd.DataFrame({"kpi": [kpi], "scenario": ["b"], "diff_mean": [3.23e6], "diff_lower": [3.23e6],
+                          "diff_upper": [3.23e6], "pct_lower": [49.8], "pct_upper": [49.8]})
+    comparison = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, names=["a", "b"],
+                                 results=[SimpleNamespace(replications=[0, 1], scenario=None)])
+    text = format_differences(comparison)
+    assert "(the same in every replication): clearly worse" in text and "(95% CI" not in text
+    row = SimpleNamespace(kpi=kpi, unit="GBP per year", label="Staff establishment cost", diff_mean=3.23e6,
+                          diff_lower=3.23e6, diff_upper=3.23e6, pct_lower=49.8, pct_upper=49.8, pct_mean=49.8)
+    sentence = difference_sentence(row, 6.49e6, 9.72e6)
+    assert "the same in every replication" in sentence and "95% CI" not in sentence
+    assert sentence.endswith("clearly worse</span>.")
+    assert diff_ci_words(-1.0, 2.0, "days").startswith("95% CI ") and diff_ci_words(float("nan"), 1.0, "days") == ""
+
+
 def test_waits_read_in_the_scenarios_own_time_unit():
     """An emergency department timed in minutes reads its waits in minutes, one unit for the whole
     text (a value, its interval and a change alike); elsewhere waits stay in days."""

@@ -48,7 +48,7 @@ def format_differences(comparison) -> str:
     from icssim.metrics import kpi_info
     from icssim.report.compare_text import difference_verdict
     from icssim.report.labels import kpi_label
-    from icssim.report.numbers import diff_ci_text, fmt, fmt_diff
+    from icssim.report.numbers import diff_ci_words, fmt, fmt_diff
     from icssim.report.run_text import featured_or
     from icssim.results import HEADLINE_KPIS
 
@@ -78,7 +78,7 @@ def format_differences(comparison) -> str:
             row.diff_mean = d["diff_mean"]
             _, verdict = difference_verdict(row, info.better)
             lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
-                         f"(95% CI {diff_ci_text(d['diff_lower'], d['diff_upper'], info.unit)}): {verdict}")
+                         f"({diff_ci_words(d['diff_lower'], d['diff_upper'], info.unit) or '95% CI –'}): {verdict}")
     return "\n".join(lines)
 
 

@@ -12,8 +12,8 @@ from icssim.report.compare_text import (
     difference_sentence,
     difference_verdict,
 )
-from icssim.report.numbers import Estimate, diff_ci_text, fmt, fmt_diff
+from icssim.report.numbers import Estimate, diff_ci_text, diff_ci_words, fmt, fmt_diff
 from icssim.report.run_text import run_findings, standard_label
 
-__all__ = ["COST_KPIS", "PATIENT_KPIS", "Estimate", "compare_headline", "diff_ci_text", "difference_sentence",
-           "difference_verdict", "fmt", "fmt_diff", "run_findings", "standard_label"]
+__all__ = ["COST_KPIS", "PATIENT_KPIS", "Estimate", "compare_headline", "diff_ci_text", "diff_ci_words",
+           "difference_sentence", "difference_verdict", "fmt", "fmt_diff", "run_findings", "standard_label"]

@@ -35,6 +35,7 @@ from icssim.report_text import (
     Estimate,
     compare_headline,
     diff_ci_text,
+    diff_ci_words,
     difference_sentence,
     fmt,
     fmt_diff,
@@ -247,9 +248,7 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
         change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
                   if base_m is not None and new_m is not None else "")
-        ci = f"95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit)}" if not pd.isna(row.diff_lower) else ""
-        if ci and row.diff_lower == row.diff_upper:   # a staff establishment: set by the scenarios, not drawn
-            ci = "the same in every replication"
+        ci = diff_ci_words(row.diff_lower, row.diff_upper, unit)
         notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
         tiles.append(tile_html(label, row.diff_mean, unit, notes, cls,

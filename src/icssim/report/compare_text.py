@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.numbers import diff_ci_text, fmt, fmt_diff, money
+from icssim.report.numbers import diff_ci_text, diff_ci_words, fmt, fmt_diff, money
 from icssim.report.run_text import featured, featured_or, people, standard_label
 from icssim.scenario.schema import Scenario
 
@@ -71,8 +71,8 @@ def difference_sentence(row, base_mean: float | None, new_mean: float | None,
         head += f"{escape(fmt(base_mean, unit, False))} → {escape(fmt(new_mean, unit))} "
     diff = fmt_diff(row.diff_mean, unit)
     ci = ""
-    if not (pd.isna(row.diff_lower) or pd.isna(row.diff_upper)):
-        ci = f", 95% CI {diff_ci_text(row.diff_lower, row.diff_upper, unit, row.diff_mean)}"
+    if interval := diff_ci_words(row.diff_lower, row.diff_upper, unit):
+        ci = f", {interval}"
     pct = ""
     if unit != "share" and not pd.isna(getattr(row, "pct_mean", np.nan)) and math.isfinite(row.pct_mean):
         pct = f"; {row.pct_mean:+.0f}%".replace("-", "−")

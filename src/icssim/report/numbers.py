@@ -220,3 +220,14 @@ def diff_ci_text(lower: float, upper: float, unit: str, like: float | None = Non
         return "–"
     like = max(abs(lower), abs(upper))
     return f"{fmt_diff(lower, unit, False, like)} to {fmt_diff(upper, unit, True, like)}"
+
+
+def diff_ci_words(lower: float, upper: float, unit: str) -> str:
+    """``95% CI −10.4 to +116 days``, or, for a difference that is the same in every replication
+    (a staff establishment: set by the scenarios, not drawn), ``the same in every replication``
+    rather than an interval from a value to itself; "" when there is no interval."""
+    if pd.isna(lower) or pd.isna(upper):
+        return ""
+    if lower == upper:
+        return "the same in every replication"
+    return f"95% CI {diff_ci_text(lower, upper, unit)}"
