@@ -368,3 +368,19 @@ def test_ids_read_as_words_keep_their_abbreviations():
     assert id_words("gp", capital=True) == "GP" and id_words("ae", capital=True) == "A&E"
     assert id_words("mbu_admission", capital=True) == "MBU admission"
     assert id_words("triage", capital=True) == "Triage" and id_words("cyp_urgent_1_week") == "CYP urgent 1 week"
+
+
+def test_grid_lines_go_behind_bars_and_not_across_scenarios():
+    """A stacked cost bar was crossed by the grid's white lines (matplotlib draws grids above bars
+    by default), and each scenario's bar had a vertical grid line through it."""
+    from icssim import plots
+
+    costs = pd.DataFrame({"scenario": ["a", "a", "b"], "service": ["gp", "beds", "gp"], "mean": [1e6, 2e6, 1.5e6],
+                          "half_width": [1e5, 1e5, 1e5], "total_mean": [3e6, 3e6, 1.5e6],
+                          "total_half_width": [2e5, 2e5, 1e5]})
+    fig = plots.cost_bars(costs, "cost per year by service")
+    ax = fig.axes[0]
+    assert ax.get_axisbelow() is True
+    assert not any(line.get_visible() for line in ax.get_xgridlines())
+    assert any(line.get_visible() for line in ax.get_ygridlines())
+    plots.plt.close(fig)

@@ -55,6 +55,7 @@ def style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)   # grid lines behind bars and bands, not across them
     ax.spines[["top", "right"]].set_visible(False)
 
 
@@ -261,6 +262,7 @@ def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
         ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
                     fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
     style(ax, title, "Scenario", "Cost (£ million a year)")
+    ax.grid(False, axis="x")   # (scenarios are categories)
     ax.set_xticks(range(len(order)), [textwrap.fill(name, 18) for name in order])  # long names side by side
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
