@@ -234,6 +234,11 @@ def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     # both plots and both pathway diagrams are embedded
     assert html.count("data:image/png;base64,") == 2 and html.count("data:image/svg+xml;base64,") == 2
     assert 'href="integrated/report.html"' in html
+    # the tables name measures in the scenarios' words, as the first screen does, not by their ids
+    tables = html.split('<section id="results">')[1].split('<section id="inputs">')[0]
+    assert "Utilisation of Community eating disorder team: clinicians" in tables
+    assert "median: Children and young people" in tables and "median: cyp" not in tables
+    assert "Within standard:" not in tables and "ed_team/clinician" not in tables
 
 
 def test_sweep_folders_get_a_sweep_report_even_from_sparse_tables(tmp_path):

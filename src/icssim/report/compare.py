@@ -11,7 +11,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html, plane_caption
-from icssim.report.labels import absent_kpis, kpi_label
+from icssim.report.labels import absent_kpis, kpi_label, kpi_label_among
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -93,13 +93,15 @@ def compare_report(folder: Path, meta: dict) -> str:
                                          {n: r.scenario for n, r in runs if r.scenario is not None})
              + cost_effectiveness_html(ce))
     absent = _absent_everywhere([r.scenario for _, r in runs])
+    scenarios = [r.scenario for n, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
     page.add("plots", "Plots", plots_html(folder, captions=_plot_captions(
         ce, diffs, summary, baseline, base.scenario if base else None, absent)))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)",
-                 compare_table_html(summary[~summary["kpi"].isin(absent)], names))
+                 compare_table_html(summary[~summary["kpi"].isin(absent)], names, scenarios))
     if diffs is not None:
-        page.add("differences", "Differences to the baseline", differences_table_html(diffs[~diffs["kpi"].isin(absent)]))
+        page.add("differences", "Differences to the baseline",
+                 differences_table_html(diffs[~diffs["kpi"].isin(absent)], scenarios))
     if runs:
         page.add("inputs", "What differs between the scenarios", input_diff_html(runs))
         page.add("pathways", "Pathways", "\n".join(
@@ -266,7 +268,8 @@ def _absent_everywhere(scenarios: list[Scenario | None]) -> set[str]:
     return set.intersection(*(absent_kpis(s) for s in known))
 
 
-def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
+def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: list[Scenario | None] = ()) -> str:
+    """Each measure's mean (95% CI) in each scenario, labelled in the scenarios' words."""
     scen_order = list(dict.fromkeys([*names, *summary["scenario"].astype(str)]))
     rows = []
     for kpi, group in summary.groupby("kpi", sort=False):
@@ -275,8 +278,7 @@ def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
         g = group.set_index(group["scenario"].astype(str))
         first = group.iloc[0]
         unit = first["unit"] if isinstance(first.get("unit"), str) else kpi_info(kpi).unit
-        label = first["label"] if isinstance(first.get("label"), str) else kpi_info(kpi).label
-        row = {"Measure": label}
+        row = {"Measure": _measure(kpi, first.get("label"), scenarios)}
         for sc in scen_order:
             if sc in g.index:
                 r = g.loc[sc]
@@ -289,7 +291,16 @@ def compare_table_html(summary: pd.DataFrame, names: list[str]) -> str:
             + table_html(pd.DataFrame(rows), "kpi", numeric=tuple(scen_order)))
 
 
-def differences_table_html(diffs: pd.DataFrame) -> str:
+def _measure(kpi: str, stored: object, scenarios: list[Scenario | None]) -> str:
+    """A measure's name in a comparison's tables: in the scenarios' words when they were read back,
+    else the label stored with the results."""
+    if any(s is not None for s in scenarios):
+        return kpi_label_among(kpi, scenarios)
+    return stored if isinstance(stored, str) else kpi_info(kpi).label
+
+
+def differences_table_html(diffs: pd.DataFrame, scenarios: list[Scenario | None] = ()) -> str:
+    """Each paired difference to the baseline with its interval, percentage and verdict."""
     from icssim.report_text import difference_verdict
 
     pairs = diffs[["scenario", "baseline"]].drop_duplicates()
@@ -301,10 +312,13 @@ def differences_table_html(diffs: pd.DataFrame) -> str:
         unit = r.unit if isinstance(r.unit, str) else info.unit
         cls, words = difference_verdict(r, info.better)
         pct = "" if pd.isna(r.pct_mean) or not math.isfinite(r.pct_mean) else f"{r.pct_mean:+.0f}%"
-        row = {"Measure": r.label if isinstance(r.label, str) else info.label}
+        row = {"Measure": _measure(r.kpi, r.label, scenarios)}
         if len(pairs) > 1:
             row["Scenario"] = f"{r.scenario} − {r.baseline}"
-        row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": diff_ci_text(r.diff_lower, r.diff_upper, unit),
+        interval = diff_ci_text(r.diff_lower, r.diff_upper, unit)
+        if r.diff_lower == r.diff_upper:   # a staff establishment: set by the scenarios, not drawn
+            interval = "none: the same in every replication"
+        row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": interval,
                     "Percent": pct.replace("-", "−"), "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
         rows.append(row)
     what = (f"{pairs.iloc[0]['scenario']} minus {pairs.iloc[0]['baseline']}" if len(pairs) == 1

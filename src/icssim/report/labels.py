@@ -79,6 +79,20 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     return info.label
 
 
+def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:
+    """A KPI's label in a comparison: in the words of the first scenario (the baseline first) that
+    has the service, resource or cohort it measures, since scenarios compared may not share them
+    (a fragmented pathway's CAMHS clinicians, an integrated service)."""
+    known = [s for s in scenarios if s is not None]
+    info = kpi_info(kpi)
+    resource = kpi[len("utilisation_in_full_"):] if kpi.startswith("utilisation_in_full_") else info.resource
+    service = resource.partition("/")[0] if resource else info.service
+    for s in known:
+        if (service is not None and service in s.services) or (info.cohort is not None and info.cohort in s.cohorts):
+            return kpi_label(kpi, s)
+    return kpi_label(kpi, known[0] if known else None)
+
+
 def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
     """KPIs of things this scenario does not have (no A&E step, no admission, no rejected referrals,
     a single assessment step): they are always zero, so outputs leave them out."""
