@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from types import SimpleNamespace
@@ -268,7 +269,7 @@ def _absent_everywhere(scenarios: list[Scenario | None]) -> set[str]:
     return set.intersection(*(absent_kpis(s) for s in known))
 
 
-def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: list[Scenario | None] = ()) -> str:
+def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: Sequence[Scenario | None] = ()) -> str:
     """Each measure's mean (95% CI) in each scenario, labelled in the scenarios' words."""
     scen_order = list(dict.fromkeys([*names, *summary["scenario"].astype(str)]))
     rows = []
@@ -291,7 +292,7 @@ def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: list[
             + table_html(pd.DataFrame(rows), "kpi", numeric=tuple(scen_order)))
 
 
-def _measure(kpi: str, stored: object, scenarios: list[Scenario | None]) -> str:
+def _measure(kpi: str, stored: object, scenarios: Sequence[Scenario | None]) -> str:
     """A measure's name in a comparison's tables: in the scenarios' words when they were read back,
     else the label stored with the results."""
     if any(s is not None for s in scenarios):
@@ -299,7 +300,7 @@ def _measure(kpi: str, stored: object, scenarios: list[Scenario | None]) -> str:
     return stored if isinstance(stored, str) else kpi_info(kpi).label
 
 
-def differences_table_html(diffs: pd.DataFrame, scenarios: list[Scenario | None] = ()) -> str:
+def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | None] = ()) -> str:
     """Each paired difference to the baseline with its interval, percentage and verdict."""
     from icssim.report_text import difference_verdict
 

@@ -5,6 +5,7 @@ sure we are)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Set as AbstractSet
 from html import escape
 
 import numpy as np
@@ -219,7 +220,7 @@ def _worse_text(d: _Differences, s: Scenario | None) -> str:
 
 
 def forest_left_out(diffs: pd.DataFrame | None, summary: pd.DataFrame | None, baseline: str,
-                    s: Scenario | None, absent: set[str] = frozenset()) -> str:
+                    s: Scenario | None, absent: AbstractSet[str] = frozenset()) -> str:
     """The measures a comparison's forest plot (``forest.png``: the baseline's featured measures,
     then ``icssim.results.HEADLINE_KPIS``, as percentages of the baseline's mean) leaves out of a
     scenario's rows because it cannot draw them, and why, in words ("" when it leaves out none):
