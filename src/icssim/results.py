@@ -32,7 +32,7 @@ from icssim.report.labels import service_label
 from icssim.scenario import Scenario, provenance
 from icssim.units import in_days
 from icssim.scenario.initial_state import resolve_path
-from icssim.tables import write_csv, write_table
+from icssim.tables import record_tables, write_csv, write_table
 
 #: Timings: measured, not simulated, so they go to metadata.json and never into a table.
 TIMING_KPIS = ("wall_seconds",)
@@ -122,10 +122,13 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     """Write a run's files into ``folder``. The small ones first (the KPI tables, scenario.json,
     metadata.json: what the pathway diagram and the report read); then the large tables, the
     plots and the diagram are written on ``workers`` forked processes while this one writes the
-    parameters and the report, which uses the tables from memory rather than reading them back."""
+    parameters and the report, which uses the tables from memory rather than reading them back;
+    last, metadata.json records every table's rows and size (:func:`~icssim.tables.record_tables`)."""
     recs = result.records
-    write_table(kpi_table(without_timings(result.summary())), folder, "kpis", parquet=False)
-    write_table(without_timings(result.kpis).reset_index(), folder, "kpis_by_replication", parquet=False)
+    small = {"kpis": kpi_table(without_timings(result.summary())),
+             "kpis_by_replication": without_timings(result.kpis).reset_index()}
+    for name, df in small.items():
+        write_table(df, folder, name, parquet=False)
     inputs = write_scenario(result.scenario, folder)
     meta = metadata(result, wall_seconds, command)
     if inputs:
@@ -144,9 +147,9 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
             from icssim import calendar_plots
             from icssim.calendar_metrics import write_calendar_tables
 
-            monthly = write_calendar_tables(result, folder)["monthly"]
-            dated_plots = calendar_plots.plot_jobs(result.scenario, recs, monthly, standards_of(result.scenario),
-                                                   folder / "plots")
+            small |= write_calendar_tables(result, folder)
+            dated_plots = calendar_plots.plot_jobs(result.scenario, recs, small["monthly"],
+                                                   standards_of(result.scenario), folder / "plots")
         # the slowest first (the diagram, the patient table, the plots), so the workers finish together
         patients, *other_tables = table_jobs(tables, folder, csv_visits=len(recs) == 1)
         jobs = [(partial(_pathway_figure, folder, tables), folder / "plots" / DIAGRAM), patients,
@@ -156,6 +159,7 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     with plots.drawing(jobs, workers) as written:
         report.write_parameters(result.scenario, folder)
         report.write_report(folder, plots_ready=written, tables=tables)
+    record_tables(folder, {**small, **tables, "parameters": None})
 
 
 def run_tables(result: RunResult) -> dict[str, pd.DataFrame]:
@@ -312,11 +316,12 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
     def write(tmp: Path) -> None:
         for res in comparison.results:
             _write_run_files(res, _mkdir(inside(tmp, res.scenario.scenario.name)), 0.0, command, workers)
-        write_table(_labelled(without_timings(comparison.summary())), tmp, "summary", parquet=False)
-        write_table(_labelled(without_timings(comparison.differences())), tmp, "differences", parquet=False)
         economics = comparison_economics(comparison)
-        if not economics.empty:
-            write_table(economics, tmp, "cost_effectiveness", parquet=False)
+        small = {"summary": _labelled(without_timings(comparison.summary())),
+                 "differences": _labelled(without_timings(comparison.differences())),
+                 **({"cost_effectiveness": economics} if not economics.empty else {})}
+        for name, df in small.items():
+            write_table(df, tmp, name, parquet=False)
         jobs = _comparison_plot_jobs(comparison, _mkdir(tmp / "plots"))
         if not economics.empty:
             jobs.append(_ce_plane_job(comparison, economics, tmp / "plots"))
@@ -329,6 +334,7 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
                                                   for r in comparison.results}}
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str))
             report.write_report(tmp, plots_ready=plots_drawn)
+        record_tables(tmp, small)
 
     return write_output(out, force, write)
 
@@ -437,6 +443,7 @@ def write_warmup(diagnostic, name: str, out: Path, force: bool = False, result: 
         rows = [{"series": name, "suggested_warmup_days": diagnostic.suggested_days.get(name),
                  "trend_per_year": t.per_year, "trend_low": t.low, "trend_high": t.high, "settles": t.settles}
                 for name, t in diagnostic.trends.items()]
-        write_csv(pd.DataFrame(rows), tmp / "warmup.csv")
+        write_csv(table := pd.DataFrame(rows), tmp / "warmup.csv")
+        record_tables(tmp, {"warmup": table})   # (with metadata.json, i.e. given the result)
 
     return write_output(out, force, write)

@@ -6,6 +6,7 @@ Every CSV cell of text goes through :func:`neutralise` (spreadsheet formula inje
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import BinaryIO
@@ -19,6 +20,46 @@ def write_table(df: pd.DataFrame, folder: Path, name: str, parquet: bool = True,
         write_csv(df, folder / f"{name}.csv")
     if parquet:
         df.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+#: The key of metadata.json under which a results folder records the tables written beside it
+#: (:func:`record_tables`).
+RECORD_KEY = "files"
+
+
+def table_record(folder: Path, tables: dict[str, pd.DataFrame | None]) -> dict[str, dict[str, int]]:
+    """What metadata.json records (:data:`RECORD_KEY`) of each file written in ``folder`` of
+    ``tables`` (by name: ``kpis`` is kpis.csv and kpis.parquet), by file name: the rows a reader
+    gets back and its size in bytes. A file cut short later (a full disk, a copy interrupted),
+    even at a line break where it still reads as a shorter table, is then refused by name
+    (:func:`icssim.report.stored.check_recorded`). A table given as None is counted from its file."""
+    record = {}
+    for name, df in tables.items():
+        for path in (folder / f"{name}.csv", folder / f"{name}.parquet"):
+            if path.is_file():
+                rows = len(df) if df is not None else _rows_of(path)
+                record[path.name] = {"rows": int(rows), "bytes": path.stat().st_size}
+    return record
+
+
+def record_tables(folder: Path, tables: dict[str, pd.DataFrame | None]) -> None:
+    """Add :func:`table_record` of ``tables`` to ``folder``'s metadata.json; a folder without one
+    (nothing to record in) is left as it is."""
+    meta_path = folder / "metadata.json"
+    if not meta_path.is_file():
+        return
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta[RECORD_KEY] = {**(meta.get(RECORD_KEY) or {}), **table_record(folder, tables)}
+    meta_path.write_text(json.dumps(meta, indent=2, default=str))
+
+
+def _rows_of(path: Path) -> int:
+    """The rows of a table file as a reader gets them."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_metadata(path).num_rows
+    return len(read_csv(path, dtype=str, keep_default_na=False))
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

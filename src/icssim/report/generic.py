@@ -21,6 +21,7 @@ from icssim.report.pieces import (
     ul_html,
 )
 from icssim.report.stored import read_table
+from icssim.tables import RECORD_KEY
 
 
 # ----------------------------------------------------------------------------- sweeps and others
@@ -29,7 +30,7 @@ def generic_report(folder: Path, meta: dict) -> str:
     kind = str(meta.get("kind", "results"))
     name = str(meta.get("name") or meta.get("scenario") or folder.name)
     page = Page(f"{name}: {kind} report", str(meta.get("description", "")), fact_items(meta))
-    skip = {"kind", "name", "description", "packages", "tables", "plots", "store", "command"}
+    skip = {"kind", "name", "description", "packages", "tables", "plots", "store", "command", RECORD_KEY}
     facts = {k: v for k, v in meta.items() if not isinstance(v, (dict, list)) and k not in skip and v is not None}
     lists = {k: v for k, v in meta.items() if isinstance(v, (dict, list)) and k not in skip and v}
     summary = ""

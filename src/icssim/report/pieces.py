@@ -17,7 +17,7 @@ from icssim.errors import ScenarioError
 from icssim.metrics import DAYS_PER_YEAR
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, estimates
-from icssim.report.stored import read_json, read_object, read_table
+from icssim.report.stored import check_recorded, read_json, read_object, read_table
 from icssim.report.terminating import plot_captions, replications_text
 from icssim.scenario import scenario_from_dict
 from icssim.scenario.schema import Scenario
@@ -111,11 +111,13 @@ class RunData:
             path = self.folder / f"{name}.{ext}"
             if path.is_file():
                 try:
-                    if ext == "parquet":
-                        return pd.read_parquet(path, columns=columns)
-                    return read_csv(path, usecols=columns)
-                except (ValueError, KeyError):
+                    table = (pd.read_parquet(path, columns=columns) if ext == "parquet"
+                             else read_csv(path, usecols=columns))
+                except (ValueError, KeyError):   # (an older folder's table, without the columns)
+                    check_recorded(path)   # ... unless the record says the file is not as written
                     continue
+                check_recorded(path, table)   # (a CSV cut at a line break reads as fewer rows)
+                return table
         return None
 
 

@@ -4,7 +4,9 @@ A results folder is read long after it was written, and may have been damaged me
 conflict, a copy cut short, a file emptied. Such a file is the user's to fix (by running the
 command again), not a bug in icssim, so it is refused here with one message naming it (exit
 status 2) rather than reaching the user as a parser's exception (exit 70). A file that is simply
-absent is ``None``: each report says what it lacks.
+absent is ``None``: each report says what it lacks. A file cut at a line break still parses, as a
+shorter table: one that metadata.json records (:func:`icssim.tables.record_tables`: its rows and
+size) is checked against the record (:func:`check_recorded`).
 """
 
 from __future__ import annotations
@@ -72,7 +74,33 @@ def read_table(path: Path, required: Iterable[str] = (), rows: bool = False, **k
         raise damaged(path, f"no column{'s' if len(missing) > 1 else ''} {listed}")
     if rows and table.empty:
         raise damaged(path, "a header without rows")
+    check_recorded(path, table)
     return table
+
+
+def check_recorded(path: Path, table: pd.DataFrame | None = None) -> None:
+    """Refuse (:class:`DamagedFile`) a file of a results folder that is not as it was written, by
+    what the folder's metadata.json records of it (:func:`icssim.tables.record_tables`): another
+    number of rows (``table``: the file as read), or another size. A file the record does not name
+    (a folder written before records were kept, a file written without one) passes unchecked."""
+    from icssim.tables import RECORD_KEY
+
+    meta = read_object(path.parent / "metadata.json")
+    record = meta.get(RECORD_KEY) if meta is not None else None
+    entry = record.get(path.name) if isinstance(record, dict) else None
+    if not isinstance(entry, dict):
+        return
+    rows, size = entry.get("rows"), entry.get("bytes")
+    if table is not None and _count(rows) and len(table) != rows:
+        raise damaged(path, f"{len(table):,} row{'s' if len(table) != 1 else ''} where icssim wrote {rows:,}, "
+                            "as metadata.json records")
+    found = path.stat().st_size
+    if _count(size) and found != size:
+        raise damaged(path, f"{found:,} bytes where icssim wrote {size:,}, as metadata.json records")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _empty(path: Path) -> bool:

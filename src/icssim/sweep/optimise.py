@@ -17,16 +17,17 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from icssim.errors import IcssimError
-from icssim.metrics import kpi_info
-from icssim.sweep.tables import point_frame, summary
-from icssim.tables import write_csv
 from icssim.units import format_number as _num
+
+# The tables, the KPI registry and pandas load when an optimisation runs, not with this module:
+# checking a sweep file's targets (icssim.kpi_check) needs only the parsers here.
+if TYPE_CHECKING:
+    import pandas as pd
 
 TARGET_PATTERN = re.compile(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -121,6 +122,8 @@ def assess(run, targets: list[Target], minimise: str, frame: pd.DataFrame | None
     frame = run.frame() if frame is None else frame
     terms = parse_objective(minimise)
     kpis = list(dict.fromkeys([t.kpi for t in targets] + [n for _, n in terms if n in frame.columns]))
+    from icssim.sweep.tables import point_frame, summary
+
     summ = summary(run, frame, kpis)
     table = point_frame(run)
     by = {k: summ[summ["kpi"] == k].set_index("point") for k in kpis}
@@ -304,6 +307,8 @@ def _settings(run, point) -> str:
 def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
     """Write ``optimise.csv`` (through the CSV writer that neutralises formulas) and
     ``optimise.json``, each through a temporary file of this process renamed into place."""
+    from icssim.tables import write_csv
+
     tag = f"{os.getpid()}"
     tmp = run.out / f".optimise.csv.{tag}.tmp"
     write_csv(table, tmp)
@@ -317,6 +322,13 @@ def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
         tmp = run.out / f".report.html.{tag}.tmp"
         tmp.write_text(build_report(run.out), encoding="utf-8")
         os.replace(tmp, run.out / "report.html")
+
+
+def kpi_info(name: str):
+    """:func:`icssim.metrics.kpi_info`, imported when first asked (see the imports above)."""
+    from icssim.metrics import kpi_info as info
+
+    return info(name)
 
 
 def _json(v: Any) -> Any:

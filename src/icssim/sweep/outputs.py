@@ -22,6 +22,7 @@ from icssim.report import build_report
 from icssim.scenario import provenance
 from icssim.sweep.plots import write_plots
 from icssim.sweep.tables import atomic_text, check_kpis, points_table, summary, tmp_name, write_runs, write_table
+from icssim.tables import RECORD_KEY, table_record
 
 
 def write_outputs(run, command: str = "") -> dict[str, Any]:
@@ -48,6 +49,7 @@ def write_outputs(run, command: str = "") -> dict[str, Any]:
         raise
     commit_output(tmp, out / "plots", force=True, check=False)
     meta = metadata(run, frame, [f"plots/{p.name}" for p in plots], command, stored=len(everything))
+    meta[RECORD_KEY] = table_record(out, {"summary": summ, "points": table})   # (what the report reads)
     atomic_text(out / "metadata.json", json.dumps(meta, indent=2, default=str))
     atomic_text(out / "report.html", build_report(out))
     return meta
