@@ -522,6 +522,11 @@ READ_BACK = [
              kind="sweep"),
     _damaged("summary-header", "a comparison's summary.csv holding only its header", "summary.csv",
              "kpi,scenario,mean\n", "a header without rows", kind="compare"),
+    Case("report-kpis-rows", "results folder read back", "kpis.csv cut at a line break (it read as fewer measures)",
+         VALID, (f"out/kpis.csv cannot be read (1 row where icssim wrote 2, as metadata.json records): {DAMAGED}",),
+         command=("report", "{dir}/out"),
+         files={"out/metadata.json": json.dumps({"kind": "run", "files": {"kpis.csv": {"rows": 2, "bytes": 999}}}),
+                "out/kpis.csv": KPIS_HEADER + '"referrals_per_year","Referrals","per year",1,0,2,1,1,0\n'}),
 ]
 
 #: a file given to a command that runs another kind (was one message per key the other kind lacks)
@@ -533,6 +538,9 @@ CALIBRATION_YAML = ("calibration: {name: c, population: 10, generations: 1, max_
                     "scenario: fuzz.yaml\nparameters:\n  services.team.staff.clinician.wte: {low: 2, high: 4}\n"
                     "targets:\n  a: {kpi: referrals_per_year, value: 1000, sd: 100, source: s}\n"
                     "  b: {kpi: utilisation_team/clinicain, value: 0.8, sd: 0.1, source: s}\n")
+CAL_RATE = ("calibration: {name: c, population: 10, generations: 1, max_simulations: 10}\n"
+            "scenario: fuzz.yaml\nparameters:\n  cohorts.young.rate: {low: 2, high: 4}\n"
+            "targets:\n  a: {kpi: referrals_per_year, value: 1000, sd: 100, source: s}\n")
 KINDS = [
     Case("kind-run-psa", "file kinds and measure names", "a PSA file given to run (10 unknown and missing keys)",
          HEALTHY, ("psa.yaml is a PSA file (a 'sweep:' with design: psa): run it with `icssim psa`",),
@@ -565,6 +573,23 @@ KINDS = [
     Case("featured-misspelt", "file kinds and measure names", "a misspelt report.featured measure (left out of the "
          "report without a word)", VALID + "report: {featured: [cost_per_year, cost_per_yeer]}\n",
          (":31: report.featured.1: 'cost_per_yeer' is not a KPI of this scenario; did you mean 'cost_per_year'?",)),
+    Case("calibration-prior-no-unit", "file kinds and measure names", "a calibration prior without the unit its base "
+         "writes (read in the base's unit, where a sweep or PSA refused the same numbers)", VALID,
+         ("cal.yaml:4: parameters.cohorts.young.rate: the base writes '3 per day' at ",
+          "fuzz.yaml:11: give 'unit: per day' (the unit of low and high)"),
+         command=("validate", "{dir}/cal.yaml"), files={"cal.yaml": CAL_RATE}),
+    Case("calibration-prior-wrong-unit", "file kinds and measure names", "a calibration prior's time unit on a rate",
+         VALID, ("cal.yaml:4: parameters.cohorts.young.rate.unit: unit 'hours' is a time, but the base writes "
+                 "'3 per day' at ", "fuzz.yaml:11, a rate: give a rate unit such as 'unit: per day'"),
+         command=("validate", "{dir}/cal.yaml"),
+         files={"cal.yaml": CAL_RATE.replace("{low: 2, high: 4}", "{low: 2, high: 4, unit: hours}")}),
+    Case("optimise-minimise-sum-misspelt", "file kinds and measure names", "a misspelt KPI in a later term of a sum to "
+         "minimise (only the first term was checked before the run)", VALID,
+         ("sweep.yaml:7: optimise.minimise: 'staff_cost_per_yaer' is neither a KPI of its base scenario nor a swept "
+          "parameter; did you mean 'staff_cost_per_year'?",),
+         command=("validate", "{dir}/sweep.yaml"),
+         files={"sweep.yaml": SWEEP_FILE + "optimise:\n  target: referrals_per_year >= 0\n"
+                                           "  minimise: cost_per_year + 2*staff_cost_per_yaer\n"}),
 ]
 
 CASES: list[Case] = [*_existing(), *NAMES, *FILES, *SIZE, *DATES, *DISTRIBUTIONS, *NUMBERS, *ENDLESS, *HEALTH,

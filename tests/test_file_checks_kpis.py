@@ -62,8 +62,26 @@ def test_a_misspelt_optimise_target_or_measure_to_minimise_is_refused_before_run
     code, err = run_cli(["validate", str(sweep)])
     assert code == 2
     assert f"{sweep}:8: optimise.target: 'within_4_hours' is not a KPI of its base scenario" in err
-    assert f"{sweep}:9: optimise.minimise: 'staff_cost_per_yaer' is not a KPI" in err
+    assert f"{sweep}:9: optimise.minimise: 'staff_cost_per_yaer' is neither a KPI of its base scenario nor a " \
+           "swept parameter; did you mean 'staff_cost_per_year'?" in err
     assert "frontier.wait: 'wait_to_assesment_mean' is not a KPI" in err and "frontier.cost" not in err
+
+
+def test_every_kpi_term_of_a_sum_to_minimise_is_checked(tmp_path):
+    """Only the first KPI of a sum was checked: a misspelt later term was found after every point ran."""
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(open(_sweep(tmp_path, ["cost_per_year"])).read() +
+                     "optimise:\n  target: within_four_hours >= 0.95\n"
+                     "  minimise: cost_per_year + 2*staff_cost_per_yaer + 60000*services.ed.staff.clinician.wte"
+                     " + 3*cost_per_yeer + 60000*services.ed.staff.clinican.wte\n")
+    code, err = run_cli(["validate", str(sweep)])
+    assert code == 2, err
+    for term, near in (("staff_cost_per_yaer", "staff_cost_per_year"), ("cost_per_yeer", "cost_per_year"),
+                       ("services.ed.staff.clinican.wte", "services.ed.staff.clinician.wte")):
+        assert (f"{sweep}:9: optimise.minimise: {term!r} is neither a KPI of its base scenario nor a swept "
+                f"parameter; did you mean {near!r}?") in err, err
+    assert "'cost_per_year' is" not in err and "'services.ed.staff.clinician.wte' is" not in err
+    assert "optimise.target" not in err
 
 
 def test_a_correct_sweep_still_validates(tmp_path):

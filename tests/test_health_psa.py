@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from icssim.health.psa import (acceptability, draw_table, evpi, incremental, net_benefit_variance_shares,
                                people_affected, variance_shares)
 from icssim.scenario.initial_state import anchored_raw
-from icssim.sweep.draws import frozen, in_base_form, psa_values
+from icssim.sweep.draws import frozen, psa_values
 from icssim.sweep.spec import Parameter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,12 +56,6 @@ def test_a_beta_on_a_range_keeps_to_it_with_the_mean_and_sd_asked_for():
 def test_impossible_distributions_are_refused(raw, words):
     with pytest.raises(ValidationError, match=words):
         Parameter(**raw)
-
-
-def test_values_keep_the_base_scenarios_unit():
-    assert in_base_form(0.0312345678, "0.024 per month") == "0.0312346 per month"
-    assert in_base_form(3.5, 10.7) == 3.5
-    assert in_base_form(3.6, 4, integer=True) == 4
 
 
 def _table(costs: dict[str, list[float]], qalys: dict[str, list[float]]) -> pd.DataFrame:

@@ -101,18 +101,12 @@ def _sweep_scenarios(path: Path):
 def _calibration_scenarios(path: Path):
     """The calibration's scenario at both ends of every prior, as ``load_calibration`` checks it."""
     from icssim.calibrate.priors import support
-    from icssim.calibrate.spec import load_calibration
-    from icssim.sweep.draws import in_base_form
-    from icssim.sweep.paths import set_path
+    from icssim.calibrate.spec import end_raw, load_calibration
 
     cal = load_calibration(path)
     for key, prior in cal.spec.parameters.items():
         for end in support(prior):
-            raw = copy.deepcopy(cal.base_raw)
-            set_path(raw, key, in_base_form(end, cal.base_values[key], prior.integer))
-            if prior.complement is not None:
-                set_path(raw, prior.complement, round(1 - end, 10))
-            yield f"{path}: {key} = {end:g}", scenario_from_dict(raw, name=str(cal.scenario_file))
+            yield f"{path}: {key} = {end:g}", scenario_from_dict(end_raw(cal, key, end), name=str(cal.scenario_file))
 
 
 SHIPPED = sorted(SCENARIOS.glob("**/*.yaml"))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from icssim.errors import IcssimError, Problem, ScenarioError
@@ -72,14 +72,25 @@ def unknown_kpi(name: str, known: list[str], of: str = "this scenario") -> str |
     return f"{name!r} is not a KPI of {of}" + (f"; did you mean {near[0]!r}?" if near else "")
 
 
-def _problems(names: dict[KeyPath, str], known: list[str] | None,
-              where: Callable[[KeyPath], tuple[str, int | None]], of: str) -> list[Problem]:
-    """A problem for each of ``names`` (key path -> KPI name) not in ``known``, placed by ``where``."""
+#: Where a sweep file says what ``icssim optimise`` minimises: a KPI, a swept parameter, or a sum.
+OBJECTIVE: KeyPath = ("optimise", "minimise")
+
+
+def _problems(names: Iterable[tuple[KeyPath, str]], known: list[str] | None,
+              where: Callable[[KeyPath], tuple[str, int | None]], of: str,
+              parameters: list[str] | None = None) -> list[Problem]:
+    """A problem for each of ``names`` ((key path, KPI name) pairs; a path may name several, as the
+    terms of a sum do) not in ``known``, placed by ``where``; at :data:`OBJECTIVE` the nearest name
+    may also be one of the swept ``parameters``."""
     if known is None:
         return []
     out = []
-    for path, name in names.items():
+    for path, name in names:
         message = unknown_kpi(name, known, of)
+        if message is not None and path == OBJECTIVE and parameters:
+            near = difflib.get_close_matches(name, known + parameters, n=1)
+            message = (f"{name!r} is neither a KPI of {of} nor a swept parameter"
+                       + (f"; did you mean {near[0]!r}?" if near else ""))
         if message is not None:
             out.append(Problem(*where(path), dotted(path), message))
     return out
@@ -91,20 +102,23 @@ def refuse(problems: list[Problem]) -> None:
         raise ScenarioError(problems)
 
 
-def featured_problems(scenario: Any) -> list[Problem]:
+def featured_problems(scenario: Any, where: Callable[[KeyPath], tuple[str, int | None]] | None = None
+                      ) -> list[Problem]:
     """Each ``report.featured`` entry of ``scenario`` that is not one of its KPIs (the reports
-    would leave it out without a word)."""
+    would leave it out without a word), placed by ``where`` (by default the scenario's own file and
+    line: ``icssim app`` places an edited scenario's by the file it was edited from)."""
     from icssim.scenario.loader import provenance
 
     featured = list(scenario.report.featured) if scenario.report is not None else []
     if not featured:
         return []
-    names = {("report", "featured", i): name for i, name in enumerate(featured)}
-    return _problems(names, measured(scenario), provenance(scenario).where, "this scenario")
+    names = [(("report", "featured", i), name) for i, name in enumerate(featured)]
+    return _problems(names, measured(scenario), where or provenance(scenario).where, "this scenario")
 
 
 def sweep_problems(sweep: Any) -> list[Problem]:
-    """Each of a sweep's ``kpis:`` that none of its base scenarios measures."""
+    """Each of a sweep's ``kpis:``, and each KPI it names for ``icssim optimise`` (every term of a
+    sum to minimise) or the frontier, that none of its base scenarios measures."""
     known: list[str] = []
     for scenario in sweep.bases.values():
         names = measured(scenario)
@@ -113,34 +127,33 @@ def sweep_problems(sweep: Any) -> list[Problem]:
         known += [n for n in names if n not in known]
     of = "its base scenario" if len(sweep.bases) == 1 else "any of its base scenarios"
     where = sweep.provenance.where if sweep.provenance is not None else (lambda path: (str(sweep.path), None))
-    return _problems({**{("kpis", i): k for i, k in enumerate(sweep.spec.kpis)}, **_chosen_measures(sweep)},
-                     known, where, of)
+    return _problems([*((("kpis", i), k) for i, k in enumerate(sweep.spec.kpis)), *_chosen_measures(sweep)],
+                     known, where, of, list(sweep.spec.parameters))
 
 
-def _chosen_measures(sweep: Any) -> dict[KeyPath, str]:
-    """The KPIs a sweep file names for ``icssim optimise`` (its targets, what to minimise) and for
-    the cost-against-wait frontier, where the file writes them (defaults are not the user's words,
-    and a scenario may lack them: urgent care has no wait to treatment)."""
+def _chosen_measures(sweep: Any) -> list[tuple[KeyPath, str]]:
+    """The KPIs a sweep file names for ``icssim optimise`` (its targets, each KPI term of what to
+    minimise) and for the cost-against-wait frontier, where the file writes them (defaults are not
+    the user's words, and a scenario may lack them: urgent care has no wait to treatment)."""
     from icssim.sweep.optimise import TARGET_PATTERN, parse_objective
 
     written = sweep.provenance.lines if sweep.provenance is not None else {}
-    names: dict[KeyPath, str] = {}
+    names: list[tuple[KeyPath, str]] = []
     for i, text in enumerate(sweep.spec.optimise.target):
         match = TARGET_PATTERN.match(text)
         if match:
             item: KeyPath = ("optimise", "target", i)
-            names[item if item in written else item[:-1]] = match.group(1)
+            names.append((item if item in written else item[:-1], match.group(1)))
     if sweep.spec.optimise.minimise is not None:   # a KPI, a swept parameter, or a sum of them
         try:
             terms = [name for _, name in parse_objective(sweep.spec.optimise.minimise)]
         except IcssimError:
             terms = []   # (optimise says how to write it)
-        kpis = [name for name in terms if name not in sweep.spec.parameters]
-        if kpis:
-            names[("optimise", "minimise")] = kpis[0]
+        names += [(OBJECTIVE, name) for name in dict.fromkeys(terms)
+                  if name not in sweep.spec.parameters]   # every KPI term of a sum, each once
     for key in ("cost", "wait"):
         if ("frontier", key) in written:
-            names[("frontier", key)] = getattr(sweep.spec.frontier, key)
+            names.append((("frontier", key), getattr(sweep.spec.frontier, key)))
     return names
 
 

@@ -235,10 +235,13 @@ class Jobs:
 
     def run(self, scenario, replications: int, source: str) -> Job:
         """Run ``scenario`` as ``icssim run`` does and write ``results/<name>``; its plausibility
-        warnings (values no English ICS could have) are shown on the job's page, as the CLI prints them."""
+        warnings (values no English ICS could have) are shown on the job's page, as the CLI prints them.
+        A misspelt ``report.featured`` measure is refused first, as the CLI refuses it."""
+        from icssim.kpi_check import featured_problems, refuse
         from icssim.scenario.plausibility import warnings
 
         _check_replications(replications, 1)
+        refuse(featured_problems(scenario))
         name = scenario.scenario.name
         return self._start("run", f"Run {name} ({replications} replications)", replications, run_job,
                            (scenario, replications, source, self.workers, self.results),
@@ -248,8 +251,10 @@ class Jobs:
         """Compare ``scenarios`` as ``icssim compare`` does (common random numbers, the first the baseline);
         with ``equal_budget``, as ``icssim compare --equal-budget`` does (:mod:`icssim.budget`)."""
         from icssim.comparability import comparability
+        from icssim.kpi_check import featured_problems, refuse
 
         _check_replications(replications, 2)
+        refuse([p for s in scenarios for p in featured_problems(s)])   # (as icssim compare does)
         names = [s.scenario.name for s in scenarios]
         if len(set(names)) != len(names) or len(names) < 2:
             raise IcssimError(f"pick two or more different scenarios to compare (found {', '.join(names)})")

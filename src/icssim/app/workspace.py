@@ -261,7 +261,9 @@ class Workspace:
 
     def edit(self, scenario, values: dict[str, str], file: Path | None = None):
         """Apply the form's ``values`` (dotted key → text) to ``scenario`` and validate the result with
-        the command line's code. Return ``(raw, edited scenario or None, problems by key, other problems)``."""
+        the command line's code (also the KPI names of its ``report.featured``, placed where the file
+        writes them). Return ``(raw, edited scenario or None, problems by key, other problems)``."""
+        from icssim.kpi_check import featured_problems
         from icssim.scenario import provenance, scenario_from_dict
 
         prov = provenance(scenario)
@@ -285,7 +287,8 @@ class Workspace:
         except ScenarioError as exc:
             inline, other = split_problems(exc.problems, by_key)
             return raw, None, {**inline, **{k: [*v, *inline.get(k, [])] for k, v in unread.items()}}, other
-        return (raw, None, unread, []) if unread else (raw, edited, {}, [])
+        featured = [] if unread else featured_problems(edited, prov.where)   # (not in the form: the file's lines)
+        return (raw, None, unread, [str(p) for p in featured]) if unread or featured else (raw, edited, {}, [])
 
     def warnings(self, scenario, fields: list[Field] | None = None) -> tuple[dict[str, list[str]], list[str]]:
         """The plausibility warnings of ``scenario`` (:mod:`icssim.scenario.plausibility`: values no
@@ -299,7 +302,9 @@ class Workspace:
     def save(self, original: str, new_name: str, base_raw: dict, raw: dict, fields: list[Field]) -> Path:
         """Write ``scenarios/<new_name>.yaml``: ``extends`` the original file and states only the values
         that differ from it (each with the value it replaces and its source as a comment). Never
-        replaces an existing file. Validated again, as a file, before it is kept."""
+        replaces an existing file. Validated again, as a file, before it is kept, with the KPI names
+        of its ``report.featured`` (a misspelt one is refused as ``icssim validate`` refuses it)."""
+        from icssim.kpi_check import featured_problems, refuse
         from icssim.scenario import load_scenario
 
         if not isinstance(new_name, str) or not NEW_NAME.match(new_name):
@@ -324,7 +329,7 @@ class Workspace:
         finally:
             tmp.unlink()
         try:
-            load_scenario(target)
+            refuse(featured_problems(load_scenario(target)))
         except ScenarioError:
             target.unlink()
             raise

@@ -57,6 +57,7 @@ def summary_table(run: CalibrationRun) -> pd.DataFrame:
         p = run.cal.spec.parameters[name]
         prior = f"{p.dist} [{lo:g}, {hi:g}]" if p.dist in ("uniform", "loguniform") else \
             f"{p.dist} mean {p.mean:g} sd {p.sd:g}"
+        prior += f" {p.unit.strip()}" if p.unit.strip() else ""   # (the posterior's numbers are in it too)
         rows.append({"parameter": name, "base": run.cal.base_values[name], "prior": prior, "mean": m, "sd": sd,
                      "median": wquantile(x, w, 0.5), "lower_95": wquantile(x, w, 0.025),
                      "upper_95": wquantile(x, w, 0.975)})
@@ -97,6 +98,7 @@ def psa_yaml(summary: pd.DataFrame, run: CalibrationRun) -> str:
         lo, hi = run.priors.bounds[run.priors.names.index(r["parameter"])]
         dist = "beta" if 0 <= lo and hi <= 1 and 0 < r["mean"] < 1 else ("gamma" if lo >= 0 else "normal")
         extra = ", integer: true" if p.integer else ""
+        extra += f", unit: {p.unit.strip()}" if run.cal.suffixes.get(r["parameter"]) else ""   # (a PSA needs it)
         sd = max(r["sd"], 1e-9)
         if dist == "beta" and sd ** 2 >= r["mean"] * (1 - r["mean"]):
             dist = "gamma"

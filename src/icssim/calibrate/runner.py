@@ -39,7 +39,6 @@ from icssim.errors import IcssimError
 from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.kpis import kpi_of
 from icssim.output_folder import check_holder, inside, result_kind
-from icssim.sweep.draws import in_base_form
 
 Log = Callable[[str], None]
 BASE_REPLICATIONS = 4
@@ -140,10 +139,9 @@ def prepare(path: str | Path, out: Path | None = None, restart: bool = False) ->
 
 
 def values_of(run: CalibrationRun, theta: np.ndarray) -> dict[str, Any]:
-    """A parameter set as scenario values (integers rounded, units as the scenario writes them)."""
+    """A parameter set as scenario values (integers rounded, each followed by its prior's unit)."""
     cal = run.cal
-    out = {name: in_base_form(float(x), cal.base_values[name], cal.spec.parameters[name].integer)
-           for name, x in zip(run.priors.names, theta)}
+    out = {name: cal.written(name, float(x)) for name, x in zip(run.priors.names, theta)}
     for name, x in zip(run.priors.names, theta):
         other = cal.spec.parameters[name].complement
         if other is not None:

@@ -12,19 +12,20 @@ import copy
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from icssim.errors import IcssimError, ScenarioError
+from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.scenario import Scenario, load_scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
 from icssim.scenario.loader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.key_levels import read_spec
 from icssim.sweep.paths import MISSING, check_path, get_path, set_path
+from icssim.sweep.value_units import BaseValue, base_value, named_unit, unit_suffix, unit_words
 
 
 class Strict(BaseModel):
@@ -33,7 +34,9 @@ class Strict(BaseModel):
 
 class Prior(Strict):
     """A free parameter's prior: ``uniform`` or ``loguniform`` on [low, high], or ``normal``,
-    ``lognormal``, ``gamma``, ``beta`` by mean and sd (truncated to ``low``/``high`` if given)."""
+    ``lognormal``, ``gamma``, ``beta`` by mean and sd (truncated to ``low``/``high`` if given).
+    ``unit``: the time or rate its numbers are in (``days``, ``per week``), by the rule sweeps and
+    PSAs follow (:mod:`icssim.sweep.value_units`); needed where the base writes its value with a unit."""
 
     dist: Literal["uniform", "loguniform", "normal", "lognormal", "gamma", "beta"] = "uniform"
     low: float | None = None
@@ -41,6 +44,7 @@ class Prior(Strict):
     mean: float | None = None
     sd: float | None = Field(default=None, gt=0)
     integer: bool = False
+    unit: str = ""
     #: a key path set to 1 - the value (the other branch of a two-way split, so that the two sum to 1)
     complement: str | None = None
     label: str = ""
@@ -179,6 +183,10 @@ class Calibration:
     scenario_file: Path
     base_raw: dict[str, Any]
     base_values: dict[str, Any]
+    #: what the base scenario holds at each parameter's key path (its kind, unit and line)
+    bases: dict[str, BaseValue] = field(default_factory=dict)
+    #: what each parameter writes after its numbers (``" per week"``, or ``""``: :func:`unit_suffix`)
+    suffixes: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -197,18 +205,36 @@ class Calibration:
         file, line = self.prov.where(tuple(keys))
         return f"{file}:{line}: {'.'.join(keys)}" if line else f"{file}: {'.'.join(keys)}"
 
+    def written(self, key: str, x: float) -> Any:
+        """Parameter ``key`` at ``x`` (a number in its prior's unit) as the scenario is given it:
+        rounded (to a whole number for an ``integer`` prior) and followed by the prior's time or rate
+        unit (``"0.03 per week"``), or a bare number where it has none."""
+        number: float | int = int(round(x)) if self.spec.parameters[key].integer else round(float(x), 8)
+        suffix = self.suffixes.get(key, "")
+        return f"{number:g}{suffix}" if suffix else number
+
     def fingerprint(self) -> str:
         """Hash of what decides the simulations and which are accepted (not labels, sources, the
         budget's ceilings or the rows of ``posterior.csv``, so that a run can be resumed with more
-        generations or simulations, or its posterior written again with more rows)."""
+        generations or simulations, or its posterior written again with more rows). A prior's
+        ``unit`` counts only where it is not the unit the base writes its value in: before priors had
+        a ``unit``, their numbers were read in that one, so a folder of that time still resumes."""
         s = self.spec.calibration
         data = {"scenario": provenance(self.scenario).sha256,
                 "seed": s.seed, "population": s.population, "initial_factor": s.initial_factor,
                 "quantile": s.quantile,
-                "parameters": {k: p.model_dump(exclude={"label", "source"}) for k, p in self.spec.parameters.items()},
+                "parameters": {k: self._prior_data(k, p) for k, p in self.spec.parameters.items()},
                 "targets": {k: t.model_dump(exclude={"label", "unit", "source", "definition"})
                             for k, t in self.spec.targets.items()}}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+    def _prior_data(self, key: str, prior: Prior) -> dict[str, Any]:
+        data = prior.model_dump(exclude={"label", "source", "unit"})
+        named = named_unit(prior.unit) if self.suffixes.get(key) else None
+        base = self.bases.get(key)
+        if named is not None and (base is None or named != (base.kind, base.unit)):
+            data["unit"] = unit_words(*named)
+        return data
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -231,23 +257,50 @@ def load_calibration(path: str | Path) -> Calibration:
                        cal.where("parameters", key, "complement"))
         value = get_path(base_raw, key)
         cal.base_values[key] = None if value is MISSING else value
+    _read_units(cal)
+    for key, prior in spec.parameters.items():
         _check_ends(cal, key, prior)
     return cal
+
+
+def _read_units(cal: Calibration) -> None:
+    """Each prior's unit by the rule of sweeps and PSAs (:func:`icssim.sweep.value_units.unit_suffix`):
+    a time or rate ``unit:`` is the unit of its numbers; without one, where the base writes its value
+    with a unit (``27 days``), the prior is refused, naming where. Every refusal at once."""
+    problems = []
+    for key, prior in cal.spec.parameters.items():
+        cal.bases[key] = base = base_value(cal.scenario, key)
+        numbers = "low and high" if prior.dist in ("uniform", "loguniform") else "mean, sd, low and high"
+        try:
+            cal.suffixes[key] = unit_suffix(key, prior.unit, [base], True, numbers)
+            if cal.suffixes[key] and prior.complement is not None:
+                raise ValueError(f"'complement' sets the other branch of a split to 1 - the value, but "
+                                 f"{key!r} is a {base.kind} ({prior.unit}): a complement is for a probability")
+        except ValueError as exc:
+            path = ("parameters", key, "unit") if prior.unit else ("parameters", key)
+            file, line = cal.prov.where(path)
+            problems.append(Problem(file, line, ".".join(path), str(exc)))
+    if problems:
+        raise ScenarioError(problems)
 
 
 def _check_ends(cal: Calibration, key: str, prior: Prior) -> None:
     """The scenario must be valid with the parameter at each end of its prior's range."""
     from icssim.calibrate.priors import support
-    from icssim.sweep.draws import in_base_form
 
     for end in support(prior):
-        raw = copy.deepcopy(cal.base_raw)
-        set_path(raw, key, in_base_form(end, cal.base_values[key], prior.integer))
-        if prior.complement is not None:
-            set_path(raw, prior.complement, round(1 - end, 10))
         try:
-            scenario_from_dict(raw, name=str(cal.scenario_file))
+            scenario_from_dict(end_raw(cal, key, end), name=str(cal.scenario_file))
         except ScenarioError as exc:
             lines = "; ".join(f"{p.path}: {p.message}" for p in exc.problems)
-            raise IcssimError(f"{cal.where('parameters', key)}: the prior reaches {end:g}, where the scenario is "
-                              f"not valid ({lines}); narrow the prior") from None
+            raise IcssimError(f"{cal.where('parameters', key)}: the prior reaches {end:g}{cal.suffixes[key]}, where "
+                              f"the scenario is not valid ({lines}); narrow the prior") from None
+
+
+def end_raw(cal: Calibration, key: str, x: float) -> dict[str, Any]:
+    """The base scenario's data with parameter ``key`` at ``x`` (and its complement at 1 - x)."""
+    raw = copy.deepcopy(cal.base_raw)
+    set_path(raw, key, cal.written(key, x))
+    if cal.spec.parameters[key].complement is not None:
+        set_path(raw, str(cal.spec.parameters[key].complement), round(1 - x, 10))
+    return raw

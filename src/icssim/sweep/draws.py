@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import warnings
 from typing import Any
 
@@ -37,8 +36,6 @@ from scipy.stats import qmc
 from icssim.moments import from_moments
 from icssim.sweep.draw_table import DrawTable
 from icssim.sweep.spec import Parameter
-
-_NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 
 #: How near a design's points of the unit interval come to 0 and 1 (:func:`sobol_points` clips to
 #: it, and so does :func:`icssim.health.sobol.saltelli_unit`, which imports it from here): no draw
@@ -81,19 +78,6 @@ def drawn_value(value: float, suffix: str = "", integer: bool = False) -> Any:
     if not suffix:
         return number
     return f"{number}{suffix}" if isinstance(number, int) else f"{number:g}{suffix}"
-
-
-def in_base_form(value: float, base: Any, integer: bool = False) -> Any:
-    """``value`` written as the base scenario writes it: a number, or a number with its unit (a
-    calibration's prior is in its base value's unit; a sweep's drawn value is in its parameter's
-    ``unit:``, :func:`drawn_value`)."""
-    if integer:
-        return int(round(value))
-    number = round(float(value), 8)
-    match = _NUMBER.match(base) if isinstance(base, str) else None
-    if match is not None:
-        return f"{number:g}{base[match.end():]}"
-    return number
 
 
 def reach(p: Parameter, suffix: str = "") -> tuple[Any, Any]:

@@ -20,6 +20,9 @@ times or more. The rule, for every design and the PSA alike:
 
 The same holds for the cells of a PSA's table of draws (which has no ``unit:``): a bare cell in a
 column whose base value has a unit is refused; ``icssim calibrate`` writes its cells with units.
+A calibration's priors follow the rule too (:func:`unit_suffix`, from :mod:`icssim.calibrate.spec`):
+a prior's time or rate ``unit:`` is the unit of its ``low``, ``high``, ``mean`` and ``sd``, and a
+prior without one where the base writes its value with a unit is refused.
 """
 
 from __future__ import annotations
@@ -172,37 +175,47 @@ def _bases(sweep: Sweep, path: str, p: Parameter | None) -> list[BaseValue]:
 
 def _suffix(sweep: Sweep, path: str, p: Parameter) -> str:
     """What parameter ``p`` at ``path`` writes after a bare number; ValueError saying why not."""
-    bases = _bases(sweep, path, p)
-    named = named_unit(p.unit) if p.unit else None
-    numbers = _given_numbers(p)
+    numbers = "the numbers" if p.dist is None else "mean, sd, low and high"
+    return unit_suffix(path, p.unit, _bases(sweep, path, p), bool(_given_numbers(p)), numbers,
+                       or_values=p.dist is None, values=p.values or [])
+
+
+def unit_suffix(path: str, unit: str | None, bases: list[BaseValue], bare: bool, numbers: str = "the numbers",
+                or_values: bool = False, values: list[Any] | None = None) -> str:
+    """What a bare number set at key path ``path`` is written with, by the rule of this module:
+    ``" hours"`` or ``" per year"`` (the ``unit`` given with it, a time or a rate), or ``""`` to set
+    it as it is. ``bases``: what each base scenario holds there (:func:`base_value`); ``bare``:
+    whether bare numbers are given (``numbers`` says which, in the message; ``or_values``: whether
+    values written with their own unit are another way, and ``values`` those given). Used for a
+    sweep's and a PSA's parameters and for a calibration's priors alike; ValueError saying why not."""
+    named = named_unit(unit) if unit else None
     for base in bases:
         if named is None:
-            if base.kind in ("time", "rate") and p.unit:
-                raise ValueError(f"unit {p.unit!r} is not a {base.kind} unit, but the base writes "
+            if base.kind in ("time", "rate") and unit:
+                raise ValueError(f"unit {unit!r} is not a {base.kind} unit, but the base writes "
                                  f"{_shown(base.written)} at {base.where}, a {base.kind}: give the unit the numbers "
                                  f"are in, such as 'unit: {_example(base)}'")
-            if base.unit is not None and numbers:
+            if base.unit is not None and bare:
                 raise ValueError(f"the base writes {_shown(base.written)} at {base.where}: give "
-                                 + ("values with a unit, or " if p.dist is None else "")
-                                 + f"'unit: {unit_words(base.kind, base.unit)}' (the unit "
-                                 + ("of the numbers" if p.dist is None else "of mean, sd, low and high") + ")")
+                                 + ("values with a unit, or " if or_values else "")
+                                 + f"'unit: {unit_words(base.kind, base.unit)}' (the unit of {numbers})")
         elif base.kind == "plain":
             label = key_unit(path)
-            raise ValueError(f"unit {p.unit!r} names a {named[0]}, but {str(split_path(path)[-1])!r} takes a plain "
+            raise ValueError(f"unit {unit!r} names a {named[0]}, but {str(split_path(path)[-1])!r} takes a plain "
                              "number, which no unit converts" + (f" (it counts {label})" if label else "")
                              + "; to label the axis, write the unit in words"
                              + (f" such as 'unit: {label}'" if label else ""))
         elif base.kind in ("time", "rate") and base.kind != named[0]:
-            raise ValueError(f"unit {p.unit!r} is a {named[0]}, but the base writes {_shown(base.written)} at "
+            raise ValueError(f"unit {unit!r} is a {named[0]}, but the base writes {_shown(base.written)} at "
                              f"{base.where}, a {base.kind}: give a {base.kind} unit such as 'unit: {_example(base)}'")
-    if named is None:
+    if named is None or unit is None:
         return ""
-    for value in p.values or []:
+    for value in values or []:
         own = named_unit(value.split(None, 1)[1]) if isinstance(value, str) and " " in value.strip() else None
         if own is not None and own != named:
-            raise ValueError(f"the value {value!r} is not in {p.unit} ('unit: {p.unit}'): give every value in "
+            raise ValueError(f"the value {value!r} is not in {unit} ('unit: {unit}'): give every value in "
                              "that unit, or leave out the unit of each")
-    return f" {p.unit.strip()}"
+    return f" {unit.strip()}"
 
 
 def _given_numbers(p: Parameter) -> list[Any]:
