@@ -86,9 +86,29 @@ def test_compare_differences_are_paired():
     a = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
     b = shipped("ed_integrated", horizon="1 year", warmup="2 months")
     cmp = compare([a, b], replications=3, workers=1, keep_records=False)
-    d = cmp.differences().set_index("kpi").loc["duplicated_assessments_per_year"]
+    diffs = cmp.differences().set_index("kpi")
+    d = diffs.loc["duplicated_assessments_per_year"]
     per_rep = cmp.results[1].kpis["duplicated_assessments_per_year"] - cmp.results[0].kpis["duplicated_assessments_per_year"]
     assert d["diff_mean"] == pytest.approx(per_rep.mean()) and d["diff_upper"] < 0
+    # the interval is the Student-t interval of the per-replication differences (replication r of B
+    # minus replication r of A); a difference of means alone is the same paired or not, its interval is not
+    for kpi in ("duplicated_assessments_per_year", "ae_attendances_per_year", "cost_per_year"):
+        d = diffs.loc[kpi]
+        x = cmp.results[0].kpis[kpi].to_numpy()
+        y = cmp.results[1].kpis[kpi].to_numpy()
+        n = len(x)
+        assert n == d["n"] == 3
+        half = stats.t.ppf(0.975, n - 1) * np.std(y - x, ddof=1) / np.sqrt(n)
+        assert d["diff_half_width"] == pytest.approx(half, rel=1e-12), kpi
+        assert (d["diff_lower"], d["diff_upper"]) == pytest.approx(((y - x).mean() - half, (y - x).mean() + half),
+                                                                  rel=1e-12), kpi
+        if kpi == "duplicated_assessments_per_year":
+            continue  # none in integrated care (0 in every replication): any pairing gives the same interval
+        # unpaired (Welch's interval), or paired in another order, the interval would differ
+        vx, vy = np.var(x, ddof=1) / n, np.var(y, ddof=1) / n
+        welch = stats.t.ppf(0.975, (vx + vy) ** 2 / ((vx ** 2 + vy ** 2) / (n - 1))) * np.sqrt(vx + vy)
+        other = stats.t.ppf(0.975, n - 1) * np.std(y[[1, 2, 0]] - x, ddof=1) / np.sqrt(n)
+        assert abs(welch - half) > 0.01 * half and abs(other - half) > 0.01 * half, kpi
 
 
 def test_without_the_follow_up_every_pathway_kpi_is_the_same():

@@ -144,13 +144,32 @@ def test_each_payer_pays_its_teams_establishments_and_the_rest_of_its_activity()
 
     raw = _clinic(contact_cost=900.0, gp_cost=40.0)
     raw["services"]["practice"]["payer"] = "local_authority"
-    kpis = run_replication(scenario_from_dict(raw), 0).kpis
+    rep = run_replication(scenario_from_dict(raw), 0)
+    kpis, rec = rep.kpis, rep.records
     assert kpis["cost_to_icb_year_all"] == pytest.approx(150_000.0)
     for year in (1, 2):   # a year of 365.25 days, not whole weekly buckets (52 or 53 weeks)
         assert kpis[f"cost_to_icb_year_{year}"] == pytest.approx(150_000.0, rel=1e-9)
-    expected = 2 * 365.25 * 40.0
-    assert kpis["cost_to_local_authority_year_all"] == pytest.approx(expected, rel=0.05)
-    assert kpis["cost_to_local_authority_year_1"] == pytest.approx(expected, rel=0.05)
+    # the GP contacts the records hold (each charged when it starts; the time unit is the day),
+    # those in a cost bucket (sample_every, 7 days) that straddles the end of the warm-up or of a
+    # year shared in proportion to the bucket's days on each side (docs/health.md, "Who pays"); the
+    # last bucket ends at the horizon
+    gp = rec.steps.index("gp")
+    starts = np.concatenate([V["t_start"][V["step"] == gp] for V in (rec.visits, rec.in_progress)])
+    assert len(starts) == len(rec.patients["pid"])   # everyone sees the GP once, on arrival
+    width = rec.sample_every
+    assert width == 7.0
+    lo = np.floor(starts / width) * width
+    hi = np.minimum(lo + width, rec.horizon)
+
+    def contacts(a: float, b: float) -> float:
+        return float((np.clip(np.minimum(hi, b) - np.maximum(lo, a), 0.0, None) / (hi - lo)).sum())
+
+    in_window = contacts(rec.warmup, rec.horizon)
+    assert in_window == pytest.approx(2 * 2 * 365.25, rel=0.05)   # 2 a day
+    assert kpis["cost_to_local_authority_year_all"] == pytest.approx(40.0 * in_window / 2, rel=1e-12)
+    year_1 = contacts(rec.warmup, rec.warmup + 365.25)
+    assert kpis["cost_to_local_authority_year_1"] == pytest.approx(40.0 * year_1, rel=1e-12)
+    assert year_1 != int(year_1)   # a bucket was shared: whole buckets would count other contacts
 
 
 def test_a_journey_cut_off_by_the_runs_end_is_costed_whole():
