@@ -106,3 +106,27 @@ def test_a_persons_deterioration_is_their_own_whoever_else_deteriorates():
     for key in ("arrival", "exit", "outcome", "n_ae"):
         assert np.array_equal(alone.patients[key], beside.patients[key][mine], equal_nan=True), key
     assert int(alone.patients["n_ae"].sum()) > 1000
+
+
+def test_a_crisis_on_a_routing_delay_records_no_visit_to_the_step_not_yet_reached():
+    """Someone who deteriorates to the emergency level (or dies) on a routing delay (a GP's letter
+    on its way to the assessment) has no visit open: the visits table kept a row for the step they
+    had not reached, with the previous step's times (22 of 57 emergency rows in this scenario). A
+    patient's visit to a step begins after their visit to the step before has ended."""
+    import copy
+
+    import pandas as pd
+    from test_kpi_oracle import RAW
+
+    from icssim.experiments import run_replication
+    from icssim.model.records import VISIT_OUTCOMES
+    from icssim.scenario import scenario_from_dict
+
+    rec = run_replication(scenario_from_dict(copy.deepcopy(RAW)), 0).records
+    V = pd.DataFrame(rec.visits).sort_values(["pid", "t_enter", "t_end"], kind="stable")
+    crises = V["outcome"].isin([VISIT_OUTCOMES.index(x) for x in ("emergency", "escalated", "died")])
+    assert crises.sum() > 20   # (the scenario sends people to A&E while they wait)
+    earlier = V.groupby("pid")[["t_end", "step"]].shift()
+    moved_on = earlier["step"].notna() & (earlier["step"] != V["step"])   # (a missed appointment's rebooked
+    overlap = V[moved_on & (V["t_enter"] < earlier["t_end"] - 1e-9)]     # visit keeps the step's entry time)
+    assert overlap.empty, overlap.head()

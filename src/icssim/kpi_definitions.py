@@ -159,8 +159,9 @@ class StillWaiting(Kpi):
 
 
 class WithinStandard(Family):
-    """Share of patients referred in the window (of the standard's urgency and cohort, if given)
-    who started within the standard's threshold, among those who started (NHS clock-stop)."""
+    """Share of the patients who asked for help in the window and were referred (of the standard's
+    urgency on arrival and cohort, if given) who started within the standard's threshold, among
+    those who started (NHS clock-stop), the clock running from referral."""
 
     prefix, family, label, unit, better = "within_", "standard", "Within standard: {}", "share", "higher"
     group = "Waiting-time standards"

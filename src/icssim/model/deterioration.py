@@ -25,7 +25,7 @@ from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 from icssim.model.choices import PersonChoices
-from icssim.model.entities import EMERGENCY, ESCALATED, IN_QUEUE, MONITORING, NAN, NOWHERE, Patient, Step
+from icssim.model.entities import EMERGENCY, ESCALATED, IN_QUEUE, MONITORING, NAN, NOWHERE, RETURNING, Patient, Step
 from icssim.model.plan import Plan
 from icssim.model.plan_types import OWN_DRAWS
 from icssim.model.recording import Recording
@@ -137,8 +137,10 @@ class Deterioration(Recording):
     def _escalate(self, p: Patient, caught: bool) -> None:
         """``p`` leaves their wait for the emergency step, or for the detected step when monitoring caught it."""
         det = self.det
+        visiting = p.where != RETURNING   # (on a routing delay the next step's visit has not begun)
         s = self._leave_queue(p)
-        self._visit(p, s, NAN, ESCALATED if caught else EMERGENCY)
+        if visiting:
+            self._visit(p, s, NAN, ESCALATED if caught else EMERGENCY)
         self._enter(p, self.steps[det.detected_step if caught else det.emergency_step])
 
     def _make_urgent(self, p: Patient) -> None:

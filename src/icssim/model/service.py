@@ -14,7 +14,7 @@ from typing import Any
 
 from icssim.model.entities import (
     AGED_OUT, BED_DAYS, C_ADMIT, C_AE, C_ASSESS, C_FURTHER, C_INPATIENT, C_INTENSIVE, C_TREAT, CONTACTS, DIED,
-    DISCHARGED_MISSED, GONE, IN_TRANSIT, MISSED, NAN, NOWHERE, SERVED, STAFF, Patient, Step,
+    DISCHARGED_MISSED, GONE, IN_TRANSIT, MISSED, NAN, NOWHERE, RETURNING, SERVED, STAFF, Patient, Step,
 )
 from icssim.model.flow import Flow
 from icssim.model.recording import pack_visit
@@ -222,8 +222,10 @@ class Service(Flow):
         it is recorded as NaN), and leave the pathway with the outcome ``died``."""
         s = p.step
         if p.where != NOWHERE:  # in a queue, a hand-off, a delay step, a routing delay or a panel's list
+            visiting = p.where != RETURNING   # (on a routing delay the next step's visit has not begun)
             self._leave_queue(p)
-            self._visit(p, s, NAN, DIED)
+            if visiting:
+                self._visit(p, s, NAN, DIED)
         elif s is not None:  # between events a patient nowhere else is in service at p.step
             self._free(p, s, NAN, DIED)
         p.where = GONE  # a pending _end_service finds them gone
