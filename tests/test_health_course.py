@@ -72,16 +72,38 @@ def test_discounted_qalys_match_the_continuous_annuity():
     assert out.life_years == pytest.approx(np.full(10, 10.0))
 
 
+def _life_table_course(table: np.ndarray, age: int, years: int, rr: float = 1.0) -> tuple[np.ndarray, float]:
+    """The exact course of a female cohort entering the follow-up on their ``age``-th birthday, by
+    the life table: the hazard of each whole year of age (× ``rr``; ages past the table's last row
+    use that row) held through the year. Returns the survival to each anniversary 0 … ``years``
+    and the expected years lived to the last, ∫ S(t) dt = Σ_k S(k) (1 - exp(-h_k)) / h_k."""
+    hazards = rr * table[np.minimum(np.arange(age, age + years), len(table) - 1), 0]
+    survival = np.exp(-np.concatenate([[0.0], np.cumsum(hazards)]))
+    return survival, float(np.sum(survival[:-1] * -np.expm1(-hazards) / hazards))
+
+
+def _assert_survival(died: np.ndarray, survival: np.ndarray, years: list[int]) -> None:
+    """The share alive at each of these anniversaries is the life table's, within 4 standard errors."""
+    n = len(died)
+    for year in years:
+        expected = survival[year]
+        observed = (np.isnan(died) | (died > year)).mean()
+        se = math.sqrt(expected * (1 - expected) / n)
+        assert abs(observed - expected) < 4 * se + 1e-12, (year, observed, expected, se)
+
+
 def test_life_table_mortality_gives_the_survival_it_implies():
+    # the share alive at each anniversary, against the table's exact values: a young cohort with a
+    # large multiplier (the hazard × rr), and an old one, where the hazard rises ~10% a year of age,
+    # so that reading each year's hazard one row off (a year too old or too young) moves the deaths
+    # by more than 10 standard errors (at 20 it moves them by about 2: that cohort alone cannot tell)
     table = life_table_hazards("england_wales_ons")
-    rr = 12.0
-    plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, mortality_rr=np.array([[rr]]),
-                 mortality=Mortality(table, 1.0, "age"))  # all female
-    out = follow(plan, _timeline(age=20.0))
-    cumulative = rr * table[20:30, 0].sum()
-    expected = 1 - math.exp(-cumulative)
-    observed = (~np.isnan(out.died)).mean()
-    assert abs(observed - expected) < 4 * math.sqrt(expected * (1 - expected) / N)
+    for age, rr in ((20, 12.0), (70, 1.5)):
+        plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=10.0, mortality_rr=np.array([[rr]]),
+                     mortality=Mortality(table, 1.0, "age"))  # all female
+        out = follow(plan, _timeline(age=float(age)))
+        survival, _ = _life_table_course(table, age, 10, rr)
+        _assert_survival(out.died, survival, list(range(11)))
     assert table[20, 0] == pytest.approx(-math.log(1 - 0.000212))
 
 
@@ -173,13 +195,16 @@ def test_health_events_accrue_their_expected_number_and_discounted_cost():
 
 
 def test_a_lifetime_follow_up_ends_with_the_life_table():
+    # followed from 60 to LIFETIME_AGE (101): the survival to each decade and to the end, and the
+    # years lived, against the life table's exact values (4 standard errors of the cohort's)
     table = life_table_hazards("england_wales_ons")
     plan = _plan(np.zeros((1, 1)), [1.0], [1.0], follow_up=math.inf, mortality=Mortality(table, 1.0, "age"))
-    out = follow(plan, _timeline(n=4000, age=60.0))
-    alive_at_100 = math.exp(-table[60:101, 0].sum())
-    assert (np.isnan(out.died)).mean() == pytest.approx(alive_at_100, abs=0.02)
-    expected_years = sum(math.exp(-table[60:60 + k, 0].sum()) for k in range(1, 42)) + 0.5
-    assert out.life_years.mean() == pytest.approx(expected_years, rel=0.03)
+    out = follow(plan, _timeline(age=60.0))
+    survival, expected_years = _life_table_course(table, 60, 41)
+    assert np.all(out.died[~np.isnan(out.died)] < 41.0)  # nobody dies after the follow-up ends
+    _assert_survival(out.died, survival, [10, 20, 30, 35, 41])
+    se = out.life_years.std() / math.sqrt(N)
+    assert abs(out.life_years.mean() - expected_years) < 4 * se, (out.life_years.mean(), expected_years, se)
 
 
 def test_the_status_constants_are_the_schema_s_statuses():

@@ -12,6 +12,7 @@ import errno
 import json
 import multiprocessing as mp
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -425,13 +426,66 @@ def test_an_interrupted_write_leaves_nothing(tmp_path, result, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_an_unwritable_parent_is_a_message(tmp_path, result):
-    if os.geteuid() == 0:
-        pytest.skip("root may write anywhere")
+def _locked(tmp_path: Path, monkeypatch, how: str) -> Path:
+    """A folder nothing can be made in. ``real``: its permissions say so (read and enter only),
+    which binds everyone but root (skipped as root: root may write anywhere). ``simulated``: the
+    system calls that make a folder or move one into it fail as they do there without root,
+    PermissionError EACCES, so that root (CI) checks the same behaviour."""
     locked = tmp_path / "locked"
-    locked.mkdir(mode=0o500)
-    with pytest.raises(OutputError, match="permission denied"):
-        write_run(result, locked / "run")
+    if how == "real":
+        if os.geteuid() == 0:
+            pytest.skip("root may write anywhere")
+        locked.mkdir(mode=0o500)
+        return locked
+    locked.mkdir()
+
+    def refused(path) -> bool:
+        return Path(os.fsdecode(path)).absolute().parent == locked
+
+    def no(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
+
+    real_mkdir, real_rename, real_replace = os.mkdir, os.rename, os.replace
+
+    def mkdir(path, mode=0o777, *, dir_fd=None):
+        return no(path) if refused(path) else real_mkdir(path, mode, dir_fd=dir_fd)
+
+    def rename(src, dst, **kw):
+        return no(dst) if refused(dst) else real_rename(src, dst, **kw)
+
+    def replace(src, dst, **kw):
+        return no(dst) if refused(dst) else real_replace(src, dst, **kw)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)   # (pathlib's Path.mkdir and tempfile call os.mkdir)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(os, "replace", replace)
+    return locked
+
+
+@pytest.mark.parametrize("how", ["real", "simulated"])
+def test_an_unwritable_parent_is_a_message(tmp_path, result, monkeypatch, how):
+    locked = _locked(tmp_path, monkeypatch, how)
+    out = locked / "run"
+    with pytest.raises(OutputError, match=rf"^could not write the results to {re.escape(str(out))}/: permission denied") as caught:
+        write_run(result, out)
+    assert "\n" not in str(caught.value)
+    assert os.listdir(locked) == []   # nothing half-written, no temporary folder left
+
+
+@pytest.mark.parametrize("how", ["real", "simulated"])
+def test_an_unwritable_parent_ends_the_command_with_status_1(tmp_path, monkeypatch, capsys, how):
+    """One sentence on stderr (no traceback), status 1 (the machine refused: README's exit
+    statuses), and nothing written in the folder."""
+    from icssim.cli import main
+
+    locked = _locked(tmp_path, monkeypatch, how)
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(VALID)
+    assert main(["run", str(scenario), "--out", str(locked / "run"), "-n", "2", "-w", "1", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"icssim: error: could not write the results to {locked / 'run'}/: permission denied")
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert os.listdir(locked) == []
 
 
 def test_a_report_built_in_the_temporary_folder_names_the_final_one(tmp_path, result):

@@ -22,7 +22,7 @@ from icssim.metrics import visits_frame
 from icssim.scenario import load_scenario
 from qtheory import (
     LEVEL, ErlangA, MMc, ci, cobham_mmc, in_window_arrival_rate, jackson_rates, mean_in_system,
-    pollaczek_khinchine, queue_waits, run_records,
+    pollaczek_khinchine, priority_top_wait_over, queue_waits, run_records,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -151,7 +151,9 @@ PRIORITY = {"lams": {"urgent": 0.8, "routine": 1.6}, "mu": 1.0, "c": 3, "replica
 
 @cache
 def priority_checks() -> tuple[Check, ...]:
-    """Mean wait per class in an M/M/3 queue with two non-pre-emptive priority classes."""
+    """Mean wait per class in an M/M/3 queue with two non-pre-emptive priority classes, and the
+    distribution of the urgent class's wait (which a wrong order within the class would change,
+    as it would not the means)."""
     cfg = PRIORITY
     lams = cfg["lams"]
     theory = dict(zip(("urgent", "routine"), cobham_mmc([lams["urgent"], lams["routine"]], cfg["mu"], cfg["c"])))
@@ -171,6 +173,15 @@ def priority_checks() -> tuple[Check, ...]:
     checks.append(Check(label, "Wq all patients (hours) = FIFO Erlang C", fifo,
                         np.array([np.concatenate(list(w.values())).mean() for w in per_class]),
                         _rel(fifo, 0.10)))
+    # the urgent wait is exponential given a wait (qtheory.priority_top_wait_over): P(W > t) at
+    # t = 0, 1 and 3 over its rate, as for the M/M/c cases
+    urgent = float(levels.index("urgent"))
+    rates = [lams["urgent"], lams["routine"]]
+    decay = cfg["c"] * cfg["mu"] - lams["urgent"]
+    for k in (0, 1, 3):
+        t = k / decay
+        checks.append(Check(label, f"P(W > {t:.3g} h) urgent", priority_top_wait_over(rates, cfg["mu"], cfg["c"], t),
+                            np.array([(w[urgent] > t).mean() for w in per_class]), 0.03))
     return tuple(checks)
 
 

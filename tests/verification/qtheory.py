@@ -90,6 +90,25 @@ def cobham_mmc(lams: list[float], mu: float, c: int) -> list[float]:
     return out
 
 
+def priority_top_wait_over(lams: list[float], mu: float, c: int, t: float) -> float:
+    """P(W > t) for the highest class of an M/M/c queue with non-pre-emptive priorities, first
+    come first served within the class, every class with service rate ``mu`` (``lams`` as in
+    :func:`cobham_mmc`): C(c, a) exp(-(c mu - lambda_1) t), a = sum(lams) / mu.
+
+    An arrival waits when all c servers are busy, with probability C(c, a) (PASTA; the number in
+    the system is that of the FIFO M/M/c, since the order of service does not change it when every
+    class has the same rate). While all are busy, a server frees at rate c mu, and the class-1
+    queue goes up by one only by a class-1 arrival (rate lambda_1) and down by one only at a service
+    end (rate c mu): so, given all busy, the class-1 queue is geometric, P(n) = (1 - s1) s1^n with
+    s1 = lambda_1 / (c mu), and a class-1 arrival waits for n + 1 service ends (FIFO within the
+    class; later class-1 arrivals and every lower class do not get ahead): a geometric sum of
+    exponentials with rate c mu, which is exponential with rate c mu (1 - s1). Its mean is
+    Cobham's W_1. Any other order within the class (LIFO, random) has the same mean but not this
+    distribution.
+    """
+    return erlang_c(c, sum(lams) / mu) * math.exp(-(c * mu - lams[0]) * t)
+
+
 def pollaczek_khinchine(lam: float, mean: float, var: float) -> float:
     """M/G/1 mean wait in queue: lambda E[S^2] / (2 (1 - rho))."""
     rho = lam * mean

@@ -40,7 +40,9 @@ def test_check_fails_when_theory_is_off():
 
 def test_closed_forms_against_textbook_values():
     """The theory side itself: known values, so a slip there cannot hide an engine error."""
-    from qtheory import ErlangA, MMc, cobham_mmc, erlang_c, jackson_rates, pollaczek_khinchine
+    from qtheory import (
+        ErlangA, MMc, cobham_mmc, erlang_c, jackson_rates, pollaczek_khinchine, priority_top_wait_over,
+    )
 
     assert erlang_c(1, 0.6) == pytest.approx(0.6)  # M/M/1: P(wait) = rho
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)  # M/M/2 at rho 0.5
@@ -50,6 +52,10 @@ def test_closed_forms_against_textbook_values():
     hi, lo = cobham_mmc([0.8, 1.6], 1.0, 3)
     assert (0.8 * hi + 1.6 * lo) / 2.4 == pytest.approx(MMc(2.4, 1.0, 3).wq)  # conservation law
     assert cobham_mmc([2.4], 1.0, 3)[0] == pytest.approx(MMc(2.4, 1.0, 3).wq)  # one class = FIFO
+    for t in (0.0, 0.7, 2.0):  # one class = FIFO
+        assert priority_top_wait_over([2.4], 1.0, 3, t) == pytest.approx(MMc(2.4, 1.0, 3).p_wait_over(t))
+    # the urgent wait's distribution has Cobham's mean: the integral of P(W > t), C / (c mu - lambda_1)
+    assert priority_top_wait_over([0.8, 1.6], 1.0, 3, 0.0) / (3.0 - 0.8) == pytest.approx(hi)
     assert ErlangA(2.4, 1.0, 3, 1e-9).wq == pytest.approx(MMc(2.4, 1.0, 3).wq, rel=1e-6)  # no dropout
     ea = ErlangA(3.0, 1.0, 3, 0.5)
     assert ea.utilisation == pytest.approx(3.0 * (1 - ea.p_abandon) / 3)  # served work = capacity used
