@@ -48,6 +48,32 @@ def test_rows_for_things_a_scenario_does_not_have_are_left_out(verification_dir)
     assert "ae_attendances_per_year" not in absent_kpis(load_scenario(SCENARIOS / "ed_integrated.yaml"))
 
 
+def test_an_emergency_department_has_no_rows_for_waits_to_treatment():
+    """The urgent-care pathway has no treatment step: its waits to treatment are never measured (n/a
+    in every replication) and no one is 'treated', so the terminal and the report leave those rows
+    out, as urgent-care.md says, instead of six rows of n/a and '0% started treatment'."""
+    from types import SimpleNamespace
+
+    from icssim.report.labels import left_out
+
+    s = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    names = ["wait_to_treatment_median", "wait_to_treatment_median_mh_attendances", "wait_to_assessment_median",
+             "share_treated", "untreated_time_mean", "cost_per_year"]
+    absent = absent_kpis(s, names)
+    assert {"wait_to_treatment_median", "wait_to_treatment_median_mh_attendances", "share_treated",
+            "untreated_time_mean", "share_intensive_12m"} <= absent
+    assert not {"wait_to_assessment_median", "cost_per_year"} & absent
+    ed = load_scenario(SCENARIOS / "ed_fragmented.yaml")
+    assert not {"wait_to_treatment_median", "share_treated"} & absent_kpis(ed, names)
+    assert left_out(float("nan")) and left_out(0.0) and not left_out(52.0)
+    table = pd.DataFrame({"kpi": ["wait_to_treatment_median", "wait_to_assessment_median"],
+                          "mean": [float("nan"), 25.7], "lower": [float("nan"), 24.0],
+                          "upper": [float("nan"), 27.0], "n": [2, 2]})
+    result = SimpleNamespace(replications=[0, 1], seed=1, scenario=s)
+    text = format_kpis(table, "urgent", result)
+    assert "Referral to assessment, median" in text and "Referral to treatment" not in text
+
+
 def test_kpi_labels_use_service_cohort_and_standard_labels():
     s = load_scenario(SCENARIOS / "ed_fragmented.yaml")
     assert (kpi_label("utilisation_cyp_ed/therapist", s)

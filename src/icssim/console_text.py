@@ -16,7 +16,7 @@ def format_kpis(table, title: str, result) -> str:
     the scenario does not have (no A&E step) are left out."""
 
     from icssim.kpis import kpi_groups
-    from icssim.report.labels import absent_kpis, kpi_label
+    from icssim.report.labels import absent_kpis, kpi_label, left_out
     from icssim.report.numbers import Estimate
 
     n = len(result.replications)
@@ -24,8 +24,8 @@ def format_kpis(table, title: str, result) -> str:
     lines = [f"{title}: {n} replication(s), seed {result.seed}"
              + (", mean and 95% CI" if n > 1 else " (no CI from 1 replication)")]
     rows = {row.kpi: row for row in table.itertuples() if row.kpi not in ("events", "wall_seconds")}
-    absent = absent_kpis(s)
-    rows = {k: r for k, r in rows.items() if not (k in absent and r.mean == 0)}
+    absent = absent_kpis(s, rows)
+    rows = {k: r for k, r in rows.items() if not (k in absent and left_out(r.mean))}
     width = 62
     for group, chosen in kpi_groups(rows):
         lines.append(f"  {group}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 from types import SimpleNamespace
@@ -93,7 +93,7 @@ def compare_report(folder: Path, meta: dict) -> str:
              warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None,
                                          {n: r.scenario for n, r in runs if r.scenario is not None})
              + cost_effectiveness_html(ce))
-    absent = _absent_everywhere([r.scenario for _, r in runs])
+    absent = _absent_everywhere([r.scenario for _, r in runs], summary["kpi"].unique() if summary is not None else ())
     scenarios = [r.scenario for n, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
     page.add("plots", "Plots", plots_html(folder, captions=_plot_captions(
         ce, diffs, summary, baseline, base.scenario if base else None, absent)))
@@ -259,14 +259,15 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
 
-def _absent_everywhere(scenarios: list[Scenario | None]) -> set[str]:
+def _absent_everywhere(scenarios: list[Scenario | None], names: Iterable[str] = ()) -> set[str]:
     """KPIs of things none of the scenarios has (no A&E step in either: no A&E attendances), which
     the tables leave out as the run report does, rather than show zeros beside a measure of the same
     name from the course of illness."""
     known = [s for s in scenarios if s is not None]
     if not known:
         return set()
-    return set.intersection(*(absent_kpis(s) for s in known))
+    names = list(names)
+    return set.intersection(*(absent_kpis(s, names) for s in known))
 
 
 def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: Sequence[Scenario | None] = ()) -> str:

@@ -95,7 +95,11 @@ def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:
 
 def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
     """KPIs of things this scenario does not have (no A&E step, no admission, no rejected referrals,
-    a single assessment step): they are always zero, so outputs leave them out."""
+    a single assessment step: always zero; among ``names``, waits to a kind of step it lacks: never
+    measured, as an emergency department has no wait to treatment), which outputs leave out rather
+    than show as zeros or n/a."""
+    from icssim.kpi_check import no_value_reason
+
     if s is None:
         return set()
     kinds = [KINDS[st.kind] for st in s.pathway.steps.values()]
@@ -110,4 +114,14 @@ def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
         out |= {"rejected_referrals_per_year", "share_ever_rejected", "rereferrals_per_year"}
     if sum(k.is_assessment for k in kinds) < 2:
         out.add("duplicated_assessments_per_year")
-    return out
+    if not any(k.is_intensive for k in kinds):
+        out.add("share_intensive_12m")
+    if not any(st.counts_as == "treatment" if st.counts_as is not None else KINDS[st.kind].is_treatment
+               for st in s.pathway.steps.values()):
+        out |= {"share_treated", "uptake_after_referral", "untreated_time_mean"}
+    return out | {name for name in names if no_value_reason(s, name) is not None}
+
+
+def left_out(mean: float) -> bool:
+    """Whether an absent KPI's value (:func:`absent_kpis`) is one to leave out: zero, or none."""
+    return mean == 0 or mean != mean

@@ -15,7 +15,7 @@ from icssim import pathway_graph
 from icssim.errors import IcssimError
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info
-from icssim.report.labels import absent_kpis, kpi_label
+from icssim.report.labels import absent_kpis, kpi_label, left_out
 from icssim.report.model_section import arrival_rates, model_html
 from icssim.report.numbers import fmt
 from icssim.report.terminating import measured_over, period_word, replications_text, terminating_note
@@ -106,9 +106,9 @@ def kpi_tables_html(data: RunData) -> str:
     if data.kpis is None:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
     parts = []
-    absent = absent_kpis(data.scenario)
-    left_out = [k for k in data.est if k in absent and data.est[k].mean == 0]
-    for title, chosen in kpi_groups(k for k in data.est if k not in HIDDEN_KPIS and k not in left_out):
+    absent = absent_kpis(data.scenario, data.est)
+    dropped = [k for k in data.est if k in absent and left_out(data.est[k].mean)]
+    for title, chosen in kpi_groups(k for k in data.est if k not in HIDDEN_KPIS and k not in dropped):
         rows = []
         for k in chosen:
             e = data.est[k]
@@ -127,9 +127,9 @@ def kpi_tables_html(data: RunData) -> str:
                  "horizon; the rows \u201ccounting work started before the horizon in full\u201d add the rest of "
                  "each service still in progress at the horizon, to its scheduled end. Waits and times at each "
                  "stage are of what was over by the horizon; what was still open is counted beside them.</p>")
-    if left_out:
+    if dropped:
         note += (f"<p class=note>Not shown, because this scenario has no such step or route: "
-                 f"{escape(', '.join(kpi_info(k).label for k in left_out))}.</p>")
+                 f"{escape('; '.join(kpi_label(k, data.scenario) for k in dropped))}.</p>")
     return note + "\n".join(parts)
 
 
