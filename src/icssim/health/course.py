@@ -339,10 +339,12 @@ class _Course:
         self.costs[who] += plan.cost_per_year[state] * costed
         if len(plan.event_names):
             rates = plan.event_rates[:, state].T  # [person, event] per year
-            expected = rates * span[:, None]
-            self.events[who] += expected
-            in_pathway = (t0 < self.tl.leave[who])[:, None]
-            self.events_in_pathway[who] += np.where(in_pathway, expected, 0.0)
+            self.events[who] += rates * span[:, None]
+            # the part before leaving: a stretch the engine logged may run on past the exit (a course
+            # followed for health.returns). The time between two spells in the pathway is not known
+            # here (the records keep the last exit only) and still counts as in it.
+            in_pathway = np.clip(np.minimum(t1, self.tl.leave[who]) - t0, 0.0, None)
+            self.events_in_pathway[who] += rates * in_pathway[:, None]
             self.event_cost_by_event[who] += rates * plan.event_costs * costed[:, None]
             cost = (rates @ plan.event_costs) * costed
             self.event_costs[who] += cost
