@@ -43,6 +43,7 @@ import pytest
 from icssim.experiments import run_replication
 from icssim.health import course
 from icssim.scenario import scenario_from_dict
+from test_kpi_oracle import RAW as PATHWAY_RAW
 
 DAYS_PER_YEAR = 365.25  # docs/scenario-format.md section 2: "a year 365.25 days"
 DAYS_PER_UNIT = 7.0  # the scenario's time unit, the week
@@ -77,6 +78,17 @@ PAYER = {"practice": "primary_care", "team": "icb", "acute": "icb", "unit": "spe
 ESTABLISHMENT = {"team": 2 * 60.0 * 1560}
 RETURN_STEP = "gp_again"
 
+#: the pathway of tests/test_kpi_oracle.py, with a step of its own where the course sends people
+#: back (health.returns: only they come here), and more of A&E's and admissions' people admitted
+STEPS = {}
+for _name, _step in copy.deepcopy(PATHWAY_RAW["pathway"]["steps"]).items():
+    STEPS[_name] = _step
+    if _name == "gp":
+        STEPS[RETURN_STEP] = {**copy.deepcopy(_step), "next": [{"p": 1.0, "to": "assess",
+                                                                 "after": _step["next"][0]["after"]}]}
+for _name in ("ae", "admit"):
+    STEPS[_name]["next"][0]["p"], STEPS[_name]["next"][1]["p"] = 0.7, 0.3
+
 RAW = {
     "scenario": {"name": "health_kpi_oracle", "time_unit": "weeks", "horizon": "292 weeks", "warmup": "1 year",
                  "seed": 20262},
@@ -101,34 +113,7 @@ RAW = {
         "unit": {"beds": 3, "cost_per_bed_day": 700, "payer": PAYER["unit"]},
         "ltc_clinic": {"payer": PAYER["ltc_clinic"]},
     },
-    "pathway": {"steps": {
-        "gp": {"kind": "referral", "service": "practice", "staff": ["gp"], "duration": "15 minutes",
-               "next": [{"p": 0.85, "to": "assess", "after": {"dist": "uniform", "low": "3 days", "high": "3 weeks"}},
-                        {"p": 0.15, "to": "signposted"}]},
-        # where the course sends people back (health.returns): only they come here
-        RETURN_STEP: {"kind": "referral", "service": "practice", "staff": ["gp"], "duration": "15 minutes",
-                      "next": [{"p": 1.0, "to": "assess",
-                                "after": {"dist": "uniform", "low": "3 days", "high": "3 weeks"}}]},
-        "assess": {"kind": "assessment", "service": "team", "staff": ["clinician"], "duration": "2 hours",
-                   "queue": "priority", "handoff": {"dist": "exponential", "mean": "4 days"},
-                   "accept": "risk >= amber", "on_reject": {"to": "gp", "after": "6 weeks"},
-                   "dropout": {"mean_time": "26 weeks"},
-                   "missed": {"probability": 0.2, "discharge_after": 2},
-                   "next": [{"p": 0.85, "to": "treat"}, {"p": 0.15, "to": "signposted"}]},
-        "treat": {"kind": "treatment", "service": "team", "staff": ["clinician"], "caseload": True,
-                  "sessions": {"count": 8, "every": "1 week"}, "duration": "1 hour",
-                  "dropout": {"mean_time": "30 weeks"},
-                  "missed": {"probability": 0.1, "discharge_after": 2}, "next": "completed"},
-        "ae": {"kind": "emergency", "service": "acute", "staff": ["ae_staff"], "duration": "4 hours",
-               "next": [{"p": 0.7, "to": "admit"}, {"p": 0.3, "to": "assess"}]},
-        "admit": {"kind": "admission", "service": "acute", "bed": True,
-                  "duration": {"dist": "lognormal", "mean": "5 days", "sd": "2 days"},
-                  "next": [{"p": 0.7, "to": "inpatient"}, {"p": 0.3, "to": "assess"}]},
-        "inpatient": {"kind": "inpatient", "service": "unit", "bed": True,
-                      "duration": {"dist": "lognormal", "mean": "4 weeks", "sd": "2 weeks"}, "next": "treat"},
-        "signposted": {"kind": "discharge", "outcome": "signposted"},
-        "completed": {"kind": "discharge", "outcome": "completed"},
-    }},
+    "pathway": {"steps": STEPS},
     "deterioration": {"attribute": "risk", "hazard": {"green": "0.04 per week", "amber": "0.03 per week"},
                       "urgent_from": "amber", "emergency_at": "red", "emergency_step": "ae"},
     "health": {
