@@ -184,18 +184,22 @@ def calibration_problems(cal: Any) -> list[Problem]:
 def no_value_reason(scenario: Any, name: str) -> str | None:
     """Why the KPI ``name`` can have no value in any run of ``scenario``, as the pathway shows it
     (a wait to treatment without a step that counts as treatment), or None when it may have one."""
-    from icssim.kinds import KINDS
-
     if scenario.initial_state is not None and not scenario.scenario.warmup.value > 0:
         return None   # (today's waiting list, measured without a warm-up, may have started already)
-    for what, counts in (("treatment", ("treatment",)), ("assessment", ("assessment", "further_assessment"))):
-        if not name.startswith(f"wait_to_{what}_"):
-            continue
-        steps = scenario.pathway.steps.values()
-        if not any(st.counts_as in counts if st.counts_as is not None
-                   else getattr(KINDS[st.kind], f"is_{what}") for st in steps):
+    for what in ("treatment", "assessment"):
+        if name.startswith(f"wait_to_{what}_") and not has_step(scenario, what):
             return f"no {what} step"
     return None
+
+
+def has_step(scenario: Any, what: str) -> bool:
+    """Whether ``scenario``'s pathway has a step that counts as ``what`` ("treatment" or
+    "assessment"), by its kind or by its ``counts_as``."""
+    from icssim.kinds import KINDS
+
+    counts = {"treatment": ("treatment",), "assessment": ("assessment", "further_assessment")}[what]
+    return any(st.counts_as in counts if st.counts_as is not None else getattr(KINDS[st.kind], f"is_{what}")
+               for st in scenario.pathway.steps.values())
 
 
 def check_precision_options(args: argparse.Namespace, scenario: Any) -> None:

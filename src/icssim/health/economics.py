@@ -15,7 +15,8 @@ were paired (``replications``); a row is "n/a" only when none remain.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,14 @@ def replications_left_out(row: pd.Series | dict) -> str:
     left = int(of) - int(n)
     return (f"from {int(n)} of {int(of)} paired replications: in the other {'one' if left == 1 else left}, "
             f"no one asked for help in {row['scenario']} or in {row['baseline']}")
+
+
+def plane_notes(missing: Sequence[str], shown: Iterable[tuple[str, Mapping[str, Any]]], baseline: str) -> list[str]:
+    """What a cost-effectiveness plane against ``baseline`` leaves out, in words, for the plane and
+    the report's caption alike: the scenarios it cannot place (``missing``), and for each it shows
+    (its name as shown and its row of :func:`cost_effectiveness`) the replications it leaves out."""
+    notes = [f"Not plotted: {none_compared(missing, baseline)}"] if missing else []
+    return notes + [f"{name}: points and mean {left}." for name, row in shown if (left := replications_left_out(row))]
 
 
 def paired_points(kpis: dict[str, pd.DataFrame], baseline: str) -> dict[str, pd.DataFrame]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from icssim.health.economics import none_compared, replications_left_out
+from icssim.health.economics import none_compared, plane_notes
 from icssim.plots import PALETTE, STANDARD_COLOUR, plt
 
 
@@ -41,7 +41,7 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
             shown[name] = finite
     if not shown:   # a frame with lines through nothing would look like a result
         ax.axis("off")
-        why = textwrap.fill("Nothing to plot: " + why_not_plotted(missing, baseline), 60, break_on_hyphens=False)
+        why = textwrap.fill("Nothing to plot: " + none_compared(missing, baseline), 60, break_on_hyphens=False)
         ax.text(0.5, 0.5, why, transform=ax.transAxes, ha="center", va="center", fontsize=10)
         ax.set_title(f"Cost-effectiveness plane against {baseline}", fontsize=11, loc="left")
         fig.tight_layout()
@@ -60,21 +60,14 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
                     xerr=_finite_arms(row, "delta_qalys"), yerr=_finite_arms(row, "delta_cost"),
                     fmt="D", color=colour, markersize=7, capsize=4, label=f"{name}: mean, 95% CI")
     _plane(ax, span, thresholds, f"Cost-effectiveness plane against {baseline}")
-    notes = ([f"Not plotted: {why_not_plotted(missing, baseline)}"] if missing else []) + [
-        f"{name}: points and mean {left_out}." for name in shown
-        if (left_out := replications_left_out(by_name.loc[name].to_dict() | {"scenario": name, "baseline": baseline}))]
+    notes = plane_notes(missing, [(name, by_name.loc[name].to_dict() | {"scenario": name, "baseline": baseline})
+                                  for name in shown], baseline)
     if notes:
         note = "\n".join(textwrap.fill(n, 70, break_on_hyphens=False) for n in notes)
         ax.text(0.02, 0.02, note, transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
                 bbox={"facecolor": "white", "edgecolor": "#bbbbbb"})
     fig.tight_layout()
     return fig
-
-
-def why_not_plotted(names: Sequence[str], baseline: str) -> str:
-    """Why scenarios are missing from a cost-effectiveness plane, in words: no replication has
-    people who asked for help in both, so there is no cost or QALY per help-seeker to compare."""
-    return none_compared(names, baseline)
 
 
 def _finite_arms(row: pd.Series, key: str) -> list[list[float]] | None:

@@ -94,7 +94,7 @@ def compare_report(folder: Path, meta: dict) -> str:
                                          {n: r.scenario for n, r in runs if r.scenario is not None})
              + cost_effectiveness_html(ce))
     absent = _absent_everywhere([r.scenario for _, r in runs], summary["kpi"].unique() if summary is not None else ())
-    scenarios = [r.scenario for n, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
+    scenarios = [r.scenario for _, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
     page.add("plots", "Plots", plots_html(folder, captions=_plot_captions(
         ce, diffs, summary, baseline, base.scenario if base else None, absent)))
     if summary is not None:
@@ -317,9 +317,7 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
         row = {"Measure": _measure(r.kpi, r.label, scenarios)}
         if len(pairs) > 1:
             row["Scenario"] = f"{r.scenario} − {r.baseline}"
-        interval = diff_ci_text(r.diff_lower, r.diff_upper, unit)
-        if r.diff_lower == r.diff_upper:   # a staff establishment: set by the scenarios, not drawn
-            interval = "none: the same in every replication"
+        interval = diff_ci_words(r.diff_lower, r.diff_upper, unit).removeprefix("95% CI ") or "–"
         row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": interval,
                     "Percent": pct.replace("-", "−"), "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
         rows.append(row)

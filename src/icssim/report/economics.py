@@ -9,7 +9,7 @@ from html import escape
 import pandas as pd
 
 from icssim.budget import budget_name, shown_names
-from icssim.health.economics import THRESHOLDS, none_compared, replications_left_out
+from icssim.health.economics import THRESHOLDS, none_compared, plane_notes, replications_left_out
 from icssim.report.numbers import sig, signed_money, signed_qalys
 
 
@@ -110,7 +110,5 @@ def plane_caption(ce: pd.DataFrame | None, generic: str) -> str:
     missing = [shown[str(r["scenario"])] for _, r in ce.iterrows() if not _compared(r)]
     if len(missing) == len(ce):
         return "The cost-effectiveness plane could not be drawn: " + none_compared(missing, base)
-    notes = ([f"Not plotted: {none_compared(missing, base)}"] if missing else []) + [
-        f"{shown[str(r['scenario'])]}: points and mean {left_out}." for _, r in ce.iterrows()
-        if _compared(r) and (left_out := replications_left_out(r))]
+    notes = plane_notes(missing, [(shown[str(r["scenario"])], r) for _, r in ce.iterrows() if _compared(r)], base)
     return " ".join([generic, *notes])

@@ -98,7 +98,7 @@ def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
     a single assessment step: always zero; among ``names``, waits to a kind of step it lacks: never
     measured, as an emergency department has no wait to treatment), which outputs leave out rather
     than show as zeros or n/a."""
-    from icssim.kpi_check import no_value_reason
+    from icssim.kpi_check import has_step, no_value_reason
 
     if s is None:
         return set()
@@ -116,8 +116,7 @@ def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
         out.add("duplicated_assessments_per_year")
     if not any(k.is_intensive for k in kinds):
         out.add("share_intensive_12m")
-    if not any(st.counts_as == "treatment" if st.counts_as is not None else KINDS[st.kind].is_treatment
-               for st in s.pathway.steps.values()):
+    if not has_step(s, "treatment"):
         out |= {"share_treated", "uptake_after_referral", "untreated_time_mean"}
     return out | {name for name in names if no_value_reason(s, name) is not None}
 

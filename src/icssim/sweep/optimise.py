@@ -260,6 +260,7 @@ def _estimate(row, kpi: str) -> str:
 def _bound_note(row, t: Target) -> str:
     """The deciding bound with more digits when, rounded as the estimate is written, it looks equal
     to the target (``95% (95% CI 95% to 96%)`` for a lower bound of 94.67% against 95%)."""
+    from icssim.metrics import kpi_info
     from icssim.report.numbers import fmt
 
     unit = kpi_info(t.kpi).unit
@@ -273,6 +274,7 @@ def _bound_note(row, t: Target) -> str:
 
 
 def _target_words(run, t: Target) -> str:
+    from icssim.metrics import kpi_info
     from icssim.report.numbers import fmt
 
     words = {">=": "at least", ">": "more than", "<=": "at most", "<": "less than"}[t.op]
@@ -324,13 +326,6 @@ def write(run, table: pd.DataFrame, answer: dict[str, Any]) -> None:
         os.replace(tmp, run.out / "report.html")
 
 
-def kpi_info(name: str):
-    """:func:`icssim.metrics.kpi_info`, imported when first asked (see the imports above)."""
-    from icssim.metrics import kpi_info as info
-
-    return info(name)
-
-
 def _json(v: Any) -> Any:
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -341,6 +336,7 @@ def _json(v: Any) -> Any:
 
 def _objective_text(row, minimise: str = "") -> str:
     """The objective in its unit (a KPI's), with its CI when it has one that is not a single value."""
+    from icssim.metrics import kpi_info
     from icssim.report.numbers import fmt
 
     unit = kpi_info(minimise).unit if minimise and "objective_lower" in row.index else ""
