@@ -399,6 +399,7 @@ class _Course:
             event_names=self.plan.event_names, event_labels=self.plan.event_labels,
             events_in_pathway=self.events_in_pathway, state_at_leave=self.state_at_leave,
             event_cost_by_event=self.event_cost_by_event, event_services=self.plan.event_services,
+            event_payers=self.plan.event_payers,
             measures=self.plan.measures, returns=self.returns,
             return_rules=tuple(rule.name for rule in self.plan.returns),
         )

@@ -228,6 +228,37 @@ class SecondServiceCost(Family):
         return result
 
 
+class EventPayerCost(Family):
+    """What the health events each payer pays for (an event's own ``payer``, else its service's)
+    cost per help-seeker over the follow-up (discounted): the events' part of ``cost_per_person``
+    split by who pays, for the payers some event names. The health states' own costs
+    (``cost_per_year``) name no payer and are not split."""
+    needs_outcomes = True
+
+    prefix, family, unit, group = "event_cost_to_", "payer", "GBP", MONEY
+
+    def info(self, name: str) -> KpiInfo:
+        payer = name[len(self.prefix):]
+        label = f"Cost to {PAYERS.get(payer, payer)} per help-seeker of health events over the follow-up (discounted)"
+        return KpiInfo(label, self.unit, self.better, self.family, payer, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        out = _outcomes(w)
+        if out is None or out.event_cost_by_event is None or not out.event_payers:
+            return {}
+        costs = event_costs_by_payer(out.event_cost_by_event[w.in_window], out.event_payers)
+        return {f"{self.prefix}{payer}": float(cost.mean()) if len(cost) else float("nan")
+                for payer, cost in costs.items()}
+
+
+def event_costs_by_payer(costs: np.ndarray, payers: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """Each person's discounted cost of the health events each payer pays for, by payer in the
+    order the events first name them; ``costs`` is [person, event] and ``payers`` [event]. Every
+    event has exactly one payer, so the parts add up to each person's event cost."""
+    return {payer: costs[:, [i for i, p in enumerate(payers) if p == payer]].sum(axis=1)
+            for payer in dict.fromkeys(payers)}
+
+
 class CostPerPerson(Kpi):
     """The pathway's cost per help-seeker and the cost of their health states over the follow-up
     (discounted): an equal share of the staff establishment over the window, and of the contacts,
@@ -346,6 +377,7 @@ def year_shares(w: Window, n_buckets: int, n_years: int) -> np.ndarray:
 
 
 HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), SentBack(), InRemission(), UntreatedDuration(),
-               HealthEvents(), ServiceContacts(), ExitMeasures(), SecondServiceCost(), CostPerPerson(), PayerCosts())
+               HealthEvents(), ServiceContacts(), ExitMeasures(), SecondServiceCost(), EventPayerCost(),
+               CostPerPerson(), PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)

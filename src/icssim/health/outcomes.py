@@ -60,6 +60,7 @@ class Outcomes:
     #: [person, event] discounted cost of each event over the follow-up
     event_cost_by_event: np.ndarray | None = None
     event_services: tuple[str | None, ...] = ()  # [event] the service whose contact it is, or None
+    event_payers: tuple[str, ...] = ()  # [event] who pays for it: its own payer, else its service's
     measures: tuple = ()  # the plan's declared exit measures (:attr:`HealthPlan.measures`)
     #: [person] times their course sent them back into the pathway (``health.returns``)
     returns: np.ndarray | None = None
