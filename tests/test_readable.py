@@ -74,6 +74,39 @@ def test_an_emergency_department_has_no_rows_for_waits_to_treatment():
     assert "Referral to assessment, median" in text and "Referral to treatment" not in text
 
 
+def test_an_emergency_department_counts_those_still_in_it_not_as_waiting_for_treatment():
+    """still_waiting_at_end counts the window's referred people not treated and not gone: with no
+    treatment step, everyone referred in the window still in the pathway at the end (in an ED, the
+    people still in the department, as time_in_system_open). No one there waits for treatment, so the
+    terminal, the run report and a comparison (its tables and its first screen, whose labels come
+    stored with the results) say what it counts; a pathway with a treatment step keeps its words."""
+    from types import SimpleNamespace
+
+    from icssim.report.compare import compare_summary_html
+    from icssim.report.labels import kpi_label_among
+
+    urgent = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    integrated = load_scenario(SCENARIOS / "urgent_mh_integrated.yaml")
+    ed = load_scenario(SCENARIOS / "ed_fragmented.yaml")
+    words = "Referred in window, still in the pathway at end"
+    assert kpi_label("still_waiting_at_end", urgent) == words
+    assert kpi_label_among("still_waiting_at_end", [urgent, integrated]) == words
+    assert kpi_label("still_waiting_at_end", ed) == "Referred in window, still waiting for treatment at end"
+    assert "still_waiting_at_end" not in absent_kpis(urgent, ["still_waiting_at_end"])   # a count, shown
+    table = pd.DataFrame({"kpi": ["still_waiting_at_end"], "mean": [52.9], "lower": [44.9], "upper": [60.9],
+                          "n": [2]})
+    text = format_kpis(table, "urgent", SimpleNamespace(replications=[0, 1], seed=1, scenario=urgent))
+    assert words in text and "treatment" not in text
+    stored = "Referred in window, still waiting for treatment at end"   # (kpis.csv's registry label)
+    diffs = pd.DataFrame({"kpi": ["still_waiting_at_end"], "label": [stored], "unit": ["patients"],
+                          "scenario": ["integrated"], "baseline": ["fragmented"], "baseline_mean": [52.9],
+                          "diff_mean": [-1.4], "diff_lower": [-2.7], "diff_upper": [-0.1], "n": [2],
+                          "pct_mean": [-2.6], "pct_lower": [-5.1], "pct_upper": [-0.2]})
+    html = compare_summary_html(None, diffs, "fragmented", urgent, {"fragmented": urgent, "integrated": integrated})
+    assert words in html and "waiting for treatment" not in html
+    assert stored in compare_summary_html(None, diffs, "fragmented", ed)
+
+
 def test_kpi_labels_use_service_cohort_and_standard_labels():
     s = load_scenario(SCENARIOS / "ed_fragmented.yaml")
     assert (kpi_label("utilisation_cyp_ed/therapist", s)

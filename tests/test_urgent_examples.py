@@ -75,3 +75,5 @@ def test_the_comparison_leads_with_the_department_s_own_measures(tmp_path):
                    "single replication"):
         assert absent not in summary, absent
     assert not (tmp_path / "out" / "plots" / "wait_ecdf.png").exists()   # no waits from referral to draw
+    # no one waits for treatment in an ED: those still there at the end are counted as what they are
+    assert "waiting for treatment" not in html and "Referred in window, still in the pathway at end" in html

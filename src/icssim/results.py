@@ -28,7 +28,7 @@ from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
-from icssim.report.labels import service_label
+from icssim.report.labels import plain_label, service_label
 from icssim.scenario import Scenario, provenance
 from icssim.units import in_days
 from icssim.scenario.initial_state import resolve_path
@@ -38,11 +38,12 @@ from icssim.tables import record_tables, write_csv, write_table
 TIMING_KPIS = ("wall_seconds",)
 
 
-def kpi_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """KPI summary with labels and units, ready to print or write."""
+def kpi_table(summary: pd.DataFrame, scenario: Scenario | None = None) -> pd.DataFrame:
+    """KPI summary with labels and units, ready to print or write (labels as ``scenario`` reads them
+    where it needs other words: :func:`~icssim.report.labels.plain_label`)."""
     df = summary.copy()
     df.insert(0, "unit", [kpi_info(k).unit for k in df.index])
-    df.insert(0, "label", [kpi_info(k).label for k in df.index])
+    df.insert(0, "label", [plain_label(k, scenario) for k in df.index])
     df.index.name = "kpi"
     return df.reset_index()
 
@@ -125,7 +126,7 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
     parameters and the report, which uses the tables from memory rather than reading them back;
     last, metadata.json records every table's rows and size (:func:`~icssim.tables.record_tables`)."""
     recs = result.records
-    small = {"kpis": kpi_table(without_timings(result.summary())),
+    small = {"kpis": kpi_table(without_timings(result.summary()), result.scenario),
              "kpis_by_replication": without_timings(result.kpis).reset_index()}
     for name, df in small.items():
         write_table(df, folder, name, parquet=False)
@@ -317,8 +318,9 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
         for res in comparison.results:
             _write_run_files(res, _mkdir(inside(tmp, res.scenario.scenario.name)), 0.0, command, workers)
         economics = comparison_economics(comparison)
-        small = {"summary": _labelled(without_timings(comparison.summary())),
-                 "differences": _labelled(without_timings(comparison.differences())),
+        by_name = {res.scenario.scenario.name: res.scenario for res in comparison.results}
+        small = {"summary": _labelled(without_timings(comparison.summary()), by_name),
+                 "differences": _labelled(without_timings(comparison.differences()), by_name),
                  **({"cost_effectiveness": economics} if not economics.empty else {})}
         for name, df in small.items():
             write_table(df, tmp, name, parquet=False)
@@ -376,10 +378,15 @@ def _mkdir(path: Path) -> Path:
     return path
 
 
-def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+def _labelled(df: pd.DataFrame, scenarios: dict[str, Scenario] | None = None) -> pd.DataFrame:
+    """A comparison's table with labels and units: each row's label as its scenario reads it (a
+    difference's, as its baseline does; :func:`~icssim.report.labels.plain_label`), given
+    ``scenarios`` by name."""
     df = df.copy()
+    scenarios = scenarios or {}
+    whose = df["baseline"] if "baseline" in df else df["scenario"] if "scenario" in df else [None] * len(df)
     df.insert(1, "unit", [kpi_info(k).unit for k in df["kpi"]])
-    df.insert(1, "label", [kpi_info(k).label for k in df["kpi"]])
+    df.insert(1, "label", [plain_label(k, scenarios.get(str(n))) for k, n in zip(df["kpi"], whose)])
     return df
 
 

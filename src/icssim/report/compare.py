@@ -12,7 +12,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html, plane_caption
-from icssim.report.labels import absent_kpis, kpi_label, kpi_label_among
+from icssim.report.labels import absent_kpis, kpi_label, kpi_label_among, plain_label
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
     HIDDEN_KPIS,
@@ -173,7 +173,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                 cls, _ = difference_verdict(row, kpi_info(k).better)
                 label = (standard_label(k, scenario) if kpi_info(k).standard is not None else
                          kpi_label(k, _having(k, [scenarios.get(scen), scenario])) if kpi_info(k).service is not None
-                         else None)
+                         else plain_label(k, scenario, row.label))
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
                     unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
@@ -245,8 +245,7 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         row = _row(g, k)
         info = kpi_info(k)
         unit = row.unit if isinstance(row.unit, str) else info.unit
-        label = standard_label(k, scenario) if info.standard is not None else (
-            row.label if isinstance(row.label, str) else info.label)
+        label = standard_label(k, scenario) if info.standard is not None else plain_label(k, scenario, row.label)
         cls, words = difference_verdict(row, info.better)
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
         change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
+from icssim.report.labels import plain_label
 from icssim.report.numbers import diff_ci_text, diff_ci_words, fmt, fmt_diff, money
 from icssim.report.run_text import featured, featured_or, people, standard_label
 from icssim.scenario.schema import Scenario
@@ -212,7 +213,7 @@ def _worse_text(d: _Differences, s: Scenario | None) -> str:
             if better == "neutral":
                 continue
             if (rows[k].diff_mean > 0) == (better == "lower"):
-                label = standard_label(k, s, False) if kpi_info(k).standard is not None else kpi_info(k).label
+                label = standard_label(k, s, False) if kpi_info(k).standard is not None else plain_label(k, s)
                 worse.append(f"{label} ({change(k)})")
     if worse:
         return ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."

@@ -59,9 +59,29 @@ def resource_label(s: Scenario | None, resource: str) -> str:
     return f"{service_label(s, svc)}: {what}" if what else service_label(s, svc)
 
 
+#: Labels that speak of treatment, as read in a pathway without a treatment step (an emergency
+#: department): no one there waits for treatment, and what the KPI counts is said as it is
+#: (``still_waiting_at_end``, referred in the window, not treated and not left: there, everyone
+#: referred in the window who is still in the pathway at the end).
+WITHOUT_TREATMENT = {"still_waiting_at_end": "Referred in window, still in the pathway at end"}
+
+
+def plain_label(kpi: str, s: Scenario | None, label: object = None) -> str:
+    """The label of a KPI not written with the scenario's labels: ``label`` (as stored with the
+    results) or the registry's, unless ``s`` has no treatment step and the label speaks of
+    treatment (:data:`WITHOUT_TREATMENT`)."""
+    if kpi in WITHOUT_TREATMENT and s is not None:
+        from icssim.kpi_check import has_step
+
+        if not has_step(s, "treatment"):
+            return WITHOUT_TREATMENT[kpi]
+    return label if isinstance(label, str) else kpi_info(kpi).label
+
+
 def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     """A KPI's label in the scenario's words: standards by whom they cover, resources, services and
-    cohorts by their labels."""
+    cohorts by their labels, and a count that speaks of treatment as what it counts in a pathway
+    without a treatment step (:func:`plain_label`)."""
     from icssim.report.run_text import standard_label
 
     info = kpi_info(kpi)
@@ -76,7 +96,7 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
         return f"{info.label.split(':')[0]}: {service_label(s, info.service)}"
     if info.cohort is not None:
         return f"{info.label.rsplit(':', 1)[0]}: {cohort_label(s, info.cohort)}"
-    return info.label
+    return plain_label(kpi, s)
 
 
 def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:

@@ -10,7 +10,7 @@ from html import escape
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import resource_label, service_label
+from icssim.report.labels import plain_label, resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.pieces import text_html
@@ -171,7 +171,7 @@ def _featured_sentences(est: dict[str, Estimate], s: Scenario | None) -> list[st
         if e is None or math.isnan(e.mean) or k in _IN_SENTENCES or kpi_info(k).standard is not None:
             continue
         target = kpi_target(k, s)
-        lead = f"<strong>{escape(kpi_info(k).label)}</strong>"
+        lead = f"<strong>{escape(plain_label(k, s))}</strong>"
         if target is None:
             out.append(f"{lead}: {escape(e.text())}.")
         else:
