@@ -83,3 +83,16 @@ def read_until_progress(proc: subprocess.Popen, total: int, timeout: float, at_l
     assert progress.is_set(), (f"no replication finished within {timeout} s (exit status {proc.poll()}): "
                                f"{''.join(seen)[-500:]}")
     return "".join(seen)
+
+
+def skip_unless_required(need: str, reason: str) -> None:
+    """Skip the test for want of ``need`` ("browser" or "compiled"), unless the environment variable
+    ICSSIM_REQUIRE names it: .ci/run sets it for what it installed, so that a test which should
+    run there fails rather than skips without a word (a skipped test cannot fail)."""
+    import os
+
+    import pytest
+
+    if need in os.environ.get("ICSSIM_REQUIRE", "").split(","):
+        pytest.fail(f"{reason} (ICSSIM_REQUIRE={os.environ['ICSSIM_REQUIRE']} asks for {need})")
+    pytest.skip(reason, allow_module_level=True)

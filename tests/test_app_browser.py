@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from helpers import skip_unless_required
 
 pytest.importorskip("starlette", reason="the app's extra is not installed: pip install '.[app]'")
 sync_api = pytest.importorskip("playwright.sync_api",
@@ -95,12 +96,12 @@ def browser():
     """Debian's Chromium, driven by Playwright."""
     path = _chromium()
     if path is None:
-        pytest.skip("Chromium not found (Debian: apt-get install chromium; .ci/run installs it)")
+        skip_unless_required("browser", "Chromium not found (Debian: apt-get install chromium; .ci/run installs it)")
     with sync_api.sync_playwright() as p:
         try:
             b = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
         except sync_api.Error as exc:
-            pytest.skip(f"Playwright could not start {path}: {str(exc).splitlines()[0]}")
+            skip_unless_required("browser", f"Playwright could not start {path}: {str(exc).splitlines()[0]}")
         yield b
         b.close()
 

@@ -13,14 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import skip_unless_required
 from test_engine_backtest import digest
 
 from icssim.model import ENGINE_COMPILED, compile_plan, engine
 from icssim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not ENGINE_COMPILED,
-                                reason="the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
+if not ENGINE_COMPILED:
+    skip_unless_required("compiled", "the pure-Python engine is installed (editable or ICSSIM_PURE_PYTHON=1)")
 
 
 # the engine's modules (setup.py's ENGINE), each importing the ones before it

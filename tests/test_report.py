@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import skip_unless_required
 
 from icssim import cli, diagram, experiments, pathway_graph, plots, report, results
 from icssim.metrics import kpi_info
@@ -294,7 +295,8 @@ def test_report_renders_in_headless_chromium(which, request, tmp_path):
 
     browser = _chromium()
     if browser is None:
-        pytest.skip("headless Chromium not found (Debian: apt-get install chromium); .ci/run installs it")
+        skip_unless_required("browser",
+                             "headless Chromium not found (Debian: apt-get install chromium); .ci/run installs it")
     folder = request.getfixturevalue(f"{which}_folder")
     html = (folder / "report.html").read_text()
     n_img = html.count("<img ")
