@@ -20,6 +20,8 @@ import pandas as pd
 from icssim.sqlite_store import SqliteStore
 
 STORE_NAME = "sweep.sqlite"
+#: runs read into one frame at a time by Store.frame
+FRAME_CHUNK = 2000
 
 
 class Store(SqliteStore):
@@ -70,14 +72,22 @@ CREATE TABLE IF NOT EXISTS runs (
         seconds = sum(w for _, w in rows)
         return seconds / patients if patients > 0 else None
 
-    def frame(self) -> pd.DataFrame:
-        """One row per stored run: point, replication, seed, wall_seconds, worker and every KPI."""
-        rows = self.db.execute(
-            "SELECT point, replication, seed, wall_seconds, worker, kpis FROM runs ORDER BY point, replication"
-        ).fetchall()
-        records = [{"point": p, "replication": r, "seed": s, "wall_seconds": w, "worker": wk, **json.loads(k)}
-                   for p, r, s, w, wk, k in rows]
-        return pd.DataFrame(records)
+    def frame(self, chunk: int = FRAME_CHUNK) -> pd.DataFrame:
+        """One row per stored run: point, replication, seed, wall_seconds, worker and every KPI.
+
+        Read ``chunk`` runs at a time, each made a frame before the next is read: a dict per run
+        for all of a national PSA's 16,800 runs of 300 KPIs peaked at 750 MB, where the frames
+        themselves hold 40 MB (a KPI missing from a run is NaN, as in one frame of them all)."""
+        cursor = self.db.execute(
+            "SELECT point, replication, seed, wall_seconds, worker, kpis FROM runs ORDER BY point, replication")
+        parts = []
+        while rows := cursor.fetchmany(chunk):
+            parts.append(pd.DataFrame([{"point": p, "replication": r, "seed": s, "wall_seconds": w, "worker": wk,
+                                        **json.loads(k)} for p, r, s, w, wk, k in rows]))
+        if len(parts) == 1:
+            return parts[0]
+        # (a column None throughout one chunk is of objects there: numbers again once joined)
+        return pd.concat(parts, ignore_index=True).infer_objects() if parts else pd.DataFrame()
 
 
 def worker_id() -> str:
