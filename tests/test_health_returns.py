@@ -93,6 +93,47 @@ def test_the_share_who_return_follows_the_closed_form():
     assert (rec.health.state_at_leave[returned == 0] != 1).mean() > 0.95  # left well; most had not relapsed
 
 
+def test_contacts_in_the_pathway_count_its_spells_not_the_time_between():
+    """docs/health.md: between leaving and coming back a person is out of the pathway. The engine
+    notes each exit and return of someone it sends back (``Person.away``: the records keep the last
+    exit only), and the follow-up counts a health event's contacts "in the pathway" in the spells
+    only: here a review every 3 months in every state, so each person's contacts in the pathway are
+    4 a year times the time they spent in therapy, visit by visit."""
+    raw = _remitting()  # (people can relapse and come back again)
+    raw["services"]["clinic"] = {"payer": "icb"}
+    raw["health"]["events"] = {"review": {"service": "clinic", "every": "3 months", "cost": 100}}
+    rec = _run(raw)
+    years = rec.hours_per_unit / 24 / 365.25
+    P = rec.patients
+    done = np.isfinite(P["exit"])  # (who is still in therapy at the end has a visit in progress)
+    pids = P["pid"][done]
+    v = rec.visits
+    at = (v["step"] == rec.steps.index("therapy")) & np.isin(v["pid"], pids)
+    row = np.searchsorted(pids, v["pid"][at])
+    assert np.array_equal(pids[row], v["pid"][at])
+    inside = np.bincount(row, weights=v["t_end"][at] - v["t_enter"][at], minlength=len(pids)) * years
+    got = rec.health.events_in_pathway[done, 0]
+    np.testing.assert_allclose(got, 4.0 * inside, rtol=1e-9, atol=1e-12)
+    # people came back, some twice; counted to their last exit, the time between would have weighed
+    returns = rec.health.returns[done]
+    assert (returns > 0).sum() > 2000 and (returns >= 2).sum() > 100
+    to_last_exit = (P["exit"][done] - P["arrival"][done]) * years
+    assert (4.0 * to_last_exit[returns > 0] > 2 * got[returns > 0]).mean() > 0.9
+    # each exit and return of those sent back, in years after asking: from the visits to therapy
+    arrival = dict(zip(P["pid"].tolist(), P["arrival"].tolist()))
+    order = np.lexsort((v["t_enter"][at], v["pid"][at]))
+    visits: dict[int, list[tuple[float, float]]] = {}
+    for pid, entered, ended in zip(v["pid"][at][order].tolist(), v["t_enter"][at][order].tolist(),
+                                   v["t_end"][at][order].tolist()):
+        visits.setdefault(pid, []).append((entered, ended))
+    for pid, mine in visits.items():
+        course = rec.course.get(pid)
+        away = course.away if course is not None else ()
+        assert len(away) == 2 * (len(mine) - 1) == 2 * (course.returns if course is not None else 0)
+        want = [(t - arrival[pid]) * years for (_, left), (back, _) in zip(mine, mine[1:]) for t in (left, back)]
+        np.testing.assert_allclose(away, want, rtol=0, atol=1e-9)
+
+
 def test_nobody_returns_after_other_outcomes_or_without_the_rule():
     raw = _returning()
     raw["health"]["returns"]["relapse"]["outcomes"] = ["dropped_out"]
@@ -212,6 +253,7 @@ def test_courses_of_people_who_returned_come_back_from_worker_processes():
         assert np.array_equal(x.health.qalys, y.health.qalys)
         some = next(pid for pid, c in x.course.items() if c.returns)
         assert type(y.course[some]) is type(x.course[some]) and y.course[some].log == x.course[some].log
+        assert y.course[some].away == x.course[some].away and len(x.course[some].away) == 2 * x.course[some].returns
 
 
 def test_the_courses_a_replication_followed_are_freed_before_the_collector_resumes():

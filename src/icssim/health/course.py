@@ -59,6 +59,21 @@ def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) 
 #: ``tl``'s fields too): what :meth:`_Course._rows` does not copy per person
 _SHARED = frozenset({"plan", "tl", "salts", "n_status", "flat_rates", "flat_rr", "by_age", "below", "ages"})
 
+#: the spells in the pathway of the people a return rule sent back (:meth:`_Course._spells`): their
+#: indices (ascending) and, per person, each spell's start and end (years after asking for help)
+_Spells = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _among(who: np.ndarray, spells: _Spells | None) -> _Spells | None:
+    """Of ``spells``, those of the people in ``who`` (ascending indices, each once), as rows of
+    ``who`` with their spells: the few people sent back are looked up in ``who``, not the reverse."""
+    if spells is None:
+        return None
+    people, begin, end = spells
+    at = np.minimum(np.searchsorted(who, people), max(len(who) - 1, 0))
+    found = who[at] == people if len(who) else np.zeros(len(people), dtype=bool)
+    return at[found], begin[found], end[found]
+
 
 class _Course:
     """The lockstep sampler's state: one entry per person. Methods taking ``who`` (people's
@@ -278,11 +293,19 @@ class _Course:
     def resume(self, engine: Sequence[Any]) -> None:
         """Take over the course the engine ran in the pathway (``engine[i]`` for person ``i``, None
         for someone it did not follow): accrue each logged stretch, then carry on from the state,
-        clocks and counters the engine left, at the time the person left the pathway."""
+        clocks and counters the engine left, at the time the person left the pathway.
+
+        Someone a ``health.returns`` rule sent back was in the pathway in spells: the engine noted
+        when they left and came back (``Person.away``), the records keep their last exit. Their
+        events in the pathway are counted in those spells only (:meth:`_spells`); everything else
+        the replay accrues (states, QALYs, costs, events over the follow-up) is the log's, in or
+        out of the pathway, as the engine ran their course with the hazards of each status."""
         idx = np.array([i for i, person in enumerate(engine) if person is not None], dtype=np.int64)
         if not len(idx):
             return
         people = [engine[i] for i in idx]
+        self.returns[idx] = [person.returns for person in people]
+        spells = self._spells(idx, people)
         self.state[idx] = [person.start for person in people]
         self.state_at[idx, 0] = self.state[idx]
         self.male[idx] = [person.male for person in people]
@@ -305,7 +328,7 @@ class _Course:
             anniversary = entries[at, 2].astype(bool)
             passed = (self.state_at_leave[who] < 0) & (self.tl.leave[who] < t)
             self.state_at_leave[who[passed]] = self.state[who[passed]]
-            self._accrue(who, self.t[who], t)
+            self._accrue(who, self.t[who], t, spells=_among(who, spells))
             self.t[who] = t
             moved = ~anniversary
             self._enter(who[moved], dest[moved])
@@ -313,7 +336,7 @@ class _Course:
             mark = year < self.state_at.shape[1]
             self.state_at[who[anniversary][mark], year[mark]] = dest[anniversary][mark]
         left = np.array([person.t for person in people])
-        self._accrue(idx, self.t[idx], left)
+        self._accrue(idx, self.t[idx], left, spells=_among(idx, spells))
         self.t[idx] = left
         self.tl.leave[idx] = left  # the same instant, to the last bit: from now on untreated
         self.entered[idx] = [person.entered for person in people]
@@ -323,10 +346,33 @@ class _Course:
         self.admitted[idx] = True  # admissions happen in the pathway, where the engine applied them
         unset = idx[self.state_at_leave[idx] < 0]
         self.state_at_leave[unset] = self.state[unset]
-        self.returns[idx] = [person.returns for person in people]
         self.treated_until[idx] = [person.treated_until for person in people]
 
-    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray) -> None:
+    def _spells(self, idx: np.ndarray, people: list[Any]) -> _Spells | None:
+        """The spells in the pathway of the people ``idx`` (their courses ``people``, see
+        :meth:`resume`) whom a return rule sent back: None if there are none (or no events to count
+        in the pathway), so that the replay of everyone else is what it was. Read only from the
+        few who came back (``self.returns``, already set)."""
+        back = np.flatnonzero(self.returns[idx] > 0)
+        if not len(back) or not len(self.plan.event_names):
+            return None
+        away = [people[k].away for k in back.tolist()]
+        n = max(len(a) for a in away) // 2 + 1
+        # spell j from begin[:, j] to end[:, j]: from asking for help (0) or the j-th return to the
+        # next exit, the last one the records' (unused spells: from inf, empty)
+        begin = np.full((len(back), n), np.inf)
+        end = np.repeat(self.tl.leave[idx[back]][:, None], n, axis=1)
+        begin[:, 0] = 0.0
+        for row, times in enumerate(away):
+            m = len(times) // 2
+            end[row, :m] = times[0::2]
+            begin[row, 1:m + 1] = times[1::2]
+        return idx[back], begin, end
+
+    def _accrue(self, who: np.ndarray, t0: np.ndarray, t1: np.ndarray, spells: _Spells | None = None) -> None:
+        """Accrue each person's stretch from ``t0`` to ``t1`` in their state. Events count as in
+        the pathway up to ``tl.leave``, or, for the rows ``spells[0]`` of ``who`` (someone sent back:
+        :func:`_among`), in their spells from ``spells[1]`` to ``spells[2]`` (see :meth:`resume`)."""
         plan, state = self.plan, self.state[who]
         span = t1 - t0
         rows = np.arange(len(span)) if isinstance(who, slice) else who
@@ -341,9 +387,12 @@ class _Course:
             rates = plan.event_rates[:, state].T  # [person, event] per year
             self.events[who] += rates * span[:, None]
             # the part before leaving: a stretch the engine logged may run on past the exit (a course
-            # followed for health.returns). The time between two spells in the pathway is not known
-            # here (the records keep the last exit only) and still counts as in it.
+            # followed for health.returns); for someone sent back, the parts in their spells
             in_pathway = np.clip(np.minimum(t1, self.tl.leave[who]) - t0, 0.0, None)
+            if spells is not None and len(spells[0]):
+                rows, begin, end = spells
+                inside = np.minimum(t1[rows, None], end) - np.maximum(t0[rows, None], begin)
+                in_pathway[rows] = np.clip(inside, 0.0, None).sum(axis=1)
             self.events_in_pathway[who] += rates * in_pathway[:, None]
             self.event_cost_by_event[who] += rates * plan.event_costs * costed[:, None]
             cost = (rates @ plan.event_costs) * costed

@@ -109,7 +109,7 @@ def uniform(key: int, counter: int) -> float:
 PERSON_FIELDS = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
                  "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death",
-                 "logged")
+                 "logged", "away")
 
 
 class Person:
@@ -118,7 +118,7 @@ class Person:
     __slots__ = ("key", "group", "age", "ill_before", "start", "state", "t", "entered", "clocks", "occurrence",
                  "counter", "male", "status", "multiplier", "hazards", "fire", "due", "seq", "log", "end",
                  "admitted", "dui", "returns", "treated_until", "until", "dest_keys", "key_hi", "key_lo", "death",
-                 "logged")
+                 "logged", "away")
 
     def __init__(self, key: int, group: int, age: float, ill_before: float, n_states: int, end: float) -> None:
         self.key, self.group, self.age, self.ill_before = key, group, age, ill_before
@@ -144,6 +144,11 @@ class Person:
         self.admitted = False
         self.dui = math.nan  # years ill before the first treatment started (NaN: not treated yet)
         self.returns = 0  # times the course sent the person back into the pathway (health.returns)
+        #: (left, back, left, back …) for someone the course sent back: years after asking when they
+        #: left the pathway and when they came back, once per return (the engine's _course_return; a
+        #: shared empty tuple for everyone else). Their last exit is the records'. The follow-up counts
+        #: the time between as out of the pathway (course._Course.resume)
+        self.away: tuple[float, ...] = ()
         #: years after asking when the treated hazards of the last treatment end out of the pathway
         #: (its start + HealthPlan.treated_for; -inf: never treated)
         self.treated_until = -math.inf

@@ -335,11 +335,12 @@ class Deterioration(Recording):
             self._course_leave(p, self.now)
         course.park(p.hc)
         self._rows[p.pid] = row
-        self._course_seek(p, rules, True)
+        self._course_seek(p, rules, True, p.hc.t)
 
-    def _course_seek(self, p: Patient, rules: int, leaving: bool) -> None:
+    def _course_seek(self, p: Patient, rules: int, leaving: bool, left: float) -> None:
         """Run ``p``'s course out of the pathway to the next return (see PathwayCourse.seek_return)
-        and put it in the heap, if it comes before the run ends."""
+        and put it in the heap, if it comes before the run ends, with ``left`` (years after asking
+        when they left the pathway: the course's time then) for :meth:`_course_return`."""
         course: PathwayCourse = self.course
         hc: Person = p.hc
         ypu = self.ypu
@@ -353,15 +354,20 @@ class Deterioration(Recording):
             if back >= limit:
                 return
             if course.still_wants(hc, rule, back):
-                heappush(self._queue, (p.arrival + back / ypu, 1, next(self._eid), self._course_return_cb, (p, rule)))
+                heappush(self._queue, (p.arrival + back / ypu, 1, next(self._eid), self._course_return_cb,
+                                       (p, rule, left)))
                 return
 
-    def _course_return(self, arg: tuple[Patient, int]) -> None:
-        """``p`` asks for help again: back into the pathway at the rule's step, the same person."""
-        p, rule = arg
+    def _course_return(self, arg: tuple[Patient, int, float]) -> None:
+        """``p`` asks for help again: back into the pathway at the rule's step, the same person. Their
+        course notes when they left and came back (``Person.away``: only the records' last exit is
+        kept), so that the follow-up counts the time between as out of the pathway."""
+        p, rule, left = arg
         now = self.now
         course: PathwayCourse = self.course
-        course.rejoin(p.hc)
+        hc: Person = p.hc
+        hc.away = hc.away + (left, hc.t)  # (hc.t: where still_wants ran the course to, ``back``)
+        course.rejoin(hc)
         self.active[p.pid] = p
         self.in_sys_area += self.in_sys * (now - self.in_sys_last)
         self.in_sys_last = now
