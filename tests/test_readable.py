@@ -113,7 +113,8 @@ def test_kpi_labels_use_service_cohort_and_standard_labels():
             == "Utilisation of CYP community eating disorder team: therapists")
     assert kpi_label("cost_per_year_primary_care", s) == "Cost per year: General practice"
     assert kpi_label("wait_to_treatment_median_adults", s) == "Referral to treatment, median: Adults"
-    assert kpi_label("within_adult_4_weeks_proposed", s) == "Adults: treatment within 4 weeks (target 95%)"
+    assert kpi_label("within_adult_4_weeks_proposed", s) == (
+        "Adults, a proposed standard (2022, not adopted): treatment within 4 weeks (target 95%)")
 
 
 def test_compare_first_screen_states_the_staff_each_scenario_assumes():
