@@ -74,11 +74,12 @@ def _validate_sweep(path: Path) -> str:
 
 
 def _checked_points(sweep, path: Path) -> int:
-    """How many points ``sweep`` has, each checked to be a valid scenario."""
-    from icssim.sweep.design import design_points, validate_points
+    """How many points ``sweep`` has, each checked to be a valid scenario (as ``icssim sweep``
+    validates them before running: :func:`~icssim.sweep.design.check_points`)."""
+    from icssim.sweep.design import check_points, design_points
 
     points = design_points(sweep)
-    validate_points(sweep, points)
+    check_points(sweep, points)
     if sweep.spec.is_psa:
         from icssim.health.psa_outputs import refuse_without_health
 

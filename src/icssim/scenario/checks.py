@@ -22,15 +22,13 @@ from icssim.scenario.size_checks import MAX_SAMPLES, PATIENTS_PER_SECOND, per_pa
 from icssim.scenario.time_unit_checks import rereads
 
 # Imported from here by the plan compiler, the run-time estimate and tests.
-__all__ = ["PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenario", "cohort_rate",
+__all__ = ["CHECKS", "PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenario", "cohort_rate",
            "expected_visits"]
 
 
 def check_scenario(s: Scenario) -> list[Finding]:
-    """Every cross-reference problem in ``s`` (an empty list when it is usable)."""
-    checks = (_run_length, _cohorts, _services, _steps, _deterioration, way_out, loops, size, per_patient,
-              calendar, health_findings, rereads)
-    return [finding for check in checks for finding in check(s)]
+    """Every cross-reference problem in ``s`` (an empty list when it is usable): :data:`CHECKS`, in order."""
+    return [finding for check in CHECKS for finding in check(s)]
 
 
 def _run_length(s: Scenario) -> Iterator[Finding]:
@@ -298,3 +296,8 @@ def _deterioration(s: Scenario) -> Iterator[Finding]:
     if missing:
         yield (*at, "attribute"), f"attribute {d.attribute!r} is not defined for cohort(s) {', '.join(missing)}"
 
+
+#: The checks :func:`check_scenario` makes, in order: each a function of the scenario alone, yielding
+#: its findings (:mod:`icssim.sweep.point_checks` runs them one by one).
+CHECKS = (_run_length, _cohorts, _services, _steps, _deterioration, way_out, loops, size, per_patient,
+          calendar, health_findings, rereads)

@@ -2,10 +2,12 @@
 
 Every point is a base scenario with some values set by key path (and, for area
 sweeps, a population and capacities scaled to it). Each point's scenario is built
-from a deep copy of the base's merged data and validated like a scenario file, so a
-wrong value is reported with its key path. A point keeps only its values: its scenario
-data is built again when a run needs it, so that a design of thousands of points (a
-PSA) does not hold thousands of scenarios in memory.
+from a deep copy of the base's merged data (to validate it, from a copy of only what it
+changes: :func:`read_only_raw`) and validated like a scenario file, so a wrong value is
+reported with its key path (:func:`validate_points`; a point that differs from one validated
+before only in its area, by what its area changes: :mod:`icssim.sweep.point_checks`). A point
+keeps only its values: its scenario data is built again when a run needs it, so that a design
+of thousands of points (a PSA) does not hold thousands of scenarios in memory.
 """
 
 from __future__ import annotations
@@ -128,10 +130,11 @@ def design_points(sweep: Sweep) -> list[Point]:
         base_raw = anchored_raw(scenario)  # its waiting-list file, if any, found from any folder
         build = partial(point_raw, sweep, base_raw, targets=targets[label])
         patients = expected_patients(scenario)
+        design = design_values(sweep, base_raw, units)   # the same in every area
         for area in areas:
             scale = area.population / scenario.scenario.population if area and scenario.scenario.population else 1.0
-            for role, varied, values in design_values(sweep, base_raw, units):
-                points.append(Point(len(points), label, values, area.name if area else None,
+            for role, varied, values in design:
+                points.append(Point(len(points), label, dict(values), area.name if area else None,
                                     area.population if area else None, role, varied, build=build,
                                     expected_patients=patients * scale))
     if not points:
@@ -144,11 +147,26 @@ def design_points(sweep: Sweep) -> list[Point]:
 def validate_points(sweep: Sweep, points: list[Point]) -> None:
     """Validate each point (raises :class:`IcssimError` naming the point and the key path), to report
     a wrong value before any run, and set its expected patients from its own scenario. A few
-    milliseconds a point: minutes for a design of 100,000 (see ``runner.RoughSize``)."""
+    milliseconds a point, a fraction of one for a point that differs from one checked before only
+    in its area (:mod:`icssim.sweep.point_checks`): seconds for a national PSA's 8,400."""
+    from icssim.sweep.point_checks import PointChecker
+
+    checker = PointChecker(sweep)
     for p in points:  # each validated, then let go
-        raw = p.raw
+        raw = read_only_raw(p)
         p._key = raw_key(raw)
-        p.expected_patients = expected_patients(validate_point(sweep, p, raw))
+        p.expected_patients = expected_patients(checker.check(p, raw))
+
+
+def check_points(sweep: Sweep, points: list[Point]) -> None:
+    """Check each point as :func:`validate_points` does, raising the same error for the first
+    point that is not a valid scenario, without the content hash and the expected patients a
+    run needs (``icssim validate``)."""
+    from icssim.sweep.point_checks import PointChecker
+
+    checker = PointChecker(sweep)
+    for p in points:
+        checker.check(p)
 
 
 def raw_key(raw: dict[str, Any]) -> str:
@@ -279,50 +297,101 @@ def hours_path(path: str) -> str | None:
     return path[: -len("wte")] + "clinical_hours_per_week" if path.endswith(".wte") else None
 
 
-def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[str]] | None = None) -> dict:
+def point_raw(sweep: Sweep, base_raw: dict, p: Point, targets: dict[str, list[str]] | None = None,
+              shared: bool = False, only: frozenset[str] | None = None) -> dict:
     """The scenario data of point ``p`` on its base (``base_raw``): scaled to its area, and each of its
     values set at its key path, or at the key paths ``targets`` gives for it in this base (a PSA
     parameter's own path and those it sets ``also``, each only where the base has it: see
     :func:`parameter_targets`). In a PSA a drawn value at a key path the areas scale (a
     posterior's beds or team) is the base area's, and is scaled to the point's area as the base's
-    value would be; in other designs a value is set as given, after scaling."""
+    value would be; in other designs a value is set as given, after scaling.
+
+    With ``shared``, the data is the same but only the mappings and lists on the key paths written
+    are copies of the point's own (copy on write): the rest is ``base_raw``'s, so the data must be
+    read and never changed (validating it, hashing it: :func:`read_only_raw`), and costs a few
+    writes to build rather than a copy of the whole scenario. With ``only`` too (top-level keys,
+    among them the top-level key of each of :func:`area_keys`), the point's values are set under
+    those keys alone: its data under the others is its base's, not yet the point's
+    (:mod:`icssim.sweep.point_checks` takes those parts from another point with the same values).
+
+    What an area writes beyond the point's values is under the keys :func:`area_keys` lists."""
     areas = sweep.spec.areas
     scaled_here = set(areas.scale) if p.population is not None and areas is not None else set()
     drawn_first = sweep.spec.is_psa and bool(scaled_here)
+
+    def own(data: dict) -> tuple[dict, set[int] | None]:   # a copy to write to, and its own containers
+        if not shared:
+            return copy.deepcopy(data), None
+        mine = dict(data)
+        return mine, {id(mine)}
+
     if drawn_first:  # a drawn capacity is the base area's (a calibration's posterior): scaled like the base's
-        base_raw = copy.deepcopy(base_raw)
-        _set_values(base_raw, p.values, targets, only=scaled_here)
-    raw = copy.deepcopy(base_raw)
+        base_raw, copied = own(base_raw)
+        _set_values(base_raw, p.values, targets, only=scaled_here, copied=copied, parts=only)
+    raw, copied = own(base_raw)
     if p.population is not None and areas is not None:
         factor = p.population / base_raw["scenario"].get("population")
         for path in areas.scale:
             base = get_path(base_raw, path)
             exact = base * factor
             scaled = scaled_value(path, base, factor, areas.whole_servers)
-            set_path(raw, path, scaled)
+            set_path(raw, path, scaled, copied)
             hours = hours_path(path) if areas.whole_servers else None
             if hours is not None and scaled and get_path(base_raw, hours) is not MISSING:
-                set_path(raw, hours, round(get_path(base_raw, hours) * exact / scaled, 3))
+                set_path(raw, hours, round(get_path(base_raw, hours) * exact / scaled, 3), copied)
                 paid = hours.replace("clinical_hours_per_week", "paid_hours_per_year")
                 base_paid = get_path(base_raw, paid)
                 base_paid = PAID_HOURS if base_paid is MISSING else base_paid
-                set_path(raw, paid, round(base_paid * exact / scaled, 3))  # the establishment's cost stays exact
-        if areas.whole_servers:
+                set_path(raw, paid, round(base_paid * exact / scaled, 3), copied)  # the establishment's cost stays exact
+        if areas.whole_servers:  # (changes only roles whose WTE was scaled just now: copies of the point's own)
             keep_joint_capacity(raw, set(areas.scale))
-        raw["scenario"]["population"] = p.population
-        raw["scenario"]["name"] = f"{raw['scenario']['name']}_{_slug(p.area)}"
-    _set_values(raw, p.values, targets, skip=scaled_here if drawn_first else set())
+        set_path(raw, "scenario.population", p.population, copied)
+        set_path(raw, "scenario.name", f"{raw['scenario']['name']}_{_slug(p.area)}", copied)
+    _set_values(raw, p.values, targets, skip=scaled_here if drawn_first else set(), copied=copied, parts=only)
     return raw
 
 
+def area_keys(sweep: Sweep) -> frozenset[str]:
+    """Where :func:`point_raw` writes for a point's area, beyond the point's values: each key path
+    it scales (or, with whole servers, sets the hours of, or changes for a joint step:
+    :func:`keep_joint_capacity`) cut to its service (``services.cyp_ed``), to its key under
+    ``scenario`` (``scenario.population``, ``scenario.name``), or else to its top-level key. Two
+    points that differ only in their areas (same base, same values) have the same data
+    everywhere else: :mod:`icssim.sweep.point_checks` relies on this to check such a point by
+    what its area changes. Keep it beside :func:`point_raw`."""
+    areas = sweep.spec.areas
+    if areas is None:
+        return frozenset()
+    # (hours and paid hours are beside each scaled WTE, and keep_joint_capacity changes only roles
+    # whose WTE is scaled: all are in the scaled paths' services)
+    return frozenset({"scenario.population", "scenario.name"} | {_area_key(path) for path in areas.scale})
+
+
+def _area_key(path: str) -> str:
+    segs = [str(s) for s in split_path(path)]
+    return ".".join(segs[:2]) if segs[0] in ("scenario", "services") and len(segs) > 1 else segs[0]
+
+
+def read_only_raw(p: Point) -> dict:
+    """Point ``p``'s scenario data to read (validate, hash) and never change: built sharing what it
+    does not change with its base's (:func:`point_raw` with ``shared``), or :attr:`Point.raw`."""
+    build = p.build
+    if isinstance(build, partial) and build.func is point_raw:
+        return build(p, shared=True)
+    return p.raw
+
+
 def _set_values(raw: dict, values: dict[str, Any], targets: dict[str, list[str]] | None,
-                only: set[str] | None = None, skip: frozenset[str] | set[str] = frozenset()) -> None:
+                only: set[str] | None = None, skip: frozenset[str] | set[str] = frozenset(),
+                copied: set[int] | None = None, parts: frozenset[str] | None = None) -> None:
     """Set each of a point's ``values`` at its key path, or at the key paths ``targets`` gives
-    for it: those in ``only`` when given, none in ``skip``."""
+    for it: those in ``only`` when given, none in ``skip``, and, with ``parts``, only those under
+    one of these top-level keys (``copied``: :func:`set_path`'s)."""
     for path, value in values.items():
         for target in targets.get(path, [path]) if targets is not None else [path]:
-            if (only is None or target in only) and target not in skip:
-                set_path(raw, target, value)
+            if (only is None or target in only) and target not in skip and \
+                    (parts is None or target.partition(".")[0] in parts):
+                set_path(raw, target, value, copied)
 
 
 def keep_joint_capacity(raw: dict, scaled: set[str]) -> None:

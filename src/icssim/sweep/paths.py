@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from functools import lru_cache
 from typing import Any
 
 from icssim.errors import IcssimError
@@ -19,9 +20,15 @@ def split_path(path: str) -> list[Any]:
     return [int(s) if s.isdigit() else s for s in path.split(".")]
 
 
+@lru_cache(maxsize=4096)
+def _segments(path: str) -> tuple[Any, ...]:
+    """:func:`split_path`'s segments, kept: a sweep reads and sets the same few key paths at every point."""
+    return tuple(split_path(path))
+
+
 def get_path(raw: Any, path: str) -> Any:
     node = raw
-    for seg in split_path(path):
+    for seg in _segments(path):
         if isinstance(node, dict) and seg in node:
             node = node[seg]
         elif isinstance(node, dict) and str(seg) in node:
@@ -33,17 +40,29 @@ def get_path(raw: Any, path: str) -> Any:
     return node
 
 
-def set_path(raw: dict, path: str, value: Any) -> None:
-    segs = split_path(path)
+def set_path(raw: dict, path: str, value: Any, copied: set[int] | None = None) -> None:
+    """Set ``value`` (a copy of it) at key path ``path`` of ``raw``. With ``copied`` (the ids of
+    the containers of ``raw`` that are its own, ``raw``'s among them), each container on the way
+    that is not in it is first replaced by a shallow copy of its own (copy on write), so that data
+    ``raw`` shares with another (a base scenario's) is never written to."""
+    segs = _segments(path)
     node: Any = raw
     for seg in segs[:-1]:
         if isinstance(node, dict) and seg not in node and str(seg) in node:
             seg = str(seg)
-        node = node[seg]
+        child = node[seg]
+        if copied is not None and id(child) not in copied:
+            child = node[seg] = copy.copy(child)
+            copied.add(id(child))
+        node = child
     last = segs[-1]
     if isinstance(node, dict) and last not in node and str(last) in node:
         last = str(last)
-    node[last] = copy.deepcopy(value)
+    node[last] = value if type(value) in _ATOMIC else copy.deepcopy(value)
+
+
+#: Types whose values :func:`copy.deepcopy` returns as they are.
+_ATOMIC = frozenset({int, float, str, bool, type(None)})
 
 
 def check_path(raw: dict, path: str, file: Any, where: str) -> None:
