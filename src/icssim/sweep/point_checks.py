@@ -78,7 +78,8 @@ class PointChecker:
         """``p``'s scenario if checking what its area changes finds nothing wrong, else None."""
         try:
             if raw is None:   # its own data where its area writes, the reference's elsewhere (the same)
-                own = p.build(p, shared=True, only=self._built)
+                build: Any = p.build  # (a partial of point_raw, as _design_key found, which takes these)
+                own = build(p, shared=True, only=self._built)
                 raw = {key: own[key] if key in self._built else reference.raw[key] for key in own}
             if raw.keys() != reference.raw.keys() or any(key not in FIELDS for key in raw):
                 return None
