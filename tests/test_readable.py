@@ -114,7 +114,7 @@ def test_kpi_labels_use_service_cohort_and_standard_labels():
     assert kpi_label("cost_per_year_primary_care", s) == "Cost per year: General practice"
     assert kpi_label("wait_to_treatment_median_adults", s) == "Referral to treatment, median: Adults"
     assert kpi_label("within_adult_4_weeks_proposed", s) == (
-        "Adults, a proposed standard (2022, not adopted): treatment within 4 weeks (target 95%)")
+        "Adults (proposed 2022, not adopted): treatment within 4 weeks (target 95%)")
 
 
 def test_compare_first_screen_states_the_staff_each_scenario_assumes():
@@ -278,9 +278,9 @@ def test_accepted_referrals_beside_help_seekers(integrated_run, tmp_path):
         (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
 
 
-def test_console_calls_a_negligible_certain_difference_the_same():
-    """An equal-budget variant's establishment equals the baseline's up to rounded WTE (£36 in
-    £6.5m): the terminal says so, as the report does, instead of "clearly worse"."""
+def test_console_calls_a_negligible_certain_difference_negligible():
+    """A certain difference of £36 in £6.5m: the terminal calls it negligible, as the report does,
+    instead of "clearly worse"."""
     import pandas as pd
     from types import SimpleNamespace
 
@@ -291,7 +291,7 @@ def test_console_calls_a_negligible_certain_difference_the_same():
     comparison = SimpleNamespace(summary=lambda: summary, differences=lambda: diffs, names=["a", "b"],
                                  results=[SimpleNamespace(replications=[0, 1], scenario=None)])
     text = format_differences(comparison)
-    assert "the same to within 0.01%" in text and "clearly worse" not in text
+    assert "clearly different but negligible" in text and "clearly worse" not in text
 
 
 def test_a_difference_fixed_by_the_scenarios_is_not_given_an_interval_from_itself_to_itself():
@@ -404,9 +404,12 @@ def test_a_difference_that_rounds_to_zero_has_no_sign():
     """``−0.0 points`` and ``±0.0 to ±0.0 points`` read as a change where there is none."""
     from icssim.report.numbers import diff_ci_text, fmt_diff
 
-    assert fmt_diff(-0.0004, "share") == "0.0 points"
+    assert fmt_diff(-1e-7, "share") == "0.0 points"
     assert fmt_diff(0.0, "share") == "0.0 points"
-    assert diff_ci_text(-0.0004, 0.0003, "share") == "0.0 to 0.0 points"
+    # a small difference of shares has two significant figures, as a small difference in any unit
+    # has: an interval that is not zero does not read "0.0 to 0.0 points"
+    assert fmt_diff(-0.0004, "share") == "−0.040 points"
+    assert diff_ci_text(-0.0004, 0.0003, "share") == "−0.040 to +0.030 points"
     assert fmt_diff(-0.004, "QALYs") == "0.00 QALYs"
     assert fmt_diff(-0.012, "share") == "−1.2 points" and fmt_diff(3.2, "days") == "+3.2 days"
 

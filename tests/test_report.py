@@ -60,7 +60,9 @@ def test_report_states_findings_with_cis_and_reproduction(run_folder):
     assert "A&amp;E attendances" in summary and "Total cost" in summary
     assert kpis.loc["staff_cost_per_year", "mean"] > 0   # the fixture's clinicians have an hourly cost
     # the establishment is in the total, in place of its team's contacts at unit costs
-    assert "Of that, the staff establishment it assumes costs" in summary
+    # ... said as a part of the total, not of the largest service's share named just before it
+    assert "Of the total, " in summary and "is the staff establishment the scenario assumes" in summary
+    assert "Of that" not in summary
     assert kpis.loc["cost_per_year", "mean"] >= kpis.loc["staff_cost_per_year", "mean"]
     meta = json.loads((run_folder / "metadata.json").read_text())
     repro = html.split('<section id="reproduce">')[1]
@@ -360,13 +362,13 @@ def test_the_model_section_describes_the_course_of_illness():
     assert health_model_html(load_scenario(root / "urgent_mh_fragmented.yaml")) == ""
 
 
-def test_a_certain_but_negligible_difference_reads_as_the_same():
-    """An equal-budget variant's establishment cost differs from the baseline's only by the rounding
-    of rescaled WTE (−£14 in £6.4m, no spread): "the same", not "clearly better"."""
+def test_a_certain_but_negligible_difference_reads_as_negligible():
+    """A certain difference of −£14 in £6.4m (no spread, no means to compare): negligible, not
+    "clearly better"."""
     from types import SimpleNamespace
     from icssim.report.compare_text import difference_verdict
     tiny = SimpleNamespace(diff_lower=-14.04, diff_upper=-14.04, pct_lower=-0.00022, pct_upper=-0.00022)
-    assert difference_verdict(tiny, "lower") == ("neutral", "the same to within 0.01%")
+    assert difference_verdict(tiny, "lower") == ("neutral", "clearly different but negligible")
     real = SimpleNamespace(diff_lower=-900.0, diff_upper=-100.0, pct_lower=-1.2, pct_upper=-0.2)
     assert difference_verdict(real, "lower") == ("good", "clearly better")
     straddles = SimpleNamespace(diff_lower=-1e-3, diff_upper=1e-3, pct_lower=-1e-6, pct_upper=1e-6)

@@ -141,7 +141,8 @@ def test_a_wait_plot_draws_only_the_standards_of_the_wait_it_shows():
     raw["scenario"]["standards"]["assessed_2_weeks"] = {"within": "2 weeks", "measure": "referral_to_assessment"}
     ed = scenario_from_dict(raw)
     assert ecdf_standards(ed, ("referral_to_treatment",)) == {
-        "cyp_urgent_1_week": 7.0, "cyp_routine_4_weeks": 28.0, "adult_4_weeks_proposed": 28.0}
+        "cyp_urgent_1_week": 7.0, "cyp_routine_4_weeks": 28.0,
+        "Adults (proposed 2022, not adopted): treatment within 4 weeks": 28.0}
     assert ecdf_standards(ed, ("referral_to_assessment", "referral_to_treatment"))["assessed_2_weeks"] == 14.0
     # a standard with a label of its own is drawn under it, as the report and the terminal name it
     raw["scenario"]["standards"]["assessed_2_weeks"]["label"] = "Assessment within 2 weeks"

@@ -27,15 +27,19 @@ def comparability(scenarios: list[Scenario]) -> list[str]:
     names = [s.scenario.name for s in scenarios]
     if len(set(names)) != len(names):
         raise IcssimError(f"scenario names must differ to be compared, found {names}")
-    base = _population(provenance(scenarios[0]).raw)
-    return [w for s in scenarios[1:] if (w := _population_warning(base, _population(provenance(s).raw),
-                                                                    first.name, s.scenario.name))]
+    base_raw = provenance(scenarios[0]).raw
+    base = _population(base_raw)
+    return [w for s in scenarios[1:] if (w := _population_warning(
+        base, _population(provenance(s).raw), first.name, s.scenario.name,
+        _labels(base_raw) | _labels(provenance(s).raw)))]
 
 
 def _population_warning(base: tuple[dict, object, object], other: tuple[dict, object, object], base_name: str,
-                        name: str) -> str:
+                        name: str, labels: dict[str, str] | None = None) -> str:
     """What the comparison of ``name`` with ``base_name`` should know of their people. Streams are
-    keyed by cohort name, so a cohort only one of them has leaves the others' arrivals alone."""
+    keyed by cohort name, so a cohort only one of them has leaves the others' arrivals alone: the
+    warning names it (by its label, ``labels``: cohort name → label), says what it does to the
+    totals and which measures compare fairly."""
     (cohorts, *rest), (theirs, *their_rest) = base, other
     shared = cohorts.keys() & theirs.keys()
     if rest != their_rest or any(cohorts[c] != theirs[c] for c in shared):
@@ -44,10 +48,30 @@ def _population_warning(base: tuple[dict, object, object], other: tuple[dict, ob
     added, missing = sorted(theirs.keys() - shared), sorted(cohorts.keys() - shared)
     if not added and not missing:
         return ""
-    change = "; ".join(([f"adds the cohort(s) {', '.join(added)}"] if added else [])
-                       + ([f"lacks the cohort(s) {', '.join(missing)}"] if missing else []))
-    return (f"{name!r} {change} of {base_name!r}: the cohorts both have see the same patients arrive, but counts, "
-            "costs and shares over all patients include (or leave out) those cohorts' patients")
+    labels = labels or {}
+    change = " and ".join(([f"adds {_cohorts(added, labels)}, which {base_name!r} does not have"] if added else [])
+                          + ([f"leaves out {_cohorts(missing, labels)}, which {base_name!r} has"] if missing else []))
+    whose = (f"the totals of {name!r}" if not missing else f"the totals of {base_name!r}" if not added
+             else "the totals of the scenario that has them")
+    those = "that cohort's" if len(added) + len(missing) == 1 else "those cohorts'"
+    return (f"{name!r} {change}. Patients of the cohorts both have arrive alike in both, but {those} patients "
+            f"count only in {whose}: its help-seekers and total cost include them, as do its shares and means "
+            f"over all patients. Compare the scenarios on measures per person and on the cohorts both have, "
+            f"not on totals.")
+
+
+def _cohorts(names: list[str], labels: dict[str, str]) -> str:
+    """``the cohort “Referrals to liaison from the hospital's wards”``: cohorts by their labels
+    (their names where they have none)."""
+    shown = [f"\u201c{labels.get(n) or n}\u201d" for n in names]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    return ("the cohort " if len(shown) == 1 else "the cohorts ") + listed
+
+
+def _labels(raw: dict) -> dict[str, str]:
+    """Each cohort's label in a scenario's raw input, by cohort name."""
+    return {name: str(c["label"]) for name, c in (raw.get("cohorts") or {}).items()
+            if isinstance(c, dict) and c.get("label")}
 
 
 def _population(raw: dict) -> tuple[dict, object, object]:

@@ -46,14 +46,16 @@ def format_differences(comparison) -> str:
     from types import SimpleNamespace
 
     from icssim.metrics import kpi_info
-    from icssim.report.compare_text import difference_verdict
+    from icssim.report.compare_text import difference_texts, difference_verdict
     from icssim.report.labels import kpi_label
-    from icssim.report.numbers import diff_ci_words, fmt, fmt_diff
+    from icssim.report.numbers import fmt, settled_differences
     from icssim.report.run_text import featured_or
     from icssim.results import HEADLINE_KPIS
 
     summary = comparison.summary().set_index(["kpi", "scenario"])
-    diffs = comparison.differences().set_index(["kpi", "scenario"])
+    settled = settled_differences(comparison.differences())
+    assert settled is not None  # (None only for None: a comparison always has its differences)
+    diffs = settled.set_index(["kpi", "scenario"])
     base = comparison.names[0]
     s = getattr(comparison.results[0], "scenario", None)
     width = max(len(n) for n in comparison.names)
@@ -73,12 +75,14 @@ def format_differences(comparison) -> str:
             d = (diffs.loc[(kpi, name)] if (kpi, name) in diffs.index   # (else not measured in both)
                  else dict.fromkeys(("diff_mean", "diff_lower", "diff_upper"), float("nan")))
             nan = float("nan")
-            row = SimpleNamespace(diff_lower=d["diff_lower"], diff_upper=d["diff_upper"],
+            row = SimpleNamespace(kpi=kpi, scenario=name, baseline=base, unit=info.unit,
+                                  diff_mean=d["diff_mean"], diff_lower=d["diff_lower"], diff_upper=d["diff_upper"],
+                                  baseline_mean=d.get("baseline_mean", nan),
                                   pct_lower=d.get("pct_lower", nan), pct_upper=d.get("pct_upper", nan))
-            row.diff_mean = d["diff_mean"]
             _, verdict = difference_verdict(row, info.better)
-            lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {fmt_diff(d['diff_mean'], info.unit)} "
-                         f"({diff_ci_words(d['diff_lower'], d['diff_upper'], info.unit) or '95% CI –'}): {verdict}")
+            diff, interval = difference_texts(row, info.unit)
+            lines.append(f"    {name:<{width}}  {fmt(m, info.unit):>22}   {diff} "
+                         f"({interval or '95% CI –'}): {verdict}")
     return "\n".join(lines)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -29,17 +28,15 @@ from icssim.report.pieces import (
 )
 from icssim.report.staffing import staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
-from icssim.report.compare_text import forest_left_out, patient_kpis
+from icssim.report.compare_text import difference_texts, equal_by_design, forest_left_out, patient_kpis
+from icssim.report.numbers import settled_differences, signed_pct
 from icssim.report.run_text import featured
 from icssim.report_text import (
     COST_KPIS,
     Estimate,
     compare_headline,
-    diff_ci_text,
-    diff_ci_words,
     difference_sentence,
     fmt,
-    fmt_diff,
     run_findings,
     standard_label,
 )
@@ -75,7 +72,7 @@ def compare_report(folder: Path, meta: dict) -> str:
     runs = [(n, RunData.load(p)) for n, p in subs]
     names = [n for n, _ in subs] or [str(x) for x in meta.get("scenarios", [])]
     summary = _read_csv(folder / "summary.csv")
-    diffs = _read_csv(folder / "differences.csv")
+    diffs = settled_differences(_read_csv(folder / "differences.csv"))   # (no rounding noise shown as a difference)
     baseline = str(meta.get("baseline") or (diffs["baseline"].iloc[0] if diffs is not None and len(diffs)
                                             else (names[0] if names else "")))
     base = next((r for n, r in runs if n == baseline), runs[0][1] if runs else None)
@@ -176,9 +173,9 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                          else plain_label(k, scenario, row.label))
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
+                    diff, interval = difference_texts(row, unit)
                     unclear.append(f"{escape((label or row.label) if isinstance(row.label, str) else k)} "
-                                   f"({escape(fmt_diff(row.diff_mean, unit))}, 95% CI "
-                                   f"{escape(diff_ci_text(row.diff_lower, row.diff_upper, unit))})")
+                                   f"({escape(', '.join(filter(None, (diff, interval))))})")
                 else:
                     clear.append(difference_sentence(row, means.get((k, baseline)), means.get((k, scen)), label))
             items = clear or ["No measure here changed clearly."]
@@ -250,11 +247,10 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
         change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
                   if base_m is not None and new_m is not None else "")
-        ci = diff_ci_words(row.diff_lower, row.diff_upper, unit)
+        diff, ci = difference_texts(row, unit, unit not in ("per year", "GBP per year"))
         notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
-        tiles.append(tile_html(label, row.diff_mean, unit, notes, cls,
-                           fmt_diff(row.diff_mean, unit, unit not in ("per year", "GBP per year"))))
+        tiles.append(tile_html(label, row.diff_mean, unit, notes, cls, diff))
     return f'<div class="tiles">{"".join(tiles)}</div>'
 
 
@@ -312,13 +308,13 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
         info = kpi_info(r.kpi)
         unit = r.unit if isinstance(r.unit, str) else info.unit
         cls, words = difference_verdict(r, info.better)
-        pct = "" if pd.isna(r.pct_mean) or not math.isfinite(r.pct_mean) else f"{r.pct_mean:+.0f}%"
+        pct = "" if pd.isna(r.pct_mean) or equal_by_design(r) else signed_pct(float(r.pct_mean))
         row = {"Measure": _measure(r.kpi, r.label, scenarios)}
         if len(pairs) > 1:
             row["Scenario"] = f"{r.scenario} − {r.baseline}"
-        interval = diff_ci_words(r.diff_lower, r.diff_upper, unit).removeprefix("95% CI ") or "–"
-        row.update({"Difference": fmt_diff(r.diff_mean, unit), "95% CI": interval,
-                    "Percent": pct.replace("-", "−"), "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
+        diff, interval = difference_texts(r, unit)
+        row.update({"Difference": diff, "95% CI": interval.removeprefix("95% CI ") or "–",
+                    "Percent": pct, "Verdict": f'<span class="{cls}">{escape(words)}</span>'})
         rows.append(row)
     what = (f"{pairs.iloc[0]['scenario']} minus {pairs.iloc[0]['baseline']}" if len(pairs) == 1
             else "scenario minus baseline")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.labels import plain_label
-from icssim.report.numbers import diff_ci_text, diff_ci_words, fmt, fmt_diff, money
+from icssim.report.numbers import diff_ci_words, fmt, fmt_diff, money, signed_pct
 from icssim.report.run_text import featured, featured_or, people, standard_label
 from icssim.scenario.schema import Scenario
 
@@ -36,14 +36,57 @@ def patient_kpis(s: Scenario | None) -> list[str]:
 MONEY_GROUPS = ("Costs", "Value for money")
 
 
-#: a difference whose whole interval is within this percentage of the baseline is "the same" (e.g. an
-#: equal-budget variant's establishment cost, equal up to the rounding of rescaled WTE: −£14 in £6.4m)
+#: A clear difference whose whole interval is within this percentage of the baseline's mean, and which
+#: does not show in the two means as the report writes them, is negligible (:func:`difference_verdict`).
+NEGLIGIBLE_PCT = 1.0
+
+#: Where the two means are not known, a clear difference is negligible when its whole interval is
+#: within this percentage of the baseline (e.g. −£14 in £6.4m).
 SAME_WITHIN_PCT = 0.01
 
 
+def equal_by_design(row) -> bool:
+    """Whether ``row`` (a row of differences.csv) is the staff establishment of a scenario that
+    ``icssim compare --equal-budget`` rescaled to the baseline's budget (:func:`icssim.budget.budget_name`):
+    equal to the baseline's by design, up to the rounding of the rescaled WTE (£36 in £6.49 million)."""
+    from icssim.budget import budget_name
+
+    baseline = getattr(row, "baseline", None)
+    return (getattr(row, "kpi", None) == "staff_cost_per_year" and isinstance(baseline, str)
+            and str(getattr(row, "scenario", "")).endswith(budget_name("", baseline)))
+
+
+def negligible(row) -> bool:
+    """Whether a difference is negligible in size: its whole interval within :data:`NEGLIGIBLE_PCT`
+    of the baseline's mean, and the baseline's and the scenario's means written alike at the
+    report's precision ("£1,880 → £1,880"); without the means (no ``baseline_mean``), the whole
+    interval within :data:`SAME_WITHIN_PCT`."""
+    size = max(abs(getattr(row, "pct_lower", math.nan)), abs(getattr(row, "pct_upper", math.nan)))
+    if not size < NEGLIGIBLE_PCT:   # (NaN compares False: no percentage of a baseline of 0)
+        return False
+    base, diff = getattr(row, "baseline_mean", math.nan), getattr(row, "diff_mean", math.nan)
+    if pd.isna(base) or pd.isna(diff):
+        return size < SAME_WITHIN_PCT
+    unit = row.unit if isinstance(getattr(row, "unit", None), str) else kpi_info(getattr(row, "kpi", "")).unit
+    return fmt(base, unit) == fmt(base + diff, unit)
+
+
 def difference_verdict(row, better: str) -> tuple[str, str]:
-    """(css class, words) for a paired difference: clearly better / worse, no clear difference, or the
-    same to within :data:`SAME_WITHIN_PCT` of the baseline (a certain but negligible difference)."""
+    """(css class, words) for a paired difference, the one verdict of every view of a comparison:
+
+    * ``no clear difference`` (class ``unsure``): the 95% CI includes zero;
+    * ``clearly different but negligible`` (``neutral``): the CI excludes zero, but the difference
+      is :func:`negligible` in size: within 1% of the baseline and too small to show in the two
+      means as the report writes them (a clinic's cost per person "£1,880 → £1,880", +£1.64). Such
+      a difference is real but does not matter: it is not called better or worse, and the
+      headline does not list it among what changes (:func:`compare_headline`);
+    * ``equal by design (equal budgets)`` (``neutral``): the staff establishment of a scenario
+      rescaled to the baseline's budget (:func:`equal_by_design`);
+    * otherwise ``clearly better`` / ``clearly worse`` (``good`` / ``bad``) by the KPI's
+      ``better`` direction, or ``clearly higher`` / ``clearly lower`` (``neutral``) for a KPI
+      with no better direction."""
+    if equal_by_design(row):
+        return "neutral", "equal by design (equal budgets)"
     lo, hi = row.diff_lower, row.diff_upper
     if pd.isna(getattr(row, "diff_mean", 0.0)):
         return "unsure", "not measured in these scenarios"
@@ -51,14 +94,27 @@ def difference_verdict(row, better: str) -> tuple[str, str]:
         return "unsure", "single replication: no interval"
     if lo <= 0 <= hi:
         return "unsure", "no clear difference"
-    pct_lo, pct_hi = getattr(row, "pct_lower", float("nan")), getattr(row, "pct_upper", float("nan"))
-    if max(abs(pct_lo), abs(pct_hi)) < SAME_WITHIN_PCT:  # (NaN compares False)
-        return "neutral", f"the same to within {SAME_WITHIN_PCT:g}%"
+    if negligible(row):
+        return "neutral", "clearly different but negligible"
     up = lo > 0
     if better == "neutral":
         return "neutral", "clearly higher" if up else "clearly lower"
     good = (up and better == "higher") or (not up and better == "lower")
     return ("good", "clearly better") if good else ("bad", "clearly worse")
+
+
+def difference_texts(row, unit: str, with_unit: bool = True) -> tuple[str, str]:
+    """(the difference, its interval in words) as every view of a comparison writes them:
+    ``+£1.26 million a year`` and ``95% CI +£1.16 million to +£1.35 million a year`` (or ``the same
+    in every replication``, :func:`~icssim.report.numbers.diff_ci_words`), the difference with the
+    decimals of its interval (``+0.1 points, 95% CI −1.1 to +1.3 points``); a staff establishment
+    equal by design (:func:`equal_by_design`) is ``£0`` and ``rescaled to the same budget``: what
+    it differs by (£36 in £6.49 million) is the rounding of the rescaled WTE to three decimals."""
+    if equal_by_design(row):
+        return fmt(0.0, unit, with_unit), "rescaled to the same budget (equal to the rounding of WTE)"
+    lo, hi = row.diff_lower, row.diff_upper
+    like = None if pd.isna(lo) or pd.isna(hi) else max(abs(lo), abs(hi))   # (the precision of its interval)
+    return fmt_diff(row.diff_mean, unit, with_unit, like), diff_ci_words(lo, hi, unit)
 
 
 def difference_sentence(row, base_mean: float | None, new_mean: float | None,
@@ -71,19 +127,17 @@ def difference_sentence(row, base_mean: float | None, new_mean: float | None,
     head = f"<strong>{escape(label if label_override is None else label_override)}</strong>: "
     if base_mean is not None and new_mean is not None:
         head += f"{escape(fmt(base_mean, unit, False))} → {escape(fmt(new_mean, unit))} "
-    diff = fmt_diff(row.diff_mean, unit)
-    ci = ""
-    if interval := diff_ci_words(row.diff_lower, row.diff_upper, unit):
-        ci = f", {interval}"
+    diff, interval = difference_texts(row, unit)
+    ci = f", {interval}" if interval else ""
     pct = ""
-    if unit != "share" and not pd.isna(getattr(row, "pct_mean", np.nan)) and math.isfinite(row.pct_mean):
-        pct = f"; {row.pct_mean:+.0f}%".replace("-", "−")
+    if unit != "share" and not equal_by_design(row) and (text := _pct_text(row)):
+        pct = f"; {text}"
     return f'{head}({escape(diff + ci + pct)}) — <span class="{cls}">{words}</span>.'
 
 
 def _pct_text(row) -> str:
     p = getattr(row, "pct_mean", np.nan)
-    return "" if p is None or pd.isna(p) or not math.isfinite(p) else f"{p:+.0f}%".replace("-", "−")
+    return "" if p is None or pd.isna(p) else signed_pct(float(p))
 
 
 class _Differences:
@@ -93,8 +147,19 @@ class _Differences:
         self.rows, self.means, self.baseline, self.scen = rows, means, baseline, scen
 
     def clear(self, k: str) -> bool:
+        """Whether the 95% CI of ``k``'s difference excludes zero."""
         r = self.rows.get(k)
         return r is not None and not pd.isna(r.diff_lower) and (r.diff_lower > 0 or r.diff_upper < 0)
+
+    def notable(self, k: str) -> bool:
+        """Whether ``k`` changes clearly and by more than a :func:`negligible` amount: what the
+        headline lists as better or worse."""
+        return self.clear(k) and not negligible(self.rows[k])
+
+    def ci(self, k: str) -> str:
+        """``95% CI …`` or ``the same in every replication`` (:func:`diff_ci_words`)."""
+        r = self.rows[k]
+        return diff_ci_words(r.diff_lower, r.diff_upper, self.unit(k))
 
     def unit(self, k: str) -> str:
         r = self.rows[k]
@@ -110,7 +175,9 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
     """One paragraph in plain words: what changes for patients and for costs, and how sure we are.
 
     ``rows`` maps KPI names to rows of differences.csv (attribute access); ``means`` maps
-    (KPI, scenario) to the scenario's mean.
+    (KPI, scenario) to the scenario's mean. What it lists as changing (the standards met, the
+    featured measures, emergency care, "Worse for patients") is what :func:`difference_verdict`
+    calls clearly better or worse: a clear but negligible difference is left out.
     """
     d = _Differences(rows, means, baseline, scen)
     parts = _patient_parts(d, s)
@@ -127,32 +194,34 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
 
 
 def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
-    rows, clear, unit, change = d.rows, d.clear, d.unit, d.change
+    rows, clear, notable, change = d.rows, d.clear, d.notable, d.change
     parts = []
     k = "wait_to_treatment_median"
     if k in rows and pd.notna(rows[k].diff_mean):   # (not measured where no step counts as treatment)
         r = rows[k]
-        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
-        if clear(k):
+        diff = difference_texts(r, "days")[0]
+        if notable(k):
             parts.append(f"patients start treatment <strong>{'sooner' if r.diff_mean < 0 else 'later'}</strong> "
-                         f"(median wait from referral {change(k)}, a change of {fmt_diff(r.diff_mean, 'days')}, "
-                         f"95% CI {ci})")
+                         f"(median wait from referral {change(k)}, a change of {diff}, {d.ci(k)})")
+        elif clear(k):
+            parts.append(f"the median wait from referral to treatment changes by a negligible amount ({change(k)}, "
+                         f"{diff}, {d.ci(k)})")
         else:
             parts.append(f"the median wait from referral to treatment does not change clearly ({change(k)}, "
-                         f"95% CI {ci})")
-    stds = [k for k in kpi_subjects(rows, "standard") if clear(k)]
+                         f"{d.ci(k)})")
+    stds = [k for k in kpi_subjects(rows, "standard") if notable(k)]
     if stds:
         up = sum(rows[k].diff_mean > 0 for k in stds)
         lead = ("more patients start within the waiting-time standards" if up == len(stds) else
                 "fewer patients start within the waiting-time standards" if up == 0 else
                 "the share starting within the waiting-time standards changes")
         parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, s, False)}: {change(k)}" for k in stds) + ")")
-    own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and clear(k)
+    own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and notable(k)
            and kpi_info(k).standard is None and k not in PATIENT_KPIS]
     if own:
         parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(kpi_info(k).label)} {change(k)}" for k in own))
     emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
-                         "inpatient_admissions_per_year", "specialist_bed_days_per_year") if clear(k)]
+                         "inpatient_admissions_per_year", "specialist_bed_days_per_year") if k in rows and notable(k)]
     if emerg:
         down = sum(rows[k].diff_mean < 0 for k in emerg)
         lead = ("fewer need emergency or inpatient care" if down == len(emerg) else
@@ -168,47 +237,53 @@ def _lower(label: str) -> str:
 
 
 def _cost_text(d: _Differences) -> str:
-    rows, clear, unit, change = d.rows, d.clear, d.unit, d.change
+    rows, change = d.rows, d.change
     text = ""
     k = "cost_per_year"
     if k in rows:
         r = rows[k]
-        ci = diff_ci_text(r.diff_lower, r.diff_upper, unit(k))
-        if clear(k):
+        lead = " Its total cost (each team at its staff establishment, other care at unit costs)"
+        if d.notable(k):
             more = r.diff_mean > 0
-            text += (f" Its total cost (each team at its staff establishment, other care at unit costs) is "
-                     f"<strong>{escape(money(abs(r.diff_mean)))} a year {'more' if more else 'less'}</strong> "
-                     f"({escape(_pct_text(r))}, 95% CI {escape(ci)}; {escape(change(k))}).")
+            text += (f"{lead} is <strong>{escape(money(abs(r.diff_mean)))} a year {'more' if more else 'less'}"
+                     f"</strong> ({escape(_pct_text(r))}, {escape(d.ci(k))}; {escape(change(k))}).")
+        elif d.clear(k):
+            text += (f"{lead} changes by a negligible amount ({escape(change(k))}, "
+                     f"{escape(difference_texts(r, d.unit(k))[0])}, {escape(d.ci(k))}).")
         else:
-            text += (f" Its total cost (each team at its staff establishment, other care at unit costs) does not "
-                     f"change clearly ({escape(change(k))}, 95% CI {escape(ci)}).")
+            text += f"{lead} does not change clearly ({escape(change(k))}, {escape(d.ci(k))})."
         text += _staff_in_total(d)
     return text
 
 
 def _staff_in_total(d: _Differences) -> str:
     """What each scenario pays for its staff: part of the total cost, in place of its teams'
-    contacts at unit costs (kpi_base.Window.costs_once)."""
+    contacts at unit costs (kpi_base.Window.costs_once). Said as part of the total, not of the
+    total's change (which a new team's cost can exceed, where it saves care elsewhere)."""
     staff = "staff_cost_per_year"
     if staff not in d.rows:
         return ""
-    s = d.rows[staff].diff_mean
+    row = d.rows[staff]
+    s = row.diff_mean
     base, new = d.means.get((staff, d.baseline)), d.means.get((staff, d.scen))
-    pct = f", {100 * s / base:+.0f}%".replace("-", "−") if base else ""
+    if equal_by_design(row):
+        level = f": {escape(money(base))} a year in both" if base is not None else ""
+        return f" The <strong>staff establishment</strong> it assumes is the same by design (equal budgets{level})."
     level = ""
     if base is not None and new is not None:
+        pct = f", {signed_pct(100 * s / base)}" if base else ""
         level = f" ({escape(money(base))} → {escape(money(new))} a year{pct})"
-    if base and abs(100 * s / base) < SAME_WITHIN_PCT:   # an equal-budget variant: the same to the rounding
-        return f" The <strong>staff establishment</strong> it assumes is the same{level}."
-    return (f" Of that, the <strong>staff establishment</strong> it assumes costs {escape(money(abs(s)))} a "
-            f"year {'more' if s > 0 else 'less'}{level}.")
+    if s == 0 or negligible(row):
+        return f" The <strong>staff establishment</strong> it assumes, which the total includes, is the same{level}."
+    return (f" The <strong>staff establishment</strong> it assumes, which the total includes, costs "
+            f"{escape(money(abs(s)))} a year {'more' if s > 0 else 'less'}{level}.")
 
 
 def _worse_text(d: _Differences, s: Scenario | None) -> str:
-    rows, clear, change = d.rows, d.clear, d.change
+    rows, notable, change = d.rows, d.notable, d.change
     worse = []
     for k in dict.fromkeys([*patient_kpis(s), *kpi_subjects(rows, "standard")]):
-        if k in rows and clear(k):
+        if k in rows and notable(k):
             better = kpi_info(k).better
             if better == "neutral":
                 continue

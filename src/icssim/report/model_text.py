@@ -9,6 +9,7 @@ from icssim import units
 from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
 from icssim.pathway_graph import flatten, routings
+from icssim.report.numbers import fmt
 from icssim.scenario.findings import cohort_rate
 from icssim.scenario.schema import CaseloadPerWte, Categorical, Scenario
 from icssim.units import UNIT_DAYS, Span, canonical_unit, span_text
@@ -134,6 +135,6 @@ def cohort_rows(s: Scenario) -> list[dict]:
         how = (f"{c.rate_per_100k_per_year:g} per 100,000 a year × population {s.scenario.population:,}"
                if c.rate_per_100k_per_year else f"{c.rate}")
         rows.append({"Cohort": name + (f" ({c.label})" if c.label else ""),
-                     "Referrals a year": f"{rate:,.1f}", "From": how, "Enters at": c.entry,
+                     "Referrals a year": fmt(rate, "per year", False), "From": how, "Enters at": c.entry,
                      "Attributes": attribute_words(c.attributes, s.scenario.time_unit)})
     return rows

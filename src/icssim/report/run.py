@@ -78,13 +78,14 @@ def run_summary_html(data: RunData) -> str:
     for key in tile_keys(data.est, data.scenario, shown):
         e = data.est[key]
         label = standard_label(key, data.scenario)
-        ci = f'<span class="ci">95% CI {escape(e.ci_text())}</span>' if e.has_ci else ""
         cls = ""
         target = kpi_target(key, data.scenario)
+        ci = f'<span class="ci">95% CI {escape(e.ci_text(target))}</span>' if e.has_ci else ""
         if target is not None:
             lo, hi = e.bounds() if e.has_ci else (e.mean, e.mean)
             cls = "good" if lo >= target else ("bad" if hi < target else "unsure")
-        tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls))
+        yearly = e.unit in ("per year", "GBP per year")
+        tiles.append(tile_html(label, e.mean, e.unit, [ci] if ci else [], cls, e.value_text(not yearly, target)))
     findings = run_findings(data.est, data.scenario, data.meta, data.steady_state_warning)
     return (f'<div class="tiles">{"".join(tiles)}</div>\n'
             f'{ul_html(findings, "findings")}\n<p class="sure">{how_sure(data.est, data.meta, data.scenario)}</p>')

@@ -121,7 +121,8 @@ def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
     if s is None or std is None:
         return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
     target = std.target
-    lead = f"<strong>{escape(_standard_words(std, s))}</strong> (target {target:.0%}): {escape(est.text())}"
+    lead = (f"<strong>{escape(_standard_words(std, s))}</strong> (target {target:.0%}): "
+            f"{escape(est.text(target=target))}")
     if math.isnan(est.mean):
         return lead + " — no patient of this urgency was measured."
     return f"{lead} — {_verdict(est, target, 'the standard')}."
@@ -175,7 +176,8 @@ def _featured_sentences(est: dict[str, Estimate], s: Scenario | None) -> list[st
         if target is None:
             out.append(f"{lead}: {escape(e.text())}.")
         else:
-            out.append(f"{lead} (target {target:.0%}): {escape(e.text())} — {_verdict(e, target, 'the target')}.")
+            out.append(f"{lead} (target {target:.0%}): {escape(e.text(target=target))} — "
+                       f"{_verdict(e, target, 'the target')}.")
     return out
 
 
@@ -259,8 +261,10 @@ def _cost_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
             text += f"; the largest share ({value / cost.mean:.0%}) is spent in {escape(service_label(s, top))}"
         staff = est.get("staff_cost_per_year")
         if staff is not None and staff.mean > 0:   # in the total, in place of its teams' unit costs
-            text += (f". Of that, the staff establishment it assumes costs {escape(fmt(staff.mean, 'GBP per year'))}: "
-                     f"each team is costed by its establishment, other care (e.g. GP, A&amp;E, beds) at unit costs")
+            share = f" ({staff.mean / cost.mean:.0%})" if cost.mean > 0 else ""
+            text += (f". Of the total, {escape(fmt(staff.mean, 'GBP per year'))}{share} is the staff establishment "
+                     f"the scenario assumes: each team is costed by its establishment, other care (e.g. GP, "
+                     f"A&amp;E, beds) at unit costs")
         return text + "."
     return ""
 
