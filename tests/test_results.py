@@ -130,24 +130,25 @@ def test_a_wait_plot_draws_only_the_standards_of_the_wait_it_shows():
     an interval standard (a liaison response within an hour measures another wait)."""
     from pathlib import Path
 
-    from icssim.results import ecdf_standards
+    from icssim.plots_waits import referral_standards
     from icssim.scenario import load_scenario, scenario_from_dict
     from icssim.scenario.initial_state import anchored_raw
 
     scenarios = Path(__file__).resolve().parents[1] / "scenarios"
     urgent = load_scenario(scenarios / "urgent_mh_integrated.yaml")
-    assert ecdf_standards(urgent, ("referral_to_treatment",)) == {}
+    assert referral_standards(urgent, ("referral_to_treatment",)) == {}
     raw = anchored_raw(load_scenario(scenarios / "ed_fragmented.yaml"))
     raw["scenario"]["standards"]["assessed_2_weeks"] = {"within": "2 weeks", "measure": "referral_to_assessment"}
     ed = scenario_from_dict(raw)
-    assert ecdf_standards(ed, ("referral_to_treatment",)) == {
-        "cyp_urgent_1_week": 7.0, "cyp_routine_4_weeks": 28.0,
-        "Adults (proposed 2022, not adopted): treatment within 4 weeks": 28.0}
-    assert ecdf_standards(ed, ("referral_to_assessment", "referral_to_treatment"))["assessed_2_weeks"] == 14.0
+    assert referral_standards(ed, ("referral_to_treatment",)) == {
+        "cyp_urgent_1_week": (7.0, 0.95), "cyp_routine_4_weeks": (28.0, 0.95),
+        "Adults (proposed 2022, not adopted): treatment within 4 weeks": (28.0, 0.95)}
+    both = referral_standards(ed, ("referral_to_assessment", "referral_to_treatment"))
+    assert both["assessed_2_weeks"] == (14.0, 0.95)
     # a standard with a label of its own is drawn under it, as the report and the terminal name it
     raw["scenario"]["standards"]["assessed_2_weeks"]["label"] = "Assessment within 2 weeks"
-    labelled = ecdf_standards(scenario_from_dict(raw), ("referral_to_assessment",))
-    assert labelled == {"Assessment within 2 weeks": 14.0}
+    labelled = referral_standards(scenario_from_dict(raw), ("referral_to_assessment",))
+    assert labelled == {"Assessment within 2 weeks": (14.0, 0.95)}
 
 
 def test_cost_plot_names_services_by_their_labels():

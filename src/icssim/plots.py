@@ -8,9 +8,10 @@ matplotlib ``Figure``; :func:`save` writes it as PNG.
 from __future__ import annotations
 
 import multiprocessing
+import re
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,53 @@ def import_pyplot() -> Any:
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
            "#882255", "#44AA99", "#332288", "#999933", "#AA4499", "#DDDDDD"]
 STANDARD_COLOUR = "#444444"
+#: Colours of services' costs: the palette without black (a total's whisker is black).
+SERVICE_PALETTE = [c for c in PALETTE if c != "#000000"]
+SERVICE_HATCHES = ("", "//", "..", "xx")
+
+
+def scenario_colour(position: int) -> str:
+    """The colour of a comparison's scenario in every plot of the comparison, by its position in it
+    (0: the baseline, 1: the first scenario compared with it, ...): a plot that leaves the baseline
+    out (the forest plot, the cost-effectiveness plane) still gives each scenario this colour."""
+    return PALETTE[position % len(PALETTE)]
+
+
+def scenario_positions(names: Sequence[str], order: Sequence[str] | None) -> dict[str, int]:
+    """Each of ``names``' position in the comparison: in ``order`` (all its scenarios, the baseline
+    first) where given, else as the scenarios after a baseline that ``names`` leave out."""
+    order = list(order or [])
+    return {name: order.index(name) if name in order else k + 1 for k, name in enumerate(names)}
+
+
+def service_colours(services: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """(colour, hatch) of each service's cost, by its position among ``services`` (a scenario's
+    services, or the services of a comparison's scenarios in their order, the baseline's first):
+    the same in a run's plot and in its comparison's, given the same list; past the palette, hatched."""
+    out: dict[str, tuple[str, str]] = {}
+    for service in services:
+        if service not in out:
+            i = len(out)
+            out[service] = (SERVICE_PALETTE[i % len(SERVICE_PALETTE)],
+                            SERVICE_HATCHES[(i // len(SERVICE_PALETTE)) % len(SERVICE_HATCHES)])
+    return out
+
+
+def wrap_name(name: str, width: int = 18) -> str:
+    """``name`` on lines of at most ``width`` characters, broken at spaces or after underscores,
+    never inside a word: ``urgent_mh_fragmented`` → ``urgent_mh_`` / ``fragmented`` (a word
+    longer than ``width`` keeps a line of its own)."""
+    pieces = [m for m in re.findall(r"[^ _]*[ _]*", name) if m]   # each word with what follows it
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line and len((line + piece).rstrip()) > width:
+            lines.append(line.rstrip())
+            line = ""
+        line += piece
+    if line.strip():
+        lines.append(line.rstrip())
+    return "\n".join(lines)
 
 
 def style(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
@@ -145,42 +193,141 @@ def _save_job_number(i: int) -> Path:
     return _save_job(_JOBS[i])
 
 
-def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, float], title: str,
-              xlabel: str = "Wait from referral to treatment start (days)") -> plt.Figure:
-    """Empirical CDFs of waits (one line per series) with standards as vertical lines."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    upper = 0.0
-    for i, (label, w) in enumerate(waits.items()):
-        w = np.sort(w[~np.isnan(w)])
+def wait_ecdf(waits: dict[str, np.ndarray], standards: dict[str, Any], title: str,
+              xlabel: str = "Wait from referral to treatment start (days)", *,
+              baseline: str | None = None, never: dict[str, str] | None = None) -> plt.Figure:
+    """Empirical CDFs of completed waits (one line per series) with standards as vertical lines.
+
+    Each array of ``waits`` holds the wait, in days, of everyone its series counts (the patients
+    referred in the window), NaN for whoever's wait never ended in the run (never started, or still
+    waiting at its end). A curve is the share of the completed waits (clock stopped) within each
+    wait, so it ends at 100%, as the standards count them (NHS clock stops); its legend entry says
+    how many waits never ended (``never``: what they are, for each series, in words after
+    ``<share> of the <number>``, e.g. ``referred did not start treatment in the run``).
+
+    The axis is cut at a high percentile (:func:`_wait_axis`) and the plot says what lies beyond
+    it. A standard is ``{name: days}`` or ``{name: (days, target)}``: a target is drawn as a bar
+    across its standard's line at that share. Waits under a few days are read in hours (an
+    emergency department's).
+
+    ``baseline``: the series are a comparison's scenarios, in its order, and this one is its
+    baseline: each scenario takes its colour by its position (:func:`scenario_colour`), and the
+    baseline is drawn dashed, over the others, so that none hides it."""
+    lines = {name: (v if isinstance(v, tuple) else (float(v), None)) for name, v in standards.items()}
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    done = {label: np.sort(np.asarray(w, dtype=float)[np.isfinite(np.asarray(w, dtype=float))])
+            for label, w in waits.items()}
+    right, cut_by = _wait_axis(list(done.values()), [days for days, _ in lines.values()])
+    scale, unit = (24.0, "hours") if right <= 3.0 else (1.0, "days")
+    right_shown = right * scale
+    beyond = []
+    for i, (label, w) in enumerate(done.items()):
+        n_all = len(waits[label])
         if len(w) == 0:
             continue
-        ax.step(w, np.arange(1, len(w) + 1) / len(w), where="post", color=PALETTE[i % len(PALETTE)],
-                label=f"{label} (n={len(w):,})")
-        upper = max(upper, float(np.percentile(w, 98)))
+        unended = 1 - len(w) / n_all if n_all else 0.0
+        entry = f"{label}{' (baseline)' if label == baseline else ''}: {len(w):,} completed waits"
+        if unended > 0:
+            entry += f"; {_share_text(unended)} of the {n_all:,} {(never or {}).get(label, 'did not end in the run')}"
+        x, y = np.concatenate([[0.0], w * scale]), np.arange(0, len(w) + 1) / len(w)
+        is_base = label == baseline
+        ax.step(x, y, where="post", color=scenario_colour(i) if baseline is not None else PALETTE[i % len(PALETTE)],
+                linestyle=(0, (5, 2)) if is_base else "-", linewidth=2.2 if is_base else 1.5,
+                zorder=4 if is_base else 3, label=textwrap.fill(entry, 100, subsequent_indent="  "))
+        off = float((w > right).mean())
+        if off >= 0.0005:
+            beyond.append(f"{_share_text(off)} of {label}")
     by_days: dict[float, list[str]] = {}
-    for name, days in standards.items():
+    targets: dict[float, set[float]] = {}
+    for name, (days, target) in lines.items():
         by_days.setdefault(days, []).append(name)
-    right = max(upper, max(standards.values(), default=0) * 1.2, 1)
+        if target is not None:
+            targets.setdefault(days, set()).add(target)
+    one_target = len(set().union(*targets.values())) == 1 if targets else False
+    names_at: list[Any] = []
     for k, (days, names) in enumerate(sorted(by_days.items())):
-        ax.axvline(days, color=STANDARD_COLOUR, linestyle="--", linewidth=1)
+        at = days * scale
+        ax.axvline(at, color=STANDARD_COLOUR, linestyle="--", linewidth=1)
         # the standards' names at the foot of their line (left of it near the right edge): the curves rise,
         # so past a standard's line they are above its foot
-        left = days > 0.6 * right
+        left = at > 0.6 * right_shown
         # each further standard a step higher, so that close lines' names do not cover each other
-        ax.text(days, 0.02 + 0.1 * (k % 3), "\n".join(_words(n) for n in names), va="bottom",
-                ha="right" if left else "left",
-                fontsize=7.5, color=STANDARD_COLOUR, zorder=6,
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9, "pad": 2})
-    ax.set_xlim(0, right)
+        names_at.append(ax.text(at, 0.02 + 0.1 * (k % 3), "\n".join(_words(n) for n in names), va="bottom",
+                                ha="right" if left else "left", fontsize=7.5, color=STANDARD_COLOUR, zorder=6,
+                                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9, "pad": 2}))
+        for target in sorted(targets.get(days, ())):   # the target: a bar across the line at its share
+            ax.plot([at], [target], marker="_", markersize=12, markeredgewidth=2.5, color=STANDARD_COLOUR, zorder=7)
+            if not one_target:   # (one target for all: the note gives it)
+                ax.annotate(f"{target:.0%}", (at, target), xytext=(-7 if left else 7, 0), textcoords="offset points",
+                            ha="right" if left else "left", va="center", fontsize=7, color=STANDARD_COLOUR, zorder=7,
+                            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+    ax.set_xlim(0, right_shown)
     ax.set_ylim(0, 1.01)
+    _unstack(ax, names_at)
     from matplotlib.ticker import FuncFormatter
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0%}"))
-    if standards:  # the curves are everyone's; a standard covers only the patients it names
-        xlabel += "\nCurves: all patients. Dashed lines: standards, each for the patients it names"
-    style(ax, title, xlabel, "Patients who had started (cumulative)")
-    legend_below(ax)
+    xlabel = xlabel.replace("(days)", f"({unit})")
+    notes = [f"Axis cut at {_number(right_shown)} {unit} ({cut_by})"
+             + (f"; completed later, off the axis: {', '.join(beyond)}" if beyond else "")]
+    if lines:  # the curves are everyone's; a standard covers only the patients it names
+        target_words = ""
+        if targets:
+            shared = next(iter(targets.values()))
+            target_words = (f"; bar across a line: its target ({next(iter(shared)):.0%})" if one_target
+                            else "; bar across a line: its target")
+        notes.append("Curves: all patients. Dashed lines: standards, each for the patients it names" + target_words)
+    style(ax, title, xlabel, "Share of completed waits (cumulative)")
+    legend_under_label(ax, notes)
     return fig
+
+
+def _unstack(ax: plt.Axes, texts: list[Any]) -> None:
+    """Move each text up (a tenth of the axis at a time) until it covers none before it."""
+    if len(texts) < 2:
+        return
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    placed: list[Any] = []
+    for text in texts:
+        x, y = text.get_position()
+        while y < 0.85 and any(text.get_window_extent(renderer).overlaps(box) for box in placed):
+            y += 0.1
+            text.set_position((x, y))
+        placed.append(text.get_window_extent(renderer))
+
+
+def _wait_axis(waits: list[np.ndarray], standards: list[float]) -> tuple[float, str]:
+    """Where a wait plot's axis ends (days) and why: at the 98th percentile of the completed waits of
+    the series that wait longest, but, where that would squash the standards into the left tenth of
+    the axis (an axis to 980 days with 7- and 28-day lines), at ten times the longest standard or the
+    90th percentile, whichever is further; never short of the standards."""
+    done = [w for w in waits if len(w)]
+    p98 = max((float(np.percentile(w, 98)) for w in done), default=0.0)
+    longest = max(standards, default=0.0)
+    right, why = p98, "the 98th percentile of the completed waits in the series that waits longest"
+    if longest > 0 and p98 > 10 * longest:
+        p90 = max(float(np.percentile(w, 90)) for w in done)
+        right, why = ((10 * longest, "ten times the longest standard, so that the standards stay readable")
+                      if 10 * longest >= p90 else
+                      (p90, "the 90th percentile of the completed waits in the series that waits longest, "
+                            "so that the standards stay readable"))
+    if longest * 1.2 > right:
+        right, why = longest * 1.2, "past the longest standard"
+    if right <= 0:
+        return 1.0, "no wait was longer"
+    return right, why
+
+
+def _share_text(share: float) -> str:
+    """A share for a plot's note: ``8%``, ``0.4%``, ``<0.1%``."""
+    if share < 0.001:
+        return "<0.1%"
+    return f"{share:.0%}" if share >= 0.095 else f"{share:.1%}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 20 else f"{value:.3g}"
 
 
 def _words(name: str) -> str:
@@ -188,6 +335,21 @@ def _words(name: str) -> str:
     from icssim.report.labels import id_words
 
     return id_words(name)
+
+
+def legend_under_label(ax: plt.Axes, notes: Sequence[str] = (), ncol: int = 1) -> None:
+    """``notes`` (lines of small print: what the plot leaves out, how to read it) under the axes' x
+    label, then the legend under them, however long each is."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    box = ax.xaxis.get_tightbbox(renderer)
+    y = ax.transAxes.inverted().transform((0, box.y0))[1] if box is not None else -0.16
+    if notes:
+        text = ax.text(0.0, y - 0.01, "\n".join(textwrap.fill(n, 105, break_on_hyphens=False) for n in notes),
+                       transform=ax.transAxes, ha="left", va="top", fontsize=7.5, color="#333333")
+        y = ax.transAxes.inverted().transform((0, text.get_window_extent(renderer).y0))[1]
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, y - 0.01), ncol=ncol, frameon=False)
 
 
 def legend_below(ax: plt.Axes, ncol: int = 2) -> None:
@@ -242,80 +404,169 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
     return fig
 
 
-def cost_bars(costs: pd.DataFrame, title: str) -> plt.Figure:
+def cost_bars(costs: pd.DataFrame, title: str, colours: dict[str, tuple[str, str]] | None = None) -> plt.Figure:
     """Stacked cost per year by service (rows: scenarios; columns: services) with CI whiskers.
 
-    ``costs`` has columns ``scenario``, ``service``, ``mean``, ``half_width``.
-    """
+    ``costs`` has columns ``scenario``, ``service`` (its label), ``mean``, ``half_width``,
+    ``total_mean``, ``total_half_width`` and, optionally, ``service_id``: a service is one layer
+    and one legend entry by its id, named by each label the scenarios give it. ``colours``
+    (:func:`service_colours`, by id, or by label without ids) keeps each service's colour and place
+    in the stack the same in every cost plot of a run and its comparison; without it, services
+    take their colours in the order they first appear in ``costs``."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    wide = costs.pivot(index="scenario", columns="service", values="mean").fillna(0.0) / 1e6
+    key = "service_id" if "service_id" in costs else "service"
     order = list(dict.fromkeys(costs["scenario"]))
-    wide = wide.loc[order]
+    services = list(dict.fromkeys(costs[key]))
+    colours = service_colours([*(colours or {}), *services]) | dict(colours or {})
+    rank = {s: i for i, s in enumerate(colours)}
+    services.sort(key=rank.__getitem__)   # stacked in the scenario's (the comparison's) order of services
+    wide = (costs.pivot_table(index="scenario", columns=key, values="mean", aggfunc="sum")
+            .reindex(index=order, columns=services).fillna(0.0) / 1e6)
     bottom = np.zeros(len(wide))
-    for i, service in enumerate(wide.columns):
-        ax.bar(wide.index, wide[service], bottom=bottom, color=PALETTE[i % len(PALETTE)], label=_words(service),
-               width=0.6)
+    handles = []
+    for service in services:
+        colour, hatch = colours[service]
+        handles.append(ax.bar(range(len(order)), wide[service], bottom=bottom, color=colour, hatch=hatch or None,
+                              edgecolor="white" if hatch else None, linewidth=0, width=0.6,
+                              label=_service_name(costs[costs[key] == service])))
         bottom += wide[service].to_numpy()
     totals = costs.groupby("scenario", sort=False).agg(total=("total_mean", "first"),
                                                         half=("total_half_width", "first")).loc[order]
+    handles.reverse()   # the legend reads top to bottom, as the stack does
     if totals["half"].notna().any():
-        ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
-                    fmt="none", ecolor="black", capsize=5, label="total: 95% CI")
+        handles.append(ax.errorbar(range(len(order)), totals["total"] / 1e6, yerr=totals["half"].fillna(0) / 1e6,
+                                   fmt="none", ecolor="black", capsize=5, label="total: 95% CI"))
     style(ax, title, "Scenario", "Cost (£ million a year)")
     ax.grid(False, axis="x")   # (scenarios are categories)
-    ax.set_xticks(range(len(order)), [textwrap.fill(name, 18) for name in order])  # long names side by side
-    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
+    ax.set_xticks(range(len(order)), [wrap_name(name) for name in order])  # long names side by side
+    ax.legend(handles=handles, fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 
 
-def forest(diffs: pd.DataFrame, title: str) -> plt.Figure:
-    """Forest plot of paired differences (``label``, ``mean``, ``lower``, ``upper``) against zero.
+def _service_name(rows: pd.DataFrame) -> str:
+    """One service's legend entry: its label, or, where the scenarios label it differently (a team
+    replaced by another in the same place), each label with the scenarios that give it."""
+    labels: dict[str, list[str]] = {}
+    for row in rows.itertuples():
+        labels.setdefault(_words(str(row.service)), []).append(str(row.scenario))
+    if len(labels) == 1:
+        return textwrap.fill(next(iter(labels)), 48)
+    return "\n".join(textwrap.fill(f"{label} (in {', '.join(names)})", 48, subsequent_indent="  ")
+                     for label, names in labels.items())
+
+
+#: Units of measures that cannot be negative: a fall of more than 100% of the baseline's mean is impossible.
+NON_NEGATIVE_UNITS = frozenset({"days", "hours", "minutes", "weeks", "months", "years", "share", "per year",
+                                "GBP", "GBP per year", "patients", "QALYs", "per 1,000 help-seekers", "relapses",
+                                "lists"})
+
+
+def forest(diffs: pd.DataFrame, title: str, order: Sequence[str] | None = None) -> plt.Figure:
+    """Forest plot of paired differences (``label``, ``mean``, ``lower``, ``upper``: percent of the
+    baseline's mean) against zero.
+
+    With ``unit``, ``baseline_mean`` and ``diff_mean``, ``diff_lower``, ``diff_upper`` columns, the
+    shares (unit ``share``) are drawn apart, in a panel of their own, as differences in percentage
+    points (a share going from 5% to 56% is +51 points, not +1,030%). An interval is cut where its
+    measure cannot go (below −100% of a mean that cannot be negative; a share outside 0–100%),
+    its end marked by an arrowhead the legend explains.
 
     With a ``scenario`` column naming more than one scenario, each label is one row and each
-    scenario one colour within it (a legend names them), and a difference whose interval
-    includes zero is drawn hollow: one KPI's answers for every scenario can be read together."""
+    scenario one colour within it (a legend names them). A difference whose interval includes zero
+    is drawn hollow: one KPI's answers for every scenario can be read together. A scenario's colour
+    is that of its position in the comparison (``order``: the comparison's scenarios, its baseline
+    first; :func:`scenario_colour`)."""
+    diffs = diffs.reset_index(drop=True)
     scenarios = list(dict.fromkeys(diffs["scenario"])) if "scenario" in diffs else []
-    if len(scenarios) <= 1:
-        return _forest_rows(diffs, title)
-    labels = list(dict.fromkeys(diffs["label"]))
-    height = 0.14 * len(labels) * len(scenarios) + 0.25 * len(labels) + 2.0
-    fig, ax = plt.subplots(figsize=(7.5, height))
+    colour = {name: scenario_colour(k) for name, k in scenario_positions(scenarios, order).items()}
+    if not scenarios:   # one scenario, unnamed: the one after the baseline
+        diffs = diffs.assign(scenario="")
+        scenarios, colour = [""], {"": scenario_colour(1)}
+    share = (diffs["unit"].eq("share") if {"unit", "diff_mean", "diff_lower", "diff_upper"} <= set(diffs)
+             else pd.Series(False, index=diffs.index))
+    panels = [(rows, points) for rows, points in ((diffs[~share], False), (diffs[share], True)) if len(rows)]
+    if not panels:
+        panels = [(diffs, False)]
+    panels.sort(key=lambda panel: panel[0].index.min())   # the panel of the first measure (the featured) first
+    sizes = [rows["label"].nunique() * (0.14 * len(scenarios) + 0.25) + 0.6 for rows, _ in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7.5, sum(sizes) + 1.0), squeeze=False,
+                             gridspec_kw={"height_ratios": sizes})
+    cut = False
+    for ax, (rows, points) in zip(axes[:, 0], panels):
+        cut |= _forest_panel(ax, rows, scenarios, colour, points)
+    ax = axes[0, 0]
+    ax.set_title(title, fontsize=11, loc="left")
+    several = len(scenarios) > 1
+    last = axes[-1, 0]
+    if several:
+        for name in scenarios:
+            last.plot([], [], "o-", color=colour[name], label=name)
+        last.plot([], [], "o", color="#555555", markerfacecolor="white", label="hollow: the 95% CI includes zero")
+        if cut:
+            last.plot([], [], "<", color="#555555", label=CUT_NOTE)
+    else:
+        notes = ["Filled: the 95% CI excludes zero; hollow: it includes zero."] + ([CUT_NOTE.capitalize() + "."]
+                                                                                   if cut else [])
+        last.set_xlabel(last.get_xlabel() + "\n" + "\n".join(notes))
+    fig.tight_layout()
+    if several:   # under the last panel's axis label (0.55 inch below the axes)
+        inches = last.get_position().height * fig.get_size_inches()[1]
+        last.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.55 / inches), ncol=1, frameon=False)
+    return fig
+
+
+#: The legend's words for an interval's end cut where its measure cannot go.
+CUT_NOTE = "arrowhead: interval cut where the measure cannot go (below zero; a share above 100%)"
+
+
+def _forest_panel(ax: plt.Axes, rows: pd.DataFrame, scenarios: list[str], colour: dict[str, str],
+                  points: bool) -> bool:
+    """One panel of :func:`forest`: relative changes, or (``points``) shares' changes in percentage
+    points. True when an interval was cut."""
+    labels = list(dict.fromkeys(rows["label"]))
     y_of = {label: len(labels) - 1 - i for i, label in enumerate(labels)}
     step = 0.7 / len(scenarios)
+    cut = False
     for k, name in enumerate(scenarios):
-        colour = PALETTE[k % len(PALETTE)]
-        rows = diffs[diffs["scenario"] == name]
-        for row in rows.itertuples():
-            yy = y_of[row.label] + 0.35 - step * (k + 0.5)
-            clear = row.lower > 0 or row.upper < 0
-            ax.plot([row.lower, row.upper], [yy, yy], color=colour, linewidth=1.8)
-            ax.plot([row.mean], [yy], "o", color=colour, markerfacecolor=colour if clear else "white", markersize=5)
-        ax.plot([], [], "o-", color=colour, label=name)
-    ax.plot([], [], "o", color="#555555", markerfacecolor="white", label="hollow: the 95% CI includes zero")
+        for row in rows[rows["scenario"] == name].itertuples():
+            yy = y_of[row.label] + (0.35 - step * (k + 0.5) if len(scenarios) > 1 else 0.0)
+            mean, lower, upper = ((row.diff_mean * 100, row.diff_lower * 100, row.diff_upper * 100) if points
+                                  else (row.mean, row.lower, row.upper))
+            clear = lower > 0 or upper < 0
+            low, high = _limits(row, points)
+            shown_lower, shown_upper = max(lower, low), min(upper, high)
+            ax.plot([shown_lower, shown_upper], [yy, yy], color=colour[name], linewidth=1.8)
+            ax.plot([mean], [yy], "o", color=colour[name], markerfacecolor=colour[name] if clear else "white",
+                    markersize=5 if len(scenarios) > 1 else 7)
+            for end, was, marker in ((shown_lower, lower, "<"), (shown_upper, upper, ">")):
+                if end != was:
+                    ax.plot([end], [yy], marker, color=colour[name], markersize=7, markeredgecolor="white",
+                            markeredgewidth=0.6, zorder=4)
+                    cut = True
     ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
     for edge in range(len(labels) - 1):
         ax.axhline(edge + 0.5, color="#dddddd", linewidth=0.6)
     ax.set_yticks(list(y_of.values()), list(y_of), fontsize=8)
     ax.set_ylim(-0.5, len(labels) - 0.5)
-    style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
+    xlabel = ("Shares: difference to the baseline (percentage points, 95% CI)" if points
+              else "Difference to the baseline (percent of baseline mean, 95% CI)")
+    style(ax, "", xlabel, "")
     ax.grid(False, axis="y")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.6 / height), ncol=1, frameon=False)
-    return fig
+    return cut
 
 
-def _forest_rows(diffs: pd.DataFrame, title: str) -> plt.Figure:
-    """One row per difference, in colour where its interval excludes zero, grey where it does not."""
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(diffs) + 1.5))
-    y = np.arange(len(diffs))[::-1]
-    for yy, row in zip(y, diffs.itertuples()):
-        colour = PALETTE[0] if row.lower > 0 or row.upper < 0 else "#999999"
-        ax.plot([row.lower, row.upper], [yy, yy], color=colour, linewidth=2)
-        ax.plot([row.mean], [yy], "o", color=colour)
-    ax.axvline(0, color=STANDARD_COLOUR, linewidth=1)
-    ax.set_yticks(y)
-    ax.set_yticklabels(diffs["label"], fontsize=8)
-    style(ax, title, "Difference to the baseline (percent of baseline mean, 95% CI)", "")
-    return fig
+def _limits(row: Any, points: bool) -> tuple[float, float]:
+    """How far a difference can go: a share's stays within 0–100% (in points from the baseline's
+    share), a relative difference of a measure that cannot be negative stays above −100%."""
+    if points:
+        base = getattr(row, "baseline_mean", float("nan"))
+        if np.isfinite(base):
+            return -100 * base, 100 * (1 - base)
+        return -100.0, 100.0
+    unit = getattr(row, "unit", None)
+    if unit is None or unit in NON_NEGATIVE_UNITS:
+        return -100.0, np.inf
+    return -np.inf, np.inf
 
 
 def running_means(series: dict[str, pd.DataFrame], suggested: dict[str, float], title: str) -> plt.Figure:

@@ -30,7 +30,6 @@ from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits
 from icssim.output_folder import inside, write_output
 from icssim.report.labels import plain_label, service_label
 from icssim.scenario import Scenario, provenance
-from icssim.units import in_days
 from icssim.scenario.initial_state import resolve_path
 from icssim.tables import record_tables, write_csv, write_table
 
@@ -119,12 +118,13 @@ def write_run(result: RunResult, out: Path, force: bool = False, wall_seconds: f
 
 
 def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, command: str,
-                     workers: int = 1) -> None:
+                     workers: int = 1, colours: dict[str, tuple[str, str]] | None = None) -> None:
     """Write a run's files into ``folder``. The small ones first (the KPI tables, scenario.json,
     metadata.json: what the pathway diagram and the report read); then the large tables, the
     plots and the diagram are written on ``workers`` forked processes while this one writes the
     parameters and the report, which uses the tables from memory rather than reading them back;
-    last, metadata.json records every table's rows and size (:func:`~icssim.tables.record_tables`)."""
+    last, metadata.json records every table's rows and size (:func:`~icssim.tables.record_tables`).
+    ``colours``: each service's colour in the cost plot (a comparison's, the same in each of its runs)."""
     recs = result.records
     small = {"kpis": kpi_table(without_timings(result.summary()), result.scenario),
              "kpis_by_replication": without_timings(result.kpis).reset_index()}
@@ -154,7 +154,8 @@ def _write_run_files(result: RunResult, folder: Path, wall_seconds: float, comma
         # the slowest first (the diagram, the patient table, the plots), so the workers finish together
         patients, *other_tables = table_jobs(tables, folder, csv_visits=len(recs) == 1)
         jobs = [(partial(_pathway_figure, folder, tables), folder / "plots" / DIAGRAM), patients,
-                *run_plot_jobs(result, folder / "plots", dated_plots, tables["patients"]), *other_tables]
+                *run_plot_jobs(result, folder / "plots", dated_plots, tables["patients"], colours),
+                *other_tables]
     from icssim import report
 
     with plots.drawing(jobs, workers) as written:
@@ -224,39 +225,27 @@ def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
 
 
 def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = (),
-                  patients: pd.DataFrame | None = None) -> list[plots.PlotJob]:
+                  patients: pd.DataFrame | None = None,
+                  colours: dict[str, tuple[str, str]] | None = None) -> list[plots.PlotJob]:
     """What draws each standard plot of a single-scenario run into ``folder``, then ``more`` (a
     dated scenario's), for :func:`plots.drawing` or :func:`plots.save_all`; ``patients`` is the
-    run's patient table if it was made already (:func:`run_tables`)."""
+    run's patient table if it was made already (:func:`run_tables`); ``colours``: each service's
+    colour in the cost plot (else by its place in the scenario's services)."""
+    from icssim.plots_waits import run_waits
+
     recs = result.records
     name = result.scenario.scenario.name
     pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True) if patients is None else patients
-    window = pats[pats["arrival"] >= recs[0].warmup * recs[0].hours_per_unit / 24]
-    stds = ecdf_standards(result.scenario, ("referral_to_assessment", "referral_to_treatment"))
-    waits = {"referral to assessment": window["wait_to_assessment"].to_numpy(),
-             "referral to treatment": window["wait_to_treatment"].to_numpy()}
+    waits = run_waits(result, pats)
+    colours = colours or plots.service_colours(result.scenario.services)
     return [
-        *([(partial(plots.wait_ecdf, waits, stds, f"{name}: waits from referral (after warm-up)",
-                    "Wait from referral (days)"), folder / "wait_ecdf.png")] if _any_wait(waits) else []),
+        *([(partial(waits.figure, f"{name}: waits (after the warm-up)", "Wait from referral (days)"),
+            folder / "wait_ecdf.png")] if waits.any() else []),
         (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
-        (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service"), folder / "costs.png"),
+        (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service", colours),
+         folder / "costs.png"),
         *more,
     ]
-
-
-def ecdf_standards(scenario: Scenario, measures: tuple[str, ...]) -> dict[str, float]:
-    """The standards (label, else name: days) a plot of waits from referral to ``measures`` may draw: those that
-    measure one of them; an interval standard (``from``/``to``, e.g. a liaison response in an hour)
-    measures another wait and would stand over curves it says nothing about."""
-    return {std.label or name: in_days(std.within, scenario.scenario.time_unit)
-            for name, std in scenario.scenario.standards.items()
-            if std.from_ is None and std.measure in measures}
-
-
-def _any_wait(waits: dict[str, np.ndarray]) -> bool:
-    """Whether any of ``waits`` was measured: a pathway with no step counting as assessment or
-    treatment (an emergency department) has none, and an empty plot of them says nothing."""
-    return any((~np.isnan(np.asarray(w, dtype=float))).any() for w in waits.values())
 
 
 def _waiting_list_plot(result: RunResult):
@@ -287,10 +276,11 @@ def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame
     for svc in result.scenario.services:
         key = service_kpis.get(svc)
         if key is not None and summary.loc[key, "mean"] > 0:
-            rows.append({"scenario": label, "service": service_label(result.scenario, svc),
+            rows.append({"scenario": label, "service": service_label(result.scenario, svc), "service_id": svc,
                          "mean": summary.loc[key, "mean"], "half_width": summary.loc[key, "half_width"]})
     total = summary.loc["cost_per_year"]
-    df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "mean": 0.0, "half_width": np.nan}])
+    df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "service_id": "none", "mean": 0.0,
+                                "half_width": np.nan}])
     df["total_mean"], df["total_half_width"] = total["mean"], total["half_width"]
     return df
 
@@ -314,9 +304,12 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
     names = [res.scenario.scenario.name for res in comparison.results]
     check_folder_names(Path(out), names, COMPARISON_FILES)
 
+    # each service one colour in every cost plot of the comparison, its runs' too
+    colours = plots.service_colours(svc for res in comparison.results for svc in res.scenario.services)
+
     def write(tmp: Path) -> None:
         for res in comparison.results:
-            _write_run_files(res, _mkdir(inside(tmp, res.scenario.scenario.name)), 0.0, command, workers)
+            _write_run_files(res, _mkdir(inside(tmp, res.scenario.scenario.name)), 0.0, command, workers, colours)
         economics = comparison_economics(comparison)
         by_name = {res.scenario.scenario.name: res.scenario for res in comparison.results}
         small = {"summary": _labelled(without_timings(comparison.summary()), by_name),
@@ -324,7 +317,7 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
                  **({"cost_effectiveness": economics} if not economics.empty else {})}
         for name, df in small.items():
             write_table(df, tmp, name, parquet=False)
-        jobs = _comparison_plot_jobs(comparison, _mkdir(tmp / "plots"))
+        jobs = _comparison_plot_jobs(comparison, _mkdir(tmp / "plots"), colours)
         if not economics.empty:
             jobs.append(_ce_plane_job(comparison, economics, tmp / "plots"))
         with plots.drawing(jobs, workers) as plots_drawn:
@@ -395,11 +388,14 @@ def _ce_plane_job(comparison, economics: pd.DataFrame, folder: Path) -> plots.Pl
     shown, baseline = shown_names(comparison.names), comparison.names[0]
     points = {shown[name]: p for name, p in paired_points(_kpis_by_name(comparison), baseline).items()}
     return (partial(ce_plane, points, economics.assign(scenario=economics["scenario"].map(shown)), baseline,
-                    THRESHOLDS), folder / "ce_plane.png")
+                    THRESHOLDS, list(shown.values())), folder / "ce_plane.png")
 
 
-def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
-    """What draws each of a comparison's own plots into ``folder``."""
+def _comparison_plot_jobs(comparison, folder: Path,
+                          colours: dict[str, tuple[str, str]] | None = None) -> list[plots.PlotJob]:
+    """What draws each of a comparison's own plots into ``folder``; ``colours``: each service's
+    colour in the cost plot (:func:`plots.service_colours`)."""
+    from icssim.plots_waits import comparison_waits
     from icssim.report.labels import kpi_label
     from icssim.report.run_text import featured_or
 
@@ -412,24 +408,23 @@ def _comparison_plot_jobs(comparison, folder: Path) -> list[plots.PlotJob]:
     diffs = diffs.sort_values(["scenario_order", "order"])
     shown = shown_names(comparison.names)
     diffs["label"] = [kpi_label(k, first, with_target=False) for k in diffs["kpi"]]
+    diffs["unit"] = [kpi_info(k).unit for k in diffs["kpi"]]   # shares are drawn in percentage points
     diffs["scenario"] = diffs["scenario"].map(shown)
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
-    waits, stds = {}, {}
-    for res in comparison.results:
-        recs = res.records
-        pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True)
-        warm = recs[0].warmup * recs[0].hours_per_unit / 24
-        waits[shown[res.scenario.scenario.name]] = pats.loc[pats["arrival"] >= warm, "wait_to_treatment"].to_numpy()
-        stds |= ecdf_standards(res.scenario, ("referral_to_treatment",))
+    order = [shown[name] for name in comparison.names]   # each scenario's colour: its place in the comparison
+    waits = comparison_waits(comparison, shown)
     costs = pd.concat([cost_by_service(r, shown[r.scenario.scenario.name]) for r in comparison.results],
                       ignore_index=True)
+    columns = ["label", "scenario", "mean", "lower", "upper", "unit", "baseline_mean", "diff_mean", "diff_lower",
+               "diff_upper"]
     return [
-        (partial(plots.forest, diffs[["label", "scenario", "mean", "lower", "upper"]], title), folder / "forest.png"),
-        *([(partial(plots.wait_ecdf, waits, stds, "Wait from referral to treatment, by scenario"),
-            folder / "wait_ecdf.png")] if _any_wait(waits) else []),
+        (partial(plots.forest, diffs[columns], title, order), folder / "forest.png"),
+        *([(partial(waits.figure, "Wait from referral to treatment, by scenario",
+                    "Wait from referral to treatment start (days)", order[0]),
+            folder / "wait_ecdf.png")] if waits.any() else []),
         (partial(plots.cost_bars, costs, "Cost per year by service, by scenario\n"
-                 "(staffed teams at their establishment, other care at unit costs)"),
+                 "(staffed teams at their establishment, other care at unit costs)", colours),
          folder / "costs.png"),
     ]
 

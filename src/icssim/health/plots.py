@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.health.economics import none_compared, plane_notes
-from icssim.plots import PALETTE, STANDARD_COLOUR, plt
+from icssim.plots import PALETTE, STANDARD_COLOUR, plt, scenario_colour, scenario_positions
 
 
 def _arms(row: pd.Series, key: str) -> list[list[float]]:
@@ -19,7 +19,7 @@ def _arms(row: pd.Series, key: str) -> list[list[float]]:
 
 
 def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: str,
-             thresholds: Sequence[float]) -> plt.Figure:
+             thresholds: Sequence[float], order: Sequence[str] | None = None) -> plt.Figure:
     """One cloud per scenario (one point per replication), its mean with intervals, and a dashed
     line per threshold (points below a line are cost-effective at that threshold).
 
@@ -48,10 +48,11 @@ def ce_plane(points: dict[str, pd.DataFrame], summary: pd.DataFrame, baseline: s
         return fig
     xs = np.concatenate([p["delta_qalys"].to_numpy(float) for p in shown.values()])
     span = max(float(np.abs(xs).max()) * 1.3, 1e-3)
-    for i, (name, p) in enumerate(points.items()):
+    position = scenario_positions(list(points), order)
+    for name in points:
         if name not in shown:
             continue
-        colour = PALETTE[i % len(PALETTE)]
+        colour = scenario_colour(position[name])
         p = shown[name]
         ax.scatter(p["delta_qalys"], p["delta_cost"], s=14, alpha=0.45, color=colour,
                    label=f"{name}: one point per replication")

@@ -31,13 +31,22 @@ HIDDEN_KPIS = {"events", "wall_seconds"}
 
 #: Captions of the standard plots (by file name); other plots get their file name.
 PLOT_CAPTIONS = {
-    "forest.png": "Paired differences to the baseline with 95% CIs (percent of the baseline mean); "
-                  "blue: the interval excludes zero.",
-    "wait_ecdf.png": "Share of patients referred after the warm-up who had started, by days since referral "
-                     "(one line per series, as labelled). Dashed lines: the waiting-time standards.",
+    "forest.png": "Paired differences to the baseline with 95% CIs: shares (%) as differences in percentage "
+                  "points, in a panel of their own; other measures as a percent of the baseline mean. Each "
+                  "scenario has its colour in every plot of this comparison; hollow: the interval includes "
+                  "zero; an arrowhead marks an interval cut where the measure cannot go (below zero, or a "
+                  "share above 100%).",
+    "wait_ecdf.png": "Completed waits (clock stopped) within each time since referral, as a share of all "
+                     "completed waits, for patients referred after the warm-up (one line per series, as "
+                     "labelled; the legend gives the share of those referred whose wait had not ended by the "
+                     "end of the run). The axis is cut at a high percentile; the note under it gives the share "
+                     "of waits beyond. Dashed lines: the waiting-time standards, each with a bar at its target. "
+                     "An emergency department's plot is in hours and also shows the times its standards "
+                     "measure (e.g. arrival to leaving).",
     "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
                         "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
-    "costs.png": "Cost per year by service (observation window only); whisker: 95% CI of the total.",
+    "costs.png": "Cost per year by service (observation window only), each service in one colour in every "
+                 "cost plot of a run and its comparison; whisker: 95% CI of the total.",
     "ce_plane.png": "Cost-effectiveness plane: incremental QALYs (x) and cost (y) per person who asked for help "
                     "against the baseline, one point per paired replication, the mean with its 95% CIs, and "
                     "lines at £20,000 and £30,000 per QALY (below a line: cost-effective at that threshold).",
@@ -228,7 +237,8 @@ def _plot_title(p: Path) -> str:
     from icssim.kpis import kpi_info, kpi_of
 
     if p.stem == "cost_vs_wait":
-        return ("Cost against wait at every point (mean and 95% CI); the line joins the points no other point "
+        return ("Cost against wait at every point (mean and 95% CI), each labelled with its point number as in "
+                "points.csv (with more than 40 points, the frontier's); the line joins the points no other point "
                 "beats on both.")
     for prefix, words in SWEEP_PLOTS.items():
         rest = p.stem.removeprefix(prefix)

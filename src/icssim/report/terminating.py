@@ -60,8 +60,10 @@ def plot_captions(s: Scenario | None) -> dict[str, str]:
     if word is None:
         return {}
     return {
-        "wait_ecdf.png": f"Share of the patients of each simulated {word} who had started, by days since referral "
-                         "(one line per series, as labelled). Dashed lines: the waiting-time standards.",
+        "wait_ecdf.png": f"Completed waits of the patients of each simulated {word}, by time since referral, as a "
+                         "share of all completed waits (one line per series, as labelled; the legend gives the "
+                         "share whose wait had not ended). Dashed lines: the waiting-time standards, each with a "
+                         "bar at its target.",
         "waiting_list.png": f"Patients waiting (referred, not yet seen) through the simulated {word}: mean across "
                             f"the simulated {word}s with its 95% CI band.",
     }

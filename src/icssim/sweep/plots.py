@@ -374,12 +374,67 @@ def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
     order = np.argsort(x[best])
     ax.plot(x[best][order], y[best][order], "o-", color=PALETTE[3], markersize=7, markerfacecolor="none",
             label="non-dominated frontier (no point is both cheaper and quicker)")
-    for pid, xx, yy in zip(np.asarray(idx)[best], x[best], y[best]):
-        ax.annotate(str(pid), (xx, yy), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    style(ax, f"{run.sweep.name}: cost against wait ({len(idx)} points; labels are point numbers)",
-           xlabel, ylabel)
+    style(ax, f"{run.sweep.name}: cost against wait ({len(idx)} points)", xlabel, ylabel)
     _legend_below(ax, 1)
+    every = len(idx) <= MAX_LABELLED
+    shown = np.ones(len(idx), dtype=bool) if every else best
+    label_points(ax, x[shown], y[shown], [str(pid) for pid in ids[shown]])
+    ax.set_title(ax.get_title(loc="left") + ("\n(each labelled with its point number, as in points.csv)" if every else
+                                   "\n(the frontier's points labelled with their numbers, as in points.csv)"),
+                 fontsize=11, loc="left")
     return fig
+
+
+#: The most points :func:`cost_wait` labels all; with more, it labels the frontier's.
+MAX_LABELLED = 40
+#: Where a point's label may go (offsets in points from the point), tried in this order.
+_LABEL_PLACES = ((4, 3), (4, -9), (-4, 3), (-4, -9), (6, -3), (-6, -3), (0, 6), (0, -12))
+
+
+def label_points(ax, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
+    """Label each point, the labels kept off each other and off the other points: points drawn at
+    the same place (within 3 pixels) share one label (``3, 6``), and each label takes the first
+    place around its point (:data:`_LABEL_PLACES`) where it covers no other label or point, or the
+    first place if none is free."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    at = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))
+    groups: list[tuple[int, list[str]]] = []
+    for i, label in enumerate(labels):
+        if not np.all(np.isfinite(at[i])):
+            continue
+        near = next((g for g in groups if np.hypot(*(at[g[0]] - at[i])) < 3), None)
+        if near is None:
+            groups.append((i, [label]))
+        else:
+            near[1].append(label)
+    pad = 3.0
+    taken = [(px - pad, py - pad, px + pad, py + pad) for px, py in at if np.isfinite(px) and np.isfinite(py)]
+    for i, names in groups:
+        text = ", ".join(names)
+        chosen = None
+        for dx, dy in _LABEL_PLACES:
+            note = ax.annotate(text, (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                               ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top")
+            box = note.get_window_extent(renderer)
+            mine = (box.x0, box.y0, box.x1, box.y1)
+            own = (at[i][0] - pad, at[i][1] - pad, at[i][0] + pad, at[i][1] + pad)
+            if not any(_overlap(mine, other) for other in taken if other != own):
+                chosen = mine
+                break
+            note.remove()
+        if chosen is None:   # nowhere free: the first place
+            dx, dy = _LABEL_PLACES[0]
+            note = ax.annotate(text, (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                               ha="left", va="bottom")
+            box = note.get_window_extent(renderer)
+            chosen = (box.x0, box.y0, box.x1, box.y1)
+        taken.append(chosen)
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 #: the plot functions :func:`plot_jobs` names
