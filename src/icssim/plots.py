@@ -287,7 +287,7 @@ def _unstack(ax: plt.Axes, texts: list[Any]) -> None:
     if len(texts) < 2:
         return
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # (Agg's: these figures are drawn on it)
     placed: list[Any] = []
     for text in texts:
         x, y = text.get_position()
@@ -341,7 +341,7 @@ def legend_under_label(ax: plt.Axes, notes: Sequence[str] = (), ncol: int = 1) -
     """``notes`` (lines of small print: what the plot leaves out, how to read it) under the axes' x
     label, then the legend under them, however long each is."""
     fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # (Agg's: these figures are drawn on it)
     fig.canvas.draw()
     box = ax.xaxis.get_tightbbox(renderer)
     y = ax.transAxes.inverted().transform((0, box.y0))[1] if box is not None else -0.16
@@ -423,7 +423,7 @@ def cost_bars(costs: pd.DataFrame, title: str, colours: dict[str, tuple[str, str
     wide = (costs.pivot_table(index="scenario", columns=key, values="mean", aggfunc="sum")
             .reindex(index=order, columns=services).fillna(0.0) / 1e6)
     bottom = np.zeros(len(wide))
-    handles = []
+    handles: list[Any] = []  # (the bars, then the whisker of the total)
     for service in services:
         colour, hatch = colours[service]
         handles.append(ax.bar(range(len(order)), wide[service], bottom=bottom, color=colour, hatch=hatch or None,
