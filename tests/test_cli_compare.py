@@ -71,3 +71,31 @@ def test_ctrl_c_keeps_the_replications_finished_for_every_scenario(tmp_path):
     differences = pd.read_csv(kept / "differences.csv")
     assert set(differences["scenario"]) == {"ed_integrated"} and (kept / "report.html").exists()
     assert f"kept {len(pairs)} finished replication(s) of each scenario" in rest
+
+
+def test_ctrl_c_while_the_results_are_written_keeps_every_pair(tmp_path, monkeypatch):
+    """Every replication finished, and Ctrl-C comes while the comparison's folder is being written:
+    the pairs are kept, as a comparison in ``<out>-interrupted`` (it used to say that nothing was
+    written, and keep nothing)."""
+    from helpers import run_cli
+
+    from icssim import results
+
+    real = results.write_comparison
+    calls = []
+
+    def interrupted_once(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(results, "write_comparison", interrupted_once)
+    base, variant = (_short(tmp_path, SCENARIOS / f"{name}.yaml") for name in ("ed_fragmented", "ed_integrated"))
+    out = tmp_path / "cmp"
+    code, text = run_cli(["compare", str(base), str(variant), "-n", "2", "-w", "1", "--out", str(out)])
+    assert code == 130, text
+    assert not out.exists()
+    kept = tmp_path / "cmp-interrupted"
+    assert calls == [out, kept] and (kept / "differences.csv").exists() and (kept / "report.html").exists()
+    assert "kept 2 finished replication(s) of each scenario" in text

@@ -367,8 +367,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for warning in comparison.warnings:
         if warning not in before:  # (what the runs showed: a waiting list that does not settle)
             print(f"icssim: warning: {warning}", file=sys.stderr)
-    results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
-                             workers=args.workers or experiments.default_workers())
+    try:
+        results.write_comparison(comparison, out, args.force, wall, " ".join(["icssim", *sys.argv[1:]]),
+                                 workers=args.workers or experiments.default_workers())
+    except (KeyboardInterrupt, Exception) as exc:  # every pair finished: keep them, as a run keeps its own
+        _keep_finished_pairs(scenarios, args, finished, out, wall, exc)
+        raise
     if not args.quiet:
         from icssim.report.numbers import waits_in
 
