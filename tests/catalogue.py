@@ -148,6 +148,16 @@ SIZE = [
          (":31: found a YAML merge key '<<'; merge keys are not supported in scenario files",)),
     Case("merge-key-flow", "file size and shape", "a flow merge key",
          edit("other: {kind: discharge}", "other: {<<: {kind: discharge}}"), (":30: found a YAML merge key '<<'",)),
+    Case("unclosed-quote", "file size and shape", "a quote left open: named where it opens, not where YAML gave up",
+         edit("  name: small\n", '  name: "small\n').replace("    other: {kind: discharge}",
+                                                             '    other: {kind: discharge, label: "Other"}'),
+         (":2: scenario.name: not valid YAML: a quote opened on this line is not closed on it",
+          "the parser gave up at line 30")),
+    Case("unclosed-brace", "file size and shape", "a '{' left open",
+         edit("      clinician: {wte: 3, clinical_hours_per_week: 22.5, cost_per_hour: 60}",
+              "      clinician: {wte: 3, clinical_hours_per_week: 22.5, cost_per_hour: 60"),
+         (":19: services.team.staff.clinician: not valid YAML: the '{' opened on this line is not closed before "
+          "line 20; expected '}' after its last value",)),
 ]
 
 DATES = [

@@ -50,7 +50,18 @@ def _problem(tmp_path, old: str, new: str):
      ["indented deeper than line 13", "which already has a value"]),
     ("      duration: 20 minutes", "      duration: 20 minutes\n      duration: 30 minutes", 14,
      "pathway.steps.triage.duration", ["a duplicate key", "'duration' is given twice", "first at line 13"]),
-], ids=["tab", "no_space", "under_indented", "dedented_key", "duplicate"])
+    # a quote or bracket left open: the line that opened it, not where the parser gave up
+    ("      service: team", '      service: "team\n      label: x', 12, "pathway.steps.triage.service",
+     ["a quote opened on this line is never closed"]),
+    ("      service: team\n      duration: 20 minutes", '      service: "team\n      duration: 20 minutes\n'
+     '      label: "Triage"', 12, "pathway.steps.triage.service",
+     ["a quote opened on this line is not closed on it", "the parser gave up at line 14"]),
+    ("        - {p: 0.5, to: done}", "        - {p: 0.5, to: done\n", 15, "pathway.steps.triage.next.0",
+     ["the '{' opened on this line is not closed before line", "expected '}'"]),
+    ("      nurse: {wte: 2}", "      nurse: [2, 3", 7, "services.team.staff.nurse",
+     ["the '[' opened on this line is not closed", "expected ']'"]),
+], ids=["tab", "no_space", "under_indented", "dedented_key", "duplicate", "quote_to_the_end", "quote_to_a_later_quote",
+        "open_brace", "open_bracket"])
 def test_syntax_error_names_line_path_and_fix(tmp_path, old, new, line, path, words):
     problem = _problem(tmp_path, old, new)
     assert (problem.line, problem.path) == (line, path)

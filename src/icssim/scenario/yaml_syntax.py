@@ -27,9 +27,48 @@ def syntax_problem(exc: MarkedYAMLError, text: str, file: str) -> Problem:
     problem = " ".join(str(exc.problem or "invalid YAML").split())
     at = exc.problem_mark.line + 1 if exc.problem_mark else None
     context_at = exc.context_mark.line + 1 if exc.context_mark else None
-    line, what = _explain(problem, at, context_at, lines)
+    context = " ".join(str(exc.context or "").split())
+    line, what = _unclosed(problem, context, at, context_at, lines) or _explain(problem, at, context_at, lines)
     path = key_path_at(lines, line) if line else ""
     return Problem(file, line, path, f"not valid YAML: {what}")
+
+
+def _unclosed(problem: str, context: str, at: int | None, context_at: int | None,
+              lines: list[str]) -> tuple[int, str] | None:
+    """A quote or bracket left open: the line that opened it (where the mistake is), not the line
+    where the parser gave up, which may be the end of the file or dozens of lines on; else None."""
+    ended = "end of stream" in problem or "<stream end>" in problem
+    if context_at and context.startswith("while scanning a quoted scalar") and ended:
+        return context_at, "a quote opened on this line is never closed; expected a closing quote after its value"
+    if context_at and context.startswith("while parsing a flow") and problem.startswith("expected ','"):
+        bracket = "{" if "mapping" in context else "["
+        closer = "}" if bracket == "{" else "]"
+        upto = "the end of the file" if ended or not at else f"line {at}"
+        return context_at, (f"the '{bracket}' opened on this line is not closed before {upto}; expected "
+                            f"'{closer}' after its last value (or the value in quotes if it holds ',', "
+                            f"'{{', '}}', '[' or ']')")
+    opened = _open_quote_above(lines, at) if at else None
+    if opened:
+        return opened, (f"a quote opened on this line is not closed on it, so YAML reads on to the next quote "
+                        f"(the parser gave up at line {at}); expected a closing quote after its value")
+    return None
+
+
+def _open_quote_above(lines: list[str], at: int) -> int | None:
+    """The first line before line ``at`` that leaves a double or single quote open at its end (outside a
+    comment), if any: a value with a missing closing quote runs on over the lines below it."""
+    for number in range(1, min(at, len(lines) + 1)):
+        quote = None
+        line = lines[number - 1]
+        for i, char in enumerate(line):
+            if quote is None and char == "#" and (i == 0 or line[i - 1] in " \t"):
+                break
+            apostrophe = char == "'" and quote is None and i > 0 and line[i - 1].isalnum()   # (don't, patient's)
+            if char in "\"'" and quote in (None, char) and not apostrophe:
+                quote = None if quote == char else char
+        if quote is not None:
+            return number
+    return None
 
 
 def _explain(problem: str, at: int | None, context_at: int | None, lines: list[str]) -> tuple[int | None, str]:
