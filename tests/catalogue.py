@@ -619,6 +619,7 @@ def markdown() -> str:
         "",
         "Exit statuses of every command: **0** done; **2** a mistake in the input or command (the cases",
         "here); **1** the machine refused (disk full, permission denied: one sentence saying what to do);",
+        "**3** done, but no answer (`optimise`: no point meets the target; `calibrate`: nothing fits);",
         "**130** Ctrl-C and **143** SIGTERM (finished replications kept in `<out>-interrupted/`; for",
         "`compare`, the replications finished for every scenario, kept as a comparison); **70** a",
         "bug in icssim: one line naming the command, with the traceback saved to a file",

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
+#: The exit status of a command that ran to the end without an answer: ``optimise`` when no point
+#: meets the target, ``calibrate`` when nothing fits (1 is the machine refusing, 2 a mistake in the input).
+NO_ANSWER = 3
+
+
 class IcssimError(Exception):
     """A mistake in the user's input or command: shown as a message, never a traceback."""
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from icssim import guard
 from icssim.cli_args import output_path, positive_number
+from icssim.errors import NO_ANSWER
 
 
 def register(sub) -> None:
@@ -68,5 +69,5 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not meta["fits"]:
         print(f"icssim: nothing fits: the closest parameter set is {run.final.distances.min():.3g} uncertainty units "
               "from the targets; see report.md", file=sys.stderr)
-        return 1
+        return NO_ANSWER
     return 0

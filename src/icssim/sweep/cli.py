@@ -8,7 +8,7 @@ from pathlib import Path
 
 from icssim import guard
 from icssim.cli_args import about, output_path, positive_number
-from icssim.errors import IcssimError
+from icssim.errors import NO_ANSWER, IcssimError
 from icssim.units import parse_span
 
 
@@ -191,7 +191,7 @@ def cmd_optimise(args: argparse.Namespace) -> int:
             run.store.close()
     print(text)
     print(f"wrote {run.out}/optimise.json and optimise.csv ({meta['runs_stored']} runs stored)")
-    return 0 if answer["found"] else 1
+    return 0 if answer["found"] else NO_ANSWER
 
 
 def _kpi_names(run) -> list[str]:
