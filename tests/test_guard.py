@@ -247,3 +247,44 @@ def test_a_stop_signal_that_repeats_the_stop_under_way_does_not_interrupt_keepin
         guard.mark_stopping()
     with pytest.raises(KeyboardInterrupt):
         guard.on_interrupt(signal.SIGINT, frame)  # the command is over: nothing is under way
+
+
+def test_a_ctrl_c_in_a_fork_hook_is_sent_again_not_lost(monkeypatch):
+    """Python ignores an exception raised in an at-fork hook, so a Ctrl-C handled inside
+    preload's hook (as the plots' workers are forked) would be lost: it is sent again instead."""
+    import signal
+    import sys
+
+    from icssim import guard, preload
+
+    sent = []
+    monkeypatch.setattr(guard.threading, "Timer", lambda delay, fn, args: type(
+        "T", (), {"start": lambda self: sent.append(args)})())
+    results = []
+    monkeypatch.setattr(preload.gc, "freeze", lambda: results.append(
+        guard.deferred_in_import(signal.SIGINT, sys._getframe(1))))
+    monkeypatch.setattr(preload, "_THAWS", [False])
+    preload._freeze_for_fork()
+    assert results == [True] and sent == [(guard.os.getpid(), signal.SIGINT)]
+    assert guard.deferred_in_import(signal.SIGINT, sys._getframe()) is False  # anywhere else: raised at once
+
+
+def test_run_time_estimates_use_the_rate_of_the_engine_that_runs(monkeypatch):
+    """The pure-Python engine (an editable install, or no C compiler) is several times slower than
+    the compiled one: the 15-minute question, the size check and a sweep's first estimate must use
+    its rate when it is the one that runs, not the compiled engine's."""
+    from icssim import model
+    from icssim.scenario import size_checks
+
+    scenario = load_scenario(SHIPPED[0])
+    monkeypatch.setattr(model, "ENGINE_COMPILED", True)
+    assert size_checks.patients_per_second() == size_checks.COMPILED_PATIENTS_PER_SECOND
+    compiled = estimate.estimate_run([scenario], 10, 2)
+    monkeypatch.setattr(model, "ENGINE_COMPILED", False)
+    assert size_checks.patients_per_second() == size_checks.PURE_PATIENTS_PER_SECOND
+    assert size_checks.engine_name() == "pure-Python"
+    pure = estimate.estimate_run([scenario], 10, 2)
+    assert pure.seconds == pytest.approx(compiled.seconds * size_checks.COMPILED_PATIENTS_PER_SECOND
+                                         / size_checks.PURE_PATIENTS_PER_SECOND)
+    assert pure.seconds == pytest.approx(pure.patients / size_checks.PURE_PATIENTS_PER_SECOND / 2)
+    assert size_checks.PURE_PATIENTS_PER_SECOND < size_checks.COMPILED_PATIENTS_PER_SECOND / 3

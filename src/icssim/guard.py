@@ -97,17 +97,26 @@ def on_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def deferred_in_import(signum: int, frame: FrameType | None) -> bool:
-    """If the signal arrived while this thread ran Python's import machinery, send it again a
-    moment later and say so. An exception raised there can leave an import lock held for ever
+    """If the signal arrived while this thread ran Python's import machinery (or a fork hook:
+    :func:`_in_fork_hook`), send it again a moment later and say so. An exception raised there can leave an import lock held for ever
     (CPython 3.11): ``icssim run`` imports the writing's modules on a thread while it waits for its
     workers (:mod:`icssim.preload`), and a Ctrl-C that landed in an import of the main thread left
     that thread, and the run, waiting for ever."""
     while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
+        if frame.f_code.co_filename.startswith("<frozen importlib") or _in_fork_hook(frame):
             threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
             return True
         frame = frame.f_back
     return False
+
+
+def _in_fork_hook(frame: FrameType) -> bool:
+    """Whether ``frame`` runs one of :mod:`icssim.preload`'s hooks around a fork: Python ignores an
+    exception raised there ("Exception ignored in: <function _freeze_for_fork>"), so a Ctrl-C that
+    lands in one, as the plots' workers are forked, was lost and the run went on."""
+    preload = sys.modules.get("icssim.preload")
+    hooks = (getattr(preload, "_freeze_for_fork", None), getattr(preload, "_thaw_after_fork", None))
+    return any(hook is not None and frame.f_code is hook.__code__ for hook in hooks)
 
 
 #: OS errors that are the machine's answer, not icssim's bug, with what to do about each.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import signal
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -168,8 +169,12 @@ def drawing(jobs: list[PlotJob], workers: int = 1) -> Iterator[Callable[[], list
         def drawn() -> list[Path]:
             return [f.result() for f in futures]
 
-        yield drawn
-        drawn()
+        try:
+            yield drawn
+            drawn()
+        except BaseException:  # Ctrl-C or an error here: the plots not begun are not drawn
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _save_job(job: PlotJob) -> Path:
@@ -186,6 +191,10 @@ _JOBS: list[PlotJob] = []  # in a worker of save_all: the jobs, set once by the 
 
 
 def _set_jobs(jobs: list[PlotJob]) -> None:
+    """(A worker's initializer.) The jobs, and Ctrl-C left to the process that forked the worker: a
+    terminal sends it to every process of the command, and a worker stopped by it broke the pool,
+    which the command then took for a bug in icssim (exit 70) instead of an interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _JOBS[:] = jobs
 
 
