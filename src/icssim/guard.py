@@ -98,10 +98,11 @@ def on_interrupt(signum: int, frame: FrameType | None) -> None:
 
 def deferred_in_import(signum: int, frame: FrameType | None) -> bool:
     """If the signal arrived while this thread ran Python's import machinery (or a fork hook:
-    :func:`_in_fork_hook`), send it again a moment later and say so. An exception raised there can leave an import lock held for ever
-    (CPython 3.11): ``icssim run`` imports the writing's modules on a thread while it waits for its
-    workers (:mod:`icssim.preload`), and a Ctrl-C that landed in an import of the main thread left
-    that thread, and the run, waiting for ever."""
+    :func:`_in_fork_hook`), send it again a moment later and say so. An exception raised in an
+    import can leave an import lock held for ever (CPython 3.11): ``icssim run`` imports the
+    writing's modules on a thread while it waits for its workers (:mod:`icssim.preload`), and a
+    Ctrl-C that landed in an import of the main thread left that thread, and the run, waiting for
+    ever."""
     while frame is not None:
         if frame.f_code.co_filename.startswith("<frozen importlib") or _in_fork_hook(frame):
             threading.Timer(0.02, os.kill, (os.getpid(), signum)).start()
