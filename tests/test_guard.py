@@ -288,3 +288,7 @@ def test_run_time_estimates_use_the_rate_of_the_engine_that_runs(monkeypatch):
                                          / size_checks.PURE_PATIENTS_PER_SECOND)
     assert pure.seconds == pytest.approx(pure.patients / size_checks.PURE_PATIENTS_PER_SECOND / 2)
     assert size_checks.PURE_PATIENTS_PER_SECOND < size_checks.COMPILED_PATIENTS_PER_SECOND / 3
+    # a sweep's runs keep no records: their own, faster rate, by engine too
+    assert size_checks.patients_per_second(lean=True) == size_checks.LEAN_PURE_PATIENTS_PER_SECOND
+    monkeypatch.setattr(model, "ENGINE_COMPILED", True)
+    assert size_checks.patients_per_second(lean=True) == size_checks.LEAN_COMPILED_PATIENTS_PER_SECOND

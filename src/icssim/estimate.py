@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from icssim.errors import IcssimError
 from icssim.scenario import Scenario
-from icssim.scenario.checks import PATIENTS_PER_SECOND, cohort_rate
+from icssim.scenario.checks import cohort_rate
+from icssim.scenario.size_checks import patients_per_second
 
 #: Memory the main process holds per simulated patient kept with its records (patient row, its
 #: step visits, time-series and cost rows) and while its tables are built: measured 1.2-1.9 KB
@@ -50,7 +51,7 @@ def expected_patients(scenario: Scenario) -> float:
 def estimate_run(scenarios: list[Scenario], replications: int, workers: int) -> RunEstimate:
     """Estimate for ``replications`` of each scenario on ``workers`` processes, records kept."""
     patients = sum(expected_patients(s) for s in scenarios) * replications
-    seconds = patients / PATIENTS_PER_SECOND / max(1, min(workers, replications))
+    seconds = patients / patients_per_second() / max(1, min(workers, replications))
     return RunEstimate(patients, seconds, BASE_BYTES + patients * BYTES_PER_PATIENT)
 
 

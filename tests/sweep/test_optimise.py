@@ -120,3 +120,45 @@ def test_a_bound_that_rounds_to_the_target_is_shown_with_more_digits():
     wait = Target("wait_to_treatment_median", "<=", 28)
     assert _bound_note({"wait_to_treatment_median_upper": 28.04}, wait) == (
         " (its upper bound 28.04, the target 28)")
+
+
+
+def _sweep_with(make_sweep, optimise: str):
+    """A sweep file written as YAML by hand (its lines known), with ``optimise`` as its last lines."""
+    path = make_sweep({})
+    path.write_text(f"sweep: {{name: t, seed: 3, replications: 2}}\nbase: mmc_small.yaml\n"
+                    f"parameters:\n  {WTE}: [10, 11]\nkpis: [within_quick]\noptimise:\n{optimise}")
+    return path
+
+
+@pytest.mark.parametrize(("target", "says"), [
+    ("within_quick >= 90%", "(within_quick is a share of 1: 90% is written 0.9)"),
+    ("within_quick 0.9", "expected '<KPI> >= <number>' (or <=, >, <)"),
+    ("within_quick >= 95", "within_quick is a share between 0 and 1, found 95 (95% is written 0.95)"),
+    ("cost_per_year <= 5%", "(write the number without %)"),
+])
+def test_a_target_optimise_could_not_use_is_refused_by_validate(make_sweep, capsys, target, says):
+    """optimise.target is checked when the sweep file is read: `icssim validate` names the file, line
+    and key and what was expected, instead of `icssim optimise` blaming a --target never given (or, for
+    a share written as a percentage, finding no point that meets 9500%)."""
+    path = _sweep_with(make_sweep, f"  minimise: {WTE}\n  target: {target}\n")
+    line = len(path.read_text().splitlines())
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: optimise.target: " in err and says in err
+    assert "Traceback" not in err and "--target" not in err
+
+
+def test_each_target_of_a_list_is_placed_on_its_own_line(make_sweep, capsys):
+    path = _sweep_with(make_sweep, "  target:\n    - within_quick >= 0.9\n    - within_quick > 1.5\n")
+    line = len(path.read_text().splitlines())
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: optimise.target.1: within_quick is a share between 0 and 1, found 1.5" in err
+    assert "optimise.target.0" not in err
+
+
+def test_good_targets_in_the_file_validate(make_sweep, capsys):
+    path = _sweep_with(make_sweep, "  target: [within_quick >= 0.9, wait_to_treatment_mean <= 28]\n")
+    assert main(["validate", str(path)]) == 0
+    capsys.readouterr()

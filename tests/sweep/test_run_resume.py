@@ -141,10 +141,12 @@ def test_a_design_far_over_budget_is_refused_before_its_points_are_validated(mak
                         real(sweep, points))
     path = make_sweep(GRID)   # 2 points x 2 replications of mmc_small: 300 hours at 9 arrivals an hour
     patients = 4 * 300 * 9
-    seconds = patients / runner.PATIENTS_PER_SECOND / 2
+    seconds = patients / runner.patients_per_second(lean=True) / 2
     out = tmp_path / "out"
     far = runner.RoughSize(2, None, seconds / (runner.RoughSize.MARGIN * 1.1), yes=False)
-    with pytest.raises(IcssimError, match=r"\(a first estimate, at 40,000 patients a second a worker\).*--yes"):
+    rate = (f"{runner.patients_per_second(lean=True):,} patients a second a worker, "
+            f"the {runner.engine_name()} engine's rate")
+    with pytest.raises(IcssimError, match=rf"\(a first estimate, at {rate}\).*--yes"):
         prepare(path, out, size_check=far)
     assert validated == [] and not out.exists()
     near = runner.RoughSize(2, None, seconds / (runner.RoughSize.MARGIN * 0.9), yes=False)

@@ -18,11 +18,11 @@ from icssim.scenario.findings import Finding, categorical_levels, cohort_rate, u
 from icssim.scenario.health_checks import health_findings
 from icssim.scenario.reachability import expected_visits, loops, step_routings, way_out
 from icssim.scenario.schema import Branch, Scenario, Step
-from icssim.scenario.size_checks import MAX_SAMPLES, PATIENTS_PER_SECOND, per_patient, size
+from icssim.scenario.size_checks import MAX_SAMPLES, per_patient, size
 from icssim.scenario.time_unit_checks import rereads
 
 # Imported from here by the plan compiler, the run-time estimate and tests.
-__all__ = ["CHECKS", "PATIENTS_PER_SECOND", "Finding", "categorical_levels", "check_scenario", "cohort_rate",
+__all__ = ["CHECKS", "Finding", "categorical_levels", "check_scenario", "cohort_rate",
            "expected_visits"]
 
 

@@ -15,13 +15,44 @@ from icssim.units import UNIT_DAYS, canonical_unit
 MAX_PATIENTS = 5_000_000
 #: Most time-series samples (waiting lists, costs) accepted in one replication.
 MAX_SAMPLES = 100_000
-#: Throughput assumed when estimating run time (patients per second, one core).
-PATIENTS_PER_SECOND = 40_000
+#: Throughput assumed when estimating run time, in patients a second on one core (one worker), of the
+#: compiled engine (mypyc, a non-editable install with a C compiler) and of the pure-Python engine
+#: (an editable install, no C compiler, or ICSSIM_PURE_PYTHON=1): :func:`patients_per_second`.
+#: Measured 2026-12-07 on scenarios/ed_fragmented.yaml (16,200 expected patients a replication),
+#: Python 3.11, a 2-core Linux machine, ``icssim run -n 40 -w 2``: simulation (with each
+#: replication's KPIs) 24.0 s compiled, 98.4 s pure-Python, so 13,500 and 3,290 patients a second a
+#: worker (13.5 s and 4.9 s more to write the results: 9,700 and 3,080 end to end); one replication
+#: alone in one process (``simulate``, no KPIs) ran 31,900 and 6,760 patients a second. Rounded down.
+COMPILED_PATIENTS_PER_SECOND = 13_000
+PURE_PATIENTS_PER_SECOND = 3_300
+#: The same for a sweep's or PSA's runs, which keep no records (sweep/executors.py): 40,000 compiled
+#: (the shipped 800-run PSA ran in 2 min 39 s on 2 cores: about 40,000 patients a second a worker),
+#: and pure-Python in the ratio of one replication's ``simulate`` alone, above (31,900 to 6,760).
+LEAN_COMPILED_PATIENTS_PER_SECOND = 40_000
+LEAN_PURE_PATIENTS_PER_SECOND = 8_500
 #: Most sessions a treatment episode may have on average (and as standard deviation).
 MAX_SESSIONS = 10_000
 #: Longest time a patient of the initial state may have waited or been treated, on average (and
 #: as standard deviation), in days (100 years).
 MAX_WAITED_DAYS = 36_525.0
+
+
+def patients_per_second(lean: bool = False) -> int:
+    """Patients a second one worker simulates with the engine this install runs (compiled or
+    pure-Python, :data:`icssim.model.ENGINE_COMPILED`): the rate every run-time estimate uses;
+    ``lean`` for runs that keep no records (a sweep's or PSA's)."""
+    from icssim import model   # (the engine loads only when a run-time estimate is needed)
+
+    if lean:
+        return LEAN_COMPILED_PATIENTS_PER_SECOND if model.ENGINE_COMPILED else LEAN_PURE_PATIENTS_PER_SECOND
+    return COMPILED_PATIENTS_PER_SECOND if model.ENGINE_COMPILED else PURE_PATIENTS_PER_SECOND
+
+
+def engine_name() -> str:
+    """Which engine :func:`patients_per_second` measured, for messages that print the rate."""
+    from icssim import model
+
+    return "compiled" if model.ENGINE_COMPILED else "pure-Python"
 
 
 def per_patient(s: Scenario) -> Iterator[Finding]:
@@ -79,13 +110,15 @@ def size(s: Scenario) -> Iterator[Finding]:
         total = expected + waiting
         about = f"about {total:,.0f}" if total < 1e15 else f"about {total:.3g}" if total < math.inf \
             else "more than 1e300"
-        minutes = total / PATIENTS_PER_SECOND / 60
+        rate = patients_per_second()
+        minutes = total / rate / 60
         run_time = f"{minutes:,.0f} minutes each" if minutes < 1e15 else f"{minutes:.3g} minutes each" \
             if minutes < math.inf else "without end"
         with_waiting = f", {waiting:,} of them already waiting at the start" if waiting else ""
         yield ("cohorts",), (
             f"{about} patients would arrive in one replication{with_waiting} (estimated run time "
-            f"{run_time}); the limit is {MAX_PATIENTS:,}. Check the population, rates, demand "
+            f"{run_time}, at {rate:,} patients a second with the {engine_name()} engine); the limit is "
+            f"{MAX_PATIENTS:,}. Check the population, rates, demand "
             f"growth and changes, and initial_state counts.")
 
 

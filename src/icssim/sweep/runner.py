@@ -32,7 +32,7 @@ from icssim.executor_base import default_workers
 from icssim.executors import Executor
 from icssim.output_folder import check_holder, inside, result_kind
 from icssim.scenario import provenance
-from icssim.scenario.size_checks import PATIENTS_PER_SECOND
+from icssim.scenario.size_checks import engine_name, patients_per_second
 from icssim.sweep.design import Point, design_points, validate_points
 from icssim.sweep.executors import SweepExecutor, Task, make_executor
 from icssim.sweep.spec import Sweep, load_sweep
@@ -398,7 +398,7 @@ class RoughSize:
     """A first look at a sweep's size, before its points are validated (:func:`prepare`): validating
     takes a few milliseconds a point, so a PSA of 100,000 draws would keep the user waiting minutes
     only to hear, after a pilot run, that it is too big. The estimate here is rough (each point's
-    base scenario's expected patients at :data:`PATIENTS_PER_SECOND` a worker), so it refuses (or
+    base scenario's expected patients at :func:`patients_per_second` a worker), so it refuses (or
     asks) only a design more than :attr:`MARGIN` times over the budget; nearer it, the pilot run's
     estimate decides (:func:`execute`). ``confirmed`` says whether to run without asking again."""
 
@@ -413,12 +413,14 @@ class RoughSize:
         if self.confirmed or self.budget is None or self.workers is None:
             return
         todo = missing(run)
-        seconds = _patients(run, todo) / PATIENTS_PER_SECOND / min(self.workers, max(len(todo), 1))
+        rate = patients_per_second(lean=True)
+        seconds = _patients(run, todo) / rate / min(self.workers, max(len(todo), 1))
         if seconds <= self.MARGIN * self.budget:
             return
         where = f"{self.workers} worker{'s' if self.workers != 1 else ''}"
         _over_budget(f"{_to_do(run, todo)} on {where}: about {format_duration(seconds)} (a first estimate, at "
-                     f"{PATIENTS_PER_SECOND:,} patients a second a worker)", seconds, self.budget, logged=False)
+                     f"{rate:,} patients a second a worker, the {engine_name()} engine's rate)",
+                     seconds, self.budget, logged=False)
         self.confirmed = True
 
 

@@ -21,7 +21,7 @@ from icssim.scenario.yaml_reader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.draw_table import DrawTable, read_draw_table
 from icssim.sweep.key_levels import read_spec
-from icssim.sweep.spec_checks import check_labels, check_ties
+from icssim.sweep.spec_checks import check_labels, check_targets, check_ties
 
 DEFAULT_KPIS = ["wait_to_assessment_mean", "wait_to_treatment_mean", "wait_to_treatment_p90",
                 "share_treated", "cost_per_year"]
@@ -392,6 +392,7 @@ def load_sweep(path: str | Path) -> Sweep:
              if spec.draws is not None else None)
     check_ties(spec, prov, draws)
     check_labels(spec, prov, draws)
+    check_targets(spec, prov)
     return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
                  draws, prov)
 

@@ -1,9 +1,11 @@
 """Checks across the parts of a sweep file once they are read, which no one part's schema can make:
-a key path tied to a parameter (``also``) and set another way too, and two settings under one label.
+a key path tied to a parameter (``also``) and set another way too, two settings under one label, and
+an ``optimise.target`` that ``icssim optimise`` could not use.
 Each problem names the file, line and key."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from icssim.errors import Problem, ScenarioError
@@ -63,5 +65,42 @@ def check_labels(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> 
                                     f"{label!r} is also the label or key path of {other!r}: a label names a setting "
                                     "in the tables and plots, so give each its own"))
         seen.setdefault(label, setting)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def check_targets(spec: SweepSpec, prov: Provenance) -> None:
+    """Refuse an ``optimise.target`` that ``icssim optimise`` could not use: not of the form
+    ``<KPI> >= <number>`` (or ``<=``, ``>``, ``<``), a number written as a percentage, or a number
+    outside 0 to 1 for a KPI that is a share (``>= 95`` would ask for 9500%, which no point meets).
+    Checked when the file is read (``icssim validate`` too), not when the sweep has run. Each problem
+    names the file, line and key."""
+    from icssim.kpis import kpi_info
+    from icssim.scenario.messages import percent_hint
+    from icssim.sweep.optimise import TARGET_PATTERN
+
+    expected = "expected '<KPI> >= <number>' (or <=, >, <), e.g. 'within_routine_4_weeks >= 0.95'"
+    problems = []
+    for i, text in enumerate(spec.optimise.target):
+        item: tuple[str | int, ...] = ("optimise", "target", i)
+        key = item if item in prov.lines else item[:-1]   # (one target written as text, not as a list)
+        file, line = prov.where(key)
+        where = (file, line, ".".join(map(str, key)))
+        match = TARGET_PATTERN.match(text)
+        if match is None:
+            percent = re.match(r"^\s*([A-Za-z0-9_./-]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+))\s*%\s*$", text)
+            if percent is not None:
+                x = float(percent.group(3))
+                share = kpi_info(percent.group(1)).unit == "share"
+                hint = (f"{percent.group(1)} is a share of 1: {x:g}% is written {x / 100:g}" if share
+                        else "write the number without %")
+                problems.append(Problem(*where, f"{expected}, found {text!r} ({hint})"))
+            else:
+                problems.append(Problem(*where, f"{expected}, found {text!r}"))
+            continue
+        kpi, value = match.group(1), float(match.group(3))
+        if kpi_info(kpi).unit == "share" and not 0 <= value <= 1:
+            problems.append(Problem(*where, f"{kpi} is a share between 0 and 1, found {value:g}"
+                                    f"{percent_hint(value)}"))
     if problems:
         raise ScenarioError(problems)
