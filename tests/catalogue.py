@@ -551,23 +551,25 @@ CALIBRATION_YAML = ("calibration: {name: c, population: 10, generations: 1, max_
 CAL_RATE = ("calibration: {name: c, population: 10, generations: 1, max_simulations: 10}\n"
             "scenario: fuzz.yaml\nparameters:\n  cohorts.young.rate: {low: 2, high: 4}\n"
             "targets:\n  a: {kpi: referrals_per_year, value: 1000, sd: 100, source: s}\n")
+def optimise_target(case: str, what: str, target: str, expect: tuple[str, ...]) -> Case:
+    """A sweep file whose ``optimise.target`` (line 6) is ``target``, given to validate."""
+    return Case(case, "file kinds and measure names", what, VALID, expect, command=("validate", "{dir}/sweep.yaml"),
+                files={"sweep.yaml": SWEEP_FILE + f"optimise:\n  target: {target}\n"})
+
+
 KINDS = [
-    Case("optimise-target-percent", "file kinds and measure names", "an optimise target written as a percentage "
-         "(validate said ok; optimise blamed a --target never given)", VALID,
-         ("sweep.yaml:6: optimise.target: expected '<KPI> >= <number>' (or <=, >, <)",
-          "(utilisation_team/clinician is a share of 1: 85% is written 0.85)"),
-         command=("validate", "{dir}/sweep.yaml"),
-         files={"sweep.yaml": SWEEP_FILE + "optimise:\n  target: utilisation_team/clinician <= 85%\n"}),
-    Case("optimise-target-no-operator", "file kinds and measure names", "an optimise target without >= or <=",
-         VALID, ("sweep.yaml:6: optimise.target: expected '<KPI> >= <number>' (or <=, >, <), e.g. "
-                 "'within_routine_4_weeks >= 0.95', found 'utilisation_team/clinician 0.85'",),
-         command=("validate", "{dir}/sweep.yaml"),
-         files={"sweep.yaml": SWEEP_FILE + "optimise:\n  target: utilisation_team/clinician 0.85\n"}),
-    Case("optimise-target-share-over-1", "file kinds and measure names", "a share target of 85 (no point meets "
-         "8500%)", VALID, ("sweep.yaml:6: optimise.target: utilisation_team/clinician is a share between 0 and 1, "
-                           "found 85 (85% is written 0.85)",),
-         command=("validate", "{dir}/sweep.yaml"),
-         files={"sweep.yaml": SWEEP_FILE + "optimise:\n  target: utilisation_team/clinician <= 85\n"}),
+    optimise_target("optimise-target-percent", "an optimise target written as a percentage (validate said ok; "
+                    "optimise blamed a --target never given)", "utilisation_team/clinician <= 85%",
+                    ("sweep.yaml:6: optimise.target: expected '<KPI> >= <number>' (or <=, >, <)",
+                     "(utilisation_team/clinician is a share of 1: 85% is written 0.85)")),
+    optimise_target("optimise-target-no-operator", "an optimise target without >= or <=",
+                    "utilisation_team/clinician 0.85",
+                    ("sweep.yaml:6: optimise.target: expected '<KPI> >= <number>' (or <=, >, <), e.g. "
+                     "'within_routine_4_weeks >= 0.95', found 'utilisation_team/clinician 0.85'",)),
+    optimise_target("optimise-target-share-over-1", "a share target of 85 (no point meets 8500%)",
+                    "utilisation_team/clinician <= 85",
+                    ("sweep.yaml:6: optimise.target: utilisation_team/clinician is a share between 0 and 1, "
+                     "found 85 (85% is written 0.85)",)),
     Case("kind-run-psa", "file kinds and measure names", "a PSA file given to run (10 unknown and missing keys)",
          HEALTHY, ("psa.yaml is a PSA file (a 'sweep:' with design: psa): run it with `icssim psa`",),
          command=("run", "{dir}/psa.yaml", "-q"), files=psa_file(BETA)),
