@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from icssim import plots
+from icssim import plots, plots_forest
 from icssim.health.plots import ce_plane
 
 
@@ -46,7 +46,7 @@ def test_each_scenario_has_one_colour_in_every_plot_of_a_comparison():
     baseline): every plot now colours a scenario by its place in the comparison."""
     order = ["base", "base at b's budget", "b at base's budget", "b"]
     others = order[1:]
-    forest = plots.forest(_diffs(others), "t", order)
+    forest = plots_forest.forest(_diffs(others), "t", order)
     in_forest = _line_colours(forest.axes[0])
     points = {name: pd.DataFrame({"delta_qalys": [0.01, 0.02], "delta_cost": [100.0, 200.0]}) for name in others}
     summary = pd.DataFrame([{"scenario": name, "delta_qalys": 0.015, "delta_qalys_lower": 0.01,
@@ -68,7 +68,7 @@ def test_each_scenario_has_one_colour_in_every_plot_of_a_comparison():
     assert lines["base"].get_linestyle() != "-"
     assert lines["base"].get_zorder() > max(lines[n].get_zorder() for n in others)
     # without the order, the forest plot and the plane take the places after the baseline
-    assert _line_colours(plots.forest(_diffs(others), "t").axes[0])["b"] == to_hex(plots.scenario_colour(3))
+    assert _line_colours(plots_forest.forest(_diffs(others), "t").axes[0])["b"] == to_hex(plots.scenario_colour(3))
 
 
 def _costs(scenario: str, services: list[tuple[str, str, float]]) -> pd.DataFrame:
@@ -204,7 +204,7 @@ def _forest_frame() -> pd.DataFrame:
 def test_a_forest_plot_shows_shares_in_points_and_cuts_what_cannot_be():
     """A share from 8.7% to 98.6% read +1,030% and stretched the axis; a rejected-referral count's
     interval reached −113%."""
-    fig = plots.forest(_forest_frame(), "t", ["a", "b"])
+    fig = plots_forest.forest(_forest_frame(), "t", ["a", "b"])
     relative, points = fig.axes
     assert "percent of baseline mean" in relative.get_xlabel() and "percentage points" in points.get_xlabel()
     assert [t.get_text() for t in points.get_yticklabels()] == ["Seen within 1 hour"]
@@ -215,7 +215,8 @@ def test_a_forest_plot_shows_shares_in_points_and_cuts_what_cannot_be():
     markers = {line.get_marker() for line in relative.get_lines()} | {line.get_marker() for line in points.get_lines()}
     assert {"<", ">"} <= markers
     assert "interval cut" in points.get_xlabel()   # one scenario: the notes under the axis
-    several = plots.forest(pd.concat([_forest_frame(), _forest_frame().assign(scenario="c")]), "t", ["a", "b", "c"])
+    both = pd.concat([_forest_frame(), _forest_frame().assign(scenario="c")])
+    several = plots_forest.forest(both, "t", ["a", "b", "c"])
     legend = [t.get_text() for t in several.axes[-1].get_legend().get_texts()]
     assert legend[:2] == ["b", "c"] and any("interval cut" in t for t in legend)
 

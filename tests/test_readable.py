@@ -341,20 +341,20 @@ def test_a_forest_of_several_scenarios_has_one_row_per_kpi_and_names_each_scenar
     is one row, each scenario a colour named in the legend, not one row per KPI and scenario."""
     import pandas as pd
 
-    from icssim import plots
+    from icssim import plots_forest
 
     diffs = pd.DataFrame({"label": ["Wait", "Cost"] * 3,
                           "scenario": ["a at b's staff budget"] * 2 + ["b at a's staff budget"] * 2 + ["b"] * 2,
                           "mean": [1.0, -2.0, 3.0, 0.5, -1.0, 2.0], "lower": [0.5, -3.0, 2.0, -1.0, -2.0, 1.0],
                           "upper": [1.5, -1.0, 4.0, 2.0, -0.5, 3.0]})
-    fig = plots.forest(diffs, "Change against a")
+    fig = plots_forest.forest(diffs, "Change against a")
     ax = fig.axes[0]
     rows = sorted((tick, label.get_text()) for tick, label in zip(ax.get_yticks(), ax.get_yticklabels()))
     assert [label for _, label in rows] == ["Cost", "Wait"]  # bottom to top: the first KPI at the top
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:3] == ["a at b's staff budget", "b at a's staff budget", "b"]
     assert "hollow: the 95% CI includes zero" in legend
-    one = plots.forest(diffs[diffs["scenario"] == "b"].drop(columns="scenario"), "Change against a")
+    one = plots_forest.forest(diffs[diffs["scenario"] == "b"].drop(columns="scenario"), "Change against a")
     assert len(one.axes[0].get_yticklabels()) == 2 and one.axes[0].get_legend() is None
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import skip_unless_required
 
-from icssim import cli, diagram, experiments, pathway_graph, plots, report, results
+from icssim import cli, diagram, experiments, pathway_graph, plots, plots_forest, report, results
 from icssim.metrics import kpi_info
 from icssim.scenario import load_scenario, provenance, scenario_from_dict
 
@@ -189,8 +189,8 @@ def compare_folder(run_folder, tmp_path_factory) -> Path:
     diffs.to_csv(folder / "differences.csv", index=False)
     (folder / "plots").mkdir()
     forest = diffs[diffs["kpi"].isin(["wait_to_treatment_median", "cost_per_year", "ae_attendances_per_year"])]
-    plots.save(plots.forest(forest.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"}),
-                            "integrated vs report_demo"), folder / "plots" / "forest.png")
+    renamed = forest.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})
+    plots.save(plots_forest.forest(renamed, "integrated vs report_demo"), folder / "plots" / "forest.png")
     costs = []
     for n in names:
         k = pd.read_csv(folder / n / "kpis.csv").set_index("kpi")

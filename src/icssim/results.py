@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from icssim import __version__, plots
+from icssim import __version__, plots, plots_forest
 from icssim.budget import shown_names
 from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
@@ -419,7 +419,7 @@ def _comparison_plot_jobs(comparison, folder: Path,
     columns = ["label", "scenario", "mean", "lower", "upper", "unit", "baseline_mean", "diff_mean", "diff_lower",
                "diff_upper"]
     return [
-        (partial(plots.forest, diffs[columns], title, order), folder / "forest.png"),
+        (partial(plots_forest.forest, diffs[columns], title, order), folder / "forest.png"),
         *([(partial(waits.figure, "Wait from referral to treatment, by scenario",
                     "Wait from referral to treatment start (days)", order[0]),
             folder / "wait_ecdf.png")] if waits.any() else []),
