@@ -160,7 +160,7 @@ def test_valid_file_exits_0(tmp_path, capsys):
     path = _write(tmp_path, "ok", VALID)
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr()
-    assert "ok (small: 1 cohorts, 1 services, 3 steps)" in out.out
+    assert "ok (small: 1 cohort, 1 service, 3 steps)" in out.out
     assert out.err == ""
 
 
@@ -420,7 +420,7 @@ def test_a_sweep_or_calibration_file_is_validated_as_one(tmp_path, capsys):
     assert out.out.splitlines() == [f"{sweep}: ok (staffing: a sweep file, 3 points on 1 base scenario, design grid)",
                                     f"{calibration}: ok (fit: a calibration file, 1 parameters fitted to 1 targets "
                                     f"of {tmp_path / 'small.yaml'})",
-                                    f"{scenario}: ok (small: 1 cohorts, 1 services, 3 steps)"]
+                                    f"{scenario}: ok (small: 1 cohort, 1 service, 3 steps)"]
     assert out.err == ""
 
 
@@ -440,7 +440,7 @@ def test_a_sweep_file_s_mistake_is_named_by_file_line_and_key(old, new, expected
     out = capsys.readouterr()
     assert out.err.startswith(f"{sweep}: INVALID\n  {sweep}{expected}"), out.err
     assert "unknown key 'sweep'" not in out.err and "Traceback" not in out.err
-    assert out.out == f"{other}: ok (small: 1 cohorts, 1 services, 3 steps)\n"   # the next file is still checked
+    assert out.out == f"{other}: ok (small: 1 cohort, 1 service, 3 steps)\n"   # the next file is still checked
 
 
 def test_a_sweep_s_or_calibration_s_base_scenario_is_validated(tmp_path, capsys):

@@ -30,8 +30,8 @@ def validate_file(path: Path) -> tuple[str, list[Problem]]:
 
     s = load_scenario(path)
     refuse(featured_problems(s))
-    return (f"{s.scenario.name}: {len(s.cohorts)} cohorts, {len(s.services)} services, "
-            f"{len(s.pathway.steps)} steps"), warnings(s)
+    parts = ((len(s.cohorts), "cohort"), (len(s.services), "service"), (len(s.pathway.steps), "step"))
+    return f"{s.scenario.name}: " + ", ".join(f"{n} {word}{'' if n == 1 else 's'}" for n, word in parts), warnings(s)
 
 
 def file_kind(path: Path) -> str:
