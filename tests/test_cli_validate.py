@@ -476,3 +476,20 @@ def test_a_national_sweep_file_is_validated_as_the_national_run_splits_it(capsys
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "a national sweep file for 'python -m icssim.national run', 84 points on 2 base scenarios" in out
+
+
+def test_a_misspelt_option_is_refused_with_the_commands_usage_and_the_option_meant(capsys):
+    """``--replicatons`` printed the top-level usage and no hint; now the command's own usage, the
+    argument refused and the option it most likely meant (exit 2, argparse's status)."""
+    from icssim.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["run", "scenarios/ed_fragmented.yaml", "--replicatons", "3"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: icssim run" in err
+    assert "icssim run: error: unrecognized arguments: --replicatons 3 (--replicatons: did you mean " \
+           "--replications?)" in err
+    with pytest.raises(SystemExit):
+        main(["validate", "scenarios/ed_fragmented.yaml", "--zzz"])
+    assert "unrecognized arguments: --zzz\n" in capsys.readouterr().err   # no hint when nothing is close

@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     started = time.perf_counter()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        refuse_unknown_arguments(parser, args.command, unknown)
     args.started = started
     with guard.terminate_as_interrupt():
         try:
@@ -247,6 +249,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = "reached" if pr["reached"] else "NOT reached (cap hit)"
         print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
     return 0
+
+
+def refuse_unknown_arguments(parser: argparse.ArgumentParser, command: str, unknown: list[str]) -> None:
+    """Exit 2 naming arguments the command does not take, with the command's own usage (argparse
+    gives the top level's) and the option meant for a misspelt one (``--replicatons``: did you mean
+    ``--replications``?)."""
+    import difflib
+
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    own = actions[0].choices[command] if actions and command in actions[0].choices else parser
+    options = [o for action in own._actions for o in action.option_strings if o.startswith("--")]
+    hints = [f"{arg}: did you mean {close[0]}?" for arg in unknown if arg.startswith("-")
+             for close in [difflib.get_close_matches(arg.split("=")[0], options, n=1, cutoff=0.75)] if close]
+    own.error(f"unrecognized arguments: {' '.join(unknown)}" + (f" ({'; '.join(hints)})" if hints else ""))
 
 
 def _warn_implausible(scenarios: list) -> None:
