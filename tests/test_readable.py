@@ -447,3 +447,17 @@ def test_grid_lines_go_behind_bars_and_not_across_scenarios():
     assert not any(line.get_visible() for line in ax.get_xgridlines())
     assert any(line.get_visible() for line in ax.get_ygridlines())
     plots.plt.close(fig)
+
+
+def test_a_service_only_the_course_of_illness_uses_has_no_cost_row():
+    """The LTC scenarios' acute trust and clinic hold only health events' contacts: the pathway
+    costs nothing there, and a "£0 a year" row stood beside those contacts as if they were free.
+    A service some step uses, or with a staff establishment, keeps its row."""
+    from icssim.report.labels import absent_kpis
+
+    ltc = load_scenario(SCENARIOS / "ltc_depression_fragmented.yaml")
+    ed = load_scenario(SCENARIOS / "ed_fragmented.yaml")
+    assert {"cost_per_year_acute", "cost_per_year_ltc_clinic"} <= absent_kpis(ltc)
+    assert not {f"cost_per_year_{name}" for name in ltc.services} - {"cost_per_year_acute",
+                                                                     "cost_per_year_ltc_clinic"} & absent_kpis(ltc)
+    assert not {k for k in absent_kpis(ed) if k.startswith("cost_per_year_")}

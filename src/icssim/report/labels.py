@@ -138,7 +138,18 @@ def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:
         out.add("share_intensive_12m")
     if not has_step(s, "treatment"):
         out |= {"share_treated", "uptake_after_referral", "untreated_time_mean"}
+    out |= {f"cost_per_year_{name}" for name in _outside_the_pathway(s)}
     return out | {name for name in names if no_value_reason(s, name) is not None}
+
+
+def _outside_the_pathway(s: Scenario) -> set[str]:
+    """Services no step of the pathway uses (for its contacts or its monitoring) and with no staff
+    establishment: the pathway costs nothing there (an LTC clinic that only holds the course of
+    illness's contacts, ``health.events``), so a cost a year of £0 would stand beside that
+    service's contacts as if they were free."""
+    steps = s.pathway.steps.values()
+    used = {st.service for st in steps} | {getattr(getattr(st, "monitoring", None), "service", None) for st in steps}
+    return {name for name, svc in s.services.items() if name not in used and not svc.staff}
 
 
 def left_out(mean: float) -> bool:
