@@ -294,3 +294,15 @@ def test_a_comparison_gives_its_runs_cost_plots_its_own_service_colours(tmp_path
                 if name.strip():
                     by_label.setdefault(name.strip(), set()).add(colour)
     assert by_label and all(len(colours) == 1 for colours in by_label.values()), by_label
+
+
+def test_a_service_with_no_cost_in_any_scenario_has_no_legend_entry():
+    """The LTC cost plot's legend listed the clinic, which holds only the course of illness's
+    contacts and costs the pathway nothing: a legend entry with no bar. The others keep their
+    colours (by their place among all the services)."""
+    a = [("gp", "General practice", 1e6), ("ltc_clinic", "LTC clinic", 0.0), ("tt", "Talking therapies", 2e6)]
+    colours = plots.service_colours(["gp", "ltc_clinic", "tt"])
+    fig = plots.cost_bars(pd.concat([_costs("a", a), _costs("b", a)]), "t", colours)
+    entries = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "LTC clinic" not in entries and {"General practice", "Talking therapies"} <= set(entries)
+    assert _bar_colours(fig)["Talking therapies"] == to_hex(colours["tt"][0])

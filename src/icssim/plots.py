@@ -434,6 +434,8 @@ def cost_bars(costs: pd.DataFrame, title: str, colours: dict[str, tuple[str, str
     bottom = np.zeros(len(wide))
     handles: list[Any] = []  # (the bars, then the whisker of the total)
     for service in services:
+        if not wide[service].any():
+            continue   # nothing to draw (a service that only holds the course of illness's contacts): no legend entry
         colour, hatch = colours[service]
         handles.append(ax.bar(range(len(order)), wide[service], bottom=bottom, color=colour, hatch=hatch or None,
                               edgecolor="white" if hatch else None, linewidth=0, width=0.6,
