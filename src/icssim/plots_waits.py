@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from icssim.report.labels import point_words
 from icssim.scenario import Scenario
 from icssim.units import in_days
 
@@ -111,25 +112,14 @@ def interval_waits(result) -> Waits:
             parts.append(times[counted])
         if not parts:
             continue
-        label = f"{point_words(start, s)} \u2192 {point_words(end, s)}"
+        label = f"{point_words(start, s, True)} \u2192 {point_words(end, s, True)}"
         out.waits[label] = np.concatenate(parts)
         out.never[label] = ("were still in the pathway at the run's end" if end == "exit" else
-                            f"were still on their way to {point_words(end, s)} at the run's end")
+                            f"were still on their way to {point_words(end, s, True)} at the run's end")
         for name in names:
             std = s.scenario.standards[name]
             out.standards[std.label or name] = (in_days(std.within, unit), std.target)
     return out
-
-
-def point_words(point: str, s: Scenario) -> str:
-    """A point of a patient's path in words: ``arrival``, ``leaving``, the step's label (its
-    start), ``end of <the step's label>``."""
-    if point in ("arrival", "exit"):
-        return {"arrival": "arrival", "exit": "leaving"}[point]
-    step, _, end = point.partition(".")
-    st = s.pathway.steps.get(step)
-    label = (st.label if st is not None and getattr(st, "label", None) else step.replace("_", " ")).lower()
-    return f"end of {label}" if end == "end" else label
 
 
 def comparison_waits(comparison, shown: dict[str, str]) -> Waits:

@@ -78,6 +78,20 @@ def plain_label(kpi: str, s: Scenario | None, label: object = None) -> str:
     return label if isinstance(label, str) else kpi_info(kpi).label
 
 
+def point_words(point: str, s: Scenario, brief: bool = False) -> str:
+    """A point of a patient's path (a standard's ``from`` or ``to``) in words: ``arrival``, ``exit``
+    as "leaving the pathway", ``tt_assessment.end`` as "the end of <the step's label>" and a step
+    as "the start of <its label>"; ``brief`` (a plot's legend): "leaving", "end of <label>", "<label>"."""
+    if point in ("arrival", "exit"):
+        return {"arrival": "arrival", "exit": "leaving" if brief else "leaving the pathway"}[point]
+    step, _, end = point.partition(".")
+    st = s.pathway.steps.get(step)
+    label = (st.label if st is not None and st.label else step.replace("_", " ")).lower()
+    if end == "end":
+        return f"end of {label}" if brief else f"the end of {label}"
+    return label if brief else f"the start of {label}"
+
+
 def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     """A KPI's label in the scenario's words: standards by whom they cover, resources, services and
     cohorts by their labels, and a count that speaks of treatment as what it counts in a pathway

@@ -10,7 +10,7 @@ from html import escape
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import plain_label, resource_label, service_label
+from icssim.report.labels import plain_label, point_words, resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.pieces import text_html
@@ -100,19 +100,9 @@ def _standard_words(std, s: Scenario) -> str:
         return str(std.label)
     within = span_text(std.within, s.scenario.time_unit)
     if getattr(std, "from_", None) is not None:
-        return f"{standard_who(std)}: {_point_words(std.from_, s)} to {_point_words(std.to, s)} within {within}"
+        return f"{standard_who(std)}: {point_words(std.from_, s)} to {point_words(std.to, s)} within {within}"
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
     return f"{standard_who(std)}: {what} within {within}"
-
-
-def _point_words(point: str, s: Scenario) -> str:
-    """``tt_assessment.end`` as ``the end of <the step's label>``; ``arrival`` and ``exit`` as words."""
-    if point in ("arrival", "exit"):
-        return {"arrival": "arrival", "exit": "leaving the pathway"}[point]
-    step, _, end = point.partition(".")
-    st = s.pathway.steps.get(step)
-    label = (st.label if st is not None and st.label else step.replace("_", " ")).lower()
-    return f"the end of {label}" if end == "end" else f"the start of {label}"
 
 
 def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
