@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from icssim import experiments
+from icssim.path_times import interval_times, on_the_way, point_times
 from icssim.scenario import load_scenario, provenance, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
@@ -77,3 +78,44 @@ def test_the_comparison_leads_with_the_department_s_own_measures(tmp_path):
     assert not (tmp_path / "out" / "plots" / "wait_ecdf.png").exists()   # no waits from referral to draw
     # no one waits for treatment in an ED: those still there at the end are counted as what they are
     assert "waiting for treatment" not in html and "Referred in window, still in the pathway at end" in html
+
+
+@pytest.mark.parametrize("name, referral, into, after", [
+    ("urgent_mh_fragmented", "refer_psychiatry", "psychiatry_called_in", "ed_assessment"),
+    ("urgent_mh_integrated", "refer_liaison", "liaison_assessment", "triage"),
+])
+def test_the_liaison_clock_starts_when_the_referral_is_made(name, referral, into, after):
+    """The 1-hour standard runs "from referral in the ED" (domain file, section 2) in both scenarios:
+    its ``from`` is the start of a referral step (which takes no time), the very moment the patient
+    starts waiting for psychiatry (fragmented: after physical care) or for the liaison team
+    (integrated: at triage), and the share within the hour is the share of those intervals."""
+    s = _short(name, days=10)
+    std = s.scenario.standards["liaison_1_hour"]
+    assert std.from_ == referral and s.pathway.steps[referral].kind == "referral"
+    assert std.cohort == "mental_health" and std.within.to("hours") == 1
+    rep = experiments.run_replication(s, 0)
+    rec = rep.records
+    t0, t1 = interval_times(rec, "liaison_1_hour")
+    V, P = rec.visits, rec.patients
+    row = {int(p): i for i, p in enumerate(P["pid"])}
+    mh = set(P["pid"][P["cohort"] == rec.cohorts.index("mental_health")].astype(int))
+    waits = (V["step"] == rec.steps.index(into)) & np.isin(V["pid"], list(mh))  # (not the ward referrals)
+    starts = {row[int(p)]: t for p, t in zip(V["pid"][waits], V["t_enter"][waits])}
+    referred = np.flatnonzero(np.isfinite(t0))
+    assert len(referred) > 50 and set(starts) <= set(referred)
+    # the clock starts as the wait for psychiatry (or liaison) starts, not before nor after
+    assert all(t0[i] == t for i, t in starts.items())
+    # and after the step named: the ED clinician (fragmented) or triage (integrated)
+    done = point_times(rec, rec.steps.index(after), 1, "arrival")
+    assert np.all(done[referred] <= t0[referred])
+    if name.endswith("fragmented"):  # referred after physical care: hours after arrival
+        assert np.mean((t0 - P["arrival"])[referred]) * rec.hours_per_unit > 1.5
+    else:  # referred at triage
+        assert np.mean((t0 - P["arrival"])[referred]) * rec.hours_per_unit < 1.0
+    # the reported share is the share of these intervals within the hour, among the window's patients
+    # who reached the assessment (and those past the hour still waiting for it at the horizon)
+    seen = (P["arrival"] >= rec.warmup) & np.isfinite(t0) & np.isfinite(t1)
+    late = (P["arrival"] >= rec.warmup) & np.isfinite(t0) & ~np.isfinite(t1)
+    late &= on_the_way(rec, "liaison_1_hour") & ((rec.horizon - t0) * rec.hours_per_unit > 1)
+    within = ((t1[seen] - t0[seen]) * rec.hours_per_unit <= 1 + 1e-9).sum() / (seen.sum() + late.sum())
+    assert rep.kpis["within_liaison_1_hour"] == pytest.approx(within)
