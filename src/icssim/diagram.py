@@ -3,14 +3,23 @@
 The graph itself (routes and observed moves) is :mod:`icssim.pathway_graph`'s; here
 :func:`draw_pathway` lays the steps out in layers (breadth-first depth from the entry steps,
 discharge steps last) and draws them with matplotlib in the house style of :mod:`icssim.plots`.
+
+:func:`plan_pathway` does all the geometry in data units before anything is drawn: the boxes, the
+arrows and a place for every arrow's label on its own curve that covers no box and no other label
+(the gap between two rows grows until every label has one). Labels speak the scenario's words:
+conditions on attributes read ``if age under 18 and urgency is urgent`` or ``if mental health
+attendances`` (the cohort's label), never ``cohort == mental_health``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import textwrap
+import re
 from collections import defaultdict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 import matplotlib
 from matplotlib.lines import Line2D
@@ -24,11 +33,12 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from icssim.kinds import KINDS, Emergency  # noqa: E402
 from icssim.pathway_graph import WAITING, Edge  # noqa: E402
 from icssim.plots import PALETTE  # noqa: E402
-from icssim.report.labels import id_words, service_label  # noqa: E402
+from icssim.report.labels import cohort_label, id_words, service_label  # noqa: E402
+from icssim.scenario.conditions import parse_condition  # noqa: E402
 from icssim.scenario.schema import Scenario  # noqa: E402
 
 #: How each kind of route is drawn: colour, line style and legend text.
-EDGE_STYLES: dict[str, tuple[str, str, str]] = {
+EDGE_STYLES: dict[str, tuple[str, Any, str]] = {
     "next": ("#333333", "-", "routing after the step"),
     "on_reject": (PALETTE[3], "--", "referral rejected"),
     "dropout": ("#888888", ":", "dropped out of the queue"),
@@ -36,6 +46,131 @@ EDGE_STYLES: dict[str, tuple[str, str, str]] = {
     "age_limit": (PALETTE[4], "-.", "reached the age limit"),
     "deterioration": (PALETTE[3], (0, (5, 2, 1, 2)), "deteriorated while waiting"),
 }
+
+
+# ----------------------------------------------------------------------------- words
+#: A numeric comparison in words (``{v}`` is the value as written).
+_NUMERIC = {"<": "under {v}", "<=": "{v} or under", ">": "over {v}", ">=": "{v} or over",
+            "==": "is {v}", "!=": "is not {v}"}
+_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _lower_first(label: str) -> str:
+    """``Mental health attendances`` → ``mental health attendances`` (``CYP ...``, ``A&E ...`` kept)."""
+    first = label.split(" ", 1)[0]
+    return label[0].lower() + label[1:] if first[1:2].islower() else label
+
+
+def _levels(levels: list[str], op: str, value: str) -> list[str] | None:
+    """The levels of an ordered categorical attribute that ``op value`` keeps (None: not a level)."""
+    if value not in levels:
+        return None
+    at = levels.index(value)
+    return [lv for i, lv in enumerate(levels) if _COMPARE[op](i, at)]
+
+
+def condition_words(s: Scenario, text: str) -> str:
+    """A routing condition in the scenario's words: ``age < 18 and urgency == urgent`` → ``age under
+    18 and urgency is urgent``; ``cohort == mental_health`` → the cohort's label; ``risk >= amber`` →
+    ``risk is amber or red``. Text that is not a condition is only rid of its underscores."""
+    try:
+        clauses = parse_condition(text)
+    except ValueError:
+        return id_words(text)
+    parts: list[str] = []
+    previous = ""
+    for c in clauses:
+        if c.attribute == "cohort":
+            kept = _levels(list(s.cohorts), c.op, c.value)
+            if kept is None or not kept:
+                parts.append(("not " if c.op == "!=" else "") + id_words(c.value))
+            elif len(kept) <= 2 or c.op in ("==", "<", "<=", ">", ">="):
+                parts.append(" or ".join(_lower_first(cohort_label(s, k)) for k in kept))
+            else:
+                parts.append("not " + _lower_first(cohort_label(s, c.value)))
+            previous = ""
+            continue
+        name = "" if c.attribute == previous else id_words(c.attribute) + " "
+        previous = c.attribute
+        levels = s.attributes.get(c.attribute)
+        kept = _levels(levels, c.op, c.value) if levels is not None else None
+        if kept is not None:
+            parts.append(f"{name}is " + (" or ".join(id_words(k) for k in kept) if kept else "none of its levels"))
+        else:
+            parts.append(name + _NUMERIC[c.op].format(v=id_words(c.value)))
+    return " and ".join(parts)
+
+
+def rule_words(s: Scenario, e: Edge, rule: str) -> str:
+    """One rule of an edge (as :func:`icssim.pathway_graph.flatten` writes it) with its condition and
+    the deterioration attribute in the scenario's words."""
+    rule = re.sub(r"\bif ([^,]+)", lambda m: "if " + condition_words(s, m.group(1)), rule)
+    d = s.deterioration
+    if d is not None and e.kind == "deterioration":
+        rule = rule.replace(f"{d.attribute} reaches {d.emergency_at}",
+                            f"{id_words(d.attribute)} reaches {id_words(d.emergency_at)}")
+    return rule
+
+
+def edge_text(s: Scenario, e: Edge) -> str:
+    """The label of an edge: its rules in words, then its observed flow (as :attr:`Edge.label`)."""
+    rules = [rule_words(s, e, r) for r in e.rules]
+    if e.src == e.dst:  # a return to the same step is no move between steps: no flow was counted
+        return dataclasses.replace(e, rules=rules, flow=None, share=None).label
+    return dataclasses.replace(e, rules=rules).label
+
+
+# ----------------------------------------------------------------------------- measuring text
+@lru_cache(maxsize=1)
+def _measurer():  # type: ignore[no-untyped-def]
+    """A figure at 72 dpi (pixels are points) that is never shown, to measure text with."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(dpi=72)
+    canvas = FigureCanvasAgg(fig)
+    return fig, canvas.get_renderer()
+
+
+@lru_cache(maxsize=8192)
+def text_size(text: str, size: float, bold: bool = False, linespacing: float = 1.15) -> tuple[float, float]:
+    """Width and height in points of ``text`` as matplotlib draws it (several lines included)."""
+    fig, renderer = _measurer()
+    t = fig.text(0, 0, text, fontsize=size, fontweight="bold" if bold else "normal", linespacing=linespacing)
+    box = t.get_window_extent(renderer)
+    t.remove()
+    return float(box.width), float(box.height)
+
+
+def _fit(text: str, width: float, size: float, bold: bool = False) -> str:
+    """``text`` shortened at a word (with "…") to be at most ``width`` points wide."""
+    if text_size(text, size, bold)[0] <= width:
+        return text
+    words = text.split()
+    while len(words) > 1:
+        words.pop()
+        short = " ".join(words).rstrip(",;:· ") + " …"
+        if text_size(short, size, bold)[0] <= width:
+            return short
+    word = words[0] if words else ""
+    while word and text_size(word + "…", size, bold)[0] > width:  # one long word: cut it
+        word = word[:-1]
+    return word + "…"
+
+
+def _wrap(text: str, width: float, size: float, bold: bool = False, most: int = 3) -> list[str]:
+    """``text`` in at most ``most`` lines of at most ``width`` points (the last shortened with "…")."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and text_size(lines[-1] + " " + word, size, bold)[0] <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    if len(lines) > most:
+        lines = lines[:most - 1] + [_fit(" ".join(lines[most - 1:]), width, size, bold)]
+    return [_fit(line, width, size, bold) for line in lines]
+
 
 # ----------------------------------------------------------------------------- layout
 def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
@@ -54,7 +189,7 @@ def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
         for e in edges:
             if e.kind in kinds:
                 succ[e.src].append(e.dst)
-        queue = deque(sorted(depth, key=depth.get))
+        queue = deque(sorted(depth, key=depth.__getitem__))
         while queue:
             n = queue.popleft()
             for m in succ[n]:
@@ -82,11 +217,16 @@ class Layout:
 
 
 DUMMY_W, DUMMY_GAP = 0.25, 0.25
+BOX_W, BOX_H, GAP_X, GAP_Y = 2.5, 1.45, 0.9, 2.2
 
 
-def layout(s: Scenario, edges: list[Edge]) -> Layout:
+def layout(s: Scenario, edges: list[Edge], gaps: list[float] | None = None,
+           wide: dict[frozenset[str], float] | None = None) -> Layout:
     """Sugiyama-style layout: rows by depth, dummy way-points for edges that skip rows,
-    barycentre ordering to reduce crossings, then boxes spaced evenly and centred."""
+    barycentre ordering to reduce crossings, then boxes spaced evenly and centred.
+
+    ``gaps[r]`` is the height of the gap below row ``r`` (default ``GAP_Y``); ``wide`` the least
+    distance between the centres of two steps (for a label on an arrow between neighbours)."""
     row = layer_of(s, edges)
     rows: list[list[str]] = [[] for _ in range(max(row.values()) + 1)]
     for n in row:
@@ -125,30 +265,34 @@ def layout(s: Scenario, edges: list[Edge]) -> Layout:
     for _ in range(6):
         sweep(range(1, len(rows)), up)
         sweep(range(len(rows) - 2, -1, -1), down)
+    wide = wide or {}
     x: dict[str, float] = {}
     y: dict[str, float] = {}
-    for r_i, r in enumerate(rows):
+    top = 0.0
+    for r_i, names in enumerate(rows):
         left = 0.0
-        for i, n in enumerate(r):
+        for i, n in enumerate(names):
             if i:
-                left += _spacing(r[i - 1], n)
+                left += _spacing(names[i - 1], n, wide)
             x[n] = left
-            y[n] = -r_i * (BOX_H + GAP_Y)
-        for n in r:
+            y[n] = top
+        for n in names:
             x[n] -= left / 2
-    _straighten(rows, x, up, down)
+        top -= BOX_H + (gaps[r_i] if gaps is not None and r_i < len(gaps) else GAP_Y)
+    _straighten(rows, x, up, down, wide)
     return Layout(rows, x, y, chains)
 
 
-def _spacing(a: str, b: str) -> float:
+def _spacing(a: str, b: str, wide: dict[frozenset[str], float] | None = None) -> float:
     """Minimum distance between the centres of two neighbours in a row (way-points pack closer)."""
     wa = DUMMY_W if a.startswith("~") else BOX_W
     wb = DUMMY_W if b.startswith("~") else BOX_W
     gap = GAP_X if not (a.startswith("~") or b.startswith("~")) else DUMMY_GAP
-    return (wa + wb) / 2 + gap
+    return max((wa + wb) / 2 + gap, (wide or {}).get(frozenset((a, b)), 0.0))
 
 
-def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
+def _straighten(rows: list[list[str]], x: dict[str, float], up: dict[str, list[str]],
+                down: dict[str, list[str]], wide: dict[frozenset[str], float]) -> None:
     """Pull each item towards the mean x of its neighbours, keeping order and spacing (a few passes)."""
     for _ in range(8):
         for r in rows:
@@ -158,47 +302,222 @@ def _straighten(rows: list[list[str]], x: dict[str, float], up, down) -> None:
                 want.append(float(np.mean(near)) if near else x[n])
             pos = list(want)
             for i in range(1, len(r)):  # push right to keep the minimum gap
-                pos[i] = max(pos[i], pos[i - 1] + _spacing(r[i - 1], r[i]))
+                pos[i] = max(pos[i], pos[i - 1] + _spacing(r[i - 1], r[i], wide))
             shift = float(np.mean(want) - np.mean(pos))  # keep the row centred on its wishes
             for n, p in zip(r, pos):
                 x[n] = 0.5 * x[n] + 0.5 * (p + shift)
 
 
+# ----------------------------------------------------------------------------- planning
+SCALE = 0.62  # inches per data unit
+PT = 1 / (72 * SCALE)  # data units per typographic point
+LABEL_SIZE, LABEL_SPACING, LABEL_PAD = 8, 1.15, 0.15  # points, line spacing, padding (share of the size)
+LOOP = 0.8  # how far a loop back into the same step reaches above its box (control points)
+HEAD = 0.3  # the length of an arrow head, in data units (mutation scale 13 pt), and a margin round it
+#: Where a label may sit on its curve (share of the way along), nearest the middle first.
+_T = sorted(np.linspace(0.06, 0.94, 45).tolist(), key=lambda t: (abs(t - 0.5), t))
+
+Rect = tuple[float, float, float, float]  # x0, x1, y0, y1 in data units
+
+
+@dataclass
+class Arrow:
+    """One drawn edge: Bézier control points from its source to its destination, and its style."""
+
+    index: int  # in the edges given to :func:`plan_pathway`
+    edge: Edge
+    verts: list[tuple[float, float]]
+    colour: str
+    style: object
+    width: float
+    above: int  # +1 / -1: its label sits above / below a straight sideways arrow; 0: on the curve
+    beside: int = 0  # -1 / +1: its label sits left / right of the curve (a loop back into the same step)
+
+
+@dataclass
+class Label:
+    """An arrow's label: its text, centre and box (padding included), in data units."""
+
+    index: int
+    text: str
+    colour: str
+    x: float
+    y: float
+    rect: Rect
+
+
+@dataclass
+class Plan:
+    """Everything :func:`draw_pathway` draws, placed in data units."""
+
+    layout: Layout
+    boxes: dict[str, Rect]
+    arrows: list[Arrow]
+    labels: list[Label]
+    top: float  # the largest flow (0 when none was observed)
+    limits: Rect
+    kinds: list[str] = field(default_factory=list)  # the kinds of route drawn, in order
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    """Width and height of a label's box in data units (its padding and a hair of margin included)."""
+    w, h = text_size(text, LABEL_SIZE, linespacing=LABEL_SPACING)
+    pad = 2 * LABEL_PAD * LABEL_SIZE
+    return (w + pad) * PT + 0.04, (h + pad) * PT + 0.02
+
+
+def plan_pathway(s: Scenario, edges: list[Edge]) -> Plan:
+    """Lay out the pathway and place every label: on its own curve, over no box, arrow head or other
+    label; where a label finds no such place, the gaps between the rows it spans grow and all is
+    placed again. Labels between neighbours in a row get a gap as wide as themselves."""
+    row = layer_of(s, edges)
+    texts = {i: edge_text(s, e) for i, e in enumerate(edges) if e.src in row and e.dst in row}
+    sizes = {i: _label_size(t) for i, t in texts.items() if t}
+    wide: dict[frozenset[str], float] = {}
+    for i, e in enumerate(edges):
+        if i in sizes and e.src != e.dst and row[e.src] == row[e.dst]:
+            key = frozenset((e.src, e.dst))
+            wide[key] = max(wide.get(key, 0.0), BOX_W + sizes[i][0] + HEAD + 0.2)
+    flows = [e.flow for e in edges if e.flow]
+    top = max(flows) if flows else 0.0
+    gaps = [GAP_Y] * max(max(row.values()), 1)
+    for attempt in range(12):
+        lay = layout(s, edges, gaps, wide)
+        at = {n: r_i for r_i, r in enumerate(lay.rows) for n in r}
+        boxes = {n: (lay.x[n] - BOX_W / 2, lay.x[n] + BOX_W / 2, lay.y[n] - BOX_H / 2, lay.y[n] + BOX_H / 2)
+                 for r in lay.rows for n in r if not n.startswith("~")}
+        arrows, kinds = _arrows(lay, edges, top, at)
+        labels, stuck = _place_labels(arrows, texts, sizes, boxes)
+        if not stuck:
+            break
+        for i in stuck:  # more room in the gaps the label's arrow crosses
+            ra, rb = sorted((at[edges[i].src], at[edges[i].dst]))
+            spanned = range(ra, rb) if rb > ra else range(max(ra - 1, 0), max(ra, 1))
+            for g in spanned:
+                gaps[g] += (sizes[i][1] + 0.1) / len(spanned)
+    xs = [v for b in boxes.values() for v in b[:2]] + [v for lb in labels for v in lb.rect[:2]]
+    ys = [v for b in boxes.values() for v in b[2:]] + [v for lb in labels for v in lb.rect[2:]]
+    for a in arrows:
+        xs += [p[0] for p in a.verts]
+        ys += [p[1] for p in a.verts]
+    limits = (min(xs) - 0.3, max(xs) + 0.3, min(ys) - 0.3, max(ys) + 0.3)
+    return Plan(lay, boxes, arrows, labels, top, limits, kinds)
+
+
+def _arrows(lay: Layout, edges: list[Edge], top: float, row: dict[str, int]) -> tuple[list[Arrow], list[str]]:
+    """An arrow per route, its width growing with the flow, and the kinds of route drawn."""
+    ends, port = _ports(lay, edges, row)
+    kinds_used: list[str] = []
+    arrows = []
+    for i, e in enumerate(edges):
+        if i not in ends:
+            continue
+        a, b = ends[i]
+        colour, style, _ = EDGE_STYLES.get(e.kind, ("#333333", "-", e.kind))
+        if e.kind not in kinds_used:
+            kinds_used.append(e.kind)
+        lw = 1.2 if not top else 0.8 + 4.2 * math.sqrt((e.flow or 0) / top)
+        verts = _edge_verts(e, i, a, b, lay, row, port)
+        forward = (e.src == a) if row[a] != row[b] else (lay.x[e.src] <= lay.x[e.dst])
+        if not forward:
+            verts = verts[::-1]
+        sideways = row[a] == row[b] and verts[0][1] == verts[-1][1]
+        above = (1 if lay.x[e.src] < lay.x[e.dst] else -1) if sideways else 0
+        arrows.append(Arrow(i, e, verts, colour, style, lw, above))
+    for i, e in enumerate(edges):  # back into the same step (after a delay): a loop on its top right
+        if e.src == e.dst and e.src in lay.x:
+            colour, style, _ = EDGE_STYLES.get(e.kind, ("#333333", "-", e.kind))
+            if e.kind not in kinds_used:
+                kinds_used.append(e.kind)
+            lw = 1.2 if not top else 0.8 + 4.2 * math.sqrt((e.flow or 0) / top)
+            x0, y0 = lay.x[e.src] + BOX_W / 2 - 0.45, lay.y[e.src] + BOX_H / 2
+            verts = [(x0 - 0.2, y0), (x0 - 0.35, y0 + LOOP), (x0 + 0.35, y0 + LOOP), (x0 + 0.2, y0)]
+            arrows.append(Arrow(i, e, verts, colour, style, lw, 0, beside=1))
+    return arrows, kinds_used
+
+
+def _place_labels(arrows: list[Arrow], texts: dict[int, str], sizes: dict[int, tuple[float, float]],
+                  boxes: dict[str, Rect]) -> tuple[list[Label], list[int]]:
+    """A place for each label on its curve (largest flow first), covering no box, arrow head or earlier
+    label, and as few other arrows and as near the middle of its own as can be; and the edges whose
+    labels found no free place."""
+    obstacles: list[Rect] = [(b[0] - 0.06, b[1] + 0.06, b[2] - 0.08, b[3] + 0.08) for b in boxes.values()]
+    for a in arrows:  # the arrow heads
+        (x1, y1) = a.verts[-1]
+        obstacles.append((x1 - HEAD / 2, x1 + HEAD / 2, y1 - HEAD / 2, y1 + HEAD / 2))
+    samples = {a.index: _sample(a.verts) for a in arrows}
+    left, right = min(b[0] for b in boxes.values()), max(b[1] for b in boxes.values())
+    labels: list[Label] = []
+    stuck: list[int] = []
+    for a in sorted((a for a in arrows if a.index in sizes), key=lambda a: -(a.edge.flow or 0)):
+        w, h = sizes[a.index]
+        best: tuple[float, int, float, float, Rect] | None = None
+        sides = (a.beside, -a.beside) if a.beside else (0,)  # a loop's label on either side of it
+        for t, side in ((t, side) for t in _T for side in sides):
+            cx, cy = _bezier_point(a.verts, t)
+            cy += a.above * (h / 2 + 0.04)
+            cx += side * (w / 2 + 0.04)
+            rect = (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
+            hard = sum(_overlap(rect, o) for o in obstacles)
+            if best is not None and hard > best[1]:
+                continue
+            crossed = sum(_covers(rect, pts) for j, pts in samples.items() if j != a.index)
+            wider = rect[0] < left or rect[1] > right  # it would widen the drawing
+            score = hard * 1000 + crossed * 2 + abs(t - 0.5) * 3 + wider * 5
+            if best is None or score < best[0]:
+                best = (score, hard, cx, cy, rect)
+        assert best is not None
+        _, hard, cx, cy, rect = best
+        if hard:
+            stuck.append(a.index)
+        obstacles.append((rect[0] - 0.12, rect[1] + 0.12, rect[2] - 0.05, rect[3] + 0.05))  # a clear gap between
+        colour = a.colour if a.colour != "#333333" else "#222222"
+        labels.append(Label(a.index, texts[a.index], colour, cx, cy, rect))
+    return labels, stuck
+
+
+def _sample(verts: list[tuple[float, float]], per: int = 24) -> np.ndarray:
+    """Points along a chain of cubic Bézier segments (``per`` a segment)."""
+    segs = (len(verts) - 1) // 3
+    return np.array([_bezier_point(verts, k / (per * segs)) for k in range(per * segs + 1)])
+
+
+def _covers(rect: Rect, pts: np.ndarray) -> bool:
+    inside = (pts[:, 0] > rect[0]) & (pts[:, 0] < rect[1]) & (pts[:, 1] > rect[2]) & (pts[:, 1] < rect[3])
+    return bool(inside.any())
+
+
 # ----------------------------------------------------------------------------- drawing
-BOX_W, BOX_H, GAP_X, GAP_Y = 2.5, 1.45, 0.9, 2.2
-
-
 def draw_pathway(s: Scenario, edges: list[Edge], title: str = "", visits_per_year: dict | None = None
                  ) -> plt.Figure:
     """Draw the pathway: boxes per step, curved arrows per route, labels with rules and flows."""
-    lay = layout(s, edges)
-    xs = [lay.x[n] for n in lay.x]
-    x_lo, x_hi = min(xs) - BOX_W / 2 - 0.3, max(xs) + BOX_W / 2 + 0.3
-    y_lo = min(lay.y.values()) - BOX_H / 2 - 0.3
-    y_hi = BOX_H / 2 + 0.3
-    scale = 0.62  # inches per data unit
-    fig = plt.figure(figsize=((x_hi - x_lo) * scale, (y_hi - y_lo) * scale + 0.9))
-    ax = fig.add_axes([0, 0.9 / ((y_hi - y_lo) * scale + 0.9), 1, (y_hi - y_lo) * scale /
-                       ((y_hi - y_lo) * scale + 0.9)])
+    plan = plan_pathway(s, edges)
+    x_lo, x_hi, y_lo, y_hi = plan.limits
+    legend_h = 0.9  # inches below the drawing for the legend
+    fig = plt.figure(figsize=((x_hi - x_lo) * SCALE, (y_hi - y_lo) * SCALE + legend_h))
+    ax = fig.add_axes((0, legend_h / ((y_hi - y_lo) * SCALE + legend_h), 1, (y_hi - y_lo) * SCALE /
+                       ((y_hi - y_lo) * SCALE + legend_h)))
     ax.set_axis_off()
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
-    pt = 1 / (72 * scale)  # data units per typographic point
-    obstacles: list[tuple[float, float, float, float]] = []
-    _draw_boxes(ax, s, lay, edges, visits_per_year, obstacles)
-    flows = [e.flow for e in edges if e.flow]
-    top = max(flows) if flows else 0.0
-    kinds_used, labels = _draw_edges(ax, lay, edges, top)
-    _draw_labels(ax, labels, obstacles, pt)
-    _legend(fig, kinds_used, top)
+    _draw_boxes(ax, s, plan.layout, edges, visits_per_year)
+    for a in plan.arrows:
+        codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(a.verts) - 1)
+        ax.add_patch(FancyArrowPatch(path=MPath(a.verts, codes), arrowstyle="-|>", mutation_scale=13,
+                                     color=a.colour, linestyle=a.style, linewidth=a.width, zorder=2, alpha=0.92))
+    for lb in plan.labels:
+        ax.text(lb.x, lb.y, lb.text, ha="center", va="center", fontsize=LABEL_SIZE, linespacing=LABEL_SPACING,
+                color=lb.colour, zorder=5,
+                bbox=dict(boxstyle=f"round,pad={LABEL_PAD}", facecolor="white", edgecolor="none", alpha=0.9))
+    _legend(fig, plan.kinds, plan.top)
     if title:
         ax.set_title(title, fontsize=11, loc="left")
     return fig
 
 
-def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visits_per_year: dict | None,
-                obstacles: list[tuple[float, float, float, float]]) -> None:
-    """A box per step (and the deterioration pseudo-step), each added to ``obstacles``."""
+def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visits_per_year: dict | None) -> None:
+    """A box per step (and the deterioration pseudo-step), its words fitted inside it."""
+    inner = (BOX_W - 0.22) / PT  # the width the text may take, in points
     for n in (m for r in lay.rows for m in r if not m.startswith("~")):
         x, y = lay.x[n], lay.y[n]
         name, sub, fill, note = _box_text(s, n, edges, visits_per_year)
@@ -206,26 +525,26 @@ def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visit
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
                                     facecolor=fill, edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
-        obstacles.append((x - BOX_W / 2, x + BOX_W / 2, y - BOX_H / 2, y + BOX_H / 2))
-        wrapped = textwrap.wrap(name, 22) or [n]
-        lines = wrapped[:3]
-        if len(wrapped) > 3:
-            lines[2] = textwrap.shorten(lines[2] + " " + " ".join(wrapped[3:]), 22, placeholder=" …")
-        top = y + (0.24 * len(lines) + (0.54 if note else 0.27)) / 2 - 0.12  # the text centred in the box
-        for line in lines:
-            ax.text(x, top, line, ha="center", va="center", fontsize=9, fontweight="bold", zorder=4)
-            top -= 0.24
-        ax.text(x, top - 0.02, textwrap.shorten(sub, 32, placeholder="…"), ha="center", va="center",
-                fontsize=8, color="#333333", zorder=4)
+        title = _wrap(name, inner, 9, bold=True) or [n]
+        # the subtitle may take a second line when the title leaves room for it
+        lines = [(line, 9, "bold", "black", 0.24) for line in title]
+        room = max(1, (4 if note else 5) - len(title))
+        lines += [(line, 8, "normal", "#333333", 0.22) for line in _wrap(sub, inner, 8, most=room)]
         if note:
-            ax.text(x, top - 0.28, textwrap.shorten(note, 34, placeholder="…"), ha="center", va="center",
-                    fontsize=8, color=PALETTE[0], zorder=4)
+            lines.append((_fit(note, inner, 8), 8, "normal", PALETTE[0], 0.22))
+        gaps = [0.0] + [0.26 if b[1] != a[1] or b[3] != a[3] else a[4] for a, b in zip(lines, lines[1:])]
+        at = y + sum(gaps) / 2  # the text centred in the box
+        for (line, size, weight, colour, _), gap in zip(lines, gaps):
+            at -= gap
+            ax.text(x, at, line, ha="center", va="center", fontsize=size, fontweight=weight, color=colour, zorder=4)
 
 
 def _ports(lay: Layout, edges: list[Edge], row: dict[str, int]
            ) -> tuple[dict[int, tuple[str, str]], dict[tuple[str, int], float]]:
     """The two ends of each drawn edge (upper row first), and where each meets its boxes: the ends
-    spread along the bottom / top of each box, ordered by the other end's x."""
+    spread along the bottom / top of each box, ordered by the other end's x (on the top, left of the
+    loop of a step that routes back into itself)."""
+    looped = {e.src for e in edges if e.src == e.dst}
     bottom: dict[str, list[tuple[float, int]]] = defaultdict(list)
     topp: dict[str, list[tuple[float, int]]] = defaultdict(list)
     ends: dict[int, tuple[str, str]] = {}
@@ -247,38 +566,10 @@ def _ports(lay: Layout, edges: list[Edge], row: dict[str, int]
             k = len(items)
             for j, (_, i) in enumerate(items):
                 off = 0.0 if k == 1 else (j / (k - 1) - 0.5) * min(BOX_W * 0.8, 0.7 * (k - 1))
+                if side is topp and n in looped:
+                    off = 0.7 * off - 0.3
                 port[(n, i)] = lay.x[n] + off
     return ends, port
-
-
-def _draw_edges(ax: plt.Axes, lay: Layout, edges: list[Edge], top: float
-                ) -> tuple[list[str], list[tuple[Edge, list, str, int]]]:
-    """An arrow per route, its width growing with the flow; returns the edge kinds drawn and the
-    labels to place."""
-    row = {n: r_i for r_i, r in enumerate(lay.rows) for n in r}
-    ends, port = _ports(lay, edges, row)
-    kinds_used: list[str] = []
-    labels = []
-    for i, e in enumerate(edges):
-        if i not in ends:
-            continue
-        a, b = ends[i]
-        colour, style, _ = EDGE_STYLES.get(e.kind, ("#333333", "-", e.kind))
-        if e.kind not in kinds_used:
-            kinds_used.append(e.kind)
-        lw = 1.2 if not top else 0.8 + 4.2 * math.sqrt((e.flow or 0) / top)
-        verts = _edge_verts(e, i, a, b, lay, row, port)
-        forward = (e.src == a) if row[a] != row[b] else (lay.x[e.src] <= lay.x[e.dst])
-        if not forward:
-            verts = verts[::-1]
-        codes = [MPath.MOVETO] + [MPath.CURVE4] * (len(verts) - 1)
-        arrow = FancyArrowPatch(path=MPath(verts, codes), arrowstyle="-|>", mutation_scale=13, color=colour,
-                                linestyle=style, linewidth=lw, zorder=2, alpha=0.92)
-        ax.add_patch(arrow)
-        if e.label:
-            sideways = row[a] == row[b] and verts[0][1] == verts[-1][1]
-            labels.append((e, verts, colour, (1 if lay.x[e.src] < lay.x[e.dst] else -1) if sideways else 0))
-    return kinds_used, labels
 
 
 def _edge_verts(e: Edge, i: int, a: str, b: str, lay: Layout, row: dict[str, int],
@@ -306,31 +597,6 @@ def _edge_verts(e: Edge, i: int, a: str, b: str, lay: Layout, row: dict[str, int
             dy = (y0 - y1) / 2
             verts += [(x0, y0 - dy), (x1, y1 + dy), (x1, y1)]
     return verts
-
-
-def _draw_labels(ax: plt.Axes, labels: list[tuple[Edge, list, str, int]],
-                 obstacles: list[tuple[float, float, float, float]], pt: float) -> None:
-    """Labels on their curves, moved along them to avoid boxes and earlier labels (largest flow first)."""
-    for e, verts, colour, above in sorted(labels, key=lambda t: -(t[0].flow or 0)):
-        text = e.label
-        lines = text.split("\n")
-        w = max(len(t) for t in lines) * 8 * 0.56 * pt + 0.1
-        h = len(lines) * 8 * 1.25 * pt + 0.08
-        best = None
-        for t in (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82):
-            cx, cy = _bezier_point(verts, t)
-            cy += above * (h / 2 + 0.04)
-            box = (cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2)
-            hits = sum(_overlap(box, o) for o in obstacles)
-            if best is None or hits < best[0]:
-                best = (hits, cx, cy, box)
-            if hits == 0:
-                break
-        _, cx, cy, box = best
-        obstacles.append(box)
-        ax.text(cx, cy, text, ha="center", va="center", fontsize=8, linespacing=1.15,
-                color=colour if colour != "#333333" else "#222222", zorder=5,
-                bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9))
 
 
 def _legend(fig: plt.Figure, kinds_used: list[str], top: float) -> None:
@@ -361,16 +627,18 @@ def _box_text(s: Scenario, n: str, edges: list[Edge], visits_per_year: dict | No
                 sources[k] += v
         note = ""
         if sources and sum(sources.values()) > 0:
-            top = max(sources, key=sources.get)
+            top = max(sources, key=sources.__getitem__)
             step = s.pathway.steps.get(top)
             note = f"{per_year(sum(sources.values()))}/yr; most at {(step.label if step else '') or id_words(top)}"
-        sub = f"{d.attribute} reaches {d.emergency_at}, at any step" if d is not None else "at any step"
+        sub = (f"{id_words(d.attribute)} reaches {id_words(d.emergency_at)}, at any step" if d is not None
+               else "at any step")
         return "Deteriorates while waiting", sub, Emergency.fill, note
     st = s.pathway.steps[n]
     kind = KINDS[st.kind]
-    sub = f"{kind.label} · {service_label(s, st.service)}" if st.service else kind.label
+    kind_words = id_words(kind.label)  # "day care", not "day_care"
+    sub = f"{kind_words} · {service_label(s, st.service)}" if st.service else kind_words
     if kind.is_exit:
-        sub = f"leaves: {(st.outcome or n).replace('_', ' ')}"
+        sub = f"leaves: {id_words(st.outcome or n)}"
     note = ""
     if visits_per_year is not None and n in visits_per_year:
         what = "leaving/yr" if kind.is_exit else "visits/yr"
