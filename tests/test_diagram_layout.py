@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.patches import FancyBboxPatch
 
-from icssim import diagram, pathway_graph
+from icssim import diagram, diagram_words, pathway_graph
 from icssim.scenario import load_scenario
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
@@ -70,13 +70,18 @@ def test_no_ids_or_comparisons_in_the_words(path: Path):
 
 def test_conditions_read_in_the_scenarios_words():
     ed = load_scenario(SCENARIOS[0].parent / "ed_fragmented.yaml")
-    assert diagram.condition_words(ed, "age < 18 and urgency == urgent") == "age under 18 and urgency is urgent"
-    assert diagram.condition_words(ed, "risk >= amber") == "risk is amber or red"
-    assert diagram.condition_words(ed, "age >= 16 and age < 26") == "age 16 or over and under 26"
-    assert diagram.condition_words(ed, "diagnosis != binge_eating") == "diagnosis is anorexia or bulimia or osfed"
+    assert diagram_words.condition_words(ed, "age < 18 and urgency == urgent") == "age under 18 and urgency is urgent"
+    assert diagram_words.condition_words(ed, "risk >= amber") == "risk is amber or red"
+    assert diagram_words.condition_words(ed, "age >= 16 and age < 26") == "age 16 or over and under 26"
+    assert diagram_words.condition_words(ed, "diagnosis != binge_eating") == "diagnosis is anorexia or bulimia or osfed"
     urgent = load_scenario(SCENARIOS[0].parent / "urgent_mh_integrated.yaml")
-    assert diagram.condition_words(urgent, "cohort == mental_health") == "mental health attendances"
-    texts = {(e.src, e.dst): diagram.edge_text(urgent, e) for e in pathway_graph.pathway_edges(urgent)}
+    assert diagram_words.condition_words(urgent, "cohort == mental_health") == "mental health attendances"
+    texts = {(e.src, e.dst): diagram_words.edge_text(urgent, e) for e in pathway_graph.pathway_edges(urgent)}
     from_triage = [text for (src, _), text in texts.items() if src == "triage" and text.startswith("if")]
     assert from_triage == ["if mental health\nattendances"]
     assert texts[("liaison_assessment", "back_to_ward")] == "if referrals to liaison\nfrom the hospital's wards"
+
+
+def test_every_kind_of_route_has_a_style():
+    """The layout orders routes by ``ROUTE_KINDS``; the drawing needs a style for each."""
+    assert tuple(diagram.EDGE_STYLES) == pathway_graph.ROUTE_KINDS

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from helpers import skip_unless_required
 
-from icssim import cli, diagram, experiments, pathway_graph, plots, plots_forest, report, results
+from icssim import cli, diagram, diagram_layout, experiments, pathway_graph, plots, plots_forest, report, results
 from icssim.metrics import kpi_info
 from icssim.scenario import load_scenario, provenance, scenario_from_dict
 
@@ -104,7 +104,7 @@ def test_pathway_edges_read_every_kind_of_route():
     assert edges[("assess", "gp", "on_reject")].label == "after 8 weeks"
     # deterioration while waiting leads to A&E from every step where patients wait, not from A&E itself
     assert {k[0] for k in edges if k[2] == "deterioration"} == {"gp", "assess", "treat"}
-    rows = diagram.layer_of(s, list(edges.values()))
+    rows = diagram_layout.layer_of(s, list(edges.values()))
     assert rows["gp"] == 0 and rows["assess"] == 1 and rows["watchful"] == rows["recovered"] == max(rows.values())
 
 

@@ -1,24 +1,20 @@
 """The pathway as a diagram: steps as boxes, routing as labelled arrows, with observed flows.
 
-The graph itself (routes and observed moves) is :mod:`icssim.pathway_graph`'s; here
-:func:`draw_pathway` lays the steps out in layers (breadth-first depth from the entry steps,
-discharge steps last) and draws them with matplotlib in the house style of :mod:`icssim.plots`.
+The graph itself (routes and observed moves) is :mod:`icssim.pathway_graph`'s, the rows and order
+of the steps :mod:`icssim.diagram_layout`'s, and the words and text sizes
+:mod:`icssim.diagram_words`'; here :func:`draw_pathway` draws them with matplotlib in the house
+style of :mod:`icssim.plots`.
 
 :func:`plan_pathway` does all the geometry in data units before anything is drawn: the boxes, the
 arrows and a place for every arrow's label on its own curve that covers no box and no other label
-(the gap between two rows grows until every label has one). Labels speak the scenario's words:
-conditions on attributes read ``if age under 18 and urgency is urgent`` or ``if mental health
-attendances`` (the cohort's label), never ``cohort == mental_health``.
+(the gap between two rows grows until every label has one).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import re
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import matplotlib
@@ -30,11 +26,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+from icssim.diagram_layout import BOX_H, BOX_W, GAP_Y, Layout, layer_of, layout  # noqa: E402
+from icssim.diagram_words import edge_text, fit_text, text_size, wrap_text  # noqa: E402
 from icssim.kinds import KINDS, Emergency  # noqa: E402
 from icssim.pathway_graph import WAITING, Edge  # noqa: E402
 from icssim.plots import PALETTE  # noqa: E402
-from icssim.report.labels import cohort_label, id_words, service_label  # noqa: E402
-from icssim.scenario.conditions import parse_condition  # noqa: E402
+from icssim.report.labels import id_words, service_label  # noqa: E402
 from icssim.scenario.schema import Scenario  # noqa: E402
 
 #: How each kind of route is drawn: colour, line style and legend text.
@@ -46,266 +43,6 @@ EDGE_STYLES: dict[str, tuple[str, Any, str]] = {
     "age_limit": (PALETTE[4], "-.", "reached the age limit"),
     "deterioration": (PALETTE[3], (0, (5, 2, 1, 2)), "deteriorated while waiting"),
 }
-
-
-# ----------------------------------------------------------------------------- words
-#: A numeric comparison in words (``{v}`` is the value as written).
-_NUMERIC = {"<": "under {v}", "<=": "{v} or under", ">": "over {v}", ">=": "{v} or over",
-            "==": "is {v}", "!=": "is not {v}"}
-_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
-
-
-def _lower_first(label: str) -> str:
-    """``Mental health attendances`` → ``mental health attendances`` (``CYP ...``, ``A&E ...`` kept)."""
-    first = label.split(" ", 1)[0]
-    return label[0].lower() + label[1:] if first[1:2].islower() else label
-
-
-def _levels(levels: list[str], op: str, value: str) -> list[str] | None:
-    """The levels of an ordered categorical attribute that ``op value`` keeps (None: not a level)."""
-    if value not in levels:
-        return None
-    at = levels.index(value)
-    return [lv for i, lv in enumerate(levels) if _COMPARE[op](i, at)]
-
-
-def condition_words(s: Scenario, text: str) -> str:
-    """A routing condition in the scenario's words: ``age < 18 and urgency == urgent`` → ``age under
-    18 and urgency is urgent``; ``cohort == mental_health`` → the cohort's label; ``risk >= amber`` →
-    ``risk is amber or red``. Text that is not a condition is only rid of its underscores."""
-    try:
-        clauses = parse_condition(text)
-    except ValueError:
-        return id_words(text)
-    parts: list[str] = []
-    previous = ""
-    for c in clauses:
-        if c.attribute == "cohort":
-            kept = _levels(list(s.cohorts), c.op, c.value)
-            if kept is None or not kept:
-                parts.append(("not " if c.op == "!=" else "") + id_words(c.value))
-            elif len(kept) <= 2 or c.op in ("==", "<", "<=", ">", ">="):
-                parts.append(" or ".join(_lower_first(cohort_label(s, k)) for k in kept))
-            else:
-                parts.append("not " + _lower_first(cohort_label(s, c.value)))
-            previous = ""
-            continue
-        name = "" if c.attribute == previous else id_words(c.attribute) + " "
-        previous = c.attribute
-        levels = s.attributes.get(c.attribute)
-        kept = _levels(levels, c.op, c.value) if levels is not None else None
-        if kept is not None:
-            parts.append(f"{name}is " + (" or ".join(id_words(k) for k in kept) if kept else "none of its levels"))
-        else:
-            parts.append(name + _NUMERIC[c.op].format(v=id_words(c.value)))
-    return " and ".join(parts)
-
-
-def rule_words(s: Scenario, e: Edge, rule: str) -> str:
-    """One rule of an edge (as :func:`icssim.pathway_graph.flatten` writes it) with its condition and
-    the deterioration attribute in the scenario's words."""
-    rule = re.sub(r"\bif ([^,]+)", lambda m: "if " + condition_words(s, m.group(1)), rule)
-    d = s.deterioration
-    if d is not None and e.kind == "deterioration":
-        rule = rule.replace(f"{d.attribute} reaches {d.emergency_at}",
-                            f"{id_words(d.attribute)} reaches {id_words(d.emergency_at)}")
-    return rule
-
-
-def edge_text(s: Scenario, e: Edge) -> str:
-    """The label of an edge: its rules in words, then its observed flow (as :attr:`Edge.label`)."""
-    rules = [rule_words(s, e, r) for r in e.rules]
-    if e.src == e.dst:  # a return to the same step is no move between steps: no flow was counted
-        return dataclasses.replace(e, rules=rules, flow=None, share=None).label
-    return dataclasses.replace(e, rules=rules).label
-
-
-# ----------------------------------------------------------------------------- measuring text
-@lru_cache(maxsize=1)
-def _measurer():  # type: ignore[no-untyped-def]
-    """A figure at 72 dpi (pixels are points) that is never shown, to measure text with."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(dpi=72)
-    canvas = FigureCanvasAgg(fig)
-    return fig, canvas.get_renderer()
-
-
-@lru_cache(maxsize=8192)
-def text_size(text: str, size: float, bold: bool = False, linespacing: float = 1.15) -> tuple[float, float]:
-    """Width and height in points of ``text`` as matplotlib draws it (several lines included)."""
-    fig, renderer = _measurer()
-    t = fig.text(0, 0, text, fontsize=size, fontweight="bold" if bold else "normal", linespacing=linespacing)
-    box = t.get_window_extent(renderer)
-    t.remove()
-    return float(box.width), float(box.height)
-
-
-def _fit(text: str, width: float, size: float, bold: bool = False) -> str:
-    """``text`` shortened at a word (with "…") to be at most ``width`` points wide."""
-    if text_size(text, size, bold)[0] <= width:
-        return text
-    words = text.split()
-    while len(words) > 1:
-        words.pop()
-        short = " ".join(words).rstrip(",;:· ") + " …"
-        if text_size(short, size, bold)[0] <= width:
-            return short
-    word = words[0] if words else ""
-    while word and text_size(word + "…", size, bold)[0] > width:  # one long word: cut it
-        word = word[:-1]
-    return word + "…"
-
-
-def _wrap(text: str, width: float, size: float, bold: bool = False, most: int = 3) -> list[str]:
-    """``text`` in at most ``most`` lines of at most ``width`` points (the last shortened with "…")."""
-    lines: list[str] = []
-    for word in text.split():
-        if lines and text_size(lines[-1] + " " + word, size, bold)[0] <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    if len(lines) > most:
-        lines = lines[:most - 1] + [_fit(" ".join(lines[most - 1:]), width, size, bold)]
-    return [_fit(line, width, size, bold) for line in lines]
-
-
-# ----------------------------------------------------------------------------- layout
-def layer_of(s: Scenario, edges: list[Edge]) -> dict[str, int]:
-    """Row of each step: breadth-first depth from the entry steps along the usual routing first,
-    then along the exceptional routes; discharge steps all in the last row."""
-    steps = list(s.pathway.steps)
-    discharge = [n for n in steps if KINDS[s.pathway.steps[n].kind].is_exit]
-    depth: dict[str, int] = {}
-    for c in s.cohorts.values():
-        depth.setdefault(c.entry, 0)
-    if any(e.src == WAITING for e in edges):
-        steps.append(WAITING)
-        depth[WAITING] = 0
-    for kinds in (("next",), tuple(EDGE_STYLES)):
-        succ: dict[str, list[str]] = defaultdict(list)
-        for e in edges:
-            if e.kind in kinds:
-                succ[e.src].append(e.dst)
-        queue = deque(sorted(depth, key=depth.__getitem__))
-        while queue:
-            n = queue.popleft()
-            for m in succ[n]:
-                if m not in depth and m not in discharge:
-                    depth[m] = depth[n] + 1
-                    queue.append(m)
-    for n in steps:  # steps no route reaches (only possible as entries of unused cohorts)
-        if n not in depth and n not in discharge:
-            depth[n] = max(depth.values(), default=-1) + 1
-    last = max(depth.values(), default=-1) + 1
-    for n in discharge:
-        depth[n] = last
-    used = sorted(set(depth.values()))
-    return {n: used.index(d) for n, d in depth.items()}
-
-
-@dataclass
-class Layout:
-    """Positions of step boxes and of the way-points of long edges (one per row crossed)."""
-
-    rows: list[list[str]]  # node ids per row, left to right; dummies are "~<edge index>~<row>"
-    x: dict[str, float]
-    y: dict[str, float]
-    chains: dict[int, list[str]]  # edge index -> dummy ids from the upper to the lower end
-
-
-DUMMY_W, DUMMY_GAP = 0.25, 0.25
-BOX_W, BOX_H, GAP_X, GAP_Y = 2.5, 1.45, 0.9, 2.2
-
-
-def layout(s: Scenario, edges: list[Edge], gaps: list[float] | None = None,
-           wide: dict[frozenset[str], float] | None = None) -> Layout:
-    """Sugiyama-style layout: rows by depth, dummy way-points for edges that skip rows,
-    barycentre ordering to reduce crossings, then boxes spaced evenly and centred.
-
-    ``gaps[r]`` is the height of the gap below row ``r`` (default ``GAP_Y``); ``wide`` the least
-    distance between the centres of two steps (for a label on an arrow between neighbours)."""
-    row = layer_of(s, edges)
-    rows: list[list[str]] = [[] for _ in range(max(row.values()) + 1)]
-    for n in row:
-        rows[row[n]].append(n)
-    chains: dict[int, list[str]] = {}
-    links: list[tuple[str, str]] = []
-    for i, e in enumerate(edges):
-        if e.src not in row or e.dst not in row or e.src == e.dst:
-            continue
-        a, b = (e.src, e.dst) if row[e.src] <= row[e.dst] else (e.dst, e.src)
-        chain = []
-        for r in range(row[a] + 1, row[b]):
-            d = f"~{i}~{r}"
-            rows[r].append(d)
-            chain.append(d)
-        chains[i] = chain
-        path = [a, *chain, b]
-        links.extend(zip(path, path[1:]))
-    up: dict[str, list[str]] = defaultdict(list)
-    down: dict[str, list[str]] = defaultdict(list)
-    for a, b in links:
-        if a != b:
-            down[a].append(b)
-            up[b].append(a)
-    rank = {n: float(i) for r in rows for i, n in enumerate(r)}
-
-    def sweep(order: range, nbrs: dict[str, list[str]]) -> None:
-        for r in order:
-            def key(n: str) -> float:
-                near = [rank[m] for m in nbrs[n]]
-                return float(np.mean(near)) if near else rank[n]
-
-            rows[r].sort(key=key)
-            rank.update({n: float(i) for i, n in enumerate(rows[r])})
-
-    for _ in range(6):
-        sweep(range(1, len(rows)), up)
-        sweep(range(len(rows) - 2, -1, -1), down)
-    wide = wide or {}
-    x: dict[str, float] = {}
-    y: dict[str, float] = {}
-    top = 0.0
-    for r_i, names in enumerate(rows):
-        left = 0.0
-        for i, n in enumerate(names):
-            if i:
-                left += _spacing(names[i - 1], n, wide)
-            x[n] = left
-            y[n] = top
-        for n in names:
-            x[n] -= left / 2
-        top -= BOX_H + (gaps[r_i] if gaps is not None and r_i < len(gaps) else GAP_Y)
-    _straighten(rows, x, up, down, wide)
-    return Layout(rows, x, y, chains)
-
-
-def _spacing(a: str, b: str, wide: dict[frozenset[str], float] | None = None) -> float:
-    """Minimum distance between the centres of two neighbours in a row (way-points pack closer)."""
-    wa = DUMMY_W if a.startswith("~") else BOX_W
-    wb = DUMMY_W if b.startswith("~") else BOX_W
-    gap = GAP_X if not (a.startswith("~") or b.startswith("~")) else DUMMY_GAP
-    return max((wa + wb) / 2 + gap, (wide or {}).get(frozenset((a, b)), 0.0))
-
-
-def _straighten(rows: list[list[str]], x: dict[str, float], up: dict[str, list[str]],
-                down: dict[str, list[str]], wide: dict[frozenset[str], float]) -> None:
-    """Pull each item towards the mean x of its neighbours, keeping order and spacing (a few passes)."""
-    for _ in range(8):
-        for r in rows:
-            want = []
-            for n in r:
-                near = [x[m] for m in up[n] + down[n]]
-                want.append(float(np.mean(near)) if near else x[n])
-            pos = list(want)
-            for i in range(1, len(r)):  # push right to keep the minimum gap
-                pos[i] = max(pos[i], pos[i - 1] + _spacing(r[i - 1], r[i], wide))
-            shift = float(np.mean(want) - np.mean(pos))  # keep the row centred on its wishes
-            for n, p in zip(r, pos):
-                x[n] = 0.5 * x[n] + 0.5 * (p + shift)
 
 
 # ----------------------------------------------------------------------------- planning
@@ -525,13 +262,13 @@ def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visit
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
                                     facecolor=fill, edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
-        title = _wrap(name, inner, 9, bold=True) or [n]
+        title = wrap_text(name, inner, 9, bold=True) or [n]
         # the subtitle may take a second line when the title leaves room for it
         lines = [(line, 9, "bold", "black", 0.24) for line in title]
         room = max(1, (4 if note else 5) - len(title))
-        lines += [(line, 8, "normal", "#333333", 0.22) for line in _wrap(sub, inner, 8, most=room)]
+        lines += [(line, 8, "normal", "#333333", 0.22) for line in wrap_text(sub, inner, 8, most=room)]
         if note:
-            lines.append((_fit(note, inner, 8), 8, "normal", PALETTE[0], 0.22))
+            lines.append((fit_text(note, inner, 8), 8, "normal", PALETTE[0], 0.22))
         gaps = [0.0] + [0.26 if b[1] != a[1] or b[3] != a[3] else a[4] for a, b in zip(lines, lines[1:])]
         at = y + sum(gaps) / 2  # the text centred in the box
         for (line, size, weight, colour, _), gap in zip(lines, gaps):

@@ -20,6 +20,8 @@ from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
 from icssim.scenario.schema import Branch, Scenario
 
+#: Every kind of route, the usual routing first (the diagram draws a style for each).
+ROUTE_KINDS = ("next", "on_reject", "dropout", "missed", "age_limit", "deterioration")
 #: Visit outcome -> the route it leaves by (``missed`` = rebooked at the same step: not a move).
 _OUTCOME_ROUTE = {"served": "next", "rejected": "on_reject", "dropped_out": "dropout",
                   "discharged_missed": "missed", "aged_out": "age_limit", "emergency": "deterioration",
