@@ -306,3 +306,35 @@ def test_a_service_with_no_cost_in_any_scenario_has_no_legend_entry():
     entries = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "LTC clinic" not in entries and {"General practice", "Talking therapies"} <= set(entries)
     assert _bar_colours(fig)["Talking therapies"] == to_hex(colours["tt"][0])
+
+
+# ----------------------------------------------------------------------------- waiting lists (report audit)
+def test_a_waiting_list_plot_says_how_often_it_was_counted():
+    """The waiting lists are snapshots (every 13.7 days in a 15-year run): the plot said nothing
+    of it, so a reader could take the line for every day's count, peaks included."""
+    days = np.arange(0, 15 * 365.25, 15 * 365.25 / 400)
+    frame = pd.DataFrame({r: np.random.default_rng(r).poisson(40.0, len(days)).astype(float) for r in range(3)},
+                         index=days)
+    title = plots.band_over_time({"all": frame}, "ed_fragmented: waiting lists", "Patients waiting").axes[0].get_title(
+        loc="left")
+    assert "counted every 13.7 days: a peak between two counts is not shown" in title
+    hourly = pd.DataFrame({0: np.ones(48), 1: np.ones(48)}, index=np.arange(48) / 24)
+    title = plots.band_over_time({"all": hourly}, "urgent", "Patients waiting").axes[0].get_title(loc="left")
+    assert "counted every hour:" in title
+    assert plots.sampling_note(np.array([0.0, 1.0]), True) == ""   # (too few counts to say)
+
+
+def test_a_waiting_list_plot_names_the_steps_by_their_labels():
+    """The legend read ``adult_ed_treatment``, ``cmht_triage``: the steps' ids."""
+    from helpers import shipped
+
+    from icssim.report.labels import step_names
+
+    s = shipped("ed_fragmented")
+    names = step_names(s, ["adult_ed_treatment", "cmht_triage", "no_such_step"])
+    assert names == {"adult_ed_treatment": "Adult community ED treatment",
+                     "cmht_triage": "Adult community mental health triage", "no_such_step": "No such step"}
+    days = np.arange(0.0, 100.0, 7.0)
+    frame = pd.DataFrame({0: np.ones(len(days)), 1: np.ones(len(days))}, index=days)
+    ax = plots.band_over_time({"adult_ed_treatment": frame, "all services": frame}, "t", "y", names=names).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Adult community ED treatment", "all services"]

@@ -178,3 +178,21 @@ def test_forest_plot_leads_with_the_scenario_s_featured_measures(tmp_path):
     labels = list(forest.args[0]["label"])
     assert labels[0] == "Mental health attendances: 4 hours from arrival to leaving the ED"
     assert "Psychiatric assessment within 1 hour of referral" in labels
+
+
+def test_a_runs_waiting_list_plot_names_its_steps_in_words(tmp_path):
+    """The run's waiting-list plot is the one a reader sees: its legend gives each step's label
+    (it gave the step's id), and the sum over steps is called so, not "all services"."""
+    from pathlib import Path
+
+    from icssim.experiments import run
+    from icssim.results import _waiting_list_plot
+    from icssim.scenario import load_scenario
+
+    text = (Path(__file__).parent / "sweep" / "mmc_small.yaml").read_text()
+    labelled = tmp_path / "mmc_labelled.yaml"
+    labelled.write_text(text.replace("    service:\n      kind: assessment",
+                                     "    service:\n      label: Front desk assessment\n      kind: assessment"))
+    result = run(load_scenario(labelled), replications=2, workers=1)
+    legend = [t.get_text() for t in _waiting_list_plot(result).axes[0].get_legend().get_texts()]
+    assert legend == ["all steps", "Front desk assessment", "warm-up (excluded)"]

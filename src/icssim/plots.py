@@ -378,13 +378,36 @@ def years_axis(ax: plt.Axes, last_day: float) -> bool:
     return True
 
 
+def sampling_note(x: np.ndarray, in_days: bool = True) -> str:
+    """What a line of counts over time leaves out, for its title: the counts are snapshots
+    taken every so often (``scenario.sample_every``; by default a 400th of the horizon, at least a
+    week), so a peak that comes and goes between two of them is not drawn ("" for fewer than three
+    points or a time axis not in days)."""
+    if not in_days or len(x) < 3:
+        return ""
+    steps = np.diff(np.asarray(x, dtype=float))
+    step = float(np.median(steps))
+    if not step > 0:
+        return ""
+    if step < 1:
+        hours = step * 24
+        every = f"{hours:.3g} hours" if abs(hours - 1) > 1e-9 else "hour"
+    else:
+        every = f"{step:.3g} days" if abs(step - 1) > 1e-9 else "day"
+    return f"\n(counted every {every}: a peak between two counts is not shown)"
+
+
 def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
                    xlabel: str = "Time since start (days)", reference: float | None = None,
-                   reference_label: str = "") -> plt.Figure:
+                   reference_label: str = "", names: dict[str, str] | None = None) -> plt.Figure:
     """Mean line with a 95% CI band across replications.
 
-    Each frame has a ``time`` column (or index) and one column per replication.
+    Each frame has a ``time`` column (or index) and one column per replication. ``names``: the
+    legend entry of each series in people's words (a step's label for its id, as
+    :func:`icssim.report.labels.step_names` gives them); a series not in it keeps its key. The
+    axis label says how often the counts were taken (:func:`sampling_note`).
     """
+    names = names or {}
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     last = 0.0
     for i, (label, frame) in enumerate(series.items()):
@@ -392,7 +415,7 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
         x = frame.index.to_numpy()
         values = frame.to_numpy(dtype=float)
         mean = values.mean(axis=1)
-        ax.plot(x, mean, color=colour, label=label)
+        ax.plot(x, mean, color=colour, label=names.get(label, label))
         n = values.shape[1]
         last = max(last, float(np.nanmax(x))) if len(x) else last
         if n > 1:
@@ -401,6 +424,8 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
             if np.nanmin(values) >= 0:  # counts: the band stops at zero
                 low = np.maximum(low, 0.0)
             ax.fill_between(x, low, mean + half, color=colour, alpha=0.25, linewidth=0)
+    every = sampling_note(next(iter(series.values())).index.to_numpy() if series else np.array([]),
+                          "(days)" in xlabel)
     if "(days)" in xlabel and years_axis(ax, last):
         xlabel = xlabel.replace("(days)", "(years)")
     if reference is not None:
@@ -408,7 +433,7 @@ def band_over_time(series: dict[str, pd.DataFrame], title: str, ylabel: str,
     n = next(iter(series.values())).shape[1] if series else 0
     if n > 1:
         title += f"\n(lines: mean of {n} replications; shaded: 95% CI)"
-    style(ax, title, xlabel, ylabel)
+    style(ax, title + every, xlabel, ylabel)
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return fig
 

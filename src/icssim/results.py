@@ -28,7 +28,7 @@ from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
-from icssim.report.labels import plain_label, service_label
+from icssim.report.labels import plain_label, service_label, step_names
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
 from icssim.tables import record_tables, write_csv, write_table
@@ -255,12 +255,13 @@ def _waiting_list_plot(result: RunResult):
     total = pd.concat([f[cols].sum(axis=1).rename(i) for i, f in enumerate(frames)], axis=1)
     steps = [c for c in cols if frames[0][c].max() > 0]
     top = sorted(steps, key=lambda c: -np.mean([f[c].mean() for f in frames]))[:4]
-    series = {"all services": total}
+    series = {"all steps": total}
     for c in top:
         series[c.removeprefix("waiting_")] = pd.concat([f[c].rename(i) for i, f in enumerate(frames)], axis=1)
     warm = recs[0].warmup * recs[0].hours_per_unit / 24
     fig = plots.band_over_time(series, f"{result.scenario.scenario.name}: waiting lists",
-                               "Patients waiting (hand-off or queue)")
+                               "Patients waiting (hand-off or queue)",
+                               names=step_names(result.scenario, list(series)[1:]))
     if warm > 0:
         fig.axes[0].axvspan(0, warm, color="#eeeeee", zorder=0, label="warm-up (excluded)")
         fig.axes[0].legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")

@@ -66,3 +66,29 @@ def test_points_whose_waiting_list_keeps_rising_are_named(make_sweep, tmp_path, 
     header = points[0].split(",")
     rising = header.index("waiting_lists_rising")
     assert [float(row.split(",")[rising]) for row in points[1:]] == [1.0, 0.0]
+
+
+def test_a_sweep_where_no_point_meets_the_standard_says_so(make_sweep, tmp_path, capsys):
+    """A sweep whose every point falls short of its standard's target said only the range of the
+    share; it now says plainly that no point meets it, and which point comes closest."""
+    path = make_sweep({"parameters": {WTE: {"values": [10, 11], "label": "Desk staff"}},
+                       "kpis": ["within_quick"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    summary = (out / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert "<strong>No point meets the standard</strong>" in summary
+    assert "(target: at least 90%): none of the 2 points reaches its target" in summary
+    assert re.search(r"The closest is \d+% \(95% CI \d+% to \d+%\) at Desk staff 11", summary)
+
+
+def test_a_sweep_says_how_many_points_meet_the_standard(make_sweep, tmp_path, capsys):
+    path = make_sweep({"parameters": {WTE: {"values": [11, 16], "label": "Desk staff"}},
+                       "kpis": ["within_quick"]})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "-q"]) == 0
+    capsys.readouterr()
+    summary = (out / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    assert "No point meets" not in summary
+    assert re.search(r"\(target: at least 90%\): met at 1 of 2 points on their mean, [01] of them on the lower end",
+                     summary)

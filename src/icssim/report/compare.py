@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.economics import cost_effectiveness_html, plane_caption
+from icssim.report.economics import cost_effectiveness_html, plane_caption, value_row, value_summary_html
 from icssim.report.labels import absent_kpis, kpi_label, kpi_label_among, plain_label
 from icssim.report.parameters import stored_parameters
 from icssim.report.pieces import (
@@ -26,7 +26,7 @@ from icssim.report.pieces import (
     text_html,
     ul_html,
 )
-from icssim.report.staffing import staff_sentence, staffing_html
+from icssim.report.staffing import TOTAL_COST_BESIDE_ACTIVITY, cost_bases_html, staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
 from icssim.report.compare_text import difference_texts, equal_by_design, forest_left_out, patient_kpis
 from icssim.report.numbers import settled_differences, signed_pct
@@ -88,7 +88,7 @@ def compare_report(folder: Path, meta: dict) -> str:
     ce = _read_csv(folder / "cost_effectiveness.csv")
     page.add("summary", "Summary: what changes, and how sure we are",
              warn + compare_summary_html(summary, diffs, baseline, base.scenario if base else None,
-                                         {n: r.scenario for n, r in runs if r.scenario is not None})
+                                         {n: r.scenario for n, r in runs if r.scenario is not None}, ce)
              + cost_effectiveness_html(ce))
     absent = _absent_everywhere([r.scenario for _, r in runs], summary["kpi"].unique() if summary is not None else ())
     scenarios = [r.scenario for _, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
@@ -131,10 +131,12 @@ def _row(g: pd.DataFrame, kpi: str) -> SimpleNamespace:
 
 
 def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | None, baseline: str,
-                         scenario: Scenario | None = None, scenarios: dict[str, Scenario] | None = None) -> str:
+                         scenario: Scenario | None = None, scenarios: dict[str, Scenario] | None = None,
+                         ce: pd.DataFrame | None = None) -> str:
     """First screen of a comparison: per scenario, what changes for patients and for costs
-    (clear changes first, the rest in one line), what each scenario assumes in staff, and how sure
-    we are. ``scenarios`` (name → scenario) gives the staff each one assumes."""
+    (clear changes first, the rest in one line), its value for money (from ``ce``, the rows of
+    cost_effectiveness.csv, when the scenarios have a health block), what each scenario assumes in
+    staff, and how sure we are. ``scenarios`` (name → scenario) gives the staff each one assumes."""
     scenarios = scenarios or {}
     from icssim.report_text import difference_verdict
 
@@ -200,7 +202,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                 " It costs" in headline) else headline + staff_sentence(*pair)
             staff = staffing_html(pair)
         out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
-                   f'<p class="headline">{headline}</p>'
+                   f'<p class="headline">{headline}</p>{value_summary_html(value_row(ce, scen))}'
                    f"{_compare_tiles(g, means, baseline, scen, scenario)}{staff}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
@@ -248,10 +250,19 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
                   if base_m is not None and new_m is not None else "")
         diff, ci = difference_texts(row, unit, unit not in ("per year", "GBP per year"))
-        notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
+        notes = [f'<span class="ci">{_breakable(change, (baseline, scen))}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
         tiles.append(tile_html(label, row.diff_mean, unit, notes, cls, diff))
     return f'<div class="tiles">{"".join(tiles)}</div>'
+
+
+def _breakable(text: str, names: Sequence[str], longer_than: int = 18) -> str:
+    """``text`` as HTML, each of ``names`` longer than a tile's line (``ed_integrated_at_ed_fragmented_budget``)
+    allowed to break after its underscores; shorter names break only at spaces, as words do."""
+    html = escape(text)
+    for name in sorted({n for n in names if len(n) > longer_than}, key=len, reverse=True):
+        html = html.replace(escape(name), escape(name).replace("_", "_<wbr>"))
+    return html
 
 
 def _absent_everywhere(scenarios: list[Scenario | None], names: Iterable[str] = ()) -> set[str]:
@@ -268,6 +279,7 @@ def _absent_everywhere(scenarios: list[Scenario | None], names: Iterable[str] = 
 def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: Sequence[Scenario | None] = ()) -> str:
     """Each measure's mean (95% CI) in each scenario, labelled in the scenarios' words."""
     scen_order = list(dict.fromkeys([*names, *summary["scenario"].astype(str)]))
+    kpis = set(summary["kpi"])
     rows = []
     for kpi, group in summary.groupby("kpi", sort=False):
         if kpi in HIDDEN_KPIS:
@@ -275,7 +287,7 @@ def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: Seque
         g = group.set_index(group["scenario"].astype(str))
         first = group.iloc[0]
         unit = first["unit"] if isinstance(first.get("unit"), str) else kpi_info(kpi).unit
-        row = {"Measure": _measure(kpi, first.get("label"), scenarios)}
+        row = {"Measure": _measure(kpi, first.get("label"), scenarios, kpis)}
         for sc in scen_order:
             if sc in g.index:
                 r = g.loc[sc]
@@ -285,12 +297,28 @@ def compare_table_html(summary: pd.DataFrame, names: list[str], scenarios: Seque
                 row[sc] = ""
         rows.append(row)
     return ("<p class=note>Mean (95% CI) of each measure per scenario.</p>"
-            + table_html(pd.DataFrame(rows), "kpi", numeric=tuple(scen_order)))
+            + table_html(pd.DataFrame(rows), "kpi", numeric=tuple(scen_order)) + _cost_bases(summary))
 
 
-def _measure(kpi: str, stored: object, scenarios: Sequence[Scenario | None]) -> str:
+_TOTAL, _ACTIVITY = "cost_per_year", "activity_cost_per_year"
+
+
+def _cost_bases(summary: pd.DataFrame) -> str:
+    """The note on total cost and activity cost under a table that shows both (:func:`cost_bases_html`)."""
+    if not {"kpi", "scenario", "mean"} <= set(summary.columns):
+        return ""
+    means = {(str(r.kpi), str(r.scenario)): float(r.mean) for r in summary.itertuples()}
+    names = dict.fromkeys(str(s) for s in summary["scenario"])
+    return cost_bases_html({n: (means[(_TOTAL, n)], means[(_ACTIVITY, n)]) for n in names
+                            if (_TOTAL, n) in means and (_ACTIVITY, n) in means})
+
+
+def _measure(kpi: str, stored: object, scenarios: Sequence[Scenario | None], kpis: Iterable[str] = ()) -> str:
     """A measure's name in a comparison's tables: in the scenarios' words when they were read back,
-    else the label stored with the results."""
+    else the label stored with the results; the total cost says how it prices the teams where the
+    table (of ``kpis``) shows the activity cost too."""
+    if kpi == _TOTAL and _ACTIVITY in kpis:
+        return TOTAL_COST_BESIDE_ACTIVITY
     if any(s is not None for s in scenarios):
         return kpi_label_among(kpi, scenarios)
     return stored if isinstance(stored, str) else kpi_info(kpi).label
@@ -301,6 +329,7 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
     from icssim.report_text import difference_verdict
 
     pairs = diffs[["scenario", "baseline"]].drop_duplicates()
+    kpis = set(diffs["kpi"])
     rows = []
     for r in diffs.itertuples():
         if r.kpi in HIDDEN_KPIS:
@@ -309,7 +338,7 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
         unit = r.unit if isinstance(r.unit, str) else info.unit
         cls, words = difference_verdict(r, info.better)
         pct = "" if pd.isna(r.pct_mean) or equal_by_design(r) else signed_pct(float(r.pct_mean))
-        row = {"Measure": _measure(r.kpi, r.label, scenarios)}
+        row = {"Measure": _measure(r.kpi, r.label, scenarios, kpis)}
         if len(pairs) > 1:
             row["Scenario"] = f"{r.scenario} − {r.baseline}"
         diff, interval = difference_texts(r, unit)
@@ -320,7 +349,18 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
             else "scenario minus baseline")
     return (f"<p class=note>Paired differences ({escape(what)}, replication by replication) with Student-t 95% "
             f"CIs; shares in percentage points.</p>"
-            + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",), numeric=("Difference", "95% CI", "Percent")))
+            + table_html(pd.DataFrame(rows), "kpi", raw_html=("Verdict",), numeric=("Difference", "95% CI", "Percent"))
+            + _cost_bases(_levels(diffs)))
+
+
+def _levels(diffs: pd.DataFrame) -> pd.DataFrame:
+    """Each scenario's mean of each measure from differences.csv (the baseline's and the
+    baseline's plus the difference), as summary.csv gives them."""
+    if not {"kpi", "scenario", "baseline", "baseline_mean", "diff_mean"} <= set(diffs.columns):
+        return pd.DataFrame(columns=["kpi", "scenario", "mean"])
+    base = diffs.assign(scenario=diffs["baseline"], mean=diffs["baseline_mean"])
+    other = diffs.assign(mean=diffs["baseline_mean"] + diffs["diff_mean"])
+    return pd.concat([base, other])[["kpi", "scenario", "mean"]].drop_duplicates(["kpi", "scenario"])
 
 
 def _entity(path: str) -> str | None:
@@ -333,9 +373,65 @@ def _entity(path: str) -> str | None:
     return None
 
 
+#: What each kind of part is called in the table of what differs.
+_PART_KINDS = {"pathway": "step", "services": "service", "cohorts": "cohort"}
+
+
+def _part_label(entity: str, tables: dict[str, pd.DataFrame], runs: list[tuple[str, RunData]]) -> str:
+    """A part's label in people's words: the scenario file's ``label`` (as stored with the
+    parameters, else read from the scenario), else its id in words (``adult_day_care`` →
+    "Adult day care")."""
+    from icssim.report.labels import id_words
+
+    label = ""
+    for n, table in tables.items():
+        key = f"{entity}.label"
+        if key in table.index and str(table.loc[key, "value"]).strip():
+            label = str(table.loc[key, "value"])
+            break
+    name = entity.rsplit(".", 1)[-1]
+    if not label:
+        for _, r in runs:
+            s = r.scenario
+            if s is None:
+                continue
+            part = (s.pathway.steps.get(name) if entity.startswith("pathway.") else
+                    s.services.get(name) if entity.startswith("services.") else s.cohorts.get(name))
+            if part is not None and getattr(part, "label", None):
+                label = str(part.label)
+                break
+    return label or id_words(name, capital=True)
+
+
+def _setting_words(path: str, labels: dict[str, str]) -> str:
+    """A parameter's key path as a reader reads it: the part's label, then the rest of the path
+    (``pathway.steps.gp.next[0].p`` → "Asks their GP (step): next[0].p"); a path outside any
+    part (``scenario.horizon``) in words."""
+    from icssim.report.labels import id_words
+
+    entity = _entity(path)
+    if entity is None:
+        return id_words(path.replace(".", " "), capital=True)
+    rest = path[len(entity):].lstrip(".")
+    return f"{labels[entity]}: {_path_words(rest)}" if rest else labels[entity]
+
+
+def _path_words(rest: str) -> str:
+    """The rest of a key path in words: ``next[0].p`` → "route 1, probability",
+    ``staff.therapist.wte`` → "staff, therapist, wte"."""
+    import re
+
+    words = re.sub(r"next\[(\d+)\]", lambda m: f"route {int(m.group(1)) + 1}", rest)
+    words = re.sub(r"\[(\d+)\]", lambda m: f" {int(m.group(1)) + 1}", words)
+    parts = [{"p": "probability", "next": "routes", "wte": "WTE"}.get(w, w.replace("_", " "))
+             for w in words.split(".")]
+    return ", ".join(parts)
+
+
 def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
     """The inputs that differ between scenarios: steps, services and cohorts that only some scenarios
-    have, then every value that differs, with its source."""
+    have, then every value that differs, with its source; each part named by its label, its key
+    path in the scenario file beside it."""
     tables = {}
     for name, r in runs:
         p = stored_parameters(r.folder, r.raw)
@@ -345,18 +441,14 @@ def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
         return "<p>Only one scenario's inputs were stored.</p>"
     entities = {n: {e for e in map(_entity, t.index) if e} for n, t in tables.items()}
     everywhere = set.intersection(*entities.values())
+    labels = {e: _part_label(e, tables, runs) for e in set().union(*entities.values())}
     only = []
     for e in dict.fromkeys(e for n in tables for e in sorted(entities[n])):
         if e in everywhere:
             continue
         having = [n for n in tables if e in entities[n]]
-        label = ""
-        for n in having:
-            key = f"{e}.label"
-            if key in tables[n].index:
-                label = str(tables[n].loc[key, "value"])
-                break
-        only.append({"Part": e, "Label": label, "Only in": ", ".join(having)})
+        kind = _PART_KINDS.get(e.split(".")[0], "part")
+        only.append({"Part": f"{kind.capitalize()}: {labels[e]}", "Only in": ", ".join(having), "Key in the scenario file": e})
     paths = list(dict.fromkeys(p for t in tables.values() for p in t.index))
     rows = []
     for path in paths:
@@ -370,16 +462,19 @@ def input_diff_html(runs: list[tuple[str, RunData]]) -> str:
             if path in t.index and str(t.loc[path, "source"]):
                 source = str(t.loc[path, "source"])
                 break
-        rows.append({"Parameter": path, **values, "Source": source})
+        rows.append({"Setting": _setting_words(path, labels), **values, "Source": source,
+                     "Key in the scenario file": path})
     if not rows and not only:
         return "<p>The scenarios have identical inputs apart from their names.</p>"
     out = ""
     if only:
         out += (f"<h3>Parts that only some scenarios have ({len(only)})</h3><p class=note>Their values are listed "
-                f"in each scenario's own report.</p>" + table_html(pd.DataFrame(only), "params", code=("Part",)))
+                f"in each scenario's own report.</p>"
+                + table_html(pd.DataFrame(only), "params", code=("Key in the scenario file",)))
     if rows:
         out += (f"<h3>Values that differ ({len(rows)})</h3><p class=note>All other values of the parts the "
-                f"scenarios share are the same.</p>" + table_html(pd.DataFrame(rows), "params", code=("Parameter",)))
+                f"scenarios share are the same.</p>"
+                + table_html(pd.DataFrame(rows), "params", code=("Key in the scenario file",)))
     return out
 
 

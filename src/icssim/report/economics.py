@@ -95,7 +95,71 @@ def cost_effectiveness_html(ce: pd.DataFrame | None) -> str:
             "discounted at the scenario's rates over its follow-up. The intervals show simulation noise only, "
             "not uncertainty in the inputs (that needs a probabilistic sensitivity analysis). A positive net "
             "monetary benefit means the scenario is worth its extra cost at that threshold.</p>")
-    return "<h3>Value for money</h3>" + "".join(rows) + note
+    return '<h3 id="value">Value for money</h3>' + "".join(rows) + note
+
+
+def _nmb_reading(row: pd.Series, t: float) -> str:
+    """What the net monetary benefit at threshold ``t`` says, in plain words, from its interval:
+    worth its extra cost, not worth it, or not clear (the interval includes zero)."""
+    key = f"nmb_{int(t)}"
+    mean, lower, upper = (float(row.get(key + s, math.nan)) for s in ("", "_lower", "_upper"))
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return "worth it" if mean > 0 else "not worth it" if mean < 0 else "break-even"
+    if lower > 0:
+        return "worth it"
+    if upper < 0:
+        return "not worth it"
+    return "not clearly either way (the 95% CI includes zero)"
+
+
+def value_summary_html(row: pd.Series | None) -> str:
+    """A comparison's value for money in a few lines, for its first screen: the incremental cost
+    and QALYs per help-seeker with their intervals, the ICER and the net monetary benefit at each
+    threshold, read in plain words. The numbers are those of ``cost_effectiveness.csv``, written as
+    :func:`value_sentence` writes them (the full section, further down, adds the notes); "" without
+    a row."""
+    if row is None:
+        return ""
+    if not _compared(row):
+        return ('<p class="value"><strong>Value for money:</strong> n/a. No cost or QALYs per person who asked '
+                'for help can be compared: in no replication did anyone ask for help in both.</p>')
+    cost, qalys = float(row["delta_cost"]), float(row["delta_qalys"])
+
+    def interval(key: str, fmt) -> str:   # " (95% CI a to b)"; none from one replication (:func:`_ci`)
+        return _ci(row, key, fmt).removeprefix(fmt(row[key]))
+
+    costs = (f"costs {_money(abs(cost))} {'more' if cost > 0 else 'less'}{interval('delta_cost', signed_money)}"
+             if round(cost) != 0 else f"costs the same{interval('delta_cost', signed_money)}")
+    gains = (f"{'gains' if qalys > 0 else 'loses'} {abs(qalys):.3f} QALYs{interval('delta_qalys', signed_qalys)}"
+             if f"{abs(qalys):.3f}" != "0.000" else f"gains no QALYs{interval('delta_qalys', signed_qalys)}")
+    clear_gain = not row.get("delta_qalys_lower", 1.0) <= 0 <= row.get("delta_qalys_upper", 1.0)
+    if clear_gain and qalys > 0 and cost > 0 and math.isfinite(float(row["icer"])):
+        bounds = ""
+        if "icer_lower" in row and math.isfinite(row["icer_lower"]) and math.isfinite(row["icer_upper"]):
+            bounds = f" (95% CI {_ratio(row['icer_lower'])} to {_ratio(row['icer_upper'])})"
+        icer = f"an ICER of <strong>{escape(_ratio(row['icer']))} per QALY gained</strong>{escape(bounds)}"
+    else:
+        icer = escape(str(row["verdict"]))
+    def nmb_text(t: float) -> str:   # "+£445, 95% CI +£413 to +£478"
+        key = f"nmb_{int(t)}"
+        bounds = interval(key, signed_money).strip().removeprefix("(").removesuffix(")")
+        return ", ".join(filter(None, (signed_money(row[key]), bounds)))
+
+    nmb = [f"at {escape(_money(t))} per QALY, <strong>{escape(_nmb_reading(row, t))}</strong> "
+           f"(net monetary benefit {escape(nmb_text(t))})" for t in THRESHOLDS if f"nmb_{int(t)}" in row]
+    worth = (" Against the thresholds: " + "; ".join(nmb) + ".") if nmb else ""
+    return (f'<p class="value"><strong>Value for money</strong> (per person who asked for help, discounted'
+            f"{escape(_counted(row))}): {escape(str(row['scenario']))} {escape(costs)} and {escape(gains)} "
+            f"than {escape(str(row['baseline']))}, {icer}.{worth} "
+            f'<a href="#value">More on value for money</a>.</p>')
+
+
+def value_row(ce: pd.DataFrame | None, scenario: str) -> pd.Series | None:
+    """The row of ``cost_effectiveness.csv`` of ``scenario`` (None when there is none)."""
+    if ce is None or ce.empty or "scenario" not in ce:
+        return None
+    rows = ce[ce["scenario"].astype(str) == scenario]
+    return rows.iloc[0] if len(rows) else None
 
 
 def plane_caption(ce: pd.DataFrame | None, generic: str) -> str:

@@ -2,7 +2,7 @@
 (services, cohorts, standards), and the KPIs a scenario cannot produce (no A&E step: no A&E
 attendances), which outputs leave out rather than print as zeros.
 
-Ids stay where a user must type them (the "KPI name" column, ``--target``, ``--kpi``)."""
+Ids stay where a user must type them (``--target``, ``--kpi``; a KPI table's measure shows its id on hovering)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,17 @@ def point_words(point: str, s: Scenario, brief: bool = False) -> str:
     return label if brief else f"the start of {label}"
 
 
+def step_names(s: Scenario | None, steps: Iterable[str]) -> dict[str, str]:
+    """Each step's label for its id (``adult_ed_treatment`` → "Adult community ED treatment"),
+    without any explanation in brackets, for a plot's legend (a waiting list per step); a step
+    without a label by its id in words."""
+    out = {}
+    for name in steps:
+        st = s.pathway.steps.get(name) if s is not None else None
+        out[name] = short(st.label) if st is not None and st.label else id_words(name, capital=True)
+    return out
+
+
 def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     """A KPI's label in the scenario's words: standards by whom they cover, resources, services and
     cohorts by their labels, and a count that speaks of treatment as what it counts in a pathway
@@ -107,7 +118,9 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
         res = kpi[len("utilisation_in_full_"):]
         return f"Utilisation of {resource_label(s, res)}, counting work started before the horizon in full"
     if info.service is not None:
-        return f"{info.label.split(':')[0]}: {service_label(s, info.service)}"
+        first, named = info.label.split(":")[0], service_label(s, info.service)
+        own = rf"\b{re.escape(info.service)}\b"   # the id inside the label ("of ltc_clinic contacts"): its label there
+        return re.sub(own, lambda _: named, first) if re.search(own, first) else f"{first}: {named}"
     if info.cohort is not None:
         return f"{info.label.rsplit(':', 1)[0]}: {cohort_label(s, info.cohort)}"
     return plain_label(kpi, s)

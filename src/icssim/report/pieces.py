@@ -43,8 +43,10 @@ PLOT_CAPTIONS = {
                      "of waits beyond. Dashed lines: the waiting-time standards, each with a bar at its target. "
                      "An emergency department's plot is in hours and also shows the times its standards "
                      "measure (e.g. arrival to leaving).",
-    "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run: mean across "
-                        "replications with its 95% CI band; grey: warm-up, excluded from the KPIs.",
+    "waiting_list.png": "Patients waiting (referred, not yet seen) over the whole run, counted at regular "
+                        "snapshots (the plot's title says how often; a peak that comes and goes between two "
+                        "snapshots is not drawn): mean across replications with its 95% CI band; grey: warm-up, "
+                        "excluded from the KPIs.",
     "costs.png": "Cost per year by service (observation window only), each service in one colour in every "
                  "cost plot of a run and its comparison; whisker: 95% CI of the total.",
     "ce_plane.png": "Cost-effectiveness plane: incremental QALYs (x) and cost (y) per person who asked for help "

@@ -103,6 +103,16 @@ def tile_html(label: str, value: float, unit: str, notes: list[str], cls: str = 
             f'<span class="tile-value">{escape(text)}</span>{"".join(notes)}</div>')
 
 
+def _cost_bases(data: RunData, shown: list[str]) -> str:
+    """Under the table that shows both the total cost and the activity cost: why they differ."""
+    from icssim.report.staffing import cost_bases_html
+
+    total, activity = "cost_per_year", "activity_cost_per_year"
+    if total not in shown or activity not in shown:
+        return ""
+    return cost_bases_html({"": (data.est[total].mean, data.est[activity].mean)})
+
+
 def kpi_tables_html(data: RunData) -> str:
     if data.kpis is None:
         return "<p>No KPI table (kpis.csv) was found in this folder.</p>"
@@ -114,11 +124,17 @@ def kpi_tables_html(data: RunData) -> str:
         for k in chosen:
             e = data.est[k]
             label = kpi_label(k, data.scenario)
-            rows.append({"Measure": label, "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
-                         "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, ""),
-                         "KPI name": k})
-        parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi",
-                                                               numeric=("Estimate", "95% CI"), code=("KPI name",)))
+            if k == "cost_per_year" and "activity_cost_per_year" in chosen:
+                from icssim.report.staffing import TOTAL_COST_BESIDE_ACTIVITY
+
+                label = TOTAL_COST_BESIDE_ACTIVITY
+            # the id a user types (--kpi, a sweep's kpis:) on hovering, not in a column of its own
+            rows.append({"Measure": f'<span title="{escape(k)}">{escape(label)}</span>',
+                         "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
+                         "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, "")})
+        parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi", raw_html=("Measure",),
+                                                               numeric=("Estimate", "95% CI"))
+                     + _cost_bases(data, chosen))
     n = int(data.meta.get("replications", 1) or 1)
     note = (f"<p class=note>Means across {replications_text(n, data.scenario)} with Student-t 95% confidence "
             f"intervals; all waits and counts are measured over {measured_over(data.scenario)}.</p>" if n > 1 else
@@ -128,6 +144,9 @@ def kpi_tables_html(data: RunData) -> str:
                  "horizon; the rows \u201ccounting work started before the horizon in full\u201d add the rest of "
                  "each service still in progress at the horizon, to its scheduled end. Waits and times at each "
                  "stage are of what was over by the horizon; what was still open is counted beside them.</p>")
+    note += ("<p class=note>Each measure's name to type (in <code>--kpi</code>, a sweep's <code>kpis:</code> or "
+             "<code>report.featured</code>) shows when you point at it, and is in the <code>kpi</code> column of "
+             "kpis.csv.</p>")
     if dropped:
         note += (f"<p class=note>Not shown, because this scenario has no such step or route: "
                  f"{escape('; '.join(kpi_label(k, data.scenario) for k in dropped))}.</p>")

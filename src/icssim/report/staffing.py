@@ -125,3 +125,39 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
                "each takes more than five WTE to fill." if POSTS in units.values() else "") + "</p>")
     return ("<h4>What each scenario assumes in staff</h4>"
             + table_html(pd.DataFrame(rows), "kpi") + note)
+
+
+#: The total cost's label beside the activity cost, with how it prices the teams (the note of
+#: :func:`cost_bases_html` under the table says more).
+TOTAL_COST_BESIDE_ACTIVITY = "Total cost (each team at its staff establishment, other care at unit costs; see the note)"
+
+
+def cost_bases_html(totals: dict[str, tuple[float, float]]) -> str:
+    """Why a table shows the total cost beside a larger (or smaller) activity cost: ``totals`` maps
+    a scenario's name ("" for a single run) to its (total cost, activity cost) a year; a note in
+    words when both are there, "" else. The total counts each staffed team once, at its staff
+    establishment, and other care at unit costs (kpi_definitions.Cost); the activity cost prices
+    every contact at its unit cost, the teams' too (kpi_definitions.ActivityCost)."""
+    known = {n: (t, a) for n, (t, a) in totals.items() if pd.notna(t) and pd.notna(a)}
+    if not known:
+        return ""
+    above = [n for n, (t, a) in known.items() if a > t]
+    below = [n for n, (t, a) in known.items() if a < t]
+
+    def who(names: list[str]) -> str:
+        named = [n for n in names if n]
+        return f" (in {', '.join(named)})" if named and len(named) < len(known) else ""
+
+    why = []
+    if above:
+        why.append(f"the activity cost is the higher{who(above)}: the teams' contacts, priced one by one at "
+                   f"unit costs, would cost more than the staff the scenario pays for them")
+    if below:
+        why.append(f"the activity cost is the lower{who(below)}: the staff the scenario pays for cost more than "
+                   f"their contacts at unit costs (time not spent in contacts is paid for too)")
+    reading = (" Here " + "; ".join(why) + ".") if why else ""
+    return ("<p class=note><strong>Total cost and activity cost</strong> are two ways of pricing the same care. "
+            "The <em>total cost</em> counts each staffed team once, at its staff establishment (WTE × hourly "
+            "cost × paid hours, whether busy or not), and all other care at unit costs; it is the cost the "
+            "summary speaks of. The <em>activity cost</em> prices all care, the teams' contacts included, at "
+            f"unit costs: what the care given would cost bought item by item.{escape(reading, quote=False)}</p>")

@@ -6,6 +6,7 @@ sweep file's labels, and what was run. Ids and key paths only where a user must 
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info
 from icssim.report.labels import kpi_label, short
-from icssim.report.numbers import Estimate, fmt
+from icssim.report.numbers import Estimate, fmt, sig
 from icssim.report.parameters import value_text
 from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
 from icssim.report.psa import PSA_PLOTS, psa_html
@@ -57,6 +58,13 @@ class SweepData:
         last = _last_part(path)
         alike = sum(_last_part(other) == last for other in self.params)
         return path if alike > 1 or self.meta.get("design") in PSA_DESIGNS else last
+
+    def param_unit(self, path: str) -> str | None:
+        """A setting's ``unit:`` from the sweep file (``per month``, ``GBP``), None without one (a
+        table of draws' cells carry theirs: ``0.25 per month``)."""
+        p = self.params.get(path)
+        unit = p.get("unit") if isinstance(p, dict) else None
+        return str(unit) if unit else None
 
     def label(self, kpi: str) -> str:
         return kpi_label(kpi, self.scenario, with_target=False)
@@ -119,7 +127,9 @@ def sweep_report(folder: Path, meta: dict) -> str:
         page.add("points", "Each draw", points_html(d))
     else:
         page = Page(f"{name}: sweep report", str(meta.get("description", "")), fact_items(meta))
-        page.add("summary", "What the sweep found", answer_html(d) + findings_html(d) + _unsteady_html(d, psa=False))
+        page.add("summary", "What the sweep found",
+                 answer_html(d) + (standards_html(d) if not d.answer else "") + findings_html(d)
+                 + _unsteady_html(d, psa=False))
         page.add("plots", "Plots", plots_html(folder))
         page.add("points", "Each point", points_html(d))
     page.add("design", "What was run", design_html(d))
@@ -223,6 +233,45 @@ def _objective_words(d: SweepData, minimise: str) -> str:
     return short(d.label(minimise)).lower() if minimise else "objective"
 
 
+# ----------------------------------------------------------------------------- the standards
+def standards_html(d: SweepData) -> str:
+    """Whether any point meets each target among the sweep's measures (a waiting-time standard's,
+    or a domain measure's), in words: plainly when none does, with the closest point; else how many
+    do, on their mean and on the lower (or upper) end of their confidence interval. The optimise
+    answer (:func:`answer_html`) says it for the targets it was given."""
+    from icssim.report.run_text import kpi_target
+
+    if d.summary is None or d.summary.empty:
+        return ""
+    s = d.summary
+    kpis = [k for k in d.kpis if k in set(s["kpi"])] or list(dict.fromkeys(s["kpi"]))
+    none, some = [], []
+    for kpi in kpis:
+        target, better = kpi_target(kpi, d.scenario), kpi_info(kpi).better
+        part = s[s["kpi"] == kpi].dropna(subset=["mean"])
+        if target is None or better not in ("higher", "lower") or part.empty:
+            continue
+        unit = kpi_info(kpi).unit
+        high = better == "higher"
+        meets = part["mean"] >= target if high else part["mean"] <= target
+        sure = (part["lower"] >= target) if high else (part["upper"] <= target)
+        goal = f"{d.label(kpi)} (target: {'at least' if high else 'at most'} {fmt(target, unit)})"
+        if not meets.any():
+            best = part.loc[part["mean"].idxmax() if high else part["mean"].idxmin()]
+            e = Estimate(kpi, float(best["mean"]), float(best["lower"]), float(best["upper"]), int(best["n"]))
+            none.append(f"<strong>No point meets the standard</strong> {escape(goal)}: none of the "
+                        f"{len(part):,} points reaches its target. The closest is {escape(_text(e))} at "
+                        f"{escape(d.settings(best))}; reaching the target needs settings beyond those swept.")
+        else:
+            some.append(f"{escape(goal)}: met at {int(meets.sum()):,} of {len(part):,} points on their mean, "
+                        f"{int(sure.fillna(False).sum()):,} of them on the "
+                        f"{'lower' if high else 'upper'} end of their {d.level:.0%} confidence interval too.")
+    out = "".join(f'<p class="headline">{text}</p>' for text in none)
+    if some:
+        out += "<h3>The standards</h3>" + ul_html(some, "findings")
+    return out
+
+
 # ----------------------------------------------------------------------------- findings
 def findings_html(d: SweepData) -> str:
     """For each measure of the sweep: its range over the points (with the settings at each end) and
@@ -283,6 +332,8 @@ def points_html(d: SweepData) -> str:
     if d.assessed is not None and "status" in d.assessed:
         status = dict(zip(d.assessed["point"].astype(int), d.assessed["status"]))
     rows = []
+    drawn = d.meta.get("design") in PSA_DESIGNS   # (drawn values to three significant figures)
+    units = _measure_units(d.summary)
     for _, p in d.points.head(200).iterrows():
         row = {"Point": str(int(p["point"]))}
         for extra in ("base", "area"):
@@ -290,10 +341,10 @@ def points_html(d: SweepData) -> str:
                 row[extra.capitalize()] = str(p[extra])
         for path in d.params:
             if path in p:
-                row[d.param_label(path)] = _value(p[path])
+                row[d.param_label(path)] = _with_unit(p[path], d.param_unit(path), drawn)
         for kpi in kpis:
             e = d.estimate(int(p["point"]), kpi)
-            row[d.label(kpi)] = "" if e is None else _text(e, False).replace(" (95% CI ", " (")
+            row[_headed(d.label(kpi), units.get(kpi))] = "" if e is None else _text(e, False).replace(" (95% CI ", " (")
         if status:
             row["Target"] = status.get(int(p["point"]), "")
         rows.append(row)
@@ -301,6 +352,23 @@ def points_html(d: SweepData) -> str:
             if len(d.points) > 200 else "")
     return ("<p class=note>Mean of each measure at each point, with its 95% confidence interval in brackets; "
             "every value is in summary.csv and points.csv.</p>" + more + table_html(pd.DataFrame(rows), "kpi"))
+
+
+def _measure_units(summary: pd.DataFrame) -> dict[str, str]:
+    """Each measure's unit as summary.csv stores it (``per 1,000 help-seekers``, ``QALYs``), for a
+    table's header: its cells are written without their unit."""
+    if "unit" not in summary:
+        return {}
+    first = summary.drop_duplicates("kpi")
+    return {str(k): str(u) for k, u in zip(first["kpi"], first["unit"]) if isinstance(u, str) and u}
+
+
+def _headed(label: str, unit: str | None) -> str:
+    """A measure's column header with the unit its cells leave out (not a share's or a sum of
+    money's, which their cells show as % and £; not a unit the label already names)."""
+    if not unit or unit == "share" or unit.startswith("GBP") or unit.lower() in label.lower():
+        return label
+    return f"{label} ({unit})"
 
 
 def design_html(d: SweepData) -> str:
@@ -360,6 +428,33 @@ def _value(v) -> str:
     if isinstance(v, float):
         return f"{v:g}" if math.isfinite(v) else ""
     return "" if v is None else str(v)
+
+
+_NUMBER_AND_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def _with_unit(v, unit: str | None, drawn: bool = False) -> str:
+    """A setting's value at a point with its unit: ``£1,589`` (a ``unit: GBP``), ``£47.60``,
+    ``0.0242 per month`` (a ``unit: per month``, or a cell of a table of draws written with its
+    unit); a value with no unit as :func:`_value` writes it. ``drawn`` (a PSA's values, drawn at
+    random): numbers to three significant figures, not the eight decimals of the draw."""
+    number, written = v, ""
+    if isinstance(v, str):
+        match = _NUMBER_AND_UNIT.match(v)
+        if match is None:
+            return v
+        number, written = float(match.group(1)), match.group(2)
+    unit = written or unit
+    if not isinstance(number, (int, float)) or isinstance(number, bool) or not math.isfinite(number):
+        return _value(v)
+    x = float(number)
+    if not unit:
+        return f"{sig(x):,g}" if drawn else _value(v)
+    if unit.upper() in ("GBP", "£"):
+        return f"−£{abs(x):,.2f}" if x < 0 and abs(x) < 100 else (
+            f"£{x:,.2f}" if abs(x) < 100 else ("−" if x < 0 else "") + f"£{abs(x):,.0f}")
+    shown = sig(x) if drawn else x
+    return f"{shown:,g} {unit}" if abs(shown) < 1e6 else f"{shown:,.0f} {unit}"
 
 
 def _read_json(path: Path) -> dict | None:

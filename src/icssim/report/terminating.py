@@ -64,6 +64,7 @@ def plot_captions(s: Scenario | None) -> dict[str, str]:
                          "share of all completed waits (one line per series, as labelled; the legend gives the "
                          "share whose wait had not ended). Dashed lines: the waiting-time standards, each with a "
                          "bar at its target.",
-        "waiting_list.png": f"Patients waiting (referred, not yet seen) through the simulated {word}: mean across "
-                            f"the simulated {word}s with its 95% CI band.",
+        "waiting_list.png": f"Patients waiting (referred, not yet seen) through the simulated {word}, counted at "
+                            f"regular snapshots (the plot's title says how often; a peak between two is not "
+                            f"drawn): mean across the simulated {word}s with its 95% CI band.",
     }
