@@ -447,6 +447,36 @@ OUTPUTS = [
     Case("out-exists", "output folder", "--out an existing results folder without --force", VALID,
          ("already exists: pass --force to replace it",), command=(*RUN,),
          files={"out/metadata.json": json.dumps({"kind": "run"})}),
+    Case("health-utility-percent", "course of illness", "a utility written as a percentage (was told a share)",
+         health("utility: 0.9", "utility: 85%"),
+         (":36: health.states.well.utility: expected a number, found '85%' (a utility is not a percentage: 1 is "
+          "full health and 0 death; 85% of full health is written 0.85)",)),
+    Case("psa-sd-line", "course of illness", "a PSA distribution's impossible sd, over several lines (was named "
+         "at the parameter's line)", HEALTHY,
+         ("psa.yaml:9: parameters.health.states.ill.utility.sd: a beta distribution with mean 0.6 needs sd below "
+          "0.4899, found 0.5",),
+         command=PSA, files=psa_file("health.states.ill.utility:\n    dist: beta\n    mean: 0.6\n    sd: 0.5")),
+    Case("psa-draws-missing", "course of illness", "a PSA's table of draws that does not exist (no line)", HEALTHY,
+         ("psa.yaml:5: draws.file:", "nope.csv' does not exist (paths are relative to the sweep file)"),
+         command=("validate", "{dir}/psa.yaml"),
+         files={"psa.yaml": "sweep: {name: p, replications: 1}\nbase: fuzz.yaml\ndesign: psa\nsamples: 4\n"
+                            "draws: {file: nope.csv}\n"}),
+    Case("sweep-key-not-there", "sweep files", "a swept key the staff role has not (suggested a key from "
+         "elsewhere in the schema)", VALID,
+         ("sweep.yaml:4: parameters.services.team.staff.clinician.hours: no key 'hours' under "
+          "services.team.staff.clinician of", "keys allowed there: label, wte, clinical_hours_per_week, "
+          "cost_per_hour, paid_hours_per_year"),
+         command=("validate", "{dir}/sweep.yaml"),
+         files={"sweep.yaml": "sweep: {name: s, replications: 2}\nbase: fuzz.yaml\nparameters:\n"
+                              "  services.team.staff.clinician.hours: {values: [1, 2]}\n"}),
+    Case("sweep-value-line", "sweep files", "a swept value the scenario refuses (named at the parameter, "
+         "not at the value)", VALID,
+         ("sweep.yaml:7: parameters.services.team.staff.clinician.wte.values.1: point 1 (fuzz, "
+          "services.team.staff.clinician.wte=-3) is not a valid scenario: services.team.staff.clinician.wte: "
+          "expected a number at least 0, found -3",),
+         command=("validate", "{dir}/sweep.yaml"),
+         files={"sweep.yaml": "sweep: {name: s, replications: 2}\nbase: fuzz.yaml\nparameters:\n"
+                              "  services.team.staff.clinician.wte:\n    values:\n      - 2\n      - -3\n"}),
     Case("force-not-results", "output folder", "--force onto a folder that is not icssim's", VALID,
          ("is not an icssim results folder", "refusing to replace it with --force"),
          command=(*RUN, "--force"), files={"out/thesis.docx": "years of work"}),

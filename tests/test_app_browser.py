@@ -331,7 +331,7 @@ def test_give_a_psa_parameter_another_distribution(browser, app_url, width, tmp_
         page.get_by_role("button", name="Check").click()
         message = page.locator(f'fieldset[id="p-{key}"] .message')
         sync_api.expect(message).to_contain_text(
-            f"{key}: a beta distribution (a probability or utility) needs a mean between 0 and 1, found 68")
+            f"{key}.mean: a beta distribution (a probability or utility) needs a mean between 0 and 1, found 68")
         sync_api.expect(page.locator(".summary[role=alert]")).to_contain_text("1 problem(s)")
         _no_wider_than(page, width)
         shots = Path(os.environ.get("ICSSIM_APP_SHOTS") or tmp_path)

@@ -429,8 +429,14 @@ def test_a_sweep_or_calibration_file_is_validated_as_one(tmp_path, capsys):
      ":3: sweep.replicatons: unknown key 'replicatons'; did you mean 'replications'?"),
     ("clinician.wte:", "clinican.wte:",
      ":6: parameters.services.team.staff.clinican.wte: no key 'clinican' under services.team.staff of"),
-    ("[2, 3, 4]", "[2, lots]", ": point 1 (small, services.team.staff.clinician.wte=lots) is not a valid scenario:\n"
-                               "    services.team.staff.clinician.wte: expected a number, found 'lots'"),
+    # a swept value the scenario refuses: the line of the value in the sweep file
+    ("[2, 3, 4]", "[2, lots]", ":6: parameters.services.team.staff.clinician.wte.1: point 1 (small, "
+                               "services.team.staff.clinician.wte=lots) is not a valid scenario: "
+                               "services.team.staff.clinician.wte: expected a number, found 'lots'"),
+    ("[2, 3, 4]", "\n    low: -4\n    high: 2\n    step: 6", ":7: parameters.services.team.staff.clinician.wte.low: "
+                                                            "point 0 (small, services.team.staff.clinician.wte=-4)"),
+    ("[2, 3, 4]", "\n    values:\n      - 2\n      - -1", ":9: parameters.services.team.staff.clinician.wte.values.1: "
+                                                         "point 1 (small, services.team.staff.clinician.wte=-1)"),
 ])
 def test_a_sweep_file_s_mistake_is_named_by_file_line_and_key(old, new, expected, tmp_path, capsys):
     _write(tmp_path, "small", VALID)

@@ -205,14 +205,14 @@ def test_a_tied_key_path_that_cannot_be_set_is_refused(tmp_path, also, words):
      [f"parameters.{SERVER}.also: expected a list"]),
     ({SERVER: {**GAMMA, "also": [3]}}, [f"parameters.{SERVER}.also.0: expected text"]),
     ({SERVER: {**GAMMA, "also": [""]}}, [f"parameters.{SERVER}.also.0:"]),
-    ({SERVER: {**GAMMA, "also": [CLERK, CLERK]}}, [f"parameters.{SERVER}:", "lists", "more than once"]),
+    ({SERVER: {**GAMMA, "also": [CLERK, CLERK]}}, [f"parameters.{SERVER}.also:", "lists", "more than once"]),
     ({SERVER: {**GAMMA, "also": [SERVER]}}, [f"parameters.{SERVER}.also.0: {SERVER!r} is this parameter's own"]),
     ({SERVER: {**GAMMA, "also": [CLERK]}, CLERK: GAMMA},
      [f"parameters.{SERVER}.also.0: {CLERK!r} is also drawn on its own under 'parameters' (line ",
       "tie it here or draw it there, not both"]),
     ({SERVER: {**GAMMA, "also": [CLERK]}, TECH: {**GAMMA, "also": [CLERK]}},
      [f"parameters.{TECH}.also.0: {CLERK!r} is already tied to {SERVER!r}"]),
-    ({SERVER: {"values": [40, 60], "also": [CLERK]}}, [f"parameters.{SERVER}:", "it needs a distribution"]),
+    ({SERVER: {"values": [40, 60], "also": [CLERK]}}, [f"parameters.{SERVER}.also:", "it needs a distribution"]),
 ])
 def test_a_bad_also_is_refused_naming_file_line_and_key(tmp_path, parameters, words):
     path = _sweep(tmp_path, parameters)

@@ -255,3 +255,64 @@ def test_missing_dask_extra_is_a_clear_message(make_sweep, tmp_path, capsys, mon
     assert main(["sweep", str(path), "--out", str(tmp_path / "out"), "--dask", "local", "-q"]) == 2
     assert "pip install 'icssim[dask]'" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_another_sweep_s_folder_is_refused_without_offering_restart(make_sweep, tmp_path, capsys, restart):
+    """--out naming the folder of a sweep of another name: refused, naming that sweep, and --restart
+    (which would delete its results) is neither offered nor obeyed."""
+    first = make_sweep(GRID, name="first.yaml")
+    out = tmp_path / "out"
+    assert main(["sweep", str(first), "--out", str(out), "--workers", "1", "-q"]) == 0
+    before = kpis(out)
+    second = make_sweep({**GRID, "sweep": {"name": "other", "seed": 3, "replications": 2}}, name="second.yaml")
+    assert main(["sweep", str(second), "--out", str(out), "--workers", "1", "-q",
+                 *(["--restart"] if restart else [])]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} holds the results of a different sweep, 't', not of 'other'" in err, err
+    assert "Pass --restart" not in err and "Traceback" not in err
+    pd.testing.assert_frame_equal(kpis(out), before)    # nothing deleted
+
+
+def test_another_sweep_s_folder_is_known_by_its_metadata_without_a_name_in_its_store(make_sweep, tmp_path, capsys):
+    """A folder a sweep wrote before its store kept the sweep's name: metadata.json names it."""
+    first = make_sweep(GRID, name="first.yaml")
+    out = tmp_path / "out"
+    assert main(["sweep", str(first), "--out", str(out), "--workers", "1", "-q"]) == 0
+    db = sqlite3.connect(out / "sweep.sqlite")
+    db.execute("DELETE FROM meta WHERE key = 'name'")
+    db.commit()
+    db.close()
+    second = make_sweep({**GRID, "sweep": {"name": "other", "seed": 3, "replications": 2}}, name="second.yaml")
+    with pytest.raises(IcssimError, match="holds the results of a different sweep, 't'"):
+        prepare(second, out, restart=True)
+
+
+def test_metadata_names_the_timing_as_the_terminal_says_it(make_sweep, tmp_path, capsys):
+    """"N run(s) now on W <executor> worker(s) in S s, R runs a minute": metadata.json's runs_now,
+    workers, executor, seconds_now and runs_a_minute, the same numbers; the earlier names are kept."""
+    import re
+
+    path = make_sweep(GRID)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "-q"]) == 0
+    said = re.search(r"(\d+) run\(s\) now on (\d+) (.+) worker\(s\) in ([\d.]+) s, ([\d,]+) runs a minute",
+                     capsys.readouterr().out)
+    assert said is not None
+    meta = json.loads((out / "metadata.json").read_text())
+    assert (str(meta["runs_now"]), str(meta["workers"]), meta["executor"]) == said.group(1, 2, 3)
+    assert f"{meta['seconds_now']:.1f}" == said.group(4) and f"{meta['runs_a_minute']:,.0f}" == said.group(5)
+    assert (meta["runs_this_invocation"], meta["wall_seconds_this_invocation"],
+            meta["runs_per_minute_this_invocation"]) == (meta["runs_now"], meta["seconds_now"], meta["runs_a_minute"])
+
+
+def test_another_sweep_s_tables_without_its_store_are_not_deleted_by_restart(make_sweep, tmp_path):
+    first = make_sweep(GRID, name="first.yaml")
+    out = tmp_path / "out"
+    assert main(["sweep", str(first), "--out", str(out), "--workers", "1", "-q"]) == 0
+    for name in ("sweep.sqlite", "sweep.sqlite-wal", "sweep.sqlite-shm"):
+        (out / name).unlink(missing_ok=True)
+    second = make_sweep({**GRID, "sweep": {"name": "other", "seed": 3, "replications": 2}}, name="second.yaml")
+    with pytest.raises(IcssimError, match="holds the results of a different sweep, 't'"):
+        prepare(second, out, restart=True)
+    assert (out / "summary.csv").is_file()

@@ -138,3 +138,25 @@ def test_the_returns_sweep_varies_the_shipped_return_rule_in_both_pathways():
         rule = p.scenario.health.returns["relapse"]
         assert rule.probability == p.values["health.returns.relapse.probability"]
         assert rule.at_exit == p.values["health.returns.relapse.at_exit"]
+
+
+@pytest.mark.parametrize("key, expected", [
+    # 'hours' is near 'hourly' (a demand key), which is no key of a staff role
+    ("services.desk.staff.server.hours", "keys allowed there: label, wte, clinical_hours_per_week"),
+    ("services.desk.staff.server.cost_per_hr", "did you mean 'services.desk.staff.server.cost_per_hour'"),
+    # a schema key valid elsewhere (a service's beds) is not a staff role's, though the base lacks it
+    ("services.desk.staff.server.beds", "no key 'beds' under services.desk.staff.server"),
+])
+def test_a_wrong_key_path_suggests_only_keys_valid_at_its_position(make_sweep, key, expected):
+    path = make_sweep({"parameters": {key: [9, 10]}})
+    with pytest.raises(IcssimError) as info:
+        points_of(path)
+    text = str(info.value)
+    assert expected in text
+    assert "hourly" not in text
+
+
+def test_an_optional_key_the_base_leaves_at_its_default_can_be_swept(make_sweep):
+    path = make_sweep({"parameters": {"services.desk.staff.server.paid_hours_per_year": [1500, 1600]}})
+    points = points_of(path)
+    assert [p.scenario.services["desk"].staff["server"].paid_hours_per_year for p in points] == [1500, 1600]

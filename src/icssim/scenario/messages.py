@@ -21,16 +21,53 @@ from icssim.units import TIME_UNITS, canonical_unit
 M = TypeVar("M", bound=BaseModel)
 
 
+class KeyValueError(ValueError):
+    """A model validator's objection to one of the model's own keys (``key``, e.g. a distribution's
+    ``sd``): said at that key's line and key path, not at the mapping's first line."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def error_key(err: Any, raw: Any, path: KeyPath) -> KeyPath:
+    """``path`` of error ``err`` (a pydantic error's data path in ``raw``), followed by the key a
+    :class:`KeyValueError` names, where the mapping there has it."""
+    key = getattr((err.get("ctx") or {}).get("error"), "key", None)
+    if key is not None and isinstance(_node_at(raw, path), dict) and key in _node_at(raw, path):
+        return (*path, key)
+    return path
+
+
 def problems_from_validation(exc: ValidationError, raw: dict[str, Any], prov: Provenance) -> list[Problem]:
     problems: dict[str, Problem] = {}
-    for err in exc.errors():
-        path = data_path(err["loc"], raw, keep_last=err["type"] == "missing")
+    errors = exc.errors()
+    paths = [data_path(err["loc"], raw, keep_last=err["type"] == "missing") for err in errors]
+    for err, path in zip(errors, paths):
         if err["type"] == "union_tag_invalid" and isinstance(_node_at(raw, path), dict):
             path = (*path, "dist")
+        if _other_member(err, path, paths):
+            continue
+        path = error_key(err, raw, path)
         key = dotted(path)
         if key not in problems:
-            problems[key] = Problem(*prov.where(path), key, error_message(err, path))
+            problems[key] = Problem(*prov.where(path), key, error_message(dict(err), path))
     return list(problems.values())
+
+
+#: pydantic's error types for a value of another type than expected (a mapping for a number)
+_WRONG_TYPE = frozenset({"float_type", "float_parsing", "int_type", "int_parsing", "string_type", "bool_type",
+                         "list_type", "tuple_type", "dict_type", "model_type", "model_attributes_type",
+                         "mapping_type"})
+
+
+def _other_member(err: Any, path: KeyPath, paths: list[KeyPath]) -> bool:
+    """Whether ``err`` is what another member of a union says of a mapping (or list) that one member
+    takes and finds a mistake inside: ``utility: {anorexia: 1.4}`` is refused as a number too (its
+    other form), which would say again, wrongly, that a number was expected there."""
+    if err["type"] not in _WRONG_TYPE or not isinstance(err.get("input"), (dict, list)):
+        return False
+    return any(len(other) > len(path) and other[:len(path)] == path for other in paths)
 
 
 #: Keys whose numbers are probabilities (for a clearer out-of-range message).
@@ -44,8 +81,42 @@ _GROUPED = re.compile(r"^\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?\s*$")
 
 
 def percent_hint(x: float) -> str:
-    """`` (88.5% is written 0.885)`` for a share of 1 written as a percentage (above 1, at most 100)."""
-    return f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 else ""
+    """`` (88.5% is written 0.885)`` for a share of 1 written as a percentage (above 1, at most 100);
+    nothing for a number below 10 with a fraction (a probability of 1.7 is a slip, not 1.7%)."""
+    return f" ({x:g}% is written {x / 100:g})" if 1 < x <= 100 and (x >= 10 or float(x).is_integer()) else ""
+
+
+#: Keys whose numbers hold one number per level of an attribute (``utility: {anorexia: 0.75}``):
+#: a level's number is said of the key.
+_LEVELLED_KEYS = {"utility", "mortality_rr"}
+#: The keys of a sweep's parameter that hold one of its scenario key path's values.
+_PARAMETER_VALUE_KEYS = {"values", "mean", "low", "high", "base"}
+
+
+def value_key(path: KeyPath) -> str:
+    """The key whose meaning a number at ``path`` has: its own (``p``), the key of the mapping
+    of levels holding it (``utility`` for ``utility.anorexia``), or, in a sweep file's parameter
+    (``parameters.<key path>.mean``), its scenario key path's."""
+    parts = list(path)
+    if len(parts) >= 3 and parts[0] == "parameters" and isinstance(parts[1], str) and \
+            parts[2] in _PARAMETER_VALUE_KEYS:
+        parts = list(parts[1].split("."))
+    parts = [part for part in parts if not isinstance(part, int)]
+    if len(parts) >= 2 and parts[-2] in _LEVELLED_KEYS:
+        return str(parts[-2])
+    return str(parts[-1]) if parts else ""
+
+
+def _scale_hint(key: str, x: float, text: str) -> str:
+    """For a key whose number is not a share of 1 but has a scale of its own (a utility, a rate
+    ratio), how ``x`` percent (written ``text``) is written, or "" for any other key."""
+    if key == "utility":
+        return (f" (a utility is not a percentage: 1 is full health and 0 death; {text}% of full "
+                f"health is written {x / 100:g})")
+    if key == "mortality_rr":
+        return (f" (a rate ratio is not a percentage: 1 is the general population's rate; {text}% of "
+                f"it is written {x / 100:g})")
+    return ""
 
 
 def _number_hint(key: str, value: Any) -> str:
@@ -56,6 +127,8 @@ def _number_hint(key: str, value: Any) -> str:
     percent = _PERCENT.match(value)
     if percent:
         x = float(percent.group(1))
+        if _scale_hint(key, x, percent.group(1)):
+            return _scale_hint(key, x, percent.group(1))
         if key == "factor":
             return f" (a multiplier: {percent.group(1)}% is written {1 + x / 100:g})"
         if key in _SHARE_KEYS:
@@ -69,6 +142,7 @@ def _number_hint(key: str, value: Any) -> str:
 def error_message(err: dict[str, Any], path: KeyPath) -> str:
     """Say, in the scenario's own words, what was found and what was expected."""
     kind, ctx, key = err["type"], err.get("ctx") or {}, str(path[-1]) if path else ""
+    meaning = value_key(path)   # the key the number means a value of (``utility`` for utility.anorexia)
     found = f"found {_show(err.get('input'))}"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(err["loc"])
@@ -92,9 +166,9 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
     if kind == "finite_number":
         return f"expected a finite number, {found}"
     if kind in ("float_parsing", "float_type"):
-        return f"expected a number, {found}{_number_hint(key, err.get('input'))}"
+        return f"expected a number, {found}{_number_hint(meaning, err.get('input'))}"
     if kind in ("int_parsing", "int_type", "int_from_float", "int_parsing_size"):
-        return f"expected a whole number, {found}{_number_hint(key, err.get('input'))}"
+        return f"expected a whole number, {found}{_number_hint(meaning, err.get('input'))}"
     if kind in ("bool_parsing", "bool_type"):
         return f"expected true or false, {found}"
     if kind in ("string_type", "str_type"):
@@ -126,8 +200,12 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
         words = {"greater_than": "greater than", "greater_than_equal": "at least",
                  "less_than": "less than", "less_than_equal": "at most"}[kind]
         bound = next(iter(ctx.values()), "")
-        return f"expected a number {words} {bound:g}, {found}" if isinstance(bound, (int, float)) \
-            else f"expected a number {words} {bound}, {found}"
+        value = err.get("input")
+        hint = _scale_hint(meaning, value, f"{value:g}") \
+            if kind in ("less_than", "less_than_equal") and isinstance(value, (int, float)) and 10 <= value <= 100 \
+            else ""   # (1.4 is a slip, not 1.4%)
+        return f"expected a number {words} {bound:g}, {found}{hint}" if isinstance(bound, (int, float)) \
+            else f"expected a number {words} {bound}, {found}{hint}"
     if kind == "too_short":
         n = ctx.get("min_length", 1)
         return f"expected at least {n} entr{'y' if n == 1 else 'ies'}, found none"
@@ -205,6 +283,13 @@ def data_path(loc: tuple[Any, ...], raw: Any, keep_last: bool = False) -> KeyPat
     return tuple(path)
 
 
+def keys_allowed_at(path: Iterable[Any]) -> list[str] | None:
+    """The keys the schema allows in the mapping at key path ``path`` of a scenario (``services.
+    adult_ed.staff.therapist``: a staff role's), or None where it names no fixed keys (a mapping of
+    names the file chooses, such as ``services``, or a value)."""
+    return _allowed_keys((*path, ""))
+
+
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
     """The keys the schema allows where an unknown key was found (``loc`` ends with that key)."""
     current: list[Any] = [Scenario]
@@ -213,8 +298,8 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
         step: list[Any] = []
         for tp in options:
             origin, args = get_origin(tp), get_args(tp)
-            if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
-                step.append(tp.model_fields[part].annotation)
+            if isinstance(tp, type) and issubclass(tp, BaseModel) and _field(tp, part) is not None:
+                step.append(_field(tp, part).annotation)
             elif origin is list and isinstance(part, int):
                 step.append(args[0])
             elif origin is dict and isinstance(part, str):
@@ -227,8 +312,16 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
         return None
     keys: list[str] = []
     for model in models:
-        keys += [k for k in model.model_fields if k not in keys]
+        keys += [k for k in (f.alias or n for n, f in model.model_fields.items()) if k not in keys]
     return keys
+
+
+def _field(model: type[BaseModel], key: Any) -> Any:
+    """``model``'s field that a file writes as ``key`` (its alias, e.g. ``from``, or its name)."""
+    for name, field in model.model_fields.items():
+        if key in (field.alias, name):
+            return field
+    return None
 
 
 def _concrete(types: list[Any]) -> list[Any]:
@@ -276,6 +369,7 @@ def file_problems(exc: ValidationError, raw: Any, prov: Provenance, models: Iter
     out: dict[str, Problem] = {}
     for err in exc.errors():
         path = data_path(err["loc"], raw, keep_last=err["type"] in ("extra_forbidden", "missing"))
+        path = error_key(err, raw, path)
         key = dotted(path)
         if err["type"] == "extra_forbidden":
             name = str(path[-1]) if path else ""

@@ -94,6 +94,14 @@ MAX_YEARS = 50
 MAX_REFERRALS_PER_YEAR = 10_000_000
 
 
+#: ASSUMPTION: a scenario's population (the residents its rates per 100,000 are of) is at least
+#: 10,000. The smallest English ICS serves about 500,000 people, a place within one 100,000 to
+#: 300,000, a primary care network 30,000 to 50,000; a population below one GP practice's list
+#: (about 10,000) is most often the population in thousands (150 for 150,000), which gives each
+#: cohort a thousandth of its demand (a few referrals a year, or none) and results of no one.
+MIN_POPULATION = 10_000
+
+
 #: ASSUMPTION: a demand profile's multipliers (hourly, weekly, a profile file, seasonality) shape a
 #: cohort's rate and average 1 (every shipped profile does, to 3 decimals); they are applied as
 #: given, so an average more than 10% away from 1 also changes the total, most often because the
@@ -107,6 +115,7 @@ def findings(scenario: Scenario) -> list[Finding]:
     raw = _raw(scenario)
     found: list[Finding] = []
     _check(scenario, scenario.scenario.time_unit, found)
+    _population(scenario, found)
     _profiles(scenario, found)
     return [(_as_written(path, raw), message) for path, message in found]
 
@@ -176,6 +185,23 @@ def _referrals(rate: Rate, path: tuple[Any, ...], time_unit: str, found: list[Fi
         found.append((path, f"{rate} is about {_shown(per_year)} referrals a year, more than any English ICS "
                             f"could have (plausible: at most {_shown(MAX_REFERRALS_PER_YEAR)} a year for one "
                             "cohort); check the number and its unit, or keep it if you mean it"))
+
+
+def _population(scenario: Scenario, found: list[Finding]) -> None:
+    """A population below :data:`MIN_POPULATION`, with the referrals a year its rates per 100,000
+    give (those of the cohorts that have one) and the populations it may have been meant as."""
+    population = scenario.scenario.population
+    if population is None or population >= MIN_POPULATION:
+        return
+    per_year = sum(c.rate_per_100k_per_year * population / 1e5 for c in scenario.cohorts.values()
+                   if c.rate_per_100k_per_year is not None)
+    gives = (f": its cohorts' rates per 100,000 residents give about {per_year:.2g} referrals a year in all"
+             if any(c.rate_per_100k_per_year is not None for c in scenario.cohorts.values()) else "")
+    found.append((("scenario", "population"),
+                  f"{_shown(population)} people is fewer than any English ICS, place or primary care network "
+                  f"serves (plausible: at least {_shown(MIN_POPULATION)}){gives}; a population in thousands? "
+                  f"({_shown(population * 1000)} people is written {population * 1000}); check it, or keep it "
+                  "if you mean it"))
 
 
 def _profiles(scenario: Scenario, found: list[Finding]) -> None:

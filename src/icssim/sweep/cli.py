@@ -131,14 +131,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(outputs_summary(run, meta))
     if answer is not None:
         print(answer_text(answer))
-    rate = meta["runs_per_minute_this_invocation"]
+    rate = meta["runs_a_minute"]
     speed = f", {rate:,.0f} runs a minute" if rate else ""
     reps = meta["replications"]
     beyond = meta.get("runs_beyond_the_design") or 0
     extra = (f"; {beyond} more replication(s) that optimise added are in runs.csv and optimise.csv, not in the "
              f"summary, which compares points on the replications they all have" if beyond else "")
     print(f"wrote {run.out}/ ({meta['points']} points x {reps} replication{'s' if reps != 1 else ''}; "
-          f"{run.ran_now} run(s) now on {run.workers} {run.executor_name} worker(s) in {run.wall_seconds:.1f} s"
+          f"{meta['runs_now']} run(s) now on {meta['workers']} {meta['executor']} worker(s) in {meta['seconds_now']:.1f} s"
           f"{speed}{extra})")
     return 0
 

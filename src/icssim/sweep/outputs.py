@@ -107,6 +107,20 @@ def _columns_meta(sweep) -> dict[str, dict[str, str]]:
                      **({"label": labels[column]} if column in labels else {})} for column in sweep.draws.columns}
 
 
+#: metadata.json's earlier names of the :func:`timing` fields (still written, for what reads them)
+OLD_TIMING_NAMES = {"runs_now": "runs_this_invocation", "seconds_now": "wall_seconds_this_invocation",
+                    "runs_a_minute": "runs_per_minute_this_invocation"}
+
+
+def timing(run) -> dict[str, Any]:
+    """The runs this command made and how fast, named as the terminal says them ("2 run(s) now ...
+    in 1.7 s, 70 runs a minute"), and under their earlier names too (:data:`OLD_TIMING_NAMES`)."""
+    now = {"runs_now": run.ran_now, "seconds_now": round(run.wall_seconds, 3),
+           "runs_a_minute": (round(run.ran_now / run.wall_seconds * 60, 1)
+                             if run.wall_seconds > 0 and run.ran_now else None)}
+    return {**now, **{old: now[new] for new, old in OLD_TIMING_NAMES.items()}}
+
+
 def metadata(run, frame: pd.DataFrame, plots: list[str], command: str, stored: int | None = None) -> dict[str, Any]:
     """metadata.json of a sweep whose design's runs are ``frame``, of ``stored`` runs in its store
     (more when optimise added replications; as many when not given)."""
@@ -141,10 +155,9 @@ def metadata(run, frame: pd.DataFrame, plots: list[str], command: str, stored: i
         "kpis": spec.kpis,
         "executor": run.executor_name,
         "workers": run.workers,
-        "runs_this_invocation": run.ran_now,
-        "wall_seconds_this_invocation": round(run.wall_seconds, 3),
-        "runs_per_minute_this_invocation": (round(run.ran_now / run.wall_seconds * 60, 1)
-                                            if run.wall_seconds > 0 and run.ran_now else None),
+        # this command's runs, in the terminal's words: "<runs_now> run(s) now on <workers> <executor>
+        # worker(s) in <seconds_now> s, <runs_a_minute> runs a minute"
+        **timing(run),
         "simulation_seconds_total": round(sim, 3),
         "tables": {"runs": ["runs.csv", "runs.parquet"], "summary": ["summary.csv", "summary.parquet"],
                    "points": ["points.csv"]},

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from icssim.errors import IcssimError
-from icssim.scenario.schema import known_keys
+from icssim.scenario.messages import keys_allowed_at
 
 #: what :func:`get_path` returns for a key path the data does not have
 MISSING = object()
@@ -67,7 +67,8 @@ _ATOMIC = frozenset({int, float, str, bool, type(None)})
 
 def check_path(raw: dict, path: str, file: Any, where: str) -> None:
     """Refuse a key path that does not exist in ``raw`` (a missing last key is allowed when the
-    schema knows it, e.g. an optional setting the base leaves at its default)."""
+    schema allows it at that position, e.g. an optional setting the base leaves at its default),
+    suggesting only keys valid at the position of the one not found."""
     segs = split_path(path)
     node: Any = raw
     for i, seg in enumerate(segs):
@@ -78,14 +79,20 @@ def check_path(raw: dict, path: str, file: Any, where: str) -> None:
             if key in node:
                 node = node[key]
                 continue
-            if last and str(seg) in known_keys():
+            allowed = keys_allowed_at(segs[:i])
+            if last and str(seg) in (allowed or ()):
                 return
-            options = [str(k) for k in node] + (sorted(known_keys()) if last else [])
+            # only the keys valid here: those the base has, and (for the last key) those the schema
+            # allows at this position; a schema key from elsewhere ('hourly' for a staff role's
+            # 'hours') would be a wrong suggestion
+            options = [str(k) for k in node] + [k for k in (allowed or []) if last and k not in node]
             near = difflib.get_close_matches(str(seg), options, n=1, cutoff=0.5)
             hint = ""
             if near:
                 suggested = ".".join([*(str(s) for s in segs[:i]), near[0], *(str(s) for s in segs[i + 1:])])
                 hint = f"; did you mean {suggested!r}?"
+            elif last and allowed:
+                hint = f"; keys allowed there: {', '.join(allowed)}"
             elif node:
                 hint = f"; keys there: {', '.join(str(k) for k in node)}"
             raise IcssimError(f"{where}: no key {str(seg)!r} under {prefix or 'the top level'} of {file}{hint}")

@@ -159,6 +159,12 @@ def _with_folder(sweep: Sweep, points: list[Point], out: Path | None, restart: b
     if kind not in (None, "sweep"):
         raise IcssimError(f"{out} is a {kind} folder, not a sweep's: refusing to write a sweep into it"
                           f"{' or delete it with --restart' if restart else ''}; choose another --out")
+    other = _stored_name(out) if kind == "sweep" or store_path.exists() else None
+    if other is not None and other != sweep.name:
+        # another sweep's results, not this one's earlier ones: --restart would delete them
+        raise IcssimError(f"{out} holds the results of a different sweep, {other!r}, not of {sweep.name!r}: "
+                          "refusing to write into it or to delete it"
+                          f"{' with --restart' if restart else ''}; choose another --out")
     if store_path.exists():
         old = _read_fingerprint(store_path)
         if not restart:
@@ -174,6 +180,20 @@ def _with_folder(sweep: Sweep, points: list[Point], out: Path | None, restart: b
         raise IcssimError(f"{out} is not a sweep output folder (no {STORE_NAME}, no metadata.json of a sweep); "
                           "refusing to delete anything in it with --restart")
     return run
+
+
+def _stored_name(out: Path) -> str | None:
+    """The name of the sweep whose runs the folder ``out`` holds: its store's, or (a store written
+    before stores kept it) its metadata.json's; None if neither says."""
+    name = read_meta(out / STORE_NAME, "name")
+    if isinstance(name, str):
+        return name
+    try:
+        meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = meta.get("name") if isinstance(meta, dict) and meta.get("kind") == "sweep" else None
+    return name if isinstance(name, str) else None
 
 
 def _read_fingerprint(store_path: Path) -> dict[str, Any] | None:
@@ -435,9 +455,12 @@ def _clear(out: Path) -> None:
 
 def _write_meta(run: SweepRun, command: str) -> None:
     store = run.store
+    assert store is not None   # (opened by _open_store)
     if store.get_meta("fingerprint") is None:
         store.set_meta("fingerprint", run.fingerprint)
         store.set_meta("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         store.set_meta("icssim_version", __version__)
         store.set_meta("command", command)
+    if store.get_meta("name") is None:   # (a store from before stores kept it: its sweep's, as resumed)
+        store.set_meta("name", run.sweep.name)
     store.set_points([(p.index, p.key, p.row()) for p in run.points])

@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from icssim.errors import IcssimError
+from icssim.errors import IcssimError, Problem, ScenarioError
 from icssim.scenario import load_scenario
+from icssim.scenario.messages import KeyValueError
 from icssim.scenario.yaml_reader import Provenance
 from icssim.scenario.schema import MAX_SEED, FolderName
 from icssim.sweep.draw_table import DrawTable, read_draw_table
@@ -72,11 +73,11 @@ class Parameter(Strict):
     @model_validator(mode="after")
     def _check(self) -> Parameter:
         if self.also and self.dist is None:
-            raise ValueError("'also' gives further key paths the value drawn for this parameter in a probabilistic "
-                             "sensitivity analysis: it needs a distribution ('dist')")
+            raise KeyValueError("also", "'also' gives further key paths the value drawn for this parameter in a "
+                                "probabilistic sensitivity analysis: it needs a distribution ('dist')")
         repeated = sorted({t for t in self.also if self.also.count(t) > 1})
         if repeated:
-            raise ValueError(f"'also' lists {', '.join(map(repr, repeated))} more than once")
+            raise KeyValueError("also", f"'also' lists {', '.join(map(repr, repeated))} more than once")
         if self.dist is not None and self.dist != "uniform":
             return self._check_distribution()
         has_range = self.low is not None or self.high is not None
@@ -85,19 +86,20 @@ class Parameter(Strict):
         if self.values is None and not has_range:
             raise ValueError("give a list of 'values' or a range ('low' and 'high')")
         if self.values is not None and len(self.values) == 0:
-            raise ValueError("the list of values is empty: nothing to sweep")
+            raise KeyValueError("values", "the list of values is empty: nothing to sweep")
         if has_range:
             if self.low is None or self.high is None:
                 raise ValueError("a range needs both 'low' and 'high'")
             if self.low > self.high:
-                raise ValueError(f"'low' ({self.low:g}) is above 'high' ({self.high:g}): the range is empty")
+                raise KeyValueError("low", f"'low' ({self.low:g}) is above 'high' ({self.high:g}): the range is empty")
             if self.step is not None and self.points is not None:
-                raise ValueError("give either 'step' or 'points' for a range, not both")
+                raise KeyValueError("points", "give either 'step' or 'points' for a range, not both")
         elif self.step is not None or self.points is not None:
-            raise ValueError("'step' and 'points' belong to a range ('low', 'high')")
+            raise KeyValueError("step" if self.step is not None else "points",
+                                "'step' and 'points' belong to a range ('low', 'high')")
         elif self.integer:
-            raise ValueError("'integer' rounds the points of a range ('low', 'high'); a list of 'values' is swept "
-                             "as written: write whole numbers there instead")
+            raise KeyValueError("integer", "'integer' rounds the points of a range ('low', 'high'); a list of "
+                                "'values' is swept as written: write whole numbers there instead")
         return self
 
     def _check_distribution(self) -> Parameter:
@@ -106,19 +108,20 @@ class Parameter(Strict):
             raise ValueError(f"a {self.dist} distribution needs 'mean' and 'sd'")
         bounded = self.dist == "beta" and (self.low is not None or self.high is not None)
         if self.values is not None or ((self.low is not None or self.high is not None) and not bounded):
-            raise ValueError(f"a {self.dist} distribution takes 'mean' and 'sd', not 'values' or a range")
+            raise KeyValueError("values" if self.values is not None else "low" if self.low is not None else "high",
+                                f"a {self.dist} distribution takes 'mean' and 'sd', not 'values' or a range")
         if bounded:
             return self._check_bounded_beta(self.mean, self.sd)
         if self.dist == "beta":
             if not 0 < self.mean < 1:
-                raise ValueError(f"a beta distribution (a probability or utility) needs a mean between 0 and 1, "
-                                 f"found {self.mean:g}")
+                raise KeyValueError("mean", "a beta distribution (a probability or utility) needs a mean between 0 "
+                                    f"and 1, found {self.mean:g}")
             if self.sd ** 2 >= self.mean * (1 - self.mean):
-                raise ValueError(f"a beta distribution with mean {self.mean:g} needs sd below "
-                                 f"{(self.mean * (1 - self.mean)) ** 0.5:.4g}, found {self.sd:g}")
+                raise KeyValueError("sd", f"a beta distribution with mean {self.mean:g} needs sd below "
+                                    f"{(self.mean * (1 - self.mean)) ** 0.5:.4g}, found {self.sd:g}")
         elif self.dist in ("gamma", "lognormal") and not self.mean > 0:
-            raise ValueError(f"a {self.dist} distribution (a cost, rate or duration) needs a mean above 0, "
-                             f"found {self.mean:g}")
+            raise KeyValueError("mean", f"a {self.dist} distribution (a cost, rate or duration) needs a mean above 0, "
+                                f"found {self.mean:g}")
         return self
 
     def _check_bounded_beta(self, mean: float, sd: float) -> Parameter:
@@ -126,12 +129,14 @@ class Parameter(Strict):
         3.5 to 14, whose range a lognormal around the mean would not keep)."""
         low, high = self.low, self.high
         if low is None or high is None:
-            raise ValueError("a beta distribution on a range needs both 'low' and 'high'")
+            raise KeyValueError("low" if low is not None else "high",
+                                "a beta distribution on a range needs both 'low' and 'high'")
         if not low < mean < high:
-            raise ValueError(f"a beta distribution on {low:g} to {high:g} needs a mean between them, found {mean:g}")
+            raise KeyValueError("mean", f"a beta distribution on {low:g} to {high:g} needs a mean between them, "
+                                f"found {mean:g}")
         if sd ** 2 >= (mean - low) * (high - mean):
-            raise ValueError(f"a beta distribution on {low:g} to {high:g} with mean {mean:g} needs sd below "
-                             f"{((mean - low) * (high - mean)) ** 0.5:.4g}, found {sd:g}")
+            raise KeyValueError("sd", f"a beta distribution on {low:g} to {high:g} with mean {mean:g} needs sd below "
+                                f"{((mean - low) * (high - mean)) ** 0.5:.4g}, found {sd:g}")
         return self
 
 
@@ -367,13 +372,16 @@ def load_sweep(path: str | Path) -> Sweep:
                                              Optimise))
     if isinstance(spec.base, str):
         files = {Path(spec.base).stem: spec.base}
+        base_keys: dict[str, tuple[Any, ...]] = {Path(spec.base).stem: ("base",)}
     elif isinstance(spec.base, list):
         files = {Path(b).stem: b for b in spec.base}
+        base_keys = {Path(b).stem: ("base", i) for i, b in enumerate(spec.base)}
         if len(files) < len(spec.base):
             raise IcssimError(f"{path}: base: two base scenarios share a file name; "
                               "give them labels (base: {{label: file, ...}})")
     else:
         files = dict(spec.base)
+        base_keys = {label: ("base", label) for label in files}
     base_files = {label: path.parent / f for label, f in files.items()}
     unknown = [label for label in spec.run_only or [] if label not in base_files]
     if unknown:
@@ -382,12 +390,19 @@ def load_sweep(path: str | Path) -> Sweep:
     bases = {}
     for label, f in base_files.items():
         if not f.is_file():
-            raise IcssimError(f"{path}: base: scenario file {str(f)!r} does not exist "
-                              "(paths are relative to the sweep file)")
+            raise _file_problem(prov, base_keys[label], f"scenario file {str(f)!r} does not exist "
+                                "(paths are relative to the sweep file)")
         bases[label] = load_scenario(f)
     areas, areas_sha = None, None
     if spec.areas is not None:
+        if spec.areas.table is not None and not (path.parent / spec.areas.table).is_file():
+            raise _file_problem(prov, ("areas", "table"), f"{str(path.parent / spec.areas.table)!r} does not exist "
+                                "(paths are relative to the sweep file)")
         areas, areas_sha = _load_areas(spec.areas, path)
+    if spec.draws is not None and not (path.parent / spec.draws.file).is_file():
+        key = ("draws", "file") if ("draws", "file") in prov.lines else ("draws",)
+        raise _file_problem(prov, key, f"{str(path.parent / spec.draws.file)!r} does not exist "
+                            "(paths are relative to the sweep file)")
     draws = (read_draw_table(spec.draws, path, list(spec.parameters), spec.samples)
              if spec.draws is not None else None)
     check_ties(spec, prov, draws)
@@ -395,6 +410,11 @@ def load_sweep(path: str | Path) -> Sweep:
     check_targets(spec, prov)
     return Sweep(spec, path, hashlib.sha256(path.read_bytes()).hexdigest(), bases, base_files, areas, areas_sha,
                  draws, prov)
+
+
+def _file_problem(prov: Provenance, key: tuple[Any, ...], message: str) -> ScenarioError:
+    """A file the sweep file names that is not there, named by the sweep file's line of it and its key."""
+    return ScenarioError([Problem(*prov.where(key), ".".join(map(str, key)), message)])
 
 
 def _load_areas(spec: Areas, path: Path) -> tuple[list[Area], str | None]:
