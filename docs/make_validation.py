@@ -1,13 +1,16 @@
 """Regenerate docs/validation.md's figure and tables: the ED course of illness against the
 long-term recovery and mortality figures of shared/domain/ed-outcomes.md, overall and by diagnosis.
 
-Run from the repository root: ``python docs/make_validation.py`` (about a minute on 2 cores).
-Nothing here is tuned: the scenarios' parameters come from ed-outcomes.md section 6.2, and these
-published figures are kept aside to judge the model.
+Run from the repository root: ``python docs/make_validation.py`` (about a minute on 2 cores), or
+``python docs/make_validation.py --psa DIR`` to draw, beside the replications' range, the 95% range
+of the share in remission over a PSA's parameter draws (``icssim psa scenarios/sweeps/ed_psa.yaml
+--out DIR``: its ``points.csv``). Nothing here is tuned: the scenarios' parameters come from
+ed-outcomes.md section 6.2, and these published figures are kept aside to judge the model.
 """
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from icssim.experiments import run  # noqa: E402
 from icssim.scenario import load_scenario  # noqa: E402
@@ -94,9 +98,35 @@ def measure(name: str) -> tuple[dict[str, np.ndarray], dict[str, float], dict[st
             {g: float(np.mean(v)) for g, v in sizes.items()}, levels)
 
 
-def _overall(ax, results: dict) -> None:
+#: the PSA's KPIs drawn, by the group they are of (years after asking for help in the name)
+PSA_KPIS = {"all": "in_remission_{}y", "started treatment": "treated_in_remission_{}y"}
+SCENARIO_OF_STRATEGY = {"fragmented": "ed_fragmented", "integrated": "ed_integrated"}
+
+
+def psa_ranges(folder: Path) -> dict[tuple[str, str], dict[int, tuple[float, float]]]:
+    """(scenario, group) -> {year: (2.5th, 97.5th percentile)} of the share in remission over a
+    PSA's parameter draws (each draw's mean over its replications), for the years it reports."""
+    points = pd.read_csv(folder / "points.csv")
+    out: dict[tuple[str, str], dict[int, tuple[float, float]]] = {}
+    for strategy, rows in points.groupby("base"):
+        for group, pattern in PSA_KPIS.items():
+            years = {y: pattern.format(y) for y in YEARS if pattern.format(y) in rows}
+            out[(SCENARIO_OF_STRATEGY.get(str(strategy), str(strategy)), group)] = {
+                y: tuple(np.percentile(rows[k].dropna(), [2.5, 97.5])) for y, k in years.items()}
+    return out
+
+
+def _psa_bars(ax, ranges: dict, name: str, colour: str, offset: float) -> None:
+    for group, style in (("all", "-"), ("started treatment", "--")):
+        for year, (low, high) in ranges.get((name, group), {}).items():
+            x = year + offset + (0.08 if group == "started treatment" else 0)
+            ax.plot([x, x], [low, high], color=colour, linewidth=1.2, linestyle=style, marker="_", markersize=8)
+
+
+def _overall(ax, results: dict, ranges: dict) -> None:
     for i, (name, (shares, _, _, _)) in enumerate(results.items()):
         colour = ("#0072B2", "#E69F00")[i]
+        _psa_bars(ax, ranges, name, colour, offset=0.18 + 0.2 * i)
         for group, style, who in (("all", "o-", "everyone who asked for help"),
                                   ("started treatment", "s--", "those who started treatment")):
             s = shares[group]
@@ -106,6 +136,9 @@ def _overall(ax, results: dict) -> None:
     for (a, b), share in SOLMI:
         ax.plot([a, b], [share, share], color="#444444", linewidth=3, solid_capstyle="butt")
     ax.plot([], [], color="#444444", linewidth=3, label="Solmi 2024, all EDs: recovered, by length of follow-up")
+    if ranges:
+        ax.plot([], [], color="#666666", linewidth=1.2, marker="_", markersize=8,
+                label="95% range over the PSA's parameter draws, beside the year (dashed: started treatment)")
     _frame(ax, "All eating disorders (the scenarios' diagnosis mix)")
 
 
@@ -144,13 +177,18 @@ def _row(label: str, mean: np.ndarray, deaths: float, share: float | None, publi
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--psa", type=Path, help="a PSA's output folder (icssim psa ... --out DIR)")
+    args = parser.parse_args()
+    ranges = psa_ranges(args.psa) if args.psa else {}
     results = {name: measure(name) for name in ("ed_fragmented", "ed_integrated")}
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
-    _overall(left, results)
+    _overall(left, results, ranges)
     shares, _, _, levels = results["ed_fragmented"]
     _by_diagnosis(right, shares, levels)
+    bars = "; bars: 95% of the PSA's parameter draws" if ranges else ""
     fig.suptitle(f"Course of illness against long-term outcome studies (not fitted to them); mean of "
-                 f"{REPLICATIONS} replications, band: their range", fontsize=11, x=0.01, ha="left")
+                 f"{REPLICATIONS} replications, band: their range{bars}", fontsize=11, x=0.01, ha="left")
     fig.tight_layout()
     fig.savefig(ROOT / "docs" / "img" / "validation_recovery.png", dpi=110)
     header = "| who | share of people | " + " | ".join(f"{y} y" for y in YEARS) + \
@@ -163,6 +201,9 @@ def main() -> None:
                        sizes[group] if group != "all" else None, published))
         print(f"\nsent back into the pathway by a relapse (health.returns): {sizes['came back']:.1%} of "
               f"everyone, {sizes['came back (completed)']:.1%} of those whose last exit was completed treatment")
+    for (name, group), by_year in ranges.items():
+        cells = ", ".join(f"{y} y {low:.0%} to {high:.0%}" for y, (low, high) in by_year.items())
+        print(f"PSA, 95% of parameter draws: {name}, {group}: {cells}")
 
 
 if __name__ == "__main__":

@@ -474,6 +474,20 @@ def test_in_remission_of_those_alive(run, year):
     assert REMISSION[state].mean() != want  # of everyone, it would differ
 
 
+@pytest.mark.parametrize("year", [1, 2, 5, 10])
+def test_treated_in_remission_of_those_alive(run, year):
+    """The same share among those whom the pathway started treating (a treatment start recorded),
+    whom clinical follow-up studies follow."""
+    k, o = run
+    treated = o.P["treat_start"].notna().to_numpy()
+    state = o.state_at(float(year))
+    alive = state != DEAD
+    assert treated.sum() > 100 and (~treated & alive).sum() > 100
+    want = REMISSION[state[alive & treated]].mean()
+    close(k[f"treated_in_remission_{year}y"], want)
+    assert REMISSION[state[alive]].mean() != want  # of everyone alive, it would differ
+
+
 def test_sent_back_share(run):
     """Of the help-seekers, the share whose course sent them back into the pathway at least once:
     those with a visit to the step the return rule names (some came back twice)."""

@@ -121,7 +121,7 @@ class InRemission(Family):
         out = _outcomes(w)
         if out is None:
             return {}
-        states = out.state_at[w.in_window]
+        states = out.state_at[w.in_window & self.who(out)]
         dead = len(out.remission) - 1
         result = {}
         for k in REMISSION_YEARS:
@@ -129,8 +129,22 @@ class InRemission(Family):
                 continue
             alive = states[:, k] != dead
             share = out.remission[states[alive, k]].mean() if alive.any() else float("nan")
-            result[f"in_remission_{k}y"] = float(share)
+            result[f"{self.prefix}{k}y"] = float(share)
         return result
+
+    def who(self, out: Outcomes) -> np.ndarray | bool:
+        """Whom the share is of (besides being a help-seeker in the window)."""
+        return True
+
+
+class TreatedInRemission(InRemission):
+    """As :class:`InRemission`, of those whom the pathway started treating: the people the clinical
+    follow-up studies (e.g. Solmi 2024's pooled recovery) follow, to compare like with like."""
+    prefix = "treated_in_remission_"
+    label = "In remission {} after asking for help, of those who started treatment (alive)"
+
+    def who(self, out: Outcomes) -> np.ndarray | bool:
+        return ~np.isnan(out.dui)
 
 
 class HealthEvents(Family):
@@ -376,8 +390,8 @@ def year_shares(w: Window, n_buckets: int, n_years: int) -> np.ndarray:
     return shares
 
 
-HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), SentBack(), InRemission(), UntreatedDuration(),
-               HealthEvents(), ServiceContacts(), ExitMeasures(), SecondServiceCost(), EventPayerCost(),
-               CostPerPerson(), PayerCosts())
+HEALTH_KPIS = (Qalys(), LifeYears(), Deaths(), Relapses(), SentBack(), InRemission(), TreatedInRemission(),
+               UntreatedDuration(), HealthEvents(), ServiceContacts(), ExitMeasures(), SecondServiceCost(),
+               EventPayerCost(), CostPerPerson(), PayerCosts())
 for _kpi in HEALTH_KPIS:
     register(_kpi)
