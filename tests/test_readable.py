@@ -157,11 +157,17 @@ def test_posts_on_duty_around_the_clock_are_not_added_to_whole_time_equivalents(
     posts = sum(st.wte for st in staff.values() if st.paid_hours_per_year >= 8760)
     wte = sum(st.wte for st in staff.values() if st.paid_hours_per_year < 8760)
     assert posts and wte  # (both kinds, or the test shows nothing)
+    before = sum(st.wte for svc in base[1].services.values() for st in svc.staff.values())   # (all on duty)
     table = staffing_html([base, new])
-    assert f"{wte:g} WTE and {posts:g} on duty" in table
+    # a row per unit, never a sum of the two ("2 WTE and 15 on duty")
+    assert f"<td>All staff on duty around the clock</td><td>{before:g} on duty</td><td>{posts:g} on duty</td>" in table
+    assert f"<td>All staff in WTE</td><td>0 WTE</td><td>{wte:g} WTE</td>" in table
+    assert " WTE and " not in table and "<td>All staff</td>" not in table
     assert f"{staff['clinician'].wte:g} on duty" in table and "posts filled around the clock" in table
     sentence = staff_sentence(base, new)
     assert f"{staff['practitioner'].wte:g} practitioners on duty</strong> against 0" in sentence, sentence
+    in_all = f"(staff in all: {posts:g} on duty around the clock against {before:g}, and {wte:g} WTE against 0)"
+    assert in_all in sentence, sentence
 
 
 def test_staff_roles_are_named_by_their_labels():
@@ -251,7 +257,8 @@ def test_how_to_reproduce_names_the_folder_as_typed_from_where_the_run_was(integ
 def test_model_description_states_standards_in_words(integrated_run, tmp_path):
     out = results.write_run(integrated_run, tmp_path / "run", command="icssim run x")
     model = (out / "report.html").read_text().split('<section id="model">')[1].split("</section>")[0]
-    assert "Adults: 95% start treatment within 4 weeks of referral (<code>adult_4_weeks_proposed</code>)" in model
+    assert ("Adults (proposed 2022, not adopted): treatment within 4 weeks (target 95%; "
+            "<code>adult_4_weeks_proposed</code>)") in model
     assert "adults referrals" not in model
 
 

@@ -211,7 +211,7 @@ class ActivityCost(Kpi):
 class StaffCost(Kpi):
     # no group: shown under "Other", as before the KPI sections came from the registry
     name, unit = "staff_cost_per_year", "GBP per year"
-    label = "Staff establishment cost (WTE × hourly cost × paid hours)"
+    label = "Staff establishment cost (staff × hourly cost × paid hours)"
 
     def value(self, w: Window) -> float:
         return float(sum(r.cost_per_year for r in w.rec.resources))

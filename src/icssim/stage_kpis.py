@@ -75,7 +75,8 @@ class StageTimes(Family):
                            self.family, step, self.group)
         if name.startswith("time_in_system_"):
             what, unit, cohort = (name[len("time_in_system_"):].split("_", 2) + [""])[:3]
-            label = f"Time from arrival to leaving, {_what(what)}" + (f" ({cohort})" if cohort else "")
+            # (a cohort's after a colon, as other cohorts' KPIs: reports put the cohort's label there)
+            label = f"Time from arrival to leaving, {_what(what)}" + (f": {cohort}" if cohort else "")
             return KpiInfo(label, unit, "lower", "cohort" if cohort else None, cohort or None, self.group)
         kind, what, unit, step = (name[len("stage_"):].split("_", 3) + ["", "", ""])[:4]
         label = ("Wait for " if kind == "wait" else "Time at ") + f"{step}, {_what(what)}"
@@ -119,6 +120,18 @@ class StageTimes(Family):
                 out[f"time_in_system_mean_{unit}_{cohort}"] = _stat(stay[left & (P["cohort"] == ci)], "mean")
         out[OPEN_IN_PATHWAY] = float(np.count_nonzero(w.in_window & np.isnan(P["exit"])))
         return out
+
+
+def step_kpi_label(name: str, step: str) -> str:
+    """A step's KPI ``name`` (``stage_wait_*``, ``stage_time_*``, ``stage_open_*``) in words, with the
+    step called ``step`` (its label): ``Psychiatric assessment: wait to start, mean``,
+    ``Waiting to be sober: time at the step, 90th percentile``, ``Waiting to be sober: still there at
+    the horizon (not in its times)``. (The registry's labels name the step by its id, ``Wait for
+    <step>, mean``; a step's label, such as "Waiting to be sober", reads only at the head.)"""
+    if name.startswith("stage_open_"):
+        return f"{step}: still there at the horizon (not in its times)"
+    kind, what = (name[len("stage_"):].split("_", 3) + ["", ""])[:2]
+    return f"{step}: " + ("wait to start" if kind == "wait" else "time at the step") + f", {_what(what)}"
 
 
 def _of_window(w: Window, V: dict[str, np.ndarray]) -> np.ndarray:

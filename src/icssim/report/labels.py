@@ -104,14 +104,17 @@ def step_names(s: Scenario | None, steps: Iterable[str]) -> dict[str, str]:
 
 
 def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
-    """A KPI's label in the scenario's words: standards by whom they cover, resources, services and
-    cohorts by their labels, and a count that speaks of treatment as what it counts in a pathway
-    without a treatment step (:func:`plain_label`)."""
+    """A KPI's label in the scenario's words: standards by whom they cover, resources, services,
+    cohorts and steps by their labels (a step without one by its id in words), and a count that
+    speaks of treatment as what it counts in a pathway without a treatment step (:func:`plain_label`)."""
     from icssim.report.run_text import standard_label
+    from icssim.stage_kpis import step_kpi_label
 
     info = kpi_info(kpi)
     if info.standard is not None:
         return standard_label(kpi, s, with_target)
+    if info.family == "step" and info.subject is not None:   # (stage_kpis.StageTimes)
+        return step_kpi_label(kpi, step_names(s, [info.subject])[info.subject])
     if info.resource is not None:
         return f"Utilisation of {resource_label(s, info.resource)}"
     if kpi.startswith("utilisation_in_full_"):  # (stage_kpis.UtilisationInFull)
@@ -128,14 +131,18 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
 
 def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:
     """A KPI's label in a comparison: in the words of the first scenario (the baseline first) that
-    has the service, resource or cohort it measures, since scenarios compared may not share them
-    (a fragmented pathway's CAMHS clinicians, an integrated service)."""
+    has the service, resource, cohort, standard or step it measures, since scenarios compared may
+    not share them (a fragmented pathway's CAMHS clinicians, an integrated service, a standard for
+    ward referrals only the integrated pathway sees)."""
     known = [s for s in scenarios if s is not None]
     info = kpi_info(kpi)
     resource = kpi[len("utilisation_in_full_"):] if kpi.startswith("utilisation_in_full_") else info.resource
     service = resource.partition("/")[0] if resource else info.service
+    step = info.subject if info.family == "step" else None
     for s in known:
-        if (service is not None and service in s.services) or (info.cohort is not None and info.cohort in s.cohorts):
+        if ((service is not None and service in s.services) or (info.cohort is not None and info.cohort in s.cohorts)
+                or (info.standard is not None and info.standard in s.scenario.standards)
+                or (step is not None and step in s.pathway.steps)):
             return kpi_label(kpi, s)
     return kpi_label(kpi, known[0] if known else None)
 

@@ -13,7 +13,7 @@ from icssim.report.health_model import health_model_html
 from icssim.report.model_text import cohort_rows, in_days, queue_words, resource_rows, step_rows
 from icssim.report.parameters import source_counts, stored_parameters
 from icssim.report.pieces import RunData, table_html, ul_html
-from icssim.report.run_text import standard_who
+from icssim.report.run_text import standard_words
 from icssim.report.terminating import period_word, replications_text
 from icssim.scenario.schema import Scenario
 from icssim.units import span_text
@@ -61,10 +61,9 @@ def model_html(data: RunData) -> str:
 
 def _objectives_html(s: Scenario) -> str:
     info = s.scenario
-    unit = info.time_unit
-    std_items = [f"{escape(standard_who(st))}: {st.target:.0%} start "
-                 f"{'treatment' if st.measure == 'referral_to_treatment' else 'assessment'} within "
-                 f"{escape(span_text(st.within, unit))} of referral (<code>{escape(n)}</code>)"
+    # each standard in its own words (its label, else whom it covers, by the cohorts' labels, and what
+    # it measures), its target, and its key
+    std_items = [f"{escape(standard_words(st, s))} (target {st.target:.0%}; <code>{escape(n)}</code>)"
                  for n, st in info.standards.items()]
     objectives = (f"<p>{escape(info.description) + ' ' if info.description else ''}The model estimates, "
                   f"for this configuration of the pathway, how long patients wait from referral to assessment "

@@ -10,7 +10,7 @@ from html import escape
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import plain_label, point_words, resource_label, service_label
+from icssim.report.labels import cohort_label, plain_label, point_words, resource_label, service_label
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.pieces import text_html
@@ -74,14 +74,23 @@ def kpi_target(kpi: str, s: Scenario | None) -> float | None:
     return None
 
 
-def standard_who(std) -> str:
-    """Whom a standard covers: ``Urgent cyp``, ``Adults``, or ``All`` (urgency and cohort, when given)."""
+def standard_who(std, s: Scenario | None = None) -> str:
+    """Whom a standard covers: ``Urgent CYP``, ``Adults``, or ``All`` (urgency and cohort, when
+    given), each cohort by its label in ``s`` (:func:`~icssim.report.labels.cohort_label`: ``Mental
+    health attendances``, not ``mental_health``)."""
     cohorts = getattr(std, "cohort", None)
     names = [cohorts] if isinstance(cohorts, str) else list(cohorts or [])
-    cohort = " and ".join(c.upper() if len(c) <= 4 else c for c in names)  # an abbreviation such as CYP
-    words = [w for w in (getattr(std, "urgency", None), cohort) if w]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:] if words else "All"
+    labels = [cohort_label(s, c) for c in names]
+    cohort = " and ".join(labels[:1] + [_within(w) for w in labels[1:]])
+    urgency = getattr(std, "urgency", None)
+    text = " ".join(w for w in (urgency, _within(cohort) if urgency else cohort) if w)
+    return text[:1].upper() + text[1:] if text else "All"
+
+
+def _within(words: str) -> str:
+    """A label within a phrase: its first letter in lower case ("Urgent adults"), unless it starts
+    an abbreviation ("Urgent CYP")."""
+    return words[:1].lower() + words[1:] if words[1:2].islower() else words
 
 
 def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
@@ -90,19 +99,19 @@ def standard_label(kpi: str, s: Scenario | None, with_target: bool = True) -> st
     std = s.scenario.standards.get(name) if s is not None and name is not None else None
     if s is None or std is None:
         return kpi_info(kpi).label
-    text = _standard_words(std, s)
+    text = standard_words(std, s)
     return text + (f" (target {std.target:.0%})" if with_target else "")
 
 
-def _standard_words(std, s: Scenario) -> str:
+def standard_words(std, s: Scenario) -> str:
     """A standard in words: its own ``label``, else whom it covers and what it measures."""
     if getattr(std, "label", None):
         return str(std.label)
     within = span_text(std.within, s.scenario.time_unit)
     if getattr(std, "from_", None) is not None:
-        return f"{standard_who(std)}: {point_words(std.from_, s)} to {point_words(std.to, s)} within {within}"
+        return f"{standard_who(std, s)}: {point_words(std.from_, s)} to {point_words(std.to, s)} within {within}"
     what = "treatment" if std.measure == "referral_to_treatment" else "assessment"
-    return f"{standard_who(std)}: {what} within {within}"
+    return f"{standard_who(std, s)}: {what} within {within}"
 
 
 def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
@@ -111,7 +120,7 @@ def standard_sentence(name: str, est: Estimate, s: Scenario | None) -> str:
     if s is None or std is None:
         return f"Standard {escape(name)}: {escape(est.text())} of patients started within it."
     target = std.target
-    lead = (f"<strong>{escape(_standard_words(std, s))}</strong> (target {target:.0%}): "
+    lead = (f"<strong>{escape(standard_words(std, s))}</strong> (target {target:.0%}): "
             f"{escape(est.text(target=target))}")
     if math.isnan(est.mean):
         return lead + " — no patient of this urgency was measured."

@@ -47,12 +47,32 @@ def _staff(amount: float, unit: str) -> str:
     return f"{_wte(amount)} {unit}"
 
 
-def _total(per: dict[str, dict[str, float]], units: dict[str, str]) -> str:
-    """All staff: the WTE, then the posts on duty, each summed on its own ("49.1 WTE and 12 on duty")."""
-    wte, posts = (sum(sum(per[r].values()) for r in per if units[r] == unit) for unit in ("WTE", POSTS))
-    if not posts:
-        return _staff(wte, "WTE")
-    return f"{_staff(wte, 'WTE')} and {_staff(posts, POSTS)}" if wte else _staff(posts, POSTS)
+#: How a total of each unit reads in the staffing table's rows and the sentence: posts on duty first.
+UNIT_TOTALS = {POSTS: "All staff on duty around the clock", "WTE": "All staff in WTE"}
+
+
+def _totals(per: dict[str, dict[str, float]], units: dict[str, str]) -> dict[str, float]:
+    """All staff, each unit summed on its own (posts on duty first): ``{"on duty": 15, "WTE": 2}``.
+    The two never add up: a post on duty around the clock takes more than five WTE to fill."""
+    return {unit: sum(sum(per[r].values()) for r in per if units[r] == unit) for unit in UNIT_TOTALS}
+
+
+def _present(units: dict[str, str]) -> list[str]:
+    """The units of the roles of ``units``, posts on duty first."""
+    return [u for u in UNIT_TOTALS if u in units.values()]
+
+
+def _in_all(new: dict[str, float], base: dict[str, float] | None, present: list[str]) -> str:
+    """The totals in the staffing sentence: one "X against Y" per unit, posts on duty first
+    ("staff in all: 15 on duty around the clock against 12, and 2 WTE against 0"); WTE alone as
+    "91.5 WTE of staff in all against 49.1 WTE"; without ``base`` (both the same), the totals alone."""
+    if present == ["WTE"]:
+        wte = _staff(new["WTE"], "WTE")
+        return f"{wte} of staff in all" + (f" against {_staff(base['WTE'], 'WTE')}" if base is not None else "")
+    words = {POSTS: f"{POSTS} around the clock", "WTE": "WTE"}
+    parts = [f"{_wte(new[u])} {words[u]}" + (f" against {_wte(base[u])}" if base is not None else "")
+             for u in present]
+    return "staff in all: " + ", and ".join(parts)
 
 
 def _wte(x: float) -> str:
@@ -77,7 +97,8 @@ def _plural(role: str, names: dict[str, str] | None = None) -> str:
 
 def staff_sentence(base: tuple[str, Scenario], scen: tuple[str, Scenario]) -> str:
     """``ed_integrated assumes 80 WTE of therapists against 43 in ed_fragmented (91.5 WTE of staff in
-    all against 49.1)``: the role that differs most, and the totals (posts on duty apart)."""
+    all against 49.1 WTE)``: the role that differs most, and the totals, one "X against Y" per unit
+    (``staff in all: 15 on duty around the clock against 12, and 2 WTE against 0``)."""
     (bn, bs), (sn, ss) = base, scen
     b, n = role_wte(bs), role_wte(ss)
     roles = set(b) | set(n)
@@ -86,17 +107,18 @@ def staff_sentence(base: tuple[str, Scenario], scen: tuple[str, Scenario]) -> st
     units = role_units([bs, ss])
     diff = {r: sum(n.get(r, {}).values()) - sum(b.get(r, {}).values()) for r in roles}
     top = max(sorted(roles), key=lambda r: abs(diff[r]))
+    present = _present(units)
     if all(diff[r] == 0 for r in roles):
-        return f" Both assume the same staff ({_total(b, units)})."
+        return f" Both assume the same staff ({_in_all(_totals(b, units), None, present)})."
     amount, words = _wte(sum(n.get(top, {}).values())), escape(_plural(top, role_names([bs, ss])))
     role = f"{amount} WTE of {words}" if units[top] == "WTE" else f"{amount} {words} {POSTS}"
     return (f" {escape(sn)} assumes <strong>{role}</strong> against {_wte(sum(b.get(top, {}).values()))} in "
-            f"{escape(bn)} ({_total(n, units)} of staff in all against {_total(b, units)}).")
+            f"{escape(bn)} ({_in_all(_totals(n, units), _totals(b, units), present)}).")
 
 
 def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
-    """A table: one row per staff role (WTE per scenario, the services it works in), then the total WTE
-    and the establishment's cost a year."""
+    """A table: one row per staff role (WTE per scenario, the services it works in), then all staff,
+    a row per unit (posts on duty around the clock, WTE), and the establishment's cost a year."""
     if not scenarios or not any(s.services for _, s in scenarios):
         return ""
     per = {name: role_wte(s) for name, s in scenarios}
@@ -114,13 +136,16 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
             where = ", ".join(f"{service_label(s, svc)} {_wte(w)}" for svc, w in by.items())
             row[name] = (_staff(sum(by.values()), units[role]) + (f" ({where})" if len(by) > 1 else "")) if by else "–"
         rows.append(row)
-    rows.append({"Staff": "All staff", **{name: _total(per[name], units) for name, _ in scenarios}})
+    totals = {name: _totals(per[name], units) for name in per}
+    for unit in _present(units):   # one row per unit: posts on duty and WTE do not add up
+        rows.append({"Staff": UNIT_TOTALS[unit], **{name: _staff(totals[name][unit], unit) for name, _ in scenarios}})
     rows.append({"Staff": "Establishment cost a year",
                  **{name: money(establishment_cost(s)) for name, s in scenarios}})
     plan = any(s.capacity_plan for _, s in scenarios)
     note = ("<p class=note>Whole-time equivalents as each scenario file states them"
             + (" at the start (a staffing plan changes them during the run)" if plan else "")
-            + "; the cost is WTE × hourly cost × paid hours a year."
+            + f"; the cost is {'staff (WTE, or posts on duty)' if POSTS in units.values() else 'WTE'} × hourly cost "
+            "× paid hours a year."
             + (" \"On duty\": posts filled around the clock (paid 24 hours a day), counted apart from the WTE: "
                "each takes more than five WTE to fill." if POSTS in units.values() else "") + "</p>")
     return ("<h4>What each scenario assumes in staff</h4>"
@@ -157,7 +182,7 @@ def cost_bases_html(totals: dict[str, tuple[float, float]]) -> str:
                    f"their contacts at unit costs (time not spent in contacts is paid for too)")
     reading = (" Here " + "; ".join(why) + ".") if why else ""
     return ("<p class=note><strong>Total cost and activity cost</strong> are two ways of pricing the same care. "
-            "The <em>total cost</em> counts each staffed team once, at its staff establishment (WTE × hourly "
+            "The <em>total cost</em> counts each staffed team once, at its staff establishment (staff × hourly "
             "cost × paid hours, whether busy or not), and all other care at unit costs; it is the cost the "
             "summary speaks of. The <em>activity cost</em> prices all care, the teams' contacts included, at "
             f"unit costs: what the care given would cost bought item by item.{escape(reading, quote=False)}</p>")
