@@ -191,7 +191,7 @@ def test_what_differs_names_parts_by_their_labels_not_their_ids(tmp_path):
     was not among the stored parameters, and the values that differ were named only by key path."""
     from helpers import shipped
 
-    from icssim.report.compare import input_diff_html
+    from icssim.report.compare_inputs import input_diff_html
     from icssim.report.pieces import RunData
 
     runs = []

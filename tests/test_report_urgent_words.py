@@ -148,7 +148,7 @@ def test_whom_a_standard_covers_reads_the_cohorts_labels(urgent):
 def test_parts_only_one_scenario_has_are_named_by_their_labels(tmp_path):
     """Blank labels for the steps and services only one scenario has (fixed before these tests:
     kept here for the urgent pair), and a part without a label by its id in words."""
-    from icssim.report.compare import input_diff_html
+    from icssim.report.compare_inputs import input_diff_html
     from icssim.report.parameters import parameter_rows
     from icssim.report.pieces import RunData
 

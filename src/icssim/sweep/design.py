@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from icssim.errors import IcssimError, Problem, ScenarioError, as_yaml
+from icssim.errors import IcssimError, ScenarioError, as_yaml
 from icssim.estimate import expected_patients
 from icssim.scenario import Scenario, provenance, scenario_from_dict
 from icssim.scenario.initial_state import anchored_raw
@@ -182,78 +182,13 @@ def validate_point(sweep: Sweep, p: Point, raw: dict[str, Any] | None = None) ->
             from icssim.sweep.draw_checks import point_problems
 
             raise ScenarioError(point_problems(sweep, p, exc.problems)) from None
+        from icssim.sweep.draw_checks import swept_problems
+
         located = swept_problems(sweep, p, exc.problems)
         if located:
             raise ScenarioError(located) from None
         lines = "\n".join(f"  {prob.path}: {prob.message}" for prob in exc.problems)
         raise IcssimError(f"{sweep.path}: point {p.index} ({p.describe()}) is not a valid scenario:\n{lines}") from None
-
-
-def swept_problems(sweep: Sweep, p: Point, problems: list[Problem]) -> list[Problem]:
-    """The problems of point ``p``'s scenario that a value the sweep file sets is the cause of, each
-    named by the file, line and key of that value in the sweep file (``parameters.<key path>.high``,
-    ``...values.1``), with the point and the scenario's message; the others (a check between keys)
-    after them, by the sweep file alone. Empty if no swept value is the cause."""
-    from icssim.sweep.draw_checks import _about
-
-    keys = list(p.values)
-    named: dict[str, Problem] = {}
-    for key, problem in _about(problems, keys):
-        named.setdefault(key, problem)
-    for problem in problems:   # a mapping the sweep sets, wrong inside
-        key = next((k for k in keys if problem.path.startswith(f"{k}.")), None)
-        if key is not None:
-            named.setdefault(key, problem)
-    if not named:
-        return []
-    head = f"point {p.index} ({p.describe()}) is not a valid scenario"
-    out = []
-    for key, problem in named.items():
-        where = value_key(sweep, p, key)
-        file, line = sweep.provenance.where(where) if sweep.provenance is not None else (str(sweep.path), None)
-        out.append(Problem(file, line, ".".join(map(str, where)), f"{head}: {problem.path}: {problem.message}"))
-    said = set(named.values())
-    for problem in problems:
-        if problem not in said and not any(key.startswith(f"{problem.path}.") for key in named):
-            out.append(Problem(str(sweep.path), None, problem.path, f"{head}: {problem.message}"))
-    return out
-
-
-def value_key(sweep: Sweep, p: Point, path: str) -> tuple[Any, ...]:
-    """Where in the sweep file point ``p``'s value of parameter ``path`` is written: the item of
-    its ``values``, its ``low``, ``high`` or ``base``, or (a value within a range) the parameter."""
-    param = sweep.spec.parameters.get(path)
-    own: tuple[Any, ...] = ("parameters", path)
-    if param is None:
-        return own
-    lines = sweep.provenance.lines if sweep.provenance is not None else {}
-    value = p.values.get(path)
-    if p.role in ("low", "high", "base") and p.varied != path:
-        return (*own, "base") if param.base is not None else own
-    candidates: list[tuple[Any, ...]] = []
-    if param.values is not None:
-        if p.role in ("low", "high"):
-            index = 0 if p.role == "low" else len(param.values) - 1
-        else:
-            index = next((i for i, v in enumerate(param.values) if _written(v, value)), -1)
-        if index >= 0:
-            candidates = [(*own, "values", index), (*own, index)]
-    elif p.role in ("low", "high"):
-        candidates = [(*own, p.role)]
-    else:
-        candidates = [(*own, name) for name in ("low", "high") if _written(getattr(param, name), value)]
-    return next((key for key in candidates if key in lines), own)
-
-
-def _written(written: Any, value: Any) -> bool:
-    """Whether the sweep file's ``written`` is the point's ``value`` (which may carry a unit)."""
-    if written is None:
-        return False
-    if written == value and type(written) is type(value):
-        return True
-    if isinstance(value, str) and not isinstance(written, (dict, list)):
-        return value.split()[0] == str(written) if value.split() else False
-    return bool(written == value) and not isinstance(written, bool)
 
 
 def design_values(sweep: Sweep, base_raw: dict,

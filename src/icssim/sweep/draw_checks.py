@@ -1,4 +1,5 @@
-"""Whether the values a PSA draws are values its scenarios accept, said in the PSA file's terms.
+"""Whether the values a PSA draws, or a sweep sets, are values its scenarios accept, said in the
+sweep file's terms.
 
 Before anything is drawn (:func:`reach_problems`): a distribution bounded on a side (a beta or
 uniform on both, a gamma or lognormal below) reaches a known extreme there
@@ -12,7 +13,8 @@ there is refused with the PSA file, the line and the key, the value it reaches a
 When a drawn point is still not a valid scenario (a normal's tail, a table of draws' cell, a value
 that breaks a check between keys), :func:`point_problems` names each problem by where its drawn
 value came from (the PSA file's line of the parameter, or the table and column), with the value and
-the bound, rather than listing every value of the point.
+the bound, rather than listing every value of the point; :func:`swept_problems` does the same for a
+point of another design, at the line of its value (``values.1``, ``low``, ``high``, ``base``).
 """
 
 from __future__ import annotations
@@ -154,3 +156,68 @@ def _setters(sweep: Sweep) -> dict[str, str]:
     for path, p in sweep.spec.parameters.items():
         out.update({key: path for key in (path, *p.also)})
     return out
+
+
+def swept_problems(sweep: Sweep, p: Point, problems: list[Problem]) -> list[Problem]:
+    """The problems of point ``p``'s scenario that a value the sweep file sets is the cause of, each
+    named by the file, line and key of that value in the sweep file (``parameters.<key path>.high``,
+    ``...values.1``), with the point and the scenario's message; the others (a check between keys)
+    after them, by the sweep file alone. Empty if no swept value is the cause."""
+    keys = list(p.values)
+    named: dict[str, Problem] = {}
+    for key, problem in _about(problems, keys):
+        named.setdefault(key, problem)
+    for problem in problems:   # a mapping the sweep sets, wrong inside
+        key = next((k for k in keys if problem.path.startswith(f"{k}.")), None)
+        if key is not None:
+            named.setdefault(key, problem)
+    if not named:
+        return []
+    head = f"point {p.index} ({p.describe()}) is not a valid scenario"
+    out = []
+    for key, problem in named.items():
+        where = value_key(sweep, p, key)
+        file, line = sweep.provenance.where(where) if sweep.provenance is not None else (str(sweep.path), None)
+        out.append(Problem(file, line, ".".join(map(str, where)), f"{head}: {problem.path}: {problem.message}"))
+    said = set(named.values())
+    for problem in problems:
+        if problem not in said and not any(key.startswith(f"{problem.path}.") for key in named):
+            out.append(Problem(str(sweep.path), None, problem.path, f"{head}: {problem.message}"))
+    return out
+
+
+def value_key(sweep: Sweep, p: Point, path: str) -> tuple[Any, ...]:
+    """Where in the sweep file point ``p``'s value of parameter ``path`` is written: the item of
+    its ``values``, its ``low``, ``high`` or ``base``, or (a value within a range) the parameter."""
+    param = sweep.spec.parameters.get(path)
+    own: tuple[Any, ...] = ("parameters", path)
+    if param is None:
+        return own
+    lines = sweep.provenance.lines if sweep.provenance is not None else {}
+    value = p.values.get(path)
+    if p.role in ("low", "high", "base") and p.varied != path:
+        return (*own, "base") if param.base is not None else own
+    candidates: list[tuple[Any, ...]] = []
+    if param.values is not None:
+        if p.role in ("low", "high"):
+            index = 0 if p.role == "low" else len(param.values) - 1
+        else:
+            index = next((i for i, v in enumerate(param.values) if _written(v, value)), -1)
+        if index >= 0:
+            candidates = [(*own, "values", index), (*own, index)]
+    elif p.role in ("low", "high"):
+        candidates = [(*own, p.role)]
+    else:
+        candidates = [(*own, name) for name in ("low", "high") if _written(getattr(param, name), value)]
+    return next((key for key in candidates if key in lines), own)
+
+
+def _written(written: Any, value: Any) -> bool:
+    """Whether the sweep file's ``written`` is the point's ``value`` (which may carry a unit)."""
+    if written is None:
+        return False
+    if written == value and type(written) is type(value):
+        return True
+    if isinstance(value, str) and not isinstance(written, (dict, list)):
+        return value.split()[0] == str(written) if value.split() else False
+    return bool(written == value) and not isinstance(written, bool)
