@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from icssim import plots, plots_forest
+from icssim import plots, plots_forest, plots_waits
 from icssim.health.plots import ce_plane
 
 
@@ -57,7 +57,7 @@ def test_each_scenario_has_one_colour_in_every_plot_of_a_comparison():
                 if c.get_label().endswith("one point per replication")}
     rng = np.random.default_rng(3)
     waits = {name: rng.exponential(20 + 5 * i, 400) for i, name in enumerate(order)}
-    ecdf = plots.wait_ecdf(waits, {"four_weeks": 28.0}, "t", baseline="base")
+    ecdf = plots_waits.wait_ecdf(waits, {"four_weeks": 28.0}, "t", baseline="base")
     in_ecdf = _line_colours(ecdf.axes[0])
     for position, name in enumerate(order):
         assert in_ecdf[name] == to_hex(plots.scenario_colour(position))
@@ -135,8 +135,9 @@ def test_a_wait_plot_says_what_its_curves_count_and_where_its_axis_stops():
     rng = np.random.default_rng(5)
     short = np.concatenate([rng.exponential(20, 800), np.full(200, np.nan)])   # 20% never started
     long = np.concatenate([rng.exponential(20, 760), rng.uniform(300, 1000, 40), np.full(100, np.nan)])
-    fig = plots.wait_ecdf({"a": short, "b": long}, {"urgent_1_week": (7.0, 0.95), "routine_4_weeks": (28.0, 0.95)},
-                          "t", never={"a": "referred did not start treatment in the run"})
+    fig = plots_waits.wait_ecdf({"a": short, "b": long},
+                                {"urgent_1_week": (7.0, 0.95), "routine_4_weeks": (28.0, 0.95)},
+                                "t", never={"a": "referred did not start treatment in the run"})
     ax = fig.axes[0]
     assert "completed waits" in ax.get_ylabel()
     legend = [" ".join(t.get_text().split()) for t in ax.get_legend().get_texts()]
@@ -147,12 +148,12 @@ def test_a_wait_plot_says_what_its_curves_count_and_where_its_axis_stops():
     notes = " ".join(" ".join(t.get_text().split()) for t in ax.texts)
     assert f"Axis cut at {right:,.0f} days" in notes
     off = float((long[np.isfinite(long)] > right).mean())
-    assert f"{plots._share_text(off)} of b" in notes and off > 0.01
+    assert f"{plots_waits._share_text(off)} of b" in notes and off > 0.01
     bars = [line for line in ax.get_lines() if line.get_marker() == "_"]
     assert sorted((float(b.get_xdata()[0]), float(b.get_ydata()[0])) for b in bars) == [(7.0, 0.95), (28.0, 0.95)]
     assert "its target (95%)" in notes
     # a plain number is a standard without a target, as before
-    plain = plots.wait_ecdf({"a": short}, {"cyp_urgent_1_week": 7.0}, "t").axes[0]
+    plain = plots_waits.wait_ecdf({"a": short}, {"cyp_urgent_1_week": 7.0}, "t").axes[0]
     assert not [line for line in plain.get_lines() if line.get_marker() == "_"]
 
 
@@ -160,7 +161,7 @@ def test_an_emergency_department_s_waits_read_in_hours_with_its_standards():
     """The urgent run's wait plot had a 0-1 day axis, its curve in the left fifth, no standard."""
     rng = np.random.default_rng(2)
     in_ed = rng.gamma(2.0, 2.0, 2000) / 24   # hours, in days
-    fig = plots.wait_ecdf({"arrival \u2192 leaving": in_ed},
+    fig = plots_waits.wait_ecdf({"arrival \u2192 leaving": in_ed},
                           {"4 hours from arrival to leaving": (4 / 24, 0.95), "under 12 hours": (0.5, 0.98)},
                           "t", "Wait (days)")
     ax = fig.axes[0]

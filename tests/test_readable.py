@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers import SCENARIOS, shipped
 
-from icssim import experiments, results
+from icssim import experiments, plots_waits, results
 from icssim.console_text import format_differences, format_kpis
 from icssim.report.labels import absent_kpis, kpi_label
 from icssim.report.staffing import staff_sentence, staffing_html
@@ -237,10 +237,8 @@ def test_waiting_list_band_stops_at_zero_and_time_reads_in_years():
 def test_wait_plot_names_standards_in_words_and_keeps_its_legend_off_the_data():
     import numpy as np
 
-    from icssim import plots
-
     rng = np.random.default_rng(1)
-    fig = plots.wait_ecdf({"a": rng.exponential(20, 500)}, {"cyp_urgent_1_week": 7.0}, "t")
+    fig = plots_waits.wait_ecdf({"a": rng.exponential(20, 500)}, {"cyp_urgent_1_week": 7.0}, "t")
     ax = fig.axes[0]
     assert "CYP urgent 1 week" in [t.get_text() for t in ax.texts]
     fig.canvas.draw()
