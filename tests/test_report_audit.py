@@ -128,7 +128,8 @@ def test_each_draw_of_a_psa_shows_its_values_with_their_units(tmp_path):
     """The "each draw" table showed 1589.12 and 47.6042 for costs, bare, beside hazards written
     with their unit: every value now carries the unit the sweep file gives (``unit:``) or its cell
     was written with, to three significant figures."""
-    from icssim.report.sweep import SweepData, points_html
+    from icssim.report.sweep import points_html
+    from icssim.report.sweep_data import SweepData
 
     params = {"health.events.emergency_admission.cost": {"dist": "gamma", "mean": 1979, "sd": 198,
                                                          "label": "Emergency admission cost", "unit": "GBP"},

@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from icssim.report.numbers import fmt
-from icssim.report.sweep import SweepData, _main_effect, _value, unsteady_sentences
+from icssim.report.sweep_data import SweepData, main_effect, point_value, unsteady_sentences
 
 #: Widest line printed.
 WIDTH = 100
@@ -60,7 +60,7 @@ def _ranges(d: SweepData) -> list[str]:
         else:
             text = (f"{d.label(kpi)}: from {fmt(float(lo['mean']), unit)} ({d.settings(lo)}) to "
                     f"{fmt(float(hi['mean']), unit)} ({d.settings(hi)})")
-        mover = _main_effect(d, part)
+        mover = main_effect(d, part)
         if mover is not None and len(d.params) > 1:
             text += f"; {d.param_label(mover[0])} moves it most"
         out.append(f"  - {text}")
@@ -79,7 +79,7 @@ def _table(d: SweepData) -> list[str]:
     rows = []
     for _, row in d.points.iterrows():
         point = int(row["point"])
-        cells = [str(point), *(str(row[c]) for c in extra), *(_value(row[p]) for p in params)]
+        cells = [str(point), *(str(row[c]) for c in extra), *(point_value(row[p]) for p in params)]
         for kpi in kpis:
             e = d.estimate(point, kpi)
             cells.append(fmt(e.mean, _unit(kpi), with_unit=False) if e is not None else "n/a")
