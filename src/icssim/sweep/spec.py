@@ -390,19 +390,16 @@ def load_sweep(path: str | Path) -> Sweep:
     bases = {}
     for label, f in base_files.items():
         if not f.is_file():
-            raise _file_problem(prov, base_keys[label], f"scenario file {str(f)!r} does not exist "
-                                "(paths are relative to the sweep file)")
+            raise _missing_file(prov, base_keys[label], f, "scenario file ")
         bases[label] = load_scenario(f)
     areas, areas_sha = None, None
     if spec.areas is not None:
         if spec.areas.table is not None and not (path.parent / spec.areas.table).is_file():
-            raise _file_problem(prov, ("areas", "table"), f"{str(path.parent / spec.areas.table)!r} does not exist "
-                                "(paths are relative to the sweep file)")
+            raise _missing_file(prov, ("areas", "table"), path.parent / spec.areas.table)
         areas, areas_sha = _load_areas(spec.areas, path)
     if spec.draws is not None and not (path.parent / spec.draws.file).is_file():
         key = ("draws", "file") if ("draws", "file") in prov.lines else ("draws",)
-        raise _file_problem(prov, key, f"{str(path.parent / spec.draws.file)!r} does not exist "
-                            "(paths are relative to the sweep file)")
+        raise _missing_file(prov, key, path.parent / spec.draws.file)
     draws = (read_draw_table(spec.draws, path, list(spec.parameters), spec.samples)
              if spec.draws is not None else None)
     check_ties(spec, prov, draws)
@@ -412,8 +409,9 @@ def load_sweep(path: str | Path) -> Sweep:
                  draws, prov)
 
 
-def _file_problem(prov: Provenance, key: tuple[Any, ...], message: str) -> ScenarioError:
+def _missing_file(prov: Provenance, key: tuple[Any, ...], file: Path, what: str = "") -> ScenarioError:
     """A file the sweep file names that is not there, named by the sweep file's line of it and its key."""
+    message = f"{what}{str(file)!r} does not exist (paths are relative to the sweep file)"
     return ScenarioError([Problem(*prov.where(key), ".".join(map(str, key)), message)])
 
 
