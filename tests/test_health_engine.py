@@ -82,6 +82,19 @@ def test_a_death_while_waiting_leaves_the_queue():
     assert rec.timeseries["queue_therapy"][-20:].max() < 40
 
 
+def test_who_died_in_the_pathway_left_it_dead():
+    # the leave is converted from the engine's days and the death's time is the course's own years:
+    # either may round the other way, and the state on leaving must not depend on which
+    rec = _run(_frail(service_days=5))
+    P = rec.patients
+    died = P["outcome"] == rec.outcomes.index("died")
+    followed = rec.health.state_at_leave >= 0
+    assert (died & followed).sum() > 100
+    dead = rec.health.years_in_state.shape[1] - 1  # (dead is the last state)
+    assert (rec.health.state_at_leave[died & followed] == dead).all()
+    assert (rec.health.state_at_leave[~died & followed] != dead).all()
+
+
 def test_a_death_in_service_frees_the_therapist():
     # sessions longer than the run: only deaths in service let anyone after the first start
     rec = _run(_frail(service_days=1000))

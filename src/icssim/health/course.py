@@ -41,6 +41,10 @@ from icssim.health.outcomes import Outcomes, Timeline, discounted_span
 from icssim.health.plan import LIFETIME_AGE, TREATED, UNTREATED, WAITING, HealthPlan
 from icssim.health.years import Years
 
+#: years within which a leave and a move are one instant: the leave is converted from the engine's
+#: days, a move's time is the course's own, and the two may differ in the last bits
+SAME_INSTANT = 1e-12
+
 
 def follow(plan: HealthPlan, tl: Timeline, engine: Sequence[Any] | None = None) -> Outcomes:
     """Every person's course from asking for help to ``plan.follow_up`` years later (or, for a
@@ -318,7 +322,9 @@ class _Course:
         owner = np.repeat(idx, counts)
         rank = np.arange(len(entries)) - np.repeat(np.cumsum(counts) - counts, counts)
         # the state on leaving the pathway: the engine may have run a course past it (someone who
-        # left and could be sent back by health.returns), so it is read where the replay passes it
+        # left and could be sent back by health.returns), so it is read where the replay passes it.
+        # A move at the instant of leaving (a death in the pathway, which is why they left) counts
+        # before leaving, whichever way the leave's conversion from days to years rounds.
         self.state_at_leave[idx] = -1
         for k in range(int(counts.max(initial=0))):
             at = rank == k
@@ -326,7 +332,7 @@ class _Course:
             t = entries[at, 0]
             dest = entries[at, 1].astype(np.int64)
             anniversary = entries[at, 2].astype(bool)
-            passed = (self.state_at_leave[who] < 0) & (self.tl.leave[who] < t)
+            passed = (self.state_at_leave[who] < 0) & (self.tl.leave[who] < t - SAME_INSTANT)
             self.state_at_leave[who[passed]] = self.state[who[passed]]
             self._accrue(who, self.t[who], t, spells=_among(who, spells))
             self.t[who] = t
@@ -418,7 +424,7 @@ class _Course:
         state just after the anniversary, as at year 0), for the rows ``at`` (a mask over
         everyone in this compact copy: see :meth:`run`)."""
         plan, t, tl = self.plan, self.t, self.tl
-        left = np.flatnonzero(at & (self.state_at_leave < 0) & (tl.leave <= t + 1e-12))
+        left = np.flatnonzero(at & (self.state_at_leave < 0) & (tl.leave <= t + SAME_INSTANT))
         self.state_at_leave[left] = self.state[left]
         admit = np.flatnonzero(at & ~self.admitted & (tl.admit <= t))
         if len(admit):
