@@ -85,3 +85,25 @@ def test_conditions_read_in_the_scenarios_words():
 def test_every_kind_of_route_has_a_style():
     """The layout orders routes by ``ROUTE_KINDS``; the drawing needs a style for each."""
     assert tuple(diagram.EDGE_STYLES) == pathway_graph.ROUTE_KINDS
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_step_titles_are_whole(path: Path):
+    # a long title gets a smaller font and a fourth line before it is cut; only a label longer
+    # than four lines at 8 points (about 90 characters) may end in "…"
+    s = load_scenario(path)
+    inner = (diagram.BOX_W - 0.22) / diagram.PT
+    for name, step in s.pathway.steps.items():
+        title = step.label or name
+        lines, size = diagram.box_title(title, inner)
+        if len(title) < 90:
+            assert " ".join(lines) == " ".join(title.split()), (name, lines)
+        assert size in (8, 9) and len(lines) <= 4
+
+
+def test_a_title_cut_at_three_lines_before_is_whole_now():
+    inner = (diagram.BOX_W - 0.22) / diagram.PT
+    title = "Talking Therapies telephone assessment and first treatment contact"
+    assert diagram_words.wrap_text(title, inner, 9, bold=True)[-1].endswith("…")  # the old rule cut it
+    lines, size = diagram.box_title(title, inner)
+    assert " ".join(lines) == title and size == 8

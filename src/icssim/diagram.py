@@ -262,18 +262,34 @@ def _draw_boxes(ax: plt.Axes, s: Scenario, lay: Layout, edges: list[Edge], visit
                                     boxstyle="round,pad=0.02,rounding_size=0.12",
                                     facecolor=fill, edgecolor="#555555",
                                     linewidth=1.0, zorder=3, linestyle="--" if n == WAITING else "-"))
-        title = wrap_text(name, inner, 9, bold=True) or [n]
+        title, size = box_title(name, inner)
+        title = title or [n]
         # the subtitle may take a second line when the title leaves room for it
-        lines = [(line, 9, "bold", "black", 0.24) for line in title]
-        room = max(1, (4 if note else 5) - len(title))
-        lines += [(line, 8, "normal", "#333333", 0.22) for line in wrap_text(sub, inner, 8, most=room)]
+        lines = [(line, size, "bold", "black", 0.24 if size == 9 else 0.215) for line in title]
+        # a four-line title packs the rest closer, so that the service's name still has two lines
+        tight = len(title) > 3
+        room = 2 if tight else max(1, (4 if note else 5) - len(title))
+        sub_size, sub_gap, between = (7.5, 0.19, 0.2) if tight else (8, 0.22, 0.26)
+        lines += [(line, sub_size, "normal", "#333333", sub_gap) for line in wrap_text(sub, inner, sub_size, most=room)]
         if note:
             lines.append((fit_text(note, inner, 8), 8, "normal", PALETTE[0], 0.22))
-        gaps = [0.0] + [0.26 if b[1] != a[1] or b[3] != a[3] else a[4] for a, b in zip(lines, lines[1:])]
+        gaps = [0.0] + [between if b[1] != a[1] or b[3] != a[3] else a[4] for a, b in zip(lines, lines[1:])]
         at = y + sum(gaps) / 2  # the text centred in the box
         for (line, size, weight, colour, _), gap in zip(lines, gaps):
             at -= gap
             ax.text(x, at, line, ha="center", va="center", fontsize=size, fontweight=weight, color=colour, zorder=4)
+
+
+def box_title(name: str, width: float) -> tuple[list[str], float]:
+    """A step's title in a box ``width`` points wide, and its font size: in up to three lines at 9
+    points, else three at 8, else four at 8 (a planner's long label, e.g. "Joint assessment
+    (therapist and specialist nurse) and first treatment contact; one shared care plan"), cut with
+    "…" only if even that is too little."""
+    for size, most in ((9, 3), (8, 3), (8, 4)):
+        lines = wrap_text(name, width, size, bold=True, most=most)
+        if not lines or not lines[-1].endswith("…"):
+            return lines, size
+    return lines, 8
 
 
 def _ports(lay: Layout, edges: list[Edge], row: dict[str, int]
