@@ -238,7 +238,7 @@ def _cost_wait_summary(costs, waits) -> pd.DataFrame:
 
 def test_every_point_of_a_sweep_s_cost_against_wait_plot_is_labelled():
     """The title said "labels are point numbers" over 3 labels for 9 points (the frontier's)."""
-    from icssim.sweep.plots import cost_wait
+    from icssim.sweep.frontier import cost_wait
 
     costs = [6.04e6, 5.99e6, 5.96e6, 6.57e6, 6.52e6, 6.49e6, 7.10e6, 7.05e6, 7.02e6]
     waits = [13.8, 14.35, 15.1, 13.8, 14.35, 15.1, 13.8, 14.35, 15.1]
@@ -254,7 +254,7 @@ def test_every_point_of_a_sweep_s_cost_against_wait_plot_is_labelled():
 
 
 def test_points_drawn_at_one_place_share_a_label_and_a_crowd_labels_its_frontier():
-    from icssim.sweep.plots import MAX_LABELLED, cost_wait
+    from icssim.sweep.frontier import MAX_LABELLED, cost_wait
 
     fig = cost_wait(_sweep_run(3), _cost_wait_summary([6e6, 6e6, 5e6], [14.0, 14.0, 16.0]), "staff_cost_per_year",
                     "wait_to_treatment_median")

@@ -73,7 +73,7 @@ def test_run_plots_drawn_on_two_workers_are_the_plots_drawn_on_one(tmp_path):
 
     from icssim import plots
     from icssim.experiments import run
-    from icssim.results import run_plot_jobs
+    from icssim.run_plots import run_plot_jobs
     from icssim.scenario import load_scenario
 
     scenario = load_scenario(Path(__file__).parent / "sweep" / "mmc_small.yaml")
@@ -155,7 +155,7 @@ def test_cost_plot_names_services_by_their_labels():
     from helpers import shipped
 
     from icssim import experiments
-    from icssim.results import cost_by_service
+    from icssim.run_plots import cost_by_service
 
     result = experiments.run(shipped("ed_fragmented", horizon="1 year", warmup="3 months"), replications=2, workers=1)
     services = set(cost_by_service(result)["service"])
@@ -186,7 +186,7 @@ def test_a_runs_waiting_list_plot_names_its_steps_in_words(tmp_path):
     from pathlib import Path
 
     from icssim.experiments import run
-    from icssim.results import _waiting_list_plot
+    from icssim.run_plots import _waiting_list_plot
     from icssim.scenario import load_scenario
 
     text = (Path(__file__).parent / "sweep" / "mmc_small.yaml").read_text()

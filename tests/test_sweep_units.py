@@ -15,7 +15,7 @@ import pytest
 from icssim.errors import IcssimError, ScenarioError
 from icssim.sweep.design import build_points
 from icssim.sweep.optimise import parameter_numbers
-from icssim.sweep.plots import param_axis
+from icssim.sweep.plot_labels import param_axis
 from icssim.sweep.spec import load_sweep
 
 MEAN = "pathway.steps.service.duration.mean"
@@ -217,7 +217,7 @@ def test_refused_before_anything_runs(tmp_path):
 def test_a_unit_that_sets_the_values_decides_the_runs_and_a_label_does_not(tmp_path):
     """A results folder is resumed only by the same runs: changing a time or rate ``unit:`` changes
     the values, so the sweep's fingerprint; changing an axis label (``WTE``) does not."""
-    from icssim.sweep.runner import runs_sha256
+    from icssim.sweep.resume import runs_sha256
 
     def sha(parameters: dict) -> str:
         return runs_sha256(load_sweep(write(tmp_path, parameters)))

@@ -1,7 +1,7 @@
 """Write a run's, a comparison's and a warm-up's tables, plots and metadata to a results folder.
 
 Each is written all or nothing through :func:`icssim.output_folder.write_output`; every table
-through :mod:`icssim.tables`.
+through :mod:`icssim.tables`; a run's plots are chosen and drawn by :mod:`icssim.run_plots`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from icssim import __version__, plots, plots_forest
@@ -25,10 +24,11 @@ from icssim.errors import IcssimError
 from icssim.experiments import RunResult, standards_of
 from icssim.health.economics import THRESHOLDS, cost_effectiveness, paired_points
 from icssim.health.plots import ce_plane
-from icssim.kpis import kpi_info, kpi_subjects
+from icssim.kpis import kpi_info
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
-from icssim.report.labels import plain_label, service_label, step_names
+from icssim.report.labels import plain_label
+from icssim.run_plots import cost_by_service, run_plot_jobs
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
 from icssim.tables import record_tables, write_csv, write_table
@@ -224,68 +224,6 @@ def write_scenario(scenario: Scenario, folder: Path) -> dict[str, str]:
     return inputs
 
 
-def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob] = (),
-                  patients: pd.DataFrame | None = None,
-                  colours: dict[str, tuple[str, str]] | None = None) -> list[plots.PlotJob]:
-    """What draws each standard plot of a single-scenario run into ``folder``, then ``more`` (a
-    dated scenario's), for :func:`plots.drawing` or :func:`plots.save_all`; ``patients`` is the
-    run's patient table if it was made already (:func:`run_tables`); ``colours``: each service's
-    colour in the cost plot (else by its place in the scenario's services)."""
-    from icssim.plots_waits import run_waits
-
-    recs = result.records
-    name = result.scenario.scenario.name
-    pats = pd.concat([patients_frame(r) for r in recs], ignore_index=True) if patients is None else patients
-    waits = run_waits(result, pats)
-    colours = colours or plots.service_colours(result.scenario.services)
-    return [
-        *([(partial(waits.figure, f"{name}: waits (after the warm-up)", "Wait from referral (days)"),
-            folder / "wait_ecdf.png")] if waits.any() else []),
-        (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
-        (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service", colours),
-         folder / "costs.png"),
-        *more,
-    ]
-
-
-def _waiting_list_plot(result: RunResult):
-    recs = result.records
-    frames = [timeseries_frame(r).set_index("time") for r in recs]
-    cols = [c for c in frames[0].columns if c.startswith("waiting_")]
-    total = pd.concat([f[cols].sum(axis=1).rename(i) for i, f in enumerate(frames)], axis=1)
-    steps = [c for c in cols if frames[0][c].max() > 0]
-    top = sorted(steps, key=lambda c: -np.mean([f[c].mean() for f in frames]))[:4]
-    series = {"all steps": total}
-    for c in top:
-        series[c.removeprefix("waiting_")] = pd.concat([f[c].rename(i) for i, f in enumerate(frames)], axis=1)
-    warm = recs[0].warmup * recs[0].hours_per_unit / 24
-    fig = plots.band_over_time(series, f"{result.scenario.scenario.name}: waiting lists",
-                               "Patients waiting (hand-off or queue)",
-                               names=step_names(result.scenario, list(series)[1:]))
-    if warm > 0:
-        fig.axes[0].axvspan(0, warm, color="#eeeeee", zorder=0, label="warm-up (excluded)")
-        fig.axes[0].legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
-    return fig
-
-
-def cost_by_service(result: RunResult, label: str | None = None) -> pd.DataFrame:
-    """Mean and CI half-width of cost per year per service (long format)."""
-    summary = result.summary()
-    label = label or result.scenario.scenario.name
-    rows = []
-    service_kpis = {svc: k for k, svc in kpi_subjects(summary.index, "service").items()}
-    for svc in result.scenario.services:
-        key = service_kpis.get(svc)
-        if key is not None and summary.loc[key, "mean"] > 0:
-            rows.append({"scenario": label, "service": service_label(result.scenario, svc), "service_id": svc,
-                         "mean": summary.loc[key, "mean"], "half_width": summary.loc[key, "half_width"]})
-    total = summary.loc["cost_per_year"]
-    df = pd.DataFrame(rows or [{"scenario": label, "service": "none", "service_id": "none", "mean": 0.0,
-                                "half_width": np.nan}])
-    df["total_mean"], df["total_half_width"] = total["mean"], total["half_width"]
-    return df
-
-
 #: KPIs shown in comparison plots and summaries (when present), in this order.
 HEADLINE_KPIS = (
     "wait_to_assessment_median", "wait_to_treatment_median", "wait_to_treatment_p90",
@@ -347,7 +285,6 @@ def _kpis_by_name(comparison) -> dict[str, pd.DataFrame]:
 def comparison_economics(comparison) -> pd.DataFrame:
     """Cost-effectiveness of each scenario against the first (empty without a health: block)."""
     return cost_effectiveness(_kpis_by_name(comparison), comparison.names[0], THRESHOLDS)
-
 
 
 def check_folder_names(out: Path, names: Sequence[str], reserved: Sequence[str] = ()) -> None:

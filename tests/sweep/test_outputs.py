@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from icssim.cli import main
-from icssim.sweep.plots import frontier
+from icssim.sweep.frontier import frontier
 
 WTE = "services.desk.staff.server.wte"
 

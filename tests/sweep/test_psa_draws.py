@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from icssim.errors import IcssimError
-from icssim.sweep import runner
+from icssim.sweep import resume, runner
 from icssim.sweep.design import build_points
 from icssim.sweep.draws import psa_values, table_values
 from icssim.sweep.draw_table import DrawTable
@@ -176,9 +176,9 @@ def test_a_label_changes_no_run(make_sweep, tmp_path):
     """A sweep resumes after a column is labelled: labels name results, they do not make them."""
     plain = load_sweep(_sweep(make_sweep, tmp_path))
     labelled = load_sweep(_sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "labels": {WTE: "Servers"}}))
-    assert runner.runs_sha256(plain) == runner.runs_sha256(labelled)
+    assert resume.runs_sha256(plain) == resume.runs_sha256(labelled)
     other = load_sweep(_sweep(make_sweep, tmp_path, draws={"file": "draws.csv", "columns": [WTE]}))
-    assert runner.runs_sha256(other) != runner.runs_sha256(plain)
+    assert resume.runs_sha256(other) != resume.runs_sha256(plain)
 
 
 def test_columns_whose_key_paths_end_alike_each_have_their_label_in_the_report(make_sweep, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import HERE, dump
 from icssim.errors import IcssimError, ScenarioError
-from icssim.sweep import runner
+from icssim.sweep import resume, runner
 from icssim.sweep.design import build_points
 from icssim.sweep.spec import load_sweep
 
@@ -253,16 +253,16 @@ def test_outside_a_psa_every_base_must_still_have_the_key_path(tmp_path):
 
 
 def test_the_sweep_hash_is_unchanged_without_ties_and_changes_with_them(tmp_path):
-    plain = runner.runs_sha256(load_sweep(_sweep(tmp_path, {SERVER: GAMMA})))
+    plain = resume.runs_sha256(load_sweep(_sweep(tmp_path, {SERVER: GAMMA})))
     data = load_sweep(_sweep(tmp_path, {SERVER: GAMMA})).spec.model_dump(mode="json")
     assert data["parameters"][SERVER]["also"] == []
-    tied = runner.runs_sha256(load_sweep(_sweep(tmp_path, {SERVER: {**GAMMA, "also": [CLERK]}})))
+    tied = resume.runs_sha256(load_sweep(_sweep(tmp_path, {SERVER: {**GAMMA, "also": [CLERK]}})))
     assert tied != plain
     # the hash of a sweep without ties is what it was before 'also' existed
     import hashlib
     import json
     spec = load_sweep(_sweep(tmp_path, {SERVER: GAMMA})).spec
-    old = spec.model_dump(mode="json", include=set(runner.RUN_KEYS))
+    old = spec.model_dump(mode="json", include=set(resume.RUN_KEYS))
     for p in old["parameters"].values():
         for key in ("label", "unit", "also"):
             p.pop(key, None)

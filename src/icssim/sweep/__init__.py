@@ -4,8 +4,10 @@ with tables, plots and goal-seeking to a standard.
 Modules: :mod:`~icssim.sweep.spec` (the sweep file), :mod:`~icssim.sweep.design` (grid,
 Latin hypercube, one-at-a-time; areas), :mod:`~icssim.sweep.store` (the SQLite results
 store), :mod:`~icssim.sweep.executors` (in-process, local pool, Dask),
-:mod:`~icssim.sweep.runner` (resume, estimate, run), :mod:`~icssim.sweep.tables` and
-:mod:`~icssim.sweep.plots` (a finished sweep's tables and plots), :mod:`~icssim.sweep.outputs`
+:mod:`~icssim.sweep.runner` (resume, estimate, run; what a resume checks:
+:mod:`~icssim.sweep.resume`), :mod:`~icssim.sweep.tables` and :mod:`~icssim.sweep.plots` (a
+finished sweep's tables and plots; cost against wait: :mod:`~icssim.sweep.frontier`; their labels
+and colours: :mod:`~icssim.sweep.plot_labels`), :mod:`~icssim.sweep.outputs`
 (writes them, with metadata and report), :mod:`~icssim.sweep.optimise` (goal-seek) and
 :mod:`~icssim.sweep.cli` (the ``sweep`` and ``optimise`` commands).
 

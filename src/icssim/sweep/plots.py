@@ -1,7 +1,9 @@
 """A finished sweep's plots, in the house style of :mod:`icssim.plots`: a line with CI band for one
 varying parameter, heatmaps for two, a scatter for more, a tornado for one-at-a-time designs, and
-cost against wait for every point with the non-dominated frontier marked (not for a PSA, whose points
-are parameter draws rather than settings to choose between: :func:`draws_frontier`)."""
+cost against wait for every point with the non-dominated frontier marked (:mod:`icssim.sweep.frontier`;
+not for a PSA, whose points are parameter draws rather than settings to choose between:
+:func:`~icssim.sweep.frontier.draws_frontier`). Their axis labels, series and colours:
+:mod:`icssim.sweep.plot_labels`."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ import pandas as pd
 from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE, STANDARD_COLOUR, plt, save_all, style
+from icssim.sweep.frontier import cost_wait, draws_frontier, frontier_kpis
+from icssim.sweep.plot_labels import colour_of, kpi_axis, kpi_name, legend_below, param_axis, point_series
 from icssim.sweep.tables import summary
-from icssim.units import key_unit
 
 
 def varying(run) -> list[str]:
@@ -29,46 +32,6 @@ def varying(run) -> list[str]:
         if len(values) > 1:
             out.append(path)
     return out
-
-
-def param_axis(run, path: str) -> str:
-    p = run.sweep.spec.parameters.get(path)
-    label = (p.label if p and p.label else path)
-    unit = p.unit if p and p.unit else key_unit(path)
-    return f"{label} ({unit})" if unit else label
-
-
-def kpi_name(run, kpi: str) -> str:
-    """A KPI's label in the base scenario's words, without explanations in brackets (a plot's title
-    and axis are short): ``Routine CYP: treatment within 4 weeks``, not ``within_cyp_routine_4_weeks``."""
-    from icssim.report.labels import kpi_label, short
-
-    bases = getattr(run.sweep, "bases", None) or {}
-    return short(kpi_label(kpi, next(iter(bases.values()), None), with_target=False))
-
-
-def _kpi_axis(kpi: str, run=None) -> tuple[str, float]:
-    """Axis label and scale: shares in %, yearly money in £ million."""
-    info = kpi_info(kpi)
-    label = kpi_name(run, kpi) if run is not None else info.label
-    if info.unit == "share":
-        return f"{label} (%)", 100.0
-    if info.unit == "GBP per year":
-        return f"{label} (£ million a year)", 1e-6
-    if info.unit == "GBP":
-        return f"{label} (£)", 1.0
-    return (f"{label} ({info.unit})" if info.unit else label), 1.0
-
-
-def colour_of(run, label: str) -> str:
-    """One colour per base scenario / area, the same in every plot of the sweep."""
-    names = [name for name, _ in _series(run)]
-    return PALETTE[names.index(label) % len(PALETTE)] if label in names else PALETTE[0]
-
-
-def _legend_below(ax, ncol: int = 2) -> None:
-    """The legend under the axes, where it covers neither the data nor a standard's label."""
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol, frameon=False)
 
 
 def _target(run, kpi: str) -> float | None:
@@ -83,28 +46,8 @@ def _target(run, kpi: str) -> float | None:
     return None
 
 
-def _series(run) -> list[tuple[str, list[int]]]:
-    groups: dict[str, list[int]] = {}
-    for p in run.points:
-        label = " / ".join([p.base] + ([p.area] if p.area else []))
-        groups.setdefault(label, []).append(p.index)
-    return list(groups.items())
-
-
 def _numeric(values) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-
-
-def frontier_kpis(run, frame: pd.DataFrame) -> tuple[str, str] | None:
-    """The (cost, wait) KPIs of the frontier plot; a wait that was never measured (all n/a, e.g. no
-    treatment step) falls back to the wait to assessment."""
-    f = run.sweep.spec.frontier
-    wait = f.wait
-    if wait in frame and not frame[wait].notna().any() and "wait_to_assessment_mean" in frame:
-        wait = "wait_to_assessment_mean"
-    if f.cost in frame and wait in frame and frame[f.cost].notna().any() and frame[wait].notna().any():
-        return f.cost, wait
-    return None
 
 
 def write_plots(run, summ: pd.DataFrame, folder: Path, frame: pd.DataFrame | None = None,
@@ -130,7 +73,7 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
     elif spec.design == "grid" and len(vary) == 1:
         jobs += [("line", (summ, kpi, vary[0]), f"line_{_file(kpi)}.png") for kpi in kpis]
     elif spec.design == "grid" and len(vary) == 2:
-        series = _series(run)
+        series = point_series(run)
         for label, idx in series[:4]:
             tag = "" if len(series) == 1 else f"_{_file(label)}"
             jobs += [("heatmap", (summ, kpi, vary, idx, label), f"heatmap_{_file(kpi)}{tag}.png") for kpi in kpis]
@@ -143,15 +86,6 @@ def plot_jobs(run, summ: pd.DataFrame, frame: pd.DataFrame) -> list[SweepPlot]:
     if pair:
         jobs.append(("cost_wait", (summary(run, frame, list(pair)), *pair), "cost_vs_wait.png"))
     return jobs
-
-
-def draws_frontier(run) -> bool:
-    """Whether the sweep gets the cost-against-wait plot with its non-dominated frontier: only when
-    its points are settings to choose between (a grid, a Latin hypercube, areas), more than one. A
-    PSA's points (``design: psa`` or ``sobol``) are parameter draws of each strategy: no one chooses
-    a draw, so which draws no other beats on both cost and wait means nothing (its own plane and
-    acceptability curve compare the strategies, :mod:`icssim.health.psa_outputs`)."""
-    return not run.sweep.spec.is_psa and len(run.points) > 1
 
 
 def _file(text: str) -> str:
@@ -180,13 +114,13 @@ def _numbers_of_one_unit(values: dict[int, Any]) -> dict[int, Any]:
 def line(run, summ: pd.DataFrame, kpi: str, path: str):
     """KPI mean against one parameter, with its CI band; one line per base scenario / area."""
     xs = _x_values(run, path)
-    ylabel, scale = _kpi_axis(kpi, run)
+    ylabel, scale = kpi_axis(kpi, run)
     part = summ[summ["kpi"] == kpi].copy()
     part["x"] = part["point"].map(xs)
     numeric = _numeric(part["x"].dropna())
     fig, ax = plt.subplots(figsize=(7, 4.2))
     areas_only = path == "population"
-    groups = [("all areas", list(part["point"]))] if areas_only else _series(run)
+    groups = [("all areas", list(part["point"]))] if areas_only else point_series(run)
     for i, (label, idx) in enumerate(groups):
         g = part[part["point"].isin(idx)]
         if numeric:
@@ -211,13 +145,13 @@ def line(run, summ: pd.DataFrame, kpi: str, path: str):
                    label=f"standard: {_target_text(kpi, target)}")
     xlabel = "Population (people)" if areas_only else param_axis(run, path)
     style(ax, f"{run.sweep.name}: {kpi_name(run, kpi)}", xlabel, ylabel)
-    _legend_below(ax)
+    legend_below(ax)
     return fig
 
 
 def scatter(run, summ: pd.DataFrame, kpi: str, vary: list[str]):
     """KPI mean (with CI) at every point against each varying parameter, one panel each."""
-    ylabel, scale = _kpi_axis(kpi, run)
+    ylabel, scale = kpi_axis(kpi, run)
     part = summ[summ["kpi"] == kpi]
     cols = min(len(vary), 3)
     rows = -(-len(vary) // cols)
@@ -253,7 +187,7 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
     grid = np.full((len(yv), len(xv)), np.nan)
     ok = np.zeros_like(grid, dtype=bool)
     target = _target(run, kpi)
-    ylabel, scale = _kpi_axis(kpi, run)
+    ylabel, scale = kpi_axis(kpi, run)
     for row in part.itertuples():
         i, j = yv.index(row.y), xv.index(row.x)
         grid[i, j] = row.mean * scale
@@ -278,7 +212,7 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
                 ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black")
     # the title names the measure: the colour bar gives only its unit
     fig.colorbar(im, ax=ax, label=ylabel[ylabel.rfind("(") + 1:-1] if ylabel.endswith(")") else ylabel)
-    title = f"{kpi_name(run, kpi)}: mean" + (f" ({label})" if len(_series(run)) > 1 else "")
+    title = f"{kpi_name(run, kpi)}: mean" + (f" ({label})" if len(point_series(run)) > 1 else "")
     if target is not None:
         title += (f"\n\u2713 = lower end of the {run.sweep.spec.sweep.level:.0%} CI meets the standard "
                   f"({_target_text(kpi, target)})")
@@ -295,9 +229,9 @@ def tornado(run, frame: pd.DataFrame, kpi: str):
     numbers), with a confidence interval of the mean change.
     """
     level = run.sweep.spec.sweep.level
-    ylabel, scale = _kpi_axis(kpi, run)
+    ylabel, scale = kpi_axis(kpi, run)
     values = frame.pivot(index="replication", columns="point", values=kpi)
-    pts = [run.points[i] for i in _series(run)[0][1]]
+    pts = [run.points[i] for i in point_series(run)[0][1]]
     base = next(p for p in pts if p.role == "base")
 
     def change(point) -> tuple[float, float]:
@@ -333,108 +267,8 @@ def tornado(run, frame: pd.DataFrame, kpi: str):
     base_value = values[base.index].mean() * scale
     style(ax, f"{run.sweep.name}: what moves {kpi_name(run, kpi)}\n(base {_fmt(base_value)}; "
                "labels: low / base / high)", f"Change from base: {ylabel}", "")
-    _legend_below(ax)
+    legend_below(ax)
     return fig
-
-
-def frontier(costs: np.ndarray, waits: np.ndarray) -> np.ndarray:
-    """Mask of the non-dominated points when both cost and wait are to be minimised."""
-    n = len(costs)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        if not (np.isfinite(costs[i]) and np.isfinite(waits[i])):
-            keep[i] = False
-            continue
-        dominated = ((costs <= costs[i]) & (waits <= waits[i]) & ((costs < costs[i]) | (waits < waits[i])))
-        keep[i] = not dominated.any()
-    return keep
-
-
-def cost_wait(run, summ: pd.DataFrame, cost: str, wait: str):
-    """Every point's cost against its wait (means with CIs), the non-dominated frontier marked."""
-    c = summ[summ["kpi"] == cost].set_index("point")
-    w = summ[summ["kpi"] == wait].set_index("point")
-    idx = c.index.intersection(w.index)
-    c, w = c.loc[idx], w.loc[idx]
-    xlabel, xs = _kpi_axis(wait, run)
-    ylabel, ys = _kpi_axis(cost, run)
-    x, y = w["mean"].to_numpy() * xs, c["mean"].to_numpy() * ys
-    best = frontier(y, x)
-    fig, ax = plt.subplots(figsize=(7, 4.6))
-    xerr = w["half_width"].fillna(0).to_numpy() * xs
-    yerr = c["half_width"].fillna(0).to_numpy() * ys
-    series = _series(run)
-    ids = np.asarray(idx)
-    for i, (label, members) in enumerate(series):
-        m = np.isin(ids, members)
-        colour = "#999999" if len(series) == 1 else colour_of(run, label)
-        name = "each point" if len(series) == 1 else label
-        ax.errorbar(x[m], y[m], xerr=xerr[m], yerr=yerr[m], fmt="o", color=colour, ecolor=colour, alpha=0.8,
-                    markersize=4, linewidth=0.6, label=f"{name}: mean, {run.sweep.spec.sweep.level:.0%} CI")
-    order = np.argsort(x[best])
-    ax.plot(x[best][order], y[best][order], "o-", color=PALETTE[3], markersize=7, markerfacecolor="none",
-            label="non-dominated frontier (no point is both cheaper and quicker)")
-    style(ax, f"{run.sweep.name}: cost against wait ({len(idx)} points)", xlabel, ylabel)
-    _legend_below(ax, 1)
-    every = len(idx) <= MAX_LABELLED
-    shown = np.ones(len(idx), dtype=bool) if every else best
-    label_points(ax, x[shown], y[shown], [str(pid) for pid in ids[shown]])
-    ax.set_title(ax.get_title(loc="left") + ("\n(each labelled with its point number, as in points.csv)" if every else
-                                   "\n(the frontier's points labelled with their numbers, as in points.csv)"),
-                 fontsize=11, loc="left")
-    return fig
-
-
-#: The most points :func:`cost_wait` labels all; with more, it labels the frontier's.
-MAX_LABELLED = 40
-#: Where a point's label may go (offsets in points from the point), tried in this order.
-_LABEL_PLACES = ((4, 3), (4, -9), (-4, 3), (-4, -9), (6, -3), (-6, -3), (0, 6), (0, -12))
-
-
-def label_points(ax, xs: np.ndarray, ys: np.ndarray, labels: list[str]) -> None:
-    """Label each point, the labels kept off each other and off the other points: points drawn at
-    the same place (within 3 pixels) share one label (``3, 6``), and each label takes the first
-    place around its point (:data:`_LABEL_PLACES`) where it covers no other label or point, or the
-    first place if none is free."""
-    fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    at = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))
-    groups: list[tuple[int, list[str]]] = []
-    for i, label in enumerate(labels):
-        if not np.all(np.isfinite(at[i])):
-            continue
-        near = next((g for g in groups if np.hypot(*(at[g[0]] - at[i])) < 3), None)
-        if near is None:
-            groups.append((i, [label]))
-        else:
-            near[1].append(label)
-    pad = 3.0
-    taken = [(px - pad, py - pad, px + pad, py + pad) for px, py in at if np.isfinite(px) and np.isfinite(py)]
-    for i, names in groups:
-        text = ", ".join(names)
-        chosen = None
-        for dx, dy in _LABEL_PLACES:
-            note = ax.annotate(text, (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), fontsize=7,
-                               ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top")
-            box = note.get_window_extent(renderer)
-            mine = (box.x0, box.y0, box.x1, box.y1)
-            own = (at[i][0] - pad, at[i][1] - pad, at[i][0] + pad, at[i][1] + pad)
-            if not any(_overlap(mine, other) for other in taken if other != own):
-                chosen = mine
-                break
-            note.remove()
-        if chosen is None:   # nowhere free: the first place
-            dx, dy = _LABEL_PLACES[0]
-            note = ax.annotate(text, (xs[i], ys[i]), textcoords="offset points", xytext=(dx, dy), fontsize=7,
-                               ha="left", va="bottom")
-            box = note.get_window_extent(renderer)
-            chosen = (box.x0, box.y0, box.x1, box.y1)
-        taken.append(chosen)
-
-
-def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 #: the plot functions :func:`plot_jobs` names

@@ -1,4 +1,5 @@
-"""Run a sweep: resume from the store, estimate and confirm, execute, commit each run as it ends.
+"""Run a sweep: resume from the store (:mod:`icssim.sweep.resume`), estimate and confirm, execute,
+commit each run as it ends.
 
 Order of work, so a refused or failed start leaves nothing half-written: load and
 validate the sweep and every point; inspect (never change) an existing output
@@ -13,7 +14,6 @@ import difflib
 import hashlib
 import json
 import shutil
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,14 +31,12 @@ from icssim.estimate import format_duration, go_on_or_refuse
 from icssim.executor_base import default_workers
 from icssim.executors import Executor
 from icssim.output_folder import check_holder, inside, result_kind
-from icssim.scenario import provenance
 from icssim.scenario.size_checks import engine_name, patients_per_second
 from icssim.sweep.design import Point, design_points, validate_points
 from icssim.sweep.executors import SweepExecutor, Task, make_executor
+from icssim.sweep.resume import differences, fingerprint, read_done, read_fingerprint, stored_name
 from icssim.sweep.spec import Sweep, load_sweep
-from icssim.sqlite_store import read_meta
 from icssim.sweep.store import STORE_NAME, Store
-from icssim.sweep.value_units import named_unit
 
 DEFAULT_BUDGET_SECONDS = 15 * 60
 OUTPUT_NAMES = ("runs.csv", "runs.parquet", "summary.csv", "summary.parquet", "points.csv", "metadata.json",
@@ -94,43 +92,6 @@ def run_seed(sweep: Sweep, point: Point) -> int:
     return int(np.random.SeedSequence([seed, digest]).generate_state(1)[0])
 
 
-#: The parts of a sweep file that decide which runs are made (the rest, such as ``kpis``,
-#: ``frontier`` and ``optimise``, only changes how results are summarised).
-RUN_KEYS = ("base", "design", "samples", "parameters", "areas")
-
-
-def runs_sha256(sweep: Sweep) -> str:
-    """Hash of what in the sweep file determines the runs."""
-    spec = sweep.spec
-    data = spec.model_dump(mode="json", include=set(RUN_KEYS))
-    for p in data.get("parameters", {}).values():
-        p.pop("label", None)
-        if not named_unit(p.get("unit") or ""):  # a time or rate unit decides the values; any other only labels
-            p.pop("unit", None)
-        if not p.get("also"):  # only when given, so that sweeps without ties keep their hash
-            p.pop("also", None)
-    data["sweep"] = {"seed": spec.sweep.seed, "replications": spec.sweep.replications,
-                     "common_random_numbers": spec.sweep.common_random_numbers}
-    if spec.is_psa:  # a PSA stored when every draw ran on the sweep's seed is not resumed
-        data["seeding"] = "one seed per draw"
-    if spec.run_only is not None:  # only when given, as below
-        data["run_only"] = sorted(spec.run_only)
-    if spec.draws is not None:  # only when given, so that sweeps without a table keep their hash
-        data["draws"] = spec.draws.model_dump(mode="json", exclude={"labels"})  # (labels name, they do not run)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def fingerprint(sweep: Sweep) -> dict[str, Any]:
-    """Hashes of everything that decides the runs: the sweep's run-defining keys, every base
-    scenario (merged, after ``extends``), the areas table and the table of draws."""
-    out = {"sweep_file": runs_sha256(sweep),
-           "scenarios": {label: provenance(s).sha256 for label, s in sweep.bases.items()},
-           "areas_table": sweep.areas_sha256}
-    if sweep.draws is not None:
-        out["draws_table"] = sweep.draws.sha256
-    return out
-
-
 def prepare(path: str | Path, out: Path | None = None, restart: bool = False,
             size_check: Callable[[SweepRun], None] | None = None) -> SweepRun:
     """Load and validate the sweep; check (without changing) its output folder. ``size_check``
@@ -159,72 +120,27 @@ def _with_folder(sweep: Sweep, points: list[Point], out: Path | None, restart: b
     if kind not in (None, "sweep"):
         raise IcssimError(f"{out} is a {kind} folder, not a sweep's: refusing to write a sweep into it"
                           f"{' or delete it with --restart' if restart else ''}; choose another --out")
-    other = _stored_name(out) if kind == "sweep" or store_path.exists() else None
+    other = stored_name(out) if kind == "sweep" or store_path.exists() else None
     if other is not None and other != sweep.name:
         # another sweep's results, not this one's earlier ones: --restart would delete them
         raise IcssimError(f"{out} holds the results of a different sweep, {other!r}, not of {sweep.name!r}: "
                           "refusing to write into it or to delete it"
                           f"{' with --restart' if restart else ''}; choose another --out")
     if store_path.exists():
-        old = _read_fingerprint(store_path)
+        old = read_fingerprint(store_path)
         if not restart:
-            changed = _differences(old, run.fingerprint)
+            changed = differences(old, run.fingerprint)
             if changed:
                 raise IcssimError(
                     f"{out} holds results of a different sweep: {changed} since it was started. "
                     f"Pass --restart to discard those results and start again, or --out for a new folder")
-            run.done = _read_done(store_path)
+            run.done = read_done(store_path)
     elif out.exists() and any(out.iterdir()) and not restart:
         raise IcssimError(f"{out} already exists and is not a sweep output folder: choose another --out")
     elif out.exists() and any(out.iterdir()) and restart and kind != "sweep":
         raise IcssimError(f"{out} is not a sweep output folder (no {STORE_NAME}, no metadata.json of a sweep); "
                           "refusing to delete anything in it with --restart")
     return run
-
-
-def _stored_name(out: Path) -> str | None:
-    """The name of the sweep whose runs the folder ``out`` holds: its store's, or (a store written
-    before stores kept it) its metadata.json's; None if neither says."""
-    name = read_meta(out / STORE_NAME, "name")
-    if isinstance(name, str):
-        return name
-    try:
-        meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = meta.get("name") if isinstance(meta, dict) and meta.get("kind") == "sweep" else None
-    return name if isinstance(name, str) else None
-
-
-def _read_fingerprint(store_path: Path) -> dict[str, Any] | None:
-    return read_meta(store_path, "fingerprint")
-
-
-def _read_done(store_path: Path) -> set[tuple[int, int]]:
-    try:
-        db = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
-        try:
-            return set(db.execute("SELECT point, replication FROM runs").fetchall())
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return set()
-
-
-def _differences(old: dict | None, new: dict) -> str:
-    if old is None:
-        return "its store has no fingerprint (it is damaged or from another tool)"
-    changes = []
-    if old.get("sweep_file") != new["sweep_file"]:
-        changes.append("the sweep file has changed (its base, design, parameters, areas, seed or replications)")
-    for label in sorted(set(old.get("scenarios", {})) | set(new["scenarios"])):
-        if old.get("scenarios", {}).get(label) != new["scenarios"].get(label):
-            changes.append(f"base scenario {label!r} has changed")
-    if old.get("areas_table") != new["areas_table"]:
-        changes.append("the areas table has changed")
-    if old.get("draws_table") != new.get("draws_table"):
-        changes.append("the table of draws has changed")
-    return "; ".join(changes)
 
 
 def sweep(path: str | Path, out: Path | None = None, workers: int | None = None, dask: str | None = None,
