@@ -631,6 +631,24 @@ KINDS = [
     Case("featured-misspelt", "file kinds and measure names", "a misspelt report.featured measure (left out of the "
          "report without a word)", VALID + "report: {featured: [cost_per_year, cost_per_yeer]}\n",
          (":31: report.featured.1: 'cost_per_yeer' is not a KPI of this scenario; did you mean 'cost_per_year'?",)),
+    Case("path-time-step-misspelt", "file kinds and measure names", "a path time to a misspelt step (a time no one "
+         "reaches)", scenario_key('path_times: {to_assess: {label: "Arrival to assessment", from: arrival, to: asess}}'),
+         (":6: scenario.path_times.to_assess.to: step 'asess' is not defined; did you mean 'assess'?",)),
+    Case("path-time-cohort-misspelt", "file kinds and measure names", "a path time of a misspelt cohort (measured over "
+         "no one)", scenario_key('path_times: {to_assess: {label: "Arrival to assessment", from: arrival, to: assess, '
+                                 'cohort: yung}}'),
+         (":6: scenario.path_times.to_assess.cohort: cohort 'yung' is not defined; did you mean 'young'?",)),
+    Case("path-time-name", "file kinds and measure names", "a path time whose name cannot be part of a KPI's name",
+         scenario_key('path_times: {To-Assess: {label: "x", from: arrival, to: assess}}'),
+         (":6: scenario.path_times.To-Assess: expected a name of lower-case letters, digits and '_', starting with a "
+          "letter (it is part of the KPIs' names), found 'To-Assess'",)),
+    Case("path-time-no-label", "file kinds and measure names", "a path time without its label (what it measures)",
+         scenario_key("path_times: {to_assess: {from: arrival, to: assess}}"),
+         (":6: scenario.path_times.to_assess.label: required key 'label' is missing",)),
+    Case("waits-words-misspelt", "file kinds and measure names", "a misspelt key of report.waits (the generic "
+         "waits' words)", VALID + "report: {waits: {from: Arrival, assesment: first assessment}}\n",
+         (":31: report.waits.assesment: unknown key 'assesment'; did you mean 'assessment'? (expected one of: from, "
+          "assessment, treatment)",)),
     Case("calibration-prior-no-unit", "file kinds and measure names", "a calibration prior without the unit its base "
          "writes (read in the base's unit, where a sweep or PSA refused the same numbers)", VALID,
          ("cal.yaml:4: parameters.cohorts.young.rate: the base writes '3 per day' at ",

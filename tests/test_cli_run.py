@@ -49,9 +49,11 @@ def test_run_writes_every_output(tmp_path, scenario_file):
     out = tmp_path / "out"
     proc = _icssim("run", _short(tmp_path, scenario_file), "--out", out, "-n", "2", "-w", "1")
     assert proc.returncode == 0, proc.stderr
-    assert "Referral to assessment, median" in proc.stdout and "Traceback" not in proc.stderr
-    # an emergency department has no treatment step: no row of n/a for a wait it cannot have
+    # an emergency department whose triage starts the clock on arrival says so (its report.waits)
     treats = not scenario_file.stem.startswith("urgent_mh")
+    wait = "Referral to assessment, median" if treats else "Arrival to first clinical assessment"
+    assert wait in proc.stdout and "Traceback" not in proc.stderr
+    # an emergency department has no treatment step: no row of n/a for a wait it cannot have
     assert ("Referral to treatment, median" in proc.stdout) == treats
     for name in ("kpis.csv", "kpis_by_replication.csv", "patients.csv", "patients.parquet",
                  "visits.parquet", "timeseries.csv", "costs.csv", "metadata.json",

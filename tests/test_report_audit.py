@@ -222,3 +222,85 @@ def test_a_measure_named_after_a_service_reads_its_label_not_its_id():
     assert kpi_label("follow_up_cost_ltc_clinic", s) == ("Cost per help-seeker of Diabetes, respiratory or cardiac "
                                                          "clinic contacts over the follow-up (discounted)")
     assert kpi_label("cost_per_year_ltc_clinic", s) == "Cost per year: Diabetes, respiratory or cardiac clinic"
+
+
+# ----------------------------------------------------------------------------- 7. a comparison's first screen
+def _std_row(kpi: str, base: float, diff: float, scenario: str = "ed_integrated") -> dict:
+    return {"kpi": kpi, "label": f"Within standard: {kpi[len('within_'):]}", "unit": "share", "scenario": scenario,
+            "baseline": "ed_fragmented", "baseline_mean": base, "diff_mean": diff, "diff_lower": diff - 0.05,
+            "diff_upper": diff + 0.05, "n": 3, "pct_mean": 100 * diff / base, "pct_lower": 0.0, "pct_upper": 0.0}
+
+
+def test_a_standard_is_named_by_the_scenario_that_declares_it():
+    """The first screen named every standard in the baseline's words: a standard the variant alone
+    declares, or words it differently, fell back to its id ("Within standard: ward_2_weeks")."""
+    from helpers import shipped
+
+    base = shipped("ed_fragmented")
+    variant = shipped("ed_integrated", **{
+        "scenario.standards.ward_2_weeks": {"label": "Ward referrals: treatment within 2 weeks", "within": "2 weeks"},
+        "scenario.standards.cyp_urgent_1_week.label": "Urgent CYP-ED referrals, as the variant words it"})
+    diffs = pd.DataFrame([_std_row("within_ward_2_weeks", 0.5, 0.3), _std_row("within_cyp_urgent_1_week", 0.6, 0.3)])
+    summary = pd.DataFrame([{"kpi": r.kpi, "scenario": s, "mean": r.baseline_mean + (r.diff_mean if s != r.baseline
+                                                                                     else 0), "n": 3}
+                            for r in diffs.itertuples() for s in (r.baseline, r.scenario)])
+    html = unescape(compare_summary_html(summary, diffs, "ed_fragmented", base,
+                                         {"ed_fragmented": base, "ed_integrated": variant}))
+    tiles = html.split('<div class="tiles">')[1].split("<h4>")[0]
+    patients = html.split("<h4>For patients</h4>")[1].split("<h4>")[0]
+    headline = html.split('<p class="headline">')[1].split("</p>")[0]
+    for part in (tiles, patients, headline):
+        assert "Ward referrals: treatment within 2 weeks" in part
+        assert "Urgent CYP-ED referrals, as the variant words it" in part
+        assert "ward_2_weeks" not in part
+    # a standard only one scenario has has no paired difference (differences.csv pairs what both
+    # have): the first screen says so rather than leave it out without a word
+    summary = summary[(summary["kpi"] != "within_ward_2_weeks") | (summary["scenario"] == "ed_integrated")]
+    html = unescape(compare_summary_html(summary, diffs[diffs["kpi"] != "within_ward_2_weeks"], "ed_fragmented",
+                                         base, {"ed_fragmented": base, "ed_integrated": variant}))
+    patients = html.split("<h4>For patients</h4>")[1].split("<h4>")[0]
+    assert ("<strong>Ward referrals: treatment within 2 weeks (target 95%)</strong>: 80% in ed_integrated — only "
+            "ed_integrated has this standard, so it has no paired difference.") in patients
+
+
+def test_the_tiles_name_the_two_scenarios_once_above_them():
+    """Each tile read "ed_fragmented 29.1 → ed_integrated 12.0": both names in every tile. One line
+    above the tiles names them; a tile gives the two values only."""
+    diffs, summary = _ed_rows()
+    html = compare_summary_html(summary, diffs, "ed_fragmented")
+    key, tiles = html.split('<div class="tiles">')
+    key = key.rsplit('<p class="note tiles-key">', 1)[1]
+    assert "Each tile: ed_fragmented → ed_integrated, the difference with its 95% CI." in key
+    tiles = tiles.split("<h4>")[0]
+    assert "ed_fragmented" not in tiles and "ed_integrated" not in tiles
+    assert '<span class="ci">29.1 → 12.0 days</span>' in tiles
+    assert '<span class="ci">£21.95 million → £26.81 million</span>' in tiles   # (a year: in the tile's label)
+    # a long name may still break in the line that names it
+    long = "ed_integrated_at_ed_fragmented_budget"
+    diffs["scenario"] = long
+    summary["scenario"] = summary["scenario"].replace("ed_integrated", long)
+    html = compare_summary_html(summary, diffs, "ed_fragmented")
+    assert "ed_fragmented → ed_<wbr>integrated_<wbr>at_<wbr>ed_<wbr>fragmented_<wbr>budget" in html
+
+
+def test_the_shipped_eating_disorder_standards_have_labels_of_their_own():
+    """Without a label the ED standards read "Urgent children and young people (under 18): …" from
+    the cohort's label; each has one in the words of the CYP-ED access and waiting time standard,
+    the same in every ED scenario."""
+    from helpers import SCENARIOS
+
+    from icssim.report.run_text import standard_label
+    from icssim.scenario import load_scenario
+
+    labels = set()
+    for path in sorted(SCENARIOS.glob("ed_*.yaml")):
+        s = load_scenario(path)
+        assert s.scenario.standards, path.name
+        assert all(std.label for std in s.scenario.standards.values()), path.name
+        labels.add(tuple(sorted((name, std.label) for name, std in s.scenario.standards.items())))
+    assert len(labels) == 1
+    s = load_scenario(SCENARIOS / "ed_fragmented.yaml")
+    assert standard_label("within_cyp_urgent_1_week", s) == (
+        "Urgent CYP-ED referrals: treatment within 1 week (target 95%)")
+    assert standard_label("within_cyp_routine_4_weeks", s) == (
+        "Routine CYP-ED referrals: treatment within 4 weeks (target 95%)")

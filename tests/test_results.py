@@ -141,7 +141,8 @@ def test_a_wait_plot_draws_only_the_standards_of_the_wait_it_shows():
     raw["scenario"]["standards"]["assessed_2_weeks"] = {"within": "2 weeks", "measure": "referral_to_assessment"}
     ed = scenario_from_dict(raw)
     assert referral_standards(ed, ("referral_to_treatment",)) == {
-        "cyp_urgent_1_week": (7.0, 0.95), "cyp_routine_4_weeks": (28.0, 0.95),
+        "Urgent CYP-ED referrals: treatment within 1 week": (7.0, 0.95),
+        "Routine CYP-ED referrals: treatment within 4 weeks": (28.0, 0.95),
         "Adults (proposed 2022, not adopted): treatment within 4 weeks": (28.0, 0.95)}
     both = referral_standards(ed, ("referral_to_assessment", "referral_to_treatment"))
     assert both["assessed_2_weeks"] == (14.0, 0.95)

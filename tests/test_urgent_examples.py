@@ -119,3 +119,59 @@ def test_the_liaison_clock_starts_when_the_referral_is_made(name, referral, into
     late &= on_the_way(rec, "liaison_1_hour") & ((rec.horizon - t0) * rec.hours_per_unit > 1)
     within = ((t1[seen] - t0[seen]) * rec.hours_per_unit <= 1 + 1e-9).sum() / (seen.sum() + late.sum())
     assert rep.kpis["within_liaison_1_hour"] == pytest.approx(within)
+
+
+def test_the_comparison_measures_the_same_path_time_in_both_and_says_what_it_is(tmp_path, capsys):
+    """The generic "Referral to assessment, median" compared the ED clinician (fragmented) with the
+    liaison team (integrated) for mental health attendances, timed from a clock that triage starts on
+    arrival, under a name that said neither. Both scenarios now time each patient from arrival
+    (``from: arrival``) to a psychiatric assessment (each its own step, the same name and label), and
+    the generic wait says what it measures in these pathways (``report.waits``)."""
+    from icssim.cli import main
+
+    scenarios = [load_scenario(SCENARIOS / f"{name}.yaml") for name in NAMES]
+    times = [s.scenario.path_times for s in scenarios]
+    assert set(times[0]) == set(times[1]) >= {"mh_assessment", "mh_referral", "ed_clinician"}
+    for name in times[0]:
+        a, b = times[0][name], times[1][name]
+        assert (a.label, a.from_, a.cohort) == (b.label, b.from_, b.cohort)   # like for like
+    assert times[0]["mh_assessment"].from_ == "arrival" and times[0]["mh_assessment"].cohort == "mental_health"
+    assert (times[0]["mh_assessment"].to, times[1]["mh_assessment"].to) == ("psychiatric_assessment",
+                                                                           "liaison_assessment")
+    assert times[0]["ed_clinician"].to == times[1]["ed_clinician"].to == "ed_assessment"
+    assert scenarios[0].report.waits == scenarios[1].report.waits   # a comparison reads the baseline's words
+    for s in scenarios:   # triage, where the mental health attendances enter, starts the referral clock on arrival
+        assert s.pathway.steps[s.cohorts["mental_health"].entry].kind == "triage"
+
+    files = []
+    for name in NAMES:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"extends: {SCENARIOS / name}.yaml\nscenario: {{horizon: 16 days, warmup: 2 days}}\n")
+        files.append(str(path))
+    assert main(["compare", *files, "-n", "2", "--out", str(tmp_path / "out"), "-w", "1"]) == 0
+    console = capsys.readouterr().out
+    summary = (tmp_path / "out" / "report.html").read_text().split('<section id="summary">')[1].split("</section>")[0]
+    for text in (console, summary):
+        assert "Referral to assessment" not in text
+        assert "Mental health attendances: arrival to psychiatric assessment, median" in text
+        assert "Arrival to first clinical assessment (ED clinician, or liaison where it comes first), median" in text
+
+
+def test_the_path_time_is_the_time_from_arrival_to_the_assessment(kpis):
+    """``path_time_*_mh_assessment`` against the records: the time from arrival to the first start of
+    each scenario's own psychiatric assessment, of the mental health attendances of the window."""
+    for name, step in zip(NAMES, ("psychiatric_assessment", "liaison_assessment")):
+        rep = experiments.run_replication(_short(name, days=10), 0)
+        rec, P = rep.records, rep.records.patients
+        t1 = point_times(rec, rec.steps.index(step), 0, "exit")
+        mine = (P["arrival"] >= rec.warmup) & (P["cohort"] == rec.cohorts.index("mental_health"))
+        reached = mine & np.isfinite(t1)
+        minutes = (t1 - P["arrival"])[reached] * rec.hours_per_unit * 60
+        assert rep.kpis["path_time_median_minutes_mh_assessment"] == pytest.approx(np.median(minutes))
+        assert rep.kpis["path_time_mean_minutes_mh_assessment"] == pytest.approx(minutes.mean())
+        left = mine & ~np.isnan(P["exit"])
+        assert rep.kpis["path_time_reached_mh_assessment"] == pytest.approx((left & reached).sum() / left.sum())
+    frag, integ = kpis["urgent_mh_fragmented"], kpis["urgent_mh_integrated"]
+    median = "path_time_median_minutes_mh_assessment"
+    assert integ[median] < 60 < 3 * 60 < frag[median]
+    assert frag["path_time_reached_mh_assessment"] < 0.8 < 0.99 < integ["path_time_reached_mh_assessment"]

@@ -1,7 +1,8 @@
 """Times of points on each patient's path, read from a run's records (issue 25).
 
 A point is a patient's ``arrival`` or ``exit``, or the first start or end of their visit to a step;
-a standard on an interval (``from``/``to``) measures the time between two of them. Used by the
+a standard on an interval (``from``/``to``) measures the time between two of them, and so does a
+path time (``scenario.path_times``), kept among the intervals as ``path_time:<name>``. Used by the
 stage KPIs (:mod:`icssim.stage_kpis`) and the monthly tables (:mod:`icssim.calendar_metrics`).
 """
 
@@ -10,6 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from icssim.model.records import RunRecords
+
+#: the prefix of a path time's name (``scenario.path_times``) among :attr:`RunRecords.intervals`
+#: (a standard of the same name keeps its own)
+PATH_TIME = "path_time:"
 
 
 def pid_index(P: dict[str, np.ndarray]) -> np.ndarray:

@@ -26,6 +26,12 @@ horizon) and the patient records, for a scenario that asks for them:
   have already waited longer than the threshold counted as breaches. It is reported under the
   standard's usual name, ``within_<name>`` (this family runs after the referral-based one and
   replaces its value).
+* a path time (``scenario.path_times``: a named ``from`` and ``to``, as an interval standard's, and
+  optionally the cohorts it covers) gives the time between its two points, of the window's patients
+  (of its cohorts) who reached both, as a mean, median and 90th percentile
+  (``path_time_median_minutes_<name>``), and the share of those who reached ``from`` and left the
+  pathway who had reached ``to`` (``path_time_reached_<name>``): a time measured only over those who
+  got there reads beside how many did. Its label is the path time's own (:mod:`icssim.report.labels`).
 
 Only visits and patients of the observation window count (patients who arrived after the warm-up).
 """
@@ -36,7 +42,7 @@ import numpy as np
 
 from icssim.kpi_base import standard_group
 from icssim.kpis import Family, KpiInfo, Window, register
-from icssim.path_times import interval_times, on_the_way, pid_index
+from icssim.path_times import PATH_TIME, interval_times, on_the_way, pid_index
 
 STAGES = "Waits and times at each stage"
 #: percentiles of the time from arrival to exit
@@ -178,6 +184,56 @@ class IntervalStandards(Family):
         return out
 
 
+class PathTimes(Family):
+    """Times between two points of the path (``scenario.path_times``): mean, median and 90th
+    percentile, and the share of those who left who had reached its end."""
+
+    prefix, family, group = "path_time_", "path_time", STAGES
+    STATS = {"mean": "mean", "median": "median", "p90": "90th percentile"}
+
+    def owns(self, name: str) -> bool:
+        return name.startswith(self.prefix)
+
+    def info(self, name: str) -> KpiInfo:
+        from icssim.scenario.schema import DECLARED_PATH_TIMES
+
+        rest = name[len(self.prefix):]
+        if rest.startswith("reached_"):
+            subject = rest[len("reached_"):]
+            unit, better = "share", "neutral"
+        else:
+            what, unit, subject = (rest.split("_", 2) + ["", ""])[:3]
+            better = "lower"
+        label = path_time_label(name, DECLARED_PATH_TIMES.get(subject, f"Path time {subject.replace('_', ' ')}"))
+        return KpiInfo(label, unit, better, self.family, subject, self.group)
+
+    def compute(self, w: Window) -> dict[str, float]:
+        rec = w.rec
+        factor, unit = _minutes(w)
+        out: dict[str, float] = {}
+        for key, cohorts in rec.path_cohorts.items():
+            name = key[len(PATH_TIME):]
+            t0, t1 = interval_times(rec, key)
+            mine = w.in_window & np.isfinite(t0) & standard_group(rec, None, cohorts or None)
+            reached = mine & np.isfinite(t1)
+            times = (t1[reached] - t0[reached]) * factor
+            for what in self.STATS:
+                out[f"{self.prefix}{what}_{unit}_{name}"] = _stat(times, "p50" if what == "median" else what)
+            left = mine & ~np.isnan(w.patients["exit"])
+            got_there = np.count_nonzero(left & np.isfinite(t1))
+            out[f"{self.prefix}reached_{name}"] = got_there / np.count_nonzero(left) if left.any() else float("nan")
+        return out
+
+
+def path_time_label(name: str, label: str) -> str:
+    """A path time's KPI ``name`` in words, with the path time called ``label`` (its own):
+    ``Mental health attendances: arrival to psychiatric assessment, median``."""
+    if name.startswith("path_time_reached_"):
+        return f"{label}, share who reached its end before leaving"
+    what = name[len("path_time_"):].split("_", 1)[0]
+    return f"{label}, {PathTimes.STATS.get(what, what)}"
+
+
 class UtilisationInFull(Family):
     """Utilisation counting the work started before the horizon in full: the busy time in the window
     plus the rest of each service still in progress at the horizon, to its scheduled end, over the
@@ -200,7 +256,7 @@ class UtilisationInFull(Family):
                 for r in rec.resources if r.capacity > 0 and r.queued_for}
 
 
-STAGE_KPIS = (StageTimes(), IntervalStandards())
+STAGE_KPIS = (StageTimes(), IntervalStandards(), PathTimes())
 for _kpi in STAGE_KPIS:
     register(_kpi)
 # before the utilisation family, whose prefix would otherwise claim these names

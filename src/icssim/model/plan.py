@@ -31,6 +31,7 @@ from icssim.sampling import Sampler
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.demand_profile import profile_hours
+from icssim.path_times import PATH_TIME
 from icssim.scenario.interval_checks import uses_stage_kpis
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
@@ -89,19 +90,28 @@ def compile_plan(s: Scenario) -> Plan:
         stages=tuple(sp.index for sp in steps if sp.resources or sp.duration is not None or sp.sessions is not None)
         if s.scenario.stage_waits else (),
         stage_queues=tuple(sp.index for sp in steps if sp.resources) if s.scenario.stage_waits else (),
-        intervals=tuple(interval_standards(s, step_index)), choices=choices,
+        intervals=tuple(interval_standards(s, step_index)), path_cohorts=path_time_cohorts(s), choices=choices,
     )
 
 
 def interval_standards(s: Scenario, step_index: dict[str, int]) -> list[tuple[str, int, int, int, int]]:
     """The scenario's standards on an interval (``from``/``to``), compiled: (name, from step, from
-    its end, to step, to its end), step -1 for ``arrival`` (from) or ``exit`` (to)."""
+    its end, to step, to its end), step -1 for ``arrival`` (from) or ``exit`` (to); then its path
+    times (``scenario.path_times``), named :data:`PATH_TIME` + their name."""
     out = []
     for name, std in s.scenario.standards.items():
         if std.from_ is None or std.to is None:
             continue
         out.append((name, *interval_point(std.from_, step_index), *interval_point(std.to, step_index)))
+    for name, pt in s.scenario.path_times.items():
+        out.append((PATH_TIME + name, *interval_point(pt.from_, step_index), *interval_point(pt.to, step_index)))
     return out
+
+
+def path_time_cohorts(s: Scenario) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each path time's cohorts (empty: all), by the name it has among the compiled intervals."""
+    return tuple((PATH_TIME + name, (pt.cohort,) if isinstance(pt.cohort, str) else tuple(pt.cohort or ()))
+                 for name, pt in s.scenario.path_times.items())
 
 
 def interval_point(point: str, step_index: dict[str, int]) -> tuple[int, int]:

@@ -161,6 +161,8 @@ class Plan:
     stages: tuple[int, ...] = ()
     stage_queues: tuple[int, ...] = ()  # those of ``stages`` that queue for resources
     intervals: tuple[tuple[str, int, int, int, int], ...] = ()
+    #: each path time's (``scenario.path_times``) cohorts, by its name among ``intervals`` (empty: all)
+    path_cohorts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: the names of the people's own choices that steps draw their routing from, then of the
     #: engine's own draws from the person's streams (model.choices.OWN_DRAWS)
     choices: tuple[str, ...] = ()

@@ -172,6 +172,7 @@ class Recording(Loop):
             events=next(self._eid) - self._eid0 - 1 - len(self._queue),
             stages=plan.stages, stage_queues=plan.stage_queues,
             intervals={i[0]: (i[1], i[2], i[3], i[4]) for i in plan.intervals},
+            path_cohorts=dict(plan.path_cohorts),
         )
 
     def _censor(self, p: Patient, end: float, open_visits: bytearray, beyond: list[float]) -> None:

@@ -87,6 +87,9 @@ class RunRecords:
     #: each interval standard's (from step, from its end?, to step, to its end?): step -1 is the
     #: patient's arrival (from) or exit (to); see :mod:`icssim.stage_kpis`
     intervals: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: each path time's cohorts (``scenario.path_times``; empty: all), by its name among
+    #: :attr:`intervals` (``path_time:<name>``)
+    path_cohorts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: the visits still in progress at the horizon (censored), when visits are recorded: the
     #: columns of :attr:`visits`, with ``t_end`` the horizon (the time reached, not an end),
     #: ``t_start`` NaN for those still waiting (in a queue, a hand-off or a panel's list), and

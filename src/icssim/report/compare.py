@@ -11,7 +11,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html, plane_caption, value_row, value_summary_html
-from icssim.report.labels import absent_kpis, kpi_label, kpi_label_among, plain_label
+from icssim.report.labels import absent_kpis, has_subject, having, kpi_label, kpi_label_among, plain_label
 from icssim.report.pieces import (
     HIDDEN_KPIS,
     PLOT_CAPTIONS,
@@ -155,6 +155,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
     for scen, group in diffs.groupby("scenario", sort=False):
         scen = str(scen)
         g = group.drop_duplicates("kpi").set_index("kpi")
+        variant = scenarios.get(scen)
 
         def changed(k: str) -> bool:
             base_m, new_m = means.get((k, baseline)), means.get((k, scen))
@@ -170,8 +171,8 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             for k in keys:
                 row = _row(g, k)
                 cls, _ = difference_verdict(row, kpi_info(k).better)
-                label = (standard_label(k, scenario) if kpi_info(k).standard is not None else
-                         kpi_label(k, _having(k, [scenarios.get(scen), scenario])) if kpi_info(k).service is not None
+                label = (standard_label(k, having(k, [variant, scenario])) if kpi_info(k).standard is not None else
+                         kpi_label(k, having(k, [variant, scenario])) if kpi_info(k).service is not None
                          else plain_label(k, scenario, row.label))
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
@@ -184,6 +185,8 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             if unclear:
                 items.append('<span class="unsure">No clear difference</span> (the 95% CI includes zero) in: '
                              + "; ".join(unclear) + ".")
+            if title == "For patients":
+                items += _unpaired_standards(g, means, baseline, scen, scenario, variant)
             blocks.append(f"<h4>{title}</h4>" + ul_html(items, "findings"))
         shown = g[~g.index.isin(list(HIDDEN_KPIS))]
         clear_n = int(((shown["diff_lower"] > 0) | (shown["diff_upper"] < 0)).sum())
@@ -194,7 +197,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                  f"separate intervals suggest." if n else ".")
         sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
                  "uncertain inputs tests how robust the direction of each change is.")
-        headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n)
+        headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n, variant)
         staff = ""
         if baseline in scenarios and scen in scenarios:
             pair = [(baseline, scenarios[baseline]), (scen, scenarios[scen])]
@@ -203,16 +206,30 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             staff = staffing_html(pair)
         out.append(f"<h3>{escape(scen)} compared with {escape(baseline)}</h3>"
                    f'<p class="headline">{headline}</p>{value_summary_html(value_row(ce, scen))}'
-                   f"{_compare_tiles(g, means, baseline, scen, scenario)}{staff}{''.join(blocks)}"
+                   f"{_compare_tiles(g, means, baseline, scen, scenario, variant)}{staff}{''.join(blocks)}"
                    f'<p class="sure">{sure}</p>')
     return "\n".join(out)
 
 
-def _having(kpi: str, candidates: list[Scenario | None]) -> Scenario | None:
-    """The first of ``candidates`` that has the service a service KPI is about (a service one
-    scenario added or dropped is named by the scenario that has it)."""
-    service = kpi_info(kpi).service
-    return next((s for s in candidates if s is not None and service in s.services), candidates[-1])
+def _unpaired_standards(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None,
+                        variant: Scenario | None) -> list[str]:
+    """A sentence for each waiting-time standard only one of the two scenarios declares: it has a
+    share in that scenario's results but no paired difference (differences.csv pairs the measures
+    both scenarios have), so it would otherwise be missing from the comparison without a word."""
+    out = []
+    for k in kpi_subjects(dict.fromkeys(k for k, _ in means), "standard"):
+        if k in g.index and pd.notna(g.loc[k, "diff_mean"]):
+            continue
+        own = [(name, s) for name, s in ((baseline, scenario), (scen, variant))
+               if pd.notna(means.get((k, name), float("nan"))) or has_subject(k, s)]
+        if len(own) != 1:
+            continue
+        name, s = own[0]
+        mean = means.get((k, name))
+        value = f": {fmt(mean, 'share')} in {name}" if mean is not None and pd.notna(mean) else ""
+        out.append(f"<strong>{escape(standard_label(k, having(k, [s, variant, scenario])))}</strong>{escape(value)}"
+                   f" — only {escape(name)} has this standard, so it has no paired difference.")
+    return out
 
 
 def _largest_changes(g: pd.DataFrame, kpis: list[str], each: int = 3) -> list[str]:
@@ -225,7 +242,10 @@ def _largest_changes(g: pd.DataFrame, kpis: list[str], each: int = 3) -> list[st
     return [*up, *down]
 
 
-def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None) -> str:
+def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scenario: Scenario | None,
+                   variant: Scenario | None = None) -> str:
+    """The headline measures as tiles, under one line that names the two scenarios (each tile gives
+    only the two values, baseline → variant: the names once, not in every tile)."""
     from icssim.report_text import difference_verdict
 
     def measured(k: str) -> bool:   # a value in these scenarios, and not nothing in both (A&E visits of an A&E model)
@@ -244,16 +264,21 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         row = _row(g, k)
         info = kpi_info(k)
         unit = row.unit if isinstance(row.unit, str) else info.unit
-        label = standard_label(k, scenario) if info.standard is not None else plain_label(k, scenario, row.label)
+        label = (standard_label(k, having(k, [variant, scenario])) if info.standard is not None
+                 else plain_label(k, scenario, row.label))
         cls, words = difference_verdict(row, info.better)
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
-        change = (f"{baseline} {fmt(base_m, unit, False)} → {scen} {fmt(new_m, unit, False)}"
+        yearly = unit in ("per year", "GBP per year")   # (in the tile's label)
+        change = (f"{fmt(base_m, unit, False)} → {fmt(new_m, unit, not yearly)}"
                   if base_m is not None and new_m is not None else "")
-        diff, ci = difference_texts(row, unit, unit not in ("per year", "GBP per year"))
-        notes = [f'<span class="ci">{_breakable(change, (baseline, scen))}</span>', f'<span class="ci">{escape(ci)}</span>',
+        diff, ci = difference_texts(row, unit, not yearly)
+        notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
         tiles.append(tile_html(label, row.diff_mean, unit, notes, cls, diff))
-    return f'<div class="tiles">{"".join(tiles)}</div>'
+    if not tiles:
+        return ""
+    key = _breakable(f"Each tile: {baseline} → {scen}, the difference with its 95% CI.", (baseline, scen))
+    return f'<p class="note tiles-key">{key}</p><div class="tiles">{"".join(tiles)}</div>'
 
 
 def _breakable(text: str, names: Sequence[str], longer_than: int = 18) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import plain_label
+from icssim.report.labels import having, plain_label
 from icssim.report.numbers import diff_ci_words, fmt, fmt_diff, money, signed_pct
 from icssim.report.run_text import featured, featured_or, people, standard_label
 from icssim.scenario.schema import Scenario
@@ -171,21 +171,22 @@ class _Differences:
 
 
 def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scenario | None,
-                     n: int | None) -> str:
+                     n: int | None, variant: Scenario | None = None) -> str:
     """One paragraph in plain words: what changes for patients and for costs, and how sure we are.
 
     ``rows`` maps KPI names to rows of differences.csv (attribute access); ``means`` maps
     (KPI, scenario) to the scenario's mean. What it lists as changing (the standards met, the
     featured measures, emergency care, "Worse for patients") is what :func:`difference_verdict`
-    calls clearly better or worse: a clear but negligible difference is left out.
+    calls clearly better or worse: a clear but negligible difference is left out. ``s`` is the
+    baseline's scenario; a standard is named as ``variant`` (the other's) words it when it has it.
     """
     d = _Differences(rows, means, baseline, scen)
-    parts = _patient_parts(d, s)
+    parts = _patient_parts(d, s, variant)
     text = escape("; ".join(parts)).replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
     text = text[:1].upper() + text[1:].replace("&lt;strong&gt;", "<strong>").replace("&lt;/strong&gt;", "</strong>")
     text += "." if parts else ""
     text += _cost_text(d)
-    text += _worse_text(d, s)
+    text += _worse_text(d, s, variant)
     n_clear = sum(d.clear(k) for k in rows if k not in ("events", "wall_seconds"))
     n_all = sum(1 for k in rows if k not in ("events", "wall_seconds"))
     text += (f" {n_clear} of {n_all} measures differ clearly (95% CI of the paired difference excludes zero)"
@@ -193,7 +194,7 @@ def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scena
     return text
 
 
-def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
+def _patient_parts(d: _Differences, s: Scenario | None, variant: Scenario | None = None) -> list[str]:
     rows, clear, notable, change = d.rows, d.clear, d.notable, d.change
     parts = []
     k = "wait_to_treatment_median"
@@ -215,7 +216,8 @@ def _patient_parts(d: _Differences, s: Scenario | None) -> list[str]:
         lead = ("more patients start within the waiting-time standards" if up == len(stds) else
                 "fewer patients start within the waiting-time standards" if up == 0 else
                 "the share starting within the waiting-time standards changes")
-        parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, s, False)}: {change(k)}" for k in stds) + ")")
+        parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, having(k, [variant, s]), False)}: {change(k)}"
+                                      for k in stds) + ")")
     own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and notable(k)
            and kpi_info(k).standard is None and k not in PATIENT_KPIS]
     if own:
@@ -279,7 +281,7 @@ def _staff_in_total(d: _Differences) -> str:
             f"{escape(money(abs(s)))} a year {'more' if s > 0 else 'less'}{level}.")
 
 
-def _worse_text(d: _Differences, s: Scenario | None) -> str:
+def _worse_text(d: _Differences, s: Scenario | None, variant: Scenario | None = None) -> str:
     rows, notable, change = d.rows, d.notable, d.change
     worse = []
     for k in dict.fromkeys([*patient_kpis(s), *kpi_subjects(rows, "standard")]):
@@ -288,7 +290,8 @@ def _worse_text(d: _Differences, s: Scenario | None) -> str:
             if better == "neutral":
                 continue
             if (rows[k].diff_mean > 0) == (better == "lower"):
-                label = standard_label(k, s, False) if kpi_info(k).standard is not None else plain_label(k, s)
+                label = (standard_label(k, having(k, [variant, s]), False) if kpi_info(k).standard is not None
+                         else plain_label(k, s))
                 worse.append(f"{label} ({change(k)})")
     if worse:
         return ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."

@@ -7,7 +7,7 @@ Ids stay where a user must type them (``--target``, ``--kpi``; a KPI table's mea
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info
@@ -66,16 +66,44 @@ def resource_label(s: Scenario | None, resource: str) -> str:
 WITHOUT_TREATMENT = {"still_waiting_at_end": "Referred in window, still in the pathway at end"}
 
 
+#: a generic wait from referral (:class:`icssim.kpi_definitions.WaitSummary`, and per cohort
+#: :class:`~icssim.kpi_definitions.CohortMedianWaits`), whose words a scenario may give (``report.waits``)
+GENERIC_WAIT = re.compile(r"wait_to_(assessment|treatment)_(mean|median|p90|p95)(_.+)?")
+
+
+def wait_label(kpi: str, s: Scenario | None) -> str | None:
+    """A generic wait's label in the scenario's words (``report.waits``: "Arrival to first clinical
+    assessment, median" for "Referral to assessment, median"), or None when it gives none."""
+    words = getattr(getattr(s, "report", None), "waits", None)
+    match = GENERIC_WAIT.fullmatch(kpi)
+    if words is None or match is None:
+        return None
+    what = match.group(1)
+    start, end = words.from_ or "Referral", getattr(words, what) or what
+    generic = kpi_info(kpi).label
+    prefix = f"Referral to {what}"
+    return f"{start} to {end}{generic[len(prefix):]}" if generic.startswith(prefix) else None
+
+
 def plain_label(kpi: str, s: Scenario | None, label: object = None) -> str:
     """The label of a KPI not written with the scenario's labels: ``label`` (as stored with the
     results) or the registry's, unless ``s`` has no treatment step and the label speaks of
-    treatment (:data:`WITHOUT_TREATMENT`)."""
+    treatment (:data:`WITHOUT_TREATMENT`), gives the generic waits' words (``report.waits``:
+    :func:`wait_label`) or names the path time it is (``scenario.path_times``)."""
     if kpi in WITHOUT_TREATMENT and s is not None:
         from icssim.kpi_check import has_step
 
         if not has_step(s, "treatment"):
             return WITHOUT_TREATMENT[kpi]
-    return label if isinstance(label, str) else kpi_info(kpi).label
+    words = wait_label(kpi, s)
+    if words is not None:
+        return words
+    info = kpi_info(kpi)
+    if info.family == "path_time" and s is not None and info.subject in s.scenario.path_times:
+        from icssim.stage_kpis import path_time_label
+
+        return path_time_label(kpi, s.scenario.path_times[info.subject].label)
+    return label if isinstance(label, str) else info.label
 
 
 def point_words(point: str, s: Scenario, brief: bool = False) -> str:
@@ -125,7 +153,7 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
         own = rf"\b{re.escape(info.service)}\b"   # the id inside the label ("of ltc_clinic contacts"): its label there
         return re.sub(own, lambda _: named, first) if re.search(own, first) else f"{first}: {named}"
     if info.cohort is not None:
-        return f"{info.label.rsplit(':', 1)[0]}: {cohort_label(s, info.cohort)}"
+        return f"{plain_label(kpi, s).rsplit(':', 1)[0]}: {cohort_label(s, info.cohort)}"
     return plain_label(kpi, s)
 
 
@@ -135,16 +163,34 @@ def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:
     not share them (a fragmented pathway's CAMHS clinicians, an integrated service, a standard for
     ward referrals only the integrated pathway sees)."""
     known = [s for s in scenarios if s is not None]
+    for s in known:
+        if has_subject(kpi, s):
+            return kpi_label(kpi, s)
+    return kpi_label(kpi, known[0] if known else None)
+
+
+def has_subject(kpi: str, s: Scenario | None) -> bool:
+    """Whether ``s`` has the service, resource, cohort, standard, step or path time a KPI measures."""
+    if s is None:
+        return False
     info = kpi_info(kpi)
     resource = kpi[len("utilisation_in_full_"):] if kpi.startswith("utilisation_in_full_") else info.resource
     service = resource.partition("/")[0] if resource else info.service
     step = info.subject if info.family == "step" else None
-    for s in known:
-        if ((service is not None and service in s.services) or (info.cohort is not None and info.cohort in s.cohorts)
+    path = info.subject if info.family == "path_time" else None
+    return bool((service is not None and service in s.services)
+                or (info.cohort is not None and info.cohort in s.cohorts)
                 or (info.standard is not None and info.standard in s.scenario.standards)
-                or (step is not None and step in s.pathway.steps)):
-            return kpi_label(kpi, s)
-    return kpi_label(kpi, known[0] if known else None)
+                or (step is not None and step in s.pathway.steps)
+                or (path is not None and path in s.scenario.path_times))
+
+
+def having(kpi: str, candidates: Sequence[Scenario | None]) -> Scenario | None:
+    """The first of ``candidates`` that has what a KPI is about (:func:`has_subject`: the service of
+    a service's cost, the standard of a ``within_*`` share), else the last: a comparison names a
+    service or a standard that one scenario added, dropped or worded its own way as the scenario that
+    has it says (``[variant, baseline]``: the variant's words first)."""
+    return next((s for s in candidates if has_subject(kpi, s)), candidates[-1] if candidates else None)
 
 
 def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:

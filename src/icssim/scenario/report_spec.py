@@ -8,7 +8,11 @@ says whom the report is about. A scenario without the block gets the generic cho
 (:data:`icssim.report.run_text.HEADLINE`).
 
 A standard's own wording is its ``label`` (``scenario.standards``); a domain measure's is the
-``label`` of ``health.measures``.
+``label`` of ``health.measures``; a path time's, its ``label`` (``scenario.path_times``). The generic
+waits (``wait_to_assessment_*``, ``wait_to_treatment_*``: from the start of the referral clock to
+the first step that counts as an assessment, or a treatment) read "Referral to assessment" unless
+``waits`` says what, in the domain, starts that clock and what the first assessment (or treatment)
+is: in an emergency department whose triage starts the clock, "Arrival".
 """
 
 from __future__ import annotations
@@ -26,6 +30,25 @@ KPI_NAME = r"^[a-z][a-z0-9_/]*$"
 MAX_FEATURED = 12
 
 
+#: a few words for a generic wait's start or end, as they read in its label
+WaitWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+class WaitWords(NumbersChecked):
+    """What the generic waits measure, in the domain's words: ``from``, what starts the referral
+    clock (the first triage, assessment or treatment step entered), and ``assessment`` and
+    ``treatment``, the first step that counts as each. ``{from: Arrival, assessment: first
+    clinical assessment}`` makes "Referral to assessment, median" read "Arrival to first clinical
+    assessment, median". They name what the pathway's own steps are; a comparison shows the
+    baseline's words, so scenarios compared should say the same."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+    from_: WaitWord | None = Field(default=None, alias="from")
+    assessment: WaitWord | None = None
+    treatment: WaitWord | None = None
+
+
 class ReportSpec(NumbersChecked):
     """Which KPIs a domain's reports lead with, and whom they are about."""
 
@@ -34,6 +57,8 @@ class ReportSpec(NumbersChecked):
     featured: list[Annotated[str, StringConstraints(pattern=KPI_NAME, max_length=120)]] = Field(
         default_factory=list)
     people: str = Field(default="people", min_length=1, max_length=80)
+    #: what the generic waits from referral measure, in the domain's words
+    waits: WaitWords | None = None
 
     @field_validator("featured")
     @classmethod

@@ -55,7 +55,7 @@ from icssim.units import TIME_UNITS, Rate, Span
 # imported from here by the plan compiler, the checks and the tests.
 __all__ = ["MAX_SEED", "STEP_KINDS", "AgeLimit", "Branch", "CalendarSpec", "CapacityChange", "Categorical",
            "CaseloadPerWte", "Cohort", "Deterioration", "Dropout", "FolderName", "InitialGroup", "InitialState",
-           "MissedAppointments", "Monitoring", "PanelMeetings", "Pathway", "Scenario", "Service", "Sessions",
+           "MissedAppointments", "Monitoring", "PanelMeetings", "PathTime", "Pathway", "Scenario", "Service", "Sessions",
            "Standard", "Step", "Strict", "known_keys"]
 
 class Standard(Strict):
@@ -87,6 +87,29 @@ class Standard(Strict):
         return self
 
 
+#: the labels of the path times (``scenario.path_times``) of the scenarios loaded in this process, by
+#: name (the last loaded wins), for the KPI registry, which names KPIs without a scenario at hand
+DECLARED_PATH_TIMES: dict[str, str] = {}
+
+
+class PathTime(Strict):
+    """A time measured between two points of each patient's path, named in the domain's words: the
+    same points as an interval standard's (``arrival``, ``exit``, ``<step>``, ``<step>.start``,
+    ``<step>.end``), reported as its mean, median and 90th percentile and as the share of those who
+    left the pathway having reached ``to`` (:class:`icssim.stage_kpis.PathTimes`). Two pathways that
+    reach the same point by different steps (a psychiatrist called in, a liaison team on site) name
+    their own step, so a comparison measures the same interval in both."""
+
+    #: the time in the domain's words (``Mental health attendances: arrival to psychiatric assessment``)
+    label: str = Field(min_length=1, max_length=120)
+    from_: str = Field(alias="from", pattern=INTERVAL_POINT)
+    to: str = Field(pattern=INTERVAL_POINT)
+    #: the cohort, or cohorts, it covers (all when not given)
+    cohort: str | list[Annotated[str, Field(min_length=1)]] | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
+
+
 class ScenarioInfo(Strict):
     """Name, run length and seed of a scenario."""
 
@@ -100,11 +123,20 @@ class ScenarioInfo(Strict):
     start_date: dt.date | None = None
     sample_every: PositiveSpan | None = None
     standards: dict[str, Standard] = Field(default_factory=dict)
+    #: times between two points of each patient's path, each named, labelled and reported (issue 25)
+    path_times: dict[str, PathTime] = Field(default_factory=dict)
     #: report the wait and time at every step and the time from arrival to exit (issue 25)
     stage_waits: bool = False
     #: the front door closes at this time after the start: no arrivals after it; the run goes on
     #: to the horizon, so work in progress can finish (a terminating day)
     arrivals_until: PositiveSpan | None = None
+
+    @model_validator(mode="after")
+    def _declare(self) -> "ScenarioInfo":
+        """Make the path times' labels known to the KPI registry (:data:`DECLARED_PATH_TIMES`)."""
+        for name, pt in self.path_times.items():
+            DECLARED_PATH_TIMES[name] = pt.label
+        return self
 
 
 class Categorical(Strict):
