@@ -24,6 +24,14 @@ SCENARIOS = ROOT / "scenarios"
 VERIFICATION = Path(__file__).resolve().parent / "verification"
 
 
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto`` (the README's test command): as many test workers as the cores this process may
+    use, as icssim's own pools count them, not the machine's count psutil would give a container."""
+    from icssim.executor_base import default_workers
+
+    return default_workers()
+
+
 @pytest.fixture
 def scenarios_dir() -> Path:
     return SCENARIOS
