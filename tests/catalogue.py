@@ -642,6 +642,11 @@ KINDS = [
          scenario_key('path_times: {To-Assess: {label: "x", from: arrival, to: assess}}'),
          (":6: scenario.path_times.To-Assess: expected a name of lower-case letters, digits and '_', starting with a "
           "letter (it is part of the KPIs' names), found 'To-Assess'",)),
+    Case("interval-point-misspelt", "file kinds and measure names", "a misspelt point of a step in an interval "
+         "standard (a pattern in pydantic's words)",
+         scenario_key("standards: {to_assess: {from: assess.entry, to: assess.start, within: 2}}"),
+         (":6: scenario.standards.to_assess.from: expected a point of the path: 'arrival', 'exit', '<step>', "
+          "'<step>.enter', '<step>.start' or '<step>.end', found 'assess.entry'; did you mean 'assess.enter'?",)),
     Case("path-time-no-label", "file kinds and measure names", "a path time without its label (what it measures)",
          scenario_key("path_times: {to_assess: {from: arrival, to: assess}}"),
          (":6: scenario.path_times.to_assess.label: required key 'label' is missing",)),

@@ -122,3 +122,88 @@ def test_a_standard_may_cover_several_cohorts():
 def test_an_unknown_cohort_in_a_list_is_named():
     with pytest.raises(ScenarioError, match=r"cohort.*'walkin'.*walk_in"):
         scenario_from_dict(_tandem(standards={"s": {"within": "1 hour", "cohort": ["walk_in", "walkin"]}}))
+
+
+def _revisits() -> dict:
+    """The tandem with a hand-off before the doctor and a third of patients sent back to triage
+    after seeing them (and so entering 'see' again): the first entry is not the only one."""
+    raw = _tandem(horizon="20 days", warmup="1 day", standards={
+        "doctor_1_hour_from_referral": {"from": "see.enter", "to": "see.start", "within": "1 hour"},
+        "referred_within_30_minutes": {"from": "arrival", "to": "see.enter", "within": "30 minutes"}},
+        path_times={"referral_to_doctor": {"label": "Referral to the doctor", "from": "see.enter", "to": "see.end"}})
+    raw["cohorts"]["walk_in"]["rate"] = "2 per hour"   # with the returns, the doctor is 57% busy
+    see = raw["pathway"]["steps"]["see"]
+    see["handoff"] = {"dist": "exponential", "mean": "20 minutes"}
+    see["next"] = [{"p": 0.3, "to": "triage"}, {"p": 0.7, "to": "home"}]
+    return raw
+
+
+def test_a_step_entry_is_the_first_visit_entered_and_starts_its_hand_off_and_queue():
+    """``<step>.enter`` is when the patient was first sent to the step (the first visit's
+    ``t_enter``, before its hand-off and queue); a standard from it to the step's start is the
+    share of first visits whose hand-off and queue together took no longer than the threshold."""
+    from icssim.path_times import ENTER, interval_times, on_the_way, point_times
+
+    rep = experiments.run_replication(scenario_from_dict(_revisits()), 0)
+    rec = rep.records
+    see = rec.steps.index("see")
+    visits = {k: np.concatenate([rec.visits[k], rec.in_progress[k]]) for k in ("pid", "step", "t_enter", "t_start")}
+    at = visits["step"] == see
+    first: dict[int, tuple[float, float]] = {}  # each patient's first visit of 'see': (entered, started)
+    for pid, entered, started in sorted(zip(visits["pid"][at], visits["t_enter"][at], visits["t_start"][at]),
+                                        key=lambda v: (v[0], v[1])):
+        first.setdefault(int(pid), (float(entered), float(started)))
+    assert np.bincount(visits["pid"][at].astype(int)).max() > 1   # some entered 'see' more than once
+
+    entered = point_times(rec, see, ENTER, "arrival")
+    pids = rec.patients["pid"].astype(int)
+    np.testing.assert_array_equal(entered, [first[p][0] if p in first else np.inf for p in pids])
+    t0, t1 = interval_times(rec, "doctor_1_hour_from_referral")
+    np.testing.assert_array_equal(t0, entered)
+
+    # the share of the window's first visits whose hand-off and queue took an hour or less; still
+    # waiting at the horizon after more than an hour is a breach, less is not counted
+    window = rec.patients["arrival"] >= rec.warmup
+    waits = [first[p][1] - first[p][0] if first[p][1] == first[p][1] else
+             (np.inf if (rec.horizon - first[p][0]) > 60 else np.nan)
+             for p in pids[window] if p in first]
+    waits = np.array([w for w in waits if w == w])
+    assert rep.kpis["within_doctor_1_hour_from_referral"] == pytest.approx(float((waits <= 60).mean()), abs=1e-12)
+    assert 0.5 < rep.kpis["within_doctor_1_hour_from_referral"] < 1   # the hand-off and queue take time
+
+    # nobody can be known to be on the way to a step's entry: those who reached it are measured
+    assert not on_the_way(rec, "referred_within_30_minutes").any()
+    t0, t1 = interval_times(rec, "referred_within_30_minutes")
+    reached = window & np.isfinite(t1)
+    assert rep.kpis["within_referred_within_30_minutes"] == pytest.approx(
+        float(((t1 - t0)[reached] <= 30).mean()), abs=1e-12)
+    # a path time from a step's entry is measured over those who reached both
+    times = (interval_times(rec, "path_time:referral_to_doctor")[1] - entered)[window & np.isfinite(entered)]
+    assert rep.kpis["path_time_mean_minutes_referral_to_doctor"] == pytest.approx(
+        float(times[np.isfinite(times)].mean()))
+
+
+def test_a_misspelt_point_of_a_step_is_named():
+    with pytest.raises(ScenarioError, match=r"found 'see\.entry'; did you mean 'see\.enter'\?"):
+        scenario_from_dict(_tandem(standards={"bad": {"from": "see.entry", "to": "see.start", "within": "1 hour"}}))
+
+
+def test_ed_freed_has_the_freed_standards():
+    """The FREED stream's three standards (domain: Standards, FREED), each timed from the GP's
+    referral to the FREED team, beside the base's CYP and adult standards."""
+    from pathlib import Path
+
+    from icssim.scenario import load_scenario
+
+    s = load_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "ed_freed.yaml")
+    stds = s.scenario.standards
+    assert {"cyp_urgent_1_week", "cyp_routine_4_weeks", "adult_4_weeks_proposed"} <= set(stds)
+    expected = {
+        "freed_engagement_48_hours": ("freed_engagement.start", 2, "engagement call within 48 hours"),
+        "freed_assessment_2_weeks": ("freed_assessment.start", 14, "assessment within 2 weeks"),
+        "freed_treatment_4_weeks": ("freed_treatment.start", 28, "treatment within 4 weeks")}
+    for name, (to, days, words) in expected.items():
+        std = stds[name]
+        assert (std.from_, std.to, std.target) == ("freed_engagement.enter", to, 0.95)
+        assert std.within.to("days") == pytest.approx(days)
+        assert std.label == f"FREED referrals: {words}"

@@ -20,10 +20,11 @@ horizon) and the patient records, for a scenario that asks for them:
   the pathway). Utilisation is also reported counting started work in full
   (``utilisation_in_full_<resource>``: the services in progress at the horizon to their scheduled
   end), beside the usual ``utilisation_<resource>``, cut at the horizon.
-* a standard with ``from`` and ``to`` (``arrival``, ``exit``, ``<step>``, ``<step>.start`` or
-  ``<step>.end``) is measured here: the share of the window's patients who reached ``to`` whose
-  interval was within the threshold, with those still on their way to ``to`` at the horizon who
-  have already waited longer than the threshold counted as breaches. It is reported under the
+* a standard with ``from`` and ``to`` (``arrival``, ``exit``, ``<step>``, ``<step>.enter``,
+  ``<step>.start`` or ``<step>.end``) is measured here: the share of the window's patients who
+  reached ``to`` whose interval was within the threshold, with those still on their way to ``to``
+  at the horizon who have already waited longer than the threshold counted as breaches (nobody is
+  on the way to a step's ``.enter``: see :func:`icssim.path_times.on_the_way`). It is reported under the
   standard's usual name, ``within_<name>`` (this family runs after the referral-based one and
   replaces its value).
 * a path time (``scenario.path_times``: a named ``from`` and ``to``, as an interval standard's, and

@@ -31,7 +31,7 @@ from icssim.sampling import Sampler
 from icssim.scenario.checks import categorical_levels, cohort_rate, expected_visits
 from icssim.scenario.conditions import OPERATORS, parse_condition, resolve_value
 from icssim.scenario.demand_profile import profile_hours
-from icssim.path_times import PATH_TIME
+from icssim.path_times import END, ENTER, PATH_TIME, START
 from icssim.scenario.interval_checks import uses_stage_kpis
 from icssim.scenario.schema import Branch, Categorical, Scenario, Step
 from icssim.units import UNIT_DAYS, canonical_unit, years_per_unit
@@ -95,9 +95,9 @@ def compile_plan(s: Scenario) -> Plan:
 
 
 def interval_standards(s: Scenario, step_index: dict[str, int]) -> list[tuple[str, int, int, int, int]]:
-    """The scenario's standards on an interval (``from``/``to``), compiled: (name, from step, from
-    its end, to step, to its end), step -1 for ``arrival`` (from) or ``exit`` (to); then its path
-    times (``scenario.path_times``), named :data:`PATH_TIME` + their name."""
+    """The scenario's standards on an interval (``from``/``to``), compiled: (name, from step, which
+    point of it, to step, which point of it), each point as :func:`interval_point` gives it; then
+    its path times (``scenario.path_times``), named :data:`PATH_TIME` + their name."""
     out = []
     for name, std in s.scenario.standards.items():
         if std.from_ is None or std.to is None:
@@ -115,11 +115,13 @@ def path_time_cohorts(s: Scenario) -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 def interval_point(point: str, step_index: dict[str, int]) -> tuple[int, int]:
-    """(step index or -1, 1 for its end) of ``arrival``, ``exit``, ``<step>[.start|.end]``."""
+    """(step index, which point of the step) of ``<step>[.enter|.start|.end]``: :data:`START`
+    (``<step>`` or ``<step>.start``), :data:`END` or :data:`ENTER`; (-1, :data:`START`) of
+    ``arrival`` or ``exit``."""
     if point in ("arrival", "exit"):
-        return -1, 0
-    step, _, end = point.partition(".")
-    return step_index[step], int(end == "end")
+        return -1, START
+    step, _, which = point.partition(".")
+    return step_index[step], {"end": END, "enter": ENTER}.get(which, START)
 
 
 #: Fewest moves between steps allowed per patient before the engine stops a loop without end;

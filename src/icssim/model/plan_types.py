@@ -156,8 +156,9 @@ class Plan:
     #: it as a loop without end (see :func:`max_moves_for`)
     max_moves: int = 100_000
     #: steps whose waits and times are reported (``scenario.stage_waits``), and the interval
-    #: standards as (name, from step, from its end, to step, to its end), step -1 for arrival or
-    #: exit: both need the visit records, which the engine then keeps
+    #: standards as (name, from step, which point of it, to step, which point of it), step -1 for
+    #: arrival or exit, the point 0 its start, 1 its end, 2 its entry (icssim.path_times.START, END,
+    #: ENTER): both need the visit records, which the engine then keeps
     stages: tuple[int, ...] = ()
     stage_queues: tuple[int, ...] = ()  # those of ``stages`` that queue for resources
     intervals: tuple[tuple[str, int, int, int, int], ...] = ()

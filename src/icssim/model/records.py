@@ -84,8 +84,9 @@ class RunRecords:
     stages: tuple[int, ...] = ()
     #: those of :attr:`stages` that queue for staff, caseload or beds (their waits are reported)
     stage_queues: tuple[int, ...] = ()
-    #: each interval standard's (from step, from its end?, to step, to its end?): step -1 is the
-    #: patient's arrival (from) or exit (to); see :mod:`icssim.stage_kpis`
+    #: each interval standard's (from step, which point of it, to step, which point of it): step -1
+    #: is the patient's arrival (from) or exit (to); the point :data:`icssim.path_times.START`,
+    #: ``END`` or ``ENTER``; see :mod:`icssim.stage_kpis`
     intervals: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     #: each path time's cohorts (``scenario.path_times``; empty: all), by its name among
     #: :attr:`intervals` (``path_time:<name>``)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from icssim.distributions import DIST_NAMES
 from icssim.errors import Problem, ScenarioError, as_yaml
 from icssim.scenario.schema import Categorical, Scenario, known_keys
+from icssim.scenario.types import INTERVAL_POINT, STEP_POINTS
 from icssim.scenario.yaml_reader import KeyPath, Provenance, dotted, read_document
 from icssim.units import TIME_UNITS, canonical_unit
 
@@ -219,11 +220,23 @@ def error_message(err: dict[str, Any], path: KeyPath) -> str:
         if key == "name":
             return ("expected a name made of letters, digits, '_', '.' or '-', not starting with '.' or '-' and "
                     f"not ending with '.' (it names the results folder), {found}")
+        if ctx.get("pattern") == INTERVAL_POINT:
+            return _interval_point_message(err.get("input"), found)
         return f"expected text matching {ctx.get('pattern')!r}, {found}"
     message = err["msg"].removeprefix("Value error, ")
     if "found" not in message and not isinstance(err.get("input"), (dict, list)):
         message += f" ({found})"
     return message
+
+
+def _interval_point_message(value: Any, found: str) -> str:
+    """A point of an interval standard or path time that is none: the points named, and the one
+    meant when the part after the step's name is a slip (``freed_engagement.entry``)."""
+    step, _, which = str(value).rpartition(".")
+    near = difflib.get_close_matches(which, STEP_POINTS, n=1, cutoff=0.5) if step else []
+    hint = f"; did you mean {step + '.' + near[0]!r}?" if near else ""
+    points = ", ".join(f"'<step>.{p}'" for p in STEP_POINTS[:-1]) + f" or '<step>.{STEP_POINTS[-1]}'"
+    return f"expected a point of the path: 'arrival', 'exit', '<step>', {points}, {found}{hint}"
 
 
 def _time_unit_message(value: Any, found: str) -> str:

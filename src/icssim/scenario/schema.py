@@ -68,8 +68,9 @@ class Standard(Strict):
     target: Probability = 0.95
     measure: Literal["referral_to_treatment", "referral_to_assessment"] = "referral_to_treatment"
     #: an interval standard (issue 25): measured from ``from`` to ``to``, each ``arrival``, ``exit``,
-    #: ``<step>`` (its start), ``<step>.start`` or ``<step>.end`` (the first such time of each
-    #: patient), among the patients who reached ``to``; ``measure`` is then not used
+    #: ``<step>`` (its start), ``<step>.enter`` (referred or routed to it, before its hand-off and
+    #: queue), ``<step>.start`` or ``<step>.end`` (the first such time of each patient), among the
+    #: patients who reached ``to``; ``measure`` is then not used
     from_: str | None = Field(default=None, alias="from", pattern=INTERVAL_POINT)
     to: str | None = Field(default=None, pattern=INTERVAL_POINT)
     #: the standard in the domain's words (``Referral to first treatment contact within 6 weeks``);
@@ -94,8 +95,8 @@ DECLARED_PATH_TIMES: dict[str, str] = {}
 
 class PathTime(Strict):
     """A time measured between two points of each patient's path, named in the domain's words: the
-    same points as an interval standard's (``arrival``, ``exit``, ``<step>``, ``<step>.start``,
-    ``<step>.end``), reported as its mean, median and 90th percentile and as the share of those who
+    same points as an interval standard's (``arrival``, ``exit``, ``<step>``, ``<step>.enter``,
+    ``<step>.start``, ``<step>.end``), reported as its mean, median and 90th percentile and as the share of those who
     left the pathway having reached ``to`` (:class:`icssim.stage_kpis.PathTimes`). Two pathways that
     reach the same point by different steps (a psychiatrist called in, a liaison team on site) name
     their own step, so a comparison measures the same interval in both."""

@@ -75,8 +75,12 @@ FolderName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH, patt
                        AfterValidator(_not_reserved)]
 
 
-#: a point of a patient's path an interval standard measures from or to (issue 25)
-INTERVAL_POINT = r"^(arrival|exit|[^.]+(\.(start|end))?)$"
+#: the points of a step an interval standard measures from or to: when the patient entered it (was
+#: referred or routed to it, before its hand-off and queue), first started there, first finished it
+STEP_POINTS = ("enter", "start", "end")
+#: a point of a patient's path an interval standard measures from or to (issue 25): ``arrival``,
+#: ``exit``, ``<step>`` (its start) or ``<step>.<one of STEP_POINTS>``
+INTERVAL_POINT = r"^(arrival|exit|[^.]+(\.(enter|start|end))?)$"
 
 
 class Strict(NumbersChecked):
