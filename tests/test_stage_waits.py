@@ -207,3 +207,16 @@ def test_ed_freed_has_the_freed_standards():
         assert (std.from_, std.to, std.target) == ("freed_engagement.enter", to, 0.95)
         assert std.within.to("days") == pytest.approx(days)
         assert std.label == f"FREED referrals: {words}"
+
+
+def test_a_referral_point_reads_as_the_referral_in_words():
+    # the FREED standards' clock starts at freed_engagement.enter: "the referral to", not "the start of"
+    from helpers import SCENARIOS
+
+    from icssim.report.labels import point_words
+    from icssim.scenario import load_scenario
+
+    s = load_scenario(SCENARIOS / "ed_freed.yaml")
+    assert point_words("freed_engagement.enter", s) == "the referral to freed engagement call"
+    assert point_words("freed_engagement.enter", s, brief=True) == "referred to freed engagement call"
+    assert point_words("freed_engagement.start", s, brief=True) == "freed engagement call"

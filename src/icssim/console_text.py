@@ -16,7 +16,7 @@ def format_kpis(table, title: str, result) -> str:
     the scenario does not have (no A&E step) are left out."""
 
     from icssim.kpis import kpi_groups
-    from icssim.report.labels import absent_kpis, kpi_label, left_out
+    from icssim.report.labels import absent_kpis, group_title, kpi_label, left_out
     from icssim.report.numbers import Estimate
 
     n = len(result.replications)
@@ -28,7 +28,7 @@ def format_kpis(table, title: str, result) -> str:
     rows = {k: r for k, r in rows.items() if not (k in absent and left_out(r.mean))}
     width = 62
     for group, chosen in kpi_groups(rows):
-        lines.append(f"  {group}")
+        lines.append(f"  {group_title(group, s)}")
         for k in chosen:
             r = rows[k]
             e = Estimate(k, float(r.mean), float(r.lower), float(r.upper), n)
@@ -47,7 +47,7 @@ def format_differences(comparison) -> str:
 
     from icssim.metrics import kpi_info
     from icssim.report.compare_text import difference_texts, difference_verdict
-    from icssim.report.labels import kpi_label
+    from icssim.report.labels import kpi_label_among
     from icssim.report.numbers import fmt, settled_differences
     from icssim.report.run_text import featured_or
     from icssim.results import HEADLINE_KPIS
@@ -57,7 +57,8 @@ def format_differences(comparison) -> str:
     assert settled is not None  # (None only for None: a comparison always has its differences)
     diffs = settled.set_index(["kpi", "scenario"])
     base = comparison.names[0]
-    s = getattr(comparison.results[0], "scenario", None)
+    known = [getattr(r, "scenario", None) for r in comparison.results]   # (the baseline first)
+    s = known[0]
     width = max(len(n) for n in comparison.names)
     lines = [f"Paired comparison against {base} ({len(comparison.results[0].replications)} replications, "
              f"common random numbers; differences with 95% CIs)"]
@@ -69,7 +70,7 @@ def format_differences(comparison) -> str:
                  for name in comparison.names]   # (NaN: not measured there, e.g. no one asked for help)
         if all(m == 0 or m != m for m in means):  # zero or not measured (NaN) in every scenario
             continue
-        lines.append(f"  {kpi_label(kpi, s)}")
+        lines.append(f"  {kpi_label_among(kpi, known)}")   # (every scenario's row: words_of's rule)
         lines.append(f"    {base:<{width}}  {fmt(means[0], info.unit):>22}")
         for name, m in zip(comparison.names[1:], means[1:]):
             d = (diffs.loc[(kpi, name)] if (kpi, name) in diffs.index   # (else not measured in both)

@@ -27,7 +27,7 @@ from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
-from icssim.report.labels import plain_label
+from icssim.report.labels import plain_label, plain_label_among
 from icssim.run_plots import cost_by_service, run_plot_jobs
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
@@ -311,13 +311,16 @@ def _mkdir(path: Path) -> Path:
 
 def _labelled(df: pd.DataFrame, scenarios: dict[str, Scenario] | None = None) -> pd.DataFrame:
     """A comparison's table with labels and units: each row's label as its scenario reads it (a
-    difference's, as its baseline does; :func:`~icssim.report.labels.plain_label`), given
-    ``scenarios`` by name."""
+    difference's as the comparison's views name it, in the words of its baseline and scenario that
+    :func:`~icssim.report.labels.words_of` chooses; :func:`~icssim.report.labels.plain_label`),
+    given ``scenarios`` by name."""
     df = df.copy()
     scenarios = scenarios or {}
-    whose = df["baseline"] if "baseline" in df else df["scenario"] if "scenario" in df else [None] * len(df)
+    scen = df["scenario"] if "scenario" in df else [None] * len(df)
+    whose = ([[scenarios.get(str(b)), scenarios.get(str(n))] for b, n in zip(df["baseline"], scen)]
+             if "baseline" in df else [[scenarios.get(str(n))] for n in scen])
     df.insert(1, "unit", [kpi_info(k).unit for k in df["kpi"]])
-    df.insert(1, "label", [plain_label(k, scenarios.get(str(n))) for k, n in zip(df["kpi"], whose)])
+    df.insert(1, "label", [plain_label_among(k, pair) for k, pair in zip(df["kpi"], whose)])
     return df
 
 
@@ -334,10 +337,11 @@ def _comparison_plot_jobs(comparison, folder: Path,
     """What draws each of a comparison's own plots into ``folder``; ``colours``: each service's
     colour in the cost plot (:func:`plots.service_colours`)."""
     from icssim.plots_waits import comparison_waits
-    from icssim.report.labels import kpi_label
+    from icssim.report.labels import kpi_label_among
     from icssim.report.run_text import featured_or
 
     first = comparison.results[0].scenario
+    known = [r.scenario for r in comparison.results]   # (the baseline first)
     headline = featured_or(first, HEADLINE_KPIS)  # the scenario's own featured measures first
     diffs = comparison.differences()
     diffs = diffs[diffs["kpi"].isin(headline) & diffs["pct_mean"].notna()].copy()
@@ -345,7 +349,7 @@ def _comparison_plot_jobs(comparison, folder: Path,
     diffs["scenario_order"] = diffs["scenario"].map({name: i for i, name in enumerate(comparison.names)})
     diffs = diffs.sort_values(["scenario_order", "order"])
     shown = shown_names(comparison.names)
-    diffs["label"] = [kpi_label(k, first, with_target=False) for k in diffs["kpi"]]
+    diffs["label"] = [kpi_label_among(k, known, False) for k in diffs["kpi"]]   # (one name a measure: every row's)
     diffs["unit"] = [kpi_info(k).unit for k in diffs["kpi"]]   # shares are drawn in percentage points
     diffs["scenario"] = diffs["scenario"].map(shown)
     diffs = diffs.rename(columns={"pct_mean": "mean", "pct_lower": "lower", "pct_upper": "upper"})

@@ -11,7 +11,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
 from icssim.report.economics import cost_effectiveness_html, plane_caption, value_row, value_summary_html
-from icssim.report.labels import absent_kpis, has_subject, having, kpi_label, kpi_label_among, plain_label
+from icssim.report.labels import absent_kpis, has_subject, kpi_label_among
 from icssim.report.pieces import (
     HIDDEN_KPIS,
     PLOT_CAPTIONS,
@@ -29,7 +29,7 @@ from icssim.report.staffing import TOTAL_COST_BESIDE_ACTIVITY, cost_bases_html, 
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
 from icssim.report.compare_inputs import input_diff_html
 from icssim.report.compare_text import difference_texts, equal_by_design, forest_left_out, patient_kpis
-from icssim.report.numbers import settled_differences, signed_pct
+from icssim.report.numbers import change_text, settled_differences, signed_pct
 from icssim.report.run_text import featured
 from icssim.report_text import (
     COST_KPIS,
@@ -38,7 +38,6 @@ from icssim.report_text import (
     difference_sentence,
     fmt,
     run_findings,
-    standard_label,
 )
 from icssim.scenario.schema import Scenario
 
@@ -93,13 +92,14 @@ def compare_report(folder: Path, meta: dict) -> str:
     absent = _absent_everywhere([r.scenario for _, r in runs], summary["kpi"].unique() if summary is not None else ())
     scenarios = [r.scenario for _, r in sorted(runs, key=lambda run: run[0] != baseline)]   # (baseline first)
     page.add("plots", "Plots", plots_html(folder, captions=_plot_captions(
-        ce, diffs, summary, baseline, base.scenario if base else None, absent)))
+        ce, diffs, summary, baseline, {n: r.scenario for n, r in runs}, absent)))
     if summary is not None:
         page.add("results", "Results by scenario (95% CIs)",
                  compare_table_html(summary[~summary["kpi"].isin(absent)], names, scenarios))
     if diffs is not None:
         page.add("differences", "Differences to the baseline",
-                 differences_table_html(diffs[~diffs["kpi"].isin(absent)], scenarios))
+                 differences_table_html(diffs[~diffs["kpi"].isin(absent)], scenarios,
+                                        {n: r.scenario for n, r in runs}))
     if runs:
         page.add("inputs", "What differs between the scenarios", input_diff_html(runs))
         page.add("pathways", "Pathways", "\n".join(
@@ -112,10 +112,10 @@ def compare_report(folder: Path, meta: dict) -> str:
 
 
 def _plot_captions(ce: pd.DataFrame | None, diffs: pd.DataFrame | None, summary: pd.DataFrame | None,
-                   baseline: str, scenario: Scenario | None, absent: set[str]) -> dict[str, str]:
+                   baseline: str, scenarios: dict[str, Scenario | None], absent: set[str]) -> dict[str, str]:
     """The captions of a comparison's plane and forest plot for what they could not draw: a plane
     with nothing on it says so and why; a forest plot names the measures it leaves out."""
-    left_out = forest_left_out(diffs, summary, baseline, scenario, absent)
+    left_out = forest_left_out(diffs, summary, baseline, scenarios.get(baseline), absent, scenarios)
     return {"ce_plane.png": plane_caption(ce, PLOT_CAPTIONS["ce_plane.png"]),
             "forest.png": " ".join(filter(None, (PLOT_CAPTIONS["forest.png"], left_out)))}
 
@@ -171,9 +171,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
             for k in keys:
                 row = _row(g, k)
                 cls, _ = difference_verdict(row, kpi_info(k).better)
-                label = (standard_label(k, having(k, [variant, scenario])) if kpi_info(k).standard is not None else
-                         kpi_label(k, having(k, [variant, scenario])) if kpi_info(k).service is not None
-                         else plain_label(k, scenario, row.label))
+                label = kpi_label_among(k, [scenario, variant], stored=row.label)
                 if cls == "unsure":
                     unit = row.unit if isinstance(row.unit, str) else kpi_info(k).unit
                     diff, interval = difference_texts(row, unit)
@@ -227,7 +225,7 @@ def _unpaired_standards(g: pd.DataFrame, means: dict, baseline: str, scen: str, 
         name, s = own[0]
         mean = means.get((k, name))
         value = f": {fmt(mean, 'share')} in {name}" if mean is not None and pd.notna(mean) else ""
-        out.append(f"<strong>{escape(standard_label(k, having(k, [s, variant, scenario])))}</strong>{escape(value)}"
+        out.append(f"<strong>{escape(kpi_label_among(k, [s]))}</strong>{escape(value)}"
                    f" — only {escape(name)} has this standard, so it has no paired difference.")
     return out
 
@@ -264,13 +262,11 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         row = _row(g, k)
         info = kpi_info(k)
         unit = row.unit if isinstance(row.unit, str) else info.unit
-        label = (standard_label(k, having(k, [variant, scenario])) if info.standard is not None
-                 else plain_label(k, scenario, row.label))
+        label = kpi_label_among(k, [scenario, variant], stored=row.label)
         cls, words = difference_verdict(row, info.better)
         base_m, new_m = means.get((k, baseline)), means.get((k, scen))
         yearly = unit in ("per year", "GBP per year")   # (in the tile's label)
-        change = (f"{fmt(base_m, unit, False)} → {fmt(new_m, unit, not yearly)}"
-                  if base_m is not None and new_m is not None else "")
+        change = change_text(base_m, new_m, unit, not yearly) if base_m is not None and new_m is not None else ""
         diff, ci = difference_texts(row, unit, not yearly)
         notes = [f'<span class="ci">{escape(change)}</span>', f'<span class="ci">{escape(ci)}</span>',
                  f'<span class="verdict {cls}">{escape(words)}</span>']
@@ -339,18 +335,21 @@ def _cost_bases(summary: pd.DataFrame) -> str:
 
 
 def _measure(kpi: str, stored: object, scenarios: Sequence[Scenario | None], kpis: Iterable[str] = ()) -> str:
-    """A measure's name in a comparison's tables: in the scenarios' words when they were read back,
-    else the label stored with the results; the total cost says how it prices the teams where the
-    table (of ``kpis``) shows the activity cost too."""
+    """A measure's name in a comparison's tables: in the words of the scenarios (the baseline first)
+    that :func:`~icssim.report.labels.words_of` chooses when they were read back, else the label
+    stored with the results; the total cost says how it prices the teams where the table (of
+    ``kpis``) shows the activity cost too."""
     if kpi == _TOTAL and _ACTIVITY in kpis:
         return TOTAL_COST_BESIDE_ACTIVITY
-    if any(s is not None for s in scenarios):
-        return kpi_label_among(kpi, scenarios)
-    return stored if isinstance(stored, str) else kpi_info(kpi).label
+    return kpi_label_among(kpi, scenarios, stored=stored)
 
 
-def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | None] = ()) -> str:
-    """Each paired difference to the baseline with its interval, percentage and verdict."""
+def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | None] = (),
+                           by_name: dict[str, Scenario | None] | None = None) -> str:
+    """Each paired difference to the baseline with its interval, percentage and verdict; each row
+    named as the first screen names it (:func:`~icssim.report.labels.words_of`): in the words of its
+    own pair, the baseline and that scenario, given ``by_name`` (name → scenario), else of
+    ``scenarios`` (the baseline first)."""
     from icssim.report_text import difference_verdict
 
     pairs = diffs[["scenario", "baseline"]].drop_duplicates()
@@ -363,7 +362,8 @@ def differences_table_html(diffs: pd.DataFrame, scenarios: Sequence[Scenario | N
         unit = r.unit if isinstance(r.unit, str) else info.unit
         cls, words = difference_verdict(r, info.better)
         pct = "" if pd.isna(r.pct_mean) or equal_by_design(r) else signed_pct(float(r.pct_mean))
-        row = {"Measure": _measure(r.kpi, r.label, scenarios, kpis)}
+        pair = ([by_name.get(str(r.baseline)), by_name.get(str(r.scenario))] if by_name else scenarios)
+        row = {"Measure": _measure(r.kpi, r.label, pair, kpis)}
         if len(pairs) > 1:
             row["Scenario"] = f"{r.scenario} − {r.baseline}"
         diff, interval = difference_texts(r, unit)

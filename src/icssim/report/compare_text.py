@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import having, plain_label
-from icssim.report.numbers import diff_ci_words, fmt, fmt_diff, money, signed_pct
-from icssim.report.run_text import featured, featured_or, people, standard_label
+from icssim.report.labels import kpi_label_among
+from icssim.report.numbers import change_text, diff_ci_words, fmt, fmt_diff, money, signed_pct
+from icssim.report.run_text import featured, featured_or, people
 from icssim.scenario.schema import Scenario
 
 #: KPIs summarised for patients and for costs on a comparison's first screen.
@@ -126,7 +126,7 @@ def difference_sentence(row, base_mean: float | None, new_mean: float | None,
     cls, words = difference_verdict(row, info.better)
     head = f"<strong>{escape(label if label_override is None else label_override)}</strong>: "
     if base_mean is not None and new_mean is not None:
-        head += f"{escape(fmt(base_mean, unit, False))} → {escape(fmt(new_mean, unit))} "
+        head += f"{escape(change_text(base_mean, new_mean, unit))} "
     diff, interval = difference_texts(row, unit)
     ci = f", {interval}" if interval else ""
     pct = ""
@@ -167,7 +167,7 @@ class _Differences:
 
     def change(self, k: str) -> str:
         b, m = self.means.get((k, self.baseline)), self.means.get((k, self.scen))
-        return f"{fmt(b, self.unit(k), False)} → {fmt(m, self.unit(k))}" if b is not None and m is not None else ""
+        return change_text(b, m, self.unit(k)) if b is not None and m is not None else ""
 
 
 def compare_headline(rows: dict, means: dict, baseline: str, scen: str, s: Scenario | None,
@@ -216,12 +216,13 @@ def _patient_parts(d: _Differences, s: Scenario | None, variant: Scenario | None
         lead = ("more patients start within the waiting-time standards" if up == len(stds) else
                 "fewer patients start within the waiting-time standards" if up == 0 else
                 "the share starting within the waiting-time standards changes")
-        parts.append(f"{lead} (" + "; ".join(f"{standard_label(k, having(k, [variant, s]), False)}: {change(k)}"
+        parts.append(f"{lead} (" + "; ".join(f"{kpi_label_among(k, [s, variant], False)}: {change(k)}"
                                       for k in stds) + ")")
     own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and notable(k)
            and kpi_info(k).standard is None and k not in PATIENT_KPIS]
     if own:
-        parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(kpi_info(k).label)} {change(k)}" for k in own))
+        parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(kpi_label_among(k, [s, variant]))} {change(k)}"
+                                                     for k in own))
     emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
                          "inpatient_admissions_per_year", "specialist_bed_days_per_year") if k in rows and notable(k)]
     if emerg:
@@ -290,8 +291,7 @@ def _worse_text(d: _Differences, s: Scenario | None, variant: Scenario | None = 
             if better == "neutral":
                 continue
             if (rows[k].diff_mean > 0) == (better == "lower"):
-                label = (standard_label(k, having(k, [variant, s]), False) if kpi_info(k).standard is not None
-                         else plain_label(k, s))
+                label = kpi_label_among(k, [s, variant], False)
                 worse.append(f"{label} ({change(k)})")
     if worse:
         return ' <span class="bad">Worse for patients:</span> ' + escape("; ".join(worse)) + "."
@@ -299,16 +299,18 @@ def _worse_text(d: _Differences, s: Scenario | None, variant: Scenario | None = 
 
 
 def forest_left_out(diffs: pd.DataFrame | None, summary: pd.DataFrame | None, baseline: str,
-                    s: Scenario | None, absent: AbstractSet[str] = frozenset()) -> str:
+                    s: Scenario | None, absent: AbstractSet[str] = frozenset(),
+                    scenarios: dict[str, Scenario | None] | None = None) -> str:
     """The measures a comparison's forest plot (``forest.png``: the baseline's featured measures,
     then ``icssim.results.HEADLINE_KPIS``, as percentages of the baseline's mean) leaves out of a
     scenario's rows because it cannot draw them, and why, in words ("" when it leaves out none):
     one of the two has no value for it (nothing it measures happened in any replication, e.g. no
     one asked for help), or the baseline's mean is 0, so a change has no percentage of it. A
     measure neither has (no treatment step: no wait to treatment), or that is 0 in both, is not
-    missing from the comparison, and ``absent`` (things none of the scenarios has) is not named."""
+    missing from the comparison, and ``absent`` (things none of the scenarios has) is not named.
+    ``s`` is the baseline's scenario, ``scenarios`` each one's by name: a measure is named as the
+    rest of the comparison names it (:func:`~icssim.report.labels.words_of`)."""
     from icssim.budget import shown_names
-    from icssim.report.labels import kpi_label
     from icssim.results import HEADLINE_KPIS
 
     if diffs is None or diffs.empty or not {"kpi", "scenario", "pct_mean", "diff_mean"} <= set(diffs.columns):
@@ -339,6 +341,6 @@ def forest_left_out(diffs: pd.DataFrame | None, summary: pd.DataFrame | None, ba
                 why = f"no replication in which both {shown[scen]} and {shown[baseline]} have a value"
             else:
                 continue   # neither has it (not in these scenarios' pathways)
-            reasons.setdefault(why, []).append(kpi_label(k, s, with_target=False))
+            reasons.setdefault(why, []).append(kpi_label_among(k, [s, (scenarios or {}).get(scen)], False))
         parts += [f"Left out for {shown[scen]} ({why}): {'; '.join(labels)}." for why, labels in reasons.items()]
     return " ".join(parts)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from icssim.kinds import KINDS
-from icssim.kpis import kpi_info
+from icssim.kpis import GROUPS, kpi_info
 from icssim.scenario.schema import Scenario
 
 #: How a resource's second part reads: ``ed_service/caseload`` → "caseload slots".
@@ -85,6 +85,35 @@ def wait_label(kpi: str, s: Scenario | None) -> str | None:
     return f"{start} to {end}{generic[len(prefix):]}" if generic.startswith(prefix) else None
 
 
+#: the section of the KPI tables of the generic waits (:data:`icssim.kpi_base.GROUPS`), which
+#: :func:`group_title` words as the scenario's ``report.waits`` does
+WAITS_GROUP = GROUPS[0]
+
+
+def wait_words(s: Scenario | None) -> tuple[str, str, str]:
+    """(what starts the clock, the first assessment, the first treatment) of the generic waits, in
+    the scenario's words (``report.waits``) where it gives them: ``("Arrival", "first clinical
+    assessment (…)", "treatment")``, else ``("Referral", "assessment", "treatment")``."""
+    words = getattr(getattr(s, "report", None), "waits", None)
+    return (getattr(words, "from_", None) or "Referral", getattr(words, "assessment", None) or "assessment",
+            getattr(words, "treatment", None) or "treatment")
+
+
+def in_sentence(words: str) -> str:
+    """Words inside a sentence: the first letter lower case unless they start with an abbreviation
+    ("Arrival" → "arrival", "GP referral" stays)."""
+    return words if words[:2].isupper() else words[:1].lower() + words[1:]
+
+
+def group_title(group: str, s: Scenario | None) -> str:
+    """A section's title in the KPI tables (a KPI's group), in the scenario's words: the generic
+    waits' section "Waits from referral" says what starts their clock (``report.waits``: "Waits
+    from arrival" in an emergency department), as their labels do (:func:`wait_label`)."""
+    if group != WAITS_GROUP:
+        return group
+    return f"Waits from {in_sentence(wait_words(s)[0])}"
+
+
 def plain_label(kpi: str, s: Scenario | None, label: object = None) -> str:
     """The label of a KPI not written with the scenario's labels: ``label`` (as stored with the
     results) or the registry's, unless ``s`` has no treatment step and the label speaks of
@@ -109,7 +138,8 @@ def plain_label(kpi: str, s: Scenario | None, label: object = None) -> str:
 def point_words(point: str, s: Scenario, brief: bool = False) -> str:
     """A point of a patient's path (a standard's ``from`` or ``to``) in words: ``arrival``, ``exit``
     as "leaving the pathway", ``tt_assessment.end`` as "the end of <the step's label>" and a step
-    as "the start of <its label>"; ``brief`` (a plot's legend): "leaving", "end of <label>", "<label>"."""
+    as "the start of <its label>", ``freed_engagement.enter`` as "the referral to <its label>";
+    ``brief`` (a plot's legend): "leaving", "end of <label>", "referred to <label>", "<label>"."""
     if point in ("arrival", "exit"):
         return {"arrival": "arrival", "exit": "leaving" if brief else "leaving the pathway"}[point]
     step, _, end = point.partition(".")
@@ -117,6 +147,8 @@ def point_words(point: str, s: Scenario, brief: bool = False) -> str:
     label = (st.label if st is not None and st.label else step.replace("_", " ")).lower()
     if end == "end":
         return f"end of {label}" if brief else f"the end of {label}"
+    if end == "enter":
+        return f"referred to {label}" if brief else f"the referral to {label}"
     return label if brief else f"the start of {label}"
 
 
@@ -157,16 +189,50 @@ def kpi_label(kpi: str, s: Scenario | None, with_target: bool = True) -> str:
     return plain_label(kpi, s)
 
 
-def kpi_label_among(kpi: str, scenarios: Iterable[Scenario | None]) -> str:
-    """A KPI's label in a comparison: in the words of the first scenario (the baseline first) that
-    has the service, resource, cohort, standard or step it measures, since scenarios compared may
-    not share them (a fragmented pathway's CAMHS clinicians, an integrated service, a standard for
-    ward referrals only the integrated pathway sees)."""
-    known = [s for s in scenarios if s is not None]
-    for s in known:
-        if has_subject(kpi, s):
-            return kpi_label(kpi, s)
-    return kpi_label(kpi, known[0] if known else None)
+def words_of(kpi: str, scenarios: Sequence[Scenario | None]) -> Scenario | None:
+    """The scenario in whose words a comparison names a KPI: the one rule of every view of a
+    comparison (the report's first screen, its tables and plot captions, the plots, and the
+    terminal's table from ``icssim compare``), so that a measure reads alike wherever it is shown.
+
+    ``scenarios`` are the comparison's, the baseline first (``[baseline, variant, ...]``): for a row
+    or a sentence about one variant against the baseline, that pair; for a row about every scenario
+    (the results table, the terminal's table), all of them. The rule: **the first variant that has
+    its own words for what the KPI measures** (:func:`own_words`: its service, resource, cohort,
+    standard, step or path time, or ``report.waits`` for a generic wait), **else the baseline**. The
+    variant first, because a comparison is about the variant: a standard both declare but word
+    differently is named as the variant words it, one only the baseline declares as the baseline does."""
+    if not scenarios:
+        return None
+    baseline, variants = scenarios[0], list(scenarios[1:])
+    found = next((s for s in [*variants, baseline] if own_words(kpi, s)), None)
+    return found if found is not None else baseline if baseline is not None else next(
+        (s for s in variants if s is not None), None)
+
+
+def own_words(kpi: str, s: Scenario | None) -> bool:
+    """Whether ``s`` has its own words for what a KPI measures: the thing it is about
+    (:func:`has_subject`), or, for a generic wait, ``report.waits`` (:func:`wait_label`)."""
+    return has_subject(kpi, s) or wait_label(kpi, s) is not None
+
+
+def kpi_label_among(kpi: str, scenarios: Sequence[Scenario | None], with_target: bool = True,
+                    stored: object = None) -> str:
+    """A KPI's label in a comparison (``scenarios``: the baseline first), in the words of the
+    scenario :func:`words_of` chooses, the one rule of a comparison; with none of the scenarios
+    known (a report rebuilt from its tables alone), ``stored`` (the label stored with the results)
+    or the registry's (but a service's or a resource's id in words, "Cost per year: ed service", as
+    :func:`kpi_label` writes it)."""
+    s = words_of(kpi, scenarios)
+    info = kpi_info(kpi)
+    if s is None and isinstance(stored, str) and info.service is None and info.resource is None:
+        return stored
+    return kpi_label(kpi, s, with_target)
+
+
+def plain_label_among(kpi: str, scenarios: Sequence[Scenario | None], stored: object = None) -> str:
+    """:func:`plain_label` in a comparison, by the same rule as :func:`kpi_label_among` (the label
+    stored in a comparison's tables, ``summary.csv`` and ``differences.csv``)."""
+    return plain_label(kpi, words_of(kpi, scenarios), stored)
 
 
 def has_subject(kpi: str, s: Scenario | None) -> bool:
@@ -183,14 +249,6 @@ def has_subject(kpi: str, s: Scenario | None) -> bool:
                 or (info.standard is not None and info.standard in s.scenario.standards)
                 or (step is not None and step in s.pathway.steps)
                 or (path is not None and path in s.scenario.path_times))
-
-
-def having(kpi: str, candidates: Sequence[Scenario | None]) -> Scenario | None:
-    """The first of ``candidates`` that has what a KPI is about (:func:`has_subject`: the service of
-    a service's cost, the standard of a ``within_*`` share), else the last: a comparison names a
-    service or a standard that one scenario added, dropped or worded its own way as the scenario that
-    has it says (``[variant, baseline]``: the variant's words first)."""
-    return next((s for s in candidates if has_subject(kpi, s)), candidates[-1] if candidates else None)
 
 
 def absent_kpis(s: Scenario | None, names: Iterable[str] = ()) -> set[str]:

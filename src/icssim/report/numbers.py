@@ -241,16 +241,52 @@ def share_text(x: float, decimals: int | None = None) -> str:
     return f"{x * 100:.{d}f}%"
 
 
-def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
-    """``x`` formatted for its unit: shares as percentages, GBP with a pound sign, days with 'days'
-    (or minutes or hours, :func:`waits_in`), counts as :func:`count` writes them. With ``like``
-    (an interval's mean), ``x`` takes the precision ``like`` would have, so an interval's bounds
-    have as many decimals as its mean."""
-    if x is None or math.isnan(x):
-        return "n/a"
+#: A time of at least so many of a unit is written in the next longer one (:func:`fmt`): (at least,
+#: so many to one of the longer, the longer). "431 minutes" reads "7.2 hours"; 119 minutes stay.
+LONG_TIMES = {"minutes": (120.0, 60.0, "hours"), "hours": (48.0, 24.0, "days")}
+
+
+def _in_unit(x: float, unit: str, like: float | None, longer: bool = True) -> tuple[float, float | None, str]:
+    """(``x``, ``like``, ``unit``) as :func:`fmt` writes them: a KPI in days in the unit of
+    :func:`waits_in`, and, with ``longer``, a time of at least :data:`LONG_TIMES`'s size in its
+    unit (``like``'s size where given, so that an interval's bounds are in its mean's unit) in
+    the next longer unit. Only here is a time's unit chosen; the KPI's value is not changed (its
+    CSV keeps minutes, as its name says)."""
     if unit == "days" and _WAITS_IN.get() != "days":
         unit = _WAITS_IN.get()
         x, like = x * _PER_DAY[unit], (like * _PER_DAY[unit] if like is not None else None)
+    size = abs(like if like is not None else x)
+    while longer and unit in LONG_TIMES and size >= LONG_TIMES[unit][0]:   # (False for NaN)
+        _, per, unit = LONG_TIMES[unit]
+        x, like, size = x / per, (like / per if like is not None else None), size / per
+    return x, like, unit
+
+
+def shown_unit(x: float, unit: str) -> str:
+    """The unit in which :func:`fmt` writes ``x`` of ``unit`` (``431`` minutes: ``hours``)."""
+    return _in_unit(x, unit, None)[2]
+
+
+def change_text(before: float, after: float, unit: str, with_unit: bool = True) -> str:
+    """A change of a mean, ``before → after``, as every view of a comparison writes it: the unit
+    once where both are written in one ("7.2 → 8.1 hours", "13% → 41%"), and each value with its
+    own where a long time is written in a longer unit than the other ("7.2 hours → 14.7 minutes":
+    never "7.2 → 14.7 minutes"). ``with_unit=False`` leaves the unit off the second (a tile whose
+    label says "per year") where both are in one."""
+    same = shown_unit(before, unit) == shown_unit(after, unit)
+    return f"{fmt(before, unit, not same, before)} → {fmt(after, unit, with_unit or not same)}"
+
+
+def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) -> str:
+    """``x`` formatted for its unit: shares as percentages, GBP with a pound sign, days with 'days'
+    (or minutes or hours, :func:`waits_in`), counts as :func:`count` writes them; a long time in a
+    longer unit (:data:`LONG_TIMES`: 431 minutes as "7.2 hours"). With ``like`` (an interval's
+    mean), ``x`` takes the precision and the unit ``like`` would have, so an interval's bounds have
+    as many decimals as its mean, in its unit; a number without its unit (``with_unit=False``) and
+    without ``like`` stays in ``unit`` (the unit of a column's header), as a bare number must."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    x, like, unit = _in_unit(x, unit, like, with_unit or like is not None)
     if unit == "share":
         return share_text(x, None if like is None or math.isnan(like) else _share_decimals(like))
     if unit.startswith("GBP"):

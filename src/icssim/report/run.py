@@ -15,7 +15,7 @@ from icssim import pathway_graph
 from icssim.errors import IcssimError
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_groups, kpi_info
-from icssim.report.labels import absent_kpis, kpi_label, left_out
+from icssim.report.labels import absent_kpis, group_title, kpi_label, left_out
 from icssim.report.model_section import arrival_rates, model_html
 from icssim.report.numbers import fmt
 from icssim.report.terminating import measured_over, period_word, replications_text, terminating_note
@@ -132,7 +132,7 @@ def kpi_tables_html(data: RunData) -> str:
             rows.append({"Measure": f'<span title="{escape(k)}">{escape(label)}</span>',
                          "Estimate": fmt(e.mean, e.unit), "95% CI": e.ci_text(),
                          "Better": {"lower": "lower", "higher": "higher"}.get(kpi_info(k).better, "")})
-        parts.append(f"<h3>{escape(title)}</h3>" + table_html(pd.DataFrame(rows), "kpi", raw_html=("Measure",),
+        parts.append(f"<h3>{escape(group_title(title, data.scenario))}</h3>" + table_html(pd.DataFrame(rows), "kpi", raw_html=("Measure",),
                                                                numeric=("Estimate", "95% CI"))
                      + _cost_bases(data, chosen))
     n = int(data.meta.get("replications", 1) or 1)

@@ -10,7 +10,17 @@ from html import escape
 
 from icssim.kinds import KINDS
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import cohort_label, plain_label, point_words, resource_label, service_label
+from icssim.report.labels import (
+    WAITS_GROUP,
+    cohort_label,
+    group_title,
+    in_sentence,
+    plain_label,
+    point_words,
+    resource_label,
+    service_label,
+    wait_words,
+)
 from icssim.report.model_text import in_days
 from icssim.report.numbers import Estimate, fmt
 from icssim.report.pieces import text_html
@@ -153,7 +163,7 @@ def run_findings(est: dict[str, Estimate], s: Scenario | None, meta: dict, unste
         out.append(f"About <strong>{escape(g('referrals_per_year').text(with_unit=False))}</strong> "
                    f"{escape(people(s))} a year asked for help (referred on or not) in the simulation{window}, "
                    f"in {replications_text(n, s)}.")
-    sentences = [_waits_sentence(est), *(standard_sentence(name, est[key], s)
+    sentences = [_waits_sentence(est, s), *(standard_sentence(name, est[key], s)
                                          for key, name in kpi_subjects(est, "standard").items()),
                  *_featured_sentences(est, s),
                  _access_sentence(est, s), _emergency_sentence(est, s), _cost_sentence(est, s),
@@ -180,20 +190,24 @@ def _featured_sentences(est: dict[str, Estimate], s: Scenario | None) -> list[st
     return out
 
 
-def _waits_sentence(est: dict[str, Estimate]) -> str:
+def _waits_sentence(est: dict[str, Estimate], s: Scenario | None = None) -> str:
+    """The generic waits' medians and 90th percentiles, in the scenario's words where it gives them
+    (``report.waits``: "Waits from arrival: half started first clinical assessment …")."""
     g = est.get
+    start, assessment, treatment = wait_words(s)
     wa, wt = g("wait_to_assessment_median"), g("wait_to_treatment_median")
     parts = []
     if wa and not math.isnan(wa.mean):
         p90 = g("wait_to_assessment_p90")
-        parts.append(f"half of referred patients started <strong>assessment</strong> within "
+        who = "half of referred patients" if start == "Referral" else "half"
+        parts.append(f"{who} started <strong>{escape(assessment)}</strong> within "
                      f"{escape(wa.text())}" + (f", and 90% within {escape(fmt(p90.mean, 'days'))}" if p90 else ""))
     if wt and not math.isnan(wt.mean):
         p90 = g("wait_to_treatment_p90")
-        parts.append(f"half started <strong>treatment</strong> within {escape(wt.text())}"
+        parts.append(f"half started <strong>{escape(treatment)}</strong> within {escape(wt.text())}"
                      + (f", and 90% within {escape(fmt(p90.mean, 'days'))}" if p90 else ""))
     if parts:
-        return "Waits from referral: " + "; ".join(parts) + "."
+        return f"{escape(group_title(WAITS_GROUP, s))}: " + "; ".join(parts) + "."
     return ""
 
 
@@ -296,7 +310,7 @@ def how_sure(est: dict[str, Estimate], meta: dict, s: Scenario | None = None) ->
     if rel:
         worst = max(rel, key=rel.get)
         text += (f" The widest headline interval is ±{rel[worst]:.0%} of its mean "
-                 f"({escape(kpi_info(worst).label.lower())})")
+                 f"({escape(in_sentence(plain_label(worst, s)))})")
         more = "replications" if period_word(s) is None else "simulated days"
         text += (f", so more {more} would sharpen it (<code>--precision 0.05</code> adds them until "
                  "every chosen KPI is within ±5%)." if rel[worst] > 0.1 else ".")

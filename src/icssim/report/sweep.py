@@ -14,7 +14,7 @@ import pandas as pd
 
 from icssim.kpis import kpi_info
 from icssim.report.labels import short
-from icssim.report.numbers import Estimate, fmt, sig
+from icssim.report.numbers import Estimate, fmt, shown_unit, sig
 from icssim.report.parameters import value_text
 from icssim.report.pieces import Page, fact_items, folder_path, plots_html, table_html, ul_html
 from icssim.report.psa import PSA_PLOTS, psa_html
@@ -202,7 +202,9 @@ def findings_html(d: SweepData) -> str:
         mover = main_effect(d, part)
         if mover is not None:
             path, first, last = mover
-            text += (f"; {escape(d.param_label(path))} moves it most ({escape(fmt(first[1], unit, False))} at "
+            apart = shown_unit(first[1], unit) != shown_unit(last[1], unit)   # (each its own unit then)
+            text += (f"; {escape(d.param_label(path))} moves it most "
+                     f"({escape(fmt(first[1], unit, apart, first[1]))} at "
                      f"{escape(point_value(first[0]))} → {escape(fmt(last[1], unit))} at "
                      f"{escape(point_value(last[0]))})")
         items.append(text + ".")

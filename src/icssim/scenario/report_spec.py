@@ -40,7 +40,8 @@ class WaitWords(NumbersChecked):
     ``treatment``, the first step that counts as each. ``{from: Arrival, assessment: first
     clinical assessment}`` makes "Referral to assessment, median" read "Arrival to first clinical
     assessment, median". They name what the pathway's own steps are; a comparison shows the
-    baseline's words, so scenarios compared should say the same."""
+    words of the first variant that gives them, else the baseline's
+    (:func:`icssim.report.labels.words_of`), so scenarios compared should say the same."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, populate_by_name=True)
 

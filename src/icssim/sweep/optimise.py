@@ -343,5 +343,6 @@ def _objective_text(row, minimise: str = "") -> str:
     lo, hi = (row.get("objective_lower"), row.get("objective_upper")) if "objective_lower" in row.index else (0, 0)
     value = fmt(float(row["objective"]), unit) if unit else _num(row["objective"])
     if "objective_lower" in row.index and lo != hi:
-        return f"{value} (95% CI {fmt(float(lo), unit, False)} to {fmt(float(hi), unit, False)})"
+        like = float(row["objective"])   # (the bounds in the unit the value is written in)
+        return f"{value} (95% CI {fmt(float(lo), unit, False, like)} to {fmt(float(hi), unit, False, like)})"
     return value
