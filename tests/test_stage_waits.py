@@ -217,6 +217,19 @@ def test_a_referral_point_reads_as_the_referral_in_words():
     from icssim.scenario import load_scenario
 
     s = load_scenario(SCENARIOS / "ed_freed.yaml")
-    assert point_words("freed_engagement.enter", s) == "the referral to freed engagement call"
-    assert point_words("freed_engagement.enter", s, brief=True) == "referred to freed engagement call"
-    assert point_words("freed_engagement.start", s, brief=True) == "freed engagement call"
+    assert point_words("freed_engagement.enter", s) == "the referral to FREED engagement call"
+    assert point_words("freed_engagement.enter", s, brief=True) == "referred to FREED engagement call"
+    assert point_words("freed_engagement.start", s, brief=True) == "FREED engagement call"
+
+
+def test_a_wait_from_a_step_s_referral_to_its_start_is_named_once_in_the_legend():
+    from helpers import SCENARIOS
+
+    from icssim.report.labels import interval_words
+    from icssim.scenario import load_scenario
+
+    s = load_scenario(SCENARIOS / "ed_freed.yaml")
+    assert interval_words("freed_engagement.enter", "freed_engagement.start", s) == (
+        "FREED engagement call: referral \u2192 start")
+    assert interval_words("freed_engagement.enter", "freed_assessment.start", s) == (
+        "referred to FREED engagement call \u2192 FREED assessment")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.plots import PALETTE, STANDARD_COLOUR, legend_under_label, plt, scenario_colour, style
-from icssim.report.labels import id_words, point_words
+from icssim.report.labels import id_words, interval_words, point_words
 from icssim.scenario import Scenario
 from icssim.units import in_days
 
@@ -113,7 +113,7 @@ def interval_waits(result) -> Waits:
             parts.append(times[counted])
         if not parts:
             continue
-        label = f"{point_words(start, s, True)} \u2192 {point_words(end, s, True)}"
+        label = interval_words(start, end, s)
         out.waits[label] = np.concatenate(parts)
         out.never[label] = ("were still in the pathway at the run's end" if end == "exit" else
                             f"were still on their way to {point_words(end, s, True)} at the run's end")

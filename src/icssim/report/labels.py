@@ -144,12 +144,22 @@ def point_words(point: str, s: Scenario, brief: bool = False) -> str:
         return {"arrival": "arrival", "exit": "leaving" if brief else "leaving the pathway"}[point]
     step, _, end = point.partition(".")
     st = s.pathway.steps.get(step)
-    label = (st.label if st is not None and st.label else step.replace("_", " ")).lower()
+    label = in_sentence(st.label if st is not None and st.label else step.replace("_", " "))
     if end == "end":
         return f"end of {label}" if brief else f"the end of {label}"
     if end == "enter":
         return f"referred to {label}" if brief else f"the referral to {label}"
     return label if brief else f"the start of {label}"
+
+
+def interval_words(start: str, end: str, s: Scenario) -> str:
+    """An interval between two points of the path, for a plot's legend: "<start> → <end>" in
+    :func:`point_words`' brief words, or, from the referral to a step to its own start, "<step>:
+    referral → start" (not "referred to <step> → <step>")."""
+    step, _, point = start.partition(".")
+    if point == "enter" and end in (step, f"{step}.start"):
+        return f"{point_words(step, s, True)}: referral \u2192 start"
+    return f"{point_words(start, s, True)} \u2192 {point_words(end, s, True)}"
 
 
 def step_names(s: Scenario | None, steps: Iterable[str]) -> dict[str, str]:
