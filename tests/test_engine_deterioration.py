@@ -130,3 +130,28 @@ def test_a_crisis_on_a_routing_delay_records_no_visit_to_the_step_not_yet_reache
     moved_on = earlier["step"].notna() & (earlier["step"] != V["step"])   # (a missed appointment's rebooked
     overlap = V[moved_on & (V["t_enter"] < earlier["t_end"] - 1e-9)]     # visit keeps the step's entry time)
     assert overlap.empty, overlap.head()
+
+
+def test_the_records_keep_a_changed_attribute_on_arrival_and_on_leaving():
+    """Everyone arrives green; the middle step sets amber and deterioration moves risk up. The
+    patient table keeps both: ``arrival_risk`` (green for all) and ``attr_risk`` (where they left:
+    amber after the middle step, red after an escalation). Attributes nothing changes get no
+    arrival column."""
+    scenario = {**SCENARIO, "attributes": {"risk": ["green", "amber", "red"], "band": ["low", "high"]},
+                "cohorts": {"all": {**SCENARIO["cohorts"]["all"], "attributes": {"risk": "green", "band": "high"}}},
+                "deterioration": {**SCENARIO["deterioration"],
+                                  "hazard": {"green": "0.1 per day", "amber": "0.3 per day"}}}
+    scenario["pathway"] = {"steps": {**SCENARIO["pathway"]["steps"],
+                                     "middle": {**_step("last", deteriorates=False), "sets": {"risk": "amber"}}}}
+    rec = simulate(compile_plan(scenario_from_dict(scenario)))
+    P = rec.patients
+    left = ~np.isnan(P["exit"])
+    assert "arrival_band" not in P and "arrival_urgency" not in P
+    assert (P["arrival_risk"] == 0).all()
+    assert set(np.unique(P["attr_risk"][left])) == {1.0, 2.0}  # amber after the middle step, or red
+    assert (P["attr_risk"][left & (P["n_ae"] > 0)] == 2).all()
+    from icssim.metrics import patients_frame
+
+    df = patients_frame(rec)
+    assert list(df["arrival_risk"].cat.categories) == ["green", "amber", "red"]
+    assert (df["arrival_risk"] == "green").all()

@@ -30,7 +30,7 @@ def patients_frame(rec: RunRecords) -> pd.DataFrame:
     df["cohort"] = pd.Categorical.from_codes(df["cohort"], categories=list(rec.cohorts))
     df["outcome"] = pd.Categorical.from_codes(df["outcome"], categories=list(rec.outcomes))
     for name, levels in rec.attribute_levels.items():
-        for col in (f"attr_{name}", f"final_{name}"):
+        for col in (f"attr_{name}", f"arrival_{name}", f"final_{name}"):
             if col in df:
                 codes = df[col].fillna(-1).astype(int)
                 df[col] = pd.Categorical.from_codes(codes, categories=list(levels))

@@ -60,7 +60,7 @@ class Patient:
     """One person on the pathway: attributes, where they are, and running totals."""
 
     __slots__ = (
-        "pid", "cohort", "attrs", "urgency0", "arrival", "referral", "assess_start", "treat_start",
+        "pid", "cohort", "attrs", "attrs0", "urgency0", "arrival", "referral", "assess_start", "treat_start",
         "first_intensive", "assessed", "n_dup",
         "step", "t_enter", "t_queue", "wait", "qseq", "where", "misses", "rejections", "rereferrals",
         "n_assess", "n_ae", "n_admit", "n_inpatient", "bed_days", "n_missed", "sessions", "cost",
@@ -70,6 +70,7 @@ class Patient:
     pid: int
     cohort: int
     attrs: list[float]
+    attrs0: list[float]  # the values on arrival of the attributes a run may change (Plan.changing)
     urgency0: float
     arrival: float
     referral: float

@@ -67,6 +67,7 @@ class Flow(Queues):
         attrs.append(float(ci))
         urg = self._urg
         p.urgency0 = attrs[urg] if urg >= 0 else NAN
+        p.attrs0 = [attrs[i] for i in self._changing]
         p.arrival = arrival
         p.referral = p.assess_start = p.treat_start = p.first_intensive = NAN
         p.step = None

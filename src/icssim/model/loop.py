@@ -55,6 +55,7 @@ class Loop:
         self._horizon = plan.horizon
         self._max_moves = plan.max_moves
         self._urg = plan.urgency
+        self._changing: tuple[int, ...] = plan.changing
         self._outcome_code = {o: i for i, o in enumerate(plan.outcomes)}
         self.res = [Resource(r.capacity) for r in plan.resources]
         self.steps = [Step(sp, self._streams, self.res, self._outcome_code, plan.deterioration is not None)

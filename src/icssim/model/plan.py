@@ -68,6 +68,7 @@ def compile_plan(s: Scenario) -> Plan:
     # the ways a patient record can end: the engine's own three, then each discharge step's outcome
     outcomes = ["in_system", "dropped_out", "discharged_missed"]
     outcomes += sorted({st.outcome for st in steps if st.is_exit} - set(outcomes))
+    deterioration = _deterioration(s, unit, attr_index, step_index)
     sample_every = (
         s.scenario.sample_every.to(unit) if s.scenario.sample_every is not None
         else max(horizon / 400, 7 * UNIT_DAYS["day"] / UNIT_DAYS[canonical_unit(unit)])
@@ -84,14 +85,26 @@ def compile_plan(s: Scenario) -> Plan:
             for name, c in s.cohorts.items()
         ),
         services=services, resources=resources, steps=steps,
-        deterioration=_deterioration(s, unit, attr_index, step_index),
+        deterioration=deterioration,
         urgency=attr_index.get("urgency", -1), outcomes=tuple(outcomes), calendar=calendar,
         max_moves=max_moves_for(s),
         stages=tuple(sp.index for sp in steps if sp.resources or sp.duration is not None or sp.sessions is not None)
         if s.scenario.stage_waits else (),
         stage_queues=tuple(sp.index for sp in steps if sp.resources) if s.scenario.stage_waits else (),
         intervals=tuple(interval_standards(s, step_index)), path_cohorts=path_time_cohorts(s), choices=choices,
+        changing=changing_attributes(steps, deterioration, attr_index.get("urgency", -1)),
     )
+
+
+def changing_attributes(steps: tuple[StepPlan, ...], deterioration: DeteriorationPlan | None,
+                        urgency: int) -> tuple[int, ...]:
+    """The attributes a run may change on the way: those a step ``sets`` and the one people
+    deteriorate on (escalation moves it too); urgency, which deterioration may also raise, keeps
+    its value on arrival in ``urgency0``."""
+    changed = {i for sp in steps for i, _ in sp.sets}
+    if deterioration is not None:
+        changed.add(deterioration.attribute)
+    return tuple(sorted(changed - {urgency}))
 
 
 def interval_standards(s: Scenario, step_index: dict[str, int]) -> list[tuple[str, int, int, int, int]]:

@@ -167,5 +167,8 @@ class Plan:
     #: the names of the people's own choices that steps draw their routing from, then of the
     #: engine's own draws from the person's streams (model.choices.OWN_DRAWS)
     choices: tuple[str, ...] = ()
+    #: the attributes a run may change on the way (a step's ``sets``, deterioration), whose values
+    #: on arrival the patient records keep beside those on leaving (urgency has ``urgency0``)
+    changing: tuple[int, ...] = ()
 
 

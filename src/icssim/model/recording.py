@@ -57,11 +57,13 @@ class Recording(Loop):
         self.in_sys_last = 0.0
         self._warm: tuple[list[float], float] | None = None  # areas at the end of the warm-up
         self.ts: list[tuple[Any, ...]] = []
-        # patient rows: the fixed floats, the attributes, the final deterioration level, the costs
+        # patient rows: the fixed floats, the attributes on leaving, those a run may change on
+        # arrival (Plan.changing), the final deterioration level, the costs
         self._n_attr = len(plan.attributes)
         self._final_attr = plan.deterioration.attribute if plan.deterioration else -1
         self.age_idx = next((i for i, a in enumerate(plan.attributes) if a.ages), -1)
         self._pfloat_names = (PATIENT_FLOATS + tuple(f"attr_{a.name}" for a in plan.attributes)
+                              + tuple(f"arrival_{plan.attributes[i].name}" for i in plan.changing)
                               + ((f"final_{plan.attributes[self._final_attr].name}",)
                                  if self._final_attr >= 0 else ())
                               + tuple(f"cost_{name}" for name in plan.services))
@@ -88,7 +90,7 @@ class Recording(Loop):
         final = (attrs[self._final_attr],) if self._final_attr >= 0 else ()
         row = self._pack_patient(
             p.arrival, p.referral, p.assess_start, p.treat_start, p.first_intensive, exit_time, p.bed_days,
-            p.urgency0, *attrs[:self._n_attr], *final, *p.cost,
+            p.urgency0, *attrs[:self._n_attr], *p.attrs0, *final, *p.cost,
             p.pid, p.cohort, outcome, p.rejections, p.rereferrals, p.n_assess, p.n_dup, p.n_ae, p.n_admit,
             p.n_inpatient, p.n_missed, p.sessions)
         if at < 0:
