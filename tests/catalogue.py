@@ -650,6 +650,47 @@ KINDS = [
     Case("path-time-no-label", "file kinds and measure names", "a path time without its label (what it measures)",
          scenario_key("path_times: {to_assess: {from: arrival, to: assess}}"),
          (":6: scenario.path_times.to_assess.label: required key 'label' is missing",)),
+    Case("path-time-arrival-enter", "file kinds and measure names", "'.enter' on arrival (read as a step called "
+         "'arrival' that is not defined)",
+         scenario_key('path_times: {to_assess: {label: "x", from: arrival.enter, to: assess}}'),
+         (":6: scenario.path_times.to_assess.from: 'arrival' is a point of its own, with no '.enter' (only a step has "
+          "'.enter', '.start' and '.end'): write 'arrival', found 'arrival.enter'",)),
+    Case("path-time-from-exit", "file kinds and measure names", "a path time from exit (the points allowed not named)",
+         scenario_key('path_times: {to_assess: {label: "x", from: exit, to: assess}}'),
+         (":6: scenario.path_times.to_assess.from: an interval cannot start at exit: expected 'arrival', '<step>', "
+          "'<step>.enter', '<step>.start' or '<step>.end'",)),
+    Case("path-time-same-point", "file kinds and measure names", "a path time from a step to its own start (0 for "
+         "everyone, accepted)", scenario_key('path_times: {to_assess: {label: "x", from: assess, to: assess.start}}'),
+         (":6: scenario.path_times.to_assess.to: 'to' is the same point as 'from' ('assess' and 'assess.start' are "
+          "both the start of 'assess'), so every time would be 0: expected a later point ('assess.end' or a later "
+          "step)",)),
+    Case("interval-backwards", "file kinds and measure names", "a standard from a step's start to its entry (every "
+         "time 0 or negative, so always within; accepted)",
+         scenario_key("standards: {to_assess: {from: assess.start, to: assess.enter, within: 2}}"),
+         (":6: scenario.standards.to_assess.to: 'assess.enter' comes before 'assess.start' (a step is entered before "
+          "it starts or ends), so every time would be 0 or negative: did you mean from 'assess.enter' to "
+          "'assess.start'?",)),
+    Case("interval-standard-no-to", "file kinds and measure names", "an interval standard without 'to' (which of the "
+         "two was missing not said)", scenario_key("standards: {to_assess: {from: arrival, within: 2}}"),
+         (":6: scenario.standards.to_assess: an interval standard needs both 'from' and 'to': 'to' is missing (where "
+          "its clock stops)",)),
+    Case("interval-standard-measure-and-to", "file kinds and measure names", "a standard with 'measure' and 'to' "
+         "(read as an interval missing 'from')",
+         scenario_key("standards: {to_assess: {measure: referral_to_assessment, to: assess, within: 2}}"),
+         (":6: scenario.standards.to_assess: give either 'measure' or 'from' and 'to', not both",)),
+    Case("featured-path-time-unit", "file kinds and measure names", "a path time's median in minutes featured in a "
+         "scenario whose times are in days (why not said)",
+         scenario_key('path_times: {to_assess: {label: "x", from: arrival, to: assess}}')
+         + "report: {featured: [path_time_median_minutes_to_assess]}\n",
+         (":32: report.featured.0: 'path_time_median_minutes_to_assess' is not a KPI of this scenario; did you mean "
+          "'path_time_median_days_to_assess'? (a time at a stage, from arrival or on a path is named in minutes when "
+          "the scenario's time_unit is minutes or hours, else in days)",)),
+    Case("featured-waits-words", "file kinds and measure names", "a generic wait featured by report.waits' words "
+         "(a wrong nearest name only)", VALID + "report: {waits: {treatment: first therapy session}, "
+         "featured: [wait_to_first_therapy_session_median]}\n",
+         (":31: report.featured.0: 'wait_to_first_therapy_session_median' is not a KPI of this scenario; did you mean ",
+          "(the generic waits keep their names, wait_to_assessment_* and wait_to_treatment_*, whatever words "
+          "report.waits gives them)")),
     Case("waits-words-misspelt", "file kinds and measure names", "a misspelt key of report.waits (the generic "
          "waits' words)", VALID + "report: {waits: {from: Arrival, assesment: first assessment}}\n",
          (":31: report.waits.assesment: unknown key 'assesment'; did you mean 'assessment'? (expected one of: from, "

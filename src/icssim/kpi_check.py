@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -68,8 +69,22 @@ def unknown_kpi(name: str, known: list[str], of: str = "this scenario") -> str |
     """The message for a KPI name ``known`` lacks (with the nearest one), or None if it is known."""
     if name in known:
         return None
+    other_unit = _TIME_UNIT.sub(lambda m: f"_{'days' if m[1] == 'minutes' else 'minutes'}{m[2]}", name, count=1)
+    if other_unit != name and other_unit in known:
+        return (f"{name!r} is not a KPI of {of}; did you mean {other_unit!r}? (a time at a stage, from arrival "
+                "or on a path is named in minutes when the scenario's time_unit is minutes or hours, else in days)")
     near = difflib.get_close_matches(name, known, n=1)
-    return f"{name!r} is not a KPI of {of}" + (f"; did you mean {near[0]!r}?" if near else "")
+    why = (" (the generic waits keep their names, wait_to_assessment_* and wait_to_treatment_*, whatever words "
+           "report.waits gives them)" if name.startswith("wait_to_") and not name.startswith(_GENERIC_WAITS) else "")
+    return f"{name!r} is not a KPI of {of}" + (f"; did you mean {near[0]!r}?" if near else "") + why
+
+
+#: the generic waits' KPI names begin so (``report.waits`` renames them in words, never in names)
+_GENERIC_WAITS = ("wait_to_assessment_", "wait_to_treatment_")
+
+
+#: the unit in a stage's, path's or pathway's time KPI name (``path_time_median_minutes_<name>``)
+_TIME_UNIT = re.compile(r"_(minutes|days)(_|$)")
 
 
 #: Where a sweep file says what ``icssim optimise`` minimises: a KPI, a swept parameter, or a sum.

@@ -81,10 +81,13 @@ class Standard(Strict):
 
     @model_validator(mode="after")
     def _interval(self) -> "Standard":
-        if (self.from_ is None) != (self.to is None):
-            raise ValueError("an interval standard needs both 'from' and 'to'")
-        if self.from_ is not None and "measure" in self.model_fields_set:
+        interval = self.from_ is not None or self.to is not None
+        if interval and "measure" in self.model_fields_set:
             raise ValueError("give either 'measure' or 'from' and 'to', not both")
+        if (self.from_ is None) != (self.to is None):
+            missing = ("'from' is missing (where its clock starts)" if self.from_ is None
+                       else "'to' is missing (where its clock stops)")
+            raise ValueError(f"an interval standard needs both 'from' and 'to': {missing}")
         return self
 
 
