@@ -170,3 +170,21 @@ def test_the_first_screen_writes_a_long_path_time_in_hours(urgent):
     html = unescape(compare_summary_html(_summary(diffs), diffs, "frag", frag, {"frag": frag, "integ": integ}))
     assert "7.2 hours → 14.7 minutes (−6.9 hours, 95% CI −8.3 to −5.6 hours" in html, html
     assert "431" not in html
+
+
+def test_the_wait_plots_say_what_starts_the_clock(tmp_path):
+    # the urgent scenarios' triage starts the clock on arrival (report.waits): the run's and the
+    # comparison's wait plots say so, in their series, axis and title
+    from icssim import experiments
+    from icssim.plots_waits import run_waits
+    from icssim.metrics import patients_frame
+
+    s = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    result = experiments.run(s, replications=1, workers=1)
+    pats = pd.concat([patients_frame(r) for r in result.records], ignore_index=True)
+    waits = run_waits(result, pats)
+    assert waits.clock == "arrival"
+    assert any(name.startswith("arrival to first clinical assessment") for name in waits.waits)
+    assert not {"referral to assessment", "referral to treatment"} & set(waits.waits)
+    fig = waits.figure("t", f"Wait from {waits.clock} (days)")
+    assert fig.axes[0].get_xlabel().startswith("Time from arrival")

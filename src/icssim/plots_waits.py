@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.plots import PALETTE, STANDARD_COLOUR, legend_under_label, plt, scenario_colour, style
-from icssim.report.labels import id_words, interval_words, point_words
+from icssim.report.labels import id_words, in_sentence, interval_words, point_words, wait_words
 from icssim.scenario import Scenario
 from icssim.units import in_days
 
@@ -38,6 +38,8 @@ class Waits:
     waits: dict[str, np.ndarray] = field(default_factory=dict)
     standards: dict[str, Line] = field(default_factory=dict)
     never: dict[str, str] = field(default_factory=dict)
+    #: what starts the waits' clock, in words inside a sentence (``report.waits``: "arrival")
+    clock: str = "referral"
 
     def any(self) -> bool:
         """Whether any wait was measured (an emergency department has no wait to treatment: an
@@ -48,7 +50,7 @@ class Waits:
         """The plot (:func:`wait_ecdf`); with intervals' times (``A \u2192 B``), the axis
         reads as the time from each series' start."""
         if any("\u2192" in label for label in self.waits):
-            xlabel = "Time from referral, or from the interval's start (days)"
+            xlabel = f"Time from {self.clock}, or from the interval's start (days)"
         return wait_ecdf(self.waits, self.standards, title, xlabel, baseline=baseline, never=self.never)
 
 
@@ -76,11 +78,14 @@ def run_waits(result, patients: pd.DataFrame) -> Waits:
     patient table (:func:`icssim.metrics.patients_frame` of every replication)."""
     rec = result.records[0]
     window = referred_in_window(patients, rec.warmup * rec.hours_per_unit / 24)
-    out = Waits({f"referral to {what}": window[f"wait_to_{what}"].to_numpy(dtype=float) for what in NEVER},
+    start, assessment, treatment = wait_words(result.scenario)  # (report.waits: the scenario's words)
+    clock = in_sentence(start)
+    names = {"assessment": f"{clock} to {assessment}", "treatment": f"{clock} to {treatment}"}
+    out = Waits({names[what]: window[f"wait_to_{what}"].to_numpy(dtype=float) for what in NEVER},
                 referral_standards(result.scenario, ("referral_to_assessment", "referral_to_treatment")),
-                {f"referral to {what}": words for what, words in NEVER.items()})
+                {names[what]: words for what, words in NEVER.items()})
     interval = interval_waits(result)
-    return Waits(out.waits | interval.waits, out.standards | interval.standards, out.never | interval.never)
+    return Waits(out.waits | interval.waits, out.standards | interval.standards, out.never | interval.never, clock)
 
 
 def interval_waits(result) -> Waits:

@@ -337,7 +337,7 @@ def _comparison_plot_jobs(comparison, folder: Path,
     """What draws each of a comparison's own plots into ``folder``; ``colours``: each service's
     colour in the cost plot (:func:`plots.service_colours`)."""
     from icssim.plots_waits import comparison_waits
-    from icssim.report.labels import kpi_label_among
+    from icssim.report.labels import in_sentence, kpi_label_among, wait_words
     from icssim.report.run_text import featured_or
 
     first = comparison.results[0].scenario
@@ -356,14 +356,16 @@ def _comparison_plot_jobs(comparison, folder: Path,
     title = f"Change against {comparison.names[0]} (paired, common random numbers)"
     order = [shown[name] for name in comparison.names]   # each scenario's colour: its place in the comparison
     waits = comparison_waits(comparison, shown)
+    start, _, treatment = wait_words(first)   # the generic wait in the baseline's words (report.waits)
+    wait_to = f"{in_sentence(start)} to"
     costs = pd.concat([cost_by_service(r, shown[r.scenario.scenario.name]) for r in comparison.results],
                       ignore_index=True)
     columns = ["label", "scenario", "mean", "lower", "upper", "unit", "baseline_mean", "diff_mean", "diff_lower",
                "diff_upper"]
     return [
         (partial(plots_forest.forest, diffs[columns], title, order), folder / "forest.png"),
-        *([(partial(waits.figure, "Wait from referral to treatment, by scenario",
-                    "Wait from referral to treatment start (days)", order[0]),
+        *([(partial(waits.figure, f"Wait from {wait_to} {treatment}, by scenario",
+                    f"Wait from {wait_to} {treatment} (days)", order[0]),
             folder / "wait_ecdf.png")] if waits.any() else []),
         (partial(plots.cost_bars, costs, "Cost per year by service, by scenario\n"
                  "(staffed teams at their establishment, other care at unit costs)", colours),

@@ -37,7 +37,7 @@ def run_plot_jobs(result: RunResult, folder: Path, more: Sequence[plots.PlotJob]
     waits = run_waits(result, pats)
     colours = colours or plots.service_colours(result.scenario.services)
     return [
-        *([(partial(waits.figure, f"{name}: waits (after the warm-up)", "Wait from referral (days)"),
+        *([(partial(waits.figure, f"{name}: waits (after the warm-up)", f"Wait from {waits.clock} (days)"),
             folder / "wait_ecdf.png")] if waits.any() else []),
         (partial(_waiting_list_plot, result), folder / "waiting_list.png"),
         (lambda: plots.cost_bars(cost_by_service(result), f"{name}: cost per year by service", colours),
