@@ -27,7 +27,7 @@ from icssim.health.plots import ce_plane
 from icssim.kpis import kpi_info
 from icssim.metrics import costs_frame, patients_frame, timeseries_frame, visits_frame
 from icssim.output_folder import inside, write_output
-from icssim.report.labels import plain_label, plain_label_among
+from icssim.report.labels import kpi_label, kpi_label_among
 from icssim.run_plots import cost_by_service, run_plot_jobs
 from icssim.scenario import Scenario, provenance
 from icssim.scenario.initial_state import resolve_path
@@ -38,11 +38,12 @@ TIMING_KPIS = ("wall_seconds",)
 
 
 def kpi_table(summary: pd.DataFrame, scenario: Scenario | None = None) -> pd.DataFrame:
-    """KPI summary with labels and units, ready to print or write (labels as ``scenario`` reads them
-    where it needs other words: :func:`~icssim.report.labels.plain_label`)."""
+    """KPI summary with labels and units, ready to print or write: each label in ``scenario``'s
+    words (:func:`~icssim.report.labels.kpi_label`: a standard's, a cohort's, a service's own label;
+    without the standard's target, which has a column of its own in reports)."""
     df = summary.copy()
     df.insert(0, "unit", [kpi_info(k).unit for k in df.index])
-    df.insert(0, "label", [plain_label(k, scenario) for k in df.index])
+    df.insert(0, "label", [kpi_label(k, scenario, False) for k in df.index])
     df.index.name = "kpi"
     return df.reset_index()
 
@@ -312,15 +313,15 @@ def _mkdir(path: Path) -> Path:
 def _labelled(df: pd.DataFrame, scenarios: dict[str, Scenario] | None = None) -> pd.DataFrame:
     """A comparison's table with labels and units: each row's label as its scenario reads it (a
     difference's as the comparison's views name it, in the words of its baseline and scenario that
-    :func:`~icssim.report.labels.words_of` chooses; :func:`~icssim.report.labels.plain_label`),
-    given ``scenarios`` by name."""
+    :func:`~icssim.report.labels.words_of` chooses; :func:`~icssim.report.labels.kpi_label`, without
+    a standard's target), given ``scenarios`` by name."""
     df = df.copy()
     scenarios = scenarios or {}
     scen = df["scenario"] if "scenario" in df else [None] * len(df)
     whose = ([[scenarios.get(str(b)), scenarios.get(str(n))] for b, n in zip(df["baseline"], scen)]
              if "baseline" in df else [[scenarios.get(str(n))] for n in scen])
     df.insert(1, "unit", [kpi_info(k).unit for k in df["kpi"]])
-    df.insert(1, "label", [plain_label_among(k, pair) for k, pair in zip(df["kpi"], whose)])
+    df.insert(1, "label", [kpi_label_among(k, pair, False) for k, pair in zip(df["kpi"], whose)])
     return df
 
 

@@ -239,12 +239,6 @@ def kpi_label_among(kpi: str, scenarios: Sequence[Scenario | None], with_target:
     return kpi_label(kpi, s, with_target)
 
 
-def plain_label_among(kpi: str, scenarios: Sequence[Scenario | None], stored: object = None) -> str:
-    """:func:`plain_label` in a comparison, by the same rule as :func:`kpi_label_among` (the label
-    stored in a comparison's tables, ``summary.csv`` and ``differences.csv``)."""
-    return plain_label(kpi, words_of(kpi, scenarios), stored)
-
-
 def has_subject(kpi: str, s: Scenario | None) -> bool:
     """Whether ``s`` has the service, resource, cohort, standard, step or path time a KPI measures."""
     if s is None:
