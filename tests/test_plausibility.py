@@ -203,3 +203,19 @@ def test_a_demand_profile_that_does_not_average_1_is_said(profile, words):
     found = dict(findings(scenario_from_dict(raw, name="percent")))
     assert words in found[("cohorts", "physical", "demand", "hourly")]
     assert list(found) == [("cohorts", "physical", "demand", "hourly")]
+
+
+def test_an_interval_no_route_leads_through_is_warned():
+    """A path time or interval standard from a step to one no route leads to from it (back up
+    the pathway) would report negative times: warned at its 'to', and not for the shipped pairs."""
+    s = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    assert not [f for f in findings(s) if f[0][:2] == ("scenario", "path_times")]
+    raw = copy.deepcopy(provenance(s).raw)
+    raw["scenario"]["path_times"]["mh_referral"].update({"from": "psychiatric_assessment", "to": "triage.end"})
+    raw["scenario"]["standards"]["liaison_1_hour"].update({"from": "psychiatric_assessment.end",
+                                                          "to": "refer_psychiatry"})
+    back = scenario_from_dict(raw)
+    said = {path: message for path, message in findings(back)}
+    assert "no route of the pathway leads from 'psychiatric_assessment' to 'triage'" in said[
+        ("scenario", "path_times", "mh_referral", "to")]
+    assert "from 'psychiatric_assessment' to 'refer_psychiatry'" in said[("scenario", "standards", "liaison_1_hour", "to")]

@@ -117,6 +117,7 @@ def findings(scenario: Scenario) -> list[Finding]:
     _check(scenario, scenario.scenario.time_unit, found)
     _population(scenario, found)
     _profiles(scenario, found)
+    _intervals(scenario, found)
     return [(_as_written(path, raw), message) for path, message in found]
 
 
@@ -230,6 +231,47 @@ def _profiles(scenario: Scenario, found: list[Finding]) -> None:
                           f"{mean:.3g} × its rate on average ({why}multipliers are applied as given); write "
                           f"them to average 1 to shape the rate without changing it, or keep them if you "
                           f"mean the change"))
+
+
+def _intervals(scenario: Scenario, found: list[Finding]) -> None:
+    """An interval standard or path time whose ``to`` step no route leads to from its ``from``
+    step: its times would be negative (``to`` reached first) or never measured. Warned, not refused:
+    a route this check cannot see (a return driven by the course of illness, sent to any step it
+    names, is counted as leading from every step) may still lead there."""
+    ends = [(("scenario", "standards", name), std.from_, std.to)
+            for name, std in scenario.scenario.standards.items() if std.from_ is not None and std.to is not None]
+    ends += [(("scenario", "path_times", name), pt.from_, pt.to) for name, pt in scenario.scenario.path_times.items()]
+    if not ends:
+        return
+    reach = _reachable(scenario)
+    for path, start, end in ends:
+        a, b = start.partition(".")[0], end.partition(".")[0]
+        if a in ("arrival", "exit") or b in ("arrival", "exit") or a == b or b in reach.get(a, set()):
+            continue
+        found.append((path + ("to",), f"no route of the pathway leads from '{a}' to '{b}', so this interval's "
+                      f"times would be negative (when '{b}' comes first) or never measured: expected a 'to' "
+                      f"after '{start}' on the path"))
+
+
+def _reachable(scenario: Scenario) -> dict[str, set[str]]:
+    """Each step's steps reachable by the pathway's routes (:func:`icssim.pathway_graph.pathway_edges`,
+    deterioration included), and by the course of illness's returns from anywhere."""
+    from icssim.pathway_graph import pathway_edges
+
+    after: dict[str, set[str]] = {name: set() for name in scenario.pathway.steps}
+    for edge in pathway_edges(scenario):
+        after.setdefault(edge.src, set()).add(edge.dst)
+    returns = {r.step for r in scenario.health.returns.values()} if scenario.health is not None else set()
+    reach = {}
+    for start in after:
+        seen, todo = set(), [*after[start], *returns]
+        while todo:
+            step = todo.pop()
+            if step not in seen:
+                seen.add(step)
+                todo.extend(after.get(step, ()))
+        reach[start] = seen
+    return reach
 
 
 def _shown(x: float) -> str:
