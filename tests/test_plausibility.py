@@ -218,4 +218,5 @@ def test_an_interval_no_route_leads_through_is_warned():
     said = {path: message for path, message in findings(back)}
     assert "no route of the pathway leads from 'psychiatric_assessment' to 'triage'" in said[
         ("scenario", "path_times", "mh_referral", "to")]
-    assert "from 'psychiatric_assessment' to 'refer_psychiatry'" in said[("scenario", "standards", "liaison_1_hour", "to")]
+    standard = ("scenario", "standards", "liaison_1_hour", "to")
+    assert "from 'psychiatric_assessment' to 'refer_psychiatry'" in said[standard]
