@@ -214,12 +214,15 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             except PermissionError as exc:
                 return refused(request, exc, 403)
             name = values.get("scenario", "")
-        fields, error = [], ""
+        fields, measures, error = [], [], ""
         if name:
+            from icssim.app.whatif import measures as measures_of
+
             try:
-                fields = ws.numbers(await run_in_threadpool(ws.load, name))
+                scenario = await run_in_threadpool(ws.load, name)
             except IcssimError as exc:
                 return refused(request, exc, 404)
+            fields, measures = ws.numbers(scenario), measures_of(scenario)
         if request.method == "POST":
             try:
                 job = await run_in_threadpool(start_whatif, name, values)
@@ -227,14 +230,19 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
             except IcssimError as exc:
                 error = str(exc)
         return page(request, "explore.html", 422 if error else 200, name=name, fields=fields, values=values,
-                    error=error)
+                    measures=measures, error=error)
 
     def start_whatif(name: str, values: dict[str, str]):
         """Check the what-if's form (every value validated as the command line would) and start it."""
-        from icssim.app.whatif import MAX_POINTS, MAX_VALUES, Point
+        from icssim.app.whatif import MAX_POINTS, MAX_VALUES, Point, measures
 
         scenario = ws.load(name)
-        known = {f.key for f in ws.numbers(scenario)}
+        numbers = {f.key: f for f in ws.numbers(scenario)}
+        known = set(numbers)
+        measure = values.get("kpi", "").strip() or None
+        if measure is not None and measure not in dict(measures(scenario)):
+            raise IcssimError(f"{measure!r} is not a measure a what-if of scenarios/{name}.yaml draws: choose one "
+                              f"of {', '.join(dict(measures(scenario)))}")
         keys, lists = [], []
         for suffix in ("", "2"):
             key = values.get("key" + suffix, "").strip()
@@ -257,10 +265,12 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         for combo in combos:
             raw, edited, inline, other = ws.edit(scenario, dict(zip(keys, combo)), ws.scenario_path(name))
             if edited is None:
-                where = ", ".join(f"{k} = {v}" for k, v in zip(keys, combo))
-                raise IcssimError(f"{where}: " + "; ".join([*sum(inline.values(), []), *other]))
+                # each number by its words on the scenario's page, its message once (not "<key>: <key>: ...")
+                where = ", ".join(f"{numbers[k].group} › {numbers[k].label} = {v}" for k, v in zip(keys, combo))
+                said = [m.removeprefix(f"{k}: ") for k, ms in inline.items() for m in ms]
+                raise IcssimError(f"{where}: " + "; ".join([*said, *other]))
             points.append(Point(tuple(combo), edited, raw))
-        return jobs.whatif(name, keys, points, _whole(values.get("replications", "")))
+        return jobs.whatif(name, keys, points, _whole(values.get("replications", "")), measure)
 
     async def psa_page(request: Request) -> Response:
         """The PSA sweep files; start one (with fewer draws if asked) as ``icssim psa`` would."""

@@ -53,7 +53,8 @@ class Field:
     #: for a routing target (a step a branch goes to): the steps it may name; empty for a number
     choices: tuple[str, ...] = ()
     #: what each list item on the path is (by the item's position in ``path``): a weight's level, a
-    #: transition's states, a branch's step, so that the label says more than "#2"
+    #: transition's states, a branch's step, so that the label says more than "#2"; and a standard by
+    #: its label in the scenario's words, not its id
     names: dict[int, str] = field(default_factory=dict)
 
     @property
@@ -84,8 +85,18 @@ class Field:
         start = len(self.path) - len(rest)
         # a branch's own "goes to" shows its step in the choice itself, not in the label
         names = {k: v for k, v in self.names.items() if not (self.choices and k == len(self.path) - 2)}
-        return " › ".join(str(p).replace("_", " ") if isinstance(p, str) else _item(p, names.get(start + i))
-                          for i, p in enumerate(rest))
+        return " › ".join((names.get(start + i) or p.replace("_", " ")) if isinstance(p, str)
+                          else _item(p, names.get(start + i)) for i, p in enumerate(rest))
+
+
+def standard_words(scenario) -> dict[str, str]:
+    """Each standard's id and its name in the scenario's words, as the reports write it
+    (:func:`icssim.report.labels.kpi_label`: "Mental health attendances: 4 hours from arrival to
+    leaving the ED"), so that the form names a standard as the results do, not by its id."""
+    from icssim.report.labels import kpi_label
+
+    standards = getattr(getattr(scenario, "scenario", None), "standards", None) or {}
+    return {str(k): kpi_label(f"within_{k}", scenario, with_target=False) for k in standards}
 
 
 def _item(index: int, name: str | None) -> str:
@@ -228,10 +239,13 @@ class Workspace:
         found: list[Field] = []
         steps = tuple(str(k) for k, v in ((prov.raw.get("pathway") or {}).get("steps") or {}).items() if v is not None)
 
+        words = standard_words(scenario)
+
         def walk(node: Any, path: tuple[Any, ...], names: dict[int, str], parent: Any = None) -> None:
             if isinstance(node, dict):
                 for k, v in node.items():
-                    walk(v, (*path, k), names, node)
+                    named = path == ("scenario", "standards") and k in words
+                    walk(v, (*path, k), {**names, len(path): words[k]} if named else names, node)
             elif isinstance(node, list):
                 for i, v in enumerate(node):
                     name = item_name(node, i, path[-1], parent)

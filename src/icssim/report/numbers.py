@@ -246,7 +246,7 @@ def share_text(x: float, decimals: int | None = None) -> str:
 LONG_TIMES = {"minutes": (120.0, 60.0, "hours"), "hours": (48.0, 24.0, "days")}
 
 
-def _in_unit(x: float, unit: str, like: float | None, longer: bool = True) -> tuple[float, float | None, str]:
+def in_unit(x: float, unit: str, like: float | None, longer: bool = True) -> tuple[float, float | None, str]:
     """(``x``, ``like``, ``unit``) as :func:`fmt` writes them: a KPI in days in the unit of
     :func:`waits_in`, and, with ``longer``, a time of at least :data:`LONG_TIMES`'s size in its
     unit (``like``'s size where given, so that an interval's bounds are in its mean's unit) in
@@ -264,7 +264,7 @@ def _in_unit(x: float, unit: str, like: float | None, longer: bool = True) -> tu
 
 def shown_unit(x: float, unit: str) -> str:
     """The unit in which :func:`fmt` writes ``x`` of ``unit`` (``431`` minutes: ``hours``)."""
-    return _in_unit(x, unit, None)[2]
+    return in_unit(x, unit, None)[2]
 
 
 def change_text(before: float, after: float, unit: str, with_unit: bool = True) -> str:
@@ -286,7 +286,7 @@ def fmt(x: float, unit: str, with_unit: bool = True, like: float | None = None) 
     without ``like`` stays in ``unit`` (the unit of a column's header), as a bare number must."""
     if x is None or math.isnan(x):
         return "n/a"
-    x, like, unit = _in_unit(x, unit, like, with_unit or like is not None)
+    x, like, unit = in_unit(x, unit, like, with_unit or like is not None)
     if unit == "share":
         return share_text(x, None if like is None or math.isnan(like) else _share_decimals(like))
     if unit.startswith("GBP"):
