@@ -96,3 +96,31 @@ def test_psa_answer_names_the_evppi_groups_left_out_and_counts_the_parameters():
     assert ("EVPPI not estimated with 4 draws: all columns of post.csv (needs 760); each of 36 parameters alone "
             "(needs 40 draws each)") in text
     assert "Parameter 3" not in text
+
+
+def _equal_as_written() -> object:
+    """A sweep's findings where a share's means differ only beyond the percent (69.2%, 69.4%, 69.3%)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    summary = pd.DataFrame({"kpi": ["share_treated"] * 3 + ["wait_to_treatment_median"] * 3, "point": [0, 1, 2] * 2,
+                            "mean": [0.692, 0.694, 0.693, 12.6, 12.1, 12.1], "lower": 0.5, "upper": 0.9, "n": 2,
+                            "wte": [1, 2, 4] * 2})
+    return SimpleNamespace(summary=summary, kpis=["share_treated", "wait_to_treatment_median"], params=["wte"],
+                           label=lambda k: {"share_treated": "Share treated"}.get(k, "Wait"),
+                           settings=lambda row: f"Therapists {row['wte']}", param_label=lambda p: "Therapists",
+                           meta={"replications": 2}, level=0.95)
+
+
+def test_a_measure_equal_at_every_point_as_written_is_not_a_range():
+    """The terminal (and the report) said "from 69% (Therapists 1) to 69% (Therapists 2)"."""
+    from icssim.report.sweep import findings_html
+    from icssim.sweep.console import _ranges
+
+    lines = _ranges(_equal_as_written())
+    assert "  - Share treated: 69% at every point" in lines, lines
+    assert any(line.startswith("  - Wait: from 12.1 days (Therapists 2) to 12.6 days (Therapists 1)") for line in lines)
+    html = findings_html(_equal_as_written())
+    assert "<strong>Share treated</strong>: 69% at every point." in html and "to 69%" not in html, html
+    assert "from 12.1 days" in html

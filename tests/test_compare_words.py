@@ -188,3 +188,110 @@ def test_the_wait_plots_say_what_starts_the_clock(tmp_path):
     assert not {"referral to assessment", "referral to treatment"} & set(waits.waits)
     fig = waits.figure("t", f"Wait from {waits.clock} (days)")
     assert fig.axes[0].get_xlabel().startswith("Time from arrival")
+
+
+# ----------------------------------------------------------------------------- the talking-therapies audit
+TALKING = """
+scenario:
+  name: talking
+  time_unit: days
+  horizon: 1 year
+  warmup: 1 month
+  seed: 7
+  standards:
+    tt_6_weeks: {label: "Referral to first therapy session within 6 weeks", from: therapy.enter,
+                 to: therapy.start, within: 6 weeks, target: 0.75}
+  path_times:
+    referral_to_therapy: {label: "Adults: referral to first therapy session", cohort: adults,
+                          from: arrival, to: therapy}
+cohorts:
+  adults: {rate: 3 per day, entry: triage}
+  young_people: {rate: 1 per day, entry: triage}
+services:
+  iapt:
+    label: Talking therapies
+    staff:
+      wellbeing: {wte: 3, clinical_hours_per_week: 25}
+      therapist: {wte: 12, clinical_hours_per_week: 25}
+pathway:
+  steps:
+    triage: {kind: triage, service: iapt, staff: [wellbeing], duration: 20 minutes, next: assessment}
+    assessment: {kind: assessment, service: iapt, staff: [wellbeing], duration: 1 hour, next: therapy}
+    therapy: {kind: treatment, service: iapt, staff: [therapist], duration: 1 hour, next: done}
+    done: {kind: discharge}
+report:
+  people: adults and young people referred to talking therapies
+  featured: [within_tt_6_weeks, path_time_median_days_referral_to_therapy, path_time_reached_referral_to_therapy]
+  waits: {from: Referral, assessment: first assessment, treatment: first therapy session}
+"""
+
+
+@pytest.fixture(scope="module")
+def talking(tmp_path_factory):
+    """A talking-therapies pair whose waits end at the "first therapy session" (report.waits), with a
+    path time of one cohort labelled "Adults: …", the variant with fewer therapists, neither costed."""
+    folder = tmp_path_factory.mktemp("talking")
+    (folder / "talking.yaml").write_text(TALKING)
+    (folder / "fewer.yaml").write_text(TALKING.replace("name: talking", "name: fewer").replace("wte: 12", "wte: 6"))
+    return load_scenario(folder / "talking.yaml"), load_scenario(folder / "fewer.yaml")
+
+
+def _talking_diffs(rows: list[tuple[str, str, float, float]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """differences.csv and summary.csv of "fewer" against "talking": (kpi, unit, baseline's mean, difference)."""
+    diffs = pd.concat([_diffs(k, k, unit, base or 1.0, diff) for k, unit, base, diff in rows], ignore_index=True)
+    diffs["baseline_mean"] = [base for _, _, base, _ in rows]
+    diffs["scenario"], diffs["baseline"] = "fewer", "talking"
+    for col in ("pct_mean", "pct_lower", "pct_upper"):   # (no percentage of a baseline of 0)
+        diffs.loc[diffs["baseline_mean"] == 0, col] = float("nan")
+    summary = pd.concat([_summary(diffs.iloc[[i]]) for i in range(len(diffs))], ignore_index=True)
+    summary["scenario"] = summary["scenario"].map({"frag": "talking", "integ": "fewer"})
+    return diffs, summary
+
+
+TALKING_ROWS = [("wait_to_treatment_median", "days", 12.0, -3.8),
+                ("path_time_median_days_referral_to_therapy", "days", 12.0, -3.8),
+                ("cost_per_year", "GBP per year", 0.0, 0.0), ("staff_cost_per_year", "GBP per year", 0.0, 0.0)]
+
+
+def _headline(html: str) -> str:
+    return unescape(html.split('<p class="headline">', 1)[1].split("</p>", 1)[0])
+
+
+def test_the_first_screen_leads_with_the_wait_in_the_scenario_s_words(talking):
+    """It said "Patients start treatment sooner (median wait from referral …)" though the scenario's
+    waits end at the first therapy session (report.waits)."""
+    s, fewer = talking
+    diffs, summary = _talking_diffs(TALKING_ROWS)
+    lead = _headline(compare_summary_html(summary, diffs, "talking", s, {"talking": s, "fewer": fewer}))
+    assert lead.startswith("The median wait from referral to first therapy session is <strong>shorter</strong> "
+                           "(12.0 → 8.2 days"), lead
+    assert "start treatment" not in lead
+    # without words of its own, a scenario's first screen reads as before
+    plain = _headline(compare_summary_html(summary, diffs, "talking"))
+    assert plain.startswith("Patients start treatment <strong>sooner</strong> (median wait from referral 12.0"), plain
+
+
+def test_a_path_time_named_by_its_group_is_a_clause_of_its_own(talking):
+    """It said "…talking therapies: adults: referral to first therapy session, median": the label
+    lower-cased after a colon of the sentence's own, so two colons."""
+    s, fewer = talking
+    diffs, summary = _talking_diffs(TALKING_ROWS)
+    lead = _headline(compare_summary_html(summary, diffs, "talking", s, {"talking": s, "fewer": fewer}))
+    assert "; Adults: referral to first therapy session, median 12.0 → 8.2 days." in lead, lead
+    assert "adults: referral" not in lead and "therapies: " not in lead
+
+
+def test_a_comparison_of_scenarios_without_costs_shows_no_cost_of_nothing(talking):
+    """Its tiles and its first sentence said "£0 → £0" where neither scenario gives a unit cost."""
+    s, fewer = talking
+    diffs, summary = _talking_diffs(TALKING_ROWS)
+    html = compare_summary_html(summary, diffs, "talking", s, {"talking": s, "fewer": fewer})
+    text = unescape(html)
+    assert "£0" not in text, text
+    assert "Total cost" not in text and "Staff establishment" not in text
+    assert _headline(html).count("no costs were counted") == 1
+    # a scenario that does give costs keeps its tiles and sentences
+    priced = [*TALKING_ROWS[:2], ("cost_per_year", "GBP per year", 2e6, 1e5)]
+    diffs, summary = _talking_diffs(priced)
+    text = unescape(compare_summary_html(summary, diffs, "talking", s, {"talking": s, "fewer": fewer}))
+    assert "Total cost per year" in text and "no costs were counted" not in text

@@ -339,3 +339,43 @@ def test_a_waiting_list_plot_names_the_steps_by_their_labels():
     frame = pd.DataFrame({0: np.ones(len(days)), 1: np.ones(len(days))}, index=days)
     ax = plots.band_over_time({"adult_ed_treatment": frame, "all services": frame}, "t", "y", names=names).axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Adult community ED treatment", "all services"]
+
+
+def test_a_sweep_s_line_plot_wraps_a_long_measure_in_its_axis_label_and_title():
+    """A path time's share ("Mental health attendances: arrival to psychiatric assessment, share who
+    reached its end before leaving (%)") ran past the y-axis and out of the figure in the title."""
+    from helpers import SCENARIOS
+
+    from icssim.scenario import load_scenario
+    from icssim.sweep.plots import line
+
+    s = load_scenario(SCENARIOS / "urgent_mh_fragmented.yaml")
+    path, kpi = "services.liaison.staff.nurse.wte", "path_time_reached_mh_assessment"
+    spec = SimpleNamespace(sweep=SimpleNamespace(level=0.95), kpis=[kpi],
+                           parameters={path: SimpleNamespace(label="Liaison nurses", unit="WTE")})
+    run = SimpleNamespace(sweep=SimpleNamespace(name="liaison", spec=spec, bases={"frag": s}, areas=None),
+                          points=[SimpleNamespace(index=i, base="frag", area=None, values={path: v})
+                                  for i, v in enumerate([1, 2, 4])])
+    summ = pd.DataFrame({"point": [0, 1, 2], "kpi": kpi, "mean": [0.69, 0.7, 0.71], "lower": [0.6] * 3,
+                         "upper": [0.8] * 3, "n": 2})
+    fig = line(run, summ, kpi, path)
+    ax = fig.axes[0]
+    ylabel, title = ax.get_ylabel(), ax.get_title(loc="left")
+    assert "share who reached its end" in " ".join(ylabel.split()), ylabel
+    assert "\n" in ylabel and "\n" in title, (ylabel, title)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert ax.yaxis.label.get_window_extent(renderer).height <= ax.get_window_extent(renderer).height
+    assert ax.title.get_window_extent(renderer).x1 <= fig.bbox.width, title
+
+
+def test_a_sweep_whose_points_cost_nothing_draws_no_cost_against_wait():
+    """Base scenarios without unit or staff costs drew every point at £0 against its wait."""
+    from icssim.sweep.frontier import frontier_kpis
+
+    spec = SimpleNamespace(frontier=SimpleNamespace(cost="cost_per_year", wait="wait_to_treatment_median"))
+    run = SimpleNamespace(sweep=SimpleNamespace(spec=spec))
+    frame = pd.DataFrame({"cost_per_year": [0.0, 0.0, 0.0], "wait_to_treatment_median": [12.6, 12.1, 12.1]})
+    assert frontier_kpis(run, frame) is None
+    frame["cost_per_year"] = [0.0, 1e6, 2e6]
+    assert frontier_kpis(run, frame) == ("cost_per_year", "wait_to_treatment_median")

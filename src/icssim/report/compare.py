@@ -28,7 +28,15 @@ from icssim.report.pieces import (
 from icssim.report.staffing import TOTAL_COST_BESIDE_ACTIVITY, cost_bases_html, staff_sentence, staffing_html
 from icssim.report.run import assumptions_html, input_file_rows, model_html, pathway_html, tile_html
 from icssim.report.compare_inputs import input_diff_html
-from icssim.report.compare_text import difference_texts, equal_by_design, forest_left_out, patient_kpis
+from icssim.report.compare_text import (
+    MONEY_GROUPS,
+    NO_COSTS,
+    difference_texts,
+    equal_by_design,
+    forest_left_out,
+    no_cost,
+    patient_kpis,
+)
 from icssim.report.numbers import change_text, settled_differences, signed_pct
 from icssim.report.run_text import featured
 from icssim.report_text import (
@@ -179,7 +187,9 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                                    f"({escape(', '.join(filter(None, (diff, interval))))})")
                 else:
                     clear.append(difference_sentence(row, means.get((k, baseline)), means.get((k, scen)), label))
-            items = clear or ["No measure here changed clearly."]
+            costless = title == "For costs" and not keys and "cost_per_year" in g.index and no_cost(
+                _row(g, "cost_per_year"), means.get(("cost_per_year", baseline)), means.get(("cost_per_year", scen)))
+            items = clear or [NO_COSTS if costless else "No measure here changed clearly."]
             if unclear:
                 items.append('<span class="unsure">No clear difference</span> (the 95% CI includes zero) in: '
                              + "; ".join(unclear) + ".")
@@ -257,6 +267,9 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         keys += [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year")
                  if k in g.index and measured(k)][:1]
     keys += [k for k in ("cost_per_year", "staff_cost_per_year") if k in g.index and k not in keys]
+    # no tile of "£0 → £0" where neither scenario counts a cost (the headline says so once: NO_COSTS)
+    keys = [k for k in keys if not (_is_cost(k) and no_cost(_row(g, k), means.get((k, baseline)),
+                                                             means.get((k, scen))))]
     tiles = []
     for k in keys:
         row = _row(g, k)
@@ -275,6 +288,11 @@ def _compare_tiles(g: pd.DataFrame, means: dict, baseline: str, scen: str, scena
         return ""
     key = _breakable(f"Each tile: {baseline} → {scen}, the difference with its 95% CI.", (baseline, scen))
     return f'<p class="note tiles-key">{key}</p><div class="tiles">{"".join(tiles)}</div>'
+
+
+def _is_cost(kpi: str) -> bool:
+    """Whether a KPI is money: a total, a staff establishment's or a service's cost."""
+    return kpi in (*COST_KPIS, "staff_cost_per_year") or kpi_info(kpi).group in MONEY_GROUPS
 
 
 def _breakable(text: str, names: Sequence[str], longer_than: int = 18) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from icssim.kpis import kpi_info, kpi_subjects
-from icssim.report.labels import kpi_label_among
+from icssim.report.labels import in_sentence, kpi_label_among, wait_label, wait_words, words_of
 from icssim.report.numbers import change_text, diff_ci_words, fmt, fmt_diff, money, signed_pct
 from icssim.report.run_text import featured, featured_or, people
 from icssim.scenario.schema import Scenario
@@ -43,6 +43,20 @@ NEGLIGIBLE_PCT = 1.0
 #: Where the two means are not known, a clear difference is negligible when its whole interval is
 #: within this percentage of the baseline (e.g. −£14 in £6.4m).
 SAME_WITHIN_PCT = 0.01
+
+
+#: What a comparison says, once, of scenarios that count no costs (as the run report says it)
+NO_COSTS = "These scenarios give no unit costs, so no costs were counted."
+
+
+def no_cost(row, base_mean: float | None = None, new_mean: float | None = None) -> bool:
+    """Whether a cost (a row of differences.csv, with the two scenarios' means where known) is
+    nothing in both scenarios: both means 0 and the difference 0 or not measured; a comparison
+    leaves out its tiles and sentences ("£0 → £0") and says :data:`NO_COSTS` once."""
+    diff = getattr(row, "diff_mean", math.nan)
+    base = getattr(row, "baseline_mean", math.nan) if base_mean is None else base_mean
+    new = (base + diff if pd.notna(base) and pd.notna(diff) else math.nan) if new_mean is None else new_mean
+    return bool(base == 0 and new == 0 and (pd.isna(diff) or diff == 0))
 
 
 def equal_by_design(row) -> bool:
@@ -201,28 +215,36 @@ def _patient_parts(d: _Differences, s: Scenario | None, variant: Scenario | None
     if k in rows and pd.notna(rows[k].diff_mean):   # (not measured where no step counts as treatment)
         r = rows[k]
         diff = difference_texts(r, "days")[0]
-        if notable(k):
+        words = words_of(k, [s, variant])
+        start, _, treatment = (in_sentence(w) for w in wait_words(words))
+        wait = f"the median wait from {start} to {treatment}"
+        if notable(k) and wait_label(k, words) is None:
             parts.append(f"patients start treatment <strong>{'sooner' if r.diff_mean < 0 else 'later'}</strong> "
                          f"(median wait from referral {change(k)}, a change of {diff}, {d.ci(k)})")
+        elif notable(k):   # (in the scenario's words, report.waits: "to first therapy session")
+            parts.append(f"{wait} is <strong>{'shorter' if r.diff_mean < 0 else 'longer'}</strong> "
+                         f"({change(k)}, a change of {diff}, {d.ci(k)})")
         elif clear(k):
-            parts.append(f"the median wait from referral to treatment changes by a negligible amount ({change(k)}, "
-                         f"{diff}, {d.ci(k)})")
+            parts.append(f"{wait} changes by a negligible amount ({change(k)}, {diff}, {d.ci(k)})")
         else:
-            parts.append(f"the median wait from referral to treatment does not change clearly ({change(k)}, "
-                         f"{d.ci(k)})")
+            parts.append(f"{wait} does not change clearly ({change(k)}, {d.ci(k)})")
     stds = [k for k in kpi_subjects(rows, "standard") if notable(k)]
     if stds:
         up = sum(rows[k].diff_mean > 0 for k in stds)
         lead = ("more patients start within the waiting-time standards" if up == len(stds) else
                 "fewer patients start within the waiting-time standards" if up == 0 else
                 "the share starting within the waiting-time standards changes")
-        parts.append(f"{lead} (" + "; ".join(f"{kpi_label_among(k, [s, variant], False)}: {change(k)}"
+        parts.append(f"{lead} (" + "; ".join(_with_change(kpi_label_among(k, [s, variant], False), change(k))
                                       for k in stds) + ")")
     own = [k for k in patient_kpis(s) if k in featured(s) and k in rows and notable(k)
            and kpi_info(k).standard is None and k not in PATIENT_KPIS]
-    if own:
-        parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(kpi_label_among(k, [s, variant]))} {change(k)}"
-                                                     for k in own))
+    # a label that names its group ("Adults: referral to first therapy session, median", a path time
+    # of one cohort) is a clause of its own, as written: not lower-cased after "for <people>:"
+    labels = {k: kpi_label_among(k, [s, variant]) for k in own}
+    plain = [k for k in own if ": " not in labels[k]]
+    if plain:
+        parts.append(f"for {people(s)}: " + "; ".join(f"{_lower(labels[k])} {change(k)}" for k in plain))
+    parts += [f"{labels[k]} {change(k)}" for k in own if k not in plain]
     emerg = [k for k in ("ae_attendances_per_year", "emergency_admissions_per_year",
                          "inpatient_admissions_per_year", "specialist_bed_days_per_year") if k in rows and notable(k)]
     if emerg:
@@ -234,6 +256,12 @@ def _patient_parts(d: _Differences, s: Scenario | None, variant: Scenario | None
     return parts
 
 
+def _with_change(label: str, change: str) -> str:
+    """``Label: 13% → 41%``, or after a comma where the label names its group after a colon of its
+    own (``All attendances: 4 hours from arrival to leaving the ED, 13% → 41%``, not two colons)."""
+    return f"{label}, {change}" if ": " in label else f"{label}: {change}"
+
+
 def _lower(label: str) -> str:
     """A label inside a sentence: its first letter lower case unless it starts an abbreviation (LTC, A&E)."""
     return label if label[:2].isupper() else label[:1].lower() + label[1:]
@@ -243,6 +271,8 @@ def _cost_text(d: _Differences) -> str:
     rows, change = d.rows, d.change
     text = ""
     k = "cost_per_year"
+    if k in rows and no_cost(rows[k], d.means.get((k, d.baseline)), d.means.get((k, d.scen))):
+        return f" {NO_COSTS}"
     if k in rows:
         r = rows[k]
         lead = " Its total cost (each team at its staff establishment, other care at unit costs)"
@@ -269,6 +299,8 @@ def _staff_in_total(d: _Differences) -> str:
     row = d.rows[staff]
     s = row.diff_mean
     base, new = d.means.get((staff, d.baseline)), d.means.get((staff, d.scen))
+    if no_cost(row, base, new):   # (no hourly costs: not "£0 → £0 a year")
+        return ""
     if equal_by_design(row):
         level = f": {escape(money(base))} a year in both" if base is not None else ""
         return f" The <strong>staff establishment</strong> it assumes is the same by design (equal budgets{level})."

@@ -139,13 +139,15 @@ def staffing_html(scenarios: list[tuple[str, Scenario]]) -> str:
     totals = {name: _totals(per[name], units) for name in per}
     for unit in _present(units):   # one row per unit: posts on duty and WTE do not add up
         rows.append({"Staff": UNIT_TOTALS[unit], **{name: _staff(totals[name][unit], unit) for name, _ in scenarios}})
-    rows.append({"Staff": "Establishment cost a year",
-                 **{name: money(establishment_cost(s)) for name, s in scenarios}})
+    costs = {name: establishment_cost(s) for name, s in scenarios}
+    priced = any(costs.values())   # (no hourly costs in any: no row of "£0", and the note says so)
+    if priced:
+        rows.append({"Staff": "Establishment cost a year", **{name: money(c) for name, c in costs.items()}})
     plan = any(s.capacity_plan for _, s in scenarios)
     note = ("<p class=note>Whole-time equivalents as each scenario file states them"
             + (" at the start (a staffing plan changes them during the run)" if plan else "")
-            + f"; the cost is {'staff (WTE, or posts on duty)' if POSTS in units.values() else 'WTE'} × hourly cost "
-            "× paid hours a year."
+            + (f"; the cost is {'staff (WTE, or posts on duty)' if POSTS in units.values() else 'WTE'} × hourly "
+               "cost × paid hours a year." if priced else "; no scenario gives its staff an hourly cost.")
             + (" \"On duty\": posts filled around the clock (paid 24 hours a day), counted apart from the WTE: "
                "each takes more than five WTE to fill." if POSTS in units.values() else "") + "</p>")
     return ("<h4>What each scenario assumes in staff</h4>"

@@ -197,8 +197,12 @@ def findings_html(d: SweepData) -> str:
         lo, hi = part.loc[part["mean"].idxmin()], part.loc[part["mean"].idxmax()]
         e_lo, e_hi = (Estimate(kpi, float(r["mean"]), float(r["lower"]), float(r["upper"]), int(r["n"]))
                       for r in (lo, hi))
-        text = (f"<strong>{escape(d.label(kpi))}</strong>: from {escape(fmt(e_lo.mean, unit))} "
-                f"({escape(d.settings(lo))}) to {escape(fmt(e_hi.mean, unit))} ({escape(d.settings(hi))})")
+        low, high = fmt(e_lo.mean, unit), fmt(e_hi.mean, unit)
+        if low == high:   # (equal as written: not "from 69% (…) to 69% (…)"; nor can a setting move it)
+            items.append(f"<strong>{escape(d.label(kpi))}</strong>: {escape(low)} at every point.")
+            continue
+        text = (f"<strong>{escape(d.label(kpi))}</strong>: from {escape(low)} "
+                f"({escape(d.settings(lo))}) to {escape(high)} ({escape(d.settings(hi))})")
         mover = main_effect(d, part)
         if mover is not None:
             path, first, last = mover

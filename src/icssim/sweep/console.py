@@ -55,11 +55,11 @@ def _ranges(d: SweepData) -> list[str]:
             continue
         unit = _unit(kpi)
         lo, hi = part.loc[part["mean"].idxmin()], part.loc[part["mean"].idxmax()]
-        if lo["mean"] == hi["mean"]:
-            text = f"{d.label(kpi)}: {fmt(float(lo['mean']), unit)} at every point"
+        low, high = fmt(float(lo["mean"]), unit), fmt(float(hi["mean"]), unit)
+        if low == high:   # (equal as written: "69% at every point", not "from 69% (…) to 69% (…)")
+            text = f"{d.label(kpi)}: {low} at every point"
         else:
-            text = (f"{d.label(kpi)}: from {fmt(float(lo['mean']), unit)} ({d.settings(lo)}) to "
-                    f"{fmt(float(hi['mean']), unit)} ({d.settings(hi)})")
+            text = f"{d.label(kpi)}: from {low} ({d.settings(lo)}) to {high} ({d.settings(hi)})"
         mover = main_effect(d, part)
         if mover is not None and len(d.params) > 1:
             text += f"; {d.param_label(mover[0])} moves it most"

@@ -18,12 +18,14 @@ from icssim.sweep.plot_labels import colour_of, kpi_axis, legend_below, point_se
 
 def frontier_kpis(run, frame: pd.DataFrame) -> tuple[str, str] | None:
     """The (cost, wait) KPIs of the frontier plot; a wait that was never measured (all n/a, e.g. no
-    treatment step) falls back to the wait to assessment."""
+    treatment step) falls back to the wait to assessment. None (no plot) where no point costs
+    anything (no unit or staff costs in the base scenarios: every point at £0, nothing to trade)."""
     f = run.sweep.spec.frontier
     wait = f.wait
     if wait in frame and not frame[wait].notna().any() and "wait_to_assessment_mean" in frame:
         wait = "wait_to_assessment_mean"
-    if f.cost in frame and wait in frame and frame[f.cost].notna().any() and frame[wait].notna().any():
+    if (f.cost in frame and wait in frame and (frame[f.cost].fillna(0) != 0).any()
+            and frame[wait].notna().any()):
         return f.cost, wait
     return None
 

@@ -8,6 +8,8 @@ importing the other."""
 
 from __future__ import annotations
 
+import textwrap
+
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE
 from icssim.units import key_unit
@@ -41,6 +43,19 @@ def kpi_axis(kpi: str, run=None) -> tuple[str, float]:
     if info.unit == "GBP":
         return f"{label} (£)", 1.0
     return (f"{label} ({info.unit})" if info.unit else label), 1.0
+
+
+#: Characters on a line of a line plot's y-axis label (10 pt along the 7 × 4.2 in figure's axes) and
+#: of its title (11 pt across them): a longer KPI label ("Adults: referral to first therapy session,
+#: share who reached its end before leaving (%)") is wrapped, not run off the figure.
+AXIS_CHARS, TITLE_CHARS = 42, 64
+
+
+def wrapped(text: str, width: int) -> str:
+    """``text`` on lines of at most ``width`` characters, broken at spaces (each line of a text
+    already on several lines wrapped on its own)."""
+    return "\n".join(wrapped_line for line in text.split("\n")
+                     for wrapped_line in (textwrap.wrap(line, width, break_on_hyphens=False) or [line]))
 
 
 def colour_of(run, label: str) -> str:

@@ -20,7 +20,8 @@ from icssim.experiments import summarise
 from icssim.metrics import kpi_info
 from icssim.plots import PALETTE, STANDARD_COLOUR, plt, save_all, style
 from icssim.sweep.frontier import cost_wait, draws_frontier, frontier_kpis
-from icssim.sweep.plot_labels import colour_of, kpi_axis, kpi_name, legend_below, param_axis, point_series
+from icssim.sweep.plot_labels import (AXIS_CHARS, TITLE_CHARS, colour_of, kpi_axis, kpi_name, legend_below,
+                                      param_axis, point_series, wrapped)
 from icssim.sweep.tables import summary
 
 
@@ -144,7 +145,7 @@ def line(run, summ: pd.DataFrame, kpi: str, path: str):
         ax.axhline(target * scale, color=STANDARD_COLOUR, linestyle="--", linewidth=1,
                    label=f"standard: {_target_text(kpi, target)}")
     xlabel = "Population (people)" if areas_only else param_axis(run, path)
-    style(ax, f"{run.sweep.name}: {kpi_name(run, kpi)}", xlabel, ylabel)
+    style(ax, wrapped(f"{run.sweep.name}: {kpi_name(run, kpi)}", TITLE_CHARS), xlabel, wrapped(ylabel, AXIS_CHARS))
     legend_below(ax)
     return fig
 
@@ -167,12 +168,13 @@ def scatter(run, summ: pd.DataFrame, kpi: str, vary: list[str]):
         if target is not None:
             ax.axhline(target * scale, color=STANDARD_COLOUR, linestyle="--", linewidth=1,
                        label=f"standard: {_target_text(kpi, target)}")
-        style(ax, "", param_axis(run, path), ylabel if i % cols == 0 else "")
+        style(ax, "", param_axis(run, path), wrapped(ylabel, AXIS_CHARS * 3 // 4) if i % cols == 0 else "")
     for ax in list(axes.flat)[len(vary):]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=2, frameon=False)
-    fig.suptitle(f"{run.sweep.name}: {kpi_name(run, kpi)} at each of {len(part)} points", fontsize=11)
+    fig.suptitle(wrapped(f"{run.sweep.name}: {kpi_name(run, kpi)} at each of {len(part)} points",
+                         TITLE_CHARS * cols * 3 // 5), fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 0.94))
     return fig
 
@@ -216,7 +218,7 @@ def heatmap(run, summ: pd.DataFrame, kpi: str, vary: list[str], idx: list[int], 
     if target is not None:
         title += (f"\n\u2713 = lower end of the {run.sweep.spec.sweep.level:.0%} CI meets the standard "
                   f"({_target_text(kpi, target)})")
-    style(ax, title, param_axis(run, vary[0]), param_axis(run, vary[1]))
+    style(ax, wrapped(title, TITLE_CHARS), param_axis(run, vary[0]), param_axis(run, vary[1]))
     ax.grid(False)
     return fig
 
@@ -265,8 +267,8 @@ def tornado(run, frame: pd.DataFrame, kpi: str):
     ax.set_yticks(y)
     ax.set_yticklabels(df["label"], fontsize=7)
     base_value = values[base.index].mean() * scale
-    style(ax, f"{run.sweep.name}: what moves {kpi_name(run, kpi)}\n(base {_fmt(base_value)}; "
-               "labels: low / base / high)", f"Change from base: {ylabel}", "")
+    style(ax, wrapped(f"{run.sweep.name}: what moves {kpi_name(run, kpi)}\n(base {_fmt(base_value)}; "
+                      "labels: low / base / high)", TITLE_CHARS), wrapped(f"Change from base: {ylabel}", 80), "")
     legend_below(ax)
     return fig
 
