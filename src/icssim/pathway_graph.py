@@ -12,13 +12,16 @@ from __future__ import annotations
 import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from icssim.distributions import describe_dist
 from icssim.kinds import KINDS
 from icssim.scenario.schema import Branch, Scenario
+
+if TYPE_CHECKING:   # (pandas is loaded where flows are counted: checking a scenario's routes needs none)
+    import pandas as pd
 
 #: Every kind of route, the usual routing first (the diagram draws a style for each).
 ROUTE_KINDS = ("next", "on_reject", "dropout", "missed", "age_limit", "deterioration")
@@ -140,6 +143,8 @@ def observed_flows(s: Scenario, visits: pd.DataFrame, patients: pd.DataFrame | N
     ``start_days`` (the end of the warm-up) are counted. Returns columns ``src``,
     ``dst``, ``kind`` and ``count`` (summed over replications).
     """
+    import pandas as pd
+
     n = len(visits)
     if n == 0:
         return pd.DataFrame(columns=["src", "dst", "kind", "count"])
@@ -195,6 +200,8 @@ def attach_flows(edges: list[Edge], flows: pd.DataFrame, per: float) -> list[Edg
 
     Observed moves that the routing rules do not explain are added as extra edges.
     """
+    import pandas as pd
+
     by_key = {(e.src, e.dst, e.kind): e for e in edges}
     for e in edges:
         e.flow = 0.0
