@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from icssim.app.workspace import Field
+    from icssim.app.fields import Field
 
 
 def differences(base: Any, new: Any) -> dict:
