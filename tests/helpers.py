@@ -96,3 +96,18 @@ def skip_unless_required(need: str, reason: str) -> None:
     if need in os.environ.get("ICSSIM_REQUIRE", "").split(","):
         pytest.fail(f"{reason} (ICSSIM_REQUIRE={os.environ['ICSSIM_REQUIRE']} asks for {need})")
     pytest.skip(reason, allow_module_level=True)
+
+
+def wait_for(client: Any, location: str, timeout: float = 60) -> dict:
+    """The status of the app's job at ``location`` (a job's page) once it has stopped running,
+    asked of a Starlette test ``client`` every 0.1 s for at most ``timeout`` seconds."""
+    import time
+
+    job_id = location.rstrip("/").rsplit("/", 1)[-1]
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = client.get(f"/jobs/{job_id}/status").json()
+        if status["state"] != "running":
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"the run did not finish in {timeout} s")

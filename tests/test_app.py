@@ -23,6 +23,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
 
+from helpers import wait_for  # noqa: E402
 from icssim.app.server import create_app  # noqa: E402
 from icssim.app.scenario_file import differences  # noqa: E402
 from icssim.app.workspace import Workspace  # noqa: E402
@@ -48,17 +49,6 @@ def client(workdir: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
-
-
-def wait_for(client: TestClient, location: str, timeout: float = 60) -> dict:
-    job_id = location.rstrip("/").rsplit("/", 1)[-1]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = client.get(f"/jobs/{job_id}/status").json()
-        if status["state"] != "running":
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"the run did not finish in {timeout} s")
 
 
 def test_pages_render(client):

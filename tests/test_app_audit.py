@@ -14,7 +14,8 @@ import pytest
 pytest.importorskip("starlette", reason="the app's extra is not installed: pip install '.[app]'")
 pytest.importorskip("httpx", reason="the app's tests need httpx (in the app extra)")
 
-from test_app import WTE, client, wait_for, workdir  # noqa: E402,F401
+from helpers import wait_for  # noqa: E402
+from test_app import WTE, client, workdir  # noqa: E402,F401
 
 from icssim.app.workspace import read_value  # noqa: E402
 

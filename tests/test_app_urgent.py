@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 import warnings
 from pathlib import Path
 
@@ -23,6 +22,7 @@ with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test cli
 
 import pandas as pd  # noqa: E402
 
+from helpers import wait_for  # noqa: E402
 from icssim.app.server import create_app  # noqa: E402
 from icssim.app import whatif  # noqa: E402
 from icssim.metrics import kpi_info  # noqa: E402
@@ -111,17 +111,6 @@ def client(workdir: Path):
         yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
 
 
-def _wait_for(client: TestClient, location: str, timeout: float = 60) -> dict:
-    job_id = location.rstrip("/").rsplit("/", 1)[-1]
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        status = client.get(f"/jobs/{job_id}/status").json()
-        if status["state"] != "running":
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"the run did not finish in {timeout} s")
-
-
 def test_a_what_if_offers_a_scenarios_standards_beside_its_featured_measures():
     freed = load_scenario(SCENARIOS / "ed_freed.yaml")   # features nothing: the wait first, then its standards
     offered = dict(whatif.measures(freed))
@@ -156,7 +145,7 @@ def test_a_what_if_draws_the_measure_chosen(client, workdir):
     started = client.post("/explore", data={"scenario": "demo", "key": "services.ed_team.staff.clinician.wte",
                                             "values": "2, 3", "kpi": "wait_to_assessment_mean",
                                             "replications": "2"}, follow_redirects=False)
-    status = _wait_for(client, started.headers["location"])
+    status = wait_for(client, started.headers["location"])
     assert status["state"] == "done", status["message"]
     meta = json.loads((workdir / "results" / status["folder"] / "metadata.json").read_text())
     assert meta["kpis"] == ["wait_to_assessment_mean", "cost_per_year"]
