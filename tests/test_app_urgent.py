@@ -158,3 +158,13 @@ def test_the_form_names_standards_by_their_labels_not_their_ids(client):
     assert "<span>freed engagement 48 hours › within</span>" not in page
     urgent = client.get("/scenarios/urgent_mh_fragmented").text
     assert "<span>Psychiatric assessment within 1 hour of referral › within</span>" in urgent
+
+
+def test_a_what_if_plot_names_its_number_as_the_scenario_page_does(integrated):
+    # the axis and title said "services.liaison.staff.practitioner.wte"; the page's words read better
+    words = {LIAISON: "services / liaison › staff › practitioner › wte"}
+    fig = whatif.whatif_figure(TABLE, [LIAISON], "urgent_mh_integrated", kpi_info, 2, integrated, words=words)
+    assert fig.axes[0].get_xlabel().startswith(words[LIAISON])
+    assert words[LIAISON] in fig._suptitle.get_text() and LIAISON not in fig._suptitle.get_text()
+    bare = whatif.whatif_figure(TABLE, [LIAISON], "urgent_mh_integrated", kpi_info, 2, integrated)
+    assert bare.axes[0].get_xlabel().startswith(LIAISON)   # (without words, its key as before)

@@ -262,7 +262,8 @@ def compare_job(progress: Progress, scenarios: list, replications: int, folder: 
 
 
 def whatif_job(progress: Progress, name: str, keys: list[str], points: list, replications: int,
-            workers: int | None, results_dir: Path, measure: str | None = None) -> None:
+            workers: int | None, results_dir: Path, measure: str | None = None,
+            words: dict[str, str] | None = None) -> None:
     """A what-if: each point from the cache or run, then ``results/whatif-.../``."""
     import pandas as pd
 
@@ -297,7 +298,7 @@ def whatif_job(progress: Progress, name: str, keys: list[str], points: list, rep
     progress.set(message="writing the results")
     out = free_name(inside(results_dir, folder_name(name, keys)))
     progress.set(folder=out.name)
-    write_whatif(pd.DataFrame(rows), keys, name, replications, out, cached, points[0].scenario, measure)
+    write_whatif(pd.DataFrame(rows), keys, name, replications, out, cached, points[0].scenario, measure, words)
     progress.set(message=(f"wrote results/{out.name}/; {cached} of {len(points)} runs came from the cache"
                           if cached else f"wrote results/{out.name}/"))
 

@@ -275,17 +275,19 @@ class Jobs:
                            (scenarios, replications, folder, command, self.workers, self.results),
                            warnings=warnings)
 
-    def whatif(self, name: str, keys: list[str], points: list, replications: int, measure: str | None = None) -> Job:
+    def whatif(self, name: str, keys: list[str], points: list, replications: int, measure: str | None = None,
+               words: dict[str, str] | None = None) -> Job:
         """Run one scenario at each of ``points`` (:class:`~icssim.app.whatif.Point`: the values of the
         numbers ``keys`` and the validated scenario with them) and write ``results/whatif-...``, its
         plot drawing ``measure`` (by default the first the scenario features) and the cost. A point
         run before with the same content, seed and replications is taken from the cache
-        (:mod:`icssim.app.cache`), not run again."""
+        (:mod:`icssim.app.cache`), not run again. ``words``: each number's name on the scenario's
+        page, for the plot's axes."""
         _check_replications(replications, 2)
         values = " x ".join(", ".join(dict.fromkeys(p.values[i] for p in points)) for i in range(len(keys)))
         return self._start("whatif", f"What if {' x '.join(keys)} in {name} were {values}",
                            replications * len(points), whatif_job,
-                           (name, keys, points, replications, self.workers, self.results, measure))
+                           (name, keys, points, replications, self.workers, self.results, measure, words))
 
     def psa(self, sweep_file: Path, source: str) -> Job:
         """Run (or resume) the PSA ``sweep_file`` as ``icssim psa`` does, into ``results/<its name>/``:

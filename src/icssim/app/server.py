@@ -270,7 +270,8 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
                 said = [m.removeprefix(f"{k}: ") for k, ms in inline.items() for m in ms]
                 raise IcssimError(f"{where}: " + "; ".join([*said, *other]))
             points.append(Point(tuple(combo), edited, raw))
-        return jobs.whatif(name, keys, points, _whole(values.get("replications", "")), measure)
+        words = {k: f"{numbers[k].group} › {numbers[k].label}" for k in keys}   # as on the scenario's page
+        return jobs.whatif(name, keys, points, _whole(values.get("replications", "")), measure, words)
 
     async def psa_page(request: Request) -> Response:
         """The PSA sweep files; start one (with fewer draws if asked) as ``icssim psa`` would."""

@@ -72,10 +72,10 @@ def plotted_kpis(table, scenario=None, measure: str | None = None) -> list[str]:
 
 
 def write_whatif(table, keys: list[str], name: str, replications: int, out: Path, cached: int,
-                 scenario=None, measure: str | None = None) -> Path:
+                 scenario=None, measure: str | None = None, words: dict[str, str] | None = None) -> Path:
     """Write the what-if's folder: ``whatif.csv``, ``whatif.png`` and ``metadata.json``; the plot
     draws ``measure`` (by default the first the scenario features) and the cost, in the words of
-    ``scenario``."""
+    ``scenario``; ``words``: each number's name on the scenario's page, for the axes (else its key)."""
     from icssim import plots
     from icssim.metrics import kpi_info
     from icssim.output_folder import write_output
@@ -83,7 +83,8 @@ def write_whatif(table, keys: list[str], name: str, replications: int, out: Path
 
     def write(tmp: Path) -> None:
         write_table(table, tmp, "whatif", parquet=False)
-        plots.save(whatif_figure(table, keys, name, kpi_info, replications, scenario, measure), tmp / "whatif.png")
+        plots.save(whatif_figure(table, keys, name, kpi_info, replications, scenario, measure, words),
+                   tmp / "whatif.png")
         points = int(table[keys].drop_duplicates().shape[0])
         (tmp / "metadata.json").write_text(json.dumps({
             "kind": "whatif", "scenario": name, "parameters": keys, "replications": replications,
@@ -94,11 +95,12 @@ def write_whatif(table, keys: list[str], name: str, replications: int, out: Path
 
 
 def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int | None = None, scenario=None,
-                  measure: str | None = None):
+                  measure: str | None = None, words: dict[str, str] | None = None):
     """The measure and the cost (:func:`plotted_kpis`) against the first number, named in the words
     of ``scenario`` (:func:`icssim.report.labels.kpi_label`). One number: the mean with its 95% CI
     shaded. Two: one line per value of the second, with 95% CI bars, each line set a little aside
-    and marked differently so that lines which coincide stay visible."""
+    and marked differently so that lines which coincide stay visible. Each number is named by
+    ``words`` (its name on the scenario's page), else by its key."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
 
@@ -106,6 +108,7 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int
     from icssim.report.labels import kpi_label
 
     kpis = plotted_kpis(table, scenario, measure)
+    named = {k: (words or {}).get(k) or k for k in keys}
     fig, axes = plt.subplots(1, len(kpis), figsize=(5.4 * len(kpis), 3.9), squeeze=False)
     series = [(None, table)] if len(keys) == 1 else list(table.groupby(keys[1], sort=False))
     xs = table[keys[0]].map(_as_number)
@@ -124,12 +127,13 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int
             else:
                 x = part["x"] + (i - (len(series) - 1) / 2) * 0.015 * span
                 ax.errorbar(x, mean, yerr=[mean - lower, upper - mean], color=colour, marker=MARKERS[i % 4],
-                            capsize=3, linewidth=1.4, label=f"{_short(keys[1])} = {level}")
+                            capsize=3, linewidth=1.4,
+                            label=f"{named[keys[1]] if words else _short(keys[1])} = {level}")
         label = kpi_label(kpi, scenario) if scenario is not None else info.label
         ax.set_title(fill(f"{label} ({'95% CI shaded' if len(keys) == 1 else 'bars: 95% CI'})", 60), fontsize=10,
                      loc="left")
         ax.set_xticks(sorted(set(xs.dropna())))   # the values run, not a scale between them
-        ax.set_xlabel(f"{keys[0]}{_unit_of(table[keys[0]], keys[0])}", fontsize=8.5)
+        ax.set_xlabel(fill(f"{named[keys[0]]}{_unit_of(table[keys[0]], keys[0])}", 70), fontsize=8.5)
         ax.set_ylabel(unit, fontsize=9)
         ax.yaxis.set_major_formatter(FuncFormatter(
             (lambda v, _: f"{v * 100:g}%") if info.unit == "share" else
@@ -137,14 +141,14 @@ def whatif_figure(table, keys: list[str], name: str, kpi_info, replications: int
         ax.grid(alpha=0.3)
         if len(keys) == 1:
             ax.legend(fontsize=8, frameon=False)
-    what = f"{keys[0]}" if len(keys) == 1 else f"{keys[0]} and {keys[1]}"
+    what = named[keys[0]] if len(keys) == 1 else f"{named[keys[0]]} and {named[keys[1]]}"
     each = f" ({replications} replications at each value; Student-t CIs)" if replications else ""
     fig.suptitle(f"{name}: what if {what} changed{each}", fontsize=11, x=0.01, ha="left")
     fig.tight_layout()
     if len(keys) > 1:   # one legend for both panels, below them, clear of the bars
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(labels), 4),
-                   fontsize=8.5, frameon=False, title=keys[1], title_fontsize=8.5)
+                   fontsize=8.5, frameon=False, title=named[keys[1]], title_fontsize=8.5)
     return fig
 
 
