@@ -33,6 +33,21 @@ def pytest_xdist_auto_num_workers(config) -> int:
 
 
 @pytest.fixture
+def client(workdir: Path):
+    """The app on the requesting module's ``workdir`` fixture (its scenarios), as a Starlette test
+    client (the app tests; they skip without the app's extra)."""
+    import warnings
+
+    with warnings.catch_warnings():   # Starlette 1.x prefers httpx2 for its test client; httpx still works
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+        from icssim.app.server import create_app
+
+        yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
+
+
+@pytest.fixture
 def scenarios_dir() -> Path:
     return SCENARIOS
 

@@ -44,13 +44,6 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def client(workdir: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
-
-
 def test_pages_render(client):
     home = client.get("/")
     assert home.status_code == 200 and "/scenarios/demo" in home.text and "/scenarios/demo_more" in home.text

@@ -15,7 +15,7 @@ pytest.importorskip("starlette", reason="the app's extra is not installed: pip i
 pytest.importorskip("httpx", reason="the app's tests need httpx (in the app extra)")
 
 from helpers import wait_for  # noqa: E402
-from test_app import WTE, client, workdir  # noqa: E402,F401
+from test_app import WTE, workdir  # noqa: E402,F401
 
 from icssim.app.workspace import read_value  # noqa: E402
 

@@ -11,7 +11,7 @@ pytest.importorskip("starlette", reason="the app's extra is not installed: pip i
 pytest.importorskip("httpx", reason="the app's tests need httpx (in the app extra)")
 
 from markupsafe import escape  # noqa: E402
-from test_app import WTE, client, workdir  # noqa: E402,F401
+from test_app import WTE, workdir  # noqa: E402,F401
 
 from helpers import run_cli  # noqa: E402
 from icssim.app.workspace import Workspace  # noqa: E402

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,9 @@ import pytest
 pytest.importorskip("starlette", reason="the app's extra is not installed: pip install '.[app]'")
 pytest.importorskip("httpx", reason="the app's tests need httpx (in the app extra)")
 
-with warnings.catch_warnings():  # Starlette 1.x prefers httpx2 for its test client; httpx still works
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
-
 import pandas as pd  # noqa: E402
 
 from helpers import wait_for  # noqa: E402
-from icssim.app.server import create_app  # noqa: E402
 from icssim.app import whatif  # noqa: E402
 from icssim.metrics import kpi_info  # noqa: E402
 from icssim.scenario import load_scenario  # noqa: E402
@@ -102,13 +96,6 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "scenarios" / "demo.yaml").write_text(
         text + "\nreport:\n  featured: [wait_to_assessment_mean, cost_per_year, wait_to_treatment_mean]\n")
     return tmp_path
-
-
-@pytest.fixture
-def client(workdir: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield TestClient(create_app(workdir, workers=1, hosts=["testserver"]))
 
 
 def test_a_what_if_offers_a_scenarios_standards_beside_its_featured_measures():
