@@ -310,6 +310,13 @@ def psa_file(parameter: str, samples: int = 4) -> dict[str, str]:
                         f"parameters:\n  {parameter}\n"}
 
 
+def psa_draws_file(also: str, table: str = "health.states.ill.utility,health.states.well.utility\n"
+                                               "0.55,0.88\n0.62,0.91\n") -> dict[str, str]:
+    """A PSA of a table of draws (``draws.csv``) whose line 6 gives its columns' ``also``."""
+    return {"psa.yaml": "sweep: {name: p, replications: 1}\nbase: fuzz.yaml\ndesign: psa\ndraws:\n"
+                        f"  file: draws.csv\n  also: {also}\n", "draws.csv": table}
+
+
 PSA = ("psa", "{dir}/psa.yaml", "--out", "{dir}/out", "-q")
 BETA = "health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05}"
 
@@ -373,6 +380,27 @@ HEALTH = [
          HEALTHY, ("psa.yaml:6: parameters.health.states.ill.utility.also: expected a list",),
          command=PSA, files=psa_file("health.states.ill.utility: {dist: beta, mean: 0.6, sd: 0.05, "
                                      "also: health.states.well.utility}")),
+    Case("psa-draws-also-not-column", "course of illness", "a key of a table of draws' 'also' that is not a "
+         "column of the table", HEALTHY,
+         ("psa.yaml:6: draws.also.health.states.ill.utilty: 'health.states.ill.utilty' is not a column of the table "
+          "of draws draws.csv that the PSA uses", "did you mean 'health.states.ill.utility'?"),
+         command=PSA, files=psa_draws_file("{health.states.ill.utilty: [pathway.steps.assess.next.0.p]}")),
+    Case("psa-draws-also-unknown", "course of illness", "a column of a table of draws tied ('also') to a key path "
+         "the scenario does not have", HEALTHY,
+         ("psa.yaml:6: draws.also.health.states.ill.utility.0: 'health.states.il.utility': no key 'il'",
+          "did you mean 'health.states.ill.utility'?"),
+         command=PSA, files=psa_draws_file("{health.states.ill.utility: [health.states.il.utility]}",
+                                           "health.states.ill.utility\n0.55\n0.62\n")),
+    Case("psa-draws-also-other-value", "course of illness", "a column of a table of draws tied to a key path with "
+         "another base value", HEALTHY,
+         ("psa.yaml:6: draws.also.pathway.steps.assess.next.0.p.0: 'pathway.steps.assess.next.1.p' is 0.3 in",
+          "but 'pathway.steps.assess.next.0.p' is 0.7 in", "same base value (0.7) in every base scenario"),
+         command=PSA, files=psa_draws_file("{pathway.steps.assess.next.0.p: [pathway.steps.assess.next.1.p]}",
+                                           "pathway.steps.assess.next.0.p\n0.65\n0.75\n")),
+    Case("psa-draws-also-column-too", "course of illness", "a column of a table of draws tied to another column",
+         HEALTHY, ("psa.yaml:6: draws.also.health.states.ill.utility.0: 'health.states.well.utility' is a column of "
+                   "the table of draws draws.csv", "take it from the table or tie it here, not both"),
+         command=PSA, files=psa_draws_file("{health.states.ill.utility: [health.states.well.utility]}")),
     Case("psa-reach", "course of illness", "a PSA distribution that reaches values the scenario refuses (a "
          "utility uniform on 1.4 to 1.5), refused before drawing", HEALTHY,
          ("psa.yaml:6: parameters.health.states.ill.utility: this uniform distribution draws values from 1.4 to 1.5; "

@@ -77,7 +77,9 @@ def split_sweep(path: Path, specs: Path) -> dict[str, Path]:
         one["base"] = every_base   # so that what one base lacks is drawn as in the whole sweep
         one["run_only"] = [label]
         if sweep.spec.draws is not None and sweep.draws is not None:   # the table, found from any folder
-            one["draws"] = {**sweep.spec.draws.model_dump(exclude_none=True), "file": str(sweep.draws.path.resolve())}
+            unset = set() if sweep.spec.draws.also else {"also"}   # (without ties: as written before 'also')
+            one["draws"] = {**sweep.spec.draws.model_dump(exclude_none=True, exclude=unset),
+                            "file": str(sweep.draws.path.resolve())}
         areas = dict(raw["areas"]) if isinstance(raw["areas"], dict) else {"rows": raw["areas"]}
         if areas.get("table"):
             areas["table"] = str((path.parent / areas["table"]).resolve())

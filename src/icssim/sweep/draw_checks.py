@@ -150,11 +150,11 @@ def _drawn_problem(sweep: Sweep, p: Point, source: str, key: str, problem: Probl
 
 
 def _setters(sweep: Sweep) -> dict[str, str]:
-    """Each key path a PSA sets, and what sets it: a parameter (its own key path and those it
-    sets ``also``) or a column of the table of draws."""
-    out = {column: column for column in (sweep.draws.columns if sweep.draws is not None else [])}
-    for path, p in sweep.spec.parameters.items():
-        out.update({key: path for key in (path, *p.also)})
+    """Each key path a PSA sets, and what sets it: a parameter or a column of the table of draws
+    (its own key path and those it sets ``also``)."""
+    out = {}
+    for path in [*(sweep.draws.columns if sweep.draws is not None else []), *sweep.spec.parameters]:
+        out.update({key: path for key in (path, *sweep.tied(path))})
     return out
 
 

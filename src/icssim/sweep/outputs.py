@@ -99,12 +99,14 @@ def _draws_meta(sweep) -> dict[str, Any] | None:
 def _columns_meta(sweep) -> dict[str, dict[str, str]]:
     """Each column of a PSA's table of draws as metadata.json's ``parameters`` records it: where
     its values come from and, when ``draws.labels`` names it, its label, which the report's tables
-    show as they show a parameter's."""
+    show as they show a parameter's; and, when ``draws.also`` gives it some, the key paths it sets
+    ``also``, as a parameter's entry lists its own."""
     if sweep.draws is None:
         return {}
     labels = sweep.spec.draws.labels
     return {column: {"draws": f"column of {sweep.draws.path}, row by row",
-                     **({"label": labels[column]} if column in labels else {})} for column in sweep.draws.columns}
+                     **({"label": labels[column]} if column in labels else {}),
+                     **({"also": sweep.tied(column)} if sweep.tied(column) else {})} for column in sweep.draws.columns}
 
 
 #: metadata.json's earlier names of the :func:`timing` fields (still written, for what reads them)

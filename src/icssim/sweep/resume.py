@@ -43,7 +43,10 @@ def runs_sha256(sweep: Sweep) -> str:
     if spec.run_only is not None:  # only when given, as below
         data["run_only"] = sorted(spec.run_only)
     if spec.draws is not None:  # only when given, so that sweeps without a table keep their hash
-        data["draws"] = spec.draws.model_dump(mode="json", exclude={"labels"})  # (labels name, they do not run)
+        data["draws"] = spec.draws.model_dump(mode="json", exclude={"labels", "also"})  # (labels name, not run)
+        also = {column: paths for column, paths in spec.draws.also.items() if paths}
+        if also:  # only when given, so that tables without ties keep their hash
+            data["draws"]["also"] = also
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 

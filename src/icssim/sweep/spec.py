@@ -75,9 +75,9 @@ class Parameter(Strict):
         if self.also and self.dist is None:
             raise KeyValueError("also", "'also' gives further key paths the value drawn for this parameter in a "
                                 "probabilistic sensitivity analysis: it needs a distribution ('dist')")
-        repeated = sorted({t for t in self.also if self.also.count(t) > 1})
+        repeated = listed_twice(self.also)
         if repeated:
-            raise KeyValueError("also", f"'also' lists {', '.join(map(repr, repeated))} more than once")
+            raise KeyValueError("also", repeated)
         if self.dist is not None and self.dist != "uniform":
             return self._check_distribution()
         has_range = self.low is not None or self.high is not None
@@ -140,6 +140,13 @@ class Parameter(Strict):
         return self
 
 
+def listed_twice(paths: list[str], whose: str = "") -> str:
+    """What is wrong with a list of key paths under ``also`` that names one more than once (a
+    parameter's, or ``whose``: a column's under ``draws.also``), or empty if none is."""
+    repeated = sorted({t for t in paths if paths.count(t) > 1})
+    return f"'also'{whose} lists {', '.join(map(repr, repeated))} more than once" if repeated else ""
+
+
 class Area(Strict):
     """One area (an ICS): its name and resident population."""
 
@@ -194,17 +201,30 @@ class Draws(Strict):
     Row i is one parameter set, so correlations between the columns are kept. ``file`` is relative
     to the sweep file; ``columns`` picks some of its columns (default: all but the bookkeeping
     columns :data:`icssim.sweep.draw_table.DRAWS_BOOKKEEPING`); ``labels`` names columns for the
-    tables and plots (as a parameter's ``label`` does; a column without one shows its key path).
+    tables and plots (as a parameter's ``label`` does; a column without one shows its key path);
+    ``also`` gives a column further key paths that take its value, row by row, as a drawn
+    parameter's ``also`` does (the same scenario value at other key paths, such as another
+    pathway's: checked by :func:`icssim.sweep.spec_checks.check_ties` and
+    :func:`icssim.sweep.ties.parameter_targets`; not columns of their own in the tables).
     """
 
     file: str = Field(min_length=1)
     columns: list[str] | None = Field(default=None, min_length=1)
     labels: dict[str, str] = Field(default_factory=dict)
+    also: dict[str, list[Annotated[str, Field(min_length=1)]]] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, raw: Any) -> Any:
         return {"file": raw} if isinstance(raw, str) else raw
+
+    @model_validator(mode="after")
+    def _check(self) -> Draws:
+        for column, paths in self.also.items():
+            repeated = listed_twice(paths, f" of column {column!r}")
+            if repeated:
+                raise KeyValueError("also", repeated)
+        return self
 
 
 class SweepInfo(Strict):
@@ -363,6 +383,14 @@ class Sweep:
         columns = self.draws.columns if self.draws is not None else []
         out.update({column: labels.get(column, column) for column in columns})
         return out
+
+    def tied(self, path: str) -> list[str]:
+        """The further key paths that take the value of PSA parameter (or column of the table of
+        draws) ``path``: its ``also`` (a column's under ``draws.also``)."""
+        p = self.spec.parameters.get(path)
+        if p is not None:
+            return list(p.also)
+        return list(self.spec.draws.also.get(path, [])) if self.spec.draws is not None else []
 
 
 def load_sweep(path: str | Path) -> Sweep:

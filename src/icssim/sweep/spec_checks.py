@@ -1,10 +1,11 @@
 """Checks across the parts of a sweep file once they are read, which no one part's schema can make:
-a key path tied to a parameter (``also``) and set another way too, two settings under one label, and
-an ``optimise.target`` that ``icssim optimise`` could not use.
+a key path tied to a parameter or to a column of the table of draws (``also``) and set another way
+too, two settings under one label, and an ``optimise.target`` that ``icssim optimise`` could not use.
 Each problem names the file, line and key."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING
 
@@ -17,16 +18,26 @@ if TYPE_CHECKING:
 
 
 def check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:
-    """Refuse a key path under a parameter's ``also`` that is set another way too: the parameter's
-    own key path, another drawn parameter, a path another parameter ties, or a column of the table
-    of draws (a key path takes one value). Each problem names the file, line and key."""
+    """Refuse a key path under ``also`` (a parameter's, or a column's under ``draws.also``) that is
+    set another way too: the parameter's (or column's) own key path, another drawn parameter, a
+    path another parameter or column ties, or a column of the table of draws (a key path takes one
+    value); and a key of ``draws.also`` that is not a column the PSA uses. Each problem names the
+    file, line and key."""
     problems = []
+    columns = draws.columns if draws is not None else []
+    sources = [(("parameters", path, "also"), path, "parameter", p.also) for path, p in spec.parameters.items()]
+    if spec.draws is not None and draws is not None:
+        for column, also in spec.draws.also.items():
+            if column in columns:
+                sources.append((("draws", "also", column), column, "column", also))
+            else:
+                problems.append(_not_a_column(prov, column, draws))
     tied_by: dict[str, str] = {}
-    for path, p in spec.parameters.items():
-        for i, tied in enumerate(p.also):
-            key = ("parameters", path, "also", i)
+    for where, path, what, also in sources:
+        for i, tied in enumerate(also):
+            key = (*where, i)
             if tied == path:
-                message = f"{tied!r} is this parameter's own key path: list only other key paths"
+                message = f"{tied!r} is this {what}'s own key path: list only other key paths"
             elif tied in spec.parameters:
                 line = prov.where(("parameters", tied))[1]
                 message = (f"{tied!r} is also drawn on its own under 'parameters'"
@@ -34,7 +45,7 @@ def check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> No
                            "here or draw it there, not both")
             elif tied in tied_by:
                 message = (f"{tied!r} is already tied to {tied_by[tied]!r}: a key path takes one value, so tie it "
-                           "to one parameter")
+                           f"to one {'parameter' if what == 'parameter' else 'parameter or column'}")
             elif draws is not None and tied in draws.columns:
                 message = (f"{tied!r} is a column of the table of draws {draws.path.name}: a key path takes one "
                            "value, so take it from the table or tie it here, not both")
@@ -44,6 +55,16 @@ def check_ties(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> No
             problems.append(Problem(*prov.where(key), ".".join(map(str, key)), message))
     if problems:
         raise ScenarioError(problems)
+
+
+def _not_a_column(prov: Provenance, column: str, draws: DrawTable) -> Problem:
+    """A key of ``draws.also`` that is not a column the PSA uses, with the nearest column as a hint."""
+    near = difflib.get_close_matches(column, draws.columns, n=1, cutoff=0.5)
+    hint = f"; did you mean {near[0]!r}?" if near else f" (its columns: {', '.join(draws.columns)})"
+    key = ("draws", "also", column)
+    return Problem(*prov.where(key), ".".join(key),
+                   f"{column!r} is not a column of the table of draws {draws.path.name} that the PSA uses: each "
+                   f"key of 'also' is a column, whose value its key paths take{hint}")
 
 
 def check_labels(spec: SweepSpec, prov: Provenance, draws: DrawTable | None) -> None:

@@ -1,10 +1,13 @@
 """Where each parameter of a sweep is set in each base scenario: its own key path and, for a PSA
-parameter, the key paths it sets ``also`` (values from one source number), with the checks that
-make a tie safe (every tied key path written, with the same base value in every base)."""
+parameter or a column of a table of draws, the key paths it sets ``also`` (values from one source
+number), with the checks that make a tie safe (every tied key path written, with the same base value
+in every base)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from icssim.errors import IcssimError, Problem, ScenarioError
@@ -26,7 +29,9 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
     one base value, the same in every base that has it: a tied path receives the drawn value
     itself, which is centred on that base value. Each column of a table of draws (``draws:``, a
     PSA's only) is set the same way, in the bases that have it: a posterior fitted to one pathway
-    also sets that pathway's own values (its teams, hand-offs) which the others lack."""
+    also sets that pathway's own values (its teams, hand-offs) which the others lack; and the key
+    paths a column sets ``also`` (``draws.also``: the same value where another pathway models it)
+    are set and checked as a parameter's are."""
     spec = sweep.spec
     raws = {label: provenance(scenario).raw for label, scenario in sweep.bases.items()}
     out: dict[str, dict[str, list[str]]] = {label: {} for label in raws}
@@ -38,15 +43,7 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
             continue
         for label in raws:
             out[label][path] = [path] if has[label] else []
-        for i, tied in enumerate(p.also):
-            written = [label for label, raw in raws.items() if get_path(raw, tied) is not MISSING]
-            if not written:
-                problems.append(parameter_problem(sweep, path, i, _absent(sweep, raws, tied)))
-                continue
-            for label in written:
-                out[label][path].append(tied)
-        if p.also:
-            problems += _different_base_values(sweep, raws, path, p.also)
+        problems += _ties(sweep, raws, out, path, "parameter", partial(parameter_problem, sweep, path))
     if problems:
         raise ScenarioError(problems)
     table = sweep.draws
@@ -57,7 +54,36 @@ def parameter_targets(sweep: Sweep) -> dict[str, dict[str, list[str]]]:
             _same_in_every_base(sweep, raws, column, [label for label in raws if has[label]], where)
             for label in raws:
                 out[label][column] = [column] if has[label] else []
+            problems += _ties(sweep, raws, out, column, "column", partial(column_problem, sweep, column))
+    if problems:
+        raise ScenarioError(problems)
     return out
+
+
+#: How a tie's messages name what gives its key paths their value: a drawn parameter (``also``) or
+#: a column of the table of draws (``draws.also``): the value, the base value and a number of it.
+_GIVER = {"parameter": ("the drawn value", "the drawn parameter's base value", "one drawn number"),
+          "column": ("the column's value", "the column's base value", "one number a row")}
+
+
+def _ties(sweep: Sweep, raws: dict[str, dict], out: dict[str, dict[str, list[str]]], path: str, what: str,
+          problem: Callable[[int | None, str], Problem]) -> list[Problem]:
+    """Add to ``out`` (each base's key paths to set for each parameter or column) the key paths
+    that parameter or column ``path`` (``what``) sets ``also``, each in the bases that write it, and
+    return the problems of its ties (``problem``: one named at the parameter or column, or at item
+    i of its ``also``): a tied key path no base writes, or one with another base value."""
+    also = sweep.tied(path)
+    problems = []
+    for i, tied in enumerate(also):
+        written = [label for label, raw in raws.items() if get_path(raw, tied) is not MISSING]
+        if not written:
+            problems.append(problem(i, _absent(sweep, raws, tied, what)))
+            continue
+        for label in written:
+            out[label][path].append(tied)
+    if also:
+        problems += _different_base_values(sweep, raws, path, also, what, problem)
+    return problems
 
 
 def _parameter_in_bases(sweep: Sweep, raws: dict[str, dict], path: str) -> tuple[dict[str, bool], Problem | None]:
@@ -99,7 +125,7 @@ def _bases_with(sweep: Sweep, raws: dict[str, dict], path: str, where: str) -> d
     return has
 
 
-def _absent(sweep: Sweep, raws: dict[str, dict], tied: str) -> str:
+def _absent(sweep: Sweep, raws: dict[str, dict], tied: str, what: str = "parameter") -> str:
     """Why a tied key path written in no base cannot be set: the first base's missing key (with the
     nearest key path), or that no base writes it."""
     for label, raw in raws.items():
@@ -108,13 +134,25 @@ def _absent(sweep: Sweep, raws: dict[str, dict], tied: str) -> str:
             return f"{tied!r}: {problem}"
     files = ", ".join(str(f) for f in sweep.base_files.values())
     return (f"{tied!r} is not set in any base scenario ({files}): a tied key path must be written in the "
-            "scenario, with the drawn parameter's base value")
+            f"scenario, with {_GIVER[what][1]}")
 
 
 def parameter_problem(sweep: Sweep, path: str, i: int | None, message: str) -> Problem:
     """A problem with parameter ``path`` of the sweep file (or with item ``i`` of its ``also``),
     named with the file, the line of its key and the key."""
     key: tuple[Any, ...] = ("parameters", path) if i is None else ("parameters", path, "also", i)
+    return _problem_at(sweep, key, message)
+
+
+def column_problem(sweep: Sweep, column: str, i: int | None, message: str) -> Problem:
+    """A problem with the key paths column ``column`` of the table of draws sets ``also`` (or with
+    item ``i`` of them), named with the sweep file, the line of its key under ``draws.also`` and
+    the key."""
+    key: tuple[Any, ...] = ("draws", "also", column) if i is None else ("draws", "also", column, i)
+    return _problem_at(sweep, key, message)
+
+
+def _problem_at(sweep: Sweep, key: tuple[Any, ...], message: str) -> Problem:
     file, line = sweep.provenance.where(key) if sweep.provenance is not None else (str(sweep.path), None)
     return Problem(file, line, ".".join(map(str, key)), message)
 
@@ -130,10 +168,11 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also: list[str]) -> list[Problem]:
-    """A problem for each key path of a tied parameter (its own, then ``also``) that a base writes
-    with another value than the parameter's own key path in the first base that writes it (or, if
-    none does, the first tied path written), or that is not a single value."""
+def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also: list[str], what: str,
+                           problem: Callable[[int | None, str], Problem]) -> list[Problem]:
+    """A problem for each key path of a tied parameter or column (``what``; its own, then
+    ``also``) that a base writes with another value than its own key path in the first base that
+    writes it (or, if none does, the first tied path written), or that is not a single value."""
     written = []
     for label, raw in raws.items():
         for i, key in [(None, path), *enumerate(also)]:
@@ -148,14 +187,12 @@ def _different_base_values(sweep: Sweep, raws: dict[str, dict], path: str, also:
         file = sweep.base_files[label]
         if isinstance(value, (dict, list)) or isinstance(value, bool) or value is None:
             kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
-            problems.append(parameter_problem(sweep, path, i, f"{key!r} in {file} is {kind}, not a single value: a "
-                                                               "tied parameter gives each of its key paths one drawn "
-                                                               "number"))
+            problems.append(problem(i, f"{key!r} in {file} is {kind}, not a single value: a tied {what} gives "
+                                       f"each of its key paths {_GIVER[what][2]}"))
         elif not _same(value, ref):
-            problems.append(parameter_problem(
-                sweep, path, i,
-                f"{key!r} is {value!r} in {file}, but {ref_key!r} is {ref!r} in {sweep.base_files[ref_label]}: a key "
-                "path under 'also' is given the drawn value itself, so expected every key path of the parameter to "
-                f"hold the same base value ({ref!r}) in every base scenario; draw a different value as a parameter "
-                "of its own"))
+            problems.append(problem(
+                i, f"{key!r} is {value!r} in {file}, but {ref_key!r} is {ref!r} in {sweep.base_files[ref_label]}: "
+                f"a key path under 'also' is given {_GIVER[what][0]} itself, so expected every key path of the "
+                f"{what} to hold the same base value ({ref!r}) in every base scenario; draw a different value as a "
+                "parameter of its own"))
     return problems

@@ -164,10 +164,11 @@ def value_units(sweep: Sweep) -> dict[str, str]:
     return out
 
 
-def _bases(sweep: Sweep, path: str, p: Parameter | None) -> list[BaseValue]:
-    """The base values of every base scenario that writes ``path`` (or a key path it ties), or,
-    where none writes them, that the schema knows (a key left at its default)."""
-    keys = [path, *(p.also if p is not None else [])]
+def _bases(sweep: Sweep, path: str) -> list[BaseValue]:
+    """The base values of every base scenario that writes ``path`` (or a key path it ties: a
+    parameter's or a column's ``also``), or, where none writes them, that the schema knows (a key
+    left at its default)."""
+    keys = [path, *sweep.tied(path)]
     found = [base_value(s, k) for s in sweep.bases.values() for k in keys
              if get_path(provenance(s).raw, k) is not MISSING]
     return found or [base_value(s, path) for s in sweep.bases.values()]
@@ -176,7 +177,7 @@ def _bases(sweep: Sweep, path: str, p: Parameter | None) -> list[BaseValue]:
 def _suffix(sweep: Sweep, path: str, p: Parameter) -> str:
     """What parameter ``p`` at ``path`` writes after a bare number; ValueError saying why not."""
     numbers = "the numbers" if p.dist is None else "mean, sd, low and high"
-    return unit_suffix(path, p.unit, _bases(sweep, path, p), bool(_given_numbers(p)), numbers,
+    return unit_suffix(path, p.unit, _bases(sweep, path), bool(_given_numbers(p)), numbers,
                        or_values=p.dist is None, values=p.values or [])
 
 
@@ -260,7 +261,7 @@ def _bare_cells(sweep: Sweep) -> list[Problem]:
     if table is None:
         return problems
     for column in table.columns:
-        written = [b for b in _bases(sweep, column, None) if b.unit is not None]
+        written = [b for b in _bases(sweep, column) if b.unit is not None]
         if not written:
             continue
         for row, line in zip(table.rows, table.lines):
