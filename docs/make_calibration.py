@@ -64,13 +64,15 @@ calibration:
   min_acceptance: 0.02          # ... or the acceptance rate this low ...
   max_simulations: 900          # ... or this many simulations have been run
   fit_distance: 2.0             # "nothing fits" when the best parameter set is further than this
+  posterior_draws: 1000         # rows of posterior.csv (default: one per particle); see below
 scenario: ../ed_fragmented.yaml # relative to this file
 parameters:                     # key paths, as in sweep files (docs/sweeps.md); the prior of each
-  deterioration.hazard.green: {low: 0.005, high: 0.06}                    # uniform (the default)
+  deterioration.hazard.green: {low: 0.005, high: 0.06, unit: per week}    # uniform (the default)
+  pathway.steps.adult_inpatient.handoff.mean: {low: 1, high: 40, unit: days}
   services.adult_inpatient.beds: {low: 8, high: 30, integer: true}
   pathway.steps.medical_admission.next.0.p: {low: 0.05, high: 0.9,        # a two-way split: the other
       complement: pathway.steps.medical_admission.next.1.p}               # branch is set to 1 - p
-  some.rate: {dist: gamma, mean: 0.4, sd: 0.1}   # or loguniform (low, high), normal, lognormal, beta
+  some.rate: {dist: gamma, mean: 0.4, sd: 0.1, unit: per month}   # or loguniform (low, high), normal, lognormal, beta
 targets:
   uptake:
     kpi: uptake_after_referral  # any KPI icssim run reports, or a measure below
@@ -86,16 +88,40 @@ targets:
     source: "RCPsych 2024 (domain: Demand, CYP referrals)"
 ```
 
-Values are written into the scenario as it writes them ("0.03 per week", "14 days"), and every
-proposed scenario is validated as a scenario file is. Mistakes are reported with file, line and key
-before anything runs: an unknown key (with the nearest known one), a parameter path the scenario
+**Units.** A prior's numbers follow the rule of sweeps and PSAs ([sweeps.md](sweeps.md), Units;
+`icssim.sweep.value_units`): a time or rate `unit:` (`days`, `hours`, `per week`, `per year`) is the
+unit of its `low`, `high`, `mean` and `sd`, and each value is written into the scenario with it
+("0.03 per week", "14 days"; the scenario converts it to its `time_unit`, so `{low: 1, high: 6,
+unit: weeks}` on a base of `27 days` proposes 7 to 42 days). Where the base writes its value with a
+unit (`27 days`, `0.027 per week`), a prior without one is refused, naming where the base writes it
+(here the shipped file without its `unit: days`):
+
+    scenarios/calibration/ed_fragmented.yaml:35: parameters.pathway.steps.adult_inpatient.handoff.mean:
+    the base writes '27 days' at scenarios/calibration/../ed_fragmented.yaml:320: give 'unit: days'
+    (the unit of low and high)
+
+Until 6 December 2026 such a prior was read in the base's unit; the shipped files now say it, and
+propose the same values as before (and keep their fingerprint, so an existing output folder still
+resumes). A time or rate unit must suit the key (a time for a time, a rate for a rate, none for a
+WTE, beds or a probability, where no unit converts; a `complement` takes none); any other `unit:`
+(`WTE`) only labels the prior in the outputs. Where the base's value is bare, a bare prior is read as
+it is, in the scenario's time unit. `posterior.csv` writes each cell with its prior's unit,
+`posterior_summary.csv` gives the prior with it (the posterior's numbers are in it too), and
+`psa_parameters.yaml` carries it as `unit:`.
+
+Every proposed scenario is validated as a scenario file is. Mistakes are reported with file, line
+and key before anything runs: an unknown key (with the nearest known one; a key written at the wrong
+level is told where it goes: `seed:` at the top level gives `'seed' goes under 'calibration:', not
+at the top level`, `scenario:` indented under `calibration:` gives `'scenario' goes at the top
+level, not under 'calibration:'`), a parameter path the scenario
 does not have (with the nearest path), a prior with impossible bounds (low above high, a beta with
-too large an sd, a range that reaches values the scenario refuses, e.g. a negative rate), a target
+too large an sd, a range that reaches values the scenario refuses, e.g. a negative rate) or without
+the unit its base writes, a target
 on an unknown measure, a target without its uncertainty or its source, or with its value outside
 its own interval, and every target held out. After the first simulation the time of the whole budget
 is estimated; above `--budget` (default 30 minutes) the command asks (at a terminal) or refuses
 (`--yes` runs it). When the targets contradict each other or the model, so that no parameter set
-comes within `fit_distance`, the command says so plainly, exits with status 1, and the report opens
+comes within `fit_distance`, the command says so plainly, exits with status 3 (done, but no answer), and the report opens
 with "Nothing fits" and the closest fit, rather than presenting a posterior.
 
 ## Outputs
@@ -105,7 +131,7 @@ In the output folder (default `results/calibration/<name>`):
 | file | contents |
 |---|---|
 | `calibration.sqlite` | every finished simulation (generation, proposal, parameters, KPIs); resume from it |
-| `posterior.csv` | the final population resampled by weight: equally likely parameter sets, one per row (a complement branch has its own column); a PSA sweep file reads it as `draws: {file: .../posterior.csv}`, row by row so the parameters' correlations are kept ([health.md](health.md#parameter-sets-from-a-table-draws-a-calibrations-posterior)) |
+| `posterior.csv` | the final population resampled by weight: equally likely parameter sets, one per row (a complement branch has its own column); a PSA sweep file reads it as `draws: {file: .../posterior.csv}`, row by row so the parameters' correlations are kept ([health.md](health.md#parameter-sets-from-a-table-draws-a-calibrations-posterior)). It has `posterior_draws` rows, by default one per particle; a PSA of more parameter sets needs more rows (it refuses to use a row twice), so set `posterior_draws` to at least its `samples`: a particle then fills about its weight's share of the rows. The rows are not part of the run's fingerprint: change `posterior_draws` and run the same command again to rewrite the outputs from the stored simulations, without running any |
 | `psa_parameters.yaml` | the posterior moment-matched to beta, gamma or normal distributions, in the form of a PSA sweep file's `parameters:` (docs/health.md); each drawn independently, so the posterior's correlations are lost: prefer `posterior.csv` as `draws:` |
 | `posterior_summary.csv` | each parameter's value as shipped, prior, posterior mean, sd, median and 95% credible interval |
 | `fit.csv` | each target: published value and interval, the scenario as shipped, the fitted median and 95% range |
@@ -203,8 +229,7 @@ is a wide 4 points), a stability target for the bed list alone (`list_growth_adu
 a year, beside the worst list's sd of 2), and the baseline a 10-year warm-up, so that the 5 observed
 years (11-15) are past the bed list's filling. The occupancy bounds the beds from above (without it,
 a run of this calibration accepted anything from 21 to 43 beds, the processing explaining the wait),
-the wait and the bed list's stability from below.
-"""
+the wait and the bed list's stability from below."""
 
 
 def fmt(x: float, kpi: str) -> str:
@@ -428,52 +453,56 @@ def main() -> None:
 
 
 CLOSING = """**What stands.** With the posterior medians applied (8 replications, the "after" column),
-every fitted target is within its interval: uptake 76.8% (75.4%), the FREED-Up intensive-care
-share 12.5% (12.4%), the adult median waits 27.3 and 69.3 days (28 and 70), CYP urgent within a
-week 66.3% (63.8%), the wait for an adult bed 38.3 days (Ayton et al.'s 33, interval 17-49),
-referrals for an adult bed 4.0 per 100k (3.6, interval 2.2-5.0), the beds' occupancy 89.5% (89.4%),
-and no list grows (the worst 0.7 a year, the bed list 0.1). The fit table's "before" column is the
-starting point of this run (20 beds with a 20-day processing and the 10-year warm-up), not the
-previous baseline; the table above compares with that.
+every fitted target is within its interval: uptake 76.9% (75.4%), the FREED-Up intensive-care
+share 10.5% (12.4%, interval 7.5-17.3), the adult median waits 27.3 and 70.4 days (28 and 70), CYP
+urgent within a week 67.1% (63.8%), the wait for an adult bed 26.3 days (Ayton et al.'s 33,
+interval 17-49), referrals for an adult bed 3.8 per 100k (3.6), the beds' occupancy 82.8% (89.4%,
+interval 81.6-97.2: inside, but low), and no list grows (the worst 0.4 a year, the bed list -0.3).
+The fit table's "before" column is the starting point of this run (the previous medians with the
+new time ill before asking for help, 4 replications), the table above the scenario as shipped
+before it.
 
-- **The baseline is stable over its horizon.** It now has a 10-year warm-up and observes years
-  11-15. `icssim warmup` says "enough" (MSER-5 suggests 2,671 days against the 3,652 used; no list
-  trends, family-wise over 11 series). The long run above: the adult bed list fills over about 10
-  years and is flat after (7.4, 7.2, 8.3, 8.3 and 7.3 patients in the 2-year blocks from year 11,
-  each within the others' 95% CIs); the community lists are flat from year 2. Run for 40 years (32
-  replications, 2.5-year blocks, measured with `icssim run` on the shipped file with `horizon: 40
-  years`), the bed list stays between 8.3 and 10.4 from year 10 to year 40.
-- **What the beds do.** 24 adult beds (posterior median 24.5, 95% CrI 18-32) at 89.5% occupancy,
-  and 27 days of processing (median 26.9, CrI 9-38): of the 38-day wait, about 27 days are the
-  referral's processing and the rest the queue for a bed. The previous fit had 20 beds near full,
-  whose steady state (about 110 days of waiting) it never saw. The processing and the beds trade off
-  (the wait is their sum), and only the occupancy target, for all mental health beds, keeps the
-  beds from growing: the split is the least certain part of this fit.
-- **The other parameters** moved within their previous intervals: step-up share 0.22 -> 0.28 (CrI
-  0.13-0.39; MOSAIC's 17%, not a target, just inside), day-care part 0.82 -> 0.81, deterioration
-  hazard 0.034 -> 0.027 per week (still wide, 0.006-0.052), adult therapists 20 -> 22 WTE, CYP
-  therapists 29 -> 33 (wide: 22-39 of a 20-40 prior, the targets barely constrain them), CYP beds 16 -> 15 (no target of
-  their own), adult allocation 31 -> 32 days, CYP assessment hand-off 4.9 -> 4.7 days.
+This run refitted the baseline after one change of input: the cohorts' time ill before asking for
+help (`illness_years`) fell from a mean of 1.5 to 1.3 years, because the source's 18 months run to
+the start of treatment and the model adds its own wait ([validation.md](validation.md)). The
+FREED-Up target selects people by that attribute (ill under 3 years), so the fit had to see it.
+Run with `icssim calibrate scenarios/calibration/ed_fragmented.yaml --workers 2` on a compiled
+install (7 December 2026, nothing else running): 6,409 simulations in 1,436 s, **24 minutes** wall
+(4.46 a second), peak memory 305 MB; the budget of 6,000 ran out during generation 9, and the
+posterior is generation 8's (threshold 1.07, best distance 0.69, effective sample size 40 of 60).
+Its 1,000 posterior rows are shipped as `scenarios/data/ed_fragmented_posterior.csv`, which the ED
+PSA draws from ([health.md](health.md)).
+
+- **The baseline is stable over its horizon.** It has a 10-year warm-up and observes years 11-15.
+  `icssim warmup` says "enough" (MSER-5 suggests 1,781 days against the 3,652 used). The adult bed
+  list is the slowest to settle: run for 40 years (32 replications, 5-year blocks, the long-run
+  function of `docs/make_calibration.py` with a 40-year horizon), it holds 5.5 patients (95% CI 4.6
+  to 6.4) in years 11-15 and between 5.7 and 6.6 in every 5-year block from year 16 to year 40,
+  each within the others' intervals; the wait for a bed is 31 days in years 11-15 and 32 to 37
+  after. The community lists are flat from year 2.
+- **What the beds do.** 24 adult beds (posterior median 24.5, 95% CrI 17-30) and 23 days of the
+  referral's processing (median 23.3, CrI 9-37): of the 26-day wait for a bed, most is the
+  processing. The processing and the beds trade off (the wait is their sum), and only the
+  occupancy target, for all mental health beds, keeps the beds from growing: the split is the
+  least certain part of this fit.
+- **The other parameters** moved within their previous intervals: step-up share 0.28 -> 0.23 (CrI
+  0.11-0.43; MOSAIC's 17%, not a target, inside), day-care part 0.81 -> 0.76, deterioration
+  hazard 0.027 -> 0.023 per week (still wide, 0.006-0.052), CYP therapists 33 -> 32 WTE (wide:
+  22-40 of a 20-40 prior, the targets barely constrain them), adult allocation 32 -> 33 days, CYP
+  assessment hand-off 4.7 -> 4.6 days; adult therapists (22) and CYP beds (15) are unchanged.
 
 **What does not stand.**
 
-- **Time.** 6,343 simulations (one 15-year replication each) took 2,076 s on 2 workers, 3.06 a
-  second: 35 minutes, over the issue's 30, because each simulation now covers the 10-year warm-up.
-  The threshold reached 1.19 after 5,211 simulations (29 minutes) and 1.05 at the end; the run was
-  stopped by the budget during generation 9, just short of `stop_distance` 1. Acceptance fell from
-  33% to 3.4%; the effective sample size of the last generation was 34 of 60. A calibration now
-  skips the course of illness after the run when no target needs it (5d20a2a): the same
-  command on the same files then ran in 1,940 s (3.27 a second; 0.585 s of CPU per simulation
-  against 0.646 on the quiet machine) and wrote a byte-identical `posterior.csv`,
-  `posterior_summary.csv` and `generations.csv`: 32 minutes, still over 30.
 - **Held out.** CYP referrals received (RCPsych 2024, about 42 per 100k a year) are about 20 per 100k,
   before and after: no parameter here moves them. The source's 42 referrals against 17 treatment starts
   per 100k imply that about 60% of referrals never start treatment; the model's CYP help-seekers (30 per
   100k) are derived from the treatment starts, so it converts referrals to treatment far more often.
   CYP routine performance within 4 weeks (79.4%) comes out at about 95%, before and after.
-- **A median of each parameter is not the median of the outcome**: the fitted bed wait is 30.7 days
-  over the posterior's simulations, and the scenario with every parameter at its median gives 38.3
-  (8 replications; 25 beds instead of 24 give 34.1 days and 87.0% occupancy, 12 replications).
+- **A median of each parameter is not the median of the outcome**: over the posterior's
+  simulations the fitted bed occupancy is 87.5% and the bed wait 30.8 days; the scenario with every
+  parameter at its median gives 82.8% and 26.3 days (8 replications), because the beds and their
+  processing are fitted together and their medians are not a pair the posterior holds. The PSA draws
+  whole rows of the posterior, which keeps such pairs.
 """
 
 

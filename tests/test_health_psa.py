@@ -413,17 +413,20 @@ def test_a_complement_column_adds_no_group_and_no_basis_column():
 
 def test_the_ed_psa_reports_the_posteriors_shared_and_own_values_apart():
     """The ED PSA takes every value the baseline's calibration fitted: the four both pathways have
-    form one EVPPI group, the fragmented pathway's own teams, hand-offs and step-ups another."""
+    and the adults' step-up (the same need, tied into the integrated pathway's step by
+    ``draws.also``) form one EVPPI group, the fragmented pathway's own teams and hand-offs another."""
     from icssim.health.psa_outputs import evppi_groups
     from icssim.sweep.spec import load_sweep
 
     groups = evppi_groups(load_sweep(ROOT / "scenarios" / "sweeps" / "ed_psa.yaml"))
     name = "ed_fragmented_posterior.csv"
+    step_up = [f"pathway.steps.adult_ed_treatment.{tail}" for tail in ("next.0.p", "next.1.p", "next.0.next.0.p",
+                                                                        "next.0.next.1.p")]
     assert sorted(groups[f"columns of {name} set in every strategy"]) == sorted(
         ["deterioration.hazard.green", "services.adult_inpatient.beds", "services.cyp_inpatient.beds",
-         "pathway.steps.adult_inpatient.handoff.mean"])
+         "pathway.steps.adult_inpatient.handoff.mean", *step_up])
     own = groups[f"columns of {name} set in fragmented only"]
-    assert len(own) == 8 and "services.cyp_ed.staff.therapist.wte" in own
+    assert len(own) == 4 and "services.cyp_ed.staff.therapist.wte" in own and not set(step_up) & set(own)
     assert len(groups[f"all columns of {name}"]) == 12
 
 
