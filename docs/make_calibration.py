@@ -92,12 +92,12 @@ targets:
 `icssim.sweep.value_units`): a time or rate `unit:` (`days`, `hours`, `per week`, `per year`) is the
 unit of its `low`, `high`, `mean` and `sd`, and each value is written into the scenario with it
 ("0.03 per week", "14 days"; the scenario converts it to its `time_unit`, so `{low: 1, high: 6,
-unit: weeks}` on a base of `27 days` proposes 7 to 42 days). Where the base writes its value with a
-unit (`27 days`, `0.027 per week`), a prior without one is refused, naming where the base writes it
+unit: weeks}` on a base of `23 days` proposes 7 to 42 days). Where the base writes its value with a
+unit (`23 days`, `0.023 per week`), a prior without one is refused, naming where the base writes it
 (here the shipped file without its `unit: days`):
 
     scenarios/calibration/ed_fragmented.yaml:35: parameters.pathway.steps.adult_inpatient.handoff.mean:
-    the base writes '27 days' at scenarios/calibration/../ed_fragmented.yaml:320: give 'unit: days'
+    the base writes '23 days' at scenarios/calibration/../ed_fragmented.yaml:320: give 'unit: days'
     (the unit of low and high)
 
 Until 6 December 2026 such a prior was read in the base's unit; the shipped files now say it, and

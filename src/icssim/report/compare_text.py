@@ -62,7 +62,7 @@ def no_cost(row, base_mean: float | None = None, new_mean: float | None = None) 
 def equal_by_design(row) -> bool:
     """Whether ``row`` (a row of differences.csv) is the staff establishment of a scenario that
     ``icssim compare --equal-budget`` rescaled to the baseline's budget (:func:`icssim.budget.budget_name`):
-    equal to the baseline's by design, up to the rounding of the rescaled WTE (£36 in £6.49 million)."""
+    equal to the baseline's by design, up to the rounding of the rescaled WTE (−£14 in £6.38 million)."""
     from icssim.budget import budget_name
 
     baseline = getattr(row, "baseline", None)
@@ -123,7 +123,7 @@ def difference_texts(row, unit: str, with_unit: bool = True) -> tuple[str, str]:
     in every replication``, :func:`~icssim.report.numbers.diff_ci_words`), the difference with the
     decimals of its interval (``+0.1 points, 95% CI −1.1 to +1.3 points``); a staff establishment
     equal by design (:func:`equal_by_design`) is ``£0`` and ``rescaled to the same budget``: what
-    it differs by (£36 in £6.49 million) is the rounding of the rescaled WTE to three decimals."""
+    it differs by (−£14 in £6.38 million) is the rounding of the rescaled WTE to three decimals."""
     if equal_by_design(row):
         return fmt(0.0, unit, with_unit), "rescaled to the same budget (equal to the rounding of WTE)"
     lo, hi = row.diff_lower, row.diff_upper
