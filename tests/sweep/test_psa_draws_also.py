@@ -17,26 +17,10 @@ from icssim.sweep import resume, runner
 from icssim.sweep.design import build_points
 from icssim.sweep.spec import load_sweep
 
-HERE = Path(__file__).resolve().parent / "sweep"
+from conftest import HERE
+from test_psa_tied import CLERK, MEAN, SECOND, SERVER, TECH
 
-SERVER = "services.desk.staff.server.cost_per_hour"
-CLERK = "services.desk.staff.clerk.cost_per_hour"
-TECH = "services.lab.staff.tech.cost_per_hour"
-MEAN = "pathway.steps.service.duration.mean"
 HANDOFF = "pathway.steps.service.handoff"
-
-#: the second strategy: the first without its clerk, with a lab whose technician's cost is the
-#: same (made-up) number as the desk's clerk's in the first
-SECOND = """extends: first.yaml
-scenario: {name: second}
-services:
-  desk:
-    staff:
-      clerk: null
-  lab:
-    staff:
-      tech: {wte: 1, cost_per_hour: 50}
-"""
 
 #: three rows of the clerk's cost (the first strategy's own column) and the server's (both's)
 TABLE = f"draw,{CLERK},{SERVER},distance\n0,45,48,1.5\n1,52.5,51,1.2\n2,61,55,0.9\n"
