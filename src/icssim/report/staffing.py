@@ -65,7 +65,7 @@ def _present(units: dict[str, str]) -> list[str]:
 def _in_all(new: dict[str, float], base: dict[str, float] | None, present: list[str]) -> str:
     """The totals in the staffing sentence: one "X against Y" per unit, posts on duty first
     ("staff in all: 15 on duty around the clock against 12, and 2 WTE against 0"); WTE alone as
-    "91.5 WTE of staff in all against 49.1 WTE"; without ``base`` (both the same), the totals alone."""
+    "88.5 WTE of staff in all against 60.1 WTE"; without ``base`` (both the same), the totals alone."""
     if present == ["WTE"]:
         wte = _staff(new["WTE"], "WTE")
         return f"{wte} of staff in all" + (f" against {_staff(base['WTE'], 'WTE')}" if base is not None else "")
@@ -96,8 +96,8 @@ def _plural(role: str, names: dict[str, str] | None = None) -> str:
 
 
 def staff_sentence(base: tuple[str, Scenario], scen: tuple[str, Scenario]) -> str:
-    """``ed_integrated assumes 80 WTE of therapists against 43 in ed_fragmented (91.5 WTE of staff in
-    all against 49.1 WTE)``: the role that differs most, and the totals, one "X against Y" per unit
+    """``ed_integrated assumes 80 WTE of therapists against 54 in ed_fragmented (88.5 WTE of staff in
+    all against 60.1 WTE)``: the role that differs most, and the totals, one "X against Y" per unit
     (``staff in all: 15 on duty around the clock against 12, and 2 WTE against 0``)."""
     (bn, bs), (sn, ss) = base, scen
     b, n = role_wte(bs), role_wte(ss)
