@@ -476,7 +476,7 @@ def test_in_service_groups_fill_capacity_first():
 def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir, tmp_path):
     full = scenarios_dir / "ed_projection_2026_2031.yaml"
     cal = compile_plan(load_scenario(full)).calendar
-    assert len(cal.initial) == 131 and sum(g.count for g in cal.initial_groups) == 892
+    assert len(cal.initial) == 131 and sum(g.count for g in cal.initial_groups) == 860
     assert all(r <= 0 for r in (p.referral for p in cal.initial))
     assert len(cal.capacity) >= 5 and cal.open_days is not None
     # run the first two years (the waiting-list file still resolves next to the projection file)
@@ -486,7 +486,7 @@ def test_projection_scenario_runs_from_its_waiting_list(scenarios_dir, tmp_path)
     s = load_scenario(short)
     plan = compile_plan(s)
     rec = simulate(plan, record_visits=False)
-    assert rec.patients["initial"].sum() == 131 + 892
+    assert rec.patients["initial"].sum() == 131 + 860
     q = period_kpis(rec, s.scenario.start_date, "quarter")
     assert list(q["period"][:2]) == ["2026Q1", "2026Q2"] and len(q) == 8
     # referrals per quarter match the cohorts' growing, seasonal rates
