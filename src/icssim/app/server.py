@@ -240,9 +240,10 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         numbers = {f.key: f for f in ws.numbers(scenario)}
         known = set(numbers)
         measure = values.get("kpi", "").strip() or None
-        if measure is not None and measure not in dict(measures(scenario)):
+        drawn = dict(measures(scenario))
+        if measure is not None and measure not in drawn:
             raise IcssimError(f"{measure!r} is not a measure a what-if of scenarios/{name}.yaml draws: choose one "
-                              f"of {', '.join(dict(measures(scenario)))}")
+                              f"of {', '.join(drawn)}")
         keys, lists = [], []
         for suffix in ("", "2"):
             key = values.get("key" + suffix, "").strip()
@@ -261,16 +262,16 @@ def create_app(root: Path | str = ".", workers: int | None = None, hosts: list[s
         combos = list(itertools.product(*lists))
         if len(combos) > MAX_POINTS:
             raise IcssimError(f"{len(combos)} combinations is more than {MAX_POINTS}: give fewer values")
+        words = {k: f"{numbers[k].group} › {numbers[k].label}" for k in keys}   # as on the scenario's page
         points = []
         for combo in combos:
             raw, edited, inline, other = ws.edit(scenario, dict(zip(keys, combo)), ws.scenario_path(name))
             if edited is None:
                 # each number by its words on the scenario's page, its message once (not "<key>: <key>: ...")
-                where = ", ".join(f"{numbers[k].group} › {numbers[k].label} = {v}" for k, v in zip(keys, combo))
+                where = ", ".join(f"{words[k]} = {v}" for k, v in zip(keys, combo))
                 said = [m.removeprefix(f"{k}: ") for k, ms in inline.items() for m in ms]
                 raise IcssimError(f"{where}: " + "; ".join([*said, *other]))
             points.append(Point(tuple(combo), edited, raw))
-        words = {k: f"{numbers[k].group} › {numbers[k].label}" for k in keys}   # as on the scenario's page
         return jobs.whatif(name, keys, points, _whole(values.get("replications", "")), measure, words)
 
     async def psa_page(request: Request) -> Response:
