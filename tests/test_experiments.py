@@ -126,45 +126,6 @@ def test_without_the_follow_up_every_pathway_kpi_is_the_same():
     assert {k: pathway.kpis[k] for k in same} == same
 
 
-def test_crn_effect_of_a_scenario_against_itself_is_total():
-    """The same scenario twice on common random numbers: the paired interval is 0 wide, the two
-    runs correlate perfectly and nothing could do better; on independent seeds it is not 0."""
-    from icssim.experiments import crn_effect
-
-    a = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    b = shipped("ed_fragmented", horizon="1 year", warmup="2 months", **{"scenario.name": "copy"})
-    row = crn_effect(a, b, ["cost_per_year"], replications=3, workers=1).iloc[0]
-    assert row["crn_half_width"] == 0 and row["independent_half_width"] > 0 and row["ratio"] == 0
-    assert row["correlation"] == pytest.approx(1) and row["best_ratio"] == pytest.approx(0, abs=1e-12)
-
-
-def test_crn_effect_names_a_kpi_one_scenario_does_not_report():
-    """The integrated pathway has no adult day care, so it reports no cost there: a clear error
-    naming the scenario and the KPI, not pandas's KeyError after every run."""
-    from icssim.experiments import crn_effect
-
-    a = shipped("ed_fragmented", horizon="6 months", warmup="1 month")
-    b = shipped("ed_integrated", horizon="6 months", warmup="1 month")
-    with pytest.raises(ValueError, match=r"scenario 'ed_integrated' reports no KPI 'cost_per_year_adult_day_care'"):
-        crn_effect(a, b, ["cost_per_year", "cost_per_year_adult_day_care"], replications=2, workers=1)
-
-
-def test_pairing_limit_is_the_floor_of_the_paired_standard_error():
-    """best_ratio = |sd_a - sd_b| / sqrt(sd_a² + sd_b²) is reached at correlation 1 and never
-    beaten: Var(b - a) = var_a + var_b - 2 cov >= (sd_a - sd_b)²."""
-    from icssim.experiments import _pairing_limit
-
-    x = np.array([1.0, 2.0, 3.0, 4.0])
-    limit = _pairing_limit(x, 2 * x)
-    assert limit["correlation"] == pytest.approx(1) and limit["best_ratio"] == pytest.approx(1 / np.sqrt(5))
-    rng = np.random.default_rng(7)
-    for _ in range(200):
-        a = rng.normal(size=12)
-        b = rng.uniform(0.1, 5) * a + rng.normal(scale=rng.uniform(0.1, 5), size=12)
-        achieved = np.std(b - a, ddof=1) / np.hypot(np.std(a, ddof=1), np.std(b, ddof=1))
-        assert _pairing_limit(a, b)["best_ratio"] <= achieved + 1e-12
-
-
 def test_a_replication_frees_the_records_it_does_not_keep_before_the_collector_resumes(monkeypatch):
     """run_replication keeps the cyclic collector paused until the records it does not return are
     freed by reference counting (so its next pass does not scan them), and leaves the collector

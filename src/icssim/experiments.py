@@ -23,7 +23,7 @@ from icssim.executors import default_workers as default_workers  # re-exported: 
 from icssim.health import kpis as _health_kpis  # noqa: F401  (registers the health KPIs)
 from icssim.health.follow import follow_records
 from icssim.health.plan import HealthPlan, compile_health
-from icssim.intervals import half_width, t_quantile
+from icssim.intervals import half_width
 from icssim.kpi_base import window_people
 from icssim.kpis import compute_kpis
 from icssim.model import RunRecords, compile_plan, simulate
@@ -385,57 +385,3 @@ def finished_comparison(scenarios: list[Scenario], seed: int, done: list[Replica
 
     unsteady = [w for r in results if (w := records_warning(r.scenario.scenario.name, r.records))]
     return Comparison(results, warnings + unsteady)
-
-
-def crn_effect(a: Scenario, b: Scenario, kpis: list[str], replications: int = 20, seed: int | None = None,
-               workers: int | None = None) -> pd.DataFrame:
-    """How much common random numbers narrow the CI of the difference b - a, and how much they could.
-
-    Runs ``b`` a second time on independent seeds (seed + 1) and compares the paired CI
-    half-width (CRN) with the two-sample (Welch) half-width of independent runs: ``ratio``. With
-    ``correlation`` the correlation of the two scenarios' values over the paired replications,
-    ``best_ratio`` is the ratio's floor, reached were that correlation 1: ``|sd_a - sd_b| /
-    sqrt(sd_a² + sd_b²)`` of the two scenarios' standard deviations. Where one scenario's
-    noise dwarfs the other's (a bed unit near full in one pathway only), no pairing of random
-    numbers can narrow the interval much, and this says by how much at most.
-    """
-    import pandas as pd
-
-    seed = a.scenario.seed if seed is None else seed
-    with executor_for([a, b], workers, tasks=replications) as ex:
-        ra = _reporting(run(a, replications, seed, keep_records=False, executor=ex), kpis)
-        rb = _reporting(run(b, replications, seed, keep_records=False, executor=ex), kpis)
-        rb_ind = run(b, replications, seed + 1, keep_records=False, executor=ex)
-    paired = Comparison([ra, rb], []).differences().set_index("kpi")
-    rows = []
-    for kpi in kpis:
-        x, y = ra.kpis[kpi].to_numpy(float), rb_ind.kpis[kpi].to_numpy(float)
-        var_x, var_y = x.var(ddof=1) / len(x), y.var(ddof=1) / len(y)
-        se = np.sqrt(var_x + var_y)
-        dof = (var_x + var_y) ** 2 / (var_x ** 2 / (len(x) - 1) + var_y ** 2 / (len(y) - 1)) if se > 0 else 1
-        independent = float(t_quantile(0.95, dof) * se)
-        crn = float(paired.loc[kpi, "diff_half_width"])
-        rows.append({"kpi": kpi, "crn_half_width": crn, "independent_half_width": independent,
-                     "ratio": crn / independent if independent else np.nan,
-                     **_pairing_limit(x, rb.kpis[kpi].to_numpy(float))})
-    return pd.DataFrame(rows)
-
-
-def _reporting(result: RunResult, kpis: list[str]) -> RunResult:
-    """``result``, if it reports every KPI in ``kpis``; else a ValueError naming those it lacks
-    (a service one pathway does not have reports no cost), before the next scenario is run."""
-    missing = [kpi for kpi in kpis if kpi not in result.kpis.columns]
-    if missing:
-        raise ValueError(f"scenario '{result.scenario.scenario.name}' reports no KPI {', '.join(map(repr, missing))}: "
-                         "crn_effect needs KPIs both scenarios report")
-    return result
-
-
-def _pairing_limit(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
-    """The correlation of two scenarios' values over paired replications, and the smallest ratio
-    of paired to independent standard errors any correlation could give: ``|sd_a - sd_b| /
-    sqrt(sd_a² + sd_b²)``, at correlation 1."""
-    sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
-    both = float(np.hypot(sd_a, sd_b))
-    correlation = float(np.corrcoef(a, b)[0, 1]) if sd_a > 0 and sd_b > 0 else float("nan")
-    return {"correlation": correlation, "best_ratio": abs(sd_a - sd_b) / both if both > 0 else float("nan")}

@@ -12,6 +12,7 @@ import numpy as np
 from icssim.health.outcomes import Outcomes, discount_factor
 from icssim.kpi_base import bucket_spans, establishments
 from icssim.kpis import DAYS_PER_YEAR, Family, Kpi, KpiInfo, Window, register
+from icssim.model.records import RunRecords
 from icssim.scenario.health import DECLARED_LABELS
 
 #: years after asking for help at which the share in remission is reported (within the follow-up)
@@ -326,15 +327,29 @@ def activity_per_person(w: Window, factor: np.ndarray) -> np.ndarray:
     steady state, and each person keeps their own bookings. The window's share is discounted by the
     mean factor over the costs people booked.
     """
-    P, rec, mine = w.patients, w.rec, w.in_window
-    charged = [i for i, name in enumerate(rec.services) if name not in establishments(rec)]
-    own = (np.sum([P[f"cost_{rec.services[i]}"] for i in charged], axis=0)[mine] if charged
-           else np.zeros(int(mine.sum())))
+    rec = w.rec
+    own = own_bookings(w)
     if rec.warmup <= 0 or not len(own):
         return own * factor
     mean_factor = float((own * factor).sum() / own.sum()) if own.sum() > 0 else 1.0
+    charged = _charged(rec)
     in_window = float(w.costs_once[:, charged].sum()) if charged else 0.0
     return np.full(len(own), in_window / len(own) * mean_factor)
+
+
+def own_bookings(w: Window) -> np.ndarray:
+    """Each window help-seeker's own bookings (undiscounted, as the engine charged them to them) at
+    the services costed by their activity; a run with a warm-up stops before the window's last
+    arrivals finish, so theirs are cut short (:func:`activity_per_person`)."""
+    P, rec, mine = w.patients, w.rec, w.in_window
+    charged = _charged(rec)
+    return (np.sum([P[f"cost_{rec.services[i]}"] for i in charged], axis=0)[mine] if charged
+            else np.zeros(int(mine.sum())))
+
+
+def _charged(rec: RunRecords) -> list[int]:
+    """The services costed by their activity, not by an establishment (by index)."""
+    return [i for i, name in enumerate(rec.services) if name not in establishments(rec)]
 
 
 #: Who pays, in words (ed-outcomes.md section 4.1); other payer names are shown as written.
