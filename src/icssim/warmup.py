@@ -218,7 +218,7 @@ def unsettled_lists(ts: pd.DataFrame, warmup_days: float) -> dict[str, Trend]:
 #: replications of ed_fragmented had its adult bed list rise by 11-12 people, on a mean of 8, and
 #: 36 of the 200 draws of the ED PSA). So one replication flags only a clear rise: by at least this
 #: share of the list's mean over the window, and by at least :data:`CLEAR_RISE_PATIENTS` people
-#: (the overflowing day care of the integrated design at the fragmented budget rises by 170 to 280).
+#: (the overflowing day care of the integrated design at the fragmented budget rises by 80 to 150).
 CLEAR_RISE_SHARE = 0.30
 CLEAR_RISE_PATIENTS = 25.0
 
