@@ -41,7 +41,7 @@ def precision_needing_more(s: Scenario, kpi: str, start: int = 3) -> float:
     """A relative precision target for ``run_to_precision`` that ``start`` replications do not reach
     (60% of the relative half-width they give), whatever the scenario's numbers: tests of the
     stopping rule then see it add replications."""
-    from icssim.experiments import run_to_precision
+    from icssim.precision import run_to_precision
     first = run_to_precision(s, 1.0, [kpi], start=start, cap=start, workers=1, keep_records=False)
     return 0.6 * first.precision["relative_half_width"][kpi]
 

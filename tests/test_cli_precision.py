@@ -87,10 +87,61 @@ def test_a_kpi_no_one_reached_stops_after_the_first_replications():
     from types import SimpleNamespace
 
     from icssim.errors import IcssimError
-    from icssim.kpi_check import refuse_unreachable
+    from icssim.precision import refuse_unreachable
 
     reps = [SimpleNamespace(kpis={"cost_per_year": 1.0, "wait_rare": float("nan")}) for _ in range(3)]
     with pytest.raises(IcssimError, match="wait_rare had no value in any of the first 3 replications"):
         refuse_unreachable(reps, ["cost_per_year", "wait_rare"])
     reps[1].kpis["wait_rare"] = 4.0
     refuse_unreachable(reps, ["cost_per_year", "wait_rare"])   # one value: more replications may help
+
+
+URGENT_INTEGRATED = SCENARIOS / "urgent_mh_integrated.yaml"
+
+
+@pytest.fixture
+def small_pair(tmp_path) -> list[str]:
+    """The urgent-care pathways, fragmented and integrated, over 2 days."""
+    paths = []
+    for name, source in (("fragmented", URGENT), ("integrated", URGENT_INTEGRATED)):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"extends: {source}\nscenario:\n  horizon: 2 days\n  warmup: 1 day\n")
+        paths.append(str(path))
+    return paths
+
+
+def _compare(pair: list[str], tmp_path, *options: str) -> tuple[int, str]:
+    return run_cli(["compare", *pair, "--out", str(tmp_path / "out"), "-q", "-w", "1", *options])
+
+
+def test_compare_adds_replications_until_the_difference_is_precise(small_pair, tmp_path, capsys):
+    """compare --precision judges the paired difference and writes how many replications it took,
+    whether the target was reached, in metadata.json and in the report's reproduce table."""
+    import json
+
+    from icssim.cli import main
+
+    code = main(["compare", *small_pair, "--out", str(tmp_path / "out"), "-q", "-w", "1", "-n", "3",
+                 "--precision", "10", "--kpi", "cost_per_year", "--max-replications", "6"])
+    assert code == 0
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    pr = meta["precision"]
+    assert pr["target"] == 10 and pr["kpis"] == ["cost_per_year"] and pr["reached"]
+    assert meta["replications"] == pr["replications"] == 3   # a loose target: the first three reach it
+    assert "precision 10 reached after 3 replications" in capsys.readouterr().out
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert ("added until the paired differences of cost_per_year to the baseline were within ±1000% of themselves"
+            in report)
+
+
+def test_compare_refuses_a_default_kpi_one_scenario_cannot_give(small_pair, tmp_path):
+    """Without a health: block compare --precision judges the wait to treatment and the cost a
+    year; the urgent-care pathway has no treatment step, which is said before any run."""
+    code, err = _compare(small_pair, tmp_path, "--precision", "0.1")
+    assert code == 2 and "wait_to_treatment_mean has no value in scenario 'urgent_mh_fragmented'" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_compare_refuses_precision_options_without_precision(small_pair, tmp_path):
+    code, err = _compare(small_pair, tmp_path, "--kpi", "cost_per_year")
+    assert code == 2 and "--kpi is for --precision" in err, err

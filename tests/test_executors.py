@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from helpers import SCENARIOS, precision_needing_more, shipped
-from icssim import experiments
+from icssim import experiments, precision
 from icssim.executors import Executor, LocalPoolExecutor, SerialExecutor, Stream, make_executor
 from test_cli_run import _icssim, _short
 
@@ -71,9 +71,9 @@ def test_a_new_executor_is_one_class_and_gives_the_same_results():
     target = precision_needing_more(s, "wait_to_treatment_mean")
     with ThreadExecutor(2) as threads:
         threaded = experiments.run(s, replications=3, keep_records=False, executor=threads)
-        precise = experiments.run_to_precision(s, target, ["wait_to_treatment_mean"], start=3, cap=30,
+        precise = precision.run_to_precision(s, target, ["wait_to_treatment_mean"], start=3, cap=30,
                                                keep_records=False, executor=threads)
-    serial_precise = experiments.run_to_precision(s, target, ["wait_to_treatment_mean"], start=3, cap=30,
+    serial_precise = precision.run_to_precision(s, target, ["wait_to_treatment_mean"], start=3, cap=30,
                                                   workers=1, keep_records=False)
     pd.testing.assert_frame_equal(serial.kpis, threaded.kpis)
     assert precise.precision == serial_precise.precision and 3 < precise.precision["replications"] < 30

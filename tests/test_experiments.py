@@ -1,4 +1,4 @@
-"""Replications, confidence intervals, precision and comparisons (issue: numbers a planner can defend)."""
+"""Replications, confidence intervals and comparisons (issue: numbers a planner can defend)."""
 
 import numpy as np
 import pandas as pd
@@ -7,9 +7,9 @@ from scipy import stats
 
 from icssim.errors import IcssimError
 from icssim.comparability import comparability
-from icssim.experiments import compare, run, run_replication, run_to_precision, summarise
+from icssim.experiments import compare, run, run_replication, summarise
 
-from helpers import precision_needing_more, shipped
+from helpers import shipped
 
 
 def test_serial_and_parallel_replications_are_identical():
@@ -27,57 +27,10 @@ def test_summary_is_a_student_t_interval():
     assert row["lower"] == pytest.approx(3.5 - half)
 
 
-def test_precision_adds_replications_until_reached():
-    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    res = run_to_precision(s, 0.02, ["referrals_per_year"], workers=1, start=3, cap=12, keep_records=False)
-    assert res.precision["reached"]
-    assert res.precision["relative_half_width"]["referrals_per_year"] <= 0.02
-    capped = run_to_precision(s, 1e-6, ["referrals_per_year"], workers=1, start=3, cap=4, keep_records=False)
-    assert not capped.precision["reached"] and len(capped.replications) == 4
-
-
-def test_precision_stops_at_the_same_replication_whatever_the_workers():
-    """The stopping rule is checked after each replication in number order, on any number of
-    workers: it stops after the start and before the cap at the same replication on 1 and 2
-    workers (it used to add one batch per worker, and so stop one replication later on 2)."""
-    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    target = precision_needing_more(s, "wait_to_treatment_mean")
-    one, two = (run_to_precision(s, target, ["wait_to_treatment_mean"], workers=w, start=3, cap=30,
-                                 keep_records=False) for w in (1, 2))
-    assert one.precision == two.precision and 3 < one.precision["replications"] < 30
-    pd.testing.assert_frame_equal(one.kpis, two.kpis)
-
-
-def test_precision_keeps_finished_replications_when_interrupted():
-    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    finished: list = []
-
-    def interrupt_after_three(_):
-        if len(finished) == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        run_to_precision(s, 1e-6, ["cost_per_year"], workers=2, start=3, cap=50, keep_records=False,
-                         progress=interrupt_after_three, done=finished)
-    assert [r.replication for r in finished] == [0, 1, 2]
-
-
-def test_precision_names_a_mistyped_kpi_after_one_replication():
-    s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
-    finished: list = []
-    with pytest.raises(IcssimError, match="unknown KPI.*wait_to_treatmnt_mean.*known: .*wait_to_treatment_mean"):
-        run_to_precision(s, 0.05, ["wait_to_treatmnt_mean"], workers=1, start=5, keep_records=False, done=finished)
-    assert len(finished) == 1
-
-
 def test_bad_experiment_input_is_refused():
     s = shipped("ed_fragmented", horizon="1 year", warmup="2 months")
     with pytest.raises(IcssimError, match="at least 1"):
         run(s, replications=0)
-    with pytest.raises(IcssimError, match="greater than 0"):
-        run_to_precision(s, -0.1, ["cost_per_year"])
-    with pytest.raises(IcssimError, match="max-replications must be at least 1"):
-        run_to_precision(s, 0.05, ["cost_per_year"], cap=0)
     with pytest.raises(IcssimError, match="horizon"):
         comparability([s, shipped("ed_integrated", horizon="2 years", warmup="2 months")])
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
-from icssim.cli_args import about, add_run_options, positive_number
+from icssim.cli_args import about, add_precision_options, add_run_options
 from icssim.console_text import format_differences, format_kpis, format_value_for_money, progress_bar
 from icssim.output_folder import OutputConflict, OutputError, check_replaceable, inside
 
@@ -111,13 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "timeseries.csv, costs.csv, plots/, report.html, metadata.json (seed, versions, hashes)"))
     p.add_argument("file", type=Path, help="scenario file (YAML; see docs/scenario-format.md)")
     add_run_options(p)
-    p.add_argument("--precision", type=float, default=None,
-                   help="add replications until each --kpi's 95%% CI half-width is within this share "
-                        "of its mean (e.g. 0.05)")
-    p.add_argument("--kpi", action="append", default=None,
-                   help="KPI(s) for --precision (default: wait_to_treatment_mean, cost_per_year)")
-    p.add_argument("--max-replications", type=positive_number, default=None,
-                   help="cap for --precision (default: 100)")
+    add_precision_options(p, "its mean", "wait_to_treatment_mean, cost_per_year")
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("compare", help="run scenarios on common random numbers and compare them", **about(
@@ -131,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with two scenarios: also run each at the other's staff budget, to separate what "
                         "the pathway does from what the money does")
     add_run_options(p)
+    add_precision_options(p, "the mean difference to the baseline (of the variant's, with --equal-budget)",
+                          "cost_per_person and qalys_per_person with a health: block, else "
+                          "wait_to_treatment_mean and cost_per_year")
     p.set_defaults(handler=cmd_compare, replications=10)
 
     p = sub.add_parser("warmup", help="plot running means and suggest a warm-up length (MSER-5)", **about(
@@ -194,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     refuse_other_kind(args.file, "run")   # (a sweep's or calibration's file: the command that runs it)
     scenario = load_scenario(args.file)
-    check_precision_options(args, scenario)   # before the run: a cap hit or an option ignored is no answer
+    check_precision_options(args, [scenario])   # before the run: a cap hit or an option ignored is no answer
     refuse(featured_problems(scenario))
     _warn_implausible([scenario])
     out = args.out or inside(DEFAULT_RESULTS, scenario.scenario.name)
@@ -212,11 +209,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if ex.name != "in-process":  # this process waits for the workers: import the writing's modules
                 preload.start(OUTPUT_IMPORTS)
             if args.precision is not None:
-                kpis = args.kpi or ["wait_to_treatment_mean", "cost_per_year"]
-                result = experiments.run_to_precision(scenario, args.precision, kpis, args.seed,
-                                                      start=max(args.replications, 3),
-                                                      cap=args.max_replications, progress=tick,
-                                                      done=finished, executor=ex)
+                from icssim.precision import run_to_precision
+
+                result = run_to_precision(scenario, args.precision, args.kpi, args.seed,
+                                          start=max(args.replications, 3), cap=args.max_replications,
+                                          progress=tick, done=finished, executor=ex)
             else:
                 result = experiments.run(scenario, args.replications, args.seed, progress=tick,
                                          done=finished, executor=ex)
@@ -244,10 +241,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with waits_in(scenario.scenario.time_unit):
             print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
     print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}; {timings(args, wall)})")
-    if result.precision:
-        pr = result.precision
-        status = "reached" if pr["reached"] else "NOT reached (cap hit)"
-        print(f"precision {pr['target']:g} {status} after {pr['replications']} replications")
+    print_precision(result.precision)
     return 0
 
 
@@ -352,7 +346,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from icssim import experiments, results
     from icssim.comparability import comparability
     from icssim.file_checks import refuse_other_kind
-    from icssim.kpi_check import featured_problems, refuse
+    from icssim.kpi_check import check_precision_options, comparison_precision_kpis, featured_problems, refuse
     from icssim.scenario import load_scenario
 
     for f in args.files:
@@ -361,6 +355,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     refuse([p for s in scenarios for p in featured_problems(s)])
     _warn_implausible(scenarios)
     names = [s.scenario.name for s in scenarios]
+    check_precision_options(args, scenarios, comparison_precision_kpis(scenarios))
     if args.equal_budget:
         scenarios = _equal_budget(scenarios)
     out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names)
@@ -369,13 +364,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     before = comparability(scenarios)
     for warning in before:
         print(f"icssim: warning: {warning}", file=sys.stderr)
-    check_size(args, scenarios, args.replications)
+    check_size(args, scenarios, args.replications if args.precision is None else args.max_replications)
     started = time.perf_counter()
     finished: list = []
     try:
-        with progress_bar(args, "replications", args.replications * len(scenarios)) as tick:
-            comparison = experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick,
-                                             dask=args.dask, done=finished)
+        with progress_bar(args, "replications", args.replications * len(scenarios)
+                          if args.precision is None else None) as tick:
+            comparison = _run_comparison(args, scenarios, tick, finished)
     except (KeyboardInterrupt, Exception) as exc:  # keep the finished pairs, then report what stopped it
         _keep_finished_pairs(scenarios, args, finished, out, time.perf_counter() - started, exc)
         raise
@@ -397,9 +392,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
         value = format_value_for_money(results.comparison_economics(comparison))
         if value:
             print(value)
-    print(f"wrote {out}/ ({args.replications} paired replications per scenario, seed "
+    print(f"wrote {out}/ ({len(comparison.results[0].replications)} paired replications per scenario, seed "
           f"{comparison.results[0].seed}; {timings(args, wall)})")
+    print_precision(comparison.precision)
     return 0
+
+
+def _run_comparison(args: argparse.Namespace, scenarios: list, tick, finished: list):
+    """``compare``'s runs: the replications asked for, or as many as ``--precision`` needs (judged
+    on the variant's differences with ``--equal-budget``: the last of its four scenarios)."""
+    from icssim import experiments
+
+    if args.precision is None:
+        return experiments.compare(scenarios, args.replications, args.seed, args.workers, progress=tick,
+                                   dask=args.dask, done=finished)
+    from icssim.precision import compare_to_precision
+
+    return compare_to_precision(scenarios, args.precision, args.kpi, args.seed, args.workers,
+                                start=max(args.replications, 3), cap=args.max_replications, progress=tick,
+                                dask=args.dask, done=finished,
+                                judged=[len(scenarios) - 1] if args.equal_budget else None)
+
+
+def print_precision(precision: dict | None) -> None:
+    """Whether a run or comparison to ``--precision`` reached its target, and after how many replications."""
+    if precision:
+        status = "reached" if precision["reached"] else "NOT reached (cap hit)"
+        print(f"precision {precision['target']:g} {status} after {precision['replications']} replications")
 
 
 def _equal_budget(scenarios: list) -> list:

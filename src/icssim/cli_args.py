@@ -32,6 +32,17 @@ def add_run_options(p: argparse.ArgumentParser, out: str = "results/<name>") -> 
                         "the machine's memory)")
 
 
+def add_precision_options(p: argparse.ArgumentParser, of: str, default_kpis: str) -> None:
+    """``--precision``, ``--kpi`` and ``--max-replications``: add replications until each KPI's
+    interval is narrow enough (``of``: what its half-width is measured against, in words)."""
+    p.add_argument("--precision", type=float, default=None,
+                   help=f"add replications until each --kpi's 95%% CI half-width is within this share of {of} "
+                        "(e.g. 0.05)")
+    p.add_argument("--kpi", action="append", default=None, help=f"KPI(s) for --precision (default: {default_kpis})")
+    p.add_argument("--max-replications", type=positive_number, default=None,
+                   help="cap for --precision (default: 100)")
+
+
 #: Largest seed numpy's SeedSequence takes as one 64-bit word (so a seed fits every store).
 MAX_SEED = 2**63 - 1
 

@@ -134,7 +134,7 @@ def replicate(scenario: Scenario, replications: Iterable[int], seed: int | None 
     done = [] if done is None else done
     first = len(done)
     numbers = list(replications)
-    with _executor(executor, [scenario], workers, dask, len(numbers)) as ex, \
+    with on_executor(executor, [scenario], workers, dask, len(numbers)) as ex, \
             closing(replications_in_order(ex, scenario, numbers, seed, keep_records)) as stream:
         for rep in stream:
             done.append(rep)
@@ -154,7 +154,7 @@ def executor_for(scenarios: list[Scenario], workers: int | None = None, dask: st
 
 
 @contextmanager
-def _executor(executor: Executor | None, scenarios: list[Scenario], workers: int | None, dask: str | None,
+def on_executor(executor: Executor | None, scenarios: list[Scenario], workers: int | None, dask: str | None,
               tasks: int) -> Iterator[Executor]:
     """``executor`` as given (the caller closes it), or one made and closed here."""
     if executor is not None:
@@ -175,6 +175,16 @@ def replications_in_order(executor: Executor, scenario: Scenario, numbers: list[
     """
     token = _token(scenario)
     return executor.map_in_order(_run_installed, [(token, r, seed, keep_records) for r in numbers], ahead)
+
+
+def comparison_in_order(executor: Executor, scenarios: list[Scenario], numbers: Iterable[int],
+                        seed: int | None = None, keep_records: bool = True,
+                        ahead: int | None = None) -> Generator[Replication, None, None]:
+    """Yield replication 0 of every scenario, then replication 1 of every scenario, and so on, run
+    on ``executor`` from one queue (no worker idles between scenarios); ``ahead`` as in
+    :func:`replications_in_order`."""
+    tasks = [(_token(s), r, seed, keep_records) for r in numbers for s in scenarios]
+    return executor.map_in_order(_run_installed, tasks, ahead)
 
 
 _TOKENS: dict[int, tuple[Scenario, str]] = {}
@@ -221,50 +231,6 @@ def run(scenario: Scenario, replications: int = 1, seed: int | None = None, work
     return RunResult(scenario, seed, reps)
 
 
-def run_to_precision(scenario: Scenario, precision: float, kpis: list[str], seed: int | None = None,
-                     workers: int | None = None, start: int = 5, cap: int = 200,
-                     keep_records: bool = True, progress: Progress | None = None,
-                     done: list[Replication] | None = None, executor: Executor | None = None,
-                     dask: str | None = None) -> RunResult:
-    """Add replications until every KPI's CI half-width is within ``precision`` x |mean|.
-
-    The confidence-interval method of Hoad, Robinson and Davies (2010): run ``start``
-    replications, then one more at a time until the relative half-width of each chosen KPI
-    is at most ``precision``, or ``cap`` replications have run. The rule is checked after
-    each replication in number order whatever the number of workers (they run ahead, and
-    what they ran past the stopping point is dropped), so the same seed stops at the same
-    replication on 1 worker or on 8. Finished replications also go to ``done``. They run on
-    ``executor``, else on one made for ``workers`` local processes or the Dask cluster ``dask``.
-    """
-    from icssim.kpi_check import refuse_unreachable, relative_half_widths
-
-    if not precision > 0:
-        raise IcssimError(f"--precision must be greater than 0, found {precision}")
-    if cap < 1:
-        raise IcssimError(f"--max-replications must be at least 1, found {cap}")
-    seed = scenario.scenario.seed if seed is None else seed
-    done = [] if done is None else done
-    first = len(done)
-    with _executor(executor, [scenario], workers, dask, cap) as ex, \
-            closing(replications_in_order(ex, scenario, list(range(cap)), seed, keep_records,
-                                          ahead=2 * ex.workers)) as stream:
-        for rep in stream:
-            done.append(rep)
-            if progress:
-                progress(1)
-            reps = done[first:]
-            rel = relative_half_widths(reps, kpis)  # from the first: a mistyped KPI stops the run at once
-            if len(reps) >= min(start, cap):
-                refuse_unreachable(reps, kpis)
-                if (rel <= precision).all():
-                    break
-    result = RunResult(scenario, seed, reps)
-    result.precision = {"target": precision, "kpis": kpis, "replications": len(reps),
-                        "reached": bool((rel <= precision).all()),
-                        "relative_half_width": {k: float(v) for k, v in rel.items()}}
-    return result
-
-
 def summarise(table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     """Per column: mean, sd, n, Student-t CI (lower, upper, half-width)."""
     import pandas as pd
@@ -296,6 +262,8 @@ class Comparison:
 
     results: list[RunResult]
     warnings: list[str]
+    #: how :func:`compare_to_precision` chose the number of replications (None: they were given)
+    precision: dict[str, Any] | None = None
 
     @property
     def names(self) -> list[str]:
@@ -361,9 +329,8 @@ def compare(scenarios: list[Scenario], replications: int = 10, seed: int | None 
     seed = scenarios[0].scenario.seed if seed is None else seed
     done = [] if done is None else done
     first = len(done)
-    tasks = [(_token(s), r, seed, keep_records) for r in range(replications) for s in scenarios]
-    with _executor(executor, scenarios, workers, dask, len(tasks)) as ex, \
-            closing(ex.map_in_order(_run_installed, tasks)) as stream:   # one queue: no idle worker between scenarios
+    with on_executor(executor, scenarios, workers, dask, replications * len(scenarios)) as ex, \
+            closing(comparison_in_order(ex, scenarios, range(replications), seed, keep_records)) as stream:
         for rep in stream:
             done.append(rep)
             if progress:

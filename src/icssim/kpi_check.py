@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -217,11 +216,13 @@ def has_step(scenario: Any, what: str) -> bool:
                for st in scenario.pathway.steps.values())
 
 
-def check_precision_options(args: argparse.Namespace, scenario: Any) -> None:
-    """Refuse, before a replication runs, what ``icssim run``'s ``--precision`` would find only at
-    its cap or never: ``--kpi`` or ``--max-replications`` without ``--precision`` (they would be
-    ignored), a cap below ``--replications`` (it would run fewer than asked), a KPI the scenario
-    does not measure, or one that has no value in it. Fills in ``--max-replications``' default."""
+def check_precision_options(args: argparse.Namespace, scenarios: list[Any],
+                            defaults: Iterable[str] = PRECISION_KPIS) -> None:
+    """Refuse, before a replication runs, what ``--precision`` (``icssim run``, ``icssim compare``)
+    would find only at its cap or never: ``--kpi`` or ``--max-replications`` without
+    ``--precision`` (they would be ignored), a cap below ``--replications`` (it would run fewer
+    than asked), a KPI a scenario does not measure, or one that has no value in it. Fills in
+    ``--max-replications``' default and ``--kpi``'s (``defaults``)."""
     if args.precision is None:
         given = [o for o, v in (("--kpi", args.kpi), ("--max-replications", args.max_replications)) if v is not None]
         if given:
@@ -237,17 +238,32 @@ def check_precision_options(args: argparse.Namespace, scenario: Any) -> None:
         raise IcssimError(f"--max-replications ({args.max_replications}) is below --replications "
                           f"({args.replications}): --precision starts from --replications and adds up to the "
                           "cap; raise the cap or lower --replications")
-    kpis = args.kpi or list(PRECISION_KPIS)
+    kpis = args.kpi or list(defaults)
+    for scenario in scenarios:
+        _check_precision_kpis(scenario, kpis, chosen=args.kpi is not None, several=len(scenarios) > 1)
+    args.kpi = kpis
+
+
+def _check_precision_kpis(scenario: Any, kpis: list[str], chosen: bool, several: bool) -> None:
+    where = f"scenario '{scenario.scenario.name}'" if several else "this scenario"
     known = measured(scenario)
     for name in kpis:
         message = unknown_kpi(name, known) if known is not None else None
         if message is not None:
-            raise IcssimError(f"--kpi: {message}")
+            raise IcssimError(f"--kpi: {message.replace('this scenario', where)}")
         reason = no_value_reason(scenario, name)
         if reason is not None:
-            advice = "choose the measure with --kpi" if args.kpi is None else "choose another --kpi"
-            raise IcssimError(f"{name} has no value in this scenario ({reason}), so --precision could never "
+            advice = "choose another --kpi" if chosen else "choose the measure with --kpi"
+            raise IcssimError(f"{name} has no value in {where} ({reason}), so --precision could never "
                               f"be reached: {advice}")
+
+
+def comparison_precision_kpis(scenarios: list[Any]) -> tuple[str, ...]:
+    """``compare --precision``'s KPIs when none is given: the incremental cost and QALYs of value
+    for money when every scenario has a course of illness, else those of ``run --precision``."""
+    if all(s.health is not None for s in scenarios):
+        return ("cost_per_person", "qalys_per_person")
+    return PRECISION_KPIS
 
 
 def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
@@ -267,31 +283,3 @@ def _share_problems(cal: Any, key: str, target: Any) -> list[Problem]:
             problems.append(Problem(file, line, dotted(path), f"{target.kpi} is a share between 0 and 1, found "
                                     f"{x:g}{percent_hint(x)}"))
     return problems
-
-
-def refuse_unreachable(replications: list[Any], kpis: list[str]) -> None:
-    """Stop a run to a precision no replication can bring nearer: a KPI with no value in any of the
-    first replications (no one reached what it measures, for a reason the pathway alone does not
-    show: :func:`no_value_reason`) would otherwise run to the cap for nothing."""
-    empty = [k for k in kpis if all(not math.isfinite(r.kpis.get(k, math.nan)) for r in replications)]
-    if empty:
-        raise IcssimError(f"{', '.join(empty)} had no value in any of the first {len(replications)} replications "
-                          "(no one reached what it measures), so --precision could never be reached: choose "
-                          "the measure with --kpi")
-
-
-def relative_half_widths(replications: list[Any], kpis: list[str], level: float = 0.95) -> Any:
-    """Each KPI's CI half-width over its |mean| (infinite where undefined), for ``--precision``;
-    unknown KPIs are an error."""
-    import numpy as np
-    import pandas as pd
-
-    from icssim.experiments import summarise
-
-    table = summarise(pd.DataFrame([r.kpis for r in replications]), level)
-    missing = [k for k in kpis if k not in table.index]
-    if missing:
-        raise IcssimError(f"unknown KPI(s) for --precision: {', '.join(missing)}; "
-                          f"known: {', '.join(table.index)}")
-    return (table.loc[kpis, "half_width"] / table.loc[kpis, "mean"].abs()).fillna(np.inf)
-

@@ -263,6 +263,7 @@ def write_comparison(comparison, out: Path, force: bool = False, wall_seconds: f
         with plots.drawing(jobs, workers) as plots_drawn:
             meta = metadata(comparison.results[0], wall_seconds, command)
             meta |= {"kind": "compare", "scenarios": comparison.names, "warnings": comparison.warnings,
+                     "precision": comparison.precision,
                      "scenario_sha256": {r.scenario.scenario.name: provenance(r.scenario).sha256
                                          for r in comparison.results},
                      "replication_wall_seconds": {r.scenario.scenario.name: replication_seconds(r)

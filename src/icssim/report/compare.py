@@ -21,6 +21,7 @@ from icssim.report.pieces import (
     fact_items,
     folder_path,
     plots_html,
+    replications_and_precision,
     table_html,
     text_html,
     ul_html,
@@ -420,7 +421,7 @@ def scenario_links_html(folder: Path, runs: list[tuple[str, RunData]]) -> str:
 
 def compare_reproduce_html(folder: Path, meta: dict, runs: list[tuple[str, RunData]]) -> str:
     cmd = meta.get("command") or "icssim compare " + " ".join(meta.get("scenario_files", []) or [])
-    rows = [("Command", cmd), ("Seed", meta.get("seed", "")), ("Replications", meta.get("replications", "")),
+    rows = [("Command", cmd), ("Seed", meta.get("seed", "")), ("Replications", replications_and_precision(meta)),
             ("icssim version", meta.get("icssim_version", "")), ("Date (UTC)", meta.get("date", ""))]
     for name, r in runs:
         rows.append((f"{name}: scenario SHA-256", r.meta.get("scenario_sha256", "")))

@@ -12,7 +12,7 @@ from icssim.kpis import DAYS_PER_YEAR
 from icssim.report.health_model import health_model_html
 from icssim.report.model_text import cohort_rows, in_days, queue_words, resource_rows, step_rows
 from icssim.report.parameters import source_counts, stored_parameters
-from icssim.report.pieces import RunData, table_html, ul_html
+from icssim.report.pieces import RunData, replications_and_precision, table_html, ul_html
 from icssim.report.run_text import standard_words
 from icssim.report.terminating import period_word, replications_text
 from icssim.scenario.schema import Scenario
@@ -141,13 +141,11 @@ def _experimentation_html(s: Scenario, meta: dict) -> str:
     unit = info.time_unit
     window = (in_days(info.horizon, s) - in_days(info.warmup, s)) / DAYS_PER_YEAR
     reps = meta.get("replications", "?")
-    prec = meta.get("precision")
     exp_rows = [
         ("Initialisation", f"starts empty and idle; warm-up {span_text(info.warmup, unit)} "
                            f"(results from patients arriving after it)"),
         ("Run length", f"{span_text(info.horizon, unit)} in total; observation window {window:.3g} years"),
-        ("Replications", f"{reps}" + (f" (chosen to reach ±{prec['target']:.0%} precision on "
-                                      f"{', '.join(prec.get('kpis', []))})" if prec else "")),
+        ("Replications", replications_and_precision(meta)),
         ("Estimation", "mean across replications with a Student-t 95% confidence interval"),
         ("Time unit", unit),
     ]

@@ -296,3 +296,17 @@ def fact_items(meta: dict, s: Scenario | None = None) -> list[str]:
     if meta.get("icssim_version"):
         facts.append(f"icssim {escape(str(meta['icssim_version']))}")
     return facts
+
+
+def replications_and_precision(meta: dict) -> str:
+    """How many replications a run or comparison had, and the ``--precision`` target that chose
+    them, if one did: what it was judged on and whether it was reached."""
+    reps = meta.get("replications", "")
+    prec = meta.get("precision")
+    if not prec:
+        return f"{reps}"
+    on = ", ".join(prec.get("kpis", []))
+    what, of = ((f"the paired differences of {on} to the baseline", "themselves") if "judged" in prec
+                else (on, "their means"))
+    state = "reached" if prec.get("reached") else "not reached: the cap stopped it"
+    return f"{reps} (added until {what} were within ±{prec['target']:.0%} of {of}; {state})"
