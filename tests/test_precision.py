@@ -138,3 +138,18 @@ def test_difference_half_widths_is_the_paired_t_interval_over_the_mean_differenc
     rel = difference_half_widths(done, ["a", "b"], [1], ["x", "y"])
     assert rel["x: b - a"] == pytest.approx(4.302653 / 3 ** 0.5 / 2, rel=1e-6)
     assert rel["y: b - a"] == float("inf")
+
+
+def test_compare_to_precision_keeps_finished_replications_when_interrupted():
+    """Ctrl-C during a comparison to a precision: what finished is in ``done``, in compare's order
+    (replication 0 of each scenario, then 1, ...), for the command to keep its complete pairs."""
+    finished: list = []
+
+    def interrupt_after_five(_):
+        if len(finished) == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        compare_to_precision(_pair(), 1e-6, [KPI], start=3, cap=50, workers=2, keep_records=False,
+                             progress=interrupt_after_five, done=finished)
+    assert [r.replication for r in finished] == [0, 0, 1, 1, 2]
