@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with two scenarios: also run each at the other's staff budget, to separate what "
                         "the pathway does from what the money does")
     add_run_options(p)
-    add_precision_options(p, "the mean difference to the baseline (of the variant's, with --equal-budget)",
+    add_precision_options(p, "its mean difference to the baseline (the variant's, with --equal-budget)",
                           "cost_per_person and qalys_per_person with a health: block, else "
                           "wait_to_treatment_mean and cost_per_year")
     p.set_defaults(handler=cmd_compare, replications=10)

@@ -36,8 +36,8 @@ def add_precision_options(p: argparse.ArgumentParser, of: str, default_kpis: str
     """``--precision``, ``--kpi`` and ``--max-replications``: add replications until each KPI's
     interval is narrow enough (``of``: what its half-width is measured against, in words)."""
     p.add_argument("--precision", type=float, default=None,
-                   help=f"add replications until each --kpi's 95%% CI half-width is within this share of {of} "
-                        "(e.g. 0.05)")
+                   help=f"add replications until each --kpi's 95%% CI half-width is within this share (e.g. "
+                        f"0.05) of {of}")
     p.add_argument("--kpi", action="append", default=None, help=f"KPI(s) for --precision (default: {default_kpis})")
     p.add_argument("--max-replications", type=positive_number, default=None,
                    help="cap for --precision (default: 100)")
