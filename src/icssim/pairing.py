@@ -4,11 +4,11 @@
 independent runs, with the floor a perfect correlation between the two scenarios would give.
 :func:`person_pairing` looks one level down, at the people: each person's own QALYs and own costs
 in the two scenarios. A comparison pairs the same people (their arrivals, attributes, course of
-illness and named choices are drawn from streams keyed to them), so the spread of the people's own
-differences is what is left once everything a person brings is paired: the part of the answer
-that is how differently the two pathways treat each person. No keying of streams can narrow a
-replication's paired interval below what that spread gives, unless the people's differences
-cancel each other within a replication.
+illness and named choices are drawn from streams keyed to them), so how closely a person's values
+in the two scenarios agree is what pairing has to work with: were a replication's people
+independent of one another, its paired interval could be no narrower than the spread of their
+own differences gives. What keeps that spread wide is how differently the two pathways treat the
+same person, and any draw (a length of stay, a missed appointment) not keyed to the person.
 """
 
 from __future__ import annotations
