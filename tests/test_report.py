@@ -227,6 +227,9 @@ def test_compare_report_answers_what_changes_and_how_sure(compare_folder):
     else:  # otherwise it is listed among the measures with no clear difference
         line = next(li for li in costs.split("<li>") if "No clear difference" in li)
         assert "Total cost (" in line
+    # with any difference unclear, "How sure are we?" says how to narrow it (and only then)
+    unclear = "No clear difference" in summary
+    assert ("--precision 0.1</code> adds them" in summary) == unclear
     # the clearest change for patients is stated with its direction
     assert "Patients with a rejected referral" in summary.split("<h4>For costs</h4>")[0]
     for ident in ("plots", "results", "differences", "inputs", "pathways", "model", "scenarios", "reproduce"):

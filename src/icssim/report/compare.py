@@ -172,7 +172,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
 
         stds = list(kpi_subjects(g.index, "standard"))
         services = _largest_changes(g, list(kpi_subjects(g.index, "service")))
-        blocks = []
+        blocks, any_unclear = [], False
         for title, keys in (("For patients", [*stds, *patient_kpis(scenario)]),
                             ("For costs", [*COST_KPIS, *services])):
             keys = [k for k in dict.fromkeys(keys) if k in g.index and changed(k)]
@@ -192,6 +192,7 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                 _row(g, "cost_per_year"), means.get(("cost_per_year", baseline)), means.get(("cost_per_year", scen)))
             items = clear or [NO_COSTS if costless else "No measure here changed clearly."]
             if unclear:
+                any_unclear = True
                 items.append('<span class="unsure">No clear difference</span> (the 95% CI includes zero) in: '
                              + "; ".join(unclear) + ".")
             if title == "For patients":
@@ -206,6 +207,10 @@ def compare_summary_html(summary: pd.DataFrame | None, diffs: pd.DataFrame | Non
                  f"separate intervals suggest." if n else ".")
         sure += (" The intervals cover random variation only, not uncertainty in the inputs; a sweep over "
                  "uncertain inputs tests how robust the direction of each change is.")
+        if any_unclear:
+            sure += (" Where a difference is not clear, more replications narrow its interval: <code>icssim compare "
+                     "… --precision 0.1</code> adds them until the chosen differences are known to within 10% of "
+                     "themselves; one that stays unclear is small against the model's variation.")
         headline = compare_headline({k: _row(g, k) for k in g.index}, means, baseline, scen, scenario, n, variant)
         staff = ""
         if baseline in scenarios and scen in scenarios:
