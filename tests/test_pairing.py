@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from icssim.pairing import crn_effect, pairing_limit, person_pairing
+from icssim.pairing import COURSE, crn_effect, own_cost_spread, pairing_limit, person_pairing
 
 from helpers import shipped
 
@@ -79,3 +79,18 @@ def test_person_pairing_needs_a_course_of_illness():
     a = shipped("urgent_mh_fragmented", horizon="3 months", warmup="1 month")
     with pytest.raises(ValueError, match=r"has no health: block"):
         person_pairing(a, a, replications=3)
+
+
+def test_own_cost_spread_splits_the_people_s_cost_differences_by_service():
+    """The shares of the variance of the person-by-person cost differences add up to 1 over the
+    services and the course of illness; a service one pathway does not have costs nothing there,
+    and no more people have a cost somewhere in both pathways than in either."""
+    a = shipped("ed_fragmented", horizon="1 year", warmup="3 months")
+    b = shipped("ed_integrated", horizon="1 year", warmup="3 months")
+    table = own_cost_spread(a, b, replications=2).set_index("service")
+    assert table["share_of_spread"].sum() == pytest.approx(1)
+    assert COURSE in table.index and "acute" in table.index
+    only_integrated = table.loc["day_care"]   # the integrated pathway's day care
+    assert only_integrated["mean_a"] == 0 and only_integrated["with_any_a"] == 0 and only_integrated["mean_b"] > 0
+    assert (table["with_any_both"] <= table[["with_any_a", "with_any_b"]].min(axis=1) + 1e-12).all()
+    assert table["share_of_spread"].is_monotonic_decreasing

@@ -8,7 +8,8 @@ illness and named choices are drawn from streams keyed to them), so how closely 
 in the two scenarios agree is what pairing has to work with: were a replication's people
 independent of one another, its paired interval could be no narrower than the spread of their
 own differences gives. What keeps that spread wide is how differently the two pathways treat the
-same person, and any draw (a length of stay, a missed appointment) not keyed to the person.
+same person, and any draw (a length of stay, a missed appointment) not keyed to the person;
+:func:`own_cost_spread` says which services that spread comes from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from icssim.experiments import Comparison, RunResult, executor_for, run, run_replication, standards_of
-from icssim.health.kpis import own_bookings, pathway_discount
+from icssim.health.kpis import own_bookings_by_service, pathway_discount
 from icssim.intervals import t_quantile
 from icssim.kpi_base import Window
 from icssim.scenario import Scenario
@@ -117,11 +118,9 @@ def person_pairing(a: Scenario, b: Scenario, replications: int = 10, seed: int |
     means: dict[str, list[tuple[float, float]]] = {m: [] for m in PERSON_MEASURES}
     people = []
     for replication in range(replications):
-        key_a, values_a = _people(a, replication, seed)
-        key_b, values_b = _people(b, replication, seed)
-        if not np.array_equal(key_a, key_b):
-            raise ValueError(f"scenarios '{a.scenario.name}' and '{b.scenario.name}' do not have the same "
-                             f"help-seekers in replication {replication}: person_pairing needs the same cohorts")
+        key_a, values_a, _ = _people(a, replication, seed)
+        key_b, values_b, _ = _people(b, replication, seed)
+        _same_people(a, b, key_a, key_b, replication)
         people.append(key_a.shape[1])
         for m in PERSON_MEASURES:
             x, y = values_a[m], values_b[m]
@@ -140,9 +139,51 @@ def person_pairing(a: Scenario, b: Scenario, replications: int = 10, seed: int |
     return pd.DataFrame(rows)
 
 
-def _people(scenario: Scenario, replication: int, seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """One replication's window help-seekers as (cohort, arrival) rows in a fixed order, and each
-    one's measures in that order."""
+#: the name :func:`own_cost_spread` gives the course of illness's own costs (its states and events)
+COURSE = "course of illness"
+
+
+def own_cost_spread(a: Scenario, b: Scenario, replications: int = 5, seed: int | None = None) -> pd.DataFrame:
+    """Where the spread of the person-by-person differences in own costs (``own_cost`` of
+    :func:`person_pairing`) comes from, service by service (and the course of illness's own costs).
+
+    One row per service either scenario costs by activity: ``share_of_spread``, its share of the
+    variance of the people's cost differences b - a (the covariance of its difference with the
+    total's, over that variance: the shares add up to 1, and one may be negative where a service's
+    difference offsets the rest); each scenario's mean own cost there per help-seeker (0 where it
+    has no such service); the share of help-seekers with any cost there in each; and the share with
+    a cost there in both. Means over the replications, largest share first.
+    """
+    import pandas as pd
+
+    if replications < 1:
+        raise ValueError("own_cost_spread needs at least 1 replication")
+    seed = a.scenario.seed if seed is None else seed
+    rows: dict[str, list[list[float]]] = {}
+    for replication in range(replications):
+        key_a, _, parts_a = _people(a, replication, seed)
+        key_b, _, parts_b = _people(b, replication, seed)
+        _same_people(a, b, key_a, key_b, replication)
+        zero = np.zeros(key_a.shape[1])
+        names = list(dict.fromkeys([*parts_a, *parts_b]))
+        diffs = {n: parts_b.get(n, zero) - parts_a.get(n, zero) for n in names}
+        total = np.sum(list(diffs.values()), axis=0)
+        spread = float(np.var(total))
+        for n in names:
+            x, y = parts_a.get(n, zero), parts_b.get(n, zero)
+            share = float(np.mean((diffs[n] - diffs[n].mean()) * (total - total.mean())) / spread) if spread else np.nan
+            rows.setdefault(n, []).append([share, float(x.mean()), float(y.mean()), float(np.mean(x > 0)),
+                                           float(np.mean(y > 0)), float(np.mean((x > 0) & (y > 0)))])
+    columns = ["share_of_spread", "mean_a", "mean_b", "with_any_a", "with_any_b", "with_any_both"]
+    table = pd.DataFrame({n: np.mean(v, axis=0) for n, v in rows.items()}, index=columns).T
+    return table.rename_axis("service").reset_index().sort_values("share_of_spread", ascending=False,
+                                                                   ignore_index=True)
+
+
+def _people(scenario: Scenario, replication: int,
+            seed: int) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """One replication's window help-seekers as (cohort, arrival) rows in a fixed order; each one's
+    measures in that order; and their own costs by service (with the course of illness's)."""
     rec = run_replication(scenario, replication, seed, keep_records=True, record_visits=False).records
     assert rec is not None  # kept: keep_records=True
     out = rec.health
@@ -152,9 +193,18 @@ def _people(scenario: Scenario, replication: int, seed: int) -> tuple[np.ndarray
     w = Window(rec, standards_of(scenario))
     cohort, arrival = rec.patients["cohort"][w.in_window], rec.patients["arrival"][w.in_window]
     order = np.lexsort((arrival, cohort))
-    own_cost = own_bookings(w) * pathway_discount(w, out.discount_costs) + out.state_costs[w.in_window]
-    measures = {"qalys": out.qalys[w.in_window], "own_cost": own_cost}
-    return np.stack([cohort[order], arrival[order]]), {m: v[order] for m, v in measures.items()}
+    factor = pathway_discount(w, out.discount_costs)
+    parts = {name: cost * factor for name, cost in own_bookings_by_service(w).items()}
+    parts[COURSE] = out.state_costs[w.in_window]
+    measures = {"qalys": out.qalys[w.in_window], "own_cost": np.sum(list(parts.values()), axis=0)}
+    return (np.stack([cohort[order], arrival[order]]), {m: v[order] for m, v in measures.items()},
+            {n: v[order] for n, v in parts.items()})
+
+
+def _same_people(a: Scenario, b: Scenario, key_a: np.ndarray, key_b: np.ndarray, replication: int) -> None:
+    if not np.array_equal(key_a, key_b):
+        raise ValueError(f"scenarios '{a.scenario.name}' and '{b.scenario.name}' do not have the same "
+                         f"help-seekers in replication {replication}: person_pairing needs the same cohorts")
 
 
 def _correlation(x: np.ndarray, y: np.ndarray) -> float:

@@ -341,10 +341,14 @@ def own_bookings(w: Window) -> np.ndarray:
     """Each window help-seeker's own bookings (undiscounted, as the engine charged them to them) at
     the services costed by their activity; a run with a warm-up stops before the window's last
     arrivals finish, so theirs are cut short (:func:`activity_per_person`)."""
+    parts = own_bookings_by_service(w)
+    return np.sum(list(parts.values()), axis=0) if parts else np.zeros(int(w.in_window.sum()))
+
+
+def own_bookings_by_service(w: Window) -> dict[str, np.ndarray]:
+    """:func:`own_bookings`, service by service (those costed by their activity, by name)."""
     P, rec, mine = w.patients, w.rec, w.in_window
-    charged = _charged(rec)
-    return (np.sum([P[f"cost_{rec.services[i]}"] for i in charged], axis=0)[mine] if charged
-            else np.zeros(int(mine.sum())))
+    return {rec.services[i]: P[f"cost_{rec.services[i]}"][mine] for i in _charged(rec)}
 
 
 def _charged(rec: RunRecords) -> list[int]:
