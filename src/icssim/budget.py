@@ -49,8 +49,13 @@ def budget_name(scenario: str, budget_of: str) -> str:
     return f"{scenario}_at_{budget_of}_budget"[:100]
 
 
-def equal_budget_set(base: Scenario, variant: Scenario) -> list[Scenario]:
-    """The four scenarios of an equal-budget comparison, the baseline first."""
+def equal_budget_set(*scenarios: Scenario) -> list[Scenario]:
+    """The four scenarios of an equal-budget comparison (``compare --equal-budget``), the baseline
+    first: the two given, and each at the other's staff budget."""
+    if len(scenarios) != 2:
+        raise IcssimError(f"--equal-budget compares exactly two scenarios (a baseline and a variant), "
+                          f"found {len(scenarios)}")
+    base, variant = scenarios
     b, v = base.scenario.name, variant.scenario.name
     return [base,
             at_budget(base, establishment_cost(variant), budget_name(b, v)),

@@ -17,7 +17,8 @@ from pathlib import Path
 from icssim import __version__, guard
 from icssim.errors import IcssimError, ScenarioError
 from icssim.cli_args import about, add_precision_options, add_run_options
-from icssim.console_text import format_differences, format_kpis, format_value_for_money, progress_bar
+from icssim.console_text import (format_differences, format_kpis, format_value_for_money, precision_line,
+                                 progress_bar)
 from icssim.output_folder import OutputConflict, OutputError, check_replaceable, inside
 
 DEFAULT_RESULTS = Path("results")
@@ -241,7 +242,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         with waits_in(scenario.scenario.time_unit):
             print(format_kpis(results.kpi_table(result.summary()), scenario.scenario.name, result))
     print(f"wrote {out}/ ({len(result.replications)} replication(s), seed {result.seed}; {timings(args, wall)})")
-    print_precision(result.precision)
+    if result.precision:
+        print(precision_line(result.precision))
     return 0
 
 
@@ -357,7 +359,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     names = [s.scenario.name for s in scenarios]
     check_precision_options(args, scenarios, comparison_precision_kpis(scenarios))
     if args.equal_budget:
-        scenarios = _equal_budget(scenarios)
+        from icssim.budget import equal_budget_set
+
+        scenarios = equal_budget_set(*scenarios)
     out = args.out or inside(DEFAULT_RESULTS, "compare-" + "-vs-".join(names)
                              + ("-equal-budget" if args.equal_budget else ""))
     check_replaceable(out, args.force)
@@ -394,7 +398,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(value)
     print(f"wrote {out}/ ({len(comparison.results[0].replications)} paired replications per scenario, seed "
           f"{comparison.results[0].seed}; {timings(args, wall)})")
-    print_precision(comparison.precision)
+    if comparison.precision:
+        print(precision_line(comparison.precision))
     return 0
 
 
@@ -412,23 +417,6 @@ def _run_comparison(args: argparse.Namespace, scenarios: list, tick, finished: l
                                 start=max(args.replications, 3), cap=args.max_replications, progress=tick,
                                 dask=args.dask, done=finished,
                                 judged=[len(scenarios) - 1] if args.equal_budget else None)
-
-
-def print_precision(precision: dict | None) -> None:
-    """Whether a run or comparison to ``--precision`` reached its target, and after how many replications."""
-    if precision:
-        status = "reached" if precision["reached"] else "NOT reached (cap hit)"
-        print(f"precision {precision['target']:g} {status} after {precision['replications']} replications")
-
-
-def _equal_budget(scenarios: list) -> list:
-    """The four scenarios of ``compare --equal-budget`` (:mod:`icssim.budget`)."""
-    from icssim.budget import equal_budget_set
-
-    if len(scenarios) != 2:
-        raise IcssimError(f"--equal-budget compares exactly two scenarios (a baseline and a variant), "
-                          f"found {len(scenarios)}")
-    return equal_budget_set(*scenarios)
 
 
 def cmd_warmup(args: argparse.Namespace) -> int:

@@ -118,3 +118,9 @@ def progress_bar(args: argparse.Namespace, unit: str, total: int | None):
             yield t.update
 
     return bar()
+
+
+def precision_line(precision: dict) -> str:
+    """Whether a run or comparison to ``--precision`` reached its target, and after how many replications."""
+    status = "reached" if precision["reached"] else "NOT reached (cap hit)"
+    return f"precision {precision['target']:g} {status} after {precision['replications']} replications"
